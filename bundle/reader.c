@@ -1,0 +1,2 @@
+/* bundle/reader.c — placeholder until the reader lands. */
+typedef int afb_reader_placeholder;

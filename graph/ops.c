@@ -1,0 +1,65 @@
+#include "ops.h"
+
+#include <assert.h>
+#include <stddef.h>
+
+#define ROW(op, nm, type, mi, ma, mo, xo, rt) [op] = {nm, sizeof(type), mi, ma, mo, xo, rt}
+
+typedef struct af_no_params { int32_t unused; } af_no_params;
+
+const af_op_info af_op_table[AF_OP_COUNT] = {
+    ROW(AF_OP_NONE, "none", af_no_params, 0, -1, 0, -1, 0),
+    ROW(AF_OP_IDENTITY, "identity", af_no_params, 1, 1, 1, 1, 1),
+    ROW(AF_OP_CONV, "conv", af_conv_params, 2, 3, 1, 1, 1),
+    ROW(AF_OP_CONV_TRANSPOSE, "conv_transpose", af_conv_params, 2, 3, 1, 1, 1),
+    ROW(AF_OP_BATCHNORM, "batchnorm", af_batchnorm_params, 5, 5, 1, 1, 1),
+    ROW(AF_OP_UNARY, "unary", af_unary_params, 1, 3, 1, 1, 1),
+    ROW(AF_OP_BINARY, "binary", af_binary_params, 2, 2, 1, 1, 1),
+    ROW(AF_OP_GEMM, "gemm", af_gemm_params, 2, 3, 1, 1, 1),
+    ROW(AF_OP_MATMUL, "matmul", af_no_params, 2, 2, 1, 1, 1),
+    ROW(AF_OP_POOL, "pool", af_pool_params, 1, 1, 1, 1, 1),
+    ROW(AF_OP_GLOBAL_POOL, "global_pool", af_global_pool_params, 1, 1, 1, 1, 1),
+    ROW(AF_OP_RESHAPE, "reshape", af_reshape_params, 1, 2, 1, 1, 1),
+    ROW(AF_OP_TRANSPOSE, "transpose", af_transpose_params, 1, 1, 1, 1, 1),
+    ROW(AF_OP_CONCAT, "concat", af_axis_params, 1, -1, 1, 1, 1),
+    ROW(AF_OP_SPLIT, "split", af_axis_params, 1, 2, 1, -1, 1),
+    ROW(AF_OP_SLICE, "slice", af_slice_params, 1, 5, 1, 1, 1),
+    ROW(AF_OP_GATHER, "gather", af_axis_params, 2, 2, 1, 1, 1),
+    ROW(AF_OP_SOFTMAX, "softmax", af_softmax_params, 1, 1, 1, 1, 1),
+    ROW(AF_OP_REDUCE, "reduce", af_reduce_params, 1, 2, 1, 1, 1),
+    ROW(AF_OP_PAD, "pad", af_pad_params, 1, 4, 1, 1, 1),
+    ROW(AF_OP_RESIZE, "resize", af_resize_params, 1, 4, 1, 1, 1),
+    ROW(AF_OP_CAST, "cast", af_cast_params, 1, 1, 1, 1, 1),
+    ROW(AF_OP_SHAPE, "shape", af_shape_params, 1, 1, 1, 1, 0),
+    ROW(AF_OP_CONSTANT_OF_SHAPE, "constant_of_shape", af_const_of_shape_params, 1, 1, 1, 1, 0),
+};
+static_assert(AF_OP_COUNT == 24, "add a row to af_op_table");
+
+/* Param structs are written raw into bundles: no padding allowed. */
+static_assert(sizeof(af_unary_params) == 12, "padding");
+static_assert(sizeof(af_conv_params) == 4 * (3 + 6 * AF_MAX_SPATIAL) + 12, "padding");
+static_assert(sizeof(af_pool_params) == 4 * (5 + 5 * AF_MAX_SPATIAL), "padding");
+static_assert(sizeof(af_gemm_params) == 16 + 12, "padding");
+static_assert(sizeof(af_slice_params) == 16 * AF_MAX_RANK, "padding");
+static_assert(sizeof(af_pad_params) == 8 + 16 * AF_MAX_RANK, "padding");
+static_assert(sizeof(af_resize_params) == 24 + 4 * AF_MAX_RANK, "padding");
+static_assert(sizeof(af_const_of_shape_params) == 16, "padding");
+
+const char *const af_unary_names[AF_UNARY_COUNT] = {
+    "identity", "relu", "leaky_relu", "clip", "sigmoid", "hard_sigmoid", "hard_swish", "tanh",
+    "sqrt", "exp", "log", "abs", "neg", "erf", "reciprocal", "floor", "ceil", "elu", "selu",
+    "celu", "softplus", "softsign", "sin", "cos", "not", "sign", "round", "gelu", "silu",
+};
+static_assert(AF_UNARY_COUNT == 29, "update af_unary_names");
+
+const char *const af_binary_names[AF_BINARY_COUNT] = {
+    "add", "sub", "mul", "div", "pow", "max", "min", "prelu", "mod", "fmod", "equal", "less",
+    "less_equal", "greater", "greater_equal", "and", "or", "xor",
+};
+static_assert(AF_BINARY_COUNT == 18, "update af_binary_names");
+
+const char *const af_reduce_names[AF_REDUCE_COUNT] = {
+    "mean", "sum", "max", "min", "prod", "l1", "l2", "sum_square", "log_sum", "log_sum_exp",
+    "argmax", "argmin",
+};
+static_assert(AF_REDUCE_COUNT == 12, "update af_reduce_names");

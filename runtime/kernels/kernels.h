@@ -1,0 +1,54 @@
+/* runtime/kernels/kernels.h — the kernel layer: one reference kernel per op of graph/ops.h.
+ *
+ * Kernels see tensors as views (dtype, shape, data) and the resolved param struct of their
+ * node. They allocate nothing: temporary space comes from ctx->scratch, sized beforehand by
+ * af_kernel_scratch_bytes() for the same op, params and shapes. They never abort; a dtype
+ * combination they do not implement returns AF_ERR_UNSUPPORTED with a message.
+ *
+ * The same entry point serves the runtime (executing a bundle) and lowering's constant folding
+ * (evaluating nodes whose inputs are all constant), so both compute identical numbers.
+ *
+ * Conventions: activations are f32 unless an op says otherwise; integer tensors (indices,
+ * shapes) are i32/i64; comparisons produce bool (one byte, 0/1). An omitted optional input is
+ * a view with data == NULL. Output views have shape and dtype set by shape inference and data
+ * pointing at writable memory that does not overlap the inputs (unless af_kernel_in_place()).
+ */
+#ifndef AF_RUNTIME_KERNELS_H
+#define AF_RUNTIME_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../graph/dtype.h"
+#include "../../graph/error.h"
+#include "../../graph/ops.h"
+
+typedef struct af_tview {
+    af_dtype dtype;
+    int rank;
+    int64_t dims[AF_MAX_RANK];
+    void *data;
+} af_tview;
+
+typedef struct af_kctx {
+    void *scratch;        /* 64-byte aligned, at least af_kernel_scratch_bytes() */
+    size_t scratch_bytes;
+    int n_threads;        /* a hint; 1 = single-threaded */
+} af_kctx;
+
+/* Scratch bytes the kernel needs for this node (0 for most ops). */
+size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in, int n_in,
+                               const af_tview *out, int n_out);
+
+/* Checks, before any run, that a kernel exists for this op, params and dtypes. */
+af_status af_kernel_check(af_op op, const af_params *p, const af_tview *in, int n_in,
+                          const af_tview *out, int n_out, af_err *err);
+
+/* Runs one node. */
+af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_in,
+                        af_tview *out, int n_out, const af_kctx *ctx, af_err *err);
+
+/* Element count of a view. */
+int64_t af_tview_numel(const af_tview *v);
+
+#endif

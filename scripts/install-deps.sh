@@ -1,0 +1,35 @@
+#!/bin/sh
+# Installs the Debian packages and the npm test oracle aneforge needs, if missing.
+# Idempotent: does nothing when everything is present. Without root it prints the command.
+set -eu
+cd "$(dirname "$0")/.."
+
+PKGS="build-essential cmake pkg-config zlib1g-dev libprotobuf-c-dev protobuf-c-compiler \
+libonnx-dev libopenblas-dev libonnx-testdata nodejs npm python3-numpy python3-onnx"
+# Test-model exporters (optional: tests fall back to committed models when absent).
+OPT_PKGS="python3-torch python3-torchvision"
+
+missing=""
+for p in $PKGS ${AF_WITH_TORCH:+$OPT_PKGS}; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    cmd="apt-get install -y --no-install-recommends$missing"
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "aneforge: missing Debian packages; run as root:" >&2
+        echo "  apt-get update && $cmd" >&2
+        exit 1
+    fi
+    echo "aneforge: installing$missing"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive $cmd >/dev/null
+fi
+
+# ONNX Runtime, the independent reference (tests that need it skip when absent).
+if [ ! -f tests/oracle/node_modules/onnxruntime-node/package.json ] && command -v npm >/dev/null; then
+    echo "aneforge: installing the ONNX Runtime test oracle (npm onnxruntime-node)"
+    (cd tests/oracle && npm install --ignore-scripts --no-audit --no-fund >/dev/null 2>&1) ||
+        echo "aneforge: warning: npm install of onnxruntime-node failed; oracle tests will skip" >&2
+fi
+exit 0

@@ -1,24 +1,12 @@
-/* graph/dtype.h — element types of the common IR, with a traits table (one row per dtype).
- *
- * Values are stored in the bundle; never renumber, only append before AF_DTYPE_COUNT.
- */
+/* graph/dtype.h — element types of the common IR (enum in aneforge/types.h) with a traits
+ * table, one row per dtype, and the half/bfloat16 conversions. */
 #ifndef AF_GRAPH_DTYPE_H
 #define AF_GRAPH_DTYPE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum af_dtype {
-    AF_DTYPE_F32 = 0,
-    AF_DTYPE_F16 = 1,
-    AF_DTYPE_BF16 = 2,
-    AF_DTYPE_I8 = 3,
-    AF_DTYPE_U8 = 4,
-    AF_DTYPE_I32 = 5,
-    AF_DTYPE_I64 = 6,
-    AF_DTYPE_BOOL = 7,
-    AF_DTYPE_COUNT
-} af_dtype;
+#include "aneforge/types.h"
 
 typedef struct af_dtype_traits {
     const char *name;     /* "f32", "f16", ... */

@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-#define AF_MAX_RANK 8
+#include "aneforge/types.h" /* AF_MAX_RANK */
 #define AF_MAX_SPATIAL 3
 
 typedef enum af_op {

@@ -1,0 +1,54 @@
+/* graph/shape_impl.h — private helpers shared by the graph/shape*.c files (not a public API). */
+#ifndef AF_GRAPH_SHAPE_IMPL_H
+#define AF_GRAPH_SHAPE_IMPL_H
+
+#include "shape.h"
+
+/* One shape function per op; n is node index i of g. */
+typedef af_status (*af_shape_fn)(af_graph *g, af_node *n, af_err *err);
+
+/* Fills err with "node 'NAME' (op): <message>". Returns code. */
+af_status sh_err(const af_node *n, af_err *err, af_status code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Input k of n, or NULL when absent (k >= n_in or index -1). */
+af_tensor *sh_in(af_graph *g, const af_node *n, int k);
+/* Sets dtype and shape of output k. */
+void sh_set_out(af_graph *g, const af_node *n, int k, af_dtype dt, int rank, const int64_t *dims);
+/* Reads the constant integer (i32/i64, rank <= 1) input k into vals (at most max).
+ * what names the input in messages ("shape", "axes"). */
+af_status sh_const_ints(af_graph *g, const af_node *n, int k, const char *what, int64_t *vals,
+                        int max, int *count, af_err *err);
+/* Same for a constant float (any dtype) input; rank <= 1. */
+af_status sh_const_floats(af_graph *g, const af_node *n, int k, const char *what, double *vals,
+                          int max, int *count, af_err *err);
+/* Reads the constant axes input k into a bit mask normalised against rank r (repeats are an
+ * error); count = number of axes. */
+af_status sh_axes_mask(af_graph *g, af_node *n, int k, int r, uint32_t *mask, int *count,
+                       af_err *err);
+/* Normalises axis in [-rank, rank) to [0, rank); returns 0, or -1 when out of range. */
+int sh_axis(int64_t axis, int rank, int *out);
+/* "[1,3,224,224]" of a tensor into buf (size 96 is enough for rank 8). */
+const char *sh_str(const af_tensor *t, char *buf);
+/* Product of dims[a..b), overflow-checked; -1 on overflow. */
+int64_t sh_prod(const int64_t *dims, int a, int b);
+
+af_status af_shape_conv(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_conv_transpose(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_pool(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_global_pool(af_graph *g, af_node *n, af_err *err);
+
+af_status af_shape_reshape(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_transpose(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_concat(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_split(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_slice(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_gather(af_graph *g, af_node *n, af_err *err);
+
+af_status af_shape_reduce(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_pad(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_resize(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_shape(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_const_of_shape(af_graph *g, af_node *n, af_err *err);
+
+#endif

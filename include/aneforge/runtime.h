@@ -1,0 +1,79 @@
+/* aneforge/runtime.h — the minimal runtime: load a .afb bundle and run inference.
+ *
+ *   af_bundle *b;  char msg[256];
+ *   if (af_bundle_open("model.afb", &b, msg, sizeof msg) != AF_OK) { puts(msg); return; }
+ *   af_session *s;
+ *   af_session_create(b, NULL, &s, msg, sizeof msg);       // owns one activation arena
+ *   af_session_set_input(s, 0, pixels, nbytes);            // inputs by index (see _find_input)
+ *   af_session_run(s);                                     // allocates nothing
+ *   const void *out; af_tensor_info info;
+ *   af_session_get_output(s, 0, &out, &info);              // valid until the next run
+ *   af_session_free(s);  af_bundle_close(b);
+ *
+ * A bundle is opened once (memory-mapped and fully verified; fp16 weights are widened once into
+ * aligned buffers) and shared read-only: several sessions, one per thread, may run on it at the
+ * same time. A session is not thread-safe by itself. Every call returns an af_status; nothing
+ * aborts. Functions that create a handle take an optional message buffer; functions on a
+ * session leave their message in af_session_error().
+ */
+#ifndef ANEFORGE_RUNTIME_H
+#define ANEFORGE_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aneforge/status.h"
+#include "aneforge/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct af_bundle af_bundle;
+typedef struct af_session af_session;
+
+typedef struct af_tensor_info {
+    const char *name;   /* owned by the bundle */
+    af_dtype dtype;
+    int rank;
+    int64_t dims[AF_MAX_RANK];
+    size_t nbytes;
+} af_tensor_info;
+
+typedef struct af_session_options {
+    int n_threads;       /* 0 = default (1) */
+} af_session_options;
+
+af_status af_bundle_open(const char *path, af_bundle **out, char *msg, size_t msg_size);
+/* buf must stay valid until af_bundle_close and be 64-byte aligned. */
+af_status af_bundle_open_memory(const void *buf, size_t size, af_bundle **out, char *msg,
+                                size_t msg_size);
+void af_bundle_close(af_bundle *b);
+
+int af_bundle_input_count(const af_bundle *b);
+int af_bundle_output_count(const af_bundle *b);
+af_status af_bundle_input_info(const af_bundle *b, int index, af_tensor_info *info);
+af_status af_bundle_output_info(const af_bundle *b, int index, af_tensor_info *info);
+/* Index of the input/output with that name, or -1. */
+int af_bundle_find_input(const af_bundle *b, const char *name);
+int af_bundle_find_output(const af_bundle *b, const char *name);
+/* The META section (JSON text, not NUL-terminated). */
+const char *af_bundle_metadata(const af_bundle *b, size_t *len);
+
+af_status af_session_create(af_bundle *b, const af_session_options *opt, af_session **out,
+                            char *msg, size_t msg_size);
+void af_session_free(af_session *s);
+/* Copies nbytes (must equal the input's size) into the session's arena. */
+af_status af_session_set_input(af_session *s, int index, const void *data, size_t nbytes);
+af_status af_session_run(af_session *s);
+/* Points *data at the output inside the arena (valid until the next run or free). */
+af_status af_session_get_output(af_session *s, int index, const void **data,
+                                af_tensor_info *info);
+/* Bytes of the activation arena and of kernel scratch this session holds. */
+size_t af_session_arena_bytes(const af_session *s);
+const char *af_session_error(const af_session *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

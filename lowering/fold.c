@@ -1,0 +1,130 @@
+/* lowering/fold.c — shape inference and constant folding, one node at a time in order.
+ * Because nodes are topologically ordered, every node sees its inputs already inferred and,
+ * where possible, already folded to constants; so one pass resolves torch's shape chains. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../graph/shape.h"
+#include "../runtime/kernels/kernels.h"
+#include "lower.h"
+
+/* Constants larger than this are not materialised by folding (e.g. an Expand to a huge
+ * shape); the node stays in the program instead. */
+#define AF_FOLD_MAX_BYTES (64ll << 20)
+
+static af_tview view_of(const af_tensor *t)
+{
+    af_tview v;
+    memset(&v, 0, sizeof v);
+    v.dtype = t->dtype;
+    v.rank = t->rank;
+    memcpy(v.dims, t->dims, sizeof v.dims);
+    v.data = t->data;
+    return v;
+}
+
+static int all_inputs_const(const af_graph *g, const af_node *n)
+{
+    int any = 0;
+    for (int k = 0; k < n->n_in; k++) {
+        if (n->in[k] < 0) continue;
+        if (!af_tensor_is_const(&g->tensors[n->in[k]])) return 0;
+        any = 1;
+    }
+    return any;
+}
+
+static int outputs_const(const af_graph *g, const af_node *n)
+{
+    for (int k = 0; k < n->n_out; k++)
+        if (!af_tensor_is_const(&g->tensors[n->out[k]])) return 0;
+    return 1;
+}
+
+static int foldable(const af_graph *g, const af_node *n)
+{
+    if (!af_op_table[n->op].runtime || !all_inputs_const(g, n)) return 0;
+    for (int k = 0; k < n->n_out; k++) {
+        int64_t b = af_tensor_nbytes(&g->tensors[n->out[k]]);
+        if (b < 0 || b > AF_FOLD_MAX_BYTES) return 0;
+    }
+    return 1;
+}
+
+/* Evaluates node i with the runtime kernels and turns its outputs into constants. */
+static af_status eval_node(af_graph *g, int i, af_err *err)
+{
+    af_node *n = &g->nodes[i];
+    af_tview in[16], out[16];
+    if (n->n_in > 16 || n->n_out > 16) return AF_OK; /* leave wide nodes to the runtime */
+    for (int k = 0; k < n->n_in; k++) {
+        memset(&in[k], 0, sizeof in[k]);
+        if (n->in[k] >= 0) in[k] = view_of(&g->tensors[n->in[k]]);
+    }
+    af_status st = AF_OK;
+    for (int k = 0; k < n->n_out && st == AF_OK; k++) {
+        af_tensor *t = &g->tensors[n->out[k]];
+        out[k] = view_of(t);
+        int64_t b = af_tensor_nbytes(t);
+        out[k].data = calloc(1, (size_t)(b > 0 ? b : 1));
+        if (!out[k].data) st = af_err_set(err, AF_ERR_NOMEM, "out of memory folding '%s'", n->name);
+    }
+    size_t sb = st == AF_OK ? af_kernel_scratch_bytes(n->op, &n->p, in, n->n_in, out, n->n_out) : 0;
+    void *scratch = sb ? aligned_alloc(64, (sb + 63) & ~(size_t)63) : NULL;
+    if (sb && !scratch) st = af_err_set(err, AF_ERR_NOMEM, "out of memory folding '%s'", n->name);
+    af_kctx ctx = {scratch, sb, 1};
+    if (st == AF_OK) st = af_kernel_run(n->op, &n->p, in, n->n_in, out, n->n_out, &ctx, err);
+    free(scratch);
+    for (int k = 0; k < n->n_out; k++) {
+        if (k >= n->n_out || !out[k].data) continue;
+        if (st == AF_OK)
+            af_tensor_set_data(&g->tensors[n->out[k]], out[k].data);
+        else
+            free(out[k].data);
+    }
+    if (st != AF_OK) return af_err_prefix(err, n->name);
+    af_graph_remove_node(g, i);
+    return AF_OK;
+}
+
+af_status af_lower_fold(af_graph *g, af_lower_stats *stats, af_err *err)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        af_node *n = &g->nodes[i];
+        if (n->op == AF_OP_NONE) continue;
+        if (af_shape_infer_node(g, i, err) != AF_OK) return err->code;
+        n = &g->nodes[i];
+        int is_out = 0;
+        for (int k = 0; k < n->n_out; k++)
+            is_out |= (g->tensors[n->out[k]].flags & AF_TENSOR_OUTPUT) != 0;
+        if (outputs_const(g, n)) { /* Shape / ConstantOfShape resolved to data */
+            af_graph_remove_node(g, i);
+            if (stats) stats->folded++;
+        } else if (!is_out && foldable(g, n)) {
+            if (eval_node(g, i, err) != AF_OK) return err->code;
+            if (stats) stats->folded++;
+        }
+    }
+    return AF_OK;
+}
+
+/* A graph output that folded to a constant is produced by a copy from that constant, so that
+ * outputs always live in the arena. */
+af_status af_lower_materialize_const_outputs(af_graph *g, af_err *err)
+{
+    for (int k = 0; k < g->n_outputs; k++) {
+        int t = g->outputs[k];
+        if (!af_tensor_is_const(&g->tensors[t])) continue;
+        char name[300];
+        snprintf(name, sizeof name, "%s__const", g->tensors[t].name);
+        int c = af_graph_add_tensor_unique(g, name, g->tensors[t].dtype, g->tensors[t].rank,
+                                           g->tensors[t].dims);
+        if (c < 0) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+        g->tensors[c].data = g->tensors[t].data;
+        g->tensors[t].data = NULL;
+        if (af_graph_add_node(g, AF_OP_IDENTITY, name, &c, 1, &t, 1) < 0)
+            return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    }
+    return AF_OK;
+}

@@ -1,0 +1,19 @@
+/* lowering/lower.c — the pass pipeline (see lower.h for what each pass does). */
+#include "lower.h"
+
+af_status af_lower_run(af_graph *g, const af_lower_options *opt, af_lower_stats *st,
+                       af_err *err)
+{
+    af_lower_stats local = {0};
+    if (!st) st = &local;
+    if (af_graph_verify(g, 0, err) != AF_OK) return err->code;
+    if (af_lower_fold(g, st, err) != AF_OK) return err->code;
+    if (af_lower_materialize_const_outputs(g, err) != AF_OK) return err->code;
+    if (af_lower_simplify(g, st, err) != AF_OK) return err->code;
+    if (!(opt && opt->no_fuse)) {
+        if (af_lower_bn_fold(g, st, err) != AF_OK) return err->code;
+        if (af_lower_fuse_act(g, st, err) != AF_OK) return err->code;
+    }
+    if (af_graph_verify(g, 1, err) != AF_OK) return err->code;
+    return af_lower_plan(g, st, err);
+}

@@ -1,0 +1,48 @@
+/* lowering/lower.h — passes that turn an imported graph into a runnable, planned one.
+ *
+ * af_lower_run() applies, in order:
+ *   1. fold      shape inference node by node, resolving parameter inputs, and constant folding
+ *                of every node whose inputs are all constant (Shape→Gather→Unsqueeze→Concat→
+ *                Reshape chains collapse to a constant), evaluated with the runtime's kernels;
+ *   2. simplify  Identity/Dropout removal, no-op reshapes, dead-code elimination;
+ *   3. bn_fold   BatchNormalization folded into the preceding Conv's weights and bias;
+ *   4. fuse_act  Relu/Clip/LeakyRelu/Sigmoid/HardSwish... fused into the preceding Conv's
+ *                epilogue;
+ *   5. plan      liveness-based memory plan: every activation gets an arena offset, buffers are
+ *                reused once their last reader has run, reshapes alias their input in place.
+ * Names are kept: a fused node's output keeps the name of the last op it absorbed, so
+ * per-layer validation can still compare tensors by their ONNX names.
+ */
+#ifndef AF_LOWERING_LOWER_H
+#define AF_LOWERING_LOWER_H
+
+#include <stdint.h>
+
+#include "../graph/graph.h"
+
+typedef struct af_lower_options {
+    int no_fuse;         /* skip bn_fold and fuse_act (for debugging and per-layer validation) */
+} af_lower_options;
+
+typedef struct af_lower_stats {
+    int folded;          /* nodes evaluated at conversion time */
+    int removed;         /* identity/dead nodes removed */
+    int bn_folded;
+    int act_fused;
+    uint64_t arena_bytes;
+    uint64_t naive_bytes; /* sum of all activation sizes (what no reuse would cost) */
+} af_lower_stats;
+
+af_status af_lower_fold(af_graph *g, af_lower_stats *st, af_err *err);
+/* Gives every graph output that folded to a constant a producing copy node. */
+af_status af_lower_materialize_const_outputs(af_graph *g, af_err *err);
+af_status af_lower_simplify(af_graph *g, af_lower_stats *st, af_err *err);
+af_status af_lower_bn_fold(af_graph *g, af_lower_stats *st, af_err *err);
+af_status af_lower_fuse_act(af_graph *g, af_lower_stats *st, af_err *err);
+af_status af_lower_plan(af_graph *g, af_lower_stats *st, af_err *err);
+
+/* All passes in order; on success g is compacted, verified and planned. */
+af_status af_lower_run(af_graph *g, const af_lower_options *opt, af_lower_stats *st,
+                       af_err *err);
+
+#endif

@@ -1,0 +1,136 @@
+/* lowering/memplan.c — the activation memory plan.
+ *
+ * Every non-constant tensor gets a byte offset in one arena. Liveness is [producer, last
+ * reader]; graph inputs are live from the start and graph outputs to the end. Nodes are
+ * visited in order: outputs are placed first-fit into the gaps between live blocks, then the
+ * inputs whose last reader this was are released. A reshape/identity whose input dies there
+ * takes over the input's block (in place, no copy). Blocks are 64-byte aligned. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lower.h"
+
+#define PLAN_ALIGN 64
+
+typedef struct block {
+    int64_t off, size;
+    int owner; /* tensor index */
+} block;
+
+typedef struct plan {
+    block *live;
+    int n_live;
+    int64_t top;
+    int *last_use;
+} plan;
+
+static int64_t align_up(int64_t n) { return (n + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN; }
+
+static int block_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const block *)a)->off, y = ((const block *)b)->off;
+    return (x > y) - (x < y);
+}
+
+/* First gap between live blocks (kept sorted by offset) that fits size. */
+static int64_t find_gap(const plan *p, int64_t size)
+{
+    int64_t cur = 0;
+    for (int i = 0; i < p->n_live; i++) {
+        if (p->live[i].off - cur >= size) return cur;
+        int64_t end = p->live[i].off + p->live[i].size;
+        if (end > cur) cur = end;
+    }
+    return cur;
+}
+
+static void place(plan *p, af_tensor *t, int id, int64_t off, int64_t size)
+{
+    t->mem_offset = off;
+    p->live[p->n_live++] = (block){off, size, id};
+    qsort(p->live, (size_t)p->n_live, sizeof(block), block_cmp);
+    if (off + size > p->top) p->top = off + size;
+}
+
+static void release(plan *p, int owner)
+{
+    for (int i = 0; i < p->n_live; i++) {
+        if (p->live[i].owner != owner) continue;
+        memmove(&p->live[i], &p->live[i + 1], sizeof(block) * (size_t)(p->n_live - i - 1));
+        p->n_live--;
+        return;
+    }
+}
+
+static int transfer(plan *p, int from, int to)
+{
+    for (int i = 0; i < p->n_live; i++)
+        if (p->live[i].owner == from) {
+            p->live[i].owner = to;
+            return 1;
+        }
+    return 0;
+}
+
+static int pinned(const af_tensor *t) { return (t->flags & (AF_TENSOR_INPUT | AF_TENSOR_OUTPUT)) != 0; }
+
+static void compute_last_use(const af_graph *g, int *last)
+{
+    for (int i = 0; i < g->n_tensors; i++) last[i] = -1;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] >= 0) last[g->nodes[i].in[k]] = i;
+    for (int k = 0; k < g->n_outputs; k++) last[g->outputs[k]] = g->n_nodes;
+}
+
+static void place_outputs(plan *p, af_graph *g, int i, af_lower_stats *st)
+{
+    af_node *n = &g->nodes[i];
+    int x = n->n_in ? n->in[0] : -1;
+    int alias = (n->op == AF_OP_RESHAPE || n->op == AF_OP_IDENTITY) && x >= 0 &&
+                !g->tensors[x].data && !pinned(&g->tensors[x]) && p->last_use[x] == i;
+    for (int k = 0; k < n->n_out; k++) {
+        int y = n->out[k];
+        af_tensor *t = &g->tensors[y];
+        int64_t size = align_up(af_tensor_nbytes(t));
+        if (st) st->naive_bytes += (uint64_t)size;
+        if (k == 0 && alias && transfer(p, x, y)) {
+            t->mem_offset = g->tensors[x].mem_offset;
+            continue;
+        }
+        place(p, t, y, find_gap(p, size), size);
+    }
+}
+
+af_status af_lower_plan(af_graph *g, af_lower_stats *st, af_err *err)
+{
+    plan p = {0};
+    p.live = malloc(sizeof(block) * ((size_t)g->n_tensors + 1));
+    p.last_use = malloc(sizeof(int) * ((size_t)g->n_tensors + 1));
+    if (!p.live || !p.last_use) {
+        free(p.live);
+        free(p.last_use);
+        return af_err_set(err, AF_ERR_NOMEM, "out of memory planning memory");
+    }
+    compute_last_use(g, p.last_use);
+    for (int i = 0; i < g->n_tensors; i++) g->tensors[i].mem_offset = -1;
+    for (int k = 0; k < g->n_inputs; k++) {
+        int t = g->inputs[k];
+        int64_t size = align_up(af_tensor_nbytes(&g->tensors[t]));
+        place(&p, &g->tensors[t], t, find_gap(&p, size), size);
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        place_outputs(&p, g, i, st);
+        const af_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_in; k++) {
+            int x = n->in[k];
+            if (x >= 0 && p.last_use[x] == i && !pinned(&g->tensors[x])) release(&p, x);
+        }
+        for (int k = 0; k < n->n_out; k++) /* outputs nobody reads */
+            if (p.last_use[n->out[k]] < 0) release(&p, n->out[k]);
+    }
+    if (st) st->arena_bytes = (uint64_t)p.top;
+    free(p.live);
+    free(p.last_use);
+    return AF_OK;
+}

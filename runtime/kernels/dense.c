@@ -1,0 +1,161 @@
+/* runtime/kernels/dense.c — GEMM (alpha, beta, transposes, broadcast C, fused activation) and
+ * MATMUL (numpy semantics: batch broadcasting, 1-D operands). Both go through afk_sgemm. */
+#include "internal.h"
+
+#include <string.h>
+
+af_status afk_gemm_check(AFK_CHECK_ARGS)
+{
+    (void)n_out;
+    const af_gemm_params *gp = &p->gemm;
+    static const char *const names[3] = {"A", "B", "C"};
+    int has_c = n_in == 3 && !afk_omitted(&in[2]);
+    for (int i = 0; i < 2 + has_c; i++) {
+        af_status st = afk_need_dtype("gemm", names[i], &in[i], AF_DTYPE_F32, err);
+        if (st) return st;
+    }
+    af_status st = afk_need_dtype("gemm", "Y", &out[0], AF_DTYPE_F32, err);
+    if (st) return st;
+    if (in[0].rank != 2 || in[1].rank != 2 || out[0].rank != 2)
+        return af_err_set(err, AF_ERR_SHAPE, "gemm: A, B and Y must be 2-D");
+    int64_t M = in[0].dims[gp->trans_a ? 1 : 0], K = in[0].dims[gp->trans_a ? 0 : 1];
+    int64_t KB = in[1].dims[gp->trans_b ? 1 : 0], N = in[1].dims[gp->trans_b ? 0 : 1];
+    if (K != KB || out[0].dims[0] != M || out[0].dims[1] != N)
+        return af_err_set(err, AF_ERR_SHAPE, "gemm: op(A) (%lld,%lld) @ op(B) (%lld,%lld) != Y",
+                          (long long)M, (long long)K, (long long)KB, (long long)N);
+    if (has_c) {
+        const af_tview *c = &in[2];
+        int ok = c->rank <= 2;
+        if (c->rank == 2) ok = (c->dims[0] == 1 || c->dims[0] == M) && (c->dims[1] == 1 || c->dims[1] == N);
+        if (c->rank == 1) ok = c->dims[0] == 1 || c->dims[0] == N;
+        if (!ok) return af_err_set(err, AF_ERR_SHAPE, "gemm: C does not broadcast to (M,N)");
+    }
+    if (!afk_act_valid(&gp->act))
+        return af_err_set(err, AF_ERR_UNSUPPORTED, "gemm: bad fused activation %d", gp->act.fn);
+    return AF_OK;
+}
+
+/* y (M,N) = beta * C broadcast. */
+static void fill_c(const af_tview *c, float beta, float *y, int64_t M, int64_t N)
+{
+    const float *cd = c->data;
+    int64_t rs = 0, cs = 0; /* C's row and column strides, 0 where broadcast */
+    if (c->rank == 2) {
+        rs = c->dims[0] == 1 ? 0 : c->dims[1];
+        cs = c->dims[1] == 1 ? 0 : 1;
+    } else if (c->rank == 1) {
+        cs = c->dims[0] == 1 ? 0 : 1;
+    }
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) y[i * N + j] = beta * cd[i * rs + j * cs];
+}
+
+// alpha * op(A) (M,K) @ op(B) (K,N) + beta * C -> Y (M,N)
+af_status afk_gemm_run(AFK_RUN_ARGS)
+{
+    (void)n_out, (void)ctx, (void)err;
+    const af_gemm_params *gp = &p->gemm;
+    int64_t M = out[0].dims[0], N = out[0].dims[1], K = in[0].dims[gp->trans_a ? 0 : 1];
+    float *y = out[0].data;
+    int has_c = n_in == 3 && in[2].data && gp->beta != 0.0f;
+    if (has_c) fill_c(&in[2], gp->beta, y, M, N);
+    afk_sgemm(gp->trans_a, gp->trans_b, M, N, K, gp->alpha, in[0].data, in[0].dims[1],
+              in[1].data, in[1].dims[1], has_c ? 1.0f : 0.0f, y, N);
+    afk_act_apply(&gp->act, y, M * N);
+    return AF_OK;
+}
+
+/* ---- matmul --------------------------------------------------------------------------------- */
+
+typedef struct mm_geom {
+    int64_t M, K, N;
+    int nb;                    /* batch rank (of the output) */
+    int64_t bdims[AF_MAX_RANK];
+    int64_t sa[AF_MAX_RANK], sb[AF_MAX_RANK]; /* batch strides in matrices, 0 if broadcast */
+    int64_t batches;
+} mm_geom;
+
+/* Fills g; returns 0 if the shapes do not match or do not broadcast. */
+static int mm_geom_init(mm_geom *g, const af_tview *a, const af_tview *b)
+{
+    if (a->rank < 1 || b->rank < 1) return 0;
+    g->M = a->rank >= 2 ? a->dims[a->rank - 2] : 1;
+    g->K = a->dims[a->rank - 1];
+    int64_t kb = b->rank >= 2 ? b->dims[b->rank - 2] : b->dims[0];
+    g->N = b->rank >= 2 ? b->dims[b->rank - 1] : 1;
+    if (kb != g->K) return 0;
+    int ra = a->rank >= 2 ? a->rank - 2 : 0, rb = b->rank >= 2 ? b->rank - 2 : 0;
+    g->nb = ra > rb ? ra : rb;
+    int64_t stride_a = 1, stride_b = 1;
+    g->batches = 1;
+    for (int i = g->nb - 1; i >= 0; i--) {
+        int ia = i - (g->nb - ra), ib = i - (g->nb - rb);
+        int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+        if (da != db && da != 1 && db != 1) return 0;
+        g->bdims[i] = da == 1 ? db : da;
+        g->sa[i] = da == 1 ? 0 : stride_a;
+        g->sb[i] = db == 1 ? 0 : stride_b;
+        stride_a *= da;
+        stride_b *= db;
+        g->batches *= g->bdims[i];
+    }
+    return 1;
+}
+
+af_status afk_matmul_check(AFK_CHECK_ARGS)
+{
+    (void)p, (void)n_in, (void)n_out;
+    af_status st = afk_need_dtype("matmul", "A", &in[0], AF_DTYPE_F32, err);
+    if (!st) st = afk_need_dtype("matmul", "B", &in[1], AF_DTYPE_F32, err);
+    if (!st) st = afk_need_dtype("matmul", "Y", &out[0], AF_DTYPE_F32, err);
+    if (st) return st;
+    mm_geom g;
+    char sa[96], sb[96], so[96];
+    int ok = mm_geom_init(&g, &in[0], &in[1]);
+    if (ok) { /* expected output: batch + (M if A is not 1-D) + (N if B is not 1-D) */
+        af_tview want = {.dtype = AF_DTYPE_F32, .rank = g.nb};
+        memcpy(want.dims, g.bdims, sizeof(int64_t) * (size_t)g.nb);
+        if (in[0].rank >= 2) want.dims[want.rank++] = g.M;
+        if (in[1].rank >= 2) want.dims[want.rank++] = g.N;
+        ok = want.rank <= AF_MAX_RANK && afk_same_shape(&want, &out[0]);
+    }
+    if (!ok)
+        return af_err_set(err, AF_ERR_SHAPE, "matmul: %s @ %s -> %s does not match",
+                          afk_shape_str(&in[0], sa, sizeof sa), afk_shape_str(&in[1], sb, sizeof sb),
+                          afk_shape_str(&out[0], so, sizeof so));
+    return AF_OK;
+}
+
+// A (...,M,K) @ B (...,K,N) -> Y (...,M,N)
+af_status afk_matmul_run(AFK_RUN_ARGS)
+{
+    (void)p, (void)n_in, (void)n_out, (void)ctx, (void)err;
+    mm_geom g;
+    mm_geom_init(&g, &in[0], &in[1]);
+    const float *A = in[0].data, *B = in[1].data;
+    float *Y = out[0].data;
+    int64_t ma = g.M * g.K, mb = g.K * g.N, my = g.M * g.N;
+    int b_shared = 1, a_full = 1; /* B not batched and A not broadcast: one tall gemm */
+    for (int i = 0; i < g.nb; i++) {
+        if (g.sb[i]) b_shared = 0;
+        if (!g.sa[i] && g.bdims[i] != 1) a_full = 0;
+    }
+    if (b_shared && a_full) {
+        afk_sgemm(0, 0, g.batches * g.M, g.N, g.K, 1.0f, A, g.K, B, g.N, 0.0f, Y, g.N);
+        return AF_OK;
+    }
+    int64_t idx[AF_MAX_RANK] = {0}, oa = 0, ob = 0;
+    for (int64_t t = 0; t < g.batches; t++) {
+        afk_sgemm(0, 0, g.M, g.N, g.K, 1.0f, A + oa * ma, g.K, B + ob * mb, g.N, 0.0f,
+                  Y + t * my, g.N);
+        for (int d = g.nb - 1; d >= 0; d--) { /* odometer over the batch dims */
+            oa += g.sa[d];
+            ob += g.sb[d];
+            if (++idx[d] < g.bdims[d]) break;
+            oa -= g.sa[d] * g.bdims[d];
+            ob -= g.sb[d] * g.bdims[d];
+            idx[d] = 0;
+        }
+    }
+    return AF_OK;
+}

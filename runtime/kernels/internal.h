@@ -1,0 +1,97 @@
+/* runtime/kernels/internal.h — private helpers shared by the kernel files.
+ *
+ * Every op has a check function (dtypes, arity-independent shape consistency: everything the
+ * run function relies on to stay in bounds) and a run function; dispatch.c calls check before
+ * run, so run functions may assume a checked node.
+ */
+#ifndef AF_RUNTIME_KERNELS_INTERNAL_H
+#define AF_RUNTIME_KERNELS_INTERNAL_H
+
+#include "kernels.h"
+
+#define AFK_CHECK_ARGS \
+    const af_params *p, const af_tview *in, int n_in, const af_tview *out, int n_out, af_err *err
+#define AFK_RUN_ARGS                                                                   \
+    const af_params *p, const af_tview *in, int n_in, af_tview *out, int n_out,        \
+        const af_kctx *ctx, af_err *err
+
+/* One check/run pair per kernel family (the op is passed where one family serves several). */
+af_status afk_conv_check(AFK_CHECK_ARGS);
+af_status afk_conv_run(AFK_RUN_ARGS);
+size_t afk_conv_scratch(const af_params *p, const af_tview *in, const af_tview *out);
+af_status afk_convt_check(AFK_CHECK_ARGS);
+af_status afk_convt_run(AFK_RUN_ARGS);
+size_t afk_convt_scratch(const af_params *p, const af_tview *in, const af_tview *out);
+af_status afk_batchnorm_check(AFK_CHECK_ARGS);
+af_status afk_batchnorm_run(AFK_RUN_ARGS);
+af_status afk_unary_check(AFK_CHECK_ARGS);
+af_status afk_unary_run(AFK_RUN_ARGS);
+af_status afk_binary_check(AFK_CHECK_ARGS);
+af_status afk_binary_run(AFK_RUN_ARGS);
+af_status afk_gemm_check(AFK_CHECK_ARGS);
+af_status afk_gemm_run(AFK_RUN_ARGS);
+af_status afk_matmul_check(AFK_CHECK_ARGS);
+af_status afk_matmul_run(AFK_RUN_ARGS);
+af_status afk_pool_check(AFK_CHECK_ARGS);
+af_status afk_pool_run(AFK_RUN_ARGS);
+af_status afk_global_pool_check(AFK_CHECK_ARGS);
+af_status afk_global_pool_run(AFK_RUN_ARGS);
+af_status afk_copy_check(AFK_CHECK_ARGS); /* IDENTITY, RESHAPE */
+af_status afk_copy_run(AFK_RUN_ARGS);
+af_status afk_transpose_check(AFK_CHECK_ARGS);
+af_status afk_transpose_run(AFK_RUN_ARGS);
+af_status afk_concat_check(AFK_CHECK_ARGS);
+af_status afk_concat_run(AFK_RUN_ARGS);
+af_status afk_split_check(AFK_CHECK_ARGS);
+af_status afk_split_run(AFK_RUN_ARGS);
+af_status afk_slice_check(AFK_CHECK_ARGS);
+af_status afk_slice_run(AFK_RUN_ARGS);
+af_status afk_gather_check(AFK_CHECK_ARGS);
+af_status afk_gather_run(AFK_RUN_ARGS);
+af_status afk_pad_check(AFK_CHECK_ARGS);
+af_status afk_pad_run(AFK_RUN_ARGS);
+af_status afk_cast_check(AFK_CHECK_ARGS);
+af_status afk_cast_run(AFK_RUN_ARGS);
+af_status afk_softmax_check(AFK_CHECK_ARGS);
+af_status afk_softmax_run(AFK_RUN_ARGS);
+af_status afk_reduce_check(AFK_CHECK_ARGS);
+af_status afk_reduce_run(AFK_RUN_ARGS);
+af_status afk_resize_check(AFK_CHECK_ARGS);
+af_status afk_resize_run(AFK_RUN_ARGS);
+size_t afk_resize_scratch(const af_params *p, const af_tview *in, const af_tview *out);
+
+/* ---- sgemm (gemm.c). Row-major: C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C.
+ * lda/ldb/ldc are row strides of the stored matrices. beta == 0 ignores C's old contents. */
+void afk_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+               const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+               int64_t ldc);
+/* The portable blocked implementation, always compiled (afk_sgemm uses it without CBLAS). */
+void afk_sgemm_portable(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                        const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                        float *C, int64_t ldc);
+int afk_have_cblas(void);
+
+/* ---- elementwise helpers (eltwise.c) ---- */
+float afk_unary_f32(const af_unary_params *u, float x);
+/* x[i] = act(x[i]) for n floats; IDENTITY is a no-op. */
+void afk_act_apply(const af_unary_params *u, float *x, int64_t n);
+int afk_act_valid(const af_unary_params *u); /* fn is a float→float unary */
+
+/* ---- shared helpers (dispatch.c) ---- */
+int afk_same_shape(const af_tview *a, const af_tview *b);
+/* Contiguous (row-major) element strides of v. */
+void afk_strides(const af_tview *v, int64_t *strides);
+/* Product of dims [from, to). */
+int64_t afk_prod(const af_tview *v, int from, int to);
+const char *afk_shape_str(const af_tview *v, char *buf, size_t size);
+af_status afk_need_dtype(const char *op, const char *what, const af_tview *v, af_dtype dt,
+                         af_err *err);
+af_status afk_need_data(const char *op, const af_tview *in, int n_in, af_err *err);
+/* Integer element i of an integer or bool buffer as int64. */
+int64_t afk_get_i64(af_dtype t, const void *data, int64_t i);
+void afk_set_i64(af_dtype t, void *data, int64_t i, int64_t v);
+int afk_is_int(af_dtype t); /* i8, u8, i32, i64 */
+/* An omitted optional input: no data and no shape (data alone may be bound later). */
+static inline int afk_omitted(const af_tview *v) { return !v->data && v->rank == 0; }
+
+#endif

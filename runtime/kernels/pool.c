@@ -1,0 +1,171 @@
+/* runtime/kernels/pool.c — POOL (max / average, 1-3 spatial dims, pads, dilations,
+ * count_include_pad, ceil_mode output sizes) and GLOBAL_POOL.
+ *
+ * Average divisor (as ONNX Runtime): with count_include_pad, the window positions that lie in
+ * the padded extent [-pad_begin, in + pad_end); otherwise the positions inside the input. A
+ * ceil_mode window that runs past the padded extent is clipped, not counted.
+ */
+#include "internal.h"
+
+#include <math.h>
+
+typedef struct pool_geom {
+    int64_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
+    int64_t isp, osp;
+} pool_geom;
+
+static void geom_init(pool_geom *g, const af_pool_params *pp, const af_tview *x,
+                      const af_tview *y)
+{
+    int off = 3 - pp->nsp;
+    g->isp = g->osp = 1;
+    for (int i = 0; i < 3; i++) {
+        int j = i - off;
+        g->in[i] = j >= 0 ? x->dims[2 + j] : 1;
+        g->out[i] = j >= 0 ? y->dims[2 + j] : 1;
+        g->k[i] = j >= 0 ? pp->kernel[j] : 1;
+        g->s[i] = j >= 0 ? pp->stride[j] : 1;
+        g->d[i] = j >= 0 ? pp->dilation[j] : 1;
+        g->pb[i] = j >= 0 ? pp->pad_begin[j] : 0;
+        g->pe[i] = j >= 0 ? pp->pad_end[j] : 0;
+        g->isp *= g->in[i];
+        g->osp *= g->out[i];
+    }
+}
+
+/* Output size along one axis for floor or ceil mode (ceil: the last window must start inside
+ * the input or the begin pad). */
+static int64_t out_size(const pool_geom *g, int i, int ceil_mode)
+{
+    int64_t span = g->d[i] * (g->k[i] - 1) + 1, room = g->in[i] + g->pb[i] + g->pe[i] - span;
+    if (room < 0) return 0;
+    if (!ceil_mode) return room / g->s[i] + 1;
+    int64_t o = (room + g->s[i] - 1) / g->s[i] + 1;
+    if ((o - 1) * g->s[i] >= g->in[i] + g->pb[i]) o--;
+    return o;
+}
+
+af_status afk_pool_check(AFK_CHECK_ARGS)
+{
+    (void)n_in, (void)n_out;
+    const af_pool_params *pp = &p->pool;
+    if (pp->kind != AF_POOL_MAX && pp->kind != AF_POOL_AVG)
+        return af_err_set(err, AF_ERR_UNSUPPORTED, "pool: unknown kind %d", pp->kind);
+    if (pp->nsp < 1 || pp->nsp > AF_MAX_SPATIAL)
+        return af_err_set(err, AF_ERR_UNSUPPORTED, "pool: %d spatial dims", pp->nsp);
+    af_status st = afk_need_dtype("pool", "X", &in[0], AF_DTYPE_F32, err);
+    if (!st) st = afk_need_dtype("pool", "Y", &out[0], AF_DTYPE_F32, err);
+    if (st) return st;
+    if (in[0].rank != pp->nsp + 2 || out[0].rank != pp->nsp + 2 ||
+        in[0].dims[0] != out[0].dims[0] || in[0].dims[1] != out[0].dims[1])
+        return af_err_set(err, AF_ERR_SHAPE, "pool: X and Y must be (N,C,...) of rank %d",
+                          pp->nsp + 2);
+    for (int j = 0; j < pp->nsp; j++)
+        if (pp->kernel[j] < 1 || pp->stride[j] < 1 || pp->dilation[j] < 1 ||
+            pp->pad_begin[j] < 0 || pp->pad_end[j] < 0)
+            return af_err_set(err, AF_ERR_UNSUPPORTED,
+                              "pool: bad kernel/stride/dilation/pad on spatial axis %d", j);
+    pool_geom g;
+    geom_init(&g, pp, &in[0], &out[0]);
+    for (int i = 0; i < 3; i++) {
+        int64_t want = out_size(&g, i, pp->ceil_mode);
+        if (g.out[i] != want && !(pp->ceil_mode && g.out[i] == out_size(&g, i, 0)))
+            return af_err_set(err, AF_ERR_SHAPE, "pool: output spatial size %lld, expected %lld",
+                              (long long)g.out[i], (long long)want);
+    }
+    return AF_OK;
+}
+
+/* One output value of one channel x (D, H, W) at output position (od, oh, ow). */
+static float pool_one(const pool_geom *g, const af_pool_params *pp, const float *x, int64_t od,
+                      int64_t oh, int64_t ow)
+{
+    int64_t o[3] = {od, oh, ow};
+    int64_t lo[3], cnt_pad = 1;
+    for (int i = 0; i < 3; i++) {
+        lo[i] = o[i] * g->s[i] - g->pb[i];
+        int64_t n = 0; /* window positions inside the padded extent */
+        for (int64_t k = 0; k < g->k[i]; k++) {
+            int64_t q = lo[i] + k * g->d[i];
+            n += q >= -g->pb[i] && q < g->in[i] + g->pe[i];
+        }
+        cnt_pad *= n;
+    }
+    float best = -INFINITY, sum = 0.0f;
+    int64_t cnt = 0;
+    for (int64_t kd = 0; kd < g->k[0]; kd++) {
+        int64_t id = lo[0] + kd * g->d[0];
+        if (id < 0 || id >= g->in[0]) continue;
+        for (int64_t kh = 0; kh < g->k[1]; kh++) {
+            int64_t ih = lo[1] + kh * g->d[1];
+            if (ih < 0 || ih >= g->in[1]) continue;
+            const float *row = x + (id * g->in[1] + ih) * g->in[2];
+            for (int64_t kw = 0; kw < g->k[2]; kw++) {
+                int64_t iw = lo[2] + kw * g->d[2];
+                if (iw < 0 || iw >= g->in[2]) continue;
+                float v = row[iw];
+                best = v > best ? v : best;
+                sum += v;
+                cnt++;
+            }
+        }
+    }
+    if (pp->kind == AF_POOL_MAX) return best;
+    int64_t div = pp->count_include_pad ? cnt_pad : cnt;
+    return div > 0 ? sum / (float)div : 0.0f;
+}
+
+// X (N,C,*) -> Y (N,C,*')
+af_status afk_pool_run(AFK_RUN_ARGS)
+{
+    (void)n_in, (void)n_out, (void)ctx, (void)err;
+    pool_geom g;
+    geom_init(&g, &p->pool, &in[0], &out[0]);
+    int64_t NC = in[0].dims[0] * in[0].dims[1];
+    for (int64_t c = 0; c < NC; c++) {
+        const float *x = (const float *)in[0].data + c * g.isp;
+        float *y = (float *)out[0].data + c * g.osp;
+        for (int64_t od = 0; od < g.out[0]; od++)
+            for (int64_t oh = 0; oh < g.out[1]; oh++)
+                for (int64_t ow = 0; ow < g.out[2]; ow++)
+                    *y++ = pool_one(&g, &p->pool, x, od, oh, ow);
+    }
+    return AF_OK;
+}
+
+af_status afk_global_pool_check(AFK_CHECK_ARGS)
+{
+    (void)n_in, (void)n_out;
+    int kind = p->global_pool.kind;
+    if (kind != AF_POOL_MAX && kind != AF_POOL_AVG)
+        return af_err_set(err, AF_ERR_UNSUPPORTED, "global_pool: unknown kind %d", kind);
+    af_status st = afk_need_dtype("global_pool", "X", &in[0], AF_DTYPE_F32, err);
+    if (!st) st = afk_need_dtype("global_pool", "Y", &out[0], AF_DTYPE_F32, err);
+    if (st) return st;
+    int ok = in[0].rank >= 2 && out[0].rank == in[0].rank && out[0].dims[0] == in[0].dims[0] &&
+             out[0].dims[1] == in[0].dims[1];
+    for (int i = 2; ok && i < out[0].rank; i++) ok = out[0].dims[i] == 1;
+    if (!ok) return af_err_set(err, AF_ERR_SHAPE, "global_pool: X (N,C,...) -> Y (N,C,1,...)");
+    return AF_OK;
+}
+
+// X (N,C,*) -> Y (N,C,1,...)
+af_status afk_global_pool_run(AFK_RUN_ARGS)
+{
+    (void)n_in, (void)n_out, (void)ctx, (void)err;
+    int64_t NC = in[0].dims[0] * in[0].dims[1], S = afk_prod(&in[0], 2, in[0].rank);
+    const float *x = in[0].data;
+    float *y = out[0].data;
+    for (int64_t c = 0; c < NC; c++, x += S) {
+        if (p->global_pool.kind == AF_POOL_MAX) {
+            float best = -INFINITY;
+            for (int64_t i = 0; i < S; i++) best = x[i] > best ? x[i] : best;
+            y[c] = best;
+        } else {
+            double sum = 0.0;
+            for (int64_t i = 0; i < S; i++) sum += x[i];
+            y[c] = S > 0 ? (float)(sum / (double)S) : 0.0f;
+        }
+    }
+    return AF_OK;
+}

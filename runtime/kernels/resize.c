@@ -1,0 +1,163 @@
+/* runtime/kernels/resize.c — RESIZE: nearest (4 rounding modes, any dtype) and N-D linear
+ * (f32) over every axis whose size or scale changes; all coordinate transforms except
+ * tf_crop_and_resize (needs roi). Cubic is not implemented yet.
+ *
+ * Per output axis a table of taps (scratch) holds the two source offsets and the weight of the
+ * second; each output element is then a sum over the 2^L corners of its L interpolated axes.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct tap {
+    int64_t o0, o1; /* source element offsets (index * input stride) */
+    float w;        /* weight of o1; o0 gets 1 - w */
+    float pad_;
+} tap;
+
+static double eff_scale(const af_resize_params *rp, int i, int64_t in, int64_t out)
+{
+    if (rp->scale[i] > 0) return rp->scale[i];
+    return in > 0 ? (double)out / (double)in : 1.0;
+}
+
+/* Source coordinate of output coordinate x along an axis (ONNX coordinate_transformation_mode). */
+static double src_coord(int coord, double x, double s, int64_t in, int64_t out)
+{
+    switch (coord) {
+    case AF_COORD_ASYMMETRIC: return x / s;
+    case AF_COORD_ALIGN_CORNERS: return out > 1 ? x * (double)(in - 1) / (double)(out - 1) : 0.0;
+    case AF_COORD_PYTORCH_HALF_PIXEL: return out > 1 ? (x + 0.5) / s - 0.5 : 0.0;
+    case AF_COORD_TF_HALF_PIXEL_FOR_NN: return (x + 0.5) / s;
+    case AF_COORD_HALF_PIXEL_SYMMETRIC: {
+        double adj = (double)out / (s * (double)in), center = (double)in / 2.0;
+        return center * (1.0 - adj) + (x + 0.5) / s - 0.5;
+    }
+    default: return (x + 0.5) / s - 0.5; /* HALF_PIXEL */
+    }
+}
+
+static int64_t nearest_index(int mode, double x)
+{
+    switch (mode) {
+    case AF_NEAREST_ROUND_PREFER_CEIL: return (int64_t)floor(x + 0.5);
+    case AF_NEAREST_FLOOR: return (int64_t)floor(x);
+    case AF_NEAREST_CEIL: return (int64_t)ceil(x);
+    default: return (int64_t)ceil(x - 0.5); /* round_prefer_floor */
+    }
+}
+
+static int64_t clamp_i(int64_t v, int64_t n) { return v < 0 ? 0 : v >= n ? n - 1 : v; }
+
+af_status afk_resize_check(AFK_CHECK_ARGS)
+{
+    (void)n_out;
+    const af_resize_params *rp = &p->resize;
+    if (n_in != 1)
+        return af_err_set(err, AF_ERR_UNSUPPORTED, "resize: %d inputs (resolved form has 1)", n_in);
+    if (rp->mode != AF_RESIZE_NEAREST && rp->mode != AF_RESIZE_LINEAR)
+        return af_err_set(err, AF_ERR_UNSUPPORTED, "resize: mode %s not implemented",
+                          rp->mode == AF_RESIZE_CUBIC ? "cubic" : "?");
+    if (rp->coord < AF_COORD_HALF_PIXEL || rp->coord > AF_COORD_HALF_PIXEL_SYMMETRIC ||
+        rp->coord == AF_COORD_TF_CROP_AND_RESIZE)
+        return af_err_set(err, AF_ERR_UNSUPPORTED, "resize: coordinate mode %d not implemented",
+                          rp->coord);
+    if (rp->mode == AF_RESIZE_NEAREST &&
+        (rp->nearest < AF_NEAREST_ROUND_PREFER_FLOOR || rp->nearest > AF_NEAREST_CEIL))
+        return af_err_set(err, AF_ERR_UNSUPPORTED, "resize: nearest mode %d", rp->nearest);
+    if (out[0].rank != in[0].rank || out[0].dtype != in[0].dtype)
+        return af_err_set(err, AF_ERR_SHAPE, "resize: output rank or dtype differs from input");
+    if (rp->mode == AF_RESIZE_LINEAR) {
+        af_status st = afk_need_dtype("resize linear", "X", &in[0], AF_DTYPE_F32, err);
+        if (st) return st;
+    }
+    for (int i = 0; i < in[0].rank; i++) {
+        double s = eff_scale(rp, i, in[0].dims[i], out[0].dims[i]);
+        if (!isfinite(s) || s <= 0 || !isfinite(rp->scale[i]))
+            return af_err_set(err, AF_ERR_SHAPE, "resize: bad scale on axis %d", i);
+        if (in[0].dims[i] == 0 && out[0].dims[i] > 0)
+            return af_err_set(err, AF_ERR_SHAPE, "resize: axis %d is empty", i);
+    }
+    return AF_OK;
+}
+
+size_t afk_resize_scratch(const af_params *p, const af_tview *in, const af_tview *out)
+{
+    (void)p, (void)in;
+    size_t n = 0;
+    for (int i = 0; i < out[0].rank; i++) n += (size_t)out[0].dims[i];
+    return n * sizeof(tap);
+}
+
+/* Fills the taps of axis i; returns 1 if any tap has a non-zero weight (the axis interpolates). */
+static int axis_taps(const af_resize_params *rp, int i, int64_t in, int64_t out, int64_t stride,
+                     tap *t)
+{
+    double s = eff_scale(rp, i, in, out);
+    int lin = 0;
+    for (int64_t x = 0; x < out; x++) {
+        double c = src_coord(rp->coord, (double)x, s, in, out);
+        if (rp->mode == AF_RESIZE_NEAREST) {
+            t[x].o0 = t[x].o1 = clamp_i(nearest_index(rp->nearest, c), in) * stride;
+            t[x].w = 0.0f;
+            continue;
+        }
+        if (c < 0) c = 0;
+        if (c > (double)(in - 1)) c = (double)(in - 1);
+        int64_t x0 = (int64_t)floor(c);
+        t[x].o0 = x0 * stride;
+        t[x].o1 = clamp_i(x0 + 1, in) * stride;
+        t[x].w = (float)(c - (double)x0);
+        lin |= t[x].w != 0.0f;
+    }
+    return lin;
+}
+
+// X (d..) -> Y (d' ..), d'_i = floor(d_i * scale_i)
+af_status afk_resize_run(AFK_RUN_ARGS)
+{
+    (void)n_in, (void)n_out, (void)err;
+    const af_tview *x = &in[0];
+    int r = x->rank;
+    int64_t total = af_tview_numel(&out[0]), st[AF_MAX_RANK];
+    if (total == 0) return AF_OK;
+    afk_strides(x, st);
+    tap *taps[AF_MAX_RANK], *next = ctx->scratch;
+    int lin_axes[AF_MAX_RANK], L = 0;
+    for (int i = 0; i < r; i++) {
+        taps[i] = next;
+        next += out[0].dims[i];
+        if (axis_taps(&p->resize, i, x->dims[i], out[0].dims[i], st[i], taps[i]))
+            lin_axes[L++] = i;
+    }
+    size_t es = af_dtype_size(x->dtype);
+    int64_t idx[AF_MAX_RANK] = {0};
+    char *y = out[0].data;
+    for (int64_t t = 0; t < total; t++, y += es) {
+        int64_t off = 0;
+        for (int i = 0; i < r; i++) off += taps[i][idx[i]].o0;
+        if (L == 0) {
+            memcpy(y, (const char *)x->data + (size_t)off * es, es);
+        } else { /* sum over the 2^L corners of the interpolated axes */
+            const float *xf = x->data;
+            float acc = 0.0f;
+            for (int c = 0; c < (1 << L); c++) {
+                int64_t o = off;
+                float w = 1.0f;
+                for (int k = 0; k < L; k++) {
+                    const tap *tp = &taps[lin_axes[k]][idx[lin_axes[k]]];
+                    if (c >> k & 1) o += tp->o1 - tp->o0, w *= tp->w;
+                    else w *= 1.0f - tp->w;
+                }
+                acc += w * xf[o];
+            }
+            *(float *)y = acc;
+        }
+        for (int d = r - 1; d >= 0; d--) {
+            if (++idx[d] < out[0].dims[d]) break;
+            idx[d] = 0;
+        }
+    }
+    return AF_OK;
+}

@@ -1,0 +1,344 @@
+/* runtime/runtime.c — the public runtime API: bundles (verified, weights made usable once)
+ * and sessions (one arena, precomputed kernel views, no allocation while running). */
+#include "aneforge/runtime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../bundle/bundle.h"
+#include "kernels/kernels.h"
+
+struct af_bundle {
+    afb_file *f;
+    const void **tensor_data; /* per tensor: usable constant data (f32 for fp16 blobs) */
+    void *decoded;            /* one buffer holding every widened fp16 constant */
+};
+
+struct af_session {
+    af_bundle *b;
+    uint8_t *arena;
+    size_t arena_bytes;
+    void *scratch;
+    size_t scratch_bytes;
+    af_tview *views;  /* per node: n_in input views then n_out output views */
+    int *view_off;    /* per node: index of its first view */
+    uint8_t *skip;    /* per node: 1 when the op is a no-op in place (reshape aliasing) */
+    af_kctx ctx;
+    char err[512];
+};
+
+static void put_msg(char *msg, size_t size, const af_err *e)
+{
+    if (msg && size) snprintf(msg, size, "%s", e->msg);
+}
+
+static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+/* Widens every fp16-encoded constant into one aligned f32 buffer. */
+static af_status decode_constants(af_bundle *b, af_err *err)
+{
+    const afb_file *f = b->f;
+    size_t total = 0;
+    for (uint32_t i = 0; i < f->n_tensors; i++)
+        if (f->tensors[i].storage == AFB_STORAGE_CONST && f->tensors[i].encoding == AFB_ENC_FP16)
+            total += align64((size_t)(f->tensors[i].data_bytes / 2) * sizeof(float));
+    b->tensor_data = calloc(f->n_tensors ? f->n_tensors : 1, sizeof(void *));
+    if (!b->tensor_data) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    if (total) {
+        b->decoded = aligned_alloc(64, total);
+        if (!b->decoded)
+            return af_err_set(err, AF_ERR_NOMEM, "out of memory widening %zu bytes of weights",
+                              total);
+    }
+    size_t off = 0;
+    for (uint32_t i = 0; i < f->n_tensors; i++) {
+        const afb_tensor *t = &f->tensors[i];
+        if (t->storage != AFB_STORAGE_CONST) continue;
+        if (t->encoding == AFB_ENC_RAW) {
+            b->tensor_data[i] = t->data;
+            continue;
+        }
+        size_t n = (size_t)(t->data_bytes / 2);
+        float *dst = (float *)((uint8_t *)b->decoded + off);
+        const uint16_t *src = t->data;
+        for (size_t k = 0; k < n; k++) dst[k] = af_f16_to_f32(src[k]);
+        b->tensor_data[i] = dst;
+        off += align64(n * sizeof(float));
+    }
+    return AF_OK;
+}
+
+static af_status bundle_init(afb_file *f, af_bundle **out, char *msg, size_t msg_size)
+{
+    af_err err = {0};
+    af_bundle *b = calloc(1, sizeof *b);
+    if (!b) {
+        afb_close(f);
+        af_err_set(&err, AF_ERR_NOMEM, "out of memory");
+        put_msg(msg, msg_size, &err);
+        return AF_ERR_NOMEM;
+    }
+    b->f = f;
+    if (decode_constants(b, &err) != AF_OK) {
+        af_bundle_close(b);
+        put_msg(msg, msg_size, &err);
+        return err.code;
+    }
+    *out = b;
+    return AF_OK;
+}
+
+af_status af_bundle_open(const char *path, af_bundle **out, char *msg, size_t msg_size)
+{
+    af_err err = {0};
+    afb_file *f = NULL;
+    *out = NULL;
+    if (afb_open_file(path, &f, &err) != AF_OK) {
+        put_msg(msg, msg_size, &err);
+        return err.code;
+    }
+    return bundle_init(f, out, msg, msg_size);
+}
+
+af_status af_bundle_open_memory(const void *buf, size_t size, af_bundle **out, char *msg,
+                                size_t msg_size)
+{
+    af_err err = {0};
+    afb_file *f = NULL;
+    *out = NULL;
+    if (afb_open_memory(buf, size, &f, &err) != AF_OK) {
+        put_msg(msg, msg_size, &err);
+        return err.code;
+    }
+    return bundle_init(f, out, msg, msg_size);
+}
+
+void af_bundle_close(af_bundle *b)
+{
+    if (!b) return;
+    afb_close(b->f);
+    free(b->tensor_data);
+    free(b->decoded);
+    free(b);
+}
+
+int af_bundle_input_count(const af_bundle *b) { return (int)b->f->n_inputs; }
+int af_bundle_output_count(const af_bundle *b) { return (int)b->f->n_outputs; }
+
+static void fill_info(const afb_tensor *t, af_tensor_info *info)
+{
+    info->name = t->name;
+    info->dtype = t->dtype;
+    info->rank = t->rank;
+    size_t n = 1;
+    for (int k = 0; k < AF_MAX_RANK; k++) {
+        info->dims[k] = k < t->rank ? t->dims[k] : 0;
+        if (k < t->rank) n *= (size_t)t->dims[k];
+    }
+    info->nbytes = n * af_dtype_size(t->dtype);
+}
+
+af_status af_bundle_input_info(const af_bundle *b, int index, af_tensor_info *info)
+{
+    if (index < 0 || (uint32_t)index >= b->f->n_inputs) return AF_ERR_USAGE;
+    fill_info(&b->f->tensors[b->f->inputs[index]], info);
+    return AF_OK;
+}
+
+af_status af_bundle_output_info(const af_bundle *b, int index, af_tensor_info *info)
+{
+    if (index < 0 || (uint32_t)index >= b->f->n_outputs) return AF_ERR_USAGE;
+    fill_info(&b->f->tensors[b->f->outputs[index]], info);
+    return AF_OK;
+}
+
+static int find_name(const afb_file *f, const int32_t *ids, uint32_t n, const char *name)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (strcmp(f->tensors[ids[i]].name, name) == 0) return (int)i;
+    return -1;
+}
+
+int af_bundle_find_input(const af_bundle *b, const char *name)
+{
+    return find_name(b->f, b->f->inputs, b->f->n_inputs, name);
+}
+
+int af_bundle_find_output(const af_bundle *b, const char *name)
+{
+    return find_name(b->f, b->f->outputs, b->f->n_outputs, name);
+}
+
+const char *af_bundle_metadata(const af_bundle *b, size_t *len)
+{
+    if (len) *len = b->f->meta_len;
+    return b->f->meta_json;
+}
+
+/* ---- sessions ---------------------------------------------------------------------------- */
+
+static af_tview tensor_view(const af_session *s, int32_t id)
+{
+    af_tview v;
+    memset(&v, 0, sizeof v);
+    if (id < 0) return v;
+    const afb_tensor *t = &s->b->f->tensors[id];
+    v.dtype = t->dtype;
+    v.rank = t->rank;
+    memcpy(v.dims, t->dims, sizeof v.dims);
+    if (t->storage == AFB_STORAGE_ARENA)
+        v.data = s->arena + t->arena_offset;
+    else
+        v.data = (void *)s->b->tensor_data[id];
+    return v;
+}
+
+/* A reshape/identity whose output shares its input's bytes needs no work. */
+static int is_alias(const afb_file *f, const afb_node *n)
+{
+    if (n->op != AF_OP_RESHAPE && n->op != AF_OP_IDENTITY) return 0;
+    const afb_tensor *a = &f->tensors[n->in[0]], *b = &f->tensors[n->out[0]];
+    return a->storage == AFB_STORAGE_ARENA && b->storage == AFB_STORAGE_ARENA &&
+           a->arena_offset == b->arena_offset;
+}
+
+static af_status build_views(af_session *s, af_err *err)
+{
+    const afb_file *f = s->b->f;
+    size_t total = 0;
+    for (uint32_t i = 0; i < f->n_nodes; i++) total += (size_t)(f->nodes[i].n_in + f->nodes[i].n_out);
+    s->views = calloc(total ? total : 1, sizeof(af_tview));
+    s->view_off = calloc(f->n_nodes ? f->n_nodes : 1, sizeof(int));
+    s->skip = calloc(f->n_nodes ? f->n_nodes : 1, 1);
+    if (!s->views || !s->view_off || !s->skip) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    size_t pos = 0;
+    for (uint32_t i = 0; i < f->n_nodes; i++) {
+        const afb_node *n = &f->nodes[i];
+        s->view_off[i] = (int)pos;
+        for (int k = 0; k < n->n_in; k++) s->views[pos++] = tensor_view(s, n->in[k]);
+        for (int k = 0; k < n->n_out; k++) s->views[pos++] = tensor_view(s, n->out[k]);
+        s->skip[i] = (uint8_t)is_alias(f, n);
+    }
+    return AF_OK;
+}
+
+/* Checks every node has a kernel and sizes the shared scratch buffer. */
+static af_status plan_scratch(af_session *s, af_err *err)
+{
+    const afb_file *f = s->b->f;
+    size_t need = 0;
+    for (uint32_t i = 0; i < f->n_nodes; i++) {
+        const afb_node *n = &f->nodes[i];
+        const af_tview *v = s->views + s->view_off[i];
+        if (af_kernel_check(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out, err) != AF_OK)
+            return af_err_prefix(err, n->name);
+        size_t b = af_kernel_scratch_bytes(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out);
+        if (b > need) need = b;
+    }
+    s->scratch_bytes = align64(need);
+    if (need) {
+        s->scratch = aligned_alloc(64, s->scratch_bytes);
+        if (!s->scratch)
+            return af_err_set(err, AF_ERR_NOMEM, "out of memory for %zu bytes of scratch", need);
+    }
+    return AF_OK;
+}
+
+af_status af_session_create(af_bundle *b, const af_session_options *opt, af_session **out,
+                            char *msg, size_t msg_size)
+{
+    af_err err = {0};
+    *out = NULL;
+    af_session *s = calloc(1, sizeof *s);
+    if (!s) {
+        af_err_set(&err, AF_ERR_NOMEM, "out of memory");
+        put_msg(msg, msg_size, &err);
+        return AF_ERR_NOMEM;
+    }
+    s->b = b;
+    s->arena_bytes = align64((size_t)b->f->arena_bytes);
+    s->arena = aligned_alloc(64, s->arena_bytes ? s->arena_bytes : 64);
+    if (!s->arena) {
+        af_err_set(&err, AF_ERR_NOMEM, "out of memory for a %zu-byte arena", s->arena_bytes);
+    } else {
+        memset(s->arena, 0, s->arena_bytes);
+        if (build_views(s, &err) == AF_OK) plan_scratch(s, &err);
+    }
+    if (err.code != AF_OK) {
+        put_msg(msg, msg_size, &err);
+        af_session_free(s);
+        return err.code;
+    }
+    s->ctx.scratch = s->scratch;
+    s->ctx.scratch_bytes = s->scratch_bytes;
+    s->ctx.n_threads = opt && opt->n_threads > 0 ? opt->n_threads : 1;
+    *out = s;
+    return AF_OK;
+}
+
+void af_session_free(af_session *s)
+{
+    if (!s) return;
+    free(s->arena);
+    free(s->scratch);
+    free(s->views);
+    free(s->view_off);
+    free(s->skip);
+    free(s);
+}
+
+static af_status session_fail(af_session *s, af_status st, const char *what)
+{
+    snprintf(s->err, sizeof s->err, "%s", what);
+    return st;
+}
+
+af_status af_session_set_input(af_session *s, int index, const void *data, size_t nbytes)
+{
+    af_tensor_info info;
+    if (af_bundle_input_info(s->b, index, &info) != AF_OK)
+        return session_fail(s, AF_ERR_USAGE, "input index out of range");
+    if (nbytes != info.nbytes) {
+        snprintf(s->err, sizeof s->err, "input '%s' needs %zu bytes, got %zu", info.name,
+                 info.nbytes, nbytes);
+        return AF_ERR_USAGE;
+    }
+    const afb_tensor *t = &s->b->f->tensors[s->b->f->inputs[index]];
+    memcpy(s->arena + t->arena_offset, data, nbytes);
+    return AF_OK;
+}
+
+af_status af_session_run(af_session *s)
+{
+    const afb_file *f = s->b->f;
+    af_err err = {0};
+    for (uint32_t i = 0; i < f->n_nodes; i++) {
+        if (s->skip[i]) continue;
+        const afb_node *n = &f->nodes[i];
+        af_tview *v = s->views + s->view_off[i];
+        if (af_kernel_run(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out, &s->ctx, &err) !=
+            AF_OK) {
+            snprintf(s->err, sizeof s->err, "node '%s' (%s): %s", n->name, af_op_name(n->op),
+                     err.msg);
+            return err.code;
+        }
+    }
+    return AF_OK;
+}
+
+af_status af_session_get_output(af_session *s, int index, const void **data,
+                                af_tensor_info *info)
+{
+    af_tensor_info tmp;
+    if (!info) info = &tmp;
+    if (af_bundle_output_info(s->b, index, info) != AF_OK)
+        return session_fail(s, AF_ERR_USAGE, "output index out of range");
+    const afb_tensor *t = &s->b->f->tensors[s->b->f->outputs[index]];
+    *data = s->arena + t->arena_offset;
+    return AF_OK;
+}
+
+size_t af_session_arena_bytes(const af_session *s) { return s->arena_bytes + s->scratch_bytes; }
+
+const char *af_session_error(const af_session *s) { return s->err; }

@@ -1,0 +1,150 @@
+/* Unit tests for lowering: folding of shape chains, BatchNorm folding, activation fusion,
+ * identity removal, and the memory plan's central invariant (tensors alive at the same time
+ * never share bytes). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../graph/graph.h"
+#include "../../importers/onnx/onnx_import.h"
+#include "../../lowering/lower.h"
+#include "check.h"
+
+static int add_const_f32(af_graph *g, const char *name, int rank, const int64_t *dims, const float *v)
+{
+    int t = af_graph_add_tensor(g, name, AF_DTYPE_F32, rank, dims);
+    int64_t n = af_tensor_numel(&g->tensors[t]);
+    float *d = malloc(sizeof(float) * (size_t)n);
+    memcpy(d, v, sizeof(float) * (size_t)n);
+    g->tensors[t].data = d;
+    return t;
+}
+
+/* Lifetimes [def, last] of every arena tensor; overlapping lifetimes must not share bytes,
+ * except a reshape's output taking over its dying input. */
+static void check_plan(const af_graph *g, const char *what)
+{
+    int n = g->n_tensors;
+    int *def = malloc(sizeof(int) * (size_t)n), *last = malloc(sizeof(int) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        def[i] = (g->tensors[i].flags & AF_TENSOR_INPUT) ? -1 : g->tensors[i].producer;
+        last[i] = (g->tensors[i].flags & AF_TENSOR_OUTPUT) ? g->n_nodes : def[i];
+    }
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] >= 0 && last[g->nodes[i].in[k]] < i) last[g->nodes[i].in[k]] = i;
+    int bad = 0, planned = 0;
+    for (int a = 0; a < n; a++) {
+        const af_tensor *ta = &g->tensors[a];
+        if (ta->data) continue;
+        planned += ta->mem_offset >= 0;
+        if (ta->mem_offset < 0) bad++;
+        for (int b = a + 1; b < n; b++) {
+            const af_tensor *tb = &g->tensors[b];
+            if (tb->data || ta->mem_offset < 0 || tb->mem_offset < 0) continue;
+            int live_together = def[a] < last[b] && def[b] < last[a];
+            int64_t ea = ta->mem_offset + af_tensor_nbytes(ta), eb = tb->mem_offset + af_tensor_nbytes(tb);
+            int overlap = ta->mem_offset < eb && tb->mem_offset < ea;
+            int alias = ta->mem_offset == tb->mem_offset &&
+                        ((tb->producer >= 0 && g->nodes[tb->producer].op == AF_OP_RESHAPE) ||
+                         (ta->producer >= 0 && g->nodes[ta->producer].op == AF_OP_RESHAPE));
+            if (live_together && overlap && !alias) bad++;
+        }
+    }
+    CHECK(bad == 0 && planned > 0, "%s: %d plan violations (%d planned tensors)", what, bad, planned);
+    free(def);
+    free(last);
+}
+
+/* x (1,2,3,3) → Conv(W 2x2x1x1) → BN → Relu → Reshape(shape from Shape→Gather chain) → y */
+static void test_bn_fold_and_fusion(void)
+{
+    af_graph g;
+    af_graph_init(&g);
+    int64_t xd[4] = {1, 2, 3, 3}, wd[4] = {2, 2, 1, 1}, cd[1] = {2};
+    int x = af_graph_add_tensor(&g, "x", AF_DTYPE_F32, 4, xd);
+    af_graph_add_input(&g, x);
+    float w[4] = {1, 2, 3, 4}, one[2] = {2, 0.5f}, zero[2] = {0.1f, -0.2f}, mean[2] = {1, -1}, var[2] = {3, 0.25f};
+    int W = add_const_f32(&g, "W", 4, wd, w);
+    int sc = add_const_f32(&g, "scale", 1, cd, one), bi = add_const_f32(&g, "bias", 1, cd, zero);
+    int mu = add_const_f32(&g, "mean", 1, cd, mean), va = add_const_f32(&g, "var", 1, cd, var);
+    int c = af_graph_add_tensor(&g, "conv_out", AF_DTYPE_F32, -1, NULL);
+    int b = af_graph_add_tensor(&g, "bn_out", AF_DTYPE_F32, -1, NULL);
+    int r = af_graph_add_tensor(&g, "relu_out", AF_DTYPE_F32, -1, NULL);
+    int y = af_graph_add_tensor(&g, "y", AF_DTYPE_F32, -1, NULL);
+    int in_c[2] = {x, W};
+    int n = af_graph_add_node(&g, AF_OP_CONV, "conv", in_c, 2, &c, 1);
+    g.nodes[n].p.conv = (af_conv_params){.nsp = 2, .group = 1, .kernel = {1, 1}, .stride = {1, 1}, .dilation = {1, 1}};
+    int in_b[5] = {c, sc, bi, mu, va};
+    n = af_graph_add_node(&g, AF_OP_BATCHNORM, "bn", in_b, 5, &b, 1);
+    g.nodes[n].p.batchnorm.eps = 1e-5f;
+    n = af_graph_add_node(&g, AF_OP_UNARY, "relu", &b, 1, &r, 1);
+    g.nodes[n].p.unary.fn = AF_UNARY_RELU;
+    int64_t sd[1] = {2};
+    int shape = af_graph_add_tensor(&g, "shape", AF_DTYPE_I64, 1, sd);
+    int64_t *sv = malloc(16);
+    sv[0] = 1;
+    sv[1] = -1;
+    g.tensors[shape].data = sv;
+    int in_r[2] = {r, shape};
+    n = af_graph_add_node(&g, AF_OP_RESHAPE, "flatten", in_r, 2, &y, 1);
+    g.nodes[n].p.reshape.kind = AF_RESHAPE_RESHAPE;
+    af_graph_add_output(&g, y);
+
+    af_err err = {0};
+    af_lower_stats st = {0};
+    af_status s = af_lower_run(&g, NULL, &st, &err);
+    CHECK(s == AF_OK, "lower: %s", err.msg);
+    if (s != AF_OK) return;
+    CHECK(st.bn_folded == 1 && st.act_fused == 1, "bn_folded %d act_fused %d", st.bn_folded, st.act_fused);
+    CHECK(g.n_nodes == 2, "expected conv + reshape, got %d nodes", g.n_nodes);
+    const af_node *conv = &g.nodes[0];
+    CHECK(conv->op == AF_OP_CONV && conv->p.conv.act.fn == AF_UNARY_RELU, "conv with fused relu");
+    CHECK(!strcmp(g.tensors[conv->out[0]].name, "relu_out"), "fused output keeps the last name, got %s",
+          g.tensors[conv->out[0]].name);
+    /* W'[o] = W[o] * scale/sqrt(var+eps); b'[o] = (0 - mean)*s + bias */
+    const float *wf = g.tensors[conv->in[1]].data, *bf = g.tensors[conv->in[2]].data;
+    float s0 = 2 / sqrtf(3 + 1e-5f), s1 = 0.5f / sqrtf(0.25f + 1e-5f);
+    CHECK(fabsf(wf[0] - 1 * s0) < 1e-6f && fabsf(wf[3] - 4 * s1) < 1e-6f, "folded weights %g %g", wf[0], wf[3]);
+    CHECK(fabsf(bf[0] - (-1 * s0 + 0.1f)) < 1e-6f && fabsf(bf[1] - (1 * s1 - 0.2f)) < 1e-6f,
+          "folded bias %g %g", bf[0], bf[1]);
+    const af_tensor *ty = &g.tensors[g.outputs[0]];
+    CHECK(ty->rank == 2 && ty->dims[0] == 1 && ty->dims[1] == 18, "reshape resolved to [1,18]");
+    check_plan(&g, "bn graph");
+    af_graph_free(&g);
+}
+
+/* The committed small CNN: folding must remove the Shape chain, and the plan must hold. */
+static void test_small_cnn(void)
+{
+    af_graph g;
+    af_graph_init(&g);
+    af_err err = {0};
+    af_onnx_options opt = {0};
+    if (af_onnx_import_file("../models/small_cnn/model.onnx", &opt, &g, &err) != AF_OK) {
+        CHECK(0, "import small_cnn: %s", err.msg);
+        af_graph_free(&g);
+        return;
+    }
+    af_lower_stats st = {0};
+    CHECK(af_lower_run(&g, NULL, &st, &err) == AF_OK, "lower small_cnn: %s", err.msg);
+    int shape_ops = 0;
+    for (int i = 0; i < g.n_nodes; i++)
+        shape_ops += g.nodes[i].op == AF_OP_SHAPE || g.nodes[i].op == AF_OP_GATHER ||
+                     (g.nodes[i].op == AF_OP_CONCAT &&
+                      g.tensors[g.nodes[i].out[0]].dtype == AF_DTYPE_I64);
+    CHECK(shape_ops == 0, "%d shape-computing nodes left after folding", shape_ops);
+    CHECK(st.folded > 0 && st.bn_folded > 0 && st.act_fused > 0, "folded %d bn %d act %d", st.folded,
+          st.bn_folded, st.act_fused);
+    CHECK(st.arena_bytes < st.naive_bytes, "arena %llu should beat no-reuse %llu",
+          (unsigned long long)st.arena_bytes, (unsigned long long)st.naive_bytes);
+    check_plan(&g, "small_cnn");
+    af_graph_free(&g);
+}
+
+int main(void)
+{
+    test_bn_fold_and_fusion();
+    test_small_cnn();
+    return check_report("lower");
+}

@@ -1,0 +1,242 @@
+/* tools/inspect.c — `aneforge inspect FILE(.afb|.onnx) [--json]`. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../bundle/bundle.h"
+#include "../convert/json.h"
+#include "../graph/graph.h"
+#include "../importers/onnx/onnx_import.h"
+#include "cli.h"
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Op name for display: unary/binary/reduce nodes show their function. */
+static const char *display_op(af_op op, const af_params *p)
+{
+    if (op == AF_OP_UNARY && (unsigned)p->unary.fn < AF_UNARY_COUNT) return af_unary_names[p->unary.fn];
+    if (op == AF_OP_BINARY && (unsigned)p->binary.fn < AF_BINARY_COUNT) return af_binary_names[p->binary.fn];
+    if (op == AF_OP_REDUCE && (unsigned)p->reduce.fn < AF_REDUCE_COUNT) return af_reduce_names[p->reduce.fn];
+    return af_op_name(op);
+}
+
+typedef struct op_count {
+    const char *name;
+    int n;
+} op_count;
+
+static void count_op(op_count *c, int *n, const char *name)
+{
+    for (int i = 0; i < *n; i++)
+        if (!strcmp(c[i].name, name)) {
+            c[i].n++;
+            return;
+        }
+    if (*n < 64) c[(*n)++] = (op_count){name, 1};
+}
+
+static void json_tensor(af_json *j, const char *name, af_dtype dt, int rank, const int64_t *dims)
+{
+    json_open(j, '{');
+    json_kv_str(j, "name", name);
+    json_kv_str(j, "dtype", af_dtype_name(dt));
+    json_key(j, "shape");
+    json_open(j, '[');
+    for (int d = 0; d < rank; d++) json_value_int(j, dims[d]);
+    json_close(j, ']');
+    json_close(j, '}');
+}
+
+static void print_tensor(const char *what, const char *name, af_dtype dt, int rank, const int64_t *dims)
+{
+    char ds[160];
+    printf("  %-7s %s: %s%s\n", what, name, af_dtype_name(dt), af_shape_str(rank, dims, ds, sizeof ds));
+}
+
+static int inspect_bundle(const char *path, int as_json)
+{
+    afb_file *f;
+    af_err err = {0};
+    if (afb_open_file(path, &f, &err) != AF_OK) return cli_error(cli_exit_code(err.code), "%s", err.msg);
+    op_count ops[64];
+    int n_ops = 0;
+    for (uint32_t i = 0; i < f->n_nodes; i++) count_op(ops, &n_ops, display_op(f->nodes[i].op, &f->nodes[i].p));
+    uint64_t wbytes[AFB_ENC_COUNT] = {0};
+    uint32_t wcount[AFB_ENC_COUNT] = {0};
+    for (uint32_t i = 0; i < f->n_tensors; i++)
+        if (f->tensors[i].storage == AFB_STORAGE_CONST) {
+            wbytes[f->tensors[i].encoding] += f->tensors[i].data_bytes;
+            wcount[f->tensors[i].encoding]++;
+        }
+    static const char *const enc_names[AFB_ENC_COUNT] = {"raw", "fp16"};
+    if (as_json) {
+        af_json j;
+        json_init(&j);
+        json_open(&j, '{');
+        json_kv_str(&j, "file", path);
+        json_kv_str(&j, "kind", "bundle");
+        json_kv_int(&j, "format_version", f->version);
+        json_kv_int(&j, "file_bytes", (int64_t)f->file_size);
+        json_kv_int(&j, "arena_bytes", (int64_t)f->arena_bytes);
+        json_kv_int(&j, "nodes", f->n_nodes);
+        json_kv_int(&j, "tensors", f->n_tensors);
+        json_key(&j, "sections");
+        json_open(&j, '[');
+        for (int s = 0; s < f->n_sections; s++) {
+            if (s) json_raw(&j, ",");
+            json_open(&j, '{');
+            json_kv_str(&j, "kind", f->sections[s].kind);
+            json_kv_int(&j, "offset", (int64_t)f->sections[s].offset);
+            json_kv_int(&j, "size", (int64_t)f->sections[s].size);
+            json_kv_int(&j, "crc32", f->sections[s].crc32);
+            json_close(&j, '}');
+        }
+        json_close(&j, ']');
+        json_key(&j, "weights");
+        json_open(&j, '{');
+        for (int e = 0; e < AFB_ENC_COUNT; e++) json_kv_int(&j, enc_names[e], (int64_t)wbytes[e]);
+        json_close(&j, '}');
+        json_key(&j, "ops");
+        json_open(&j, '{');
+        for (int i = 0; i < n_ops; i++) json_kv_int(&j, ops[i].name, ops[i].n);
+        json_close(&j, '}');
+        json_key(&j, "inputs");
+        json_open(&j, '[');
+        for (uint32_t i = 0; i < f->n_inputs; i++) {
+            const afb_tensor *t = &f->tensors[f->inputs[i]];
+            if (i) json_raw(&j, ",");
+            json_tensor(&j, t->name, t->dtype, t->rank, t->dims);
+        }
+        json_close(&j, ']');
+        json_key(&j, "outputs");
+        json_open(&j, '[');
+        for (uint32_t i = 0; i < f->n_outputs; i++) {
+            const afb_tensor *t = &f->tensors[f->outputs[i]];
+            if (i) json_raw(&j, ",");
+            json_tensor(&j, t->name, t->dtype, t->rank, t->dims);
+        }
+        json_close(&j, ']');
+        json_key(&j, "metadata"); /* already JSON: spliced in verbatim */
+        if (f->meta_len) json_raw_n(&j, f->meta_json, f->meta_len);
+        else json_raw(&j, "null");
+        json_close(&j, '}');
+        puts(j.buf);
+        json_free(&j);
+    } else {
+        printf("%s: aneforge bundle, format version %u, %llu bytes\n", path, f->version,
+               (unsigned long long)f->file_size);
+        for (int s = 0; s < f->n_sections; s++)
+            printf("  section %s  offset %-10llu size %-10llu crc32 %08x\n", f->sections[s].kind,
+                   (unsigned long long)f->sections[s].offset, (unsigned long long)f->sections[s].size,
+                   f->sections[s].crc32);
+        for (uint32_t i = 0; i < f->n_inputs; i++) {
+            const afb_tensor *t = &f->tensors[f->inputs[i]];
+            print_tensor("input", t->name, t->dtype, t->rank, t->dims);
+        }
+        for (uint32_t i = 0; i < f->n_outputs; i++) {
+            const afb_tensor *t = &f->tensors[f->outputs[i]];
+            print_tensor("output", t->name, t->dtype, t->rank, t->dims);
+        }
+        printf("  program: %u nodes, %u tensors, activation arena %.2f MB\n  ops:", f->n_nodes,
+               f->n_tensors, f->arena_bytes / 1e6);
+        for (int i = 0; i < n_ops; i++) printf(" %s×%d", ops[i].name, ops[i].n);
+        printf("\n  weights:");
+        for (int e = 0; e < AFB_ENC_COUNT; e++)
+            if (wcount[e]) printf(" %u %s tensors %.2f MB;", wcount[e], enc_names[e], wbytes[e] / 1e6);
+        printf("\n  metadata: %.*s\n", (int)f->meta_len, f->meta_json);
+    }
+    afb_close(f);
+    return CLI_OK;
+}
+
+static int inspect_onnx(const char *path, int as_json)
+{
+    af_graph g;
+    af_graph_init(&g);
+    af_err err = {0};
+    af_onnx_options opt = {0};
+    if (af_onnx_import_file(path, &opt, &g, &err) != AF_OK) {
+        af_graph_free(&g);
+        return cli_error(cli_exit_code(err.code), "%s", err.msg);
+    }
+    op_count ops[64];
+    int n_ops = 0;
+    for (int i = 0; i < g.n_nodes; i++) count_op(ops, &n_ops, display_op(g.nodes[i].op, &g.nodes[i].p));
+    int64_t params = 0, pbytes = 0;
+    for (int i = 0; i < g.n_tensors; i++)
+        if (g.tensors[i].data) {
+            params += af_tensor_numel(&g.tensors[i]);
+            pbytes += af_tensor_nbytes(&g.tensors[i]);
+        }
+    if (as_json) {
+        af_json j;
+        json_init(&j);
+        json_open(&j, '{');
+        json_kv_str(&j, "file", path);
+        json_kv_str(&j, "kind", "onnx");
+        json_kv_int(&j, "opset", g.opset);
+        json_kv_int(&j, "nodes", g.n_nodes);
+        json_kv_int(&j, "parameters", params);
+        json_kv_int(&j, "parameter_bytes", pbytes);
+        json_key(&j, "ops");
+        json_open(&j, '{');
+        for (int i = 0; i < n_ops; i++) json_kv_int(&j, ops[i].name, ops[i].n);
+        json_close(&j, '}');
+        json_key(&j, "inputs");
+        json_open(&j, '[');
+        for (int i = 0; i < g.n_inputs; i++) {
+            const af_tensor *t = &g.tensors[g.inputs[i]];
+            if (i) json_raw(&j, ",");
+            json_tensor(&j, t->name, t->dtype, t->rank, t->dims);
+        }
+        json_close(&j, ']');
+        json_key(&j, "outputs");
+        json_open(&j, '[');
+        for (int i = 0; i < g.n_outputs; i++) {
+            const af_tensor *t = &g.tensors[g.outputs[i]];
+            if (i) json_raw(&j, ",");
+            json_tensor(&j, t->name, t->dtype, t->rank, t->dims);
+        }
+        json_close(&j, ']');
+        json_close(&j, '}');
+        puts(j.buf);
+        json_free(&j);
+    } else {
+        printf("%s: ONNX model, opset %d, %d nodes, %lld parameters (%.2f MB)\n", path, g.opset,
+               g.n_nodes, (long long)params, pbytes / 1e6);
+        for (int i = 0; i < g.n_inputs; i++) {
+            const af_tensor *t = &g.tensors[g.inputs[i]];
+            print_tensor("input", t->name, t->dtype, t->rank, t->dims);
+        }
+        for (int i = 0; i < g.n_outputs; i++) {
+            const af_tensor *t = &g.tensors[g.outputs[i]];
+            print_tensor("output", t->name, t->dtype, t->rank, t->dims);
+        }
+        printf("  ops:");
+        for (int i = 0; i < n_ops; i++) printf(" %s×%d", ops[i].name, ops[i].n);
+        putchar('\n');
+    }
+    af_graph_free(&g);
+    return CLI_OK;
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+    const char *path = NULL;
+    int as_json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) as_json = 1;
+        else if (argv[i][0] == '-') return cli_error(CLI_USAGE, "inspect: unknown option '%s'", argv[i]);
+        else if (!path) path = argv[i];
+        else return cli_error(CLI_USAGE, "inspect: unexpected argument '%s'", argv[i]);
+    }
+    if (!path) return cli_error(CLI_USAGE, "usage: aneforge inspect FILE(.afb|.onnx) [--json]");
+    if (ends_with(path, ".afb")) return inspect_bundle(path, as_json);
+    if (ends_with(path, ".onnx")) return inspect_onnx(path, as_json);
+    if (ends_with(path, ".safetensors"))
+        return cli_error(CLI_BAD_INPUT, "%s: safetensors inspection is not available yet", path);
+    return cli_error(CLI_USAGE, "%s: unknown file kind (expected .afb or .onnx)", path);
+}

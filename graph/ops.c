@@ -32,8 +32,23 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_CAST, "cast", af_cast_params, 1, 1, 1, 1, 1),
     ROW(AF_OP_SHAPE, "shape", af_shape_params, 1, 1, 1, 1, 0),
     ROW(AF_OP_CONSTANT_OF_SHAPE, "constant_of_shape", af_const_of_shape_params, 1, 1, 1, 1, 0),
+    ROW(AF_OP_EXPAND, "expand", af_no_params, 1, 2, 1, 1, 1),
+    ROW(AF_OP_WHERE, "where", af_no_params, 3, 3, 1, 1, 1),
+    ROW(AF_OP_TILE, "tile", af_no_params, 1, 2, 1, 1, 1),
+    ROW(AF_OP_CUMSUM, "cumsum", af_cumsum_params, 1, 2, 1, 1, 1),
+    ROW(AF_OP_DEPTH_TO_SPACE, "depth_to_space", af_d2s_params, 1, 1, 1, 1, 1),
+    ROW(AF_OP_SPACE_TO_DEPTH, "space_to_depth", af_d2s_params, 1, 1, 1, 1, 1),
+    ROW(AF_OP_GATHER_ELEMENTS, "gather_elements", af_axis_params, 2, 2, 1, 1, 1),
+    ROW(AF_OP_INSTANCE_NORM, "instance_norm", af_norm_params, 3, 3, 1, 1, 1),
+    ROW(AF_OP_LAYER_NORM, "layer_norm", af_norm_params, 2, 3, 1, 1, 1),
+    ROW(AF_OP_GROUP_NORM, "group_norm", af_norm_params, 3, 3, 1, 1, 1),
+    ROW(AF_OP_LRN, "lrn", af_lrn_params, 1, 1, 1, 1, 1),
+    ROW(AF_OP_RANGE, "range", af_no_params, 3, 3, 1, 1, 0),
+    ROW(AF_OP_TRILU, "trilu", af_trilu_params, 1, 2, 1, 1, 1),
+    ROW(AF_OP_ATTENTION, "attention", af_attention_params, 3, 3, 1, 1, 1),
+    ROW(AF_OP_SIZE, "size", af_no_params, 1, 1, 1, 1, 0),
 };
-static_assert(AF_OP_COUNT == 24, "add a row to af_op_table");
+static_assert(AF_OP_COUNT == 39, "add a row to af_op_table");
 
 /* Param structs are written raw into bundles: no padding allowed. */
 static_assert(sizeof(af_unary_params) == 12, "padding");
@@ -44,13 +59,16 @@ static_assert(sizeof(af_slice_params) == 16 * AF_MAX_RANK, "padding");
 static_assert(sizeof(af_pad_params) == 8 + 16 * AF_MAX_RANK, "padding");
 static_assert(sizeof(af_resize_params) == 24 + 4 * AF_MAX_RANK, "padding");
 static_assert(sizeof(af_const_of_shape_params) == 16, "padding");
+static_assert(sizeof(af_norm_params) == 12 + 12, "padding");
+static_assert(sizeof(af_trilu_params) == 16, "padding");
 
 const char *const af_unary_names[AF_UNARY_COUNT] = {
     "identity", "relu", "leaky_relu", "clip", "sigmoid", "hard_sigmoid", "hard_swish", "tanh",
     "sqrt", "exp", "log", "abs", "neg", "erf", "reciprocal", "floor", "ceil", "elu", "selu",
     "celu", "softplus", "softsign", "sin", "cos", "not", "sign", "round", "gelu", "silu",
+    "thresholded_relu",
 };
-static_assert(AF_UNARY_COUNT == 29, "update af_unary_names");
+static_assert(AF_UNARY_COUNT == 30, "update af_unary_names");
 
 const char *const af_binary_names[AF_BINARY_COUNT] = {
     "add", "sub", "mul", "div", "pow", "max", "min", "prelu", "mod", "fmod", "equal", "less",

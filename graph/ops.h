@@ -47,6 +47,21 @@ typedef enum af_op {
     AF_OP_CAST,               /* in: [x] */
     AF_OP_SHAPE,              /* in: [x] → i64 shape; always folded to a constant */
     AF_OP_CONSTANT_OF_SHAPE,  /* in: [shape]; folded when shape is constant */
+    AF_OP_EXPAND,             /* as imported: [x, shape]; resolved: [x] (numpy broadcast) */
+    AF_OP_WHERE,              /* in: [cond (bool), x, y] with broadcasting */
+    AF_OP_TILE,               /* as imported: [x, repeats]; resolved: [x] */
+    AF_OP_CUMSUM,             /* as imported: [x, axis]; resolved: [x] */
+    AF_OP_DEPTH_TO_SPACE,     /* in: [x (N,C,H,W)] DepthToSpace (DCR/CRD) */
+    AF_OP_SPACE_TO_DEPTH,     /* in: [x (N,C,H,W)] */
+    AF_OP_GATHER_ELEMENTS,    /* in: [data, indices] */
+    AF_OP_INSTANCE_NORM,      /* in: [x (N,C,*), scale (C), bias (C)] */
+    AF_OP_LAYER_NORM,         /* in: [x, scale, bias?] normalised over axes >= axis */
+    AF_OP_GROUP_NORM,         /* in: [x (N,C,*), scale (C), bias (C)] */
+    AF_OP_LRN,                /* in: [x (N,C,*)] */
+    AF_OP_RANGE,              /* in: [start, limit, delta]; always folded (shape needs them) */
+    AF_OP_TRILU,              /* as imported: [x, k?]; resolved: [x] */
+    AF_OP_ATTENTION,          /* in: [q (...,Tq,d), k (...,Tk,d), v (...,Tk,dv)] softmax(q·kᵀ·scale)·v */
+    AF_OP_SIZE,               /* in: [x] → i64 scalar; always folded */
     AF_OP_COUNT
 } af_op;
 
@@ -82,6 +97,7 @@ typedef enum af_unary_fn {
     AF_UNARY_ROUND,        /* half to even */
     AF_UNARY_GELU,         /* erf form; alpha != 0 selects the tanh approximation */
     AF_UNARY_SILU,         /* x * sigmoid(x) */
+    AF_UNARY_THRESHOLDED_RELU, /* x > alpha ? x : 0 */
     AF_UNARY_COUNT
 } af_unary_fn;
 
@@ -296,6 +312,46 @@ typedef struct af_const_of_shape_params {
     double value;
 } af_const_of_shape_params;
 
+typedef struct af_cumsum_params {
+    int32_t axis;      /* resolved: normalised */
+    int32_t exclusive;
+    int32_t reverse;
+} af_cumsum_params;
+
+typedef enum af_d2s_mode {
+    AF_D2S_DCR = 0,
+    AF_D2S_CRD,
+} af_d2s_mode;
+
+typedef struct af_d2s_params {
+    int32_t blocksize;
+    int32_t mode; /* af_d2s_mode (DepthToSpace only) */
+} af_d2s_params;
+
+/* InstanceNorm, LayerNorm, GroupNorm: statistics in f32 over the normalised extent. */
+typedef struct af_norm_params {
+    float eps;
+    int32_t axis;       /* LayerNorm: first normalised axis (resolved: in [0, rank)) */
+    int32_t num_groups; /* GroupNorm */
+    af_unary_params act; /* fused epilogue (e.g. SiLU after GroupNorm) */
+} af_norm_params;
+
+typedef struct af_lrn_params {
+    float alpha, beta, bias;
+    int32_t size;
+} af_lrn_params;
+
+typedef struct af_trilu_params {
+    int32_t upper;
+    int32_t reserved;
+    int64_t k; /* resolved from the optional k input */
+} af_trilu_params;
+
+typedef struct af_attention_params {
+    float scale;         /* applied to q·kᵀ before the softmax */
+    int32_t k_transposed; /* 1: k arrives as (..., d, Tk) */
+} af_attention_params;
+
 typedef union af_params {
     af_unary_params unary;
     af_binary_params binary;
@@ -315,6 +371,12 @@ typedef union af_params {
     af_cast_params cast;
     af_shape_params shape;
     af_const_of_shape_params const_of_shape;
+    af_cumsum_params cumsum;
+    af_d2s_params d2s;
+    af_norm_params norm;
+    af_lrn_params lrn;
+    af_trilu_params trilu;
+    af_attention_params attention;
 } af_params;
 
 /* One row per op: name, size of its param struct, input/output arity (max -1 = variadic). */

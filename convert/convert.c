@@ -94,7 +94,7 @@ static af_status import_model(const af_convert_options *o, af_graph *g, af_err *
         shapes[i].rank = o->shapes[i].rank;
         memcpy(shapes[i].dims, o->shapes[i].dims, sizeof shapes[i].dims);
     }
-    af_onnx_options io = {shapes, o->n_shapes};
+    af_onnx_options io = {shapes, o->n_shapes, 0};
     return af_onnx_import_file(o->model_path, &io, g, err);
 }
 

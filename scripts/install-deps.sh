@@ -5,12 +5,17 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PKGS="build-essential cmake pkg-config zlib1g-dev libprotobuf-c-dev protobuf-c-compiler \
-libonnx-dev libopenblas-dev libonnx-testdata nodejs npm python3-numpy python3-onnx"
-# Test-model exporters (optional: tests fall back to committed models when absent).
+libonnx-dev libopenblas-dev libonnx-testdata python3-numpy python3-onnx"
+# Test-model exporters: the torchvision end-to-end tests export real models with them (they
+# skip when absent). AF_NO_TORCH=1 leaves them out.
 OPT_PKGS="python3-torch python3-torchvision"
+[ -n "${AF_NO_TORCH:-}" ] && OPT_PKGS=""
 
 missing=""
-for p in $PKGS ${AF_WITH_TORCH:+$OPT_PKGS}; do
+# Node.js may come from elsewhere (e.g. a nodesource build that bundles npm): check commands.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+for p in $PKGS $OPT_PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
         missing="$missing $p"
 done

@@ -158,6 +158,7 @@ static int inspect_onnx(const char *path, int as_json)
     af_graph_init(&g);
     af_err err = {0};
     af_onnx_options opt = {0};
+    opt.allow_unknown_dims = 1;
     if (af_onnx_import_file(path, &opt, &g, &err) != AF_OK) {
         af_graph_free(&g);
         return cli_error(cli_exit_code(err.code), "%s", err.msg);

@@ -33,6 +33,7 @@ typedef struct af_input_shape {
 typedef struct af_onnx_options {
     const af_input_shape *shapes; /* overrides for graph inputs, matched by name */
     int n_shapes;
+    int allow_unknown_dims;       /* keep unknown input dims (-1) instead of failing: inspect */
 } af_onnx_options;
 
 /* Reads path (and external data relative to its folder) into g (initialised by the caller with

@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo check clean
+.PHONY: all deps build demo check clean fuzz check-sanitize check-tsan check-noblas
 
 all: build
 
@@ -16,7 +16,9 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-demo: deps build
+demo: deps $(BUILD)/CMakeCache.txt
+	@echo "building (log in $(BUILD)/build.log) ..."
+	@cmake --build $(BUILD) -j $(JOBS) >$(BUILD)/build.log 2>&1 || { cat $(BUILD)/build.log; exit 1; }
 	@scripts/demo.sh $(BUILD)
 
 check: deps
@@ -24,5 +26,40 @@ check: deps
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
 
+# The runtime without BLAS (portable GEMM): build and run the unit tests (docs/performance.md).
+NOBLAS_BUILD ?= build-noblas
+check-noblas: deps
+	cmake -S . -B $(NOBLAS_BUILD) -DAF_WERROR=ON -DAF_WITH_BLAS=OFF $(CMAKE_FLAGS)
+	cmake --build $(NOBLAS_BUILD) -j $(JOBS)
+	cd $(NOBLAS_BUILD) && ctest --output-on-failure -j $(JOBS) -L unit -LE slow
+
 clean:
 	rm -rf $(BUILD)
+
+# ---- reliability (docs/reliability.md) ----
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD ?= build-fuzz
+ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+# ctest labels left out of the sanitizer run (slow: as in `make check`)
+SANITIZE_EXCLUDE ?= slow
+
+# Every libFuzzer harness tests/fuzz/fuzz_*.c for FUZZ_SECONDS (clang; ASan+UBSan).
+fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD) -DAF_FUZZ=ON -DCMAKE_C_COMPILER=clang $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target af_fuzz
+	tests/fuzz/run_fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# The test suite built with -fsanitize=address,undefined -fno-sanitize-recover=all.
+check-sanitize: deps
+	cmake -S . -B $(ASAN_BUILD) -DAF_SANITIZE=ON -DAF_WERROR=ON $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:verify_asan_link_order=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j $(JOBS) -LE '$(SANITIZE_EXCLUDE)'
+
+# The shared-bundle concurrency test under ThreadSanitizer (clang; portable kernels, since
+# an uninstrumented BLAS cannot be checked).
+check-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_C_COMPILER=clang -DAF_TSAN=ON -DAF_WITH_BLAS=OFF $(CMAKE_FLAGS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_reliability_threads
+	cd tests && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ../$(TSAN_BUILD)/tests/test_reliability_threads

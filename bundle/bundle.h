@@ -34,8 +34,15 @@ typedef enum afb_storage {
 typedef enum afb_encoding {
     AFB_ENC_RAW = 0,  /* stored as dtype */
     AFB_ENC_FP16 = 1, /* dtype f32, stored as IEEE half */
+    /* dtype f32, stored as a compressed blob with a 16-byte header (docs/bundle-format.md);
+     * the reader checks only the blob's extent, runtime/wdecode.c validates and decodes it */
+    AFB_ENC_INT8 = 2,
+    AFB_ENC_INT4_LUT = 3,
+    AFB_ENC_SPARSE = 4,
+    AFB_ENC_BLOCKWISE = 5,
     AFB_ENC_COUNT
 } afb_encoding;
+#define AFB_BLOB_HEADER_SIZE 16u /* the header every compressed blob starts with */
 
 typedef struct afb_tensor {
     const char *name;          /* NUL-terminated, points into the mapping */
@@ -96,6 +103,12 @@ void afb_close(afb_file *f);
 
 /* ---- writer (converter side) ---- */
 struct af_graph;
+
+/* The temporary file afb_write creates in path's folder before renaming it over path:
+ * "<path>.tmp.<pid>". Writes that name into buf; returns 0, or -1 when it does not fit. A
+ * program interrupted mid-write (a SIGINT handler) unlinks it: nothing else is left behind and
+ * path itself is only ever replaced by the final rename. */
+int afb_temp_path(const char *path, char *buf, size_t size);
 
 typedef struct afb_meta {
     const char *json; /* the META section: a UTF-8 JSON object written by the caller */

@@ -19,7 +19,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define BAD(...) af_err_set(err, AF_ERR_FORMAT, __VA_ARGS__)
+/* Every refusal of a damaged or foreign file reads "corrupt bundle: <what is wrong>" (the
+ * format string is always a literal, so the prefix concatenates). */
+#define BAD(...) af_err_set(err, AF_ERR_FORMAT, "corrupt bundle: " __VA_ARGS__)
 
 typedef unsigned long long ull;
 
@@ -354,8 +356,10 @@ static af_status check_enums(uint32_t i, const char *name, const afb_disk_tensor
         return BAD("tensor %u '%s': storage %u out of range", i, name, d->storage);
     if (d->encoding >= AFB_ENC_COUNT)
         return BAD("tensor %u '%s': encoding %u out of range", i, name, d->encoding);
-    if (d->encoding == AFB_ENC_FP16 && d->dtype != AF_DTYPE_F32)
-        return BAD("tensor %u '%s': fp16 encoding of a %s tensor", i, name,
+    static const char *const enc_names[AFB_ENC_COUNT] = {"raw", "fp16", "int8", "int4",
+                                                         "sparse", "blockwise"};
+    if (d->encoding != AFB_ENC_RAW && d->dtype != AF_DTYPE_F32)
+        return BAD("tensor %u '%s': %s encoding of a %s tensor", i, name, enc_names[d->encoding],
                    af_dtype_name((af_dtype)d->dtype));
     if (d->reserved != 0) return BAD("tensor %u '%s': nonzero reserved field", i, name);
     return AF_OK;
@@ -373,7 +377,11 @@ static af_status parse_tensor(const prog_view *v, uint32_t i, afb_tensor *t, af_
     if (!st) st = check_dims(i, name, &d, &numel, err);
     if (st) return st;
     uint64_t es = d.encoding == AFB_ENC_FP16 ? 2 : af_dtype_size((af_dtype)d.dtype);
-    if (numel > UINT64_MAX / es || numel * es != d.data_bytes)
+    int blob = d.encoding >= AFB_ENC_INT8; /* compressed: only the extent is checked here */
+    if (blob && d.data_bytes < AFB_BLOB_HEADER_SIZE)
+        return BAD("tensor %u '%s': compressed blob of %llu bytes is shorter than its header",
+                   i, name, (ull)d.data_bytes);
+    if (!blob && (numel > UINT64_MAX / es || numel * es != d.data_bytes))
         return BAD("tensor %u '%s': data_bytes %llu, shape and encoding need %llu", i, name,
                    (ull)d.data_bytes, numel > UINT64_MAX / es ? 0ull : (ull)(numel * es));
     st = d.storage == AFB_STORAGE_ARENA

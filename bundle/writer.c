@@ -21,6 +21,8 @@
 
 #define N_SECTIONS 3u /* PROG, META, WGHT, in this order */
 
+static_assert((int)AF_ENC_COUNT == (int)AFB_ENC_COUNT, "af_encoding and afb_encoding agree");
+
 typedef unsigned long long ull;
 
 /* ---- graph checks ----------------------------------------------------------------------- */
@@ -37,8 +39,10 @@ static af_status check_tensor(const af_graph *g, int i, uint64_t arena, af_err *
     if (t->rank < 0 || t->rank > AF_MAX_RANK || nbytes < 0)
         return af_err_set(err, AF_ERR_INTERNAL, "tensor '%s': shape unknown or too large", nm);
     if (af_tensor_is_const(t)) {
+        int blob = t->encoding >= AF_ENC_INT8;
         if ((unsigned)t->encoding >= AF_ENC_COUNT ||
-            (t->encoding == AF_ENC_FP16 && t->dtype != AF_DTYPE_F32))
+            (t->encoding != AF_ENC_RAW && t->dtype != AF_DTYPE_F32) ||
+            (blob && (!t->blob || t->blob_bytes < AFB_BLOB_HEADER_SIZE)))
             return af_err_set(err, AF_ERR_INTERNAL, "constant '%s': bad encoding for %s", nm,
                               af_dtype_name(t->dtype));
         return AF_OK;
@@ -173,6 +177,7 @@ static uint32_t mb_string(membuf *s, const char *str)
 
 static uint64_t stored_bytes(const af_tensor *t)
 {
+    if (t->encoding >= AF_ENC_INT8) return t->blob_bytes;
     uint64_t es = t->encoding == AF_ENC_FP16 ? 2 : af_dtype_size(t->dtype);
     return (uint64_t)af_tensor_numel(t) * es;
 }
@@ -315,6 +320,8 @@ static void out_weights(out_file *o, const af_graph *g, const uint64_t *woff, ui
         out_zeros(o, base + woff[i] - o->pos);
         if (t->encoding == AF_ENC_FP16)
             out_fp16(o, t->data, (uint64_t)af_tensor_numel(t));
+        else if (t->encoding >= AF_ENC_INT8)
+            out_write(o, t->blob, (size_t)t->blob_bytes);
         else
             out_write(o, t->data, (size_t)stored_bytes(t));
     }
@@ -436,12 +443,18 @@ static af_status self_check(const char *tmp, af_err *err)
     return AF_OK;
 }
 
+int afb_temp_path(const char *path, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "%s.tmp.%ld", path, (long)getpid());
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 static af_status write_atomic(const char *path, const payload *pl_in, plan *pl, af_err *err)
 {
     size_t n = strlen(path) + 32;
     char *tmp = malloc(n);
     if (!tmp) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
-    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    (void)afb_temp_path(path, tmp, n); /* n leaves room for ".tmp." and any pid */
     af_status st = write_temp(tmp, pl_in, pl, err);
     if (!st) st = self_check(tmp, err);
     if (!st && rename(tmp, path) != 0)

@@ -7,17 +7,22 @@
 #include <sys/stat.h>
 
 #include "../bundle/bundle.h"
+#include "../compress/compress.h"
 #include "../graph/graph.h"
 #include "../importers/onnx/onnx_import.h"
+#include "../importers/safetensors/bind.h"
 #include "../lowering/lower.h"
+#include "../targets/targets_internal.h"
+#include "compress_step.h"
+#include "image_input.h"
 #include "json.h"
 
-static const char *const compress_names[] = {"fp32", "fp16"};
+#define compress_names af_cmode_names
 
 int af_compress_mode_from_name(const char *name)
 {
     if (!name) return 1;
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < AF_CMODE_COUNT; i++)
         if (strcmp(name, compress_names[i]) == 0) return i;
     return -1;
 }
@@ -29,9 +34,20 @@ static void choose_encodings(af_graph *g, int mode, af_convert_report *r)
         af_tensor *t = &g->tensors[i];
         if (!t->data) continue;
         int64_t bytes = af_tensor_nbytes(t);
-        t->encoding = (mode == 1 && t->dtype == AF_DTYPE_F32) ? AF_ENC_FP16 : AF_ENC_RAW;
+        t->encoding = (mode >= 1 && t->dtype == AF_DTYPE_F32) ? AF_ENC_FP16 : AF_ENC_RAW;
         r->weight_bytes_fp32 += (uint64_t)bytes;
         r->weight_bytes += (uint64_t)(t->encoding == AF_ENC_FP16 ? bytes / 2 : bytes);
+    }
+}
+
+/* Constants flagged AF_TENSOR_KEEP_RAW (--image-input's scale and bias) are stored exactly. */
+static void keep_raw_constants(af_graph *g, af_convert_report *r)
+{
+    for (int i = 0; i < g->n_tensors; i++) {
+        af_tensor *t = &g->tensors[i];
+        if (!t->data || !(t->flags & AF_TENSOR_KEEP_RAW) || t->encoding != AF_ENC_FP16) continue;
+        t->encoding = AF_ENC_RAW;
+        r->weight_bytes += (uint64_t)af_tensor_nbytes(t) / 2;
     }
 }
 
@@ -59,8 +75,35 @@ static void json_tensor_list(af_json *j, const af_graph *g, const int *ids, int 
     json_close(j, ']');
 }
 
+static void json_floats(af_json *j, const char *key, const float *v, int n)
+{
+    json_key(j, key);
+    json_open(j, '[');
+    for (int k = 0; k < n; k++) json_printf(j, "%s%.9g", k ? "," : "", v[k]);
+    json_close(j, ']');
+}
+
+/* "image_inputs": [{"name", "scale": [...], "bias": [...]}] when --image-input was given. */
+static void json_image_inputs(af_json *j, const af_convert_options *o)
+{
+    if (!o->n_image_inputs) return;
+    json_key(j, "image_inputs");
+    json_open(j, '[');
+    for (int i = 0; i < o->n_image_inputs; i++) {
+        const af_image_input_spec *sp = &o->image_inputs[i];
+        json_raw(j, i ? ",{" : "{");
+        j->need_comma = 0;
+        json_kv_str(j, "name", sp->name);
+        json_floats(j, "scale", sp->scale, sp->n_scale);
+        json_floats(j, "bias", sp->bias, sp->n_bias);
+        json_close(j, '}');
+    }
+    json_close(j, ']');
+}
+
 /* Deterministic metadata: no timestamps, no absolute paths. */
-static char *make_meta(const af_graph *g, const af_convert_options *o, const af_convert_report *r)
+static char *make_meta(const af_graph *g, const af_convert_options *o, const af_convert_report *r,
+                       const char *placement, const af_compress_result *cr)
 {
     af_json j;
     json_init(&j);
@@ -77,6 +120,13 @@ static char *make_meta(const af_graph *g, const af_convert_options *o, const af_
     json_tensor_list(&j, g, g->inputs, g->n_inputs);
     json_key(&j, "outputs");
     json_tensor_list(&j, g, g->outputs, g->n_outputs);
+    json_image_inputs(&j, o);
+    if (placement) { /* --target: [{"node": name, "device": "ane"|"cpu"}] (targets/check.c) */
+        json_key(&j, "placement");
+        json_raw(&j, placement);
+        j.need_comma = 1;
+    }
+    af_compress_meta_json(&j, g, o, cr);
     json_close(&j, '}');
     if (!json_ok(&j)) {
         json_free(&j);
@@ -98,10 +148,54 @@ static af_status import_model(const af_convert_options *o, af_graph *g, af_err *
     return af_onnx_import_file(o->model_path, &io, g, err);
 }
 
+/* --weights: replaces initializers by the safetensors tensors of the same (mapped) name. */
+static af_status bind_weights(const af_convert_options *o, af_graph *g, af_convert_report *r,
+                              af_err *err)
+{
+    af_st_bind_options bo = {o->weights, o->n_weights, o->weight_map, o->allow_partial};
+    af_st_bind_report br;
+    af_status st = af_st_bind(g, &bo, &br, err);
+    r->weights_files = br.files;
+    r->weights_bound = br.bound;
+    r->weights_converted = br.converted;
+    r->weights_unmatched = br.unmatched;
+    r->weights_uncovered = br.uncovered;
+    snprintf(r->weights_note, sizeof r->weights_note, "%s", br.note);
+    return st;
+}
+
+/* --target: the family's caps (targets/check.c) place each node on the ANE or the CPU; a node
+ * that must leave the ANE refuses the model unless allow_fallback. */
+static af_status preflight(const af_convert_options *o, const af_graph *g, af_convert_report *r,
+                           char **placement, af_err *err)
+{
+    af_target_check_result cr = {0};
+    uint8_t *cpu = calloc((size_t)g->n_nodes + 1, 1);
+    if (!cpu) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    af_status st = af_target_check_graph(g, af_target_find(o->target), &cr, cpu, err);
+    if (st == AF_OK && cr.n && !o->allow_fallback)
+        st = af_err_set(err, AF_ERR_UNSUPPORTED,
+                        "%s: %d of %d nodes cannot run on %s's ANE (first: node '%s' (%s): %s: "
+                        "%s); see 'aneforge check', or pass --allow-fallback",
+                        o->model_path, cr.n_cpu_nodes, cr.n_nodes, o->target, cr.v[0].node,
+                        cr.v[0].op, cr.v[0].cap, cr.v[0].detail);
+    if (st == AF_OK && !(*placement = af_target_placement_json(g, cpu)))
+        st = af_err_set(err, AF_ERR_NOMEM, "out of memory writing the placement");
+    r->target_nodes = cr.n_nodes;
+    r->target_cpu_nodes = cr.n_cpu_nodes;
+    free(cpu);
+    af_target_check_free(&cr);
+    return st;
+}
+
 static af_status run_pipeline(const af_convert_options *o, af_graph *g, af_convert_report *r,
                               af_err *err)
 {
     if (import_model(o, g, err) != AF_OK) return err->code;
+    if (o->n_weights && bind_weights(o, g, r, err) != AF_OK) return err->code;
+    for (int i = 0; i < o->n_image_inputs; i++)
+        if (af_image_input_apply(g, &o->image_inputs[i], err) != AF_OK)
+            return af_err_prefix(err, o->model_path);
     r->opset = g->opset;
     r->nodes_imported = g->n_nodes;
     af_lower_options lo = {o->no_fuse};
@@ -115,7 +209,17 @@ static af_status run_pipeline(const af_convert_options *o, af_graph *g, af_conve
     r->arena_bytes = ls.arena_bytes;
     r->naive_arena_bytes = ls.naive_bytes;
     choose_encodings(g, af_compress_mode_from_name(o->compress), r);
-    char *meta = make_meta(g, o, r);
+    keep_raw_constants(g, r);
+    af_compress_result cr;
+    if (af_convert_compress(o, g, r, &cr, err) != AF_OK) return err->code;
+    char *placement = NULL;
+    if (o->target && preflight(o, g, r, &placement, err) != AF_OK) {
+        af_compress_result_free(&cr);
+        return err->code;
+    }
+    char *meta = make_meta(g, o, r, placement, &cr);
+    af_compress_result_free(&cr);
+    free(placement);
     if (!meta) return af_err_set(err, AF_ERR_NOMEM, "out of memory writing metadata");
     afb_meta m = {meta};
     af_status st = afb_write(g, ls.arena_bytes, &m, o->out_path, err);
@@ -135,8 +239,12 @@ af_status af_convert(const af_convert_options *o, af_convert_report *report, cha
     memset(r, 0, sizeof *r);
     if (!o || !o->model_path || !o->out_path)
         af_err_set(&err, AF_ERR_USAGE, "a model path and an output path are required");
-    else if (af_compress_mode_from_name(o->compress) < 0)
-        af_err_set(&err, AF_ERR_USAGE, "unknown --compress '%s' (known: fp32, fp16)", o->compress);
+    else if (af_convert_check_compress(o, &err) != AF_OK) {
+    } else if (o->target && !af_target_find(o->target)) {
+        char known[256];
+        af_err_set(&err, AF_ERR_USAGE, "unknown target family '%s' (known: %s)", o->target,
+                   af_target_known_names(known, sizeof known));
+    }
     if (err.code == AF_OK) {
         af_graph g;
         af_graph_init(&g);

@@ -21,6 +21,13 @@ const char *af_status_str(af_status s)
     return status_names[s];
 }
 
+/* Messages stay one line even when they quote names from a file: control bytes become '?'. */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = '?';
+}
+
 af_status af_err_set(af_err *err, af_status code, const char *fmt, ...)
 {
     if (!err || err->code != AF_OK) return code;
@@ -29,6 +36,7 @@ af_status af_err_set(af_err *err, af_status code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    one_line(err->msg);
     return code;
 }
 
@@ -45,6 +53,7 @@ af_status af_err_prefix(af_err *err, const char *prefix)
     if (m > rest) m = rest;
     memcpy(tmp + n + 2, err->msg, m);
     tmp[n + 2 + m] = '\0';
+    one_line(tmp);
     memcpy(err->msg, tmp, sizeof tmp);
     return err->code;
 }

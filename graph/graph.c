@@ -18,6 +18,7 @@ void af_graph_free(af_graph *g)
     for (int i = 0; i < g->n_tensors; i++) {
         free(g->tensors[i].name);
         free(g->tensors[i].data);
+        free(g->tensors[i].blob);
     }
     for (int i = 0; i < g->n_nodes; i++) node_free(&g->nodes[i]);
     free(g->tensors);
@@ -243,6 +244,7 @@ af_status af_graph_compact(af_graph *g, af_err *err)
         if (!used[i]) {
             free(g->tensors[i].name);
             free(g->tensors[i].data);
+            free(g->tensors[i].blob);
             map[i] = -1;
             continue;
         }

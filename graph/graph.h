@@ -20,12 +20,20 @@
 
 #define AF_TENSOR_INPUT 0x1u  /* a graph input */
 #define AF_TENSOR_OUTPUT 0x2u /* a graph output */
+#define AF_TENSOR_INITIALIZER 0x8u /* an ONNX initializer (weights are bound to these by name) */
+#define AF_TENSOR_KEEP_RAW 0x4u /* a constant that must be stored exactly (no fp16/compression) */
 
 /* How a constant tensor is encoded in a bundle (compress/ picks; fp32 and fp16 for now).
  * Values are stored in bundles: append only. */
 typedef enum af_encoding {
     AF_ENC_RAW = 0,  /* stored in its own dtype, unchanged */
     AF_ENC_FP16 = 1, /* f32 data stored as IEEE half, widened at load */
+    /* compressed f32 weights: the bytes are t->blob (a self-describing blob with a 16-byte
+     * header, docs/bundle-format.md "Compressed weight blobs"), made by compress/ */
+    AF_ENC_INT8 = 2,      /* int8 + fp16 scale (+ int8 zero point), per tensor or per dim-0 row */
+    AF_ENC_INT4_LUT = 3,  /* 4-bit indices into 16-entry fp16 tables, per group of dim-0 rows */
+    AF_ENC_SPARSE = 4,    /* 1-bit mask + fp16 non-zeros */
+    AF_ENC_BLOCKWISE = 5, /* int4/int8 blocks along the trailing extent, fp16 scale + offset */
     AF_ENC_COUNT
 } af_encoding;
 
@@ -40,6 +48,8 @@ typedef struct af_tensor {
     /* set by lowering's memory plan / compress */
     int64_t mem_offset;         /* byte offset in the activation arena, -1 if none */
     af_encoding encoding;       /* for constants */
+    uint8_t *blob;              /* owned: stored bytes for the compressed encodings, else NULL */
+    uint64_t blob_bytes;
 } af_tensor;
 
 typedef struct af_node {

@@ -314,6 +314,21 @@ static const af_shape_fn shape_fns[AF_OP_COUNT] = {
     [AF_OP_CAST] = shape_cast,
     [AF_OP_SHAPE] = af_shape_shape,
     [AF_OP_CONSTANT_OF_SHAPE] = af_shape_const_of_shape,
+    [AF_OP_EXPAND] = af_shape_expand,
+    [AF_OP_WHERE] = af_shape_where,
+    [AF_OP_TILE] = af_shape_tile,
+    [AF_OP_CUMSUM] = af_shape_cumsum,
+    [AF_OP_DEPTH_TO_SPACE] = af_shape_d2s,
+    [AF_OP_SPACE_TO_DEPTH] = af_shape_d2s,
+    [AF_OP_GATHER_ELEMENTS] = af_shape_gather_elements,
+    [AF_OP_LRN] = af_shape_lrn,
+    [AF_OP_TRILU] = af_shape_trilu,
+    [AF_OP_RANGE] = af_shape_range,
+    [AF_OP_SIZE] = af_shape_size,
+    [AF_OP_INSTANCE_NORM] = af_shape_instance_norm,
+    [AF_OP_GROUP_NORM] = af_shape_group_norm,
+    [AF_OP_LAYER_NORM] = af_shape_layer_norm,
+    [AF_OP_ATTENTION] = af_shape_attention,
 };
 
 /* Arity from the op table; the first input present; every present input with a known shape. */

@@ -51,4 +51,20 @@ af_status af_shape_resize(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_shape(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_const_of_shape(af_graph *g, af_node *n, af_err *err);
 
+af_status af_shape_instance_norm(af_graph *g, af_node *n, af_err *err); /* shape_norm.c */
+af_status af_shape_group_norm(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_layer_norm(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_attention(af_graph *g, af_node *n, af_err *err);
+
+af_status af_shape_expand(af_graph *g, af_node *n, af_err *err); /* shape_extra.c */
+af_status af_shape_where(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_tile(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_cumsum(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_d2s(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_gather_elements(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_lrn(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_trilu(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_range(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_size(af_graph *g, af_node *n, af_err *err);
+
 #endif

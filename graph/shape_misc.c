@@ -134,7 +134,7 @@ static af_status resize_scales(af_graph *g, af_node *n, const af_tensor *x, int6
         if (has_s) {
             p->scale[i] = (float)sc[i];
             double o = floor((double)in * (double)p->scale[i]);
-            if (!(p->scale[i] > 0) || o > 1e12)
+            if (!(p->scale[i] > 0) || !(o <= 1e12)) /* NaN (0 * inf) fails too */
                 return sh_err(n, err, AF_ERR_SHAPE, "bad scale %g on axis %d", sc[i], i);
             dims[i] = (int64_t)o;
         } else {

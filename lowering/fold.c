@@ -73,7 +73,7 @@ static af_status eval_node(af_graph *g, int i, af_err *err)
     size_t sb = st == AF_OK ? af_kernel_scratch_bytes(n->op, &n->p, in, n->n_in, out, n->n_out) : 0;
     void *scratch = sb ? aligned_alloc(64, (sb + 63) & ~(size_t)63) : NULL;
     if (sb && !scratch) st = af_err_set(err, AF_ERR_NOMEM, "out of memory folding '%s'", n->name);
-    af_kctx ctx = {scratch, sb, 1};
+    af_kctx ctx = {.scratch = scratch, .scratch_bytes = sb, .n_threads = 1};
     if (st == AF_OK) st = af_kernel_run(n->op, &n->p, in, n->n_in, out, n->n_out, &ctx, err);
     free(scratch);
     for (int k = 0; k < n->n_out; k++) {

@@ -146,6 +146,8 @@ static af_unary_params *epilogue_of(af_node *n)
 {
     if (n->op == AF_OP_CONV || n->op == AF_OP_CONV_TRANSPOSE) return &n->p.conv.act;
     if (n->op == AF_OP_GEMM) return &n->p.gemm.act;
+    if (n->op == AF_OP_GROUP_NORM || n->op == AF_OP_LAYER_NORM || n->op == AF_OP_INSTANCE_NORM)
+        return &n->p.norm.act;
     return NULL;
 }
 

@@ -5,10 +5,12 @@
  *                of every node whose inputs are all constant (Shape→Gather→Unsqueeze→Concat→
  *                Reshape chains collapse to a constant), evaluated with the runtime's kernels;
  *   2. simplify  Identity/Dropout removal, no-op reshapes, dead-code elimination;
- *   3. bn_fold   BatchNormalization folded into the preceding Conv's weights and bias;
- *   4. fuse_act  Relu/Clip/LeakyRelu/Sigmoid/HardSwish... fused into the preceding Conv's
- *                epilogue;
- *   5. plan      liveness-based memory plan: every activation gets an arena offset, buffers are
+ *   3. patterns  decomposed SiLU, GELU, LayerNorm, GroupNorm and attention chains fused into
+ *                one op each (fuse_patterns.c);
+ *   4. bn_fold   BatchNormalization folded into the preceding Conv's weights and bias;
+ *   5. fuse_act  Relu/Clip/LeakyRelu/Sigmoid/HardSwish... fused into the preceding Conv's
+ *                (or GroupNorm/LayerNorm/InstanceNorm's) epilogue;
+ *   6. plan      liveness-based memory plan: every activation gets an arena offset, buffers are
  *                reused once their last reader has run, reshapes alias their input in place.
  * Names are kept: a fused node's output keeps the name of the last op it absorbed, so
  * per-layer validation can still compare tensors by their ONNX names.
@@ -21,7 +23,7 @@
 #include "../graph/graph.h"
 
 typedef struct af_lower_options {
-    int no_fuse;         /* skip bn_fold and fuse_act (for debugging and per-layer validation) */
+    int no_fuse;         /* skip patterns, bn_fold and fuse_act (for debugging and per-layer validation) */
 } af_lower_options;
 
 typedef struct af_lower_stats {
@@ -29,6 +31,7 @@ typedef struct af_lower_stats {
     int removed;         /* identity/dead nodes removed */
     int bn_folded;
     int act_fused;
+    int patterns_fused;  /* fuse_patterns: GroupNorm, LayerNorm, GELU, SiLU, attention */
     uint64_t arena_bytes;
     uint64_t naive_bytes; /* sum of all activation sizes (what no reuse would cost) */
 } af_lower_stats;
@@ -37,6 +40,10 @@ af_status af_lower_fold(af_graph *g, af_lower_stats *st, af_err *err);
 /* Gives every graph output that folded to a constant a producing copy node. */
 af_status af_lower_materialize_const_outputs(af_graph *g, af_err *err);
 af_status af_lower_simplify(af_graph *g, af_lower_stats *st, af_err *err);
+/* Recognises decomposed SiLU, GELU (erf and tanh forms), LayerNorm, GroupNorm
+ * (Reshape→InstanceNormalization→Reshape→Mul→Add) and scaled dot-product attention and
+ * replaces each by one op (lowering/fuse_patterns.c). */
+af_status af_lower_fuse_patterns(af_graph *g, af_lower_stats *st, af_err *err);
 af_status af_lower_bn_fold(af_graph *g, af_lower_stats *st, af_err *err);
 af_status af_lower_fuse_act(af_graph *g, af_lower_stats *st, af_err *err);
 af_status af_lower_plan(af_graph *g, af_lower_stats *st, af_err *err);

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Exports torchvision classifiers with seeded random weights (no download: no internet) to ONNX.
 
-  /usr/bin/python3 models/export_torchvision.py OUTDIR [resnet18 mobilenet_v2 squeezenet1_1] [--fold-bn]
+  /usr/bin/python3 models/export_torchvision.py OUTDIR [resnet18 mobilenet_v2 squeezenet1_1
+      resnet50 efficientnet_b0] [--fold-bn]
 
 writes OUTDIR/<name>/model.onnx (opset 13, input 'input' (1,3,224,224) float32, output 'output'
 (1,1000)) and OUTDIR/<name>/inputs/input.npy (seeded N(0,1) float32). Weights: torchvision's own
@@ -24,6 +25,8 @@ MODELS = {
     "resnet18": (torchvision.models.resnet18, 1),
     "mobilenet_v2": (torchvision.models.mobilenet_v2, 2),
     "squeezenet1_1": (torchvision.models.squeezenet1_1, 3),
+    "resnet50": (torchvision.models.resnet50, 4),
+    "efficientnet_b0": (torchvision.models.efficientnet_b0, 5),
 }
 
 

@@ -7,12 +7,16 @@
 #include <string.h>
 
 #include "../bundle/bundle.h"
+#include "fp16_round.h"
+#include "wdecode.h"
 #include "kernels/kernels.h"
 
 struct af_bundle {
     afb_file *f;
-    const void **tensor_data; /* per tensor: usable constant data (f32 for fp16 blobs) */
-    void *decoded;            /* one buffer holding every widened fp16 constant */
+    const void **tensor_data; /* per tensor: usable constant data (f32 for encoded blobs);
+                               * NULL for encoded constants when streaming */
+    void *decoded;            /* one buffer holding every decoded constant */
+    int stream;               /* af_bundle_options.stream_weights */
 };
 
 struct af_session {
@@ -25,6 +29,15 @@ struct af_session {
     int *view_off;    /* per node: index of its first view */
     uint8_t *skip;    /* per node: 1 when the op is a no-op in place (reshape aliasing) */
     af_kctx ctx;
+    afk_pool *pool;   /* n_threads - 1 workers, created with the session */
+    float *wbuf;      /* --stream-weights: one node's decoded constants */
+    size_t wbuf_bytes;
+    int *dec_off;     /* per node: first entry in dec_ids/dec_dst (n_nodes + 1 entries) */
+    int32_t *dec_ids; /* constants to decode before the node runs ... */
+    float **dec_dst;  /* ... and where to (inside wbuf) */
+    int fp16;         /* round f32 activations to half after each op (af_session_options) */
+    af_session_observer observer;
+    void *observer_user;
     char err[512];
 };
 
@@ -35,14 +48,43 @@ static void put_msg(char *msg, size_t size, const af_err *e)
 
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
-/* Widens every fp16-encoded constant into one aligned f32 buffer. */
+/* Elements of a constant (the reader bounded the product). */
+static size_t const_numel(const afb_tensor *t)
+{
+    size_t n = 1;
+    for (int k = 0; k < t->rank; k++) n *= (size_t)t->dims[k];
+    return n;
+}
+
+/* Bytes of t decoded to f32, 64-byte aligned; 0 for raw constants and activations. */
+static size_t decoded_bytes(const afb_tensor *t)
+{
+    if (t->storage != AFB_STORAGE_CONST || t->encoding == AFB_ENC_RAW) return 0;
+    return align64(const_numel(t) * sizeof(float));
+}
+
+/* dst (numel f32) = decode(t): the one hook every weight decoder plugs into. Both open-time
+ * decoding and --stream-weights (per node, on every run) call it. */
+static af_status decode_const(const afb_tensor *t, float *dst, af_err *err)
+{
+    size_t n = const_numel(t);
+    switch (t->encoding) {
+    case AFB_ENC_FP16: {
+        afk_f16_to_f32_n(t->data, dst, n);
+        return AF_OK;
+    }
+    default: /* compressed blobs: validated and decoded by the table in wdecode.c */
+        return af_wdecode(t->encoding, t->data, t->data_bytes, t->rank, t->dims, dst, t->name,
+                          err);
+    }
+}
+
+/* Decodes every encoded constant into one aligned f32 buffer (none when streaming). */
 static af_status decode_constants(af_bundle *b, af_err *err)
 {
     const afb_file *f = b->f;
     size_t total = 0;
-    for (uint32_t i = 0; i < f->n_tensors; i++)
-        if (f->tensors[i].storage == AFB_STORAGE_CONST && f->tensors[i].encoding == AFB_ENC_FP16)
-            total += align64((size_t)(f->tensors[i].data_bytes / 2) * sizeof(float));
+    for (uint32_t i = 0; i < f->n_tensors && !b->stream; i++) total += decoded_bytes(&f->tensors[i]);
     b->tensor_data = calloc(f->n_tensors ? f->n_tensors : 1, sizeof(void *));
     if (!b->tensor_data) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
     if (total) {
@@ -59,17 +101,18 @@ static af_status decode_constants(af_bundle *b, af_err *err)
             b->tensor_data[i] = t->data;
             continue;
         }
-        size_t n = (size_t)(t->data_bytes / 2);
+        if (b->stream) continue;
         float *dst = (float *)((uint8_t *)b->decoded + off);
-        const uint16_t *src = t->data;
-        for (size_t k = 0; k < n; k++) dst[k] = af_f16_to_f32(src[k]);
+        af_status st = decode_const(t, dst, err);
+        if (st) return st;
         b->tensor_data[i] = dst;
-        off += align64(n * sizeof(float));
+        off += decoded_bytes(t);
     }
     return AF_OK;
 }
 
-static af_status bundle_init(afb_file *f, af_bundle **out, char *msg, size_t msg_size)
+static af_status bundle_init(afb_file *f, const af_bundle_options *opt, af_bundle **out,
+                             char *msg, size_t msg_size)
 {
     af_err err = {0};
     af_bundle *b = calloc(1, sizeof *b);
@@ -80,6 +123,7 @@ static af_status bundle_init(afb_file *f, af_bundle **out, char *msg, size_t msg
         return AF_ERR_NOMEM;
     }
     b->f = f;
+    b->stream = opt && opt->stream_weights;
     if (decode_constants(b, &err) != AF_OK) {
         af_bundle_close(b);
         put_msg(msg, msg_size, &err);
@@ -91,6 +135,12 @@ static af_status bundle_init(afb_file *f, af_bundle **out, char *msg, size_t msg
 
 af_status af_bundle_open(const char *path, af_bundle **out, char *msg, size_t msg_size)
 {
+    return af_bundle_open_ex(path, NULL, out, msg, msg_size);
+}
+
+af_status af_bundle_open_ex(const char *path, const af_bundle_options *opt, af_bundle **out,
+                            char *msg, size_t msg_size)
+{
     af_err err = {0};
     afb_file *f = NULL;
     *out = NULL;
@@ -98,7 +148,7 @@ af_status af_bundle_open(const char *path, af_bundle **out, char *msg, size_t ms
         put_msg(msg, msg_size, &err);
         return err.code;
     }
-    return bundle_init(f, out, msg, msg_size);
+    return bundle_init(f, opt, out, msg, msg_size);
 }
 
 af_status af_bundle_open_memory(const void *buf, size_t size, af_bundle **out, char *msg,
@@ -111,7 +161,7 @@ af_status af_bundle_open_memory(const void *buf, size_t size, af_bundle **out, c
         put_msg(msg, msg_size, &err);
         return err.code;
     }
-    return bundle_init(f, out, msg, msg_size);
+    return bundle_init(f, NULL, out, msg, msg_size);
 }
 
 void af_bundle_close(af_bundle *b)
@@ -223,6 +273,70 @@ static af_status build_views(af_session *s, af_err *err)
     return AF_OK;
 }
 
+/* Streamed constants of node n (encoded and not decoded at open): calls fn for each with its
+ * offset in the node's slice of wbuf; returns the slice's size. */
+static size_t stream_inputs(const af_session *s, const afb_node *n,
+                            void (*fn)(af_session *, int32_t, size_t), af_session *target)
+{
+    const afb_file *f = s->b->f;
+    size_t off = 0;
+    for (int k = 0; k < n->n_in; k++) {
+        int32_t id = n->in[k];
+        if (id < 0 || f->tensors[id].storage != AFB_STORAGE_CONST || s->b->tensor_data[id])
+            continue;
+        if (fn) fn(target, id, off);
+        off += decoded_bytes(&f->tensors[id]);
+    }
+    return off;
+}
+
+static void add_stream_entry(af_session *s, int32_t id, size_t off)
+{
+    int e = s->dec_off[s->b->f->n_nodes]++; /* the last slot counts entries while planning */
+    s->dec_ids[e] = id;
+    s->dec_dst[e] = (float *)((uint8_t *)s->wbuf + off);
+}
+
+/* --stream-weights: sizes wbuf for the hungriest node and points the views of every streamed
+ * constant into it; af_session_run decodes them just before their node. */
+static af_status plan_stream(af_session *s, af_err *err)
+{
+    const afb_file *f = s->b->f;
+    size_t most = 0, entries = 0;
+    for (uint32_t i = 0; i < f->n_nodes; i++) {
+        size_t b = stream_inputs(s, &f->nodes[i], NULL, NULL);
+        if (b > most) most = b;
+        entries += (size_t)f->nodes[i].n_in;
+    }
+    s->dec_off = calloc((size_t)f->n_nodes + 1, sizeof(int));
+    s->dec_ids = calloc(entries ? entries : 1, sizeof(int32_t));
+    s->dec_dst = calloc(entries ? entries : 1, sizeof(float *));
+    s->wbuf_bytes = most;
+    s->wbuf = most ? aligned_alloc(64, most) : NULL;
+    if (!s->dec_off || !s->dec_ids || !s->dec_dst || (most && !s->wbuf))
+        return af_err_set(err, AF_ERR_NOMEM, "out of memory for %zu bytes of weight scratch", most);
+    for (uint32_t i = 0; i < f->n_nodes; i++) {
+        int first = s->dec_off[f->n_nodes];
+        s->dec_off[i] = first;
+        stream_inputs(s, &f->nodes[i], add_stream_entry, s);
+        af_tview *v = s->views + s->view_off[i];
+        for (int k = 0, e = first; k < f->nodes[i].n_in; k++) /* same order as the entries */
+            if (e < s->dec_off[f->n_nodes] && f->nodes[i].in[k] == s->dec_ids[e])
+                v[k].data = s->dec_dst[e++];
+    }
+    return AF_OK;
+}
+
+/* Decodes node i's streamed constants into wbuf. */
+static af_status decode_node_weights(af_session *s, uint32_t i, af_err *err)
+{
+    for (int e = s->dec_off[i]; e < s->dec_off[i + 1]; e++) {
+        af_status st = decode_const(&s->b->f->tensors[s->dec_ids[e]], s->dec_dst[e], err);
+        if (st) return st;
+    }
+    return AF_OK;
+}
+
 /* Checks every node has a kernel and sizes the shared scratch buffer. */
 static af_status plan_scratch(af_session *s, af_err *err)
 {
@@ -236,7 +350,7 @@ static af_status plan_scratch(af_session *s, af_err *err)
         size_t b = af_kernel_scratch_bytes(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out);
         if (b > need) need = b;
     }
-    s->scratch_bytes = align64(need);
+    s->scratch_bytes = align64(need) * (size_t)s->ctx.n_threads; /* one slice per thread */
     if (need) {
         s->scratch = aligned_alloc(64, s->scratch_bytes);
         if (!s->scratch)
@@ -257,13 +371,16 @@ af_status af_session_create(af_bundle *b, const af_session_options *opt, af_sess
         return AF_ERR_NOMEM;
     }
     s->b = b;
+    s->ctx.n_threads = opt && opt->n_threads > 0 ? opt->n_threads : 1;
     s->arena_bytes = align64((size_t)b->f->arena_bytes);
     s->arena = aligned_alloc(64, s->arena_bytes ? s->arena_bytes : 64);
     if (!s->arena) {
         af_err_set(&err, AF_ERR_NOMEM, "out of memory for a %zu-byte arena", s->arena_bytes);
     } else {
         memset(s->arena, 0, s->arena_bytes);
-        if (build_views(s, &err) == AF_OK) plan_scratch(s, &err);
+        if (build_views(s, &err) == AF_OK && (!b->stream || plan_stream(s, &err) == AF_OK) &&
+            plan_scratch(s, &err) == AF_OK)
+            afk_pool_create(opt && opt->n_threads > 1 ? opt->n_threads : 1, &s->pool, &err);
     }
     if (err.code != AF_OK) {
         put_msg(msg, msg_size, &err);
@@ -273,6 +390,9 @@ af_status af_session_create(af_bundle *b, const af_session_options *opt, af_sess
     s->ctx.scratch = s->scratch;
     s->ctx.scratch_bytes = s->scratch_bytes;
     s->ctx.n_threads = opt && opt->n_threads > 0 ? opt->n_threads : 1;
+    s->ctx.pool = s->pool;
+    afk_blas_single_thread();
+    s->fp16 = opt && opt->fp16;
     *out = s;
     return AF_OK;
 }
@@ -285,6 +405,11 @@ void af_session_free(af_session *s)
     free(s->views);
     free(s->view_off);
     free(s->skip);
+    afk_pool_free(s->pool);
+    free(s->wbuf);
+    free(s->dec_off);
+    free(s->dec_ids);
+    free(s->dec_dst);
     free(s);
 }
 
@@ -306,6 +431,38 @@ af_status af_session_set_input(af_session *s, int index, const void *data, size_
     }
     const afb_tensor *t = &s->b->f->tensors[s->b->f->inputs[index]];
     memcpy(s->arena + t->arena_offset, data, nbytes);
+    if (s->fp16 && t->dtype == AF_DTYPE_F32)
+        af_f16_round_buf((float *)(s->arena + t->arena_offset), nbytes / sizeof(float));
+    return AF_OK;
+}
+
+/* fp16 emulation and the observer, after node i ran (or was skipped as an in-place alias). */
+static void after_node(af_session *s, uint32_t i)
+{
+    const afb_file *f = s->b->f;
+    const afb_node *n = &f->nodes[i];
+    for (int k = 0; k < n->n_out; k++) {
+        if (n->out[k] < 0 || f->tensors[n->out[k]].storage != AFB_STORAGE_ARENA) continue;
+        const afb_tensor *t = &f->tensors[n->out[k]];
+        uint8_t *data = s->arena + t->arena_offset;
+        af_node_event ev;
+        fill_info(t, &ev.info);
+        if (s->fp16 && t->dtype == AF_DTYPE_F32 && !s->skip[i])
+            af_f16_round_buf((float *)data, ev.info.nbytes / sizeof(float));
+        if (!s->observer) continue;
+        ev.node_index = (int)i;
+        ev.node = n->name;
+        ev.op = af_op_name(n->op);
+        ev.output_index = k;
+        ev.data = data;
+        s->observer(s->observer_user, &ev);
+    }
+}
+
+af_status af_session_set_observer(af_session *s, af_session_observer fn, void *user)
+{
+    s->observer = fn;
+    s->observer_user = user;
     return AF_OK;
 }
 
@@ -314,15 +471,20 @@ af_status af_session_run(af_session *s)
     const afb_file *f = s->b->f;
     af_err err = {0};
     for (uint32_t i = 0; i < f->n_nodes; i++) {
-        if (s->skip[i]) continue;
+        if (s->skip[i]) {
+            if (s->observer) after_node(s, i);
+            continue;
+        }
         const afb_node *n = &f->nodes[i];
         af_tview *v = s->views + s->view_off[i];
-        if (af_kernel_run(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out, &s->ctx, &err) !=
-            AF_OK) {
+        if ((s->dec_off && decode_node_weights(s, i, &err) != AF_OK) ||
+            af_kernel_run(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out, &s->ctx, &err) !=
+                AF_OK) {
             snprintf(s->err, sizeof s->err, "node '%s' (%s): %s", n->name, af_op_name(n->op),
                      err.msg);
             return err.code;
         }
+        if (s->fp16 || s->observer) after_node(s, i);
     }
     return AF_OK;
 }
@@ -339,6 +501,9 @@ af_status af_session_get_output(af_session *s, int index, const void **data,
     return AF_OK;
 }
 
-size_t af_session_arena_bytes(const af_session *s) { return s->arena_bytes + s->scratch_bytes; }
+size_t af_session_arena_bytes(const af_session *s)
+{
+    return s->arena_bytes + s->scratch_bytes + s->wbuf_bytes;
+}
 
 const char *af_session_error(const af_session *s) { return s->err; }

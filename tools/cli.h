@@ -32,5 +32,12 @@ long cli_parse_count(const char *s);
 int cmd_convert(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+/* tools/inspect_safetensors.c: the .safetensors branch of inspect. */
+int inspect_safetensors(const char *path, int as_json);
+int cmd_bench(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_estimate(int argc, char **argv);
+int cmd_targets(int argc, char **argv);
 
 #endif

@@ -1,9 +1,14 @@
 /* tools/convert.c — `aneforge convert MODEL.onnx -o OUT.afb [...]`. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../bundle/bundle.h"
 #include "aneforge/converter.h"
+#include "aneforge/targets.h"
 #include "cli.h"
+#include "compress_flags.h"
 
 #define MAX_SHAPES 64
 
@@ -34,13 +39,48 @@ static void print_report(const af_convert_options *o, const af_convert_report *r
            "(%.2f MB without reuse); bundle %.2f MB\n",
            r->weight_bytes / 1e6, o->compress, r->weight_bytes_fp32 / 1e6, r->arena_bytes / 1e6,
            r->naive_arena_bytes / 1e6, r->file_bytes / 1e6);
+    if (o->n_weights)
+        printf("  --weights: %d initializers replaced from %d safetensors file(s) (%d converted "
+               "to the model's dtype); %d unmatched, %d uncovered\n", r->weights_bound,
+               r->weights_files, r->weights_converted, r->weights_unmatched, r->weights_uncovered);
+    if (o->target)
+        printf("  target %s: %d of %d nodes on the ANE, %d on the CPU%s\n", o->target,
+               r->target_nodes - r->target_cpu_nodes, r->target_nodes, r->target_cpu_nodes,
+               r->target_cpu_nodes ? " (--allow-fallback; placement in the metadata)" : "");
+}
+
+/* SIGINT/SIGTERM mid-conversion: the destination is only ever replaced by the writer's final
+ * rename, so it is untouched; remove the writer's temporary file and exit 128+signal (130 for
+ * Ctrl-C). Async-signal-safe: only unlink and _exit. */
+static char interrupt_temp[4096];
+
+static void on_interrupt(int sig)
+{
+    if (interrupt_temp[0]) unlink(interrupt_temp);
+    _exit(128 + sig);
+}
+
+static void clean_up_on_interrupt(const char *out_path)
+{
+    if (afb_temp_path(out_path, interrupt_temp, sizeof interrupt_temp) != 0)
+        interrupt_temp[0] = '\0';
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 int cmd_convert(int argc, char **argv)
 {
+    char msg[600];
     af_convert_options o = {0};
     af_shape_spec shapes[MAX_SHAPES];
-    int quiet = 0;
+    static af_image_input_spec images[8];
+    static const char *weights[64];
+    char imsg[400];
+    int quiet = 0, cflag;
     o.compress = "fp16";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -53,23 +93,44 @@ int cmd_convert(int argc, char **argv)
                 return cli_error(CLI_USAGE, "bad --input-shape '%s' (want NAME=D0,D1,...)",
                                  argv[i]);
             o.n_shapes++;
-        } else if (!strcmp(a, "--no-fuse")) o.no_fuse = 1;
+        } else if (!strcmp(a, "--image-input") && has_val) {
+            if (o.n_image_inputs == 8) return cli_error(CLI_USAGE, "too many --image-input flags");
+            if (af_image_input_parse(argv[++i], &images[o.n_image_inputs], imsg, sizeof imsg))
+                return cli_error(CLI_USAGE, "%s", imsg);
+            o.image_inputs = images;
+            o.n_image_inputs++;
+        } else if (!strcmp(a, "--weights") && has_val) {
+            if (o.n_weights == 64) return cli_error(CLI_USAGE, "too many --weights flags (at most 64)");
+            weights[o.n_weights++] = argv[++i];
+            o.weights = weights;
+        } else if (!strcmp(a, "--weight-map") && has_val) o.weight_map = argv[++i];
+        else if (!strcmp(a, "--allow-partial")) o.allow_partial = 1;
+        else if (!strcmp(a, "--allow-fallback")) o.allow_fallback = 1;
+        else if (!strcmp(a, "--no-fuse")) o.no_fuse = 1;
         else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
-        else if (a[0] == '-') return cli_error(CLI_USAGE, "convert: unknown or incomplete option '%s'", a);
+        else if ((cflag = cli_compress_flag(argc, argv, &i, &o)) != 0) {
+            if (cflag < 0) return CLI_USAGE;
+        } else if (a[0] == '-') return cli_error(CLI_USAGE, "convert: unknown or incomplete option '%s'", a);
         else if (!o.model_path) o.model_path = a;
         else return cli_error(CLI_USAGE, "convert: unexpected argument '%s'", a);
     }
     if (!o.model_path || !o.out_path)
         return cli_error(CLI_USAGE, "usage: aneforge convert MODEL.onnx -o OUT.afb [options]");
-    if (af_compress_mode_from_name(o.compress) < 0)
-        return cli_error(CLI_USAGE, "unknown --compress '%s' (known: fp32, fp16)", o.compress);
-    if (o.target)
-        return cli_error(CLI_USAGE, "--target: no ANE family table in this build yet");
+    if (cli_compress_check(&o)) return CLI_USAGE;
+    const af_target_family *fam;
+    if (o.target && af_target_lookup(o.target, &fam, msg, sizeof msg) != AF_OK)
+        return cli_error(CLI_USAGE, "%s", msg); /* before any work: no silent default */
+    if (o.allow_fallback && !o.target) return cli_error(CLI_USAGE, "--allow-fallback needs --target");
+    if ((o.weight_map || o.allow_partial) && !o.n_weights)
+        return cli_error(CLI_USAGE, "--weight-map and --allow-partial need --weights");
     o.shapes = shapes;
     af_convert_report r;
-    char msg[600];
+    clean_up_on_interrupt(o.out_path);
+    if (!quiet) cli_compress_progress(&o);
     af_status st = af_convert(&o, &r, msg, sizeof msg);
     if (st != AF_OK) return cli_error(cli_exit_code(st), "%s", msg);
+    if (r.weights_note[0]) fprintf(stderr, "aneforge: warning: --allow-partial: %s\n", r.weights_note);
     if (!quiet) print_report(&o, &r);
+    cli_compress_report(&o, &r, quiet);
     return CLI_OK;
 }

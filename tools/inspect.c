@@ -6,6 +6,7 @@
 #include "../convert/json.h"
 #include "../graph/graph.h"
 #include "../importers/onnx/onnx_import.h"
+#include "../targets/targets_internal.h"
 #include "cli.h"
 
 static int ends_with(const char *s, const char *suffix)
@@ -56,6 +57,36 @@ static void print_tensor(const char *what, const char *name, af_dtype dt, int ra
     printf("  %-7s %s: %s%s\n", what, name, af_dtype_name(dt), af_shape_str(rank, dims, ds, sizeof ds));
 }
 
+static void print_cpu_node(const char *node, void *ctx)
+{
+    int *shown = ctx;
+    if ((*shown)++ < 20) printf(" %s", node);
+}
+
+/* Compressed weights, one line each (the per-tensor errors are in the metadata's
+ * "compression" object). */
+static void print_compressed(const afb_file *f, const char *const *enc_names)
+{
+    for (uint32_t i = 0; i < f->n_tensors; i++) {
+        const afb_tensor *t = &f->tensors[i];
+        if (t->storage != AFB_STORAGE_CONST || t->encoding < AFB_ENC_INT8) continue;
+        uint64_t n = 1;
+        for (int k = 0; k < t->rank; k++) n *= (uint64_t)t->dims[k];
+        printf("\n    %-9s %-40s %10llu bytes (%.2f bits/weight)", enc_names[t->encoding],
+               t->name, (unsigned long long)t->data_bytes, n ? 8.0 * t->data_bytes / n : 0.0);
+    }
+}
+
+/* --target --allow-fallback bundles: the ANE/CPU partition recorded in the metadata. */
+static void print_partition(const afb_file *f)
+{
+    int n_ane, n_cpu, shown = 0;
+    if (!af_target_placement_scan(f->meta_json, f->meta_len, &n_ane, &n_cpu, NULL, NULL)) return;
+    printf("  partition: %d nodes on the ANE, %d on the CPU%s", n_ane, n_cpu, n_cpu ? ":" : "");
+    af_target_placement_scan(f->meta_json, f->meta_len, &n_ane, &n_cpu, print_cpu_node, &shown);
+    printf("%s\n", shown > 20 ? " ..." : "");
+}
+
 static int inspect_bundle(const char *path, int as_json)
 {
     afb_file *f;
@@ -71,7 +102,8 @@ static int inspect_bundle(const char *path, int as_json)
             wbytes[f->tensors[i].encoding] += f->tensors[i].data_bytes;
             wcount[f->tensors[i].encoding]++;
         }
-    static const char *const enc_names[AFB_ENC_COUNT] = {"raw", "fp16"};
+    static const char *const enc_names[AFB_ENC_COUNT] = {"raw", "fp16", "int8", "int4",
+                                                         "sparse", "blockwise"};
     if (as_json) {
         af_json j;
         json_init(&j);
@@ -146,7 +178,9 @@ static int inspect_bundle(const char *path, int as_json)
         printf("\n  weights:");
         for (int e = 0; e < AFB_ENC_COUNT; e++)
             if (wcount[e]) printf(" %u %s tensors %.2f MB;", wcount[e], enc_names[e], wbytes[e] / 1e6);
+        print_compressed(f, enc_names);
         printf("\n  metadata: %.*s\n", (int)f->meta_len, f->meta_json);
+        print_partition(f);
     }
     afb_close(f);
     return CLI_OK;
@@ -234,10 +268,9 @@ int cmd_inspect(int argc, char **argv)
         else if (!path) path = argv[i];
         else return cli_error(CLI_USAGE, "inspect: unexpected argument '%s'", argv[i]);
     }
-    if (!path) return cli_error(CLI_USAGE, "usage: aneforge inspect FILE(.afb|.onnx) [--json]");
+    if (!path) return cli_error(CLI_USAGE, "usage: aneforge inspect FILE(.afb|.onnx|.safetensors) [--json]");
     if (ends_with(path, ".afb")) return inspect_bundle(path, as_json);
     if (ends_with(path, ".onnx")) return inspect_onnx(path, as_json);
-    if (ends_with(path, ".safetensors"))
-        return cli_error(CLI_BAD_INPUT, "%s: safetensors inspection is not available yet", path);
-    return cli_error(CLI_USAGE, "%s: unknown file kind (expected .afb or .onnx)", path);
+    if (ends_with(path, ".safetensors")) return inspect_safetensors(path, as_json);
+    return cli_error(CLI_USAGE, "%s: unknown file kind (expected .afb, .onnx or .safetensors)", path);
 }

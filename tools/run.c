@@ -1,4 +1,6 @@
-/* tools/run.c — `aneforge run BUNDLE.afb --inputs DIR [--outputs DIR] [--threads N]`. */
+/* tools/run.c — `aneforge run BUNDLE.afb --inputs DIR [--outputs DIR] [--threads N] [--fp16]`
+ * [--stream-weights] (--fp16: emulate the ANE's fp16 activations, af_session_options.fp16;
+ * --stream-weights: decode weights per layer on every run, af_bundle_options). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -83,12 +85,16 @@ static int save_outputs(af_session *s, const af_bundle *b, const char *dir)
 int cmd_run(int argc, char **argv)
 {
     const char *bundle = NULL, *in_dir = NULL, *out_dir = NULL;
-    af_session_options so = {1};
+    af_session_options so = {0};
+    so.n_threads = 1;
+    af_bundle_options bo = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has_val = i + 1 < argc;
         if (!strcmp(a, "--inputs") && has_val) in_dir = argv[++i];
         else if (!strcmp(a, "--outputs") && has_val) out_dir = argv[++i];
+        else if (!strcmp(a, "--fp16")) so.fp16 = 1;
+        else if (!strcmp(a, "--stream-weights")) bo.stream_weights = 1;
         else if (!strcmp(a, "--threads") && has_val) {
             long n = cli_parse_count(argv[++i]);
             if (n < 0 || n > 256) return cli_error(CLI_USAGE, "bad --threads '%s'", argv[i]);
@@ -101,7 +107,7 @@ int cmd_run(int argc, char **argv)
         return cli_error(CLI_USAGE, "usage: aneforge run BUNDLE.afb --inputs DIR [--outputs DIR]");
     char msg[600];
     af_bundle *b;
-    af_status st = af_bundle_open(bundle, &b, msg, sizeof msg);
+    af_status st = af_bundle_open_ex(bundle, &bo, &b, msg, sizeof msg);
     if (st != AF_OK) return cli_error(cli_exit_code(st), "%s", msg);
     af_session *s;
     st = af_session_create(b, &so, &s, msg, sizeof msg);

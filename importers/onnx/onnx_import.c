@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define ONNX_MIN_OPSET 7
+#define ONNX_MIN_OPSET 1
 #define ONNX_MAX_OPSET 18
 
 /* ---- model-level checks ---- */
@@ -56,6 +56,7 @@ static af_status load_initializers(onnx_ctx *c, const Onnx__GraphProto *gp)
             return af_err_set(c->err, AF_ERR_FORMAT, "initializer %zu has no name", i);
         af_status st = onnx_load_tensor(c, tp, tp->name, &idx);
         if (st) return st;
+        c->g->tensors[idx].flags |= AF_TENSOR_INITIALIZER;
     }
     return AF_OK;
 }
@@ -70,7 +71,7 @@ static af_status add_input(onnx_ctx *c, const Onnx__ValueInfoProto *vi)
         return af_err_set(c->err, AF_ERR_UNSUPPORTED, "input '%s' is not a tensor", name);
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
     af_dtype dt;
-    if (onnx_dtype(tt->elem_type, &dt) != 0)
+    if (onnx_dtype(tt->elem_type, &dt) < 0) /* DOUBLE inputs are narrowed to f32 */
         return af_err_set(c->err, AF_ERR_UNSUPPORTED, "input '%s' has data type %s, which is "
                           "not supported", name, onnx_dtype_name(tt->elem_type));
     int rank = -1;

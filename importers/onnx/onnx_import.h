@@ -1,7 +1,7 @@
 /* importers/onnx/onnx_import.h — ONNX model → common IR graph (graph/graph.h).
  *
  * Reads a ModelProto (protobuf-c code generated from the system onnx.proto), default-domain
- * opsets 7..18, into the canonical "as imported" form of graph/ops.h: older attribute forms
+ * opsets 1..18, into the canonical "as imported" form of graph/ops.h: older attribute forms
  * (Squeeze axes, Slice starts/ends, Pad pads, Clip min/max, Reduce axes, Split sizes, Upsample
  * scales) become i64/f32 constant input tensors; Constant nodes become constant tensors;
  * initializers (also those listed as graph inputs) become constants; external data is read
@@ -47,5 +47,20 @@ af_status af_onnx_import_file(const char *path, const af_onnx_options *opt, af_g
 af_status af_onnx_import_memory(const void *buf, size_t size, const char *base_dir,
                                 const char *display_name, const af_onnx_options *opt,
                                 af_graph *g, af_err *err);
+
+/* A tensor read from a serialized TensorProto file (e.g. the ONNX test data's input_0.pb). */
+typedef struct af_onnx_tensor {
+    char name[256];
+    int32_t onnx_type; /* the file's ONNX data type (DOUBLE data arrives narrowed to f32) */
+    af_dtype dtype;
+    int rank;
+    int64_t dims[AF_MAX_RANK];
+    void *data;        /* owned: af_onnx_tensor_free */
+} af_onnx_tensor;
+
+/* Reads path with the initializer decoding rules; unsupported data types are
+ * AF_ERR_UNSUPPORTED, external data AF_ERR_FORMAT. */
+af_status af_onnx_read_tensor_file(const char *path, af_onnx_tensor *t, af_err *err);
+void af_onnx_tensor_free(af_onnx_tensor *t);
 
 #endif

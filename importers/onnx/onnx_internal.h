@@ -110,5 +110,18 @@ af_status onnx_map_resize(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_upsample(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_shape(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_const_of_shape(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_plain(onnx_ctx *c, const onnx_node *nd); /* onnx_ops_extra.c */
+af_status onnx_map_cumsum(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_d2s(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_gather_elements(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_lrn(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_trilu(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_thresholded_relu(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_cast_like(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_dropout(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_einsum(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_instance_norm(onnx_ctx *c, const onnx_node *nd); /* onnx_ops_norm.c */
+af_status onnx_map_layer_norm(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_group_norm(onnx_ctx *c, const onnx_node *nd);
 
 #endif

@@ -124,10 +124,45 @@ static af_status map_clip(onnx_ctx *c, const onnx_node *nd)
     return onnx_emit(c, nd, AF_OP_UNARY, in, in[2] >= 0 ? 3 : in[1] >= 0 ? 2 : 1, 1, &p, NULL);
 }
 
+/* Opset < 7 broadcast=1 with 'axis': b's dims align with a's starting at axis. numpy
+ * broadcasting aligns trailing dims, so b gets trailing unit axes (needs a's rank here). */
+static af_status legacy_broadcast(onnx_ctx *c, const onnx_node *nd, int *b)
+{
+    /* opset < 7 PRelu: a 1-D slope is per channel (axis 1) */
+    int prelu = nd->arg == AF_BINARY_PRELU && c->g->tensors[*b].rank == 1 && c->g->tensors[*b].dims[0] > 1;
+    if (c->opset >= 7 || (!prelu && (!onnx_attr(nd->p, "axis") ||
+                                     !onnx_attr_i(c, nd, "broadcast", 0))))
+        return AF_OK;
+    const af_tensor *ta = &c->g->tensors[b[-1]], *tb = &c->g->tensors[*b];
+    int64_t axis = prelu ? 1 : onnx_attr_i(c, nd, "axis", 0);
+    if (ta->rank < 0 || tb->rank < 0)
+        return onnx_node_err(c, nd, AF_ERR_UNSUPPORTED, "legacy broadcast with 'axis' needs "
+                             "operands of known rank");
+    if (axis < 0) axis += ta->rank;
+    int64_t extra = ta->rank - axis - tb->rank, axes[AF_MAX_RANK];
+    if (axis < 0 || extra < 0)
+        return onnx_node_err(c, nd, AF_ERR_SHAPE, "axis %lld does not fit ranks %d and %d",
+                             (long long)axis, ta->rank, tb->rank);
+    if (extra == 0) return AF_OK;
+    for (int64_t i = 0; i < extra; i++) axes[i] = tb->rank + i;
+    char base[300];
+    snprintf(base, sizeof base, "%s_bcast", nd->name);
+    int in[2] = {*b, -1}, out;
+    af_status st = onnx_const_i64(c, base, axes, (int)extra, &in[1]);
+    if (!st) st = onnx_define_unique(c, base, tb->dtype, -1, NULL, &out);
+    if (st) return st;
+    int i = af_graph_add_node(c->g, AF_OP_RESHAPE, base, in, 2, &out, 1);
+    if (i < 0) return af_err_set(c->err, AF_ERR_NOMEM, "out of memory");
+    c->g->nodes[i].p.reshape.kind = AF_RESHAPE_UNSQUEEZE;
+    *b = out;
+    return AF_OK;
+}
+
 static af_status map_binary(onnx_ctx *c, const onnx_node *nd)
 {
     int in[2], n;
     af_status st = onnx_need(c, nd, in, 2, 2, &n);
+    if (!st) st = legacy_broadcast(c, nd, &in[1]);
     if (st) return st;
     af_params p = {0};
     p.binary.fn = nd->arg;
@@ -226,14 +261,45 @@ static af_status pads_attr(onnx_ctx *c, const onnx_node *nd, int32_t *nsp, int32
     return st;
 }
 
+/* ConvTranspose output_shape → explicit pads (ONNX: total = stride*(in-1) + output_padding +
+ * (k-1)*dilation + 1 - out; SAME_UPPER puts the odd unit at the end, else at the start). A
+ * negative total grows output_padding. Needs X and W of known shape (inputs or constants). */
+static af_status convt_output_shape(onnx_ctx *c, const onnx_node *nd, const int *in,
+                                    af_conv_params *cp)
+{
+    size_t no;
+    const int64_t *os = onnx_attr_ints(c, nd, "output_shape", &no);
+    const af_tensor *x = &c->g->tensors[in[0]], *w = &c->g->tensors[in[1]];
+    if ((af_op)nd->arg != AF_OP_CONV_TRANSPOSE || !af_tensor_shape_known(x) ||
+        !af_tensor_shape_known(w) || x->rank != w->rank || x->rank < 3 ||
+        x->rank - 2 > AF_MAX_SPATIAL || no < (size_t)(x->rank - 2))
+        return onnx_node_err(c, nd, AF_ERR_UNSUPPORTED, "attribute 'output_shape' needs X and W "
+                             "of known shape");
+    int ns = x->rank - 2;
+    const int64_t *out = os + (no - (size_t)ns); /* may list N and C too */
+    cp->nsp = ns;
+    for (int i = 0; i < ns; i++) {
+        int64_t k = cp->kernel[i] ? cp->kernel[i] : w->dims[2 + i];
+        int64_t total = (int64_t)cp->stride[i] * (x->dims[2 + i] - 1) + cp->out_pad[i] +
+                        (k - 1) * cp->dilation[i] + 1 - out[i];
+        if (total < 0) {
+            cp->out_pad[i] += (int32_t)-total;
+            total = 0;
+        }
+        int64_t half = total / 2;
+        int upper = cp->auto_pad == AF_AUTO_PAD_SAME_UPPER;
+        cp->pad_begin[i] = (int32_t)(upper ? half : total - half);
+        cp->pad_end[i] = (int32_t)(upper ? total - half : half);
+    }
+    cp->auto_pad = AF_AUTO_PAD_NOTSET;
+    return AF_OK;
+}
+
 static af_status map_conv(onnx_ctx *c, const onnx_node *nd)
 {
     int in[3], n;
     af_status st = onnx_need(c, nd, in, 2, 3, &n);
     if (st) return st;
-    if (onnx_attr(nd->p, "output_shape"))
-        return onnx_node_err(c, nd, AF_ERR_UNSUPPORTED, "attribute 'output_shape' is not "
-                             "supported (use pads/output_padding)");
     af_params p = {0};
     af_conv_params *cp = &p.conv;
     for (int i = 0; i < AF_MAX_SPATIAL; i++) cp->stride[i] = cp->dilation[i] = 1;
@@ -247,6 +313,7 @@ static af_status map_conv(onnx_ctx *c, const onnx_node *nd)
     if (!st) st = spatial_list(c, nd, "dilations", 1, &cp->nsp, cp->dilation);
     if (!st) st = spatial_list(c, nd, "output_padding", 1, &cp->nsp, cp->out_pad);
     if (!st) st = pads_attr(c, nd, &cp->nsp, cp->pad_begin, cp->pad_end);
+    if (!st && onnx_attr(nd->p, "output_shape")) st = convt_output_shape(c, nd, in, cp);
     if (st) return st;
     return onnx_emit(c, nd, (af_op)nd->arg, in, n, 1, &p, NULL);
 }
@@ -365,6 +432,9 @@ static const op_row op_rows[] = {
     {"Conv", map_conv, AF_OP_CONV},
     {"ConvTranspose", map_conv, AF_OP_CONV_TRANSPOSE},
     {"BatchNormalization", map_batchnorm, 0},
+    {"InstanceNormalization", onnx_map_instance_norm, 0},
+    {"LayerNormalization", onnx_map_layer_norm, 0},
+    {"GroupNormalization", onnx_map_group_norm, 0},
     {"Relu", map_unary, AF_UNARY_RELU},
     {"LeakyRelu", map_unary, AF_UNARY_LEAKY_RELU},
     {"PRelu", map_binary, AF_BINARY_PRELU},
@@ -413,7 +483,7 @@ static const op_row op_rows[] = {
     {"Gemm", map_gemm, 0},
     {"MatMul", map_simple, AF_OP_MATMUL},
     {"Identity", map_simple, AF_OP_IDENTITY},
-    {"Dropout", map_simple, AF_OP_IDENTITY},
+    {"Dropout", onnx_map_dropout, 0},
     {"MaxPool", map_pool, AF_POOL_MAX},
     {"AveragePool", map_pool, AF_POOL_AVG},
     {"GlobalAveragePool", map_global_pool, AF_POOL_AVG},
@@ -447,6 +517,20 @@ static const op_row op_rows[] = {
     {"Upsample", onnx_map_upsample, 0},
     {"Shape", onnx_map_shape, 0},
     {"ConstantOfShape", onnx_map_const_of_shape, 0},
+    {"Expand", onnx_map_plain, AF_OP_EXPAND},
+    {"Where", onnx_map_plain, AF_OP_WHERE},
+    {"Tile", onnx_map_plain, AF_OP_TILE},
+    {"Range", onnx_map_plain, AF_OP_RANGE},
+    {"Size", onnx_map_plain, AF_OP_SIZE},
+    {"CumSum", onnx_map_cumsum, 0},
+    {"DepthToSpace", onnx_map_d2s, AF_OP_DEPTH_TO_SPACE},
+    {"SpaceToDepth", onnx_map_d2s, AF_OP_SPACE_TO_DEPTH},
+    {"GatherElements", onnx_map_gather_elements, 0},
+    {"LRN", onnx_map_lrn, 0},
+    {"Trilu", onnx_map_trilu, 0},
+    {"ThresholdedRelu", onnx_map_thresholded_relu, 0},
+    {"CastLike", onnx_map_cast_like, 0},
+    {"Einsum", onnx_map_einsum, 0},
 };
 
 static int default_domain(const char *d)

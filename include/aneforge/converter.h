@@ -35,7 +35,45 @@ typedef struct af_convert_options {
     const af_shape_spec *shapes; /* fixes dynamic input dimensions */
     int n_shapes;
     int no_fuse;                /* keep BatchNorm and activations as separate ops */
+    const struct af_image_input_spec *image_inputs; /* inputs declared uint8 images */
+    int n_image_inputs;
+    /* --weights: .safetensors files or *.index.json shard indexes whose tensors replace the
+     * model's initializers by name (importers/safetensors/bind.h, docs/safetensors.md) */
+    const char *const *weights;
+    int n_weights;
+    const char *weight_map;     /* --weight-map: rename rules for the files' tensor names */
+    int allow_partial;          /* --allow-partial: unmatched/uncovered tensors are not errors */
+    int allow_fallback;         /* --target: nodes breaking a family cap go to the CPU (placement
+                                 * recorded in the metadata) instead of refusing the model */
+    /* --compress int8|int4|sparse|blockwise|auto (docs/compression.md); 0 = the default */
+    int group_size;             /* --group-size: int4 output channels per table; 0 = 16 when the
+                                 * tensor has >= 32, -1 = one table per tensor */
+    int block_size;             /* --block-size: blockwise elements per block, power of two >= 8;
+                                 * 0 = 32 */
+    int block_bits;             /* --block-bits: blockwise code width, 4 or 8; 0 = 4 */
+    double sparsity;            /* --sparsity S in [0,1): sparse prunes this fraction by magnitude */
+    int int8_asymmetric;        /* --int8-asymmetric: int8 with a zero point */
+    int int8_per_tensor;        /* --int8-per-tensor: one int8 scale per tensor, not per channel */
+    const char *calib_dir;      /* --calib DIR: auto's calibration inputs (.npy sets) */
+    double min_psnr;            /* --min-psnr: auto's whole-model gate in dB; 0 = 35 */
+    void (*progress)(void *user, const char *stage, uint64_t done, uint64_t total);
+    void *progress_user;        /* progress of long steps (auto's judging), NULL = silent */
 } af_convert_options;
+
+/* --image-input NAME:scale=S,bias=B0,B1,B2 — the input becomes uint8 and the program starts with
+ * x·scale + bias per channel (axis 1), computed in f32 as Cast → Mul → Add, so running the
+ * bundle on bytes equals running it on (float)bytes·scale + bias computed on the host in f32.
+ * scale and bias hold one value (all channels) or one per channel. */
+#define AF_IMAGE_MAX_CHANNELS 16
+typedef struct af_image_input_spec {
+    char name[256];
+    int n_scale, n_bias;
+    float scale[AF_IMAGE_MAX_CHANNELS], bias[AF_IMAGE_MAX_CHANNELS];
+} af_image_input_spec;
+
+/* Parses "NAME:scale=S[,S1,...],bias=B0[,B1,...]" (either key optional: scale 1, bias 0). */
+af_status af_image_input_parse(const char *arg, af_image_input_spec *out, char *msg,
+                               size_t msg_size);
 
 typedef struct af_convert_report {
     int opset;
@@ -47,12 +85,21 @@ typedef struct af_convert_report {
     uint64_t arena_bytes;       /* planned activation arena */
     uint64_t naive_arena_bytes; /* without buffer reuse */
     uint64_t file_bytes;
+    int weights_files, weights_bound, weights_converted; /* --weights: files read, initializers */
+    int weights_unmatched, weights_uncovered;            /* replaced, of which dtype-converted */
+    char weights_note[512]; /* unmatched/uncovered names under --allow-partial, "" if none */
+    int target_nodes, target_cpu_nodes; /* --target: nodes placed, of which off the ANE */
+    int weights_compressed;     /* --compress: weight tensors given a compressed encoding */
+    double model_psnr_db;       /* --compress auto: whole-model output PSNR on calibration data */
+    int promotions;             /* --compress auto: layers moved up by the whole-model gate */
+    char compress_warning[320]; /* "" or one line (family does not stream it, random calibration) */
 } af_convert_report;
 
 af_status af_convert(const af_convert_options *opt, af_convert_report *report, char *msg,
                      size_t msg_size);
 
-/* "fp32"/"fp16" → 0/1; -1 for an unknown name. */
+/* "fp32" 0, "fp16" 1, "int8" 2, "int4" 3, "sparse" 4, "blockwise" 5, "auto" 6; -1 for an
+ * unknown name (NULL → fp16). */
 int af_compress_mode_from_name(const char *name);
 
 #ifdef __cplusplus

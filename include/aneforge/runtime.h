@@ -41,10 +41,40 @@ typedef struct af_tensor_info {
 } af_tensor_info;
 
 typedef struct af_session_options {
-    int n_threads;       /* 0 = default (1) */
+    int n_threads;       /* 0 = default (1); outputs are bit-identical for any count */
+    int fp16;            /* 1: emulate the ANE's fp16 dataplane — every f32 activation (inputs
+                          * included) is rounded to IEEE half after each op (|x| > 65504 → Inf);
+                          * kernels keep their f32 accumulators, weights are used as stored */
 } af_session_options;
 
+/* What an observer sees right after a node ran, once per output of the node (after fp16
+ * rounding when that is on). data points into the arena and is valid only during the call;
+ * the memory plan reuses buffers, so copy what you want to keep. The observer may overwrite
+ * the values (same size): later nodes then read them (validate uses this to feed each layer
+ * the fp32 program's tensors and measure that layer's own error). */
+typedef struct af_node_event {
+    int node_index;       /* position in the program, 0-based */
+    const char *node;     /* node name (fused nodes keep the last absorbed op's name) */
+    const char *op;       /* op name, e.g. "conv" */
+    int output_index;
+    af_tensor_info info;  /* the output tensor (name, dtype, shape) */
+    void *data;
+} af_node_event;
+typedef void (*af_session_observer)(void *user, const af_node_event *ev);
+
+typedef struct af_bundle_options {
+    /* 0 (default): encoded constants (fp16, compressed) are decoded once at open into aligned
+     * f32 buffers. 1: they stay in their stored encoding in the mmap and each node's encoded
+     * weights are decoded into a per-session scratch buffer just before the node runs — the
+     * smallest footprint, at the cost of decoding on every run. Raw f32 constants are always
+     * used in place from the mmap. */
+    int stream_weights;
+} af_bundle_options;
+
 af_status af_bundle_open(const char *path, af_bundle **out, char *msg, size_t msg_size);
+/* af_bundle_open with options (opt may be NULL: the defaults). */
+af_status af_bundle_open_ex(const char *path, const af_bundle_options *opt, af_bundle **out,
+                            char *msg, size_t msg_size);
 /* buf must stay valid until af_bundle_close and be 64-byte aligned. */
 af_status af_bundle_open_memory(const void *buf, size_t size, af_bundle **out, char *msg,
                                 size_t msg_size);
@@ -69,6 +99,9 @@ af_status af_session_run(af_session *s);
 /* Points *data at the output inside the arena (valid until the next run or free). */
 af_status af_session_get_output(af_session *s, int index, const void **data,
                                 af_tensor_info *info);
+/* Calls fn(user, event) after every node of every later run (per-layer validation, debugging);
+ * fn NULL removes it. The observer must not call back into this session. */
+af_status af_session_set_observer(af_session *s, af_session_observer fn, void *user);
 /* Bytes of the activation arena and of kernel scratch this session holds. */
 size_t af_session_arena_bytes(const af_session *s);
 const char *af_session_error(const af_session *s);

@@ -153,6 +153,19 @@ af_status af_kernel_check(af_op op, const af_params *p, const af_tview *in, int 
     case AF_OP_PAD: return afk_pad_check(p, in, n_in, out, n_out, err);
     case AF_OP_RESIZE: return afk_resize_check(p, in, n_in, out, n_out, err);
     case AF_OP_CAST: return afk_cast_check(p, in, n_in, out, n_out, err);
+    case AF_OP_EXPAND: return afk_expand_check(p, in, n_in, out, n_out, err);
+    case AF_OP_WHERE: return afk_where_check(p, in, n_in, out, n_out, err);
+    case AF_OP_TILE: return afk_tile_check(p, in, n_in, out, n_out, err);
+    case AF_OP_TRILU: return afk_trilu_check(p, in, n_in, out, n_out, err);
+    case AF_OP_DEPTH_TO_SPACE:
+    case AF_OP_SPACE_TO_DEPTH: return afk_d2s_check(p, in, n_in, out, n_out, err);
+    case AF_OP_GATHER_ELEMENTS: return afk_gather_elements_check(p, in, n_in, out, n_out, err);
+    case AF_OP_CUMSUM: return afk_cumsum_check(p, in, n_in, out, n_out, err);
+    case AF_OP_LRN: return afk_lrn_check(p, in, n_in, out, n_out, err);
+    case AF_OP_INSTANCE_NORM: return afk_instance_norm_check(p, in, n_in, out, n_out, err);
+    case AF_OP_GROUP_NORM: return afk_group_norm_check(p, in, n_in, out, n_out, err);
+    case AF_OP_LAYER_NORM: return afk_layer_norm_check(p, in, n_in, out, n_out, err);
+    case AF_OP_ATTENTION: return afk_attention_check(p, in, n_in, out, n_out, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));
@@ -167,6 +180,7 @@ size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in,
     case AF_OP_CONV: return n_in >= 2 ? afk_conv_scratch(p, in, out) : 0;
     case AF_OP_CONV_TRANSPOSE: return n_in >= 2 ? afk_convt_scratch(p, in, out) : 0;
     case AF_OP_RESIZE: return afk_resize_scratch(p, in, out);
+    case AF_OP_ATTENTION: return afk_attention_scratch(p, in, n_in);
     default: return 0;
     }
 }
@@ -210,6 +224,19 @@ af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_
     case AF_OP_PAD: return afk_pad_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_RESIZE: return afk_resize_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_CAST: return afk_cast_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_EXPAND: return afk_expand_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_WHERE: return afk_where_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_TILE: return afk_tile_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_TRILU: return afk_trilu_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_DEPTH_TO_SPACE: return afk_d2s_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_SPACE_TO_DEPTH: return afk_s2d_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_GATHER_ELEMENTS: return afk_gather_elements_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_CUMSUM: return afk_cumsum_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_LRN: return afk_lrn_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_INSTANCE_NORM: return afk_instance_norm_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_GROUP_NORM: return afk_group_norm_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_LAYER_NORM: return afk_layer_norm_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_ATTENTION: return afk_attention_run(p, in, n_in, out, n_out, ctx, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));

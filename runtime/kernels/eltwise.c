@@ -57,6 +57,7 @@ float afk_unary_f32(const af_unary_params *u, float x)
         }
         return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
     case AF_UNARY_SILU: return x * sigmoidf(x);
+    case AF_UNARY_THRESHOLDED_RELU: return x > a ? x : 0.0f;
     default: return x;
     }
 }
@@ -71,11 +72,8 @@ void afk_act_apply(const af_unary_params *u, float *x, int64_t n)
     switch (u->fn) {
     case AF_UNARY_IDENTITY: return;
     case AF_UNARY_RELU:
-        for (int64_t i = 0; i < n; i++) x[i] = x[i] < 0 ? 0.0f : x[i];
-        return;
-    case AF_UNARY_CLIP:
-        for (int64_t i = 0; i < n; i++)
-            x[i] = x[i] < u->alpha ? u->alpha : (x[i] > u->beta ? u->beta : x[i]);
+    case AF_UNARY_CLIP: /* vec.c: the same comparisons, vectorised */
+        afk_vec_bias_act(x, n, 0.0f, afk_act_kind(u), u->alpha, u->beta);
         return;
     default:
         for (int64_t i = 0; i < n; i++) x[i] = afk_unary_f32(u, x[i]);
@@ -96,7 +94,7 @@ static int64_t unary_i64(int fn, int64_t x)
 static int unary_int_fn(int fn)
 {
     return fn == AF_UNARY_IDENTITY || fn == AF_UNARY_ABS || fn == AF_UNARY_NEG ||
-           fn == AF_UNARY_SIGN || fn == AF_UNARY_RELU;
+           fn == AF_UNARY_SIGN || fn == AF_UNARY_RELU || fn == AF_UNARY_CLIP;
 }
 
 af_status afk_unary_check(AFK_CHECK_ARGS)
@@ -147,6 +145,13 @@ af_status afk_unary_run(AFK_RUN_ARGS)
         const uint8_t *x = in[0].data;
         uint8_t *y = out[0].data;
         for (int64_t i = 0; i < n; i++) y[i] = !x[i];
+    } else if (afk_is_int(t) && u.fn == AF_UNARY_CLIP) { /* bounds are exact in f32 for i8/u8 */
+        for (int64_t i = 0; i < n; i++) {
+            int64_t x = afk_get_i64(t, in[0].data, i);
+            if ((double)x < u.alpha) x = (int64_t)u.alpha;
+            if ((double)x > u.beta) x = (int64_t)u.beta;
+            afk_set_i64(t, out[0].data, i, x);
+        }
     } else if (afk_is_int(t)) {
         for (int64_t i = 0; i < n; i++)
             afk_set_i64(t, out[0].data, i, unary_i64(u.fn, afk_get_i64(t, in[0].data, i)));
@@ -276,6 +281,10 @@ static void row_f32(int fn, const af_tview *a, int64_t ia, int64_t sa, const af_
 {
     const float *A = (const float *)a->data + ia, *B = (const float *)b->data + ib;
     float *O = (float *)o->data + io;
+    if (sa == 1 && (sb == 1 || sb == 0) && afk_vec_binary_ok(fn)) {
+        afk_vec_binary(fn, A, B, sb == 0, O, n);
+        return;
+    }
     switch (fn) {
     case AF_BINARY_ADD: ROW_LOOP(x + y); break;
     case AF_BINARY_SUB: ROW_LOOP(x - y); break;
@@ -398,6 +407,8 @@ static int binary_types_ok(int fn, af_dtype a, af_dtype b, af_dtype o)
         return a == b && (a == AF_DTYPE_BOOL || ia) && o == AF_DTYPE_BOOL;
     if (fn == AF_BINARY_POW && a == AF_DTYPE_F32 && o == AF_DTYPE_F32)
         return b == AF_DTYPE_F32 || afk_is_int(b);
+    if (fn == AF_BINARY_POW && ia && o == a && b == AF_DTYPE_F32)
+        return 1; /* integer base, float exponent: computed in double, result of the base type */
     if (fn == AF_BINARY_PRELU)
         return a == AF_DTYPE_F32 && b == a && o == a;
     return a == b && o == a && (a == AF_DTYPE_F32 || ia);

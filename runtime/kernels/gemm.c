@@ -80,6 +80,18 @@ void afk_sgemm_portable(int trans_a, int trans_b, int64_t M, int64_t N, int64_t 
     }
 }
 
+#ifdef AF_HAVE_CBLAS
+/* OpenBLAS's own knob; weak, so another CBLAS (without it) still links. */
+void openblas_set_num_threads(int n) __attribute__((weak));
+#endif
+
+void afk_blas_single_thread(void)
+{
+#ifdef AF_HAVE_CBLAS
+    if (openblas_set_num_threads) openblas_set_num_threads(1);
+#endif
+}
+
 int afk_have_cblas(void)
 {
 #ifdef AF_HAVE_CBLAS

@@ -59,6 +59,33 @@ af_status afk_reduce_run(AFK_RUN_ARGS);
 af_status afk_resize_check(AFK_CHECK_ARGS);
 af_status afk_resize_run(AFK_RUN_ARGS);
 size_t afk_resize_scratch(const af_params *p, const af_tview *in, const af_tview *out);
+af_status afk_instance_norm_check(AFK_CHECK_ARGS); /* groupnorm.c */
+af_status afk_instance_norm_run(AFK_RUN_ARGS);
+af_status afk_group_norm_check(AFK_CHECK_ARGS);
+af_status afk_group_norm_run(AFK_RUN_ARGS);
+af_status afk_layer_norm_check(AFK_CHECK_ARGS);
+af_status afk_layer_norm_run(AFK_RUN_ARGS);
+af_status afk_attention_check(AFK_CHECK_ARGS); /* attention.c */
+af_status afk_attention_run(AFK_RUN_ARGS);
+size_t afk_attention_scratch(const af_params *p, const af_tview *in, int n_in);
+
+af_status afk_expand_check(AFK_CHECK_ARGS); /* extra.c */
+af_status afk_expand_run(AFK_RUN_ARGS);
+af_status afk_where_check(AFK_CHECK_ARGS);
+af_status afk_where_run(AFK_RUN_ARGS);
+af_status afk_tile_check(AFK_CHECK_ARGS);
+af_status afk_tile_run(AFK_RUN_ARGS);
+af_status afk_trilu_check(AFK_CHECK_ARGS);
+af_status afk_trilu_run(AFK_RUN_ARGS);
+af_status afk_d2s_check(AFK_CHECK_ARGS); /* DEPTH_TO_SPACE and SPACE_TO_DEPTH */
+af_status afk_d2s_run(AFK_RUN_ARGS);
+af_status afk_s2d_run(AFK_RUN_ARGS);
+af_status afk_gather_elements_check(AFK_CHECK_ARGS);
+af_status afk_gather_elements_run(AFK_RUN_ARGS);
+af_status afk_cumsum_check(AFK_CHECK_ARGS);
+af_status afk_cumsum_run(AFK_RUN_ARGS);
+af_status afk_lrn_check(AFK_CHECK_ARGS);
+af_status afk_lrn_run(AFK_RUN_ARGS);
 
 /* ---- sgemm (gemm.c). Row-major: C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C.
  * lda/ldb/ldc are row strides of the stored matrices. beta == 0 ignores C's old contents. */
@@ -76,6 +103,33 @@ float afk_unary_f32(const af_unary_params *u, float x);
 /* x[i] = act(x[i]) for n floats; IDENTITY is a no-op. */
 void afk_act_apply(const af_unary_params *u, float *x, int64_t n);
 int afk_act_valid(const af_unary_params *u); /* fn is a float→float unary */
+
+/* ---- Winograd F(2x2, 3x3) for 3x3 stride-1 convs (winograd.c), one image, one group ---- */
+typedef struct afk_wino {
+    int64_t C, M, H, W, OH, OW, pt, pl; /* channels, input and output maps, top/left pads */
+    const float *x, *w, *bias;          /* x (C,H,W), w (M,C,3,3), bias (M) or NULL */
+    float *y;                           /* y (M,OH,OW) */
+    const af_unary_params *act;         /* fused epilogue */
+    float *U;                           /* afk_wino_shared_floats() floats */
+    float *thread_scratch;              /* afk_wino_thread_floats() floats per thread */
+} afk_wino;
+int afk_wino_applies(const afk_wino *w);
+size_t afk_wino_shared_floats(const afk_wino *w);
+size_t afk_wino_thread_floats(const afk_wino *w);
+void afk_wino_run(const afk_wino *w, const af_kctx *ctx);
+extern int afk_wino_disable; /* tests and benchmarks: 1 = always im2col */
+
+/* ---- vectorised f32 loops (vec.c): AVX2 chosen at run time, else portable; same bits ---- */
+enum { AFK_ACT_NONE = 0, AFK_ACT_RELU = 1, AFK_ACT_CLIP = 2 };
+/* AFK_ACT_* for identity/relu/clip, -1 for activations the vector loops do not cover. */
+int afk_act_kind(const af_unary_params *u);
+/* x[i] = act(x[i] + bias) for n floats; lo/hi are CLIP's bounds. */
+void afk_vec_bias_act(float *x, int64_t n, float bias, int kind, float lo, float hi);
+/* o[i] = a[i] (fn) b[i or 0] for fn in ADD, SUB, MUL, MAX, MIN (afk_vec_binary_ok). */
+int afk_vec_binary_ok(int fn);
+void afk_vec_binary(int fn, const float *a, const float *b, int b_scalar, float *o, int64_t n);
+extern int afk_vec_force_portable; /* tests: 1 = never take the AVX2 loops */
+const char *afk_vec_isa(void);      /* "avx2" or "portable": what the loops use now */
 
 /* ---- shared helpers (dispatch.c) ---- */
 int afk_same_shape(const af_tview *a, const af_tview *b);

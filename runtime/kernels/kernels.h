@@ -30,11 +30,27 @@ typedef struct af_tview {
     void *data;
 } af_tview;
 
+typedef struct afk_pool afk_pool;
+
 typedef struct af_kctx {
     void *scratch;        /* 64-byte aligned, at least af_kernel_scratch_bytes() */
     size_t scratch_bytes;
     int n_threads;        /* a hint; 1 = single-threaded */
+    afk_pool *pool;       /* worker threads (NULL: run on the caller only) */
 } af_kctx;
+
+/* A pool of n_threads - 1 workers (*out stays NULL for n_threads <= 1). */
+af_status afk_pool_create(int n_threads, afk_pool **out, af_err *err);
+void afk_pool_free(afk_pool *p);
+/* Runs fn(arg, t, tid) for t in [0, n_tasks) on the pool and the caller; returns when all are
+ * done. tid in [0, n_threads) names the running thread (for per-thread scratch slices). What a
+ * task computes must not depend on the thread count (see threads.c). */
+typedef void (*afk_task_fn)(void *arg, int64_t task, int tid);
+void afk_parallel(const af_kctx *ctx, int64_t n_tasks, afk_task_fn fn, void *arg);
+/* Keeps the BLAS library on the calling thread (our pool does the threading); idempotent. */
+void afk_blas_single_thread(void);
+/* dst[i] = af_f16_to_f32(src[i]), vectorised (F16C) when the CPU has it. */
+void afk_f16_to_f32_n(const uint16_t *src, float *dst, size_t n);
 
 /* Scratch bytes the kernel needs for this node (0 for most ops). */
 size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in, int n_in,

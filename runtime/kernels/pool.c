@@ -115,21 +115,67 @@ static float pool_one(const pool_geom *g, const af_pool_params *pp, const float 
     return div > 0 ? sum / (float)div : 0.0f;
 }
 
+typedef struct pool_job {
+    pool_geom g;
+    const af_pool_params *pp;
+    const float *X;
+    float *Y;
+} pool_job;
+
+/* 2-D max pooling, one channel: columns whose window lies inside the row skip the bounds
+ * checks; the others take pool_one. Same comparisons in the same order, so the same bits. */
+static void max_pool_2d(const pool_geom *g, const af_pool_params *pp, const float *x, float *y)
+{
+    const int64_t s = g->s[2], d = g->d[2], KW = g->k[2], W = g->in[2];
+    int64_t lo = (g->pb[2] + s - 1) / s, last = W - 1 - d * (KW - 1) + g->pb[2];
+    int64_t hi = last < 0 ? 0 : last / s + 1;
+    if (hi > g->out[2]) hi = g->out[2];
+    if (lo > hi) lo = hi;
+    for (int64_t oh = 0; oh < g->out[1]; oh++, y += g->out[2]) {
+        for (int64_t ow = 0; ow < g->out[2]; ow++) {
+            if (ow < lo || ow >= hi) {
+                y[ow] = pool_one(g, pp, x, 0, oh, ow);
+                continue;
+            }
+            float best = -INFINITY;
+            for (int64_t kh = 0; kh < g->k[1]; kh++) {
+                int64_t ih = oh * g->s[1] - g->pb[1] + kh * g->d[1];
+                if (ih < 0 || ih >= g->in[1]) continue;
+                const float *row = x + ih * W + ow * s - g->pb[2];
+                for (int64_t kw = 0; kw < KW; kw++) {
+                    float v = row[kw * d];
+                    best = v > best ? v : best;
+                }
+            }
+            y[ow] = best;
+        }
+    }
+}
+
+/* One channel per task: each output value is computed alone, so any thread count agrees. */
+static void pool_task(void *arg, int64_t c, int tid)
+{
+    (void)tid;
+    const pool_job *j = arg;
+    const float *x = j->X + c * j->g.isp;
+    float *y = j->Y + c * j->g.osp;
+    if (j->pp->kind == AF_POOL_MAX && j->g.k[0] == 1 && j->g.in[0] == 1 && j->g.out[0] == 1) {
+        max_pool_2d(&j->g, j->pp, x, y);
+        return;
+    }
+    for (int64_t od = 0; od < j->g.out[0]; od++)
+        for (int64_t oh = 0; oh < j->g.out[1]; oh++)
+            for (int64_t ow = 0; ow < j->g.out[2]; ow++)
+                *y++ = pool_one(&j->g, j->pp, x, od, oh, ow);
+}
+
 // X (N,C,*) -> Y (N,C,*')
 af_status afk_pool_run(AFK_RUN_ARGS)
 {
-    (void)n_in, (void)n_out, (void)ctx, (void)err;
-    pool_geom g;
-    geom_init(&g, &p->pool, &in[0], &out[0]);
-    int64_t NC = in[0].dims[0] * in[0].dims[1];
-    for (int64_t c = 0; c < NC; c++) {
-        const float *x = (const float *)in[0].data + c * g.isp;
-        float *y = (float *)out[0].data + c * g.osp;
-        for (int64_t od = 0; od < g.out[0]; od++)
-            for (int64_t oh = 0; oh < g.out[1]; oh++)
-                for (int64_t ow = 0; ow < g.out[2]; ow++)
-                    *y++ = pool_one(&g, &p->pool, x, od, oh, ow);
-    }
+    (void)n_in, (void)n_out, (void)err;
+    pool_job j = {.pp = &p->pool, .X = in[0].data, .Y = out[0].data};
+    geom_init(&j.g, &p->pool, &in[0], &out[0]);
+    afk_parallel(ctx, in[0].dims[0] * in[0].dims[1], pool_task, &j);
     return AF_OK;
 }
 

@@ -1,6 +1,7 @@
 /* runtime/kernels/resize.c — RESIZE: nearest (4 rounding modes, any dtype) and N-D linear
  * (f32) over every axis whose size or scale changes; all coordinate transforms except
- * tf_crop_and_resize (needs roi). Cubic is not implemented yet.
+ * tf_crop_and_resize (needs roi); cubic (f32, cubic_coeff_a, exclude_outside) over the same axes
+ * with four taps per axis.
  *
  * Per output axis a table of taps (scratch) holds the two source offsets and the weight of the
  * second; each output element is then a sum over the 2^L corners of its L interpolated axes.
@@ -9,6 +10,11 @@
 
 #include <math.h>
 #include <string.h>
+
+typedef struct ctap { /* cubic: four source offsets and weights */
+    int64_t o[4];
+    float w[4];
+} ctap;
 
 typedef struct tap {
     int64_t o0, o1; /* source element offsets (index * input stride) */
@@ -27,7 +33,11 @@ static double src_coord(int coord, double x, double s, int64_t in, int64_t out)
 {
     switch (coord) {
     case AF_COORD_ASYMMETRIC: return x / s;
-    case AF_COORD_ALIGN_CORNERS: return out > 1 ? x * (double)(in - 1) / (double)(out - 1) : 0.0;
+    case AF_COORD_ALIGN_CORNERS: { /* ONNX uses the unrounded output length in * scale */
+        double o = (double)in * s;
+        (void)out;
+        return o > 1 ? x * (double)(in - 1) / (o - 1) : 0.0;
+    }
     case AF_COORD_PYTORCH_HALF_PIXEL: return out > 1 ? (x + 0.5) / s - 0.5 : 0.0;
     case AF_COORD_TF_HALF_PIXEL_FOR_NN: return (x + 0.5) / s;
     case AF_COORD_HALF_PIXEL_SYMMETRIC: {
@@ -56,9 +66,9 @@ af_status afk_resize_check(AFK_CHECK_ARGS)
     const af_resize_params *rp = &p->resize;
     if (n_in != 1)
         return af_err_set(err, AF_ERR_UNSUPPORTED, "resize: %d inputs (resolved form has 1)", n_in);
-    if (rp->mode != AF_RESIZE_NEAREST && rp->mode != AF_RESIZE_LINEAR)
-        return af_err_set(err, AF_ERR_UNSUPPORTED, "resize: mode %s not implemented",
-                          rp->mode == AF_RESIZE_CUBIC ? "cubic" : "?");
+    if (rp->mode != AF_RESIZE_NEAREST && rp->mode != AF_RESIZE_LINEAR &&
+        rp->mode != AF_RESIZE_CUBIC)
+        return af_err_set(err, AF_ERR_UNSUPPORTED, "resize: mode %d not implemented", rp->mode);
     if (rp->coord < AF_COORD_HALF_PIXEL || rp->coord > AF_COORD_HALF_PIXEL_SYMMETRIC ||
         rp->coord == AF_COORD_TF_CROP_AND_RESIZE)
         return af_err_set(err, AF_ERR_UNSUPPORTED, "resize: coordinate mode %d not implemented",
@@ -68,8 +78,8 @@ af_status afk_resize_check(AFK_CHECK_ARGS)
         return af_err_set(err, AF_ERR_UNSUPPORTED, "resize: nearest mode %d", rp->nearest);
     if (out[0].rank != in[0].rank || out[0].dtype != in[0].dtype)
         return af_err_set(err, AF_ERR_SHAPE, "resize: output rank or dtype differs from input");
-    if (rp->mode == AF_RESIZE_LINEAR) {
-        af_status st = afk_need_dtype("resize linear", "X", &in[0], AF_DTYPE_F32, err);
+    if (rp->mode != AF_RESIZE_NEAREST) {
+        af_status st = afk_need_dtype("resize linear/cubic", "X", &in[0], AF_DTYPE_F32, err);
         if (st) return st;
     }
     for (int i = 0; i < in[0].rank; i++) {
@@ -84,10 +94,77 @@ af_status afk_resize_check(AFK_CHECK_ARGS)
 
 size_t afk_resize_scratch(const af_params *p, const af_tview *in, const af_tview *out)
 {
-    (void)p, (void)in;
+    (void)in;
     size_t n = 0;
     for (int i = 0; i < out[0].rank; i++) n += (size_t)out[0].dims[i];
-    return n * sizeof(tap);
+    return n * (p->resize.mode == AF_RESIZE_CUBIC ? sizeof(ctap) : sizeof(tap));
+}
+
+/* Keys cubic convolution weights of the taps at floor(c)-1 .. floor(c)+2 for fraction t. */
+static void cubic_weights(double A, double t, double *w)
+{
+    double u[4] = {t + 1, t, 1 - t, 2 - t};
+    for (int k = 0; k < 4; k++) {
+        double x = u[k];
+        w[k] = x <= 1 ? ((A + 2) * x - (A + 3)) * x * x + 1
+                      : ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;
+    }
+}
+
+/* Cubic taps of axis i; returns 1 if the axis resamples (size or scale changes). */
+static int axis_ctaps(const af_resize_params *rp, int i, int64_t in, int64_t out,
+                      int64_t stride, ctap *t)
+{
+    double s = eff_scale(rp, i, in, out);
+    for (int64_t x = 0; x < out; x++) {
+        double c = src_coord(rp->coord, (double)x, s, in, out), w[4], sum = 0;
+        int64_t x0 = (int64_t)floor(c);
+        cubic_weights(rp->cubic_coeff_a, c - (double)x0, w);
+        for (int k = 0; k < 4; k++) {
+            int64_t j = x0 - 1 + k;
+            if (rp->exclude_outside && (j < 0 || j >= in)) w[k] = 0;
+            sum += w[k];
+            t[x].o[k] = clamp_i(j, in) * stride;
+        }
+        for (int k = 0; k < 4; k++)
+            t[x].w[k] = (float)(rp->exclude_outside && sum != 0 ? w[k] / sum : w[k]);
+    }
+    return in != out || s != 1.0;
+}
+
+// X (d..) -> Y (d'..): separable cubic over the resampled axes (4^L taps per element)
+static void resize_cubic(const af_params *p, const af_tview *x, af_tview *y, void *scratch)
+{
+    int r = x->rank, ax[AF_MAX_RANK], L = 0;
+    int64_t st[AF_MAX_RANK], idx[AF_MAX_RANK] = {0}, total = af_tview_numel(y);
+    afk_strides(x, st);
+    ctap *taps[AF_MAX_RANK], *next = scratch;
+    for (int i = 0; i < r; i++) {
+        taps[i] = next;
+        next += y->dims[i];
+        if (axis_ctaps(&p->resize, i, x->dims[i], y->dims[i], st[i], taps[i])) ax[L++] = i;
+    }
+    const float *xf = x->data;
+    float *yf = y->data;
+    int64_t combos = 1;
+    for (int k = 0; k < L && combos < (1 << 16); k++) combos *= 4;
+    for (int64_t t = 0; t < total; t++) {
+        int64_t base = 0;
+        for (int i = 0; i < r; i++) base += taps[i][idx[i]].o[1]; /* tap 1 = floor(c) */
+        double acc = 0;
+        for (int64_t c = 0; c < combos; c++) {
+            int64_t o = base, cc = c;
+            double w = 1;
+            for (int k = 0; k < L; k++, cc >>= 2) {
+                const ctap *tp = &taps[ax[k]][idx[ax[k]]];
+                o += tp->o[cc & 3] - tp->o[1];
+                w *= tp->w[cc & 3];
+            }
+            acc += w * xf[o];
+        }
+        yf[t] = (float)acc;
+        for (int d = r - 1; d >= 0 && ++idx[d] == y->dims[d]; d--) idx[d] = 0;
+    }
 }
 
 /* Fills the taps of axis i; returns 1 if any tap has a non-zero weight (the axis interpolates). */
@@ -122,6 +199,10 @@ af_status afk_resize_run(AFK_RUN_ARGS)
     int r = x->rank;
     int64_t total = af_tview_numel(&out[0]), st[AF_MAX_RANK];
     if (total == 0) return AF_OK;
+    if (p->resize.mode == AF_RESIZE_CUBIC) {
+        resize_cubic(p, x, &out[0], ctx->scratch);
+        return AF_OK;
+    }
     afk_strides(x, st);
     tap *taps[AF_MAX_RANK], *next = ctx->scratch;
     int lin_axes[AF_MAX_RANK], L = 0;

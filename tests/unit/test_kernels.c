@@ -169,7 +169,7 @@ static void test_conv_check(void)
     /* scratch too small: run must refuse, not overflow */
     float x[50] = {0}, w[72] = {0}, out[36];
     in[0].data = x, in[1].data = w, y.data = out;
-    af_kctx ctx = {NULL, 0, 1};
+    af_kctx ctx = {.n_threads = 1};
     af_err err = {0};
     CHECK(af_kernel_run(AF_OP_CONV, &p, in, 2, &y, 1, &ctx, &err) == AF_ERR_USAGE,
           "conv ran without scratch");

@@ -35,7 +35,7 @@ static inline af_status run_node(af_op op, const af_params *p, const af_tview *i
     af_err err = {0};
     size_t need = af_kernel_scratch_bytes(op, p, in, n_in, out, n_out);
     void *scratch = need ? aligned_alloc(64, (need + 63) / 64 * 64) : NULL;
-    af_kctx ctx = {scratch, need, 1};
+    af_kctx ctx = {.scratch = scratch, .scratch_bytes = need, .n_threads = 1};
     af_status st = af_kernel_run(op, p, in, n_in, out, n_out, &ctx, &err);
     if (st) fprintf(stderr, "  (kernel said: %s)\n", err.msg);
     free(scratch);

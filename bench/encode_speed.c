@@ -1,0 +1,62 @@
+/* bench/encode_speed.c — seconds to encode 1 GiB of fp32 weights with each encoding, one
+ * thread (docs/compression.md). The GiB is 16 passes over one 64 MiB tensor (4096 x 4096 of
+ * N(0, 0.02) weights, the shape of a large Gemm), so the input is not all resident in cache.
+ *
+ *   build/bin/af_encode_speed [MiB]     (default 1024)
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "compress/encodings.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts); /* CPU time: robust to a shared machine */
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+    double total_mib = argc > 1 ? atof(argv[1]) : 1024;
+    int64_t dims[2] = {4096, 4096};
+    size_t n = 4096u * 4096u;
+    float *x = malloc(n * sizeof *x);
+    uint16_t *h = malloc(n * sizeof *h);
+    if (!x || !h) return 1;
+    uint64_t s = 88172645463325252ull;
+    for (size_t i = 0; i < n; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        double u1 = ((s >> 11) + 1.0) / 9007199254740992.0;
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        double u2 = (s >> 11) / 9007199254740992.0;
+        x[i] = (float)(0.02 * sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2));
+    }
+    int passes = (int)ceil(total_mib / 64.0);
+    printf("encoding %d x 64 MiB of fp32 weights, one thread\n", passes);
+    printf("%-16s %10s %10s\n", "encoding", "s/GiB", "GiB/s");
+    for (int k = 0; k < AF_CK_COUNT; k++) {
+        af_cparams p = {0};
+        double t0 = now_s();
+        for (int r = 0; r < passes; r++) {
+            if (k == AF_CK_FP16) { /* what the bundle writer does for fp16 */
+                for (size_t i = 0; i < n; i++) h[i] = af_f32_to_f16(x[i]);
+                continue;
+            }
+            af_cblob b = {0};
+            af_err err = {0};
+            if (af_ctraits_table[k].encode(x, 2, dims, &p, &b, &err) != AF_OK) {
+                fprintf(stderr, "%s: %s\n", af_ctraits_table[k].name, err.msg);
+                return 1;
+            }
+            free(b.data);
+        }
+        double secs = (now_s() - t0) * 16.0 / passes; /* per GiB */
+        printf("%-16s %10.2f %10.2f\n", af_ctraits_table[k].name, secs, 1.0 / secs);
+    }
+    free(x);
+    free(h);
+    return 0;
+}

@@ -1,0 +1,171 @@
+/* compress/compress.c — the compression pass: which tensors are weights, single-encoding modes,
+ * and the dispatch to auto (auto.c). See compress.h. */
+#include "compress.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const af_cmode_names[AF_CMODE_COUNT] = {
+    [AF_CMODE_FP32] = "fp32",   [AF_CMODE_FP16] = "fp16",     [AF_CMODE_INT8] = "int8",
+    [AF_CMODE_INT4] = "int4",   [AF_CMODE_SPARSE] = "sparse", [AF_CMODE_BLOCKWISE] = "blockwise",
+    [AF_CMODE_AUTO] = "auto",
+};
+
+void af_compress_options_init(af_compress_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->mode = AF_CMODE_FP16;
+    o->block_bits = 4;
+    o->min_psnr = 35.0;
+    o->seed = 1;
+}
+
+double af_psnr_db(double peak, double sse, double n)
+{
+    if (sse <= 0) return INFINITY;
+    double rmse = sqrt(sse / (n > 0 ? n : 1));
+    if (peak <= 0) return -INFINITY;
+    return 20.0 * log10(peak / rmse);
+}
+
+/* Input slots that hold weights: op, input index, embedding-like. */
+static const struct { af_op op; int slot; int embedding; } weight_slots[] = {
+    {AF_OP_CONV, 1, 0}, {AF_OP_CONV_TRANSPOSE, 1, 0}, {AF_OP_GEMM, 1, 0},
+    {AF_OP_MATMUL, 1, 0}, {AF_OP_GATHER, 0, 1},
+};
+
+int af_compress_is_weight(const af_graph *g, int t, int *embedding)
+{
+    const af_tensor *x = &g->tensors[t];
+    int found = 0, emb = 0;
+    if (!x->data || x->dtype != AF_DTYPE_F32 || x->rank < 2 ||
+        af_tensor_numel(x) <= AF_COMPRESS_MIN_ELEMS)
+        return 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const af_node *n = &g->nodes[i];
+        for (size_t s = 0; s < sizeof weight_slots / sizeof weight_slots[0]; s++)
+            if (n->op == weight_slots[s].op && weight_slots[s].slot < n->n_in &&
+                n->in[weight_slots[s].slot] == t) {
+                found = 1;
+                emb |= weight_slots[s].embedding;
+            }
+    }
+    if (embedding) *embedding = emb;
+    return found;
+}
+
+static int native_for(const af_compress_options *o, af_ckind k)
+{
+    return !o->family || (o->family->native_streams >> af_ctraits_table[k].wenc) & 1u;
+}
+
+/* The encoding a single mode gives one weight. */
+static af_ckind single_kind(const af_compress_options *o, const af_tensor *t, int embedding,
+                            af_cparams *p)
+{
+    switch (o->mode) {
+    case AF_CMODE_INT8: return AF_CK_INT8;
+    case AF_CMODE_INT4: return AF_CK_INT4;
+    case AF_CMODE_BLOCKWISE: return o->block_bits == 8 ? AF_CK_BW8 : AF_CK_BW4;
+    case AF_CMODE_SPARSE:
+        if (embedding) p->sparsity = 0; /* embedding tables are never pruned */
+        if (p->sparsity > 0) return AF_CK_SPARSE;
+        return af_ctraits_table[AF_CK_SPARSE].stored_size(t->data, t->rank, t->dims, p) <
+                       af_ctraits_table[AF_CK_FP16].stored_size(t->data, t->rank, t->dims, p)
+                   ? AF_CK_SPARSE
+                   : AF_CK_FP16;
+    default: return AF_CK_FP16;
+    }
+}
+
+/* PSNR of the decoded weights against the f32 originals. */
+static double weight_psnr(af_ckind k, const af_tensor *t, const af_cblob *b, af_err *err)
+{
+    int64_t n = af_tensor_numel(t);
+    float *d = malloc((size_t)n * sizeof *d);
+    if (!d) return NAN;
+    double psnr = NAN;
+    if (af_cenc_decode(k, t->data, b, t->rank, t->dims, d, err) == AF_OK) {
+        const float *x = t->data;
+        double sse = 0, peak = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double e = (double)d[i] - x[i];
+            sse += e * e;
+            if (fabs(x[i]) > peak) peak = fabs(x[i]);
+        }
+        psnr = af_psnr_db(peak, sse, (double)n);
+    }
+    free(d);
+    return psnr;
+}
+
+af_status af_compress_apply(af_tensor *t, af_ckind k, const af_cparams *p, af_cblob *keep,
+                            af_err *err)
+{
+    af_cblob b = {0};
+    if (keep && keep->data) b = *keep, keep->data = NULL;
+    else if (af_ctraits_table[k].encode &&
+             af_ctraits_table[k].encode(t->data, t->rank, t->dims, p, &b, err) != AF_OK)
+        return af_err_prefix(err, t->name);
+    free(t->blob);
+    t->blob = b.data;
+    t->blob_bytes = b.bytes;
+    t->encoding = af_ctraits_table[k].encoding;
+    return AF_OK;
+}
+
+static af_status single_mode(af_graph *g, const af_compress_options *o, const int *w, int nw,
+                             af_compress_result *r, af_err *err)
+{
+    for (int i = 0; i < nw; i++) {
+        af_tensor *t = &g->tensors[w[i]];
+        int emb = 0;
+        af_compress_is_weight(g, w[i], &emb);
+        af_cparams p = o->p;
+        af_ckind k = single_kind(o, t, emb, &p);
+        if (af_compress_apply(t, k, &p, NULL, err) != AF_OK) return err->code;
+        af_cblob b = {t->blob, t->blob_bytes};
+        af_compress_choice *c = &r->choices[r->n++];
+        c->tensor = w[i];
+        c->kind = k;
+        c->psnr_db = weight_psnr(k, t, &b, err);
+        c->bytes = k == AF_CK_FP16 ? 2 * (uint64_t)af_tensor_numel(t) : t->blob_bytes;
+        c->fp32_bytes = 4 * (uint64_t)af_tensor_numel(t);
+        c->native = native_for(o, k);
+        if (!c->native && !r->warning[0])
+            snprintf(r->warning, sizeof r->warning,
+                     "--compress %s: family %s does not stream %s weights natively; they are "
+                     "expanded to fp16 before use (a footprint lever only)",
+                     af_cmode_names[o->mode], o->family->name, af_ctraits_table[k].name);
+        if (o->progress) o->progress(o->progress_user, "encoding", (uint64_t)i + 1, (uint64_t)nw);
+    }
+    return AF_OK;
+}
+
+af_status af_compress_graph(af_graph *g, const af_compress_options *o, af_compress_result *r,
+                            af_err *err)
+{
+    memset(r, 0, sizeof *r);
+    r->model_psnr_db = NAN;
+    if (o->mode == AF_CMODE_FP32 || o->mode == AF_CMODE_FP16) return AF_OK;
+    int *w = malloc((size_t)(g->n_tensors ? g->n_tensors : 1) * sizeof *w), nw = 0;
+    r->choices = calloc((size_t)(g->n_tensors ? g->n_tensors : 1), sizeof *r->choices);
+    if (!w || !r->choices) {
+        free(w);
+        return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < g->n_tensors; i++)
+        if (af_compress_is_weight(g, i, NULL)) w[nw++] = i;
+    af_status st = o->mode == AF_CMODE_AUTO ? af_compress_auto(g, o, w, nw, r, err)
+                                            : single_mode(g, o, w, nw, r, err);
+    free(w);
+    return st;
+}
+
+void af_compress_result_free(af_compress_result *r)
+{
+    free(r->choices);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,100 @@
+/* compress/compress.h — the converter's compression pass over a lowered graph.
+ *
+ *   af_compress_options o;  af_compress_options_init(&o);
+ *   o.mode = AF_CMODE_AUTO;  o.family = af_target_find("h14");
+ *   af_compress_result r;
+ *   af_compress_graph(&g, &o, &r, &err);   // sets t->encoding / t->blob on weight tensors
+ *   ... write the bundle, r.choices → metadata ...
+ *   af_compress_result_free(&r);
+ *
+ * Which tensors are weights: f32 constants with more than AF_COMPRESS_MIN_ELEMS elements and
+ * rank >= 2 read by the weight input of Conv, ConvTranspose, Gemm or MatMul, or by the data input
+ * of Gather (embedding-like: never pruned). Everything else stays fp16 (or raw for fp32).
+ *
+ * Modes: a single encoding applies it to every weight (never filtered by family: with a family
+ * that does not stream it natively a warning says it is a footprint lever only); sparse without
+ * --sparsity takes only naturally sparse weights (smaller than fp16). auto: candidates are the
+ * family's native streams, per tensor from smallest to largest; each is judged on its layer's
+ * output over calibration activations (layer PSNR >= layer_psnr), the first passing wins, else
+ * fp16; then the whole model's outputs must reach min_psnr against the fp32 program, and while
+ * they do not, the most sensitive layer (lowest layer PSNR) moves to its next larger candidate.
+ */
+#ifndef AF_COMPRESS_COMPRESS_H
+#define AF_COMPRESS_COMPRESS_H
+
+#include "../graph/graph.h"
+#include "aneforge/targets.h"
+#include "encodings.h"
+
+typedef enum af_cmode {
+    AF_CMODE_FP32 = 0,
+    AF_CMODE_FP16,
+    AF_CMODE_INT8,
+    AF_CMODE_INT4,
+    AF_CMODE_SPARSE,
+    AF_CMODE_BLOCKWISE,
+    AF_CMODE_AUTO,
+    AF_CMODE_COUNT
+} af_cmode;
+
+extern const char *const af_cmode_names[AF_CMODE_COUNT];
+
+typedef void (*af_progress_fn)(void *user, const char *stage, uint64_t done, uint64_t total);
+
+typedef struct af_compress_options {
+    af_cmode mode;
+    af_cparams p;
+    int block_bits;                   /* blockwise mode: 4 (default) or 8 */
+    const af_target_family *family;   /* NULL: none given */
+    const char *calib_dir;            /* auto: DIR/<input>.npy, or DIR/<set>/<input>.npy */
+    double min_psnr;                  /* auto: whole-model gate, dB (default 35) */
+    double layer_psnr;                /* auto: per-layer gate, dB (default min_psnr + 5) */
+    uint32_t seed;                    /* auto without calibration: random inputs' seed */
+    af_progress_fn progress;
+    void *progress_user;
+} af_compress_options;
+
+void af_compress_options_init(af_compress_options *o);
+
+typedef struct af_compress_choice {
+    int tensor;          /* graph tensor index */
+    af_ckind kind;
+    double psnr_db;      /* auto: the layer output's PSNR with this encoding (inf = exact);
+                            single modes: the weights' own PSNR against fp32 */
+    uint64_t bytes;      /* stored */
+    uint64_t fp32_bytes;
+    int native;          /* 1 when the family streams it natively (or no family given) */
+} af_compress_choice;
+
+typedef struct af_compress_result {
+    af_compress_choice *choices; /* one per weight tensor */
+    int n;
+    double model_psnr_db;        /* auto: final whole-model PSNR (min over outputs); else NaN */
+    int promotions;              /* auto: layers moved up by the whole-model gate */
+    int n_calib_sets;
+    int random_calib;            /* 1: no --calib, seeded random inputs were used */
+    char warning[320];           /* "" or a one-line warning for the user */
+} af_compress_result;
+
+/* Applies o to g (lowered, shapes known). Weights get t->encoding (and t->blob for compressed
+ * ones); other f32 constants are left to the caller's fp16/raw choice. */
+af_status af_compress_graph(af_graph *g, const af_compress_options *o, af_compress_result *r,
+                            af_err *err);
+void af_compress_result_free(af_compress_result *r);
+
+/* Encodes t as k (or takes *keep when it holds a blob already made for k) and attaches the blob
+ * (fp16: only the encoding is set). */
+af_status af_compress_apply(af_tensor *t, af_ckind k, const af_cparams *p, af_cblob *keep,
+                            af_err *err);
+
+/* 1 if tensor t is a compressible weight (see above); *embedding = read by Gather. */
+int af_compress_is_weight(const af_graph *g, int t, int *embedding);
+
+/* ---- auto's calibration and judging (auto.c / calib.c) ---- */
+af_status af_compress_auto(af_graph *g, const af_compress_options *o, const int *weights,
+                           int n_weights, af_compress_result *r, af_err *err);
+
+/* PSNR = 20 log10(max|ref| / RMSE) from accumulated sums (inf when sse == 0). */
+double af_psnr_db(double peak, double sse, double n);
+
+#endif

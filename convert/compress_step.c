@@ -1,0 +1,118 @@
+/* convert/compress_step.c — see compress_step.h. */
+#include "compress_step.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "aneforge/targets.h"
+
+static int is_pow2(long v) { return v > 0 && (v & (v - 1)) == 0; }
+
+af_status af_convert_check_compress(const af_convert_options *o, af_err *err)
+{
+    int mode = af_compress_mode_from_name(o->compress);
+    if (mode < 0)
+        return af_err_set(err, AF_ERR_USAGE, "unknown --compress '%s' (known: fp32, fp16, int8, "
+                          "int4, sparse, blockwise, auto)", o->compress);
+    if (!(o->sparsity >= 0 && o->sparsity < 1))
+        return af_err_set(err, AF_ERR_USAGE, "--sparsity %g is outside [0, 1)", o->sparsity);
+    if (o->block_size && (o->block_size < 8 || !is_pow2(o->block_size)))
+        return af_err_set(err, AF_ERR_USAGE, "--block-size %d is not a power of two >= 8",
+                          o->block_size);
+    if (o->block_bits && o->block_bits != 4 && o->block_bits != 8)
+        return af_err_set(err, AF_ERR_USAGE, "--block-bits %d: want 4 or 8", o->block_bits);
+    if (o->group_size < -1)
+        return af_err_set(err, AF_ERR_USAGE, "--group-size %d: want a channel count >= 1 (or 0 "
+                          "for one table per tensor)", o->group_size);
+    if (!(o->min_psnr >= 0 && o->min_psnr < 1000))
+        return af_err_set(err, AF_ERR_USAGE, "--min-psnr %g: want a value in dB in [0, 1000)",
+                          o->min_psnr);
+    if (o->calib_dir && mode != AF_CMODE_AUTO)
+        return af_err_set(err, AF_ERR_USAGE, "--calib is used by --compress auto only");
+    return AF_OK;
+}
+
+static void options_from(const af_convert_options *o, af_compress_options *co)
+{
+    af_compress_options_init(co);
+    co->mode = (af_cmode)af_compress_mode_from_name(o->compress);
+    co->p.group_size = o->group_size;
+    co->p.block_size = o->block_size;
+    co->p.sparsity = o->sparsity;
+    co->p.int8_asymmetric = o->int8_asymmetric;
+    co->p.int8_per_tensor = o->int8_per_tensor;
+    co->block_bits = o->block_bits ? o->block_bits : 4;
+    co->family = o->target ? af_target_find(o->target) : NULL;
+    co->calib_dir = o->calib_dir;
+    if (o->min_psnr > 0) co->min_psnr = o->min_psnr;
+    co->progress = o->progress;
+    co->progress_user = o->progress_user;
+}
+
+af_status af_convert_compress(const af_convert_options *o, af_graph *g, af_convert_report *r,
+                              af_compress_result *cr, af_err *err)
+{
+    af_compress_options co;
+    options_from(o, &co);
+    if (af_compress_graph(g, &co, cr, err) != AF_OK) {
+        af_compress_result_free(cr);
+        return af_err_prefix(err, o->model_path);
+    }
+    for (int i = 0; i < cr->n; i++) {
+        const af_compress_choice *c = &cr->choices[i];
+        r->weight_bytes = r->weight_bytes - c->fp32_bytes / 2 + c->bytes; /* was fp16 */
+        r->weights_compressed += c->kind != AF_CK_FP16;
+    }
+    r->model_psnr_db = cr->model_psnr_db;
+    r->promotions = cr->promotions;
+    snprintf(r->compress_warning, sizeof r->compress_warning, "%s", cr->warning);
+    return AF_OK;
+}
+
+static void json_params(af_json *j, const af_convert_options *o, const af_compress_options *co)
+{
+    json_kv_str(j, "mode", af_cmode_names[co->mode]);
+    json_kv_str(j, "int8", o->int8_asymmetric ? (o->int8_per_tensor ? "asymmetric,per-tensor"
+                                                                     : "asymmetric,per-channel")
+                                              : (o->int8_per_tensor ? "symmetric,per-tensor"
+                                                                    : "symmetric,per-channel"));
+    json_kv_int(j, "group_size", o->group_size ? o->group_size : AF_INT4_DEFAULT_GROUP);
+    json_kv_int(j, "block_size", o->block_size ? o->block_size : AF_BLOCK_DEFAULT);
+    json_kv_int(j, "block_bits", co->block_bits);
+    json_kv_num(j, "sparsity", o->sparsity);
+}
+
+void af_compress_meta_json(af_json *j, const af_graph *g, const af_convert_options *o,
+                           const af_compress_result *cr)
+{
+    af_compress_options co;
+    options_from(o, &co);
+    if (co.mode == AF_CMODE_FP32 || co.mode == AF_CMODE_FP16) return;
+    json_key(j, "compression");
+    json_open(j, '{');
+    json_params(j, o, &co);
+    if (co.mode == AF_CMODE_AUTO) {
+        json_kv_num(j, "min_psnr_db", co.min_psnr);
+        json_kv_num(j, "model_psnr_db", cr->model_psnr_db);
+        json_kv_int(j, "promotions", cr->promotions);
+        json_kv_str(j, "calibration", cr->random_calib ? "random" : "files");
+        json_kv_int(j, "calibration_sets", cr->n_calib_sets);
+    }
+    json_key(j, "tensors");
+    json_open(j, '[');
+    for (int i = 0; i < cr->n; i++) {
+        const af_compress_choice *c = &cr->choices[i];
+        json_raw(j, i ? ",{" : "{");
+        j->need_comma = 0;
+        json_kv_str(j, "tensor", g->tensors[c->tensor].name);
+        json_kv_str(j, "encoding", af_ctraits_table[c->kind].name);
+        json_kv_num(j, co.mode == AF_CMODE_AUTO ? "layer_psnr_db" : "weight_psnr_db", c->psnr_db);
+        json_kv_int(j, "bytes", (int64_t)c->bytes);
+        json_kv_int(j, "fp32_bytes", (int64_t)c->fp32_bytes);
+        json_kv_int(j, "native", c->native);
+        json_close(j, '}');
+    }
+    json_close(j, ']');
+    json_close(j, '}');
+}

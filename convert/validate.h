@@ -1,0 +1,110 @@
+/* convert/validate.h — what conversion and compression did to accuracy (`aneforge validate`).
+ *
+ * One component = (ONNX model, bundle, one input set). af_validate_run():
+ *   1. converts the model into its fp32 program (--compress fp32, no fusion) in a temporary
+ *      bundle — the reference;
+ *   2. takes one input set: DIR/<input>.npy for every bundle input, or seeded random tensors of
+ *      the declared shapes (f32 ~ N(0,1), uint8 uniform 0..255, integers 0, bool random);
+ *   3. runs the reference and the bundle as deployed (optionally with fp16 activations) through
+ *      the same runtime, with a node observer on each;
+ *   4. measures (convert/metrics.h) every output of the bundle against the reference, and
+ *      against expected outputs from elsewhere when a reference folder is given;
+ *   5. per layer: every f32 tensor the bundle computes whose name the reference also computes
+ *      (lowering keeps ONNX names where it fuses) with the same element count is measured,
+ *      twice: as deployed (errors accumulate along the depth) and isolated (a second bundle run
+ *      where each measured tensor is then overwritten by the reference's, so every layer reads
+ *      exact inputs and shows its own error: compression of its weights plus fp16 rounding);
+ *      layers are ranked by the isolated PSNR;
+ *   6. fp16 overflow: every reference tensor holding values with |x| > 65504 is listed (always,
+ *      per-layer mode or not), as is every bundle tensor holding NaN/Inf.
+ * Reports (table, JSON, SVG plot of per-layer PSNR along the depth) are in validate_report.c.
+ */
+#ifndef AF_CONVERT_VALIDATE_H
+#define AF_CONVERT_VALIDATE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../graph/error.h"
+#include "aneforge/converter.h"
+#include "metrics.h"
+
+typedef struct af_val_options {
+    const char *name;           /* component name for reports (NULL → the bundle's file name) */
+    const char *model_path;
+    const char *bundle_path;
+    const char *inputs_dir;     /* NULL → seeded random inputs */
+    uint64_t seed;
+    const char *reference_dir;  /* expected outputs produced elsewhere, or NULL */
+    int fp16;                   /* run the bundle with fp16 activation emulation */
+    int per_layer;              /* compare intermediate tensors by name */
+    int n_threads;
+    const af_shape_spec *shapes; /* for the reference conversion (dynamic dims) */
+    int n_shapes;
+    const af_image_input_spec *image_inputs; /* the bundle's --image-input, for the reference */
+    int n_image_inputs;
+} af_val_options;
+
+typedef struct af_val_output {
+    char *name;
+    af_metrics m;               /* bundle vs fp32 program */
+    int has_expected;
+    af_metrics m_expected;      /* bundle vs the expected output (reference_dir) */
+    af_metrics m_ref_expected;  /* fp32 program vs the expected output */
+} af_val_output;
+
+typedef struct af_val_layer {
+    char *name;                 /* tensor name */
+    char *node;                 /* the bundle node that produced it */
+    const char *op;             /* static op name */
+    int depth;                  /* that node's index in the bundle program */
+    af_metrics m;               /* bundle vs fp32 program (m.fp16_overflow: reference |x|>65504) */
+    int has_own;
+    af_metrics own;             /* this layer's own error: the bundle run again with every
+                                 * compared tensor replaced by the fp32 program's after it is
+                                 * measured, so each layer reads exact inputs */
+} af_val_layer;
+
+typedef struct af_val_overflow {
+    char *name;                 /* tensor name in the fp32 program */
+    char *node;
+    const char *op;
+    int64_t count;              /* values with |x| > 65504 */
+    double max_abs;             /* largest |x| */
+} af_val_overflow;
+
+typedef struct af_val_result {
+    char *name, *model, *bundle;
+    int fp16;
+    uint64_t seed;
+    int random_inputs;
+    af_val_output *outputs;
+    int n_outputs;
+    af_val_layer *layers;       /* program order of the bundle */
+    int n_layers;
+    int n_bundle_tensors;       /* f32 tensors the bundle computed */
+    af_val_overflow *overflow;  /* reference tensors beyond the fp16 range, program order */
+    int n_overflow;
+    char *first_nonfinite;      /* first bundle tensor holding NaN/Inf (NULL if none) */
+    char *first_nonfinite_node;
+} af_val_result;
+
+af_status af_validate_run(const af_val_options *o, af_val_result *r, af_err *err);
+void af_val_result_free(af_val_result *r);
+
+/* Index of the layer with the lowest own (isolated) PSNR (NaN counts lowest), or -1. */
+int af_val_worst_layer(const af_val_result *r);
+/* The PSNR layers are ranked by: own (isolated) when measured, else as deployed. */
+double af_val_layer_rank_psnr(const af_val_layer *l);
+/* 1 when every output's PSNR (bundle vs fp32 program) is >= min_psnr (NaN fails). */
+int af_val_passes(const af_val_result *r, double min_psnr);
+
+/* Reports. Several components make one table / one JSON document / one plot. */
+void af_val_print_table(FILE *f, const af_val_result *r, int n, double min_psnr, int per_layer,
+                        int top);
+af_status af_val_write_json(const char *path, const af_val_result *r, int n, double min_psnr,
+                            af_err *err);
+af_status af_val_write_svg(const char *path, const af_val_result *r, int n, double min_psnr,
+                           af_err *err);
+
+#endif

@@ -1,0 +1,449 @@
+/* convert/validate_report.c — validate's reports: a table on stdout, JSON, and an SVG plot of
+ * per-layer PSNR along the network depth (plain SVG 1.1 text, no plotting dependency). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "validate.h"
+
+/* ---- table ------------------------------------------------------------------------------- */
+
+static const char *fmt_psnr(double p, char *buf, size_t size)
+{
+    if (isnan(p)) snprintf(buf, size, "nan");
+    else if (isinf(p)) snprintf(buf, size, p > 0 ? "inf" : "-inf");
+    else snprintf(buf, size, "%.2f", p);
+    return buf;
+}
+
+/* %.3g (or %.6f for cosine) with NaN printed as "nan" whatever its sign bit. */
+static const char *fmt_num(double v, int cosine, char *buf, size_t size)
+{
+    if (isnan(v)) snprintf(buf, size, "nan");
+    else snprintf(buf, size, cosine ? "%.6f" : "%.3g", v);
+    return buf;
+}
+
+static void print_metrics_row(FILE *f, const char *label, const af_metrics *m, double min_psnr)
+{
+    char p[32], a[32], b[32], c[32];
+    int below = isnan(m->psnr) || m->psnr < min_psnr;
+    fprintf(f, "  %-28s %9s %10s %10s %10s %6lld %6lld %8lld  %s\n", label,
+            fmt_psnr(m->psnr, p, sizeof p), fmt_num(m->max_abs, 0, a, sizeof a),
+            fmt_num(m->rel_l2, 0, b, sizeof b), fmt_num(m->cosine, 1, c, sizeof c),
+            (long long)m->nan_count, (long long)m->inf_count, (long long)m->fp16_overflow,
+            isfinite(min_psnr) ? (below ? "FAIL" : "ok") : "");
+}
+
+static void print_header(FILE *f, const char *first)
+{
+    fprintf(f, "  %-28s %9s %10s %10s %10s %6s %6s %8s\n", first, "psnr_db", "max_abs", "rel_l2",
+            "cosine", "nan", "inf", "fp16_ovf");
+}
+
+static const af_val_layer *g_sort_layers;
+
+static int by_psnr(const void *a, const void *b)
+{
+    const af_val_layer *x = &g_sort_layers[*(const int *)a], *y = &g_sort_layers[*(const int *)b];
+    double p = af_val_layer_rank_psnr(x), q = af_val_layer_rank_psnr(y);
+    int pn = isnan(p), qn = isnan(q);
+    if (pn != qn) return pn ? -1 : 1;
+    if (!pn && p != q) return p < q ? -1 : 1;
+    return x->depth - y->depth;
+}
+
+/* Layer indices sorted worst PSNR first (caller frees). */
+static int *rank_layers(const af_val_result *r)
+{
+    int *idx = malloc(sizeof(int) * (size_t)(r->n_layers ? r->n_layers : 1));
+    if (!idx) return NULL;
+    for (int i = 0; i < r->n_layers; i++) idx[i] = i;
+    g_sort_layers = r->layers;
+    qsort(idx, (size_t)r->n_layers, sizeof(int), by_psnr);
+    return idx;
+}
+
+static void print_layers(FILE *f, const af_val_result *r, double min_psnr, int top)
+{
+    fprintf(f, "per layer: %s — %d tensors compared by name of %d f32 tensors in the bundle, "
+            "worst own PSNR first (own: the layer fed the fp32 program's inputs; deployed: "
+            "errors accumulated from the input)\n", r->name, r->n_layers, r->n_bundle_tensors);
+    int *idx = rank_layers(r);
+    if (!idx) return;
+    int shown = top > 0 && top < r->n_layers ? top : r->n_layers;
+    fprintf(f, "  %4s %5s %-40s %-12s %8s %9s %10s %10s %10s %8s\n", "rank", "depth", "tensor",
+            "op", "own_db", "deployed", "max_abs", "rel_l2", "cosine", "fp16_ovf");
+    for (int k = 0; k < shown; k++) {
+        const af_val_layer *l = &r->layers[idx[k]];
+        char p[32], a[32], b[32], c[32], q[32];
+        fprintf(f, "  %4d %5d %-40s %-12s %8s %9s %10s %10s %10s %8lld%s\n", k + 1, l->depth,
+                l->name, l->op, l->has_own ? fmt_psnr(l->own.psnr, q, sizeof q) : "-",
+                fmt_psnr(l->m.psnr, p, sizeof p), fmt_num(l->m.max_abs, 0, a, sizeof a),
+                fmt_num(l->m.rel_l2, 0, b, sizeof b), fmt_num(l->m.cosine, 1, c, sizeof c),
+                (long long)l->m.fp16_overflow,
+                isfinite(min_psnr) && !(af_val_layer_rank_psnr(l) >= min_psnr) ? "  < min" : "");
+    }
+    if (shown < r->n_layers) fprintf(f, "  ... %d more (--top N, or --json)\n", r->n_layers - shown);
+    free(idx);
+}
+
+static void print_overflow(FILE *f, const af_val_result *r)
+{
+    for (int i = 0; i < r->n_overflow; i++) {
+        const af_val_overflow *o = &r->overflow[i];
+        fprintf(f, "fp16 overflow: %s: tensor '%s' of node '%s' (%s) holds %lld values beyond "
+                "±65504 in the fp32 program (max |x| = %.6g; Inf in fp16)\n", r->name, o->name, o->node, o->op,
+                (long long)o->count, o->max_abs);
+    }
+    if (r->first_nonfinite)
+        fprintf(f, "non-finite: %s: the bundle%s first holds Inf/NaN in tensor '%s' of node '%s'\n",
+                r->name, r->fp16 ? " (fp16 activations)" : "", r->first_nonfinite,
+                r->first_nonfinite_node);
+}
+
+void af_val_print_table(FILE *f, const af_val_result *r, int n, double min_psnr, int per_layer,
+                        int top)
+{
+    print_header(f, "component / output");
+    for (int c = 0; c < n; c++) {
+        fprintf(f, "%s: %s vs %s%s, %s inputs", r[c].name, r[c].bundle, r[c].model,
+                r[c].fp16 ? " (bundle with fp16 activations)" : "",
+                r[c].random_inputs ? "random" : "given");
+        if (r[c].random_inputs) fprintf(f, " (seed %llu)", (unsigned long long)r[c].seed);
+        fputc('\n', f);
+        for (int i = 0; i < r[c].n_outputs; i++) {
+            const af_val_output *o = &r[c].outputs[i];
+            print_metrics_row(f, o->name, &o->m, min_psnr);
+            if (!o->has_expected) continue;
+            char label[300];
+            snprintf(label, sizeof label, "  vs expected: bundle");
+            print_metrics_row(f, label, &o->m_expected, -INFINITY);
+            snprintf(label, sizeof label, "  vs expected: fp32 prog");
+            print_metrics_row(f, label, &o->m_ref_expected, -INFINITY);
+        }
+    }
+    for (int c = 0; c < n; c++) print_overflow(f, &r[c]);
+    if (per_layer)
+        for (int c = 0; c < n; c++) {
+            print_layers(f, &r[c], min_psnr, top);
+            int w = af_val_worst_layer(&r[c]);
+            char ps[32];
+            if (w >= 0)
+                fprintf(f, "worst layer: %s: '%s' (node '%s', %s, depth %d, own PSNR %s dB)\n",
+                        r[c].name, r[c].layers[w].name, r[c].layers[w].node, r[c].layers[w].op,
+                        r[c].layers[w].depth,
+                        fmt_psnr(af_val_layer_rank_psnr(&r[c].layers[w]), ps, sizeof ps));
+        }
+    if (isfinite(min_psnr)) {
+        int ok = 1;
+        for (int c = 0; c < n; c++) ok &= af_val_passes(&r[c], min_psnr);
+        fprintf(f, "%s: %s --min-psnr %.2f dB\n", ok ? "PASS" : "FAIL",
+                ok ? "every output meets" : "an output is below", min_psnr);
+    }
+}
+
+/* ---- JSON -------------------------------------------------------------------------------- */
+
+static void kv_psnr(af_json *j, double p)
+{
+    if (isfinite(p)) json_kv_num(j, "psnr_db", p);
+    else json_kv_str(j, "psnr_db", isnan(p) ? "nan" : p > 0 ? "inf" : "-inf");
+}
+
+static void obj_open(af_json *j)
+{
+    if (j->need_comma) json_raw(j, ",");
+    json_open(j, '{');
+}
+
+static void json_metrics(af_json *j, const af_metrics *m)
+{
+    kv_psnr(j, m->psnr);
+    json_kv_num(j, "max_abs", m->max_abs);
+    json_kv_num(j, "rel_l2", m->rel_l2);
+    json_kv_num(j, "cosine", m->cosine);
+    json_kv_int(j, "nan", m->nan_count);
+    json_kv_int(j, "inf", m->inf_count);
+    json_kv_int(j, "fp16_overflow", m->fp16_overflow);
+    json_kv_int(j, "elements", m->n);
+}
+
+static void json_outputs(af_json *j, const af_val_result *r, double min_psnr)
+{
+    json_key(j, "outputs");
+    json_open(j, '[');
+    for (int i = 0; i < r->n_outputs; i++) {
+        const af_val_output *o = &r->outputs[i];
+        obj_open(j);
+        json_kv_str(j, "name", o->name);
+        json_metrics(j, &o->m);
+        json_key(j, "pass");
+        json_raw(j, !isfinite(min_psnr) || o->m.psnr >= min_psnr ? "true" : "false");
+        j->need_comma = 1;
+        if (o->has_expected) {
+            json_key(j, "expected_vs_bundle");
+            json_open(j, '{');
+            json_metrics(j, &o->m_expected);
+            json_close(j, '}');
+            json_key(j, "expected_vs_fp32_program");
+            json_open(j, '{');
+            json_metrics(j, &o->m_ref_expected);
+            json_close(j, '}');
+        }
+        json_close(j, '}');
+    }
+    json_close(j, ']');
+}
+
+static void json_layers(af_json *j, const af_val_result *r)
+{
+    json_key(j, "layers");
+    json_open(j, '[');
+    for (int i = 0; i < r->n_layers; i++) {
+        const af_val_layer *l = &r->layers[i];
+        obj_open(j);
+        json_kv_int(j, "depth", l->depth);
+        json_kv_str(j, "tensor", l->name);
+        json_kv_str(j, "node", l->node);
+        json_kv_str(j, "op", l->op);
+        json_metrics(j, &l->m);
+        if (l->has_own) {
+            json_key(j, "own");
+            json_open(j, '{');
+            json_metrics(j, &l->own);
+            json_close(j, '}');
+        }
+        json_close(j, '}');
+    }
+    json_close(j, ']');
+    int w = af_val_worst_layer(r);
+    json_kv_str(j, "worst_layer", w >= 0 ? r->layers[w].name : NULL);
+    json_key(j, "fp16_overflow_layers");
+    json_open(j, '[');
+    for (int i = 0; i < r->n_overflow; i++) {
+        obj_open(j);
+        json_kv_str(j, "tensor", r->overflow[i].name);
+        json_kv_str(j, "node", r->overflow[i].node);
+        json_kv_str(j, "op", r->overflow[i].op);
+        json_kv_int(j, "count", r->overflow[i].count);
+        json_kv_num(j, "max_abs", r->overflow[i].max_abs);
+        json_close(j, '}');
+    }
+    json_close(j, ']');
+    json_kv_str(j, "first_nonfinite_tensor", r->first_nonfinite);
+}
+
+af_status af_val_write_json(const char *path, const af_val_result *r, int n, double min_psnr,
+                            af_err *err)
+{
+    af_json j;
+    json_init(&j);
+    json_open(&j, '{');
+    json_kv_num(&j, "min_psnr_db", min_psnr);
+    int ok = 1;
+    for (int c = 0; c < n; c++) ok &= af_val_passes(&r[c], min_psnr);
+    json_key(&j, "pass");
+    json_raw(&j, ok ? "true" : "false");
+    j.need_comma = 1;
+    json_key(&j, "components");
+    json_open(&j, '[');
+    for (int c = 0; c < n; c++) {
+        obj_open(&j);
+        json_kv_str(&j, "name", r[c].name);
+        json_kv_str(&j, "model", r[c].model);
+        json_kv_str(&j, "bundle", r[c].bundle);
+        json_kv_int(&j, "fp16_activations", r[c].fp16);
+        json_kv_int(&j, "random_inputs", r[c].random_inputs);
+        json_kv_int(&j, "seed", (int64_t)r[c].seed);
+        json_outputs(&j, &r[c], min_psnr);
+        json_layers(&j, &r[c]);
+        json_close(&j, '}');
+    }
+    json_close(&j, ']');
+    json_close(&j, '}');
+    json_raw(&j, "\n");
+    af_status st = AF_OK;
+    FILE *f = json_ok(&j) ? fopen(path, "w") : NULL;
+    if (!json_ok(&j)) st = af_err_set(err, AF_ERR_NOMEM, "out of memory writing %s", path);
+    else if (!f) st = af_err_set(err, AF_ERR_IO, "%s: cannot open for writing", path);
+    else {
+        if (fwrite(j.buf, 1, j.len, f) != j.len) st = af_err_set(err, AF_ERR_IO, "%s: write failed", path);
+        if (fclose(f) != 0 && st == AF_OK) st = af_err_set(err, AF_ERR_IO, "%s: write failed", path);
+    }
+    json_free(&j);
+    return st;
+}
+
+/* ---- SVG plot ---------------------------------------------------------------------------- */
+
+enum { SVG_W = 960, SVG_H = 480, PAD_L = 70, PAD_R = 200, PAD_T = 40, PAD_B = 60 };
+
+static const char *const palette[] = {"#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
+                                      "#17becf", "#e377c2", "#7f7f7f"};
+
+typedef struct plot_frame {
+    double x0, x1, y0, y1; /* data ranges */
+} plot_frame;
+
+static double px(const plot_frame *p, double x)
+{
+    return PAD_L + (x - p->x0) / (p->x1 - p->x0) * (SVG_W - PAD_L - PAD_R);
+}
+
+static double py(const plot_frame *p, double y)
+{
+    if (!(y >= p->y0)) y = p->y0; /* NaN and very low values sit on the bottom edge */
+    if (y > p->y1) y = p->y1;     /* +inf (exact) sits on the top edge */
+    return SVG_H - PAD_B - (y - p->y0) / (p->y1 - p->y0) * (SVG_H - PAD_T - PAD_B);
+}
+
+static void xml_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '<') fputs("&lt;", f);
+        else if (*s == '>') fputs("&gt;", f);
+        else if (*s == '&') fputs("&amp;", f);
+        else if (*s == '"') fputs("&quot;", f);
+        else if ((unsigned char)*s >= 0x20) fputc(*s, f);
+    }
+}
+
+static double nice_step(double range, int target)
+{
+    double raw = range / target, mag = pow(10, floor(log10(raw)));
+    double steps[] = {1, 2, 5, 10};
+    for (int i = 0; i < 4; i++)
+        if (steps[i] * mag >= raw) return steps[i] * mag;
+    return 10 * mag;
+}
+
+static plot_frame frame_for(const af_val_result *r, int n, double min_psnr)
+{
+    plot_frame p = {0, 1, INFINITY, -INFINITY};
+    for (int c = 0; c < n; c++)
+        for (int i = 0; i < r[c].n_layers; i++) {
+            const af_val_layer *l = &r[c].layers[i];
+            if (l->depth > p.x1) p.x1 = l->depth;
+            double v[2] = {l->m.psnr, l->has_own ? l->own.psnr : NAN};
+            for (int k = 0; k < 2; k++)
+                if (isfinite(v[k])) {
+                    if (v[k] < p.y0) p.y0 = v[k];
+                    if (v[k] > p.y1) p.y1 = v[k];
+                }
+        }
+    if (isfinite(min_psnr)) {
+        if (min_psnr < p.y0) p.y0 = min_psnr;
+        if (min_psnr > p.y1) p.y1 = min_psnr;
+    }
+    if (!(p.y0 <= p.y1)) p.y0 = 0, p.y1 = 100;
+    double step = nice_step(p.y1 - p.y0 + 1, 6);
+    p.y0 = floor(p.y0 / step) * step - step;
+    p.y1 = ceil(p.y1 / step) * step + step;
+    return p;
+}
+
+static void svg_axes(FILE *f, const plot_frame *p)
+{
+    double ys = nice_step(p->y1 - p->y0, 8), xs = nice_step(p->x1 - p->x0, 10);
+    if (xs < 1) xs = 1;
+    fprintf(f, "<g font-family=\"sans-serif\" font-size=\"12\" fill=\"#333\">\n");
+    for (double y = ceil(p->y0 / ys) * ys; y <= p->y1 + 1e-9; y += ys) {
+        fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>\n",
+                PAD_L, py(p, y), SVG_W - PAD_R, py(p, y));
+        fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", PAD_L - 6,
+                py(p, y) + 4, y);
+    }
+    for (double x = 0; x <= p->x1 + 1e-9; x += xs)
+        fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>\n", px(p, x),
+                SVG_H - PAD_B + 18, x);
+    fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
+            "stroke=\"#333\"/>\n", PAD_L, PAD_T, SVG_W - PAD_L - PAD_R, SVG_H - PAD_T - PAD_B);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">layer depth (node index in the "
+            "bundle program)</text>\n", (PAD_L + SVG_W - PAD_R) / 2, SVG_H - 18);
+    fprintf(f, "<text transform=\"translate(18,%d) rotate(-90)\" text-anchor=\"middle\">PSNR vs "
+            "fp32 program (dB)</text>\n", (PAD_T + SVG_H - PAD_B) / 2);
+    fprintf(f, "</g>\n");
+}
+
+/* The as-deployed PSNR as a thin dashed line; the ranked (own) PSNR as a line with points. */
+static void svg_series(FILE *f, const plot_frame *p, const af_val_result *r, const char *color)
+{
+    fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1\" stroke-dasharray="
+            "\"2,3\" points=\"", color);
+    for (int i = 0; i < r->n_layers; i++)
+        fprintf(f, "%.1f,%.1f ", px(p, r->layers[i].depth), py(p, r->layers[i].m.psnr));
+    fprintf(f, "\"/>\n<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"", color);
+    for (int i = 0; i < r->n_layers; i++)
+        fprintf(f, "%.1f,%.1f ", px(p, r->layers[i].depth), py(p, af_val_layer_rank_psnr(&r->layers[i])));
+    fprintf(f, "\"/>\n");
+    for (int i = 0; i < r->n_layers; i++) {
+        const af_val_layer *l = &r->layers[i];
+        double v = af_val_layer_rank_psnr(l);
+        char ps[32], pd[32];
+        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>", px(p, l->depth),
+                py(p, v), isfinite(v) ? color : "#d62728");
+        xml_text(f, l->name);
+        fprintf(f, " (%s, depth %d): own %s dB, deployed %s dB</title></circle>\n", l->op,
+                l->depth, fmt_psnr(v, ps, sizeof ps), fmt_psnr(l->m.psnr, pd, sizeof pd));
+    }
+    int w = af_val_worst_layer(r);
+    if (w < 0) return;
+    const af_val_layer *l = &r->layers[w];
+    double x = px(p, l->depth), y = py(p, af_val_layer_rank_psnr(l));
+    char ps[32];
+    fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"6\" fill=\"none\" stroke=\"#d62728\" "
+            "stroke-width=\"2\"/>\n<text x=\"%.1f\" y=\"%.1f\" font-family=\"sans-serif\" "
+            "font-size=\"11\" fill=\"#d62728\" text-anchor=\"%s\">worst: ", x, y,
+            x > SVG_W / 2 ? x - 8 : x + 8, y > SVG_H - PAD_B - 20 ? y - 10 : y + 16,
+            x > SVG_W / 2 ? "end" : "start");
+    xml_text(f, l->name);
+    fprintf(f, " (%s dB)</text>\n", fmt_psnr(af_val_layer_rank_psnr(l), ps, sizeof ps));
+}
+
+static void svg_legend(FILE *f, const af_val_result *r, int n, double min_psnr)
+{
+    int x = SVG_W - PAD_R + 14, y = PAD_T + 10;
+    fprintf(f, "<g font-family=\"sans-serif\" font-size=\"12\" fill=\"#333\">\n");
+    for (int c = 0; c < n; c++, y += 18) {
+        fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+                "<text x=\"%d\" y=\"%d\">", x, y, palette[c % 8], x + 18, y + 10);
+        xml_text(f, r[c].name);
+        fprintf(f, "%s</text>\n", r[c].fp16 ? " (fp16)" : "");
+    }
+    if (isfinite(min_psnr))
+        fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#d62728\" "
+                "stroke-dasharray=\"6,4\" stroke-width=\"1.5\"/><text x=\"%d\" y=\"%d\">min PSNR "
+                "%g dB</text>\n", x, y + 6, x + 12, y + 6, x + 18, y + 10, min_psnr);
+    fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"10\">solid: layer's own error</text>\n"
+            "<text x=\"%d\" y=\"%d\" font-size=\"10\">dotted: as deployed (accumulated)</text>\n"
+            "<text x=\"%d\" y=\"%d\" font-size=\"10\">top edge: identical (inf)</text>\n",
+            x, y + 30, x, y + 44, x, y + 58);
+    fprintf(f, "</g>\n");
+}
+
+af_status af_val_write_svg(const char *path, const af_val_result *r, int n, double min_psnr,
+                           af_err *err)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return af_err_set(err, AF_ERR_IO, "%s: cannot open for writing", path);
+    plot_frame p = frame_for(r, n, min_psnr);
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/"
+            "svg\" version=\"1.1\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n", SVG_W,
+            SVG_H, SVG_W, SVG_H);
+    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n<text x=\"%d\" y=\"24\" "
+            "font-family=\"sans-serif\" font-size=\"15\" fill=\"#111\">Per-layer PSNR: bundle vs "
+            "fp32 program</text>\n", PAD_L);
+    svg_axes(f, &p);
+    if (isfinite(min_psnr))
+        fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#d62728\" "
+                "stroke-dasharray=\"6,4\" stroke-width=\"1.5\"/>\n", PAD_L, py(&p, min_psnr),
+                SVG_W - PAD_R, py(&p, min_psnr));
+    for (int c = 0; c < n; c++) svg_series(f, &p, &r[c], palette[c % 8]);
+    svg_legend(f, r, n, min_psnr);
+    fprintf(f, "</svg>\n");
+    if (ferror(f) | (fclose(f) != 0)) return af_err_set(err, AF_ERR_IO, "%s: write failed", path);
+    return AF_OK;
+}

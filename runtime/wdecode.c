@@ -1,0 +1,259 @@
+/* runtime/wdecode.c — reference (scalar) decoders of the compressed weight blobs, and the
+ * layout arithmetic shared with compress/'s encoders. See wdecode.h. */
+#include "wdecode.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "../graph/dtype.h"
+
+typedef unsigned long long ull;
+
+static uint64_t align16(uint64_t x) { return (x + 15) & ~(uint64_t)15; }
+
+/* a*b+c with overflow → 0 (returns 1 on success). */
+static int mul_add(uint64_t a, uint64_t b, uint64_t c, uint64_t *out)
+{
+    uint64_t m;
+    if (__builtin_mul_overflow(a, b, &m) || __builtin_add_overflow(m, c, out)) return 0;
+    return *out < ((uint64_t)1 << 62); /* keeps align16 and later sums far from wrapping */
+}
+
+int af_wblob_rows_cols(int rank, const int64_t *dims, uint64_t *rows, uint64_t *cols)
+{
+    uint64_t n = 1;
+    if (rank < 0 || rank > AF_MAX_RANK) return 0;
+    for (int k = 0; k < rank; k++) {
+        if (dims[k] < 0 || !mul_add(n, (uint64_t)dims[k], 0, &n)) return 0;
+    }
+    *rows = rank >= 2 ? (uint64_t)dims[0] : 1;
+    *cols = *rows ? n / *rows : 0;
+    return 1;
+}
+
+void af_wblob_get_head(const uint8_t *p, af_wblob_head *h)
+{
+    h->enc = p[0];
+    h->bits = p[1];
+    h->flags = p[2];
+    h->reserved = p[3];
+    uint32_t v[3];
+    for (int k = 0; k < 3; k++) {
+        const uint8_t *q = p + 4 + 4 * k;
+        v[k] = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+    }
+    h->a = v[0];
+    h->b = v[1];
+    h->c = v[2];
+}
+
+void af_wblob_put_head(uint8_t *p, const af_wblob_head *h)
+{
+    p[0] = h->enc;
+    p[1] = h->bits;
+    p[2] = h->flags;
+    p[3] = h->reserved;
+    uint32_t v[3] = {h->a, h->b, h->c};
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < 4; i++) p[4 + 4 * k + i] = (uint8_t)(v[k] >> (8 * i));
+}
+
+static const char *layout_int8(const af_wblob_head *h, af_wblob_layout *l)
+{
+    int per_ch = (h->flags & AF_WBLOB_PER_CHANNEL) != 0, asym = (h->flags & AF_WBLOB_ASYMMETRIC) != 0;
+    if (h->bits != 8 || h->b || h->c || (h->flags & ~3u)) return "int8 header fields out of range";
+    if (h->a != (per_ch ? l->rows : 1)) return "int8 scale count does not match the shape";
+    l->params_off = AFB_BLOB_HEADER_SIZE;
+    l->params2_off = l->params_off + 2ull * h->a;
+    l->data_off = align16(l->params2_off + (asym ? (uint64_t)h->a : 0));
+    return mul_add(l->numel, 1, l->data_off, &l->total) ? NULL : "int8 size overflows";
+}
+
+static const char *layout_int4(const af_wblob_head *h, af_wblob_layout *l)
+{
+    if (h->bits != 4 || h->flags || h->c || h->b == 0) return "int4 header fields out of range";
+    uint64_t groups = (l->rows + h->b - 1) / h->b;
+    if (groups == 0) groups = 1;
+    if (h->a != groups) return "int4 table count does not match rows / group size";
+    l->params_off = AFB_BLOB_HEADER_SIZE;
+    l->data_off = l->params_off + 32ull * h->a;
+    return mul_add((l->numel + 1) / 2, 1, l->data_off, &l->total) ? NULL : "int4 size overflows";
+}
+
+static const char *layout_sparse(const af_wblob_head *h, af_wblob_layout *l)
+{
+    uint64_t nnz = (uint64_t)h->a | (uint64_t)h->b << 32;
+    if (h->bits != 16 || h->flags || h->c) return "sparse header fields out of range";
+    if (nnz > l->numel) return "sparse non-zero count exceeds the element count";
+    l->params_off = AFB_BLOB_HEADER_SIZE;
+    l->data_off = align16(l->params_off + (l->numel + 7) / 8);
+    return mul_add(nnz, 2, l->data_off, &l->total) ? NULL : "sparse size overflows";
+}
+
+static const char *layout_blockwise(const af_wblob_head *h, af_wblob_layout *l)
+{
+    if ((h->bits != 4 && h->bits != 8) || h->flags) return "blockwise header fields out of range";
+    if (h->b < 8 || (h->b & (h->b - 1))) return "blockwise block size not a power of two >= 8";
+    if (h->a != l->rows) return "blockwise row count does not match the shape";
+    if (h->c != (l->cols + h->b - 1) / h->b) return "blockwise blocks per row do not match";
+    uint64_t blocks, codes;
+    l->params_off = AFB_BLOB_HEADER_SIZE;
+    if (!mul_add(l->rows, h->c, 0, &blocks) || !mul_add(blocks, 4, l->params_off, &l->data_off))
+        return "blockwise size overflows";
+    l->data_off = align16(l->data_off);
+    if (!mul_add(l->numel, h->bits, 7, &codes)) return "blockwise size overflows";
+    return mul_add(codes / 8, 1, l->data_off, &l->total) ? NULL : "blockwise size overflows";
+}
+
+const char *af_wblob_layout_of(const af_wblob_head *h, int rank, const int64_t *dims,
+                               af_wblob_layout *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!af_wblob_rows_cols(rank, dims, &out->rows, &out->cols)) return "bad tensor shape";
+    out->numel = out->rows * out->cols;
+    if (h->reserved) return "nonzero reserved header byte";
+    switch (h->enc) {
+    case AFB_ENC_INT8: return layout_int8(h, out);
+    case AFB_ENC_INT4_LUT: return layout_int4(h, out);
+    case AFB_ENC_SPARSE: return layout_sparse(h, out);
+    case AFB_ENC_BLOCKWISE: return layout_blockwise(h, out);
+    default: return "not a compressed encoding";
+    }
+}
+
+/* ---- decoders --------------------------------------------------------------------------- */
+
+static int finite_f16(uint16_t h) { return (h & 0x7c00u) != 0x7c00u; }
+
+/* Reads n fp16 values at p into out, refusing Inf/NaN. */
+static int read_f16s(const uint8_t *p, uint64_t n, float *out)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        uint16_t v = af_wblob_rd16(p + 2 * i);
+        if (!finite_f16(v)) return 0;
+        out[i] = af_f16_to_f32(v);
+    }
+    return 1;
+}
+
+// int8 codes q (rows, cols), scale s (S), zero point z (S) -> x = s * (q - z)
+static af_status dec_int8(const af_wblob_head *h, const af_wblob_layout *l, const uint8_t *b,
+                          float *out, af_err *err)
+{
+    const int asym = (h->flags & AF_WBLOB_ASYMMETRIC) != 0;
+    const int8_t *q = (const int8_t *)(b + l->data_off);
+    for (uint64_t r = 0; r < l->rows; r++) {
+        uint64_t si = h->a == 1 ? 0 : r;
+        float s;
+        if (!read_f16s(b + l->params_off + 2 * si, 1, &s))
+            return af_err_set(err, AF_ERR_FORMAT, "int8 scale %llu is not finite", (ull)si);
+        int z = asym ? (int8_t)b[l->params2_off + si] : 0;
+        const int8_t *qr = q + r * l->cols;
+        float *o = out + r * l->cols;
+        for (uint64_t c = 0; c < l->cols; c++) o[c] = s * (float)(qr[c] - z);
+    }
+    return AF_OK;
+}
+
+static inline unsigned nibble(const uint8_t *p, uint64_t i) { return (p[i >> 1] >> (4 * (i & 1))) & 15u; }
+
+// indices i (rows, cols) in 4 bits, tables T (groups, 16) -> x = T[row / group][i]
+static af_status dec_int4(const af_wblob_head *h, const af_wblob_layout *l, const uint8_t *b,
+                          float *out, af_err *err)
+{
+    const uint8_t *idx = b + l->data_off;
+    for (uint64_t g = 0; g < h->a; g++) {
+        float lut[16];
+        if (!read_f16s(b + l->params_off + 32 * g, 16, lut))
+            return af_err_set(err, AF_ERR_FORMAT, "int4 table %llu has a non-finite entry", (ull)g);
+        uint64_t r0 = g * h->b, r1 = r0 + h->b < l->rows ? r0 + h->b : l->rows;
+        if (l->rows == 0) r1 = 0;
+        for (uint64_t e = r0 * l->cols; e < r1 * l->cols; e++) out[e] = lut[nibble(idx, e)];
+    }
+    return AF_OK;
+}
+
+// mask m (numel bits, LSB first), values v (nnz) -> x[e] = m[e] ? v[rank of e] : 0
+static af_status dec_sparse(const af_wblob_head *h, const af_wblob_layout *l, const uint8_t *b,
+                            float *out, af_err *err)
+{
+    const uint8_t *m = b + l->params_off;
+    const uint8_t *v = b + l->data_off;
+    uint64_t nnz = (uint64_t)h->a | (uint64_t)h->b << 32, k = 0;
+    uint64_t nbytes = (l->numel + 7) / 8;
+    for (uint64_t i = 0; i < nbytes; i++) k += (uint64_t)__builtin_popcount(m[i]);
+    if (k != nnz)
+        return af_err_set(err, AF_ERR_FORMAT, "sparse mask has %llu set bits, header says %llu",
+                          (ull)k, (ull)nnz);
+    if ((l->numel & 7) && (m[nbytes - 1] >> (l->numel & 7)))
+        return af_err_set(err, AF_ERR_FORMAT, "sparse mask has bits set past the last element");
+    k = 0;
+    for (uint64_t e = 0; e < l->numel; e++) {
+        if (!((m[e >> 3] >> (e & 7)) & 1)) {
+            out[e] = 0.0f;
+            continue;
+        }
+        uint16_t hv = af_wblob_rd16(v + 2 * k++);
+        if (!finite_f16(hv)) return af_err_set(err, AF_ERR_FORMAT, "sparse value not finite");
+        out[e] = af_f16_to_f32(hv);
+    }
+    return AF_OK;
+}
+
+// codes q (rows, cols) in 4/8 bits, per block (scale s, offset o) -> x = q * s + o
+static af_status dec_blockwise(const af_wblob_head *h, const af_wblob_layout *l,
+                               const uint8_t *b, float *out, af_err *err)
+{
+    const uint8_t *q = b + l->data_off;
+    const uint64_t bs = h->b;
+    for (uint64_t r = 0; r < l->rows; r++) {
+        for (uint64_t k = 0; k < h->c; k++) {
+            float so[2];
+            if (!read_f16s(b + l->params_off + 4 * (r * h->c + k), 2, so))
+                return af_err_set(err, AF_ERR_FORMAT, "blockwise scale/offset not finite");
+            uint64_t c0 = k * bs, c1 = c0 + bs < l->cols ? c0 + bs : l->cols;
+            for (uint64_t c = c0; c < c1; c++) {
+                uint64_t e = r * l->cols + c;
+                unsigned code = h->bits == 8 ? q[e] : nibble(q, e);
+                out[e] = (float)code * so[0] + so[1];
+            }
+        }
+    }
+    return AF_OK;
+}
+
+const af_wdecode_info af_wdecode_table[AFB_ENC_COUNT] = {
+    [AFB_ENC_RAW] = {"raw", NULL},
+    [AFB_ENC_FP16] = {"fp16", NULL},
+    [AFB_ENC_INT8] = {"int8", dec_int8},
+    [AFB_ENC_INT4_LUT] = {"int4", dec_int4},
+    [AFB_ENC_SPARSE] = {"sparse", dec_sparse},
+    [AFB_ENC_BLOCKWISE] = {"blockwise", dec_blockwise},
+};
+
+af_status af_wdecode(afb_encoding enc, const uint8_t *blob, uint64_t bytes, int rank,
+                     const int64_t *dims, float *out, const char *what, af_err *err)
+{
+    if ((unsigned)enc >= AFB_ENC_COUNT || !af_wdecode_table[enc].decode)
+        return af_err_set(err, AF_ERR_UNSUPPORTED, "tensor '%s': encoding %u has no decoder",
+                          what, (unsigned)enc);
+    if (bytes < AFB_BLOB_HEADER_SIZE)
+        return af_err_set(err, AF_ERR_FORMAT, "tensor '%s': %s blob of %llu bytes is shorter "
+                          "than its header", what, af_wdecode_table[enc].name, (ull)bytes);
+    af_wblob_head h;
+    af_wblob_layout l;
+    af_wblob_get_head(blob, &h);
+    if (h.enc != enc)
+        return af_err_set(err, AF_ERR_FORMAT, "tensor '%s': blob header says encoding %u, the "
+                          "record says %u", what, h.enc, (unsigned)enc);
+    const char *bad = af_wblob_layout_of(&h, rank, dims, &l);
+    if (bad) return af_err_set(err, AF_ERR_FORMAT, "tensor '%s': %s blob: %s", what,
+                               af_wdecode_table[enc].name, bad);
+    if (l.total != bytes)
+        return af_err_set(err, AF_ERR_FORMAT, "tensor '%s': %s blob is %llu bytes, its header "
+                          "and shape need %llu", what, af_wdecode_table[enc].name, (ull)bytes,
+                          (ull)l.total);
+    if (af_wdecode_table[enc].decode(&h, &l, blob, out, err) != AF_OK)
+        return af_err_prefix(err, what);
+    return AF_OK;
+}

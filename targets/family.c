@@ -1,0 +1,136 @@
+/* targets/family.c — the ANE family table (data, one row per family, every figure with its
+ * source) and the weight-encoding rows the cost model reads. */
+#include <stdio.h>
+#include <string.h>
+
+#include "aneforge/targets.h"
+
+/* ---- weight encodings: bits per stored weight (a new encoding only needs a row) ---------- */
+const af_wenc_info af_wenc_table[AF_WENC_COUNT] = {
+    [AF_WENC_FP32] = {"fp32", 32.0, 0},       /* AF_ENC_RAW of an f32 tensor */
+    [AF_WENC_FP16] = {"fp16", 16.0, 1},       /* AF_ENC_FP16 */
+    [AF_WENC_INT8] = {"int8", 8.0, 2},       /* + one fp16 scale per output channel (negligible) */
+    [AF_WENC_INT4] = {"int4", 4.0, 3},       /* 4-bit indices; 16-entry fp16 LUT amortised */
+    [AF_WENC_SPARSE] = {"sparse", 9.0, 4},   /* 1-bit mask + fp16 values at 50% density */
+    [AF_WENC_BLOCKWISE] = {"blockwise", 4.5, 5}, /* int4 blocks of 32 + fp16 scale */
+};
+
+int af_wenc_from_name(const char *name)
+{
+    for (int i = 0; name && i < AF_WENC_COUNT; i++)
+        if (!strcmp(af_wenc_table[i].name, name)) return i;
+    return -1;
+}
+
+/* ---- sources --------------------------------------------------------------------------- */
+#define SRC_M1_TOPS "Apple Newsroom, 'Apple unleashes M1' (2020-11-10): 11 trillion ops/s"
+#define SRC_M2_TOPS "Apple Newsroom, 'Apple unveils M2' (2022-06-06): 15.8 trillion ops/s"
+#define SRC_M3_TOPS "Apple M3 announcement (2023-10-30): 18 TOPS (some sources 15.8)"
+#define SRC_M4_TOPS \
+    "assumed: Apple M4 announcement (2024-05-07) quotes 38 TOPS, counted in int8 like A17 Pro's 35; fp16 taken as half"
+#define SRC_M5_TOPS "assumed: no public ANE figure for M5; taken equal to M4 (fp16 19 TOPS)"
+#define SRC_M1_BW "Apple M1 specifications: LPDDR4X-4266, 68.25 GB/s"
+#define SRC_M2_BW "Apple Newsroom, 'Apple unveils M2' (2022-06-06): 100 GB/s"
+#define SRC_M3_BW "Apple M3 specifications: 100 GB/s"
+#define SRC_M4_BW "Apple M4 announcement (2024-05-07): 120 GB/s"
+#define SRC_M5_BW "Apple M5 announcement (2025-10-15): 153 GB/s"
+#define SRC_VECTOR "assumed: no public figure for non-GEMM work; taken as the peak"
+#define SRC_FLOOR \
+    "assumed: no published figure; 2 us per dispatched layer so that tiny layers are not free"
+#define SRC_ACT "DESIGN.md: the ANE computes in fp16 (2 bytes per activation element)"
+#define SRC_DECOMP "DESIGN.md: weights not streamed natively are expanded to fp16 before use"
+#define SRC_STREAM_H13 "DESIGN.md (from Core ML compression notes): h13 streams int4 palettes only"
+#define SRC_STREAM_H14 \
+    "DESIGN.md (from Core ML compression notes): h14 and later stream int4, sparse, int8, blockwise"
+#define SRC_DIM "public report: Core ML's ANE path rejects input dims > 16384 (DESIGN.md)"
+#define SRC_RANK "public report: ANE tensors have rank <= 5 (DESIGN.md)"
+#define SRC_POOL "public report: pooling kernel > 13 or stride > 2 falls back off the ANE (DESIGN.md; partly guessed in the source)"
+#define SRC_UP "public report: upsampling by more than 2x falls back off the ANE (DESIGN.md; partly guessed)"
+#define SRC_DIL "public report: dilated convolution falls back off the ANE (DESIGN.md)"
+#define SRC_TRIG "assumed: DESIGN.md says the oldest families lack trig (Sin/Cos); taken as h13 only"
+
+#define FIG(v, s) {(v), s, 0}
+#define ASSUMED(v, s) {(v), s, 1}
+#define WBIT(e) (1u << (e))
+#define STREAMS_H13 (WBIT(AF_WENC_FP16) | WBIT(AF_WENC_INT4))
+#define STREAMS_H14                                                                            \
+    (WBIT(AF_WENC_FP16) | WBIT(AF_WENC_INT4) | WBIT(AF_WENC_SPARSE) | WBIT(AF_WENC_INT8) |     \
+     WBIT(AF_WENC_BLOCKWISE))
+
+/* Caps shared by every family (no family-specific public figures exist). */
+#define COMMON_CAPS                                                                            \
+    .max_dim = FIG(16384, SRC_DIM), .max_rank = FIG(5, SRC_RANK),                              \
+    .pool_kernel_max = FIG(13, SRC_POOL), .pool_stride_max = FIG(2, SRC_POOL),                 \
+    .upsample_max = FIG(2, SRC_UP), .dilation_max = FIG(1, SRC_DIL),                           \
+    .op_floor_us = ASSUMED(2.0, SRC_FLOOR), .act_bytes = FIG(2, SRC_ACT),                      \
+    .decompressed_bits = FIG(16, SRC_DECOMP)
+
+static const af_target_family families[] = {
+    {.name = "h13", .alias = "m1", .chip = "M1 (A14-generation ANE)",
+     .peak_fp16_tops = FIG(11.0, SRC_M1_TOPS), .dram_gbps = FIG(68.25, SRC_M1_BW), .vector_tops = ASSUMED(11.0, SRC_VECTOR),
+     .native_streams = STREAMS_H13, .native_streams_source = SRC_STREAM_H13,
+     .missing_ops = "sin,cos", .missing_ops_source = SRC_TRIG, COMMON_CAPS},
+    {.name = "h14", .alias = "m2", .chip = "M2 (A15-generation ANE)",
+     .peak_fp16_tops = FIG(15.8, SRC_M2_TOPS), .dram_gbps = FIG(100.0, SRC_M2_BW), .vector_tops = ASSUMED(15.8, SRC_VECTOR),
+     .native_streams = STREAMS_H14, .native_streams_source = SRC_STREAM_H14,
+     .missing_ops = "", .missing_ops_source = "", COMMON_CAPS},
+    {.name = "h15", .alias = "m3", .chip = "M3 (A16/A17-generation ANE)",
+     .peak_fp16_tops = FIG(18.0, SRC_M3_TOPS), .dram_gbps = FIG(100.0, SRC_M3_BW), .vector_tops = ASSUMED(18.0, SRC_VECTOR),
+     .native_streams = STREAMS_H14, .native_streams_source = SRC_STREAM_H14,
+     .missing_ops = "", .missing_ops_source = "", COMMON_CAPS},
+    {.name = "h16", .alias = "m4", .chip = "M4 (A18-generation ANE)",
+     .peak_fp16_tops = ASSUMED(19.0, SRC_M4_TOPS), .vector_tops = ASSUMED(19.0, SRC_VECTOR), .dram_gbps = FIG(120.0, SRC_M4_BW),
+     .native_streams = STREAMS_H14, .native_streams_source = SRC_STREAM_H14,
+     .missing_ops = "", .missing_ops_source = "", COMMON_CAPS},
+    {.name = "h17s", .alias = "m5", .chip = "M5 (A19-generation ANE)",
+     .peak_fp16_tops = ASSUMED(19.0, SRC_M5_TOPS), .vector_tops = ASSUMED(19.0, SRC_VECTOR), .dram_gbps = FIG(153.0, SRC_M5_BW),
+     .native_streams = STREAMS_H14, .native_streams_source = SRC_STREAM_H14,
+     .missing_ops = "", .missing_ops_source = "", COMMON_CAPS},
+};
+
+const char *const af_target_never_ops = "gather,gather_elements,lstm,gru,rnn";
+const char *const af_target_never_ops_source =
+    "public report: gather and RNN/LSTM/GRU fall back off the ANE on every family (DESIGN.md)";
+const char *const af_target_dtype_source =
+    "DESIGN.md: the ANE computes in fp16 only (no fp32/int32/bf16 compute)";
+
+int af_target_count(void) { return (int)(sizeof families / sizeof families[0]); }
+
+const af_target_family *af_target_at(int i)
+{
+    return i >= 0 && i < af_target_count() ? &families[i] : NULL;
+}
+
+const af_target_family *af_target_find(const char *name)
+{
+    for (int i = 0; name && i < af_target_count(); i++)
+        if (!strcmp(families[i].name, name) || !strcmp(families[i].alias, name))
+            return &families[i];
+    return NULL;
+}
+
+const char *af_target_known_names(char *buf, size_t size)
+{
+    size_t used = 0;
+    if (!size) return buf;
+    buf[0] = '\0';
+    for (int i = 0; i < af_target_count() && used < size; i++) {
+        int n = snprintf(buf + used, size - used, "%s%s (%s)", i ? ", " : "", families[i].name,
+                         families[i].alias);
+        if (n < 0) break;
+        used += (size_t)n;
+    }
+    return buf;
+}
+
+af_status af_target_lookup(const char *name, const af_target_family **out, char *msg,
+                           size_t msg_size)
+{
+    *out = af_target_find(name);
+    if (*out) return AF_OK;
+    char known[256];
+    if (msg && msg_size)
+        snprintf(msg, msg_size, "unknown target family '%s' (known: %s)", name ? name : "",
+                 af_target_known_names(known, sizeof known));
+    return AF_ERR_USAGE;
+}

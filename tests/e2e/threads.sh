@@ -1,0 +1,32 @@
+#!/bin/sh
+# Thread-count invariance and --stream-weights: outputs must be byte-identical for 1, 2 and 3
+# threads (kernels cut work into tasks by shape alone), and streaming weights (decoded per layer
+# into scratch) must give the same bytes as decoding them at open. Runs on the committed small
+# models and, when torch is installed, on MobileNetV2 (depthwise, pointwise, Clip epilogues).
+# Also checks that `bench --json` prints the keys DESIGN.md promises (no timing is asserted).
+set -eu
+. "$(dirname "$0")/lib/common.sh"
+check_model() { # DIR NAME
+    "$AF" convert "$1/model.onnx" -o "$T/$2.afb" -q
+    "$AF" run "$T/$2.afb" --inputs "$1/inputs" --outputs "$T/$2.t1" --threads 1
+    for n in 2 3; do
+        "$AF" run "$T/$2.afb" --inputs "$1/inputs" --outputs "$T/$2.t$n" --threads "$n"
+    done
+    "$AF" run "$T/$2.afb" --inputs "$1/inputs" --outputs "$T/$2.st" --threads 2 --stream-weights
+    for f in "$T/$2.t1"/*.npy; do
+        b=$(basename "$f")
+        for d in t2 t3 st; do cmp "$f" "$T/$2.$d/$b"; done
+    done
+    echo "$2: 1/2/3 threads and streamed weights identical"
+}
+check_model models/small_cnn small_cnn
+check_model models/tiny_mlp tiny_mlp
+out=$("$AF" bench "$T/small_cnn.afb" --runs 3 --threads 2 --json)
+for k in load_ms first_run_ms run_ms_median peak_rss_kb threads; do
+    echo "$out" | grep -q "\"$k\":" || { echo "bench --json lacks $k: $out"; exit 1; }
+done
+echo "bench --json: ok"
+if have_torch; then
+    "$PY" models/export_torchvision.py "$T/tv" mobilenet_v2 >/dev/null
+    check_model "$T/tv/mobilenet_v2" mobilenet_v2
+fi

@@ -1,0 +1,42 @@
+#!/bin/sh
+# tests/fuzz/seeds.sh BUILD_DIR NAME OUT_DIR — collects the seed corpus of harness fuzz_NAME
+# into OUT_DIR (a build folder; nothing large is committed).
+#
+# Seeds are the files under models/ and tests/ whose extension is the format's (NAME, or
+# "afb" for the bundle harness), at most MAX_SEED bytes each, plus anything committed in
+# tests/fuzz/corpus/NAME/ (or seeds/NAME/). Bundle seeds are made by converting the small test
+# models with BUILD_DIR/bin/aneforge (fp32 and fp16). A new harness fuzz_<format>.c needs nothing here
+# when its files end in .<format>; small hand-made seeds go in tests/fuzz/corpus/<format>/.
+set -eu
+BUILD=${1:?usage: seeds.sh BUILD_DIR NAME OUT_DIR}
+NAME=${2:?}
+OUT=${3:?}
+MAX_SEED=${MAX_SEED:-131072}
+cd "$(dirname "$0")/../.."
+mkdir -p "$OUT"
+
+copy_found() { # EXT
+    find models tests -path tests/oracle -prune -o -type f -name "*.$1" -size -"$MAX_SEED"c -print |
+        sort | while read -r f; do
+            cp "$f" "$OUT/$(echo "$f" | tr '/' '_')"
+        done
+}
+
+case "$NAME" in
+bundle)
+    for m in tests/data/onnx/*.onnx models/*/model.onnx; do
+        b=$(basename "$(dirname "$m")")_$(basename "$m" .onnx)
+        for c in fp32 fp16; do
+            "$BUILD/bin/aneforge" convert "$m" -o "$OUT/$b.$c.afb" --compress "$c" -q \
+                >/dev/null 2>&1 || true
+        done
+    done
+    find "$OUT" -name '*.afb' -size +"$MAX_SEED"c -exec rm -f {} +
+    copy_found afb
+    ;;
+*) copy_found "$NAME" ;;
+esac
+for d in tests/fuzz/corpus/"$NAME" tests/fuzz/seeds/"$NAME"; do
+    if [ -d "$d" ]; then cp "$d"/* "$OUT"/ 2>/dev/null || true; fi
+done
+echo "fuzz_$NAME: $(ls "$OUT" | wc -l) seeds in $OUT"

@@ -1,0 +1,224 @@
+/* Fast kernels against their references, and thread-count invariance.
+ *
+ *  - vec.c loops (AVX2 when the CPU has it) vs the portable loops: bias + relu/clip, binary
+ *    add/sub/mul/max/min, f16 widening. These operations are exact per element in IEEE f32, so
+ *    the bound is 0: the bits must match.
+ *  - CONV (im2col + GEMM tiles, pointwise GEMM, the unchecked depthwise rows, fused epilogue) vs
+ *    a naive direct convolution written here. Summation order differs (GEMM blocking), so the
+ *    bound is the classic one for a sum of K products in any order:
+ *      |got - ref| <= 2 * K * FLT_EPSILON * sum|x*w| + 1e-6.
+ *  - CONV and POOL with a pool of 1, 2 and 3 threads: byte-identical outputs.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/kernels/internal.h"
+#include "test_kernels_util.h"
+
+static uint32_t rng = 2024u; /* for raw f16 bit patterns; floats come from frand() */
+
+static void test_vec(void)
+{
+    enum { N = 203 };
+    float a[N], b[N], o1[N], o2[N];
+    for (int i = 0; i < N; i++) a[i] = frand() * 4, b[i] = frand() * 4;
+    a[3] = -0.0f, b[5] = a[5]; /* signed zero and ties */
+    static const int fns[] = {AF_BINARY_ADD, AF_BINARY_SUB, AF_BINARY_MUL, AF_BINARY_MAX,
+                              AF_BINARY_MIN};
+    for (int n = 0; n <= N; n += 29)
+        for (size_t f = 0; f < sizeof fns / sizeof fns[0]; f++)
+            for (int sc = 0; sc < 2; sc++) {
+                afk_vec_force_portable = 1;
+                afk_vec_binary(fns[f], a, b, sc, o1, n);
+                afk_vec_force_portable = 0;
+                afk_vec_binary(fns[f], a, b, sc, o2, n);
+                CHECK(!memcmp(o1, o2, sizeof(float) * (size_t)n), "binary %d n=%d scalar=%d (%s)",
+                      fns[f], n, sc, afk_vec_isa());
+            }
+    for (int kind = AFK_ACT_NONE; kind <= AFK_ACT_CLIP; kind++) {
+        memcpy(o1, a, sizeof a);
+        memcpy(o2, a, sizeof a);
+        afk_vec_force_portable = 1;
+        afk_vec_bias_act(o1, N, 0.25f, kind, -1.0f, 1.5f);
+        afk_vec_force_portable = 0;
+        afk_vec_bias_act(o2, N, 0.25f, kind, -1.0f, 1.5f);
+        CHECK(!memcmp(o1, o2, sizeof a), "bias_act kind %d", kind);
+        for (int i = 0; i < N; i++) { /* and the scalar definition */
+            float v = a[i] + 0.25f;
+            if (kind == AFK_ACT_RELU) v = v < 0 ? 0.0f : v;
+            if (kind == AFK_ACT_CLIP) v = v < -1.0f ? -1.0f : (v > 1.5f ? 1.5f : v);
+            CHECK(o2[i] == v, "bias_act kind %d at %d: %g vs %g", kind, i, o2[i], v);
+        }
+    }
+    uint16_t h[N];
+    for (int i = 0; i < N; i++) h[i] = (uint16_t)(rng = rng * 1664525u + 1013904223u) >> 0;
+    for (int i = 0; i < N; i++)
+        if ((h[i] & 0x7c00u) == 0x7c00u) h[i] &= 0xfc00u; /* no NaN payloads (F16C quiets sNaN) */
+    afk_f16_to_f32_n(h, o2, N);
+    int bad = 0;
+    for (int i = 0; i < N; i++) {
+        float r = af_f16_to_f32(h[i]);
+        bad += memcmp(&r, &o2[i], sizeof r) != 0;
+    }
+    CHECK(bad == 0, "f16 widening: %d of %d differ", bad, N);
+}
+
+typedef struct conv_case {
+    int64_t N, C, H, W, M, group, k, stride, pad, dil;
+    int act;
+} conv_case;
+
+static void conv_params(const conv_case *c, af_params *p, int64_t *OH, int64_t *OW)
+{
+    memset(p, 0, sizeof *p);
+    af_conv_params *cp = &p->conv;
+    cp->nsp = 2;
+    cp->group = (int32_t)c->group;
+    for (int j = 0; j < 2; j++) {
+        cp->kernel[j] = (int32_t)c->k;
+        cp->stride[j] = (int32_t)c->stride;
+        cp->dilation[j] = (int32_t)c->dil;
+        cp->pad_begin[j] = cp->pad_end[j] = (int32_t)c->pad;
+    }
+    cp->act.fn = c->act;
+    cp->act.alpha = 0.0f, cp->act.beta = 6.0f;
+    int64_t span = c->dil * (c->k - 1) + 1;
+    *OH = (c->H + 2 * c->pad - span) / c->stride + 1;
+    *OW = (c->W + 2 * c->pad - span) / c->stride + 1;
+}
+
+/* Naive direct conv (the reference) at one output; *mag = sum |x*w| for the bound. */
+static float conv_ref_at(const conv_case *c, const float *x, const float *w, const float *b,
+                         int64_t n, int64_t m, int64_t oh, int64_t ow, float *mag)
+{
+    int64_t Cg = c->C / c->group, Mg = c->M / c->group, g = m / Mg;
+    double s = b[m], a = fabsf(b[m]);
+    for (int64_t ci = 0; ci < Cg; ci++)
+        for (int64_t kh = 0; kh < c->k; kh++)
+            for (int64_t kw = 0; kw < c->k; kw++) {
+                int64_t ih = oh * c->stride - c->pad + kh * c->dil;
+                int64_t iw = ow * c->stride - c->pad + kw * c->dil;
+                if (ih < 0 || ih >= c->H || iw < 0 || iw >= c->W) continue;
+                float xv = x[((n * c->C + g * Cg + ci) * c->H + ih) * c->W + iw];
+                float wv = w[((m * Cg + ci) * c->k + kh) * c->k + kw];
+                s += (double)xv * wv;
+                a += fabs((double)xv * wv);
+            }
+    *mag = (float)a;
+    float v = (float)s;
+    if (c->act == AF_UNARY_RELU) v = v < 0 ? 0.0f : v;
+    if (c->act == AF_UNARY_CLIP) v = v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
+    return v;
+}
+
+/* Runs conv c with a pool of `threads` (0: no ctx pool); y must hold the output. */
+static af_status run_conv(const conv_case *c, const float *x, const float *w, const float *b,
+                          float *y, int threads)
+{
+    af_params p;
+    int64_t OH, OW;
+    conv_params(c, &p, &OH, &OW);
+    af_tview in[3] = {TV(AF_DTYPE_F32, (void *)x, c->N, c->C, c->H, c->W),
+                      TV(AF_DTYPE_F32, (void *)w, c->M, c->C / c->group, c->k, c->k),
+                      TV(AF_DTYPE_F32, (void *)b, c->M)};
+    af_tview out = TV(AF_DTYPE_F32, y, c->N, c->M, OH, OW);
+    size_t need = (af_kernel_scratch_bytes(AF_OP_CONV, &p, in, 3, &out, 1) + 63) / 64 * 64;
+    int nt = threads > 0 ? threads : 1;
+    void *scratch = need ? aligned_alloc(64, need * (size_t)nt) : NULL;
+    af_kctx ctx = {.scratch = scratch, .scratch_bytes = need * (size_t)nt, .n_threads = nt};
+    af_err err = {0};
+    af_status st = afk_pool_create(threads, &ctx.pool, &err);
+    if (!st) st = af_kernel_run(AF_OP_CONV, &p, in, 3, &out, 1, &ctx, &err);
+    if (st) fprintf(stderr, "  (conv said: %s)\n", err.msg);
+    afk_pool_free(ctx.pool);
+    free(scratch);
+    return st;
+}
+
+static void test_conv_case(const conv_case *c)
+{
+    af_params p;
+    int64_t OH, OW;
+    conv_params(c, &p, &OH, &OW);
+    size_t nx = (size_t)(c->N * c->C * c->H * c->W), nw = (size_t)(c->M * c->C / c->group * c->k * c->k);
+    size_t ny = (size_t)(c->N * c->M * OH * OW);
+    float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc((size_t)c->M * 4);
+    float *y[4];
+    for (int t = 0; t < 4; t++) y[t] = malloc(ny * 4);
+    for (size_t i = 0; i < nx; i++) x[i] = frand();
+    for (size_t i = 0; i < nw; i++) w[i] = frand() * 0.5f;
+    for (int64_t i = 0; i < c->M; i++) b[i] = frand() * 0.1f;
+    int ok = 1;
+    for (int t = 0; t < 4; t++) ok &= run_conv(c, x, w, b, y[t], t) == AF_OK;
+    CHECK(ok, "conv %lldx%lld g%lld k%lld s%lld ran", (long long)c->C, (long long)c->M,
+          (long long)c->group, (long long)c->k, (long long)c->stride);
+    int64_t bad = 0, K = c->C / c->group * c->k * c->k;
+    for (int64_t n = 0; n < c->N; n++)
+        for (int64_t m = 0; m < c->M; m++)
+            for (int64_t oh = 0; oh < OH; oh++)
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    float mag, r = conv_ref_at(c, x, w, b, n, m, oh, ow, &mag);
+                    float got = y[1][((n * c->M + m) * OH + oh) * OW + ow];
+                    bad += !(fabsf(got - r) <= 2.0f * (float)K * FLT_EPSILON * mag + 1e-6f);
+                }
+    CHECK(bad == 0, "conv C%lld M%lld g%lld k%lld s%lld p%lld d%lld: %lld of %zu outside the "
+          "bound", (long long)c->C, (long long)c->M, (long long)c->group, (long long)c->k,
+          (long long)c->stride, (long long)c->pad, (long long)c->dil, (long long)bad, ny);
+    for (int t = 2; t < 4; t++)
+        CHECK(!memcmp(y[0], y[t], ny * 4) && !memcmp(y[1], y[t], ny * 4),
+              "conv C%lld M%lld k%lld: %d threads differ from 1", (long long)c->C,
+              (long long)c->M, (long long)c->k, t);
+    free(x), free(w), free(b);
+    for (int t = 0; t < 4; t++) free(y[t]);
+}
+
+static void test_conv(void)
+{
+    static const conv_case cases[] = {
+        /* N  C   H   W   M   g   k  s  p  d  act */
+        {1, 16, 23, 29, 24, 1, 3, 1, 1, 1, AF_UNARY_RELU},      /* im2col, several tiles */
+        {2, 8, 17, 15, 70, 1, 3, 2, 1, 1, AF_UNARY_IDENTITY},   /* stride 2, M blocks */
+        {1, 12, 9, 9, 200, 1, 3, 1, 2, 2, AF_UNARY_CLIP},       /* dilation, row blocks */
+        {1, 32, 30, 30, 16, 1, 1, 1, 0, 1, AF_UNARY_RELU},      /* pointwise GEMM */
+        {1, 24, 19, 21, 24, 24, 3, 1, 1, 1, AF_UNARY_CLIP},     /* depthwise s1 */
+        {2, 10, 20, 17, 10, 10, 3, 2, 1, 1, AF_UNARY_RELU},     /* depthwise s2 */
+        {1, 7, 11, 13, 7, 7, 5, 1, 2, 1, AF_UNARY_IDENTITY},    /* depthwise 5x5 */
+        {1, 6, 5, 4, 6, 6, 3, 1, 3, 2, AF_UNARY_IDENTITY},      /* depthwise, no interior */
+        {1, 8, 12, 12, 12, 4, 3, 1, 1, 1, AF_UNARY_RELU},       /* grouped */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_conv_case(&cases[i]);
+}
+
+static void test_pool_threads(void)
+{
+    enum { C = 37, H = 21, W = 19 };
+    static float x[C * H * W], y[4][C * 10 * 9];
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) x[i] = frand();
+    af_params p;
+    memset(&p, 0, sizeof p);
+    p.pool.kind = AF_POOL_MAX;
+    p.pool.nsp = 2;
+    for (int j = 0; j < 2; j++) p.pool.kernel[j] = 3, p.pool.stride[j] = 2, p.pool.dilation[j] = 1;
+    p.pool.pad_begin[0] = p.pool.pad_begin[1] = 0;
+    af_tview in = TV(AF_DTYPE_F32, x, 1, C, H, W);
+    for (int t = 0; t < 4; t++) {
+        af_tview out = TV(AF_DTYPE_F32, y[t], 1, C, 10, 9);
+        af_kctx ctx = {.n_threads = t ? t : 1};
+        af_err err = {0};
+        afk_pool_create(t, &ctx.pool, &err);
+        af_status st = af_kernel_run(AF_OP_POOL, &p, &in, 1, &out, 1, &ctx, &err);
+        CHECK(st == AF_OK, "max pool with %d threads: %s", t, err.msg);
+        afk_pool_free(ctx.pool);
+    }
+    for (int t = 2; t < 4; t++) CHECK(!memcmp(y[0], y[t], sizeof y[0]), "pool %d threads", t);
+}
+
+int main(void)
+{
+    test_vec();
+    test_conv();
+    test_pool_threads();
+    return check_report("kernels_fast");
+}

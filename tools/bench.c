@@ -1,0 +1,151 @@
+/* tools/bench.c — `aneforge bench BUNDLE.afb [--inputs DIR] [--threads N] [--runs N]
+ * [--stream-weights] [--json]`: load time (bundle open → session ready), first run, median of
+ * the timed runs, peak RSS. Inputs come from DIR/<name>.npy, or are seeded values in [-1, 1). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "../importers/npy/npy.h"
+#include "aneforge/runtime.h"
+#include "cli.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Fills input i with DIR/<name>.npy, or with seeded values when dir is NULL. */
+static int bench_input(af_session *s, const af_bundle *b, int i, const char *dir)
+{
+    af_tensor_info info;
+    af_bundle_input_info(b, i, &info);
+    if (dir) {
+        char fname[512], path[4096];
+        snprintf(path, sizeof path, "%s/%s.npy", dir,
+                 af_npy_file_name(info.name, fname, sizeof fname));
+        af_npy n;
+        af_err err = {0};
+        if (af_npy_read_file(path, &n, &err) != AF_OK)
+            return cli_error(cli_exit_code(err.code), "%s", err.msg);
+        af_status st = af_session_set_input(s, i, n.data, n.nbytes);
+        af_npy_free(&n);
+        if (st != AF_OK) return cli_error(CLI_BAD_INPUT, "%s: %s", path, af_session_error(s));
+        return CLI_OK;
+    }
+    unsigned char *buf = malloc(info.nbytes ? info.nbytes : 1);
+    if (!buf) return cli_error(CLI_INTERNAL, "out of memory for input '%s'", info.name);
+    uint32_t state = 12345u + (uint32_t)i;
+    if (info.dtype == AF_DTYPE_F32) {
+        float *x = (float *)buf;
+        for (size_t k = 0; k < info.nbytes / sizeof(float); k++) {
+            state = state * 1664525u + 1013904223u;
+            x[k] = (float)(state >> 8) / (float)(1u << 23) - 1.0f;
+        }
+    } else {
+        memset(buf, 0, info.nbytes);
+    }
+    af_status st = af_session_set_input(s, i, buf, info.nbytes);
+    free(buf);
+    if (st != AF_OK) return cli_error(CLI_INTERNAL, "%s", af_session_error(s));
+    return CLI_OK;
+}
+
+typedef struct bench_args {
+    const char *bundle, *in_dir;
+    int threads, runs, json, stream;
+} bench_args;
+
+static int parse_args(int argc, char **argv, bench_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->threads = 1;
+    a->runs = 10;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        int has_val = i + 1 < argc;
+        if (!strcmp(s, "--inputs") && has_val) a->in_dir = argv[++i];
+        else if (!strcmp(s, "--json")) a->json = 1;
+        else if (!strcmp(s, "--stream-weights")) a->stream = 1;
+        else if ((!strcmp(s, "--threads") || !strcmp(s, "--runs")) && has_val) {
+            long n = cli_parse_count(argv[++i]);
+            if (n < 0 || n > 100000) return cli_error(CLI_USAGE, "bad %s '%s'", s, argv[i]);
+            if (!strcmp(s, "--threads")) a->threads = n > 256 ? 256 : (int)n;
+            else a->runs = (int)n;
+        } else if (s[0] == '-') return cli_error(CLI_USAGE, "bench: unknown or incomplete option '%s'", s);
+        else if (!a->bundle) a->bundle = s;
+        else return cli_error(CLI_USAGE, "bench: unexpected argument '%s'", s);
+    }
+    if (!a->bundle)
+        return cli_error(CLI_USAGE, "usage: aneforge bench BUNDLE.afb [--inputs DIR] [--threads N] "
+                                    "[--runs N] [--stream-weights] [--json]");
+    return CLI_OK;
+}
+
+static void report(const bench_args *a, double load, double first, const double *t, size_t arena)
+{
+    double *sorted = (double *)t;
+    qsort(sorted, (size_t)a->runs, sizeof *sorted, cmp_double);
+    double med = a->runs % 2 ? sorted[a->runs / 2]
+                             : 0.5 * (sorted[a->runs / 2 - 1] + sorted[a->runs / 2]);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    if (a->json)
+        printf("{\"bundle\": \"%s\", \"threads\": %d, \"runs\": %d, \"stream_weights\": %s, "
+               "\"load_ms\": %.3f, \"first_run_ms\": %.3f, \"run_ms_median\": %.3f, "
+               "\"run_ms_min\": %.3f, \"peak_rss_kb\": %ld, \"arena_bytes\": %zu}\n",
+               a->bundle, a->threads, a->runs, a->stream ? "true" : "false", load, first, med,
+               sorted[0], ru.ru_maxrss, arena);
+    else
+        printf("%s: threads %d, runs %d%s\n  load %.3f ms  first run %.3f ms  median %.3f ms  "
+               "min %.3f ms\n  peak RSS %ld KiB  arena+scratch %zu bytes\n",
+               a->bundle, a->threads, a->runs, a->stream ? ", streamed weights" : "", load,
+               first, med, sorted[0], ru.ru_maxrss, arena);
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    bench_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc != CLI_OK) return rc;
+    char msg[600];
+    af_bundle *b;
+    af_session *s;
+    af_bundle_options bo = {.stream_weights = a.stream};
+    af_session_options so = {.n_threads = a.threads};
+    double t0 = now_ms();
+    af_status st = af_bundle_open_ex(a.bundle, &bo, &b, msg, sizeof msg);
+    if (st != AF_OK) return cli_error(cli_exit_code(st), "%s", msg);
+    st = af_session_create(b, &so, &s, msg, sizeof msg);
+    double load = now_ms() - t0;
+    if (st != AF_OK) {
+        af_bundle_close(b);
+        return cli_error(cli_exit_code(st), "%s: %s", a.bundle, msg);
+    }
+    for (int i = 0; i < af_bundle_input_count(b) && rc == CLI_OK; i++)
+        rc = bench_input(s, b, i, a.in_dir);
+    double *times = calloc((size_t)a.runs, sizeof *times), first = 0;
+    if (rc == CLI_OK && !times) rc = cli_error(CLI_INTERNAL, "out of memory");
+    for (int r = -1; rc == CLI_OK && r < a.runs; r++) {
+        double r0 = now_ms();
+        if ((st = af_session_run(s)) != AF_OK)
+            rc = cli_error(cli_exit_code(st), "%s: %s", a.bundle, af_session_error(s));
+        double dt = now_ms() - r0;
+        if (r < 0) first = dt;
+        else times[r] = dt;
+    }
+    if (rc == CLI_OK) report(&a, load, first, times, af_session_arena_bytes(s));
+    free(times);
+    af_session_free(s);
+    af_bundle_close(b);
+    return rc;
+}

@@ -1,0 +1,152 @@
+/* tools/compress_flags.c — see compress_flags.h. */
+#include "compress_flags.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../convert/compress_step.h"
+#include "cli.h"
+
+static int parse_int(const char *flag, const char *s, long lo, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo) {
+        cli_error(CLI_USAGE, "%s '%s': want an integer >= %ld", flag, s, lo);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_num(const char *flag, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v)) {
+        cli_error(CLI_USAGE, "%s '%s': want a number", flag, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_compress_flag(int argc, char **argv, int *i, af_convert_options *o)
+{
+    const char *a = argv[*i];
+    if (!strcmp(a, "--int8-asymmetric")) return o->int8_asymmetric = 1;
+    if (!strcmp(a, "--int8-per-tensor")) return o->int8_per_tensor = 1;
+    static const char *const valued[] = {"--group-size", "--block-size", "--block-bits",
+                                         "--sparsity", "--calib", "--min-psnr"};
+    int k = -1;
+    for (int j = 0; j < 6; j++)
+        if (!strcmp(a, valued[j])) k = j;
+    if (k < 0) return 0;
+    if (*i + 1 >= argc) {
+        cli_error(CLI_USAGE, "%s needs a value", a);
+        return -1;
+    }
+    const char *v = argv[++*i];
+    long n = 0;
+    int bad = 0;
+    switch (k) {
+    case 0: bad = parse_int(a, v, 0, &n); o->group_size = n ? (int)n : -1; break;
+    case 1:
+        bad = parse_int(a, v, 0, &n);
+        if (!bad && (n < 8 || (n & (n - 1)) || n > 1 << 30)) {
+            cli_error(CLI_USAGE, "--block-size %s is not a power of two >= 8", v);
+            bad = -1;
+        }
+        o->block_size = (int)n;
+        break;
+    case 2:
+        bad = parse_int(a, v, 0, &n);
+        if (!bad && n != 4 && n != 8) {
+            cli_error(CLI_USAGE, "--block-bits %s: want 4 or 8", v);
+            bad = -1;
+        }
+        o->block_bits = (int)n;
+        break;
+    case 3: bad = parse_num(a, v, &o->sparsity); break;
+    case 4: o->calib_dir = v; break;
+    default: bad = parse_num(a, v, &o->min_psnr); if (!bad && o->min_psnr <= 0) {
+            cli_error(CLI_USAGE, "--min-psnr %s: want a positive value in dB", v);
+            bad = -1;
+        }
+    }
+    return bad ? -1 : 1;
+}
+
+int cli_compress_check(const af_convert_options *o)
+{
+    af_err err = {0};
+    if (af_convert_check_compress(o, &err) != AF_OK) return cli_error(CLI_USAGE, "%s", err.msg);
+    return 0;
+}
+
+/* ---- progress ---------------------------------------------------------------------------- */
+
+typedef struct progress_state {
+    int tty;
+    double start;
+    char stage[64];
+    int shown;
+} progress_state;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void show(void *user, const char *stage, uint64_t done, uint64_t total)
+{
+    progress_state *p = user;
+    int new_stage = strcmp(stage, p->stage) != 0;
+    if (new_stage) snprintf(p->stage, sizeof p->stage, "%s", stage);
+    if (now_s() - p->start < 2.0) return; /* short conversions stay quiet */
+    if (p->tty) {
+        int w = 30, fill = total ? (int)((double)w * (double)done / (double)total) : w;
+        if (fill > w) fill = w;
+        fprintf(stderr, "\r%-20s [%.*s%*s] %llu/%llu", stage, fill,
+                "##############################", w - fill, "", (unsigned long long)done,
+                (unsigned long long)total);
+        p->shown = 1;
+    } else if (new_stage || done == total) {
+        fprintf(stderr, "aneforge: %s: %llu/%llu\n", stage, (unsigned long long)done,
+                (unsigned long long)total);
+    }
+    fflush(stderr);
+}
+
+void cli_compress_progress(af_convert_options *o)
+{
+    static progress_state st;
+    st.tty = isatty(2);
+    st.start = now_s();
+    o->progress = show;
+    o->progress_user = &st;
+}
+
+void cli_compress_report(const af_convert_options *o, const af_convert_report *r, int quiet)
+{
+    progress_state *p = o->progress_user;
+    if (p && p->shown) fputc('\n', stderr);
+    if (r->compress_warning[0]) fprintf(stderr, "aneforge: warning: %s\n", r->compress_warning);
+    if (quiet || af_compress_mode_from_name(o->compress) < AF_CMODE_INT8) return;
+    printf("  compress %s: %d weight tensors compressed; weights %.3f of fp32",
+           o->compress, r->weights_compressed,
+           r->weight_bytes_fp32 ? (double)r->weight_bytes / (double)r->weight_bytes_fp32 : 0.0);
+    if (!isnan(r->model_psnr_db))
+        printf("; model output PSNR %.1f dB (%d layers promoted)", r->model_psnr_db,
+               r->promotions);
+    printf("\n");
+}

@@ -1,0 +1,214 @@
+/* tools/estimate.c — `aneforge estimate BUNDLE.afb|MODEL.onnx --target FAMILY|host [--json]
+ * [--assume-weights ENC] [--top N] [--measure [--runs N]]`: the roofline estimate per op and in
+ * total, with the figures used and their sources. `--target host` probes this machine;
+ * `--measure` (bundles only) also times af_session_run so the estimate can be compared. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aneforge/runtime.h"
+#include "cli.h"
+#include "targets_cli.h"
+
+typedef struct est_args {
+    const char *path, *target;
+    int as_json, top, measure, runs, assume;
+    af_shape_spec shapes[TCLI_MAX_SHAPES];
+    char names[TCLI_MAX_SHAPES][256];
+    int n_shapes;
+} est_args;
+
+static int parse_args(int argc, char **argv, est_args *a)
+{
+    a->top = 10;
+    a->runs = 20;
+    a->assume = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        int has_val = i + 1 < argc;
+        long n;
+        if (!strcmp(s, "--target") && has_val) a->target = argv[++i];
+        else if (!strcmp(s, "--json")) a->as_json = 1;
+        else if (!strcmp(s, "--measure")) a->measure = 1;
+        else if ((!strcmp(s, "--top") || !strcmp(s, "--runs")) && has_val) {
+            if ((n = cli_parse_count(argv[++i])) < 0 || n > 100000)
+                return cli_error(CLI_USAGE, "bad %s '%s'", s, argv[i]);
+            *(s[2] == 't' ? &a->top : &a->runs) = (int)n;
+        } else if (!strcmp(s, "--assume-weights") && has_val) {
+            a->assume = af_wenc_from_name(argv[++i]);
+            if (a->assume < 0)
+                return cli_error(CLI_USAGE, "unknown --assume-weights '%s' (known: fp32, fp16, int8, int4, sparse, blockwise)", argv[i]);
+        } else if (!strcmp(s, "--input-shape") && has_val) {
+            if (a->n_shapes == TCLI_MAX_SHAPES ||
+                tcli_parse_shape(argv[++i], &a->shapes[a->n_shapes], &a->names[a->n_shapes]))
+                return cli_error(CLI_USAGE, "bad --input-shape '%s' (want NAME=D0,D1,...)", argv[i]);
+            a->n_shapes++;
+        } else if (s[0] == '-') return cli_error(CLI_USAGE, "estimate: unknown or incomplete option '%s'", s);
+        else if (!a->path) a->path = s;
+        else return cli_error(CLI_USAGE, "estimate: unexpected argument '%s'", s);
+    }
+    if (!a->path || !a->target)
+        return cli_error(CLI_USAGE, "usage: aneforge estimate BUNDLE.afb|MODEL.onnx --target FAMILY|host [--json]");
+    size_t n = strlen(a->path);
+    if (a->measure && (n < 4 || strcmp(a->path + n - 4, ".afb")))
+        return cli_error(CLI_USAGE, "estimate: --measure needs a bundle (.afb)");
+    return CLI_OK;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* Median wall time of af_session_run over runs (after 2 warm-up runs) on zero inputs, one thread
+ * (the runtime's default, as `aneforge run`). */
+static int measure(const char *path, int runs, double *median_ms)
+{
+    char msg[600];
+    af_bundle *b;
+    af_session *s;
+    af_status st = af_bundle_open(path, &b, msg, sizeof msg);
+    if (st != AF_OK) return cli_error(cli_exit_code(st), "%s", msg);
+    if ((st = af_session_create(b, NULL, &s, msg, sizeof msg)) != AF_OK) {
+        af_bundle_close(b);
+        return cli_error(cli_exit_code(st), "%s: %s", path, msg);
+    }
+    double *t = calloc((size_t)runs, sizeof *t);
+    int rc = t ? CLI_OK : cli_error(CLI_INTERNAL, "out of memory");
+    for (int i = -2; rc == CLI_OK && i < runs; i++) {
+        double t0 = now_ms();
+        if (af_session_run(s) != AF_OK) rc = cli_error(CLI_BAD_INPUT, "%s: %s", path, af_session_error(s));
+        else if (i >= 0) t[i] = now_ms() - t0;
+    }
+    if (rc == CLI_OK) {
+        qsort(t, (size_t)runs, sizeof *t, cmp_double);
+        *median_ms = runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]);
+    }
+    free(t);
+    af_session_free(s);
+    af_bundle_close(b);
+    return rc;
+}
+
+/* Indices of the top n ops by time (descending; ties keep program order). */
+static int top_ops(const af_cost_report *r, int *idx, int n)
+{
+    int k = 0;
+    for (; k < n && k < r->n; k++) {
+        int best = -1;
+        for (int i = 0; i < r->n; i++) {
+            int taken = 0;
+            for (int m = 0; m < k && !taken; m++) taken = idx[m] == i;
+            if (!taken && (best < 0 || r->ops[i].time_us > r->ops[best].time_us)) best = i;
+        }
+        idx[k] = best;
+    }
+    return k;
+}
+
+static void print_text(const est_args *a, const af_target_family *f, const af_cost_report *r,
+                       double measured_ms)
+{
+    char buf[128];
+    printf("%s on %s (%s): estimated %.3f ms (%.3f ms of it per-op floors), %d ops\n", a->path,
+           f->name, f->chip, r->time_us / 1e3, r->floor_us / 1e3, r->n);
+    printf("  %.4g GMAC, weights %.3f MB read (%s), activations %.3f MB moved\n", r->macs / 1e9,
+           r->weight_bytes / 1e6, a->assume >= 0 ? af_wenc_table[a->assume].name : "as stored",
+           r->act_bytes / 1e6);
+    int idx[64], n = top_ops(r, idx, a->top < 64 ? a->top : 64);
+    printf("  top ops:\n    %-32s %-14s %10s %10s %10s %9s\n", "node", "op", "MMAC", "MB", "us", "bound");
+    for (int i = 0; i < n; i++) {
+        const af_op_cost *c = &r->ops[idx[i]];
+        printf("    %-32.32s %-14s %10.3f %10.4f %10.2f %9s\n", c->node, c->op, c->macs / 1e6,
+               (c->act_bytes + c->weight_bytes) / 1e6, c->time_us, c->memory_bound ? "memory" : "compute");
+    }
+    printf("  figures:\n    peak %.4g TOPS: %s%s\n    other work %.4g TOPS: %s%s\n    bandwidth %.4g GB/s: %s%s\n    floor %.3g us/op: %s%s\n"
+           "    native weights %s: %s\n",
+           f->peak_fp16_tops.value, f->peak_fp16_tops.assumed ? "[assumed] " : "", f->peak_fp16_tops.source,
+           f->vector_tops.value, f->vector_tops.assumed ? "[assumed] " : "", f->vector_tops.source,
+           f->dram_gbps.value, f->dram_gbps.assumed ? "[assumed] " : "", f->dram_gbps.source,
+           f->op_floor_us.value, f->op_floor_us.assumed ? "[assumed] " : "", f->op_floor_us.source,
+           tcli_streams(f->native_streams, buf, sizeof buf), f->native_streams_source);
+    if (measured_ms >= 0)
+        printf("  measured: median %.3f ms over %d runs of af_session_run (estimate/measured %.2f)\n",
+               measured_ms, a->runs, r->time_us / 1e3 / measured_ms);
+}
+
+static void print_json(const est_args *a, const af_target_family *f, const af_cost_report *r,
+                       double measured_ms)
+{
+    af_json j;
+    json_init(&j);
+    json_open(&j, '{');
+    json_kv_str(&j, "file", a->path);
+    json_kv_str(&j, "target", f->name);
+    json_kv_str(&j, "assume_weights", a->assume >= 0 ? af_wenc_table[a->assume].name : NULL);
+    json_kv_num(&j, "time_ms", r->time_us / 1e3);
+    json_kv_num(&j, "floor_ms", r->floor_us / 1e3);
+    json_kv_num(&j, "macs", r->macs);
+    json_kv_num(&j, "weight_bytes", r->weight_bytes);
+    json_kv_num(&j, "act_bytes", r->act_bytes);
+    if (measured_ms >= 0) json_kv_num(&j, "measured_ms_median", measured_ms);
+    json_key(&j, "family");
+    tcli_json_family(&j, f);
+    json_key(&j, "ops");
+    json_open(&j, '[');
+    for (int i = 0; i < r->n; i++) {
+        const af_op_cost *c = &r->ops[i];
+        json_raw(&j, i ? ",{" : "{");
+        j.need_comma = 0;
+        json_kv_str(&j, "node", c->node);
+        json_kv_str(&j, "op", c->op);
+        json_kv_num(&j, "macs", c->macs);
+        json_kv_num(&j, "ops", c->ops);
+        json_kv_num(&j, "act_bytes", c->act_bytes);
+        json_kv_num(&j, "weight_bytes", c->weight_bytes);
+        json_kv_num(&j, "time_us", c->time_us);
+        json_kv_str(&j, "bound", c->memory_bound ? "memory" : "compute");
+        json_close(&j, '}');
+    }
+    json_close(&j, ']');
+    json_close(&j, '}');
+    if (json_ok(&j)) puts(j.buf);
+    json_free(&j);
+}
+
+int cmd_estimate(int argc, char **argv)
+{
+    static est_args a;
+    memset(&a, 0, sizeof a);
+    int rc = parse_args(argc, argv, &a);
+    if (rc != CLI_OK) return rc;
+    af_target_family host;
+    const af_target_family *f = NULL;
+    char msg[600];
+    af_status st;
+    if (!strcmp(a.target, "host")) {
+        if ((st = af_target_host_probe(&host, msg, sizeof msg)) != AF_OK)
+            return cli_error(cli_exit_code(st), "%s", msg);
+        f = &host;
+    } else if ((rc = tcli_family(a.target, &f)) != CLI_OK) {
+        return rc;
+    }
+    af_estimate_options o = {a.shapes, a.n_shapes, a.assume};
+    af_cost_report r;
+    if ((st = af_estimate_file(a.path, f, &o, &r, msg, sizeof msg)) != AF_OK)
+        return cli_error(cli_exit_code(st), "%s", msg);
+    double measured = -1;
+    if (a.measure) rc = measure(a.path, a.runs, &measured);
+    if (rc == CLI_OK) {
+        if (a.as_json) print_json(&a, f, &r, measured);
+        else print_text(&a, f, &r, measured);
+    }
+    af_cost_report_free(&r);
+    return rc;
+}

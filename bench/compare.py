@@ -21,8 +21,10 @@ import json
 import math
 import os
 import statistics
+import shutil
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TORCH_PY = "/usr/bin/python3"
@@ -87,6 +89,18 @@ def med(rows, key):
     return statistics.median(r[key] for r in rows)
 
 
+def stripped_size(build):
+    """Bytes of the stripped shared runtime library (libaneforge_rt.so), or None."""
+    lib = os.path.join(build, "libaneforge_rt.so")
+    if not os.path.exists(lib) or not shutil.which("strip"):
+        return None
+    with tempfile.TemporaryDirectory() as t:
+        copy = os.path.join(t, "rt.so")
+        shutil.copy(os.path.realpath(lib), copy)
+        sh(["strip", copy])
+        return os.path.getsize(copy)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -130,6 +144,10 @@ def main():
         gm = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
         print(f"\nlatency ratio, geometric mean over {len(ratios)} models: **{gm:.2f}** "
               f"(max {max(ratios):.2f})")
+    size = stripped_size(args.build)
+    if size:
+        blas = "yes" if "openblas" in sh(["ldd", os.path.join(args.build, "libaneforge_rt.so")]) else "no"
+        print(f"\nlibaneforge_rt.so stripped: {size / 1024:.0f} KiB (links OpenBLAS: {blas})")
     if args.no_rss:
         return
     try:

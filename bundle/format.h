@@ -236,6 +236,8 @@ static inline void afb_put_node(uint8_t *p, const afb_disk_node *n)
 
 /* zlib crc32 over any length (zlib's uInt length is fed in chunks). */
 uint32_t afb_crc32(uint32_t crc, const void *data, uint64_t len);
+/* The same CRC, PCLMUL-folded when the CPU has it (bundle/crc32_fast.c); afb_crc32 uses it. */
+uint32_t afb_crc32_fast(uint32_t crc, const void *data, uint64_t len);
 /* The header CRC: header bytes [0,28) then n_sections directory entries. p = file start. */
 uint32_t afb_header_crc(const uint8_t *p, uint32_t n_sections);
 /* 1 if [p, p+n) is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */

@@ -29,15 +29,7 @@ typedef unsigned long long ull;
 
 uint32_t afb_crc32(uint32_t crc, const void *data, uint64_t len)
 {
-    const Bytef *p = data;
-    uLong c = crc;
-    while (len > 0) {
-        uInt chunk = len > (1u << 30) ? (1u << 30) : (uInt)len;
-        c = crc32(c, p, chunk);
-        p += chunk;
-        len -= chunk;
-    }
-    return (uint32_t)c;
+    return afb_crc32_fast(crc, data, len); /* zlib's CRC-32, folded with PCLMUL where it can */
 }
 
 uint32_t afb_header_crc(const uint8_t *p, uint32_t n_sections)

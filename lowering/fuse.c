@@ -41,7 +41,9 @@ static float *own_copy(af_graph *g, af_node *n, int k, const char *suffix)
     float *data = malloc((size_t)bytes);
     if (!data) return NULL;
     memcpy(data, src->data, (size_t)bytes);
-    int t = af_graph_add_tensor_unique(g, name, src->dtype, src->rank, src->dims);
+    int64_t dims[AF_MAX_RANK]; /* src points into g->tensors, which adding a tensor may move */
+    memcpy(dims, src->dims, sizeof dims);
+    int t = af_graph_add_tensor_unique(g, name, src->dtype, src->rank, dims);
     if (t < 0) {
         free(data);
         return NULL;

@@ -11,6 +11,9 @@
 #include "lower.h"
 
 #define PLAN_ALIGN 64
+/* Shapes come from the model file: an arena beyond 2^50 bytes (1 PiB) is refused, which also
+ * keeps every offset + size sum far from int64 overflow. */
+#define PLAN_MAX_BYTES ((int64_t)1 << 50)
 
 typedef struct block {
     int64_t off, size;
@@ -44,12 +47,22 @@ static int64_t find_gap(const plan *p, int64_t size)
     return cur;
 }
 
-static void place(plan *p, af_tensor *t, int id, int64_t off, int64_t size)
+/* The aligned block size of t, or -1 when unknown or beyond PLAN_MAX_BYTES. */
+static int64_t block_size(const af_tensor *t)
 {
+    int64_t n = af_tensor_nbytes(t);
+    return n < 0 || n > PLAN_MAX_BYTES ? -1 : align_up(n);
+}
+
+/* Returns -1 (nothing placed) when the block would end beyond PLAN_MAX_BYTES. */
+static int place(plan *p, af_tensor *t, int id, int64_t off, int64_t size)
+{
+    if (size < 0 || off > PLAN_MAX_BYTES - size) return -1;
     t->mem_offset = off;
     p->live[p->n_live++] = (block){off, size, id};
     qsort(p->live, (size_t)p->n_live, sizeof(block), block_cmp);
     if (off + size > p->top) p->top = off + size;
+    return 0;
 }
 
 static void release(plan *p, int owner)
@@ -83,7 +96,8 @@ static void compute_last_use(const af_graph *g, int *last)
     for (int k = 0; k < g->n_outputs; k++) last[g->outputs[k]] = g->n_nodes;
 }
 
-static void place_outputs(plan *p, af_graph *g, int i, af_lower_stats *st)
+/* Returns the tensor that did not fit, or -1. */
+static int place_outputs(plan *p, af_graph *g, int i, af_lower_stats *st)
 {
     af_node *n = &g->nodes[i];
     int x = n->n_in ? n->in[0] : -1;
@@ -92,14 +106,16 @@ static void place_outputs(plan *p, af_graph *g, int i, af_lower_stats *st)
     for (int k = 0; k < n->n_out; k++) {
         int y = n->out[k];
         af_tensor *t = &g->tensors[y];
-        int64_t size = align_up(af_tensor_nbytes(t));
+        int64_t size = block_size(t);
+        if (size < 0) return y;
         if (st) st->naive_bytes += (uint64_t)size;
         if (k == 0 && alias && transfer(p, x, y)) {
             t->mem_offset = g->tensors[x].mem_offset;
             continue;
         }
-        place(p, t, y, find_gap(p, size), size);
+        if (place(p, t, y, find_gap(p, size), size)) return y;
     }
+    return -1;
 }
 
 af_status af_lower_plan(af_graph *g, af_lower_stats *st, af_err *err)
@@ -114,13 +130,14 @@ af_status af_lower_plan(af_graph *g, af_lower_stats *st, af_err *err)
     }
     compute_last_use(g, p.last_use);
     for (int i = 0; i < g->n_tensors; i++) g->tensors[i].mem_offset = -1;
-    for (int k = 0; k < g->n_inputs; k++) {
+    int bad = -1;
+    for (int k = 0; k < g->n_inputs && bad < 0; k++) {
         int t = g->inputs[k];
-        int64_t size = align_up(af_tensor_nbytes(&g->tensors[t]));
-        place(&p, &g->tensors[t], t, find_gap(&p, size), size);
+        int64_t size = block_size(&g->tensors[t]);
+        if (place(&p, &g->tensors[t], t, find_gap(&p, size), size)) bad = t;
     }
-    for (int i = 0; i < g->n_nodes; i++) {
-        place_outputs(&p, g, i, st);
+    for (int i = 0; i < g->n_nodes && bad < 0; i++) {
+        if ((bad = place_outputs(&p, g, i, st)) >= 0) break;
         const af_node *n = &g->nodes[i];
         for (int k = 0; k < n->n_in; k++) {
             int x = n->in[k];
@@ -132,5 +149,8 @@ af_status af_lower_plan(af_graph *g, af_lower_stats *st, af_err *err)
     if (st) st->arena_bytes = (uint64_t)p.top;
     free(p.live);
     free(p.last_use);
+    if (bad >= 0)
+        return af_err_set(err, AF_ERR_SHAPE, "activation '%s' is too large: the arena would "
+                          "exceed 2^50 bytes", g->tensors[bad].name);
     return AF_OK;
 }

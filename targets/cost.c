@@ -33,59 +33,141 @@ static double tail(const af_cost_tensor *t, int from)
 
 static int is_float(af_dtype t) { return t == AF_DTYPE_F32 || t == AF_DTYPE_F16 || t == AF_DTYPE_BF16; }
 
-/* Multiply-accumulates of the GEMM-shaped ops. */
-static double count_macs(const af_cost_node *n)
+/* Work of one op by class; each class has its own rate in the family (see aneforge/targets.h). */
+typedef struct work {
+    double gemm_macs, gemm_size; /* GEMM-shaped MACs; min(M, K) of the product (efficiency) */
+    double vec_macs, ops;        /* depthwise MACs; other arithmetic */
+    double special, taps;
+} work;
+
+/* Cost of one evaluation in tenths of a softmax element (one exp, its share of the sum and the
+ * division: the unit of the special class); 0 for arithmetic-only functions. Relative costs as
+ * measured for the runtime's kernels (vectorised sigmoid/SiLU; libm-style tanh, erf, GELU). */
+static const uint8_t unary_special[AF_UNARY_COUNT] = {
+    [AF_UNARY_SIGMOID] = 4,   [AF_UNARY_SILU] = 4,  [AF_UNARY_EXP] = 6,  [AF_UNARY_LOG] = 6,
+    [AF_UNARY_ELU] = 6,       [AF_UNARY_SELU] = 6,  [AF_UNARY_CELU] = 6, [AF_UNARY_SOFTPLUS] = 12,
+    [AF_UNARY_SIN] = 8,       [AF_UNARY_COS] = 8,   [AF_UNARY_TANH] = 24, [AF_UNARY_ERF] = 26,
+    [AF_UNARY_GELU] = 27,
+};
+
+static double special_of(const af_unary_params *u)
 {
-    const af_cost_tensor *in = n->in, *out = n->out;
-    switch (n->op) {
-    case AF_OP_CONV: /* per output element: (C/g) * kernel volume = W (M, C/g, k...) dims 1.. */
-        return n->n_in > 1 ? numel(&out[0]) * tail(&in[1], 1) : 0;
-    case AF_OP_CONV_TRANSPOSE: /* W (C, M/g, k...): every input element feeds (M/g)*k outputs */
-        return n->n_in > 1 ? numel(&in[0]) * tail(&in[1], 1) : 0;
-    case AF_OP_GEMM: { /* A (M,K) or (K,M) */
-        if (in[0].rank != 2) return 0;
-        double k = (double)(n->p->gemm.trans_a ? in[0].dims[0] : in[0].dims[1]);
-        return numel(&out[0]) * k;
+    return (unsigned)u->fn < AF_UNARY_COUNT ? unary_special[u->fn] / 10.0 : 0;
+}
+
+/* Conv: W (M, C/g, k...) per group; depthwise (one input channel per group) is vector work.
+ * Unless the conv is 1x1 with stride 1 and no padding, the input is first unfolded (im2col):
+ * one tap per element of the (C/g * k, positions) matrix. */
+static int is_pointwise(const af_conv_params *c)
+{
+    for (int s = 0; s < c->nsp && s < AF_MAX_SPATIAL; s++)
+        if (c->kernel[s] != 1 || c->stride[s] != 1 || c->pad_begin[s] || c->pad_end[s]) return 0;
+    return 1;
+}
+
+static void count_conv(const af_cost_node *n, work *w)
+{
+    const af_cost_tensor *x = &n->in[0], *wt = &n->in[1];
+    double kin = tail(wt, 1), per_out = n->op == AF_OP_CONV ? numel(&n->out[0]) : numel(x);
+    double macs = per_out * kin;
+    if (n->op == AF_OP_CONV && n->p->conv.group > 1 && wt->rank >= 2 && wt->dims[1] == 1) {
+        w->vec_macs = macs;
+    } else {
+        double m = (double)(n->op == AF_OP_CONV ? wt->dims[0] / (n->p->conv.group ? n->p->conv.group : 1)
+                                                : wt->dims[1]);
+        w->gemm_macs = macs;
+        w->gemm_size = fmin(m, kin);
+        if (n->op == AF_OP_CONV && m > 0 && !is_pointwise(&n->p->conv)) w->taps = macs / m;
     }
-    case AF_OP_MATMUL: /* A (...,M,K) @ B (...,K,N) */
-        return in[0].rank >= 1 ? numel(&out[0]) * (double)in[0].dims[in[0].rank - 1] : 0;
-    case AF_OP_ATTENTION: { /* q (...,Tq,d), v (...,Tk,dv): Tq*Tk*(d+dv) per batch */
-        if (n->n_in < 3 || in[0].rank < 2 || in[2].rank < 2) return 0;
-        double d = (double)in[0].dims[in[0].rank - 1], tk = (double)in[2].dims[in[2].rank - 2];
-        double dv = (double)in[2].dims[in[2].rank - 1];
-        return dv > 0 ? numel(&out[0]) / dv * tk * (d + dv) : 0;
-    }
-    default:
-        return 0;
+    w->special = numel(&n->out[0]) * special_of(&n->p->conv.act);
+}
+
+/* Gemm A (M,K) @ B (K,N); MatMul (...,M,K) @ (...,K,N): MACs = out elements x K. A batch-1
+ * product is a GEMV (memory-bound): its size is min(K, N). */
+static void count_dense(const af_cost_node *n, work *w)
+{
+    const af_cost_tensor *a = &n->in[0], *b = &n->in[1], *o = &n->out[0];
+    if (a->rank < 1 || b->rank < 1 || o->rank < 1) return;
+    int ta = n->op == AF_OP_GEMM && n->p->gemm.trans_a;
+    double k = (double)(a->rank >= 2 && ta ? a->dims[0] : a->dims[a->rank - 1]);
+    w->gemm_macs = numel(o) * k;
+    w->gemm_size = fmin(k, (double)o->dims[o->rank - 1]);
+    if (n->op == AF_OP_GEMM) w->special = numel(o) * special_of(&n->p->gemm.act);
+}
+
+/* q (...,Tq,d), v (...,Tk,dv): Tq*Tk*(d+dv) MACs and Tq*Tk exps per batch. The products are per
+ * head: their GEMM size is the head size d (small heads use the GEMM units poorly). */
+static void count_attention(const af_cost_node *n, work *w)
+{
+    if (n->n_in < 3 || n->in[0].rank < 2 || n->in[2].rank < 2) return;
+    double d = (double)n->in[0].dims[n->in[0].rank - 1];
+    double tk = (double)n->in[2].dims[n->in[2].rank - 2], dv = (double)n->in[2].dims[n->in[2].rank - 1];
+    double rows = dv > 0 ? numel(&n->out[0]) / dv : 0; /* batch x Tq */
+    w->gemm_macs = rows * tk * (d + dv);
+    w->gemm_size = d;
+    w->special = rows * tk; /* a softmax over every score row */
+}
+
+/* Taps of the indexed loops. Pooling: one per window element (two for average pooling: the sum
+ * and the count of valid elements). Resize: one source index per axis for each output element,
+ * plus three per neighbour when interpolating (2 per resized axis linear, 4 cubic).
+ * Permutes and gathers: one per element. */
+static void count_taps(const af_cost_node *n, work *w)
+{
+    double o = numel(&n->out[0]);
+    if (n->op == AF_OP_POOL) {
+        double k = 1;
+        for (int s = 0; s < n->p->pool.nsp && s < AF_MAX_SPATIAL; s++) k *= n->p->pool.kernel[s];
+        w->taps = o * k * (n->p->pool.kind == AF_POOL_AVG ? 2 : 1);
+    } else if (n->op == AF_OP_RESIZE) {
+        double nb = 1;
+        for (int d = 0; d < n->in[0].rank && d < AF_MAX_RANK; d++)
+            if (n->p->resize.scale[d] != 1.0f)
+                nb *= n->p->resize.mode == AF_RESIZE_LINEAR ? 2 : n->p->resize.mode == AF_RESIZE_CUBIC ? 4 : 1;
+        w->taps = o * (n->in[0].rank + (n->p->resize.mode == AF_RESIZE_NEAREST ? 0 : 3 * nb));
+    } else {
+        w->taps = o; /* permutes and gathers: one indexed read per element */
     }
 }
 
-/* Other arithmetic, in operations. */
-static double count_ops(const af_cost_node *n)
+static void count_work(const af_cost_node *n, work *w)
 {
+    memset(w, 0, sizeof *w);
     double o = n->n_out ? numel(&n->out[0]) : 0, i = n->n_in ? numel(&n->in[0]) : 0;
     switch (n->op) {
-    case AF_OP_UNARY:
+    case AF_OP_CONV:
+    case AF_OP_CONV_TRANSPOSE: if (n->n_in > 1) count_conv(n, w); break;
+    case AF_OP_GEMM:
+    case AF_OP_MATMUL: count_dense(n, w); break;
+    case AF_OP_ATTENTION: count_attention(n, w); break;
+    case AF_OP_POOL:
+    case AF_OP_RESIZE:
+    case AF_OP_TRANSPOSE:
+    case AF_OP_DEPTH_TO_SPACE:
+    case AF_OP_SPACE_TO_DEPTH:
+    case AF_OP_GATHER:
+    case AF_OP_GATHER_ELEMENTS:
+    case AF_OP_TILE:
+    case AF_OP_EXPAND: count_taps(n, w); break;
+    case AF_OP_UNARY: w->ops = o, w->special = o * special_of(&n->p->unary); break;
     case AF_OP_BINARY:
     case AF_OP_WHERE:
     case AF_OP_CUMSUM:
-    case AF_OP_TRILU: return o;
-    case AF_OP_BATCHNORM: return 2 * o;
-    case AF_OP_POOL: {
-        double k = 1;
-        for (int s = 0; s < n->p->pool.nsp && s < AF_MAX_SPATIAL; s++) k *= n->p->pool.kernel[s];
-        return o * k;
-    }
-    case AF_OP_GLOBAL_POOL:
-    case AF_OP_REDUCE: return i;
-    case AF_OP_SOFTMAX: return 5 * o;
+    case AF_OP_TRILU: w->ops = o; break;
+    case AF_OP_BATCHNORM: w->ops = 2 * o; break;
+    case AF_OP_GLOBAL_POOL: w->ops = i; break;
+    case AF_OP_REDUCE:
+        w->ops = i;
+        if (n->p->reduce.fn == AF_REDUCE_LOG_SUM_EXP) w->special = i;
+        break;
+    case AF_OP_SOFTMAX: w->special = o; break;
     case AF_OP_INSTANCE_NORM:
     case AF_OP_LAYER_NORM:
-    case AF_OP_GROUP_NORM: return 8 * o;
-    case AF_OP_LRN: return o * (n->p->lrn.size + 3);
-    case AF_OP_RESIZE: return (n->p->resize.mode == AF_RESIZE_NEAREST ? 1 : 4) * o;
-    case AF_OP_ATTENTION: return n->in[2].rank >= 2 ? 5 * o / (double)n->in[2].dims[n->in[2].rank - 1] * (double)n->in[2].dims[n->in[2].rank - 2] : 0;
-    default: return 0; /* data movement: bytes only */
+    case AF_OP_GROUP_NORM: /* two passes over the data (statistics, then normalise) */
+        w->taps = 2 * o, w->ops = 4 * o, w->special = o * special_of(&n->p->norm.act);
+        break;
+    case AF_OP_LRN: w->ops = o * n->p->lrn.size, w->special = o; break;
+    default: break; /* copies, slices, concat, pad, cast: bytes only */
     }
 }
 
@@ -94,9 +176,8 @@ static double weight_bytes(const af_cost_tensor *t, const af_target_family *fam)
 {
     double n = numel(t);
     if (t->wenc < 0 || t->wenc >= AF_WENC_COUNT) return n * (double)af_dtype_size(t->dtype);
-    double bits = (fam->native_streams >> t->wenc) & 1u ? af_wenc_table[t->wenc].bits_per_weight
-                                                         : fam->decompressed_bits.value;
-    return n * bits / 8.0;
+    if (!((fam->native_streams >> t->wenc) & 1u)) return n * fam->decompressed_bits.value / 8.0;
+    return t->stored_bytes > 0 ? t->stored_bytes : n * af_wenc_table[t->wenc].bits_per_weight / 8.0;
 }
 
 static double act_bytes(const af_cost_tensor *t, const af_target_family *fam)
@@ -105,11 +186,13 @@ static double act_bytes(const af_cost_tensor *t, const af_target_family *fam)
     return numel(t) * per;
 }
 
-/* A depthwise conv (one input channel per group) is not GEMM-shaped: it runs at the vector rate. */
-static int is_depthwise(const af_cost_node *n)
+/* Seconds of compute: each class at its rate; GEMM efficiency size/(size + half). */
+static double compute_seconds(const work *w, const af_target_family *f)
 {
-    return n->op == AF_OP_CONV && n->p->conv.group > 1 && n->n_in > 1 && n->in[1].rank >= 2 &&
-           n->in[1].dims[1] == 1;
+    double eff = w->gemm_size > 0 ? w->gemm_size / (w->gemm_size + f->gemm_half.value) : 1.0;
+    return 2 * w->gemm_macs / (f->peak_fp16_tops.value * 1e12 * eff) +
+           (2 * w->vec_macs + w->ops) / (f->vector_tops.value * 1e12) +
+           w->special / (f->special_gops.value * 1e9) + w->taps / (f->tap_gops.value * 1e9);
 }
 
 void af_cost_node_eval(const af_cost_node *n, const af_target_family *fam, af_op_cost *c)
@@ -118,18 +201,21 @@ void af_cost_node_eval(const af_cost_node *n, const af_target_family *fam, af_op
     snprintf(c->node, sizeof c->node, "%s", n->name ? n->name : "");
     snprintf(c->op, sizeof c->op, "%s", af_target_op_name(n->op, n->p));
     if (n->n_out && n->out[0].alias) return; /* an in-place reshape: no work, no dispatch */
-    c->macs = count_macs(n);
-    c->ops = count_ops(n);
+    work w;
+    count_work(n, &w);
+    c->macs = w.gemm_macs + w.vec_macs;
+    c->ops = w.ops;
+    c->special = w.special;
+    c->taps = w.taps;
     for (int k = 0; k < n->n_in; k++) {
         if (n->in[k].rank < 0) continue;
         if (n->in[k].is_const) c->weight_bytes += weight_bytes(&n->in[k], fam);
         else c->act_bytes += act_bytes(&n->in[k], fam);
     }
     for (int k = 0; k < n->n_out; k++) c->act_bytes += act_bytes(&n->out[k], fam);
-    double gemm_ops = is_depthwise(n) ? 0 : 2 * c->macs, vector_ops = c->ops + 2 * c->macs - gemm_ops;
-    double compute_s = gemm_ops / (fam->peak_fp16_tops.value * 1e12) +
-                       vector_ops / (fam->vector_tops.value * 1e12);
-    double memory_s = (c->act_bytes + c->weight_bytes) / (fam->dram_gbps.value * 1e9);
+    double compute_s = compute_seconds(&w, fam);
+    double memory_s = c->act_bytes / (fam->dram_gbps.value * 1e9) +
+                      c->weight_bytes / (fam->weight_gbps.value * 1e9);
     c->memory_bound = memory_s > compute_s;
     c->time_us = fmax(compute_s, memory_s) * 1e6 + fam->op_floor_us.value;
 }
@@ -161,7 +247,8 @@ void af_cost_report_free(af_cost_report *r)
     memset(r, 0, sizeof *r);
 }
 
-/* AF_WENC_x of a constant stored as (dtype, bundle encoding value); -1 for non-weights. */
+/* AF_WENC_x of a constant stored as (dtype, bundle encoding value); -1 for non-weights (and for
+ * an encoding without a row: costed at its dtype size). */
 static int wenc_of(af_dtype dt, int encoding)
 {
     if (encoding == 0) return dt == AF_DTYPE_F32 ? AF_WENC_FP32 : dt == AF_DTYPE_F16 ? AF_WENC_FP16 : -1;
@@ -174,6 +261,7 @@ static void apply_assumption(af_cost_tensor *t, int assume_wenc)
 {
     if (assume_wenc < 0 || t->wenc < 0 || t->rank < 2 || numel(t) <= SMALL_WEIGHT_ELEMS) return;
     t->wenc = assume_wenc;
+    t->stored_bytes = 0;
 }
 
 /* ---- adapters ---------------------------------------------------------------------- */
@@ -232,7 +320,7 @@ static af_cost_tensor from_bundle(const afb_file *f, int32_t id, int assume_wenc
     c.rank = t->rank;
     memcpy(c.dims, t->dims, sizeof c.dims);
     c.is_const = t->storage == AFB_STORAGE_CONST;
-    if (c.is_const) c.wenc = wenc_of(t->dtype, (int)t->encoding);
+    if (c.is_const) c.wenc = wenc_of(t->dtype, (int)t->encoding), c.stored_bytes = (double)t->data_bytes;
     apply_assumption(&c, assume_wenc);
     return c;
 }

@@ -3,16 +3,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../graph/graph.h" /* af_encoding: how bundles store each encoding */
 #include "aneforge/targets.h"
 
-/* ---- weight encodings: bits per stored weight (a new encoding only needs a row) ---------- */
+/* ---- weight encodings: bits per stored weight (a new encoding only needs a row) ----------
+ * bits_per_weight prices hypothetical encodings (--assume-weights) and models; a bundle's
+ * constants are costed at their stored byte count. */
 const af_wenc_info af_wenc_table[AF_WENC_COUNT] = {
-    [AF_WENC_FP32] = {"fp32", 32.0, 0},       /* AF_ENC_RAW of an f32 tensor */
-    [AF_WENC_FP16] = {"fp16", 16.0, 1},       /* AF_ENC_FP16 */
-    [AF_WENC_INT8] = {"int8", 8.0, 2},       /* + one fp16 scale per output channel (negligible) */
-    [AF_WENC_INT4] = {"int4", 4.0, 3},       /* 4-bit indices; 16-entry fp16 LUT amortised */
-    [AF_WENC_SPARSE] = {"sparse", 9.0, 4},   /* 1-bit mask + fp16 values at 50% density */
-    [AF_WENC_BLOCKWISE] = {"blockwise", 4.5, 5}, /* int4 blocks of 32 + fp16 scale */
+    [AF_WENC_FP32] = {"fp32", 32.0, AF_ENC_RAW},  /* AF_ENC_RAW of an f32 tensor */
+    [AF_WENC_FP16] = {"fp16", 16.0, AF_ENC_FP16},
+    [AF_WENC_INT8] = {"int8", 8.0, AF_ENC_INT8},  /* + one fp16 scale per row (negligible) */
+    [AF_WENC_INT4] = {"int4", 4.0, AF_ENC_INT4_LUT}, /* 4-bit indices; 16-entry fp16 LUT amortised */
+    [AF_WENC_SPARSE] = {"sparse", 9.0, AF_ENC_SPARSE}, /* 1-bit mask + fp16 values at 50% density */
+    [AF_WENC_BLOCKWISE] = {"blockwise", 4.5, AF_ENC_BLOCKWISE}, /* int4 blocks of 32 + fp16 scale */
 };
 
 int af_wenc_from_name(const char *name)
@@ -35,6 +38,15 @@ int af_wenc_from_name(const char *name)
 #define SRC_M4_BW "Apple M4 announcement (2024-05-07): 120 GB/s"
 #define SRC_M5_BW "Apple M5 announcement (2025-10-15): 153 GB/s"
 #define SRC_VECTOR "assumed: no public figure for non-GEMM work; taken as the peak"
+#define SRC_SPECIAL "assumed: no public figure; one evaluation per op (lookup-table activations) at the peak"
+#define SRC_TAP "assumed: no public figure; one tap per op at the peak"
+#define SRC_HALF "assumed: no public figure; GEMM efficiency taken as independent of the layer size"
+/* Activations and weights both stream from DRAM. */
+#define BW(v, src) .dram_gbps = FIG(v, src), .weight_gbps = FIG(v, src)
+/* The rates without public figures, derived from the peak (tera-ops/s) and marked assumed. */
+#define RATES(p)                                                                               \
+    .vector_tops = ASSUMED(p, SRC_VECTOR), .special_gops = ASSUMED(p * 1000, SRC_SPECIAL),     \
+    .tap_gops = ASSUMED(p * 1000, SRC_TAP), .gemm_half = ASSUMED(0, SRC_HALF)
 #define SRC_FLOOR \
     "assumed: no published figure; 2 us per dispatched layer so that tiny layers are not free"
 #define SRC_ACT "DESIGN.md: the ANE computes in fp16 (2 bytes per activation element)"
@@ -67,23 +79,23 @@ int af_wenc_from_name(const char *name)
 
 static const af_target_family families[] = {
     {.name = "h13", .alias = "m1", .chip = "M1 (A14-generation ANE)",
-     .peak_fp16_tops = FIG(11.0, SRC_M1_TOPS), .dram_gbps = FIG(68.25, SRC_M1_BW), .vector_tops = ASSUMED(11.0, SRC_VECTOR),
+     .peak_fp16_tops = FIG(11.0, SRC_M1_TOPS), BW(68.25, SRC_M1_BW), RATES(11.0),
      .native_streams = STREAMS_H13, .native_streams_source = SRC_STREAM_H13,
      .missing_ops = "sin,cos", .missing_ops_source = SRC_TRIG, COMMON_CAPS},
     {.name = "h14", .alias = "m2", .chip = "M2 (A15-generation ANE)",
-     .peak_fp16_tops = FIG(15.8, SRC_M2_TOPS), .dram_gbps = FIG(100.0, SRC_M2_BW), .vector_tops = ASSUMED(15.8, SRC_VECTOR),
+     .peak_fp16_tops = FIG(15.8, SRC_M2_TOPS), BW(100.0, SRC_M2_BW), RATES(15.8),
      .native_streams = STREAMS_H14, .native_streams_source = SRC_STREAM_H14,
      .missing_ops = "", .missing_ops_source = "", COMMON_CAPS},
     {.name = "h15", .alias = "m3", .chip = "M3 (A16/A17-generation ANE)",
-     .peak_fp16_tops = FIG(18.0, SRC_M3_TOPS), .dram_gbps = FIG(100.0, SRC_M3_BW), .vector_tops = ASSUMED(18.0, SRC_VECTOR),
+     .peak_fp16_tops = FIG(18.0, SRC_M3_TOPS), BW(100.0, SRC_M3_BW), RATES(18.0),
      .native_streams = STREAMS_H14, .native_streams_source = SRC_STREAM_H14,
      .missing_ops = "", .missing_ops_source = "", COMMON_CAPS},
     {.name = "h16", .alias = "m4", .chip = "M4 (A18-generation ANE)",
-     .peak_fp16_tops = ASSUMED(19.0, SRC_M4_TOPS), .vector_tops = ASSUMED(19.0, SRC_VECTOR), .dram_gbps = FIG(120.0, SRC_M4_BW),
+     .peak_fp16_tops = ASSUMED(19.0, SRC_M4_TOPS), RATES(19.0), BW(120.0, SRC_M4_BW),
      .native_streams = STREAMS_H14, .native_streams_source = SRC_STREAM_H14,
      .missing_ops = "", .missing_ops_source = "", COMMON_CAPS},
     {.name = "h17s", .alias = "m5", .chip = "M5 (A19-generation ANE)",
-     .peak_fp16_tops = ASSUMED(19.0, SRC_M5_TOPS), .vector_tops = ASSUMED(19.0, SRC_VECTOR), .dram_gbps = FIG(153.0, SRC_M5_BW),
+     .peak_fp16_tops = ASSUMED(19.0, SRC_M5_TOPS), RATES(19.0), BW(153.0, SRC_M5_BW),
      .native_streams = STREAMS_H14, .native_streams_source = SRC_STREAM_H14,
      .missing_ops = "", .missing_ops_source = "", COMMON_CAPS},
 };

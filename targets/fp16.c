@@ -296,7 +296,7 @@ af_status af_fp16_predict_graph(const af_graph *g, void *const *inputs, af_fp16_
 /* ---- file-level entry ---------------------------------------------------------------- */
 
 /* Seeded N(0,1) (Box-Muller over a 64-bit LCG) so runs without --calib are reproducible. */
-static void fill_normal(float *x, int64_t n, uint64_t seed)
+void af_target_fill_normal(float *x, int64_t n, uint64_t seed)
 {
     uint64_t s = seed * 6364136223846793005ull + 1442695040888963407ull;
     for (int64_t i = 0; i < n; i += 2) {
@@ -318,7 +318,7 @@ static af_status load_input(const af_graph *g, int i, const char *dir, void **ou
     if (!dir) {
         *out = calloc((size_t)bytes + 1, 1);
         if (!*out) return af_err_set(err, AF_ERR_NOMEM, "out of memory for input '%s'", t->name);
-        if (t->dtype == AF_DTYPE_F32) fill_normal(*out, af_tensor_numel(t), (uint64_t)i + 1);
+        if (t->dtype == AF_DTYPE_F32) af_target_fill_normal(*out, af_tensor_numel(t), (uint64_t)i + 1);
         return AF_OK;
     }
     char path[4096];

@@ -38,6 +38,10 @@ int af_target_placement_scan(const char *meta, size_t len, int *n_ane, int *n_cp
 af_status af_fp16_predict_graph(const af_graph *g, void *const *inputs, af_fp16_report *r,
                                 af_err *err);
 
+/* n seeded N(0,1) floats (the same for the same seed): calibration and timing inputs when none
+ * are given. */
+void af_target_fill_normal(float *x, int64_t n, uint64_t seed);
+
 /* ---- cost model over a neutral description ---- */
 typedef struct af_cost_tensor {
     af_dtype dtype;
@@ -45,6 +49,7 @@ typedef struct af_cost_tensor {
     int64_t dims[AF_MAX_RANK];
     int is_const;
     int wenc;             /* AF_WENC_x of a constant */
+    double stored_bytes;  /* a bundle constant's bytes as stored (0: use bits per weight) */
     int alias;            /* an output sharing its input's bytes (in-place reshape) */
 } af_cost_tensor;
 

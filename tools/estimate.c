@@ -1,5 +1,5 @@
 /* tools/estimate.c — `aneforge estimate BUNDLE.afb|MODEL.onnx --target FAMILY|host [--json]
- * [--assume-weights ENC] [--top N] [--measure [--runs N]]`: the roofline estimate per op and in
+ * [--assume-weights ENC] [--top N] [--measure [--runs N] [--inputs DIR]]`: the roofline estimate per op and in
  * total, with the figures used and their sources. `--target host` probes this machine;
  * `--measure` (bundles only) also times af_session_run so the estimate can be compared. */
 #include <stdio.h>
@@ -7,12 +7,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "../importers/npy/npy.h"
+#include "../targets/targets_internal.h"
 #include "aneforge/runtime.h"
 #include "cli.h"
 #include "targets_cli.h"
 
 typedef struct est_args {
-    const char *path, *target;
+    const char *path, *target, *inputs;
     int as_json, top, measure, runs, assume;
     af_shape_spec shapes[TCLI_MAX_SHAPES];
     char names[TCLI_MAX_SHAPES][256];
@@ -31,6 +33,7 @@ static int parse_args(int argc, char **argv, est_args *a)
         if (!strcmp(s, "--target") && has_val) a->target = argv[++i];
         else if (!strcmp(s, "--json")) a->as_json = 1;
         else if (!strcmp(s, "--measure")) a->measure = 1;
+        else if (!strcmp(s, "--inputs") && has_val) a->inputs = argv[++i];
         else if ((!strcmp(s, "--top") || !strcmp(s, "--runs")) && has_val) {
             if ((n = cli_parse_count(argv[++i])) < 0 || n > 100000)
                 return cli_error(CLI_USAGE, "bad %s '%s'", s, argv[i]);
@@ -51,15 +54,16 @@ static int parse_args(int argc, char **argv, est_args *a)
     if (!a->path || !a->target)
         return cli_error(CLI_USAGE, "usage: aneforge estimate BUNDLE.afb|MODEL.onnx --target FAMILY|host [--json]");
     size_t n = strlen(a->path);
+    if (a->inputs && !a->measure) return cli_error(CLI_USAGE, "estimate: --inputs goes with --measure");
     if (a->measure && (n < 4 || strcmp(a->path + n - 4, ".afb")))
         return cli_error(CLI_USAGE, "estimate: --measure needs a bundle (.afb)");
     return CLI_OK;
 }
 
-static double now_ms(void)
+static double now_ms(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
@@ -69,9 +73,39 @@ static int cmp_double(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-/* Median wall time of af_session_run over runs (after 2 warm-up runs) on zero inputs, one thread
- * (the runtime's default, as `aneforge run`). */
-static int measure(const char *path, int runs, double *median_ms)
+static double median(double *t, int n)
+{
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* Input i from DIR/<name>.npy, or seeded N(0,1) floats (zeros for other dtypes) without a DIR:
+ * kernels can be slower on all-zero data (denormal paths), so zeros are not used for timing. */
+static int set_input(af_session *s, const af_bundle *b, int i, const char *dir)
+{
+    af_tensor_info info;
+    af_bundle_input_info(b, i, &info);
+    af_err err = {0};
+    af_npy n = {0};
+    char path[4096];
+    if (dir && (af_npy_path(dir, info.name, path, sizeof path, &err) != AF_OK ||
+                af_npy_read_file(path, &n, &err) != AF_OK))
+        return cli_error(cli_exit_code(err.code), "%s", err.msg);
+    void *data = dir ? n.data : calloc(info.nbytes + 1, 1);
+    if (!data) return cli_error(CLI_INTERNAL, "out of memory");
+    if (!dir && info.dtype == AF_DTYPE_F32) af_target_fill_normal(data, (int64_t)(info.nbytes / 4), (uint64_t)i + 1);
+    int rc = CLI_OK;
+    if ((dir ? n.nbytes : info.nbytes) != info.nbytes || af_session_set_input(s, i, data, info.nbytes) != AF_OK)
+        rc = cli_error(CLI_BAD_INPUT, "%s: input '%s' does not match the bundle", dir ? path : "seeded", info.name);
+    if (dir) af_npy_free(&n);
+    else free(data);
+    return rc;
+}
+
+/* Median wall time and median process CPU time of af_session_run over runs (after 2 warm-up
+ * runs), one thread (the runtime's default, as `aneforge run`). On a busy machine the wall time
+ * includes waiting for a CPU; the CPU time is what the host probe compares with. */
+static int measure(const char *path, const char *dir, int runs, double *median_ms, double *cpu_ms)
 {
     char msg[600];
     af_bundle *b;
@@ -82,16 +116,20 @@ static int measure(const char *path, int runs, double *median_ms)
         af_bundle_close(b);
         return cli_error(cli_exit_code(st), "%s: %s", path, msg);
     }
-    double *t = calloc((size_t)runs, sizeof *t);
+    double *t = calloc((size_t)runs * 2, sizeof *t), *c = t + runs;
     int rc = t ? CLI_OK : cli_error(CLI_INTERNAL, "out of memory");
+    for (int i = 0; rc == CLI_OK && i < af_bundle_input_count(b); i++) rc = set_input(s, b, i, dir);
     for (int i = -2; rc == CLI_OK && i < runs; i++) {
-        double t0 = now_ms();
+        double t0 = now_ms(CLOCK_MONOTONIC), c0 = now_ms(CLOCK_PROCESS_CPUTIME_ID);
         if (af_session_run(s) != AF_OK) rc = cli_error(CLI_BAD_INPUT, "%s: %s", path, af_session_error(s));
-        else if (i >= 0) t[i] = now_ms() - t0;
+        else if (i >= 0) {
+            t[i] = now_ms(CLOCK_MONOTONIC) - t0;
+            c[i] = now_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        }
     }
     if (rc == CLI_OK) {
-        qsort(t, (size_t)runs, sizeof *t, cmp_double);
-        *median_ms = runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]);
+        *median_ms = median(t, runs);
+        *cpu_ms = median(c, runs);
     }
     free(t);
     af_session_free(s);
@@ -116,7 +154,7 @@ static int top_ops(const af_cost_report *r, int *idx, int n)
 }
 
 static void print_text(const est_args *a, const af_target_family *f, const af_cost_report *r,
-                       double measured_ms)
+                       double measured_ms, double cpu_ms)
 {
     char buf[128];
     printf("%s on %s (%s): estimated %.3f ms (%.3f ms of it per-op floors), %d ops\n", a->path,
@@ -131,20 +169,24 @@ static void print_text(const est_args *a, const af_target_family *f, const af_co
         printf("    %-32.32s %-14s %10.3f %10.4f %10.2f %9s\n", c->node, c->op, c->macs / 1e6,
                (c->act_bytes + c->weight_bytes) / 1e6, c->time_us, c->memory_bound ? "memory" : "compute");
     }
-    printf("  figures:\n    peak %.4g TOPS: %s%s\n    other work %.4g TOPS: %s%s\n    bandwidth %.4g GB/s: %s%s\n    floor %.3g us/op: %s%s\n"
-           "    native weights %s: %s\n",
-           f->peak_fp16_tops.value, f->peak_fp16_tops.assumed ? "[assumed] " : "", f->peak_fp16_tops.source,
-           f->vector_tops.value, f->vector_tops.assumed ? "[assumed] " : "", f->vector_tops.source,
-           f->dram_gbps.value, f->dram_gbps.assumed ? "[assumed] " : "", f->dram_gbps.source,
-           f->op_floor_us.value, f->op_floor_us.assumed ? "[assumed] " : "", f->op_floor_us.source,
-           tcli_streams(f->native_streams, buf, sizeof buf), f->native_streams_source);
+    printf("  figures:\n    peak %.4g TOPS, half at GEMM size %.3g: %s\n", f->peak_fp16_tops.value,
+           f->gemm_half.value, f->peak_fp16_tops.source);
+    printf("    elementwise %.4g TOPS: %s\n", f->vector_tops.value, f->vector_tops.source);
+    printf("    exp-like %.4g G/s: %s\n", f->special_gops.value, f->special_gops.source);
+    printf("    indexed taps %.4g G/s: %s\n", f->tap_gops.value, f->tap_gops.source);
+    printf("    bandwidth %.4g GB/s: %s\n", f->dram_gbps.value, f->dram_gbps.source);
+    printf("    weight bandwidth %.4g GB/s: %s\n", f->weight_gbps.value, f->weight_gbps.source);
+    printf("    floor %.3g us/op: %s\n", f->op_floor_us.value, f->op_floor_us.source);
+    printf("    native weights %s: %s\n", tcli_streams(f->native_streams, buf, sizeof buf),
+           f->native_streams_source);
     if (measured_ms >= 0)
-        printf("  measured: median %.3f ms over %d runs of af_session_run (estimate/measured %.2f)\n",
-               measured_ms, a->runs, r->time_us / 1e3 / measured_ms);
+        printf("  measured: median %.3f ms wall, %.3f ms CPU over %d runs of af_session_run "
+               "(estimate/measured CPU %.2f)\n",
+               measured_ms, cpu_ms, a->runs, r->time_us / 1e3 / cpu_ms);
 }
 
 static void print_json(const est_args *a, const af_target_family *f, const af_cost_report *r,
-                       double measured_ms)
+                       double measured_ms, double cpu_ms)
 {
     af_json j;
     json_init(&j);
@@ -157,7 +199,10 @@ static void print_json(const est_args *a, const af_target_family *f, const af_co
     json_kv_num(&j, "macs", r->macs);
     json_kv_num(&j, "weight_bytes", r->weight_bytes);
     json_kv_num(&j, "act_bytes", r->act_bytes);
-    if (measured_ms >= 0) json_kv_num(&j, "measured_ms_median", measured_ms);
+    if (measured_ms >= 0) {
+        json_kv_num(&j, "measured_ms_median", measured_ms);
+        json_kv_num(&j, "measured_cpu_ms_median", cpu_ms);
+    }
     json_key(&j, "family");
     tcli_json_family(&j, f);
     json_key(&j, "ops");
@@ -170,6 +215,8 @@ static void print_json(const est_args *a, const af_target_family *f, const af_co
         json_kv_str(&j, "op", c->op);
         json_kv_num(&j, "macs", c->macs);
         json_kv_num(&j, "ops", c->ops);
+        json_kv_num(&j, "special", c->special);
+        json_kv_num(&j, "taps", c->taps);
         json_kv_num(&j, "act_bytes", c->act_bytes);
         json_kv_num(&j, "weight_bytes", c->weight_bytes);
         json_kv_num(&j, "time_us", c->time_us);
@@ -203,11 +250,11 @@ int cmd_estimate(int argc, char **argv)
     af_cost_report r;
     if ((st = af_estimate_file(a.path, f, &o, &r, msg, sizeof msg)) != AF_OK)
         return cli_error(cli_exit_code(st), "%s", msg);
-    double measured = -1;
-    if (a.measure) rc = measure(a.path, a.runs, &measured);
+    double measured = -1, cpu = -1;
+    if (a.measure) rc = measure(a.path, a.inputs, a.runs, &measured, &cpu);
     if (rc == CLI_OK) {
-        if (a.as_json) print_json(&a, f, &r, measured);
-        else print_text(&a, f, &r, measured);
+        if (a.as_json) print_json(&a, f, &r, measured, cpu);
+        else print_text(&a, f, &r, measured, cpu);
     }
     af_cost_report_free(&r);
     return rc;

@@ -57,8 +57,12 @@ void tcli_json_family(af_json *j, const af_target_family *f)
     json_kv_str(j, "alias", f->alias);
     json_kv_str(j, "chip", f->chip);
     tcli_json_figure(j, "peak_fp16_tops", &f->peak_fp16_tops);
+    tcli_json_figure(j, "gemm_half", &f->gemm_half);
     tcli_json_figure(j, "vector_tops", &f->vector_tops);
+    tcli_json_figure(j, "special_gops", &f->special_gops);
+    tcli_json_figure(j, "tap_gops", &f->tap_gops);
     tcli_json_figure(j, "dram_gbps", &f->dram_gbps);
+    tcli_json_figure(j, "weight_gbps", &f->weight_gbps);
     tcli_json_figure(j, "op_floor_us", &f->op_floor_us);
     tcli_json_figure(j, "act_bytes", &f->act_bytes);
     tcli_json_figure(j, "decompressed_bits", &f->decompressed_bits);
@@ -77,8 +81,7 @@ void tcli_json_family(af_json *j, const af_target_family *f)
 
 static void print_figure(const char *what, const af_figure *f, const char *unit)
 {
-    printf("  %-18s %-10.10g %-6s %s%s\n", what, f->value, unit, f->assumed ? "[assumed] " : "",
-           f->source);
+    printf("  %-18s %-10.10g %-6s %s\n", what, f->value, unit, f->source); /* "assumed: ..." */
 }
 
 static void print_family(const af_target_family *f)
@@ -86,8 +89,12 @@ static void print_family(const af_target_family *f)
     char buf[128];
     printf("%s (%s) — %s\n", f->name, f->alias, f->chip);
     print_figure("peak fp16", &f->peak_fp16_tops, "TOPS");
-    print_figure("other work", &f->vector_tops, "TOPS");
+    print_figure("GEMM half size", &f->gemm_half, "");
+    print_figure("elementwise", &f->vector_tops, "TOPS");
+    print_figure("exp-like", &f->special_gops, "G/s");
+    print_figure("indexed taps", &f->tap_gops, "G/s");
     print_figure("DRAM bandwidth", &f->dram_gbps, "GB/s");
+    print_figure("weight bandwidth", &f->weight_gbps, "GB/s");
     print_figure("per-op floor", &f->op_floor_us, "us");
     printf("  %-18s %-17s %s\n", "native weights", tcli_streams(f->native_streams, buf, sizeof buf),
            f->native_streams_source);

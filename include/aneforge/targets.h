@@ -28,8 +28,8 @@
 extern "C" {
 #endif
 
-/* One figure with where it comes from. assumed = 1: not published, an estimate (source says
- * what it is based on). */
+/* One figure with where it comes from. assumed = 1: not published, an estimate (its source then
+ * starts with "assumed:" and says what it is based on). */
 typedef struct af_figure {
     double value;
     const char *source;
@@ -50,7 +50,7 @@ typedef enum af_wenc {
 typedef struct af_wenc_info {
     const char *name;       /* "fp16", "int8", ... */
     double bits_per_weight; /* stored bits per element, metadata (scales, LUTs) amortised */
-    int bundle_encoding;    /* af_encoding value a bundle stores it as, -1 while not in bundles */
+    int bundle_encoding;    /* af_encoding value a bundle stores it as (graph/graph.h) */
 } af_wenc_info;
 
 extern const af_wenc_info af_wenc_table[AF_WENC_COUNT];
@@ -61,9 +61,14 @@ typedef struct af_target_family {
     const char *name;       /* "h13" */
     const char *alias;      /* "m1" */
     const char *chip;       /* "M1 (A14 generation ANE)" */
+    /* throughput per class of work (see targets/cost.c for what each op counts) */
     af_figure peak_fp16_tops;  /* dense fp16 tera-ops/s (1 MAC = 2 ops) for GEMM-shaped work */
-    af_figure vector_tops;     /* tera-ops/s for other work: elementwise, pooling, depthwise conv */
-    af_figure dram_gbps;       /* DRAM bandwidth, GB/s */
+    af_figure gemm_half;       /* GEMM size min(M, K) at which half the peak is reached (0: none) */
+    af_figure vector_tops;     /* tera-ops/s for elementwise arithmetic and depthwise conv */
+    af_figure special_gops;    /* giga evaluations/s of exp-like functions (sigmoid, exp, ...) */
+    af_figure tap_gops;        /* giga taps/s of indexed loops (pooling windows, resize, permutes) */
+    af_figure dram_gbps;       /* DRAM bandwidth, GB/s (activations) */
+    af_figure weight_gbps;     /* bandwidth weights are read at, GB/s (the ANE: DRAM too) */
     af_figure op_floor_us;     /* fixed cost per dispatched op, microseconds */
     af_figure act_bytes;       /* bytes per activation element moved (2 = fp16) */
     af_figure decompressed_bits; /* bits per weight when an encoding is not streamed natively */
@@ -158,8 +163,10 @@ const char *af_fp16_kind_name(af_fp16_kind k);
 typedef struct af_op_cost {
     char node[128];
     char op[32];
-    double macs;          /* multiply-accumulates (GEMM-shaped work) */
-    double ops;           /* other arithmetic (elementwise, pooling, normalisation) */
+    double macs;          /* multiply-accumulates (GEMM-shaped and depthwise) */
+    double ops;           /* other arithmetic (elementwise, normalisation) */
+    double special;       /* exp-like function evaluations (weighted, see cost.c) */
+    double taps;          /* indexed-loop taps (pooling windows, resize, permutes) */
     double act_bytes;     /* activations read + written */
     double weight_bytes;  /* constants at the bytes the family reads */
     double time_us;       /* max(compute / peak, bytes / bandwidth) + floor */

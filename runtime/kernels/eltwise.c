@@ -75,6 +75,11 @@ void afk_act_apply(const af_unary_params *u, float *x, int64_t n)
     case AF_UNARY_CLIP: /* vec.c: the same comparisons, vectorised */
         afk_vec_bias_act(x, n, 0.0f, afk_act_kind(u), u->alpha, u->beta);
         return;
+    case AF_UNARY_SIGMOID:
+    case AF_UNARY_SILU:
+        if (afk_vec_sigmoid(u, x, n)) return;
+        for (int64_t i = 0; i < n; i++) x[i] = afk_unary_f32(u, x[i]);
+        return;
     default:
         for (int64_t i = 0; i < n; i++) x[i] = afk_unary_f32(u, x[i]);
     }

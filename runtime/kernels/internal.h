@@ -117,7 +117,7 @@ int afk_wino_applies(const afk_wino *w);
 size_t afk_wino_shared_floats(const afk_wino *w);
 size_t afk_wino_thread_floats(const afk_wino *w);
 void afk_wino_run(const afk_wino *w, const af_kctx *ctx);
-extern int afk_wino_disable; /* tests and benchmarks: 1 = always im2col */
+extern int afk_wino_enable; /* 0 (default): never used; tests set 1 */
 
 /* ---- vectorised f32 loops (vec.c): AVX2 chosen at run time, else portable; same bits ---- */
 enum { AFK_ACT_NONE = 0, AFK_ACT_RELU = 1, AFK_ACT_CLIP = 2 };
@@ -128,6 +128,9 @@ void afk_vec_bias_act(float *x, int64_t n, float bias, int kind, float lo, float
 /* o[i] = a[i] (fn) b[i or 0] for fn in ADD, SUB, MUL, MAX, MIN (afk_vec_binary_ok). */
 int afk_vec_binary_ok(int fn);
 void afk_vec_binary(int fn, const float *a, const float *b, int b_scalar, float *o, int64_t n);
+/* x = sigmoid(x) or silu(x) for u->fn SIGMOID / SILU with AVX2+FMA (relative error ~1e-7, not
+ * the reference's bits); returns 0 (x untouched) when it cannot. */
+int afk_vec_sigmoid(const af_unary_params *u, float *x, int64_t n);
 extern int afk_vec_force_portable; /* tests: 1 = never take the AVX2 loops */
 const char *afk_vec_isa(void);      /* "avx2" or "portable": what the loops use now */
 

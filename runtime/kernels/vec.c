@@ -97,6 +97,48 @@ __attribute__((target("avx2"))) static void binary_avx2(int fn, const float *a, 
     binary_portable(fn, a + i, b_scalar ? b : b + i, b_scalar, o + i, n - i);
 }
 
+/* e^x for 8 lanes: x = n ln2 + r, |r| <= ln2/2, e^r by its degree-7 Taylor polynomial
+ * (truncation < 1e-8 relative), times 2^n applied as two halves so that n in [-150, 128]
+ * (denormal results) stays exact; x > 88.72 gives +inf like expf. Relative error a few ulp
+ * (tests/unit/test_kernels_fast.c bounds it). */
+__attribute__((target("avx2,fma"))) static __m256 exp8(__m256 x)
+{
+    __m256 big = _mm256_cmp_ps(x, _mm256_set1_ps(88.72f), _CMP_GT_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-103.9f)), _mm256_set1_ps(88.72f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x); /* ln2 hi */
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);    /* ln2 lo */
+    static const float c[8] = {1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f,
+                               1.0f, 1.0f};
+    __m256 p = _mm256_set1_ps(c[0]);
+    for (int i = 1; i < 8; i++) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c[i]));
+    __m256i ni = _mm256_cvtps_epi32(n), h = _mm256_srai_epi32(ni, 1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    __m256 e1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, bias), 23));
+    __m256 e2 = _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, h), bias), 23));
+    __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, e1), e2);
+    return _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), big);
+}
+
+/* x = sigmoid(x) (silu = 0) or x * sigmoid(x) (silu = 1); the tail uses the reference. */
+__attribute__((target("avx2,fma"))) static void sigmoid_avx2(float *x, int64_t n, int silu,
+                                                             const af_unary_params *u)
+{
+    const __m256 one = _mm256_set1_ps(1.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        /* as the reference: e = exp(-|v|); sigmoid = 1/(1+e) for v >= 0, e/(1+e) below */
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 neg = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ);
+        __m256 e = exp8(_mm256_blendv_ps(_mm256_sub_ps(_mm256_setzero_ps(), v), v, neg));
+        __m256 sg = _mm256_div_ps(_mm256_blendv_ps(one, e, neg), _mm256_add_ps(one, e));
+        _mm256_storeu_ps(x + i, silu ? _mm256_mul_ps(v, sg) : sg);
+    }
+    for (; i < n; i++) x[i] = afk_unary_f32(u, x[i]);
+}
+
 /* dst = widen(src) with F16C: exact, like af_f16_to_f32 (signalling NaNs come out quiet). */
 __attribute__((target("avx,f16c"))) static void f16_to_f32_f16c(const uint16_t *src, float *dst,
                                                                  size_t n)
@@ -174,4 +216,19 @@ void afk_f16_to_f32_n(const uint16_t *src, float *dst, size_t n)
     }
 #endif
     for (size_t i = 0; i < n; i++) dst[i] = af_f16_to_f32(src[i]);
+}
+
+int afk_vec_sigmoid(const af_unary_params *u, float *x, int64_t n)
+{
+#ifdef AFK_X86
+    static int have = -1;
+    if (have < 0) have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (have && !afk_vec_force_portable &&
+        (u->fn == AF_UNARY_SIGMOID || u->fn == AF_UNARY_SILU)) {
+        sigmoid_avx2(x, n, u->fn == AF_UNARY_SILU, u);
+        return 1;
+    }
+#endif
+    (void)u, (void)x, (void)n;
+    return 0;
 }

@@ -9,12 +9,19 @@
  *
  * Work is cut into tasks of TILES tiles (a rule on the shape alone), so results do not depend on
  * the thread count. conv.c decides when it applies (afk_wino_applies) and sizes scratch.
+ * Status: correct and tested, but off by default (afk_wino_enable) until the transforms are
+ * vectorised — measured slower than im2col + OpenBLAS below ~256 channels.
  */
 #include "internal.h"
 
 #include <string.h>
 
-enum { TILES = 64 };
+enum { TILES = 256, KPAD = 16 }; /* KPAD: the 16 k-planes must not sit 2^n bytes apart (cache
+                                   * set conflicts), so each plane is padded by 64 bytes */
+
+/* Floats between consecutive k-planes of V (C rows) and Z (M rows). */
+static size_t vstride(const afk_wino *w) { return (size_t)(w->C * TILES + KPAD); }
+static size_t zstride(const afk_wino *w) { return (size_t)(w->M * TILES + KPAD); }
 
 /* Tiles per row and column, total tiles and tasks. */
 static void tile_counts(const afk_wino *w, int64_t *tw, int64_t *th, int64_t *tasks)
@@ -24,11 +31,13 @@ static void tile_counts(const afk_wino *w, int64_t *tw, int64_t *th, int64_t *ta
     *tasks = (*tw * *th + TILES - 1) / TILES;
 }
 
-int afk_wino_disable = 0;
+/* Off by default: with scalar transforms it is slower than im2col + OpenBLAS on this machine's
+ * shapes (docs/performance.md); tests turn it on to keep it correct. */
+int afk_wino_enable = 0;
 
 int afk_wino_applies(const afk_wino *w)
 {
-    if (afk_wino_disable) return 0;
+    if (!afk_wino_enable) return 0;
     /* worth it with enough channels and tiles; bounds keep the scratch sizes far from overflow */
     return w->C >= 16 && w->M >= 16 && w->C <= 8192 && w->M <= 8192 && w->OH * w->OW >= 256 &&
            w->H <= 65536 && w->W <= 65536 && w->OH <= 65536 && w->OW <= 65536;
@@ -36,7 +45,7 @@ int afk_wino_applies(const afk_wino *w)
 
 /* floats: shared U (16 M C), then per thread V (16 C TILES) and Z (16 M TILES). */
 size_t afk_wino_shared_floats(const afk_wino *w) { return (size_t)(16 * w->M * w->C); }
-size_t afk_wino_thread_floats(const afk_wino *w) { return (size_t)(16 * (w->C + w->M) * TILES); }
+size_t afk_wino_thread_floats(const afk_wino *w) { return 16 * (vstride(w) + zstride(w)); }
 
 /* U[k][m][c] = G g G^T for the 3×3 kernel g of (m, c); G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]. */
 static void weight_task(void *arg, int64_t m, int tid)
@@ -83,11 +92,12 @@ static void input_transform(const afk_wino *w, int64_t tw, int64_t p0, int64_t n
                 t[3][j] = d[1][j] - d[3][j];
             }
             for (int i = 0; i < 4; i++) { /* v = t B */
-                float *v = V + (i * 4) * w->C * TILES + c * TILES + p;
+                const size_t ks = vstride(w);
+                float *v = V + (size_t)(i * 4) * ks + (size_t)(c * TILES + p);
                 v[0] = t[i][0] - t[i][2];
-                v[w->C * TILES] = t[i][1] + t[i][2];
-                v[2 * w->C * TILES] = t[i][2] - t[i][1];
-                v[3 * w->C * TILES] = t[i][1] - t[i][3];
+                v[ks] = t[i][1] + t[i][2];
+                v[2 * ks] = t[i][2] - t[i][1];
+                v[3 * ks] = t[i][1] - t[i][3];
             }
         }
     }
@@ -103,7 +113,7 @@ static void output_transform(const afk_wino *w, int64_t tw, int64_t p0, int64_t 
         float b = w->bias ? w->bias[m] : 0.0f;
         for (int64_t p = 0; p < np; p++) {
             float z[4][4], t[2][4];
-            for (int k = 0; k < 16; k++) z[k / 4][k % 4] = Z[(k * w->M + m) * TILES + p];
+            for (int k = 0; k < 16; k++) z[k / 4][k % 4] = Z[(size_t)k * zstride(w) + (size_t)(m * TILES + p)];
             for (int j = 0; j < 4; j++) {
                 t[0][j] = z[0][j] + z[1][j] + z[2][j];
                 t[1][j] = z[1][j] - z[2][j] - z[3][j];
@@ -134,12 +144,12 @@ static void tile_task(void *arg, int64_t task, int tid)
     tile_counts(w, &tw, &th, &tasks);
     int64_t p0 = task * TILES, np = tw * th - p0 < TILES ? tw * th - p0 : TILES;
     float *V = w->thread_scratch + (size_t)tid * afk_wino_thread_floats(w);
-    float *Z = V + 16 * w->C * TILES;
-    if (np < TILES) memset(V, 0, sizeof(float) * (size_t)(16 * w->C * TILES));
+    float *Z = V + 16 * vstride(w);
+    if (np < TILES) memset(V, 0, sizeof(float) * 16 * vstride(w));
     input_transform(w, tw, p0, np, V);
     for (int k = 0; k < 16; k++) /* Z[k] (M, TILES) = U[k] (M, C) @ V[k] (C, TILES) */
         afk_sgemm(0, 0, w->M, TILES, w->C, 1.0f, w->U + (size_t)k * w->M * w->C, w->C,
-                  V + (size_t)k * w->C * TILES, TILES, 0.0f, Z + (size_t)k * w->M * TILES, TILES);
+                  V + k * vstride(w), TILES, 0.0f, Z + k * zstride(w), TILES);
     output_transform(w, tw, p0, np, Z);
 }
 

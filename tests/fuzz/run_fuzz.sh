@@ -2,8 +2,9 @@
 # tests/fuzz/run_fuzz.sh BUILD_DIR SECONDS [NAME...] — runs every harness BUILD_DIR/fuzz/fuzz_NAME
 # (or the NAMEs given) for SECONDS each, one after the other, on a corpus seeded by seeds.sh
 # and kept in BUILD_DIR/fuzz/corpus/NAME (it grows across runs). Uses tests/fuzz/NAME.dict when
-# present. Crash inputs land in BUILD_DIR/fuzz/artifacts/. Prints one summary line per harness
-# ("fuzz_onnx: 60 s, 123456 execs, 0 crashes") and exits 1 if any harness found a crash.
+# present (onnx.dict for fuzz_convert). Crash inputs land in BUILD_DIR/fuzz/artifacts/.
+# Prints one summary line per harness ("fuzz_onnx: 60 s, 123456 execs, 0 crashes") and exits 1
+# if any harness found a crash.
 set -eu
 BUILD=${1:?usage: run_fuzz.sh BUILD_DIR SECONDS [NAME...]}
 SECS=${2:?}
@@ -29,7 +30,9 @@ for name in "$@"; do
     rm -rf "$seeds"
     sh "$ROOT/tests/fuzz/seeds.sh" "$BUILD" "$name" "$seeds" >/dev/null
     dict=
-    [ -f "$ROOT/tests/fuzz/$name.dict" ] && dict="-dict=$ROOT/tests/fuzz/$name.dict"
+    d=$name
+    [ "$name" = convert ] && d=onnx # fuzz_convert reads ONNX
+    [ -f "$ROOT/tests/fuzz/$d.dict" ] && dict="-dict=$ROOT/tests/fuzz/$d.dict"
     rc=0
     # -rss_limit_mb / -malloc_limit_mb: a parser that allocates what the file cannot back
     # shows up as an out-of-memory "crash" (the seeds are all far below these limits).

@@ -5,8 +5,9 @@
 # Seeds are the files under models/ and tests/ whose extension is the format's (NAME, or
 # "afb" for the bundle harness), at most MAX_SEED bytes each, plus anything committed in
 # tests/fuzz/corpus/NAME/ (or seeds/NAME/). Bundle seeds are made by converting the small test
-# models with BUILD_DIR/bin/aneforge (fp32 and fp16). A new harness fuzz_<format>.c needs nothing here
-# when its files end in .<format>; small hand-made seeds go in tests/fuzz/corpus/<format>/.
+# models with BUILD_DIR/bin/aneforge (every --compress encoding it knows). A new harness
+# fuzz_<format>.c needs nothing here when its files end in .<format>; small hand-made seeds go
+# in tests/fuzz/corpus/<format>/.
 set -eu
 BUILD=${1:?usage: seeds.sh BUILD_DIR NAME OUT_DIR}
 NAME=${2:?}
@@ -26,7 +27,7 @@ case "$NAME" in
 bundle)
     for m in tests/data/onnx/*.onnx models/*/model.onnx; do
         b=$(basename "$(dirname "$m")")_$(basename "$m" .onnx)
-        for c in fp32 fp16; do
+        for c in fp32 fp16 int8 int4 sparse blockwise; do # unknown ones just fail
             "$BUILD/bin/aneforge" convert "$m" -o "$OUT/$b.$c.afb" --compress "$c" -q \
                 >/dev/null 2>&1 || true
         done
@@ -34,6 +35,7 @@ bundle)
     find "$OUT" -name '*.afb' -size +"$MAX_SEED"c -exec rm -f {} +
     copy_found afb
     ;;
+convert) copy_found onnx ;; # the converter pipeline harness reads ONNX models
 *) copy_found "$NAME" ;;
 esac
 for d in tests/fuzz/corpus/"$NAME" tests/fuzz/seeds/"$NAME"; do

@@ -52,6 +52,21 @@ static void test_vec(void)
             CHECK(o2[i] == v, "bias_act kind %d at %d: %g vs %g", kind, i, o2[i], v);
         }
     }
+    for (int fn = AF_UNARY_SIGMOID; fn <= AF_UNARY_SILU; fn += AF_UNARY_SILU - AF_UNARY_SIGMOID) {
+        af_unary_params u = {.fn = fn};
+        enum { S = 4099 };
+        static float xs[S], ys[S];
+        for (int i = 0; i < S; i++) xs[i] = ys[i] = (float)(i - S / 2) * 0.05f; /* [-102, 102] */
+        afk_act_apply(&u, ys, S);
+        int bad = 0;
+        for (int i = 0; i < S; i++) {
+            float r = afk_unary_f32(&u, xs[i]);
+            /* exp8: degree-7 polynomial (< 1e-8) plus a handful of roundings: 1e-6 relative is
+             * ~8 ulp; the absolute 1e-37 covers sigmoid's denormal tail on the far left */
+            bad += !(fabsf(ys[i] - r) <= 1e-6f * fabsf(r) + 1e-37f);
+        }
+        CHECK(bad == 0, "unary %d: %d of %d outside 1e-6 relative (%s)", fn, bad, S, afk_vec_isa());
+    }
     uint16_t h[N];
     for (int i = 0; i < N; i++) h[i] = (uint16_t)(rng = rng * 1664525u + 1013904223u) >> 0;
     for (int i = 0; i < N; i++)
@@ -68,6 +83,7 @@ static void test_vec(void)
 typedef struct conv_case {
     int64_t N, C, H, W, M, group, k, stride, pad, dil;
     int act;
+    int wino; /* 1: Winograd F(2x2,3x3) enabled (winograd.c) */
 } conv_case;
 
 static void conv_params(const conv_case *c, af_params *p, int64_t *OH, int64_t *OW)
@@ -151,7 +167,9 @@ static void test_conv_case(const conv_case *c)
     for (size_t i = 0; i < nw; i++) w[i] = frand() * 0.5f;
     for (int64_t i = 0; i < c->M; i++) b[i] = frand() * 0.1f;
     int ok = 1;
+    afk_wino_enable = c->wino;
     for (int t = 0; t < 4; t++) ok &= run_conv(c, x, w, b, y[t], t) == AF_OK;
+    afk_wino_enable = 0;
     CHECK(ok, "conv %lldx%lld g%lld k%lld s%lld ran", (long long)c->C, (long long)c->M,
           (long long)c->group, (long long)c->k, (long long)c->stride);
     int64_t bad = 0, K = c->C / c->group * c->k * c->k;
@@ -161,7 +179,11 @@ static void test_conv_case(const conv_case *c)
                 for (int64_t ow = 0; ow < OW; ow++) {
                     float mag, r = conv_ref_at(c, x, w, b, n, m, oh, ow, &mag);
                     float got = y[1][((n * c->M + m) * OH + oh) * OW + ow];
-                    bad += !(fabsf(got - r) <= 2.0f * (float)K * FLT_EPSILON * mag + 1e-6f);
+                    /* Winograd adds and scales transformed values (|coefficients| <= 1, up to
+                     * 4 terms per transform on each side), so its rounding error may reach a
+                     * few times the direct sum's: 16x the bound there */
+                    float bound = (c->wino ? 32.0f : 2.0f) * (float)K * FLT_EPSILON * mag + 1e-6f;
+                    bad += !(fabsf(got - r) <= bound);
                 }
     CHECK(bad == 0, "conv C%lld M%lld g%lld k%lld s%lld p%lld d%lld: %lld of %zu outside the "
           "bound", (long long)c->C, (long long)c->M, (long long)c->group, (long long)c->k,
@@ -177,16 +199,19 @@ static void test_conv_case(const conv_case *c)
 static void test_conv(void)
 {
     static const conv_case cases[] = {
-        /* N  C   H   W   M   g   k  s  p  d  act */
-        {1, 16, 23, 29, 24, 1, 3, 1, 1, 1, AF_UNARY_RELU},      /* im2col, several tiles */
-        {2, 8, 17, 15, 70, 1, 3, 2, 1, 1, AF_UNARY_IDENTITY},   /* stride 2, M blocks */
-        {1, 12, 9, 9, 200, 1, 3, 1, 2, 2, AF_UNARY_CLIP},       /* dilation, row blocks */
-        {1, 32, 30, 30, 16, 1, 1, 1, 0, 1, AF_UNARY_RELU},      /* pointwise GEMM */
-        {1, 24, 19, 21, 24, 24, 3, 1, 1, 1, AF_UNARY_CLIP},     /* depthwise s1 */
-        {2, 10, 20, 17, 10, 10, 3, 2, 1, 1, AF_UNARY_RELU},     /* depthwise s2 */
-        {1, 7, 11, 13, 7, 7, 5, 1, 2, 1, AF_UNARY_IDENTITY},    /* depthwise 5x5 */
-        {1, 6, 5, 4, 6, 6, 3, 1, 3, 2, AF_UNARY_IDENTITY},      /* depthwise, no interior */
-        {1, 8, 12, 12, 12, 4, 3, 1, 1, 1, AF_UNARY_RELU},       /* grouped */
+        /* N  C   H   W   M   g   k  s  p  d  act  wino */
+        {1, 16, 23, 29, 24, 1, 3, 1, 1, 1, AF_UNARY_RELU, 0},      /* im2col, several tiles */
+        {2, 8, 17, 15, 70, 1, 3, 2, 1, 1, AF_UNARY_IDENTITY, 0},   /* stride 2, M blocks */
+        {1, 12, 9, 9, 200, 1, 3, 1, 2, 2, AF_UNARY_CLIP, 0},       /* dilation, row blocks */
+        {1, 32, 30, 30, 16, 1, 1, 1, 0, 1, AF_UNARY_RELU, 0},      /* pointwise GEMM */
+        {1, 24, 19, 21, 24, 24, 3, 1, 1, 1, AF_UNARY_CLIP, 0},     /* depthwise s1 */
+        {2, 10, 20, 17, 10, 10, 3, 2, 1, 1, AF_UNARY_RELU, 0},     /* depthwise s2 */
+        {1, 7, 11, 13, 7, 7, 5, 1, 2, 1, AF_UNARY_IDENTITY, 0},    /* depthwise 5x5 */
+        {1, 6, 5, 4, 6, 6, 3, 1, 3, 2, AF_UNARY_IDENTITY, 0},      /* depthwise, no interior */
+        {1, 8, 12, 12, 12, 4, 3, 1, 1, 1, AF_UNARY_RELU, 0},       /* grouped */
+        {1, 16, 17, 19, 24, 1, 3, 1, 1, 1, AF_UNARY_RELU, 1},   /* Winograd, odd sizes */
+        {2, 32, 22, 24, 16, 1, 3, 1, 0, 1, AF_UNARY_CLIP, 1},   /* Winograd, unpadded */
+        {1, 20, 40, 40, 18, 1, 3, 1, 1, 1, AF_UNARY_IDENTITY, 1}, /* Winograd, several tasks */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_conv_case(&cases[i]);
 }
@@ -213,6 +238,19 @@ static void test_pool_threads(void)
         afk_pool_free(ctx.pool);
     }
     for (int t = 2; t < 4; t++) CHECK(!memcmp(y[0], y[t], sizeof y[0]), "pool %d threads", t);
+    int bad = 0; /* the unchecked interior path vs a naive max: exact */
+    for (int c = 0; c < C; c++)
+        for (int oh = 0; oh < 10; oh++)
+            for (int ow = 0; ow < 9; ow++) {
+                float best = -INFINITY;
+                for (int kh = 0; kh < 3; kh++)
+                    for (int kw = 0; kw < 3; kw++) {
+                        float v = x[(c * H + oh * 2 + kh) * W + ow * 2 + kw];
+                        best = v > best ? v : best;
+                    }
+                bad += y[1][(c * 10 + oh) * 9 + ow] != best;
+            }
+    CHECK(bad == 0, "max pool: %d outputs differ from the naive max", bad);
 }
 
 int main(void)

@@ -56,6 +56,14 @@ static void test_table(void)
         CHECK(f && f == af_target_find(names[i][1]), "%s / %s", names[i][0], names[i][1]);
         CHECK(f && f->peak_fp16_tops.source && f->dram_gbps.source && f->op_floor_us.source &&
                   f->max_dim.source && f->native_streams_source, "%s sources", names[i][0]);
+        const af_figure *figs[] = {&f->peak_fp16_tops, &f->gemm_half, &f->vector_tops, &f->special_gops,
+                                   &f->tap_gops, &f->dram_gbps, &f->weight_gbps, &f->op_floor_us, &f->act_bytes,
+                                   &f->decompressed_bits, &f->max_dim, &f->max_rank, &f->pool_kernel_max,
+                                   &f->pool_stride_max, &f->upsample_max, &f->dilation_max};
+        for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++)
+            CHECK(figs[k]->source && figs[k]->source[0] &&
+                      figs[k]->assumed == !strncmp(figs[k]->source, "assumed:", 8),
+                  "%s figure %zu: assumed %d, source '%s'", f->name, k, figs[k]->assumed, figs[k]->source);
         if (i > 0) /* later families are not slower */
             CHECK(f->peak_fp16_tops.value >= af_target_at(i - 1)->peak_fp16_tops.value &&
                       f->dram_gbps.value >= af_target_at(i - 1)->dram_gbps.value, "%s order", f->name);

@@ -240,10 +240,11 @@ af_status af_convert(const af_convert_options *o, af_convert_report *report, cha
     if (!o || !o->model_path || !o->out_path)
         af_err_set(&err, AF_ERR_USAGE, "a model path and an output path are required");
     else if (af_convert_check_compress(o, &err) != AF_OK) {
-    } else if (o->target && !af_target_find(o->target)) {
-        char known[256];
-        af_err_set(&err, AF_ERR_USAGE, "unknown target family '%s' (known: %s)", o->target,
-                   af_target_known_names(known, sizeof known));
+    } else if (o->target) {
+        const af_target_family *fam;
+        char tmsg[400];
+        if (af_target_lookup(o->target, &fam, tmsg, sizeof tmsg) != AF_OK)
+            af_err_set(&err, AF_ERR_USAGE, "%s", tmsg);
     }
     if (err.code == AF_OK) {
         af_graph g;

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../graph/names.h"
+
 #include "../graph/graph.h" /* af_encoding: how bundles store each encoding */
 #include "aneforge/targets.h"
 
@@ -141,8 +143,15 @@ af_status af_target_lookup(const char *name, const af_target_family **out, char 
     *out = af_target_find(name);
     if (*out) return AF_OK;
     char known[256];
+    const char *names[2 * 16] = {0};
+    for (int i = 0; i < af_target_count() && i < 16; i++) {
+        names[2 * i] = families[i].name;
+        names[2 * i + 1] = families[i].alias;
+    }
+    const char *near = name ? af_nearest_name(name, names, 2 * 16) : NULL;
     if (msg && msg_size)
-        snprintf(msg, msg_size, "unknown target family '%s' (known: %s)", name ? name : "",
+        snprintf(msg, msg_size, "unknown target family '%s'%s%s%s (known: %s)", name ? name : "",
+                 near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "",
                  af_target_known_names(known, sizeof known));
     return AF_ERR_USAGE;
 }

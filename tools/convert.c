@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "../bundle/bundle.h"
+#include "../convert/json.h"
 #include "aneforge/converter.h"
 #include "aneforge/targets.h"
 #include "cli.h"
@@ -49,6 +50,36 @@ static void print_report(const af_convert_options *o, const af_convert_report *r
                r->target_cpu_nodes ? " (--allow-fallback; placement in the metadata)" : "");
 }
 
+static void print_json(const af_convert_options *o, const af_convert_report *r)
+{
+    af_json j;
+    json_init(&j);
+    json_open(&j, '{');
+    json_kv_str(&j, "model", o->model_path);
+    json_kv_str(&j, "bundle", o->out_path);
+    json_kv_str(&j, "compress", o->compress);
+    json_kv_str(&j, "target", o->target);
+    json_kv_int(&j, "opset", r->opset);
+    json_kv_int(&j, "nodes_imported", r->nodes_imported);
+    json_kv_int(&j, "nodes_lowered", r->nodes_lowered);
+    json_kv_int(&j, "folded", r->folded);
+    json_kv_int(&j, "removed", r->removed);
+    json_kv_int(&j, "bn_folded", r->bn_folded);
+    json_kv_int(&j, "act_fused", r->act_fused);
+    json_kv_int(&j, "weight_bytes", (int64_t)r->weight_bytes);
+    json_kv_int(&j, "weight_bytes_fp32", (int64_t)r->weight_bytes_fp32);
+    json_kv_int(&j, "arena_bytes", (int64_t)r->arena_bytes);
+    json_kv_int(&j, "arena_bytes_without_reuse", (int64_t)r->naive_arena_bytes);
+    json_kv_int(&j, "file_bytes", (int64_t)r->file_bytes);
+    if (o->target) {
+        json_kv_int(&j, "target_nodes", r->target_nodes);
+        json_kv_int(&j, "target_cpu_nodes", r->target_cpu_nodes);
+    }
+    json_close(&j, '}');
+    if (json_ok(&j)) puts(j.buf);
+    json_free(&j);
+}
+
 /* SIGINT/SIGTERM mid-conversion: the destination is only ever replaced by the writer's final
  * rename, so it is untouched; remove the writer's temporary file and exit 128+signal (130 for
  * Ctrl-C). Async-signal-safe: only unlink and _exit. */
@@ -80,7 +111,7 @@ int cmd_convert(int argc, char **argv)
     static af_image_input_spec images[8];
     static const char *weights[64];
     char imsg[400];
-    int quiet = 0, cflag;
+    int quiet = 0, as_json = 0, cflag;
     o.compress = "fp16";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -108,6 +139,7 @@ int cmd_convert(int argc, char **argv)
         else if (!strcmp(a, "--allow-fallback")) o.allow_fallback = 1;
         else if (!strcmp(a, "--no-fuse")) o.no_fuse = 1;
         else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
+        else if (!strcmp(a, "--json")) as_json = 1;
         else if ((cflag = cli_compress_flag(argc, argv, &i, &o)) != 0) {
             if (cflag < 0) return CLI_USAGE;
         } else if (a[0] == '-') return cli_error(CLI_USAGE, "convert: unknown or incomplete option '%s'", a);
@@ -126,10 +158,14 @@ int cmd_convert(int argc, char **argv)
     o.shapes = shapes;
     af_convert_report r;
     clean_up_on_interrupt(o.out_path);
-    if (!quiet) cli_compress_progress(&o);
+    if (!quiet && !as_json) cli_compress_progress(&o);
     af_status st = af_convert(&o, &r, msg, sizeof msg);
     if (st != AF_OK) return cli_error(cli_exit_code(st), "%s", msg);
     if (r.weights_note[0]) fprintf(stderr, "aneforge: warning: --allow-partial: %s\n", r.weights_note);
+    if (as_json) {
+        print_json(&o, &r);
+        return CLI_OK;
+    }
     if (!quiet) print_report(&o, &r);
     cli_compress_report(&o, &r, quiet);
     return CLI_OK;

@@ -66,7 +66,7 @@ rm -rf "$T/badin" "$T/mlp.afb" "$T/cut.afb" "$T/dyn.afb"
 
 # Usage errors exit 2.
 expect 2 "unknown command 'frobnicate'" -- "$AF" frobnicate
-expect 2 "unknown or incomplete option '--bogus'" -- "$AF" convert "$D/tiny_cnn.onnx" -o "$T/x.afb" --bogus
+expect 2 "unknown option '--bogus'" -- "$AF" convert "$D/tiny_cnn.onnx" -o "$T/x.afb" --bogus
 expect 2 "unknown --compress 'int3'" -- "$AF" convert "$D/tiny_cnn.onnx" -o "$T/x.afb" --compress int3
 expect 2 "bad --input-shape" -- "$AF" convert "$D/tiny_cnn.onnx" -o "$T/x.afb" --input-shape x=1,a
 expect 2 "usage: aneforge convert" -- "$AF" convert "$D/tiny_cnn.onnx"

@@ -1,0 +1,163 @@
+/* tools/help.c — help texts and flag lists of every subcommand (see help.h). */
+#include "help.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../graph/names.h"
+#include "cli.h"
+
+const cli_command cli_commands[] = {
+    {"convert", cmd_convert, "convert an ONNX model into a bundle",
+     "aneforge convert MODEL.onnx -o OUT.afb [--compress MODE] [--target FAMILY [--allow-fallback]]\n"
+     "        [--input-shape NAME=D0,D1,...]... [--weights W.safetensors|INDEX.json]...\n"
+     "        [--image-input NAME:scale=S,bias=B0,B1,B2] [--calib DIR] [--min-psnr DB] [--json] [-q]",
+     "  -o, --output FILE     the bundle to write (atomically: an old file survives any failure)\n"
+     "  --compress MODE       fp16 (default), fp32, int8, int4, sparse, blockwise or auto\n"
+     "  --group-size N        int4: one 16-entry table per N output channels (default 16)\n"
+     "  --block-size N        blockwise: block length along the input axis (power of 2 >= 8; 32)\n"
+     "  --block-bits 4|8      blockwise: bits per weight (default 4)\n"
+     "  --sparsity S          sparse: prune the smallest fraction S in [0,1) first\n"
+     "  --int8-asymmetric     int8 with a zero point;  --int8-per-tensor: one scale per tensor\n"
+     "  --target FAMILY       check the model against an ANE family (see `aneforge targets`)\n"
+     "  --allow-fallback      keep ops the family cannot run, placed on the CPU\n"
+     "  --calib DIR           calibration inputs for --compress auto (.npy per input)\n"
+     "  --min-psnr DB         auto: whole-model accuracy gate (default 35)\n"
+     "  --input-shape N=D,..  fix the dynamic dimensions of input N\n"
+     "  --weights FILE        take initializers from safetensors files (or a shard index)\n"
+     "  --weight-map FILE     rename/prefix rules from file names to ONNX names\n"
+     "  --allow-partial       accept weights files that do not cover every initializer\n"
+     "  --image-input SPEC    declare a uint8 image input dequantised inside the program\n"
+     "  --no-fuse             keep BatchNorm and activations as separate ops\n"
+     "  --json                print the conversion report as JSON\n"
+     "  -q, --quiet           print nothing on success",
+     "aneforge convert models/small_cnn/model.onnx -o small.afb\n"
+     "aneforge convert resnet18.onnx -o r18.afb --compress auto --target h14 --calib calib/\n"
+     "aneforge convert det.onnx -o det.afb --input-shape images=1,3,640,640",
+     "-o= --output= --compress= --group-size= --block-size= --block-bits= --sparsity= "
+     "--int8-asymmetric --int8-per-tensor --target= --allow-fallback --calib= --min-psnr= "
+     "--input-shape= --weights= --weight-map= --allow-partial --image-input= --no-fuse --json "
+     "-q --quiet"},
+    {"run", cmd_run, "run a bundle on .npy inputs",
+     "aneforge run BUNDLE.afb --inputs DIR [--outputs DIR] [--threads N] [--fp16] [--stream-weights]",
+     "  --inputs DIR          one DIR/<input name>.npy per graph input\n"
+     "  --outputs DIR         write DIR/<output name>.npy (else print a summary per output)\n"
+     "  --threads N           worker threads (results are identical for any N)\n"
+     "  --fp16                round every activation to fp16, as the ANE's dataplane does\n"
+     "  --stream-weights      keep weights as stored and decode each layer when it runs",
+     "aneforge run small.afb --inputs models/small_cnn/inputs --outputs out/",
+     "--inputs= --outputs= --threads= --fp16 --stream-weights"},
+    {"inspect", cmd_inspect, "describe a bundle, an ONNX model or a safetensors file",
+     "aneforge inspect FILE(.afb|.onnx|.safetensors) [--json]",
+     "  --json                machine-readable output",
+     "aneforge inspect small.afb\naneforge inspect model.onnx --json",
+     "--json"},
+    {"validate", cmd_validate, "accuracy of a bundle against the model's fp32 program",
+     "aneforge validate MODEL.onnx BUNDLE.afb [--inputs DIR | --seed N] [--reference DIR] [--fp16]\n"
+     "        [--per-layer] [--min-psnr DB] [--json FILE] [--plot FILE.svg]\n"
+     "aneforge validate --manifest FILE [...]",
+     "  --inputs DIR          inputs as .npy (else --seed N random inputs)\n"
+     "  --reference DIR       also compare with outputs produced elsewhere (e.g. ONNX Runtime)\n"
+     "  --fp16                run the bundle with fp16 activations (ANE dataplane)\n"
+     "  --per-layer           compare every intermediate tensor by name, worst first\n"
+     "  --min-psnr DB         exit 1 when an output is below DB\n"
+     "  --json FILE, --plot FILE.svg   reports; --manifest FILE: several components",
+     "aneforge validate model.onnx small_i8.afb --inputs in/ --per-layer --fp16 --plot layers.svg",
+     "--inputs= --seed= --reference= --fp16 --per-layer --min-psnr= --json= --plot= --manifest= "
+     "--threads= --top= --image-input= --input-shape="},
+    {"bench", cmd_bench, "time load, first run and median run; report peak RSS",
+     "aneforge bench BUNDLE.afb [--inputs DIR] [--threads N] [--runs N] [--stream-weights] [--json]",
+     "  --runs N              timed runs after the first (default 10)\n"
+     "  --json                one JSON object: load_ms, first_run_ms, run_ms_median, peak_rss_kb, ...",
+     "aneforge bench small.afb --runs 20 --json",
+     "--inputs= --threads= --runs= --stream-weights --json"},
+    {"check", cmd_check, "list what keeps ops off a family's ANE; predict fp16 trouble",
+     "aneforge check MODEL.onnx --target FAMILY [--fp16 [--calib DIR]] [--input-shape N=D,...] [--json]",
+     "  --target FAMILY       h13..h17s or m1..m5 (exit 1 when any cap is violated)\n"
+     "  --fp16                run the fp32 program and flag overflow, precision loss, cancellation",
+     "aneforge check models/small_cnn/model.onnx --target h14",
+     "--target= --fp16 --calib= --input-shape= --json"},
+    {"estimate", cmd_estimate, "roofline latency estimate per op and in total",
+     "aneforge estimate BUNDLE.afb|MODEL.onnx --target FAMILY|host [--assume-weights ENC] [--json]\n"
+     "        [--measure [--inputs DIR] [--runs N]] [--top N]",
+     "  --target host         use figures measured on this machine by a short probe\n"
+     "  --assume-weights ENC  price weights as int8/int4/... instead of as stored\n"
+     "  --measure             also time the bundle here (with --target host)",
+     "aneforge estimate small.afb --target h14",
+     "--target= --assume-weights= --json --measure --inputs= --runs= --top= --input-shape="},
+    {"targets", cmd_targets, "the ANE family table with the source of every figure",
+     "aneforge targets [--json]", "  --json                machine-readable output",
+     "aneforge targets", "--json"},
+};
+const int cli_n_commands = (int)(sizeof cli_commands / sizeof cli_commands[0]);
+
+const cli_command *cli_find_command(const char *name)
+{
+    for (int i = 0; i < cli_n_commands; i++)
+        if (!strcmp(cli_commands[i].name, name)) return &cli_commands[i];
+    return NULL;
+}
+
+void cli_print_overview(void *file)
+{
+    FILE *f = file;
+    fputs("usage: aneforge <command> [options]      (aneforge help <command> for details)\n\n"
+          "commands:\n", f);
+    for (int i = 0; i < cli_n_commands; i++)
+        fprintf(f, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
+    fputs("\nexit codes: 0 ok, 1 check failed, 2 usage, 3 bad input file or model, "
+          "4 internal error\n", f);
+}
+
+void cli_print_command_help(const cli_command *c)
+{
+    printf("aneforge %s — %s\n\nusage:\n  %s\n\noptions:\n%s\n\nexamples:\n", c->name, c->summary,
+           c->usage, c->details);
+    for (const char *p = c->examples; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        printf("  %.*s\n", (int)n, p);
+        p += n + (e ? 1 : 0);
+    }
+}
+
+/* Looks flag up in c->flags: 0 unknown, 1 boolean, 2 takes a value. Fills names for hints. */
+static int flag_kind(const cli_command *c, const char *flag, const char **names, char *store,
+                     size_t store_size, size_t *n_names)
+{
+    snprintf(store, store_size, "%s", c->flags);
+    int kind = 0;
+    *n_names = 0;
+    for (char *tok = strtok(store, " "); tok; tok = strtok(NULL, " ")) {
+        size_t len = strlen(tok);
+        int takes = len && tok[len - 1] == '=';
+        if (takes) tok[len - 1] = '\0';
+        if (!strcmp(tok, flag)) kind = takes ? 2 : 1;
+        if (*n_names < 64) names[(*n_names)++] = tok;
+    }
+    return kind;
+}
+
+int cli_check_flags(const cli_command *c, int argc, char **argv)
+{
+    char store[1024];
+    const char *names[64];
+    size_t n_names;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || a[1] == '\0' || (a[1] >= '0' && a[1] <= '9')) continue;
+        int kind = flag_kind(c, a, names, store, sizeof store, &n_names);
+        if (kind == 2) {
+            if (i + 1 >= argc)
+                return cli_error(CLI_USAGE, "%s: option '%s' needs a value (see 'aneforge help %s')",
+                                 c->name, a, c->name);
+            i++;
+        } else if (kind == 0) {
+            const char *near = af_nearest_name(a, names, n_names);
+            return cli_error(CLI_USAGE, "%s: unknown option '%s'%s%s%s (see 'aneforge help %s')",
+                             c->name, a, near ? "; did you mean '" : "", near ? near : "",
+                             near ? "'?" : "", c->name);
+        }
+    }
+    return CLI_OK;
+}

@@ -353,15 +353,50 @@ __attribute__((target("avx2"))) static int64_t dw_row_avx2(const conv_geom *g, c
 
 /* Depthwise on a zero-padded copy of the plane: every output column takes the AVX2 path (the
  * padding adds exact zero products, as ONNX Runtime's im2col does). */
+/* The epilogue of one channel, fused: kind AFK_ACT_* (then bias and act are applied here, the
+ * same operations as vec.c's bias_act) or -1 (the caller applies them). */
+typedef struct dw_epi {
+    int kind;
+    float bias, lo, hi;
+} dw_epi;
+
+__attribute__((target("avx2"))) static __m256 dw_finish(__m256 v, const dw_epi *e)
+{
+    if (e->kind < 0) return v;
+    v = _mm256_add_ps(v, _mm256_set1_ps(e->bias));
+    if (e->kind == AFK_ACT_RELU) {
+        __m256 z = _mm256_setzero_ps();
+        v = _mm256_blendv_ps(v, z, _mm256_cmp_ps(v, z, _CMP_LT_OQ));
+    } else if (e->kind == AFK_ACT_CLIP) {
+        __m256 lo = _mm256_set1_ps(e->lo), hi = _mm256_set1_ps(e->hi);
+        __m256 below = _mm256_cmp_ps(v, lo, _CMP_LT_OQ);
+        v = _mm256_blendv_ps(v, hi, _mm256_cmp_ps(v, hi, _CMP_GT_OQ));
+        v = _mm256_blendv_ps(v, lo, below);
+    }
+    return v;
+}
+
+/* fresh: the padding border of pad must be (re)written; otherwise it still holds zeros from
+ * the previous channel of the same task and only the data rows are copied. */
 __attribute__((target("avx2"))) static void dw_padded_avx2(const conv_geom *g, const float *x,
                                                           const float *w, float *y, float *pad,
-                                                          int64_t PH, int64_t PW, float *rowbuf)
+                                                          int64_t PH, int64_t PW, float *rowbuf,
+                                                          int fresh, const dw_epi *e)
 {
     const int64_t s = g->s[2], d = g->d[2], KW = g->k[2], OW = g->out[2];
-    memset(pad, 0, (size_t)(PH * PW) * sizeof *pad);
-    for (int64_t ih = 0; ih < g->in[1]; ih++)
-        memcpy(pad + (ih + g->pb[1]) * PW + g->pb[2], x + ih * g->in[2],
-               (size_t)g->in[2] * sizeof *pad);
+    const int64_t top = g->pb[1], left = g->pb[2], right = PW - left - g->in[2];
+    if (fresh) {
+        memset(pad, 0, (size_t)(top * PW) * sizeof *pad);
+        memset(pad + (top + g->in[1]) * PW, 0, (size_t)((PH - top - g->in[1]) * PW) * sizeof *pad);
+    }
+    for (int64_t ih = 0; ih < g->in[1]; ih++) {
+        float *row = pad + (ih + top) * PW;
+        if (fresh) {
+            memset(row, 0, (size_t)left * sizeof *row);
+            memset(row + left + g->in[2], 0, (size_t)right * sizeof *row);
+        }
+        memcpy(row + left, x + ih * g->in[2], (size_t)g->in[2] * sizeof *pad);
+    }
     for (int64_t oh = 0; oh < g->out[1]; oh++) {
         const float *rows[16];
         for (int64_t kh = 0; kh < g->k[1]; kh++)
@@ -372,9 +407,14 @@ __attribute__((target("avx2"))) static void dw_padded_avx2(const conv_geom *g, c
                 for (int64_t kw = 0; kw < KW; kw++)
                     acc = _mm256_add_ps(acc, _mm256_mul_ps(load_strided8(rows[kh] + ow * s + kw * d, s),
                                                            _mm256_set1_ps(w[kh * KW + kw])));
-            _mm256_storeu_ps(rowbuf + ow, acc);
+            acc = dw_finish(acc, e);
+            if (ow + 8 <= OW) {
+                _mm256_storeu_ps(y + oh * OW + ow, acc);
+            } else { /* the row's last, partial block */
+                _mm256_storeu_ps(rowbuf, acc);
+                memcpy(y + oh * OW + ow, rowbuf, (size_t)(OW - ow) * sizeof *y);
+            }
         }
-        memcpy(y + oh * OW, rowbuf, (size_t)OW * sizeof *y);
     }
 }
 #endif
@@ -511,12 +551,16 @@ static void conv_dw_task(void *arg, int64_t task, int tid)
     int64_t c0 = task % per_img * DW_CHANNELS, PH, PW, floats;
     int padded = j->scratch && have_avx2() && dw_padded_geom(g, &PH, &PW, &floats);
     float *pad = padded ? (float *)(j->scratch + (size_t)tid * j->slice) : NULL;
+    int kind = afk_act_kind(&j->cp->act);
     for (int64_t c = c0; c < c0 + DW_CHANNELS && c < g->C; c++) {
         float *y = j->Y + (n * g->M + c) * g->osp;
         const float *x = j->X + (n * g->C + c) * g->isp, *w = j->W + c * g->K;
 #if defined(__x86_64__) || defined(__i386__)
-        if (padded) dw_padded_avx2(g, x, w, y, pad, PH, PW, pad + PH * PW);
-        else
+        if (padded) {
+            dw_epi e = {kind, j->B ? j->B[c] : 0.0f, j->cp->act.alpha, j->cp->act.beta};
+            dw_padded_avx2(g, x, w, y, pad, PH, PW, pad + PH * PW, c == c0, &e);
+            if (kind >= 0) continue; /* epilogue fused */
+        } else
 #endif
             depthwise_channel(g, x, w, y);
         conv_epilogue(j, c, 0, 1, y, 0, g->osp);

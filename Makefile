@@ -61,5 +61,6 @@ check-sanitize: deps
 # an uninstrumented BLAS cannot be checked).
 check-tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_C_COMPILER=clang -DAF_TSAN=ON -DAF_WITH_BLAS=OFF $(CMAKE_FLAGS)
-	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_reliability_threads
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_reliability_threads test_kernels_fast
 	cd tests && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ../$(TSAN_BUILD)/tests/test_reliability_threads
+	cd tests && TSAN_OPTIONS=halt_on_error=1 ../$(TSAN_BUILD)/tests/test_kernels_fast

@@ -45,6 +45,8 @@ int af_graph_add_tensor(af_graph *g, const char *name, af_dtype dtype, int rank,
                         const int64_t *dims)
 {
     if (rank > AF_MAX_RANK) return -1;
+    int64_t d[AF_MAX_RANK]; /* callers may pass another tensor's dims, which grow() can move */
+    for (int i = 0; i < AF_MAX_RANK; i++) d[i] = (dims && i < rank) ? dims[i] : -1;
     if (grow((void **)&g->tensors, &g->cap_tensors, g->n_tensors + 1, sizeof(af_tensor)))
         return -1;
     af_tensor *t = &g->tensors[g->n_tensors];
@@ -53,7 +55,7 @@ int af_graph_add_tensor(af_graph *g, const char *name, af_dtype dtype, int rank,
     if (!t->name) return -1;
     t->dtype = dtype;
     t->rank = rank;
-    for (int i = 0; i < AF_MAX_RANK; i++) t->dims[i] = (dims && i < rank) ? dims[i] : -1;
+    memcpy(t->dims, d, sizeof d);
     t->producer = -1;
     t->mem_offset = -1;
     t->encoding = AF_ENC_RAW;

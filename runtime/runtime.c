@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../bundle/bundle.h"
 #include "fp16_round.h"
@@ -84,6 +85,15 @@ static af_status decode_constants(af_bundle *b, af_err *err)
 {
     const afb_file *f = b->f;
     size_t total = 0;
+    /* Blob layouts are checked against their shapes first: the decoded sizes below come from
+     * the shapes, which only a checked blob bounds (at most 32 floats per blob byte). */
+    for (uint32_t i = 0; i < f->n_tensors; i++) {
+        const afb_tensor *t = &f->tensors[i];
+        if (t->storage == AFB_STORAGE_CONST && t->encoding > AFB_ENC_FP16 &&
+            af_wdecode_check(t->encoding, t->data, t->data_bytes, t->rank, t->dims, t->name,
+                             err) != AF_OK)
+            return err->code;
+    }
     for (uint32_t i = 0; i < f->n_tensors && !b->stream; i++) total += decoded_bytes(&f->tensors[i]);
     b->tensor_data = calloc(f->n_tensors ? f->n_tensors : 1, sizeof(void *));
     if (!b->tensor_data) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
@@ -359,6 +369,20 @@ static af_status plan_scratch(af_session *s, af_err *err)
     return AF_OK;
 }
 
+/* The arena: zero-filled anonymous pages, page-aligned, faulted in lazily by the first run
+ * (touching it here made session creation pay for every page of a large arena). */
+static uint8_t *arena_alloc(size_t bytes)
+{
+    void *p = mmap(NULL, bytes ? bytes : 64, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void arena_free(uint8_t *p, size_t bytes)
+{
+    if (p) munmap(p, bytes ? bytes : 64);
+}
+
 af_status af_session_create(af_bundle *b, const af_session_options *opt, af_session **out,
                             char *msg, size_t msg_size)
 {
@@ -373,11 +397,10 @@ af_status af_session_create(af_bundle *b, const af_session_options *opt, af_sess
     s->b = b;
     s->ctx.n_threads = opt && opt->n_threads > 0 ? opt->n_threads : 1;
     s->arena_bytes = align64((size_t)b->f->arena_bytes);
-    s->arena = aligned_alloc(64, s->arena_bytes ? s->arena_bytes : 64);
+    s->arena = arena_alloc(s->arena_bytes);
     if (!s->arena) {
         af_err_set(&err, AF_ERR_NOMEM, "out of memory for a %zu-byte arena", s->arena_bytes);
     } else {
-        memset(s->arena, 0, s->arena_bytes);
         if (build_views(s, &err) == AF_OK && (!b->stream || plan_stream(s, &err) == AF_OK) &&
             plan_scratch(s, &err) == AF_OK)
             afk_pool_create(opt && opt->n_threads > 1 ? opt->n_threads : 1, &s->pool, &err);
@@ -400,7 +423,7 @@ af_status af_session_create(af_bundle *b, const af_session_options *opt, af_sess
 void af_session_free(af_session *s)
 {
     if (!s) return;
-    free(s->arena);
+    arena_free(s->arena, s->arena_bytes);
     free(s->scratch);
     free(s->views);
     free(s->view_off);

@@ -231,8 +231,9 @@ const af_wdecode_info af_wdecode_table[AFB_ENC_COUNT] = {
     [AFB_ENC_BLOCKWISE] = {"blockwise", dec_blockwise},
 };
 
-af_status af_wdecode(afb_encoding enc, const uint8_t *blob, uint64_t bytes, int rank,
-                     const int64_t *dims, float *out, const char *what, af_err *err)
+static af_status check_blob(afb_encoding enc, const uint8_t *blob, uint64_t bytes, int rank,
+                            const int64_t *dims, const char *what, af_wblob_head *hp,
+                            af_wblob_layout *lp, af_err *err)
 {
     if ((unsigned)enc >= AFB_ENC_COUNT || !af_wdecode_table[enc].decode)
         return af_err_set(err, AF_ERR_UNSUPPORTED, "tensor '%s': encoding %u has no decoder",
@@ -253,6 +254,26 @@ af_status af_wdecode(afb_encoding enc, const uint8_t *blob, uint64_t bytes, int 
         return af_err_set(err, AF_ERR_FORMAT, "tensor '%s': %s blob is %llu bytes, its header "
                           "and shape need %llu", what, af_wdecode_table[enc].name, (ull)bytes,
                           (ull)l.total);
+    *hp = h;
+    *lp = l;
+    return AF_OK;
+}
+
+af_status af_wdecode_check(afb_encoding enc, const uint8_t *blob, uint64_t bytes, int rank,
+                           const int64_t *dims, const char *what, af_err *err)
+{
+    af_wblob_head h;
+    af_wblob_layout l;
+    return check_blob(enc, blob, bytes, rank, dims, what, &h, &l, err);
+}
+
+af_status af_wdecode(afb_encoding enc, const uint8_t *blob, uint64_t bytes, int rank,
+                     const int64_t *dims, float *out, const char *what, af_err *err)
+{
+    af_wblob_head h;
+    af_wblob_layout l;
+    af_status st = check_blob(enc, blob, bytes, rank, dims, what, &h, &l, err);
+    if (st) return st;
     if (af_wdecode_table[enc].decode(&h, &l, blob, out, err) != AF_OK)
         return af_err_prefix(err, what);
     return AF_OK;

@@ -75,6 +75,11 @@ static inline void af_wblob_wr16(uint8_t *p, uint16_t v)
  * an encoding without a decoder. */
 af_status af_wdecode(afb_encoding enc, const uint8_t *blob, uint64_t bytes, int rank,
                      const int64_t *dims, float *out, const char *what, af_err *err);
+/* The checks of af_wdecode without decoding: the header and the layout its shape implies fit
+ * the blob exactly. After it passes, numel is bounded by the blob's size (so a bundle cannot
+ * make the runtime allocate more than a constant factor of its bytes). */
+af_status af_wdecode_check(afb_encoding enc, const uint8_t *blob, uint64_t bytes, int rank,
+                           const int64_t *dims, const char *what, af_err *err);
 
 /* Decoder traits: one row per afb_encoding (NULL decode for RAW). */
 typedef af_status (*af_wdecode_fn)(const af_wblob_head *h, const af_wblob_layout *l,

@@ -51,6 +51,32 @@ static void json_tensor(af_json *j, const char *name, af_dtype dt, int rank, con
     json_close(j, '}');
 }
 
+/* "key": [{name, dtype, shape}, ...] for graph tensors / bundle tensors ids[0..n). */
+static void json_graph_tensors(af_json *j, const char *key, const af_graph *g, const int *ids, int n)
+{
+    json_key(j, key);
+    json_open(j, '[');
+    for (int i = 0; i < n; i++) {
+        const af_tensor *t = &g->tensors[ids[i]];
+        if (i) json_raw(j, ",");
+        json_tensor(j, t->name, t->dtype, t->rank, t->dims);
+    }
+    json_close(j, ']');
+}
+
+static void json_bundle_tensors(af_json *j, const char *key, const afb_file *f, const int32_t *ids,
+                                uint32_t n)
+{
+    json_key(j, key);
+    json_open(j, '[');
+    for (uint32_t i = 0; i < n; i++) {
+        const afb_tensor *t = &f->tensors[ids[i]];
+        if (i) json_raw(j, ",");
+        json_tensor(j, t->name, t->dtype, t->rank, t->dims);
+    }
+    json_close(j, ']');
+}
+
 static void print_tensor(const char *what, const char *name, af_dtype dt, int rank, const int64_t *dims)
 {
     char ds[160];
@@ -135,22 +161,8 @@ static int inspect_bundle(const char *path, int as_json)
         json_open(&j, '{');
         for (int i = 0; i < n_ops; i++) json_kv_int(&j, ops[i].name, ops[i].n);
         json_close(&j, '}');
-        json_key(&j, "inputs");
-        json_open(&j, '[');
-        for (uint32_t i = 0; i < f->n_inputs; i++) {
-            const afb_tensor *t = &f->tensors[f->inputs[i]];
-            if (i) json_raw(&j, ",");
-            json_tensor(&j, t->name, t->dtype, t->rank, t->dims);
-        }
-        json_close(&j, ']');
-        json_key(&j, "outputs");
-        json_open(&j, '[');
-        for (uint32_t i = 0; i < f->n_outputs; i++) {
-            const afb_tensor *t = &f->tensors[f->outputs[i]];
-            if (i) json_raw(&j, ",");
-            json_tensor(&j, t->name, t->dtype, t->rank, t->dims);
-        }
-        json_close(&j, ']');
+        json_bundle_tensors(&j, "inputs", f, f->inputs, f->n_inputs);
+        json_bundle_tensors(&j, "outputs", f, f->outputs, f->n_outputs);
         json_key(&j, "metadata"); /* already JSON: spliced in verbatim */
         if (f->meta_len) json_raw_n(&j, f->meta_json, f->meta_len);
         else json_raw(&j, "null");
@@ -220,22 +232,8 @@ static int inspect_onnx(const char *path, int as_json)
         json_open(&j, '{');
         for (int i = 0; i < n_ops; i++) json_kv_int(&j, ops[i].name, ops[i].n);
         json_close(&j, '}');
-        json_key(&j, "inputs");
-        json_open(&j, '[');
-        for (int i = 0; i < g.n_inputs; i++) {
-            const af_tensor *t = &g.tensors[g.inputs[i]];
-            if (i) json_raw(&j, ",");
-            json_tensor(&j, t->name, t->dtype, t->rank, t->dims);
-        }
-        json_close(&j, ']');
-        json_key(&j, "outputs");
-        json_open(&j, '[');
-        for (int i = 0; i < g.n_outputs; i++) {
-            const af_tensor *t = &g.tensors[g.outputs[i]];
-            if (i) json_raw(&j, ",");
-            json_tensor(&j, t->name, t->dtype, t->rank, t->dims);
-        }
-        json_close(&j, ']');
+        json_graph_tensors(&j, "inputs", &g, g.inputs, g.n_inputs);
+        json_graph_tensors(&j, "outputs", &g, g.outputs, g.n_outputs);
         json_close(&j, '}');
         puts(j.buf);
         json_free(&j);

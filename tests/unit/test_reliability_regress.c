@@ -68,5 +68,7 @@ int main(void)
     /* BatchNorm folding kept a pointer into the tensor array across a realloc
      * (use-after-free under ASan) */
     replay("data/onnx/tiny_cnn.onnx", AF_OK, "");
+    /* the same in materializing a folded graph output (both fixed in af_graph_add_tensor) */
+    replay("fuzz/corpus/onnx/regress_const_output_realloc.onnx", AF_OK, "");
     return check_report("reliability_regress");
 }

@@ -27,6 +27,8 @@ typedef struct wstate {
     double sse[MAX_CANDS + 1];   /* layer output error per candidate, [n_cands] = fp16 */
     double peak, count;          /* max |ref| and elements over all sets and consumers */
     int pos;                     /* chosen candidate (n_cands = fp16) */
+    int gate_pos;                /* the layer gate's choice, before the whole-model gate */
+    int promotion;               /* 1-based whole-model gate step that first moved it, 0 = never */
     float *decoded;              /* the chosen candidate's weights (for the model gate) */
 } wstate;
 
@@ -159,6 +161,7 @@ static af_status judge_layers(auto_ctx *a, af_err *err)
         s->pos = s->n_cands;
         for (int c = 0; c < s->n_cands && s->pos == s->n_cands; c++)
             if (cand_psnr(s, c) >= gate) s->pos = c;
+        s->gate_pos = s->pos;
     }
     return AF_OK;
 }
@@ -242,6 +245,7 @@ static af_status model_gate(auto_ctx *a, af_compress_result *r, af_err *err)
         wstate *moved = NULL;
         if (p >= a->o->min_psnr || !promote(a, &moved)) break;
         r->promotions++;
+        if (!moved->promotion) moved->promotion = r->promotions;
         if (decode_choice(a, moved, err) != AF_OK) return err->code;
     }
     return AF_OK;
@@ -293,6 +297,9 @@ static af_status apply_choices(auto_ctx *a, af_compress_result *r, af_err *err)
         c->bytes = fp16 ? 2 * (uint64_t)af_tensor_numel(t) : t->blob_bytes;
         c->fp32_bytes = 4 * (uint64_t)af_tensor_numel(t);
         c->native = family_streams(a->o, k);
+        c->gate_kind = s->gate_pos == s->n_cands ? AF_CK_FP16 : s->kind[s->gate_pos];
+        c->gate_psnr_db = cand_psnr(s, s->gate_pos);
+        c->promotion = s->promotion;
     }
     return AF_OK;
 }

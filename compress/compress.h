@@ -64,6 +64,11 @@ typedef struct af_compress_choice {
     uint64_t bytes;      /* stored */
     uint64_t fp32_bytes;
     int native;          /* 1 when the family streams it natively (or no family given) */
+    /* auto only: the layer gate's choice and its layer PSNR, before the whole-model gate, and
+     * the 1-based step at which the whole-model gate first promoted this tensor (0 = never) */
+    af_ckind gate_kind;
+    double gate_psnr_db;
+    int promotion;
 } af_compress_choice;
 
 typedef struct af_compress_result {

@@ -1,5 +1,6 @@
 /* compress/enc_int4.c — int4 palettization: per group of rows, a 16-entry fp16 table from 1-D
- * k-means over the group's fp16 histogram (kmeans1d.h), and 4-bit indices (LSB-first). */
+ * k-means over the group's fp16 histogram (kmeans1d.h), and 4-bit indices (LSB-first) from a
+ * vectorised comparison with the midpoints between the sorted table entries (simd.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,35 +8,45 @@
 #include "../runtime/wdecode.h"
 #include "encodings.h"
 #include "kmeans1d.h"
+#include "simd.h"
 
 typedef unsigned long long ull;
 
 typedef struct int4_work {
-    uint16_t *codes; /* one group's fp16 codes */
+    uint16_t *keys; /* one group's fp16 order keys */
     af_hist hist;
-    uint8_t *map;    /* order key -> table index, for the keys present in the group */
 } int4_work;
 
-/* The table for one group: k-means centroids rounded to fp16 (ascending), and map[key] = the
- * nearest table entry for each distinct value. */
-static af_status group_table(int4_work *w, uint32_t n, uint16_t lut[16], af_err *err)
+/* tkey[j] = the order key of the smallest fp16 value above the midpoint of c[j] and c[j+1]
+ * (c ascending fp16 values): a value goes to entry #{j : key >= tkey[j]}, its nearest entry,
+ * ties to the lower one. The midpoint is exact in double (fp16 values have 11 significant bits
+ * and exponents within [-24, 15]). */
+static void thresholds(const uint16_t lut[16], uint16_t tkey[15])
 {
-    if (!af_kmeans1d_hist(&w->hist, w->codes, n))
+    for (int j = 0; j < 15; j++) {
+        double m = 0.5 * ((double)af_f16_to_f32(lut[j]) + af_f16_to_f32(lut[j + 1]));
+        unsigned lo = af_f16_key(lut[j]), hi = af_f16_key(lut[j + 1]) + 1u; /* value(hi) > m */
+        while (lo < hi) { /* first key in [lo, hi] whose value is > m */
+            unsigned mid = lo + (hi - lo) / 2;
+            if (af_f16_to_f32(af_f16_unkey((uint16_t)mid)) > m) hi = mid;
+            else lo = mid + 1;
+        }
+        tkey[j] = (uint16_t)lo;
+    }
+}
+
+/* The table for one group: k-means centroids rounded to fp16 (ascending) and the assignment
+ * thresholds between them. */
+static af_status group_table(int4_work *w, uint32_t n, uint16_t lut[16], uint16_t tkey[15],
+                             af_err *err)
+{
+    if (!af_kmeans1d_hist_keys(&w->hist, w->keys, n))
         return af_err_set(err, AF_ERR_NOMEM, "out of memory (int4 histogram)");
     af_kmeans_result km;
     if (!af_kmeans1d(w->hist.value, w->hist.count, w->hist.n, 16, &km))
         return af_err_set(err, AF_ERR_NOMEM, "out of memory (int4 k-means)");
-    float c[16];
-    for (int i = 0; i < 16; i++) {
-        lut[i] = af_f32_to_f16((float)km.centroid[i]);
-        c[i] = af_f16_to_f32(lut[i]);
-    }
-    int j = 0;
-    for (int u = 0; u < w->hist.n; u++) { /* values and table both ascending: one merge walk */
-        double v = w->hist.value[u];
-        while (j < 15 && fabs(v - c[j + 1]) < fabs(v - c[j])) j++;
-        w->map[w->hist.keys[u]] = (uint8_t)j;
-    }
+    for (int i = 0; i < 16; i++) lut[i] = af_f32_to_f16((float)km.centroid[i]);
+    thresholds(lut, tkey);
     return AF_OK;
 }
 
@@ -46,21 +57,14 @@ static af_status encode_groups(const float *x, uint64_t rows, uint64_t cols, uin
     uint8_t *idx = blob + l->data_off;
     for (uint64_t r0 = 0, gi = 0; r0 < rows; r0 += g, gi++) {
         uint64_t r1 = r0 + g < rows ? r0 + g : rows, e0 = r0 * cols, n = (r1 - r0) * cols;
-        for (uint64_t i = 0; i < n; i++) {
-            uint16_t h = af_f32_to_f16(x[e0 + i]);
-            if ((h & 0x7c00u) == 0x7c00u)
-                return af_err_set(err, AF_ERR_FORMAT, "int4: weight %llu is not finite in fp16",
-                                  (ull)(e0 + i));
-            w->codes[i] = h;
-        }
-        uint16_t lut[16];
-        if (group_table(w, (uint32_t)n, lut, err) != AF_OK) return err->code;
+        size_t bad = af_f32_to_f16_keys(x + e0, w->keys, (size_t)n);
+        if (bad < n)
+            return af_err_set(err, AF_ERR_FORMAT, "int4: weight %llu is not finite in fp16",
+                              (ull)(e0 + bad));
+        uint16_t lut[16], tkey[15];
+        if (group_table(w, (uint32_t)n, lut, tkey, err) != AF_OK) return err->code;
         for (int k = 0; k < 16; k++) af_wblob_wr16(blob + l->params_off + 32 * gi + 2 * k, lut[k]);
-        for (uint64_t i = 0; i < n; i++) {
-            uint64_t e = e0 + i;
-            unsigned v = w->map[af_f16_key(af_f32_to_f16(x[e]))];
-            idx[e >> 1] |= (uint8_t)(v << (4 * (e & 1)));
-        }
+        af_int4_assign(w->keys, (size_t)n, tkey, idx, e0);
     }
     return AF_OK;
 }
@@ -84,17 +88,11 @@ af_status af_enc_int4(const float *x, int rank, const int64_t *dims, const af_cp
     af_wblob_put_head(out->data, &h);
     int4_work w;
     memset(&w, 0, sizeof w);
-    w.codes = malloc((size_t)(g * cols + 1) * sizeof *w.codes);
-    w.map = calloc(65536, 1);
-    af_status st = (w.codes && w.map) ? encode_groups(x, rows, cols, g, &l, out->data, &w, err)
+    w.keys = malloc((size_t)(g * cols + 1) * sizeof *w.keys);
+    af_status st = w.keys ? encode_groups(x, rows, cols, g, &l, out->data, &w, err)
                                       : af_err_set(err, AF_ERR_NOMEM, "out of memory (int4)");
-    free(w.codes);
-    free(w.map);
+    free(w.keys);
     af_hist_free(&w.hist);
-    if (st != AF_OK) {
-        free(out->data);
-        out->data = NULL;
-        out->bytes = 0;
-    }
+    if (st != AF_OK) af_cblob_drop(out);
     return st;
 }

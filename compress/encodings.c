@@ -9,6 +9,7 @@
 
 #include "../runtime/wdecode.h"
 #include "aneforge/targets.h"
+#include "simd.h"
 
 typedef unsigned long long ull;
 
@@ -24,6 +25,13 @@ af_status af_cblob_alloc(af_cblob *out, uint64_t bytes, af_err *err)
     if (!out->data)
         return af_err_set(err, AF_ERR_NOMEM, "out of memory for a %llu-byte blob", (ull)bytes);
     return AF_OK;
+}
+
+void af_cblob_drop(af_cblob *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->bytes = 0;
 }
 
 /* Allocates a blob for header h and shape, writes the header, returns its layout. */
@@ -44,26 +52,26 @@ static float f16_round(double v) { return af_f16_to_f32(to_f16(v)); }
 
 // x (rows, cols) -> per scale group: symmetric q = round(x/s), s = max|x|/127;
 // asymmetric q = round(x/s) + z, s = (max - min)/255 over a range that includes 0
-static void int8_group(const float *x, uint64_t n, int asym, uint8_t *scale, uint8_t *zp,
-                       int8_t *q)
+// (round = half to even; the loops are compress/simd.c's, byte-identical on every path)
+static af_status int8_group(const float *x, uint64_t n, int asym, uint8_t *scale, uint8_t *zp,
+                            int8_t *q, af_err *err)
 {
     float lo = 0, hi = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        if (x[i] < lo) lo = x[i];
-        if (x[i] > hi) hi = x[i];
-    }
+    if (!af_minmax_f32(x, (size_t)n, &lo, &hi))
+        return af_err_set(err, AF_ERR_FORMAT, "int8: a weight is not finite");
     double range = asym ? (double)hi - lo : 2.0 * fmax(-lo, hi);
     float s = f16_round(range / (asym ? 255.0 : 254.0));
+    if (!isfinite(s))
+        return af_err_set(err, AF_ERR_UNSUPPORTED, "int8: weights up to %g need a scale beyond "
+                          "fp16", fmax(-lo, hi));
     int z = 0;
-    if (s > 0 && asym) z = (int)lrint(-128.0 - lo / (double)s);
+    if (s > 0 && asym) z = (int)af_round_half_even(-128.0 - lo / (double)s);
     z = z < -128 ? -128 : z > 127 ? 127 : z;
-    int qlo = asym ? -128 : -127, qhi = 127;
-    for (uint64_t i = 0; i < n; i++) {
-        long v = s > 0 ? lrint(x[i] / (double)s) + z : 0;
-        q[i] = (int8_t)(v < qlo ? qlo : v > qhi ? qhi : v);
-    }
+    if (s > 0) af_quant_i8(x, (size_t)n, s, z, asym ? -128 : -127, 127, q);
+    else memset(q, 0, (size_t)n);
     af_wblob_wr16(scale, af_f32_to_f16(s));
     if (zp) *zp = (uint8_t)(int8_t)z;
+    return AF_OK;
 }
 
 af_status af_enc_int8(const float *x, int rank, const int64_t *dims, const af_cparams *p,
@@ -79,9 +87,12 @@ af_status af_enc_int8(const float *x, int rank, const int64_t *dims, const af_cp
     if (blob_start(&h, rank, dims, &l, out, err) != AF_OK) return err->code;
     uint64_t groups = per_ch ? rows : 1, gn = per_ch ? cols : rows * cols;
     for (uint64_t g = 0; g < groups; g++)
-        int8_group(x + g * gn, gn, asym, out->data + l.params_off + 2 * g,
-                   asym ? out->data + l.params2_off + g : NULL,
-                   (int8_t *)(out->data + l.data_off + g * gn));
+        if (int8_group(x + g * gn, gn, asym, out->data + l.params_off + 2 * g,
+                       asym ? out->data + l.params2_off + g : NULL,
+                       (int8_t *)(out->data + l.data_off + g * gn), err) != AF_OK) {
+            af_cblob_drop(out);
+            return err->code;
+        }
     return AF_OK;
 }
 
@@ -144,37 +155,142 @@ af_status af_enc_bw8(const float *x, int rank, const int64_t *dims, const af_cpa
 
 /* ---- sparse ---------------------------------------------------------------------------------- */
 
+#define CHUNK 4096 /* elements handled at a time (stack buffers) */
+
 uint64_t af_count_nonzero_f16(const float *x, uint64_t n)
 {
+    uint16_t h[CHUNK];
     uint64_t k = 0;
-    for (uint64_t i = 0; i < n; i++) k += (af_f32_to_f16(x[i]) & 0x7fffu) != 0;
+    for (uint64_t e = 0; e < n; e += CHUNK) {
+        size_t m = n - e < CHUNK ? (size_t)(n - e) : CHUNK;
+        af_f32_to_f16_n(x + e, h, m);
+        for (size_t i = 0; i < m; i++) k += (h[i] & 0x7fffu) != 0;
+    }
     return k;
 }
 
-static int cmp_float(const void *a, const void *b)
+static inline uint32_t abs_bits(float v)
 {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    return u & 0x7fffffffu; /* ordered like |v| (NaN above Inf) */
+}
+
+/* The bin holding the r-th smallest (1-based) of counts cnt[0..65536); *before = the elements
+ * in the lower bins. */
+static unsigned select_bin(const uint64_t *cnt, uint64_t r, uint64_t *before)
+{
+    uint64_t acc = 0;
+    unsigned b = 0;
+    while (b < 65535 && acc + cnt[b] < r) acc += cnt[b++];
+    *before = acc;
+    return b;
+}
+
+/* What magnitude pruning drops: every |x| below thr (as bits, abs_bits order) and the first
+ * `ties` elements equal to it, in index order. */
+typedef struct prune_cut {
+    uint32_t thr;
+    uint64_t ties;
+} prune_cut;
+
+// x (n,): the k-th smallest |x| (k >= 1) by a two-level 16-bit histogram select on its bit
+// pattern: two passes, linear, deterministic
+static af_status prune_find(const float *x, uint64_t n, uint64_t k, prune_cut *cut, af_err *err)
+{
+    uint64_t before, below;
+    uint64_t *cnt = calloc(65536, sizeof *cnt);
+    if (!cnt) return af_err_set(err, AF_ERR_NOMEM, "out of memory pruning %llu weights", (ull)n);
+    for (uint64_t i = 0; i < n; i++) cnt[abs_bits(x[i]) >> 16]++;
+    uint32_t hi = select_bin(cnt, k, &before);
+    memset(cnt, 0, 65536 * sizeof *cnt);
+    for (uint64_t i = 0; i < n; i++)
+        if (abs_bits(x[i]) >> 16 == hi) cnt[abs_bits(x[i]) & 0xffffu]++;
+    uint32_t lo = select_bin(cnt, k - before, &below);
+    cut->thr = hi << 16 | lo;
+    cut->ties = k - before - below; /* elements equal to thr to drop, lowest index first */
+    free(cnt);
+    return AF_OK;
+}
+
+/* Zeroes what the cut drops from x[0, n) (the next elements in index order); branch-free on
+ * the comparison with thr, whose outcome is random. */
+static void prune_apply(float *x, size_t n, prune_cut *cut)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u, a = abs_bits(x[i]);
+        unsigned drop = a < cut->thr;
+        if (a == cut->thr && cut->ties) drop = 1, cut->ties--;
+        memcpy(&u, &x[i], sizeof u);
+        u &= (uint32_t)drop - 1u;
+        memcpy(&x[i], &u, sizeof u);
+    }
 }
 
 af_status af_prune_magnitude(float *x, uint64_t n, double s, af_err *err)
 {
     uint64_t k = (uint64_t)floor(s * (double)n);
+    prune_cut cut;
     if (k == 0) return AF_OK;
-    float *m = malloc(n * sizeof *m);
-    if (!m) return af_err_set(err, AF_ERR_NOMEM, "out of memory pruning %llu weights", (ull)n);
-    for (uint64_t i = 0; i < n; i++) m[i] = fabsf(x[i]);
-    qsort(m, n, sizeof *m, cmp_float);
-    float thr = m[k - 1];
-    uint64_t below = 0;
-    for (uint64_t i = 0; i < n; i++) below += fabsf(x[i]) < thr;
-    uint64_t ties = k - below; /* elements equal to thr to drop, lowest index first */
-    for (uint64_t i = 0; i < n; i++) {
-        float a = fabsf(x[i]);
-        if (a < thr) x[i] = 0;
-        else if (a == thr && ties) x[i] = 0, ties--;
+    if (prune_find(x, n, k, &cut, err) != AF_OK) return err->code;
+    prune_apply(x, (size_t)n, &cut);
+    return AF_OK;
+}
+
+/* fp16 codes of x[e, e + m) after the cut (if any); 0 when one is Inf or NaN. */
+static int sparse_codes(const float *x, uint64_t e, size_t m, prune_cut *cut, uint16_t *h)
+{
+    float buf[CHUNK];
+    if (cut) {
+        memcpy(buf, x + e, m * sizeof *buf);
+        prune_apply(buf, m, cut);
+        x = buf, e = 0;
     }
-    free(m);
+    return af_f32_to_f16_finite(x + e, h, m) == m;
+}
+
+/* Sets the mask bits of the non-zero codes h of elements [e0, e0 + m) (e0 a multiple of 8) and
+ * appends the codes to v from index *k. */
+static void sparse_put(uint16_t *h, uint64_t e0, size_t m, uint8_t *mask, uint8_t *v, uint64_t *k)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < m; i += 8) { /* a mask byte at a time; branch-free compaction */
+        unsigned byte = 0;
+        for (size_t b = 0; b < 8 && i + b < m; b++) {
+            unsigned nz = (h[i + b] & 0x7fffu) != 0;
+            byte |= nz << b;
+            h[j] = h[i + b]; /* in place: j <= i + b */
+            j += nz;
+        }
+        mask[(e0 + i) >> 3] = (uint8_t)byte;
+    }
+    for (size_t i = 0; i < j; i++) af_wblob_wr16(v + 2 * (*k + i), h[i]);
+    *k += j;
+}
+
+/* Two passes over x in chunks (pruned on the fly, no copy of x): count, then write. */
+static af_status sparse_write(const float *x, uint64_t n, const prune_cut *cut0, int rank,
+                              const int64_t *dims, af_cblob *out, af_err *err)
+{
+    uint16_t h[CHUNK];
+    prune_cut cut = cut0 ? *cut0 : (prune_cut){0, 0};
+    uint64_t nnz = 0;
+    for (uint64_t e = 0; e < n; e += CHUNK) {
+        size_t m = n - e < CHUNK ? (size_t)(n - e) : CHUNK;
+        if (!sparse_codes(x, e, m, cut0 ? &cut : NULL, h))
+            return af_err_set(err, AF_ERR_FORMAT, "sparse: a weight is not finite in fp16");
+        for (size_t i = 0; i < m; i++) nnz += (h[i] & 0x7fffu) != 0;
+    }
+    af_wblob_head hd = {AFB_ENC_SPARSE, 16, 0, 0, (uint32_t)nnz, (uint32_t)(nnz >> 32), 0};
+    af_wblob_layout l;
+    if (blob_start(&hd, rank, dims, &l, out, err) != AF_OK) return err->code;
+    cut = cut0 ? *cut0 : cut;
+    uint64_t k = 0;
+    for (uint64_t e = 0; e < n; e += CHUNK) {
+        size_t m = n - e < CHUNK ? (size_t)(n - e) : CHUNK;
+        (void)sparse_codes(x, e, m, cut0 ? &cut : NULL, h); /* finite: checked above */
+        sparse_put(h, e, m, out->data + l.params_off, out->data + l.data_off, &k);
+    }
     return AF_OK;
 }
 
@@ -184,32 +300,10 @@ af_status af_enc_sparse(const float *x, int rank, const int64_t *dims, const af_
 {
     uint64_t rows, cols;
     if (!af_cshape(rank, dims, &rows, &cols)) return af_err_set(err, AF_ERR_USAGE, "bad shape");
-    uint64_t n = rows * cols;
-    float *pruned = NULL;
-    if (p->sparsity > 0) {
-        pruned = malloc(n ? n * sizeof *pruned : 1);
-        if (!pruned) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
-        memcpy(pruned, x, n * sizeof *pruned);
-        if (af_prune_magnitude(pruned, n, p->sparsity, err) != AF_OK) {
-            free(pruned);
-            return err->code;
-        }
-        x = pruned;
-    }
-    uint64_t nnz = af_count_nonzero_f16(x, n);
-    af_wblob_head h = {AFB_ENC_SPARSE, 16, 0, 0, (uint32_t)nnz, (uint32_t)(nnz >> 32), 0};
-    af_wblob_layout l;
-    if (blob_start(&h, rank, dims, &l, out, err) == AF_OK) {
-        uint8_t *m = out->data + l.params_off, *v = out->data + l.data_off;
-        for (uint64_t e = 0, k = 0; e < n; e++) {
-            uint16_t hv = af_f32_to_f16(x[e]);
-            if (!(hv & 0x7fffu)) continue;
-            m[e >> 3] |= (uint8_t)(1u << (e & 7));
-            af_wblob_wr16(v + 2 * k++, hv);
-        }
-    }
-    free(pruned);
-    return err->code;
+    uint64_t n = rows * cols, k = p->sparsity > 0 ? (uint64_t)floor(p->sparsity * (double)n) : 0;
+    prune_cut cut;
+    if (k && prune_find(x, n, k, &cut, err) != AF_OK) return err->code;
+    return sparse_write(x, n, k ? &cut : NULL, rank, dims, out, err);
 }
 
 /* ---- sizes ----------------------------------------------------------------------------------- */

@@ -97,5 +97,6 @@ af_status af_prune_magnitude(float *x, uint64_t n, double s, af_err *err);
 /* Shared helpers of the encoders. */
 int af_cshape(int rank, const int64_t *dims, uint64_t *rows, uint64_t *cols);
 af_status af_cblob_alloc(af_cblob *out, uint64_t bytes, af_err *err);
+void af_cblob_drop(af_cblob *b); /* frees the data, zeroes the blob */
 
 #endif

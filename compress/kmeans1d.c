@@ -6,18 +6,19 @@
 #include <string.h>
 
 #include "../graph/dtype.h"
+#include "simd.h"
 
 /* ---- histogram ---------------------------------------------------------------------------- */
 
 static int hist_reserve(af_hist *h, uint32_t n)
 {
+    if (!h->bins && !(h->bins = calloc(65536, sizeof *h->bins))) return 0;
+    n = (n < 65536 ? n : 65536) + 8; /* distinct keys, + the read-out's spare writes */
     if (n <= h->cap) return 1;
     uint32_t cap = n < 1024 ? 1024 : n;
-    uint16_t *k = realloc(h->keys, cap * sizeof *k), *t = NULL;
+    uint16_t *k = realloc(h->keys, cap * sizeof *k);
     if (k) h->keys = k;
-    t = k ? realloc(h->tmp, cap * sizeof *t) : NULL;
-    if (t) h->tmp = t;
-    double *v = t ? realloc(h->value, cap * sizeof *v) : NULL;
+    double *v = k ? realloc(h->value, cap * sizeof *v) : NULL;
     if (v) h->value = v;
     double *c = v ? realloc(h->count, cap * sizeof *c) : NULL;
     if (c) h->count = c;
@@ -29,40 +30,48 @@ static int hist_reserve(af_hist *h, uint32_t n)
 void af_hist_free(af_hist *h)
 {
     free(h->keys);
-    free(h->tmp);
+    free(h->bins);
     free(h->value);
     free(h->count);
     memset(h, 0, sizeof *h);
 }
 
-/* LSD radix sort of 16-bit keys in two 8-bit passes: src → tmp → src. */
-static void radix16(uint16_t *src, uint16_t *tmp, uint32_t n)
+/* The occupied bins of h->bins in key order -> (keys, value, count); the bins are re-zeroed. */
+static void hist_read(af_hist *h)
 {
-    for (int pass = 0; pass < 2; pass++) {
-        uint32_t cnt[257] = {0};
-        int sh = 8 * pass;
-        uint16_t *from = pass ? tmp : src, *to = pass ? src : tmp;
-        for (uint32_t i = 0; i < n; i++) cnt[((from[i] >> sh) & 255u) + 1]++;
-        for (int b = 0; b < 256; b++) cnt[b + 1] += cnt[b];
-        for (uint32_t i = 0; i < n; i++) to[cnt[(from[i] >> sh) & 255u]++] = from[i];
+    uint32_t *bins = h->bins;
+    h->n = 0;
+    for (unsigned k = 0; k < 65536; k += 8) {
+        uint64_t any[4];
+        memcpy(any, bins + k, sizeof any);
+        if (!(any[0] | any[1] | any[2] | any[3])) continue;
+        for (unsigned j = k; j < k + 8; j++) { /* branch-free: half the bins here are empty */
+            h->keys[h->n] = af_f16_unkey((uint16_t)j); /* codes for now, keys below */
+            h->count[h->n] = (double)bins[j];
+            h->n += bins[j] != 0;
+            bins[j] = 0;
+        }
     }
+    af_f16_to_f64_n(h->keys, h->value, (size_t)h->n);
+    for (int i = 0; i < h->n; i++) h->keys[i] = af_f16_key(h->keys[i]);
 }
 
-int af_kmeans1d_hist(af_hist *h, uint16_t *codes, uint32_t n)
+// keys (n,) -> bins[key] counts -> the histogram
+int af_kmeans1d_hist_keys(af_hist *h, const uint16_t *keys, uint32_t n)
 {
     h->n = 0;
     if (!hist_reserve(h, n ? n : 1)) return 0;
-    for (uint32_t i = 0; i < n; i++) codes[i] = af_f16_key(codes[i]);
-    radix16(codes, h->tmp, n);
-    for (uint32_t i = 0; i < n;) {
-        uint32_t j = i;
-        while (j < n && codes[j] == codes[i]) j++;
-        h->keys[h->n] = codes[i];
-        h->value[h->n] = af_f16_to_f32(af_f16_unkey(codes[i]));
-        h->count[h->n] = (double)(j - i);
-        h->n++;
-        i = j;
-    }
+    for (uint32_t i = 0; i < n; i++) h->bins[keys[i]]++;
+    hist_read(h);
+    return 1;
+}
+
+int af_kmeans1d_hist(af_hist *h, const uint16_t *codes, uint32_t n)
+{
+    h->n = 0;
+    if (!hist_reserve(h, n ? n : 1)) return 0;
+    for (uint32_t i = 0; i < n; i++) h->bins[af_f16_key(codes[i])]++;
+    hist_read(h);
     return 1;
 }
 
@@ -182,50 +191,101 @@ int af_kmeans1d_exact(const double *x, const double *w, int n, int k, af_kmeans_
 
 /* ---- Lloyd on sorted weighted values --------------------------------------------------------- */
 
-/* First index in [lo, n) with x > t. */
-static int upper_bound(const double *x, int lo, int n, double t)
+/* First index in [lo, n) with x > t (n if none), searched outward from hint (the boundary of
+ * the previous iteration, usually a few places off): galloping, then binary search. */
+static int upper_bound_near(const double *x, int lo, int n, int hint, double t)
 {
-    int hi = n;
-    while (lo < hi) {
-        int m = lo + (hi - lo) / 2;
-        if (x[m] > t) hi = m;
-        else lo = m + 1;
+    int a, b, step = 1;
+    hint = hint < lo ? lo : hint > n ? n : hint;
+    if (hint < n && x[hint] <= t) { /* the answer is right of hint */
+        a = hint + 1;
+        for (;;) {
+            b = a - 1 + step;
+            if (b >= n) { b = n; break; }
+            if (x[b] > t) break;
+            a = b + 1, step *= 2;
+        }
+    } else { /* the answer is at or left of hint */
+        b = hint;
+        for (;;) {
+            a = b - step;
+            if (a <= lo) { a = lo; break; }
+            if (x[a] <= t) { a++; break; }
+            b = a, step *= 2;
+        }
     }
-    return lo;
+    while (a < b) { /* the answer is in [a, b] */
+        int m = a + (b - a) / 2;
+        if (x[m] > t) b = m;
+        else a = m + 1;
+    }
+    return a;
 }
 
-static void means_of(const prefix *p, const int *b, int k, double *c)
+/* Lloyd's prefix sums, in double: sums of w and w*(x - shift) over [0, i). (The exact DP keeps
+ * long double for its cost differences; Lloyd needs only means, and double keeps its O(U)
+ * set-up per group cheap.) */
+typedef struct lprefix {
+    double *w, *s;
+    double shift;
+} lprefix;
+
+static int lprefix_init(lprefix *p, const double *x, const double *w, int n)
 {
-    for (int i = 0; i < k; i++)
-        c[i] = b[i + 1] > b[i] ? seg_mean(p, b[i], b[i + 1]) : (i ? c[i - 1] : c[i]);
+    p->w = malloc((size_t)(n + 1) * 2 * sizeof(double));
+    if (!p->w) return 0;
+    p->s = p->w + n + 1;
+    p->shift = n ? x[n / 2] : 0.0;
+    p->w[0] = p->s[0] = 0;
+    for (int i = 0; i < n; i++) {
+        p->w[i + 1] = p->w[i] + w[i];
+        p->s[i + 1] = p->s[i] + w[i] * (x[i] - p->shift);
+    }
+    return 1;
+}
+
+/* Means of the clusters [b[i], b[i+1]); only those whose bounds differ from ob (the previous
+ * bounds, or NULL) are recomputed (an empty cluster repeats its left neighbour). */
+static void means_of(const lprefix *p, const int *b, const int *ob, int k, double *c)
+{
+    for (int i = 0, dirty = 0; i < k; i++) {
+        dirty |= !ob || ob[i] != b[i] || ob[i + 1] != b[i + 1];
+        if (!dirty) continue;
+        int lo = b[i], hi = b[i + 1];
+        c[i] = hi > lo ? (p->s[hi] - p->s[lo]) / (p->w[hi] - p->w[lo]) + p->shift
+                       : (i ? c[i - 1] : c[i]);
+        dirty = i + 2 <= k && b[i + 1] == b[i + 2]; /* an empty right neighbour copies c[i] */
+    }
 }
 
 static int lloyd(const double *x, const double *w, int n, int k, af_kmeans_result *r)
 {
-    prefix p;
-    if (!prefix_init(&p, x, w, n)) return 0;
+    lprefix p;
+    if (!lprefix_init(&p, x, w, n)) return 0;
     int b[17], nb[17];
     b[0] = 0, b[k] = n;
-    long double W = p.w[n];
+    double W = p.w[n];
     for (int i = 1; i < k; i++) { /* equal-weight quantiles, every cluster non-empty */
         int j = b[i - 1] + 1;
         while (j < n - (k - i) && p.w[j] < W * i / k) j++;
         b[i] = j;
     }
     double *c = r->centroid;
-    means_of(&p, b, k, c);
+    means_of(&p, b, NULL, k, c);
     for (r->iters = 0; r->iters < AF_KMEANS_MAX_ITERS; r->iters++) {
         nb[0] = 0, nb[k] = n;
-        for (int i = 1; i < k; i++) nb[i] = upper_bound(x, nb[i - 1], n, 0.5 * (c[i - 1] + c[i]));
+        for (int i = 1; i < k; i++)
+            nb[i] = upper_bound_near(x, nb[i - 1], n, b[i], 0.5 * (c[i - 1] + c[i]));
         if (!memcmp(nb, b, sizeof(int) * (size_t)(k + 1))) {
             r->converged = 1;
             break;
         }
+        means_of(&p, nb, b, k, c);
         memcpy(b, nb, sizeof(int) * (size_t)(k + 1));
-        means_of(&p, b, k, c);
     }
     r->cost = 0;
-    for (int i = 0; i < k; i++) r->cost += seg_cost(&p, b[i], b[i + 1]);
+    for (int i = 0; i < k; i++)
+        for (int u = b[i]; u < b[i + 1]; u++) r->cost += w[u] * (x[u] - c[i]) * (x[u] - c[i]);
     for (int i = k; i < 16; i++) c[i] = c[k - 1];
     r->n_centroids = k;
     free(p.w);

@@ -1,8 +1,9 @@
 /* compress/kmeans1d.h — 1-D k-means for int4 palettes, over a histogram of fp16 values.
  *
  * Weights are rounded to fp16 first, so a tensor (or group) has at most 63,488 distinct finite
- * values. af_kmeans1d_hist() sorts their 16-bit codes with a two-pass radix sort (linear in the
- * element count) and run-length encodes them into (value, count) pairs. af_kmeans1d() then
+ * values. af_kmeans1d_hist() counts their 16-bit order keys in a 65536-bin table (one pass,
+ * linear in the element count) and reads the occupied bins back in key order as (value, count)
+ * pairs. af_kmeans1d() then
  * clusters the U distinct weighted values into at most K centroids:
  *   - U <= K: every value is its own centroid (exact, zero error);
  *   - U <= AF_KMEANS_EXACT_MAX: the optimal clustering by dynamic programming over contiguous
@@ -29,7 +30,7 @@ typedef struct af_hist {
     double *value;   /* the values, ascending */
     double *count;   /* occurrences */
     int n;           /* distinct values */
-    uint16_t *tmp;   /* scratch for the radix sort (n_max elements) */
+    uint32_t *bins;  /* 65536 counters by key, all zero between calls */
     uint32_t cap;
 } af_hist;
 
@@ -44,9 +45,10 @@ static inline uint16_t af_f16_unkey(uint16_t k)
     return (k & 0x8000u) ? (uint16_t)(k & 0x7fffu) : (uint16_t)~k;
 }
 
-/* Builds the histogram of codes[0..n) (fp16 codes, finite). codes is reordered (sorted by key).
- * Returns 0 on OOM. */
-int af_kmeans1d_hist(af_hist *h, uint16_t *codes, uint32_t n);
+/* Builds the histogram of codes[0..n) (fp16 codes, finite; not modified). Returns 0 on OOM. */
+int af_kmeans1d_hist(af_hist *h, const uint16_t *codes, uint32_t n);
+/* The same from order keys (af_f16_key of finite codes), as af_f32_to_f16_keys makes them. */
+int af_kmeans1d_hist_keys(af_hist *h, const uint16_t *keys, uint32_t n);
 void af_hist_free(af_hist *h);
 
 typedef struct af_kmeans_result {

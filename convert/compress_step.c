@@ -111,6 +111,11 @@ void af_compress_meta_json(af_json *j, const af_graph *g, const af_convert_optio
         json_kv_int(j, "bytes", (int64_t)c->bytes);
         json_kv_int(j, "fp32_bytes", (int64_t)c->fp32_bytes);
         json_kv_int(j, "native", c->native);
+        if (co.mode == AF_CMODE_AUTO) {
+            json_kv_str(j, "layer_gate_encoding", af_ctraits_table[c->gate_kind].name);
+            json_kv_num(j, "layer_gate_psnr_db", c->gate_psnr_db);
+            json_kv_int(j, "promotion", c->promotion);
+        }
         json_close(j, '}');
     }
     json_close(j, ']');

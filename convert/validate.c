@@ -158,7 +158,8 @@ typedef struct val_state {
     af_val_result *r;
     ref_tensor *ref;
     int n_ref, cap_ref;
-    int inject;  /* second bundle run: measure own error, then overwrite with the reference */
+    int inject;  /* isolated runs: measure the layer's error, then overwrite with the reference;
+                  * 1: own (as deployed, fp16 when asked), 2: weights only (f32 activations) */
     int oom;
 } val_state;
 
@@ -248,11 +249,13 @@ static void inject_reference(val_state *v, const af_node_event *ev, const ref_te
     for (int i = 0; i < r->n_layers; i++) {
         af_val_layer *l = &r->layers[i];
         if (l->depth != ev->node_index || strcmp(l->name, ev->info.name)) continue;
-        af_metrics_compute(t->data, ev->data, t->n, &l->own);
-        l->has_own = 1;
+        if (v->inject == 1) af_metrics_compute(t->data, ev->data, t->n, &l->own);
+        else af_metrics_compute(t->data, ev->data, t->n, &l->wonly);
+        l->has_own |= v->inject == 1;
+        l->has_wonly |= v->inject == 2;
     }
     memcpy(ev->data, t->data, t->n * sizeof(float));
-    if (v->o->fp16) af_f16_round_buf(ev->data, t->n);
+    if (v->o->fp16 && v->inject == 1) af_f16_round_buf(ev->data, t->n);
 }
 
 static void on_bundle(void *user, const af_node_event *ev)
@@ -280,6 +283,7 @@ static void on_bundle(void *user, const af_node_event *ev)
     }
     r->layers = p;
     af_val_layer *l = &p[r->n_layers++];
+    memset(l, 0, sizeof *l);
     l->name = val_dup(ev->info.name, &v->oom);
     l->node = val_dup(ev->node, &v->oom);
     l->op = ev->op;
@@ -371,13 +375,40 @@ static af_status set_inputs(const af_val_options *o, val_prog *ref, val_prog *bu
 }
 
 static af_status run_isolated(const af_val_options *o, val_prog *ref, val_prog *bun,
-                              val_state *v, af_err *err)
+                              val_state *v, int mode, af_err *err)
 {
     if (set_inputs(o, ref, bun, err) != AF_OK) return err->code;
-    v->inject = 1;
+    v->inject = mode;
+    af_session_set_observer(bun->s, on_bundle, v);
     af_status st = af_session_run(bun->s);
     if (st != AF_OK) return af_err_set(err, st, "%s: %s", o->bundle_path, af_session_error(bun->s));
     return AF_OK;
+}
+
+/* Own error, then the weights-only error: the same isolated run with f32 activations (a
+ * second session of the bundle without fp16 emulation; without --fp16 it is the own run). */
+static af_status run_per_layer(const af_val_options *o, val_prog *ref, val_prog *bun,
+                               val_state *v, af_err *err)
+{
+    if (run_isolated(o, ref, bun, v, 1, err) != AF_OK) return err->code;
+    af_val_result *r = v->r;
+    if (!o->fp16) {
+        for (int i = 0; i < r->n_layers; i++) {
+            r->layers[i].wonly = r->layers[i].own;
+            r->layers[i].has_wonly = r->layers[i].has_own;
+        }
+    } else {
+        char msg[512];
+        af_session_options so = {0};
+        so.n_threads = o->n_threads;
+        val_prog f32 = {bun->b, NULL};
+        af_status st = af_session_create(bun->b, &so, &f32.s, msg, sizeof msg);
+        if (st != AF_OK) return af_err_set(err, st, "%s: %s", o->bundle_path, msg);
+        st = run_isolated(o, ref, &f32, v, 2, err);
+        af_session_free(f32.s);
+        if (st != AF_OK) return st;
+    }
+    return af_val_attach_weights(o->bundle_path, r, err);
 }
 
 static af_status run_both(const af_val_options *o, val_prog *ref, val_prog *bun, val_state *v,
@@ -398,7 +429,7 @@ static af_status run_both(const af_val_options *o, val_prog *ref, val_prog *bun,
     if (!r->outputs) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
     for (int i = 0; i < r->n_outputs; i++)
         if (compare_output(o, ref, bun, i, &r->outputs[i], err) != AF_OK) return err->code;
-    return o->per_layer ? run_isolated(o, ref, bun, v, err) : AF_OK;
+    return o->per_layer ? run_per_layer(o, ref, bun, v, err) : AF_OK;
 }
 
 af_status af_validate_run(const af_val_options *o, af_val_result *r, af_err *err)
@@ -434,6 +465,7 @@ void af_val_result_free(af_val_result *r)
     for (int i = 0; i < r->n_layers; i++) {
         free(r->layers[i].name);
         free(r->layers[i].node);
+        free(r->layers[i].w.tensor);
     }
     for (int i = 0; i < r->n_overflow; i++) {
         free(r->overflow[i].name);
@@ -468,6 +500,25 @@ int af_val_worst_layer(const af_val_result *r)
                                af_val_layer_rank_psnr(&r->layers[w])))
             w = i;
     return w;
+}
+
+int af_val_worst_weights(const af_val_result *r)
+{
+    int w = -1;
+    for (int i = 0; i < r->n_layers; i++) {
+        const af_val_layer *l = &r->layers[i];
+        if (l->w.tensor && l->has_wonly &&
+            (w < 0 || psnr_less(l->wonly.psnr, r->layers[w].wonly.psnr)))
+            w = i;
+    }
+    return w;
+}
+
+int af_val_first_promoted(const af_val_result *r)
+{
+    for (int i = 0; i < r->n_layers; i++)
+        if (r->layers[i].w.has_auto && r->layers[i].w.promotion == 1) return i;
+    return -1;
 }
 
 int af_val_passes(const af_val_result *r, double min_psnr)

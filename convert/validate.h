@@ -14,7 +14,10 @@
  *      twice: as deployed (errors accumulate along the depth) and isolated (a second bundle run
  *      where each measured tensor is then overwritten by the reference's, so every layer reads
  *      exact inputs and shows its own error: compression of its weights plus fp16 rounding);
- *      layers are ranked by the isolated PSNR;
+ *      layers are ranked by the isolated PSNR; with fp16 activations a third run (f32, same
+ *      injection) gives the weights-only PSNR, the measure --compress auto judges weights by;
+ *      each layer's weight, its stored encoding and auto's decisions (bundle metadata) are
+ *      attached by validate_weights.c;
  *   6. fp16 overflow: every reference tensor holding values with |x| > 65504 is listed (always,
  *      per-layer mode or not), as is every bundle tensor holding NaN/Inf.
  * Reports (table, JSON, SVG plot of per-layer PSNR along the depth) are in validate_report.c.
@@ -53,6 +56,18 @@ typedef struct af_val_output {
     af_metrics m_ref_expected;  /* fp32 program vs the expected output */
 } af_val_output;
 
+/* A layer's weight: how the bundle stores it and, for --compress auto bundles, what auto
+ * decided (bundle metadata "compression.tensors[]", validate_weights.c). */
+typedef struct af_val_weight {
+    char *tensor;               /* weight tensor name, NULL when the node reads none */
+    char encoding[24];          /* as stored: "fp16", "int8", "blockwise-int8", ... */
+    int has_auto;
+    char gate_encoding[24];     /* auto's layer-gate choice */
+    double gate_psnr;           /* its layer PSNR on auto's calibration inputs (inf: exact) */
+    double auto_psnr;           /* the final choice's layer PSNR */
+    int promotion;              /* 1-based step of auto's first promotion, 0 = never */
+} af_val_weight;
+
 typedef struct af_val_layer {
     char *name;                 /* tensor name */
     char *node;                 /* the bundle node that produced it */
@@ -63,6 +78,11 @@ typedef struct af_val_layer {
     af_metrics own;             /* this layer's own error: the bundle run again with every
                                  * compared tensor replaced by the fp32 program's after it is
                                  * measured, so each layer reads exact inputs */
+    int has_wonly;
+    af_metrics wonly;           /* the same isolated run with f32 activations: the error its
+                                 * weights' encoding costs alone (= own without --fp16) — the
+                                 * criterion --compress auto judges a tensor by */
+    af_val_weight w;            /* the weight the node reads (w.tensor NULL: none) */
 } af_val_layer;
 
 typedef struct af_val_overflow {
@@ -87,6 +107,7 @@ typedef struct af_val_result {
     int n_overflow;
     char *first_nonfinite;      /* first bundle tensor holding NaN/Inf (NULL if none) */
     char *first_nonfinite_node;
+    int auto_bundle;            /* the bundle's metadata holds auto's per-tensor decisions */
 } af_val_result;
 
 af_status af_validate_run(const af_val_options *o, af_val_result *r, af_err *err);
@@ -94,6 +115,12 @@ void af_val_result_free(af_val_result *r);
 
 /* Index of the layer with the lowest own (isolated) PSNR (NaN counts lowest), or -1. */
 int af_val_worst_layer(const af_val_result *r);
+/* Index of the weighted layer with the lowest weights-only PSNR, or -1. */
+int af_val_worst_weights(const af_val_result *r);
+/* Index of the layer whose weight auto promoted first (promotion 1), or -1. */
+int af_val_first_promoted(const af_val_result *r);
+/* Fills every layer's w from the bundle's program and metadata (validate_weights.c). */
+af_status af_val_attach_weights(const char *bundle_path, af_val_result *r, af_err *err);
 /* The PSNR layers are ranked by: own (isolated) when measured, else as deployed. */
 double af_val_layer_rank_psnr(const af_val_layer *l);
 /* 1 when every output's PSNR (bundle vs fp32 program) is >= min_psnr (NaN fails). */

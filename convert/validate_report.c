@@ -66,6 +66,16 @@ static int *rank_layers(const af_val_result *r)
     return idx;
 }
 
+/* The auto column: "#N from E" when auto's whole-model gate promoted the weight (N-th), "gate"
+ * when its layer-gate choice was kept, "-" without auto metadata. */
+static const char *fmt_auto(const af_val_weight *w, char *buf, size_t size)
+{
+    if (!w->tensor || !w->has_auto) snprintf(buf, size, "-");
+    else if (w->promotion) snprintf(buf, size, "#%d from %s", w->promotion, w->gate_encoding);
+    else snprintf(buf, size, "gate");
+    return buf;
+}
+
 static void print_layers(FILE *f, const af_val_result *r, double min_psnr, int top)
 {
     fprintf(f, "per layer: %s — %d tensors compared by name of %d f32 tensors in the bundle, "
@@ -74,20 +84,52 @@ static void print_layers(FILE *f, const af_val_result *r, double min_psnr, int t
     int *idx = rank_layers(r);
     if (!idx) return;
     int shown = top > 0 && top < r->n_layers ? top : r->n_layers;
-    fprintf(f, "  %4s %5s %-40s %-12s %8s %9s %10s %10s %10s %8s\n", "rank", "depth", "tensor",
-            "op", "own_db", "deployed", "max_abs", "rel_l2", "cosine", "fp16_ovf");
+    int tw = 6; /* the tensor column fits the longest name shown */
+    for (int k = 0; k < shown; k++)
+        if ((int)strlen(r->layers[idx[k]].name) > tw) tw = (int)strlen(r->layers[idx[k]].name);
+    if (tw > 80) tw = 80;
+    fprintf(f, "  %4s %5s %-*s %-12s %8s %9s %10s %10s %10s %8s %10s %-14s %s\n", "rank",
+            "depth", tw, "tensor", "op", "own_db", "deployed", "max_abs", "rel_l2", "cosine",
+            "fp16_ovf", "weights_db", "encoding", "auto");
     for (int k = 0; k < shown; k++) {
         const af_val_layer *l = &r->layers[idx[k]];
-        char p[32], a[32], b[32], c[32], q[32];
-        fprintf(f, "  %4d %5d %-40s %-12s %8s %9s %10s %10s %10s %8lld%s\n", k + 1, l->depth,
-                l->name, l->op, l->has_own ? fmt_psnr(l->own.psnr, q, sizeof q) : "-",
+        char p[32], a[32], b[32], c[32], q[32], wq[32], au[48];
+        int wl = l->w.tensor && l->has_wonly;
+        fprintf(f, "  %4d %5d %-*s %-12s %8s %9s %10s %10s %10s %8lld %10s %-14s %s%s\n", k + 1,
+                l->depth, tw, l->name, l->op, l->has_own ? fmt_psnr(l->own.psnr, q, sizeof q) : "-",
                 fmt_psnr(l->m.psnr, p, sizeof p), fmt_num(l->m.max_abs, 0, a, sizeof a),
                 fmt_num(l->m.rel_l2, 0, b, sizeof b), fmt_num(l->m.cosine, 1, c, sizeof c),
-                (long long)l->m.fp16_overflow,
+                (long long)l->m.fp16_overflow, wl ? fmt_psnr(l->wonly.psnr, wq, sizeof wq) : "-",
+                l->w.tensor ? l->w.encoding : "-", fmt_auto(&l->w, au, sizeof au),
                 isfinite(min_psnr) && !(af_val_layer_rank_psnr(l) >= min_psnr) ? "  < min" : "");
     }
     if (shown < r->n_layers) fprintf(f, "  ... %d more (--top N, or --json)\n", r->n_layers - shown);
     free(idx);
+}
+
+/* The worst layer by each measure, and auto's first promotion when the bundle records it. */
+static void print_summary(FILE *f, const af_val_result *r)
+{
+    char ps[32];
+    int w = af_val_worst_layer(r);
+    if (w >= 0)
+        fprintf(f, "worst layer: %s: '%s' (node '%s', %s, depth %d, own PSNR %s dB)\n", r->name,
+                r->layers[w].name, r->layers[w].node, r->layers[w].op, r->layers[w].depth,
+                fmt_psnr(af_val_layer_rank_psnr(&r->layers[w]), ps, sizeof ps));
+    if ((w = af_val_worst_weights(r)) >= 0)
+        fprintf(f, "most sensitive weights: %s: '%s' (node '%s', weight '%s' as %s, weights-only "
+                "PSNR %s dB)\n", r->name, r->layers[w].name, r->layers[w].node,
+                r->layers[w].w.tensor, r->layers[w].w.encoding,
+                fmt_psnr(r->layers[w].wonly.psnr, ps, sizeof ps));
+    if (!r->auto_bundle) return;
+    if ((w = af_val_first_promoted(r)) < 0) {
+        fprintf(f, "auto promoted first: %s: none (every layer-gate choice kept)\n", r->name);
+        return;
+    }
+    const af_val_weight *aw = &r->layers[w].w;
+    fprintf(f, "auto promoted first: %s: '%s' (node '%s', weight '%s': %s at %s dB on auto's "
+            "calibration inputs, now %s)\n", r->name, r->layers[w].name, r->layers[w].node,
+            aw->tensor, aw->gate_encoding, fmt_psnr(aw->gate_psnr, ps, sizeof ps), aw->encoding);
 }
 
 static void print_overflow(FILE *f, const af_val_result *r)
@@ -129,13 +171,7 @@ void af_val_print_table(FILE *f, const af_val_result *r, int n, double min_psnr,
     if (per_layer)
         for (int c = 0; c < n; c++) {
             print_layers(f, &r[c], min_psnr, top);
-            int w = af_val_worst_layer(&r[c]);
-            char ps[32];
-            if (w >= 0)
-                fprintf(f, "worst layer: %s: '%s' (node '%s', %s, depth %d, own PSNR %s dB)\n",
-                        r[c].name, r[c].layers[w].name, r[c].layers[w].node, r[c].layers[w].op,
-                        r[c].layers[w].depth,
-                        fmt_psnr(af_val_layer_rank_psnr(&r[c].layers[w]), ps, sizeof ps));
+            print_summary(f, &r[c]);
         }
     if (isfinite(min_psnr)) {
         int ok = 1;
@@ -198,6 +234,26 @@ static void json_outputs(af_json *j, const af_val_result *r, double min_psnr)
     json_close(j, ']');
 }
 
+/* "weight": {tensor, encoding[, auto: {layer_gate_encoding, layer_gate_psnr_db, layer_psnr_db,
+ * promotion}]} */
+static void json_weight(af_json *j, const af_val_weight *w)
+{
+    json_key(j, "weight");
+    json_open(j, '{');
+    json_kv_str(j, "tensor", w->tensor);
+    json_kv_str(j, "encoding", w->encoding);
+    if (w->has_auto) {
+        json_key(j, "auto");
+        json_open(j, '{');
+        json_kv_str(j, "layer_gate_encoding", w->gate_encoding);
+        json_kv_num(j, "layer_gate_psnr_db", w->gate_psnr);
+        json_kv_num(j, "layer_psnr_db", w->auto_psnr);
+        json_kv_int(j, "promotion", w->promotion);
+        json_close(j, '}');
+    }
+    json_close(j, '}');
+}
+
 static void json_layers(af_json *j, const af_val_result *r)
 {
     json_key(j, "layers");
@@ -216,11 +272,22 @@ static void json_layers(af_json *j, const af_val_result *r)
             json_metrics(j, &l->own);
             json_close(j, '}');
         }
+        if (l->has_wonly) {
+            json_key(j, "weights_only");
+            json_open(j, '{');
+            json_metrics(j, &l->wonly);
+            json_close(j, '}');
+        }
+        if (l->w.tensor) json_weight(j, &l->w);
         json_close(j, '}');
     }
     json_close(j, ']');
     int w = af_val_worst_layer(r);
     json_kv_str(j, "worst_layer", w >= 0 ? r->layers[w].name : NULL);
+    w = af_val_worst_weights(r);
+    json_kv_str(j, "most_sensitive_weights_layer", w >= 0 ? r->layers[w].name : NULL);
+    w = af_val_first_promoted(r);
+    json_kv_str(j, "auto_first_promoted_layer", w >= 0 ? r->layers[w].name : NULL);
     json_key(j, "fp16_overflow_layers");
     json_open(j, '[');
     for (int i = 0; i < r->n_overflow; i++) {
@@ -368,6 +435,19 @@ static void svg_axes(FILE *f, const plot_frame *p)
     fprintf(f, "</g>\n");
 }
 
+/* A weight auto's whole-model gate promoted: an orange square, its order for the first three. */
+static void svg_promoted(FILE *f, const plot_frame *p, const af_val_layer *l, double v)
+{
+    if (!l->w.tensor || !l->w.has_auto || !l->w.promotion) return;
+    double x = px(p, l->depth), y = py(p, v);
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" fill=\"none\" "
+            "stroke=\"#ff7f0e\" stroke-width=\"1.5\"/>\n", x - 5, y - 5);
+    if (l->w.promotion <= 3)
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-family=\"sans-serif\" font-size=\"10\" "
+                "fill=\"#ff7f0e\" text-anchor=\"middle\">auto #%d</text>\n", x, y - 9,
+                l->w.promotion);
+}
+
 /* The as-deployed PSNR as a thin dashed line; the ranked (own) PSNR as a line with points. */
 static void svg_series(FILE *f, const plot_frame *p, const af_val_result *r, const char *color)
 {
@@ -386,8 +466,15 @@ static void svg_series(FILE *f, const plot_frame *p, const af_val_result *r, con
         fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>", px(p, l->depth),
                 py(p, v), isfinite(v) ? color : "#d62728");
         xml_text(f, l->name);
-        fprintf(f, " (%s, depth %d): own %s dB, deployed %s dB</title></circle>\n", l->op,
-                l->depth, fmt_psnr(v, ps, sizeof ps), fmt_psnr(l->m.psnr, pd, sizeof pd));
+        fprintf(f, " (%s, depth %d): own %s dB, deployed %s dB", l->op, l->depth,
+                fmt_psnr(v, ps, sizeof ps), fmt_psnr(l->m.psnr, pd, sizeof pd));
+        if (l->w.tensor) {
+            char au[48];
+            fprintf(f, "; weights %s: %s dB alone, auto %s", l->w.encoding,
+                    fmt_psnr(l->wonly.psnr, ps, sizeof ps), fmt_auto(&l->w, au, sizeof au));
+        }
+        fprintf(f, "</title></circle>\n");
+        svg_promoted(f, p, l, v);
     }
     int w = af_val_worst_layer(r);
     if (w < 0) return;
@@ -421,6 +508,12 @@ static void svg_legend(FILE *f, const af_val_result *r, int n, double min_psnr)
             "<text x=\"%d\" y=\"%d\" font-size=\"10\">dotted: as deployed (accumulated)</text>\n"
             "<text x=\"%d\" y=\"%d\" font-size=\"10\">top edge: identical (inf)</text>\n",
             x, y + 30, x, y + 44, x, y + 58);
+    int any_auto = 0;
+    for (int c = 0; c < n; c++) any_auto |= r[c].auto_bundle;
+    if (any_auto)
+        fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"8\" height=\"8\" fill=\"none\" "
+                "stroke=\"#ff7f0e\" stroke-width=\"1.5\"/><text x=\"%d\" y=\"%d\" "
+                "font-size=\"10\">auto promoted (#order)</text>\n", x, y + 66, x + 12, y + 74);
     fprintf(f, "</g>\n");
 }
 

@@ -32,7 +32,7 @@ typedef enum af_op {
     AF_OP_BINARY,             /* in: [a, b] with numpy broadcasting */
     AF_OP_GEMM,               /* in: [A (M,K), B (K,N), C? broadcast to (M,N)] */
     AF_OP_MATMUL,             /* in: [A (...,M,K), B (...,K,N)] numpy matmul semantics */
-    AF_OP_POOL,               /* in: [X (N,C,*)] MaxPool / AveragePool */
+    AF_OP_POOL,               /* in: [X (N,C,*)] MaxPool / AveragePool; out: [Y, Indices? (i64, max)] */
     AF_OP_GLOBAL_POOL,        /* in: [X (N,C,*)] → (N,C,1,...) */
     AF_OP_RESHAPE,            /* as imported: [data, shape|axes?]; resolved: [data] (a copy) */
     AF_OP_TRANSPOSE,          /* in: [x] */
@@ -43,7 +43,8 @@ typedef enum af_op {
     AF_OP_SOFTMAX,            /* in: [x] Softmax and LogSoftmax */
     AF_OP_REDUCE,             /* as imported: [data, axes?]; resolved: [data] */
     AF_OP_PAD,                /* as imported: [data, pads, value?, axes?]; resolved: [data] */
-    AF_OP_RESIZE,             /* as imported: [X, roi?, scales?, sizes?]; resolved: [X] */
+    AF_OP_RESIZE,             /* as imported: [X, roi?, scales?, sizes?]; resolved: [X], or
+                                 [X, roi (f32, 2·rank)] for tf_crop_and_resize */
     AF_OP_CAST,               /* in: [x] */
     AF_OP_SHAPE,              /* in: [x] → i64 shape; always folded to a constant */
     AF_OP_CONSTANT_OF_SHAPE,  /* in: [shape]; folded when shape is constant */
@@ -55,7 +56,7 @@ typedef enum af_op {
     AF_OP_SPACE_TO_DEPTH,     /* in: [x (N,C,H,W)] */
     AF_OP_GATHER_ELEMENTS,    /* in: [data, indices] */
     AF_OP_INSTANCE_NORM,      /* in: [x (N,C,*), scale (C), bias (C)] */
-    AF_OP_LAYER_NORM,         /* in: [x, scale, bias?] normalised over axes >= axis */
+    AF_OP_LAYER_NORM,         /* in: [x, scale, bias?] normalised over axes >= axis; out: [Y, Mean?, InvStdDev?] */
     AF_OP_GROUP_NORM,         /* in: [x (N,C,*), scale (C), bias (C)] */
     AF_OP_LRN,                /* in: [x (N,C,*)] */
     AF_OP_RANGE,              /* in: [start, limit, delta]; always folded (shape needs them) */

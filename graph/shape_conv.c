@@ -170,6 +170,11 @@ af_status af_shape_pool(af_graph *g, af_node *n, af_err *err)
     }
     p->auto_pad = AF_AUTO_PAD_NOTSET;
     sh_set_out(g, n, 0, x->dtype, x->rank, dims);
+    if (n->n_out > 1) { /* MaxPool's Indices: flat positions in X */
+        if (p->kind != AF_POOL_MAX)
+            return sh_err(n, err, AF_ERR_SHAPE, "only max pooling has an Indices output");
+        sh_set_out(g, n, 1, AF_DTYPE_I64, x->rank, dims);
+    }
     return AF_OK;
 }
 

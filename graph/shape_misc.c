@@ -112,8 +112,32 @@ af_status af_shape_pad(af_graph *g, af_node *n, af_err *err)
     return AF_OK;
 }
 
-static af_status resize_scales(af_graph *g, af_node *n, const af_tensor *x, int64_t *dims,
-                               af_err *err)
+/* tf_crop_and_resize: checks the roi input [start_0.., end_0..] (f32, 2 * rank values, kept
+ * as input 1 of the resolved node and stored exactly) and gives the crop extent end - start of
+ * every axis. */
+static af_status resize_roi(af_graph *g, af_node *n, const af_tensor *x, double *extent,
+                            af_err *err)
+{
+    double roi[2 * AF_MAX_RANK];
+    int c;
+    af_tensor *t = sh_in(g, n, 1);
+    if (!t) return sh_err(n, err, AF_ERR_SHAPE, "tf_crop_and_resize needs the roi input");
+    af_status st = sh_const_floats(g, n, 1, "roi", roi, 2 * AF_MAX_RANK, &c, err);
+    if (st) return st;
+    if (t->dtype != AF_DTYPE_F32 || c != 2 * x->rank)
+        return sh_err(n, err, AF_ERR_SHAPE, "roi '%s' must be f32 with %d values (start and "
+                      "end per axis), has %d", t->name, 2 * x->rank, c);
+    for (int i = 0; i < x->rank; i++) {
+        extent[i] = roi[x->rank + i] - roi[i];
+        if (!isfinite(roi[i]) || !isfinite(extent[i]))
+            return sh_err(n, err, AF_ERR_SHAPE, "roi of axis %d is not finite", i);
+    }
+    t->flags |= AF_TENSOR_KEEP_RAW;
+    return AF_OK;
+}
+
+static af_status resize_scales(af_graph *g, af_node *n, const af_tensor *x, const double *extent,
+                               int64_t *dims, af_err *err)
 {
     af_tensor *ts = sh_in(g, n, 2), *tz = sh_in(g, n, 3);
     int has_s = ts && af_tensor_numel(ts) > 0, has_z = tz && af_tensor_numel(tz) > 0, c;
@@ -133,8 +157,8 @@ static af_status resize_scales(af_graph *g, af_node *n, const af_tensor *x, int6
         int64_t in = x->dims[i];
         if (has_s) {
             p->scale[i] = (float)sc[i];
-            double o = floor((double)in * (double)p->scale[i]);
-            if (!(p->scale[i] > 0) || !(o <= 1e12)) /* NaN (0 * inf) fails too */
+            double o = floor((double)in * extent[i] * (double)p->scale[i]);
+            if (!(p->scale[i] > 0) || !(o >= 0 && o <= 1e12)) /* NaN (0 * inf) fails too */
                 return sh_err(n, err, AF_ERR_SHAPE, "bad scale %g on axis %d", sc[i], i);
             dims[i] = (int64_t)o;
         } else {
@@ -152,18 +176,25 @@ af_status af_shape_resize(af_graph *g, af_node *n, af_err *err)
 {
     af_tensor *x = sh_in(g, n, 0);
     int64_t dims[AF_MAX_RANK];
-    if (n->n_in == 1) {
+    double extent[AF_MAX_RANK];
+    int crop = n->p.resize.coord == AF_COORD_TF_CROP_AND_RESIZE;
+    for (int i = 0; i < AF_MAX_RANK; i++) extent[i] = 1.0;
+    af_status st = crop ? resize_roi(g, n, x, extent, err) : AF_OK;
+    if (st) return st;
+    if (n->n_in == 1 + crop) { /* resolved */
         af_tensor *o = &g->tensors[n->out[0]];
         if (af_tensor_shape_known(o) && o->rank == x->rank) {
             o->dtype = x->dtype;
             return AF_OK;
         }
-        for (int i = 0; i < x->rank; i++)
-            dims[i] = (int64_t)floor((double)x->dims[i] * n->p.resize.scale[i]);
+        for (int i = 0; i < x->rank; i++) {
+            double v = floor((double)x->dims[i] * extent[i] * n->p.resize.scale[i]);
+            dims[i] = v >= 0 && v <= 1e12 ? (int64_t)v : 0;
+        }
     } else {
-        af_status st = resize_scales(g, n, x, dims, err);
+        st = resize_scales(g, n, x, extent, dims, err);
         if (st) return st;
-        n->n_in = 1;
+        n->n_in = 1 + crop; /* tf_crop_and_resize keeps its roi */
     }
     sh_set_out(g, n, 0, x->dtype, x->rank, dims);
     return AF_OK;

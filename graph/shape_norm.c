@@ -71,6 +71,10 @@ af_status af_shape_layer_norm(af_graph *g, af_node *n, af_err *err)
     if (st) return st;
     n->p.norm.axis = axis;
     sh_set_out(g, n, 0, x->dtype, x->rank, x->dims);
+    /* Mean and InvStdDev (f32, stash_type 1): X's shape with the normalised axes kept as 1 */
+    int64_t stat[AF_MAX_RANK];
+    for (int i = 0; i < x->rank; i++) stat[i] = i < axis ? x->dims[i] : 1;
+    for (int k = 1; k < n->n_out && k < 3; k++) sh_set_out(g, n, k, AF_DTYPE_F32, x->rank, stat);
     return AF_OK;
 }
 

@@ -31,6 +31,10 @@ struct af_session {
     uint8_t *skip;    /* per node: 1 when the op is a no-op in place (reshape aliasing) */
     af_kctx ctx;
     afk_pool *pool;   /* n_threads - 1 workers, created with the session */
+    uint8_t *packed;  /* weights packed for the kernels once (prepack_weights) */
+    size_t packed_bytes;
+    void **node_packed; /* per node: its slice of packed, or NULL */
+    uint8_t *packed_ready;    /* per node: 1 once its slice is filled (by the first run) */
     float *wbuf;      /* --stream-weights: one node's decoded constants */
     size_t wbuf_bytes;
     int *dec_off;     /* per node: first entry in dec_ids/dec_dst (n_nodes + 1 entries) */
@@ -347,6 +351,45 @@ static af_status decode_node_weights(af_session *s, uint32_t i, af_err *err)
     return AF_OK;
 }
 
+/* Plans packing constant conv weights once into the kernels' GEMM panels (af_kernel_prepack),
+ * so runs skip that work; streamed weights (decoded per run) are left alone. The buffer is
+ * reserved here (untouched anonymous pages, huge pages when the kernel allows) and each slice
+ * is filled just before its node's first run: like the arena, the cost goes to first_run_ms. */
+static uint8_t *arena_alloc(size_t bytes);
+
+static af_status prepack_weights(af_session *s, af_err *err)
+{
+    const afb_file *f = s->b->f;
+    size_t total = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t off = 0;
+        for (uint32_t i = 0; i < f->n_nodes; i++) {
+            const afb_node *n = &f->nodes[i];
+            const af_tview *v = s->views + s->view_off[i];
+            if (n->n_in < 2 || n->in[1] < 0 || f->tensors[n->in[1]].storage != AFB_STORAGE_CONST ||
+                !s->b->tensor_data[n->in[1]])
+                continue;
+            size_t b = af_kernel_prepack_bytes(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out);
+            if (!b) continue;
+            if (pass == 1) s->node_packed[i] = s->packed + off;
+            off += align64(b);
+        }
+        total = off;
+        if (pass == 1 || !total) break;
+        s->packed = arena_alloc(total);
+        s->packed_bytes = s->packed ? total : 0;
+#ifdef MADV_HUGEPAGE
+        if (s->packed) madvise(s->packed, total, MADV_HUGEPAGE); /* a hint: fewer page faults */
+#endif
+        s->node_packed = calloc(f->n_nodes, sizeof *s->node_packed);
+        s->packed_ready = calloc(f->n_nodes, 1);
+        if (!s->packed || !s->node_packed || !s->packed_ready)
+            return af_err_set(err, AF_ERR_NOMEM, "out of memory for %zu bytes of packed weights",
+                              total);
+    }
+    return AF_OK;
+}
+
 /* Checks every node has a kernel and sizes the shared scratch buffer. */
 static af_status plan_scratch(af_session *s, af_err *err)
 {
@@ -402,7 +445,7 @@ af_status af_session_create(af_bundle *b, const af_session_options *opt, af_sess
         af_err_set(&err, AF_ERR_NOMEM, "out of memory for a %zu-byte arena", s->arena_bytes);
     } else {
         if (build_views(s, &err) == AF_OK && (!b->stream || plan_stream(s, &err) == AF_OK) &&
-            plan_scratch(s, &err) == AF_OK)
+            plan_scratch(s, &err) == AF_OK && prepack_weights(s, &err) == AF_OK)
             afk_pool_create(opt && opt->n_threads > 1 ? opt->n_threads : 1, &s->pool, &err);
     }
     if (err.code != AF_OK) {
@@ -425,6 +468,9 @@ void af_session_free(af_session *s)
     if (!s) return;
     arena_free(s->arena, s->arena_bytes);
     free(s->scratch);
+    arena_free(s->packed, s->packed_bytes);
+    free(s->node_packed);
+    free(s->packed_ready);
     free(s->views);
     free(s->view_off);
     free(s->skip);
@@ -500,6 +546,11 @@ af_status af_session_run(af_session *s)
         }
         const afb_node *n = &f->nodes[i];
         af_tview *v = s->views + s->view_off[i];
+        s->ctx.packed = s->node_packed ? s->node_packed[i] : NULL;
+        if (s->ctx.packed && !s->packed_ready[i]) { /* first run: fill the slice */
+            af_kernel_prepack(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out, s->node_packed[i]);
+            s->packed_ready[i] = 1;
+        }
         if ((s->dec_off && decode_node_weights(s, i, &err) != AF_OK) ||
             af_kernel_run(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out, &s->ctx, &err) !=
                 AF_OK) {
@@ -526,7 +577,7 @@ af_status af_session_get_output(af_session *s, int index, const void **data,
 
 size_t af_session_arena_bytes(const af_session *s)
 {
-    return s->arena_bytes + s->scratch_bytes + s->wbuf_bytes;
+    return s->arena_bytes + s->scratch_bytes + s->wbuf_bytes + s->packed_bytes;
 }
 
 const char *af_session_error(const af_session *s) { return s->err; }

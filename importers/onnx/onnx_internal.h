@@ -47,6 +47,9 @@ af_status onnx_const_f32(onnx_ctx *c, const char *base, const float *v, int n, i
                          int *idx);
 /* 1 if some node reads `name` or it is a graph output. */
 int onnx_consumed(const onnx_ctx *c, const char *name);
+/* How many of the node's outputs to map: up to the last one that is named and read (at least 1,
+ * at most max). */
+int onnx_used_outputs(const onnx_ctx *c, const onnx_node *nd, int max);
 
 /* ---- attributes (onnx_util.c). A wrong attribute type records AF_ERR_FORMAT in c->err and
  * returns the default; mappers return c->err->code at the end. ---- */
@@ -70,7 +73,8 @@ af_status onnx_node_err(onnx_ctx *c, const onnx_node *nd, af_status code, const 
  * than max are given or a name is not defined before this node. */
 af_status onnx_inputs(onnx_ctx *c, const onnx_node *nd, int *in, int max, int *n_in);
 /* Adds the IR node with the node's first n_out outputs (further outputs must be unnamed or
- * unused). Returns its index in *node (may be NULL). */
+ * unused; an unnamed one among the first n_out, after output 0, gets a fresh name). Returns its
+ * index in *node (may be NULL). */
 af_status onnx_emit(onnx_ctx *c, const onnx_node *nd, af_op op, const int *in, int n_in,
                     int n_out, const af_params *p, int *node);
 
@@ -119,7 +123,7 @@ af_status onnx_map_trilu(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_thresholded_relu(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_cast_like(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_dropout(onnx_ctx *c, const onnx_node *nd);
-af_status onnx_map_einsum(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_einsum(onnx_ctx *c, const onnx_node *nd); /* onnx_ops_einsum.c */
 af_status onnx_map_instance_norm(onnx_ctx *c, const onnx_node *nd); /* onnx_ops_norm.c */
 af_status onnx_map_layer_norm(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_group_norm(onnx_ctx *c, const onnx_node *nd);

@@ -318,6 +318,46 @@ static af_status map_conv(onnx_ctx *c, const onnx_node *nd)
     return onnx_emit(c, nd, (af_op)nd->arg, in, n, 1, &p, NULL);
 }
 
+/* Adds the node op(in) -> (out[0..n_out)) under the given name. */
+static af_status add_node(onnx_ctx *c, af_op op, const char *name, const int *in, int n_in,
+                          const int *out, int n_out, const af_params *p)
+{
+    int i = af_graph_add_node(c->g, op, name, in, n_in, out, n_out);
+    if (i < 0) return af_err_set(c->err, AF_ERR_NOMEM, "out of memory");
+    c->g->nodes[i].p = *p;
+    return AF_OK;
+}
+
+/* MaxPool with Indices and storage_order 1 (column-major spatial positions): the pool runs on
+ * X with its spatial axes reversed, where row-major positions are X's column-major ones, and
+ * Y and Indices are transposed back. */
+static af_status map_pool_colmajor(onnx_ctx *c, const onnx_node *nd, int x, af_params *p)
+{
+    af_pool_params *pp = &p->pool, q = *pp;
+    int k = pp->nsp, r = k + 2;
+    af_params tp = {0};
+    tp.transpose.n_perm = r;
+    for (int i = 0; i < r; i++) tp.transpose.perm[i] = i < 2 ? i : r + 1 - i; /* self-inverse */
+    for (int i = 0; i < k; i++) {
+        pp->kernel[i] = q.kernel[k - 1 - i], pp->stride[i] = q.stride[k - 1 - i];
+        pp->dilation[i] = q.dilation[k - 1 - i], pp->pad_begin[i] = q.pad_begin[k - 1 - i];
+        pp->pad_end[i] = q.pad_end[k - 1 - i];
+    }
+    char base[300];
+    int xt, yt[2], out[2];
+    snprintf(base, sizeof base, "%s_colmajor", nd->name);
+    af_status st = onnx_define_unique(c, base, AF_DTYPE_F32, -1, NULL, &xt);
+    for (int j = 0; j < 2 && !st; j++) st = onnx_define_unique(c, base, AF_DTYPE_F32, -1, NULL,
+                                                                &yt[j]);
+    for (int j = 0; j < 2 && !st; j++)
+        st = onnx_define(c, nd->p->output[j], AF_DTYPE_F32, -1, NULL, &out[j]);
+    if (!st) st = add_node(c, AF_OP_TRANSPOSE, base, &x, 1, &xt, 1, &tp);
+    if (!st) st = add_node(c, AF_OP_POOL, nd->name, &xt, 1, yt, 2, p);
+    for (int j = 0; j < 2 && !st; j++)
+        st = add_node(c, AF_OP_TRANSPOSE, nd->p->output[j], &yt[j], 1, &out[j], 1, &tp);
+    return st;
+}
+
 static af_status map_pool(onnx_ctx *c, const onnx_node *nd)
 {
     int in[1], n;
@@ -337,7 +377,12 @@ static af_status map_pool(onnx_ctx *c, const onnx_node *nd)
     if (!st) st = spatial_list(c, nd, "dilations", 1, &pp->nsp, pp->dilation);
     if (!st) st = pads_attr(c, nd, &pp->nsp, pp->pad_begin, pp->pad_end);
     if (st) return st;
-    return onnx_emit(c, nd, AF_OP_POOL, in, 1, 1, &p, NULL);
+    int n_out = pp->kind == AF_POOL_MAX ? onnx_used_outputs(c, nd, 2) : 1;
+    if (n_out > 1 && !nd->p->output[0][0])
+        return onnx_node_err(c, nd, AF_ERR_FORMAT, "output 0 has no name");
+    if (n_out > 1 && onnx_attr_i(c, nd, "storage_order", 0) != 0)
+        return map_pool_colmajor(c, nd, in[0], &p);
+    return onnx_emit(c, nd, AF_OP_POOL, in, 1, n_out, &p, NULL);
 }
 
 static af_status map_global_pool(onnx_ctx *c, const onnx_node *nd)

@@ -220,10 +220,11 @@ static af_status resize_mode(onnx_ctx *c, const onnx_node *nd, af_resize_params 
 static af_status resize_coord(onnx_ctx *c, const onnx_node *nd, af_resize_params *r)
 {
     static const char *const names[] = {"half_pixel", "asymmetric", "align_corners",
-                                        "pytorch_half_pixel", "tf_half_pixel_for_nn"};
+                                        "pytorch_half_pixel", "tf_half_pixel_for_nn",
+                                        "tf_crop_and_resize"};
     char s[48];
     onnx_attr_s(c, nd, "coordinate_transformation_mode", "half_pixel", s, sizeof s);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         if (!strcmp(s, names[i])) {
             r->coord = i; /* same order as af_resize_coord */
             return AF_OK;
@@ -285,6 +286,9 @@ af_status onnx_map_resize(onnx_ctx *c, const onnx_node *nd)
     r->cubic_coeff_a = onnx_attr_f(c, nd, "cubic_coeff_a", -0.75f);
     r->exclude_outside = onnx_attr_i(c, nd, "exclude_outside", 0) != 0;
     r->extrapolation_value = onnx_attr_f(c, nd, "extrapolation_value", 0.0f);
+    if (r->coord == AF_COORD_TF_CROP_AND_RESIZE && (n < 3 || in[1] < 0))
+        return onnx_node_err(c, nd, AF_ERR_FORMAT, "tf_crop_and_resize needs roi and scales or "
+                             "sizes inputs");
     return onnx_emit(c, nd, AF_OP_RESIZE, in, n, 1, &p, NULL);
 }
 

@@ -23,8 +23,7 @@ af_status onnx_map_instance_norm(onnx_ctx *c, const onnx_node *nd)
     return onnx_emit(c, nd, AF_OP_INSTANCE_NORM, in, 3, 1, &p, NULL);
 }
 
-/* LayerNormalization [X, Scale, B?] → [Y]; the optional Mean and InvStdDev outputs are
- * training-time values and are not supported when something reads them. */
+/* LayerNormalization [X, Scale, B?] → [Y, Mean?, InvStdDev?] (statistics in f32). */
 af_status onnx_map_layer_norm(onnx_ctx *c, const onnx_node *nd)
 {
     int in[3], n;
@@ -40,7 +39,8 @@ af_status onnx_map_layer_norm(onnx_ctx *c, const onnx_node *nd)
     if (stash != 1)
         return onnx_node_err(c, nd, AF_ERR_UNSUPPORTED, "stash_type %lld is not supported "
                              "(statistics are computed in f32)", (long long)stash);
-    return onnx_emit(c, nd, AF_OP_LAYER_NORM, in, n > 2 && in[2] >= 0 ? 3 : 2, 1, &p, NULL);
+    return onnx_emit(c, nd, AF_OP_LAYER_NORM, in, n > 2 && in[2] >= 0 ? 3 : 2,
+                     onnx_used_outputs(c, nd, 3), &p, NULL);
 }
 
 /* GroupNormalization-18 [X, scale (G), bias (G)] (per group; the kernel also takes (C)). */

@@ -116,6 +116,14 @@ int onnx_consumed(const onnx_ctx *c, const char *name)
     return 0;
 }
 
+int onnx_used_outputs(const onnx_ctx *c, const onnx_node *nd, int max)
+{
+    int n = 1;
+    for (int k = 1; k < max && (size_t)k < nd->p->n_output; k++)
+        if (nd->p->output[k][0] && onnx_consumed(c, nd->p->output[k])) n = k + 1;
+    return n;
+}
+
 /* ---- attributes ---- */
 
 const Onnx__AttributeProto *onnx_attr(const Onnx__NodeProto *n, const char *name)
@@ -245,9 +253,13 @@ af_status onnx_emit(onnx_ctx *c, const onnx_node *nd, af_op op, const int *in, i
             return onnx_node_err(c, nd, AF_ERR_UNSUPPORTED, "output %zu ('%s') is not supported "
                                  "(only the first %d)", k, pn->output[k], n_out);
     for (int k = 0; k < n_out; k++) {
-        if (pn->output[k][0] == '\0')
+        if (pn->output[k][0] == '\0' && k == 0)
             return onnx_node_err(c, nd, AF_ERR_FORMAT, "output %d has no name", k);
-        af_status st = onnx_define(c, pn->output[k], AF_DTYPE_F32, -1, NULL, &out[k]);
+        char unused[300]; /* an omitted optional output before a used one */
+        snprintf(unused, sizeof unused, "%s_out%d", nd->name, k);
+        af_status st = pn->output[k][0]
+                           ? onnx_define(c, pn->output[k], AF_DTYPE_F32, -1, NULL, &out[k])
+                           : onnx_define_unique(c, unused, AF_DTYPE_F32, -1, NULL, &out[k]);
         if (st) return st;
     }
     int i = af_graph_add_node(c->g, op, nd->name, in, n_in, out, n_out);

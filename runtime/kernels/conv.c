@@ -10,6 +10,7 @@
  * Tiles keep the col buffer under COL_BYTES, so scratch does not grow with the image size.
  */
 #include "internal.h"
+#include "simd512.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -172,6 +173,13 @@ af_status afk_convt_check(AFK_CHECK_ARGS)
     return AF_OK;
 }
 
+/* Positions per GEMM task: TASK_TILE, within the col buffer bound of tile_len. */
+static int64_t task_tile(int64_t rows, int64_t positions)
+{
+    int64_t t = tile_len(rows, positions);
+    return t > TASK_TILE ? TASK_TILE : t;
+}
+
 static size_t col_bytes(int64_t rows, int64_t positions)
 {
     int64_t t = tile_len(rows, positions);
@@ -190,9 +198,11 @@ size_t afk_conv_scratch(const af_params *p, const af_tview *in, const af_tview *
     geom_init(&g, cp, &in[0], &in[1], &out[0], 0);
     int64_t ph, pw, floats;
     if (is_depthwise(&g)) return dw_padded_geom(&g, &ph, &pw, &floats) ? (size_t)floats * 4 : 0;
-    if (is_pointwise(&g)) return 0;
+    size_t packed = afk_pgemm_work_floats(task_tile(is_pointwise(&g) ? 1 : g.Cg * g.K, g.osp)) * 4;
+    if (is_pointwise(&g)) return packed;
     afk_wino w;
     size_t col = col_bytes(g.Cg * g.K, g.osp);
+    if (packed > col) col = packed;
     if (wino_plan(&g, cp, &w) && wino_scratch(&w) > col) return wino_scratch(&w);
     return col;
 }
@@ -206,6 +216,41 @@ size_t afk_convt_scratch(const af_params *p, const af_tview *in, const af_tview 
     conv_geom g;
     geom_init(&g, cp, &in[0], &in[1], &out[0], 1);
     return col_bytes(g.Mg * g.K, g.isp);
+}
+
+/* ---- pre-packed weights ---------------------------------------------------------------------- */
+
+enum { PACK_HDR = 16 }; /* floats before the panels; the first holds (int32) the panels' MR */
+
+/* Bytes for W's GEMM panels when the conv takes the packed GEMM path, else 0. */
+size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_tview *out)
+{
+    const af_conv_params *cp = &p->conv;
+    if (!afk_pgemm_nr() || !in[1].data || cp->nsp < 1 || cp->nsp > 3 ||
+        in[0].rank != cp->nsp + 2 || in[1].rank != cp->nsp + 2 || out[0].rank != cp->nsp + 2 ||
+        cp->group < 1)
+        return 0;
+    conv_geom g;
+    geom_init(&g, cp, &in[0], &in[1], &out[0], 0);
+    afk_wino w;
+    if (is_depthwise(&g) || (afk_wino_enable && wino_plan(&g, cp, &w))) return 0;
+    int64_t n = af_tview_numel(&in[1]);
+    if (n <= 0 || (uint64_t)n > SIZE_MAX / 4 - PACK_HDR) return 0;
+    return ((size_t)n + PACK_HDR) * sizeof(float);
+}
+
+// W (M, Cg*K) per group -> header + afk_pgemm_pack_a panels
+void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *out, void *dst)
+{
+    conv_geom g;
+    geom_init(&g, &p->conv, &in[0], &in[1], &out[0], 0);
+    float *d = dst;
+    memset(d, 0, PACK_HDR * sizeof *d);
+    *(int32_t *)dst = afk_pgemm_mr();
+    int64_t rows = g.Cg * g.K;
+    for (int64_t gi = 0; gi < g.G; gi++)
+        afk_pgemm_pack_a(g.Mg, rows, (const float *)in[1].data + gi * g.Mg * rows, rows,
+                         d + PACK_HDR + gi * g.Mg * rows);
 }
 
 /* ---- conv ------------------------------------------------------------------------------------ */
@@ -276,6 +321,205 @@ static void im2col(const conv_geom *g, const float *x, int64_t p0, int64_t T, fl
                         if (++oh == OH) oh = 0, od++;
                     }
                 }
+    }
+}
+
+/* ---- implicit im2col: col rows packed straight into GEMM panels (sgemm_packed.c) ---------- */
+
+/* Positions [r, r+len) of one packed row (d = panel 0's row; panels pstride floats apart, nr
+ * columns each) = src[0], src[s], ... or zeros when src is NULL. */
+static void put_run(float *d, int64_t pstride, int nr, int64_t r, int64_t len, const float *src,
+                    int64_t s)
+{
+    while (len > 0) {
+        int64_t o = r % nr, n = nr - o < len ? nr - o : len;
+        float *dst = d + r / nr * pstride + o;
+        if (!src)
+            memset(dst, 0, (size_t)n * sizeof *dst);
+        else if (s == 1)
+            memcpy(dst, src, (size_t)n * sizeof *dst);
+        else
+            for (int64_t i = 0; i < n; i++) dst[i] = src[i * s];
+        if (src) src += n * s;
+        r += n, len -= n;
+    }
+}
+
+enum { SEG_MAX = TASK_TILE + TASK_TILE / 16 + 2 };
+
+/* Lanes [lane0, lane1) of one 32-wide panel: output row oh, columns from ow0 at lane0. */
+typedef struct pseg {
+    int32_t lane0, lane1, oh, ow0;
+} pseg;
+
+typedef struct pack_src {
+    const conv_geom *g;
+    const float *x; /* one image-group (Cg, D, H, W) */
+    int64_t p0, t;  /* output positions [p0, p0+t) */
+    int pointwise;
+    int nseg;       /* > 0: the AVX-512 packer, with panel j's segments in seg[first[j]..] */
+    int16_t first[TASK_TILE / 32 + 2];
+    pseg seg[SEG_MAX];
+} pack_src;
+
+/* Row k = (c, kd, kh, kw) of col for positions [p0, p0+t), into packed row d. */
+static void pack_col_row(const pack_src *ps, int64_t k, float *d, int64_t pstride, int nr)
+{
+    const conv_geom *g = ps->g;
+    const int64_t OH = g->out[1], OW = g->out[2], p0 = ps->p0, T = ps->t;
+    int64_t c = k / g->K, r = k % g->K;
+    int64_t kd = r / (g->k[1] * g->k[2]), kh = r / g->k[2] % g->k[1], kw = r % g->k[2];
+    const float *xc = ps->x + c * g->isp;
+    kw_span sp = kw_span_of(g, kw);
+    int64_t od = p0 / (OH * OW), oh = p0 / OW % OH, ow = p0 % OW;
+    for (int64_t t = 0; t < T;) {
+        int64_t id = od * g->s[0] - g->pb[0] + kd * g->d[0];
+        int64_t ih = oh * g->s[1] - g->pb[1] + kh * g->d[1];
+        int64_t run = OW - ow < T - t ? OW - ow : T - t;
+        if (id < 0 || id >= g->in[0] || ih < 0 || ih >= g->in[1]) {
+            put_run(d, pstride, nr, t, run, NULL, 0);
+        } else {
+            int64_t a = sp.lo - ow, b = sp.hi + 1 - ow; /* valid [a, b) of the run */
+            if (a < 0) a = 0;
+            if (b > run) b = run;
+            if (b < a) b = a;
+            const float *row = xc + (id * g->in[1] + ih) * g->in[2];
+            put_run(d, pstride, nr, t, a, NULL, 0);
+            put_run(d, pstride, nr, t + a, b - a, row + (ow + a) * g->s[2] + sp.off, g->s[2]);
+            put_run(d, pstride, nr, t + b, run - b, NULL, 0);
+        }
+        t += run;
+        ow = 0;
+        if (++oh == OH) oh = 0, od++;
+    }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TGT512 AFK_TGT512
+
+/* 2-D convs with a 32-wide kernel and t <= TASK_TILE: cuts [p0, p0+t) into per-panel
+ * segments along output rows; returns 0 (the portable packer) otherwise. */
+static int pack_segments(pack_src *ps, int nr)
+{
+    const conv_geom *g = ps->g;
+    ps->nseg = 0;
+    if (nr != 32 || g->k[0] != 1 || g->in[0] != 1 || g->out[0] != 1 || ps->t > TASK_TILE ||
+        g->in[1] * g->in[2] > INT32_MAX / 4 || g->s[2] > 64)
+        return 0;
+    const int64_t OW = g->out[2];
+    int n = 0, j = 0;
+    for (int64_t r = 0; r < ps->t; j++) {
+        ps->first[j] = (int16_t)n;
+        int64_t end = r + 32 < ps->t ? r + 32 : ps->t;
+        while (r < end) {
+            int64_t p = ps->p0 + r, ow = p % OW, len = OW - ow < end - r ? OW - ow : end - r;
+            ps->seg[n++] = (pseg){(int32_t)(r - j * 32), (int32_t)(r - j * 32 + len),
+                                  (int32_t)(p / OW), (int32_t)ow};
+            r += len;
+        }
+    }
+    ps->first[j] = (int16_t)n;
+    ps->nseg = n;
+    return 1;
+}
+
+/* 16 lanes from base[r*s] (r in mask m); masked lanes are never read. */
+TGT512 static inline __m512 lanes16(__m512 v, __mmask16 m, uintptr_t base, int64_t s,
+                                    __m512i idx)
+{
+    if (!m) return v;
+    if (s == 1) return _mm512_mask_loadu_ps(v, m, (const void *)base);
+    return _mm512_mask_i32gather_ps(v, m, idx, (const void *)base, 4);
+}
+
+/* The AVX-512 packer: per row k and panel, one masked load (stride 1) or gather per 16 lanes
+ * and segment; lanes outside the image (padding) and past t stay zero. */
+TGT512 static void pack_b_segments(const pack_src *ps, int64_t k0, int64_t kc, float *dst)
+{
+    const conv_geom *g = ps->g;
+    const int64_t s = g->s[2], n_panels = (ps->t + 31) / 32;
+    const __m512i idx = _mm512_mullo_epi32(_mm512_set1_epi32((int)s),
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    kw_span spans[KW_CACHE];
+    for (int64_t kw = 0; kw < g->k[2] && kw < KW_CACHE; kw++) spans[kw] = kw_span_of(g, kw);
+    int64_t c = k0 / g->K, r = k0 % g->K, kh = r / g->k[2], kw = r % g->k[2];
+    for (int64_t kk = 0; kk < kc; kk++) {
+        kw_span sp = kw < KW_CACHE ? spans[kw] : kw_span_of(g, kw);
+        const float *xc = ps->x + c * g->isp;
+        const int64_t dh = kh * g->d[1] - g->pb[1];
+        if (++kw == g->k[2]) { /* the next row's (c, kh, kw) */
+            kw = 0;
+            if (++kh == g->k[1]) kh = 0, c++;
+        }
+        for (int64_t j = 0; j < n_panels; j++) {
+            __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();
+            for (int e = ps->first[j]; e < ps->first[j + 1]; e++) {
+                const pseg *q = &ps->seg[e];
+                int64_t ih = q->oh * g->s[1] + dh;
+                if (ih < 0 || ih >= g->in[1]) continue;
+                int64_t lo = q->lane0 + (sp.lo > q->ow0 ? sp.lo - q->ow0 : 0);
+                int64_t hi = q->lane0 + (sp.hi + 1 - q->ow0);
+                if (hi > q->lane1) hi = q->lane1;
+                if (hi <= lo) continue;
+                uint64_t m = (((uint64_t)1 << hi) - 1) & ~(((uint64_t)1 << lo) - 1);
+                /* lane r reads row[(ow0 + r - lane0)*s + off] */
+                uintptr_t base = (uintptr_t)(xc + ih * g->in[2]) +
+                                 (uintptr_t)(((q->ow0 - q->lane0) * s + sp.off) * 4);
+                v0 = lanes16(v0, (__mmask16)m, base, s, idx);
+                v1 = lanes16(v1, (__mmask16)(m >> 16), base + (uintptr_t)(16 * s * 4), s, idx);
+            }
+            float *d = dst + (j * kc + kk) * 32;
+            _mm512_store_ps(d, v0);
+            _mm512_store_ps(d + 16, v1);
+        }
+    }
+}
+
+/* Pointwise rows: x rows copied 32 at a time, the last panel masked. */
+TGT512 static void pack_b_rows512(const pack_src *ps, int64_t k0, int64_t kc, float *dst)
+{
+    const int64_t t = ps->t, full = t / 32;
+    const uint64_t m = ((uint64_t)1 << (t % 32)) - 1;
+    for (int64_t kk = 0; kk < kc; kk++) {
+        const float *x = ps->x + (k0 + kk) * ps->g->isp + ps->p0;
+        float *d = dst + kk * 32;
+        for (int64_t j = 0; j < full; j++, x += 32, d += kc * 32) {
+            _mm512_store_ps(d, _mm512_loadu_ps(x));
+            _mm512_store_ps(d + 16, _mm512_loadu_ps(x + 16));
+        }
+        if (m) {
+            _mm512_store_ps(d, _mm512_maskz_loadu_ps((__mmask16)m, x));
+            _mm512_store_ps(d + 16, _mm512_maskz_loadu_ps((__mmask16)(m >> 16), x + 16));
+        }
+    }
+}
+#else
+static int pack_segments(pack_src *ps, int nr) { (void)nr; ps->nseg = 0; return 0; }
+#endif
+
+/* afk_pack_b_fn: rows [k0, k0+kc) of the virtual col (Cg*K, t) as nr-wide panels. */
+static void pack_b_conv(const void *arg, int64_t k0, int64_t kc, int nr, float *dst)
+{
+    const pack_src *ps = arg;
+#if defined(__x86_64__) || defined(__i386__)
+    if (nr == 32 && ps->pointwise) {
+        pack_b_rows512(ps, k0, kc, dst);
+        return;
+    }
+    if (nr == 32 && ps->nseg > 0) {
+        pack_b_segments(ps, k0, kc, dst);
+        return;
+    }
+#endif
+    int64_t t = ps->t, tpad = (t + nr - 1) / nr * nr, pstride = kc * nr;
+    for (int64_t kk = 0; kk < kc; kk++) {
+        float *d = dst + kk * nr;
+        if (tpad > t) put_run(d, pstride, nr, t, tpad - t, NULL, 0);
+        if (ps->pointwise)
+            put_run(d, pstride, nr, 0, t, ps->x + (k0 + kk) * ps->g->isp + ps->p0, 1);
+        else
+            pack_col_row(ps, k0 + kk, d, pstride, nr);
     }
 }
 
@@ -419,6 +663,56 @@ __attribute__((target("avx2"))) static void dw_padded_avx2(const conv_geom *g, c
 }
 #endif
 
+#if defined(__x86_64__) || defined(__i386__)
+/* 16 floats x[0], x[s], ..., x[15s] for s = 1 or 2 (s = 2 reads x[0..31]). */
+TGT512 static inline __m512 load_strided16(const float *x, int64_t s)
+{
+    if (s == 1) return _mm512_loadu_ps(x);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(x), even, _mm512_loadu_ps(x + 16));
+}
+
+/* dw_padded_avx2 with 16 outputs per register and one FMA per product (within the sum bound
+ * of the reference, not its bits); bias + act (afk_pgemm_act's kinds) per finished row. */
+TGT512 static void dw_padded_avx512(const conv_geom *g, const float *x, const float *w, float *y,
+                                    float *pad, int64_t PH, int64_t PW, int fresh, int act,
+                                    float bias, float lo, float hi)
+{
+    const int64_t s = g->s[2], d = g->d[2], KW = g->k[2], OW = g->out[2];
+    const int64_t top = g->pb[1], left = g->pb[2], right = PW - left - g->in[2];
+    const pg_epi e = {&bias, act, lo, hi};
+    if (fresh) {
+        memset(pad, 0, (size_t)(top * PW) * sizeof *pad);
+        memset(pad + (top + g->in[1]) * PW, 0, (size_t)((PH - top - g->in[1]) * PW) * sizeof *pad);
+    }
+    for (int64_t ih = 0; ih < g->in[1]; ih++) {
+        float *row = pad + (ih + top) * PW;
+        if (fresh) {
+            memset(row, 0, (size_t)left * sizeof *row);
+            memset(row + left + g->in[2], 0, (size_t)right * sizeof *row);
+        }
+        memcpy(row + left, x + ih * g->in[2], (size_t)g->in[2] * sizeof *pad);
+    }
+    for (int64_t oh = 0; oh < g->out[1]; oh++) {
+        const float *rows[16];
+        for (int64_t kh = 0; kh < g->k[1]; kh++)
+            rows[kh] = pad + (oh * g->s[1] + kh * g->d[1]) * PW;
+        float *yr = y + oh * OW;
+        for (int64_t ow = 0; ow < OW; ow += 16) {
+            __m512 acc = _mm512_setzero_ps();
+            for (int64_t kh = 0; kh < g->k[1]; kh++)
+                for (int64_t kw = 0; kw < KW; kw++)
+                    acc = _mm512_fmadd_ps(load_strided16(rows[kh] + ow * s + kw * d, s),
+                                          _mm512_set1_ps(w[kh * KW + kw]), acc);
+            __mmask16 m = OW - ow >= 16 ? 0xffff : (__mmask16)((1u << (OW - ow)) - 1);
+            if (act >= 0) acc = epi512(acc, &e, 0);
+            _mm512_mask_storeu_ps(yr + ow, m, acc);
+        }
+    }
+}
+#endif
+
 /* Padded-plane depthwise: 2-D, stride 1 or 2 along W, <= 16 kernel rows, and a padded plane
  * below 2^28 floats. Fills its height, width and the scratch floats it needs. */
 static int dw_padded_geom(const conv_geom *g, int64_t *PH, int64_t *PW, int64_t *floats)
@@ -430,7 +724,7 @@ static int dw_padded_geom(const conv_geom *g, int64_t *PH, int64_t *PW, int64_t 
     if (g->in[1] > lim || g->in[2] > lim || g->pb[1] + g->pe[1] > lim || g->pb[2] + g->pe[2] > lim ||
         g->out[2] > lim || g->k[2] > lim || g->d[2] > lim)
         return 0;
-    int64_t ow8 = (g->out[2] + 7) / 8 * 8;
+    int64_t ow8 = (g->out[2] + 15) / 16 * 16; /* whole 8- or 16-wide blocks */
     int64_t need = ow8 * g->s[2] + (g->k[2] - 1) * g->d[2] + 1; /* the last block's reads */
     *PH = g->in[1] + g->pb[1] + g->pe[1];
     *PW = g->in[2] + g->pb[2] + g->pe[2];
@@ -509,6 +803,8 @@ typedef struct conv_job {
     uint8_t *scratch;
     size_t slice;             /* per-thread scratch bytes */
     int pointwise, depthwise;
+    int nr;                   /* panel width of sgemm_packed.c's kernel; 0: im2col + afk_sgemm */
+    const float *packed;      /* ctx->packed when cut for this kernel, else NULL */
     int64_t rows, T, n_tiles, mb, n_mblk;
 } conv_job;
 
@@ -556,6 +852,14 @@ static void conv_dw_task(void *arg, int64_t task, int tid)
         float *y = j->Y + (n * g->M + c) * g->osp;
         const float *x = j->X + (n * g->C + c) * g->isp, *w = j->W + c * g->K;
 #if defined(__x86_64__) || defined(__i386__)
+        if (padded && afk_pgemm_nr() == 32) { /* the AVX-512 kernel is in use */
+            int act = afk_pgemm_act(&j->cp->act);
+            dw_padded_avx512(g, x, w, y, pad, PH, PW, c == c0, act, j->B ? j->B[c] : 0.0f,
+                             j->cp->act.alpha, j->cp->act.beta);
+            if (act >= 0) continue; /* epilogue fused */
+            conv_epilogue(j, c, 0, 1, y, 0, g->osp);
+            continue;
+        }
         if (padded) {
             dw_epi e = {kind, j->B ? j->B[c] : 0.0f, j->cp->act.alpha, j->cp->act.beta};
             dw_padded_avx2(g, x, w, y, pad, PH, PW, pad + PH * PW, c == c0, &e);
@@ -578,6 +882,22 @@ static void conv_gemm_task(void *arg, int64_t task, int tid)
     const float *xg = j->X + (n * g->C + gi * g->Cg) * g->isp;
     const float *wg = j->W + (gi * g->Mg + m0) * j->rows;
     float *yg = j->Y + (n * g->M + gi * g->Mg) * g->osp;
+    if (j->nr > 0) { /* implicit im2col into packed panels, epilogue fused when it can be */
+        pack_src ps; /* ~9 KiB of stack */
+        ps.g = g, ps.x = xg, ps.p0 = p0, ps.t = t, ps.pointwise = j->pointwise;
+        if (!j->pointwise) pack_segments(&ps, j->nr);
+        int kind = afk_pgemm_act(&j->cp->act);
+        const float *bias = kind >= 0 && j->B ? j->B + gi * g->Mg + m0 : NULL;
+        const float *Ap = j->packed ? j->packed + PACK_HDR + (gi * g->Mg + m0) * j->rows : NULL;
+        afk_pgemm pg = {.M = mc, .N = t, .K = j->rows, .A = wg, .lda = j->rows, .Ap = Ap,
+                        .pack_b = pack_b_conv, .b_arg = &ps, .C = yg + m0 * g->osp + p0,
+                        .ldc = g->osp, .bias = bias, .act = kind >= 0 ? kind : AFK_ACT_NONE,
+                        .lo = j->cp->act.alpha, .hi = j->cp->act.beta,
+                        .work = (float *)(j->scratch + (size_t)tid * j->slice)};
+        afk_pgemm_run(&pg);
+        if (kind < 0) conv_epilogue(j, gi, m0, mc, yg + m0 * g->osp, p0, t);
+        return;
+    }
     if (j->pointwise) {
         afk_sgemm(0, 0, mc, t, g->Cg, 1.0f, wg, g->Cg, xg + p0, g->isp, 0.0f,
                   yg + m0 * g->osp + p0, g->osp);
@@ -588,13 +908,6 @@ static void conv_gemm_task(void *arg, int64_t task, int tid)
                   g->osp);
     }
     conv_epilogue(j, gi, m0, mc, yg + m0 * g->osp, p0, t);
-}
-
-/* Positions per GEMM task: TASK_TILE, within the col buffer bound of tile_len. */
-static int64_t task_tile(int64_t rows, int64_t positions)
-{
-    int64_t t = tile_len(rows, positions);
-    return t > TASK_TILE ? TASK_TILE : t;
 }
 
 // X (N,C,*) ⊛ W (M,C/g,*) + B (M) -> Y (N,M,*)
@@ -632,8 +945,15 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     j.rows = g->Cg * g->K;
     j.T = task_tile(j.pointwise ? 1 : j.rows, g->osp);
     j.n_tiles = g->osp > 0 ? (g->osp + j.T - 1) / j.T : 0;
+    if (j.scratch && ctx->scratch_bytes / (size_t)nt >= afk_pgemm_work_floats(j.T) * 4)
+        j.nr = afk_pgemm_nr();
+    if (j.nr > 0 && ctx->packed && *(const int32_t *)ctx->packed == afk_pgemm_mr())
+        j.packed = ctx->packed;
     j.mb = g->Mg;
     if (g->N * g->G * j.n_tiles < MIN_TASKS && g->Mg > TASK_MBLK) j.mb = TASK_MBLK;
+    /* the packed GEMM's sums do not depend on the row split: one block when alone (B is
+     * packed once), else blocks of whole micro-panels */
+    if (j.nr > 0) j.mb = nt == 1 ? g->Mg : (j.mb + afk_pgemm_mr() - 1) / afk_pgemm_mr() * afk_pgemm_mr();
     j.n_mblk = j.mb > 0 ? (g->Mg + j.mb - 1) / j.mb : 0;
     afk_parallel(ctx, g->N * g->G * j.n_mblk * j.n_tiles, conv_gemm_task, &j);
     return AF_OK;

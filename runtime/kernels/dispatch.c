@@ -185,6 +185,19 @@ size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in,
     }
 }
 
+size_t af_kernel_prepack_bytes(af_op op, const af_params *p, const af_tview *in, int n_in,
+                               const af_tview *out, int n_out)
+{
+    if (op != AF_OP_CONV || n_in < 2 || n_out < 1) return 0;
+    return afk_conv_prepack_bytes(p, in, out);
+}
+
+void af_kernel_prepack(af_op op, const af_params *p, const af_tview *in, int n_in,
+                       const af_tview *out, int n_out, void *dst)
+{
+    if (af_kernel_prepack_bytes(op, p, in, n_in, out, n_out)) afk_conv_prepack(p, in, out, dst);
+}
+
 af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_in,
                         af_tview *out, int n_out, const af_kctx *ctx, af_err *err)
 {

@@ -110,6 +110,16 @@ void afk_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float 
     int fits = M > 0 && N > 0 && K > 0 && M < INT_MAX && N < INT_MAX && K < INT_MAX &&
                lda < INT_MAX && ldb < INT_MAX && ldc < INT_MAX &&
                lda >= (trans_a ? M : K) && ldb >= (trans_b ? K : N) && ldc >= N;
+    if (fits && M == 1) { /* a row vector (batch-1 classifiers): GEMV reads B once, unpacked */
+        int incx = trans_a ? (int)lda : 1;
+        if (trans_b) // C (1,N) = B (N,K) @ a (K)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)K, alpha, B, (int)ldb, A, incx,
+                        beta, C, 1);
+        else // C (1,N) = B (K,N)^T @ a (K)
+            cblas_sgemv(CblasRowMajor, CblasTrans, (int)K, (int)N, alpha, B, (int)ldb, A, incx,
+                        beta, C, 1);
+        return;
+    }
     if (fits) {
         cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                     trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, alpha, A,

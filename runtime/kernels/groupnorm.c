@@ -5,7 +5,8 @@
  *   instance_norm  x (N,C,*)  one block per (n,c), scale/bias (C)
  *   group_norm     x (N,C,*)  one block per (n,g) = C/G channels × spatial, scale/bias (C), or
  *                             (G) as in ONNX GroupNormalization-18 (one value per group)
- *   layer_norm     x (...)    one block per index of dims [0, axis), scale/bias over the rest
+ *   layer_norm     x (...)    one block per index of dims [0, axis), scale/bias over the rest;
+ *                             optional outputs Mean and InvStdDev (1/sqrt(var + eps)) per block
  * Statistics are computed in two passes over the block (mean, then the sum of squared
  * deviations: no cancellation), each pass tiled: f32 partial sums over a tile of AFK_NORM_TILE
  * elements, tiles combined in f64. Nothing is allocated: a 512×128×128 group is read twice and
@@ -125,14 +126,22 @@ af_status afk_group_norm_check(AFK_CHECK_ARGS)
 
 af_status afk_layer_norm_check(AFK_CHECK_ARGS)
 {
-    (void)n_out;
+    static const char *const stat_names[3] = {"Y", "Mean", "InvStdDev"};
     af_status st = check_common("layer_norm", p, in, n_in, out, err);
     if (st) return st;
     int axis = p->norm.axis, r = in[0].rank;
     if (axis < 0 || axis >= r)
         return af_err_set(err, AF_ERR_SHAPE, "layer_norm: axis %d out of range for rank %d",
                           axis, r);
-    int64_t inner = afk_prod(&in[0], axis, r);
+    int64_t inner = afk_prod(&in[0], axis, r), outer = afk_prod(&in[0], 0, axis);
+    for (int k = 1; k < n_out && k < 3; k++) { /* one statistic per normalised row */
+        st = afk_need_dtype("layer_norm", stat_names[k], &out[k], AF_DTYPE_F32, err);
+        if (st) return st;
+        if (af_tview_numel(&out[k]) != outer)
+            return af_err_set(err, AF_ERR_SHAPE, "layer_norm: %s has %lld elements, expected "
+                              "%lld", stat_names[k], (long long)af_tview_numel(&out[k]),
+                              (long long)outer);
+    }
     return check_affine("layer_norm", in, n_in, inner, inner, err);
 }
 
@@ -184,18 +193,21 @@ af_status afk_group_norm_run(AFK_RUN_ARGS)
     return AF_OK;
 }
 
-// X (outer, inner) -> Y (outer, inner), statistics per row; scale/bias (inner)
+// X (outer, inner) -> Y (outer, inner), Mean? (outer), InvStdDev? (outer); scale/bias (inner)
 af_status afk_layer_norm_run(AFK_RUN_ARGS)
 {
-    (void)n_out, (void)ctx, (void)err;
+    (void)ctx, (void)err;
     const af_norm_params *np = &p->norm;
     int64_t outer = afk_prod(&in[0], 0, np->axis), inner = afk_prod(&in[0], np->axis, in[0].rank);
     const float *x = in[0].data, *scale = opt_data(in, n_in, 1), *bias = opt_data(in, n_in, 2);
-    float *y = out[0].data;
+    float *y = out[0].data, *mean_out = n_out > 1 ? out[1].data : NULL;
+    float *rstd_out = n_out > 2 ? out[2].data : NULL;
     for (int64_t o = 0; o < outer; o++) {
         const float *xr = x + o * inner;
         float *yr = y + o * inner, mean, rstd;
         block_stats(xr, inner, np->eps, &mean, &rstd);
+        if (mean_out) mean_out[o] = mean;
+        if (rstd_out) rstd_out[o] = rstd;
         for (int64_t i = 0; i < inner; i++) {
             float v = (xr[i] - mean) * rstd;
             yr[i] = v * (scale ? scale[i] : 1.0f) + (bias ? bias[i] : 0.0f);

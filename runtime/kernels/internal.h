@@ -19,6 +19,8 @@
 af_status afk_conv_check(AFK_CHECK_ARGS);
 af_status afk_conv_run(AFK_RUN_ARGS);
 size_t afk_conv_scratch(const af_params *p, const af_tview *in, const af_tview *out);
+size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_tview *out);
+void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *out, void *dst);
 af_status afk_convt_check(AFK_CHECK_ARGS);
 af_status afk_convt_run(AFK_RUN_ARGS);
 size_t afk_convt_scratch(const af_params *p, const af_tview *in, const af_tview *out);
@@ -98,6 +100,42 @@ void afk_sgemm_portable(int trans_a, int trans_b, int64_t M, int64_t N, int64_t 
                         float *C, int64_t ldc);
 int afk_have_cblas(void);
 
+/* ---- packed-panel GEMM for convs (sgemm_packed.c): AVX-512F or AVX2+FMA micro-kernels ----
+ * C (M,N) = A (M,K) @ B (K,N); at the last k block C = act(C + bias[m]). B comes from pack_b,
+ * which writes rows [k0, k0+kc) as ceil(N/nr) panels: B[k0+kk, j*nr + r] at
+ * dst[(j*kc + kk)*nr + r], zeros past N. work: afk_pgemm_work_floats(N) floats. */
+typedef void (*afk_pack_b_fn)(const void *arg, int64_t k0, int64_t kc, int nr, float *dst);
+typedef struct afk_pgemm {
+    int64_t M, N, K;
+    const float *A;
+    int64_t lda;
+    const float *Ap;   /* A pre-packed by afk_pgemm_pack_a (rows from a panel start), or NULL */
+    afk_pack_b_fn pack_b;
+    const void *b_arg;
+    float *C;
+    int64_t ldc;
+    const float *bias; /* (M) or NULL */
+    int act;           /* AFK_ACT_* */
+    float lo, hi;      /* CLIP bounds */
+    float *work;
+} afk_pgemm;
+int afk_pgemm_nr(void); /* panel width of the kernel in use; 0: none (use afk_sgemm) */
+int afk_pgemm_mr(void); /* rows of its micro-tile (1 when none) */
+/* The AFK_ACT_* the kernel in use fuses for u (also AFK_ACT_SIGMOID / AFK_ACT_SILU with
+ * AVX-512: same method and bound as afk_vec_sigmoid), or -1. */
+int afk_pgemm_act(const af_unary_params *u);
+/* x[i] = act(x[i] + bias) for an act from afk_pgemm_act, with the kernel's epilogue code. */
+void afk_pgemm_bias_act(float *x, int64_t n, float bias, int act, float lo, float hi);
+const char *afk_pgemm_isa(void);
+size_t afk_pgemm_work_floats(int64_t N);
+void afk_pgemm_run(const afk_pgemm *g);
+/* dst (M*K floats) = A (M,K) cut into the panels afk_pgemm_run reads: panel of rows i0 (a
+ * multiple of afk_pgemm_mr()), k block k0 at dst[i0*K + k0*mr]. */
+void afk_pgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *dst);
+/* tests: -1 (default) the best the CPU has; 0 none (im2col + afk_sgemm), 1 at most AVX2+FMA,
+ * 2 at most AVX-512F */
+extern int afk_pgemm_force;
+
 /* ---- elementwise helpers (eltwise.c) ---- */
 float afk_unary_f32(const af_unary_params *u, float x);
 /* x[i] = act(x[i]) for n floats; IDENTITY is a no-op. */
@@ -120,7 +158,7 @@ void afk_wino_run(const afk_wino *w, const af_kctx *ctx);
 extern int afk_wino_enable; /* 0 (default): never used; tests set 1 */
 
 /* ---- vectorised f32 loops (vec.c): AVX2 chosen at run time, else portable; same bits ---- */
-enum { AFK_ACT_NONE = 0, AFK_ACT_RELU = 1, AFK_ACT_CLIP = 2 };
+enum { AFK_ACT_NONE = 0, AFK_ACT_RELU = 1, AFK_ACT_CLIP = 2, AFK_ACT_SIGMOID = 3, AFK_ACT_SILU = 4 };
 /* AFK_ACT_* for identity/relu/clip, -1 for activations the vector loops do not cover. */
 int afk_act_kind(const af_unary_params *u);
 /* x[i] = act(x[i] + bias) for n floats; lo/hi are CLIP's bounds. */

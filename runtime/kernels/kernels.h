@@ -37,6 +37,7 @@ typedef struct af_kctx {
     size_t scratch_bytes;
     int n_threads;        /* a hint; 1 = single-threaded */
     afk_pool *pool;       /* worker threads (NULL: run on the caller only) */
+    const void *packed;   /* this node's weights from af_kernel_prepack, or NULL */
 } af_kctx;
 
 /* A pool of n_threads - 1 workers (*out stays NULL for n_threads <= 1). */
@@ -55,6 +56,14 @@ void afk_f16_to_f32_n(const uint16_t *src, float *dst, size_t n);
 /* Scratch bytes the kernel needs for this node (0 for most ops). */
 size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in, int n_in,
                                const af_tview *out, int n_out);
+
+/* Weights packed once ahead of the runs (CONV: GEMM panels, see sgemm_packed.c): the bytes
+ * for this node (0: nothing to pack), and the packing into dst (64-byte aligned) from the
+ * constant in[1]. Passing the result as ctx->packed to af_kernel_run skips per-run packing. */
+size_t af_kernel_prepack_bytes(af_op op, const af_params *p, const af_tview *in, int n_in,
+                               const af_tview *out, int n_out);
+void af_kernel_prepack(af_op op, const af_params *p, const af_tview *in, int n_in,
+                       const af_tview *out, int n_out, void *dst);
 
 /* Checks, before any run, that a kernel exists for this op, params and dtypes. */
 af_status af_kernel_check(af_op op, const af_params *p, const af_tview *in, int n_in,

@@ -213,7 +213,9 @@ af_status afk_slice_run(AFK_RUN_ARGS)
     afk_strides(&in[0], is);
     for (int i = 0; i < r; i++) {
         base += p->slice.start[i] * is[i];
-        ss[i] = p->slice.step[i] * is[i];
+        /* one output element: the step is never applied (and may be huge); for more, the
+         * check bounded |step| by the axis length, so this cannot overflow */
+        ss[i] = out[0].dims[i] > 1 ? p->slice.step[i] * is[i] : 0;
     }
     size_t es = af_dtype_size(in[0].dtype);
     strided_copy(r, out[0].dims, ss, (const char *)in[0].data + base * (int64_t)es,

@@ -1,5 +1,7 @@
 /* runtime/kernels/pool.c — POOL (max / average, 1-3 spatial dims, pads, dilations,
- * count_include_pad, ceil_mode output sizes) and GLOBAL_POOL.
+ * count_include_pad, ceil_mode output sizes) and GLOBAL_POOL. Max pooling also runs on u8 and
+ * i8 and may produce ONNX MaxPool's Indices (i64 flat positions in the row-major X; the
+ * importer handles storage_order 1 by transposing around the node).
  *
  * Average divisor (as ONNX Runtime): with count_include_pad, the window positions that lie in
  * the padded extent [-pad_begin, in + pad_end); otherwise the positions inside the input. A
@@ -45,16 +47,36 @@ static int64_t out_size(const pool_geom *g, int i, int ceil_mode)
     return o;
 }
 
+/* X f32 (max also u8, i8), Y of X's dtype; max pooling's optional Indices i64 of Y's shape. */
+static af_status check_dtypes(const af_pool_params *pp, const af_tview *in, const af_tview *out,
+                              int n_out, af_err *err)
+{
+    af_dtype dt = in[0].dtype;
+    int ok = dt == AF_DTYPE_F32 || (pp->kind == AF_POOL_MAX && (dt == AF_DTYPE_U8 ||
+                                                                dt == AF_DTYPE_I8));
+    if (!ok)
+        return af_err_set(err, AF_ERR_UNSUPPORTED, "pool: X is %s, %s", af_dtype_name(dt),
+                          pp->kind == AF_POOL_MAX ? "only f32, u8 and i8 are supported"
+                                                  : "only f32 is supported");
+    af_status st = afk_need_dtype("pool", "Y", &out[0], dt, err);
+    if (st || n_out < 2) return st;
+    if (pp->kind != AF_POOL_MAX)
+        return af_err_set(err, AF_ERR_UNSUPPORTED, "pool: only max pooling has Indices");
+    st = afk_need_dtype("pool", "Indices", &out[1], AF_DTYPE_I64, err);
+    if (!st && !afk_same_shape(&out[0], &out[1]))
+        return af_err_set(err, AF_ERR_SHAPE, "pool: Indices must have the shape of Y");
+    return st;
+}
+
 af_status afk_pool_check(AFK_CHECK_ARGS)
 {
-    (void)n_in, (void)n_out;
+    (void)n_in;
     const af_pool_params *pp = &p->pool;
     if (pp->kind != AF_POOL_MAX && pp->kind != AF_POOL_AVG)
         return af_err_set(err, AF_ERR_UNSUPPORTED, "pool: unknown kind %d", pp->kind);
     if (pp->nsp < 1 || pp->nsp > AF_MAX_SPATIAL)
         return af_err_set(err, AF_ERR_UNSUPPORTED, "pool: %d spatial dims", pp->nsp);
-    af_status st = afk_need_dtype("pool", "X", &in[0], AF_DTYPE_F32, err);
-    if (!st) st = afk_need_dtype("pool", "Y", &out[0], AF_DTYPE_F32, err);
+    af_status st = check_dtypes(pp, in, out, n_out, err);
     if (st) return st;
     if (in[0].rank != pp->nsp + 2 || out[0].rank != pp->nsp + 2 ||
         in[0].dims[0] != out[0].dims[0] || in[0].dims[1] != out[0].dims[1])
@@ -169,10 +191,68 @@ static void pool_task(void *arg, int64_t c, int tid)
                 *y++ = pool_one(&j->g, j->pp, x, od, oh, ow);
 }
 
-// X (N,C,*) -> Y (N,C,*')
+/* ---- max pooling with Indices, or on u8 / i8 ---- */
+
+typedef struct argmax_job {
+    pool_geom g;
+    af_dtype dt;
+    const void *X;
+    void *Y;
+    int64_t *I; /* NULL: no Indices output */
+} argmax_job;
+
+/* Max of one window of channel c and its flat index in X (N,C,D,H,W row-major, the first
+ * maximum on ties, NaN skipped as in the f32 path; -1 when the window holds no input position or
+ * only NaN). */
+static double window_max(const argmax_job *j, int64_t c, const int64_t o[3], int64_t *at)
+{
+    const pool_geom *g = &j->g;
+    double best = -INFINITY;
+    *at = -1;
+    for (int64_t kd = 0; kd < g->k[0]; kd++) {
+        int64_t id = o[0] * g->s[0] - g->pb[0] + kd * g->d[0];
+        if (id < 0 || id >= g->in[0]) continue;
+        for (int64_t kh = 0; kh < g->k[1]; kh++) {
+            int64_t ih = o[1] * g->s[1] - g->pb[1] + kh * g->d[1];
+            if (ih < 0 || ih >= g->in[1]) continue;
+            for (int64_t kw = 0; kw < g->k[2]; kw++) {
+                int64_t iw = o[2] * g->s[2] - g->pb[2] + kw * g->d[2];
+                if (iw < 0 || iw >= g->in[2]) continue;
+                int64_t i = c * g->isp + (id * g->in[1] + ih) * g->in[2] + iw;
+                double v = af_dtype_get(j->dt, j->X, (size_t)i);
+                if (v > best || (*at < 0 && v == best)) best = v, *at = i; /* NaN skipped */
+            }
+        }
+    }
+    return best;
+}
+
+// one channel: X (D,H,W) -> Y (D',H',W') of X's dtype, Indices (D',H',W') i64
+static void argmax_task(void *arg, int64_t c, int tid)
+{
+    (void)tid;
+    const argmax_job *j = arg;
+    int64_t o[3], y = c * j->g.osp, at;
+    for (o[0] = 0; o[0] < j->g.out[0]; o[0]++)
+        for (o[1] = 0; o[1] < j->g.out[1]; o[1]++)
+            for (o[2] = 0; o[2] < j->g.out[2]; o[2]++, y++) {
+                double v = window_max(j, c, o, &at);
+                af_dtype_set(j->dt, j->Y, (size_t)y, at < 0 && j->dt != AF_DTYPE_F32 ? 0.0 : v);
+                if (j->I) j->I[y] = at;
+            }
+}
+
+// X (N,C,*) -> Y (N,C,*'), Indices? (N,C,*') (max pooling only)
 af_status afk_pool_run(AFK_RUN_ARGS)
 {
-    (void)n_in, (void)n_out, (void)err;
+    (void)n_in, (void)err;
+    if (n_out > 1 || in[0].dtype != AF_DTYPE_F32) {
+        argmax_job a = {.dt = in[0].dtype, .X = in[0].data, .Y = out[0].data,
+                        .I = n_out > 1 ? out[1].data : NULL};
+        geom_init(&a.g, &p->pool, &in[0], &out[0]);
+        afk_parallel(ctx, in[0].dims[0] * in[0].dims[1], argmax_task, &a);
+        return AF_OK;
+    }
     pool_job j = {.pp = &p->pool, .X = in[0].data, .Y = out[0].data};
     geom_init(&j.g, &p->pool, &in[0], &out[0]);
     afk_parallel(ctx, in[0].dims[0] * in[0].dims[1], pool_task, &j);

@@ -2,8 +2,12 @@
 # Compression end to end on the committed small_cnn (fast): every --compress mode converts, runs,
 # is deterministic, orders by size, and meets its accuracy bar against the fp32 bundle; auto
 # honours the family's native streams; malformed options exit 2 with a precise message.
-# Thresholds: int8 and auto must reach the issue's 35 dB (measured 40.0 dB for both; asymmetric
-# int8 measures 34.4 dB here, held to 30); int4 and
+# Thresholds: int8 and auto must reach the issue's 35 dB (measured 40.0 dB for both); asymmetric
+# int8 measures 34.39 dB, held to 33: its bundle is byte-identical run to run, so the figure is
+# fixed, and a zero point off by one gives 7.8-12.9 dB. It is below symmetric although each
+# weight is closer (weight PSNR +0.8 dB, checked below) because this tiny net's output error is
+# the luck of where ~22k roundings land: scaling every scale by up to 2% moves the output PSNR
+# over 34-44 dB in both modes (docs/compression.md, "Asymmetric int8"); int4 and
 # blockwise-int4 have no bar in the issue and measure 15-17 dB on this tiny randomly initialised
 # net, so they are held to 10 dB: a broken decoder (wrong table, wrong nibble order) gives < 5 dB.
 set -eu
@@ -24,7 +28,7 @@ check() { # NAME MIN_PSNR FLAGS...
 }
 check fp16 50 --compress fp16
 check int8 35 --compress int8
-check int8_asym 30 --compress int8 --int8-asymmetric  # measured 34.4 dB (bar: symmetric)
+check int8_asym 33 --compress int8 --int8-asymmetric  # measured 34.39 dB, see above
 check int4 10 --compress int4
 check bw4 10 --compress blockwise
 check bw8 35 --compress blockwise --block-bits 8 --block-size 16
@@ -32,6 +36,14 @@ check sparse 50 --compress sparse          # no natural sparsity: stays fp16, ex
 check pruned 0 --compress sparse --sparsity 0.3
 check auto14 35 --compress auto --target h14 --allow-fallback
 check auto13 35 --compress auto --target h13 --allow-fallback
+
+# asymmetric int8 is at least as accurate per weight as symmetric, tensor by tensor (its grid
+# is finer: (max - min) / 255 <= 2 max|x| / 254)
+wpsnr() { "$AF" inspect "$T/$1.afb" --json | grep -o '"weight_psnr_db":[-0-9.e+]*' | cut -d: -f2; }
+wpsnr int8 >"$T/w.sym" && wpsnr int8_asym >"$T/w.asym"
+[ -s "$T/w.sym" ] && paste "$T/w.sym" "$T/w.asym" | awk '$2 < $1 { bad = 1 } END { exit bad }' ||
+    { echo "asymmetric int8 loses weight PSNR:"; paste "$T/w.sym" "$T/w.asym"; exit 1; }
+echo "int8 asymmetric weight PSNR >= symmetric on $(wc -l <"$T/w.sym") tensors: ok"
 
 size() { stat -c %s "$T/$1.afb"; }
 [ "$(size int4)" -lt "$(size bw4)" ] && [ "$(size bw4)" -lt "$(size int8)" ] &&

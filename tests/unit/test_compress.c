@@ -7,6 +7,7 @@
 
 #include "../../compress/encodings.h"
 #include "../../compress/kmeans1d.h"
+#include "../../compress/simd.h"
 #include "../../runtime/wdecode.h"
 #include "check.h"
 
@@ -280,6 +281,259 @@ static void test_corrupt(void)
     free(x), free(d);
 }
 
+
+/* ---- fast paths (compress/simd.c) against the scalar reference -------------------------- */
+
+static uint32_t f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+static float bits_f32(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Floats that stress fp16 rounding: for every pair of adjacent halves (normal and subnormal,
+ * both signs) their exact midpoint (a tie) and its float neighbours; the overflow boundary;
+ * ±0, ±Inf, quiet and signalling NaNs with payloads, float subnormals; a strided sweep of all
+ * 2^32 bit patterns. */
+static float *f16_stress(size_t *n)
+{
+    size_t cap = 6 * 0x7c00 + 4200 + 64, k = 0;
+    float *x = malloc(cap * sizeof *x);
+    for (uint32_t h = 0; h < 0x7c00; h++) {
+        double a = af_f16_to_f32((uint16_t)h), b = h == 0x7bff ? 65536.0 : af_f16_to_f32((uint16_t)(h + 1));
+        float m = (float)(0.5 * (a + b)); /* exact: 12 significant bits */
+        float t[3] = {m, nextafterf(m, 0), nextafterf(m, INFINITY)};
+        for (int j = 0; j < 3; j++) x[k++] = t[j], x[k++] = -t[j];
+    }
+    const uint32_t special[] = {0, 0x80000000u, 0x7f800000u, 0xff800000u, 0x7fc00000u,
+                                0xffc00000u, 0x7f800001u, 0x7fa00000u, 0x7fbfffffu, 0x7fc01234u,
+                                0xff812345u, 0x00000001u, 0x807fffffu, 0x00400000u, 0x33000000u,
+                                0x33000001u, 0xb3000000u, 0x32ffffffu, 0x387fe000u, 0x387ff000u,
+                                0x477fe000u, 0x477fefffu, 0x477ff000u, 0xc77ff000u, 0x7f7fffffu};
+    for (size_t j = 0; j < sizeof special / sizeof special[0]; j++) x[k++] = bits_f32(special[j]);
+    for (uint64_t u = 0; u < (1ull << 32); u += 1021 * 1031) x[k++] = bits_f32((uint32_t)u);
+    *n = k;
+    return x;
+}
+
+static void test_fast_f16(void)
+{
+    size_t n;
+    float *x = f16_stress(&n);
+    uint16_t *h = malloc(n * sizeof *h), *k = malloc(n * sizeof *k);
+    af_f32_to_f16_n(x, h, n);
+    size_t bad = 0, first = n;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t r = af_f32_to_f16(x[i]);
+        if (h[i] != r && bad++ < 5)
+            fprintf(stderr, "  %s: f16(0x%08x) = 0x%04x, reference 0x%04x\n", af_csimd_isa(),
+                    f32_bits(x[i]), h[i], r);
+        if (first == n && (r & 0x7c00u) == 0x7c00u) first = i;
+    }
+    CHECK(bad == 0, "fp16 conversion (%s): %zu of %zu values differ from af_f32_to_f16",
+          af_csimd_isa(), bad, n);
+    /* the finite check and the order keys */
+    CHECK(af_f32_to_f16_finite(x, h, n) == first, "first non-finite fp16 at %zu", first);
+    CHECK(af_f32_to_f16_keys(x, k, n) == first, "keys: first non-finite fp16");
+    bad = 0;
+    for (size_t i = 0; i < n; i++) bad += k[i] != af_f16_key(af_f32_to_f16(x[i]));
+    CHECK(bad == 0, "fp16 order keys: %zu differ", bad);
+    for (size_t len = 0; len < 40; len++) { /* a non-finite value at each place of short runs */
+        float y[40];
+        uint16_t hy[40];
+        for (size_t i = 0; i < 40; i++) y[i] = 0.25f * (float)i;
+        if (len) y[len - 1] = len % 2 ? INFINITY : 70000.0f; /* 70000 overflows fp16 */
+        size_t want = len ? len - 1 : 40;
+        CHECK(af_f32_to_f16_finite(y, hy, 40) == want, "non-finite at %zu found", want);
+    }
+    /* widening: every finite fp16 code */
+    uint16_t codes[0x7c00 * 2];
+    double wide[0x7c00 * 2];
+    for (uint32_t c = 0; c < 0x7c00; c++) codes[2 * c] = (uint16_t)c, codes[2 * c + 1] = (uint16_t)(c | 0x8000);
+    af_f16_to_f64_n(codes, wide, 0x7c00 * 2);
+    bad = 0;
+    for (uint32_t i = 0; i < 0x7c00 * 2; i++) bad += wide[i] != af_f16_to_f32(codes[i]);
+    CHECK(bad == 0, "fp16 widening: %zu codes differ", bad);
+    free(x), free(h), free(k);
+}
+
+static void test_fast_int8(void)
+{
+    static const double rne[][2] = {{0.5, 0},   {1.5, 2},   {2.5, 2},   {-0.5, 0}, {-1.5, -2},
+                                    {-2.5, -2}, {3.49, 3},  {-3.51, -4}, {126.5, 126},
+                                    {127.5, 128}, {-127.5, -128}, {0x1p51 + 0.5, 0x1p51}};
+    for (size_t i = 0; i < sizeof rne / sizeof rne[0]; i++)
+        CHECK(af_round_half_even(rne[i][0]) == rne[i][1], "rne(%g) = %g", rne[i][0],
+              af_round_half_even(rne[i][0]));
+    /* quantizer: random values and exact ties x = (k + 1/2) s, every remainder length */
+    enum { N = 1000 };
+    float x[N];
+    int8_t q[N];
+    int bad = 0;
+    for (int trial = 0; trial < 60; trial++) {
+        double s = af_f16_to_f32(af_f32_to_f16((float)(0.001 + urand() * (trial % 7 ? 0.01 : 30))));
+        int z = trial % 3 ? 0 : (int)(urand() * 255) - 128, qlo = z ? -128 : -127;
+        for (int i = 0; i < N; i++)
+            x[i] = i % 3 ? (float)((urand() * 300 - 150) * s)
+                         : (float)(((int)(urand() * 300) - 150 + 0.5) * s); /* exact ties */
+        int n = N - trial % 17;
+        af_quant_i8(x, (size_t)n, s, z, qlo, 127, q);
+        for (int i = 0; i < n; i++) { /* reference: lrint in the default (nearest-even) mode */
+            long v = lrint(x[i] / s) + z;
+            bad += q[i] != (int8_t)(v < qlo ? qlo : v > 127 ? 127 : v);
+        }
+    }
+    CHECK(bad == 0, "int8 quantizer (%s): %d codes differ from lrint", af_csimd_isa(), bad);
+    /* min/max: zeros of both signs, subnormals, every tail length; NaN/Inf refused */
+    for (int n = 0; n < 70; n++) {
+        float lo = 0, hi = 0, rl = 0, rh = 0;
+        for (int i = 0; i < n; i++) {
+            x[i] = i % 5 == 0 ? -0.0f : i % 7 == 0 ? bits_f32(0x80000003u) : (float)(urand() - 0.5);
+            if (x[i] < rl) rl = x[i];
+            if (x[i] > rh) rh = x[i];
+        }
+        CHECK(af_minmax_f32(x, (size_t)n, &lo, &hi) && f32_bits(lo) == f32_bits(rl) &&
+              f32_bits(hi) == f32_bits(rh), "minmax of %d values", n);
+        if (n) {
+            x[(n * 7) % n] = n % 2 ? NAN : -INFINITY;
+            CHECK(!af_minmax_f32(x, (size_t)n, &lo, &hi), "minmax refuses NaN/Inf (n %d)", n);
+        }
+    }
+}
+
+static void test_fast_int4_assign(void)
+{
+    enum { N = 300 };
+    uint16_t keys[N], t[15];
+    uint8_t a[N], b[N];
+    int bad = 0;
+    for (int trial = 0; trial < 50; trial++) {
+        for (int j = 0; j < 15; j++) t[j] = (uint16_t)(urand() * 65536);
+        for (int j = 1; j < 15; j++) /* sorted, with duplicates now and then */
+            for (int i = j; i > 0 && t[i - 1] > t[i]; i--) {
+                uint16_t u = t[i];
+                t[i] = t[i - 1], t[i - 1] = u;
+            }
+        if (trial % 4 == 0) t[7] = t[8];
+        for (int i = 0; i < N; i++) keys[i] = i % 4 ? (uint16_t)(urand() * 65536) : t[i % 15];
+        uint64_t e0 = (uint64_t)(trial % 3);
+        size_t n = (size_t)(N - 2 - trial % 37);
+        memset(a, 0, sizeof a), memset(b, 0, sizeof b);
+        af_int4_assign(keys, n, t, a, e0);
+        for (size_t i = 0; i < n; i++) { /* reference: count the thresholds at or below */
+            unsigned v = 0;
+            for (int j = 0; j < 15; j++) v += keys[i] >= t[j];
+            b[(e0 + i) >> 1] |= (uint8_t)(v << (4 * ((e0 + i) & 1)));
+        }
+        bad += memcmp(a, b, sizeof a) != 0;
+    }
+    CHECK(bad == 0, "int4 assignment (%s): %d of 50 trials differ", af_csimd_isa(), bad);
+}
+
+/* The old sort-based pruning, as the reference for the histogram select. */
+static int cmp_f(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+static void prune_by_sort(float *x, int64_t n, double s)
+{
+    int64_t k = (int64_t)floor(s * (double)n);
+    if (!k) return;
+    float *m = malloc((size_t)n * sizeof *m);
+    for (int64_t i = 0; i < n; i++) m[i] = fabsf(x[i]);
+    qsort(m, (size_t)n, sizeof *m, cmp_f);
+    float thr = m[k - 1];
+    int64_t ties = k;
+    for (int64_t i = 0; i < n; i++) ties -= fabsf(x[i]) < thr;
+    for (int64_t i = 0; i < n; i++) {
+        if (fabsf(x[i]) < thr) x[i] = 0;
+        else if (fabsf(x[i]) == thr && ties) x[i] = 0, ties--;
+    }
+    free(m);
+}
+
+static void test_fast_prune(void)
+{
+    int64_t n = 20000;
+    float *x = malloc((size_t)n * sizeof *x), *y = malloc((size_t)n * sizeof *y);
+    const double fr[] = {0.01, 0.3, 0.5, 0.77, 0.999};
+    for (int t = 0; t < 10; t++) {
+        for (int64_t i = 0; i < n; i++) /* many exact ties (a coarse grid) and signed zeros */
+            x[i] = t % 2 ? (float)((int)(nrand() * 8)) * 0.125f : nrand() * 0.02f;
+        if (t % 3 == 0) x[5] = -0.0f, x[77] = 1e-40f;
+        memcpy(y, x, (size_t)n * sizeof *x);
+        af_err err = {0};
+        CHECK(af_prune_magnitude(x, (uint64_t)n, fr[t % 5], &err) == AF_OK, "prune: %s", err.msg);
+        prune_by_sort(y, n, fr[t % 5]);
+        CHECK(!memcmp(x, y, (size_t)n * sizeof *x), "prune %g (trial %d) differs from sorting",
+              fr[t % 5], t);
+    }
+    free(x), free(y);
+}
+
+/* Whole encoders: the same bytes with the vector paths and with the portable ones; weights
+ * that are not finite are refused. */
+static void test_fast_encoders(void)
+{
+    int64_t dims[2] = {37, 141}; /* odd columns: int4 groups start mid-byte */
+    int64_t n = 37 * 141;
+    float *x = weights(n, 0.05f);
+    for (int64_t i = 0; i < n; i += 11) x[i] = (float)((int)(x[i] * 400)) / 400; /* ties */
+    for (int k = AF_CK_INT8; k < AF_CK_COUNT; k++)
+        for (int v = 0; v < 4; v++) {
+            af_cparams p = {.int8_asymmetric = v & 1, .int8_per_tensor = v >> 1,
+                            .group_size = v == 1 ? -1 : v == 2 ? 3 : 0,
+                            .sparsity = v == 1 ? 0.5 : v == 2 ? 0.9 : 0};
+            af_cblob a = {0}, b = {0};
+            af_err err = {0};
+            af_csimd_force_portable = 1;
+            af_status sa = af_ctraits_table[k].encode(x, 2, dims, &p, &a, &err);
+            af_csimd_force_portable = 0;
+            af_status sb = af_ctraits_table[k].encode(x, 2, dims, &p, &b, &err);
+            CHECK(sa == AF_OK && sb == AF_OK && a.bytes == b.bytes && !memcmp(a.data, b.data, a.bytes),
+                  "%s (variant %d): portable and %s bytes differ", af_ctraits_table[k].name, v,
+                  af_csimd_isa());
+            free(a.data), free(b.data);
+        }
+    const af_ckind refuse[] = {AF_CK_INT8, AF_CK_INT4, AF_CK_SPARSE};
+    for (int r = 0; r < 3; r++)
+        for (int bad = 0; bad < 3; bad++) {
+            float keep = x[1000];
+            x[1000] = bad == 0 ? NAN : bad == 1 ? -INFINITY : 1e6f; /* 1e6: Inf in fp16 */
+            af_cparams p = {0};
+            af_cblob b = {0};
+            af_err err = {0};
+            af_status st = af_ctraits_table[refuse[r]].encode(x, 2, dims, &p, &b, &err);
+            int want = bad < 2 || refuse[r] != AF_CK_INT8; /* int8 scales 1e6 fine */
+            CHECK(want ? st == AF_ERR_FORMAT && !b.data : st == AF_OK, "%s with %g: status %d",
+                  af_ctraits_table[refuse[r]].name, x[1000], st);
+            free(b.data);
+            x[1000] = keep;
+        }
+    free(x);
+}
+
+static void test_fast_paths(void)
+{
+    for (int portable = 1; portable >= 0; portable--) { /* portable: the tests' own check */
+        af_csimd_force_portable = portable;
+        test_fast_f16();
+        test_fast_int8();
+        test_fast_int4_assign();
+    }
+    af_csimd_force_portable = 0;
+    test_fast_prune();
+    test_fast_encoders();
+    printf("compress fast paths: %s\n", af_csimd_isa());
+}
+
 int main(void)
 {
     test_int8(0, 0);
@@ -295,5 +549,6 @@ int main(void)
     test_blockwise(8, 64);
     test_determinism();
     test_corrupt();
+    test_fast_paths();
     return check_report("compress");
 }

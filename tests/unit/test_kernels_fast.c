@@ -7,6 +7,10 @@
  *    a naive direct convolution written here. Summation order differs (GEMM blocking), so the
  *    bound is the classic one for a sum of K products in any order:
  *      |got - ref| <= 2 * K * FLT_EPSILON * sum|x*w| + 1e-6.
+ *    Every GEMM conv runs on each path the CPU has: im2col + afk_sgemm, and sgemm_packed.c's
+ *    AVX2+FMA and AVX-512F micro-kernels with implicit im2col, with weights packed per run and
+ *    pre-packed (af_kernel_prepack). An FMA rounds once per product-and-add, so the same bound
+ *    holds.
  *  - CONV and POOL with a pool of 1, 2 and 3 threads: byte-identical outputs.
  */
 #include <float.h>
@@ -126,12 +130,14 @@ static float conv_ref_at(const conv_case *c, const float *x, const float *w, con
     float v = (float)s;
     if (c->act == AF_UNARY_RELU) v = v < 0 ? 0.0f : v;
     if (c->act == AF_UNARY_CLIP) v = v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
+    if (c->act == AF_UNARY_SIGMOID) v = 1.0f / (1.0f + expf(-v));
+    if (c->act == AF_UNARY_SILU) v = v / (1.0f + expf(-v));
     return v;
 }
 
 /* Runs conv c with a pool of `threads` (0: no ctx pool); y must hold the output. */
 static af_status run_conv(const conv_case *c, const float *x, const float *w, const float *b,
-                          float *y, int threads)
+                          float *y, int threads, int prepack)
 {
     af_params p;
     int64_t OH, OW;
@@ -144,16 +150,36 @@ static af_status run_conv(const conv_case *c, const float *x, const float *w, co
     int nt = threads > 0 ? threads : 1;
     void *scratch = need ? aligned_alloc(64, need * (size_t)nt) : NULL;
     af_kctx ctx = {.scratch = scratch, .scratch_bytes = need * (size_t)nt, .n_threads = nt};
+    size_t pb = prepack ? af_kernel_prepack_bytes(AF_OP_CONV, &p, in, 3, &out, 1) : 0;
+    void *packed = pb ? aligned_alloc(64, (pb + 63) / 64 * 64) : NULL;
+    if (packed) af_kernel_prepack(AF_OP_CONV, &p, in, 3, &out, 1, packed);
+    ctx.packed = packed;
     af_err err = {0};
     af_status st = afk_pool_create(threads, &ctx.pool, &err);
     if (!st) st = af_kernel_run(AF_OP_CONV, &p, in, 3, &out, 1, &ctx, &err);
     if (st) fprintf(stderr, "  (conv said: %s)\n", err.msg);
     afk_pool_free(ctx.pool);
     free(scratch);
+    free(packed);
     return st;
 }
 
+/* GEMM path (afk_pgemm_force) and weight pre-packing of one run of test_conv_case. */
+static void test_conv_path(const conv_case *c, int path, int prepack);
+
 static void test_conv_case(const conv_case *c)
+{
+    int dw = c->group == c->C && c->group == c->M;
+    for (int path = 0; path <= 2; path++)
+        for (int pre = 0; pre <= (path > 0 && !dw && !c->wino); pre++) {
+            afk_pgemm_force = path; /* depthwise: AVX-512 also selects its own loop */
+            if (path == 0 || afk_pgemm_nr() > 0) test_conv_path(c, path, pre);
+            afk_pgemm_force = -1;
+            if (c->wino) return; /* no GEMM: once is enough */
+        }
+}
+
+static void test_conv_path(const conv_case *c, int path, int prepack)
 {
     af_params p;
     int64_t OH, OW;
@@ -168,7 +194,7 @@ static void test_conv_case(const conv_case *c)
     for (int64_t i = 0; i < c->M; i++) b[i] = frand() * 0.1f;
     int ok = 1;
     afk_wino_enable = c->wino;
-    for (int t = 0; t < 4; t++) ok &= run_conv(c, x, w, b, y[t], t) == AF_OK;
+    for (int t = 0; t < 4; t++) ok &= run_conv(c, x, w, b, y[t], t, prepack) == AF_OK;
     afk_wino_enable = 0;
     CHECK(ok, "conv %lldx%lld g%lld k%lld s%lld ran", (long long)c->C, (long long)c->M,
           (long long)c->group, (long long)c->k, (long long)c->stride);
@@ -183,15 +209,21 @@ static void test_conv_case(const conv_case *c)
                      * 4 terms per transform on each side), so its rounding error may reach a
                      * few times the direct sum's: 16x the bound there */
                     float bound = (c->wino ? 32.0f : 2.0f) * (float)K * FLT_EPSILON * mag + 1e-6f;
+                    /* sigmoid (slope <= 1/4) shrinks the sum's error; its own: the vector
+                     * exp's 1e-6 relative (test_vec) and the reference's expf, both < 2e-6 */
+                    if (c->act == AF_UNARY_SIGMOID) bound = bound / 4 + 4e-6f;
+                    /* silu: slope within [-0.1, 1.1], sigmoid's 4e-6 relative times |v| */
+                    if (c->act == AF_UNARY_SILU) bound = bound * 1.2f + 4e-6f * (1 + fabsf(r));
                     bad += !(fabsf(got - r) <= bound);
                 }
-    CHECK(bad == 0, "conv C%lld M%lld g%lld k%lld s%lld p%lld d%lld: %lld of %zu outside the "
-          "bound", (long long)c->C, (long long)c->M, (long long)c->group, (long long)c->k,
-          (long long)c->stride, (long long)c->pad, (long long)c->dil, (long long)bad, ny);
+    CHECK(bad == 0, "conv C%lld M%lld g%lld k%lld s%lld p%lld d%lld (%s%s): %lld of %zu "
+          "outside the bound", (long long)c->C, (long long)c->M, (long long)c->group,
+          (long long)c->k, (long long)c->stride, (long long)c->pad, (long long)c->dil,
+          path ? afk_pgemm_isa() : "sgemm", prepack ? ", pre-packed" : "", (long long)bad, ny);
     for (int t = 2; t < 4; t++)
         CHECK(!memcmp(y[0], y[t], ny * 4) && !memcmp(y[1], y[t], ny * 4),
-              "conv C%lld M%lld k%lld: %d threads differ from 1", (long long)c->C,
-              (long long)c->M, (long long)c->k, t);
+              "conv C%lld M%lld k%lld (%s): %d threads differ from 1", (long long)c->C,
+              (long long)c->M, (long long)c->k, path ? afk_pgemm_isa() : "sgemm", t);
     free(x), free(w), free(b);
     for (int t = 0; t < 4; t++) free(y[t]);
 }
@@ -209,6 +241,22 @@ static void test_conv(void)
         {1, 7, 11, 13, 7, 7, 5, 1, 2, 1, AF_UNARY_IDENTITY, 0},    /* depthwise 5x5 */
         {1, 6, 5, 4, 6, 6, 3, 1, 3, 2, AF_UNARY_IDENTITY, 0},      /* depthwise, no interior */
         {1, 8, 12, 12, 12, 4, 3, 1, 1, 1, AF_UNARY_RELU, 0},       /* grouped */
+        /* packed GEMM edges: K = 360 and 576 (k blocks of 256 plus a rest), M not a multiple
+         * of 14 or 6, N not a multiple of 32 or 16, stride 2 (gathers), 1x1 stride 2,
+         * pointwise K > 256, groups with pre-packed offsets, a 7-wide map (many row segments
+         * per panel), a sigmoid epilogue (not fused) */
+        {1, 40, 13, 11, 29, 1, 3, 1, 1, 1, AF_UNARY_RELU, 0},
+        {2, 64, 7, 7, 31, 1, 3, 1, 1, 1, AF_UNARY_CLIP, 0},
+        {1, 24, 21, 19, 45, 1, 3, 2, 1, 1, AF_UNARY_IDENTITY, 0},
+        {1, 30, 15, 17, 20, 1, 1, 2, 0, 1, AF_UNARY_RELU, 0},
+        {1, 300, 9, 11, 37, 1, 1, 1, 0, 1, AF_UNARY_IDENTITY, 0},
+        {2, 36, 10, 9, 60, 3, 3, 1, 2, 2, AF_UNARY_RELU, 0},
+        {1, 5, 30, 26, 17, 1, 7, 2, 3, 1, AF_UNARY_SIGMOID, 0},
+        {1, 16, 3, 40, 15, 1, 5, 1, 2, 1, AF_UNARY_RELU, 0},
+        {1, 33, 14, 14, 40, 1, 1, 1, 0, 1, AF_UNARY_SILU, 0},   /* silu (fused with AVX-512) */
+        {1, 8, 9, 10, 16, 1, 3, 1, 1, 1, AF_UNARY_SIGMOID, 0},
+        {1, 6, 37, 35, 6, 6, 3, 2, 1, 1, AF_UNARY_SILU, 0},     /* depthwise s2, silu */
+        {1, 5, 20, 33, 5, 5, 5, 1, 2, 1, AF_UNARY_SIGMOID, 0},  /* depthwise 5x5, sigmoid */
         {1, 16, 17, 19, 24, 1, 3, 1, 1, 1, AF_UNARY_RELU, 1},   /* Winograd, odd sizes */
         {2, 32, 22, 24, 16, 1, 3, 1, 0, 1, AF_UNARY_CLIP, 1},   /* Winograd, unpadded */
         {1, 20, 40, 40, 18, 1, 3, 1, 1, 1, AF_UNARY_IDENTITY, 1}, /* Winograd, several tasks */

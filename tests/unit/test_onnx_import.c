@@ -206,7 +206,24 @@ static void test_unsupported(void)
     expect_fail(D "unsupported_op.onnx", NULL, AF_ERR_UNSUPPORTED,
                 "node 'nms' uses unsupported op 'NonMaxSuppression'", NULL);
     expect_fail(D "custom_domain.onnx", NULL, AF_ERR_UNSUPPORTED, "ms_gelu", "com.microsoft");
-    expect_fail(D "maxpool_indices.onnx", NULL, AF_ERR_UNSUPPORTED, "'mp'", "idx");
+    expect_fail(D "bn_stats_output.onnx", NULL, AF_ERR_UNSUPPORTED, "'bn'", "bn_mean");
+}
+
+/* MaxPool's Indices output: a second POOL output, i64 with Y's shape. */
+static void test_maxpool_indices(void)
+{
+    af_graph g;
+    af_err err;
+    af_status st = load(D "maxpool_indices.onnx", NULL, &g, &err);
+    CHECK(st == AF_OK, "%s", err.msg);
+    const af_node *mp = N(&g, "mp");
+    CHECK(mp && mp->op == AF_OP_POOL && mp->n_out == 2, "pool with 2 outputs");
+    if (st == AF_OK) st = af_shape_infer_graph(&g, &err);
+    CHECK(st == AF_OK, "%s", err.msg);
+    static const int64_t d[4] = {1, 1, 3, 3};
+    const af_tensor *idx = T(&g, "idx");
+    CHECK(idx && dims_are(idx, 4, d) && idx->dtype == AF_DTYPE_I64, "Indices i64 (1,1,3,3)");
+    af_graph_free(&g);
 }
 
 static void test_dynamic_batch(void)
@@ -320,6 +337,7 @@ int main(void)
     test_initializers();
     test_external();
     test_unsupported();
+    test_maxpool_indices();
     test_dynamic_batch();
     test_torch_reshape();
     test_old_opset();

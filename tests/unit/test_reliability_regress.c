@@ -1,12 +1,14 @@
 /* tests/unit/test_reliability_regress.c — the inputs the fuzzers found problems with
- * (tests/fuzz/corpus/onnx/regress_*.onnx, also fuzz seeds), replayed through the same path as
- * fuzz_convert: import from memory, then every lowering pass. Each must give its expected
+ * (tests/fuzz/corpus/{onnx,bundle}/regress_*, also fuzz seeds), replayed through the same path
+ * as fuzz_convert (import from memory, then every lowering pass) or fuzz_bundle. Each must give its expected
  * status and a one-line message naming the problem. Under `make check-sanitize` this also
  * replays the memory errors themselves (docs/reliability.md, "Found and fixed"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "aneforge/runtime.h"
+#include "bundle/format.h"
 #include "check.h"
 #include "graph/graph.h"
 #include "importers/onnx/onnx_import.h"
@@ -54,6 +56,52 @@ static void replay(const char *path, af_status want, const char *fragment)
     free(buf);
 }
 
+/* Like fuzz_bundle's second try: every CRC recomputed (the file was found that way), then
+ * open, a session, pattern inputs, run. The run must succeed or fail with a message. */
+static void replay_bundle(const char *path)
+{
+    size_t size = 0;
+    uint8_t *raw = slurp(path, &size);
+    CHECK(raw && size >= AFB_HEADER_SIZE, "cannot read %s", path);
+    if (!raw || size < AFB_HEADER_SIZE) {
+        free(raw);
+        return;
+    }
+    uint8_t *b = aligned_alloc(64, (size + 63) / 64 * 64);
+    memcpy(b, raw, size);
+    free(raw);
+    afb_disk_header h;
+    afb_get_header(b, &h);
+    for (uint32_t i = 0; i < h.n_sections && i < AFB_MAX_SECTIONS; i++) {
+        uint8_t *de = b + AFB_HEADER_SIZE + (size_t)i * AFB_DIRENT_SIZE;
+        afb_disk_dirent d;
+        afb_get_dirent(de, &d);
+        if (d.offset <= size && d.size <= size - d.offset)
+            afb_wr32(de + 24, afb_crc32(0, b + d.offset, d.size));
+    }
+    afb_wr32(b + AFB_HEADER_CRC_OFFSET, afb_header_crc(b, h.n_sections));
+    char msg[512];
+    af_bundle *bd = NULL;
+    af_session *s = NULL;
+    af_status st = af_bundle_open_memory(b, size, &bd, msg, sizeof msg);
+    CHECK(st == AF_OK, "%s: the recrafted bundle verifies: %s", path, msg);
+    if (!st) st = af_session_create(bd, NULL, &s, msg, sizeof msg);
+    for (int i = 0; !st && i < af_bundle_input_count(bd); i++) {
+        af_tensor_info info;
+        af_bundle_input_info(bd, i, &info);
+        uint8_t *in = calloc(1, info.nbytes ? info.nbytes : 1);
+        st = af_session_set_input(s, i, in, info.nbytes);
+        free(in);
+    }
+    if (!st) {
+        st = af_session_run(s);
+        CHECK(st == AF_OK || af_session_error(s)[0], "%s: run failed without a message", path);
+    }
+    af_session_free(s);
+    af_bundle_close(bd);
+    free(b);
+}
+
 int main(void)
 {
     /* a newline in a tensor name: messages stay one line (control bytes become '?') */
@@ -70,5 +118,8 @@ int main(void)
     replay("data/onnx/tiny_cnn.onnx", AF_OK, "");
     /* the same in materializing a folded graph output (both fixed in af_graph_add_tensor) */
     replay("fuzz/corpus/onnx/regress_const_output_realloc.onnx", AF_OK, "");
+    /* a Slice with one output element and a step of -(2^63-1): step x stride overflowed
+     * int64 in the kernel (UBSan); the step is now ignored where it is never applied */
+    replay_bundle("fuzz/corpus/bundle/regress_slice_huge_step.afb");
     return check_report("reliability_regress");
 }

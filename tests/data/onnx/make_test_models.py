@@ -168,11 +168,18 @@ def unsupported():
     m = model(nodes, [vi("x", TensorProto.FLOAT, [2])], [vi("y", TensorProto.FLOAT, [2])])
     m.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     save(m, "custom_domain.onnx", check=False)
-    # MaxPool whose Indices output is used: unsupported
+    # MaxPool whose Indices output is used (supported: a second POOL output)
     nodes = [helper.make_node("MaxPool", ["x"], ["y", "idx"], name="mp", kernel_shape=[2, 2])]
     save(model(nodes, [vi("x", TensorProto.FLOAT, [1, 1, 4, 4])],
                [vi("y", TensorProto.FLOAT, [1, 1, 3, 3]), vi("idx", TensorProto.INT64, [1, 1, 3, 3])]),
          "maxpool_indices.onnx")
+    # BatchNormalization-9 whose running-mean output is used: unsupported
+    c = [numpy_helper.from_array(np.ones(2, np.float32), n) for n in ("s", "b", "m", "v")]
+    nodes = [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y", "bn_mean", "bn_var", "bn_smean", "bn_svar"],
+                              name="bn")]
+    save(model(nodes, [vi("x", TensorProto.FLOAT, [1, 2, 3])],
+               [vi("y", TensorProto.FLOAT, [1, 2, 3]), vi("bn_mean", TensorProto.FLOAT, [2])],
+               inits=c, opset=9), "bn_stats_output.onnx")
 
 
 def dynamic_batch():

@@ -1,0 +1,268 @@
+/* runtime/kernels/sgemm_packed.c — register-blocked SGEMM on packed panels, for convs.
+ *
+ *   C (M,N) = A (M,K) @ B (K,N), then per row m: act(C + bias[m]) at the last k block.
+ *
+ * A is row-major (conv weights (M, Cg*K) as stored). B is never materialised: for each block of
+ * KC rows the caller's packer writes B[k0:k0+kc, 0:N] as ceil(N/NR) panels, panel j holding
+ * B[k0+kk, j*NR + r] at [(j*kc + kk)*NR + r] (zeros past N), straight from the image (implicit
+ * im2col). A is copied per (MR rows, KC) block into [kk*MR + i] so the micro-kernel reads both
+ * operands sequentially. The micro-kernel keeps an MR×NR tile of C in registers (AVX-512F:
+ * 14×32 zmm; AVX2+FMA: 6×16 ymm), starts it from zero (first k block) or from C, and at the
+ * last k block adds the bias, applies relu/clip and stores (masked at the N edge).
+ *
+ * Summation order of an element: k blocks in order, within a block k in order, one FMA per
+ * product. It depends only on K and KC, never on how callers split M or N into tasks, so
+ * threads do not change the bits. The ISA is chosen once per process (cpuid), so a model's
+ * results are reproducible on one machine; across ISAs they differ by FMA rounding only.
+ */
+#include "internal.h"
+#include "simd512.h"
+
+#include <string.h>
+
+enum { KC = 256, MR_MAX = 14 };
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define AFK_PG_X86 1
+#endif
+
+
+/* ---- AVX-512F: 14 × 32 ------------------------------------------------------------------- */
+
+#ifdef AFK_PG_X86
+#define TGT512 AFK_TGT512
+#define TGT256 __attribute__((target("avx2,fma")))
+
+/* c (mr, nr) (=|+=) a (kc, MR packed) @ b (kc, 32 packed); mode bit 0: start from C,
+ * bit 1: last block (epilogue). */
+TGT512 __attribute__((always_inline)) static inline void
+ukr512(const int mr, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int nr,
+       int mode, const pg_epi *e)
+{
+    __m512 x[MR_MAX], y[MR_MAX];
+    __mmask16 m0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
+    __mmask16 m1 = nr >= 32 ? 0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
+#pragma GCC unroll 14
+    for (int i = 0; i < mr; i++) {
+        x[i] = (mode & 1) ? _mm512_maskz_loadu_ps(m0, c + i * ldc) : _mm512_setzero_ps();
+        y[i] = (mode & 1) ? _mm512_maskz_loadu_ps(m1, c + i * ldc + 16) : _mm512_setzero_ps();
+    }
+    for (int64_t k = 0; k < kc; k++, a += mr, b += 32) {
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 14
+        for (int i = 0; i < mr; i++) {
+            __m512 ai = _mm512_set1_ps(a[i]);
+            x[i] = _mm512_fmadd_ps(ai, b0, x[i]);
+            y[i] = _mm512_fmadd_ps(ai, b1, y[i]);
+        }
+    }
+#pragma GCC unroll 14
+    for (int i = 0; i < mr; i++) {
+        if (mode & 2) x[i] = epi512(x[i], e, i), y[i] = epi512(y[i], e, i);
+        _mm512_mask_storeu_ps(c + i * ldc, m0, x[i]);
+        _mm512_mask_storeu_ps(c + i * ldc + 16, m1, y[i]);
+    }
+}
+
+#define UKR512(R)                                                                          \
+    TGT512 static void ukr512_##R(int64_t kc, const float *a, const float *b, float *c,    \
+                                  int64_t ldc, int nr, int mode, const pg_epi *e)          \
+    {                                                                                      \
+        ukr512(R, kc, a, b, c, ldc, nr, mode, e);                                          \
+    }
+UKR512(1) UKR512(2) UKR512(3) UKR512(4) UKR512(5) UKR512(6) UKR512(7)
+UKR512(8) UKR512(9) UKR512(10) UKR512(11) UKR512(12) UKR512(13) UKR512(14)
+
+/* ---- AVX2 + FMA: 6 × 16 ------------------------------------------------------------------ */
+
+TGT256 static inline __m256 epi256(__m256 v, const pg_epi *e, int i)
+{
+    if (e->bias) v = _mm256_add_ps(v, _mm256_set1_ps(e->bias[i]));
+    if (e->act == AFK_ACT_RELU) v = _mm256_max_ps(_mm256_setzero_ps(), v);
+    else if (e->act == AFK_ACT_CLIP)
+        v = _mm256_max_ps(_mm256_set1_ps(e->lo), _mm256_min_ps(_mm256_set1_ps(e->hi), v));
+    return v;
+}
+
+TGT256 static inline __m256i mask8(int n)
+{
+    n = n < 0 ? 0 : n > 8 ? 8 : n;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+TGT256 __attribute__((always_inline)) static inline void
+ukr256(const int mr, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int nr,
+       int mode, const pg_epi *e)
+{
+    __m256 x[6], y[6];
+    __m256i m0 = mask8(nr), m1 = mask8(nr - 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < mr; i++) {
+        x[i] = (mode & 1) ? _mm256_maskload_ps(c + i * ldc, m0) : _mm256_setzero_ps();
+        y[i] = (mode & 1) ? _mm256_maskload_ps(c + i * ldc + 8, m1) : _mm256_setzero_ps();
+    }
+    for (int64_t k = 0; k < kc; k++, a += mr, b += 16) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 6
+        for (int i = 0; i < mr; i++) {
+            __m256 ai = _mm256_broadcast_ss(a + i);
+            x[i] = _mm256_fmadd_ps(ai, b0, x[i]);
+            y[i] = _mm256_fmadd_ps(ai, b1, y[i]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < mr; i++) {
+        if (mode & 2) x[i] = epi256(x[i], e, i), y[i] = epi256(y[i], e, i);
+        _mm256_maskstore_ps(c + i * ldc, m0, x[i]);
+        _mm256_maskstore_ps(c + i * ldc + 8, m1, y[i]);
+    }
+}
+
+#define UKR256(R)                                                                          \
+    TGT256 static void ukr256_##R(int64_t kc, const float *a, const float *b, float *c,    \
+                                  int64_t ldc, int nr, int mode, const pg_epi *e)          \
+    {                                                                                      \
+        ukr256(R, kc, a, b, c, ldc, nr, mode, e);                                          \
+    }
+UKR256(1) UKR256(2) UKR256(3) UKR256(4) UKR256(5) UKR256(6)
+#endif
+
+/* ---- selection ----------------------------------------------------------------------------- */
+
+typedef void (*ukr_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                       int nr, int mode, const pg_epi *e);
+
+typedef struct pg_isa {
+    const char *name;
+    int mr, nr;
+    ukr_fn ukr[MR_MAX + 1]; /* by rows: ukr[r] computes r rows */
+} pg_isa;
+
+#ifdef AFK_PG_X86
+static const pg_isa isa512 = {"avx512f", 14, 32,
+                              {0, ukr512_1, ukr512_2, ukr512_3, ukr512_4, ukr512_5, ukr512_6,
+                               ukr512_7, ukr512_8, ukr512_9, ukr512_10, ukr512_11, ukr512_12,
+                               ukr512_13, ukr512_14}};
+static const pg_isa isa256 = {"avx2+fma", 6, 16,
+                              {0, ukr256_1, ukr256_2, ukr256_3, ukr256_4, ukr256_5, ukr256_6}};
+#endif
+
+int afk_pgemm_force = -1;
+
+static const pg_isa *pick(void)
+{
+#ifdef AFK_PG_X86
+    static int which = -1; /* a benign race: every thread computes the same value */
+    if (which < 0)
+        which = __builtin_cpu_supports("avx512f") ? 2
+                : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+    int use = afk_pgemm_force >= 0 && afk_pgemm_force < which ? afk_pgemm_force : which;
+    if (afk_vec_force_portable) return NULL;
+    return use == 2 ? &isa512 : use == 1 ? &isa256 : NULL;
+#else
+    return NULL;
+#endif
+}
+
+int afk_pgemm_nr(void)
+{
+    const pg_isa *s = pick();
+    return s ? s->nr : 0;
+}
+
+#ifdef AFK_PG_X86
+TGT512 static void bias_act512(float *x, int64_t n, float bias, int act, float lo, float hi)
+{
+    pg_epi e = {&bias, act, lo, hi};
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(x + i, m, epi512(_mm512_maskz_loadu_ps(m, x + i), &e, 0));
+    }
+}
+#endif
+
+void afk_pgemm_bias_act(float *x, int64_t n, float bias, int act, float lo, float hi)
+{
+#ifdef AFK_PG_X86
+    const pg_isa *s = pick();
+    if (s && s->nr == 32) {
+        bias_act512(x, n, bias, act, lo, hi);
+        return;
+    }
+#endif
+    afk_vec_bias_act(x, n, bias, act, lo, hi); /* relu/clip/none only (afk_pgemm_act) */
+}
+
+int afk_pgemm_act(const af_unary_params *u)
+{
+    int k = afk_act_kind(u);
+    if (k >= 0) return k;
+    const pg_isa *s = pick();
+    if (!s || s->nr != 32) return -1; /* the AVX2 kernel fuses identity/relu/clip only */
+    return u->fn == AF_UNARY_SIGMOID ? AFK_ACT_SIGMOID : u->fn == AF_UNARY_SILU ? AFK_ACT_SILU : -1;
+}
+
+int afk_pgemm_mr(void)
+{
+    const pg_isa *s = pick();
+    return s ? s->mr : 1;
+}
+
+const char *afk_pgemm_isa(void)
+{
+    const pg_isa *s = pick();
+    return s ? s->name : "none";
+}
+
+size_t afk_pgemm_work_floats(int64_t N)
+{
+    const int64_t nr = 32; /* the widest panel: enough for every ISA */
+    if (N <= 0 || N > ((int64_t)1 << 40) / KC) return 0;
+    return (size_t)(KC * ((N + nr - 1) / nr * nr) + MR_MAX * KC + 32);
+}
+
+/* ap (kc, mr) = A[0:mr, k0:k0+kc] transposed into k-major order. */
+static void pack_a(const float *A, int64_t lda, int mr, int64_t k0, int64_t kc, float *ap)
+{
+    const float *a = A + k0;
+    for (int64_t k = 0; k < kc; k++, ap += mr) /* sequential writes, mr read streams */
+        for (int i = 0; i < mr; i++) ap[i] = a[i * lda + k];
+}
+
+void afk_pgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *dst)
+{
+    const int MR = afk_pgemm_mr();
+    for (int64_t i0 = 0; i0 < M; i0 += MR) {
+        int mr = M - i0 < MR ? (int)(M - i0) : MR;
+        for (int64_t k0 = 0; k0 < K; k0 += KC)
+            pack_a(A + i0 * lda, lda, mr, k0, K - k0 < KC ? K - k0 : KC, dst + i0 * K + k0 * mr);
+    }
+}
+
+/* m rows [0, M): loops over k blocks, MR row panels and NR column panels. */
+void afk_pgemm_run(const afk_pgemm *g)
+{
+    const pg_isa *s = pick();
+    const int MR = s->mr, NR = s->nr;
+    float *bp = (float *)(((uintptr_t)g->work + 63) & ~(uintptr_t)63);
+    float *ap = bp + KC * ((g->N + 31) / 32 * 32);
+    for (int64_t k0 = 0; k0 < g->K; k0 += KC) {
+        int64_t kc = g->K - k0 < KC ? g->K - k0 : KC;
+        int mode = (k0 > 0 ? 1 : 0) | (k0 + kc >= g->K ? 2 : 0);
+        g->pack_b(g->b_arg, k0, kc, NR, bp);
+        for (int64_t i0 = 0; i0 < g->M; i0 += MR) {
+            int mr = g->M - i0 < MR ? (int)(g->M - i0) : MR;
+            const float *a = ap;
+            if (g->Ap)
+                a = g->Ap + i0 * g->K + k0 * mr;
+            else
+                pack_a(g->A + i0 * g->lda, g->lda, mr, k0, kc, ap);
+            pg_epi e = {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi};
+            for (int64_t j0 = 0; j0 < g->N; j0 += NR) {
+                int nr = g->N - j0 < NR ? (int)(g->N - j0) : NR;
+                s->ukr[mr](kc, a, bp + j0 * kc, g->C + i0 * g->ldc + j0, g->ldc, nr, mode, &e);
+            }
+        }
+    }
+}

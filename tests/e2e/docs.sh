@@ -1,15 +1,17 @@
 #!/bin/sh
-# Runs every ```sh block of docs/getting-started.md as written, with the build's bin/ first on
-# PATH, in a scratch folder where models/ is the repository's (so out/ stays out of the
-# source tree), so the getting-started guide stays true.
+# Runs every ```sh block of docs/getting-started.md and README.md as written (but the `make`
+# lines that install and build), with the build's bin/ first on PATH, in a scratch folder where
+# models/ and tests/ are the repository's (so out/ stays out of the source tree): the docs stay
+# true. Blocks meant only to be read are ```text.
 set -eu
 . "$(dirname "$0")/lib/common.sh"
 PATH=$(cd "$BUILD/bin" && pwd):$PATH
 export PATH
-awk '/^```sh$/ {on=1; next} /^```/ {on=0} on' docs/getting-started.md >"$T/blocks.sh"
+awk '/^```sh$/ {on=1; next} /^```/ {on=0} on && !/^make /' docs/getting-started.md README.md >"$T/blocks.sh"
 [ -s "$T/blocks.sh" ] || { echo "FAIL: no sh blocks found"; exit 1; }
 n=0
 ln -s "$(pwd)/models" "$T/models"
+ln -s "$(pwd)/tests" "$T/tests"
 cd "$T"
 while IFS= read -r line; do
     [ -n "$line" ] || continue

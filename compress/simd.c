@@ -1,7 +1,7 @@
 /* compress/simd.c — portable and AVX2+F16C versions of the encoders' hot loops (simd.h). */
 #include "simd.h"
 
-#include <math.h>
+#include <string.h>
 
 #include "../graph/dtype.h"
 
@@ -30,19 +30,23 @@ static int use_x86(void)
 
 const char *af_csimd_isa(void) { return use_x86() ? "avx2+f16c" : "portable"; }
 
-double af_round_half_even(double v)
+static inline double rne(double v)
 {
-    double r = (double)(int64_t)v; /* trunc, then floor; exact for |v| < 2^52 */
-    r -= r > v;
-    double d = v - r;
-    if (d > 0.5 || (d == 0.5 && ((int64_t)r & 1))) r += 1.0;
-    return r;
+    int64_t t = (int64_t)v;            /* trunc, then floor; exact for |v| < 2^52 */
+    t -= (double)t > v;
+    double d = v - (double)t;
+    t += (d > 0.5) | ((d == 0.5) & (int)(t & 1)); /* no branch: the outcome is random */
+    return (double)t;
 }
+
+double af_round_half_even(double v) { return rne(v); }
 
 /* ---- portable ------------------------------------------------------------------------------ */
 
-static size_t f16_portable(const float *x, uint16_t *h, size_t n, size_t bad)
+/* h = fp16(x); returns the first index whose code is Inf/NaN, or n */
+static size_t f16_portable(const float *x, uint16_t *h, size_t n)
 {
+    size_t bad = n;
     for (size_t i = 0; i < n; i++) {
         h[i] = af_f32_to_f16(x[i]);
         if (bad == n && (h[i] & 0x7c00u) == 0x7c00u) bad = i;
@@ -55,15 +59,25 @@ static void f64_portable(const uint16_t *h, double *out, size_t n)
     for (size_t i = 0; i < n; i++) out[i] = af_f16_to_f32(h[i]);
 }
 
+/* Four interleaved accumulators (the min/max chains are the loop's latency); replacing only on
+ * strictly smaller/larger keeps the result exactly the sequential loop's, signed zeros too. */
 static int minmax_portable(const float *x, size_t n, float *lo, float *hi)
 {
-    float l = *lo, u = *hi;
+    float l[4] = {*lo, *lo, *lo, *lo}, u[4] = {*hi, *hi, *hi, *hi};
+    uint32_t bad = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!isfinite(x[i])) return 0;
-        if (x[i] < l) l = x[i];
-        if (x[i] > u) u = x[i];
+        uint32_t b;
+        memcpy(&b, &x[i], sizeof b);
+        bad |= (b & 0x7f800000u) == 0x7f800000u;
+        l[i & 3] = x[i] < l[i & 3] ? x[i] : l[i & 3];
+        u[i & 3] = x[i] > u[i & 3] ? x[i] : u[i & 3];
     }
-    *lo = l, *hi = u;
+    if (bad) return 0;
+    for (int k = 1; k < 4; k++) {
+        if (l[k] < l[0]) l[0] = l[k];
+        if (u[k] > u[0]) u[0] = u[k];
+    }
+    *lo = l[0], *hi = u[0];
     return 1;
 }
 
@@ -71,7 +85,7 @@ static void quant_i8_portable(const float *x, size_t n, double s, int z, int qlo
                               int8_t *q)
 {
     for (size_t i = 0; i < n; i++) {
-        int v = (int)af_round_half_even(x[i] / s) + z;
+        int v = (int)rne(x[i] / s) + z;
         q[i] = (int8_t)(v < qlo ? qlo : v > qhi ? qhi : v);
     }
 }
@@ -84,7 +98,7 @@ static inline uint16_t f16_key(uint16_t h) /* af_f16_key (kmeans1d.h) without br
 
 static size_t keys_portable(const float *x, uint16_t *k, size_t n)
 {
-    size_t bad = f16_portable(x, k, n, n);
+    size_t bad = f16_portable(x, k, n);
     for (size_t i = 0; i < n; i++) k[i] = f16_key(k[i]);
     return bad;
 }
@@ -123,7 +137,7 @@ AFC_TARGET static size_t f16_x86(const float *x, uint16_t *h, size_t n)
     if (!_mm_testz_si128(bad, bad))
         for (size_t k = 0; k < i && first == n; k++)
             if ((h[k] & 0x7c00u) == 0x7c00u) first = k;
-    size_t rest = f16_portable(x + i, h + i, n - i, n - i);
+    size_t rest = f16_portable(x + i, h + i, n - i);
     return first < n ? first : rest < n - i ? i + rest : n;
 }
 
@@ -248,7 +262,7 @@ size_t af_f32_to_f16_finite(const float *x, uint16_t *h, size_t n)
 #ifdef AFC_X86
     if (use_x86()) return f16_x86(x, h, n);
 #endif
-    return f16_portable(x, h, n, n);
+    return f16_portable(x, h, n);
 }
 
 void af_f32_to_f16_n(const float *x, uint16_t *h, size_t n) { (void)af_f32_to_f16_finite(x, h, n); }

@@ -124,8 +124,6 @@ int afk_pgemm_mr(void); /* rows of its micro-tile (1 when none) */
 /* The AFK_ACT_* the kernel in use fuses for u (also AFK_ACT_SIGMOID / AFK_ACT_SILU with
  * AVX-512: same method and bound as afk_vec_sigmoid), or -1. */
 int afk_pgemm_act(const af_unary_params *u);
-/* x[i] = act(x[i] + bias) for an act from afk_pgemm_act, with the kernel's epilogue code. */
-void afk_pgemm_bias_act(float *x, int64_t n, float bias, int act, float lo, float hi);
 const char *afk_pgemm_isa(void);
 size_t afk_pgemm_work_floats(int64_t N);
 void afk_pgemm_run(const afk_pgemm *g);

@@ -34,6 +34,18 @@ enum { KC = 256, MR_MAX = 14 };
 #define TGT512 AFK_TGT512
 #define TGT256 __attribute__((target("avx2,fma")))
 
+/* c (mr rows, lanes m0 | m1) = act(c) for AFK_ACT_SIGMOID / SILU. */
+TGT512 __attribute__((noinline)) static void act_tile512(float *c, int64_t ldc, int mr,
+                                                         __mmask16 m0, __mmask16 m1, int act)
+{
+    const pg_epi e = {NULL, act, 0.0f, 0.0f};
+    for (int i = 0; i < mr; i++) {
+        float *r = c + i * ldc;
+        _mm512_mask_storeu_ps(r, m0, epi512(_mm512_maskz_loadu_ps(m0, r), &e, 0));
+        _mm512_mask_storeu_ps(r + 16, m1, epi512(_mm512_maskz_loadu_ps(m1, r + 16), &e, 0));
+    }
+}
+
 /* c (mr, nr) (=|+=) a (kc, MR packed) @ b (kc, 32 packed); mode bit 0: start from C,
  * bit 1: last block (epilogue). */
 TGT512 __attribute__((always_inline)) static inline void
@@ -57,12 +69,15 @@ ukr512(const int mr, int64_t kc, const float *a, const float *b, float *c, int64
             y[i] = _mm512_fmadd_ps(ai, b1, y[i]);
         }
     }
+    /* bias, relu and clip in registers; sigmoid/silu (long) on the stored tile, out of line */
+    pg_epi cheap = {e->bias, e->act <= AFK_ACT_CLIP ? e->act : AFK_ACT_NONE, e->lo, e->hi};
 #pragma GCC unroll 14
     for (int i = 0; i < mr; i++) {
-        if (mode & 2) x[i] = epi512(x[i], e, i), y[i] = epi512(y[i], e, i);
+        if (mode & 2) x[i] = epi512(x[i], &cheap, i), y[i] = epi512(y[i], &cheap, i);
         _mm512_mask_storeu_ps(c + i * ldc, m0, x[i]);
         _mm512_mask_storeu_ps(c + i * ldc + 16, m1, y[i]);
     }
+    if ((mode & 2) && e->act > AFK_ACT_CLIP) act_tile512(c, ldc, mr, m0, m1, e->act);
 }
 
 #define UKR512(R)                                                                          \
@@ -169,29 +184,6 @@ int afk_pgemm_nr(void)
 {
     const pg_isa *s = pick();
     return s ? s->nr : 0;
-}
-
-#ifdef AFK_PG_X86
-TGT512 static void bias_act512(float *x, int64_t n, float bias, int act, float lo, float hi)
-{
-    pg_epi e = {&bias, act, lo, hi};
-    for (int64_t i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-        _mm512_mask_storeu_ps(x + i, m, epi512(_mm512_maskz_loadu_ps(m, x + i), &e, 0));
-    }
-}
-#endif
-
-void afk_pgemm_bias_act(float *x, int64_t n, float bias, int act, float lo, float hi)
-{
-#ifdef AFK_PG_X86
-    const pg_isa *s = pick();
-    if (s && s->nr == 32) {
-        bias_act512(x, n, bias, act, lo, hi);
-        return;
-    }
-#endif
-    afk_vec_bias_act(x, n, bias, act, lo, hi); /* relu/clip/none only (afk_pgemm_act) */
 }
 
 int afk_pgemm_act(const af_unary_params *u)

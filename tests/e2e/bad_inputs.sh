@@ -5,25 +5,6 @@
 set -eu
 . "$(dirname "$0")/lib/common.sh"
 D=tests/data/onnx
-fails=0
-
-# expect CODE FRAGMENT -- COMMAND...
-expect() {
-    code=$1 frag=$2
-    shift 3
-    set +e
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    set -e
-    lines=$(wc -l <"$T/err")
-    if [ "$rc" -ne "$code" ] || [ "$lines" -ne 1 ] || ! grep -q "^aneforge: error: .*$frag" "$T/err"; then
-        echo "FAIL: $* -> exit $rc (want $code), $lines stderr lines, want '$frag':"
-        cat "$T/err"
-        fails=$((fails + 1))
-    else
-        echo "ok: exit $rc: $(cat "$T/err")"
-    fi
-}
 
 printf 'previous bundle\n' >"$T/keep.afb"
 for case in \

@@ -4,8 +4,6 @@
 # option a subcommand's source parses is known to the flag table (tools/help.c).
 set -eu
 . "$(dirname "$0")/lib/common.sh"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 "$AF" --version | grep -q '^aneforge [0-9]' || fail "--version"
 "$AF" --help | grep -q 'usage: aneforge <command>' || fail "--help"

@@ -15,27 +15,9 @@
 set -eu
 . "$(dirname "$0")/lib/common.sh"
 R=tests/data/reliability
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 SRC=$(pwd)
 case $AF in /*) AFABS=$AF ;; *) AFABS=$SRC/$AF ;; esac
 
-# expect CODE FRAGMENT -- COMMAND...: exit code, exactly one stderr line, the fragment in it.
-expect() {
-    code=$1 frag=$2
-    shift 3
-    set +e
-    "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    set -e
-    lines=$(wc -l <"$T/err")
-    if [ "$rc" -ne "$code" ] || [ "$lines" -ne 1 ] || ! grep -q "^aneforge: error: .*$frag" "$T/err"; then
-        fail "$* -> exit $rc (want $code), $lines stderr lines, want '$frag':"
-        cat "$T/err"
-    else
-        echo "ok: exit $rc: $(cat "$T/err")"
-    fi
-}
 
 # ---- 1. damaged bundles -----------------------------------------------------------------
 "$AF" convert models/tiny_mlp/model.onnx -o "$T/mlp.afb" -q

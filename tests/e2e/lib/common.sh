@@ -18,3 +18,26 @@ convert_run_compare() {
     printf '%s %s: ' "$2" "$3"
     "$CMP" "$5" "$T/$2.$3.out" --min-psnr "$4"
 }
+
+# Failure bookkeeping for scripts that check many cases: call `fail MSG`, end with
+# `[ "$fails" -eq 0 ]`.
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# expect CODE FRAGMENT -- COMMAND...: the exit code, exactly one stderr line, and the fragment
+# (a grep pattern) in it after "aneforge: error: ".
+expect() {
+    code=$1 frag=$2
+    shift 3
+    set +e
+    "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+    set -e
+    lines=$(wc -l <"$T/err")
+    if [ "$rc" -ne "$code" ] || [ "$lines" -ne 1 ] || ! grep -q "^aneforge: error: .*$frag" "$T/err"; then
+        fail "$* -> exit $rc (want $code), $lines stderr lines, want '$frag':"
+        cat "$T/err"
+    else
+        echo "ok: exit $rc: $(cat "$T/err")"
+    fi
+}

@@ -60,7 +60,10 @@ def convert(af, d, name, compress, work):
 def run_af(af, bundle, inputs, threads, runs, stream=False):
     cmd = [af, "bench", bundle, "--inputs", inputs, "--threads", str(threads), "--runs",
            str(runs), "--json"] + (["--stream-weights"] if stream else [])
-    return json.loads(sh(cmd))
+    # The runtime keeps BLAS on one thread anyway; without this, the worker OpenBLAS starts at
+    # load spins (sched_yield) for ~0.1 s and takes the core our own pool needs.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    return json.loads(sh(cmd, env=env))
 
 
 def run_ort(model_dir, threads, runs, work):

@@ -435,9 +435,75 @@ TGT512 static inline __m512 lanes16(__m512 v, __mmask16 m, uintptr_t base, int64
 
 /* The AVX-512 packer: per row k and panel, one masked load (stride 1) or gather per 16 lanes
  * and segment; lanes outside the image (padding) and past t stay zero. */
+/* One segment's lanes for one kernel tap (kh, kw): mask (0: all padding) and the offset of
+ * lane 0's element from the channel plane. */
+typedef struct ptap {
+    uint32_t mask;
+    int32_t off;
+} ptap;
+
+enum { TAP_MAX = 4096 }; /* 32 KiB of stack */
+
+/* tab[(kh*KW + kw)*nseg + e]: the masks and offsets depend on the tap, not the channel. */
+static void pack_taps(const pack_src *ps, ptap *tab)
+{
+    const conv_geom *g = ps->g;
+    for (int64_t kh = 0; kh < g->k[1]; kh++)
+        for (int64_t kw = 0; kw < g->k[2]; kw++) {
+            kw_span sp = kw_span_of(g, kw);
+            ptap *t = tab + (kh * g->k[2] + kw) * ps->nseg;
+            for (int e = 0; e < ps->nseg; e++) {
+                const pseg *q = &ps->seg[e];
+                int64_t ih = q->oh * g->s[1] + kh * g->d[1] - g->pb[1];
+                int64_t lo = q->lane0 + (sp.lo > q->ow0 ? sp.lo - q->ow0 : 0);
+                int64_t hi = q->lane0 + (sp.hi + 1 - q->ow0);
+                if (hi > q->lane1) hi = q->lane1;
+                t[e].mask = 0, t[e].off = 0;
+                if (ih < 0 || ih >= g->in[1] || hi <= lo) continue;
+                t[e].mask = (uint32_t)((((uint64_t)1 << hi) - 1) & ~(((uint64_t)1 << lo) - 1));
+                t[e].off = (int32_t)(ih * g->in[2] + (q->ow0 - q->lane0) * g->s[2] + sp.off);
+            }
+        }
+}
+
+/* pack_b_segments with the per-tap table: per row and segment, one table read and the loads. */
+TGT512 static void pack_b_taps(const pack_src *ps, int64_t k0, int64_t kc, float *dst)
+{
+    const conv_geom *g = ps->g;
+    const int64_t s = g->s[2], n_panels = (ps->t + 31) / 32, KHW = g->k[1] * g->k[2];
+    const __m512i idx = _mm512_mullo_epi32(_mm512_set1_epi32((int)s),
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    ptap tab[TAP_MAX];
+    pack_taps(ps, tab);
+    int64_t c = k0 / KHW, r = k0 % KHW;
+    for (int64_t kk = 0; kk < kc; kk++) {
+        const float *xc = ps->x + c * g->isp;
+        const ptap *t = tab + r * ps->nseg;
+        if (++r == KHW) r = 0, c++;
+        for (int64_t j = 0; j < n_panels; j++) {
+            __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();
+            for (int e = ps->first[j]; e < ps->first[j + 1]; e++) {
+                if (!t[e].mask) continue;
+                /* lane r reads xc[off + r*s]; masked lanes are never read */
+                uintptr_t base = (uintptr_t)xc + (uintptr_t)((intptr_t)t[e].off * 4);
+                v0 = lanes16(v0, (__mmask16)t[e].mask, base, s, idx);
+                v1 = lanes16(v1, (__mmask16)(t[e].mask >> 16), base + (uintptr_t)(16 * s * 4), s,
+                             idx);
+            }
+            float *d = dst + (j * kc + kk) * 32;
+            _mm512_store_ps(d, v0);
+            _mm512_store_ps(d + 16, v1);
+        }
+    }
+}
+
 TGT512 static void pack_b_segments(const pack_src *ps, int64_t k0, int64_t kc, float *dst)
 {
     const conv_geom *g = ps->g;
+    if (g->k[1] * g->k[2] * ps->nseg <= TAP_MAX) {
+        pack_b_taps(ps, k0, kc, dst);
+        return;
+    }
     const int64_t s = g->s[2], n_panels = (ps->t + 31) / 32;
     const __m512i idx = _mm512_mullo_epi32(_mm512_set1_epi32((int)s),
         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
@@ -888,8 +954,9 @@ static void conv_gemm_task(void *arg, int64_t task, int tid)
         if (!j->pointwise) pack_segments(&ps, j->nr);
         int kind = afk_pgemm_act(&j->cp->act);
         const float *bias = kind >= 0 && j->B ? j->B + gi * g->Mg + m0 : NULL;
-        const float *Ap = j->packed ? j->packed + PACK_HDR + (gi * g->Mg + m0) * j->rows : NULL;
+        const float *Ap = j->packed ? j->packed + PACK_HDR + gi * g->Mg * j->rows : NULL;
         afk_pgemm pg = {.M = mc, .N = t, .K = j->rows, .A = wg, .lda = j->rows, .Ap = Ap,
+                        .ap_rows = g->Mg, .ap_row0 = m0,
                         .pack_b = pack_b_conv, .b_arg = &ps, .C = yg + m0 * g->osp + p0,
                         .ldc = g->osp, .bias = bias, .act = kind >= 0 ? kind : AFK_ACT_NONE,
                         .lo = j->cp->act.alpha, .hi = j->cp->act.beta,

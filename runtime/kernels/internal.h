@@ -109,7 +109,8 @@ typedef struct afk_pgemm {
     int64_t M, N, K;
     const float *A;
     int64_t lda;
-    const float *Ap;   /* A pre-packed by afk_pgemm_pack_a (rows from a panel start), or NULL */
+    const float *Ap;   /* A pre-packed by afk_pgemm_pack_a for ap_rows rows, or NULL; this */
+    int64_t ap_rows, ap_row0; /* call's row 0 is its row ap_row0 (a multiple of afk_pgemm_mr) */
     afk_pack_b_fn pack_b;
     const void *b_arg;
     float *C;
@@ -127,8 +128,9 @@ int afk_pgemm_act(const af_unary_params *u);
 const char *afk_pgemm_isa(void);
 size_t afk_pgemm_work_floats(int64_t N);
 void afk_pgemm_run(const afk_pgemm *g);
-/* dst (M*K floats) = A (M,K) cut into the panels afk_pgemm_run reads: panel of rows i0 (a
- * multiple of afk_pgemm_mr()), k block k0 at dst[i0*K + k0*mr]. */
+/* dst (M*K floats) = A (M,K) cut into the panels afk_pgemm_run reads, k-block major so a
+ * run streams it in order: rows [i0, i0+mr) (i0 a multiple of afk_pgemm_mr()) of the k block
+ * [k0, k0+kc) at dst[k0*M + i0*kc], k-major within. */
 void afk_pgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *dst);
 /* tests: -1 (default) the best the CPU has; 0 none (im2col + afk_sgemm), 1 at most AVX2+FMA,
  * 2 at most AVX-512F */

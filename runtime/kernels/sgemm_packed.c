@@ -5,10 +5,12 @@
  * A is row-major (conv weights (M, Cg*K) as stored). B is never materialised: for each block of
  * KC rows the caller's packer writes B[k0:k0+kc, 0:N] as ceil(N/NR) panels, panel j holding
  * B[k0+kk, j*NR + r] at [(j*kc + kk)*NR + r] (zeros past N), straight from the image (implicit
- * im2col). A is copied per (MR rows, KC) block into [kk*MR + i] so the micro-kernel reads both
+ * im2col). A comes pre-packed (afk_pgemm_pack_a, once per session: k-block major, each
+ * (MR rows, KC) panel as [kk*MR + i]) or is packed so per block, so the micro-kernel reads both
  * operands sequentially. The micro-kernel keeps an MR×NR tile of C in registers (AVX-512F:
  * 14×32 zmm; AVX2+FMA: 6×16 ymm), starts it from zero (first k block) or from C, and at the
- * last k block adds the bias, applies relu/clip and stores (masked at the N edge).
+ * last k block adds the bias, applies relu/clip (in registers) or sigmoid/silu (on the stored
+ * tile, AVX-512 only) and stores (masked at the N edge).
  *
  * Summation order of an element: k blocks in order, within a block k in order, one FMA per
  * product. It depends only on K and KC, never on how callers split M or N into tasks, so
@@ -225,10 +227,11 @@ static void pack_a(const float *A, int64_t lda, int mr, int64_t k0, int64_t kc, 
 void afk_pgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *dst)
 {
     const int MR = afk_pgemm_mr();
-    for (int64_t i0 = 0; i0 < M; i0 += MR) {
-        int mr = M - i0 < MR ? (int)(M - i0) : MR;
-        for (int64_t k0 = 0; k0 < K; k0 += KC)
-            pack_a(A + i0 * lda, lda, mr, k0, K - k0 < KC ? K - k0 : KC, dst + i0 * K + k0 * mr);
+    for (int64_t k0 = 0; k0 < K; k0 += KC) {
+        int64_t kc = K - k0 < KC ? K - k0 : KC;
+        for (int64_t i0 = 0; i0 < M; i0 += MR)
+            pack_a(A + i0 * lda, lda, M - i0 < MR ? (int)(M - i0) : MR, k0, kc,
+                   dst + k0 * M + i0 * kc);
     }
 }
 
@@ -247,7 +250,7 @@ void afk_pgemm_run(const afk_pgemm *g)
             int mr = g->M - i0 < MR ? (int)(g->M - i0) : MR;
             const float *a = ap;
             if (g->Ap)
-                a = g->Ap + i0 * g->K + k0 * mr;
+                a = g->Ap + k0 * g->ap_rows + (g->ap_row0 + i0) * kc;
             else
                 pack_a(g->A + i0 * g->lda, g->lda, mr, k0, kc, ap);
             pg_epi e = {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi};

@@ -739,13 +739,82 @@ TGT512 static inline __m512 load_strided16(const float *x, int64_t s)
     return _mm512_permutex2var_ps(_mm512_loadu_ps(x), even, _mm512_loadu_ps(x + 16));
 }
 
+/* Output rows oh .. oh+nr-1, nv blocks of 16 columns from ow, from the padded plane: nr * nv
+ * independent accumulators hide the FMA latency; each lane's FMAs still run from 0 in (kh, kw)
+ * order, so the bits do not depend on the tiling. */
+typedef struct dw_tile {
+    const conv_geom *g;
+    const float *pad, *w;
+    int64_t PW;
+    int act;
+    const pg_epi *e;
+    float *y;
+} dw_tile;
+
+TGT512 __attribute__((always_inline)) static inline void
+dw_tile512(const dw_tile *t, int64_t oh, int64_t ow, const int nr, const int nv)
+{
+    const conv_geom *g = t->g;
+    const int64_t s = g->s[2], d = g->d[2], KW = g->k[2], OW = g->out[2];
+    __m512 acc[8][4];
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) acc[r][v] = _mm512_setzero_ps();
+    for (int64_t kh = 0; kh < g->k[1]; kh++) {
+        const float *row = t->pad + (oh * g->s[1] + kh * g->d[1]) * t->PW + ow * s;
+        for (int64_t kw = 0; kw < KW; kw++) {
+            __m512 wv = _mm512_set1_ps(t->w[kh * KW + kw]);
+#pragma GCC unroll 8
+            for (int r = 0; r < nr; r++) {
+                const float *p = row + r * g->s[1] * t->PW + kw * d;
+#pragma GCC unroll 4
+                for (int v = 0; v < nv; v++)
+                    acc[r][v] = _mm512_fmadd_ps(load_strided16(p + 16 * v * s, s), wv, acc[r][v]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) {
+            int64_t left = OW - ow - 16 * v;
+            __mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+            if (t->act >= 0) acc[r][v] = epi512(acc[r][v], t->e, 0);
+            _mm512_mask_storeu_ps(t->y + (oh + r) * OW + ow + 16 * v, m, acc[r][v]);
+        }
+}
+
+/* nv blocks (1, 2 or 4) of columns from ow for every output row: groups of 8 / nv rows, then
+ * the rest in halving groups (up to 8 accumulators: FMA latency x 2 ports). */
+TGT512 static void dw_cols512(const dw_tile *t, int64_t ow, int nv)
+{
+    const int64_t OH = t->g->out[1];
+    int64_t oh = 0;
+#define DW_GROUP(R, NV) for (; oh + (R) <= OH; oh += (R)) dw_tile512(t, oh, ow, R, NV)
+    if (nv == 1) {
+        DW_GROUP(8, 1);
+        DW_GROUP(4, 1);
+        DW_GROUP(2, 1);
+        DW_GROUP(1, 1);
+    } else if (nv == 2) {
+        DW_GROUP(4, 2);
+        DW_GROUP(2, 2);
+        DW_GROUP(1, 2);
+    } else {
+        DW_GROUP(2, 4);
+        DW_GROUP(1, 4);
+    }
+#undef DW_GROUP
+}
+
 /* dw_padded_avx2 with 16 outputs per register and one FMA per product (within the sum bound
  * of the reference, not its bits); bias + act (afk_pgemm_act's kinds) per finished row. */
 TGT512 static void dw_padded_avx512(const conv_geom *g, const float *x, const float *w, float *y,
                                     float *pad, int64_t PH, int64_t PW, int fresh, int act,
                                     float bias, float lo, float hi)
 {
-    const int64_t s = g->s[2], d = g->d[2], KW = g->k[2], OW = g->out[2];
+    const int64_t OW = g->out[2];
     const int64_t top = g->pb[1], left = g->pb[2], right = PW - left - g->in[2];
     const pg_epi e = {&bias, act, lo, hi};
     if (fresh) {
@@ -760,21 +829,12 @@ TGT512 static void dw_padded_avx512(const conv_geom *g, const float *x, const fl
         }
         memcpy(row + left, x + ih * g->in[2], (size_t)g->in[2] * sizeof *pad);
     }
-    for (int64_t oh = 0; oh < g->out[1]; oh++) {
-        const float *rows[16];
-        for (int64_t kh = 0; kh < g->k[1]; kh++)
-            rows[kh] = pad + (oh * g->s[1] + kh * g->d[1]) * PW;
-        float *yr = y + oh * OW;
-        for (int64_t ow = 0; ow < OW; ow += 16) {
-            __m512 acc = _mm512_setzero_ps();
-            for (int64_t kh = 0; kh < g->k[1]; kh++)
-                for (int64_t kw = 0; kw < KW; kw++)
-                    acc = _mm512_fmadd_ps(load_strided16(rows[kh] + ow * s + kw * d, s),
-                                          _mm512_set1_ps(w[kh * KW + kw]), acc);
-            __mmask16 m = OW - ow >= 16 ? 0xffff : (__mmask16)((1u << (OW - ow)) - 1);
-            if (act >= 0) acc = epi512(acc, &e, 0);
-            _mm512_mask_storeu_ps(yr + ow, m, acc);
-        }
+    const dw_tile t = {g, pad, w, PW, act, &e, y};
+    for (int64_t ow = 0; ow < OW;) { /* 64, 32 or 16 columns at a time */
+        int64_t nv = (OW - ow + 15) / 16;
+        nv = nv >= 4 ? 4 : nv >= 2 ? 2 : 1;
+        dw_cols512(&t, ow, (int)nv);
+        ow += 16 * nv;
     }
 }
 #endif
@@ -977,6 +1037,34 @@ static void conv_gemm_task(void *arg, int64_t task, int tid)
     conv_epilogue(j, gi, m0, mc, yg + m0 * g->osp, p0, t);
 }
 
+/* Packed GEMM on nt > 1 threads (its sums do not depend on the cut): tiles of whole panels
+ * with the busiest thread's share of panels as close to 1/nt as a few tile counts allow, every
+ * row in one block (B packed once per tile); maps of fewer than 4 panels per thread keep one
+ * tile and cut the rows into nt blocks of whole micro-panels (B packed nt times). */
+static void balance_tasks(conv_job *j, int nt)
+{
+    const conv_geom *g = &j->g;
+    const int64_t per = g->N * g->G, panels = (g->osp + j->nr - 1) / j->nr, mr = afk_pgemm_mr();
+    if (per >= 8 * nt) return; /* plenty of tasks already */
+    if (panels < 4 * nt) {
+        if (per * j->n_tiles >= nt || g->Mg < 2 * mr) return;
+        int64_t blocks = (g->Mg + mr - 1) / mr;
+        j->mb = (blocks + nt - 1) / nt * mr;
+        return;
+    }
+    int64_t best_T = j->T, best_load = -1;
+    for (int64_t k = 1; k <= 4; k++) {
+        int64_t pp = (panels + k * nt - 1) / (k * nt), T = pp * j->nr; /* panels per tile */
+        if (T > j->T || pp < 4) continue;
+        int64_t tiles = per * ((panels + pp - 1) / pp), load = (tiles + nt - 1) / nt * pp;
+        if (best_load < 0 || load < best_load) best_load = load, best_T = T;
+    }
+    if (best_load < 0) return;
+    j->T = best_T;
+    j->n_tiles = (g->osp + best_T - 1) / best_T;
+    j->mb = g->Mg;
+}
+
 // X (N,C,*) ⊛ W (M,C/g,*) + B (M) -> Y (N,M,*)
 af_status afk_conv_run(AFK_RUN_ARGS)
 {
@@ -1021,6 +1109,7 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     /* the packed GEMM's sums do not depend on the row split: one block when alone (B is
      * packed once), else blocks of whole micro-panels */
     if (j.nr > 0) j.mb = nt == 1 ? g->Mg : (j.mb + afk_pgemm_mr() - 1) / afk_pgemm_mr() * afk_pgemm_mr();
+    if (j.nr > 0 && nt > 1) balance_tasks(&j, nt);
     j.n_mblk = j.mb > 0 ? (g->Mg + j.mb - 1) / j.mb : 0;
     afk_parallel(ctx, g->N * g->G * j.n_mblk * j.n_tiles, conv_gemm_task, &j);
     return AF_OK;

@@ -440,16 +440,60 @@ af_status afk_binary_check(AFK_CHECK_ARGS)
     return AF_OK;
 }
 
+/* ---- binary on the thread pool: fixed chunks of output elements ---- */
+
+typedef struct bin_job {
+    const bcast *bc;
+    int fn;
+    const af_tview *a, *b;
+    af_tview *o;
+    row_fn row;
+    int64_t total;
+} bin_job;
+
+enum { BIN_CHUNK = 1 << 15 }; /* output elements per task: a rule of the shape only */
+
+/* Output elements [t * BIN_CHUNK, +BIN_CHUNK) as row segments; row() works per element, so
+ * the bits do not depend on where the segments are cut. */
+static void bin_task(void *arg, int64_t t, int tid)
+{
+    (void)tid;
+    const bin_job *j = arg;
+    const bcast *bc = j->bc;
+    int last = bc->rank - 1;
+    int64_t n = bc->dims[last], e = t * BIN_CHUNK, e1 = e + BIN_CHUNK;
+    if (e1 > j->total) e1 = j->total;
+    while (e < e1) {
+        int64_t k = e / n, off = e % n, len = n - off < e1 - e ? n - off : e1 - e;
+        int64_t ia = off * bc->sa[last], ib = off * bc->sb[last];
+        for (int d = last - 1; d >= 0; d--) { /* row k -> its index over the outer dims */
+            int64_t i = k % bc->dims[d];
+            k /= bc->dims[d];
+            ia += i * bc->sa[d];
+            ib += i * bc->sb[d];
+        }
+        j->row(j->fn, j->a, ia, bc->sa[last], j->b, ib, bc->sb[last], j->o, e, len);
+        e += len;
+    }
+}
+
 // a (broadcast) ⊕ b (broadcast) -> out (broadcast shape)
 af_status afk_binary_run(AFK_RUN_ARGS)
 {
-    (void)n_in, (void)n_out, (void)ctx, (void)err;
+    (void)n_in, (void)n_out, (void)err;
     int fn = p->binary.fn;
     if (af_tview_numel(&out[0]) == 0) return AF_OK;
     bcast bc;
     bcast_plan(&in[0], &in[1], &out[0], &bc);
     int f32 = in[0].dtype == AF_DTYPE_F32 && in[1].dtype == AF_DTYPE_F32 &&
               out[0].dtype == AF_DTYPE_F32;
-    bcast_walk(&bc, fn, &in[0], &in[1], &out[0], f32 ? row_f32 : row_generic);
+    row_fn row = f32 ? row_f32 : row_generic;
+    int64_t total = af_tview_numel(&out[0]);
+    if (ctx && ctx->pool && total > BIN_CHUNK && bc.dims[bc.rank - 1] >= 16) {
+        bin_job j = {&bc, fn, &in[0], &in[1], &out[0], row, total};
+        afk_parallel(ctx, (total + BIN_CHUNK - 1) / BIN_CHUNK, bin_task, &j);
+        return AF_OK;
+    }
+    bcast_walk(&bc, fn, &in[0], &in[1], &out[0], row);
     return AF_OK;
 }

@@ -8,6 +8,7 @@
  * ceil_mode window that runs past the padded extent is clipped, not counted.
  */
 #include "internal.h"
+#include "pool_fast.h"
 
 #include <math.h>
 
@@ -144,6 +145,21 @@ typedef struct pool_job {
     float *Y;
 } pool_job;
 
+/* The interior columns [lo, hi) of output row oh by pool_fast.c (same bits); 0: not taken. */
+static int max_row_fast(const pool_geom *g, const float *x, int64_t oh, int64_t lo, int64_t hi,
+                        float *y)
+{
+    enum { MAX_KH = 32 };
+    const float *rows[MAX_KH];
+    int nr = 0;
+    if (g->k[1] > MAX_KH || lo >= hi) return 0;
+    for (int64_t kh = 0; kh < g->k[1]; kh++) {
+        int64_t ih = oh * g->s[1] - g->pb[1] + kh * g->d[1];
+        if (ih >= 0 && ih < g->in[1]) rows[nr++] = x + ih * g->in[2];
+    }
+    return afk_maxpool_row_fast(rows, nr, lo, hi, g->s[2], g->d[2], g->k[2], g->pb[2], y);
+}
+
 /* 2-D max pooling, one channel: columns whose window lies inside the row skip the bounds
  * checks; the others take pool_one. Same comparisons in the same order, so the same bits. */
 static void max_pool_2d(const pool_geom *g, const af_pool_params *pp, const float *x, float *y)
@@ -154,6 +170,11 @@ static void max_pool_2d(const pool_geom *g, const af_pool_params *pp, const floa
     if (hi > g->out[2]) hi = g->out[2];
     if (lo > hi) lo = hi;
     for (int64_t oh = 0; oh < g->out[1]; oh++, y += g->out[2]) {
+        if (max_row_fast(g, x, oh, lo, hi, y)) {
+            for (int64_t ow = 0; ow < lo; ow++) y[ow] = pool_one(g, pp, x, 0, oh, ow);
+            for (int64_t ow = hi; ow < g->out[2]; ow++) y[ow] = pool_one(g, pp, x, 0, oh, ow);
+            continue;
+        }
         for (int64_t ow = 0; ow < g->out[2]; ow++) {
             if (ow < lo || ow >= hi) {
                 y[ow] = pool_one(g, pp, x, 0, oh, ow);
@@ -275,23 +296,42 @@ af_status afk_global_pool_check(AFK_CHECK_ARGS)
     return AF_OK;
 }
 
+typedef struct gpool_job {
+    int kind;
+    int64_t NC, S;
+    const float *X;
+    float *Y;
+} gpool_job;
+
+enum { GPOOL_CHUNK = 16 }; /* channels per task: a rule of the shape only */
+
+// channels [16t, 16t+16): X (S) -> Y (1) each
+static void gpool_task(void *arg, int64_t t, int tid)
+{
+    (void)tid;
+    const gpool_job *j = arg;
+    int64_t c1 = (t + 1) * GPOOL_CHUNK < j->NC ? (t + 1) * GPOOL_CHUNK : j->NC, S = j->S;
+    for (int64_t c = t * GPOOL_CHUNK; c < c1; c++) {
+        const float *x = j->X + c * S;
+        if (j->kind == AF_POOL_MAX) {
+            float best = -INFINITY;
+            for (int64_t i = 0; i < S; i++) best = x[i] > best ? x[i] : best;
+            j->Y[c] = best;
+        } else {
+            double sum = 0.0;
+            if (!afk_sum_f64_fast(x, S, &sum))
+                for (int64_t i = 0; i < S; i++) sum += x[i];
+            j->Y[c] = S > 0 ? (float)(sum / (double)S) : 0.0f;
+        }
+    }
+}
+
 // X (N,C,*) -> Y (N,C,1,...)
 af_status afk_global_pool_run(AFK_RUN_ARGS)
 {
-    (void)n_in, (void)n_out, (void)ctx, (void)err;
-    int64_t NC = in[0].dims[0] * in[0].dims[1], S = afk_prod(&in[0], 2, in[0].rank);
-    const float *x = in[0].data;
-    float *y = out[0].data;
-    for (int64_t c = 0; c < NC; c++, x += S) {
-        if (p->global_pool.kind == AF_POOL_MAX) {
-            float best = -INFINITY;
-            for (int64_t i = 0; i < S; i++) best = x[i] > best ? x[i] : best;
-            y[c] = best;
-        } else {
-            double sum = 0.0;
-            for (int64_t i = 0; i < S; i++) sum += x[i];
-            y[c] = S > 0 ? (float)(sum / (double)S) : 0.0f;
-        }
-    }
+    (void)n_in, (void)n_out, (void)err;
+    gpool_job j = {.kind = p->global_pool.kind, .NC = in[0].dims[0] * in[0].dims[1],
+                   .S = afk_prod(&in[0], 2, in[0].rank), .X = in[0].data, .Y = out[0].data};
+    afk_parallel(ctx, (j.NC + GPOOL_CHUNK - 1) / GPOOL_CHUNK, gpool_task, &j);
     return AF_OK;
 }

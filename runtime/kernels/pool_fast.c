@@ -1,0 +1,112 @@
+/* runtime/kernels/pool_fast.c — AVX-512F inner loops for max pooling and global average
+ * pooling (pool.c chooses them; portable loops remain the reference).
+ *
+ * Max pooling: 16 output columns per vector; for stride 1 each window column is one masked
+ * load, for stride 2 two masked loads and a lane permutation pick the even (or odd) inputs.
+ * Each lane folds its window with _mm512_max_ps(v, best), which is exactly the reference's
+ * `best = v > best ? v : best` (vmaxps returns its second operand unless the first is greater:
+ * NaN is skipped and, among equal values such as -0 and +0, the earlier stays), in the
+ * reference's kh-then-kw order: the output bits are the reference's.
+ */
+#include "pool_fast.h"
+
+#include "internal.h"
+
+#include <math.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define TGT512 __attribute__((target("avx512f")))
+
+static int have512(void)
+{
+    static int have = -1;
+    if (have < 0) have = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    return have && !afk_vec_force_portable;
+}
+
+static __mmask16 lanes(int64_t n)
+{
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+}
+
+/* the inputs p[2i], i < n (n <= 16): reads p[0 .. 2n-2] only */
+TGT512 static inline __m512 even16(const float *p, int64_t n)
+{
+    const __m512i idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                          28, 30);
+    __m512 lo = _mm512_maskz_loadu_ps(lanes(2 * n - 1), p);
+    __m512 hi = _mm512_maskz_loadu_ps(lanes(2 * n - 1 - 16), p + 16);
+    return _mm512_permutex2var_ps(lo, idx, hi);
+}
+
+// rows (nr, W) -> y[o0..o1), stride s in {1, 2}
+TGT512 static void maxpool_row512(const float *const *rows, int nr, int64_t o0, int64_t o1,
+                                  int64_t s, int64_t d, int64_t KW, int64_t pb, float *y)
+{
+    for (int64_t ow = o0; ow < o1; ow += 16) {
+        int64_t n = o1 - ow < 16 ? o1 - ow : 16;
+        __mmask16 m = lanes(n);
+        __m512 best = _mm512_set1_ps(-INFINITY);
+        for (int r = 0; r < nr; r++) {
+            const float *p = rows[r] + ow * s - pb;
+            for (int64_t kw = 0; kw < KW; kw++, p += d) {
+                __m512 v = s == 1 ? _mm512_maskz_loadu_ps(m, p) : even16(p, n);
+                best = _mm512_max_ps(v, best);
+            }
+        }
+        _mm512_mask_storeu_ps(y + ow, m, best);
+    }
+}
+
+int afk_maxpool_row_fast(const float *const *rows, int nr, int64_t o0, int64_t o1, int64_t s,
+                         int64_t d, int64_t KW, int64_t pb, float *y)
+{
+    if (s > 2 || !have512()) return 0;
+    maxpool_row512(rows, nr, o0, o1, s, d, KW, pb, y);
+    return 1;
+}
+
+TGT512 static double sum512(const float *x, int64_t n)
+{
+    __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i);
+        a0 = _mm512_add_pd(a0, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+        a1 = _mm512_add_pd(a1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(
+                                   _mm512_castps_pd(v), 1))));
+    }
+    if (i < n) {
+        __m512 v = _mm512_maskz_loadu_ps(lanes(n - i), x + i);
+        a0 = _mm512_add_pd(a0, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+        a1 = _mm512_add_pd(a1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(
+                                   _mm512_castps_pd(v), 1))));
+    }
+    return _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
+}
+
+int afk_sum_f64_fast(const float *x, int64_t n, double *sum)
+{
+    if (!have512()) return 0;
+    *sum = sum512(x, n);
+    return 1;
+}
+
+#else
+
+int afk_maxpool_row_fast(const float *const *rows, int nr, int64_t o0, int64_t o1, int64_t s,
+                         int64_t d, int64_t KW, int64_t pb, float *y)
+{
+    (void)rows, (void)nr, (void)o0, (void)o1, (void)s, (void)d, (void)KW, (void)pb, (void)y;
+    return 0;
+}
+
+int afk_sum_f64_fast(const float *x, int64_t n, double *sum)
+{
+    (void)x, (void)n, (void)sum;
+    return 0;
+}
+
+#endif

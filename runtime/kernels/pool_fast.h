@@ -1,0 +1,19 @@
+/* runtime/kernels/pool_fast.h — AVX-512F fast paths for pool.c (see pool_fast.c). */
+#ifndef AF_RUNTIME_KERNELS_POOL_FAST_H
+#define AF_RUNTIME_KERNELS_POOL_FAST_H
+
+#include <stdint.h>
+
+/* Max pooling of the interior output columns [o0, o1) of one output row: y[ow] is the max over
+ * the rows rows[0..nr) (in that order) and the columns ow*s - pb + kw*d, kw in [0, KW) (in that
+ * order), folded as the reference does (best = v > best ? v : best from -inf), so the bits
+ * match pool_one's. Every such column must lie inside the row. Returns 0 (nothing written) when
+ * the CPU lacks AVX-512F, afk_vec_force_portable is set, or s > 2. */
+int afk_maxpool_row_fast(const float *const *rows, int nr, int64_t o0, int64_t o1, int64_t s,
+                         int64_t d, int64_t KW, int64_t pb, float *y);
+
+/* Sum of x[0..n) in double, 8 lanes x 2 accumulators then a fixed-order reduction (the order
+ * depends on n only). Returns 0 (sum untouched) when the fast path is unavailable. */
+int afk_sum_f64_fast(const float *x, int64_t n, double *sum);
+
+#endif

@@ -20,32 +20,38 @@ typedef struct pg_epi {
 #define AFK_TGT512 __attribute__((target("avx512f,fma,avx2")))
 
 
-/* e^x, 16 lanes: x = n ln2 + r with |r| <= ln2/2 (ln2 split in two for an exact n ln2),
- * e^r by its degree-7 Taylor polynomial (truncation < 1e-8 relative), times 2^n by scalef
- * (which gives inf / denormals / 0 at the ends). NaN stays NaN (the clamps keep it). */
-AFK_TGT512 static inline __m512 exp16(__m512 x)
+/* e^x for x <= 0 (or NaN), 16 lanes: x = n ln2 + r with |r| <= ln2/2 (ln2 split in two for an
+ * exact n ln2), e^r by a degree-5 polynomial fitted for relative error on [-ln2/2, ln2/2]
+ * (7.5e-8 in exact arithmetic, 2.1e-7 with float Horner steps, measured over 2e5 points), times
+ * 2^n by scalef (denormals / 0 at the far left). NaN stays NaN (max returns its 2nd operand). */
+AFK_TGT512 static inline __m512 expneg16(__m512 x)
 {
-    x = _mm512_min_ps(_mm512_set1_ps(89.0f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);
+    /* n = round(x log2 e): adding 1.5 * 2^23 leaves the integer part (|x log2 e| < 2^22) */
+    const __m512 magic = _mm512_set1_ps(12582912.0f);
+    __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic),
+                             magic);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187e-06f), r);
-    static const float c[8] = {1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f,
-                               1.0f, 1.0f};
-    __m512 p = _mm512_set1_ps(c[0]);
-    for (int i = 1; i < 8; i++) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c[i]));
+    __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(0.0082976548f), r, _mm512_set1_ps(0.0419153832f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.166675746f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.499988943f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.999999702f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.00000012f));
     return _mm512_scalef_ps(p, n);
 }
 
-/* sigmoid(v) as the reference computes it: e = e^-|v|; 1/(1+e) for v >= 0, e/(1+e) below. */
+/* sigmoid(v) as the reference computes it: e = e^-|v|; 1/(1+e) for v >= 0, e/(1+e) below.
+ * -|v| is v with its sign bit set (one integer or). */
 AFK_TGT512 static inline __m512 sigmoid16(__m512 v)
 {
     __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
-    __m512 e = exp16(_mm512_mask_blend_ps(neg, _mm512_sub_ps(_mm512_setzero_ps(), v), v));
+    __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    __m512 e = expneg16(_mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(v), sign)));
     __m512 one = _mm512_set1_ps(1.0f), den = _mm512_add_ps(one, e);
     __m512 r = _mm512_rcp14_ps(den); /* 2^-14, then one Newton step: ~2^-27 relative */
     r = _mm512_mul_ps(r, _mm512_fnmadd_ps(den, r, _mm512_set1_ps(2.0f)));
-    return _mm512_mul_ps(_mm512_mask_blend_ps(neg, one, e), r);
+    return _mm512_mask_mul_ps(r, neg, r, e); /* e/(1+e) where v < 0 */
 }
 
 AFK_TGT512 static inline __m512 epi512(__m512 v, const pg_epi *e, int i)

@@ -93,9 +93,9 @@ af_status afk_resize_check(AFK_CHECK_ARGS)
         return af_err_set(err, AF_ERR_SHAPE, "resize: roi must be f32 with 2 values per axis");
     if (rp->mode != AF_RESIZE_NEAREST && rp->mode != AF_RESIZE_LINEAR &&
         rp->mode != AF_RESIZE_CUBIC)
-        return af_err_set(err, AF_ERR_UNSUPPORTED, "resize: mode %d not implemented", rp->mode);
+        return af_err_set(err, AF_ERR_UNSUPPORTED, "resize: mode %d is not supported", rp->mode);
     if (rp->coord < AF_COORD_HALF_PIXEL || rp->coord > AF_COORD_HALF_PIXEL_SYMMETRIC)
-        return af_err_set(err, AF_ERR_UNSUPPORTED, "resize: coordinate mode %d not implemented",
+        return af_err_set(err, AF_ERR_UNSUPPORTED, "resize: coordinate mode %d is not supported",
                           rp->coord);
     if (rp->mode == AF_RESIZE_NEAREST &&
         (rp->nearest < AF_NEAREST_ROUND_PREFER_FLOOR || rp->nearest > AF_NEAREST_CEIL))

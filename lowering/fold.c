@@ -58,6 +58,7 @@ static af_status eval_node(af_graph *g, int i, af_err *err)
     af_node *n = &g->nodes[i];
     af_tview in[16], out[16];
     if (n->n_in > 16 || n->n_out > 16) return AF_OK; /* leave wide nodes to the runtime */
+    memset(out, 0, sizeof out); /* the clean-up below frees what was allocated, nothing else */
     for (int k = 0; k < n->n_in; k++) {
         memset(&in[k], 0, sizeof in[k]);
         if (n->in[k] >= 0) in[k] = view_of(&g->tensors[n->in[k]]);
@@ -77,7 +78,7 @@ static af_status eval_node(af_graph *g, int i, af_err *err)
     if (st == AF_OK) st = af_kernel_run(n->op, &n->p, in, n->n_in, out, n->n_out, &ctx, err);
     free(scratch);
     for (int k = 0; k < n->n_out; k++) {
-        if (k >= n->n_out || !out[k].data) continue;
+        if (!out[k].data) continue;
         if (st == AF_OK)
             af_tensor_set_data(&g->tensors[n->out[k]], out[k].data);
         else

@@ -55,6 +55,9 @@ int onnx_used_outputs(const onnx_ctx *c, const onnx_node *nd, int max);
  * returns the default; mappers return c->err->code at the end. ---- */
 const Onnx__AttributeProto *onnx_attr(const Onnx__NodeProto *n, const char *name);
 int64_t onnx_attr_i(onnx_ctx *c, const onnx_node *nd, const char *name, int64_t def);
+/* An int attribute that must lie in [lo, hi]; else AF_ERR_FORMAT "<name> N out of range". */
+af_status onnx_attr_i32_in(onnx_ctx *c, const onnx_node *nd, const char *name, int64_t def,
+                           int64_t lo, int64_t hi, int32_t *out);
 float onnx_attr_f(onnx_ctx *c, const onnx_node *nd, const char *name, float def);
 /* Copies a string attribute into buf (def when absent). */
 void onnx_attr_s(onnx_ctx *c, const onnx_node *nd, const char *name, const char *def, char *buf,

@@ -442,10 +442,9 @@ static af_status map_softmax(onnx_ctx *c, const onnx_node *nd)
     if (st) return st;
     af_params p = {0};
     p.softmax.legacy = c->opset < 13;
-    int64_t axis = onnx_attr_i(c, nd, "axis", c->opset < 13 ? 1 : -1);
-    if (axis < -AF_MAX_RANK || axis >= AF_MAX_RANK)
-        return onnx_node_err(c, nd, AF_ERR_FORMAT, "axis %lld out of range", (long long)axis);
-    p.softmax.axis = (int32_t)axis;
+    st = onnx_attr_i32_in(c, nd, "axis", c->opset < 13 ? 1 : -1, -AF_MAX_RANK, AF_MAX_RANK - 1,
+                          &p.softmax.axis);
+    if (st) return st;
     p.softmax.log = nd->arg;
     return onnx_emit(c, nd, AF_OP_SOFTMAX, in, 1, 1, &p, NULL);
 }

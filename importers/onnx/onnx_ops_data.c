@@ -6,15 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static af_status attr_axis(onnx_ctx *c, const onnx_node *nd, const char *name, int64_t def,
-                           int32_t *out)
-{
-    int64_t a = onnx_attr_i(c, nd, name, def);
-    if (a < -AF_MAX_RANK || a > AF_MAX_RANK)
-        return onnx_node_err(c, nd, AF_ERR_FORMAT, "%s %lld out of range", name, (long long)a);
-    *out = (int32_t)a;
-    return AF_OK;
-}
+/* Axes may be negative; Flatten's axis may equal the rank. */
+#define attr_axis(c, nd, name, def, out) \
+    onnx_attr_i32_in(c, nd, name, def, -AF_MAX_RANK, AF_MAX_RANK, out)
 
 af_status onnx_map_flatten(onnx_ctx *c, const onnx_node *nd)
 {

@@ -151,18 +151,26 @@ static af_status einsum_step(onnx_ctx *c, const onnx_node *nd, int step, af_op o
     return AF_OK;
 }
 
-/* REDUCE sum of *x over the given axes (never the last step: the caller maps the rest). */
-static af_status einsum_sum(onnx_ctx *c, const onnx_node *nd, int *step, const int64_t *axes,
-                            int na, int last, int *x)
+/* One step op(*x, axes) whose second input is the i64 constant axes[0..na). */
+static af_status einsum_axes_step(onnx_ctx *c, const onnx_node *nd, int *step, af_op op,
+                                  const af_params *p, const int64_t *axes, int na, int last,
+                                  int *x)
 {
     int in[2] = {*x, -1};
     char base[300];
     snprintf(base, sizeof base, "%s_axes", nd->name);
     af_status st = onnx_const_i64(c, base, axes, na, &in[1]);
+    return st ? st : einsum_step(c, nd, (*step)++, op, in, 2, p, last, x);
+}
+
+/* REDUCE sum of *x over the given axes (never the last step: the caller maps the rest). */
+static af_status einsum_sum(onnx_ctx *c, const onnx_node *nd, int *step, const int64_t *axes,
+                            int na, int last, int *x)
+{
     af_params p;
     memset(&p, 0, sizeof p);
     p.reduce.fn = AF_REDUCE_SUM;
-    return st ? st : einsum_step(c, nd, (*step)++, AF_OP_REDUCE, in, 2, &p, last, x);
+    return einsum_axes_step(c, nd, step, AF_OP_REDUCE, &p, axes, na, last, x);
 }
 
 /* Takes diagonals until no letter repeats in l (the operand's letters, updated). */
@@ -239,14 +247,10 @@ static af_status einsum_unary(onnx_ctx *c, const onnx_node *nd, einsum_eq *e, in
 static af_status einsum_squeeze(onnx_ctx *c, const onnx_node *nd, int *step, int kind,
                                 const int64_t *axes, int na, int last, int *x)
 {
-    int in[2] = {*x, -1};
-    char base[300];
-    snprintf(base, sizeof base, "%s_axes", nd->name);
-    af_status st = onnx_const_i64(c, base, axes, na, &in[1]);
     af_params p;
     memset(&p, 0, sizeof p);
     p.reshape.kind = kind;
-    return st ? st : einsum_step(c, nd, (*step)++, AF_OP_RESHAPE, in, 2, &p, last, x);
+    return einsum_axes_step(c, nd, step, AF_OP_RESHAPE, &p, axes, na, last, x);
 }
 
 /* Sorts letters into batch (A, B and out), m (A and out), n (B and out) and k (A and B).

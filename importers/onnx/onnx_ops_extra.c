@@ -40,10 +40,8 @@ af_status onnx_map_d2s(onnx_ctx *c, const onnx_node *nd)
     af_status st = onnx_need(c, nd, in, 1, 1, &n);
     if (st) return st;
     af_params p = {0};
-    int64_t bs = onnx_attr_i(c, nd, "blocksize", 0);
-    if (bs < 1 || bs > 4096)
-        return onnx_node_err(c, nd, AF_ERR_FORMAT, "blocksize %lld out of range", (long long)bs);
-    p.d2s.blocksize = (int32_t)bs;
+    st = onnx_attr_i32_in(c, nd, "blocksize", 0, 1, 4096, &p.d2s.blocksize);
+    if (st) return st;
     char mode[16];
     onnx_attr_s(c, nd, "mode", "DCR", mode, sizeof mode);
     if (!strcmp(mode, "CRD")) p.d2s.mode = AF_D2S_CRD;
@@ -58,10 +56,8 @@ af_status onnx_map_gather_elements(onnx_ctx *c, const onnx_node *nd)
     af_status st = onnx_need(c, nd, in, 2, 2, &n);
     if (st) return st;
     af_params p = {0};
-    int64_t axis = onnx_attr_i(c, nd, "axis", 0);
-    if (axis < -AF_MAX_RANK || axis >= AF_MAX_RANK)
-        return onnx_node_err(c, nd, AF_ERR_FORMAT, "axis %lld out of range", (long long)axis);
-    p.axis.axis = (int32_t)axis;
+    st = onnx_attr_i32_in(c, nd, "axis", 0, -AF_MAX_RANK, AF_MAX_RANK - 1, &p.axis.axis);
+    if (st) return st;
     return onnx_emit(c, nd, AF_OP_GATHER_ELEMENTS, in, 2, 1, &p, NULL);
 }
 
@@ -71,10 +67,8 @@ af_status onnx_map_lrn(onnx_ctx *c, const onnx_node *nd)
     af_status st = onnx_need(c, nd, in, 1, 1, &n);
     if (st) return st;
     af_params p = {0};
-    int64_t size = onnx_attr_i(c, nd, "size", 0);
-    if (size < 1 || size > 1024)
-        return onnx_node_err(c, nd, AF_ERR_FORMAT, "size %lld out of range", (long long)size);
-    p.lrn.size = (int32_t)size;
+    st = onnx_attr_i32_in(c, nd, "size", 0, 1, 1024, &p.lrn.size);
+    if (st) return st;
     p.lrn.alpha = onnx_attr_f(c, nd, "alpha", 1e-4f);
     p.lrn.beta = onnx_attr_f(c, nd, "beta", 0.75f);
     p.lrn.bias = onnx_attr_f(c, nd, "bias", 1.0f);

@@ -31,10 +31,8 @@ af_status onnx_map_layer_norm(onnx_ctx *c, const onnx_node *nd)
     af_params p = {0};
     if (!st) st = eps_attr(c, nd, &p.norm.eps);
     if (st) return st;
-    int64_t axis = onnx_attr_i(c, nd, "axis", -1);
-    if (axis < -AF_MAX_RANK || axis >= AF_MAX_RANK)
-        return onnx_node_err(c, nd, AF_ERR_FORMAT, "axis %lld out of range", (long long)axis);
-    p.norm.axis = (int32_t)axis;
+    st = onnx_attr_i32_in(c, nd, "axis", -1, -AF_MAX_RANK, AF_MAX_RANK - 1, &p.norm.axis);
+    if (st) return st;
     int64_t stash = onnx_attr_i(c, nd, "stash_type", 1);
     if (stash != 1)
         return onnx_node_err(c, nd, AF_ERR_UNSUPPORTED, "stash_type %lld is not supported "

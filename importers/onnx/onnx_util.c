@@ -166,6 +166,16 @@ int64_t onnx_attr_i(onnx_ctx *c, const onnx_node *nd, const char *name, int64_t 
     return a ? a->i : def;
 }
 
+af_status onnx_attr_i32_in(onnx_ctx *c, const onnx_node *nd, const char *name, int64_t def,
+                           int64_t lo, int64_t hi, int32_t *out)
+{
+    int64_t a = onnx_attr_i(c, nd, name, def);
+    if (a < lo || a > hi)
+        return onnx_node_err(c, nd, AF_ERR_FORMAT, "%s %lld out of range", name, (long long)a);
+    *out = (int32_t)a;
+    return AF_OK;
+}
+
 float onnx_attr_f(onnx_ctx *c, const onnx_node *nd, const char *name, float def)
 {
     const Onnx__AttributeProto *a =

@@ -56,7 +56,7 @@ static int readers(const af_graph *g, int t, int *r, int max)
 /* The only reader of t (output of a chain node), or -1. */
 static int sole(const af_graph *g, int t)
 {
-    int r[1];
+    int r[1] = {-1};
     return readers(g, t, r, 1) == 1 ? r[0] : -1;
 }
 

@@ -138,8 +138,8 @@ af_status af_st_map_parse(const char *text, size_t len, const char *name, af_st_
 
 af_status af_st_map_load(const char *path, af_st_map *m, af_err *err)
 {
-    char *buf;
-    size_t len;
+    char *buf = NULL;
+    size_t len = 0;
     m->rules = NULL;
     m->n_rules = 0;
     if (read_text(path, &buf, &len, err) != AF_OK) return err->code;
@@ -219,8 +219,8 @@ static af_status shard_path(bind_ctx *c, const char *index, const char *file, ch
 /* Opens every shard the index names (each once) and checks the index against their contents. */
 static af_status add_index(bind_ctx *c, const char *path)
 {
-    char *buf;
-    size_t len;
+    char *buf = NULL;
+    size_t len = 0;
     if (read_text(path, &buf, &len, c->err) != AF_OK) return c->err->code;
     st_index *ix;
     st_error e;

@@ -341,7 +341,7 @@ static st_status st__string(st__json *j, const char **out)
         if (c != 'u')
             return st__fail(j->err, ST_ERR_JSON_STRING, "header byte %zu: bad escape '\\%c'",
                             j->i - 1, c >= 0x20 && c < 0x7f ? c : '?');
-        uint32_t cp;
+        uint32_t cp = 0;
         if (st__escape_u(j, &cp)) return j->err->code;
         k += st__put_utf8(o + k, cp);
     }

@@ -198,7 +198,7 @@ static af_status run_pipeline(const af_convert_options *o, af_graph *g, af_conve
             return af_err_prefix(err, o->model_path);
     r->opset = g->opset;
     r->nodes_imported = g->n_nodes;
-    af_lower_options lo = {o->no_fuse};
+    af_lower_options lo = {o->no_fuse, o->no_inplace_concat};
     af_lower_stats ls = {0};
     if (af_lower_run(g, &lo, &ls, err) != AF_OK) return af_err_prefix(err, o->model_path);
     r->nodes_lowered = g->n_nodes;
@@ -208,6 +208,7 @@ static af_status run_pipeline(const af_convert_options *o, af_graph *g, af_conve
     r->act_fused = ls.act_fused;
     r->arena_bytes = ls.arena_bytes;
     r->naive_arena_bytes = ls.naive_bytes;
+    r->concat_inplace = ls.concat_aliased;
     choose_encodings(g, af_compress_mode_from_name(o->compress), r);
     keep_raw_constants(g, r);
     af_compress_result cr;

@@ -11,7 +11,8 @@
  *   5. fuse_act  Relu/Clip/LeakyRelu/Sigmoid/HardSwish... fused into the preceding Conv's
  *                (or GroupNorm/LayerNorm/InstanceNorm's) epilogue;
  *   6. plan      liveness-based memory plan: every activation gets an arena offset, buffers are
- *                reused once their last reader has run, reshapes alias their input in place.
+ *                reused once their last reader has run, reshapes alias their input in place,
+ *                Concat inputs are written in place inside the output (lowering/memplan.h).
  * Names are kept: a fused node's output keeps the name of the last op it absorbed, so
  * per-layer validation can still compare tensors by their ONNX names.
  */
@@ -24,6 +25,7 @@
 
 typedef struct af_lower_options {
     int no_fuse;         /* skip patterns, bn_fold and fuse_act (for debugging and per-layer validation) */
+    int no_inplace_concat; /* plan: every Concat input gets its own block (the copying path) */
 } af_lower_options;
 
 typedef struct af_lower_stats {
@@ -34,6 +36,7 @@ typedef struct af_lower_stats {
     int patterns_fused;  /* fuse_patterns: GroupNorm, LayerNorm, GELU, SiLU, attention */
     uint64_t arena_bytes;
     uint64_t naive_bytes; /* sum of all activation sizes (what no reuse would cost) */
+    int concat_aliased;   /* Concat inputs written in place inside the output (memplan.h) */
 } af_lower_stats;
 
 af_status af_lower_fold(af_graph *g, af_lower_stats *st, af_err *err);
@@ -47,6 +50,9 @@ af_status af_lower_fuse_patterns(af_graph *g, af_lower_stats *st, af_err *err);
 af_status af_lower_bn_fold(af_graph *g, af_lower_stats *st, af_err *err);
 af_status af_lower_fuse_act(af_graph *g, af_lower_stats *st, af_err *err);
 af_status af_lower_plan(af_graph *g, af_lower_stats *st, af_err *err);
+/* af_lower_plan honouring opt->no_inplace_concat (opt may be NULL). */
+af_status af_lower_plan_ex(af_graph *g, const af_lower_options *opt, af_lower_stats *st,
+                           af_err *err);
 
 /* All passes in order; on success g is compacted, verified and planned. */
 af_status af_lower_run(af_graph *g, const af_lower_options *opt, af_lower_stats *st,

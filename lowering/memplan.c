@@ -4,11 +4,16 @@
  * reader]; graph inputs are live from the start and graph outputs to the end. Nodes are
  * visited in order: outputs are placed first-fit into the gaps between live blocks, then the
  * inputs whose last reader this was are released. A reshape/identity whose input dies there
- * takes over the input's block (in place, no copy). Blocks are 64-byte aligned. */
+ * takes over the input's block (in place, no copy). Blocks are 64-byte aligned.
+ *
+ * In-place Concat (memplan_concat.c chooses): an input living inside its Concat's output takes
+ * no block of its own; the output's block (the group's root, following chains of Concats) is
+ * placed when the first of its parts is produced and released after the root's last reader. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "lower.h"
+#include "memplan.h"
 
 #define PLAN_ALIGN 64
 /* Shapes come from the model file: an arena beyond 2^50 bytes (1 PiB) is refused, which also
@@ -25,6 +30,8 @@ typedef struct plan {
     int n_live;
     int64_t top;
     int *last_use;
+    int *parent;     /* per tensor: the Concat output it lives inside, or -1 (memplan.h) */
+    int64_t *sub;    /* per tensor: its byte offset inside parent */
 } plan;
 
 static int64_t align_up(int64_t n) { return (n + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN; }
@@ -96,6 +103,23 @@ static void compute_last_use(const af_graph *g, int *last)
     for (int k = 0; k < g->n_outputs; k++) last[g->outputs[k]] = g->n_nodes;
 }
 
+/* Places t, which lives inside a Concat output: the root of its chain gets its block now if
+ * it has none yet, t sits at its accumulated offset inside it. */
+static int place_inside(plan *p, af_graph *g, int t)
+{
+    int64_t at = 0;
+    int r = t;
+    for (; p->parent[r] >= 0; r = p->parent[r]) at += p->sub[r];
+    af_tensor *root = &g->tensors[r];
+    if (root->mem_offset < 0) {
+        int64_t size = block_size(root);
+        if (size < 0) return r;
+        if (place(p, root, r, find_gap(p, size), size)) return r;
+    }
+    g->tensors[t].mem_offset = root->mem_offset + at; /* at + t's bytes <= root's bytes */
+    return -1;
+}
+
 /* Returns the tensor that did not fit, or -1. */
 static int place_outputs(plan *p, af_graph *g, int i, af_lower_stats *st)
 {
@@ -109,6 +133,12 @@ static int place_outputs(plan *p, af_graph *g, int i, af_lower_stats *st)
         int64_t size = block_size(t);
         if (size < 0) return y;
         if (st) st->naive_bytes += (uint64_t)size;
+        if (p->parent[y] >= 0) {
+            int bad = place_inside(p, g, y);
+            if (bad >= 0) return bad;
+            continue;
+        }
+        if (t->mem_offset >= 0) continue; /* a Concat root placed with its first part */
         if (k == 0 && alias && transfer(p, x, y)) {
             t->mem_offset = g->tensors[x].mem_offset;
             continue;
@@ -118,17 +148,38 @@ static int place_outputs(plan *p, af_graph *g, int i, af_lower_stats *st)
     return -1;
 }
 
+static void free_plan(plan *p)
+{
+    free(p->live);
+    free(p->last_use);
+    free(p->parent);
+    free(p->sub);
+}
+
 af_status af_lower_plan(af_graph *g, af_lower_stats *st, af_err *err)
+{
+    return af_lower_plan_ex(g, NULL, st, err);
+}
+
+af_status af_lower_plan_ex(af_graph *g, const af_lower_options *opt, af_lower_stats *st,
+                           af_err *err)
 {
     plan p = {0};
     p.live = malloc(sizeof(block) * ((size_t)g->n_tensors + 1));
     p.last_use = malloc(sizeof(int) * ((size_t)g->n_tensors + 1));
-    if (!p.live || !p.last_use) {
-        free(p.live);
-        free(p.last_use);
+    p.parent = malloc(sizeof(int) * ((size_t)g->n_tensors + 1));
+    p.sub = malloc(sizeof(int64_t) * ((size_t)g->n_tensors + 1));
+    if (!p.live || !p.last_use || !p.parent || !p.sub) {
+        free_plan(&p);
         return af_err_set(err, AF_ERR_NOMEM, "out of memory planning memory");
     }
     compute_last_use(g, p.last_use);
+    if (opt && opt->no_inplace_concat) {
+        for (int i = 0; i < g->n_tensors; i++) p.parent[i] = -1, p.sub[i] = 0;
+    } else {
+        int aliased = af_plan_concat_aliases(g, p.last_use, p.parent, p.sub);
+        if (st) st->concat_aliased += aliased;
+    }
     for (int i = 0; i < g->n_tensors; i++) g->tensors[i].mem_offset = -1;
     int bad = -1;
     for (int k = 0; k < g->n_inputs && bad < 0; k++) {
@@ -147,8 +198,7 @@ af_status af_lower_plan(af_graph *g, af_lower_stats *st, af_err *err)
             if (p.last_use[n->out[k]] < 0) release(&p, n->out[k]);
     }
     if (st) st->arena_bytes = (uint64_t)p.top;
-    free(p.live);
-    free(p.last_use);
+    free_plan(&p);
     if (bad >= 0)
         return af_err_set(err, AF_ERR_SHAPE, "activation '%s' is too large: the arena would "
                           "exceed 2^50 bytes", g->tensors[bad].name);

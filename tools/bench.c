@@ -1,6 +1,7 @@
 /* tools/bench.c — `aneforge bench BUNDLE.afb [--inputs DIR] [--threads N] [--runs N]
- * [--stream-weights] [--json]`: load time (bundle open → session ready), first run, median of
- * the timed runs, peak RSS. Inputs come from DIR/<name>.npy, or are seeded values in [-1, 1). */
+ * [--stream-weights] [--json] [--profile]`: load time (bundle open → session ready), first run,
+ * median of the timed runs, peak RSS; --profile adds time per node (bench_profile.c). Inputs
+ * come from DIR/<name>.npy, or are seeded values in [-1, 1). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "../importers/npy/npy.h"
 #include "aneforge/runtime.h"
+#include "bench_profile.h"
 #include "cli.h"
 
 static double now_ms(void)
@@ -62,7 +64,7 @@ static int bench_input(af_session *s, const af_bundle *b, int i, const char *dir
 
 typedef struct bench_args {
     const char *bundle, *in_dir;
-    int threads, runs, json, stream;
+    int threads, runs, json, stream, profile;
 } bench_args;
 
 static int parse_args(int argc, char **argv, bench_args *a)
@@ -76,6 +78,7 @@ static int parse_args(int argc, char **argv, bench_args *a)
         if (!strcmp(s, "--inputs") && has_val) a->in_dir = argv[++i];
         else if (!strcmp(s, "--json")) a->json = 1;
         else if (!strcmp(s, "--stream-weights")) a->stream = 1;
+        else if (!strcmp(s, "--profile")) a->profile = 1;
         else if ((!strcmp(s, "--threads") || !strcmp(s, "--runs")) && has_val) {
             long n = cli_parse_count(argv[++i]);
             if (n < 0 || n > 100000) return cli_error(CLI_USAGE, "bad %s '%s'", s, argv[i]);
@@ -87,7 +90,7 @@ static int parse_args(int argc, char **argv, bench_args *a)
     }
     if (!a->bundle)
         return cli_error(CLI_USAGE, "usage: aneforge bench BUNDLE.afb [--inputs DIR] [--threads N] "
-                                    "[--runs N] [--stream-weights] [--json]");
+                                    "[--runs N] [--stream-weights] [--json] [--profile]");
     return CLI_OK;
 }
 
@@ -134,8 +137,11 @@ int cmd_bench(int argc, char **argv)
     for (int i = 0; i < af_bundle_input_count(b) && rc == CLI_OK; i++)
         rc = bench_input(s, b, i, a.in_dir);
     double *times = calloc((size_t)a.runs, sizeof *times), first = 0;
-    if (rc == CLI_OK && !times) rc = cli_error(CLI_INTERNAL, "out of memory");
+    bench_prof *prof = a.profile ? bench_prof_new() : NULL;
+    if (rc == CLI_OK && (!times || (a.profile && !prof))) rc = cli_error(CLI_INTERNAL, "out of memory");
     for (int r = -1; rc == CLI_OK && r < a.runs; r++) {
+        if (prof && r == 0) af_session_set_observer(s, bench_prof_observe, prof);
+        if (prof) bench_prof_start(prof);
         double r0 = now_ms();
         if ((st = af_session_run(s)) != AF_OK)
             rc = cli_error(cli_exit_code(st), "%s: %s", a.bundle, af_session_error(s));
@@ -144,6 +150,8 @@ int cmd_bench(int argc, char **argv)
         else times[r] = dt;
     }
     if (rc == CLI_OK) report(&a, load, first, times, af_session_arena_bytes(s));
+    if (rc == CLI_OK && prof) bench_prof_report(prof, 25);
+    bench_prof_free(prof);
     free(times);
     af_session_free(s);
     af_bundle_close(b);

@@ -70,6 +70,7 @@ static void print_json(const af_convert_options *o, const af_convert_report *r)
     json_kv_int(&j, "weight_bytes_fp32", (int64_t)r->weight_bytes_fp32);
     json_kv_int(&j, "arena_bytes", (int64_t)r->arena_bytes);
     json_kv_int(&j, "arena_bytes_without_reuse", (int64_t)r->naive_arena_bytes);
+    json_kv_int(&j, "concat_inplace", r->concat_inplace);
     json_kv_int(&j, "file_bytes", (int64_t)r->file_bytes);
     if (o->target) {
         json_kv_int(&j, "target_nodes", r->target_nodes);
@@ -138,6 +139,7 @@ int cmd_convert(int argc, char **argv)
         else if (!strcmp(a, "--allow-partial")) o.allow_partial = 1;
         else if (!strcmp(a, "--allow-fallback")) o.allow_fallback = 1;
         else if (!strcmp(a, "--no-fuse")) o.no_fuse = 1;
+        else if (!strcmp(a, "--no-inplace-concat")) o.no_inplace_concat = 1;
         else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
         else if (!strcmp(a, "--json")) as_json = 1;
         else if ((cflag = cli_compress_flag(argc, argv, &i, &o)) != 0) {

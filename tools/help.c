@@ -29,6 +29,7 @@ const cli_command cli_commands[] = {
      "  --allow-partial       accept weights files that do not cover every initializer\n"
      "  --image-input SPEC    declare a uint8 image input dequantised inside the program\n"
      "  --no-fuse             keep BatchNorm and activations as separate ops\n"
+     "  --no-inplace-concat   Concat copies its inputs (no in-place planning; debugging)\n"
      "  --json                print the conversion report as JSON\n"
      "  -q, --quiet           print nothing on success",
      "aneforge convert models/small_cnn/model.onnx -o small.afb\n"
@@ -37,7 +38,7 @@ const cli_command cli_commands[] = {
      "-o= --output= --compress= --group-size= --block-size= --block-bits= --sparsity= "
      "--int8-asymmetric --int8-per-tensor --target= --allow-fallback --calib= --min-psnr= "
      "--input-shape= --weights= --weight-map= --allow-partial --image-input= --no-fuse --json "
-     "-q --quiet"},
+     "--no-inplace-concat -q --quiet"},
     {"run", cmd_run, "run a bundle on .npy inputs",
      "aneforge run BUNDLE.afb --inputs DIR [--outputs DIR] [--threads N] [--fp16] [--stream-weights]",
      "  --inputs DIR          one DIR/<input name>.npy per graph input\n"
@@ -66,11 +67,14 @@ const cli_command cli_commands[] = {
      "--inputs= --seed= --reference= --fp16 --per-layer --min-psnr= --json= --plot= --manifest= "
      "--threads= --top= --image-input= --input-shape="},
     {"bench", cmd_bench, "time load, first run and median run; report peak RSS",
-     "aneforge bench BUNDLE.afb [--inputs DIR] [--threads N] [--runs N] [--stream-weights] [--json]",
+     "aneforge bench BUNDLE.afb [--inputs DIR] [--threads N] [--runs N] [--stream-weights] [--json]"
+     " [--profile]",
      "  --runs N              timed runs after the first (default 10)\n"
-     "  --json                one JSON object: load_ms, first_run_ms, run_ms_median, peak_rss_kb, ...",
+     "  --json                one JSON object: load_ms, first_run_ms, run_ms_median, peak_rss_kb, ...\n"
+     "  --profile             also time every node (fastest run): the 25 slowest and totals per op\n"
+     "                        (the timed runs then include the observer's small cost)",
      "aneforge bench small.afb --runs 20 --json",
-     "--inputs= --threads= --runs= --stream-weights --json"},
+     "--inputs= --threads= --runs= --stream-weights --json --profile"},
     {"check", cmd_check, "list what keeps ops off a family's ANE; predict fp16 trouble",
      "aneforge check MODEL.onnx --target FAMILY [--fp16 [--calib DIR]] [--input-shape N=D,...] [--json]",
      "  --target FAMILY       h13..h17s or m1..m5 (exit 1 when any cap is violated)\n"

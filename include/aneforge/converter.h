@@ -58,6 +58,7 @@ typedef struct af_convert_options {
     double min_psnr;            /* --min-psnr: auto's whole-model gate in dB; 0 = 35 */
     void (*progress)(void *user, const char *stage, uint64_t done, uint64_t total);
     void *progress_user;        /* progress of long steps (auto's judging), NULL = silent */
+    int no_inplace_concat;      /* --no-inplace-concat: Concat copies every input (debugging) */
 } af_convert_options;
 
 /* --image-input NAME:scale=S,bias=B0,B1,B2 — the input becomes uint8 and the program starts with
@@ -93,6 +94,7 @@ typedef struct af_convert_report {
     double model_psnr_db;       /* --compress auto: whole-model output PSNR on calibration data */
     int promotions;             /* --compress auto: layers moved up by the whole-model gate */
     char compress_warning[320]; /* "" or one line (family does not stream it, random calibration) */
+    int concat_inplace;         /* Concat inputs planned in place inside their output */
 } af_convert_report;
 
 af_status af_convert(const af_convert_options *opt, af_convert_report *report, char *msg,

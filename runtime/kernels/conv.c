@@ -11,6 +11,7 @@
  */
 #include "internal.h"
 #include "simd512.h"
+#include "dw_fast.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -64,25 +65,21 @@ static int is_pointwise(const conv_geom *g)
 static int is_depthwise(const conv_geom *g) { return g->G == g->C && g->G == g->M; }
 static int dw_padded_geom(const conv_geom *g, int64_t *PH, int64_t *PW, int64_t *floats);
 
-/* Fills w for image n when the conv is a 2-D 3x3 stride-1 undilated single-group conv that
- * winograd.c takes; returns 0 otherwise. Data pointers are left NULL when X/W/Y are NULL. */
+/* Fills w's geometry when the conv is a 2-D 3x3 stride-1 undilated single-group conv that
+ * winograd.c takes (its cost rule included); returns 0 otherwise. */
 static int wino_plan(const conv_geom *g, const af_conv_params *cp, afk_wino *w)
 {
     memset(w, 0, sizeof *w);
     if (g->G != 1 || g->k[0] != 1 || g->in[0] != 1 || g->k[1] != 3 || g->k[2] != 3 ||
-        g->s[1] != 1 || g->s[2] != 1 || g->d[1] != 1 || g->d[2] != 1 || g->pb[1] > 2 ||
-        g->pb[2] > 2)
+        g->s[1] != 1 || g->s[2] != 1 || g->d[1] != 1 || g->d[2] != 1)
         return 0;
     w->C = g->C, w->M = g->M, w->H = g->in[1], w->W = g->in[2];
     w->OH = g->out[1], w->OW = g->out[2], w->pt = g->pb[1], w->pl = g->pb[2];
-    w->act = &cp->act;
+    w->act = afk_pgemm_act(&cp->act), w->lo = cp->act.alpha, w->hi = cp->act.beta;
     return afk_wino_applies(w);
 }
 
-static size_t wino_scratch(const afk_wino *w)
-{
-    return (afk_wino_shared_floats(w) + 16 + afk_wino_thread_floats(w)) * sizeof(float);
-}
+static size_t wino_scratch(const afk_wino *w) { return afk_wino_thread_floats(w) * sizeof(float); }
 
 /* Output positions per tile: the whole map, or fewer so that rows*T floats fit COL_BYTES. */
 static int64_t tile_len(int64_t rows, int64_t positions)
@@ -220,9 +217,18 @@ size_t afk_convt_scratch(const af_params *p, const af_tview *in, const af_tview 
 
 /* ---- pre-packed weights ---------------------------------------------------------------------- */
 
-enum { PACK_HDR = 16 }; /* floats before the panels; the first holds (int32) the panels' MR */
+/* floats before the panels: (int32) the panels' MR, then the layout (PACK_*) */
+enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1 };
 
-/* Bytes for W's GEMM panels when the conv takes the packed GEMM path, else 0. */
+/* The layout of pre-packed weights made for the kernel in use, or -1 (none or stale). */
+static int packed_kind(const void *packed)
+{
+    const int32_t *h = packed;
+    return h && h[0] == afk_pgemm_mr() ? h[1] : -1;
+}
+
+/* Bytes for W's GEMM panels (or Winograd-transformed panels) when the conv takes the packed
+ * GEMM path, else 0. */
 size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_tview *out)
 {
     const af_conv_params *cp = &p->conv;
@@ -233,7 +239,8 @@ size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_t
     conv_geom g;
     geom_init(&g, cp, &in[0], &in[1], &out[0], 0);
     afk_wino w;
-    if (is_depthwise(&g) || (afk_wino_enable && wino_plan(&g, cp, &w))) return 0;
+    if (is_depthwise(&g)) return 0;
+    if (wino_plan(&g, cp, &w)) return (afk_wino_pack_floats(&w) + PACK_HDR) * sizeof(float);
     int64_t n = af_tview_numel(&in[1]);
     if (n <= 0 || (uint64_t)n > SIZE_MAX / 4 - PACK_HDR) return 0;
     return ((size_t)n + PACK_HDR) * sizeof(float);
@@ -246,7 +253,15 @@ void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *ou
     geom_init(&g, &p->conv, &in[0], &in[1], &out[0], 0);
     float *d = dst;
     memset(d, 0, PACK_HDR * sizeof *d);
-    *(int32_t *)dst = afk_pgemm_mr();
+    int32_t *h = dst;
+    h[0] = afk_pgemm_mr();
+    afk_wino w;
+    if (wino_plan(&g, &p->conv, &w)) {
+        h[1] = PACK_WINO;
+        afk_wino_pack(&w, in[1].data, d + PACK_HDR);
+        return;
+    }
+    h[1] = PACK_GEMM;
     int64_t rows = g.Cg * g.K;
     for (int64_t gi = 0; gi < g.G; gi++)
         afk_pgemm_pack_a(g.Mg, rows, (const float *)in[1].data + gi * g.Mg * rows, rows,
@@ -965,6 +980,26 @@ static int have_avx2(void)
 #endif
 }
 
+/* dw_fast.c's direct kernel takes this 2-D conv (square 3x3 / 5x5, equal strides 1 or 2,
+ * undilated); the caller has checked dw_padded_geom (2-D, scratch >= W floats). */
+static int dw_direct_applies(const conv_geom *g)
+{
+    return g->k[1] == g->k[2] && g->s[1] == g->s[2] && g->d[1] == 1 && g->d[2] == 1 &&
+           afk_dw2d_applies(g->k[2], g->s[2]);
+}
+
+/* One channel through afk_dw2d_run; returns the fused AFK_ACT_* or -1 (epilogue not applied). */
+static int dw_direct(const conv_job *j, const float *x, const float *w, float *y, int64_t c,
+                     const float *zero)
+{
+    const conv_geom *g = &j->g;
+    const afk_dw2d d = {x, w, y, zero, g->in[1], g->in[2], g->out[1], g->out[2], g->pb[1],
+                        g->pb[2], (int)g->k[2], (int)g->s[2], afk_pgemm_act(&j->cp->act),
+                        j->B ? j->B[c] : 0.0f, j->cp->act.alpha, j->cp->act.beta};
+    afk_dw2d_run(&d);
+    return d.act;
+}
+
 static void conv_dw_task(void *arg, int64_t task, int tid)
 {
     const conv_job *j = arg;
@@ -974,9 +1009,16 @@ static void conv_dw_task(void *arg, int64_t task, int tid)
     int padded = j->scratch && have_avx2() && dw_padded_geom(g, &PH, &PW, &floats);
     float *pad = padded ? (float *)(j->scratch + (size_t)tid * j->slice) : NULL;
     int kind = afk_act_kind(&j->cp->act);
+    int direct = padded && dw_direct_applies(g);
+    if (direct) memset(pad, 0, (size_t)g->in[2] * sizeof *pad); /* the zero row */
     for (int64_t c = c0; c < c0 + DW_CHANNELS && c < g->C; c++) {
         float *y = j->Y + (n * g->M + c) * g->osp;
         const float *x = j->X + (n * g->C + c) * g->isp, *w = j->W + c * g->K;
+        if (direct) {
+            if (dw_direct(j, x, w, y, c, pad) >= 0) continue; /* epilogue fused */
+            conv_epilogue(j, c, 0, 1, y, 0, g->osp);
+            continue;
+        }
 #if defined(__x86_64__) || defined(__i386__)
         if (padded && afk_pgemm_nr() == 32) { /* the AVX-512 kernel is in use */
             int act = afk_pgemm_act(&j->cp->act);
@@ -1083,13 +1125,10 @@ af_status afk_conv_run(AFK_RUN_ARGS)
         return AF_OK;
     }
     afk_wino w;
-    if (ctx && ctx->scratch && wino_plan(g, &p->conv, &w) &&
-        ctx->scratch_bytes >= wino_scratch(&w) + (size_t)(nt - 1) * afk_wino_thread_floats(&w) * 4) {
-        /* U shared at the start; then one slice per thread (the runtime gives n_threads
-         * times the single-thread size, which covers shared + n_threads * per-thread) */
-        w.U = ctx->scratch;
-        w.thread_scratch = w.U + (afk_wino_shared_floats(&w) + 15) / 16 * 16;
-        w.w = j.W, w.bias = j.B;
+    if (ctx && ctx->scratch && packed_kind(ctx->packed) == PACK_WINO && wino_plan(g, &p->conv, &w) &&
+        ctx->scratch_bytes / (size_t)nt >= wino_scratch(&w)) {
+        w.U = (const float *)ctx->packed + PACK_HDR, w.bias = j.B;
+        w.scratch = (float *)ctx->scratch, w.slice = ctx->scratch_bytes / (size_t)nt / sizeof(float);
         for (int64_t n = 0; n < g->N; n++) {
             w.x = j.X + n * g->C * g->isp;
             w.y = j.Y + n * g->M * g->osp;
@@ -1102,8 +1141,7 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     j.n_tiles = g->osp > 0 ? (g->osp + j.T - 1) / j.T : 0;
     if (j.scratch && ctx->scratch_bytes / (size_t)nt >= afk_pgemm_work_floats(j.T) * 4)
         j.nr = afk_pgemm_nr();
-    if (j.nr > 0 && ctx->packed && *(const int32_t *)ctx->packed == afk_pgemm_mr())
-        j.packed = ctx->packed;
+    if (j.nr > 0 && packed_kind(ctx->packed) == PACK_GEMM) j.packed = ctx->packed;
     j.mb = g->Mg;
     if (g->N * g->G * j.n_tiles < MIN_TASKS && g->Mg > TASK_MBLK) j.mb = TASK_MBLK;
     /* the packed GEMM's sums do not depend on the row split: one block when alone (B is

@@ -290,6 +290,10 @@ static void row_f32(int fn, const af_tview *a, int64_t ia, int64_t sa, const af_
         afk_vec_binary(fn, A, B, sb == 0, O, n);
         return;
     }
+    if (sa == 0 && sb == 1 && afk_vec_binary_ok(fn)) {
+        afk_vec_binary_sa(fn, A[0], B, O, n);
+        return;
+    }
     switch (fn) {
     case AF_BINARY_ADD: ROW_LOOP(x + y); break;
     case AF_BINARY_SUB: ROW_LOOP(x - y); break;

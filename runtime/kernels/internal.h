@@ -113,12 +113,14 @@ typedef struct afk_pgemm {
     int64_t ap_rows, ap_row0; /* call's row 0 is its row ap_row0 (a multiple of afk_pgemm_mr) */
     afk_pack_b_fn pack_b;
     const void *b_arg;
+    const float *Bp;   /* or B already packed (64-byte aligned): k block k0 at Bp + k0*bp_ld, */
+    int64_t bp_ld;     /* its panels as pack_b writes them; bp_ld >= N, a multiple of 32 */
     float *C;
     int64_t ldc;
     const float *bias; /* (M) or NULL */
     int act;           /* AFK_ACT_* */
     float lo, hi;      /* CLIP bounds */
-    float *work;
+    float *work;       /* afk_pgemm_work_floats(N) floats; NULL when Ap and Bp are both given */
 } afk_pgemm;
 int afk_pgemm_nr(void); /* panel width of the kernel in use; 0: none (use afk_sgemm) */
 int afk_pgemm_mr(void); /* rows of its micro-tile (1 when none) */
@@ -132,6 +134,8 @@ void afk_pgemm_run(const afk_pgemm *g);
  * run streams it in order: rows [i0, i0+mr) (i0 a multiple of afk_pgemm_mr()) of the k block
  * [k0, k0+kc) at dst[k0*M + i0*kc], k-major within. */
 void afk_pgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *dst);
+/* Where afk_pgemm_pack_a puts A[m, k] of an (M, K) matrix. */
+size_t afk_pgemm_a_index(int64_t M, int64_t K, int64_t m, int64_t k);
 /* tests: -1 (default) the best the CPU has; 0 none (im2col + afk_sgemm), 1 at most AVX2+FMA,
  * 2 at most AVX-512F */
 extern int afk_pgemm_force;
@@ -142,20 +146,26 @@ float afk_unary_f32(const af_unary_params *u, float x);
 void afk_act_apply(const af_unary_params *u, float *x, int64_t n);
 int afk_act_valid(const af_unary_params *u); /* fn is a float→float unary */
 
-/* ---- Winograd F(2x2, 3x3) for 3x3 stride-1 convs (winograd.c), one image, one group ---- */
+/* ---- Winograd F(4x4, 3x3) for 3x3 stride-1 convs (winograd.c), AVX-512F only ----
+ * conv.c fills the geometry and act, asks afk_wino_applies, pre-packs the weights once
+ * (afk_wino_pack into afk_wino_pack_floats() floats) and runs one image at a time. */
 typedef struct afk_wino {
     int64_t C, M, H, W, OH, OW, pt, pl; /* channels, input and output maps, top/left pads */
-    const float *x, *w, *bias;          /* x (C,H,W), w (M,C,3,3), bias (M) or NULL */
+    int act;                            /* AFK_ACT_* fused (afk_pgemm_act), -1: none fits */
+    float lo, hi;                       /* CLIP's bounds */
+    const float *x, *U, *bias;          /* x (C,H,W), U from afk_wino_pack, bias (M) or NULL */
     float *y;                           /* y (M,OH,OW) */
-    const af_unary_params *act;         /* fused epilogue */
-    float *U;                           /* afk_wino_shared_floats() floats */
-    float *thread_scratch;              /* afk_wino_thread_floats() floats per thread */
+    float *scratch;                     /* afk_wino_thread_floats() floats per thread, */
+    size_t slice;                       /* slice floats apart (64-byte multiples) */
 } afk_wino;
 int afk_wino_applies(const afk_wino *w);
-size_t afk_wino_shared_floats(const afk_wino *w);
+size_t afk_wino_pack_floats(const afk_wino *w);
+// W (M,C,3,3) -> 36 matrices (G g G^T)[k] (M, C) in afk_pgemm_pack_a's layout
+void afk_wino_pack(const afk_wino *w, const float *weights, float *dst);
 size_t afk_wino_thread_floats(const afk_wino *w);
 void afk_wino_run(const afk_wino *w, const af_kctx *ctx);
-extern int afk_wino_enable; /* 0 (default): never used; tests set 1 */
+/* -1 (default): where the cost rule says it pays; 0: never; 1: wherever legal (tests) */
+extern int afk_wino_mode;
 
 /* ---- vectorised f32 loops (vec.c): AVX2 chosen at run time, else portable; same bits ---- */
 enum { AFK_ACT_NONE = 0, AFK_ACT_RELU = 1, AFK_ACT_CLIP = 2, AFK_ACT_SIGMOID = 3, AFK_ACT_SILU = 4 };
@@ -166,6 +176,8 @@ void afk_vec_bias_act(float *x, int64_t n, float bias, int kind, float lo, float
 /* o[i] = a[i] (fn) b[i or 0] for fn in ADD, SUB, MUL, MAX, MIN (afk_vec_binary_ok). */
 int afk_vec_binary_ok(int fn);
 void afk_vec_binary(int fn, const float *a, const float *b, int b_scalar, float *o, int64_t n);
+/* o[i] = a (fn) b[i], the same fns: a scalar first operand (x(1,C,1,1) * y(1,C,H,W) rows). */
+void afk_vec_binary_sa(int fn, float a, const float *b, float *o, int64_t n);
 /* x = sigmoid(x) or silu(x) for u->fn SIGMOID / SILU with AVX2+FMA (relative error ~1e-7, not
  * the reference's bits); returns 0 (x untouched) when it cannot. */
 int afk_vec_sigmoid(const af_unary_params *u, float *x, int64_t n);

@@ -150,6 +150,7 @@ static void stack_parts(int axis, const af_tview *whole, const af_tview *parts, 
         for (int64_t o = 0; o < outer && prow; o++) {
             char *w = (char *)whole->data + (size_t)o * wrow + at;
             char *q = (char *)parts[k].data + (size_t)o * prow;
+            if (w == q) continue; /* planned in place (lowering/memplan.h): already there */
             if (to_whole) memcpy(w, q, prow);
             else memcpy(q, w, prow);
         }

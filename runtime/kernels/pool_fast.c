@@ -41,6 +41,39 @@ TGT512 static inline __m512 even16(const float *p, int64_t n)
     return _mm512_permutex2var_ps(lo, idx, hi);
 }
 
+/* 3-wide windows, stride 2, dilation 1 (SqueezeNet's and ResNet's 3x3/2 pools): each input
+ * row is loaded once per 16 outputs (columns 2i, 2i+1, 2i+2 of 33 columns: even and odd lanes
+ * by two permutations, the shifted evens by one lane rotation) and folded across its window
+ * first, then the row results are folded in row order. The reference keeps the first maximum
+ * of the window in row-major order (NaN skipped); a row's fold keeps the first maximum of that
+ * row and the fold over rows the first row holding the window's maximum, so the bits are the
+ * reference's. The rows' folds are independent, so the dependency chain is 3 + nr - 1 max
+ * operations instead of 3 nr. */
+TGT512 static void maxpool_row512_k3s2(const float *const *rows, int nr, int64_t o0, int64_t o1,
+                                       int64_t pb, float *y)
+{
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
+                                         30);
+    const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    for (int64_t ow = o0; ow < o1; ow += 16) {
+        int64_t n = o1 - ow < 16 ? o1 - ow : 16, cols = 2 * n + 1; /* reads p[0 .. 2n] */
+        __m512 best = ninf;
+        for (int r = 0; r < nr; r++) {
+            const float *p = rows[r] + ow * 2 - pb;
+            __m512 lo = _mm512_maskz_loadu_ps(lanes(cols), p);
+            __m512 hi = _mm512_maskz_loadu_ps(lanes(cols - 16), p + 16);
+            __m512 c32 = _mm512_maskz_loadu_ps(lanes(cols - 32), p + 32);
+            __m512 e = _mm512_permutex2var_ps(lo, ev, hi), o = _mm512_permutex2var_ps(lo, od, hi);
+            __m512 e2 = _mm512_castsi512_ps(
+                _mm512_alignr_epi32(_mm512_castps_si512(c32), _mm512_castps_si512(e), 1));
+            __m512 m = _mm512_max_ps(e2, _mm512_max_ps(o, _mm512_max_ps(e, ninf)));
+            best = r ? _mm512_max_ps(m, best) : m; /* m is never NaN: max(m, -inf) == m */
+        }
+        _mm512_mask_storeu_ps(y + ow, lanes(n), best);
+    }
+}
+
 // rows (nr, W) -> y[o0..o1), stride s in {1, 2}
 TGT512 static void maxpool_row512(const float *const *rows, int nr, int64_t o0, int64_t o1,
                                   int64_t s, int64_t d, int64_t KW, int64_t pb, float *y)
@@ -64,7 +97,8 @@ int afk_maxpool_row_fast(const float *const *rows, int nr, int64_t o0, int64_t o
                          int64_t d, int64_t KW, int64_t pb, float *y)
 {
     if (s > 2 || !have512()) return 0;
-    maxpool_row512(rows, nr, o0, o1, s, d, KW, pb, y);
+    if (s == 2 && d == 1 && KW == 3) maxpool_row512_k3s2(rows, nr, o0, o1, pb, y);
+    else maxpool_row512(rows, nr, o0, o1, s, d, KW, pb, y);
     return 1;
 }
 

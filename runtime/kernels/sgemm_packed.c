@@ -235,17 +235,28 @@ void afk_pgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *
     }
 }
 
+size_t afk_pgemm_a_index(int64_t M, int64_t K, int64_t m, int64_t k)
+{
+    const int64_t MR = afk_pgemm_mr(), k0 = k / KC * KC, kc = K - k0 < KC ? K - k0 : KC;
+    const int64_t i0 = m / MR * MR, mr = M - i0 < MR ? M - i0 : MR;
+    return (size_t)(k0 * M + i0 * kc + (k - k0) * mr + (m - i0));
+}
+
 /* m rows [0, M): loops over k blocks, MR row panels and NR column panels. */
 void afk_pgemm_run(const afk_pgemm *g)
 {
     const pg_isa *s = pick();
     const int MR = s->mr, NR = s->nr;
-    float *bp = (float *)(((uintptr_t)g->work + 63) & ~(uintptr_t)63);
-    float *ap = bp + KC * ((g->N + 31) / 32 * 32);
+    float *bp = NULL, *ap = NULL;
+    if (g->work) {
+        bp = (float *)(((uintptr_t)g->work + 63) & ~(uintptr_t)63);
+        ap = bp + KC * ((g->N + 31) / 32 * 32);
+    }
     for (int64_t k0 = 0; k0 < g->K; k0 += KC) {
         int64_t kc = g->K - k0 < KC ? g->K - k0 : KC;
         int mode = (k0 > 0 ? 1 : 0) | (k0 + kc >= g->K ? 2 : 0);
-        g->pack_b(g->b_arg, k0, kc, NR, bp);
+        const float *b = g->Bp ? g->Bp + k0 * g->bp_ld : bp;
+        if (!g->Bp) g->pack_b(g->b_arg, k0, kc, NR, bp);
         for (int64_t i0 = 0; i0 < g->M; i0 += MR) {
             int mr = g->M - i0 < MR ? (int)(g->M - i0) : MR;
             const float *a = ap;
@@ -256,7 +267,7 @@ void afk_pgemm_run(const afk_pgemm *g)
             pg_epi e = {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi};
             for (int64_t j0 = 0; j0 < g->N; j0 += NR) {
                 int nr = g->N - j0 < NR ? (int)(g->N - j0) : NR;
-                s->ukr[mr](kc, a, bp + j0 * kc, g->C + i0 * g->ldc + j0, g->ldc, nr, mode, &e);
+                s->ukr[mr](kc, a, b + j0 * kc, g->C + i0 * g->ldc + j0, g->ldc, nr, mode, &e);
             }
         }
     }

@@ -97,6 +97,16 @@ __attribute__((target("avx2"))) static void binary_avx2(int fn, const float *a, 
     binary_portable(fn, a + i, b_scalar ? b : b + i, b_scalar, o + i, n - i);
 }
 
+// o (n) = a (scalar) (fn) b (n)
+__attribute__((target("avx2"))) static void binary_sa_avx2(int fn, float a, const float *b,
+                                                           float *o, int64_t n)
+{
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(o + i, bin8(fn, va, _mm256_loadu_ps(b + i)));
+    for (; i < n; i++) o[i] = bin1(fn, a, b[i]);
+}
+
 /* e^x for 8 lanes: x = n ln2 + r, |r| <= ln2/2, e^r by its degree-7 Taylor polynomial
  * (truncation < 1e-8 relative), times 2^n applied as two halves so that n in [-150, 128]
  * (denormal results) stays exact; x > 88.72 gives +inf like expf. Relative error a few ulp
@@ -203,6 +213,17 @@ void afk_vec_binary(int fn, const float *a, const float *b, int b_scalar, float 
     }
 #endif
     binary_portable(fn, a, b, b_scalar, o, n);
+}
+
+void afk_vec_binary_sa(int fn, float a, const float *b, float *o, int64_t n)
+{
+#ifdef AFK_X86
+    if (use_avx2()) {
+        binary_sa_avx2(fn, a, b, o, n);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) o[i] = bin1(fn, a, b[i]);
 }
 
 void afk_f16_to_f32_n(const uint16_t *src, float *dst, size_t n)

@@ -1,163 +1,314 @@
-/* runtime/kernels/winograd.c — 3×3 stride-1 convolution by Winograd F(2×2, 3×3) (Lavin & Gray,
- * "Fast Algorithms for Convolutional Neural Networks", 2016): 16 GEMMs over 4×4 input tiles
- * instead of one GEMM over 9× im2col columns — 2.25× fewer multiplies and less memory traffic.
+/* runtime/kernels/winograd.c — 3×3 stride-1 convolution by Winograd F(4×4, 3×3) (Lavin & Gray,
+ * "Fast Algorithms for Convolutional Neural Networks", 2016) on sgemm_packed.c's AVX-512 GEMM.
  *
- *   U[k] (M, C)  = (G g G^T)[k]        per output/input channel pair, once per call
- *   V[k] (C, Pt) = (B^T d B)[k]        per input channel and 4×4 tile d (step 2, zero padded)
- *   Z[k] (M, Pt) = U[k] @ V[k]         k = 0..15
- *   y 2×2        = A^T Z A  (+ bias, activation)
+ *   U[k] (M, C)  = (G g G^T)[k]   k = 0..35, per (output, input) channel pair, once per session
+ *   V[k] (C, nb) = (B^T d B)[k]   per input channel and 6×6 input tile d (step 4, zero padded)
+ *   Z[k] (M, nb) = U[k] @ V[k]
+ *   y 4×4        = A^T Z A, then bias and activation
  *
- * Work is cut into tasks of TILES tiles (a rule on the shape alone), so results do not depend on
- * the thread count. conv.c decides when it applies (afk_wino_applies) and sizes scratch.
- * Status: correct and tested, but off by default (afk_wino_enable) until the transforms are
- * vectorised — measured slower than im2col + OpenBLAS below ~256 channels.
+ * 36 products per 16 outputs instead of 144: 4× fewer multiplies than the direct conv; the
+ * transforms cost a fraction of the GEMMs that shrinks as channels grow.
+ *
+ * The GEMMs' columns are tile slots: tile (ty, tx) is slot ty*S + tx, with S (4, 8 or a
+ * multiple of 16) at least the tiles per row, so 16 consecutive slots are 1, 2 or 4 whole tile
+ * rows or a 16-part of one, and every 4 slots share a row (slots past a row's end are computed
+ * and dropped). A task takes one block of NB slots (a multiple of the 32-wide panel) and a
+ * range of output channels: it transforms the block's input into V (written straight in the
+ * GEMM's B-panel layout), then per chunk of output channels runs the 36 GEMMs into Z and the
+ * output transform. The transforms work on 16 slots at once, one per lane; 4 slots (16 input
+ * or output columns) come from one row by a deinterleave, and map edges are masked. Each
+ * output depends only on the shapes (never on the task split), so results do not depend on
+ * the thread count.
+ *
+ * Rounding: the transforms add and scale by small integers and 1/4, 1/6, 1/24 (G), so errors
+ * are a few times a direct sum's (bound in test_kernels_fast.c). F(6×6) would save more
+ * multiplies but loses ~2 more decimal digits.
  */
 #include "internal.h"
+#include "simd512.h"
 
 #include <string.h>
 
-enum { TILES = 256, KPAD = 16 }; /* KPAD: the 16 k-planes must not sit 2^n bytes apart (cache
-                                   * set conflicts), so each plane is padded by 64 bytes */
+enum { NK = 36, PANEL = 32, KC = 256, PAD = 16 };
 
-/* Floats between consecutive k-planes of V (C rows) and Z (M rows). */
-static size_t vstride(const afk_wino *w) { return (size_t)(w->C * TILES + KPAD); }
-static size_t zstride(const afk_wino *w) { return (size_t)(w->M * TILES + KPAD); }
+int afk_wino_mode = -1;
 
-/* Tiles per row and column, total tiles and tasks. */
-static void tile_counts(const afk_wino *w, int64_t *tw, int64_t *th, int64_t *tasks)
+/* Slots per tile row (S above) and in all; slots per task block. */
+static int64_t slot_w(const afk_wino *w)
 {
-    *tw = (w->OW + 1) / 2;
-    *th = (w->OH + 1) / 2;
-    *tasks = (*tw * *th + TILES - 1) / TILES;
+    int64_t tw = (w->OW + 3) / 4;
+    return tw <= 4 ? 4 : tw <= 8 ? 8 : (tw + 15) / 16 * 16;
 }
+static int64_t tiles(const afk_wino *w) { return (w->OH + 3) / 4 * slot_w(w); }
+static int64_t block_tiles(const afk_wino *w)
+{
+    return tiles(w) > PANEL && w->C <= 128 ? 2 * PANEL : PANEL;
+}
+/* Output channels per GEMM chunk: 4 micro-tiles of the AVX-512 kernel. */
+static int64_t mchunk(void) { return 4 * (int64_t)afk_pgemm_mr(); }
 
-/* Off by default: with scalar transforms it is slower than im2col + OpenBLAS on this machine's
- * shapes (docs/performance.md); tests turn it on to keep it correct. */
-int afk_wino_enable = 0;
+/* Floats between consecutive k-planes of V (C rows) and Z (MCH rows): padded by 64 bytes so
+ * the 36 planes do not share cache sets. */
+static size_t vstride(const afk_wino *w) { return (size_t)(w->C * block_tiles(w) + PAD); }
+static size_t zstride(const afk_wino *w) { return (size_t)(mchunk() * block_tiles(w) + PAD); }
+
+static int64_t pad32(int64_t n) { return (n + PANEL - 1) / PANEL * PANEL; }
 
 int afk_wino_applies(const afk_wino *w)
 {
-    if (!afk_wino_enable) return 0;
-    /* worth it with enough channels and tiles; bounds keep the scratch sizes far from overflow */
-    return w->C >= 16 && w->M >= 16 && w->C <= 8192 && w->M <= 8192 && w->OH * w->OW >= 256 &&
-           w->H <= 65536 && w->W <= 65536 && w->OH <= 65536 && w->OW <= 65536;
+    if (afk_wino_mode == 0 || afk_pgemm_nr() != PANEL || w->act < 0) return 0;
+    /* bounds keep every size below far from overflow */
+    if (w->C < 1 || w->M < 1 || w->C > 16384 || w->M > 16384 || w->OH < 1 || w->OW < 1 ||
+        w->OH > 65536 || w->OW > 65536 || w->H > 65536 || w->W > 65536 || w->pt > 2 || w->pl > 2)
+        return 0;
+    if (afk_wino_mode == 1) return 1;
+    /* cost rule: GEMM columns (whole panels) times products per column, the transforms
+     * counted as a quarter more; the direct conv packs 9 rows per channel for every output */
+    int64_t wino = NK * pad32(tiles(w)) * 5 / 4, direct = 9 * pad32(w->OH * w->OW);
+    return wino < direct;
 }
 
-/* floats: shared U (16 M C), then per thread V (16 C TILES) and Z (16 M TILES). */
-size_t afk_wino_shared_floats(const afk_wino *w) { return (size_t)(16 * w->M * w->C); }
-size_t afk_wino_thread_floats(const afk_wino *w) { return 16 * (vstride(w) + zstride(w)); }
+size_t afk_wino_pack_floats(const afk_wino *w) { return (size_t)(NK * w->M * w->C); }
 
-/* U[k][m][c] = G g G^T for the 3×3 kernel g of (m, c); G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]. */
-static void weight_task(void *arg, int64_t m, int tid)
+size_t afk_wino_thread_floats(const afk_wino *w)
 {
-    (void)tid;
-    const afk_wino *w = arg;
-    for (int64_t c = 0; c < w->C; c++) {
-        const float *g = w->w + (m * w->C + c) * 9;
-        float t[4][3], u[4][4];
-        for (int j = 0; j < 3; j++) { /* t = G g (4×3) */
-            t[0][j] = g[j];
-            t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-            t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-            t[3][j] = g[6 + j];
+    return NK * (vstride(w) + zstride(w)) + PAD;
+}
+
+/* ---- weights: U = G g G^T -------------------------------------------------------------- */
+
+/* o (6) = G v (3), G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6;
+ * 1/24 -1/12 1/6; 0 0 1]; in double, once per session. */
+static void g6(const double v[3], double *o, int os)
+{
+    o[0] = v[0] / 4;
+    o[os] = -(v[0] + v[1] + v[2]) / 6;
+    o[2 * os] = -(v[0] - v[1] + v[2]) / 6;
+    o[3 * os] = v[0] / 24 + v[1] / 12 + v[2] / 6;
+    o[4 * os] = v[0] / 24 - v[1] / 12 + v[2] / 6;
+    o[5 * os] = v[2];
+}
+
+// W (M,C,3,3) -> dst[k*M*C + packed index of (m, c)] = (G g G^T)[k]
+void afk_wino_pack(const afk_wino *w, const float *weights, float *dst)
+{
+    for (int64_t m = 0; m < w->M; m++)
+        for (int64_t c = 0; c < w->C; c++) {
+            const float *g = weights + (m * w->C + c) * 9;
+            double t[6][3], u[6][6];
+            for (int j = 0; j < 3; j++) { /* t = G g: columns of g */
+                double col[3] = {g[j], g[3 + j], g[6 + j]};
+                g6(col, &t[0][j], 3);
+            }
+            for (int i = 0; i < 6; i++) g6(t[i], u[i], 1); /* u = t G^T: rows of t */
+            size_t at = afk_pgemm_a_index(w->M, w->C, m, c);
+            for (int k = 0; k < NK; k++)
+                dst[(size_t)k * (size_t)(w->M * w->C) + at] = (float)u[k / 6][k % 6];
         }
-        for (int i = 0; i < 4; i++) { /* u = t G^T (4×4) */
-            u[i][0] = t[i][0];
-            u[i][1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-            u[i][2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-            u[i][3] = t[i][2];
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#define TGT AFK_TGT512
+
+/* ---- input: V = B^T d B -------------------------------------------------------------------- */
+
+/* o = B^T d for one line of 6, B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+ * 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]. */
+TGT static inline void bt6(const __m512 d[6], __m512 o[6])
+{
+    const __m512 four = _mm512_set1_ps(4.0f), two = _mm512_set1_ps(2.0f);
+    __m512 a = _mm512_fnmadd_ps(four, d[2], d[4]); /* d4 - 4 d2 */
+    __m512 b = _mm512_fnmadd_ps(four, d[1], d[3]); /* d3 - 4 d1 */
+    __m512 c = _mm512_sub_ps(d[4], d[2]);
+    __m512 e = _mm512_sub_ps(d[3], d[1]);
+    o[0] = _mm512_fmadd_ps(four, _mm512_sub_ps(d[0], d[2]), c);
+    o[1] = _mm512_add_ps(a, b);
+    o[2] = _mm512_sub_ps(a, b);
+    o[3] = _mm512_fmadd_ps(two, e, c);
+    o[4] = _mm512_fnmadd_ps(two, e, c);
+    o[5] = _mm512_fmadd_ps(four, _mm512_sub_ps(d[1], d[3]), _mm512_sub_ps(d[5], d[3]));
+}
+
+/* Lanes [lo, hi) set, clamped to 0..16. */
+static inline __mmask16 lane_range(int64_t lo, int64_t hi)
+{
+    lo = lo < 0 ? 0 : lo;
+    hi = hi > 16 ? 16 : hi;
+    return hi <= lo ? 0 : (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+}
+
+/* Lanes 0..7 from a|b, 8..15 from c|d: lane t of each half = element 4t + j of its pair. */
+TGT static inline __m512 deal4(__m512 a, __m512 b, __m512 c, __m512 d, int j)
+{
+    const __m512i idx = _mm512_add_epi32(
+        _mm512_set1_epi32(j), _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28));
+    return _mm512_mask_blend_ps(0xff00, _mm512_permutex2var_ps(a, idx, b),
+                                _mm512_permutex2var_ps(c, idx, d));
+}
+
+/* 16 floats from column col of input row y of plane xc; zeros outside the map. */
+TGT static inline __m512 load16(const afk_wino *w, const float *xc, int64_t y, int64_t col)
+{
+    if (y < 0 || y >= w->H) return _mm512_setzero_ps();
+    __mmask16 m = lane_range(-col, w->W - col);
+    return m ? _mm512_maskz_loadu_ps(m, xc + y * w->W + col) : _mm512_setzero_ps();
+}
+
+/* Slots [s0, s0+16) of channel plane xc into v: lane t of k-plane k at v[k*ks + t]. Input row
+ * i of the 4 tiles at slots s0+4q..: 16 columns from 4tx - pl (elements j = 0..3 of each)
+ * and 16 from 4 further (j = 4, 5). */
+TGT static void input_group(const afk_wino *w, const float *xc, int64_t s0, float *v, size_t ks)
+{
+    const int64_t S = slot_w(w);
+    int64_t y0[4], x0[4];
+    for (int q = 0; q < 4; q++) {
+        int64_t s = s0 + 4 * q;
+        y0[q] = 4 * (s / S) - w->pt, x0[q] = 4 * (s % S) - w->pl;
+    }
+    __m512 t[6][6]; /* t[i] = B^T along input row i of the 16 tiles */
+    for (int i = 0; i < 6; i++) {
+        __m512 a[4], b[4], X[6];
+        for (int q = 0; q < 4; q++) {
+            a[q] = load16(w, xc, y0[q] + i, x0[q]);
+            b[q] = load16(w, xc, y0[q] + i, x0[q] + 4);
         }
-        for (int k = 0; k < 16; k++) w->U[(k * w->M + m) * w->C + c] = u[k / 4][k % 4];
+        for (int j = 0; j < 4; j++) X[j] = deal4(a[0], a[1], a[2], a[3], j);
+        X[4] = deal4(b[0], b[1], b[2], b[3], 0);
+        X[5] = deal4(b[0], b[1], b[2], b[3], 1);
+        bt6(X, t[i]);
+    }
+    for (int j = 0; j < 6; j++) { /* then B^T down each column */
+        __m512 d[6] = {t[0][j], t[1][j], t[2][j], t[3][j], t[4][j], t[5][j]}, o[6];
+        bt6(d, o);
+        for (int i = 0; i < 6; i++) _mm512_store_ps(v + (size_t)(i * 6 + j) * ks, o[i]);
     }
 }
 
-/* V[k][c][p] = B^T d B for the tiles [p0, p0 + np); B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. */
-static void input_transform(const afk_wino *w, int64_t tw, int64_t p0, int64_t np, float *V)
+/* V for slots [p0, p0+nb) of one image: channel c, block slot q lands in k-plane k at
+ * V + k*vstride + k0*NB + (q/32)*kc*32 + (c-k0)*32 + q%32 (k0, kc: c's k block). Lanes past
+ * nb are written too, up to the panel's end (zeros past the map, or tiles never stored). */
+TGT static void input_block(const afk_wino *w, int64_t p0, int64_t nb, float *V)
 {
+    const int64_t NB = block_tiles(w);
+    const size_t ks = vstride(w);
     for (int64_t c = 0; c < w->C; c++) {
-        const float *x = w->x + c * w->H * w->W;
-        for (int64_t p = 0; p < np; p++) {
-            int64_t ty = (p0 + p) / tw, tx = (p0 + p) % tw;
-            int64_t y0 = 2 * ty - w->pt, x0 = 2 * tx - w->pl;
-            float d[4][4], t[4][4];
-            for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++) {
-                    int64_t yy = y0 + i, xx = x0 + j;
-                    d[i][j] = yy >= 0 && yy < w->H && xx >= 0 && xx < w->W ? x[yy * w->W + xx] : 0.0f;
-                }
-            for (int j = 0; j < 4; j++) { /* t = B^T d */
-                t[0][j] = d[0][j] - d[2][j];
-                t[1][j] = d[1][j] + d[2][j];
-                t[2][j] = d[2][j] - d[1][j];
-                t[3][j] = d[1][j] - d[3][j];
-            }
-            for (int i = 0; i < 4; i++) { /* v = t B */
-                const size_t ks = vstride(w);
-                float *v = V + (size_t)(i * 4) * ks + (size_t)(c * TILES + p);
-                v[0] = t[i][0] - t[i][2];
-                v[ks] = t[i][1] + t[i][2];
-                v[2 * ks] = t[i][2] - t[i][1];
-                v[3 * ks] = t[i][1] - t[i][3];
-            }
-        }
+        const int64_t k0 = c / KC * KC, kc = w->C - k0 < KC ? w->C - k0 : KC;
+        const float *xc = w->x + c * w->H * w->W;
+        float *vc = V + k0 * NB + (c - k0) * PANEL;
+        for (int64_t q = 0; q < (nb + PANEL - 1) / PANEL * PANEL; q += 16)
+            input_group(w, xc, p0 + q, vc + q / PANEL * kc * PANEL + q % PANEL, ks);
     }
 }
 
-/* y 2×2 per tile = A^T Z A, A^T = [1 1 1 0; 0 1 -1 -1]; then bias and activation. */
-static void output_transform(const afk_wino *w, int64_t tw, int64_t p0, int64_t np,
+/* ---- output: y = A^T Z A ------------------------------------------------------------------- */
+
+/* o (4) = A^T m (6), A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]. */
+TGT static inline void at6(const __m512 m[6], __m512 o[4])
+{
+    __m512 s12 = _mm512_add_ps(m[1], m[2]), d12 = _mm512_sub_ps(m[1], m[2]);
+    __m512 s34 = _mm512_add_ps(m[3], m[4]), d34 = _mm512_sub_ps(m[3], m[4]);
+    o[0] = _mm512_add_ps(_mm512_add_ps(m[0], s12), s34);
+    o[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), d34, d12);
+    o[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), s34, s12);
+    o[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), d34, d12), m[5]);
+}
+
+/* Output row i of the 16 tiles at slots s0..: lane t of o[j] to column 4tx + j of the
+ * tile's row 4ty + i; 4 slots (16 columns) per store, masked at the map's edges. */
+TGT static void store_rows(const afk_wino *w, float *y, int64_t s0, int i, const __m512 o[4])
+{
+    const __m512i base = _mm512_setr_epi32(0, 16, 0, 16, 1, 17, 1, 17, 2, 18, 2, 18, 3, 19, 3, 19);
+    const int64_t S = slot_w(w);
+    for (int q = 0; q < 4; q++) {
+        int64_t s = s0 + 4 * q, row = 4 * (s / S) + i, col = 4 * (s % S);
+        __mmask16 m = row < w->OH ? lane_range(0, w->OW - col) : 0;
+        if (!m) continue;
+        __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32(4 * q));
+        __m512 v = _mm512_mask_blend_ps(0xcccc, _mm512_permutex2var_ps(o[0], idx, o[1]),
+                                        _mm512_permutex2var_ps(o[2], idx, o[3]));
+        _mm512_mask_storeu_ps(y + row * w->OW + col, m, v);
+    }
+}
+
+/* Output channel m, slots [s0, s0+16) (the first n hold GEMM results): lane t of k-plane k
+ * at z[k*ks + t]. */
+TGT static void output_group(const afk_wino *w, int64_t m, const float *z, size_t ks, int64_t s0,
+                             int n)
+{
+    const __mmask16 lanes = lane_range(0, n);
+    __m512 h[6][4];
+    for (int i = 0; i < 6; i++) { /* A^T along each row of Z */
+        __m512 r[6];
+        for (int j = 0; j < 6; j++) r[j] = _mm512_maskz_loadu_ps(lanes, z + (size_t)(i * 6 + j) * ks);
+        at6(r, h[i]);
+    }
+    const pg_epi e = {w->bias ? w->bias + m : NULL, w->act, w->lo, w->hi};
+    __m512 o[4][4];
+    for (int j = 0; j < 4; j++) { /* then down each column */
+        __m512 c[6] = {h[0][j], h[1][j], h[2][j], h[3][j], h[4][j], h[5][j]}, r[4];
+        at6(c, r);
+        for (int i = 0; i < 4; i++) o[i][j] = epi512(r[i], &e, 0);
+    }
+    for (int i = 0; i < 4; i++) store_rows(w, w->y + m * w->OH * w->OW, s0, i, o[i]);
+}
+
+/* Rows [m0, m0+mc) of Z (planes zs apart, rows NB apart) for slots [p0, p0+nb) into y. */
+TGT static void output_block(const afk_wino *w, int64_t m0, int64_t mc, int64_t p0, int64_t nb,
                              const float *Z)
 {
-    int kind = afk_act_kind(w->act);
-    for (int64_t m = 0; m < w->M; m++) {
-        float *y = w->y + m * w->OH * w->OW;
-        float b = w->bias ? w->bias[m] : 0.0f;
-        for (int64_t p = 0; p < np; p++) {
-            float z[4][4], t[2][4];
-            for (int k = 0; k < 16; k++) z[k / 4][k % 4] = Z[(size_t)k * zstride(w) + (size_t)(m * TILES + p)];
-            for (int j = 0; j < 4; j++) {
-                t[0][j] = z[0][j] + z[1][j] + z[2][j];
-                t[1][j] = z[1][j] - z[2][j] - z[3][j];
-            }
-            int64_t ty = (p0 + p) / tw, tx = (p0 + p) % tw;
-            for (int i = 0; i < 2; i++) {
-                float o[2] = {t[i][0] + t[i][1] + t[i][2], t[i][1] - t[i][2] - t[i][3]};
-                int64_t oy = 2 * ty + i;
-                for (int j = 0; j < 2 && oy < w->OH; j++) {
-                    int64_t ox = 2 * tx + j;
-                    if (ox >= w->OW) continue;
-                    float v = o[j] + b;
-                    if (kind == AFK_ACT_RELU) v = v < 0 ? 0.0f : v;
-                    else if (kind == AFK_ACT_CLIP)
-                        v = v < w->act->alpha ? w->act->alpha : (v > w->act->beta ? w->act->beta : v);
-                    else if (kind < 0) v = afk_unary_f32(w->act, v);
-                    y[oy * w->OW + ox] = v;
-                }
-            }
-        }
-    }
+    const int64_t NB = block_tiles(w);
+    for (int64_t m = 0; m < mc; m++)
+        for (int64_t q = 0; q < nb; q += 16)
+            output_group(w, m0 + m, Z + m * NB + q, zstride(w), p0 + q,
+                         (int)(nb - q < 16 ? nb - q : 16));
 }
 
-static void tile_task(void *arg, int64_t task, int tid)
+/* ---- tasks ---------------------------------------------------------------------------------- */
+
+typedef struct wino_job {
+    const afk_wino *w;
+    int64_t parts, mp; /* output channels cut into `parts` ranges of mp (threads) */
+} wino_job;
+
+/* Task = (tile block, channel range): V for the block, then per chunk of output channels the
+ * 36 GEMMs Z[k] = U[k] @ V[k] and the output transform. */
+static void wino_task(void *arg, int64_t task, int tid)
 {
-    const afk_wino *w = arg;
-    int64_t tw, th, tasks;
-    tile_counts(w, &tw, &th, &tasks);
-    int64_t p0 = task * TILES, np = tw * th - p0 < TILES ? tw * th - p0 : TILES;
-    float *V = w->thread_scratch + (size_t)tid * afk_wino_thread_floats(w);
-    float *Z = V + 16 * vstride(w);
-    if (np < TILES) memset(V, 0, sizeof(float) * 16 * vstride(w));
-    input_transform(w, tw, p0, np, V);
-    for (int k = 0; k < 16; k++) /* Z[k] (M, TILES) = U[k] (M, C) @ V[k] (C, TILES) */
-        afk_sgemm(0, 0, w->M, TILES, w->C, 1.0f, w->U + (size_t)k * w->M * w->C, w->C,
-                  V + k * vstride(w), TILES, 0.0f, Z + k * zstride(w), TILES);
-    output_transform(w, tw, p0, np, Z);
+    const wino_job *j = arg;
+    const afk_wino *w = j->w;
+    const int64_t NB = block_tiles(w), blk = task / j->parts, part = task % j->parts;
+    const int64_t p0 = blk * NB, nb = tiles(w) - p0 < NB ? tiles(w) - p0 : NB;
+    const int64_t mlo = part * j->mp, mhi = mlo + j->mp < w->M ? mlo + j->mp : w->M;
+    float *V = w->scratch + (size_t)tid * w->slice;
+    V = (float *)(((uintptr_t)V + 63) & ~(uintptr_t)63);
+    float *Z = V + NK * vstride(w);
+    input_block(w, p0, nb, V);
+    for (int64_t m0 = mlo; m0 < mhi; m0 += mchunk()) {
+        int64_t mc = mhi - m0 < mchunk() ? mhi - m0 : mchunk();
+        for (int k = 0; k < NK; k++) { // U[k] (mc, C) @ V[k] (C, nb) -> Z[k] (mc, nb)
+            afk_pgemm pg = {.M = mc, .N = nb, .K = w->C, .Ap = w->U + (size_t)k * w->M * w->C,
+                            .ap_rows = w->M, .ap_row0 = m0, .Bp = V + k * vstride(w),
+                            .bp_ld = NB, .C = Z + k * zstride(w), .ldc = NB,
+                            .act = AFK_ACT_NONE};
+            afk_pgemm_run(&pg);
+        }
+        output_block(w, m0, mc, p0, nb, Z);
+    }
 }
 
 // X (C,H,W) ⊛ W (M,C,3,3) + B (M), stride 1 -> Y (M,OH,OW), one image
 void afk_wino_run(const afk_wino *w, const af_kctx *ctx)
 {
-    int64_t tw, th, tasks;
-    tile_counts(w, &tw, &th, &tasks);
-    afk_parallel(ctx, w->M, weight_task, (void *)w);
-    afk_parallel(ctx, tasks, tile_task, (void *)w);
+    int nt = ctx && ctx->pool && ctx->n_threads > 1 ? ctx->n_threads : 1;
+    int64_t blocks = (tiles(w) + block_tiles(w) - 1) / block_tiles(w), mr = afk_pgemm_mr();
+    /* few blocks for the threads: cut the output channels too (each part redoes the input
+     * transform, a small share of its work) */
+    wino_job j = {w, blocks >= 4 * nt || blocks % nt == 0 ? 1 : nt, w->M};
+    j.mp = ((w->M + j.parts - 1) / j.parts + mr - 1) / mr * mr;
+    j.parts = (w->M + j.mp - 1) / j.mp;
+    afk_parallel(ctx, blocks * j.parts, wino_task, &j);
 }
+
+#else
+void afk_wino_run(const afk_wino *w, const af_kctx *ctx) { (void)w, (void)ctx; }
+#endif

@@ -1,7 +1,10 @@
 #!/bin/sh
 # Thread-count invariance and --stream-weights: outputs must be byte-identical for 1, 2 and 3
-# threads (kernels cut work into tasks by shape alone), and streaming weights (decoded per layer
-# into scratch) must give the same bytes as decoding them at open. Runs on the committed small
+# threads (kernels cut work into tasks by shape alone), also with streamed weights (decoded per
+# layer into scratch). Streamed weights take the direct conv where the resident ones may take
+# Winograd (it needs the transformed weights held in memory), so those two differ by fp32
+# rounding only: >= 110 dB (Winograd vs direct measures 125-140 dB on these models; a wrong
+# weight or a wrong tile gives < 60 dB). Runs on the committed small
 # models and, when torch is installed, on MobileNetV2 (depthwise, pointwise, Clip epilogues).
 # Also checks that `bench --json` prints the keys DESIGN.md promises (no timing is asserted).
 set -eu
@@ -12,12 +15,16 @@ check_model() { # DIR NAME
     for n in 2 3; do
         "$AF" run "$T/$2.afb" --inputs "$1/inputs" --outputs "$T/$2.t$n" --threads "$n"
     done
-    "$AF" run "$T/$2.afb" --inputs "$1/inputs" --outputs "$T/$2.st" --threads 2 --stream-weights
+    for n in 1 2; do
+        "$AF" run "$T/$2.afb" --inputs "$1/inputs" --outputs "$T/$2.st$n" --threads "$n" --stream-weights
+    done
     for f in "$T/$2.t1"/*.npy; do
         b=$(basename "$f")
-        for d in t2 t3 st; do cmp "$f" "$T/$2.$d/$b"; done
+        for d in t2 t3; do cmp "$f" "$T/$2.$d/$b"; done
+        cmp "$T/$2.st1/$b" "$T/$2.st2/$b"
     done
-    echo "$2: 1/2/3 threads and streamed weights identical"
+    "$CMP" "$T/$2.t1" "$T/$2.st1" --min-psnr 110
+    echo "$2: 1/2/3 threads identical (also streamed), streamed weights within 110 dB"
 }
 check_model models/small_cnn small_cnn
 check_model models/tiny_mlp tiny_mlp

@@ -209,6 +209,7 @@ static af_status run_pipeline(const af_convert_options *o, af_graph *g, af_conve
     r->arena_bytes = ls.arena_bytes;
     r->naive_arena_bytes = ls.naive_bytes;
     r->concat_inplace = ls.concat_aliased;
+    r->residual_fused = ls.residual_fused;
     choose_encodings(g, af_compress_mode_from_name(o->compress), r);
     keep_raw_constants(g, r);
     af_compress_result cr;

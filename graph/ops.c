@@ -10,7 +10,7 @@ typedef struct af_no_params { int32_t unused; } af_no_params;
 const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_NONE, "none", af_no_params, 0, -1, 0, -1, 0),
     ROW(AF_OP_IDENTITY, "identity", af_no_params, 1, 1, 1, 1, 1),
-    ROW(AF_OP_CONV, "conv", af_conv_params, 2, 3, 1, 1, 1),
+    ROW(AF_OP_CONV, "conv", af_conv_params, 2, 4, 1, 1, 1), /* in[3]: fused residual */
     ROW(AF_OP_CONV_TRANSPOSE, "conv_transpose", af_conv_params, 2, 3, 1, 1, 1),
     ROW(AF_OP_BATCHNORM, "batchnorm", af_batchnorm_params, 5, 5, 1, 1, 1),
     ROW(AF_OP_UNARY, "unary", af_unary_params, 1, 3, 1, 1, 1),

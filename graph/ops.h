@@ -25,7 +25,8 @@
 typedef enum af_op {
     AF_OP_NONE = 0,           /* a removed node (skipped everywhere, dropped by compaction) */
     AF_OP_IDENTITY,           /* in: [x] → copy. Identity, Dropout (inference) */
-    AF_OP_CONV,               /* in: [X (N,C,*), W (M,C/g,*), B? (M)] */
+    AF_OP_CONV,               /* in: [X (N,C,*), W (M,C/g,*), B? (M), R? (N,M,*)]; R (lowering's
+                                 residual fusion) is added before act: act(X⊛W + B + R) */
     AF_OP_CONV_TRANSPOSE,     /* in: [X (N,C,*), W (C,M/g,*), B? (M)] */
     AF_OP_BATCHNORM,          /* in: [X (N,C,*), scale, bias, mean, var] (all (C)) */
     AF_OP_UNARY,              /* in: [x] (Clip as imported: [x, min?, max?]) */

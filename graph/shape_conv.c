@@ -87,6 +87,11 @@ af_status af_shape_conv(af_graph *g, af_node *n, af_err *err)
         if (st) return st;
     }
     p->auto_pad = AF_AUTO_PAD_NOTSET;
+    af_tensor *r = sh_in(g, n, 3); /* fused residual: exactly Y's shape and dtype */
+    if (r && (r->dtype != x->dtype || r->rank != x->rank ||
+              memcmp(r->dims, dims, sizeof(int64_t) * (size_t)x->rank)))
+        return sh_err(n, err, AF_ERR_SHAPE, "residual %s does not match the output",
+                      sh_str(r, sx));
     sh_set_out(g, n, 0, x->dtype, x->rank, dims);
     return AF_OK;
 }

@@ -1,4 +1,5 @@
-/* lowering/fuse.c — BatchNormalization folded into Conv, activations fused into Conv/Gemm. */
+/* lowering/fuse.c — BatchNormalization folded into Conv, activations fused into Conv/Gemm,
+ * residual Adds (and the activation after them) fused into the preceding Conv. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,83 @@ af_status af_lower_fuse_act(af_graph *g, af_lower_stats *st, af_err *err)
         g->nodes[pi].out[0] = y;
         g->tensors[y].producer = pi;
         if (st) st->act_fused++;
+    }
+    return af_graph_compact(g, err);
+}
+
+/* ---- residual additions: Conv → Add(·, r) [→ act] into one conv with in[3] = r ------------ */
+
+static int same_dims(const af_tensor *a, const af_tensor *b)
+{
+    return a->rank == b->rank && !memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)a->rank);
+}
+
+/* Add node ai's operand k when it is the output of a Conv (no activation, no residual yet)
+ * whose only reader is the Add, and the other operand r is an f32 activation of the same shape
+ * (no broadcast) produced before that Conv runs. Returns the conv's index, or -1. */
+static int residual_conv(const af_graph *g, int ai, int k, int *r)
+{
+    const af_node *add = &g->nodes[ai];
+    int y = add->in[k], o = add->in[1 - k];
+    if (y < 0 || o < 0 || y == o) return -1;
+    int ci = g->tensors[y].producer;
+    if (ci < 0 || sole_reader(g, y) != ai) return -1;
+    const af_node *c = &g->nodes[ci];
+    if (c->op != AF_OP_CONV || c->p.conv.act.fn != AF_UNARY_IDENTITY || c->n_in > 3) return -1;
+    const af_tensor *ty = &g->tensors[y], *to = &g->tensors[o], *tz = &g->tensors[add->out[0]];
+    if (ty->dtype != AF_DTYPE_F32 || to->dtype != AF_DTYPE_F32 || to->data ||
+        !af_tensor_shape_known(to) || !same_dims(ty, to) || !same_dims(ty, tz))
+        return -1;
+    if (g->tensors[o].producer >= ci) return -1; /* the conv would read it before it exists */
+    *r = o;
+    return ci;
+}
+
+/* Conv node ci gets r as in[3] (in[2] the bias, or -1 when it had none). */
+static af_status add_residual_input(af_graph *g, int ci, int r, af_err *err)
+{
+    af_node *c = &g->nodes[ci];
+    int *in = realloc(c->in, sizeof(int) * 4);
+    if (!in) return af_err_set(err, AF_ERR_NOMEM, "out of memory fusing a residual add");
+    if (c->n_in < 3) in[2] = -1;
+    in[3] = r;
+    c->in = in;
+    c->n_in = 4;
+    return AF_OK;
+}
+
+/* Node i's output now comes from conv ci; node i is removed. */
+static void absorb(af_graph *g, int ci, int i)
+{
+    int z = g->nodes[i].out[0];
+    af_graph_remove_node(g, i);
+    g->nodes[ci].out[0] = z;
+    g->tensors[z].producer = ci;
+}
+
+static af_status fuse_one_residual(af_graph *g, int ai, af_lower_stats *st, af_err *err)
+{
+    int r0 = -1, r1 = -1, c0 = residual_conv(g, ai, 0, &r0), c1 = residual_conv(g, ai, 1, &r1);
+    int ci = c0 > c1 ? c0 : c1, r = c0 > c1 ? r0 : r1; /* both legal: the later conv */
+    if (ci < 0) return AF_OK;
+    if (add_residual_input(g, ci, r, err) != AF_OK) return err->code;
+    absorb(g, ci, ai);
+    if (st) st->residual_fused++;
+    int z = g->nodes[ci].out[0], ui = sole_reader(g, z);
+    const af_node *u = ui >= 0 ? &g->nodes[ui] : NULL;
+    if (!u || u->op != AF_OP_UNARY || u->n_in != 1 || !fusable_act(u->p.unary.fn)) return AF_OK;
+    g->nodes[ci].p.conv.act = u->p.unary;
+    absorb(g, ci, ui);
+    if (st) st->act_fused++;
+    return AF_OK;
+}
+
+af_status af_lower_fuse_residual(af_graph *g, af_lower_stats *st, af_err *err)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const af_node *n = &g->nodes[i];
+        if (n->op != AF_OP_BINARY || n->p.binary.fn != AF_BINARY_ADD || n->n_in != 2) continue;
+        if (fuse_one_residual(g, i, st, err) != AF_OK) return err->code;
     }
     return af_graph_compact(g, err);
 }

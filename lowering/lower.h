@@ -10,7 +10,10 @@
  *   4. bn_fold   BatchNormalization folded into the preceding Conv's weights and bias;
  *   5. fuse_act  Relu/Clip/LeakyRelu/Sigmoid/HardSwish... fused into the preceding Conv's
  *                (or GroupNorm/LayerNorm/InstanceNorm's) epilogue;
- *   6. plan      liveness-based memory plan: every activation gets an arena offset, buffers are
+ *   6. residual  Conv → Add(·, r) with r an f32 activation of the conv output's exact shape
+ *                (no broadcast), plus an activation reading only the Add, into one conv with
+ *                in[3] = r: act(conv + bias + r) (ResNet, MobileNetV2 residual adds);
+ *   7. plan      liveness-based memory plan: every activation gets an arena offset, buffers are
  *                reused once their last reader has run, reshapes alias their input in place,
  *                Concat inputs are written in place inside the output (lowering/memplan.h).
  * Names are kept: a fused node's output keeps the name of the last op it absorbed, so
@@ -24,7 +27,7 @@
 #include "../graph/graph.h"
 
 typedef struct af_lower_options {
-    int no_fuse;         /* skip patterns, bn_fold and fuse_act (for debugging and per-layer validation) */
+    int no_fuse;         /* skip patterns, bn_fold, fuse_act and residual (for debugging and per-layer validation) */
     int no_inplace_concat; /* plan: every Concat input gets its own block (the copying path) */
 } af_lower_options;
 
@@ -37,6 +40,7 @@ typedef struct af_lower_stats {
     uint64_t arena_bytes;
     uint64_t naive_bytes; /* sum of all activation sizes (what no reuse would cost) */
     int concat_aliased;   /* Concat inputs written in place inside the output (memplan.h) */
+    int residual_fused;   /* residual Adds absorbed by the preceding conv */
 } af_lower_stats;
 
 af_status af_lower_fold(af_graph *g, af_lower_stats *st, af_err *err);
@@ -49,6 +53,8 @@ af_status af_lower_simplify(af_graph *g, af_lower_stats *st, af_err *err);
 af_status af_lower_fuse_patterns(af_graph *g, af_lower_stats *st, af_err *err);
 af_status af_lower_bn_fold(af_graph *g, af_lower_stats *st, af_err *err);
 af_status af_lower_fuse_act(af_graph *g, af_lower_stats *st, af_err *err);
+/* Pass 6 above (lowering/fuse.c); run after fuse_act so the conv's own activation is settled. */
+af_status af_lower_fuse_residual(af_graph *g, af_lower_stats *st, af_err *err);
 af_status af_lower_plan(af_graph *g, af_lower_stats *st, af_err *err);
 /* af_lower_plan honouring opt->no_inplace_concat (opt may be NULL). */
 af_status af_lower_plan_ex(af_graph *g, const af_lower_options *opt, af_lower_stats *st,

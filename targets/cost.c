@@ -80,6 +80,8 @@ static void count_conv(const af_cost_node *n, work *w)
         if (n->op == AF_OP_CONV && m > 0 && !is_pointwise(&n->p->conv)) w->taps = macs / m;
     }
     w->special = numel(&n->out[0]) * special_of(&n->p->conv.act);
+    if (n->op == AF_OP_CONV && n->n_in > 3 && n->in[3].rank >= 0)
+        w->ops = numel(&n->out[0]); /* the fused residual add (its bytes count as an input) */
 }
 
 /* Gemm A (M,K) @ B (K,N); MatMul (...,M,K) @ (...,K,N): MACs = out elements x K. A batch-1

@@ -33,9 +33,9 @@ static void print_report(const af_convert_options *o, const af_convert_report *r
 {
     printf("converted %s -> %s\n", o->model_path, o->out_path);
     printf("  opset %d, %d nodes imported, %d after lowering (%d folded, %d removed, "
-           "%d batchnorms folded, %d activations fused)\n",
+           "%d batchnorms folded, %d activations fused, %d residual adds fused)\n",
            r->opset, r->nodes_imported, r->nodes_lowered, r->folded, r->removed, r->bn_folded,
-           r->act_fused);
+           r->act_fused, r->residual_fused);
     printf("  weights %.2f MB as %s (%.2f MB as fp32); activation arena %.2f MB "
            "(%.2f MB without reuse); bundle %.2f MB\n",
            r->weight_bytes / 1e6, o->compress, r->weight_bytes_fp32 / 1e6, r->arena_bytes / 1e6,
@@ -66,6 +66,7 @@ static void print_json(const af_convert_options *o, const af_convert_report *r)
     json_kv_int(&j, "removed", r->removed);
     json_kv_int(&j, "bn_folded", r->bn_folded);
     json_kv_int(&j, "act_fused", r->act_fused);
+    json_kv_int(&j, "residual_fused", r->residual_fused);
     json_kv_int(&j, "weight_bytes", (int64_t)r->weight_bytes);
     json_kv_int(&j, "weight_bytes_fp32", (int64_t)r->weight_bytes_fp32);
     json_kv_int(&j, "arena_bytes", (int64_t)r->arena_bytes);

@@ -28,7 +28,7 @@ const cli_command cli_commands[] = {
      "  --weight-map FILE     rename/prefix rules from file names to ONNX names\n"
      "  --allow-partial       accept weights files that do not cover every initializer\n"
      "  --image-input SPEC    declare a uint8 image input dequantised inside the program\n"
-     "  --no-fuse             keep BatchNorm and activations as separate ops\n"
+     "  --no-fuse             keep BatchNorm, activations and residual adds as separate ops\n"
      "  --no-inplace-concat   Concat copies its inputs (no in-place planning; debugging)\n"
      "  --json                print the conversion report as JSON\n"
      "  -q, --quiet           print nothing on success",

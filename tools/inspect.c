@@ -24,6 +24,13 @@ static const char *display_op(af_op op, const af_params *p)
     return af_op_name(op);
 }
 
+/* A bundle node's display name: a conv with a fused residual input (in[3]) is "conv+add". */
+static const char *display_node(const afb_node *n)
+{
+    if (n->op == AF_OP_CONV && n->n_in > 3 && n->in[3] >= 0) return "conv+add";
+    return display_op(n->op, &n->p);
+}
+
 typedef struct op_count {
     const char *name;
     int n;
@@ -120,7 +127,7 @@ static int inspect_bundle(const char *path, int as_json)
     if (afb_open_file(path, &f, &err) != AF_OK) return cli_error(cli_exit_code(err.code), "%s", err.msg);
     op_count ops[64];
     int n_ops = 0;
-    for (uint32_t i = 0; i < f->n_nodes; i++) count_op(ops, &n_ops, display_op(f->nodes[i].op, &f->nodes[i].p));
+    for (uint32_t i = 0; i < f->n_nodes; i++) count_op(ops, &n_ops, display_node(&f->nodes[i]));
     uint64_t wbytes[AFB_ENC_COUNT] = {0};
     uint32_t wcount[AFB_ENC_COUNT] = {0};
     for (uint32_t i = 0; i < f->n_tensors; i++)

@@ -8,6 +8,8 @@
  *  (group == C == M) run a direct loop. ConvTranspose, per batch n and group g:
  *    col (Mg*K, T) = W[g]^T (Mg*K, Cg) @ x[n, g] (Cg, T);  y[n, g] += col2im(col)
  * Tiles keep the col buffer under COL_BYTES, so scratch does not grow with the image size.
+ * A fused residual R (in[3], Y's shape): every path writes conv + bias, then y = act(y + R)
+ * over the tile just written (conv_residual; Winograd adds R in its output transform).
  */
 #include "internal.h"
 #include "simd512.h"
@@ -81,6 +83,23 @@ static int wino_plan(const conv_geom *g, const af_conv_params *cp, afk_wino *w)
 
 static size_t wino_scratch(const afk_wino *w) { return afk_wino_thread_floats(w) * sizeof(float); }
 
+/* 1 when the conv runs as positions × channels (conv_tgemm.c): one group, a small map where
+ * that orientation wastes fewer GEMM slots, and not a Winograd conv. */
+static int tgemm_plan(const conv_geom *g, const af_conv_params *cp)
+{
+    afk_wino w;
+    return g->G == 1 && !is_depthwise(g) && afk_pgemm_nr() > 0 && !wino_plan(g, cp, &w) &&
+           afk_tgemm_pays(g->osp, g->M, g->Cg * g->K);
+}
+
+/* Floats of scratch for one thread of tgemm: im2col (unless pointwise), col^T packed, and a
+ * thread's GEMM buffer (more threads get more of the latter). */
+static size_t tgemm_floats(const conv_geom *g)
+{
+    size_t col = is_pointwise(g) ? 0 : (size_t)(g->Cg * g->K * g->osp);
+    return col + afk_tgemm_shared_floats(g->osp, g->Cg * g->K) + afk_tgemm_thread_floats(g->osp, g->M);
+}
+
 /* Output positions per tile: the whole map, or fewer so that rows*T floats fit COL_BYTES. */
 static int64_t tile_len(int64_t rows, int64_t positions)
 {
@@ -99,7 +118,7 @@ static af_status check_common(const char *op, const af_conv_params *cp, const af
         return af_err_set(err, AF_ERR_UNSUPPORTED, "%s: %d spatial dims", op, nsp);
     if (in[0].rank != nsp + 2 || in[1].rank != nsp + 2 || out[0].rank != nsp + 2)
         return af_err_set(err, AF_ERR_SHAPE, "%s: X, W and Y must have rank %d", op, nsp + 2);
-    int has_b = n_in == 3 && !afk_omitted(&in[2]);
+    int has_b = n_in >= 3 && !afk_omitted(&in[2]);
     for (int i = 0; i < 2 + has_b; i++) {
         af_status st = afk_need_dtype(op, i == 0 ? "X" : i == 1 ? "W" : "B", &in[i],
                                       AF_DTYPE_F32, err);
@@ -126,6 +145,19 @@ static af_status check_common(const char *op, const af_conv_params *cp, const af
     return AF_OK;
 }
 
+/* A fused residual in[3] (lowering/fuse.c) is f32 with exactly Y's shape. */
+static af_status check_residual(const af_tview *in, int n_in, const af_tview *out, af_err *err)
+{
+    if (n_in < 4 || afk_omitted(&in[3])) return AF_OK;
+    af_status st = afk_need_dtype("conv", "residual", &in[3], AF_DTYPE_F32, err);
+    if (st) return st;
+    char a[96], b[96];
+    if (!afk_same_shape(&in[3], &out[0]))
+        return af_err_set(err, AF_ERR_SHAPE, "conv: residual %s differs from Y %s",
+                          afk_shape_str(&in[3], a, sizeof a), afk_shape_str(&out[0], b, sizeof b));
+    return AF_OK;
+}
+
 af_status afk_conv_check(AFK_CHECK_ARGS)
 {
     (void)n_out;
@@ -145,7 +177,7 @@ af_status afk_conv_check(AFK_CHECK_ARGS)
             return af_err_set(err, AF_ERR_SHAPE, "conv: output spatial size %lld, expected %lld",
                               (long long)g.out[i], (long long)want);
     }
-    return AF_OK;
+    return check_residual(in, n_in, out, err);
 }
 
 af_status afk_convt_check(AFK_CHECK_ARGS)
@@ -196,11 +228,13 @@ size_t afk_conv_scratch(const af_params *p, const af_tview *in, const af_tview *
     int64_t ph, pw, floats;
     if (is_depthwise(&g)) return dw_padded_geom(&g, &ph, &pw, &floats) ? (size_t)floats * 4 : 0;
     size_t packed = afk_pgemm_work_floats(task_tile(is_pointwise(&g) ? 1 : g.Cg * g.K, g.osp)) * 4;
-    if (is_pointwise(&g)) return packed;
+    if (is_pointwise(&g))
+        return tgemm_plan(&g, cp) && tgemm_floats(&g) * 4 > packed ? tgemm_floats(&g) * 4 : packed;
     afk_wino w;
     size_t col = col_bytes(g.Cg * g.K, g.osp);
     if (packed > col) col = packed;
     if (wino_plan(&g, cp, &w) && wino_scratch(&w) > col) return wino_scratch(&w);
+    if (tgemm_plan(&g, cp) && tgemm_floats(&g) * 4 > col) return tgemm_floats(&g) * 4;
     return col;
 }
 
@@ -218,7 +252,7 @@ size_t afk_convt_scratch(const af_params *p, const af_tview *in, const af_tview 
 /* ---- pre-packed weights ---------------------------------------------------------------------- */
 
 /* floats before the panels: (int32) the panels' MR, then the layout (PACK_*) */
-enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1 };
+enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1, PACK_TGEMM = 2 };
 
 /* The layout of pre-packed weights made for the kernel in use, or -1 (none or stale). */
 static int packed_kind(const void *packed)
@@ -241,6 +275,8 @@ size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_t
     afk_wino w;
     if (is_depthwise(&g)) return 0;
     if (wino_plan(&g, cp, &w)) return (afk_wino_pack_floats(&w) + PACK_HDR) * sizeof(float);
+    if (tgemm_plan(&g, cp))
+        return (afk_tgemm_pack_floats(g.M, g.Cg * g.K) + PACK_HDR) * sizeof(float);
     int64_t n = af_tview_numel(&in[1]);
     if (n <= 0 || (uint64_t)n > SIZE_MAX / 4 - PACK_HDR) return 0;
     return ((size_t)n + PACK_HDR) * sizeof(float);
@@ -261,8 +297,13 @@ void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *ou
         afk_wino_pack(&w, in[1].data, d + PACK_HDR);
         return;
     }
-    h[1] = PACK_GEMM;
     int64_t rows = g.Cg * g.K;
+    if (tgemm_plan(&g, &p->conv)) {
+        h[1] = PACK_TGEMM;
+        afk_tgemm_pack(g.M, rows, in[1].data, d + PACK_HDR);
+        return;
+    }
+    h[1] = PACK_GEMM;
     for (int64_t gi = 0; gi < g.G; gi++)
         afk_pgemm_pack_a(g.Mg, rows, (const float *)in[1].data + gi * g.Mg * rows, rows,
                          d + PACK_HDR + gi * g.Mg * rows);
@@ -947,7 +988,27 @@ typedef struct conv_job {
     int nr;                   /* panel width of sgemm_packed.c's kernel; 0: im2col + afk_sgemm */
     const float *packed;      /* ctx->packed when cut for this kernel, else NULL */
     int64_t rows, T, n_tiles, mb, n_mblk;
+    const float *R;           /* fused residual (Y's layout) or NULL; then cp->act is identity */
+    af_unary_params ract;     /* and the conv's activation, applied after adding R */
 } conv_job;
+
+/* With a fused residual, after conv + bias has been written to rows y (mc rows osp apart),
+ * positions [p0, p0+t): y = act(y + R) in one pass over the still cache-hot rows. */
+static void conv_residual(const conv_job *j, float *y, int64_t mc, int64_t p0, int64_t t)
+{
+    if (!j->R) return;
+    int kind = afk_act_kind(&j->ract);
+    for (int64_t m = 0; m < mc; m++) {
+        float *row = y + m * j->g.osp + p0;
+        const float *r = j->R + (row - j->Y); /* R has Y's layout */
+        if (kind >= 0) {
+            afk_vec_add_act(row, r, t, kind, j->ract.alpha, j->ract.beta);
+            continue;
+        }
+        afk_vec_binary(AF_BINARY_ADD, row, r, 0, row, t);
+        afk_act_apply(&j->ract, row, t);
+    }
+}
 
 /* y rows [m0, m0+mc) of group gi, positions [p0, p0+t): += bias, then act. */
 static void conv_epilogue(const conv_job *j, int64_t gi, int64_t m0, int64_t mc, float *y,
@@ -981,11 +1042,12 @@ static int have_avx2(void)
 }
 
 /* dw_fast.c's direct kernel takes this 2-D conv (square 3x3 / 5x5, equal strides 1 or 2,
- * undilated); the caller has checked dw_padded_geom (2-D, scratch >= W floats). */
+ * undilated, >= 4 output rows); the caller has checked dw_padded_geom (2-D, scratch >= W
+ * floats). */
 static int dw_direct_applies(const conv_geom *g)
 {
     return g->k[1] == g->k[2] && g->s[1] == g->s[2] && g->d[1] == 1 && g->d[2] == 1 &&
-           afk_dw2d_applies(g->k[2], g->s[2]);
+           afk_dw2d_applies(g->k[2], g->s[2], g->out[1]);
 }
 
 /* One channel through afk_dw2d_run; returns the fused AFK_ACT_* or -1 (epilogue not applied). */
@@ -1037,6 +1099,8 @@ static void conv_dw_task(void *arg, int64_t task, int tid)
             depthwise_channel(g, x, w, y);
         conv_epilogue(j, c, 0, 1, y, 0, g->osp);
     }
+    int64_t nc = g->C - c0 < DW_CHANNELS ? g->C - c0 : DW_CHANNELS; /* the task's channels */
+    conv_residual(j, j->Y + (n * g->M + c0) * g->osp, nc, 0, g->osp);
 }
 
 static void conv_gemm_task(void *arg, int64_t task, int tid)
@@ -1065,6 +1129,7 @@ static void conv_gemm_task(void *arg, int64_t task, int tid)
                         .work = (float *)(j->scratch + (size_t)tid * j->slice)};
         afk_pgemm_run(&pg);
         if (kind < 0) conv_epilogue(j, gi, m0, mc, yg + m0 * g->osp, p0, t);
+        conv_residual(j, yg + m0 * g->osp, mc, p0, t);
         return;
     }
     if (j->pointwise) {
@@ -1077,6 +1142,7 @@ static void conv_gemm_task(void *arg, int64_t task, int tid)
                   g->osp);
     }
     conv_epilogue(j, gi, m0, mc, yg + m0 * g->osp, p0, t);
+    conv_residual(j, yg + m0 * g->osp, mc, p0, t);
 }
 
 /* Packed GEMM on nt > 1 threads (its sums do not depend on the cut): tiles of whole panels
@@ -1107,6 +1173,26 @@ static void balance_tasks(conv_job *j, int nt)
     j->mb = g->Mg;
 }
 
+/* Each image through conv_tgemm.c. Scratch: [im2col | col^T packed | per-thread buffers]. */
+static void run_tgemm(const conv_job *j, const af_kctx *ctx, int nt)
+{
+    const conv_geom *g = &j->g;
+    const int64_t K = g->Cg * g->K, P = g->osp;
+    float *base = (float *)ctx->scratch, *col = base;
+    afk_tgemm t = {.P = P, .K = K, .M = g->M, .ldcol = P, .bias = j->B, .act_u = &j->cp->act,
+                   .Wt = (const float *)ctx->packed + PACK_HDR};
+    t.shared = base + (j->pointwise ? 0 : K * P);
+    t.scratch = t.shared + afk_tgemm_shared_floats(P, K);
+    t.slice = (ctx->scratch_bytes / sizeof(float) - (size_t)(t.scratch - base)) / (size_t)nt;
+    for (int64_t n = 0; n < g->N; n++) {
+        const float *x = j->X + n * g->C * g->isp;
+        if (!j->pointwise) im2col(g, x, 0, P, col);
+        t.col = j->pointwise ? x : col;
+        t.y = j->Y + n * g->M * P;
+        afk_tgemm_run(&t, ctx);
+    }
+}
+
 // X (N,C,*) ⊛ W (M,C/g,*) + B (M) -> Y (N,M,*)
 af_status afk_conv_run(AFK_RUN_ARGS)
 {
@@ -1115,6 +1201,11 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     geom_init(&j.g, &p->conv, &in[0], &in[1], &out[0], 0);
     const conv_geom *g = &j.g;
     j.B = n_in > 2 ? in[2].data : NULL;
+    af_conv_params cpr = p->conv; /* with a fused residual every path below computes conv + */
+    if (n_in > 3 && !afk_omitted(&in[3])) { /* bias, then conv_residual: act(y + R) */
+        j.R = in[3].data, j.ract = p->conv.act, j.cp = &cpr;
+        cpr.act = (af_unary_params){.fn = AF_UNARY_IDENTITY};
+    }
     int nt = ctx && ctx->n_threads > 0 ? ctx->n_threads : 1;
     j.scratch = ctx ? ctx->scratch : NULL;
     j.slice = ctx && ctx->pool ? ctx->scratch_bytes / (size_t)nt : 0;
@@ -1132,8 +1223,15 @@ af_status afk_conv_run(AFK_RUN_ARGS)
         for (int64_t n = 0; n < g->N; n++) {
             w.x = j.X + n * g->C * g->isp;
             w.y = j.Y + n * g->M * g->osp;
+            w.res = j.R ? j.R + n * g->M * g->osp : NULL; /* added in its epilogue */
             afk_wino_run(&w, ctx);
         }
+        return AF_OK;
+    }
+    if (ctx && ctx->scratch && packed_kind(ctx->packed) == PACK_TGEMM && tgemm_plan(g, &p->conv) &&
+        ctx->scratch_bytes / (size_t)nt >= tgemm_floats(g) * sizeof(float)) {
+        run_tgemm(&j, ctx, nt);
+        conv_residual(&j, j.Y, g->N * g->M, 0, g->osp);
         return AF_OK;
     }
     j.rows = g->Cg * g->K;

@@ -40,6 +40,36 @@ static void dw_masks_of(const afk_dw2d *d, int64_t ow0, int K, int S, int NV, dw
         }
 }
 
+/* The masks of column block i (32 columns per pair): cached[i] when i < n_cached, else
+ * computed into *tmp (out of line: no branch in the block loops for the compiler to unswitch
+ * into a second copy of every block). */
+__attribute__((noinline)) static const dw_masks *
+dw_masks_at(const afk_dw2d *d, const dw_masks *cached, int n_cached, int64_t i, int K, int S,
+            int NV, dw_masks *tmp)
+{
+    if (i < n_cached) return &cached[i];
+    dw_masks_of(d, i * 32, K, S, NV, tmp);
+    return tmp;
+}
+
+/* Rows [oh0, oh0+R) x columns [ow0, ow0 + 16*NV) of y = buf (R x NV vectors) with bias + act
+ * when fused; out of line, so the blocks' unrolled copies do not each carry the epilogue. */
+AFK_TGT512 __attribute__((noinline)) static void dw_store(const afk_dw2d *d, const __m512 *buf,
+                                                         int R, int NV, int64_t oh0, int64_t ow0)
+{
+    const pg_epi e = {&d->bias, d->act, d->lo, d->hi};
+    float *y = d->y + oh0 * d->OW + ow0;
+    for (int v = 0; v < NV; v++) {
+        int64_t left = d->OW - ow0 - 16 * v;
+        __mmask16 sm = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1u);
+        for (int r = 0; r < R; r++) {
+            __m512 x = buf[r * NV + v];
+            if (d->act >= 0) x = epi512(x, &e, 0);
+            _mm512_mask_storeu_ps(y + r * d->OW + 16 * v, sm, x);
+        }
+    }
+}
+
 /* Output rows [oh0, oh0+R) x columns [ow0, ow0 + 16*NV) from the input rows rows[0..J) (the
  * block's rows, zero rows outside the image); K, S, R, NV compile-time after inlining. */
 AFK_TGT512 __attribute__((always_inline)) static inline void
@@ -50,13 +80,13 @@ dw_block(const afk_dw2d *d, const float *const *rows, int64_t oh0, int64_t ow0,
                                            28, 30);
     const float *w = d->w;
     const int64_t c0 = ow0 * S - d->pl;
-    __m512 acc[8][2];
+    __m512 acc[7][2];
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 2
         for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();
     const int J = (R - 1) * S + K; /* input rows under the block */
-#pragma GCC unroll 19
+#pragma GCC unroll 17
     for (int j = 0; j < J; j++) {
         const float *row = rows[j] + c0;
 #pragma GCC unroll 5
@@ -76,17 +106,12 @@ dw_block(const afk_dw2d *d, const float *const *rows, int64_t oh0, int64_t ow0,
                 }
             }
     }
-    const pg_epi e = {&d->bias, d->act, d->lo, d->hi};
-    float *y = d->y + oh0 * d->OW + ow0;
+    __m512 buf[14];
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) {
-            int64_t left = d->OW - ow0 - 16 * v;
-            __mmask16 sm = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1u);
-            if (d->act >= 0) acc[r][v] = epi512(acc[r][v], &e, 0);
-            _mm512_mask_storeu_ps(y + r * d->OW + 16 * v, sm, acc[r][v]);
-        }
+        for (int v = 0; v < NV; v++) buf[r * NV + v] = acc[r][v];
+    dw_store(d, buf, R, NV, oh0, ow0);
 }
 
 /* Every output row in blocks of R (the last block moved up to end at OH: it recomputes a few
@@ -96,7 +121,7 @@ AFK_TGT512 __attribute__((always_inline)) static inline void
 dw_plane_r(const afk_dw2d *d, const int K, const int S, const int R)
 {
     enum { CACHED = 5 }; /* masks of the first column blocks, computed once per plane */
-    const float *rows[19];
+    const float *rows[17];
     const int J = (R - 1) * S + K;
     const int64_t blocks = (d->OW + 15) / 16, pairs = blocks / 2;
     dw_masks mk[CACHED], tmp;
@@ -108,30 +133,22 @@ dw_plane_r(const afk_dw2d *d, const int K, const int S, const int R)
             int64_t ih = oh * S - d->pt + j;
             rows[j] = ih >= 0 && ih < d->H ? d->x + ih * d->W : d->zero;
         }
-        for (int64_t i = 0; i < pairs; i++) {
-            const dw_masks *m = i < CACHED ? &mk[i] : (dw_masks_of(d, i * 32, K, S, 2, &tmp), &tmp);
-            dw_block(d, rows, oh, i * 32, m, K, S, R, 2);
-        }
-        if (blocks % 2) {
-            const dw_masks *m =
-                pairs < CACHED ? &mk[pairs] : (dw_masks_of(d, pairs * 32, K, S, 1, &tmp), &tmp);
-            dw_block(d, rows, oh, pairs * 32, m, K, S, R, 1);
-        }
+        for (int64_t i = 0; i < (R > 4 ? 0 : pairs); i++) /* R > 4: maps <= 16 wide */
+            dw_block(d, rows, oh, i * 32, dw_masks_at(d, mk, CACHED, i, K, S, 2, &tmp), K, S, R, 2);
+        if (blocks % 2)
+            dw_block(d, rows, oh, pairs * 32, dw_masks_at(d, mk, CACHED, pairs, K, S, 1, &tmp), K,
+                     S, R, 1);
         if (oh + R >= d->OH) break;
     }
 }
 
-/* One plane: 4-row blocks (8 accumulators with column pairs); maps up to 16 columns wide in
- * 8-row blocks, or 7-row ones when that computes fewer rows (7x7, 14x14 maps); maps lower than
- * 4 rows one row at a time. */
+/* One plane: 4-row blocks (8 accumulators with column pairs); maps up to 16 columns wide
+ * (one vector) in 7-row blocks (7x7 and 14x14 maps without recomputed rows). */
 #define DW_PLANE(K, S)                                                                           \
     AFK_TGT512 static void dw_plane_##K##_##S(const afk_dw2d *d)                                 \
     {                                                                                            \
-        if (d->OW <= 16 && d->OH >= 7 && (d->OH + 6) / 7 * 7 < (d->OH + 7) / 8 * 8)              \
-            dw_plane_r(d, K, S, 7);                                                              \
-        else if (d->OW <= 16 && d->OH >= 8) dw_plane_r(d, K, S, 8);                              \
-        else if (d->OH >= 4) dw_plane_r(d, K, S, 4);                                             \
-        else dw_plane_r(d, K, S, 1);                                                             \
+        if (d->OW <= 16 && d->OH >= 7) dw_plane_r(d, K, S, 7);                                   \
+        else dw_plane_r(d, K, S, 4);                                                             \
     }
 
 DW_PLANE(3, 1)
@@ -145,9 +162,9 @@ typedef void (*dw_plane_fn)(const afk_dw2d *d);
 static const dw_plane_fn dw_plane_tab[2][2] = {{dw_plane_3_1, dw_plane_3_2},
                                                {dw_plane_5_1, dw_plane_5_2}};
 
-int afk_dw2d_applies(int64_t k, int64_t s)
+int afk_dw2d_applies(int64_t k, int64_t s, int64_t oh)
 {
-    return (k == 3 || k == 5) && (s == 1 || s == 2) && afk_pgemm_nr() == 32 &&
+    return (k == 3 || k == 5) && (s == 1 || s == 2) && oh >= 4 && afk_pgemm_nr() == 32 &&
            !afk_vec_force_portable;
 }
 
@@ -158,9 +175,9 @@ void afk_dw2d_run(const afk_dw2d *d)
 
 #else
 
-int afk_dw2d_applies(int64_t k, int64_t s)
+int afk_dw2d_applies(int64_t k, int64_t s, int64_t oh)
 {
-    (void)k, (void)s;
+    (void)k, (void)s, (void)oh;
     return 0;
 }
 

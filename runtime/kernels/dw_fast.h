@@ -17,9 +17,9 @@ typedef struct afk_dw2d {
     float bias, lo, hi;
 } afk_dw2d;
 
-/* 1 when afk_dw2d_run takes these sizes (k, s in range; CPU and afk_pgemm_nr() == 32, i.e.
- * the AVX-512 kernels are in use). */
-int afk_dw2d_applies(int64_t k, int64_t s);
+/* 1 when afk_dw2d_run takes these sizes (k, s in range, at least 4 output rows; CPU and
+ * afk_pgemm_nr() == 32, i.e. the AVX-512 kernels are in use). */
+int afk_dw2d_applies(int64_t k, int64_t s, int64_t oh);
 
 /* y[oh, ow] = sum over (kh, kw), in that order, of x[oh*s - pt + kh, ow*s - pl + kw] * w[kh, kw]
  * with one FMA per product from 0, positions outside x adding 0 * w (exactly what the

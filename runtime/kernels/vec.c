@@ -32,6 +32,19 @@ static void bias_act_portable(float *x, int64_t n, float bias, int kind, float l
     }
 }
 
+/* The comparisons of bias_act_portable on one value. */
+static float act1(float v, int kind, float lo, float hi)
+{
+    if (kind == AFK_ACT_RELU) return v < 0 ? 0.0f : v;
+    if (kind == AFK_ACT_CLIP) return v < lo ? lo : (v > hi ? hi : v);
+    return v;
+}
+
+static void add_act_portable(float *x, const float *r, int64_t n, int kind, float lo, float hi)
+{
+    for (int64_t i = 0; i < n; i++) x[i] = act1(x[i] + r[i], kind, lo, hi);
+}
+
 static float bin1(int fn, float x, float y)
 {
     switch (fn) {
@@ -70,6 +83,25 @@ __attribute__((target("avx2"))) static void bias_act_avx2(float *x, int64_t n, f
         _mm256_storeu_ps(x + i, v);
     }
     bias_act_portable(x + i, n - i, bias, kind, lo, hi);
+}
+
+// x (n) = act(x (n) + r (n)), the comparisons of bias_act_avx2
+__attribute__((target("avx2"))) static void add_act_avx2(float *x, const float *r, int64_t n,
+                                                         int kind, float lo, float hi)
+{
+    const __m256 vz = _mm256_setzero_ps(), vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_add_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(r + i));
+        if (kind == AFK_ACT_RELU) v = _mm256_blendv_ps(v, vz, _mm256_cmp_ps(v, vz, _CMP_LT_OQ));
+        else if (kind == AFK_ACT_CLIP) {
+            __m256 below = _mm256_cmp_ps(v, vlo, _CMP_LT_OQ);
+            v = _mm256_blendv_ps(v, vhi, _mm256_cmp_ps(v, vhi, _CMP_GT_OQ));
+            v = _mm256_blendv_ps(v, vlo, below);
+        }
+        _mm256_storeu_ps(x + i, v);
+    }
+    add_act_portable(x + i, r + i, n - i, kind, lo, hi);
 }
 
 __attribute__((target("avx2"))) static __m256 bin8(int fn, __m256 x, __m256 y)
@@ -196,6 +228,17 @@ void afk_vec_bias_act(float *x, int64_t n, float bias, int kind, float lo, float
     }
 #endif
     bias_act_portable(x, n, bias, kind, lo, hi);
+}
+
+void afk_vec_add_act(float *x, const float *r, int64_t n, int kind, float lo, float hi)
+{
+#ifdef AFK_X86
+    if (use_avx2()) {
+        add_act_avx2(x, r, n, kind, lo, hi);
+        return;
+    }
+#endif
+    add_act_portable(x, r, n, kind, lo, hi);
 }
 
 int afk_vec_binary_ok(int fn)

@@ -4,7 +4,7 @@
  *   U[k] (M, C)  = (G g G^T)[k]   k = 0..35, per (output, input) channel pair, once per session
  *   V[k] (C, nb) = (B^T d B)[k]   per input channel and 6×6 input tile d (step 4, zero padded)
  *   Z[k] (M, nb) = U[k] @ V[k]
- *   y 4×4        = A^T Z A, then bias and activation
+ *   y 4×4        = A^T Z A, then bias, a fused residual (if any) and activation
  *
  * 36 products per 16 outputs instead of 144: 4× fewer multiplies than the direct conv; the
  * transforms cost a fraction of the GEMMs that shrinks as channels grow.
@@ -63,9 +63,12 @@ int afk_wino_applies(const afk_wino *w)
         return 0;
     if (afk_wino_mode == 1) return 1;
     /* cost rule: GEMM columns (whole panels) times products per column, the transforms
-     * counted as a quarter more; the direct conv packs 9 rows per channel for every output */
+     * counted as a quarter more; the direct conv packs 9 rows per channel for every output.
+     * Under one panel of tiles (maps up to 16x16) the 36 transformed weight matrices are
+     * streamed from memory for a handful of columns: measured no faster than direct (ResNet
+     * 14x14 stages), so those stay direct. */
     int64_t wino = NK * pad32(tiles(w)) * 5 / 4, direct = 9 * pad32(w->OH * w->OW);
-    return wino < direct;
+    return tiles(w) >= PANEL && wino < direct;
 }
 
 size_t afk_wino_pack_floats(const afk_wino *w) { return (size_t)(NK * w->M * w->C); }
@@ -215,8 +218,10 @@ TGT static inline void at6(const __m512 m[6], __m512 o[4])
 
 /* Output row i of the 16 tiles at slots s0..: lane t of o[j] to column 4tx + j of the
  * tile's row 4ty + i; 4 slots (16 columns) per store, masked at the map's edges. */
-TGT static void store_rows(const afk_wino *w, float *y, int64_t s0, int i, const __m512 o[4])
+TGT static void store_rows(const afk_wino *w, float *y, const float *r, int64_t s0, int i,
+                           const __m512 o[4])
 {
+    const pg_epi ea = {NULL, w->act, w->lo, w->hi}; /* with a residual r: act(y + r) here */
     const __m512i base = _mm512_setr_epi32(0, 16, 0, 16, 1, 17, 1, 17, 2, 18, 2, 18, 3, 19, 3, 19);
     const int64_t S = slot_w(w);
     for (int q = 0; q < 4; q++) {
@@ -226,6 +231,7 @@ TGT static void store_rows(const afk_wino *w, float *y, int64_t s0, int i, const
         __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32(4 * q));
         __m512 v = _mm512_mask_blend_ps(0xcccc, _mm512_permutex2var_ps(o[0], idx, o[1]),
                                         _mm512_permutex2var_ps(o[2], idx, o[3]));
+        if (r) v = epi512(_mm512_add_ps(v, _mm512_maskz_loadu_ps(m, r + row * w->OW + col)), &ea, 0);
         _mm512_mask_storeu_ps(y + row * w->OW + col, m, v);
     }
 }
@@ -242,14 +248,15 @@ TGT static void output_group(const afk_wino *w, int64_t m, const float *z, size_
         for (int j = 0; j < 6; j++) r[j] = _mm512_maskz_loadu_ps(lanes, z + (size_t)(i * 6 + j) * ks);
         at6(r, h[i]);
     }
-    const pg_epi e = {w->bias ? w->bias + m : NULL, w->act, w->lo, w->hi};
+    const pg_epi e = {w->bias ? w->bias + m : NULL, w->res ? AFK_ACT_NONE : w->act, w->lo, w->hi};
     __m512 o[4][4];
     for (int j = 0; j < 4; j++) { /* then down each column */
         __m512 c[6] = {h[0][j], h[1][j], h[2][j], h[3][j], h[4][j], h[5][j]}, r[4];
         at6(c, r);
         for (int i = 0; i < 4; i++) o[i][j] = epi512(r[i], &e, 0);
     }
-    for (int i = 0; i < 4; i++) store_rows(w, w->y + m * w->OH * w->OW, s0, i, o[i]);
+    const float *r = w->res ? w->res + m * w->OH * w->OW : NULL;
+    for (int i = 0; i < 4; i++) store_rows(w, w->y + m * w->OH * w->OW, r, s0, i, o[i]);
 }
 
 /* Rows [m0, m0+mc) of Z (planes zs apart, rows NB apart) for slots [p0, p0+nb) into y. */

@@ -33,6 +33,11 @@ for k in load_ms first_run_ms run_ms_median peak_rss_kb threads; do
     echo "$out" | grep -q "\"$k\":" || { echo "bench --json lacks $k: $out"; exit 1; }
 done
 echo "bench --json: ok"
+out=$("$AF" bench "$T/small_cnn.afb" --runs 2 --threads 2 --profile)
+echo "$out" | grep -q "^profile: fastest run of each node, [0-9]* nodes" &&
+    echo "$out" | grep -q "^  per op:" && echo "$out" | grep -Eq "^ +[0-9.]+ ms .* conv " ||
+    { echo "bench --profile output lacks the profile: $out"; exit 1; }
+echo "bench --profile: ok"
 if have_torch; then
     "$PY" models/export_torchvision.py "$T/tv" mobilenet_v2 >/dev/null
     check_model "$T/tv/mobilenet_v2" mobilenet_v2

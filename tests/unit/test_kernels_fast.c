@@ -3,7 +3,10 @@
  *  - vec.c loops (AVX2 when the CPU has it) vs the portable loops: bias + relu/clip, binary
  *    add/sub/mul/max/min, f16 widening. These operations are exact per element in IEEE f32, so
  *    the bound is 0: the bits must match.
- *  - CONV (im2col + GEMM tiles, pointwise GEMM, the unchecked depthwise rows, fused epilogue) vs
+ *  - vec.c's binary rows with a scalar first operand (afk_vec_binary_sa) vs the scalar
+ *    definition: exact, bound 0.
+ *  - CONV (im2col + GEMM tiles, pointwise GEMM, the unchecked depthwise rows, dw_fast.c's
+ *    direct 3x3 / 5x5 blocks on the AVX-512 path, fused epilogue) vs
  *    a naive direct convolution written here. Summation order differs (GEMM blocking), so the
  *    bound is the classic one for a sum of K products in any order:
  *      |got - ref| <= 2 * K * FLT_EPSILON * sum|x*w| + 1e-6.
@@ -104,7 +107,8 @@ static void test_vec(void)
 typedef struct conv_case {
     int64_t N, C, H, W, M, group, k, stride, pad, dil;
     int act;
-    int wino; /* 1: Winograd F(4x4,3x3) forced (winograd.c), 0: never taken */
+    int wino; /* 1: Winograd F(4x4,3x3) forced (winograd.c), 0: never taken, 2: never taken
+               * and positions-as-rows (conv_tgemm.c) expected with pre-packed weights */
 } conv_case;
 
 static void conv_params(const conv_case *c, af_params *p, int64_t *OH, int64_t *OW)
@@ -209,14 +213,39 @@ static void test_wino_case(const conv_case *c)
     afk_pgemm_force = -1;
 }
 
+/* Positions-as-rows convs pre-pack W^T in 32-wide panels: K * M rounded up to 32 floats. */
+static void check_tgemm_taken(const conv_case *c)
+{
+    afk_pgemm_force = 2;
+    if (afk_pgemm_nr() == 32) {
+        af_params p;
+        int64_t OH, OW;
+        conv_params(c, &p, &OH, &OW);
+        float one = 1.0f;
+        int64_t K = c->C / c->group * c->k * c->k;
+        af_tview in[3] = {TV(AF_DTYPE_F32, NULL, c->N, c->C, c->H, c->W),
+                          TV(AF_DTYPE_F32, &one, c->M, c->C / c->group, c->k, c->k),
+                          TV(AF_DTYPE_F32, NULL, c->M)};
+        af_tview out = TV(AF_DTYPE_F32, NULL, c->N, c->M, OH, OW);
+        size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &p, in, 3, &out, 1);
+        CHECK(pb == (size_t)(K * ((c->M + 31) / 32 * 32) + 16) * 4, "conv C%lld M%lld %lldx%lld:"
+              " packed %zu bytes, not W^T panels", (long long)c->C, (long long)c->M,
+              (long long)OH, (long long)OW, pb);
+    }
+    afk_pgemm_force = -1;
+}
+
 static void test_conv_case(const conv_case *c)
 {
     int dw = c->group == c->C && c->group == c->M;
-    if (c->wino) {
+    if (c->wino == 1) {
         test_wino_case(c);
         return;
     }
     afk_wino_mode = 0; /* the direct paths */
+    int tgemm_default = afk_tgemm_mode;
+    afk_tgemm_mode = c->wino == 2; /* positions as rows: forced, or never */
+    if (c->wino == 2) check_tgemm_taken(c);
     for (int path = 0; path <= 2; path++)
         for (int pre = 0; pre <= (path > 0 && !dw); pre++) {
             afk_pgemm_force = path; /* depthwise: AVX-512 also selects its own loop */
@@ -224,6 +253,7 @@ static void test_conv_case(const conv_case *c)
             afk_pgemm_force = -1;
         }
     afk_wino_mode = -1;
+    afk_tgemm_mode = tgemm_default;
 }
 
 static void test_conv_path(const conv_case *c, int path, int prepack)
@@ -255,7 +285,7 @@ static void test_conv_path(const conv_case *c, int path, int prepack)
                      * B^T, 8 in A^T), so its rounding can exceed the direct sum's; measured
                      * worst 0.2 K eps sum|x w| over these cases (printed), 8 leaves room and
                      * still fails any wrong coefficient (errors of order sum|x w|) */
-                    float bound = (c->wino ? 8.0f : 2.0f) * (float)K * FLT_EPSILON * mag + 1e-6f;
+                    float bound = (c->wino == 1 ? 8.0f : 2.0f) * (float)K * FLT_EPSILON * mag + 1e-6f;
                     /* sigmoid (slope <= 1/4) shrinks the sum's error; its own: the vector
                      * exp's 1e-6 relative (test_vec) and the reference's expf, both < 2e-6 */
                     if (c->act == AF_UNARY_SIGMOID) bound = bound / 4 + 4e-6f;
@@ -269,7 +299,7 @@ static void test_conv_path(const conv_case *c, int path, int prepack)
           "outside the bound", (long long)c->C, (long long)c->M, (long long)c->group,
           (long long)c->k, (long long)c->stride, (long long)c->pad, (long long)c->dil,
           path ? afk_pgemm_isa() : "sgemm", prepack ? ", pre-packed" : "", (long long)bad, ny);
-    if (c->wino) printf("  Winograd C%lld M%lld %lldx%lld: worst error %.2f K eps sum|x w|\n",
+    if (c->wino == 1) printf("  Winograd C%lld M%lld %lldx%lld: worst error %.2f K eps sum|x w|\n",
                         (long long)c->C, (long long)c->M, (long long)c->H, (long long)c->W, worst);
     for (int t = 2; t < 4; t++)
         CHECK(!memcmp(y[0], y[t], ny * 4) && !memcmp(y[1], y[t], ny * 4),
@@ -308,13 +338,20 @@ static void test_conv(void)
         {1, 8, 9, 10, 16, 1, 3, 1, 1, 1, AF_UNARY_SIGMOID, 0},
         {1, 6, 37, 35, 6, 6, 3, 2, 1, 1, AF_UNARY_SILU, 0},     /* depthwise s2, silu */
         {1, 5, 20, 33, 5, 5, 5, 1, 2, 1, AF_UNARY_SIGMOID, 0},  /* depthwise 5x5, sigmoid */
-        /* dw_fast.c's direct blocks (AVX-512 path): 5x5 s2 with 2 output rows (row at a
-         * time) and 3 column blocks (a pair + one); unpadded, 11 rows (8-row block + moved-up
-         * last block); 6 rows (4-row blocks, NV 1); 5 rows x exactly 32 columns (NV 2) */
+        /* dw_fast.c's direct blocks (AVX-512 path): 5x5 s2 with 2 output rows (too few: the
+         * padded-plane loop) and 35 columns; unpadded, 11 rows x 38 columns (4-row blocks,
+         * the last one moved up; a column pair + one); 6 rows x 9 (one vector); 5 rows x
+         * exactly 32 columns (one pair) */
         {1, 5, 3, 70, 5, 5, 5, 2, 2, 1, AF_UNARY_SILU, 0},
         {1, 4, 13, 40, 4, 4, 3, 1, 0, 1, AF_UNARY_RELU, 0},
         {1, 3, 6, 9, 3, 3, 5, 1, 2, 1, AF_UNARY_CLIP, 0},
         {2, 6, 9, 64, 6, 6, 3, 2, 1, 1, AF_UNARY_IDENTITY, 0},
+        /* narrow maps (<= 16 columns): 7-row blocks (14 rows; 13 and 16 rows, the last
+         * block moved up; 7x7 5x5 silu) */
+        {1, 3, 14, 14, 3, 3, 5, 1, 2, 1, AF_UNARY_SILU, 0},
+        {1, 4, 13, 11, 4, 4, 3, 1, 1, 1, AF_UNARY_CLIP, 0},
+        {1, 3, 7, 7, 3, 3, 5, 1, 2, 1, AF_UNARY_SILU, 0},
+        {1, 2, 16, 12, 2, 2, 3, 1, 1, 1, AF_UNARY_RELU, 0},
         /* Winograd: odd sizes (partial tiles), unpadded with 2 images, 100 tiles (2 blocks),
          * 300 channels (2 k blocks) with silu, pad 2 with 19-tile rows (lane groups split at
          * rows and panels) and 60 output channels (2 GEMM chunks), a map smaller than a tile */
@@ -324,6 +361,13 @@ static void test_conv(void)
         {1, 300, 9, 11, 37, 1, 3, 1, 1, 1, AF_UNARY_SILU, 1},
         {1, 8, 70, 75, 60, 1, 3, 1, 2, 1, AF_UNARY_SIGMOID, 1},
         {1, 24, 3, 2, 130, 1, 3, 1, 1, 1, AF_UNARY_RELU, 1},
+        /* positions as GEMM rows (small maps): 3x3 at 7x7 with 64 channels, pointwise with
+         * 300 input channels (2 k blocks) and silu, stride 2 onto 7x7, 2 images of 9x9 with 96
+         * channels (a 32-channel last task) and sigmoid */
+        {1, 40, 7, 7, 64, 1, 3, 1, 1, 1, AF_UNARY_RELU, 2},
+        {1, 300, 7, 7, 96, 1, 1, 1, 0, 1, AF_UNARY_SILU, 2},
+        {1, 24, 14, 14, 128, 1, 3, 2, 1, 1, AF_UNARY_IDENTITY, 2},
+        {2, 16, 9, 9, 96, 1, 1, 1, 0, 1, AF_UNARY_SIGMOID, 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_conv_case(&cases[i]);
 }

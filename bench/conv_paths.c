@@ -1,0 +1,137 @@
+/* bench/conv_paths.c — one conv shape through each of the runtime's dense conv paths, to tune
+ * the rules that pick them (runtime/kernels/conv.c: Winograd F(4x4,3x3), positions-as-rows
+ * GEMM, the usual packed GEMM). Weights pre-packed as a session does; one thread; CPU time of
+ * the thread (robust to a shared machine), median of alternating rounds.
+ *
+ *   build/bin/af_conv_paths [C H W M k s p] ...   (no arguments: the ResNet / SD shapes)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "runtime/kernels/internal.h"
+
+enum { ROUNDS = 15 };
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct shape { int64_t C, H, W, M, k, s, p; } shape;
+typedef struct path { const char *name; int wino, tgemm; } path;
+static const path paths[] = {{"gemm", 0, 0}, {"winograd", 1, 0}, {"rows", 0, 1}};
+
+/* One path's prepack + scratch + run setup; returns 0 when the path does not take the shape. */
+typedef struct setup {
+    af_params p;
+    af_tview in[3], out;
+    void *packed, *scratch;
+    size_t scratch_bytes;
+    int kind;
+} setup;
+
+static int prepare(const shape *s, const path *pa, float *x, float *w, float *b, float *y, setup *u)
+{
+    memset(u, 0, sizeof *u);
+    af_conv_params *cp = &u->p.conv;
+    cp->nsp = 2, cp->group = 1, cp->act.fn = AF_UNARY_RELU;
+    for (int j = 0; j < 2; j++)
+        cp->kernel[j] = (int32_t)s->k, cp->stride[j] = (int32_t)s->s, cp->dilation[j] = 1,
+        cp->pad_begin[j] = cp->pad_end[j] = (int32_t)s->p;
+    int64_t OH = (s->H + 2 * s->p - s->k) / s->s + 1, OW = (s->W + 2 * s->p - s->k) / s->s + 1;
+    u->in[0] = (af_tview){.dtype = AF_DTYPE_F32, .data = x, .rank = 4, .dims = {1, s->C, s->H, s->W}};
+    u->in[1] = (af_tview){.dtype = AF_DTYPE_F32, .data = w, .rank = 4, .dims = {s->M, s->C, s->k, s->k}};
+    u->in[2] = (af_tview){.dtype = AF_DTYPE_F32, .data = b, .rank = 1, .dims = {s->M}};
+    u->out = (af_tview){.dtype = AF_DTYPE_F32, .data = y, .rank = 4, .dims = {1, s->M, OH, OW}};
+    afk_wino_mode = pa->wino, afk_tgemm_mode = pa->tgemm;
+    size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &u->p, u->in, 3, &u->out, 1);
+    int64_t K = s->C * s->k * s->k, up32 = (s->M + 31) / 32 * 32;
+    int took = pa->wino ? pb == (size_t)(36 * s->M * s->C + 16) * 4
+               : pa->tgemm ? pb == (size_t)(K * up32 + 16) * 4 : pb == (size_t)(K * s->M + 16) * 4;
+    if (took) {
+        u->packed = aligned_alloc(64, (pb + 63) / 64 * 64);
+        u->scratch_bytes = (af_kernel_scratch_bytes(AF_OP_CONV, &u->p, u->in, 3, &u->out, 1) + 63) / 64 * 64;
+        u->scratch = aligned_alloc(64, u->scratch_bytes ? u->scratch_bytes : 64);
+        if (u->packed) af_kernel_prepack(AF_OP_CONV, &u->p, u->in, 3, &u->out, 1, u->packed);
+    }
+    afk_wino_mode = afk_tgemm_mode = -1;
+    return took && u->packed && u->scratch;
+}
+
+static double run_once(const path *pa, setup *u)
+{
+    af_kctx ctx = {.scratch = u->scratch, .scratch_bytes = u->scratch_bytes, .n_threads = 1,
+                   .packed = u->packed};
+    af_err err = {0};
+    afk_wino_mode = pa->wino, afk_tgemm_mode = pa->tgemm;
+    double t0 = now_ms();
+    af_status st = af_kernel_run(AF_OP_CONV, &u->p, u->in, 3, &u->out, 1, &ctx, &err);
+    double t = now_ms() - t0;
+    afk_wino_mode = afk_tgemm_mode = -1;
+    return st == AF_OK ? t : -1;
+}
+
+static void bench_shape(const shape *s)
+{
+    int64_t OH = (s->H + 2 * s->p - s->k) / s->s + 1, OW = (s->W + 2 * s->p - s->k) / s->s + 1;
+    size_t nx = (size_t)(s->C * s->H * s->W), nw = (size_t)(s->M * s->C * s->k * s->k);
+    float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = calloc((size_t)s->M, 4);
+    float *y = malloc((size_t)(s->M * OH * OW) * 4);
+    for (size_t i = 0; i < nx; i++) x[i] = (float)(i % 17) * 0.1f - 0.8f;
+    for (size_t i = 0; i < nw; i++) w[i] = (float)(i % 13) * 0.01f - 0.06f;
+    setup u[3];
+    int ok[3];
+    double t[3][ROUNDS];
+    for (int k = 0; k < 3; k++) ok[k] = prepare(s, &paths[k], x, w, b, y, &u[k]);
+    for (int r = 0; r < ROUNDS; r++)
+        for (int k = 0; k < 3; k++) t[k][r] = ok[k] ? run_once(&paths[k], &u[k]) : -1;
+    double gmacs = (double)s->C * s->k * s->k * s->M * OH * OW * 1e-9;
+    printf("C%-4lld %3lldx%-3lld M%-4lld k%lld s%lld p%lld  %6.3f GMAC:", (long long)s->C,
+           (long long)s->H, (long long)s->W, (long long)s->M, (long long)s->k, (long long)s->s,
+           (long long)s->p, gmacs);
+    for (int k = 0; k < 3; k++) {
+        qsort(t[k], ROUNDS, sizeof t[k][0], cmp_d);
+        if (ok[k]) printf("  %s %7.3f ms", paths[k].name, t[k][ROUNDS / 2]);
+        else printf("  %s       - ms", paths[k].name);
+        free(u[k].packed), free(u[k].scratch);
+    }
+    printf("\n");
+    free(x), free(w), free(b), free(y);
+}
+
+int main(int argc, char **argv)
+{
+    static const shape defaults[] = {
+        {64, 56, 56, 64, 3, 1, 1},   {128, 28, 28, 128, 3, 1, 1}, {256, 14, 14, 256, 3, 1, 1},
+        {512, 7, 7, 512, 3, 1, 1},   {256, 14, 14, 512, 3, 2, 1}, {512, 7, 7, 2048, 1, 1, 0},
+        {2048, 7, 7, 512, 1, 1, 0},  {1024, 14, 14, 256, 1, 1, 0}, {256, 14, 14, 1024, 1, 1, 0},
+        {320, 64, 64, 320, 3, 1, 1}, {16, 55, 55, 64, 3, 1, 1},   {64, 13, 13, 256, 3, 1, 1},
+    };
+    printf("ISA %s; median of %d alternating runs, thread CPU time\n", afk_pgemm_isa(), ROUNDS);
+    if (argc > 1) {
+        for (int i = 1; i + 6 < argc; i += 7) {
+            shape s = {atoll(argv[i]), atoll(argv[i + 1]), atoll(argv[i + 2]), atoll(argv[i + 3]),
+                       atoll(argv[i + 4]), atoll(argv[i + 5]), atoll(argv[i + 6])};
+            if (s.C < 1 || s.H < 1 || s.W < 1 || s.M < 1 || s.k < 1 || s.s < 1 || s.p < 0 ||
+                s.H + 2 * s.p < s.k || s.W + 2 * s.p < s.k || s.C * s.H * s.W > (1 << 28) ||
+                s.M * s.C * s.k * s.k > (1 << 28)) {
+                fprintf(stderr, "af_conv_paths: bad shape at argument %d\n", i);
+                return 2;
+            }
+            bench_shape(&s);
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) bench_shape(&defaults[i]);
+    return 0;
+}

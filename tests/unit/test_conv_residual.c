@@ -1,0 +1,164 @@
+/* CONV with a fused residual (in[3], lowering/fuse.c) on every path the CPU has: im2col +
+ * afk_sgemm, the packed AVX2 / AVX-512 GEMMs (weights packed per run and pre-packed),
+ * depthwise loops, Winograd F(4x4,3x3), and the positions-as-rows GEMM of small maps.
+ *
+ * The reference is the same kernel on the same path without the residual and with no
+ * activation (conv + bias, checked against a naive conv in test_kernels_fast.c), followed by
+ * act(y + r) written out here. The fused kernel adds the residual to exactly those conv + bias
+ * values and applies the same comparisons, so for identity / relu / clip the bound is 0 (the
+ * bits must match). Sigmoid goes through afk_act_apply's vector sigmoid (relative error ~1e-7,
+ * test_kernels_fast.c), so it is checked to 4e-6 relative. Results must also be byte-identical
+ * for 1 and 3 threads, and the check function must refuse a residual of the wrong shape or
+ * dtype. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/kernels/internal.h"
+#include "test_kernels_util.h"
+
+typedef struct rcase {
+    int64_t C, H, M, group, k, stride;
+    int act, bias;
+    int wino; /* 1: Winograd forced (AVX-512 only) */
+    const char *what;
+} rcase;
+
+static void params(const rcase *c, int act, af_params *p, int64_t *OH)
+{
+    memset(p, 0, sizeof *p);
+    af_conv_params *cp = &p->conv;
+    cp->nsp = 2, cp->group = (int32_t)c->group;
+    for (int j = 0; j < 2; j++) {
+        cp->kernel[j] = (int32_t)c->k, cp->stride[j] = (int32_t)c->stride, cp->dilation[j] = 1;
+        cp->pad_begin[j] = cp->pad_end[j] = (int32_t)(c->k / 2);
+    }
+    cp->act.fn = act, cp->act.alpha = -0.25f, cp->act.beta = 0.5f; /* clip bounds */
+    *OH = (c->H + 2 * (c->k / 2) - c->k) / c->stride + 1;
+}
+
+/* Runs conv c (act, residual r or NULL) with `threads` threads; prepack: pre-packed weights. */
+static af_status run(const rcase *c, int act, const float *x, const float *w, const float *b,
+                     const float *r, float *y, int threads, int prepack)
+{
+    af_params p;
+    int64_t OH;
+    params(c, act, &p, &OH);
+    af_tview in[4] = {TV(AF_DTYPE_F32, (void *)x, 1, c->C, c->H, c->H),
+                      TV(AF_DTYPE_F32, (void *)w, c->M, c->C / c->group, c->k, c->k),
+                      TV(AF_DTYPE_F32, (void *)b, c->M),
+                      TV(AF_DTYPE_F32, (void *)r, 1, c->M, OH, OH)};
+    if (!b) memset(&in[2], 0, sizeof in[2]); /* an omitted bias (afk_omitted) */
+    int n_in = r ? 4 : 3;
+    af_tview out = TV(AF_DTYPE_F32, y, 1, c->M, OH, OH);
+    af_err err = {0};
+    af_status st = af_kernel_check(AF_OP_CONV, &p, in, n_in, &out, 1, &err);
+    size_t need = (af_kernel_scratch_bytes(AF_OP_CONV, &p, in, n_in, &out, 1) + 63) / 64 * 64;
+    void *scratch = need ? aligned_alloc(64, need * (size_t)threads) : NULL;
+    af_kctx ctx = {.scratch = scratch, .scratch_bytes = need * (size_t)threads, .n_threads = threads};
+    size_t pb = prepack ? af_kernel_prepack_bytes(AF_OP_CONV, &p, in, n_in, &out, 1) : 0;
+    void *packed = pb ? aligned_alloc(64, (pb + 63) / 64 * 64) : NULL;
+    if (packed) af_kernel_prepack(AF_OP_CONV, &p, in, n_in, &out, 1, packed);
+    ctx.packed = packed;
+    if (!st) st = afk_pool_create(threads, &ctx.pool, &err);
+    if (!st) st = af_kernel_run(AF_OP_CONV, &p, in, n_in, &out, 1, &ctx, &err);
+    if (st) fprintf(stderr, "  (conv said: %s)\n", err.msg);
+    afk_pool_free(ctx.pool);
+    free(scratch);
+    free(packed);
+    return st;
+}
+
+static float act_ref(int act, float v)
+{
+    if (act == AF_UNARY_RELU) return v < 0 ? 0.0f : v;
+    if (act == AF_UNARY_CLIP) return v < -0.25f ? -0.25f : (v > 0.5f ? 0.5f : v);
+    if (act == AF_UNARY_SIGMOID) return 1.0f / (1.0f + expf(-v));
+    return v;
+}
+
+static void test_path(const rcase *c, const char *path, int prepack)
+{
+    int64_t OH;
+    af_params p;
+    params(c, c->act, &p, &OH);
+    int64_t nx = c->C * c->H * c->H, nw = c->M * c->C / c->group * c->k * c->k, ny = c->M * OH * OH;
+    float *x = frand_buf(nx), *w = frand_buf(nw), *b = c->bias ? frand_buf(c->M) : NULL;
+    float *r = frand_buf(ny), *plain = malloc((size_t)ny * 4), *y1 = malloc((size_t)ny * 4);
+    float *y3 = malloc((size_t)ny * 4);
+    int ok = run(c, AF_UNARY_IDENTITY, x, w, b, NULL, plain, 1, prepack) == AF_OK;
+    ok &= run(c, c->act, x, w, b, r, y1, 1, prepack) == AF_OK;
+    ok &= run(c, c->act, x, w, b, r, y3, 3, prepack) == AF_OK;
+    CHECK(ok, "%s (%s): ran", c->what, path);
+    int64_t bad = 0;
+    for (int64_t i = 0; ok && i < ny; i++) {
+        float want = act_ref(c->act, plain[i] + r[i]);
+        if (c->act == AF_UNARY_SIGMOID) bad += !(fabsf(y1[i] - want) <= 4e-6f * fabsf(want));
+        else bad += memcmp(&want, &y1[i], sizeof want) != 0;
+    }
+    CHECK(bad == 0, "%s (%s%s): %lld of %lld differ from act(conv + bias + r)", c->what, path,
+          prepack ? ", pre-packed" : "", (long long)bad, (long long)ny);
+    CHECK(!ok || !memcmp(y1, y3, (size_t)ny * 4), "%s (%s): 3 threads differ from 1", c->what,
+          path);
+    free(x), free(w), free(b), free(r), free(plain), free(y1), free(y3);
+}
+
+static void test_case(const rcase *c)
+{
+    if (c->wino) {
+        afk_pgemm_force = 2, afk_wino_mode = 1;
+        if (afk_pgemm_nr() == 32) test_path(c, "winograd", 1);
+        else printf("  %s: skipped, no AVX-512\n", c->what);
+        afk_pgemm_force = -1, afk_wino_mode = -1;
+        return;
+    }
+    static const char *const names[3] = {"sgemm", "avx2", "avx512"};
+    afk_wino_mode = 0;
+    for (int path = 0; path <= 2; path++)
+        for (int pre = 0; pre <= (path > 0); pre++) {
+            afk_pgemm_force = path;
+            if (path == 0 || afk_pgemm_nr() > 0) test_path(c, names[path], pre);
+            afk_pgemm_force = -1;
+        }
+    afk_wino_mode = -1;
+}
+
+/* The check refuses a residual whose shape or dtype differs from Y's. */
+static void test_check(void)
+{
+    const rcase c = {8, 6, 8, 1, 3, 1, AF_UNARY_RELU, 1, 0, "check"};
+    af_params p;
+    int64_t OH;
+    params(&c, c.act, &p, &OH);
+    af_tview in[4] = {TV(AF_DTYPE_F32, NULL, 1, 8, 6, 6), TV(AF_DTYPE_F32, NULL, 8, 8, 3, 3),
+                      TV(AF_DTYPE_F32, NULL, 8), TV(AF_DTYPE_F32, NULL, 1, 8, 6, 6)};
+    af_tview out = TV(AF_DTYPE_F32, NULL, 1, 8, 6, 6);
+    CHECK(check_node(AF_OP_CONV, &p, in, 4, &out, 1) == AF_OK, "a matching residual passes");
+    in[3] = TV(AF_DTYPE_F32, NULL, 1, 8, 1, 1);
+    CHECK(check_node(AF_OP_CONV, &p, in, 4, &out, 1) == AF_ERR_SHAPE, "a broadcast residual");
+    in[3] = TV(AF_DTYPE_F16, NULL, 1, 8, 6, 6);
+    CHECK(check_node(AF_OP_CONV, &p, in, 4, &out, 1) != AF_OK, "an f16 residual");
+    memset(&in[3], 0, sizeof in[3]);
+    CHECK(check_node(AF_OP_CONV, &p, in, 4, &out, 1) == AF_OK, "an omitted residual");
+    CHECK(check_node(AF_OP_CONV_TRANSPOSE, &p, in, 4, &out, 1) != AF_OK,
+          "conv_transpose takes no residual");
+}
+
+int main(void)
+{
+    static const rcase cases[] = {
+        /* C   H   M   g  k  s  act  bias wino */
+        {16, 23, 24, 1, 3, 1, AF_UNARY_RELU, 1, 0, "3x3 im2col, several tiles"},
+        {24, 21, 45, 1, 3, 2, AF_UNARY_IDENTITY, 0, 0, "3x3 stride 2, no bias"},
+        {32, 30, 40, 1, 1, 1, AF_UNARY_CLIP, 1, 0, "pointwise"},
+        {64, 7, 300, 1, 1, 1, AF_UNARY_RELU, 1, 0, "pointwise 7x7 (small map)"},
+        {8, 12, 12, 4, 3, 1, AF_UNARY_SIGMOID, 1, 0, "grouped, sigmoid"},
+        {24, 19, 24, 24, 3, 1, AF_UNARY_CLIP, 1, 0, "depthwise 3x3"},
+        {10, 20, 10, 10, 5, 2, AF_UNARY_RELU, 0, 0, "depthwise 5x5 s2, no bias"},
+        {40, 22, 36, 1, 3, 1, AF_UNARY_RELU, 1, 1, "winograd"},
+        {20, 9, 30, 1, 3, 1, AF_UNARY_IDENTITY, 0, 1, "winograd, partial tiles, no bias"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
+    test_check();
+    return check_report("conv_residual");
+}

@@ -52,7 +52,8 @@ def ensure_model(work, name):
 
 def convert(af, d, name, compress, work):
     out = os.path.join(work, f"{name}.{compress}.afb")
-    if not os.path.exists(out):
+    # made again whenever the converter is newer: lowering changes what a bundle holds
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(af):
         sh([af, "convert", os.path.join(d, "model.onnx"), "-o", out, "--compress", compress, "-q"])
     return out
 

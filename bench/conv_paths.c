@@ -1,6 +1,6 @@
 /* bench/conv_paths.c — one conv shape through each of the runtime's dense conv paths, to tune
- * the rules that pick them (runtime/kernels/conv.c: Winograd F(4x4,3x3), positions-as-rows
- * GEMM, the usual packed GEMM). Weights pre-packed as a session does; one thread; CPU time of
+ * the rule that picks them (runtime/kernels/conv.c, winograd.c: Winograd F(4x4,3x3) or the
+ * packed GEMM). Weights pre-packed as a session does; one thread; CPU time of
  * the thread (robust to a shared machine), median of alternating rounds.
  *
  *   build/bin/af_conv_paths [C H W M k s p] ...   (no arguments: the ResNet / SD shapes)
@@ -28,8 +28,9 @@ static int cmp_d(const void *a, const void *b)
 }
 
 typedef struct shape { int64_t C, H, W, M, k, s, p; } shape;
-typedef struct path { const char *name; int wino, tgemm; } path;
-static const path paths[] = {{"gemm", 0, 0}, {"winograd", 1, 0}, {"rows", 0, 1}};
+typedef struct path { const char *name; int wino; } path;
+enum { NP = 2 };
+static const path paths[NP] = {{"gemm", 0}, {"winograd", 1}};
 
 /* One path's prepack + scratch + run setup; returns 0 when the path does not take the shape. */
 typedef struct setup {
@@ -53,18 +54,17 @@ static int prepare(const shape *s, const path *pa, float *x, float *w, float *b,
     u->in[1] = (af_tview){.dtype = AF_DTYPE_F32, .data = w, .rank = 4, .dims = {s->M, s->C, s->k, s->k}};
     u->in[2] = (af_tview){.dtype = AF_DTYPE_F32, .data = b, .rank = 1, .dims = {s->M}};
     u->out = (af_tview){.dtype = AF_DTYPE_F32, .data = y, .rank = 4, .dims = {1, s->M, OH, OW}};
-    afk_wino_mode = pa->wino, afk_tgemm_mode = pa->tgemm;
+    afk_wino_mode = pa->wino;
     size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &u->p, u->in, 3, &u->out, 1);
-    int64_t K = s->C * s->k * s->k, up32 = (s->M + 31) / 32 * 32;
-    int took = pa->wino ? pb == (size_t)(36 * s->M * s->C + 16) * 4
-               : pa->tgemm ? pb == (size_t)(K * up32 + 16) * 4 : pb == (size_t)(K * s->M + 16) * 4;
+    int64_t K = s->C * s->k * s->k;
+    int took = pa->wino ? pb == (size_t)(36 * s->M * s->C + 16) * 4 : pb == (size_t)(K * s->M + 16) * 4;
     if (took) {
         u->packed = aligned_alloc(64, (pb + 63) / 64 * 64);
         u->scratch_bytes = (af_kernel_scratch_bytes(AF_OP_CONV, &u->p, u->in, 3, &u->out, 1) + 63) / 64 * 64;
         u->scratch = aligned_alloc(64, u->scratch_bytes ? u->scratch_bytes : 64);
         if (u->packed) af_kernel_prepack(AF_OP_CONV, &u->p, u->in, 3, &u->out, 1, u->packed);
     }
-    afk_wino_mode = afk_tgemm_mode = -1;
+    afk_wino_mode = -1;
     return took && u->packed && u->scratch;
 }
 
@@ -73,11 +73,11 @@ static double run_once(const path *pa, setup *u)
     af_kctx ctx = {.scratch = u->scratch, .scratch_bytes = u->scratch_bytes, .n_threads = 1,
                    .packed = u->packed};
     af_err err = {0};
-    afk_wino_mode = pa->wino, afk_tgemm_mode = pa->tgemm;
+    afk_wino_mode = pa->wino;
     double t0 = now_ms();
     af_status st = af_kernel_run(AF_OP_CONV, &u->p, u->in, 3, &u->out, 1, &ctx, &err);
     double t = now_ms() - t0;
-    afk_wino_mode = afk_tgemm_mode = -1;
+    afk_wino_mode = -1;
     return st == AF_OK ? t : -1;
 }
 
@@ -89,17 +89,17 @@ static void bench_shape(const shape *s)
     float *y = malloc((size_t)(s->M * OH * OW) * 4);
     for (size_t i = 0; i < nx; i++) x[i] = (float)(i % 17) * 0.1f - 0.8f;
     for (size_t i = 0; i < nw; i++) w[i] = (float)(i % 13) * 0.01f - 0.06f;
-    setup u[3];
-    int ok[3];
-    double t[3][ROUNDS];
-    for (int k = 0; k < 3; k++) ok[k] = prepare(s, &paths[k], x, w, b, y, &u[k]);
+    setup u[NP];
+    int ok[NP];
+    double t[NP][ROUNDS];
+    for (int k = 0; k < NP; k++) ok[k] = prepare(s, &paths[k], x, w, b, y, &u[k]);
     for (int r = 0; r < ROUNDS; r++)
-        for (int k = 0; k < 3; k++) t[k][r] = ok[k] ? run_once(&paths[k], &u[k]) : -1;
+        for (int k = 0; k < NP; k++) t[k][r] = ok[k] ? run_once(&paths[k], &u[k]) : -1;
     double gmacs = (double)s->C * s->k * s->k * s->M * OH * OW * 1e-9;
     printf("C%-4lld %3lldx%-3lld M%-4lld k%lld s%lld p%lld  %6.3f GMAC:", (long long)s->C,
            (long long)s->H, (long long)s->W, (long long)s->M, (long long)s->k, (long long)s->s,
            (long long)s->p, gmacs);
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < NP; k++) {
         qsort(t[k], ROUNDS, sizeof t[k][0], cmp_d);
         if (ok[k]) printf("  %s %7.3f ms", paths[k].name, t[k][ROUNDS / 2]);
         else printf("  %s       - ms", paths[k].name);

@@ -83,23 +83,6 @@ static int wino_plan(const conv_geom *g, const af_conv_params *cp, afk_wino *w)
 
 static size_t wino_scratch(const afk_wino *w) { return afk_wino_thread_floats(w) * sizeof(float); }
 
-/* 1 when the conv runs as positions × channels (conv_tgemm.c): one group, a small map where
- * that orientation wastes fewer GEMM slots, and not a Winograd conv. */
-static int tgemm_plan(const conv_geom *g, const af_conv_params *cp)
-{
-    afk_wino w;
-    return g->G == 1 && !is_depthwise(g) && afk_pgemm_nr() > 0 && !wino_plan(g, cp, &w) &&
-           afk_tgemm_pays(g->osp, g->M, g->Cg * g->K);
-}
-
-/* Floats of scratch for one thread of tgemm: im2col (unless pointwise), col^T packed, and a
- * thread's GEMM buffer (more threads get more of the latter). */
-static size_t tgemm_floats(const conv_geom *g)
-{
-    size_t col = is_pointwise(g) ? 0 : (size_t)(g->Cg * g->K * g->osp);
-    return col + afk_tgemm_shared_floats(g->osp, g->Cg * g->K) + afk_tgemm_thread_floats(g->osp, g->M);
-}
-
 /* Output positions per tile: the whole map, or fewer so that rows*T floats fit COL_BYTES. */
 static int64_t tile_len(int64_t rows, int64_t positions)
 {
@@ -229,12 +212,11 @@ size_t afk_conv_scratch(const af_params *p, const af_tview *in, const af_tview *
     if (is_depthwise(&g)) return dw_padded_geom(&g, &ph, &pw, &floats) ? (size_t)floats * 4 : 0;
     size_t packed = afk_pgemm_work_floats(task_tile(is_pointwise(&g) ? 1 : g.Cg * g.K, g.osp)) * 4;
     if (is_pointwise(&g))
-        return tgemm_plan(&g, cp) && tgemm_floats(&g) * 4 > packed ? tgemm_floats(&g) * 4 : packed;
+        return packed;
     afk_wino w;
     size_t col = col_bytes(g.Cg * g.K, g.osp);
     if (packed > col) col = packed;
     if (wino_plan(&g, cp, &w) && wino_scratch(&w) > col) return wino_scratch(&w);
-    if (tgemm_plan(&g, cp) && tgemm_floats(&g) * 4 > col) return tgemm_floats(&g) * 4;
     return col;
 }
 
@@ -252,7 +234,7 @@ size_t afk_convt_scratch(const af_params *p, const af_tview *in, const af_tview 
 /* ---- pre-packed weights ---------------------------------------------------------------------- */
 
 /* floats before the panels: (int32) the panels' MR, then the layout (PACK_*) */
-enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1, PACK_TGEMM = 2 };
+enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1 };
 
 /* The layout of pre-packed weights made for the kernel in use, or -1 (none or stale). */
 static int packed_kind(const void *packed)
@@ -275,8 +257,6 @@ size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_t
     afk_wino w;
     if (is_depthwise(&g)) return 0;
     if (wino_plan(&g, cp, &w)) return (afk_wino_pack_floats(&w) + PACK_HDR) * sizeof(float);
-    if (tgemm_plan(&g, cp))
-        return (afk_tgemm_pack_floats(g.M, g.Cg * g.K) + PACK_HDR) * sizeof(float);
     int64_t n = af_tview_numel(&in[1]);
     if (n <= 0 || (uint64_t)n > SIZE_MAX / 4 - PACK_HDR) return 0;
     return ((size_t)n + PACK_HDR) * sizeof(float);
@@ -298,11 +278,6 @@ void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *ou
         return;
     }
     int64_t rows = g.Cg * g.K;
-    if (tgemm_plan(&g, &p->conv)) {
-        h[1] = PACK_TGEMM;
-        afk_tgemm_pack(g.M, rows, in[1].data, d + PACK_HDR);
-        return;
-    }
     h[1] = PACK_GEMM;
     for (int64_t gi = 0; gi < g.G; gi++)
         afk_pgemm_pack_a(g.Mg, rows, (const float *)in[1].data + gi * g.Mg * rows, rows,
@@ -1173,26 +1148,6 @@ static void balance_tasks(conv_job *j, int nt)
     j->mb = g->Mg;
 }
 
-/* Each image through conv_tgemm.c. Scratch: [im2col | col^T packed | per-thread buffers]. */
-static void run_tgemm(const conv_job *j, const af_kctx *ctx, int nt)
-{
-    const conv_geom *g = &j->g;
-    const int64_t K = g->Cg * g->K, P = g->osp;
-    float *base = (float *)ctx->scratch, *col = base;
-    afk_tgemm t = {.P = P, .K = K, .M = g->M, .ldcol = P, .bias = j->B, .act_u = &j->cp->act,
-                   .Wt = (const float *)ctx->packed + PACK_HDR};
-    t.shared = base + (j->pointwise ? 0 : K * P);
-    t.scratch = t.shared + afk_tgemm_shared_floats(P, K);
-    t.slice = (ctx->scratch_bytes / sizeof(float) - (size_t)(t.scratch - base)) / (size_t)nt;
-    for (int64_t n = 0; n < g->N; n++) {
-        const float *x = j->X + n * g->C * g->isp;
-        if (!j->pointwise) im2col(g, x, 0, P, col);
-        t.col = j->pointwise ? x : col;
-        t.y = j->Y + n * g->M * P;
-        afk_tgemm_run(&t, ctx);
-    }
-}
-
 // X (N,C,*) ⊛ W (M,C/g,*) + B (M) -> Y (N,M,*)
 af_status afk_conv_run(AFK_RUN_ARGS)
 {
@@ -1226,12 +1181,6 @@ af_status afk_conv_run(AFK_RUN_ARGS)
             w.res = j.R ? j.R + n * g->M * g->osp : NULL; /* added in its epilogue */
             afk_wino_run(&w, ctx);
         }
-        return AF_OK;
-    }
-    if (ctx && ctx->scratch && packed_kind(ctx->packed) == PACK_TGEMM && tgemm_plan(g, &p->conv) &&
-        ctx->scratch_bytes / (size_t)nt >= tgemm_floats(g) * sizeof(float)) {
-        run_tgemm(&j, ctx, nt);
-        conv_residual(&j, j.Y, g->N * g->M, 0, g->osp);
         return AF_OK;
     }
     j.rows = g->Cg * g->K;

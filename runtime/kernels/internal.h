@@ -114,8 +114,7 @@ typedef struct afk_pgemm {
     afk_pack_b_fn pack_b;
     const void *b_arg;
     const float *Bp;   /* or B already packed (64-byte aligned): k block k0 at Bp + k0*bp_ld, */
-    int64_t bp_ld;     /* its panels as pack_b writes them; bp_ld >= N, a multiple of 32; */
-    int64_t bp_col0;   /* this call's column 0 is Bp's column bp_col0 (a multiple of 32) */
+    int64_t bp_ld;     /* its panels as pack_b writes them; bp_ld >= N, a multiple of 32 */
     float *C;
     int64_t ldc;
     const float *bias; /* (M) or NULL */
@@ -135,11 +134,6 @@ void afk_pgemm_run(const afk_pgemm *g);
  * run streams it in order: rows [i0, i0+mr) (i0 a multiple of afk_pgemm_mr()) of the k block
  * [k0, k0+kc) at dst[k0*M + i0*kc], k-major within. */
 void afk_pgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *dst);
-/* The same from A's transpose At (K, M) (row stride ldt). */
-void afk_pgemm_pack_a_t(int64_t M, int64_t K, const float *At, int64_t ldt, float *dst);
-/* B (K, N) given as its transpose Bt (N, K) (row stride ldt) into Bp's layout (bp_ld =
- * N rounded up to 32): K * bp_ld floats. */
-void afk_pgemm_pack_b_t(int64_t N, int64_t K, const float *Bt, int64_t ldt, float *dst);
 /* Where afk_pgemm_pack_a puts A[m, k] of an (M, K) matrix. */
 size_t afk_pgemm_a_index(int64_t M, int64_t K, int64_t m, int64_t k);
 /* tests: -1 (default) the best the CPU has; 0 none (im2col + afk_sgemm), 1 at most AVX2+FMA,
@@ -173,28 +167,6 @@ size_t afk_wino_thread_floats(const afk_wino *w);
 void afk_wino_run(const afk_wino *w, const af_kctx *ctx);
 /* -1 (default): where the cost rule says it pays; 0: never; 1: wherever legal (tests) */
 extern int afk_wino_mode;
-
-/* ---- small-map convs with positions as GEMM rows (conv_tgemm.c), one image, one group ---- */
-typedef struct afk_tgemm {
-    int64_t P, K, M;              /* output positions, rows of col, output channels */
-    const float *col;             /* (K, P), row stride ldcol: im2col of the image (or x) */
-    int64_t ldcol;
-    const float *Wt;              /* afk_tgemm_pack of W (M, K) */
-    const float *bias;            /* (M) or NULL */
-    const af_unary_params *act_u; /* epilogue after the bias */
-    float *y;                     /* (M, P) */
-    float *shared;                /* afk_tgemm_shared_floats() */
-    float *scratch;               /* afk_tgemm_thread_floats() per thread, slice floats apart */
-    size_t slice;
-} afk_tgemm;
-int afk_tgemm_pays(int64_t P, int64_t M, int64_t K);
-/* -1 (default): where the cost rule says it pays; 0: never; 1: wherever legal (tests) */
-extern int afk_tgemm_mode;
-size_t afk_tgemm_pack_floats(int64_t M, int64_t K);
-void afk_tgemm_pack(int64_t M, int64_t K, const float *W, float *dst);
-size_t afk_tgemm_shared_floats(int64_t P, int64_t K);
-size_t afk_tgemm_thread_floats(int64_t P, int64_t M);
-void afk_tgemm_run(const afk_tgemm *t, const af_kctx *ctx);
 
 /* ---- vectorised f32 loops (vec.c): AVX2 chosen at run time, else portable; same bits ---- */
 enum { AFK_ACT_NONE = 0, AFK_ACT_RELU = 1, AFK_ACT_CLIP = 2, AFK_ACT_SIGMOID = 3, AFK_ACT_SILU = 4 };

@@ -235,35 +235,6 @@ void afk_pgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *
     }
 }
 
-void afk_pgemm_pack_a_t(int64_t M, int64_t K, const float *At, int64_t ldt, float *dst)
-{
-    const int MR = afk_pgemm_mr();
-    for (int64_t k0 = 0; k0 < K; k0 += KC) {
-        int64_t kc = K - k0 < KC ? K - k0 : KC;
-        for (int64_t i0 = 0; i0 < M; i0 += MR) {
-            int64_t mr = M - i0 < MR ? M - i0 : MR;
-            float *d = dst + k0 * M + i0 * kc;
-            for (int64_t k = 0; k < kc; k++, d += mr) /* row k of At holds column k of A */
-                memcpy(d, At + (k0 + k) * ldt + i0, (size_t)mr * sizeof *d);
-        }
-    }
-}
-
-void afk_pgemm_pack_b_t(int64_t N, int64_t K, const float *Bt, int64_t ldt, float *dst)
-{
-    const int NR = afk_pgemm_nr();
-    const int64_t ld = (N + 31) / 32 * 32;
-    for (int64_t k0 = 0; k0 < K; k0 += KC) {
-        int64_t kc = K - k0 < KC ? K - k0 : KC;
-        for (int64_t j0 = 0; j0 < ld; j0 += NR) {
-            float *d = dst + k0 * ld + j0 * kc;
-            for (int64_t k = 0; k < kc; k++)
-                for (int r = 0; r < NR; r++) /* column j0 + r of B is row j0 + r of Bt */
-                    d[k * NR + r] = j0 + r < N ? Bt[(j0 + r) * ldt + k0 + k] : 0.0f;
-        }
-    }
-}
-
 size_t afk_pgemm_a_index(int64_t M, int64_t K, int64_t m, int64_t k)
 {
     const int64_t MR = afk_pgemm_mr(), k0 = k / KC * KC, kc = K - k0 < KC ? K - k0 : KC;
@@ -284,7 +255,7 @@ void afk_pgemm_run(const afk_pgemm *g)
     for (int64_t k0 = 0; k0 < g->K; k0 += KC) {
         int64_t kc = g->K - k0 < KC ? g->K - k0 : KC;
         int mode = (k0 > 0 ? 1 : 0) | (k0 + kc >= g->K ? 2 : 0);
-        const float *b = g->Bp ? g->Bp + k0 * g->bp_ld + g->bp_col0 * kc : bp;
+        const float *b = g->Bp ? g->Bp + k0 * g->bp_ld : bp;
         if (!g->Bp) g->pack_b(g->b_arg, k0, kc, NR, bp);
         for (int64_t i0 = 0; i0 < g->M; i0 += MR) {
             int mr = g->M - i0 < MR ? (int)(g->M - i0) : MR;

@@ -33,6 +33,10 @@ enum { NK = 36, PANEL = 32, KC = 256, PAD = 16 };
 
 int afk_wino_mode = -1;
 
+#ifndef AFK_WINO_MIN_TILES /* tuning: -DAFK_WINO_MIN_TILES=16 also takes 13x13..16x16 maps */
+#define AFK_WINO_MIN_TILES PANEL
+#endif
+
 /* Slots per tile row (S above) and in all; slots per task block. */
 static int64_t slot_w(const afk_wino *w)
 {
@@ -68,7 +72,7 @@ int afk_wino_applies(const afk_wino *w)
      * streamed from memory for a handful of columns: measured no faster than direct (ResNet
      * 14x14 stages), so those stay direct. */
     int64_t wino = NK * pad32(tiles(w)) * 5 / 4, direct = 9 * pad32(w->OH * w->OW);
-    return tiles(w) >= PANEL && wino < direct;
+    return tiles(w) >= AFK_WINO_MIN_TILES && wino < direct;
 }
 
 size_t afk_wino_pack_floats(const afk_wino *w) { return (size_t)(NK * w->M * w->C); }

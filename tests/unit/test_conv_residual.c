@@ -1,6 +1,6 @@
 /* CONV with a fused residual (in[3], lowering/fuse.c) on every path the CPU has: im2col +
  * afk_sgemm, the packed AVX2 / AVX-512 GEMMs (weights packed per run and pre-packed),
- * depthwise loops, Winograd F(4x4,3x3), and the positions-as-rows GEMM of small maps.
+ * depthwise loops and Winograd F(4x4,3x3).
  *
  * The reference is the same kernel on the same path without the residual and with no
  * activation (conv + bias, checked against a naive conv in test_kernels_fast.c), followed by

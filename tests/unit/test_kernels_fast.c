@@ -107,8 +107,7 @@ static void test_vec(void)
 typedef struct conv_case {
     int64_t N, C, H, W, M, group, k, stride, pad, dil;
     int act;
-    int wino; /* 1: Winograd F(4x4,3x3) forced (winograd.c), 0: never taken, 2: never taken
-               * and positions-as-rows (conv_tgemm.c) expected with pre-packed weights */
+    int wino; /* 1: Winograd F(4x4,3x3) forced (winograd.c), 0: never taken */
 } conv_case;
 
 static void conv_params(const conv_case *c, af_params *p, int64_t *OH, int64_t *OW)
@@ -213,28 +212,6 @@ static void test_wino_case(const conv_case *c)
     afk_pgemm_force = -1;
 }
 
-/* Positions-as-rows convs pre-pack W^T in 32-wide panels: K * M rounded up to 32 floats. */
-static void check_tgemm_taken(const conv_case *c)
-{
-    afk_pgemm_force = 2;
-    if (afk_pgemm_nr() == 32) {
-        af_params p;
-        int64_t OH, OW;
-        conv_params(c, &p, &OH, &OW);
-        float one = 1.0f;
-        int64_t K = c->C / c->group * c->k * c->k;
-        af_tview in[3] = {TV(AF_DTYPE_F32, NULL, c->N, c->C, c->H, c->W),
-                          TV(AF_DTYPE_F32, &one, c->M, c->C / c->group, c->k, c->k),
-                          TV(AF_DTYPE_F32, NULL, c->M)};
-        af_tview out = TV(AF_DTYPE_F32, NULL, c->N, c->M, OH, OW);
-        size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &p, in, 3, &out, 1);
-        CHECK(pb == (size_t)(K * ((c->M + 31) / 32 * 32) + 16) * 4, "conv C%lld M%lld %lldx%lld:"
-              " packed %zu bytes, not W^T panels", (long long)c->C, (long long)c->M,
-              (long long)OH, (long long)OW, pb);
-    }
-    afk_pgemm_force = -1;
-}
-
 static void test_conv_case(const conv_case *c)
 {
     int dw = c->group == c->C && c->group == c->M;
@@ -243,9 +220,6 @@ static void test_conv_case(const conv_case *c)
         return;
     }
     afk_wino_mode = 0; /* the direct paths */
-    int tgemm_default = afk_tgemm_mode;
-    afk_tgemm_mode = c->wino == 2; /* positions as rows: forced, or never */
-    if (c->wino == 2) check_tgemm_taken(c);
     for (int path = 0; path <= 2; path++)
         for (int pre = 0; pre <= (path > 0 && !dw); pre++) {
             afk_pgemm_force = path; /* depthwise: AVX-512 also selects its own loop */
@@ -253,7 +227,6 @@ static void test_conv_case(const conv_case *c)
             afk_pgemm_force = -1;
         }
     afk_wino_mode = -1;
-    afk_tgemm_mode = tgemm_default;
 }
 
 static void test_conv_path(const conv_case *c, int path, int prepack)
@@ -361,13 +334,12 @@ static void test_conv(void)
         {1, 300, 9, 11, 37, 1, 3, 1, 1, 1, AF_UNARY_SILU, 1},
         {1, 8, 70, 75, 60, 1, 3, 1, 2, 1, AF_UNARY_SIGMOID, 1},
         {1, 24, 3, 2, 130, 1, 3, 1, 1, 1, AF_UNARY_RELU, 1},
-        /* positions as GEMM rows (small maps): 3x3 at 7x7 with 64 channels, pointwise with
-         * 300 input channels (2 k blocks) and silu, stride 2 onto 7x7, 2 images of 9x9 with 96
-         * channels (a 32-channel last task) and sigmoid */
-        {1, 40, 7, 7, 64, 1, 3, 1, 1, 1, AF_UNARY_RELU, 2},
-        {1, 300, 7, 7, 96, 1, 1, 1, 0, 1, AF_UNARY_SILU, 2},
-        {1, 24, 14, 14, 128, 1, 3, 2, 1, 1, AF_UNARY_IDENTITY, 2},
-        {2, 16, 9, 9, 96, 1, 1, 1, 0, 1, AF_UNARY_SIGMOID, 2},
+        /* small maps: 3x3 at 7x7 with 64 channels, pointwise with 300 input channels (2 k
+         * blocks) and silu, stride 2 onto 7x7, 2 images of 9x9 with 96 channels and sigmoid */
+        {1, 40, 7, 7, 64, 1, 3, 1, 1, 1, AF_UNARY_RELU, 0},
+        {1, 300, 7, 7, 96, 1, 1, 1, 0, 1, AF_UNARY_SILU, 0},
+        {1, 24, 14, 14, 128, 1, 3, 2, 1, 1, AF_UNARY_IDENTITY, 0},
+        {2, 16, 9, 9, 96, 1, 1, 1, 0, 1, AF_UNARY_SIGMOID, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_conv_case(&cases[i]);
 }

@@ -19,7 +19,7 @@
 #include <string.h>
 
 enum { COL_BYTES = 8 << 20, MIN_TILE = 64, TASK_TILE = 512, TASK_MBLK = 64, MIN_TASKS = 4,
-       DW_CHANNELS = 4 };
+       DW_CHANNELS = 4, DW_OUTPUTS = 8192 };
 
 typedef struct conv_geom {
     int64_t N, C, M, G;     /* batch, in channels, out channels, groups */
@@ -951,7 +951,8 @@ static void epilogue(const af_unary_params *act, const float *bias, float *y, in
  * thread count), and each task computes its outputs alone, so results are bit-identical for
  * any number of threads. GEMM convs: one task per (image, group, row block of Mg, tile of T
  * output positions); rows are split (TASK_MBLK) only when tiles alone give < MIN_TASKS tasks.
- * Depthwise convs: one task per DW_CHANNELS channels of one image. */
+ * Depthwise convs: one task per DW_CHANNELS (or more, for at least DW_OUTPUTS outputs, up to
+ * 64) channels of one image. */
 typedef struct conv_job {
     conv_geom g;
     const af_conv_params *cp;
@@ -965,6 +966,7 @@ typedef struct conv_job {
     int64_t rows, T, n_tiles, mb, n_mblk;
     const float *R;           /* fused residual (Y's layout) or NULL; then cp->act is identity */
     af_unary_params ract;     /* and the conv's activation, applied after adding R */
+    int64_t dwc;              /* depthwise: channels per task */
 } conv_job;
 
 /* With a fused residual, after conv + bias has been written to rows y (mc rows osp apart),
@@ -1041,14 +1043,14 @@ static void conv_dw_task(void *arg, int64_t task, int tid)
 {
     const conv_job *j = arg;
     const conv_geom *g = &j->g;
-    int64_t per_img = (g->C + DW_CHANNELS - 1) / DW_CHANNELS, n = task / per_img;
-    int64_t c0 = task % per_img * DW_CHANNELS, PH, PW, floats;
+    int64_t per_img = (g->C + j->dwc - 1) / j->dwc, n = task / per_img;
+    int64_t c0 = task % per_img * j->dwc, PH, PW, floats;
     int padded = j->scratch && have_avx2() && dw_padded_geom(g, &PH, &PW, &floats);
     float *pad = padded ? (float *)(j->scratch + (size_t)tid * j->slice) : NULL;
     int kind = afk_act_kind(&j->cp->act);
     int direct = padded && dw_direct_applies(g);
     if (direct) memset(pad, 0, (size_t)g->in[2] * sizeof *pad); /* the zero row */
-    for (int64_t c = c0; c < c0 + DW_CHANNELS && c < g->C; c++) {
+    for (int64_t c = c0; c < c0 + j->dwc && c < g->C; c++) {
         float *y = j->Y + (n * g->M + c) * g->osp;
         const float *x = j->X + (n * g->C + c) * g->isp, *w = j->W + c * g->K;
         if (direct) {
@@ -1074,7 +1076,7 @@ static void conv_dw_task(void *arg, int64_t task, int tid)
             depthwise_channel(g, x, w, y);
         conv_epilogue(j, c, 0, 1, y, 0, g->osp);
     }
-    int64_t nc = g->C - c0 < DW_CHANNELS ? g->C - c0 : DW_CHANNELS; /* the task's channels */
+    int64_t nc = g->C - c0 < j->dwc ? g->C - c0 : j->dwc; /* the task's channels */
     conv_residual(j, j->Y + (n * g->M + c0) * g->osp, nc, 0, g->osp);
 }
 
@@ -1167,7 +1169,11 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     j.pointwise = is_pointwise(g);
     j.depthwise = is_depthwise(g);
     if (j.depthwise) {
-        afk_parallel(ctx, g->N * ((g->C + DW_CHANNELS - 1) / DW_CHANNELS), conv_dw_task, &j);
+        /* at least DW_OUTPUTS outputs per task (a rule on the shape): small maps would
+         * otherwise spend more on claiming tasks than on the work */
+        j.dwc = DW_OUTPUTS / (g->osp > 0 ? g->osp : 1);
+        j.dwc = j.dwc < DW_CHANNELS ? DW_CHANNELS : j.dwc > 64 ? 64 : j.dwc;
+        afk_parallel(ctx, g->N * ((g->C + j.dwc - 1) / j.dwc), conv_dw_task, &j);
         return AF_OK;
     }
     afk_wino w;

@@ -51,16 +51,43 @@ static void fill_c(const af_tview *c, float beta, float *y, int64_t M, int64_t N
 }
 
 // alpha * op(A) (M,K) @ op(B) (K,N) + beta * C -> Y (M,N)
+/* One row (batch-1 classifiers) is cut into column chunks of GEMV_COLS on the pool: a rule
+ * on the shape alone, so each output is computed the same way for any thread count. */
+enum { GEMV_COLS = 128 };
+
+typedef struct gemv_job {
+    const af_gemm_params *gp;
+    int64_t N, K, ldb;
+    const float *a, *b;
+    float *y, beta;
+} gemv_job;
+
+// y[j0:j0+n] (1,n) = alpha a (1,K) @ B[:, j0:j0+n] (+ beta y), B (K,N) or B^T (N,K)
+static void gemv_task(void *arg, int64_t task, int tid)
+{
+    (void)tid;
+    const gemv_job *j = arg;
+    int64_t j0 = task * GEMV_COLS, n = j->N - j0 < GEMV_COLS ? j->N - j0 : GEMV_COLS;
+    const float *b = j->b + (j->gp->trans_b ? j0 * j->ldb : j0);
+    afk_sgemm(j->gp->trans_a, j->gp->trans_b, 1, n, j->K, j->gp->alpha, j->a, j->gp->trans_a ? 1 : j->K,
+              b, j->ldb, j->beta, j->y + j0, n);
+}
+
 af_status afk_gemm_run(AFK_RUN_ARGS)
 {
-    (void)n_out, (void)ctx, (void)err;
+    (void)n_out, (void)err;
     const af_gemm_params *gp = &p->gemm;
     int64_t M = out[0].dims[0], N = out[0].dims[1], K = in[0].dims[gp->trans_a ? 0 : 1];
     float *y = out[0].data;
     int has_c = n_in == 3 && in[2].data && gp->beta != 0.0f;
     if (has_c) fill_c(&in[2], gp->beta, y, M, N);
-    afk_sgemm(gp->trans_a, gp->trans_b, M, N, K, gp->alpha, in[0].data, in[0].dims[1],
-              in[1].data, in[1].dims[1], has_c ? 1.0f : 0.0f, y, N);
+    if (M == 1 && N > GEMV_COLS) {
+        gemv_job j = {gp, N, K, in[1].dims[1], in[0].data, in[1].data, y, has_c ? 1.0f : 0.0f};
+        afk_parallel(ctx, (N + GEMV_COLS - 1) / GEMV_COLS, gemv_task, &j);
+    } else {
+        afk_sgemm(gp->trans_a, gp->trans_b, M, N, K, gp->alpha, in[0].data, in[0].dims[1],
+                  in[1].data, in[1].dims[1], has_c ? 1.0f : 0.0f, y, N);
+    }
     afk_act_apply(&gp->act, y, M * N);
     return AF_OK;
 }

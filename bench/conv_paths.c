@@ -1,6 +1,6 @@
 /* bench/conv_paths.c — one conv shape through each of the runtime's dense conv paths, to tune
- * the rule that picks them (runtime/kernels/conv.c, winograd.c: Winograd F(4x4,3x3) or the
- * packed GEMM). Weights pre-packed as a session does; one thread; CPU time of
+ * the rule that picks them (runtime/kernels/conv.c, winograd.c: Winograd F(4x4,3x3) or
+ * F(2x2,3x3), or the packed GEMM). Weights pre-packed as a session does; one thread; CPU time of
  * the thread (robust to a shared machine), median of alternating rounds.
  *
  *   build/bin/af_conv_paths [C H W M k s p] ...   (no arguments: the ResNet / SD shapes)
@@ -29,8 +29,8 @@ static int cmp_d(const void *a, const void *b)
 
 typedef struct shape { int64_t C, H, W, M, k, s, p; } shape;
 typedef struct path { const char *name; int wino; } path;
-enum { NP = 2 };
-static const path paths[NP] = {{"gemm", 0}, {"winograd", 1}};
+enum { NP = 3 };
+static const path paths[NP] = {{"gemm", 0}, {"winograd4", 1}, {"winograd2", 2}};
 
 /* One path's prepack + scratch + run setup; returns 0 when the path does not take the shape. */
 typedef struct setup {
@@ -57,7 +57,8 @@ static int prepare(const shape *s, const path *pa, float *x, float *w, float *b,
     afk_wino_mode = pa->wino;
     size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &u->p, u->in, 3, &u->out, 1);
     int64_t K = s->C * s->k * s->k;
-    int took = pa->wino ? pb == (size_t)(36 * s->M * s->C + 16) * 4 : pb == (size_t)(K * s->M + 16) * 4;
+    int nk = pa->wino == 1 ? 36 : 16;
+    int took = pa->wino ? pb == (size_t)(nk * s->M * s->C + 16) * 4 : pb == (size_t)(K * s->M + 16) * 4;
     if (took) {
         u->packed = aligned_alloc(64, (pb + 63) / 64 * 64);
         u->scratch_bytes = (af_kernel_scratch_bytes(AF_OP_CONV, &u->p, u->in, 3, &u->out, 1) + 63) / 64 * 64;

@@ -273,7 +273,7 @@ void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *ou
     h[0] = afk_pgemm_mr();
     afk_wino w;
     if (wino_plan(&g, &p->conv, &w)) {
-        h[1] = PACK_WINO;
+        h[1] = PACK_WINO, h[2] = w.m;
         afk_wino_pack(&w, in[1].data, d + PACK_HDR);
         return;
     }
@@ -1178,6 +1178,7 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     }
     afk_wino w;
     if (ctx && ctx->scratch && packed_kind(ctx->packed) == PACK_WINO && wino_plan(g, &p->conv, &w) &&
+        ((const int32_t *)ctx->packed)[2] == w.m &&
         ctx->scratch_bytes / (size_t)nt >= wino_scratch(&w)) {
         w.U = (const float *)ctx->packed + PACK_HDR, w.bias = j.B;
         w.scratch = (float *)ctx->scratch, w.slice = ctx->scratch_bytes / (size_t)nt / sizeof(float);

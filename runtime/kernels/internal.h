@@ -146,12 +146,13 @@ float afk_unary_f32(const af_unary_params *u, float x);
 void afk_act_apply(const af_unary_params *u, float *x, int64_t n);
 int afk_act_valid(const af_unary_params *u); /* fn is a float→float unary */
 
-/* ---- Winograd F(4x4, 3x3) for 3x3 stride-1 convs (winograd.c), AVX-512F only ----
+/* ---- Winograd F(4x4, 3x3) / F(2x2, 3x3) for 3x3 stride-1 convs (winograd.c), AVX-512F ----
  * conv.c fills the geometry and act, asks afk_wino_applies, pre-packs the weights once
  * (afk_wino_pack into afk_wino_pack_floats() floats) and runs one image at a time. */
 typedef struct afk_wino {
     int64_t C, M, H, W, OH, OW, pt, pl; /* channels, input and output maps, top/left pads */
     int act;                            /* AFK_ACT_* fused (afk_pgemm_act), -1: none fits */
+    int m;                              /* output tile 4 (F(4x4,3x3)) or 2: afk_wino_applies */
     float lo, hi;                       /* CLIP's bounds */
     const float *x, *U, *bias;          /* x (C,H,W), U from afk_wino_pack, bias (M) or NULL */
     const float *res;                   /* residual (M,OH,OW) added before act, or NULL */
@@ -159,13 +160,15 @@ typedef struct afk_wino {
     float *scratch;                     /* afk_wino_thread_floats() floats per thread, */
     size_t slice;                       /* slice floats apart (64-byte multiples) */
 } afk_wino;
-int afk_wino_applies(const afk_wino *w);
+/* 1 when Winograd pays (or is forced) for w's geometry; sets w->m. */
+int afk_wino_applies(afk_wino *w);
 size_t afk_wino_pack_floats(const afk_wino *w);
 // W (M,C,3,3) -> 36 matrices (G g G^T)[k] (M, C) in afk_pgemm_pack_a's layout
 void afk_wino_pack(const afk_wino *w, const float *weights, float *dst);
 size_t afk_wino_thread_floats(const afk_wino *w);
 void afk_wino_run(const afk_wino *w, const af_kctx *ctx);
-/* -1 (default): where the cost rule says it pays; 0: never; 1: wherever legal (tests) */
+/* -1 (default): where the cost rule says it pays; 0: never; 1: F(4x4) wherever legal; 2: F(2x2)
+ * wherever legal (tests) */
 extern int afk_wino_mode;
 
 /* ---- vectorised f32 loops (vec.c): AVX2 chosen at run time, else portable; same bits ---- */

@@ -1,5 +1,8 @@
-/* runtime/kernels/winograd.c — 3×3 stride-1 convolution by Winograd F(4×4, 3×3) (Lavin & Gray,
- * "Fast Algorithms for Convolutional Neural Networks", 2016) on sgemm_packed.c's AVX-512 GEMM.
+/* runtime/kernels/winograd.c — 3×3 stride-1 convolution by Winograd F(4×4, 3×3) or F(2×2, 3×3)
+ * (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016) on sgemm_packed.c's
+ * AVX-512 GEMM. Written below for F(4×4) (6×6 tiles, 36 matrices); F(2×2) is the same with 4×4
+ * tiles on a step of 2 and 16 matrices: 2.25× fewer multiplies than direct instead of 4×, but
+ * 16 instead of 36 transformed weight matrices to stream, which wins on maps of about 14×14.
  *
  *   U[k] (M, C)  = (G g G^T)[k]   k = 0..35, per (output, input) channel pair, once per session
  *   V[k] (C, nb) = (B^T d B)[k]   per input channel and 6×6 input tile d (step 4, zero padded)
@@ -29,57 +32,75 @@
 
 #include <string.h>
 
-enum { NK = 36, PANEL = 32, KC = 256, PAD = 16 };
+enum { PANEL = 32, KC = 256, PAD = 16, MEM_SLOTS = 56, V_BYTES = 3 << 19 };
 
 int afk_wino_mode = -1;
 
-#ifndef AFK_WINO_MIN_TILES /* tuning: -DAFK_WINO_MIN_TILES=16 also takes 13x13..16x16 maps */
-#define AFK_WINO_MIN_TILES PANEL
-#endif
+/* Transformed matrices: (m + 2)^2, 36 for F(4x4), 16 for F(2x2). */
+static int nk(const afk_wino *w) { return (w->m + 2) * (w->m + 2); }
 
-/* Slots per tile row (S above) and in all; slots per task block. */
+/* Slots per tile row (S above) and in all; slots per task block. A 16-float input row load
+ * covers 16/m tiles, so S is 16/m, twice that (below 16), or a multiple of 16. */
 static int64_t slot_w(const afk_wino *w)
 {
-    int64_t tw = (w->OW + 3) / 4;
-    return tw <= 4 ? 4 : tw <= 8 ? 8 : (tw + 15) / 16 * 16;
+    int64_t tw = (w->OW + w->m - 1) / w->m, L = 16 / w->m;
+    return tw <= L ? L : tw <= 2 * L && 2 * L < 16 ? 2 * L : (tw + 15) / 16 * 16;
 }
-static int64_t tiles(const afk_wino *w) { return (w->OH + 3) / 4 * slot_w(w); }
+static int64_t tiles(const afk_wino *w) { return (w->OH + w->m - 1) / w->m * slot_w(w); }
+/* As few blocks as keep a block's V within V_BYTES (each block streams all of U once), of
+ * equal size in whole panels. */
 static int64_t block_tiles(const afk_wino *w)
 {
-    return tiles(w) > PANEL && w->C <= 128 ? 2 * PANEL : PANEL;
+    int64_t most = V_BYTES / ((int64_t)sizeof(float) * nk(w) * w->C) / PANEL * PANEL;
+    most = most < PANEL ? PANEL : most;
+    int64_t blocks = (tiles(w) + most - 1) / most;
+    return ((tiles(w) + blocks - 1) / blocks + PANEL - 1) / PANEL * PANEL;
 }
 /* Output channels per GEMM chunk: 4 micro-tiles of the AVX-512 kernel. */
 static int64_t mchunk(void) { return 4 * (int64_t)afk_pgemm_mr(); }
 
 /* Floats between consecutive k-planes of V (C rows) and Z (MCH rows): padded by 64 bytes so
- * the 36 planes do not share cache sets. */
+ * the planes do not share cache sets. */
 static size_t vstride(const afk_wino *w) { return (size_t)(w->C * block_tiles(w) + PAD); }
 static size_t zstride(const afk_wino *w) { return (size_t)(mchunk() * block_tiles(w) + PAD); }
 
 static int64_t pad32(int64_t n) { return (n + PANEL - 1) / PANEL * PANEL; }
 
-int afk_wino_applies(const afk_wino *w)
+/* Cost in GEMM slots per (output, input) channel pair: products per column times the
+ * columns (whole panels), the transforms a quarter more; at least MEM_SLOTS columns' worth,
+ * the time to stream the transformed weights from memory when the map is small (calibrated:
+ * F(4x4) on ResNet's 14x14 maps measured no faster than the direct conv). */
+static int64_t wino_cost(afk_wino *w, int m)
 {
+    w->m = m;
+    int64_t cols = pad32(tiles(w)) * 5 / 4;
+    return nk(w) * (cols > MEM_SLOTS ? cols : MEM_SLOTS);
+}
+
+int afk_wino_applies(afk_wino *w)
+{
+    w->m = 4;
     if (afk_wino_mode == 0 || afk_pgemm_nr() != PANEL || w->act < 0) return 0;
     /* bounds keep every size below far from overflow */
     if (w->C < 1 || w->M < 1 || w->C > 16384 || w->M > 16384 || w->OH < 1 || w->OW < 1 ||
         w->OH > 65536 || w->OW > 65536 || w->H > 65536 || w->W > 65536 || w->pt > 2 || w->pl > 2)
         return 0;
-    if (afk_wino_mode == 1) return 1;
-    /* cost rule: GEMM columns (whole panels) times products per column, the transforms
-     * counted as a quarter more; the direct conv packs 9 rows per channel for every output.
-     * Under one panel of tiles (maps up to 16x16) the 36 transformed weight matrices are
-     * streamed from memory for a handful of columns: measured no faster than direct (ResNet
-     * 14x14 stages), so those stay direct. */
-    int64_t wino = NK * pad32(tiles(w)) * 5 / 4, direct = 9 * pad32(w->OH * w->OW);
-    return tiles(w) >= AFK_WINO_MIN_TILES && wino < direct;
+    if (afk_wino_mode == 1 || afk_wino_mode == 2) {
+        w->m = afk_wino_mode == 1 ? 4 : 2;
+        return 1;
+    }
+    /* the direct conv packs 9 rows per channel for every output (its weights stream too) */
+    int64_t p = pad32(w->OH * w->OW), direct = 9 * (p > MEM_SLOTS ? p : MEM_SLOTS);
+    int64_t c4 = wino_cost(w, 4), c2 = wino_cost(w, 2);
+    w->m = c2 < c4 ? 2 : 4;
+    return (c2 < c4 ? c2 : c4) < direct;
 }
 
-size_t afk_wino_pack_floats(const afk_wino *w) { return (size_t)(NK * w->M * w->C); }
+size_t afk_wino_pack_floats(const afk_wino *w) { return (size_t)(nk(w) * w->M * w->C); }
 
 size_t afk_wino_thread_floats(const afk_wino *w)
 {
-    return NK * (vstride(w) + zstride(w)) + PAD;
+    return (size_t)nk(w) * (vstride(w) + zstride(w)) + PAD;
 }
 
 /* ---- weights: U = G g G^T -------------------------------------------------------------- */
@@ -96,21 +117,32 @@ static void g6(const double v[3], double *o, int os)
     o[5 * os] = v[2];
 }
 
+/* o (4) = G v (3) for F(2x2): G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
+static void g4(const double v[3], double *o, int os)
+{
+    o[0] = v[0];
+    o[os] = (v[0] + v[1] + v[2]) / 2;
+    o[2 * os] = (v[0] - v[1] + v[2]) / 2;
+    o[3 * os] = v[2];
+}
+
 // W (M,C,3,3) -> dst[k*M*C + packed index of (m, c)] = (G g G^T)[k]
 void afk_wino_pack(const afk_wino *w, const float *weights, float *dst)
 {
+    const int a = w->m + 2;
+    void (*gt)(const double *, double *, int) = w->m == 4 ? g6 : g4;
     for (int64_t m = 0; m < w->M; m++)
         for (int64_t c = 0; c < w->C; c++) {
             const float *g = weights + (m * w->C + c) * 9;
             double t[6][3], u[6][6];
             for (int j = 0; j < 3; j++) { /* t = G g: columns of g */
                 double col[3] = {g[j], g[3 + j], g[6 + j]};
-                g6(col, &t[0][j], 3);
+                gt(col, &t[0][j], 3);
             }
-            for (int i = 0; i < 6; i++) g6(t[i], u[i], 1); /* u = t G^T: rows of t */
+            for (int i = 0; i < a; i++) gt(t[i], u[i], 1); /* u = t G^T: rows of t */
             size_t at = afk_pgemm_a_index(w->M, w->C, m, c);
-            for (int k = 0; k < NK; k++)
-                dst[(size_t)k * (size_t)(w->M * w->C) + at] = (float)u[k / 6][k % 6];
+            for (int k = 0; k < a * a; k++)
+                dst[(size_t)k * (size_t)(w->M * w->C) + at] = (float)u[k / a][k % a];
         }
 }
 
@@ -191,6 +223,47 @@ TGT static void input_group(const afk_wino *w, const float *xc, int64_t s0, floa
     }
 }
 
+/* F(2x2): o = B^T d for a line of 4, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. */
+TGT static inline void bt4(const __m512 d[4], __m512 o[4])
+{
+    o[0] = _mm512_sub_ps(d[0], d[2]);
+    o[1] = _mm512_add_ps(d[1], d[2]);
+    o[2] = _mm512_sub_ps(d[2], d[1]);
+    o[3] = _mm512_sub_ps(d[1], d[3]);
+}
+
+/* Element 2t + j of the pair a|b in lane t (t < 8: a, else b, each from its own start). */
+TGT static inline __m512 deal2(__m512 a, __m512 b, int j)
+{
+    const __m512i idx = _mm512_add_epi32(
+        _mm512_set1_epi32(j), _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+    return _mm512_permutex2var_ps(a, idx, b);
+}
+
+/* input_group for F(2x2): 4x4 tiles on a step of 2, 8 tiles per 16-column load; lanes
+ * 0..7 from the row at slot s0, 8..15 from the row at slot s0+8. */
+TGT static void input_group2(const afk_wino *w, const float *xc, int64_t s0, float *v, size_t ks)
+{
+    const int64_t S = slot_w(w);
+    int64_t y0[2], x0[2];
+    for (int q = 0; q < 2; q++) {
+        int64_t s = s0 + 8 * q;
+        y0[q] = 2 * (s / S) - w->pt, x0[q] = 2 * (s % S) - w->pl;
+    }
+    __m512 t[4][4];
+    for (int i = 0; i < 4; i++) {
+        __m512 a0 = load16(w, xc, y0[0] + i, x0[0]), a1 = load16(w, xc, y0[1] + i, x0[1]);
+        __m512 b0 = load16(w, xc, y0[0] + i, x0[0] + 2), b1 = load16(w, xc, y0[1] + i, x0[1] + 2);
+        __m512 X[4] = {deal2(a0, a1, 0), deal2(a0, a1, 1), deal2(b0, b1, 0), deal2(b0, b1, 1)};
+        bt4(X, t[i]);
+    }
+    for (int j = 0; j < 4; j++) {
+        __m512 d[4] = {t[0][j], t[1][j], t[2][j], t[3][j]}, o[4];
+        bt4(d, o);
+        for (int i = 0; i < 4; i++) _mm512_store_ps(v + (size_t)(i * 4 + j) * ks, o[i]);
+    }
+}
+
 /* V for slots [p0, p0+nb) of one image: channel c, block slot q lands in k-plane k at
  * V + k*vstride + k0*NB + (q/32)*kc*32 + (c-k0)*32 + q%32 (k0, kc: c's k block). Lanes past
  * nb are written too, up to the panel's end (zeros past the map, or tiles never stored). */
@@ -203,7 +276,8 @@ TGT static void input_block(const afk_wino *w, int64_t p0, int64_t nb, float *V)
         const float *xc = w->x + c * w->H * w->W;
         float *vc = V + k0 * NB + (c - k0) * PANEL;
         for (int64_t q = 0; q < (nb + PANEL - 1) / PANEL * PANEL; q += 16)
-            input_group(w, xc, p0 + q, vc + q / PANEL * kc * PANEL + q % PANEL, ks);
+            (w->m == 4 ? input_group : input_group2)(w, xc, p0 + q,
+                                                     vc + q / PANEL * kc * PANEL + q % PANEL, ks);
     }
 }
 
@@ -263,6 +337,50 @@ TGT static void output_group(const afk_wino *w, int64_t m, const float *z, size_
     for (int i = 0; i < 4; i++) store_rows(w, w->y + m * w->OH * w->OW, r, s0, i, o[i]);
 }
 
+/* F(2x2): o (2) = A^T m (4), A^T = [1 1 1 0; 0 1 -1 -1]. */
+TGT static inline void at4(const __m512 m[4], __m512 o[2])
+{
+    o[0] = _mm512_add_ps(_mm512_add_ps(m[0], m[1]), m[2]);
+    o[1] = _mm512_sub_ps(_mm512_sub_ps(m[1], m[2]), m[3]);
+}
+
+/* output_group for F(2x2): output row i of the 16 tiles, 8 tiles (16 columns) per store. */
+TGT static void output_group2(const afk_wino *w, int64_t m, const float *z, size_t ks, int64_t s0,
+                              int n)
+{
+    const __mmask16 lanes = lane_range(0, n);
+    __m512 h[4][2];
+    for (int i = 0; i < 4; i++) {
+        __m512 r[4];
+        for (int j = 0; j < 4; j++) r[j] = _mm512_maskz_loadu_ps(lanes, z + (size_t)(i * 4 + j) * ks);
+        at4(r, h[i]);
+    }
+    const pg_epi e = {w->bias ? w->bias + m : NULL, w->res ? AFK_ACT_NONE : w->act, w->lo, w->hi};
+    const pg_epi ea = {NULL, w->act, w->lo, w->hi}; /* with a residual r: act(y + r) */
+    __m512 o[2][2];
+    for (int j = 0; j < 2; j++) {
+        __m512 c[4] = {h[0][j], h[1][j], h[2][j], h[3][j]}, r[2];
+        at4(c, r);
+        for (int i = 0; i < 2; i++) o[i][j] = epi512(r[i], &e, 0);
+    }
+    const __m512i base = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const int64_t S = slot_w(w);
+    float *y = w->y + m * w->OH * w->OW;
+    const float *res = w->res ? w->res + m * w->OH * w->OW : NULL;
+    for (int q = 0; q < 2; q++) {
+        int64_t s = s0 + 8 * q, col = 2 * (s % S);
+        __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32(8 * q));
+        for (int i = 0; i < 2; i++) {
+            int64_t row = 2 * (s / S) + i;
+            __mmask16 mk = row < w->OH ? lane_range(0, w->OW - col) : 0;
+            if (!mk) continue;
+            __m512 v = _mm512_permutex2var_ps(o[i][0], idx, o[i][1]);
+            if (res) v = epi512(_mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, res + row * w->OW + col)), &ea, 0);
+            _mm512_mask_storeu_ps(y + row * w->OW + col, mk, v);
+        }
+    }
+}
+
 /* Rows [m0, m0+mc) of Z (planes zs apart, rows NB apart) for slots [p0, p0+nb) into y. */
 TGT static void output_block(const afk_wino *w, int64_t m0, int64_t mc, int64_t p0, int64_t nb,
                              const float *Z)
@@ -270,8 +388,8 @@ TGT static void output_block(const afk_wino *w, int64_t m0, int64_t mc, int64_t 
     const int64_t NB = block_tiles(w);
     for (int64_t m = 0; m < mc; m++)
         for (int64_t q = 0; q < nb; q += 16)
-            output_group(w, m0 + m, Z + m * NB + q, zstride(w), p0 + q,
-                         (int)(nb - q < 16 ? nb - q : 16));
+            (w->m == 4 ? output_group : output_group2)(w, m0 + m, Z + m * NB + q, zstride(w),
+                                                       p0 + q, (int)(nb - q < 16 ? nb - q : 16));
 }
 
 /* ---- tasks ---------------------------------------------------------------------------------- */
@@ -282,7 +400,7 @@ typedef struct wino_job {
 } wino_job;
 
 /* Task = (tile block, channel range): V for the block, then per chunk of output channels the
- * 36 GEMMs Z[k] = U[k] @ V[k] and the output transform. */
+ * 36 (or 16) GEMMs Z[k] = U[k] @ V[k] and the output transform. */
 static void wino_task(void *arg, int64_t task, int tid)
 {
     const wino_job *j = arg;
@@ -292,11 +410,11 @@ static void wino_task(void *arg, int64_t task, int tid)
     const int64_t mlo = part * j->mp, mhi = mlo + j->mp < w->M ? mlo + j->mp : w->M;
     float *V = w->scratch + (size_t)tid * w->slice;
     V = (float *)(((uintptr_t)V + 63) & ~(uintptr_t)63);
-    float *Z = V + NK * vstride(w);
+    float *Z = V + nk(w) * vstride(w);
     input_block(w, p0, nb, V);
     for (int64_t m0 = mlo; m0 < mhi; m0 += mchunk()) {
         int64_t mc = mhi - m0 < mchunk() ? mhi - m0 : mchunk();
-        for (int k = 0; k < NK; k++) { // U[k] (mc, C) @ V[k] (C, nb) -> Z[k] (mc, nb)
+        for (int k = 0; k < nk(w); k++) { // U[k] (mc, C) @ V[k] (C, nb) -> Z[k] (mc, nb)
             afk_pgemm pg = {.M = mc, .N = nb, .K = w->C, .Ap = w->U + (size_t)k * w->M * w->C,
                             .ap_rows = w->M, .ap_row0 = m0, .Bp = V + k * vstride(w),
                             .bp_ld = NB, .C = Z + k * zstride(w), .ldc = NB,

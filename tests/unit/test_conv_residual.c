@@ -20,7 +20,7 @@
 typedef struct rcase {
     int64_t C, H, M, group, k, stride;
     int act, bias;
-    int wino; /* 1: Winograd forced (AVX-512 only) */
+    int wino; /* 1: Winograd F(4x4) forced, 2: F(2x2) forced (AVX-512 only) */
     const char *what;
 } rcase;
 
@@ -106,7 +106,7 @@ static void test_path(const rcase *c, const char *path, int prepack)
 static void test_case(const rcase *c)
 {
     if (c->wino) {
-        afk_pgemm_force = 2, afk_wino_mode = 1;
+        afk_pgemm_force = 2, afk_wino_mode = c->wino;
         if (afk_pgemm_nr() == 32) test_path(c, "winograd", 1);
         else printf("  %s: skipped, no AVX-512\n", c->what);
         afk_pgemm_force = -1, afk_wino_mode = -1;
@@ -157,6 +157,7 @@ int main(void)
         {10, 20, 10, 10, 5, 2, AF_UNARY_RELU, 0, 0, "depthwise 5x5 s2, no bias"},
         {40, 22, 36, 1, 3, 1, AF_UNARY_RELU, 1, 1, "winograd"},
         {20, 9, 30, 1, 3, 1, AF_UNARY_IDENTITY, 0, 1, "winograd, partial tiles, no bias"},
+        {24, 15, 20, 1, 3, 1, AF_UNARY_RELU, 1, 2, "winograd F(2x2), partial tiles"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
     test_check();

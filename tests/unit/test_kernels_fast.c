@@ -107,7 +107,7 @@ static void test_vec(void)
 typedef struct conv_case {
     int64_t N, C, H, W, M, group, k, stride, pad, dil;
     int act;
-    int wino; /* 1: Winograd F(4x4,3x3) forced (winograd.c), 0: never taken */
+    int wino; /* 1: Winograd F(4x4,3x3) forced (winograd.c), 2: F(2x2,3x3), 0: never taken */
 } conv_case;
 
 static void conv_params(const conv_case *c, af_params *p, int64_t *OH, int64_t *OW)
@@ -192,7 +192,7 @@ static void test_conv_path(const conv_case *c, int path, int prepack);
 static void test_wino_case(const conv_case *c)
 {
     afk_pgemm_force = 2;
-    afk_wino_mode = 1;
+    afk_wino_mode = c->wino;
     if (afk_pgemm_nr() == 32) {
         af_params p;
         int64_t OH, OW;
@@ -202,9 +202,10 @@ static void test_wino_case(const conv_case *c)
                           TV(AF_DTYPE_F32, &one, c->M, c->C, 3, 3), TV(AF_DTYPE_F32, NULL, c->M)};
         af_tview out = TV(AF_DTYPE_F32, NULL, c->N, c->M, OH, OW);
         size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &p, in, 3, &out, 1);
-        CHECK(pb == (size_t)(36 * c->M * c->C + 16) * 4, "Winograd C%lld M%lld %lldx%lld: "
-              "packed %zu bytes, not 36 transformed matrices", (long long)c->C,
-              (long long)c->M, (long long)c->H, (long long)c->W, pb);
+        int nk = c->wino == 1 ? 36 : 16;
+        CHECK(pb == (size_t)(nk * c->M * c->C + 16) * 4, "Winograd C%lld M%lld %lldx%lld: "
+              "packed %zu bytes, not %d transformed matrices", (long long)c->C,
+              (long long)c->M, (long long)c->H, (long long)c->W, pb, nk);
         test_conv_path(c, 2, 1);
     } else
         printf("  Winograd C%lld M%lld: skipped, no AVX-512\n", (long long)c->C, (long long)c->M);
@@ -215,7 +216,7 @@ static void test_wino_case(const conv_case *c)
 static void test_conv_case(const conv_case *c)
 {
     int dw = c->group == c->C && c->group == c->M;
-    if (c->wino == 1) {
+    if (c->wino) {
         test_wino_case(c);
         return;
     }
@@ -258,7 +259,7 @@ static void test_conv_path(const conv_case *c, int path, int prepack)
                      * B^T, 8 in A^T), so its rounding can exceed the direct sum's; measured
                      * worst 0.2 K eps sum|x w| over these cases (printed), 8 leaves room and
                      * still fails any wrong coefficient (errors of order sum|x w|) */
-                    float bound = (c->wino == 1 ? 8.0f : 2.0f) * (float)K * FLT_EPSILON * mag + 1e-6f;
+                    float bound = (c->wino ? 8.0f : 2.0f) * (float)K * FLT_EPSILON * mag + 1e-6f;
                     /* sigmoid (slope <= 1/4) shrinks the sum's error; its own: the vector
                      * exp's 1e-6 relative (test_vec) and the reference's expf, both < 2e-6 */
                     if (c->act == AF_UNARY_SIGMOID) bound = bound / 4 + 4e-6f;
@@ -272,8 +273,9 @@ static void test_conv_path(const conv_case *c, int path, int prepack)
           "outside the bound", (long long)c->C, (long long)c->M, (long long)c->group,
           (long long)c->k, (long long)c->stride, (long long)c->pad, (long long)c->dil,
           path ? afk_pgemm_isa() : "sgemm", prepack ? ", pre-packed" : "", (long long)bad, ny);
-    if (c->wino == 1) printf("  Winograd C%lld M%lld %lldx%lld: worst error %.2f K eps sum|x w|\n",
-                        (long long)c->C, (long long)c->M, (long long)c->H, (long long)c->W, worst);
+    int tile = c->wino == 1 ? 4 : 2;
+    if (c->wino) printf("  Winograd F(%dx%d) C%lld M%lld %lldx%lld: worst error %.2f K eps sum|x w|\n",
+                        tile, tile, (long long)c->C, (long long)c->M, (long long)c->H, (long long)c->W, worst);
     for (int t = 2; t < 4; t++)
         CHECK(!memcmp(y[0], y[t], ny * 4) && !memcmp(y[1], y[t], ny * 4),
               "conv C%lld M%lld k%lld (%s): %d threads differ from 1", (long long)c->C,
@@ -334,6 +336,12 @@ static void test_conv(void)
         {1, 300, 9, 11, 37, 1, 3, 1, 1, 1, AF_UNARY_SILU, 1},
         {1, 8, 70, 75, 60, 1, 3, 1, 2, 1, AF_UNARY_SIGMOID, 1},
         {1, 24, 3, 2, 130, 1, 3, 1, 1, 1, AF_UNARY_RELU, 1},
+        /* F(2x2): 14x14 (2 tile rows per 16 lanes), odd map with pad 2 and wide rows, 300
+         * channels with silu, a map smaller than a tile */
+        {1, 32, 14, 14, 40, 1, 3, 1, 1, 1, AF_UNARY_RELU, 2},
+        {2, 8, 37, 41, 60, 1, 3, 1, 2, 1, AF_UNARY_SIGMOID, 2},
+        {1, 300, 13, 13, 37, 1, 3, 1, 1, 1, AF_UNARY_SILU, 2},
+        {1, 24, 3, 2, 30, 1, 3, 1, 1, 1, AF_UNARY_CLIP, 2},
         /* small maps: 3x3 at 7x7 with 64 channels, pointwise with 300 input channels (2 k
          * blocks) and silu, stride 2 onto 7x7, 2 images of 9x9 with 96 channels and sigmoid */
         {1, 40, 7, 7, 64, 1, 3, 1, 1, 1, AF_UNARY_RELU, 0},

@@ -105,6 +105,7 @@ int afk_have_cblas(void);
  * which writes rows [k0, k0+kc) as ceil(N/nr) panels: B[k0+kk, j*nr + r] at
  * dst[(j*kc + kk)*nr + r], zeros past N. work: afk_pgemm_work_floats(N) floats. */
 typedef void (*afk_pack_b_fn)(const void *arg, int64_t k0, int64_t kc, int nr, float *dst);
+enum { AFK_PGEMM_KC = 256 }; /* rows of K per block */
 typedef struct afk_pgemm {
     int64_t M, N, K;
     const float *A;

@@ -22,7 +22,7 @@
 
 #include <string.h>
 
-enum { KC = 256, MR_MAX = 14 };
+enum { KC = AFK_PGEMM_KC, MR_MAX = 14 };
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -40,7 +40,7 @@ enum { KC = 256, MR_MAX = 14 };
 TGT512 __attribute__((noinline)) static void act_tile512(float *c, int64_t ldc, int mr,
                                                          __mmask16 m0, __mmask16 m1, int act)
 {
-    const pg_epi e = {NULL, act, 0.0f, 0.0f};
+    const pg_epi e = {NULL, act, 0.0f, 0.0f, NULL};
     for (int i = 0; i < mr; i++) {
         float *r = c + i * ldc;
         _mm512_mask_storeu_ps(r, m0, epi512(_mm512_maskz_loadu_ps(m0, r), &e, 0));
@@ -62,7 +62,11 @@ ukr512(const int mr, int64_t kc, const float *a, const float *b, float *c, int64
         x[i] = (mode & 1) ? _mm512_maskz_loadu_ps(m0, c + i * ldc) : _mm512_setzero_ps();
         y[i] = (mode & 1) ? _mm512_maskz_loadu_ps(m1, c + i * ldc + 16) : _mm512_setzero_ps();
     }
+    /* the next A panel, a line per step: weights read once per run (small maps: few column
+     * panels per A panel) then arrive from memory while this one is multiplied */
+    const char *pf = (const char *)(e->pf ? e->pf : a);
     for (int64_t k = 0; k < kc; k++, a += mr, b += 32) {
+        _mm_prefetch(pf + k * mr * (int64_t)sizeof(float), _MM_HINT_T0);
         __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
 #pragma GCC unroll 14
         for (int i = 0; i < mr; i++) {
@@ -72,7 +76,7 @@ ukr512(const int mr, int64_t kc, const float *a, const float *b, float *c, int64
         }
     }
     /* bias, relu and clip in registers; sigmoid/silu (long) on the stored tile, out of line */
-    pg_epi cheap = {e->bias, e->act <= AFK_ACT_CLIP ? e->act : AFK_ACT_NONE, e->lo, e->hi};
+    pg_epi cheap = {e->bias, e->act <= AFK_ACT_CLIP ? e->act : AFK_ACT_NONE, e->lo, e->hi, NULL};
 #pragma GCC unroll 14
     for (int i = 0; i < mr; i++) {
         if (mode & 2) x[i] = epi512(x[i], &cheap, i), y[i] = epi512(y[i], &cheap, i);
@@ -264,7 +268,8 @@ void afk_pgemm_run(const afk_pgemm *g)
                 a = g->Ap + k0 * g->ap_rows + (g->ap_row0 + i0) * kc;
             else
                 pack_a(g->A + i0 * g->lda, g->lda, mr, k0, kc, ap);
-            pg_epi e = {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi};
+            pg_epi e = {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi,
+                        g->Ap ? a + (int64_t)mr * kc : NULL};
             for (int64_t j0 = 0; j0 < g->N; j0 += NR) {
                 int nr = g->N - j0 < NR ? (int)(g->N - j0) : NR;
                 s->ukr[mr](kc, a, b + j0 * kc, g->C + i0 * g->ldc + j0, g->ldc, nr, mode, &e);

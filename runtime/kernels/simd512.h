@@ -12,6 +12,7 @@ typedef struct pg_epi {
     const float *bias; /* bias of the tile's first row, or NULL */
     int act;           /* AFK_ACT_* */
     float lo, hi;
+    const float *pf;   /* the packed A panel the GEMM reads next (prefetched), or NULL */
 } pg_epi;
 
 #if defined(__x86_64__) || defined(__i386__)

@@ -143,7 +143,17 @@ typedef struct pool_job {
     const af_pool_params *pp;
     const float *X;
     float *Y;
+    int64_t nc, cpt; /* channels (N*C) and channels per task */
 } pool_job;
+
+/* Channels per task: enough for POOL_OUTPUTS outputs (a rule on the shape), so small maps do
+ * not cost more in claiming tasks than in pooling. */
+enum { POOL_OUTPUTS = 4096 };
+static int64_t pool_cpt(int64_t osp)
+{
+    int64_t c = POOL_OUTPUTS / (osp > 0 ? osp : 1);
+    return c < 1 ? 1 : c > 64 ? 64 : c;
+}
 
 /* The interior columns [lo, hi) of output row oh by pool_fast.c (same bits); 0: not taken. */
 static int max_row_fast(const pool_geom *g, const float *x, int64_t oh, int64_t lo, int64_t hi,
@@ -196,10 +206,9 @@ static void max_pool_2d(const pool_geom *g, const af_pool_params *pp, const floa
 }
 
 /* One channel per task: each output value is computed alone, so any thread count agrees. */
-static void pool_task(void *arg, int64_t c, int tid)
+// one channel: X (D,H,W) -> Y (D',H',W')
+static void pool_channel(const pool_job *j, int64_t c)
 {
-    (void)tid;
-    const pool_job *j = arg;
     const float *x = j->X + c * j->g.isp;
     float *y = j->Y + c * j->g.osp;
     if (j->pp->kind == AF_POOL_MAX && j->g.k[0] == 1 && j->g.in[0] == 1 && j->g.out[0] == 1) {
@@ -210,6 +219,13 @@ static void pool_task(void *arg, int64_t c, int tid)
         for (int64_t oh = 0; oh < j->g.out[1]; oh++)
             for (int64_t ow = 0; ow < j->g.out[2]; ow++)
                 *y++ = pool_one(&j->g, j->pp, x, od, oh, ow);
+}
+
+static void pool_task(void *arg, int64_t t, int tid)
+{
+    (void)tid;
+    const pool_job *j = arg;
+    for (int64_t c = t * j->cpt; c < (t + 1) * j->cpt && c < j->nc; c++) pool_channel(j, c);
 }
 
 /* ---- max pooling with Indices, or on u8 / i8 ---- */
@@ -274,9 +290,11 @@ af_status afk_pool_run(AFK_RUN_ARGS)
         afk_parallel(ctx, in[0].dims[0] * in[0].dims[1], argmax_task, &a);
         return AF_OK;
     }
-    pool_job j = {.pp = &p->pool, .X = in[0].data, .Y = out[0].data};
+    pool_job j = {.pp = &p->pool, .X = in[0].data, .Y = out[0].data,
+                  .nc = in[0].dims[0] * in[0].dims[1]};
     geom_init(&j.g, &p->pool, &in[0], &out[0]);
-    afk_parallel(ctx, in[0].dims[0] * in[0].dims[1], pool_task, &j);
+    j.cpt = pool_cpt(j.g.osp);
+    afk_parallel(ctx, (j.nc + j.cpt - 1) / j.cpt, pool_task, &j);
     return AF_OK;
 }
 

@@ -1141,6 +1141,16 @@ static void balance_tasks(conv_job *j, int nt)
     const conv_geom *g = &j->g;
     const int64_t per = g->N * g->G, panels = (g->osp + j->nr - 1) / j->nr, mr = afk_pgemm_mr();
     if (per >= 8 * nt) return; /* plenty of tasks already */
+    if (panels < 4 * nt && panels >= nt && g->Mg < g->osp && per == 1) {
+        /* fewer weights than positions: each thread streams all of A (small) and packs only
+         * its own tiles' B: nt tiles of whole panels (13x13 at 64 channels: 3 + 3 panels
+         * instead of 42 + 22 rows) */
+        int64_t pp = (panels + nt - 1) / nt;
+        if (pp * j->nr <= j->T) {
+            j->T = pp * j->nr, j->n_tiles = (g->osp + j->T - 1) / j->T, j->mb = g->Mg;
+            return;
+        }
+    }
     if (panels < 4 * nt) {
         if (per * j->n_tiles >= nt || g->Mg < 2 * mr) return;
         int64_t blocks = (g->Mg + mr - 1) / mr;

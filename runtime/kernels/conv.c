@@ -19,7 +19,7 @@
 #include <string.h>
 
 enum { COL_BYTES = 8 << 20, MIN_TILE = 64, TASK_TILE = 512, TASK_MBLK = 64, MIN_TASKS = 4,
-       DW_CHANNELS = 4, DW_OUTPUTS = 8192, SHARE_P = 256 };
+       DW_CHANNELS = 4, DW_OUTPUTS = 8192 };
 
 typedef struct conv_geom {
     int64_t N, C, M, G;     /* batch, in channels, out channels, groups */
@@ -200,13 +200,6 @@ static size_t col_bytes(int64_t rows, int64_t positions)
     return (size_t)rows * (size_t)t * sizeof(float);
 }
 
-/* Floats of the shared B when the map fits one tile of at most SHARE_P positions, else 0. */
-static size_t bshare_floats(const conv_geom *g)
-{
-    if (g->osp > SHARE_P || g->osp < 1) return 0;
-    return (size_t)(g->Cg * g->K * ((g->osp + 31) / 32 * 32)) + 16;
-}
-
 size_t afk_conv_scratch(const af_params *p, const af_tview *in, const af_tview *out)
 {
     const af_conv_params *cp = &p->conv;
@@ -218,7 +211,6 @@ size_t afk_conv_scratch(const af_params *p, const af_tview *in, const af_tview *
     int64_t ph, pw, floats;
     if (is_depthwise(&g)) return dw_padded_geom(&g, &ph, &pw, &floats) ? (size_t)floats * 4 : 0;
     size_t packed = afk_pgemm_work_floats(task_tile(is_pointwise(&g) ? 1 : g.Cg * g.K, g.osp)) * 4;
-    if (afk_pgemm_nr() && bshare_floats(&g) * 4 > packed) packed = bshare_floats(&g) * 4;
     if (is_pointwise(&g))
         return packed;
     afk_wino w;
@@ -975,8 +967,6 @@ typedef struct conv_job {
     const float *R;           /* fused residual (Y's layout) or NULL; then cp->act is identity */
     af_unary_params ract;     /* and the conv's activation, applied after adding R */
     int64_t dwc;              /* depthwise: channels per task */
-    const float *bshared;     /* or B of the only tile, packed once for every row block */
-    int64_t bs_ld;            /* its row length (the tile rounded up to 32) */
 } conv_job;
 
 /* With a fused residual, after conv + bias has been written to rows y (mc rows osp apart),
@@ -1104,16 +1094,16 @@ static void conv_gemm_task(void *arg, int64_t task, int tid)
     if (j->nr > 0) { /* implicit im2col into packed panels, epilogue fused when it can be */
         pack_src ps; /* ~9 KiB of stack */
         ps.g = g, ps.x = xg, ps.p0 = p0, ps.t = t, ps.pointwise = j->pointwise;
-        if (!j->pointwise && !j->bshared) pack_segments(&ps, j->nr);
+        if (!j->pointwise) pack_segments(&ps, j->nr);
         int kind = afk_pgemm_act(&j->cp->act);
         const float *bias = kind >= 0 && j->B ? j->B + gi * g->Mg + m0 : NULL;
         const float *Ap = j->packed ? j->packed + PACK_HDR + gi * g->Mg * j->rows : NULL;
         afk_pgemm pg = {.M = mc, .N = t, .K = j->rows, .A = wg, .lda = j->rows, .Ap = Ap,
-                        .ap_rows = g->Mg, .ap_row0 = m0, .Bp = j->bshared, .bp_ld = j->bs_ld,
+                        .ap_rows = g->Mg, .ap_row0 = m0,
                         .pack_b = pack_b_conv, .b_arg = &ps, .C = yg + m0 * g->osp + p0,
                         .ldc = g->osp, .bias = bias, .act = kind >= 0 ? kind : AFK_ACT_NONE,
                         .lo = j->cp->act.alpha, .hi = j->cp->act.beta,
-                        .work = j->bshared ? NULL : (float *)(j->scratch + (size_t)tid * j->slice)};
+                        .work = (float *)(j->scratch + (size_t)tid * j->slice)};
         afk_pgemm_run(&pg);
         if (kind < 0) conv_epilogue(j, gi, m0, mc, yg + m0 * g->osp, p0, t);
         conv_residual(j, yg + m0 * g->osp, mc, p0, t);
@@ -1135,7 +1125,7 @@ static void conv_gemm_task(void *arg, int64_t task, int tid)
 /* Packed GEMM on nt > 1 threads (its sums do not depend on the cut): tiles of whole panels
  * with the busiest thread's share of panels as close to 1/nt as a few tile counts allow, every
  * row in one block (B packed once per tile); maps of fewer than 4 panels per thread keep one
- * tile and cut the rows into nt blocks of whole micro-panels (B packed once, share_b). */
+ * tile and cut the rows into nt blocks of whole micro-panels (B packed nt times). */
 static void balance_tasks(conv_job *j, int nt)
 {
     const conv_geom *g = &j->g;
@@ -1168,39 +1158,6 @@ static void balance_tasks(conv_job *j, int nt)
     j->T = best_T;
     j->n_tiles = (g->osp + best_T - 1) / best_T;
     j->mb = g->Mg;
-}
-
-/* Shared B (one image, one group, one tile cut into row blocks): the k blocks of the tile's B
- * packed in parallel into scratch before the row blocks run on it. */
-typedef struct bshare_job {
-    const conv_job *j;
-    pack_src ps;
-    float *bp;
-} bshare_job;
-
-static void bshare_task(void *arg, int64_t kb, int tid)
-{
-    (void)tid;
-    const bshare_job *b = arg;
-    int64_t k0 = kb * AFK_PGEMM_KC, kc = b->j->rows - k0 < AFK_PGEMM_KC ? b->j->rows - k0 : AFK_PGEMM_KC;
-    pack_b_conv(&b->ps, k0, kc, b->j->nr, b->bp + k0 * b->j->bs_ld);
-}
-
-/* On several threads with row blocks of a single tile, packs B once into the start of the
- * scratch (each thread's GEMM then needs no work space: A is pre-packed). */
-static void share_b(conv_job *j, const af_kctx *ctx, int nt)
-{
-    const conv_geom *g = &j->g;
-    size_t need = bshare_floats(g) * sizeof(float);
-    if (nt < 2 || j->n_mblk < 2 || j->n_tiles != 1 || g->N * g->G != 1 || !j->packed || !need ||
-        ctx->scratch_bytes < need)
-        return;
-    bshare_job b = {.j = j, .bp = (float *)(((uintptr_t)ctx->scratch + 63) & ~(uintptr_t)63)};
-    j->bs_ld = (g->osp + 31) / 32 * 32;
-    b.ps.g = g, b.ps.x = j->X, b.ps.p0 = 0, b.ps.t = g->osp, b.ps.pointwise = j->pointwise;
-    if (!j->pointwise) pack_segments(&b.ps, j->nr);
-    afk_parallel(ctx, (j->rows + AFK_PGEMM_KC - 1) / AFK_PGEMM_KC, bshare_task, &b);
-    j->bshared = b.bp;
 }
 
 // X (N,C,*) ⊛ W (M,C/g,*) + B (M) -> Y (N,M,*)
@@ -1256,7 +1213,6 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     if (j.nr > 0) j.mb = nt == 1 ? g->Mg : (j.mb + afk_pgemm_mr() - 1) / afk_pgemm_mr() * afk_pgemm_mr();
     if (j.nr > 0 && nt > 1) balance_tasks(&j, nt);
     j.n_mblk = j.mb > 0 ? (g->Mg + j.mb - 1) / j.mb : 0;
-    if (j.nr > 0) share_b(&j, ctx, nt);
     afk_parallel(ctx, g->N * g->G * j.n_mblk * j.n_tiles, conv_gemm_task, &j);
     return AF_OK;
 }

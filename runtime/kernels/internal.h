@@ -154,6 +154,7 @@ typedef struct afk_wino {
     int64_t C, M, H, W, OH, OW, pt, pl; /* channels, input and output maps, top/left pads */
     int act;                            /* AFK_ACT_* fused (afk_pgemm_act), -1: none fits */
     int m;                              /* output tile 4 (F(4x4,3x3)) or 2: afk_wino_applies */
+    int64_t nb;                         /* tile slots per task block; 0: afk_wino_run decides */
     float lo, hi;                       /* CLIP's bounds */
     const float *x, *U, *bias;          /* x (C,H,W), U from afk_wino_pack, bias (M) or NULL */
     const float *res;                   /* residual (M,OH,OW) added before act, or NULL */

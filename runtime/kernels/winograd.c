@@ -32,7 +32,7 @@
 
 #include <string.h>
 
-enum { PANEL = 32, KC = AFK_PGEMM_KC, PAD = 16, MEM_SLOTS = 56, V_BYTES = 3 << 19 };
+enum { PANEL = 32, KC = AFK_PGEMM_KC, PAD = 16, MEM_SLOTS = 56, V_BYTES = 3 << 19, U_SMALL = 1 << 20 };
 
 int afk_wino_mode = -1;
 
@@ -51,6 +51,7 @@ static int64_t tiles(const afk_wino *w) { return (w->OH + w->m - 1) / w->m * slo
  * equal size in whole panels. */
 static int64_t block_tiles(const afk_wino *w)
 {
+    if (w->nb > 0) return w->nb;
     int64_t most = V_BYTES / ((int64_t)sizeof(float) * nk(w) * w->C) / PANEL * PANEL;
     most = most < PANEL ? PANEL : most;
     int64_t blocks = (tiles(w) + most - 1) / most;
@@ -426,12 +427,23 @@ static void wino_task(void *arg, int64_t task, int tid)
 }
 
 // X (C,H,W) ⊛ W (M,C,3,3) + B (M), stride 1 -> Y (M,OH,OW), one image
-void afk_wino_run(const afk_wino *w, const af_kctx *ctx)
+void afk_wino_run(const afk_wino *w0, const af_kctx *ctx)
 {
     int nt = ctx && ctx->pool && ctx->n_threads > 1 ? ctx->n_threads : 1;
+    afk_wino wb = *w0, *w = &wb;
+    w->nb = 0;
     int64_t blocks = (tiles(w) + block_tiles(w) - 1) / block_tiles(w), mr = afk_pgemm_mr();
-    /* few blocks for the threads: cut the output channels too (each part redoes the input
-     * transform, a small share of its work) */
+    int64_t panels = (tiles(w) + PANEL - 1) / PANEL;
+    if (nt > 1 && blocks < 2 * nt && panels > blocks &&
+        (int64_t)sizeof(float) * nk(w) * w->M * w->C <= U_SMALL) {
+        /* few blocks for the threads and a small U (streamed once per block): more, smaller
+         * blocks (a smaller block fits the scratch sized for the default) */
+        blocks = panels < 2 * nt ? panels : 2 * nt;
+        w->nb = (panels + blocks - 1) / blocks * PANEL;
+        blocks = (tiles(w) + w->nb - 1) / w->nb;
+    }
+    /* still few blocks for the threads: cut the output channels too (each part redoes the
+     * input transform, a small share of its work) */
     wino_job j = {w, blocks >= 4 * nt || blocks % nt == 0 ? 1 : nt, w->M};
     j.mp = ((w->M + j.parts - 1) / j.parts + mr - 1) / mr * mr;
     j.parts = (w->M + j.mp - 1) / j.mp;

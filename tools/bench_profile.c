@@ -77,20 +77,22 @@ static int by_time(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-/* Totals per op, slowest first. */
+/* Totals per op, in order of each op's slowest node. */
 static void print_ops(const prof_node *v, int n, double total)
 {
+    char *done = calloc((size_t)(n > 0 ? n : 1), 1); /* nodes already counted */
+    if (!done) return;
     printf("  per op:\n");
-    char done[512] = {0}; /* ops already printed (n is small: a scan per op is fine) */
-    for (int i = 0; i < n && i < (int)sizeof done; i++) {
+    for (int i = 0; i < n; i++) {
         if (!v[i].op || done[i]) continue;
         double t = 0;
         int count = 0;
-        for (int j = i; j < n && j < (int)sizeof done; j++)
+        for (int j = i; j < n; j++)
             if (v[j].op && !strcmp(v[j].op, v[i].op)) t += v[j].best, count++, done[j] = 1;
         printf("    %-16s %4d nodes %9.3f ms %5.1f%%\n", v[i].op, count, t,
                total > 0 ? 100 * t / total : 0);
     }
+    free(done);
 }
 
 void bench_prof_report(const bench_prof *p, int top)

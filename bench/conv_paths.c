@@ -3,7 +3,9 @@
  * F(2x2,3x3), or the packed GEMM). Weights pre-packed as a session does; one thread; CPU time of
  * the thread (robust to a shared machine), median of alternating rounds.
  *
- *   build/bin/af_conv_paths [C H W M k s p] ...   (no arguments: the ResNet / SD shapes)
+ *   build/bin/af_conv_paths [--avx2] [C H W M k s p] ...   (no shapes: the ResNet / SD ones)
+ *
+ * --avx2 runs the AVX2+FMA micro-kernel even on an AVX-512 CPU (Winograd then does not apply).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,9 +120,11 @@ int main(int argc, char **argv)
         {2048, 7, 7, 512, 1, 1, 0},  {1024, 14, 14, 256, 1, 1, 0}, {256, 14, 14, 1024, 1, 1, 0},
         {320, 64, 64, 320, 3, 1, 1}, {16, 55, 55, 64, 3, 1, 1},   {64, 13, 13, 256, 3, 1, 1},
     };
+    int first = 1;
+    if (argc > 1 && !strcmp(argv[1], "--avx2")) afk_pgemm_force = 1, first = 2;
     printf("ISA %s; median of %d alternating runs, thread CPU time\n", afk_pgemm_isa(), ROUNDS);
-    if (argc > 1) {
-        for (int i = 1; i + 6 < argc; i += 7) {
+    if (argc > first) {
+        for (int i = first; i + 6 < argc; i += 7) {
             shape s = {atoll(argv[i]), atoll(argv[i + 1]), atoll(argv[i + 2]), atoll(argv[i + 3]),
                        atoll(argv[i + 4]), atoll(argv[i + 5]), atoll(argv[i + 6])};
             if (s.C < 1 || s.H < 1 || s.W < 1 || s.M < 1 || s.k < 1 || s.s < 1 || s.p < 0 ||

@@ -137,6 +137,12 @@ int af_tensor_shape_known(const af_tensor *t)
     return 1;
 }
 
+int af_tensor_same_shape(const af_tensor *a, const af_tensor *b)
+{
+    return a->rank == b->rank &&
+           (a->rank <= 0 || !memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)a->rank));
+}
+
 int64_t af_tensor_numel(const af_tensor *t)
 {
     if (!af_tensor_shape_known(t)) return -1;

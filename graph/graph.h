@@ -101,6 +101,8 @@ int64_t af_tensor_numel(const af_tensor *t);
 int64_t af_tensor_nbytes(const af_tensor *t);
 static inline int af_tensor_is_const(const af_tensor *t) { return t->data != NULL; }
 int af_tensor_shape_known(const af_tensor *t);
+/* Same rank and dims (unknown dims compare as their -1). */
+int af_tensor_same_shape(const af_tensor *a, const af_tensor *b);
 /* "[1,3,224,224]" into buf. */
 const char *af_shape_str(int rank, const int64_t *dims, char *buf, size_t size);
 

@@ -175,11 +175,6 @@ af_status af_lower_fuse_act(af_graph *g, af_lower_stats *st, af_err *err)
 
 /* ---- residual additions: Conv → Add(·, r) [→ act] into one conv with in[3] = r ------------ */
 
-static int same_dims(const af_tensor *a, const af_tensor *b)
-{
-    return a->rank == b->rank && !memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)a->rank);
-}
-
 /* Add node ai's operand k when it is the output of a Conv (no activation, no residual yet)
  * whose only reader is the Add, and the other operand r is an f32 activation of the same shape
  * (no broadcast) produced before that Conv runs. Returns the conv's index, or -1. */
@@ -194,7 +189,7 @@ static int residual_conv(const af_graph *g, int ai, int k, int *r)
     if (c->op != AF_OP_CONV || c->p.conv.act.fn != AF_UNARY_IDENTITY || c->n_in > 3) return -1;
     const af_tensor *ty = &g->tensors[y], *to = &g->tensors[o], *tz = &g->tensors[add->out[0]];
     if (ty->dtype != AF_DTYPE_F32 || to->dtype != AF_DTYPE_F32 || to->data ||
-        !af_tensor_shape_known(to) || !same_dims(ty, to) || !same_dims(ty, tz))
+        !af_tensor_shape_known(to) || !af_tensor_same_shape(ty, to) || !af_tensor_same_shape(ty, tz))
         return -1;
     if (g->tensors[o].producer >= ci) return -1; /* the conv would read it before it exists */
     *r = o;

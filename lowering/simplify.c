@@ -1,19 +1,12 @@
 /* lowering/simplify.c — removes nodes that compute nothing: identities, reshapes to the same
  * shape, and nodes none of whose outputs are read (dead code). */
-#include <string.h>
-
 #include "lower.h"
-
-static int same_shape(const af_tensor *a, const af_tensor *b)
-{
-    return a->rank == b->rank && memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)a->rank) == 0;
-}
 
 static int is_noop(const af_graph *g, const af_node *n)
 {
     if (n->op == AF_OP_IDENTITY) return n->in[0] >= 0;
     if (n->op != AF_OP_RESHAPE || n->n_in != 1) return 0;
-    return same_shape(&g->tensors[n->in[0]], &g->tensors[n->out[0]]);
+    return af_tensor_same_shape(&g->tensors[n->in[0]], &g->tensors[n->out[0]]);
 }
 
 /* Bypasses a copy node x → y. Readers of y read x instead; when y is a graph output (its name

@@ -211,8 +211,7 @@ size_t afk_conv_scratch(const af_params *p, const af_tview *in, const af_tview *
     int64_t ph, pw, floats;
     if (is_depthwise(&g)) return dw_padded_geom(&g, &ph, &pw, &floats) ? (size_t)floats * 4 : 0;
     size_t packed = afk_pgemm_work_floats(task_tile(is_pointwise(&g) ? 1 : g.Cg * g.K, g.osp)) * 4;
-    if (is_pointwise(&g))
-        return packed;
+    if (is_pointwise(&g)) return packed;
     afk_wino w;
     size_t col = col_bytes(g.Cg * g.K, g.osp);
     if (packed > col) col = packed;

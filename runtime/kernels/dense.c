@@ -50,7 +50,6 @@ static void fill_c(const af_tview *c, float beta, float *y, int64_t M, int64_t N
         for (int64_t j = 0; j < N; j++) y[i * N + j] = beta * cd[i * rs + j * cs];
 }
 
-// alpha * op(A) (M,K) @ op(B) (K,N) + beta * C -> Y (M,N)
 /* One row (batch-1 classifiers) is cut into column chunks of GEMV_COLS on the pool: a rule
  * on the shape alone, so each output is computed the same way for any thread count. */
 enum { GEMV_COLS = 128 };
@@ -73,6 +72,7 @@ static void gemv_task(void *arg, int64_t task, int tid)
               b, j->ldb, j->beta, j->y + j0, n);
 }
 
+// alpha * op(A) (M,K) @ op(B) (K,N) + beta * C -> Y (M,N)
 af_status afk_gemm_run(AFK_RUN_ARGS)
 {
     (void)n_out, (void)err;

@@ -205,7 +205,6 @@ static void max_pool_2d(const pool_geom *g, const af_pool_params *pp, const floa
     }
 }
 
-/* One channel per task: each output value is computed alone, so any thread count agrees. */
 // one channel: X (D,H,W) -> Y (D',H',W')
 static void pool_channel(const pool_job *j, int64_t c)
 {
@@ -221,6 +220,8 @@ static void pool_channel(const pool_job *j, int64_t c)
                 *y++ = pool_one(&j->g, j->pp, x, od, oh, ow);
 }
 
+/* pool_cpt(osp) channels per task: each output value is computed alone, so any thread count
+ * agrees. */
 static void pool_task(void *arg, int64_t t, int tid)
 {
     (void)tid;

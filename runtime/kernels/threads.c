@@ -37,7 +37,6 @@ struct afk_pool {
     int quit;
     afk_task_fn fn;
     void *arg;
-    int64_t n_tasks;
 };
 
 /* Thread tid runs its own contiguous share first (consecutive ops then tend to find their
@@ -139,9 +138,8 @@ void afk_parallel(const af_kctx *ctx, int64_t n_tasks, afk_task_fn fn, void *arg
     }
     p->fn = fn;
     p->arg = arg;
-    p->n_tasks = n_tasks;
     const int n = p->n_workers + 1;
-    for (int i = 0; i < n; i++) { /* contiguous shares, the first ones a task larger */
+    for (int i = 0; i < n; i++) { /* contiguous shares, differing by at most one task */
         atomic_store(&p->cur[i].next, n_tasks * i / n);
         p->cur[i].end = n_tasks * (i + 1) / n;
     }

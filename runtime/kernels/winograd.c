@@ -71,11 +71,12 @@ static int64_t pad32(int64_t n) { return (n + PANEL - 1) / PANEL * PANEL; }
  * columns (whole panels), the transforms a quarter more; at least MEM_SLOTS columns' worth,
  * the time to stream the transformed weights from memory when the map is small (calibrated:
  * F(4x4) on ResNet's 14x14 maps measured no faster than the direct conv). */
-static int64_t wino_cost(afk_wino *w, int m)
+static int64_t wino_cost(const afk_wino *w0, int m)
 {
-    w->m = m;
-    int64_t cols = pad32(tiles(w)) * 5 / 4;
-    return nk(w) * (cols > MEM_SLOTS ? cols : MEM_SLOTS);
+    afk_wino w = *w0;
+    w.m = m;
+    int64_t cols = pad32(tiles(&w)) * 5 / 4;
+    return nk(&w) * (cols > MEM_SLOTS ? cols : MEM_SLOTS);
 }
 
 int afk_wino_applies(afk_wino *w)

@@ -1,4 +1,4 @@
-/* convert/metrics.h — accuracy measures, named as in DESIGN.md, used by tests and validate.
+/* convert/metrics.h — accuracy measures (names as in docs/validation.md), used by tests and validate.
  *   PSNR       = 20·log10(max|ref| / RMSE) dB (+inf when equal)
  *   max_abs    = max |out − ref|
  *   rel_l2     = ‖out − ref‖₂ / ‖ref‖₂

@@ -9,7 +9,7 @@ writes OUTDIR/tiny_mlp/model.onnx (opset 13) and OUTDIR/tiny_mlp/inputs/input.np
   proj      x @ W (32,24) + b -> Sigmoid                MatMul Add Sigmoid
   fc2       Linear(24,8) * 4  -> 'logits:0' (2,8)       Gemm Mul
   softmax   over the last axis -> 'output' (2,8)        Softmax
-The output name 'logits:0' is deliberate: its file is logits_0.npy (the DESIGN.md naming rule).
+The output name 'logits:0' is deliberate: its file is logits_0.npy (the .npy naming rule of docs/cli.md).
 Then run models/make_references.sh models/tiny_mlp for the ONNX Runtime reference.
 """
 import os

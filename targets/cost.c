@@ -13,7 +13,7 @@
 
 #include "targets_internal.h"
 
-#define SMALL_WEIGHT_ELEMS 2048 /* DESIGN.md: tensors this small (or rank <= 1) stay fp16 */
+#define SMALL_WEIGHT_ELEMS 2048 /* docs/compression.md: tensors this small (or rank <= 1) stay fp16 */
 
 static double numel(const af_cost_tensor *t)
 {

@@ -51,17 +51,17 @@ int af_wenc_from_name(const char *name)
     .tap_gops = ASSUMED(p * 1000, SRC_TAP), .gemm_half = ASSUMED(0, SRC_HALF)
 #define SRC_FLOOR \
     "assumed: no published figure; 2 us per dispatched layer so that tiny layers are not free"
-#define SRC_ACT "DESIGN.md: the ANE computes in fp16 (2 bytes per activation element)"
-#define SRC_DECOMP "DESIGN.md: weights not streamed natively are expanded to fp16 before use"
-#define SRC_STREAM_H13 "DESIGN.md (from Core ML compression notes): h13 streams int4 palettes only"
+#define SRC_ACT "ANEForge roadmap ('the two locks'): the ANE dataplane is fp16 only (2 bytes per activation element)"
+#define SRC_DECOMP "Core ML Tools docs (optimization overview): weights not streamed natively are expanded to fp16 before use"
+#define SRC_STREAM_H13 "ANEForge roadmap ('weight-compression datapaths'), Core ML Tools docs: h13 streams int4 palettes only"
 #define SRC_STREAM_H14 \
-    "DESIGN.md (from Core ML compression notes): h14 and later stream int4, sparse, int8, blockwise"
-#define SRC_DIM "public report: Core ML's ANE path rejects input dims > 16384 (DESIGN.md)"
-#define SRC_RANK "public report: ANE tensors have rank <= 5 (DESIGN.md)"
-#define SRC_POOL "public report: pooling kernel > 13 or stride > 2 falls back off the ANE (DESIGN.md; partly guessed in the source)"
-#define SRC_UP "public report: upsampling by more than 2x falls back off the ANE (DESIGN.md; partly guessed)"
-#define SRC_DIL "public report: dilated convolution falls back off the ANE (DESIGN.md)"
-#define SRC_TRIG "assumed: DESIGN.md says the oldest families lack trig (Sin/Cos); taken as h13 only"
+    "Core ML Tools docs (optimization overview): h14 and later stream int4, sparse, int8, blockwise"
+#define SRC_DIM "public report (hollance/neural-engine notes): Core ML's ANE path rejects input dims > 16384"
+#define SRC_RANK "public report (hollance/neural-engine notes): ANE tensors have rank <= 5"
+#define SRC_POOL "public report (hollance/neural-engine notes): pooling kernel > 13 or stride > 2 falls back off the ANE (partly guessed in the source)"
+#define SRC_UP "public report (hollance/neural-engine notes): upsampling by more than 2x falls back off the ANE (partly guessed)"
+#define SRC_DIL "public report (hollance/neural-engine notes): dilated convolution falls back off the ANE"
+#define SRC_TRIG "assumed: the ANEForge roadmap ('cross-chip deployment') says the oldest families lack trig (Sin/Cos); taken as h13 only"
 
 #define FIG(v, s) {(v), s, 0}
 #define ASSUMED(v, s) {(v), s, 1}
@@ -104,9 +104,9 @@ static const af_target_family families[] = {
 
 const char *const af_target_never_ops = "gather,gather_elements,lstm,gru,rnn";
 const char *const af_target_never_ops_source =
-    "public report: gather and RNN/LSTM/GRU fall back off the ANE on every family (DESIGN.md)";
+    "public report (hollance/neural-engine notes): gather and RNN/LSTM/GRU fall back off the ANE on every family";
 const char *const af_target_dtype_source =
-    "DESIGN.md: the ANE computes in fp16 only (no fp32/int32/bf16 compute)";
+    "ANEForge roadmap ('the two locks'): the ANE computes in fp16 only (no fp32/int32/bf16 compute)";
 
 int af_target_count(void) { return (int)(sizeof families / sizeof families[0]); }
 

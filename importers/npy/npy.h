@@ -50,7 +50,7 @@ af_status af_npy_write_file(const char *path, af_dtype dtype, int rank, const in
 /* Frees the data and zeroes the record. NULL-safe; safe on a zeroed record. */
 void af_npy_free(af_npy *n);
 
-/* DESIGN.md file naming: out receives the tensor name with every byte outside [A-Za-z0-9_.-]
+/* The .npy file naming rule (docs/cli.md): out receives the tensor name with every byte outside [A-Za-z0-9_.-]
  * replaced by '_' (no folder, no ".npy" suffix), truncated to size-1 bytes; returns out. */
 char *af_npy_file_name(const char *tensor_name, char *out, size_t size);
 

@@ -6,7 +6,7 @@
 # rounding only: >= 110 dB (Winograd vs direct measures 125-140 dB on these models; a wrong
 # weight or a wrong tile gives < 60 dB). Runs on the committed small
 # models and, when torch is installed, on MobileNetV2 (depthwise, pointwise, Clip epilogues).
-# Also checks that `bench --json` prints the keys DESIGN.md promises (no timing is asserted).
+# Also checks that `bench --json` prints the keys docs/cli.md promises (no timing is asserted).
 set -eu
 . "$(dirname "$0")/lib/common.sh"
 check_model() { # DIR NAME

@@ -5,7 +5,7 @@
 //
 // Reads every graph input from INPUT_DIR/<N'>.npy and writes every output to OUTPUT_DIR/<N'>.npy,
 // where N' is the tensor name with every byte outside [A-Za-z0-9_.-] replaced by '_' (the rule in
-// DESIGN.md). With --bench N it also times N runs after the first (warm-up) run and prints one
+// docs/cli.md). With --bench N it also times N runs after the first (warm-up) run and prints one
 // JSON object: {load_ms, first_run_ms, run_ms_median, run_ms_min, run_ms_mean, runs, threads,
 // peak_rss_kb, ort_version}. Errors: one line on stderr, exit 1 (2 for a usage error).
 // Install: cd tests/oracle && npm install --ignore-scripts --no-audit --no-fund

@@ -47,8 +47,12 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_TRILU, "trilu", af_trilu_params, 1, 2, 1, 1, 1),
     ROW(AF_OP_ATTENTION, "attention", af_attention_params, 3, 3, 1, 1, 1),
     ROW(AF_OP_SIZE, "size", af_no_params, 1, 1, 1, 1, 0),
+    /* issue 15 (rnn) */
+    ROW(AF_OP_LSTM, "lstm", af_rnn_params, 3, 8, 1, 3, 1),
+    ROW(AF_OP_GRU, "gru", af_rnn_params, 3, 6, 1, 2, 1),
+    ROW(AF_OP_RNN, "rnn", af_rnn_params, 3, 6, 1, 2, 1),
 };
-static_assert(AF_OP_COUNT == 39, "add a row to af_op_table");
+static_assert(AF_OP_COUNT == 42, "add a row to af_op_table");
 
 /* Param structs are written raw into bundles: no padding allowed. */
 static_assert(sizeof(af_unary_params) == 12, "padding");
@@ -61,6 +65,8 @@ static_assert(sizeof(af_resize_params) == 24 + 4 * AF_MAX_RANK, "padding");
 static_assert(sizeof(af_const_of_shape_params) == 16, "padding");
 static_assert(sizeof(af_norm_params) == 12 + 12, "padding");
 static_assert(sizeof(af_trilu_params) == 16, "padding");
+/* issue 15 (rnn) */
+static_assert(sizeof(af_rnn_params) == 4 * (7 + 3 * AF_RNN_MAX_ACTS), "padding");
 
 const char *const af_unary_names[AF_UNARY_COUNT] = {
     "identity", "relu", "leaky_relu", "clip", "sigmoid", "hard_sigmoid", "hard_swish", "tanh",

@@ -64,6 +64,11 @@ typedef enum af_op {
     AF_OP_TRILU,              /* as imported: [x, k?]; resolved: [x] */
     AF_OP_ATTENTION,          /* in: [q (...,Tq,d), k (...,Tk,d), v (...,Tk,dv)] softmax(q·kᵀ·scale)·v */
     AF_OP_SIZE,               /* in: [x] → i64 scalar; always folded */
+    /* issue 15 (rnn) */
+    AF_OP_LSTM,               /* in: [X, W, R, B?, sequence_lens?, initial_h?, initial_c?, P?];
+                                 out: [Y, Y_h?, Y_c?] (af_rnn_params; ONNX LSTM) */
+    AF_OP_GRU,                /* in: [X, W, R, B?, sequence_lens?, initial_h?]; out: [Y, Y_h?] */
+    AF_OP_RNN,                /* in: [X, W, R, B?, sequence_lens?, initial_h?]; out: [Y, Y_h?] */
     AF_OP_COUNT
 } af_op;
 
@@ -354,6 +359,45 @@ typedef struct af_attention_params {
     int32_t k_transposed; /* 1: k arrives as (..., d, Tk) */
 } af_attention_params;
 
+/* issue 15 (rnn) */
+/* LSTM, GRU, RNN as ONNX defines them. Activations per direction: LSTM f, g, h; GRU f, g; RNN
+ * f; the forward direction's first, then the reverse one's (bidirectional). Every entry is
+ * filled once imported (defaults: Sigmoid/Tanh/Tanh, Sigmoid/Tanh, Tanh). */
+typedef enum af_rnn_act {
+    AF_RNN_ACT_SIGMOID = 0,
+    AF_RNN_ACT_TANH,
+    AF_RNN_ACT_RELU,
+    AF_RNN_ACT_AFFINE,           /* alpha*x + beta */
+    AF_RNN_ACT_LEAKY_RELU,       /* alpha */
+    AF_RNN_ACT_THRESHOLDED_RELU, /* alpha */
+    AF_RNN_ACT_SCALED_TANH,      /* alpha*tanh(beta*x) */
+    AF_RNN_ACT_HARD_SIGMOID,     /* max(0, min(1, alpha*x + beta)) */
+    AF_RNN_ACT_ELU,              /* alpha */
+    AF_RNN_ACT_SOFTSIGN,
+    AF_RNN_ACT_SOFTPLUS,
+    AF_RNN_ACT_COUNT
+} af_rnn_act;
+
+typedef enum af_rnn_direction {
+    AF_RNN_FORWARD = 0,
+    AF_RNN_REVERSE,
+    AF_RNN_BIDIRECTIONAL,
+} af_rnn_direction;
+
+#define AF_RNN_MAX_ACTS 6
+
+typedef struct af_rnn_params {
+    int32_t direction;           /* af_rnn_direction */
+    int32_t hidden_size;         /* 0 as imported without the attribute; resolved from R */
+    int32_t layout;              /* 0: X (S,B,I), Y (S,D,B,H); 1: X (B,S,I), Y (B,S,D,H) */
+    int32_t input_forget;        /* LSTM: f = 1 - i */
+    int32_t linear_before_reset; /* GRU */
+    int32_t has_clip;            /* clip gate pre-activations to [-clip, clip] */
+    float clip;
+    int32_t act[AF_RNN_MAX_ACTS]; /* af_rnn_act */
+    float alpha[AF_RNN_MAX_ACTS], beta[AF_RNN_MAX_ACTS];
+} af_rnn_params;
+
 typedef union af_params {
     af_unary_params unary;
     af_binary_params binary;
@@ -379,6 +423,7 @@ typedef union af_params {
     af_lrn_params lrn;
     af_trilu_params trilu;
     af_attention_params attention;
+    af_rnn_params rnn; /* issue 15 (rnn) */
 } af_params;
 
 /* One row per op: name, size of its param struct, input/output arity (max -1 = variadic). */

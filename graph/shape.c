@@ -329,6 +329,10 @@ static const af_shape_fn shape_fns[AF_OP_COUNT] = {
     [AF_OP_GROUP_NORM] = af_shape_group_norm,
     [AF_OP_LAYER_NORM] = af_shape_layer_norm,
     [AF_OP_ATTENTION] = af_shape_attention,
+    /* issue 15 (rnn) */
+    [AF_OP_LSTM] = af_shape_rnn,
+    [AF_OP_GRU] = af_shape_rnn,
+    [AF_OP_RNN] = af_shape_rnn,
 };
 
 /* Arity from the op table; the first input present; every present input with a known shape. */

@@ -67,4 +67,7 @@ af_status af_shape_trilu(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_range(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_size(af_graph *g, af_node *n, af_err *err);
 
+/* issue 15 (rnn) */
+af_status af_shape_rnn(af_graph *g, af_node *n, af_err *err); /* shape_rnn.c: LSTM, GRU, RNN */
+
 #endif

@@ -110,6 +110,23 @@ static void count_attention(const af_cost_node *n, work *w)
     w->special = rows * tk; /* a softmax over every score row */
 }
 
+/* issue 15 (rnn) */
+/* LSTM/GRU/RNN: X (S,B,I) [layout 1: (B,S,I)], Y (S,D,B,H) [layout 1: (B,S,D,H)], G gates. Per
+ * direction and step: the input projection (B·G·H·I MACs, one GEMM over all steps) and the
+ * recurrent product (B·G·H·H MACs, a GEMV per step: GEMM size H); G+1 activations and ~3G
+ * other operations per hidden element. */
+static void count_rnn(const af_cost_node *n, work *w)
+{
+    if (n->n_in < 3 || n->in[0].rank != 3 || n->in[2].rank != 3 || !n->n_out) return;
+    double G = n->op == AF_OP_LSTM ? 4 : n->op == AF_OP_GRU ? 3 : 1;
+    double I = (double)n->in[0].dims[2], H = (double)n->in[2].dims[2];
+    double cells = numel(&n->out[0]) / (H > 0 ? H : 1); /* S·D·B hidden vectors */
+    w->gemm_macs = cells * G * H * (I + H);
+    w->gemm_size = fmin(H, I);
+    w->special = cells * H * (G + 1);
+    w->ops = cells * H * 3 * G;
+}
+
 /* Taps of the indexed loops. Pooling: one per window element (two for average pooling: the sum
  * and the count of valid elements). Resize: one source index per axis for each output element,
  * plus three per neighbour when interpolating (2 per resized axis linear, 4 cubic).
@@ -169,6 +186,10 @@ static void count_work(const af_cost_node *n, work *w)
         w->taps = 2 * o, w->ops = 4 * o, w->special = o * special_of(&n->p->norm.act);
         break;
     case AF_OP_LRN: w->ops = o * n->p->lrn.size, w->special = o; break;
+    /* issue 15 (rnn) */
+    case AF_OP_LSTM:
+    case AF_OP_GRU:
+    case AF_OP_RNN: count_rnn(n, w); break;
     default: break; /* copies, slices, concat, pad, cast: bytes only */
     }
 }

@@ -575,6 +575,10 @@ static const op_row op_rows[] = {
     {"ThresholdedRelu", onnx_map_thresholded_relu, 0},
     {"CastLike", onnx_map_cast_like, 0},
     {"Einsum", onnx_map_einsum, 0},
+    /* issue 15 (rnn) */
+    {"LSTM", onnx_map_rnn, AF_OP_LSTM},
+    {"GRU", onnx_map_rnn, AF_OP_GRU},
+    {"RNN", onnx_map_rnn, AF_OP_RNN},
 };
 
 static int default_domain(const char *d)

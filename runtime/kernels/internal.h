@@ -88,6 +88,10 @@ af_status afk_cumsum_check(AFK_CHECK_ARGS);
 af_status afk_cumsum_run(AFK_RUN_ARGS);
 af_status afk_lrn_check(AFK_CHECK_ARGS);
 af_status afk_lrn_run(AFK_RUN_ARGS);
+/* issue 15 (rnn) */
+af_status afk_rnn_check(af_op op, AFK_CHECK_ARGS); /* rnn.c: LSTM, GRU, RNN */
+af_status afk_rnn_run(af_op op, AFK_RUN_ARGS);
+size_t afk_rnn_scratch(af_op op, const af_params *p, const af_tview *in, int n_in);
 
 /* ---- sgemm (gemm.c). Row-major: C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C.
  * lda/ldb/ldc are row strides of the stored matrices. beta == 0 ignores C's old contents. */

@@ -575,6 +575,12 @@ static const op_row op_rows[] = {
     {"ThresholdedRelu", onnx_map_thresholded_relu, 0},
     {"CastLike", onnx_map_cast_like, 0},
     {"Einsum", onnx_map_einsum, 0},
+    /* issue 15 (ops3) */
+    {"GridSample", onnx_map_grid_sample, 0},
+    {"RoiAlign", onnx_map_roi_align, 0},
+    {"DFT", onnx_map_dft, 0},
+    {"STFT", onnx_map_stft, 0},
+    {"MelWeightMatrix", onnx_map_mel_weight_matrix, 0},
 };
 
 static int default_domain(const char *d)

@@ -51,8 +51,14 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_LSTM, "lstm", af_rnn_params, 3, 8, 1, 3, 1),
     ROW(AF_OP_GRU, "gru", af_rnn_params, 3, 6, 1, 2, 1),
     ROW(AF_OP_RNN, "rnn", af_rnn_params, 3, 6, 1, 2, 1),
+    /* issue 15 (ops3) */
+    ROW(AF_OP_GRID_SAMPLE, "grid_sample", af_grid_sample_params, 2, 2, 1, 1, 1),
+    ROW(AF_OP_ROI_ALIGN, "roi_align", af_roi_align_params, 3, 3, 1, 1, 1),
+    ROW(AF_OP_DFT, "dft", af_dft_params, 1, 3, 1, 1, 1),
+    ROW(AF_OP_STFT, "stft", af_stft_params, 1, 4, 1, 1, 1),
+    ROW(AF_OP_MEL_WEIGHT_MATRIX, "mel_weight_matrix", af_mel_params, 2, 5, 1, 1, 1),
 };
-static_assert(AF_OP_COUNT == 42, "add a row to af_op_table");
+static_assert(AF_OP_COUNT == 47, "add a row to af_op_table");
 
 /* Param structs are written raw into bundles: no padding allowed. */
 static_assert(sizeof(af_unary_params) == 12, "padding");
@@ -67,6 +73,12 @@ static_assert(sizeof(af_norm_params) == 12 + 12, "padding");
 static_assert(sizeof(af_trilu_params) == 16, "padding");
 /* issue 15 (rnn) */
 static_assert(sizeof(af_rnn_params) == 4 * (7 + 3 * AF_RNN_MAX_ACTS), "padding");
+/* issue 15 (ops3) */
+static_assert(sizeof(af_grid_sample_params) == 12, "padding");
+static_assert(sizeof(af_roi_align_params) == 24, "padding");
+static_assert(sizeof(af_dft_params) == 24, "padding");
+static_assert(sizeof(af_stft_params) == 24, "padding");
+static_assert(sizeof(af_mel_params) == 32, "padding");
 
 const char *const af_unary_names[AF_UNARY_COUNT] = {
     "identity", "relu", "leaky_relu", "clip", "sigmoid", "hard_sigmoid", "hard_swish", "tanh",

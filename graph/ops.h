@@ -69,6 +69,14 @@ typedef enum af_op {
                                  out: [Y, Y_h?, Y_c?] (af_rnn_params; ONNX LSTM) */
     AF_OP_GRU,                /* in: [X, W, R, B?, sequence_lens?, initial_h?]; out: [Y, Y_h?] */
     AF_OP_RNN,                /* in: [X, W, R, B?, sequence_lens?, initial_h?]; out: [Y, Y_h?] */
+    /* issue 15 (ops3) */
+    AF_OP_GRID_SAMPLE,        /* in: [X (N,C,H,W), grid (N,oh,ow,2) (x, y in [-1, 1])] → (N,C,oh,ow) */
+    AF_OP_ROI_ALIGN,          /* in: [X (N,C,H,W), rois (R,4) (x1,y1,x2,y2), batch_indices (R)] → (R,C,oh,ow) */
+    AF_OP_DFT,                /* as imported: [x (...,1|2), dft_length?, axis?]; resolved: [x] */
+    AF_OP_STFT,               /* as imported: [signal (B,L,1|2), frame_step, window?, frame_length?];
+                                 resolved: [signal, window?] → (B,frames,bins,2) */
+    AF_OP_MEL_WEIGHT_MATRIX,  /* as imported: [num_mel_bins, dft_length, sample_rate, lower_hz,
+                                 upper_hz]; resolved: [lower_hz, upper_hz] → (dft_length/2+1, mels) */
     AF_OP_COUNT
 } af_op;
 
@@ -397,6 +405,53 @@ typedef struct af_rnn_params {
     int32_t act[AF_RNN_MAX_ACTS]; /* af_rnn_act */
     float alpha[AF_RNN_MAX_ACTS], beta[AF_RNN_MAX_ACTS];
 } af_rnn_params;
+/* issue 15 (ops3): spatial sampling and signal processing */
+typedef enum af_grid_mode {
+    AF_GRID_BILINEAR = 0,
+    AF_GRID_NEAREST,      /* round half to even, as torch and ONNX Runtime */
+    AF_GRID_BICUBIC,      /* cubic convolution with A = -0.75 over 4x4 taps */
+} af_grid_mode;
+
+typedef enum af_grid_padding {
+    AF_GRID_PAD_ZEROS = 0,
+    AF_GRID_PAD_BORDER,
+    AF_GRID_PAD_REFLECTION,
+} af_grid_padding;
+
+typedef struct af_grid_sample_params {
+    int32_t mode;          /* af_grid_mode */
+    int32_t padding;       /* af_grid_padding */
+    int32_t align_corners; /* 1: -1 and 1 are the centres of the corner pixels */
+} af_grid_sample_params;
+
+typedef struct af_roi_align_params {
+    int32_t max_mode;       /* 0 avg, 1 max (ONNX: the max of the weighted corner values) */
+    int32_t out_h, out_w;
+    int32_t sampling_ratio; /* samples per bin along each axis; 0: ceil(roi size / bins) */
+    float spatial_scale;
+    int32_t half_pixel;     /* 1: half_pixel (coordinates shifted by -0.5); 0: output_half_pixel */
+} af_roi_align_params;
+
+typedef struct af_dft_params {
+    int32_t axis;     /* the signal axis of the input; resolved: in [0, rank-2] */
+    int32_t inverse;  /* 1/N scaling and e^{+i} */
+    int32_t onesided; /* forward only: bins 0..length/2 */
+    int32_t reserved;
+    int64_t length;   /* dft_length; 0 as imported without it, resolved: > 0 */
+} af_dft_params;
+
+typedef struct af_stft_params {
+    int32_t onesided;
+    int32_t reserved;
+    int64_t frame_step;   /* resolved from the frame_step input */
+    int64_t frame_length; /* resolved: the frame_length input, else the window's length */
+} af_stft_params;
+
+typedef struct af_mel_params {
+    int32_t dtype; /* af_dtype of the output */
+    int32_t reserved;
+    int64_t num_mel_bins, dft_length, sample_rate; /* resolved from the constant inputs */
+} af_mel_params;
 
 typedef union af_params {
     af_unary_params unary;
@@ -424,6 +479,12 @@ typedef union af_params {
     af_trilu_params trilu;
     af_attention_params attention;
     af_rnn_params rnn; /* issue 15 (rnn) */
+    /* issue 15 (ops3) */
+    af_grid_sample_params grid_sample;
+    af_roi_align_params roi_align;
+    af_dft_params dft;
+    af_stft_params stft;
+    af_mel_params mel;
 } af_params;
 
 /* One row per op: name, size of its param struct, input/output arity (max -1 = variadic). */

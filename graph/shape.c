@@ -333,6 +333,12 @@ static const af_shape_fn shape_fns[AF_OP_COUNT] = {
     [AF_OP_LSTM] = af_shape_rnn,
     [AF_OP_GRU] = af_shape_rnn,
     [AF_OP_RNN] = af_shape_rnn,
+    /* issue 15 (ops3) */
+    [AF_OP_GRID_SAMPLE] = af_shape_grid_sample,
+    [AF_OP_ROI_ALIGN] = af_shape_roi_align,
+    [AF_OP_DFT] = af_shape_dft,
+    [AF_OP_STFT] = af_shape_stft,
+    [AF_OP_MEL_WEIGHT_MATRIX] = af_shape_mel_weight_matrix,
 };
 
 /* Arity from the op table; the first input present; every present input with a known shape. */

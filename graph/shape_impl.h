@@ -69,5 +69,11 @@ af_status af_shape_size(af_graph *g, af_node *n, af_err *err);
 
 /* issue 15 (rnn) */
 af_status af_shape_rnn(af_graph *g, af_node *n, af_err *err); /* shape_rnn.c: LSTM, GRU, RNN */
+/* issue 15 (ops3): shape_signal.c */
+af_status af_shape_grid_sample(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_roi_align(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_dft(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_stft(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_mel_weight_matrix(af_graph *g, af_node *n, af_err *err);
 
 #endif

@@ -149,6 +149,36 @@ static void count_taps(const af_cost_node *n, work *w)
     }
 }
 
+/* issue 15 (ops3). GridSample: per output element 1 tap (nearest), 4 (bilinear) or 16 (bicubic),
+ * one MAC each. RoiAlign: 4 taps and MACs per sample, sampling_ratio^2 samples per bin (adaptive:
+ * assumed as if the ROI covered the whole map, ceil(H/oh) x ceil(W/ow)). DFT/STFT: a product with
+ * the (length x bins) DFT matrix: per output bin, length complex terms (2 MACs per real input
+ * value, 4 per complex one); GEMM size min(length, bins). MelWeightMatrix: one op per element. */
+static void count_sample_signal(const af_cost_node *n, work *w)
+{
+    const af_cost_tensor *x = &n->in[0], *o = &n->out[0];
+    double no = numel(o);
+    if (n->op == AF_OP_GRID_SAMPLE) {
+        int m = n->p->grid_sample.mode;
+        w->taps = no * (m == AF_GRID_NEAREST ? 1 : m == AF_GRID_BICUBIC ? 16 : 4);
+        w->ops = m == AF_GRID_NEAREST ? 0 : w->taps;
+    } else if (n->op == AF_OP_ROI_ALIGN && x->rank == 4) {
+        const af_roi_align_params *r = &n->p->roi_align;
+        double sr = r->sampling_ratio;
+        double s = sr > 0 ? sr * sr
+                          : ceil((double)x->dims[2] / fmax(r->out_h, 1)) * ceil((double)x->dims[3] / fmax(r->out_w, 1));
+        w->taps = no * s * 4, w->ops = no * s * 4;
+    } else if ((n->op == AF_OP_DFT || n->op == AF_OP_STFT) && x->rank >= 2 && o->rank >= 2) {
+        double len = (double)(n->op == AF_OP_DFT ? n->p->dft.length : n->p->stft.frame_length);
+        double bins = (double)(n->op == AF_OP_DFT ? o->dims[n->p->dft.axis] : o->dims[2]);
+        w->gemm_macs = no / 2 * len * 2 * (double)x->dims[x->rank - 1];
+        w->gemm_size = fmin(len, bins);
+        if (n->op == AF_OP_STFT && n->n_in > 1) w->ops = no / 2 / fmax(bins, 1) * len; /* window */
+    } else if (n->op == AF_OP_MEL_WEIGHT_MATRIX) {
+        w->ops = no;
+    }
+}
+
 static void count_work(const af_cost_node *n, work *w)
 {
     memset(w, 0, sizeof *w);
@@ -190,6 +220,12 @@ static void count_work(const af_cost_node *n, work *w)
     case AF_OP_LSTM:
     case AF_OP_GRU:
     case AF_OP_RNN: count_rnn(n, w); break;
+    /* issue 15 (ops3) */
+    case AF_OP_GRID_SAMPLE:
+    case AF_OP_ROI_ALIGN:
+    case AF_OP_DFT:
+    case AF_OP_STFT:
+    case AF_OP_MEL_WEIGHT_MATRIX: count_sample_signal(n, w); break;
     default: break; /* copies, slices, concat, pad, cast: bytes only */
     }
 }

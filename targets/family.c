@@ -102,9 +102,19 @@ static const af_target_family families[] = {
      .missing_ops = "", .missing_ops_source = "", COMMON_CAPS},
 };
 
-const char *const af_target_never_ops = "gather,gather_elements,lstm,gru,rnn";
+/* issue 15 (ops3): grid_sample from coremltools issue #1875 ("grid sample does not run on GPU or
+ * ANE"; #2299 saw it on the ANE under macOS 14 only, on M2); roi_align, dft, stft and
+ * mel_weight_matrix assumed (no public report of Core ML placing them on the ANE; roi_align's
+ * crops are data-dependent gathers, and mel_weight_matrix folds to a constant when its inputs do) */
+#define OPS3_NEVER ",grid_sample,roi_align,dft,stft,mel_weight_matrix"
+#define OPS3_NEVER_SOURCE                                                                      \
+    "; grid_sample: public report, coremltools issue #1875 (runs on neither GPU nor ANE); "      \
+    "roi_align, dft, stft, mel_weight_matrix: assumed (no public report of them on the ANE)"
+
+const char *const af_target_never_ops = "gather,gather_elements,lstm,gru,rnn" OPS3_NEVER;
 const char *const af_target_never_ops_source =
-    "public report (hollance/neural-engine notes): gather and RNN/LSTM/GRU fall back off the ANE on every family";
+    "public report (hollance/neural-engine notes): gather and RNN/LSTM/GRU fall back off the ANE on every family"
+    OPS3_NEVER_SOURCE;
 const char *const af_target_dtype_source =
     "ANEForge roadmap ('the two locks'): the ANE computes in fp16 only (no fp32/int32/bf16 compute)";
 

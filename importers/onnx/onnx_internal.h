@@ -132,5 +132,11 @@ af_status onnx_map_layer_norm(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_group_norm(onnx_ctx *c, const onnx_node *nd);
 /* issue 15 (rnn) */
 af_status onnx_map_rnn(onnx_ctx *c, const onnx_node *nd); /* onnx_ops_rnn.c: LSTM, GRU, RNN */
+/* issue 15 (ops3): onnx_ops_signal.c */
+af_status onnx_map_grid_sample(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_roi_align(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_dft(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_stft(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_mel_weight_matrix(onnx_ctx *c, const onnx_node *nd);
 
 #endif

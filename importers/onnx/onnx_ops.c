@@ -579,6 +579,12 @@ static const op_row op_rows[] = {
     {"LSTM", onnx_map_rnn, AF_OP_LSTM},
     {"GRU", onnx_map_rnn, AF_OP_GRU},
     {"RNN", onnx_map_rnn, AF_OP_RNN},
+    /* issue 15 (ops3) */
+    {"GridSample", onnx_map_grid_sample, 0},
+    {"RoiAlign", onnx_map_roi_align, 0},
+    {"DFT", onnx_map_dft, 0},
+    {"STFT", onnx_map_stft, 0},
+    {"MelWeightMatrix", onnx_map_mel_weight_matrix, 0},
 };
 
 static int default_domain(const char *d)

@@ -170,6 +170,12 @@ af_status af_kernel_check(af_op op, const af_params *p, const af_tview *in, int 
     case AF_OP_LSTM:
     case AF_OP_GRU:
     case AF_OP_RNN: return afk_rnn_check(op, p, in, n_in, out, n_out, err);
+    /* issue 15 (ops3) */
+    case AF_OP_GRID_SAMPLE: return afk_grid_sample_check(p, in, n_in, out, n_out, err);
+    case AF_OP_ROI_ALIGN: return afk_roi_align_check(p, in, n_in, out, n_out, err);
+    case AF_OP_DFT: return afk_dft_check(p, in, n_in, out, n_out, err);
+    case AF_OP_STFT: return afk_stft_check(p, in, n_in, out, n_out, err);
+    case AF_OP_MEL_WEIGHT_MATRIX: return afk_mel_check(p, in, n_in, out, n_out, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));
@@ -189,6 +195,9 @@ size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in,
     case AF_OP_LSTM:
     case AF_OP_GRU:
     case AF_OP_RNN: return afk_rnn_scratch(op, p, in, n_in);
+    /* issue 15 (ops3) */
+    case AF_OP_DFT: return afk_dft_scratch(p, in, out);
+    case AF_OP_STFT: return afk_stft_scratch(p, in, out);
     default: return 0;
     }
 }
@@ -262,6 +271,12 @@ af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_
     case AF_OP_LSTM:
     case AF_OP_GRU:
     case AF_OP_RNN: return afk_rnn_run(op, p, in, n_in, out, n_out, ctx, err);
+    /* issue 15 (ops3) */
+    case AF_OP_GRID_SAMPLE: return afk_grid_sample_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_ROI_ALIGN: return afk_roi_align_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_DFT: return afk_dft_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_STFT: return afk_stft_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_MEL_WEIGHT_MATRIX: return afk_mel_run(p, in, n_in, out, n_out, ctx, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));

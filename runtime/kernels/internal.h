@@ -93,6 +93,20 @@ af_status afk_rnn_check(af_op op, AFK_CHECK_ARGS); /* rnn.c: LSTM, GRU, RNN */
 af_status afk_rnn_run(af_op op, AFK_RUN_ARGS);
 size_t afk_rnn_scratch(af_op op, const af_params *p, const af_tview *in, int n_in);
 
+/* issue 15 (ops3) */
+af_status afk_grid_sample_check(AFK_CHECK_ARGS); /* sample.c */
+af_status afk_grid_sample_run(AFK_RUN_ARGS);
+af_status afk_roi_align_check(AFK_CHECK_ARGS);
+af_status afk_roi_align_run(AFK_RUN_ARGS);
+af_status afk_dft_check(AFK_CHECK_ARGS); /* signal.c */
+af_status afk_dft_run(AFK_RUN_ARGS);
+size_t afk_dft_scratch(const af_params *p, const af_tview *in, const af_tview *out);
+af_status afk_stft_check(AFK_CHECK_ARGS);
+af_status afk_stft_run(AFK_RUN_ARGS);
+size_t afk_stft_scratch(const af_params *p, const af_tview *in, const af_tview *out);
+af_status afk_mel_check(AFK_CHECK_ARGS);
+af_status afk_mel_run(AFK_RUN_ARGS);
+
 /* ---- sgemm (gemm.c). Row-major: C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C.
  * lda/ldb/ldc are row strides of the stored matrices. beta == 0 ignores C's old contents. */
 void afk_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,

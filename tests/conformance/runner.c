@@ -59,6 +59,8 @@ static const char *const op_set[] = {
     "Transpose", "Trilu", "Unsqueeze", "Upsample", "Where", "Xor",
     /* issue 15 (rnn) */
     "GRU", "LSTM", "RNN",
+    /* issue 15 (ops3) */
+    "GridSample", "RoiAlign", "DFT", "STFT", "MelWeightMatrix",
 };
 #define N_OPS ((int)(sizeof op_set / sizeof *op_set))
 

@@ -1,0 +1,18 @@
+#!/bin/sh
+# GridSample / RoiAlign / DFT / STFT / MelWeightMatrix forms beyond the backend test data
+# (issue 15): models and torch / numpy references made by tests/tools/sample_signal.py, converted
+# to fp32 bundles, run through the CLI, and compared with the references and, when the oracle is
+# installed, with ONNX Runtime on the same model (RoiAlign's max mode has no other reference).
+# Tolerances: rtol 1e-4 / atol 1e-5 (see compare() in the script).
+set -eu
+. "$(dirname "$0")/lib/common.sh"
+have_torch || exit $SKIP
+"$PY" tests/tools/sample_signal.py make "$T/cases"
+for d in "$T"/cases/*; do
+    "$AF" convert "$d/model.onnx" -o "$d/m.afb" --compress fp32 -q
+    "$AF" run "$d/m.afb" --inputs "$d/inputs" --outputs "$d/outputs" >/dev/null
+    if have_oracle; then
+        node "$ORACLE" "$d/model.onnx" "$d/inputs" "$d/ort" >/dev/null
+    fi
+done
+"$PY" tests/tools/sample_signal.py check "$T/cases"

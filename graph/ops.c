@@ -47,8 +47,16 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_TRILU, "trilu", af_trilu_params, 1, 2, 1, 1, 1),
     ROW(AF_OP_ATTENTION, "attention", af_attention_params, 3, 3, 1, 1, 1),
     ROW(AF_OP_SIZE, "size", af_no_params, 1, 1, 1, 1, 0),
+    /* issue 15 (ops2) */
+    ROW(AF_OP_TOPK, "topk", af_topk_params, 1, 2, 1, 2, 1),
+    ROW(AF_OP_SCATTER_ND, "scatter_nd", af_scatter_params, 3, 3, 1, 1, 1),
+    ROW(AF_OP_SCATTER_ELEMENTS, "scatter_elements", af_scatter_params, 3, 3, 1, 1, 1),
+    ROW(AF_OP_GATHER_ND, "gather_nd", af_scatter_params, 2, 2, 1, 1, 1),
+    ROW(AF_OP_ONE_HOT, "one_hot", af_one_hot_params, 2, 3, 1, 1, 1),
+    ROW(AF_OP_REVERSE_SEQUENCE, "reverse_sequence", af_reverse_seq_params, 2, 2, 1, 1, 1),
+    ROW(AF_OP_MAX_UNPOOL, "max_unpool", af_unpool_params, 2, 3, 1, 1, 1),
 };
-static_assert(AF_OP_COUNT == 39, "add a row to af_op_table");
+static_assert(AF_OP_COUNT == 46, "add a row to af_op_table");
 
 /* Param structs are written raw into bundles: no padding allowed. */
 static_assert(sizeof(af_unary_params) == 12, "padding");
@@ -61,6 +69,10 @@ static_assert(sizeof(af_resize_params) == 24 + 4 * AF_MAX_RANK, "padding");
 static_assert(sizeof(af_const_of_shape_params) == 16, "padding");
 static_assert(sizeof(af_norm_params) == 12 + 12, "padding");
 static_assert(sizeof(af_trilu_params) == 16, "padding");
+/* issue 15 (ops2) */
+static_assert(sizeof(af_topk_params) == 24, "padding");
+static_assert(sizeof(af_one_hot_params) == 16, "padding");
+static_assert(sizeof(af_unpool_params) == 4 * (1 + 5 * AF_MAX_SPATIAL), "padding");
 
 const char *const af_unary_names[AF_UNARY_COUNT] = {
     "identity", "relu", "leaky_relu", "clip", "sigmoid", "hard_sigmoid", "hard_swish", "tanh",

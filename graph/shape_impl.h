@@ -67,4 +67,12 @@ af_status af_shape_trilu(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_range(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_size(af_graph *g, af_node *n, af_err *err);
 
+/* issue 15 (ops2): shape_indexing.c */
+af_status af_shape_topk(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_scatter(af_graph *g, af_node *n, af_err *err); /* SCATTER_ND, _ELEMENTS */
+af_status af_shape_gather_nd(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_one_hot(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_reverse_sequence(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_max_unpool(af_graph *g, af_node *n, af_err *err);
+
 #endif

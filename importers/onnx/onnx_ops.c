@@ -575,6 +575,15 @@ static const op_row op_rows[] = {
     {"ThresholdedRelu", onnx_map_thresholded_relu, 0},
     {"CastLike", onnx_map_cast_like, 0},
     {"Einsum", onnx_map_einsum, 0},
+    /* issue 15 (ops2) */
+    {"TopK", onnx_map_topk, 0},
+    {"ScatterND", onnx_map_scatter, AF_OP_SCATTER_ND},
+    {"ScatterElements", onnx_map_scatter, AF_OP_SCATTER_ELEMENTS},
+    {"Scatter", onnx_map_scatter, AF_OP_SCATTER_ELEMENTS},
+    {"GatherND", onnx_map_gather_nd, 0},
+    {"OneHot", onnx_map_one_hot, 0},
+    {"ReverseSequence", onnx_map_reverse_sequence, 0},
+    {"MaxUnpool", onnx_map_max_unpool, 0},
 };
 
 static int default_domain(const char *d)

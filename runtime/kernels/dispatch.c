@@ -166,6 +166,14 @@ af_status af_kernel_check(af_op op, const af_params *p, const af_tview *in, int 
     case AF_OP_GROUP_NORM: return afk_group_norm_check(p, in, n_in, out, n_out, err);
     case AF_OP_LAYER_NORM: return afk_layer_norm_check(p, in, n_in, out, n_out, err);
     case AF_OP_ATTENTION: return afk_attention_check(p, in, n_in, out, n_out, err);
+    /* issue 15 (ops2) */
+    case AF_OP_TOPK: return afk_topk_check(p, in, n_in, out, n_out, err);
+    case AF_OP_SCATTER_ND: return afk_scatter_nd_check(p, in, n_in, out, n_out, err);
+    case AF_OP_SCATTER_ELEMENTS: return afk_scatter_elements_check(p, in, n_in, out, n_out, err);
+    case AF_OP_GATHER_ND: return afk_gather_nd_check(p, in, n_in, out, n_out, err);
+    case AF_OP_ONE_HOT: return afk_one_hot_check(p, in, n_in, out, n_out, err);
+    case AF_OP_REVERSE_SEQUENCE: return afk_reverse_sequence_check(p, in, n_in, out, n_out, err);
+    case AF_OP_MAX_UNPOOL: return afk_max_unpool_check(p, in, n_in, out, n_out, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));
@@ -181,6 +189,8 @@ size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in,
     case AF_OP_CONV_TRANSPOSE: return n_in >= 2 ? afk_convt_scratch(p, in, out) : 0;
     case AF_OP_RESIZE: return afk_resize_scratch(p, in, out);
     case AF_OP_ATTENTION: return afk_attention_scratch(p, in, n_in);
+    /* issue 15 (ops2) */
+    case AF_OP_TOPK: return afk_topk_scratch(p, in);
     default: return 0;
     }
 }
@@ -250,6 +260,14 @@ af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_
     case AF_OP_GROUP_NORM: return afk_group_norm_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_LAYER_NORM: return afk_layer_norm_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_ATTENTION: return afk_attention_run(p, in, n_in, out, n_out, ctx, err);
+    /* issue 15 (ops2) */
+    case AF_OP_TOPK: return afk_topk_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_SCATTER_ND: return afk_scatter_nd_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_SCATTER_ELEMENTS: return afk_scatter_elements_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_GATHER_ND: return afk_gather_nd_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_ONE_HOT: return afk_one_hot_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_REVERSE_SEQUENCE: return afk_reverse_sequence_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_MAX_UNPOOL: return afk_max_unpool_run(p, in, n_in, out, n_out, ctx, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));

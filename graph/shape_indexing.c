@@ -163,8 +163,8 @@ af_status af_shape_reverse_sequence(af_graph *g, af_node *n, af_err *err)
     return AF_OK;
 }
 
-/* The unpooled size is (in-1)*stride + kernel - pads; a larger output_shape pads it (the extra
- * split as ONNX Runtime does: half, rounded down, before). */
+/* The unpooled size is (in-1)*stride + kernel - pads; a larger output_shape pads it at the end
+ * (ONNX's reference). */
 // X (N,C,*), I (N,C,*) [output_shape] -> Y (N,C,out_size...)
 af_status af_shape_max_unpool(af_graph *g, af_node *n, af_err *err)
 {

@@ -307,10 +307,10 @@ af_status afk_one_hot_run(AFK_RUN_ARGS)
     const char *off = v->data, *on = off + es;
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
-            int64_t at = o * inner + i, k; /* float indices are truncated to integers */
-            if (fl) {
+            int64_t at = o * inner + i, k;
+            if (fl) { /* a non-integral float matches no position (ONNX's reference, ORT) */
                 double f = af_dtype_get(ix->dtype, ix->data, (size_t)at);
-                k = isfinite(f) && fabs(f) < 9e18 ? (int64_t)f : depth;
+                k = f == trunc(f) && fabs(f) < 9e18 ? (int64_t)f : depth;
             } else {
                 k = afk_get_i64(ix->dtype, ix->data, at);
             }
@@ -389,6 +389,8 @@ af_status afk_max_unpool_check(AFK_CHECK_ARGS)
     return ok ? AF_OK : af_err_set(err, AF_ERR_SHAPE, "max_unpool: shapes do not fit");
 }
 
+/* As ONNX's reference and test data: the values go to the unpooled (N,C,u*) tensor, which a
+ * larger output_shape pads at the end (ONNX Runtime instead writes I flat into Y). */
 // X (N,C,*), I (N,C,*) flat indices into the unpooled (N,C,u*) -> Y (N,C,o*), zeros elsewhere
 af_status afk_max_unpool_run(AFK_RUN_ARGS)
 {
@@ -397,11 +399,11 @@ af_status afk_max_unpool_run(AFK_RUN_ARGS)
     af_tview un = *x;
     unpooled_dims(&p->unpool, x, un.dims);
     int64_t total = af_tview_numel(&un), n = af_tview_numel(x), us[AF_MAX_RANK], os[AF_MAX_RANK];
-    int64_t lead[AF_MAX_RANK] = {0};
-    for (int i = 2; i < x->rank; i++) lead[i] = (out[0].dims[i] - un.dims[i]) / 2;
     for (int64_t i = 0; i < n; i++) {
         int64_t k = ((const int64_t *)ix->data)[i];
-        if (k < 0 || k >= total) return bad_index("max_unpool", k, total, err);
+        if (k < 0 || k >= total)
+            return af_err_set(err, AF_ERR_SHAPE, "max_unpool: index %lld out of range for %lld "
+                              "unpooled elements", (long long)k, (long long)total);
     }
     afk_strides(&un, us);
     afk_strides(&out[0], os);
@@ -410,7 +412,7 @@ af_status afk_max_unpool_run(AFK_RUN_ARGS)
     for (int64_t i = 0; i < n; i++) {
         int64_t k = ((const int64_t *)ix->data)[i], off = 0;
         for (int d = 0; d < x->rank; d++) {
-            off += (k / us[d] + lead[d]) * os[d];
+            off += (k / us[d]) * os[d];
             k %= us[d];
         }
         memcpy((char *)out[0].data + (size_t)off * es, (const char *)x->data + (size_t)i * es, es);

@@ -57,8 +57,16 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_DFT, "dft", af_dft_params, 1, 3, 1, 1, 1),
     ROW(AF_OP_STFT, "stft", af_stft_params, 1, 4, 1, 1, 1),
     ROW(AF_OP_MEL_WEIGHT_MATRIX, "mel_weight_matrix", af_mel_params, 2, 5, 1, 1, 1),
+    /* issue 15 (ops2) */
+    ROW(AF_OP_TOPK, "topk", af_topk_params, 1, 2, 1, 2, 1),
+    ROW(AF_OP_SCATTER_ND, "scatter_nd", af_scatter_params, 3, 3, 1, 1, 1),
+    ROW(AF_OP_SCATTER_ELEMENTS, "scatter_elements", af_scatter_params, 3, 3, 1, 1, 1),
+    ROW(AF_OP_GATHER_ND, "gather_nd", af_scatter_params, 2, 2, 1, 1, 1),
+    ROW(AF_OP_ONE_HOT, "one_hot", af_one_hot_params, 2, 3, 1, 1, 1),
+    ROW(AF_OP_REVERSE_SEQUENCE, "reverse_sequence", af_reverse_seq_params, 2, 2, 1, 1, 1),
+    ROW(AF_OP_MAX_UNPOOL, "max_unpool", af_unpool_params, 2, 3, 1, 1, 1),
 };
-static_assert(AF_OP_COUNT == 47, "add a row to af_op_table");
+static_assert(AF_OP_COUNT == 54, "add a row to af_op_table");
 
 /* Param structs are written raw into bundles: no padding allowed. */
 static_assert(sizeof(af_unary_params) == 12, "padding");
@@ -79,6 +87,10 @@ static_assert(sizeof(af_roi_align_params) == 24, "padding");
 static_assert(sizeof(af_dft_params) == 24, "padding");
 static_assert(sizeof(af_stft_params) == 24, "padding");
 static_assert(sizeof(af_mel_params) == 32, "padding");
+/* issue 15 (ops2) */
+static_assert(sizeof(af_topk_params) == 24, "padding");
+static_assert(sizeof(af_one_hot_params) == 16, "padding");
+static_assert(sizeof(af_unpool_params) == 4 * (1 + 5 * AF_MAX_SPATIAL), "padding");
 
 const char *const af_unary_names[AF_UNARY_COUNT] = {
     "identity", "relu", "leaky_relu", "clip", "sigmoid", "hard_sigmoid", "hard_swish", "tanh",

@@ -77,6 +77,14 @@ typedef enum af_op {
                                  resolved: [signal, window?] → (B,frames,bins,2) */
     AF_OP_MEL_WEIGHT_MATRIX,  /* as imported: [num_mel_bins, dft_length, sample_rate, lower_hz,
                                  upper_hz]; resolved: [lower_hz, upper_hz] → (dft_length/2+1, mels) */
+    /* issue 15 (ops2) */
+    AF_OP_TOPK,               /* as imported: [x, k]; resolved: [x]; out: [values, indices (i64)] */
+    AF_OP_SCATTER_ND,         /* in: [data, indices (i32|i64), updates] */
+    AF_OP_SCATTER_ELEMENTS,   /* in: [data, indices (i32|i64), updates]; also opset-9 Scatter */
+    AF_OP_GATHER_ND,          /* in: [data, indices (i32|i64)] */
+    AF_OP_ONE_HOT,            /* as imported: [indices, depth, values]; resolved: [indices, values] */
+    AF_OP_REVERSE_SEQUENCE,   /* in: [x, sequence_lens (i32|i64)] */
+    AF_OP_MAX_UNPOOL,         /* as imported: [X (N,C,*), I (i64), output_shape?]; resolved: [X, I] */
     AF_OP_COUNT
 } af_op;
 
@@ -452,6 +460,50 @@ typedef struct af_mel_params {
     int32_t reserved;
     int64_t num_mel_bins, dft_length, sample_rate; /* resolved from the constant inputs */
 } af_mel_params;
+/* ---- issue 15 (ops2): indexing and selection ----------------------------------------- */
+
+typedef struct af_topk_params {
+    int32_t axis;    /* resolved: in [0, rank) */
+    int32_t largest;
+    int32_t sorted;  /* results are always sorted (ONNX leaves sorted=0's order open) */
+    int32_t reserved;
+    int64_t k;       /* resolved from the k input */
+} af_topk_params;
+
+typedef enum af_scatter_reduction {
+    AF_SCATTER_NONE = 0,
+    AF_SCATTER_ADD,
+    AF_SCATTER_MUL,
+    AF_SCATTER_MAX,
+    AF_SCATTER_MIN,
+} af_scatter_reduction;
+
+/* ScatterND, ScatterElements (axis), GatherND (batch_dims in axis). */
+typedef struct af_scatter_params {
+    int32_t axis;      /* ScatterElements: resolved in [0, rank); GatherND: batch_dims */
+    int32_t reduction; /* af_scatter_reduction */
+} af_scatter_params;
+
+typedef struct af_one_hot_params {
+    int32_t axis;      /* resolved: in [0, rank of the output) */
+    int32_t reserved;
+    int64_t depth;     /* resolved from the depth input */
+} af_one_hot_params;
+
+typedef struct af_reverse_seq_params {
+    int32_t batch_axis, time_axis; /* 0 and 1 in some order */
+} af_reverse_seq_params;
+
+/* MaxUnpool: the pooling geometry that produced the indices, and the output's spatial size
+ * (resolved from output_shape, or the default (in-1)*stride + kernel - pads). */
+typedef struct af_unpool_params {
+    int32_t nsp;
+    int32_t kernel[AF_MAX_SPATIAL];
+    int32_t stride[AF_MAX_SPATIAL];
+    int32_t pad_begin[AF_MAX_SPATIAL];
+    int32_t pad_end[AF_MAX_SPATIAL];
+    int32_t out_size[AF_MAX_SPATIAL]; /* 0 until resolved */
+} af_unpool_params;
 
 typedef union af_params {
     af_unary_params unary;
@@ -485,6 +537,12 @@ typedef union af_params {
     af_dft_params dft;
     af_stft_params stft;
     af_mel_params mel;
+    /* issue 15 (ops2) */
+    af_topk_params topk;
+    af_scatter_params scatter;
+    af_one_hot_params one_hot;
+    af_reverse_seq_params reverse_seq;
+    af_unpool_params unpool;
 } af_params;
 
 /* One row per op: name, size of its param struct, input/output arity (max -1 = variadic). */

@@ -339,6 +339,14 @@ static const af_shape_fn shape_fns[AF_OP_COUNT] = {
     [AF_OP_DFT] = af_shape_dft,
     [AF_OP_STFT] = af_shape_stft,
     [AF_OP_MEL_WEIGHT_MATRIX] = af_shape_mel_weight_matrix,
+    /* issue 15 (ops2) */
+    [AF_OP_TOPK] = af_shape_topk,
+    [AF_OP_SCATTER_ND] = af_shape_scatter,
+    [AF_OP_SCATTER_ELEMENTS] = af_shape_scatter,
+    [AF_OP_GATHER_ND] = af_shape_gather_nd,
+    [AF_OP_ONE_HOT] = af_shape_one_hot,
+    [AF_OP_REVERSE_SEQUENCE] = af_shape_reverse_sequence,
+    [AF_OP_MAX_UNPOOL] = af_shape_max_unpool,
 };
 
 /* Arity from the op table; the first input present; every present input with a known shape. */

@@ -75,5 +75,12 @@ af_status af_shape_roi_align(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_dft(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_stft(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_mel_weight_matrix(af_graph *g, af_node *n, af_err *err);
+/* issue 15 (ops2): shape_indexing.c */
+af_status af_shape_topk(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_scatter(af_graph *g, af_node *n, af_err *err); /* SCATTER_ND, _ELEMENTS */
+af_status af_shape_gather_nd(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_one_hot(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_reverse_sequence(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_max_unpool(af_graph *g, af_node *n, af_err *err);
 
 #endif

@@ -226,6 +226,21 @@ static void count_work(const af_cost_node *n, work *w)
     case AF_OP_DFT:
     case AF_OP_STFT:
     case AF_OP_MEL_WEIGHT_MATRIX: count_sample_signal(n, w); break;
+    /* issue 15 (ops2) */
+    case AF_OP_GATHER_ND:
+    case AF_OP_REVERSE_SEQUENCE:
+    case AF_OP_ONE_HOT: w->taps = o; break; /* one indexed write per output element */
+    case AF_OP_SCATTER_ND:
+    case AF_OP_SCATTER_ELEMENTS: /* the copy of data, then one indexed update per element */
+        w->taps = n->n_in > 2 ? numel(&n->in[2]) : 0, w->ops = w->taps;
+        break;
+    case AF_OP_MAX_UNPOOL: w->taps = i; break; /* zero fill is bytes; one tap per input */
+    case AF_OP_TOPK: /* a merge sort of every slice: n log2 n compares */
+        if (n->p->topk.axis >= 0 && n->p->topk.axis < n->in[0].rank) {
+            double len = (double)n->in[0].dims[n->p->topk.axis];
+            w->ops = len > 1 ? i * log2(len) : i, w->taps = i;
+        }
+        break;
     default: break; /* copies, slices, concat, pad, cast: bytes only */
     }
 }

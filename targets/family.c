@@ -110,11 +110,18 @@ static const af_target_family families[] = {
 #define OPS3_NEVER_SOURCE                                                                      \
     "; grid_sample: public report, coremltools issue #1875 (runs on neither GPU nor ANE); "      \
     "roi_align, dft, stft, mel_weight_matrix: assumed (no public report of them on the ANE)"
+/* issue 15 (ops2): gather_nd, scatter_nd, scatter_elements and max_unpool are gathers or
+ * scatters (the public report on gather, extended: assumed); topk and reverse_sequence are
+ * data-dependent permutations with no ANE layer known (assumed). one_hot stays eligible: it
+ * is a compare against an iota and a select, both ANE layers (assumed). */
+#define OPS2_NEVER ",gather_nd,scatter_nd,scatter_elements,max_unpool,topk,reverse_sequence"
+#define OPS2_NEVER_SOURCE \
+    "; assumed: scatter, gather_nd, max_unpool, topk and reverse_sequence likewise"
 
-const char *const af_target_never_ops = "gather,gather_elements,lstm,gru,rnn" OPS3_NEVER;
+const char *const af_target_never_ops = "gather,gather_elements,lstm,gru,rnn" OPS3_NEVER OPS2_NEVER;
 const char *const af_target_never_ops_source =
     "public report (hollance/neural-engine notes): gather and RNN/LSTM/GRU fall back off the ANE on every family"
-    OPS3_NEVER_SOURCE;
+    OPS3_NEVER_SOURCE OPS2_NEVER_SOURCE;
 const char *const af_target_dtype_source =
     "ANEForge roadmap ('the two locks'): the ANE computes in fp16 only (no fp32/int32/bf16 compute)";
 

@@ -138,5 +138,12 @@ af_status onnx_map_roi_align(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_dft(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_stft(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_mel_weight_matrix(onnx_ctx *c, const onnx_node *nd);
+/* issue 15 (ops2): onnx_ops_indexing.c */
+af_status onnx_map_topk(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_scatter(onnx_ctx *c, const onnx_node *nd); /* arg: the IR op */
+af_status onnx_map_gather_nd(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_one_hot(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_reverse_sequence(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_max_unpool(onnx_ctx *c, const onnx_node *nd);
 
 #endif

@@ -585,6 +585,15 @@ static const op_row op_rows[] = {
     {"DFT", onnx_map_dft, 0},
     {"STFT", onnx_map_stft, 0},
     {"MelWeightMatrix", onnx_map_mel_weight_matrix, 0},
+    /* issue 15 (ops2) */
+    {"TopK", onnx_map_topk, 0},
+    {"ScatterND", onnx_map_scatter, AF_OP_SCATTER_ND},
+    {"ScatterElements", onnx_map_scatter, AF_OP_SCATTER_ELEMENTS},
+    {"Scatter", onnx_map_scatter, AF_OP_SCATTER_ELEMENTS},
+    {"GatherND", onnx_map_gather_nd, 0},
+    {"OneHot", onnx_map_one_hot, 0},
+    {"ReverseSequence", onnx_map_reverse_sequence, 0},
+    {"MaxUnpool", onnx_map_max_unpool, 0},
 };
 
 static int default_domain(const char *d)

@@ -176,6 +176,14 @@ af_status af_kernel_check(af_op op, const af_params *p, const af_tview *in, int 
     case AF_OP_DFT: return afk_dft_check(p, in, n_in, out, n_out, err);
     case AF_OP_STFT: return afk_stft_check(p, in, n_in, out, n_out, err);
     case AF_OP_MEL_WEIGHT_MATRIX: return afk_mel_check(p, in, n_in, out, n_out, err);
+    /* issue 15 (ops2) */
+    case AF_OP_TOPK: return afk_topk_check(p, in, n_in, out, n_out, err);
+    case AF_OP_SCATTER_ND: return afk_scatter_nd_check(p, in, n_in, out, n_out, err);
+    case AF_OP_SCATTER_ELEMENTS: return afk_scatter_elements_check(p, in, n_in, out, n_out, err);
+    case AF_OP_GATHER_ND: return afk_gather_nd_check(p, in, n_in, out, n_out, err);
+    case AF_OP_ONE_HOT: return afk_one_hot_check(p, in, n_in, out, n_out, err);
+    case AF_OP_REVERSE_SEQUENCE: return afk_reverse_sequence_check(p, in, n_in, out, n_out, err);
+    case AF_OP_MAX_UNPOOL: return afk_max_unpool_check(p, in, n_in, out, n_out, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));
@@ -198,6 +206,8 @@ size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in,
     /* issue 15 (ops3) */
     case AF_OP_DFT: return afk_dft_scratch(p, in, out);
     case AF_OP_STFT: return afk_stft_scratch(p, in, out);
+    /* issue 15 (ops2) */
+    case AF_OP_TOPK: return afk_topk_scratch(p, in);
     default: return 0;
     }
 }
@@ -277,6 +287,14 @@ af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_
     case AF_OP_DFT: return afk_dft_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_STFT: return afk_stft_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_MEL_WEIGHT_MATRIX: return afk_mel_run(p, in, n_in, out, n_out, ctx, err);
+    /* issue 15 (ops2) */
+    case AF_OP_TOPK: return afk_topk_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_SCATTER_ND: return afk_scatter_nd_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_SCATTER_ELEMENTS: return afk_scatter_elements_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_GATHER_ND: return afk_gather_nd_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_ONE_HOT: return afk_one_hot_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_REVERSE_SEQUENCE: return afk_reverse_sequence_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_MAX_UNPOOL: return afk_max_unpool_run(p, in, n_in, out, n_out, ctx, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));

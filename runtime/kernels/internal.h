@@ -107,6 +107,23 @@ size_t afk_stft_scratch(const af_params *p, const af_tview *in, const af_tview *
 af_status afk_mel_check(AFK_CHECK_ARGS);
 af_status afk_mel_run(AFK_RUN_ARGS);
 
+/* issue 15 (ops2): indexing.c */
+af_status afk_topk_check(AFK_CHECK_ARGS);
+af_status afk_topk_run(AFK_RUN_ARGS);
+size_t afk_topk_scratch(const af_params *p, const af_tview *in);
+af_status afk_scatter_nd_check(AFK_CHECK_ARGS);
+af_status afk_scatter_nd_run(AFK_RUN_ARGS);
+af_status afk_scatter_elements_check(AFK_CHECK_ARGS);
+af_status afk_scatter_elements_run(AFK_RUN_ARGS);
+af_status afk_gather_nd_check(AFK_CHECK_ARGS);
+af_status afk_gather_nd_run(AFK_RUN_ARGS);
+af_status afk_one_hot_check(AFK_CHECK_ARGS);
+af_status afk_one_hot_run(AFK_RUN_ARGS);
+af_status afk_reverse_sequence_check(AFK_CHECK_ARGS);
+af_status afk_reverse_sequence_run(AFK_RUN_ARGS);
+af_status afk_max_unpool_check(AFK_CHECK_ARGS);
+af_status afk_max_unpool_run(AFK_RUN_ARGS);
+
 /* ---- sgemm (gemm.c). Row-major: C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C.
  * lda/ldb/ldc are row strides of the stored matrices. beta == 0 ignores C's old contents. */
 void afk_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,

@@ -61,6 +61,9 @@ static const char *const op_set[] = {
     "GRU", "LSTM", "RNN",
     /* issue 15 (ops3) */
     "GridSample", "RoiAlign", "DFT", "STFT", "MelWeightMatrix",
+    /* issue 15 (ops2) */
+    "TopK", "ScatterND", "ScatterElements", "Scatter", "GatherND", "OneHot", "ReverseSequence",
+    "MaxUnpool",
 };
 #define N_OPS ((int)(sizeof op_set / sizeof *op_set))
 
@@ -698,8 +701,19 @@ static int write_doc(const char *path, const totals *t)
                "and contracted; mapped to Transpose/Trilu/ReduceSum/Reshape/MatMul),\n"
                "LayerNormalization's Mean and InvStdDev, MaxPool's Indices (storage_order 0\n"
                "and 1) and MaxPool on uint8/int8, and Resize tf_crop_and_resize (the roi stays\n"
-               "an exact f32 input of the node).\n\n"
-               "## Expected failures\n\n");
+               "an exact f32 input of the node).\n\n");
+    /* issue 15 (ops2) */
+    fprintf(f, "Indexing and selection ops (issue 15) are also checked against numpy and ONNX\n"
+               "Runtime by `tests/e2e/indexing.sh`. Their limits: TopK's k, OneHot's depth and\n"
+               "MaxUnpool's output_shape must be constant (they fix the output shape); TopK\n"
+               "always returns sorted results (`sorted=0` leaves the order open); OneHot treats a\n"
+               "non-integral float index as matching no position (as ONNX's reference and ONNX\n"
+               "Runtime do); MaxUnpool with an output_shape larger than the unpooled size pads\n"
+               "the unpooled tensor at the end, as ONNX's reference and test data do (ONNX\n"
+               "Runtime instead writes the indices flat into the larger output);\n"
+               "NonMaxSuppression is not supported (its output row count depends on the data).\n"
+               "\n");
+    fprintf(f, "## Expected failures\n\n");
     int any = 0;
     for (size_t i = 0; expected_failures[i].name; i++) {
         fprintf(f, "- `%s`: %s\n", expected_failures[i].name, expected_failures[i].why);

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Indexing and selection ops (issue 15): TopK ties, ScatterND / ScatterElements duplicates under
+# every reduction, GatherND batch_dims, OneHot float and negative indices, ReverseSequence,
+# MaxUnpool with output_shape. Models and numpy references from tests/tools/indexing_cases.py,
+# converted to fp32 bundles through the CLI, run, and compared (floats within rtol 1e-6: the
+# kernels copy values or do the same single f32 operation in the same order as numpy;
+# integers exactly). ONNX Runtime, when installed, is checked against the same references
+# (except MaxUnpool with a larger output_shape, where it departs from ONNX's reference).
+set -eu
+. "$(dirname "$0")/lib/common.sh"
+"$PY" -c "import onnx, numpy" 2>/dev/null || exit $SKIP
+"$PY" tests/tools/indexing_cases.py make "$T/cases"
+for d in "$T"/cases/*; do
+    "$AF" convert "$d/model.onnx" -o "$d/m.afb" --compress fp32 -q
+    "$AF" run "$d/m.afb" --inputs "$d/inputs" --outputs "$d/outputs" >/dev/null
+done
+"$PY" tests/tools/indexing_cases.py check "$T/cases"
+if have_oracle; then
+    for d in "$T"/cases/*; do
+        [ -f "$d/ort_differs" ] || node "$ORACLE" "$d/model.onnx" "$d/inputs" "$d/ort"
+    done
+    "$PY" tests/tools/indexing_cases.py check "$T/cases" ort
+fi

@@ -47,8 +47,14 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_TRILU, "trilu", af_trilu_params, 1, 2, 1, 1, 1),
     ROW(AF_OP_ATTENTION, "attention", af_attention_params, 3, 3, 1, 1, 1),
     ROW(AF_OP_SIZE, "size", af_no_params, 1, 1, 1, 1, 0),
+    /* issue 15 (ops1) */
+    ROW(AF_OP_NLL_LOSS, "nll_loss", af_nll_params, 2, 3, 1, 1, 1),
+    ROW(AF_OP_HARDMAX, "hardmax", af_softmax_params, 1, 1, 1, 1, 1),
+    ROW(AF_OP_EYE_LIKE, "eye_like", af_eye_params, 1, 1, 1, 1, 0),
+    ROW(AF_OP_DET, "det", af_no_params, 1, 1, 1, 1, 1),
+    ROW(AF_OP_WINDOW, "window", af_window_params, 1, 1, 1, 1, 0),
 };
-static_assert(AF_OP_COUNT == 39, "add a row to af_op_table");
+static_assert(AF_OP_COUNT == 44, "add a row to af_op_table");
 
 /* Param structs are written raw into bundles: no padding allowed. */
 static_assert(sizeof(af_unary_params) == 12, "padding");
@@ -61,20 +67,29 @@ static_assert(sizeof(af_resize_params) == 24 + 4 * AF_MAX_RANK, "padding");
 static_assert(sizeof(af_const_of_shape_params) == 16, "padding");
 static_assert(sizeof(af_norm_params) == 12 + 12, "padding");
 static_assert(sizeof(af_trilu_params) == 16, "padding");
+/* issue 15 (ops1) */
+static_assert(sizeof(af_nll_params) == 16, "padding");
+static_assert(sizeof(af_eye_params) == 16, "padding");
+static_assert(sizeof(af_window_params) == 12, "padding");
 
 const char *const af_unary_names[AF_UNARY_COUNT] = {
     "identity", "relu", "leaky_relu", "clip", "sigmoid", "hard_sigmoid", "hard_swish", "tanh",
     "sqrt", "exp", "log", "abs", "neg", "erf", "reciprocal", "floor", "ceil", "elu", "selu",
     "celu", "softplus", "softsign", "sin", "cos", "not", "sign", "round", "gelu", "silu",
     "thresholded_relu",
+    /* issue 15 (ops1) */
+    "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "shrink", "isnan",
+    "isinf",
 };
-static_assert(AF_UNARY_COUNT == 30, "update af_unary_names");
+static_assert(AF_UNARY_COUNT == 42, "update af_unary_names");
 
 const char *const af_binary_names[AF_BINARY_COUNT] = {
     "add", "sub", "mul", "div", "pow", "max", "min", "prelu", "mod", "fmod", "equal", "less",
     "less_equal", "greater", "greater_equal", "and", "or", "xor",
+    /* issue 15 (ops1) */
+    "bitshift_left", "bitshift_right",
 };
-static_assert(AF_BINARY_COUNT == 18, "update af_binary_names");
+static_assert(AF_BINARY_COUNT == 20, "update af_binary_names");
 
 const char *const af_reduce_names[AF_REDUCE_COUNT] = {
     "mean", "sum", "max", "min", "prod", "l1", "l2", "sum_square", "log_sum", "log_sum_exp",

@@ -64,6 +64,15 @@ typedef enum af_op {
     AF_OP_TRILU,              /* as imported: [x, k?]; resolved: [x] */
     AF_OP_ATTENTION,          /* in: [q (...,Tq,d), k (...,Tk,d), v (...,Tk,dv)] softmax(q·kᵀ·scale)·v */
     AF_OP_SIZE,               /* in: [x] → i64 scalar; always folded */
+    /* issue 15 (ops1) */
+    AF_OP_NLL_LOSS,           /* in: [logp (N,C,d...), target (N,d...) i32|i64, weight? (C)] →
+                                 loss (N,d...) or scalar (af_nll_params) */
+    AF_OP_HARDMAX,            /* in: [x] one-hot of the first maximum along axis (af_softmax_params;
+                                 legacy: the axes >= axis flattened, opset < 13) */
+    AF_OP_EYE_LIKE,           /* in: [x (R,C)] → ones on diagonal k; always computed at shape
+                                 inference (only x's shape matters) */
+    AF_OP_DET,                /* in: [x (...,M,M)] → (...) determinant */
+    AF_OP_WINDOW,             /* in: [size] → (size) Hann/Hamming/Blackman; always folded */
     AF_OP_COUNT
 } af_op;
 
@@ -100,6 +109,19 @@ typedef enum af_unary_fn {
     AF_UNARY_GELU,         /* erf form; alpha != 0 selects the tanh approximation */
     AF_UNARY_SILU,         /* x * sigmoid(x) */
     AF_UNARY_THRESHOLDED_RELU, /* x > alpha ? x : 0 */
+    /* issue 15 (ops1) */
+    AF_UNARY_TAN,
+    AF_UNARY_ASIN,
+    AF_UNARY_ACOS,
+    AF_UNARY_ATAN,
+    AF_UNARY_SINH,
+    AF_UNARY_COSH,
+    AF_UNARY_ASINH,
+    AF_UNARY_ACOSH,
+    AF_UNARY_ATANH,
+    AF_UNARY_SHRINK,       /* x < -alpha ? x + beta : x > alpha ? x - beta : 0 (alpha = lambd) */
+    AF_UNARY_ISNAN,        /* f32 → bool */
+    AF_UNARY_ISINF,        /* f32 → bool; alpha != 0: detect -inf, beta != 0: detect +inf */
     AF_UNARY_COUNT
 } af_unary_fn;
 
@@ -122,6 +144,9 @@ typedef enum af_binary_fn {
     AF_BINARY_AND,
     AF_BINARY_OR,
     AF_BINARY_XOR,
+    /* issue 15 (ops1) */
+    AF_BINARY_SHIFT_LEFT,    /* BitShift on u8 (the IR has no uint16/32/64); shift >= 8 gives 0 */
+    AF_BINARY_SHIFT_RIGHT,
     AF_BINARY_COUNT
 } af_binary_fn;
 
@@ -354,6 +379,37 @@ typedef struct af_attention_params {
     int32_t k_transposed; /* 1: k arrives as (..., d, Tk) */
 } af_attention_params;
 
+/* issue 15 (ops1) */
+typedef enum af_reduction {
+    AF_REDUCTION_NONE = 0,
+    AF_REDUCTION_SUM,
+    AF_REDUCTION_MEAN, /* sum(loss) / sum(weight[target]) over the samples not ignored */
+} af_reduction;
+
+typedef struct af_nll_params {
+    int32_t reduction;  /* af_reduction */
+    int32_t has_ignore; /* 1: samples whose target is ignore_index contribute nothing */
+    int64_t ignore_index;
+} af_nll_params;
+
+typedef struct af_eye_params {
+    int32_t dtype; /* af_dtype of the output */
+    int32_t reserved;
+    int64_t k;     /* diagonal offset: ones at (i, i + k) */
+} af_eye_params;
+
+typedef enum af_window_kind {
+    AF_WINDOW_HANN = 0,
+    AF_WINDOW_HAMMING,
+    AF_WINDOW_BLACKMAN,
+} af_window_kind;
+
+typedef struct af_window_params {
+    int32_t kind;     /* af_window_kind */
+    int32_t periodic; /* 1: period N (the DFT's), 0: symmetric (period N - 1) */
+    int32_t dtype;    /* af_dtype of the output */
+} af_window_params;
+
 typedef union af_params {
     af_unary_params unary;
     af_binary_params binary;
@@ -379,6 +435,10 @@ typedef union af_params {
     af_lrn_params lrn;
     af_trilu_params trilu;
     af_attention_params attention;
+    /* issue 15 (ops1) */
+    af_nll_params nll;
+    af_eye_params eye;
+    af_window_params window;
 } af_params;
 
 /* One row per op: name, size of its param struct, input/output arity (max -1 = variadic). */

@@ -67,4 +67,11 @@ af_status af_shape_trilu(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_range(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_size(af_graph *g, af_node *n, af_err *err);
 
+/* issue 15 (ops1): shape_ops1.c */
+af_status af_shape_nll_loss(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_hardmax(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_eye_like(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_det(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_window(af_graph *g, af_node *n, af_err *err);
+
 #endif

@@ -130,5 +130,15 @@ af_status onnx_map_einsum(onnx_ctx *c, const onnx_node *nd); /* onnx_ops_einsum.
 af_status onnx_map_instance_norm(onnx_ctx *c, const onnx_node *nd); /* onnx_ops_norm.c */
 af_status onnx_map_layer_norm(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_group_norm(onnx_ctx *c, const onnx_node *nd);
+/* issue 15 (ops1): onnx_ops_ops1.c */
+af_status onnx_map_unary_ops1(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_bitshift(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_hardmax(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_eye_like(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_det(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_window(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_nll_loss(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_sce_loss(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_mvn(onnx_ctx *c, const onnx_node *nd);
 
 #endif

@@ -57,6 +57,11 @@ static const char *const op_set[] = {
     "Shape", "Sigmoid", "Sign", "Sin", "Size", "Slice", "Softmax", "Softplus", "Softsign",
     "SpaceToDepth", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "ThresholdedRelu", "Tile",
     "Transpose", "Trilu", "Unsqueeze", "Upsample", "Where", "Xor",
+    /* issue 15 (ops1) */
+    "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss", "Tan", "Asin", "Acos", "Atan",
+    "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "IsNaN", "IsInf", "Shrink", "Hardmax",
+    "EyeLike", "MeanVarianceNormalization", "BitShift", "Det", "HannWindow", "HammingWindow",
+    "BlackmanWindow",
 };
 #define N_OPS ((int)(sizeof op_set / sizeof *op_set))
 

@@ -65,8 +65,14 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_ONE_HOT, "one_hot", af_one_hot_params, 2, 3, 1, 1, 1),
     ROW(AF_OP_REVERSE_SEQUENCE, "reverse_sequence", af_reverse_seq_params, 2, 2, 1, 1, 1),
     ROW(AF_OP_MAX_UNPOOL, "max_unpool", af_unpool_params, 2, 3, 1, 1, 1),
+    /* issue 15 (ops1) */
+    ROW(AF_OP_NLL_LOSS, "nll_loss", af_nll_params, 2, 3, 1, 1, 1),
+    ROW(AF_OP_HARDMAX, "hardmax", af_softmax_params, 1, 1, 1, 1, 1),
+    ROW(AF_OP_EYE_LIKE, "eye_like", af_eye_params, 1, 1, 1, 1, 0),
+    ROW(AF_OP_DET, "det", af_no_params, 1, 1, 1, 1, 1),
+    ROW(AF_OP_WINDOW, "window", af_window_params, 1, 1, 1, 1, 0),
 };
-static_assert(AF_OP_COUNT == 54, "add a row to af_op_table");
+static_assert(AF_OP_COUNT == 59, "add a row to af_op_table");
 
 /* Param structs are written raw into bundles: no padding allowed. */
 static_assert(sizeof(af_unary_params) == 12, "padding");
@@ -91,20 +97,29 @@ static_assert(sizeof(af_mel_params) == 32, "padding");
 static_assert(sizeof(af_topk_params) == 24, "padding");
 static_assert(sizeof(af_one_hot_params) == 16, "padding");
 static_assert(sizeof(af_unpool_params) == 4 * (1 + 5 * AF_MAX_SPATIAL), "padding");
+/* issue 15 (ops1) */
+static_assert(sizeof(af_nll_params) == 16, "padding");
+static_assert(sizeof(af_eye_params) == 16, "padding");
+static_assert(sizeof(af_window_params) == 12, "padding");
 
 const char *const af_unary_names[AF_UNARY_COUNT] = {
     "identity", "relu", "leaky_relu", "clip", "sigmoid", "hard_sigmoid", "hard_swish", "tanh",
     "sqrt", "exp", "log", "abs", "neg", "erf", "reciprocal", "floor", "ceil", "elu", "selu",
     "celu", "softplus", "softsign", "sin", "cos", "not", "sign", "round", "gelu", "silu",
     "thresholded_relu",
+    /* issue 15 (ops1) */
+    "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "shrink", "isnan",
+    "isinf",
 };
-static_assert(AF_UNARY_COUNT == 30, "update af_unary_names");
+static_assert(AF_UNARY_COUNT == 42, "update af_unary_names");
 
 const char *const af_binary_names[AF_BINARY_COUNT] = {
     "add", "sub", "mul", "div", "pow", "max", "min", "prelu", "mod", "fmod", "equal", "less",
     "less_equal", "greater", "greater_equal", "and", "or", "xor",
+    /* issue 15 (ops1) */
+    "bitshift_left", "bitshift_right",
 };
-static_assert(AF_BINARY_COUNT == 18, "update af_binary_names");
+static_assert(AF_BINARY_COUNT == 20, "update af_binary_names");
 
 const char *const af_reduce_names[AF_REDUCE_COUNT] = {
     "mean", "sum", "max", "min", "prod", "l1", "l2", "sum_square", "log_sum", "log_sum_exp",

@@ -85,6 +85,15 @@ typedef enum af_op {
     AF_OP_ONE_HOT,            /* as imported: [indices, depth, values]; resolved: [indices, values] */
     AF_OP_REVERSE_SEQUENCE,   /* in: [x, sequence_lens (i32|i64)] */
     AF_OP_MAX_UNPOOL,         /* as imported: [X (N,C,*), I (i64), output_shape?]; resolved: [X, I] */
+    /* issue 15 (ops1) */
+    AF_OP_NLL_LOSS,           /* in: [logp (N,C,d...), target (N,d...) i32|i64, weight? (C)] →
+                                 loss (N,d...) or scalar (af_nll_params) */
+    AF_OP_HARDMAX,            /* in: [x] one-hot of the first maximum along axis (af_softmax_params;
+                                 legacy: the axes >= axis flattened, opset < 13) */
+    AF_OP_EYE_LIKE,           /* in: [x (R,C)] → ones on diagonal k; always computed at shape
+                                 inference (only x's shape matters) */
+    AF_OP_DET,                /* in: [x (...,M,M)] → (...) determinant */
+    AF_OP_WINDOW,             /* in: [size] → (size) Hann/Hamming/Blackman; always folded */
     AF_OP_COUNT
 } af_op;
 
@@ -121,6 +130,19 @@ typedef enum af_unary_fn {
     AF_UNARY_GELU,         /* erf form; alpha != 0 selects the tanh approximation */
     AF_UNARY_SILU,         /* x * sigmoid(x) */
     AF_UNARY_THRESHOLDED_RELU, /* x > alpha ? x : 0 */
+    /* issue 15 (ops1) */
+    AF_UNARY_TAN,
+    AF_UNARY_ASIN,
+    AF_UNARY_ACOS,
+    AF_UNARY_ATAN,
+    AF_UNARY_SINH,
+    AF_UNARY_COSH,
+    AF_UNARY_ASINH,
+    AF_UNARY_ACOSH,
+    AF_UNARY_ATANH,
+    AF_UNARY_SHRINK,       /* x < -alpha ? x + beta : x > alpha ? x - beta : 0 (alpha = lambd) */
+    AF_UNARY_ISNAN,        /* f32 → bool */
+    AF_UNARY_ISINF,        /* f32 → bool; alpha != 0: detect -inf, beta != 0: detect +inf */
     AF_UNARY_COUNT
 } af_unary_fn;
 
@@ -143,6 +165,9 @@ typedef enum af_binary_fn {
     AF_BINARY_AND,
     AF_BINARY_OR,
     AF_BINARY_XOR,
+    /* issue 15 (ops1) */
+    AF_BINARY_SHIFT_LEFT,    /* BitShift on u8 (the IR has no uint16/32/64); shift >= 8 gives 0 */
+    AF_BINARY_SHIFT_RIGHT,
     AF_BINARY_COUNT
 } af_binary_fn;
 
@@ -504,6 +529,36 @@ typedef struct af_unpool_params {
     int32_t pad_end[AF_MAX_SPATIAL];
     int32_t out_size[AF_MAX_SPATIAL]; /* 0 until resolved */
 } af_unpool_params;
+/* issue 15 (ops1) */
+typedef enum af_reduction {
+    AF_REDUCTION_NONE = 0,
+    AF_REDUCTION_SUM,
+    AF_REDUCTION_MEAN, /* sum(loss) / sum(weight[target]) over the samples not ignored */
+} af_reduction;
+
+typedef struct af_nll_params {
+    int32_t reduction;  /* af_reduction */
+    int32_t has_ignore; /* 1: samples whose target is ignore_index contribute nothing */
+    int64_t ignore_index;
+} af_nll_params;
+
+typedef struct af_eye_params {
+    int32_t dtype; /* af_dtype of the output */
+    int32_t reserved;
+    int64_t k;     /* diagonal offset: ones at (i, i + k) */
+} af_eye_params;
+
+typedef enum af_window_kind {
+    AF_WINDOW_HANN = 0,
+    AF_WINDOW_HAMMING,
+    AF_WINDOW_BLACKMAN,
+} af_window_kind;
+
+typedef struct af_window_params {
+    int32_t kind;     /* af_window_kind */
+    int32_t periodic; /* 1: period N (the DFT's), 0: symmetric (period N - 1) */
+    int32_t dtype;    /* af_dtype of the output */
+} af_window_params;
 
 typedef union af_params {
     af_unary_params unary;
@@ -543,6 +598,10 @@ typedef union af_params {
     af_one_hot_params one_hot;
     af_reverse_seq_params reverse_seq;
     af_unpool_params unpool;
+    /* issue 15 (ops1) */
+    af_nll_params nll;
+    af_eye_params eye;
+    af_window_params window;
 } af_params;
 
 /* One row per op: name, size of its param struct, input/output arity (max -1 = variadic). */

@@ -145,7 +145,8 @@ static af_status shape_unary(af_graph *g, af_node *n, af_err *err)
         if (st) return st;
     }
     if (n->n_in > 1) n->n_in = 1;
-    copy_shape(g, n, 0, p->fn == AF_UNARY_NOT ? AF_DTYPE_BOOL : x->dtype, x);
+    int to_bool = p->fn == AF_UNARY_NOT || p->fn == AF_UNARY_ISNAN || p->fn == AF_UNARY_ISINF;
+    copy_shape(g, n, 0, to_bool ? AF_DTYPE_BOOL : x->dtype, x);
     return AF_OK;
 }
 
@@ -177,7 +178,7 @@ static af_status shape_binary(af_graph *g, af_node *n, af_err *err)
     if (fn == AF_BINARY_PRELU && (r != a->rank || memcmp(dims, a->dims, sizeof(int64_t) * r)))
         return sh_err(n, err, AF_ERR_SHAPE, "PRelu slope %s does not broadcast to input %s",
                       sh_str(b, sb), sh_str(a, sa));
-    af_dtype dt = fn >= AF_BINARY_EQUAL ? AF_DTYPE_BOOL : a->dtype;
+    af_dtype dt = fn >= AF_BINARY_EQUAL && fn <= AF_BINARY_XOR ? AF_DTYPE_BOOL : a->dtype;
     sh_set_out(g, n, 0, dt, r, dims);
     return AF_OK;
 }
@@ -347,6 +348,12 @@ static const af_shape_fn shape_fns[AF_OP_COUNT] = {
     [AF_OP_ONE_HOT] = af_shape_one_hot,
     [AF_OP_REVERSE_SEQUENCE] = af_shape_reverse_sequence,
     [AF_OP_MAX_UNPOOL] = af_shape_max_unpool,
+    /* issue 15 (ops1) */
+    [AF_OP_NLL_LOSS] = af_shape_nll_loss,
+    [AF_OP_HARDMAX] = af_shape_hardmax,
+    [AF_OP_EYE_LIKE] = af_shape_eye_like,
+    [AF_OP_DET] = af_shape_det,
+    [AF_OP_WINDOW] = af_shape_window,
 };
 
 /* Arity from the op table; the first input present; every present input with a known shape. */

@@ -48,6 +48,10 @@ static const uint8_t unary_special[AF_UNARY_COUNT] = {
     [AF_UNARY_ELU] = 6,       [AF_UNARY_SELU] = 6,  [AF_UNARY_CELU] = 6, [AF_UNARY_SOFTPLUS] = 12,
     [AF_UNARY_SIN] = 8,       [AF_UNARY_COS] = 8,   [AF_UNARY_TANH] = 24, [AF_UNARY_ERF] = 26,
     [AF_UNARY_GELU] = 27,
+    /* issue 15 (ops1): glibc's f32 functions timed against tanh/erf on one x86 machine */
+    [AF_UNARY_TAN] = 20,      [AF_UNARY_ASIN] = 8,  [AF_UNARY_ACOS] = 11, [AF_UNARY_ATAN] = 12,
+    [AF_UNARY_SINH] = 26,     [AF_UNARY_COSH] = 10, [AF_UNARY_ASINH] = 15, [AF_UNARY_ACOSH] = 10,
+    [AF_UNARY_ATANH] = 20,
 };
 
 static double special_of(const af_unary_params *u)
@@ -239,6 +243,17 @@ static void count_work(const af_cost_node *n, work *w)
         if (n->p->topk.axis >= 0 && n->p->topk.axis < n->in[0].rank) {
             double len = (double)n->in[0].dims[n->p->topk.axis];
             w->ops = len > 1 ? i * log2(len) : i, w->taps = i;
+        }
+        break;
+    /* issue 15 (ops1) */
+    case AF_OP_NLL_LOSS: /* one indexed read and a multiply-add per sample */
+        if (n->n_in > 1) w->taps = numel(&n->in[1]), w->ops = 2 * numel(&n->in[1]);
+        break;
+    case AF_OP_HARDMAX: w->ops = 2 * o; break; /* a compare per element, then the write */
+    case AF_OP_DET: /* LU: about m^3/3 multiply-adds per (m,m) matrix */
+        if (n->in[0].rank >= 2) {
+            double m = (double)n->in[0].dims[n->in[0].rank - 1];
+            w->ops = 2 * (i / (m > 0 ? m * m : 1)) * m * m * m / 3;
         }
         break;
     default: break; /* copies, slices, concat, pad, cast: bytes only */

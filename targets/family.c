@@ -62,6 +62,10 @@ int af_wenc_from_name(const char *name)
 #define SRC_UP "public report (hollance/neural-engine notes): upsampling by more than 2x falls back off the ANE (partly guessed)"
 #define SRC_DIL "public report (hollance/neural-engine notes): dilated convolution falls back off the ANE"
 #define SRC_TRIG "assumed: the ANEForge roadmap ('cross-chip deployment') says the oldest families lack trig (Sin/Cos); taken as h13 only"
+/* issue 15 (ops1) */
+#define OPS1_TRIG ",tan,asin,acos,atan,sinh,cosh,asinh,acosh,atanh"
+#define SRC_TRIG_OPS1 \
+    "; assumed: no public source for tan, the inverse and the hyperbolic functions; taken as missing where sin/cos are"
 
 #define FIG(v, s) {(v), s, 0}
 #define ASSUMED(v, s) {(v), s, 1}
@@ -83,7 +87,7 @@ static const af_target_family families[] = {
     {.name = "h13", .alias = "m1", .chip = "M1 (A14-generation ANE)",
      .peak_fp16_tops = FIG(11.0, SRC_M1_TOPS), BW(68.25, SRC_M1_BW), RATES(11.0),
      .native_streams = STREAMS_H13, .native_streams_source = SRC_STREAM_H13,
-     .missing_ops = "sin,cos", .missing_ops_source = SRC_TRIG, COMMON_CAPS},
+     .missing_ops = "sin,cos" OPS1_TRIG, .missing_ops_source = SRC_TRIG SRC_TRIG_OPS1, COMMON_CAPS},
     {.name = "h14", .alias = "m2", .chip = "M2 (A15-generation ANE)",
      .peak_fp16_tops = FIG(15.8, SRC_M2_TOPS), BW(100.0, SRC_M2_BW), RATES(15.8),
      .native_streams = STREAMS_H14, .native_streams_source = SRC_STREAM_H14,
@@ -118,10 +122,19 @@ static const af_target_family families[] = {
 #define OPS2_NEVER_SOURCE \
     "; assumed: scatter, gather_nd, max_unpool, topk and reverse_sequence likewise"
 
-const char *const af_target_never_ops = "gather,gather_elements,lstm,gru,rnn" OPS3_NEVER OPS2_NEVER;
+/* issue 15 (ops1): isnan/isinf (bool out) and bitshift (u8) are off the ANE by the dtype rule;
+ * eye_like and the windows always fold to constants; shrink and the trig functions are
+ * elementwise (on the ANE except below h13's floor). */
+#define OPS1_NEVER ",nll_loss,hardmax,det"
+#define OPS1_NEVER_SOURCE                                                                      \
+    "; assumed (no public source): nll_loss gathers by class index like gather; hardmax "       \
+    "(argmax + one-hot) and det (pivoted LU) have no ANE layer in any public report"
+
+const char *const af_target_never_ops =
+    "gather,gather_elements,lstm,gru,rnn" OPS3_NEVER OPS2_NEVER OPS1_NEVER;
 const char *const af_target_never_ops_source =
     "public report (hollance/neural-engine notes): gather and RNN/LSTM/GRU fall back off the ANE on every family"
-    OPS3_NEVER_SOURCE OPS2_NEVER_SOURCE;
+    OPS3_NEVER_SOURCE OPS2_NEVER_SOURCE OPS1_NEVER_SOURCE;
 const char *const af_target_dtype_source =
     "ANEForge roadmap ('the two locks'): the ANE computes in fp16 only (no fp32/int32/bf16 compute)";
 

@@ -145,5 +145,15 @@ af_status onnx_map_gather_nd(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_one_hot(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_reverse_sequence(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_max_unpool(onnx_ctx *c, const onnx_node *nd);
+/* issue 15 (ops1): onnx_ops_ops1.c */
+af_status onnx_map_unary_ops1(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_bitshift(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_hardmax(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_eye_like(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_det(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_window(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_nll_loss(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_sce_loss(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_mvn(onnx_ctx *c, const onnx_node *nd);
 
 #endif

@@ -184,6 +184,10 @@ af_status af_kernel_check(af_op op, const af_params *p, const af_tview *in, int 
     case AF_OP_ONE_HOT: return afk_one_hot_check(p, in, n_in, out, n_out, err);
     case AF_OP_REVERSE_SEQUENCE: return afk_reverse_sequence_check(p, in, n_in, out, n_out, err);
     case AF_OP_MAX_UNPOOL: return afk_max_unpool_check(p, in, n_in, out, n_out, err);
+    /* issue 15 (ops1) */
+    case AF_OP_NLL_LOSS: return afk_nll_loss_check(p, in, n_in, out, n_out, err);
+    case AF_OP_HARDMAX: return afk_hardmax_check(p, in, n_in, out, n_out, err);
+    case AF_OP_DET: return afk_det_check(p, in, n_in, out, n_out, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));
@@ -295,6 +299,10 @@ af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_
     case AF_OP_ONE_HOT: return afk_one_hot_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_REVERSE_SEQUENCE: return afk_reverse_sequence_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_MAX_UNPOOL: return afk_max_unpool_run(p, in, n_in, out, n_out, ctx, err);
+    /* issue 15 (ops1) */
+    case AF_OP_NLL_LOSS: return afk_nll_loss_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_HARDMAX: return afk_hardmax_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_DET: return afk_det_run(p, in, n_in, out, n_out, ctx, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));

@@ -58,13 +58,27 @@ float afk_unary_f32(const af_unary_params *u, float x)
         return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
     case AF_UNARY_SILU: return x * sigmoidf(x);
     case AF_UNARY_THRESHOLDED_RELU: return x > a ? x : 0.0f;
+    /* issue 15 (ops1) */
+    case AF_UNARY_TAN: return tanf(x);
+    case AF_UNARY_ASIN: return asinf(x);
+    case AF_UNARY_ACOS: return acosf(x);
+    case AF_UNARY_ATAN: return atanf(x);
+    case AF_UNARY_SINH: return sinhf(x);
+    case AF_UNARY_COSH: return coshf(x);
+    case AF_UNARY_ASINH: return asinhf(x);
+    case AF_UNARY_ACOSH: return acoshf(x);
+    case AF_UNARY_ATANH: return atanhf(x);
+    case AF_UNARY_SHRINK: return x < -a ? x + b : (x > a ? x - b : 0.0f);
+    case AF_UNARY_ISNAN: return isnan(x) ? 1.0f : 0.0f;
+    case AF_UNARY_ISINF: return isinf(x) && ((x < 0 && a != 0.0f) || (x > 0 && b != 0.0f));
     default: return x;
     }
 }
 
 int afk_act_valid(const af_unary_params *u)
 {
-    return u->fn >= 0 && u->fn < AF_UNARY_COUNT && u->fn != AF_UNARY_NOT;
+    return u->fn >= 0 && u->fn < AF_UNARY_COUNT && u->fn != AF_UNARY_NOT &&
+           u->fn != AF_UNARY_ISNAN && u->fn != AF_UNARY_ISINF; /* issue 15 (ops1): → bool */
 }
 
 void afk_act_apply(const af_unary_params *u, float *x, int64_t n)
@@ -122,6 +136,8 @@ af_status afk_unary_check(AFK_CHECK_ARGS)
     int ok;
     if (u->fn == AF_UNARY_NOT)
         ok = t == AF_DTYPE_BOOL && out[0].dtype == AF_DTYPE_BOOL;
+    else if (u->fn == AF_UNARY_ISNAN || u->fn == AF_UNARY_ISINF) /* issue 15 (ops1) */
+        ok = t == AF_DTYPE_F32 && out[0].dtype == AF_DTYPE_BOOL;
     else if (u->fn == AF_UNARY_IDENTITY)
         ok = out[0].dtype == t;
     else if (afk_is_int(t))
@@ -150,6 +166,10 @@ af_status afk_unary_run(AFK_RUN_ARGS)
         const uint8_t *x = in[0].data;
         uint8_t *y = out[0].data;
         for (int64_t i = 0; i < n; i++) y[i] = !x[i];
+    } else if (u.fn == AF_UNARY_ISNAN || u.fn == AF_UNARY_ISINF) { /* issue 15 (ops1) */
+        const float *x = in[0].data;
+        uint8_t *y = out[0].data;
+        for (int64_t i = 0; i < n; i++) y[i] = afk_unary_f32(&u, x[i]) != 0.0f;
     } else if (afk_is_int(t) && u.fn == AF_UNARY_CLIP) { /* bounds are exact in f32 for i8/u8 */
         for (int64_t i = 0; i < n; i++) {
             int64_t x = afk_get_i64(t, in[0].data, i);
@@ -349,6 +369,9 @@ static int64_t arith_i64(int fn, int64_t x, int64_t y)
     case AF_BINARY_MIN: return x < y ? x : y;
     case AF_BINARY_MOD: return mod_i64(x, y, 0);
     case AF_BINARY_FMOD: return mod_i64(x, y, 1);
+    /* issue 15 (ops1): unsigned shifts; a count outside [0, 64) shifts everything out */
+    case AF_BINARY_SHIFT_LEFT: return y < 0 || y >= 64 ? 0 : (int64_t)((uint64_t)x << y);
+    case AF_BINARY_SHIFT_RIGHT: return y < 0 || y >= 64 ? 0 : (int64_t)((uint64_t)x >> y);
     default: return 0;
     }
 }
@@ -420,6 +443,8 @@ static int binary_types_ok(int fn, af_dtype a, af_dtype b, af_dtype o)
         return 1; /* integer base, float exponent: computed in double, result of the base type */
     if (fn == AF_BINARY_PRELU)
         return a == AF_DTYPE_F32 && b == a && o == a;
+    if (fn == AF_BINARY_SHIFT_LEFT || fn == AF_BINARY_SHIFT_RIGHT) /* issue 15 (ops1) */
+        return a == AF_DTYPE_U8 && b == a && o == a; /* the IR's only unsigned type */
     return a == b && o == a && (a == AF_DTYPE_F32 || ia);
 }
 

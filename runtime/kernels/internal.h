@@ -123,6 +123,13 @@ af_status afk_reverse_sequence_check(AFK_CHECK_ARGS);
 af_status afk_reverse_sequence_run(AFK_RUN_ARGS);
 af_status afk_max_unpool_check(AFK_CHECK_ARGS);
 af_status afk_max_unpool_run(AFK_RUN_ARGS);
+/* issue 15 (ops1): ops1.c */
+af_status afk_nll_loss_check(AFK_CHECK_ARGS);
+af_status afk_nll_loss_run(AFK_RUN_ARGS);
+af_status afk_hardmax_check(AFK_CHECK_ARGS);
+af_status afk_hardmax_run(AFK_RUN_ARGS);
+af_status afk_det_check(AFK_CHECK_ARGS);
+af_status afk_det_run(AFK_RUN_ARGS);
 
 /* ---- sgemm (gemm.c). Row-major: C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C.
  * lda/ldb/ldc are row strides of the stored matrices. beta == 0 ignores C's old contents. */

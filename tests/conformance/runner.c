@@ -64,6 +64,11 @@ static const char *const op_set[] = {
     /* issue 15 (ops2) */
     "TopK", "ScatterND", "ScatterElements", "Scatter", "GatherND", "OneHot", "ReverseSequence",
     "MaxUnpool",
+    /* issue 15 (ops1) */
+    "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss", "Tan", "Asin", "Acos", "Atan",
+    "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "IsNaN", "IsInf", "Shrink", "Hardmax",
+    "EyeLike", "MeanVarianceNormalization", "BitShift", "Det", "HannWindow", "HammingWindow",
+    "BlackmanWindow",
 };
 #define N_OPS ((int)(sizeof op_set / sizeof *op_set))
 

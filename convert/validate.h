@@ -108,6 +108,7 @@ typedef struct af_val_result {
     char *first_nonfinite;      /* first bundle tensor holding NaN/Inf (NULL if none) */
     char *first_nonfinite_node;
     int auto_bundle;            /* the bundle's metadata holds auto's per-tensor decisions */
+    int inputs_from_f64;        /* --inputs files given as '<f8', narrowed to f32 */
 } af_val_result;
 
 af_status af_validate_run(const af_val_options *o, af_val_result *r, af_err *err);

@@ -153,6 +153,7 @@ static int run_component(const af_val_options *o, af_val_result *r)
     if (af_validate_run(o, r, &err) != AF_OK)
         return cli_error(cli_exit_code(err.code), "%s%s%s", o->name ? o->name : "",
                          o->name ? ": " : "", err.msg);
+    if (r->inputs_from_f64) cli_warn_f64(r->inputs_from_f64, o->inputs_dir);
     return CLI_OK;
 }
 

@@ -131,6 +131,7 @@ af_status onnx_map_instance_norm(onnx_ctx *c, const onnx_node *nd); /* onnx_ops_
 af_status onnx_map_layer_norm(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_group_norm(onnx_ctx *c, const onnx_node *nd);
 /* issue 15 (userpath) */
+#include "onnx_describe.h"
 af_status onnx_apply_freeze(onnx_ctx *c, const af_onnx_options *o); /* onnx_freeze.c */
 
 #endif

@@ -58,6 +58,8 @@ static af_status open_reference(const af_val_options *o, val_prog *p, af_err *er
     co.n_shapes = o->n_shapes;
     co.image_inputs = o->image_inputs;
     co.n_image_inputs = o->n_image_inputs;
+    co.freeze = o->freeze;
+    co.n_freeze = o->n_freeze;
     char msg[512];
     af_status st = af_convert(&co, NULL, msg, sizeof msg);
     if (st == AF_OK) st = prog_open(p, path, 0, o->n_threads, err);

@@ -46,6 +46,8 @@ typedef struct af_val_options {
     int n_shapes;
     const af_image_input_spec *image_inputs; /* the bundle's --image-input, for the reference */
     int n_image_inputs;
+    const af_freeze_spec *freeze; /* the bundle's --freeze, for the reference */
+    int n_freeze;
 } af_val_options;
 
 typedef struct af_val_output {

@@ -56,17 +56,18 @@ const cli_command cli_commands[] = {
      "--json"},
     {"validate", cmd_validate, "accuracy of a bundle against the model's fp32 program",
      "aneforge validate MODEL.onnx BUNDLE.afb [--inputs DIR | --seed N] [--reference DIR] [--fp16]\n"
-     "        [--per-layer] [--min-psnr DB] [--json FILE] [--plot FILE.svg]\n"
+     "        [--per-layer] [--min-psnr DB] [--json FILE] [--plot FILE.svg] [--freeze N=FILE.npy]...\n"
      "aneforge validate --manifest FILE [...]",
      "  --inputs DIR          inputs as .npy (else --seed N random inputs)\n"
      "  --reference DIR       also compare with outputs produced elsewhere (e.g. ONNX Runtime)\n"
      "  --fp16                run the bundle with fp16 activations (ANE dataplane)\n"
      "  --per-layer           compare every intermediate tensor by name, worst first\n"
      "  --min-psnr DB         exit 1 when an output is below DB\n"
-     "  --json FILE, --plot FILE.svg   reports; --manifest FILE: several components",
+     "  --json FILE, --plot FILE.svg   reports; --manifest FILE: several components\n"
+     "  --freeze N=FILE.npy   the bundle's convert --freeze (for the fp32 reference)",
      "aneforge validate model.onnx small_i8.afb --inputs in/ --per-layer --fp16 --plot layers.svg",
      "--inputs= --seed= --reference= --fp16 --per-layer --min-psnr= --json= --plot= --manifest= "
-     "--threads= --top= --image-input= --input-shape="},
+     "--threads= --top= --image-input= --input-shape= --freeze="},
     {"bench", cmd_bench, "time load, first run and median run; report peak RSS",
      "aneforge bench BUNDLE.afb [--inputs DIR] [--threads N] [--runs N] [--stream-weights] [--json]"
      " [--profile]",

@@ -37,6 +37,7 @@ import tempfile
 SUITES = ("node", "pytorch-converted", "pytorch-operator", "simple")
 RTOL, ATOL = 1e-3, 1e-5  # the ONNX backend tests' own default tolerances
 MAX_ROUNDS = 8
+F32_MAX = 3.4028234663852886e38
 DOC_BEGIN = "<!-- user-path: begin (tests/conformance/user_path.py --write-doc) -->"
 DOC_END = "<!-- user-path: end -->"
 
@@ -151,6 +152,8 @@ def compare(want, got):
                 (w == g))
         if bad.any():
             i = np.flatnonzero(bad)[0]
+            if want.dtype == np.float64 and (np.abs(w[bad & np.isfinite(w)]) > F32_MAX).any():
+                return "float64 values beyond the f32 range (%g)" % w.flat[i]
             return "%d of %d values differ (first at %d: %g, want %g)" % (
                 bad.sum(), bad.size, i, g.flat[i], w.flat[i])
         return None
@@ -246,7 +249,10 @@ def run_case(case, cli, timeout):
             case.result = "PASS"
         else:
             case.result, case.detail = "FAIL", err
-            case.reason = "mismatch" if err.startswith("mismatch") else normalise(err)
+            case.reason = normalise(err)
+            if err.startswith("mismatch"):
+                case.reason = "mismatch" + (": float64 values beyond the f32 range"
+                                            if "beyond the f32 range" in err else "")
     except Exception as e:  # data numpy cannot write, ...: a failure of this case
         case.result, case.detail = "FAIL", "%s: %s" % (type(e).__name__, e)
         case.reason = "runner: %s" % type(e).__name__

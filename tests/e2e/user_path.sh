@@ -65,6 +65,7 @@ import numpy as np, sys
 a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
 assert a.dtype == b.dtype and a.shape == b.shape and (a == b).all(), (a, b)
 " "$T/want.npy" "$T/res/y.npy" || fail "output differs from numpy"
+"$AF" validate "$T/m.onnx" "$T/m.afb" --inputs "$T/in" --freeze s="$T/s.npy" --min-psnr 200 >/dev/null 2>&1 || fail "validate --freeze"
 "$AF" bench "$T/m.afb" --inputs "$T/in" --runs 1 >/dev/null 2>&1 || fail "bench does not read in/x:0.npy"
 # inspect describes a model that does not import (exit 0): every op, every unsupported node
 "$AF" inspect "$T/if.onnx" >"$T/if.txt" || fail "inspect if.onnx failed"

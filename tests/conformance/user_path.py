@@ -345,13 +345,13 @@ def main():
                 print("%-4s %s/%s %s%s" % (c.result, c.suite, c.name, c.detail,
                                            "" if c.result == "PASS" else " [%s]" % c.reason))
     n, reasons = summary(cases)
+    if a.write_doc:
+        write_doc(a.write_doc, doc_section(cases, n, reasons))
     print("%d passed, %d failed, %d skipped (%d tensor cases; %d not tensor cases)" % (
         n["PASS"], n["FAIL"], n["SKIP"], n["PASS"] + n["FAIL"] + n["SKIP"], n["NOT_TENSOR"]))
     for (result, reason), cs in reasons:
         print("  %4d %s %s  (%s%s)" % (len(cs), result, reason, ", ".join(c.name for c in cs[:3]),
                                        ", ..." if len(cs) > 3 else ""))
-    if a.write_doc:
-        write_doc(a.write_doc, doc_section(cases, n, reasons))
     if n["PASS"] < a.min_pass:
         print("user_path: %d passes, below the floor of %d" % (n["PASS"], a.min_pass))
         return 1

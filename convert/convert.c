@@ -201,7 +201,10 @@ static af_status preflight(const af_convert_options *o, const af_graph *g, af_co
 static af_status run_pipeline(const af_convert_options *o, af_graph *g, af_convert_report *r,
                               af_err *err)
 {
-    if (import_model(o, g, err) != AF_OK) return err->code;
+    if (import_model(o, g, err) != AF_OK) {
+        af_freeze_hint(g, err); /* an importer that needs a constant (an If condition, ...) */
+        return err->code;
+    }
     if (o->n_weights && bind_weights(o, g, r, err) != AF_OK) return err->code;
     for (int i = 0; i < o->n_image_inputs; i++)
         if (af_image_input_apply(g, &o->image_inputs[i], err) != AF_OK)

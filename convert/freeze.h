@@ -14,7 +14,7 @@
 af_status af_freeze_read(const af_convert_options *o, af_npy *files, af_onnx_freeze *out,
                          af_err *err);
 
-/* After a failed lowering: when err says a tensor must be a constant (the message contains
+/* After a failed import or lowering: when err says a tensor must be a constant (the message contains
  * "constant" and quotes the tensor's name) and that tensor is computed from graph inputs,
  * appends "; fix it with --freeze NAME=FILE.npy" for each such input. */
 void af_freeze_hint(const af_graph *g, af_err *err);

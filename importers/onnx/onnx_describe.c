@@ -231,6 +231,25 @@ static af_status read_all(const char *path, uint8_t **buf, size_t *size, af_err 
     return AF_OK;
 }
 
+af_status af_onnx_describe_memory(const void *buf, size_t size, const char *display_name,
+                                  af_onnx_desc *d, af_err *err)
+{
+    const char *disp = display_name ? display_name : "<memory>";
+    memset(d, 0, sizeof *d);
+    if (!buf && size) return af_err_set(err, AF_ERR_USAGE, "%s: no buffer", disp);
+    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, buf);
+    if (!m || !m->graph) {
+        if (m) onnx__model_proto__free_unpacked(m, NULL);
+        return af_err_set(err, AF_ERR_FORMAT, "%s is not a valid ONNX model: %s", disp,
+                          m ? "no graph" : "the protobuf cannot be parsed (truncated or not ONNX)");
+    }
+    af_status st = AF_OK;
+    if (model_desc(d, m)) st = af_err_set(err, AF_ERR_NOMEM, "%s: out of memory", disp);
+    onnx__model_proto__free_unpacked(m, NULL);
+    if (st) af_onnx_desc_free(d);
+    return st;
+}
+
 af_status af_onnx_describe_file(const char *path, af_onnx_desc *d, af_err *err)
 {
     memset(d, 0, sizeof *d);
@@ -238,16 +257,8 @@ af_status af_onnx_describe_file(const char *path, af_onnx_desc *d, af_err *err)
     size_t size = 0;
     af_status st = read_all(path, &buf, &size, err);
     if (st) return st;
-    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, buf);
+    st = af_onnx_describe_memory(buf, size, path, d, err);
     free(buf);
-    if (!m || !m->graph) {
-        if (m) onnx__model_proto__free_unpacked(m, NULL);
-        return af_err_set(err, AF_ERR_FORMAT, "%s is not a valid ONNX model: %s", path,
-                          m ? "no graph" : "the protobuf cannot be parsed (truncated or not ONNX)");
-    }
-    if (model_desc(d, m)) st = af_err_set(err, AF_ERR_NOMEM, "%s: out of memory", path);
-    onnx__model_proto__free_unpacked(m, NULL);
-    if (st) af_onnx_desc_free(d);
     return st;
 }
 

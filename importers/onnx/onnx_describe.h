@@ -6,6 +6,7 @@
 #ifndef AF_ONNX_DESCRIBE_H
 #define AF_ONNX_DESCRIBE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "graph/error.h"
@@ -49,6 +50,9 @@ typedef struct af_onnx_desc {
 
 /* Parses path; AF_ERR_IO when it cannot be read, AF_ERR_FORMAT when it is not an ONNX model. */
 af_status af_onnx_describe_file(const char *path, af_onnx_desc *d, af_err *err);
+/* The same from a buffer; display_name names the model in messages (NULL: "<memory>"). */
+af_status af_onnx_describe_memory(const void *buf, size_t size, const char *display_name,
+                                  af_onnx_desc *d, af_err *err);
 void af_onnx_desc_free(af_onnx_desc *d);
 
 /* The ONNX name of data type t ("FLOAT", "INT64", ...; "unknown" outside the enum). */

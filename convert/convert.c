@@ -140,7 +140,7 @@ static af_status import_model(const af_convert_options *o, af_graph *g, af_err *
 {
     af_input_shape shapes[64];
     if (o->n_shapes > 64) return af_err_set(err, AF_ERR_USAGE, "too many --input-shape flags");
-    if (o->n_freeze < 0 || o->n_freeze > 64)
+    if (o->n_freeze < 0 || o->n_freeze > 64 || (o->n_freeze && !o->freeze))
         return af_err_set(err, AF_ERR_USAGE, "too many --freeze flags (at most 64)");
     for (int i = 0; i < o->n_shapes; i++) {
         shapes[i].name = o->shapes[i].name;

@@ -44,14 +44,16 @@ static af_status freeze_one(onnx_ctx *c, const af_onnx_freeze *f)
         return af_err_set(c->err, AF_ERR_USAGE, "--freeze names '%s', which is not an input of "
                           "the model", f->name ? f->name : "");
     af_tensor *x = &c->g->tensors[t];
-    if (f->rank < 0 || f->rank > AF_MAX_RANK || (!f->data && f->rank))
-        return af_err_set(c->err, AF_ERR_USAGE, "--freeze %s: bad tensor", f->name);
+    if (f->rank < 0 || f->rank > AF_MAX_RANK)
+        return af_err_set(c->err, AF_ERR_USAGE, "--freeze %s: bad rank %d", f->name, f->rank);
     af_status st = check_type(c, x, f);
     if (st) return st;
     x->rank = f->rank;
     for (int i = 0; i < AF_MAX_RANK; i++) x->dims[i] = i < f->rank ? f->dims[i] : -1;
     int64_t nbytes = af_tensor_nbytes(x);
-    void *data = nbytes >= 0 ? malloc(nbytes ? (size_t)nbytes : 1) : NULL;
+    if (nbytes < 0 || (nbytes && !f->data))
+        return af_err_set(c->err, AF_ERR_USAGE, "--freeze %s: no data for its shape", f->name);
+    void *data = malloc(nbytes ? (size_t)nbytes : 1);
     if (!data) return af_err_set(c->err, AF_ERR_NOMEM, "--freeze %s: out of memory", f->name);
     if (nbytes) memcpy(data, f->data, (size_t)nbytes);
     af_tensor_set_data(x, data);

@@ -14,6 +14,7 @@
 #include "../lowering/lower.h"
 #include "../targets/targets_internal.h"
 #include "compress_step.h"
+#include "freeze.h"
 #include "image_input.h"
 #include "json.h"
 
@@ -139,13 +140,22 @@ static af_status import_model(const af_convert_options *o, af_graph *g, af_err *
 {
     af_input_shape shapes[64];
     if (o->n_shapes > 64) return af_err_set(err, AF_ERR_USAGE, "too many --input-shape flags");
+    if (o->n_freeze < 0 || o->n_freeze > 64 || (o->n_freeze && !o->freeze))
+        return af_err_set(err, AF_ERR_USAGE, "too many --freeze flags (at most 64)");
     for (int i = 0; i < o->n_shapes; i++) {
         shapes[i].name = o->shapes[i].name;
         shapes[i].rank = o->shapes[i].rank;
         memcpy(shapes[i].dims, o->shapes[i].dims, sizeof shapes[i].dims);
     }
-    af_onnx_options io = {shapes, o->n_shapes, 0};
-    return af_onnx_import_file(o->model_path, &io, g, err);
+    af_npy files[64];
+    af_onnx_freeze fz[64];
+    memset(files, 0, sizeof files);
+    af_onnx_options io = {.shapes = shapes, .n_shapes = o->n_shapes, .freeze = fz,
+                          .n_freeze = o->n_freeze};
+    af_status st = af_freeze_read(o, files, fz, err);
+    if (!st) st = af_onnx_import_file(o->model_path, &io, g, err);
+    for (int i = 0; i < o->n_freeze; i++) af_npy_free(&files[i]);
+    return st;
 }
 
 /* --weights: replaces initializers by the safetensors tensors of the same (mapped) name. */
@@ -191,7 +201,10 @@ static af_status preflight(const af_convert_options *o, const af_graph *g, af_co
 static af_status run_pipeline(const af_convert_options *o, af_graph *g, af_convert_report *r,
                               af_err *err)
 {
-    if (import_model(o, g, err) != AF_OK) return err->code;
+    if (import_model(o, g, err) != AF_OK) {
+        af_freeze_hint(g, err); /* an importer that needs a constant (an If condition, ...) */
+        return err->code;
+    }
     if (o->n_weights && bind_weights(o, g, r, err) != AF_OK) return err->code;
     for (int i = 0; i < o->n_image_inputs; i++)
         if (af_image_input_apply(g, &o->image_inputs[i], err) != AF_OK)
@@ -200,7 +213,10 @@ static af_status run_pipeline(const af_convert_options *o, af_graph *g, af_conve
     r->nodes_imported = g->n_nodes;
     af_lower_options lo = {o->no_fuse, o->no_inplace_concat};
     af_lower_stats ls = {0};
-    if (af_lower_run(g, &lo, &ls, err) != AF_OK) return af_err_prefix(err, o->model_path);
+    if (af_lower_run(g, &lo, &ls, err) != AF_OK) {
+        af_freeze_hint(g, err);
+        return af_err_prefix(err, o->model_path);
+    }
     r->nodes_lowered = g->n_nodes;
     r->folded = ls.folded;
     r->removed = ls.removed;

@@ -58,6 +58,8 @@ static af_status open_reference(const af_val_options *o, val_prog *p, af_err *er
     co.n_shapes = o->n_shapes;
     co.image_inputs = o->image_inputs;
     co.n_image_inputs = o->n_image_inputs;
+    co.freeze = o->freeze;
+    co.n_freeze = o->n_freeze;
     char msg[512];
     af_status st = af_convert(&co, NULL, msg, sizeof msg);
     if (st == AF_OK) st = prog_open(p, path, 0, o->n_threads, err);
@@ -97,13 +99,15 @@ static void fill_random(const af_tensor_info *info, void *data, uint64_t *state)
     }
 }
 
+/* DIR/<sanitized name>.npy or DIR/<name>.npy; '<f8' files are narrowed to f32 (counted in
+ * *narrowed when given). */
 static af_status load_input(const char *dir, const af_tensor_info *info, void *data,
-                            af_err *err)
+                            int *narrowed, af_err *err)
 {
     char path[4096];
-    if (af_npy_path(dir, info->name, path, sizeof path, err) != AF_OK) return err->code;
     af_npy n;
-    if (af_npy_read_file(path, &n, err) != AF_OK) return err->code;
+    if (af_npy_read_input(dir, info->name, &n, path, sizeof path, err) != AF_OK) return err->code;
+    if (narrowed) *narrowed += n.from_f64;
     int same = n.dtype == info->dtype && n.rank == info->rank;
     for (int k = 0; same && k < n.rank; k++) same = n.dims[k] == info->dims[k];
     char a[128], b[128];
@@ -119,7 +123,7 @@ static af_status load_input(const char *dir, const af_tensor_info *info, void *d
 
 /* Gives input i of the bundle to both programs (by name in the reference). */
 static af_status set_input(const af_val_options *o, val_prog *ref, val_prog *bun, int i,
-                           uint64_t *state, af_err *err)
+                           uint64_t *state, int *narrowed, af_err *err)
 {
     af_tensor_info info, rinfo;
     af_bundle_input_info(bun->b, i, &info);
@@ -136,7 +140,7 @@ static af_status set_input(const af_val_options *o, val_prog *ref, val_prog *bun
                           rinfo.nbytes, o->model_path);
     void *data = malloc(info.nbytes ? info.nbytes : 1);
     if (!data) return af_err_set(err, AF_ERR_NOMEM, "out of memory for input '%s'", info.name);
-    if (o->inputs_dir) load_input(o->inputs_dir, &info, data, err);
+    if (o->inputs_dir) load_input(o->inputs_dir, &info, data, narrowed, err);
     else fill_random(&info, data, state);
     if (err->code == AF_OK && (af_session_set_input(ref->s, ri, data, info.nbytes) != AF_OK ||
                                af_session_set_input(bun->s, i, data, info.nbytes) != AF_OK))
@@ -366,18 +370,19 @@ static const char *base_name(const char *path)
 
 /* The same input set into both programs (again before the isolated run: the memory plan may
  * reuse input buffers). */
-static af_status set_inputs(const af_val_options *o, val_prog *ref, val_prog *bun, af_err *err)
+static af_status set_inputs(const af_val_options *o, val_prog *ref, val_prog *bun,
+                            int *narrowed, af_err *err)
 {
     uint64_t state = o->seed;
     for (int i = 0; i < af_bundle_input_count(bun->b); i++)
-        if (set_input(o, ref, bun, i, &state, err) != AF_OK) return err->code;
+        if (set_input(o, ref, bun, i, &state, narrowed, err) != AF_OK) return err->code;
     return AF_OK;
 }
 
 static af_status run_isolated(const af_val_options *o, val_prog *ref, val_prog *bun,
                               val_state *v, int mode, af_err *err)
 {
-    if (set_inputs(o, ref, bun, err) != AF_OK) return err->code;
+    if (set_inputs(o, ref, bun, NULL, err) != AF_OK) return err->code;
     v->inject = mode;
     af_session_set_observer(bun->s, on_bundle, v);
     af_status st = af_session_run(bun->s);
@@ -414,7 +419,7 @@ static af_status run_per_layer(const af_val_options *o, val_prog *ref, val_prog 
 static af_status run_both(const af_val_options *o, val_prog *ref, val_prog *bun, val_state *v,
                           af_err *err)
 {
-    if (set_inputs(o, ref, bun, err) != AF_OK) return err->code;
+    if (set_inputs(o, ref, bun, &v->r->inputs_from_f64, err) != AF_OK) return err->code;
     af_session_set_observer(ref->s, on_reference, v);
     af_session_set_observer(bun->s, on_bundle, v);
     af_status st = af_session_run(ref->s);

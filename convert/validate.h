@@ -46,6 +46,8 @@ typedef struct af_val_options {
     int n_shapes;
     const af_image_input_spec *image_inputs; /* the bundle's --image-input, for the reference */
     int n_image_inputs;
+    const af_freeze_spec *freeze; /* the bundle's --freeze, for the reference */
+    int n_freeze;
 } af_val_options;
 
 typedef struct af_val_output {
@@ -108,6 +110,7 @@ typedef struct af_val_result {
     char *first_nonfinite;      /* first bundle tensor holding NaN/Inf (NULL if none) */
     char *first_nonfinite_node;
     int auto_bundle;            /* the bundle's metadata holds auto's per-tensor decisions */
+    int inputs_from_f64;        /* --inputs files given as '<f8', narrowed to f32 */
 } af_val_result;
 
 af_status af_validate_run(const af_val_options *o, af_val_result *r, af_err *err);

@@ -16,7 +16,7 @@ af_status af_target_load_model(const char *path, const af_shape_spec *shapes, in
         s[i].rank = shapes[i].rank;
         memcpy(s[i].dims, shapes[i].dims, sizeof s[i].dims);
     }
-    af_onnx_options io = {s, n_shapes, 0};
+    af_onnx_options io = {.shapes = s, .n_shapes = n_shapes};
     if (af_onnx_import_file(path, &io, g, err) != AF_OK) return err->code;
     af_lower_options lo = {0};
     af_lower_stats ls = {0};

@@ -32,13 +32,12 @@ static int bench_input(af_session *s, const af_bundle *b, int i, const char *dir
     af_tensor_info info;
     af_bundle_input_info(b, i, &info);
     if (dir) {
-        char fname[512], path[4096];
-        snprintf(path, sizeof path, "%s/%s.npy", dir,
-                 af_npy_file_name(info.name, fname, sizeof fname));
+        char path[4096];
         af_npy n;
         af_err err = {0};
-        if (af_npy_read_file(path, &n, &err) != AF_OK)
+        if (af_npy_read_input(dir, info.name, &n, path, sizeof path, &err) != AF_OK)
             return cli_error(cli_exit_code(err.code), "%s", err.msg);
+        cli_warn_f64(n.from_f64, path);
         af_status st = af_session_set_input(s, i, n.data, n.nbytes);
         af_npy_free(&n);
         if (st != AF_OK) return cli_error(CLI_BAD_INPUT, "%s: %s", path, af_session_error(s));

@@ -16,6 +16,13 @@ int cli_error(int code, const char *fmt, ...)
     return code;
 }
 
+void cli_warn_f64(int n, const char *what)
+{
+    if (n)
+        fprintf(stderr, "aneforge: warning: %s: float64 input%s narrowed to float32 (the ANE has "
+                "no fp64)\n", what, n > 1 ? "s" : "");
+}
+
 int cli_exit_code(af_status st)
 {
     switch (st) {

@@ -29,6 +29,10 @@ int cli_parse_dims(const char *s, int64_t *dims, int max_rank);
 /* Parses a positive integer flag value; returns -1 when invalid. */
 long cli_parse_count(const char *s);
 
+/* One-line warning on stderr when an input file held '<f8' data (narrowed to f32: the ANE has
+ * no fp64); what names the file or folder. No-op when n == 0. */
+void cli_warn_f64(int n, const char *what);
+
 int cmd_convert(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);

@@ -112,6 +112,7 @@ int cmd_convert(int argc, char **argv)
     af_shape_spec shapes[MAX_SHAPES];
     static af_image_input_spec images[8];
     static const char *weights[64];
+    static af_freeze_spec freezes[64];
     char imsg[400];
     int quiet = 0, as_json = 0, cflag;
     o.compress = "fp16";
@@ -132,6 +133,12 @@ int cmd_convert(int argc, char **argv)
                 return cli_error(CLI_USAGE, "%s", imsg);
             o.image_inputs = images;
             o.n_image_inputs++;
+        } else if (!strcmp(a, "--freeze") && has_val) {
+            if (o.n_freeze == 64) return cli_error(CLI_USAGE, "too many --freeze flags (at most 64)");
+            if (af_freeze_parse(argv[++i], &freezes[o.n_freeze], imsg, sizeof imsg))
+                return cli_error(CLI_USAGE, "%s", imsg);
+            o.freeze = freezes;
+            o.n_freeze++;
         } else if (!strcmp(a, "--weights") && has_val) {
             if (o.n_weights == 64) return cli_error(CLI_USAGE, "too many --weights flags (at most 64)");
             weights[o.n_weights++] = argv[++i];

@@ -10,8 +10,8 @@
 const cli_command cli_commands[] = {
     {"convert", cmd_convert, "convert an ONNX model into a bundle",
      "aneforge convert MODEL.onnx -o OUT.afb [--compress MODE] [--target FAMILY [--allow-fallback]]\n"
-     "        [--input-shape NAME=D0,D1,...]... [--weights W.safetensors|INDEX.json]...\n"
-     "        [--image-input NAME:scale=S,bias=B0,B1,B2] [--calib DIR] [--min-psnr DB] [--json] [-q]",
+     "        [--input-shape NAME=D0,D1,...]... [--freeze NAME=FILE.npy]...\n"
+     "        [--weights W.safetensors|INDEX.json]... [--image-input NAME:scale=S,bias=B0,B1,B2] [--calib DIR] [--min-psnr DB] [--json] [-q]",
      "  -o, --output FILE     the bundle to write (atomically: an old file survives any failure)\n"
      "  --compress MODE       fp16 (default), fp32, int8, int4, sparse, blockwise or auto\n"
      "  --group-size N        int4: one 16-entry table per N output channels (default 16)\n"
@@ -24,6 +24,7 @@ const cli_command cli_commands[] = {
      "  --calib DIR           calibration inputs for --compress auto (.npy per input)\n"
      "  --min-psnr DB         auto: whole-model accuracy gate (default 35)\n"
      "  --input-shape N=D,..  fix the dynamic dimensions of input N\n"
+     "  --freeze N=FILE.npy   make input N a constant holding the file's tensor\n"
      "  --weights FILE        take initializers from safetensors files (or a shard index)\n"
      "  --weight-map FILE     rename/prefix rules from file names to ONNX names\n"
      "  --allow-partial       accept weights files that do not cover every initializer\n"
@@ -38,7 +39,7 @@ const cli_command cli_commands[] = {
      "-o= --output= --compress= --group-size= --block-size= --block-bits= --sparsity= "
      "--int8-asymmetric --int8-per-tensor --target= --allow-fallback --calib= --min-psnr= "
      "--input-shape= --weights= --weight-map= --allow-partial --image-input= --no-fuse --json "
-     "--no-inplace-concat -q --quiet"},
+     "--no-inplace-concat -q --quiet --freeze="},
     {"run", cmd_run, "run a bundle on .npy inputs",
      "aneforge run BUNDLE.afb --inputs DIR [--outputs DIR] [--threads N] [--fp16] [--stream-weights]",
      "  --inputs DIR          one DIR/<input name>.npy per graph input\n"
@@ -55,17 +56,18 @@ const cli_command cli_commands[] = {
      "--json"},
     {"validate", cmd_validate, "accuracy of a bundle against the model's fp32 program",
      "aneforge validate MODEL.onnx BUNDLE.afb [--inputs DIR | --seed N] [--reference DIR] [--fp16]\n"
-     "        [--per-layer] [--min-psnr DB] [--json FILE] [--plot FILE.svg]\n"
+     "        [--per-layer] [--min-psnr DB] [--json FILE] [--plot FILE.svg] [--freeze N=FILE.npy]...\n"
      "aneforge validate --manifest FILE [...]",
      "  --inputs DIR          inputs as .npy (else --seed N random inputs)\n"
      "  --reference DIR       also compare with outputs produced elsewhere (e.g. ONNX Runtime)\n"
      "  --fp16                run the bundle with fp16 activations (ANE dataplane)\n"
      "  --per-layer           compare every intermediate tensor by name, worst first\n"
      "  --min-psnr DB         exit 1 when an output is below DB\n"
-     "  --json FILE, --plot FILE.svg   reports; --manifest FILE: several components",
+     "  --json FILE, --plot FILE.svg   reports; --manifest FILE: several components\n"
+     "  --freeze N=FILE.npy   the bundle's convert --freeze (for the fp32 reference)",
      "aneforge validate model.onnx small_i8.afb --inputs in/ --per-layer --fp16 --plot layers.svg",
      "--inputs= --seed= --reference= --fp16 --per-layer --min-psnr= --json= --plot= --manifest= "
-     "--threads= --top= --image-input= --input-shape="},
+     "--threads= --top= --image-input= --input-shape= --freeze="},
     {"bench", cmd_bench, "time load, first run and median run; report peak RSS",
      "aneforge bench BUNDLE.afb [--inputs DIR] [--threads N] [--runs N] [--stream-weights] [--json]"
      " [--profile]",

@@ -1,4 +1,5 @@
-/* tools/inspect.c — `aneforge inspect FILE(.afb|.onnx) [--json]`. */
+/* tools/inspect.c — `aneforge inspect FILE(.afb|.onnx|.safetensors) [--json]`: bundles here,
+ * ONNX models in inspect_onnx.c, safetensors in inspect_safetensors.c. */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "../importers/onnx/onnx_import.h"
 #include "../targets/targets_internal.h"
 #include "cli.h"
+#include "inspect.h"
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -16,7 +18,7 @@ static int ends_with(const char *s, const char *suffix)
 }
 
 /* Op name for display: unary/binary/reduce nodes show their function. */
-static const char *display_op(af_op op, const af_params *p)
+const char *inspect_display_op(af_op op, const af_params *p)
 {
     if (op == AF_OP_UNARY && (unsigned)p->unary.fn < AF_UNARY_COUNT) return af_unary_names[p->unary.fn];
     if (op == AF_OP_BINARY && (unsigned)p->binary.fn < AF_BINARY_COUNT) return af_binary_names[p->binary.fn];
@@ -28,15 +30,10 @@ static const char *display_op(af_op op, const af_params *p)
 static const char *display_node(const afb_node *n)
 {
     if (n->op == AF_OP_CONV && n->n_in > 3 && n->in[3] >= 0) return "conv+add";
-    return display_op(n->op, &n->p);
+    return inspect_display_op(n->op, &n->p);
 }
 
-typedef struct op_count {
-    const char *name;
-    int n;
-} op_count;
-
-static void count_op(op_count *c, int *n, const char *name)
+void inspect_count_op(op_count *c, int *n, const char *name)
 {
     for (int i = 0; i < *n; i++)
         if (!strcmp(c[i].name, name)) {
@@ -58,19 +55,7 @@ static void json_tensor(af_json *j, const char *name, af_dtype dt, int rank, con
     json_close(j, '}');
 }
 
-/* "key": [{name, dtype, shape}, ...] for graph tensors / bundle tensors ids[0..n). */
-static void json_graph_tensors(af_json *j, const char *key, const af_graph *g, const int *ids, int n)
-{
-    json_key(j, key);
-    json_open(j, '[');
-    for (int i = 0; i < n; i++) {
-        const af_tensor *t = &g->tensors[ids[i]];
-        if (i) json_raw(j, ",");
-        json_tensor(j, t->name, t->dtype, t->rank, t->dims);
-    }
-    json_close(j, ']');
-}
-
+/* "key": [{name, dtype, shape}, ...] for bundle tensors ids[0..n). */
 static void json_bundle_tensors(af_json *j, const char *key, const afb_file *f, const int32_t *ids,
                                 uint32_t n)
 {
@@ -127,7 +112,7 @@ static int inspect_bundle(const char *path, int as_json)
     if (afb_open_file(path, &f, &err) != AF_OK) return cli_error(cli_exit_code(err.code), "%s", err.msg);
     op_count ops[64];
     int n_ops = 0;
-    for (uint32_t i = 0; i < f->n_nodes; i++) count_op(ops, &n_ops, display_node(&f->nodes[i]));
+    for (uint32_t i = 0; i < f->n_nodes; i++) inspect_count_op(ops, &n_ops, display_node(&f->nodes[i]));
     uint64_t wbytes[AFB_ENC_COUNT] = {0};
     uint32_t wcount[AFB_ENC_COUNT] = {0};
     for (uint32_t i = 0; i < f->n_tensors; i++)
@@ -202,64 +187,6 @@ static int inspect_bundle(const char *path, int as_json)
         print_partition(f);
     }
     afb_close(f);
-    return CLI_OK;
-}
-
-static int inspect_onnx(const char *path, int as_json)
-{
-    af_graph g;
-    af_graph_init(&g);
-    af_err err = {0};
-    af_onnx_options opt = {0};
-    opt.allow_unknown_dims = 1;
-    if (af_onnx_import_file(path, &opt, &g, &err) != AF_OK) {
-        af_graph_free(&g);
-        return cli_error(cli_exit_code(err.code), "%s", err.msg);
-    }
-    op_count ops[64];
-    int n_ops = 0;
-    for (int i = 0; i < g.n_nodes; i++) count_op(ops, &n_ops, display_op(g.nodes[i].op, &g.nodes[i].p));
-    int64_t params = 0, pbytes = 0;
-    for (int i = 0; i < g.n_tensors; i++)
-        if (g.tensors[i].data) {
-            params += af_tensor_numel(&g.tensors[i]);
-            pbytes += af_tensor_nbytes(&g.tensors[i]);
-        }
-    if (as_json) {
-        af_json j;
-        json_init(&j);
-        json_open(&j, '{');
-        json_kv_str(&j, "file", path);
-        json_kv_str(&j, "kind", "onnx");
-        json_kv_int(&j, "opset", g.opset);
-        json_kv_int(&j, "nodes", g.n_nodes);
-        json_kv_int(&j, "parameters", params);
-        json_kv_int(&j, "parameter_bytes", pbytes);
-        json_key(&j, "ops");
-        json_open(&j, '{');
-        for (int i = 0; i < n_ops; i++) json_kv_int(&j, ops[i].name, ops[i].n);
-        json_close(&j, '}');
-        json_graph_tensors(&j, "inputs", &g, g.inputs, g.n_inputs);
-        json_graph_tensors(&j, "outputs", &g, g.outputs, g.n_outputs);
-        json_close(&j, '}');
-        puts(j.buf);
-        json_free(&j);
-    } else {
-        printf("%s: ONNX model, opset %d, %d nodes, %lld parameters (%.2f MB)\n", path, g.opset,
-               g.n_nodes, (long long)params, pbytes / 1e6);
-        for (int i = 0; i < g.n_inputs; i++) {
-            const af_tensor *t = &g.tensors[g.inputs[i]];
-            print_tensor("input", t->name, t->dtype, t->rank, t->dims);
-        }
-        for (int i = 0; i < g.n_outputs; i++) {
-            const af_tensor *t = &g.tensors[g.outputs[i]];
-            print_tensor("output", t->name, t->dtype, t->rank, t->dims);
-        }
-        printf("  ops:");
-        for (int i = 0; i < n_ops; i++) printf(" %s×%d", ops[i].name, ops[i].n);
-        putchar('\n');
-    }
-    af_graph_free(&g);
     return CLI_OK;
 }
 

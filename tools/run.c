@@ -24,11 +24,12 @@ static int load_input(af_session *s, const af_bundle *b, int i, const char *dir)
 {
     af_tensor_info info;
     af_bundle_input_info(b, i, &info);
-    char fname[512], path[4096], ds[128], ns[128];
-    snprintf(path, sizeof path, "%s/%s.npy", dir, af_npy_file_name(info.name, fname, sizeof fname));
+    char path[4096], ds[128], ns[128];
     af_npy n;
     af_err err = {0};
-    if (af_npy_read_file(path, &n, &err) != AF_OK) return cli_error(cli_exit_code(err.code), "%s", err.msg);
+    if (af_npy_read_input(dir, info.name, &n, path, sizeof path, &err) != AF_OK)
+        return cli_error(cli_exit_code(err.code), "%s", err.msg);
+    cli_warn_f64(n.from_f64, path);
     int rc = CLI_OK;
     if (n.dtype != info.dtype || !same_shape(&n, &info))
         rc = cli_error(CLI_BAD_INPUT, "%s: input '%s' must be %s%s, file holds %s%s", path,

@@ -22,12 +22,14 @@ typedef struct val_cli {
     af_shape_spec shapes[MAX_SHAPES];
     char shape_names[MAX_SHAPES][256];
     af_image_input_spec images[4];
+    af_freeze_spec freeze[MAX_SHAPES];
 } val_cli;
 
 static const char usage[] =
     "usage: aneforge validate MODEL.onnx BUNDLE.afb [--inputs DIR | --seed N] [--reference DIR]\n"
     "         [--fp16] [--per-layer] [--min-psnr DB] [--json FILE] [--plot FILE.svg] [--top N]\n"
     "         [--input-shape NAME=D0,D1,...] [--image-input NAME:scale=S,bias=B0,B1,B2]\n"
+    "         [--freeze NAME=FILE.npy]...\n"
     "       aneforge validate --manifest FILE [same flags]";
 
 static int parse_shape(val_cli *c, const char *arg)
@@ -81,6 +83,12 @@ static int parse_flag(val_cli *c, int argc, char **argv, int *i)
         *(strcmp(a, "--top") ? &c->base.n_threads : &c->top) = (int)n;
     } else if (!strcmp(a, "--input-shape")) {
         if (parse_shape(c, v)) return cli_error(CLI_USAGE, "bad --input-shape '%s'", v);
+    } else if (!strcmp(a, "--freeze")) {
+        if (c->base.n_freeze == MAX_SHAPES) return cli_error(CLI_USAGE, "too many --freeze");
+        if (af_freeze_parse(argv[*i], &c->freeze[c->base.n_freeze], msg, sizeof msg))
+            return cli_error(CLI_USAGE, "%s", msg);
+        c->base.freeze = c->freeze;
+        c->base.n_freeze++;
     } else if (!strcmp(a, "--image-input")) {
         if (c->base.n_image_inputs == 4) return cli_error(CLI_USAGE, "too many --image-input");
         if (af_image_input_parse(v, &c->images[c->base.n_image_inputs], msg, sizeof msg))
@@ -153,6 +161,7 @@ static int run_component(const af_val_options *o, af_val_result *r)
     if (af_validate_run(o, r, &err) != AF_OK)
         return cli_error(cli_exit_code(err.code), "%s%s%s", o->name ? o->name : "",
                          o->name ? ": " : "", err.msg);
+    if (r->inputs_from_f64) cli_warn_f64(r->inputs_from_f64, o->inputs_dir);
     return CLI_OK;
 }
 

@@ -32,6 +32,10 @@ static const npy_kind NPY_KINDS[] = {
 static af_status descr_to_dtype(const char *descr, const char *file, af_dtype *out, af_err *err)
 {
     size_t len = strlen(descr);
+    if (!strcmp(descr, "<f8")) { /* narrowed to f32 by af_npy_parse (from_f64) */
+        *out = AF_DTYPE_F32;
+        return AF_OK;
+    }
     if (len == 3 && strchr("<>|=", descr[0]) && descr[2] >= '1' && descr[2] <= '9') {
         for (size_t k = 0; k < sizeof NPY_KINDS / sizeof NPY_KINDS[0]; k++) {
             const npy_kind *nk = &NPY_KINDS[k];
@@ -46,7 +50,7 @@ static af_status descr_to_dtype(const char *descr, const char *file, af_dtype *o
         }
     }
     return af_err_set(err, AF_ERR_UNSUPPORTED,
-                      "%s: dtype '%s' not supported (supported: <f4 <f2 |u1 |i1 <i4 <i8 |b1)",
+                      "%s: dtype '%s' not supported (supported: <f4 <f2 <f8 |u1 |i1 <i4 <i8 |b1)",
                       file, descr);
 }
 
@@ -307,6 +311,16 @@ static af_status check_data_size(size_t have, size_t want, const char *file, af_
     return AF_OK;
 }
 
+/* <f8 data → f32 (round to nearest; the ANE has no fp64). */
+static void narrow_f64(const unsigned char *src, float *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double v;
+        memcpy(&v, src + 8 * i, sizeof v);
+        dst[i] = (float)v;
+    }
+}
+
 af_status af_npy_parse(const void *buf, size_t size, const char *display_name, af_npy *out,
                        af_err *err)
 {
@@ -326,12 +340,17 @@ af_status af_npy_parse(const void *buf, size_t size, const char *display_name, a
     if ((st = descr_to_dtype(h.descr, file, &dtype, err))) return st;
     if (h.fortran)
         return af_err_set(err, AF_ERR_UNSUPPORTED, "%s: fortran_order True not supported", file);
+    int f64 = !strcmp(h.descr, "<f8");
     size_t nbytes = 0;
-    if ((st = shape_bytes(h.rank, h.dims, af_dtype_size(dtype), file, &nbytes, err))) return st;
+    if ((st = shape_bytes(h.rank, h.dims, f64 ? 8 : af_dtype_size(dtype), file, &nbytes, err)))
+        return st;
     if ((st = check_data_size(size - end, nbytes, file, err))) return st;
+    if (f64) nbytes /= 2;
     void *data = malloc(nbytes ? nbytes : 1);
     if (!data) return af_err_set(err, AF_ERR_NOMEM, "%s: out of memory (%zu bytes)", file, nbytes);
-    if (nbytes) memcpy(data, b + end, nbytes);
+    if (f64) narrow_f64(b + end, (float *)data, nbytes / sizeof(float));
+    else if (nbytes) memcpy(data, b + end, nbytes);
+    out->from_f64 = f64;
     out->dtype = dtype;
     out->rank = h.rank;
     memcpy(out->dims, h.dims, sizeof h.dims);
@@ -535,4 +554,24 @@ af_status af_npy_path(const char *dir, const char *tensor_name, char *out, size_
     af_npy_file_name(tensor_name, out + dl, nl + 1);
     memcpy(out + dl + nl, ".npy", 5);
     return AF_OK;
+}
+
+/* The sanitized name first (what `run --outputs` writes), then the exact tensor name. */
+af_status af_npy_read_input(const char *dir, const char *tensor_name, af_npy *out, char *path,
+                            size_t path_size, af_err *err)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!dir || !tensor_name || !out || !path || !path_size)
+        return af_err_set(err, AF_ERR_USAGE, "af_npy_read_input: NULL argument");
+    af_status st = af_npy_path(dir, tensor_name, path, path_size, err);
+    if (st) return st;
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        char exact[4096];
+        int n = snprintf(exact, sizeof exact, "%s/%s.npy", dir, tensor_name);
+        if (n > 0 && (size_t)n < sizeof exact && (size_t)n < path_size && strcmp(exact, path) &&
+            stat(exact, &sb) == 0)
+            memcpy(path, exact, (size_t)n + 1);
+    }
+    return af_npy_read_file(path, out, err);
 }

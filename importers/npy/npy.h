@@ -7,7 +7,8 @@
  * padded with spaces and a final '\n', then the raw C-order element data.
  *
  * Supported element types (descr → dtype): '<f4' f32, '<f2' f16, '|u1' u8, '|i1' i8, '<i4' i32,
- * '<i8' i64, '|b1' bool. For one-byte types any byte-order mark ('|', '<', '>', '=') is accepted.
+ * '<i8' i64, '|b1' bool; '<f8' is read as f32 (each value rounded to nearest, from_f64 set:
+ * the ANE has no fp64; callers warn). For one-byte types any byte-order mark ('|', '<', '>', '=') is accepted.
  * Big-endian multi-byte data, other dtypes, structured dtypes and fortran_order True are refused
  * with AF_ERR_UNSUPPORTED; a malformed, truncated or oversized file with AF_ERR_FORMAT. Rank is
  * at most AF_MAX_RANK. Every message names the file.
@@ -31,6 +32,7 @@ typedef struct af_npy {
     int64_t dims[AF_MAX_RANK]; /* dims[0..rank) ; the rest are 0 */
     void *data;                /* malloc'd, C order, little-endian; never NULL after success */
     size_t nbytes;             /* element count * dtype size (0 when a dim is 0) */
+    int from_f64;              /* the file held '<f8' data, narrowed to f32 */
 } af_npy;
 
 /* Parses a whole .npy file held in memory; copies the data. display_name names the file in
@@ -57,5 +59,10 @@ char *af_npy_file_name(const char *tensor_name, char *out, size_t size);
 /* Convenience: out receives "DIR/<sanitized name>.npy". AF_ERR_USAGE when it does not fit. */
 af_status af_npy_path(const char *dir, const char *tensor_name, char *out, size_t size,
                       af_err *err);
+
+/* Reads graph input tensor_name from dir: DIR/<sanitized>.npy, or DIR/<exact name>.npy when
+ * the former is absent. path (path_size bytes) receives the file tried (for messages). */
+af_status af_npy_read_input(const char *dir, const char *tensor_name, af_npy *out, char *path,
+                            size_t path_size, af_err *err);
 
 #endif

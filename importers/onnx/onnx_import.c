@@ -183,6 +183,7 @@ static af_status import_graph(onnx_ctx *c, const Onnx__GraphProto *gp, const af_
     if (!st) st = load_initializers(c, gp);
     if (!st) st = add_inputs(c, gp);
     for (int i = 0; o && !st && i < o->n_shapes; i++) st = apply_override(c, &o->shapes[i]);
+    if (!st) st = onnx_apply_freeze(c, o);
     if (!st && !(o && o->allow_unknown_dims)) st = check_input_shapes(c);
     for (size_t i = 0; i < gp->n_node && !st; i++) st = onnx_map_node(c, gp->node[i], (int)i);
     if (!st) st = add_outputs(c, gp);

@@ -30,10 +30,23 @@ typedef struct af_input_shape {
     int64_t dims[AF_MAX_RANK];
 } af_input_shape;
 
+/* --freeze NAME=FILE.npy: graph input NAME becomes a constant holding this tensor. dtype must
+ * be the input's; rank and every declared (known) dim must match. data is copied. */
+typedef struct af_onnx_freeze {
+    const char *name;
+    af_dtype dtype;
+    int rank;
+    int64_t dims[AF_MAX_RANK];
+    const void *data;
+} af_onnx_freeze;
+
 typedef struct af_onnx_options {
     const af_input_shape *shapes; /* overrides for graph inputs, matched by name */
     int n_shapes;
     int allow_unknown_dims;       /* keep unknown input dims (-1) instead of failing: inspect */
+    const af_onnx_freeze *freeze; /* inputs made constants (a name that is no input: AF_ERR_USAGE;
+                                   * a dtype/shape mismatch: AF_ERR_SHAPE) */
+    int n_freeze;
 } af_onnx_options;
 
 /* Reads path (and external data relative to its folder) into g (initialised by the caller with

@@ -155,5 +155,8 @@ af_status onnx_map_window(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_nll_loss(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_sce_loss(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_mvn(onnx_ctx *c, const onnx_node *nd);
+/* issue 15 (userpath) */
+#include "onnx_describe.h"
+af_status onnx_apply_freeze(onnx_ctx *c, const af_onnx_options *o); /* onnx_freeze.c */
 
 #endif

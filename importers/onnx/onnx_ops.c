@@ -649,3 +649,13 @@ af_status onnx_map_node(onnx_ctx *c, const Onnx__NodeProto *p, int index)
     }
     return st ? st : c->err->code;
 }
+
+/* issue 15 (userpath) */
+int af_onnx_op_supported(const char *domain, const char *op_type)
+{
+    if (!op_type || !default_domain(domain)) return 0;
+    if (!strcmp(op_type, "Constant")) return 1;
+    for (size_t i = 0; i < sizeof op_rows / sizeof *op_rows; i++)
+        if (!strcmp(op_rows[i].name, op_type)) return 1;
+    return 0;
+}

@@ -6,7 +6,9 @@
  *   if (af_convert(&o, &r, msg, sizeof msg) != AF_OK) fprintf(stderr, "%s\n", msg);
  *
  * Conversion is deterministic (same model and options → byte-identical bundle) and atomic
- * (the bundle appears complete or not at all). Errors name the file and what is wrong.
+ * (the bundle appears complete or not at all). Errors name the file and what is wrong. When
+ * lowering needs a constant that is computed from graph inputs (a Reshape target, Slice starts,
+ * ...), the message ends "; fix it with --freeze NAME=FILE.npy" naming those inputs.
  */
 #ifndef ANEFORGE_CONVERTER_H
 #define ANEFORGE_CONVERTER_H
@@ -59,7 +61,19 @@ typedef struct af_convert_options {
     void (*progress)(void *user, const char *stage, uint64_t done, uint64_t total);
     void *progress_user;        /* progress of long steps (auto's judging), NULL = silent */
     int no_inplace_concat;      /* --no-inplace-concat: Concat copies every input (debugging) */
+    /* --freeze NAME=FILE.npy: graph input NAME becomes a constant holding the file's tensor
+     * (dtype and declared dims must match), so parameters the ANE needs static fold away */
+    const struct af_freeze_spec *freeze;
+    int n_freeze;
 } af_convert_options;
+
+typedef struct af_freeze_spec {
+    const char *name;           /* graph input name */
+    const char *path;           /* .npy file ('<f8' is narrowed to f32) */
+} af_freeze_spec;
+
+/* Parses "NAME=FILE.npy" (the first '=' splits; arg is cut there). AF_ERR_USAGE when malformed. */
+af_status af_freeze_parse(char *arg, af_freeze_spec *out, char *msg, size_t msg_size);
 
 /* --image-input NAME:scale=S,bias=B0,B1,B2 — the input becomes uint8 and the program starts with
  * x·scale + bias per channel (axis 1), computed in f32 as Cast → Mul → Add, so running the

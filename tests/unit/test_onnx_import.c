@@ -231,7 +231,7 @@ static void test_dynamic_batch(void)
     expect_fail(D "dynamic_batch.onnx", NULL, AF_ERR_SHAPE, "input 'x' has an unknown dimension 0 "
                 "('N'); fix it with --input-shape x=D0,D1,...", NULL);
     af_input_shape s = {"x", 4, {2, 3, 4, 4}};
-    af_onnx_options o = {&s, 1, 0};
+    af_onnx_options o = {.shapes = &s, .n_shapes = 1};
     af_graph g;
     af_err err;
     af_status st = load(D "dynamic_batch.onnx", &o, &g, &err);

@@ -14,6 +14,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 typedef struct rnn_geo {
@@ -38,12 +39,21 @@ static void geo_of(af_op op, const af_params *p, const af_tview *in, rnn_geo *g)
     g->per = op == AF_OP_LSTM ? 3 : op == AF_OP_GRU ? 2 : 1;
 }
 
+/* Scratch floats, or -1 above 2^40 (the views' own sizes do not bound S·B·G·H when I is small). */
+static int64_t scratch_floats(const rnn_geo *g)
+{
+    const double lim = 1099511627776.0;
+    double f = ((double)g->S * g->B + g->B) * g->G * g->H + 3.0 * g->B * g->H;
+    return f > lim ? -1 : (g->S * g->B + g->B) * g->G * g->H + 3 * g->B * g->H;
+}
+
 size_t afk_rnn_scratch(af_op op, const af_params *p, const af_tview *in, int n_in)
 {
     if (n_in < 3 || in[0].rank != 3 || p->rnn.hidden_size < 1) return 0;
     rnn_geo g;
     geo_of(op, p, in, &g);
-    return sizeof(float) * (size_t)((g.S * g.B + g.B) * g.G * g.H + 3 * g.B * g.H);
+    int64_t f = scratch_floats(&g);
+    return f < 0 ? 0 : sizeof(float) * (size_t)f; /* too large: afk_rnn_check refuses it */
 }
 
 /* ---- check ---- */
@@ -108,6 +118,10 @@ af_status afk_rnn_check(af_op op, AFK_CHECK_ARGS)
     rnn_geo g;
     geo_of(op, p, in, &g);
     af_status s = check_params(name, &p->rnn, g.per * (int)g.D, err);
+    if (!s && scratch_floats(&g) < 0)
+        return af_err_set(err, AF_ERR_SHAPE, "%s: seq %lld x batch %lld x %lld gates of %lld is "
+                          "too large", name, (long long)g.S, (long long)g.B, (long long)g.G,
+                          (long long)g.H);
     if (!s) s = check_inputs(name, &g, in, n_in, err);
     int64_t y[4] = {g.lay ? g.B : g.S, g.lay ? g.S : g.D, g.lay ? g.D : g.B, g.H};
     int64_t st[3] = {g.lay ? g.B : g.D, g.lay ? g.D : g.B, g.H};

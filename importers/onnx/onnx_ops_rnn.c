@@ -85,12 +85,11 @@ static af_status map_attrs(onnx_ctx *c, const onnx_node *nd, af_op op, af_rnn_pa
     if (onnx_attr(nd->p, "hidden_size"))
         st = onnx_attr_i32_in(c, nd, "hidden_size", 0, 1, INT32_MAX, &rp->hidden_size);
     if (!st) st = onnx_attr_i32_in(c, nd, "layout", 0, 0, 1, &rp->layout);
-    if (!st && op == AF_OP_LSTM) st = onnx_attr_i32_in(c, nd, "input_forget", 0, 0, 1, &rp->input_forget);
-    if (!st && op == AF_OP_GRU)
-        st = onnx_attr_i32_in(c, nd, "linear_before_reset", 0, INT32_MIN, INT32_MAX,
-                              &rp->linear_before_reset);
     if (st) return st;
-    rp->linear_before_reset = rp->linear_before_reset != 0;
+    /* flags: any nonzero value is true, as ONNX Runtime reads them */
+    if (op == AF_OP_LSTM) rp->input_forget = onnx_attr_i(c, nd, "input_forget", 0) != 0;
+    if (op == AF_OP_GRU) rp->linear_before_reset = onnx_attr_i(c, nd, "linear_before_reset", 0) != 0;
+    if (c->err->code) return c->err->code;
     if (onnx_attr(nd->p, "clip")) {
         rp->has_clip = 1;
         rp->clip = onnx_attr_f(c, nd, "clip", 0.0f);

@@ -60,7 +60,8 @@ static af_status map_acts(onnx_ctx *c, const onnx_node *nd, af_op op, af_rnn_par
         char name[64];
         if (a) {
             const ProtobufCBinaryData *s = &a->strings[(size_t)k % n];
-            snprintf(name, sizeof name, "%.*s", (int)(s->len < 63 ? s->len : 63), (const char *)s->data);
+            int len = (int)(s->len < 63 ? s->len : 63);
+            snprintf(name, sizeof name, "%.*s", len, (const char *)s->data);
         } else {
             snprintf(name, sizeof name, "%s", op == AF_OP_RNN ? "Tanh" : defaults[k % per]);
         }
@@ -88,7 +89,8 @@ static af_status map_attrs(onnx_ctx *c, const onnx_node *nd, af_op op, af_rnn_pa
     if (st) return st;
     /* flags: any nonzero value is true, as ONNX Runtime reads them */
     if (op == AF_OP_LSTM) rp->input_forget = onnx_attr_i(c, nd, "input_forget", 0) != 0;
-    if (op == AF_OP_GRU) rp->linear_before_reset = onnx_attr_i(c, nd, "linear_before_reset", 0) != 0;
+    if (op == AF_OP_GRU)
+        rp->linear_before_reset = onnx_attr_i(c, nd, "linear_before_reset", 0) != 0;
     if (c->err->code) return c->err->code;
     if (onnx_attr(nd->p, "clip")) {
         rp->has_clip = 1;

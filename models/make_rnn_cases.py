@@ -97,6 +97,8 @@ BAD = {
     "gru_bad_b": ("GRU", 4, dict(), dict(b_shape=(1, 12))),
     "gru_bad_act": ("GRU", 4, dict(activations=["Sigmoid", "Swish"]), dict()),
     "rnn_hidden_mismatch": ("RNN", 4, dict(), dict(w_shape=(1, 4, I))),
+    "lstm_act_count": ("LSTM", 4, dict(direction="bidirectional", activations=["Sigmoid", "Tanh", "Tanh"]),
+                       dict(dirs=2)),
     "lstm_bad_direction": ("LSTM", 4, dict(direction="sideways"), dict()),
 }
 

@@ -3,8 +3,8 @@
  * Inputs keep ONNX's order (omitted optional ones stay -1); Y, Y_h, Y_c are mapped up to the
  * last one read. Y is always computed: when the model leaves it unnamed it gets a fresh name.
  * activations (case-insensitive, as ONNX Runtime reads them) default to Sigmoid/Tanh/Tanh
- * (LSTM), Sigmoid/Tanh (GRU), Tanh (RNN); a bidirectional node given one direction's list
- * uses it for both. activation_alpha/beta are consumed in order by the functions that take
+ * (LSTM), Sigmoid/Tanh (GRU), Tanh (RNN); a given list names every direction's functions
+ * (forward first). activation_alpha/beta are consumed in order by the functions that take
  * them, the ONNX operator's defaults otherwise. */
 #include "onnx_internal.h"
 
@@ -51,7 +51,7 @@ static af_status map_acts(onnx_ctx *c, const onnx_node *nd, af_op op, af_rnn_par
     size_t n = a ? a->n_strings : 0, na = 0, nb = 0, ia = 0, ib = 0;
     if (a && a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS)
         return onnx_node_err(c, nd, AF_ERR_FORMAT, "attribute 'activations' should be strings");
-    if (a && n != (size_t)per && n != (size_t)(per * dirs))
+    if (a && n != (size_t)(per * dirs)) /* as the spec and ONNX Runtime: both directions' */
         return onnx_node_err(c, nd, AF_ERR_FORMAT, "%zu activations given, expected %d", n,
                              per * dirs);
     const float *alpha = onnx_attr_floats(c, nd, "activation_alpha", &na);
@@ -59,7 +59,7 @@ static af_status map_acts(onnx_ctx *c, const onnx_node *nd, af_op op, af_rnn_par
     for (int k = 0; k < per * dirs; k++) {
         char name[64];
         if (a) {
-            const ProtobufCBinaryData *s = &a->strings[(size_t)k % n];
+            const ProtobufCBinaryData *s = &a->strings[k];
             int len = (int)(s->len < 63 ? s->len : 63);
             snprintf(name, sizeof name, "%.*s", len, (const char *)s->data);
         } else {

@@ -72,7 +72,7 @@ static const char rnn_doc[] =
     "its last step), initial_h, initial_c and P (peepholes) present or omitted; clip; input_forget;\n"
     "linear_before_reset 0 and 1; layout 0 and 1; any of Y, Y_h, Y_c omitted; activations Relu,\n"
     "Tanh, Sigmoid, Affine, LeakyRelu, ThresholdedRelu, ScaledTanh, HardSigmoid, Elu, Softsign,\n"
-    "Softplus (case-insensitive; one direction's list serves both) with activation_alpha/beta\n"
+    "Softplus (case-insensitive; forward then reverse) with activation_alpha/beta\n"
     "consumed in order by the functions that take them. Beyond the backend cases they are checked\n"
     "against ONNX Runtime by `tests/e2e/rnn_cases.sh` (single nodes with these attributes) and\n"
     "`tests/e2e/torch_rnn.sh` (2-layer bidirectional torch LSTM and GRU), and layout 1 against a\n"

@@ -32,6 +32,8 @@ expect 3 "node 'gru_bad_act' (GRU): unknown activation 'Swish'" -- \
     "$AF" convert "$CACHE/bad/gru_bad_act.onnx" -o "$T/x.afb"
 expect 3 "node 'rnn_hidden_mismatch' (rnn): hidden_size 5 does not match R" -- \
     "$AF" convert "$CACHE/bad/rnn_hidden_mismatch.onnx" -o "$T/x.afb"
+expect 3 "node 'lstm_act_count' (LSTM): 3 activations given, expected 6" -- \
+    "$AF" convert "$CACHE/bad/lstm_act_count.onnx" -o "$T/x.afb"
 expect 3 "node 'lstm_bad_direction' (LSTM): unknown direction 'sideways'" -- \
     "$AF" convert "$CACHE/bad/lstm_bad_direction.onnx" -o "$T/x.afb"
 [ "$fails" -eq 0 ]

@@ -3,8 +3,8 @@
  * Inputs keep ONNX's order (omitted optional ones stay -1); Y, Y_h, Y_c are mapped up to the
  * last one read. Y is always computed: when the model leaves it unnamed it gets a fresh name.
  * activations (case-insensitive, as ONNX Runtime reads them) default to Sigmoid/Tanh/Tanh
- * (LSTM), Sigmoid/Tanh (GRU), Tanh (RNN); a bidirectional node given one direction's list
- * uses it for both. activation_alpha/beta are consumed in order by the functions that take
+ * (LSTM), Sigmoid/Tanh (GRU), Tanh (RNN); a given list names every direction's functions
+ * (forward first). activation_alpha/beta are consumed in order by the functions that take
  * them, the ONNX operator's defaults otherwise. */
 #include "onnx_internal.h"
 
@@ -51,7 +51,7 @@ static af_status map_acts(onnx_ctx *c, const onnx_node *nd, af_op op, af_rnn_par
     size_t n = a ? a->n_strings : 0, na = 0, nb = 0, ia = 0, ib = 0;
     if (a && a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS)
         return onnx_node_err(c, nd, AF_ERR_FORMAT, "attribute 'activations' should be strings");
-    if (a && n != (size_t)per && n != (size_t)(per * dirs))
+    if (a && n != (size_t)(per * dirs)) /* as the spec and ONNX Runtime: both directions' */
         return onnx_node_err(c, nd, AF_ERR_FORMAT, "%zu activations given, expected %d", n,
                              per * dirs);
     const float *alpha = onnx_attr_floats(c, nd, "activation_alpha", &na);
@@ -59,8 +59,9 @@ static af_status map_acts(onnx_ctx *c, const onnx_node *nd, af_op op, af_rnn_par
     for (int k = 0; k < per * dirs; k++) {
         char name[64];
         if (a) {
-            const ProtobufCBinaryData *s = &a->strings[(size_t)k % n];
-            snprintf(name, sizeof name, "%.*s", (int)(s->len < 63 ? s->len : 63), (const char *)s->data);
+            const ProtobufCBinaryData *s = &a->strings[k];
+            int len = (int)(s->len < 63 ? s->len : 63);
+            snprintf(name, sizeof name, "%.*s", len, (const char *)s->data);
         } else {
             snprintf(name, sizeof name, "%s", op == AF_OP_RNN ? "Tanh" : defaults[k % per]);
         }
@@ -85,12 +86,12 @@ static af_status map_attrs(onnx_ctx *c, const onnx_node *nd, af_op op, af_rnn_pa
     if (onnx_attr(nd->p, "hidden_size"))
         st = onnx_attr_i32_in(c, nd, "hidden_size", 0, 1, INT32_MAX, &rp->hidden_size);
     if (!st) st = onnx_attr_i32_in(c, nd, "layout", 0, 0, 1, &rp->layout);
-    if (!st && op == AF_OP_LSTM) st = onnx_attr_i32_in(c, nd, "input_forget", 0, 0, 1, &rp->input_forget);
-    if (!st && op == AF_OP_GRU)
-        st = onnx_attr_i32_in(c, nd, "linear_before_reset", 0, INT32_MIN, INT32_MAX,
-                              &rp->linear_before_reset);
     if (st) return st;
-    rp->linear_before_reset = rp->linear_before_reset != 0;
+    /* flags: any nonzero value is true, as ONNX Runtime reads them */
+    if (op == AF_OP_LSTM) rp->input_forget = onnx_attr_i(c, nd, "input_forget", 0) != 0;
+    if (op == AF_OP_GRU)
+        rp->linear_before_reset = onnx_attr_i(c, nd, "linear_before_reset", 0) != 0;
+    if (c->err->code) return c->err->code;
     if (onnx_attr(nd->p, "clip")) {
         rp->has_clip = 1;
         rp->clip = onnx_attr_f(c, nd, "clip", 0.0f);

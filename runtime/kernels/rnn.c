@@ -14,6 +14,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 typedef struct rnn_geo {
@@ -38,12 +39,21 @@ static void geo_of(af_op op, const af_params *p, const af_tview *in, rnn_geo *g)
     g->per = op == AF_OP_LSTM ? 3 : op == AF_OP_GRU ? 2 : 1;
 }
 
+/* Scratch floats, or -1 above 2^40 (the views' sizes do not bound S·B·G·H when I is small). */
+static int64_t scratch_floats(const rnn_geo *g)
+{
+    const double lim = 1099511627776.0;
+    double f = ((double)g->S * g->B + g->B) * g->G * g->H + 3.0 * g->B * g->H;
+    return f > lim ? -1 : (g->S * g->B + g->B) * g->G * g->H + 3 * g->B * g->H;
+}
+
 size_t afk_rnn_scratch(af_op op, const af_params *p, const af_tview *in, int n_in)
 {
     if (n_in < 3 || in[0].rank != 3 || p->rnn.hidden_size < 1) return 0;
     rnn_geo g;
     geo_of(op, p, in, &g);
-    return sizeof(float) * (size_t)((g.S * g.B + g.B) * g.G * g.H + 3 * g.B * g.H);
+    int64_t f = scratch_floats(&g);
+    return f < 0 ? 0 : sizeof(float) * (size_t)f; /* too large: afk_rnn_check refuses it */
 }
 
 /* ---- check ---- */
@@ -54,7 +64,9 @@ static af_status need(const char *op, const char *what, const af_tview *v, int r
     char s[96];
     int ok = v->rank == rank;
     for (int i = 0; ok && i < rank; i++) ok = v->dims[i] == dims[i];
-    if (!ok) return af_err_set(err, AF_ERR_SHAPE, "%s: %s is %s", op, what, afk_shape_str(v, s, sizeof s));
+    if (!ok)
+        return af_err_set(err, AF_ERR_SHAPE, "%s: %s is %s", op, what,
+                          afk_shape_str(v, s, sizeof s));
     return afk_need_dtype(op, what, v, AF_DTYPE_F32, err);
 }
 
@@ -108,11 +120,16 @@ af_status afk_rnn_check(af_op op, AFK_CHECK_ARGS)
     rnn_geo g;
     geo_of(op, p, in, &g);
     af_status s = check_params(name, &p->rnn, g.per * (int)g.D, err);
+    if (!s && scratch_floats(&g) < 0)
+        return af_err_set(err, AF_ERR_SHAPE, "%s: seq %lld x batch %lld x %lld gates of %lld is "
+                          "too large", name, (long long)g.S, (long long)g.B, (long long)g.G,
+                          (long long)g.H);
     if (!s) s = check_inputs(name, &g, in, n_in, err);
     int64_t y[4] = {g.lay ? g.B : g.S, g.lay ? g.S : g.D, g.lay ? g.D : g.B, g.H};
     int64_t st[3] = {g.lay ? g.B : g.D, g.lay ? g.D : g.B, g.H};
     if (!s) s = need(name, "Y", &out[0], 4, y, err);
-    for (int k = 1; !s && k < n_out; k++) s = need(name, k == 1 ? "Y_h" : "Y_c", &out[k], 3, st, err);
+    for (int k = 1; !s && k < n_out; k++)
+        s = need(name, k == 1 ? "Y_h" : "Y_c", &out[k], 3, st, err);
     return s;
 }
 
@@ -203,7 +220,8 @@ static void load_state(const rnn_dir *r, float *dst, const af_tview *src)
 static void store_state(const rnn_dir *r, const float *src, af_tview *dst)
 {
     for (int64_t b = 0; b < r->g.B; b++)
-        memcpy((float *)dst->data + state_off(r, b), src + b * r->g.H, (size_t)r->g.H * sizeof *src);
+        memcpy((float *)dst->data + state_off(r, b), src + b * r->g.H,
+               (size_t)r->g.H * sizeof *src);
 }
 
 // LSTM step s: h (B,H) · R_dᵀ (H,4H) -> rec (B,4H); gates i,o,f,c; c, h (B,H) updated in place
@@ -252,7 +270,9 @@ static void gru_step(rnn_dir *r, int64_t s)
             rh[j] = q[H + j] * h[j];
         }
     }
-    if (!lbr) afk_sgemm(0, 1, g->B, H, H, 1.0f, r->rh, H, r->R + 2 * H * H, H, 0.0f, r->rec + 2 * H, GH);
+    if (!lbr)
+        afk_sgemm(0, 1, g->B, H, H, 1.0f, r->rh, H, r->R + 2 * H * H, H, 0.0f, r->rec + 2 * H,
+                  GH);
     for (int64_t b = 0; b < g->B; b++) {
         int64_t t = time_of(r, s, b);
         if (t < 0) continue;
@@ -291,7 +311,9 @@ static void run_dir(af_op op, rnn_dir *r, const af_tview *in, int n_in, af_tview
     r->R = (const float *)in[2].data + r->d * GH * g->H;
     r->Wb = present(in, n_in, 3) ? (const float *)in[3].data + r->d * 2 * GH : NULL;
     r->Rb = r->Wb ? r->Wb + GH : NULL;
-    r->P = op == AF_OP_LSTM && present(in, n_in, 7) ? (const float *)in[7].data + r->d * 3 * g->H : NULL;
+    r->P = op == AF_OP_LSTM && present(in, n_in, 7)
+               ? (const float *)in[7].data + r->d * 3 * g->H
+               : NULL;
     // X (S·B, I) [rows t·B+b; layout 1: b·S+t] · W_dᵀ (I, G·H) -> xw (S·B, G·H)
     afk_sgemm(0, 1, g->S * g->B, GH, g->I, 1.0f, (const float *)in[0].data, g->I, r->W, g->I,
               0.0f, r->xw, GH);

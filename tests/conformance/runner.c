@@ -71,6 +71,23 @@ static const char *const op_set[] = {
     "BlackmanWindow",
 };
 #define N_OPS ((int)(sizeof op_set / sizeof *op_set))
+/* issue 15 (rnn): the recurrent ops' section of docs/onnx-support.md */
+static const char rnn_doc[] =
+    "## Recurrent ops\n"
+    "\n"
+    "LSTM, GRU and RNN import as the ops `lstm`, `gru` and `rnn` (f32 kernels: one GEMM for the\n"
+    "input projection of all steps, one recurrent product per step) and run on the CPU for every\n"
+    "ANE family (`check` lists them as never on the ANE). Supported: forward, reverse and\n"
+    "bidirectional; B, sequence_lens (unequal lengths too: Y is 0 past a row's length, Y_h/Y_c hold\n"
+    "its last step), initial_h, initial_c and P (peepholes) present or omitted; clip; input_forget;\n"
+    "linear_before_reset 0 and 1; layout 0 and 1; any of Y, Y_h, Y_c omitted; activations Relu,\n"
+    "Tanh, Sigmoid, Affine, LeakyRelu, ThresholdedRelu, ScaledTanh, HardSigmoid, Elu, Softsign,\n"
+    "Softplus (case-insensitive; forward then reverse) with activation_alpha/beta\n"
+    "consumed in order by the functions that take them. Beyond the backend cases they are checked\n"
+    "against ONNX Runtime by `tests/e2e/rnn_cases.sh` (single nodes with these attributes) and\n"
+    "`tests/e2e/torch_rnn.sh` (2-layer bidirectional torch LSTM and GRU), and layout 1 against a\n"
+    "scalar reference by `test_rnn`.\n"
+    "\n";
 
 /* Expected failures: cases whose ops are all in the set but that do not pass, each with why.
  * Keep this short and honest; a fixed case must be removed from here. */
@@ -737,6 +754,8 @@ static int write_doc(const char *path, const totals *t)
                "NonMaxSuppression is not supported (its output row count depends on the data).\n"
                "\n");
     fprintf(f, "## Expected failures\n\n");
+    fputs(rnn_doc, f); /* issue 15 (rnn) */
+    fputs("## Expected failures\n\n", f);
     int any = 0;
     for (size_t i = 0; expected_failures[i].name; i++) {
         fprintf(f, "- `%s`: %s\n", expected_failures[i].name, expected_failures[i].why);

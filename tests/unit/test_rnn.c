@@ -329,6 +329,15 @@ static void test_checks(void)
     p.rnn.act[1] = 0;
     p.rnn.direction = 3;
     CHECK(check_node(AF_OP_LSTM, &p, in, 3, out, 2) == AF_ERR_UNSUPPORTED, "direction code");
+    /* scratch S·B·4H far beyond what any view holds (I = 1): refused, never allocated */
+    p.rnn.direction = 0;
+    int64_t S = 1 << 20, Bt = 1 << 10, H = 1 << 20;
+    p.rnn.hidden_size = (int32_t)H;
+    in[0] = TV(AF_DTYPE_F32, buf, S, Bt, 1);
+    in[1] = TV(AF_DTYPE_F32, buf, 1, 4 * H, 1);
+    in[2] = TV(AF_DTYPE_F32, buf, 1, 4 * H, H);
+    out[0] = TV(AF_DTYPE_F32, buf, S, 1, Bt, H);
+    CHECK(check_node(AF_OP_LSTM, &p, in, 3, out, 1) == AF_ERR_SHAPE, "scratch too large");
 }
 
 int main(void)

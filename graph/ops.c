@@ -67,8 +67,10 @@ const char *const af_unary_names[AF_UNARY_COUNT] = {
     "sqrt", "exp", "log", "abs", "neg", "erf", "reciprocal", "floor", "ceil", "elu", "selu",
     "celu", "softplus", "softsign", "sin", "cos", "not", "sign", "round", "gelu", "silu",
     "thresholded_relu",
+    /* issue 15 (fp16) */
+    "round_f16", "round_bf16",
 };
-static_assert(AF_UNARY_COUNT == 30, "update af_unary_names");
+static_assert(AF_UNARY_COUNT == 32, "update af_unary_names");
 
 const char *const af_binary_names[AF_BINARY_COUNT] = {
     "add", "sub", "mul", "div", "pow", "max", "min", "prelu", "mod", "fmod", "equal", "less",

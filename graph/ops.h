@@ -100,6 +100,9 @@ typedef enum af_unary_fn {
     AF_UNARY_GELU,         /* erf form; alpha != 0 selects the tanh approximation */
     AF_UNARY_SILU,         /* x * sigmoid(x) */
     AF_UNARY_THRESHOLDED_RELU, /* x > alpha ? x : 0 */
+    /* issue 15 (fp16) */
+    AF_UNARY_ROUND_F16,    /* x rounded to the nearest IEEE half (even; overflow → ±inf), as f32 */
+    AF_UNARY_ROUND_BF16,   /* x rounded to the nearest bfloat16 (even), as f32 */
     AF_UNARY_COUNT
 } af_unary_fn;
 

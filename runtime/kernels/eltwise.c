@@ -10,6 +10,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "../fp16_round.h"
+
 /* ---- unary ------------------------------------------------------------------------------ */
 
 static float sigmoidf(float x)
@@ -58,6 +60,9 @@ float afk_unary_f32(const af_unary_params *u, float x)
         return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
     case AF_UNARY_SILU: return x * sigmoidf(x);
     case AF_UNARY_THRESHOLDED_RELU: return x > a ? x : 0.0f;
+    /* issue 15 (fp16) */
+    case AF_UNARY_ROUND_F16: return af_f16_round(x);
+    case AF_UNARY_ROUND_BF16: return af_bf16_to_f32(af_f32_to_bf16(x));
     default: return x;
     }
 }
@@ -79,6 +84,9 @@ void afk_act_apply(const af_unary_params *u, float *x, int64_t n)
     case AF_UNARY_SILU:
         if (afk_vec_sigmoid(u, x, n)) return;
         for (int64_t i = 0; i < n; i++) x[i] = afk_unary_f32(u, x[i]);
+        return;
+    case AF_UNARY_ROUND_F16: /* issue 15 (fp16): the vectorisable loop */
+        af_f16_round_buf(x, (size_t)n);
         return;
     default:
         for (int64_t i = 0; i < n; i++) x[i] = afk_unary_f32(u, x[i]);

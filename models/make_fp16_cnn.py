@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""A CNN converted to fp16 the way fp16 converters write it, for tests/e2e/fp16_graphs.sh.
+
+  /usr/bin/python3 models/make_fp16_cnn.py OUTDIR
+
+exports torchvision's resnet18 (seeded random weights, random BatchNorm statistics, 1x3x64x64
+input, BatchNormalization kept) at opset 13, then rewrites it with onnx.helper only (Debian has
+no onnxconverter-common) into three FLOAT16 graphs:
+
+  OUTDIR/keepio_unsorted/model.onnx  fp32 input/output kept: every initializer and activation is
+      FLOAT16, Cast(to=FLOAT16) after the input and Cast(to=FLOAT) before the output, and both
+      Casts APPENDED AT THE END of the node list, as converters with keep_io_types write them
+      (not in topological order: ONNX Runtime sorts such graphs itself);
+  OUTDIR/keepio_sorted/model.onnx    the same graph with the input Cast first (sorted);
+  OUTDIR/pure/model.onnx             FLOAT16 input and output, no Casts.
+
+Each folder gets inputs/input.npy: seeded N(0,1), float32 for keepio_*, the same values rounded
+to float16 ('<f2') for pure.
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+import torch
+import torchvision
+from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+F32, F16 = TensorProto.FLOAT, TensorProto.FLOAT16
+
+
+def export_fp32(path):
+    torch.manual_seed(11)
+    model = torchvision.models.resnet18(weights=None, num_classes=1000)
+    common.randomize_batchnorm(model, 111)
+    common.randomize_biases(model, 311)
+    model.eval()
+    x = np.random.default_rng(211).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    common.export(model, torch.from_numpy(x), path, keep_batchnorm=True)
+    return x
+
+
+def to_fp16(m):
+    """Every FLOAT initializer, Constant value, Cast target and value type becomes FLOAT16."""
+    g = m.graph
+    for i, t in enumerate(g.initializer):
+        if t.data_type == F32:
+            a = numpy_helper.to_array(t).astype(np.float16)
+            g.initializer[i].CopyFrom(numpy_helper.from_array(a, t.name))
+    for n in g.node:
+        for a in n.attribute:
+            if n.op_type == "Constant" and a.name == "value" and a.t.data_type == F32:
+                a.t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(a.t).astype(np.float16)))
+            if n.op_type == "Cast" and a.name == "to" and a.i == F32:
+                a.i = F16
+    for vi in list(g.input) + list(g.output) + list(g.value_info):
+        if vi.type.tensor_type.elem_type == F32:
+            vi.type.tensor_type.elem_type = F16
+
+
+def keep_io(m, sorted_graph):
+    """fp32 graph inputs/outputs around the fp16 graph, through two Casts."""
+    g = m.graph
+    (inp,), (out,) = g.input, g.output
+    name_in, name_out = inp.name + "_fp16", out.name + "_fp16"
+    for n in g.node:
+        n.input[:] = [name_in if s == inp.name else s for s in n.input]
+        n.output[:] = [name_out if s == out.name else s for s in n.output]
+    cin = helper.make_node("Cast", [inp.name], [name_in], name="graph_input_cast0", to=F16)
+    cout = helper.make_node("Cast", [name_out], [out.name], name="graph_output_cast0", to=F32)
+    nodes = list(g.node)
+    nodes = [cin] + nodes + [cout] if sorted_graph else nodes + [cout, cin]
+    del g.node[:]
+    g.node.extend(nodes)
+    inp.type.tensor_type.elem_type = F32
+    out.type.tensor_type.elem_type = F32
+
+
+def save(m, outdir, name, x):
+    d = os.path.join(outdir, name)
+    os.makedirs(os.path.join(d, "inputs"), exist_ok=True)
+    onnx.save(m, os.path.join(d, "model.onnx"))
+    np.save(os.path.join(d, "inputs", "input.npy"), x, allow_pickle=False)
+
+
+def main(argv):
+    if len(argv) != 1:
+        sys.exit("usage: make_fp16_cnn.py OUTDIR")
+    outdir = argv[0]
+    os.makedirs(outdir, exist_ok=True)
+    src = os.path.join(outdir, "fp32.onnx")
+    x = export_fp32(src)
+    for name, sorted_graph in (("keepio_unsorted", False), ("keepio_sorted", True)):
+        m = onnx.load(src)
+        to_fp16(m)
+        keep_io(m, sorted_graph)
+        save(m, outdir, name, x)
+    m = onnx.load(src)
+    to_fp16(m)
+    onnx.checker.check_model(m)
+    save(m, outdir, "pure", x.astype(np.float16))
+    print(f"make_fp16_cnn: {outdir}/{{keepio_unsorted,keepio_sorted,pure}} ops "
+          f"{common.op_histogram(os.path.join(outdir, 'pure', 'model.onnx'))}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -11,7 +11,8 @@
  *     output keeps the ONNX name, the unrounded value gets "<name>__unrounded"), except where
  *     rounding is a no-op (ops that only move or select values of already-rounded inputs) or
  *     can be deferred (every reader is such an op, which then rounds its own output: rounding
- *     commutes with them, and Conv → Relu stays fusable);
+ *     commutes with them, and Conv → Relu stays fusable; a BatchNormalization reader too, so
+ *     that it folds into its Conv);
  *   - a Cast to a half type becomes an Identity (+ the rounding); an F16 graph output is written
  *     by a Cast f32 → f16, a BF16 graph output is f32 rounded to bfloat16.
  * Inserted nodes are placed right after their producer (or first, for inputs).
@@ -230,7 +231,9 @@ static int float_inputs_rounded(lctx *c, const af_node *n)
 }
 
 /* t (output of node i) needs no rounding node of its own when every reader is a preserving op
- * with a half output of the same type, which rounds after itself. */
+ * with a half output of the same type, which rounds after itself; or a BatchNormalization of t,
+ * which bn_fold merges into t's Conv as every runtime does (the one rounding dropped there is
+ * at most half a half-ulp before the affine BN). */
 static int deferrable(lctx *c, int n0, int i, int t, af_dtype dt)
 {
     const af_graph *g = c->g;
@@ -240,7 +243,8 @@ static int deferrable(lctx *c, int n0, int i, int t, af_dtype dt)
         int reads = 0;
         for (int k = 0; k < n->n_in; k++) reads |= n->in[k] == t;
         if (!reads) continue;
-        if (!preserving(n) || n->n_out < 1 || g->tensors[n->out[0]].dtype != dt) return 0;
+        int bn = n->op == AF_OP_BATCHNORM && n->in[0] == t; /* folds into the conv anyway */
+        if (!(preserving(n) || bn) || n->n_out < 1 || g->tensors[n->out[0]].dtype != dt) return 0;
         readers++;
     }
     return readers > 0 && af_graph_use_count(g, t) == readers;

@@ -12,7 +12,10 @@ no onnxconverter-common) into three FLOAT16 graphs:
       Casts APPENDED AT THE END of the node list, as converters with keep_io_types write them
       (not in topological order: ONNX Runtime sorts such graphs itself);
   OUTDIR/keepio_sorted/model.onnx    the same graph with the input Cast first (sorted);
-  OUTDIR/pure/model.onnx             FLOAT16 input and output, no Casts.
+  OUTDIR/pure/model.onnx             FLOAT16 input and output, no Casts;
+  OUTDIR/ops/model.onnx              a small rounding-sensitive fp16 chain (Add 1024, Sub 1024,
+      Mul, Relu, Div, Add) with fp32 I/O, and OUTDIR/ops/reference/y.npy computed by numpy in
+      float16 (every op rounded to half).
 
 Each folder gets inputs/input.npy: seeded N(0,1), float32 for keepio_*, the same values rounded
 to float16 ('<f2') for pure.
@@ -79,11 +82,44 @@ def keep_io(m, sorted_graph):
     out.type.tensor_type.elem_type = F32
 
 
-def save(m, outdir, name, x):
+def save(m, outdir, name, x, input_name="input"):
     d = os.path.join(outdir, name)
     os.makedirs(os.path.join(d, "inputs"), exist_ok=True)
     onnx.save(m, os.path.join(d, "model.onnx"))
-    np.save(os.path.join(d, "inputs", "input.npy"), x, allow_pickle=False)
+    np.save(os.path.join(d, "inputs", input_name + ".npy"), x, allow_pickle=False)
+
+
+def ops_model(outdir):
+    """A rounding-sensitive fp16 graph and its numpy float16 reference (numpy rounds every
+    float16 op's result to half, which is what the graph means). ONNX Runtime's CPU provider
+    has no fp16 kernels for these ops and computes the chain in f32 without the intermediate
+    roundings, so it is not the oracle here."""
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((1, 4096)) * 4).astype(np.float32)
+    w = rng.uniform(-3, 3, (1, 4096)).astype(np.float16)
+    dv = rng.uniform(0.5, 2, (1, 4096)).astype(np.float16)
+    k = np.array(1024, np.float16)
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(dv, "dv"),
+             numpy_helper.from_array(k, "k")]
+    nodes = [helper.make_node("Cast", ["x"], ["h"], to=F16),
+             helper.make_node("Add", ["h", "k"], ["a"]),      # |h| < 16: ulp 1 at 1024
+             helper.make_node("Sub", ["a", "k"], ["s"]),
+             helper.make_node("Mul", ["s", "w"], ["m"]),
+             helper.make_node("Relu", ["m"], ["r"]),
+             helper.make_node("Div", ["r", "dv"], ["q"]),
+             helper.make_node("Add", ["q", "h"], ["o"]),
+             helper.make_node("Cast", ["o"], ["y"], to=F32)]
+    g = helper.make_graph(nodes, "fp16_ops", [helper.make_tensor_value_info("x", F32, [1, 4096])],
+                          [helper.make_tensor_value_info("y", F32, [1, 4096])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    save(m, outdir, "ops", x, "x")
+    h = x.astype(np.float16)
+    s = (h + k) - k
+    y = ((np.maximum(s * w, np.float16(0)) / dv) + h).astype(np.float32)
+    os.makedirs(os.path.join(outdir, "ops", "reference"), exist_ok=True)
+    np.save(os.path.join(outdir, "ops", "reference", "y.npy"), y, allow_pickle=False)
 
 
 def main(argv):
@@ -102,6 +138,7 @@ def main(argv):
     to_fp16(m)
     onnx.checker.check_model(m)
     save(m, outdir, "pure", x.astype(np.float16))
+    ops_model(outdir)
     print(f"make_fp16_cnn: {outdir}/{{keepio_unsorted,keepio_sorted,pure}} ops "
           f"{common.op_histogram(os.path.join(outdir, 'pure', 'model.onnx'))}")
 

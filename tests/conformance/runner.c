@@ -756,8 +756,38 @@ static int write_doc(const char *path, const totals *t)
                "and contracted; mapped to Transpose/Trilu/ReduceSum/Reshape/MatMul),\n"
                "LayerNormalization's Mean and InvStdDev, MaxPool's Indices (storage_order 0\n"
                "and 1) and MaxPool on uint8/int8, and Resize tf_crop_and_resize (the roi stays\n"
-               "an exact f32 input of the node).\n\n"
-               "## Expected failures\n\n");
+               "an exact f32 input of the node).\n\n");
+    /* issue 15 (fp16) */
+    fprintf(f, "## FLOAT16 and BFLOAT16 graphs\n"
+               "\n"
+               "FLOAT16 tensors import as such (initializers, Constant values, graph inputs and\n"
+               "outputs, Cast/CastLike to FLOAT16) and stay f16 through shape inference;\n"
+               "constant subgraphs fold in f32 with the result rounded to half. Lowering\n"
+               "(`lowering/half.c`) then computes in f32 and rounds to the nearest half (ties\n"
+               "to even, overflow to ±inf, subnormals kept) wherever the graph produces an fp16\n"
+               "value: after a Cast to FLOAT16 and after every op whose output is FLOAT16.\n"
+               "No rounding node is added where it would change nothing or can move: after\n"
+               "ops that only move or select already-rounded values (Reshape, Transpose,\n"
+               "Concat, Slice, Gather, Pad, Where, MaxPool, Relu, Clip, Max, Min, Neg, Abs,\n"
+               "...), a rounding they read is applied after them instead (so Conv → Relu\n"
+               "still fuses); a Conv output read only by a BatchNormalization is not rounded\n"
+               "(the BN folds into the Conv, as in every runtime). Weights stored in FLOAT16\n"
+               "are widened to f32 exactly, so the default fp16 bundle encoding and\n"
+               "`--compress fp32` keep the exact values. FLOAT16 graph inputs and outputs\n"
+               "stay f16 at the interface: `run`, `validate` and `bench` read and write `<f2`\n"
+               ".npy files, and the runtime API reports their dtype as F16. BFLOAT16 works\n"
+               "the same way with bfloat16 rounding, but numpy has no bfloat16 .npy type, so\n"
+               "bf16 graph inputs and outputs are f32 at the interface (an input is rounded\n"
+               "to bfloat16 on entry, an output holds bfloat16 values as f32), and bf16\n"
+               "constants that are not exact halves are stored as f32. The backend data of\n"
+               "onnx 1.12 stores bf16 tensors as UINT16; the runner reads them as bf16.\n"
+               "`tests/unit/test_half.c` and `tests/e2e/fp16_graphs.sh` check this (resnet18\n"
+               "converted to fp16, fp32 I/O kept or f16 I/O, against ONNX Runtime running the\n"
+               "same fp16 graph: about 70 dB; a rounding-sensitive fp16 chain equal to numpy's\n"
+               "float16 arithmetic). ONNX Runtime's CPU provider runs fp16 ops that have no\n"
+               "fp16 kernel in f32 and drops the half rounding between them, so on\n"
+               "rounding-sensitive graphs it differs from the fp16 semantics kept here.\n" "\n");
+    fprintf(f, "## Expected failures\n\n");
     int any = 0;
     for (size_t i = 0; expected_failures[i].name; i++) {
         fprintf(f, "- `%s`: %s\n", expected_failures[i].name, expected_failures[i].why);

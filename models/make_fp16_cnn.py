@@ -17,6 +17,8 @@ no onnxconverter-common) into three FLOAT16 graphs:
       Mul, Relu, Div, Add) with fp32 I/O, and OUTDIR/ops/reference/y.npy computed by numpy in
       float16 (every op rounded to half).
 
+`make_fp16_cnn.py --seeds DIR` writes the tiny fp16/bf16 graphs of tests/fuzz/corpus/onnx.
+
 Each folder gets inputs/input.npy: seeded N(0,1), float32 for keepio_*, the same values rounded
 to float16 ('<f2') for pure.
 """
@@ -122,9 +124,51 @@ def ops_model(outdir):
     np.save(os.path.join(outdir, "ops", "reference", "y.npy"), y, allow_pickle=False)
 
 
+def tiny_cnn(in_type, out_type, append_casts, half=F16):
+    """Conv → BatchNormalization → Relu → Add(·, x) in `half`, with Casts from/to FLOAT when the
+    I/O types are FLOAT (appended at the end of the node list when append_casts)."""
+    rng = np.random.default_rng(9)
+    npt = np.float16 if half == F16 else np.float32
+
+    def init(name, shape, lo=-1.0, hi=1.0):
+        t = numpy_helper.from_array(rng.uniform(lo, hi, shape).astype(npt), name)
+        if half == TensorProto.BFLOAT16:  # numpy has no bfloat16: the top halves of f32
+            a = rng.uniform(lo, hi, shape).astype(np.float32).view(np.uint32) >> 16
+            t = helper.make_tensor(name, half, shape, a.astype(np.uint16).tobytes(), raw=True)
+        return t
+    inits = [init("W", (2, 2, 3, 3)), init("B", (2,)), init("scale", (2,), 0.5, 1.5),
+             init("bias", (2,)), init("mean", (2,)), init("var", (2,), 0.5, 1.5)]
+    x, y = "x", "y"
+    head = [helper.make_node("Cast", ["x"], ["xh"], to=half)] if in_type != half else []
+    tail = [helper.make_node("Cast", ["yh"], ["y"], to=F32)] if out_type != half else []
+    xi, yo = ("xh" if head else x), ("yh" if tail else y)
+    body = [helper.make_node("Conv", [xi, "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+            helper.make_node("BatchNormalization", ["c", "scale", "bias", "mean", "var"], ["b"]),
+            helper.make_node("Relu", ["b"], ["r"]),
+            helper.make_node("Add", ["r", xi], [yo])]
+    nodes = body + tail + head if append_casts else head + body + tail
+    g = helper.make_graph(nodes, "tiny_fp16", [helper.make_tensor_value_info(x, in_type, [1, 2, 4, 4])],
+                          [helper.make_tensor_value_info(y, out_type, [1, 2, 4, 4])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    return m
+
+
+def seeds(outdir):
+    """Small FLOAT16/BFLOAT16 graphs for the fuzzers' seed corpus (tests/fuzz/corpus/onnx)."""
+    os.makedirs(outdir, exist_ok=True)
+    onnx.save(tiny_cnn(F32, F32, True), os.path.join(outdir, "fp16_keepio_unsorted.onnx"))
+    onnx.save(tiny_cnn(F32, F32, False), os.path.join(outdir, "fp16_keepio_sorted.onnx"))
+    onnx.save(tiny_cnn(F16, F16, False), os.path.join(outdir, "fp16_pure.onnx"))
+    bf = TensorProto.BFLOAT16
+    onnx.save(tiny_cnn(bf, bf, False, bf), os.path.join(outdir, "bf16_pure.onnx"))
+
+
 def main(argv):
+    if len(argv) == 2 and argv[0] == "--seeds":
+        return seeds(argv[1])
     if len(argv) != 1:
-        sys.exit("usage: make_fp16_cnn.py OUTDIR")
+        sys.exit("usage: make_fp16_cnn.py OUTDIR | --seeds DIR")
     outdir = argv[0]
     os.makedirs(outdir, exist_ok=True)
     src = os.path.join(outdir, "fp32.onnx")

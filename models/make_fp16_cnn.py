@@ -15,7 +15,8 @@ no onnxconverter-common) into three FLOAT16 graphs:
   OUTDIR/pure/model.onnx             FLOAT16 input and output, no Casts;
   OUTDIR/ops/model.onnx              a small rounding-sensitive fp16 chain (Add 1024, Sub 1024,
       Mul, Relu, Div, Add) with fp32 I/O, and OUTDIR/ops/reference/y.npy computed by numpy in
-      float16 (every op rounded to half).
+      float16 (every op rounded to half);
+  OUTDIR/transformer/model.onnx      a torch TransformerEncoderLayer in fp16 with f16 I/O.
 
 `make_fp16_cnn.py --seeds DIR` writes the tiny fp16/bf16 graphs of tests/fuzz/corpus/onnx.
 
@@ -124,6 +125,21 @@ def ops_model(outdir):
     np.save(os.path.join(outdir, "ops", "reference", "y.npy"), y, allow_pickle=False)
 
 
+def transformer_model(outdir):
+    """A torch TransformerEncoderLayer (d 64, 4 heads, GELU, opset 17: LayerNormalization, Erf,
+    Softmax, MatMul) converted to fp16 with f16 I/O."""
+    torch.manual_seed(4)
+    layer = torch.nn.TransformerEncoderLayer(64, 4, 128, dropout=0.0, activation="gelu",
+                                             batch_first=True).eval()
+    x = np.random.default_rng(2).standard_normal((1, 16, 64)).astype(np.float32)
+    src = os.path.join(outdir, "transformer_fp32.onnx")
+    torch.onnx.export(layer, torch.from_numpy(x), src, opset_version=17, input_names=["input"],
+                      output_names=["output"])
+    m = onnx.load(src)
+    to_fp16(m)
+    save(m, outdir, "transformer", x.astype(np.float16))
+
+
 def tiny_cnn(in_type, out_type, append_casts, half=F16):
     """Conv → BatchNormalization → Relu → Add(·, x) in `half`, with Casts from/to FLOAT when the
     I/O types are FLOAT (appended at the end of the node list when append_casts)."""
@@ -183,6 +199,7 @@ def main(argv):
     onnx.checker.check_model(m)
     save(m, outdir, "pure", x.astype(np.float16))
     ops_model(outdir)
+    transformer_model(outdir)
     print(f"make_fp16_cnn: {outdir}/{{keepio_unsorted,keepio_sorted,pure}} ops "
           f"{common.op_histogram(os.path.join(outdir, 'pure', 'model.onnx'))}")
 

@@ -8,6 +8,7 @@
 #    branch, so this test uses the sorted copy (keepio_sorted) for now. TODO(lead): switch
 #    KEEPIO to keepio_unsorted once topological sorting is merged.
 #  - pure: f16 input and output ('<f2' .npy in and out; inspect shows f16 I/O).
+#  - transformer: a torch TransformerEncoderLayer (LayerNormalization, Erf, Softmax) in fp16.
 #  ≥ 60 dB against ONNX Runtime (measured ~70 dB: ONNX Runtime's CPU provider has no fp16 Conv/
 #  BatchNormalization/Add kernels and drops the half rounding between the f32 ops it substitutes,
 #  while the bundle rounds where the graph produces fp16 values; the fp32 graph itself is also
@@ -21,13 +22,13 @@ have_torch || { echo "skip: python3-torch/python3-torchvision not installed"; ex
 have_oracle || { echo "skip: onnxruntime-node oracle not installed"; exit $SKIP; }
 KEEPIO=keepio_sorted
 C=$BUILD/models-cache/fp16_cnn
-if [ ! -f "$C/.done" ]; then
+if [ ! -f "$C/.done2" ]; then
     "$PY" models/make_fp16_cnn.py "$C"
-    for m in keepio_sorted pure; do node "$ORACLE" "$C/$m/model.onnx" "$C/$m/inputs" "$C/$m/reference"; done
-    touch "$C/.done"
+    for m in keepio_sorted pure transformer; do node "$ORACLE" "$C/$m/model.onnx" "$C/$m/inputs" "$C/$m/reference"; done
+    touch "$C/.done2"
 fi
 [ "$KEEPIO" = keepio_sorted ] || cp -r "$C/keepio_sorted/reference" "$C/$KEEPIO/" 2>/dev/null || true
-for m in "$KEEPIO" pure; do
+for m in "$KEEPIO" pure transformer; do
     convert_run_compare "$C/$m" "$m" fp16 60 "$C/$m/reference"
     convert_run_compare "$C/$m" "$m" fp32 60 "$C/$m/reference"
 done

@@ -231,9 +231,9 @@ static int float_inputs_rounded(lctx *c, const af_node *n)
 }
 
 /* t (output of node i) needs no rounding node of its own when every reader is a preserving op
- * with a half output of the same type, which rounds after itself; or a BatchNormalization of t,
- * which bn_fold merges into t's Conv as every runtime does (the one rounding dropped there is
- * at most half a half-ulp before the affine BN). */
+ * with a half output of the same type, which rounds after itself; or a BatchNormalization of a
+ * Conv's output t, which bn_fold merges into the Conv as every runtime does (the one rounding
+ * dropped there is at most half a half-ulp before the affine BN). */
 static int deferrable(lctx *c, int n0, int i, int t, af_dtype dt)
 {
     const af_graph *g = c->g;
@@ -243,7 +243,7 @@ static int deferrable(lctx *c, int n0, int i, int t, af_dtype dt)
         int reads = 0;
         for (int k = 0; k < n->n_in; k++) reads |= n->in[k] == t;
         if (!reads) continue;
-        int bn = n->op == AF_OP_BATCHNORM && n->in[0] == t; /* folds into the conv anyway */
+        int bn = n->op == AF_OP_BATCHNORM && n->in[0] == t && g->nodes[i].op == AF_OP_CONV;
         if (!(preserving(n) || bn) || n->n_out < 1 || g->tensors[n->out[0]].dtype != dt) return 0;
         readers++;
     }

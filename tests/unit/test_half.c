@@ -202,8 +202,39 @@ static void test_fold_and_casts(void)
     af_graph_free(&g);
 }
 
+/* x (f16) → Neg → Max(·, c) → y (f16): only exact ops on halves, so no rounding node. */
+static void test_exact_ops(void)
+{
+    af_graph g;
+    af_graph_init(&g);
+    int64_t d = N;
+    const float c = -0.3f;
+    int x = af_graph_add_tensor(&g, "x", AF_DTYPE_F16, 1, &d);
+    af_graph_add_input(&g, x);
+    int k = add_half_const(&g, "c", AF_DTYPE_F16, 1, &c);
+    int a = af_graph_add_tensor(&g, "a", AF_DTYPE_F16, -1, NULL);
+    int y = af_graph_add_tensor(&g, "y", AF_DTYPE_F16, -1, NULL);
+    add_node(&g, AF_OP_UNARY, AF_UNARY_NEG, x, -1, a);
+    add_node(&g, AF_OP_BINARY, AF_BINARY_MAX, a, k, y);
+    af_graph_add_output(&g, y);
+    uint16_t in[N], out[N];
+    for (int i = 0; i < N; i++) in[i] = af_f32_to_f16(xs[i]);
+    af_dtype di, dout;
+    int rc = lower_run(&g, in, sizeof in, out, sizeof out, &di, &dout);
+    CHECK(rc == 0, "exact ops: lower/write/run failed");
+    CHECK(count_op(&g, AF_OP_UNARY, AF_UNARY_ROUND_F16) == 0, "exact ops: %d round nodes",
+          count_op(&g, AF_OP_UNARY, AF_UNARY_ROUND_F16));
+    for (int i = 0; i < N && rc == 0; i++) {
+        float v = -af_f16_to_f32(in[i]), want = v > h(c) ? v : h(c);
+        CHECK(af_f16_to_f32(out[i]) == want, "exact ops: y[%d] = %g, want %g", i,
+              af_f16_to_f32(out[i]), want);
+    }
+    af_graph_free(&g);
+}
+
 int main(void)
 {
+    test_exact_ops();
     test_f16_chain();
     test_bf16_io();
     test_fold_and_casts();

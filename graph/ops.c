@@ -110,8 +110,10 @@ const char *const af_unary_names[AF_UNARY_COUNT] = {
     /* issue 15 (ops1) */
     "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "shrink", "isnan",
     "isinf",
+    /* issue 15 (fp16) */
+    "round_f16", "round_bf16",
 };
-static_assert(AF_UNARY_COUNT == 42, "update af_unary_names");
+static_assert(AF_UNARY_COUNT == 44, "update af_unary_names");
 
 const char *const af_binary_names[AF_BINARY_COUNT] = {
     "add", "sub", "mul", "div", "pow", "max", "min", "prelu", "mod", "fmod", "equal", "less",

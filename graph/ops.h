@@ -143,6 +143,9 @@ typedef enum af_unary_fn {
     AF_UNARY_SHRINK,       /* x < -alpha ? x + beta : x > alpha ? x - beta : 0 (alpha = lambd) */
     AF_UNARY_ISNAN,        /* f32 → bool */
     AF_UNARY_ISINF,        /* f32 → bool; alpha != 0: detect -inf, beta != 0: detect +inf */
+    /* issue 15 (fp16) */
+    AF_UNARY_ROUND_F16,    /* x rounded to the nearest IEEE half (even; overflow → ±inf), as f32 */
+    AF_UNARY_ROUND_BF16,   /* x rounded to the nearest bfloat16 (even), as f32 */
     AF_UNARY_COUNT
 } af_unary_fn;
 

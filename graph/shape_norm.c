@@ -19,13 +19,16 @@ static af_status affine_count(af_graph *g, af_node *n, int64_t a, int64_t b, af_
     return AF_OK;
 }
 
+/* issue 15 (fp16) */
+static int is_half(af_dtype t) { return t == AF_DTYPE_F16 || t == AF_DTYPE_BF16; }
+
 static af_status channels_first(af_graph *g, af_node *n, af_tensor **x, af_err *err)
 {
     char s[96];
     *x = sh_in(g, n, 0);
     if ((*x)->rank < 3)
         return sh_err(n, err, AF_ERR_SHAPE, "input %s must be (N,C,D1,...)", sh_str(*x, s));
-    if ((*x)->dtype != AF_DTYPE_F32)
+    if ((*x)->dtype != AF_DTYPE_F32 && !is_half((*x)->dtype)) /* halves: lowering/half.c */
         return sh_err(n, err, AF_ERR_UNSUPPORTED, "input is %s, only f32 is supported",
                       af_dtype_name((*x)->dtype));
     return AF_OK;
@@ -63,7 +66,7 @@ af_status af_shape_layer_norm(af_graph *g, af_node *n, af_err *err)
     if (x->rank < 1 || sh_axis(n->p.norm.axis, x->rank, &axis))
         return sh_err(n, err, AF_ERR_SHAPE, "axis %d out of range for rank %d",
                       (int)n->p.norm.axis, x->rank);
-    if (x->dtype != AF_DTYPE_F32)
+    if (x->dtype != AF_DTYPE_F32 && !is_half(x->dtype)) /* halves: lowering/half.c */
         return sh_err(n, err, AF_ERR_UNSUPPORTED, "input is %s, only f32 is supported",
                       af_dtype_name(x->dtype));
     int64_t inner = sh_prod(x->dims, axis, x->rank);

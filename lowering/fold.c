@@ -7,6 +7,7 @@
 
 #include "../graph/shape.h"
 #include "../runtime/kernels/kernels.h"
+#include "half.h"
 #include "lower.h"
 
 /* Constants larger than this are not materialised by folding (e.g. an Expand to a huge
@@ -71,12 +72,8 @@ static af_status eval_node(af_graph *g, int i, af_err *err)
         out[k].data = calloc(1, (size_t)(b > 0 ? b : 1));
         if (!out[k].data) st = af_err_set(err, AF_ERR_NOMEM, "out of memory folding '%s'", n->name);
     }
-    size_t sb = st == AF_OK ? af_kernel_scratch_bytes(n->op, &n->p, in, n->n_in, out, n->n_out) : 0;
-    void *scratch = sb ? aligned_alloc(64, (sb + 63) & ~(size_t)63) : NULL;
-    if (sb && !scratch) st = af_err_set(err, AF_ERR_NOMEM, "out of memory folding '%s'", n->name);
-    af_kctx ctx = {.scratch = scratch, .scratch_bytes = sb, .n_threads = 1};
-    if (st == AF_OK) st = af_kernel_run(n->op, &n->p, in, n->n_in, out, n->n_out, &ctx, err);
-    free(scratch);
+    /* issue 15 (fp16): half-typed nodes are evaluated in f32 (lowering/half.c) */
+    if (st == AF_OK) st = af_half_kernel_run(n, in, out, err);
     for (int k = 0; k < n->n_out; k++) {
         if (!out[k].data) continue;
         if (st == AF_OK)

@@ -4,6 +4,7 @@
  *   1. fold      shape inference node by node, resolving parameter inputs, and constant folding
  *                of every node whose inputs are all constant (Shape→Gather→Unsqueeze→Concat→
  *                Reshape chains collapse to a constant), evaluated with the runtime's kernels;
+ *   1b. half    FLOAT16/BFLOAT16 legalised to f32 with explicit rounding (lowering/half.c);
  *   2. simplify  Identity/Dropout removal, no-op reshapes, dead-code elimination;
  *   3. patterns  decomposed SiLU, GELU, LayerNorm, GroupNorm and attention chains fused into
  *                one op each (fuse_patterns.c);
@@ -47,6 +48,10 @@ af_status af_lower_fold(af_graph *g, af_lower_stats *st, af_err *err);
 /* Gives every graph output that folded to a constant a producing copy node. */
 af_status af_lower_materialize_const_outputs(af_graph *g, af_err *err);
 af_status af_lower_simplify(af_graph *g, af_lower_stats *st, af_err *err);
+/* issue 15 (fp16): after fold, FLOAT16/BFLOAT16 tensors become f32 with explicit rounding
+ * nodes where the graph produces half values; f16 graph inputs/outputs stay f16 at the
+ * interface, bf16 ones become f32 (lowering/half.c says exactly what). */
+af_status af_lower_legalize_half(af_graph *g, af_err *err);
 /* Recognises decomposed SiLU, GELU (erf and tanh forms), LayerNorm, GroupNorm
  * (Reshape→InstanceNormalization→Reshape→Mul→Add) and scaled dot-product attention and
  * replaces each by one op (lowering/fuse_patterns.c). */

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "../graph/dtype.h"
 #include "../importers/npy/npy.h"
 #include "aneforge/runtime.h"
 #include "bench_profile.h"
@@ -51,6 +52,12 @@ static int bench_input(af_session *s, const af_bundle *b, int i, const char *dir
         for (size_t k = 0; k < info.nbytes / sizeof(float); k++) {
             state = state * 1664525u + 1013904223u;
             x[k] = (float)(state >> 8) / (float)(1u << 23) - 1.0f;
+        }
+    } else if (info.dtype == AF_DTYPE_F16) { /* issue 15 (fp16): the same values as halves */
+        uint16_t *x = (uint16_t *)buf;
+        for (size_t k = 0; k < info.nbytes / sizeof(uint16_t); k++) {
+            state = state * 1664525u + 1013904223u;
+            x[k] = af_f32_to_f16((float)(state >> 8) / (float)(1u << 23) - 1.0f);
         }
     } else {
         memset(buf, 0, info.nbytes);

@@ -46,19 +46,20 @@ static void print_summary(const af_tensor_info *info, const void *data)
     char ds[128];
     printf("%s: %s%s", info->name, af_dtype_name(info->dtype),
            af_shape_str(info->rank, info->dims, ds, sizeof ds));
-    if (info->dtype != AF_DTYPE_F32) {
+    if (info->dtype != AF_DTYPE_F32 && info->dtype != AF_DTYPE_F16) { /* f16: issue 15 */
         putchar('\n');
         return;
     }
-    const float *x = data;
-    size_t n = info->nbytes / sizeof(float), arg = 0;
-    double sum = 0;
+    size_t n = info->nbytes / af_dtype_size(info->dtype), arg = 0;
+    double sum = 0, xa = 0;
     for (size_t k = 0; k < n; k++) {
-        sum += x[k];
-        if (x[k] > x[arg]) arg = k;
+        double v = af_dtype_get(info->dtype, data, k);
+        sum += v;
+        if (k == 0 || v > xa) arg = k, xa = v;
     }
-    printf("  mean %.6g  max %.6g at %zu  first [", n ? sum / (double)n : 0.0, n ? x[arg] : 0.0, arg);
-    for (size_t k = 0; k < n && k < 5; k++) printf("%s%.6g", k ? ", " : "", x[k]);
+    printf("  mean %.6g  max %.6g at %zu  first [", n ? sum / (double)n : 0.0, xa, arg);
+    for (size_t k = 0; k < n && k < 5; k++)
+        printf("%s%.6g", k ? ", " : "", af_dtype_get(info->dtype, data, k));
     printf("%s]\n", n > 5 ? ", ..." : "");
 }
 

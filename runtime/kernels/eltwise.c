@@ -10,6 +10,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "../fp16_round.h"
+
 /* ---- unary ------------------------------------------------------------------------------ */
 
 static float sigmoidf(float x)
@@ -71,6 +73,9 @@ float afk_unary_f32(const af_unary_params *u, float x)
     case AF_UNARY_SHRINK: return x < -a ? x + b : (x > a ? x - b : 0.0f);
     case AF_UNARY_ISNAN: return isnan(x) ? 1.0f : 0.0f;
     case AF_UNARY_ISINF: return isinf(x) && ((x < 0 && a != 0.0f) || (x > 0 && b != 0.0f));
+    /* issue 15 (fp16) */
+    case AF_UNARY_ROUND_F16: return af_f16_round(x);
+    case AF_UNARY_ROUND_BF16: return af_bf16_to_f32(af_f32_to_bf16(x));
     default: return x;
     }
 }
@@ -93,6 +98,9 @@ void afk_act_apply(const af_unary_params *u, float *x, int64_t n)
     case AF_UNARY_SILU:
         if (afk_vec_sigmoid(u, x, n)) return;
         for (int64_t i = 0; i < n; i++) x[i] = afk_unary_f32(u, x[i]);
+        return;
+    case AF_UNARY_ROUND_F16: /* issue 15 (fp16): the vectorisable loop */
+        af_f16_round_buf(x, (size_t)n);
         return;
     default:
         for (int64_t i = 0; i < n; i++) x[i] = afk_unary_f32(u, x[i]);

@@ -98,6 +98,15 @@ typedef struct xfail {
 
 /* A trailing '*' matches a prefix (never an *_expanded case, which must pass). */
 static const xfail expected_failures[] = {
+    /* issue 15 (fp16) */
+    {"test_cast_FLOAT_to_BFLOAT16", "the onnx 1.12 data truncates to bfloat16; aneforge rounds to "
+     "nearest even (the ONNX spec, ONNX Runtime): one bfloat16 ulp apart"},
+    {"test_castlike_BFLOAT16_to_FLOAT", "the data gives input 'like' as [1], the model declares [3,4]"},
+    {"test_castlike_BFLOAT16_to_FLOAT_expanded", "the data gives input 'like' as [1], the model "
+     "declares [3,4]"},
+    {"test_castlike_FLOAT_to_BFLOAT16", "the data gives input 'like' as [1], the model declares [3,4]"},
+    {"test_castlike_FLOAT_to_BFLOAT16_expanded", "the data gives input 'like' as [1], the model "
+     "declares [3,4]"},
     {NULL, NULL},
 };
 
@@ -151,7 +160,10 @@ static int computed_type(int32_t t)
     case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
-    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: return 1;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL:
+    /* issue 15 (fp16): computed in f32 with half rounding (lowering/half.c) */
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16: return 1;
     default: return 0;
     }
 }
@@ -285,6 +297,38 @@ static int file_exists(const char *p)
     return stat(p, &sb) == 0;
 }
 
+/* issue 15 (fp16): the backend data of onnx 1.12 stores its BFLOAT16 tensors as UINT16 (the
+ * models declare BFLOAT16): such a file is read as bf16. Returns 0 when it was one. */
+static int read_uint16_as_bf16(const char *path, af_onnx_tensor *t)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char buf[1 << 16];
+    size_t got = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f) fclose(f);
+    Onnx__TensorProto *tp = got && got < sizeof buf ? onnx__tensor_proto__unpack(NULL, got, buf) : NULL;
+    int rc = -1;
+    size_t numel = 1;
+    for (size_t i = 0; tp && i < tp->n_dims && i < AF_MAX_RANK; i++) numel *= (size_t)tp->dims[i];
+    if (tp && tp->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__UINT16 && tp->n_dims <= AF_MAX_RANK &&
+        (tp->raw_data.len == 2 * numel || tp->n_int32_data == numel)) {
+        uint16_t *d = malloc(2 * numel + 2);
+        for (size_t i = 0; d && i < numel; i++)
+            d[i] = tp->raw_data.len ? (uint16_t)(tp->raw_data.data[2 * i] | tp->raw_data.data[2 * i + 1] << 8)
+                                    : (uint16_t)tp->int32_data[i];
+        if (d) {
+            memset(t, 0, sizeof *t);
+            t->dtype = AF_DTYPE_BF16;
+            t->onnx_type = ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16;
+            t->rank = (int)tp->n_dims;
+            for (int i = 0; i < t->rank; i++) t->dims[i] = tp->dims[i];
+            t->data = d;
+            rc = 0;
+        }
+    }
+    if (tp) onnx__tensor_proto__free_unpacked(tp, NULL);
+    return rc;
+}
+
 static int read_set(const char *dir, const char *kind, af_onnx_tensor *t, int *n, char *why,
                     size_t wn)
 {
@@ -293,7 +337,8 @@ static int read_set(const char *dir, const char *kind, af_onnx_tensor *t, int *n
     for (*n = 0; *n < MAX_IO; (*n)++) {
         snprintf(path, sizeof path, "%s/test_data_set_0/%s_%d.pb", dir, kind, *n);
         if (!file_exists(path)) return 0;
-        if (af_onnx_read_tensor_file(path, &t[*n], &err) != AF_OK) {
+        if (af_onnx_read_tensor_file(path, &t[*n], &err) != AF_OK &&
+            read_uint16_as_bf16(path, &t[*n]) != 0) {
             snprintf(why, wn, "%s", err.msg);
             return err.code == AF_ERR_UNSUPPORTED ? 2 : 1;
         }
@@ -378,7 +423,9 @@ static int compare(const af_tensor_info *info, const void *got, const af_onnx_te
                    char *why, size_t wn)
 {
     char s0[128], s1[128];
-    if (info->dtype != want->dtype || !same_dims(info, want)) {
+    /* bf16 graph outputs are f32 at the interface (rounded to bfloat16): compare values */
+    int bf16_out = want->dtype == AF_DTYPE_BF16 && info->dtype == AF_DTYPE_F32;
+    if ((info->dtype != want->dtype && !bf16_out) || !same_dims(info, want)) {
         snprintf(why, wn, "output '%s' is %s%s, expected %s%s", info->name,
                  af_dtype_name(info->dtype), af_shape_str(info->rank, info->dims, s0, sizeof s0),
                  af_dtype_name(want->dtype), af_shape_str(want->rank, want->dims, s1, sizeof s1));
@@ -401,6 +448,17 @@ static int compare(const af_tensor_info *info, const void *got, const af_onnx_te
         }
     }
     return 0;
+}
+
+/* issue 15 (fp16): a bf16 input is given to the bundle as f32 (docs/onnx-support.md). */
+static void *bf16_widen(const af_onnx_tensor *t, size_t *nbytes)
+{
+    size_t n = *nbytes / 2;
+    float *f = malloc(n * sizeof *f + 1);
+    if (!f) return NULL;
+    for (size_t i = 0; i < n; i++) f[i] = af_bf16_to_f32(((const uint16_t *)t->data)[i]);
+    *nbytes = n * sizeof *f;
+    return f;
 }
 
 static int run_bundle(const char *afb, const model_info *mi, const case_data *d, char *why,
@@ -433,12 +491,16 @@ static int run_bundle(const char *afb, const model_info *mi, const case_data *d,
         af_bundle_input_info(b, idx, &info);
         size_t nb = af_dtype_size(t->dtype);
         for (int r = 0; r < t->rank; r++) nb *= (size_t)t->dims[r];
-        if (info.dtype != t->dtype || nb != info.nbytes ||
-            af_session_set_input(s, idx, t->data, nb) != AF_OK) {
+        void *wide = t->dtype == AF_DTYPE_BF16 ? bf16_widen(t, &nb) : NULL; /* f32 input */
+        const void *data = wide ? wide : t->data;
+        af_dtype dt = wide ? AF_DTYPE_F32 : t->dtype;
+        if (info.dtype != dt || nb != info.nbytes ||
+            af_session_set_input(s, idx, data, nb) != AF_OK) {
             snprintf(why, wn, "input '%s' does not fit the bundle (%s, %zu bytes)", name,
                      af_dtype_name(info.dtype), info.nbytes);
             rc = 1;
         }
+        free(wide);
     }
     if (!rc && af_session_run(s) != AF_OK) {
         snprintf(why, wn, "run: %s", af_session_error(s));
@@ -714,7 +776,7 @@ static int write_doc(const char *path, const totals *t)
                "run by the runtime and compared with `test_data_set_0` (floats within rtol 1e-3,\n"
                "atol 1e-5; integers and bools exactly). It is SKIP when the model uses an op\n"
                "outside the list below, a sequence/optional value, or a dtype the runtime does\n"
-               "not compute (FLOAT16, BFLOAT16, STRING, (U)INT16, UINT32, UINT64). DOUBLE data\n"
+               "not compute (STRING, (U)INT16, UINT32, UINT64). DOUBLE data\n"
                "is narrowed to f32 at import and computed in f32. Test inputs go through the\n"
                "session; when lowering says an input must be a constant (node tests give e.g.\n"
                "Reshape's shape, Clip's min or Resize's scales as graph inputs), that input is\n"
@@ -753,9 +815,39 @@ static int write_doc(const char *path, const totals *t)
                "Runtime instead writes the indices flat into the larger output);\n"
                "NonMaxSuppression is not supported (its output row count depends on the data).\n"
                "\n");
-    fprintf(f, "## Expected failures\n\n");
     fputs(rnn_doc, f); /* issue 15 (rnn) */
-    fputs("## Expected failures\n\n", f);
+    /* issue 15 (fp16) */
+    fprintf(f, "## FLOAT16 and BFLOAT16 graphs\n"
+               "\n"
+               "FLOAT16 tensors import as such (initializers, Constant values, graph inputs and\n"
+               "outputs, Cast/CastLike to FLOAT16) and stay f16 through shape inference;\n"
+               "constant subgraphs fold in f32 with the result rounded to half. Lowering\n"
+               "(`lowering/half.c`) then computes in f32 and rounds to the nearest half (ties\n"
+               "to even, overflow to ±inf, subnormals kept) wherever the graph produces an fp16\n"
+               "value: after a Cast to FLOAT16 and after every op whose output is FLOAT16.\n"
+               "No rounding node is added where it would change nothing or can move: after\n"
+               "ops that only move or select already-rounded values (Reshape, Transpose,\n"
+               "Concat, Slice, Gather, Pad, Where, MaxPool, Relu, Clip, Max, Min, Neg, Abs,\n"
+               "...), a rounding they read is applied after them instead (so Conv → Relu\n"
+               "still fuses); a Conv output read only by a BatchNormalization is not rounded\n"
+               "(the BN folds into the Conv, as in every runtime). Weights stored in FLOAT16\n"
+               "are widened to f32 exactly, so the default fp16 bundle encoding and\n"
+               "`--compress fp32` keep the exact values. FLOAT16 graph inputs and outputs\n"
+               "stay f16 at the interface: `run`, `validate` and `bench` read and write `<f2`\n"
+               ".npy files, and the runtime API reports their dtype as F16. BFLOAT16 works\n"
+               "the same way with bfloat16 rounding, but numpy has no bfloat16 .npy type, so\n"
+               "bf16 graph inputs and outputs are f32 at the interface (an input is rounded\n"
+               "to bfloat16 on entry, an output holds bfloat16 values as f32), and bf16\n"
+               "constants that are not exact halves are stored as f32. The backend data of\n"
+               "onnx 1.12 stores bf16 tensors as UINT16; the runner reads them as bf16.\n"
+               "`tests/unit/test_half.c` and `tests/e2e/fp16_graphs.sh` check this (resnet18\n"
+               "converted to fp16, fp32 I/O kept or f16 I/O, and a transformer encoder layer\n"
+               "in fp16, against ONNX Runtime running the same fp16 graph: 70 to 80 dB; a\n"
+               "rounding-sensitive fp16 chain equal to numpy's\n"
+               "float16 arithmetic). ONNX Runtime's CPU provider runs fp16 ops that have no\n"
+               "fp16 kernel in f32 and drops the half rounding between them, so on\n"
+               "rounding-sensitive graphs it differs from the fp16 semantics kept here.\n" "\n");
+    fprintf(f, "## Expected failures\n\n");
     int any = 0;
     for (size_t i = 0; expected_failures[i].name; i++) {
         fprintf(f, "- `%s`: %s\n", expected_failures[i].name, expected_failures[i].why);

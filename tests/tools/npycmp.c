@@ -1,5 +1,5 @@
 /* tests/tools/npycmp.c — compares every .npy in REF_DIR with the same file in OUT_DIR and
- * prints the accuracy measures; exits 1 when any PSNR is below --min-psnr, 3 on bad files.
+ * prints the accuracy measures ('<f4', or '<f2' widened to f32); exits 1 when any PSNR is below --min-psnr, 3 on bad files.
  *   af_npycmp REF_DIR OUT_DIR [--min-psnr DB] */
 #include <dirent.h>
 #include <math.h>
@@ -8,7 +8,23 @@
 #include <string.h>
 
 #include "../../convert/metrics.h"
+#include "../../graph/dtype.h"
 #include "../../importers/npy/npy.h"
+
+/* '<f2' files (fp16 graphs) are compared as f32: widening is exact. */
+static int widen_f16(af_npy *a)
+{
+    if (a->dtype != AF_DTYPE_F16) return 0;
+    size_t n = a->nbytes / 2;
+    float *f = malloc(n * sizeof *f + 1);
+    if (!f) return -1;
+    for (size_t i = 0; i < n; i++) f[i] = af_f16_to_f32(((const uint16_t *)a->data)[i]);
+    free(a->data);
+    a->data = f;
+    a->nbytes = n * sizeof *f;
+    a->dtype = AF_DTYPE_F32;
+    return 0;
+}
 
 static int compare_file(const char *ref_dir, const char *out_dir, const char *name, double min_psnr)
 {
@@ -22,7 +38,10 @@ static int compare_file(const char *ref_dir, const char *out_dir, const char *na
         return 3;
     }
     int rc = 0;
-    if (r.dtype != AF_DTYPE_F32 || o.dtype != AF_DTYPE_F32 || r.nbytes != o.nbytes) {
+    if (widen_f16(&r) || widen_f16(&o)) {
+        fprintf(stderr, "af_npycmp: %s: out of memory\n", name);
+        rc = 3;
+    } else if (r.dtype != AF_DTYPE_F32 || o.dtype != AF_DTYPE_F32 || r.nbytes != o.nbytes) {
         fprintf(stderr, "af_npycmp: %s: dtype or size differs\n", name);
         rc = 3;
     } else {

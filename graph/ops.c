@@ -47,8 +47,16 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_TRILU, "trilu", af_trilu_params, 1, 2, 1, 1, 1),
     ROW(AF_OP_ATTENTION, "attention", af_attention_params, 3, 3, 1, 1, 1),
     ROW(AF_OP_SIZE, "size", af_no_params, 1, 1, 1, 1, 0),
+    /* issue 15 (quant) */
+    ROW(AF_OP_QUANTIZE, "quantize", af_quant_params, 2, 3, 1, 1, 1),
+    ROW(AF_OP_DEQUANTIZE, "dequantize", af_quant_params, 2, 3, 1, 1, 1),
+    ROW(AF_OP_DYN_QUANTIZE, "dyn_quantize", af_no_params, 1, 1, 3, 3, 1),
+    ROW(AF_OP_CONV_INTEGER, "conv_integer", af_conv_params, 2, 4, 1, 1, 1),
+    ROW(AF_OP_QLINEAR_CONV, "qlinear_conv", af_conv_params, 8, 9, 1, 1, 1),
+    ROW(AF_OP_MATMUL_INTEGER, "matmul_integer", af_no_params, 2, 4, 1, 1, 1),
+    ROW(AF_OP_QLINEAR_MATMUL, "qlinear_matmul", af_no_params, 8, 8, 1, 1, 1),
 };
-static_assert(AF_OP_COUNT == 39, "add a row to af_op_table");
+static_assert(AF_OP_COUNT == 46, "add a row to af_op_table");
 
 /* Param structs are written raw into bundles: no padding allowed. */
 static_assert(sizeof(af_unary_params) == 12, "padding");
@@ -61,6 +69,7 @@ static_assert(sizeof(af_resize_params) == 24 + 4 * AF_MAX_RANK, "padding");
 static_assert(sizeof(af_const_of_shape_params) == 16, "padding");
 static_assert(sizeof(af_norm_params) == 12 + 12, "padding");
 static_assert(sizeof(af_trilu_params) == 16, "padding");
+static_assert(sizeof(af_quant_params) == 16, "padding"); /* issue 15 (quant) */
 
 const char *const af_unary_names[AF_UNARY_COUNT] = {
     "identity", "relu", "leaky_relu", "clip", "sigmoid", "hard_sigmoid", "hard_swish", "tanh",

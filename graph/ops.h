@@ -64,6 +64,14 @@ typedef enum af_op {
     AF_OP_TRILU,              /* as imported: [x, k?]; resolved: [x] */
     AF_OP_ATTENTION,          /* in: [q (...,Tq,d), k (...,Tk,d), v (...,Tk,dv)] softmax(q·kᵀ·scale)·v */
     AF_OP_SIZE,               /* in: [x] → i64 scalar; always folded */
+    /* issue 15 (quant): quantized graphs (runtime/kernels/quant.c, docs/onnx-support.md) */
+    AF_OP_QUANTIZE,           /* in: [x (f32), scale, zp? (i8|u8)] → i8|u8 (QuantizeLinear) */
+    AF_OP_DEQUANTIZE,         /* in: [x (i8|u8|i32), scale, zp?] → f32 (DequantizeLinear) */
+    AF_OP_DYN_QUANTIZE,       /* in: [x (f32)] → [y (u8), scale (f32 scalar), zp (u8 scalar)] */
+    AF_OP_CONV_INTEGER,       /* in: [X, W, x_zp?, w_zp? (scalar | (M))] → i32 (ConvInteger) */
+    AF_OP_QLINEAR_CONV,       /* in: [X, xs, xzp, W, ws, wzp, ys, yzp, B? (i32)] → i8|u8 */
+    AF_OP_MATMUL_INTEGER,     /* in: [A, B, a_zp?, b_zp?] → i32 (MatMulInteger) */
+    AF_OP_QLINEAR_MATMUL,     /* in: [A, as, azp, B, bs, bzp, ys, yzp] → i8|u8 */
     AF_OP_COUNT
 } af_op;
 
@@ -354,6 +362,15 @@ typedef struct af_attention_params {
     int32_t k_transposed; /* 1: k arrives as (..., d, Tk) */
 } af_attention_params;
 
+/* issue 15 (quant): QuantizeLinear / DequantizeLinear. Resolved: axis normalised to [0, rank)
+ * (ignored when the scale is a scalar), block_size 0 = per-tensor or per-axis. */
+typedef struct af_quant_params {
+    int32_t axis;
+    int32_t block_size; /* opset 21 blocked quantization: elements per scale along axis */
+    int32_t to;         /* QUANTIZE: output af_dtype (i8/u8) when there is no zero point */
+    int32_t reserved;
+} af_quant_params;
+
 typedef union af_params {
     af_unary_params unary;
     af_binary_params binary;
@@ -379,6 +396,7 @@ typedef union af_params {
     af_lrn_params lrn;
     af_trilu_params trilu;
     af_attention_params attention;
+    af_quant_params quant; /* issue 15 (quant) */
 } af_params;
 
 /* One row per op: name, size of its param struct, input/output arity (max -1 = variadic). */

@@ -102,9 +102,18 @@ static const af_target_family families[] = {
      .missing_ops = "", .missing_ops_source = "", COMMON_CAPS},
 };
 
-const char *const af_target_never_ops = "gather,gather_elements,lstm,gru,rnn";
+/* issue 15 (quant): quantize/dequantize of activations and the integer conv/matmul ops run on
+ * the CPU. The ANE computes fp16 only; int8 enters it only as weights, dequantized in its
+ * datapath (the bundle's int8 weight encoding, which is how QDQ weights arrive), so int8
+ * activation tensors, int32 accumulators and their round-half-even requantization have no
+ * ANE form: the same public source as the dtype rule below. */
+const char *const af_target_never_ops =
+    "gather,gather_elements,lstm,gru,rnn,"
+    "quantize,dequantize,dyn_quantize,conv_integer,qlinear_conv,matmul_integer,qlinear_matmul";
 const char *const af_target_never_ops_source =
-    "public report: gather and RNN/LSTM/GRU fall back off the ANE on every family (DESIGN.md)";
+    "public report: gather and RNN/LSTM/GRU fall back off the ANE on every family (DESIGN.md); "
+    "quantize/dequantize and integer conv/matmul: the ANE computes fp16 only, int8 only as "
+    "weights dequantized in its datapath";
 const char *const af_target_dtype_source =
     "DESIGN.md: the ANE computes in fp16 only (no fp32/int32/bf16 compute)";
 

@@ -575,6 +575,14 @@ static const op_row op_rows[] = {
     {"ThresholdedRelu", onnx_map_thresholded_relu, 0},
     {"CastLike", onnx_map_cast_like, 0},
     {"Einsum", onnx_map_einsum, 0},
+    /* issue 15 (quant): onnx_ops_quant.c */
+    {"QuantizeLinear", onnx_map_quantize, AF_OP_QUANTIZE},
+    {"DequantizeLinear", onnx_map_quantize, AF_OP_DEQUANTIZE},
+    {"DynamicQuantizeLinear", onnx_map_dyn_quantize, 0},
+    {"ConvInteger", onnx_map_qconv, AF_OP_CONV_INTEGER},
+    {"QLinearConv", onnx_map_qconv, AF_OP_QLINEAR_CONV},
+    {"MatMulInteger", onnx_map_qmatmul, AF_OP_MATMUL_INTEGER},
+    {"QLinearMatMul", onnx_map_qmatmul, AF_OP_QLINEAR_MATMUL},
 };
 
 static int default_domain(const char *d)
@@ -606,4 +614,21 @@ af_status onnx_map_node(onnx_ctx *c, const Onnx__NodeProto *p, int index)
         st = op_rows[i].fn(c, &nd);
     }
     return st ? st : c->err->code;
+}
+
+/* issue 15 (quant): Conv's attributes, for ConvInteger and QLinearConv (onnx_ops_quant.c). */
+af_status onnx_conv_attrs(onnx_ctx *c, const onnx_node *nd, af_conv_params *cp)
+{
+    memset(cp, 0, sizeof *cp);
+    for (int i = 0; i < AF_MAX_SPATIAL; i++) cp->stride[i] = cp->dilation[i] = 1;
+    int64_t group = onnx_attr_i(c, nd, "group", 1);
+    if (group < 1 || group > INT32_MAX)
+        return onnx_node_err(c, nd, AF_ERR_FORMAT, "bad group %lld", (long long)group);
+    cp->group = (int32_t)group;
+    af_status st = auto_pad_attr(c, nd, &cp->auto_pad);
+    if (!st) st = spatial_list(c, nd, "kernel_shape", 1, &cp->nsp, cp->kernel);
+    if (!st) st = spatial_list(c, nd, "strides", 1, &cp->nsp, cp->stride);
+    if (!st) st = spatial_list(c, nd, "dilations", 1, &cp->nsp, cp->dilation);
+    if (!st) st = pads_attr(c, nd, &cp->nsp, cp->pad_begin, cp->pad_end);
+    return st;
 }

@@ -166,6 +166,14 @@ af_status af_kernel_check(af_op op, const af_params *p, const af_tview *in, int 
     case AF_OP_GROUP_NORM: return afk_group_norm_check(p, in, n_in, out, n_out, err);
     case AF_OP_LAYER_NORM: return afk_layer_norm_check(p, in, n_in, out, n_out, err);
     case AF_OP_ATTENTION: return afk_attention_check(p, in, n_in, out, n_out, err);
+    /* issue 15 (quant) */
+    case AF_OP_QUANTIZE: return afk_quant_check(p, in, n_in, out, n_out, err);
+    case AF_OP_DEQUANTIZE: return afk_dequant_check(p, in, n_in, out, n_out, err);
+    case AF_OP_DYN_QUANTIZE: return afk_dyn_quant_check(p, in, n_in, out, n_out, err);
+    case AF_OP_CONV_INTEGER: return afk_conv_integer_check(p, in, n_in, out, n_out, err);
+    case AF_OP_QLINEAR_CONV: return afk_qlinear_conv_check(p, in, n_in, out, n_out, err);
+    case AF_OP_MATMUL_INTEGER: return afk_matmul_integer_check(p, in, n_in, out, n_out, err);
+    case AF_OP_QLINEAR_MATMUL: return afk_qlinear_matmul_check(p, in, n_in, out, n_out, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));
@@ -250,6 +258,14 @@ af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_
     case AF_OP_GROUP_NORM: return afk_group_norm_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_LAYER_NORM: return afk_layer_norm_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_ATTENTION: return afk_attention_run(p, in, n_in, out, n_out, ctx, err);
+    /* issue 15 (quant) */
+    case AF_OP_QUANTIZE: return afk_quant_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_DEQUANTIZE: return afk_dequant_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_DYN_QUANTIZE: return afk_dyn_quant_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_CONV_INTEGER: return afk_conv_integer_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_QLINEAR_CONV: return afk_qlinear_conv_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_MATMUL_INTEGER: return afk_matmul_integer_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_QLINEAR_MATMUL: return afk_qlinear_matmul_run(p, in, n_in, out, n_out, ctx, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));

@@ -57,6 +57,9 @@ static const char *const op_set[] = {
     "Shape", "Sigmoid", "Sign", "Sin", "Size", "Slice", "Softmax", "Softplus", "Softsign",
     "SpaceToDepth", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "ThresholdedRelu", "Tile",
     "Transpose", "Trilu", "Unsqueeze", "Upsample", "Where", "Xor",
+    /* issue 15 (quant) */
+    "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "ConvInteger", "QLinearConv",
+    "MatMulInteger", "QLinearMatMul",
 };
 #define N_OPS ((int)(sizeof op_set / sizeof *op_set))
 

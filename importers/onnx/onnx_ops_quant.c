@@ -41,6 +41,15 @@ static af_status attach_weight_blob(onnx_ctx *c, int node, const int *in, int n)
     return AF_OK;
 }
 
+/* Scales and zero points are stored exactly (never rounded to fp16): a rounded activation
+ * scale would move quantization codes, which the model fixes. */
+static void keep_raw(onnx_ctx *c, const int *in, int n, unsigned skip_mask)
+{
+    for (int k = 0; k < n; k++)
+        if (in[k] >= 0 && !((skip_mask >> k) & 1u) && c->g->tensors[in[k]].data)
+            c->g->tensors[in[k]].flags |= AF_TENSOR_KEEP_RAW;
+}
+
 af_status onnx_map_quantize(onnx_ctx *c, const onnx_node *nd)
 {
     int in[3], n, node;
@@ -55,6 +64,7 @@ af_status onnx_map_quantize(onnx_ctx *c, const onnx_node *nd)
     p.quant.block_size = (int32_t)block;
     if ((af_op)nd->arg == AF_OP_QUANTIZE && (st = out_dtype(c, nd, &p.quant.to))) return st;
     if (n == 3 && in[2] < 0) n = 2;
+    keep_raw(c, in, n, 1u);
     st = onnx_emit(c, nd, (af_op)nd->arg, in, n, 1, &p, &node);
     if (st || (af_op)nd->arg != AF_OP_DEQUANTIZE) return st;
     return attach_weight_blob(c, node, in, n);
@@ -76,6 +86,7 @@ af_status onnx_map_qconv(onnx_ctx *c, const onnx_node *nd)
     st = onnx_conv_attrs(c, nd, &p.conv);
     if (st) return st;
     while (n > 2 && in[n - 1] < 0) n--; /* trailing omitted optionals */
+    if (lin) keep_raw(c, in, n, 1u | 8u);
     return onnx_emit(c, nd, (af_op)nd->arg, in, n, 1, &p, NULL);
 }
 
@@ -85,5 +96,6 @@ af_status onnx_map_qmatmul(onnx_ctx *c, const onnx_node *nd)
     af_status st = onnx_need(c, nd, in, lin ? 8 : 2, lin ? 8 : 4, &n);
     if (st) return st;
     while (n > 2 && in[n - 1] < 0) n--;
+    if (lin) keep_raw(c, in, n, 1u | 8u);
     return onnx_emit(c, nd, (af_op)nd->arg, in, n, 1, NULL, NULL);
 }

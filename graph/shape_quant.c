@@ -79,6 +79,7 @@ af_status af_shape_qparams(af_node *n, const af_tensor *x, const af_tensor *s,
 af_status af_shape_quantize(af_graph *g, af_node *n, af_err *err)
 {
     af_tensor *x = sh_in(g, n, 0), *s = sh_in(g, n, 1), *z = sh_in(g, n, 2);
+    if (!s) return sh_err(n, err, AF_ERR_SHAPE, "the scale input is missing");
     if (x->dtype != AF_DTYPE_F32)
         return sh_err(n, err, AF_ERR_UNSUPPORTED, "input is %s, only f32 is supported",
                       af_dtype_name(x->dtype));
@@ -96,6 +97,7 @@ af_status af_shape_quantize(af_graph *g, af_node *n, af_err *err)
 af_status af_shape_dequantize(af_graph *g, af_node *n, af_err *err)
 {
     af_tensor *x = sh_in(g, n, 0), *s = sh_in(g, n, 1), *z = sh_in(g, n, 2);
+    if (!s) return sh_err(n, err, AF_ERR_SHAPE, "the scale input is missing");
     if (!is_q8(x->dtype) && x->dtype != AF_DTYPE_I32)
         return sh_err(n, err, AF_ERR_UNSUPPORTED, "input is %s: only int8, uint8 and int32 are "
                       "supported", af_dtype_name(x->dtype));
@@ -141,6 +143,7 @@ static af_status conv_geometry(af_graph *g, af_node *n, int ix, int iw, af_dtype
                                af_err *err)
 {
     af_tensor *x = sh_in(g, n, ix), *w = sh_in(g, n, iw);
+    if (!w) return sh_err(n, err, AF_ERR_SHAPE, "the weight input is missing");
     if (!is_q8(x->dtype) || !is_q8(w->dtype))
         return sh_err(n, err, AF_ERR_UNSUPPORTED, "input %s and weight %s: only int8/uint8 are "
                       "supported", af_dtype_name(x->dtype), af_dtype_name(w->dtype));
@@ -160,6 +163,7 @@ af_status af_shape_conv_integer(af_graph *g, af_node *n, af_err *err)
 {
     af_tensor *x = sh_in(g, n, 0), *w = sh_in(g, n, 1);
     af_status st = conv_geometry(g, n, 0, 1, AF_DTYPE_I32, err);
+    if (st) return st;
     if (!st) st = check_zp(n, sh_in(g, n, 2), x->dtype, 1, "x_zero_point", err);
     if (!st) st = check_zp(n, sh_in(g, n, 3), w->dtype, w->dims[0], "w_zero_point", err);
     return st;
@@ -198,6 +202,7 @@ static af_status matmul_shape(af_graph *g, af_node *n, int ia, int ib, af_dtype 
 {
     af_tensor *a = sh_in(g, n, ia), *b = sh_in(g, n, ib);
     char sa[96], sb[96];
+    if (!b) return sh_err(n, err, AF_ERR_SHAPE, "the B input is missing");
     if (!is_q8(a->dtype) || !is_q8(b->dtype))
         return sh_err(n, err, AF_ERR_UNSUPPORTED, "A %s and B %s: only int8/uint8 are supported",
                       af_dtype_name(a->dtype), af_dtype_name(b->dtype));

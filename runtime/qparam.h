@@ -66,9 +66,11 @@ static inline int32_t af_quantize_one(float x, float s, int32_t zp, int32_t lo, 
     return (int32_t)rintf(v) + zp;
 }
 
+/* (q - zp) in 64 bits: exact for int8/uint8 (ONNX requires zp = 0 for int32 codes, so ONNX
+ * Runtime's int32 subtraction never wraps on a valid model; this never overflows at all). */
 static inline float af_dequantize_one(int32_t q, int32_t zp, float s)
 {
-    return (float)(q - zp) * s;
+    return (float)((int64_t)q - zp) * s;
 }
 
 #endif

@@ -155,6 +155,7 @@ af_status afk_dyn_quant_run(AFK_RUN_ARGS)
     }
     float s = hi == lo ? 1.0f : (hi - lo) / 255.0f;
     float z0 = 0.0f - lo / s;
+    if (z0 != z0) z0 = 0.0f; /* x holds -inf (scale inf): no undefined conversion */
     int32_t zp = (int32_t)rintf(z0 < 0.0f ? 0.0f : z0 > 255.0f ? 255.0f : z0);
     uint8_t *y = out[0].data;
     for (int64_t i = 0; i < n; i++) y[i] = (uint8_t)af_quantize_one(x[i], s, zp, 0, 255);
@@ -171,6 +172,7 @@ static inline int32_t requant(int32_t acc, float scale, int32_t zp, af_dtype t)
     int32_t lo, hi;
     qrange(t, &lo, &hi);
     float v = (float)acc * scale;
+    if (v != v) return zp; /* a NaN scale (run-time inputs): never an undefined conversion */
     float flo = (float)(lo - zp), fhi = (float)(hi - zp);
     v = v < flo ? flo : v > fhi ? fhi : v;
     return (int32_t)rintf(v) + zp;
@@ -283,7 +285,7 @@ static void qconv_run(const qconv *q, const af_tview *x, const af_tview *w, cons
     int64_t e = 0, o[3];
     for (int64_t n = 0; n < q->N; n++)
         for (int64_t m = 0; m < q->M; m++) {
-            int32_t wzp = zp_at(wz, m), bias = b ? ((const int32_t *)b->data)[m] : 0;
+            int32_t wzp = zp_at(wz, m), bias = b && b->data ? ((const int32_t *)b->data)[m] : 0;
             float sc = ys ? out_scale(xs, ws, ys, m) : 0.0f;
             for (o[0] = 0; o[0] < q->out[0]; o[0]++)
                 for (o[1] = 0; o[1] < q->out[1]; o[1]++)

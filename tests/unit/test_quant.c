@@ -189,6 +189,50 @@ static void test_qdq_blob(void)
     af_graph_free(&g);
 }
 
+/* The blocked ONNX form (opset 21): q (4, 6) int8, axis 1, blocks of 4 → scale (4, 2) (the last
+ * block of each row is partial); and per-tensor without a zero point. */
+static void test_qdq_blob_blocked(void)
+{
+    af_graph g;
+    af_graph_init(&g);
+    int64_t dq[2] = {4, 6}, ds[2] = {4, 2}, one[1] = {1};
+    int tq = af_graph_add_tensor(&g, "q", AF_DTYPE_I8, 2, dq);
+    int ts = af_graph_add_tensor(&g, "s", AF_DTYPE_F32, 2, ds);
+    int tz = af_graph_add_tensor(&g, "z", AF_DTYPE_I8, 2, ds);
+    int t1 = af_graph_add_tensor(&g, "s1", AF_DTYPE_F32, 0, one);
+    int8_t *q = malloc(24), *z = malloc(8);
+    float *s = malloc(8 * sizeof *s), *s1 = malloc(sizeof *s1);
+    for (int e = 0; e < 24; e++) q[e] = (int8_t)(e * 11 - 128);
+    for (int k = 0; k < 8; k++) s[k] = 0.01f * (float)(k + 1), z[k] = (int8_t)(k - 4);
+    *s1 = 0.3f;
+    af_tensor_set_data(&g.tensors[tq], q);
+    af_tensor_set_data(&g.tensors[ts], s);
+    af_tensor_set_data(&g.tensors[tz], z);
+    af_tensor_set_data(&g.tensors[t1], s1);
+    af_cblob b;
+    af_err err = {0};
+    float out[24] = {0};
+    CHECK(af_enc_qdq(&g.tensors[tq], &g.tensors[ts], &g.tensors[tz], 1, 4, &b, &err) == AF_OK &&
+              b.data, "encode blocked");
+    CHECK(b.data && af_wdecode(AFB_ENC_INT8, b.data, b.bytes, 2, dq, out, "w", &err) == AF_OK,
+          "decode blocked: %s", err.msg);
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 6; c++) {
+            int k = r * 2 + c / 4, e = r * 6 + c;
+            float want = (float)(q[e] - z[k]) * s[k];
+            CHECK(memcmp(&out[e], &want, 4) == 0, "blocked (%d,%d): %g != %g", r, c, out[e], want);
+        }
+    af_cblob_drop(&b);
+    CHECK(af_enc_qdq(&g.tensors[tq], &g.tensors[t1], NULL, 0, 0, &b, &err) == AF_OK && b.data,
+          "encode per-tensor");
+    CHECK(b.data && af_wdecode(AFB_ENC_INT8, b.data, b.bytes, 2, dq, out, "w", &err) == AF_OK,
+          "decode per-tensor");
+    float w7 = (float)q[7] * 0.3f;
+    CHECK(memcmp(&out[7], &w7, 4) == 0, "per-tensor %g != %g", out[7], w7);
+    af_cblob_drop(&b);
+    af_graph_free(&g);
+}
+
 /* Shape inference: blocked scale shapes, and a zero scale refused naming the node. */
 static void test_shapes(void)
 {
@@ -230,6 +274,7 @@ int main(void)
     test_conv_integer();
     test_matmul_integer();
     test_qdq_blob();
+    test_qdq_blob_blocked();
     test_shapes();
     return check_report("test_quant");
 }

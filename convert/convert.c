@@ -15,6 +15,7 @@
 #include "../lowering/lower.h"
 #include "../targets/targets_internal.h"
 #include "compress_step.h"
+#include "prequant_meta.h" /* issue 15 (quant) */
 #include "image_input.h"
 #include "json.h"
 
@@ -133,6 +134,7 @@ static char *make_meta(const af_graph *g, const af_convert_options *o, const af_
         j.need_comma = 1;
     }
     af_compress_meta_json(&j, g, o, cr);
+    af_prequant_meta_json(&j, g); /* issue 15 (quant) */
     json_close(&j, '}');
     if (!json_ok(&j)) {
         json_free(&j);

@@ -67,6 +67,9 @@ af_status onnx_map_quantize(onnx_ctx *c, const onnx_node *nd)
     keep_raw(c, in, n, 1u);
     st = onnx_emit(c, nd, (af_op)nd->arg, in, n, 1, &p, &node);
     if (st || (af_op)nd->arg != AF_OP_DEQUANTIZE) return st;
+    const af_tensor *x = &c->g->tensors[in[0]];
+    if (x->data && x->dtype == AF_DTYPE_I32) /* a QDQ bias: kept exact, never fp16 */
+        c->g->tensors[c->g->nodes[node].out[0]].flags |= AF_TENSOR_KEEP_RAW;
     return attach_weight_blob(c, node, in, n);
 }
 

@@ -189,6 +189,9 @@ size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in,
     case AF_OP_CONV_TRANSPOSE: return n_in >= 2 ? afk_convt_scratch(p, in, out) : 0;
     case AF_OP_RESIZE: return afk_resize_scratch(p, in, out);
     case AF_OP_ATTENTION: return afk_attention_scratch(p, in, n_in);
+    /* issue 15 (quant) */
+    case AF_OP_CONV_INTEGER:
+    case AF_OP_QLINEAR_CONV: return afk_qconv_scratch(op, p, in, n_in, out);
     default: return 0;
     }
 }

@@ -8,6 +8,7 @@
  * [qmin - y_zp, qmax - y_zp], rounded half to even, plus y_zp.
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "../qparam.h"
@@ -249,52 +250,101 @@ static int per_channel_ok(const af_tview *v, int64_t m)
     return v->rank <= 1 && (n == 1 || n == m);
 }
 
-// acc (n, m, o) = sum over c, kernel taps of (x - xzp) * (w[m] - wzp[m]); padding reads xzp
-static int32_t qconv_acc(const qconv *q, const af_tview *x, const af_tview *w, int32_t xzp,
-                         int32_t wzp, int64_t n, int64_t m, const int64_t *o)
+/* Scratch of the integer conv: weights minus their zero point (M, Cg*K) int16, one tile of
+ * the im2col of x minus its zero point (Cg*K, T) int16, and T uint32 accumulators. */
+enum { QCOL_BYTES = 2 << 20 };
+
+static int64_t qconv_tile(const qconv *q, int64_t rows)
 {
-    int64_t g = m / q->Mg, acc = 0, K = q->k[0] * q->k[1] * q->k[2];
-    for (int64_t c = 0; c < q->Cg; c++) {
-        int64_t xc = (n * q->C + g * q->Cg + c) * q->in[0] * q->in[1] * q->in[2];
-        int64_t wc = (m * q->Cg + c) * K;
-        for (int64_t a = 0; a < q->k[0]; a++) {
-            int64_t i0 = o[0] * q->s[0] - q->pb[0] + a * q->d[0];
-            if (i0 < 0 || i0 >= q->in[0]) continue;
-            for (int64_t b = 0; b < q->k[1]; b++) {
-                int64_t i1 = o[1] * q->s[1] - q->pb[1] + b * q->d[1];
-                if (i1 < 0 || i1 >= q->in[1]) continue;
-                for (int64_t e = 0; e < q->k[2]; e++) {
-                    int64_t i2 = o[2] * q->s[2] - q->pb[2] + e * q->d[2];
-                    if (i2 < 0 || i2 >= q->in[2]) continue;
-                    int32_t xv = qget(x->dtype, x->data, xc + (i0 * q->in[1] + i1) * q->in[2] + i2);
-                    int32_t wv = qget(w->dtype, w->data, wc + (a * q->k[1] + b) * q->k[2] + e);
-                    acc += (int64_t)(xv - xzp) * (wv - wzp);
-                }
-            }
-        }
-    }
-    return (int32_t)(uint32_t)(uint64_t)acc;
+    int64_t osp = q->out[0] * q->out[1] * q->out[2], t = QCOL_BYTES / 2 / (rows > 0 ? rows : 1);
+    if (t < 16) t = 16;
+    return t < osp ? t : osp;
 }
 
-/* Runs the conv; with ys (QLinearConv) requantizes acc + bias per channel, else stores acc. */
+static size_t qconv_scratch(const qconv *q)
+{
+    int64_t rows = q->Cg * q->k[0] * q->k[1] * q->k[2], t = qconv_tile(q, rows);
+    return (size_t)(2 * q->M * rows + 2 * rows * t + 4 * t + 64);
+}
+
+// col (Cg*K, T) = x[n, group g] - xzp at the taps of output positions [p0, p0+T); 0 in padding
+static void qconv_im2col(const qconv *q, const af_tview *x, int32_t xzp, int64_t n, int64_t g,
+                         int64_t p0, int64_t T, int16_t *col)
+{
+    int64_t isp = q->in[0] * q->in[1] * q->in[2], r = 0;
+    for (int64_t c = 0; c < q->Cg; c++) {
+        int64_t xc = (n * q->C + g * q->Cg + c) * isp;
+        for (int64_t a = 0; a < q->k[0]; a++)
+            for (int64_t b = 0; b < q->k[1]; b++)
+                for (int64_t e = 0; e < q->k[2]; e++, r++) {
+                    int16_t *dst = col + r * T;
+                    for (int64_t t = 0; t < T; t++) {
+                        int64_t p = p0 + t, o2 = p % q->out[2], o1 = p / q->out[2] % q->out[1];
+                        int64_t o0 = p / (q->out[2] * q->out[1]);
+                        int64_t i0 = o0 * q->s[0] - q->pb[0] + a * q->d[0];
+                        int64_t i1 = o1 * q->s[1] - q->pb[1] + b * q->d[1];
+                        int64_t i2 = o2 * q->s[2] - q->pb[2] + e * q->d[2];
+                        int in = i0 >= 0 && i0 < q->in[0] && i1 >= 0 && i1 < q->in[1] &&
+                                 i2 >= 0 && i2 < q->in[2];
+                        dst[t] = in ? (int16_t)(qget(x->dtype, x->data, xc + (i0 * q->in[1] + i1) *
+                                                     q->in[2] + i2) - xzp)
+                                    : 0;
+                    }
+                }
+    }
+}
+
+/* Runs the conv; with ys (QLinearConv) requantizes acc + bias per channel, else stores acc.
+ * Sums are exact in 32 bits for any real layer (|x - xzp|, |w - wzp| <= 255) and wrap like
+ * ONNX Runtime's int32 accumulators past 2^31 (unsigned arithmetic: never undefined). */
 static void qconv_run(const qconv *q, const af_tview *x, const af_tview *w, const af_tview *xz,
                       const af_tview *wz, const af_tview *b, const af_tview *xs,
-                      const af_tview *ws, const af_tview *ys, const af_tview *yz, af_tview *y)
+                      const af_tview *ws, const af_tview *ys, const af_tview *yz, af_tview *y,
+                      void *scratch)
 {
     int32_t xzp = zp_at(xz, 0), yzp = ys ? zp_at(yz, 0) : 0;
-    int64_t e = 0, o[3];
+    int64_t rows = q->Cg * q->k[0] * q->k[1] * q->k[2], T = qconv_tile(q, rows);
+    int64_t osp = q->out[0] * q->out[1] * q->out[2];
+    int16_t *wv = scratch, *col = wv + q->M * rows;
+    uint32_t *acc = (uint32_t *)(void *)((uintptr_t)(col + rows * T + 16) & ~(uintptr_t)15);
+    for (int64_t m = 0; m < q->M; m++)
+        for (int64_t r = 0; r < rows; r++)
+            wv[m * rows + r] = (int16_t)(qget(w->dtype, w->data, m * rows + r) - zp_at(wz, m));
     for (int64_t n = 0; n < q->N; n++)
-        for (int64_t m = 0; m < q->M; m++) {
-            int32_t wzp = zp_at(wz, m), bias = b && b->data ? ((const int32_t *)b->data)[m] : 0;
-            float sc = ys ? out_scale(xs, ws, ys, m) : 0.0f;
-            for (o[0] = 0; o[0] < q->out[0]; o[0]++)
-                for (o[1] = 0; o[1] < q->out[1]; o[1]++)
-                    for (o[2] = 0; o[2] < q->out[2]; o[2]++, e++) {
-                        int32_t acc = qconv_acc(q, x, w, xzp, wzp, n, m, o);
-                        acc = (int32_t)((uint32_t)acc + (uint32_t)bias);
-                        store_q(y, e, ys ? requant(acc, sc, yzp, y->dtype) : acc);
+        for (int64_t g = 0; g < q->G; g++)
+            for (int64_t p0 = 0; p0 < osp; p0 += T) {
+                int64_t tl = osp - p0 < T ? osp - p0 : T;
+                qconv_im2col(q, x, xzp, n, g, p0, tl, col);
+                for (int64_t m = g * q->Mg; m < (g + 1) * q->Mg; m++) {
+                    const int16_t *wm = wv + m * rows;
+                    memset(acc, 0, (size_t)tl * sizeof *acc);
+                    for (int64_t r = 0; r < rows; r++) {
+                        const int16_t *cr = col + r * tl;
+                        int32_t wr = wm[r];
+                        for (int64_t t = 0; t < tl; t++) acc[t] += (uint32_t)(wr * cr[t]);
                     }
-        }
+                    uint32_t bias = b && b->data ? (uint32_t)((const int32_t *)b->data)[m] : 0;
+                    float sc = ys ? out_scale(xs, ws, ys, m) : 0.0f;
+                    int64_t e = (n * q->M + m) * osp + p0;
+                    for (int64_t t = 0; t < tl; t++) {
+                        int32_t v = (int32_t)(acc[t] + bias);
+                        store_q(y, e + t, ys ? requant(v, sc, yzp, y->dtype) : v);
+                    }
+                }
+            }
+}
+
+size_t afk_qconv_scratch(af_op op, const af_params *p, const af_tview *in, int n_in,
+                         const af_tview *out)
+{
+    int wi = op == AF_OP_QLINEAR_CONV ? 3 : 1;
+    if (n_in <= wi || p->conv.nsp < 1 || p->conv.nsp > 3 || p->conv.group < 1 ||
+        in[0].rank != p->conv.nsp + 2 || in[wi].rank != p->conv.nsp + 2 ||
+        out[0].rank != p->conv.nsp + 2)
+        return 0;
+    qconv q;
+    qconv_init(&q, &p->conv, &in[0], &in[wi], &out[0]);
+    return qconv_scratch(&q);
 }
 
 af_status afk_conv_integer_check(AFK_CHECK_ARGS)
@@ -313,11 +363,11 @@ af_status afk_conv_integer_check(AFK_CHECK_ARGS)
 // X (N,C,*) int8/uint8, W (M,C/g,*) -> Y (N,M,*) int32
 af_status afk_conv_integer_run(AFK_RUN_ARGS)
 {
-    (void)n_out, (void)ctx, (void)err;
+    (void)n_out, (void)err;
     qconv q;
     qconv_init(&q, &p->conv, &in[0], &in[1], &out[0]);
     qconv_run(&q, &in[0], &in[1], opt(in, n_in, 2), opt(in, n_in, 3), NULL, NULL, NULL, NULL,
-              NULL, &out[0]);
+              NULL, &out[0], ctx->scratch);
     return AF_OK;
 }
 
@@ -347,11 +397,11 @@ af_status afk_qlinear_conv_check(AFK_CHECK_ARGS)
 // X (N,C,*) q8, W (M,C/g,*) q8, B (M) i32 -> Y (N,M,*) q8 requantized per output channel
 af_status afk_qlinear_conv_run(AFK_RUN_ARGS)
 {
-    (void)n_out, (void)ctx, (void)err;
+    (void)n_out, (void)err;
     qconv q;
     qconv_init(&q, &p->conv, &in[0], &in[3], &out[0]);
     qconv_run(&q, &in[0], &in[3], opt(in, n_in, 2), opt(in, n_in, 5), opt(in, n_in, 8), &in[1],
-              &in[4], &in[6], opt(in, n_in, 7), &out[0]);
+              &in[4], &in[6], opt(in, n_in, 7), &out[0], ctx->scratch);
     return AF_OK;
 }
 

@@ -29,9 +29,12 @@ static af_status run(af_op op, const af_params *p, const af_tview *in, int n_in,
                      int n_out)
 {
     af_err err = {0};
-    af_kctx ctx = {.n_threads = 1};
+    size_t sb = af_kernel_scratch_bytes(op, p, in, n_in, out, n_out);
+    void *scratch = sb ? aligned_alloc(64, (sb + 63) & ~(size_t)63) : NULL;
+    af_kctx ctx = {.scratch = scratch, .scratch_bytes = sb, .n_threads = 1};
     af_status st = af_kernel_run(op, p, in, n_in, out, n_out, &ctx, &err);
     if (st) fprintf(stderr, "  %s\n", err.msg);
+    free(scratch);
     return st;
 }
 
@@ -125,6 +128,68 @@ static void test_conv_integer(void)
     CHECK(run(AF_OP_QLINEAR_CONV, &p, qin, 8, &qout, 1) == AF_OK, "qlinear_conv");
     CHECK(yq[0] == 2 && yq[1] == 2 && yq[2] == 3 && yq[3] == 4, "yq %u %u %u %u", yq[0], yq[1],
           yq[2], yq[3]);
+}
+
+/* The tiled im2col path against a direct loop written from the spec: 2 groups, stride 2,
+ * dilation 2, asymmetric pads, int8 x with a zero point, uint8 w with per-channel zero points;
+ * 1-D (nsp 1) and 2-D. */
+static void test_conv_integer_geometry(void)
+{
+    enum { N = 2, C = 4, M = 6, G = 2, H = 9, W = 7, KH = 3, KW = 2 };
+    static int8_t x[N * C * H * W];
+    static uint8_t w[M * (C / G) * KH * KW];
+    const int8_t xz[1] = {-3};
+    const uint8_t wz[M] = {0, 7, 128, 255, 1, 100};
+    for (int i = 0; i < N * C * H * W; i++) x[i] = (int8_t)((i * 37) % 256 - 128);
+    for (int i = 0; i < M * (C / G) * KH * KW; i++) w[i] = (uint8_t)((i * 91 + 5) % 256);
+    for (int nsp = 1; nsp <= 2; nsp++) {
+        int64_t h = nsp == 2 ? H : 1, kh = nsp == 2 ? KH : 1;
+        int sh = 2, sw = 1, dh = 2, dw = 2, pt = 1, pl = 2, pbot = 0, pr = 1;
+        if (nsp == 1) sh = 1, dh = 1, pt = pbot = 0;
+        int64_t oh = (h + pt + pbot - (dh * (kh - 1) + 1)) / sh + 1;
+        int64_t ow = (W + pl + pr - (dw * (KW - 1) + 1)) / sw + 1;
+        int64_t dx[4] = {N, C, h, W}, dwt[4] = {M, C / G, kh, KW}, dy[4] = {N, M, oh, ow};
+        af_params p = {0};
+        p.conv.nsp = nsp;
+        p.conv.group = G;
+        for (int i = 0; i < 3; i++) p.conv.stride[i] = p.conv.dilation[i] = 1;
+        int j = nsp == 2 ? 1 : 0;
+        p.conv.stride[j] = sw, p.conv.dilation[j] = dw, p.conv.pad_begin[j] = pl,
+        p.conv.pad_end[j] = pr;
+        if (nsp == 2)
+            p.conv.stride[0] = sh, p.conv.dilation[0] = dh, p.conv.pad_begin[0] = pt,
+            p.conv.pad_end[0] = pbot;
+        int64_t r = nsp + 2, one[1] = {1}, mz[1] = {M};
+        int64_t dxr[4], dwr[4], dyr[4];
+        for (int i = 0, k = 0; i < 4; i++) {
+            if (nsp == 1 && i == 2) continue;
+            dxr[k] = dx[i], dwr[k] = dwt[i], dyr[k] = dy[i], k++;
+        }
+        int32_t *y = calloc((size_t)(N * M * oh * ow), sizeof *y);
+        af_tview in[4] = {tv(AF_DTYPE_I8, (int)r, dxr, x), tv(AF_DTYPE_U8, (int)r, dwr, w),
+                          tv(AF_DTYPE_I8, 0, one, xz), tv(AF_DTYPE_U8, 1, mz, wz)};
+        af_tview out = tv(AF_DTYPE_I32, (int)r, dyr, y);
+        CHECK(run(AF_OP_CONV_INTEGER, &p, in, 4, &out, 1) == AF_OK, "grouped conv nsp %d", nsp);
+        int bad = 0;
+        for (int n = 0; n < N; n++)
+            for (int m = 0; m < M; m++)
+                for (int64_t a = 0; a < oh; a++)
+                    for (int64_t b = 0; b < ow; b++) {
+                        int64_t acc = 0, g = m / (M / G);
+                        for (int c = 0; c < C / G; c++)
+                            for (int64_t u = 0; u < kh; u++)
+                                for (int v = 0; v < KW; v++) {
+                                    int64_t ih = a * sh - pt + u * dh, iw = b * sw - pl + v * dw;
+                                    if (ih < 0 || ih >= h || iw < 0 || iw >= W) continue;
+                                    int xv = x[((n * C + g * (C / G) + c) * h + ih) * W + iw];
+                                    int wv = w[((m * (C / G) + c) * kh + u) * KW + v];
+                                    acc += (int64_t)(xv - xz[0]) * (wv - wz[m]);
+                                }
+                        bad += y[((n * M + m) * oh + a) * ow + b] != (int32_t)acc;
+                    }
+        CHECK(bad == 0, "nsp %d: %d outputs differ from the direct loop", nsp, bad);
+        free(y);
+    }
 }
 
 /* MatMulInteger with a per-column b zero point: A (1,2) u8, B (2,2) i8. */
@@ -272,6 +337,7 @@ int main(void)
     test_quantize_rounding();
     test_blocked_kernels();
     test_conv_integer();
+    test_conv_integer_geometry();
     test_matmul_integer();
     test_qdq_blob();
     test_qdq_blob_blocked();

@@ -192,6 +192,8 @@ size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in,
     /* issue 15 (quant) */
     case AF_OP_CONV_INTEGER:
     case AF_OP_QLINEAR_CONV: return afk_qconv_scratch(op, p, in, n_in, out);
+    case AF_OP_MATMUL_INTEGER:
+    case AF_OP_QLINEAR_MATMUL: return afk_qmm_scratch(out);
     default: return 0;
     }
 }

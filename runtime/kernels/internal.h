@@ -103,6 +103,7 @@ af_status afk_conv_integer_run(AFK_RUN_ARGS);
 af_status afk_qlinear_conv_check(AFK_CHECK_ARGS);
 af_status afk_qlinear_conv_run(AFK_RUN_ARGS);
 af_status afk_matmul_integer_check(AFK_CHECK_ARGS);
+size_t afk_qmm_scratch(const af_tview *out); /* MATMUL_INTEGER, QLINEAR_MATMUL */
 af_status afk_matmul_integer_run(AFK_RUN_ARGS);
 af_status afk_qlinear_matmul_check(AFK_CHECK_ARGS);
 af_status afk_qlinear_matmul_run(AFK_RUN_ARGS);

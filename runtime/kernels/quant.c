@@ -441,11 +441,25 @@ static int64_t batch_off(const af_tview *v, const af_tview *y, int64_t bi)
     return o;
 }
 
-// A (...,M,K), B (...,K,N) -> Y (...,M,N): acc = sum_k (a - azp[m]) (b - bzp[n]); requantized
-// per column n when ys is given
+/* acc (N) += av * B row (N) of int8 or uint8: the vectorizable inner loop. */
+static void axpy_q8(uint32_t *acc, int32_t av, const af_tview *b, int64_t off, int64_t N)
+{
+    if (b->dtype == AF_DTYPE_I8) {
+        const int8_t *br = (const int8_t *)b->data + off;
+        for (int64_t n = 0; n < N; n++) acc[n] += (uint32_t)(av * br[n]);
+    } else {
+        const uint8_t *br = (const uint8_t *)b->data + off;
+        for (int64_t n = 0; n < N; n++) acc[n] += (uint32_t)(av * br[n]);
+    }
+}
+
+// A (...,M,K), B (...,K,N) -> Y (...,M,N): acc = sum_k (a - azp[m]) (b - bzp[n])
+//   = sum_k (a - azp) b - bzp[n] sum_k (a - azp), in wrapping 32-bit arithmetic (exact for any
+// real size, ONNX Runtime's int32 wrap beyond); requantized per column n when ys is given.
+// acc: scratch of N uint32.
 static void qmm_run(const af_tview *a, const af_tview *b, const af_tview *az,
                     const af_tview *bz, const af_tview *as, const af_tview *bs,
-                    const af_tview *ys, const af_tview *yz, af_tview *y)
+                    const af_tview *ys, const af_tview *yz, af_tview *y, uint32_t *acc)
 {
     int r = y->rank;
     int64_t M = y->dims[r - 2], N = y->dims[r - 1], K = a->dims[a->rank - 1];
@@ -455,17 +469,24 @@ static void qmm_run(const af_tview *a, const af_tview *b, const af_tview *az,
         int64_t ao = batch_off(a, y, bi), bo = batch_off(b, y, bi);
         for (int64_t m = 0; m < M; m++) {
             int32_t azp = zp_at(az, m);
+            uint32_t sa = 0;
+            memset(acc, 0, (size_t)N * sizeof *acc);
+            for (int64_t k = 0; k < K; k++) {
+                int32_t av = qget(a->dtype, a->data, ao + m * K + k) - azp;
+                sa += (uint32_t)av;
+                axpy_q8(acc, av, b, bo + k * N, N);
+            }
             for (int64_t n = 0; n < N; n++, e++) {
-                int32_t bzp = zp_at(bz, n);
-                int64_t acc = 0;
-                for (int64_t k = 0; k < K; k++)
-                    acc += (int64_t)(qget(a->dtype, a->data, ao + m * K + k) - azp) *
-                           (qget(b->dtype, b->data, bo + k * N + n) - bzp);
-                int32_t v = (int32_t)(uint32_t)(uint64_t)acc;
+                int32_t v = (int32_t)(acc[n] - (uint32_t)zp_at(bz, n) * sa);
                 store_q(y, e, ys ? requant(v, out_scale(as, bs, ys, n), yzp, y->dtype) : v);
             }
         }
     }
+}
+
+size_t afk_qmm_scratch(const af_tview *out)
+{
+    return out[0].rank >= 2 ? (size_t)(4 * out[0].dims[out[0].rank - 1] + 64) : 0;
 }
 
 af_status afk_matmul_integer_check(AFK_CHECK_ARGS)
@@ -485,8 +506,9 @@ af_status afk_matmul_integer_check(AFK_CHECK_ARGS)
 
 af_status afk_matmul_integer_run(AFK_RUN_ARGS)
 {
-    (void)p, (void)n_out, (void)ctx, (void)err;
-    qmm_run(&in[0], &in[1], opt(in, n_in, 2), opt(in, n_in, 3), NULL, NULL, NULL, NULL, &out[0]);
+    (void)p, (void)n_out, (void)err;
+    qmm_run(&in[0], &in[1], opt(in, n_in, 2), opt(in, n_in, 3), NULL, NULL, NULL, NULL, &out[0],
+            ctx->scratch);
     return AF_OK;
 }
 
@@ -507,8 +529,8 @@ af_status afk_qlinear_matmul_check(AFK_CHECK_ARGS)
 
 af_status afk_qlinear_matmul_run(AFK_RUN_ARGS)
 {
-    (void)p, (void)n_out, (void)ctx, (void)err;
+    (void)p, (void)n_out, (void)err;
     qmm_run(&in[0], &in[3], opt(in, n_in, 2), opt(in, n_in, 5), &in[1], &in[4], &in[6],
-            opt(in, n_in, 7), &out[0]);
+            opt(in, n_in, 7), &out[0], ctx->scratch);
     return AF_OK;
 }

@@ -71,8 +71,16 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_EYE_LIKE, "eye_like", af_eye_params, 1, 1, 1, 1, 0),
     ROW(AF_OP_DET, "det", af_no_params, 1, 1, 1, 1, 1),
     ROW(AF_OP_WINDOW, "window", af_window_params, 1, 1, 1, 1, 0),
+    /* issue 15 (quant) */
+    ROW(AF_OP_QUANTIZE, "quantize", af_quant_params, 2, 3, 1, 1, 1),
+    ROW(AF_OP_DEQUANTIZE, "dequantize", af_quant_params, 2, 3, 1, 1, 1),
+    ROW(AF_OP_DYN_QUANTIZE, "dyn_quantize", af_no_params, 1, 1, 3, 3, 1),
+    ROW(AF_OP_CONV_INTEGER, "conv_integer", af_conv_params, 2, 4, 1, 1, 1),
+    ROW(AF_OP_QLINEAR_CONV, "qlinear_conv", af_conv_params, 8, 9, 1, 1, 1),
+    ROW(AF_OP_MATMUL_INTEGER, "matmul_integer", af_no_params, 2, 4, 1, 1, 1),
+    ROW(AF_OP_QLINEAR_MATMUL, "qlinear_matmul", af_no_params, 8, 8, 1, 1, 1),
 };
-static_assert(AF_OP_COUNT == 59, "add a row to af_op_table");
+static_assert(AF_OP_COUNT == 66, "add a row to af_op_table");
 
 /* Param structs are written raw into bundles: no padding allowed. */
 static_assert(sizeof(af_unary_params) == 12, "padding");
@@ -101,6 +109,7 @@ static_assert(sizeof(af_unpool_params) == 4 * (1 + 5 * AF_MAX_SPATIAL), "padding
 static_assert(sizeof(af_nll_params) == 16, "padding");
 static_assert(sizeof(af_eye_params) == 16, "padding");
 static_assert(sizeof(af_window_params) == 12, "padding");
+static_assert(sizeof(af_quant_params) == 16, "padding"); /* issue 15 (quant) */
 
 const char *const af_unary_names[AF_UNARY_COUNT] = {
     "identity", "relu", "leaky_relu", "clip", "sigmoid", "hard_sigmoid", "hard_swish", "tanh",

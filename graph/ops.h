@@ -94,6 +94,14 @@ typedef enum af_op {
                                  inference (only x's shape matters) */
     AF_OP_DET,                /* in: [x (...,M,M)] → (...) determinant */
     AF_OP_WINDOW,             /* in: [size] → (size) Hann/Hamming/Blackman; always folded */
+    /* issue 15 (quant): quantized graphs (runtime/kernels/quant.c, docs/onnx-support.md) */
+    AF_OP_QUANTIZE,           /* in: [x (f32), scale, zp? (i8|u8)] → i8|u8 (QuantizeLinear) */
+    AF_OP_DEQUANTIZE,         /* in: [x (i8|u8|i32), scale, zp?] → f32 (DequantizeLinear) */
+    AF_OP_DYN_QUANTIZE,       /* in: [x (f32)] → [y (u8), scale (f32 scalar), zp (u8 scalar)] */
+    AF_OP_CONV_INTEGER,       /* in: [X, W, x_zp?, w_zp? (scalar | (M))] → i32 (ConvInteger) */
+    AF_OP_QLINEAR_CONV,       /* in: [X, xs, xzp, W, ws, wzp, ys, yzp, B? (i32)] → i8|u8 */
+    AF_OP_MATMUL_INTEGER,     /* in: [A, B, a_zp?, b_zp?] → i32 (MatMulInteger) */
+    AF_OP_QLINEAR_MATMUL,     /* in: [A, as, azp, B, bs, bzp, ys, yzp] → i8|u8 */
     AF_OP_COUNT
 } af_op;
 
@@ -562,6 +570,14 @@ typedef struct af_window_params {
     int32_t periodic; /* 1: period N (the DFT's), 0: symmetric (period N - 1) */
     int32_t dtype;    /* af_dtype of the output */
 } af_window_params;
+/* issue 15 (quant): QuantizeLinear / DequantizeLinear. Resolved: axis normalised to [0, rank)
+ * (ignored when the scale is a scalar), block_size 0 = per-tensor or per-axis. */
+typedef struct af_quant_params {
+    int32_t axis;
+    int32_t block_size; /* opset 21 blocked quantization: elements per scale along axis */
+    int32_t to;         /* QUANTIZE: output af_dtype (i8/u8) when there is no zero point */
+    int32_t reserved;
+} af_quant_params;
 
 typedef union af_params {
     af_unary_params unary;
@@ -605,6 +621,7 @@ typedef union af_params {
     af_nll_params nll;
     af_eye_params eye;
     af_window_params window;
+    af_quant_params quant; /* issue 15 (quant) */
 } af_params;
 
 /* One row per op: name, size of its param struct, input/output arity (max -1 = variadic). */

@@ -1,5 +1,6 @@
 /* graph/shape.c — shape inference driver, shared helpers, and the elementwise / dense ops. */
 #include "shape_impl.h"
+#include "shape_quant.h" /* issue 15 (quant) */
 
 #include <math.h>
 #include <stdarg.h>
@@ -354,6 +355,14 @@ static const af_shape_fn shape_fns[AF_OP_COUNT] = {
     [AF_OP_EYE_LIKE] = af_shape_eye_like,
     [AF_OP_DET] = af_shape_det,
     [AF_OP_WINDOW] = af_shape_window,
+    /* issue 15 (quant) */
+    [AF_OP_QUANTIZE] = af_shape_quantize,
+    [AF_OP_DEQUANTIZE] = af_shape_dequantize,
+    [AF_OP_DYN_QUANTIZE] = af_shape_dyn_quantize,
+    [AF_OP_CONV_INTEGER] = af_shape_conv_integer,
+    [AF_OP_QLINEAR_CONV] = af_shape_qlinear_conv,
+    [AF_OP_MATMUL_INTEGER] = af_shape_matmul_integer,
+    [AF_OP_QLINEAR_MATMUL] = af_shape_qlinear_matmul,
 };
 
 /* Arity from the op table; the first input present; every present input with a known shape. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../graph/dtype.h"
+#include "qparam.h"
 
 typedef unsigned long long ull;
 
@@ -58,13 +59,47 @@ void af_wblob_put_head(uint8_t *p, const af_wblob_head *h)
         for (int i = 0; i < 4; i++) p[4 + 4 * k + i] = (uint8_t)(v[k] >> (8 * i));
 }
 
-static const char *layout_int8(const af_wblob_head *h, af_wblob_layout *l)
+/* issue 15 (quant): the ONNX form of an int8 blob (AF_WBLOB_F32_SCALE set): scale count and
+ * axis geometry from b (axis) and c (block size). */
+static const char *layout_int8_onnx(const af_wblob_head *h, int rank, const int64_t *dims,
+                                    af_wblob_layout *l)
+{
+    unsigned f = h->flags, mode = f & (AF_WBLOB_PER_CHANNEL | AF_WBLOB_AXIS | AF_WBLOB_BLOCKED);
+    af_qgeom g;
+    int64_t want;
+    if (mode == 0) {
+        if (h->b || h->c) return "int8 header fields out of range";
+        want = af_qgeom_init(&g, AF_QMODE_TENSOR, rank, dims, 0, 0);
+    } else if (mode == (AF_WBLOB_PER_CHANNEL | AF_WBLOB_AXIS) ||
+               mode == (AF_WBLOB_BLOCKED | AF_WBLOB_AXIS)) {
+        int blocked = (f & AF_WBLOB_BLOCKED) != 0;
+        if ((int64_t)h->b >= rank || (blocked ? h->c == 0 : h->c != 0))
+            return "int8 axis or block size out of range";
+        want = af_qgeom_init(&g, blocked ? AF_QMODE_BLOCK : AF_QMODE_AXIS, rank, dims, (int)h->b,
+                             h->c);
+    } else {
+        return "int8 flags are not a valid combination";
+    }
+    if ((int64_t)h->a != want) return "int8 scale count does not match the shape";
+    l->q_outer = (uint64_t)g.outer, l->q_d = (uint64_t)g.d, l->q_inner = (uint64_t)g.inner;
+    return NULL;
+}
+
+static const char *layout_int8(const af_wblob_head *h, int rank, const int64_t *dims,
+                               af_wblob_layout *l)
 {
     int per_ch = (h->flags & AF_WBLOB_PER_CHANNEL) != 0, asym = (h->flags & AF_WBLOB_ASYMMETRIC) != 0;
-    if (h->bits != 8 || h->b || h->c || (h->flags & ~3u)) return "int8 header fields out of range";
-    if (h->a != (per_ch ? l->rows : 1)) return "int8 scale count does not match the shape";
+    int onnx = (h->flags & AF_WBLOB_F32_SCALE) != 0;
+    if (h->bits != 8 || (h->flags & ~0x3fu)) return "int8 header fields out of range";
+    if (onnx) {
+        const char *bad = layout_int8_onnx(h, rank, dims, l);
+        if (bad) return bad;
+    } else {
+        if (h->b || h->c || (h->flags & ~3u)) return "int8 header fields out of range";
+        if (h->a != (per_ch ? l->rows : 1)) return "int8 scale count does not match the shape";
+    }
     l->params_off = AFB_BLOB_HEADER_SIZE;
-    l->params2_off = l->params_off + 2ull * h->a;
+    l->params2_off = l->params_off + (onnx ? 4ull : 2ull) * h->a;
     l->data_off = align16(l->params2_off + (asym ? (uint64_t)h->a : 0));
     return mul_add(l->numel, 1, l->data_off, &l->total) ? NULL : "int8 size overflows";
 }
@@ -113,7 +148,7 @@ const char *af_wblob_layout_of(const af_wblob_head *h, int rank, const int64_t *
     out->numel = out->rows * out->cols;
     if (h->reserved) return "nonzero reserved header byte";
     switch (h->enc) {
-    case AFB_ENC_INT8: return layout_int8(h, out);
+    case AFB_ENC_INT8: return layout_int8(h, rank, dims, out);
     case AFB_ENC_INT4_LUT: return layout_int4(h, out);
     case AFB_ENC_SPARSE: return layout_sparse(h, out);
     case AFB_ENC_BLOCKWISE: return layout_blockwise(h, out);
@@ -137,9 +172,13 @@ static int read_f16s(const uint8_t *p, uint64_t n, float *out)
 }
 
 // int8 codes q (rows, cols), scale s (S), zero point z (S) -> x = s * (q - z)
+static af_status dec_int8_onnx(const af_wblob_head *h, const af_wblob_layout *l,
+                               const uint8_t *b, float *out, af_err *err);
+
 static af_status dec_int8(const af_wblob_head *h, const af_wblob_layout *l, const uint8_t *b,
                           float *out, af_err *err)
 {
+    if (h->flags & AF_WBLOB_F32_SCALE) return dec_int8_onnx(h, l, b, out, err);
     const int asym = (h->flags & AF_WBLOB_ASYMMETRIC) != 0;
     const int8_t *q = (const int8_t *)(b + l->data_off);
     for (uint64_t r = 0; r < l->rows; r++) {
@@ -152,6 +191,44 @@ static af_status dec_int8(const af_wblob_head *h, const af_wblob_layout *l, cons
         float *o = out + r * l->cols;
         for (uint64_t c = 0; c < l->cols; c++) o[c] = s * (float)(qr[c] - z);
     }
+    return AF_OK;
+}
+
+/* issue 15 (quant) */
+static float rd_f32(const uint8_t *p)
+{
+    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+// ONNX form: codes q (outer, D, inner) int8|uint8, f32 scales s and zero points z per tensor,
+// axis index or block (runtime/qparam.h) -> x = (float)(q - z) * s, as ONNX Runtime computes
+static af_status dec_int8_onnx(const af_wblob_head *h, const af_wblob_layout *l,
+                               const uint8_t *b, float *out, af_err *err)
+{
+    const int asym = (h->flags & AF_WBLOB_ASYMMETRIC) != 0, uns = (h->flags & AF_WBLOB_UNSIGNED) != 0;
+    af_qgeom g = {AF_QMODE_TENSOR, 1, (int64_t)l->numel, 1, 1, 1};
+    if (h->flags & AF_WBLOB_AXIS) {
+        int64_t dims[3] = {(int64_t)l->q_outer, (int64_t)l->q_d, (int64_t)l->q_inner};
+        af_qgeom_init(&g, (h->flags & AF_WBLOB_BLOCKED) ? AF_QMODE_BLOCK : AF_QMODE_AXIS, 3, dims,
+                      1, h->c);
+    }
+    for (uint32_t k = 0; k < h->a; k++)
+        if (!isfinite(rd_f32(b + l->params_off + 4ull * k)))
+            return af_err_set(err, AF_ERR_FORMAT, "int8 scale %u is not finite", k);
+    const uint8_t *q = b + l->data_off;
+    uint64_t e = 0;
+    for (int64_t o = 0; o < g.outer; o++)
+        for (int64_t i = 0; i < g.d; i++)
+            for (int64_t j = 0; j < g.inner; j++, e++) {
+                uint64_t k = (uint64_t)af_qgeom_index(&g, o, i, j);
+                float s = rd_f32(b + l->params_off + 4 * k);
+                int32_t z = !asym ? 0 : uns ? b[l->params2_off + k] : (int8_t)b[l->params2_off + k];
+                int32_t v = uns ? q[e] : (int8_t)q[e];
+                out[e] = af_dequantize_one(v, z, s);
+            }
     return AF_OK;
 }
 

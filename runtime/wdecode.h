@@ -41,6 +41,12 @@ static_assert(sizeof(af_wblob_head) == AFB_BLOB_HEADER_SIZE, "blob header layout
 
 #define AF_WBLOB_PER_CHANNEL 0x1u /* int8: one scale (and zero point) per row */
 #define AF_WBLOB_ASYMMETRIC 0x2u  /* int8: an int8 zero point per scale */
+/* issue 15 (quant): int8 blobs carrying an ONNX model's own quantization (QDQ weights).
+ * docs/bundle-format.md "INT8" lists the allowed combinations. */
+#define AF_WBLOB_F32_SCALE 0x4u   /* int8: scales stored as f32 (the model's, exactly) */
+#define AF_WBLOB_UNSIGNED 0x8u    /* int8: codes and zero points are uint8 */
+#define AF_WBLOB_AXIS 0x10u       /* int8: scales along axis b (PER_CHANNEL: one per index) */
+#define AF_WBLOB_BLOCKED 0x20u    /* int8 with AXIS: blocks of c elements along axis b */
 
 /* Section offsets of one blob, from its start (every array starts 16-byte aligned). */
 typedef struct af_wblob_layout {
@@ -49,6 +55,7 @@ typedef struct af_wblob_layout {
     uint64_t params2_off; /* int8 zero points (asymmetric) */
     uint64_t data_off;    /* int8 values · int4 indices · sparse values · blockwise codes */
     uint64_t total;       /* bytes of the whole blob */
+    uint64_t q_outer, q_d, q_inner; /* int8 with AF_WBLOB_AXIS: the tensor around the axis */
 } af_wblob_layout;
 
 /* Rows/cols of a tensor shape as above; 0 on overflow or a bad shape. */

@@ -256,6 +256,22 @@ static void count_work(const af_cost_node *n, work *w)
             w->ops = 2 * (i / (m > 0 ? m * m : 1)) * m * m * m / 3;
         }
         break;
+    /* issue 15 (quant): integer MACs priced as the dense ones (reference kernels on the CPU) */
+    case AF_OP_QUANTIZE:
+    case AF_OP_DEQUANTIZE:
+    case AF_OP_DYN_QUANTIZE: w->ops = 2 * (o > i ? o : i); break;
+    case AF_OP_CONV_INTEGER:
+    case AF_OP_QLINEAR_CONV: {
+        int wi = n->op == AF_OP_QLINEAR_CONV ? 3 : 1;
+        const af_cost_tensor *wt = &n->in[wi];
+        if (n->n_in > wi && wt->rank >= 2) w->gemm_macs = o * tail(wt, 1), w->ops = o;
+        break;
+    }
+    case AF_OP_MATMUL_INTEGER:
+    case AF_OP_QLINEAR_MATMUL:
+        if (n->n_in > 0 && n->in[0].rank >= 1)
+            w->gemm_macs = o * (double)n->in[0].dims[n->in[0].rank - 1], w->ops = o;
+        break;
     default: break; /* copies, slices, concat, pad, cast: bytes only */
     }
 }

@@ -130,11 +130,22 @@ static const af_target_family families[] = {
     "; assumed (no public source): nll_loss gathers by class index like gather; hardmax "       \
     "(argmax + one-hot) and det (pivoted LU) have no ANE layer in any public report"
 
+/* issue 15 (quant): quantize/dequantize of activations and the integer conv/matmul ops run on
+ * the CPU. The ANE computes fp16 only; int8 enters it only as weights, dequantized in its
+ * datapath (the bundle's int8 weight encoding, which is how QDQ weights arrive), so int8
+ * activation tensors, int32 accumulators and their round-half-even requantization have no
+ * ANE form: the same public source as the dtype rule below. */
+#define QUANT_NEVER \
+    ",quantize,dequantize,dyn_quantize,conv_integer,qlinear_conv,matmul_integer,qlinear_matmul"
+#define QUANT_NEVER_SOURCE                                                                     \
+    "; quantize/dequantize and integer conv/matmul: the ANE computes fp16 only, int8 only as " \
+    "weights dequantized in its datapath"
+
 const char *const af_target_never_ops =
-    "gather,gather_elements,lstm,gru,rnn" OPS3_NEVER OPS2_NEVER OPS1_NEVER;
+    "gather,gather_elements,lstm,gru,rnn" OPS3_NEVER OPS2_NEVER OPS1_NEVER QUANT_NEVER;
 const char *const af_target_never_ops_source =
     "public report (hollance/neural-engine notes): gather and RNN/LSTM/GRU fall back off the ANE on every family"
-    OPS3_NEVER_SOURCE OPS2_NEVER_SOURCE OPS1_NEVER_SOURCE;
+    OPS3_NEVER_SOURCE OPS2_NEVER_SOURCE OPS1_NEVER_SOURCE QUANT_NEVER_SOURCE;
 const char *const af_target_dtype_source =
     "ANEForge roadmap ('the two locks'): the ANE computes in fp16 only (no fp32/int32/bf16 compute)";
 

@@ -159,4 +159,12 @@ af_status onnx_map_mvn(onnx_ctx *c, const onnx_node *nd);
 #include "onnx_describe.h"
 af_status onnx_apply_freeze(onnx_ctx *c, const af_onnx_options *o); /* onnx_freeze.c */
 
+/* issue 15 (quant): onnx_ops_quant.c */
+af_status onnx_map_quantize(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_dyn_quantize(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_qconv(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_qmatmul(onnx_ctx *c, const onnx_node *nd);
+/* Conv's attributes (group, auto_pad, kernel_shape, strides, dilations, pads) into cp. */
+af_status onnx_conv_attrs(onnx_ctx *c, const onnx_node *nd, af_conv_params *cp);
+
 #endif

@@ -617,6 +617,14 @@ static const op_row op_rows[] = {
     {"NegativeLogLikelihoodLoss", onnx_map_nll_loss, 0},
     {"SoftmaxCrossEntropyLoss", onnx_map_sce_loss, 0},
     {"MeanVarianceNormalization", onnx_map_mvn, 0},
+    /* issue 15 (quant): onnx_ops_quant.c */
+    {"QuantizeLinear", onnx_map_quantize, AF_OP_QUANTIZE},
+    {"DequantizeLinear", onnx_map_quantize, AF_OP_DEQUANTIZE},
+    {"DynamicQuantizeLinear", onnx_map_dyn_quantize, 0},
+    {"ConvInteger", onnx_map_qconv, AF_OP_CONV_INTEGER},
+    {"QLinearConv", onnx_map_qconv, AF_OP_QLINEAR_CONV},
+    {"MatMulInteger", onnx_map_qmatmul, AF_OP_MATMUL_INTEGER},
+    {"QLinearMatMul", onnx_map_qmatmul, AF_OP_QLINEAR_MATMUL},
 };
 
 static int default_domain(const char *d)
@@ -658,4 +666,21 @@ int af_onnx_op_supported(const char *domain, const char *op_type)
     for (size_t i = 0; i < sizeof op_rows / sizeof *op_rows; i++)
         if (!strcmp(op_rows[i].name, op_type)) return 1;
     return 0;
+}
+
+/* issue 15 (quant): Conv's attributes, for ConvInteger and QLinearConv (onnx_ops_quant.c). */
+af_status onnx_conv_attrs(onnx_ctx *c, const onnx_node *nd, af_conv_params *cp)
+{
+    memset(cp, 0, sizeof *cp);
+    for (int i = 0; i < AF_MAX_SPATIAL; i++) cp->stride[i] = cp->dilation[i] = 1;
+    int64_t group = onnx_attr_i(c, nd, "group", 1);
+    if (group < 1 || group > INT32_MAX)
+        return onnx_node_err(c, nd, AF_ERR_FORMAT, "bad group %lld", (long long)group);
+    cp->group = (int32_t)group;
+    af_status st = auto_pad_attr(c, nd, &cp->auto_pad);
+    if (!st) st = spatial_list(c, nd, "kernel_shape", 1, &cp->nsp, cp->kernel);
+    if (!st) st = spatial_list(c, nd, "strides", 1, &cp->nsp, cp->stride);
+    if (!st) st = spatial_list(c, nd, "dilations", 1, &cp->nsp, cp->dilation);
+    if (!st) st = pads_attr(c, nd, &cp->nsp, cp->pad_begin, cp->pad_end);
+    return st;
 }

@@ -188,6 +188,14 @@ af_status af_kernel_check(af_op op, const af_params *p, const af_tview *in, int 
     case AF_OP_NLL_LOSS: return afk_nll_loss_check(p, in, n_in, out, n_out, err);
     case AF_OP_HARDMAX: return afk_hardmax_check(p, in, n_in, out, n_out, err);
     case AF_OP_DET: return afk_det_check(p, in, n_in, out, n_out, err);
+    /* issue 15 (quant) */
+    case AF_OP_QUANTIZE: return afk_quant_check(p, in, n_in, out, n_out, err);
+    case AF_OP_DEQUANTIZE: return afk_dequant_check(p, in, n_in, out, n_out, err);
+    case AF_OP_DYN_QUANTIZE: return afk_dyn_quant_check(p, in, n_in, out, n_out, err);
+    case AF_OP_CONV_INTEGER: return afk_conv_integer_check(p, in, n_in, out, n_out, err);
+    case AF_OP_QLINEAR_CONV: return afk_qlinear_conv_check(p, in, n_in, out, n_out, err);
+    case AF_OP_MATMUL_INTEGER: return afk_matmul_integer_check(p, in, n_in, out, n_out, err);
+    case AF_OP_QLINEAR_MATMUL: return afk_qlinear_matmul_check(p, in, n_in, out, n_out, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));
@@ -212,6 +220,11 @@ size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in,
     case AF_OP_STFT: return afk_stft_scratch(p, in, out);
     /* issue 15 (ops2) */
     case AF_OP_TOPK: return afk_topk_scratch(p, in);
+    /* issue 15 (quant) */
+    case AF_OP_CONV_INTEGER:
+    case AF_OP_QLINEAR_CONV: return afk_qconv_scratch(op, p, in, n_in, out);
+    case AF_OP_MATMUL_INTEGER:
+    case AF_OP_QLINEAR_MATMUL: return afk_qmm_scratch(out);
     default: return 0;
     }
 }
@@ -303,6 +316,14 @@ af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_
     case AF_OP_NLL_LOSS: return afk_nll_loss_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_HARDMAX: return afk_hardmax_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_DET: return afk_det_run(p, in, n_in, out, n_out, ctx, err);
+    /* issue 15 (quant) */
+    case AF_OP_QUANTIZE: return afk_quant_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_DEQUANTIZE: return afk_dequant_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_DYN_QUANTIZE: return afk_dyn_quant_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_CONV_INTEGER: return afk_conv_integer_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_QLINEAR_CONV: return afk_qlinear_conv_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_MATMUL_INTEGER: return afk_matmul_integer_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_QLINEAR_MATMUL: return afk_qlinear_matmul_run(p, in, n_in, out, n_out, ctx, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));

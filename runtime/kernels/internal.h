@@ -131,6 +131,25 @@ af_status afk_hardmax_run(AFK_RUN_ARGS);
 af_status afk_det_check(AFK_CHECK_ARGS);
 af_status afk_det_run(AFK_RUN_ARGS);
 
+/* issue 15 (quant): quant.c */
+af_status afk_quant_check(AFK_CHECK_ARGS);
+af_status afk_quant_run(AFK_RUN_ARGS);
+af_status afk_dequant_check(AFK_CHECK_ARGS);
+af_status afk_dequant_run(AFK_RUN_ARGS);
+af_status afk_dyn_quant_check(AFK_CHECK_ARGS);
+af_status afk_dyn_quant_run(AFK_RUN_ARGS);
+af_status afk_conv_integer_check(AFK_CHECK_ARGS);
+size_t afk_qconv_scratch(af_op op, const af_params *p, const af_tview *in, int n_in,
+                         const af_tview *out); /* CONV_INTEGER, QLINEAR_CONV */
+af_status afk_conv_integer_run(AFK_RUN_ARGS);
+af_status afk_qlinear_conv_check(AFK_CHECK_ARGS);
+af_status afk_qlinear_conv_run(AFK_RUN_ARGS);
+af_status afk_matmul_integer_check(AFK_CHECK_ARGS);
+size_t afk_qmm_scratch(const af_tview *out); /* MATMUL_INTEGER, QLINEAR_MATMUL */
+af_status afk_matmul_integer_run(AFK_RUN_ARGS);
+af_status afk_qlinear_matmul_check(AFK_CHECK_ARGS);
+af_status afk_qlinear_matmul_run(AFK_RUN_ARGS);
+
 /* ---- sgemm (gemm.c). Row-major: C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C.
  * lda/ldb/ldc are row strides of the stored matrices. beta == 0 ignores C's old contents. */
 void afk_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,

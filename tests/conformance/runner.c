@@ -69,6 +69,9 @@ static const char *const op_set[] = {
     "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "IsNaN", "IsInf", "Shrink", "Hardmax",
     "EyeLike", "MeanVarianceNormalization", "BitShift", "Det", "HannWindow", "HammingWindow",
     "BlackmanWindow",
+    /* issue 15 (quant) */
+    "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "ConvInteger", "QLinearConv",
+    "MatMulInteger", "QLinearMatMul",
 };
 #define N_OPS ((int)(sizeof op_set / sizeof *op_set))
 /* issue 15 (rnn): the recurrent ops' section of docs/onnx-support.md */
@@ -856,6 +859,36 @@ static int write_doc(const char *path, const totals *t)
     if (!any) fprintf(f, "None.\n");
     if (keep) fprintf(f, "\n%s", keep);
     free(keep);
+    /* issue 15 (quant) */
+    fputs(
+        "\n"
+        "## Quantized graphs\n"
+        "\n"
+        "- QuantizeLinear / DequantizeLinear: per-tensor, per-axis (`axis`) and the blocked form of\n"
+        "  opset 21 (`block_size`: the scale has the input's shape with ceil(D / block_size) along the\n"
+        "  axis); int8 and uint8 (DequantizeLinear also int32, e.g. QDQ biases); f32 scales.\n"
+        "  y = saturate(rint(x / scale) + zero_point) with round half to even, and x = (float)(q − zp) ·\n"
+        "  scale in f32, as ONNX Runtime computes them. Around activations they stay quantize /\n"
+        "  dequantize ops (on the CPU for every ANE target: the ANE computes fp16).\n"
+        "- A DequantizeLinear of a constant int8/uint8 initializer (a QDQ weight) folds to the weight,\n"
+        "  which the bundle stores in the int8 encoding with the model's own codes, scales and zero\n"
+        "  points whatever `--compress` says ([compression.md](compression.md)); `aneforge inspect`\n"
+        "  lists them. Scales and zero points of quantize ops are stored exactly (never fp16).\n"
+        "- DynamicQuantizeLinear (uint8; scale = (max(x, 0) − min(x, 0)) / 255, 1 when both are 0),\n"
+        "  ConvInteger and MatMulInteger (zero points one value or one per output channel / row /\n"
+        "  column), QLinearConv (per-channel w_scale and w_zero_point, int32 bias) and QLinearMatMul\n"
+        "  (per-column b_scale): exact integer accumulation stored as int32; the QLinear ops requantize\n"
+        "  (float)acc · ((x_scale · w_scale) / y_scale) in f32, clamp, round half to even, as ONNX\n"
+        "  Runtime does.\n"
+        "- Scale and zero-point shapes are checked against the input and axis at conversion, and\n"
+        "  constant scales must be finite and non-zero: otherwise exit 3 naming the node.\n"
+        "- `tests/e2e/quantized.sh` runs ONNX Runtime's dynamic form of a CNN and of a transformer MLP,\n"
+        "  a QDQ CNN and a QLinearConv CNN against ONNX Runtime: bit-identical, except the QDQ CNN\n"
+        "  (≈ 147 dB: ONNX Runtime fuses DQ → Conv → Q into an integer conv, aneforge runs the f32 conv).\n"
+        "- ONNX Runtime's own uint8 × int8 kernels on x86 CPUs without VNNI add pairs of products in\n"
+        "  saturating int16 (why its quantizer offers reduce_range): with full-range int8 weights and\n"
+        "  large uint8 activations it can differ from the spec there; aneforge computes exactly.\n",
+        f);
     return fclose(f);
 }
 

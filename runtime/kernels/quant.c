@@ -1,0 +1,536 @@
+/* runtime/kernels/quant.c — reference kernels of the quantized-graph ops (issue 15):
+ * QUANTIZE / DEQUANTIZE (per-tensor, per-axis, blocked: runtime/qparam.h), DYN_QUANTIZE,
+ * CONV_INTEGER / QLINEAR_CONV and MATMUL_INTEGER / QLINEAR_MATMUL.
+ *
+ * Integer products are summed exactly in 64 bits and stored as int32 (wrapping like ONNX
+ * Runtime's 32-bit accumulators, which only matters past 2^31). Requantization follows ONNX
+ * Runtime: scale = (x_scale * w_scale) / y_scale in f32, v = (float)acc * scale, clamped to
+ * [qmin - y_zp, qmax - y_zp], rounded half to even, plus y_zp.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../qparam.h"
+#include "internal.h"
+
+static int is_q8(af_dtype d) { return d == AF_DTYPE_I8 || d == AF_DTYPE_U8; }
+
+/* Element i of an int8 / uint8 / int32 buffer. */
+static inline int32_t qget(af_dtype t, const void *d, int64_t i)
+{
+    switch (t) {
+    case AF_DTYPE_I8: return ((const int8_t *)d)[i];
+    case AF_DTYPE_U8: return ((const uint8_t *)d)[i];
+    default: return ((const int32_t *)d)[i];
+    }
+}
+
+static void qrange(af_dtype t, int32_t *lo, int32_t *hi)
+{
+    *lo = t == AF_DTYPE_I8 ? -128 : 0;
+    *hi = t == AF_DTYPE_I8 ? 127 : 255;
+}
+
+/* Optional zero point: value j (or 0 when it is one value, 0 when absent). */
+static inline int32_t zp_at(const af_tview *z, int64_t j)
+{
+    if (!z || afk_omitted(z) || !z->data) return 0;
+    return qget(z->dtype, z->data, af_tview_numel(z) == 1 ? 0 : j);
+}
+
+static const af_tview *opt(const af_tview *in, int n_in, int k)
+{
+    return k < n_in && !afk_omitted(&in[k]) ? &in[k] : NULL;
+}
+
+/* ---- quantize / dequantize ------------------------------------------------------------------ */
+
+/* The mode and geometry of node p's scale s for x; NULL when they fit, else what is wrong. */
+static const char *qgeom_of(const af_quant_params *p, const af_tview *x, const af_tview *s,
+                            const af_tview *z, af_qgeom *g)
+{
+    int64_t ns = af_tview_numel(s);
+    af_qmode mode = p->block_size > 0 ? AF_QMODE_BLOCK
+                    : ns == 1 && s->rank <= 1 ? AF_QMODE_TENSOR
+                                              : AF_QMODE_AXIS;
+    if (s->dtype != AF_DTYPE_F32) return "scale must be f32";
+    if (mode != AF_QMODE_TENSOR && (p->axis < 0 || p->axis >= x->rank)) return "axis out of range";
+    if (af_qgeom_init(g, mode, x->rank, x->dims, p->axis, p->block_size) != ns)
+        return "scale count does not match the input and axis";
+    if (z && af_tview_numel(z) != ns) return "zero point count differs from the scale count";
+    return NULL;
+}
+
+af_status afk_quant_check(AFK_CHECK_ARGS)
+{
+    (void)n_out;
+    const af_tview *z = opt(in, n_in, 2);
+    af_qgeom g;
+    const char *bad = qgeom_of(&p->quant, &in[0], &in[1], z, &g);
+    if (!bad && !afk_same_shape(&in[0], &out[0])) bad = "output shape differs from the input";
+    if (!bad && (in[0].dtype != AF_DTYPE_F32 || !is_q8(out[0].dtype)))
+        bad = "wants f32 in, int8/uint8 out";
+    if (!bad && z && z->dtype != out[0].dtype) bad = "zero point dtype differs from the output";
+    return bad ? af_err_set(err, AF_ERR_SHAPE, "quantize: %s", bad) : AF_OK;
+}
+
+// x (outer, D, inner) f32 -> y = saturate(rint(x / s) + zp), s/zp per tensor, axis or block
+af_status afk_quant_run(AFK_RUN_ARGS)
+{
+    (void)n_out, (void)ctx, (void)err;
+    const af_tview *z = opt(in, n_in, 2);
+    af_qgeom g;
+    qgeom_of(&p->quant, &in[0], &in[1], z, &g);
+    const float *x = in[0].data, *s = in[1].data;
+    int32_t lo, hi;
+    qrange(out[0].dtype, &lo, &hi);
+    int64_t e = 0;
+    for (int64_t o = 0; o < g.outer; o++)
+        for (int64_t i = 0; i < g.d; i++)
+            for (int64_t j = 0; j < g.inner; j++, e++) {
+                int64_t k = af_qgeom_index(&g, o, i, j);
+                int32_t q = af_quantize_one(x[e], s[k], zp_at(z, k), lo, hi);
+                if (out[0].dtype == AF_DTYPE_I8) ((int8_t *)out[0].data)[e] = (int8_t)q;
+                else ((uint8_t *)out[0].data)[e] = (uint8_t)q;
+            }
+    return AF_OK;
+}
+
+af_status afk_dequant_check(AFK_CHECK_ARGS)
+{
+    (void)n_out;
+    const af_tview *z = opt(in, n_in, 2);
+    af_qgeom g;
+    const char *bad = qgeom_of(&p->quant, &in[0], &in[1], z, &g);
+    if (!bad && !afk_same_shape(&in[0], &out[0])) bad = "output shape differs from the input";
+    if (!bad && ((!is_q8(in[0].dtype) && in[0].dtype != AF_DTYPE_I32) ||
+                 out[0].dtype != AF_DTYPE_F32))
+        bad = "wants int8/uint8/int32 in, f32 out";
+    if (!bad && z && z->dtype != in[0].dtype) bad = "zero point dtype differs from the input";
+    return bad ? af_err_set(err, AF_ERR_SHAPE, "dequantize: %s", bad) : AF_OK;
+}
+
+// x (outer, D, inner) int -> y = (float)(x - zp) * s
+af_status afk_dequant_run(AFK_RUN_ARGS)
+{
+    (void)n_out, (void)ctx, (void)err;
+    const af_tview *z = opt(in, n_in, 2);
+    af_qgeom g;
+    qgeom_of(&p->quant, &in[0], &in[1], z, &g);
+    const float *s = in[1].data;
+    float *y = out[0].data;
+    int64_t e = 0;
+    for (int64_t o = 0; o < g.outer; o++)
+        for (int64_t i = 0; i < g.d; i++)
+            for (int64_t j = 0; j < g.inner; j++, e++) {
+                int64_t k = af_qgeom_index(&g, o, i, j);
+                y[e] = af_dequantize_one(qget(in[0].dtype, in[0].data, e), zp_at(z, k), s[k]);
+            }
+    return AF_OK;
+}
+
+af_status afk_dyn_quant_check(AFK_CHECK_ARGS)
+{
+    (void)p, (void)n_in, (void)n_out;
+    if (in[0].dtype != AF_DTYPE_F32 || out[0].dtype != AF_DTYPE_U8 ||
+        out[1].dtype != AF_DTYPE_F32 || out[2].dtype != AF_DTYPE_U8 ||
+        !afk_same_shape(&in[0], &out[0]) || af_tview_numel(&out[1]) != 1 ||
+        af_tview_numel(&out[2]) != 1)
+        return af_err_set(err, AF_ERR_SHAPE, "dyn_quantize: wants f32 x -> u8 y (x's shape), "
+                          "f32 scale, u8 zero point");
+    return AF_OK;
+}
+
+// x f32 -> y u8, scale = (max(x,0) - min(x,0)) / 255 (1 when equal),
+// zp = rint(clamp(0 - min / scale, 0, 255)), y = saturate(rint(x / scale) + zp)
+af_status afk_dyn_quant_run(AFK_RUN_ARGS)
+{
+    (void)p, (void)n_in, (void)n_out, (void)ctx, (void)err;
+    const float *x = in[0].data;
+    int64_t n = af_tview_numel(&in[0]);
+    float lo = 0.0f, hi = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        if (x[i] < lo) lo = x[i];
+        if (x[i] > hi) hi = x[i];
+    }
+    float s = hi == lo ? 1.0f : (hi - lo) / 255.0f;
+    float z0 = 0.0f - lo / s;
+    if (z0 != z0) z0 = 0.0f; /* x holds -inf (scale inf): no undefined conversion */
+    int32_t zp = (int32_t)rintf(z0 < 0.0f ? 0.0f : z0 > 255.0f ? 255.0f : z0);
+    uint8_t *y = out[0].data;
+    for (int64_t i = 0; i < n; i++) y[i] = (uint8_t)af_quantize_one(x[i], s, zp, 0, 255);
+    *(float *)out[1].data = s;
+    *(uint8_t *)out[2].data = (uint8_t)zp;
+    return AF_OK;
+}
+
+/* ---- requantization ---------------------------------------------------------------------- */
+
+/* y = saturate(rint((float)acc * scale) + zp) for output dtype t. */
+static inline int32_t requant(int32_t acc, float scale, int32_t zp, af_dtype t)
+{
+    int32_t lo, hi;
+    qrange(t, &lo, &hi);
+    float v = (float)acc * scale;
+    if (v != v) return zp; /* a NaN scale (run-time inputs): never an undefined conversion */
+    float flo = (float)(lo - zp), fhi = (float)(hi - zp);
+    v = v < flo ? flo : v > fhi ? fhi : v;
+    return (int32_t)rintf(v) + zp;
+}
+
+static void store_q(const af_tview *y, int64_t e, int32_t v)
+{
+    if (y->dtype == AF_DTYPE_I8) ((int8_t *)y->data)[e] = (int8_t)v;
+    else if (y->dtype == AF_DTYPE_U8) ((uint8_t *)y->data)[e] = (uint8_t)v;
+    else ((int32_t *)y->data)[e] = v;
+}
+
+/* Output scale of channel c: (a_scale * b_scale[c]) / y_scale, in f32 as ONNX Runtime. */
+static inline float out_scale(const af_tview *as, const af_tview *bs, const af_tview *ys,
+                              int64_t c)
+{
+    const float *b = bs->data;
+    float a = *(const float *)as->data, y = *(const float *)ys->data;
+    float ab = a * b[af_tview_numel(bs) == 1 ? 0 : c];
+    return ab / y;
+}
+
+/* ---- integer convolution -------------------------------------------------------------------- */
+
+typedef struct qconv {
+    int64_t N, C, M, G, Cg, Mg;
+    int64_t in[3], out[3], k[3], s[3], d[3], pb[3];
+} qconv;
+
+/* Every conv as 3-D: missing leading spatial dims have size 1. */
+static void qconv_init(qconv *q, const af_conv_params *cp, const af_tview *x, const af_tview *w,
+                       const af_tview *y)
+{
+    int off = 3 - cp->nsp;
+    q->N = x->dims[0], q->C = x->dims[1], q->M = y->dims[1], q->G = cp->group;
+    q->Cg = q->C / q->G, q->Mg = q->M / q->G;
+    for (int i = 0; i < 3; i++) {
+        int j = i - off;
+        q->in[i] = j >= 0 ? x->dims[2 + j] : 1;
+        q->out[i] = j >= 0 ? y->dims[2 + j] : 1;
+        q->k[i] = j >= 0 ? w->dims[2 + j] : 1;
+        q->s[i] = j >= 0 ? cp->stride[j] : 1;
+        q->d[i] = j >= 0 ? cp->dilation[j] : 1;
+        q->pb[i] = j >= 0 ? cp->pad_begin[j] : 0;
+    }
+}
+
+static af_status qconv_check(const char *op, const af_conv_params *cp, const af_tview *x,
+                             const af_tview *w, const af_tview *y, af_err *err)
+{
+    int r = cp->nsp + 2;
+    if (cp->nsp < 1 || cp->nsp > 3 || x->rank != r || w->rank != r || y->rank != r)
+        return af_err_set(err, AF_ERR_SHAPE, "%s: X, W and Y must have rank 3..5", op);
+    if (!is_q8(x->dtype) || !is_q8(w->dtype))
+        return af_err_set(err, AF_ERR_SHAPE, "%s: X and W must be int8/uint8", op);
+    if (cp->group < 1 || x->dims[1] % cp->group || y->dims[1] % cp->group ||
+        w->dims[0] != y->dims[1] || w->dims[1] * cp->group != x->dims[1] ||
+        y->dims[0] != x->dims[0])
+        return af_err_set(err, AF_ERR_SHAPE, "%s: X, W, Y channels and group disagree", op);
+    for (int j = 0; j < cp->nsp; j++) {
+        int64_t span = (int64_t)cp->dilation[j] * (w->dims[2 + j] - 1) + 1;
+        int64_t padded = x->dims[2 + j] + cp->pad_begin[j] + cp->pad_end[j];
+        if (cp->stride[j] < 1 || cp->dilation[j] < 1 || cp->pad_begin[j] < 0 ||
+            cp->pad_end[j] < 0 || padded < span || y->dims[2 + j] != (padded - span) / cp->stride[j] + 1)
+            return af_err_set(err, AF_ERR_SHAPE, "%s: bad geometry on spatial axis %d", op, j);
+    }
+    return AF_OK;
+}
+
+/* A zero point / scale of one value or one per output channel m. */
+static int per_channel_ok(const af_tview *v, int64_t m)
+{
+    int64_t n = af_tview_numel(v);
+    return v->rank <= 1 && (n == 1 || n == m);
+}
+
+/* Scratch of the integer conv: weights minus their zero point (M, Cg*K) int16, one tile of
+ * the im2col of x minus its zero point (Cg*K, T) int16, and T uint32 accumulators. */
+enum { QCOL_BYTES = 2 << 20 };
+
+static int64_t qconv_tile(const qconv *q, int64_t rows)
+{
+    int64_t osp = q->out[0] * q->out[1] * q->out[2], t = QCOL_BYTES / 2 / (rows > 0 ? rows : 1);
+    if (t < 16) t = 16;
+    return t < osp ? t : osp;
+}
+
+static size_t qconv_scratch(const qconv *q)
+{
+    int64_t rows = q->Cg * q->k[0] * q->k[1] * q->k[2], t = qconv_tile(q, rows);
+    return (size_t)(2 * q->M * rows + 2 * rows * t + 4 * t + 64);
+}
+
+// col (Cg*K, T) = x[n, group g] - xzp at the taps of output positions [p0, p0+T); 0 in padding
+static void qconv_im2col(const qconv *q, const af_tview *x, int32_t xzp, int64_t n, int64_t g,
+                         int64_t p0, int64_t T, int16_t *col)
+{
+    int64_t isp = q->in[0] * q->in[1] * q->in[2], r = 0;
+    for (int64_t c = 0; c < q->Cg; c++) {
+        int64_t xc = (n * q->C + g * q->Cg + c) * isp;
+        for (int64_t a = 0; a < q->k[0]; a++)
+            for (int64_t b = 0; b < q->k[1]; b++)
+                for (int64_t e = 0; e < q->k[2]; e++, r++) {
+                    int16_t *dst = col + r * T;
+                    for (int64_t t = 0; t < T; t++) {
+                        int64_t p = p0 + t, o2 = p % q->out[2], o1 = p / q->out[2] % q->out[1];
+                        int64_t o0 = p / (q->out[2] * q->out[1]);
+                        int64_t i0 = o0 * q->s[0] - q->pb[0] + a * q->d[0];
+                        int64_t i1 = o1 * q->s[1] - q->pb[1] + b * q->d[1];
+                        int64_t i2 = o2 * q->s[2] - q->pb[2] + e * q->d[2];
+                        int in = i0 >= 0 && i0 < q->in[0] && i1 >= 0 && i1 < q->in[1] &&
+                                 i2 >= 0 && i2 < q->in[2];
+                        dst[t] = in ? (int16_t)(qget(x->dtype, x->data, xc + (i0 * q->in[1] + i1) *
+                                                     q->in[2] + i2) - xzp)
+                                    : 0;
+                    }
+                }
+    }
+}
+
+/* Runs the conv; with ys (QLinearConv) requantizes acc + bias per channel, else stores acc.
+ * Sums are exact in 32 bits for any real layer (|x - xzp|, |w - wzp| <= 255) and wrap like
+ * ONNX Runtime's int32 accumulators past 2^31 (unsigned arithmetic: never undefined). */
+static void qconv_run(const qconv *q, const af_tview *x, const af_tview *w, const af_tview *xz,
+                      const af_tview *wz, const af_tview *b, const af_tview *xs,
+                      const af_tview *ws, const af_tview *ys, const af_tview *yz, af_tview *y,
+                      void *scratch)
+{
+    int32_t xzp = zp_at(xz, 0), yzp = ys ? zp_at(yz, 0) : 0;
+    int64_t rows = q->Cg * q->k[0] * q->k[1] * q->k[2], T = qconv_tile(q, rows);
+    int64_t osp = q->out[0] * q->out[1] * q->out[2];
+    int16_t *wv = scratch, *col = wv + q->M * rows;
+    uint32_t *acc = (uint32_t *)(void *)((uintptr_t)(col + rows * T + 16) & ~(uintptr_t)15);
+    for (int64_t m = 0; m < q->M; m++)
+        for (int64_t r = 0; r < rows; r++)
+            wv[m * rows + r] = (int16_t)(qget(w->dtype, w->data, m * rows + r) - zp_at(wz, m));
+    for (int64_t n = 0; n < q->N; n++)
+        for (int64_t g = 0; g < q->G; g++)
+            for (int64_t p0 = 0; p0 < osp; p0 += T) {
+                int64_t tl = osp - p0 < T ? osp - p0 : T;
+                qconv_im2col(q, x, xzp, n, g, p0, tl, col);
+                for (int64_t m = g * q->Mg; m < (g + 1) * q->Mg; m++) {
+                    const int16_t *wm = wv + m * rows;
+                    memset(acc, 0, (size_t)tl * sizeof *acc);
+                    for (int64_t r = 0; r < rows; r++) {
+                        const int16_t *cr = col + r * tl;
+                        int32_t wr = wm[r];
+                        for (int64_t t = 0; t < tl; t++) acc[t] += (uint32_t)(wr * cr[t]);
+                    }
+                    uint32_t bias = b && b->data ? (uint32_t)((const int32_t *)b->data)[m] : 0;
+                    float sc = ys ? out_scale(xs, ws, ys, m) : 0.0f;
+                    int64_t e = (n * q->M + m) * osp + p0;
+                    for (int64_t t = 0; t < tl; t++) {
+                        int32_t v = (int32_t)(acc[t] + bias);
+                        store_q(y, e + t, ys ? requant(v, sc, yzp, y->dtype) : v);
+                    }
+                }
+            }
+}
+
+size_t afk_qconv_scratch(af_op op, const af_params *p, const af_tview *in, int n_in,
+                         const af_tview *out)
+{
+    int wi = op == AF_OP_QLINEAR_CONV ? 3 : 1;
+    if (n_in <= wi || p->conv.nsp < 1 || p->conv.nsp > 3 || p->conv.group < 1 ||
+        in[0].rank != p->conv.nsp + 2 || in[wi].rank != p->conv.nsp + 2 ||
+        out[0].rank != p->conv.nsp + 2)
+        return 0;
+    qconv q;
+    qconv_init(&q, &p->conv, &in[0], &in[wi], &out[0]);
+    return qconv_scratch(&q);
+}
+
+af_status afk_conv_integer_check(AFK_CHECK_ARGS)
+{
+    (void)n_out;
+    af_status st = qconv_check("conv_integer", &p->conv, &in[0], &in[1], &out[0], err);
+    if (st) return st;
+    const af_tview *xz = opt(in, n_in, 2), *wz = opt(in, n_in, 3);
+    if (out[0].dtype != AF_DTYPE_I32 || (xz && (af_tview_numel(xz) != 1 || xz->dtype != in[0].dtype)) ||
+        (wz && (!per_channel_ok(wz, out[0].dims[1]) || wz->dtype != in[1].dtype)))
+        return af_err_set(err, AF_ERR_SHAPE, "conv_integer: Y must be int32, zero points one "
+                          "value (x) or one per output channel (w) of their data's dtype");
+    return AF_OK;
+}
+
+// X (N,C,*) int8/uint8, W (M,C/g,*) -> Y (N,M,*) int32
+af_status afk_conv_integer_run(AFK_RUN_ARGS)
+{
+    (void)n_out, (void)err;
+    qconv q;
+    qconv_init(&q, &p->conv, &in[0], &in[1], &out[0]);
+    qconv_run(&q, &in[0], &in[1], opt(in, n_in, 2), opt(in, n_in, 3), NULL, NULL, NULL, NULL,
+              NULL, &out[0], ctx->scratch);
+    return AF_OK;
+}
+
+/* Scalar f32 scale / one-value zero point of dtype dt. */
+static int scalar_ok(const af_tview *s, const af_tview *z, af_dtype dt)
+{
+    return s && s->dtype == AF_DTYPE_F32 && af_tview_numel(s) == 1 && s->rank <= 1 &&
+           (!z || (af_tview_numel(z) == 1 && z->rank <= 1 && z->dtype == dt));
+}
+
+af_status afk_qlinear_conv_check(AFK_CHECK_ARGS)
+{
+    (void)n_out;
+    af_status st = qconv_check("qlinear_conv", &p->conv, &in[0], &in[3], &out[0], err);
+    if (st) return st;
+    int64_t m = out[0].dims[1];
+    const af_tview *wz = opt(in, n_in, 5), *b = opt(in, n_in, 8);
+    if (!is_q8(out[0].dtype) || !scalar_ok(&in[1], opt(in, n_in, 2), in[0].dtype) ||
+        !scalar_ok(&in[6], opt(in, n_in, 7), out[0].dtype) || in[4].dtype != AF_DTYPE_F32 ||
+        !per_channel_ok(&in[4], m) || (wz && (!per_channel_ok(wz, m) || wz->dtype != in[3].dtype)) ||
+        (b && (b->dtype != AF_DTYPE_I32 || b->rank != 1 || b->dims[0] != m)))
+        return af_err_set(err, AF_ERR_SHAPE, "qlinear_conv: scales, zero points or bias do not "
+                          "fit X, W and Y");
+    return AF_OK;
+}
+
+// X (N,C,*) q8, W (M,C/g,*) q8, B (M) i32 -> Y (N,M,*) q8 requantized per output channel
+af_status afk_qlinear_conv_run(AFK_RUN_ARGS)
+{
+    (void)n_out, (void)err;
+    qconv q;
+    qconv_init(&q, &p->conv, &in[0], &in[3], &out[0]);
+    qconv_run(&q, &in[0], &in[3], opt(in, n_in, 2), opt(in, n_in, 5), opt(in, n_in, 8), &in[1],
+              &in[4], &in[6], opt(in, n_in, 7), &out[0], ctx->scratch);
+    return AF_OK;
+}
+
+/* ---- integer matmul ------------------------------------------------------------------------- */
+
+static af_status qmm_check(const char *op, const af_tview *a, const af_tview *b,
+                           const af_tview *y, af_err *err)
+{
+    int r = y->rank;
+    if (!is_q8(a->dtype) || !is_q8(b->dtype) || a->rank < 2 || b->rank < 2 || r < 2 ||
+        a->rank > r || b->rank > r || a->dims[a->rank - 1] != b->dims[b->rank - 2] ||
+        y->dims[r - 2] != a->dims[a->rank - 2] || y->dims[r - 1] != b->dims[b->rank - 1])
+        return af_err_set(err, AF_ERR_SHAPE, "%s: A (...,M,K), B (...,K,N) int8/uint8 and Y "
+                          "(...,M,N) disagree", op);
+    for (int k = 0; k < r - 2; k++) {
+        int ka = k - (r - a->rank), kb = k - (r - b->rank);
+        int64_t da = ka >= 0 ? a->dims[ka] : 1, db = kb >= 0 ? b->dims[kb] : 1;
+        if ((da != y->dims[k] && da != 1) || (db != y->dims[k] && db != 1))
+            return af_err_set(err, AF_ERR_SHAPE, "%s: batch dims do not broadcast", op);
+    }
+    return AF_OK;
+}
+
+/* Offset in elements of batch index bi (of y's batch dims) into v (broadcast). */
+static int64_t batch_off(const af_tview *v, const af_tview *y, int64_t bi)
+{
+    int r = y->rank, off = r - v->rank;
+    int64_t o = 0, stride = v->dims[v->rank - 2] * v->dims[v->rank - 1];
+    for (int k = r - 3; k >= 0; k--) {
+        int64_t idx = bi % y->dims[k];
+        bi /= y->dims[k];
+        int kv = k - off;
+        if (kv < 0) continue;
+        if (v->dims[kv] != 1) o += idx * stride;
+        stride *= v->dims[kv];
+    }
+    return o;
+}
+
+/* acc (N) += av * B row (N) of int8 or uint8: the vectorizable inner loop. */
+static void axpy_q8(uint32_t *acc, int32_t av, const af_tview *b, int64_t off, int64_t N)
+{
+    if (b->dtype == AF_DTYPE_I8) {
+        const int8_t *br = (const int8_t *)b->data + off;
+        for (int64_t n = 0; n < N; n++) acc[n] += (uint32_t)(av * br[n]);
+    } else {
+        const uint8_t *br = (const uint8_t *)b->data + off;
+        for (int64_t n = 0; n < N; n++) acc[n] += (uint32_t)(av * br[n]);
+    }
+}
+
+// A (...,M,K), B (...,K,N) -> Y (...,M,N): acc = sum_k (a - azp[m]) (b - bzp[n])
+//   = sum_k (a - azp) b - bzp[n] sum_k (a - azp), in wrapping 32-bit arithmetic (exact for any
+// real size, ONNX Runtime's int32 wrap beyond); requantized per column n when ys is given.
+// acc: scratch of N uint32.
+static void qmm_run(const af_tview *a, const af_tview *b, const af_tview *az,
+                    const af_tview *bz, const af_tview *as, const af_tview *bs,
+                    const af_tview *ys, const af_tview *yz, af_tview *y, uint32_t *acc)
+{
+    int r = y->rank;
+    int64_t M = y->dims[r - 2], N = y->dims[r - 1], K = a->dims[a->rank - 1];
+    int64_t batches = afk_prod(y, 0, r - 2), e = 0;
+    int32_t yzp = ys ? zp_at(yz, 0) : 0;
+    for (int64_t bi = 0; bi < batches; bi++) {
+        int64_t ao = batch_off(a, y, bi), bo = batch_off(b, y, bi);
+        for (int64_t m = 0; m < M; m++) {
+            int32_t azp = zp_at(az, m);
+            uint32_t sa = 0;
+            memset(acc, 0, (size_t)N * sizeof *acc);
+            for (int64_t k = 0; k < K; k++) {
+                int32_t av = qget(a->dtype, a->data, ao + m * K + k) - azp;
+                sa += (uint32_t)av;
+                axpy_q8(acc, av, b, bo + k * N, N);
+            }
+            for (int64_t n = 0; n < N; n++, e++) {
+                int32_t v = (int32_t)(acc[n] - (uint32_t)zp_at(bz, n) * sa);
+                store_q(y, e, ys ? requant(v, out_scale(as, bs, ys, n), yzp, y->dtype) : v);
+            }
+        }
+    }
+}
+
+size_t afk_qmm_scratch(const af_tview *out)
+{
+    return out[0].rank >= 2 ? (size_t)(4 * out[0].dims[out[0].rank - 1] + 64) : 0;
+}
+
+af_status afk_matmul_integer_check(AFK_CHECK_ARGS)
+{
+    (void)p, (void)n_out;
+    af_status st = qmm_check("matmul_integer", &in[0], &in[1], &out[0], err);
+    if (st) return st;
+    const af_tview *az = opt(in, n_in, 2), *bz = opt(in, n_in, 3);
+    int r = out[0].rank;
+    if (out[0].dtype != AF_DTYPE_I32 ||
+        (az && (!per_channel_ok(az, out[0].dims[r - 2]) || az->dtype != in[0].dtype)) ||
+        (bz && (!per_channel_ok(bz, out[0].dims[r - 1]) || bz->dtype != in[1].dtype)))
+        return af_err_set(err, AF_ERR_SHAPE, "matmul_integer: Y must be int32, zero points one "
+                          "value or one per row (a) / column (b) of their data's dtype");
+    return AF_OK;
+}
+
+af_status afk_matmul_integer_run(AFK_RUN_ARGS)
+{
+    (void)p, (void)n_out, (void)err;
+    qmm_run(&in[0], &in[1], opt(in, n_in, 2), opt(in, n_in, 3), NULL, NULL, NULL, NULL, &out[0],
+            ctx->scratch);
+    return AF_OK;
+}
+
+af_status afk_qlinear_matmul_check(AFK_CHECK_ARGS)
+{
+    (void)p, (void)n_out;
+    af_status st = qmm_check("qlinear_matmul", &in[0], &in[3], &out[0], err);
+    if (st) return st;
+    int64_t nn = out[0].dims[out[0].rank - 1];
+    const af_tview *bz = opt(in, n_in, 5);
+    if (!is_q8(out[0].dtype) || n_in < 8 || !scalar_ok(&in[1], opt(in, n_in, 2), in[0].dtype) ||
+        !scalar_ok(&in[6], opt(in, n_in, 7), out[0].dtype) || in[4].dtype != AF_DTYPE_F32 ||
+        !per_channel_ok(&in[4], nn) || (bz && (!per_channel_ok(bz, nn) || bz->dtype != in[3].dtype)))
+        return af_err_set(err, AF_ERR_SHAPE, "qlinear_matmul: scales or zero points do not fit "
+                          "A, B and Y");
+    return AF_OK;
+}
+
+af_status afk_qlinear_matmul_run(AFK_RUN_ARGS)
+{
+    (void)p, (void)n_out, (void)err;
+    qmm_run(&in[0], &in[3], opt(in, n_in, 2), opt(in, n_in, 5), &in[1], &in[4], &in[6],
+            opt(in, n_in, 7), &out[0], ctx->scratch);
+    return AF_OK;
+}

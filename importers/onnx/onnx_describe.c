@@ -182,6 +182,18 @@ static int walk_graph(af_onnx_desc *d, const Onnx__GraphProto *gp, const char *p
 
 /* ---- model ---- */
 
+/* Element count of an initializer's declared dims (0 for a negative dim, INT64_MAX on
+ * overflow). */
+static int64_t elements(const Onnx__TensorProto *t)
+{
+    int64_t n = 1;
+    for (size_t k = 0; k < t->n_dims; k++) {
+        if (t->dims[k] < 0) return 0;
+        if (__builtin_mul_overflow(n, t->dims[k], &n)) return INT64_MAX;
+    }
+    return n;
+}
+
 static int model_desc(af_onnx_desc *d, const Onnx__ModelProto *m)
 {
     d->ir_version = m->ir_version;
@@ -201,11 +213,9 @@ static int model_desc(af_onnx_desc *d, const Onnx__ModelProto *m)
     }
     const Onnx__GraphProto *gp = m->graph;
     d->n_initializers = (int)gp->n_initializer;
-    for (size_t i = 0; i < gp->n_initializer; i++) {
-        int64_t n = 1;
-        for (size_t k = 0; k < gp->initializer[i]->n_dims; k++) n *= gp->initializer[i]->dims[k];
-        d->parameters += n;
-    }
+    for (size_t i = 0; i < gp->n_initializer; i++) /* saturating: dims are the file's word */
+        if (__builtin_add_overflow(d->parameters, elements(gp->initializer[i]), &d->parameters))
+            d->parameters = INT64_MAX;
     if (graph_values(d, gp)) return -1;
     return walk_graph(d, gp, "", 0);
 }

@@ -566,12 +566,14 @@ af_status af_npy_read_input(const char *dir, const char *tensor_name, af_npy *ou
     af_status st = af_npy_path(dir, tensor_name, path, path_size, err);
     if (st) return st;
     struct stat sb;
-    if (stat(path, &sb) != 0) {
-        char exact[4096];
-        int n = snprintf(exact, sizeof exact, "%s/%s.npy", dir, tensor_name);
-        if (n > 0 && (size_t)n < sizeof exact && (size_t)n < path_size && strcmp(exact, path) &&
-            stat(exact, &sb) == 0)
-            memcpy(path, exact, (size_t)n + 1);
+    char exact[4096];
+    int n = snprintf(exact, sizeof exact, "%s/%s.npy", dir, tensor_name);
+    int other = n > 0 && (size_t)n < sizeof exact && (size_t)n < path_size && strcmp(exact, path);
+    if (stat(path, &sb) != 0 && other) {
+        if (stat(exact, &sb) != 0)
+            return af_err_set(err, AF_ERR_IO, "%s: cannot open: %s (nor %s)", path,
+                              strerror(errno), exact);
+        memcpy(path, exact, (size_t)n + 1);
     }
     return af_npy_read_file(path, out, err);
 }

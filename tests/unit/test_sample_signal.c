@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../targets/targets_internal.h"
 #include "graph/shape.h"
 #include "test_kernels_util.h"
 
@@ -295,6 +296,49 @@ static void test_shapes(void)
     af_graph_free(&g);
 }
 
+/* ---- family table and cost --------------------------------------------------------------- */
+
+/* Every op of this file runs off the ANE on every family, and each has a nonzero cost. */
+static void test_placement_cost(void)
+{
+    af_graph g;
+    af_graph_init(&g);
+    int x = add_in(&g, "x", AF_DTYPE_F32, 4, (int64_t[]){1, 4, 8, 8});
+    int grid = add_in(&g, "grid", AF_DTYPE_F32, 4, (int64_t[]){1, 6, 6, 2});
+    int rois = add_in(&g, "rois", AF_DTYPE_F32, 2, (int64_t[]){3, 4});
+    int bi = add_in(&g, "bi", AF_DTYPE_I64, 1, (int64_t[]){3});
+    int sig = add_in(&g, "sig", AF_DTYPE_F32, 3, (int64_t[]){1, 64, 1});
+    static const char *const names[4] = {"gs", "ra", "dft", "stft"};
+    static const int64_t od[4][4] = {{1, 4, 6, 6}, {3, 4, 2, 2}, {1, 64, 1, 2}, {1, 7, 9, 2}};
+    af_params p[4] = {P(), P(), P(), P()};
+    p[1].roi_align.out_h = p[1].roi_align.out_w = 2;
+    p[2].dft.axis = 1, p[2].dft.length = 64;
+    p[3].stft.frame_step = 8, p[3].stft.frame_length = 16, p[3].stft.onesided = 1;
+    int ins[4][3] = {{x, grid}, {x, rois, bi}, {sig}, {sig}}, nin[4] = {2, 3, 1, 1};
+    af_op ops[4] = {AF_OP_GRID_SAMPLE, AF_OP_ROI_ALIGN, AF_OP_DFT, AF_OP_STFT};
+    for (int k = 0; k < 4; k++) {
+        int o = af_graph_add_tensor(&g, names[k], AF_DTYPE_F32, k == 2 ? 3 : 4, od[k]);
+        int i = af_graph_add_node(&g, ops[k], names[k], ins[k], nin[k], &o, 1);
+        g.nodes[i].p = p[k];
+    }
+    for (int f = 0; f < af_target_count(); f++) {
+        af_target_check_result r = {0};
+        af_err err = {0};
+        CHECK(af_target_check_graph(&g, af_target_at(f), &r, NULL, &err) == AF_OK, "%s", err.msg);
+        int never = 0;
+        for (int i = 0; i < r.n; i++) never += !strcmp(r.v[i].cap, "never_ane");
+        CHECK(never == 4, "%s: %d of 4 nodes never on the ANE", af_target_at(f)->name, never);
+        af_target_check_free(&r);
+    }
+    af_cost_report cr;
+    af_err err = {0};
+    CHECK(af_cost_graph(&g, af_target_at(0), -1, &cr, &err) == AF_OK && cr.n == 4, "cost");
+    for (int i = 0; i < cr.n; i++)
+        CHECK(cr.ops[i].macs + cr.ops[i].taps > 0, "%s has work", cr.ops[i].node);
+    af_cost_report_free(&cr);
+    af_graph_free(&g);
+}
+
 int main(void)
 {
     test_grid_sample();
@@ -303,5 +347,6 @@ int main(void)
     test_stft();
     test_mel();
     test_shapes();
+    test_placement_cost();
     return check_report("test_sample_signal");
 }

@@ -143,6 +143,8 @@ static af_status stft_resolve(af_graph *g, af_node *n, af_err *err)
                           (long long)p->frame_length, (long long)w->dims[0]);
         p->frame_length = w->dims[0];
     }
+    if (!p->frame_length)
+        return sh_err(n, err, AF_ERR_SHAPE, "needs a window or a frame_length input");
     drop_inputs(n, 0xau); /* frame_step, frame_length */
     return AF_OK;
 }

@@ -2,8 +2,10 @@
 # GridSample / RoiAlign / DFT / STFT / MelWeightMatrix forms beyond the backend test data
 # (issue 15): models and torch / numpy references made by tests/tools/sample_signal.py, converted
 # to fp32 bundles, run through the CLI, and compared with the references and, when the oracle is
-# installed, with ONNX Runtime on the same model (RoiAlign's max mode has no other reference).
-# Tolerances: rtol 1e-4 / atol 1e-5 (see compare() in the script).
+# installed, with ONNX Runtime on the same model (RoiAlign's max mode has no other reference);
+# plus a torch-exported flow warp (GridSample), a torchvision roi_align head and a log-mel front
+# end (STFT + MelWeightMatrix), judged by PSNR >= 80 dB.
+# Tolerances: rtol 1e-4 / atol 1e-5 per element for the op forms (see compare() in the script).
 set -eu
 . "$(dirname "$0")/lib/common.sh"
 have_torch || exit $SKIP

@@ -9,7 +9,7 @@
 set -eu
 . "$(dirname "$0")/lib/common.sh"
 have_torch || exit $SKIP
-"$PY" tests/tools/sample_signal.py make "$T/cases"
+"$PY" -W ignore tests/tools/sample_signal.py make "$T/cases"
 for d in "$T"/cases/*; do
     "$AF" convert "$d/model.onnx" -o "$d/m.afb" --compress fp32 -q
     "$AF" run "$d/m.afb" --inputs "$d/inputs" --outputs "$d/outputs" >/dev/null

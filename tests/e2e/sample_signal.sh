@@ -18,3 +18,9 @@ for d in "$T"/cases/*; do
     fi
 done
 "$PY" tests/tools/sample_signal.py check "$T/cases"
+# what convert refuses: exit 3, one line naming the node and the problem
+"$PY" tests/tools/sample_signal.py bad "$T"
+expect 3 "node 'gs' (GridSample): mode 'area' is not supported" -- "$AF" convert "$T/bad/gridsample_area.onnx" -o "$T/x.afb"
+expect 3 "node 'dft' (DFT): a onesided inverse DFT is not supported" -- "$AF" convert "$T/bad/dft_onesided_inverse.onnx" -o "$T/x.afb"
+expect 3 "node 'stft' (stft): the frame_step input 'step' is not a constant" -- "$AF" convert "$T/bad/stft_step_input.onnx" -o "$T/x.afb"
+[ "$fails" -eq 0 ]

@@ -3,6 +3,7 @@
 (tests/e2e/sample_signal.sh).
 
     sample_signal.py make DIR    writes DIR/<case>/{model.onnx, inputs/*.npy, reference/*.npy}
+    sample_signal.py bad DIR     writes DIR/bad/*.onnx: models convert must refuse (exit 3)
     sample_signal.py check DIR   compares DIR/<case>/outputs with reference/ and, where present,
                                  with ort/ (ONNX Runtime's outputs for the same model)
 
@@ -257,6 +258,29 @@ def log_mel_case(root):
     open(os.path.join(d, "no_ort"), "w").write("f32 FFT noise in empty bands, see wild_cases\n")
 
 
+def bad_models(root):
+    """Models convert must refuse with exit 3 and one line naming the node (bad/<name>.onnx)."""
+    os.makedirs(os.path.join(root, "bad"), exist_ok=True)
+    x = np.zeros((1, 1, 4, 4), np.float32)
+    grid = np.zeros((1, 2, 2, 2), np.float32)
+    sig = np.zeros((1, 64, 1), np.float32)
+    step = np.array(8, np.int64)
+    models = {
+        "gridsample_area": ([helper.make_node("GridSample", ["x", "g"], ["y"], mode="area",
+                                              name="gs")], [vi("x", x), vi("g", grid)], x, 16),
+        "dft_onesided_inverse": ([helper.make_node("DFT", ["s"], ["y"], onesided=1, inverse=1,
+                                                   name="dft")], [vi("s", sig)], sig, 17),
+        "stft_step_input": ([helper.make_node("STFT", ["s", "step", "", "fl"], ["y"], name="stft")],
+                            [vi("s", sig), vi("step", step)], sig, 17),
+    }
+    for name, (nodes, ins, y, opset) in models.items():
+        g = helper.make_graph(nodes, name, ins, [vi("y", y)],
+                              initializer=[numpy_helper.from_array(np.array(16, np.int64), "fl")])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+        m.ir_version = 8
+        onnx.save(m, os.path.join(root, "bad", name + ".onnx"))
+
+
 def psnr(o, r):
     mse = float(np.mean((o.astype(np.float64) - r) ** 2))
     return float("inf") if mse == 0 else 10 * np.log10(float(np.max(np.abs(r))) ** 2 / mse)
@@ -296,8 +320,10 @@ def check(root):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("make", "check"):
-        sys.exit("usage: sample_signal.py make|check DIR")
+    if len(sys.argv) != 3 or sys.argv[1] not in ("make", "check", "bad"):
+        sys.exit("usage: sample_signal.py make|check|bad DIR")
+    if sys.argv[1] == "bad":
+        sys.exit(bad_models(sys.argv[2]))
     if sys.argv[1] == "make":
         grid_sample_cases(sys.argv[2])
         roi_align_cases(sys.argv[2])

@@ -59,8 +59,9 @@ af_status afk_dft_check(AFK_CHECK_ARGS)
         return af_err_set(err, AF_ERR_UNSUPPORTED, "dft: only f32 is supported");
     int r = x->rank;
     if (r < 2 || y->rank != r || d->axis < 0 || d->axis > r - 2 || d->length < 1 ||
-        d->length > ((int64_t)1 << 24) || (d->inverse && d->onesided))
-        return af_err_set(err, AF_ERR_FORMAT, "dft: bad axis, length or onesided inverse");
+        d->length > ((int64_t)1 << 24) || (d->onesided && (d->inverse || x->dims[r - 1] != 1)))
+        return af_err_set(err, AF_ERR_FORMAT, "dft: bad axis or length, or onesided of a complex "
+                          "or inverse transform");
     if ((x->dims[r - 1] != 1 && x->dims[r - 1] != 2) || y->dims[r - 1] != 2 ||
         y->dims[d->axis] != (d->onesided ? d->length / 2 + 1 : d->length))
         return af_err_set(err, AF_ERR_SHAPE, "dft: input and output shapes do not fit");

@@ -693,7 +693,7 @@ static int write_doc(const char *path, const totals *t)
     fprintf(f, "GridSample, RoiAlign, DFT, STFT and MelWeightMatrix forms are also checked\n"
                "through the CLI against torch, numpy and ONNX Runtime by\n"
                "`tests/e2e/sample_signal.sh`. Limits: GridSample is 4-D (opset 16); a onesided\n"
-               "inverse DFT is refused; STFT's frame_step and frame_length and\n"
+               "DFT needs a real input and is forward only; STFT's frame_step and frame_length and\n"
                "MelWeightMatrix's num_mel_bins, dft_length and sample_rate must be constants\n"
                "(initializers or frozen graph inputs; the edge frequencies may stay inputs);\n"
                "RoiAlign's max mode follows ONNX Runtime (the max over the samples of the\n"

@@ -277,6 +277,14 @@ static void test_shapes(void)
               o->dims[3] == 2 && g.nodes[0].n_in == 1 && g.nodes[0].p.dft.length == 9 &&
               g.nodes[0].p.dft.axis == 1, "dft resolves length and axis: %s", err.msg);
     af_graph_free(&g);
+    /* DFT: onesided needs a real input (ONNX Runtime refuses a complex one too) */
+    af_graph_init(&g);
+    int ci[1] = {add_in(&g, "x", AF_DTYPE_F32, 3, (int64_t[]){1, 8, 2})};
+    p = P();
+    p.dft.axis = 1;
+    p.dft.onesided = 1;
+    CHECK(infer(&g, AF_OP_DFT, ci, 1, p, &o, &err) == AF_ERR_SHAPE, "onesided complex DFT");
+    af_graph_free(&g);
     /* STFT: a frame_step that is a graph input cannot be resolved */
     af_graph_init(&g);
     int si[4] = {add_in(&g, "s", AF_DTYPE_F32, 3, (int64_t[]){1, 64, 1}),

@@ -117,6 +117,9 @@ af_status af_shape_dft(af_graph *g, af_node *n, af_err *err)
         return sh_err(n, err, AF_ERR_SHAPE, "bad axis %d or length", (int)p->axis);
     if (p->onesided && p->inverse)
         return sh_err(n, err, AF_ERR_UNSUPPORTED, "a onesided inverse DFT is not supported");
+    if (p->onesided && x->dims[x->rank - 1] != 1) /* as ONNX Runtime: the spec allows no other */
+        return sh_err(n, err, AF_ERR_SHAPE, "a onesided DFT needs a real input (last dim 1), "
+                      "got %s", sh_str(x, s));
     int64_t dims[AF_MAX_RANK];
     memcpy(dims, x->dims, sizeof dims);
     dims[p->axis] = p->onesided ? p->length / 2 + 1 : p->length;
@@ -143,6 +146,8 @@ static af_status stft_resolve(af_graph *g, af_node *n, af_err *err)
                           (long long)p->frame_length, (long long)w->dims[0]);
         p->frame_length = w->dims[0];
     }
+    if (!p->frame_length)
+        return sh_err(n, err, AF_ERR_SHAPE, "needs a window or a frame_length input");
     drop_inputs(n, 0xau); /* frame_step, frame_length */
     return AF_OK;
 }

@@ -107,7 +107,8 @@ static const af_target_family families[] = {
 };
 
 /* issue 15 (ops3): grid_sample from coremltools issue #1875 ("grid sample does not run on GPU or
- * ANE"; #2299 saw it on the ANE under macOS 14 only, on M2); roi_align, dft, stft and
+ * ANE"; #2299 files its absence from the ANE under the macOS 15 beta on M2 as a regression, so
+ * placement varies by OS: off is the safe answer); roi_align, dft, stft and
  * mel_weight_matrix assumed (no public report of Core ML placing them on the ANE; roi_align's
  * crops are data-dependent gathers, and mel_weight_matrix folds to a constant when its inputs do) */
 #define OPS3_NEVER ",grid_sample,roi_align,dft,stft,mel_weight_matrix"

@@ -44,8 +44,8 @@ static float reflect_coord(float v, int64_t lo2, int64_t hi2)
     float lo = (float)lo2 / 2, span = (float)(hi2 - lo2) / 2;
     v = fabsf(v - lo);
     float extra = fmodf(v, span);
-    int64_t flips = (int64_t)floorf(v / span);
-    return flips % 2 == 0 ? extra + lo : span - extra + lo;
+    float flips = fmodf(floorf(v / span), 2.0f); /* parity without an int conversion */
+    return flips == 0 ? extra + lo : span - extra + lo;
 }
 
 /* The padding mode applied to a pixel coordinate (zeros: unchanged). */

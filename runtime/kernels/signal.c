@@ -1,6 +1,7 @@
-/* runtime/kernels/signal.c — signal processing: DFT, STFT (direct O(N·bins) transforms with a
- * double-precision twiddle table and accumulation, f32 in and out) and MEL_WEIGHT_MATRIX (the
- * triangular filterbank of ONNX MelWeightMatrix). */
+/* runtime/kernels/signal.c — signal processing: DFT and STFT (radix-2 FFT for power-of-two
+ * lengths, else the direct sum over the nonzero samples; double-precision twiddle table and
+ * arithmetic, f32 in and out) and MEL_WEIGHT_MATRIX (the triangular filterbank of ONNX
+ * MelWeightMatrix). */
 #include "internal.h"
 
 #include <math.h>
@@ -23,15 +24,16 @@ static void twiddles(int64_t N, double *tw)
     }
 }
 
-/* y[k*ys] (re, im) for k < K: the DFT of the N complex values of line (interleaved), forward
- * (e^{-i}) or inverse (e^{+i}, scaled by 1/N). */
-static void dft_line(const double *tw, int64_t N, const double *line, int64_t K, int inverse,
-                     float *y, int64_t ys)
+/* The direct transform: y[k*ys] (re, im) for k < K of the N complex values of line
+ * (interleaved; only the first `used` can be nonzero), forward (e^{-i}) or inverse (e^{+i},
+ * scaled by 1/N). O(K * used). */
+static void dft_direct(const double *tw, int64_t N, const double *line, int64_t used, int64_t K,
+                       int inverse, float *y, int64_t ys)
 {
     double sg = inverse ? -1.0 : 1.0;
     for (int64_t k = 0; k < K; k++) {
         double re = 0, im = 0;
-        for (int64_t m = 0, j = 0; m < N; m++, j += k) {
+        for (int64_t m = 0, j = 0; m < used; m++, j += k) {
             if (j >= N) j -= N; /* j = k*m mod N (k < N) */
             double c = tw[2 * j], s = sg * tw[2 * j + 1], xr = line[2 * m], xi = line[2 * m + 1];
             re += xr * c + xi * s;
@@ -40,6 +42,49 @@ static void dft_line(const double *tw, int64_t N, const double *line, int64_t K,
         if (inverse) re /= (double)N, im /= (double)N;
         y[k * ys] = (float)re, y[k * ys + 1] = (float)im;
     }
+}
+
+/* In place: the radix-2 FFT of the N complex values of line, N a power of two, forward
+ * (e^{-i}) or inverse (e^{+i}, unscaled). O(N log N). */
+static void fft_pow2(const double *tw, int64_t N, double *line, int inverse)
+{
+    for (int64_t i = 1, j = 0; i < N; i++) { /* bit-reversed order */
+        int64_t bit = N >> 1;
+        for (; j & bit; bit >>= 1) j ^= bit;
+        j |= bit;
+        if (i < j)
+            for (int c = 0; c < 2; c++) {
+                double t = line[2 * i + c];
+                line[2 * i + c] = line[2 * j + c], line[2 * j + c] = t;
+            }
+    }
+    double sg = inverse ? 1.0 : -1.0;
+    for (int64_t len = 2; len <= N; len <<= 1) {
+        int64_t stride = N / len, half = len / 2;
+        for (int64_t s0 = 0; s0 < N; s0 += len)
+            for (int64_t k = 0; k < half; k++) {
+                double wr = tw[2 * k * stride], wi = sg * tw[2 * k * stride + 1];
+                double *a = line + 2 * (s0 + k), *b = line + 2 * (s0 + k + half);
+                double br = b[0] * wr - b[1] * wi, bi = b[0] * wi + b[1] * wr;
+                b[0] = a[0] - br, b[1] = a[1] - bi;
+                a[0] += br, a[1] += bi;
+            }
+    }
+}
+
+/* y[k*ys] for k < K: the transform of line (N values, zero past `used`; overwritten). A power-
+ * of-two N takes the FFT, any other the direct sum. */
+static void dft_line(const double *tw, int64_t N, double *line, int64_t used, int64_t K,
+                     int inverse, float *y, int64_t ys)
+{
+    if (N & (N - 1)) {
+        dft_direct(tw, N, line, used, K, inverse, y, ys);
+        return;
+    }
+    fft_pow2(tw, N, line, inverse);
+    double scale = inverse ? 1.0 / (double)N : 1.0;
+    for (int64_t k = 0; k < K; k++)
+        y[k * ys] = (float)(line[2 * k] * scale), y[k * ys + 1] = (float)(line[2 * k + 1] * scale);
 }
 
 /* ---- DFT --------------------------------------------------------------------------------- */
@@ -59,8 +104,9 @@ af_status afk_dft_check(AFK_CHECK_ARGS)
         return af_err_set(err, AF_ERR_UNSUPPORTED, "dft: only f32 is supported");
     int r = x->rank;
     if (r < 2 || y->rank != r || d->axis < 0 || d->axis > r - 2 || d->length < 1 ||
-        d->length > ((int64_t)1 << 24) || (d->inverse && d->onesided))
-        return af_err_set(err, AF_ERR_FORMAT, "dft: bad axis, length or onesided inverse");
+        d->length > ((int64_t)1 << 24) || (d->onesided && (d->inverse || x->dims[r - 1] != 1)))
+        return af_err_set(err, AF_ERR_FORMAT, "dft: bad axis or length, or onesided of a complex "
+                          "or inverse transform");
     if ((x->dims[r - 1] != 1 && x->dims[r - 1] != 2) || y->dims[r - 1] != 2 ||
         y->dims[d->axis] != (d->onesided ? d->length / 2 + 1 : d->length))
         return af_err_set(err, AF_ERR_SHAPE, "dft: input and output shapes do not fit");
@@ -90,7 +136,7 @@ af_status afk_dft_run(AFK_RUN_ARGS)
                 const float *v = src + ((o * L + m) * inner + i) * c;
                 line[2 * m] = v[0], line[2 * m + 1] = c == 2 ? v[1] : 0.0;
             }
-            dft_line(tw, N, line, K, d->inverse, y + (o * K * inner + i) * 2, inner * 2);
+            dft_line(tw, N, line, used, K, d->inverse, y + (o * K * inner + i) * 2, inner * 2);
         }
     return AF_OK;
 }
@@ -140,7 +186,7 @@ af_status afk_stft_run(AFK_RUN_ARGS)
                 double wm = w ? w[m] : 1.0;
                 line[2 * m] = wm * v[m * c], line[2 * m + 1] = c == 2 ? wm * v[m * c + 1] : 0.0;
             }
-            dft_line(tw, N, line, K, 0, y + (b * F + f) * K * 2, 2);
+            dft_line(tw, N, line, N, K, 0, y + (b * F + f) * K * 2, 2);
         }
     return AF_OK;
 }

@@ -799,6 +799,16 @@ static int write_doc(const char *path, const totals *t)
     }
     fprintf(f, "\nA case is counted under every listed op its model uses (a SKIP under an op\n"
                "means another op or a dtype of that model is outside the supported set).\n\n");
+    /* issue 15 (ops3) */
+    fprintf(f, "GridSample, RoiAlign, DFT, STFT and MelWeightMatrix forms are also checked\n"
+               "through the CLI against torch, numpy and ONNX Runtime by\n"
+               "`tests/e2e/sample_signal.sh`. Limits: GridSample is 4-D (opset 16); a onesided\n"
+               "DFT needs a real input and is forward only; STFT's frame_step and frame_length and\n"
+               "MelWeightMatrix's num_mel_bins, dft_length and sample_rate must be constants\n"
+               "(initializers or frozen graph inputs; the edge frequencies may stay inputs);\n"
+               "RoiAlign's max mode follows ONNX Runtime (the max over the samples of the\n"
+               "largest weighted corner value, not of the interpolated values).\n"
+               "\n");
     fprintf(f, "Forms the test data covers thinly are also checked against numpy by\n"
                "`tests/e2e/onnx_forms.sh`: Einsum (one or two operands; diagonals such as\n"
                "`ii->i`, `...` when the operand's rank is known at import, sums over dropped\n"

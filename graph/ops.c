@@ -55,8 +55,9 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_ONE_HOT, "one_hot", af_one_hot_params, 2, 3, 1, 1, 1),
     ROW(AF_OP_REVERSE_SEQUENCE, "reverse_sequence", af_reverse_seq_params, 2, 2, 1, 1, 1),
     ROW(AF_OP_MAX_UNPOOL, "max_unpool", af_unpool_params, 2, 3, 1, 1, 1),
+    ROW(AF_OP_NMS, "nms", af_nms_params, 2, 5, 1, 1, 1),
 };
-static_assert(AF_OP_COUNT == 46, "add a row to af_op_table");
+static_assert(AF_OP_COUNT == 47, "add a row to af_op_table");
 
 /* Param structs are written raw into bundles: no padding allowed. */
 static_assert(sizeof(af_unary_params) == 12, "padding");
@@ -73,6 +74,7 @@ static_assert(sizeof(af_trilu_params) == 16, "padding");
 static_assert(sizeof(af_topk_params) == 24, "padding");
 static_assert(sizeof(af_one_hot_params) == 16, "padding");
 static_assert(sizeof(af_unpool_params) == 4 * (1 + 5 * AF_MAX_SPATIAL), "padding");
+static_assert(sizeof(af_nms_params) == 24, "padding");
 
 const char *const af_unary_names[AF_UNARY_COUNT] = {
     "identity", "relu", "leaky_relu", "clip", "sigmoid", "hard_sigmoid", "hard_swish", "tanh",

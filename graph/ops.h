@@ -72,6 +72,10 @@ typedef enum af_op {
     AF_OP_ONE_HOT,            /* as imported: [indices, depth, values]; resolved: [indices, values] */
     AF_OP_REVERSE_SEQUENCE,   /* in: [x, sequence_lens (i32|i64)] */
     AF_OP_MAX_UNPOOL,         /* as imported: [X (N,C,*), I (i64), output_shape?]; resolved: [X, I] */
+    AF_OP_NMS,                /* as imported: [boxes (B,S,4), scores (B,C,S), max_output?, iou?,
+                                 score_threshold?]; resolved: [boxes, scores]; out: selected
+                                 (capacity, 3) i64 whose leading dim is a bound: each run sets the
+                                 rows it wrote (NonMaxSuppression) */
     AF_OP_COUNT
 } af_op;
 
@@ -407,6 +411,16 @@ typedef struct af_unpool_params {
     int32_t out_size[AF_MAX_SPATIAL]; /* 0 until resolved */
 } af_unpool_params;
 
+/* NonMaxSuppression; resolved from the optional inputs (absent: 0 boxes, iou 0, no score
+ * threshold). Capacity of the output: B * C * min(max_output, S) rows. */
+typedef struct af_nms_params {
+    int32_t center_point_box;    /* 0: [y1,x1,y2,x2] corners, 1: [xc,yc,w,h] */
+    int32_t has_score_threshold;
+    float iou_threshold;         /* suppress when IoU > this */
+    float score_threshold;       /* keep when score > this (if has_score_threshold) */
+    int64_t max_output;          /* boxes per batch and class */
+} af_nms_params;
+
 typedef union af_params {
     af_unary_params unary;
     af_binary_params binary;
@@ -438,6 +452,7 @@ typedef union af_params {
     af_one_hot_params one_hot;
     af_reverse_seq_params reverse_seq;
     af_unpool_params unpool;
+    af_nms_params nms;
 } af_params;
 
 /* One row per op: name, size of its param struct, input/output arity (max -1 = variadic). */

@@ -337,6 +337,7 @@ static const af_shape_fn shape_fns[AF_OP_COUNT] = {
     [AF_OP_ONE_HOT] = af_shape_one_hot,
     [AF_OP_REVERSE_SEQUENCE] = af_shape_reverse_sequence,
     [AF_OP_MAX_UNPOOL] = af_shape_max_unpool,
+    [AF_OP_NMS] = af_shape_nms,
 };
 
 /* Arity from the op table; the first input present; every present input with a known shape. */

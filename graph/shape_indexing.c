@@ -208,3 +208,70 @@ af_status af_shape_max_unpool(af_graph *g, af_node *n, af_err *err)
     sh_set_out(g, n, 0, x->dtype, x->rank, dims);
     return AF_OK;
 }
+
+/* Optional scalar input k of NonMaxSuppression into *out (1 when present). */
+static af_status nms_scalar(af_graph *g, af_node *n, int k, const char *what, double *out,
+                            int *present, af_err *err)
+{
+    *present = 0;
+    if (!sh_in(g, n, k)) return AF_OK;
+    double v[1];
+    int c;
+    af_status st = sh_const_floats(g, n, k, what, v, 1, &c, err);
+    if (st) return st;
+    if (c > 1) return sh_err(n, err, AF_ERR_SHAPE, "the %s input must hold one value", what);
+    if (c == 1) *out = v[0], *present = 1;
+    return AF_OK;
+}
+
+/* The selected rows depend on the data: the output holds a fixed capacity and each run reports
+ * the rows it wrote, which only a graph output can carry (a consumer would see the capacity). */
+static af_status nms_only_output(af_graph *g, af_node *n, af_err *err)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const af_node *m = &g->nodes[i];
+        for (int k = 0; m->op != AF_OP_NONE && k < m->n_in; k++)
+            if (m->in[k] == n->out[0])
+                return sh_err(n, err, AF_ERR_UNSUPPORTED, "its output '%s' has a data-dependent "
+                              "row count and can only be a graph output, but node '%s' reads it",
+                              g->tensors[n->out[0]].name, m->name);
+    }
+    return AF_OK;
+}
+
+// boxes (B,S,4), scores (B,C,S) [max_output, iou, score_threshold] -> (B*C*min(max,S), 3) i64
+af_status af_shape_nms(af_graph *g, af_node *n, af_err *err)
+{
+    af_tensor *b = sh_in(g, n, 0), *sc = sh_in(g, n, 1);
+    af_nms_params *p = &n->p.nms;
+    char s1[96], s2[96];
+    if (!sc || b->rank != 3 || b->dims[2] != 4 || sc->rank != 3 || sc->dims[0] != b->dims[0] ||
+        sc->dims[2] != b->dims[1] || b->dtype != AF_DTYPE_F32 || sc->dtype != AF_DTYPE_F32)
+        return sh_err(n, err, AF_ERR_SHAPE, "boxes %s must be (B,S,4) and scores %s (B,C,S), "
+                      "both f32", sh_str(b, s1), sc ? sh_str(sc, s2) : "missing");
+    if (af_tensor_is_const(b) && af_tensor_is_const(sc)) /* folding would fix the capacity */
+        return sh_err(n, err, AF_ERR_UNSUPPORTED, "constant boxes and scores are not supported");
+    if (p->center_point_box != 0 && p->center_point_box != 1)
+        return sh_err(n, err, AF_ERR_SHAPE, "center_point_box must be 0 or 1");
+    if (n->n_in > 2) {
+        double v[3] = {0, 0, 0};
+        int have[3];
+        static const char *const what[3] = {"max_output_boxes_per_class", "iou_threshold",
+                                            "score_threshold"};
+        for (int k = 0; k < 3; k++) {
+            af_status st = nms_scalar(g, n, 2 + k, what[k], &v[k], &have[k], err);
+            if (st) return st;
+        }
+        p->max_output = v[0] > 0 ? (v[0] < 1e12 ? (int64_t)v[0] : (int64_t)1e12) : 0;
+        p->iou_threshold = (float)v[1];
+        p->score_threshold = (float)v[2];
+        p->has_score_threshold = have[2];
+        n->n_in = 2;
+    }
+    af_status st = nms_only_output(g, n, err);
+    if (st) return st;
+    int64_t per = p->max_output < b->dims[1] ? p->max_output : b->dims[1];
+    int64_t dims[2] = {b->dims[0] * sc->dims[1] * per, 3};
+    sh_set_out(g, n, 0, AF_DTYPE_I64, 2, dims);
+    return AF_OK;
+}

@@ -563,6 +563,25 @@ af_status af_session_run(af_session *s)
     return AF_OK;
 }
 
+/* issue 15 (ops2): an output whose leading dim is a bound (NonMaxSuppression's selected
+ * indices) reports the rows its kernel wrote in this session's view of it. */
+static void actual_rows(const af_session *s, int32_t id, af_tensor_info *info)
+{
+    const afb_file *f = s->b->f;
+    for (uint32_t i = 0; i < f->n_nodes; i++) {
+        const afb_node *n = &f->nodes[i];
+        for (int k = 0; n->op == AF_OP_NMS && k < n->n_out; k++) {
+            const af_tview *v = s->views + s->view_off[i] + n->n_in + k;
+            if (n->out[k] != id || v->rank != info->rank || info->rank < 1 ||
+                v->dims[0] > info->dims[0])
+                continue;
+            info->nbytes = info->dims[0] ? info->nbytes / (size_t)info->dims[0] *
+                                               (size_t)v->dims[0] : 0;
+            info->dims[0] = v->dims[0];
+        }
+    }
+}
+
 af_status af_session_get_output(af_session *s, int index, const void **data,
                                 af_tensor_info *info)
 {
@@ -572,6 +591,7 @@ af_status af_session_get_output(af_session *s, int index, const void **data,
         return session_fail(s, AF_ERR_USAGE, "output index out of range");
     const afb_tensor *t = &s->b->f->tensors[s->b->f->outputs[index]];
     *data = s->arena + t->arena_offset;
+    actual_rows(s, s->b->f->outputs[index], info);
     return AF_OK;
 }
 

@@ -184,6 +184,14 @@ static void count_work(const af_cost_node *n, work *w)
             w->ops = len > 1 ? i * log2(len) : i, w->taps = i;
         }
         break;
+    case AF_OP_NMS: /* per batch and class: a sort of the scores, then up to one IoU (about 20
+                       operations) per candidate and kept box */
+        if (n->n_in > 1 && n->in[0].rank == 3) {
+            double s = (double)n->in[0].dims[1], kept = fmin(s, (double)n->p->nms.max_output);
+            double lists = n->in[1].rank == 3 ? numel(&n->in[1]) / (s > 0 ? s : 1) : 0;
+            w->ops = lists * (s * (s > 1 ? log2(s) : 1) + 20 * s * kept), w->taps = lists * s;
+        }
+        break;
     default: break; /* copies, slices, concat, pad, cast: bytes only */
     }
 }

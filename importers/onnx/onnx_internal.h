@@ -137,5 +137,6 @@ af_status onnx_map_gather_nd(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_one_hot(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_reverse_sequence(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_max_unpool(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_nms(onnx_ctx *c, const onnx_node *nd);
 
 #endif

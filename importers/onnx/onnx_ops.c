@@ -584,6 +584,7 @@ static const op_row op_rows[] = {
     {"OneHot", onnx_map_one_hot, 0},
     {"ReverseSequence", onnx_map_reverse_sequence, 0},
     {"MaxUnpool", onnx_map_max_unpool, 0},
+    {"NonMaxSuppression", onnx_map_nms, 0},
 };
 
 static int default_domain(const char *d)

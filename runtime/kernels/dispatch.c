@@ -174,6 +174,7 @@ af_status af_kernel_check(af_op op, const af_params *p, const af_tview *in, int 
     case AF_OP_ONE_HOT: return afk_one_hot_check(p, in, n_in, out, n_out, err);
     case AF_OP_REVERSE_SEQUENCE: return afk_reverse_sequence_check(p, in, n_in, out, n_out, err);
     case AF_OP_MAX_UNPOOL: return afk_max_unpool_check(p, in, n_in, out, n_out, err);
+    case AF_OP_NMS: return afk_nms_check(p, in, n_in, out, n_out, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));
@@ -191,6 +192,7 @@ size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in,
     case AF_OP_ATTENTION: return afk_attention_scratch(p, in, n_in);
     /* issue 15 (ops2) */
     case AF_OP_TOPK: return afk_topk_scratch(p, in);
+    case AF_OP_NMS: return afk_nms_scratch(p, in);
     default: return 0;
     }
 }
@@ -268,6 +270,7 @@ af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_
     case AF_OP_ONE_HOT: return afk_one_hot_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_REVERSE_SEQUENCE: return afk_reverse_sequence_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_MAX_UNPOOL: return afk_max_unpool_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_NMS: return afk_nms_run(p, in, n_in, out, n_out, ctx, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));

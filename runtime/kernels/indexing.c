@@ -419,3 +419,102 @@ af_status afk_max_unpool_run(AFK_RUN_ARGS)
     }
     return AF_OK;
 }
+
+/* ---- nms -------------------------------------------------------------------------------- */
+
+/* Rows the output holds: B * C * min(max_output, S). */
+static int64_t nms_capacity(const af_nms_params *p, const af_tview *boxes, const af_tview *scores)
+{
+    int64_t per = p->max_output < boxes->dims[1] ? p->max_output : boxes->dims[1];
+    return boxes->dims[0] * scores->dims[1] * (per > 0 ? per : 0);
+}
+
+af_status afk_nms_check(AFK_CHECK_ARGS)
+{
+    (void)n_in, (void)n_out;
+    const af_tview *b = &in[0], *sc = &in[1], *o = &out[0];
+    int ok = b->dtype == AF_DTYPE_F32 && sc->dtype == AF_DTYPE_F32 && b->rank == 3 &&
+             b->dims[2] == 4 && sc->rank == 3 && sc->dims[0] == b->dims[0] &&
+             sc->dims[2] == b->dims[1] && o->dtype == AF_DTYPE_I64 && o->rank == 2 &&
+             o->dims[1] == 3 && (p->nms.center_point_box == 0 || p->nms.center_point_box == 1);
+    if (ok && o->dims[0] > nms_capacity(&p->nms, b, sc)) ok = 0;
+    return ok ? AF_OK : af_err_set(err, AF_ERR_SHAPE, "nms: shapes or dtypes do not fit");
+}
+
+size_t afk_nms_scratch(const af_params *p, const af_tview *in)
+{
+    (void)p;
+    return in[0].rank == 3 ? (size_t)in[0].dims[1] * 5 * sizeof(int64_t) : 0;
+}
+
+/* Extent [lo, hi) of box k along one axis (a = 0: y, 1: x) in the params' box format. */
+static void box_extent(const float *box, int center, int a, float *lo, float *hi)
+{
+    if (center) {
+        float c = box[a == 0 ? 1 : 0], half = box[a == 0 ? 3 : 2] / 2;
+        *lo = c - half, *hi = c + half;
+    } else {
+        float u = box[a == 0 ? 0 : 1], v = box[a == 0 ? 2 : 3];
+        *lo = u < v ? u : v, *hi = u < v ? v : u;
+    }
+}
+
+/* 1 when boxes a and b overlap with IoU > thr (degenerate boxes never suppress). */
+static int nms_suppress(const float *a, const float *b, int center, float thr)
+{
+    float alo[2], ahi[2], blo[2], bhi[2], inter = 1, area_a = 1, area_b = 1;
+    for (int k = 0; k < 2; k++) {
+        box_extent(a, center, k, &alo[k], &ahi[k]);
+        box_extent(b, center, k, &blo[k], &bhi[k]);
+        float lo = alo[k] > blo[k] ? alo[k] : blo[k], hi = ahi[k] < bhi[k] ? ahi[k] : bhi[k];
+        if (hi <= lo) return 0;
+        inter *= hi - lo;
+        area_a *= ahi[k] - alo[k];
+        area_b *= bhi[k] - blo[k];
+    }
+    float uni = area_a + area_b - inter;
+    if (inter <= 0 || area_a <= 0 || area_b <= 0 || uni <= 0) return 0;
+    return inter / uni > thr;
+}
+
+/* Per batch and class: boxes above the score threshold by descending score (ties: lower index
+ * first), each kept unless it overlaps a kept one by IoU > iou_threshold, at most max_output.
+ * Sets out[0].dims[0] to the rows written (the rest of the capacity is left untouched). */
+// boxes (B,S,4), scores (B,C,S) -> selected (rows <= B*C*min(max,S), 3) i64 (batch, class, box)
+af_status afk_nms_run(AFK_RUN_ARGS)
+{
+    (void)n_in, (void)n_out, (void)err;
+    const af_tview *bx = &in[0], *sc = &in[1];
+    const af_nms_params *q = &p->nms;
+    int64_t B = bx->dims[0], S = bx->dims[1], C = sc->dims[1], rows = 0;
+    int64_t per = q->max_output < S ? q->max_output : S, *sel = out[0].data;
+    int64_t *keys = ctx->scratch, *ord = keys + S, *tmp = ord + S, *cand = tmp + S;
+    int64_t *kept = cand + S;
+    const float *boxes = bx->data, *scores = sc->data;
+    for (int64_t b = 0; per > 0 && b < B; b++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *s = scores + (b * C + c) * S, *bb = boxes + b * S * 4;
+            int64_t n = 0, nk = 0;
+            for (int64_t j = 0; j < S; j++) {
+                if (q->has_score_threshold && !(s[j] > q->score_threshold)) continue;
+                ((double *)(void *)keys)[n] = s[j];
+                cand[n] = j;
+                ord[n] = n;
+                n++;
+            }
+            sort_order(ord, tmp, n, keys, 1, 1);
+            for (int64_t t = 0; t < n && nk < per; t++) {
+                int64_t j = cand[ord[t]];
+                int keep = 1;
+                for (int64_t u = 0; keep && u < nk; u++)
+                    keep = !nms_suppress(bb + j * 4, bb + kept[u] * 4, q->center_point_box,
+                                         q->iou_threshold);
+                if (!keep) continue;
+                kept[nk++] = j;
+                sel[rows * 3] = b, sel[rows * 3 + 1] = c, sel[rows * 3 + 2] = j;
+                rows++;
+            }
+        }
+    out[0].dims[0] = rows;
+    return AF_OK;
+}

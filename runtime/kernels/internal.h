@@ -105,6 +105,9 @@ af_status afk_reverse_sequence_check(AFK_CHECK_ARGS);
 af_status afk_reverse_sequence_run(AFK_RUN_ARGS);
 af_status afk_max_unpool_check(AFK_CHECK_ARGS);
 af_status afk_max_unpool_run(AFK_RUN_ARGS);
+af_status afk_nms_check(AFK_CHECK_ARGS); /* sets out[0].dims[0] to the rows written */
+af_status afk_nms_run(AFK_RUN_ARGS);
+size_t afk_nms_scratch(const af_params *p, const af_tview *in);
 
 /* ---- sgemm (gemm.c). Row-major: C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C.
  * lda/ldb/ldc are row strides of the stored matrices. beta == 0 ignores C's old contents. */

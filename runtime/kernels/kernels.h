@@ -12,6 +12,8 @@
  * shapes) are i32/i64; comparisons produce bool (one byte, 0/1). An omitted optional input is
  * a view with data == NULL. Output views have shape and dtype set by shape inference and data
  * pointing at writable memory that does not overlap the inputs (unless af_kernel_in_place()).
+ * One op's output has a data-dependent leading dim (NMS: its view holds a capacity): its kernel
+ * writes only the rows it selects and sets out[0].dims[0] to their count.
  */
 #ifndef AF_RUNTIME_KERNELS_H
 #define AF_RUNTIME_KERNELS_H

@@ -59,7 +59,7 @@ static const char *const op_set[] = {
     "Transpose", "Trilu", "Unsqueeze", "Upsample", "Where", "Xor",
     /* issue 15 (ops2) */
     "TopK", "ScatterND", "ScatterElements", "Scatter", "GatherND", "OneHot", "ReverseSequence",
-    "MaxUnpool",
+    "MaxUnpool", "NonMaxSuppression",
 };
 #define N_OPS ((int)(sizeof op_set / sizeof *op_set))
 
@@ -707,7 +707,10 @@ static int write_doc(const char *path, const totals *t)
                "Runtime do); MaxUnpool with an output_shape larger than the unpooled size pads\n"
                "the unpooled tensor at the end, as ONNX's reference and test data do (ONNX\n"
                "Runtime instead writes the indices flat into the larger output);\n"
-               "NonMaxSuppression is not supported (its output row count depends on the data).\n"
+               "NonMaxSuppression's max_output_boxes_per_class and thresholds must be constant,\n"
+               "its output must be a graph output (its row count depends on the data: the\n"
+               "bundle holds a capacity, `run` writes the rows selected) and its boxes and\n"
+               "scores must not both be constants.\n"
                "\n");
     fprintf(f, "## Expected failures\n\n");
     int any = 0;

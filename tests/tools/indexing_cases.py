@@ -10,7 +10,9 @@ opset-1 attribute k; ScatterND and ScatterElements with duplicate indices under 
 (add/mul/max/min), negative indices, partial slices, int32 data; GatherND with batch_dims 0-2
 and negative indices; OneHot with float, negative and out-of-range indices and a leading axis;
 ReverseSequence on 3-D data; MaxUnpool after a real MaxPool, with and without an output_shape
-larger than the unpooled size. Parameters that fix shapes (k, depth, output_shape) are
+larger than the unpooled size; NonMaxSuppression (ties, score threshold, both box formats,
+corners given either way round, several batches and classes) through `run`, which writes only
+the selected rows. Parameters that fix shapes (k, depth, output_shape, NMS's limits) are
 initializers. References are numpy, written here independently of the C code; ONNX Runtime
 checks the same references when it is installed.
 """
@@ -205,9 +207,65 @@ def max_unpool_cases(root):
                 f.write("ONNX Runtime writes I flat into the larger output_shape\n")
 
 
+def iou_over(a, b, center, thr):
+    """1 when boxes a and b overlap with IoU > thr (float32 arithmetic, as the kernels)."""
+    f = np.float32
+    if center:
+        ext = lambda c, k: (f(c[k]) - f(c[k + 2]) / f(2), f(c[k]) + f(c[k + 2]) / f(2))
+        ay, by, ax, bx = ext(a, 1), ext(b, 1), ext(a, 0), ext(b, 0)
+    else:
+        ext = lambda c, k: (min(f(c[k]), f(c[k + 2])), max(f(c[k]), f(c[k + 2])))
+        ay, by, ax, bx = ext(a, 0), ext(b, 0), ext(a, 1), ext(b, 1)
+    inter = f(1)
+    for (alo, ahi), (blo, bhi) in ((ay, by), (ax, bx)):
+        lo, hi = max(alo, blo), min(ahi, bhi)
+        if hi <= lo:
+            return False
+        inter = f(inter * (hi - lo))
+    area_a = f((ay[1] - ay[0]) * (ax[1] - ax[0]))
+    area_b = f((by[1] - by[0]) * (bx[1] - bx[0]))
+    union = f(area_a + area_b - inter)
+    if area_a <= 0 or area_b <= 0 or union <= 0:
+        return False
+    return f(inter / union) > f(thr)
+
+
+def nms_cases(root):
+    for i, (B, C, S, mx, iou, sthr, center) in enumerate([
+            (1, 1, 30, 5, 0.5, None, 0), (2, 3, 25, 4, 0.3, 0.2, 0), (1, 2, 20, 50, 0.6, 0.5, 1),
+            (2, 1, 12, 3, 0.0, None, 1)]):
+        xy = rng.uniform(0, 4, (B, S, 2)).astype(np.float32)
+        wh = rng.uniform(0.5, 2, (B, S, 2)).astype(np.float32)
+        boxes = (np.concatenate([xy, wh], -1) if center else
+                 np.concatenate([xy, xy + wh], -1)).astype(np.float32)
+        if not center:  # some corners given the other way round
+            boxes[:, ::3] = boxes[:, ::3][..., [2, 3, 0, 1]]
+        scores = np.round(rng.uniform(0, 1, (B, C, S)), 1).astype(np.float32)  # ties
+        sel = []
+        for b in range(B):
+            for c in range(C):
+                order = sorted((j for j in range(S) if sthr is None or scores[b, c, j] > sthr),
+                               key=lambda j: (-scores[b, c, j], j))
+                kept = []
+                for j in order:
+                    if len(kept) >= mx:
+                        break
+                    if not any(iou_over(boxes[b, j], boxes[b, k], center, iou) for k in kept):
+                        kept.append(j)
+                        sel.append([b, c, j])
+        y = np.array(sel, np.int64).reshape(-1, 3)
+        names = ["boxes", "scores", "mx", "iou"] + (["sthr"] if sthr is not None else [])
+        node = helper.make_node("NonMaxSuppression", names, ["selected"], center_point_box=center)
+        inits = {"mx": np.array([mx], np.int64), "iou": np.array([iou], np.float32)}
+        if sthr is not None:
+            inits["sthr"] = np.array([sthr], np.float32)
+        save_case(root, f"nms_{i}", node, {"boxes": boxes, "scores": scores}, {"selected": y}, 11,
+                  inits)
+
+
 def make(root):
     for f in (topk_cases, scatter_nd_cases, scatter_elements_cases, gather_nd_cases,
-              one_hot_cases, reverse_sequence_cases, max_unpool_cases):
+              one_hot_cases, reverse_sequence_cases, max_unpool_cases, nms_cases):
         f(root)
 
 

@@ -56,8 +56,10 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_REVERSE_SEQUENCE, "reverse_sequence", af_reverse_seq_params, 2, 2, 1, 1, 1),
     ROW(AF_OP_MAX_UNPOOL, "max_unpool", af_unpool_params, 2, 3, 1, 1, 1),
     ROW(AF_OP_NMS, "nms", af_nms_params, 2, 5, 1, 1, 1),
+    ROW(AF_OP_NONZERO, "nonzero", af_no_params, 1, 1, 1, 1, 1),
+    ROW(AF_OP_COMPRESS, "compress", af_compress_params, 2, 2, 1, 1, 1),
 };
-static_assert(AF_OP_COUNT == 47, "add a row to af_op_table");
+static_assert(AF_OP_COUNT == 49, "add a row to af_op_table");
 
 /* Param structs are written raw into bundles: no padding allowed. */
 static_assert(sizeof(af_unary_params) == 12, "padding");

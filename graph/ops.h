@@ -76,6 +76,11 @@ typedef enum af_op {
                                  score_threshold?]; resolved: [boxes, scores]; out: selected
                                  (capacity, 3) i64 whose leading dim is a bound: each run sets the
                                  rows it wrote (NonMaxSuppression) */
+    AF_OP_NONZERO,            /* in: [x]; out: (rank, capacity numel(x)) i64, dim 1 set per run
+                                 (exact when x is constant) */
+    AF_OP_COMPRESS,           /* in: [x, condition (bool, 1-D)]; out: x's shape with the axis (or
+                                 the flattened x) cut to a capacity, set per run (exact when the
+                                 condition is constant) */
     AF_OP_COUNT
 } af_op;
 
@@ -421,6 +426,11 @@ typedef struct af_nms_params {
     int64_t max_output;          /* boxes per batch and class */
 } af_nms_params;
 
+typedef struct af_compress_params {
+    int32_t axis;    /* resolved: in [0, rank) unless flatten */
+    int32_t flatten; /* no axis attribute: select from the flattened input */
+} af_compress_params;
+
 typedef union af_params {
     af_unary_params unary;
     af_binary_params binary;
@@ -453,6 +463,7 @@ typedef union af_params {
     af_reverse_seq_params reverse_seq;
     af_unpool_params unpool;
     af_nms_params nms;
+    af_compress_params compress;
 } af_params;
 
 /* One row per op: name, size of its param struct, input/output arity (max -1 = variadic). */

@@ -338,6 +338,8 @@ static const af_shape_fn shape_fns[AF_OP_COUNT] = {
     [AF_OP_REVERSE_SEQUENCE] = af_shape_reverse_sequence,
     [AF_OP_MAX_UNPOOL] = af_shape_max_unpool,
     [AF_OP_NMS] = af_shape_nms,
+    [AF_OP_NONZERO] = af_shape_nonzero,
+    [AF_OP_COMPRESS] = af_shape_compress,
 };
 
 /* Arity from the op table; the first input present; every present input with a known shape. */

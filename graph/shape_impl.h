@@ -75,5 +75,7 @@ af_status af_shape_one_hot(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_reverse_sequence(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_max_unpool(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_nms(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_nonzero(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_compress(af_graph *g, af_node *n, af_err *err);
 
 #endif

@@ -224,9 +224,10 @@ static af_status nms_scalar(af_graph *g, af_node *n, int k, const char *what, do
     return AF_OK;
 }
 
-/* The selected rows depend on the data: the output holds a fixed capacity and each run reports
- * the rows it wrote, which only a graph output can carry (a consumer would see the capacity). */
-static af_status nms_only_output(af_graph *g, af_node *n, af_err *err)
+/* NMS, NonZero, Compress: the output's size depends on the data, so it holds a fixed capacity
+ * and each run reports the part it wrote, which only a graph output can carry (a consumer would
+ * see the capacity). */
+static af_status only_graph_output(af_graph *g, af_node *n, af_err *err)
 {
     for (int i = 0; i < g->n_nodes; i++) {
         const af_node *m = &g->nodes[i];
@@ -268,10 +269,62 @@ af_status af_shape_nms(af_graph *g, af_node *n, af_err *err)
         p->has_score_threshold = have[2];
         n->n_in = 2;
     }
-    af_status st = nms_only_output(g, n, err);
+    af_status st = only_graph_output(g, n, err);
     if (st) return st;
     int64_t per = p->max_output < b->dims[1] ? p->max_output : b->dims[1];
     int64_t dims[2] = {b->dims[0] * sc->dims[1] * per, 3};
     sh_set_out(g, n, 0, AF_DTYPE_I64, 2, dims);
+    return AF_OK;
+}
+
+// x (d...) -> (rank, nnz) i64; nnz = numel(x) as the capacity unless x is constant
+af_status af_shape_nonzero(af_graph *g, af_node *n, af_err *err)
+{
+    af_tensor *x = sh_in(g, n, 0);
+    if (x->rank < 1) return sh_err(n, err, AF_ERR_SHAPE, "needs an input of rank >= 1");
+    int64_t dims[2] = {x->rank, af_tensor_numel(x)};
+    if (af_tensor_is_const(x)) {
+        dims[1] = 0;
+        for (int64_t i = 0; i < af_tensor_numel(x); i++)
+            dims[1] += af_dtype_get(x->dtype, x->data, (size_t)i) != 0;
+    } else {
+        af_status st = only_graph_output(g, n, err);
+        if (st) return st;
+    }
+    sh_set_out(g, n, 0, AF_DTYPE_I64, 2, dims);
+    return AF_OK;
+}
+
+// x (d...), condition (L) bool -> x with axis (or flattened x) cut to min(L, dim) as capacity,
+// or to the number of true entries when the condition is constant
+af_status af_shape_compress(af_graph *g, af_node *n, af_err *err)
+{
+    af_tensor *x = sh_in(g, n, 0), *c = sh_in(g, n, 1);
+    af_compress_params *p = &n->p.compress;
+    char s1[96];
+    int a = 0;
+    if (!c || c->rank != 1 || c->dtype != AF_DTYPE_BOOL)
+        return sh_err(n, err, AF_ERR_SHAPE, "condition must be a 1-D bool tensor");
+    if (!p->flatten && (x->rank < 1 || sh_axis(p->axis, x->rank, &a)))
+        return sh_err(n, err, AF_ERR_SHAPE, "axis %d out of range for %s", (int)p->axis,
+                      sh_str(x, s1));
+    int64_t dims[AF_MAX_RANK], len = p->flatten ? af_tensor_numel(x) : x->dims[a];
+    int r = p->flatten ? 1 : x->rank;
+    if (!p->flatten) memcpy(dims, x->dims, sizeof dims);
+    int64_t cap = c->dims[0] < len ? c->dims[0] : len;
+    if (c->dims[0] > len)
+        return sh_err(n, err, AF_ERR_SHAPE, "condition has %lld entries for %lld", 
+                      (long long)c->dims[0], (long long)len);
+    if (af_tensor_is_const(c)) {
+        int64_t k = 0;
+        for (int64_t i = 0; i < cap; i++) k += ((const uint8_t *)c->data)[i] != 0;
+        cap = k;
+    } else {
+        af_status st = only_graph_output(g, n, err);
+        if (st) return st;
+    }
+    p->axis = a;
+    dims[p->flatten ? 0 : a] = cap;
+    sh_set_out(g, n, 0, x->dtype, r, dims);
     return AF_OK;
 }

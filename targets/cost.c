@@ -178,6 +178,8 @@ static void count_work(const af_cost_node *n, work *w)
         w->taps = n->n_in > 2 ? numel(&n->in[2]) : 0, w->ops = w->taps;
         break;
     case AF_OP_MAX_UNPOOL: w->taps = i; break; /* zero fill is bytes; one tap per input */
+    case AF_OP_NONZERO:
+    case AF_OP_COMPRESS: w->ops = i, w->taps = o; break; /* a test per element, a copy out */
     case AF_OP_TOPK: /* a merge sort of every slice: n log2 n compares */
         if (n->p->topk.axis >= 0 && n->p->topk.axis < n->in[0].rank) {
             double len = (double)n->in[0].dims[n->p->topk.axis];

@@ -138,5 +138,7 @@ af_status onnx_map_one_hot(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_reverse_sequence(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_max_unpool(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_nms(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_nonzero(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_compress(onnx_ctx *c, const onnx_node *nd);
 
 #endif

@@ -585,6 +585,8 @@ static const op_row op_rows[] = {
     {"ReverseSequence", onnx_map_reverse_sequence, 0},
     {"MaxUnpool", onnx_map_max_unpool, 0},
     {"NonMaxSuppression", onnx_map_nms, 0},
+    {"NonZero", onnx_map_nonzero, 0},
+    {"Compress", onnx_map_compress, 0},
 };
 
 static int default_domain(const char *d)

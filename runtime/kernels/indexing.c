@@ -483,7 +483,7 @@ static int nms_suppress(const float *a, const float *b, int center, float thr)
 // boxes (B,S,4), scores (B,C,S) -> selected (rows <= B*C*min(max,S), 3) i64 (batch, class, box)
 af_status afk_nms_run(AFK_RUN_ARGS)
 {
-    (void)n_in, (void)n_out, (void)err;
+    (void)n_in, (void)n_out;
     const af_tview *bx = &in[0], *sc = &in[1];
     const af_nms_params *q = &p->nms;
     int64_t B = bx->dims[0], S = bx->dims[1], C = sc->dims[1], rows = 0;
@@ -510,11 +510,105 @@ af_status afk_nms_run(AFK_RUN_ARGS)
                     keep = !nms_suppress(bb + j * 4, bb + kept[u] * 4, q->center_point_box,
                                          q->iou_threshold);
                 if (!keep) continue;
+                if (rows == out[0].dims[0]) /* the view arrives with the bundle's capacity */
+                    return af_err_set(err, AF_ERR_SHAPE, "nms: more than %lld rows selected",
+                                      (long long)rows);
                 kept[nk++] = j;
                 sel[rows * 3] = b, sel[rows * 3 + 1] = c, sel[rows * 3 + 2] = j;
                 rows++;
             }
         }
     out[0].dims[0] = rows;
+    return AF_OK;
+}
+
+/* ---- nonzero / compress: outputs whose size depends on the data ------------------------- */
+
+af_status afk_nonzero_check(AFK_CHECK_ARGS)
+{
+    (void)p, (void)n_in, (void)n_out;
+    const af_tview *x = &in[0], *o = &out[0];
+    int ok = x->rank >= 1 && o->dtype == AF_DTYPE_I64 && o->rank == 2 && o->dims[0] == x->rank &&
+             o->dims[1] <= af_tview_numel(x);
+    return ok ? AF_OK : af_err_set(err, AF_ERR_SHAPE, "nonzero: shapes do not fit");
+}
+
+/* Writes (rank, nnz) compactly and sets out[0].dims[1] = nnz. The view arrives with the
+ * bundle's capacity (numel, or the exact count of a constant input); more is an error. */
+// x (d...) -> Y (rank, nnz) i64: the coordinates of the non-zero elements in row-major order
+af_status afk_nonzero_run(AFK_RUN_ARGS)
+{
+    (void)p, (void)n_in, (void)n_out, (void)ctx;
+    const af_tview *x = &in[0];
+    int64_t n = af_tview_numel(x), nnz = 0, pos[AF_MAX_RANK] = {0}, *y = out[0].data;
+    size_t es = af_dtype_size(x->dtype);
+    static const uint8_t zero[16];
+    for (int64_t i = 0; i < n; i++) /* any bit pattern but all-zero (and -0.0) counts */
+        nnz += memcmp((const char *)x->data + (size_t)i * es, zero, es) != 0 &&
+               !(af_dtype_table[x->dtype].is_float && af_dtype_get(x->dtype, x->data, (size_t)i) == 0);
+    if (nnz > out[0].dims[1])
+        return af_err_set(err, AF_ERR_SHAPE, "nonzero: %lld non-zero elements, room for %lld",
+                          (long long)nnz, (long long)out[0].dims[1]);
+    for (int64_t i = 0, k = 0; i < n; i++) {
+        int nz = memcmp((const char *)x->data + (size_t)i * es, zero, es) != 0 &&
+                 !(af_dtype_table[x->dtype].is_float && af_dtype_get(x->dtype, x->data, (size_t)i) == 0);
+        for (int d = 0; nz && d < x->rank; d++) y[d * nnz + k] = pos[d];
+        k += nz;
+        for (int d = x->rank - 1; d >= 0 && ++pos[d] == x->dims[d]; d--) pos[d] = 0;
+    }
+    out[0].dims[1] = nnz;
+    return AF_OK;
+}
+
+/* Geometry of compress: x as (outer, len, inner) with len the axis (or numel when flattened),
+ * the condition's usable length. */
+static void compress_geom(const af_params *p, const af_tview *x, const af_tview *c,
+                          int64_t *outer, int64_t *len, int64_t *inner, int64_t *usable)
+{
+    int a = p->compress.axis;
+    *outer = p->compress.flatten ? 1 : afk_prod(x, 0, a);
+    *len = p->compress.flatten ? af_tview_numel(x) : x->dims[a];
+    *inner = p->compress.flatten ? 1 : afk_prod(x, a + 1, x->rank);
+    *usable = c->dims[0] < *len ? c->dims[0] : *len;
+}
+
+af_status afk_compress_check(AFK_CHECK_ARGS)
+{
+    (void)n_in, (void)n_out;
+    const af_tview *x = &in[0], *c = &in[1], *o = &out[0];
+    int a = p->compress.axis, fl = p->compress.flatten;
+    int ok = c->dtype == AF_DTYPE_BOOL && c->rank == 1 && o->dtype == x->dtype &&
+             (fl ? o->rank == 1 : (a >= 0 && a < x->rank && o->rank == x->rank));
+    int64_t outer, len, inner, usable;
+    if (ok) compress_geom(p, x, c, &outer, &len, &inner, &usable);
+    for (int i = 0; ok && !fl && i < x->rank; i++)
+        ok = i == a ? o->dims[i] <= usable : o->dims[i] == x->dims[i];
+    ok = ok && (!fl || o->dims[0] <= usable);
+    return ok ? AF_OK : af_err_set(err, AF_ERR_SHAPE, "compress: shapes do not fit");
+}
+
+/* Writes (outer, kept, inner) compactly and sets the axis (or the only dim) to kept. */
+// x (outer, len, inner), condition (L) -> Y (outer, kept, inner): slices where condition is true
+af_status afk_compress_run(AFK_RUN_ARGS)
+{
+    (void)n_in, (void)n_out, (void)ctx;
+    const af_tview *x = &in[0], *c = &in[1];
+    int64_t outer, len, inner, usable, kept = 0;
+    compress_geom(p, x, c, &outer, &len, &inner, &usable);
+    const uint8_t *cond = c->data;
+    for (int64_t l = 0; l < usable; l++) kept += cond[l] != 0;
+    int d = p->compress.flatten ? 0 : p->compress.axis;
+    if (kept > out[0].dims[d])
+        return af_err_set(err, AF_ERR_SHAPE, "compress: %lld slices selected, room for %lld",
+                          (long long)kept, (long long)out[0].dims[d]);
+    size_t chunk = (size_t)inner * af_dtype_size(x->dtype);
+    char *y = out[0].data;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t l = 0; l < usable; l++)
+            if (cond[l]) {
+                memcpy(y, (const char *)x->data + (size_t)(o * len + l) * chunk, chunk);
+                y += chunk;
+            }
+    out[0].dims[d] = kept;
     return AF_OK;
 }

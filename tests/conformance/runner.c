@@ -59,7 +59,7 @@ static const char *const op_set[] = {
     "Transpose", "Trilu", "Unsqueeze", "Upsample", "Where", "Xor",
     /* issue 15 (ops2) */
     "TopK", "ScatterND", "ScatterElements", "Scatter", "GatherND", "OneHot", "ReverseSequence",
-    "MaxUnpool", "NonMaxSuppression",
+    "MaxUnpool", "NonMaxSuppression", "NonZero", "Compress",
 };
 #define N_OPS ((int)(sizeof op_set / sizeof *op_set))
 
@@ -708,9 +708,11 @@ static int write_doc(const char *path, const totals *t)
                "the unpooled tensor at the end, as ONNX's reference and test data do (ONNX\n"
                "Runtime instead writes the indices flat into the larger output);\n"
                "NonMaxSuppression's max_output_boxes_per_class and thresholds must be constant,\n"
-               "its output must be a graph output (its row count depends on the data: the\n"
-               "bundle holds a capacity, `run` writes the rows selected) and its boxes and\n"
-               "scores must not both be constants.\n"
+               "and its boxes and scores must not both be constants. The outputs of\n"
+               "NonMaxSuppression, NonZero (of a non-constant input) and Compress (with a\n"
+               "non-constant condition) have a size that depends on the data: the bundle holds\n"
+               "a capacity, `run` writes what was selected, and such an output must be a graph\n"
+               "output.\n"
                "\n");
     fprintf(f, "## Expected failures\n\n");
     int any = 0;

@@ -12,7 +12,9 @@ and negative indices; OneHot with float, negative and out-of-range indices and a
 ReverseSequence on 3-D data; MaxUnpool after a real MaxPool, with and without an output_shape
 larger than the unpooled size; NonMaxSuppression (ties, score threshold, both box formats,
 corners given either way round, several batches and classes) through `run`, which writes only
-the selected rows. Parameters that fix shapes (k, depth, output_shape, NMS's limits) are
+the selected rows; NonZero and Compress (axis, negative axis, flattened, a condition shorter
+than the axis) through `run`, and Compress with a constant condition feeding another node.
+Parameters that fix shapes (k, depth, output_shape, NMS's limits) are
 initializers. References are numpy, written here independently of the C code; ONNX Runtime
 checks the same references when it is installed.
 """
@@ -25,7 +27,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 rng = np.random.default_rng(15)
 NP2ONNX = {np.float32: TensorProto.FLOAT, np.int32: TensorProto.INT32,
-           np.int64: TensorProto.INT64}
+           np.int64: TensorProto.INT64, np.bool_: TensorProto.BOOL}
 
 
 def vi(name, arr):
@@ -263,9 +265,35 @@ def nms_cases(root):
                   inits)
 
 
+def nonzero_compress_cases(root):
+    x = (rng.integers(-1, 2, (3, 4, 5)) * rng.standard_normal((3, 4, 5))).astype(np.float32)
+    node = helper.make_node("NonZero", ["x"], ["y"])
+    save_case(root, "nonzero_0", node, {"x": x}, {"y": np.array(np.nonzero(x), np.int64)}, 13)
+    xi = rng.integers(-1, 2, (7,)).astype(np.int32)
+    save_case(root, "nonzero_1", node, {"x": xi}, {"y": np.array(np.nonzero(xi), np.int64)}, 13)
+    for i, (shape, axis, clen) in enumerate([((3, 5, 2), 1, 4), ((4, 3), -2, 4),
+                                              ((2, 3, 4), None, 20)]):
+        x = rng.standard_normal(shape).astype(np.float32)
+        cond = rng.integers(0, 2, (clen,)).astype(bool)
+        y = np.compress(cond, x, axis=axis)
+        attrs = {} if axis is None else {"axis": axis}
+        node = helper.make_node("Compress", ["x", "cond"], ["y"], **attrs)
+        save_case(root, f"compress_{i}", node, {"x": x, "cond": cond}, {"y": y}, 11)
+    # a constant condition fixes the shape: the result may feed another node
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    cond = np.array([1, 0, 1, 1, 0, 1], bool)
+    d = os.path.join(root, "compress_const")
+    save_case(root, "compress_const", helper.make_node("Compress", ["x", "cond"], ["c"], axis=1),
+              {"x": x}, {"y": np.compress(cond, x, axis=1) * 2}, 11, {"cond": cond})
+    m = onnx.load(os.path.join(d, "model.onnx"))
+    m.graph.node.append(helper.make_node("Add", ["c", "c"], ["y"]))
+    onnx.save(m, os.path.join(d, "model.onnx"))
+
+
 def make(root):
     for f in (topk_cases, scatter_nd_cases, scatter_elements_cases, gather_nd_cases,
-              one_hot_cases, reverse_sequence_cases, max_unpool_cases, nms_cases):
+              one_hot_cases, reverse_sequence_cases, max_unpool_cases, nms_cases,
+              nonzero_compress_cases):
         f(root)
 
 

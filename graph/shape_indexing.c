@@ -176,6 +176,13 @@ af_status af_shape_max_unpool(af_graph *g, af_node *n, af_err *err)
         memcmp(ix->dims, x->dims, sizeof(int64_t) * (size_t)x->rank))
         return sh_err(n, err, AF_ERR_SHAPE, "X %s and I %s must have the same (N,C,%d-D) shape, "
                       "I i64", sh_str(x, s1), ix ? sh_str(ix, s2) : "missing", (int)p->nsp);
+    for (int s = 0; s < p->nsp; s++)
+        if (p->kernel[s] < 1 || p->stride[s] < 1 || p->kernel[s] > (1 << 20) ||
+            p->stride[s] > (1 << 20) || p->pad_begin[s] < 0 || p->pad_end[s] < 0 ||
+            p->pad_begin[s] > (1 << 20) || p->pad_end[s] > (1 << 20) ||
+            x->dims[2 + s] > ((int64_t)1 << 30))
+            return sh_err(n, err, AF_ERR_SHAPE, "kernel, strides, pads or X %s out of range",
+                          sh_str(x, s1));
     int64_t dims[AF_MAX_RANK];
     dims[0] = x->dims[0];
     dims[1] = x->dims[1];

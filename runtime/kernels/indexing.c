@@ -382,6 +382,11 @@ af_status afk_max_unpool_check(AFK_CHECK_ARGS)
     int ok = u->nsp >= 1 && u->nsp <= AF_MAX_SPATIAL && x->rank == u->nsp + 2 &&
              afk_same_shape(x, ix) && ix->dtype == AF_DTYPE_I64 && o->dtype == x->dtype &&
              o->rank == x->rank;
+    for (int s = 0; ok && s < u->nsp; s++) /* keeps unpooled_dims free of overflow */
+        ok = u->kernel[s] >= 1 && u->kernel[s] <= (1 << 20) && u->stride[s] >= 1 &&
+             u->stride[s] <= (1 << 20) && u->pad_begin[s] >= 0 && u->pad_end[s] >= 0 &&
+             u->pad_begin[s] <= (1 << 20) && u->pad_end[s] <= (1 << 20) &&
+             x->dims[2 + s] <= ((int64_t)1 << 30);
     int64_t dims[AF_MAX_RANK];
     if (ok) unpooled_dims(u, x, dims);
     for (int i = 0; ok && i < x->rank; i++) ok = dims[i] >= (i < 2 ? 0 : 1) && o->dims[i] >= dims[i];

@@ -105,15 +105,14 @@ static const af_target_family families[] = {
 /* issue 15 (ops2): gather_nd, scatter_nd, scatter_elements and max_unpool are gathers or
  * scatters (the public report on gather, extended: assumed); topk and reverse_sequence are
  * data-dependent permutations, nms, nonzero and compress data-dependent selections, with no
- * ANE layer known (assumed). one_hot stays eligible: it
- * is a compare against an iota and a select, both ANE layers (assumed). */
+ * ANE layer known (assumed). one_hot stays eligible: it is a compare against an iota and a
+ * select, both ANE layers (assumed; its integer indices already keep it off the ANE). */
 const char *const af_target_never_ops = "gather,gather_elements,lstm,gru,rnn,"
                                         "gather_nd,scatter_nd,scatter_elements,max_unpool,topk,"
                                         "reverse_sequence,nms,nonzero,compress";
 const char *const af_target_never_ops_source =
     "public report: gather and RNN/LSTM/GRU fall back off the ANE on every family (DESIGN.md); "
-    "assumed: scatter, gather_nd, max_unpool, topk, reverse_sequence, nms, nonzero and compress "
-    "likewise";
+    "assumed: other gathers, scatters and selections";
 const char *const af_target_dtype_source =
     "DESIGN.md: the ANE computes in fp16 only (no fp32/int32/bf16 compute)";
 

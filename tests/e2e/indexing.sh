@@ -16,6 +16,16 @@ for d in "$T"/cases/*; do
     "$AF" run "$d/m.afb" --inputs "$d/inputs" --outputs "$d/outputs" >/dev/null
 done
 "$PY" tests/tools/indexing_cases.py check "$T/cases"
+# Malformed uses: exit 3, one line naming the node and the problem.
+"$PY" tests/tools/indexing_cases.py bad "$T"
+for case in "topk_k|node 'tk' (topk): k = 9 does not fit axis 1" \
+    "scatternd_shape|node 'snd' (scatter_nd): data \\[4,3\\], indices \\[2,1\\] and updates" \
+    "gathernd_batch|node 'gnd' (gather_nd): indices \\[3,1\\] do not fit data" \
+    "unpool_kernel|node 'up' (MaxUnpool): kernel_shape must list" \
+    "scatter_reduction|node 'se' (ScatterElements): reduction 'sub' is not supported"; do
+    expect 3 "${case#*|}" -- "$AF" convert "$T/bad/${case%%|*}.onnx" -o "$T/bad.afb"
+done
+[ "$fails" -eq 0 ]
 if [ "${AF_E2E_ORT:-0}" = 1 ] && have_oracle; then
     for d in "$T"/cases/*; do
         [ -f "$d/ort_differs" ] || node "$ORACLE" "$d/model.onnx" "$d/inputs" "$d/ort"

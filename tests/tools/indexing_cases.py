@@ -2,6 +2,7 @@
 """Indexing and selection ops beyond the backend test data (tests/e2e/indexing.sh).
 
     indexing_cases.py make DIR    writes DIR/<case>/{model.onnx, inputs/*.npy, reference/*.npy}
+    indexing_cases.py bad DIR     writes DIR/bad/<name>.onnx, malformed uses convert refuses
     indexing_cases.py check DIR [SUBDIR]   compares DIR/<case>/SUBDIR (default outputs) with
                                   DIR/<case>/reference
 
@@ -290,6 +291,35 @@ def nonzero_compress_cases(root):
     onnx.save(m, os.path.join(d, "model.onnx"))
 
 
+def bad(root):
+    """Malformed uses, each refused by convert (exit 3) naming the node: bad/<name>.onnx."""
+    os.makedirs(os.path.join(root, "bad"), exist_ok=True)
+    f = lambda n, s: helper.make_tensor_value_info(n, TensorProto.FLOAT, s)
+    i64 = lambda n, s: helper.make_tensor_value_info(n, TensorProto.INT64, s)
+    forms = {
+        "topk_k": ([helper.make_node("TopK", ["x", "k"], ["v", "i"], name="tk")],
+                   [f("x", [2, 4])], [f("v", [2, 9])], {"k": np.array([9], np.int64)}, 11),
+        "scatternd_shape": ([helper.make_node("ScatterND", ["d", "ix", "u"], ["y"], name="snd")],
+                            [f("d", [4, 3]), i64("ix", [2, 1]), f("u", [2, 4])], [f("y", [4, 3])],
+                            {}, 16),
+        "gathernd_batch": ([helper.make_node("GatherND", ["d", "ix"], ["y"], name="gnd",
+                                             batch_dims=1)],
+                           [f("d", [2, 3]), i64("ix", [3, 1])], [f("y", [3])], {}, 13),
+        "unpool_kernel": ([helper.make_node("MaxUnpool", ["x", "i"], ["y"], name="up")],
+                          [f("x", [1, 1, 2, 2]), i64("i", [1, 1, 2, 2])], [f("y", [1, 1, 4, 4])],
+                          {}, 11),
+        "scatter_reduction": ([helper.make_node("ScatterElements", ["d", "ix", "u"], ["y"],
+                                                name="se", reduction="sub")],
+                              [f("d", [3]), i64("ix", [1]), f("u", [1])], [f("y", [3])], {}, 16),
+    }
+    for name, (nodes, ins, outs, inits, opset) in forms.items():
+        init = [numpy_helper.from_array(v, k) for k, v in inits.items()]
+        g = helper.make_graph(nodes, name, ins, outs, initializer=init)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+        m.ir_version = 8
+        onnx.save(m, os.path.join(root, "bad", name + ".onnx"))
+
+
 def make(root):
     for f in (topk_cases, scatter_nd_cases, scatter_elements_cases, gather_nd_cases,
               one_hot_cases, reverse_sequence_cases, max_unpool_cases, nms_cases,
@@ -323,6 +353,8 @@ def check(root, sub):
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "make":
         make(sys.argv[2])
+    elif len(sys.argv) >= 3 and sys.argv[1] == "bad":
+        bad(sys.argv[2])
     elif len(sys.argv) >= 3 and sys.argv[1] == "check":
         sys.exit(check(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "outputs"))
     else:

@@ -427,6 +427,14 @@ af_status afk_max_unpool_run(AFK_RUN_ARGS)
 
 /* ---- nms -------------------------------------------------------------------------------- */
 
+/* Zeros the bytes of the capacity view cap past the first used bytes, so the unused part of a
+ * data-dependent output is deterministic (observers see the whole buffer). */
+static void zero_tail(const af_tview *cap, size_t used)
+{
+    size_t total = (size_t)af_tview_numel(cap) * af_dtype_size(cap->dtype);
+    if (used < total) memset((char *)cap->data + used, 0, total - used);
+}
+
 /* Rows the output holds: B * C * min(max_output, S). */
 static int64_t nms_capacity(const af_nms_params *p, const af_tview *boxes, const af_tview *scores)
 {
@@ -523,6 +531,7 @@ af_status afk_nms_run(AFK_RUN_ARGS)
                 rows++;
             }
         }
+    zero_tail(&out[0], (size_t)rows * 3 * sizeof(int64_t));
     out[0].dims[0] = rows;
     return AF_OK;
 }
@@ -561,6 +570,7 @@ af_status afk_nonzero_run(AFK_RUN_ARGS)
         k += nz;
         for (int d = x->rank - 1; d >= 0 && ++pos[d] == x->dims[d]; d--) pos[d] = 0;
     }
+    zero_tail(&out[0], (size_t)(x->rank * nnz) * sizeof(int64_t));
     out[0].dims[1] = nnz;
     return AF_OK;
 }
@@ -614,6 +624,7 @@ af_status afk_compress_run(AFK_RUN_ARGS)
                 memcpy(y, (const char *)x->data + (size_t)(o * len + l) * chunk, chunk);
                 y += chunk;
             }
+    zero_tail(&out[0], (size_t)(y - (char *)out[0].data));
     out[0].dims[d] = kept;
     return AF_OK;
 }

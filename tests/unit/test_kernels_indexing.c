@@ -193,9 +193,11 @@ static void test_nonzero_compress(void)
     int64_t y[12];
     af_params p = P();
     af_tview in = TV(AF_DTYPE_F32, x, 2, 3), out = TV(AF_DTYPE_I64, y, 2, 6);
-    int64_t want[6] = {0, 1, 1, 1, 1, 2};
+    int64_t want[6] = {0, 1, 1, 1, 1, 2}, zeros[6] = {0};
+    memset(y, 0x5a, sizeof y);
     CHECK(run_node(AF_OP_NONZERO, &p, &in, 1, &out, 1) == AF_OK && out.dims[1] == 3 &&
-              !memcmp(y, want, sizeof want), "nonzero: %lld columns", (long long)out.dims[1]);
+              !memcmp(y, want, sizeof want) && !memcmp(y + 6, zeros, sizeof zeros),
+          "nonzero: %lld columns (unused capacity zeroed)", (long long)out.dims[1]);
     out = TV(AF_DTYPE_I64, y, 2, 2);
     CHECK(run_node(AF_OP_NONZERO, &p, &in, 1, &out, 1) == AF_ERR_SHAPE, "nonzero overflow");
     /* Compress axis 1 with a condition shorter than the axis */

@@ -79,8 +79,11 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_QLINEAR_CONV, "qlinear_conv", af_conv_params, 8, 9, 1, 1, 1),
     ROW(AF_OP_MATMUL_INTEGER, "matmul_integer", af_no_params, 2, 4, 1, 1, 1),
     ROW(AF_OP_QLINEAR_MATMUL, "qlinear_matmul", af_no_params, 8, 8, 1, 1, 1),
+    ROW(AF_OP_NMS, "nms", af_nms_params, 2, 5, 1, 1, 1),
+    ROW(AF_OP_NONZERO, "nonzero", af_no_params, 1, 1, 1, 1, 1),
+    ROW(AF_OP_COMPRESS, "compress", af_compress_params, 2, 2, 1, 1, 1),
 };
-static_assert(AF_OP_COUNT == 66, "add a row to af_op_table");
+static_assert(AF_OP_COUNT == 69, "add a row to af_op_table");
 
 /* Param structs are written raw into bundles: no padding allowed. */
 static_assert(sizeof(af_unary_params) == 12, "padding");
@@ -110,6 +113,7 @@ static_assert(sizeof(af_nll_params) == 16, "padding");
 static_assert(sizeof(af_eye_params) == 16, "padding");
 static_assert(sizeof(af_window_params) == 12, "padding");
 static_assert(sizeof(af_quant_params) == 16, "padding"); /* issue 15 (quant) */
+static_assert(sizeof(af_nms_params) == 24, "padding");
 
 const char *const af_unary_names[AF_UNARY_COUNT] = {
     "identity", "relu", "leaky_relu", "clip", "sigmoid", "hard_sigmoid", "hard_swish", "tanh",

@@ -102,6 +102,15 @@ typedef enum af_op {
     AF_OP_QLINEAR_CONV,       /* in: [X, xs, xzp, W, ws, wzp, ys, yzp, B? (i32)] → i8|u8 */
     AF_OP_MATMUL_INTEGER,     /* in: [A, B, a_zp?, b_zp?] → i32 (MatMulInteger) */
     AF_OP_QLINEAR_MATMUL,     /* in: [A, as, azp, B, bs, bzp, ys, yzp] → i8|u8 */
+    AF_OP_NMS,                /* as imported: [boxes (B,S,4), scores (B,C,S), max_output?, iou?,
+                                 score_threshold?]; resolved: [boxes, scores]; out: selected
+                                 (capacity, 3) i64 whose leading dim is a bound: each run sets the
+                                 rows it wrote (NonMaxSuppression) */
+    AF_OP_NONZERO,            /* in: [x]; out: (rank, capacity numel(x)) i64, dim 1 set per run
+                                 (exact when x is constant) */
+    AF_OP_COMPRESS,           /* in: [x, condition (bool, 1-D)]; out: x's shape with the axis (or
+                                 the flattened x) cut to a capacity, set per run (exact when the
+                                 condition is constant) */
     AF_OP_COUNT
 } af_op;
 
@@ -579,6 +588,21 @@ typedef struct af_quant_params {
     int32_t reserved;
 } af_quant_params;
 
+/* NonMaxSuppression; resolved from the optional inputs (absent: 0 boxes, iou 0, no score
+ * threshold). Capacity of the output: B * C * min(max_output, S) rows. */
+typedef struct af_nms_params {
+    int32_t center_point_box;    /* 0: [y1,x1,y2,x2] corners, 1: [xc,yc,w,h] */
+    int32_t has_score_threshold;
+    float iou_threshold;         /* suppress when IoU > this */
+    float score_threshold;       /* keep when score > this (if has_score_threshold) */
+    int64_t max_output;          /* boxes per batch and class */
+} af_nms_params;
+
+typedef struct af_compress_params {
+    int32_t axis;    /* resolved: in [0, rank) unless flatten */
+    int32_t flatten; /* no axis attribute: select from the flattened input */
+} af_compress_params;
+
 typedef union af_params {
     af_unary_params unary;
     af_binary_params binary;
@@ -622,6 +646,8 @@ typedef union af_params {
     af_eye_params eye;
     af_window_params window;
     af_quant_params quant; /* issue 15 (quant) */
+    af_nms_params nms;
+    af_compress_params compress;
 } af_params;
 
 /* One row per op: name, size of its param struct, input/output arity (max -1 = variadic). */

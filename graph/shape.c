@@ -363,6 +363,9 @@ static const af_shape_fn shape_fns[AF_OP_COUNT] = {
     [AF_OP_QLINEAR_CONV] = af_shape_qlinear_conv,
     [AF_OP_MATMUL_INTEGER] = af_shape_matmul_integer,
     [AF_OP_QLINEAR_MATMUL] = af_shape_qlinear_matmul,
+    [AF_OP_NMS] = af_shape_nms,
+    [AF_OP_NONZERO] = af_shape_nonzero,
+    [AF_OP_COMPRESS] = af_shape_compress,
 };
 
 /* Arity from the op table; the first input present; every present input with a known shape. */

@@ -88,5 +88,8 @@ af_status af_shape_hardmax(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_eye_like(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_det(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_window(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_nms(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_nonzero(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_compress(af_graph *g, af_node *n, af_err *err);
 
 #endif

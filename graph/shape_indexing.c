@@ -176,6 +176,13 @@ af_status af_shape_max_unpool(af_graph *g, af_node *n, af_err *err)
         memcmp(ix->dims, x->dims, sizeof(int64_t) * (size_t)x->rank))
         return sh_err(n, err, AF_ERR_SHAPE, "X %s and I %s must have the same (N,C,%d-D) shape, "
                       "I i64", sh_str(x, s1), ix ? sh_str(ix, s2) : "missing", (int)p->nsp);
+    for (int s = 0; s < p->nsp; s++)
+        if (p->kernel[s] < 1 || p->stride[s] < 1 || p->kernel[s] > (1 << 20) ||
+            p->stride[s] > (1 << 20) || p->pad_begin[s] < 0 || p->pad_end[s] < 0 ||
+            p->pad_begin[s] > (1 << 20) || p->pad_end[s] > (1 << 20) ||
+            x->dims[2 + s] > ((int64_t)1 << 30))
+            return sh_err(n, err, AF_ERR_SHAPE, "kernel, strides, pads or X %s out of range",
+                          sh_str(x, s1));
     int64_t dims[AF_MAX_RANK];
     dims[0] = x->dims[0];
     dims[1] = x->dims[1];
@@ -206,5 +213,125 @@ af_status af_shape_max_unpool(af_graph *g, af_node *n, af_err *err)
             return sh_err(n, err, AF_ERR_SHAPE, "output dim %d is %lld", 2 + s,
                           (long long)dims[2 + s]);
     sh_set_out(g, n, 0, x->dtype, x->rank, dims);
+    return AF_OK;
+}
+
+/* Optional scalar input k of NonMaxSuppression into *out (1 when present). */
+static af_status nms_scalar(af_graph *g, af_node *n, int k, const char *what, double *out,
+                            int *present, af_err *err)
+{
+    *present = 0;
+    if (!sh_in(g, n, k)) return AF_OK;
+    double v[1];
+    int c;
+    af_status st = sh_const_floats(g, n, k, what, v, 1, &c, err);
+    if (st) return st;
+    if (c > 1) return sh_err(n, err, AF_ERR_SHAPE, "the %s input must hold one value", what);
+    if (c == 1) *out = v[0], *present = 1;
+    return AF_OK;
+}
+
+/* NMS, NonZero, Compress: the output's size depends on the data, so it holds a fixed capacity
+ * and each run reports the part it wrote, which only a graph output can carry (a consumer would
+ * see the capacity). */
+static af_status only_graph_output(af_graph *g, af_node *n, af_err *err)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const af_node *m = &g->nodes[i];
+        for (int k = 0; m->op != AF_OP_NONE && k < m->n_in; k++)
+            if (m->in[k] == n->out[0])
+                return sh_err(n, err, AF_ERR_UNSUPPORTED, "its output '%s' has a data-dependent "
+                              "row count and can only be a graph output, but node '%s' reads it",
+                              g->tensors[n->out[0]].name, m->name);
+    }
+    return AF_OK;
+}
+
+// boxes (B,S,4), scores (B,C,S) [max_output, iou, score_threshold] -> (B*C*min(max,S), 3) i64
+af_status af_shape_nms(af_graph *g, af_node *n, af_err *err)
+{
+    af_tensor *b = sh_in(g, n, 0), *sc = sh_in(g, n, 1);
+    af_nms_params *p = &n->p.nms;
+    char s1[96], s2[96];
+    if (!sc || b->rank != 3 || b->dims[2] != 4 || sc->rank != 3 || sc->dims[0] != b->dims[0] ||
+        sc->dims[2] != b->dims[1] || b->dtype != AF_DTYPE_F32 || sc->dtype != AF_DTYPE_F32)
+        return sh_err(n, err, AF_ERR_SHAPE, "boxes %s must be (B,S,4) and scores %s (B,C,S), "
+                      "both f32", sh_str(b, s1), sc ? sh_str(sc, s2) : "missing");
+    if (af_tensor_is_const(b) && af_tensor_is_const(sc)) /* folding would fix the capacity */
+        return sh_err(n, err, AF_ERR_UNSUPPORTED, "constant boxes and scores are not supported");
+    if (p->center_point_box != 0 && p->center_point_box != 1)
+        return sh_err(n, err, AF_ERR_SHAPE, "center_point_box must be 0 or 1");
+    if (n->n_in > 2) {
+        double v[3] = {0, 0, 0};
+        int have[3];
+        static const char *const what[3] = {"max_output_boxes_per_class", "iou_threshold",
+                                            "score_threshold"};
+        for (int k = 0; k < 3; k++) {
+            af_status st = nms_scalar(g, n, 2 + k, what[k], &v[k], &have[k], err);
+            if (st) return st;
+        }
+        p->max_output = v[0] > 0 ? (v[0] < 1e12 ? (int64_t)v[0] : (int64_t)1e12) : 0;
+        p->iou_threshold = (float)v[1];
+        p->score_threshold = (float)v[2];
+        p->has_score_threshold = have[2];
+        n->n_in = 2;
+    }
+    af_status st = only_graph_output(g, n, err);
+    if (st) return st;
+    int64_t per = p->max_output < b->dims[1] ? p->max_output : b->dims[1];
+    int64_t dims[2] = {b->dims[0] * sc->dims[1] * per, 3};
+    sh_set_out(g, n, 0, AF_DTYPE_I64, 2, dims);
+    return AF_OK;
+}
+
+// x (d...) -> (rank, nnz) i64; nnz = numel(x) as the capacity unless x is constant
+af_status af_shape_nonzero(af_graph *g, af_node *n, af_err *err)
+{
+    af_tensor *x = sh_in(g, n, 0);
+    if (x->rank < 1) return sh_err(n, err, AF_ERR_SHAPE, "needs an input of rank >= 1");
+    int64_t dims[2] = {x->rank, af_tensor_numel(x)};
+    if (af_tensor_is_const(x)) {
+        dims[1] = 0;
+        for (int64_t i = 0; i < af_tensor_numel(x); i++)
+            dims[1] += af_dtype_get(x->dtype, x->data, (size_t)i) != 0;
+    } else {
+        af_status st = only_graph_output(g, n, err);
+        if (st) return st;
+    }
+    sh_set_out(g, n, 0, AF_DTYPE_I64, 2, dims);
+    return AF_OK;
+}
+
+// x (d...), condition (L) bool -> x with axis (or flattened x) cut to min(L, dim) as capacity,
+// or to the number of true entries when the condition is constant
+af_status af_shape_compress(af_graph *g, af_node *n, af_err *err)
+{
+    af_tensor *x = sh_in(g, n, 0), *c = sh_in(g, n, 1);
+    af_compress_params *p = &n->p.compress;
+    char s1[96];
+    int a = 0;
+    if (!c || c->rank != 1 || c->dtype != AF_DTYPE_BOOL)
+        return sh_err(n, err, AF_ERR_SHAPE, "condition must be a 1-D bool tensor");
+    if (!p->flatten && (x->rank < 1 || sh_axis(p->axis, x->rank, &a)))
+        return sh_err(n, err, AF_ERR_SHAPE, "axis %d out of range for %s", (int)p->axis,
+                      sh_str(x, s1));
+    int64_t dims[AF_MAX_RANK], len = p->flatten ? af_tensor_numel(x) : x->dims[a];
+    int r = p->flatten ? 1 : x->rank;
+    if (!p->flatten) memcpy(dims, x->dims, sizeof dims);
+    int64_t cap = c->dims[0] < len ? c->dims[0] : len;
+    if (c->dims[0] > len)
+        return sh_err(n, err, AF_ERR_SHAPE, "condition has %lld entries for %lld", 
+                      (long long)c->dims[0], (long long)len);
+    if (af_tensor_is_const(c)) {
+        int64_t k = 0;
+        for (int64_t i = 0; i < cap; i++) k += ((const uint8_t *)c->data)[i] != 0;
+        cap = k;
+    } else {
+        af_status st = only_graph_output(g, n, err);
+        if (st) return st;
+    }
+    p->axis = a;
+    dims[p->flatten ? 0 : a] = cap;
+    sh_set_out(g, n, 0, x->dtype, r, dims);
     return AF_OK;
 }

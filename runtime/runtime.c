@@ -535,6 +535,38 @@ af_status af_session_set_observer(af_session *s, af_session_observer fn, void *u
     return AF_OK;
 }
 
+/* issue 15 (ops2): ops whose output size depends on the data. Their kernels shrink one dim of
+ * the output view to what they wrote; the view is restored to the bundle's capacity before each
+ * run of the node, and af_session_get_output reports the shrunk shape. */
+static int data_dependent(af_op op)
+{
+    return op == AF_OP_NMS || op == AF_OP_NONZERO || op == AF_OP_COMPRESS;
+}
+
+static void restore_capacity(af_session *s, uint32_t i)
+{
+    const afb_node *n = &s->b->f->nodes[i];
+    for (int k = 0; k < n->n_out; k++)
+        s->views[s->view_off[i] + n->n_in + k] = tensor_view(s, n->out[k]);
+}
+
+static void actual_shape(const af_session *s, int32_t id, af_tensor_info *info)
+{
+    const afb_file *f = s->b->f;
+    for (uint32_t i = 0; i < f->n_nodes; i++) {
+        const afb_node *n = &f->nodes[i];
+        for (int k = 0; data_dependent(n->op) && k < n->n_out; k++) {
+            const af_tview *v = s->views + s->view_off[i] + n->n_in + k;
+            int fits = n->out[k] == id && v->rank == info->rank;
+            for (int d = 0; fits && d < v->rank; d++) fits = v->dims[d] <= info->dims[d];
+            if (!fits) continue;
+            size_t bytes = af_dtype_size(info->dtype);
+            for (int d = 0; d < v->rank; d++) bytes *= (size_t)(info->dims[d] = v->dims[d]);
+            info->nbytes = bytes;
+        }
+    }
+}
+
 af_status af_session_run(af_session *s)
 {
     const afb_file *f = s->b->f;
@@ -546,6 +578,7 @@ af_status af_session_run(af_session *s)
         }
         const afb_node *n = &f->nodes[i];
         af_tview *v = s->views + s->view_off[i];
+        if (data_dependent(n->op)) restore_capacity(s, i);
         s->ctx.packed = s->node_packed ? s->node_packed[i] : NULL;
         if (s->ctx.packed && !s->packed_ready[i]) { /* first run: fill the slice */
             af_kernel_prepack(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out, s->node_packed[i]);
@@ -572,6 +605,7 @@ af_status af_session_get_output(af_session *s, int index, const void **data,
         return session_fail(s, AF_ERR_USAGE, "output index out of range");
     const afb_tensor *t = &s->b->f->tensors[s->b->f->outputs[index]];
     *data = s->arena + t->arena_offset;
+    actual_shape(s, s->b->f->outputs[index], info);
     return AF_OK;
 }
 

@@ -239,6 +239,8 @@ static void count_work(const af_cost_node *n, work *w)
         w->taps = n->n_in > 2 ? numel(&n->in[2]) : 0, w->ops = w->taps;
         break;
     case AF_OP_MAX_UNPOOL: w->taps = i; break; /* zero fill is bytes; one tap per input */
+    case AF_OP_NONZERO:
+    case AF_OP_COMPRESS: w->ops = i, w->taps = o; break; /* a test per element, a copy out */
     case AF_OP_TOPK: /* a merge sort of every slice: n log2 n compares */
         if (n->p->topk.axis >= 0 && n->p->topk.axis < n->in[0].rank) {
             double len = (double)n->in[0].dims[n->p->topk.axis];
@@ -271,6 +273,14 @@ static void count_work(const af_cost_node *n, work *w)
     case AF_OP_QLINEAR_MATMUL:
         if (n->n_in > 0 && n->in[0].rank >= 1)
             w->gemm_macs = o * (double)n->in[0].dims[n->in[0].rank - 1], w->ops = o;
+        break;
+    case AF_OP_NMS: /* per batch and class: a sort of the scores, then up to one IoU (about 20
+                       operations) per candidate and kept box */
+        if (n->n_in > 1 && n->in[0].rank == 3) {
+            double s = (double)n->in[0].dims[1], kept = fmin(s, (double)n->p->nms.max_output);
+            double lists = n->in[1].rank == 3 ? numel(&n->in[1]) / (s > 0 ? s : 1) : 0;
+            w->ops = lists * (s * (s > 1 ? log2(s) : 1) + 20 * s * kept), w->taps = lists * s;
+        }
         break;
     default: break; /* copies, slices, concat, pad, cast: bytes only */
     }

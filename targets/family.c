@@ -117,11 +117,12 @@ static const af_target_family families[] = {
     "roi_align, dft, stft, mel_weight_matrix: assumed (no public report of them on the ANE)"
 /* issue 15 (ops2): gather_nd, scatter_nd, scatter_elements and max_unpool are gathers or
  * scatters (the public report on gather, extended: assumed); topk and reverse_sequence are
- * data-dependent permutations with no ANE layer known (assumed). one_hot stays eligible: it
- * is a compare against an iota and a select, both ANE layers (assumed). */
-#define OPS2_NEVER ",gather_nd,scatter_nd,scatter_elements,max_unpool,topk,reverse_sequence"
-#define OPS2_NEVER_SOURCE \
-    "; assumed: scatter, gather_nd, max_unpool, topk and reverse_sequence likewise"
+ * data-dependent permutations, nms, nonzero and compress data-dependent selections, with no
+ * ANE layer known (assumed). one_hot stays eligible: it is a compare against an iota and a
+ * select, both ANE layers (assumed; its integer indices already keep it off the ANE). */
+#define OPS2_NEVER \
+    ",gather_nd,scatter_nd,scatter_elements,max_unpool,topk,reverse_sequence,nms,nonzero,compress"
+#define OPS2_NEVER_SOURCE "; assumed: other gathers, scatters and selections"
 
 /* issue 15 (ops1): isnan/isinf (bool out) and bitshift (u8) are off the ANE by the dtype rule;
  * eye_like and the windows always fold to constants; shrink and the trig functions are

@@ -12,7 +12,7 @@
  * overridden by af_onnx_options.shapes (the CLI's --input-shape NAME=D0,D1,...).
  *
  * Errors: one line starting with the file (display) name, e.g.
- *   "model.onnx: node 'nms' uses unsupported op 'NonMaxSuppression'" (AF_ERR_UNSUPPORTED),
+ *   "model.onnx: node 'uniq' uses unsupported op 'Unique'" (AF_ERR_UNSUPPORTED),
  *   "x.onnx is not a valid ONNX model: ..." (AF_ERR_FORMAT), missing external file (AF_ERR_IO),
  *   unknown input dims (AF_ERR_SHAPE), a shape override for a non-input (AF_ERR_USAGE).
  */

@@ -166,5 +166,8 @@ af_status onnx_map_qconv(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_qmatmul(onnx_ctx *c, const onnx_node *nd);
 /* Conv's attributes (group, auto_pad, kernel_shape, strides, dilations, pads) into cp. */
 af_status onnx_conv_attrs(onnx_ctx *c, const onnx_node *nd, af_conv_params *cp);
+af_status onnx_map_nms(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_nonzero(onnx_ctx *c, const onnx_node *nd);
+af_status onnx_map_compress(onnx_ctx *c, const onnx_node *nd);
 
 #endif

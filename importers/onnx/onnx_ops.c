@@ -625,6 +625,9 @@ static const op_row op_rows[] = {
     {"QLinearConv", onnx_map_qconv, AF_OP_QLINEAR_CONV},
     {"MatMulInteger", onnx_map_qmatmul, AF_OP_MATMUL_INTEGER},
     {"QLinearMatMul", onnx_map_qmatmul, AF_OP_QLINEAR_MATMUL},
+    {"NonMaxSuppression", onnx_map_nms, 0},
+    {"NonZero", onnx_map_nonzero, 0},
+    {"Compress", onnx_map_compress, 0},
 };
 
 static int default_domain(const char *d)

@@ -138,3 +138,33 @@ af_status onnx_map_max_unpool(onnx_ctx *c, const onnx_node *nd)
     }
     return onnx_emit(c, nd, AF_OP_MAX_UNPOOL, in, n > 2 && in[2] >= 0 ? 3 : 2, 1, &p, NULL);
 }
+
+/* NonMaxSuppression: its optional inputs must fold to constants (shape inference reads them). */
+af_status onnx_map_nms(onnx_ctx *c, const onnx_node *nd)
+{
+    int in[5] = {-1, -1, -1, -1, -1}, n;
+    af_status st = onnx_need(c, nd, in, 2, 5, &n);
+    if (st) return st;
+    af_params p = {0};
+    st = onnx_attr_i32_in(c, nd, "center_point_box", 0, 0, 1, &p.nms.center_point_box);
+    while (n > 2 && in[n - 1] < 0) n--; /* trailing omitted inputs */
+    return st ? st : onnx_emit(c, nd, AF_OP_NMS, in, n, 1, &p, NULL);
+}
+
+af_status onnx_map_nonzero(onnx_ctx *c, const onnx_node *nd)
+{
+    int in[1], n;
+    af_status st = onnx_need(c, nd, in, 1, 1, &n);
+    return st ? st : onnx_emit(c, nd, AF_OP_NONZERO, in, 1, 1, NULL, NULL);
+}
+
+af_status onnx_map_compress(onnx_ctx *c, const onnx_node *nd)
+{
+    int in[2], n;
+    af_status st = onnx_need(c, nd, in, 2, 2, &n);
+    if (st) return st;
+    af_params p = {0};
+    p.compress.flatten = onnx_attr(nd->p, "axis") == NULL;
+    st = onnx_attr_i32_in(c, nd, "axis", 0, -AF_MAX_RANK, AF_MAX_RANK - 1, &p.compress.axis);
+    return st ? st : onnx_emit(c, nd, AF_OP_COMPRESS, in, 2, 1, &p, NULL);
+}

@@ -96,7 +96,10 @@ void af_session_free(af_session *s);
 /* Copies nbytes (must equal the input's size) into the session's arena. */
 af_status af_session_set_input(af_session *s, int index, const void *data, size_t nbytes);
 af_status af_session_run(af_session *s);
-/* Points *data at the output inside the arena (valid until the next run or free). */
+/* Points *data at the output inside the arena (valid until the next run or free). info has
+ * the shape of this run: an output whose size depends on the data (NonMaxSuppression's rows,
+ * NonZero's columns, Compress's cut axis) has its capacity in af_bundle_output_info and what
+ * the last run wrote here (the capacity before the first run). */
 af_status af_session_get_output(af_session *s, int index, const void **data,
                                 af_tensor_info *info);
 /* Calls fn(user, event) after every node of every later run (per-layer validation, debugging);

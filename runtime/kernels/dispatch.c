@@ -196,6 +196,9 @@ af_status af_kernel_check(af_op op, const af_params *p, const af_tview *in, int 
     case AF_OP_QLINEAR_CONV: return afk_qlinear_conv_check(p, in, n_in, out, n_out, err);
     case AF_OP_MATMUL_INTEGER: return afk_matmul_integer_check(p, in, n_in, out, n_out, err);
     case AF_OP_QLINEAR_MATMUL: return afk_qlinear_matmul_check(p, in, n_in, out, n_out, err);
+    case AF_OP_NMS: return afk_nms_check(p, in, n_in, out, n_out, err);
+    case AF_OP_NONZERO: return afk_nonzero_check(p, in, n_in, out, n_out, err);
+    case AF_OP_COMPRESS: return afk_compress_check(p, in, n_in, out, n_out, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));
@@ -225,6 +228,7 @@ size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in,
     case AF_OP_QLINEAR_CONV: return afk_qconv_scratch(op, p, in, n_in, out);
     case AF_OP_MATMUL_INTEGER:
     case AF_OP_QLINEAR_MATMUL: return afk_qmm_scratch(out);
+    case AF_OP_NMS: return afk_nms_scratch(p, in);
     default: return 0;
     }
 }
@@ -324,6 +328,9 @@ af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_
     case AF_OP_QLINEAR_CONV: return afk_qlinear_conv_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_MATMUL_INTEGER: return afk_matmul_integer_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_QLINEAR_MATMUL: return afk_qlinear_matmul_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_NMS: return afk_nms_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_NONZERO: return afk_nonzero_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_COMPRESS: return afk_compress_run(p, in, n_in, out, n_out, ctx, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));

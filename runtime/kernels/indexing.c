@@ -382,6 +382,11 @@ af_status afk_max_unpool_check(AFK_CHECK_ARGS)
     int ok = u->nsp >= 1 && u->nsp <= AF_MAX_SPATIAL && x->rank == u->nsp + 2 &&
              afk_same_shape(x, ix) && ix->dtype == AF_DTYPE_I64 && o->dtype == x->dtype &&
              o->rank == x->rank;
+    for (int s = 0; ok && s < u->nsp; s++) /* keeps unpooled_dims free of overflow */
+        ok = u->kernel[s] >= 1 && u->kernel[s] <= (1 << 20) && u->stride[s] >= 1 &&
+             u->stride[s] <= (1 << 20) && u->pad_begin[s] >= 0 && u->pad_end[s] >= 0 &&
+             u->pad_begin[s] <= (1 << 20) && u->pad_end[s] <= (1 << 20) &&
+             x->dims[2 + s] <= ((int64_t)1 << 30);
     int64_t dims[AF_MAX_RANK];
     if (ok) unpooled_dims(u, x, dims);
     for (int i = 0; ok && i < x->rank; i++) ok = dims[i] >= (i < 2 ? 0 : 1) && o->dims[i] >= dims[i];
@@ -417,5 +422,209 @@ af_status afk_max_unpool_run(AFK_RUN_ARGS)
         }
         memcpy((char *)out[0].data + (size_t)off * es, (const char *)x->data + (size_t)i * es, es);
     }
+    return AF_OK;
+}
+
+/* ---- nms -------------------------------------------------------------------------------- */
+
+/* Zeros the bytes of the capacity view cap past the first used bytes, so the unused part of a
+ * data-dependent output is deterministic (observers see the whole buffer). */
+static void zero_tail(const af_tview *cap, size_t used)
+{
+    size_t total = (size_t)af_tview_numel(cap) * af_dtype_size(cap->dtype);
+    if (used < total) memset((char *)cap->data + used, 0, total - used);
+}
+
+/* Rows the output holds: B * C * min(max_output, S). */
+static int64_t nms_capacity(const af_nms_params *p, const af_tview *boxes, const af_tview *scores)
+{
+    int64_t per = p->max_output < boxes->dims[1] ? p->max_output : boxes->dims[1];
+    return boxes->dims[0] * scores->dims[1] * (per > 0 ? per : 0);
+}
+
+af_status afk_nms_check(AFK_CHECK_ARGS)
+{
+    (void)n_in, (void)n_out;
+    const af_tview *b = &in[0], *sc = &in[1], *o = &out[0];
+    int ok = b->dtype == AF_DTYPE_F32 && sc->dtype == AF_DTYPE_F32 && b->rank == 3 &&
+             b->dims[2] == 4 && sc->rank == 3 && sc->dims[0] == b->dims[0] &&
+             sc->dims[2] == b->dims[1] && o->dtype == AF_DTYPE_I64 && o->rank == 2 &&
+             o->dims[1] == 3 && (p->nms.center_point_box == 0 || p->nms.center_point_box == 1);
+    if (ok && o->dims[0] > nms_capacity(&p->nms, b, sc)) ok = 0;
+    return ok ? AF_OK : af_err_set(err, AF_ERR_SHAPE, "nms: shapes or dtypes do not fit");
+}
+
+size_t afk_nms_scratch(const af_params *p, const af_tview *in)
+{
+    (void)p;
+    return in[0].rank == 3 ? (size_t)in[0].dims[1] * 5 * sizeof(int64_t) : 0;
+}
+
+/* Extent [lo, hi) of box k along one axis (a = 0: y, 1: x) in the params' box format. */
+static void box_extent(const float *box, int center, int a, float *lo, float *hi)
+{
+    if (center) {
+        float c = box[a == 0 ? 1 : 0], half = box[a == 0 ? 3 : 2] / 2;
+        *lo = c - half, *hi = c + half;
+    } else {
+        float u = box[a == 0 ? 0 : 1], v = box[a == 0 ? 2 : 3];
+        *lo = u < v ? u : v, *hi = u < v ? v : u;
+    }
+}
+
+/* 1 when boxes a and b overlap with IoU > thr (degenerate boxes never suppress). */
+static int nms_suppress(const float *a, const float *b, int center, float thr)
+{
+    float alo[2], ahi[2], blo[2], bhi[2], inter = 1, area_a = 1, area_b = 1;
+    for (int k = 0; k < 2; k++) {
+        box_extent(a, center, k, &alo[k], &ahi[k]);
+        box_extent(b, center, k, &blo[k], &bhi[k]);
+        float lo = alo[k] > blo[k] ? alo[k] : blo[k], hi = ahi[k] < bhi[k] ? ahi[k] : bhi[k];
+        if (hi <= lo) return 0;
+        inter *= hi - lo;
+        area_a *= ahi[k] - alo[k];
+        area_b *= bhi[k] - blo[k];
+    }
+    float uni = area_a + area_b - inter;
+    if (inter <= 0 || area_a <= 0 || area_b <= 0 || uni <= 0) return 0;
+    return inter / uni > thr;
+}
+
+/* Per batch and class: boxes above the score threshold by descending score (ties: lower index
+ * first), each kept unless it overlaps a kept one by IoU > iou_threshold, at most max_output.
+ * Sets out[0].dims[0] to the rows written (the rest of the capacity is left untouched). */
+// boxes (B,S,4), scores (B,C,S) -> selected (rows <= B*C*min(max,S), 3) i64 (batch, class, box)
+af_status afk_nms_run(AFK_RUN_ARGS)
+{
+    (void)n_in, (void)n_out;
+    const af_tview *bx = &in[0], *sc = &in[1];
+    const af_nms_params *q = &p->nms;
+    int64_t B = bx->dims[0], S = bx->dims[1], C = sc->dims[1], rows = 0;
+    int64_t per = q->max_output < S ? q->max_output : S, *sel = out[0].data;
+    int64_t *keys = ctx->scratch, *ord = keys + S, *tmp = ord + S, *cand = tmp + S;
+    int64_t *kept = cand + S;
+    const float *boxes = bx->data, *scores = sc->data;
+    for (int64_t b = 0; per > 0 && b < B; b++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *s = scores + (b * C + c) * S, *bb = boxes + b * S * 4;
+            int64_t n = 0, nk = 0;
+            for (int64_t j = 0; j < S; j++) {
+                if (q->has_score_threshold && !(s[j] > q->score_threshold)) continue;
+                ((double *)(void *)keys)[n] = s[j];
+                cand[n] = j;
+                ord[n] = n;
+                n++;
+            }
+            sort_order(ord, tmp, n, keys, 1, 1);
+            for (int64_t t = 0; t < n && nk < per; t++) {
+                int64_t j = cand[ord[t]];
+                int keep = 1;
+                for (int64_t u = 0; keep && u < nk; u++)
+                    keep = !nms_suppress(bb + j * 4, bb + kept[u] * 4, q->center_point_box,
+                                         q->iou_threshold);
+                if (!keep) continue;
+                if (rows == out[0].dims[0]) /* the view arrives with the bundle's capacity */
+                    return af_err_set(err, AF_ERR_SHAPE, "nms: more than %lld rows selected",
+                                      (long long)rows);
+                kept[nk++] = j;
+                sel[rows * 3] = b, sel[rows * 3 + 1] = c, sel[rows * 3 + 2] = j;
+                rows++;
+            }
+        }
+    zero_tail(&out[0], (size_t)rows * 3 * sizeof(int64_t));
+    out[0].dims[0] = rows;
+    return AF_OK;
+}
+
+/* ---- nonzero / compress: outputs whose size depends on the data ------------------------- */
+
+af_status afk_nonzero_check(AFK_CHECK_ARGS)
+{
+    (void)p, (void)n_in, (void)n_out;
+    const af_tview *x = &in[0], *o = &out[0];
+    int ok = x->rank >= 1 && o->dtype == AF_DTYPE_I64 && o->rank == 2 && o->dims[0] == x->rank &&
+             o->dims[1] <= af_tview_numel(x);
+    return ok ? AF_OK : af_err_set(err, AF_ERR_SHAPE, "nonzero: shapes do not fit");
+}
+
+/* Writes (rank, nnz) compactly and sets out[0].dims[1] = nnz. The view arrives with the
+ * bundle's capacity (numel, or the exact count of a constant input); more is an error. */
+// x (d...) -> Y (rank, nnz) i64: the coordinates of the non-zero elements in row-major order
+af_status afk_nonzero_run(AFK_RUN_ARGS)
+{
+    (void)p, (void)n_in, (void)n_out, (void)ctx;
+    const af_tview *x = &in[0];
+    int64_t n = af_tview_numel(x), nnz = 0, pos[AF_MAX_RANK] = {0}, *y = out[0].data;
+    size_t es = af_dtype_size(x->dtype);
+    static const uint8_t zero[16];
+    for (int64_t i = 0; i < n; i++) /* any bit pattern but all-zero (and -0.0) counts */
+        nnz += memcmp((const char *)x->data + (size_t)i * es, zero, es) != 0 &&
+               !(af_dtype_table[x->dtype].is_float && af_dtype_get(x->dtype, x->data, (size_t)i) == 0);
+    if (nnz > out[0].dims[1])
+        return af_err_set(err, AF_ERR_SHAPE, "nonzero: %lld non-zero elements, room for %lld",
+                          (long long)nnz, (long long)out[0].dims[1]);
+    for (int64_t i = 0, k = 0; i < n; i++) {
+        int nz = memcmp((const char *)x->data + (size_t)i * es, zero, es) != 0 &&
+                 !(af_dtype_table[x->dtype].is_float && af_dtype_get(x->dtype, x->data, (size_t)i) == 0);
+        for (int d = 0; nz && d < x->rank; d++) y[d * nnz + k] = pos[d];
+        k += nz;
+        for (int d = x->rank - 1; d >= 0 && ++pos[d] == x->dims[d]; d--) pos[d] = 0;
+    }
+    zero_tail(&out[0], (size_t)(x->rank * nnz) * sizeof(int64_t));
+    out[0].dims[1] = nnz;
+    return AF_OK;
+}
+
+/* Geometry of compress: x as (outer, len, inner) with len the axis (or numel when flattened),
+ * the condition's usable length. */
+static void compress_geom(const af_params *p, const af_tview *x, const af_tview *c,
+                          int64_t *outer, int64_t *len, int64_t *inner, int64_t *usable)
+{
+    int a = p->compress.axis;
+    *outer = p->compress.flatten ? 1 : afk_prod(x, 0, a);
+    *len = p->compress.flatten ? af_tview_numel(x) : x->dims[a];
+    *inner = p->compress.flatten ? 1 : afk_prod(x, a + 1, x->rank);
+    *usable = c->dims[0] < *len ? c->dims[0] : *len;
+}
+
+af_status afk_compress_check(AFK_CHECK_ARGS)
+{
+    (void)n_in, (void)n_out;
+    const af_tview *x = &in[0], *c = &in[1], *o = &out[0];
+    int a = p->compress.axis, fl = p->compress.flatten;
+    int ok = c->dtype == AF_DTYPE_BOOL && c->rank == 1 && o->dtype == x->dtype &&
+             (fl ? o->rank == 1 : (a >= 0 && a < x->rank && o->rank == x->rank));
+    int64_t outer, len, inner, usable;
+    if (ok) compress_geom(p, x, c, &outer, &len, &inner, &usable);
+    for (int i = 0; ok && !fl && i < x->rank; i++)
+        ok = i == a ? o->dims[i] <= usable : o->dims[i] == x->dims[i];
+    ok = ok && (!fl || o->dims[0] <= usable);
+    return ok ? AF_OK : af_err_set(err, AF_ERR_SHAPE, "compress: shapes do not fit");
+}
+
+/* Writes (outer, kept, inner) compactly and sets the axis (or the only dim) to kept. */
+// x (outer, len, inner), condition (L) -> Y (outer, kept, inner): slices where condition is true
+af_status afk_compress_run(AFK_RUN_ARGS)
+{
+    (void)n_in, (void)n_out, (void)ctx;
+    const af_tview *x = &in[0], *c = &in[1];
+    int64_t outer, len, inner, usable, kept = 0;
+    compress_geom(p, x, c, &outer, &len, &inner, &usable);
+    const uint8_t *cond = c->data;
+    for (int64_t l = 0; l < usable; l++) kept += cond[l] != 0;
+    int d = p->compress.flatten ? 0 : p->compress.axis;
+    if (kept > out[0].dims[d])
+        return af_err_set(err, AF_ERR_SHAPE, "compress: %lld slices selected, room for %lld",
+                          (long long)kept, (long long)out[0].dims[d]);
+    size_t chunk = (size_t)inner * af_dtype_size(x->dtype);
+    char *y = out[0].data;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t l = 0; l < usable; l++)
+            if (cond[l]) {
+                memcpy(y, (const char *)x->data + (size_t)(o * len + l) * chunk, chunk);
+                y += chunk;
+            }
+    zero_tail(&out[0], (size_t)(y - (char *)out[0].data));
+    out[0].dims[d] = kept;
     return AF_OK;
 }

@@ -149,6 +149,13 @@ size_t afk_qmm_scratch(const af_tview *out); /* MATMUL_INTEGER, QLINEAR_MATMUL *
 af_status afk_matmul_integer_run(AFK_RUN_ARGS);
 af_status afk_qlinear_matmul_check(AFK_CHECK_ARGS);
 af_status afk_qlinear_matmul_run(AFK_RUN_ARGS);
+af_status afk_nms_check(AFK_CHECK_ARGS); /* sets out[0].dims[0] to the rows written */
+af_status afk_nms_run(AFK_RUN_ARGS);
+size_t afk_nms_scratch(const af_params *p, const af_tview *in);
+af_status afk_nonzero_check(AFK_CHECK_ARGS); /* sets out[0].dims[1] to the count */
+af_status afk_nonzero_run(AFK_RUN_ARGS);
+af_status afk_compress_check(AFK_CHECK_ARGS); /* sets the cut dim to the count */
+af_status afk_compress_run(AFK_RUN_ARGS);
 
 /* ---- sgemm (gemm.c). Row-major: C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C.
  * lda/ldb/ldc are row strides of the stored matrices. beta == 0 ignores C's old contents. */

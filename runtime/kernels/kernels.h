@@ -12,6 +12,9 @@
  * shapes) are i32/i64; comparisons produce bool (one byte, 0/1). An omitted optional input is
  * a view with data == NULL. Output views have shape and dtype set by shape inference and data
  * pointing at writable memory that does not overlap the inputs (unless af_kernel_in_place()).
+ * Three ops have an output whose size depends on the data (NMS's rows, NonZero's columns,
+ * Compress's cut axis): the view arrives holding a capacity, the kernel writes the selected
+ * part compactly (row-major for the smaller shape) and sets that dim of out[0] to its size.
  */
 #ifndef AF_RUNTIME_KERNELS_H
 #define AF_RUNTIME_KERNELS_H

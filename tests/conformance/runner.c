@@ -72,6 +72,7 @@ static const char *const op_set[] = {
     /* issue 15 (quant) */
     "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "ConvInteger", "QLinearConv",
     "MatMulInteger", "QLinearMatMul",
+    "MaxUnpool", "NonMaxSuppression", "NonZero", "Compress",
 };
 #define N_OPS ((int)(sizeof op_set / sizeof *op_set))
 /* issue 15 (rnn): the recurrent ops' section of docs/onnx-support.md */
@@ -826,7 +827,12 @@ static int write_doc(const char *path, const totals *t)
                "Runtime do); MaxUnpool with an output_shape larger than the unpooled size pads\n"
                "the unpooled tensor at the end, as ONNX's reference and test data do (ONNX\n"
                "Runtime instead writes the indices flat into the larger output);\n"
-               "NonMaxSuppression is not supported (its output row count depends on the data).\n"
+               "NonMaxSuppression's max_output_boxes_per_class and thresholds must be constant,\n"
+               "and its boxes and scores must not both be constants. The outputs of\n"
+               "NonMaxSuppression, NonZero (of a non-constant input) and Compress (with a\n"
+               "non-constant condition) have a size that depends on the data: the bundle holds\n"
+               "a capacity, `run` writes what was selected, and such an output must be a graph\n"
+               "output.\n"
                "\n");
     fputs(rnn_doc, f); /* issue 15 (rnn) */
     /* issue 15 (fp16) */

@@ -11,7 +11,7 @@ for case in \
     "truncated.onnx|truncated.onnx is not a valid ONNX model" \
     "text.onnx|text.onnx is not a valid ONNX model" \
     "empty.onnx|empty.onnx is not a valid ONNX model" \
-    "unsupported_op.onnx|node 'nms' uses unsupported op 'NonMaxSuppression'" \
+    "unsupported_op.onnx|node 'uniq' uses unsupported op 'Unique'" \
     "custom_domain.onnx|domain 'com.microsoft'" \
     "init_short.onnx|tensor 'w' (FLOAT): raw_data has 15 bytes" \
     "ext/ext_abs.onnx|is absolute" \

@@ -2,6 +2,7 @@
 """Indexing and selection ops beyond the backend test data (tests/e2e/indexing.sh).
 
     indexing_cases.py make DIR    writes DIR/<case>/{model.onnx, inputs/*.npy, reference/*.npy}
+    indexing_cases.py bad DIR     writes DIR/bad/<name>.onnx, malformed uses convert refuses
     indexing_cases.py check DIR [SUBDIR]   compares DIR/<case>/SUBDIR (default outputs) with
                                   DIR/<case>/reference
 
@@ -10,7 +11,11 @@ opset-1 attribute k; ScatterND and ScatterElements with duplicate indices under 
 (add/mul/max/min), negative indices, partial slices, int32 data; GatherND with batch_dims 0-2
 and negative indices; OneHot with float, negative and out-of-range indices and a leading axis;
 ReverseSequence on 3-D data; MaxUnpool after a real MaxPool, with and without an output_shape
-larger than the unpooled size. Parameters that fix shapes (k, depth, output_shape) are
+larger than the unpooled size; NonMaxSuppression (ties, score threshold, both box formats,
+corners given either way round, several batches and classes) through `run`, which writes only
+the selected rows; NonZero and Compress (axis, negative axis, flattened, a condition shorter
+than the axis) through `run`, and Compress with a constant condition feeding another node.
+Parameters that fix shapes (k, depth, output_shape, NMS's limits) are
 initializers. References are numpy, written here independently of the C code; ONNX Runtime
 checks the same references when it is installed.
 """
@@ -23,7 +28,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 rng = np.random.default_rng(15)
 NP2ONNX = {np.float32: TensorProto.FLOAT, np.int32: TensorProto.INT32,
-           np.int64: TensorProto.INT64}
+           np.int64: TensorProto.INT64, np.bool_: TensorProto.BOOL}
 
 
 def vi(name, arr):
@@ -205,9 +210,120 @@ def max_unpool_cases(root):
                 f.write("ONNX Runtime writes I flat into the larger output_shape\n")
 
 
+def iou_over(a, b, center, thr):
+    """1 when boxes a and b overlap with IoU > thr (float32 arithmetic, as the kernels)."""
+    f = np.float32
+    if center:
+        ext = lambda c, k: (f(c[k]) - f(c[k + 2]) / f(2), f(c[k]) + f(c[k + 2]) / f(2))
+        ay, by, ax, bx = ext(a, 1), ext(b, 1), ext(a, 0), ext(b, 0)
+    else:
+        ext = lambda c, k: (min(f(c[k]), f(c[k + 2])), max(f(c[k]), f(c[k + 2])))
+        ay, by, ax, bx = ext(a, 0), ext(b, 0), ext(a, 1), ext(b, 1)
+    inter = f(1)
+    for (alo, ahi), (blo, bhi) in ((ay, by), (ax, bx)):
+        lo, hi = max(alo, blo), min(ahi, bhi)
+        if hi <= lo:
+            return False
+        inter = f(inter * (hi - lo))
+    area_a = f((ay[1] - ay[0]) * (ax[1] - ax[0]))
+    area_b = f((by[1] - by[0]) * (bx[1] - bx[0]))
+    union = f(area_a + area_b - inter)
+    if area_a <= 0 or area_b <= 0 or union <= 0:
+        return False
+    return f(inter / union) > f(thr)
+
+
+def nms_cases(root):
+    for i, (B, C, S, mx, iou, sthr, center) in enumerate([
+            (1, 1, 30, 5, 0.5, None, 0), (2, 3, 25, 4, 0.3, 0.2, 0), (1, 2, 20, 50, 0.6, 0.5, 1),
+            (2, 1, 12, 3, 0.0, None, 1)]):
+        xy = rng.uniform(0, 4, (B, S, 2)).astype(np.float32)
+        wh = rng.uniform(0.5, 2, (B, S, 2)).astype(np.float32)
+        boxes = (np.concatenate([xy, wh], -1) if center else
+                 np.concatenate([xy, xy + wh], -1)).astype(np.float32)
+        if not center:  # some corners given the other way round
+            boxes[:, ::3] = boxes[:, ::3][..., [2, 3, 0, 1]]
+        scores = np.round(rng.uniform(0, 1, (B, C, S)), 1).astype(np.float32)  # ties
+        sel = []
+        for b in range(B):
+            for c in range(C):
+                order = sorted((j for j in range(S) if sthr is None or scores[b, c, j] > sthr),
+                               key=lambda j: (-scores[b, c, j], j))
+                kept = []
+                for j in order:
+                    if len(kept) >= mx:
+                        break
+                    if not any(iou_over(boxes[b, j], boxes[b, k], center, iou) for k in kept):
+                        kept.append(j)
+                        sel.append([b, c, j])
+        y = np.array(sel, np.int64).reshape(-1, 3)
+        names = ["boxes", "scores", "mx", "iou"] + (["sthr"] if sthr is not None else [])
+        node = helper.make_node("NonMaxSuppression", names, ["selected"], center_point_box=center)
+        inits = {"mx": np.array([mx], np.int64), "iou": np.array([iou], np.float32)}
+        if sthr is not None:
+            inits["sthr"] = np.array([sthr], np.float32)
+        save_case(root, f"nms_{i}", node, {"boxes": boxes, "scores": scores}, {"selected": y}, 11,
+                  inits)
+
+
+def nonzero_compress_cases(root):
+    x = (rng.integers(-1, 2, (3, 4, 5)) * rng.standard_normal((3, 4, 5))).astype(np.float32)
+    node = helper.make_node("NonZero", ["x"], ["y"])
+    save_case(root, "nonzero_0", node, {"x": x}, {"y": np.array(np.nonzero(x), np.int64)}, 13)
+    xi = rng.integers(-1, 2, (7,)).astype(np.int32)
+    save_case(root, "nonzero_1", node, {"x": xi}, {"y": np.array(np.nonzero(xi), np.int64)}, 13)
+    for i, (shape, axis, clen) in enumerate([((3, 5, 2), 1, 4), ((4, 3), -2, 4),
+                                              ((2, 3, 4), None, 20)]):
+        x = rng.standard_normal(shape).astype(np.float32)
+        cond = rng.integers(0, 2, (clen,)).astype(bool)
+        y = np.compress(cond, x, axis=axis)
+        attrs = {} if axis is None else {"axis": axis}
+        node = helper.make_node("Compress", ["x", "cond"], ["y"], **attrs)
+        save_case(root, f"compress_{i}", node, {"x": x, "cond": cond}, {"y": y}, 11)
+    # a constant condition fixes the shape: the result may feed another node
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    cond = np.array([1, 0, 1, 1, 0, 1], bool)
+    d = os.path.join(root, "compress_const")
+    save_case(root, "compress_const", helper.make_node("Compress", ["x", "cond"], ["c"], axis=1),
+              {"x": x}, {"y": np.compress(cond, x, axis=1) * 2}, 11, {"cond": cond})
+    m = onnx.load(os.path.join(d, "model.onnx"))
+    m.graph.node.append(helper.make_node("Add", ["c", "c"], ["y"]))
+    onnx.save(m, os.path.join(d, "model.onnx"))
+
+
+def bad(root):
+    """Malformed uses, each refused by convert (exit 3) naming the node: bad/<name>.onnx."""
+    os.makedirs(os.path.join(root, "bad"), exist_ok=True)
+    f = lambda n, s: helper.make_tensor_value_info(n, TensorProto.FLOAT, s)
+    i64 = lambda n, s: helper.make_tensor_value_info(n, TensorProto.INT64, s)
+    forms = {
+        "topk_k": ([helper.make_node("TopK", ["x", "k"], ["v", "i"], name="tk")],
+                   [f("x", [2, 4])], [f("v", [2, 9])], {"k": np.array([9], np.int64)}, 11),
+        "scatternd_shape": ([helper.make_node("ScatterND", ["d", "ix", "u"], ["y"], name="snd")],
+                            [f("d", [4, 3]), i64("ix", [2, 1]), f("u", [2, 4])], [f("y", [4, 3])],
+                            {}, 16),
+        "gathernd_batch": ([helper.make_node("GatherND", ["d", "ix"], ["y"], name="gnd",
+                                             batch_dims=1)],
+                           [f("d", [2, 3]), i64("ix", [3, 1])], [f("y", [3])], {}, 13),
+        "unpool_kernel": ([helper.make_node("MaxUnpool", ["x", "i"], ["y"], name="up")],
+                          [f("x", [1, 1, 2, 2]), i64("i", [1, 1, 2, 2])], [f("y", [1, 1, 4, 4])],
+                          {}, 11),
+        "scatter_reduction": ([helper.make_node("ScatterElements", ["d", "ix", "u"], ["y"],
+                                                name="se", reduction="sub")],
+                              [f("d", [3]), i64("ix", [1]), f("u", [1])], [f("y", [3])], {}, 16),
+    }
+    for name, (nodes, ins, outs, inits, opset) in forms.items():
+        init = [numpy_helper.from_array(v, k) for k, v in inits.items()]
+        g = helper.make_graph(nodes, name, ins, outs, initializer=init)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+        m.ir_version = 8
+        onnx.save(m, os.path.join(root, "bad", name + ".onnx"))
+
+
 def make(root):
     for f in (topk_cases, scatter_nd_cases, scatter_elements_cases, gather_nd_cases,
-              one_hot_cases, reverse_sequence_cases, max_unpool_cases):
+              one_hot_cases, reverse_sequence_cases, max_unpool_cases, nms_cases,
+              nonzero_compress_cases):
         f(root)
 
 
@@ -237,6 +353,8 @@ def check(root, sub):
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "make":
         make(sys.argv[2])
+    elif len(sys.argv) >= 3 and sys.argv[1] == "bad":
+        bad(sys.argv[2])
     elif len(sys.argv) >= 3 and sys.argv[1] == "check":
         sys.exit(check(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "outputs"))
     else:

@@ -1,5 +1,5 @@
 /* tests/unit/test_kernels_indexing.c — topk, scatter_nd, scatter_elements, gather_nd, one_hot,
- * reverse_sequence and max_unpool kernels (issue 15) against hand-computed values: ties, NaN,
+ * reverse_sequence, max_unpool, nonzero and compress kernels (issue 15) against hand-computed values: ties, NaN,
  * duplicate indices under reductions, negative and out-of-range indices, batch_dims.
  * Every expected value is a copy or one f32 operation on exactly representable numbers, so the
  * comparisons are exact. */
@@ -185,8 +185,40 @@ static void test_max_unpool(void)
     CHECK(check_node(AF_OP_MAX_UNPOOL, &p, in, 2, &out, 1) == AF_ERR_SHAPE, "small output");
 }
 
+/* NonZero and Compress write a compact result into a view holding a capacity and shrink it;
+ * a view smaller than the result is an error, never an overflow. */
+static void test_nonzero_compress(void)
+{
+    float x[6] = {0, 2, -0.0f, 0, 5, 1}; /* (2,3): non-zero at (0,1), (1,1), (1,2) */
+    int64_t y[12];
+    af_params p = P();
+    af_tview in = TV(AF_DTYPE_F32, x, 2, 3), out = TV(AF_DTYPE_I64, y, 2, 6);
+    int64_t want[6] = {0, 1, 1, 1, 1, 2}, zeros[6] = {0};
+    memset(y, 0x5a, sizeof y);
+    CHECK(run_node(AF_OP_NONZERO, &p, &in, 1, &out, 1) == AF_OK && out.dims[1] == 3 &&
+              !memcmp(y, want, sizeof want) && !memcmp(y + 6, zeros, sizeof zeros),
+          "nonzero: %lld columns (unused capacity zeroed)", (long long)out.dims[1]);
+    out = TV(AF_DTYPE_I64, y, 2, 2);
+    CHECK(run_node(AF_OP_NONZERO, &p, &in, 1, &out, 1) == AF_ERR_SHAPE, "nonzero overflow");
+    /* Compress axis 1 with a condition shorter than the axis */
+    uint8_t c[2] = {0, 1};
+    float z[6];
+    p.compress = (af_compress_params){.axis = 1, .flatten = 0};
+    af_tview cin[2] = {TV(AF_DTYPE_F32, x, 2, 3), TV(AF_DTYPE_BOOL, c, 2)};
+    out = TV(AF_DTYPE_F32, z, 2, 2);
+    CHECK(run_node(AF_OP_COMPRESS, &p, cin, 2, &out, 1) == AF_OK && out.dims[1] == 1 &&
+              z[0] == 2 && z[1] == 5, "compress axis 1: %lld", (long long)out.dims[1]);
+    /* flattened, every element kept, into a view of 2: an error */
+    uint8_t all[6] = {1, 1, 1, 1, 1, 1};
+    p.compress.flatten = 1;
+    cin[1] = TV(AF_DTYPE_BOOL, all, 6);
+    out = TV(AF_DTYPE_F32, z, 2);
+    CHECK(run_node(AF_OP_COMPRESS, &p, cin, 2, &out, 1) == AF_ERR_SHAPE, "compress overflow");
+}
+
 int main(void)
 {
+    test_nonzero_compress();
     test_topk();
     test_scatter_nd();
     test_scatter_elements();

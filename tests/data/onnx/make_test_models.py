@@ -160,10 +160,9 @@ def external():
 
 
 def unsupported():
-    nodes = [helper.make_node("NonMaxSuppression", ["boxes", "scores"], ["sel"], name="nms")]
-    save(model(nodes, [vi("boxes", TensorProto.FLOAT, [1, 4, 4]),
-                       vi("scores", TensorProto.FLOAT, [1, 1, 4])],
-               [vi("sel", TensorProto.INT64, [None, 3])]), "unsupported_op.onnx")
+    nodes = [helper.make_node("Unique", ["x"], ["y"], name="uniq")]
+    save(model(nodes, [vi("x", TensorProto.FLOAT, [4])],
+               [vi("y", TensorProto.FLOAT, [None])]), "unsupported_op.onnx")
     nodes = [helper.make_node("Gelu", ["x"], ["y"], name="ms_gelu", domain="com.microsoft")]
     m = model(nodes, [vi("x", TensorProto.FLOAT, [2])], [vi("y", TensorProto.FLOAT, [2])])
     m.opset_import.append(helper.make_opsetid("com.microsoft", 1))
@@ -254,6 +253,22 @@ def bad_files():
     open(os.path.join(HERE, "empty.onnx"), "wb").close()
 
 
+def nms():
+    """issue 15: NonMaxSuppression whose selected rows depend on the data (2 boxes per class at
+    most, 1 batch, 2 classes, 4 boxes: capacity 4 rows), and one whose output feeds a node."""
+    inits = [numpy_helper.from_array(np.array([2], np.int64), "mx"),
+             numpy_helper.from_array(np.array([0.5], np.float32), "iou"),
+             numpy_helper.from_array(np.array([0.1], np.float32), "sthr")]
+    ins = [vi("boxes", TensorProto.FLOAT, [1, 4, 4]), vi("scores", TensorProto.FLOAT, [1, 2, 4])]
+    nodes = [helper.make_node("NonMaxSuppression", ["boxes", "scores", "mx", "iou", "sthr"],
+                              ["sel"], name="nms")]
+    save(model(nodes, ins, [vi("sel", TensorProto.INT64, [None, 3])], inits, opset=11),
+         "nms.onnx")
+    nodes.append(helper.make_node("Cast", ["sel"], ["self"], name="cast_sel", to=1))
+    save(model(nodes, ins, [vi("self", TensorProto.FLOAT, [None, 3])], inits, opset=11),
+         "nms_consumed.onnx")
+
+
 if __name__ == "__main__":
     tiny_cnn()
     constants()
@@ -266,3 +281,4 @@ if __name__ == "__main__":
     old_opset()
     misc()
     bad_files()
+    nms()

@@ -109,8 +109,7 @@ int onnx_consumed(const onnx_ctx *c, const char *name)
     if (!name || !*name) return 0;
     const Onnx__GraphProto *gp = c->gp;
     for (size_t i = 0; i < gp->n_node; i++)
-        for (size_t k = 0; k < gp->node[i]->n_input; k++)
-            if (strcmp(gp->node[i]->input[k], name) == 0) return 1;
+        if (onnx_node_reads(gp->node[i], name)) return 1; /* also from its subgraphs */
     for (size_t k = 0; k < gp->n_output; k++)
         if (gp->output[k]->name && strcmp(gp->output[k]->name, name) == 0) return 1;
     return 0;
@@ -277,4 +276,38 @@ af_status onnx_emit(onnx_ctx *c, const onnx_node *nd, af_op op, const int *in, i
     if (p) c->g->nodes[i].p = *p;
     if (node) *node = i;
     return AF_OK;
+}
+
+/* issue 15 (infra): a standalone name → int map (toposort, subgraph scopes) */
+
+int onnx_names_get(const onnx_names *m, const char *name)
+{
+    if (!m->cap) return -1;
+    const onnx_slot *s = find_slot(m->slots, m->cap, name);
+    return s->key ? s->value : -1;
+}
+
+int onnx_names_put(onnx_names *m, const char *name, int value)
+{
+    if ((m->used + 1) * 2 > m->cap) {
+        size_t ncap = m->cap ? m->cap * 2 : 64;
+        onnx_slot *ns = calloc(ncap, sizeof *ns);
+        if (!ns) return -1;
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->slots[i].key) *find_slot(ns, ncap, m->slots[i].key) = m->slots[i];
+        free(m->slots);
+        m->slots = ns;
+        m->cap = ncap;
+    }
+    onnx_slot *s = find_slot(m->slots, m->cap, name);
+    if (!s->key) m->used++;
+    s->key = name;
+    s->value = value;
+    return 0;
+}
+
+void onnx_names_free(onnx_names *m)
+{
+    free(m->slots);
+    memset(m, 0, sizeof *m);
 }

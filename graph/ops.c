@@ -47,8 +47,10 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_TRILU, "trilu", af_trilu_params, 1, 2, 1, 1, 1),
     ROW(AF_OP_ATTENTION, "attention", af_attention_params, 3, 3, 1, 1, 1),
     ROW(AF_OP_SIZE, "size", af_no_params, 1, 1, 1, 1, 0),
+    /* issue 15 (infra) */
+    ROW(AF_OP_CONTROL, "control", af_control_params, 0, -1, 0, -1, 0),
 };
-static_assert(AF_OP_COUNT == 39, "add a row to af_op_table");
+static_assert(AF_OP_COUNT == 40, "add a row to af_op_table");
 
 /* Param structs are written raw into bundles: no padding allowed. */
 static_assert(sizeof(af_unary_params) == 12, "padding");

@@ -64,6 +64,9 @@ typedef enum af_op {
     AF_OP_TRILU,              /* as imported: [x, k?]; resolved: [x] */
     AF_OP_ATTENTION,          /* in: [q (...,Tq,d), k (...,Tk,d), v (...,Tk,dv)] softmax(q·kᵀ·scale)·v */
     AF_OP_SIZE,               /* in: [x] → i64 scalar; always folded */
+    /* issue 15 (infra) */
+    AF_OP_CONTROL,            /* If/Loop/Scan as imported: [explicit inputs..., outer-scope values
+                               * its subgraphs read...]; expanded by fold (graph.h af_deferred) */
     AF_OP_COUNT
 } af_op;
 
@@ -354,6 +357,11 @@ typedef struct af_attention_params {
     int32_t k_transposed; /* 1: k arrives as (..., d, Tk) */
 } af_attention_params;
 
+/* issue 15 (infra) */
+typedef struct af_control_params {
+    int32_t id; /* index into af_graph.deferred */
+} af_control_params;
+
 typedef union af_params {
     af_unary_params unary;
     af_binary_params binary;
@@ -379,6 +387,8 @@ typedef union af_params {
     af_lrn_params lrn;
     af_trilu_params trilu;
     af_attention_params attention;
+    /* issue 15 (infra) */
+    af_control_params control;
 } af_params;
 
 /* One row per op: name, size of its param struct, input/output arity (max -1 = variadic). */

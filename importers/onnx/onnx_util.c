@@ -22,11 +22,17 @@ static onnx_slot *find_slot(const onnx_slot *slots, size_t cap, const char *name
     return (onnx_slot *)&slots[i];
 }
 
-int onnx_name_get(const onnx_ctx *c, const char *name)
+static int local_get(const onnx_ctx *c, const char *name)
 {
     if (!c->cap) return -1;
     const onnx_slot *s = find_slot(c->slots, c->cap, name);
     return s->key ? s->value : -1;
+}
+
+int onnx_name_get(const onnx_ctx *c, const char *name)
+{
+    int v = local_get(c, name); /* a subgraph's own names shadow the enclosing scopes' */
+    return v == -1 && c->outer ? onnx_name_get(c->outer, name) : v;
 }
 
 static af_status grow_map(onnx_ctx *c)
@@ -52,14 +58,58 @@ af_status onnx_name_put(onnx_ctx *c, const char *name, int value)
     return AF_OK;
 }
 
+/* issue 15 (infra): in a subgraph expansion (c->all set) a value's tensor is named
+ * "<name><suffix>", made unique in the whole graph, and the scope maps the ONNX name to it. */
+static af_status define_scoped(onnx_ctx *c, const char *key, const char *tname, af_dtype dt,
+                               int rank, const int64_t *dims, int *idx)
+{
+    char name[300];
+    snprintf(name, sizeof name, "%s", tname);
+    for (int k = 1; onnx_names_get(c->all, name) != -1 || (!key && onnx_name_get(c, name) != -1);
+         k++)
+        snprintf(name, sizeof name, "%s__%d", tname, k);
+    int t = af_graph_add_tensor(c->g, name, dt, rank, dims);
+    if (t < 0) return af_err_set(c->err, AF_ERR_NOMEM, "out of memory");
+    *idx = t;
+    if (onnx_names_put(c->all, c->g->tensors[t].name, t))
+        return af_err_set(c->err, AF_ERR_NOMEM, "out of memory");
+    if (!key) return onnx_name_put(c, c->g->tensors[t].name, t);
+    if (c->n_keys == c->cap_keys) {
+        size_t ncap = c->cap_keys ? c->cap_keys * 2 : 32;
+        char **nk = realloc(c->keys, sizeof *nk * ncap);
+        if (!nk) return af_err_set(c->err, AF_ERR_NOMEM, "out of memory");
+        c->keys = nk;
+        c->cap_keys = ncap;
+    }
+    char *own = strdup(key);
+    if (!own) return af_err_set(c->err, AF_ERR_NOMEM, "out of memory");
+    c->keys[c->n_keys++] = own;
+    return onnx_name_put(c, own, t);
+}
+
+void onnx_scope_free(onnx_ctx *c)
+{
+    for (size_t i = 0; i < c->n_keys; i++) free(c->keys[i]);
+    free(c->keys);
+    free(c->slots);
+    c->keys = NULL;
+    c->slots = NULL;
+    c->n_keys = c->cap_keys = c->cap = c->used = 0;
+}
+
 af_status onnx_define(onnx_ctx *c, const char *name, af_dtype dt, int rank, const int64_t *dims,
                       int *idx)
 {
-    if (onnx_name_get(c, name) >= 0)
+    if (local_get(c, name) >= 0)
         return af_err_set(c->err, AF_ERR_FORMAT, "value '%s' is defined twice", name);
     if (rank > AF_MAX_RANK)
         return af_err_set(c->err, AF_ERR_UNSUPPORTED, "value '%s' has rank %d (at most %d)",
                           name, rank, AF_MAX_RANK);
+    if (c->all) {
+        char tname[300];
+        snprintf(tname, sizeof tname, "%s%s", name, c->suffix ? c->suffix : "");
+        return define_scoped(c, name, tname, dt, rank, dims, idx);
+    }
     int t = af_graph_add_tensor(c->g, name, dt, rank, dims);
     if (t < 0) return af_err_set(c->err, AF_ERR_NOMEM, "out of memory");
     *idx = t;
@@ -69,6 +119,7 @@ af_status onnx_define(onnx_ctx *c, const char *name, af_dtype dt, int rank, cons
 af_status onnx_define_unique(onnx_ctx *c, const char *base, af_dtype dt, int rank,
                              const int64_t *dims, int *idx)
 {
+    if (c->all) return define_scoped(c, NULL, base, dt, rank, dims, idx);
     char name[300];
     snprintf(name, sizeof name, "%s", base);
     for (int k = 1; onnx_name_get(c, name) != -1; k++)

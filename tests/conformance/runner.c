@@ -57,6 +57,8 @@ static const char *const op_set[] = {
     "Shape", "Sigmoid", "Sign", "Sin", "Size", "Slice", "Softmax", "Softplus", "Softsign",
     "SpaceToDepth", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "ThresholdedRelu", "Tile",
     "Transpose", "Trilu", "Unsqueeze", "Upsample", "Where", "Xor",
+    /* issue 15 (infra) */
+    "If", "Loop", "Scan",
 };
 #define N_OPS ((int)(sizeof op_set / sizeof *op_set))
 
@@ -459,6 +461,28 @@ static int bind_int_inputs(const model_info *mi, const case_data *d, char bound[
     return !added;
 }
 
+/* issue 15 (infra): like bind_int_inputs for inputs of any dtype (a Loop's trip count computed
+ * from float inputs); returns 1 when none was new. */
+static int bind_int_inputs_any(const model_info *mi, const case_data *d, char bound[][256],
+                               int *n_bound)
+{
+    const Onnx__GraphProto *gp = mi->m->graph;
+    int k = 0, added = 0;
+    for (size_t i = 0; i < gp->n_input && k < d->n_in; i++) {
+        const char *name = gp->input[i]->name;
+        int init = 0, have = 0;
+        for (size_t j = 0; j < gp->n_initializer && !init; j++)
+            init = !strcmp(gp->initializer[j]->name, name);
+        if (init) continue;
+        k++;
+        for (int b = 0; b < *n_bound; b++) have |= !strcmp(bound[b], name);
+        if (have || *n_bound >= MAX_IO) continue;
+        snprintf(bound[(*n_bound)++], sizeof bound[0], "%s", name);
+        added = 1;
+    }
+    return !added;
+}
+
 /* Runs one case; returns R_* with why filled. */
 static int run_case(const char *dir, const model_info *mi, char *why, size_t wn)
 {
@@ -487,7 +511,9 @@ static int run_case(const char *dir, const model_info *mi, char *why, size_t wn)
         for (int b = 0; b < n_bound; b++) dup |= !strcmp(bound[b], bound[n_bound]);
         if (dup) break;
         if (is_input(mi, bound[n_bound])) n_bound++;
-        else if (bind_int_inputs(mi, &d, bound, &n_bound)) break; /* derived from inputs */
+        else if (bind_int_inputs(mi, &d, bound, &n_bound) && /* derived from inputs */
+                 bind_int_inputs_any(mi, &d, bound, &n_bound)) /* issue 15: e.g. a trip count */
+            break;
     }
     if (built) res = run_bundle(afb, mi, &d, why, wn) ? R_FAIL : R_PASS;
     unlink(afb);

@@ -30,6 +30,7 @@ typedef struct control {
     uint8_t *pb; /* the packed NodeProto */
     size_t pb_len;
     char *base_dir, *name;
+    char *suffix;    /* of the scope the node is in (an unrolled iteration's "__itK") */
     int opset, kind;
     int n_explicit;  /* placeholder inputs before the outer-scope values */
     int n_implicit;
@@ -46,6 +47,7 @@ static void control_free(void *p)
     free(cf->pb);
     free(cf->base_dir);
     free(cf->name);
+    free(cf->suffix);
     free(cf);
 }
 
@@ -60,8 +62,9 @@ static control *control_dup(const control *cf)
     d->pb = malloc(cf->pb_len ? cf->pb_len : 1);
     d->base_dir = cf->base_dir ? strdup(cf->base_dir) : NULL;
     d->name = strdup(cf->name);
+    d->suffix = strdup(cf->suffix);
     d->implicit = calloc((size_t)(cf->n_implicit ? cf->n_implicit : 1), sizeof *d->implicit);
-    int ok = d->pb && d->name && d->implicit && (d->base_dir || !cf->base_dir);
+    int ok = d->pb && d->name && d->suffix && d->implicit && (d->base_dir || !cf->base_dir);
     if (d->pb && cf->pb_len) memcpy(d->pb, cf->pb, cf->pb_len);
     for (int i = 0; ok && i < cf->n_implicit; i++) ok = (d->implicit[i] = strdup(cf->implicit[i])) != 0;
     if (!ok) {
@@ -178,8 +181,9 @@ af_status onnx_map_control(onnx_ctx *c, const onnx_node *nd)
         cf->pb_len = onnx__node_proto__get_packed_size(p);
         cf->pb = malloc(cf->pb_len ? cf->pb_len : 1);
         cf->name = strdup(nd->name);
+        cf->suffix = strdup(c->suffix ? c->suffix : "");
         cf->base_dir = c->base_dir ? strdup(c->base_dir) : NULL;
-        if (!cf->pb || !cf->name || (c->base_dir && !cf->base_dir))
+        if (!cf->pb || !cf->name || !cf->suffix || (c->base_dir && !cf->base_dir))
             st = af_err_set(c->err, AF_ERR_NOMEM, "out of memory");
         else onnx__node_proto__pack(p, cf->pb);
     }
@@ -393,7 +397,7 @@ static af_status expand_if(xp *x)
                              "the node %d", v != 0 ? "then" : "else", sg->n_output, x->n_out);
     int *res = malloc(sizeof *res * (size_t)x->n_out);
     if (!res) return af_err_set(x->root->err, AF_ERR_NOMEM, "out of memory");
-    st = import_body(x, sg, NULL, 0, "", res);
+    st = import_body(x, sg, NULL, 0, x->cf->suffix, res);
     for (int k = 0; k < x->n_out && !st; k++) st = copy_to(x, res[k], x->out[k]);
     free(res);
     return st;
@@ -429,9 +433,9 @@ static af_status loop_step(xp *x, const Onnx__GraphProto *body, int n_carried, i
     int *bind = malloc(sizeof(int) * (size_t)(2 + n_carried)), *res = malloc(sizeof(int) * (size_t)n_res);
     int n_prev = k * n_scan, n_new = 2 + n_carried + n_prev + n_scan + x->cf->n_implicit;
     int *nin = malloc(sizeof(int) * (size_t)n_new);
-    char base[300], suffix[32];
+    char base[300], suffix[48];
     snprintf(base, sizeof base, "%s_iter", x->nd.name);
-    snprintf(suffix, sizeof suffix, "__it%d", k);
+    snprintf(suffix, sizeof suffix, "%.16s__it%d", x->cf->suffix, k);
     af_status st = bind && res && nin ? scalar(x, base, AF_DTYPE_I64, k, &bind[0])
                                       : af_err_set(x->root->err, AF_ERR_NOMEM, "out of memory");
     if (!st && cond < 0) st = scalar(x, base, AF_DTYPE_BOOL, 1, &cond);
@@ -532,8 +536,10 @@ static af_status run_scan(xp *x, const Onnx__GraphProto *body, const scan_spec *
     for (int i = 0; i < s->n_state && !st; i++) bind[i] = states[i];
     for (int64_t t = 0; t < len && !st; t++) {
         char suffix[48];
-        if (batch >= 0) snprintf(suffix, sizeof suffix, "__b%d_it%lld", batch, (long long)t);
-        else snprintf(suffix, sizeof suffix, "__it%lld", (long long)t);
+        if (batch >= 0)
+            snprintf(suffix, sizeof suffix, "%.16s__b%d_it%lld", x->cf->suffix, batch,
+                     (long long)t);
+        else snprintf(suffix, sizeof suffix, "%.16s__it%lld", x->cf->suffix, (long long)t);
         for (int j = 0; j < s->n_in && !st; j++) {
             int64_t idx = list_at(s->in_dirs, s->n_in_dirs, j, 0) ? len - 1 - t : t;
             st = take(x, xs[j], axes[j], idx, &bind[s->n_state + j]);

@@ -148,9 +148,9 @@ static af_status undefined(sorter *s, int i, const char *name, int nested)
 {
     char who[400];
     node_label(s->gp, i, who, sizeof who);
-    return af_err_set(s->c->err, AF_ERR_FORMAT, "%s: %s '%s' is not defined (no node, "
+    return af_err_set(s->c->err, AF_ERR_FORMAT, "%s: %s '%s'%s is not defined (no node, "
                       "initializer or graph input produces it)",
-                      who, nested ? "its subgraph reads" : "input", name);
+                      who, nested ? "its subgraph reads" : "input", name, nested ? ", which" : "");
 }
 
 /* Records that node i reads name: a dependency on its producer, or a check that it exists. */

@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "importers/onnx/onnx_import.h"
+#include "lowering/lower.h"
 
 #define D "data/onnx/"
 
@@ -52,9 +53,99 @@ static void test_bad_structure(void)
     expect_fail(D "undefined_input.onnx", AF_ERR_FORMAT, "node 'add' (Add)", "'nowhere'");
 }
 
+static int count_op(const af_graph *g, af_op op)
+{
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++) n += g->nodes[i].op == op;
+    return n;
+}
+
+static int has_node(const af_graph *g, const char *name)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op != AF_OP_NONE && !strcmp(g->nodes[i].name, name)) return 1;
+    return 0;
+}
+
+/* If on Greater(sample_rate, 16000) with sample_rate an initializer: the then branch is
+ * imported when fold reaches the placeholder; the else branch (another shape) never is. */
+static void test_if_folds(void)
+{
+    af_graph g;
+    af_err err;
+    af_status st = load(D "if_init.onnx", &g, &err);
+    CHECK(st == AF_OK, "%s", err.msg);
+    CHECK(count_op(&g, AF_OP_CONTROL) == 1, "one placeholder, got %d",
+          count_op(&g, AF_OP_CONTROL));
+    CHECK(af_graph_verify(&g, 0, &err) == AF_OK, "verify: %s", err.msg);
+    st = af_lower_fold(&g, NULL, &err);
+    CHECK(st == AF_OK, "fold: %s", err.msg);
+    CHECK(count_op(&g, AF_OP_CONTROL) == 0, "placeholder expanded");
+    CHECK(has_node(&g, "then_mul") && !has_node(&g, "else_reshape"), "only the then branch");
+    CHECK(af_graph_verify(&g, 1, &err) == AF_OK, "verify: %s", err.msg);
+    af_graph_free(&g);
+    /* the same graph with sample_rate a graph input: exit-3 class error naming it */
+    st = load(D "if_input.onnx", &g, &err);
+    CHECK(st == AF_OK, "%s", err.msg);
+    st = af_lower_run(&g, NULL, NULL, &err);
+    CHECK(st == AF_ERR_UNSUPPORTED, "status %s: %s", af_status_str(st), err.msg);
+    CHECK(strstr(err.msg, "node 'pick' (If)") && strstr(err.msg, "'hi' is not a constant") &&
+              strstr(err.msg, "'sample_rate'"), "message: %s", err.msg);
+    af_graph_free(&g);
+}
+
+/* The then branch's own 'x' shadows the graph input x; 'w' comes from the outer scope. */
+static void test_scoping(void)
+{
+    af_graph g;
+    af_err err;
+    af_status st = load(D "if_scoping.onnx", &g, &err);
+    if (!st) st = af_lower_fold(&g, NULL, &err);
+    CHECK(st == AF_OK, "%s", err.msg);
+    int y = af_graph_find_tensor(&g, "y");
+    const af_node *out = y >= 0 && g.tensors[y].producer >= 0 ? &g.nodes[g.tensors[y].producer]
+                                                               : NULL;
+    const af_tensor *v = out ? &g.tensors[out->in[0]] : NULL;
+    CHECK(v && af_tensor_is_const(v) && v->dtype == AF_DTYPE_F32 && af_tensor_numel(v) == 2,
+          "y's input folds to a constant");
+    if (v && v->data)
+        CHECK(((float *)v->data)[0] == 3.0f && ((float *)v->data)[1] == 5.0f, "y = %g %g",
+              ((float *)v->data)[0], ((float *)v->data)[1]);
+    af_graph_free(&g);
+}
+
+/* Loop, trip count 3, with an If on the iteration number inside: unrolled per iteration. */
+static void test_loop_unrolled(void)
+{
+    af_graph g;
+    af_err err;
+    af_status st = load(D "loop_if.onnx", &g, &err);
+    if (!st) st = af_lower_run(&g, NULL, NULL, &err);
+    CHECK(st == AF_OK, "%s", err.msg);
+    CHECK(count_op(&g, AF_OP_CONTROL) == 0, "expanded");
+    CHECK(has_node(&g, "addx__it0") && has_node(&g, "dbl__it1") && has_node(&g, "addx__it2") &&
+              !has_node(&g, "dbl__it0") && !has_node(&g, "addx__it1"),
+          "iteration 1 doubles, 0 and 2 add x");
+    static const int64_t sd[3] = {3, 1, 4};
+    int s = af_graph_find_tensor(&g, "scans");
+    CHECK(s >= 0 && g.tensors[s].rank == 3 && !memcmp(g.tensors[s].dims, sd, sizeof sd),
+          "scan output stacked to (3,1,4)");
+    af_graph_free(&g);
+}
+
+static void test_bad_subgraphs(void)
+{
+    expect_fail(D "if_undefined.onnx", AF_ERR_FORMAT, "node 'pick' (If)", "'ghost'");
+    expect_fail(D "if_no_else.onnx", AF_ERR_FORMAT, "node 'pick' (If)", "'else_branch'");
+}
+
 int main(void)
 {
     test_unsorted();
     test_bad_structure();
+    test_if_folds();
+    test_scoping();
+    test_loop_unrolled();
+    test_bad_subgraphs();
     return check_report("onnx_graph");
 }

@@ -52,5 +52,100 @@ def order():
     save(model(undef, *io), "undefined_input.onnx", check=False)
 
 
+def branch(name, nodes, outputs, inits=()):
+    return helper.make_graph(nodes, name, [], outputs, initializer=list(inits))
+
+
+def if_models():
+    """An If on sample_rate > 16000 (the issue's example): the then branch scales x by an
+    outer-scope initializer, the else branch reshapes it to another shape (never imported
+    when not taken). sample_rate is a graph input (if_input.onnx: must be frozen) or an
+    initializer (if_init.onnx: the frozen form)."""
+    w = numpy_helper.from_array(np.array([1.5, -2.0, 0.5, 3.0], np.float32), "w")
+    sr_init = numpy_helper.from_array(np.array(22050, np.int64), "sample_rate")
+    k = numpy_helper.from_array(np.array(16000, np.int64), "k")
+    then_g = branch("then", [helper.make_node("Mul", ["x", "w"], ["t_y"], name="then_mul")],
+                    [vi("t_y", F, [1, 4])])
+    shape = numpy_helper.from_array(np.array([2, 2], np.int64), "e_shape")
+    else_g = branch("else", [helper.make_node("Reshape", ["x", "e_shape"], ["e_y"],
+                                              name="else_reshape")],
+                    [vi("e_y", F, [2, 2])], inits=[shape])
+    nodes = [
+        helper.make_node("Greater", ["sample_rate", "k"], ["hi"], name="gt"),
+        helper.make_node("If", ["hi"], ["y0"], name="pick", then_branch=then_g,
+                         else_branch=else_g),
+        helper.make_node("Relu", ["y0"], ["y"], name="relu"),
+    ]
+    x = vi("x", F, [1, 4])
+    out = vi("y", F, ["a", "b"])
+    save(model(nodes, [x], [out], [w, sr_init, k]), "if_init.onnx")
+    sr = vi("sample_rate", TensorProto.INT64, [])
+    save(model(nodes, [x, sr], [out], [w, k]), "if_input.onnx")
+
+
+def loop_model():
+    """Loop with a constant trip count 3 over acc (1,4); the body branches on the iteration
+    number (an If whose condition folds per iteration) and emits a scan output."""
+    one = helper.make_tensor("one", TensorProto.INT64, [], [1])
+    then_g = branch("dbl", [helper.make_node("Mul", ["acc", "two"], ["d"], name="dbl")],
+                    [vi("d", F, [1, 4])])
+    else_g = branch("addx", [helper.make_node("Add", ["acc", "x"], ["s"], name="addx")],
+                    [vi("s", F, [1, 4])])
+    body = helper.make_graph([
+        helper.make_node("Constant", [], ["one_c"], value=one),
+        helper.make_node("Equal", ["i", "one_c"], ["is1"]),
+        helper.make_node("If", ["is1"], ["nxt"], name="step", then_branch=then_g,
+                         else_branch=else_g),
+        helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+        helper.make_node("Tanh", ["nxt"], ["scan"]),
+    ], "body", [vi("i", TensorProto.INT64, []), vi("cond_in", TensorProto.BOOL, []),
+                vi("acc", F, [1, 4])],
+        [vi("cond_out", TensorProto.BOOL, []), vi("nxt", F, [1, 4]), vi("scan", F, [1, 4])])
+    inits = [numpy_helper.from_array(np.array(3, np.int64), "trip"),
+             numpy_helper.from_array(np.array(2.0, np.float32), "two")]
+    nodes = [helper.make_node("Loop", ["trip", "", "x"], ["acc_out", "scans"], name="loop",
+                              body=body)]
+    save(model(nodes, [vi("x", F, [1, 4])], [vi("acc_out", F, [1, 4]), vi("scans", F, [3, 1, 4])],
+               inits), "loop_if.onnx")
+
+
+def bad_subgraphs():
+    """If branches that read an undefined name or lack the else branch: format errors."""
+    then_g = branch("then", [helper.make_node("Add", ["x", "ghost"], ["t"], name="t")],
+                    [vi("t", F, [1, 4])])
+    else_g = branch("else", [helper.make_node("Identity", ["x"], ["e"], name="e")],
+                    [vi("e", F, [1, 4])])
+    c = numpy_helper.from_array(np.array(True), "c")
+    io = ([vi("x", F, [1, 4])], [vi("y", F, [1, 4])])
+    nodes = [helper.make_node("If", ["c"], ["y"], name="pick", then_branch=then_g,
+                              else_branch=else_g)]
+    save(model(nodes, *io, [c]), "if_undefined.onnx", check=False)
+    nodes = [helper.make_node("If", ["c"], ["y"], name="pick", then_branch=else_g)]
+    save(model(nodes, *io, [c]), "if_no_else.onnx", check=False)
+
+
+def scoping():
+    """Lexical scoping: the then branch defines its own 'x' (shadowing the graph input x) and
+    reads 'w' from the outer scope: y = w*2 + 1, a constant (not x + 1)."""
+    w = numpy_helper.from_array(np.array([1.0, 2.0], np.float32), "w")
+    two = numpy_helper.from_array(np.array(2.0, np.float32), "two")
+    one = numpy_helper.from_array(np.array(1.0, np.float32), "one")
+    c = numpy_helper.from_array(np.array(True), "c")
+    then_g = branch("then", [helper.make_node("Mul", ["w", "two"], ["x"], name="shadow"),
+                             helper.make_node("Add", ["x", "one"], ["t"], name="t_add")],
+                    [vi("t", F, [2])])
+    else_g = branch("else", [helper.make_node("Identity", ["x"], ["e"], name="e")],
+                    [vi("e", F, [2])])
+    nodes = [helper.make_node("If", ["c"], ["y0"], name="pick", then_branch=then_g,
+                              else_branch=else_g),
+             helper.make_node("Identity", ["y0"], ["y"], name="out")]
+    save(model(nodes, [vi("x", F, [2])], [vi("y", F, [2])], [w, two, one, c]), "if_scoping.onnx",
+         check=False)
+
+
 if __name__ == "__main__":
+    scoping()
     order()
+    if_models()
+    loop_model()
+    bad_subgraphs()

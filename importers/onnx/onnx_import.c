@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #define ONNX_MIN_OPSET 1
-#define ONNX_MAX_OPSET 18
+#define ONNX_MAX_OPSET 21
 
 /* ---- model-level checks ---- */
 

@@ -1,7 +1,7 @@
 /* importers/onnx/onnx_import.h — ONNX model → common IR graph (graph/graph.h).
  *
  * Reads a ModelProto (protobuf-c code generated from the system onnx.proto), default-domain
- * opsets 1..18, into the canonical "as imported" form of graph/ops.h: older attribute forms
+ * opsets 1..21, into the canonical "as imported" form of graph/ops.h: older attribute forms
  * (Squeeze axes, Slice starts/ends, Pad pads, Clip min/max, Reduce axes, Split sizes, Upsample
  * scales) become i64/f32 constant input tensors; Constant nodes become constant tensors;
  * initializers (also those listed as graph inputs) become constants; external data is read

@@ -143,7 +143,34 @@ def scoping():
          check=False)
 
 
+def opset21():
+    """Default-domain opset 21 forms of supported ops (written without the checker: Debian's
+    onnx 1.12 knows opsets <= 17): GroupNormalization-21 (scale/bias per channel, C != G),
+    Pad-19 mode 'wrap', AveragePool-19 dilations; and Resize-19's new half_pixel_symmetric
+    mode, which is refused."""
+    rng = np.random.default_rng(21)
+    scale = numpy_helper.from_array(rng.uniform(0.5, 1.5, 4).astype(np.float32), "scale")
+    bias = numpy_helper.from_array(rng.standard_normal(4).astype(np.float32), "bias")
+    pads = numpy_helper.from_array(np.array([0, 0, 1, 2, 0, 0, 2, 1], np.int64), "pads")
+    nodes = [
+        helper.make_node("GroupNormalization", ["x", "scale", "bias"], ["gn"], name="gn",
+                         num_groups=2, epsilon=1e-5),
+        helper.make_node("Pad", ["gn", "pads"], ["pd"], name="pad", mode="wrap"),
+        helper.make_node("AveragePool", ["pd"], ["y"], name="pool", kernel_shape=[2, 2],
+                         dilations=[2, 2], strides=[1, 1]),
+    ]
+    save(model(nodes, [vi("x", F, [1, 4, 5, 5])], [vi("y", F, [1, 4, 6, 6])],
+               [scale, bias, pads], opset=21), "opset21.onnx", check=False)
+    sizes = numpy_helper.from_array(np.array([1, 4, 7, 7], np.int64), "sizes")
+    nodes = [helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], name="resize",
+                              mode="linear",
+                              coordinate_transformation_mode="half_pixel_symmetric")]
+    save(model(nodes, [vi("x", F, [1, 4, 5, 5])], [vi("y", F, [1, 4, 7, 7])], [sizes],
+               opset=19), "resize_symmetric.onnx", check=False)
+
+
 if __name__ == "__main__":
+    opset21()
     scoping()
     order()
     if_models()

@@ -123,9 +123,8 @@ static af_status implicit_names(onnx_ctx *c, const onnx_node *nd, control *cf)
                 st = onnx_node_err(c, nd, AF_ERR_FORMAT, "its subgraph reads '%s', which no "
                                    "enclosing scope defines", names[k]);
             else if (!(cf->implicit[cf->n_implicit] = strdup(names[k])) ||
-                     onnx_names_put(&seen, cf->implicit[cf->n_implicit], 1))
+                     onnx_names_put(&seen, cf->implicit[cf->n_implicit++], 1))
                 st = af_err_set(c->err, AF_ERR_NOMEM, "out of memory");
-            if (!st) cf->n_implicit++;
         }
         free(names);
     }
@@ -275,6 +274,9 @@ static af_status add_op(xp *x, af_op op, const char *base, const int *in, int n_
 
 static af_status copy_to(xp *x, int from, int to)
 {
+    if (from < 0)
+        return onnx_node_err(x->root, &x->nd, AF_ERR_UNSUPPORTED, "an omitted (empty) input or "
+                             "state is not supported");
     char name[300];
     snprintf(name, sizeof name, "%s__out", x->nd.name);
     if (af_graph_add_node(x->root->g, AF_OP_IDENTITY, name, &from, 1, &to, 1) < 0)

@@ -169,6 +169,50 @@ def opset21():
                opset=19), "resize_symmetric.onnx", check=False)
 
 
+def more_loops():
+    """A while loop (no trip count) whose condition, computed by the body from a counter,
+    folds each iteration; a reverse Scan along axis 1 with its outputs stacked on axis 1 in
+    reverse; and the Loop of loop_if.onnx with the trip count as a graph input (refused)."""
+    i64, b = TensorProto.INT64, TensorProto.BOOL
+    body = helper.make_graph([
+        helper.make_node("Add", ["cnt", "one"], ["cnt1"]),
+        helper.make_node("Less", ["cnt1", "three"], ["go"]),
+        helper.make_node("Mul", ["y", "k"], ["ym"]),
+        helper.make_node("Add", ["ym", "x"], ["y1"]),
+    ], "body", [vi("i", i64, []), vi("c", b, []), vi("cnt", i64, []), vi("y", F, [1, 4])],
+        [vi("go", b, []), vi("cnt1", i64, []), vi("y1", F, [1, 4])])
+    inits = [numpy_helper.from_array(np.array(True), "yes"),
+             numpy_helper.from_array(np.array(0, np.int64), "zero"),
+             numpy_helper.from_array(np.array(1, np.int64), "one"),
+             numpy_helper.from_array(np.array(3, np.int64), "three"),
+             numpy_helper.from_array(np.array(1.5, np.float32), "k")]
+    nodes = [helper.make_node("Loop", ["", "yes", "zero", "x"], ["n", "y"], name="while",
+                              body=body)]
+    save(model(nodes, [vi("x", F, [1, 4])], [vi("n", i64, []), vi("y", F, [1, 4])], inits),
+         "while_loop.onnx")
+
+    sbody = helper.make_graph([
+        helper.make_node("Mul", ["xt", "two"], ["x2"]),
+        helper.make_node("Add", ["s", "x2"], ["s1"]),
+        helper.make_node("Tanh", ["s1"], ["o"]),
+    ], "sbody", [vi("s", F, [2]), vi("xt", F, [2])], [vi("s1", F, [2]), vi("o", F, [2])])
+    nodes = [helper.make_node("Scan", ["s0", "x"], ["s", "o"], name="scan", body=sbody,
+                              num_scan_inputs=1, scan_input_axes=[1],
+                              scan_input_directions=[1], scan_output_axes=[1],
+                              scan_output_directions=[1])]
+    two = numpy_helper.from_array(np.array(2.0, np.float32), "two")
+    save(model(nodes, [vi("s0", F, [2]), vi("x", F, [2, 3])],
+               [vi("s", F, [2]), vi("o", F, [2, 3])], [two], opset=11), "scan_rev.onnx")
+
+    m = onnx.load(os.path.join(HERE, "loop_if.onnx"))
+    g = m.graph
+    keep = [t for t in g.initializer if t.name != "trip"]
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    g.input.append(vi("trip", i64, []))
+    save(m, "loop_input.onnx")
+
+
 if __name__ == "__main__":
     opset21()
     scoping()
@@ -176,3 +220,4 @@ if __name__ == "__main__":
     if_models()
     loop_model()
     bad_subgraphs()
+    more_loops()

@@ -393,7 +393,7 @@ void af_graph_move_tail(af_graph *g, int at, int from)
             g->nodes[at + 1 + k] = last;
         }
     }
-    for (int i = 0; i < g->n_nodes; i++) {
+    for (int i = at + 1; i < g->n_nodes; i++) { /* nodes before at + 1 did not move */
         af_node *nd = &g->nodes[i];
         if (nd->op == AF_OP_NONE) continue;
         for (int k = 0; k < nd->n_out; k++)

@@ -26,6 +26,38 @@
 
 enum { CF_IF, CF_LOOP, CF_SCAN };
 
+/* Every tensor name of the graph (for unique names), shared by the placeholders of one import
+ * and brought up to date at each expansion (tensors are only appended while fold runs), so a
+ * long loop does not index the whole graph once per iteration. */
+typedef struct onnx_names_reg {
+    int refs;
+    const af_graph *g;
+    int n_indexed;
+    const char *last; /* the name of tensor n_indexed - 1 when it was indexed */
+    onnx_names map;
+} onnx_names_reg;
+
+static void reg_release(onnx_names_reg *r)
+{
+    if (!r || --r->refs > 0) return;
+    onnx_names_free(&r->map);
+    free(r);
+}
+
+static int reg_sync(onnx_names_reg *r, const af_graph *g)
+{
+    if (r->g != g || r->n_indexed > g->n_tensors ||
+        (r->n_indexed && g->tensors[r->n_indexed - 1].name != r->last)) {
+        onnx_names_free(&r->map); /* another graph, or compacted: index it again */
+        r->n_indexed = 0;
+        r->g = g;
+    }
+    for (; r->n_indexed < g->n_tensors; r->n_indexed++)
+        if (onnx_names_put(&r->map, g->tensors[r->n_indexed].name, r->n_indexed)) return -1;
+    r->last = r->n_indexed ? g->tensors[r->n_indexed - 1].name : NULL;
+    return 0;
+}
+
 typedef struct control {
     uint8_t *pb; /* the packed NodeProto */
     size_t pb_len;
@@ -36,6 +68,7 @@ typedef struct control {
     int n_implicit;
     char **implicit; /* their names, as the subgraphs read them */
     int iter;        /* Loop: iterations already imported */
+    onnx_names_reg *reg;
 } control;
 
 static void control_free(void *p)
@@ -48,6 +81,7 @@ static void control_free(void *p)
     free(cf->base_dir);
     free(cf->name);
     free(cf->suffix);
+    reg_release(cf->reg);
     free(cf);
 }
 
@@ -63,6 +97,7 @@ static control *control_dup(const control *cf)
     d->base_dir = cf->base_dir ? strdup(cf->base_dir) : NULL;
     d->name = strdup(cf->name);
     d->suffix = strdup(cf->suffix);
+    d->reg->refs++;
     d->implicit = calloc((size_t)(cf->n_implicit ? cf->n_implicit : 1), sizeof *d->implicit);
     int ok = d->pb && d->name && d->suffix && d->implicit && (d->base_dir || !cf->base_dir);
     if (d->pb && cf->pb_len) memcpy(d->pb, cf->pb, cf->pb_len);
@@ -174,7 +209,11 @@ af_status onnx_map_control(onnx_ctx *c, const onnx_node *nd)
     control *cf = calloc(1, sizeof *cf);
     int *in = calloc(p->n_input + 1, sizeof *in), *out = calloc(p->n_output, sizeof *out);
     if (!cf || !in || !out) st = af_err_set(c->err, AF_ERR_NOMEM, "out of memory");
+    if (!st && !c->reg && !(c->reg = calloc(1, sizeof *c->reg)))
+        st = af_err_set(c->err, AF_ERR_NOMEM, "out of memory");
     if (!st) {
+        cf->reg = c->reg;
+        cf->reg->refs++;
         cf->kind = kind;
         cf->opset = c->opset;
         cf->pb_len = onnx__node_proto__get_packed_size(p);
@@ -347,7 +386,7 @@ static af_status import_body(xp *x, const Onnx__GraphProto *sg, const int *bind,
 {
     onnx_ctx sc = {.g = x->root->g, .err = x->root->err, .base_dir = x->root->base_dir,
                    .opset = x->root->opset, .gp = sg, .outer = x->root, .all = x->root->all,
-                   .suffix = suffix};
+                   .suffix = suffix, .reg = x->root->reg};
     af_status st = AF_OK;
     if ((int)sg->n_input != n_bind)
         st = onnx_node_err(x->root, &x->nd, AF_ERR_FORMAT, "its subgraph has %zu inputs, "
@@ -650,17 +689,14 @@ static af_status expand(af_graph *g, int node, void *ctx, af_err *err)
     x.in = malloc(sizeof(int) * (size_t)(n->n_in + 1));
     x.out = malloc(sizeof(int) * (size_t)(n->n_out + 1));
     Onnx__NodeProto *p = onnx__node_proto__unpack(NULL, cf->pb_len, cf->pb);
-    onnx_names all = {0};
     onnx_ctx root = {.g = g, .err = err, .base_dir = cf->base_dir, .opset = cf->opset,
-                     .all = &all};
+                     .all = &cf->reg->map, .reg = cf->reg};
     af_status st = x.in && x.out && p ? AF_OK : af_err_set(err, AF_ERR_NOMEM, "out of memory");
     if (!st) {
         memcpy(x.in, n->in, sizeof(int) * (size_t)n->n_in);
         memcpy(x.out, n->out, sizeof(int) * (size_t)n->n_out);
     }
-    for (int i = 0; i < g->n_tensors && !st; i++)
-        if (onnx_names_put(&all, g->tensors[i].name, i)) st = af_err_set(err, AF_ERR_NOMEM,
-                                                                         "out of memory");
+    if (!st && reg_sync(cf->reg, g)) st = af_err_set(err, AF_ERR_NOMEM, "out of memory");
     for (int i = 0; i < cf->n_implicit && !st; i++)
         if (onnx_name_put(&root, cf->implicit[i], x.in[cf->n_explicit + i])) st = err->code;
     if (!st && x.n_in != cf->n_explicit + cf->n_implicit)
@@ -673,7 +709,6 @@ static af_status expand(af_graph *g, int node, void *ctx, af_err *err)
         if (!st) st = err->code; /* attribute readers record their errors */
     }
     onnx_scope_free(&root);
-    onnx_names_free(&all);
     if (p) onnx__node_proto__free_unpacked(p, NULL);
     free(x.in);
     free(x.out);

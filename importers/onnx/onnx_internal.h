@@ -18,6 +18,7 @@ typedef struct onnx_slot {
 typedef struct onnx_names {
     onnx_slot *slots;
     size_t cap, used;
+    int next; /* the next "__N" suffix to try for a taken name */
 } onnx_names;
 
 typedef struct onnx_ctx {
@@ -34,6 +35,7 @@ typedef struct onnx_ctx {
     const char *suffix;           /* appended to the tensor names defined in this scope */
     char **keys;                  /* owned copies of this scope's names (with all) */
     size_t n_keys, cap_keys;
+    struct onnx_names_reg *reg;   /* the graph's tensor names, shared by its placeholders */
 } onnx_ctx;
 
 /* One ONNX node being mapped. */

@@ -65,9 +65,10 @@ static af_status define_scoped(onnx_ctx *c, const char *key, const char *tname, 
 {
     char name[300];
     snprintf(name, sizeof name, "%s", tname);
-    for (int k = 1; onnx_names_get(c->all, name) != -1 || (!key && onnx_name_get(c, name) != -1);
-         k++)
-        snprintf(name, sizeof name, "%s__%d", tname, k);
+    /* a counter shared by the whole graph: a name taken by every earlier loop iteration
+     * costs one probe, not one per iteration */
+    while (onnx_names_get(c->all, name) != -1 || (!key && onnx_name_get(c, name) != -1))
+        snprintf(name, sizeof name, "%s__%d", tname, ++c->all->next);
     int t = af_graph_add_tensor(c->g, name, dt, rank, dims);
     if (t < 0) return af_err_set(c->err, AF_ERR_NOMEM, "out of memory");
     *idx = t;

@@ -45,6 +45,12 @@ static void test_unsorted(void)
               want[i]);
     CHECK(af_graph_verify(&g, 0, &err) == AF_OK, "verify: %s", err.msg);
     af_graph_free(&g);
+    /* an If whose branch reads 'r' comes after r's producer, though listed before it */
+    st = load(D "if_unsorted.onnx", &g, &err);
+    CHECK(st == AF_OK, "%s", err.msg);
+    CHECK(g.n_nodes == 2 && !strcmp(g.nodes[0].name, "relu") && !strcmp(g.nodes[1].name, "pick"),
+          "relu, then the If");
+    af_graph_free(&g);
 }
 
 static void test_bad_structure(void)

@@ -48,6 +48,16 @@ def order():
         helper.make_node("Identity", ["a"], ["y"], name="out"),
     ]
     save(model(cyc, *io), "cyclic.onnx", check=False)
+    # an If before the node whose output its branch reads: the sort moves the reader after it
+    c = numpy_helper.from_array(np.array(True), "c")
+    then_g = helper.make_graph([helper.make_node("Neg", ["r"], ["t"], name="neg")], "then", [],
+                               [vi("t", F, [2, 3])])
+    else_g = helper.make_graph([helper.make_node("Identity", ["x"], ["e"], name="id")], "else",
+                               [], [vi("e", F, [2, 3])])
+    nodes = [helper.make_node("If", ["c"], ["y"], name="pick", then_branch=then_g,
+                              else_branch=else_g),
+             helper.make_node("Relu", ["x"], ["r"], name="relu")]
+    save(model(nodes, *io, [c]), "if_unsorted.onnx", check=False)
     undef = [helper.make_node("Add", ["x", "nowhere"], ["y"], name="add")]
     save(model(undef, *io), "undefined_input.onnx", check=False)
 

@@ -23,6 +23,9 @@ for case in \
     expect 3 "${case#*|}" -- "$AF" convert "$D/${case%%|*}" -o "$T/bad.afb"
     [ ! -e "$T/bad.afb" ] || fail "${case%%|*} left a bundle behind"
 done
+# fuzz_convert found a Loop running past the unroll limit in quadratic time: now quick, exit 3
+expect 3 "node 'loop' (Loop): runs more than 4096 iterations" -- \
+    "$AF" convert tests/fuzz/corpus/onnx/regress_loop_unroll_limit.onnx -o "$T/bad.afb"
 
 if have_oracle && [ -x "$PY" ] && "$PY" -c "import numpy" 2>/dev/null; then
     mkdir -p "$T/in4" "$T/in6" "$T/in21" "$T/ins"

@@ -515,13 +515,16 @@ static af_status expand_loop(xp *x)
                              "the node's (M, cond and %d loop-carried values)", x->n_out);
     int m = x->in[0], cond = x->in[1];
     double trip = -1, cv = 1;
+    for (int k = 0; k < n_carried; k++)
+        if (x->in[2 + k] < 0) return copy_to(x, -1, -1); /* the omitted-value error */
     if (m < 0 && cond < 0)
         return onnx_node_err(x->root, &x->nd, AF_ERR_UNSUPPORTED, "has neither a trip count "
                              "nor a condition (an endless loop)");
     af_status st = m >= 0 ? const_value(x, "trip count", m, &trip) : AF_OK;
     if (!st && cond >= 0) st = const_value(x, "loop condition", cond, &cv);
     if (st) return st;
-    if ((trip >= 0 && x->cf->iter >= trip) || cv == 0) return loop_finish(x, n_carried, n_scan);
+    if ((m >= 0 && x->cf->iter >= trip) || cv == 0) /* a negative M runs no iteration */
+        return loop_finish(x, n_carried, n_scan);
     if (x->cf->iter >= MAX_UNROLL)
         return onnx_node_err(x->root, &x->nd, AF_ERR_UNSUPPORTED, "runs more than %d "
                              "iterations, too many to unroll", MAX_UNROLL);

@@ -98,6 +98,28 @@ static void test_if_folds(void)
     CHECK(strstr(err.msg, "node 'pick' (If)") && strstr(err.msg, "'hi' is not a constant") &&
               strstr(err.msg, "'sample_rate'"), "message: %s", err.msg);
     af_graph_free(&g);
+    /* frozen after import (what convert --freeze does) to 8000: the else branch, with its own
+     * initializer, reshapes x to (2,2) */
+    st = load(D "if_input.onnx", &g, &err);
+    int sr = af_graph_find_tensor(&g, "sample_rate");
+    int64_t *v = malloc(sizeof *v);
+    CHECK(st == AF_OK && sr >= 0 && v, "%s", err.msg);
+    if (st == AF_OK && sr >= 0 && v) {
+        *v = 8000;
+        af_tensor_set_data(&g.tensors[sr], v);
+        g.tensors[sr].flags &= ~AF_TENSOR_INPUT;
+        g.inputs[0] = g.inputs[0] == sr ? g.inputs[1] : g.inputs[0];
+        g.n_inputs = 1;
+        st = af_lower_run(&g, NULL, NULL, &err);
+        CHECK(st == AF_OK, "%s", err.msg);
+        static const int64_t yd[2] = {2, 2};
+        int y = af_graph_find_tensor(&g, "y");
+        CHECK(y >= 0 && g.tensors[y].rank == 2 && !memcmp(g.tensors[y].dims, yd, sizeof yd),
+              "y is (2,2)");
+    } else {
+        free(v);
+    }
+    af_graph_free(&g);
 }
 
 /* The then branch's own 'x' shadows the graph input x; 'w' comes from the outer scope. */

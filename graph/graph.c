@@ -26,6 +26,9 @@ void af_graph_free(af_graph *g)
     free(g->inputs);
     free(g->outputs);
     free(g->source);
+    for (int i = 0; i < g->n_deferred; i++)
+        if (g->deferred[i].free) g->deferred[i].free(g->deferred[i].ctx);
+    free(g->deferred);
     memset(g, 0, sizeof *g);
 }
 
@@ -355,5 +358,45 @@ void af_graph_dump(const af_graph *g, FILE *f)
                     af_shape_str(t->rank, t->dims, buf, sizeof buf));
         }
         fputc('\n', f);
+    }
+}
+
+/* issue 15 (infra) */
+
+int af_graph_add_deferred(af_graph *g, const af_deferred *d)
+{
+    af_deferred *nd = realloc(g->deferred, sizeof *nd * (size_t)(g->n_deferred + 1));
+    if (!nd) {
+        if (d->free) d->free(d->ctx);
+        return -1;
+    }
+    g->deferred = nd;
+    nd[g->n_deferred] = *d;
+    return g->n_deferred++;
+}
+
+void af_graph_move_tail(af_graph *g, int at, int from)
+{
+    int n = g->n_nodes - from;
+    if (n <= 0 || at + 1 >= from) return;
+    af_node *tmp = malloc(sizeof *tmp * (size_t)n);
+    if (tmp) {
+        memcpy(tmp, &g->nodes[from], sizeof *tmp * (size_t)n);
+        memmove(&g->nodes[at + 1 + n], &g->nodes[at + 1], sizeof *tmp * (size_t)(from - at - 1));
+        memcpy(&g->nodes[at + 1], tmp, sizeof *tmp * (size_t)n);
+        free(tmp);
+    } else { /* no memory for the block: rotate one node at a time */
+        for (int k = 0; k < n; k++) {
+            af_node last = g->nodes[from + k];
+            memmove(&g->nodes[at + 2 + k], &g->nodes[at + 1 + k],
+                    sizeof last * (size_t)(from - at - 1));
+            g->nodes[at + 1 + k] = last;
+        }
+    }
+    for (int i = at + 1; i < g->n_nodes; i++) { /* nodes before at + 1 did not move */
+        af_node *nd = &g->nodes[i];
+        if (nd->op == AF_OP_NONE) continue;
+        for (int k = 0; k < nd->n_out; k++)
+            if (nd->out[k] >= 0) g->tensors[nd->out[k]].producer = i;
     }
 }

@@ -82,8 +82,10 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_NMS, "nms", af_nms_params, 2, 5, 1, 1, 1),
     ROW(AF_OP_NONZERO, "nonzero", af_no_params, 1, 1, 1, 1, 1),
     ROW(AF_OP_COMPRESS, "compress", af_compress_params, 2, 2, 1, 1, 1),
+    /* issue 15 (infra) */
+    ROW(AF_OP_CONTROL, "control", af_control_params, 0, -1, 0, -1, 0),
 };
-static_assert(AF_OP_COUNT == 69, "add a row to af_op_table");
+static_assert(AF_OP_COUNT == 70, "add a row to af_op_table");
 
 /* Param structs are written raw into bundles: no padding allowed. */
 static_assert(sizeof(af_unary_params) == 12, "padding");

@@ -111,6 +111,9 @@ typedef enum af_op {
     AF_OP_COMPRESS,           /* in: [x, condition (bool, 1-D)]; out: x's shape with the axis (or
                                  the flattened x) cut to a capacity, set per run (exact when the
                                  condition is constant) */
+    /* issue 15 (infra) */
+    AF_OP_CONTROL,            /* If/Loop/Scan as imported: [explicit inputs..., outer-scope values
+                               * its subgraphs read...]; expanded by fold (graph.h af_deferred) */
     AF_OP_COUNT
 } af_op;
 
@@ -602,6 +605,10 @@ typedef struct af_compress_params {
     int32_t axis;    /* resolved: in [0, rank) unless flatten */
     int32_t flatten; /* no axis attribute: select from the flattened input */
 } af_compress_params;
+/* issue 15 (infra) */
+typedef struct af_control_params {
+    int32_t id; /* index into af_graph.deferred */
+} af_control_params;
 
 typedef union af_params {
     af_unary_params unary;
@@ -648,6 +655,8 @@ typedef union af_params {
     af_quant_params quant; /* issue 15 (quant) */
     af_nms_params nms;
     af_compress_params compress;
+    /* issue 15 (infra) */
+    af_control_params control;
 } af_params;
 
 /* One row per op: name, size of its param struct, input/output arity (max -1 = variadic). */

@@ -86,11 +86,30 @@ static af_status eval_node(af_graph *g, int i, af_err *err)
     return AF_OK;
 }
 
+/* issue 15 (infra): replaces control node i by the nodes its expansion appends (they land
+ * where node i was, so the fold goes on with them). */
+static af_status expand_control(af_graph *g, int i, af_err *err)
+{
+    int id = g->nodes[i].p.control.id, from = g->n_nodes;
+    if (id < 0 || id >= g->n_deferred || !g->deferred[id].expand)
+        return af_err_set(err, AF_ERR_INTERNAL, "node '%s': no expansion", g->nodes[i].name);
+    af_deferred *d = &g->deferred[id];
+    af_status st = d->expand(g, i, d->ctx, err);
+    if (st) return st;
+    af_graph_remove_node(g, i);
+    af_graph_move_tail(g, i, from);
+    return AF_OK;
+}
+
 af_status af_lower_fold(af_graph *g, af_lower_stats *stats, af_err *err)
 {
     for (int i = 0; i < g->n_nodes; i++) {
         af_node *n = &g->nodes[i];
         if (n->op == AF_OP_NONE) continue;
+        if (n->op == AF_OP_CONTROL) {
+            if (expand_control(g, i, err) != AF_OK) return err->code;
+            continue; /* node i is now removed; the expansion follows it */
+        }
         if (af_shape_infer_node(g, i, err) != AF_OK) return err->code;
         n = &g->nodes[i];
         int is_out = 0;

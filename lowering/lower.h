@@ -4,6 +4,8 @@
  *   1. fold      shape inference node by node, resolving parameter inputs, and constant folding
  *                of every node whose inputs are all constant (Shape→Gather→Unsqueeze→Concat→
  *                Reshape chains collapse to a constant), evaluated with the runtime's kernels;
+ *                If/Loop/Scan placeholders (AF_OP_CONTROL) are expanded where they stand
+ *                once reached (graph.h af_deferred; importers/onnx/onnx_control.c);
  *   1b. half    FLOAT16/BFLOAT16 legalised to f32 with explicit rounding (lowering/half.c);
  *   2. simplify  Identity/Dropout removal, no-op reshapes, dead-code elimination;
  *   3. patterns  decomposed SiLU, GELU, LayerNorm, GroupNorm and attention chains fused into

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #define ONNX_MIN_OPSET 1
-#define ONNX_MAX_OPSET 18
+#define ONNX_MAX_OPSET 21
 
 /* ---- model-level checks ---- */
 
@@ -185,7 +185,11 @@ static af_status import_graph(onnx_ctx *c, const Onnx__GraphProto *gp, const af_
     for (int i = 0; o && !st && i < o->n_shapes; i++) st = apply_override(c, &o->shapes[i]);
     if (!st) st = onnx_apply_freeze(c, o);
     if (!st && !(o && o->allow_unknown_dims)) st = check_input_shapes(c);
-    for (size_t i = 0; i < gp->n_node && !st; i++) st = onnx_map_node(c, gp->node[i], (int)i);
+    int *order = NULL;
+    if (!st) st = onnx_sort_nodes(c, gp, &order);
+    for (size_t i = 0; i < gp->n_node && !st; i++)
+        st = onnx_map_node(c, gp->node[order[i]], order[i]);
+    free(order);
     if (!st) st = add_outputs(c, gp);
     return st;
 }

@@ -1,12 +1,14 @@
 /* importers/onnx/onnx_import.h — ONNX model → common IR graph (graph/graph.h).
  *
  * Reads a ModelProto (protobuf-c code generated from the system onnx.proto), default-domain
- * opsets 1..18, into the canonical "as imported" form of graph/ops.h: older attribute forms
+ * opsets 1..21, into the canonical "as imported" form of graph/ops.h: older attribute forms
  * (Squeeze axes, Slice starts/ends, Pad pads, Clip min/max, Reduce axes, Split sizes, Upsample
  * scales) become i64/f32 constant input tensors; Constant nodes become constant tensors;
  * initializers (also those listed as graph inputs) become constants; external data is read
  * from files next to the model. Node and tensor names are kept (unnamed nodes become
- * "<OpType>_<index>"). Output shapes are left unknown: graph/shape.h infers them.
+ * "<OpType>_<index>"). Output shapes are left unknown: graph/shape.h infers them. Nodes are
+ * sorted topologically (stable); If/Loop/Scan become AF_OP_CONTROL placeholders that lowering's
+ * fold expands once their condition / trip count is constant (onnx_control.c).
  *
  * Every graph input must end up with a fully known shape: dims given as parameters ('N') are
  * overridden by af_onnx_options.shapes (the CLI's --input-shape NAME=D0,D1,...).

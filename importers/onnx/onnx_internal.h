@@ -14,6 +14,13 @@ typedef struct onnx_slot {
 
 #define ONNX_RESERVED (-2) /* a name the model defines later (kept free for it) */
 
+/* issue 15 (infra): a name → int map (keys not owned) */
+typedef struct onnx_names {
+    onnx_slot *slots;
+    size_t cap, used;
+    int next; /* the next "__N" suffix to try for a taken name */
+} onnx_names;
+
 typedef struct onnx_ctx {
     af_graph *g;
     af_err *err; /* never NULL */
@@ -22,6 +29,13 @@ typedef struct onnx_ctx {
     const Onnx__GraphProto *gp;
     onnx_slot *slots;
     size_t cap, used;
+    /* issue 15 (infra): a subgraph being expanded at lowering time (onnx_control.c) */
+    const struct onnx_ctx *outer; /* enclosing scope: names not defined here are looked up there */
+    onnx_names *all;              /* every tensor name of the graph (NULL at top level) */
+    const char *suffix;           /* appended to the tensor names defined in this scope */
+    char **keys;                  /* owned copies of this scope's names (with all) */
+    size_t n_keys, cap_keys;
+    struct onnx_names_reg *reg;   /* the graph's tensor names, shared by its placeholders */
 } onnx_ctx;
 
 /* One ONNX node being mapped. */
@@ -169,5 +183,26 @@ af_status onnx_conv_attrs(onnx_ctx *c, const onnx_node *nd, af_conv_params *cp);
 af_status onnx_map_nms(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_nonzero(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_compress(onnx_ctx *c, const onnx_node *nd);
+
+/* ---- issue 15 (infra): graph structure (onnx_graph.c, onnx_control.c) ---- */
+int onnx_names_get(const onnx_names *m, const char *name); /* -1 if absent */
+int onnx_names_put(onnx_names *m, const char *name, int value); /* -1 on OOM */
+void onnx_names_free(onnx_names *m);
+/* Names a subgraph reads from its enclosing scopes (inputs of its nodes, and of nested
+ * subgraphs, that it does not define), each once, into *names (malloc'd; strings point into
+ * sg). */
+af_status onnx_subgraph_refs(onnx_ctx *c, const Onnx__GraphProto *sg, const char ***names,
+                             int *n);
+/* The file indices of gp's nodes in a stable topological order (file order where legal):
+ * *order is malloc'd. Inputs no node of gp produces must already be defined in c (graph
+ * inputs, initializers, outer scopes). A cycle or an undefined input is AF_ERR_FORMAT naming
+ * the node and the tensor. */
+af_status onnx_sort_nodes(onnx_ctx *c, const Onnx__GraphProto *gp, int **order);
+/* 1 if node p reads name, directly or from inside one of its subgraphs. */
+int onnx_node_reads(const Onnx__NodeProto *p, const char *name);
+/* If, Loop and Scan: a placeholder node that lowering's fold expands (onnx_control.c). */
+af_status onnx_map_control(onnx_ctx *c, const onnx_node *nd);
+/* Frees the scope's own map and key copies (not c->all). */
+void onnx_scope_free(onnx_ctx *c);
 
 #endif

@@ -628,6 +628,10 @@ static const op_row op_rows[] = {
     {"NonMaxSuppression", onnx_map_nms, 0},
     {"NonZero", onnx_map_nonzero, 0},
     {"Compress", onnx_map_compress, 0},
+    /* issue 15 (infra) */
+    {"If", onnx_map_control, 0},
+    {"Loop", onnx_map_control, 0},
+    {"Scan", onnx_map_control, 0},
 };
 
 static int default_domain(const char *d)
@@ -641,6 +645,8 @@ af_status onnx_map_node(onnx_ctx *c, const Onnx__NodeProto *p, int index)
     const char *op = p->op_type ? p->op_type : "";
     if (p->name && *p->name) snprintf(name, sizeof name, "%s", p->name);
     else snprintf(name, sizeof name, "%s_%d", op, index);
+    if (c->suffix && *c->suffix) /* issue 15 (infra): an unrolled iteration's copy */
+        snprintf(name + strlen(name), sizeof name - strlen(name), "%s", c->suffix);
     if (!*op) return af_err_set(c->err, AF_ERR_FORMAT, "node '%s' has no op_type", name);
     if (!default_domain(p->domain))
         return af_err_set(c->err, AF_ERR_UNSUPPORTED, "node '%s' uses op '%s' from domain '%s', "

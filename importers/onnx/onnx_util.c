@@ -22,11 +22,17 @@ static onnx_slot *find_slot(const onnx_slot *slots, size_t cap, const char *name
     return (onnx_slot *)&slots[i];
 }
 
-int onnx_name_get(const onnx_ctx *c, const char *name)
+static int local_get(const onnx_ctx *c, const char *name)
 {
     if (!c->cap) return -1;
     const onnx_slot *s = find_slot(c->slots, c->cap, name);
     return s->key ? s->value : -1;
+}
+
+int onnx_name_get(const onnx_ctx *c, const char *name)
+{
+    int v = local_get(c, name); /* a subgraph's own names shadow the enclosing scopes' */
+    return v == -1 && c->outer ? onnx_name_get(c->outer, name) : v;
 }
 
 static af_status grow_map(onnx_ctx *c)
@@ -52,14 +58,59 @@ af_status onnx_name_put(onnx_ctx *c, const char *name, int value)
     return AF_OK;
 }
 
+/* issue 15 (infra): in a subgraph expansion (c->all set) a value's tensor is named
+ * "<name><suffix>", made unique in the whole graph, and the scope maps the ONNX name to it. */
+static af_status define_scoped(onnx_ctx *c, const char *key, const char *tname, af_dtype dt,
+                               int rank, const int64_t *dims, int *idx)
+{
+    char name[300];
+    snprintf(name, sizeof name, "%s", tname);
+    /* a counter shared by the whole graph: a name taken by every earlier loop iteration
+     * costs one probe, not one per iteration */
+    while (onnx_names_get(c->all, name) != -1 || (!key && onnx_name_get(c, name) != -1))
+        snprintf(name, sizeof name, "%s__%d", tname, ++c->all->next);
+    int t = af_graph_add_tensor(c->g, name, dt, rank, dims);
+    if (t < 0) return af_err_set(c->err, AF_ERR_NOMEM, "out of memory");
+    *idx = t;
+    if (onnx_names_put(c->all, c->g->tensors[t].name, t))
+        return af_err_set(c->err, AF_ERR_NOMEM, "out of memory");
+    if (!key) return onnx_name_put(c, c->g->tensors[t].name, t);
+    if (c->n_keys == c->cap_keys) {
+        size_t ncap = c->cap_keys ? c->cap_keys * 2 : 32;
+        char **nk = realloc(c->keys, sizeof *nk * ncap);
+        if (!nk) return af_err_set(c->err, AF_ERR_NOMEM, "out of memory");
+        c->keys = nk;
+        c->cap_keys = ncap;
+    }
+    char *own = strdup(key);
+    if (!own) return af_err_set(c->err, AF_ERR_NOMEM, "out of memory");
+    c->keys[c->n_keys++] = own;
+    return onnx_name_put(c, own, t);
+}
+
+void onnx_scope_free(onnx_ctx *c)
+{
+    for (size_t i = 0; i < c->n_keys; i++) free(c->keys[i]);
+    free(c->keys);
+    free(c->slots);
+    c->keys = NULL;
+    c->slots = NULL;
+    c->n_keys = c->cap_keys = c->cap = c->used = 0;
+}
+
 af_status onnx_define(onnx_ctx *c, const char *name, af_dtype dt, int rank, const int64_t *dims,
                       int *idx)
 {
-    if (onnx_name_get(c, name) >= 0)
+    if (local_get(c, name) >= 0)
         return af_err_set(c->err, AF_ERR_FORMAT, "value '%s' is defined twice", name);
     if (rank > AF_MAX_RANK)
         return af_err_set(c->err, AF_ERR_UNSUPPORTED, "value '%s' has rank %d (at most %d)",
                           name, rank, AF_MAX_RANK);
+    if (c->all) {
+        char tname[300];
+        snprintf(tname, sizeof tname, "%s%s", name, c->suffix ? c->suffix : "");
+        return define_scoped(c, name, tname, dt, rank, dims, idx);
+    }
     int t = af_graph_add_tensor(c->g, name, dt, rank, dims);
     if (t < 0) return af_err_set(c->err, AF_ERR_NOMEM, "out of memory");
     *idx = t;
@@ -69,6 +120,7 @@ af_status onnx_define(onnx_ctx *c, const char *name, af_dtype dt, int rank, cons
 af_status onnx_define_unique(onnx_ctx *c, const char *base, af_dtype dt, int rank,
                              const int64_t *dims, int *idx)
 {
+    if (c->all) return define_scoped(c, NULL, base, dt, rank, dims, idx);
     char name[300];
     snprintf(name, sizeof name, "%s", base);
     for (int k = 1; onnx_name_get(c, name) != -1; k++)
@@ -109,8 +161,7 @@ int onnx_consumed(const onnx_ctx *c, const char *name)
     if (!name || !*name) return 0;
     const Onnx__GraphProto *gp = c->gp;
     for (size_t i = 0; i < gp->n_node; i++)
-        for (size_t k = 0; k < gp->node[i]->n_input; k++)
-            if (strcmp(gp->node[i]->input[k], name) == 0) return 1;
+        if (onnx_node_reads(gp->node[i], name)) return 1; /* also from its subgraphs */
     for (size_t k = 0; k < gp->n_output; k++)
         if (gp->output[k]->name && strcmp(gp->output[k]->name, name) == 0) return 1;
     return 0;
@@ -277,4 +328,38 @@ af_status onnx_emit(onnx_ctx *c, const onnx_node *nd, af_op op, const int *in, i
     if (p) c->g->nodes[i].p = *p;
     if (node) *node = i;
     return AF_OK;
+}
+
+/* issue 15 (infra): a standalone name → int map (toposort, subgraph scopes) */
+
+int onnx_names_get(const onnx_names *m, const char *name)
+{
+    if (!m->cap) return -1;
+    const onnx_slot *s = find_slot(m->slots, m->cap, name);
+    return s->key ? s->value : -1;
+}
+
+int onnx_names_put(onnx_names *m, const char *name, int value)
+{
+    if ((m->used + 1) * 2 > m->cap) {
+        size_t ncap = m->cap ? m->cap * 2 : 64;
+        onnx_slot *ns = calloc(ncap, sizeof *ns);
+        if (!ns) return -1;
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->slots[i].key) *find_slot(ns, ncap, m->slots[i].key) = m->slots[i];
+        free(m->slots);
+        m->slots = ns;
+        m->cap = ncap;
+    }
+    onnx_slot *s = find_slot(m->slots, m->cap, name);
+    if (!s->key) m->used++;
+    s->key = name;
+    s->value = value;
+    return 0;
+}
+
+void onnx_names_free(onnx_names *m)
+{
+    free(m->slots);
+    memset(m, 0, sizeof *m);
 }

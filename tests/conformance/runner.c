@@ -73,6 +73,8 @@ static const char *const op_set[] = {
     "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "ConvInteger", "QLinearConv",
     "MatMulInteger", "QLinearMatMul",
     "MaxUnpool", "NonMaxSuppression", "NonZero", "Compress",
+    /* issue 15 (infra) */
+    "If", "Loop", "Scan",
 };
 #define N_OPS ((int)(sizeof op_set / sizeof *op_set))
 /* issue 15 (rnn): the recurrent ops' section of docs/onnx-support.md */
@@ -554,6 +556,28 @@ static int bind_int_inputs(const model_info *mi, const case_data *d, char bound[
     return !added;
 }
 
+/* issue 15 (infra): like bind_int_inputs for inputs of any dtype (a Loop's trip count computed
+ * from float inputs); returns 1 when none was new. */
+static int bind_int_inputs_any(const model_info *mi, const case_data *d, char bound[][256],
+                               int *n_bound)
+{
+    const Onnx__GraphProto *gp = mi->m->graph;
+    int k = 0, added = 0;
+    for (size_t i = 0; i < gp->n_input && k < d->n_in; i++) {
+        const char *name = gp->input[i]->name;
+        int init = 0, have = 0;
+        for (size_t j = 0; j < gp->n_initializer && !init; j++)
+            init = !strcmp(gp->initializer[j]->name, name);
+        if (init) continue;
+        k++;
+        for (int b = 0; b < *n_bound; b++) have |= !strcmp(bound[b], name);
+        if (have || *n_bound >= MAX_IO) continue;
+        snprintf(bound[(*n_bound)++], sizeof bound[0], "%s", name);
+        added = 1;
+    }
+    return !added;
+}
+
 /* Runs one case; returns R_* with why filled. */
 static int run_case(const char *dir, const model_info *mi, char *why, size_t wn)
 {
@@ -582,7 +606,9 @@ static int run_case(const char *dir, const model_info *mi, char *why, size_t wn)
         for (int b = 0; b < n_bound; b++) dup |= !strcmp(bound[b], bound[n_bound]);
         if (dup) break;
         if (is_input(mi, bound[n_bound])) n_bound++;
-        else if (bind_int_inputs(mi, &d, bound, &n_bound)) break; /* derived from inputs */
+        else if (bind_int_inputs(mi, &d, bound, &n_bound) && /* derived from inputs */
+                 bind_int_inputs_any(mi, &d, bound, &n_bound)) /* issue 15: e.g. a trip count */
+            break;
     }
     if (built) res = run_bundle(afb, mi, &d, why, wn) ? R_FAIL : R_PASS;
     unlink(afb);
@@ -786,9 +812,33 @@ static int write_doc(const char *path, const totals *t)
                "Reshape's shape, Clip's min or Resize's scales as graph inputs), that input is\n"
                "bound as a constant initializer holding its `input_N.pb` data and the case is\n"
                "converted again; when the non-constant tensor is computed from inputs, every\n"
-               "integer-typed input is bound (as a deployment fixes such parameters).\n\n"
+               "integer-typed input is bound (as a deployment fixes such parameters), or every input\n"
+               "when none is integer-typed (a Loop's trip count computed from float inputs).\n"
+               "\n"
                "Opsets and attributes below are those exercised by passing cases (the model's\n"
-               "default-domain opset). The importer accepts default-domain opsets 1 to 18.\n\n");
+               "default-domain opset). The importer accepts default-domain opsets 1 to 21. What\n"
+               "opsets 19 to 21 changed in the supported ops: AveragePool-19 gained `dilations` and\n"
+               "Pad-19 the mode `wrap` (both supported); Resize-19 gained the\n"
+               "coordinate_transformation_mode `half_pixel_symmetric` (refused, exit 3 naming the\n"
+               "node); GroupNormalization-21 takes scale and bias per channel instead of per group\n"
+               "(both forms are accepted, told apart by their length); the other new versions\n"
+               "(Cast, CastLike, Constant, ConstantOfShape, Equal, Flatten, Identity, If, Loop, Pad-21,\n"
+               "ReduceMax, ReduceMin, Reshape, Scan, Shape, Size, Squeeze, Transpose, Unsqueeze) only\n"
+               "add data types (float8, int4, uint4, string, bool for the reductions): a tensor of a\n"
+               "type the runtime does not compute is refused at import, naming it.\n"
+               "\n"
+               "Graph structure: nodes need not be in topological order (the import sorts them,\n"
+               "keeping file order where legal); a cycle, or an input no node, initializer or graph\n"
+               "input defines, is exit 3 naming the node and the tensor. `If`, `Loop` and `Scan` are\n"
+               "expanded during lowering once what controls them is constant: the taken `If` branch\n"
+               "replaces the node (the other branch is never imported, so its shapes do not matter);\n"
+               "`Loop` is unrolled one iteration at a time while its trip count and condition fold to\n"
+               "constants (at most 4096 iterations); `Scan` is unrolled over its scan axis (opset 8's\n"
+               "batched form too, without `sequence_lens`). Subgraphs read enclosing-scope values\n"
+               "with ONNX's lexical scoping (their own names shadow outer ones). A condition or trip\n"
+               "count that depends on graph inputs is exit 3 naming the node, the tensor and the\n"
+               "inputs to freeze (`convert --freeze NAME=FILE.npy`).\n"
+               "\n");
     fprintf(f, "| op | opsets (passing cases) | attributes (passing cases) | pass | fail | skip |\n"
                "|---|---|---|---|---|---|\n");
     for (int i = 0; i < N_OPS; i++) {

@@ -351,7 +351,7 @@ static const af_shape_fn shape_fns[AF_OP_COUNT] = {
     [AF_OP_MAX_UNPOOL] = af_shape_max_unpool,
     /* issue 15 (ops1) */
     [AF_OP_NLL_LOSS] = af_shape_nll_loss,
-    [AF_OP_HARDMAX] = af_shape_hardmax,
+    [AF_OP_HARDMAX] = shape_softmax, /* same axis rule, same output */
     [AF_OP_EYE_LIKE] = af_shape_eye_like,
     [AF_OP_DET] = af_shape_det,
     [AF_OP_WINDOW] = af_shape_window,

@@ -84,7 +84,6 @@ af_status af_shape_reverse_sequence(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_max_unpool(af_graph *g, af_node *n, af_err *err);
 /* issue 15 (ops1): shape_ops1.c */
 af_status af_shape_nll_loss(af_graph *g, af_node *n, af_err *err);
-af_status af_shape_hardmax(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_eye_like(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_det(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_window(af_graph *g, af_node *n, af_err *err);

@@ -34,19 +34,6 @@ af_status af_shape_nll_loss(af_graph *g, af_node *n, af_err *err)
     return AF_OK;
 }
 
-af_status af_shape_hardmax(af_graph *g, af_node *n, af_err *err)
-{
-    af_tensor *x = sh_in(g, n, 0);
-    int ax;
-    if (x->rank == 0) return sh_err(n, err, AF_ERR_SHAPE, "input must have rank >= 1");
-    if (sh_axis(n->p.softmax.axis, x->rank, &ax))
-        return sh_err(n, err, AF_ERR_SHAPE, "axis %d out of range for rank %d",
-                      (int)n->p.softmax.axis, x->rank);
-    n->p.softmax.axis = ax;
-    sh_set_out(g, n, 0, x->dtype, x->rank, x->dims);
-    return AF_OK;
-}
-
 /* x (...,M,M) → (...) */
 af_status af_shape_det(af_graph *g, af_node *n, af_err *err)
 {

@@ -220,27 +220,6 @@ static int model_desc(af_onnx_desc *d, const Onnx__ModelProto *m)
     return walk_graph(d, gp, "", 0);
 }
 
-static af_status read_all(const char *path, uint8_t **buf, size_t *size, af_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    struct stat sb;
-    if (!f) return af_err_set(err, AF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > INT32_MAX) {
-        fclose(f);
-        return af_err_set(err, AF_ERR_IO, "%s: not a regular file under 2 GiB", path);
-    }
-    *size = (size_t)sb.st_size;
-    *buf = malloc(*size ? *size : 1);
-    size_t got = *buf ? fread(*buf, 1, *size, f) : 0;
-    fclose(f);
-    if (!*buf) return af_err_set(err, AF_ERR_NOMEM, "%s: out of memory", path);
-    if (got != *size) {
-        free(*buf);
-        return af_err_set(err, AF_ERR_IO, "%s: read failed", path);
-    }
-    return AF_OK;
-}
-
 af_status af_onnx_describe_memory(const void *buf, size_t size, const char *display_name,
                                   af_onnx_desc *d, af_err *err)
 {
@@ -265,7 +244,7 @@ af_status af_onnx_describe_file(const char *path, af_onnx_desc *d, af_err *err)
     memset(d, 0, sizeof *d);
     uint8_t *buf = NULL;
     size_t size = 0;
-    af_status st = read_all(path, &buf, &size, err);
+    af_status st = onnx_read_file(path, (void **)&buf, &size, err);
     if (st) return st;
     st = af_onnx_describe_memory(buf, size, path, d, err);
     free(buf);

@@ -95,6 +95,10 @@ af_status onnx_inputs(onnx_ctx *c, const onnx_node *nd, int *in, int max, int *n
 af_status onnx_emit(onnx_ctx *c, const onnx_node *nd, af_op op, const int *in, int n_in,
                     int n_out, const af_params *p, int *node);
 
+/* Reads a whole regular file of at most 2 GiB (a protobuf message limit) into a fresh buffer
+ * (onnx_tensor_file.c). */
+af_status onnx_read_file(const char *path, void **buf, size_t *size, af_err *err);
+
 /* ---- tensors (onnx_tensor.c) ---- */
 /* ONNX data type → IR dtype: 0 direct, 1 DOUBLE (converted to f32), -1 unsupported. */
 int onnx_dtype(int32_t onnx_type, af_dtype *out);
@@ -162,7 +166,6 @@ af_status onnx_map_max_unpool(onnx_ctx *c, const onnx_node *nd);
 /* issue 15 (ops1): onnx_ops_ops1.c */
 af_status onnx_map_unary_ops1(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_bitshift(onnx_ctx *c, const onnx_node *nd);
-af_status onnx_map_hardmax(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_eye_like(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_det(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_window(onnx_ctx *c, const onnx_node *nd);

@@ -435,6 +435,7 @@ static af_status map_simple(onnx_ctx *c, const onnx_node *nd)
     return onnx_emit(c, nd, (af_op)nd->arg, in, min, 1, NULL, NULL);
 }
 
+/* Softmax (arg 0), LogSoftmax (1) and Hardmax (2) share the axis rule of their opset. */
 static af_status map_softmax(onnx_ctx *c, const onnx_node *nd)
 {
     int in[1], n;
@@ -445,8 +446,8 @@ static af_status map_softmax(onnx_ctx *c, const onnx_node *nd)
     st = onnx_attr_i32_in(c, nd, "axis", c->opset < 13 ? 1 : -1, -AF_MAX_RANK, AF_MAX_RANK - 1,
                           &p.softmax.axis);
     if (st) return st;
-    p.softmax.log = nd->arg;
-    return onnx_emit(c, nd, AF_OP_SOFTMAX, in, 1, 1, &p, NULL);
+    p.softmax.log = nd->arg == 1;
+    return onnx_emit(c, nd, nd->arg == 2 ? AF_OP_HARDMAX : AF_OP_SOFTMAX, in, 1, 1, &p, NULL);
 }
 
 static af_status map_cast(onnx_ctx *c, const onnx_node *nd)
@@ -608,7 +609,7 @@ static const op_row op_rows[] = {
     {"IsNaN", onnx_map_unary_ops1, AF_UNARY_ISNAN},
     {"IsInf", onnx_map_unary_ops1, AF_UNARY_ISINF},
     {"BitShift", onnx_map_bitshift, 0},
-    {"Hardmax", onnx_map_hardmax, 0},
+    {"Hardmax", map_softmax, 2},
     {"EyeLike", onnx_map_eye_like, 0},
     {"Det", onnx_map_det, 0},
     {"HannWindow", onnx_map_window, AF_WINDOW_HANN},

@@ -40,18 +40,6 @@ af_status onnx_map_bitshift(onnx_ctx *c, const onnx_node *nd)
     return onnx_emit(c, nd, AF_OP_BINARY, in, 2, 1, &p, NULL);
 }
 
-af_status onnx_map_hardmax(onnx_ctx *c, const onnx_node *nd)
-{
-    int in[1], n;
-    af_status st = onnx_need(c, nd, in, 1, 1, &n);
-    if (st) return st;
-    af_params p = {0};
-    p.softmax.legacy = c->opset < 13;
-    st = onnx_attr_i32_in(c, nd, "axis", c->opset < 13 ? 1 : -1, -AF_MAX_RANK, AF_MAX_RANK - 1,
-                          &p.softmax.axis);
-    return st ? st : onnx_emit(c, nd, AF_OP_HARDMAX, in, 1, 1, &p, NULL);
-}
-
 /* An ONNX dtype attribute → IR dtype (DOUBLE narrows to f32); def when absent. */
 static af_status dtype_attr(onnx_ctx *c, const onnx_node *nd, const char *name, int32_t def,
                             int32_t *out)

@@ -9,8 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Reads a whole regular file of at most 2 GiB (a protobuf message limit). */
-static af_status slurp(const char *path, void **buf, size_t *size, af_err *err)
+af_status onnx_read_file(const char *path, void **buf, size_t *size, af_err *err)
 {
     FILE *f = fopen(path, "rb");
     struct stat sb;
@@ -39,7 +38,7 @@ af_status af_onnx_read_tensor_file(const char *path, af_onnx_tensor *t, af_err *
     memset(t, 0, sizeof *t);
     void *buf = NULL;
     size_t size = 0;
-    af_status st = slurp(path, &buf, &size, err);
+    af_status st = onnx_read_file(path, &buf, &size, err);
     if (st) return st;
     Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, size, buf);
     free(buf);

@@ -518,9 +518,10 @@ static int is_input(const model_info *mi, const char *name)
     return 0;
 }
 
-/* Adds every integer-typed input with test data to bound; returns 1 when none was new. */
-static int bind_int_inputs(const model_info *mi, const case_data *d, char bound[][256],
-                           int *n_bound)
+/* Adds every input with test data to bound (only the integer-typed ones when ints_only);
+ * returns 1 when none was new. Any dtype: a Loop's trip count computed from float inputs. */
+static int bind_inputs(const model_info *mi, const case_data *d, int ints_only,
+                       char bound[][256], int *n_bound)
 {
     const Onnx__GraphProto *gp = mi->m->graph;
     int k = 0, added = 0;
@@ -532,29 +533,8 @@ static int bind_int_inputs(const model_info *mi, const case_data *d, char bound[
         if (init) continue;
         af_dtype t = d->in[k++].dtype;
         for (int b = 0; b < *n_bound; b++) have |= !strcmp(bound[b], name);
-        if (have || (t != AF_DTYPE_I32 && t != AF_DTYPE_I64) || *n_bound >= MAX_IO) continue;
-        snprintf(bound[(*n_bound)++], sizeof bound[0], "%s", name);
-        added = 1;
-    }
-    return !added;
-}
-
-/* issue 15 (infra): like bind_int_inputs for inputs of any dtype (a Loop's trip count computed
- * from float inputs); returns 1 when none was new. */
-static int bind_int_inputs_any(const model_info *mi, const case_data *d, char bound[][256],
-                               int *n_bound)
-{
-    const Onnx__GraphProto *gp = mi->m->graph;
-    int k = 0, added = 0;
-    for (size_t i = 0; i < gp->n_input && k < d->n_in; i++) {
-        const char *name = gp->input[i]->name;
-        int init = 0, have = 0;
-        for (size_t j = 0; j < gp->n_initializer && !init; j++)
-            init = !strcmp(gp->initializer[j]->name, name);
-        if (init) continue;
-        k++;
-        for (int b = 0; b < *n_bound; b++) have |= !strcmp(bound[b], name);
-        if (have || *n_bound >= MAX_IO) continue;
+        if (have || (ints_only && t != AF_DTYPE_I32 && t != AF_DTYPE_I64) || *n_bound >= MAX_IO)
+            continue;
         snprintf(bound[(*n_bound)++], sizeof bound[0], "%s", name);
         added = 1;
     }
@@ -589,8 +569,8 @@ static int run_case(const char *dir, const model_info *mi, char *why, size_t wn)
         for (int b = 0; b < n_bound; b++) dup |= !strcmp(bound[b], bound[n_bound]);
         if (dup) break;
         if (is_input(mi, bound[n_bound])) n_bound++;
-        else if (bind_int_inputs(mi, &d, bound, &n_bound) && /* derived from inputs */
-                 bind_int_inputs_any(mi, &d, bound, &n_bound)) /* issue 15: e.g. a trip count */
+        else if (bind_inputs(mi, &d, 1, bound, &n_bound) && /* derived from inputs */
+                 bind_inputs(mi, &d, 0, bound, &n_bound)) /* e.g. a trip count */
             break;
     }
     if (built) res = run_bundle(afb, mi, &d, why, wn) ? R_FAIL : R_PASS;

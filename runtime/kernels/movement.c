@@ -376,6 +376,14 @@ static int64_t float_to_int(double v, af_dtype to)
     case AF_DTYPE_I8: lo = -128, hi = 127; break;
     case AF_DTYPE_U8: lo = 0, hi = 255; break;
     case AF_DTYPE_I32: lo = -2147483648.0, hi = 2147483647.0; break;
+    /* issue 15 (dtypes) */
+    case AF_DTYPE_I16: lo = -32768.0, hi = 32767.0; break;
+    case AF_DTYPE_U16: lo = 0, hi = 65535.0; break;
+    case AF_DTYPE_U32: lo = 0, hi = 4294967295.0; break;
+    case AF_DTYPE_U64: /* its upper half does not fit int64: converted unsigned, as bits */
+        if (v != v || v <= 0) return 0;
+        if (v >= 18446744073709551615.0) return -1; /* UINT64_MAX */
+        return (int64_t)(uint64_t)v;
     default: break;
     }
     return float_to_i64(v < lo ? lo : v > hi ? hi : v);
@@ -397,7 +405,7 @@ af_status afk_cast_run(AFK_RUN_ARGS)
     for (int64_t i = 0; i < n; i++) {
         if (!ffrom) {
             int64_t v = afk_get_i64(from, x, i);
-            if (fto) af_dtype_set(to, y, (size_t)i, (double)v);
+            if (fto) af_dtype_set(to, y, (size_t)i, afk_int_to_f64(from, v));
             else afk_set_i64(to, y, i, v);
         } else {
             double v = af_dtype_get(from, x, (size_t)i);

@@ -443,7 +443,7 @@ static int compare(const af_tensor_info *info, const void *got, const af_onnx_te
     for (size_t i = 0; i < n; i++) {
         double a = af_dtype_get(info->dtype, got, i), b = af_dtype_get(want->dtype, want->data, i);
         int ok;
-        if (info->dtype == AF_DTYPE_I64)
+        if (info->dtype == AF_DTYPE_I64 || info->dtype == AF_DTYPE_U64) /* issue 15 (dtypes): bits */
             ok = ((const int64_t *)got)[i] == ((const int64_t *)want->data)[i];
         else if (!af_dtype_table[info->dtype].is_float) ok = a == b;
         else if (isnan(b)) ok = isnan(a);

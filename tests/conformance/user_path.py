@@ -74,12 +74,20 @@ def case_io(model, data_dir):
     in_names = [i.name for i in model.graph.input if i.name not in inits]
     out_names = [o.name for o in model.graph.output]
 
+    # issue 15 (dtypes): onnx 1.12 stores BFLOAT16 data as UINT16; a value the model declares
+    # BFLOAT16 is given and compared as f32 (the bits widened), as docs/cli.md says bf16 I/O is
+    bf16 = {v.name for v in list(model.graph.input) + list(model.graph.output)
+            if is_tensor_type(v.type) and v.type.tensor_type.elem_type == onnx.TensorProto.BFLOAT16}
+
     def load(kind, names):
         got, k = [], 0
         while os.path.exists(os.path.join(data_dir, "%s_%d.pb" % (kind, k))):
             t = read_tensor(os.path.join(data_dir, "%s_%d.pb" % (kind, k)))
             name = t.name or (names[k] if k < len(names) else "%s_%d" % (kind, k))
-            got.append((name, numpy_helper.to_array(t)))
+            a = numpy_helper.to_array(t)
+            if name in bf16 and a.dtype == np.uint16:
+                a = (a.astype(np.uint32) << 16).view(np.float32)
+            got.append((name, a))
             k += 1
         return got
 

@@ -110,7 +110,25 @@ def uint16_image(d):
          {'x': x}, [w, k])
 
 
-CASES = [cast_from_float, cast_between_ints, u64_order, int16_arith, uint16_image]
+def typed_fields(d):
+    """Initializers in the typed fields, not raw_data: int16/uint16 in int32_data, uint32/uint64
+    in uint64_data (onnx.proto's rule)."""
+    inits = [h.make_tensor('c16', T.INT16, [2], [-3, 7]),
+             h.make_tensor('cu16', T.UINT16, [2], [65535, 1]),
+             h.make_tensor('cu32', T.UINT32, [2], [4294967295, 5]),
+             h.make_tensor('cu64', T.UINT64, [2], [2**64 - 1, 2**63])]
+    assert not inits[3].raw_data and len(inits[3].uint64_data) == 2
+    nodes = [h.make_node('Cast', ['c16'], ['o16'], to=T.INT32),
+             h.make_node('Cast', ['cu16'], ['ou16'], to=T.INT32),
+             h.make_node('Max', ['a32', 'cu32'], ['ou32']),
+             h.make_node('Min', ['a64', 'cu64'], ['ou64'])]
+    outs = [vi('o16', T.INT32, [2]), vi('ou16', T.INT32, [2]), vi('ou32', T.UINT32, [2]),
+            vi('ou64', T.UINT64, [2])]
+    save(d, nodes, [vi('a32', T.UINT32, [2]), vi('a64', T.UINT64, [2])], outs,
+         {'a32': np.array([6, 7], np.uint32), 'a64': np.array([2**63 + 1, 3], np.uint64)}, inits)
+
+
+CASES = [cast_from_float, cast_between_ints, u64_order, int16_arith, uint16_image, typed_fields]
 
 
 def check(root):

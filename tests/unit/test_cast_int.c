@@ -132,6 +132,14 @@ static void test_u64_order(void)
     CHECK(run_node(AF_OP_REDUCE, &p, &in, 1, &out, 1) == AF_OK && r == a[2], "u64 reduce max");
     p.reduce.fn = AF_REDUCE_MIN;
     CHECK(run_node(AF_OP_REDUCE, &p, &in, 1, &out, 1) == AF_OK && r == 3, "u64 reduce min");
+    /* ArgMax tells 2^63 + 1 from 2^63 (equal as doubles) */
+    const uint64_t close[3] = {TOP, TOP + 1, TOP};
+    int64_t at = -1;
+    p = P();
+    p.reduce.fn = AF_REDUCE_ARGMAX, p.reduce.axes_mask = 1, p.reduce.keepdims = 1;
+    in = TV(AF_DTYPE_U64, (void *)close, 3), out = TV(AF_DTYPE_I64, &at, 1);
+    CHECK(run_node(AF_OP_REDUCE, &p, &in, 1, &out, 1) == AF_OK && at == 1, "u64 argmax %lld",
+          (long long)at);
     /* Where moves the bits */
     uint8_t c[4] = {1, 0, 1, 0};
     uint64_t w[4];

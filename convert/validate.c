@@ -80,7 +80,8 @@ static uint64_t splitmix64(uint64_t *s)
 
 static double uniform01(uint64_t *s) { return (double)(splitmix64(s) >> 11) * 0x1p-53; }
 
-/* f32 ~ N(0,1) (Box–Muller), uint8 uniform 0..255, bool random, other integers 0. */
+/* f32 ~ N(0,1) (Box–Muller), uint8 uniform 0..255, uint16 uniform 0..65535, bool random,
+ * other integers 0. */
 static void fill_random(const af_tensor_info *info, void *data, uint64_t *state)
 {
     size_t n = info->nbytes / af_dtype_size(info->dtype);
@@ -95,6 +96,8 @@ static void fill_random(const af_tensor_info *info, void *data, uint64_t *state)
             ((uint8_t *)data)[i] = (uint8_t)(splitmix64(state) >> 63);
         } else if (info->dtype == AF_DTYPE_F16) {
             ((uint16_t *)data)[i] = af_f32_to_f16((float)(uniform01(state) * 2 - 1));
+        } else if (info->dtype == AF_DTYPE_U16) { /* issue 15 (dtypes): 16-bit image data */
+            ((uint16_t *)data)[i] = (uint16_t)(splitmix64(state) >> 48);
         }
     }
 }

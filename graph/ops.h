@@ -189,7 +189,7 @@ typedef enum af_binary_fn {
     AF_BINARY_OR,
     AF_BINARY_XOR,
     /* issue 15 (ops1) */
-    AF_BINARY_SHIFT_LEFT,    /* BitShift on u8 (the IR has no uint16/32/64); shift >= 8 gives 0 */
+    AF_BINARY_SHIFT_LEFT,    /* BitShift on u8/u16/u32/u64; a shift >= the width gives 0 */
     AF_BINARY_SHIFT_RIGHT,
     AF_BINARY_COUNT
 } af_binary_fn;

@@ -26,6 +26,8 @@ typedef struct npy_kind {
 static const npy_kind NPY_KINDS[] = {
     {'f', 4, AF_DTYPE_F32}, {'f', 2, AF_DTYPE_F16}, {'u', 1, AF_DTYPE_U8}, {'i', 1, AF_DTYPE_I8},
     {'i', 4, AF_DTYPE_I32}, {'i', 8, AF_DTYPE_I64}, {'b', 1, AF_DTYPE_BOOL},
+    /* issue 15 (dtypes) */
+    {'i', 2, AF_DTYPE_I16}, {'u', 2, AF_DTYPE_U16}, {'u', 4, AF_DTYPE_U32}, {'u', 8, AF_DTYPE_U64},
 };
 
 /* Maps a descr string ("<f4") to a dtype; AF_ERR_UNSUPPORTED naming the descr otherwise. */
@@ -50,7 +52,8 @@ static af_status descr_to_dtype(const char *descr, const char *file, af_dtype *o
         }
     }
     return af_err_set(err, AF_ERR_UNSUPPORTED,
-                      "%s: dtype '%s' not supported (supported: <f4 <f2 <f8 |u1 |i1 <i4 <i8 |b1)",
+                      "%s: dtype '%s' not supported (supported: <f4 <f2 <f8 |u1 |i1 <i4 <i8 |b1 "
+                      "<i2 <u2 <u4 <u8)",
                       file, descr);
 }
 

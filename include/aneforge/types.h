@@ -16,6 +16,11 @@ typedef enum af_dtype {
     AF_DTYPE_I32 = 5,
     AF_DTYPE_I64 = 6,
     AF_DTYPE_BOOL = 7,
+    /* issue 15 (dtypes) */
+    AF_DTYPE_I16 = 8,
+    AF_DTYPE_U16 = 9,
+    AF_DTYPE_U32 = 10,
+    AF_DTYPE_U64 = 11,
     AF_DTYPE_COUNT
 } af_dtype;
 

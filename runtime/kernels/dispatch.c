@@ -67,7 +67,8 @@ af_status afk_need_data(const char *op, const af_tview *in, int n_in, af_err *er
 
 int afk_is_int(af_dtype t)
 {
-    return t == AF_DTYPE_I8 || t == AF_DTYPE_U8 || t == AF_DTYPE_I32 || t == AF_DTYPE_I64;
+    return t == AF_DTYPE_I8 || t == AF_DTYPE_U8 || t == AF_DTYPE_I32 || t == AF_DTYPE_I64 ||
+           afk_is_int16_plus(t);
 }
 
 int64_t afk_get_i64(af_dtype t, const void *data, int64_t i)
@@ -78,6 +79,11 @@ int64_t afk_get_i64(af_dtype t, const void *data, int64_t i)
     case AF_DTYPE_BOOL: return ((const uint8_t *)data)[i] != 0;
     case AF_DTYPE_I32: return ((const int32_t *)data)[i];
     case AF_DTYPE_I64: return ((const int64_t *)data)[i];
+    /* issue 15 (dtypes): u64 as its bit pattern (afk_int_key orders it) */
+    case AF_DTYPE_I16: return ((const int16_t *)data)[i];
+    case AF_DTYPE_U16: return ((const uint16_t *)data)[i];
+    case AF_DTYPE_U32: return ((const uint32_t *)data)[i];
+    case AF_DTYPE_U64: return (int64_t)((const uint64_t *)data)[i];
     default: return 0;
     }
 }
@@ -91,8 +97,34 @@ void afk_set_i64(af_dtype t, void *data, int64_t i, int64_t v)
     case AF_DTYPE_BOOL: ((uint8_t *)data)[i] = v != 0; break;
     case AF_DTYPE_I32: ((int32_t *)data)[i] = (int32_t)(uint32_t)(uint64_t)v; break;
     case AF_DTYPE_I64: ((int64_t *)data)[i] = v; break;
+    /* issue 15 (dtypes) */
+    case AF_DTYPE_I16: ((int16_t *)data)[i] = (int16_t)(uint16_t)(uint64_t)v; break;
+    case AF_DTYPE_U16: ((uint16_t *)data)[i] = (uint16_t)(uint64_t)v; break;
+    case AF_DTYPE_U32: ((uint32_t *)data)[i] = (uint32_t)(uint64_t)v; break;
+    case AF_DTYPE_U64: ((uint64_t *)data)[i] = (uint64_t)v; break;
     default: break;
     }
+}
+
+/* issue 15 (dtypes) */
+int afk_is_int16_plus(af_dtype t)
+{
+    return t == AF_DTYPE_I16 || t == AF_DTYPE_U16 || t == AF_DTYPE_U32 || t == AF_DTYPE_U64;
+}
+
+int afk_is_unsigned(af_dtype t)
+{
+    return t == AF_DTYPE_U8 || t == AF_DTYPE_U16 || t == AF_DTYPE_U32 || t == AF_DTYPE_U64;
+}
+
+int64_t afk_int_key(af_dtype t, int64_t v)
+{
+    return t == AF_DTYPE_U64 ? (int64_t)((uint64_t)v ^ 0x8000000000000000u) : v;
+}
+
+double afk_int_to_f64(af_dtype t, int64_t v)
+{
+    return t == AF_DTYPE_U64 ? (double)(uint64_t)v : (double)v;
 }
 
 /* ---- entry points ---------------------------------------------------------------------- */

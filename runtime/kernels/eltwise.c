@@ -181,9 +181,15 @@ af_status afk_unary_run(AFK_RUN_ARGS)
     } else if (afk_is_int(t) && u.fn == AF_UNARY_CLIP) { /* bounds are exact in f32 for i8/u8 */
         for (int64_t i = 0; i < n; i++) {
             int64_t x = afk_get_i64(t, in[0].data, i);
-            if ((double)x < u.alpha) x = (int64_t)u.alpha;
-            if ((double)x > u.beta) x = (int64_t)u.beta;
+            if (afk_int_to_f64(t, x) < u.alpha) x = (int64_t)u.alpha;
+            if (afk_int_to_f64(t, x) > u.beta) x = (int64_t)u.beta;
             afk_set_i64(t, out[0].data, i, x);
+        }
+    } else if (afk_is_unsigned(t)) { /* issue 15 (dtypes): |x| = relu(x) = x, sign is 0 or 1 */
+        for (int64_t i = 0; i < n; i++) {
+            int64_t x = afk_get_i64(t, in[0].data, i);
+            int64_t y = u.fn == AF_UNARY_SIGN ? x != 0 : u.fn == AF_UNARY_NEG ? unary_i64(u.fn, x) : x;
+            afk_set_i64(t, out[0].data, i, y);
         }
     } else if (afk_is_int(t)) {
         for (int64_t i = 0; i < n; i++)
@@ -384,6 +390,20 @@ static int64_t arith_i64(int fn, int64_t x, int64_t y)
     }
 }
 
+/* issue 15 (dtypes): the ops whose result depends on signedness, for u64 bit patterns
+ * (u8/u16/u32 values are non-negative in int64, where signed and unsigned agree). */
+static int64_t arith_u64(int fn, uint64_t x, uint64_t y)
+{
+    switch (fn) {
+    case AF_BINARY_DIV: return y ? (int64_t)(x / y) : 0; /* undefined in ONNX; never trap */
+    case AF_BINARY_MAX: return (int64_t)(x > y ? x : y);
+    case AF_BINARY_MIN: return (int64_t)(x < y ? x : y);
+    case AF_BINARY_MOD:
+    case AF_BINARY_FMOD: return y ? (int64_t)(x % y) : 0;
+    default: return arith_i64(fn, (int64_t)x, (int64_t)y);
+    }
+}
+
 static int is_compare(int fn) { return fn >= AF_BINARY_EQUAL && fn <= AF_BINARY_GREATER_EQUAL; }
 static int is_logic(int fn) { return fn >= AF_BINARY_AND && fn <= AF_BINARY_XOR; }
 
@@ -422,8 +442,10 @@ static void row_generic(int fn, const af_tview *a, int64_t ia, int64_t sa, const
         if (ints) {
             int64_t x = afk_get_i64(a->dtype, a->data, ia), y = afk_get_i64(b->dtype, b->data, ib);
             int64_t r;
-            if (is_compare(fn)) r = compare_i64(fn, x, y);
+            if (is_compare(fn))
+                r = compare_i64(fn, afk_int_key(a->dtype, x), afk_int_key(b->dtype, y));
             else if (is_logic(fn)) r = logic(fn, x != 0, y != 0);
+            else if (a->dtype == AF_DTYPE_U64) r = arith_u64(fn, (uint64_t)x, (uint64_t)y);
             else r = arith_i64(fn, x, y);
             afk_set_i64(o->dtype, o->data, io, r);
         } else {
@@ -452,7 +474,7 @@ static int binary_types_ok(int fn, af_dtype a, af_dtype b, af_dtype o)
     if (fn == AF_BINARY_PRELU)
         return a == AF_DTYPE_F32 && b == a && o == a;
     if (fn == AF_BINARY_SHIFT_LEFT || fn == AF_BINARY_SHIFT_RIGHT) /* issue 15 (ops1) */
-        return a == AF_DTYPE_U8 && b == a && o == a; /* the IR's only unsigned type */
+        return afk_is_unsigned(a) && b == a && o == a; /* issue 15 (dtypes): u8..u64 */
     return a == b && o == a && (a == AF_DTYPE_F32 || ia);
 }
 

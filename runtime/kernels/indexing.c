@@ -97,7 +97,7 @@ af_status afk_topk_run(AFK_RUN_ARGS)
             for (int64_t j = 0; j < n; j++) {
                 int64_t at = base + j * inner;
                 if (fl) ((double *)(void *)keys)[j] = af_dtype_get(x->dtype, x->data, (size_t)at);
-                else keys[j] = afk_get_i64(x->dtype, x->data, at);
+                else keys[j] = afk_int_key(x->dtype, afk_get_i64(x->dtype, x->data, at));
                 ord[j] = j;
             }
             sort_order(ord, tmp, n, keys, fl, p->topk.largest);
@@ -132,7 +132,8 @@ static void combine(af_dtype t, void *dst, int64_t di, const void *src, int64_t 
         int64_t d = afk_get_i64(t, dst, di), s = afk_get_i64(t, src, si);
         d = red == AF_SCATTER_ADD ? (int64_t)((uint64_t)d + (uint64_t)s)
           : red == AF_SCATTER_MUL ? (int64_t)((uint64_t)d * (uint64_t)s)
-          : red == AF_SCATTER_MAX ? (d > s ? d : s) : (d < s ? d : s);
+          : red == AF_SCATTER_MAX ? (afk_int_key(t, d) > afk_int_key(t, s) ? d : s)
+          : (afk_int_key(t, d) < afk_int_key(t, s) ? d : s); /* issue 15 (dtypes): u64 order */
         afk_set_i64(t, dst, di, d);
     }
 }

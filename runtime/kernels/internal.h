@@ -273,7 +273,14 @@ af_status afk_need_data(const char *op, const af_tview *in, int n_in, af_err *er
 /* Integer element i of an integer or bool buffer as int64. */
 int64_t afk_get_i64(af_dtype t, const void *data, int64_t i);
 void afk_set_i64(af_dtype t, void *data, int64_t i, int64_t v);
-int afk_is_int(af_dtype t); /* i8, u8, i32, i64 */
+int afk_is_int(af_dtype t); /* i8, u8, i32, i64, i16, u16, u32, u64 */
+/* issue 15 (dtypes): afk_get_i64 returns a u64 as its bit pattern. Order-sensitive code
+ * compares afk_int_key(t, v) (a u64 with its top bit flipped: signed order = unsigned order,
+ * and applying it twice gives v back); afk_int_to_f64 converts with the type's signedness. */
+int afk_is_int16_plus(af_dtype t); /* the types added by issue 15: i16, u16, u32, u64 */
+int afk_is_unsigned(af_dtype t);   /* u8, u16, u32, u64 */
+int64_t afk_int_key(af_dtype t, int64_t v);
+double afk_int_to_f64(af_dtype t, int64_t v);
 /* An omitted optional input: no data and no shape (data alone may be bound later). */
 static inline int afk_omitted(const af_tview *v) { return !v->data && v->rank == 0; }
 

@@ -360,25 +360,35 @@ af_status afk_cast_check(AFK_CHECK_ARGS)
     return AF_OK;
 }
 
-/* float → integer: truncation toward zero, saturating; NaN → 0 (never UB). */
-static int64_t float_to_i64(double v)
+/* float → integer (issue 15 (dtypes)): truncation toward zero. ONNX leaves out-of-range
+ * values undefined; this follows ONNX Runtime on x86-64, checked against it for every integer
+ * type (tests/unit/test_cast_int.c): the conversion goes through a 32-bit (types up to 32 bits)
+ * or 64-bit truncating convert whose out-of-range result (and NaN's) is the type's minimum,
+ * then wraps to the target width; u32/u64 at or above 2^31/2^63 convert v - 2^31/2^63 and set
+ * the top bit. Never UB: every C conversion below is in range. */
+static int64_t cvtt32(double v)
 {
-    if (v != v) return 0;
-    if (v >= 9223372036854775807.0) return INT64_MAX;
-    if (v <= -9223372036854775808.0) return INT64_MIN;
-    return (int64_t)v;
+    return v != v || v <= -2147483649.0 || v >= 2147483648.0 ? INT32_MIN : (int64_t)v;
+}
+
+static int64_t cvtt64(double v)
+{
+    return v != v || v < -9223372036854775808.0 || v >= 9223372036854775808.0 ? INT64_MIN
+                                                                                : (int64_t)v;
 }
 
 static int64_t float_to_int(double v, af_dtype to)
 {
-    double lo = -9.3e18, hi = 9.3e18;
     switch (to) {
-    case AF_DTYPE_I8: lo = -128, hi = 127; break;
-    case AF_DTYPE_U8: lo = 0, hi = 255; break;
-    case AF_DTYPE_I32: lo = -2147483648.0, hi = 2147483647.0; break;
-    default: break;
+    case AF_DTYPE_I64: return cvtt64(v);
+    case AF_DTYPE_U64:
+        if (!(v >= 9223372036854775808.0)) return cvtt64(v); /* NaN too */
+        return (int64_t)((uint64_t)cvtt64(v - 9223372036854775808.0) ^ 0x8000000000000000u);
+    case AF_DTYPE_U32:
+        if (!(v >= 2147483648.0)) return cvtt32(v);
+        return (int64_t)(((uint64_t)cvtt32(v - 2147483648.0) & 0xffffffffu) ^ 0x80000000u);
+    default: return cvtt32(v); /* i8, u8, i16, u16, i32: wrapped by afk_set_i64 */
     }
-    return float_to_i64(v < lo ? lo : v > hi ? hi : v);
 }
 
 // x (any dtype) -> y (to), same shape
@@ -397,7 +407,7 @@ af_status afk_cast_run(AFK_RUN_ARGS)
     for (int64_t i = 0; i < n; i++) {
         if (!ffrom) {
             int64_t v = afk_get_i64(from, x, i);
-            if (fto) af_dtype_set(to, y, (size_t)i, (double)v);
+            if (fto) af_dtype_set(to, y, (size_t)i, afk_int_to_f64(from, v));
             else afk_set_i64(to, y, i, v);
         } else {
             double v = af_dtype_get(from, x, (size_t)i);

@@ -125,25 +125,29 @@ static int64_t reduce_i64(int fn, af_dtype t, const void *x, walk *rw)
                 : fn == AF_REDUCE_MIN ? INT64_MAX : 0;
     for (int64_t k = 0; k < rw->count; k++, walk_step(rw)) {
         int64_t v = afk_get_i64(t, x, rw->off);
+        int64_t kv = afk_int_key(t, v); /* issue 15 (dtypes): u64 order; acc is a key */
         switch (fn) {
-        case AF_REDUCE_MAX: acc = v > acc ? v : acc; break;
-        case AF_REDUCE_MIN: acc = v < acc ? v : acc; break;
+        case AF_REDUCE_MAX: acc = kv > acc ? kv : acc; break;
+        case AF_REDUCE_MIN: acc = kv < acc ? kv : acc; break;
         case AF_REDUCE_PROD: acc = (int64_t)((uint64_t)acc * (uint64_t)v); break;
         default: acc = (int64_t)((uint64_t)acc + (uint64_t)v); break;
         }
     }
-    return acc;
+    return fn == AF_REDUCE_MAX || fn == AF_REDUCE_MIN ? afk_int_key(t, acc) : acc;
 }
 
 static int64_t arg_extreme(int fn, int last, af_dtype t, const void *x, walk *rw)
 {
-    int64_t best_k = 0;
+    int64_t best_k = 0, ibest = 0;
     double best = 0;
+    int ints = afk_is_int(t); /* issue 15 (dtypes): integers compared exactly (u64 as keys) */
     for (int64_t k = 0; k < rw->count; k++, walk_step(rw)) {
-        double v = af_dtype_get(t, x, (size_t)rw->off);
-        int better = k == 0 || (fn == AF_REDUCE_ARGMAX ? (v > best || (last && v == best))
-                                                       : (v < best || (last && v == best)));
-        if (better) best = v, best_k = k;
+        double v = ints ? 0 : af_dtype_get(t, x, (size_t)rw->off);
+        int64_t iv = ints ? afk_int_key(t, afk_get_i64(t, x, rw->off)) : 0;
+        int gt = ints ? iv > ibest : v > best, lt = ints ? iv < ibest : v < best;
+        int eq = ints ? iv == ibest : v == best;
+        int better = k == 0 || (fn == AF_REDUCE_ARGMAX ? (gt || (last && eq)) : (lt || (last && eq)));
+        if (better) best = v, ibest = iv, best_k = k;
     }
     return best_k;
 }

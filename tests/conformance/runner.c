@@ -35,7 +35,7 @@
 #include "lowering/lower.h"
 #include "onnx.pb-c.h"
 
-#define AF_CONF_MIN_PASS 955
+#define AF_CONF_MIN_PASS 975
 #define RTOL 1e-3
 #define ATOL 1e-5
 #define MAX_IO 64

@@ -23,5 +23,9 @@ for case in \
     expect 3 "$frag" -- "$AF" convert "$D/$model.onnx" -o "$T/new.afb"
     [ ! -e "$T/new.afb" ] || fail "$model left $T/new.afb behind"
 done
+# 5000 nested subgraphs (protobuf-c recursed into a stack overflow): refused before unpacking
+N=tests/fuzz/corpus/onnx/regress_deep_nesting.onnx
+expect 3 "its messages nest deeper than 100 levels" -- "$AF" convert "$N" -o "$T/new.afb"
+expect 3 "its messages nest deeper than 100 levels" -- "$AF" inspect "$N"
 echo "malformed: $fails failures"
 [ "$fails" -eq 0 ]

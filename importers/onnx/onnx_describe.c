@@ -1,5 +1,6 @@
 /* importers/onnx/onnx_describe.c — see onnx_describe.h. Walks the ModelProto only. */
 #include "onnx_internal.h"
+#include "onnx_depth.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -226,6 +227,9 @@ af_status af_onnx_describe_memory(const void *buf, size_t size, const char *disp
     const char *disp = display_name ? display_name : "<memory>";
     memset(d, 0, sizeof *d);
     if (!buf && size) return af_err_set(err, AF_ERR_USAGE, "%s: no buffer", disp);
+    if (!onnx_nesting_ok(buf, size, &onnx__model_proto__descriptor, ONNX_MAX_NESTING))
+        return af_err_set(err, AF_ERR_FORMAT, "%s is not a valid ONNX model: its messages "
+                          "nest deeper than %d levels", disp, ONNX_MAX_NESTING);
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, buf);
     if (!m || !m->graph) {
         if (m) onnx__model_proto__free_unpacked(m, NULL);

@@ -1,6 +1,7 @@
 /* importers/onnx/onnx_import.c — entry points: parse the ModelProto, check it, then initializers,
  * graph inputs (with --input-shape overrides), nodes (onnx_ops*.c) and graph outputs. */
 #include "onnx_internal.h"
+#include "onnx_depth.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -212,6 +213,9 @@ af_status af_onnx_import_memory(const void *buf, size_t size, const char *base_d
     af_err_clear(err);
     const char *disp = display_name ? display_name : "<memory>";
     if (!buf && size) return af_err_set(err, AF_ERR_USAGE, "%s: no buffer", disp);
+    if (!onnx_nesting_ok(buf, size, &onnx__model_proto__descriptor, ONNX_MAX_NESTING))
+        return af_err_set(err, AF_ERR_FORMAT, "%s is not a valid ONNX model: its messages "
+                          "nest deeper than %d levels", disp, ONNX_MAX_NESTING);
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, buf);
     if (!m)
         return af_err_set(err, AF_ERR_FORMAT, "%s is not a valid ONNX model: the protobuf "

@@ -121,5 +121,10 @@ int main(void)
     /* a Slice with one output element and a step of -(2^63-1): step x stride overflowed
      * int64 in the kernel (UBSan); the step is now ignored where it is never applied */
     replay_bundle("fuzz/corpus/bundle/regress_slice_huge_step.afb");
+    /* 5000 If-style subgraphs nested in 54 KB (Graph > Node > Attribute > Graph ...):
+     * protobuf-c recursed once per message and overflowed the stack (segfault at ~5000 in
+     * `convert` and `inspect`); nesting is now bounded before unpacking */
+    replay("fuzz/corpus/onnx/regress_deep_nesting.onnx", AF_ERR_FORMAT,
+           "its messages nest deeper than 100 levels");
     return check_report("reliability_regress");
 }

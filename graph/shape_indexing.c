@@ -16,6 +16,8 @@ static af_status const_scalar(af_graph *g, af_node *n, int k, const char *what, 
     af_status st = sh_const_floats(g, n, k, what, v, 1, &c, err);
     if (st) return st;
     if (c != 1) return sh_err(n, err, AF_ERR_SHAPE, "the %s input must hold one value", what);
+    if (!(v[0] >= -1e15 && v[0] <= 1e15)) /* NaN, inf or beyond int64 is UB to convert */
+        return sh_err(n, err, AF_ERR_SHAPE, "the %s input %g is out of range", what, v[0]);
     *out = (int64_t)v[0];
     return AF_OK;
 }

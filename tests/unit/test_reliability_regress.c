@@ -124,6 +124,9 @@ int main(void)
     /* 5000 If-style subgraphs nested in 54 KB (Graph > Node > Attribute > Graph ...):
      * protobuf-c recursed once per message and overflowed the stack (segfault at ~5000 in
      * `convert` and `inspect`); nesting is now bounded before unpacking */
+    /* OneHot with a float depth of 1.8e31: converted to int64_t unchecked (UBSan, fuzz_onnx) */
+    replay("fuzz/corpus/onnx/regress_onehot_huge_depth.onnx", AF_ERR_SHAPE,
+           "node 'OneHot_0' (one_hot): the depth input 1.81926e+31 is out of range");
     replay("fuzz/corpus/onnx/regress_deep_nesting.onnx", AF_ERR_FORMAT,
            "its messages nest deeper than 100 levels");
     return check_report("reliability_regress");

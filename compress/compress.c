@@ -157,7 +157,7 @@ af_status af_compress_graph(af_graph *g, const af_compress_options *o, af_compre
         return af_err_set(err, AF_ERR_NOMEM, "out of memory");
     }
     for (int i = 0; i < g->n_tensors; i++)
-        if (!g->tensors[i].blob /* issue 15 (quant): pre-quantized, kept */ &&
+        if (!g->tensors[i].blob /* pre-quantized, kept */ &&
             af_compress_is_weight(g, i, NULL))
             w[nw++] = i;
     af_status st = o->mode == AF_CMODE_AUTO ? af_compress_auto(g, o, w, nw, r, err)

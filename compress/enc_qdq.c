@@ -1,4 +1,4 @@
-/* compress/enc_qdq.c — pre-quantized weights (issue 15): the INT8 blob of an ONNX
+/* compress/enc_qdq.c — pre-quantized weights: the INT8 blob of an ONNX
  * DequantizeLinear of constant int8/uint8 codes, holding the model's own codes, f32 scales and
  * zero points (no re-quantization), and the converter step that keeps such blobs only where
  * they decode bit-exactly to the weight lowering produced. Blob layout: runtime/wdecode.h,

@@ -1,4 +1,4 @@
-/* compress/enc_qdq.h — pre-quantized ONNX weights (issue 15), see enc_qdq.c. */
+/* compress/enc_qdq.h — pre-quantized ONNX weights, see enc_qdq.c. */
 #ifndef AF_COMPRESS_ENC_QDQ_H
 #define AF_COMPRESS_ENC_QDQ_H
 

@@ -8,7 +8,7 @@
 
 #include "../bundle/bundle.h"
 #include "../compress/compress.h"
-#include "../compress/enc_qdq.h" /* issue 15 (quant) */
+#include "../compress/enc_qdq.h" /* quantized graphs */
 #include "../graph/graph.h"
 #include "../importers/onnx/onnx_import.h"
 #include "../importers/safetensors/bind.h"
@@ -16,7 +16,7 @@
 #include "../targets/targets_internal.h"
 #include "compress_step.h"
 #include "freeze.h"
-#include "prequant_meta.h" /* issue 15 (quant) */
+#include "prequant_meta.h" /* quantized graphs */
 #include "image_input.h"
 #include "json.h"
 
@@ -39,7 +39,7 @@ static void choose_encodings(af_graph *g, int mode, af_convert_report *r)
         int64_t bytes = af_tensor_nbytes(t);
         t->encoding = (mode >= 1 && t->dtype == AF_DTYPE_F32) ? AF_ENC_FP16 : AF_ENC_RAW;
         r->weight_bytes_fp32 += (uint64_t)bytes;
-        if (t->blob) { /* issue 15 (quant): pre-quantized weights keep the model's int8 */
+        if (t->blob) { /* pre-quantized weights keep the model's int8 */
             t->encoding = AF_ENC_INT8;
             r->weight_bytes += t->blob_bytes;
             continue;
@@ -135,7 +135,7 @@ static char *make_meta(const af_graph *g, const af_convert_options *o, const af_
         j.need_comma = 1;
     }
     af_compress_meta_json(&j, g, o, cr);
-    af_prequant_meta_json(&j, g); /* issue 15 (quant) */
+    af_prequant_meta_json(&j, g); /* quantized graphs */
     json_close(&j, '}');
     if (!json_ok(&j)) {
         json_free(&j);
@@ -234,7 +234,7 @@ static af_status run_pipeline(const af_convert_options *o, af_graph *g, af_conve
     r->naive_arena_bytes = ls.naive_bytes;
     r->concat_inplace = ls.concat_aliased;
     r->residual_fused = ls.residual_fused;
-    af_prequant_settle(g); /* issue 15 (quant) */
+    af_prequant_settle(g); /* quantized graphs */
     choose_encodings(g, af_compress_mode_from_name(o->compress), r);
     keep_raw_constants(g, r);
     af_compress_result cr;

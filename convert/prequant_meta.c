@@ -1,4 +1,4 @@
-/* convert/prequant_meta.c — the bundle metadata's "pre_quantized" list (issue 15): every weight
+/* convert/prequant_meta.c — the bundle metadata's "pre_quantized" list: every weight
  * stored with an ONNX model's own quantization (compress/enc_qdq.c), and how it came in. */
 #include "prequant_meta.h"
 

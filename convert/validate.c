@@ -96,7 +96,7 @@ static void fill_random(const af_tensor_info *info, void *data, uint64_t *state)
             ((uint8_t *)data)[i] = (uint8_t)(splitmix64(state) >> 63);
         } else if (info->dtype == AF_DTYPE_F16) {
             ((uint16_t *)data)[i] = af_f32_to_f16((float)(uniform01(state) * 2 - 1));
-        } else if (info->dtype == AF_DTYPE_U16) { /* issue 15 (dtypes): 16-bit image data */
+        } else if (info->dtype == AF_DTYPE_U16) { /* 16-bit image data */
             ((uint16_t *)data)[i] = (uint16_t)(splitmix64(state) >> 48);
         }
     }

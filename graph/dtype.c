@@ -13,7 +13,7 @@ const af_dtype_traits af_dtype_table[AF_DTYPE_COUNT] = {
     [AF_DTYPE_I32] = {"i32", 4, "<i4", 0},
     [AF_DTYPE_I64] = {"i64", 8, "<i8", 0},
     [AF_DTYPE_BOOL] = {"bool", 1, "|b1", 0},
-    /* issue 15 (dtypes) */
+    /* 16/32/64-bit integer types */
     [AF_DTYPE_I16] = {"i16", 2, "<i2", 0},
     [AF_DTYPE_U16] = {"u16", 2, "<u2", 0},
     [AF_DTYPE_U32] = {"u32", 4, "<u4", 0},
@@ -96,7 +96,7 @@ double af_dtype_get(af_dtype t, const void *data, size_t i)
     case AF_DTYPE_I32: return ((const int32_t *)data)[i];
     case AF_DTYPE_I64: return (double)((const int64_t *)data)[i];
     case AF_DTYPE_BOOL: return ((const uint8_t *)data)[i] != 0;
-    /* issue 15 (dtypes) */
+    /* 16/32/64-bit integer types */
     case AF_DTYPE_I16: return ((const int16_t *)data)[i];
     case AF_DTYPE_U16: return ((const uint16_t *)data)[i];
     case AF_DTYPE_U32: return ((const uint32_t *)data)[i];
@@ -105,7 +105,7 @@ double af_dtype_get(af_dtype t, const void *data, size_t i)
     }
 }
 
-/* issue 15 (dtypes): v clamped to [lo, hi], NaN → 0 */
+/* v clamped to [lo, hi], NaN → 0 */
 static double clampd(double v, double lo, double hi)
 {
     return v != v ? 0 : v < lo ? lo : v > hi ? hi : v;
@@ -122,7 +122,7 @@ void af_dtype_set(af_dtype t, void *data, size_t i, double v)
     case AF_DTYPE_I32: ((int32_t *)data)[i] = (int32_t)v; break;
     case AF_DTYPE_I64: ((int64_t *)data)[i] = (int64_t)v; break;
     case AF_DTYPE_BOOL: ((uint8_t *)data)[i] = v != 0; break;
-    /* issue 15 (dtypes): clamped first, so an out-of-range value is never UB */
+    /* clamped first, so an out-of-range value is never UB */
     case AF_DTYPE_I16: ((int16_t *)data)[i] = (int16_t)clampd(v, -32768.0, 32767.0); break;
     case AF_DTYPE_U16: ((uint16_t *)data)[i] = (uint16_t)clampd(v, 0, 65535.0); break;
     case AF_DTYPE_U32: ((uint32_t *)data)[i] = (uint32_t)clampd(v, 0, 4294967295.0); break;

@@ -361,7 +361,7 @@ void af_graph_dump(const af_graph *g, FILE *f)
     }
 }
 
-/* issue 15 (infra) */
+/* control flow */
 
 int af_graph_add_deferred(af_graph *g, const af_deferred *d)
 {

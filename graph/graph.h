@@ -70,12 +70,12 @@ typedef struct af_graph {
     int *outputs, n_outputs;
     int opset;               /* ONNX default-domain opset the graph came from (0 if none) */
     char *source;            /* e.g. the model file name, for messages and metadata */
-    /* issue 15 (infra): control flow the importer left for lowering's fold to expand */
+    /* control flow the importer left for lowering's fold to expand */
     struct af_deferred *deferred;
     int n_deferred;
 } af_graph;
 
-/* issue 15 (infra): an AF_OP_CONTROL node's expansion (If/Loop/Scan). expand appends nodes
+/* an AF_OP_CONTROL node's expansion (If/Loop/Scan). expand appends nodes
  * that produce the placeholder node's outputs from its inputs (they may include further
  * AF_OP_CONTROL nodes); fold (lowering/fold.c) then removes the placeholder and moves the new
  * nodes into its place. It fails naming the node when what it needs is not constant. */
@@ -132,7 +132,7 @@ af_status af_graph_compact(af_graph *g, af_err *err);
  * arity per the op table, and (if require_shapes) every tensor's shape known. */
 af_status af_graph_verify(const af_graph *g, int require_shapes, af_err *err);
 
-/* issue 15 (infra): registers d (the graph takes ctx; on failure d->free(ctx) is called);
+/* registers d (the graph takes ctx; on failure d->free(ctx) is called);
  * returns its id for af_control_params, or -1 on OOM. */
 int af_graph_add_deferred(af_graph *g, const af_deferred *d);
 /* Moves nodes [from, n_nodes) to just after node `at` (at < from), keeping their order, and

@@ -47,17 +47,17 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_TRILU, "trilu", af_trilu_params, 1, 2, 1, 1, 1),
     ROW(AF_OP_ATTENTION, "attention", af_attention_params, 3, 3, 1, 1, 1),
     ROW(AF_OP_SIZE, "size", af_no_params, 1, 1, 1, 1, 0),
-    /* issue 15 (rnn) */
+    /* recurrent ops */
     ROW(AF_OP_LSTM, "lstm", af_rnn_params, 3, 8, 1, 3, 1),
     ROW(AF_OP_GRU, "gru", af_rnn_params, 3, 6, 1, 2, 1),
     ROW(AF_OP_RNN, "rnn", af_rnn_params, 3, 6, 1, 2, 1),
-    /* issue 15 (ops3) */
+    /* sampling and signal ops */
     ROW(AF_OP_GRID_SAMPLE, "grid_sample", af_grid_sample_params, 2, 2, 1, 1, 1),
     ROW(AF_OP_ROI_ALIGN, "roi_align", af_roi_align_params, 3, 3, 1, 1, 1),
     ROW(AF_OP_DFT, "dft", af_dft_params, 1, 3, 1, 1, 1),
     ROW(AF_OP_STFT, "stft", af_stft_params, 1, 4, 1, 1, 1),
     ROW(AF_OP_MEL_WEIGHT_MATRIX, "mel_weight_matrix", af_mel_params, 2, 5, 1, 1, 1),
-    /* issue 15 (ops2) */
+    /* indexing and selection ops */
     ROW(AF_OP_TOPK, "topk", af_topk_params, 1, 2, 1, 2, 1),
     ROW(AF_OP_SCATTER_ND, "scatter_nd", af_scatter_params, 3, 3, 1, 1, 1),
     ROW(AF_OP_SCATTER_ELEMENTS, "scatter_elements", af_scatter_params, 3, 3, 1, 1, 1),
@@ -65,13 +65,13 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_ONE_HOT, "one_hot", af_one_hot_params, 2, 3, 1, 1, 1),
     ROW(AF_OP_REVERSE_SEQUENCE, "reverse_sequence", af_reverse_seq_params, 2, 2, 1, 1, 1),
     ROW(AF_OP_MAX_UNPOOL, "max_unpool", af_unpool_params, 2, 3, 1, 1, 1),
-    /* issue 15 (ops1) */
+    /* losses, trigonometry and other elementwise ops */
     ROW(AF_OP_NLL_LOSS, "nll_loss", af_nll_params, 2, 3, 1, 1, 1),
     ROW(AF_OP_HARDMAX, "hardmax", af_softmax_params, 1, 1, 1, 1, 1),
     ROW(AF_OP_EYE_LIKE, "eye_like", af_eye_params, 1, 1, 1, 1, 0),
     ROW(AF_OP_DET, "det", af_no_params, 1, 1, 1, 1, 1),
     ROW(AF_OP_WINDOW, "window", af_window_params, 1, 1, 1, 1, 0),
-    /* issue 15 (quant) */
+    /* quantized graphs */
     ROW(AF_OP_QUANTIZE, "quantize", af_quant_params, 2, 3, 1, 1, 1),
     ROW(AF_OP_DEQUANTIZE, "dequantize", af_quant_params, 2, 3, 1, 1, 1),
     ROW(AF_OP_DYN_QUANTIZE, "dyn_quantize", af_no_params, 1, 1, 3, 3, 1),
@@ -82,7 +82,7 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_NMS, "nms", af_nms_params, 2, 5, 1, 1, 1),
     ROW(AF_OP_NONZERO, "nonzero", af_no_params, 1, 1, 1, 1, 1),
     ROW(AF_OP_COMPRESS, "compress", af_compress_params, 2, 2, 1, 1, 1),
-    /* issue 15 (infra) */
+    /* control flow */
     ROW(AF_OP_CONTROL, "control", af_control_params, 0, -1, 0, -1, 0),
 };
 static_assert(AF_OP_COUNT == 70, "add a row to af_op_table");
@@ -98,23 +98,23 @@ static_assert(sizeof(af_resize_params) == 24 + 4 * AF_MAX_RANK, "padding");
 static_assert(sizeof(af_const_of_shape_params) == 16, "padding");
 static_assert(sizeof(af_norm_params) == 12 + 12, "padding");
 static_assert(sizeof(af_trilu_params) == 16, "padding");
-/* issue 15 (rnn) */
+/* recurrent ops */
 static_assert(sizeof(af_rnn_params) == 4 * (7 + 3 * AF_RNN_MAX_ACTS), "padding");
-/* issue 15 (ops3) */
+/* sampling and signal ops */
 static_assert(sizeof(af_grid_sample_params) == 12, "padding");
 static_assert(sizeof(af_roi_align_params) == 24, "padding");
 static_assert(sizeof(af_dft_params) == 24, "padding");
 static_assert(sizeof(af_stft_params) == 24, "padding");
 static_assert(sizeof(af_mel_params) == 32, "padding");
-/* issue 15 (ops2) */
+/* indexing and selection ops */
 static_assert(sizeof(af_topk_params) == 24, "padding");
 static_assert(sizeof(af_one_hot_params) == 16, "padding");
 static_assert(sizeof(af_unpool_params) == 4 * (1 + 5 * AF_MAX_SPATIAL), "padding");
-/* issue 15 (ops1) */
+/* losses, trigonometry and other elementwise ops */
 static_assert(sizeof(af_nll_params) == 16, "padding");
 static_assert(sizeof(af_eye_params) == 16, "padding");
 static_assert(sizeof(af_window_params) == 12, "padding");
-static_assert(sizeof(af_quant_params) == 16, "padding"); /* issue 15 (quant) */
+static_assert(sizeof(af_quant_params) == 16, "padding"); /* quantized graphs */
 static_assert(sizeof(af_nms_params) == 24, "padding");
 
 const char *const af_unary_names[AF_UNARY_COUNT] = {
@@ -122,10 +122,10 @@ const char *const af_unary_names[AF_UNARY_COUNT] = {
     "sqrt", "exp", "log", "abs", "neg", "erf", "reciprocal", "floor", "ceil", "elu", "selu",
     "celu", "softplus", "softsign", "sin", "cos", "not", "sign", "round", "gelu", "silu",
     "thresholded_relu",
-    /* issue 15 (ops1) */
+    /* losses, trigonometry and other elementwise ops */
     "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "shrink", "isnan",
     "isinf",
-    /* issue 15 (fp16) */
+    /* half-precision graphs */
     "round_f16", "round_bf16",
 };
 static_assert(AF_UNARY_COUNT == 44, "update af_unary_names");
@@ -133,7 +133,7 @@ static_assert(AF_UNARY_COUNT == 44, "update af_unary_names");
 const char *const af_binary_names[AF_BINARY_COUNT] = {
     "add", "sub", "mul", "div", "pow", "max", "min", "prelu", "mod", "fmod", "equal", "less",
     "less_equal", "greater", "greater_equal", "and", "or", "xor",
-    /* issue 15 (ops1) */
+    /* losses, trigonometry and other elementwise ops */
     "bitshift_left", "bitshift_right",
 };
 static_assert(AF_BINARY_COUNT == 20, "update af_binary_names");

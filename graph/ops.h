@@ -64,12 +64,12 @@ typedef enum af_op {
     AF_OP_TRILU,              /* as imported: [x, k?]; resolved: [x] */
     AF_OP_ATTENTION,          /* in: [q (...,Tq,d), k (...,Tk,d), v (...,Tk,dv)] softmax(q·kᵀ·scale)·v */
     AF_OP_SIZE,               /* in: [x] → i64 scalar; always folded */
-    /* issue 15 (rnn) */
+    /* recurrent ops */
     AF_OP_LSTM,               /* in: [X, W, R, B?, sequence_lens?, initial_h?, initial_c?, P?];
                                  out: [Y, Y_h?, Y_c?] (af_rnn_params; ONNX LSTM) */
     AF_OP_GRU,                /* in: [X, W, R, B?, sequence_lens?, initial_h?]; out: [Y, Y_h?] */
     AF_OP_RNN,                /* in: [X, W, R, B?, sequence_lens?, initial_h?]; out: [Y, Y_h?] */
-    /* issue 15 (ops3) */
+    /* sampling and signal ops */
     AF_OP_GRID_SAMPLE,        /* in: [X (N,C,H,W), grid (N,oh,ow,2) (x, y in [-1, 1])] → (N,C,oh,ow) */
     AF_OP_ROI_ALIGN,          /* in: [X (N,C,H,W), rois (R,4) (x1,y1,x2,y2), batch_indices (R)] → (R,C,oh,ow) */
     AF_OP_DFT,                /* as imported: [x (...,1|2), dft_length?, axis?]; resolved: [x] */
@@ -77,7 +77,7 @@ typedef enum af_op {
                                  resolved: [signal, window?] → (B,frames,bins,2) */
     AF_OP_MEL_WEIGHT_MATRIX,  /* as imported: [num_mel_bins, dft_length, sample_rate, lower_hz,
                                  upper_hz]; resolved: [lower_hz, upper_hz] → (dft_length/2+1, mels) */
-    /* issue 15 (ops2) */
+    /* indexing and selection ops */
     AF_OP_TOPK,               /* as imported: [x, k]; resolved: [x]; out: [values, indices (i64)] */
     AF_OP_SCATTER_ND,         /* in: [data, indices (i32|i64), updates] */
     AF_OP_SCATTER_ELEMENTS,   /* in: [data, indices (i32|i64), updates]; also opset-9 Scatter */
@@ -85,7 +85,7 @@ typedef enum af_op {
     AF_OP_ONE_HOT,            /* as imported: [indices, depth, values]; resolved: [indices, values] */
     AF_OP_REVERSE_SEQUENCE,   /* in: [x, sequence_lens (i32|i64)] */
     AF_OP_MAX_UNPOOL,         /* as imported: [X (N,C,*), I (i64), output_shape?]; resolved: [X, I] */
-    /* issue 15 (ops1) */
+    /* losses, trigonometry and other elementwise ops */
     AF_OP_NLL_LOSS,           /* in: [logp (N,C,d...), target (N,d...) i32|i64, weight? (C)] →
                                  loss (N,d...) or scalar (af_nll_params) */
     AF_OP_HARDMAX,            /* in: [x] one-hot of the first maximum along axis (af_softmax_params;
@@ -94,7 +94,7 @@ typedef enum af_op {
                                  inference (only x's shape matters) */
     AF_OP_DET,                /* in: [x (...,M,M)] → (...) determinant */
     AF_OP_WINDOW,             /* in: [size] → (size) Hann/Hamming/Blackman; always folded */
-    /* issue 15 (quant): quantized graphs (runtime/kernels/quant.c, docs/onnx-support.md) */
+    /* quantized graphs (runtime/kernels/quant.c, docs/onnx-support.md) */
     AF_OP_QUANTIZE,           /* in: [x (f32), scale, zp? (i8|u8)] → i8|u8 (QuantizeLinear) */
     AF_OP_DEQUANTIZE,         /* in: [x (i8|u8|i32), scale, zp?] → f32 (DequantizeLinear) */
     AF_OP_DYN_QUANTIZE,       /* in: [x (f32)] → [y (u8), scale (f32 scalar), zp (u8 scalar)] */
@@ -111,7 +111,7 @@ typedef enum af_op {
     AF_OP_COMPRESS,           /* in: [x, condition (bool, 1-D)]; out: x's shape with the axis (or
                                  the flattened x) cut to a capacity, set per run (exact when the
                                  condition is constant) */
-    /* issue 15 (infra) */
+    /* control flow */
     AF_OP_CONTROL,            /* If/Loop/Scan as imported: [explicit inputs..., outer-scope values
                                * its subgraphs read...]; expanded by fold (graph.h af_deferred) */
     AF_OP_COUNT
@@ -150,7 +150,7 @@ typedef enum af_unary_fn {
     AF_UNARY_GELU,         /* erf form; alpha != 0 selects the tanh approximation */
     AF_UNARY_SILU,         /* x * sigmoid(x) */
     AF_UNARY_THRESHOLDED_RELU, /* x > alpha ? x : 0 */
-    /* issue 15 (ops1) */
+    /* losses, trigonometry and other elementwise ops */
     AF_UNARY_TAN,
     AF_UNARY_ASIN,
     AF_UNARY_ACOS,
@@ -163,7 +163,7 @@ typedef enum af_unary_fn {
     AF_UNARY_SHRINK,       /* x < -alpha ? x + beta : x > alpha ? x - beta : 0 (alpha = lambd) */
     AF_UNARY_ISNAN,        /* f32 → bool */
     AF_UNARY_ISINF,        /* f32 → bool; alpha != 0: detect -inf, beta != 0: detect +inf */
-    /* issue 15 (fp16) */
+    /* half-precision graphs */
     AF_UNARY_ROUND_F16,    /* x rounded to the nearest IEEE half (even; overflow → ±inf), as f32 */
     AF_UNARY_ROUND_BF16,   /* x rounded to the nearest bfloat16 (even), as f32 */
     AF_UNARY_COUNT
@@ -188,7 +188,7 @@ typedef enum af_binary_fn {
     AF_BINARY_AND,
     AF_BINARY_OR,
     AF_BINARY_XOR,
-    /* issue 15 (ops1) */
+    /* losses, trigonometry and other elementwise ops */
     AF_BINARY_SHIFT_LEFT,    /* BitShift on u8/u16/u32/u64; a shift >= the width gives 0 */
     AF_BINARY_SHIFT_RIGHT,
     AF_BINARY_COUNT
@@ -423,7 +423,7 @@ typedef struct af_attention_params {
     int32_t k_transposed; /* 1: k arrives as (..., d, Tk) */
 } af_attention_params;
 
-/* issue 15 (rnn) */
+/* recurrent ops */
 /* LSTM, GRU, RNN as ONNX defines them. Activations per direction: LSTM f, g, h; GRU f, g; RNN
  * f; the forward direction's first, then the reverse one's (bidirectional). Every entry is
  * filled once imported (defaults: Sigmoid/Tanh/Tanh, Sigmoid/Tanh, Tanh). */
@@ -461,7 +461,7 @@ typedef struct af_rnn_params {
     int32_t act[AF_RNN_MAX_ACTS]; /* af_rnn_act */
     float alpha[AF_RNN_MAX_ACTS], beta[AF_RNN_MAX_ACTS];
 } af_rnn_params;
-/* issue 15 (ops3): spatial sampling and signal processing */
+/* spatial sampling and signal processing */
 typedef enum af_grid_mode {
     AF_GRID_BILINEAR = 0,
     AF_GRID_NEAREST,      /* round half to even, as torch and ONNX Runtime */
@@ -508,7 +508,7 @@ typedef struct af_mel_params {
     int32_t reserved;
     int64_t num_mel_bins, dft_length, sample_rate; /* resolved from the constant inputs */
 } af_mel_params;
-/* ---- issue 15 (ops2): indexing and selection ----------------------------------------- */
+/* ---- indexing and selection ----------------------------------------- */
 
 typedef struct af_topk_params {
     int32_t axis;    /* resolved: in [0, rank) */
@@ -552,7 +552,7 @@ typedef struct af_unpool_params {
     int32_t pad_end[AF_MAX_SPATIAL];
     int32_t out_size[AF_MAX_SPATIAL]; /* 0 until resolved */
 } af_unpool_params;
-/* issue 15 (ops1) */
+/* losses, trigonometry and other elementwise ops */
 typedef enum af_reduction {
     AF_REDUCTION_NONE = 0,
     AF_REDUCTION_SUM,
@@ -582,7 +582,7 @@ typedef struct af_window_params {
     int32_t periodic; /* 1: period N (the DFT's), 0: symmetric (period N - 1) */
     int32_t dtype;    /* af_dtype of the output */
 } af_window_params;
-/* issue 15 (quant): QuantizeLinear / DequantizeLinear. Resolved: axis normalised to [0, rank)
+/* QuantizeLinear / DequantizeLinear. Resolved: axis normalised to [0, rank)
  * (ignored when the scale is a scalar), block_size 0 = per-tensor or per-axis. */
 typedef struct af_quant_params {
     int32_t axis;
@@ -605,7 +605,7 @@ typedef struct af_compress_params {
     int32_t axis;    /* resolved: in [0, rank) unless flatten */
     int32_t flatten; /* no axis attribute: select from the flattened input */
 } af_compress_params;
-/* issue 15 (infra) */
+/* control flow */
 typedef struct af_control_params {
     int32_t id; /* index into af_graph.deferred */
 } af_control_params;
@@ -635,27 +635,27 @@ typedef union af_params {
     af_lrn_params lrn;
     af_trilu_params trilu;
     af_attention_params attention;
-    af_rnn_params rnn; /* issue 15 (rnn) */
-    /* issue 15 (ops3) */
+    af_rnn_params rnn; /* recurrent ops */
+    /* sampling and signal ops */
     af_grid_sample_params grid_sample;
     af_roi_align_params roi_align;
     af_dft_params dft;
     af_stft_params stft;
     af_mel_params mel;
-    /* issue 15 (ops2) */
+    /* indexing and selection ops */
     af_topk_params topk;
     af_scatter_params scatter;
     af_one_hot_params one_hot;
     af_reverse_seq_params reverse_seq;
     af_unpool_params unpool;
-    /* issue 15 (ops1) */
+    /* losses, trigonometry and other elementwise ops */
     af_nll_params nll;
     af_eye_params eye;
     af_window_params window;
-    af_quant_params quant; /* issue 15 (quant) */
+    af_quant_params quant; /* quantized graphs */
     af_nms_params nms;
     af_compress_params compress;
-    /* issue 15 (infra) */
+    /* control flow */
     af_control_params control;
 } af_params;
 

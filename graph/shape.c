@@ -1,6 +1,6 @@
 /* graph/shape.c — shape inference driver, shared helpers, and the elementwise / dense ops. */
 #include "shape_impl.h"
-#include "shape_quant.h" /* issue 15 (quant) */
+#include "shape_quant.h" /* quantized graphs */
 
 #include <math.h>
 #include <stdarg.h>
@@ -331,17 +331,17 @@ static const af_shape_fn shape_fns[AF_OP_COUNT] = {
     [AF_OP_GROUP_NORM] = af_shape_group_norm,
     [AF_OP_LAYER_NORM] = af_shape_layer_norm,
     [AF_OP_ATTENTION] = af_shape_attention,
-    /* issue 15 (rnn) */
+    /* recurrent ops */
     [AF_OP_LSTM] = af_shape_rnn,
     [AF_OP_GRU] = af_shape_rnn,
     [AF_OP_RNN] = af_shape_rnn,
-    /* issue 15 (ops3) */
+    /* sampling and signal ops */
     [AF_OP_GRID_SAMPLE] = af_shape_grid_sample,
     [AF_OP_ROI_ALIGN] = af_shape_roi_align,
     [AF_OP_DFT] = af_shape_dft,
     [AF_OP_STFT] = af_shape_stft,
     [AF_OP_MEL_WEIGHT_MATRIX] = af_shape_mel_weight_matrix,
-    /* issue 15 (ops2) */
+    /* indexing and selection ops */
     [AF_OP_TOPK] = af_shape_topk,
     [AF_OP_SCATTER_ND] = af_shape_scatter,
     [AF_OP_SCATTER_ELEMENTS] = af_shape_scatter,
@@ -349,13 +349,13 @@ static const af_shape_fn shape_fns[AF_OP_COUNT] = {
     [AF_OP_ONE_HOT] = af_shape_one_hot,
     [AF_OP_REVERSE_SEQUENCE] = af_shape_reverse_sequence,
     [AF_OP_MAX_UNPOOL] = af_shape_max_unpool,
-    /* issue 15 (ops1) */
+    /* losses, trigonometry and other elementwise ops */
     [AF_OP_NLL_LOSS] = af_shape_nll_loss,
     [AF_OP_HARDMAX] = shape_softmax, /* same axis rule, same output */
     [AF_OP_EYE_LIKE] = af_shape_eye_like,
     [AF_OP_DET] = af_shape_det,
     [AF_OP_WINDOW] = af_shape_window,
-    /* issue 15 (quant) */
+    /* quantized graphs */
     [AF_OP_QUANTIZE] = af_shape_quantize,
     [AF_OP_DEQUANTIZE] = af_shape_dequantize,
     [AF_OP_DYN_QUANTIZE] = af_shape_dyn_quantize,

@@ -67,22 +67,22 @@ af_status af_shape_trilu(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_range(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_size(af_graph *g, af_node *n, af_err *err);
 
-/* issue 15 (rnn) */
+/* recurrent ops */
 af_status af_shape_rnn(af_graph *g, af_node *n, af_err *err); /* shape_rnn.c: LSTM, GRU, RNN */
-/* issue 15 (ops3): shape_signal.c */
+/* shape_signal.c */
 af_status af_shape_grid_sample(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_roi_align(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_dft(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_stft(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_mel_weight_matrix(af_graph *g, af_node *n, af_err *err);
-/* issue 15 (ops2): shape_indexing.c */
+/* shape_indexing.c */
 af_status af_shape_topk(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_scatter(af_graph *g, af_node *n, af_err *err); /* SCATTER_ND, _ELEMENTS */
 af_status af_shape_gather_nd(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_one_hot(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_reverse_sequence(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_max_unpool(af_graph *g, af_node *n, af_err *err);
-/* issue 15 (ops1): shape_ops1.c */
+/* shape_ops1.c */
 af_status af_shape_nll_loss(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_eye_like(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_det(af_graph *g, af_node *n, af_err *err);

@@ -1,4 +1,4 @@
-/* graph/shape_indexing.c — shape inference for indexing and selection (issue 15, ops2): TopK,
+/* graph/shape_indexing.c — shape inference for indexing and selection: TopK,
  * ScatterND, ScatterElements, GatherND, OneHot, ReverseSequence, MaxUnpool. */
 #include "shape_impl.h"
 

@@ -124,7 +124,7 @@ static af_status resize_roi(af_graph *g, af_node *n, const af_tensor *x, double 
     if (!t) return sh_err(n, err, AF_ERR_SHAPE, "tf_crop_and_resize needs the roi input");
     af_status st = sh_const_floats(g, n, 1, "roi", roi, 2 * AF_MAX_RANK, &c, err);
     if (st) return st;
-    /* issue 15 (fp16): an f16/bf16 roi is widened to f32 by lowering/half.c */
+    /* an f16/bf16 roi is widened to f32 by lowering/half.c */
     int f = t->dtype == AF_DTYPE_F32 || t->dtype == AF_DTYPE_F16 || t->dtype == AF_DTYPE_BF16;
     if (!f || c != 2 * x->rank)
         return sh_err(n, err, AF_ERR_SHAPE, "roi '%s' must be float with %d values (start and "

@@ -19,7 +19,7 @@ static af_status affine_count(af_graph *g, af_node *n, int64_t a, int64_t b, af_
     return AF_OK;
 }
 
-/* issue 15 (fp16) */
+/* half-precision graphs */
 static int is_half(af_dtype t) { return t == AF_DTYPE_F16 || t == AF_DTYPE_BF16; }
 
 static af_status channels_first(af_graph *g, af_node *n, af_tensor **x, af_err *err)

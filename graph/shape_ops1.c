@@ -1,4 +1,4 @@
-/* graph/shape_ops1.c — shape inference for issue 15's first op group: nll_loss, hardmax,
+/* graph/shape_ops1.c — shape inference for the losses, trigonometry and small-op group: nll_loss, hardmax,
  * det, and the always-computed eye_like and window (Hann, Hamming, Blackman). */
 #include "shape_impl.h"
 

@@ -1,4 +1,4 @@
-/* graph/shape_quant.c — shape inference for the quantized-graph ops (issue 15): QuantizeLinear,
+/* graph/shape_quant.c — shape inference for the quantized-graph ops: QuantizeLinear,
  * DequantizeLinear (per-tensor, per-axis, blocked), DynamicQuantizeLinear, ConvInteger,
  * QLinearConv, MatMulInteger, QLinearMatMul. Quantization parameters of the wrong shape or
  * dtype, and constant scales that are zero or not finite, are refused naming the node. */

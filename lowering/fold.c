@@ -72,7 +72,7 @@ static af_status eval_node(af_graph *g, int i, af_err *err)
         out[k].data = calloc(1, (size_t)(b > 0 ? b : 1));
         if (!out[k].data) st = af_err_set(err, AF_ERR_NOMEM, "out of memory folding '%s'", n->name);
     }
-    /* issue 15 (fp16): half-typed nodes are evaluated in f32 (lowering/half.c) */
+    /* half-typed nodes are evaluated in f32 (lowering/half.c) */
     if (st == AF_OK) st = af_half_kernel_run(n, in, out, err);
     for (int k = 0; k < n->n_out; k++) {
         if (!out[k].data) continue;
@@ -86,7 +86,7 @@ static af_status eval_node(af_graph *g, int i, af_err *err)
     return AF_OK;
 }
 
-/* issue 15 (infra): replaces control node i by the nodes its expansion appends (they land
+/* replaces control node i by the nodes its expansion appends (they land
  * where node i was, so the fold goes on with them). */
 static af_status expand_control(af_graph *g, int i, af_err *err)
 {

@@ -139,7 +139,7 @@ static int fusable_act(int fn)
     case AF_UNARY_RELU: case AF_UNARY_LEAKY_RELU: case AF_UNARY_CLIP: case AF_UNARY_SIGMOID:
     case AF_UNARY_HARD_SIGMOID: case AF_UNARY_HARD_SWISH: case AF_UNARY_TANH: case AF_UNARY_SILU:
     case AF_UNARY_GELU: case AF_UNARY_ELU:
-    /* issue 15 (fp16): a half graph's rounding after a Conv/Gemm/norm with no activation */
+    /* a half graph's rounding after a Conv/Gemm/norm with no activation */
     case AF_UNARY_ROUND_F16: case AF_UNARY_ROUND_BF16:
         return 1;
     default:

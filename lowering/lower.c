@@ -9,7 +9,7 @@ af_status af_lower_run(af_graph *g, const af_lower_options *opt, af_lower_stats 
     if (af_graph_verify(g, 0, err) != AF_OK) return err->code;
     if (af_lower_fold(g, st, err) != AF_OK) return err->code;
     if (af_lower_materialize_const_outputs(g, err) != AF_OK) return err->code;
-    /* issue 15 (fp16) */
+    /* half-precision graphs */
     if (af_lower_legalize_half(g, err) != AF_OK) return err->code;
     if (af_lower_simplify(g, st, err) != AF_OK) return err->code;
     if (!(opt && opt->no_fuse)) {

@@ -50,7 +50,7 @@ af_status af_lower_fold(af_graph *g, af_lower_stats *st, af_err *err);
 /* Gives every graph output that folded to a constant a producing copy node. */
 af_status af_lower_materialize_const_outputs(af_graph *g, af_err *err);
 af_status af_lower_simplify(af_graph *g, af_lower_stats *st, af_err *err);
-/* issue 15 (fp16): after fold, FLOAT16/BFLOAT16 tensors become f32 with explicit rounding
+/* after fold, FLOAT16/BFLOAT16 tensors become f32 with explicit rounding
  * nodes where the graph produces half values; f16 graph inputs/outputs stay f16 at the
  * interface, bf16 ones become f32 (lowering/half.c says exactly what). */
 af_status af_lower_legalize_half(af_graph *g, af_err *err);

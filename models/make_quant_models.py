@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Pre-quantized ONNX models written the way quantization tools ship them (issue 15), for the
+"""Pre-quantized ONNX models written the way quantization tools ship them, for the
 end-to-end test tests/e2e/quantized.sh (which compares aneforge with ONNX Runtime).
 
   /usr/bin/python3 models/make_quant_models.py OUTDIR [NAME...]

@@ -535,7 +535,7 @@ af_status af_session_set_observer(af_session *s, af_session_observer fn, void *u
     return AF_OK;
 }
 
-/* issue 15 (ops2): ops whose output size depends on the data. Their kernels shrink one dim of
+/* ops whose output size depends on the data. Their kernels shrink one dim of
  * the output view to what they wrote; the view is restored to the bundle's capacity before each
  * run of the node, and af_session_get_output reports the shrunk shape. */
 static int data_dependent(af_op op)

@@ -59,7 +59,7 @@ void af_wblob_put_head(uint8_t *p, const af_wblob_head *h)
         for (int i = 0; i < 4; i++) p[4 + 4 * k + i] = (uint8_t)(v[k] >> (8 * i));
 }
 
-/* issue 15 (quant): the ONNX form of an int8 blob (AF_WBLOB_F32_SCALE set): scale count and
+/* the ONNX form of an int8 blob (AF_WBLOB_F32_SCALE set): scale count and
  * axis geometry from b (axis) and c (block size). */
 static const char *layout_int8_onnx(const af_wblob_head *h, int rank, const int64_t *dims,
                                     af_wblob_layout *l)
@@ -194,7 +194,7 @@ static af_status dec_int8(const af_wblob_head *h, const af_wblob_layout *l, cons
     return AF_OK;
 }
 
-/* issue 15 (quant) */
+/* quantized graphs */
 static float rd_f32(const uint8_t *p)
 {
     uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;

@@ -41,7 +41,7 @@ static_assert(sizeof(af_wblob_head) == AFB_BLOB_HEADER_SIZE, "blob header layout
 
 #define AF_WBLOB_PER_CHANNEL 0x1u /* int8: one scale (and zero point) per row */
 #define AF_WBLOB_ASYMMETRIC 0x2u  /* int8: an int8 zero point per scale */
-/* issue 15 (quant): int8 blobs carrying an ONNX model's own quantization (QDQ weights).
+/* int8 blobs carrying an ONNX model's own quantization (QDQ weights).
  * docs/bundle-format.md "INT8" lists the allowed combinations. */
 #define AF_WBLOB_F32_SCALE 0x4u   /* int8: scales stored as f32 (the model's, exactly) */
 #define AF_WBLOB_UNSIGNED 0x8u    /* int8: codes and zero points are uint8 */

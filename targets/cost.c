@@ -48,7 +48,7 @@ static const uint8_t unary_special[AF_UNARY_COUNT] = {
     [AF_UNARY_ELU] = 6,       [AF_UNARY_SELU] = 6,  [AF_UNARY_CELU] = 6, [AF_UNARY_SOFTPLUS] = 12,
     [AF_UNARY_SIN] = 8,       [AF_UNARY_COS] = 8,   [AF_UNARY_TANH] = 24, [AF_UNARY_ERF] = 26,
     [AF_UNARY_GELU] = 27,
-    /* issue 15 (ops1): glibc's f32 functions timed against tanh/erf on one x86 machine */
+    /* glibc's f32 functions timed against tanh/erf on one x86 machine */
     [AF_UNARY_TAN] = 20,      [AF_UNARY_ASIN] = 8,  [AF_UNARY_ACOS] = 11, [AF_UNARY_ATAN] = 12,
     [AF_UNARY_SINH] = 26,     [AF_UNARY_COSH] = 10, [AF_UNARY_ASINH] = 15, [AF_UNARY_ACOSH] = 10,
     [AF_UNARY_ATANH] = 20,
@@ -114,7 +114,7 @@ static void count_attention(const af_cost_node *n, work *w)
     w->special = rows * tk; /* a softmax over every score row */
 }
 
-/* issue 15 (rnn) */
+/* recurrent ops */
 /* LSTM/GRU/RNN: X (S,B,I) [layout 1: (B,S,I)], Y (S,D,B,H) [layout 1: (B,S,D,H)], G gates. Per
  * direction and step: the input projection (B·G·H·I MACs, one GEMM over all steps) and the
  * recurrent product (B·G·H·H MACs, a GEMV per step: GEMM size H); G+1 activations and ~3G
@@ -153,7 +153,7 @@ static void count_taps(const af_cost_node *n, work *w)
     }
 }
 
-/* issue 15 (ops3). GridSample: per output element 1 tap (nearest), 4 (bilinear) or 16 (bicubic),
+/* sampling and signal ops. GridSample: per output element 1 tap (nearest), 4 (bilinear) or 16 (bicubic),
  * one MAC each. RoiAlign: 4 taps and MACs per sample, sampling_ratio^2 samples per bin (adaptive:
  * assumed as if the ROI covered the whole map, ceil(H/oh) x ceil(W/ow)). DFT/STFT: a product with
  * the (length x bins) DFT matrix: per output bin, length complex terms (2 MACs per real input
@@ -220,17 +220,17 @@ static void count_work(const af_cost_node *n, work *w)
         w->taps = 2 * o, w->ops = 4 * o, w->special = o * special_of(&n->p->norm.act);
         break;
     case AF_OP_LRN: w->ops = o * n->p->lrn.size, w->special = o; break;
-    /* issue 15 (rnn) */
+    /* recurrent ops */
     case AF_OP_LSTM:
     case AF_OP_GRU:
     case AF_OP_RNN: count_rnn(n, w); break;
-    /* issue 15 (ops3) */
+    /* sampling and signal ops */
     case AF_OP_GRID_SAMPLE:
     case AF_OP_ROI_ALIGN:
     case AF_OP_DFT:
     case AF_OP_STFT:
     case AF_OP_MEL_WEIGHT_MATRIX: count_sample_signal(n, w); break;
-    /* issue 15 (ops2) */
+    /* indexing and selection ops */
     case AF_OP_GATHER_ND:
     case AF_OP_REVERSE_SEQUENCE:
     case AF_OP_ONE_HOT: w->taps = o; break; /* one indexed write per output element */
@@ -247,7 +247,7 @@ static void count_work(const af_cost_node *n, work *w)
             w->ops = len > 1 ? i * log2(len) : i, w->taps = i;
         }
         break;
-    /* issue 15 (ops1) */
+    /* losses, trigonometry and other elementwise ops */
     case AF_OP_NLL_LOSS: /* one indexed read and a multiply-add per sample */
         if (n->n_in > 1) w->taps = numel(&n->in[1]), w->ops = 2 * numel(&n->in[1]);
         break;
@@ -258,7 +258,7 @@ static void count_work(const af_cost_node *n, work *w)
             w->ops = 2 * (i / (m > 0 ? m * m : 1)) * m * m * m / 3;
         }
         break;
-    /* issue 15 (quant): integer MACs priced as the dense ones (reference kernels on the CPU) */
+    /* integer MACs priced as the dense ones (reference kernels on the CPU) */
     case AF_OP_QUANTIZE:
     case AF_OP_DEQUANTIZE:
     case AF_OP_DYN_QUANTIZE: w->ops = 2 * (o > i ? o : i); break;

@@ -62,7 +62,7 @@ int af_wenc_from_name(const char *name)
 #define SRC_UP "public report (hollance/neural-engine notes): upsampling by more than 2x falls back off the ANE (partly guessed)"
 #define SRC_DIL "public report (hollance/neural-engine notes): dilated convolution falls back off the ANE"
 #define SRC_TRIG "assumed: the ANEForge roadmap ('cross-chip deployment') says the oldest families lack trig (Sin/Cos); taken as h13 only"
-/* issue 15 (ops1) */
+/* losses, trigonometry and other elementwise ops */
 #define OPS1_TRIG ",tan,asin,acos,atan,sinh,cosh,asinh,acosh,atanh"
 #define SRC_TRIG_OPS1 \
     "; assumed: no public source for tan, the inverse and the hyperbolic functions; taken as missing where sin/cos are"
@@ -106,7 +106,7 @@ static const af_target_family families[] = {
      .missing_ops = "", .missing_ops_source = "", COMMON_CAPS},
 };
 
-/* issue 15 (ops3): grid_sample from coremltools issue #1875 ("grid sample does not run on GPU or
+/* grid_sample from coremltools issue #1875 ("grid sample does not run on GPU or
  * ANE"; #2299 files its absence from the ANE under the macOS 15 beta on M2 as a regression, so
  * placement varies by OS: off is the safe answer); roi_align, dft, stft and
  * mel_weight_matrix assumed (no public report of Core ML placing them on the ANE; roi_align's
@@ -115,7 +115,7 @@ static const af_target_family families[] = {
 #define OPS3_NEVER_SOURCE                                                                      \
     "; grid_sample: public report, coremltools issue #1875 (runs on neither GPU nor ANE); "      \
     "roi_align, dft, stft, mel_weight_matrix: assumed (no public report of them on the ANE)"
-/* issue 15 (ops2): gather_nd, scatter_nd, scatter_elements and max_unpool are gathers or
+/* gather_nd, scatter_nd, scatter_elements and max_unpool are gathers or
  * scatters (the public report on gather, extended: assumed); topk and reverse_sequence are
  * data-dependent permutations, nms, nonzero and compress data-dependent selections, with no
  * ANE layer known (assumed). one_hot stays eligible: it is a compare against an iota and a
@@ -124,7 +124,7 @@ static const af_target_family families[] = {
     ",gather_nd,scatter_nd,scatter_elements,max_unpool,topk,reverse_sequence,nms,nonzero,compress"
 #define OPS2_NEVER_SOURCE "; assumed: other gathers, scatters and selections"
 
-/* issue 15 (ops1): isnan/isinf (bool out) and bitshift (u8) are off the ANE by the dtype rule;
+/* isnan/isinf (bool out) and bitshift (u8) are off the ANE by the dtype rule;
  * eye_like and the windows always fold to constants; shrink and the trig functions are
  * elementwise (on the ANE except below h13's floor). */
 #define OPS1_NEVER ",nll_loss,hardmax,det"
@@ -132,7 +132,7 @@ static const af_target_family families[] = {
     "; assumed (no public source): nll_loss gathers by class index like gather; hardmax "       \
     "(argmax + one-hot) and det (pivoted LU) have no ANE layer in any public report"
 
-/* issue 15 (quant): quantize/dequantize of activations and the integer conv/matmul ops run on
+/* quantize/dequantize of activations and the integer conv/matmul ops run on
  * the CPU. The ANE computes fp16 only; int8 enters it only as weights, dequantized in its
  * datapath (the bundle's int8 weight encoding, which is how QDQ weights arrive), so int8
  * activation tensors, int32 accumulators and their round-half-even requantization have no

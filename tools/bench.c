@@ -53,7 +53,7 @@ static int bench_input(af_session *s, const af_bundle *b, int i, const char *dir
             state = state * 1664525u + 1013904223u;
             x[k] = (float)(state >> 8) / (float)(1u << 23) - 1.0f;
         }
-    } else if (info.dtype == AF_DTYPE_F16) { /* issue 15 (fp16): the same values as halves */
+    } else if (info.dtype == AF_DTYPE_F16) { /* the same values as halves */
         uint16_t *x = (uint16_t *)buf;
         for (size_t k = 0; k < info.nbytes / sizeof(uint16_t); k++) {
             state = state * 1664525u + 1013904223u;

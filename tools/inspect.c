@@ -10,7 +10,7 @@
 #include "../targets/targets_internal.h"
 #include "cli.h"
 #include "inspect.h"
-#include "inspect_quant.h" /* issue 15 (quant) */
+#include "inspect_quant.h" /* quantized graphs */
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -93,7 +93,7 @@ static void print_compressed(const afb_file *f, const char *const *enc_names)
         for (int k = 0; k < t->rank; k++) n *= (uint64_t)t->dims[k];
         printf("\n    %-9s %-40s %10llu bytes (%.2f bits/weight)", enc_names[t->encoding],
                t->name, (unsigned long long)t->data_bytes, n ? 8.0 * t->data_bytes / n : 0.0);
-        char origin[160]; /* issue 15 (quant) */
+        char origin[160]; /* quantized graphs */
         if (*inspect_int8_origin(t, origin, sizeof origin)) printf("\n      %s", origin);
     }
 }

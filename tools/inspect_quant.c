@@ -1,4 +1,4 @@
-/* tools/inspect_quant.c — how a pre-quantized (ONNX QDQ) int8 weight came in (issue 15). */
+/* tools/inspect_quant.c — how a pre-quantized (ONNX QDQ) int8 weight came in. */
 #include <stdio.h>
 
 #include "../runtime/wdecode.h"

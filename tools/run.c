@@ -46,7 +46,7 @@ static void print_summary(const af_tensor_info *info, const void *data)
     char ds[128];
     printf("%s: %s%s", info->name, af_dtype_name(info->dtype),
            af_shape_str(info->rank, info->dims, ds, sizeof ds));
-    if (info->dtype != AF_DTYPE_F32 && info->dtype != AF_DTYPE_F16) { /* f16: issue 15 */
+    if (info->dtype != AF_DTYPE_F32 && info->dtype != AF_DTYPE_F16) { /* f16 I/O */
         putchar('\n');
         return;
     }

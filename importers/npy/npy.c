@@ -26,7 +26,7 @@ typedef struct npy_kind {
 static const npy_kind NPY_KINDS[] = {
     {'f', 4, AF_DTYPE_F32}, {'f', 2, AF_DTYPE_F16}, {'u', 1, AF_DTYPE_U8}, {'i', 1, AF_DTYPE_I8},
     {'i', 4, AF_DTYPE_I32}, {'i', 8, AF_DTYPE_I64}, {'b', 1, AF_DTYPE_BOOL},
-    /* issue 15 (dtypes) */
+    /* 16/32/64-bit integer types */
     {'i', 2, AF_DTYPE_I16}, {'u', 2, AF_DTYPE_U16}, {'u', 4, AF_DTYPE_U32}, {'u', 8, AF_DTYPE_U64},
 };
 

@@ -14,7 +14,7 @@ typedef struct onnx_slot {
 
 #define ONNX_RESERVED (-2) /* a name the model defines later (kept free for it) */
 
-/* issue 15 (infra): a name → int map (keys not owned) */
+/* a name → int map (keys not owned) */
 typedef struct onnx_names {
     onnx_slot *slots;
     size_t cap, used;
@@ -29,7 +29,7 @@ typedef struct onnx_ctx {
     const Onnx__GraphProto *gp;
     onnx_slot *slots;
     size_t cap, used;
-    /* issue 15 (infra): a subgraph being expanded at lowering time (onnx_control.c) */
+    /* a subgraph being expanded at lowering time (onnx_control.c) */
     const struct onnx_ctx *outer; /* enclosing scope: names not defined here are looked up there */
     onnx_names *all;              /* every tensor name of the graph (NULL at top level) */
     const char *suffix;           /* appended to the tensor names defined in this scope */
@@ -148,22 +148,22 @@ af_status onnx_map_einsum(onnx_ctx *c, const onnx_node *nd); /* onnx_ops_einsum.
 af_status onnx_map_instance_norm(onnx_ctx *c, const onnx_node *nd); /* onnx_ops_norm.c */
 af_status onnx_map_layer_norm(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_group_norm(onnx_ctx *c, const onnx_node *nd);
-/* issue 15 (rnn) */
+/* recurrent ops */
 af_status onnx_map_rnn(onnx_ctx *c, const onnx_node *nd); /* onnx_ops_rnn.c: LSTM, GRU, RNN */
-/* issue 15 (ops3): onnx_ops_signal.c */
+/* onnx_ops_signal.c */
 af_status onnx_map_grid_sample(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_roi_align(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_dft(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_stft(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_mel_weight_matrix(onnx_ctx *c, const onnx_node *nd);
-/* issue 15 (ops2): onnx_ops_indexing.c */
+/* onnx_ops_indexing.c */
 af_status onnx_map_topk(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_scatter(onnx_ctx *c, const onnx_node *nd); /* arg: the IR op */
 af_status onnx_map_gather_nd(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_one_hot(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_reverse_sequence(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_max_unpool(onnx_ctx *c, const onnx_node *nd);
-/* issue 15 (ops1): onnx_ops_ops1.c */
+/* onnx_ops_ops1.c */
 af_status onnx_map_unary_ops1(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_bitshift(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_eye_like(onnx_ctx *c, const onnx_node *nd);
@@ -172,11 +172,11 @@ af_status onnx_map_window(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_nll_loss(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_sce_loss(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_mvn(onnx_ctx *c, const onnx_node *nd);
-/* issue 15 (userpath) */
+/* --freeze and model description */
 #include "onnx_describe.h"
 af_status onnx_apply_freeze(onnx_ctx *c, const af_onnx_options *o); /* onnx_freeze.c */
 
-/* issue 15 (quant): onnx_ops_quant.c */
+/* onnx_ops_quant.c */
 af_status onnx_map_quantize(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_dyn_quantize(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_qconv(onnx_ctx *c, const onnx_node *nd);
@@ -187,7 +187,7 @@ af_status onnx_map_nms(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_nonzero(onnx_ctx *c, const onnx_node *nd);
 af_status onnx_map_compress(onnx_ctx *c, const onnx_node *nd);
 
-/* ---- issue 15 (infra): graph structure (onnx_graph.c, onnx_control.c) ---- */
+/* ---- graph structure (onnx_graph.c, onnx_control.c) ---- */
 int onnx_names_get(const onnx_names *m, const char *name); /* -1 if absent */
 int onnx_names_put(onnx_names *m, const char *name, int value); /* -1 on OOM */
 void onnx_names_free(onnx_names *m);

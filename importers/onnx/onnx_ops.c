@@ -576,17 +576,17 @@ static const op_row op_rows[] = {
     {"ThresholdedRelu", onnx_map_thresholded_relu, 0},
     {"CastLike", onnx_map_cast_like, 0},
     {"Einsum", onnx_map_einsum, 0},
-    /* issue 15 (rnn) */
+    /* recurrent ops */
     {"LSTM", onnx_map_rnn, AF_OP_LSTM},
     {"GRU", onnx_map_rnn, AF_OP_GRU},
     {"RNN", onnx_map_rnn, AF_OP_RNN},
-    /* issue 15 (ops3) */
+    /* sampling and signal ops */
     {"GridSample", onnx_map_grid_sample, 0},
     {"RoiAlign", onnx_map_roi_align, 0},
     {"DFT", onnx_map_dft, 0},
     {"STFT", onnx_map_stft, 0},
     {"MelWeightMatrix", onnx_map_mel_weight_matrix, 0},
-    /* issue 15 (ops2) */
+    /* indexing and selection ops */
     {"TopK", onnx_map_topk, 0},
     {"ScatterND", onnx_map_scatter, AF_OP_SCATTER_ND},
     {"ScatterElements", onnx_map_scatter, AF_OP_SCATTER_ELEMENTS},
@@ -595,7 +595,7 @@ static const op_row op_rows[] = {
     {"OneHot", onnx_map_one_hot, 0},
     {"ReverseSequence", onnx_map_reverse_sequence, 0},
     {"MaxUnpool", onnx_map_max_unpool, 0},
-    /* issue 15 (ops1) */
+    /* losses, trigonometry and other elementwise ops */
     {"Tan", onnx_map_unary_ops1, AF_UNARY_TAN},
     {"Asin", onnx_map_unary_ops1, AF_UNARY_ASIN},
     {"Acos", onnx_map_unary_ops1, AF_UNARY_ACOS},
@@ -618,7 +618,7 @@ static const op_row op_rows[] = {
     {"NegativeLogLikelihoodLoss", onnx_map_nll_loss, 0},
     {"SoftmaxCrossEntropyLoss", onnx_map_sce_loss, 0},
     {"MeanVarianceNormalization", onnx_map_mvn, 0},
-    /* issue 15 (quant): onnx_ops_quant.c */
+    /* onnx_ops_quant.c */
     {"QuantizeLinear", onnx_map_quantize, AF_OP_QUANTIZE},
     {"DequantizeLinear", onnx_map_quantize, AF_OP_DEQUANTIZE},
     {"DynamicQuantizeLinear", onnx_map_dyn_quantize, 0},
@@ -629,7 +629,7 @@ static const op_row op_rows[] = {
     {"NonMaxSuppression", onnx_map_nms, 0},
     {"NonZero", onnx_map_nonzero, 0},
     {"Compress", onnx_map_compress, 0},
-    /* issue 15 (infra) */
+    /* control flow */
     {"If", onnx_map_control, 0},
     {"Loop", onnx_map_control, 0},
     {"Scan", onnx_map_control, 0},
@@ -646,7 +646,7 @@ af_status onnx_map_node(onnx_ctx *c, const Onnx__NodeProto *p, int index)
     const char *op = p->op_type ? p->op_type : "";
     if (p->name && *p->name) snprintf(name, sizeof name, "%s", p->name);
     else snprintf(name, sizeof name, "%s_%d", op, index);
-    if (c->suffix && *c->suffix) /* issue 15 (infra): an unrolled iteration's copy */
+    if (c->suffix && *c->suffix) /* an unrolled iteration's copy */
         snprintf(name + strlen(name), sizeof name - strlen(name), "%s", c->suffix);
     if (!*op) return af_err_set(c->err, AF_ERR_FORMAT, "node '%s' has no op_type", name);
     if (!default_domain(p->domain))
@@ -668,7 +668,7 @@ af_status onnx_map_node(onnx_ctx *c, const Onnx__NodeProto *p, int index)
     return st ? st : c->err->code;
 }
 
-/* issue 15 (userpath) */
+/* --freeze and model description */
 int af_onnx_op_supported(const char *domain, const char *op_type)
 {
     if (!op_type || !default_domain(domain)) return 0;
@@ -678,7 +678,7 @@ int af_onnx_op_supported(const char *domain, const char *op_type)
     return 0;
 }
 
-/* issue 15 (quant): Conv's attributes, for ConvInteger and QLinearConv (onnx_ops_quant.c). */
+/* Conv's attributes, for ConvInteger and QLinearConv (onnx_ops_quant.c). */
 af_status onnx_conv_attrs(onnx_ctx *c, const onnx_node *nd, af_conv_params *cp)
 {
     memset(cp, 0, sizeof *cp);

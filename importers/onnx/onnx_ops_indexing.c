@@ -1,4 +1,4 @@
-/* importers/onnx/onnx_ops_indexing.c — ONNX → IR for indexing and selection (issue 15, ops2):
+/* importers/onnx/onnx_ops_indexing.c — ONNX → IR for indexing and selection:
  * TopK, ScatterND, ScatterElements, Scatter (opset 9/10), GatherND, OneHot, ReverseSequence,
  * MaxUnpool. */
 #include "onnx_internal.h"

@@ -1,4 +1,4 @@
-/* importers/onnx/onnx_ops_ops1.c — ONNX → IR for issue 15's first op group: the trigonometric
+/* importers/onnx/onnx_ops_ops1.c — ONNX → IR for the losses, trigonometry and small-op group: the trigonometric
  * and hyperbolic functions, Shrink, IsNaN, IsInf, BitShift, Hardmax, EyeLike, Det, the window
  * functions, NegativeLogLikelihoodLoss, and two exact expansions: SoftmaxCrossEntropyLoss
  * (LogSoftmax over axis 1, then NegativeLogLikelihoodLoss) and MeanVarianceNormalization (its

@@ -1,4 +1,4 @@
-/* importers/onnx/onnx_ops_quant.c — ONNX → IR for quantized graphs (issue 15):
+/* importers/onnx/onnx_ops_quant.c — ONNX → IR for quantized graphs:
  * QuantizeLinear, DequantizeLinear (per-tensor, per-axis, opset 21 blocked),
  * DynamicQuantizeLinear, ConvInteger, QLinearConv, MatMulInteger, QLinearMatMul.
  *

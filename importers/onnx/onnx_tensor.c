@@ -28,7 +28,7 @@ int onnx_dtype(int32_t t, af_dtype *out)
     case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL: *out = AF_DTYPE_BOOL; return 0;
     /* The IR has no f64: double constants are narrowed to f32 (ample for weights). */
     case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: *out = AF_DTYPE_F32; return 1;
-    /* issue 15 (dtypes) */
+    /* 16/32/64-bit integer types */
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT16: *out = AF_DTYPE_I16; return 0;
     case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16: *out = AF_DTYPE_U16; return 0;
     case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32: *out = AF_DTYPE_U32; return 0;
@@ -189,7 +189,7 @@ static af_status typed_check(onnx_ctx *c, const Onnx__TensorProto *tp, const cha
     else if (t == ONNX__TENSOR_PROTO__DATA_TYPE__INT64) have = tp->n_int64_data;
     else if (t == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE) have = tp->n_double_data;
     else if (t == ONNX__TENSOR_PROTO__DATA_TYPE__UINT32 || t == ONNX__TENSOR_PROTO__DATA_TYPE__UINT64)
-        have = tp->n_uint64_data; /* issue 15 (dtypes): onnx.proto keeps these in uint64_data */
+        have = tp->n_uint64_data; /* onnx.proto keeps these in uint64_data */
     else have = tp->n_int32_data; /* int32, and f16/bf16/int8/uint8/bool bit patterns */
     if ((int64_t)have != numel)
         return af_err_set(c->err, AF_ERR_FORMAT, "tensor '%s' (%s) holds %zu values, its dims "
@@ -211,7 +211,7 @@ static void typed_fill(const Onnx__TensorProto *tp, af_dtype dt, int64_t numel, 
         else if (dt == AF_DTYPE_F16 || dt == AF_DTYPE_BF16)
             ((uint16_t *)dst)[i] = (uint16_t)tp->int32_data[i];
         else if (dt == AF_DTYPE_BOOL) ((uint8_t *)dst)[i] = tp->int32_data[i] != 0;
-        /* issue 15 (dtypes): int16/uint16 in int32_data, uint32/uint64 in uint64_data */
+        /* int16/uint16 in int32_data, uint32/uint64 in uint64_data */
         else if (dt == AF_DTYPE_I16) ((int16_t *)dst)[i] = (int16_t)tp->int32_data[i];
         else if (dt == AF_DTYPE_U16) ((uint16_t *)dst)[i] = (uint16_t)tp->int32_data[i];
         else if (dt == AF_DTYPE_U32) ((uint32_t *)dst)[i] = (uint32_t)tp->uint64_data[i];

@@ -58,7 +58,7 @@ af_status onnx_name_put(onnx_ctx *c, const char *name, int value)
     return AF_OK;
 }
 
-/* issue 15 (infra): in a subgraph expansion (c->all set) a value's tensor is named
+/* in a subgraph expansion (c->all set) a value's tensor is named
  * "<name><suffix>", made unique in the whole graph, and the scope maps the ONNX name to it. */
 static af_status define_scoped(onnx_ctx *c, const char *key, const char *tname, af_dtype dt,
                                int rank, const int64_t *dims, int *idx)
@@ -330,7 +330,7 @@ af_status onnx_emit(onnx_ctx *c, const onnx_node *nd, af_op op, const int *in, i
     return AF_OK;
 }
 
-/* issue 15 (infra): a standalone name → int map (toposort, subgraph scopes) */
+/* a standalone name → int map (toposort, subgraph scopes) */
 
 int onnx_names_get(const onnx_names *m, const char *name)
 {

@@ -300,7 +300,7 @@ static int st_to_graph_dtype(st_dtype s, af_dtype *d)
         {ST_F32, AF_DTYPE_F32}, {ST_F16, AF_DTYPE_F16}, {ST_BF16, AF_DTYPE_BF16},
         {ST_I8, AF_DTYPE_I8},   {ST_U8, AF_DTYPE_U8},   {ST_I32, AF_DTYPE_I32},
         {ST_I64, AF_DTYPE_I64}, {ST_BOOL, AF_DTYPE_BOOL},
-        /* issue 15 (dtypes) */
+        /* 16/32/64-bit integer types */
         {ST_I16, AF_DTYPE_I16}, {ST_U16, AF_DTYPE_U16}, {ST_U32, AF_DTYPE_U32}, {ST_U64, AF_DTYPE_U64},
     };
     for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)

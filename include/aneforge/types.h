@@ -16,7 +16,7 @@ typedef enum af_dtype {
     AF_DTYPE_I32 = 5,
     AF_DTYPE_I64 = 6,
     AF_DTYPE_BOOL = 7,
-    /* issue 15 (dtypes) */
+    /* 16/32/64-bit integer types */
     AF_DTYPE_I16 = 8,
     AF_DTYPE_U16 = 9,
     AF_DTYPE_U32 = 10,

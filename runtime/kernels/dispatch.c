@@ -79,7 +79,7 @@ int64_t afk_get_i64(af_dtype t, const void *data, int64_t i)
     case AF_DTYPE_BOOL: return ((const uint8_t *)data)[i] != 0;
     case AF_DTYPE_I32: return ((const int32_t *)data)[i];
     case AF_DTYPE_I64: return ((const int64_t *)data)[i];
-    /* issue 15 (dtypes): u64 as its bit pattern (afk_int_key orders it) */
+    /* u64 as its bit pattern (afk_int_key orders it) */
     case AF_DTYPE_I16: return ((const int16_t *)data)[i];
     case AF_DTYPE_U16: return ((const uint16_t *)data)[i];
     case AF_DTYPE_U32: return ((const uint32_t *)data)[i];
@@ -97,7 +97,7 @@ void afk_set_i64(af_dtype t, void *data, int64_t i, int64_t v)
     case AF_DTYPE_BOOL: ((uint8_t *)data)[i] = v != 0; break;
     case AF_DTYPE_I32: ((int32_t *)data)[i] = (int32_t)(uint32_t)(uint64_t)v; break;
     case AF_DTYPE_I64: ((int64_t *)data)[i] = v; break;
-    /* issue 15 (dtypes) */
+    /* 16/32/64-bit integer types */
     case AF_DTYPE_I16: ((int16_t *)data)[i] = (int16_t)(uint16_t)(uint64_t)v; break;
     case AF_DTYPE_U16: ((uint16_t *)data)[i] = (uint16_t)(uint64_t)v; break;
     case AF_DTYPE_U32: ((uint32_t *)data)[i] = (uint32_t)(uint64_t)v; break;
@@ -106,7 +106,7 @@ void afk_set_i64(af_dtype t, void *data, int64_t i, int64_t v)
     }
 }
 
-/* issue 15 (dtypes) */
+/* 16/32/64-bit integer types */
 int afk_is_int16_plus(af_dtype t)
 {
     return t == AF_DTYPE_I16 || t == AF_DTYPE_U16 || t == AF_DTYPE_U32 || t == AF_DTYPE_U64;
@@ -198,17 +198,17 @@ af_status af_kernel_check(af_op op, const af_params *p, const af_tview *in, int 
     case AF_OP_GROUP_NORM: return afk_group_norm_check(p, in, n_in, out, n_out, err);
     case AF_OP_LAYER_NORM: return afk_layer_norm_check(p, in, n_in, out, n_out, err);
     case AF_OP_ATTENTION: return afk_attention_check(p, in, n_in, out, n_out, err);
-    /* issue 15 (rnn) */
+    /* recurrent ops */
     case AF_OP_LSTM:
     case AF_OP_GRU:
     case AF_OP_RNN: return afk_rnn_check(op, p, in, n_in, out, n_out, err);
-    /* issue 15 (ops3) */
+    /* sampling and signal ops */
     case AF_OP_GRID_SAMPLE: return afk_grid_sample_check(p, in, n_in, out, n_out, err);
     case AF_OP_ROI_ALIGN: return afk_roi_align_check(p, in, n_in, out, n_out, err);
     case AF_OP_DFT: return afk_dft_check(p, in, n_in, out, n_out, err);
     case AF_OP_STFT: return afk_stft_check(p, in, n_in, out, n_out, err);
     case AF_OP_MEL_WEIGHT_MATRIX: return afk_mel_check(p, in, n_in, out, n_out, err);
-    /* issue 15 (ops2) */
+    /* indexing and selection ops */
     case AF_OP_TOPK: return afk_topk_check(p, in, n_in, out, n_out, err);
     case AF_OP_SCATTER_ND: return afk_scatter_nd_check(p, in, n_in, out, n_out, err);
     case AF_OP_SCATTER_ELEMENTS: return afk_scatter_elements_check(p, in, n_in, out, n_out, err);
@@ -216,11 +216,11 @@ af_status af_kernel_check(af_op op, const af_params *p, const af_tview *in, int 
     case AF_OP_ONE_HOT: return afk_one_hot_check(p, in, n_in, out, n_out, err);
     case AF_OP_REVERSE_SEQUENCE: return afk_reverse_sequence_check(p, in, n_in, out, n_out, err);
     case AF_OP_MAX_UNPOOL: return afk_max_unpool_check(p, in, n_in, out, n_out, err);
-    /* issue 15 (ops1) */
+    /* losses, trigonometry and other elementwise ops */
     case AF_OP_NLL_LOSS: return afk_nll_loss_check(p, in, n_in, out, n_out, err);
     case AF_OP_HARDMAX: return afk_hardmax_check(p, in, n_in, out, n_out, err);
     case AF_OP_DET: return afk_det_check(p, in, n_in, out, n_out, err);
-    /* issue 15 (quant) */
+    /* quantized graphs */
     case AF_OP_QUANTIZE: return afk_quant_check(p, in, n_in, out, n_out, err);
     case AF_OP_DEQUANTIZE: return afk_dequant_check(p, in, n_in, out, n_out, err);
     case AF_OP_DYN_QUANTIZE: return afk_dyn_quant_check(p, in, n_in, out, n_out, err);
@@ -246,16 +246,16 @@ size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in,
     case AF_OP_CONV_TRANSPOSE: return n_in >= 2 ? afk_convt_scratch(p, in, out) : 0;
     case AF_OP_RESIZE: return afk_resize_scratch(p, in, out);
     case AF_OP_ATTENTION: return afk_attention_scratch(p, in, n_in);
-    /* issue 15 (rnn) */
+    /* recurrent ops */
     case AF_OP_LSTM:
     case AF_OP_GRU:
     case AF_OP_RNN: return afk_rnn_scratch(op, p, in, n_in);
-    /* issue 15 (ops3) */
+    /* sampling and signal ops */
     case AF_OP_DFT: return afk_dft_scratch(p, in, out);
     case AF_OP_STFT: return afk_stft_scratch(p, in, out);
-    /* issue 15 (ops2) */
+    /* indexing and selection ops */
     case AF_OP_TOPK: return afk_topk_scratch(p, in);
-    /* issue 15 (quant) */
+    /* quantized graphs */
     case AF_OP_CONV_INTEGER:
     case AF_OP_QLINEAR_CONV: return afk_qconv_scratch(op, p, in, n_in, out);
     case AF_OP_MATMUL_INTEGER:
@@ -330,17 +330,17 @@ af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_
     case AF_OP_GROUP_NORM: return afk_group_norm_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_LAYER_NORM: return afk_layer_norm_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_ATTENTION: return afk_attention_run(p, in, n_in, out, n_out, ctx, err);
-    /* issue 15 (rnn) */
+    /* recurrent ops */
     case AF_OP_LSTM:
     case AF_OP_GRU:
     case AF_OP_RNN: return afk_rnn_run(op, p, in, n_in, out, n_out, ctx, err);
-    /* issue 15 (ops3) */
+    /* sampling and signal ops */
     case AF_OP_GRID_SAMPLE: return afk_grid_sample_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_ROI_ALIGN: return afk_roi_align_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_DFT: return afk_dft_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_STFT: return afk_stft_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_MEL_WEIGHT_MATRIX: return afk_mel_run(p, in, n_in, out, n_out, ctx, err);
-    /* issue 15 (ops2) */
+    /* indexing and selection ops */
     case AF_OP_TOPK: return afk_topk_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_SCATTER_ND: return afk_scatter_nd_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_SCATTER_ELEMENTS: return afk_scatter_elements_run(p, in, n_in, out, n_out, ctx, err);
@@ -348,11 +348,11 @@ af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_
     case AF_OP_ONE_HOT: return afk_one_hot_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_REVERSE_SEQUENCE: return afk_reverse_sequence_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_MAX_UNPOOL: return afk_max_unpool_run(p, in, n_in, out, n_out, ctx, err);
-    /* issue 15 (ops1) */
+    /* losses, trigonometry and other elementwise ops */
     case AF_OP_NLL_LOSS: return afk_nll_loss_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_HARDMAX: return afk_hardmax_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_DET: return afk_det_run(p, in, n_in, out, n_out, ctx, err);
-    /* issue 15 (quant) */
+    /* quantized graphs */
     case AF_OP_QUANTIZE: return afk_quant_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_DEQUANTIZE: return afk_dequant_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_DYN_QUANTIZE: return afk_dyn_quant_run(p, in, n_in, out, n_out, ctx, err);

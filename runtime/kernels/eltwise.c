@@ -60,7 +60,7 @@ float afk_unary_f32(const af_unary_params *u, float x)
         return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
     case AF_UNARY_SILU: return x * sigmoidf(x);
     case AF_UNARY_THRESHOLDED_RELU: return x > a ? x : 0.0f;
-    /* issue 15 (ops1) */
+    /* losses, trigonometry and other elementwise ops */
     case AF_UNARY_TAN: return tanf(x);
     case AF_UNARY_ASIN: return asinf(x);
     case AF_UNARY_ACOS: return acosf(x);
@@ -73,7 +73,7 @@ float afk_unary_f32(const af_unary_params *u, float x)
     case AF_UNARY_SHRINK: return x < -a ? x + b : (x > a ? x - b : 0.0f);
     case AF_UNARY_ISNAN: return isnan(x) ? 1.0f : 0.0f;
     case AF_UNARY_ISINF: return isinf(x) && ((x < 0 && a != 0.0f) || (x > 0 && b != 0.0f));
-    /* issue 15 (fp16) */
+    /* half-precision graphs */
     case AF_UNARY_ROUND_F16: return af_f16_round(x);
     case AF_UNARY_ROUND_BF16: return af_bf16_to_f32(af_f32_to_bf16(x));
     default: return x;
@@ -83,7 +83,7 @@ float afk_unary_f32(const af_unary_params *u, float x)
 int afk_act_valid(const af_unary_params *u)
 {
     return u->fn >= 0 && u->fn < AF_UNARY_COUNT && u->fn != AF_UNARY_NOT &&
-           u->fn != AF_UNARY_ISNAN && u->fn != AF_UNARY_ISINF; /* issue 15 (ops1): → bool */
+           u->fn != AF_UNARY_ISNAN && u->fn != AF_UNARY_ISINF; /* → bool */
 }
 
 void afk_act_apply(const af_unary_params *u, float *x, int64_t n)
@@ -99,7 +99,7 @@ void afk_act_apply(const af_unary_params *u, float *x, int64_t n)
         if (afk_vec_sigmoid(u, x, n)) return;
         for (int64_t i = 0; i < n; i++) x[i] = afk_unary_f32(u, x[i]);
         return;
-    case AF_UNARY_ROUND_F16: /* issue 15 (fp16): the vectorisable loop */
+    case AF_UNARY_ROUND_F16: /* the vectorisable loop */
         af_f16_round_buf(x, (size_t)n);
         return;
     default:
@@ -144,7 +144,7 @@ af_status afk_unary_check(AFK_CHECK_ARGS)
     int ok;
     if (u->fn == AF_UNARY_NOT)
         ok = t == AF_DTYPE_BOOL && out[0].dtype == AF_DTYPE_BOOL;
-    else if (u->fn == AF_UNARY_ISNAN || u->fn == AF_UNARY_ISINF) /* issue 15 (ops1) */
+    else if (u->fn == AF_UNARY_ISNAN || u->fn == AF_UNARY_ISINF) /* losses, trigonometry and other elementwise ops */
         ok = t == AF_DTYPE_F32 && out[0].dtype == AF_DTYPE_BOOL;
     else if (u->fn == AF_UNARY_IDENTITY)
         ok = out[0].dtype == t;
@@ -174,7 +174,7 @@ af_status afk_unary_run(AFK_RUN_ARGS)
         const uint8_t *x = in[0].data;
         uint8_t *y = out[0].data;
         for (int64_t i = 0; i < n; i++) y[i] = !x[i];
-    } else if (u.fn == AF_UNARY_ISNAN || u.fn == AF_UNARY_ISINF) { /* issue 15 (ops1) */
+    } else if (u.fn == AF_UNARY_ISNAN || u.fn == AF_UNARY_ISINF) { /* losses, trigonometry and other elementwise ops */
         const float *x = in[0].data;
         uint8_t *y = out[0].data;
         for (int64_t i = 0; i < n; i++) y[i] = afk_unary_f32(&u, x[i]) != 0.0f;
@@ -185,7 +185,7 @@ af_status afk_unary_run(AFK_RUN_ARGS)
             if (afk_int_to_f64(t, x) > u.beta) x = (int64_t)u.beta;
             afk_set_i64(t, out[0].data, i, x);
         }
-    } else if (afk_is_unsigned(t)) { /* issue 15 (dtypes): |x| = relu(x) = x, sign is 0 or 1 */
+    } else if (afk_is_unsigned(t)) { /* |x| = relu(x) = x, sign is 0 or 1 */
         for (int64_t i = 0; i < n; i++) {
             int64_t x = afk_get_i64(t, in[0].data, i);
             int64_t y = u.fn == AF_UNARY_SIGN ? x != 0 : u.fn == AF_UNARY_NEG ? unary_i64(u.fn, x) : x;
@@ -383,14 +383,14 @@ static int64_t arith_i64(int fn, int64_t x, int64_t y)
     case AF_BINARY_MIN: return x < y ? x : y;
     case AF_BINARY_MOD: return mod_i64(x, y, 0);
     case AF_BINARY_FMOD: return mod_i64(x, y, 1);
-    /* issue 15 (ops1): unsigned shifts; a count outside [0, 64) shifts everything out */
+    /* unsigned shifts; a count outside [0, 64) shifts everything out */
     case AF_BINARY_SHIFT_LEFT: return y < 0 || y >= 64 ? 0 : (int64_t)((uint64_t)x << y);
     case AF_BINARY_SHIFT_RIGHT: return y < 0 || y >= 64 ? 0 : (int64_t)((uint64_t)x >> y);
     default: return 0;
     }
 }
 
-/* issue 15 (dtypes): the ops whose result depends on signedness, for u64 bit patterns
+/* the ops whose result depends on signedness, for u64 bit patterns
  * (u8/u16/u32 values are non-negative in int64, where signed and unsigned agree). */
 static int64_t arith_u64(int fn, uint64_t x, uint64_t y)
 {
@@ -473,8 +473,8 @@ static int binary_types_ok(int fn, af_dtype a, af_dtype b, af_dtype o)
         return 1; /* integer base, float exponent: computed in double, result of the base type */
     if (fn == AF_BINARY_PRELU)
         return a == AF_DTYPE_F32 && b == a && o == a;
-    if (fn == AF_BINARY_SHIFT_LEFT || fn == AF_BINARY_SHIFT_RIGHT) /* issue 15 (ops1) */
-        return afk_is_unsigned(a) && b == a && o == a; /* issue 15 (dtypes): u8..u64 */
+    if (fn == AF_BINARY_SHIFT_LEFT || fn == AF_BINARY_SHIFT_RIGHT) /* losses, trigonometry and other elementwise ops */
+        return afk_is_unsigned(a) && b == a && o == a; /* u8..u64 */
     return a == b && o == a && (a == AF_DTYPE_F32 || ia);
 }
 

@@ -1,4 +1,4 @@
-/* runtime/kernels/indexing.c — reference kernels for indexing and selection (issue 15, ops2):
+/* runtime/kernels/indexing.c — reference kernels for indexing and selection:
  * topk, scatter_nd, scatter_elements, gather_nd, one_hot, reverse_sequence, max_unpool.
  *
  * Every index is validated before it is used (an out-of-range index is AF_ERR_SHAPE naming the
@@ -133,7 +133,7 @@ static void combine(af_dtype t, void *dst, int64_t di, const void *src, int64_t 
         d = red == AF_SCATTER_ADD ? (int64_t)((uint64_t)d + (uint64_t)s)
           : red == AF_SCATTER_MUL ? (int64_t)((uint64_t)d * (uint64_t)s)
           : red == AF_SCATTER_MAX ? (afk_int_key(t, d) > afk_int_key(t, s) ? d : s)
-          : (afk_int_key(t, d) < afk_int_key(t, s) ? d : s); /* issue 15 (dtypes): u64 order */
+          : (afk_int_key(t, d) < afk_int_key(t, s) ? d : s); /* u64 order */
         afk_set_i64(t, dst, di, d);
     }
 }

@@ -88,12 +88,12 @@ af_status afk_cumsum_check(AFK_CHECK_ARGS);
 af_status afk_cumsum_run(AFK_RUN_ARGS);
 af_status afk_lrn_check(AFK_CHECK_ARGS);
 af_status afk_lrn_run(AFK_RUN_ARGS);
-/* issue 15 (rnn) */
+/* recurrent ops */
 af_status afk_rnn_check(af_op op, AFK_CHECK_ARGS); /* rnn.c: LSTM, GRU, RNN */
 af_status afk_rnn_run(af_op op, AFK_RUN_ARGS);
 size_t afk_rnn_scratch(af_op op, const af_params *p, const af_tview *in, int n_in);
 
-/* issue 15 (ops3) */
+/* sampling and signal ops */
 af_status afk_grid_sample_check(AFK_CHECK_ARGS); /* sample.c */
 af_status afk_grid_sample_run(AFK_RUN_ARGS);
 af_status afk_roi_align_check(AFK_CHECK_ARGS);
@@ -107,7 +107,7 @@ size_t afk_stft_scratch(const af_params *p, const af_tview *in, const af_tview *
 af_status afk_mel_check(AFK_CHECK_ARGS);
 af_status afk_mel_run(AFK_RUN_ARGS);
 
-/* issue 15 (ops2): indexing.c */
+/* indexing.c */
 af_status afk_topk_check(AFK_CHECK_ARGS);
 af_status afk_topk_run(AFK_RUN_ARGS);
 size_t afk_topk_scratch(const af_params *p, const af_tview *in);
@@ -123,7 +123,7 @@ af_status afk_reverse_sequence_check(AFK_CHECK_ARGS);
 af_status afk_reverse_sequence_run(AFK_RUN_ARGS);
 af_status afk_max_unpool_check(AFK_CHECK_ARGS);
 af_status afk_max_unpool_run(AFK_RUN_ARGS);
-/* issue 15 (ops1): ops1.c */
+/* ops1.c */
 af_status afk_nll_loss_check(AFK_CHECK_ARGS);
 af_status afk_nll_loss_run(AFK_RUN_ARGS);
 af_status afk_hardmax_check(AFK_CHECK_ARGS);
@@ -131,7 +131,7 @@ af_status afk_hardmax_run(AFK_RUN_ARGS);
 af_status afk_det_check(AFK_CHECK_ARGS);
 af_status afk_det_run(AFK_RUN_ARGS);
 
-/* issue 15 (quant): quant.c */
+/* quant.c */
 af_status afk_quant_check(AFK_CHECK_ARGS);
 af_status afk_quant_run(AFK_RUN_ARGS);
 af_status afk_dequant_check(AFK_CHECK_ARGS);
@@ -274,10 +274,10 @@ af_status afk_need_data(const char *op, const af_tview *in, int n_in, af_err *er
 int64_t afk_get_i64(af_dtype t, const void *data, int64_t i);
 void afk_set_i64(af_dtype t, void *data, int64_t i, int64_t v);
 int afk_is_int(af_dtype t); /* i8, u8, i32, i64, i16, u16, u32, u64 */
-/* issue 15 (dtypes): afk_get_i64 returns a u64 as its bit pattern. Order-sensitive code
+/* afk_get_i64 returns a u64 as its bit pattern. Order-sensitive code
  * compares afk_int_key(t, v) (a u64 with its top bit flipped: signed order = unsigned order,
  * and applying it twice gives v back); afk_int_to_f64 converts with the type's signedness. */
-int afk_is_int16_plus(af_dtype t); /* the types added by issue 15: i16, u16, u32, u64 */
+int afk_is_int16_plus(af_dtype t); /* the wider integer types: i16, u16, u32, u64 */
 int afk_is_unsigned(af_dtype t);   /* u8, u16, u32, u64 */
 int64_t afk_int_key(af_dtype t, int64_t v);
 double afk_int_to_f64(af_dtype t, int64_t v);

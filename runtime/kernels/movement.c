@@ -360,7 +360,7 @@ af_status afk_cast_check(AFK_CHECK_ARGS)
     return AF_OK;
 }
 
-/* float → integer (issue 15 (dtypes)): truncation toward zero. ONNX leaves out-of-range
+/* float → integer (16/32/64-bit integer types): truncation toward zero. ONNX leaves out-of-range
  * values undefined; this follows ONNX Runtime on x86-64, checked against it for every integer
  * type (tests/unit/test_cast_int.c): the conversion goes through a 32-bit (types up to 32 bits)
  * or 64-bit truncating convert whose out-of-range result (and NaN's) is the type's minimum,

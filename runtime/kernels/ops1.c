@@ -1,4 +1,4 @@
-/* runtime/kernels/ops1.c — reference kernels for issue 15's first op group: NLL_LOSS,
+/* runtime/kernels/ops1.c — reference kernels for the losses, trigonometry and small-op group: NLL_LOSS,
  * HARDMAX and DET. Plain loops; sums and the LU factorisation in double, results in f32. */
 #include "internal.h"
 

@@ -1,4 +1,4 @@
-/* runtime/kernels/quant.c — reference kernels of the quantized-graph ops (issue 15):
+/* runtime/kernels/quant.c — reference kernels of the quantized-graph ops:
  * QUANTIZE / DEQUANTIZE (per-tensor, per-axis, blocked: runtime/qparam.h), DYN_QUANTIZE,
  * CONV_INTEGER / QLINEAR_CONV and MATMUL_INTEGER / QLINEAR_MATMUL.
  *

@@ -125,7 +125,7 @@ static int64_t reduce_i64(int fn, af_dtype t, const void *x, walk *rw)
                 : fn == AF_REDUCE_MIN ? INT64_MAX : 0;
     for (int64_t k = 0; k < rw->count; k++, walk_step(rw)) {
         int64_t v = afk_get_i64(t, x, rw->off);
-        int64_t kv = afk_int_key(t, v); /* issue 15 (dtypes): u64 order; acc is a key */
+        int64_t kv = afk_int_key(t, v); /* u64 order; acc is a key */
         switch (fn) {
         case AF_REDUCE_MAX: acc = kv > acc ? kv : acc; break;
         case AF_REDUCE_MIN: acc = kv < acc ? kv : acc; break;
@@ -140,7 +140,7 @@ static int64_t arg_extreme(int fn, int last, af_dtype t, const void *x, walk *rw
 {
     int64_t best_k = 0, ibest = 0;
     double best = 0;
-    int ints = afk_is_int(t); /* issue 15 (dtypes): integers compared exactly (u64 as keys) */
+    int ints = afk_is_int(t); /* integers compared exactly (u64 as keys) */
     for (int64_t k = 0; k < rw->count; k++, walk_step(rw)) {
         double v = ints ? 0 : af_dtype_get(t, x, (size_t)rw->off);
         int64_t iv = ints ? afk_int_key(t, afk_get_i64(t, x, rw->off)) : 0;

@@ -57,23 +57,23 @@ static const char *const op_set[] = {
     "Shape", "Sigmoid", "Sign", "Sin", "Size", "Slice", "Softmax", "Softplus", "Softsign",
     "SpaceToDepth", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "ThresholdedRelu", "Tile",
     "Transpose", "Trilu", "Unsqueeze", "Upsample", "Where", "Xor",
-    /* issue 15 (rnn) */
+    /* recurrent ops */
     "GRU", "LSTM", "RNN",
-    /* issue 15 (ops3) */
+    /* sampling and signal ops */
     "GridSample", "RoiAlign", "DFT", "STFT", "MelWeightMatrix",
-    /* issue 15 (ops2) */
+    /* indexing and selection ops */
     "TopK", "ScatterND", "ScatterElements", "Scatter", "GatherND", "OneHot", "ReverseSequence",
     "MaxUnpool",
-    /* issue 15 (ops1) */
+    /* losses, trigonometry and other elementwise ops */
     "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss", "Tan", "Asin", "Acos", "Atan",
     "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "IsNaN", "IsInf", "Shrink", "Hardmax",
     "EyeLike", "MeanVarianceNormalization", "BitShift", "Det", "HannWindow", "HammingWindow",
     "BlackmanWindow",
-    /* issue 15 (quant) */
+    /* quantized graphs */
     "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "ConvInteger", "QLinearConv",
     "MatMulInteger", "QLinearMatMul",
     "MaxUnpool", "NonMaxSuppression", "NonZero", "Compress",
-    /* issue 15 (infra) */
+    /* control flow */
     "If", "Loop", "Scan",
 };
 #define N_OPS ((int)(sizeof op_set / sizeof *op_set))
@@ -87,7 +87,7 @@ typedef struct xfail {
 
 /* A trailing '*' matches a prefix (never an *_expanded case, which must pass). */
 static const xfail expected_failures[] = {
-    /* issue 15 (fp16) */
+    /* half-precision graphs */
     {"test_cast_FLOAT_to_BFLOAT16", "the onnx 1.12 data truncates to bfloat16; aneforge rounds to "
      "nearest even (the ONNX spec, ONNX Runtime): one bfloat16 ulp apart"},
     {"test_castlike_BFLOAT16_to_FLOAT", "the data gives input 'like' as [1], the model declares [3,4]"},
@@ -150,10 +150,10 @@ static int computed_type(int32_t t)
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
     case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL:
-    /* issue 15 (fp16): computed in f32 with half rounding (lowering/half.c) */
+    /* computed in f32 with half rounding (lowering/half.c) */
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
     case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16:
-    /* issue 15 (dtypes) */
+    /* 16/32/64-bit integer types */
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT16:
     case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16:
     case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
@@ -291,7 +291,7 @@ static int file_exists(const char *p)
     return stat(p, &sb) == 0;
 }
 
-/* issue 15 (fp16): the backend data of onnx 1.12 stores its BFLOAT16 tensors as UINT16 (the
+/* the backend data of onnx 1.12 stores its BFLOAT16 tensors as UINT16 (the
  * models declare BFLOAT16): such a file is read as bf16. Returns 0 when it was one. */
 static int read_uint16_as_bf16(const char *path, af_onnx_tensor *t)
 {
@@ -429,7 +429,7 @@ static int compare(const af_tensor_info *info, const void *got, const af_onnx_te
     for (size_t i = 0; i < n; i++) {
         double a = af_dtype_get(info->dtype, got, i), b = af_dtype_get(want->dtype, want->data, i);
         int ok;
-        if (info->dtype == AF_DTYPE_I64 || info->dtype == AF_DTYPE_U64) /* issue 15 (dtypes): bits */
+        if (info->dtype == AF_DTYPE_I64 || info->dtype == AF_DTYPE_U64) /* bits */
             ok = ((const int64_t *)got)[i] == ((const int64_t *)want->data)[i];
         else if (!af_dtype_table[info->dtype].is_float) ok = a == b;
         else if (isnan(b)) ok = isnan(a);
@@ -444,7 +444,7 @@ static int compare(const af_tensor_info *info, const void *got, const af_onnx_te
     return 0;
 }
 
-/* issue 15 (fp16): a bf16 input is given to the bundle as f32 (docs/onnx-ops.md). */
+/* a bf16 input is given to the bundle as f32 (docs/onnx-ops.md). */
 static void *bf16_widen(const af_onnx_tensor *t, size_t *nbytes)
 {
     size_t n = *nbytes / 2;
@@ -546,7 +546,7 @@ static int bind_inputs(const model_info *mi, const case_data *d, int ints_only,
     return !added;
 }
 
-/* issue 15 (dtypes): UINT16 data now reads as u16; where the model declares the value
+/* UINT16 data now reads as u16; where the model declares the value
  * BFLOAT16 (the onnx 1.12 storage above) it is relabelled bf16, the bits unchanged. */
 static void relabel_bf16(Onnx__ValueInfoProto *const *vi, size_t n_vi, af_onnx_tensor *t, int n)
 {
@@ -757,7 +757,7 @@ static void opset_list(uint64_t bits, char *buf, size_t n)
     if (!at) snprintf(buf, n, "-");
 }
 
-/* issue 15 (userpath): the section tests/conformance/user_path.py writes (from its begin
+/* the section tests/conformance/user_path.py writes (from its begin
  * marker to the end of the file) survives a rewrite; returns it malloc'd, or NULL. */
 static char *user_path_section(const char *path)
 {

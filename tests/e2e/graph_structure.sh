@@ -1,5 +1,5 @@
 #!/bin/sh
-# Graph structure at import (issue 15): nodes out of order (an fp16-converter-style input Cast
+# Graph structure at import: nodes out of order (an fp16-converter-style input Cast
 # appended last), an If on a sample rate frozen as an initializer (the untaken branch reshapes
 # to another shape and is never imported), and a Loop with a constant trip count whose body
 # branches on the iteration number, a while loop whose condition folds per iteration, a

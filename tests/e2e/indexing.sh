@@ -1,5 +1,5 @@
 #!/bin/sh
-# Indexing and selection ops (issue 15): TopK ties, ScatterND / ScatterElements duplicates under
+# Indexing and selection ops: TopK ties, ScatterND / ScatterElements duplicates under
 # every reduction, GatherND batch_dims, OneHot float and negative indices, ReverseSequence,
 # MaxUnpool with output_shape. Models and numpy references from tests/tools/indexing_cases.py,
 # converted to fp32 bundles through the CLI, run, and compared (floats within rtol 1e-6: the

@@ -1,6 +1,6 @@
 #!/bin/sh
 # GridSample / RoiAlign / DFT / STFT / MelWeightMatrix forms beyond the backend test data
-# (issue 15): models and torch / numpy references made by tests/tools/sample_signal.py, converted
+#: models and torch / numpy references made by tests/tools/sample_signal.py, converted
 # to fp32 bundles, run through the CLI, and compared with the references and, when the oracle is
 # installed, with ONNX Runtime on the same model (RoiAlign's max mode has no other reference);
 # plus a torch-exported flow warp (GridSample), a torchvision roi_align head and a log-mel front

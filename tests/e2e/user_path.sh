@@ -1,5 +1,5 @@
 #!/bin/sh
-# The user's path (issue 15): convert --freeze (and the error that proposes it), inputs named by
+# The user's path: convert --freeze (and the error that proposes it), inputs named by
 # their exact tensor name, '<f8' inputs narrowed with a warning, inspect of a model that does not
 # import. Models are written with onnx.helper; expected values with numpy (the
 # graph is a Reshape and an Add in f32: exact, compared bit for bit). Skipped without Debian's

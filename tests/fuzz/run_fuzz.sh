@@ -32,7 +32,7 @@ for name in "$@"; do
     dict=
     d=$name
     [ "$name" = convert ] && d=onnx # fuzz_convert reads ONNX
-    [ "$name" = onnx_describe ] && d=onnx # issue 15 (userpath)
+    [ "$name" = onnx_describe ] && d=onnx # --freeze and model description
     [ -f "$ROOT/tests/fuzz/$d.dict" ] && dict="-dict=$ROOT/tests/fuzz/$d.dict"
     rc=0
     # -rss_limit_mb / -malloc_limit_mb: a parser that allocates what the file cannot back

@@ -36,7 +36,7 @@ bundle)
     copy_found afb
     ;;
 convert) copy_found onnx ;; # the converter pipeline harness reads ONNX models
-onnx_describe) copy_found onnx ;; # issue 15 (userpath): inspect's model description
+onnx_describe) copy_found onnx ;; # inspect's model description
 *) copy_found "$NAME" ;;
 esac
 for d in tests/fuzz/corpus/"$NAME" tests/fuzz/seeds/"$NAME"; do

@@ -27,7 +27,7 @@ const DTYPES = [
   { descr: '|u1', ort: 'uint8', size: 1, Array: Uint8Array },
   { descr: '|i1', ort: 'int8', size: 1, Array: Int8Array },
   { descr: '|b1', ort: 'bool', size: 1, Array: Uint8Array },
-  // issue 15 (dtypes)
+  // 16/32/64-bit integer types
   { descr: '<i2', ort: 'int16', size: 2, Array: Int16Array },
   { descr: '<u2', ort: 'uint16', size: 2, Array: Uint16Array },
   { descr: '<u4', ort: 'uint32', size: 4, Array: Uint32Array },

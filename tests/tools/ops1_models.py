@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""tests/tools/ops1_models.py — models for issue 15's first op group, made with onnx.helper,
+"""tests/tools/ops1_models.py — models for the losses, trigonometry and small-op group, made with onnx.helper,
 for tests/e2e/ops1_ort.sh (ONNX Runtime is the reference).
 
   ops1_models.py make DIR    writes DIR/<case>/{model.onnx, inputs/*.npy}

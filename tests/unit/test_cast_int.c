@@ -1,4 +1,4 @@
-/* tests/unit/test_cast_int.c — issue 15 (dtypes): the integer types added to the IR (i16,
+/* tests/unit/test_cast_int.c — the integer types added to the IR (i16,
  * u16, u32, u64). Cast between every integer type and float (float→int out of range as ONNX
  * Runtime gives it on x86-64: values below were produced by onnxruntime-node, see
  * tests/tools/dtypes_models.py), u64 values above 2^63 through Max/Min/comparisons/Div/Mod/

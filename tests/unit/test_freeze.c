@@ -1,4 +1,4 @@
-/* tests/unit/test_freeze.c — issue 15's user path in the library: af_onnx_options.freeze (a
+/* tests/unit/test_freeze.c — the user path in the library: af_onnx_options.freeze (a
  * graph input becomes a constant; dtype/shape checks; errors), the --freeze hint appended to
  * lowering's "not a constant" errors (af_freeze_hint), and af_onnx_describe_file on models with
  * supported and unsupported ops. Fixtures: tests/data/onnx (make_test_models.py). Runs from

@@ -1,5 +1,5 @@
 /* tests/unit/test_kernels_indexing.c — topk, scatter_nd, scatter_elements, gather_nd, one_hot,
- * reverse_sequence, max_unpool, nonzero and compress kernels (issue 15) against hand-computed values: ties, NaN,
+ * reverse_sequence, max_unpool, nonzero and compress kernels against hand-computed values: ties, NaN,
  * duplicate indices under reductions, negative and out-of-range indices, batch_dims.
  * Every expected value is a copy or one f32 operation on exactly representable numbers, so the
  * comparisons are exact. */

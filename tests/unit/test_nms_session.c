@@ -1,5 +1,5 @@
 /* tests/unit/test_nms_session.c — NonMaxSuppression's data-dependent row count through the
- * public API (issue 15): the bundle's output info holds the capacity (batches x classes x
+ * public API: the bundle's output info holds the capacity (batches x classes x
  * min(max_output_boxes_per_class, boxes) rows), each run of one session reports the rows it
  * selected in af_session_get_output, the rows change with the data between runs, and a graph
  * whose NMS output feeds another node is refused at conversion naming both nodes.

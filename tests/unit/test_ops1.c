@@ -1,4 +1,4 @@
-/* tests/unit/test_ops1.c — issue 15's first op group where the ONNX backend data is thin:
+/* tests/unit/test_ops1.c — the losses, trigonometry and small-op group where the ONNX backend data is thin:
  * NLL loss (ignore_index with mean reduction and weights, all samples ignored, a target out of
  * range), IsInf's flags and IsNaN, Shrink, BitShift on u8 (wrap-around, counts >= 8), Hardmax
  * ties and its legacy form, Det with pivoting, singular and batched inputs, and the

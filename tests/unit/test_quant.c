@@ -1,4 +1,4 @@
-/* tests/unit/test_quant.c — quantized-graph ops (issue 15): QuantizeLinear's rounding (half to
+/* tests/unit/test_quant.c — quantized-graph ops: QuantizeLinear's rounding (half to
  * even) and saturation, the blocked (opset 21) form at kernel and shape level, the integer
  * conv/matmul accumulation and requantization, and the ONNX-form int8 weight blob (the model's
  * own codes, scales and zero points, decoded bit-exactly as (float)(q - zp) * scale).

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Malformed models for tests/e2e/malformed.sh (issue 15): each must make `aneforge convert`
+"""Malformed models for tests/e2e/malformed.sh: each must make `aneforge convert`
 exit 3 with one stderr line naming the node. Written with onnx.helper only (Debian's
 python3-onnx); run `/usr/bin/python3 tests/data/malformed/make_malformed.py [OUT_DIR]` to
 regenerate the committed .onnx files (they are also fuzz seeds, see tests/fuzz/seeds.sh)."""

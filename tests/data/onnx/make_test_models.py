@@ -254,7 +254,7 @@ def bad_files():
 
 
 def nms():
-    """issue 15: NonMaxSuppression whose selected rows depend on the data (2 boxes per class at
+    """NonMaxSuppression whose selected rows depend on the data (2 boxes per class at
     most, 1 batch, 2 classes, 4 boxes: capacity 4 rows), and one whose output feeds a node."""
     inits = [numpy_helper.from_array(np.array([2], np.int64), "mx"),
              numpy_helper.from_array(np.array([0.5], np.float32), "iou"),

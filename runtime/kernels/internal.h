@@ -190,6 +190,9 @@ typedef struct afk_pgemm {
     int act;           /* AFK_ACT_* */
     float lo, hi;      /* CLIP bounds */
     float *work;       /* afk_pgemm_work_floats(N) floats; NULL when Ap and Bp are both given */
+    int a_trans;       /* A (unpacked) is stored (K,M): A[m,k] at A[k*lda + m] */
+    float alpha;       /* multiplies A (unpacked) while packing; 0 is read as 1 */
+    int acc;           /* 1: C += A @ B (the first k block starts from C), 0: C = A @ B */
 } afk_pgemm;
 int afk_pgemm_nr(void); /* panel width of the kernel in use; 0: none (use afk_sgemm) */
 int afk_pgemm_mr(void); /* rows of its micro-tile (1 when none) */

@@ -228,6 +228,22 @@ static void pack_a(const float *A, int64_t lda, int mr, int64_t k0, int64_t kc, 
         for (int i = 0; i < mr; i++) ap[i] = a[i * lda + k];
 }
 
+/* The same panel from a GEMM's operand: A (M,K) row-major or, with a_trans, stored (K,M) —
+ * then each k row of the panel is mr contiguous floats —, times alpha unless it is 1. */
+static void pack_a_gen(const afk_pgemm *g, int64_t i0, int mr, int64_t k0, int64_t kc,
+                       float *ap)
+{
+    if (g->a_trans) {
+        const float *a = g->A + k0 * g->lda + i0;
+        for (int64_t k = 0; k < kc; k++, a += g->lda)
+            for (int i = 0; i < mr; i++) ap[k * mr + i] = a[i];
+    } else {
+        pack_a(g->A + i0 * g->lda, g->lda, mr, k0, kc, ap);
+    }
+    if (g->alpha != 0.0f && g->alpha != 1.0f)
+        for (int64_t t = 0; t < kc * mr; t++) ap[t] *= g->alpha;
+}
+
 void afk_pgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *dst)
 {
     const int MR = afk_pgemm_mr();
@@ -258,7 +274,7 @@ void afk_pgemm_run(const afk_pgemm *g)
     }
     for (int64_t k0 = 0; k0 < g->K; k0 += KC) {
         int64_t kc = g->K - k0 < KC ? g->K - k0 : KC;
-        int mode = (k0 > 0 ? 1 : 0) | (k0 + kc >= g->K ? 2 : 0);
+        int mode = (k0 > 0 || g->acc ? 1 : 0) | (k0 + kc >= g->K ? 2 : 0);
         const float *b = g->Bp ? g->Bp + k0 * g->bp_ld : bp;
         if (!g->Bp) g->pack_b(g->b_arg, k0, kc, NR, bp);
         for (int64_t i0 = 0; i0 < g->M; i0 += MR) {
@@ -267,7 +283,7 @@ void afk_pgemm_run(const afk_pgemm *g)
             if (g->Ap)
                 a = g->Ap + k0 * g->ap_rows + (g->ap_row0 + i0) * kc;
             else
-                pack_a(g->A + i0 * g->lda, g->lda, mr, k0, kc, ap);
+                pack_a_gen(g, i0, mr, k0, kc, ap);
             pg_epi e = {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi,
                         g->Ap ? a + (int64_t)mr * kc : NULL};
             for (int64_t j0 = 0; j0 < g->N; j0 += NR) {

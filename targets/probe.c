@@ -40,6 +40,17 @@ static af_tview mat(float *data, int64_t r, int64_t c)
     return v;
 }
 
+/* ctx for one kernel call with the scratch it asks for (the caller frees *buf); 0 if out of
+ * memory. */
+static int kctx_for(af_op op, const af_params *p, const af_tview *v, int n_in, af_kctx *ctx,
+                    void **buf)
+{
+    size_t bytes = af_kernel_scratch_bytes(op, p, v, n_in, v + n_in, 1);
+    *buf = bytes ? aligned_alloc(64, (bytes + 63) & ~(size_t)63) : NULL;
+    *ctx = (af_kctx){.scratch = *buf, .scratch_bytes = *buf ? bytes : 0, .n_threads = 1};
+    return !bytes || *buf;
+}
+
 static int cmp_double(const void *x, const void *y)
 {
     double a = *(const double *)x, b = *(const double *)y;
@@ -150,8 +161,14 @@ static double probe_matmul(int64_t M, int64_t K, int64_t N, af_err *err)
     af_params p;
     memset(&p, 0, sizeof p);
     p.gemm.alpha = 1.0f;
-    af_kctx ctx = {.n_threads = 1};
-    double t = time_kernel(AF_OP_GEMM, &p, v, 2, &ctx, 7, 1, err);
+    af_kctx ctx;
+    void *sbuf;
+    double t = -1;
+    if (!kctx_for(AF_OP_GEMM, &p, v, 2, &ctx, &sbuf))
+        af_err_set(err, AF_ERR_NOMEM, "out of memory in the host probe");
+    else
+        t = time_kernel(AF_OP_GEMM, &p, v, 2, &ctx, 7, 1, err);
+    free(sbuf);
     free(a);
     return t > 0 ? (double)(M * K * N) / t : -1;
 }
@@ -197,7 +214,7 @@ static double probe_bandwidth(int64_t ROWS, af_err *err)
 static double probe_floor_s(af_err *err)
 {
     static float a[16], b[16], c[16];
-    af_kctx ctx = {.n_threads = 1};
+    af_kctx ctx;
     af_params p;
     double t[4];
     for (int k = 0; k < 4; k++) {
@@ -217,7 +234,12 @@ static double probe_floor_s(af_err *err)
             op = AF_OP_SOFTMAX, p.softmax.axis = 1;
             v[1] = v[2];
         }
-        if ((t[k] = time_kernel(op, &p, v, n_in, &ctx, 7, 2000, err)) < 0) return -1;
+        void *sbuf;
+        if (!kctx_for(op, &p, v, n_in, &ctx, &sbuf))
+            return af_err_set(err, AF_ERR_NOMEM, "out of memory in the host probe"), -1;
+        t[k] = time_kernel(op, &p, v, n_in, &ctx, 7, 2000, err);
+        free(sbuf);
+        if (t[k] < 0) return -1;
     }
     qsort(t, 4, sizeof t[0], cmp_double);
     return 0.5 * (t[1] + t[2]);

@@ -1,5 +1,6 @@
 /* runtime/kernels/dense.c — GEMM (alpha, beta, transposes, broadcast C, fused activation) and
- * MATMUL (numpy semantics: batch broadcasting, 1-D operands). Both go through afk_sgemm. */
+ * MATMUL (numpy semantics: batch broadcasting, 1-D operands). Both run on the threaded
+ * packed SGEMM (sgemm.c). */
 #include "internal.h"
 
 #include <string.h>
@@ -50,28 +51,6 @@ static void fill_c(const af_tview *c, float beta, float *y, int64_t M, int64_t N
         for (int64_t j = 0; j < N; j++) y[i * N + j] = beta * cd[i * rs + j * cs];
 }
 
-/* One row (batch-1 classifiers) is cut into column chunks of GEMV_COLS on the pool: a rule
- * on the shape alone, so each output is computed the same way for any thread count. */
-enum { GEMV_COLS = 128 };
-
-typedef struct gemv_job {
-    const af_gemm_params *gp;
-    int64_t N, K, ldb;
-    const float *a, *b;
-    float *y, beta;
-} gemv_job;
-
-// y[j0:j0+n] (1,n) = alpha a (1,K) @ B[:, j0:j0+n] (+ beta y), B (K,N) or B^T (N,K)
-static void gemv_task(void *arg, int64_t task, int tid)
-{
-    (void)tid;
-    const gemv_job *j = arg;
-    int64_t j0 = task * GEMV_COLS, n = j->N - j0 < GEMV_COLS ? j->N - j0 : GEMV_COLS;
-    const float *b = j->b + (j->gp->trans_b ? j0 * j->ldb : j0);
-    afk_sgemm(j->gp->trans_a, j->gp->trans_b, 1, n, j->K, j->gp->alpha, j->a, j->gp->trans_a ? 1 : j->K,
-              b, j->ldb, j->beta, j->y + j0, n);
-}
-
 // alpha * op(A) (M,K) @ op(B) (K,N) + beta * C -> Y (M,N)
 af_status afk_gemm_run(AFK_RUN_ARGS)
 {
@@ -81,13 +60,11 @@ af_status afk_gemm_run(AFK_RUN_ARGS)
     float *y = out[0].data;
     int has_c = n_in == 3 && in[2].data && gp->beta != 0.0f;
     if (has_c) fill_c(&in[2], gp->beta, y, M, N);
-    if (M == 1 && N > GEMV_COLS) {
-        gemv_job j = {gp, N, K, in[1].dims[1], in[0].data, in[1].data, y, has_c ? 1.0f : 0.0f};
-        afk_parallel(ctx, (N + GEMV_COLS - 1) / GEMV_COLS, gemv_task, &j);
-    } else {
-        afk_sgemm(gp->trans_a, gp->trans_b, M, N, K, gp->alpha, in[0].data, in[0].dims[1],
-                  in[1].data, in[1].dims[1], has_c ? 1.0f : 0.0f, y, N);
-    }
+    afk_sgemm_par sp = {.ta = gp->trans_a, .tb = gp->trans_b, .M = M, .N = N, .K = K,
+                        .batch = 1, .alpha = gp->alpha, .beta = has_c ? 1.0f : 0.0f,
+                        .A = in[0].data, .B = in[1].data, .C = y, .lda = in[0].dims[1],
+                        .ldb = in[1].dims[1], .ldc = N};
+    afk_sgemm_par_run(ctx, &sp);
     afk_act_apply(&gp->act, y, M * N);
     return AF_OK;
 }
@@ -153,36 +130,41 @@ af_status afk_matmul_check(AFK_CHECK_ARGS)
     return AF_OK;
 }
 
+/* Batch element t's operands: the odometer over the broadcast batch dims, by division. */
+static void mm_at(const void *arg, int64_t t, const float **A, const float **B, float **C)
+{
+    const mm_geom *g = arg;
+    int64_t oa = 0, ob = 0, rest = t;
+    for (int d = g->nb - 1; d >= 0; d--) {
+        int64_t i = rest % g->bdims[d];
+        rest /= g->bdims[d];
+        oa += i * g->sa[d];
+        ob += i * g->sb[d];
+    }
+    *A += oa * g->M * g->K;
+    *B += ob * g->K * g->N;
+    *C += t * g->M * g->N;
+}
+
 // A (...,M,K) @ B (...,K,N) -> Y (...,M,N)
 af_status afk_matmul_run(AFK_RUN_ARGS)
 {
-    (void)p, (void)n_in, (void)n_out, (void)ctx, (void)err;
+    (void)p, (void)n_in, (void)n_out, (void)err;
     mm_geom g;
     mm_geom_init(&g, &in[0], &in[1]);
-    const float *A = in[0].data, *B = in[1].data;
-    float *Y = out[0].data;
-    int64_t ma = g.M * g.K, mb = g.K * g.N, my = g.M * g.N;
+    afk_sgemm_par sp = {.M = g.M, .N = g.N, .K = g.K, .batch = g.batches, .alpha = 1.0f,
+                        .A = in[0].data, .B = in[1].data, .C = out[0].data, .lda = g.K,
+                        .ldb = g.N, .ldc = g.N, .at = mm_at, .at_arg = &g};
     int b_shared = 1, a_full = 1; /* B not batched and A not broadcast: one tall gemm */
     for (int i = 0; i < g.nb; i++) {
         if (g.sb[i]) b_shared = 0;
         if (!g.sa[i] && g.bdims[i] != 1) a_full = 0;
     }
     if (b_shared && a_full) {
-        afk_sgemm(0, 0, g.batches * g.M, g.N, g.K, 1.0f, A, g.K, B, g.N, 0.0f, Y, g.N);
-        return AF_OK;
+        sp.M = g.batches * g.M;
+        sp.batch = 1;
+        sp.at = NULL;
     }
-    int64_t idx[AF_MAX_RANK] = {0}, oa = 0, ob = 0;
-    for (int64_t t = 0; t < g.batches; t++) {
-        afk_sgemm(0, 0, g.M, g.N, g.K, 1.0f, A + oa * ma, g.K, B + ob * mb, g.N, 0.0f,
-                  Y + t * my, g.N);
-        for (int d = g.nb - 1; d >= 0; d--) { /* odometer over the batch dims */
-            oa += g.sa[d];
-            ob += g.sb[d];
-            if (++idx[d] < g.bdims[d]) break;
-            oa -= g.sa[d] * g.bdims[d];
-            ob -= g.sb[d] * g.bdims[d];
-            idx[d] = 0;
-        }
-    }
+    afk_sgemm_par_run(ctx, &sp);
     return AF_OK;
 }

@@ -14,7 +14,7 @@
 
 enum { KC = 256, NC = 1024 }; /* k and n block sizes: one KC×NC block of B is 1 MiB */
 
-static void scale_c(int64_t M, int64_t N, float beta, float *C, int64_t ldc)
+void afk_scale_rows(int64_t M, int64_t N, float beta, float *C, int64_t ldc)
 {
     for (int64_t i = 0; i < M; i++) {
         float *c = C + i * ldc;
@@ -65,7 +65,7 @@ void afk_sgemm_portable(int trans_a, int trans_b, int64_t M, int64_t N, int64_t 
                         float *C, int64_t ldc)
 {
     if (M <= 0 || N <= 0) return;
-    scale_c(M, N, beta, C, ldc);
+    afk_scale_rows(M, N, beta, C, ldc);
     if (K <= 0 || alpha == 0.0f) return;
     if (trans_b) {
         block_nt(trans_a, M, N, K, alpha, A, lda, B, ldb, C, ldc);

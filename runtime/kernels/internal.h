@@ -167,6 +167,31 @@ void afk_sgemm_portable(int trans_a, int trans_b, int64_t M, int64_t N, int64_t 
                         const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                         float *C, int64_t ldc);
 int afk_have_cblas(void);
+/* C (M,N) = beta * C (beta 0: zeros, whatever C held). */
+void afk_scale_rows(int64_t M, int64_t N, float beta, float *C, int64_t ldc);
+
+/* ---- the runtime's SGEMM (sgemm.c) on the packed micro-kernels below. afk_sgemm_w: one
+ * thread, work = afk_sgemm_work_floats() floats (64-byte aligned is best); without work or a
+ * SIMD kernel it is afk_sgemm. afk_sgemm_par_run: a batch of GEMMs cut into tiles by shape
+ * alone and run on ctx's pool, each thread's work in its slice of ctx->scratch. */
+size_t afk_sgemm_work_floats(void);
+void afk_sgemm_w(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                 const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                 int64_t ldc, float *work);
+/* Operands of batch element b: A + b*sa, B + b*sb, C + b*sc, or what at() says. */
+typedef void (*afk_gemm_at_fn)(const void *arg, int64_t b, const float **A, const float **B,
+                               float **C);
+typedef struct afk_sgemm_par {
+    int ta, tb;
+    int64_t M, N, K, batch;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int64_t lda, ldb, ldc, sa, sb, sc;
+    afk_gemm_at_fn at; /* or NULL */
+    const void *at_arg;
+} afk_sgemm_par;
+void afk_sgemm_par_run(const af_kctx *ctx, const afk_sgemm_par *p);
 
 /* ---- packed-panel GEMM for convs (sgemm_packed.c): AVX-512F or AVX2+FMA micro-kernels ----
  * C (M,N) = A (M,K) @ B (K,N); at the last k block C = act(C + bias[m]). B comes from pack_b,
@@ -206,6 +231,9 @@ void afk_pgemm_run(const afk_pgemm *g);
  * run streams it in order: rows [i0, i0+mr) (i0 a multiple of afk_pgemm_mr()) of the k block
  * [k0, k0+kc) at dst[k0*M + i0*kc], k-major within. */
 void afk_pgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *dst);
+/* The same from A stored (K,M) when a_trans, times alpha (0 or 1: as is). */
+void afk_pgemm_pack_a_gen(int64_t M, int64_t K, const float *A, int64_t lda, int a_trans,
+                          float alpha, float *dst);
 /* Where afk_pgemm_pack_a puts A[m, k] of an (M, K) matrix. */
 size_t afk_pgemm_a_index(int64_t M, int64_t K, int64_t m, int64_t k);
 /* tests: -1 (default) the best the CPU has; 0 none (im2col + afk_sgemm), 1 at most AVX2+FMA,

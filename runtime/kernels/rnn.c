@@ -44,7 +44,8 @@ static int64_t scratch_floats(const rnn_geo *g)
 {
     const double lim = 1099511627776.0;
     double f = ((double)g->S * g->B + g->B) * g->G * g->H + 3.0 * g->B * g->H;
-    return f > lim ? -1 : (g->S * g->B + g->B) * g->G * g->H + 3 * g->B * g->H;
+    int64_t w = (int64_t)afk_sgemm_work_floats(); /* the GEMMs' packing space, last */
+    return f > lim ? -1 : (g->S * g->B + g->B) * g->G * g->H + 3 * g->B * g->H + w;
 }
 
 size_t afk_rnn_scratch(af_op op, const af_params *p, const af_tview *in, int n_in)
@@ -161,7 +162,7 @@ typedef struct rnn_dir {
     int d, rev, a0;        /* direction index, runs backwards, its first activation */
     const float *W, *R, *Wb, *Rb, *P; /* this direction's slices (Wb/Rb/P may be NULL) */
     const af_tview *seq;   /* sequence_lens or NULL */
-    float *xw, *rec, *h, *c, *rh;
+    float *xw, *rec, *h, *c, *rh, *work; /* work: afk_sgemm_w packing */
     float *Y;
 } rnn_dir;
 
@@ -229,7 +230,7 @@ static void lstm_step(rnn_dir *r, int64_t s)
 {
     const rnn_geo *g = &r->g;
     int64_t H = g->H;
-    afk_sgemm(0, 1, g->B, 4 * H, H, 1.0f, r->h, H, r->R, H, 0.0f, r->rec, 4 * H);
+    afk_sgemm_w(0, 1, g->B, 4 * H, H, 1.0f, r->h, H, r->R, H, 0.0f, r->rec, 4 * H, r->work);
     for (int64_t b = 0; b < g->B; b++) {
         int64_t t = time_of(r, s, b);
         if (t < 0) continue;
@@ -258,7 +259,8 @@ static void gru_step(rnn_dir *r, int64_t s)
     const rnn_geo *g = &r->g;
     int64_t H = g->H, GH = 3 * H;
     int lbr = r->rp->linear_before_reset != 0;
-    afk_sgemm(0, 1, g->B, lbr ? GH : 2 * H, H, 1.0f, r->h, H, r->R, H, 0.0f, r->rec, GH);
+    afk_sgemm_w(0, 1, g->B, lbr ? GH : 2 * H, H, 1.0f, r->h, H, r->R, H, 0.0f, r->rec, GH,
+                r->work);
     for (int64_t b = 0; b < g->B; b++) {
         int64_t t = time_of(r, s, b);
         float *q = r->rec + b * GH, *rh = r->rh + b * H;
@@ -271,8 +273,8 @@ static void gru_step(rnn_dir *r, int64_t s)
         }
     }
     if (!lbr)
-        afk_sgemm(0, 1, g->B, H, H, 1.0f, r->rh, H, r->R + 2 * H * H, H, 0.0f, r->rec + 2 * H,
-                  GH);
+        afk_sgemm_w(0, 1, g->B, H, H, 1.0f, r->rh, H, r->R + 2 * H * H, H, 0.0f, r->rec + 2 * H,
+                  GH, r->work);
     for (int64_t b = 0; b < g->B; b++) {
         int64_t t = time_of(r, s, b);
         if (t < 0) continue;
@@ -292,7 +294,7 @@ static void rnn_step(rnn_dir *r, int64_t s)
 {
     const rnn_geo *g = &r->g;
     int64_t H = g->H;
-    afk_sgemm(0, 1, g->B, H, H, 1.0f, r->h, H, r->R, H, 0.0f, r->rec, H);
+    afk_sgemm_w(0, 1, g->B, H, H, 1.0f, r->h, H, r->R, H, 0.0f, r->rec, H, r->work);
     for (int64_t b = 0; b < g->B; b++) {
         int64_t t = time_of(r, s, b);
         if (t < 0) continue;
@@ -315,8 +317,8 @@ static void run_dir(af_op op, rnn_dir *r, const af_tview *in, int n_in, af_tview
                ? (const float *)in[7].data + r->d * 3 * g->H
                : NULL;
     // X (S·B, I) [rows t·B+b; layout 1: b·S+t] · W_dᵀ (I, G·H) -> xw (S·B, G·H)
-    afk_sgemm(0, 1, g->S * g->B, GH, g->I, 1.0f, (const float *)in[0].data, g->I, r->W, g->I,
-              0.0f, r->xw, GH);
+    afk_sgemm_w(0, 1, g->S * g->B, GH, g->I, 1.0f, (const float *)in[0].data, g->I, r->W, g->I,
+              0.0f, r->xw, GH, r->work);
     load_state(r, r->h, present(in, n_in, 5) ? &in[5] : NULL);
     load_state(r, r->c, op == AF_OP_LSTM && present(in, n_in, 6) ? &in[6] : NULL);
     for (int64_t s = 0; s < g->S; s++) {
@@ -344,6 +346,7 @@ af_status afk_rnn_run(af_op op, AFK_RUN_ARGS)
     r.h = r.rec + r.g.B * r.g.G * r.g.H;
     r.c = r.h + r.g.B * r.g.H;
     r.rh = r.c + r.g.B * r.g.H;
+    r.work = r.rh + r.g.B * r.g.H;
     r.seq = present(in, n_in, 4) ? &in[4] : NULL;
     for (int d = 0; d < r.g.D; d++) {
         r.d = d;

@@ -255,6 +255,18 @@ void afk_pgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *
     }
 }
 
+void afk_pgemm_pack_a_gen(int64_t M, int64_t K, const float *A, int64_t lda, int a_trans,
+                          float alpha, float *dst)
+{
+    const int MR = afk_pgemm_mr();
+    afk_pgemm g = {.M = M, .K = K, .A = A, .lda = lda, .a_trans = a_trans, .alpha = alpha};
+    for (int64_t k0 = 0; k0 < K; k0 += KC) {
+        int64_t kc = K - k0 < KC ? K - k0 : KC;
+        for (int64_t i0 = 0; i0 < M; i0 += MR)
+            pack_a_gen(&g, i0, M - i0 < MR ? (int)(M - i0) : MR, k0, kc, dst + k0 * M + i0 * kc);
+    }
+}
+
 size_t afk_pgemm_a_index(int64_t M, int64_t K, int64_t m, int64_t k)
 {
     const int64_t MR = afk_pgemm_mr(), k0 = k / KC * KC, kc = K - k0 < KC ? K - k0 : KC;

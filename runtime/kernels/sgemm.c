@@ -1,0 +1,228 @@
+/* runtime/kernels/sgemm.c — the runtime's own SGEMM for MatMul, Gemm and batched MatMul: the
+ * packed micro-kernels of sgemm_packed.c behind a BLAS-shaped call, and a threaded driver.
+ *
+ *   C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C      row-major, op = transpose or not
+ *
+ * afk_sgemm_w runs on one thread in caller-given work memory: N is cut into blocks of NC
+ * columns, each packed KC rows at a time into NR-wide panels (B[k0:k0+KC, j0:j0+NC] is
+ * 512 KiB: it stays in L2 while every MR-row panel of A streams past it). One row (M = 1) is a
+ * GEMV: B is read once, unpacked. afk_sgemm_par cuts a (batched) GEMM into tiles by a rule on
+ * the shape alone and runs them on the session's pool, so every output is computed the same
+ * way for any thread count (summation order: k in order, one FMA per product, per KC block).
+ */
+#include "internal.h"
+#include "simd512.h"
+
+#include <string.h>
+
+/* NC columns of B per packed block; A_ONCE: an A of up to this many floats is packed once per
+ * call and reused by every column block (else once per block). */
+enum { KC = AFK_PGEMM_KC, NC = 512, A_ONCE = 256 * 1024 };
+
+size_t afk_sgemm_work_floats(void) { return afk_pgemm_work_floats(NC) + A_ONCE + 16; }
+
+/* ---- B panels --------------------------------------------------------------------------- */
+
+typedef struct bsrc {
+    const float *B;
+    int64_t ldb, j0, n; /* columns [j0, j0+n) of op(B) */
+    int tb;             /* B stored (N,K) */
+} bsrc;
+
+/* dst: ceil(n/nr) panels of (kc, nr) = op(B)[k0:k0+kc, j0:j0+n], zeros past n. */
+static void pack_b_gen(const void *arg, int64_t k0, int64_t kc, int nr, float *dst)
+{
+    const bsrc *s = arg;
+    for (int64_t p0 = 0; p0 < s->n; p0 += nr, dst += kc * nr) {
+        int w = s->n - p0 < nr ? (int)(s->n - p0) : nr;
+        if (!s->tb) { /* rows of B are contiguous: one copy of w floats per k */
+            const float *b = s->B + k0 * s->ldb + s->j0 + p0;
+            for (int64_t kk = 0; kk < kc; kk++, b += s->ldb) {
+                memcpy(dst + kk * nr, b, (size_t)w * sizeof *b);
+                if (w < nr) memset(dst + kk * nr + w, 0, (size_t)(nr - w) * sizeof *b);
+            }
+            continue;
+        }
+        for (int r = 0; r < w; r++) { /* B (N,K): column r of the panel is row j0+p0+r */
+            const float *b = s->B + (s->j0 + p0 + r) * s->ldb + k0;
+            for (int64_t kk = 0; kk < kc; kk++) dst[kk * nr + r] = b[kk];
+        }
+        for (int64_t kk = 0; w < nr && kk < kc; kk++)
+            memset(dst + kk * nr + w, 0, (size_t)(nr - w) * sizeof *dst);
+    }
+}
+
+/* ---- GEMV (M = 1), AVX-512 ------------------------------------------------------------- */
+
+#if defined(__x86_64__) || defined(__i386__)
+#define AFK_SG_X86 1
+
+/* c[j] = alpha * sum_k a[k*inca] * B[j*ldb + k] (+ beta * c[j]), B stored (N,K): four rows of
+ * B at a time, 16 lanes of partial sums each, reduced in a fixed order. */
+AFK_TGT512 static void gemv_t512(int64_t N, int64_t K, float alpha, const float *a, int64_t inca,
+                                 const float *B, int64_t ldb, float beta, float *c, float *tmp)
+{
+    const float *x = a;
+    if (inca != 1) { /* gather a once */
+        for (int64_t k = 0; k < K; k++) tmp[k] = a[k * inca];
+        x = tmp;
+    }
+    __mmask16 tail = (__mmask16)((1u << (K % 16)) - 1);
+    int64_t kv = K - K % 16;
+    for (int64_t j = 0; j < N; j += 4) {
+        int nj = N - j < 4 ? (int)(N - j) : 4;
+        __m512 s[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                       _mm512_setzero_ps()};
+        for (int64_t k = 0; k < kv; k += 16) {
+            __m512 xv = _mm512_loadu_ps(x + k);
+            for (int r = 0; r < nj; r++)
+                s[r] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(B + (j + r) * ldb + k), s[r]);
+        }
+        if (tail) {
+            __m512 xv = _mm512_maskz_loadu_ps(tail, x + kv);
+            for (int r = 0; r < nj; r++)
+                s[r] = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(tail, B + (j + r) * ldb + kv),
+                                       s[r]);
+        }
+        for (int r = 0; r < nj; r++) {
+            float v = alpha * _mm512_reduce_add_ps(s[r]);
+            c[j + r] = beta == 0.0f ? v : v + beta * c[j + r];
+        }
+    }
+}
+
+/* c[0:N] = alpha * sum_k a[k*inca] * B[k*ldb + j] (+ beta * c), B stored (K,N): 256 columns
+ * at a time in 16 accumulators, k in order. */
+AFK_TGT512 static void gemv_n512(int64_t N, int64_t K, float alpha, const float *a, int64_t inca,
+                                 const float *B, int64_t ldb, float beta, float *c)
+{
+    for (int64_t j0 = 0; j0 < N; j0 += 256) {
+        int nv = (int)((N - j0 + 15) / 16 < 16 ? (N - j0 + 15) / 16 : 16);
+        __m512 s[16];
+        __mmask16 m[16];
+        for (int v = 0; v < nv; v++) {
+            int64_t left = N - j0 - 16 * v;
+            m[v] = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+            s[v] = _mm512_setzero_ps();
+        }
+        for (int64_t k = 0; k < K; k++) {
+            __m512 av = _mm512_set1_ps(a[k * inca]);
+            const float *b = B + k * ldb + j0;
+            for (int v = 0; v < nv; v++)
+                s[v] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m[v], b + 16 * v), s[v]);
+        }
+        for (int v = 0; v < nv; v++) {
+            __m512 r = _mm512_mul_ps(s[v], _mm512_set1_ps(alpha));
+            if (beta != 0.0f)
+                r = _mm512_fmadd_ps(_mm512_set1_ps(beta),
+                                    _mm512_maskz_loadu_ps(m[v], c + j0 + 16 * v), r);
+            _mm512_mask_storeu_ps(c + j0 + 16 * v, m[v], r);
+        }
+    }
+}
+
+static int have512(void)
+{
+    return afk_pgemm_nr() == 32;
+}
+#endif
+
+/* ---- one thread ------------------------------------------------------------------------- */
+
+void afk_sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                 int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
+                 float *work)
+{
+    if (M <= 0 || N <= 0) return;
+    if (!work || !afk_pgemm_nr()) {
+        afk_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    if (K <= 0 || alpha == 0.0f) {
+        afk_scale_rows(M, N, beta, C, ldc);
+        return;
+    }
+#ifdef AFK_SG_X86
+    int64_t inca = ta ? lda : 1; /* tmp gathers a strided row into work */
+    if (M == 1 && have512() && (!tb || inca == 1 || K <= (int64_t)afk_sgemm_work_floats())) {
+        if (tb) gemv_t512(N, K, alpha, A, inca, B, ldb, beta, C, work);
+        else gemv_n512(N, K, alpha, A, inca, B, ldb, beta, C);
+        return;
+    }
+#endif
+    if (beta != 0.0f && beta != 1.0f) afk_scale_rows(M, N, beta, C, ldc);
+    float *ap = NULL; /* all of A packed once, after the per-block space */
+    if (N > NC && M * K <= A_ONCE) {
+        ap = work + afk_pgemm_work_floats(NC);
+        ap = (float *)(((uintptr_t)ap + 63) & ~(uintptr_t)63);
+        afk_pgemm_pack_a_gen(M, K, A, lda, ta, alpha, ap);
+    }
+    for (int64_t j0 = 0; j0 < N; j0 += NC) {
+        bsrc s = {B, ldb, j0, N - j0 < NC ? N - j0 : NC, tb};
+        afk_pgemm g = {.M = M, .N = s.n, .K = K, .A = A, .lda = lda, .a_trans = ta,
+                       .alpha = alpha, .Ap = ap, .ap_rows = M, .pack_b = pack_b_gen,
+                       .b_arg = &s, .C = C + j0, .ldc = ldc, .act = AFK_ACT_NONE, .work = work,
+                       .acc = beta != 0.0f};
+        afk_pgemm_run(&g);
+    }
+}
+
+/* ---- threaded --------------------------------------------------------------------------- */
+
+/* Tile sizes for a batch of (M,N) outputs on nt threads. Tiling never changes what an output
+ * sums (each is k in order within the tile's GEMM), so it may follow the thread count: one
+ * tile per batch element on one thread; else rows are halved (in multiples of 42, a multiple
+ * of both kernels' MR; B is packed once per row tile) and then columns (multiples of 32; A is
+ * packed once per column tile) until there are 3 tiles per thread, so the pool's work
+ * stealing leaves little idle. */
+static void tiles(int nt, int64_t batch, int64_t M, int64_t N, int64_t *mb, int64_t *nb)
+{
+    *mb = M;
+    *nb = N;
+    for (;;) {
+        int64_t tasks = batch * ((M + *mb - 1) / *mb) * ((N + *nb - 1) / *nb);
+        if (tasks >= 3 * (int64_t)nt || nt == 1) return;
+        if (*mb >= 168) *mb = (*mb / 2 + 41) / 42 * 42;
+        else if (*nb >= 256) *nb = (*nb / 2 + 31) / 32 * 32;
+        else return;
+    }
+}
+
+typedef struct par_job {
+    const afk_sgemm_par *p;
+    int64_t mb, nb, tm, tn;
+    char *scratch;
+    size_t slice;
+} par_job;
+
+static void par_task(void *arg, int64_t t, int tid)
+{
+    const par_job *j = arg;
+    const afk_sgemm_par *p = j->p;
+    int64_t b = t / (j->tm * j->tn), r = t % (j->tm * j->tn);
+    int64_t i0 = r / j->tn * j->mb, j0 = r % j->tn * j->nb;
+    int64_t m = p->M - i0 < j->mb ? p->M - i0 : j->mb, n = p->N - j0 < j->nb ? p->N - j0 : j->nb;
+    const float *A = p->A + b * p->sa, *B = p->B + b * p->sb;
+    float *C = p->C + b * p->sc;
+    if (p->at) p->at(p->at_arg, b, &A, &B, &C);
+    A += p->ta ? i0 : i0 * p->lda;
+    B += p->tb ? j0 * p->ldb : j0;
+    float *work = j->scratch ? (float *)(j->scratch + (size_t)tid * j->slice) : NULL;
+    afk_sgemm_w(p->ta, p->tb, m, n, p->K, p->alpha, A, p->lda, B, p->ldb, p->beta,
+                C + i0 * p->ldc + j0, p->ldc, work);
+}
+
+void afk_sgemm_par_run(const af_kctx *ctx, const afk_sgemm_par *p)
+{
+    if (p->batch <= 0 || p->M <= 0 || p->N <= 0) return;
+    par_job j = {p, 0, 0, 0, 0, NULL, 0};
+    int nt = ctx && ctx->n_threads > 0 ? ctx->n_threads : 1;
+    if (ctx && ctx->scratch && ctx->scratch_bytes / (size_t)nt >= afk_sgemm_work_floats() * 4) {
+        j.scratch = ctx->scratch;
+        j.slice = ctx->scratch_bytes / (size_t)nt;
+    }
+    tiles(nt, p->batch, p->M, p->N, &j.mb, &j.nb);
+    j.tm = (p->M + j.mb - 1) / j.mb;
+    j.tn = (p->N + j.nb - 1) / j.nb;
+    afk_parallel(ctx, p->batch * j.tm * j.tn, par_task, &j);
+}

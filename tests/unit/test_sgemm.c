@@ -1,0 +1,154 @@
+/* tests/unit/test_sgemm.c — the runtime's own SGEMM (sgemm.c): afk_sgemm_w against a double
+ * reference for every transpose, alpha/beta, GEMV rows, edge tiles and several k and n blocks,
+ * on each kernel the CPU has (AVX-512, AVX2 forced, portable); the threaded driver through the
+ * MATMUL and GEMM ops at 1, 2 and 3 threads, byte-identical.
+ *
+ * Tolerance 1e-4 relative, |got-ref|/(1+|ref|): sums of at most 600 products of values in
+ * [-1, 1) in float with FMA; the rounding error of such a sum is ~sqrt(K)·eps·|terms| ≈ 1e-5 at
+ * most, while a wrong index, panel edge or missed k block changes values by O(0.1). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/kernels/internal.h"
+#include "test_kernels_util.h"
+
+#define TOL 1e-4
+
+static void naive(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                  int64_t lda, const float *B, int64_t ldb, float beta, const float *C0,
+                  float *C)
+{
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double s = 0;
+            for (int64_t k = 0; k < K; k++)
+                s += (double)(ta ? A[k * lda + i] : A[i * lda + k]) *
+                     (tb ? B[j * ldb + k] : B[k * ldb + j]);
+            C[i * N + j] = (float)(alpha * s + (beta == 0.0f ? 0.0 : beta * C0[i * N + j]));
+        }
+}
+
+static double max_err(const float *a, const float *b, int64_t n)
+{
+    double m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - b[i]) / (1.0 + fabs((double)b[i]));
+        if (!(e <= m)) m = e; /* NaN counts as the worst */
+    }
+    return m;
+}
+
+/* One shape, every transpose and three betas; leading dimensions wider than the rows. */
+static void one_shape(int64_t M, int64_t N, int64_t K, float *work, const char *isa)
+{
+    const int64_t pad = 3;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad;
+            float *A = frand_buf((ta ? K : M) * lda), *B = frand_buf((tb ? N : K) * ldb);
+            float *C0 = frand_buf(M * N), *C = malloc(sizeof(float) * (size_t)(M * N));
+            float *ref = malloc(sizeof(float) * (size_t)(M * N));
+            const float betas[3] = {0.0f, 1.0f, 0.3f};
+            for (int bi = 0; bi < 3; bi++) {
+                memcpy(C, C0, sizeof(float) * (size_t)(M * N));
+                if (betas[bi] == 0.0f)
+                    for (int64_t i = 0; i < M * N; i++) C[i] = NAN; /* must be ignored */
+                naive(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, betas[bi], C0, ref);
+                afk_sgemm_w(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, betas[bi], C, N, work);
+                double e = max_err(C, ref, M * N);
+                CHECK(e < TOL, "%s M=%lld N=%lld K=%lld ta=%d tb=%d beta=%g: err %g", isa,
+                      (long long)M, (long long)N, (long long)K, ta, tb, betas[bi], e);
+            }
+            free(A), free(B), free(C0), free(C), free(ref);
+        }
+}
+
+static void test_shapes(void)
+{
+    static const int64_t shapes[][3] = {
+        {1, 1, 1},   {1, 1000, 512}, {1, 77, 301}, {2, 5, 3},     {14, 32, 256},
+        {15, 33, 257}, {37, 53, 301}, {29, 600, 40}, {6, 1100, 7}, {100, 1, 20},
+        {43, 64, 513},
+    };
+    float *work = aligned_alloc(64, afk_sgemm_work_floats() * sizeof(float));
+    const char *isa[3] = {"best", "avx2", "portable"};
+    for (int mode = 0; mode < 3; mode++) {
+        afk_pgemm_force = mode == 1 ? 1 : -1;
+        afk_vec_force_portable = mode == 2;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            one_shape(shapes[s][0], shapes[s][1], shapes[s][2], work, isa[mode]);
+    }
+    afk_pgemm_force = -1;
+    afk_vec_force_portable = 0;
+    /* K = 0: C = beta C; alpha = 0 likewise */
+    float C[6] = {1, 2, 3, 4, 5, 6}, A[1] = {0}, B[1] = {0};
+    afk_sgemm_w(0, 0, 2, 3, 0, 1.0f, A, 1, B, 3, 0.5f, C, 3, work);
+    CHECK(C[0] == 0.5f && C[5] == 3.0f, "K=0 scales C by beta");
+    free(work);
+}
+
+/* Runs op at `threads` with per-thread scratch as a session gives it. */
+static void run_threads(af_op op, const af_params *p, af_tview *in, int n_in, af_tview *out,
+                        int threads)
+{
+    af_err err = {0};
+    size_t one = af_kernel_scratch_bytes(op, p, in, n_in, out, 1);
+    size_t slice = (one + 63) / 64 * 64;
+    void *scratch = slice ? aligned_alloc(64, slice * (size_t)threads) : NULL;
+    af_kctx ctx = {.scratch = scratch, .scratch_bytes = slice * (size_t)threads,
+                   .n_threads = threads};
+    afk_pool_create(threads, &ctx.pool, &err);
+    af_status st = af_kernel_run(op, p, in, n_in, out, 1, &ctx, &err);
+    CHECK(st == AF_OK, "%s at %d threads: %s", af_op_name(op), threads, err.msg);
+    afk_pool_free(ctx.pool);
+    free(scratch);
+}
+
+/* Batched MATMUL with a broadcast batch dim (A (2,3,M,K) @ B (3,K,N)) and a tall GEMM with
+ * transposed B: 1, 2 and 3 threads give the same bytes, and match the reference. */
+static void test_threads(void)
+{
+    const int64_t M = 50, K = 70, N = 90;
+    float *A = frand_buf(6 * M * K), *B = frand_buf(3 * K * N);
+    float *Y[3], *ref = malloc(sizeof(float) * (size_t)(6 * M * N));
+    for (int b = 0; b < 6; b++)
+        naive(0, 0, M, N, K, 1.0f, A + b * M * K, K, B + (b % 3) * K * N, N, 0.0f, NULL,
+              ref + b * M * N);
+    af_params p;
+    memset(&p, 0, sizeof p);
+    for (int t = 0; t < 3; t++) {
+        Y[t] = malloc(sizeof(float) * (size_t)(6 * M * N));
+        af_tview in[2] = {TV(AF_DTYPE_F32, A, 2, 3, M, K), TV(AF_DTYPE_F32, B, 3, K, N)};
+        af_tview out = TV(AF_DTYPE_F32, Y[t], 2, 3, M, N);
+        run_threads(AF_OP_MATMUL, &p, in, 2, &out, t + 1);
+    }
+    CHECK(max_err(Y[0], ref, 6 * M * N) < TOL, "batched matmul vs reference");
+    CHECK(!memcmp(Y[0], Y[1], sizeof(float) * (size_t)(6 * M * N)) &&
+              !memcmp(Y[0], Y[2], sizeof(float) * (size_t)(6 * M * N)),
+          "batched matmul: 1, 2 and 3 threads differ");
+    /* Gemm (600,K) @ (N,K)^T: tiles over both M and N */
+    const int64_t TM = 600;
+    float *X = frand_buf(TM * K), *W = frand_buf(N * K), *G[2];
+    float *gref = malloc(sizeof(float) * (size_t)(TM * N));
+    naive(0, 1, TM, N, K, 1.0f, X, K, W, K, 0.0f, NULL, gref);
+    p.gemm.alpha = 1.0f;
+    p.gemm.trans_b = 1;
+    for (int t = 0; t < 2; t++) {
+        G[t] = malloc(sizeof(float) * (size_t)(TM * N));
+        af_tview in[2] = {TV(AF_DTYPE_F32, X, TM, K), TV(AF_DTYPE_F32, W, N, K)};
+        af_tview out = TV(AF_DTYPE_F32, G[t], TM, N);
+        run_threads(AF_OP_GEMM, &p, in, 2, &out, t + 1);
+    }
+    CHECK(max_err(G[0], gref, TM * N) < TOL, "gemm transB vs reference");
+    CHECK(!memcmp(G[0], G[1], sizeof(float) * (size_t)(TM * N)), "gemm: 1 and 2 threads differ");
+    for (int t = 0; t < 3; t++) free(Y[t]);
+    free(G[0]), free(G[1]), free(A), free(B), free(ref), free(X), free(W), free(gref);
+}
+
+int main(void)
+{
+    test_shapes();
+    test_threads();
+    return check_report("test_sgemm");
+}

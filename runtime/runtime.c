@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "../bundle/bundle.h"
 #include "fp16_round.h"
@@ -18,6 +19,8 @@ struct af_bundle {
                                * NULL for encoded constants when streaming */
     void *decoded;            /* one buffer holding every decoded constant */
     int stream;               /* af_bundle_options.stream_weights */
+    uint8_t *pack_only;       /* per tensor: 1 = encoded and read only by nodes that pack it:
+                               * decoded when a session packs it, never widened at open */
 };
 
 struct af_session {
@@ -84,7 +87,52 @@ static af_status decode_const(const afb_tensor *t, float *dst, af_err *err)
     }
 }
 
-/* Decodes every encoded constant into one aligned f32 buffer (none when streaming). */
+/* A view of tensor id's record: dtype and shape, no data (an omitted input: rank 0). */
+static af_tview record_view(const afb_file *f, int32_t id)
+{
+    af_tview v;
+    memset(&v, 0, sizeof v);
+    if (id < 0) return v;
+    v.dtype = f->tensors[id].dtype;
+    v.rank = f->tensors[id].rank;
+    memcpy(v.dims, f->tensors[id].dims, sizeof v.dims);
+    return v;
+}
+
+/* Does node n pack its constant in[1] once per session (af_kernel_prepack)? MatMul and Gemm
+ * only: their kernels read nothing but the packed copy then. */
+static int packs_weight(const afb_file *f, const afb_node *n)
+{
+    enum { MAX_IO = 16 };
+    if ((n->op != AF_OP_MATMUL && n->op != AF_OP_GEMM) || n->n_in < 2 ||
+        n->n_in + n->n_out > MAX_IO)
+        return 0;
+    af_tview v[MAX_IO];
+    for (int k = 0; k < n->n_in; k++) v[k] = record_view(f, n->in[k]);
+    for (int k = 0; k < n->n_out; k++) v[n->n_in + k] = record_view(f, n->out[k]);
+    return af_kernel_prepack_bytes(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out) > 0;
+}
+
+/* Marks the encoded constants only packing nodes read (b->pack_only; 2 = read otherwise). */
+static void mark_pack_only(af_bundle *b)
+{
+    const afb_file *f = b->f;
+    for (uint32_t i = 0; i < f->n_nodes; i++) {
+        const afb_node *n = &f->nodes[i];
+        for (int k = 0; k < n->n_in; k++) {
+            int32_t id = n->in[k];
+            if (id < 0 || f->tensors[id].storage != AFB_STORAGE_CONST ||
+                f->tensors[id].encoding == AFB_ENC_RAW)
+                continue;
+            int packs = k == 1 && packs_weight(f, n);
+            b->pack_only[id] = packs && b->pack_only[id] != 2 ? 1 : 2;
+        }
+    }
+    for (uint32_t i = 0; i < f->n_tensors; i++) b->pack_only[i] = b->pack_only[i] == 1;
+}
+
+/* Decodes every encoded constant into one aligned f32 buffer (none when streaming), but those
+ * only packing nodes read. */
 static af_status decode_constants(af_bundle *b, af_err *err)
 {
     const afb_file *f = b->f;
@@ -98,9 +146,12 @@ static af_status decode_constants(af_bundle *b, af_err *err)
                              err) != AF_OK)
             return err->code;
     }
-    for (uint32_t i = 0; i < f->n_tensors && !b->stream; i++) total += decoded_bytes(&f->tensors[i]);
     b->tensor_data = calloc(f->n_tensors ? f->n_tensors : 1, sizeof(void *));
-    if (!b->tensor_data) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    b->pack_only = calloc(f->n_tensors ? f->n_tensors : 1, 1);
+    if (!b->tensor_data || !b->pack_only) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    if (!b->stream) mark_pack_only(b);
+    for (uint32_t i = 0; i < f->n_tensors && !b->stream; i++)
+        if (!b->pack_only[i]) total += decoded_bytes(&f->tensors[i]);
     if (total) {
         b->decoded = aligned_alloc(64, total);
         if (!b->decoded)
@@ -115,7 +166,7 @@ static af_status decode_constants(af_bundle *b, af_err *err)
             b->tensor_data[i] = t->data;
             continue;
         }
-        if (b->stream) continue;
+        if (b->stream || b->pack_only[i]) continue;
         float *dst = (float *)((uint8_t *)b->decoded + off);
         af_status st = decode_const(t, dst, err);
         if (st) return st;
@@ -183,6 +234,7 @@ void af_bundle_close(af_bundle *b)
     if (!b) return;
     afb_close(b->f);
     free(b->tensor_data);
+    free(b->pack_only);
     free(b->decoded);
     free(b);
 }
@@ -296,7 +348,8 @@ static size_t stream_inputs(const af_session *s, const afb_node *n,
     size_t off = 0;
     for (int k = 0; k < n->n_in; k++) {
         int32_t id = n->in[k];
-        if (id < 0 || f->tensors[id].storage != AFB_STORAGE_CONST || s->b->tensor_data[id])
+        if (id < 0 || f->tensors[id].storage != AFB_STORAGE_CONST || s->b->tensor_data[id] ||
+            s->b->pack_only[id])
             continue;
         if (fn) fn(target, id, off);
         off += decoded_bytes(&f->tensors[id]);
@@ -367,7 +420,7 @@ static af_status prepack_weights(af_session *s, af_err *err)
             const afb_node *n = &f->nodes[i];
             const af_tview *v = s->views + s->view_off[i];
             if (n->n_in < 2 || n->in[1] < 0 || f->tensors[n->in[1]].storage != AFB_STORAGE_CONST ||
-                !s->b->tensor_data[n->in[1]])
+                (!s->b->tensor_data[n->in[1]] && !s->b->pack_only[n->in[1]]))
                 continue;
             size_t b = af_kernel_prepack_bytes(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out);
             if (!b) continue;
@@ -567,6 +620,53 @@ static void actual_shape(const af_session *s, int32_t id, af_tensor_info *info)
     }
 }
 
+/* Node i's weight was just packed for its kernel, which reads only the packed copy from now
+ * on: the pages of the stored form are released when they belong to a mapped bundle file (read
+ * only, so they are re-read from the file should anything touch them again), and the weight is
+ * resident once, not twice. A bundle given in memory is the caller's and left alone. */
+static void release_packed_source(const af_session *s, const afb_node *n)
+{
+    const afb_file *f = s->b->f;
+    const afb_tensor *t = &f->tensors[n->in[1]];
+    long pg = sysconf(_SC_PAGESIZE);
+    if (!f->mapped || t->encoding != AFB_ENC_RAW || pg <= 0) return;
+    uintptr_t a = (uintptr_t)t->data, e = a + (uintptr_t)t->data_bytes, m = (uintptr_t)pg - 1;
+    a = (a + m) & ~m;
+    e &= ~m;
+    if (e > a) madvise((void *)a, e - a, MADV_DONTNEED); /* a hint: failure changes nothing */
+}
+
+/* First run of node i: fills its packed slice, from a temporary f32 copy when the weight is
+ * encoded and was left for packing (pack_only), then releases the stored form's pages. */
+static af_status prepack_node(af_session *s, uint32_t i, af_err *err)
+{
+    const afb_node *n = &s->b->f->nodes[i];
+    af_tview *v = s->views + s->view_off[i];
+    float *tmp = NULL;
+    if (!v[1].data) {
+        const afb_tensor *t = &s->b->f->tensors[n->in[1]];
+        tmp = malloc(const_numel(t) * sizeof(float) + 1);
+        if (!tmp)
+            return af_err_set(err, AF_ERR_NOMEM, "out of memory decoding '%s' for packing",
+                              t->name);
+        af_status st = decode_const(t, tmp, err);
+        if (st) {
+            free(tmp);
+            return st;
+        }
+        v[1].data = tmp;
+    }
+    af_kernel_prepack(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out, s->node_packed[i]);
+    s->packed_ready[i] = 1;
+    if (tmp) {
+        v[1].data = NULL;
+        free(tmp);
+    } else {
+        release_packed_source(s, n);
+    }
+    return AF_OK;
+}
+
 af_status af_session_run(af_session *s)
 {
     const afb_file *f = s->b->f;
@@ -580,11 +680,8 @@ af_status af_session_run(af_session *s)
         af_tview *v = s->views + s->view_off[i];
         if (data_dependent(n->op)) restore_capacity(s, i);
         s->ctx.packed = s->node_packed ? s->node_packed[i] : NULL;
-        if (s->ctx.packed && !s->packed_ready[i]) { /* first run: fill the slice */
-            af_kernel_prepack(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out, s->node_packed[i]);
-            s->packed_ready[i] = 1;
-        }
-        if ((s->dec_off && decode_node_weights(s, i, &err) != AF_OK) ||
+        if ((s->ctx.packed && !s->packed_ready[i] && prepack_node(s, i, &err) != AF_OK) ||
+            (s->dec_off && decode_node_weights(s, i, &err) != AF_OK) ||
             af_kernel_run(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out, &s->ctx, &err) !=
                 AF_OK) {
             snprintf(s->err, sizeof s->err, "node '%s' (%s): %s", n->name, af_op_name(n->op),

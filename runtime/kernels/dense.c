@@ -36,6 +36,37 @@ af_status afk_gemm_check(AFK_CHECK_ARGS)
     return AF_OK;
 }
 
+/* ---- B packed once per session (a constant weight): K, N and whether B is stored (N,K), or 0
+ * when the node does not pre-pack (B batched or not f32; one output row: the GEMV reads B). */
+static int dense_b(af_op op, const af_params *p, const af_tview *in, const af_tview *out,
+                   int64_t *K, int64_t *N, int *tb)
+{
+    if (in[1].rank != 2 || in[1].dtype != AF_DTYPE_F32 || out[0].rank < 1) return 0;
+    *tb = op == AF_OP_GEMM && p->gemm.trans_b;
+    *K = in[1].dims[*tb ? 1 : 0];
+    *N = in[1].dims[*tb ? 0 : 1];
+    int64_t n = af_tview_numel(&out[0]);
+    return *N > 0 && n / *N > 1;
+}
+
+size_t afk_dense_prepack_bytes(af_op op, const af_params *p, const af_tview *in,
+                               const af_tview *out)
+{
+    int64_t K, N;
+    int tb;
+    return dense_b(op, p, in, out, &K, &N, &tb) ? afk_sgemm_packb_floats(K, N) * sizeof(float)
+                                                : 0;
+}
+
+void afk_dense_prepack(af_op op, const af_params *p, const af_tview *in, const af_tview *out,
+                       void *dst)
+{
+    int64_t K, N;
+    int tb;
+    if (dense_b(op, p, in, out, &K, &N, &tb))
+        afk_sgemm_packb(tb, K, N, in[1].data, in[1].dims[1], dst);
+}
+
 /* y (M,N) = beta * C broadcast. */
 static void fill_c(const af_tview *c, float beta, float *y, int64_t M, int64_t N)
 {
@@ -54,16 +85,18 @@ static void fill_c(const af_tview *c, float beta, float *y, int64_t M, int64_t N
 // alpha * op(A) (M,K) @ op(B) (K,N) + beta * C -> Y (M,N)
 af_status afk_gemm_run(AFK_RUN_ARGS)
 {
-    (void)n_out, (void)err;
+    (void)n_out;
     const af_gemm_params *gp = &p->gemm;
     int64_t M = out[0].dims[0], N = out[0].dims[1], K = in[0].dims[gp->trans_a ? 0 : 1];
     float *y = out[0].data;
+    if (!in[1].data && !afk_sgemm_packed_ok(ctx ? ctx->packed : NULL))
+        return af_err_set(err, AF_ERR_USAGE, "gemm: B exists only packed, for another kernel");
     int has_c = n_in == 3 && in[2].data && gp->beta != 0.0f;
     if (has_c) fill_c(&in[2], gp->beta, y, M, N);
     afk_sgemm_par sp = {.ta = gp->trans_a, .tb = gp->trans_b, .M = M, .N = N, .K = K,
                         .batch = 1, .alpha = gp->alpha, .beta = has_c ? 1.0f : 0.0f,
                         .A = in[0].data, .B = in[1].data, .C = y, .lda = in[0].dims[1],
-                        .ldb = in[1].dims[1], .ldc = N};
+                        .ldb = in[1].dims[1], .ldc = N, .Bp = ctx ? ctx->packed : NULL};
     afk_sgemm_par_run(ctx, &sp);
     afk_act_apply(&gp->act, y, M * N);
     return AF_OK;
@@ -149,9 +182,11 @@ static void mm_at(const void *arg, int64_t t, const float **A, const float **B, 
 // A (...,M,K) @ B (...,K,N) -> Y (...,M,N)
 af_status afk_matmul_run(AFK_RUN_ARGS)
 {
-    (void)p, (void)n_in, (void)n_out, (void)err;
+    (void)p, (void)n_in, (void)n_out;
     mm_geom g;
     mm_geom_init(&g, &in[0], &in[1]);
+    if (!in[1].data && !afk_sgemm_packed_ok(ctx ? ctx->packed : NULL))
+        return af_err_set(err, AF_ERR_USAGE, "matmul: B exists only packed, for another kernel");
     afk_sgemm_par sp = {.M = g.M, .N = g.N, .K = g.K, .batch = g.batches, .alpha = 1.0f,
                         .A = in[0].data, .B = in[1].data, .C = out[0].data, .lda = g.K,
                         .ldb = g.N, .ldc = g.N, .at = mm_at, .at_arg = &g};
@@ -164,6 +199,7 @@ af_status afk_matmul_run(AFK_RUN_ARGS)
         sp.M = g.batches * g.M;
         sp.batch = 1;
         sp.at = NULL;
+        sp.Bp = in[1].rank == 2 && ctx ? ctx->packed : NULL;
     }
     afk_sgemm_par_run(ctx, &sp);
     return AF_OK;

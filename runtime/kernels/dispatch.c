@@ -270,14 +270,17 @@ size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in,
 size_t af_kernel_prepack_bytes(af_op op, const af_params *p, const af_tview *in, int n_in,
                                const af_tview *out, int n_out)
 {
-    if (op != AF_OP_CONV || n_in < 2 || n_out < 1) return 0;
-    return afk_conv_prepack_bytes(p, in, out);
+    if (n_in < 2 || n_out < 1) return 0;
+    if (op == AF_OP_MATMUL || op == AF_OP_GEMM) return afk_dense_prepack_bytes(op, p, in, out);
+    return op == AF_OP_CONV ? afk_conv_prepack_bytes(p, in, out) : 0;
 }
 
 void af_kernel_prepack(af_op op, const af_params *p, const af_tview *in, int n_in,
                        const af_tview *out, int n_out, void *dst)
 {
-    if (af_kernel_prepack_bytes(op, p, in, n_in, out, n_out)) afk_conv_prepack(p, in, out, dst);
+    if (!af_kernel_prepack_bytes(op, p, in, n_in, out, n_out)) return;
+    if (op == AF_OP_CONV) afk_conv_prepack(p, in, out, dst);
+    else afk_dense_prepack(op, p, in, out, dst);
 }
 
 af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_in,
@@ -291,7 +294,7 @@ af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_
         return af_err_set(err, AF_ERR_USAGE, "%s: needs %zu scratch bytes, given %zu",
                           af_op_name(op), need, have);
     for (int i = 0; i < n_in && i < af_op_table[op].min_in; i++)
-        if (!in[i].data && af_tview_numel(&in[i]) > 0)
+        if (!in[i].data && af_tview_numel(&in[i]) > 0 && !(i == 1 && ctx && ctx->packed))
             return af_err_set(err, AF_ERR_USAGE, "%s: input %d has no data", af_op_name(op), i);
     for (int i = 0; i < n_out; i++)
         if (!out[i].data && af_tview_numel(&out[i]) > 0)

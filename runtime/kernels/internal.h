@@ -30,6 +30,10 @@ af_status afk_unary_check(AFK_CHECK_ARGS);
 af_status afk_unary_run(AFK_RUN_ARGS);
 af_status afk_binary_check(AFK_CHECK_ARGS);
 af_status afk_binary_run(AFK_RUN_ARGS);
+size_t afk_dense_prepack_bytes(af_op op, const af_params *p, const af_tview *in,
+                               const af_tview *out); /* MATMUL/GEMM: constant B packed */
+void afk_dense_prepack(af_op op, const af_params *p, const af_tview *in, const af_tview *out,
+                       void *dst);
 af_status afk_gemm_check(AFK_CHECK_ARGS);
 af_status afk_gemm_run(AFK_RUN_ARGS);
 af_status afk_matmul_check(AFK_CHECK_ARGS);
@@ -190,8 +194,14 @@ typedef struct afk_sgemm_par {
     int64_t lda, ldb, ldc, sa, sb, sc;
     afk_gemm_at_fn at; /* or NULL */
     const void *at_arg;
+    const float *Bp;   /* op(B) from afk_sgemm_packb (batch 1), or NULL */
 } afk_sgemm_par;
 void afk_sgemm_par_run(const af_kctx *ctx, const afk_sgemm_par *p);
+/* A constant op(B) (K,N) packed once for afk_sgemm_par's Bp: afk_sgemm_packb_floats(K, N)
+ * floats (0: no SIMD kernel, nothing to pack). */
+size_t afk_sgemm_packb_floats(int64_t K, int64_t N);
+void afk_sgemm_packb(int tb, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst);
+int afk_sgemm_packed_ok(const void *Bp); /* Bp was packed for the kernel in use */
 
 /* ---- packed-panel GEMM for convs (sgemm_packed.c): AVX-512F or AVX2+FMA micro-kernels ----
  * C (M,N) = A (M,K) @ B (K,N); at the last k block C = act(C + bias[m]). B comes from pack_b,
@@ -218,6 +228,7 @@ typedef struct afk_pgemm {
     int a_trans;       /* A (unpacked) is stored (K,M): A[m,k] at A[k*lda + m] */
     float alpha;       /* multiplies A (unpacked) while packing; 0 is read as 1 */
     int acc;           /* 1: C += A @ B (the first k block starts from C), 0: C = A @ B */
+    int64_t bp_col0;   /* with Bp: this call's column 0 is Bp's column bp_col0 (a multiple of nr) */
 } afk_pgemm;
 int afk_pgemm_nr(void); /* panel width of the kernel in use; 0: none (use afk_sgemm) */
 int afk_pgemm_mr(void); /* rows of its micro-tile (1 when none) */

@@ -40,7 +40,8 @@ typedef struct af_kctx {
     size_t scratch_bytes;
     int n_threads;        /* a hint; 1 = single-threaded */
     afk_pool *pool;       /* worker threads (NULL: run on the caller only) */
-    const void *packed;   /* this node's weights from af_kernel_prepack, or NULL */
+    const void *packed;   /* this node's weights from af_kernel_prepack, or NULL; with it, a
+                           * MATMUL/GEMM in[1].data may be NULL (the weight exists only packed) */
 } af_kctx;
 
 /* A pool of n_threads - 1 workers (*out stays NULL for n_threads <= 1). */
@@ -60,7 +61,8 @@ void afk_f16_to_f32_n(const uint16_t *src, float *dst, size_t n);
 size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in, int n_in,
                                const af_tview *out, int n_out);
 
-/* Weights packed once ahead of the runs (CONV: GEMM panels, see sgemm_packed.c): the bytes
+/* Weights packed once ahead of the runs (CONV: GEMM panels, see sgemm_packed.c; MATMUL and
+ * GEMM: a 2-D B's panels, sgemm.c): the bytes
  * for this node (0: nothing to pack), and the packing into dst (64-byte aligned) from the
  * constant in[1]. Passing the result as ctx->packed to af_kernel_run skips per-run packing. */
 size_t af_kernel_prepack_bytes(af_op op, const af_params *p, const af_tview *in, int n_in,

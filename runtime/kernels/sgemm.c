@@ -52,6 +52,44 @@ static void pack_b_gen(const void *arg, int64_t k0, int64_t kc, int nr, float *d
     }
 }
 
+static int64_t bp_ld(int64_t N)
+{
+    return (N + 31) / 32 * 32;
+}
+
+/* A packed B starts with a 64-byte header naming the panel width it was packed for. */
+enum { PB_HEAD = 16 };
+
+size_t afk_sgemm_packb_floats(int64_t K, int64_t N)
+{
+    if (!afk_pgemm_nr() || K <= 0 || N <= 0) return 0;
+    return (size_t)(PB_HEAD + K * bp_ld(N));
+}
+
+/* dst: the header, then every k block of op(B) as pack_b_gen writes it, block k0 at
+ * k0 * bp_ld(N) after the header. */
+void afk_sgemm_packb(int tb, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst)
+{
+    const bsrc s = {B, ldb, 0, N, tb};
+    memset(dst, 0, PB_HEAD * sizeof *dst);
+    ((int32_t *)dst)[0] = afk_pgemm_nr();
+    for (int64_t k0 = 0; k0 < K; k0 += KC)
+        pack_b_gen(&s, k0, K - k0 < KC ? K - k0 : KC, afk_pgemm_nr(),
+                   dst + PB_HEAD + k0 * bp_ld(N));
+}
+
+/* The panels of a packed B if they fit the kernel in use, else NULL. */
+static const float *packed_panels(const float *Bp)
+{
+    return Bp && afk_pgemm_nr() && ((const int32_t *)Bp)[0] == afk_pgemm_nr() ? Bp + PB_HEAD
+                                                                               : NULL;
+}
+
+int afk_sgemm_packed_ok(const void *Bp)
+{
+    return packed_panels(Bp) != NULL;
+}
+
 /* ---- GEMV (M = 1), AVX-512 ------------------------------------------------------------- */
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -129,9 +167,21 @@ static int have512(void)
 
 /* ---- one thread ------------------------------------------------------------------------- */
 
+static void sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                    const float *A, int64_t lda, const float *B, int64_t ldb, const float *Bp,
+                    int64_t col0, int64_t bp_n, float beta, float *C, int64_t ldc, float *work);
+
 void afk_sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                  int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
                  float *work)
+{
+    sgemm_w(ta, tb, M, N, K, alpha, A, lda, B, ldb, NULL, 0, 0, beta, C, ldc, work);
+}
+
+/* afk_sgemm_w, with B's columns [col0, col0+N) of a pre-packed Bp (of bp_n columns) when Bp. */
+static void sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                    const float *A, int64_t lda, const float *B, int64_t ldb, const float *Bp,
+                    int64_t col0, int64_t bp_n, float beta, float *C, int64_t ldc, float *work)
 {
     if (M <= 0 || N <= 0) return;
     if (!work || !afk_pgemm_nr()) {
@@ -144,7 +194,8 @@ void afk_sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, c
     }
 #ifdef AFK_SG_X86
     int64_t inca = ta ? lda : 1; /* tmp gathers a strided row into work */
-    if (M == 1 && have512() && (!tb || inca == 1 || K <= (int64_t)afk_sgemm_work_floats())) {
+    if (M == 1 && !Bp && have512() &&
+        (!tb || inca == 1 || K <= (int64_t)afk_sgemm_work_floats())) {
         if (tb) gemv_t512(N, K, alpha, A, inca, B, ldb, beta, C, work);
         else gemv_n512(N, K, alpha, A, inca, B, ldb, beta, C);
         return;
@@ -162,7 +213,7 @@ void afk_sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, c
         afk_pgemm g = {.M = M, .N = s.n, .K = K, .A = A, .lda = lda, .a_trans = ta,
                        .alpha = alpha, .Ap = ap, .ap_rows = M, .pack_b = pack_b_gen,
                        .b_arg = &s, .C = C + j0, .ldc = ldc, .act = AFK_ACT_NONE, .work = work,
-                       .acc = beta != 0.0f};
+                       .acc = beta != 0.0f, .Bp = Bp, .bp_ld = bp_ld(bp_n), .bp_col0 = col0 + j0};
         afk_pgemm_run(&g);
     }
 }
@@ -206,10 +257,11 @@ static void par_task(void *arg, int64_t t, int tid)
     float *C = p->C + b * p->sc;
     if (p->at) p->at(p->at_arg, b, &A, &B, &C);
     A += p->ta ? i0 : i0 * p->lda;
-    B += p->tb ? j0 * p->ldb : j0;
+    if (B) B += p->tb ? j0 * p->ldb : j0; /* NULL: only the packed copy exists */
     float *work = j->scratch ? (float *)(j->scratch + (size_t)tid * j->slice) : NULL;
-    afk_sgemm_w(p->ta, p->tb, m, n, p->K, p->alpha, A, p->lda, B, p->ldb, p->beta,
-                C + i0 * p->ldc + j0, p->ldc, work);
+    const float *Bp = work ? packed_panels(p->Bp) : NULL;
+    sgemm_w(p->ta, p->tb, m, n, p->K, p->alpha, A, p->lda, B, p->ldb, Bp, j0, p->N, p->beta,
+            C + i0 * p->ldc + j0, p->ldc, work);
 }
 
 void afk_sgemm_par_run(const af_kctx *ctx, const afk_sgemm_par *p)

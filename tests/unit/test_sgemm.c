@@ -88,21 +88,33 @@ static void test_shapes(void)
     free(work);
 }
 
-/* Runs op at `threads` with per-thread scratch as a session gives it. */
-static void run_threads(af_op op, const af_params *p, af_tview *in, int n_in, af_tview *out,
-                        int threads)
+/* Runs op at `threads` with per-thread scratch as a session gives it, B pre-packed when
+ * `packed` (as a session does for a constant B). */
+static void run_packed(af_op op, const af_params *p, af_tview *in, int n_in, af_tview *out,
+                       int threads, int packed)
 {
     af_err err = {0};
     size_t one = af_kernel_scratch_bytes(op, p, in, n_in, out, 1);
     size_t slice = (one + 63) / 64 * 64;
     void *scratch = slice ? aligned_alloc(64, slice * (size_t)threads) : NULL;
+    size_t pb = packed ? af_kernel_prepack_bytes(op, p, in, n_in, out, 1) : 0;
+    void *pk = pb ? aligned_alloc(64, (pb + 63) / 64 * 64) : NULL;
+    if (pk) af_kernel_prepack(op, p, in, n_in, out, 1, pk);
+    CHECK(!packed || pb || !afk_pgemm_nr(), "%s: a 2-D constant B is pre-packed", af_op_name(op));
     af_kctx ctx = {.scratch = scratch, .scratch_bytes = slice * (size_t)threads,
-                   .n_threads = threads};
+                   .n_threads = threads, .packed = pk};
     afk_pool_create(threads, &ctx.pool, &err);
     af_status st = af_kernel_run(op, p, in, n_in, out, 1, &ctx, &err);
     CHECK(st == AF_OK, "%s at %d threads: %s", af_op_name(op), threads, err.msg);
     afk_pool_free(ctx.pool);
     free(scratch);
+    free(pk);
+}
+
+static void run_threads(af_op op, const af_params *p, af_tview *in, int n_in, af_tview *out,
+                        int threads)
+{
+    run_packed(op, p, in, n_in, out, threads, 0);
 }
 
 /* Batched MATMUL with a broadcast batch dim (A (2,3,M,K) @ B (3,K,N)) and a tall GEMM with
@@ -142,6 +154,22 @@ static void test_threads(void)
     }
     CHECK(max_err(G[0], gref, TM * N) < TOL, "gemm transB vs reference");
     CHECK(!memcmp(G[0], G[1], sizeof(float) * (size_t)(TM * N)), "gemm: 1 and 2 threads differ");
+    /* B pre-packed (Gemm transB, and a MatMul (TM,K) @ (K,N)): the same bytes at 1 and 2
+     * threads as packing on the fly */
+    for (int t = 1; t <= 2; t++) {
+        af_tview in[2] = {TV(AF_DTYPE_F32, X, TM, K), TV(AF_DTYPE_F32, W, N, K)};
+        af_tview out = TV(AF_DTYPE_F32, G[1], TM, N);
+        run_packed(AF_OP_GEMM, &p, in, 2, &out, t, 1);
+        CHECK(!memcmp(G[0], G[1], sizeof(float) * (size_t)(TM * N)), "gemm packed B, %d threads", t);
+    }
+    memset(&p, 0, sizeof p);
+    for (int t = 0; t < 3; t++) {
+        af_tview in[2] = {TV(AF_DTYPE_F32, X, TM, K), TV(AF_DTYPE_F32, B, K, N)};
+        af_tview out = TV(AF_DTYPE_F32, t ? G[1] : G[0], TM, N);
+        run_packed(AF_OP_MATMUL, &p, in, 2, &out, t ? t : 1, t > 0);
+        if (t) CHECK(!memcmp(G[0], G[1], sizeof(float) * (size_t)(TM * N)),
+                     "matmul packed B, %d threads", t);
+    }
     for (int t = 0; t < 3; t++) free(Y[t]);
     free(G[0]), free(G[1]), free(A), free(B), free(ref), free(X), free(W), free(gref);
 }

@@ -227,7 +227,8 @@ size_t afk_convt_scratch(const af_params *p, const af_tview *in, const af_tview 
         return 0;
     conv_geom g;
     geom_init(&g, cp, &in[0], &in[1], &out[0], 1);
-    return col_bytes(g.Mg * g.K, g.isp);
+    size_t col = col_bytes(g.Mg * g.K, g.isp), work = afk_sgemm_work_floats() * sizeof(float);
+    return col == SIZE_MAX || !col ? col : (col + 63) / 64 * 64 + work; /* col, then GEMM work */
 }
 
 /* ---- pre-packed weights ---------------------------------------------------------------------- */
@@ -1253,6 +1254,7 @@ af_status afk_convt_run(AFK_RUN_ARGS)
     const float *B = n_in > 2 ? in[2].data : NULL;
     float *Y = out[0].data, *col = ctx ? ctx->scratch : NULL;
     int64_t rows = g.Mg * g.K, T = tile_len(rows, g.isp);
+    float *work = col ? col + (rows * T + 15) / 16 * 16 : NULL;
     memset(Y, 0, (size_t)(g.N * g.M * g.osp) * sizeof *Y);
     for (int64_t n = 0; n < g.N; n++) {
         float *yn = Y + n * g.M * g.osp;
@@ -1261,7 +1263,8 @@ af_status afk_convt_run(AFK_RUN_ARGS)
             const float *wg = W + gi * g.Cg * rows; /* (Cg, Mg*K) */
             for (int64_t p0 = 0; p0 < g.isp; p0 += T) {
                 int64_t t = g.isp - p0 < T ? g.isp - p0 : T;
-                afk_sgemm(1, 0, rows, t, g.Cg, 1.0f, wg, rows, xg + p0, g.isp, 0.0f, col, t);
+                afk_sgemm_w(1, 0, rows, t, g.Cg, 1.0f, wg, rows, xg + p0, g.isp, 0.0f, col, t,
+                            work);
                 col2im(&g, col, p0, t, yn + gi * g.Mg * g.osp);
             }
         }

@@ -410,6 +410,23 @@ static af_status decode_node_weights(af_session *s, uint32_t i, af_err *err)
  * is filled just before its node's first run: like the arena, the cost goes to first_run_ms. */
 static uint8_t *arena_alloc(size_t bytes);
 
+enum { PACK_IO = 16 }; /* inputs + outputs of a node whose weight is packed, at most */
+
+/* pv = the views node n's packing sees, and returns the packed bytes (0: none). They are its
+ * own, but a weight stored in halves and left for packing (pack_only) is handed over as those
+ * halves (dtype F16, in the bundle), so the packed copy keeps them as halves. */
+static size_t packing_views(const af_session *s, const afb_node *n, const af_tview *v,
+                            af_tview *pv)
+{
+    memcpy(pv, v, sizeof(af_tview) * (size_t)(n->n_in + n->n_out));
+    const afb_tensor *t = &s->b->f->tensors[n->in[1]];
+    if (s->b->pack_only[n->in[1]] && t->encoding == AFB_ENC_FP16) {
+        pv[1].dtype = AF_DTYPE_F16;
+        pv[1].data = (void *)t->data;
+    }
+    return af_kernel_prepack_bytes(n->op, &n->p, pv, n->n_in, pv + n->n_in, n->n_out);
+}
+
 static af_status prepack_weights(af_session *s, af_err *err)
 {
     const afb_file *f = s->b->f;
@@ -629,7 +646,8 @@ static void release_packed_source(const af_session *s, const afb_node *n)
     const afb_file *f = s->b->f;
     const afb_tensor *t = &f->tensors[n->in[1]];
     long pg = sysconf(_SC_PAGESIZE);
-    if (!f->mapped || t->encoding != AFB_ENC_RAW || pg <= 0) return;
+    if (!f->mapped || (t->encoding != AFB_ENC_RAW && !s->b->pack_only[n->in[1]]) || pg <= 0)
+        return;
     uintptr_t a = (uintptr_t)t->data, e = a + (uintptr_t)t->data_bytes, m = (uintptr_t)pg - 1;
     a = (a + m) & ~m;
     e &= ~m;
@@ -641,9 +659,10 @@ static void release_packed_source(const af_session *s, const afb_node *n)
 static af_status prepack_node(af_session *s, uint32_t i, af_err *err)
 {
     const afb_node *n = &s->b->f->nodes[i];
-    af_tview *v = s->views + s->view_off[i];
+    af_tview v[PACK_IO];
     float *tmp = NULL;
-    if (!v[1].data) {
+    packing_views(s, n, s->views + s->view_off[i], v);
+    if (!v[1].data) { /* left for packing in another encoding: decoded just for it */
         const afb_tensor *t = &s->b->f->tensors[n->in[1]];
         tmp = malloc(const_numel(t) * sizeof(float) + 1);
         if (!tmp)
@@ -658,12 +677,8 @@ static af_status prepack_node(af_session *s, uint32_t i, af_err *err)
     }
     af_kernel_prepack(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out, s->node_packed[i]);
     s->packed_ready[i] = 1;
-    if (tmp) {
-        v[1].data = NULL;
-        free(tmp);
-    } else {
-        release_packed_source(s, n);
-    }
+    free(tmp);
+    release_packed_source(s, n);
     return AF_OK;
 }
 

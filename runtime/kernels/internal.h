@@ -194,13 +194,16 @@ typedef struct afk_sgemm_par {
     int64_t lda, ldb, ldc, sa, sb, sc;
     afk_gemm_at_fn at; /* or NULL */
     const void *at_arg;
-    const float *Bp;   /* op(B) from afk_sgemm_packb (batch 1), or NULL */
+    const void *Bp;    /* op(B) from afk_sgemm_packb[16] (batch 1), or NULL */
 } afk_sgemm_par;
 void afk_sgemm_par_run(const af_kctx *ctx, const afk_sgemm_par *p);
 /* A constant op(B) (K,N) packed once for afk_sgemm_par's Bp: afk_sgemm_packb_floats(K, N)
  * floats (0: no SIMD kernel, nothing to pack). */
 size_t afk_sgemm_packb_floats(int64_t K, int64_t N);
 void afk_sgemm_packb(int tb, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst);
+/* The same from a B of IEEE halves, packed as halves (half the bytes; widened as it is used). */
+size_t afk_sgemm_packb16_bytes(int64_t K, int64_t N);
+void afk_sgemm_packb16(int tb, int64_t K, int64_t N, const uint16_t *B, int64_t ldb, void *dst);
 int afk_sgemm_packed_ok(const void *Bp); /* Bp was packed for the kernel in use */
 
 /* ---- packed-panel GEMM for convs (sgemm_packed.c): AVX-512F or AVX2+FMA micro-kernels ----
@@ -229,6 +232,7 @@ typedef struct afk_pgemm {
     float alpha;       /* multiplies A (unpacked) while packing; 0 is read as 1 */
     int acc;           /* 1: C += A @ B (the first k block starts from C), 0: C = A @ B */
     int64_t bp_col0;   /* with Bp: this call's column 0 is Bp's column bp_col0 (a multiple of nr) */
+    const uint16_t *Bp16; /* or B packed like Bp in IEEE halves (widened per k block into work) */
 } afk_pgemm;
 int afk_pgemm_nr(void); /* panel width of the kernel in use; 0: none (use afk_sgemm) */
 int afk_pgemm_mr(void); /* rows of its micro-tile (1 when none) */

@@ -24,32 +24,44 @@ size_t afk_sgemm_work_floats(void) { return afk_pgemm_work_floats(NC) + A_ONCE +
 /* ---- B panels --------------------------------------------------------------------------- */
 
 typedef struct bsrc {
-    const float *B;
+    const void *B;      /* floats, or IEEE halves when es == 2 */
     int64_t ldb, j0, n; /* columns [j0, j0+n) of op(B) */
     int tb;             /* B stored (N,K) */
+    size_t es;          /* bytes per element: 4 or 2 (packed as they are) */
 } bsrc;
 
-/* dst: ceil(n/nr) panels of (kc, nr) = op(B)[k0:k0+kc, j0:j0+n], zeros past n. */
-static void pack_b_gen(const void *arg, int64_t k0, int64_t kc, int nr, float *dst)
+/* dst: ceil(n/nr) panels of (kc, nr) = op(B)[k0:k0+kc, j0:j0+n], zeros past n, elements of
+ * es bytes copied as they are. */
+static void pack_b_any(const bsrc *s, int64_t k0, int64_t kc, int nr, void *dst)
 {
-    const bsrc *s = arg;
-    for (int64_t p0 = 0; p0 < s->n; p0 += nr, dst += kc * nr) {
+    const size_t es = s->es;
+    const uint8_t *B = s->B;
+    uint8_t *d = dst;
+    for (int64_t p0 = 0; p0 < s->n; p0 += nr, d += (size_t)(kc * nr) * es) {
         int w = s->n - p0 < nr ? (int)(s->n - p0) : nr;
-        if (!s->tb) { /* rows of B are contiguous: one copy of w floats per k */
-            const float *b = s->B + k0 * s->ldb + s->j0 + p0;
-            for (int64_t kk = 0; kk < kc; kk++, b += s->ldb) {
-                memcpy(dst + kk * nr, b, (size_t)w * sizeof *b);
-                if (w < nr) memset(dst + kk * nr + w, 0, (size_t)(nr - w) * sizeof *b);
+        if (!s->tb) { /* rows of B are contiguous: one copy of w elements per k */
+            const uint8_t *b = B + (size_t)(k0 * s->ldb + s->j0 + p0) * es;
+            for (int64_t kk = 0; kk < kc; kk++, b += (size_t)s->ldb * es)
+                memcpy(d + (size_t)(kk * nr) * es, b, (size_t)w * es);
+        } else if (es == sizeof(float)) { /* B (N,K): panel column r is row j0+p0+r */
+            for (int r = 0; r < w; r++) {
+                const float *b = (const float *)B + (s->j0 + p0 + r) * s->ldb + k0;
+                for (int64_t kk = 0; kk < kc; kk++) ((float *)d)[kk * nr + r] = b[kk];
             }
-            continue;
-        }
-        for (int r = 0; r < w; r++) { /* B (N,K): column r of the panel is row j0+p0+r */
-            const float *b = s->B + (s->j0 + p0 + r) * s->ldb + k0;
-            for (int64_t kk = 0; kk < kc; kk++) dst[kk * nr + r] = b[kk];
+        } else {
+            for (int r = 0; r < w; r++) {
+                const uint16_t *b = (const uint16_t *)B + (s->j0 + p0 + r) * s->ldb + k0;
+                for (int64_t kk = 0; kk < kc; kk++) ((uint16_t *)d)[kk * nr + r] = b[kk];
+            }
         }
         for (int64_t kk = 0; w < nr && kk < kc; kk++)
-            memset(dst + kk * nr + w, 0, (size_t)(nr - w) * sizeof *dst);
+            memset(d + (size_t)(kk * nr + w) * es, 0, (size_t)(nr - w) * es);
     }
+}
+
+static void pack_b_gen(const void *arg, int64_t k0, int64_t kc, int nr, float *dst)
+{
+    pack_b_any(arg, k0, kc, nr, dst);
 }
 
 static int64_t bp_ld(int64_t N)
@@ -57,37 +69,62 @@ static int64_t bp_ld(int64_t N)
     return (N + 31) / 32 * 32;
 }
 
-/* A packed B starts with a 64-byte header naming the panel width it was packed for. */
-enum { PB_HEAD = 16 };
+/* A packed B starts with a 64-byte header: (int32) the panel width it was packed for, then
+ * the element size (4: floats, 2: halves). */
+enum { PB_HEAD = 64 };
+
+static size_t packb_bytes(int64_t K, int64_t N, size_t es)
+{
+    if (!afk_pgemm_nr() || K <= 0 || N <= 0) return 0;
+    return PB_HEAD + (size_t)(K * bp_ld(N)) * es;
+}
 
 size_t afk_sgemm_packb_floats(int64_t K, int64_t N)
 {
-    if (!afk_pgemm_nr() || K <= 0 || N <= 0) return 0;
-    return (size_t)(PB_HEAD + K * bp_ld(N));
+    return packb_bytes(K, N, sizeof(float)) / sizeof(float);
 }
 
-/* dst: the header, then every k block of op(B) as pack_b_gen writes it, block k0 at
- * k0 * bp_ld(N) after the header. */
+size_t afk_sgemm_packb16_bytes(int64_t K, int64_t N)
+{
+    return packb_bytes(K, N, sizeof(uint16_t));
+}
+
+/* dst: the header, then every k block of op(B) as pack_b_any writes it, block k0 at
+ * k0 * bp_ld(N) elements after the header. */
+static void packb(int tb, int64_t K, int64_t N, const void *B, int64_t ldb, size_t es,
+                  uint8_t *dst)
+{
+    const bsrc s = {B, ldb, 0, N, tb, es};
+    memset(dst, 0, PB_HEAD);
+    ((int32_t *)dst)[0] = afk_pgemm_nr();
+    ((int32_t *)dst)[1] = (int32_t)es;
+    for (int64_t k0 = 0; k0 < K; k0 += KC)
+        pack_b_any(&s, k0, K - k0 < KC ? K - k0 : KC, afk_pgemm_nr(),
+                   dst + PB_HEAD + (size_t)(k0 * bp_ld(N)) * es);
+}
+
 void afk_sgemm_packb(int tb, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst)
 {
-    const bsrc s = {B, ldb, 0, N, tb};
-    memset(dst, 0, PB_HEAD * sizeof *dst);
-    ((int32_t *)dst)[0] = afk_pgemm_nr();
-    for (int64_t k0 = 0; k0 < K; k0 += KC)
-        pack_b_gen(&s, k0, K - k0 < KC ? K - k0 : KC, afk_pgemm_nr(),
-                   dst + PB_HEAD + k0 * bp_ld(N));
+    packb(tb, K, N, B, ldb, sizeof(float), (uint8_t *)dst);
 }
 
-/* The panels of a packed B if they fit the kernel in use, else NULL. */
-static const float *packed_panels(const float *Bp)
+void afk_sgemm_packb16(int tb, int64_t K, int64_t N, const uint16_t *B, int64_t ldb, void *dst)
 {
-    return Bp && afk_pgemm_nr() && ((const int32_t *)Bp)[0] == afk_pgemm_nr() ? Bp + PB_HEAD
-                                                                               : NULL;
+    packb(tb, K, N, B, ldb, sizeof(uint16_t), dst);
+}
+
+/* The panels of a packed B if they fit the kernel in use (else NULL), and their element size. */
+static const void *packed_panels(const void *Bp, size_t *es)
+{
+    if (!Bp || !afk_pgemm_nr() || ((const int32_t *)Bp)[0] != afk_pgemm_nr()) return NULL;
+    *es = (size_t)((const int32_t *)Bp)[1];
+    return (const uint8_t *)Bp + PB_HEAD;
 }
 
 int afk_sgemm_packed_ok(const void *Bp)
 {
-    return packed_panels(Bp) != NULL;
+    size_t es;
+    return packed_panels(Bp, &es) != NULL;
 }
 
 /* ---- GEMV (M = 1), AVX-512 ------------------------------------------------------------- */
@@ -168,20 +205,23 @@ static int have512(void)
 /* ---- one thread ------------------------------------------------------------------------- */
 
 static void sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
-                    const float *A, int64_t lda, const float *B, int64_t ldb, const float *Bp,
-                    int64_t col0, int64_t bp_n, float beta, float *C, int64_t ldc, float *work);
+                    const float *A, int64_t lda, const float *B, int64_t ldb, const void *Bp,
+                    size_t bp_es, int64_t col0, int64_t bp_n, float beta, float *C,
+                    int64_t ldc, float *work);
 
 void afk_sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                  int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
                  float *work)
 {
-    sgemm_w(ta, tb, M, N, K, alpha, A, lda, B, ldb, NULL, 0, 0, beta, C, ldc, work);
+    sgemm_w(ta, tb, M, N, K, alpha, A, lda, B, ldb, NULL, 0, 0, 0, beta, C, ldc, work);
 }
 
-/* afk_sgemm_w, with B's columns [col0, col0+N) of a pre-packed Bp (of bp_n columns) when Bp. */
+/* afk_sgemm_w, with B's columns [col0, col0+N) of pre-packed panels Bp (of bp_n columns,
+ * elements of bp_es bytes) when Bp. */
 static void sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
-                    const float *A, int64_t lda, const float *B, int64_t ldb, const float *Bp,
-                    int64_t col0, int64_t bp_n, float beta, float *C, int64_t ldc, float *work)
+                    const float *A, int64_t lda, const float *B, int64_t ldb, const void *Bp,
+                    size_t bp_es, int64_t col0, int64_t bp_n, float beta, float *C,
+                    int64_t ldc, float *work)
 {
     if (M <= 0 || N <= 0) return;
     if (!work || !afk_pgemm_nr()) {
@@ -209,11 +249,13 @@ static void sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha
         afk_pgemm_pack_a_gen(M, K, A, lda, ta, alpha, ap);
     }
     for (int64_t j0 = 0; j0 < N; j0 += NC) {
-        bsrc s = {B, ldb, j0, N - j0 < NC ? N - j0 : NC, tb};
+        bsrc s = {B, ldb, j0, N - j0 < NC ? N - j0 : NC, tb, sizeof(float)};
         afk_pgemm g = {.M = M, .N = s.n, .K = K, .A = A, .lda = lda, .a_trans = ta,
                        .alpha = alpha, .Ap = ap, .ap_rows = M, .pack_b = pack_b_gen,
                        .b_arg = &s, .C = C + j0, .ldc = ldc, .act = AFK_ACT_NONE, .work = work,
-                       .acc = beta != 0.0f, .Bp = Bp, .bp_ld = bp_ld(bp_n), .bp_col0 = col0 + j0};
+                       .acc = beta != 0.0f, .bp_ld = bp_ld(bp_n), .bp_col0 = col0 + j0};
+        if (Bp && bp_es == sizeof(float)) g.Bp = Bp;
+        else if (Bp) g.Bp16 = Bp;
         afk_pgemm_run(&g);
     }
 }
@@ -259,9 +301,10 @@ static void par_task(void *arg, int64_t t, int tid)
     A += p->ta ? i0 : i0 * p->lda;
     if (B) B += p->tb ? j0 * p->ldb : j0; /* NULL: only the packed copy exists */
     float *work = j->scratch ? (float *)(j->scratch + (size_t)tid * j->slice) : NULL;
-    const float *Bp = work ? packed_panels(p->Bp) : NULL;
-    sgemm_w(p->ta, p->tb, m, n, p->K, p->alpha, A, p->lda, B, p->ldb, Bp, j0, p->N, p->beta,
-            C + i0 * p->ldc + j0, p->ldc, work);
+    size_t es = 0;
+    const void *Bp = work ? packed_panels(p->Bp, &es) : NULL;
+    sgemm_w(p->ta, p->tb, m, n, p->K, p->alpha, A, p->lda, B, p->ldb, Bp, es, j0, p->N,
+            p->beta, C + i0 * p->ldc + j0, p->ldc, work);
 }
 
 void afk_sgemm_par_run(const af_kctx *ctx, const afk_sgemm_par *p)

@@ -288,7 +288,11 @@ void afk_pgemm_run(const afk_pgemm *g)
         int64_t kc = g->K - k0 < KC ? g->K - k0 : KC;
         int mode = (k0 > 0 || g->acc ? 1 : 0) | (k0 + kc >= g->K ? 2 : 0);
         const float *b = g->Bp ? g->Bp + k0 * g->bp_ld + g->bp_col0 * kc : bp;
-        if (!g->Bp) g->pack_b(g->b_arg, k0, kc, NR, bp);
+        if (g->Bp16) /* half panels, widened for this k block: (N rounded up to NR) × kc */
+            afk_f16_to_f32_n(g->Bp16 + k0 * g->bp_ld + g->bp_col0 * kc, bp,
+                             (size_t)((g->N + NR - 1) / NR * NR * kc));
+        else if (!g->Bp)
+            g->pack_b(g->b_arg, k0, kc, NR, bp);
         for (int64_t i0 = 0; i0 < g->M; i0 += MR) {
             int mr = g->M - i0 < MR ? (int)(g->M - i0) : MR;
             const float *a = ap;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph/dtype.h"
 #include "runtime/kernels/internal.h"
 #include "test_kernels_util.h"
 
@@ -174,8 +175,55 @@ static void test_threads(void)
     free(G[0]), free(G[1]), free(A), free(B), free(ref), free(X), free(W), free(gref);
 }
 
+/* A weight stored in halves, packed as halves (the runtime hands it over as an F16 view and
+ * then gives the kernel no B data at all): the same bytes as f32 packing of the widened
+ * halves, at 1 and 2 threads, Gemm transB and MatMul. */
+static void test_half_panels(void)
+{
+    const int64_t M = 300, K = 333, N = 70;
+    float *X = frand_buf(M * K), *W = frand_buf(K * N), *Y0 = malloc(sizeof(float) * M * N);
+    float *Y1 = malloc(sizeof(float) * M * N);
+    uint16_t *H = malloc(sizeof(uint16_t) * K * N);
+    for (int64_t i = 0; i < K * N; i++) W[i] = af_f16_to_f32(H[i] = af_f32_to_f16(W[i]));
+    for (int op = 0; op < 2; op++) {
+        af_params p;
+        memset(&p, 0, sizeof p);
+        af_op o = op ? AF_OP_GEMM : AF_OP_MATMUL;
+        if (op) p.gemm.alpha = 1.0f, p.gemm.trans_b = 1; /* W read as (N,K) */
+        int64_t d0 = op ? N : K, d1 = op ? K : N;
+        af_tview in[2] = {TV(AF_DTYPE_F32, X, M, K), TV(AF_DTYPE_F32, W, d0, d1)};
+        af_tview out = TV(AF_DTYPE_F32, Y0, M, N);
+        run_packed(o, &p, in, 2, &out, 1, 0);
+        for (int t = 1; t <= 2; t++) {
+            af_err err = {0};
+            af_tview hin[2] = {in[0], TV(AF_DTYPE_F16, H, d0, d1)};
+            size_t pb = af_kernel_prepack_bytes(o, &p, hin, 2, &out, 1);
+            CHECK(!afk_pgemm_nr() || (pb && pb < K * N * sizeof(float)),
+                  "%s: halves packed in fewer bytes than floats", af_op_name(o));
+            if (!pb) continue;
+            void *pk = aligned_alloc(64, (pb + 63) / 64 * 64), *sc;
+            af_kernel_prepack(o, &p, hin, 2, &out, 1, pk);
+            in[1].data = NULL; /* the weight exists only packed */
+            size_t one = (af_kernel_scratch_bytes(o, &p, in, 2, &out, 1) + 63) / 64 * 64;
+            sc = aligned_alloc(64, one * (size_t)t);
+            af_kctx ctx = {.scratch = sc, .scratch_bytes = one * (size_t)t, .n_threads = t,
+                           .packed = pk};
+            afk_pool_create(t, &ctx.pool, &err);
+            af_tview o1 = TV(AF_DTYPE_F32, Y1, M, N);
+            CHECK(af_kernel_run(o, &p, in, 2, &o1, 1, &ctx, &err) == AF_OK, "%s", err.msg);
+            CHECK(!memcmp(Y0, Y1, sizeof(float) * (size_t)(M * N)), "%s half panels, %d threads",
+                  af_op_name(o), t);
+            afk_pool_free(ctx.pool);
+            free(pk), free(sc);
+            in[1].data = W;
+        }
+    }
+    free(X), free(W), free(Y0), free(Y1), free(H);
+}
+
 int main(void)
 {
+    test_half_panels();
     test_shapes();
     test_threads();
     return check_report("test_sgemm");

@@ -32,9 +32,10 @@
 #define AFK_ATTN_X86 1
 #endif
 
-/* Fused path: queries per task (a multiple of 32, the widest panel) and keys per block
- * (at most AFK_PGEMM_KC, so P is a single k block of the second GEMM). */
-enum { QB = 128, KB = 256 };
+/* Fused path: queries per block (a multiple of 32, the widest panel), keys per block (at most
+ * AFK_PGEMM_KC, so P is a single k block of the second GEMM), query blocks per task (they
+ * share each packed key block). */
+enum { QB = 128, KB = 256, GB = 4 };
 /* Portable path: score budget per chunk in floats (4 MiB) and rows per chunk. */
 enum { SCORE_BUDGET = 256 * 4096, MAX_ROWS = 256 };
 
@@ -65,11 +66,17 @@ static int64_t portable_rows(int64_t tq, int64_t tk)
 
 static size_t pad16(size_t n) { return (n + 15) / 16 * 16; }
 
-/* Floats of one fused task's buffers (each region a multiple of 16 floats = 64 bytes). */
+/* Floats of one query block's state and of one fused task's buffers (each region a multiple
+ * of 16 floats = 64 bytes). */
+static size_t qblk_floats(int64_t d, int64_t dv)
+{
+    return pad16((size_t)d * QB) + pad16((size_t)dv * QB) + 3 * pad16(QB);
+}
+
 static size_t fused_floats(int64_t d, int64_t dv)
 {
-    return pad16((size_t)d * QB) + 2 * pad16((size_t)KB * QB) + pad16((size_t)dv * QB) +
-           3 * pad16(QB) + pad16(afk_pgemm_work_floats(QB));
+    return GB * qblk_floats(d, dv) + 2 * pad16((size_t)KB * QB) + pad16((size_t)KB * d) +
+           pad16((size_t)KB * dv);
 }
 
 size_t afk_attention_scratch(const af_params *p, const af_tview *in, int n_in)
@@ -192,29 +199,66 @@ TGT256 static inline __m256 expneg8(__m256 x)
     return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
-/* One task's buffers, carved from its thread's scratch slice. */
+/* One query block: its queries and state. */
+typedef struct qblk {
+    int64_t q0, n, nw;  /* queries [q0, q0+n); GEMM columns padded to the panel width: nw */
+    float *qp;          /* scale·Qᵀ as B panels of the first GEMM: (d, QB), bp_ld = QB */
+    float *ot;          /* Oᵀ (dv, QB) row-major */
+    float *m, *l, *f;   /* per query: running max, running sum, this block's rescale factor */
+} qblk;
+
+/* A task's shared buffers, carved from its thread's scratch slice after GB query blocks. */
 typedef struct attn_tile {
-    float *qp;      /* scale·Qᵀ as B panels of the first GEMM: (d, QB), bp_ld = QB */
-    float *s;       /* Sᵀ (KB, QB) row-major */
-    float *pp;      /* P as B panels of the second GEMM: (kb, QB), one k block */
-    float *ot;      /* Oᵀ (dv, QB) row-major */
-    float *m, *l, *f; /* per query: running max, running sum, this block's rescale factor */
-    float *work;    /* afk_pgemm_work_floats(QB) */
+    float *s;   /* Sᵀ (KB, QB) row-major */
+    float *pp;  /* P as B panels of the second GEMM: (kn, QB), one k block */
+    float *kp;  /* the key block as the first GEMM's packed A: (kn, d) */
+    float *vp;  /* Vᵀ of the key block as the second GEMM's packed A: (dv, kn) */
 } attn_tile;
 
-static attn_tile carve(const attn_job *j, int tid)
+static attn_tile carve(const attn_job *j, int tid, qblk *qb, int64_t nqb)
 {
     float *p = (float *)(j->scratch + (size_t)tid * j->slice);
+    for (int64_t i = 0; i < nqb; i++) {
+        float *r = p + (size_t)i * qblk_floats(j->a.d, j->a.dv);
+        qb[i].qp = r, r += pad16((size_t)j->a.d * QB);
+        qb[i].ot = r, r += pad16((size_t)j->a.dv * QB);
+        qb[i].m = r, r += pad16(QB);
+        qb[i].l = r, r += pad16(QB);
+        qb[i].f = r;
+    }
+    p += GB * qblk_floats(j->a.d, j->a.dv);
     attn_tile t;
-    t.qp = p, p += pad16((size_t)j->a.d * QB);
     t.s = p, p += pad16((size_t)KB * QB);
     t.pp = p, p += pad16((size_t)KB * QB);
-    t.ot = p, p += pad16((size_t)j->a.dv * QB);
-    t.m = p, p += pad16(QB);
-    t.l = p, p += pad16(QB);
-    t.f = p, p += pad16(QB);
-    t.work = p;
+    t.kp = p, p += pad16((size_t)KB * j->a.d);
+    t.vp = p;
     return t;
+}
+
+/* dst = A (M, K) in afk_pgemm_pack_a's layout for micro-tiles of mr_max rows, where A[m][k]
+ * is a[m*sm + k*sk]: k block k0 at dst + k0*M, its rows [i0, i0+mr) at + i0*kc, [kk*mr + i].
+ * sm = 1 (V, and K stored transposed) copies mr contiguous floats per k. */
+static void pack_a(const float *a, int64_t sm, int64_t sk, int64_t M, int64_t K, int mr_max,
+                   float *dst)
+{
+    for (int64_t k0 = 0; k0 < K; k0 += AFK_PGEMM_KC) {
+        int64_t kc = K - k0 < AFK_PGEMM_KC ? K - k0 : AFK_PGEMM_KC;
+        for (int64_t i0 = 0; i0 < M; i0 += mr_max) {
+            int mr = M - i0 < mr_max ? (int)(M - i0) : mr_max;
+            float *d = dst + k0 * M + i0 * kc;
+            const float *src = a + i0 * sm + k0 * sk;
+            if (sm == 1 && mr == 6)
+                for (int64_t kk = 0; kk < kc; kk++) memcpy(d + kk * 6, src + kk * sk, 6 * sizeof(float));
+            else if (sm == 1 && mr == 14)
+                for (int64_t kk = 0; kk < kc; kk++) memcpy(d + kk * 14, src + kk * sk, 14 * sizeof(float));
+            else if (sm == 1)
+                for (int64_t kk = 0; kk < kc; kk++)
+                    for (int i = 0; i < mr; i++) d[kk * mr + i] = src[kk * sk + i];
+            else
+                for (int i = 0; i < mr; i++)
+                    for (int64_t kk = 0; kk < kc; kk++) d[kk * mr + i] = src[i * sm + kk * sk];
+        }
+    }
 }
 
 /* qp = scale·Q[0:n]ᵀ (d, n) in the packed GEMM's B layout with bp_ld = QB: k block k0 at
@@ -313,39 +357,67 @@ static void store_out(const float *ot, const float *l, int64_t n, int64_t dv, fl
     }
 }
 
-// task (b, query block): out[b, q0:q0+n] (n,dv) by the key-block loop above
+/* A query block's start: packed queries, empty state, edge columns zeroed. */
+static void qblk_init(const attn_job *j, const float *qb, qblk *w, float *s)
+{
+    const attn_dims *a = &j->a;
+    pack_q(qb + w->q0 * a->d, w->n, a->d, j->scale, j->nr, w->qp);
+    for (int64_t i = 0; i < QB; i++) w->m[i] = -INFINITY, w->l[i] = 0.0f;
+    /* columns [n, nw) are never written by the GEMMs: keep them finite (they never reach out) */
+    for (int64_t r = 0; r < KB && w->n < w->nw; r++)
+        memset(s + r * QB + w->n, 0, sizeof(float) * (size_t)(w->nw - w->n));
+    for (int64_t r = 0; r < a->dv && w->n < w->nw; r++)
+        memset(w->ot + r * QB + w->n, 0, sizeof(float) * (size_t)(w->nw - w->n));
+}
+
+/* One key block [k0, k0+kn) for one query block; the block's K and Vᵀ are packed in t. */
+static void qblk_step(const attn_job *j, const attn_tile *t, qblk *w, int64_t k0, int64_t kn)
+{
+    const attn_dims *a = &j->a;
+    // Sᵀ (kn, n) = K[k0:k0+kn] (kn, d) @ scale·Qᵀ (d, n)
+    afk_pgemm g1 = {.M = kn, .N = w->n, .K = a->d, .Ap = t->kp, .ap_rows = kn, .Bp = w->qp,
+                    .bp_ld = QB, .C = t->s, .ldc = QB};
+    if (a->d > 0)
+        afk_pgemm_run(&g1);
+    else
+        for (int64_t r = 0; r < kn; r++) memset(t->s + r * QB, 0, sizeof(float) * (size_t)w->n);
+    int resc = online_softmax(t->s, kn, w->nw, j->nr, t->pp, w->m, w->l, w->f);
+    if (k0 > 0 && resc) rescale(w->ot, a->dv, w->nw, w->f);
+    // Oᵀ (dv, n) (+)= Vᵀ (dv, kn) @ P (kn, n)
+    afk_pgemm g2 = {.M = a->dv, .N = w->n, .K = kn, .Ap = t->vp, .ap_rows = a->dv, .Bp = t->pp,
+                    .bp_ld = QB, .C = w->ot, .ldc = QB, .acc = k0 > 0};
+    afk_pgemm_run(&g2);
+}
+
+// task (b, group of up to GB query blocks): out[b, q0:q0+n] (n,dv) by the key-block loop above
 static void fused_task(void *arg, int64_t t, int tid)
 {
     const attn_job *j = arg;
     const attn_dims *a = &j->a;
-    int64_t b = t / j->n_blk, q0 = t % j->n_blk * QB;
-    int64_t n = a->tq - q0 < QB ? a->tq - q0 : QB, nw = (n + j->nr - 1) / j->nr * j->nr;
+    int64_t b = t / j->n_blk, g0 = t % j->n_blk * j->rows, nqb = 0;
     const float *kb = j->k + b * a->tk * a->d, *vb = j->v + b * a->tk * a->dv;
-    attn_tile w = carve(j, tid);
-    pack_q(j->q + (b * a->tq + q0) * a->d, n, a->d, j->scale, j->nr, w.qp);
-    for (int64_t i = 0; i < QB; i++) w.m[i] = -INFINITY, w.l[i] = 0.0f;
-    /* columns [n, nw) are never written by the GEMMs: keep them finite (they never reach out) */
-    for (int64_t r = 0; r < KB && n < nw; r++) memset(w.s + r * QB + n, 0, sizeof(float) * (size_t)(nw - n));
-    for (int64_t r = 0; r < a->dv && n < nw; r++) memset(w.ot + r * QB + n, 0, sizeof(float) * (size_t)(nw - n));
+    const float *qbat = j->q + b * a->tq * a->d;
+    qblk w[GB];
+    for (int64_t q0 = g0; q0 < a->tq && q0 < g0 + j->rows; q0 += QB, nqb++) {
+        w[nqb].q0 = q0;
+        w[nqb].n = a->tq - q0 < QB ? a->tq - q0 : QB;
+        w[nqb].nw = (w[nqb].n + j->nr - 1) / j->nr * j->nr;
+    }
+    attn_tile tl = carve(j, tid, w, nqb);
+    for (int64_t i = 0; i < nqb; i++) qblk_init(j, qbat, &w[i], tl.s);
+    const int mr = afk_pgemm_mr();
     for (int64_t k0 = 0; k0 < a->tk; k0 += KB) {
         int64_t kn = a->tk - k0 < KB ? a->tk - k0 : KB;
-        // Sᵀ (kn, n) = K[k0:k0+kn] (kn, d) @ scale·Qᵀ (d, n); K stored (d, Tk) when kt
-        afk_pgemm g1 = {.M = kn, .N = n, .K = a->d, .A = j->kt ? kb + k0 : kb + k0 * a->d,
-                        .lda = j->kt ? a->tk : a->d, .a_trans = j->kt, .Bp = w.qp, .bp_ld = QB,
-                        .C = w.s, .ldc = QB, .work = w.work};
-        if (a->d > 0)
-            afk_pgemm_run(&g1);
+        /* K block (kn, d) — stored (d, Tk) when kt — and Vᵀ block (dv, kn), V stored (Tk, dv) */
+        if (j->kt)
+            pack_a(kb + k0, 1, a->tk, kn, a->d, mr, tl.kp);
         else
-            memset(w.s, 0, sizeof(float) * (size_t)(kn * QB));
-        int resc = online_softmax(w.s, kn, nw, j->nr, w.pp, w.m, w.l, w.f);
-        if (k0 > 0 && resc) rescale(w.ot, a->dv, nw, w.f);
-        // Oᵀ (dv, n) (+)= Vᵀ (dv, kn) @ P (kn, n); V[k0:k0+kn] stored (kn, dv)
-        afk_pgemm g2 = {.M = a->dv, .N = n, .K = kn, .A = vb + k0 * a->dv, .lda = a->dv,
-                        .a_trans = 1, .Bp = w.pp, .bp_ld = QB, .C = w.ot, .ldc = QB,
-                        .work = w.work, .acc = k0 > 0};
-        afk_pgemm_run(&g2);
+            pack_a(kb + k0 * a->d, a->d, 1, kn, a->d, mr, tl.kp);
+        pack_a(vb + k0 * a->dv, 1, a->dv, a->dv, kn, mr, tl.vp);
+        for (int64_t i = 0; i < nqb; i++) qblk_step(j, &tl, &w[i], k0, kn);
     }
-    store_out(w.ot, w.l, n, a->dv, j->o + (b * a->tq + q0) * a->dv);
+    for (int64_t i = 0; i < nqb; i++)
+        store_out(w[i].ot, w[i].l, w[i].n, a->dv, j->o + (b * a->tq + w[i].q0) * a->dv);
 }
 #endif
 
@@ -367,7 +439,10 @@ af_status afk_attention_run(AFK_RUN_ARGS)
 #ifdef AFK_ATTN_X86
     j.nr = afk_pgemm_nr();
     if (j.nr > 0 && j.slice >= fused_floats(a->d, a->dv) * sizeof(float)) {
-        j.rows = QB, j.n_blk = (a->tq + QB - 1) / QB;
+        /* GB query blocks per task while that leaves >= 8 tasks (shape-only, like the result) */
+        int64_t nqb = (a->tq + QB - 1) / QB, g = a->batch * nqb / 8;
+        g = g < 1 ? 1 : g > GB ? GB : g;
+        j.rows = g * QB, j.n_blk = (a->tq + j.rows - 1) / j.rows;
         afk_parallel(ctx, a->batch * j.n_blk, fused_task, &j);
         return AF_OK;
     }

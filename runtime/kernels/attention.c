@@ -5,8 +5,9 @@
  *
  * The (Tq × Tk) score matrix is never materialised. With the packed GEMM (AVX2 or AVX-512) the
  * kernel is one fused, threaded pass in the flash-attention manner. A task is (batch index,
- * block of QB queries); it packs scale·Qᵀ (d × QB) once as the GEMM's B panels, then walks the
- * keys in blocks of KB (tiles that stay in L2):
+ * up to GB blocks of QB queries); each query block packs scale·Qᵀ (d × QB) once as the GEMM's
+ * B panels, then the task walks the keys in blocks of KB (tiles that stay in L2), packs the
+ * block's K and Vᵀ once as the GEMMs' A panels and, for each of its query blocks:
  *
  *   Sᵀ (kb × QB)  = K_blk (kb × d) @ scale·Qᵀ              (packed GEMM, N = queries)
  *   m' = max(m, column max of Sᵀ);  P = e^(Sᵀ − m')       (online softmax per query column,
@@ -14,8 +15,9 @@
  *   Oᵀ (dv × QB) = Oᵀ·f + Vᵀ_blk (dv × kb) @ P             written straight into B panels)
  *
  * and finally out[q][:] = Oᵀ[:][q] / l[q]. Every GEMM has N = QB columns, so d = 40 still fills
- * whole 16/32-lane panels. A query's arithmetic depends only on Tk, d, dv and the block sizes
- * (never on the task split or the thread count), so any thread count gives the same bits.
+ * whole 16/32-lane panels. A query's arithmetic depends only on Tk, d, dv and KB (never on the
+ * task split or the thread count), so any thread count gives the same bits. The rescale
+ * factor's own error cancels: it multiplies Oᵀ and l alike.
  *
  * Without the packed GEMM (no AVX2, or afk_vec_force_portable) query rows are processed in
  * chunks of at most 256 rows whose full score rows (rows × Tk f32, 4 MiB at Tk = 4096) live in

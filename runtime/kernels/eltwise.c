@@ -96,6 +96,8 @@ void afk_act_apply(const af_unary_params *u, float *x, int64_t n)
         return;
     case AF_UNARY_SIGMOID:
     case AF_UNARY_SILU:
+    case AF_UNARY_ERF:
+    case AF_UNARY_GELU:
         if (afk_vec_sigmoid(u, x, n)) return;
         for (int64_t i = 0; i < n; i++) x[i] = afk_unary_f32(u, x[i]);
         return;

@@ -302,6 +302,7 @@ void afk_vec_binary(int fn, const float *a, const float *b, int b_scalar, float 
 void afk_vec_binary_sa(int fn, float a, const float *b, float *o, int64_t n);
 /* x = sigmoid(x) or silu(x) for u->fn SIGMOID / SILU with AVX2+FMA (relative error ~1e-7, not
  * the reference's bits); returns 0 (x untouched) when it cannot. */
+/* x = u(x) in place for SIGMOID, SILU, ERF and GELU (erf form) with AVX2; 0: not taken. */
 int afk_vec_sigmoid(const af_unary_params *u, float *x, int64_t n);
 extern int afk_vec_force_portable; /* tests: 1 = never take the AVX2 loops */
 const char *afk_vec_isa(void);      /* "avx2" or "portable": what the loops use now */

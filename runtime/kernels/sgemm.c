@@ -17,7 +17,7 @@
 
 /* NC columns of B per packed block; A_ONCE: an A of up to this many floats is packed once per
  * call and reused by every column block (else once per block). */
-enum { KC = AFK_PGEMM_KC, NC = 512, A_ONCE = 256 * 1024 };
+enum { KC = AFK_PGEMM_KC, NC = 512, A_ONCE = 1024 * 1024 };
 
 size_t afk_sgemm_work_floats(void) { return afk_pgemm_work_floats(NC) + A_ONCE + 16; }
 

@@ -17,7 +17,7 @@
 
 /* NC columns of B per packed block; A_ONCE: an A of up to this many floats is packed once per
  * call and reused by every column block (else once per block). */
-enum { KC = AFK_PGEMM_KC, NC = 512, A_ONCE = 1024 * 1024 };
+enum { KC = AFK_PGEMM_KC, NC = 512, A_ONCE = 1024 * 1024, MC = 168 /* 12 x 14, 28 x 6 */ };
 
 size_t afk_sgemm_work_floats(void) { return afk_pgemm_work_floats(NC) + A_ONCE + 16; }
 
@@ -248,16 +248,23 @@ static void sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha
         ap = (float *)(((uintptr_t)ap + 63) & ~(uintptr_t)63);
         afk_pgemm_pack_a_gen(M, K, A, lda, ta, alpha, ap);
     }
-    for (int64_t j0 = 0; j0 < N; j0 += NC) {
-        bsrc s = {B, ldb, j0, N - j0 < NC ? N - j0 : NC, tb, sizeof(float)};
-        afk_pgemm g = {.M = M, .N = s.n, .K = K, .A = A, .lda = lda, .a_trans = ta,
-                       .alpha = alpha, .Ap = ap, .ap_rows = M, .pack_b = pack_b_gen,
-                       .b_arg = &s, .C = C + j0, .ldc = ldc, .act = AFK_ACT_NONE, .work = work,
-                       .acc = beta != 0.0f, .bp_ld = bp_ld(bp_n), .bp_col0 = col0 + j0};
-        if (Bp && bp_es == sizeof(float)) g.Bp = Bp;
-        else if (Bp) g.Bp16 = Bp;
-        afk_pgemm_run(&g);
-    }
+    /* with several k blocks, rows go MC at a time through all of them, so each C block is
+     * still in cache when the next k block adds to it */
+    const int64_t mc = K > KC ? MC : M;
+    for (int64_t j0 = 0; j0 < N; j0 += NC)
+        for (int64_t m0 = 0; m0 < M; m0 += mc) {
+            bsrc s = {B, ldb, j0, N - j0 < NC ? N - j0 : NC, tb, sizeof(float)};
+            const float *a = ta ? A + m0 : A + m0 * lda;
+            afk_pgemm g = {.M = M - m0 < mc ? M - m0 : mc, .N = s.n, .K = K, .A = a,
+                           .lda = lda, .a_trans = ta, .alpha = alpha, .Ap = ap, .ap_rows = M,
+                           .ap_row0 = m0, .pack_b = pack_b_gen, .b_arg = &s,
+                           .C = C + m0 * ldc + j0, .ldc = ldc, .act = AFK_ACT_NONE,
+                           .work = work, .acc = beta != 0.0f, .bp_ld = bp_ld(bp_n),
+                           .bp_col0 = col0 + j0};
+            if (Bp && bp_es == sizeof(float)) g.Bp = Bp;
+            else if (Bp) g.Bp16 = Bp;
+            afk_pgemm_run(&g);
+        }
 }
 
 /* ---- threaded --------------------------------------------------------------------------- */

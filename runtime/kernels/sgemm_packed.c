@@ -112,9 +112,11 @@ TGT256 static inline __m256i mask8(int n)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/* A's element (i, k) is a[i*ras + k*kas]: packed panels (ras 1, kas mr) or, unpacked, rows of
+ * the stored matrix (ras lda, kas 1) — the same products in the same order either way. */
 TGT256 __attribute__((always_inline)) static inline void
-ukr256(const int mr, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int nr,
-       int mode, const pg_epi *e)
+ukr256(const int mr, int64_t kc, const float *a, const int64_t ras, const int64_t kas,
+       const float *b, float *c, int64_t ldc, int nr, int mode, const pg_epi *e)
 {
     __m256 x[6], y[6];
     __m256i m0 = mask8(nr), m1 = mask8(nr - 8);
@@ -123,11 +125,11 @@ ukr256(const int mr, int64_t kc, const float *a, const float *b, float *c, int64
         x[i] = (mode & 1) ? _mm256_maskload_ps(c + i * ldc, m0) : _mm256_setzero_ps();
         y[i] = (mode & 1) ? _mm256_maskload_ps(c + i * ldc + 8, m1) : _mm256_setzero_ps();
     }
-    for (int64_t k = 0; k < kc; k++, a += mr, b += 16) {
+    for (int64_t k = 0; k < kc; k++, a += kas, b += 16) {
         __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
 #pragma GCC unroll 6
         for (int i = 0; i < mr; i++) {
-            __m256 ai = _mm256_broadcast_ss(a + i);
+            __m256 ai = _mm256_broadcast_ss(a + i * ras);
             x[i] = _mm256_fmadd_ps(ai, b0, x[i]);
             y[i] = _mm256_fmadd_ps(ai, b1, y[i]);
         }
@@ -144,7 +146,12 @@ ukr256(const int mr, int64_t kc, const float *a, const float *b, float *c, int64
     TGT256 static void ukr256_##R(int64_t kc, const float *a, const float *b, float *c,    \
                                   int64_t ldc, int nr, int mode, const pg_epi *e)          \
     {                                                                                      \
-        ukr256(R, kc, a, b, c, ldc, nr, mode, e);                                          \
+        ukr256(R, kc, a, 1, R, b, c, ldc, nr, mode, e);                                    \
+    }                                                                                      \
+    TGT256 static void ukr256d_##R(int64_t kc, const float *a, int64_t lda, const float *b,\
+                                   float *c, int64_t ldc, int nr, int mode, const pg_epi *e)\
+    {                                                                                      \
+        ukr256(R, kc, a, lda, 1, b, c, ldc, nr, mode, e);                                  \
     }
 UKR256(1) UKR256(2) UKR256(3) UKR256(4) UKR256(5) UKR256(6)
 #endif
@@ -154,19 +161,27 @@ UKR256(1) UKR256(2) UKR256(3) UKR256(4) UKR256(5) UKR256(6)
 typedef void (*ukr_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                        int nr, int mode, const pg_epi *e);
 
+/* The same on A unpacked: rows lda apart. */
+typedef void (*ukrd_fn)(int64_t kc, const float *a, int64_t lda, const float *b, float *c,
+                        int64_t ldc, int nr, int mode, const pg_epi *e);
+
 typedef struct pg_isa {
     const char *name;
     int mr, nr;
-    ukr_fn ukr[MR_MAX + 1]; /* by rows: ukr[r] computes r rows */
+    ukr_fn ukr[MR_MAX + 1];   /* by rows: ukr[r] computes r rows */
+    ukrd_fn ukrd[MR_MAX + 1]; /* or NULL: A is always packed */
 } pg_isa;
 
 #ifdef AFK_PG_X86
 static const pg_isa isa512 = {"avx512f", 14, 32,
                               {0, ukr512_1, ukr512_2, ukr512_3, ukr512_4, ukr512_5, ukr512_6,
                                ukr512_7, ukr512_8, ukr512_9, ukr512_10, ukr512_11, ukr512_12,
-                               ukr512_13, ukr512_14}};
+                               ukr512_13, ukr512_14},
+                              {0}};
 static const pg_isa isa256 = {"avx2+fma", 6, 16,
-                              {0, ukr256_1, ukr256_2, ukr256_3, ukr256_4, ukr256_5, ukr256_6}};
+                              {0, ukr256_1, ukr256_2, ukr256_3, ukr256_4, ukr256_5, ukr256_6},
+                              {0, ukr256d_1, ukr256d_2, ukr256d_3, ukr256d_4, ukr256d_5,
+                               ukr256d_6}};
 #endif
 
 int afk_pgemm_force = -1;
@@ -284,6 +299,10 @@ void afk_pgemm_run(const afk_pgemm *g)
         bp = (float *)(((uintptr_t)g->work + 63) & ~(uintptr_t)63);
         ap = bp + KC * ((g->N + 31) / 32 * 32);
     }
+    /* AVX2 reads a row-major A in place (its rows stay in L1 across the column panels); the
+     * AVX-512 kernel's 14 rows would want more address registers than it has */
+    const int direct = !g->Ap && !g->a_trans && (g->alpha == 0.0f || g->alpha == 1.0f) &&
+                       s->ukrd[1] != NULL;
     for (int64_t k0 = 0; k0 < g->K; k0 += KC) {
         int64_t kc = g->K - k0 < KC ? g->K - k0 : KC;
         int mode = (k0 > 0 || g->acc ? 1 : 0) | (k0 + kc >= g->K ? 2 : 0);
@@ -296,6 +315,14 @@ void afk_pgemm_run(const afk_pgemm *g)
         for (int64_t i0 = 0; i0 < g->M; i0 += MR) {
             int mr = g->M - i0 < MR ? (int)(g->M - i0) : MR;
             const float *a = ap;
+            if (direct) { /* rows of A read in place: no packing */
+                pg_epi e = {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi, NULL};
+                for (int64_t j0 = 0; j0 < g->N; j0 += NR)
+                    s->ukrd[mr](kc, g->A + i0 * g->lda + k0, g->lda, b + j0 * kc,
+                                g->C + i0 * g->ldc + j0, g->ldc,
+                                g->N - j0 < NR ? (int)(g->N - j0) : NR, mode, &e);
+                continue;
+            }
             if (g->Ap)
                 a = g->Ap + k0 * g->ap_rows + (g->ap_row0 + i0) * kc;
             else

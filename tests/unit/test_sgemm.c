@@ -70,7 +70,7 @@ static void test_shapes(void)
     static const int64_t shapes[][3] = {
         {1, 1, 1},   {1, 1000, 512}, {1, 77, 301}, {2, 5, 3},     {14, 32, 256},
         {15, 33, 257}, {37, 53, 301}, {29, 600, 40}, {6, 1100, 7}, {100, 1, 20},
-        {43, 64, 513},
+        {43, 64, 513}, {200, 70, 300}, {340, 600, 300},
     };
     float *work = aligned_alloc(64, afk_sgemm_work_floats() * sizeof(float));
     const char *isa[3] = {"best", "avx2", "portable"};

@@ -214,7 +214,7 @@ def main():
     print("| model | " + ("threads | " if multi else "") + "aneforge ms | ORT ms | latency ratio | "
           "aneforge open→ready ms | ORT session ms | cold-start ratio | aneforge RSS MiB | "
           "ORT RSS MiB | RSS ratio | output PSNR dB |")
-    print("|---|" + ("---:|" if multi else "") + "---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|" + "---:|" * (11 if multi else 10))
     ratios, speedups = [], []
     for name in args.models.split(","):
         lat = {}

@@ -33,7 +33,8 @@ Inputs: sample (1,C,H,W); temb (1,TEMB) for blocks with resnets of the UNet;
 encoder_hidden_states (1,T,CTX) for blocks with cross-attention; sd_unet takes sample (1,4,H,W),
 timestep (1,) f32 (a seeded whole number in [0,1000)) and encoder_hidden_states. Output: output.
 Beyond 2 GB (the full UNet, 3.4 GB fp32) torch's exporter stores every initializer in its own
-external data file beside model.onnx (named after the tensor); that export takes ~2 min and peaks at 8.4 GB RSS.
+external data file beside model.onnx (named after the tensor); that export takes ~2 min and
+peaks at 8.4 GB RSS.
 All weights and inputs are seeded (norm affines U(0.5,1.5) / N(0,0.1) so their fusion is
 really exercised).
 """
@@ -220,7 +221,8 @@ class UNet2DCondition(nn.Module):
         self.conv_in = nn.Conv2d(cin, ch[0], 3, padding=1)
         last = len(ch) - 1
         self.down_blocks = nn.ModuleList([
-            CrossAttnDownBlock2D(ch[max(i - 1, 0)], c, te, heads, ctx_dim, attn=i < last, down=i < last)
+            CrossAttnDownBlock2D(ch[max(i - 1, 0)], c, te, heads, ctx_dim,
+                                 attn=i < last, down=i < last)
             for i, c in enumerate(ch)])
         self.mid_resnets = nn.ModuleList([ResnetBlock2D(ch[-1], ch[-1], te) for _ in range(2)])
         self.mid_attention = Transformer2D(ch[-1], heads, ctx_dim)
@@ -229,7 +231,8 @@ class UNet2DCondition(nn.Module):
         rev, ups, prev = list(reversed(ch)), [], ch[-1]
         for i, c in enumerate(rev):
             skips = [pushed.pop() for _ in range(3)]
-            ups.append(CrossAttnUpBlock2D(prev, c, skips, te, heads, ctx_dim, attn=i > 0, up=i < last))
+            ups.append(CrossAttnUpBlock2D(prev, c, skips, te, heads, ctx_dim,
+                                          attn=i > 0, up=i < last))
             prev = c
         self.up_blocks = nn.ModuleList(ups)
         self.conv_norm_out = nn.GroupNorm(GROUPS, ch[0], eps=1e-5)

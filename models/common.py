@@ -102,7 +102,7 @@ def pin_batch(path, dim_name, value):
 
 def op_histogram(path):
     import onnx
-    m = onnx.load(path)
+    m = onnx.load(path, load_external_data=False)
     hist = {}
     for n in m.graph.node:
         hist[n.op_type] = hist.get(n.op_type, 0) + 1

@@ -26,8 +26,15 @@ Blocks (full size / reduced):
   sd_down             CrossAttnDownBlock2D 320 @ 64x64       / 32 @ 16x16
   sd_upsample         Upsample2D 1280 @ 16x16 -> 32x32       / 64 @ 8x8
   sd_vae_mid          VAE decoder UNetMidBlock2D 512 @ 64x64 / 64 @ 16x16 (1 head)
+  sd_unet             the whole UNet2DConditionModel, channels 320/640/1280/1280, latent 4 @ 64x64,
+                      859.5 M params / channels 32/64/64/64, latent 4 @ 16x16, context 8x32
+                      (only when named: not in the default list, not committed)
 Inputs: sample (1,C,H,W); temb (1,TEMB) for blocks with resnets of the UNet;
-encoder_hidden_states (1,T,CTX) for blocks with cross-attention. Output: output.
+encoder_hidden_states (1,T,CTX) for blocks with cross-attention; sd_unet takes sample (1,4,H,W),
+timestep (1,) f32 (a seeded whole number in [0,1000)) and encoder_hidden_states. Output: output.
+Beyond 2 GB (the full UNet, 3.4 GB fp32) torch's exporter stores every initializer in its own
+external data file beside model.onnx (named after the tensor); that export takes ~2 min and
+peaks at 8.4 GB RSS.
 All weights and inputs are seeded (norm affines U(0.5,1.5) / N(0,0.1) so their fusion is
 really exercised).
 """
@@ -131,16 +138,30 @@ class Transformer2D(nn.Module):
 
 
 class CrossAttnDownBlock2D(nn.Module):
-    def __init__(self, cin, cout, temb, heads, ctx_dim):
+    """Two resnets, each followed by a Transformer2D, then a stride-2 3x3 conv. attn=False gives
+    the UNet's plain DownBlock2D, down=False drops the downsampling (the UNet's last block)."""
+
+    def __init__(self, cin, cout, temb, heads, ctx_dim, attn=True, down=True):
         super().__init__()
         self.resnets = nn.ModuleList([ResnetBlock2D(cin, cout, temb), ResnetBlock2D(cout, cout, temb)])
-        self.attentions = nn.ModuleList([Transformer2D(cout, heads, ctx_dim) for _ in range(2)])
-        self.downsample = nn.Conv2d(cout, cout, 3, stride=2, padding=1)
+        self.attentions = nn.ModuleList([Transformer2D(cout, heads, ctx_dim) for _ in range(2)]) \
+            if attn else None
+        self.downsample = nn.Conv2d(cout, cout, 3, stride=2, padding=1) if down else None
+
+    def states(self, x, temb, ctx):
+        """Every resnet(/attention) output and the downsampled one: the UNet's skip tensors."""
+        out = []
+        for i, r in enumerate(self.resnets):
+            x = r(x, temb)
+            if self.attentions is not None:
+                x = self.attentions[i](x, ctx)
+            out.append(x)
+        if self.downsample is not None:
+            out.append(self.downsample(x))
+        return out
 
     def forward(self, x, temb, ctx):
-        for r, a in zip(self.resnets, self.attentions):
-            x = a(r(x, temb), ctx)
-        return self.downsample(x)
+        return self.states(x, temb, ctx)[-1]
 
 
 class Upsample2D(nn.Module):
@@ -150,6 +171,85 @@ class Upsample2D(nn.Module):
 
     def forward(self, x):
         return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+
+class CrossAttnUpBlock2D(nn.Module):
+    """Three resnets over [x, skip] concatenated on channels, each followed by a Transformer2D
+    (attn=False: the UNet's plain UpBlock2D), then Upsample2D unless up=False (the last block).
+    skips: the channel counts of the three skip tensors this block takes, in the order used."""
+
+    def __init__(self, cin, cout, skips, temb, heads, ctx_dim, attn=True, up=True):
+        super().__init__()
+        ins = [cin, cout, cout]
+        self.resnets = nn.ModuleList([ResnetBlock2D(i + s, cout, temb) for i, s in zip(ins, skips)])
+        self.attentions = nn.ModuleList([Transformer2D(cout, heads, ctx_dim) for _ in range(3)]) \
+            if attn else None
+        self.upsample = Upsample2D(cout) if up else None
+
+    def forward(self, x, skips, temb, ctx):  # skips: list, consumed from its end
+        for i, r in enumerate(self.resnets):
+            x = r(torch.cat([x, skips.pop()], dim=1), temb)
+            if self.attentions is not None:
+                x = self.attentions[i](x, ctx)
+        return self.upsample(x) if self.upsample is not None else x
+
+
+class TimestepEmbedding(nn.Module):
+    """Sinusoidal projection of the timestep to C channels (cos half first, frequencies
+    10000^(-i/(C/2)), as SD 1.5's flip_sin_to_cos=True, shift 0), then Linear, SiLU, Linear."""
+
+    def __init__(self, c, temb):
+        super().__init__()
+        half = c // 2
+        self.register_buffer("freqs", torch.exp(-math.log(10000.0) * torch.arange(half) / half))
+        self.linear_1, self.linear_2 = nn.Linear(c, temb), nn.Linear(temb, temb)
+
+    def forward(self, t):  # (B,) -> (B,temb)
+        e = t[:, None] * self.freqs[None, :]
+        e = torch.cat([torch.cos(e), torch.sin(e)], dim=-1)
+        return self.linear_2(F.silu(self.linear_1(e)))
+
+
+class UNet2DCondition(nn.Module):
+    """SD 1.5's UNet2DConditionModel: conv_in, CrossAttnDown x3 + Down, mid block (resnet,
+    Transformer2D, resnet), Up + CrossAttnUp x3, GroupNorm/SiLU/conv_out. ch: block_out_channels."""
+
+    def __init__(self, ch, heads, ctx_dim, cin=4, cout=4):
+        super().__init__()
+        te = ch[0] * 4
+        self.time_embedding = TimestepEmbedding(ch[0], te)
+        self.conv_in = nn.Conv2d(cin, ch[0], 3, padding=1)
+        last = len(ch) - 1
+        self.down_blocks = nn.ModuleList([
+            CrossAttnDownBlock2D(ch[max(i - 1, 0)], c, te, heads, ctx_dim,
+                                 attn=i < last, down=i < last)
+            for i, c in enumerate(ch)])
+        self.mid_resnets = nn.ModuleList([ResnetBlock2D(ch[-1], ch[-1], te) for _ in range(2)])
+        self.mid_attention = Transformer2D(ch[-1], heads, ctx_dim)
+        # skip channels in push order: conv_in, then per down block its 2 resnets (+ downsample)
+        pushed = [ch[0]] + [c for i, c in enumerate(ch) for _ in range(3 if i < last else 2)]
+        rev, ups, prev = list(reversed(ch)), [], ch[-1]
+        for i, c in enumerate(rev):
+            skips = [pushed.pop() for _ in range(3)]
+            ups.append(CrossAttnUpBlock2D(prev, c, skips, te, heads, ctx_dim,
+                                          attn=i > 0, up=i < last))
+            prev = c
+        self.up_blocks = nn.ModuleList(ups)
+        self.conv_norm_out = nn.GroupNorm(GROUPS, ch[0], eps=1e-5)
+        self.conv_out = nn.Conv2d(ch[0], cout, 3, padding=1)
+
+    def forward(self, sample, timestep, ctx):
+        temb = self.time_embedding(timestep)
+        x = self.conv_in(sample)
+        skips = [x]
+        for b in self.down_blocks:
+            states = b.states(x, temb, ctx)
+            skips += states
+            x = states[-1]
+        x = self.mid_resnets[1](self.mid_attention(self.mid_resnets[0](x, temb), ctx), temb)
+        for b in self.up_blocks:
+            x = b(x, skips, temb, ctx)
+        return self.conv_out(F.silu(self.conv_norm_out(x)))
 
 
 class VAEAttention(nn.Module):
@@ -191,6 +291,8 @@ def blocks(full):
         "sd_down": (lambda: CrossAttnDownBlock2D(S(320, 32), S(320, 32), TE, 8, CTX), (S(320, 32), S(64, 16), TE, (T, CTX))),
         "sd_upsample": (lambda: Upsample2D(S(1280, 64)), (S(1280, 64), S(16, 8), 0, None)),
         "sd_vae_mid": (lambda: VAEMidBlock(S(512, 64)), (S(512, 64), S(64, 16), 0, None)),
+        "sd_unet": (lambda: UNet2DCondition(S((320, 640, 1280, 1280), (32, 64, 64, 64)), 8, CTX),
+                    (4, S(64, 16), "timestep", (T, CTX))),
     }
 
 
@@ -213,7 +315,13 @@ def make(outdir, name, full):
     seed = 500
     x = common.save_input(os.path.join(d, "inputs", "sample.npy"), (1, c, hw, hw), seed)
     args, names = [torch.from_numpy(x)], ["sample"]
-    if temb:
+    if temb == "timestep":  # a whole-number step in [0, 1000), as a sampler feeds the UNet
+        t = np.array([np.random.default_rng(seed + 1).integers(0, 1000)], dtype=np.float32)
+        os.makedirs(os.path.join(d, "inputs"), exist_ok=True)
+        np.save(os.path.join(d, "inputs", "timestep.npy"), t, allow_pickle=False)
+        args.append(torch.from_numpy(t))
+        names.append("timestep")
+    elif temb:
         t = common.save_input(os.path.join(d, "inputs", "temb.npy"), (1, temb), seed + 1)
         args.append(torch.from_numpy(t))
         names.append("temb")
@@ -222,12 +330,17 @@ def make(outdir, name, full):
         args.append(torch.from_numpy(e))
         names.append("encoder_hidden_states")
     path = os.path.join(d, "model.onnx")
+    params = sum(p.numel() for p in model.parameters())
     with torch.no_grad():
+        y = model(*args)
+        # Beyond 2 GB of weights (the full UNet) torch's exporter writes every initializer to its
+        # own file next to model.onnx (external data, one file per tensor), by itself.
         torch.onnx.export(model, tuple(args), path, opset_version=OPSET, input_names=names,
                           output_names=["output"], do_constant_folding=True)
-        y = model(*args)
-    print(f"{name}: {path} ({os.path.getsize(path)} bytes) output {tuple(y.shape)} "
-          f"|max| {y.abs().max().item():.4g} ops {common.op_histogram(path)}")
+    ext = len(os.listdir(d)) - 2  # files beside model.onnx and inputs/
+    print(f"{name}: {path} ({os.path.getsize(path)} bytes"
+          f"{f' + {ext} external data files' if ext else ''}, {params / 1e6:.1f} M params) output "
+          f"{tuple(y.shape)} |max| {y.abs().max().item():.4g} ops {common.op_histogram(path)}")
 
 
 def main(argv):
@@ -235,7 +348,7 @@ def main(argv):
     argv = [a for a in argv if a != "--full"]
     if not argv:
         sys.exit("usage: make_sd_blocks.py [--full] OUTDIR [BLOCK...]")
-    names = argv[1:] or list(blocks(full))
+    names = argv[1:] or [n for n in blocks(full) if n != "sd_unet"]
     for n in names:
         if n not in blocks(full):
             sys.exit(f"make_sd_blocks.py: unknown block '{n}' (have {', '.join(blocks(full))})")

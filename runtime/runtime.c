@@ -99,12 +99,12 @@ static af_tview record_view(const afb_file *f, int32_t id)
     return v;
 }
 
-/* Does node n pack its constant in[1] once per session (af_kernel_prepack)? MatMul and Gemm
- * only: their kernels read nothing but the packed copy then. */
+/* Does node n pack its constant in[1] once per session (af_kernel_prepack)? MatMul, Gemm and
+ * Conv: their kernels read nothing but the packed copy then. */
 static int packs_weight(const afb_file *f, const afb_node *n)
 {
     enum { MAX_IO = 16 };
-    if ((n->op != AF_OP_MATMUL && n->op != AF_OP_GEMM) || n->n_in < 2 ||
+    if ((n->op != AF_OP_MATMUL && n->op != AF_OP_GEMM && n->op != AF_OP_CONV) || n->n_in < 2 ||
         n->n_in + n->n_out > MAX_IO)
         return 0;
     af_tview v[MAX_IO];

@@ -233,8 +233,10 @@ size_t afk_convt_scratch(const af_params *p, const af_tview *in, const af_tview 
 
 /* ---- pre-packed weights ---------------------------------------------------------------------- */
 
-/* floats before the panels: (int32) the panels' MR, then the layout (PACK_*) */
-enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1 };
+/* floats before the panels: (int32) the panels' MR, then the layout (PACK_*); PACK_GEMM16:
+ * the GEMM panels in IEEE halves, from a weight stored in halves (no Winograd: its transformed
+ * weights would be four times the halves) */
+enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1, PACK_GEMM16 = 2 };
 
 /* The layout of pre-packed weights made for the kernel in use, or -1 (none or stale). */
 static int packed_kind(const void *packed)
@@ -248,7 +250,7 @@ static int packed_kind(const void *packed)
 size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_tview *out)
 {
     const af_conv_params *cp = &p->conv;
-    if (!afk_pgemm_nr() || !in[1].data || cp->nsp < 1 || cp->nsp > 3 ||
+    if (!afk_pgemm_nr() || cp->nsp < 1 || cp->nsp > 3 ||
         in[0].rank != cp->nsp + 2 || in[1].rank != cp->nsp + 2 || out[0].rank != cp->nsp + 2 ||
         cp->group < 1)
         return 0;
@@ -256,10 +258,11 @@ size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_t
     geom_init(&g, cp, &in[0], &in[1], &out[0], 0);
     afk_wino w;
     if (is_depthwise(&g)) return 0;
-    if (wino_plan(&g, cp, &w)) return (afk_wino_pack_floats(&w) + PACK_HDR) * sizeof(float);
+    int half = in[1].dtype == AF_DTYPE_F16;
+    if (!half && wino_plan(&g, cp, &w)) return (afk_wino_pack_floats(&w) + PACK_HDR) * sizeof(float);
     int64_t n = af_tview_numel(&in[1]);
     if (n <= 0 || (uint64_t)n > SIZE_MAX / 4 - PACK_HDR) return 0;
-    return ((size_t)n + PACK_HDR) * sizeof(float);
+    return PACK_HDR * sizeof(float) + (size_t)n * (half ? sizeof(uint16_t) : sizeof(float));
 }
 
 // W (M, Cg*K) per group -> header + afk_pgemm_pack_a panels
@@ -272,12 +275,19 @@ void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *ou
     int32_t *h = dst;
     h[0] = afk_pgemm_mr();
     afk_wino w;
+    int64_t rows = g.Cg * g.K;
+    if (in[1].dtype == AF_DTYPE_F16) {
+        h[1] = PACK_GEMM16;
+        for (int64_t gi = 0; gi < g.G; gi++)
+            afk_pgemm_pack_a16(g.Mg, rows, (const uint16_t *)in[1].data + gi * g.Mg * rows, rows,
+                               (uint16_t *)(d + PACK_HDR) + gi * g.Mg * rows);
+        return;
+    }
     if (wino_plan(&g, &p->conv, &w)) {
         h[1] = PACK_WINO, h[2] = w.m;
         afk_wino_pack(&w, in[1].data, d + PACK_HDR);
         return;
     }
-    int64_t rows = g.Cg * g.K;
     h[1] = PACK_GEMM;
     for (int64_t gi = 0; gi < g.G; gi++)
         afk_pgemm_pack_a(g.Mg, rows, (const float *)in[1].data + gi * g.Mg * rows, rows,
@@ -963,6 +973,7 @@ typedef struct conv_job {
     int pointwise, depthwise;
     int nr;                   /* panel width of sgemm_packed.c's kernel; 0: im2col + afk_sgemm */
     const float *packed;      /* ctx->packed when cut for this kernel, else NULL */
+    const uint16_t *packed16; /* its half panels (PACK_GEMM16), else NULL */
     int64_t rows, T, n_tiles, mb, n_mblk;
     const float *R;           /* fused residual (Y's layout) or NULL; then cp->act is identity */
     af_unary_params ract;     /* and the conv's activation, applied after adding R */
@@ -1089,7 +1100,7 @@ static void conv_gemm_task(void *arg, int64_t task, int tid)
     int64_t p0 = tile * j->T, t = g->osp - p0 < j->T ? g->osp - p0 : j->T;
     int64_t m0 = mbi * j->mb, mc = g->Mg - m0 < j->mb ? g->Mg - m0 : j->mb;
     const float *xg = j->X + (n * g->C + gi * g->Cg) * g->isp;
-    const float *wg = j->W + (gi * g->Mg + m0) * j->rows;
+    const float *wg = j->W ? j->W + (gi * g->Mg + m0) * j->rows : NULL; /* NULL: only packed */
     float *yg = j->Y + (n * g->M + gi * g->Mg) * g->osp;
     if (j->nr > 0) { /* implicit im2col into packed panels, epilogue fused when it can be */
         pack_src ps; /* ~9 KiB of stack */
@@ -1098,7 +1109,9 @@ static void conv_gemm_task(void *arg, int64_t task, int tid)
         int kind = afk_pgemm_act(&j->cp->act);
         const float *bias = kind >= 0 && j->B ? j->B + gi * g->Mg + m0 : NULL;
         const float *Ap = j->packed ? j->packed + PACK_HDR + gi * g->Mg * j->rows : NULL;
+        const uint16_t *Ap16 = j->packed16 ? j->packed16 + gi * g->Mg * j->rows : NULL;
         afk_pgemm pg = {.M = mc, .N = t, .K = j->rows, .A = wg, .lda = j->rows, .Ap = Ap,
+                        .Ap16 = Ap16,
                         .ap_rows = g->Mg, .ap_row0 = m0,
                         .pack_b = pack_b_conv, .b_arg = &ps, .C = yg + m0 * g->osp + p0,
                         .ldc = g->osp, .bias = bias, .act = kind >= 0 ? kind : AFK_ACT_NONE,
@@ -1163,7 +1176,7 @@ static void balance_tasks(conv_job *j, int nt)
 // X (N,C,*) ⊛ W (M,C/g,*) + B (M) -> Y (N,M,*)
 af_status afk_conv_run(AFK_RUN_ARGS)
 {
-    (void)n_out, (void)err;
+    (void)n_out;
     conv_job j = {.cp = &p->conv, .X = in[0].data, .W = in[1].data, .Y = out[0].data};
     geom_init(&j.g, &p->conv, &in[0], &in[1], &out[0], 0);
     const conv_geom *g = &j.g;
@@ -1206,6 +1219,10 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     if (j.scratch && ctx->scratch_bytes / (size_t)nt >= afk_pgemm_work_floats(j.T) * 4)
         j.nr = afk_pgemm_nr();
     if (j.nr > 0 && packed_kind(ctx->packed) == PACK_GEMM) j.packed = ctx->packed;
+    if (j.nr > 0 && packed_kind(ctx->packed) == PACK_GEMM16)
+        j.packed16 = (const uint16_t *)((const float *)ctx->packed + PACK_HDR);
+    if (!j.W && !j.packed && !j.packed16)
+        return af_err_set(err, AF_ERR_USAGE, "conv: W exists only packed, for another kernel");
     j.mb = g->Mg;
     if (g->N * g->G * j.n_tiles < MIN_TASKS && g->Mg > TASK_MBLK) j.mb = TASK_MBLK;
     /* the packed GEMM's sums do not depend on the row split: one block when alone (B is

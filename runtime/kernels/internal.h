@@ -233,6 +233,8 @@ typedef struct afk_pgemm {
     int acc;           /* 1: C += A @ B (the first k block starts from C), 0: C = A @ B */
     int64_t bp_col0;   /* with Bp: this call's column 0 is Bp's column bp_col0 (a multiple of nr) */
     const uint16_t *Bp16; /* or B packed like Bp in IEEE halves (widened per k block into work) */
+    const uint16_t *Ap16; /* or A pre-packed like Ap in halves (afk_pgemm_pack_a16), widened
+                           * per panel into work */
 } afk_pgemm;
 int afk_pgemm_nr(void); /* panel width of the kernel in use; 0: none (use afk_sgemm) */
 int afk_pgemm_mr(void); /* rows of its micro-tile (1 when none) */
@@ -249,6 +251,7 @@ void afk_pgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *
 /* The same from A stored (K,M) when a_trans, times alpha (0 or 1: as is). */
 void afk_pgemm_pack_a_gen(int64_t M, int64_t K, const float *A, int64_t lda, int a_trans,
                           float alpha, float *dst);
+void afk_pgemm_pack_a16(int64_t M, int64_t K, const uint16_t *A, int64_t lda, uint16_t *dst);
 /* Where afk_pgemm_pack_a puts A[m, k] of an (M, K) matrix. */
 size_t afk_pgemm_a_index(int64_t M, int64_t K, int64_t m, int64_t k);
 /* tests: -1 (default) the best the CPU has; 0 none (im2col + afk_sgemm), 1 at most AVX2+FMA,

@@ -282,6 +282,21 @@ void afk_pgemm_pack_a_gen(int64_t M, int64_t K, const float *A, int64_t lda, int
     }
 }
 
+/* The same layout in IEEE halves, copied as they are (a weight stored in halves stays so). */
+void afk_pgemm_pack_a16(int64_t M, int64_t K, const uint16_t *A, int64_t lda, uint16_t *dst)
+{
+    const int MR = afk_pgemm_mr();
+    for (int64_t k0 = 0; k0 < K; k0 += KC) {
+        int64_t kc = K - k0 < KC ? K - k0 : KC;
+        for (int64_t i0 = 0; i0 < M; i0 += MR) {
+            int mr = M - i0 < MR ? (int)(M - i0) : MR;
+            uint16_t *d = dst + k0 * M + i0 * kc;
+            for (int64_t k = 0; k < kc; k++)
+                for (int i = 0; i < mr; i++) d[k * mr + i] = A[(i0 + i) * lda + k0 + k];
+        }
+    }
+}
+
 size_t afk_pgemm_a_index(int64_t M, int64_t K, int64_t m, int64_t k)
 {
     const int64_t MR = afk_pgemm_mr(), k0 = k / KC * KC, kc = K - k0 < KC ? K - k0 : KC;
@@ -301,8 +316,8 @@ void afk_pgemm_run(const afk_pgemm *g)
     }
     /* AVX2 reads a row-major A in place (its rows stay in L1 across the column panels); the
      * AVX-512 kernel's 14 rows would want more address registers than it has */
-    const int direct = !g->Ap && !g->a_trans && (g->alpha == 0.0f || g->alpha == 1.0f) &&
-                       s->ukrd[1] != NULL;
+    const int direct = !g->Ap && !g->Ap16 && !g->a_trans &&
+                       (g->alpha == 0.0f || g->alpha == 1.0f) && s->ukrd[1] != NULL;
     for (int64_t k0 = 0; k0 < g->K; k0 += KC) {
         int64_t kc = g->K - k0 < KC ? g->K - k0 : KC;
         int mode = (k0 > 0 || g->acc ? 1 : 0) | (k0 + kc >= g->K ? 2 : 0);
@@ -325,6 +340,9 @@ void afk_pgemm_run(const afk_pgemm *g)
             }
             if (g->Ap)
                 a = g->Ap + k0 * g->ap_rows + (g->ap_row0 + i0) * kc;
+            else if (g->Ap16) /* a half panel, widened (the next column panels reuse it) */
+                afk_f16_to_f32_n(g->Ap16 + k0 * g->ap_rows + (g->ap_row0 + i0) * kc, ap,
+                                 (size_t)(mr * kc));
             else
                 pack_a_gen(g, i0, mr, k0, kc, ap);
             pg_epi e = {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi,

@@ -280,6 +280,12 @@ static void pack_a(const float *a, int64_t sm, int64_t sk, int64_t M, int64_t K,
             else if (sm == 1)
                 for (int64_t kk = 0; kk < kc; kk++)
                     for (int i = 0; i < mr; i++) d[kk * mr + i] = src[kk * sk + i];
+            else if (sk == 1 && mr == 6) /* K (kn, d) rows: 6 read streams, one write stream */
+                for (int64_t kk = 0; kk < kc; kk++)
+                    for (int i = 0; i < 6; i++) d[kk * 6 + i] = src[i * sm + kk];
+            else if (sk == 1 && mr == 14)
+                for (int64_t kk = 0; kk < kc; kk++)
+                    for (int i = 0; i < 14; i++) d[kk * 14 + i] = src[i * sm + kk];
             else
                 for (int i = 0; i < mr; i++)
                     for (int64_t kk = 0; kk < kc; kk++) d[kk * mr + i] = src[i * sm + kk * sk];

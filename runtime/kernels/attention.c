@@ -52,7 +52,8 @@ typedef struct attn_dims {
 } attn_dims;
 
 /* Tq, d, Tk, dv, the batch size and the strides of a node (d, dv 0 when the heads do not
- * divide them; the check rejects that). */
+ * divide them; the check rejects that, and heads beyond q's or v's last dim, so that
+ * batch × heads stays within q's element count). */
 static attn_dims dims_of(const af_params *p, const af_tview *in)
 {
     int r = in[0].rank;
@@ -131,8 +132,9 @@ af_status afk_attention_check(AFK_CHECK_ARGS)
             return af_err_set(err, AF_ERR_SHAPE, "attention: batch dimension %d differs", i);
     attn_dims a = dims_of(p, in);
     int32_t h = p->attention.heads;
-    if (h < 0 || (h > 0 && p->attention.k_transposed) || in[0].dims[r - 1] % a.h ||
-        in[2].dims[r - 1] % a.h)
+    if (h < 0 || (h > 0 && (p->attention.k_transposed || in[0].dims[r - 1] < h ||
+                            in[2].dims[r - 1] < h)) ||
+        in[0].dims[r - 1] % a.h || in[2].dims[r - 1] % a.h)
         return af_err_set(err, AF_ERR_SHAPE, "attention: %d heads do not split q (%lld) and v "
                           "(%lld)%s", (int)h, (long long)in[0].dims[r - 1],
                           (long long)in[2].dims[r - 1], h > 0 && p->attention.k_transposed ?

@@ -290,6 +290,10 @@ static void test_heads_errors(void)
     CHECK(check_node(AF_OP_ATTENTION, &p, in, 3, &out, 1) == AF_OK, "3 heads of 2 and 3");
     p.attention.heads = 4;
     CHECK(check_node(AF_OP_ATTENTION, &p, in, 3, &out, 1) == AF_ERR_SHAPE, "4 heads of 6");
+    p.attention.heads = 3;
+    in[0] = TV(AF_DTYPE_F32, z, 1, 2, 0), in[1] = TV(AF_DTYPE_F32, z, 1, 4, 0);
+    CHECK(check_node(AF_OP_ATTENTION, &p, in, 3, &out, 1) == AF_ERR_SHAPE, "3 heads of 0");
+    in[0] = TV(AF_DTYPE_F32, z, 1, 2, 6), in[1] = TV(AF_DTYPE_F32, z, 1, 4, 6);
     p.attention.heads = -1;
     CHECK(check_node(AF_OP_ATTENTION, &p, in, 3, &out, 1) == AF_ERR_SHAPE, "-1 heads");
     p.attention.heads = 3, p.attention.k_transposed = 1;

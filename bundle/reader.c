@@ -392,6 +392,13 @@ static af_status parse_tensor(const prog_view *v, uint32_t i, afb_tensor *t, af_
     return AF_OK;
 }
 
+/* The size an op's params had before fields were appended (older bundles store that many
+ * bytes; the rest reads as zero), or 0. attention: `heads` appended to 8 bytes. */
+static uint32_t legacy_param_size(uint32_t op)
+{
+    return op == AF_OP_ATTENTION ? 8 : 0;
+}
+
 static af_status check_node_head(uint32_t i, const char *name, const afb_disk_node *d,
                                  af_err *err)
 {
@@ -402,7 +409,7 @@ static af_status check_node_head(uint32_t i, const char *name, const afb_disk_no
                                    info->name);
     if (d->reserved != 0) return BAD("node %u '%s' (%s): nonzero reserved field", i, name,
                                      info->name);
-    if (d->param_size != info->param_size)
+    if (d->param_size != info->param_size && d->param_size != legacy_param_size(d->op))
         return BAD("node %u '%s' (%s): param_size %u, the op's params are %u bytes", i, name,
                    info->name, d->param_size, info->param_size);
     if (d->n_in < (uint32_t)info->min_in || (info->max_in >= 0 && d->n_in > (uint32_t)info->max_in) ||

@@ -98,6 +98,7 @@ static_assert(sizeof(af_resize_params) == 24 + 4 * AF_MAX_RANK, "padding");
 static_assert(sizeof(af_const_of_shape_params) == 16, "padding");
 static_assert(sizeof(af_norm_params) == 12 + 12, "padding");
 static_assert(sizeof(af_trilu_params) == 16, "padding");
+static_assert(sizeof(af_attention_params) == 12, "padding");
 /* recurrent ops */
 static_assert(sizeof(af_rnn_params) == 4 * (7 + 3 * AF_RNN_MAX_ACTS), "padding");
 /* sampling and signal ops */

@@ -421,6 +421,10 @@ typedef struct af_trilu_params {
 typedef struct af_attention_params {
     float scale;         /* applied to q·kᵀ before the softmax */
     int32_t k_transposed; /* 1: k arrives as (..., d, Tk) */
+    int32_t heads;       /* 0: as above. h > 0: q (...,Tq,h·d), k (...,Tk,h·d), v (...,Tk,h·dv) and
+                          * out (...,Tq,h·dv) hold h heads side by side in the last axis (the
+                          * projections before the head split); k_transposed is then 0.
+                          * Appended: 8-byte records of older bundles read 0. */
 } af_attention_params;
 
 /* recurrent ops */

@@ -93,6 +93,11 @@ af_status af_shape_attention(af_graph *g, af_node *n, af_err *err)
         ok &= k->dims[i] == q->dims[i] && v->dims[i] == q->dims[i];
     int64_t tk = k->dims[r - 2 + kt], dk = k->dims[r - 1 - kt];
     ok &= dk == q->dims[r - 1] && v->dims[r - 2] == tk;
+    int32_t h = n->p.attention.heads; /* > 0: heads side by side in q's and v's last axis */
+    if (h < 0 || (h > 0 && (kt || q->dims[r - 1] % h || v->dims[r - 1] % h ||
+                            q->dims[r - 1] < h || v->dims[r - 1] < h)))
+        return sh_err(n, err, AF_ERR_SHAPE, "%d heads do not split q %s and v %s%s", (int)h,
+                      sh_str(q, sq), sh_str(v, sv), kt ? " (k transposed)" : "");
     if (!ok)
         return sh_err(n, err, AF_ERR_SHAPE, "q %s, k %s%s and v %s do not fit", sh_str(q, sq),
                       sh_str(k, sk), kt ? " (transposed)" : "", sh_str(v, sv));

@@ -11,6 +11,9 @@
  *                                                                        → group_norm
  *   attention  MatMul(q, kᵀ) [→ Mul/Div by a scalar] → Softmax(last axis) → MatMul(·, v)
  *                                                                        → attention
+ *   heads      attention whose q, k, v are Reshape (N,T,h·d) → (N,T,h,d) → Transpose to
+ *              (N,h,T,d) (k: (N,h,d,T)) and whose output goes Transpose → Reshape (N,T,h·dv)
+ *                                                     → attention on (N,T,h·d), params heads h
  *
  * A pattern fuses only when it matches exactly: every intermediate has no reader outside the
  * chain and is not a graph output, constants have the expected values and shapes. Anything
@@ -531,6 +534,84 @@ static af_status try_attention(af_graph *g, int sm, int *hit, af_err *err)
     return rewrite(g, &c, mm2, AF_OP_ATTENTION, &p, in, 3, err);
 }
 
+/* ---- attention heads: the head split and merge folded into the kernel's strides ---- */
+
+static int perm_is(const af_node *n, int32_t a, int32_t b, int32_t c, int32_t d)
+{
+    const af_transpose_params *t = &n->p.transpose;
+    return n->op == AF_OP_TRANSPOSE && n->n_in == 1 && t->n_perm == 4 && t->perm[0] == a &&
+           t->perm[1] == b && t->perm[2] == c && t->perm[3] == d;
+}
+
+/* t = Transpose(perm)(Reshape (N,T,h·w) → (N,T,h,w)) read only by attention node at:
+ * returns the Reshape's input x (N,T,h·w) and h, w, and adds both nodes to c; else -1. */
+static int head_split(const af_graph *g, int t, int at, const int32_t *perm, int64_t *h,
+                      int64_t *w, chain *c)
+{
+    int tr = prod(g, t);
+    if (tr < 0 || sole(g, t) != at || !perm_is(&g->nodes[tr], perm[0], perm[1], perm[2], perm[3]))
+        return -1;
+    int mid = g->nodes[tr].in[0], rs = prod(g, mid);
+    if (!is_reshape(g, rs) || sole(g, mid) != tr) return -1;
+    int x = g->nodes[rs].in[0];
+    const af_tensor *xt = &g->tensors[x], *mt = &g->tensors[mid];
+    if (xt->rank != 3 || mt->rank != 4 || xt->dtype != AF_DTYPE_F32 ||
+        mt->dims[0] != xt->dims[0] || mt->dims[1] != xt->dims[1] ||
+        mt->dims[2] * mt->dims[3] != xt->dims[2])
+        return -1;
+    *h = mt->dims[2], *w = mt->dims[3];
+    chain_add(c, rs);
+    chain_add(c, tr);
+    return x;
+}
+
+/* Attention output t (N,h,T,w) → Transpose (0,2,1,3) → Reshape (N,T,h·w), both sole readers:
+ * returns the Reshape node (added to c with the Transpose), else -1. */
+static int head_merge(const af_graph *g, int t, int64_t h, int64_t w, chain *c)
+{
+    int tr = sole(g, t);
+    if (tr < 0 || !perm_is(&g->nodes[tr], 0, 2, 1, 3)) return -1;
+    int mid = g->nodes[tr].out[0], rs = sole(g, mid);
+    if (!is_reshape(g, rs)) return -1;
+    const af_tensor *y = &g->tensors[g->nodes[rs].out[0]], *mt = &g->tensors[mid];
+    if (y->rank != 3 || mt->rank != 4 || y->dims[0] != mt->dims[0] || y->dims[1] != mt->dims[1] ||
+        mt->dims[2] != h || mt->dims[3] != w || y->dims[2] != h * w)
+        return -1;
+    chain_add(c, tr);
+    chain_add(c, rs);
+    return rs;
+}
+
+/* q, k, v split into heads by Reshape (N,T,h·d) → (N,T,h,d) → Transpose (N,h,T,d) — k's to
+ * (N,h,d,T) when the attention reads it transposed —, and the output merged back by
+ * Transpose → Reshape (N,T,h·dv): one attention on the unsplit tensors (params heads = h). */
+static af_status try_attention_heads(af_graph *g, int at, int *hit, af_err *err)
+{
+    const af_node *a = &g->nodes[at];
+    if (a->n_in != 3 || a->p.attention.heads != 0 || a->in[0] == a->in[1] ||
+        a->in[0] == a->in[2] || a->in[1] == a->in[2] || g->tensors[a->in[0]].rank != 4)
+        return AF_OK;
+    static const int32_t rows[4] = {0, 2, 1, 3}, cols[4] = {0, 2, 3, 1};
+    chain c = {{0}, 0};
+    int64_t h[3], w[3];
+    int x[3];
+    for (int i = 0; i < 3; i++) {
+        x[i] = head_split(g, a->in[i], at, i == 1 && a->p.attention.k_transposed ? cols : rows,
+                          &h[i], &w[i], &c);
+        if (x[i] < 0) return AF_OK;
+    }
+    if (h[1] != h[0] || h[2] != h[0] || w[1] != w[0] || h[0] < 1 || h[0] > INT32_MAX) return AF_OK;
+    chain_add(&c, at);
+    int last = head_merge(g, a->out[0], h[0], w[2], &c);
+    if (last < 0) return AF_OK;
+    af_params p = {0};
+    p.attention.scale = a->p.attention.scale;
+    p.attention.k_transposed = 0;
+    p.attention.heads = (int32_t)h[0];
+    *hit = 1;
+    return rewrite(g, &c, last, AF_OP_ATTENTION, &p, x, 3, err);
+}
+
 /* ---- driver ---- */
 
 typedef af_status (*matcher)(af_graph *g, int i, int *hit, af_err *err);
@@ -547,6 +628,7 @@ static const struct {
     {AF_OP_REDUCE, -1, try_layer_norm},
     {AF_OP_INSTANCE_NORM, -1, try_group_norm},
     {AF_OP_SOFTMAX, -1, try_attention},
+    {AF_OP_ATTENTION, -1, try_attention_heads},
 };
 
 static int starts(const af_node *n, af_op op, int fn)

@@ -106,8 +106,10 @@ static void count_dense(const af_cost_node *n, work *w)
 static void count_attention(const af_cost_node *n, work *w)
 {
     if (n->n_in < 3 || n->in[0].rank < 2 || n->in[2].rank < 2) return;
-    double d = (double)n->in[0].dims[n->in[0].rank - 1];
-    double tk = (double)n->in[2].dims[n->in[2].rank - 2], dv = (double)n->in[2].dims[n->in[2].rank - 1];
+    double h = n->p->attention.heads > 0 ? n->p->attention.heads : 1; /* heads side by side */
+    double d = (double)n->in[0].dims[n->in[0].rank - 1] / h;
+    double tk = (double)n->in[2].dims[n->in[2].rank - 2];
+    double dv = (double)n->in[2].dims[n->in[2].rank - 1] / h;
     double rows = dv > 0 ? numel(&n->out[0]) / dv : 0; /* batch x Tq */
     w->gemm_macs = rows * tk * (d + dv);
     w->gemm_size = d;

@@ -1,7 +1,11 @@
 /* runtime/kernels/attention.c — ATTENTION: out = softmax(q·kᵀ·scale)·v per batch index.
  *
  *   q (...,Tq,d), k (...,Tk,d) — or (...,d,Tk) when k_transposed —, v (...,Tk,dv)
- *   -> out (...,Tq,dv); the batch dims (...) of all four are equal.
+ *   -> out (...,Tq,dv); the batch dims (...) of all four are equal. With params heads = h > 0
+ *   the h heads sit side by side in the last axis — q (...,Tq,h·d), k (...,Tk,h·d),
+ *   v (...,Tk,h·dv), out (...,Tq,h·dv), the projections before the head split — and batch
+ *   index (outer, head) reads every h·d-th row segment (lowering folds the split and merge
+ *   transposes into this).
  *
  * The (Tq × Tk) score matrix is never materialised. With the packed GEMM (AVX2 or AVX-512) the
  * kernel is one fused, threaded pass in the flash-attention manner. A task is (batch index,
@@ -42,20 +46,34 @@ enum { QB = 128, KB = 256, GB = 4 };
 enum { SCORE_BUDGET = 256 * 4096, MAX_ROWS = 256 };
 
 typedef struct attn_dims {
-    int64_t batch, tq, d, tk, dv;
+    int64_t batch, tq, d, tk, dv; /* batch: outer indices × heads; d, dv per head */
+    int64_t h;                    /* heads side by side in the last axis (1: one) */
+    int64_t ldq, ldk, ldv, ldo;   /* row strides of q, k (d apart when transposed), v, out */
 } attn_dims;
 
-/* Tq, d, Tk, dv and the batch size of a (checked) node. */
+/* Tq, d, Tk, dv, the batch size and the strides of a node (d, dv 0 when the heads do not
+ * divide them; the check rejects that, and heads beyond q's or v's last dim, so that
+ * batch × heads stays within q's element count). */
 static attn_dims dims_of(const af_params *p, const af_tview *in)
 {
     int r = in[0].rank;
     attn_dims a;
-    a.batch = afk_prod(&in[0], 0, r - 2);
+    a.h = p->attention.heads > 0 ? p->attention.heads : 1;
+    a.batch = afk_prod(&in[0], 0, r - 2) * a.h;
     a.tq = in[0].dims[r - 2];
-    a.d = in[0].dims[r - 1];
+    a.d = in[0].dims[r - 1] % a.h ? 0 : in[0].dims[r - 1] / a.h;
     a.tk = p->attention.k_transposed ? in[1].dims[r - 1] : in[1].dims[r - 2];
-    a.dv = in[2].dims[r - 1];
+    a.dv = in[2].dims[r - 1] % a.h ? 0 : in[2].dims[r - 1] / a.h;
+    a.ldq = a.h * a.d, a.ldv = a.ldo = a.h * a.dv;
+    a.ldk = p->attention.k_transposed ? a.tk : a.h * a.d;
     return a;
+}
+
+/* Where batch index b (outer index b/h, head b%h) starts in a tensor holding `rows` rows of
+ * h·w per outer index. */
+static int64_t head_off(const attn_dims *a, int64_t b, int64_t rows, int64_t w)
+{
+    return (b / a->h * rows * a->h + b % a->h) * w;
 }
 
 static int64_t portable_rows(int64_t tq, int64_t tk)
@@ -113,9 +131,17 @@ af_status afk_attention_check(AFK_CHECK_ARGS)
             out[0].dims[i] != in[0].dims[i])
             return af_err_set(err, AF_ERR_SHAPE, "attention: batch dimension %d differs", i);
     attn_dims a = dims_of(p, in);
+    int32_t h = p->attention.heads;
+    if (h < 0 || (h > 0 && (p->attention.k_transposed || in[0].dims[r - 1] < h ||
+                            in[2].dims[r - 1] < h)) ||
+        in[0].dims[r - 1] % a.h || in[2].dims[r - 1] % a.h)
+        return af_err_set(err, AF_ERR_SHAPE, "attention: %d heads do not split q (%lld) and v "
+                          "(%lld)%s", (int)h, (long long)in[0].dims[r - 1],
+                          (long long)in[2].dims[r - 1], h > 0 && p->attention.k_transposed ?
+                          " with k transposed" : "");
     int64_t dk = p->attention.k_transposed ? in[1].dims[r - 2] : in[1].dims[r - 1];
-    if (dk != a.d || in[2].dims[r - 2] != a.tk || out[0].dims[r - 2] != a.tq ||
-        out[0].dims[r - 1] != a.dv)
+    if (dk != in[0].dims[r - 1] || in[2].dims[r - 2] != a.tk || out[0].dims[r - 2] != a.tq ||
+        out[0].dims[r - 1] != in[2].dims[r - 1])
         return af_err_set(err, AF_ERR_SHAPE, "attention: q (%lld,%lld), k (%lld keys of %lld), "
                           "v (%lld,%lld) and out do not fit", (long long)a.tq, (long long)a.d,
                           (long long)a.tk, (long long)dk, (long long)in[2].dims[r - 2],
@@ -161,16 +187,16 @@ static void portable_task(void *arg, int64_t t, int tid)
     const attn_dims *a = &j->a;
     int64_t b = t / j->n_blk, r0 = t % j->n_blk * j->rows;
     int64_t m = a->tq - r0 < j->rows ? a->tq - r0 : j->rows;
-    const float *qb = j->q + (b * a->tq + r0) * a->d, *kb = j->k + b * a->tk * a->d;
-    const float *vb = j->v + b * a->tk * a->dv;
+    const float *qb = j->q + head_off(a, b, a->tq, a->d) + r0 * a->ldq;
+    const float *kb = j->k + (j->kt ? b * a->d * a->tk : head_off(a, b, a->tk, a->d));
+    const float *vb = j->v + head_off(a, b, a->tk, a->dv);
     float *s = (float *)(j->scratch + (size_t)tid * j->slice);
     // S (m,Tk) = scale * Q[r0:r0+m] (m,d) @ Kᵀ (d,Tk)
-    afk_sgemm(0, !j->kt, m, a->tk, a->d, j->scale, qb, a->d, kb, j->kt ? a->tk : a->d, 0.0f, s,
-              a->tk);
+    afk_sgemm(0, !j->kt, m, a->tk, a->d, j->scale, qb, a->ldq, kb, a->ldk, 0.0f, s, a->tk);
     softmax_rows(s, m, a->tk);
     // O[r0:r0+m] (m,dv) = P (m,Tk) @ V (Tk,dv)
-    afk_sgemm(0, 0, m, a->dv, a->tk, 1.0f, s, a->tk, vb, a->dv, 0.0f,
-              j->o + (b * a->tq + r0) * a->dv, a->dv);
+    afk_sgemm(0, 0, m, a->dv, a->tk, 1.0f, s, a->tk, vb, a->ldv, 0.0f,
+              j->o + head_off(a, b, a->tq, a->dv) + r0 * a->ldo, a->ldo);
 }
 
 /* ---- fused path (x86: the packed GEMM plus an AVX2 online softmax) ---- */
@@ -256,6 +282,12 @@ static void pack_a(const float *a, int64_t sm, int64_t sk, int64_t M, int64_t K,
             else if (sm == 1)
                 for (int64_t kk = 0; kk < kc; kk++)
                     for (int i = 0; i < mr; i++) d[kk * mr + i] = src[kk * sk + i];
+            else if (sk == 1 && mr == 6) /* K (kn, d) rows: 6 read streams, one write stream */
+                for (int64_t kk = 0; kk < kc; kk++)
+                    for (int i = 0; i < 6; i++) d[kk * 6 + i] = src[i * sm + kk];
+            else if (sk == 1 && mr == 14)
+                for (int64_t kk = 0; kk < kc; kk++)
+                    for (int i = 0; i < 14; i++) d[kk * 14 + i] = src[i * sm + kk];
             else
                 for (int i = 0; i < mr; i++)
                     for (int64_t kk = 0; kk < kc; kk++) d[kk * mr + i] = src[i * sm + kk * sk];
@@ -265,8 +297,9 @@ static void pack_a(const float *a, int64_t sm, int64_t sk, int64_t M, int64_t K,
 
 /* qp = scale·Q[0:n]ᵀ (d, n) in the packed GEMM's B layout with bp_ld = QB: k block k0 at
  * qp + k0*QB, its panel c at + c*nr*kc, B[k0+kk][c*nr+r] at [kk*nr + r]; zeros past n up to
- * the panel edge. q: n rows of d. */
-static void pack_q(const float *q, int64_t n, int64_t d, float scale, int nr, float *qp)
+ * the panel edge. q: n rows of d, ldq apart. */
+static void pack_q(const float *q, int64_t ldq, int64_t n, int64_t d, float scale, int nr,
+                   float *qp)
 {
     int64_t nw = (n + nr - 1) / nr * nr;
     for (int64_t k0 = 0; k0 < d; k0 += AFK_PGEMM_KC) {
@@ -274,7 +307,7 @@ static void pack_q(const float *q, int64_t n, int64_t d, float scale, int nr, fl
         float *blk = qp + k0 * QB;
         for (int64_t c = 0; c < nw; c++) {
             float *dst = blk + c / nr * nr * kc + c % nr;
-            const float *src = q + c * d + k0;
+            const float *src = q + c * ldq + k0;
             if (c < n)
                 for (int64_t kk = 0; kk < kc; kk++) dst[kk * nr] = scale * src[kk];
             else
@@ -350,11 +383,12 @@ TGT256 static void rescale(float *ot, int64_t dv, int64_t nw, const float *f)
     }
 }
 
-// out rows [0, n) (n, dv) = Oᵀ (dv, QB) transposed, column q divided by l[q]
-static void store_out(const float *ot, const float *l, int64_t n, int64_t dv, float *out)
+// out rows [0, n) (n, dv), ldo apart = Oᵀ (dv, QB) transposed, column q divided by l[q]
+static void store_out(const float *ot, const float *l, int64_t n, int64_t dv, float *out,
+                      int64_t ldo)
 {
     for (int64_t q = 0; q < n; q++) {
-        float inv = 1.0f / l[q], *o = out + q * dv;
+        float inv = 1.0f / l[q], *o = out + q * ldo;
         for (int64_t c = 0; c < dv; c++) o[c] = ot[c * QB + q] * inv;
     }
 }
@@ -363,7 +397,7 @@ static void store_out(const float *ot, const float *l, int64_t n, int64_t dv, fl
 static void qblk_init(const attn_job *j, const float *qb, qblk *w, float *s)
 {
     const attn_dims *a = &j->a;
-    pack_q(qb + w->q0 * a->d, w->n, a->d, j->scale, j->nr, w->qp);
+    pack_q(qb + w->q0 * a->ldq, a->ldq, w->n, a->d, j->scale, j->nr, w->qp);
     for (int64_t i = 0; i < QB; i++) w->m[i] = -INFINITY, w->l[i] = 0.0f;
     /* columns [n, nw) are never written by the GEMMs: keep them finite (they never reach out) */
     for (int64_t r = 0; r < KB && w->n < w->nw; r++)
@@ -397,8 +431,9 @@ static void fused_task(void *arg, int64_t t, int tid)
     const attn_job *j = arg;
     const attn_dims *a = &j->a;
     int64_t b = t / j->n_blk, g0 = t % j->n_blk * j->rows, nqb = 0;
-    const float *kb = j->k + b * a->tk * a->d, *vb = j->v + b * a->tk * a->dv;
-    const float *qbat = j->q + b * a->tq * a->d;
+    const float *kb = j->k + (j->kt ? b * a->d * a->tk : head_off(a, b, a->tk, a->d));
+    const float *vb = j->v + head_off(a, b, a->tk, a->dv);
+    const float *qbat = j->q + head_off(a, b, a->tq, a->d);
     qblk w[GB];
     for (int64_t q0 = g0; q0 < a->tq && q0 < g0 + j->rows; q0 += QB, nqb++) {
         w[nqb].q0 = q0;
@@ -412,14 +447,15 @@ static void fused_task(void *arg, int64_t t, int tid)
         int64_t kn = a->tk - k0 < KB ? a->tk - k0 : KB;
         /* K block (kn, d) — stored (d, Tk) when kt — and Vᵀ block (dv, kn), V stored (Tk, dv) */
         if (j->kt)
-            pack_a(kb + k0, 1, a->tk, kn, a->d, mr, tl.kp);
+            pack_a(kb + k0, 1, a->ldk, kn, a->d, mr, tl.kp);
         else
-            pack_a(kb + k0 * a->d, a->d, 1, kn, a->d, mr, tl.kp);
-        pack_a(vb + k0 * a->dv, 1, a->dv, a->dv, kn, mr, tl.vp);
+            pack_a(kb + k0 * a->ldk, a->ldk, 1, kn, a->d, mr, tl.kp);
+        pack_a(vb + k0 * a->ldv, 1, a->ldv, a->dv, kn, mr, tl.vp);
         for (int64_t i = 0; i < nqb; i++) qblk_step(j, &tl, &w[i], k0, kn);
     }
     for (int64_t i = 0; i < nqb; i++)
-        store_out(w[i].ot, w[i].l, w[i].n, a->dv, j->o + (b * a->tq + w[i].q0) * a->dv);
+        store_out(w[i].ot, w[i].l, w[i].n, a->dv,
+                  j->o + head_off(a, b, a->tq, a->dv) + w[i].q0 * a->ldo, a->ldo);
 }
 #endif
 

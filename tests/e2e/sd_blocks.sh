@@ -30,6 +30,20 @@ for m in sd_resnet sd_vae_mid; do
     for op in instance_norm sigmoid mul; do lacks "$T/$m.fp32.afb" "$op"; done
 done
 need "$T/sd_vae_mid.fp32.afb" attention
+# The head split (Reshape → Transpose) of q, k, v and the merge of the output go into the
+# attention's strides (params heads): only the (N,C,H,W) <-> (N,HW,C) transposes remain.
+count_of() { "$AF" inspect "$1" | sed -n 's/^ *ops: //p' | tr ' ' '\n' | sed -n "s/^$2×//p"; }
+for m in sd_transformer:2 sd_transformer_1280:2 sd_down:4; do
+    n=$(count_of "$T/${m%:*}.fp32.afb" transpose)
+    [ "$n" = "${m#*:}" ] || { echo "FAIL: ${m%:*} has ${n:-no} transposes, want ${m#*:}"; exit 1; }
+done
+# A bundle written before attention's params grew (8 bytes: no heads) still opens and runs as
+# one converted now.
+L=tests/data/legacy/attention8
+"$AF" convert "$L/model.onnx" -o "$T/attention8.afb" --compress fp32 -q
+"$AF" run "$L/attention8.afb" --inputs "$L/inputs" --outputs "$T/legacy.out"
+"$AF" run "$T/attention8.afb" --inputs "$L/inputs" --outputs "$T/now.out"
+cmp "$T/legacy.out/out.npy" "$T/now.out/out.npy" || { echo "FAIL: legacy attention bundle"; exit 1; }
 # sd_norm_ops: GroupNormalization-18, LayerNormalization-17 and the tanh GELU fuse (the GELU then
 # goes into the layer_norm's epilogue); the softmax over a non-last axis and the
 # non-per-channel Mul after a GroupNorm frame stay as they are.

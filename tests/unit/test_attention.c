@@ -1,6 +1,7 @@
 /* tests/unit/test_attention.c — the ATTENTION kernel against a double-precision reference:
  * SD head sizes (40/64/80/160), dv ≠ d, cross-attention's Tk = 77, Tk and Tq off the kernel's
- * blocks, Tq = 1, k stored transposed, 0..3 batch dims, Tk = 0; threads 1/2/3 byte-identical;
+ * blocks, Tq = 1, k stored transposed, 0..3 batch dims, heads side by side in the last axis
+ * (params heads), Tk = 0; threads 1/2/3 byte-identical;
  * the best packed GEMM, AVX2 forced, and the portable path (afk_vec_force_portable).
  *
  * Error bound (checked per output, scaled by max|v|). Write u = 2^-24 and, for the case,
@@ -30,13 +31,27 @@ typedef struct attn_case {
     int64_t tq, tk, d, dv;
     int kt;                 /* k stored (..., d, Tk) */
     float big;              /* q scaled up: large scores need the max subtraction */
+    int heads;              /* > 0: heads side by side in the last axis (params heads) */
 } attn_case;
 
+/* Batch indices of the problem: outer indices × heads. */
 static int64_t batch_of(const attn_case *c)
 {
-    int64_t b = 1;
+    int64_t b = c->heads > 0 ? c->heads : 1;
     for (int i = 0; i < c->nb; i++) b *= c->bdim[i];
     return b;
+}
+
+/* x (B = outer·h, rows, w) one head per batch index -> y (outer, rows, h·w) heads side by
+ * side, or back (y -> x). */
+static void interleave(float *x, float *y, int64_t B, int64_t h, int64_t rows, int64_t w,
+                       int back)
+{
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t r = 0; r < rows; r++) {
+            float *px = x + (b * rows + r) * w, *py = y + ((b / h * rows + r) * h + b % h) * w;
+            memcpy(back ? px : py, back ? py : px, sizeof(float) * (size_t)w);
+        }
 }
 
 // q (B,Tq,d) k (B,Tk,d) v (B,Tk,dv) -> o (B,Tq,dv) in double; *smax = max scale·Σ|q k|
@@ -71,9 +86,10 @@ static void ref_attention(const attn_case *c, const float *q, const float *k, co
     free(s);
 }
 
-/* Views of the case: batch dims, then the two matrix dims. */
+/* Views of the case: batch dims, then the two matrix dims (r1 is per head). */
 static af_tview view(const attn_case *c, float *data, int64_t r0, int64_t r1)
 {
+    if (c->heads > 0) r1 *= c->heads;
     int64_t dims[AF_MAX_RANK];
     for (int i = 0; i < c->nb; i++) dims[i] = c->bdim[i];
     dims[c->nb] = r0, dims[c->nb + 1] = r1;
@@ -118,8 +134,18 @@ static void run_case(const attn_case *c)
     af_params p = {0};
     p.attention.scale = c->d > 0 ? 1.0f / sqrtf((float)c->d) : 1.0f;
     p.attention.k_transposed = c->kt;
-    af_tview in[3] = {view(c, q, c->tq, c->d), c->kt ? view(c, kT, c->d, c->tk) : view(c, k, c->tk, c->d),
-                      view(c, v, c->tk, c->dv)};
+    p.attention.heads = c->heads;
+    int64_t h = c->heads > 0 ? c->heads : 1;
+    float *qi = q, *ki = k, *vi = v; /* the kernel's operands: heads side by side */
+    if (c->heads > 0) {
+        qi = malloc(sizeof(float) * (size_t)(nq ? nq : 1)), ki = malloc(sizeof(float) * (size_t)(nk ? nk : 1));
+        vi = malloc(sizeof(float) * (size_t)(nv ? nv : 1));
+        interleave(q, qi, B, h, c->tq, c->d, 0);
+        interleave(k, ki, B, h, c->tk, c->d, 0);
+        interleave(v, vi, B, h, c->tk, c->dv, 0);
+    }
+    af_tview in[3] = {view(c, qi, c->tq, c->d), c->kt ? view(c, kT, c->d, c->tk) : view(c, ki, c->tk, c->d),
+                      view(c, vi, c->tk, c->dv)};
     double smax, vmax = 0;
     ref_attention(c, q, k, v, p.attention.scale, ref, &smax);
     for (int64_t i = 0; i < nv; i++) vmax = fabs(v[i]) > vmax ? fabs(v[i]) : vmax;
@@ -143,6 +169,13 @@ static void run_case(const attn_case *c)
             CHECK(run_threads(&p, in, &out, threads[t], slice, &err) == AF_OK, "%s: %s", what,
                   err.msg);
         }
+        if (c->heads > 0) /* back to one head per batch index */
+            for (int t = 0; t < 3; t++) {
+                float *tmp = malloc(sizeof(float) * (size_t)(no ? no : 1));
+                interleave(tmp, o[t], B, h, c->tq, c->dv, 1);
+                free(o[t]);
+                o[t] = tmp;
+            }
         double worst = 0;
         for (int64_t i = 0; i < no; i++) {
             double e = fabs((double)o[0][i] - ref[i]);
@@ -157,6 +190,7 @@ static void run_case(const attn_case *c)
               "%s mode %d: threads 1/2/3 differ", what, mode);
     }
     set_mode(0);
+    if (c->heads > 0) free(qi), free(ki), free(vi);
     free(q), free(k), free(v), free(kT), free(ref);
     for (int t = 0; t < 3; t++) free(o[t]);
 }
@@ -165,26 +199,31 @@ static void test_shapes(void)
 {
     static const attn_case cases[] = {
         /* SD head sizes, self-attention off the 128-query / 256-key blocks */
-        {1, {2}, 200, 300, 40, 40, 0, 1.0f},
-        {1, {2}, 130, 513, 64, 64, 1, 1.0f},
-        {1, {1}, 129, 257, 80, 80, 0, 3.0f},
-        {1, {2}, 70, 260, 160, 160, 1, 1.0f},
+        {1, {2}, 200, 300, 40, 40, 0, 1.0f, 0},
+        {1, {2}, 130, 513, 64, 64, 1, 1.0f, 0},
+        {1, {1}, 129, 257, 80, 80, 0, 3.0f, 0},
+        {1, {2}, 70, 260, 160, 160, 1, 1.0f, 0},
         /* SD's 64×64 latents: 4096 keys, 16 key blocks (running-max rescales) */
-        {2, {1, 1}, 130, 4096, 40, 40, 1, 4.0f},
+        {2, {1, 1}, 130, 4096, 40, 40, 1, 4.0f, 0},
         /* cross-attention: 77 keys, large scores */
-        {2, {2, 2}, 150, 77, 40, 40, 1, 30.0f},
-        {0, {0}, 33, 77, 160, 160, 0, 10.0f},
+        {2, {2, 2}, 150, 77, 40, 40, 1, 30.0f, 0},
+        {0, {0}, 33, 77, 160, 160, 0, 10.0f, 0},
         /* dv ≠ d, odd sizes, a d beyond one k block of the GEMM (VAE: 512) */
-        {1, {3}, 17, 19, 3, 5, 0, 1.0f},
-        {1, {1}, 40, 300, 40, 72, 1, 1.0f},
-        {1, {1}, 45, 100, 300, 8, 0, 0.3f},
-        {0, {0}, 20, 40, 512, 512, 1, 0.2f},
+        {1, {3}, 17, 19, 3, 5, 0, 1.0f, 0},
+        {1, {1}, 40, 300, 40, 72, 1, 1.0f, 0},
+        {1, {1}, 45, 100, 300, 8, 0, 0.3f, 0},
+        {0, {0}, 20, 40, 512, 512, 1, 0.2f, 0},
         /* one query, one key, three batch dims */
-        {3, {2, 1, 3}, 1, 77, 40, 40, 0, 1.0f},
-        {3, {1, 2, 2}, 5, 1, 8, 8, 1, 1.0f},
-        {1, {2}, 1, 600, 64, 32, 1, 5.0f},
+        {3, {2, 1, 3}, 1, 77, 40, 40, 0, 1.0f, 0},
+        {3, {1, 2, 2}, 5, 1, 8, 8, 1, 1.0f, 0},
+        {1, {2}, 1, 600, 64, 32, 1, 5.0f, 0},
         /* a zero head size: uniform weights, the mean of v */
-        {1, {2}, 5, 7, 0, 4, 0, 1.0f},
+        {1, {2}, 5, 7, 0, 4, 0, 1.0f, 0},
+        /* heads side by side in the last axis (the projections before the head split) */
+        {1, {1}, 300, 300, 40, 40, 0, 1.0f, 8},
+        {1, {2}, 130, 77, 40, 40, 0, 10.0f, 8},
+        {0, {0}, 33, 260, 16, 24, 0, 1.0f, 3},
+        {2, {2, 1}, 1, 5, 3, 5, 0, 1.0f, 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
 }
@@ -219,7 +258,7 @@ static void test_empty(void)
  * the portable chunks, as many score rows as fit, still right. */
 static void test_small_slice(void)
 {
-    attn_case c = {1, {2}, 50, 300, 40, 40, 0, 1.0f};
+    attn_case c = {1, {2}, 50, 300, 40, 40, 0, 1.0f, 0};
     int64_t nq = 2 * 50 * 40, nk = 2 * 300 * 40, no = nq;
     float *q = frand_buf(nq), *k = frand_buf(nk), *v = frand_buf(nk), *o = malloc(sizeof(float) * (size_t)no);
     double *ref = malloc(sizeof(double) * (size_t)no), smax;
@@ -239,11 +278,35 @@ static void test_small_slice(void)
     free(ctx.scratch), free(q), free(k), free(v), free(o), free(ref);
 }
 
+/* heads must split q's and v's last axis, and k is then not transposed. */
+static void test_heads_errors(void)
+{
+    float z[64] = {0};
+    af_params p = {0};
+    p.attention.heads = 3;
+    af_tview in[3] = {TV(AF_DTYPE_F32, z, 1, 2, 6), TV(AF_DTYPE_F32, z, 1, 4, 6),
+                      TV(AF_DTYPE_F32, z, 1, 4, 9)};
+    af_tview out = TV(AF_DTYPE_F32, z, 1, 2, 9);
+    CHECK(check_node(AF_OP_ATTENTION, &p, in, 3, &out, 1) == AF_OK, "3 heads of 2 and 3");
+    p.attention.heads = 4;
+    CHECK(check_node(AF_OP_ATTENTION, &p, in, 3, &out, 1) == AF_ERR_SHAPE, "4 heads of 6");
+    p.attention.heads = 3;
+    in[0] = TV(AF_DTYPE_F32, z, 1, 2, 0), in[1] = TV(AF_DTYPE_F32, z, 1, 4, 0);
+    CHECK(check_node(AF_OP_ATTENTION, &p, in, 3, &out, 1) == AF_ERR_SHAPE, "3 heads of 0");
+    in[0] = TV(AF_DTYPE_F32, z, 1, 2, 6), in[1] = TV(AF_DTYPE_F32, z, 1, 4, 6);
+    p.attention.heads = -1;
+    CHECK(check_node(AF_OP_ATTENTION, &p, in, 3, &out, 1) == AF_ERR_SHAPE, "-1 heads");
+    p.attention.heads = 3, p.attention.k_transposed = 1;
+    in[1] = TV(AF_DTYPE_F32, z, 1, 6, 4);
+    CHECK(check_node(AF_OP_ATTENTION, &p, in, 3, &out, 1) == AF_ERR_SHAPE, "heads, k transposed");
+}
+
 int main(int argc, char **argv)
 {
     verbose = argc > 1 && !strcmp(argv[1], "-v");
     test_shapes();
     test_empty();
     test_small_slice();
+    test_heads_errors();
     return check_report("attention");
 }

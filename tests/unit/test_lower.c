@@ -2,6 +2,7 @@
  * identity removal, and the memory plan's central invariant (tensors alive at the same time
  * never share bytes). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,9 +143,97 @@ static void test_small_cnn(void)
     af_graph_free(&g);
 }
 
+/* y = Reshape(x (N,T,C) → shape) as a node named nm; returns y. */
+static int add_reshape(af_graph *g, const char *nm, int x, int rank, const int64_t *shape)
+{
+    char sn[64];
+    snprintf(sn, sizeof sn, "%s_shape", nm);
+    int64_t sd[1] = {rank};
+    int st = af_graph_add_tensor(g, sn, AF_DTYPE_I64, 1, sd);
+    int64_t *v = malloc(sizeof(int64_t) * (size_t)rank);
+    memcpy(v, shape, sizeof(int64_t) * (size_t)rank);
+    g->tensors[st].data = v;
+    int y = af_graph_add_tensor(g, nm, AF_DTYPE_F32, -1, NULL), in[2] = {x, st};
+    int n = af_graph_add_node(g, AF_OP_RESHAPE, nm, in, 2, &y, 1);
+    g->nodes[n].p.reshape.kind = AF_RESHAPE_RESHAPE;
+    return y;
+}
+
+static int add_transpose(af_graph *g, const char *nm, int x, int a, int b, int c, int d)
+{
+    int y = af_graph_add_tensor(g, nm, AF_DTYPE_F32, -1, NULL);
+    int n = af_graph_add_node(g, AF_OP_TRANSPOSE, nm, &x, 1, &y, 1);
+    g->nodes[n].p.transpose = (af_transpose_params){.n_perm = 4, .perm = {a, b, c, d}};
+    return y;
+}
+
+/* Multi-head attention as torch exports it: q, k, v (1,6,8) split into 2 heads of 4
+ * (Reshape → Transpose, k to (N,h,d,T)), MatMul → Mul → Softmax → MatMul, merged back
+ * (Transpose → Reshape). It lowers to one attention with heads 2 on the (1,6,8) tensors —
+ * unless a transposed q is read elsewhere (extra = 1): then the heads stay split. (Tensor
+ * indices change when lowering compacts the graph: compared by name.) */
+static void test_attention_heads(int extra)
+{
+    af_graph g;
+    af_graph_init(&g);
+    int64_t xd[3] = {1, 6, 8}, split[4] = {1, 6, 2, 4}, merged[3] = {1, 6, 8}, one[1] = {1};
+    int x[3];
+    static const char *const names[3] = {"xq", "xk", "xv"};
+    for (int i = 0; i < 3; i++) {
+        x[i] = af_graph_add_tensor(&g, names[i], AF_DTYPE_F32, 3, xd);
+        af_graph_add_input(&g, x[i]);
+    }
+    int q = add_transpose(&g, "q", add_reshape(&g, "rq", x[0], 4, split), 0, 2, 1, 3);
+    int kt = add_transpose(&g, "kt", add_reshape(&g, "rk", x[1], 4, split), 0, 2, 3, 1);
+    int v = add_transpose(&g, "v", add_reshape(&g, "rv", x[2], 4, split), 0, 2, 1, 3);
+    int s = af_graph_add_tensor(&g, "s", AF_DTYPE_F32, -1, NULL), in[2] = {q, kt};
+    af_graph_add_node(&g, AF_OP_MATMUL, "qk", in, 2, &s, 1);
+    float half = 0.5f;
+    int c = add_const_f32(&g, "scale", 1, one, &half), ss = af_graph_add_tensor(&g, "ss", AF_DTYPE_F32, -1, NULL);
+    int in_m[2] = {s, c};
+    int n = af_graph_add_node(&g, AF_OP_BINARY, "mul", in_m, 2, &ss, 1);
+    g.nodes[n].p.binary.fn = AF_BINARY_MUL;
+    int pr = af_graph_add_tensor(&g, "p", AF_DTYPE_F32, -1, NULL);
+    n = af_graph_add_node(&g, AF_OP_SOFTMAX, "softmax", &ss, 1, &pr, 1);
+    g.nodes[n].p.softmax.axis = -1;
+    int o = af_graph_add_tensor(&g, "o", AF_DTYPE_F32, -1, NULL), in_o[2] = {pr, v};
+    af_graph_add_node(&g, AF_OP_MATMUL, "pv", in_o, 2, &o, 1);
+    af_graph_add_output(&g, add_reshape(&g, "y", add_transpose(&g, "ot", o, 0, 2, 1, 3), 3, merged));
+    if (extra) af_graph_add_output(&g, q);
+    af_err err = {0};
+    af_lower_stats st = {0};
+    af_status rc = af_lower_run(&g, NULL, &st, &err);
+    CHECK(rc == AF_OK, "lower attention heads: %s", err.msg);
+    if (rc != AF_OK) return;
+    int att = -1, transposes = 0;
+    for (int i = 0; i < g.n_nodes; i++) {
+        if (g.nodes[i].op == AF_OP_ATTENTION) att = i;
+        transposes += g.nodes[i].op == AF_OP_TRANSPOSE;
+    }
+    CHECK(att >= 0, "an attention node");
+    if (att < 0) return;
+    const af_node *a = &g.nodes[att];
+    if (!extra) {
+        CHECK(g.n_nodes == 1 && a->p.attention.heads == 2 && !a->p.attention.k_transposed &&
+                  !strcmp(g.tensors[a->in[0]].name, "xq") && !strcmp(g.tensors[a->in[1]].name, "xk") &&
+                  !strcmp(g.tensors[a->in[2]].name, "xv") && !strcmp(g.tensors[a->out[0]].name, "y"),
+              "one attention on xq, xk, xv with 2 heads: %d nodes, heads %d, kt %d", g.n_nodes,
+              a->p.attention.heads, a->p.attention.k_transposed);
+        CHECK(fabsf(a->p.attention.scale - 0.5f) < 1e-7f, "scale %g", a->p.attention.scale);
+    } else {
+        CHECK(a->p.attention.heads == 0 && a->p.attention.k_transposed && transposes == 4,
+              "q read elsewhere: heads stay split (heads %d, %d transposes)",
+              a->p.attention.heads, transposes);
+    }
+    check_plan(&g, "attention heads");
+    af_graph_free(&g);
+}
+
 int main(void)
 {
     test_bn_fold_and_fusion();
     test_small_cnn();
+    test_attention_heads(0);
+    test_attention_heads(1);
     return check_report("lower");
 }

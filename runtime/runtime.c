@@ -404,11 +404,12 @@ static af_status decode_node_weights(af_session *s, uint32_t i, af_err *err)
     return AF_OK;
 }
 
-/* Plans packing constant conv weights once into the kernels' GEMM panels (af_kernel_prepack),
- * so runs skip that work; streamed weights (decoded per run) are left alone. The buffer is
- * reserved here (untouched anonymous pages, huge pages when the kernel allows) and each slice
- * is filled just before its node's first run: like the arena, the cost goes to first_run_ms. */
+/* Plans packing constant weights once into the kernels' GEMM panels (af_kernel_prepack: conv,
+ * MatMul, Gemm), so runs skip that work; streamed weights (decoded per run) are left alone. The
+ * buffer is reserved here (anonymous pages, huge pages when the kernel allows); the session
+ * fills every slice before it is returned (prepack_node). */
 static uint8_t *arena_alloc(size_t bytes);
+static af_status prepack_node(af_session *s, uint32_t i, af_err *err);
 
 enum { PACK_IO = 16 }; /* inputs + outputs of a node whose weight is packed, at most */
 
@@ -529,6 +530,15 @@ af_status af_session_create(af_bundle *b, const af_session_options *opt, af_sess
     s->ctx.pool = s->pool;
     afk_blas_single_thread();
     s->fp16 = opt && opt->fp16;
+    /* weights are packed now, not by the first run: a session is ready to run at full speed
+     * when it is created (its packed pages faulted in here, and the stored forms released) */
+    for (uint32_t i = 0; s->node_packed && i < b->f->n_nodes; i++)
+        if (s->node_packed[i] && prepack_node(s, i, &err) != AF_OK) {
+            af_err_prefix(&err, b->f->nodes[i].name);
+            put_msg(msg, msg_size, &err);
+            af_session_free(s);
+            return err.code;
+        }
     *out = s;
     return AF_OK;
 }
@@ -654,8 +664,9 @@ static void release_packed_source(const af_session *s, const afb_node *n)
     if (e > a) madvise((void *)a, e - a, MADV_DONTNEED); /* a hint: failure changes nothing */
 }
 
-/* First run of node i: fills its packed slice, from a temporary f32 copy when the weight is
- * encoded and was left for packing (pack_only), then releases the stored form's pages. */
+/* Fills node i's packed slice (at session creation), from a temporary f32 copy when the
+ * weight is encoded otherwise than in halves and was left for packing (pack_only), then
+ * releases the stored form's pages. */
 static af_status prepack_node(af_session *s, uint32_t i, af_err *err)
 {
     const afb_node *n = &s->b->f->nodes[i];

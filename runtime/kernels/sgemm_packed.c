@@ -120,10 +120,18 @@ ukr256(const int mr, int64_t kc, const float *a, const int64_t ras, const int64_
 {
     __m256 x[6], y[6];
     __m256i m0 = mask8(nr), m1 = mask8(nr - 8);
+    const int full = nr == 16; /* plain loads and stores: masked ones are slow on some cores */
 #pragma GCC unroll 6
     for (int i = 0; i < mr; i++) {
-        x[i] = (mode & 1) ? _mm256_maskload_ps(c + i * ldc, m0) : _mm256_setzero_ps();
-        y[i] = (mode & 1) ? _mm256_maskload_ps(c + i * ldc + 8, m1) : _mm256_setzero_ps();
+        if (!(mode & 1)) {
+            x[i] = y[i] = _mm256_setzero_ps();
+        } else if (full) {
+            x[i] = _mm256_loadu_ps(c + i * ldc);
+            y[i] = _mm256_loadu_ps(c + i * ldc + 8);
+        } else {
+            x[i] = _mm256_maskload_ps(c + i * ldc, m0);
+            y[i] = _mm256_maskload_ps(c + i * ldc + 8, m1);
+        }
     }
     for (int64_t k = 0; k < kc; k++, a += kas, b += 16) {
         __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
@@ -137,8 +145,13 @@ ukr256(const int mr, int64_t kc, const float *a, const int64_t ras, const int64_
 #pragma GCC unroll 6
     for (int i = 0; i < mr; i++) {
         if (mode & 2) x[i] = epi256(x[i], e, i), y[i] = epi256(y[i], e, i);
-        _mm256_maskstore_ps(c + i * ldc, m0, x[i]);
-        _mm256_maskstore_ps(c + i * ldc + 8, m1, y[i]);
+        if (full) {
+            _mm256_storeu_ps(c + i * ldc, x[i]);
+            _mm256_storeu_ps(c + i * ldc + 8, y[i]);
+        } else {
+            _mm256_maskstore_ps(c + i * ldc, m0, x[i]);
+            _mm256_maskstore_ps(c + i * ldc + 8, m1, y[i]);
+        }
     }
 }
 

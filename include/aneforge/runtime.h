@@ -10,9 +10,11 @@
  *   af_session_get_output(s, 0, &out, &info);              // valid until the next run
  *   af_session_free(s);  af_bundle_close(b);
  *
- * A bundle is opened once (memory-mapped and fully verified; fp16 weights are widened once into
- * aligned buffers) and shared read-only: several sessions, one per thread, may run on it at the
- * same time. A session is not thread-safe by itself. Every call returns an af_status; nothing
+ * A bundle is opened once (memory-mapped and fully verified; encoded weights the kernels do not
+ * pack are widened once into aligned buffers) and shared read-only: several sessions, one per
+ * thread, may run on it at the same time. A session packs the weights of its convs, MatMuls and
+ * Gemms once when it is created (weights stored in halves stay halves); those weights are then
+ * resident only in packed form. A session is not thread-safe by itself. Every call returns an af_status; nothing
  * aborts. Functions that create a handle take an optional message buffer; functions on a
  * session leave their message in af_session_error().
  */
@@ -64,7 +66,8 @@ typedef void (*af_session_observer)(void *user, const af_node_event *ev);
 
 typedef struct af_bundle_options {
     /* 0 (default): encoded constants (fp16, compressed) are decoded once at open into aligned
-     * f32 buffers. 1: they stay in their stored encoding in the mmap and each node's encoded
+     * f32 buffers, except weights that only packing kernels read (decoded into their packing at
+     * session creation; halves packed as halves). 1: they stay in their stored encoding in the mmap and each node's encoded
      * weights are decoded into a per-session scratch buffer just before the node runs — the
      * smallest footprint, at the cost of decoding on every run. Raw f32 constants are always
      * used in place from the mmap. */

@@ -271,20 +271,25 @@ static void sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha
 
 /* Tile sizes for a batch of (M,N) outputs on nt threads. Tiling never changes what an output
  * sums (each is k in order within the tile's GEMM), so it may follow the thread count: one
- * tile per batch element on one thread; else rows are halved (in multiples of 42, a multiple
- * of both kernels' MR; B is packed once per row tile) and then columns (multiples of 32; A is
- * packed once per column tile) until there are 3 tiles per thread, so the pool's work
- * stealing leaves little idle. */
+ * tile per batch element on one thread; else about 3 tiles per thread, cut evenly along the
+ * longer side — columns when N >= M (the tiles then read disjoint parts of B, the larger
+ * operand, and share A; in multiples of 32 columns), else rows (multiples of the kernel's MR)
+ * — and along the other side when that side alone cannot give enough. */
 static void tiles(int nt, int64_t batch, int64_t M, int64_t N, int64_t *mb, int64_t *nb)
 {
     *mb = M;
     *nb = N;
-    for (;;) {
-        int64_t tasks = batch * ((M + *mb - 1) / *mb) * ((N + *nb - 1) / *nb);
-        if (tasks >= 3 * (int64_t)nt || nt == 1) return;
-        if (*mb >= 168) *mb = (*mb / 2 + 41) / 42 * 42;
-        else if (*nb >= 256) *nb = (*nb / 2 + 31) / 32 * 32;
-        else return;
+    int64_t want = nt > 1 ? (3 * (int64_t)nt + batch - 1) / batch : 1, mr = afk_pgemm_mr();
+    if (want <= 1) return;
+    int64_t cols = N >= M ? want : 1;
+    for (int pass = 0; pass < 2; pass++, cols = want) {
+        *nb = (N + cols - 1) / cols;
+        *nb = *nb < 64 ? 64 : (*nb + 31) / 32 * 32;
+        int64_t tn = (N + *nb - 1) / *nb, rows = (want + tn - 1) / tn;
+        *mb = (M + rows - 1) / rows;
+        *mb = (*mb + mr - 1) / mr * mr;
+        if (*mb < 2 * mr) *mb = 2 * mr;
+        if (pass == 0 && ((M + *mb - 1) / *mb) * tn >= want) return;
     }
 }
 

@@ -261,7 +261,8 @@ size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_t
     int half = in[1].dtype == AF_DTYPE_F16;
     if (!half && wino_plan(&g, cp, &w)) return (afk_wino_pack_floats(&w) + PACK_HDR) * sizeof(float);
     int64_t n = af_tview_numel(&in[1]);
-    if (n <= 0 || (uint64_t)n > SIZE_MAX / 4 - PACK_HDR) return 0;
+    if (n <= 0 || (uint64_t)n > SIZE_MAX / 4 - PACK_HDR || (!half && afk_pgemm_a_in_place()))
+        return 0; /* f32 rows read in place: a packed copy would only cost memory and time */
     return PACK_HDR * sizeof(float) + (size_t)n * (half ? sizeof(uint16_t) : sizeof(float));
 }
 

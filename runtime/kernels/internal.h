@@ -238,6 +238,9 @@ typedef struct afk_pgemm {
 } afk_pgemm;
 int afk_pgemm_nr(void); /* panel width of the kernel in use; 0: none (use afk_sgemm) */
 int afk_pgemm_mr(void); /* rows of its micro-tile (1 when none) */
+/* 1: the kernel in use reads a row-major f32 A in place as fast as packed (AVX2), so there is
+ * nothing to gain by packing a constant A ahead */
+int afk_pgemm_a_in_place(void);
 /* The AFK_ACT_* the kernel in use fuses for u (also AFK_ACT_SIGMOID / AFK_ACT_SILU with
  * AVX-512: same method and bound as afk_vec_sigmoid), or -1. */
 int afk_pgemm_act(const af_unary_params *u);

@@ -229,6 +229,12 @@ int afk_pgemm_act(const af_unary_params *u)
     return u->fn == AF_UNARY_SIGMOID ? AFK_ACT_SIGMOID : u->fn == AF_UNARY_SILU ? AFK_ACT_SILU : -1;
 }
 
+int afk_pgemm_a_in_place(void)
+{
+    const pg_isa *s = pick();
+    return s && s->ukrd[1] != NULL;
+}
+
 int afk_pgemm_mr(void)
 {
     const pg_isa *s = pick();

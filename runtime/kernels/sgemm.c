@@ -307,7 +307,7 @@ static void par_task(void *arg, int64_t t, int tid)
     int64_t b = t / (j->tm * j->tn), r = t % (j->tm * j->tn);
     int64_t i0 = r / j->tn * j->mb, j0 = r % j->tn * j->nb;
     int64_t m = p->M - i0 < j->mb ? p->M - i0 : j->mb, n = p->N - j0 < j->nb ? p->N - j0 : j->nb;
-    const float *A = p->A + b * p->sa, *B = p->B + b * p->sb;
+    const float *A = p->A + b * p->sa, *B = p->B ? p->B + b * p->sb : NULL;
     float *C = p->C + b * p->sc;
     if (p->at) p->at(p->at_arg, b, &A, &B, &C);
     A += p->ta ? i0 : i0 * p->lda;

@@ -4,11 +4,12 @@
  *   C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C      row-major, op = transpose or not
  *
  * afk_sgemm_w runs on one thread in caller-given work memory: N is cut into blocks of NC
- * columns, each packed KC rows at a time into NR-wide panels (B[k0:k0+KC, j0:j0+NC] is
- * 512 KiB: it stays in L2 while every MR-row panel of A streams past it). One row (M = 1) is a
- * GEMV: B is read once, unpacked. afk_sgemm_par cuts a (batched) GEMM into tiles by a rule on
- * the shape alone and runs them on the session's pool, so every output is computed the same
- * way for any thread count (summation order: k in order, one FMA per product, per KC block).
+ * columns, each packed KC rows at a time into NR-wide panels (or taken from a B packed once per
+ * session, in floats or halves), and rows go MC at a time through every k block so the C block
+ * is still cached when the next k block adds to it. One row (M = 1) is a GEMV: B is read once,
+ * unpacked. afk_sgemm_par_run cuts a (batched) GEMM into tiles and runs them on the session's
+ * pool; no tiling changes an element's arithmetic (k in order, one FMA per product, per KC
+ * block), so every output is the same for any thread count.
  */
 #include "internal.h"
 #include "simd512.h"

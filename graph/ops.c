@@ -16,7 +16,7 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_UNARY, "unary", af_unary_params, 1, 3, 1, 1, 1),
     ROW(AF_OP_BINARY, "binary", af_binary_params, 2, 2, 1, 1, 1),
     ROW(AF_OP_GEMM, "gemm", af_gemm_params, 2, 3, 1, 1, 1),
-    ROW(AF_OP_MATMUL, "matmul", af_no_params, 2, 2, 1, 1, 1),
+    ROW(AF_OP_MATMUL, "matmul", af_no_params, 2, 4, 1, 1, 1),
     ROW(AF_OP_POOL, "pool", af_pool_params, 1, 1, 1, 2, 1),
     ROW(AF_OP_GLOBAL_POOL, "global_pool", af_global_pool_params, 1, 1, 1, 1, 1),
     ROW(AF_OP_RESHAPE, "reshape", af_reshape_params, 1, 2, 1, 1, 1),

@@ -32,7 +32,8 @@ typedef enum af_op {
     AF_OP_UNARY,              /* in: [x] (Clip as imported: [x, min?, max?]) */
     AF_OP_BINARY,             /* in: [a, b] with numpy broadcasting */
     AF_OP_GEMM,               /* in: [A (M,K), B (K,N), C? broadcast to (M,N)] */
-    AF_OP_MATMUL,             /* in: [A (...,M,K), B (...,K,N)] numpy matmul semantics */
+    AF_OP_MATMUL,             /* in: [A (...,M,K), B (...,K,N), bias? (N), residual? (Y's shape)]
+                               * numpy matmul semantics; Y = A@B + bias + residual (lowering) */
     AF_OP_POOL,               /* in: [X (N,C,*)] MaxPool / AveragePool; out: [Y, Indices? (i64, max)] */
     AF_OP_GLOBAL_POOL,        /* in: [X (N,C,*)] → (N,C,1,...) */
     AF_OP_RESHAPE,            /* as imported: [data, shape|axes?]; resolved: [data] (a copy) */

@@ -1,5 +1,6 @@
 /* lowering/fuse.c — BatchNormalization folded into Conv, activations fused into Conv/Gemm,
- * residual Adds (and the activation after them) fused into the preceding Conv. */
+ * bias Adds fused into the preceding MatMul, residual Adds (and the activation after them)
+ * fused into the preceding Conv or MatMul. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,7 +176,52 @@ af_status af_lower_fuse_act(af_graph *g, af_lower_stats *st, af_err *err)
     return af_graph_compact(g, err);
 }
 
-/* ---- residual additions: Conv → Add(·, r) [→ act] into one conv with in[3] = r ------------ */
+static void absorb(af_graph *g, int ci, int i);
+
+/* ---- MatMul bias: MatMul(A, W (K,N)) → Add(·, b) into one MatMul with in[2] = b ---------- */
+
+/* Add node ai's operand k when it is the f32 output of a two-input MatMul with a 2-D B, read
+ * only by the Add, and the other operand is an f32 constant of the MatMul's N columns (its
+ * other dims 1) that does not widen the output. Returns the MatMul's index, or -1. */
+static int bias_matmul(const af_graph *g, int ai, int k, int *b)
+{
+    const af_node *add = &g->nodes[ai];
+    int y = add->in[k], c = add->in[1 - k];
+    if (y < 0 || c < 0) return -1;
+    int mi = g->tensors[y].producer;
+    if (mi < 0 || sole_reader(g, y) != ai) return -1;
+    const af_node *m = &g->nodes[mi];
+    if (m->op != AF_OP_MATMUL || m->n_in != 2 || g->tensors[m->in[1]].rank != 2) return -1;
+    const af_tensor *ty = &g->tensors[y], *tc = &g->tensors[c];
+    int64_t n = g->tensors[m->in[1]].dims[1];
+    if (ty->dtype != AF_DTYPE_F32 || !is_f32_const(g, c, n) || tc->rank < 1 ||
+        tc->dims[tc->rank - 1] != n || tc->rank > ty->rank ||
+        !af_tensor_same_shape(ty, &g->tensors[add->out[0]]))
+        return -1;
+    *b = c;
+    return mi;
+}
+
+af_status af_lower_fuse_matmul_bias(af_graph *g, af_lower_stats *st, af_err *err)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const af_node *n = &g->nodes[i];
+        if (n->op != AF_OP_BINARY || n->p.binary.fn != AF_BINARY_ADD || n->n_in != 2) continue;
+        int b = -1, mi = bias_matmul(g, i, 0, &b);
+        if (mi < 0) mi = bias_matmul(g, i, 1, &b);
+        if (mi < 0) continue;
+        int *in = realloc(g->nodes[mi].in, sizeof(int) * 3);
+        if (!in) return af_err_set(err, AF_ERR_NOMEM, "out of memory fusing a MatMul bias");
+        in[2] = b;
+        g->nodes[mi].in = in;
+        g->nodes[mi].n_in = 3;
+        absorb(g, mi, i);
+        if (st) st->bias_fused++;
+    }
+    return af_graph_compact(g, err);
+}
+
+/* ---- residual additions: Conv/MatMul → Add(·, r) [→ act] into one node with in[3] = r ----- */
 
 /* Add node ai's operand k when it is the output of a Conv (no activation, no residual yet)
  * whose only reader is the Add, and the other operand r is an f32 activation of the same shape
@@ -188,7 +234,10 @@ static int residual_conv(const af_graph *g, int ai, int k, int *r)
     int ci = g->tensors[y].producer;
     if (ci < 0 || sole_reader(g, y) != ai) return -1;
     const af_node *c = &g->nodes[ci];
-    if (c->op != AF_OP_CONV || c->p.conv.act.fn != AF_UNARY_IDENTITY || c->n_in > 3) return -1;
+    if (c->op == AF_OP_MATMUL ? c->n_in > 3
+                              : c->op != AF_OP_CONV || c->p.conv.act.fn != AF_UNARY_IDENTITY ||
+                                    c->n_in > 3)
+        return -1;
     const af_tensor *ty = &g->tensors[y], *to = &g->tensors[o], *tz = &g->tensors[add->out[0]];
     if (ty->dtype != AF_DTYPE_F32 || to->dtype != AF_DTYPE_F32 || to->data ||
         !af_tensor_shape_known(to) || !af_tensor_same_shape(ty, to) || !af_tensor_same_shape(ty, tz))
@@ -198,7 +247,7 @@ static int residual_conv(const af_graph *g, int ai, int k, int *r)
     return ci;
 }
 
-/* Conv node ci gets r as in[3] (in[2] the bias, or -1 when it had none). */
+/* Conv or MatMul node ci gets r as in[3] (in[2] the bias, or -1 when it had none). */
 static af_status add_residual_input(af_graph *g, int ci, int r, af_err *err)
 {
     af_node *c = &g->nodes[ci];
@@ -229,7 +278,7 @@ static af_status fuse_one_residual(af_graph *g, int ai, af_lower_stats *st, af_e
     absorb(g, ci, ai);
     if (st) st->residual_fused++;
     int z = g->nodes[ci].out[0], ui = sole_reader(g, z);
-    const af_node *u = ui >= 0 ? &g->nodes[ui] : NULL;
+    const af_node *u = ui >= 0 && g->nodes[ci].op == AF_OP_CONV ? &g->nodes[ui] : NULL;
     if (!u || u->op != AF_OP_UNARY || u->n_in != 1 || !fusable_act(u->p.unary.fn)) return AF_OK;
     g->nodes[ci].p.conv.act = u->p.unary;
     absorb(g, ci, ui);

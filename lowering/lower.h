@@ -43,7 +43,8 @@ typedef struct af_lower_stats {
     uint64_t arena_bytes;
     uint64_t naive_bytes; /* sum of all activation sizes (what no reuse would cost) */
     int concat_aliased;   /* Concat inputs written in place inside the output (memplan.h) */
-    int residual_fused;   /* residual Adds absorbed by the preceding conv */
+    int residual_fused;   /* residual Adds absorbed by the preceding conv or MatMul */
+    int bias_fused;       /* bias Adds absorbed by the preceding MatMul */
 } af_lower_stats;
 
 af_status af_lower_fold(af_graph *g, af_lower_stats *st, af_err *err);
@@ -62,6 +63,9 @@ af_status af_lower_bn_fold(af_graph *g, af_lower_stats *st, af_err *err);
 af_status af_lower_fuse_act(af_graph *g, af_lower_stats *st, af_err *err);
 /* Pass 6 above (lowering/fuse.c); run after fuse_act so the conv's own activation is settled. */
 af_status af_lower_fuse_residual(af_graph *g, af_lower_stats *st, af_err *err);
+/* MatMul(A, W (K,N)) → Add(·, b of N) becomes MatMul(A, W, b): the kernel adds b to the tile it
+ * just computed (the same sums as the separate Add). */
+af_status af_lower_fuse_matmul_bias(af_graph *g, af_lower_stats *st, af_err *err);
 af_status af_lower_plan(af_graph *g, af_lower_stats *st, af_err *err);
 /* af_lower_plan honouring opt->no_inplace_concat (opt may be NULL). */
 af_status af_lower_plan_ex(af_graph *g, const af_lower_options *opt, af_lower_stats *st,

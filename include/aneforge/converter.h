@@ -109,7 +109,7 @@ typedef struct af_convert_report {
     int promotions;             /* --compress auto: layers moved up by the whole-model gate */
     char compress_warning[320]; /* "" or one line (family does not stream it, random calibration) */
     int concat_inplace;         /* Concat inputs planned in place inside their output */
-    int residual_fused;         /* residual Adds fused into the preceding conv */
+    int residual_fused;         /* residual Adds fused into the preceding conv or MatMul */
 } af_convert_report;
 
 af_status af_convert(const af_convert_options *opt, af_convert_report *report, char *msg,

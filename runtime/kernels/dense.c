@@ -144,9 +144,32 @@ static int mm_geom_init(mm_geom *g, const af_tview *a, const af_tview *b)
     return 1;
 }
 
+/* The fused epilogue's inputs: bias in[2] (N floats, its last dim N) and residual in[3]
+ * (Y's shape), each f32 or omitted. */
+static af_status matmul_check_epilogue(const af_tview *in, int n_in, const af_tview *out,
+                                       af_err *err)
+{
+    int64_t N = out[0].rank ? out[0].dims[out[0].rank - 1] : 1;
+    if (n_in > 2 && !afk_omitted(&in[2])) {
+        af_status st = afk_need_dtype("matmul", "bias", &in[2], AF_DTYPE_F32, err);
+        if (st) return st;
+        if (in[1].rank < 2 || in[2].rank < 1 || in[2].dims[in[2].rank - 1] != N ||
+            af_tview_numel(&in[2]) != N)
+            return af_err_set(err, AF_ERR_SHAPE, "matmul: bias must hold the %lld output "
+                              "columns of a 2-D B", (long long)N);
+    }
+    if (n_in > 3 && !afk_omitted(&in[3])) {
+        af_status st = afk_need_dtype("matmul", "residual", &in[3], AF_DTYPE_F32, err);
+        if (st) return st;
+        if (!afk_same_shape(&in[3], &out[0]))
+            return af_err_set(err, AF_ERR_SHAPE, "matmul: residual must have the output's shape");
+    }
+    return AF_OK;
+}
+
 af_status afk_matmul_check(AFK_CHECK_ARGS)
 {
-    (void)p, (void)n_in, (void)n_out;
+    (void)p, (void)n_out;
     af_status st = afk_need_dtype("matmul", "A", &in[0], AF_DTYPE_F32, err);
     if (!st) st = afk_need_dtype("matmul", "B", &in[1], AF_DTYPE_F32, err);
     if (!st) st = afk_need_dtype("matmul", "Y", &out[0], AF_DTYPE_F32, err);
@@ -165,7 +188,7 @@ af_status afk_matmul_check(AFK_CHECK_ARGS)
         return af_err_set(err, AF_ERR_SHAPE, "matmul: %s @ %s -> %s does not match",
                           afk_shape_str(&in[0], sa, sizeof sa), afk_shape_str(&in[1], sb, sizeof sb),
                           afk_shape_str(&out[0], so, sizeof so));
-    return AF_OK;
+    return matmul_check_epilogue(in, n_in, out, err);
 }
 
 /* Batch element t's operands: the odometer over the broadcast batch dims, by division. */
@@ -180,7 +203,7 @@ static void mm_at(const void *arg, int64_t t, const float **A, const float **B, 
         ob += i * g->sb[d];
     }
     *A += oa * g->M * g->K;
-    *B += ob * g->K * g->N;
+    if (*B) *B += ob * g->K * g->N; /* NULL: B exists only packed */
     *C += t * g->M * g->N;
 }
 
@@ -194,7 +217,9 @@ af_status afk_matmul_run(AFK_RUN_ARGS)
         return af_err_set(err, AF_ERR_USAGE, "matmul: B exists only packed, for another kernel");
     afk_sgemm_par sp = {.M = g.M, .N = g.N, .K = g.K, .batch = g.batches, .alpha = 1.0f,
                         .A = in[0].data, .B = in[1].data, .C = out[0].data, .lda = g.K,
-                        .ldb = g.N, .ldc = g.N, .at = mm_at, .at_arg = &g};
+                        .ldb = g.N, .ldc = g.N, .sc = g.M * g.N, .at = mm_at, .at_arg = &g};
+    if (n_in > 2 && !afk_omitted(&in[2])) sp.bias = in[2].data;
+    if (n_in > 3 && !afk_omitted(&in[3])) sp.res = in[3].data;
     int b_shared = 1, a_full = 1; /* B not batched and A not broadcast: one tall gemm */
     for (int i = 0; i < g.nb; i++) {
         if (g.sb[i]) b_shared = 0;

@@ -182,7 +182,8 @@ size_t afk_sgemm_work_floats(void);
 void afk_sgemm_w(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                  const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                  int64_t ldc, float *work);
-/* Operands of batch element b: A + b*sa, B + b*sb, C + b*sc, or what at() says. */
+/* Operands of batch element b: A + b*sa, B + b*sb, C + b*sc, or what at() makes of A, B, C.
+ * A residual (res) is always at res + b*sc. */
 typedef void (*afk_gemm_at_fn)(const void *arg, int64_t b, const float **A, const float **B,
                                float **C);
 typedef struct afk_sgemm_par {
@@ -195,6 +196,8 @@ typedef struct afk_sgemm_par {
     afk_gemm_at_fn at; /* or NULL */
     const void *at_arg;
     const void *Bp;    /* op(B) from afk_sgemm_packb[16] (batch 1), or NULL */
+    const float *bias; /* (N): added to every row of C after the product, or NULL */
+    const float *res;  /* laid out like C (batch stride sc): added after the bias, or NULL */
 } afk_sgemm_par;
 void afk_sgemm_par_run(const af_kctx *ctx, const afk_sgemm_par *p);
 /* A constant op(B) (K,N) packed once for afk_sgemm_par's Bp: afk_sgemm_packb_floats(K, N)

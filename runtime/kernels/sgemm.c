@@ -294,6 +294,20 @@ static void tiles(int nt, int64_t batch, int64_t M, int64_t N, int64_t *mb, int6
     }
 }
 
+/* c (m,n) += bias (n) per row, then += r (m,n); rows ldc apart (r laid out like c). */
+static void add_rows(float *restrict c, int64_t ldc, int64_t m, int64_t n,
+                     const float *restrict bias, const float *restrict r)
+{
+    for (int64_t i = 0; i < m; i++, c += ldc) {
+        if (bias)
+            for (int64_t j = 0; j < n; j++) c[j] += bias[j];
+        if (r) {
+            for (int64_t j = 0; j < n; j++) c[j] += r[j];
+            r += ldc;
+        }
+    }
+}
+
 typedef struct par_job {
     const afk_sgemm_par *p;
     int64_t mb, nb, tm, tn;
@@ -308,9 +322,14 @@ static void par_task(void *arg, int64_t t, int tid)
     int64_t b = t / (j->tm * j->tn), r = t % (j->tm * j->tn);
     int64_t i0 = r / j->tn * j->mb, j0 = r % j->tn * j->nb;
     int64_t m = p->M - i0 < j->mb ? p->M - i0 : j->mb, n = p->N - j0 < j->nb ? p->N - j0 : j->nb;
-    const float *A = p->A + b * p->sa, *B = p->B ? p->B + b * p->sb : NULL;
-    float *C = p->C + b * p->sc;
-    if (p->at) p->at(p->at_arg, b, &A, &B, &C);
+    const float *A = p->A, *B = p->B;
+    float *C = p->C;
+    if (p->at) {
+        p->at(p->at_arg, b, &A, &B, &C);
+    } else {
+        A += b * p->sa, C += b * p->sc;
+        if (B) B += b * p->sb;
+    }
     A += p->ta ? i0 : i0 * p->lda;
     if (B) B += p->tb ? j0 * p->ldb : j0; /* NULL: only the packed copy exists */
     float *work = j->scratch ? (float *)(j->scratch + (size_t)tid * j->slice) : NULL;
@@ -318,6 +337,9 @@ static void par_task(void *arg, int64_t t, int tid)
     const void *Bp = work ? packed_panels(p->Bp, &es) : NULL;
     sgemm_w(p->ta, p->tb, m, n, p->K, p->alpha, A, p->lda, B, p->ldb, Bp, es, j0, p->N,
             p->beta, C + i0 * p->ldc + j0, p->ldc, work);
+    if (p->bias || p->res) /* the epilogue, while the tile is in cache: the separate ops' sums */
+        add_rows(C + i0 * p->ldc + j0, p->ldc, m, n, p->bias ? p->bias + j0 : NULL,
+                 p->res ? p->res + b * p->sc + i0 * p->ldc + j0 : NULL);
 }
 
 void afk_sgemm_par_run(const af_kctx *ctx, const afk_sgemm_par *p)

@@ -47,15 +47,18 @@ static int64_t slot_w(const afk_wino *w)
     return tw <= L ? L : tw <= 2 * L && 2 * L < 16 ? 2 * L : (tw + 15) / 16 * 16;
 }
 static int64_t tiles(const afk_wino *w) { return (w->OH + w->m - 1) / w->m * slot_w(w); }
+/* The GEMM's B panel width: 32 (AVX-512F) or 16 (AVX2+FMA, transforms in winograd_avx2.c). */
+static int64_t panel(void) { return afk_pgemm_nr() == 16 ? 16 : PANEL; }
 /* As few blocks as keep a block's V within V_BYTES (each block streams all of U once), of
  * equal size in whole panels. */
 static int64_t block_tiles(const afk_wino *w)
 {
     if (w->nb > 0) return w->nb;
-    int64_t most = V_BYTES / ((int64_t)sizeof(float) * nk(w) * w->C) / PANEL * PANEL;
-    most = most < PANEL ? PANEL : most;
+    const int64_t P = panel();
+    int64_t most = V_BYTES / ((int64_t)sizeof(float) * nk(w) * w->C) / P * P;
+    most = most < P ? P : most;
     int64_t blocks = (tiles(w) + most - 1) / most;
-    return ((tiles(w) + blocks - 1) / blocks + PANEL - 1) / PANEL * PANEL;
+    return ((tiles(w) + blocks - 1) / blocks + P - 1) / P * P;
 }
 /* Output channels per GEMM chunk: 4 micro-tiles of the AVX-512 kernel. */
 static int64_t mchunk(void) { return 4 * (int64_t)afk_pgemm_mr(); }
@@ -65,7 +68,7 @@ static int64_t mchunk(void) { return 4 * (int64_t)afk_pgemm_mr(); }
 static size_t vstride(const afk_wino *w) { return (size_t)(w->C * block_tiles(w) + PAD); }
 static size_t zstride(const afk_wino *w) { return (size_t)(mchunk() * block_tiles(w) + PAD); }
 
-static int64_t pad32(int64_t n) { return (n + PANEL - 1) / PANEL * PANEL; }
+static int64_t pad_panel(int64_t n) { return (n + panel() - 1) / panel() * panel(); }
 
 /* Cost in GEMM slots per (output, input) channel pair: products per column times the
  * columns (whole panels), the transforms a quarter more; at least MEM_SLOTS columns' worth,
@@ -75,14 +78,15 @@ static int64_t wino_cost(const afk_wino *w0, int m)
 {
     afk_wino w = *w0;
     w.m = m;
-    int64_t cols = pad32(tiles(&w)) * 5 / 4;
+    int64_t cols = pad_panel(tiles(&w)) * 5 / 4;
     return nk(&w) * (cols > MEM_SLOTS ? cols : MEM_SLOTS);
 }
 
 int afk_wino_applies(afk_wino *w)
 {
     w->m = 4;
-    if (afk_wino_mode == 0 || afk_pgemm_nr() != PANEL || w->act < 0) return 0;
+    if (afk_wino_mode == 0 || (afk_pgemm_nr() != 32 && afk_pgemm_nr() != 16) || w->act < 0)
+        return 0;
     /* bounds keep every size below far from overflow */
     if (w->C < 1 || w->M < 1 || w->C > 16384 || w->M > 16384 || w->OH < 1 || w->OW < 1 ||
         w->OH > 65536 || w->OW > 65536 || w->H > 65536 || w->W > 65536 || w->pt > 2 || w->pl > 2)
@@ -92,7 +96,7 @@ int afk_wino_applies(afk_wino *w)
         return 1;
     }
     /* the direct conv packs 9 rows per channel for every output (its weights stream too) */
-    int64_t p = pad32(w->OH * w->OW), direct = 9 * (p > MEM_SLOTS ? p : MEM_SLOTS);
+    int64_t p = pad_panel(w->OH * w->OW), direct = 9 * (p > MEM_SLOTS ? p : MEM_SLOTS);
     int64_t c4 = wino_cost(w, 4), c2 = wino_cost(w, 2);
     w->m = c2 < c4 ? 2 : 4;
     return (c2 < c4 ? c2 : c4) < direct;
@@ -413,7 +417,9 @@ static void wino_task(void *arg, int64_t task, int tid)
     float *V = w->scratch + (size_t)tid * w->slice;
     V = (float *)(((uintptr_t)V + 63) & ~(uintptr_t)63);
     float *Z = V + nk(w) * vstride(w);
-    input_block(w, p0, nb, V);
+    const int avx2 = panel() == 16;
+    if (avx2) afk_wino_input256(w, slot_w(w), p0, nb, NB, V, vstride(w));
+    else input_block(w, p0, nb, V);
     for (int64_t m0 = mlo; m0 < mhi; m0 += mchunk()) {
         int64_t mc = mhi - m0 < mchunk() ? mhi - m0 : mchunk();
         for (int k = 0; k < nk(w); k++) { // U[k] (mc, C) @ V[k] (C, nb) -> Z[k] (mc, nb)
@@ -423,7 +429,8 @@ static void wino_task(void *arg, int64_t task, int tid)
                             .act = AFK_ACT_NONE};
             afk_pgemm_run(&pg);
         }
-        output_block(w, m0, mc, p0, nb, Z);
+        if (avx2) afk_wino_output256(w, slot_w(w), m0, mc, p0, nb, NB, Z, zstride(w));
+        else output_block(w, m0, mc, p0, nb, Z);
     }
 }
 
@@ -434,13 +441,13 @@ void afk_wino_run(const afk_wino *w0, const af_kctx *ctx)
     afk_wino wb = *w0, *w = &wb;
     w->nb = 0;
     int64_t blocks = (tiles(w) + block_tiles(w) - 1) / block_tiles(w), mr = afk_pgemm_mr();
-    int64_t panels = (tiles(w) + PANEL - 1) / PANEL;
+    int64_t P = panel(), panels = (tiles(w) + P - 1) / P;
     if (nt > 1 && blocks < 2 * nt && panels > blocks &&
         (int64_t)sizeof(float) * nk(w) * w->M * w->C <= U_SMALL) {
         /* few blocks for the threads and a small U (streamed once per block): more, smaller
          * blocks (a smaller block fits the scratch sized for the default) */
         blocks = panels < 2 * nt ? panels : 2 * nt;
-        w->nb = (panels + blocks - 1) / blocks * PANEL;
+        w->nb = (panels + blocks - 1) / blocks * P;
         blocks = (tiles(w) + w->nb - 1) / w->nb;
     }
     /* still few blocks for the threads: cut the output channels too (each part redoes the

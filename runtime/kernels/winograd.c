@@ -70,16 +70,21 @@ static size_t zstride(const afk_wino *w) { return (size_t)(mchunk() * block_tile
 
 static int64_t pad_panel(int64_t n) { return (n + panel() - 1) / panel() * panel(); }
 
+/* At least this many columns' worth per GEMM: the time to stream its weights from memory
+ * when the map is small. AVX-512 (calibrated: F(4x4) on ResNet's 14x14 maps measured no
+ * faster than the direct conv): MEM_SLOTS. AVX2 multiplies at half the rate, so the weights
+ * stream in the shadow of the products: no floor (measured, one thread, Zen 3: F(4x4) 2.8x
+ * faster than direct on 14x14 maps, 1.1x slower on 7x7 as the column count predicts). */
+static int64_t mem_slots(void) { return panel() == 16 ? 0 : MEM_SLOTS; }
+
 /* Cost in GEMM slots per (output, input) channel pair: products per column times the
- * columns (whole panels), the transforms a quarter more; at least MEM_SLOTS columns' worth,
- * the time to stream the transformed weights from memory when the map is small (calibrated:
- * F(4x4) on ResNet's 14x14 maps measured no faster than the direct conv). */
+ * columns (whole panels), the transforms a quarter more; at least mem_slots() columns. */
 static int64_t wino_cost(const afk_wino *w0, int m)
 {
     afk_wino w = *w0;
     w.m = m;
     int64_t cols = pad_panel(tiles(&w)) * 5 / 4;
-    return nk(&w) * (cols > MEM_SLOTS ? cols : MEM_SLOTS);
+    return nk(&w) * (cols > mem_slots() ? cols : mem_slots());
 }
 
 int afk_wino_applies(afk_wino *w)
@@ -96,7 +101,7 @@ int afk_wino_applies(afk_wino *w)
         return 1;
     }
     /* the direct conv packs 9 rows per channel for every output (its weights stream too) */
-    int64_t p = pad_panel(w->OH * w->OW), direct = 9 * (p > MEM_SLOTS ? p : MEM_SLOTS);
+    int64_t p = pad_panel(w->OH * w->OW), direct = 9 * (p > mem_slots() ? p : mem_slots());
     int64_t c4 = wino_cost(w, 4), c2 = wino_cost(w, 2);
     w->m = c2 < c4 ? 2 : 4;
     return (c2 < c4 ? c2 : c4) < direct;

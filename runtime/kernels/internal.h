@@ -264,7 +264,7 @@ float afk_unary_f32(const af_unary_params *u, float x);
 void afk_act_apply(const af_unary_params *u, float *x, int64_t n);
 int afk_act_valid(const af_unary_params *u); /* fn is a float→float unary */
 
-/* ---- Winograd F(4x4, 3x3) / F(2x2, 3x3) for 3x3 stride-1 convs (winograd.c), AVX-512F ----
+/* ---- Winograd F(4x4, 3x3) / F(2x2, 3x3) for 3x3 stride-1 convs (winograd.c), AVX-512F or AVX2+FMA ----
  * conv.c fills the geometry and act, asks afk_wino_applies, pre-packs the weights once
  * (afk_wino_pack into afk_wino_pack_floats() floats) and runs one image at a time. */
 typedef struct afk_wino {

@@ -1,8 +1,11 @@
 /* runtime/kernels/winograd.c — 3×3 stride-1 convolution by Winograd F(4×4, 3×3) or F(2×2, 3×3)
  * (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016) on sgemm_packed.c's
- * AVX-512 GEMM. Written below for F(4×4) (6×6 tiles, 36 matrices); F(2×2) is the same with 4×4
- * tiles on a step of 2 and 16 matrices: 2.25× fewer multiplies than direct instead of 4×, but
- * 16 instead of 36 transformed weight matrices to stream, which wins on maps of about 14×14.
+ * packed GEMM: AVX-512F (32-wide panels, transforms below) or AVX2+FMA (16-wide panels, the
+ * same transforms on 8 lanes in winograd_avx2.c; "32-wide" and "16 slots at once" below
+ * read 16 and 8 there). Written below for F(4×4) (6×6 tiles, 36 matrices); F(2×2) is the
+ * same with 4×4 tiles on a step of 2 and 16 matrices: 2.25× fewer multiplies than direct
+ * instead of 4×, but 16 instead of 36 transformed weight matrices to stream, which wins on
+ * maps of about 14×14 with AVX-512 (AVX2 multiplies slowly enough for F(4×4) to win there).
  *
  *   U[k] (M, C)  = (G g G^T)[k]   k = 0..35, per (output, input) channel pair, once per session
  *   V[k] (C, nb) = (B^T d B)[k]   per input channel and 6×6 input tile d (step 4, zero padded)

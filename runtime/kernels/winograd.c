@@ -39,7 +39,8 @@
 
 #include <string.h>
 
-enum { PANEL = 32, KC = AFK_PGEMM_KC, PAD = 16, MEM_SLOTS = 56, V_BYTES = 3 << 19, U_SMALL = 1 << 20 };
+enum { PANEL = 32, KC = AFK_PGEMM_KC, PAD = 16, MEM_SLOTS = 56, V_BYTES = 3 << 19, U_SMALL = 1 << 20,
+       U_BIG = 32 << 20 };
 
 int afk_wino_mode = -1;
 
@@ -78,19 +79,32 @@ static size_t zstride(const afk_wino *w) { return (size_t)(mchunk() * block_tile
 static int64_t pad_panel(int64_t n) { return (n + panel() - 1) / panel() * panel(); }
 
 /* At least this many columns' worth per GEMM: the time to stream its weights from memory
- * when the map is small. AVX-512 (calibrated: F(4x4) on ResNet's 14x14 maps measured no
- * faster than the direct conv): MEM_SLOTS. AVX2 multiplies at half the rate, so the weights
- * stream in the shadow of the products: no floor (measured, one thread, Zen 3: F(4x4) 2.8x
- * faster than direct on 14x14 maps, 1.1x slower on 7x7 as the column count predicts). */
+ * when the map is small (calibrated: F(4x4) on ResNet's 14x14 maps measured no faster than
+ * the direct conv). AVX-512 only: see avx2_cols. */
 static int64_t mem_slots(void) { return panel() == 16 ? 0 : MEM_SLOTS; }
 
+/* AVX2 multiplies at half the AVX-512 rate, so the weights stream in the shadow of the
+ * products and the transforms' share shrinks with the channels: the columns plus 16/min(C, M)
+ * of them, and 8 more when the transformed weights (nk matrices) outgrow a last-level cache
+ * (U_BIG). Measured on Zen 3, one thread (docs/performance.md): 64 ch @ 56x56 F(4x4) 1.45x
+ * its columns' worth, 512 ch @ 7x7 F(2x2) 1.0x (its weights cached), 1280 ch @ 8x8 F(2x2)
+ * 1.15x (streamed from memory). */
+static int64_t avx2_cols(const afk_wino *w, int64_t cols)
+{
+    int64_t ch = w->C < w->M ? w->C : w->M;
+    int64_t big = (int64_t)sizeof(float) * nk(w) * w->M * w->C > U_BIG ? 8 : 0;
+    return cols + cols * 16 / ch + big;
+}
+
 /* Cost in GEMM slots per (output, input) channel pair: products per column times the
- * columns (whole panels), the transforms a quarter more; at least mem_slots() columns. */
+ * columns (whole panels), the transforms a quarter more (AVX2: avx2_cols); at least
+ * mem_slots() columns. */
 static int64_t wino_cost(const afk_wino *w0, int m)
 {
     afk_wino w = *w0;
     w.m = m;
-    int64_t cols = pad_panel(tiles(&w)) * 5 / 4;
+    int64_t cols = panel() == 16 ? avx2_cols(&w, pad_panel(tiles(&w)))
+                                 : pad_panel(tiles(&w)) * 5 / 4;
     return nk(&w) * (cols > mem_slots() ? cols : mem_slots());
 }
 

@@ -5,7 +5,7 @@
  *
  *   build/bin/af_conv_paths [--avx2] [C H W M k s p] ...   (no shapes: the ResNet / SD ones)
  *
- * --avx2 runs the AVX2+FMA micro-kernel even on an AVX-512 CPU (Winograd then does not apply).
+ * --avx2 runs the AVX2+FMA micro-kernel (and Winograd's AVX2 transforms) even on an AVX-512 CPU.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -270,7 +270,7 @@ float afk_unary_f32(const af_unary_params *u, float x);
 void afk_act_apply(const af_unary_params *u, float *x, int64_t n);
 int afk_act_valid(const af_unary_params *u); /* fn is a float→float unary */
 
-/* ---- Winograd F(4x4, 3x3) / F(2x2, 3x3) for 3x3 stride-1 convs (winograd.c), AVX-512F ----
+/* ---- Winograd F(4x4, 3x3) / F(2x2, 3x3) for 3x3 stride-1 convs (winograd.c), AVX-512F or AVX2+FMA ----
  * conv.c fills the geometry and act, asks afk_wino_applies, pre-packs the weights once
  * (afk_wino_pack into afk_wino_pack_floats() floats) and runs one image at a time. */
 typedef struct afk_wino {
@@ -292,6 +292,12 @@ size_t afk_wino_pack_floats(const afk_wino *w);
 void afk_wino_pack(const afk_wino *w, const float *weights, float *dst);
 size_t afk_wino_thread_floats(const afk_wino *w);
 void afk_wino_run(const afk_wino *w, const af_kctx *ctx);
+/* The AVX2+FMA transforms (winograd_avx2.c), for 16-wide B panels: S slots per tile row,
+ * NB slots per block, planes ks (V) or zs (Z) floats apart; see winograd.c. */
+void afk_wino_input256(const afk_wino *w, int64_t S, int64_t p0, int64_t nb, int64_t NB,
+                       float *V, size_t ks);
+void afk_wino_output256(const afk_wino *w, int64_t S, int64_t m0, int64_t mc, int64_t p0,
+                        int64_t nb, int64_t NB, const float *Z, size_t zs);
 /* -1 (default): where the cost rule says it pays; 0: never; 1: F(4x4) wherever legal; 2: F(2x2)
  * wherever legal (tests) */
 extern int afk_wino_mode;

@@ -1,8 +1,11 @@
 /* runtime/kernels/winograd.c — 3×3 stride-1 convolution by Winograd F(4×4, 3×3) or F(2×2, 3×3)
  * (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016) on sgemm_packed.c's
- * AVX-512 GEMM. Written below for F(4×4) (6×6 tiles, 36 matrices); F(2×2) is the same with 4×4
- * tiles on a step of 2 and 16 matrices: 2.25× fewer multiplies than direct instead of 4×, but
- * 16 instead of 36 transformed weight matrices to stream, which wins on maps of about 14×14.
+ * packed GEMM: AVX-512F (32-wide panels, transforms below) or AVX2+FMA (16-wide panels, the
+ * same transforms on 8 lanes in winograd_avx2.c; "32-wide" and "16 slots at once" below
+ * read 16 and 8 there). Written below for F(4×4) (6×6 tiles, 36 matrices); F(2×2) is the
+ * same with 4×4 tiles on a step of 2 and 16 matrices: 2.25× fewer multiplies than direct
+ * instead of 4×, but 16 instead of 36 transformed weight matrices to stream, which wins on
+ * maps of about 14×14 with AVX-512 (AVX2 multiplies slowly enough for F(4×4) to win there).
  *
  *   U[k] (M, C)  = (G g G^T)[k]   k = 0..35, per (output, input) channel pair, once per session
  *   V[k] (C, nb) = (B^T d B)[k]   per input channel and 6×6 input tile d (step 4, zero padded)
@@ -30,9 +33,14 @@
 #include "internal.h"
 #include "simd512.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 #include <string.h>
 
-enum { PANEL = 32, KC = AFK_PGEMM_KC, PAD = 16, MEM_SLOTS = 56, V_BYTES = 3 << 19, U_SMALL = 1 << 20 };
+enum { PANEL = 32, KC = AFK_PGEMM_KC, PAD = 16, MEM_SLOTS = 56, V_BYTES = 3 << 19, U_SMALL = 1 << 20,
+       U_BIG = 32 << 20 };
 
 int afk_wino_mode = -1;
 
@@ -47,15 +55,18 @@ static int64_t slot_w(const afk_wino *w)
     return tw <= L ? L : tw <= 2 * L && 2 * L < 16 ? 2 * L : (tw + 15) / 16 * 16;
 }
 static int64_t tiles(const afk_wino *w) { return (w->OH + w->m - 1) / w->m * slot_w(w); }
+/* The GEMM's B panel width: 32 (AVX-512F) or 16 (AVX2+FMA, transforms in winograd_avx2.c). */
+static int64_t panel(void) { return afk_pgemm_nr() == 16 ? 16 : PANEL; }
 /* As few blocks as keep a block's V within V_BYTES (each block streams all of U once), of
  * equal size in whole panels. */
 static int64_t block_tiles(const afk_wino *w)
 {
     if (w->nb > 0) return w->nb;
-    int64_t most = V_BYTES / ((int64_t)sizeof(float) * nk(w) * w->C) / PANEL * PANEL;
-    most = most < PANEL ? PANEL : most;
+    const int64_t P = panel();
+    int64_t most = V_BYTES / ((int64_t)sizeof(float) * nk(w) * w->C) / P * P;
+    most = most < P ? P : most;
     int64_t blocks = (tiles(w) + most - 1) / most;
-    return ((tiles(w) + blocks - 1) / blocks + PANEL - 1) / PANEL * PANEL;
+    return ((tiles(w) + blocks - 1) / blocks + P - 1) / P * P;
 }
 /* Output channels per GEMM chunk: 4 micro-tiles of the AVX-512 kernel. */
 static int64_t mchunk(void) { return 4 * (int64_t)afk_pgemm_mr(); }
@@ -65,24 +76,43 @@ static int64_t mchunk(void) { return 4 * (int64_t)afk_pgemm_mr(); }
 static size_t vstride(const afk_wino *w) { return (size_t)(w->C * block_tiles(w) + PAD); }
 static size_t zstride(const afk_wino *w) { return (size_t)(mchunk() * block_tiles(w) + PAD); }
 
-static int64_t pad32(int64_t n) { return (n + PANEL - 1) / PANEL * PANEL; }
+static int64_t pad_panel(int64_t n) { return (n + panel() - 1) / panel() * panel(); }
+
+/* At least this many columns' worth per GEMM: the time to stream its weights from memory
+ * when the map is small (calibrated: F(4x4) on ResNet's 14x14 maps measured no faster than
+ * the direct conv). AVX-512 only: see avx2_cols. */
+static int64_t mem_slots(void) { return panel() == 16 ? 0 : MEM_SLOTS; }
+
+/* AVX2 multiplies at half the AVX-512 rate, so the weights stream in the shadow of the
+ * products and the transforms' share shrinks with the channels: the columns plus 16/min(C, M)
+ * of them, and 8 more when the transformed weights (nk matrices) outgrow a last-level cache
+ * (U_BIG). Measured on Zen 3, one thread (docs/performance.md): 64 ch @ 56x56 F(4x4) 1.45x
+ * its columns' worth, 512 ch @ 7x7 F(2x2) 1.0x (its weights cached), 1280 ch @ 8x8 F(2x2)
+ * 1.15x (streamed from memory). */
+static int64_t avx2_cols(const afk_wino *w, int64_t cols)
+{
+    int64_t ch = w->C < w->M ? w->C : w->M;
+    int64_t big = (int64_t)sizeof(float) * nk(w) * w->M * w->C > U_BIG ? 8 : 0;
+    return cols + cols * 16 / ch + big;
+}
 
 /* Cost in GEMM slots per (output, input) channel pair: products per column times the
- * columns (whole panels), the transforms a quarter more; at least MEM_SLOTS columns' worth,
- * the time to stream the transformed weights from memory when the map is small (calibrated:
- * F(4x4) on ResNet's 14x14 maps measured no faster than the direct conv). */
+ * columns (whole panels), the transforms a quarter more (AVX2: avx2_cols); at least
+ * mem_slots() columns. */
 static int64_t wino_cost(const afk_wino *w0, int m)
 {
     afk_wino w = *w0;
     w.m = m;
-    int64_t cols = pad32(tiles(&w)) * 5 / 4;
-    return nk(&w) * (cols > MEM_SLOTS ? cols : MEM_SLOTS);
+    int64_t cols = panel() == 16 ? avx2_cols(&w, pad_panel(tiles(&w)))
+                                 : pad_panel(tiles(&w)) * 5 / 4;
+    return nk(&w) * (cols > mem_slots() ? cols : mem_slots());
 }
 
 int afk_wino_applies(afk_wino *w)
 {
     w->m = 4;
-    if (afk_wino_mode == 0 || afk_pgemm_nr() != PANEL || w->act < 0) return 0;
+    if (afk_wino_mode == 0 || (afk_pgemm_nr() != 32 && afk_pgemm_nr() != 16) || w->act < 0)
+        return 0;
     /* bounds keep every size below far from overflow */
     if (w->C < 1 || w->M < 1 || w->C > 16384 || w->M > 16384 || w->OH < 1 || w->OW < 1 ||
         w->OH > 65536 || w->OW > 65536 || w->H > 65536 || w->W > 65536 || w->pt > 2 || w->pl > 2)
@@ -92,7 +122,7 @@ int afk_wino_applies(afk_wino *w)
         return 1;
     }
     /* the direct conv packs 9 rows per channel for every output (its weights stream too) */
-    int64_t p = pad32(w->OH * w->OW), direct = 9 * (p > MEM_SLOTS ? p : MEM_SLOTS);
+    int64_t p = pad_panel(w->OH * w->OW), direct = 9 * (p > mem_slots() ? p : mem_slots());
     int64_t c4 = wino_cost(w, 4), c2 = wino_cost(w, 2);
     w->m = c2 < c4 ? 2 : 4;
     return (c2 < c4 ? c2 : c4) < direct;
@@ -128,24 +158,102 @@ static void g4(const double v[3], double *o, int os)
     o[3 * os] = v[2];
 }
 
+/* u (a x a) = G g G^T of one 3x3 weight g, G (a x 3): G g by columns, then by rows. */
+static void wino_pair(int a, const float *g, double u[6][6])
+{
+    void (*gt)(const double *, double *, int) = a == 6 ? g6 : g4;
+    double t[6][3];
+    for (int j = 0; j < 3; j++) { /* t = G g: columns of g */
+        double col[3] = {g[j], g[3 + j], g[6 + j]};
+        gt(col, &t[0][j], 3);
+    }
+    for (int i = 0; i < a; i++) gt(t[i], u[i], 1); /* u = t G^T: rows of t */
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#define TGTAVX __attribute__((target("avx")))
+
+/* g6 / g4 on 4 weights at once (one per lane): the same operations in the same order, each
+ * correctly rounded, so the same doubles. */
+TGTAVX static inline void g6x4(const __m256d v[3], __m256d *o, int os)
+{
+    const __m256d sign = _mm256_set1_pd(-0.0), c4 = _mm256_set1_pd(4), c6 = _mm256_set1_pd(6);
+    const __m256d c12 = _mm256_set1_pd(12), c24 = _mm256_set1_pd(24);
+    o[0] = _mm256_div_pd(v[0], c4);
+    o[os] = _mm256_div_pd(_mm256_xor_pd(sign, _mm256_add_pd(_mm256_add_pd(v[0], v[1]), v[2])), c6);
+    o[2 * os] = _mm256_div_pd(_mm256_xor_pd(sign, _mm256_add_pd(_mm256_sub_pd(v[0], v[1]), v[2])), c6);
+    __m256d a = _mm256_div_pd(v[0], c24), b = _mm256_div_pd(v[1], c12), c = _mm256_div_pd(v[2], c6);
+    o[3 * os] = _mm256_add_pd(_mm256_add_pd(a, b), c);
+    o[4 * os] = _mm256_add_pd(_mm256_sub_pd(a, b), c);
+    o[5 * os] = v[2];
+}
+
+TGTAVX static inline void g4x4(const __m256d v[3], __m256d *o, int os)
+{
+    const __m256d c2 = _mm256_set1_pd(2);
+    o[0] = v[0];
+    o[os] = _mm256_div_pd(_mm256_add_pd(_mm256_add_pd(v[0], v[1]), v[2]), c2);
+    o[2 * os] = _mm256_div_pd(_mm256_add_pd(_mm256_sub_pd(v[0], v[1]), v[2]), c2);
+    o[3 * os] = v[2];
+}
+
+/* wino_pair for n (1..4) rows from m of W at channel c (weights g, rows gs floats apart),
+ * stored as n consecutive floats at d, d + MC, ... (rows of one packed panel are adjacent). */
+TGTAVX static void wino_pair4(int a, const float *g, int64_t gs, int n, float *d, int64_t MC)
+{
+    const float *g1 = g + (n > 1 ? gs : 0), *g2 = g + (n > 2 ? 2 * gs : 0);
+    const float *g3 = g + (n > 3 ? 3 * gs : 0);
+    __m256d t[6][3], u[6][6];
+    for (int j = 0; j < 3; j++) {
+        __m256d col[3];
+        for (int r = 0; r < 3; r++)
+            col[r] = _mm256_setr_pd(g[3 * r + j], g1[3 * r + j], g2[3 * r + j], g3[3 * r + j]);
+        (a == 6 ? g6x4 : g4x4)(col, &t[0][j], 3);
+    }
+    for (int i = 0; i < a; i++) (a == 6 ? g6x4 : g4x4)(t[i], u[i], 1);
+    float tmp[4];
+    for (int i = 0; i < a; i++)
+        for (int j = 0; j < a; j++, d += MC) {
+            if (n == 4) {
+                _mm_storeu_ps(d, _mm256_cvtpd_ps(u[i][j]));
+                continue;
+            }
+            _mm_storeu_ps(tmp, _mm256_cvtpd_ps(u[i][j]));
+            memcpy(d, tmp, (size_t)n * sizeof *d);
+        }
+}
+#endif
+
 // W (M,C,3,3) -> dst[k*M*C + packed index of (m, c)] = (G g G^T)[k]
 void afk_wino_pack(const afk_wino *w, const float *weights, float *dst)
 {
     const int a = w->m + 2;
-    void (*gt)(const double *, double *, int) = w->m == 4 ? g6 : g4;
-    for (int64_t m = 0; m < w->M; m++)
-        for (int64_t c = 0; c < w->C; c++) {
-            const float *g = weights + (m * w->C + c) * 9;
-            double t[6][3], u[6][6];
-            for (int j = 0; j < 3; j++) { /* t = G g: columns of g */
-                double col[3] = {g[j], g[3 + j], g[6 + j]};
-                gt(col, &t[0][j], 3);
+    const int64_t MR = afk_pgemm_mr(), MC = w->M * w->C;
+#if defined(__x86_64__) || defined(__i386__)
+    const int x4 = __builtin_cpu_supports("avx");
+#else
+    const int x4 = 0;
+#endif
+    /* in the packed order (k block, row panel, c, row): sequential writes to every plane */
+    for (int64_t k0 = 0; k0 < w->C; k0 += AFK_PGEMM_KC)
+        for (int64_t i0 = 0; i0 < w->M; i0 += MR)
+            for (int64_t c = k0; c < w->C && c < k0 + AFK_PGEMM_KC; c++) {
+                const int64_t mend = w->M < i0 + MR ? w->M : i0 + MR;
+                int64_t m = i0;
+#if defined(__x86_64__) || defined(__i386__)
+                for (; x4 && m < mend; m += 4) /* rows m..m+3 of a panel: adjacent */
+                    wino_pair4(a, weights + (m * w->C + c) * 9, w->C * 9,
+                               mend - m < 4 ? (int)(mend - m) : 4,
+                               dst + afk_pgemm_a_index(w->M, w->C, m, c), MC);
+#endif
+                for (; m < mend; m++) {
+                    double u[6][6];
+                    wino_pair(a, weights + (m * w->C + c) * 9, u);
+                    float *d = dst + afk_pgemm_a_index(w->M, w->C, m, c);
+                    for (int i = 0; i < a; i++)
+                        for (int j = 0; j < a; j++, d += MC) *d = (float)u[i][j];
+                }
             }
-            for (int i = 0; i < a; i++) gt(t[i], u[i], 1); /* u = t G^T: rows of t */
-            size_t at = afk_pgemm_a_index(w->M, w->C, m, c);
-            for (int k = 0; k < a * a; k++)
-                dst[(size_t)k * (size_t)(w->M * w->C) + at] = (float)u[k / a][k % a];
-        }
 }
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -413,7 +521,9 @@ static void wino_task(void *arg, int64_t task, int tid)
     float *V = w->scratch + (size_t)tid * w->slice;
     V = (float *)(((uintptr_t)V + 63) & ~(uintptr_t)63);
     float *Z = V + nk(w) * vstride(w);
-    input_block(w, p0, nb, V);
+    const int avx2 = panel() == 16;
+    if (avx2) afk_wino_input256(w, slot_w(w), p0, nb, NB, V, vstride(w));
+    else input_block(w, p0, nb, V);
     for (int64_t m0 = mlo; m0 < mhi; m0 += mchunk()) {
         int64_t mc = mhi - m0 < mchunk() ? mhi - m0 : mchunk();
         for (int k = 0; k < nk(w); k++) { // U[k] (mc, C) @ V[k] (C, nb) -> Z[k] (mc, nb)
@@ -423,7 +533,8 @@ static void wino_task(void *arg, int64_t task, int tid)
                             .act = AFK_ACT_NONE};
             afk_pgemm_run(&pg);
         }
-        output_block(w, m0, mc, p0, nb, Z);
+        if (avx2) afk_wino_output256(w, slot_w(w), m0, mc, p0, nb, NB, Z, zstride(w));
+        else output_block(w, m0, mc, p0, nb, Z);
     }
 }
 
@@ -434,13 +545,13 @@ void afk_wino_run(const afk_wino *w0, const af_kctx *ctx)
     afk_wino wb = *w0, *w = &wb;
     w->nb = 0;
     int64_t blocks = (tiles(w) + block_tiles(w) - 1) / block_tiles(w), mr = afk_pgemm_mr();
-    int64_t panels = (tiles(w) + PANEL - 1) / PANEL;
+    int64_t P = panel(), panels = (tiles(w) + P - 1) / P;
     if (nt > 1 && blocks < 2 * nt && panels > blocks &&
         (int64_t)sizeof(float) * nk(w) * w->M * w->C <= U_SMALL) {
         /* few blocks for the threads and a small U (streamed once per block): more, smaller
          * blocks (a smaller block fits the scratch sized for the default) */
         blocks = panels < 2 * nt ? panels : 2 * nt;
-        w->nb = (panels + blocks - 1) / blocks * PANEL;
+        w->nb = (panels + blocks - 1) / blocks * P;
         blocks = (tiles(w) + w->nb - 1) / w->nb;
     }
     /* still few blocks for the threads: cut the output channels too (each part redoes the

@@ -20,7 +20,7 @@
 typedef struct rcase {
     int64_t C, H, M, group, k, stride;
     int act, bias;
-    int wino; /* 1: Winograd F(4x4) forced, 2: F(2x2) forced (AVX-512 only) */
+    int wino; /* 1: Winograd F(4x4) forced, 2: F(2x2) forced (AVX-512, AVX2) */
     const char *what;
 } rcase;
 
@@ -105,11 +105,14 @@ static void test_path(const rcase *c, const char *path, int prepack)
 
 static void test_case(const rcase *c)
 {
-    if (c->wino) {
-        afk_pgemm_force = 2, afk_wino_mode = c->wino;
-        if (afk_pgemm_nr() == 32) test_path(c, "winograd", 1);
-        else printf("  %s: skipped, no AVX-512\n", c->what);
-        afk_pgemm_force = -1, afk_wino_mode = -1;
+    if (c->wino) { /* on each kernel present: AVX-512F, then AVX2+FMA (16-wide panels) */
+        static const char *const wnames[3] = {"", "winograd avx2", "winograd avx512"};
+        for (int path = 2; path >= 1; path--) {
+            afk_pgemm_force = path, afk_wino_mode = c->wino;
+            if (afk_pgemm_nr() == (path == 2 ? 32 : 16)) test_path(c, wnames[path], 1);
+            else printf("  %s: skipped, no %s\n", c->what, path == 2 ? "AVX-512" : "AVX2");
+            afk_pgemm_force = -1, afk_wino_mode = -1;
+        }
         return;
     }
     static const char *const names[3] = {"sgemm", "avx2", "avx512"};

@@ -187,30 +187,38 @@ static af_status run_conv(const conv_case *c, const float *x, const float *w, co
 /* GEMM path (afk_pgemm_force) and weight pre-packing of one run of test_conv_case. */
 static void test_conv_path(const conv_case *c, int path, int prepack);
 
-/* Winograd runs on the AVX-512 kernel with pre-packed (transformed) weights only: checks the
- * packed size is the 36 transformed matrices, i.e. that it is really taken. */
-static void test_wino_case(const conv_case *c)
+/* Winograd runs on a packed GEMM kernel (AVX-512F: 32-wide panels; AVX2+FMA: 16-wide) with
+ * pre-packed (transformed) weights only: checks the packed size is the 36 transformed
+ * matrices, i.e. that it is really taken, on each kernel the CPU has. */
+static void test_wino_case(const conv_case *c0)
 {
-    afk_pgemm_force = 2;
-    afk_wino_mode = c->wino;
-    if (afk_pgemm_nr() == 32) {
-        af_params p;
-        int64_t OH, OW;
-        conv_params(c, &p, &OH, &OW);
-        float one = 1.0f;
-        af_tview in[3] = {TV(AF_DTYPE_F32, NULL, c->N, c->C, c->H, c->W),
-                          TV(AF_DTYPE_F32, &one, c->M, c->C, 3, 3), TV(AF_DTYPE_F32, NULL, c->M)};
-        af_tview out = TV(AF_DTYPE_F32, NULL, c->N, c->M, OH, OW);
-        size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &p, in, 3, &out, 1);
-        int nk = c->wino == 1 ? 36 : 16;
-        CHECK(pb == (size_t)(nk * c->M * c->C + 16) * 4, "Winograd C%lld M%lld %lldx%lld: "
-              "packed %zu bytes, not %d transformed matrices", (long long)c->C,
-              (long long)c->M, (long long)c->H, (long long)c->W, pb, nk);
-        test_conv_path(c, 2, 1);
-    } else
-        printf("  Winograd C%lld M%lld: skipped, no AVX-512\n", (long long)c->C, (long long)c->M);
-    afk_wino_mode = -1;
-    afk_pgemm_force = -1;
+    for (int path = 2; path >= 1; path--) {
+        conv_case cc = *c0;
+        const conv_case *c = &cc;
+        if (path == 1 && (cc.act == AF_UNARY_SIGMOID || cc.act == AF_UNARY_SILU))
+            cc.act = AF_UNARY_CLIP; /* the AVX2 kernel fuses identity/relu/clip only */
+        afk_pgemm_force = path;
+        afk_wino_mode = c->wino;
+        if (afk_pgemm_nr() == (path == 2 ? 32 : 16)) {
+            af_params p;
+            int64_t OH, OW;
+            conv_params(c, &p, &OH, &OW);
+            float one = 1.0f;
+            af_tview in[3] = {TV(AF_DTYPE_F32, NULL, c->N, c->C, c->H, c->W),
+                              TV(AF_DTYPE_F32, &one, c->M, c->C, 3, 3), TV(AF_DTYPE_F32, NULL, c->M)};
+            af_tview out = TV(AF_DTYPE_F32, NULL, c->N, c->M, OH, OW);
+            size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &p, in, 3, &out, 1);
+            int nk = c->wino == 1 ? 36 : 16;
+            CHECK(pb == (size_t)(nk * c->M * c->C + 16) * 4, "Winograd C%lld M%lld %lldx%lld "
+                  "(%s): packed %zu bytes, not %d transformed matrices", (long long)c->C,
+                  (long long)c->M, (long long)c->H, (long long)c->W, afk_pgemm_isa(), pb, nk);
+            test_conv_path(c, path, 1);
+        } else
+            printf("  Winograd C%lld M%lld: skipped, no %s\n", (long long)c->C, (long long)c->M,
+                   path == 2 ? "AVX-512" : "AVX2");
+        afk_wino_mode = -1;
+        afk_pgemm_force = -1;
+    }
 }
 
 static void test_conv_case(const conv_case *c)

@@ -108,6 +108,9 @@ static int64_t wino_cost(const afk_wino *w0, int m)
     return nk(&w) * (cols > mem_slots() ? cols : mem_slots());
 }
 
+enum { BIG_U_MAP = 32 * 32 };
+#define BIG_U (64.0 * 1024 * 1024)
+
 int afk_wino_applies(afk_wino *w)
 {
     w->m = 4;
@@ -125,6 +128,13 @@ int afk_wino_applies(afk_wino *w)
     int64_t p = pad_panel(w->OH * w->OW), direct = 9 * (p > mem_slots() ? p : mem_slots());
     int64_t c4 = wino_cost(w, 4), c2 = wino_cost(w, 2);
     w->m = c2 < c4 ? 2 : 4;
+    /* memory: the transformed weights are 36 (F(4x4)) or 16 (F(2x2)) floats per 3x3 weight of
+     * 9. A layer whose transformed weights pass BIG_U bytes takes them only on maps of at least
+     * BIG_U_MAP outputs, where each weight serves enough of them: on smaller maps they cost more
+     * memory than their time is worth (the SD UNet's 1280-channel convs at 16x16: 236 MB each,
+     * 2.1 GB over the UNet, for ~0.75 s of a 8 s run) */
+    double u_bytes = (w->m == 4 ? 36.0 : 16.0) * (double)w->M * (double)w->C * sizeof(float);
+    if (u_bytes > BIG_U && w->OH * w->OW < BIG_U_MAP) return 0;
     return (c2 < c4 ? c2 : c4) < direct;
 }
 

@@ -110,6 +110,8 @@ static int packs_weight(const afb_file *f, const afb_node *n)
     af_tview v[MAX_IO];
     for (int k = 0; k < n->n_in; k++) v[k] = record_view(f, n->in[k]);
     for (int k = 0; k < n->n_out; k++) v[n->n_in + k] = record_view(f, n->out[k]);
+    if (n->in[1] >= 0 && f->tensors[n->in[1]].encoding == AFB_ENC_FP16)
+        v[1].dtype = AF_DTYPE_F16; /* as packing_views will hand it over */
     return af_kernel_prepack_bytes(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out) > 0;
 }
 
@@ -440,7 +442,8 @@ static af_status prepack_weights(af_session *s, af_err *err)
             if (n->n_in < 2 || n->in[1] < 0 || f->tensors[n->in[1]].storage != AFB_STORAGE_CONST ||
                 (!s->b->tensor_data[n->in[1]] && !s->b->pack_only[n->in[1]]))
                 continue;
-            size_t b = af_kernel_prepack_bytes(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out);
+            af_tview pv[PACK_IO];
+            size_t b = n->n_in + n->n_out <= PACK_IO ? packing_views(s, n, v, pv) : 0;
             if (!b) continue;
             if (pass == 1) s->node_packed[i] = s->packed + off;
             off += align64(b);

@@ -239,11 +239,13 @@ TGT static void output_group(const afk_wino *w, int64_t S, int64_t m, const floa
     for (int i = 0; i < 4; i++) {
         __m256 T[4]; /* T[t]: row i of tile t (low half) and of tile 4 + t (high half) */
         tr4(o[i][0], o[i][1], o[i][2], o[i][3], T);
-        for (int q = 0; q < 2; q++) {
+        for (int q = 0; q < 2; q++) { /* low halves (tiles 0-3), then high (4-7) */
             int64_t s = s0 + 4 * q;
-            const int sel = q ? 0x31 : 0x20;
-            store16(w, y, res, 4 * (s / S) + i, 4 * (s % S), _mm256_permute2f128_ps(T[0], T[1], sel),
-                    _mm256_permute2f128_ps(T[2], T[3], sel));
+            __m256 a = q ? _mm256_permute2f128_ps(T[0], T[1], 0x31)
+                         : _mm256_permute2f128_ps(T[0], T[1], 0x20);
+            __m256 b = q ? _mm256_permute2f128_ps(T[2], T[3], 0x31)
+                         : _mm256_permute2f128_ps(T[2], T[3], 0x20);
+            store16(w, y, res, 4 * (s / S) + i, 4 * (s % S), a, b);
         }
     }
 }

@@ -40,6 +40,7 @@ typedef enum afb_encoding {
     AFB_ENC_INT4_LUT = 3,
     AFB_ENC_SPARSE = 4,
     AFB_ENC_BLOCKWISE = 5,
+    AFB_ENC_PALETTE = 6, /* n-bit palettes other than plain 4-bit (INT4_LUT generalised) */
     AFB_ENC_COUNT
 } afb_encoding;
 #define AFB_BLOB_HEADER_SIZE 16u /* the header every compressed blob starts with */

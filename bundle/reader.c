@@ -349,7 +349,7 @@ static af_status check_enums(uint32_t i, const char *name, const afb_disk_tensor
     if (d->encoding >= AFB_ENC_COUNT)
         return BAD("tensor %u '%s': encoding %u out of range", i, name, d->encoding);
     static const char *const enc_names[AFB_ENC_COUNT] = {"raw", "fp16", "int8", "int4",
-                                                         "sparse", "blockwise"};
+                                                         "sparse", "blockwise", "palette"};
     if (d->encoding != AFB_ENC_RAW && d->dtype != AF_DTYPE_F32)
         return BAD("tensor %u '%s': %s encoding of a %s tensor", i, name, enc_names[d->encoding],
                    af_dtype_name((af_dtype)d->dtype));

@@ -72,7 +72,7 @@ static af_status make_cands(auto_ctx *a, wstate *s, af_err *err)
     if (emb) p.sparsity = 0;
     uint64_t fp16 = af_ctraits_table[AF_CK_FP16].stored_size(t->data, t->rank, t->dims, &p);
     for (int k = AF_CK_FP16 + 1; k < AF_CK_COUNT; k++) {
-        if (!family_streams(a->o, (af_ckind)k)) continue;
+        if (!af_ctraits_table[k].auto_candidate || !family_streams(a->o, (af_ckind)k)) continue;
         uint64_t b = af_ctraits_table[k].stored_size(t->data, t->rank, t->dims, &p);
         if (b >= fp16) continue; /* e.g. sparse on a dense tensor */
         int at = s->n_cands;     /* insertion sort by size (stable: table order on ties) */

@@ -10,7 +10,7 @@
 const char *const af_cmode_names[AF_CMODE_COUNT] = {
     [AF_CMODE_FP32] = "fp32",   [AF_CMODE_FP16] = "fp16",     [AF_CMODE_INT8] = "int8",
     [AF_CMODE_INT4] = "int4",   [AF_CMODE_SPARSE] = "sparse", [AF_CMODE_BLOCKWISE] = "blockwise",
-    [AF_CMODE_AUTO] = "auto",
+    [AF_CMODE_PALETTE] = "palette", [AF_CMODE_AUTO] = "auto",
 };
 
 void af_compress_options_init(af_compress_options *o)
@@ -18,6 +18,7 @@ void af_compress_options_init(af_compress_options *o)
     memset(o, 0, sizeof *o);
     o->mode = AF_CMODE_FP16;
     o->block_bits = 4;
+    o->palette_bits = 4;
     o->min_psnr = 35.0;
     o->seed = 1;
 }
@@ -67,7 +68,8 @@ static af_ckind single_kind(const af_compress_options *o, const af_tensor *t, in
 {
     switch (o->mode) {
     case AF_CMODE_INT8: return AF_CK_INT8;
-    case AF_CMODE_INT4: return AF_CK_INT4;
+    case AF_CMODE_INT4: return af_palette_kind(4, p->palette_scale);
+    case AF_CMODE_PALETTE: return af_palette_kind(o->palette_bits, p->palette_scale);
     case AF_CMODE_BLOCKWISE: return o->block_bits == 8 ? AF_CK_BW8 : AF_CK_BW4;
     case AF_CMODE_SPARSE:
         if (embedding) p->sparsity = 0; /* embedding tables are never pruned */
@@ -125,6 +127,9 @@ static af_status single_mode(af_graph *g, const af_compress_options *o, const in
         af_compress_is_weight(g, w[i], &emb);
         af_cparams p = o->p;
         af_ckind k = single_kind(o, t, emb, &p);
+        if (k == AF_CK_COUNT)
+            return af_err_set(err, AF_ERR_USAGE, "no %d-bit palette (want 1, 2, 3, 4, 6 or 8)",
+                              o->palette_bits);
         if (af_compress_apply(t, k, &p, NULL, err) != AF_OK) return err->code;
         af_cblob b = {t->blob, t->blob_bytes};
         af_compress_choice *c = &r->choices[r->n++];

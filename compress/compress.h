@@ -33,6 +33,7 @@ typedef enum af_cmode {
     AF_CMODE_INT4,
     AF_CMODE_SPARSE,
     AF_CMODE_BLOCKWISE,
+    AF_CMODE_PALETTE,
     AF_CMODE_AUTO,
     AF_CMODE_COUNT
 } af_cmode;
@@ -45,6 +46,7 @@ typedef struct af_compress_options {
     af_cmode mode;
     af_cparams p;
     int block_bits;                   /* blockwise mode: 4 (default) or 8 */
+    int palette_bits;                 /* palette mode: 1, 2, 3, 4 (default), 6 or 8 */
     const af_target_family *family;   /* NULL: none given */
     const char *calib_dir;            /* auto: DIR/<input>.npy, or DIR/<set>/<input>.npy */
     double min_psnr;                  /* auto: whole-model gate, dB (default 35) */

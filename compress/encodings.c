@@ -1,5 +1,5 @@
 /* compress/encodings.c — the encodings table, shared helpers, and the int8, sparse and
- * blockwise reference encoders (int4 lives in enc_int4.c with its k-means). Blob layouts:
+ * blockwise reference encoders (palettes live in enc_palette.c with their k-means). Blob layouts:
  * runtime/wdecode.h and docs/bundle-format.md. */
 #include "encodings.h"
 
@@ -338,7 +338,7 @@ static uint64_t size_int8(const float *x, int rank, const int64_t *dims, const a
     return size_of_head(&h, rank, dims);
 }
 
-uint64_t af_int4_group_rows(const af_cparams *p, uint64_t rows)
+uint64_t af_palette_group_rows(const af_cparams *p, uint64_t rows)
 {
     if (rows == 0) return 1;
     if (p->group_size < 0) return rows;
@@ -346,15 +346,75 @@ uint64_t af_int4_group_rows(const af_cparams *p, uint64_t rows)
     return (uint64_t)p->group_size < rows ? (uint64_t)p->group_size : rows;
 }
 
-static uint64_t size_int4(const float *x, int rank, const int64_t *dims, const af_cparams *p)
+void af_palette_head(af_wblob_head *h, int bits, int scaled, uint64_t rows, uint64_t g)
 {
-    (void)x;
+    af_wblob_head v = {bits == 4 && !scaled ? AFB_ENC_INT4_LUT : AFB_ENC_PALETTE, (uint8_t)bits,
+                       (uint8_t)(scaled ? AF_WBLOB_ROW_SCALE : 0), 0,
+                       (uint32_t)(rows ? (rows + g - 1) / g : 1), (uint32_t)g, 0};
+    *h = v;
+}
+
+/* Whether palette row k stores a scale per row under p. */
+static int pal_scaled(af_ckind k, const af_cparams *p)
+{
+    return k == AF_CK_PAL4 || (k != AF_CK_INT4 && p->palette_scale != AF_PSCALE_NONE);
+}
+
+af_ckind af_palette_kind(int bits, int palette_scale)
+{
+    switch (bits) {
+    case 1: return AF_CK_PAL1;
+    case 2: return AF_CK_PAL2;
+    case 3: return AF_CK_PAL3;
+    case 4: return palette_scale == AF_PSCALE_NONE ? AF_CK_INT4 : AF_CK_PAL4;
+    case 6: return AF_CK_PAL6;
+    case 8: return AF_CK_PAL8;
+    default: return AF_CK_COUNT;
+    }
+}
+
+static uint64_t size_pal(const int64_t *dims, int rank, const af_cparams *p, af_ckind k)
+{
     uint64_t rows, cols;
     if (!af_cshape(rank, dims, &rows, &cols)) return UINT64_MAX;
-    uint64_t g = af_int4_group_rows(p, rows);
-    af_wblob_head h = {AFB_ENC_INT4_LUT, 4, 0, 0, (uint32_t)(rows ? (rows + g - 1) / g : 1),
-                       (uint32_t)g, 0};
+    af_wblob_head h;
+    af_palette_head(&h, af_ctraits_table[k].palette_bits, pal_scaled(k, p), rows,
+                    af_palette_group_rows(p, rows));
     return size_of_head(&h, rank, dims);
+}
+
+static af_status enc_pal(const float *x, int rank, const int64_t *dims, const af_cparams *p,
+                         af_ckind k, af_cblob *out, af_err *err)
+{
+    return af_enc_palette_n(x, rank, dims, p, af_ctraits_table[k].palette_bits, pal_scaled(k, p),
+                            out, err);
+}
+
+/* One encoder and one size function per palette row. */
+#define PALETTE_ROW(K, fn)                                                                     \
+    static uint64_t size_##fn(const float *x, int rank, const int64_t *dims,                    \
+                              const af_cparams *p)                                             \
+    {                                                                                          \
+        (void)x;                                                                               \
+        return size_pal(dims, rank, p, K);                                                     \
+    }                                                                                          \
+    static af_status enc_##fn(const float *x, int rank, const int64_t *dims,                   \
+                              const af_cparams *p, af_cblob *out, af_err *err)                 \
+    {                                                                                          \
+        return enc_pal(x, rank, dims, p, K, out, err);                                         \
+    }
+PALETTE_ROW(AF_CK_INT4, int4)
+PALETTE_ROW(AF_CK_PAL1, pal1)
+PALETTE_ROW(AF_CK_PAL2, pal2)
+PALETTE_ROW(AF_CK_PAL3, pal3)
+PALETTE_ROW(AF_CK_PAL4, pal4)
+PALETTE_ROW(AF_CK_PAL6, pal6)
+PALETTE_ROW(AF_CK_PAL8, pal8)
+
+af_status af_enc_int4(const float *x, int rank, const int64_t *dims, const af_cparams *p,
+                      af_cblob *out, af_err *err)
+{
+    return enc_int4(x, rank, dims, p, out, err);
 }
 
 static uint64_t size_sparse(const float *x, int rank, const int64_t *dims, const af_cparams *p)
@@ -393,13 +453,21 @@ static uint64_t size_bw8(const float *x, int rank, const int64_t *dims, const af
 
 /* ---- the table ------------------------------------------------------------------------------- */
 
+/* auto_candidate: the short list --compress auto tries (docs/compression.md "auto"): 1-3-bit
+ * palettes fail any sensible gate on their own, so they are single-mode levers only. */
 const af_ctraits af_ctraits_table[AF_CK_COUNT] = {
-    [AF_CK_FP16] = {"fp16", AF_ENC_FP16, AF_WENC_FP16, NULL, size_fp16, 16.0},
-    [AF_CK_INT8] = {"int8", AF_ENC_INT8, AF_WENC_INT8, af_enc_int8, size_int8, 8.0},
-    [AF_CK_INT4] = {"int4", AF_ENC_INT4_LUT, AF_WENC_INT4, af_enc_int4, size_int4, 4.0},
-    [AF_CK_SPARSE] = {"sparse", AF_ENC_SPARSE, AF_WENC_SPARSE, af_enc_sparse, size_sparse, 17.0},
-    [AF_CK_BW4] = {"blockwise-int4", AF_ENC_BLOCKWISE, AF_WENC_BLOCKWISE, af_enc_bw4, size_bw4, 5.0},
-    [AF_CK_BW8] = {"blockwise-int8", AF_ENC_BLOCKWISE, AF_WENC_BLOCKWISE, af_enc_bw8, size_bw8, 9.0},
+    [AF_CK_FP16] = {"fp16", AF_ENC_FP16, AF_WENC_FP16, NULL, size_fp16, 16.0, 0, 0},
+    [AF_CK_INT8] = {"int8", AF_ENC_INT8, AF_WENC_INT8, af_enc_int8, size_int8, 8.0, 0, 1},
+    [AF_CK_INT4] = {"int4", AF_ENC_INT4_LUT, AF_WENC_INT4, enc_int4, size_int4, 4.0, 4, 1},
+    [AF_CK_SPARSE] = {"sparse", AF_ENC_SPARSE, AF_WENC_SPARSE, af_enc_sparse, size_sparse, 17.0, 0, 1},
+    [AF_CK_BW4] = {"blockwise-int4", AF_ENC_BLOCKWISE, AF_WENC_BLOCKWISE, af_enc_bw4, size_bw4, 5.0, 0, 1},
+    [AF_CK_BW8] = {"blockwise-int8", AF_ENC_BLOCKWISE, AF_WENC_BLOCKWISE, af_enc_bw8, size_bw8, 9.0, 0, 1},
+    [AF_CK_PAL1] = {"palette1", AF_ENC_PALETTE, AF_WENC_PALETTE, enc_pal1, size_pal1, 1.0, 1, 0},
+    [AF_CK_PAL2] = {"palette2", AF_ENC_PALETTE, AF_WENC_PALETTE, enc_pal2, size_pal2, 2.0, 2, 0},
+    [AF_CK_PAL3] = {"palette3", AF_ENC_PALETTE, AF_WENC_PALETTE, enc_pal3, size_pal3, 3.0, 3, 0},
+    [AF_CK_PAL4] = {"palette4", AF_ENC_PALETTE, AF_WENC_PALETTE, enc_pal4, size_pal4, 4.0, 4, 1},
+    [AF_CK_PAL6] = {"palette6", AF_ENC_PALETTE, AF_WENC_PALETTE, enc_pal6, size_pal6, 6.0, 6, 1},
+    [AF_CK_PAL8] = {"palette8", AF_ENC_PALETTE, AF_WENC_PALETTE, enc_pal8, size_pal8, 8.0, 8, 1},
 };
 
 af_status af_cenc_decode(af_ckind k, const float *x, const af_cblob *blob, int rank,

@@ -2,6 +2,7 @@
 #include "kmeans1d.h"
 
 #include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,7 @@ void af_hist_free(af_hist *h)
 {
     free(h->keys);
     free(h->bins);
+    free(h->wbins);
     free(h->value);
     free(h->count);
     memset(h, 0, sizeof *h);
@@ -66,6 +68,32 @@ int af_kmeans1d_hist_keys(af_hist *h, const uint16_t *keys, uint32_t n)
     return 1;
 }
 
+/* The occupied weight bins in key order -> (keys, value, count = weight); re-zeroed. */
+static void hist_read_w(af_hist *h)
+{
+    double *bins = h->wbins;
+    h->n = 0;
+    for (unsigned k = 0; k < 65536; k++) {
+        if (bins[k] <= 0) continue;
+        h->keys[h->n] = af_f16_unkey((uint16_t)k); /* codes for now, keys below */
+        h->count[h->n++] = bins[k];
+        bins[k] = 0;
+    }
+    af_f16_to_f64_n(h->keys, h->value, (size_t)h->n);
+    for (int i = 0; i < h->n; i++) h->keys[i] = af_f16_key(h->keys[i]);
+}
+
+// keys (n,), weights w (n,) -> wbins[key] += w -> the weighted histogram
+int af_kmeans1d_hist_keys_w(af_hist *h, const uint16_t *keys, const float *w, uint32_t n)
+{
+    h->n = 0;
+    if (!hist_reserve(h, n ? n : 1)) return 0;
+    if (!h->wbins && !(h->wbins = calloc(65536, sizeof *h->wbins))) return 0;
+    for (uint32_t i = 0; i < n; i++) h->wbins[keys[i]] += w[i];
+    hist_read_w(h);
+    return 1;
+}
+
 int af_kmeans1d_hist(af_hist *h, const uint16_t *codes, uint32_t n)
 {
     h->n = 0;
@@ -77,21 +105,26 @@ int af_kmeans1d_hist(af_hist *h, const uint16_t *codes, uint32_t n)
 
 /* ---- prefix sums ---------------------------------------------------------------------------- */
 
+/* In double (long double made the DP 2.2x slower): x is centred on its median, so q - s^2/w
+ * cancels at most the spread of the values, and the brute-force comparison in the unit tests
+ * holds to 1e-9. */
 typedef struct prefix {
-    long double *w, *s, *q; /* sums of w, w*x, w*x^2 over [0, i), x shifted by `shift` */
+    double *w, *s, *q; /* sums of w, w*x, w*x^2 over [0, i), x shifted by `shift` */
+    const double *x;   /* the values (a segment whose weight sum cancels to 0 takes its middle) */
     double shift;
 } prefix;
 
 static int prefix_init(prefix *p, const double *x, const double *w, int n)
 {
-    p->w = malloc((size_t)(n + 1) * 3 * sizeof(long double));
+    p->w = malloc((size_t)(n + 1) * 3 * sizeof(double));
     if (!p->w) return 0;
     p->s = p->w + n + 1;
     p->q = p->s + n + 1;
+    p->x = x;
     p->shift = n ? x[n / 2] : 0.0; /* centring limits cancellation in q - s^2/w */
     p->w[0] = p->s[0] = p->q[0] = 0;
     for (int i = 0; i < n; i++) {
-        long double d = (long double)x[i] - p->shift;
+        double d = (double)x[i] - p->shift;
         p->w[i + 1] = p->w[i] + w[i];
         p->s[i + 1] = p->s[i] + w[i] * d;
         p->q[i + 1] = p->q[i] + w[i] * d * d;
@@ -102,17 +135,17 @@ static int prefix_init(prefix *p, const double *x, const double *w, int n)
 /* Weighted SSE of points [i, j) around their mean. */
 static double seg_cost(const prefix *p, int i, int j)
 {
-    long double W = p->w[j] - p->w[i];
+    double W = p->w[j] - p->w[i];
     if (W <= 0) return 0.0;
-    long double S = p->s[j] - p->s[i];
-    long double c = (p->q[j] - p->q[i]) - S * S / W;
+    double S = p->s[j] - p->s[i];
+    double c = (p->q[j] - p->q[i]) - S * S / W;
     return c > 0 ? (double)c : 0.0;
 }
 
 static double seg_mean(const prefix *p, int i, int j)
 {
-    long double W = p->w[j] - p->w[i];
-    return (double)((p->s[j] - p->s[i]) / W + p->shift);
+    double W = p->w[j] - p->w[i];
+    return W > 0 ? (p->s[j] - p->s[i]) / W + p->shift : p->x[i + (j - i) / 2];
 }
 
 /* ---- exact: dynamic programming with divide and conquer ------------------------------------ */
@@ -124,16 +157,30 @@ typedef struct dp {
     int *arg;           /* argmin i for each j at this k */
 } dp;
 
+/* argmin over i in [lo, hi] (first on ties) of prev[i] + SSE(i, j); i < j, so every segment
+ * has positive weight. One tight loop: the DP's whole cost is here. */
+static int best_split(const prefix *p, const double *prev, int lo, int hi, int j, double *bv)
+{
+    const double Wj = p->w[j], Sj = p->s[j], Qj = p->q[j];
+    double best = DBL_MAX;
+    int arg = -1;
+    for (int i = lo; i <= hi; i++) {
+        double W = Wj - p->w[i], S = Sj - p->s[i];
+        double c = (Qj - p->q[i]) - S * S / W;
+        double v = prev[i] + (c > 0 ? c : 0.0);
+        if (v < best) best = v, arg = i;
+    }
+    *bv = best;
+    return arg;
+}
+
 static void dp_solve(dp *d, int lo, int hi, int optlo, int opthi)
 {
     while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2, best = -1;
-        double bv = DBL_MAX;
+        int mid = lo + (hi - lo) / 2;
+        double bv;
         int end = opthi < mid - 1 ? opthi : mid - 1;
-        for (int i = optlo; i <= end; i++) {
-            double v = d->prev[i] + seg_cost(d->p, i, mid);
-            if (v < bv) bv = v, best = i;
-        }
+        int best = best_split(d->p, d->prev, optlo, end, mid, &bv);
         if (best < 0) best = optlo;
         d->cur[mid] = bv;
         d->arg[mid] = best;
@@ -145,7 +192,7 @@ static void dp_solve(dp *d, int lo, int hi, int optlo, int opthi)
 
 static void all_distinct(const double *x, int n, af_kmeans_result *r)
 {
-    for (int c = 0; c < 16; c++) r->centroid[c] = n ? x[c < n ? c : n - 1] : 0.0;
+    for (int c = 0; c < AF_KMEANS_MAX_K; c++) r->centroid[c] = n ? x[c < n ? c : n - 1] : 0.0;
     r->n_centroids = n;
     r->cost = 0;
     r->exact = r->converged = 1;
@@ -182,7 +229,7 @@ int af_kmeans1d_exact(const double *x, const double *w, int n, int k, af_kmeans_
         r->centroid[c] = seg_mean(&p, i, j);
         j = i;
     }
-    for (int c = k; c < 16; c++) r->centroid[c] = r->centroid[k - 1];
+    for (int c = k; c < AF_KMEANS_MAX_K; c++) r->centroid[c] = r->centroid[k - 1];
     r->n_centroids = k;
     r->exact = r->converged = 1;
     free(D), free(arg), free(p.w);
@@ -222,11 +269,11 @@ static int upper_bound_near(const double *x, int lo, int n, int hint, double t)
     return a;
 }
 
-/* Lloyd's prefix sums, in double: sums of w and w*(x - shift) over [0, i). (The exact DP keeps
- * long double for its cost differences; Lloyd needs only means, and double keeps its O(U)
- * set-up per group cheap.) */
+/* Lloyd's prefix sums: sums of w and w*(x - shift) over [0, i) (the DP's without the squares:
+ * Lloyd needs only means, which keeps its O(U) set-up per group cheap). */
 typedef struct lprefix {
     double *w, *s;
+    const double *x; /* the values (a segment whose weight sum cancels to 0 takes its middle) */
     double shift;
 } lprefix;
 
@@ -235,6 +282,7 @@ static int lprefix_init(lprefix *p, const double *x, const double *w, int n)
     p->w = malloc((size_t)(n + 1) * 2 * sizeof(double));
     if (!p->w) return 0;
     p->s = p->w + n + 1;
+    p->x = x;
     p->shift = n ? x[n / 2] : 0.0;
     p->w[0] = p->s[0] = 0;
     for (int i = 0; i < n; i++) {
@@ -252,26 +300,62 @@ static void means_of(const lprefix *p, const int *b, const int *ob, int k, doubl
         dirty |= !ob || ob[i] != b[i] || ob[i + 1] != b[i + 1];
         if (!dirty) continue;
         int lo = b[i], hi = b[i + 1];
-        c[i] = hi > lo ? (p->s[hi] - p->s[lo]) / (p->w[hi] - p->w[lo]) + p->shift
-                       : (i ? c[i - 1] : c[i]);
+        double W = hi > lo ? p->w[hi] - p->w[lo] : 0;
+        c[i] = W > 0 ? (p->s[hi] - p->s[lo]) / W + p->shift
+                     : hi > lo ? p->x[lo + (hi - lo) / 2] : (i ? c[i - 1] : c[i]);
         dirty = i + 2 <= k && b[i + 1] == b[i + 2]; /* an empty right neighbour copies c[i] */
     }
 }
 
-static int lloyd(const double *x, const double *w, int n, int k, af_kmeans_result *r)
+/* Equal-weight quantiles: every cluster non-empty. */
+static void init_quantiles(const lprefix *p, int n, int k, int *b)
 {
-    lprefix p;
-    if (!lprefix_init(&p, x, w, n)) return 0;
-    int b[17], nb[17];
+    double W = p->w[n];
     b[0] = 0, b[k] = n;
-    double W = p.w[n];
-    for (int i = 1; i < k; i++) { /* equal-weight quantiles, every cluster non-empty */
+    for (int i = 1; i < k; i++) {
         int j = b[i - 1] + 1;
-        while (j < n - (k - i) && p.w[j] < W * i / k) j++;
+        while (j < n - (k - i) && p->w[j] < W * i / k) j++;
         b[i] = j;
     }
+}
+
+#define COMPAND_BINS_PER_K 4
+
+/* Equal quantiles of the cube root of the weight density (estimated on 4k equal-width bins):
+ * the centroid density of an optimal quantizer at high resolution (Panter and Dite), which
+ * spreads centroids into the tails where equal-weight quantiles starve them. Every cluster
+ * non-empty. Returns 0 on OOM. */
+static int init_companded(const double *x, const double *w, int n, int k, int *b)
+{
+    int nb = COMPAND_BINS_PER_K * k;
+    double *g = calloc((size_t)nb + 1, sizeof *g), lo = x[0], span = x[n - 1] - x[0];
+    if (!g) return 0;
+    for (int i = 0; i < n; i++) {
+        int j = span > 0 ? (int)((x[i] - lo) / span * nb) : 0;
+        g[j < nb ? j : nb - 1] += w[i];
+    }
+    double G = 0;
+    for (int j = 0; j < nb; j++) G += g[j] = cbrt(g[j]);
+    b[0] = 0, b[k] = n;
+    double acc = 0;
+    for (int i = 1, j = 0, u = 0; i < k; i++) {
+        double t = G * i / k;
+        while (j < nb - 1 && acc + g[j] < t) acc += g[j++];
+        double v = lo + span * (j + (g[j] > 0 ? (t - acc) / g[j] : 0.0)) / nb;
+        while (u < n && x[u] <= v) u++;
+        b[i] = u < b[i - 1] + 1 ? b[i - 1] + 1 : u > n - (k - i) ? n - (k - i) : u;
+    }
+    free(g);
+    return 1;
+}
+
+/* Lloyd iterations from the partition b to a fixed point; the result in r. */
+static void lloyd_from(const lprefix *p, const double *x, const double *w, int n, int k, int *b,
+                       af_kmeans_result *r)
+{
+    int nb[AF_KMEANS_MAX_K + 1];
     double *c = r->centroid;
-    means_of(&p, b, NULL, k, c);
+    means_of(p, b, NULL, k, c);
     for (r->iters = 0; r->iters < AF_KMEANS_MAX_ITERS; r->iters++) {
         nb[0] = 0, nb[k] = n;
         for (int i = 1; i < k; i++)
@@ -280,21 +364,44 @@ static int lloyd(const double *x, const double *w, int n, int k, af_kmeans_resul
             r->converged = 1;
             break;
         }
-        means_of(&p, nb, b, k, c);
+        means_of(p, nb, b, k, c);
         memcpy(b, nb, sizeof(int) * (size_t)(k + 1));
     }
     r->cost = 0;
     for (int i = 0; i < k; i++)
         for (int u = b[i]; u < b[i + 1]; u++) r->cost += w[u] * (x[u] - c[i]) * (x[u] - c[i]);
-    for (int i = k; i < 16; i++) c[i] = c[k - 1];
+    for (int i = k; i < AF_KMEANS_MAX_K; i++) c[i] = c[k - 1];
     r->n_centroids = k;
+}
+
+/* Lloyd from equal-weight quantiles and from companded quantiles; the lower cost wins (ties:
+ * the quantile start). */
+static int lloyd(const double *x, const double *w, int n, int k, af_kmeans_result *r)
+{
+    lprefix p;
+    if (!lprefix_init(&p, x, w, n)) return 0;
+    int b[AF_KMEANS_MAX_K + 1];
+    init_quantiles(&p, n, k, b);
+    lloyd_from(&p, x, w, n, k, b, r);
+    af_kmeans_result alt;
+    memset(&alt, 0, sizeof alt);
+    int ok = init_companded(x, w, n, k, b);
+    if (ok) lloyd_from(&p, x, w, n, k, b, &alt);
+    if (ok && alt.cost < r->cost) *r = alt;
     free(p.w);
-    return 1;
+    return ok;
 }
 
 int af_kmeans1d(const double *x, const double *w, int n, int k, af_kmeans_result *r)
 {
-    if (n <= k || n <= AF_KMEANS_EXACT_MAX) return af_kmeans1d_exact(x, w, n, k, r);
+    if (n <= k || (int64_t)n * k <= 16 * AF_KMEANS_EXACT_MAX) return af_kmeans1d_exact(x, w, n, k, r);
+    memset(r, 0, sizeof *r);
+    return lloyd(x, w, n, k, r);
+}
+
+int af_kmeans1d_lloyd(const double *x, const double *w, int n, int k, af_kmeans_result *r)
+{
+    if (n <= k) return af_kmeans1d_exact(x, w, n, k, r);
     memset(r, 0, sizeof *r);
     return lloyd(x, w, n, k, r);
 }

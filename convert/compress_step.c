@@ -9,12 +9,33 @@
 
 static int is_pow2(long v) { return v > 0 && (v & (v - 1)) == 0; }
 
+static int scale_of(const char *name)
+{
+    return !name ? AF_PSCALE_DEFAULT : !strcmp(name, "none") ? AF_PSCALE_NONE
+                                     : !strcmp(name, "row") ? AF_PSCALE_ROW : -1;
+}
+
+/* --palette-bits: palette mode only, a width with a row; --palette-scale: none or row. */
+static af_status palette_check(const af_convert_options *o, int mode, af_err *err)
+{
+    int b = o->palette_bits;
+    if (b && af_palette_kind(b, AF_PSCALE_ROW) == AF_CK_COUNT)
+        return af_err_set(err, AF_ERR_USAGE, "--palette-bits %d: want 1, 2, 3, 4, 6 or 8", b);
+    if (b && mode != AF_CMODE_PALETTE && !(mode == AF_CMODE_INT4 && b == 4))
+        return af_err_set(err, AF_ERR_USAGE, "--palette-bits is for --compress palette (int4 is "
+                          "the 4-bit palette)");
+    if (scale_of(o->palette_scale) < 0)
+        return af_err_set(err, AF_ERR_USAGE, "--palette-scale '%s': want none or row",
+                          o->palette_scale);
+    return AF_OK;
+}
+
 af_status af_convert_check_compress(const af_convert_options *o, af_err *err)
 {
     int mode = af_compress_mode_from_name(o->compress);
     if (mode < 0)
         return af_err_set(err, AF_ERR_USAGE, "unknown --compress '%s' (known: fp32, fp16, int8, "
-                          "int4, sparse, blockwise, auto)", o->compress);
+                          "int4, sparse, blockwise, palette, auto)", o->compress);
     if (!(o->sparsity >= 0 && o->sparsity < 1))
         return af_err_set(err, AF_ERR_USAGE, "--sparsity %g is outside [0, 1)", o->sparsity);
     if (o->block_size && (o->block_size < 8 || !is_pow2(o->block_size)))
@@ -22,6 +43,7 @@ af_status af_convert_check_compress(const af_convert_options *o, af_err *err)
                           o->block_size);
     if (o->block_bits && o->block_bits != 4 && o->block_bits != 8)
         return af_err_set(err, AF_ERR_USAGE, "--block-bits %d: want 4 or 8", o->block_bits);
+    if (palette_check(o, mode, err) != AF_OK) return err->code;
     if (o->group_size < -1)
         return af_err_set(err, AF_ERR_USAGE, "--group-size %d: want a channel count >= 1 (or 0 "
                           "for one table per tensor)", o->group_size);
@@ -38,6 +60,8 @@ static void options_from(const af_convert_options *o, af_compress_options *co)
     af_compress_options_init(co);
     co->mode = (af_cmode)af_compress_mode_from_name(o->compress);
     co->p.group_size = o->group_size;
+    co->p.palette_scale = scale_of(o->palette_scale);
+    co->palette_bits = o->palette_bits ? o->palette_bits : 4;
     co->p.block_size = o->block_size;
     co->p.sparsity = o->sparsity;
     co->p.int8_asymmetric = o->int8_asymmetric;
@@ -80,6 +104,9 @@ static void json_params(af_json *j, const af_convert_options *o, const af_compre
     json_kv_int(j, "group_size", o->group_size ? o->group_size : AF_INT4_DEFAULT_GROUP);
     json_kv_int(j, "block_size", o->block_size ? o->block_size : AF_BLOCK_DEFAULT);
     json_kv_int(j, "block_bits", co->block_bits);
+    if (co->mode == AF_CMODE_PALETTE) json_kv_int(j, "palette_bits", co->palette_bits);
+    if (co->mode == AF_CMODE_PALETTE || co->mode == AF_CMODE_INT4 || co->mode == AF_CMODE_AUTO)
+        json_kv_str(j, "palette_scale", co->p.palette_scale == AF_PSCALE_NONE ? "none" : "row");
     json_kv_num(j, "sparsity", o->sparsity);
 }
 

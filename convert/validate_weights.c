@@ -18,7 +18,7 @@
 
 /* afb_encoding → name, for bundles whose metadata does not name the encoding. */
 static const char *const enc_names[AFB_ENC_COUNT] = {"raw", "fp16", "int8", "int4", "sparse",
-                                                     "blockwise"};
+                                                     "blockwise", "palette"};
 
 static int weight_slot(af_op op)
 {

@@ -34,6 +34,8 @@ typedef enum af_encoding {
     AF_ENC_INT4_LUT = 3,  /* 4-bit indices into 16-entry fp16 tables, per group of dim-0 rows */
     AF_ENC_SPARSE = 4,    /* 1-bit mask + fp16 non-zeros */
     AF_ENC_BLOCKWISE = 5, /* int4/int8 blocks along the trailing extent, fp16 scale + offset */
+    AF_ENC_PALETTE = 6,   /* 1..8-bit indices into fp16 tables per group of dim-0 rows, optional
+                             fp16 scale per row (INT4_LUT is its 4-bit unscaled case) */
     AF_ENC_COUNT
 } af_encoding;
 

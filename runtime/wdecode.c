@@ -104,15 +104,26 @@ static const char *layout_int8(const af_wblob_head *h, int rank, const int64_t *
     return mul_add(l->numel, 1, l->data_off, &l->total) ? NULL : "int8 size overflows";
 }
 
-static const char *layout_int4(const af_wblob_head *h, af_wblob_layout *l)
+/* INT4_LUT and PALETTE: tables, (row scales), codes; INT4_LUT is the 4-bit unscaled case
+ * (its arrays land where they always did: 16 + 32G is a multiple of 16). */
+static const char *layout_palette(const af_wblob_head *h, af_wblob_layout *l)
 {
-    if (h->bits != 4 || h->flags || h->c || h->b == 0) return "int4 header fields out of range";
-    uint64_t groups = (l->rows + h->b - 1) / h->b;
+    const int int4 = h->enc == AFB_ENC_INT4_LUT, scaled = (h->flags & AF_WBLOB_ROW_SCALE) != 0;
+    if (int4 ? (h->bits != 4 || h->flags) : (h->bits < 1 || h->bits > 8 || (h->flags & ~1u)))
+        return int4 ? "int4 header fields out of range" : "palette header fields out of range";
+    if (h->c || h->b == 0) return int4 ? "int4 header fields out of range"
+                                       : "palette header fields out of range";
+    uint64_t groups = (l->rows + h->b - 1) / h->b, codes;
     if (groups == 0) groups = 1;
-    if (h->a != groups) return "int4 table count does not match rows / group size";
+    if (h->a != groups)
+        return int4 ? "int4 table count does not match rows / group size"
+                    : "palette table count does not match rows / group size";
     l->params_off = AFB_BLOB_HEADER_SIZE;
-    l->data_off = l->params_off + 32ull * h->a;
-    return mul_add((l->numel + 1) / 2, 1, l->data_off, &l->total) ? NULL : "int4 size overflows";
+    l->params2_off = align16(l->params_off + 2ull * h->a * (1ull << h->bits));
+    l->data_off = align16(l->params2_off + (scaled ? 2 * l->rows : 0));
+    if (!mul_add(l->numel, h->bits, 7, &codes) || !mul_add(codes / 8, 1, l->data_off, &l->total))
+        return int4 ? "int4 size overflows" : "palette size overflows";
+    return NULL;
 }
 
 static const char *layout_sparse(const af_wblob_head *h, af_wblob_layout *l)
@@ -149,7 +160,8 @@ const char *af_wblob_layout_of(const af_wblob_head *h, int rank, const int64_t *
     if (h->reserved) return "nonzero reserved header byte";
     switch (h->enc) {
     case AFB_ENC_INT8: return layout_int8(h, rank, dims, out);
-    case AFB_ENC_INT4_LUT: return layout_int4(h, out);
+    case AFB_ENC_INT4_LUT:
+    case AFB_ENC_PALETTE: return layout_palette(h, out);
     case AFB_ENC_SPARSE: return layout_sparse(h, out);
     case AFB_ENC_BLOCKWISE: return layout_blockwise(h, out);
     default: return "not a compressed encoding";
@@ -234,18 +246,45 @@ static af_status dec_int8_onnx(const af_wblob_head *h, const af_wblob_layout *l,
 
 static inline unsigned nibble(const uint8_t *p, uint64_t i) { return (p[i >> 1] >> (4 * (i & 1))) & 15u; }
 
-// indices i (rows, cols) in 4 bits, tables T (groups, 16) -> x = T[row / group][i]
-static af_status dec_int4(const af_wblob_head *h, const af_wblob_layout *l, const uint8_t *b,
-                          float *out, af_err *err)
+/* Code of element e in a stream of bits-wide codes, LSB-first (docs/bundle-format.md); reads
+ * the second byte only when the code straddles it (so never past the last code's byte). */
+static inline unsigned code_at(const uint8_t *p, uint64_t e, unsigned bits)
 {
+    uint64_t pos = e * bits;
+    unsigned sh = (unsigned)(pos & 7), v = p[pos >> 3] >> sh;
+    if (sh + bits > 8) v |= (unsigned)p[(pos >> 3) + 1] << (8 - sh);
+    return v & ((1u << bits) - 1u);
+}
+
+// codes i (rows, cols) in n bits, tables T (groups, 2^n), row scales s (rows) when ROW_SCALE
+// -> x = T[row / R][i] (* s[row])
+static af_status dec_palette(const af_wblob_head *h, const af_wblob_layout *l, const uint8_t *b,
+                             float *out, af_err *err)
+{
+    const char *nm = h->enc == AFB_ENC_INT4_LUT ? "int4" : "palette";
+    const unsigned bits = h->bits, k = 1u << bits;
     const uint8_t *idx = b + l->data_off;
+    uint64_t used = l->numel * bits;
+    if (h->enc == AFB_ENC_PALETTE && (used & 7) && (idx[used >> 3] >> (used & 7)))
+        return af_err_set(err, AF_ERR_FORMAT, "palette codes have bits set past the last element");
+    float lut[256];
     for (uint64_t g = 0; g < h->a; g++) {
-        float lut[16];
-        if (!read_f16s(b + l->params_off + 32 * g, 16, lut))
-            return af_err_set(err, AF_ERR_FORMAT, "int4 table %llu has a non-finite entry", (ull)g);
+        if (!read_f16s(b + l->params_off + 2ull * k * g, k, lut))
+            return af_err_set(err, AF_ERR_FORMAT, "%s table %llu has a non-finite entry", nm, (ull)g);
         uint64_t r0 = g * h->b, r1 = r0 + h->b < l->rows ? r0 + h->b : l->rows;
         if (l->rows == 0) r1 = 0;
-        for (uint64_t e = r0 * l->cols; e < r1 * l->cols; e++) out[e] = lut[nibble(idx, e)];
+        for (uint64_t r = r0; r < r1; r++) {
+            float s = 1.0f;
+            if ((h->flags & AF_WBLOB_ROW_SCALE) && !read_f16s(b + l->params2_off + 2 * r, 1, &s))
+                return af_err_set(err, AF_ERR_FORMAT, "palette scale of row %llu is not finite",
+                                  (ull)r);
+            float *o = out + r * l->cols;
+            uint64_t e0 = r * l->cols;
+            if (bits == 4 && !(h->flags & AF_WBLOB_ROW_SCALE))
+                for (uint64_t c = 0; c < l->cols; c++) o[c] = lut[nibble(idx, e0 + c)];
+            else
+                for (uint64_t c = 0; c < l->cols; c++) o[c] = s * lut[code_at(idx, e0 + c, bits)];
+        }
     }
     return AF_OK;
 }
@@ -303,9 +342,10 @@ const af_wdecode_info af_wdecode_table[AFB_ENC_COUNT] = {
     [AFB_ENC_RAW] = {"raw", NULL},
     [AFB_ENC_FP16] = {"fp16", NULL},
     [AFB_ENC_INT8] = {"int8", dec_int8},
-    [AFB_ENC_INT4_LUT] = {"int4", dec_int4},
+    [AFB_ENC_INT4_LUT] = {"int4", dec_palette},
     [AFB_ENC_SPARSE] = {"sparse", dec_sparse},
     [AFB_ENC_BLOCKWISE] = {"blockwise", dec_blockwise},
+    [AFB_ENC_PALETTE] = {"palette", dec_palette},
 };
 
 static af_status check_blob(afb_encoding enc, const uint8_t *blob, uint64_t bytes, int rank,

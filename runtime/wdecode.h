@@ -1,7 +1,7 @@
 /* runtime/wdecode.h — compressed weight blobs: their byte layout and the reference decoders.
  *
- * A constant stored with a compressed encoding (afb_encoding INT8, INT4_LUT, SPARSE, BLOCKWISE)
- * is one self-describing blob: a 16-byte header (af_wblob_head), then encoding-specific arrays.
+ * A constant stored with a compressed encoding (afb_encoding INT8, INT4_LUT, SPARSE, BLOCKWISE,
+ * PALETTE) is one self-describing blob: a 16-byte header (af_wblob_head), then encoding-specific arrays.
  * The tensor record keeps only the extent; everything else (per channel or per tensor, group
  * size, block size, bit width) is in the header, so the bundle's tensor table never changes
  * when an encoding gains a parameter. docs/bundle-format.md "Compressed weight blobs" is the
@@ -28,12 +28,13 @@
 /* The header every blob starts with (all fields little-endian). */
 typedef struct af_wblob_head {
     uint8_t enc;       /* afb_encoding of the tensor (checked: must match the record) */
-    uint8_t bits;      /* 8 int8 · 4 int4-LUT · 16 sparse values · 4 or 8 blockwise */
+    uint8_t bits;      /* 8 int8 · 4 int4-LUT · 16 sparse values · 4 or 8 blockwise ·
+                          1..8 palette (index width) */
     uint8_t flags;     /* AF_WBLOB_* */
     uint8_t reserved;  /* 0 */
-    uint32_t a;        /* int8: n_scales (1 or rows) · int4: n_groups · sparse: nnz low 32 bits ·
-                          blockwise: rows */
-    uint32_t b;        /* int8: 0 · int4: rows per group · sparse: nnz high 32 bits ·
+    uint32_t a;        /* int8: n_scales (1 or rows) · int4/palette: n_groups (tables) ·
+                          sparse: nnz low 32 bits · blockwise: rows */
+    uint32_t b;        /* int8: 0 · int4/palette: rows per group · sparse: nnz high 32 bits ·
                           blockwise: block size (elements along the trailing extent) */
     uint32_t c;        /* blockwise: blocks per row · else 0 */
 } af_wblob_head;
@@ -47,13 +48,15 @@ static_assert(sizeof(af_wblob_head) == AFB_BLOB_HEADER_SIZE, "blob header layout
 #define AF_WBLOB_UNSIGNED 0x8u    /* int8: codes and zero points are uint8 */
 #define AF_WBLOB_AXIS 0x10u       /* int8: scales along axis b (PER_CHANNEL: one per index) */
 #define AF_WBLOB_BLOCKED 0x20u    /* int8 with AXIS: blocks of c elements along axis b */
+#define AF_WBLOB_ROW_SCALE 0x1u   /* palette: an fp16 scale per row around the group's table */
 
 /* Section offsets of one blob, from its start (every array starts 16-byte aligned). */
 typedef struct af_wblob_layout {
     uint64_t rows, cols, numel;
-    uint64_t params_off;  /* int8 scales · int4 LUTs · sparse mask · blockwise (scale, offset) */
-    uint64_t params2_off; /* int8 zero points (asymmetric) */
-    uint64_t data_off;    /* int8 values · int4 indices · sparse values · blockwise codes */
+    uint64_t params_off;  /* int8 scales · int4/palette LUTs · sparse mask · blockwise (scale,
+                             offset) */
+    uint64_t params2_off; /* int8 zero points (asymmetric) · palette row scales (ROW_SCALE) */
+    uint64_t data_off;    /* int8 values · int4/palette indices · sparse values · blockwise codes */
     uint64_t total;       /* bytes of the whole blob */
     uint64_t q_outer, q_d, q_inner; /* int8 with AF_WBLOB_AXIS: the tensor around the axis */
 } af_wblob_layout;

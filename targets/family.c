@@ -18,6 +18,9 @@ const af_wenc_info af_wenc_table[AF_WENC_COUNT] = {
     [AF_WENC_INT4] = {"int4", 4.0, AF_ENC_INT4_LUT}, /* 4-bit indices; 16-entry fp16 LUT amortised */
     [AF_WENC_SPARSE] = {"sparse", 9.0, AF_ENC_SPARSE}, /* 1-bit mask + fp16 values at 50% density */
     [AF_WENC_BLOCKWISE] = {"blockwise", 4.5, AF_ENC_BLOCKWISE}, /* int4 blocks of 32 + fp16 scale */
+    /* priced as the 6-bit palette Core ML's guides use for large models; a bundle's palettes
+     * are costed at their stored bytes */
+    [AF_WENC_PALETTE] = {"palette", 6.0, AF_ENC_PALETTE},
 };
 
 int af_wenc_from_name(const char *name)
@@ -53,9 +56,15 @@ int af_wenc_from_name(const char *name)
     "assumed: no published figure; 2 us per dispatched layer so that tiny layers are not free"
 #define SRC_ACT "ANEForge roadmap ('the two locks'): the ANE dataplane is fp16 only (2 bytes per activation element)"
 #define SRC_DECOMP "Core ML Tools docs (optimization overview): weights not streamed natively are expanded to fp16 before use"
-#define SRC_STREAM_H13 "ANEForge roadmap ('weight-compression datapaths'), Core ML Tools docs: h13 streams int4 palettes only"
-#define SRC_STREAM_H14 \
-    "Core ML Tools docs (optimization overview): h14 and later stream int4, sparse, int8, blockwise"
+#define SRC_STREAM_H13                                                                         \
+    "ANEForge roadmap ('weight-compression datapaths'), Core ML Tools docs: h13 streams int4 "   \
+    "palettes only; other palettes assumed not native (Core ML Tools 'What's New' dates 1/2/4/6/8-bit " \
+    "tables to iOS 16 and 3-bit, grouped tables and per-channel scales to iOS 18 by OS, not by chip)"
+#define SRC_STREAM_H14                                                                         \
+    "Core ML Tools docs (optimization overview): h14 and later stream int4, sparse, int8, "       \
+    "blockwise; palettes of other widths or with per-channel scales assumed (Core ML Tools "     \
+    "'What's New': iOS 16 and iOS 18 palettization features, listed by OS not chip; Hugging Face " \
+    "'Faster Stable Diffusion with Core ML' (2023): 6-bit palettes on A15, the h14 generation)"
 #define SRC_DIM "public report (hollance/neural-engine notes): Core ML's ANE path rejects input dims > 16384"
 #define SRC_RANK "public report (hollance/neural-engine notes): ANE tensors have rank <= 5"
 #define SRC_POOL "public report (hollance/neural-engine notes): pooling kernel > 13 or stride > 2 falls back off the ANE (partly guessed in the source)"
@@ -73,7 +82,7 @@ int af_wenc_from_name(const char *name)
 #define STREAMS_H13 (WBIT(AF_WENC_FP16) | WBIT(AF_WENC_INT4))
 #define STREAMS_H14                                                                            \
     (WBIT(AF_WENC_FP16) | WBIT(AF_WENC_INT4) | WBIT(AF_WENC_SPARSE) | WBIT(AF_WENC_INT8) |     \
-     WBIT(AF_WENC_BLOCKWISE))
+     WBIT(AF_WENC_BLOCKWISE) | WBIT(AF_WENC_PALETTE))
 
 /* Caps shared by every family (no family-specific public figures exist). */
 #define COMMON_CAPS                                                                            \

@@ -38,6 +38,29 @@ static int parse_num(const char *flag, const char *s, double *out)
     return 0;
 }
 
+/* --palette-bits N (checked with the mode in af_convert_check_compress), --palette-scale S.
+ * 1 consumed, 0 not one of them, -1 bad value. */
+static int palette_flag(int argc, char **argv, int *i, af_convert_options *o)
+{
+    const char *a = argv[*i];
+    int bits = !strcmp(a, "--palette-bits");
+    if (!bits && strcmp(a, "--palette-scale")) return 0;
+    if (*i + 1 >= argc) {
+        cli_error(CLI_USAGE, "%s needs a value", a);
+        return -1;
+    }
+    const char *v = argv[++*i];
+    long n = 0;
+    if (!bits) return o->palette_scale = v, 1;
+    if (parse_int(a, v, 1, &n)) return -1;
+    if (n > 8) {
+        cli_error(CLI_USAGE, "--palette-bits %s: want 1, 2, 3, 4, 6 or 8", v);
+        return -1;
+    }
+    o->palette_bits = (int)n;
+    return 1;
+}
+
 int cli_compress_flag(int argc, char **argv, int *i, af_convert_options *o)
 {
     const char *a = argv[*i];
@@ -48,7 +71,7 @@ int cli_compress_flag(int argc, char **argv, int *i, af_convert_options *o)
     int k = -1;
     for (int j = 0; j < 6; j++)
         if (!strcmp(a, valued[j])) k = j;
-    if (k < 0) return 0;
+    if (k < 0) return palette_flag(argc, argv, i, o);
     if (*i + 1 >= argc) {
         cli_error(CLI_USAGE, "%s needs a value", a);
         return -1;

@@ -13,8 +13,10 @@ const cli_command cli_commands[] = {
      "        [--input-shape NAME=D0,D1,...]... [--freeze NAME=FILE.npy]...\n"
      "        [--weights W.safetensors|INDEX.json]... [--image-input NAME:scale=S,bias=B0,B1,B2] [--calib DIR] [--min-psnr DB] [--json] [-q]",
      "  -o, --output FILE     the bundle to write (atomically: an old file survives any failure)\n"
-     "  --compress MODE       fp16 (default), fp32, int8, int4, sparse, blockwise or auto\n"
-     "  --group-size N        int4: one 16-entry table per N output channels (default 16)\n"
+     "  --compress MODE       fp16 (default), fp32, int8, int4, sparse, blockwise, palette or auto\n"
+     "  --group-size N        int4/palette: one table per N output channels (default 16; 0: one)\n"
+     "  --palette-bits N      palette: index bits 1, 2, 3, 4 (default), 6 or 8\n"
+     "  --palette-scale none|row  int4/palette: an fp16 scale per output channel (default row)\n"
      "  --block-size N        blockwise: block length along the input axis (power of 2 >= 8; 32)\n"
      "  --block-bits 4|8      blockwise: bits per weight (default 4)\n"
      "  --sparsity S          sparse: prune the smallest fraction S in [0,1) first\n"
@@ -36,7 +38,7 @@ const cli_command cli_commands[] = {
      "aneforge convert models/small_cnn/model.onnx -o small.afb\n"
      "aneforge convert resnet18.onnx -o r18.afb --compress auto --target h14 --calib calib/\n"
      "aneforge convert det.onnx -o det.afb --input-shape images=1,3,640,640",
-     "-o= --output= --compress= --group-size= --block-size= --block-bits= --sparsity= "
+     "-o= --output= --compress= --group-size= --palette-bits= --palette-scale= --block-size= --block-bits= --sparsity= "
      "--int8-asymmetric --int8-per-tensor --target= --allow-fallback --calib= --min-psnr= "
      "--input-shape= --weights= --weight-map= --allow-partial --image-input= --no-fuse --json "
      "--no-inplace-concat -q --quiet --freeze="},

@@ -124,7 +124,7 @@ static int inspect_bundle(const char *path, int as_json)
             wcount[f->tensors[i].encoding]++;
         }
     static const char *const enc_names[AFB_ENC_COUNT] = {"raw", "fp16", "int8", "int4",
-                                                         "sparse", "blockwise"};
+                                                         "sparse", "blockwise", "palette"};
     if (as_json) {
         af_json j;
         json_init(&j);

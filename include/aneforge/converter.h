@@ -48,8 +48,11 @@ typedef struct af_convert_options {
     int allow_fallback;         /* --target: nodes breaking a family cap go to the CPU (placement
                                  * recorded in the metadata) instead of refusing the model */
     /* --compress int8|int4|sparse|blockwise|auto (docs/compression.md); 0 = the default */
-    int group_size;             /* --group-size: int4 output channels per table; 0 = 16 when the
-                                 * tensor has >= 32, -1 = one table per tensor */
+    int group_size;             /* --group-size: int4/palette output channels per table; 0 = 16
+                                 * when the tensor has >= 32, -1 = one table per tensor */
+    int palette_bits;           /* --palette-bits: palette index width 1,2,3,4,6,8; 0 = 4 */
+    const char *palette_scale;  /* --palette-scale: "none" or "row" (int4/palette); NULL = the
+                                 * default (docs/compression.md) */
     int block_size;             /* --block-size: blockwise elements per block, power of two >= 8;
                                  * 0 = 32 */
     int block_bits;             /* --block-bits: blockwise code width, 4 or 8; 0 = 4 */

@@ -41,9 +41,10 @@ typedef enum af_wenc {
     AF_WENC_FP32 = 0,   /* raw float32 */
     AF_WENC_FP16,
     AF_WENC_INT8,
-    AF_WENC_INT4,       /* 4-bit palette (LUT) */
+    AF_WENC_INT4,       /* 4-bit palette: fp16 table per group of output channels */
     AF_WENC_SPARSE,
     AF_WENC_BLOCKWISE,
+    AF_WENC_PALETTE,    /* other palettes: 1/2/3/6/8-bit, or a per-channel scale around the table */
     AF_WENC_COUNT
 } af_wenc;
 

@@ -1,6 +1,7 @@
 #!/bin/sh
-# bench/compression.sh — the compression table of docs/compression.md: bundle size relative to
-# the fp32 ONNX file and output PSNR against the fp32 bundle, per model and encoding.
+# bench/compression.sh — the compression tables of docs/compression.md: bundle size relative to
+# the fp32 ONNX file, output PSNR and cosine against the fp32 bundle, per model and encoding;
+# then, for each auto run, the weight bytes by stored encoding.
 #
 #   bench/compression.sh BUILD_DIR MODELS_DIR
 #
@@ -8,7 +9,8 @@
 #   /usr/bin/python3 models/export_torchvision.py MODELS_DIR resnet18 mobilenet_v2
 #   /usr/bin/python3 models/make_sd_blocks.py --full MODELS_DIR sd_resnet
 # auto is run WITHOUT --calib (seeded random inputs) and judged on the models' real inputs, so
-# the PSNR column is not measured on the data the gate saw.
+# the PSNR column is not measured on the data the gate saw. MODELS_LIST: the models to run
+# (default "resnet18 mobilenet_v2 sd_resnet"); other models need fixed input shapes.
 set -eu
 BUILD=${1:?usage: bench/compression.sh BUILD_DIR MODELS_DIR}
 MODELS=${2:?usage: bench/compression.sh BUILD_DIR MODELS_DIR}
@@ -17,19 +19,35 @@ CMP=$BUILD/tests/af_npycmp
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
-psnr() { # REF_DIR OUT_DIR -> lowest PSNR over the outputs
-    "$CMP" "$1" "$2" 2>&1 | sed -n 's/.*PSNR \([^ ]*\) dB.*/\1/p' | sort -g | head -1
+worst() { # REF_DIR OUT_DIR -> "PSNR cosine" of the output with the lowest PSNR
+    "$CMP" "$1" "$2" 2>&1 | sed -n 's/.*PSNR \([^ ]*\) dB.*cosine \([^,]*\),.*/\1 \2/p' |
+        sort -g | head -1
 }
 
-echo "| model | encoding | bundle / fp32 ONNX | output PSNR vs fp32 bundle (dB) | convert s |"
-echo "|---|---|---|---|---|"
-for m in resnet18 mobilenet_v2 sd_resnet; do
-    [ -f "$MODELS/$m/model.onnx" ] || { echo "| $m | (model missing) | | | |"; continue; }
+SPECS='fp16
+int8
+int4 --palette-scale none
+int4
+int4 --group-size 4
+int4 --palette-scale none --group-size 1
+palette --palette-bits 6
+palette --palette-bits 8
+palette --palette-bits 3
+palette --palette-bits 2
+blockwise
+blockwise --block-bits 8
+sparse --sparsity 0.5
+auto --target h14
+auto --target h13'
+
+echo "| model | encoding | bundle / fp32 ONNX | output PSNR vs fp32 bundle (dB) | cosine | convert s |"
+echo "|---|---|---|---|---|---|"
+for m in ${MODELS_LIST:-resnet18 mobilenet_v2 sd_resnet}; do
+    [ -f "$MODELS/$m/model.onnx" ] || { echo "| $m | (model missing) | | | | |"; continue; }
     onnx_bytes=$(stat -c %s "$MODELS/$m/model.onnx")
     "$AF" convert "$MODELS/$m/model.onnx" -o "$OUT/$m.fp32.afb" --compress fp32 -q
     "$AF" run "$OUT/$m.fp32.afb" --inputs "$MODELS/$m/inputs" --outputs "$OUT/$m.fp32" >/dev/null
-    for spec in fp16 int8 int4 blockwise "blockwise --block-bits 8" "sparse --sparsity 0.5" \
-                "auto --target h14" "auto --target h13"; do
+    echo "$SPECS" | while read -r spec; do
         tag=$(echo "$spec" | tr ' ' '_')
         t0=$(date +%s.%N)
         # shellcheck disable=SC2086 # spec is a list of flags
@@ -39,8 +57,18 @@ for m in resnet18 mobilenet_v2 sd_resnet; do
         t1=$(date +%s.%N)
         "$AF" run "$OUT/$m.$tag.afb" --inputs "$MODELS/$m/inputs" --outputs "$OUT/$m.$tag" >/dev/null
         bytes=$(stat -c %s "$OUT/$m.$tag.afb")
-        printf '| %s | %s | %.3f | %s | %.1f |\n' "$m" "$spec" \
-            "$(echo "$bytes / $onnx_bytes" | bc -l)" "$(psnr "$OUT/$m.fp32" "$OUT/$m.$tag")" \
-            "$(echo "$t1 - $t0" | bc -l)"
+        set -- $(worst "$OUT/$m.fp32" "$OUT/$m.$tag")
+        printf '| %s | %s | %.3f | %s | %s | %.1f |\n' "$m" "$spec" \
+            "$(echo "$bytes / $onnx_bytes" | bc -l)" "$1" "$2" "$(echo "$t1 - $t0" | bc -l)"
     done
+done
+
+echo
+echo "| model | auto run | weights by stored encoding (aneforge inspect) |"
+echo "|---|---|---|"
+for f in "$OUT"/*.auto_*.afb; do
+    [ -f "$f" ] || continue
+    b=$(basename "$f" .afb)
+    w=$("$AF" inspect "$f" | sed -n 's/^  weights: //p' | sed 's/;$//')
+    printf '| %s | %s | %s |\n' "${b%%.*}" "$(echo "${b#*.}" | tr '_' ' ')" "$w"
 done

@@ -57,6 +57,14 @@ int af_compress_is_weight(const af_graph *g, int t, int *embedding)
     return found;
 }
 
+int af_compress_palette_scale(const af_compress_options *o, int bits)
+{
+    if (o->p.palette_scale != AF_PSCALE_DEFAULT) return o->p.palette_scale;
+    if (bits == 4 && o->family && !((o->family->native_streams >> AF_WENC_PALETTE) & 1u))
+        return AF_PSCALE_NONE; /* the plain 4-bit palette is the family's stream */
+    return AF_PSCALE_ROW;
+}
+
 static int native_for(const af_compress_options *o, af_ckind k)
 {
     return !o->family || (o->family->native_streams >> af_ctraits_table[k].wenc) & 1u;
@@ -68,8 +76,10 @@ static af_ckind single_kind(const af_compress_options *o, const af_tensor *t, in
 {
     switch (o->mode) {
     case AF_CMODE_INT8: return AF_CK_INT8;
-    case AF_CMODE_INT4: return af_palette_kind(4, p->palette_scale);
-    case AF_CMODE_PALETTE: return af_palette_kind(o->palette_bits, p->palette_scale);
+    case AF_CMODE_INT4: return af_palette_kind(4, af_compress_palette_scale(o, 4));
+    case AF_CMODE_PALETTE:
+        p->palette_scale = af_compress_palette_scale(o, o->palette_bits);
+        return af_palette_kind(o->palette_bits, p->palette_scale);
     case AF_CMODE_BLOCKWISE: return o->block_bits == 8 ? AF_CK_BW8 : AF_CK_BW4;
     case AF_CMODE_SPARSE:
         if (embedding) p->sparsity = 0; /* embedding tables are never pruned */

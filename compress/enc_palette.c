@@ -76,7 +76,7 @@ static af_status row_scale(const float *x, uint64_t cols, uint64_t r, float *s, 
     if (!af_minmax_f32(x, (size_t)cols, &lo, &hi))
         return af_err_set(err, AF_ERR_FORMAT, "palette: a weight of row %llu is not finite",
                           (ull)r);
-    double m = fmax(-(double)lo, (double)hi);
+    double m = fmax(fabs((double)lo), fabs((double)hi)); /* +0 for a zero row */
     *s = af_f16_to_f32(af_f32_to_f16((float)fmin(m, 65504.0)));
     return AF_OK;
 }
@@ -94,7 +94,11 @@ static af_status group_keys(const pal_cfg *c, const float *x, uint64_t r0, uint6
             if (row_scale(x + (r - r0) * cols, cols, r, &s, err) != AF_OK) return err->code;
             sc[r - r0] = s;
             float *o = w->norm + (r - r0) * cols;
-            for (uint64_t j = 0; j < cols; j++) o[j] = s > 0 ? x[(r - r0) * cols + j] / s : 0.0f;
+            const float *xr = x + (r - r0) * cols;
+            if (s > 0)
+                for (uint64_t j = 0; j < cols; j++) o[j] = xr[j] / s;
+            else
+                memset(o, 0, (size_t)cols * sizeof *o);
         }
         src = w->norm;
     }
@@ -103,20 +107,19 @@ static af_status group_keys(const pal_cfg *c, const float *x, uint64_t r0, uint6
         return af_err_set(err, AF_ERR_FORMAT, "palette: weight %llu is not finite in fp16",
                           (ull)(r0 * cols + bad));
     if (!weighted) return AF_OK;
-    float wmax = 0;
+    float s2max = 0; /* floors of 2^-12 on scale^2 and on the importance (norm_importance): the
+                      * k-means' prefix sums (double) then keep every cluster's weight */
+    for (uint64_t r = r0; c->scaled && r < r1; r++)
+        s2max = fmaxf(s2max, sc[r - r0] * sc[r - r0]);
     for (uint64_t r = r0; r < r1; r++) {
-        float s2 = c->scaled ? sc[r - r0] * sc[r - r0] : 1.0f;
-        for (uint64_t j = 0; j < cols; j++) {
-            float v = s2 * (c->imp ? c->imp[j] : 1.0f);
-            w->w[(r - r0) * cols + j] = v;
-            wmax = v > wmax ? v : wmax;
-        }
+        float s2 = c->scaled ? fmaxf(sc[r - r0] * sc[r - r0], s2max * 0x1p-12f) : 1.0f;
+        float *wr = w->w + (r - r0) * cols;
+        if (c->scaled && sc[r - r0] == 0) s2 = 0; /* a zero row: left out */
+        if (c->imp)
+            for (uint64_t j = 0; j < cols; j++) wr[j] = s2 * c->imp[j];
+        else
+            for (uint64_t j = 0; j < cols; j++) wr[j] = s2;
     }
-    /* a floor of 2^-24 of the largest positive weight: the k-means' prefix sums (double) then
-     * never cancel a cluster's weight to 0 */
-    const float floor_w = wmax * 0x1p-24f;
-    for (uint64_t e = 0; e < n; e++)
-        if (w->w[e] > 0 && w->w[e] < floor_w) w->w[e] = floor_w;
     return AF_OK;
 }
 
@@ -176,8 +179,8 @@ static af_status check_cfg(const pal_cfg *c, af_err *err)
     return AF_OK;
 }
 
-/* The importance divided by its largest value (so importance * scale^2 stays finite in float);
- * NULL when there is none or it is all zero (uniform). */
+/* The importance divided by its largest value (so importance * scale^2 stays finite in float),
+ * positive values floored at 2^-12; NULL when there is none or it is all zero (uniform). */
 static af_status norm_importance(const float *imp, uint64_t cols, float **out, af_err *err)
 {
     float m = 0;
@@ -186,7 +189,8 @@ static af_status norm_importance(const float *imp, uint64_t cols, float **out, a
     if (m <= 0) return AF_OK;
     if (!(*out = malloc((size_t)cols * sizeof **out)))
         return af_err_set(err, AF_ERR_NOMEM, "out of memory (palette importance)");
-    for (uint64_t j = 0; j < cols; j++) (*out)[j] = imp[j] / m;
+    for (uint64_t j = 0; j < cols; j++) /* 0 stays 0: the column is left out */
+        (*out)[j] = imp[j] > 0 ? fmaxf(imp[j] / m, 0x1p-12f) : 0.0f;
     return AF_OK;
 }
 

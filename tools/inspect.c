@@ -91,8 +91,14 @@ static void print_compressed(const afb_file *f, const char *const *enc_names)
         if (t->storage != AFB_STORAGE_CONST || t->encoding < AFB_ENC_INT8) continue;
         uint64_t n = 1;
         for (int k = 0; k < t->rank; k++) n *= (uint64_t)t->dims[k];
-        printf("\n    %-9s %-40s %10llu bytes (%.2f bits/weight)", enc_names[t->encoding],
-               t->name, (unsigned long long)t->data_bytes, n ? 8.0 * t->data_bytes / n : 0.0);
+        char nm[16]; /* palettes: their width from the blob header (byte 1), e.g. palette3 */
+        const uint8_t *blob = t->data;
+        if (t->encoding == AFB_ENC_PALETTE && t->data_bytes >= AFB_BLOB_HEADER_SIZE)
+            snprintf(nm, sizeof nm, "palette%u", (unsigned)blob[1]);
+        else
+            snprintf(nm, sizeof nm, "%s", enc_names[t->encoding]);
+        printf("\n    %-9s %-40s %10llu bytes (%.2f bits/weight)", nm, t->name,
+               (unsigned long long)t->data_bytes, n ? 8.0 * t->data_bytes / n : 0.0);
         char origin[160]; /* quantized graphs */
         if (*inspect_int8_origin(t, origin, sizeof origin)) printf("\n      %s", origin);
     }

@@ -10,6 +10,11 @@
 # over 34-44 dB in both modes (docs/compression.md, "Asymmetric int8"); int4 and
 # blockwise-int4 have no bar in the issue and measure 15-17 dB on this tiny randomly initialised
 # net, so they are held to 10 dB: a broken decoder (wrong table, wrong nibble order) gives < 5 dB.
+# Palettes (measured): int4 with row scales (the default) 15.8 dB, without 16.4, per-row tables
+# (--group-size 1) 19.2: held to 10 like int4; 6-bit 30.3 dB held to 25, 8-bit 43.9 held to 35
+# (a code read with the wrong bit order or from the wrong byte scrambles the weights: < 5 dB);
+# 1-3-bit palettes measure 3-7 dB on this net and have no bar (they convert, run, are
+# deterministic and order by size; their bit packing is checked in tests/unit/test_palette.c).
 set -eu
 . "$(dirname "$0")/lib/common.sh"
 M=models/small_cnn
@@ -30,6 +35,13 @@ check fp16 50 --compress fp16
 check int8 35 --compress int8
 check int8_asym 33 --compress int8 --int8-asymmetric  # measured 34.39 dB, see above
 check int4 10 --compress int4
+check int4_plain 10 --compress int4 --palette-scale none
+check int4_g1 10 --compress int4 --group-size 1
+check pal6 25 --compress palette --palette-bits 6
+check pal8 35 --compress palette --palette-bits 8
+check pal3 -100 --compress palette --palette-bits 3
+check pal2 -100 --compress palette --palette-bits 2 --palette-scale none
+check pal1 -100 --compress palette --palette-bits 1
 check bw4 10 --compress blockwise
 check bw8 35 --compress blockwise --block-bits 8 --block-size 16
 check sparse 50 --compress sparse          # no natural sparsity: stays fp16, exact as fp16
@@ -50,6 +62,15 @@ size() { stat -c %s "$T/$1.afb"; }
     [ "$(size int8)" -lt "$(size fp16)" ] && [ "$(size auto14)" -lt "$(size fp16)" ] ||
     { echo "sizes out of order: int4 $(size int4) bw4 $(size bw4) int8 $(size int8) fp16 $(size fp16)"; exit 1; }
 echo "sizes: int4 $(size int4) < blockwise $(size bw4) < int8 $(size int8) < fp16 $(size fp16): ok"
+[ "$(size pal1)" -lt "$(size pal2)" ] && [ "$(size pal2)" -lt "$(size pal3)" ] &&
+    [ "$(size pal3)" -lt "$(size int4_plain)" ] && [ "$(size int4)" -lt "$(size pal6)" ] &&
+    [ "$(size pal6)" -lt "$(size pal8)" ] ||
+    { echo "palette sizes out of order: 1 $(size pal1) 2 $(size pal2) 3 $(size pal3) 4 $(size int4_plain) 6 $(size pal6) 8 $(size pal8)"; exit 1; }
+echo "palette sizes: 1 < 2 < 3 < 4 < 6 < 8 bits: ok"
+# the default int4 stores row scales (PALETTE blobs); --palette-scale none the plain INT4_LUT
+"$AF" inspect "$T/int4.afb" | grep -q 'palette tensors' || { echo "int4: no scaled palettes"; exit 1; }
+"$AF" inspect "$T/int4_plain.afb" | grep -q 'int4 tensors' || { echo "int4 none: not INT4_LUT"; exit 1; }
+"$AF" inspect "$T/int4.afb" --json | grep -q '"encoding":"palette4"' || { echo "int4: metadata"; exit 1; }
 
 # auto: metadata records each choice; h13 may only use int4 and fp16
 "$AF" inspect "$T/auto14.afb" --json | grep -q '"layer_psnr_db"' || { echo "auto: no per-tensor record"; exit 1; }
@@ -65,7 +86,21 @@ grep -q 'without --calib' "$T/auto14.err" || { echo "auto: no warning about rand
 "$AF" convert $M/model.onnx -o "$T/i8h13.afb" -q --compress int8 --target h13 --allow-fallback 2>"$T/w.err"
 grep -q 'h13 does not stream int8' "$T/w.err" || { echo "no footprint warning"; cat "$T/w.err"; exit 1; }
 "$AF" inspect "$T/i8h13.afb" | grep -q 'int8 tensors' || { echo "int8 not honoured on h13"; exit 1; }
+# int4 under h13 (which streams only plain palettes) defaults to the plain layout, silently; an
+# explicit scaled or non-4-bit palette is honoured with the footprint warning
+"$AF" convert $M/model.onnx -o "$T/i4h13.afb" -q --compress int4 --target h13 --allow-fallback 2>"$T/w.err"
+! grep -q warning "$T/w.err" && "$AF" inspect "$T/i4h13.afb" | grep -q 'int4 tensors' ||
+    { echo "int4 on h13: not the plain native layout"; cat "$T/w.err"; exit 1; }
+"$AF" convert $M/model.onnx -o "$T/p6h13.afb" -q --compress palette --palette-bits 6 --target h13 \
+    --allow-fallback 2>"$T/w.err"
+grep -q 'h13 does not stream palette6' "$T/w.err" || { echo "no palette6 warning on h13"; cat "$T/w.err"; exit 1; }
 echo "auto and family rules: ok"
+
+# a bundle of the converter before palettes (INT4_LUT) loads and computes what it computed then
+L=tests/data/legacy/int4_small_cnn
+"$AF" run "$L/int4_small_cnn.afb" --inputs $M/inputs --outputs "$T/legacy" >/dev/null
+printf 'legacy int4 bundle: '
+"$CMP" "$L/output" "$T/legacy" --min-psnr 100
 
 usage() { # EXPECTED_MESSAGE FLAGS...
     want=$1
@@ -84,4 +119,11 @@ usage "block-size 12 is not a power of two >= 8" --compress blockwise --block-si
 usage "block-size 4 is not a power of two >= 8" --compress blockwise --block-size 4
 usage "block-bits 5" --compress blockwise --block-bits 5
 usage "min-psnr" --compress auto --min-psnr abc
+usage "palette-bits 5: want 1, 2, 3, 4, 6 or 8" --compress palette --palette-bits 5
+usage "palette-bits 9: want 1, 2, 3, 4, 6 or 8" --compress palette --palette-bits 9
+usage "palette-bits 'x': want an integer" --compress palette --palette-bits x
+usage "palette-bits is for --compress palette" --compress int4 --palette-bits 6
+usage "palette-bits is for --compress palette" --compress int8 --palette-bits 4
+usage "palette-scale 'col': want none or row" --compress int4 --palette-scale col
+usage "'--palette-scale' needs a value" --compress int4 --palette-scale
 echo "malformed options: ok"

@@ -122,7 +122,7 @@ fi
 
 # ---- 5. determinism ---------------------------------------------------------------------
 n_enc=0
-for enc in fp32 fp16 int8 int4 sparse blockwise auto; do
+for enc in fp32 fp16 int8 int4 sparse blockwise palette auto; do
     set +e
     "$AF" convert models/small_cnn/model.onnx -o "$T/a.afb" --compress "$enc" -q 2>"$T/err"
     rc=$?

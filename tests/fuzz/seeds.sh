@@ -27,9 +27,14 @@ case "$NAME" in
 bundle)
     for m in tests/data/onnx/*.onnx models/*/model.onnx; do
         b=$(basename "$(dirname "$m")")_$(basename "$m" .onnx)
-        for c in fp32 fp16 int8 int4 sparse blockwise; do # unknown ones just fail
+        for c in fp32 fp16 int8 int4 sparse blockwise palette; do # unknown ones just fail
             "$BUILD/bin/aneforge" convert "$m" -o "$OUT/$b.$c.afb" --compress "$c" -q \
                 >/dev/null 2>&1 || true
+        done
+        for n in 1 3 6 8; do # palettes: codes straddling bytes, row scales, the unscaled form
+            "$BUILD/bin/aneforge" convert "$m" -o "$OUT/$b.palette$n.afb" --compress palette \
+                --palette-bits "$n" --palette-scale "$([ $n = 6 ] && echo none || echo row)" \
+                -q >/dev/null 2>&1 || true
         done
     done
     find "$OUT" -name '*.afb' -size +"$MAX_SEED"c -exec rm -f {} +

@@ -105,8 +105,10 @@ static void json_params(af_json *j, const af_convert_options *o, const af_compre
     json_kv_int(j, "block_size", o->block_size ? o->block_size : AF_BLOCK_DEFAULT);
     json_kv_int(j, "block_bits", co->block_bits);
     if (co->mode == AF_CMODE_PALETTE) json_kv_int(j, "palette_bits", co->palette_bits);
-    if (co->mode == AF_CMODE_PALETTE || co->mode == AF_CMODE_INT4 || co->mode == AF_CMODE_AUTO)
-        json_kv_str(j, "palette_scale", co->p.palette_scale == AF_PSCALE_NONE ? "none" : "row");
+    if (co->mode == AF_CMODE_PALETTE || co->mode == AF_CMODE_INT4)
+        json_kv_str(j, "palette_scale",
+                    af_compress_palette_scale(co, co->mode == AF_CMODE_INT4 ? 4 : co->palette_bits)
+                            == AF_PSCALE_NONE ? "none" : "row");
     json_kv_num(j, "sparsity", o->sparsity);
 }
 

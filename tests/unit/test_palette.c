@@ -284,6 +284,7 @@ static void test_importance(void)
     /* bound: the heavy columns' 9 values get more of the 4 entries; measured w1/w0 ~ 0.03, so
      * half is a loose bar that only an encoder ignoring the importance fails */
     CHECK(w1 < 0.5 * w0, "importance lowers the weighted error: %g -> %g", w0, w1);
+    printf("importance: weighted error x%.3f, unweighted x%.2f\n", w1 / w0, u1 / u0);
     CHECK(u1 > u0, "... at the cost of the unweighted error: %g -> %g", u0, u1);
     int heavy = 0; /* table entries at or above 0.85: only the heavy columns' values are there */
     af_wblob_layout l;

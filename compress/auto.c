@@ -15,6 +15,7 @@
 
 #include "calib.h"
 #include "compress.h"
+#include "gptq.h"
 
 #define MAX_CANDS AF_CK_COUNT
 
@@ -63,7 +64,8 @@ static int family_streams(const af_compress_options *o, af_ckind k)
     return (o->family->native_streams >> af_ctraits_table[k].wenc) & 1u;
 }
 
-static af_status make_cands(auto_ctx *a, wstate *s, af_err *err)
+/* st: the weight's calibration statistics (data-aware candidates, gptq.h), or NULL */
+static af_status make_cands(auto_ctx *a, wstate *s, af_wstats *st, af_err *err)
 {
     const af_tensor *t = &a->g->tensors[s->tensor];
     int emb = 0;
@@ -84,7 +86,8 @@ static af_status make_cands(auto_ctx *a, wstate *s, af_err *err)
         s->n_cands++;
     }
     for (int c = 0; c < s->n_cands; c++)
-        if (af_ctraits_table[s->kind[c]].encode(t->data, t->rank, t->dims, &p, &s->blob[c], err))
+        if (af_ctraits_table[s->kind[c]].encode(t->data, t->rank, t->dims, &p, &s->blob[c], err) ||
+            af_gptq_recode(s->kind[c], t->data, t->rank, t->dims, st, &s->blob[c], err))
             return af_err_prefix(err, t->name);
     for (int c = 0; c < s->n_cands; c++) s->bytes[c] = s->blob[c].bytes;
     return AF_OK;
@@ -257,13 +260,27 @@ static af_status setup(auto_ctx *a, const int *weights, af_err *err)
 {
     const af_graph *g = a->g;
     int64_t maxw = 1, maxo = 1;
+    af_wstats *stats = NULL; /* with calibration files: data-aware candidates */
+    if (!a->cal.random) {
+        if (!(stats = calloc((size_t)a->nw + 1, sizeof *stats)))
+            return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+        if (af_wstats_collect(g, &a->cal, weights, a->nw, AF_WSTATS_MAX_FULL, stats, err)) {
+            for (int i = 0; i < a->nw; i++) af_wstats_free(&stats[i]);
+            free(stats);
+            return err->code;
+        }
+    }
+    af_status st = AF_OK;
     for (int i = 0; i < a->nw; i++) {
         a->w[i].tensor = weights[i];
         int64_t n = af_tensor_numel(&g->tensors[weights[i]]);
         if (n > maxw) maxw = n;
-        if (make_cands(a, &a->w[i], err) != AF_OK) return err->code;
+        if (st == AF_OK) st = make_cands(a, &a->w[i], stats ? &stats[i] : NULL, err);
+        if (stats) af_wstats_free(&stats[i]);
         progress(a, "encoding candidates");
     }
+    free(stats);
+    if (st != AF_OK) return st;
     for (int i = 0; i < g->n_tensors; i++)
         if (!g->tensors[i].data && af_tensor_nbytes(&g->tensors[i]) > maxo * 4)
             maxo = af_tensor_nbytes(&g->tensors[i]) / 4 + 1;

@@ -78,6 +78,7 @@ typedef struct af_compress_result {
     int promotions;              /* auto: layers moved up by the whole-model gate */
     int n_calib_sets;
     int random_calib;            /* 1: no --calib, seeded random inputs were used */
+    int data_aware;              /* single modes with --calib: weights whose codes GPTQ chose */
     char warning[320];           /* "" or a one-line warning for the user */
 } af_compress_result;
 

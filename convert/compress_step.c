@@ -28,8 +28,10 @@ af_status af_convert_check_compress(const af_convert_options *o, af_err *err)
     if (!(o->min_psnr >= 0 && o->min_psnr < 1000))
         return af_err_set(err, AF_ERR_USAGE, "--min-psnr %g: want a value in dB in [0, 1000)",
                           o->min_psnr);
-    if (o->calib_dir && mode != AF_CMODE_AUTO)
-        return af_err_set(err, AF_ERR_USAGE, "--calib is used by --compress auto only");
+    if (o->calib_dir && mode != AF_CMODE_AUTO && mode != AF_CMODE_INT8 &&
+        mode != AF_CMODE_INT4 && mode != AF_CMODE_BLOCKWISE)
+        return af_err_set(err, AF_ERR_USAGE, "--calib is used by --compress auto, int8, int4 "
+                          "and blockwise only");
     return AF_OK;
 }
 
@@ -98,6 +100,10 @@ void af_compress_meta_json(af_json *j, const af_graph *g, const af_convert_optio
         json_kv_int(j, "promotions", cr->promotions);
         json_kv_str(j, "calibration", cr->random_calib ? "random" : "files");
         json_kv_int(j, "calibration_sets", cr->n_calib_sets);
+    } else if (o->calib_dir) {
+        json_kv_str(j, "data_aware", "gptq");
+        json_kv_int(j, "calibration_sets", cr->n_calib_sets);
+        json_kv_int(j, "data_aware_tensors", cr->data_aware);
     }
     json_key(j, "tensors");
     json_open(j, '[');

@@ -95,8 +95,8 @@ static void print_verdict(FILE *f, const af_val_result *r, int n, const af_gates
         fprintf(f, "PASS: every output meets");
         for (int b = 1, first = 1; b <= AF_GATE_IOU; b <<= 1)
             if (set & b) {
-                fprintf(f, first ? " %s %.*f%s" : ", %s %.*f%s", af_gate_flag(b),
-                        b == AF_GATE_PSNR ? 2 : 4, af_gate_min(g, b), b == AF_GATE_PSNR ? " dB" : "");
+                fprintf(f, b == AF_GATE_PSNR ? "%s %s %.2f dB" : "%s %s %g", first ? "" : ",",
+                        af_gate_flag(b), af_gate_min(g, b));
                 first = 0;
             }
         fputc('\n', f);

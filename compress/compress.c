@@ -185,6 +185,7 @@ af_status af_compress_graph(af_graph *g, const af_compress_options *o, af_compre
 {
     memset(r, 0, sizeof *r);
     r->model_psnr_db = NAN;
+    r->model_cosine = r->model_top1 = r->model_topk = r->model_argmax = r->model_iou = NAN;
     if (o->mode == AF_CMODE_FP32 || o->mode == AF_CMODE_FP16) return AF_OK;
     int *w = malloc((size_t)(g->n_tensors ? g->n_tensors : 1) * sizeof *w), nw = 0;
     r->choices = calloc((size_t)(g->n_tensors ? g->n_tensors : 1), sizeof *r->choices);

@@ -54,6 +54,7 @@ typedef struct auto_ctx {
     af_gates gates;              /* the task gates (min_psnr is judged on the worst output) */
     af_task_plan *plans;         /* per graph output: its task measures */
     uint64_t done, total;
+    int n_data_aware;            /* weights whose candidates GPTQ re-coded */
 } auto_ctx;
 
 static double cand_psnr(const wstate *s, int c)
@@ -326,7 +327,7 @@ static af_status setup(auto_ctx *a, const int *weights, af_err *err)
     if (setup_gates(a, err) != AF_OK) return err->code;
     int64_t maxw = 1, maxo = 1;
     af_wstats *stats = NULL; /* with calibration files: data-aware candidates */
-    if (!a->cal.random) {
+    if (!a->cal.random && !a->o->data_free) {
         if (!(stats = calloc((size_t)a->nw + 1, sizeof *stats)))
             return af_err_set(err, AF_ERR_NOMEM, "out of memory");
         if (af_wstats_collect(g, &a->cal, weights, a->nw, AF_WSTATS_MAX_FULL, stats, err)) {
@@ -341,7 +342,10 @@ static af_status setup(auto_ctx *a, const int *weights, af_err *err)
         int64_t n = af_tensor_numel(&g->tensors[weights[i]]);
         if (n > maxw) maxw = n;
         if (st == AF_OK) st = make_cands(a, &a->w[i], stats ? &stats[i] : NULL, err);
-        if (stats) af_wstats_free(&stats[i]);
+        if (stats) {
+            a->n_data_aware += stats[i].factored == 1;
+            af_wstats_free(&stats[i]);
+        }
         progress(a, "encoding candidates");
     }
     free(stats);
@@ -434,6 +438,7 @@ af_status af_compress_auto(af_graph *g, const af_compress_options *o, const int 
         st = a.w ? af_geval_init(&a.ev, g, err) : af_err_set(err, AF_ERR_NOMEM, "out of memory");
     }
     if (st == AF_OK) st = setup(&a, weights, err);
+    r->data_aware = a.n_data_aware;
     if (st == AF_OK) st = judge_layers(&a, err);
     if (st == AF_OK) st = model_gate(&a, r, err);
     if (st == AF_OK && r->gates_failed) warn_unmet(r, o);

@@ -122,7 +122,7 @@ static af_status single_stats(af_graph *g, const af_compress_options *o, const i
                               af_compress_result *r, af_wstats **stats, af_err *err)
 {
     *stats = NULL;
-    if (!o->calib_dir) return AF_OK;
+    if (!o->calib_dir || o->data_free) return AF_OK;
     af_calib cal;
     if (af_calib_load(g, o->calib_dir, o->seed, &cal, err) != AF_OK) return err->code;
     r->n_calib_sets = cal.n_sets;

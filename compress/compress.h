@@ -48,7 +48,9 @@ typedef struct af_compress_options {
     af_cparams p;
     int block_bits;                   /* blockwise mode: 4 (default) or 8 */
     const af_target_family *family;   /* NULL: none given */
-    const char *calib_dir;            /* auto: DIR/<input>.npy, or DIR/<set>/<input>.npy */
+    const char *calib_dir;            /* DIR/<input>.npy, or DIR/<set>/<input>.npy: auto's judging,
+                                         and data-aware codes (gptq.h) unless data_free */
+    int data_free;                    /* 1: no data-aware codes even with calib_dir */
     double min_psnr;                  /* auto: whole-model gate, dB (default 35) */
     double layer_psnr;                /* auto: per-layer gate, dB (default min_psnr + 5) */
     /* auto: whole-model gates on task measures next to min_psnr (convert/gates.h; 0 = none),

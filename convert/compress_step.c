@@ -72,6 +72,7 @@ static void options_from(const af_convert_options *o, af_compress_options *co)
     co->block_bits = o->block_bits ? o->block_bits : 4;
     co->family = o->target ? af_target_find(o->target) : NULL;
     co->calib_dir = o->calib_dir;
+    co->data_free = o->data_free;
     if (o->min_psnr > 0) co->min_psnr = o->min_psnr;
     co->min_cosine = o->min_cosine;
     co->min_topk = o->min_topk;
@@ -196,9 +197,10 @@ void af_compress_meta_json(af_json *j, const af_graph *g, const af_convert_optio
         json_kv_str(j, "calibration", cr->random_calib ? "random" : "files");
         json_kv_int(j, "calibration_sets", cr->n_calib_sets);
         if (task_gates_given(o)) json_gates(j, o, cr);
-    } else if (o->calib_dir) {
+    }
+    if (o->calib_dir && !o->data_free) {
         json_kv_str(j, "data_aware", "gptq");
-        json_kv_int(j, "calibration_sets", cr->n_calib_sets);
+        if (co.mode != AF_CMODE_AUTO) json_kv_int(j, "calibration_sets", cr->n_calib_sets);
         json_kv_int(j, "data_aware_tensors", cr->data_aware);
     }
     json_key(j, "tensors");

@@ -103,6 +103,7 @@ int cli_compress_flag(int argc, char **argv, int *i, af_convert_options *o)
     const char *a = argv[*i];
     if (!strcmp(a, "--int8-asymmetric")) return o->int8_asymmetric = 1;
     if (!strcmp(a, "--int8-per-tensor")) return o->int8_per_tensor = 1;
+    if (!strcmp(a, "--data-free")) return o->data_free = 1;
     int g = gates_flag(argc, argv, i, o);
     if (g) return g;
     static const char *const valued[] = {"--group-size", "--block-size", "--block-bits",

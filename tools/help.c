@@ -23,7 +23,9 @@ const cli_command cli_commands[] = {
      "  --int8-asymmetric     int8 with a zero point;  --int8-per-tensor: one scale per tensor\n"
      "  --target FAMILY       check the model against an ANE family (see `aneforge targets`)\n"
      "  --allow-fallback      keep ops the family cannot run, placed on the CPU\n"
-     "  --calib DIR           calibration inputs for --compress auto (.npy per input)\n"
+     "  --calib DIR           calibration inputs (.npy per input): auto judges on them, and\n"
+     "                        int8/int4/blockwise/auto codes become data-aware (GPTQ)\n"
+     "  --data-free           with --calib, encode without its statistics (judging only)\n"
      "  --min-psnr DB         auto: whole-model accuracy gate (default 35)\n"
      "  --min-cosine C        auto: also every output's cosine >= C (C in [0,1])\n"
      "  --min-topk P, --min-argmax P, --min-iou P   auto: also agreement >= P (fraction 0..1)\n"
@@ -42,7 +44,8 @@ const cli_command cli_commands[] = {
      "aneforge convert resnet18.onnx -o r18.afb --compress auto --target h14 --calib calib/\n"
      "aneforge convert det.onnx -o det.afb --input-shape images=1,3,640,640",
      "-o= --output= --compress= --group-size= --block-size= --block-bits= --sparsity= "
-     "--int8-asymmetric --int8-per-tensor --target= --allow-fallback --calib= --min-psnr= "
+     "--int8-asymmetric --int8-per-tensor --target= --allow-fallback --calib= --data-free "
+     "--min-psnr= "
      "--min-cosine= --min-topk= --min-argmax= --min-iou= --topk= --argmax-axis= --iou= "
      "--input-shape= --weights= --weight-map= --allow-partial --image-input= --no-fuse --json "
      "--no-inplace-concat -q --quiet --freeze="},

@@ -77,7 +77,8 @@ typedef struct af_convert_options {
     double sparsity;            /* --sparsity S in [0,1): sparse prunes this fraction by magnitude */
     int int8_asymmetric;        /* --int8-asymmetric: int8 with a zero point */
     int int8_per_tensor;        /* --int8-per-tensor: one int8 scale per tensor, not per channel */
-    const char *calib_dir;      /* --calib DIR: auto's calibration inputs (.npy sets) */
+    const char *calib_dir;      /* --calib DIR: calibration inputs (.npy sets): auto's judging and
+                                 * data-aware int8/int4/blockwise codes */
     double min_psnr;            /* --min-psnr: auto's whole-model gate in dB; 0 = 35 */
     void (*progress)(void *user, const char *stage, uint64_t done, uint64_t total);
     void *progress_user;        /* progress of long steps (auto's judging), NULL = silent */
@@ -94,6 +95,9 @@ typedef struct af_convert_options {
     double min_iou;             /* --min-iou P: IoU (needs an AF_TASK_IOU spec) */
     const af_task_spec *tasks;  /* --topk/--argmax-axis/--iou: which outputs get which measures */
     int n_tasks;
+    /* --data-free: with calib_dir, encode without the calibration data's input statistics
+     * (GPTQ, docs/compression.md "Data-aware encoding"); calibration then only judges auto */
+    int data_free;
 } af_convert_options;
 
 typedef struct af_freeze_spec {

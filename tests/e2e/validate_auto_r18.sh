@@ -16,7 +16,7 @@ if [ ! -f "$D/model.onnx" ] || [ ! -f "$D/inputs/input.npy" ]; then
 fi
 "$AF" convert "$D/model.onnx" -o "$T/r8.afb" --compress int8 -q
 "$AF" convert "$D/model.onnx" -o "$T/ra.afb" --compress auto --target h14 --min-psnr 45 \
-    --calib "$D/inputs" -q
+    --calib "$D/inputs" --data-free -q
 "$AF" validate "$D/model.onnx" "$T/r8.afb" --inputs "$D/inputs" --fp16 --per-layer \
     --min-psnr 30 --top 22 --plot "$T/r8.svg" >"$T/r8.txt"
 "$AF" validate "$D/model.onnx" "$T/ra.afb" --inputs "$D/inputs" --fp16 --per-layer \

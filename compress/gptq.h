@@ -6,6 +6,9 @@
  * quantized through the inverse of H = sum x x^T (wstats.h), so the layer's output error
  * ||(W - Q) x||^2 over the calibration data is what gets minimised, not ||W - Q||^2.
  *
+ * Two refinements of the reference code: inputs are quantized loudest first (act order), and H
+ * is shrunk toward its diagonal by 0.5 n/(n + samples) when calibration is short (gptq.c).
+ *
  * af_gptq_recode keeps an encoded blob's parameters (int8 scales and zero points, int4 tables,
  * blockwise scales and offsets, all chosen data-free or importance-weighted by the encoder) and
  * re-chooses its codes: a post-pass over the blob formats of docs/bundle-format.md, so the

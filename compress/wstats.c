@@ -209,6 +209,7 @@ void af_wstats_free(af_wstats *s)
 {
     free(s->h);
     free(s->importance);
+    free(s->perm);
     memset(s, 0, sizeof *s);
 }
 

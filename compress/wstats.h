@@ -24,6 +24,7 @@ typedef struct af_wstats {
     int full;         /* 1: h holds n_h full n x n matrices; 0: n_h diagonals of n */
     float *h;         /* row-major, symmetric; after af_gptq_factor the GPTQ factors instead */
     int factored;     /* 1: h holds the factors (gptq.h); -1: factoring failed, h unusable */
+    int32_t *perm;    /* with the factors: per group, the order the inputs are quantized in */
     float *importance;/* n: E[x_j^2], the mean H[j][j] per sample over the groups */
     double samples;   /* input vectors accumulated (per group) */
 } af_wstats;

@@ -118,7 +118,7 @@ static void test_recode(af_ckind k, int in_rows)
     CHECK(s.factored == 1, "H was not factored");
     double e0 = out_err(w, q0, out, n, h, in_rows), e1 = out_err(w, q1, out, n, h, in_rows);
     /* GPTQ minimises the output error greedily; on inputs this correlated it cuts it by far
-     * more than the 25% asked here (measured: 5-8x less for each encoding and axis) */
+     * more than the 25% asked here (measured: 11-17x less for each encoding and axis) */
     printf("%-10s in_rows=%d: output error %.4g -> %.4g with GPTQ\n", af_ctraits_table[k].name,
            in_rows, e0, e1);
     CHECK(e1 < 0.75 * e0, "%s in_rows=%d: output error %g -> %g", af_ctraits_table[k].name,

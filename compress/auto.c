@@ -36,6 +36,7 @@ typedef struct wstate {
     uint64_t bytes[MAX_CANDS];
     double sse[MAX_CANDS + 1];   /* layer output error per candidate, [n_cands] = fp16 */
     double peak, count;          /* max |ref| and elements over all sets and consumers */
+    double energy;               /* sum of ref^2 over the same */
     int pos;                     /* chosen candidate (n_cands = fp16) */
     int gate_pos;                /* the layer gate's choice, before the whole-model gate */
     int promotion;               /* 1-based whole-model gate step that first moved it, 0 = never */
@@ -135,8 +136,10 @@ static af_status judge_one(auto_ctx *a, wstate *s, af_err *err)
         const float *ref = a->ev.buf[n->out[0]];
         int64_t m = af_tensor_numel(o);
         if (o->dtype != AF_DTYPE_F32) continue;
-        for (int64_t e = 0; e < m; e++)
+        for (int64_t e = 0; e < m; e++) {
             if (fabsf(ref[e]) > s->peak) s->peak = fabsf(ref[e]);
+            s->energy += (double)ref[e] * ref[e];
+        }
         s->count += (double)m;
         for (int c = 0; c <= s->n_cands; c++) {
             if (decode_cand(a, s, c, a->tmp_w, err) != AF_OK) return err->code;
@@ -273,11 +276,98 @@ static int promote(auto_ctx *a, wstate **moved)
     return 1;
 }
 
-/* While a gate fails, promote; r->decided_by is the mask that asked for the last promotion. */
+/* ---- size first (--max-size) ------------------------------------------------------------------
+ * A multiple-choice knapsack: per weight one candidate (fp16 included), the sum of stored bytes
+ * within the budget, the sum of the layers' relative output errors (sse / sum ref^2) least. Solved
+ * by its Lagrangian: for a price lam per byte, each weight independently takes the candidate
+ * minimising error + lam * bytes; the smallest lam whose choice fits is found by bisection (bytes
+ * only fall as lam grows), then the bytes left over go, greedily, to the upgrades that remove the
+ * most error per byte. */
+
+static double rel_err(const wstate *s, int c) { return s->energy > 0 ? s->sse[c] / s->energy : 0; }
+
+static uint64_t cand_bytes(const auto_ctx *a, const wstate *s, int c)
+{
+    return c < s->n_cands ? s->bytes[c] : 2 * (uint64_t)af_tensor_numel(&a->g->tensors[s->tensor]);
+}
+
+static uint64_t choose_at(auto_ctx *a, double lam)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < a->nw; i++) {
+        wstate *s = &a->w[i];
+        int best = s->n_cands;
+        for (int c = 0; c < s->n_cands; c++)
+            if (rel_err(s, c) + lam * (double)cand_bytes(a, s, c) <
+                rel_err(s, best) + lam * (double)cand_bytes(a, s, best))
+                best = c;
+        s->pos = best;
+        total += cand_bytes(a, s, best);
+    }
+    return total;
+}
+
+/* The best single upgrade within slack bytes (error removed per byte); 0 when none helps. */
+static int upgrade(auto_ctx *a, uint64_t slack)
+{
+    wstate *bs = NULL;
+    int bc = 0;
+    double gain = 0;
+    for (int i = 0; i < a->nw; i++) {
+        wstate *s = &a->w[i];
+        uint64_t b0 = cand_bytes(a, s, s->pos);
+        for (int c = 0; c <= s->n_cands; c++) {
+            uint64_t b = cand_bytes(a, s, c);
+            double d = rel_err(s, s->pos) - rel_err(s, c);
+            if (b <= b0 || b - b0 > slack || d <= 0) continue;
+            if (d / (double)(b - b0) > gain) gain = d / (double)(b - b0), bs = s, bc = c;
+        }
+    }
+    if (bs) bs->pos = bc;
+    return bs != NULL;
+}
+
+static af_status size_first(auto_ctx *a, af_compress_result *r, af_err *err)
+{
+    uint64_t fp32 = 0, least = 0;
+    for (int i = 0; i < a->nw; i++) {
+        fp32 += 4 * (uint64_t)af_tensor_numel(&a->g->tensors[a->w[i].tensor]);
+        least += cand_bytes(a, &a->w[i], 0);
+    }
+    double budget = a->o->max_size * (double)fp32;
+    if ((double)least > budget)
+        return af_err_set(err, AF_ERR_USAGE, "--max-size %g: the smallest encodings %s allows "
+                          "take %.3f of the weights' fp32 bytes", a->o->max_size,
+                          a->o->family ? a->o->family->name : "auto", (double)least / (double)fp32);
+    double lo = 0, hi = 1;
+    while ((double)choose_at(a, hi) > budget) hi *= 4; /* ends: all smallest fits */
+    for (int it = 0; it < 100; it++) {
+        double mid = 0.5 * (lo + hi);
+        if ((double)choose_at(a, mid) > budget) lo = mid;
+        else hi = mid;
+    }
+    uint64_t used = choose_at(a, hi);
+    while (upgrade(a, (uint64_t)budget - used)) {
+        used = 0;
+        for (int i = 0; i < a->nw; i++) used += cand_bytes(a, &a->w[i], a->w[i].pos);
+    }
+    for (int i = 0; i < a->nw; i++) a->w[i].gate_pos = a->w[i].pos;
+    r->size_ratio = fp32 ? (double)used / (double)fp32 : 0;
+    return AF_OK;
+}
+
+/* While a gate fails, promote; r->decided_by is the mask that asked for the last promotion.
+ * Size first: the choice stands (the budget binds); the gates are measured and reported. */
 static af_status model_gate(auto_ctx *a, af_compress_result *r, af_err *err)
 {
     for (int i = 0; i < a->nw; i++)
         if (decode_choice(a, &a->w[i], err) != AF_OK) return err->code;
+    if (a->o->max_size > 0) {
+        int failed;
+        if (model_gates(a, r, &failed, err) != AF_OK) return err->code;
+        r->gates_failed = failed;
+        return AF_OK;
+    }
     for (;;) {
         int failed;
         if (model_gates(a, r, &failed, err) != AF_OK) return err->code;
@@ -396,10 +486,17 @@ static void warn_unmet(af_compress_result *r, const af_compress_options *o)
 {
     char names[48];
     size_t len = strlen(r->warning);
-    snprintf(r->warning + len, sizeof r->warning - len, "%s--compress auto: the whole-model "
-             "gate (%s) still fails with every weight at its most accurate candidate (model PSNR "
-             "%.2f dB, --min-psnr %.2f)", len ? "; " : "",
-             af_gates_str(r->gates_failed, names, sizeof names), r->model_psnr_db, o->min_psnr);
+    af_gates_str(r->gates_failed, names, sizeof names);
+    if (o->max_size > 0)
+        snprintf(r->warning + len, sizeof r->warning - len, "%s--compress auto --max-size %g: "
+                 "within the budget the whole-model gate (%s) fails (model PSNR %.2f dB, "
+                 "--min-psnr %.2f)", len ? "; " : "", o->max_size, names, r->model_psnr_db,
+                 o->min_psnr);
+    else
+        snprintf(r->warning + len, sizeof r->warning - len, "%s--compress auto: the whole-model "
+                 "gate (%s) still fails with every weight at its most accurate candidate (model "
+                 "PSNR %.2f dB, --min-psnr %.2f)", len ? "; " : "", names, r->model_psnr_db,
+                 o->min_psnr);
 }
 
 static void auto_free(auto_ctx *a)
@@ -440,6 +537,7 @@ af_status af_compress_auto(af_graph *g, const af_compress_options *o, const int 
     if (st == AF_OK) st = setup(&a, weights, err);
     r->data_aware = a.n_data_aware;
     if (st == AF_OK) st = judge_layers(&a, err);
+    if (st == AF_OK && o->max_size > 0) st = size_first(&a, r, err);
     if (st == AF_OK) st = model_gate(&a, r, err);
     if (st == AF_OK && r->gates_failed) warn_unmet(r, o);
     if (st == AF_OK) st = apply_choices(&a, r, err);

@@ -51,6 +51,8 @@ typedef struct af_compress_options {
     const char *calib_dir;            /* DIR/<input>.npy, or DIR/<set>/<input>.npy: auto's judging,
                                          and data-aware codes (gptq.h) unless data_free */
     int data_free;                    /* 1: no data-aware codes even with calib_dir */
+    double max_size;                  /* auto: > 0 = size-first: the weights' stored bytes at most
+                                         this fraction of their fp32 bytes (auto.c "budget") */
     double min_psnr;                  /* auto: whole-model gate, dB (default 35) */
     double layer_psnr;                /* auto: per-layer gate, dB (default min_psnr + 5) */
     /* auto: whole-model gates on task measures next to min_psnr (convert/gates.h; 0 = none),
@@ -94,6 +96,7 @@ typedef struct af_compress_result {
     int n_calib_sets;
     int random_calib;            /* 1: no --calib, seeded random inputs were used */
     int data_aware;              /* single modes with --calib: weights whose codes GPTQ chose */
+    double size_ratio;           /* auto: the weights' stored bytes / their fp32 bytes */
     char warning[320];           /* "" or a one-line warning for the user */
 } af_compress_result;
 

@@ -53,6 +53,11 @@ af_status af_convert_check_compress(const af_convert_options *o, af_err *err)
     if (!(o->min_psnr >= 0 && o->min_psnr < 1000))
         return af_err_set(err, AF_ERR_USAGE, "--min-psnr %g: want a value in dB in [0, 1000)",
                           o->min_psnr);
+    if (o->max_size != 0 && (mode != AF_CMODE_AUTO || !(o->max_size > 0 && o->max_size <= 1)))
+        return af_err_set(err, AF_ERR_USAGE, mode != AF_CMODE_AUTO
+                          ? "--max-size is used by --compress auto only"
+                          : "--max-size %g: want a fraction of the fp32 size in (0, 1]",
+                          o->max_size);
     if (o->calib_dir && mode != AF_CMODE_AUTO && mode != AF_CMODE_INT8 &&
         mode != AF_CMODE_INT4 && mode != AF_CMODE_BLOCKWISE)
         return af_err_set(err, AF_ERR_USAGE, "--calib is used by --compress auto, int8, int4 "
@@ -73,6 +78,7 @@ static void options_from(const af_convert_options *o, af_compress_options *co)
     co->family = o->target ? af_target_find(o->target) : NULL;
     co->calib_dir = o->calib_dir;
     co->data_free = o->data_free;
+    co->max_size = o->max_size;
     if (o->min_psnr > 0) co->min_psnr = o->min_psnr;
     co->min_cosine = o->min_cosine;
     co->min_topk = o->min_topk;
@@ -194,6 +200,10 @@ void af_compress_meta_json(af_json *j, const af_graph *g, const af_convert_optio
         json_kv_num(j, "min_psnr_db", co.min_psnr);
         json_kv_num(j, "model_psnr_db", cr->model_psnr_db);
         json_kv_int(j, "promotions", cr->promotions);
+        if (o->max_size > 0) {
+            json_kv_num(j, "max_size", o->max_size);
+            json_kv_num(j, "size_ratio", cr->size_ratio);
+        }
         json_kv_str(j, "calibration", cr->random_calib ? "random" : "files");
         json_kv_int(j, "calibration_sets", cr->n_calib_sets);
         if (task_gates_given(o)) json_gates(j, o, cr);

@@ -107,9 +107,9 @@ int cli_compress_flag(int argc, char **argv, int *i, af_convert_options *o)
     int g = gates_flag(argc, argv, i, o);
     if (g) return g;
     static const char *const valued[] = {"--group-size", "--block-size", "--block-bits",
-                                         "--sparsity", "--calib", "--min-psnr"};
+                                         "--sparsity", "--calib", "--max-size", "--min-psnr"};
     int k = -1;
-    for (int j = 0; j < 6; j++)
+    for (int j = 0; j < 7; j++)
         if (!strcmp(a, valued[j])) k = j;
     if (k < 0) return 0;
     if (*i + 1 >= argc) {
@@ -139,6 +139,7 @@ int cli_compress_flag(int argc, char **argv, int *i, af_convert_options *o)
         break;
     case 3: bad = parse_num(a, v, &o->sparsity); break;
     case 4: o->calib_dir = v; break;
+    case 5: bad = parse_num(a, v, &o->max_size); break;
     default: bad = parse_num(a, v, &o->min_psnr); if (!bad && o->min_psnr <= 0) {
             cli_error(CLI_USAGE, "--min-psnr %s: want a positive value in dB", v);
             bad = -1;

@@ -27,6 +27,7 @@ const cli_command cli_commands[] = {
      "                        int8/int4/blockwise/auto codes become data-aware (GPTQ)\n"
      "  --data-free           with --calib, encode without its statistics (judging only)\n"
      "  --min-psnr DB         auto: whole-model accuracy gate (default 35)\n"
+     "  --max-size R          auto, size first: weights at most R of fp32, least error within\n"
      "  --min-cosine C        auto: also every output's cosine >= C (C in [0,1])\n"
      "  --min-topk P, --min-argmax P, --min-iou P   auto: also agreement >= P (fraction 0..1)\n"
      "                        of the measures --topk [OUT=]K, --argmax-axis [OUT=]A, --iou [OUT=]T\n"
@@ -45,6 +46,7 @@ const cli_command cli_commands[] = {
      "aneforge convert det.onnx -o det.afb --input-shape images=1,3,640,640",
      "-o= --output= --compress= --group-size= --block-size= --block-bits= --sparsity= "
      "--int8-asymmetric --int8-per-tensor --target= --allow-fallback --calib= --data-free "
+     "--max-size= "
      "--min-psnr= "
      "--min-cosine= --min-topk= --min-argmax= --min-iou= --topk= --argmax-axis= --iou= "
      "--input-shape= --weights= --weight-map= --allow-partial --image-input= --no-fuse --json "

@@ -98,6 +98,9 @@ typedef struct af_convert_options {
     /* --data-free: with calib_dir, encode without the calibration data's input statistics
      * (GPTQ, docs/compression.md "Data-aware encoding"); calibration then only judges auto */
     int data_free;
+    /* --max-size R: auto, size first: the compressible weights take at most R of their fp32
+     * bytes, with the least layer error the budget allows (docs/compression.md); 0 = off */
+    double max_size;
 } af_convert_options;
 
 typedef struct af_freeze_spec {

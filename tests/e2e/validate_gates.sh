@@ -10,7 +10,8 @@
 #   + --min-argmax 0.99:    w1 promoted once (int8), argmax 0.992 on the same data
 # Margins: 48 dB vs the 30 dB gate; 0.80-0.88 vs 0.99 (>= 28 rows of 256). Validate and auto
 # measure the same outputs of the same weights on the same inputs, so the promoted bundle's
-# 0.992 is what auto's gate saw (both printed below).
+# 0.992 is what auto's gate saw (both printed below). auto runs --data-free: these are the
+# data-free encodings measured above (with --calib, GPTQ would re-code the candidates).
 set -eu
 . "$(dirname "$0")/lib/common.sh"
 "$PY" -c "import onnx, numpy" 2>/dev/null || { echo "skip: python3-onnx not installed"; exit $SKIP; }
@@ -49,8 +50,8 @@ echo "validate gates: ok"
 
 # 2. auto with the PSNR gate only keeps the lossy choice; with --min-argmax it promotes until
 #    the argmax agreement holds, and the metadata says the argmax gate decided
-"$AF" convert "$M" -o "$T/ap.afb" --compress auto --min-psnr 30 --calib "$I" -q
-"$AF" convert "$M" -o "$T/aa.afb" --compress auto --min-psnr 30 --calib "$I" \
+"$AF" convert "$M" -o "$T/ap.afb" --compress auto --min-psnr 30 --calib "$I" --data-free -q
+"$AF" convert "$M" -o "$T/aa.afb" --compress auto --min-psnr 30 --calib "$I" --data-free \
     --argmax-axis probs=-1 --min-argmax 0.99 >"$T/aa_convert.txt"
 cat "$T/aa_convert.txt"
 rc=0
@@ -73,7 +74,7 @@ grep -q "^  auto: decided by argmax; .*argmax 0.99[0-9]* (min 0.99)$" "$T/aa_ins
 ! grep -q decided_by "$T/ap_inspect.txt" || fail "PSNR-only auto metadata grew task fields"
 grep -q "^  auto: decided by layer_gate; model PSNR" "$T/ap_inspect.txt" || fail "inspect: layer_gate"
 # a cosine gate alone (1e-6 from 1 on probs, which is 8e-6 off with blockwise-int4) promotes
-"$AF" convert "$M" -o "$T/ac.afb" --compress auto --min-psnr 30 --calib "$I" \
+"$AF" convert "$M" -o "$T/ac.afb" --compress auto --min-psnr 30 --calib "$I" --data-free \
     --min-cosine 0.999999 --json >"$T/ac.json"
 cat "$T/ac.json"
 grep -q '"decided_by":"cosine","gates_met":1' "$T/ac.json" || fail "auto --min-cosine: decided_by"

@@ -41,6 +41,7 @@ typedef struct wstate {
     int gate_pos;                /* the layer gate's choice, before the whole-model gate */
     int promotion;               /* 1-based whole-model gate step that first moved it, 0 = never */
     float *decoded;              /* the chosen candidate's weights (for the model gate) */
+    int dec_pos;                 /* the candidate decoded holds (valid when decoded != NULL) */
 } wstate;
 
 typedef struct auto_ctx {
@@ -253,6 +254,7 @@ static af_status decode_choice(auto_ctx *a, wstate *s, af_err *err)
         if (!(s->decoded = malloc((size_t)n * sizeof(float))))
             return af_err_set(err, AF_ERR_NOMEM, "out of memory");
     }
+    s->dec_pos = s->pos;
     return decode_cand(a, s, s->pos, s->decoded, err);
 }
 
@@ -356,31 +358,79 @@ static af_status size_first(auto_ctx *a, af_compress_result *r, af_err *err)
     return AF_OK;
 }
 
-/* While a gate fails, promote; r->decided_by is the mask that asked for the last promotion.
- * Size first: the choice stands (the budget binds); the gates are measured and reported. */
+/* The promotion sequence: promote() depends only on the layer PSNRs, never on a model run, so
+ * the order in which the gate would move layers is known up front. steps[k] = (weight, its
+ * position after step k + 1); returns the count (every layer at fp16 after the last). */
+static int promotion_steps(auto_ctx *a, int **steps_out)
+{
+    int total = 0;
+    for (int i = 0; i < a->nw; i++) total += a->w[i].n_cands - a->w[i].pos;
+    int *steps = malloc(2 * (size_t)(total + 1) * sizeof *steps), n = 0;
+    if (!steps) return -1;
+    wstate *moved;
+    while (promote(a, &moved)) {
+        steps[2 * n] = (int)(moved - a->w), steps[2 * n + 1] = moved->pos;
+        n++;
+    }
+    *steps_out = steps;
+    return n;
+}
+
+/* Positions after the first k steps (from the layer gate's choice), re-decoding what moved. */
+static af_status apply_steps(auto_ctx *a, const int *steps, int k, af_err *err)
+{
+    for (int i = 0; i < a->nw; i++) a->w[i].pos = a->w[i].gate_pos, a->w[i].promotion = 0;
+    for (int j = 0; j < k; j++) a->w[steps[2 * j]].pos = steps[2 * j + 1];
+    for (int i = 0; i < a->nw; i++) {
+        wstate *s = &a->w[i];
+        if (s->pos != s->dec_pos && decode_choice(a, s, err) != AF_OK) return err->code;
+    }
+    for (int j = k - 1; j >= 0; j--) a->w[steps[2 * j]].promotion = j + 1; /* first step wins */
+    return AF_OK;
+}
+
+/* Measures the model after k steps; *failed: the gates failing there. */
+static af_status gates_at(auto_ctx *a, const int *steps, int k, af_compress_result *r,
+                          int *failed, af_err *err)
+{
+    if (apply_steps(a, steps, k, err) != AF_OK) return err->code;
+    af_status st = model_gates(a, r, failed, err);
+    progress(a, "whole-model gate");
+    return st;
+}
+
+/* The fewest steps of the promotion sequence after which every gate passes, found by
+ * bisection (one model run per halving instead of one per step; the result is the linear
+ * scan's when passing is monotone in the step count, as more accurate layers make it). When
+ * even the last step fails, all are taken and the failing gates stay in r->gates_failed.
+ * r->decided_by: the gates that failed one step before the answer (they asked for its last
+ * step). Size first (--max-size): the budget binds; the gates are only measured. */
 static af_status model_gate(auto_ctx *a, af_compress_result *r, af_err *err)
 {
     for (int i = 0; i < a->nw; i++)
         if (decode_choice(a, &a->w[i], err) != AF_OK) return err->code;
-    if (a->o->max_size > 0) {
-        int failed;
-        if (model_gates(a, r, &failed, err) != AF_OK) return err->code;
-        r->gates_failed = failed;
-        return AF_OK;
+    int failed;
+    if (model_gates(a, r, &failed, err) != AF_OK) return err->code;
+    progress(a, "whole-model gate");
+    r->gates_failed = failed;
+    if (a->o->max_size > 0 || !failed) return AF_OK;
+    int *steps = NULL, n = promotion_steps(a, &steps);
+    if (n < 0) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    int lo = 0, hi = n, lo_failed = failed, last = -1;
+    af_status st = AF_OK;
+    while (st == AF_OK && hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2, f;
+        if ((st = gates_at(a, steps, mid, r, &f, err)) != AF_OK) break;
+        if (f) lo = mid, lo_failed = f;
+        else hi = mid, failed = 0;
+        last = mid;
     }
-    for (;;) {
-        int failed;
-        if (model_gates(a, r, &failed, err) != AF_OK) return err->code;
-        progress(a, "whole-model gate");
-        wstate *moved = NULL;
-        r->gates_failed = failed;
-        if (!failed || !promote(a, &moved)) break;
-        r->decided_by = failed;
-        r->promotions++;
-        if (!moved->promotion) moved->promotion = r->promotions;
-        if (decode_choice(a, moved, err) != AF_OK) return err->code;
-    }
-    return AF_OK;
+    if (st == AF_OK && last != hi) st = gates_at(a, steps, hi, r, &failed, err); /* r at hi */
+    r->gates_failed = failed;
+    r->promotions = hi;
+    r->decided_by = lo_failed;
+    free(steps);
+    return st;
 }
 
 /* ---- driver ---------------------------------------------------------------------------------- */

@@ -18,7 +18,8 @@
  * output over calibration activations (layer PSNR >= layer_psnr), the first passing wins, else
  * fp16; then the whole model's outputs must reach min_psnr against the fp32 program (and the
  * task gates given: cosine, top-K, argmax, IoU agreement), and while one fails, the most
- * sensitive layer (lowest layer PSNR) moves to its next larger candidate.
+ * sensitive layer (lowest layer PSNR) moves to its next larger candidate (how many moves: by
+ * bisection over that fixed sequence, auto.c).
  */
 #ifndef AF_COMPRESS_COMPRESS_H
 #define AF_COMPRESS_COMPRESS_H

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../importers/npy/npy.h"
 
@@ -59,12 +60,16 @@ af_status af_geval_init(af_geval *e, const af_graph *g, af_err *err)
         size_t b = af_kernel_scratch_bytes(n->op, &n->p, in, n->n_in, out, n->n_out);
         if (b > need) need = b;
     }
-    e->scratch_bytes = (need + 63) & ~(size_t)63;
+    /* every online core (at most 8): the kernels' results do not depend on the thread count */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int nt = cores < 1 ? 1 : cores > 8 ? 8 : (int)cores;
+    e->scratch_bytes = ((need + 63) & ~(size_t)63) * (size_t)nt; /* one slice per thread */
     if (need && !(e->scratch = aligned_alloc(64, e->scratch_bytes)))
         return af_err_set(err, AF_ERR_NOMEM, "out of memory for scratch");
+    if (nt > 1 && afk_pool_create(nt, &e->ctx.pool, err) != AF_OK) return err->code;
     e->ctx.scratch = e->scratch;
     e->ctx.scratch_bytes = e->scratch_bytes;
-    e->ctx.n_threads = 1;
+    e->ctx.n_threads = nt;
     return AF_OK;
 }
 
@@ -75,6 +80,7 @@ void af_geval_free(af_geval *e)
     free(e->buf);
     free(e->over);
     free(e->scratch);
+    afk_pool_free(e->ctx.pool);
     memset(e, 0, sizeof *e);
 }
 

@@ -1,6 +1,7 @@
 /* compress/compress.c — the compression pass: which tensors are weights, single-encoding modes,
  * and the dispatch to auto (auto.c). See compress.h. */
 #include "compress.h"
+#include "gptq.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -128,19 +129,54 @@ af_status af_compress_apply(af_tensor *t, af_ckind k, const af_cparams *p, af_cb
     return AF_OK;
 }
 
+/* With calibration data: each weight's input statistics (wstats.h), for data-aware codes. */
+static af_status single_stats(af_graph *g, const af_compress_options *o, const int *w, int nw,
+                              af_compress_result *r, af_wstats **stats, af_err *err)
+{
+    *stats = NULL;
+    if (!o->calib_dir || o->data_free) return AF_OK;
+    af_calib cal;
+    if (af_calib_load(g, o->calib_dir, o->seed, &cal, err) != AF_OK) return err->code;
+    r->n_calib_sets = cal.n_sets;
+    *stats = calloc((size_t)(nw ? nw : 1), sizeof **stats);
+    af_status st = *stats ? af_wstats_collect(g, &cal, w, nw, AF_WSTATS_MAX_FULL, *stats, err)
+                          : af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    af_calib_free(&cal, g->n_inputs);
+    return st;
+}
+
+/* Encodes t as k; with statistics, GPTQ re-chooses the codes (gptq.h). */
+static af_status encode_one(af_tensor *t, af_ckind k, const af_cparams *p, af_wstats *s,
+                            af_err *err)
+{
+    af_cblob b = {0};
+    if (!s || !af_ctraits_table[k].encode) return af_compress_apply(t, k, p, NULL, err);
+    if (af_ctraits_table[k].encode(t->data, t->rank, t->dims, p, &b, err) != AF_OK ||
+        af_gptq_recode(k, t->data, t->rank, t->dims, s, &b, err) != AF_OK) {
+        af_cblob_drop(&b);
+        return af_err_prefix(err, t->name);
+    }
+    return af_compress_apply(t, k, p, &b, err);
+}
+
 static af_status single_mode(af_graph *g, const af_compress_options *o, const int *w, int nw,
                              af_compress_result *r, af_err *err)
 {
-    for (int i = 0; i < nw; i++) {
+    af_wstats *stats = NULL;
+    af_status st = single_stats(g, o, w, nw, r, &stats, err);
+    for (int i = 0; st == AF_OK && i < nw; i++) {
         af_tensor *t = &g->tensors[w[i]];
         int emb = 0;
         af_compress_is_weight(g, w[i], &emb);
         af_cparams p = o->p;
         af_ckind k = single_kind(o, t, emb, &p);
-        if (k == AF_CK_COUNT)
-            return af_err_set(err, AF_ERR_USAGE, "no %d-bit palette (want 1, 2, 3, 4, 6 or 8)",
-                              o->palette_bits);
-        if (af_compress_apply(t, k, &p, NULL, err) != AF_OK) return err->code;
+        if (k == AF_CK_COUNT) {
+            st = af_err_set(err, AF_ERR_USAGE, "no %d-bit palette (want 1, 2, 3, 4, 6 or 8)",
+                            o->palette_bits);
+            break;
+        }
+        if ((st = encode_one(t, k, &p, stats ? &stats[i] : NULL, err)) != AF_OK) break;
+        r->data_aware += stats && stats[i].factored == 1;
         af_cblob b = {t->blob, t->blob_bytes};
         af_compress_choice *c = &r->choices[r->n++];
         c->tensor = w[i];
@@ -156,7 +192,9 @@ static af_status single_mode(af_graph *g, const af_compress_options *o, const in
                      af_cmode_names[o->mode], o->family->name, af_ctraits_table[k].name);
         if (o->progress) o->progress(o->progress_user, "encoding", (uint64_t)i + 1, (uint64_t)nw);
     }
-    return AF_OK;
+    for (int i = 0; stats && i < nw; i++) af_wstats_free(&stats[i]);
+    free(stats);
+    return st;
 }
 
 af_status af_compress_graph(af_graph *g, const af_compress_options *o, af_compress_result *r,
@@ -164,6 +202,7 @@ af_status af_compress_graph(af_graph *g, const af_compress_options *o, af_compre
 {
     memset(r, 0, sizeof *r);
     r->model_psnr_db = NAN;
+    r->model_cosine = r->model_top1 = r->model_topk = r->model_argmax = r->model_iou = NAN;
     if (o->mode == AF_CMODE_FP32 || o->mode == AF_CMODE_FP16) return AF_OK;
     int *w = malloc((size_t)(g->n_tensors ? g->n_tensors : 1) * sizeof *w), nw = 0;
     r->choices = calloc((size_t)(g->n_tensors ? g->n_tensors : 1), sizeof *r->choices);

@@ -16,13 +16,16 @@
  * --sparsity takes only naturally sparse weights (smaller than fp16). auto: candidates are the
  * family's native streams, per tensor from smallest to largest; each is judged on its layer's
  * output over calibration activations (layer PSNR >= layer_psnr), the first passing wins, else
- * fp16; then the whole model's outputs must reach min_psnr against the fp32 program, and while
- * they do not, the most sensitive layer (lowest layer PSNR) moves to its next larger candidate.
+ * fp16; then the whole model's outputs must reach min_psnr against the fp32 program (and the
+ * task gates given: cosine, top-K, argmax, IoU agreement), and while one fails, the most
+ * sensitive layer (lowest layer PSNR) moves to its next larger candidate (how many moves: by
+ * bisection over that fixed sequence, auto.c).
  */
 #ifndef AF_COMPRESS_COMPRESS_H
 #define AF_COMPRESS_COMPRESS_H
 
 #include "../graph/graph.h"
+#include "aneforge/converter.h"
 #include "aneforge/targets.h"
 #include "encodings.h"
 
@@ -48,9 +51,18 @@ typedef struct af_compress_options {
     int block_bits;                   /* blockwise mode: 4 (default) or 8 */
     int palette_bits;                 /* palette mode: 1, 2, 3, 4 (default), 6 or 8 */
     const af_target_family *family;   /* NULL: none given */
-    const char *calib_dir;            /* auto: DIR/<input>.npy, or DIR/<set>/<input>.npy */
+    const char *calib_dir;            /* DIR/<input>.npy, or DIR/<set>/<input>.npy: auto's judging,
+                                         and data-aware codes (gptq.h) unless data_free */
+    int data_free;                    /* 1: no data-aware codes even with calib_dir */
+    double max_size;                  /* auto: > 0 = size-first: the weights' stored bytes at most
+                                         this fraction of their fp32 bytes (auto.c "budget") */
     double min_psnr;                  /* auto: whole-model gate, dB (default 35) */
     double layer_psnr;                /* auto: per-layer gate, dB (default min_psnr + 5) */
+    /* auto: whole-model gates on task measures next to min_psnr (convert/gates.h; 0 = none),
+     * and which outputs get which task measure */
+    double min_cosine, min_topk, min_argmax, min_iou;
+    const af_task_spec *tasks;
+    int n_tasks;
     uint32_t seed;                    /* auto without calibration: random inputs' seed */
     af_progress_fn progress;
     void *progress_user;
@@ -78,8 +90,16 @@ typedef struct af_compress_result {
     int n;
     double model_psnr_db;        /* auto: final whole-model PSNR (min over outputs); else NaN */
     int promotions;              /* auto: layers moved up by the whole-model gate */
+    int decided_by;              /* auto: gates (convert/gates.h AF_GATE_* mask) that failed
+                                  * before the last promotion; 0 = no promotion was needed */
+    int gates_failed;            /* auto: gates still failing at the end (every layer at its
+                                  * most accurate candidate); 0 = all met */
+    /* auto: final whole-model measures, worst output (NaN: not measured) */
+    double model_cosine, model_top1, model_topk, model_argmax, model_iou;
     int n_calib_sets;
     int random_calib;            /* 1: no --calib, seeded random inputs were used */
+    int data_aware;              /* single modes with --calib: weights whose codes GPTQ chose */
+    double size_ratio;           /* auto: the weights' stored bytes / their fp32 bytes */
     char warning[320];           /* "" or a one-line warning for the user */
 } af_compress_result;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aneforge/targets.h"
+#include "gates.h"
 
 static int is_pow2(long v) { return v > 0 && (v & (v - 1)) == 0; }
 
@@ -30,6 +31,30 @@ static af_status palette_check(const af_convert_options *o, int mode, af_err *er
     return AF_OK;
 }
 
+/* The task gates: fractions in [0, 1], auto only, each with its spec (gates.h). */
+static af_status check_gates(const af_convert_options *o, int mode, af_err *err)
+{
+    const double v[] = {o->min_cosine, o->min_topk, o->min_argmax, o->min_iou};
+    static const char *const flag[] = {"--min-cosine", "--min-topk", "--min-argmax", "--min-iou"};
+    int any = o->n_tasks > 0;
+    for (int k = 0; k < 4; k++) {
+        if (!(v[k] >= 0 && v[k] <= 1))
+            return af_err_set(err, AF_ERR_USAGE, "%s %g: want a fraction in [0, 1] (e.g. 0.99)",
+                              flag[k], v[k]);
+        any |= v[k] > 0;
+    }
+    if (any && mode != AF_CMODE_AUTO)
+        return af_err_set(err, AF_ERR_USAGE, "--min-cosine, --min-topk, --min-argmax, --min-iou, "
+                          "--topk, --argmax-axis and --iou are used by --compress auto only");
+    af_gates g;
+    af_gates_none(&g);
+    g.min_cosine = o->min_cosine;
+    g.min_topk = o->min_topk;
+    g.min_argmax = o->min_argmax;
+    g.min_iou = o->min_iou;
+    return af_task_specs_check(o->tasks, o->n_tasks, &g, err);
+}
+
 af_status af_convert_check_compress(const af_convert_options *o, af_err *err)
 {
     int mode = af_compress_mode_from_name(o->compress);
@@ -50,9 +75,16 @@ af_status af_convert_check_compress(const af_convert_options *o, af_err *err)
     if (!(o->min_psnr >= 0 && o->min_psnr < 1000))
         return af_err_set(err, AF_ERR_USAGE, "--min-psnr %g: want a value in dB in [0, 1000)",
                           o->min_psnr);
-    if (o->calib_dir && mode != AF_CMODE_AUTO)
-        return af_err_set(err, AF_ERR_USAGE, "--calib is used by --compress auto only");
-    return AF_OK;
+    if (o->max_size != 0 && (mode != AF_CMODE_AUTO || !(o->max_size > 0 && o->max_size <= 1)))
+        return af_err_set(err, AF_ERR_USAGE, mode != AF_CMODE_AUTO
+                          ? "--max-size is used by --compress auto only"
+                          : "--max-size %g: want a fraction of the fp32 size in (0, 1]",
+                          o->max_size);
+    if (o->calib_dir && mode != AF_CMODE_AUTO && mode != AF_CMODE_INT8 &&
+        mode != AF_CMODE_INT4 && mode != AF_CMODE_BLOCKWISE && mode != AF_CMODE_PALETTE)
+        return af_err_set(err, AF_ERR_USAGE, "--calib is used by --compress auto, int8, int4, "
+                          "palette and blockwise only");
+    return check_gates(o, mode, err);
 }
 
 static void options_from(const af_convert_options *o, af_compress_options *co)
@@ -69,9 +101,27 @@ static void options_from(const af_convert_options *o, af_compress_options *co)
     co->block_bits = o->block_bits ? o->block_bits : 4;
     co->family = o->target ? af_target_find(o->target) : NULL;
     co->calib_dir = o->calib_dir;
+    co->data_free = o->data_free;
+    co->max_size = o->max_size;
     if (o->min_psnr > 0) co->min_psnr = o->min_psnr;
+    co->min_cosine = o->min_cosine;
+    co->min_topk = o->min_topk;
+    co->min_argmax = o->min_argmax;
+    co->min_iou = o->min_iou;
+    co->tasks = o->tasks;
+    co->n_tasks = o->n_tasks;
     co->progress = o->progress;
     co->progress_user = o->progress_user;
+}
+
+/* "layer_gate" when the whole-model gate promoted nothing, else the gates that asked for the
+ * last promotion ("psnr", "cosine,argmax", ...); "" outside auto. */
+static const char *decided_by(const af_compress_result *cr, char *buf, size_t size)
+{
+    if (isnan(cr->model_psnr_db)) snprintf(buf, size, "%s", "");
+    else if (!cr->promotions) snprintf(buf, size, "layer_gate");
+    else af_gates_str(cr->decided_by, buf, size);
+    return buf;
 }
 
 af_status af_convert_compress(const af_convert_options *o, af_graph *g, af_convert_report *r,
@@ -90,6 +140,13 @@ af_status af_convert_compress(const af_convert_options *o, af_graph *g, af_conve
     }
     r->model_psnr_db = cr->model_psnr_db;
     r->promotions = cr->promotions;
+    decided_by(cr, r->decided_by, sizeof r->decided_by);
+    r->gates_met = !cr->gates_failed;
+    r->model_cosine = cr->model_cosine;
+    r->model_top1 = cr->model_top1;
+    r->model_topk = cr->model_topk;
+    r->model_argmax = cr->model_argmax;
+    r->model_iou = cr->model_iou;
     snprintf(r->compress_warning, sizeof r->compress_warning, "%s", cr->warning);
     return AF_OK;
 }
@@ -112,6 +169,53 @@ static void json_params(af_json *j, const af_convert_options *o, const af_compre
     json_kv_num(j, "sparsity", o->sparsity);
 }
 
+/* Any of the task gates or measures: only then the metadata holds them (without, an auto
+ * bundle's metadata is what it was before they existed). */
+static int task_gates_given(const af_convert_options *o)
+{
+    return o->n_tasks > 0 || o->min_cosine > 0 || o->min_topk > 0 || o->min_argmax > 0 ||
+           o->min_iou > 0;
+}
+
+static void json_task_specs(af_json *j, const af_convert_options *o)
+{
+    static const char *const kinds[] = {"", "topk", "argmax", "iou"};
+    json_key(j, "task_measures");
+    json_open(j, '[');
+    for (int i = 0; i < o->n_tasks; i++) {
+        const af_task_spec *s = &o->tasks[i];
+        json_raw(j, i ? ",{" : "{");
+        j->need_comma = 0;
+        json_kv_str(j, "output", s->output); /* null: every output it fits */
+        json_kv_str(j, "kind", kinds[s->kind]);
+        if (s->kind == AF_TASK_TOPK) json_kv_int(j, "k", s->k);
+        else if (s->kind == AF_TASK_ARGMAX) json_kv_int(j, "axis", s->axis);
+        else json_kv_num(j, "threshold", s->threshold);
+        json_close(j, '}');
+    }
+    json_close(j, ']');
+}
+
+/* The task gates set, the measures, and which gate decided (docs/compression.md). */
+static void json_gates(af_json *j, const af_convert_options *o, const af_compress_result *cr)
+{
+    static const char *const mins[] = {"min_cosine", "min_topk", "min_argmax", "min_iou"};
+    const double v[] = {o->min_cosine, o->min_topk, o->min_argmax, o->min_iou};
+    for (int k = 0; k < 4; k++)
+        if (v[k] > 0) json_kv_num(j, mins[k], v[k]);
+    char buf[48];
+    json_kv_str(j, "decided_by", decided_by(cr, buf, sizeof buf));
+    json_kv_int(j, "gates_met", !cr->gates_failed);
+    if (cr->gates_failed) json_kv_str(j, "gates_failed", af_gates_str(cr->gates_failed, buf, sizeof buf));
+    static const char *const keys[] = {"model_cosine", "model_top1", "model_topk", "model_argmax",
+                                       "model_iou"};
+    const double m[] = {cr->model_cosine, cr->model_top1, cr->model_topk, cr->model_argmax,
+                        cr->model_iou};
+    for (int k = 0; k < 5; k++)
+        if (!isnan(m[k])) json_kv_num(j, keys[k], m[k]);
+    if (o->n_tasks) json_task_specs(j, o); /* last: readers scan the scalars before it */
+}
+
 void af_compress_meta_json(af_json *j, const af_graph *g, const af_convert_options *o,
                            const af_compress_result *cr)
 {
@@ -125,8 +229,18 @@ void af_compress_meta_json(af_json *j, const af_graph *g, const af_convert_optio
         json_kv_num(j, "min_psnr_db", co.min_psnr);
         json_kv_num(j, "model_psnr_db", cr->model_psnr_db);
         json_kv_int(j, "promotions", cr->promotions);
+        if (o->max_size > 0) {
+            json_kv_num(j, "max_size", o->max_size);
+            json_kv_num(j, "size_ratio", cr->size_ratio);
+        }
         json_kv_str(j, "calibration", cr->random_calib ? "random" : "files");
         json_kv_int(j, "calibration_sets", cr->n_calib_sets);
+        if (task_gates_given(o)) json_gates(j, o, cr);
+    }
+    if (o->calib_dir && !o->data_free) {
+        json_kv_str(j, "data_aware", "gptq");
+        if (co.mode != AF_CMODE_AUTO) json_kv_int(j, "calibration_sets", cr->n_calib_sets);
+        json_kv_int(j, "data_aware_tensors", cr->data_aware);
     }
     json_key(j, "tensors");
     json_open(j, '[');

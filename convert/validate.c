@@ -310,8 +310,19 @@ static float *as_floats(af_dtype dt, const void *data, size_t n)
     return f;
 }
 
-static af_status compare_expected(const af_val_options *o, af_val_output *out, const float *ref,
-                                  const float *bun, size_t n, af_err *err)
+/* The task measures plan asks for, of out against ref (shape of info). */
+static void task_measure(const af_task_plan *plan, const af_tensor_info *info, const float *ref,
+                         const float *out, af_task_metrics *t)
+{
+    af_task_counts c;
+    memset(&c, 0, sizeof c);
+    af_task_add(plan, info->rank, info->dims, ref, out, &c);
+    af_task_finish(plan, &c, t);
+}
+
+static af_status compare_expected(const af_val_options *o, af_val_output *out,
+                                  const af_tensor_info *info, const float *ref, const float *bun,
+                                  size_t n, af_err *err)
 {
     char path[4096];
     if (af_npy_path(o->reference_dir, out->name, path, sizeof path, err) != AF_OK)
@@ -328,6 +339,8 @@ static af_status compare_expected(const af_val_options *o, af_val_output *out, c
     else {
         af_metrics_compute(ef, bun, n, &out->m_expected);
         af_metrics_compute(ef, ref, n, &out->m_ref_expected);
+        task_measure(&out->t.plan, info, ef, bun, &out->t_expected);
+        task_measure(&out->t.plan, info, ef, ref, &out->t_ref_expected);
         out->has_expected = 1;
     }
     free(ef);
@@ -352,11 +365,15 @@ static af_status compare_output(const af_val_options *o, val_prog *ref, val_prog
     if (ri.nbytes / af_dtype_size(ri.dtype) != n)
         return af_err_set(err, AF_ERR_SHAPE, "output '%s': %zu elements in the bundle, %zu in %s",
                           bi.name, n, ri.nbytes / af_dtype_size(ri.dtype), o->model_path);
+    af_task_plan plan;
+    if (af_task_plan_for(o->tasks, o->n_tasks, bi.name, bi.rank, bi.dims, &plan, err) != AF_OK)
+        return af_err_prefix(err, o->bundle_path);
     float *bf = as_floats(bi.dtype, bd, n), *rf = as_floats(ri.dtype, rd, n);
     if (!bf || !rf || oom) af_err_set(err, AF_ERR_NOMEM, "out of memory comparing '%s'", bi.name);
     else {
         af_metrics_compute(rf, bf, n, &out->m);
-        if (o->reference_dir) compare_expected(o, out, rf, bf, n, err);
+        task_measure(&plan, &bi, rf, bf, &out->t);
+        if (o->reference_dir) compare_expected(o, out, &bi, rf, bf, n, err);
     }
     free(bf);
     free(rf);
@@ -419,6 +436,27 @@ static af_status run_per_layer(const af_val_options *o, val_prog *ref, val_prog 
     return af_val_attach_weights(o->bundle_path, r, err);
 }
 
+/* Every named task spec names an output, and every task gate has a measured output. */
+static af_status check_plans(const af_val_options *o, const af_val_result *r, af_err *err)
+{
+    if (!o->n_tasks && !o->gates) return AF_OK;
+    af_gates none;
+    af_gates_none(&none);
+    const char **names = calloc((size_t)r->n_outputs + 1, sizeof *names);
+    af_task_plan *plans = calloc((size_t)r->n_outputs + 1, sizeof *plans);
+    if (!names || !plans) af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    for (int i = 0; names && plans && i < r->n_outputs; i++) {
+        names[i] = r->outputs[i].name;
+        plans[i] = r->outputs[i].t.plan;
+    }
+    if (names && plans)
+        af_task_plans_check(o->tasks, o->n_tasks, o->gates ? o->gates : &none, names, plans,
+                            r->n_outputs, o->bundle_path, err);
+    free(names);
+    free(plans);
+    return err->code;
+}
+
 static af_status run_both(const af_val_options *o, val_prog *ref, val_prog *bun, val_state *v,
                           af_err *err)
 {
@@ -437,6 +475,7 @@ static af_status run_both(const af_val_options *o, val_prog *ref, val_prog *bun,
     if (!r->outputs) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
     for (int i = 0; i < r->n_outputs; i++)
         if (compare_output(o, ref, bun, i, &r->outputs[i], err) != AF_OK) return err->code;
+    if (check_plans(o, r, err) != AF_OK) return err->code;
     return o->per_layer ? run_per_layer(o, ref, bun, v, err) : AF_OK;
 }
 
@@ -527,6 +566,13 @@ int af_val_first_promoted(const af_val_result *r)
     for (int i = 0; i < r->n_layers; i++)
         if (r->layers[i].w.has_auto && r->layers[i].w.promotion == 1) return i;
     return -1;
+}
+
+int af_val_failed(const af_val_result *r, const af_gates *g)
+{
+    int f = 0;
+    for (int i = 0; i < r->n_outputs; i++) f |= af_gates_failed(g, &r->outputs[i].m, &r->outputs[i].t);
+    return f;
 }
 
 int af_val_passes(const af_val_result *r, double min_psnr)

@@ -8,7 +8,8 @@
  *   3. runs the reference and the bundle as deployed (optionally with fp16 activations) through
  *      the same runtime, with a node observer on each;
  *   4. measures (convert/metrics.h) every output of the bundle against the reference, and
- *      against expected outputs from elsewhere when a reference folder is given;
+ *      against expected outputs from elsewhere when a reference folder is given; outputs the
+ *      task specs (--topk, --argmax-axis, --iou; convert/gates.h) fit get those measures too;
  *   5. per layer: every f32 tensor the bundle computes whose name the reference also computes
  *      (lowering keeps ONNX names where it fuses) with the same element count is measured,
  *      twice: as deployed (errors accumulate along the depth) and isolated (a second bundle run
@@ -30,6 +31,7 @@
 
 #include "../graph/error.h"
 #include "aneforge/converter.h"
+#include "gates.h"
 #include "metrics.h"
 
 typedef struct af_val_options {
@@ -48,14 +50,20 @@ typedef struct af_val_options {
     int n_image_inputs;
     const af_freeze_spec *freeze; /* the bundle's --freeze, for the reference */
     int n_freeze;
+    const af_task_spec *tasks;  /* task measures per output (--topk, --argmax-axis, --iou) */
+    int n_tasks;
+    const af_gates *gates;      /* NULL = none; a task gate no output gets a measure for is
+                                 * AF_ERR_USAGE (the gates themselves are judged by the caller) */
 } af_val_options;
 
 typedef struct af_val_output {
     char *name;
     af_metrics m;               /* bundle vs fp32 program */
+    af_task_metrics t;          /* task measures, bundle vs fp32 program (t.plan: which) */
     int has_expected;
     af_metrics m_expected;      /* bundle vs the expected output (reference_dir) */
     af_metrics m_ref_expected;  /* fp32 program vs the expected output */
+    af_task_metrics t_expected, t_ref_expected;
 } af_val_output;
 
 /* A layer's weight: how the bundle stores it and, for --compress auto bundles, what auto
@@ -126,13 +134,17 @@ int af_val_first_promoted(const af_val_result *r);
 af_status af_val_attach_weights(const char *bundle_path, af_val_result *r, af_err *err);
 /* The PSNR layers are ranked by: own (isolated) when measured, else as deployed. */
 double af_val_layer_rank_psnr(const af_val_layer *l);
+/* Mask of the gates (convert/gates.h) any output fails, bundle vs fp32 program (NaN fails);
+ * 0 = passes. */
+int af_val_failed(const af_val_result *r, const af_gates *g);
 /* 1 when every output's PSNR (bundle vs fp32 program) is >= min_psnr (NaN fails). */
 int af_val_passes(const af_val_result *r, double min_psnr);
 
-/* Reports. Several components make one table / one JSON document / one plot. */
-void af_val_print_table(FILE *f, const af_val_result *r, int n, double min_psnr, int per_layer,
+/* Reports. Several components make one table / one JSON document / one plot (which draws
+ * g->min_psnr). */
+void af_val_print_table(FILE *f, const af_val_result *r, int n, const af_gates *g, int per_layer,
                         int top);
-af_status af_val_write_json(const char *path, const af_val_result *r, int n, double min_psnr,
+af_status af_val_write_json(const char *path, const af_val_result *r, int n, const af_gates *g,
                             af_err *err);
 af_status af_val_write_svg(const char *path, const af_val_result *r, int n, double min_psnr,
                            af_err *err);

@@ -26,21 +26,95 @@ static const char *fmt_num(double v, int cosine, char *buf, size_t size)
     return buf;
 }
 
-static void print_metrics_row(FILE *f, const char *label, const af_metrics *m, double min_psnr)
+/* One output's row; g NULL: no status column (the "vs expected" rows). */
+static void print_metrics_row(FILE *f, const char *label, const af_metrics *m,
+                              const af_task_metrics *t, const af_gates *g)
 {
-    char p[32], a[32], b[32], c[32];
-    int below = isnan(m->psnr) || m->psnr < min_psnr;
+    char p[32], a[32], b[32], c[32], st[64] = "";
+    int failed = g ? af_gates_failed(g, m, t) : 0;
+    if (g && af_gates_set(g)) {
+        char names[48];
+        snprintf(st, sizeof st, failed ? "FAIL %s" : "ok", af_gates_str(failed, names, sizeof names));
+    }
     fprintf(f, "  %-28s %9s %10s %10s %10s %6lld %6lld %8lld  %s\n", label,
             fmt_psnr(m->psnr, p, sizeof p), fmt_num(m->max_abs, 0, a, sizeof a),
             fmt_num(m->rel_l2, 0, b, sizeof b), fmt_num(m->cosine, 1, c, sizeof c),
-            (long long)m->nan_count, (long long)m->inf_count, (long long)m->fp16_overflow,
-            isfinite(min_psnr) ? (below ? "FAIL" : "ok") : "");
+            (long long)m->nan_count, (long long)m->inf_count, (long long)m->fp16_overflow, st);
+}
+
+/* The task measures under their output's row: "top-1 0.7250, top-5 0.9875 of 80 rows; ...". */
+static void print_task_row(FILE *f, const af_task_metrics *t)
+{
+    const af_task_plan *p = &t->plan;
+    if (!af_task_any(p)) return;
+    fprintf(f, "  %-28s", "");
+    const char *sep = "";
+    if (p->topk > 0) {
+        fprintf(f, " top-1 %.4f", t->top1);
+        if (p->topk > 1) fprintf(f, ", top-%d %.4f", p->topk, t->topk);
+        fprintf(f, " of %lld rows", (long long)t->c.rows);
+        sep = ";";
+    }
+    if (p->argmax_axis >= 0) {
+        fprintf(f, "%s argmax(axis %d) %.4f of %lld positions", sep, p->argmax_axis, t->argmax,
+                (long long)t->c.positions);
+        sep = ";";
+    }
+    if (p->iou)
+        fprintf(f, "%s IoU(>%g) %.4f (%lld/%lld)", sep, p->iou_threshold, t->iou,
+                (long long)t->c.inter, (long long)t->c.uni);
+    fputc('\n', f);
 }
 
 static void print_header(FILE *f, const char *first)
 {
     fprintf(f, "  %-28s %9s %10s %10s %10s %6s %6s %8s\n", first, "psnr_db", "max_abs", "rel_l2",
             "cosine", "nan", "inf", "fp16_ovf");
+}
+
+/* The value an output shows for a gate bit. */
+static double gate_value(int bit, const af_metrics *m, const af_task_metrics *t)
+{
+    switch (bit) {
+    case AF_GATE_PSNR: return m->psnr;
+    case AF_GATE_COSINE: return m->cosine;
+    case AF_GATE_TOPK: return t->topk;
+    case AF_GATE_ARGMAX: return t->argmax;
+    default: return t->iou;
+    }
+}
+
+/* "PASS: every output meets --min-psnr 40.00 dB, --min-cosine 0.999" or one FAIL line per
+ * output and gate it fails. */
+static void print_verdict(FILE *f, const af_val_result *r, int n, const af_gates *g)
+{
+    int set = af_gates_set(g), failed = 0;
+    for (int c = 0; c < n; c++) failed |= af_val_failed(&r[c], g);
+    if (!set) return;
+    if (!(failed & set)) {
+        fprintf(f, "PASS: every output meets");
+        for (int b = 1, first = 1; b <= AF_GATE_IOU; b <<= 1)
+            if (set & b) {
+                fprintf(f, b == AF_GATE_PSNR ? "%s %s %.2f dB" : "%s %s %g", first ? "" : ",",
+                        af_gate_flag(b), af_gate_min(g, b));
+                first = 0;
+            }
+        fputc('\n', f);
+        return;
+    }
+    char v[32], names[48];
+    for (int c = 0; c < n; c++)
+        for (int i = 0; i < r[c].n_outputs; i++) {
+            const af_val_output *o = &r[c].outputs[i];
+            int fo = af_gates_failed(g, &o->m, &o->t);
+            for (int b = 1; b <= AF_GATE_IOU; b <<= 1)
+                if (fo & b & set)
+                    fprintf(f, "FAIL: %s: output '%s': %s %s < %s %g\n", r[c].name, o->name,
+                            af_gates_str(b, names, sizeof names),
+                            b == AF_GATE_PSNR ? fmt_psnr(gate_value(b, &o->m, &o->t), v, sizeof v)
+                                              : fmt_num(gate_value(b, &o->m, &o->t), 1, v, sizeof v),
+                            af_gate_flag(b), af_gate_min(g, b));
+        }
 }
 
 static const af_val_layer *g_sort_layers;
@@ -146,7 +220,7 @@ static void print_overflow(FILE *f, const af_val_result *r)
                 r->first_nonfinite_node);
 }
 
-void af_val_print_table(FILE *f, const af_val_result *r, int n, double min_psnr, int per_layer,
+void af_val_print_table(FILE *f, const af_val_result *r, int n, const af_gates *g, int per_layer,
                         int top)
 {
     print_header(f, "component / output");
@@ -158,27 +232,22 @@ void af_val_print_table(FILE *f, const af_val_result *r, int n, double min_psnr,
         fputc('\n', f);
         for (int i = 0; i < r[c].n_outputs; i++) {
             const af_val_output *o = &r[c].outputs[i];
-            print_metrics_row(f, o->name, &o->m, min_psnr);
+            print_metrics_row(f, o->name, &o->m, &o->t, g);
+            print_task_row(f, &o->t);
             if (!o->has_expected) continue;
-            char label[300];
-            snprintf(label, sizeof label, "  vs expected: bundle");
-            print_metrics_row(f, label, &o->m_expected, -INFINITY);
-            snprintf(label, sizeof label, "  vs expected: fp32 prog");
-            print_metrics_row(f, label, &o->m_ref_expected, -INFINITY);
+            print_metrics_row(f, "  vs expected: bundle", &o->m_expected, NULL, NULL);
+            print_task_row(f, &o->t_expected);
+            print_metrics_row(f, "  vs expected: fp32 prog", &o->m_ref_expected, NULL, NULL);
+            print_task_row(f, &o->t_ref_expected);
         }
     }
     for (int c = 0; c < n; c++) print_overflow(f, &r[c]);
     if (per_layer)
         for (int c = 0; c < n; c++) {
-            print_layers(f, &r[c], min_psnr, top);
+            print_layers(f, &r[c], g->min_psnr, top);
             print_summary(f, &r[c]);
         }
-    if (isfinite(min_psnr)) {
-        int ok = 1;
-        for (int c = 0; c < n; c++) ok &= af_val_passes(&r[c], min_psnr);
-        fprintf(f, "%s: %s --min-psnr %.2f dB\n", ok ? "PASS" : "FAIL",
-                ok ? "every output meets" : "an output is below", min_psnr);
-    }
+    print_verdict(f, r, n, g);
 }
 
 /* ---- JSON -------------------------------------------------------------------------------- */
@@ -207,7 +276,47 @@ static void json_metrics(af_json *j, const af_metrics *m)
     json_kv_int(j, "elements", m->n);
 }
 
-static void json_outputs(af_json *j, const af_val_result *r, double min_psnr)
+/* "task": {top1, topk, k, rows, argmax, argmax_axis, positions, iou, iou_threshold,
+ * intersection, union} — the measures asked for only. */
+static void json_task(af_json *j, const af_task_metrics *t)
+{
+    const af_task_plan *p = &t->plan;
+    if (!af_task_any(p)) return;
+    json_key(j, "task");
+    json_open(j, '{');
+    if (p->topk > 0) {
+        json_kv_num(j, "top1", t->top1);
+        json_kv_num(j, "topk", t->topk);
+        json_kv_int(j, "k", p->topk);
+        json_kv_int(j, "rows", t->c.rows);
+    }
+    if (p->argmax_axis >= 0) {
+        json_kv_num(j, "argmax", t->argmax);
+        json_kv_int(j, "argmax_axis", p->argmax_axis);
+        json_kv_int(j, "positions", t->c.positions);
+    }
+    if (p->iou) {
+        json_kv_num(j, "iou", t->iou);
+        json_kv_num(j, "iou_threshold", p->iou_threshold);
+        json_kv_int(j, "intersection", t->c.inter);
+        json_kv_int(j, "union", t->c.uni);
+    }
+    json_close(j, '}');
+}
+
+/* "failed_gates": ["psnr", ...] */
+static void json_failed(af_json *j, int mask)
+{
+    json_key(j, "failed_gates");
+    json_open(j, '[');
+    for (int b = 1; b <= AF_GATE_IOU; b <<= 1) {
+        char name[16];
+        if (mask & b) json_value_str(j, af_gates_str(b, name, sizeof name));
+    }
+    json_close(j, ']');
+}
+
+static void json_outputs(af_json *j, const af_val_result *r, const af_gates *g)
 {
     json_key(j, "outputs");
     json_open(j, '[');
@@ -216,17 +325,22 @@ static void json_outputs(af_json *j, const af_val_result *r, double min_psnr)
         obj_open(j);
         json_kv_str(j, "name", o->name);
         json_metrics(j, &o->m);
+        json_task(j, &o->t);
+        int failed = af_gates_failed(g, &o->m, &o->t);
         json_key(j, "pass");
-        json_raw(j, !isfinite(min_psnr) || o->m.psnr >= min_psnr ? "true" : "false");
+        json_raw(j, failed ? "false" : "true");
         j->need_comma = 1;
+        json_failed(j, failed);
         if (o->has_expected) {
             json_key(j, "expected_vs_bundle");
             json_open(j, '{');
             json_metrics(j, &o->m_expected);
+            json_task(j, &o->t_expected);
             json_close(j, '}');
             json_key(j, "expected_vs_fp32_program");
             json_open(j, '{');
             json_metrics(j, &o->m_ref_expected);
+            json_task(j, &o->t_ref_expected);
             json_close(j, '}');
         }
         json_close(j, '}');
@@ -303,18 +417,22 @@ static void json_layers(af_json *j, const af_val_result *r)
     json_kv_str(j, "first_nonfinite_tensor", r->first_nonfinite);
 }
 
-af_status af_val_write_json(const char *path, const af_val_result *r, int n, double min_psnr,
+af_status af_val_write_json(const char *path, const af_val_result *r, int n, const af_gates *g,
                             af_err *err)
 {
     af_json j;
     json_init(&j);
     json_open(&j, '{');
-    json_kv_num(&j, "min_psnr_db", min_psnr);
-    int ok = 1;
-    for (int c = 0; c < n; c++) ok &= af_val_passes(&r[c], min_psnr);
+    json_kv_num(&j, "min_psnr_db", g->min_psnr);
+    static const char *const keys[] = {"min_cosine", "min_topk", "min_argmax", "min_iou"};
+    for (int b = AF_GATE_COSINE, k = 0; b <= AF_GATE_IOU; b <<= 1, k++)
+        if (af_gates_set(g) & b) json_kv_num(&j, keys[k], af_gate_min(g, b));
+    int failed = 0;
+    for (int c = 0; c < n; c++) failed |= af_val_failed(&r[c], g);
     json_key(&j, "pass");
-    json_raw(&j, ok ? "true" : "false");
+    json_raw(&j, failed ? "false" : "true");
     j.need_comma = 1;
+    json_failed(&j, failed);
     json_key(&j, "components");
     json_open(&j, '[');
     for (int c = 0; c < n; c++) {
@@ -325,7 +443,7 @@ af_status af_val_write_json(const char *path, const af_val_result *r, int n, dou
         json_kv_int(&j, "fp16_activations", r[c].fp16);
         json_kv_int(&j, "random_inputs", r[c].random_inputs);
         json_kv_int(&j, "seed", (int64_t)r[c].seed);
-        json_outputs(&j, &r[c], min_psnr);
+        json_outputs(&j, &r[c], g);
         json_layers(&j, &r[c]);
         json_close(&j, '}');
     }

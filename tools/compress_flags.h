@@ -5,8 +5,9 @@
 #include "aneforge/converter.h"
 
 /* Parses argv[*i] if it is a compression flag (--group-size N, --block-size N, --block-bits N,
- * --sparsity S, --int8-asymmetric, --int8-per-tensor, --calib DIR, --min-psnr DB), advancing *i
- * past its value. Returns 1 when consumed, 0 when not a compression flag, -1 after printing a
+ * --sparsity S, --int8-asymmetric, --int8-per-tensor, --calib DIR, --min-psnr DB, and auto's
+ * task gates --min-cosine C, --min-topk P, --min-argmax P, --min-iou P with --topk [OUT=]K,
+ * --argmax-axis [OUT=]A, --iou [OUT=]T), advancing *i past its value. Returns 1 when consumed, 0 when not a compression flag, -1 after printing a
  * usage error. */
 int cli_compress_flag(int argc, char **argv, int *i, af_convert_options *o);
 

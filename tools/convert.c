@@ -50,6 +50,23 @@ static void print_report(const af_convert_options *o, const af_convert_report *r
                r->target_cpu_nodes ? " (--allow-fallback; placement in the metadata)" : "");
 }
 
+/* --compress auto: the whole-model gate's outcome (measures NaN → null: not measured). */
+static void json_auto(af_json *j, const af_convert_report *r)
+{
+    json_key(j, "auto");
+    json_open(j, '{');
+    json_kv_num(j, "model_psnr_db", r->model_psnr_db);
+    json_kv_int(j, "promotions", r->promotions);
+    json_kv_str(j, "decided_by", r->decided_by);
+    json_kv_int(j, "gates_met", r->gates_met);
+    json_kv_num(j, "model_cosine", r->model_cosine);
+    json_kv_num(j, "model_top1", r->model_top1);
+    json_kv_num(j, "model_topk", r->model_topk);
+    json_kv_num(j, "model_argmax", r->model_argmax);
+    json_kv_num(j, "model_iou", r->model_iou);
+    json_close(j, '}');
+}
+
 static void print_json(const af_convert_options *o, const af_convert_report *r)
 {
     af_json j;
@@ -77,6 +94,7 @@ static void print_json(const af_convert_options *o, const af_convert_report *r)
         json_kv_int(&j, "target_nodes", r->target_nodes);
         json_kv_int(&j, "target_cpu_nodes", r->target_cpu_nodes);
     }
+    if (r->decided_by[0]) json_auto(&j, r);
     json_close(&j, '}');
     if (json_ok(&j)) puts(j.buf);
     json_free(&j);

@@ -11,7 +11,9 @@ const cli_command cli_commands[] = {
     {"convert", cmd_convert, "convert an ONNX model into a bundle",
      "aneforge convert MODEL.onnx -o OUT.afb [--compress MODE] [--target FAMILY [--allow-fallback]]\n"
      "        [--input-shape NAME=D0,D1,...]... [--freeze NAME=FILE.npy]...\n"
-     "        [--weights W.safetensors|INDEX.json]... [--image-input NAME:scale=S,bias=B0,B1,B2] [--calib DIR] [--min-psnr DB] [--json] [-q]",
+     "        [--weights W.safetensors|INDEX.json]... [--image-input NAME:scale=S,bias=B0,B1,B2] [--calib DIR] [--min-psnr DB] [--json] [-q]\n"
+     "        [--min-cosine C] [--min-topk P --topk [OUT=]K] [--min-argmax P --argmax-axis [OUT=]A]\n"
+     "        [--min-iou P --iou [OUT=]T]",
      "  -o, --output FILE     the bundle to write (atomically: an old file survives any failure)\n"
      "  --compress MODE       fp16 (default), fp32, int8, int4, sparse, blockwise, palette or auto\n"
      "  --group-size N        int4/palette: one table per N output channels (default 16; 0: one)\n"
@@ -23,8 +25,14 @@ const cli_command cli_commands[] = {
      "  --int8-asymmetric     int8 with a zero point;  --int8-per-tensor: one scale per tensor\n"
      "  --target FAMILY       check the model against an ANE family (see `aneforge targets`)\n"
      "  --allow-fallback      keep ops the family cannot run, placed on the CPU\n"
-     "  --calib DIR           calibration inputs for --compress auto (.npy per input)\n"
+     "  --calib DIR           calibration inputs (.npy per input): auto judges on them, and\n"
+     "                        int8/int4/blockwise/auto codes become data-aware (GPTQ)\n"
+     "  --data-free           with --calib, encode without its statistics (judging only)\n"
      "  --min-psnr DB         auto: whole-model accuracy gate (default 35)\n"
+     "  --max-size R          auto, size first: weights at most R of fp32, least error within\n"
+     "  --min-cosine C        auto: also every output's cosine >= C (C in [0,1])\n"
+     "  --min-topk P, --min-argmax P, --min-iou P   auto: also agreement >= P (fraction 0..1)\n"
+     "                        of the measures --topk [OUT=]K, --argmax-axis [OUT=]A, --iou [OUT=]T\n"
      "  --input-shape N=D,..  fix the dynamic dimensions of input N\n"
      "  --freeze N=FILE.npy   make input N a constant holding the file's tensor\n"
      "  --weights FILE        take initializers from safetensors files (or a shard index)\n"
@@ -39,7 +47,10 @@ const cli_command cli_commands[] = {
      "aneforge convert resnet18.onnx -o r18.afb --compress auto --target h14 --calib calib/\n"
      "aneforge convert det.onnx -o det.afb --input-shape images=1,3,640,640",
      "-o= --output= --compress= --group-size= --palette-bits= --palette-scale= --block-size= --block-bits= --sparsity= "
-     "--int8-asymmetric --int8-per-tensor --target= --allow-fallback --calib= --min-psnr= "
+     "--int8-asymmetric --int8-per-tensor --target= --allow-fallback --calib= --data-free "
+     "--max-size= "
+     "--min-psnr= "
+     "--min-cosine= --min-topk= --min-argmax= --min-iou= --topk= --argmax-axis= --iou= "
      "--input-shape= --weights= --weight-map= --allow-partial --image-input= --no-fuse --json "
      "--no-inplace-concat -q --quiet --freeze="},
     {"run", cmd_run, "run a bundle on .npy inputs",
@@ -59,17 +70,26 @@ const cli_command cli_commands[] = {
     {"validate", cmd_validate, "accuracy of a bundle against the model's fp32 program",
      "aneforge validate MODEL.onnx BUNDLE.afb [--inputs DIR | --seed N] [--reference DIR] [--fp16]\n"
      "        [--per-layer] [--min-psnr DB] [--json FILE] [--plot FILE.svg] [--freeze N=FILE.npy]...\n"
+     "        [--topk [OUT=]K] [--argmax-axis [OUT=]A] [--iou [OUT=]T] [--min-cosine C]\n"
+     "        [--min-topk P] [--min-argmax P] [--min-iou P]\n"
      "aneforge validate --manifest FILE [...]",
      "  --inputs DIR          inputs as .npy (else --seed N random inputs)\n"
      "  --reference DIR       also compare with outputs produced elsewhere (e.g. ONNX Runtime)\n"
      "  --fp16                run the bundle with fp16 activations (ANE dataplane)\n"
      "  --per-layer           compare every intermediate tensor by name, worst first\n"
      "  --min-psnr DB         exit 1 when an output is below DB\n"
+     "  --topk [OUT=]K        top-1 and top-K agreement over the last (class) axis\n"
+     "  --argmax-axis [OUT=]A argmax agreement along axis A (e.g. -1 for CTC [N,T,C])\n"
+     "  --iou [OUT=]T         IoU of the masks ref > T and bundle > T (probability maps)\n"
+     "                        (without OUT=: every output the measure fits)\n"
+     "  --min-cosine C, --min-topk P, --min-argmax P, --min-iou P\n"
+     "                        exit 1 when an output is below (fractions in [0,1])\n"
      "  --json FILE, --plot FILE.svg   reports; --manifest FILE: several components\n"
      "  --freeze N=FILE.npy   the bundle's convert --freeze (for the fp32 reference)",
      "aneforge validate model.onnx small_i8.afb --inputs in/ --per-layer --fp16 --plot layers.svg",
      "--inputs= --seed= --reference= --fp16 --per-layer --min-psnr= --json= --plot= --manifest= "
-     "--threads= --top= --image-input= --input-shape= --freeze="},
+     "--threads= --top= --image-input= --input-shape= --freeze= --topk= --argmax-axis= --iou= "
+     "--min-cosine= --min-topk= --min-argmax= --min-iou="},
     {"bench", cmd_bench, "time load, first run and median run; report peak RSS",
      "aneforge bench BUNDLE.afb [--inputs DIR] [--threads N] [--runs N] [--stream-weights] [--json]"
      " [--profile]",

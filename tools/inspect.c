@@ -192,7 +192,9 @@ static int inspect_bundle(const char *path, int as_json)
         for (int e = 0; e < AFB_ENC_COUNT; e++)
             if (wcount[e]) printf(" %u %s tensors %.2f MB;", wcount[e], enc_names[e], wbytes[e] / 1e6);
         print_compressed(f, enc_names);
-        printf("\n  metadata: %.*s\n", (int)f->meta_len, f->meta_json);
+        printf("\n");
+        inspect_print_auto(f->meta_json, f->meta_len);
+        printf("  metadata: %.*s\n", (int)f->meta_len, f->meta_json);
         print_partition(f);
     }
     afb_close(f);

@@ -2,6 +2,8 @@
 #ifndef AF_TOOLS_INSPECT_H
 #define AF_TOOLS_INSPECT_H
 
+#include <stddef.h>
+
 #include "../graph/ops.h"
 
 typedef struct op_count {
@@ -13,6 +15,8 @@ typedef struct op_count {
 const char *inspect_display_op(af_op op, const af_params *p);
 /* Counts one more `name` in c[0..*n) (at most 64 distinct names). */
 void inspect_count_op(op_count *c, int *n, const char *name);
+/* The whole-model gate line of --compress auto bundles (inspect_auto.c); nothing otherwise. */
+void inspect_print_auto(const char *meta, size_t len);
 /* The ONNX branch of inspect (inspect_onnx.c). */
 int inspect_onnx(const char *path, int as_json);
 

@@ -13,12 +13,14 @@
 
 #define MAX_COMPONENTS 32
 #define MAX_SHAPES 16
+#define MAX_TASKS 32
 
 typedef struct val_cli {
     af_val_options base;       /* flags shared by every component */
     const char *manifest, *json, *plot;
-    double min_psnr;
+    af_gates gates;
     int top;
+    af_task_spec tasks[MAX_TASKS];
     af_shape_spec shapes[MAX_SHAPES];
     char shape_names[MAX_SHAPES][256];
     af_image_input_spec images[4];
@@ -28,6 +30,8 @@ typedef struct val_cli {
 static const char usage[] =
     "usage: aneforge validate MODEL.onnx BUNDLE.afb [--inputs DIR | --seed N] [--reference DIR]\n"
     "         [--fp16] [--per-layer] [--min-psnr DB] [--json FILE] [--plot FILE.svg] [--top N]\n"
+    "         [--topk [OUT=]K] [--argmax-axis [OUT=]A] [--iou [OUT=]T] [--min-cosine C]\n"
+    "         [--min-topk P] [--min-argmax P] [--min-iou P]\n"
     "         [--input-shape NAME=D0,D1,...] [--image-input NAME:scale=S,bias=B0,B1,B2]\n"
     "         [--freeze NAME=FILE.npy]...\n"
     "       aneforge validate --manifest FILE [same flags]";
@@ -54,6 +58,39 @@ static int parse_number(const char *s, double *v)
     return end == s || *end || errno ? -1 : 0;
 }
 
+/* --min-cosine C / --min-topk P / --min-argmax P / --min-iou P: a fraction in [0, 1]. */
+static int parse_fraction_gate(val_cli *c, const char *a, const char *v)
+{
+    static const char *const flags[] = {"--min-cosine", "--min-topk", "--min-argmax", "--min-iou"};
+    double *dst[] = {&c->gates.min_cosine, &c->gates.min_topk, &c->gates.min_argmax,
+                     &c->gates.min_iou};
+    for (int k = 0; k < 4; k++) {
+        if (strcmp(a, flags[k])) continue;
+        if (parse_number(v, dst[k]) || !(*dst[k] >= 0 && *dst[k] <= 1))
+            return cli_error(CLI_USAGE, "bad %s '%s' (want a fraction in [0, 1], e.g. 0.99)", a, v);
+        return CLI_OK;
+    }
+    return -1;
+}
+
+/* --topk [OUT=]K, --argmax-axis [OUT=]A, --iou [OUT=]T */
+static int parse_task(val_cli *c, const char *a, char *v)
+{
+    static const char *const flags[] = {"--topk", "--argmax-axis", "--iou"};
+    for (int k = 0; k < 3; k++) {
+        if (strcmp(a, flags[k])) continue;
+        char msg[400];
+        if (c->base.n_tasks == MAX_TASKS) return cli_error(CLI_USAGE, "too many task measures");
+        if (af_task_spec_parse(v, (af_task_kind)(k + 1), &c->tasks[c->base.n_tasks], msg,
+                               sizeof msg) != AF_OK)
+            return cli_error(CLI_USAGE, "%s", msg);
+        c->base.tasks = c->tasks;
+        c->base.n_tasks++;
+        return CLI_OK;
+    }
+    return -1;
+}
+
 /* One flag with its value at argv[*i]; returns -1 when not a known flag, else a CLI code. */
 static int parse_flag(val_cli *c, int argc, char **argv, int *i)
 {
@@ -61,6 +98,7 @@ static int parse_flag(val_cli *c, int argc, char **argv, int *i)
     int has_val = *i + 1 < argc;
     const char *v = has_val ? argv[*i + 1] : NULL;
     double d;
+    int rc;
     char msg[400];
     if (!strcmp(a, "--fp16")) return c->base.fp16 = 1, CLI_OK;
     if (!strcmp(a, "--per-layer")) return c->base.per_layer = 1, CLI_OK;
@@ -72,7 +110,12 @@ static int parse_flag(val_cli *c, int argc, char **argv, int *i)
     else if (!strcmp(a, "--json")) c->json = v;
     else if (!strcmp(a, "--plot")) c->plot = v, c->base.per_layer = 1;
     else if (!strcmp(a, "--min-psnr")) {
-        if (parse_number(v, &c->min_psnr)) return cli_error(CLI_USAGE, "bad --min-psnr '%s'", v);
+        if (parse_number(v, &c->gates.min_psnr) || isnan(c->gates.min_psnr))
+            return cli_error(CLI_USAGE, "bad --min-psnr '%s'", v);
+    } else if ((rc = parse_fraction_gate(c, a, v)) >= 0) {
+        return rc;
+    } else if ((rc = parse_task(c, a, argv[*i])) >= 0) {
+        return rc;
     } else if (!strcmp(a, "--seed")) {
         if (parse_number(v, &d) || d < 0 || d != floor(d))
             return cli_error(CLI_USAGE, "bad --seed '%s'", v);
@@ -167,14 +210,14 @@ static int run_component(const af_val_options *o, af_val_result *r)
 
 static int report(const val_cli *c, af_val_result *r, int n)
 {
-    af_val_print_table(stdout, r, n, c->min_psnr, c->base.per_layer, c->top);
+    af_val_print_table(stdout, r, n, &c->gates, c->base.per_layer, c->top);
     af_err err = {0};
-    if (c->json && af_val_write_json(c->json, r, n, c->min_psnr, &err) != AF_OK)
+    if (c->json && af_val_write_json(c->json, r, n, &c->gates, &err) != AF_OK)
         return cli_error(cli_exit_code(err.code), "%s", err.msg);
-    if (c->plot && af_val_write_svg(c->plot, r, n, c->min_psnr, &err) != AF_OK)
+    if (c->plot && af_val_write_svg(c->plot, r, n, c->gates.min_psnr, &err) != AF_OK)
         return cli_error(cli_exit_code(err.code), "%s", err.msg);
     for (int i = 0; i < n; i++)
-        if (!af_val_passes(&r[i], c->min_psnr)) return CLI_CHECK_FAILED;
+        if (af_val_failed(&r[i], &c->gates)) return CLI_CHECK_FAILED;
     return CLI_OK;
 }
 
@@ -201,7 +244,8 @@ int cmd_validate(int argc, char **argv)
 {
     static val_cli c;
     memset(&c, 0, sizeof c);
-    c.min_psnr = -INFINITY;
+    af_gates_none(&c.gates);
+    c.base.gates = &c.gates;
     c.base.seed = 1;
     c.base.shapes = c.shapes;
     c.top = 30;
@@ -215,6 +259,9 @@ int cmd_validate(int argc, char **argv)
         else if (!c.base.bundle_path) c.base.bundle_path = argv[i];
         else return cli_error(CLI_USAGE, "validate: unexpected argument '%s'", argv[i]);
     }
+    af_err err = {0};
+    if (af_task_specs_check(c.base.tasks, c.base.n_tasks, &c.gates, &err) != AF_OK)
+        return cli_error(CLI_USAGE, "validate: %s", err.msg);
     if (c.manifest) {
         if (c.base.model_path) return cli_error(CLI_USAGE, "validate: --manifest takes no MODEL/BUNDLE");
         return run_manifest(&c);

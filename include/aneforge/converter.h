@@ -29,6 +29,27 @@ typedef struct af_shape_spec {
     int64_t dims[AF_MAX_RANK];
 } af_shape_spec;
 
+/* Task-level accuracy measures (docs/validation.md "Task measures"): which outputs get a top-K,
+ * an argmax or an IoU measure. --topk [NAME=]K, --argmax-axis [NAME=]A, --iou [NAME=]T. Without
+ * NAME a spec applies to every output it fits (top-K: the last axis is longer than K; argmax:
+ * axis A exists and is at least 2 long; IoU: any output); with NAME to that output only, which
+ * must exist and fit, overriding an unnamed spec of the same kind. At most one spec per kind
+ * and name. */
+typedef enum af_task_kind { AF_TASK_TOPK = 1, AF_TASK_ARGMAX = 2, AF_TASK_IOU = 3 } af_task_kind;
+
+typedef struct af_task_spec {
+    const char *output;         /* output name, NULL = every output it fits */
+    af_task_kind kind;
+    int k;                      /* AF_TASK_TOPK: K >= 1 (top-1 is always reported too) */
+    int axis;                   /* AF_TASK_ARGMAX: the axis; negative counts from the end */
+    double threshold;           /* AF_TASK_IOU: the masks are value > threshold */
+} af_task_spec;
+
+/* Parses "[NAME=]VALUE" as a spec of kind (the last '=' splits; arg is cut there): an integer
+ * K >= 1, an integer axis, or a finite threshold. AF_ERR_USAGE with a message when malformed. */
+af_status af_task_spec_parse(char *arg, af_task_kind kind, af_task_spec *out, char *msg,
+                             size_t msg_size);
+
 typedef struct af_convert_options {
     const char *model_path;
     const char *out_path;
@@ -59,7 +80,8 @@ typedef struct af_convert_options {
     double sparsity;            /* --sparsity S in [0,1): sparse prunes this fraction by magnitude */
     int int8_asymmetric;        /* --int8-asymmetric: int8 with a zero point */
     int int8_per_tensor;        /* --int8-per-tensor: one int8 scale per tensor, not per channel */
-    const char *calib_dir;      /* --calib DIR: auto's calibration inputs (.npy sets) */
+    const char *calib_dir;      /* --calib DIR: calibration inputs (.npy sets): auto's judging and
+                                 * data-aware int8/int4/blockwise codes */
     double min_psnr;            /* --min-psnr: auto's whole-model gate in dB; 0 = 35 */
     void (*progress)(void *user, const char *stage, uint64_t done, uint64_t total);
     void *progress_user;        /* progress of long steps (auto's judging), NULL = silent */
@@ -68,6 +90,20 @@ typedef struct af_convert_options {
      * (dtype and declared dims must match), so parameters the ANE needs static fold away */
     const struct af_freeze_spec *freeze;
     int n_freeze;
+    /* --compress auto: whole-model gates on task measures, next to min_psnr (all must pass;
+     * docs/compression.md). Each 0 = no such gate; fractions in [0, 1]. */
+    double min_cosine;          /* --min-cosine C: every output's cosine >= C */
+    double min_topk;            /* --min-topk P: top-K agreement >= P (needs an AF_TASK_TOPK spec) */
+    double min_argmax;          /* --min-argmax P: argmax agreement (needs an AF_TASK_ARGMAX spec) */
+    double min_iou;             /* --min-iou P: IoU (needs an AF_TASK_IOU spec) */
+    const af_task_spec *tasks;  /* --topk/--argmax-axis/--iou: which outputs get which measures */
+    int n_tasks;
+    /* --data-free: with calib_dir, encode without the calibration data's input statistics
+     * (GPTQ, docs/compression.md "Data-aware encoding"); calibration then only judges auto */
+    int data_free;
+    /* --max-size R: auto, size first: the compressible weights take at most R of their fp32
+     * bytes, with the least layer error the budget allows (docs/compression.md); 0 = off */
+    double max_size;
 } af_convert_options;
 
 typedef struct af_freeze_spec {
@@ -113,6 +149,13 @@ typedef struct af_convert_report {
     char compress_warning[320]; /* "" or one line (family does not stream it, random calibration) */
     int concat_inplace;         /* Concat inputs planned in place inside their output */
     int residual_fused;         /* residual Adds fused into the preceding conv or MatMul */
+    /* --compress auto: the whole-model gate(s) that needed the last promotion, comma-separated
+     * in the order psnr,cosine,topk,argmax,iou ("layer_gate": no promotion was needed), whether
+     * every gate passed in the end, and the final measures on the calibration data (worst
+     * output; NaN when not measured) */
+    char decided_by[48];
+    int gates_met;
+    double model_cosine, model_top1, model_topk, model_argmax, model_iou;
 } af_convert_report;
 
 af_status af_convert(const af_convert_options *opt, af_convert_report *report, char *msg,

@@ -126,4 +126,24 @@ usage "palette-bits is for --compress palette" --compress int4 --palette-bits 6
 usage "palette-bits is for --compress palette" --compress int8 --palette-bits 4
 usage "palette-scale 'col': want none or row" --compress int4 --palette-scale col
 usage "'--palette-scale' needs a value" --compress int4 --palette-scale
+usage "max-size is used by --compress auto only" --compress int4 --max-size 0.2
+usage "max-size 1.5: want a fraction" --compress auto --max-size 1.5
+usage "max-size 0.05: the smallest encodings h13 allows take 0.1" --compress auto --target h13 --max-size 0.05
+usage "calib is used by --compress auto, int8, int4, palette and blockwise only" --compress sparse --calib $M/inputs
 echo "malformed options: ok"
+
+# size first: the recorded ratio is within the budget, and a larger budget is not less accurate
+# (the knapsack's choice at 0.4 can only add bytes where they remove layer error)
+lowest_psnr() { "$CMP" "$1" "$2" 2>&1 | sed -n 's/.*PSNR \([^ ]*\) dB.*/\1/p' | sort -g | head -1; }
+size_first() { # RATIO -> prints the output PSNR
+    "$AF" convert $M/model.onnx -o "$T/ms$1.afb" -q --compress auto --max-size "$1" --calib $M/inputs
+    "$AF" run "$T/ms$1.afb" --inputs $M/inputs --outputs "$T/ms$1" >/dev/null
+    got=$("$AF" inspect "$T/ms$1.afb" --json | grep -o '"size_ratio":[0-9.e+-]*' | cut -d: -f2)
+    awk -v g="$got" -v r="$1" 'BEGIN { exit !(g > 0 && g <= r) }' || { echo "max-size $1: ratio '$got'" >&2; exit 1; }
+    lowest_psnr "$T/fp32" "$T/ms$1"
+}
+p2=$(size_first 0.2)
+p4=$(size_first 0.4)
+echo "max-size: 0.2 -> $p2 dB, 0.4 -> $p4 dB"
+awk -v a="$p2" -v b="$p4" 'BEGIN { exit !(b >= a) }'
+echo "max-size: ok"

@@ -16,7 +16,7 @@ if [ ! -f "$D/model.onnx" ] || [ ! -f "$D/inputs/input.npy" ]; then
 fi
 "$AF" convert "$D/model.onnx" -o "$T/r6.afb" --compress palette --palette-bits 6 -q
 "$AF" convert "$D/model.onnx" -o "$T/ra.afb" --compress auto --target h14 --min-psnr 39 \
-    --calib "$D/inputs" -q
+    --calib "$D/inputs" --data-free -q
 "$AF" validate "$D/model.onnx" "$T/r6.afb" --inputs "$D/inputs" --fp16 --per-layer \
     --min-psnr 30 --top 22 --plot "$T/r6.svg" >"$T/r6.txt"
 "$AF" validate "$D/model.onnx" "$T/ra.afb" --inputs "$D/inputs" --fp16 --per-layer \

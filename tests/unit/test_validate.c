@@ -190,7 +190,10 @@ static void test_validate_tiny_mlp(const char *dir)
     snprintf(svg, sizeof svg, "%s/plot.svg", dir);
     snprintf(js, sizeof js, "%s/report.json", dir);
     CHECK(af_val_write_svg(svg, r, 2, 45, &err) == AF_OK, "%s", err.msg);
-    CHECK(af_val_write_json(js, r, 2, 45, &err) == AF_OK, "%s", err.msg);
+    af_gates g;
+    af_gates_none(&g);
+    g.min_psnr = 45;
+    CHECK(af_val_write_json(js, r, 2, &g, &err) == AF_OK, "%s", err.msg);
     CHECK(file_has(svg, "</svg>") && file_has(svg, "stroke-dasharray") &&
           file_has(svg, "<polyline"), "svg content");
     CHECK(file_has(js, "\"components\":[{") && file_has(js, "\"worst_layer\":"), "json content");

@@ -8,9 +8,10 @@
 # MODELS_DIR holds <model>/model.onnx and <model>/inputs/*.npy, made by
 #   /usr/bin/python3 models/export_torchvision.py MODELS_DIR resnet18 mobilenet_v2
 #   /usr/bin/python3 models/make_sd_blocks.py --full MODELS_DIR sd_resnet
-# auto is run WITHOUT --calib (seeded random inputs) and judged on the models' real inputs, so
-# the PSNR column is not measured on the data the gate saw. MODELS_LIST: the models to run
-# (default "resnet18 mobilenet_v2 sd_resnet"); other models need fixed input shapes.
+# Rows without --calib are data-free (auto then judges on seeded random inputs); rows with
+# --calib use 4 sets of seeded N(0,1) inputs made here (not the exported input, on which every
+# row is measured). MODELS_LIST: the models to run (default "resnet18 mobilenet_v2 sd_resnet");
+# other models need fixed input shapes. Needs /usr/bin/python3 with numpy for the sets.
 set -eu
 BUILD=${1:?usage: bench/compression.sh BUILD_DIR MODELS_DIR}
 MODELS=${2:?usage: bench/compression.sh BUILD_DIR MODELS_DIR}
@@ -38,7 +39,26 @@ blockwise
 blockwise --block-bits 8
 sparse --sparsity 0.5
 auto --target h14
-auto --target h13'
+auto --target h13
+int4 --calib
+int4 --palette-scale none --calib
+palette --palette-bits 6 --calib
+auto --target h14 --calib
+auto --target h13 --calib'
+
+calib_sets() { # MODEL_DIR OUT_DIR: 4 sets of seeded N(0,1) inputs shaped like MODEL_DIR/inputs
+    /usr/bin/python3 - "$1/inputs" "$2" <<'PY'
+import os, sys
+import numpy as np
+src, out = sys.argv[1], sys.argv[2]
+for k in range(4):
+    os.makedirs(os.path.join(out, "set%d" % k), exist_ok=True)
+    for f in sorted(os.listdir(src)):
+        x = np.load(os.path.join(src, f))
+        r = np.random.default_rng(1000 + k).standard_normal(x.shape).astype(x.dtype)
+        np.save(os.path.join(out, "set%d" % k, f), r)
+PY
+}
 
 echo "| model | encoding | bundle / fp32 ONNX | output PSNR vs fp32 bundle (dB) | cosine | convert s |"
 echo "|---|---|---|---|---|---|"
@@ -47,8 +67,10 @@ for m in ${MODELS_LIST:-resnet18 mobilenet_v2 sd_resnet}; do
     onnx_bytes=$(stat -c %s "$MODELS/$m/model.onnx")
     "$AF" convert "$MODELS/$m/model.onnx" -o "$OUT/$m.fp32.afb" --compress fp32 -q
     "$AF" run "$OUT/$m.fp32.afb" --inputs "$MODELS/$m/inputs" --outputs "$OUT/$m.fp32" >/dev/null
+    calib_sets "$MODELS/$m" "$OUT/$m.calib"
     echo "$SPECS" | while read -r spec; do
         tag=$(echo "$spec" | tr ' ' '_')
+        spec=$(echo "$spec" | sed "s|--calib|--calib $OUT/$m.calib|")
         t0=$(date +%s.%N)
         # shellcheck disable=SC2086 # spec is a list of flags
         "$AF" convert "$MODELS/$m/model.onnx" -o "$OUT/$m.$tag.afb" --compress $spec -q \
@@ -58,7 +80,7 @@ for m in ${MODELS_LIST:-resnet18 mobilenet_v2 sd_resnet}; do
         "$AF" run "$OUT/$m.$tag.afb" --inputs "$MODELS/$m/inputs" --outputs "$OUT/$m.$tag" >/dev/null
         bytes=$(stat -c %s "$OUT/$m.$tag.afb")
         set -- $(worst "$OUT/$m.fp32" "$OUT/$m.$tag")
-        printf '| %s | %s | %.3f | %s | %s | %.1f |\n' "$m" "$spec" \
+        printf '| %s | %s | %.3f | %s | %s | %.1f |\n' "$m" "$(echo "$spec" | sed 's| /[^ ]*||')" \
             "$(echo "$bytes / $onnx_bytes" | bc -l)" "$1" "$2" "$(echo "$t1 - $t0" | bc -l)"
     done
 done
@@ -70,5 +92,5 @@ for f in "$OUT"/*.auto_*.afb; do
     [ -f "$f" ] || continue
     b=$(basename "$f" .afb)
     w=$("$AF" inspect "$f" | sed -n 's/^  weights: //p' | sed 's/;$//')
-    printf '| %s | %s | %s |\n' "${b%%.*}" "$(echo "${b#*.}" | tr '_' ' ')" "$w"
+    printf '| %s | %s | %s |\n' "${b%%.*}" "$(echo "${b#*.}" | tr '_' ' ' | sed 's| --calib$| --calib|')" "$w"
 done

@@ -349,7 +349,7 @@ uint64_t af_palette_group_rows(const af_cparams *p, uint64_t rows)
 void af_palette_head(af_wblob_head *h, int bits, int scaled, uint64_t rows, uint64_t g)
 {
     af_wblob_head v = {bits == 4 && !scaled ? AFB_ENC_INT4_LUT : AFB_ENC_PALETTE, (uint8_t)bits,
-                       (uint8_t)(scaled ? AF_WBLOB_ROW_SCALE : 0), 0,
+                       (uint8_t)(scaled ? AF_WBLOB_ROW_SCALE | AF_WBLOB_ROW_OFFSET : 0), 0,
                        (uint32_t)(rows ? (rows + g - 1) / g : 1), (uint32_t)g, 0};
     *h = v;
 }

@@ -16,7 +16,7 @@
  * Palettes (int4 and paletteN): 2^n fp16 entries per group of rows; int4 is the plain 4-bit
  * table (INT4_LUT blob, the stream every family reads); paletteN is n-bit (PALETTE blob) and,
  * unless --palette-scale none (never for palette4, which is int4 plus scales), an fp16 scale
- * per row around the group's table.
+ * and offset per row around the group's table.
  */
 #ifndef AF_COMPRESS_ENCODINGS_H
 #define AF_COMPRESS_ENCODINGS_H
@@ -105,8 +105,8 @@ af_status af_enc_bw4(const float *x, int rank, const int64_t *dims, const af_cpa
                      af_cblob *out, af_err *err);
 af_status af_enc_bw8(const float *x, int rank, const int64_t *dims, const af_cparams *p,
                      af_cblob *out, af_err *err);
-/* Any palette: bits in 1..8, scaled = an fp16 scale per row (compress/enc_palette.c). Writes an
- * INT4_LUT blob for 4 bits unscaled, else PALETTE. */
+/* Any palette: bits in 1..8, scaled = an fp16 scale and offset per row (compress/enc_palette.c).
+ * Writes an INT4_LUT blob for 4 bits unscaled, else PALETTE. */
 af_status af_enc_palette_n(const float *x, int rank, const int64_t *dims, const af_cparams *p,
                            int bits, int scaled, af_cblob *out, af_err *err);
 

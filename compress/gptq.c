@@ -99,14 +99,15 @@ static void put_code(uint8_t *d, uint64_t e, unsigned bits, unsigned v)
     if (sh + bits > 8) p[1] = (uint8_t)((p[1] & ~(mask >> (8 - sh))) | (v >> (8 - sh)));
 }
 
-/* Palette element (r, c): the entry nearest v / scale (ties to the lower), its code written;
- * returns scale * entry (exact: a product of two halves). */
+/* Palette element (r, c): the entry nearest (v - offset) / scale (ties to the lower), its code
+ * written; returns scale * entry + offset, as the decoder computes it. */
 static float palette_put(const grid *q, uint64_t r, uint64_t c, float v)
 {
     uint64_t k = 1ull << q->h.bits, g = r / q->h.b;
     float s = (q->h.flags & AF_WBLOB_ROW_SCALE) ? f16(q->b + q->l.params2_off + 2 * r) : 1.0f;
+    float o = (q->h.flags & AF_WBLOB_ROW_OFFSET) ? f16(q->b + q->l.params3_off + 2 * r) : 0.0f;
     const float *t = q->lut + g * k;
-    float u = s != 0 ? v / s : 0.0f;
+    float u = s != 0 ? (v - o) / s : 0.0f;
     uint64_t lo = 0, hi = k; /* first entry >= u */
     while (lo < hi) {
         uint64_t mid = (lo + hi) / 2;
@@ -115,7 +116,7 @@ static float palette_put(const grid *q, uint64_t r, uint64_t c, float v)
     }
     uint64_t best = lo == k || (lo > 0 && u - t[lo - 1] <= t[lo] - u) ? lo - 1 : lo;
     put_code(q->b + q->l.data_off, r * q->l.cols + c, q->h.bits, q->code[g * k + best]);
-    return s * t[best];
+    return s * t[best] + o;
 }
 
 /* Element (r, c) of the stored weight: the grid's value nearest v, its code written. */

@@ -109,7 +109,8 @@ static const char *layout_int8(const af_wblob_head *h, int rank, const int64_t *
 static const char *layout_palette(const af_wblob_head *h, af_wblob_layout *l)
 {
     const int int4 = h->enc == AFB_ENC_INT4_LUT, scaled = (h->flags & AF_WBLOB_ROW_SCALE) != 0;
-    if (int4 ? (h->bits != 4 || h->flags) : (h->bits < 1 || h->bits > 8 || (h->flags & ~1u)))
+    const int offset = (h->flags & AF_WBLOB_ROW_OFFSET) != 0;
+    if (int4 ? (h->bits != 4 || h->flags) : (h->bits < 1 || h->bits > 8 || (h->flags & ~3u)))
         return int4 ? "int4 header fields out of range" : "palette header fields out of range";
     if (h->c || h->b == 0) return int4 ? "int4 header fields out of range"
                                        : "palette header fields out of range";
@@ -120,7 +121,8 @@ static const char *layout_palette(const af_wblob_head *h, af_wblob_layout *l)
                     : "palette table count does not match rows / group size";
     l->params_off = AFB_BLOB_HEADER_SIZE;
     l->params2_off = align16(l->params_off + 2ull * h->a * (1ull << h->bits));
-    l->data_off = align16(l->params2_off + (scaled ? 2 * l->rows : 0));
+    l->params3_off = l->params2_off + (scaled ? 2 * l->rows : 0);
+    l->data_off = align16(l->params3_off + (offset ? 2 * l->rows : 0));
     if (!mul_add(l->numel, h->bits, 7, &codes) || !mul_add(codes / 8, 1, l->data_off, &l->total))
         return int4 ? "int4 size overflows" : "palette size overflows";
     return NULL;
@@ -256,8 +258,9 @@ static inline unsigned code_at(const uint8_t *p, uint64_t e, unsigned bits)
     return v & ((1u << bits) - 1u);
 }
 
-// codes i (rows, cols) in n bits, tables T (groups, 2^n), row scales s (rows) when ROW_SCALE
-// -> x = T[row / R][i] (* s[row])
+// codes i (rows, cols) in n bits, tables T (groups, 2^n), row scales s (rows) when ROW_SCALE,
+// row offsets o (rows) when ROW_OFFSET -> x = s[row] * T[row / R][i] + o[row] (s = 1, o = 0
+// when absent)
 static af_status dec_palette(const af_wblob_head *h, const af_wblob_layout *l, const uint8_t *b,
                              float *out, af_err *err)
 {
@@ -274,16 +277,18 @@ static af_status dec_palette(const af_wblob_head *h, const af_wblob_layout *l, c
         uint64_t r0 = g * h->b, r1 = r0 + h->b < l->rows ? r0 + h->b : l->rows;
         if (l->rows == 0) r1 = 0;
         for (uint64_t r = r0; r < r1; r++) {
-            float s = 1.0f;
-            if ((h->flags & AF_WBLOB_ROW_SCALE) && !read_f16s(b + l->params2_off + 2 * r, 1, &s))
-                return af_err_set(err, AF_ERR_FORMAT, "palette scale of row %llu is not finite",
-                                  (ull)r);
+            float s = 1.0f, off = 0.0f;
+            if (((h->flags & AF_WBLOB_ROW_SCALE) && !read_f16s(b + l->params2_off + 2 * r, 1, &s)) ||
+                ((h->flags & AF_WBLOB_ROW_OFFSET) && !read_f16s(b + l->params3_off + 2 * r, 1, &off)))
+                return af_err_set(err, AF_ERR_FORMAT, "palette scale or offset of row %llu is "
+                                  "not finite", (ull)r);
             float *o = out + r * l->cols;
             uint64_t e0 = r * l->cols;
-            if (bits == 4 && !(h->flags & AF_WBLOB_ROW_SCALE))
+            if (bits == 4 && !h->flags)
                 for (uint64_t c = 0; c < l->cols; c++) o[c] = lut[nibble(idx, e0 + c)];
             else
-                for (uint64_t c = 0; c < l->cols; c++) o[c] = s * lut[code_at(idx, e0 + c, bits)];
+                for (uint64_t c = 0; c < l->cols; c++)
+                    o[c] = s * lut[code_at(idx, e0 + c, bits)] + off;
         }
     }
     return AF_OK;

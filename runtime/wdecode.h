@@ -49,6 +49,7 @@ static_assert(sizeof(af_wblob_head) == AFB_BLOB_HEADER_SIZE, "blob header layout
 #define AF_WBLOB_AXIS 0x10u       /* int8: scales along axis b (PER_CHANNEL: one per index) */
 #define AF_WBLOB_BLOCKED 0x20u    /* int8 with AXIS: blocks of c elements along axis b */
 #define AF_WBLOB_ROW_SCALE 0x1u   /* palette: an fp16 scale per row around the group's table */
+#define AF_WBLOB_ROW_OFFSET 0x2u  /* palette: an fp16 offset per row added after the scale */
 
 /* Section offsets of one blob, from its start (every array starts 16-byte aligned). */
 typedef struct af_wblob_layout {
@@ -56,6 +57,7 @@ typedef struct af_wblob_layout {
     uint64_t params_off;  /* int8 scales · int4/palette LUTs · sparse mask · blockwise (scale,
                              offset) */
     uint64_t params2_off; /* int8 zero points (asymmetric) · palette row scales (ROW_SCALE) */
+    uint64_t params3_off; /* palette row offsets (ROW_OFFSET) */
     uint64_t data_off;    /* int8 values · int4/palette indices · sparse values · blockwise codes */
     uint64_t total;       /* bytes of the whole blob */
     uint64_t q_outer, q_d, q_inner; /* int8 with AF_WBLOB_AXIS: the tensor around the axis */

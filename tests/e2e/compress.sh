@@ -10,11 +10,12 @@
 # over 34-44 dB in both modes (docs/compression.md, "Asymmetric int8"); int4 and
 # blockwise-int4 have no bar in the issue and measure 15-17 dB on this tiny randomly initialised
 # net, so they are held to 10 dB: a broken decoder (wrong table, wrong nibble order) gives < 5 dB.
-# Palettes (measured): int4 with row scales (the default) 15.8 dB, without 16.4, per-row tables
-# (--group-size 1) 19.2: held to 10 like int4; 6-bit 30.3 dB held to 25, 8-bit 43.9 held to 35
-# (a code read with the wrong bit order or from the wrong byte scrambles the weights: < 5 dB);
-# 1-3-bit palettes measure 3-7 dB on this net and have no bar (they convert, run, are
-# deterministic and order by size; their bit packing is checked in tests/unit/test_palette.c).
+# Palettes (measured): int4 with row scales and offsets (the default) 16.1 dB, without 16.4,
+# per-row tables (--group-size 1) 19.3: held to 10 like int4; 6-bit 29.0 dB held to 25, 8-bit
+# 46.8 held to 35 (a code read with the wrong bit order or from the wrong byte scrambles the
+# weights: < 5 dB); 1-3-bit palettes measure 3-8 dB on this net and have no bar (they convert,
+# run, are deterministic and order by size; their bit packing is checked in
+# tests/unit/test_palette.c).
 set -eu
 . "$(dirname "$0")/lib/common.sh"
 M=models/small_cnn

@@ -80,6 +80,11 @@ static void test_table(void)
     CHECK((af_target_find("h13")->native_streams >> AF_WENC_INT4 & 1u) == 1, "h13 int4");
     CHECK((af_target_find("h14")->native_streams >> AF_WENC_INT8 & 1u) == 1, "h14 int8");
     CHECK(af_wenc_from_name("int4") == AF_WENC_INT4 && af_wenc_from_name("int3") == -1, "wenc names");
+    /* palettes other than plain int4: assumed streamed from h14 on, not on h13 (family.c) */
+    CHECK((af_target_find("h13")->native_streams >> AF_WENC_PALETTE & 1u) == 0, "h13 palette");
+    CHECK((af_target_find("h14")->native_streams >> AF_WENC_PALETTE & 1u) == 1, "h14 palette");
+    CHECK(af_wenc_from_name("palette") == AF_WENC_PALETTE &&
+              af_wenc_table[AF_WENC_PALETTE].bundle_encoding == AF_ENC_PALETTE, "palette wenc");
 }
 
 static void test_tensor_caps(void)

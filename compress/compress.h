@@ -115,7 +115,7 @@ af_status af_compress_apply(af_tensor *t, af_ckind k, const af_cparams *p, af_cb
                             af_err *err);
 
 /* The palette scale a single int4/palette mode uses for n-bit tables: --palette-scale if given,
- * else a scale per row, except for 4 bits under a family that streams only plain palettes
+ * else a scale and offset per row, except for 4 bits under a family that streams only plain palettes
  * (h13), where the plain int4 layout is the native one. AF_PSCALE_NONE or AF_PSCALE_ROW. */
 int af_compress_palette_scale(const af_compress_options *o, int bits);
 

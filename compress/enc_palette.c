@@ -1,10 +1,9 @@
 /* compress/enc_palette.c — palettization: per group of R rows, a table of 2^n fp16 entries from
  * 1-D k-means over the group's fp16 histogram (kmeans1d.h), optionally around an fp16 scale and
  * offset per row (w = scale[row] * table[group][index] + offset[row]), and n-bit indices packed
- * LSB-first. The plain
- * 4-bit case (no scale, no importance) is the INT4_LUT blob and takes the vectorised nibble
- * assignment (simd.h); every other case the PALETTE blob and a scalar binary search over the
- * same thresholds. Layouts: docs/bundle-format.md "Compressed weight blobs".
+ * LSB-first. The plain 4-bit case (no scale) is the INT4_LUT blob, every other the PALETTE blob;
+ * 4-bit codes take the vectorised nibble assignment (simd.h), other widths a scalar binary
+ * search over the same thresholds. Layouts: docs/bundle-format.md "Compressed weight blobs".
  *
  * Scales: each row is normalised by its largest magnitude (rounded to fp16) before the k-means,
  * so one table serves rows whose ranges differ (BatchNorm folding scales every output channel

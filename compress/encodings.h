@@ -49,7 +49,7 @@ typedef struct af_cparams {
     int int8_asymmetric;  /* 0: symmetric, x = s*q (default); 1: x = s*(q - z) */
     int group_size;       /* int4/palette: rows per table; 0 = default (16 when rows >= 32, else
                              all), -1 = one table per tensor */
-    int palette_scale;    /* paletteN: AF_PSCALE_* (default: a scale per row) */
+    int palette_scale;    /* paletteN: AF_PSCALE_* (default: a scale and offset per row) */
     /* int4/palette: per-column importance (cols entries, finite, >= 0; NULL = uniform): the
      * k-means minimises sum importance[col] * (w - w')^2, e.g. E[x_j^2] of the input feature a
      * column multiplies (for Conv and Gemm with transB=1; other layouts' cols are not inputs) */

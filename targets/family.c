@@ -62,8 +62,9 @@ int af_wenc_from_name(const char *name)
     "tables to iOS 16 and 3-bit, grouped tables and per-channel scales to iOS 18 by OS, not by chip)"
 #define SRC_STREAM_H14                                                                         \
     "Core ML Tools docs (optimization overview): h14 and later stream int4, sparse, int8, "       \
-    "blockwise; palettes of other widths or with per-channel scales assumed (Core ML Tools "     \
-    "'What's New': iOS 16 and iOS 18 palettization features, listed by OS not chip; Hugging Face " \
+    "blockwise; palettes of other widths or with per-channel scales and offsets assumed (Core "  \
+    "ML Tools 'What's New': iOS 16 and iOS 18 palettization features, listed by OS not chip; "    \
+    "Hugging Face "                                                                            \
     "'Faster Stable Diffusion with Core ML' (2023): 6-bit palettes on A15, the h14 generation)"
 #define SRC_DIM "public report (hollance/neural-engine notes): Core ML's ANE path rejects input dims > 16384"
 #define SRC_RANK "public report (hollance/neural-engine notes): ANE tensors have rank <= 5"

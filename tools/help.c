@@ -18,7 +18,7 @@ const cli_command cli_commands[] = {
      "  --compress MODE       fp16 (default), fp32, int8, int4, sparse, blockwise, palette or auto\n"
      "  --group-size N        int4/palette: one table per N output channels (default 16; 0: one)\n"
      "  --palette-bits N      palette: index bits 1, 2, 3, 4 (default), 6 or 8\n"
-     "  --palette-scale none|row  int4/palette: an fp16 scale per output channel (default row)\n"
+     "  --palette-scale none|row  int4/palette: fp16 scale+offset per output channel (default row)\n"
      "  --block-size N        blockwise: block length along the input axis (power of 2 >= 8; 32)\n"
      "  --block-bits 4|8      blockwise: bits per weight (default 4)\n"
      "  --sparsity S          sparse: prune the smallest fraction S in [0,1) first\n"

@@ -40,8 +40,6 @@ typedef struct wstate {
     int pos;                     /* chosen candidate (n_cands = fp16) */
     int gate_pos;                /* the layer gate's choice, before the whole-model gate */
     int promotion;               /* 1-based whole-model gate step that first moved it, 0 = never */
-    float *decoded;              /* the chosen candidate's weights (for the model gate) */
-    int dec_pos;                 /* the candidate decoded holds (valid when decoded != NULL) */
 } wstate;
 
 typedef struct auto_ctx {
@@ -53,6 +51,7 @@ typedef struct auto_ctx {
     af_calib cal;
     float **ref_out;             /* per set, per graph output: fp32 program outputs */
     float *tmp_w, *tmp_out;      /* scratch: one decoded weight, one layer output */
+    int *node_w;                 /* per node: the weight (index into w) it reads, or -1 */
     af_gates gates;              /* the task gates (min_psnr is judged on the worst output) */
     af_task_plan *plans;         /* per graph output: its task measures */
     uint64_t done, total;
@@ -181,6 +180,9 @@ static af_status judge_layers(auto_ctx *a, af_err *err)
         for (int c = 0; c < s->n_cands && s->pos == s->n_cands; c++)
             if (cand_psnr(s, c) >= gate) s->pos = c;
         s->gate_pos = s->pos;
+        /* promotions only move up: the candidates below the layer gate's choice are done with
+         * (size first may pick any of them) */
+        for (int c = 0; c < s->gate_pos && a->o->max_size <= 0; c++) af_cblob_drop(&s->blob[c]);
     }
     return AF_OK;
 }
@@ -204,19 +206,34 @@ static void note_measures(af_compress_result *r, const af_metrics *m, const af_t
     }
 }
 
+/* One run of the program with every weight at its current choice, each decoded into the
+ * scratch just before the node that reads it (so no weight is held decoded: the memory of one
+ * layer's f32 weights, not of the model's). */
+static af_status run_choices(auto_ctx *a, af_err *err)
+{
+    for (int i = 0; i < a->g->n_nodes; i++) {
+        wstate *s = a->node_w[i] >= 0 ? &a->w[a->node_w[i]] : NULL;
+        if (s && decode_cand(a, s, s->pos, a->tmp_w, err) != AF_OK) return err->code;
+        if (s) a->ev.over[s->tensor] = a->tmp_w;
+        af_status st = af_geval_node(&a->ev, i, NULL, err);
+        if (s) a->ev.over[s->tensor] = NULL;
+        if (st != AF_OK) return st;
+    }
+    return AF_OK;
+}
+
 /* Runs the model with every weight at its current choice over the calibration sets; the
  * measures accumulate over the sets per output. Returns the mask of failed gates (PSNR: the
  * lowest output PSNR, NaN outputs ignored, below min_psnr; the others per output, NaN fails). */
 static af_status model_gates(auto_ctx *a, af_compress_result *r, int *failed, af_err *err)
 {
     const af_graph *g = a->g;
-    for (int i = 0; i < a->nw; i++) a->ev.over[a->w[i].tensor] = a->w[i].decoded;
     af_metrics_acc *acc = calloc((size_t)g->n_outputs + 1, sizeof *acc);
     af_task_counts *cnt = calloc((size_t)g->n_outputs + 1, sizeof *cnt);
     af_status st = acc && cnt ? AF_OK : af_err_set(err, AF_ERR_NOMEM, "out of memory");
     for (int set = 0; set < a->cal.n_sets && st == AF_OK; set++) {
         af_calib_set(&a->cal, set, &a->ev);
-        st = af_geval_run(&a->ev, err);
+        st = run_choices(a, err);
         for (int k = 0; k < g->n_outputs && st == AF_OK; k++) {
             const af_tensor *t = &g->tensors[g->outputs[k]];
             if (t->dtype != AF_DTYPE_F32) continue;
@@ -243,20 +260,9 @@ static af_status model_gates(auto_ctx *a, af_compress_result *r, int *failed, af
     *failed = f | (psnr < a->o->min_psnr ? AF_GATE_PSNR : 0);
     free(acc);
     free(cnt);
-    for (int i = 0; i < a->nw; i++) a->ev.over[a->w[i].tensor] = NULL;
     return st;
 }
 
-static af_status decode_choice(auto_ctx *a, wstate *s, af_err *err)
-{
-    if (!s->decoded) {
-        int64_t n = af_tensor_numel(&a->g->tensors[s->tensor]);
-        if (!(s->decoded = malloc((size_t)n * sizeof(float))))
-            return af_err_set(err, AF_ERR_NOMEM, "out of memory");
-    }
-    s->dec_pos = s->pos;
-    return decode_cand(a, s, s->pos, s->decoded, err);
-}
 
 /* Moves the layer with the lowest layer PSNR (not at fp16 yet) to its next larger candidate
  * that is more accurate. Returns 0 when every layer is at fp16. */
@@ -376,24 +382,19 @@ static int promotion_steps(auto_ctx *a, int **steps_out)
     return n;
 }
 
-/* Positions after the first k steps (from the layer gate's choice), re-decoding what moved. */
-static af_status apply_steps(auto_ctx *a, const int *steps, int k, af_err *err)
+/* Positions after the first k steps (from the layer gate's choice). */
+static void apply_steps(auto_ctx *a, const int *steps, int k)
 {
     for (int i = 0; i < a->nw; i++) a->w[i].pos = a->w[i].gate_pos, a->w[i].promotion = 0;
     for (int j = 0; j < k; j++) a->w[steps[2 * j]].pos = steps[2 * j + 1];
-    for (int i = 0; i < a->nw; i++) {
-        wstate *s = &a->w[i];
-        if (s->pos != s->dec_pos && decode_choice(a, s, err) != AF_OK) return err->code;
-    }
     for (int j = k - 1; j >= 0; j--) a->w[steps[2 * j]].promotion = j + 1; /* first step wins */
-    return AF_OK;
 }
 
 /* Measures the model after k steps; *failed: the gates failing there. */
 static af_status gates_at(auto_ctx *a, const int *steps, int k, af_compress_result *r,
                           int *failed, af_err *err)
 {
-    if (apply_steps(a, steps, k, err) != AF_OK) return err->code;
+    apply_steps(a, steps, k);
     af_status st = model_gates(a, r, failed, err);
     progress(a, "whole-model gate");
     return st;
@@ -407,8 +408,6 @@ static af_status gates_at(auto_ctx *a, const int *steps, int k, af_compress_resu
  * step). Size first (--max-size): the budget binds; the gates are only measured. */
 static af_status model_gate(auto_ctx *a, af_compress_result *r, af_err *err)
 {
-    for (int i = 0; i < a->nw; i++)
-        if (decode_choice(a, &a->w[i], err) != AF_OK) return err->code;
     int failed;
     if (model_gates(a, r, &failed, err) != AF_OK) return err->code;
     progress(a, "whole-model gate");
@@ -495,6 +494,13 @@ static af_status setup(auto_ctx *a, const int *weights, af_err *err)
             maxo = af_tensor_nbytes(&g->tensors[i]) / 4 + 1;
     a->tmp_w = malloc((size_t)maxw * sizeof(float));
     a->tmp_out = malloc((size_t)maxo * sizeof(float));
+    if (!(a->node_w = malloc((size_t)(g->n_nodes + 1) * sizeof *a->node_w)))
+        return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < g->n_nodes; i++) {
+        a->node_w[i] = -1;
+        for (int k = 0; k < a->nw; k++)
+            if (reads_weight(&g->nodes[i], a->w[k].tensor)) a->node_w[i] = k;
+    }
     a->ref_out = calloc((size_t)(a->cal.n_sets * g->n_outputs) + 1, sizeof(float *));
     if (!a->tmp_w || !a->tmp_out || !a->ref_out) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
     for (int set = 0; set < a->cal.n_sets; set++)
@@ -553,10 +559,10 @@ static void auto_free(auto_ctx *a)
 {
     for (int i = 0; a->w && i < a->nw; i++) {
         for (int c = 0; c < a->w[i].n_cands; c++) free(a->w[i].blob[c].data);
-        free(a->w[i].decoded);
     }
     for (int k = 0; a->ref_out && k < a->cal.n_sets * a->g->n_outputs; k++) free(a->ref_out[k]);
     free(a->ref_out);
+    free(a->node_w);
     free(a->plans);
     free(a->w);
     free(a->tmp_w);

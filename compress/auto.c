@@ -125,52 +125,54 @@ static int reads_weight(const af_node *n, int t)
            slot < n->n_in && n->in[slot] == t;
 }
 
-/* Runs every consumer of s's weight with each candidate; accumulates errors vs fp32. */
-static af_status judge_one(auto_ctx *a, wstate *s, af_err *err)
+/* Runs consumer node i of s's weight with each candidate (node i's inputs and its fp32 output
+ * are live); accumulates the errors against that output. */
+static af_status judge_node(auto_ctx *a, wstate *s, int i, af_err *err)
 {
-    const af_graph *g = a->g;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const af_node *n = &g->nodes[i];
-        if (!reads_weight(n, s->tensor)) continue;
-        const af_tensor *o = &g->tensors[n->out[0]];
-        const float *ref = a->ev.buf[n->out[0]];
-        int64_t m = af_tensor_numel(o);
-        if (o->dtype != AF_DTYPE_F32) continue;
+    const af_node *n = &a->g->nodes[i];
+    const af_tensor *o = &a->g->tensors[n->out[0]];
+    const float *ref = a->ev.buf[n->out[0]];
+    int64_t m = af_tensor_numel(o);
+    if (o->dtype != AF_DTYPE_F32) return AF_OK;
+    for (int64_t e = 0; e < m; e++) {
+        if (fabsf(ref[e]) > s->peak) s->peak = fabsf(ref[e]);
+        s->energy += (double)ref[e] * ref[e];
+    }
+    s->count += (double)m;
+    for (int c = 0; c <= s->n_cands; c++) {
+        if (decode_cand(a, s, c, a->tmp_w, err) != AF_OK) return err->code;
+        a->ev.over[s->tensor] = a->tmp_w;
+        af_status st = af_geval_node(&a->ev, i, a->tmp_out, err);
+        a->ev.over[s->tensor] = NULL;
+        if (st != AF_OK) return st;
+        double sse = 0;
         for (int64_t e = 0; e < m; e++) {
-            if (fabsf(ref[e]) > s->peak) s->peak = fabsf(ref[e]);
-            s->energy += (double)ref[e] * ref[e];
+            double d = (double)a->tmp_out[e] - ref[e];
+            sse += d * d;
         }
-        s->count += (double)m;
-        for (int c = 0; c <= s->n_cands; c++) {
-            if (decode_cand(a, s, c, a->tmp_w, err) != AF_OK) return err->code;
-            a->ev.over[s->tensor] = a->tmp_w;
-            af_status st = af_geval_node(&a->ev, i, a->tmp_out, err);
-            a->ev.over[s->tensor] = NULL;
-            if (st != AF_OK) return st;
-            double sse = 0;
-            for (int64_t e = 0; e < m; e++) {
-                double d = (double)a->tmp_out[e] - ref[e];
-                sse += d * d;
-            }
-            s->sse[c] += sse;
-        }
+        s->sse[c] += sse;
     }
     return AF_OK;
+}
+
+static af_status judge_hook(void *user, int i, af_err *err)
+{
+    auto_ctx *a = user;
+    if (a->node_w[i] < 0) return AF_OK;
+    af_status st = judge_node(a, &a->w[a->node_w[i]], i, err);
+    progress(a, "judging layers");
+    return st;
 }
 
 static af_status judge_layers(auto_ctx *a, af_err *err)
 {
     for (int set = 0; set < a->cal.n_sets; set++) {
         af_calib_set(&a->cal, set, &a->ev);
-        if (af_geval_run(&a->ev, err) != AF_OK) return err->code;
+        if (af_geval_run_live(&a->ev, NULL, judge_hook, a, err) != AF_OK) return err->code;
         for (int k = 0; k < a->g->n_outputs; k++) {
             int t = a->g->outputs[k];
             int64_t b = af_tensor_nbytes(&a->g->tensors[t]);
             memcpy(a->ref_out[set * a->g->n_outputs + k], a->ev.buf[t], (size_t)b);
-        }
-        for (int i = 0; i < a->nw; i++) {
-            if (judge_one(a, &a->w[i], err) != AF_OK) return err->code;
-            progress(a, "judging layers");
         }
     }
     double gate = a->o->layer_psnr > 0 ? a->o->layer_psnr : a->o->min_psnr + 5.0;
@@ -208,18 +210,27 @@ static void note_measures(af_compress_result *r, const af_metrics *m, const af_t
 
 /* One run of the program with every weight at its current choice, each decoded into the
  * scratch just before the node that reads it (so no weight is held decoded: the memory of one
- * layer's f32 weights, not of the model's). */
+ * layer's f32 weights, not of the model's), activations freed once dead. */
+static af_status choice_pre(void *user, int i, af_err *err)
+{
+    auto_ctx *a = user;
+    wstate *s = a->node_w[i] >= 0 ? &a->w[a->node_w[i]] : NULL;
+    if (s && decode_cand(a, s, s->pos, a->tmp_w, err) != AF_OK) return err->code;
+    if (s) a->ev.over[s->tensor] = a->tmp_w;
+    return AF_OK;
+}
+
+static af_status choice_post(void *user, int i, af_err *err)
+{
+    auto_ctx *a = user;
+    (void)err;
+    if (a->node_w[i] >= 0) a->ev.over[a->w[a->node_w[i]].tensor] = NULL;
+    return AF_OK;
+}
+
 static af_status run_choices(auto_ctx *a, af_err *err)
 {
-    for (int i = 0; i < a->g->n_nodes; i++) {
-        wstate *s = a->node_w[i] >= 0 ? &a->w[a->node_w[i]] : NULL;
-        if (s && decode_cand(a, s, s->pos, a->tmp_w, err) != AF_OK) return err->code;
-        if (s) a->ev.over[s->tensor] = a->tmp_w;
-        af_status st = af_geval_node(&a->ev, i, NULL, err);
-        if (s) a->ev.over[s->tensor] = NULL;
-        if (st != AF_OK) return st;
-    }
-    return AF_OK;
+    return af_geval_run_live(&a->ev, choice_pre, choice_post, a, err);
 }
 
 /* Runs the model with every weight at its current choice over the calibration sets; the

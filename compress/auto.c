@@ -40,8 +40,6 @@ typedef struct wstate {
     int pos;                     /* chosen candidate (n_cands = fp16) */
     int gate_pos;                /* the layer gate's choice, before the whole-model gate */
     int promotion;               /* 1-based whole-model gate step that first moved it, 0 = never */
-    float *decoded;              /* the chosen candidate's weights (for the model gate) */
-    int dec_pos;                 /* the candidate decoded holds (valid when decoded != NULL) */
 } wstate;
 
 typedef struct auto_ctx {
@@ -53,6 +51,7 @@ typedef struct auto_ctx {
     af_calib cal;
     float **ref_out;             /* per set, per graph output: fp32 program outputs */
     float *tmp_w, *tmp_out;      /* scratch: one decoded weight, one layer output */
+    int *node_w;                 /* per node: the weight (index into w) it reads, or -1 */
     af_gates gates;              /* the task gates (min_psnr is judged on the worst output) */
     af_task_plan *plans;         /* per graph output: its task measures */
     uint64_t done, total;
@@ -126,52 +125,54 @@ static int reads_weight(const af_node *n, int t)
            slot < n->n_in && n->in[slot] == t;
 }
 
-/* Runs every consumer of s's weight with each candidate; accumulates errors vs fp32. */
-static af_status judge_one(auto_ctx *a, wstate *s, af_err *err)
+/* Runs consumer node i of s's weight with each candidate (node i's inputs and its fp32 output
+ * are live); accumulates the errors against that output. */
+static af_status judge_node(auto_ctx *a, wstate *s, int i, af_err *err)
 {
-    const af_graph *g = a->g;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const af_node *n = &g->nodes[i];
-        if (!reads_weight(n, s->tensor)) continue;
-        const af_tensor *o = &g->tensors[n->out[0]];
-        const float *ref = a->ev.buf[n->out[0]];
-        int64_t m = af_tensor_numel(o);
-        if (o->dtype != AF_DTYPE_F32) continue;
+    const af_node *n = &a->g->nodes[i];
+    const af_tensor *o = &a->g->tensors[n->out[0]];
+    const float *ref = a->ev.buf[n->out[0]];
+    int64_t m = af_tensor_numel(o);
+    if (o->dtype != AF_DTYPE_F32) return AF_OK;
+    for (int64_t e = 0; e < m; e++) {
+        if (fabsf(ref[e]) > s->peak) s->peak = fabsf(ref[e]);
+        s->energy += (double)ref[e] * ref[e];
+    }
+    s->count += (double)m;
+    for (int c = 0; c <= s->n_cands; c++) {
+        if (decode_cand(a, s, c, a->tmp_w, err) != AF_OK) return err->code;
+        a->ev.over[s->tensor] = a->tmp_w;
+        af_status st = af_geval_node(&a->ev, i, a->tmp_out, err);
+        a->ev.over[s->tensor] = NULL;
+        if (st != AF_OK) return st;
+        double sse = 0;
         for (int64_t e = 0; e < m; e++) {
-            if (fabsf(ref[e]) > s->peak) s->peak = fabsf(ref[e]);
-            s->energy += (double)ref[e] * ref[e];
+            double d = (double)a->tmp_out[e] - ref[e];
+            sse += d * d;
         }
-        s->count += (double)m;
-        for (int c = 0; c <= s->n_cands; c++) {
-            if (decode_cand(a, s, c, a->tmp_w, err) != AF_OK) return err->code;
-            a->ev.over[s->tensor] = a->tmp_w;
-            af_status st = af_geval_node(&a->ev, i, a->tmp_out, err);
-            a->ev.over[s->tensor] = NULL;
-            if (st != AF_OK) return st;
-            double sse = 0;
-            for (int64_t e = 0; e < m; e++) {
-                double d = (double)a->tmp_out[e] - ref[e];
-                sse += d * d;
-            }
-            s->sse[c] += sse;
-        }
+        s->sse[c] += sse;
     }
     return AF_OK;
+}
+
+static af_status judge_hook(void *user, int i, af_err *err)
+{
+    auto_ctx *a = user;
+    if (a->node_w[i] < 0) return AF_OK;
+    af_status st = judge_node(a, &a->w[a->node_w[i]], i, err);
+    progress(a, "judging layers");
+    return st;
 }
 
 static af_status judge_layers(auto_ctx *a, af_err *err)
 {
     for (int set = 0; set < a->cal.n_sets; set++) {
         af_calib_set(&a->cal, set, &a->ev);
-        if (af_geval_run(&a->ev, err) != AF_OK) return err->code;
+        if (af_geval_run_live(&a->ev, NULL, judge_hook, a, err) != AF_OK) return err->code;
         for (int k = 0; k < a->g->n_outputs; k++) {
             int t = a->g->outputs[k];
             int64_t b = af_tensor_nbytes(&a->g->tensors[t]);
             memcpy(a->ref_out[set * a->g->n_outputs + k], a->ev.buf[t], (size_t)b);
-        }
-        for (int i = 0; i < a->nw; i++) {
-            if (judge_one(a, &a->w[i], err) != AF_OK) return err->code;
-            progress(a, "judging layers");
         }
     }
     double gate = a->o->layer_psnr > 0 ? a->o->layer_psnr : a->o->min_psnr + 5.0;
@@ -181,6 +182,9 @@ static af_status judge_layers(auto_ctx *a, af_err *err)
         for (int c = 0; c < s->n_cands && s->pos == s->n_cands; c++)
             if (cand_psnr(s, c) >= gate) s->pos = c;
         s->gate_pos = s->pos;
+        /* promotions only move up: the candidates below the layer gate's choice are done with
+         * (size first may pick any of them) */
+        for (int c = 0; c < s->gate_pos && a->o->max_size <= 0; c++) af_cblob_drop(&s->blob[c]);
     }
     return AF_OK;
 }
@@ -204,19 +208,43 @@ static void note_measures(af_compress_result *r, const af_metrics *m, const af_t
     }
 }
 
+/* One run of the program with every weight at its current choice, each decoded into the
+ * scratch just before the node that reads it (so no weight is held decoded: the memory of one
+ * layer's f32 weights, not of the model's), activations freed once dead. */
+static af_status choice_pre(void *user, int i, af_err *err)
+{
+    auto_ctx *a = user;
+    wstate *s = a->node_w[i] >= 0 ? &a->w[a->node_w[i]] : NULL;
+    if (s && decode_cand(a, s, s->pos, a->tmp_w, err) != AF_OK) return err->code;
+    if (s) a->ev.over[s->tensor] = a->tmp_w;
+    return AF_OK;
+}
+
+static af_status choice_post(void *user, int i, af_err *err)
+{
+    auto_ctx *a = user;
+    (void)err;
+    if (a->node_w[i] >= 0) a->ev.over[a->w[a->node_w[i]].tensor] = NULL;
+    return AF_OK;
+}
+
+static af_status run_choices(auto_ctx *a, af_err *err)
+{
+    return af_geval_run_live(&a->ev, choice_pre, choice_post, a, err);
+}
+
 /* Runs the model with every weight at its current choice over the calibration sets; the
  * measures accumulate over the sets per output. Returns the mask of failed gates (PSNR: the
  * lowest output PSNR, NaN outputs ignored, below min_psnr; the others per output, NaN fails). */
 static af_status model_gates(auto_ctx *a, af_compress_result *r, int *failed, af_err *err)
 {
     const af_graph *g = a->g;
-    for (int i = 0; i < a->nw; i++) a->ev.over[a->w[i].tensor] = a->w[i].decoded;
     af_metrics_acc *acc = calloc((size_t)g->n_outputs + 1, sizeof *acc);
     af_task_counts *cnt = calloc((size_t)g->n_outputs + 1, sizeof *cnt);
     af_status st = acc && cnt ? AF_OK : af_err_set(err, AF_ERR_NOMEM, "out of memory");
     for (int set = 0; set < a->cal.n_sets && st == AF_OK; set++) {
         af_calib_set(&a->cal, set, &a->ev);
-        st = af_geval_run(&a->ev, err);
+        st = run_choices(a, err);
         for (int k = 0; k < g->n_outputs && st == AF_OK; k++) {
             const af_tensor *t = &g->tensors[g->outputs[k]];
             if (t->dtype != AF_DTYPE_F32) continue;
@@ -243,20 +271,9 @@ static af_status model_gates(auto_ctx *a, af_compress_result *r, int *failed, af
     *failed = f | (psnr < a->o->min_psnr ? AF_GATE_PSNR : 0);
     free(acc);
     free(cnt);
-    for (int i = 0; i < a->nw; i++) a->ev.over[a->w[i].tensor] = NULL;
     return st;
 }
 
-static af_status decode_choice(auto_ctx *a, wstate *s, af_err *err)
-{
-    if (!s->decoded) {
-        int64_t n = af_tensor_numel(&a->g->tensors[s->tensor]);
-        if (!(s->decoded = malloc((size_t)n * sizeof(float))))
-            return af_err_set(err, AF_ERR_NOMEM, "out of memory");
-    }
-    s->dec_pos = s->pos;
-    return decode_cand(a, s, s->pos, s->decoded, err);
-}
 
 /* Moves the layer with the lowest layer PSNR (not at fp16 yet) to its next larger candidate
  * that is more accurate. Returns 0 when every layer is at fp16. */
@@ -376,24 +393,19 @@ static int promotion_steps(auto_ctx *a, int **steps_out)
     return n;
 }
 
-/* Positions after the first k steps (from the layer gate's choice), re-decoding what moved. */
-static af_status apply_steps(auto_ctx *a, const int *steps, int k, af_err *err)
+/* Positions after the first k steps (from the layer gate's choice). */
+static void apply_steps(auto_ctx *a, const int *steps, int k)
 {
     for (int i = 0; i < a->nw; i++) a->w[i].pos = a->w[i].gate_pos, a->w[i].promotion = 0;
     for (int j = 0; j < k; j++) a->w[steps[2 * j]].pos = steps[2 * j + 1];
-    for (int i = 0; i < a->nw; i++) {
-        wstate *s = &a->w[i];
-        if (s->pos != s->dec_pos && decode_choice(a, s, err) != AF_OK) return err->code;
-    }
     for (int j = k - 1; j >= 0; j--) a->w[steps[2 * j]].promotion = j + 1; /* first step wins */
-    return AF_OK;
 }
 
 /* Measures the model after k steps; *failed: the gates failing there. */
 static af_status gates_at(auto_ctx *a, const int *steps, int k, af_compress_result *r,
                           int *failed, af_err *err)
 {
-    if (apply_steps(a, steps, k, err) != AF_OK) return err->code;
+    apply_steps(a, steps, k);
     af_status st = model_gates(a, r, failed, err);
     progress(a, "whole-model gate");
     return st;
@@ -407,8 +419,6 @@ static af_status gates_at(auto_ctx *a, const int *steps, int k, af_compress_resu
  * step). Size first (--max-size): the budget binds; the gates are only measured. */
 static af_status model_gate(auto_ctx *a, af_compress_result *r, af_err *err)
 {
-    for (int i = 0; i < a->nw; i++)
-        if (decode_choice(a, &a->w[i], err) != AF_OK) return err->code;
     int failed;
     if (model_gates(a, r, &failed, err) != AF_OK) return err->code;
     progress(a, "whole-model gate");
@@ -495,6 +505,13 @@ static af_status setup(auto_ctx *a, const int *weights, af_err *err)
             maxo = af_tensor_nbytes(&g->tensors[i]) / 4 + 1;
     a->tmp_w = malloc((size_t)maxw * sizeof(float));
     a->tmp_out = malloc((size_t)maxo * sizeof(float));
+    if (!(a->node_w = malloc((size_t)(g->n_nodes + 1) * sizeof *a->node_w)))
+        return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < g->n_nodes; i++) {
+        a->node_w[i] = -1;
+        for (int k = 0; k < a->nw; k++)
+            if (reads_weight(&g->nodes[i], a->w[k].tensor)) a->node_w[i] = k;
+    }
     a->ref_out = calloc((size_t)(a->cal.n_sets * g->n_outputs) + 1, sizeof(float *));
     if (!a->tmp_w || !a->tmp_out || !a->ref_out) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
     for (int set = 0; set < a->cal.n_sets; set++)
@@ -553,10 +570,10 @@ static void auto_free(auto_ctx *a)
 {
     for (int i = 0; a->w && i < a->nw; i++) {
         for (int c = 0; c < a->w[i].n_cands; c++) free(a->w[i].blob[c].data);
-        free(a->w[i].decoded);
     }
     for (int k = 0; a->ref_out && k < a->cal.n_sets * a->g->n_outputs; k++) free(a->ref_out[k]);
     free(a->ref_out);
+    free(a->node_w);
     free(a->plans);
     free(a->w);
     free(a->tmp_w);

@@ -2,6 +2,7 @@
 #include "calib.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,21 +35,38 @@ static int node_views(const af_geval *e, const af_node *n, af_tview *in, af_tvie
     return 1;
 }
 
+/* The activation buffer of tensor t, allocated (zeroed) when missing. */
+static af_status alloc_buf(af_geval *e, int t, af_err *err)
+{
+    const af_tensor *x = &e->g->tensors[t];
+    if (x->data || e->buf[t]) return AF_OK;
+    if (!(e->buf[t] = calloc(1, (size_t)af_tensor_nbytes(x) + 1)))
+        return af_err_set(err, AF_ERR_NOMEM, "out of memory for activation '%s'", x->name);
+    return AF_OK;
+}
+
 af_status af_geval_init(af_geval *e, const af_graph *g, af_err *err)
 {
     memset(e, 0, sizeof *e);
     e->g = g;
     e->buf = calloc((size_t)g->n_tensors + 1, sizeof *e->buf);
     e->over = calloc((size_t)g->n_tensors + 1, sizeof *e->over);
-    if (!e->buf || !e->over) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    e->last_use = malloc(((size_t)g->n_tensors + 1) * sizeof *e->last_use);
+    if (!e->buf || !e->over || !e->last_use) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
     for (int i = 0; i < g->n_tensors; i++) {
-        const af_tensor *t = &g->tensors[i];
-        int64_t b = af_tensor_nbytes(t);
-        if (t->data) continue;
-        if (b < 0) return af_err_set(err, AF_ERR_INTERNAL, "tensor '%s': shape unknown", t->name);
-        e->buf[i] = calloc(1, (size_t)b + 1);
-        if (!e->buf[i])
-            return af_err_set(err, AF_ERR_NOMEM, "out of memory for activation '%s'", t->name);
+        if (!g->tensors[i].data && af_tensor_nbytes(&g->tensors[i]) < 0)
+            return af_err_set(err, AF_ERR_INTERNAL, "tensor '%s': shape unknown",
+                              g->tensors[i].name);
+        e->last_use[i] = -1;
+    }
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] >= 0) e->last_use[g->nodes[i].in[k]] = i;
+    for (int k = 0; k < g->n_outputs; k++) e->last_use[g->outputs[k]] = INT_MAX; /* kept */
+    for (int k = 0; k < g->n_inputs; k++) { /* inputs: allocated once, kept */
+        int t = g->inputs[k];
+        e->last_use[t] = INT_MAX;
+        if (alloc_buf(e, t, err) != AF_OK) return err->code;
     }
     size_t need = 0;
     af_tview in[MAX_IO], out[MAX_IO];
@@ -79,6 +97,7 @@ void af_geval_free(af_geval *e)
         for (int i = 0; i < e->g->n_tensors; i++) free(e->buf[i]);
     free(e->buf);
     free(e->over);
+    free(e->last_use);
     free(e->scratch);
     afk_pool_free(e->ctx.pool);
     memset(e, 0, sizeof *e);
@@ -89,6 +108,9 @@ af_status af_geval_node(af_geval *e, int i, void *out_data, af_err *err)
     const af_node *n = &e->g->nodes[i];
     af_tview in[MAX_IO], out[MAX_IO];
     if (n->op == AF_OP_NONE) return AF_OK;
+    for (int k = 0; k < n->n_out; k++)
+        if (n->out[k] >= 0 && (k || !out_data) && alloc_buf(e, n->out[k], err) != AF_OK)
+            return err->code;
     node_views(e, n, in, out);
     if (out_data) out[0].data = out_data;
     if (af_kernel_run(n->op, &n->p, in, n->n_in, out, n->n_out, &e->ctx, err) != AF_OK)
@@ -100,6 +122,29 @@ af_status af_geval_run(af_geval *e, af_err *err)
 {
     for (int i = 0; i < e->g->n_nodes; i++)
         if (af_geval_node(e, i, NULL, err) != AF_OK) return err->code;
+    return AF_OK;
+}
+
+static void drop_dead(af_geval *e, const af_node *n, int i)
+{
+    for (int k = 0; k < n->n_in + n->n_out; k++) {
+        int t = k < n->n_in ? n->in[k] : n->out[k - n->n_in];
+        if (t >= 0 && e->last_use[t] <= i && e->buf[t]) {
+            free(e->buf[t]);
+            e->buf[t] = NULL;
+        }
+    }
+}
+
+af_status af_geval_run_live(af_geval *e, af_geval_hook pre, af_geval_hook post, void *user,
+                            af_err *err)
+{
+    for (int i = 0; i < e->g->n_nodes; i++) {
+        if ((pre && pre(user, i, err) != AF_OK) || af_geval_node(e, i, NULL, err) != AF_OK ||
+            (post && post(user, i, err) != AF_OK))
+            return err->code;
+        drop_dead(e, &e->g->nodes[i], i);
+    }
     return AF_OK;
 }
 

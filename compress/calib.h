@@ -9,8 +9,9 @@
 
 typedef struct af_geval {
     const af_graph *g;
-    void **buf;           /* per tensor: activation buffer (NULL for constants) */
+    void **buf;           /* per tensor: activation buffer (NULL: a constant, or not live) */
     const void **over;    /* per tensor: replacement data for a constant (NULL = its own) */
+    int *last_use;        /* per tensor: the last node reading it (INT_MAX: inputs, outputs) */
     void *scratch;
     size_t scratch_bytes;
     af_kctx ctx;
@@ -22,6 +23,13 @@ af_tview af_geval_view(const af_geval *e, int t);
 /* Runs node i; out_data (if not NULL) replaces its first output's buffer. */
 af_status af_geval_node(af_geval *e, int i, void *out_data, af_err *err);
 af_status af_geval_run(af_geval *e, af_err *err);
+/* The same run, freeing each activation after the last node that reads it (graph inputs and
+ * outputs stay): peak memory is the live set, not every tensor. pre/post (may be NULL) run
+ * before and after node i, while its inputs are alive. Buffers are allocated as their
+ * producers run; af_geval_run keeps all of them. */
+typedef af_status (*af_geval_hook)(void *user, int node, af_err *err);
+af_status af_geval_run_live(af_geval *e, af_geval_hook pre, af_geval_hook post, void *user,
+                            af_err *err);
 
 /* Calibration sets: inputs[s][k] is graph input k of set s (malloc'd, its dtype and shape). */
 typedef struct af_calib {

@@ -136,20 +136,37 @@ static int plan_one(const af_graph *g, int t, int64_t max_full, af_wstats *s)
     return 1;
 }
 
-static void accumulate(const af_graph *g, const af_geval *ev, int t, wacc *a)
+/* Node i read the weight a->s is for: its input's samples (alive during the run's hook). */
+static void accumulate(const af_graph *g, const af_geval *ev, int i, wacc *a)
 {
-    for (int i = 0; i < g->n_nodes; i++) {
-        const af_node *nd = &g->nodes[i];
-        if (nd->n_in < 2 || nd->in[1] != t) continue;
-        const af_tensor *x = &g->tensors[nd->in[0]];
-        const float *xd = ev->buf[nd->in[0]];
-        if (nd->op == AF_OP_CONV)
-            conv_samples(a, &nd->p.conv, xd, x, &g->tensors[nd->out[0]]);
-        else if (nd->op == AF_OP_MATMUL)
-            dense_samples(a, xd, af_tensor_numel(x) / a->s->n, 0);
-        else
-            dense_samples(a, xd, af_tensor_numel(x) / a->s->n, nd->p.gemm.trans_a);
-    }
+    const af_node *nd = &g->nodes[i];
+    const af_tensor *x = &g->tensors[nd->in[0]];
+    const float *xd = ev->buf[nd->in[0]];
+    if (nd->op == AF_OP_CONV)
+        conv_samples(a, &nd->p.conv, xd, x, &g->tensors[nd->out[0]]);
+    else if (nd->op == AF_OP_MATMUL)
+        dense_samples(a, xd, af_tensor_numel(x) / a->s->n, 0);
+    else
+        dense_samples(a, xd, af_tensor_numel(x) / a->s->n, nd->p.gemm.trans_a);
+}
+
+typedef struct collect {
+    const af_graph *g;
+    af_geval *ev;
+    af_wstats *stats;
+    int *node_w;   /* per node: the stats index of the weight it reads, or -1 */
+    float *x, *work;
+} collect;
+
+static af_status collect_hook(void *user, int i, af_err *err)
+{
+    collect *c = user;
+    (void)err;
+    int k = c->node_w[i];
+    if (k < 0 || !c->stats[k].valid) return AF_OK;
+    wacc a = {&c->stats[k], c->x, c->work, 0, 0};
+    accumulate(c->g, c->ev, i, &a);
+    return AF_OK;
 }
 
 static af_status importance(af_wstats *s, af_err *err)
@@ -187,16 +204,20 @@ af_status af_wstats_collect(const af_graph *g, const af_calib *cal, const int *w
     af_status st = af_geval_init(&ev, g, err);
     float *x = st == AF_OK ? malloc((size_t)(CHUNK * maxn) * sizeof(float)) : NULL;
     float *work = aligned_alloc(64, (afk_sgemm_work_floats() * sizeof(float) + 63) & ~(size_t)63);
-    if (st == AF_OK && (!x || !work)) st = af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    int *node_w = malloc((size_t)(g->n_nodes + 1) * sizeof *node_w);
+    if (st == AF_OK && (!x || !work || !node_w)) st = af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    for (int i = 0; st == AF_OK && i < g->n_nodes; i++) {
+        const af_node *nd = &g->nodes[i];
+        node_w[i] = -1;
+        for (int k = 0; k < n_w && nd->n_in >= 2; k++)
+            if (nd->in[1] == w[k]) node_w[i] = k;
+    }
+    collect c = {g, &ev, stats, node_w, x, work};
     for (int set = 0; st == AF_OK && set < cal->n_sets; set++) {
         af_calib_set(cal, set, &ev);
-        if ((st = af_geval_run(&ev, err)) != AF_OK) break;
-        for (int i = 0; i < n_w; i++) {
-            if (!stats[i].valid) continue;
-            wacc a = {&stats[i], x, work, 0, 0};
-            accumulate(g, &ev, w[i], &a);
-        }
+        st = af_geval_run_live(&ev, NULL, collect_hook, &c, err);
     }
+    free(node_w);
     for (int i = 0; st == AF_OK && i < n_w; i++)
         if (stats[i].valid) st = importance(&stats[i], err);
     free(x);

@@ -85,6 +85,7 @@ static af_status make_cands(auto_ctx *a, wstate *s, af_wstats *st, af_err *err)
     af_compress_is_weight(a->g, s->tensor, &emb);
     af_cparams p = a->o->p;
     if (emb) p.sparsity = 0;
+    p.col_importance = af_wstats_col_importance(st); /* palettes: data-aware k-means */
     uint64_t fp16 = af_ctraits_table[AF_CK_FP16].stored_size(t->data, t->rank, t->dims, &p);
     for (int k = AF_CK_FP16 + 1; k < AF_CK_COUNT; k++) {
         if (!af_ctraits_table[k].auto_candidate || !family_streams(a->o, (af_ckind)k)) continue;

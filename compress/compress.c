@@ -151,7 +151,9 @@ static af_status encode_one(af_tensor *t, af_ckind k, const af_cparams *p, af_ws
 {
     af_cblob b = {0};
     if (!s || !af_ctraits_table[k].encode) return af_compress_apply(t, k, p, NULL, err);
-    if (af_ctraits_table[k].encode(t->data, t->rank, t->dims, p, &b, err) != AF_OK ||
+    af_cparams q = *p; /* palettes: k-means weighted by the inputs' second moments */
+    q.col_importance = af_wstats_col_importance(s);
+    if (af_ctraits_table[k].encode(t->data, t->rank, t->dims, &q, &b, err) != AF_OK ||
         af_gptq_recode(k, t->data, t->rank, t->dims, s, &b, err) != AF_OK) {
         af_cblob_drop(&b);
         return af_err_prefix(err, t->name);

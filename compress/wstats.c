@@ -226,6 +226,11 @@ af_status af_wstats_collect(const af_graph *g, const af_calib *cal, const int *w
     return st;
 }
 
+const float *af_wstats_col_importance(const af_wstats *s)
+{
+    return s && s->valid && !s->in_rows ? s->importance : NULL;
+}
+
 void af_wstats_free(af_wstats *s)
 {
     free(s->h);

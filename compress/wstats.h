@@ -37,6 +37,10 @@ af_status af_wstats_collect(const af_graph *g, const af_calib *cal, const int *w
                             int64_t max_full, af_wstats *stats, af_err *err);
 void af_wstats_free(af_wstats *s);
 
+/* The importance to weight each stored column by (af_cparams.col_importance: palette k-means),
+ * or NULL: no statistics, or the reduction axis is the rows (then the columns are outputs). */
+const float *af_wstats_col_importance(const af_wstats *s);
+
 /* Per reduction index j, the mean of H[j][j] over groups and samples (>= 0): the importance of
  * the weights that multiply input j, E[x_j^2]. Set by af_wstats_collect (n floats). */
 

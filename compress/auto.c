@@ -150,13 +150,6 @@ static af_status decode_cand(auto_ctx *a, wstate *s, int c, float *out, af_err *
                           out, err);
 }
 
-static int reads_weight(const af_node *n, int t)
-{
-    int slot = n->op == AF_OP_GATHER ? 0 : 1;
-    return (n->op == AF_OP_CONV || n->op == AF_OP_CONV_TRANSPOSE || n->op == AF_OP_GEMM ||
-            n->op == AF_OP_MATMUL || n->op == AF_OP_GATHER) &&
-           slot < n->n_in && n->in[slot] == t;
-}
 
 /* Runs consumer node i of s's weight with each candidate (node i's inputs and its fp32 output
  * are live); accumulates the errors against that output. */
@@ -542,11 +535,7 @@ static af_status setup(auto_ctx *a, const int *weights, af_err *err)
     a->tmp_out = malloc((size_t)maxo * sizeof(float));
     if (!(a->node_w = malloc((size_t)(g->n_nodes + 1) * sizeof *a->node_w)))
         return af_err_set(err, AF_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < g->n_nodes; i++) {
-        a->node_w[i] = -1;
-        for (int k = 0; k < a->nw; k++)
-            if (reads_weight(&g->nodes[i], a->w[k].tensor)) a->node_w[i] = k;
-    }
+    if (af_compress_node_weights(g, weights, a->nw, a->node_w, err) != AF_OK) return err->code;
     a->ref_out = calloc((size_t)(a->cal.n_sets * g->n_outputs) + 1, sizeof(float *));
     if (!a->tmp_w || !a->tmp_out || !a->ref_out) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
     for (int set = 0; set < a->cal.n_sets; set++)

@@ -38,6 +38,17 @@ static const struct { af_op op; int slot; int embedding; } weight_slots[] = {
     {AF_OP_MATMUL, 1, 0}, {AF_OP_GATHER, 0, 1},
 };
 
+/* The tensor in node n's weight slot (-1: none); *embedding for Gather's. */
+static int weight_of(const af_node *n, int *embedding)
+{
+    for (size_t s = 0; s < sizeof weight_slots / sizeof weight_slots[0]; s++)
+        if (n->op == weight_slots[s].op && weight_slots[s].slot < n->n_in) {
+            if (embedding) *embedding = weight_slots[s].embedding;
+            return n->in[weight_slots[s].slot];
+        }
+    return -1;
+}
+
 int af_compress_is_weight(const af_graph *g, int t, int *embedding)
 {
     const af_tensor *x = &g->tensors[t];
@@ -46,16 +57,26 @@ int af_compress_is_weight(const af_graph *g, int t, int *embedding)
         af_tensor_numel(x) <= AF_COMPRESS_MIN_ELEMS)
         return 0;
     for (int i = 0; i < g->n_nodes; i++) {
-        const af_node *n = &g->nodes[i];
-        for (size_t s = 0; s < sizeof weight_slots / sizeof weight_slots[0]; s++)
-            if (n->op == weight_slots[s].op && weight_slots[s].slot < n->n_in &&
-                n->in[weight_slots[s].slot] == t) {
-                found = 1;
-                emb |= weight_slots[s].embedding;
-            }
+        int e = 0;
+        if (weight_of(&g->nodes[i], &e) == t) found = 1, emb |= e;
     }
     if (embedding) *embedding = emb;
     return found;
+}
+
+af_status af_compress_node_weights(const af_graph *g, const int *w, int n_w, int *node_w,
+                                   af_err *err)
+{
+    int *idx = malloc(((size_t)g->n_tensors + 1) * sizeof *idx);
+    if (!idx) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    for (int t = 0; t < g->n_tensors; t++) idx[t] = -1;
+    for (int k = 0; k < n_w; k++) idx[w[k]] = k;
+    for (int i = 0; i < g->n_nodes; i++) {
+        int t = weight_of(&g->nodes[i], NULL);
+        node_w[i] = t >= 0 ? idx[t] : -1;
+    }
+    free(idx);
+    return AF_OK;
 }
 
 int af_compress_palette_scale(const af_compress_options *o, int bits)

@@ -121,6 +121,9 @@ int af_compress_palette_scale(const af_compress_options *o, int bits);
 
 /* 1 if tensor t is a compressible weight (see above); *embedding = read by Gather. */
 int af_compress_is_weight(const af_graph *g, int t, int *embedding);
+/* node_w[i] (g->n_nodes entries) = k when node i reads w[k] in its weight slot, else -1. */
+af_status af_compress_node_weights(const af_graph *g, const int *w, int n_w, int *node_w,
+                                   af_err *err);
 
 /* ---- auto's calibration and judging (auto.c / calib.c) ---- */
 af_status af_compress_auto(af_graph *g, const af_compress_options *o, const int *weights,

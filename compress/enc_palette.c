@@ -55,7 +55,7 @@ static void thresholds(const uint16_t *lut, int k, uint16_t *tkey)
 }
 
 // keys (n,) -> codes #{j : key >= tkey[j]} (tkey ascending, k - 1 of them, k a power of two),
-// each `bits` wide at bit (e0 + i) * bits of idx, LSB-first, ORed in (idx starts zeroed)
+// each `bits` wide at bit (e0 + i) * bits of idx, LSB-first
 static void assign_codes(const uint16_t *keys, size_t n, const uint16_t *tkey, int bits,
                          uint8_t *idx, uint64_t e0)
 {
@@ -63,10 +63,7 @@ static void assign_codes(const uint16_t *keys, size_t n, const uint16_t *tkey, i
     for (size_t i = 0; i < n; i++) {
         unsigned c = 0;
         for (unsigned s = k >> 1; s; s >>= 1) c += (keys[i] >= tkey[c + s - 1]) ? s : 0;
-        uint64_t pos = (e0 + i) * (uint64_t)bits;
-        unsigned sh = (unsigned)(pos & 7);
-        idx[pos >> 3] |= (uint8_t)(c << sh);
-        if (sh + (unsigned)bits > 8) idx[(pos >> 3) + 1] |= (uint8_t)(c >> (8 - sh));
+        af_wblob_put_code(idx, e0 + i, (unsigned)bits, c);
     }
 }
 
@@ -140,14 +137,6 @@ static af_status group_table(pal_work *w, uint32_t n, int weighted, int k, uint1
     return AF_OK;
 }
 
-/* The bits-wide code of element e (LSB-first stream). */
-static unsigned code_of(const uint8_t *idx, uint64_t e, int bits)
-{
-    uint64_t pos = e * (uint64_t)bits;
-    unsigned sh = (unsigned)(pos & 7), v = idx[pos >> 3] >> sh;
-    if (sh + (unsigned)bits > 8) v |= (unsigned)idx[(pos >> 3) + 1] << (8 - sh);
-    return v & ((1u << bits) - 1u);
-}
 
 /* Row r's offset: the mean of x - s * T[code] over the row, rounded to fp16, so the row's
  * decoded weights sum to what its weights sum to (up to that rounding): the error a palette
@@ -158,7 +147,7 @@ static uint16_t row_offset(const float *xr, uint64_t cols, float s, const uint16
     float t[256];
     double sum = 0;
     for (int j = 0; j < 1 << bits; j++) t[j] = s * af_f16_to_f32(lut[j]); /* as decoded: exact */
-    for (uint64_t c = 0; c < cols; c++) sum += (double)xr[c] - t[code_of(idx, e0 + c, bits)];
+    for (uint64_t c = 0; c < cols; c++) sum += (double)xr[c] - t[af_wblob_code_at(idx, e0 + c, (unsigned)bits)];
     return af_f32_to_f16(cols ? (float)(sum / (double)cols) : 0.0f);
 }
 

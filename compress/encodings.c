@@ -98,11 +98,6 @@ af_status af_enc_int8(const float *x, int rank, const int64_t *dims, const af_cp
 
 /* ---- blockwise ------------------------------------------------------------------------------- */
 
-static inline void put_code(uint8_t *q, uint64_t e, int bits, unsigned v)
-{
-    if (bits == 8) q[e] = (uint8_t)v;
-    else q[e >> 1] |= (uint8_t)(v << (4 * (e & 1)));
-}
 
 // x (rows, cols), blocks of B along cols: o = min, s = (max - min) / (2^bits - 1),
 // q = round((x - o) / s) in [0, 2^bits - 1]
@@ -134,7 +129,8 @@ static af_status enc_blockwise(const float *x, int rank, const int64_t *dims,
             af_wblob_wr16(so + 2, af_f32_to_f16(o));
             for (uint64_t c = c0; c < c1; c++) {
                 long v = s > 0 ? lrint(((double)xr[c] - o) / s) : 0;
-                put_code(q, r * cols + c, bits, (unsigned)(v < 0 ? 0 : v > levels ? levels : v));
+                unsigned code = (unsigned)(v < 0 ? 0 : v > levels ? levels : v);
+                af_wblob_put_code(q, r * cols + c, (unsigned)bits, code);
             }
         }
     }

@@ -21,8 +21,6 @@
 
 #define BLK 64
 
-typedef unsigned long long ull;
-
 /* ---- the grid of an encoded blob ------------------------------------------------------------ */
 
 typedef struct grid {
@@ -82,22 +80,6 @@ static void grid_close(grid *q)
     free(q->code);
 }
 
-static void put_nibble(uint8_t *d, uint64_t e, unsigned v)
-{
-    uint8_t *p = d + (e >> 1);
-    int sh = 4 * (int)(e & 1);
-    *p = (uint8_t)((*p & ~(0xF << sh)) | (v << sh));
-}
-
-/* Overwrites the bits-wide code of element e (LSB-first stream, docs/bundle-format.md). */
-static void put_code(uint8_t *d, uint64_t e, unsigned bits, unsigned v)
-{
-    uint64_t pos = e * bits;
-    unsigned sh = (unsigned)(pos & 7), mask = (1u << bits) - 1u;
-    uint8_t *p = d + (pos >> 3);
-    p[0] = (uint8_t)((p[0] & ~(mask << sh)) | (v << sh));
-    if (sh + bits > 8) p[1] = (uint8_t)((p[1] & ~(mask >> (8 - sh))) | (v >> (8 - sh)));
-}
 
 /* Palette element (r, c): the entry nearest (v - offset) / scale (ties to the lower), its code
  * written; returns scale * entry + offset, as the decoder computes it. */
@@ -115,7 +97,7 @@ static float palette_put(const grid *q, uint64_t r, uint64_t c, float v)
         else hi = mid;
     }
     uint64_t best = lo == k || (lo > 0 && u - t[lo - 1] <= t[lo] - u) ? lo - 1 : lo;
-    put_code(q->b + q->l.data_off, r * q->l.cols + c, q->h.bits, q->code[g * k + best]);
+    af_wblob_put_code(q->b + q->l.data_off, r * q->l.cols + c, q->h.bits, q->code[g * k + best]);
     return s * t[best] + o;
 }
 
@@ -141,8 +123,7 @@ static float grid_put(const grid *q, uint64_t r, uint64_t c, float v)
     float s = f16(so), o = f16(so + 2), levels = q->h.bits == 8 ? 255.0f : 15.0f;
     float qv = s > 0 ? rintf((v - o) / s) : 0.0f;
     qv = qv < 0 ? 0 : qv > levels ? levels : qv;
-    if (q->h.bits == 8) data[e] = (uint8_t)qv;
-    else put_nibble(data, e, (unsigned)qv);
+    af_wblob_put_code(data, e, q->h.bits, (unsigned)qv);
     return qv * s + o;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../runtime/kernels/internal.h"
+#include "compress.h"
 
 #define CHUNK 256
 
@@ -206,12 +207,7 @@ af_status af_wstats_collect(const af_graph *g, const af_calib *cal, const int *w
     float *work = aligned_alloc(64, (afk_sgemm_work_floats() * sizeof(float) + 63) & ~(size_t)63);
     int *node_w = malloc((size_t)(g->n_nodes + 1) * sizeof *node_w);
     if (st == AF_OK && (!x || !work || !node_w)) st = af_err_set(err, AF_ERR_NOMEM, "out of memory");
-    for (int i = 0; st == AF_OK && i < g->n_nodes; i++) {
-        const af_node *nd = &g->nodes[i];
-        node_w[i] = -1;
-        for (int k = 0; k < n_w && nd->n_in >= 2; k++)
-            if (nd->in[1] == w[k]) node_w[i] = k;
-    }
+    if (st == AF_OK) st = af_compress_node_weights(g, w, n_w, node_w, err);
     collect c = {g, &ev, stats, node_w, x, work};
     for (int set = 0; st == AF_OK && set < cal->n_sets; set++) {
         af_calib_set(cal, set, &ev);

@@ -248,15 +248,6 @@ static af_status dec_int8_onnx(const af_wblob_head *h, const af_wblob_layout *l,
 
 static inline unsigned nibble(const uint8_t *p, uint64_t i) { return (p[i >> 1] >> (4 * (i & 1))) & 15u; }
 
-/* Code of element e in a stream of bits-wide codes, LSB-first (docs/bundle-format.md); reads
- * the second byte only when the code straddles it (so never past the last code's byte). */
-static inline unsigned code_at(const uint8_t *p, uint64_t e, unsigned bits)
-{
-    uint64_t pos = e * bits;
-    unsigned sh = (unsigned)(pos & 7), v = p[pos >> 3] >> sh;
-    if (sh + bits > 8) v |= (unsigned)p[(pos >> 3) + 1] << (8 - sh);
-    return v & ((1u << bits) - 1u);
-}
 
 // codes i (rows, cols) in n bits, tables T (groups, 2^n), row scales s (rows) when ROW_SCALE,
 // row offsets o (rows) when ROW_OFFSET -> x = s[row] * T[row / R][i] + o[row] (s = 1, o = 0
@@ -288,7 +279,7 @@ static af_status dec_palette(const af_wblob_head *h, const af_wblob_layout *l, c
                 for (uint64_t c = 0; c < l->cols; c++) o[c] = lut[nibble(idx, e0 + c)];
             else
                 for (uint64_t c = 0; c < l->cols; c++)
-                    o[c] = s * lut[code_at(idx, e0 + c, bits)] + off;
+                    o[c] = s * lut[af_wblob_code_at(idx, e0 + c, bits)] + off;
         }
     }
     return AF_OK;

@@ -82,6 +82,26 @@ static inline void af_wblob_wr16(uint8_t *p, uint16_t v)
     p[1] = (uint8_t)(v >> 8);
 }
 
+/* Code of element e in a stream of bits-wide codes (1..8), LSB-first (docs/bundle-format.md);
+ * reads the second byte only when the code straddles it (so never past the last code's byte). */
+static inline unsigned af_wblob_code_at(const uint8_t *p, uint64_t e, unsigned bits)
+{
+    uint64_t pos = e * bits;
+    unsigned sh = (unsigned)(pos & 7), v = p[pos >> 3] >> sh;
+    if (sh + bits > 8) v |= (unsigned)p[(pos >> 3) + 1] << (8 - sh);
+    return v & ((1u << bits) - 1u);
+}
+
+/* Overwrites the code of element e (v < 2^bits) in the same stream. */
+static inline void af_wblob_put_code(uint8_t *p, uint64_t e, unsigned bits, unsigned v)
+{
+    uint64_t pos = e * bits;
+    unsigned sh = (unsigned)(pos & 7), mask = (1u << bits) - 1u;
+    p += pos >> 3;
+    p[0] = (uint8_t)((p[0] & ~(mask << sh)) | (v << sh));
+    if (sh + bits > 8) p[1] = (uint8_t)((p[1] & ~(mask >> (8 - sh))) | (v >> (8 - sh)));
+}
+
 /* Decodes one blob of encoding enc for a tensor of shape (rank, dims) into out (numel floats).
  * what names the tensor in messages. AF_ERR_FORMAT for a corrupt blob, AF_ERR_UNSUPPORTED for
  * an encoding without a decoder. */

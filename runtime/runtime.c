@@ -19,6 +19,7 @@ struct af_bundle {
                                * NULL for encoded constants when streaming */
     void *decoded;            /* one buffer holding every decoded constant */
     int stream;               /* af_bundle_options.stream_weights */
+    int expand;               /* af_bundle_options.expand_weights */
     uint8_t *pack_only;       /* per tensor: 1 = encoded and read only by nodes that pack it:
                                * decoded when a session packs it, never widened at open */
 };
@@ -99,20 +100,37 @@ static af_tview record_view(const afb_file *f, int32_t id)
     return v;
 }
 
+/* v[1] = the view packing node n gets of its encoded constant in[1] when only packing nodes
+ * read it: its compressed blob (dtype U8, cpanel.h) when the kernel keeps that compressed and
+ * the bundle is not opened with expand_weights, else the halves of a weight stored in halves
+ * (dtype F16), else v[1] as it is (f32). Returns the packed bytes (0: the node packs nothing). */
+static size_t pack_view(const af_bundle *b, const afb_node *n, af_tview *v)
+{
+    const afb_tensor *t = &b->f->tensors[n->in[1]];
+    if (t->encoding > AFB_ENC_FP16 && !b->expand) {
+        af_tview keep = v[1];
+        v[1].dtype = AF_DTYPE_U8, v[1].data = (void *)t->data;
+        size_t bytes = af_kernel_prepack_bytes(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out);
+        if (bytes) return bytes;
+        v[1] = keep;
+    }
+    if (t->encoding == AFB_ENC_FP16) v[1].dtype = AF_DTYPE_F16, v[1].data = (void *)t->data;
+    return af_kernel_prepack_bytes(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out);
+}
+
 /* Does node n pack its constant in[1] once per session (af_kernel_prepack)? MatMul, Gemm and
  * Conv: their kernels read nothing but the packed copy then. */
-static int packs_weight(const afb_file *f, const afb_node *n)
+static int packs_weight(const af_bundle *b, const afb_node *n)
 {
     enum { MAX_IO = 16 };
+    const afb_file *f = b->f;
     if ((n->op != AF_OP_MATMUL && n->op != AF_OP_GEMM && n->op != AF_OP_CONV) || n->n_in < 2 ||
-        n->n_in + n->n_out > MAX_IO)
+        n->n_in + n->n_out > MAX_IO || n->in[1] < 0)
         return 0;
     af_tview v[MAX_IO];
     for (int k = 0; k < n->n_in; k++) v[k] = record_view(f, n->in[k]);
     for (int k = 0; k < n->n_out; k++) v[n->n_in + k] = record_view(f, n->out[k]);
-    if (n->in[1] >= 0 && f->tensors[n->in[1]].encoding == AFB_ENC_FP16)
-        v[1].dtype = AF_DTYPE_F16; /* as packing_views will hand it over */
-    return af_kernel_prepack_bytes(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out) > 0;
+    return pack_view(b, n, v) > 0; /* as packing_views will hand it over */
 }
 
 /* Marks the encoded constants only packing nodes read (b->pack_only; 2 = read otherwise). */
@@ -126,7 +144,7 @@ static void mark_pack_only(af_bundle *b)
             if (id < 0 || f->tensors[id].storage != AFB_STORAGE_CONST ||
                 f->tensors[id].encoding == AFB_ENC_RAW)
                 continue;
-            int packs = k == 1 && packs_weight(f, n);
+            int packs = k == 1 && packs_weight(b, n);
             b->pack_only[id] = packs && b->pack_only[id] != 2 ? 1 : 2;
         }
     }
@@ -191,6 +209,7 @@ static af_status bundle_init(afb_file *f, const af_bundle_options *opt, af_bundl
     }
     b->f = f;
     b->stream = opt && opt->stream_weights;
+    b->expand = opt && opt->expand_weights;
     if (decode_constants(b, &err) != AF_OK) {
         af_bundle_close(b);
         put_msg(msg, msg_size, &err);
@@ -422,11 +441,7 @@ static size_t packing_views(const af_session *s, const afb_node *n, const af_tvi
                             af_tview *pv)
 {
     memcpy(pv, v, sizeof(af_tview) * (size_t)(n->n_in + n->n_out));
-    const afb_tensor *t = &s->b->f->tensors[n->in[1]];
-    if (s->b->pack_only[n->in[1]] && t->encoding == AFB_ENC_FP16) {
-        pv[1].dtype = AF_DTYPE_F16;
-        pv[1].data = (void *)t->data;
-    }
+    if (s->b->pack_only[n->in[1]]) return pack_view(s->b, n, pv);
     return af_kernel_prepack_bytes(n->op, &n->p, pv, n->n_in, pv + n->n_in, n->n_out);
 }
 

@@ -66,12 +66,18 @@ typedef void (*af_session_observer)(void *user, const af_node_event *ev);
 
 typedef struct af_bundle_options {
     /* 0 (default): encoded constants (fp16, compressed) are decoded once at open into aligned
-     * f32 buffers, except weights that only packing kernels read (decoded into their packing at
-     * session creation; halves packed as halves). 1: they stay in their stored encoding in the mmap and each node's encoded
-     * weights are decoded into a per-session scratch buffer just before the node runs — the
-     * smallest footprint, at the cost of decoding on every run. Raw f32 constants are always
-     * used in place from the mmap. */
+     * f32 buffers, except weights that only packing kernels read: those are packed at session
+     * creation in their stored form where the kernel can read it (halves as halves; int8 and
+     * 4-bit palette conv weights as compressed panels decoded inside the GEMM, docs/
+     * performance.md), else decoded into f32 panels. 1: they stay in their stored encoding in
+     * the mmap and each node's encoded weights are decoded into a per-session scratch buffer
+     * just before the node runs — at the cost of decoding on every run. Raw f32 constants are
+     * always used in place from the mmap. */
     int stream_weights;
+    /* 1: compressed weights are never kept compressed: decoded to f32 for packing (as before
+     * compressed panels existed; the same outputs bit for bit where both use the packed GEMM,
+     * Winograd allowed again). For comparisons. */
+    int expand_weights;
 } af_bundle_options;
 
 af_status af_bundle_open(const char *path, af_bundle **out, char *msg, size_t msg_size);

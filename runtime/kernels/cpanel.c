@@ -1,0 +1,410 @@
+/* runtime/kernels/cpanel.c — compressed A panels: int8 and 4-bit palette codes in the packed
+ * GEMM's panel order, decoded one panel at a time (see cpanel.h). Built with
+ * -ffp-contract=off (CMakeLists.txt): a multiply and an add must stay two roundings, as in
+ * the reference decoder. */
+#include "cpanel.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "../../graph/dtype.h"
+#include "../wdecode.h"
+#include "internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define AFK_CW_X86 1
+#endif
+
+enum { KC = AFK_PGEMM_KC, LANES_MAX = 16 };
+
+int afk_cw_force_portable;
+
+static uint64_t up64(uint64_t x) { return (x + 63) & ~(uint64_t)63; }
+
+/* ---- what runs compressed ------------------------------------------------------------------ */
+
+static float rd_f32(const uint8_t *p)
+{
+    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static int f16s_finite(const uint8_t *p, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if ((af_wblob_rd16(p + 2 * i) & 0x7c00u) == 0x7c00u) return 0;
+    return 1;
+}
+
+/* int8: per-tensor or per-output-row scales, f16 (compress/) or f32 (an ONNX model's own). */
+static const char *int8_why_not(const af_wblob_head *h, const af_wblob_layout *l,
+                                const uint8_t *blob)
+{
+    if (h->flags & AF_WBLOB_F32_SCALE) {
+        unsigned mode = h->flags & (AF_WBLOB_PER_CHANNEL | AF_WBLOB_AXIS | AF_WBLOB_BLOCKED);
+        if (mode & AF_WBLOB_BLOCKED) return "int8 with blocked scales";
+        if (mode && (h->b != 0 || l->q_outer != 1 || l->q_d != l->rows))
+            return "int8 scales along an axis other than the output channel";
+        for (uint32_t k = 0; k < h->a; k++)
+            if (!isfinite(rd_f32(blob + l->params_off + 4ull * k))) return "int8 scale not finite";
+        return NULL;
+    }
+    return f16s_finite(blob + l->params_off, h->a) ? NULL : "int8 scale not finite";
+}
+
+static const char *pal_why_not(const af_wblob_head *h, const af_wblob_layout *l,
+                               const uint8_t *blob)
+{
+    if (h->bits != 4) return "palette codes of other than 4 bits";
+    if (!f16s_finite(blob + l->params_off, 16ull * h->a)) return "palette table not finite";
+    if ((h->flags & AF_WBLOB_ROW_SCALE) && !f16s_finite(blob + l->params2_off, l->rows))
+        return "palette row scale not finite";
+    if ((h->flags & AF_WBLOB_ROW_OFFSET) && !f16s_finite(blob + l->params3_off, l->rows))
+        return "palette row offset not finite";
+    uint64_t used = l->numel * 4;
+    if (h->enc == AFB_ENC_PALETTE && (used & 7) && (blob[l->data_off + (used >> 3)] >> (used & 7)))
+        return "palette codes have bits set past the last element";
+    return NULL;
+}
+
+static const char *parse(const uint8_t *blob, int rank, const int64_t *dims, af_wblob_head *h,
+                         af_wblob_layout *l)
+{
+    af_wblob_get_head(blob, h);
+    const char *bad = af_wblob_layout_of(h, rank, dims, l);
+    if (bad) return bad;
+    if (rank < 2 || l->numel == 0) return "not a matrix of weights";
+    switch (h->enc) {
+    case AFB_ENC_INT8: return int8_why_not(h, l, blob);
+    case AFB_ENC_INT4_LUT:
+    case AFB_ENC_PALETTE: return pal_why_not(h, l, blob);
+    case AFB_ENC_SPARSE: return "sparse: no in-GEMM decoder";
+    case AFB_ENC_BLOCKWISE: return "blockwise: no in-GEMM decoder";
+    default: return "not a compressed encoding";
+    }
+}
+
+const char *afk_cw_why_not(const uint8_t *blob, int rank, const int64_t *dims)
+{
+    af_wblob_head h;
+    af_wblob_layout l;
+    return parse(blob, rank, dims, &h, &l);
+}
+
+/* ---- layout ---------------------------------------------------------------------------------- */
+
+static uint64_t panel_bytes(int64_t mr, int64_t kc, int bits)
+{
+    return ((uint64_t)(mr * kc) * (uint64_t)bits + 7) / 8;
+}
+
+/* Code bytes of one k block of kc columns over rows rows in mr-row panels. */
+static uint64_t block_bytes(int64_t rows, int mr, int64_t kc, int bits)
+{
+    uint64_t b = (uint64_t)(rows / mr) * panel_bytes(mr, kc, bits);
+    return rows % mr ? b + panel_bytes(rows % mr, kc, bits) : b;
+}
+
+/* Byte offset of panel (k0, i0) inside a sub-matrix. */
+static uint64_t panel_at(const afk_cw *cw, int64_t k0, int64_t i0)
+{
+    int64_t kc = cw->K - k0 < KC ? cw->K - k0 : KC;
+    return (uint64_t)(k0 / KC) * block_bytes(cw->rows, cw->mr, KC, cw->bits) +
+           (uint64_t)(i0 / cw->mr) * panel_bytes(cw->mr, kc, cw->bits);
+}
+
+/* Fills the header (offsets, sizes) for G sub-matrices; 0 when the blob does not fit. */
+static int plan(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int mr,
+                afk_cw *cw, af_wblob_head *h, af_wblob_layout *l)
+{
+    memset(cw, 0, sizeof *cw);
+    if (G < 1 || mr < 1 || mr > LANES_MAX || parse(blob, rank, dims, h, l) ||
+        l->rows % (uint64_t)G)
+        return 0;
+    const int int8 = h->enc == AFB_ENC_INT8;
+    cw->kind = int8 ? AFK_CW_INT8 : h->flags ? AFK_CW_PAL4 : AFK_CW_LUT4;
+    cw->mr = mr, cw->bits = int8 ? 8 : 4;
+    cw->uns = int8 && (h->flags & AF_WBLOB_F32_SCALE) && (h->flags & AF_WBLOB_UNSIGNED);
+    cw->rows = (int64_t)l->rows / G, cw->K = (int64_t)l->cols, cw->G = G;
+    cw->R = int8 ? 0 : (int64_t)h->b;
+    int64_t full = cw->K / KC, rest = cw->K % KC;
+    cw->sub_bytes = (uint64_t)full * block_bytes(cw->rows, mr, KC, cw->bits) +
+                    (rest ? block_bytes(cw->rows, mr, rest, cw->bits) : 0);
+    uint64_t off = up64(sizeof *cw), nrow = l->rows;
+    cw->scale_off = off;
+    if (cw->kind != AFK_CW_LUT4) off = up64(off + 4 * nrow);
+    cw->aux_off = off;
+    if (cw->kind != AFK_CW_LUT4) off = up64(off + 4 * nrow);
+    cw->table_off = off;
+    if (!int8) off = up64(off + 64ull * h->a);
+    cw->code_off = off;
+    cw->total = off + cw->sub_bytes * (uint64_t)G;
+    return 1;
+}
+
+size_t afk_cw_bytes(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int mr)
+{
+    afk_cw cw;
+    af_wblob_head h;
+    af_wblob_layout l;
+    return plan(blob, rank, dims, G, mr, &cw, &h, &l) ? (size_t)cw.total : 0;
+}
+
+/* ---- packing --------------------------------------------------------------------------------- */
+
+/* Per-row f32 parameters: int8 scale and zero point; pal4 scale and offset (1 and 0 when the
+ * blob has none, as the decoder uses them); the tables widened to f32. */
+static void pack_params(const afk_cw *cw, const af_wblob_head *h, const af_wblob_layout *l,
+                        const uint8_t *blob, uint8_t *dst)
+{
+    float *s = (float *)(dst + cw->scale_off), *o = (float *)(dst + cw->aux_off);
+    int32_t *z = (int32_t *)(dst + cw->aux_off);
+    const int asym = (h->flags & AF_WBLOB_ASYMMETRIC) != 0;
+    for (uint64_t r = 0; r < l->rows && cw->kind == AFK_CW_INT8; r++) {
+        uint64_t si = h->a == 1 ? 0 : r;
+        if (h->flags & AF_WBLOB_F32_SCALE) {
+            s[r] = rd_f32(blob + l->params_off + 4 * si);
+            z[r] = !asym ? 0 : cw->uns ? blob[l->params2_off + si] : (int8_t)blob[l->params2_off + si];
+        } else {
+            s[r] = af_f16_to_f32(af_wblob_rd16(blob + l->params_off + 2 * si));
+            z[r] = asym ? (int8_t)blob[l->params2_off + si] : 0;
+        }
+    }
+    for (uint64_t r = 0; r < l->rows && cw->kind == AFK_CW_PAL4; r++) {
+        s[r] = (h->flags & AF_WBLOB_ROW_SCALE)
+                   ? af_f16_to_f32(af_wblob_rd16(blob + l->params2_off + 2 * r)) : 1.0f;
+        o[r] = (h->flags & AF_WBLOB_ROW_OFFSET)
+                   ? af_f16_to_f32(af_wblob_rd16(blob + l->params3_off + 2 * r)) : 0.0f;
+    }
+    float *t = (float *)(dst + cw->table_off);
+    for (uint64_t i = 0; cw->kind != AFK_CW_INT8 && i < 16ull * h->a; i++)
+        t[i] = af_f16_to_f32(af_wblob_rd16(blob + l->params_off + 2 * i));
+}
+
+// codes (rows, K) of sub-matrix gi -> panels (k0, i0), each k-major: code (i0+i, k0+kk) at kk*mr+i
+static void pack_codes(const afk_cw *cw, const uint8_t *codes, int64_t gi, uint8_t *dst)
+{
+    const int64_t K = cw->K;
+    for (int64_t k0 = 0; k0 < K; k0 += KC) {
+        int64_t kc = K - k0 < KC ? K - k0 : KC;
+        for (int64_t i0 = 0; i0 < cw->rows; i0 += cw->mr) {
+            int mr = cw->rows - i0 < cw->mr ? (int)(cw->rows - i0) : cw->mr;
+            uint8_t *p = dst + panel_at(cw, k0, i0);
+            memset(p, 0, panel_bytes(mr, kc, cw->bits));
+            for (int64_t kk = 0; kk < kc; kk++)
+                for (int i = 0; i < mr; i++) {
+                    uint64_t src = (uint64_t)((gi * cw->rows + i0 + i) * K + k0 + kk);
+                    uint64_t e = (uint64_t)(kk * mr + i);
+                    if (cw->bits == 8) p[e] = codes[src];
+                    else af_wblob_put_code(p, e, 4, af_wblob_code_at(codes, src, 4));
+                }
+        }
+    }
+}
+
+void afk_cw_pack(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int mr,
+                 void *dst)
+{
+    afk_cw cw;
+    af_wblob_head h;
+    af_wblob_layout l;
+    if (!plan(blob, rank, dims, G, mr, &cw, &h, &l)) return;
+    uint8_t *d = dst;
+    memset(d, 0, cw.code_off);
+    memcpy(d, &cw, sizeof cw);
+    pack_params(&cw, &h, &l, blob, d);
+    for (int64_t gi = 0; gi < G; gi++)
+        pack_codes(&cw, blob + l.data_off, gi, d + cw.code_off + (uint64_t)gi * cw.sub_bytes);
+}
+
+/* ---- decoding -------------------------------------------------------------------------------- */
+
+/* A panel being decoded: its codes, first global row and the parameter arrays. */
+typedef struct cw_panel {
+    const afk_cw *cw;
+    const uint8_t *codes;
+    int64_t r0, kc;
+    int mr;
+    const float *s, *o, *t;
+    const int32_t *z;
+} cw_panel;
+
+/* ap[e] for e in [e0, e1): element e is row r0 + e % mr, column e / mr of the panel. */
+static void decode_portable(const cw_panel *p, int64_t e0, int64_t e1, float *ap)
+{
+    const afk_cw *cw = p->cw;
+    for (int64_t e = e0; e < e1; e++) {
+        int64_t r = p->r0 + e % p->mr;
+        if (cw->kind == AFK_CW_INT8) {
+            int32_t q = cw->uns ? p->codes[e] : (int8_t)p->codes[e];
+            ap[e] = p->s[r] * (float)(q - p->z[r]);
+            continue;
+        }
+        float v = p->t[r / cw->R * 16 + (int64_t)af_wblob_code_at(p->codes, (uint64_t)e, 4)];
+        ap[e] = cw->kind == AFK_CW_LUT4 ? v : p->s[r] * v + p->o[r];
+    }
+}
+
+/* Vectors of L lanes over a panel's elements repeat their rows every mr / gcd(mr, L) vectors. */
+static int period(int mr, int L)
+{
+    int a = mr, b = L;
+    while (b) {
+        int t = a % b;
+        a = b, b = t;
+    }
+    return mr / a;
+}
+
+/* The per-lane parameters of the first period(mr, L) vectors: lane j's row is r0 + j % mr. */
+typedef struct cw_lanes {
+    int P, nt;                          /* period (vectors), tables the panel's rows use */
+    float s[LANES_MAX * LANES_MAX], o[LANES_MAX * LANES_MAX];
+    int32_t z[LANES_MAX * LANES_MAX];
+    uint32_t tmask[LANES_MAX][LANES_MAX]; /* [vector][table - first]: lanes using that table */
+} cw_lanes;
+
+static void lanes_init(const cw_panel *p, int L, cw_lanes *ln)
+{
+    const afk_cw *cw = p->cw;
+    ln->P = period(p->mr, L);
+    int64_t t0 = cw->R ? p->r0 / cw->R : 0;
+    ln->nt = cw->R ? (int)((p->r0 + p->mr - 1) / cw->R - t0 + 1) : 1;
+    memset(ln->tmask, 0, sizeof ln->tmask);
+    for (int j = 0; j < ln->P * L; j++) {
+        int64_t r = p->r0 + j % p->mr;
+        ln->s[j] = cw->kind != AFK_CW_LUT4 ? p->s[r] : 1.0f;
+        ln->o[j] = cw->kind == AFK_CW_PAL4 ? p->o[r] : 0.0f;
+        ln->z[j] = cw->kind == AFK_CW_INT8 ? p->z[r] : 0;
+        if (cw->R) ln->tmask[j / L][r / cw->R - t0] |= 1u << (j % L);
+    }
+}
+
+#ifdef AFK_CW_X86
+#define TGT512 __attribute__((target("avx512f,avx2")))
+#define TGT256 __attribute__((target("avx2")))
+#define RN (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+
+/* 16 codes from element 16v: int8 sign- or zero-extended, 4-bit nibbles LSB first. */
+TGT512 static inline __m512i codes16(const cw_panel *p, int64_t v)
+{
+    if (p->cw->bits == 8) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(p->codes + 16 * v));
+        return p->cw->uns ? _mm512_cvtepu8_epi32(b) : _mm512_cvtepi8_epi32(b);
+    }
+    __m128i b = _mm_loadl_epi64((const __m128i *)(p->codes + 8 * v)), m = _mm_set1_epi8(15);
+    __m128i lo = _mm_and_si128(b, m), hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
+    return _mm512_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi));
+}
+
+// codes (16 per vector) -> x = s * (float)(q - z) | T[c] | s * T[c] + o, one panel
+TGT512 static void decode512(const cw_panel *p, float *ap)
+{
+    const afk_cw *cw = p->cw;
+    cw_lanes ln;
+    lanes_init(p, 16, &ln);
+    __m512 tv[LANES_MAX];
+    const int64_t t0 = cw->R ? p->r0 / cw->R : 0, n = p->kc * p->mr, nv = n / 16;
+    for (int t = 0; cw->kind != AFK_CW_INT8 && t < ln.nt; t++)
+        tv[t] = _mm512_loadu_ps(p->t + (t0 + t) * 16);
+    for (int64_t v = 0, k = 0; v < nv; v++, k = k + 1 == ln.P ? 0 : k + 1) {
+        __m512i c = codes16(p, v);
+        __m512 x;
+        if (cw->kind == AFK_CW_INT8) {
+            x = _mm512_cvtepi32_ps(_mm512_sub_epi32(c, _mm512_loadu_si512(ln.z + 16 * k)));
+            x = _mm512_mul_round_ps(_mm512_loadu_ps(ln.s + 16 * k), x, RN);
+        } else {
+            x = _mm512_permutexvar_ps(c, tv[0]);
+            for (int t = 1; t < ln.nt; t++)
+                x = _mm512_mask_permutexvar_ps(x, (__mmask16)ln.tmask[k][t], c, tv[t]);
+            if (cw->kind == AFK_CW_PAL4)
+                x = _mm512_add_round_ps(_mm512_mul_round_ps(_mm512_loadu_ps(ln.s + 16 * k), x, RN),
+                                        _mm512_loadu_ps(ln.o + 16 * k), RN);
+        }
+        _mm512_storeu_ps(ap + 16 * v, x);
+    }
+    decode_portable(p, 16 * nv, n, ap);
+}
+
+/* 8 codes from element 8v. */
+TGT256 static inline __m256i codes8(const cw_panel *p, int64_t v)
+{
+    if (p->cw->bits == 8) {
+        __m128i b = _mm_loadl_epi64((const __m128i *)(p->codes + 8 * v));
+        return p->cw->uns ? _mm256_cvtepu8_epi32(b) : _mm256_cvtepi8_epi32(b);
+    }
+    uint32_t w;
+    memcpy(&w, p->codes + 4 * v, 4);
+    __m128i b = _mm_cvtsi32_si128((int)w), m = _mm_set1_epi8(15);
+    __m128i lo = _mm_and_si128(b, m), hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
+    return _mm256_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi));
+}
+
+/* T[c] for 8 lanes from a 16-entry table in two halves (vpermps reads the low 3 bits). */
+TGT256 static inline __m256 lut16(__m256i c, __m256 lo, __m256 hi)
+{
+    __m256 sel = _mm256_castsi256_ps(_mm256_cmpgt_epi32(c, _mm256_set1_epi32(7)));
+    return _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, c), _mm256_permutevar8x32_ps(hi, c), sel);
+}
+
+/* Lanes set in mask (8 bits) as an all-ones vector mask. */
+TGT256 static inline __m256 lane_mask(uint32_t mask)
+{
+    __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    __m256i m = _mm256_and_si256(_mm256_set1_epi32((int)mask), bit);
+    return _mm256_castsi256_ps(_mm256_cmpeq_epi32(m, bit));
+}
+
+// the same on 8 lanes (AVX2)
+TGT256 static void decode256(const cw_panel *p, float *ap)
+{
+    const afk_cw *cw = p->cw;
+    cw_lanes ln;
+    lanes_init(p, 8, &ln);
+    const int64_t t0 = cw->R ? p->r0 / cw->R : 0, n = p->kc * p->mr, nv = n / 8;
+    for (int64_t v = 0, k = 0; v < nv; v++, k = k + 1 == ln.P ? 0 : k + 1) {
+        __m256i c = codes8(p, v);
+        __m256 x;
+        if (cw->kind == AFK_CW_INT8) {
+            x = _mm256_cvtepi32_ps(
+                _mm256_sub_epi32(c, _mm256_loadu_si256((const __m256i *)(ln.z + 8 * k))));
+            x = _mm256_mul_ps(_mm256_loadu_ps(ln.s + 8 * k), x);
+        } else {
+            const float *t = p->t + t0 * 16;
+            x = lut16(c, _mm256_loadu_ps(t), _mm256_loadu_ps(t + 8));
+            for (int j = 1; j < ln.nt; j++)
+                x = _mm256_blendv_ps(x, lut16(c, _mm256_loadu_ps(t + 16 * j),
+                                              _mm256_loadu_ps(t + 16 * j + 8)),
+                                     lane_mask(ln.tmask[k][j]));
+            if (cw->kind == AFK_CW_PAL4)
+                x = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(ln.s + 8 * k), x),
+                                  _mm256_loadu_ps(ln.o + 8 * k));
+        }
+        _mm256_storeu_ps(ap + 8 * v, x);
+    }
+    decode_portable(p, 8 * nv, n, ap);
+}
+#endif
+
+void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t i0, int mr,
+                   float *ap)
+{
+    const uint8_t *base = (const uint8_t *)cw;
+    cw_panel p = {cw, base + cw->code_off + (uint64_t)gi * cw->sub_bytes + panel_at(cw, k0, i0),
+                  gi * cw->rows + i0, kc, mr, (const float *)(base + cw->scale_off),
+                  (const float *)(base + cw->aux_off), (const float *)(base + cw->table_off),
+                  (const int32_t *)(base + cw->aux_off)};
+#ifdef AFK_CW_X86
+    static int isa = -1; /* a benign race: every thread computes the same value */
+    if (isa < 0)
+        isa = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+    int use = afk_cw_force_portable > 0 ? (afk_cw_force_portable == 1 ? 0 : 1) : isa;
+    if (use > isa) use = isa;
+    if (use == 2) return decode512(&p, ap);
+    if (use == 1) return decode256(&p, ap);
+#endif
+    decode_portable(&p, 0, kc * mr, ap);
+}

@@ -116,6 +116,16 @@ af_status af_session_get_output(af_session *s, int index, const void **data,
 af_status af_session_set_observer(af_session *s, af_session_observer fn, void *user);
 /* Bytes of the activation arena and of kernel scratch this session holds. */
 size_t af_session_arena_bytes(const af_session *s);
+/* Bytes of weights this session keeps resident: its packed weights (compressed panels, half
+ * or f32 panels, Winograd-transformed), the constants decoded to f32 at open, and the
+ * constants it reads in place from the bundle (raw ones not packed; with stream_weights, the
+ * stored blobs). Constants whose pages were released after packing are not counted twice. */
+size_t af_session_weight_bytes(const af_session *s);
+/* How constant `tensor` of b runs: "compressed" (kept in its stored encoding: compressed
+ * panels decoded inside the packed GEMM), "halves" (fp16 panels), "expanded" (an f32 copy:
+ * decoded at open or into f32 panels), "streamed" (decoded per run), "raw" (stored f32) or
+ * NULL (not a constant). *why (may be NULL) gets a reason for "expanded", else "". */
+const char *af_bundle_weight_form(const af_bundle *b, const char *tensor, const char **why);
 const char *af_session_error(const af_session *s);
 
 #ifdef __cplusplus

@@ -241,6 +241,12 @@ size_t afk_convt_scratch(const af_params *p, const af_tview *in, const af_tview 
  * decoded per panel inside the packed GEMM — no Winograd either, for the same reason */
 enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1, PACK_GEMM16 = 2, PACK_CW = 3 };
 
+/* A compressed 3x3 conv weight that Winograd would take keeps Winograd (decoded, transformed
+ * and held in f32) when its transformed weights take at most this many bytes: the large maps
+ * of a network's first stages, where each weight serves many outputs; else it runs on its
+ * compressed panels (docs/performance.md "Compressed weights at run time" measured this). */
+size_t afk_cw_wino_max = (size_t)3 << 20;
+
 /* The layout of pre-packed weights made for the kernel in use, or -1 (none or stale). */
 static int packed_kind(const void *packed)
 {
@@ -261,7 +267,9 @@ size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_t
     geom_init(&g, cp, &in[0], &in[1], &out[0], 0);
     afk_wino w;
     if (is_depthwise(&g)) return 0;
-    if (in[1].dtype == AF_DTYPE_U8) {
+    if (in[1].dtype == AF_DTYPE_U8) { /* compressed panels, unless Winograd pays (below) */
+        if (wino_plan(&g, cp, &w) && afk_wino_pack_floats(&w) * sizeof(float) <= afk_cw_wino_max)
+            return 0;
         size_t b = afk_cw_bytes(in[1].data, in[1].rank, in[1].dims, g.G, afk_pgemm_mr());
         return b ? PACK_HDR * sizeof(float) + b : 0;
     }

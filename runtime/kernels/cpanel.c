@@ -16,7 +16,7 @@
 #define AFK_CW_X86 1
 #endif
 
-enum { KC = AFK_PGEMM_KC, LANES_MAX = 16 };
+enum { KC = AFK_PGEMM_KC, LANES_MAX = 16, AFK_CW_PAD = 16 };
 
 int afk_cw_force_portable;
 
@@ -141,7 +141,7 @@ static int plan(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, i
     cw->table_off = off;
     if (!int8) off = up64(off + 64ull * h->a);
     cw->code_off = off;
-    cw->total = off + cw->sub_bytes * (uint64_t)G;
+    cw->total = off + cw->sub_bytes * (uint64_t)G + AFK_CW_PAD;
     return 1;
 }
 
@@ -214,6 +214,7 @@ void afk_cw_pack(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, 
     if (!plan(blob, rank, dims, G, mr, &cw, &h, &l)) return;
     uint8_t *d = dst;
     memset(d, 0, cw.code_off);
+    memset(d + cw.total - AFK_CW_PAD, 0, AFK_CW_PAD);
     memcpy(d, &cw, sizeof cw);
     pack_params(&cw, &h, &l, blob, d);
     for (int64_t gi = 0; gi < G; gi++)
@@ -248,39 +249,17 @@ static void decode_portable(const cw_panel *p, int64_t e0, int64_t e1, float *ap
     }
 }
 
-/* Vectors of L lanes over a panel's elements repeat their rows every mr / gcd(mr, L) vectors. */
-static int period(int mr, int L)
-{
-    int a = mr, b = L;
-    while (b) {
-        int t = a % b;
-        a = b, b = t;
-    }
-    return mr / a;
-}
-
-/* The per-lane parameters of the first period(mr, L) vectors: lane j's row is r0 + j % mr. */
-typedef struct cw_lanes {
-    int P, nt;                          /* period (vectors), tables the panel's rows use */
-    float s[LANES_MAX * LANES_MAX], o[LANES_MAX * LANES_MAX];
-    int32_t z[LANES_MAX * LANES_MAX];
-    uint32_t tmask[LANES_MAX][LANES_MAX]; /* [vector][table - first]: lanes using that table */
-} cw_lanes;
-
-static void lanes_init(const cw_panel *p, int L, cw_lanes *ln)
+/* Lane i (row r0 + i) of a k step: its table, counted from the panel's first. */
+static void lane_tables(const cw_panel *p, int *tab, int *nt)
 {
     const afk_cw *cw = p->cw;
-    ln->P = period(p->mr, L);
-    int64_t t0 = cw->R ? p->r0 / cw->R : 0;
-    ln->nt = cw->R ? (int)((p->r0 + p->mr - 1) / cw->R - t0 + 1) : 1;
-    memset(ln->tmask, 0, sizeof ln->tmask);
-    for (int j = 0; j < ln->P * L; j++) {
-        int64_t r = p->r0 + j % p->mr;
-        ln->s[j] = cw->kind != AFK_CW_LUT4 ? p->s[r] : 1.0f;
-        ln->o[j] = cw->kind == AFK_CW_PAL4 ? p->o[r] : 0.0f;
-        ln->z[j] = cw->kind == AFK_CW_INT8 ? p->z[r] : 0;
-        if (cw->R) ln->tmask[j / L][r / cw->R - t0] |= 1u << (j % L);
+    int64_t left = cw->R ? cw->R - p->r0 % cw->R : 0;
+    int t = 0;
+    for (int i = 0; i < p->mr; i++, left--) {
+        if (cw->R && left == 0) t++, left = cw->R;
+        tab[i] = t;
     }
+    *nt = t + 1;
 }
 
 #ifdef AFK_CW_X86
@@ -288,104 +267,110 @@ static void lanes_init(const cw_panel *p, int L, cw_lanes *ln)
 #define TGT256 __attribute__((target("avx2")))
 #define RN (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 
-/* 16 codes from element 16v: int8 sign- or zero-extended, 4-bit nibbles LSB first. */
-TGT512 static inline __m512i codes16(const cw_panel *p, int64_t v)
+/* The mr codes of k step kk (lanes 0..mr-1; the rest garbage): int8 sign- or zero-extended,
+ * 4-bit nibbles LSB first (an odd start drops the first nibble). Reads up to 16 bytes from
+ * the step's first: the buffer has AFK_CW_PAD bytes after its last panel. */
+TGT512 static inline __m512i step_codes512(const cw_panel *p, int64_t kk)
 {
+    uint64_t e = (uint64_t)(kk * p->mr);
     if (p->cw->bits == 8) {
-        __m128i b = _mm_loadu_si128((const __m128i *)(p->codes + 16 * v));
+        __m128i b = _mm_loadu_si128((const __m128i *)(p->codes + e));
         return p->cw->uns ? _mm512_cvtepu8_epi32(b) : _mm512_cvtepi8_epi32(b);
     }
-    __m128i b = _mm_loadl_epi64((const __m128i *)(p->codes + 8 * v)), m = _mm_set1_epi8(15);
+    __m128i b = _mm_loadl_epi64((const __m128i *)(p->codes + (e >> 1))), m = _mm_set1_epi8(15);
     __m128i lo = _mm_and_si128(b, m), hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
-    return _mm512_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi));
+    __m128i c = _mm_unpacklo_epi8(lo, hi);
+    if (e & 1) c = _mm_srli_si128(c, 1);
+    return _mm512_cvtepu8_epi32(c);
 }
 
-// codes (16 per vector) -> x = s * (float)(q - z) | T[c] | s * T[c] + o, one panel
+// codes, mr lanes per k step -> x = s * (float)(q - z) | T[c] | s * T[c] + o, one panel
 TGT512 static void decode512(const cw_panel *p, float *ap)
 {
     const afk_cw *cw = p->cw;
-    cw_lanes ln;
-    lanes_init(p, 16, &ln);
-    __m512 tv[LANES_MAX];
-    const int64_t t0 = cw->R ? p->r0 / cw->R : 0, n = p->kc * p->mr, nv = n / 16;
-    for (int t = 0; cw->kind != AFK_CW_INT8 && t < ln.nt; t++)
-        tv[t] = _mm512_loadu_ps(p->t + (t0 + t) * 16);
-    for (int64_t v = 0, k = 0; v < nv; v++, k = k + 1 == ln.P ? 0 : k + 1) {
-        __m512i c = codes16(p, v);
+    const __mmask16 m = (__mmask16)((1u << p->mr) - 1);
+    __m512 s = _mm512_setzero_ps(), o = _mm512_setzero_ps(), tv[LANES_MAX];
+    __m512i z = _mm512_setzero_si512();
+    __mmask16 tm[LANES_MAX] = {0};
+    int tab[LANES_MAX], nt = 1;
+    if (cw->kind != AFK_CW_LUT4) s = _mm512_maskz_loadu_ps(m, p->s + p->r0);
+    if (cw->kind == AFK_CW_PAL4) o = _mm512_maskz_loadu_ps(m, p->o + p->r0);
+    if (cw->kind == AFK_CW_INT8) z = _mm512_maskz_loadu_epi32(m, p->z + p->r0);
+    if (cw->kind != AFK_CW_INT8) {
+        lane_tables(p, tab, &nt);
+        for (int i = 0; i < p->mr; i++) tm[tab[i]] |= (__mmask16)(1u << i);
+        for (int t = 0; t < nt; t++) tv[t] = _mm512_loadu_ps(p->t + (p->r0 / cw->R + t) * 16);
+    }
+    for (int64_t kk = 0; kk < p->kc; kk++) {
+        __m512i c = step_codes512(p, kk);
         __m512 x;
         if (cw->kind == AFK_CW_INT8) {
-            x = _mm512_cvtepi32_ps(_mm512_sub_epi32(c, _mm512_loadu_si512(ln.z + 16 * k)));
-            x = _mm512_mul_round_ps(_mm512_loadu_ps(ln.s + 16 * k), x, RN);
+            x = _mm512_mul_round_ps(s, _mm512_cvtepi32_ps(_mm512_sub_epi32(c, z)), RN);
         } else {
             x = _mm512_permutexvar_ps(c, tv[0]);
-            for (int t = 1; t < ln.nt; t++)
-                x = _mm512_mask_permutexvar_ps(x, (__mmask16)ln.tmask[k][t], c, tv[t]);
+            for (int t = 1; t < nt; t++) x = _mm512_mask_permutexvar_ps(x, tm[t], c, tv[t]);
             if (cw->kind == AFK_CW_PAL4)
-                x = _mm512_add_round_ps(_mm512_mul_round_ps(_mm512_loadu_ps(ln.s + 16 * k), x, RN),
-                                        _mm512_loadu_ps(ln.o + 16 * k), RN);
+                x = _mm512_add_round_ps(_mm512_mul_round_ps(s, x, RN), o, RN);
         }
-        _mm512_storeu_ps(ap + 16 * v, x);
+        _mm512_mask_storeu_ps(ap + kk * p->mr, m, x);
     }
-    decode_portable(p, 16 * nv, n, ap);
 }
 
-/* 8 codes from element 8v. */
-TGT256 static inline __m256i codes8(const cw_panel *p, int64_t v)
+/* The same for AVX2: 8 lanes (mr <= 8). */
+TGT256 static inline __m256i step_codes256(const cw_panel *p, int64_t kk)
 {
+    uint64_t e = (uint64_t)(kk * p->mr);
     if (p->cw->bits == 8) {
-        __m128i b = _mm_loadl_epi64((const __m128i *)(p->codes + 8 * v));
+        __m128i b = _mm_loadl_epi64((const __m128i *)(p->codes + e));
         return p->cw->uns ? _mm256_cvtepu8_epi32(b) : _mm256_cvtepi8_epi32(b);
     }
-    uint32_t w;
-    memcpy(&w, p->codes + 4 * v, 4);
-    __m128i b = _mm_cvtsi32_si128((int)w), m = _mm_set1_epi8(15);
+    __m128i b = _mm_loadl_epi64((const __m128i *)(p->codes + (e >> 1))), m = _mm_set1_epi8(15);
     __m128i lo = _mm_and_si128(b, m), hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
-    return _mm256_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi));
+    __m128i c = _mm_unpacklo_epi8(lo, hi);
+    if (e & 1) c = _mm_srli_si128(c, 1);
+    return _mm256_cvtepu8_epi32(c);
 }
 
 /* T[c] for 8 lanes from a 16-entry table in two halves (vpermps reads the low 3 bits). */
-TGT256 static inline __m256 lut16(__m256i c, __m256 lo, __m256 hi)
+TGT256 static inline __m256 lut16(__m256i c, const float *t)
 {
     __m256 sel = _mm256_castsi256_ps(_mm256_cmpgt_epi32(c, _mm256_set1_epi32(7)));
-    return _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo, c), _mm256_permutevar8x32_ps(hi, c), sel);
+    return _mm256_blendv_ps(_mm256_permutevar8x32_ps(_mm256_loadu_ps(t), c),
+                            _mm256_permutevar8x32_ps(_mm256_loadu_ps(t + 8), c), sel);
 }
 
-/* Lanes set in mask (8 bits) as an all-ones vector mask. */
-TGT256 static inline __m256 lane_mask(uint32_t mask)
-{
-    __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
-    __m256i m = _mm256_and_si256(_mm256_set1_epi32((int)mask), bit);
-    return _mm256_castsi256_ps(_mm256_cmpeq_epi32(m, bit));
-}
-
-// the same on 8 lanes (AVX2)
 TGT256 static void decode256(const cw_panel *p, float *ap)
 {
     const afk_cw *cw = p->cw;
-    cw_lanes ln;
-    lanes_init(p, 8, &ln);
-    const int64_t t0 = cw->R ? p->r0 / cw->R : 0, n = p->kc * p->mr, nv = n / 8;
-    for (int64_t v = 0, k = 0; v < nv; v++, k = k + 1 == ln.P ? 0 : k + 1) {
-        __m256i c = codes8(p, v);
+    int32_t mi[8], zi[8] = {0}, tab[LANES_MAX] = {0}, nt = 1;
+    float si[8] = {0}, oi[8] = {0}, tmf[LANES_MAX][8];
+    if (cw->kind != AFK_CW_INT8) lane_tables(p, tab, &nt);
+    memset(tmf, 0, sizeof tmf);
+    for (int i = 0; i < 8; i++) {
+        mi[i] = i < p->mr ? -1 : 0;
+        if (i >= p->mr) continue;
+        if (cw->kind != AFK_CW_LUT4) si[i] = p->s[p->r0 + i];
+        if (cw->kind == AFK_CW_PAL4) oi[i] = p->o[p->r0 + i];
+        if (cw->kind == AFK_CW_INT8) zi[i] = p->z[p->r0 + i];
+        else memset(&tmf[tab[i]][i], 0xff, sizeof(float));
+    }
+    const __m256i m = _mm256_loadu_si256((const __m256i *)mi);
+    const __m256i z = _mm256_loadu_si256((const __m256i *)zi);
+    const __m256 s = _mm256_loadu_ps(si), o = _mm256_loadu_ps(oi);
+    const float *t0 = cw->R ? p->t + p->r0 / cw->R * 16 : NULL;
+    for (int64_t kk = 0; kk < p->kc; kk++) {
+        __m256i c = step_codes256(p, kk);
         __m256 x;
         if (cw->kind == AFK_CW_INT8) {
-            x = _mm256_cvtepi32_ps(
-                _mm256_sub_epi32(c, _mm256_loadu_si256((const __m256i *)(ln.z + 8 * k))));
-            x = _mm256_mul_ps(_mm256_loadu_ps(ln.s + 8 * k), x);
+            x = _mm256_mul_ps(s, _mm256_cvtepi32_ps(_mm256_sub_epi32(c, z)));
         } else {
-            const float *t = p->t + t0 * 16;
-            x = lut16(c, _mm256_loadu_ps(t), _mm256_loadu_ps(t + 8));
-            for (int j = 1; j < ln.nt; j++)
-                x = _mm256_blendv_ps(x, lut16(c, _mm256_loadu_ps(t + 16 * j),
-                                              _mm256_loadu_ps(t + 16 * j + 8)),
-                                     lane_mask(ln.tmask[k][j]));
-            if (cw->kind == AFK_CW_PAL4)
-                x = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(ln.s + 8 * k), x),
-                                  _mm256_loadu_ps(ln.o + 8 * k));
+            x = lut16(c, t0);
+            for (int t = 1; t < nt; t++)
+                x = _mm256_blendv_ps(x, lut16(c, t0 + 16 * t), _mm256_loadu_ps(tmf[t]));
+            if (cw->kind == AFK_CW_PAL4) x = _mm256_add_ps(_mm256_mul_ps(s, x), o);
         }
-        _mm256_storeu_ps(ap + 8 * v, x);
+        _mm256_maskstore_ps(ap + kk * p->mr, m, x);
     }
-    decode_portable(p, 8 * nv, n, ap);
 }
 #endif
 
@@ -403,8 +388,8 @@ void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t
         isa = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
     int use = afk_cw_force_portable > 0 ? (afk_cw_force_portable == 1 ? 0 : 1) : isa;
     if (use > isa) use = isa;
-    if (use == 2) return decode512(&p, ap);
-    if (use == 1) return decode256(&p, ap);
+    if (use == 2 && mr <= 16) return decode512(&p, ap);
+    if (use >= 1 && mr <= 8) return decode256(&p, ap);
 #endif
     decode_portable(&p, 0, kc * mr, ap);
 }

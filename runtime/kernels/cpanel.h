@@ -65,6 +65,10 @@ void afk_cw_pack(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, 
 void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t i0, int mr,
                    float *ap);
 
+/* conv.c: a compressed 3x3 conv weight keeps Winograd (f32, transformed) when its transformed
+ * weights take at most afk_cw_wino_max bytes (default 3 MiB; 0: never) */
+extern size_t afk_cw_wino_max;
+
 /* tests: 0 (default) the best the CPU has; 1 the portable loop; 2 at most AVX2 */
 extern int afk_cw_force_portable;
 

@@ -67,9 +67,9 @@ typedef void (*af_session_observer)(void *user, const af_node_event *ev);
 typedef struct af_bundle_options {
     /* 0 (default): encoded constants (fp16, compressed) are decoded once at open into aligned
      * f32 buffers, except weights that only packing kernels read: those are packed at session
-     * creation in their stored form where the kernel can read it (halves as halves; int8 and
-     * 4-bit palette conv weights as compressed panels decoded inside the GEMM, docs/
-     * performance.md), else decoded into f32 panels. 1: they stay in their stored encoding in
+     * creation in their stored form where the kernel can read it (halves as halves; int8,
+     * 4-bit palette and blockwise conv weights as compressed panels decoded inside the GEMM,
+     * docs/performance.md), else decoded into f32 panels. 1: they stay in their stored encoding in
      * the mmap and each node's encoded weights are decoded into a per-session scratch buffer
      * just before the node runs — at the cost of decoding on every run. Raw f32 constants are
      * always used in place from the mmap. */

@@ -1,5 +1,5 @@
-/* runtime/kernels/cpanel.c — compressed A panels: int8 and 4-bit palette codes in the packed
- * GEMM's panel order, decoded one panel at a time (see cpanel.h). Built with
+/* runtime/kernels/cpanel.c — compressed A panels: int8, 4-bit palette and blockwise codes in the
+ * packed GEMM's panel order, decoded one panel at a time (see cpanel.h). Built with
  * -ffp-contract=off (CMakeLists.txt): a multiply and an add must stay two roundings, as in
  * the reference decoder. */
 #include "cpanel.h"
@@ -82,7 +82,9 @@ static const char *parse(const uint8_t *blob, int rank, const int64_t *dims, af_
     case AFB_ENC_INT4_LUT:
     case AFB_ENC_PALETTE: return pal_why_not(h, l, blob);
     case AFB_ENC_SPARSE: return "sparse: no in-GEMM decoder";
-    case AFB_ENC_BLOCKWISE: return "blockwise: no in-GEMM decoder";
+    case AFB_ENC_BLOCKWISE:
+        return f16s_finite(blob + l->params_off, 2 * l->rows * h->c)
+                   ? NULL : "blockwise scale/offset not finite";
     default: return "not a compressed encoding";
     }
 }
@@ -124,22 +126,22 @@ static int plan(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, i
     if (G < 1 || mr < 1 || mr > LANES_MAX || parse(blob, rank, dims, h, l) ||
         l->rows % (uint64_t)G)
         return 0;
-    const int int8 = h->enc == AFB_ENC_INT8;
-    cw->kind = int8 ? AFK_CW_INT8 : h->flags ? AFK_CW_PAL4 : AFK_CW_LUT4;
-    cw->mr = mr, cw->bits = int8 ? 8 : 4;
-    cw->uns = int8 && (h->flags & AF_WBLOB_F32_SCALE) && (h->flags & AF_WBLOB_UNSIGNED);
+    const int int8 = h->enc == AFB_ENC_INT8, blk = h->enc == AFB_ENC_BLOCKWISE;
+    cw->kind = int8 ? AFK_CW_INT8 : blk ? AFK_CW_BLK : h->flags ? AFK_CW_PAL4 : AFK_CW_LUT4;
+    cw->mr = mr, cw->bits = int8 ? 8 : h->bits;
+    cw->uns = blk || (int8 && (h->flags & AF_WBLOB_F32_SCALE) && (h->flags & AF_WBLOB_UNSIGNED));
     cw->rows = (int64_t)l->rows / G, cw->K = (int64_t)l->cols, cw->G = G;
-    cw->R = int8 ? 0 : (int64_t)h->b;
+    cw->R = int8 ? 0 : (int64_t)h->b; /* blockwise: the block size */
     int64_t full = cw->K / KC, rest = cw->K % KC;
     cw->sub_bytes = (uint64_t)full * block_bytes(cw->rows, mr, KC, cw->bits) +
                     (rest ? block_bytes(cw->rows, mr, rest, cw->bits) : 0);
-    uint64_t off = up64(sizeof *cw), nrow = l->rows;
+    uint64_t off = up64(sizeof *cw), nrow = l->rows * (blk ? h->c : 1); /* blockwise: per block */
     cw->scale_off = off;
     if (cw->kind != AFK_CW_LUT4) off = up64(off + 4 * nrow);
     cw->aux_off = off;
     if (cw->kind != AFK_CW_LUT4) off = up64(off + 4 * nrow);
     cw->table_off = off;
-    if (!int8) off = up64(off + 64ull * h->a);
+    if (!int8 && !blk) off = up64(off + 64ull * h->a);
     cw->code_off = off;
     cw->total = off + cw->sub_bytes * (uint64_t)G + AFK_CW_PAD;
     return 1;
@@ -179,8 +181,14 @@ static void pack_params(const afk_cw *cw, const af_wblob_head *h, const af_wblob
         o[r] = (h->flags & AF_WBLOB_ROW_OFFSET)
                    ? af_f16_to_f32(af_wblob_rd16(blob + l->params3_off + 2 * r)) : 0.0f;
     }
+    for (uint64_t r = 0; r < l->rows && cw->kind == AFK_CW_BLK; r++) /* [block][row] */
+        for (uint64_t k = 0; k < h->c; k++) {
+            const uint8_t *so = blob + l->params_off + 4 * (r * h->c + k);
+            s[k * l->rows + r] = af_f16_to_f32(af_wblob_rd16(so));
+            o[k * l->rows + r] = af_f16_to_f32(af_wblob_rd16(so + 2));
+        }
     float *t = (float *)(dst + cw->table_off);
-    for (uint64_t i = 0; cw->kind != AFK_CW_INT8 && i < 16ull * h->a; i++)
+    for (uint64_t i = 0; (cw->kind == AFK_CW_LUT4 || cw->kind == AFK_CW_PAL4) && i < 16ull * h->a; i++)
         t[i] = af_f16_to_f32(af_wblob_rd16(blob + l->params_off + 2 * i));
 }
 
@@ -227,7 +235,7 @@ void afk_cw_pack(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, 
 typedef struct cw_panel {
     const afk_cw *cw;
     const uint8_t *codes;
-    int64_t r0, kc;
+    int64_t r0, kc, k0, nrow; /* first global row, k block, all rows (blockwise params) */
     int mr;
     const float *s, *o, *t;
     const int32_t *z;
@@ -239,6 +247,12 @@ static void decode_portable(const cw_panel *p, int64_t e0, int64_t e1, float *ap
     const afk_cw *cw = p->cw;
     for (int64_t e = e0; e < e1; e++) {
         int64_t r = p->r0 + e % p->mr;
+        if (cw->kind == AFK_CW_BLK) { /* x = (float)code * s + o of the row's block */
+            int64_t b = (p->k0 + e / p->mr) / cw->R * p->nrow + r;
+            unsigned c = cw->bits == 8 ? p->codes[e] : af_wblob_code_at(p->codes, (uint64_t)e, 4);
+            ap[e] = (float)c * p->s[b] + p->o[b];
+            continue;
+        }
         if (cw->kind == AFK_CW_INT8) {
             int32_t q = cw->uns ? p->codes[e] : (int8_t)p->codes[e];
             ap[e] = p->s[r] * (float)(q - p->z[r]);
@@ -316,6 +330,24 @@ TGT512 static void decode512(const cw_panel *p, float *ap)
     }
 }
 
+// blockwise codes, mr lanes per k step -> x = (float)code * s + o, s and o of each lane's block
+TGT512 static void decode512_blk(const cw_panel *p, float *ap)
+{
+    const __mmask16 m = (__mmask16)((1u << p->mr) - 1);
+    __m512 s = _mm512_setzero_ps(), o = s;
+    for (int64_t kk = 0, blk = -1; kk < p->kc; kk++) {
+        int64_t b = (p->k0 + kk) / p->cw->R;
+        if (b != blk) { /* the block's parameters, one per lane (row) */
+            blk = b;
+            s = _mm512_maskz_loadu_ps(m, p->s + b * p->nrow + p->r0);
+            o = _mm512_maskz_loadu_ps(m, p->o + b * p->nrow + p->r0);
+        }
+        __m512 x = _mm512_cvtepi32_ps(step_codes512(p, kk));
+        x = _mm512_add_round_ps(_mm512_mul_round_ps(x, s, RN), o, RN);
+        _mm512_mask_storeu_ps(ap + kk * p->mr, m, x);
+    }
+}
+
 /* The same for AVX2: 8 lanes (mr <= 8). */
 TGT256 static inline __m256i step_codes256(const cw_panel *p, int64_t kk)
 {
@@ -337,6 +369,24 @@ TGT256 static inline __m256 lut16(__m256i c, const float *t)
     __m256 sel = _mm256_castsi256_ps(_mm256_cmpgt_epi32(c, _mm256_set1_epi32(7)));
     return _mm256_blendv_ps(_mm256_permutevar8x32_ps(_mm256_loadu_ps(t), c),
                             _mm256_permutevar8x32_ps(_mm256_loadu_ps(t + 8), c), sel);
+}
+
+TGT256 static void decode256_blk(const cw_panel *p, float *ap)
+{
+    int32_t mi[8];
+    for (int i = 0; i < 8; i++) mi[i] = i < p->mr ? -1 : 0;
+    const __m256i m = _mm256_loadu_si256((const __m256i *)mi);
+    __m256 s = _mm256_setzero_ps(), o = s;
+    for (int64_t kk = 0, blk = -1; kk < p->kc; kk++) {
+        int64_t b = (p->k0 + kk) / p->cw->R;
+        if (b != blk) {
+            blk = b;
+            s = _mm256_maskload_ps(p->s + b * p->nrow + p->r0, m);
+            o = _mm256_maskload_ps(p->o + b * p->nrow + p->r0, m);
+        }
+        __m256 x = _mm256_cvtepi32_ps(step_codes256(p, kk));
+        _mm256_maskstore_ps(ap + kk * p->mr, m, _mm256_add_ps(_mm256_mul_ps(x, s), o));
+    }
 }
 
 TGT256 static void decode256(const cw_panel *p, float *ap)
@@ -379,7 +429,8 @@ void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t
 {
     const uint8_t *base = (const uint8_t *)cw;
     cw_panel p = {cw, base + cw->code_off + (uint64_t)gi * cw->sub_bytes + panel_at(cw, k0, i0),
-                  gi * cw->rows + i0, kc, mr, (const float *)(base + cw->scale_off),
+                  gi * cw->rows + i0, kc, k0, cw->rows * cw->G, mr,
+                  (const float *)(base + cw->scale_off),
                   (const float *)(base + cw->aux_off), (const float *)(base + cw->table_off),
                   (const int32_t *)(base + cw->aux_off)};
 #ifdef AFK_CW_X86
@@ -388,8 +439,8 @@ void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t
         isa = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
     int use = afk_cw_force_portable > 0 ? (afk_cw_force_portable == 1 ? 0 : 1) : isa;
     if (use > isa) use = isa;
-    if (use == 2 && mr <= 16) return decode512(&p, ap);
-    if (use >= 1 && mr <= 8) return decode256(&p, ap);
+    if (use == 2 && mr <= 16) return cw->kind == AFK_CW_BLK ? decode512_blk(&p, ap) : decode512(&p, ap);
+    if (use >= 1 && mr <= 8) return cw->kind == AFK_CW_BLK ? decode256_blk(&p, ap) : decode256(&p, ap);
 #endif
     decode_portable(&p, 0, kc * mr, ap);
 }

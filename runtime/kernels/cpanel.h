@@ -1,15 +1,17 @@
 /* runtime/kernels/cpanel.h — compressed A panels for the packed GEMM (sgemm_packed.c).
  *
- * A weight stored as int8 codes or 4-bit palette codes (runtime/wdecode.h blobs) is kept as
- * codes at run time: cut once into afk_pgemm_pack_a's panel order (k-block major, each
- * (mr rows, kc) panel k-major), one byte (int8) or one nibble (4-bit, LSB first) per code, next
- * to per-row f32 parameters and the f32 tables. afk_pgemm_run decodes one (mr, kc) panel into
- * its L1 work buffer and hands it to the same micro-kernel the f32 panels use — the design of
- * the fp16 panels (PACK_GEMM16), with a table lookup or a scale in place of the widening.
+ * A weight stored as int8, 4-bit palette or blockwise (4/8-bit) codes (runtime/wdecode.h blobs)
+ * is kept as codes at run time: cut once into afk_pgemm_pack_a's panel order (k-block major,
+ * each (mr rows, kc) panel k-major), one byte (8-bit) or one nibble (4-bit, LSB first) per code,
+ * next to f32 parameters (per row; blockwise: per block and row) and the f32 tables.
+ * afk_pgemm_run decodes one (mr, kc) panel into its L1 work buffer, one k step of mr lanes at a
+ * time, and hands it to the same micro-kernel the f32 panels use — the design of the fp16
+ * panels (PACK_GEMM16), with a table lookup or a scale in place of the widening.
  *
  *   int8:     x = s[row] * (float)(q - z[row])           (the decoder's formula, wdecode.c)
  *   lut4:     x = T[row / R][c]                           (INT4_LUT, 4-bit PALETTE without flags)
  *   pal4:     x = s[row] * T[row / R][c] + o[row]         (4-bit PALETTE with row scale/offset)
+ *   blk:      x = (float)c * s[blk][row] + o[blk][row]    (BLOCKWISE, 4 or 8 bits, blk = col / R)
  *
  * Each value is computed with the reference decoder's operations in its order (one rounded
  * multiply, one rounded add; this file is built with -ffp-contract=off), so the decoded panel
@@ -27,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { AFK_CW_INT8 = 1, AFK_CW_LUT4 = 2, AFK_CW_PAL4 = 3 };
+enum { AFK_CW_INT8 = 1, AFK_CW_LUT4 = 2, AFK_CW_PAL4 = 3, AFK_CW_BLK = 4 };
 
 /* The header at the start of a compressed panel buffer (offsets from the header's start). */
 typedef struct afk_cw {
@@ -36,10 +38,11 @@ typedef struct afk_cw {
     int32_t uns;          /* int8: codes are uint8 */
     int32_t bits;         /* 8 or 4 */
     int64_t rows, K, G;   /* rows and columns of one sub-matrix, sub-matrices */
-    int64_t R;            /* 4-bit: rows per table */
+    int64_t R;            /* palette: rows per table · blockwise: block size (columns) */
     uint64_t sub_bytes;   /* code bytes of one sub-matrix */
-    uint64_t scale_off;   /* int8, pal4: f32 per global row */
-    uint64_t aux_off;     /* int8: int32 zero point per row · pal4: f32 offset per row */
+    uint64_t scale_off;   /* int8, pal4: f32 per global row · blk: f32 [block][row] */
+    uint64_t aux_off;     /* int8: int32 zero point per row · pal4: f32 offset per row · blk:
+                             f32 offset [block][row] */
     uint64_t table_off;   /* 4-bit: 16 f32 per table */
     uint64_t code_off;    /* G sub-matrices of sub_bytes each */
     uint64_t total;       /* bytes of the whole buffer */

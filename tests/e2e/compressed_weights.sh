@@ -1,5 +1,5 @@
 #!/bin/sh
-# Compressed weights at run time: int8 and 4-bit palette conv weights stay compressed (packed
+# Compressed weights at run time: int8, 4-bit palette and blockwise conv weights stay compressed (packed
 # as compressed panels, decoded inside the packed GEMM). Their outputs must be byte-identical
 # to the decode-at-open path (--expand-weights) wherever both run the same conv algorithm, and
 # byte-identical across 1, 2 and 3 threads. The committed small models' 3x3 convs keep
@@ -28,7 +28,7 @@ same() { # NAME: compressed == expanded, byte for byte
     done
     echo "$1: compressed == expanded (bytes), 1/2/3 threads identical"
 }
-for c in int8 int4; do
+for c in int8 int4 blockwise; do
     check models/small_cnn "small_$c" --compress "$c"
     same "small_$c"
 done
@@ -40,9 +40,9 @@ same small_lut4
 grep -q "runs compressed on this CPU" "$T/insp" || { echo "inspect: no compressed weight"; cat "$T/insp"; exit 1; }
 "$AF" inspect "$T/small_int8.afb" --json | grep -q '"weight_forms":\[{"tensor"' ||
     fail "inspect --json lacks weight_forms"
-"$AF" convert models/small_cnn/model.onnx -o "$T/small_blk.afb" -q --compress blockwise
-"$AF" inspect "$T/small_blk.afb" | grep -q "runs expanded on this CPU: blockwise" ||
-    fail "inspect: blockwise weights should say why they are expanded"
+"$AF" convert models/small_cnn/model.onnx -o "$T/small_p6.afb" -q --compress palette --palette-bits 6
+"$AF" inspect "$T/small_p6.afb" | grep -q "runs expanded on this CPU: palette codes of other than 4" ||
+    fail "inspect: 6-bit palette weights should say why they are expanded"
 
 check models/sd_resnet sd_int4 --compress int4
 same sd_int4

@@ -1,6 +1,6 @@
 /* tests/unit/test_conv_cw.c — CONV with its weight handed over as a compressed blob (dtype U8)
- * and packed as compressed panels (PACK_CW: int8 or 4-bit palette codes decoded per panel
- * inside the packed GEMM, cpanel.h), run with no f32 weight at all.
+ * and packed as compressed panels (PACK_CW: int8, 4-bit palette or blockwise codes decoded per
+ * panel inside the packed GEMM, cpanel.h), run with no f32 weight at all.
  *
  * Reference: the decode-at-open path — the same blob through af_wdecode (the reference decoder)
  * into f32 weights, packed as f32 panels (Winograd off, so both take the packed GEMM). The
@@ -8,7 +8,9 @@
  * must match bit for bit, for every encoding the panels cover, on every decoder ISA (AVX-512,
  * AVX2, portable) and GEMM ISA, and 1 and 2 threads. Blobs are built here from random codes,
  * scales and tables (negative zeros included, which a fused multiply-add or a skipped "+ 0"
- * would turn into +0). Encodings the panels do not cover must be refused (prepack 0). */
+ * would turn into +0). Blockwise blocks of 8, 32 and 512 over K = 360, 32, 144 and 72 columns
+ * (a last partial block; a block spanning two k blocks). Encodings the panels do not cover must be
+ * refused (prepack 0). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +51,9 @@ static uint8_t *make_blob(const benc *e, const int64_t *dims, size_t *bytes)
     uint64_t rows = (uint64_t)dims[0], cols = (uint64_t)(dims[1] * dims[2] * dims[3]);
     af_wblob_head h = {e->enc, e->bits, e->flags, 0, 0, 0, 0};
     if (e->enc == AFB_ENC_INT8) {
-        int onnx = (e->flags & AF_WBLOB_F32_SCALE) != 0, per = (e->flags & AF_WBLOB_PER_CHANNEL) != 0;
-        h.a = per ? (uint32_t)rows : 1;
-        (void)onnx;
+        h.a = (e->flags & AF_WBLOB_PER_CHANNEL) ? (uint32_t)rows : 1;
+    } else if (e->enc == AFB_ENC_BLOCKWISE) { /* R: block size */
+        h.a = (uint32_t)rows, h.b = e->R, h.c = (uint32_t)((cols + e->R - 1) / e->R);
     } else {
         h.b = e->R;
         h.a = (uint32_t)((rows + e->R - 1) / e->R);
@@ -73,6 +75,11 @@ static uint8_t *make_blob(const benc *e, const int64_t *dims, size_t *bytes)
             if (e->flags & AF_WBLOB_ASYMMETRIC) b[l.params2_off + i] = (uint8_t)rnd();
         }
         for (i = 0; i < l.numel; i++) b[l.data_off + i] = (uint8_t)rnd();
+    } else if (e->enc == AFB_ENC_BLOCKWISE) {
+        for (i = 0; i < 2ull * rows * h.c; i++) af_wblob_wr16(b + l.params_off + 2 * i, rhalf());
+        for (i = 0; i < l.numel; i++)
+            if (e->bits == 8) b[l.data_off + i] = (uint8_t)rnd();
+            else af_wblob_put_code(b + l.data_off, i, 4, rnd() & 15);
     } else {
         for (i = 0; i < 16ull * h.a; i++) af_wblob_wr16(b + l.params_off + 2 * i, rhalf());
         for (i = 0; i < rows && (e->flags & AF_WBLOB_ROW_SCALE); i++)
@@ -81,7 +88,6 @@ static uint8_t *make_blob(const benc *e, const int64_t *dims, size_t *bytes)
             af_wblob_wr16(b + l.params3_off + 2 * i, rhalf());
         for (i = 0; i < l.numel; i++) af_wblob_put_code(b + l.data_off, i, 4, rnd() & 15);
     }
-    (void)cols;
     *bytes = l.total;
     return b;
 }
@@ -220,6 +226,9 @@ int main(void)
          AF_WBLOB_ROW_SCALE | AF_WBLOB_ROW_OFFSET, 16},
         {"palette4 R=1 scale", AFB_ENC_PALETTE, 4, AF_WBLOB_ROW_SCALE, 1},
         {"palette4 R=5 plain", AFB_ENC_PALETTE, 4, 0, 5},
+        {"blockwise4 B=32", AFB_ENC_BLOCKWISE, 4, 0, 32},
+        {"blockwise8 B=8", AFB_ENC_BLOCKWISE, 8, 0, 8},
+        {"blockwise4 B=512", AFB_ENC_BLOCKWISE, 4, 0, 512}, /* one block over both k blocks */
     };
     if (!afk_pgemm_nr()) return check_report("conv_cw (no packed GEMM here)");
     refused();

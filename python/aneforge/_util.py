@@ -13,7 +13,7 @@ from .errors import UsageError, from_status
 def check(status, msg):
     """Raises the exception for a non-zero af_status with the C message."""
     if status != 0:
-        m = msg.value.decode("utf-8", "replace") if hasattr(msg, "value") else str(msg)
+        m = msg.value.decode("utf-8", "replace") if hasattr(msg, "value") else str(msg)  # buffer or str
         raise from_status(status, m or _lib.text(_lib.lib.af_status_str(status)))
 
 

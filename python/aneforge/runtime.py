@@ -111,8 +111,9 @@ class Session:
         opt = _lib.SessionOptions(n_threads=threads, fp16=1 if fp16 else 0)
         msg = _lib.msg_buffer()
         with bundle._lock:
-            check(_lib.lib.af_session_create(bundle._handle(), ctypes.byref(opt),
-                                             ctypes.byref(self._h), msg, len(msg)), msg)
+            st = _lib.lib.af_session_create(bundle._handle(), ctypes.byref(opt),
+                                            ctypes.byref(self._h), msg, len(msg))
+            check(st, f"{bundle.path}: {_lib.text(msg.value)}")  # as `aneforge run` words it
             bundle._sessions += 1
         self._observer = None
 
@@ -139,8 +140,7 @@ class Session:
 
     def _status(self, st):
         if st != 0:
-            check(st, ctypes.create_string_buffer(
-                (_lib.lib.af_session_error(self._h) or b"")[:1023]))
+            check(st, f"{self.bundle.path}: {_lib.text(_lib.lib.af_session_error(self._h))}")
 
     def _output(self, i, copy):
         data = ctypes.c_void_p()

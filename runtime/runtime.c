@@ -811,8 +811,9 @@ static const char *open_why(const af_bundle *b, int32_t id)
         const afb_node *n = &f->nodes[i];
         for (int k = 0; k < n->n_in; k++) {
             if (n->in[k] != id || (k == 1 && packs_weight(b, n, NULL))) continue;
-            if (n->op == AF_OP_CONV && k == 1) return "conv outside the packed GEMM (depthwise): "
-                                                      "decoded at open";
+            if (n->op == AF_OP_CONV && k == 1)
+                return "conv outside the packed GEMM (depthwise, or a CPU without AVX2): "
+                       "decoded at open";
             if ((n->op == AF_OP_GEMM || n->op == AF_OP_MATMUL) && k == 1)
                 return "MatMul/Gemm weight not packed: decoded at open";
             return "read by a kernel that takes f32: decoded at open";

@@ -152,7 +152,7 @@ static af_status unknown(const char *name, char *msg, size_t msg_size)
     char known[160], near[128] = "";
     if (name) did_you_mean(name, near, sizeof near);
     snprintf(msg, msg_size,
-             "unknown target '%s'%s (known: families %s; chips a11 ... a19pro, m1 ... m5max; "
+             "unknown target '%s'%s (known: %s; chips a11 ... a19pro, m1 ... m5max; "
              "iPhone aliases such as iphone13; all: aneforge targets)",
              name ? name : "", near, af_target_known_names(known, sizeof known));
     return AF_ERR_USAGE;

@@ -16,7 +16,8 @@
 #define AFK_CW_X86 1
 #endif
 
-enum { KC = AFK_PGEMM_KC, LANES_MAX = 16, AFK_CW_PAD = 16 };
+/* LANES_MAX: the vector decoders' widest panel; PANEL_MAX: any panel's (a B panel is NR = 32) */
+enum { KC = AFK_PGEMM_KC, LANES_MAX = 16, PANEL_MAX = 32, AFK_CW_PAD = 16 };
 
 int afk_cw_force_portable;
 
@@ -119,18 +120,20 @@ static uint64_t panel_at(const afk_cw *cw, int64_t k0, int64_t i0)
 }
 
 /* Fills the header (offsets, sizes) for G sub-matrices; 0 when the blob does not fit. */
-static int plan(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int mr,
+static int plan(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int mr, int tr,
                 afk_cw *cw, af_wblob_head *h, af_wblob_layout *l)
 {
     memset(cw, 0, sizeof *cw);
-    if (G < 1 || mr < 1 || mr > LANES_MAX || parse(blob, rank, dims, h, l) ||
-        l->rows % (uint64_t)G)
+    if (G < 1 || mr < 1 || mr > PANEL_MAX || parse(blob, rank, dims, h, l) ||
+        l->rows % (uint64_t)G || (tr && (G != 1 || rank != 2)))
         return 0;
     const int int8 = h->enc == AFB_ENC_INT8, blk = h->enc == AFB_ENC_BLOCKWISE;
     cw->kind = int8 ? AFK_CW_INT8 : blk ? AFK_CW_BLK : h->flags ? AFK_CW_PAL4 : AFK_CW_LUT4;
     cw->mr = mr, cw->bits = int8 ? 8 : h->bits;
     cw->uns = blk || (int8 && (h->flags & AF_WBLOB_F32_SCALE) && (h->flags & AF_WBLOB_UNSIGNED));
-    cw->rows = (int64_t)l->rows / G, cw->K = (int64_t)l->cols, cw->G = G;
+    cw->tr = tr;
+    cw->rows = (int64_t)(tr ? l->cols : l->rows / G), cw->K = (int64_t)(tr ? l->rows : l->cols);
+    cw->G = G;
     cw->R = int8 ? 0 : (int64_t)h->b; /* blockwise: the block size */
     int64_t full = cw->K / KC, rest = cw->K % KC;
     cw->sub_bytes = (uint64_t)full * block_bytes(cw->rows, mr, KC, cw->bits) +
@@ -152,7 +155,15 @@ size_t afk_cw_bytes(const uint8_t *blob, int rank, const int64_t *dims, int64_t 
     afk_cw cw;
     af_wblob_head h;
     af_wblob_layout l;
-    return plan(blob, rank, dims, G, mr, &cw, &h, &l) ? (size_t)cw.total : 0;
+    return plan(blob, rank, dims, G, mr, 0, &cw, &h, &l) ? (size_t)cw.total : 0;
+}
+
+size_t afk_cw_bytes_t(const uint8_t *blob, int rank, const int64_t *dims, int mr)
+{
+    afk_cw cw;
+    af_wblob_head h;
+    af_wblob_layout l;
+    return plan(blob, rank, dims, 1, mr, 1, &cw, &h, &l) ? (size_t)cw.total : 0;
 }
 
 /* ---- packing --------------------------------------------------------------------------------- */
@@ -204,7 +215,8 @@ static void pack_codes(const afk_cw *cw, const uint8_t *codes, int64_t gi, uint8
             memset(p, 0, panel_bytes(mr, kc, cw->bits));
             for (int64_t kk = 0; kk < kc; kk++)
                 for (int i = 0; i < mr; i++) {
-                    uint64_t src = (uint64_t)((gi * cw->rows + i0 + i) * K + k0 + kk);
+                    uint64_t src = cw->tr ? (uint64_t)((k0 + kk) * cw->rows + i0 + i)
+                                          : (uint64_t)((gi * cw->rows + i0 + i) * K + k0 + kk);
                     uint64_t e = (uint64_t)(kk * mr + i);
                     if (cw->bits == 8) p[e] = codes[src];
                     else af_wblob_put_code(p, e, 4, af_wblob_code_at(codes, src, 4));
@@ -213,13 +225,13 @@ static void pack_codes(const afk_cw *cw, const uint8_t *codes, int64_t gi, uint8
     }
 }
 
-void afk_cw_pack(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int mr,
-                 void *dst)
+static void pack_any(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int mr,
+                     int tr, void *dst)
 {
     afk_cw cw;
     af_wblob_head h;
     af_wblob_layout l;
-    if (!plan(blob, rank, dims, G, mr, &cw, &h, &l)) return;
+    if (!plan(blob, rank, dims, G, mr, tr, &cw, &h, &l)) return;
     uint8_t *d = dst;
     memset(d, 0, cw.code_off);
     memset(d + cw.total - AFK_CW_PAD, 0, AFK_CW_PAD);
@@ -227,6 +239,17 @@ void afk_cw_pack(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, 
     pack_params(&cw, &h, &l, blob, d);
     for (int64_t gi = 0; gi < G; gi++)
         pack_codes(&cw, blob + l.data_off, gi, d + cw.code_off + (uint64_t)gi * cw.sub_bytes);
+}
+
+void afk_cw_pack(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int mr,
+                 void *dst)
+{
+    pack_any(blob, rank, dims, G, mr, 0, dst);
+}
+
+void afk_cw_pack_t(const uint8_t *blob, int rank, const int64_t *dims, int mr, void *dst)
+{
+    pack_any(blob, rank, dims, 1, mr, 1, dst);
 }
 
 /* ---- decoding -------------------------------------------------------------------------------- */
@@ -241,14 +264,16 @@ typedef struct cw_panel {
     const int32_t *z;
 } cw_panel;
 
-/* ap[e] for e in [e0, e1): element e is row r0 + e % mr, column e / mr of the panel. */
+/* ap[e] for e in [e0, e1): element e is lane r0 + e % mr, column k0 + e / mr of the panel;
+ * the stored weight's row r and column c are (lane, column), or (column, lane) when tr. */
 static void decode_portable(const cw_panel *p, int64_t e0, int64_t e1, float *ap)
 {
     const afk_cw *cw = p->cw;
     for (int64_t e = e0; e < e1; e++) {
-        int64_t r = p->r0 + e % p->mr;
+        int64_t lane = p->r0 + e % p->mr, k = p->k0 + e / p->mr;
+        int64_t r = cw->tr ? k : lane, col = cw->tr ? lane : k;
         if (cw->kind == AFK_CW_BLK) { /* x = (float)code * s + o of the row's block */
-            int64_t b = (p->k0 + e / p->mr) / cw->R * p->nrow + r;
+            int64_t b = col / cw->R * p->nrow + r;
             unsigned c = cw->bits == 8 ? p->codes[e] : af_wblob_code_at(p->codes, (uint64_t)e, 4);
             ap[e] = (float)c * p->s[b] + p->o[b];
             continue;
@@ -429,7 +454,7 @@ void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t
 {
     const uint8_t *base = (const uint8_t *)cw;
     cw_panel p = {cw, base + cw->code_off + (uint64_t)gi * cw->sub_bytes + panel_at(cw, k0, i0),
-                  gi * cw->rows + i0, kc, k0, cw->rows * cw->G, mr,
+                  gi * cw->rows + i0, kc, k0, cw->tr ? cw->K : cw->rows * cw->G, mr,
                   (const float *)(base + cw->scale_off),
                   (const float *)(base + cw->aux_off), (const float *)(base + cw->table_off),
                   (const int32_t *)(base + cw->aux_off)};
@@ -439,6 +464,7 @@ void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t
         isa = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
     int use = afk_cw_force_portable > 0 ? (afk_cw_force_portable == 1 ? 0 : 1) : isa;
     if (use > isa) use = isa;
+    if (cw->tr) use = 0; /* lanes along stored columns: the portable loop only, for now */
     if (use == 2 && mr <= 16) return cw->kind == AFK_CW_BLK ? decode512_blk(&p, ap) : decode512(&p, ap);
     if (use >= 1 && mr <= 8) return cw->kind == AFK_CW_BLK ? decode256_blk(&p, ap) : decode256(&p, ap);
 #endif

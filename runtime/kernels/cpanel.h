@@ -37,6 +37,7 @@ typedef struct afk_cw {
     int32_t mr;           /* the panels' MR (afk_pgemm_mr() when packed) */
     int32_t uns;          /* int8: codes are uint8 */
     int32_t bits;         /* 8 or 4 */
+    int32_t tr, pad_;     /* tr: lanes run along the stored weight's columns, k along its rows */
     int64_t rows, K, G;   /* rows and columns of one sub-matrix, sub-matrices */
     int64_t R;            /* palette: rows per table · blockwise: block size (columns) */
     uint64_t sub_bytes;   /* code bytes of one sub-matrix */
@@ -61,6 +62,12 @@ size_t afk_cw_bytes(const uint8_t *blob, int rank, const int64_t *dims, int64_t 
 /* Builds them into dst (afk_cw_bytes bytes, 8-byte aligned). */
 void afk_cw_pack(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int mr,
                  void *dst);
+
+/* The same with the stored (K, N) weight read transposed: lanes are its N columns, k its K rows
+ * (the B panels of a MatMul's (K,N) or a Gemm's untransposed weight; G = 1). A Gemm's (N,K)
+ * weight (transB) is afk_cw_pack's layout with mr = the B panel width. mr <= 32. */
+size_t afk_cw_bytes_t(const uint8_t *blob, int rank, const int64_t *dims, int mr);
+void afk_cw_pack_t(const uint8_t *blob, int rank, const int64_t *dims, int mr, void *dst);
 
 /* ap (kc, mr) = the decoded panel of rows [i0, i0+mr) (i0 a multiple of cw->mr, mr <= cw->mr)
  * of sub-matrix gi, k block [k0, k0+kc) (k0 a multiple of AFK_PGEMM_KC): the floats

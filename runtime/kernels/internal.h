@@ -207,6 +207,10 @@ void afk_sgemm_packb(int tb, int64_t K, int64_t N, const float *B, int64_t ldb, 
 /* The same from a B of IEEE halves, packed as halves (half the bytes; widened as it is used). */
 size_t afk_sgemm_packb16_bytes(int64_t K, int64_t N);
 void afk_sgemm_packb16(int tb, int64_t K, int64_t N, const uint16_t *B, int64_t ldb, void *dst);
+/* The same from the blob of a compressed (K,N) weight ((N,K) when tb) as compressed panels
+ * (cpanel.h), decoded per k block as they are used; 0 bytes: the blob cannot run so. */
+size_t afk_sgemm_packb_cw_bytes(int tb, const uint8_t *blob, const int64_t *dims);
+void afk_sgemm_packb_cw(int tb, const uint8_t *blob, const int64_t *dims, void *dst);
 int afk_sgemm_packed_ok(const void *Bp); /* Bp was packed for the kernel in use */
 
 /* ---- packed-panel GEMM for convs (sgemm_packed.c): AVX-512F or AVX2+FMA micro-kernels ----
@@ -240,6 +244,8 @@ typedef struct afk_pgemm {
                            * per panel into work */
     const struct afk_cw *Acw; /* or A as compressed panels (cpanel.h), sub-matrix acw_group, */
     int64_t acw_group;        /* decoded per panel into work (rows from ap_row0 as for Ap) */
+    const struct afk_cw *Bcw; /* or B as compressed panels of NR lanes (cpanel.h; columns from
+                               * bp_col0 as for Bp), decoded per k block into work */
 } afk_pgemm;
 int afk_pgemm_nr(void); /* panel width of the kernel in use; 0: none (use afk_sgemm) */
 int afk_pgemm_mr(void); /* rows of its micro-tile (1 when none) */

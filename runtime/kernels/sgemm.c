@@ -13,6 +13,7 @@
  */
 #include "internal.h"
 #include "simd512.h"
+#include "cpanel.h"
 
 #include <string.h>
 
@@ -112,6 +113,25 @@ void afk_sgemm_packb(int tb, int64_t K, int64_t N, const float *B, int64_t ldb, 
 void afk_sgemm_packb16(int tb, int64_t K, int64_t N, const uint16_t *B, int64_t ldb, void *dst)
 {
     packb(tb, K, N, B, ldb, sizeof(uint16_t), dst);
+}
+
+size_t afk_sgemm_packb_cw_bytes(int tb, const uint8_t *blob, const int64_t *dims)
+{
+    int nr = afk_pgemm_nr();
+    size_t b = !nr ? 0 : tb ? afk_cw_bytes(blob, 2, dims, 1, nr) : afk_cw_bytes_t(blob, 2, dims, nr);
+    return b ? PB_HEAD + b : 0;
+}
+
+/* The header (element size 1: compressed), then the panels of cpanel.h: op(B)'s N columns are
+ * their lanes, K their k — a (N,K) weight as stored, a (K,N) one read transposed. */
+void afk_sgemm_packb_cw(int tb, const uint8_t *blob, const int64_t *dims, void *dst)
+{
+    uint8_t *d = dst;
+    memset(d, 0, PB_HEAD);
+    ((int32_t *)d)[0] = afk_pgemm_nr();
+    ((int32_t *)d)[1] = 1;
+    if (tb) afk_cw_pack(blob, 2, dims, 1, afk_pgemm_nr(), d + PB_HEAD);
+    else afk_cw_pack_t(blob, 2, dims, afk_pgemm_nr(), d + PB_HEAD);
 }
 
 /* The panels of a packed B if they fit the kernel in use (else NULL), and their element size. */
@@ -263,6 +283,7 @@ static void sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha
                            .work = work, .acc = beta != 0.0f, .bp_ld = bp_ld(bp_n),
                            .bp_col0 = col0 + j0};
             if (Bp && bp_es == sizeof(float)) g.Bp = Bp;
+            else if (Bp && bp_es == 1) g.Bcw = Bp;
             else if (Bp) g.Bp16 = Bp;
             afk_pgemm_run(&g);
         }

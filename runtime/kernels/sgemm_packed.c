@@ -324,6 +324,21 @@ size_t afk_pgemm_a_index(int64_t M, int64_t K, int64_t m, int64_t k)
     return (size_t)(k0 * M + i0 * kc + (k - k0) * mr + (m - i0));
 }
 
+// compressed B, columns [col0, col0+n) of k block [k0, k0+kc) -> ceil(n/nr) panels (kc, nr)
+static void decode_b(const afk_cw *cw, int64_t k0, int64_t kc, int64_t col0, int64_t n, int nr,
+                     float *dst)
+{
+    for (int64_t j0 = 0; j0 < n; j0 += nr, dst += kc * nr) {
+        int w = n - j0 < nr ? (int)(n - j0) : nr;
+        afk_cw_decode(cw, 0, k0, kc, col0 + j0, w, dst);
+        if (w == nr) continue;
+        for (int64_t kk = kc - 1; kk >= 0; kk--) { /* (kc, w) -> (kc, nr) in place, zeros past w */
+            for (int r = nr - 1; r >= w; r--) dst[kk * nr + r] = 0.0f;
+            for (int r = w - 1; r >= 0; r--) dst[kk * nr + r] = dst[kk * w + r];
+        }
+    }
+}
+
 /* m rows [0, M): loops over k blocks, MR row panels and NR column panels. */
 void afk_pgemm_run(const afk_pgemm *g)
 {
@@ -342,7 +357,9 @@ void afk_pgemm_run(const afk_pgemm *g)
         int64_t kc = g->K - k0 < KC ? g->K - k0 : KC;
         int mode = (k0 > 0 || g->acc ? 1 : 0) | (k0 + kc >= g->K ? 2 : 0);
         const float *b = g->Bp ? g->Bp + k0 * g->bp_ld + g->bp_col0 * kc : bp;
-        if (g->Bp16) /* half panels, widened for this k block: (N rounded up to NR) × kc */
+        if (g->Bcw) /* compressed panels, decoded for this k block */
+            decode_b(g->Bcw, k0, kc, g->bp_col0, g->N, NR, bp);
+        else if (g->Bp16) /* half panels, widened for this k block: (N rounded up to NR) × kc */
             afk_f16_to_f32_n(g->Bp16 + k0 * g->bp_ld + g->bp_col0 * kc, bp,
                              (size_t)((g->N + NR - 1) / NR * NR * kc));
         else if (!g->Bp)

@@ -796,9 +796,9 @@ size_t af_session_weight_bytes(const af_session *s)
 /* Why a weight left for packing runs from f32 panels: what the compressed panels refuse. */
 static const char *expanded_why(const afb_node *n, const afb_tensor *t)
 {
-    if (n->op != AF_OP_CONV) return "MatMul/Gemm weight: decoded into f32 panels";
     if (t->encoding == AFB_ENC_FP16) return "decoded into f32 panels";
     const char *no = afk_cw_why_not(t->data, t->rank, t->dims);
+    if (n->op != AF_OP_CONV) return no ? no : "MatMul/Gemm weight: decoded into f32 panels";
     return no ? no : "3x3 conv kept on Winograd (its transformed weights fit 3 MiB): "
                      "decoded and transformed to f32";
 }
@@ -815,7 +815,8 @@ static const char *open_why(const af_bundle *b, int32_t id)
                 return "conv outside the packed GEMM (depthwise, or a CPU without AVX2): "
                        "decoded at open";
             if ((n->op == AF_OP_GEMM || n->op == AF_OP_MATMUL) && k == 1)
-                return "MatMul/Gemm weight not packed: decoded at open";
+                return "MatMul/Gemm weight not packed (one output row: the GEMV reads f32 "
+                       "B; or B batched): decoded at open";
             return "read by a kernel that takes f32: decoded at open";
         }
     }

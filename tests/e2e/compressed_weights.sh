@@ -1,7 +1,7 @@
 #!/bin/sh
-# Compressed weights at run time: int8, 4-bit palette and blockwise conv weights stay compressed (packed
-# as compressed panels, decoded inside the packed GEMM). Their outputs must be byte-identical
-# to the decode-at-open path (--expand-weights) wherever both run the same conv algorithm, and
+# Compressed weights at run time: int8, 4-bit palette and blockwise conv, MatMul and Gemm weights
+# stay compressed (packed as compressed panels, decoded inside the packed GEMM). Their outputs
+# must be byte-identical to the decode-at-open path (--expand-weights) wherever both run the same conv algorithm, and
 # byte-identical across 1, 2 and 3 threads. The committed small models' 3x3 convs keep
 # Winograd both ways (their transformed weights are small), their other convs run on
 # compressed panels, so bytes must match; with torch, MobileNetV2 (no Winograd: every conv on
@@ -46,6 +46,15 @@ grep -q "runs compressed on this CPU" "$T/insp" || { echo "inspect: no compresse
 
 check models/sd_resnet sd_int4 --compress int4
 same sd_int4
+# MatMul weights (the Transformer2D block's projections and feed-forward) run as compressed B
+# panels through the same packed GEMM: bytes must match, every weight must run compressed
+for c in int8 int4 blockwise; do
+    check models/sd_transformer "tr_$c" --compress "$c"
+    same "tr_$c"
+done
+"$AF" inspect "$T/tr_int4.afb" >"$T/insp_tr"
+grep -q "runs expanded" "$T/insp_tr" && { cat "$T/insp_tr"; fail "sd_transformer: a weight runs expanded"; }
+grep -q "runs compressed on this CPU" "$T/insp_tr" || fail "sd_transformer: no compressed weight"
 wbytes() { "$AF" bench "$@" --runs 1 --json | sed 's/.*"weight_bytes": \([0-9]*\).*/\1/'; }
 w_c=$(wbytes "$T/small_int8.afb") w_e=$(wbytes "$T/small_int8.afb" --expand-weights)
 echo "small_cnn int8: resident weights $w_c bytes (expanded: $w_e)"
@@ -58,7 +67,7 @@ if have_torch; then # MobileNetV2: no Winograd either way, so every conv must ma
     size=$(wc -c <"$T/mnv2_int4.afb")
     echo "mobilenet_v2 int4: bundle $size bytes, resident weights $w_c (expanded: $w_e)"
     # compressed: the codes, f32 row parameters and tables, plus the f32 classifier (1280x1000,
-    # 5.1 MB: Gemm weights are not kept compressed) and depthwise weights; expanded: all f32
+    # 5.1 MB: a Gemm with one output row is a GEMV on f32, decoded at open) and depthwise weights; expanded: all f32
     [ "$w_c" -lt $((size + 5200000)) ] || fail "compressed resident weights $w_c too large"
     [ "$w_e" -gt $((size * 5)) ] || fail "expanded resident weights $w_e too small"
 fi

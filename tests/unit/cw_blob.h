@@ -1,0 +1,87 @@
+/* tests/unit/cw_blob.h — random compressed-weight blobs (runtime/wdecode.h) for the
+ * compressed-panel tests (test_conv_cw.c, test_dense_cw.c): random codes, scales and tables,
+ * negative zeros included. Rows are dims[0], the rest of the shape per row. */
+#ifndef AF_TEST_CW_BLOB_H
+#define AF_TEST_CW_BLOB_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "graph/dtype.h"
+#include "runtime/wdecode.h"
+
+typedef struct benc {
+    const char *name;
+    uint8_t enc, bits, flags;
+    uint32_t R; /* palette rows per table; int8: 1 = per-tensor scale */
+} benc;
+
+static uint32_t rng = 12345;
+static inline uint32_t rnd(void)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return rng >> 8;
+}
+
+/* A random finite half in about [-2, 2], now and then -0. */
+static inline uint16_t rhalf(void)
+{
+    if (rnd() % 17 == 0) return 0x8000u;
+    return af_f32_to_f16(((float)(rnd() % 4001) - 2000.0f) / 1000.0f);
+}
+
+/* A blob of encoding e for a weight of shape dims (rank), random contents. */
+static inline uint8_t *make_blob_r(const benc *e, int rank, const int64_t *dims, size_t *bytes)
+{
+    uint64_t rows = (uint64_t)dims[0], cols = 1;
+    for (int d = 1; d < rank; d++) cols *= (uint64_t)dims[d];
+    af_wblob_head h = {e->enc, e->bits, e->flags, 0, 0, 0, 0};
+    if (e->enc == AFB_ENC_INT8) {
+        h.a = (e->flags & AF_WBLOB_PER_CHANNEL) ? (uint32_t)rows : 1;
+    } else if (e->enc == AFB_ENC_BLOCKWISE) { /* R: block size */
+        h.a = (uint32_t)rows, h.b = e->R, h.c = (uint32_t)((cols + e->R - 1) / e->R);
+    } else {
+        h.b = e->R;
+        h.a = (uint32_t)((rows + e->R - 1) / e->R);
+    }
+    af_wblob_layout l;
+    const char *bad = af_wblob_layout_of(&h, rank, dims, &l);
+    CHECK(!bad, "%s: layout: %s", e->name, bad ? bad : "");
+    uint8_t *b = calloc(1, l.total);
+    af_wblob_put_head(b, &h);
+    uint64_t i;
+    if (e->enc == AFB_ENC_INT8) {
+        for (i = 0; i < h.a; i++) {
+            if (e->flags & AF_WBLOB_F32_SCALE) {
+                float s = (float)(rnd() % 1000 + 1) / 7919.0f;
+                memcpy(b + l.params_off + 4 * i, &s, 4);
+            } else {
+                af_wblob_wr16(b + l.params_off + 2 * i, af_f32_to_f16((float)(rnd() % 1000 + 1) / 7919.0f));
+            }
+            if (e->flags & AF_WBLOB_ASYMMETRIC) b[l.params2_off + i] = (uint8_t)rnd();
+        }
+        for (i = 0; i < l.numel; i++) b[l.data_off + i] = (uint8_t)rnd();
+    } else if (e->enc == AFB_ENC_BLOCKWISE) {
+        for (i = 0; i < 2ull * rows * h.c; i++) af_wblob_wr16(b + l.params_off + 2 * i, rhalf());
+        for (i = 0; i < l.numel; i++)
+            if (e->bits == 8) b[l.data_off + i] = (uint8_t)rnd();
+            else af_wblob_put_code(b + l.data_off, i, 4, rnd() & 15);
+    } else {
+        for (i = 0; i < 16ull * h.a; i++) af_wblob_wr16(b + l.params_off + 2 * i, rhalf());
+        for (i = 0; i < rows && (e->flags & AF_WBLOB_ROW_SCALE); i++)
+            af_wblob_wr16(b + l.params2_off + 2 * i, rhalf());
+        for (i = 0; i < rows && (e->flags & AF_WBLOB_ROW_OFFSET); i++)
+            af_wblob_wr16(b + l.params3_off + 2 * i, rhalf());
+        for (i = 0; i < l.numel; i++) af_wblob_put_code(b + l.data_off, i, 4, rnd() & 15);
+    }
+    *bytes = l.total;
+    return b;
+}
+
+static inline uint8_t *make_blob(const benc *e, const int64_t *dims, size_t *bytes)
+{
+    return make_blob_r(e, 4, dims, bytes);
+}
+
+#endif

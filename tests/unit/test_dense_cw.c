@@ -1,0 +1,125 @@
+/* tests/unit/test_dense_cw.c — MATMUL and GEMM with their constant B handed over as a compressed
+ * blob (dtype U8) and packed as compressed B panels (int8, 4-bit palette or blockwise codes
+ * decoded per k block inside the packed GEMM, cpanel.h; a (K,N) weight read transposed, a
+ * Gemm's (N,K) weight as stored), run with no f32 weight at all.
+ *
+ * Reference: the decode-at-open path — the same blob through af_wdecode (the reference decoder)
+ * into f32, pre-packed as f32 B panels. The decoded panels must hold the decoder's floats, and
+ * the micro-kernel sums them in the same order, so outputs must match bit for bit, on both
+ * GEMM ISAs (AVX-512: 32-wide panels, AVX2: 16-wide) and 1, 2 and 3 threads. Shapes: K = 300
+ * (two k blocks), N = 45 (a partial last panel) and 600 (two 512-column blocks), blockwise
+ * blocks that straddle a k block; blobs from cw_blob.h (negative zeros included). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/dtype.h"
+#include "runtime/kernels/cpanel.h"
+#include "runtime/kernels/internal.h"
+#include "runtime/wdecode.h"
+#include "test_kernels_util.h"
+#include "cw_blob.h"
+
+typedef struct dcase {
+    af_op op;
+    int tb;      /* Gemm: B stored (N,K) */
+    int64_t batch, M, K, N;
+} dcase;
+
+/* y = op(x, w) with w pre-packed from f32 (blob NULL) or from the blob (no f32 w at all). */
+static void run(const dcase *c, const float *x, const float *w, const uint8_t *blob,
+                const float *bias, float *y, int threads)
+{
+    af_params p;
+    memset(&p, 0, sizeof p);
+    int64_t bd0 = c->tb ? c->N : c->K, bd1 = c->tb ? c->K : c->N;
+    af_tview in[3], out;
+    int n_in = 2;
+    if (c->op == AF_OP_GEMM) {
+        p.gemm.trans_b = c->tb, p.gemm.alpha = 0.5f, p.gemm.beta = 1.0f;
+        in[0] = TV(AF_DTYPE_F32, (void *)x, c->M, c->K);
+        in[2] = TV(AF_DTYPE_F32, (void *)bias, c->N);
+        out = TV(AF_DTYPE_F32, y, c->M, c->N);
+        n_in = 3;
+    } else {
+        in[0] = TV(AF_DTYPE_F32, (void *)x, c->batch, c->M, c->K);
+        out = TV(AF_DTYPE_F32, y, c->batch, c->M, c->N);
+    }
+    in[1] = TV(AF_DTYPE_F32, (void *)w, bd0, bd1);
+    af_err err = {0};
+    size_t need = (af_kernel_scratch_bytes(c->op, &p, in, n_in, &out, 1) + 63) / 64 * 64;
+    void *scratch = aligned_alloc(64, need * (size_t)threads + 64), *packed = NULL;
+    af_kctx ctx = {.scratch = scratch, .scratch_bytes = need * (size_t)threads,
+                   .n_threads = threads};
+    afk_pool_create(threads, &ctx.pool, &err);
+    af_tview pin[3] = {in[0], in[1], in[2]};
+    if (blob) pin[1].dtype = AF_DTYPE_U8, pin[1].data = (void *)blob;
+    size_t pb = af_kernel_prepack_bytes(c->op, &p, pin, n_in, &out, 1);
+    CHECK(pb > 0, "B not pre-packed");
+    if (pb) {
+        packed = aligned_alloc(64, (pb + 63) / 64 * 64);
+        af_kernel_prepack(c->op, &p, pin, n_in, &out, 1, packed);
+        ctx.packed = packed;
+    }
+    if (blob) in[1].data = NULL; /* the weight exists only compressed */
+    af_status st = af_kernel_run(c->op, &p, in, n_in, &out, 1, &ctx, &err);
+    CHECK(st == AF_OK, "run: %s", err.msg);
+    afk_pool_free(ctx.pool);
+    free(scratch), free(packed);
+}
+
+static void one(const dcase *c, const benc *e)
+{
+    int64_t dims[2] = {c->tb ? c->N : c->K, c->tb ? c->K : c->N};
+    int64_t ny = c->batch * c->M * c->N, nw = c->K * c->N;
+    size_t nb;
+    uint8_t *blob = make_blob_r(e, 2, dims, &nb);
+    float *x = frand_buf(c->batch * c->M * c->K), *w = malloc(sizeof(float) * (size_t)nw);
+    float *bias = frand_buf(c->N);
+    af_err err = {0};
+    af_status st = af_wdecode(e->enc, blob, nb, 2, dims, w, "w", &err);
+    CHECK(st == AF_OK, "%s: decode: %s", e->name, err.msg);
+    float *ref = malloc(sizeof(float) * (size_t)ny), *y = malloc(sizeof(float) * (size_t)ny);
+    for (int pg = 2; pg >= 1; pg--) { /* GEMM ISA: AVX-512, AVX2 */
+        afk_pgemm_force = pg;
+        run(c, x, w, NULL, bias, ref, 1);
+        for (int nt = 1; nt <= 3; nt++) {
+            memset(y, 0xff, sizeof(float) * (size_t)ny);
+            run(c, x, w, blob, bias, y, nt);
+            CHECK(!memcmp(y, ref, sizeof(float) * (size_t)ny),
+                  "%s %s tb=%d M=%lld K=%lld N=%lld: gemm isa %d, %d threads: compressed B "
+                  "panels differ from decoded f32", e->name,
+                  c->op == AF_OP_GEMM ? "gemm" : "matmul", c->tb, (long long)c->M,
+                  (long long)c->K, (long long)c->N, pg, nt);
+        }
+    }
+    afk_pgemm_force = -1;
+    free(blob), free(x), free(w), free(bias), free(ref), free(y);
+}
+
+int main(void)
+{
+    static const dcase cases[] = {
+        {AF_OP_MATMUL, 0, 2, 9, 300, 45},   /* (2,9,300) @ (300,45): a tall GEMM of 18 rows */
+        {AF_OP_MATMUL, 0, 1, 30, 40, 600},  /* two 512-column blocks, tiles across threads */
+        {AF_OP_GEMM, 1, 1, 7, 300, 45},     /* B stored (N,K), alpha, broadcast C */
+        {AF_OP_GEMM, 0, 1, 5, 72, 70},
+    };
+    static const benc encs[] = {
+        {"int8 per-tensor", AFB_ENC_INT8, 8, 0, 0},
+        {"int8 per-row asym", AFB_ENC_INT8, 8, AF_WBLOB_PER_CHANNEL | AF_WBLOB_ASYMMETRIC, 0},
+        {"int8 onnx uint8 per-row", AFB_ENC_INT8, 8,
+         AF_WBLOB_F32_SCALE | AF_WBLOB_UNSIGNED | AF_WBLOB_AXIS | AF_WBLOB_PER_CHANNEL |
+             AF_WBLOB_ASYMMETRIC, 0},
+        {"int4 lut R=3", AFB_ENC_INT4_LUT, 4, 0, 3},
+        {"palette4 R=16 scale+offset", AFB_ENC_PALETTE, 4,
+         AF_WBLOB_ROW_SCALE | AF_WBLOB_ROW_OFFSET, 16},
+        {"palette4 R=5 plain", AFB_ENC_PALETTE, 4, 0, 5},
+        {"blockwise4 B=32", AFB_ENC_BLOCKWISE, 4, 0, 32},
+        {"blockwise8 B=8", AFB_ENC_BLOCKWISE, 8, 0, 8},
+        {"blockwise4 B=512", AFB_ENC_BLOCKWISE, 4, 0, 512},
+    };
+    if (!afk_pgemm_nr()) return check_report("dense_cw (no packed GEMM here)");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (size_t j = 0; j < sizeof encs / sizeof encs[0]; j++) one(&cases[i], &encs[j]);
+    return check_report("dense_cw");
+}

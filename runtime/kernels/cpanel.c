@@ -5,6 +5,7 @@
 #include "cpanel.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "../../graph/dtype.h"
@@ -373,6 +374,73 @@ TGT512 static void decode512_blk(const cw_panel *p, float *ap)
     }
 }
 
+/* 16 codes from element e on (8-bit: sign- or zero-extended; 4-bit: LSB-first nibbles, any
+ * start). Reads 16 bytes from the first: the buffer has AFK_CW_PAD bytes after its last panel. */
+TGT512 static inline __m512i codes16(const afk_cw *cw, const uint8_t *codes, uint64_t e)
+{
+    if (cw->bits == 8) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(codes + e));
+        return cw->uns ? _mm512_cvtepu8_epi32(b) : _mm512_cvtepi8_epi32(b);
+    }
+    __m128i b = _mm_loadu_si128((const __m128i *)(codes + (e >> 1))), m = _mm_set1_epi8(15);
+    __m128i lo = _mm_and_si128(b, m), hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
+    __m128i c0 = _mm_unpacklo_epi8(lo, hi), c1 = _mm_unpackhi_epi8(lo, hi);
+    return _mm512_cvtepu8_epi32((e & 1) ? _mm_alignr_epi8(c1, c0, 1) : c0);
+}
+
+// tr panels (lanes = stored columns, k = stored row): up to 32 lanes as two halves of 16;
+// x = s[k] * (float)(q - z[k]) | T[k / R][c] | s[k] * T[k / R][c] + o[k] |
+// (float)c * s[col / R][k] + o[col / R][k] (gathered per lane)
+TGT512 static void decode512_tr(const cw_panel *p, float *ap)
+{
+    const afk_cw *cw = p->cw;
+    const int nh = (p->mr + 15) / 16;
+    __mmask16 m[2];
+    __m512i bi[2]; /* blockwise: each lane's first parameter index (block * rows) */
+    for (int h = 0; h < nh; h++) {
+        int n = p->mr - 16 * h < 16 ? p->mr - 16 * h : 16;
+        m[h] = (__mmask16)((1u << n) - 1);
+        __m512i lane = _mm512_add_epi32(_mm512_set1_epi32((int32_t)(p->r0 + 16 * h)),
+                                        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                                                          12, 13, 14, 15));
+        bi[h] = _mm512_setzero_si512();
+        if (cw->kind == AFK_CW_BLK) {
+            int32_t v[16];
+            _mm512_storeu_si512(v, lane);
+            for (int i = 0; i < 16; i++) v[i] = (int32_t)(v[i] / cw->R * p->nrow);
+            bi[h] = _mm512_loadu_si512(v);
+        }
+    }
+    for (int64_t kk = 0; kk < p->kc; kk++) {
+        int64_t k = p->k0 + kk;
+        __m512 s = _mm512_setzero_ps(), o = s, tv = s;
+        __m512i z = _mm512_setzero_si512();
+        if (cw->kind == AFK_CW_INT8 || cw->kind == AFK_CW_PAL4) s = _mm512_set1_ps(p->s[k]);
+        if (cw->kind == AFK_CW_PAL4) o = _mm512_set1_ps(p->o[k]);
+        if (cw->kind == AFK_CW_INT8) z = _mm512_set1_epi32(p->z[k]);
+        if (cw->kind == AFK_CW_LUT4 || cw->kind == AFK_CW_PAL4)
+            tv = _mm512_loadu_ps(p->t + k / cw->R * 16);
+        for (int h = 0; h < nh; h++) {
+            uint64_t e = (uint64_t)(kk * p->mr + 16 * h);
+            __m512i c = codes16(cw, p->codes, e);
+            __m512 x;
+            if (cw->kind == AFK_CW_INT8) {
+                x = _mm512_mul_round_ps(s, _mm512_cvtepi32_ps(_mm512_sub_epi32(c, z)), RN);
+            } else if (cw->kind == AFK_CW_BLK) {
+                __m512i ix = _mm512_add_epi32(bi[h], _mm512_set1_epi32((int32_t)k));
+                __m512 sb = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m[h], ix, p->s, 4);
+                __m512 ob = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m[h], ix, p->o, 4);
+                x = _mm512_add_round_ps(_mm512_mul_round_ps(_mm512_cvtepi32_ps(c), sb, RN), ob, RN);
+            } else {
+                x = _mm512_permutexvar_ps(c, tv);
+                if (cw->kind == AFK_CW_PAL4)
+                    x = _mm512_add_round_ps(_mm512_mul_round_ps(s, x, RN), o, RN);
+            }
+            _mm512_mask_storeu_ps(ap + e, m[h], x);
+        }
+    }
+}
+
 /* The same for AVX2: 8 lanes (mr <= 8). */
 TGT256 static inline __m256i step_codes256(const cw_panel *p, int64_t kk)
 {
@@ -464,7 +532,11 @@ void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t
         isa = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
     int use = afk_cw_force_portable > 0 ? (afk_cw_force_portable == 1 ? 0 : 1) : isa;
     if (use > isa) use = isa;
-    if (cw->tr) use = 0; /* lanes along stored columns: the portable loop only, for now */
+    /* lanes along stored columns: AVX-512 (int32 gather indices for blockwise) or portable */
+    if (cw->tr && use == 2 &&
+        (cw->kind != AFK_CW_BLK || cw->K * ((cw->rows + cw->R - 1) / cw->R) < INT32_MAX))
+        return decode512_tr(&p, ap);
+    if (cw->tr) use = 0;
     if (use == 2 && mr <= 16) return cw->kind == AFK_CW_BLK ? decode512_blk(&p, ap) : decode512(&p, ap);
     if (use >= 1 && mr <= 8) return cw->kind == AFK_CW_BLK ? decode256_blk(&p, ap) : decode256(&p, ap);
 #endif

@@ -6,7 +6,8 @@
  * Reference: the decode-at-open path — the same blob through af_wdecode (the reference decoder)
  * into f32, pre-packed as f32 B panels. The decoded panels must hold the decoder's floats, and
  * the micro-kernel sums them in the same order, so outputs must match bit for bit, on both
- * GEMM ISAs (AVX-512: 32-wide panels, AVX2: 16-wide) and 1, 2 and 3 threads. Shapes: K = 300
+ * GEMM ISAs (AVX-512: 32-wide panels, AVX2: 16-wide), both decoders (AVX-512, portable) and
+ * 1, 2 and 3 threads. Shapes: K = 300
  * (two k blocks), N = 45 (a partial last panel) and 600 (two 512-column blocks), blockwise
  * blocks that straddle a k block; blobs from cw_blob.h (negative zeros included). */
 #include <stdlib.h>
@@ -82,15 +83,18 @@ static void one(const dcase *c, const benc *e)
     for (int pg = 2; pg >= 1; pg--) { /* GEMM ISA: AVX-512, AVX2 */
         afk_pgemm_force = pg;
         run(c, x, w, NULL, bias, ref, 1);
-        for (int nt = 1; nt <= 3; nt++) {
-            memset(y, 0xff, sizeof(float) * (size_t)ny);
-            run(c, x, w, blob, bias, y, nt);
-            CHECK(!memcmp(y, ref, sizeof(float) * (size_t)ny),
-                  "%s %s tb=%d M=%lld K=%lld N=%lld: gemm isa %d, %d threads: compressed B "
-                  "panels differ from decoded f32", e->name,
-                  c->op == AF_OP_GEMM ? "gemm" : "matmul", c->tb, (long long)c->M,
-                  (long long)c->K, (long long)c->N, pg, nt);
-        }
+        for (int dec = 0; dec <= 1; dec++) /* decoder: best, portable */
+            for (int nt = 1; nt <= 3; nt++) {
+                afk_cw_force_portable = dec;
+                memset(y, 0xff, sizeof(float) * (size_t)ny);
+                run(c, x, w, blob, bias, y, nt);
+                CHECK(!memcmp(y, ref, sizeof(float) * (size_t)ny),
+                      "%s %s tb=%d M=%lld K=%lld N=%lld: gemm isa %d, decoder %d, %d threads: "
+                      "compressed B panels differ from decoded f32", e->name,
+                      c->op == AF_OP_GEMM ? "gemm" : "matmul", c->tb, (long long)c->M,
+                      (long long)c->K, (long long)c->N, pg, dec, nt);
+            }
+        afk_cw_force_portable = 0;
     }
     afk_pgemm_force = -1;
     free(blob), free(x), free(w), free(bias), free(ref), free(y);
@@ -102,7 +106,7 @@ int main(void)
         {AF_OP_MATMUL, 0, 2, 9, 300, 45},   /* (2,9,300) @ (300,45): a tall GEMM of 18 rows */
         {AF_OP_MATMUL, 0, 1, 30, 40, 600},  /* two 512-column blocks, tiles across threads */
         {AF_OP_GEMM, 1, 1, 7, 300, 45},     /* B stored (N,K), alpha, broadcast C */
-        {AF_OP_GEMM, 0, 1, 5, 72, 70},
+        {AF_OP_GEMM, 0, 1, 5, 72, 81},     /* a last panel of 17 lanes: odd 4-bit starts */
     };
     static const benc encs[] = {
         {"int8 per-tensor", AFB_ENC_INT8, 8, 0, 0},

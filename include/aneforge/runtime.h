@@ -68,7 +68,8 @@ typedef struct af_bundle_options {
     /* 0 (default): encoded constants (fp16, compressed) are decoded once at open into aligned
      * f32 buffers, except weights that only packing kernels read: those are packed at session
      * creation in their stored form where the kernel can read it (halves as halves; int8,
-     * 4-bit palette and blockwise conv weights as compressed panels decoded inside the GEMM,
+     * 4-bit palette and blockwise conv, MatMul and Gemm weights as compressed panels decoded
+     * inside the GEMM,
      * docs/performance.md), else decoded into f32 panels. 1: they stay in their stored encoding in
      * the mmap and each node's encoded weights are decoded into a per-session scratch buffer
      * just before the node runs — at the cost of decoding on every run. Raw f32 constants are

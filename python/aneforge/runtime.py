@@ -35,7 +35,7 @@ class Bundle:
     """An opened .afb bundle (memory-mapped and verified). Several sessions, on several threads,
     may share it. ``stream_weights=True`` keeps encoded weights in the mmap and decodes each
     layer's per run; ``expand_weights=True`` widens every compressed weight to f32 (by default
-    int8, 4-bit palette and blockwise conv weights run compressed)."""
+    int8, 4-bit palette and blockwise conv, MatMul and Gemm weights run compressed)."""
 
     def __init__(self, path, stream_weights=False, expand_weights=False):
         self.path = os.fsdecode(fspath(path, "Bundle"))

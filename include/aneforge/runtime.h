@@ -69,8 +69,7 @@ typedef struct af_bundle_options {
      * f32 buffers, except weights that only packing kernels read: those are packed at session
      * creation in their stored form where the kernel can read it (halves as halves; int8,
      * 4-bit palette and blockwise conv, MatMul and Gemm weights as compressed panels decoded
-     * inside the GEMM,
-     * docs/performance.md), else decoded into f32 panels. 1: they stay in their stored encoding in
+     * inside the GEMM, docs/performance.md), else decoded into f32 panels. 1: they stay in their stored encoding in
      * the mmap and each node's encoded weights are decoded into a per-session scratch buffer
      * just before the node runs — at the cost of decoding on every run. Raw f32 constants are
      * always used in place from the mmap. */

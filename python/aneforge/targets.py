@@ -350,12 +350,27 @@ class Estimate:
         return f"Estimate({self.file!r} on {self.target}: {self.total_ms:.3f} ms, {len(self.rows)} ops)"
 
 
-def estimate(bundle_or_model, target, assume_weights=None, input_shapes=None):
+def _recorded_target(bundle_or_model, path):
+    from .runtime import Bundle  # runtime imports this module
+    if not path.endswith(b".afb"):
+        raise UsageError("estimate: a model needs a target (only a bundle records one)")
+    b = bundle_or_model if isinstance(bundle_or_model, Bundle) else Bundle(path)
+    fam = b.target
+    if fam is None:
+        raise UsageError(f"estimate: {path.decode()} records no target (converted without "
+                         "--target): pass target=")
+    return fam.target
+
+
+def estimate(bundle_or_model, target=None, assume_weights=None, input_shapes=None):
     """Estimated latency of a bundle (.afb) or model (.onnx) on a target, per op and in total,
     as ``aneforge estimate``: a family, a chip ("a15", "m2ultra": its own peak and bandwidth on
     its family row) or a device alias ("iphone13"); "host" measures this machine.
-    ``assume_weights`` ("fp16", "int8", "int4", ...) costs the weights as if stored that way."""
+    ``assume_weights`` ("fp16", "int8", "int4", ...) costs the weights as if stored that way.
+    Without ``target``, a bundle is estimated on the target its metadata records."""
     path = fspath(bundle_or_model, "estimate")
+    if target is None:
+        target = _recorded_target(bundle_or_model, path)
     fam = _figures(target)
     prov = None if fam.target == "host" else estimate_provenance(fam.target)
     assume = -1

@@ -192,3 +192,9 @@ def test_convert_records_the_resolved_target(cli, tmp_path):
     plain = af.convert(SMALL_CNN, tmp_path / "plain.afb")
     assert plain.metadata["target"] is None and plain.target is None
     assert json.loads(cli("inspect", plain.path, "--json").stdout)["target"] is None
+    # estimate without a target: the recorded one, as the CLI
+    same(af.estimate(b).to_dict(), json.loads(cli("estimate", b.path, "--json").stdout))
+    assert af.estimate(b.path).target == "a15"
+    with pytest.raises(af.UsageError, match="records no target"):
+        af.estimate(plain)
+    assert cli("estimate", plain.path, check=False).returncode == 2

@@ -106,6 +106,11 @@ expect_rc 0 "$AF" convert "$M" -o "$T/h16.afb" --target h16 --allow-fallback -q
 expect_rc 0 "$AF" inspect "$T/h16.afb"
 expect_out "target: family h16 (M4"
 if grep -q target_device "$T/out"; then echo "FAIL: a family target records a device"; exit 1; fi
+expect_rc 0 "$AF" estimate "$T/ip13.afb" --json   # no --target: the recorded one
+expect_out '"target":"a15","target_family":"h14"'
+expect_rc 0 "$AF" convert "$M" -o "$T/none.afb" -q
+expect_rc 2 "$AF" estimate "$T/none.afb"
+expect_out "records no target"
 expect_rc 2 "$AF" estimate "$M" --target iphone99
 expect_out "unknown target 'iphone99'"
 expect_rc 2 "$AF" convert "$M" -o "$T/x.afb" --target macbookpro

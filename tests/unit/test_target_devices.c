@@ -261,6 +261,8 @@ static void test_meta_read(void)
         {"{\"target\":null,\"compress\":\"fp16\"}", "", "0", NULL, NULL},
         {"{}", "", "0", NULL, NULL},
         {"{\"target\":\"h99\"}", "h99", "-1", NULL, NULL},          /* a newer build's name */
+        {"{\"target\":\"h1", "", "0", NULL, NULL},                    /* truncated: no string */
+        {"{\"target\":\"a1\\u", "", "0", NULL, NULL},               /* an escape cut short */
         {"{\"source_model\":\"a\\\"target\\\":\\\"m4.onnx\",\"target\":null}", "", "0", NULL, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

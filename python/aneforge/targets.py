@@ -18,6 +18,10 @@ OpEstimate = namedtuple("OpEstimate", "node op macs ops special taps act_bytes w
                                       "time_us bound")
 
 
+# The figures of a device row, in the header's order.
+DEVICE_FIGURES = ("public_tops", "peak_fp16_tops", "dram_gbps", "ane_cores")
+
+
 def _figure(f):
     return Figure(f.value, _lib.text(f.source), bool(f.assumed))
 
@@ -100,10 +104,6 @@ class Device:
 
     def __repr__(self):
         return f"Device({self.name!r}, chip={self.chip!r}, family={self.family!r})"
-
-
-# The figures of a device row, in the header's order.
-DEVICE_FIGURES = ("public_tops", "peak_fp16_tops", "dram_gbps", "ane_cores")
 
 
 def family_names():

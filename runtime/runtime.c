@@ -10,6 +10,7 @@
 
 #include "../bundle/bundle.h"
 #include "fp16_round.h"
+#include "precision.h"
 #include "wdecode.h"
 #include "kernels/kernels.h"
 
@@ -44,6 +45,7 @@ struct af_session {
     int32_t *dec_ids; /* constants to decode before the node runs ... */
     float **dec_dst;  /* ... and where to (inside wbuf) */
     int fp16;         /* round f32 activations to half after each op (af_session_options) */
+    uint8_t *tmode;   /* with fp16: per tensor, how it is stored (AF_PREC_*, precision.c) */
     af_session_observer observer;
     void *observer_user;
     char err[512];
@@ -288,6 +290,21 @@ int af_bundle_find_output(const af_bundle *b, const char *name)
     return find_name(b->f, b->f->outputs, b->f->n_outputs, name);
 }
 
+int af_bundle_node_count(const af_bundle *b) { return (int)b->f->n_nodes; }
+
+const char *af_bundle_node_name(const af_bundle *b, int i)
+{
+    return i >= 0 && (uint32_t)i < b->f->n_nodes ? b->f->nodes[i].name : NULL;
+}
+
+af_status af_bundle_node_precision(const af_bundle *b, uint8_t *prec, char *msg, size_t msg_size)
+{
+    af_err err = {0};
+    af_status st = af_prec_from_meta(b->f, prec, &err);
+    put_msg(msg, msg_size, &err);
+    return st;
+}
+
 const char *af_bundle_metadata(const af_bundle *b, size_t *len)
 {
     if (len) *len = b->f->meta_len;
@@ -500,6 +517,24 @@ static void arena_free(uint8_t *p, size_t bytes)
     if (p) munmap(p, bytes ? bytes : 64);
 }
 
+/* fp16 emulation: how each tensor is stored, from the caller's node placement or the
+ * bundle's (runtime/precision.c). */
+static af_status plan_precision(af_session *s, const uint8_t *given, af_err *err)
+{
+    const afb_file *f = s->b->f;
+    uint8_t *prec = malloc(f->n_nodes ? f->n_nodes : 1);
+    s->tmode = malloc(f->n_tensors ? f->n_tensors : 1);
+    if (!prec || !s->tmode) {
+        free(prec);
+        return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    }
+    if (given) memcpy(prec, given, f->n_nodes);
+    if ((given || af_prec_from_meta(f, prec, err) == AF_OK))
+        af_prec_tensor_modes(f, s->skip, prec, s->tmode, err);
+    free(prec);
+    return err->code;
+}
+
 af_status af_session_create(af_bundle *b, const af_session_options *opt, af_session **out,
                             char *msg, size_t msg_size)
 {
@@ -533,6 +568,11 @@ af_status af_session_create(af_bundle *b, const af_session_options *opt, af_sess
     s->ctx.pool = s->pool;
     afk_blas_single_thread();
     s->fp16 = opt && opt->fp16;
+    if (s->fp16 && plan_precision(s, opt->node_precision, &err) != AF_OK) {
+        put_msg(msg, msg_size, &err);
+        af_session_free(s);
+        return err.code;
+    }
     /* weights are packed now, not by the first run: a session is ready to run at full speed
      * when it is created (its packed pages faulted in here, and the stored forms released) */
     for (uint32_t i = 0; s->node_packed && i < b->f->n_nodes; i++)
@@ -557,6 +597,7 @@ void af_session_free(af_session *s)
     free(s->views);
     free(s->view_off);
     free(s->skip);
+    free(s->tmode);
     afk_pool_free(s->pool);
     free(s->wbuf);
     free(s->dec_off);
@@ -584,7 +625,8 @@ af_status af_session_set_input(af_session *s, int index, const void *data, size_
     const afb_tensor *t = &s->b->f->tensors[s->b->f->inputs[index]];
     memcpy(s->arena + t->arena_offset, data, nbytes);
     if (s->fp16 && t->dtype == AF_DTYPE_F32)
-        af_f16_round_buf((float *)(s->arena + t->arena_offset), nbytes / sizeof(float));
+        af_prec_round_buf(s->tmode[s->b->f->inputs[index]], (float *)(s->arena + t->arena_offset),
+                          nbytes / sizeof(float));
     return AF_OK;
 }
 
@@ -599,8 +641,9 @@ static void after_node(af_session *s, uint32_t i)
         uint8_t *data = s->arena + t->arena_offset;
         af_node_event ev;
         fill_info(t, &ev.info);
-        if (s->fp16 && t->dtype == AF_DTYPE_F32 && !s->skip[i])
-            af_f16_round_buf((float *)data, ev.info.nbytes / sizeof(float));
+        int mode = s->fp16 && t->dtype == AF_DTYPE_F32 ? s->tmode[n->out[k]] : AF_PREC_FP32;
+        if (!s->skip[i]) af_prec_round_buf(mode, (float *)data, ev.info.nbytes / sizeof(float));
+        ev.rounding = mode;
         if (!s->observer) continue;
         ev.node_index = (int)i;
         ev.node = n->name;

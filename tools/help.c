@@ -72,6 +72,8 @@ const cli_command cli_commands[] = {
      "        [--per-layer] [--min-psnr DB] [--json FILE] [--plot FILE.svg] [--freeze N=FILE.npy]...\n"
      "        [--topk [OUT=]K] [--argmax-axis [OUT=]A] [--iou [OUT=]T] [--min-cosine C]\n"
      "        [--min-topk P] [--min-argmax P] [--min-iou P]\n"
+     "aneforge validate MODEL.onnx BUNDLE.afb --cond DIR --uncond DIR [--cfg-scale S] [--fp16]\n"
+     "        [--per-layer] [--min-psnr DB] [--json FILE]\n"
      "aneforge validate --manifest FILE [...]",
      "  --inputs DIR          inputs as .npy (else --seed N random inputs)\n"
      "  --reference DIR       also compare with outputs produced elsewhere (e.g. ONNX Runtime)\n"
@@ -85,11 +87,14 @@ const cli_command cli_commands[] = {
      "  --min-cosine C, --min-topk P, --min-argmax P, --min-iou P\n"
      "                        exit 1 when an output is below (fractions in [0,1])\n"
      "  --json FILE, --plot FILE.svg   reports; --manifest FILE: several components\n"
-     "  --freeze N=FILE.npy   the bundle's convert --freeze (for the fp32 reference)",
+     "  --freeze N=FILE.npy   the bundle's convert --freeze (for the fp32 reference)\n"
+     "  --cond DIR, --uncond DIR   classifier-free guidance: both input sets; reports c, u,\n"
+     "                        d = c - u and u + S(c - u) (--min-psnr then gates the guided one)\n"
+     "  --cfg-scale S         guidance scale (default 7.5)",
      "aneforge validate model.onnx small_i8.afb --inputs in/ --per-layer --fp16 --plot layers.svg",
      "--inputs= --seed= --reference= --fp16 --per-layer --min-psnr= --json= --plot= --manifest= "
      "--threads= --top= --image-input= --input-shape= --freeze= --topk= --argmax-axis= --iou= "
-     "--min-cosine= --min-topk= --min-argmax= --min-iou="},
+     "--min-cosine= --min-topk= --min-argmax= --min-iou= --cond= --uncond= --cfg-scale="},
     {"bench", cmd_bench, "time load, first run and median run; report peak RSS",
      "aneforge bench BUNDLE.afb [--inputs DIR] [--threads N] [--runs N] [--stream-weights] [--json]"
      " [--profile]",

@@ -40,6 +40,19 @@ void af_placement_meta_json(af_json *j, const af_placement *pl);
  * prec[n] are the program's nodes. */
 void af_placement_shares(const af_cost_report *cr, const char *const *names, const uint8_t *prec,
                          int n, double *cpu_share, double *paired_extra);
+/* What a bundle's metadata records of its placement (inspect): 0 when it has none. Counts of
+ * the lists; the figures NaN (cpu_share, paired_extra, psnr_*) when absent. */
+typedef struct af_placement_info {
+    int n_fp32, n_paired;
+    char mode_fp32[8], mode_paired[8], family[16];
+    double cpu_share, paired_extra, scale, gate, psnr_fp16, psnr_placed;
+} af_placement_info;
+int af_placement_read(const char *meta, size_t len, af_placement_info *out);
+/* The share of the estimated time cr (a bundle's) that its recorded placement moves to the CPU
+ * and adds for pairs; 0 when it records none (or on an error: *share stays 0). */
+int af_placement_bundle_shares(const char *bundle_path, const af_cost_report *cr,
+                               double *cpu_share, double *paired_extra, int *n_fp32,
+                               int *n_paired);
 /* "h13" or the --target family (cost figures of the search and the shares). */
 const af_target_family *af_placement_family(const af_convert_options *o);
 

@@ -5,6 +5,8 @@
 
 #include "../bundle/bundle.h"
 #include "../convert/json.h"
+#include "../convert/placement.h"
+#include <math.h>
 #include "../graph/graph.h"
 #include "../importers/onnx/onnx_import.h"
 #include "../targets/targets_internal.h"
@@ -114,6 +116,22 @@ static void print_partition(const afb_file *f)
     printf("%s\n", shown > 20 ? " ..." : "");
 }
 
+/* --keep-fp32 / --paired-fp16 bundles: the precision placement and what it measured. */
+static void print_precision(const afb_file *f)
+{
+    af_placement_info pi;
+    if (!af_placement_read(f->meta_json, f->meta_len, &pi)) return;
+    printf("  precision: %d nodes fp32 on the CPU (%s), %d paired fp16 (%s); on %s's estimate "
+           "%.1f %% of the time moved to the CPU, +%.1f %% for pairs\n", pi.n_fp32,
+           pi.mode_fp32[0] ? pi.mode_fp32 : "none", pi.n_paired,
+           pi.mode_paired[0] ? pi.mode_paired : "none", pi.family, 100 * pi.cpu_share,
+           100 * pi.paired_extra);
+    if (!isnan(pi.psnr_placed))
+        printf("  guidance (scale %g) under fp16 emulation: %.2f dB all fp16, %.2f dB placed "
+               "(gate %.2f dB; the search's figures, weights as halves)\n", pi.scale,
+               pi.psnr_fp16, pi.psnr_placed, pi.gate);
+}
+
 static int inspect_bundle(const char *path, int as_json)
 {
     afb_file *f;
@@ -196,6 +214,7 @@ static int inspect_bundle(const char *path, int as_json)
         inspect_print_auto(f->meta_json, f->meta_len);
         printf("  metadata: %.*s\n", (int)f->meta_len, f->meta_json);
         print_partition(f);
+        print_precision(f);
     }
     afb_close(f);
     return CLI_OK;

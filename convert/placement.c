@@ -9,9 +9,9 @@
  *   3. every unit is measured alone: the guided output u + s·(c − u) of T under fp16 emulation
  *      with that unit placed (fp32 or paired), vs the fp32 program's; units are ranked by that
  *      PSNR (the unit's measured contribution to the guided error), then by estimated time;
- *   4. units are added in that order, the whole placement measured after each, until the gate
- *      is met; then each added unit is dropped again, latest first, when the gate holds without
- *      it (fewest nodes);
+ *   4. the shortest prefix of that order meeting the gate is found (doubling its length, then
+ *      bisecting: the whole placement measured each time); then each unit of it is dropped
+ *      again, lowest ranked first, when the gate holds without it (fewest nodes);
  *   5. the model is converted again with the chosen nodes (fp32 nodes' weights stored fp32) and
  *      the placement and figures recorded in the metadata.
  * The search measures with T's weights (halves); the final bundle's fp32 nodes read fp32 weights,
@@ -286,14 +286,48 @@ static void compose(const search *s, const uint8_t *chosen, uint8_t *prec)
         for (int k = 0; chosen[u] && k < s->units[u].n; k++) prec[s->units[u].nodes[k]] = s->value;
 }
 
+/* The guided PSNR with the first k ranked units placed (chosen[] left so). */
+static af_status measure_prefix(search *s, uint8_t *chosen, uint8_t *prec, int k, double *psnr,
+                                af_err *err)
+{
+    for (int u = 0; u < s->n_units; u++) chosen[u] = u < k;
+    compose(s, chosen, prec);
+    return measure(s, prec, psnr, err);
+}
+
+/* The fewest first ranked units meeting the gate: doubling k until it does, then bisecting
+ * (the PSNR of a prefix grows with k nearly always; the answer is a measured prefix that meets
+ * the gate, the whole list when none does). Returns k, *psnr its measure. */
+static int shortest_prefix(search *s, uint8_t *chosen, uint8_t *prec, double gate, double *psnr,
+                           af_err *err)
+{
+    int lo = 0, hi = 1; /* lo fails (nothing placed: the gate was not met), hi to be measured */
+    double p = -INFINITY;
+    for (;; hi = hi * 2 < s->n_units ? hi * 2 : s->n_units) {
+        if (measure_prefix(s, chosen, prec, hi, &p, err) != AF_OK) return 0;
+        if (p >= gate || hi == s->n_units) break;
+        lo = hi;
+    }
+    *psnr = p;
+    if (!(p >= gate)) return hi;
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        if (measure_prefix(s, chosen, prec, mid, &p, err) != AF_OK) return 0;
+        if (p >= gate) hi = mid, *psnr = p;
+        else lo = mid;
+    }
+    for (int u = 0; u < s->n_units; u++) chosen[u] = u < hi;
+    return hi;
+}
+
 /* Steps 3 and 4: *psnr is the measure of the final choice (prec). */
 static af_status choose(search *s, uint8_t *prec, double *psnr, af_err *err)
 {
     double gate = s->o->min_cfg_psnr > 0 ? s->o->min_cfg_psnr : 40;
     uint8_t *chosen = calloc((size_t)s->n_units + 1, 1);
-    int *order = malloc(sizeof(int) * ((size_t)s->n_units + 1)), n_added = 0;
-    if (!chosen || !order) af_err_set(err, AF_ERR_NOMEM, "out of memory");
-    s->total = (uint64_t)s->n_units * 3 + 1;
+    int n_added = 0;
+    if (!chosen) af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    s->total = (uint64_t)s->n_units * 2 + 1; /* about: ranking, then the prefix and pruning */
     for (int u = 0; err->code == AF_OK && u < s->n_units; u++) {
         chosen[u] = 1;
         compose(s, chosen, prec);
@@ -301,27 +335,20 @@ static af_status choose(search *s, uint8_t *prec, double *psnr, af_err *err)
         measure(s, prec, &s->units[u].psnr, err);
     }
     if (err->code == AF_OK) qsort(s->units, (size_t)s->n_units, sizeof *s->units, by_contribution);
-    *psnr = -INFINITY;
-    for (int u = 0; err->code == AF_OK && u < s->n_units && !(*psnr >= gate); u++) {
-        chosen[u] = 1;
-        order[n_added++] = u;
-        compose(s, chosen, prec);
-        measure(s, prec, psnr, err);
-    }
+    n_added = err->code == AF_OK ? shortest_prefix(s, chosen, prec, gate, psnr, err) : 0;
     if (err->code == AF_OK && !(*psnr >= gate))
         af_err_set(err, AF_ERR_UNSUPPORTED, "%s: --min-cfg-psnr %.2f dB not reachable: the guided "
                    "output is %.2f dB with every node placed %s", s->o->model_path, gate, *psnr,
                    s->value == AF_PREC_FP32 ? "fp32" : "paired");
     for (int k = n_added - 1; err->code == AF_OK && k >= 0; k--) { /* fewest: drop what is not needed */
         double p;
-        chosen[order[k]] = 0;
+        chosen[k] = 0;
         compose(s, chosen, prec);
         if (measure(s, prec, &p, err) == AF_OK && p >= gate) *psnr = p;
-        else chosen[order[k]] = 1;
+        else chosen[k] = 1;
     }
-    compose(s, chosen, prec);
+    if (chosen) compose(s, chosen, prec);
     free(chosen);
-    free(order);
     return err->code;
 }
 
@@ -405,7 +432,8 @@ static af_status place(search *s, af_placement *pl, af_err *err)
     s->value = pl->mode_paired && !strcmp(pl->mode_paired, "auto") ? AF_PREC_PAIRED : AF_PREC_FP32;
     if (s->ref.n_outputs) measure(s, prec, &pl->psnr_fp16, err); /* nothing placed */
     if (err->code == AF_OK) resolve(s, pl, prec, err);
-    if (err->code == AF_OK && is_auto && build_units(s, err) == AF_OK) {
+    if (err->code == AF_OK && is_auto && !(pl->psnr_fp16 >= pl->gate) &&
+        build_units(s, err) == AF_OK) { /* nothing to place when all fp16 meets the gate */
         uint8_t *keep = malloc((size_t)s->n_nodes + 1);
         if (!keep) af_err_set(err, AF_ERR_NOMEM, "out of memory");
         else if (choose(s, keep, &pl->psnr_placed, err) == AF_OK)

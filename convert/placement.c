@@ -14,8 +14,11 @@
  *      again, lowest ranked first, when the gate holds without it (fewest nodes);
  *   5. the model is converted again with the chosen nodes (fp32 nodes' weights stored fp32) and
  *      the placement and figures recorded in the metadata.
- * The search measures with T's weights (halves); the final bundle's fp32 nodes read fp32 weights,
- * so its guided PSNR is at least as good (validate --cond/--uncond measures it). */
+ * With --compress fp16 (the default) T stores fp32 weights and every measure rounds the weights
+ * of the nodes left fp16 or paired to halves for them (af_session_options.fp16_weights): each
+ * measure is the bundle that placement would give. With other encodings T has the deployed
+ * weights, which placed nodes keep. Units have their estimated time on the cost family with
+ * weights priced as deployed. */
 #include "placement.h"
 
 #include <math.h>
@@ -380,7 +383,8 @@ static af_status search_open(search *s, const char *tmp, int with_ref, af_err *e
     for (int i = 0; i < s->n_nodes; i++) s->names[i] = af_bundle_node_name(s->b, i);
     af_cost_report cr = {0};
     af_err cerr = {0};
-    if (af_cost_bundle(s->f, af_placement_family(s->o), -1, &cr, &cerr) == AF_OK) {
+    if (af_cost_bundle(s->f, af_placement_family(s->o), s->co.fp16_weights ? AF_WENC_FP16 : -1,
+                       &cr, &cerr) == AF_OK) {
         node_times(&cr, s->names, s->n_nodes, s->time);
         s->total_time = cr.time_us;
     }
@@ -493,6 +497,11 @@ static af_status search_run(const af_convert_options *o, af_placement *pl, af_er
     if (fd < 0) return af_err_set(err, AF_ERR_IO, "%s: cannot create a temporary file", tmp);
     close(fd);
     af_convert_options to = *o;
+    /* fp16 weights: T keeps them fp32 and the measure rounds those of the nodes left fp16, so
+     * that a placed node reads fp32 weights as it will in the bundle; other encodings: T has
+     * the deployed weights, which placed nodes keep too */
+    int halves = af_compress_mode_from_name(o->compress) == 1;
+    if (halves) to.compress = "fp32";
     to.out_path = tmp;
     to.keep_fp32 = to.paired_fp16 = NULL;
     to.progress = NULL;
@@ -513,7 +522,7 @@ static af_status search_run(const af_convert_options *o, af_placement *pl, af_er
     vo.n_image_inputs = o->n_image_inputs;
     vo.freeze = o->freeze;
     vo.n_freeze = o->n_freeze;
-    s.co = (af_cfg_options){vo, cond, uncond, pl->scale};
+    s.co = (af_cfg_options){vo, cond, uncond, pl->scale, halves};
     if (af_convert_with(&to, &tr, NULL, err) == AF_OK &&
         search_open(&s, tmp, o->cfg_calib_dir != NULL, err) == AF_OK)
         place(&s, pl, err);

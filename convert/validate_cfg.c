@@ -318,6 +318,7 @@ af_status af_cfg_measure(const af_cfg_options *o, af_bundle *b, const af_cfg_ref
     so.n_threads = o->base.n_threads;
     so.fp16 = o->base.fp16;
     so.node_precision = prec;
+    so.fp16_weights = o->fp16_weights;
     char msg[512];
     af_val_prog bp = {b, NULL};
     af_status st = af_session_create(b, &so, &bp.s, msg, sizeof msg);

@@ -24,6 +24,7 @@ typedef struct af_cfg_options {
                                  * base.inputs_dir is ignored */
     const char *cond_dir, *uncond_dir; /* DIR/<input>.npy for every bundle input */
     double scale;               /* guidance scale s (7.5 in SD-1.5 pipelines) */
+    int fp16_weights;           /* af_cfg_measure: af_session_options.fp16_weights */
 } af_cfg_options;
 
 typedef struct af_cfg_output {

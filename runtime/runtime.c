@@ -46,6 +46,7 @@ struct af_session {
     float **dec_dst;  /* ... and where to (inside wbuf) */
     int fp16;         /* round f32 activations to half after each op (af_session_options) */
     uint8_t *tmode;   /* with fp16: per tensor, how it is stored (AF_PREC_*, precision.c) */
+    float **wround;   /* fp16_weights: per tensor, its copy rounded to half (or NULL) */
     af_session_observer observer;
     void *observer_user;
     char err[512];
@@ -519,8 +520,31 @@ static void arena_free(uint8_t *p, size_t bytes)
 
 /* fp16 emulation: how each tensor is stored, from the caller's node placement or the
  * bundle's (runtime/precision.c). */
-static af_status plan_precision(af_session *s, const uint8_t *given, af_err *err)
+/* fp16_weights: node i (placed fp16 or paired) reads a half-rounded copy of each f32 constant
+ * it reads directly (copies shared by such readers). */
+static af_status round_node_weights(af_session *s, uint32_t i, af_err *err)
 {
+    const afb_file *f = s->b->f;
+    const afb_node *n = &f->nodes[i];
+    for (int k = 0; k < n->n_in; k++) {
+        af_tview *v = &s->views[s->view_off[i] + k];
+        if (n->in[k] < 0 || !v->data || f->tensors[n->in[k]].storage != AFB_STORAGE_CONST ||
+            v->dtype != AF_DTYPE_F32)
+            continue;
+        size_t cnt = const_numel(&f->tensors[n->in[k]]);
+        float **c = &s->wround[n->in[k]];
+        if (!*c && !(*c = malloc(cnt * sizeof(float) + 1)))
+            return af_err_set(err, AF_ERR_NOMEM, "out of memory rounding weights");
+        memcpy(*c, v->data, cnt * sizeof(float));
+        af_f16_round_buf(*c, cnt);
+        v->data = *c;
+    }
+    return AF_OK;
+}
+
+static af_status plan_precision(af_session *s, const af_session_options *opt, af_err *err)
+{
+    const uint8_t *given = opt->node_precision;
     const afb_file *f = s->b->f;
     uint8_t *prec = malloc(f->n_nodes ? f->n_nodes : 1);
     s->tmode = malloc(f->n_tensors ? f->n_tensors : 1);
@@ -531,6 +555,12 @@ static af_status plan_precision(af_session *s, const uint8_t *given, af_err *err
     if (given) memcpy(prec, given, f->n_nodes);
     if ((given || af_prec_from_meta(f, prec, err) == AF_OK))
         af_prec_tensor_modes(f, s->skip, prec, s->tmode, err);
+    if (err->code == AF_OK && opt->fp16_weights && !s->b->stream) {
+        s->wround = calloc(f->n_tensors + 1, sizeof *s->wround);
+        if (!s->wround) af_err_set(err, AF_ERR_NOMEM, "out of memory");
+        for (uint32_t i = 0; err->code == AF_OK && i < f->n_nodes; i++)
+            if (prec[i] != AF_PREC_FP32) round_node_weights(s, i, err);
+    }
     free(prec);
     return err->code;
 }
@@ -568,7 +598,7 @@ af_status af_session_create(af_bundle *b, const af_session_options *opt, af_sess
     s->ctx.pool = s->pool;
     afk_blas_single_thread();
     s->fp16 = opt && opt->fp16;
-    if (s->fp16 && plan_precision(s, opt->node_precision, &err) != AF_OK) {
+    if (s->fp16 && plan_precision(s, opt, &err) != AF_OK) {
         put_msg(msg, msg_size, &err);
         af_session_free(s);
         return err.code;
@@ -598,6 +628,8 @@ void af_session_free(af_session *s)
     free(s->view_off);
     free(s->skip);
     free(s->tmode);
+    for (uint32_t i = 0; s->wround && i < s->b->f->n_tensors; i++) free(s->wround[i]);
+    free(s->wround);
     afk_pool_free(s->pool);
     free(s->wbuf);
     free(s->dec_off);

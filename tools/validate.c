@@ -260,7 +260,7 @@ static int run_cfg(const val_cli *c)
                          "with neither --manifest, --inputs, --plot nor task measures");
     if (!c->base.model_path || !c->base.bundle_path)
         return cli_error(CLI_USAGE, "validate: MODEL.onnx and BUNDLE.afb required");
-    af_cfg_options o = {c->base, c->cond, c->uncond, c->cfg_scale > 0 ? c->cfg_scale : 7.5};
+    af_cfg_options o = {c->base, c->cond, c->uncond, c->cfg_scale > 0 ? c->cfg_scale : 7.5, 0};
     af_cfg_result r;
     af_err err = {0};
     if (af_validate_cfg_run(&o, &r, &err) != AF_OK) {

@@ -62,6 +62,11 @@ typedef struct af_session_options {
     const uint8_t *node_precision; /* with fp16: AF_PREC_* per program node
                           * (af_bundle_node_count entries); NULL = the placement the bundle's
                           * metadata records ("precision", convert --keep-fp32/--paired-fp16) */
+    int fp16_weights;    /* with fp16: the f32 constants read by a node placed fp16 or paired are
+                          * rounded to half for it (per-session copies): a bundle stored with
+                          * fp32 weights runs as the same bundle stored in halves would, but for
+                          * its fp32 nodes' weights — how convert --keep-fp32 auto measures a
+                          * placement. Ignored for weights streamed (stream_weights) */
 } af_session_options;
 
 /* What an observer sees right after a node ran, once per output of the node (after fp16

@@ -226,7 +226,8 @@ static af_status measure(search *s, const uint8_t *prec, double *psnr, af_err *e
             if (isnan(outs[i].g.psnr) || outs[i].g.psnr < *psnr) *psnr = outs[i].g.psnr;
     free(outs);
     s->done++;
-    if (s->o->progress) s->o->progress(s->o->progress_user, "placement", s->done, s->total);
+    if (s->o->progress && s->total)
+        s->o->progress(s->o->progress_user, "placement", s->done, s->total);
     return err->code;
 }
 

@@ -46,7 +46,8 @@ struct af_session {
     float **dec_dst;  /* ... and where to (inside wbuf) */
     int fp16;         /* round f32 activations to half after each op (af_session_options) */
     uint8_t *tmode;   /* with fp16: per tensor, how it is stored (AF_PREC_*, precision.c) */
-    float **wround;   /* fp16_weights: per tensor, its copy rounded to half (or NULL) */
+    void **wround;    /* fp16_weights: per tensor, its copy rounded to half (f32) and as halves */
+    void **pack_half; /* fp16_weights: per node, the halves its packing reads (or NULL) */
     af_session_observer observer;
     void *observer_user;
     char err[512];
@@ -104,7 +105,7 @@ static af_tview record_view(const afb_file *f, int32_t id)
 
 /* Does node n pack its constant in[1] once per session (af_kernel_prepack)? MatMul, Gemm and
  * Conv: their kernels read nothing but the packed copy then. */
-static int packs_weight(const afb_file *f, const afb_node *n)
+static int packs_weight(const afb_file *f, const afb_node *n, int as_halves)
 {
     enum { MAX_IO = 16 };
     if ((n->op != AF_OP_MATMUL && n->op != AF_OP_GEMM && n->op != AF_OP_CONV) || n->n_in < 2 ||
@@ -113,7 +114,7 @@ static int packs_weight(const afb_file *f, const afb_node *n)
     af_tview v[MAX_IO];
     for (int k = 0; k < n->n_in; k++) v[k] = record_view(f, n->in[k]);
     for (int k = 0; k < n->n_out; k++) v[n->n_in + k] = record_view(f, n->out[k]);
-    if (n->in[1] >= 0 && f->tensors[n->in[1]].encoding == AFB_ENC_FP16)
+    if (n->in[1] >= 0 && (as_halves || f->tensors[n->in[1]].encoding == AFB_ENC_FP16))
         v[1].dtype = AF_DTYPE_F16; /* as packing_views will hand it over */
     return af_kernel_prepack_bytes(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out) > 0;
 }
@@ -129,7 +130,7 @@ static void mark_pack_only(af_bundle *b)
             if (id < 0 || f->tensors[id].storage != AFB_STORAGE_CONST ||
                 f->tensors[id].encoding == AFB_ENC_RAW)
                 continue;
-            int packs = k == 1 && packs_weight(f, n);
+            int packs = k == 1 && packs_weight(f, n, 0);
             b->pack_only[id] = packs && b->pack_only[id] != 2 ? 1 : 2;
         }
     }
@@ -441,9 +442,13 @@ static size_t packing_views(const af_session *s, const afb_node *n, const af_tvi
 {
     memcpy(pv, v, sizeof(af_tview) * (size_t)(n->n_in + n->n_out));
     const afb_tensor *t = &s->b->f->tensors[n->in[1]];
+    void *half = s->pack_half ? s->pack_half[n - s->b->f->nodes] : NULL;
     if (s->b->pack_only[n->in[1]] && t->encoding == AFB_ENC_FP16) {
         pv[1].dtype = AF_DTYPE_F16;
         pv[1].data = (void *)t->data;
+    } else if (half) { /* fp16_weights */
+        pv[1].dtype = AF_DTYPE_F16;
+        pv[1].data = half;
     }
     return af_kernel_prepack_bytes(n->op, &n->p, pv, n->n_in, pv + n->n_in, n->n_out);
 }
@@ -521,7 +526,9 @@ static void arena_free(uint8_t *p, size_t bytes)
 /* fp16 emulation: how each tensor is stored, from the caller's node placement or the
  * bundle's (runtime/precision.c). */
 /* fp16_weights: node i (placed fp16 or paired) reads a half-rounded copy of each f32 constant
- * it reads directly (copies shared by such readers). */
+ * it reads directly; the weight a conv, MatMul or Gemm packs is also kept as halves for its
+ * packing (pack_half), so it is packed as a bundle storing it in halves packs it (the same
+ * kernel path, the same sums). Copies are per tensor and form, shared by the readers. */
 static af_status round_node_weights(af_session *s, uint32_t i, af_err *err)
 {
     const afb_file *f = s->b->f;
@@ -532,7 +539,14 @@ static af_status round_node_weights(af_session *s, uint32_t i, af_err *err)
             v->dtype != AF_DTYPE_F32)
             continue;
         size_t cnt = const_numel(&f->tensors[n->in[k]]);
-        float **c = &s->wround[n->in[k]];
+        void **c = &s->wround[2 * (size_t)n->in[k]], **h = c + 1;
+        if (k == 1 && packs_weight(f, n, 1)) {
+            if (!*h && !(*h = malloc(cnt * sizeof(uint16_t) + 1)))
+                return af_err_set(err, AF_ERR_NOMEM, "out of memory rounding weights");
+            for (size_t e = 0; e < cnt; e++)
+                ((uint16_t *)*h)[e] = af_f32_to_f16(((const float *)v->data)[e]);
+            s->pack_half[i] = *h;
+        }
         if (!*c && !(*c = malloc(cnt * sizeof(float) + 1)))
             return af_err_set(err, AF_ERR_NOMEM, "out of memory rounding weights");
         memcpy(*c, v->data, cnt * sizeof(float));
@@ -556,8 +570,9 @@ static af_status plan_precision(af_session *s, const af_session_options *opt, af
     if ((given || af_prec_from_meta(f, prec, err) == AF_OK))
         af_prec_tensor_modes(f, s->skip, prec, s->tmode, err);
     if (err->code == AF_OK && opt->fp16_weights && !s->b->stream) {
-        s->wround = calloc(f->n_tensors + 1, sizeof *s->wround);
-        if (!s->wround) af_err_set(err, AF_ERR_NOMEM, "out of memory");
+        s->wround = calloc(2 * (size_t)f->n_tensors + 1, sizeof *s->wround);
+        s->pack_half = calloc((size_t)f->n_nodes + 1, sizeof *s->pack_half);
+        if (!s->wround || !s->pack_half) af_err_set(err, AF_ERR_NOMEM, "out of memory");
         for (uint32_t i = 0; err->code == AF_OK && i < f->n_nodes; i++)
             if (prec[i] != AF_PREC_FP32) round_node_weights(s, i, err);
     }
@@ -583,7 +598,9 @@ af_status af_session_create(af_bundle *b, const af_session_options *opt, af_sess
     if (!s->arena) {
         af_err_set(&err, AF_ERR_NOMEM, "out of memory for a %zu-byte arena", s->arena_bytes);
     } else {
-        if (build_views(s, &err) == AF_OK && (!b->stream || plan_stream(s, &err) == AF_OK) &&
+        s->fp16 = opt && opt->fp16;
+        if (build_views(s, &err) == AF_OK && (!s->fp16 || plan_precision(s, opt, &err) == AF_OK) &&
+            (!b->stream || plan_stream(s, &err) == AF_OK) &&
             plan_scratch(s, &err) == AF_OK && prepack_weights(s, &err) == AF_OK)
             afk_pool_create(opt && opt->n_threads > 1 ? opt->n_threads : 1, &s->pool, &err);
     }
@@ -597,12 +614,6 @@ af_status af_session_create(af_bundle *b, const af_session_options *opt, af_sess
     s->ctx.n_threads = opt && opt->n_threads > 0 ? opt->n_threads : 1;
     s->ctx.pool = s->pool;
     afk_blas_single_thread();
-    s->fp16 = opt && opt->fp16;
-    if (s->fp16 && plan_precision(s, opt, &err) != AF_OK) {
-        put_msg(msg, msg_size, &err);
-        af_session_free(s);
-        return err.code;
-    }
     /* weights are packed now, not by the first run: a session is ready to run at full speed
      * when it is created (its packed pages faulted in here, and the stored forms released) */
     for (uint32_t i = 0; s->node_packed && i < b->f->n_nodes; i++)
@@ -628,8 +639,9 @@ void af_session_free(af_session *s)
     free(s->view_off);
     free(s->skip);
     free(s->tmode);
-    for (uint32_t i = 0; s->wround && i < s->b->f->n_tensors; i++) free(s->wround[i]);
+    for (size_t i = 0; s->wround && i < 2 * (size_t)s->b->f->n_tensors; i++) free(s->wround[i]);
     free(s->wround);
+    free(s->pack_half);
     afk_pool_free(s->pool);
     free(s->wbuf);
     free(s->dec_off);

@@ -83,5 +83,7 @@ af_status af_cfg_measure(const af_cfg_options *o, af_bundle *b, const af_cfg_ref
 void af_cfg_print_table(FILE *f, const af_cfg_result *r, double min_psnr, int per_layer, int top);
 af_status af_cfg_write_json(const char *path, const af_cfg_result *r, double min_psnr,
                             af_err *err);
+/* The same document as text (NUL-terminated, malloc'd: the caller frees it). */
+af_status af_cfg_json_text(const af_cfg_result *r, double min_psnr, char **text, af_err *err);
 
 #endif

@@ -143,8 +143,7 @@ static void json_layers(af_json *j, const af_cfg_result *r)
     json_kv_str(j, "worst_difference_layer", w >= 0 ? r->layers[w].name : NULL);
 }
 
-af_status af_cfg_write_json(const char *path, const af_cfg_result *r, double min_psnr,
-                            af_err *err)
+af_status af_cfg_json_text(const af_cfg_result *r, double min_psnr, char **text, af_err *err)
 {
     af_json j;
     json_init(&j);
@@ -179,14 +178,28 @@ af_status af_cfg_write_json(const char *path, const af_cfg_result *r, double min
     if (r->n_layers) json_layers(&j, r);
     json_close(&j, '}');
     json_raw(&j, "\n");
+    *text = NULL;
+    if (!json_ok(&j)) {
+        json_free(&j);
+        return af_err_set(err, AF_ERR_NOMEM, "out of memory writing the report");
+    }
+    *text = j.buf;
+    return AF_OK;
+}
+
+af_status af_cfg_write_json(const char *path, const af_cfg_result *r, double min_psnr,
+                            af_err *err)
+{
+    char *text;
+    if (af_cfg_json_text(r, min_psnr, &text, err) != AF_OK) return err->code;
+    size_t len = strlen(text);
+    FILE *f = fopen(path, "w");
     af_status st = AF_OK;
-    FILE *f = json_ok(&j) ? fopen(path, "w") : NULL;
-    if (!json_ok(&j)) st = af_err_set(err, AF_ERR_NOMEM, "out of memory writing %s", path);
-    else if (!f) st = af_err_set(err, AF_ERR_IO, "%s: cannot write the report", path);
+    if (!f) st = af_err_set(err, AF_ERR_IO, "%s: cannot write the report", path);
     else {
-        if (fwrite(j.buf, 1, j.len, f) != j.len) st = af_err_set(err, AF_ERR_IO, "%s: write failed", path);
+        if (fwrite(text, 1, len, f) != len) st = af_err_set(err, AF_ERR_IO, "%s: write failed", path);
         if (fclose(f) != 0 && st == AF_OK) st = af_err_set(err, AF_ERR_IO, "%s: write failed", path);
     }
-    json_free(&j);
+    free(text);
     return st;
 }

@@ -11,6 +11,7 @@
 #include "../../runtime/fp16_round.h"
 #include "aneforge/converter.h"
 #include "aneforge/runtime.h"
+#include "aneforge/validate.h"
 #include "check.h"
 
 static float from_bits(uint32_t u)
@@ -292,6 +293,37 @@ static void test_validate_overflow(const char *dir)
     af_val_result_free(&r);
 }
 
+/* The public API's guidance measure (models/cfg_cancel, tests/e2e/cfg.sh has the figures):
+ * c passes 65 dB, the guided output does not, and the report is the CLI's document. */
+static void test_validate_api_cfg(const char *dir)
+{
+    char b[512], msg[512];
+    snprintf(b, sizeof b, "%s/cfg.afb", dir);
+    if (!convert_to("../models/cfg_cancel/model.onnx", b, "fp16", 0)) {
+        CHECK(0, "conversion failed");
+        return;
+    }
+    af_validate_options o = {0};
+    o.model_path = "../models/cfg_cancel/model.onnx";
+    o.bundle_path = b;
+    o.fp16 = 1;
+    o.min_psnr = 65;
+    o.cond_dir = "../models/cfg_cancel/cfg/cond";
+    o.uncond_dir = "../models/cfg_cancel/cfg/uncond";
+    af_validation *v = NULL;
+    CHECK(af_validate(&o, &v, msg, sizeof msg) == AF_OK, "af_validate: %s", msg);
+    if (!v) return;
+    const char *j = af_validation_json(v);
+    CHECK(j && strstr(j, "\"cfg_scale\":7.5") && strstr(j, "\"guided\":{\"psnr_db\":58."),
+          "guidance report: %.200s", j ? j : "(null)");
+    CHECK(!af_validation_passed(v), "the guided output passes 65 dB");
+    CHECK(af_validation_write_svg(v, "/dev/null", msg, sizeof msg) == AF_ERR_USAGE, "a plot");
+    af_validation_free(v);
+    o.uncond_dir = "/nonexistent";
+    CHECK(af_validate(&o, &v, msg, sizeof msg) != AF_OK && strstr(msg, "/nonexistent"),
+          "a missing input set: %s", msg);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/af_test_validate_XXXXXX";
@@ -302,6 +334,7 @@ int main(void)
     test_image_input_parse();
     test_validate_tiny_mlp(dir);
     test_validate_overflow(dir);
+    test_validate_api_cfg(dir);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

@@ -1,6 +1,7 @@
 /* convert/placement.h — precision placement under fp16 (convert --keep-fp32, --paired-fp16;
  * docs/sd-fp16.md): which nodes of the lowered program run fp32 on the CPU or carry paired
- * halves, chosen by hand or by measuring the guided output of classifier-free guidance. */
+ * halves, chosen by hand or by measuring the guided output of classifier-free guidance
+ * (placement.c); its metadata and shares of an estimate (placement_meta.c). */
 #ifndef AF_CONVERT_PLACEMENT_H
 #define AF_CONVERT_PLACEMENT_H
 
@@ -35,6 +36,9 @@ af_status af_placement_apply(af_graph *g, const af_placement *pl, af_convert_rep
                              uint8_t *cpu, af_err *err);
 /* "precision": {"fp32": [...], "paired_fp16": [...], mode, figures} (nothing without one). */
 void af_placement_meta_json(af_json *j, const af_placement *pl);
+/* t[n] = the estimated time of each named node in cr (names longer than the report keeps are cut
+ * alike; 0 when absent). */
+void af_placement_node_times(const af_cost_report *cr, const char *const *names, int n, double *t);
 /* Of cr's estimated time: the share of nodes with prec AF_PREC_FP32 (moved to the CPU) and the
  * time paired nodes add (one more pass each), both as fractions of cr->time_us; names[n] and
  * prec[n] are the program's nodes. */

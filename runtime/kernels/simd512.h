@@ -1,5 +1,6 @@
 /* runtime/kernels/simd512.h — AVX-512F helpers shared by the packed GEMM and the depthwise
- * loop: the fused bias + activation epilogue on 16 lanes (identity, relu, clip, sigmoid, silu).
+ * loop: the fused bias + activation epilogue on 16 lanes (identity, relu, clip, sigmoid, silu,
+ * hard sigmoid, hard swish, leaky relu).
  * Include only from x86 files; every function carries its own target attribute.
  */
 #ifndef AF_RUNTIME_KERNELS_SIMD512_H
@@ -55,6 +56,22 @@ AFK_TGT512 static inline __m512 sigmoid16(__m512 v)
     return _mm512_mask_mul_ps(r, neg, r, e); /* e/(1+e) where v < 0 */
 }
 
+/* Hard sigmoid max(0, min(1, lo*v + hi)), hard swish v * max(0, min(1, v/6 + 1/2)) or leaky
+ * relu (v < 0 ? lo*v : v) with the reference's operations (no FMA, a true division), so its
+ * bits: min(t, 1) gives 1 for a NaN t as fminf(1, t) does. */
+AFK_TGT512 static inline __m512 piecewise16(__m512 v, const pg_epi *e)
+{
+    const __m512 z = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+    if (e->act == AFK_ACT_LEAKY)
+        return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, z, _CMP_LT_OQ), v,
+                                  _mm512_set1_ps(e->lo));
+    __m512 t = e->act == AFK_ACT_HSIGMOID
+                   ? _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(e->lo), v), _mm512_set1_ps(e->hi))
+                   : _mm512_add_ps(_mm512_div_ps(v, _mm512_set1_ps(6.0f)), _mm512_set1_ps(0.5f));
+    t = _mm512_max_ps(_mm512_min_ps(t, one), z);
+    return e->act == AFK_ACT_HSIGMOID ? t : _mm512_mul_ps(v, t);
+}
+
 AFK_TGT512 static inline __m512 epi512(__m512 v, const pg_epi *e, int i)
 {
     if (e->bias) v = _mm512_add_ps(v, _mm512_set1_ps(e->bias[i]));
@@ -63,6 +80,7 @@ AFK_TGT512 static inline __m512 epi512(__m512 v, const pg_epi *e, int i)
         v = _mm512_max_ps(_mm512_set1_ps(e->lo), _mm512_min_ps(_mm512_set1_ps(e->hi), v));
     else if (e->act == AFK_ACT_SIGMOID) v = sigmoid16(v);
     else if (e->act == AFK_ACT_SILU) v = _mm512_mul_ps(v, sigmoid16(v));
+    else if (e->act >= AFK_ACT_HSIGMOID) v = piecewise16(v, e);
     return v;
 }
 

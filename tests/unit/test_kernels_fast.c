@@ -1,8 +1,8 @@
 /* Fast kernels against their references, and thread-count invariance.
  *
  *  - vec.c loops (AVX2 when the CPU has it) vs the portable loops: bias + relu/clip, binary
- *    add/sub/mul/max/min, f16 widening. These operations are exact per element in IEEE f32, so
- *    the bound is 0: the bits must match.
+ *    add/sub/mul/max/min, f16 widening, hard sigmoid / hard swish / leaky relu. These
+ *    operations are exact per element in IEEE f32, so the bound is 0: the bits must match.
  *  - vec.c's binary rows with a scalar first operand (afk_vec_binary_sa) vs the scalar
  *    definition: exact, bound 0.
  *  - CONV (im2col + GEMM tiles, pointwise GEMM, the unchecked depthwise rows, dw_fast.c's
@@ -91,6 +91,25 @@ static void test_vec(void)
         }
         CHECK(bad == 0, "unary %d: %d of %d outside 1e-6 relative (%s)", fn, bad, S, afk_vec_isa());
     }
+    /* hard sigmoid, hard swish, leaky relu: the AVX2 loop repeats the reference's operations
+     * (no FMA, a true division), so the bits must match (== also takes -0 for +0) */
+    static const af_unary_params pw[] = {{.fn = AF_UNARY_HARD_SIGMOID, .alpha = 0.2f, .beta = 0.5f},
+                                         {.fn = AF_UNARY_HARD_SWISH},
+                                         {.fn = AF_UNARY_LEAKY_RELU, .alpha = 0.01f}};
+    for (size_t f = 0; f < sizeof pw / sizeof *pw; f++) {
+        enum { S = 1031 };
+        static float xs[S], ys[S];
+        for (int i = 0; i < S; i++) xs[i] = ys[i] = (float)(i - S / 2) * 0.0173f; /* [-8.9, 8.9] */
+        xs[7] = ys[7] = NAN;
+        afk_act_apply(&pw[f], ys, S);
+        int bad = 0;
+        for (int i = 0; i < S; i++) {
+            float r = afk_unary_f32(&pw[f], xs[i]);
+            bad += !(ys[i] == r || (isnan(ys[i]) && isnan(r)));
+        }
+        CHECK(bad == 0, "unary %d: %d of %d differ from the reference (%s)", pw[f].fn, bad, S,
+              afk_vec_isa());
+    }
     uint16_t h[N];
     for (int i = 0; i < N; i++) h[i] = (uint16_t)(rng = rng * 1664525u + 1013904223u) >> 0;
     for (int i = 0; i < N; i++)
@@ -124,6 +143,8 @@ static void conv_params(const conv_case *c, af_params *p, int64_t *OH, int64_t *
     }
     cp->act.fn = c->act;
     cp->act.alpha = 0.0f, cp->act.beta = 6.0f;
+    if (c->act == AF_UNARY_HARD_SIGMOID) cp->act.alpha = 0.2f, cp->act.beta = 0.5f;
+    if (c->act == AF_UNARY_LEAKY_RELU) cp->act.alpha = 0.1f;
     int64_t span = c->dil * (c->k - 1) + 1;
     *OH = (c->H + 2 * c->pad - span) / c->stride + 1;
     *OW = (c->W + 2 * c->pad - span) / c->stride + 1;
@@ -152,6 +173,9 @@ static float conv_ref_at(const conv_case *c, const float *x, const float *w, con
     if (c->act == AF_UNARY_CLIP) v = v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
     if (c->act == AF_UNARY_SIGMOID) v = 1.0f / (1.0f + expf(-v));
     if (c->act == AF_UNARY_SILU) v = v / (1.0f + expf(-v));
+    if (c->act == AF_UNARY_HARD_SIGMOID) v = fmaxf(0.0f, fminf(1.0f, 0.2f * v + 0.5f));
+    if (c->act == AF_UNARY_HARD_SWISH) v = v * fmaxf(0.0f, fminf(1.0f, v / 6.0f + 0.5f));
+    if (c->act == AF_UNARY_LEAKY_RELU) v = v < 0 ? 0.1f * v : v;
     return v;
 }
 
@@ -195,7 +219,7 @@ static void test_wino_case(const conv_case *c0)
     for (int path = 2; path >= 1; path--) {
         conv_case cc = *c0;
         const conv_case *c = &cc;
-        if (path == 1 && (cc.act == AF_UNARY_SIGMOID || cc.act == AF_UNARY_SILU))
+        if (path == 1 && cc.act != AF_UNARY_IDENTITY && cc.act != AF_UNARY_RELU)
             cc.act = AF_UNARY_CLIP; /* the AVX2 kernel fuses identity/relu/clip only */
         afk_pgemm_force = path;
         afk_wino_mode = c->wino;
@@ -273,6 +297,10 @@ static void test_conv_path(const conv_case *c, int path, int prepack)
                     if (c->act == AF_UNARY_SIGMOID) bound = bound / 4 + 4e-6f;
                     /* silu: slope within [-0.1, 1.1], sigmoid's 4e-6 relative times |v| */
                     if (c->act == AF_UNARY_SILU) bound = bound * 1.2f + 4e-6f * (1 + fabsf(r));
+                    /* hard swish: slope within [-0.5, 1.5], plus a few roundings of the
+                     * activation itself (x/6, + 0.5, the product: 1e-6 relative is ~8 ulp);
+                     * hard sigmoid (slope 0.2) and leaky relu (slope <= 1) only shrink it */
+                    if (c->act == AF_UNARY_HARD_SWISH) bound = bound * 1.5f + 1e-6f * fabsf(r);
                     bad += !(fabsf(got - r) <= bound);
                     double ratio = fabsf(got - r) / ((double)K * FLT_EPSILON * mag + 1e-30);
                     worst = ratio > worst ? ratio : worst;
@@ -356,6 +384,19 @@ static void test_conv(void)
         {1, 300, 7, 7, 96, 1, 1, 1, 0, 1, AF_UNARY_SILU, 0},
         {1, 24, 14, 14, 128, 1, 3, 2, 1, 1, AF_UNARY_IDENTITY, 0},
         {2, 16, 9, 9, 96, 1, 1, 1, 0, 1, AF_UNARY_SIGMOID, 0},
+        /* hard sigmoid / hard swish / leaky relu, fused in registers with AVX-512 (vec.c's
+         * loops otherwise): MobileNetV3's first conv (3 -> 16, 3x3 s2), pointwise, depthwise
+         * 3x3 and 5x5 (direct and padded-plane loops), a Winograd conv of each kind */
+        {1, 3, 30, 30, 16, 1, 3, 2, 1, 1, AF_UNARY_HARD_SWISH, 0},
+        {1, 40, 9, 11, 33, 1, 1, 1, 0, 1, AF_UNARY_HARD_SIGMOID, 0},
+        {1, 24, 13, 40, 24, 1, 1, 1, 0, 1, AF_UNARY_LEAKY_RELU, 0},
+        {1, 6, 19, 21, 6, 6, 3, 1, 1, 1, AF_UNARY_HARD_SWISH, 0},
+        {1, 5, 20, 33, 5, 5, 5, 2, 2, 1, AF_UNARY_HARD_SWISH, 0},
+        {1, 4, 3, 70, 4, 4, 5, 2, 2, 1, AF_UNARY_LEAKY_RELU, 0},
+        {1, 4, 13, 11, 4, 4, 3, 1, 1, 1, AF_UNARY_HARD_SIGMOID, 0},
+        {1, 16, 17, 19, 24, 1, 3, 1, 1, 1, AF_UNARY_HARD_SWISH, 1},
+        {1, 20, 14, 14, 18, 1, 3, 1, 1, 1, AF_UNARY_LEAKY_RELU, 2},
+        {1, 12, 15, 16, 20, 1, 3, 1, 1, 1, AF_UNARY_HARD_SIGMOID, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_conv_case(&cases[i]);
 }

@@ -27,10 +27,12 @@ at going first, each timing --runs runs after a warm-up. Heavy models (ONNX Runt
 each side's median run, aneforge / ONNX Runtime; the min-of-min ratio is shown next to it.
 Peak RSS = each process's getrusage max RSS (ONNX Runtime's includes node, ~45 MiB), fp32 bundle.
 
-Results are cached per model in WORK/results/NAME.json (a bundle is converted again, and the
-model re-measured, when the aneforge binary is newer than the result); --budget MIN stops
-starting new models after MIN minutes (those keep their cached rows, or are listed as not yet
-measured). --doc writes the Markdown table (docs/model-zoo.md) from every cached result.
+Results are cached per model in WORK/results/NAME.json with --label (default: the git commit)
+and reused unless --redo; bundles are deleted after each model unless --keep-bundles (fp32
+bundles of the large models are GBs). --budget MIN stops starting new models after MIN minutes
+(those keep their cached rows, or are listed as not yet measured). On a busy machine the checks
+and the timing can run as two processes: one with --no-time, one with --time-only (it times
+each model the first has checked, and waits for more until the budget is spent). --doc writes the Markdown table (docs/model-zoo.md) from every cached result.
 Standard library only for the driver (torch only in the export processes).
 """
 import argparse
@@ -302,41 +304,76 @@ def time_model(af, bundle, d, args, est_ms):
     return res
 
 
-def process(af, name, family, args, deadline):
+def load_result(args, name):
     path = os.path.join(args.work, "results", name + ".json")
-    if os.path.exists(path) and os.path.getmtime(path) >= os.path.getmtime(af):
-        with open(path) as f:
-            old = json.load(f)
-        if args.no_time or old.get("timing") or old.get("status") != "ok":
-            return old
-    if time.time() > deadline:
+    if not os.path.exists(path):
         return None
-    r = {"name": name, "family": family, "inputs": input_shapes(name, family)}
-    d, why = ensure_export(args.work, name, family, args.export_timeout)
-    if d is None:
-        r.update(status="export", error=why)
-    else:
-        try:
-            ref, est = ensure_reference(d)
-        except subprocess.CalledProcessError as e:
-            r.update(status="ort", error=first_line(e.stderr))
-            ref = None
-        if ref:
-            bundle, r["fp32"] = check_bundle(af, d, name, "fp32", args.work, ref)
-            _, r["fp16"] = check_bundle(af, d, name, "fp16", args.work, ref)
-            err = r["fp32"].get("error", "")
-            r["status"] = "ok" if not err else "run" if err.startswith("run: ") else "convert"
-            r["ort_ms_est"] = est
-            if r["status"] == "ok" and not args.no_time:
-                try:
-                    r["timing"] = time_model(af, bundle, d, args, est)
-                except (subprocess.CalledProcessError, OSError) as e:
-                    r["timing_error"] = first_line(getattr(e, "stderr", "") or str(e))
+    with open(path) as f:
+        return json.load(f)
+
+
+def save_result(args, r):
+    path = os.path.join(args.work, "results", r["name"] + ".json")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path + ".tmp", "w") as f:
         json.dump(r, f, indent=1)
     os.replace(path + ".tmp", path)
+
+
+def drop_bundles(args, name):
+    for c in ("fp32", "fp16"):
+        b = os.path.join(args.work, f"{name}.{c}.afb")
+        if not args.keep_bundles and os.path.exists(b):
+            os.remove(b)
+
+
+def check_model(af, name, family, args):
+    """Export, ONNX Runtime reference, fp32 and fp16 conversion and accuracy: a result dict."""
+    r = {"name": name, "family": family, "inputs": input_shapes(name, family),
+         "label": args.label, "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
+    d, why = ensure_export(args.work, name, family, args.export_timeout)
+    if d is None:
+        r.update(status="export", error=why)
+        return r
+    try:
+        ref, est = ensure_reference(d)
+    except subprocess.CalledProcessError as e:
+        r.update(status="ort", error=first_line(e.stderr))
+        return r
+    _, r["fp32"] = check_bundle(af, d, name, "fp32", args.work, ref)
+    _, r["fp16"] = check_bundle(af, d, name, "fp16", args.work, ref)
+    err = r["fp32"].get("error", "")
+    r["status"] = "ok" if not err else "run" if err.startswith("run: ") else "convert"
+    r["ort_ms_est"] = est
     return r
+
+
+def time_result(af, r, args):
+    """Adds the alternating timing to a checked result (the fp32 bundle made again if gone)."""
+    d = os.path.join(args.work, r["name"])
+    try:
+        bundle = C.convert(af, d, r["name"], "fp32", args.work)
+        r["timing"] = time_model(af, bundle, d, args, r["ort_ms_est"])
+        r["timing_label"] = args.label
+    except (subprocess.CalledProcessError, OSError) as e:
+        r["timing_error"] = first_line(getattr(e, "stderr", "") or str(e))
+
+
+def process(af, name, family, args, deadline):
+    """The model's result: cached, or made now (checked unless --time-only; timed unless
+    --no-time), and whether it was made now. None when there is nothing yet and no time or
+    nothing to do."""
+    old = None if args.redo else load_result(args, name)
+    if old and (args.no_time or old.get("timing") or old.get("status") != "ok"):
+        return old, False
+    if time.time() > deadline or (args.time_only and not old):
+        return old, False
+    r = old or check_model(af, name, family, args)
+    if r["status"] == "ok" and not args.no_time:
+        time_result(af, r, args)
+    drop_bundles(args, name)
+    save_result(args, r)
+    return r, True
 
 
 # ------------------------------------------------------------------ Markdown
@@ -432,6 +469,9 @@ def write_doc(path, results, args, started):
     with open(path, "w") as f:
         f.write(DOC_HEAD.format(cmd=" ".join(["python3", "bench/zoo.py"] + sys.argv[1:]),
                                 date=started))
+        labels = sorted({r.get("label", "?") for r in results})
+        f.write("Measured with aneforge " + ", ".join(f"`{x}`" for x in labels) + " (per model: "
+                "the results' `label`).\n\n")
         f.write("## Summary\n\n" + "\n".join(summary(results, threads)) + "\n\n")
         for fam in FAMILIES:
             fr = [r for r in results if r["family"] == fam]
@@ -478,6 +518,14 @@ single figures are noisy; the alternating rounds keep ratios fair. Run started {
 """
 
 
+def report(r, args):
+    t = r.get("timing", {}).get(str(args.threads[0]))
+    print(f"{r['name']} [{r['family']}]: {r['status']}"
+          + (f" {r['error']}" if r.get("error") else "")
+          + (f" fp32 {fmt_db(r['fp32'])} fp16 {fmt_db(r['fp16'])}" if "fp32" in r else "")
+          + (f" ratio {t['af_ms'] / t['ort_ms']:.2f}" if t else ""), flush=True)
+
+
 def main():
     if len(sys.argv) >= 2 and sys.argv[1] == "--export-one":
         export_one(*sys.argv[2:5])
@@ -497,9 +545,16 @@ def main():
     ap.add_argument("--budget", type=float, default=0, help="minutes; 0: no limit")
     ap.add_argument("--export-timeout", type=int, default=900)
     ap.add_argument("--no-time", action="store_true", help="export, convert and check only")
+    ap.add_argument("--time-only", action="store_true",
+                    help="only time models a --no-time run has checked (waits for them)")
     ap.add_argument("--doc", default="", help="write the Markdown table here")
+    ap.add_argument("--redo", action="store_true", help="measure again models with a result")
+    ap.add_argument("--keep-bundles", action="store_true", help="keep WORK/NAME.*.afb")
+    ap.add_argument("--label", default="", help="what was measured (default: git HEAD)")
     args = ap.parse_args()
     af = os.path.join(args.build, "bin", "aneforge")
+    if not args.label:
+        args.label = C.sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).strip()
     os.makedirs(args.work, exist_ok=True)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     deadline = time.time() + args.budget * 60 if args.budget > 0 else math.inf
@@ -508,16 +563,19 @@ def main():
     args.all_models = [(n, f) for n, f in zoo_list(args.work)
                        if f in fams and (want is None or n in want)]
     results = []
-    for name, family in args.all_models:
-        r = process(af, name, family, args, deadline)
-        if r is None:
-            continue
-        results.append(r)
-        t = r.get("timing", {}).get(str(args.threads[0]))
-        print(f"{name} [{family}]: {r['status']}"
-              + (f" {r['error']}" if r.get("error") else "")
-              + (f" fp32 {fmt_db(r['fp32'])} fp16 {fmt_db(r['fp16'])}" if r['status'] in ('ok', 'convert') and 'fp32' in r else "")
-              + (f" ratio {t['af_ms'] / t['ort_ms']:.2f}" if t else ""), flush=True)
+    while True:
+        results, waiting = [], 0
+        for name, family in args.all_models:
+            r, fresh = process(af, name, family, args, deadline)
+            waiting += args.time_only and (r is None or (r["status"] == "ok" and "timing" not in r))
+            if r is not None:
+                results.append(r)
+            if fresh:
+                report(r, args)
+        # --time-only follows a --no-time run in another process: wait for its results
+        if not (args.time_only and waiting and time.time() < deadline):
+            break
+        time.sleep(30)
     if args.doc:
         write_doc(args.doc, results, args, started)
     for line in summary(results, args.threads):

@@ -15,6 +15,7 @@
  *    pre-packed (af_kernel_prepack). An FMA rounds once per product-and-add, so the same bound
  *    holds.
  *  - CONV and POOL with a pool of 1, 2 and 3 threads: byte-identical outputs.
+ *  - RESIZE's plane path vs its general loop: the same bits, for any thread count.
  */
 #include <float.h>
 #include <math.h>
@@ -438,9 +439,79 @@ static void test_pool_threads(void)
     CHECK(bad == 0, "max pool: %d outputs differ from the naive max", bad);
 }
 
+/* Runs RESIZE x -> y with a pool of `threads` (0: none). */
+static af_status run_resize(const af_params *p, const af_tview *in, af_tview *out, int threads)
+{
+    af_err err = {0};
+    size_t need = af_kernel_scratch_bytes(AF_OP_RESIZE, p, in, 1, out, 1);
+    void *scratch = need ? aligned_alloc(64, (need + 63) / 64 * 64) : NULL;
+    af_kctx ctx = {.scratch = scratch, .scratch_bytes = need, .n_threads = threads ? threads : 1};
+    af_status st = afk_pool_create(threads, &ctx.pool, &err);
+    if (!st) st = af_kernel_run(AF_OP_RESIZE, p, in, 1, out, 1, &ctx, &err);
+    afk_pool_free(ctx.pool);
+    free(scratch);
+    return st;
+}
+
+/* resize.c's plane path (NCHW, only H and W change; planes in parallel) against its general
+ * element loop, which takes the same resize laid out NHWC (axis 1 changes): the plane path
+ * repeats the general loop's operations in its order, so the bound is 0 (the bits must match),
+ * and 1, 2 and 3 threads must give the same bytes. Linear (both axes, one axis) and nearest. */
+static void test_resize_planes(void)
+{
+    enum { N = 2, C = 3, H = 7, W = 9 };
+    static const struct {
+        int mode, coord;
+        int64_t OH, OW;
+    } cases[] = {{AF_RESIZE_LINEAR, AF_COORD_HALF_PIXEL, 16, 5},
+                 {AF_RESIZE_LINEAR, AF_COORD_ALIGN_CORNERS, 14, 18},
+                 {AF_RESIZE_LINEAR, AF_COORD_PYTORCH_HALF_PIXEL, 7, 20},
+                 {AF_RESIZE_LINEAR, AF_COORD_ASYMMETRIC, 21, 9},
+                 {AF_RESIZE_NEAREST, AF_COORD_ASYMMETRIC, 14, 27}};
+    static float x[N * C * H * W], xt[N * H * W * C];
+    static float y[4][N * C * 21 * 27], yt[N * 21 * 27 * C];
+    for (int i = 0; i < N * C * H * W; i++) x[i] = frand();
+    for (int n = 0; n < N; n++) /* NCHW -> NHWC */
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < H * W; i++) xt[(n * H * W + i) * C + c] = x[(n * C + c) * H * W + i];
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        int64_t OH = cases[k].OH, OW = cases[k].OW, n_out = N * C * OH * OW;
+        af_params p;
+        memset(&p, 0, sizeof p);
+        p.resize = (af_resize_params){.mode = cases[k].mode, .coord = cases[k].coord,
+                                      .nearest = AF_NEAREST_FLOOR,
+                                      .scale = {1, 1, (float)OH / H, (float)OW / W}};
+        af_tview in = TV(AF_DTYPE_F32, x, N, C, H, W);
+        int ok = 1;
+        for (int t = 0; t < 4; t++) {
+            af_tview out = TV(AF_DTYPE_F32, y[t], N, C, OH, OW);
+            ok &= run_resize(&p, &in, &out, t) == AF_OK;
+        }
+        af_params pt = p;
+        pt.resize.scale[1] = p.resize.scale[2], pt.resize.scale[2] = p.resize.scale[3];
+        pt.resize.scale[3] = 1;
+        af_tview int_ = TV(AF_DTYPE_F32, xt, N, H, W, C), outt = TV(AF_DTYPE_F32, yt, N, OH, OW, C);
+        ok &= run_resize(&pt, &int_, &outt, 0) == AF_OK;
+        CHECK(ok, "resize case %zu ran", k);
+        int64_t bad = 0;
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < C; c++)
+                for (int64_t i = 0; i < OH * OW; i++) {
+                    float a = y[0][(n * C + c) * OH * OW + i], b = yt[(n * OH * OW + i) * C + c];
+                    bad += memcmp(&a, &b, sizeof a) != 0;
+                }
+        CHECK(bad == 0, "resize case %zu (%lldx%lld): %lld of %lld differ from the general loop",
+              k, (long long)OH, (long long)OW, (long long)bad, (long long)n_out);
+        for (int t = 1; t < 4; t++)
+            CHECK(!memcmp(y[0], y[t], (size_t)n_out * sizeof(float)),
+                  "resize case %zu: %d threads differ", k, t);
+    }
+}
+
 int main(void)
 {
     test_vec();
+    test_resize_planes();
     test_conv();
     test_pool_threads();
     return check_report("kernels_fast");

@@ -75,6 +75,19 @@ INPUTS = {
     "mvit_v2_s": [(1, 3, 16, 224, 224)],
 }
 OPSET = {"optical_flow": 16}
+# One small member of each architecture, measured first (then the rest, classification first):
+# on a busy 2-core machine the whole list takes hours, and a budget should end with every
+# architecture covered rather than every ResNet.
+CORE = {"alexnet", "convnext_tiny", "densenet121", "efficientnet_b0", "efficientnet_v2_s",
+        "googlenet", "inception_v3", "maxvit_t", "mnasnet1_0", "mobilenet_v2",
+        "mobilenet_v3_large", "mobilenet_v3_small", "regnet_x_400mf", "regnet_y_400mf",
+        "resnet18", "resnet50", "resnext50_32x4d", "shufflenet_v2_x1_0", "squeezenet1_1",
+        "swin_t", "swin_v2_t", "vgg11", "vit_b_32", "wide_resnet50_2",
+        "lraspp_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large", "fcn_resnet50",
+        "ssdlite320_mobilenet_v3_large", "fasterrcnn_mobilenet_v3_large_320_fpn",
+        "retinanet_resnet50_fpn", "fcos_resnet50_fpn", "maskrcnn_resnet50_fpn",
+        "keypointrcnn_resnet50_fpn", "r3d_18", "s3d", "mvit_v2_s", "raft_small",
+        "quantized_mobilenet_v2", "quantized_resnet18", "quantized_shufflenet_v2_x1_0"}
 
 
 def input_shapes(name, family):
@@ -180,7 +193,7 @@ def zoo_list(work):
     with open(cache) as f:
         fam = json.load(f)
     order = {f: i for i, f in enumerate(FAMILIES)}
-    return sorted(fam.items(), key=lambda kv: (order[kv[1]], kv[0]))
+    return sorted(fam.items(), key=lambda kv: (kv[0] not in CORE, order[kv[1]], kv[0]))
 
 
 def ensure_export(work, name, family, timeout):
@@ -474,7 +487,7 @@ def write_doc(path, results, args, started):
                 "the results' `label`).\n\n")
         f.write("## Summary\n\n" + "\n".join(summary(results, threads)) + "\n\n")
         for fam in FAMILIES:
-            fr = [r for r in results if r["family"] == fam]
+            fr = sorted((r for r in results if r["family"] == fam), key=lambda r: r["name"])
             if not fr:
                 continue
             f.write(f"## {fam.replace('_', ' ').capitalize()}\n\n{head}\n|---|---|---|---|---:|---:|"

@@ -32,7 +32,9 @@ and reused unless --redo; bundles are deleted after each model unless --keep-bun
 bundles of the large models are GBs). --budget MIN stops starting new models after MIN minutes
 (those keep their cached rows, or are listed as not yet measured). On a busy machine the checks
 and the timing can run as two processes: one with --no-time, one with --time-only (it times
-each model the first has checked, and waits for more until the budget is spent). --doc writes the Markdown table (docs/model-zoo.md) from every cached result.
+each model the first has checked, and waits for more until the budget is spent), and
+`/usr/bin/python3 bench/zoo.py --export-ahead WORK [FAMILIES] [TIMEOUT_S]` exports in one torch
+process ahead of them (export.lock per model: a checking run waits for it). --doc writes the Markdown table (docs/model-zoo.md) from every cached result.
 Standard library only for the driver (torch only in the export processes).
 """
 import argparse
@@ -157,10 +159,60 @@ def export_one(name, family, outdir):
     path = os.path.join(outdir, "model.onnx")
     with torch.no_grad(), warnings.catch_warnings():
         warnings.filterwarnings("ignore")
-        torch.onnx.export(net, example, path, opset_version=OPSET.get(family, common.OPSET),
+        # written aside and renamed: a reader never sees half a file
+        torch.onnx.export(net, example, path + ".tmp", opset_version=OPSET.get(family, common.OPSET),
                           input_names=in_names, training=torch.onnx.TrainingMode.PRESERVE,
                           do_constant_folding=True)
-    print(f"{name}: {os.path.getsize(path)} bytes, ops {common.op_histogram(path)}")
+    os.replace(path + ".tmp", path)
+    print(f"{name}: {os.path.getsize(path)} bytes", flush=True)
+
+
+def export_ahead(work, families, timeout):
+    """Exports every model of the list in one torch process (one import instead of one per
+    model), ahead of a checking run: each under WORK/NAME/export.lock, failures in export.err."""
+    import signal
+    import torch
+    torch.set_num_threads(1)
+
+    def alarm(signum, frame):
+        raise TimeoutError(f"export took more than {timeout} s")
+
+    signal.signal(signal.SIGALRM, alarm)
+    for name, family in zoo_list(work):
+        d = os.path.join(work, name)
+        if family not in families or os.path.exists(os.path.join(d, "model.onnx")) or \
+                os.path.exists(os.path.join(d, "export.err")) or not take_lock(d):
+            continue
+        try:
+            signal.alarm(timeout)
+            export_one(name, family, d)
+        except Exception as e:  # noqa: BLE001 - any failure is the model's row
+            with open(os.path.join(d, "export.err"), "w") as f:
+                f.write(first_line(f"{type(e).__name__}: {e}") + "\n")
+            print(f"{name}: export failed", flush=True)
+        finally:
+            signal.alarm(0)
+            os.remove(os.path.join(d, "export.lock"))
+
+
+def take_lock(d):
+    """1 if this process now holds d/export.lock (a lock of a dead process is taken over)."""
+    os.makedirs(d, exist_ok=True)
+    lock = os.path.join(d, "export.lock")
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            os.write(fd, str(os.getpid()).encode())
+            os.close(fd)
+            return 1
+        except FileExistsError:
+            try:
+                with open(lock) as f:
+                    os.kill(int(f.read() or 0), 0)
+                return 0  # its holder is alive
+            except (OSError, ValueError):
+                os.remove(lock)  # stale
+    return 0
 
 
 def list_models_torch():
@@ -205,7 +257,13 @@ def ensure_export(work, name, family, timeout):
     if os.path.exists(err):
         with open(err) as f:
             return None, f.read().strip()
-    os.makedirs(d, exist_ok=True)
+    if not take_lock(d):  # an --export-ahead process has it: wait for its result
+        t0 = time.time()
+        while os.path.exists(os.path.join(d, "export.lock")) and time.time() - t0 < timeout:
+            time.sleep(5)
+        if os.path.exists(os.path.join(d, "export.lock")):
+            return None, "export still running in another process"
+        return ensure_export(work, name, family, timeout)
     try:
         p = subprocess.run(["nice", "-n", "5", TORCH_PY, os.path.abspath(__file__), "--export-one",
                             name, family, d], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -214,6 +272,8 @@ def ensure_export(work, name, family, timeout):
             first_line(p.stderr, f"exit {p.returncode}")
     except subprocess.TimeoutExpired:
         reason = f"export took more than {timeout} s"
+    finally:
+        os.remove(os.path.join(d, "export.lock"))
     if reason:
         if os.path.exists(model):
             os.remove(model)
@@ -542,6 +602,10 @@ def report(r, args):
 def main():
     if len(sys.argv) >= 2 and sys.argv[1] == "--export-one":
         export_one(*sys.argv[2:5])
+        return
+    if len(sys.argv) >= 2 and sys.argv[1] == "--export-ahead":
+        export_ahead(sys.argv[2], sys.argv[3].split(",") if len(sys.argv) > 3 else FAMILIES,
+                     int(sys.argv[4]) if len(sys.argv) > 4 else 900)
         return
     if len(sys.argv) >= 2 and sys.argv[1] == "--list-torch":
         list_models_torch()

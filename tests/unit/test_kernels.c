@@ -241,6 +241,10 @@ static void test_conv_transpose(void)
         {"s2_p1_op1_g2", 2, 2, 4, 6, 2, {4, 5}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, {1, 1}},
         {"asym", 2, 1, 3, 2, 1, {3, 3}, {2, 3}, {2, 1}, {1, 1}, {0, 1}, {1, 0}, {0, 0}},
         {"1d_dil2", 1, 1, 2, 3, 1, {6}, {3}, {3}, {2}, {2}, {1}, {2}},
+        /* several channel blocks per group (tasks of about Mg/8 channels): a Mask R-CNN head
+         * (2x2 stride 2, 160 channels) and 4x4 stride 2 pad 1 with 2 groups of 50 */
+        {"k2s2_blocks", 2, 1, 16, 160, 1, {14, 14}, {2, 2}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, {0, 0}},
+        {"k4s2_g2_blocks", 2, 2, 6, 100, 2, {9, 7}, {4, 4}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, {0, 0}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_convt_case(&cases[i]);
 }

@@ -16,6 +16,7 @@
  *    holds.
  *  - CONV and POOL with a pool of 1, 2 and 3 threads: byte-identical outputs.
  *  - RESIZE's plane path vs its general loop: the same bits, for any thread count.
+ *  - CONV_TRANSPOSE with a pool of 1, 2 and 3 threads: byte-identical outputs.
  */
 #include <float.h>
 #include <math.h>
@@ -439,18 +440,54 @@ static void test_pool_threads(void)
     CHECK(bad == 0, "max pool: %d outputs differ from the naive max", bad);
 }
 
-/* Runs RESIZE x -> y with a pool of `threads` (0: none). */
-static af_status run_resize(const af_params *p, const af_tview *in, af_tview *out, int threads)
+/* Runs one node with a pool of `threads` (0: none), scratch sliced per thread as a session
+ * does. */
+static af_status run_op(af_op op, const af_params *p, const af_tview *in, int n_in, af_tview *out,
+                        int threads)
 {
     af_err err = {0};
-    size_t need = af_kernel_scratch_bytes(AF_OP_RESIZE, p, in, 1, out, 1);
-    void *scratch = need ? aligned_alloc(64, (need + 63) / 64 * 64) : NULL;
-    af_kctx ctx = {.scratch = scratch, .scratch_bytes = need, .n_threads = threads ? threads : 1};
+    int nt = threads ? threads : 1;
+    size_t need = (af_kernel_scratch_bytes(op, p, in, n_in, out, 1) + 63) / 64 * 64;
+    void *scratch = need ? aligned_alloc(64, need * (size_t)nt) : NULL;
+    af_kctx ctx = {.scratch = scratch, .scratch_bytes = need * (size_t)nt, .n_threads = nt};
     af_status st = afk_pool_create(threads, &ctx.pool, &err);
-    if (!st) st = af_kernel_run(AF_OP_RESIZE, p, in, 1, out, 1, &ctx, &err);
+    if (!st) st = af_kernel_run(op, p, in, n_in, out, 1, &ctx, &err);
     afk_pool_free(ctx.pool);
     free(scratch);
     return st;
+}
+
+static af_status run_resize(const af_params *p, const af_tview *in, af_tview *out, int threads)
+{
+    return run_op(AF_OP_RESIZE, p, in, 1, out, threads);
+}
+
+/* ConvTranspose (tasks of channel blocks, chosen by shape) with 1, 2 and 3 threads: the same
+ * bytes as without a pool (its values are checked against a naive scatter in test_kernels). */
+static void test_convt_threads(void)
+{
+    enum { C = 12, M = 96, H = 11, W = 13, OH = 2 * H, OW = 2 * W };
+    static float x[C * H * W], w[C * M * 9], b[M], y[4][M * OH * OW];
+    for (int i = 0; i < C * H * W; i++) x[i] = frand();
+    for (int i = 0; i < C * M * 9; i++) w[i] = frand();
+    for (int i = 0; i < M; i++) b[i] = frand();
+    af_params p;
+    memset(&p, 0, sizeof p);
+    p.conv.nsp = 2, p.conv.group = 1;
+    for (int j = 0; j < 2; j++)
+        p.conv.kernel[j] = 3, p.conv.stride[j] = 2, p.conv.dilation[j] = 1,
+        p.conv.pad_begin[j] = 1, p.conv.pad_end[j] = 0;
+    p.conv.act.fn = AF_UNARY_RELU;
+    af_tview in[3] = {TV(AF_DTYPE_F32, x, 1, C, H, W), TV(AF_DTYPE_F32, w, C, M, 3, 3),
+                      TV(AF_DTYPE_F32, b, M)};
+    int ok = 1;
+    for (int t = 0; t < 4; t++) {
+        af_tview out = TV(AF_DTYPE_F32, y[t], 1, M, OH, OW);
+        ok &= run_op(AF_OP_CONV_TRANSPOSE, &p, in, 3, &out, t) == AF_OK;
+    }
+    CHECK(ok, "convT ran");
+    for (int t = 1; t < 4; t++)
+        CHECK(!memcmp(y[0], y[t], sizeof y[0]), "convT: %d threads differ from none", t);
 }
 
 /* resize.c's plane path (NCHW, only H and W change; planes in parallel) against its general
@@ -512,6 +549,7 @@ int main(void)
 {
     test_vec();
     test_resize_planes();
+    test_convt_threads();
     test_conv();
     test_pool_threads();
     return check_report("kernels_fast");

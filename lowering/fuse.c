@@ -176,6 +176,53 @@ af_status af_lower_fuse_act(af_graph *g, af_lower_stats *st, af_err *err)
     return af_graph_compact(g, err);
 }
 
+/* ---- Pad by zeros → AveragePool: the pads move into the pool, counted ------------------- */
+
+/* Pad node pi can be taken by average pool node qi: constant zeros on the spatial axes only
+ * (non-negative), read only by the pool, whose own pads are explicit and either absent or
+ * counted (count_include_pad): the pool then sees the same padded extent and count. */
+static int pad_into_pool(const af_graph *g, int pi, int qi)
+{
+    const af_node *pn = &g->nodes[pi], *qn = &g->nodes[qi];
+    const af_pad_params *pp = &pn->p.pad;
+    const af_pool_params *q = &qn->p.pool;
+    int x = pn->in[0], rank = g->tensors[x].rank;
+    if (pn->n_in != 1 || pp->mode != AF_PAD_CONSTANT || pp->value != 0.0f || rank < 3 ||
+        q->kind != AF_POOL_AVG || q->auto_pad != AF_AUTO_PAD_NOTSET || q->nsp != rank - 2 ||
+        g->tensors[x].dtype != AF_DTYPE_F32 || sole_reader(g, pn->out[0]) != qi)
+        return 0;
+    int own = 0;
+    for (int i = 0; i < q->nsp; i++) own |= q->pad_begin[i] || q->pad_end[i];
+    if (own && !q->count_include_pad) return 0;
+    for (int i = 0; i < rank; i++) {
+        int64_t b = pp->begin[i], e = pp->end[i];
+        if (b < 0 || e < 0 || (i < 2 && (b || e)) || b > INT32_MAX / 2 || e > INT32_MAX / 2)
+            return 0;
+    }
+    return 1;
+}
+
+af_status af_lower_fuse_pad_pool(af_graph *g, af_lower_stats *st, af_err *err)
+{
+    (void)st;
+    for (int qi = 0; qi < g->n_nodes; qi++) {
+        af_node *q = &g->nodes[qi];
+        if (q->op != AF_OP_POOL || q->n_in != 1) continue;
+        int pi = g->tensors[q->in[0]].producer;
+        if (pi < 0 || g->nodes[pi].op != AF_OP_PAD || !pad_into_pool(g, pi, qi)) continue;
+        const af_pad_params pp = g->nodes[pi].p.pad;
+        int x = g->nodes[pi].in[0];
+        for (int i = 0; i < q->p.pool.nsp; i++) {
+            q->p.pool.pad_begin[i] += (int32_t)pp.begin[i + 2];
+            q->p.pool.pad_end[i] += (int32_t)pp.end[i + 2];
+        }
+        q->p.pool.count_include_pad = 1;
+        q->in[0] = x;
+        af_graph_remove_node(g, pi);
+    }
+    return af_graph_compact(g, err);
+}
+
 static void absorb(af_graph *g, int ci, int i);
 
 /* ---- MatMul bias: MatMul(A, W (K,N)) → Add(·, b) into one MatMul with in[2] = b ---------- */

@@ -431,6 +431,11 @@ static void test_pool(void)
     pool_case("avg pads excl", AF_POOL_AVG, 0, 0, 5, 5, 2, 2, 0, 0, 1, 1, 3, 3);
     pool_case("avg pads incl", AF_POOL_AVG, 1, 0, 5, 5, 2, 2, 0, 0, 1, 1, 3, 3);
     pool_case("avg 3x3 s1 p1 incl", AF_POOL_AVG, 1, 0, 4, 6, 3, 1, 1, 1, 1, 1, 4, 6);
+    /* Inception's 3x3 s1 p1 on a wider map (interior columns: the row-wise path), excluding
+     * the pads; 3x3 s2 unpadded */
+    pool_case("avg 3x3 s1 p1 incl wide", AF_POOL_AVG, 1, 0, 9, 37, 3, 1, 1, 1, 1, 1, 9, 37);
+    pool_case("avg 3x3 s1 p1 excl wide", AF_POOL_AVG, 0, 0, 9, 37, 3, 1, 1, 1, 1, 1, 9, 37);
+    pool_case("avg 3x3 s2", AF_POOL_AVG, 0, 0, 17, 19, 3, 2, 0, 0, 0, 0, 8, 9);
     /* hand values: x = 0..24 (5x5), avg 2x2 s2, pad_end 1: corner window holds only x[24] */
     float x[25], y[9];
     for (int i = 0; i < 25; i++) x[i] = (float)i;

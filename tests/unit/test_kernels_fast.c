@@ -17,6 +17,7 @@
  *  - CONV and POOL with a pool of 1, 2 and 3 threads: byte-identical outputs.
  *  - RESIZE's plane path vs its general loop: the same bits, for any thread count.
  *  - CONV_TRANSPOSE with a pool of 1, 2 and 3 threads: byte-identical outputs.
+ *  - 2-D average pooling's row-wise path vs the general loop (as 3-D): the same bits.
  */
 #include <float.h>
 #include <math.h>
@@ -545,8 +546,44 @@ static void test_resize_planes(void)
     }
 }
 
+/* pool.c's 2-D average pooling (row-wise over interior columns) against its general per-output
+ * loop, which takes the same pooling as 3-D with two depth slices and a depth kernel of 1: the
+ * same operations in the same order, so the bits must match (bound 0). */
+static void test_avgpool_rows(void)
+{
+    enum { H = 13, W = 35 };
+    static const int geo[][4] = {{3, 1, 1, 1}, {3, 1, 1, 0}, {3, 2, 0, 0}, {2, 2, 1, 1}, {5, 1, 2, 1}};
+    static float x[2 * H * W], y2[2 * H * W], y3[2 * H * W];
+    for (int i = 0; i < 2 * H * W; i++) x[i] = frand();
+    for (size_t k = 0; k < sizeof geo / sizeof *geo; k++) {
+        int kk = geo[k][0], st = geo[k][1], pad = geo[k][2], incl = geo[k][3];
+        int64_t OH = (H + 2 * pad - kk) / st + 1, OW = (W + 2 * pad - kk) / st + 1;
+        af_params p;
+        memset(&p, 0, sizeof p);
+        p.pool = (af_pool_params){.kind = AF_POOL_AVG, .nsp = 2, .count_include_pad = incl,
+                                  .kernel = {kk, kk}, .stride = {st, st}, .dilation = {1, 1},
+                                  .pad_begin = {pad, pad}, .pad_end = {pad, pad}};
+        af_tview in = TV(AF_DTYPE_F32, x, 1, 2, H, W), out = TV(AF_DTYPE_F32, y2, 1, 2, OH, OW);
+        int ok = run_op(AF_OP_POOL, &p, &in, 1, &out, 2) == AF_OK;
+        af_params p3;
+        memset(&p3, 0, sizeof p3);
+        p3.pool = (af_pool_params){.kind = AF_POOL_AVG, .nsp = 3, .count_include_pad = incl,
+                                   .kernel = {1, kk, kk}, .stride = {1, st, st},
+                                   .dilation = {1, 1, 1}, .pad_begin = {0, pad, pad},
+                                   .pad_end = {0, pad, pad}};
+        af_tview in3 = TV(AF_DTYPE_F32, x, 1, 1, 2, H, W);
+        af_tview out3 = TV(AF_DTYPE_F32, y3, 1, 1, 2, OH, OW);
+        ok &= run_op(AF_OP_POOL, &p3, &in3, 1, &out3, 0) == AF_OK;
+        CHECK(ok, "avg pool case %zu ran", k);
+        CHECK(!memcmp(y2, y3, (size_t)(2 * OH * OW) * sizeof(float)),
+              "avg pool %dx%d s%d p%d incl %d: the row-wise path differs from the general loop",
+              kk, kk, st, pad, incl);
+    }
+}
+
 int main(void)
 {
+    test_avgpool_rows();
     test_vec();
     test_resize_planes();
     test_convt_threads();

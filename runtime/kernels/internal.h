@@ -245,8 +245,8 @@ int afk_pgemm_mr(void); /* rows of its micro-tile (1 when none) */
  * nothing to gain by packing a constant A ahead */
 int afk_pgemm_a_in_place(void);
 /* The AFK_ACT_* the kernel in use fuses for u (also AFK_ACT_SIGMOID / AFK_ACT_SILU with
- * AVX-512: same method and bound as afk_vec_sigmoid; and hard sigmoid, hard swish, leaky relu
- * with the reference's bits), or -1. */
+ * AVX-512: same method and bound as afk_vec_sigmoid; GELU (erf form) as its erf loop; and
+ * hard sigmoid, hard swish, leaky relu with the reference's bits), or -1. */
 int afk_pgemm_act(const af_unary_params *u);
 const char *afk_pgemm_isa(void);
 size_t afk_pgemm_work_floats(int64_t N);
@@ -306,7 +306,8 @@ extern int afk_wino_mode;
 /* ---- vectorised f32 loops (vec.c): AVX2 chosen at run time, else portable; same bits ---- */
 enum { AFK_ACT_NONE = 0, AFK_ACT_RELU = 1, AFK_ACT_CLIP = 2, AFK_ACT_SIGMOID = 3, AFK_ACT_SILU = 4,
        /* AVX-512 epilogues only (afk_pgemm_act): lo, hi carry alpha (and beta) */
-       AFK_ACT_HSIGMOID = 5, AFK_ACT_HSWISH = 6, AFK_ACT_LEAKY = 7 };
+       AFK_ACT_HSIGMOID = 5, AFK_ACT_HSWISH = 6, AFK_ACT_LEAKY = 7,
+       AFK_ACT_GELU = 8 /* erf form, vec.c's method (afk_vec_sigmoid) */ };
 /* AFK_ACT_* for identity/relu/clip, -1 for activations the vector loops do not cover. */
 int afk_act_kind(const af_unary_params *u);
 /* x[i] = act(x[i] + bias) for n floats; lo/hi are CLIP's bounds. */

@@ -36,7 +36,7 @@ enum { KC = AFK_PGEMM_KC, MR_MAX = 14 };
 #define TGT512 AFK_TGT512
 #define TGT256 __attribute__((target("avx2,fma")))
 
-/* c (mr rows, lanes m0 | m1) = act(c) for AFK_ACT_SIGMOID / SILU. */
+/* c (mr rows, lanes m0 | m1) = act(c) for AFK_ACT_SIGMOID / SILU / GELU. */
 TGT512 __attribute__((noinline)) static void act_tile512(float *c, int64_t ldc, int mr,
                                                          __mmask16 m0, __mmask16 m1, int act)
 {
@@ -75,9 +75,10 @@ ukr512(const int mr, int64_t kc, const float *a, const float *b, float *c, int64
             y[i] = _mm512_fmadd_ps(ai, b1, y[i]);
         }
     }
-    /* bias, relu, clip, hard sigmoid/swish, leaky relu in registers; sigmoid/silu (long) on the
-     * stored tile, out of line */
-    const int long_act = e->act == AFK_ACT_SIGMOID || e->act == AFK_ACT_SILU;
+    /* bias, relu, clip, hard sigmoid/swish, leaky relu in registers; sigmoid/silu/gelu (long) on
+     * the stored tile, out of line */
+    const int long_act = e->act == AFK_ACT_SIGMOID || e->act == AFK_ACT_SILU ||
+                         e->act == AFK_ACT_GELU;
     pg_epi cheap = {e->bias, long_act ? AFK_ACT_NONE : e->act, e->lo, e->hi, NULL};
 #pragma GCC unroll 14
     for (int i = 0; i < mr; i++) {
@@ -234,6 +235,7 @@ int afk_pgemm_act(const af_unary_params *u)
     case AF_UNARY_HARD_SIGMOID: return AFK_ACT_HSIGMOID;
     case AF_UNARY_HARD_SWISH: return AFK_ACT_HSWISH;
     case AF_UNARY_LEAKY_RELU: return AFK_ACT_LEAKY;
+    case AF_UNARY_GELU: return u->alpha == 0.0f ? AFK_ACT_GELU : -1; /* not the tanh form */
     default: return -1;
     }
 }

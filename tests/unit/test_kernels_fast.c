@@ -179,6 +179,7 @@ static float conv_ref_at(const conv_case *c, const float *x, const float *w, con
     if (c->act == AF_UNARY_HARD_SIGMOID) v = fmaxf(0.0f, fminf(1.0f, 0.2f * v + 0.5f));
     if (c->act == AF_UNARY_HARD_SWISH) v = v * fmaxf(0.0f, fminf(1.0f, v / 6.0f + 0.5f));
     if (c->act == AF_UNARY_LEAKY_RELU) v = v < 0 ? 0.1f * v : v;
+    if (c->act == AF_UNARY_GELU) v = (float)(0.5 * v * (1.0 + erf((double)v * 0.70710678118654752)));
     return v;
 }
 
@@ -304,6 +305,9 @@ static void test_conv_path(const conv_case *c, int path, int prepack)
                      * activation itself (x/6, + 0.5, the product: 1e-6 relative is ~8 ulp);
                      * hard sigmoid (slope 0.2) and leaky relu (slope <= 1) only shrink it */
                     if (c->act == AF_UNARY_HARD_SWISH) bound = bound * 1.5f + 1e-6f * fabsf(r);
+                    /* GELU: slope within [-0.17, 1.13]; the erf approximation's 5e-7 absolute
+                     * (test_kernels_fast2) times |v|/2, plus a few roundings */
+                    if (c->act == AF_UNARY_GELU) bound = bound * 1.2f + 5e-7f * (1 + fabsf(r));
                     bad += !(fabsf(got - r) <= bound);
                     double ratio = fabsf(got - r) / ((double)K * FLT_EPSILON * mag + 1e-30);
                     worst = ratio > worst ? ratio : worst;
@@ -400,6 +404,12 @@ static void test_conv(void)
         {1, 16, 17, 19, 24, 1, 3, 1, 1, 1, AF_UNARY_HARD_SWISH, 1},
         {1, 20, 14, 14, 18, 1, 3, 1, 1, 1, AF_UNARY_LEAKY_RELU, 2},
         {1, 12, 15, 16, 20, 1, 3, 1, 1, 1, AF_UNARY_HARD_SIGMOID, 1},
+        /* GELU (erf form), fused with AVX-512 (MaxViT's 1x1 expansions, ConvNeXt-like 7x7
+         * depthwise), and in a Winograd conv */
+        {1, 24, 14, 15, 70, 1, 1, 1, 0, 1, AF_UNARY_GELU, 0},
+        {1, 8, 12, 12, 16, 1, 3, 2, 1, 1, AF_UNARY_GELU, 0},
+        {1, 6, 19, 21, 6, 6, 3, 1, 1, 1, AF_UNARY_GELU, 0},
+        {1, 16, 17, 19, 24, 1, 3, 1, 1, 1, AF_UNARY_GELU, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_conv_case(&cases[i]);
 }

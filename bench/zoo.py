@@ -437,7 +437,8 @@ def process(af, name, family, args, deadline):
     --no-time), and whether it was made now. None when there is nothing yet and no time or
     nothing to do."""
     old = None if args.redo else load_result(args, name)
-    if old and (args.no_time or old.get("timing") or old.get("status") != "ok"):
+    stale = old and args.retime and old.get("timing_label", old.get("label")) != args.label
+    if old and (args.no_time or (old.get("timing") and not stale) or old.get("status") != "ok"):
         return old, False
     if time.time() > deadline or (args.time_only and not old):
         return old, False
@@ -626,6 +627,8 @@ def main():
                     help="only time models a --no-time run has checked (waits for them)")
     ap.add_argument("--doc", default="", help="write the Markdown table here")
     ap.add_argument("--redo", action="store_true", help="measure again models with a result")
+    ap.add_argument("--retime", action="store_true",
+                    help="time again models timed with another --label (checks kept)")
     ap.add_argument("--keep-bundles", action="store_true", help="keep WORK/NAME.*.afb")
     ap.add_argument("--label", default="", help="what was measured (default: git HEAD)")
     args = ap.parse_args()
@@ -644,7 +647,8 @@ def main():
         results, waiting = [], 0
         for name, family in args.all_models:
             r, fresh = process(af, name, family, args, deadline)
-            waiting += args.time_only and (r is None or (r["status"] == "ok" and "timing" not in r))
+            waiting += args.time_only and (r is None or (r["status"] == "ok" and (
+                "timing" not in r or (args.retime and r.get("timing_label") != args.label))))
             if r is not None:
                 results.append(r)
             if fresh:

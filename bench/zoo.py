@@ -231,7 +231,11 @@ def list_models_torch():
 # ------------------------------------------------------------------ driver (standard library)
 
 def first_line(text, fallback="failed"):
+    """The line that says what went wrong: a Python traceback's last line, else the first line
+    naming an error, else the last line."""
     lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    if any(ln.startswith("Traceback") for ln in lines):
+        lines = [lines[-1]]
     err = [ln for ln in lines if "error" in ln.lower()]
     return (err[0] if err else lines[-1] if lines else fallback)[:160]
 
@@ -483,6 +487,10 @@ def row(r, threads):
         return f"| {name} | {shape} | yes | yes, but {r['fp32']['error']} | — | — |" + " — |" * (len(threads) + 1)
     t = r.get("timing")
     cells = [name, shape, "yes", "yes", fmt_db(r["fp32"]), fmt_db(r["fp16"])]
+    if not t and r.get("timing_error"):
+        cells.append(f"timing failed: {r['timing_error']}")
+        cells += ["—"] * len(threads)
+        return "| " + " | ".join(cells) + " |"
     for k in map(str, threads):
         if not t or k not in t:
             cells.append("—")
@@ -520,12 +528,15 @@ def summary(results, threads):
                      + (f", fp16 {min(p16):.1f} dB" if p16 else "") + ".")
     for k in map(str, threads):
         rs = [(ratio(r.get("timing"), k), r["name"]) for r in conv if ratio(r.get("timing"), k)]
+        mins = [(r["timing"][k]["af_min"] / r["timing"][k]["ort_min"], r["name"]) for r in conv
+                if r.get("timing") and k in r["timing"]]
         if rs:
-            worst = max(rs)
+            worst, wmin = max(rs), max(mins)
             lines.append(f"- latency ratio at {k} thread(s), geometric mean over {len(rs)} timed "
-                         f"models: **{gm([x for x, _ in rs]):.2f}**, worst **{worst[0]:.2f}** "
-                         f"({worst[1]}), best {min(rs)[0]:.2f} ({min(rs)[1]}); "
-                         f"{sum(1 for x, _ in rs if x > 1.3)} above 1.3.")
+                         f"models: **{gm([x for x, _ in rs]):.2f}** (medians), worst "
+                         f"**{worst[0]:.2f}** ({worst[1]}), best {min(rs)[0]:.2f} ({min(rs)[1]}); "
+                         f"{sum(1 for x, _ in rs if x > 1.3)} above 1.3. Fastest runs: geometric "
+                         f"mean {gm([x for x, _ in mins]):.2f}, worst {wmin[0]:.2f} ({wmin[1]}).")
     k = str(threads[0])
     rss = [(r["timing"][k]["af_rss"] / r["timing"][k]["ort_rss"], r["name"]) for r in conv
            if r.get("timing") and k in r["timing"]]
@@ -541,8 +552,8 @@ def write_doc(path, results, args, started):
     head = ("| model | input | exports | converts | fp32 PSNR dB | fp16 PSNR dB | "
             + " | ".join(f"latency {t} thr (af/ORT ms)" for t in threads) + " | peak RSS ratio |")
     with open(path, "w") as f:
-        f.write(DOC_HEAD.format(cmd=" ".join(["python3", "bench/zoo.py"] + sys.argv[1:]),
-                                date=started))
+        cmd = args.doc_note or "`" + " ".join(["python3", "bench/zoo.py"] + sys.argv[1:]) + "`"
+        f.write(DOC_HEAD.format(cmd=cmd, date=started))
         labels = sorted({r.get("label", "?") for r in results})
         f.write("Measured with aneforge " + ", ".join(f"`{x}`" for x in labels) + " (per model: "
                 "the results' `label`).\n\n")
@@ -585,9 +596,9 @@ timed side by side with the alternating method of `bench/compare.py`
   video 3×16×112×112 (S3D and MViT 3×16×224×224), optical flow two 3×128×128 images.
 
 Machine: 2-core Intel Xeon (Sapphire Rapids; AVX-512, AVX2/FMA, F16C), shared with other jobs, so
-single figures are noisy; the alternating rounds keep ratios fair. Run started {date}.
+single figures are noisy; the alternating rounds keep ratios fair. Written {date}.
 
-`{cmd}`
+{cmd}
 
 """
 
@@ -631,6 +642,7 @@ def main():
                     help="time again models timed with another --label (checks kept)")
     ap.add_argument("--keep-bundles", action="store_true", help="keep WORK/NAME.*.afb")
     ap.add_argument("--label", default="", help="what was measured (default: git HEAD)")
+    ap.add_argument("--doc-note", default="", help="Markdown for the doc's how-it-was-run line")
     args = ap.parse_args()
     af = os.path.join(args.build, "bin", "aneforge")
     if not args.label:

@@ -1269,8 +1269,8 @@ static void col2im(const conv_geom *g, const float *col, int64_t mc, int64_t p0,
                         if (od < 0 || od >= g->out[0] || oh < 0 || oh >= OH) continue;
                         int64_t c = iw0 * g->s[2] - g->pb[2] + kw * g->d[2], lo, hi;
                         valid_range(run, g->s[2], c, OW, &lo, &hi);
-                        float *yr = ym + (od * OH + oh) * OW + c;
-                        for (int64_t i = lo; i < hi; i++) yr[i * g->s[2]] += src[i];
+                        float *yr = ym + (od * OH + oh) * OW; /* c + i*s in [0, OW) */
+                        for (int64_t i = lo; i < hi; i++) yr[c + i * g->s[2]] += src[i];
                     }
         }
         pi += run;

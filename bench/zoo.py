@@ -157,7 +157,9 @@ def export_one(name, family, outdir):
     else:
         net, example = Wrap(model), tuple(ts)
     path = os.path.join(outdir, "model.onnx")
-    with torch.no_grad(), warnings.catch_warnings():
+    # grad left enabled: under no_grad nn.MultiheadAttention takes its fused fast path
+    # (aten::_native_multi_head_attention), which torch 1.13 cannot export (ViT)
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore")
         # written aside and renamed: a reader never sees half a file
         torch.onnx.export(net, example, path + ".tmp", opset_version=OPSET.get(family, common.OPSET),

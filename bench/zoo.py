@@ -593,6 +593,8 @@ timed side by side with the alternating method of `bench/compare.py`
   fastest runs. Heavy models (ONNX Runtime above 500 ms per run) were timed with one round of
   3 runs. **peak RSS ratio**: process peak RSS, aneforge (fp32 bundle) / ONNX Runtime (node
   included, ~45 MiB).
+- torchvision zero-initialises some classifier heads (ViT's): with the seeded biases their
+  output does not depend on the input, so their PSNR can be exact; the timing is unaffected.
 - Inputs (batch 1): classification, segmentation and quantized 3×224×224 (Inception-v3 299),
   detection and keypoint one 3×320×320 image in [0, 1) (models built with min/max size 320),
   video 3×16×112×112 (S3D and MViT 3×16×224×224), optical flow two 3×128×128 images.

@@ -33,7 +33,7 @@ class SessionOptions(Structure):
 
 
 class BundleOptions(Structure):
-    _fields_ = [("stream_weights", c_int)]
+    _fields_ = [("stream_weights", c_int), ("expand_weights", c_int)]
 
 
 class NodeEvent(Structure):
@@ -195,6 +195,8 @@ _PROTOTYPES = {
     "af_session_get_output": (c_int, [c_void_p, c_int, POINTER(c_void_p), POINTER(TensorInfo)]),
     "af_session_set_observer": (c_int, [c_void_p, c_void_p, c_void_p]),
     "af_session_arena_bytes": (c_size_t, [c_void_p]),
+    "af_session_weight_bytes": (c_size_t, [c_void_p]),
+    "af_bundle_weight_form": (c_char_p, [c_void_p, c_char_p, POINTER(c_char_p)]),
     "af_session_error": (c_char_p, [c_void_p]),
     # converter.h
     "af_convert": (c_int, [POINTER(ConvertOptions), POINTER(ConvertReport), _MSG, c_size_t]),

@@ -34,14 +34,16 @@ class TensorSpec:
 class Bundle:
     """An opened .afb bundle (memory-mapped and verified). Several sessions, on several threads,
     may share it. ``stream_weights=True`` keeps encoded weights in the mmap and decodes each
-    layer's per run (the smallest footprint)."""
+    layer's per run; ``expand_weights=True`` widens every compressed weight to f32 (by default
+    int8, 4-bit palette and blockwise conv weights run compressed)."""
 
-    def __init__(self, path, stream_weights=False):
+    def __init__(self, path, stream_weights=False, expand_weights=False):
         self.path = os.fsdecode(fspath(path, "Bundle"))
         self._h = ctypes.c_void_p()
         self._sessions = 0
         self._lock = threading.Lock()
-        opt = _lib.BundleOptions(stream_weights=1 if stream_weights else 0)
+        opt = _lib.BundleOptions(stream_weights=1 if stream_weights else 0,
+                                 expand_weights=1 if expand_weights else 0)
         msg = _lib.msg_buffer()
         check(_lib.lib.af_bundle_open_ex(os.fsencode(self.path), ctypes.byref(opt),
                                          ctypes.byref(self._h), msg, len(msg)), msg)
@@ -54,6 +56,15 @@ class Bundle:
         raw = ctypes.string_at(p, n.value).decode("utf-8", "replace") if p and n.value else ""
         self.metadata = json.loads(raw) if raw.strip() else {}
         self.conversion = None  # what convert() reported, for bundles it wrote
+
+    def weight_form(self, tensor):
+        """How constant ``tensor`` runs on this CPU: (form, why) — form "compressed", "halves",
+        "expanded", "streamed" or "raw"; None for a name that is not a constant."""
+        why = ctypes.c_char_p()
+        form = _lib.lib.af_bundle_weight_form(self._h, tensor.encode(), ctypes.byref(why))
+        if form is None:
+            return None
+        return form.decode(), (why.value or b"").decode()
 
     def _info(self, fn, i):
         info = _lib.TensorInfo()
@@ -172,6 +183,11 @@ class Session:
     @property
     def arena_bytes(self):
         return int(_lib.lib.af_session_arena_bytes(self._h)) if self._h else 0
+
+    @property
+    def weight_bytes(self):
+        """Bytes of weights the session keeps resident (af_session_weight_bytes)."""
+        return int(_lib.lib.af_session_weight_bytes(self._h)) if self._h else 0
 
     def _set_observer(self, fn_ptr, user):
         """Test hook: a C observer (function pointer, user pointer) called after every node."""

@@ -41,6 +41,7 @@ const char *af_pyhooks_layout(void)
     OFF(af_session_options, fp16);
     SIZE(af_bundle_options);
     OFF(af_bundle_options, stream_weights);
+    OFF(af_bundle_options, expand_weights);
     SIZE(af_node_event);
     OFF(af_node_event, node_index);
     OFF(af_node_event, node);

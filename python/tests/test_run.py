@@ -127,3 +127,22 @@ def test_sessions_and_bundle_lifetime(tmp_path):
         b.session()
     with pytest.raises(af.UsageError):
         af.Bundle(tmp_path / "m.afb").session(threads=0)
+
+
+def test_compressed_weights_forms_and_bytes(tmp_path, small_input, cli):
+    # int8 conv weights run compressed by default: the same output bytes as expand_weights
+    # (both take the same conv paths on small_cnn, tests/e2e/compressed_weights.sh), fewer
+    # resident weight bytes, and weight_form says which ran how
+    path = tmp_path / "i8.afb"
+    cli("convert", SMALL_CNN, "-o", path, "--compress", "int8", "-q")
+    with af.Bundle(path) as b, af.Bundle(path, expand_weights=True) as e:
+        names = [t["tensor"] for t in b.metadata["compression"]["tensors"]]
+        assert ("compressed", "") in [b.weight_form(n) for n in names]
+        assert e.weight_form(names[0]) == ("expanded", "expand_weights")
+        assert b.weight_form("no such tensor") is None
+        sb, se = b.session(), e.session()
+        yb = sb.run({"input": small_input})["output"]
+        ye = se.run({"input": small_input})["output"]
+        assert yb.tobytes() == ye.tobytes()
+        assert 0 < sb.weight_bytes < se.weight_bytes
+        sb.close(), se.close()

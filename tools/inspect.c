@@ -157,8 +157,41 @@ static void print_precision(const afb_file *f)
            100 * pi.paired_extra);
     if (!isnan(pi.psnr_placed))
         printf("  guidance (scale %g) under fp16 emulation: %.2f dB all fp16, %.2f dB placed "
-               "(gate %.2f dB; the search's figures, weights as halves)\n", pi.scale,
+               "(gate %.2f dB, measured by the search)\n", pi.scale,
                pi.psnr_fp16, pi.psnr_placed, pi.gate);
+}
+
+/* The target the metadata records, resolved (bundles before "target_device" recorded the name
+ * as typed: "iphone13", "m2"): "a15 (A15 Bionic), family h14". */
+static void print_target(const afb_file *f)
+{
+    af_target t;
+    char recorded[64];
+    int got = af_target_meta_read(f->meta_json, f->meta_len, &t, recorded, sizeof recorded);
+    if (got < 0) printf("  target: '%s', unknown to this build\n", recorded);
+    else if (got && t.device)
+        printf("  target: %s (%s), family %s\n", t.name, t.device->chip, t.family->name);
+    else if (got) printf("  target: family %s (%s)\n", t.family->name, t.family->chip);
+}
+
+/* "target": {"recorded", "family", "device", "chip"} (null when none is recorded). */
+static void json_target(af_json *j, const afb_file *f)
+{
+    af_target t;
+    char recorded[64];
+    int got = af_target_meta_read(f->meta_json, f->meta_len, &t, recorded, sizeof recorded);
+    json_key(j, "target");
+    if (!got) {
+        json_raw(j, "null");
+        j->need_comma = 1;
+        return;
+    }
+    json_open(j, '{');
+    json_kv_str(j, "recorded", recorded);
+    json_kv_str(j, "family", got > 0 ? t.family->name : NULL);
+    json_kv_str(j, "device", got > 0 && t.device ? t.device->name : NULL);
+    json_kv_str(j, "chip", got > 0 ? (t.device ? t.device->chip : t.family->chip) : NULL);
+    json_close(j, '}');
 }
 
 static int inspect_bundle(const char *path, int as_json)
@@ -215,6 +248,7 @@ static int inspect_bundle(const char *path, int as_json)
         json_weight_forms(&j, f, rb, enc_names);
         json_bundle_tensors(&j, "inputs", f, f->inputs, f->n_inputs);
         json_bundle_tensors(&j, "outputs", f, f->outputs, f->n_outputs);
+        json_target(&j, f);
         json_key(&j, "metadata"); /* already JSON: spliced in verbatim */
         if (f->meta_len) json_raw_n(&j, f->meta_json, f->meta_len);
         else json_raw(&j, "null");
@@ -246,6 +280,7 @@ static int inspect_bundle(const char *path, int as_json)
         printf("\n");
         inspect_print_auto(f->meta_json, f->meta_len);
         printf("  metadata: %.*s\n", (int)f->meta_len, f->meta_json);
+        print_target(f);
         print_partition(f);
         print_precision(f);
     }

@@ -217,6 +217,30 @@ __attribute__((target("avx2,fma"))) static void erf_avx2(float *x, int64_t n, in
     for (; i < n; i++) x[i] = afk_unary_f32(u, x[i]);
 }
 
+/* x = hard sigmoid, hard swish or leaky relu of x, 8 lanes, with the reference's operations in
+ * its order (no FMA: a*x then + b; x/6 a true division), so the same bits as afk_unary_f32;
+ * fminf(1, v) is min(v, 1) (a NaN v gives 1, as fminf), fmaxf(0, m) is max(m, 0). */
+__attribute__((target("avx2"))) static __m256 piecewise8(__m256 v, int fn, __m256 a, __m256 b)
+{
+    const __m256 z = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+    if (fn == AF_UNARY_LEAKY_RELU) /* x < 0 ? a*x : x */
+        return _mm256_blendv_ps(v, _mm256_mul_ps(a, v), _mm256_cmp_ps(v, z, _CMP_LT_OQ));
+    if (fn == AF_UNARY_HARD_SIGMOID)
+        return _mm256_max_ps(_mm256_min_ps(_mm256_add_ps(_mm256_mul_ps(a, v), b), one), z);
+    __m256 t = _mm256_add_ps(_mm256_div_ps(v, _mm256_set1_ps(6.0f)), _mm256_set1_ps(0.5f));
+    return _mm256_mul_ps(v, _mm256_max_ps(_mm256_min_ps(t, one), z)); /* HARD_SWISH */
+}
+
+__attribute__((target("avx2"))) static void piecewise_avx2(float *x, int64_t n,
+                                                           const af_unary_params *u)
+{
+    const __m256 a = _mm256_set1_ps(u->alpha), b = _mm256_set1_ps(u->beta);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i, piecewise8(_mm256_loadu_ps(x + i), u->fn, a, b));
+    for (; i < n; i++) x[i] = afk_unary_f32(u, x[i]);
+}
+
 /* dst = widen(src) with F16C: exact, like af_f16_to_f32 (signalling NaNs come out quiet). */
 __attribute__((target("avx,f16c"))) static void f16_to_f32_f16c(const uint16_t *src, float *dst,
                                                                  size_t n)
@@ -316,6 +340,20 @@ void afk_f16_to_f32_n(const uint16_t *src, float *dst, size_t n)
     }
 #endif
     for (size_t i = 0; i < n; i++) dst[i] = af_f16_to_f32(src[i]);
+}
+
+int afk_vec_piecewise(const af_unary_params *u, float *x, int64_t n)
+{
+#ifdef AFK_X86
+    if (use_avx2() && (u->fn == AF_UNARY_HARD_SIGMOID || u->fn == AF_UNARY_HARD_SWISH ||
+                       u->fn == AF_UNARY_LEAKY_RELU)) {
+        piecewise_avx2(x, n, u);
+        return 1;
+    }
+#else
+    (void)u, (void)x, (void)n;
+#endif
+    return 0;
 }
 
 int afk_vec_sigmoid(const af_unary_params *u, float *x, int64_t n)

@@ -33,3 +33,32 @@ foreach(pc aneforge-rt aneforge)
   configure_file(cmake/${pc}.pc.in ${CMAKE_BINARY_DIR}/${pc}.pc @ONLY)
   install(FILES ${CMAKE_BINARY_DIR}/${pc}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 endforeach()
+
+# The Python package (python/aneforge, docs/python.md): pure Python over libaneforge via ctypes.
+# Installed into the prefix's Python path in Debian's layout — lib/python3/dist-packages under
+# /usr, lib/python3.X/dist-packages elsewhere (on sys.path for /usr/local) — or AF_PYTHON_DIR
+# (relative to the prefix). The prefix is read at install time (cmake --install --prefix works);
+# _install.py records where the libraries are, relative to the package.
+set(AF_PYTHON_DIR "" CACHE STRING "Python package folder relative to the install prefix (empty: Debian layout)")
+find_package(Python3 COMPONENTS Interpreter QUIET)
+set(AF_PY_VER 3)
+if(Python3_FOUND)
+  set(AF_PY_VER ${Python3_VERSION_MAJOR}.${Python3_VERSION_MINOR})
+endif()
+install(CODE "
+  set(py_dir \"${AF_PYTHON_DIR}\")
+  if(NOT py_dir)
+    if(CMAKE_INSTALL_PREFIX STREQUAL \"/usr\")
+      set(py_dir lib/python3/dist-packages)
+    else()
+      set(py_dir lib/python${AF_PY_VER}/dist-packages)
+    endif()
+  endif()
+  set(pkg \"\${CMAKE_INSTALL_PREFIX}/\${py_dir}/aneforge\")
+  file(INSTALL \"${CMAKE_SOURCE_DIR}/python/aneforge/\" DESTINATION \"\${pkg}\"
+       FILES_MATCHING PATTERN \"*.py\" PATTERN \"_install.py\" EXCLUDE PATTERN \"__pycache__\" EXCLUDE)
+  file(RELATIVE_PATH rel \"\${pkg}\" \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}\")
+  message(STATUS \"Installing: \$ENV{DESTDIR}\${pkg}/_install.py\")
+  file(WRITE \"\$ENV{DESTDIR}\${pkg}/_install.py\"
+       \"# Written by cmake --install: the libraries' folder, relative to this package.\\nLIBDIR = '\${rel}'\\n\")
+")

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "../convert/gates.h"
+#include "../runtime/kernels/internal.h"
 #include "calib.h"
 #include "compress.h"
 #include "gptq.h"
@@ -151,6 +152,37 @@ static af_status decode_cand(auto_ctx *a, wstate *s, int c, float *out, af_err *
 }
 
 
+typedef struct enc_job {
+    auto_ctx *a;
+    wstate *s;
+    af_err *errs; /* per candidate */
+} enc_job;
+
+static void enc_task(void *arg, int64_t c, int tid)
+{
+    enc_job *j = arg;
+    (void)tid;
+    ensure_blob(j->a, j->s, (int)c, &j->errs[c]);
+}
+
+/* Lazy candidates: every blob of s encoded at once, one candidate per task on the calibration
+ * program's threads (the encoders are single-threaded and dominate auto's time; each task writes
+ * only its own candidate's slot). */
+static af_status encode_all(auto_ctx *a, wstate *s, af_err *err)
+{
+    af_err errs[MAX_CANDS];
+    memset(errs, 0, sizeof errs);
+    enc_job j = {a, s, errs};
+    afk_parallel(&a->ev.ctx, s->n_cands, enc_task, &j);
+    for (int c = 0; c < s->n_cands; c++)
+        if (errs[c].code != AF_OK) {
+            *err = errs[c];
+            release_blobs(s, -1);
+            return err->code;
+        }
+    return AF_OK;
+}
+
 /* Runs consumer node i of s's weight with each candidate (node i's inputs and its fp32 output
  * are live); accumulates the errors against that output. */
 static af_status judge_node(auto_ctx *a, wstate *s, int i, af_err *err)
@@ -165,12 +197,13 @@ static af_status judge_node(auto_ctx *a, wstate *s, int i, af_err *err)
         s->energy += (double)ref[e] * ref[e];
     }
     s->count += (double)m;
+    if (s->lazy && encode_all(a, s, err) != AF_OK) return err->code;
     for (int c = 0; c <= s->n_cands; c++) {
-        if (decode_cand(a, s, c, a->tmp_w, err) != AF_OK) return err->code;
+        af_status st = decode_cand(a, s, c, a->tmp_w, err);
         a->ev.over[s->tensor] = a->tmp_w;
-        af_status st = af_geval_node(&a->ev, i, a->tmp_out, err);
+        if (st == AF_OK) st = af_geval_node(&a->ev, i, a->tmp_out, err);
         a->ev.over[s->tensor] = NULL;
-        release_blobs(s, -1);
+        if (c == s->n_cands || st != AF_OK) release_blobs(s, -1);
         if (st != AF_OK) return st;
         double sse = 0;
         for (int64_t e = 0; e < m; e++) {
@@ -256,8 +289,49 @@ static af_status choice_post(void *user, int i, af_err *err)
     return AF_OK;
 }
 
+typedef struct choice_job {
+    auto_ctx *a;
+    int *todo;    /* weights whose current choice has no blob yet */
+    af_err *errs; /* per entry of todo */
+} choice_job;
+
+static void choice_task(void *arg, int64_t k, int tid)
+{
+    choice_job *j = arg;
+    (void)tid;
+    wstate *s = &j->a->w[j->todo[k]];
+    ensure_blob(j->a, s, s->pos, &j->errs[k]);
+}
+
+/* Every weight's current choice encoded before the run, weights spread over the calibration
+ * program's threads (a choice's blob is held until the choice changes, so after the first run
+ * only promoted weights are encoded). */
+static af_status encode_choices(auto_ctx *a, af_err *err)
+{
+    int *todo = malloc((size_t)a->nw * sizeof *todo + 1);
+    af_err *errs = calloc((size_t)a->nw + 1, sizeof *errs);
+    int n = 0;
+    if (!todo || !errs) {
+        free(todo), free(errs);
+        return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < a->nw; i++) {
+        wstate *s = &a->w[i];
+        release_blobs(s, s->pos);
+        if (s->pos < s->n_cands && !s->blob[s->pos].data) todo[n++] = i;
+    }
+    choice_job j = {a, todo, errs};
+    afk_parallel(&a->ev.ctx, n, choice_task, &j);
+    af_status st = AF_OK;
+    for (int k = 0; k < n && st == AF_OK; k++)
+        if (errs[k].code != AF_OK) *err = errs[k], st = err->code;
+    free(todo), free(errs);
+    return st;
+}
+
 static af_status run_choices(auto_ctx *a, af_err *err)
 {
+    if (encode_choices(a, err) != AF_OK) return err->code;
     return af_geval_run_live(&a->ev, choice_pre, choice_post, a, err);
 }
 

@@ -107,6 +107,15 @@ static int consumer_axis(const af_graph *g, const af_node *nd, int t, int *in_ro
         *n = af_tensor_numel(w) / w->dims[0];
         return 1;
     }
+    if (nd->op == AF_OP_CONV_TRANSPOSE) {
+        /* W (C, M, k...) as the col2im GEMM sees it: each input position's C channels times
+         * the C x (M * prod(k)) matrix, then scattered; the reduction axis is W's rows */
+        const af_conv_params *cp = &nd->p.conv;
+        if (cp->group != 1 || w->rank != x->rank || x->rank < 3 || x->dims[1] != w->dims[0])
+            return 0;
+        *in_rows = 1, *n = w->dims[0], *n_h = 1;
+        return 1;
+    }
     if (w->rank != 2) return 0;
     if (nd->op == AF_OP_MATMUL) {
         *in_rows = 1, *n = w->dims[0], *n_h = 1;
@@ -145,7 +154,11 @@ static void accumulate(const af_graph *g, const af_geval *ev, int i, wacc *a)
     const float *xd = ev->buf[nd->in[0]];
     if (nd->op == AF_OP_CONV)
         conv_samples(a, &nd->p.conv, xd, x, &g->tensors[nd->out[0]]);
-    else if (nd->op == AF_OP_MATMUL)
+    else if (nd->op == AF_OP_CONV_TRANSPOSE) {
+        int64_t plane = af_tensor_numel(x) / x->dims[0] / a->s->n; /* positions per image */
+        for (int64_t nb = 0; nb < x->dims[0]; nb++)
+            dense_samples(a, xd + nb * a->s->n * plane, plane, 1);
+    } else if (nd->op == AF_OP_MATMUL)
         dense_samples(a, xd, af_tensor_numel(x) / a->s->n, 0);
     else
         dense_samples(a, xd, af_tensor_numel(x) / a->s->n, nd->p.gemm.trans_a);

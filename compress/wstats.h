@@ -5,7 +5,8 @@
  * Which axis: a Conv weight (Cout, Cin/g, k...) reduces over its cols (Cin/g * prod(k), the
  * im2col order); one H per group, the rows of group b being rows [b*Cout/g, (b+1)*Cout/g).
  * Gemm with transB=1 (N, K): the cols. MatMul's B and Gemm with transB=0 (K, N): the rows
- * (in_rows = 1). ConvTranspose, Gather and rank > 2 MatMul weights get no statistics.
+ * (in_rows = 1). ConvTranspose (group 1), W (C, M/g, k...): the rows, as its col2im GEMM reduces
+ * over C. Grouped ConvTranspose, Gather and rank > 2 MatMul weights get no statistics.
  *
  * The full n x n matrix is kept when n <= max_full (else only its diagonal): it costs n^2
  * floats per group while calibrating and O(n^3) to factor (gptq.c).

@@ -144,6 +144,9 @@ int af_val_passes(const af_val_result *r, double min_psnr);
  * g->min_psnr). */
 void af_val_print_table(FILE *f, const af_val_result *r, int n, const af_gates *g, int per_layer,
                         int top);
+/* The JSON document af_val_write_json writes, NUL-terminated, malloc'd (the caller frees it). */
+af_status af_val_json_text(const af_val_result *r, int n, const af_gates *g, char **text,
+                           af_err *err);
 af_status af_val_write_json(const char *path, const af_val_result *r, int n, const af_gates *g,
                             af_err *err);
 af_status af_val_write_svg(const char *path, const af_val_result *r, int n, double min_psnr,

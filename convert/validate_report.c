@@ -417,48 +417,69 @@ static void json_layers(af_json *j, const af_val_result *r)
     json_kv_str(j, "first_nonfinite_tensor", r->first_nonfinite);
 }
 
-af_status af_val_write_json(const char *path, const af_val_result *r, int n, const af_gates *g,
-                            af_err *err)
+/* The JSON document into j (initialised by the caller). */
+static void json_document(af_json *j, const af_val_result *r, int n, const af_gates *g)
+{
+    json_open(j, '{');
+    json_kv_num(j, "min_psnr_db", g->min_psnr);
+    static const char *const keys[] = {"min_cosine", "min_topk", "min_argmax", "min_iou"};
+    for (int b = AF_GATE_COSINE, k = 0; b <= AF_GATE_IOU; b <<= 1, k++)
+        if (af_gates_set(g) & b) json_kv_num(j, keys[k], af_gate_min(g, b));
+    int failed = 0;
+    for (int c = 0; c < n; c++) failed |= af_val_failed(&r[c], g);
+    json_key(j, "pass");
+    json_raw(j, failed ? "false" : "true");
+    j->need_comma = 1;
+    json_failed(j, failed);
+    json_key(j, "components");
+    json_open(j, '[');
+    for (int c = 0; c < n; c++) {
+        obj_open(j);
+        json_kv_str(j, "name", r[c].name);
+        json_kv_str(j, "model", r[c].model);
+        json_kv_str(j, "bundle", r[c].bundle);
+        json_kv_int(j, "fp16_activations", r[c].fp16);
+        json_kv_int(j, "random_inputs", r[c].random_inputs);
+        json_kv_int(j, "seed", (int64_t)r[c].seed);
+        json_outputs(j, &r[c], g);
+        json_layers(j, &r[c]);
+        json_close(j, '}');
+    }
+    json_close(j, ']');
+    json_close(j, '}');
+    json_raw(j, "\n");
+}
+
+af_status af_val_json_text(const af_val_result *r, int n, const af_gates *g, char **text,
+                           af_err *err)
 {
     af_json j;
     json_init(&j);
-    json_open(&j, '{');
-    json_kv_num(&j, "min_psnr_db", g->min_psnr);
-    static const char *const keys[] = {"min_cosine", "min_topk", "min_argmax", "min_iou"};
-    for (int b = AF_GATE_COSINE, k = 0; b <= AF_GATE_IOU; b <<= 1, k++)
-        if (af_gates_set(g) & b) json_kv_num(&j, keys[k], af_gate_min(g, b));
-    int failed = 0;
-    for (int c = 0; c < n; c++) failed |= af_val_failed(&r[c], g);
-    json_key(&j, "pass");
-    json_raw(&j, failed ? "false" : "true");
-    j.need_comma = 1;
-    json_failed(&j, failed);
-    json_key(&j, "components");
-    json_open(&j, '[');
-    for (int c = 0; c < n; c++) {
-        obj_open(&j);
-        json_kv_str(&j, "name", r[c].name);
-        json_kv_str(&j, "model", r[c].model);
-        json_kv_str(&j, "bundle", r[c].bundle);
-        json_kv_int(&j, "fp16_activations", r[c].fp16);
-        json_kv_int(&j, "random_inputs", r[c].random_inputs);
-        json_kv_int(&j, "seed", (int64_t)r[c].seed);
-        json_outputs(&j, &r[c], g);
-        json_layers(&j, &r[c]);
-        json_close(&j, '}');
+    json_document(&j, r, n, g);
+    *text = NULL;
+    if (!json_ok(&j)) {
+        json_free(&j);
+        return af_err_set(err, AF_ERR_NOMEM, "out of memory building the validation report");
     }
-    json_close(&j, ']');
-    json_close(&j, '}');
-    json_raw(&j, "\n");
+    *text = j.buf; /* NUL-terminated, owned by the caller now */
+    return AF_OK;
+}
+
+af_status af_val_write_json(const char *path, const af_val_result *r, int n, const af_gates *g,
+                            af_err *err)
+{
+    char *text;
+    if (af_val_json_text(r, n, g, &text, err) != AF_OK)
+        return af_err_set(err, AF_ERR_NOMEM, "out of memory writing %s", path);
     af_status st = AF_OK;
-    FILE *f = json_ok(&j) ? fopen(path, "w") : NULL;
-    if (!json_ok(&j)) st = af_err_set(err, AF_ERR_NOMEM, "out of memory writing %s", path);
-    else if (!f) st = af_err_set(err, AF_ERR_IO, "%s: cannot open for writing", path);
+    size_t len = strlen(text);
+    FILE *f = fopen(path, "w");
+    if (!f) st = af_err_set(err, AF_ERR_IO, "%s: cannot open for writing", path);
     else {
-        if (fwrite(j.buf, 1, j.len, f) != j.len) st = af_err_set(err, AF_ERR_IO, "%s: write failed", path);
+        if (fwrite(text, 1, len, f) != len) st = af_err_set(err, AF_ERR_IO, "%s: write failed", path);
         if (fclose(f) != 0 && st == AF_OK) st = af_err_set(err, AF_ERR_IO, "%s: write failed", path);
     }
-    json_free(&j);
+    free(text);
     return st;
 }
 

@@ -12,6 +12,7 @@
 #include "fp16_round.h"
 #include "wdecode.h"
 #include "kernels/kernels.h"
+#include "kernels/cpanel.h"
 
 struct af_bundle {
     afb_file *f;
@@ -19,8 +20,11 @@ struct af_bundle {
                                * NULL for encoded constants when streaming */
     void *decoded;            /* one buffer holding every decoded constant */
     int stream;               /* af_bundle_options.stream_weights */
+    int expand;               /* af_bundle_options.expand_weights */
     uint8_t *pack_only;       /* per tensor: 1 = encoded and read only by nodes that pack it:
-                               * decoded when a session packs it, never widened at open */
+                               * packed by each session (compressed panels, halves, or decoded
+                               * just for packing), never widened at open */
+    size_t decoded_bytes;     /* bytes of decoded */
 };
 
 struct af_session {
@@ -99,20 +103,39 @@ static af_tview record_view(const afb_file *f, int32_t id)
     return v;
 }
 
+/* v[1] = the view packing node n gets of its encoded constant in[1] when only packing nodes
+ * read it: its compressed blob (dtype U8, cpanel.h) when the kernel keeps that compressed and
+ * the bundle is not opened with expand_weights, else the halves of a weight stored in halves
+ * (dtype F16), else v[1] as it is (f32). Returns the packed bytes (0: the node packs nothing). */
+static size_t pack_view(const af_bundle *b, const afb_node *n, af_tview *v)
+{
+    const afb_tensor *t = &b->f->tensors[n->in[1]];
+    if (t->encoding > AFB_ENC_FP16 && !b->expand) {
+        af_tview keep = v[1];
+        v[1].dtype = AF_DTYPE_U8, v[1].data = (void *)t->data;
+        size_t bytes = af_kernel_prepack_bytes(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out);
+        if (bytes) return bytes;
+        v[1] = keep;
+    }
+    if (t->encoding == AFB_ENC_FP16) v[1].dtype = AF_DTYPE_F16, v[1].data = (void *)t->data;
+    return af_kernel_prepack_bytes(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out);
+}
+
 /* Does node n pack its constant in[1] once per session (af_kernel_prepack)? MatMul, Gemm and
  * Conv: their kernels read nothing but the packed copy then. */
-static int packs_weight(const afb_file *f, const afb_node *n)
+static int packs_weight(const af_bundle *b, const afb_node *n, af_dtype *handed)
 {
     enum { MAX_IO = 16 };
+    const afb_file *f = b->f;
     if ((n->op != AF_OP_MATMUL && n->op != AF_OP_GEMM && n->op != AF_OP_CONV) || n->n_in < 2 ||
-        n->n_in + n->n_out > MAX_IO)
+        n->n_in + n->n_out > MAX_IO || n->in[1] < 0)
         return 0;
     af_tview v[MAX_IO];
     for (int k = 0; k < n->n_in; k++) v[k] = record_view(f, n->in[k]);
     for (int k = 0; k < n->n_out; k++) v[n->n_in + k] = record_view(f, n->out[k]);
-    if (n->in[1] >= 0 && f->tensors[n->in[1]].encoding == AFB_ENC_FP16)
-        v[1].dtype = AF_DTYPE_F16; /* as packing_views will hand it over */
-    return af_kernel_prepack_bytes(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out) > 0;
+    size_t bytes = pack_view(b, n, v); /* as packing_views will hand it over */
+    if (handed) *handed = v[1].dtype;
+    return bytes > 0;
 }
 
 /* Marks the encoded constants only packing nodes read (b->pack_only; 2 = read otherwise). */
@@ -126,7 +149,7 @@ static void mark_pack_only(af_bundle *b)
             if (id < 0 || f->tensors[id].storage != AFB_STORAGE_CONST ||
                 f->tensors[id].encoding == AFB_ENC_RAW)
                 continue;
-            int packs = k == 1 && packs_weight(f, n);
+            int packs = k == 1 && packs_weight(b, n, NULL);
             b->pack_only[id] = packs && b->pack_only[id] != 2 ? 1 : 2;
         }
     }
@@ -154,6 +177,7 @@ static af_status decode_constants(af_bundle *b, af_err *err)
     if (!b->stream) mark_pack_only(b);
     for (uint32_t i = 0; i < f->n_tensors && !b->stream; i++)
         if (!b->pack_only[i]) total += decoded_bytes(&f->tensors[i]);
+    b->decoded_bytes = total;
     if (total) {
         b->decoded = aligned_alloc(64, total);
         if (!b->decoded)
@@ -191,6 +215,7 @@ static af_status bundle_init(afb_file *f, const af_bundle_options *opt, af_bundl
     }
     b->f = f;
     b->stream = opt && opt->stream_weights;
+    b->expand = opt && opt->expand_weights;
     if (decode_constants(b, &err) != AF_OK) {
         af_bundle_close(b);
         put_msg(msg, msg_size, &err);
@@ -422,11 +447,7 @@ static size_t packing_views(const af_session *s, const afb_node *n, const af_tvi
                             af_tview *pv)
 {
     memcpy(pv, v, sizeof(af_tview) * (size_t)(n->n_in + n->n_out));
-    const afb_tensor *t = &s->b->f->tensors[n->in[1]];
-    if (s->b->pack_only[n->in[1]] && t->encoding == AFB_ENC_FP16) {
-        pv[1].dtype = AF_DTYPE_F16;
-        pv[1].data = (void *)t->data;
-    }
+    if (s->b->pack_only[n->in[1]]) return pack_view(s->b, n, pv);
     return af_kernel_prepack_bytes(n->op, &n->p, pv, n->n_in, pv + n->n_in, n->n_out);
 }
 
@@ -741,3 +762,91 @@ size_t af_session_arena_bytes(const af_session *s)
 }
 
 const char *af_session_error(const af_session *s) { return s->err; }
+
+/* ---- what the weights cost and how they run ------------------------------------------------- */
+
+/* rel[id] = 1 for constants whose stored pages release_packed_source gives back. */
+static void released_sources(const af_session *s, uint8_t *rel)
+{
+    const afb_file *f = s->b->f;
+    for (uint32_t i = 0; s->node_packed && i < f->n_nodes; i++) {
+        const afb_node *n = &f->nodes[i];
+        if (!s->node_packed[i] || !f->mapped) continue;
+        const afb_tensor *t = &f->tensors[n->in[1]];
+        if (t->encoding == AFB_ENC_RAW || s->b->pack_only[n->in[1]]) rel[n->in[1]] = 1;
+    }
+}
+
+size_t af_session_weight_bytes(const af_session *s)
+{
+    const afb_file *f = s->b->f;
+    size_t total = s->packed_bytes + s->b->decoded_bytes;
+    uint8_t *rel = calloc(f->n_tensors ? f->n_tensors : 1, 1);
+    if (!rel) return total;
+    released_sources(s, rel);
+    for (uint32_t i = 0; i < f->n_tensors; i++) {
+        const afb_tensor *t = &f->tensors[i];
+        if (t->storage != AFB_STORAGE_CONST || rel[i] || s->b->pack_only[i]) continue;
+        if (t->encoding == AFB_ENC_RAW || s->b->stream) total += (size_t)t->data_bytes;
+    }
+    free(rel);
+    return total;
+}
+
+/* Why a weight left for packing runs from f32 panels: what the compressed panels refuse. */
+static const char *expanded_why(const afb_node *n, const afb_tensor *t)
+{
+    if (n->op != AF_OP_CONV) return "MatMul/Gemm weight: decoded into f32 panels";
+    if (t->encoding == AFB_ENC_FP16) return "decoded into f32 panels";
+    const char *no = afk_cw_why_not(t->data, t->rank, t->dims);
+    return no ? no : "3x3 conv kept on Winograd (its transformed weights fit 3 MiB): "
+                     "decoded and transformed to f32";
+}
+
+/* Why a weight is decoded at open: the first node reading it that does not pack it. */
+static const char *open_why(const af_bundle *b, int32_t id)
+{
+    const afb_file *f = b->f;
+    for (uint32_t i = 0; i < f->n_nodes; i++) {
+        const afb_node *n = &f->nodes[i];
+        for (int k = 0; k < n->n_in; k++) {
+            if (n->in[k] != id || (k == 1 && packs_weight(b, n, NULL))) continue;
+            if (n->op == AF_OP_CONV && k == 1)
+                return "conv outside the packed GEMM (depthwise, or a CPU without AVX2): "
+                       "decoded at open";
+            if ((n->op == AF_OP_GEMM || n->op == AF_OP_MATMUL) && k == 1)
+                return "MatMul/Gemm weight not packed: decoded at open";
+            return "read by a kernel that takes f32: decoded at open";
+        }
+    }
+    return "decoded at open";
+}
+
+const char *af_bundle_weight_form(const af_bundle *b, const char *tensor, const char **why)
+{
+    const afb_file *f = b->f;
+    const char *dummy;
+    if (!why) why = &dummy;
+    *why = "";
+    int32_t id = -1;
+    for (uint32_t i = 0; i < f->n_tensors && id < 0; i++)
+        if (!strcmp(f->tensors[i].name, tensor)) id = (int32_t)i;
+    if (id < 0 || f->tensors[id].storage != AFB_STORAGE_CONST) return NULL;
+    const afb_tensor *t = &f->tensors[id];
+    if (t->encoding == AFB_ENC_RAW) return "raw";
+    if (b->stream) return "streamed";
+    if (!b->pack_only[id]) {
+        *why = b->expand ? "expand_weights" : open_why(b, id);
+        return "expanded";
+    }
+    for (uint32_t i = 0; i < f->n_nodes; i++) {
+        const afb_node *n = &f->nodes[i];
+        af_dtype dt = AF_DTYPE_F32;
+        if (n->n_in < 2 || n->in[1] != id || !packs_weight(b, n, &dt)) continue;
+        if (dt == AF_DTYPE_U8) return "compressed";
+        if (dt == AF_DTYPE_F16) return "halves";
+        *why = b->expand ? "expand_weights" : expanded_why(n, t);
+        return "expanded";
+    }
+    return "expanded";
+}

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PKGS="build-essential cmake pkg-config zlib1g-dev libprotobuf-c-dev protobuf-c-compiler \
 libonnx-dev libopenblas-dev libonnx-testdata python3-numpy python3-onnx \
-clang libclang-rt-14-dev librsvg2-bin"
+clang libclang-rt-14-dev librsvg2-bin python3-pytest python3-setuptools python3-pip"
 # Test-model exporters: the torchvision end-to-end tests export real models with them (they
 # skip when absent). AF_NO_TORCH=1 leaves them out.
 OPT_PKGS="python3-torch python3-torchvision"

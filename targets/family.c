@@ -3,8 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../graph/names.h"
-
 #include "../graph/graph.h" /* af_encoding: how bundles store each encoding */
 #include "aneforge/targets.h"
 
@@ -94,23 +92,23 @@ int af_wenc_from_name(const char *name)
     .decompressed_bits = FIG(16, SRC_DECOMP)
 
 static const af_target_family families[] = {
-    {.name = "h13", .alias = "m1", .chip = "M1 (A14-generation ANE)",
+    {.name = "h13", .alias = "m1", .chip = "M1 (H13: the A14 and M1 generation)",
      .peak_fp16_tops = FIG(11.0, SRC_M1_TOPS), BW(68.25, SRC_M1_BW), RATES(11.0),
      .native_streams = STREAMS_H13, .native_streams_source = SRC_STREAM_H13,
      .missing_ops = "sin,cos" OPS1_TRIG, .missing_ops_source = SRC_TRIG SRC_TRIG_OPS1, COMMON_CAPS},
-    {.name = "h14", .alias = "m2", .chip = "M2 (A15-generation ANE)",
+    {.name = "h14", .alias = "m2", .chip = "M2 (H14: the A15 and M2 generation)",
      .peak_fp16_tops = FIG(15.8, SRC_M2_TOPS), BW(100.0, SRC_M2_BW), RATES(15.8),
      .native_streams = STREAMS_H14, .native_streams_source = SRC_STREAM_H14,
      .missing_ops = "", .missing_ops_source = "", COMMON_CAPS},
-    {.name = "h15", .alias = "m3", .chip = "M3 (A16/A17-generation ANE)",
+    {.name = "h15", .alias = "m3", .chip = "M3 (H15: the A16 and M3 generation)",
      .peak_fp16_tops = FIG(18.0, SRC_M3_TOPS), BW(100.0, SRC_M3_BW), RATES(18.0),
      .native_streams = STREAMS_H14, .native_streams_source = SRC_STREAM_H14,
      .missing_ops = "", .missing_ops_source = "", COMMON_CAPS},
-    {.name = "h16", .alias = "m4", .chip = "M4 (A18-generation ANE)",
+    {.name = "h16", .alias = "m4", .chip = "M4 (H16: the A17 Pro and M4 generation)",
      .peak_fp16_tops = ASSUMED(19.0, SRC_M4_TOPS), RATES(19.0), BW(120.0, SRC_M4_BW),
      .native_streams = STREAMS_H14, .native_streams_source = SRC_STREAM_H14,
      .missing_ops = "", .missing_ops_source = "", COMMON_CAPS},
-    {.name = "h17s", .alias = "m5", .chip = "M5 (A19-generation ANE)",
+    {.name = "h17s", .alias = "m5", .chip = "M5 (H17: the A18 and M5 generation)",
      .peak_fp16_tops = ASSUMED(19.0, SRC_M5_TOPS), RATES(19.0), BW(153.0, SRC_M5_BW),
      .native_streams = STREAMS_H14, .native_streams_source = SRC_STREAM_H14,
      .missing_ops = "", .missing_ops_source = "", COMMON_CAPS},
@@ -166,45 +164,4 @@ int af_target_count(void) { return (int)(sizeof families / sizeof families[0]); 
 const af_target_family *af_target_at(int i)
 {
     return i >= 0 && i < af_target_count() ? &families[i] : NULL;
-}
-
-const af_target_family *af_target_find(const char *name)
-{
-    for (int i = 0; name && i < af_target_count(); i++)
-        if (!strcmp(families[i].name, name) || !strcmp(families[i].alias, name))
-            return &families[i];
-    return NULL;
-}
-
-const char *af_target_known_names(char *buf, size_t size)
-{
-    size_t used = 0;
-    if (!size) return buf;
-    buf[0] = '\0';
-    for (int i = 0; i < af_target_count() && used < size; i++) {
-        int n = snprintf(buf + used, size - used, "%s%s (%s)", i ? ", " : "", families[i].name,
-                         families[i].alias);
-        if (n < 0) break;
-        used += (size_t)n;
-    }
-    return buf;
-}
-
-af_status af_target_lookup(const char *name, const af_target_family **out, char *msg,
-                           size_t msg_size)
-{
-    *out = af_target_find(name);
-    if (*out) return AF_OK;
-    char known[256];
-    const char *names[2 * 16] = {0};
-    for (int i = 0; i < af_target_count() && i < 16; i++) {
-        names[2 * i] = families[i].name;
-        names[2 * i + 1] = families[i].alias;
-    }
-    const char *near = name ? af_nearest_name(name, names, 2 * 16) : NULL;
-    if (msg && msg_size)
-        snprintf(msg, msg_size, "unknown target family '%s'%s%s%s (known: %s)", name ? name : "",
-                 near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "",
-                 af_target_known_names(known, sizeof known));
-    return AF_ERR_USAGE;
 }

@@ -1,5 +1,5 @@
 /* tools/bench.c — `aneforge bench BUNDLE.afb [--inputs DIR] [--threads N] [--runs N]
- * [--stream-weights] [--json] [--profile]`: load time (bundle open → session ready), first run,
+ * [--stream-weights] [--expand-weights] [--json] [--profile]`: load time (bundle open → session ready), first run,
  * median of the timed runs, peak RSS; --profile adds time per node (bench_profile.c). Inputs
  * come from DIR/<name>.npy, or are seeded values in [-1, 1). */
 #include <stdio.h>
@@ -70,7 +70,7 @@ static int bench_input(af_session *s, const af_bundle *b, int i, const char *dir
 
 typedef struct bench_args {
     const char *bundle, *in_dir;
-    int threads, runs, json, stream, profile;
+    int threads, runs, json, stream, expand, profile;
 } bench_args;
 
 static int parse_args(int argc, char **argv, bench_args *a)
@@ -84,6 +84,7 @@ static int parse_args(int argc, char **argv, bench_args *a)
         if (!strcmp(s, "--inputs") && has_val) a->in_dir = argv[++i];
         else if (!strcmp(s, "--json")) a->json = 1;
         else if (!strcmp(s, "--stream-weights")) a->stream = 1;
+        else if (!strcmp(s, "--expand-weights")) a->expand = 1;
         else if (!strcmp(s, "--profile")) a->profile = 1;
         else if ((!strcmp(s, "--threads") || !strcmp(s, "--runs")) && has_val) {
             long n = cli_parse_count(argv[++i]);
@@ -96,11 +97,13 @@ static int parse_args(int argc, char **argv, bench_args *a)
     }
     if (!a->bundle)
         return cli_error(CLI_USAGE, "usage: aneforge bench BUNDLE.afb [--inputs DIR] [--threads N] "
-                                    "[--runs N] [--stream-weights] [--json] [--profile]");
+                                    "[--runs N] [--stream-weights] [--expand-weights] [--json] "
+                                    "[--profile]");
     return CLI_OK;
 }
 
-static void report(const bench_args *a, double load, double first, const double *t, size_t arena)
+static void report(const bench_args *a, double load, double first, const double *t, size_t arena,
+                   size_t wbytes)
 {
     double *sorted = (double *)t;
     qsort(sorted, (size_t)a->runs, sizeof *sorted, cmp_double);
@@ -111,14 +114,16 @@ static void report(const bench_args *a, double load, double first, const double 
     if (a->json)
         printf("{\"bundle\": \"%s\", \"threads\": %d, \"runs\": %d, \"stream_weights\": %s, "
                "\"load_ms\": %.3f, \"first_run_ms\": %.3f, \"run_ms_median\": %.3f, "
-               "\"run_ms_min\": %.3f, \"peak_rss_kb\": %ld, \"arena_bytes\": %zu}\n",
+               "\"run_ms_min\": %.3f, \"peak_rss_kb\": %ld, \"arena_bytes\": %zu, "
+               "\"weight_bytes\": %zu, \"expand_weights\": %s}\n",
                a->bundle, a->threads, a->runs, a->stream ? "true" : "false", load, first, med,
-               sorted[0], ru.ru_maxrss, arena);
+               sorted[0], ru.ru_maxrss, arena, wbytes, a->expand ? "true" : "false");
     else
         printf("%s: threads %d, runs %d%s\n  load %.3f ms  first run %.3f ms  median %.3f ms  "
-               "min %.3f ms\n  peak RSS %ld KiB  arena+scratch %zu bytes\n",
+               "min %.3f ms\n  peak RSS %ld KiB  arena+scratch %zu bytes  resident weights %zu "
+               "bytes\n",
                a->bundle, a->threads, a->runs, a->stream ? ", streamed weights" : "", load,
-               first, med, sorted[0], ru.ru_maxrss, arena);
+               first, med, sorted[0], ru.ru_maxrss, arena, wbytes);
 }
 
 int cmd_bench(int argc, char **argv)
@@ -129,7 +134,7 @@ int cmd_bench(int argc, char **argv)
     char msg[600];
     af_bundle *b;
     af_session *s;
-    af_bundle_options bo = {.stream_weights = a.stream};
+    af_bundle_options bo = {.stream_weights = a.stream, .expand_weights = a.expand};
     af_session_options so = {.n_threads = a.threads};
     double t0 = now_ms();
     af_status st = af_bundle_open_ex(a.bundle, &bo, &b, msg, sizeof msg);
@@ -155,7 +160,7 @@ int cmd_bench(int argc, char **argv)
         if (r < 0) first = dt;
         else times[r] = dt;
     }
-    if (rc == CLI_OK) report(&a, load, first, times, af_session_arena_bytes(s));
+    if (rc == CLI_OK) report(&a, load, first, times, af_session_arena_bytes(s), af_session_weight_bytes(s));
     if (rc == CLI_OK && prof) bench_prof_report(prof, 25);
     bench_prof_free(prof);
     free(times);

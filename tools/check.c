@@ -1,4 +1,4 @@
-/* tools/check.c — `aneforge check MODEL.onnx --target FAMILY [--fp16 [--calib DIR]] [--json]`:
+/* tools/check.c — `aneforge check MODEL.onnx --target TARGET [--fp16 [--calib DIR]] [--json]`:
  * the static preflight convert runs (every cap violation, exit 1 when any) and, with --fp16, the
  * fp16 divergence prediction on calibration inputs (exit 1 when anything is flagged). */
 #include <stdio.h>
@@ -34,7 +34,7 @@ static int parse_args(int argc, char **argv, check_args *a)
         else return cli_error(CLI_USAGE, "check: unexpected argument '%s'", s);
     }
     if (!a->model || (!a->target && !a->fp16))
-        return cli_error(CLI_USAGE, "usage: aneforge check MODEL.onnx --target FAMILY [--fp16 [--calib DIR]] [--json]");
+        return cli_error(CLI_USAGE, "usage: aneforge check MODEL.onnx --target TARGET [--fp16 [--calib DIR]] [--json]");
     return CLI_OK;
 }
 

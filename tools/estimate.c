@@ -1,6 +1,7 @@
-/* tools/estimate.c — `aneforge estimate BUNDLE.afb|MODEL.onnx --target FAMILY|host [--json]
+/* tools/estimate.c — `aneforge estimate BUNDLE.afb|MODEL.onnx --target TARGET|host [--json]
  * [--assume-weights ENC] [--top N] [--measure [--runs N] [--inputs DIR]]`: the roofline estimate per op and in
- * total, with the figures used and their sources. `--target host` probes this machine;
+ * total, with the figures used, their sources and the rows they come from (a device's own
+ * figures on its family row, see targets/resolve.c). `--target host` probes this machine;
  * `--measure` (bundles only) also times af_session_run so the estimate can be compared. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,7 @@ static int parse_args(int argc, char **argv, est_args *a)
         else return cli_error(CLI_USAGE, "estimate: unexpected argument '%s'", s);
     }
     if (!a->path || !a->target)
-        return cli_error(CLI_USAGE, "usage: aneforge estimate BUNDLE.afb|MODEL.onnx --target FAMILY|host [--json]");
+        return cli_error(CLI_USAGE, "usage: aneforge estimate BUNDLE.afb|MODEL.onnx --target FAMILY|CHIP|DEVICE|host [--json]");
     size_t n = strlen(a->path);
     if (a->inputs && !a->measure) return cli_error(CLI_USAGE, "estimate: --inputs goes with --measure");
     if (a->measure && (n < 4 || strcmp(a->path + n - 4, ".afb")))
@@ -153,12 +154,26 @@ static int top_ops(const af_cost_report *r, int *idx, int n)
     return k;
 }
 
-static void print_text(const est_args *a, const af_target_family *f, const af_cost_report *r,
-                       double measured_ms, double cpu_ms)
+/* Which rows the figures come from and how many are sourced; nothing for the host. */
+static void print_provenance(const af_target_provenance_info *p)
+{
+    if (!p) return;
+    printf("  target: %s = %s, generation %s, family %s%s\n", p->name, p->chip, p->generation, p->family,
+           p->extrapolated ? ": extrapolated from this anchor row (its generation has none)" : "");
+    printf("    figures from the %s row: peak, bandwidth%s; the rest from %s; %d sourced, %d assumed "
+           "(aneforge targets --provenance %s)\n",
+           p->figures[0].row, strcmp(p->figures[0].row, p->family) ? ", the rates derived from the peak" : "",
+           p->family, p->n_sourced, p->n_assumed, p->name);
+    if (p->note[0]) printf("    note: %s\n", p->note);
+}
+
+static void print_text(const est_args *a, const af_target_family *f, const af_target_provenance_info *p,
+                       const af_cost_report *r, double measured_ms, double cpu_ms)
 {
     char buf[128];
     printf("%s on %s (%s): estimated %.3f ms (%.3f ms of it per-op floors), %d ops\n", a->path,
            f->name, f->chip, r->time_us / 1e3, r->floor_us / 1e3, r->n);
+    print_provenance(p);
     printf("  %.4g GMAC, weights %.3f MB read (%s), activations %.3f MB moved\n", r->macs / 1e9,
            r->weight_bytes / 1e6, a->assume >= 0 ? af_wenc_table[a->assume].name : "as stored",
            r->act_bytes / 1e6);
@@ -185,14 +200,15 @@ static void print_text(const est_args *a, const af_target_family *f, const af_co
                measured_ms, cpu_ms, a->runs, r->time_us / 1e3 / cpu_ms);
 }
 
-static void print_json(const est_args *a, const af_target_family *f, const af_cost_report *r,
-                       double measured_ms, double cpu_ms)
+static void print_json(const est_args *a, const af_target_family *f, const af_target_provenance_info *p,
+                       const af_cost_report *r, double measured_ms, double cpu_ms)
 {
     af_json j;
     json_init(&j);
     json_open(&j, '{');
     json_kv_str(&j, "file", a->path);
-    json_kv_str(&j, "target", f->name);
+    json_kv_str(&j, "target", p ? p->name : f->name);
+    json_kv_str(&j, "target_family", f->name);
     json_kv_str(&j, "assume_weights", a->assume >= 0 ? af_wenc_table[a->assume].name : NULL);
     json_kv_num(&j, "time_ms", r->time_us / 1e3);
     json_kv_num(&j, "floor_ms", r->floor_us / 1e3);
@@ -205,6 +221,10 @@ static void print_json(const est_args *a, const af_target_family *f, const af_co
     }
     json_key(&j, "family");
     tcli_json_family(&j, f);
+    if (p) { /* which figures were used, their sources and rows */
+        json_key(&j, "provenance");
+        tcli_json_provenance(&j, p);
+    }
     json_key(&j, "ops");
     json_open(&j, '[');
     for (int i = 0; i < r->n; i++) {
@@ -236,6 +256,8 @@ int cmd_estimate(int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc != CLI_OK) return rc;
     af_target_family host;
+    af_target t;
+    af_target_provenance_info prov, *p = NULL;
     const af_target_family *f = NULL;
     char msg[600];
     af_status st;
@@ -243,8 +265,11 @@ int cmd_estimate(int argc, char **argv)
         if ((st = af_target_host_probe(&host, msg, sizeof msg)) != AF_OK)
             return cli_error(cli_exit_code(st), "%s", msg);
         f = &host;
-    } else if ((rc = tcli_family(a.target, &f)) != CLI_OK) {
+    } else if ((rc = tcli_target(a.target, &t)) != CLI_OK) {
         return rc;
+    } else {
+        f = &t.figures;
+        if (af_target_provenance(a.target, &prov, msg, sizeof msg) == AF_OK) p = &prov;
     }
     af_estimate_options o = {a.shapes, a.n_shapes, a.assume};
     af_cost_report r;
@@ -253,8 +278,8 @@ int cmd_estimate(int argc, char **argv)
     double measured = -1, cpu = -1;
     if (a.measure) rc = measure(a.path, a.inputs, a.runs, &measured, &cpu);
     if (rc == CLI_OK) {
-        if (a.as_json) print_json(&a, f, &r, measured, cpu);
-        else print_text(&a, f, &r, measured, cpu);
+        if (a.as_json) print_json(&a, f, p, &r, measured, cpu);
+        else print_text(&a, f, p, &r, measured, cpu);
     }
     af_cost_report_free(&r);
     return rc;

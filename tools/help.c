@@ -9,7 +9,7 @@
 
 const cli_command cli_commands[] = {
     {"convert", cmd_convert, "convert an ONNX model into a bundle",
-     "aneforge convert MODEL.onnx -o OUT.afb [--compress MODE] [--target FAMILY [--allow-fallback]]\n"
+     "aneforge convert MODEL.onnx -o OUT.afb [--compress MODE] [--target TARGET [--allow-fallback]]\n"
      "        [--input-shape NAME=D0,D1,...]... [--freeze NAME=FILE.npy]...\n"
      "        [--weights W.safetensors|INDEX.json]... [--image-input NAME:scale=S,bias=B0,B1,B2] [--calib DIR] [--min-psnr DB] [--json] [-q]\n"
      "        [--min-cosine C] [--min-topk P --topk [OUT=]K] [--min-argmax P --argmax-axis [OUT=]A]\n"
@@ -23,7 +23,7 @@ const cli_command cli_commands[] = {
      "  --block-bits 4|8      blockwise: bits per weight (default 4)\n"
      "  --sparsity S          sparse: prune the smallest fraction S in [0,1) first\n"
      "  --int8-asymmetric     int8 with a zero point;  --int8-per-tensor: one scale per tensor\n"
-     "  --target FAMILY       check the model against an ANE family (see `aneforge targets`)\n"
+     "  --target TARGET       check against a family, chip or iPhone (see `aneforge targets`)\n"
      "  --allow-fallback      keep ops the family cannot run, placed on the CPU\n"
      "  --calib DIR           calibration inputs (.npy per input): auto judges on them, and\n"
      "                        int8/int4/blockwise/auto codes become data-aware (GPTQ)\n"
@@ -54,14 +54,16 @@ const cli_command cli_commands[] = {
      "--input-shape= --weights= --weight-map= --allow-partial --image-input= --no-fuse --json "
      "--no-inplace-concat -q --quiet --freeze="},
     {"run", cmd_run, "run a bundle on .npy inputs",
-     "aneforge run BUNDLE.afb --inputs DIR [--outputs DIR] [--threads N] [--fp16] [--stream-weights]",
+     "aneforge run BUNDLE.afb --inputs DIR [--outputs DIR] [--threads N] [--fp16] [--stream-weights]\n"
+     "        [--expand-weights]",
      "  --inputs DIR          one DIR/<input name>.npy per graph input\n"
      "  --outputs DIR         write DIR/<output name>.npy (else print a summary per output)\n"
      "  --threads N           worker threads (results are identical for any N)\n"
      "  --fp16                round every activation to fp16, as the ANE's dataplane does\n"
-     "  --stream-weights      keep weights as stored and decode each layer when it runs",
+     "  --stream-weights      keep weights as stored and decode each layer when it runs\n"
+     "  --expand-weights      widen every compressed weight to f32 (no compressed panels)",
      "aneforge run small.afb --inputs models/small_cnn/inputs --outputs out/",
-     "--inputs= --outputs= --threads= --fp16 --stream-weights"},
+     "--inputs= --outputs= --threads= --fp16 --stream-weights --expand-weights"},
     {"inspect", cmd_inspect, "describe a bundle, an ONNX model or a safetensors file",
      "aneforge inspect FILE(.afb|.onnx|.safetensors) [--json]",
      "  --json                machine-readable output",
@@ -92,30 +94,41 @@ const cli_command cli_commands[] = {
      "--min-cosine= --min-topk= --min-argmax= --min-iou="},
     {"bench", cmd_bench, "time load, first run and median run; report peak RSS",
      "aneforge bench BUNDLE.afb [--inputs DIR] [--threads N] [--runs N] [--stream-weights] [--json]"
-     " [--profile]",
+     " [--profile]\n        [--expand-weights]",
      "  --runs N              timed runs after the first (default 10)\n"
-     "  --json                one JSON object: load_ms, first_run_ms, run_ms_median, peak_rss_kb, ...\n"
+     "  --json                one JSON object: load_ms, first_run_ms, run_ms_median, peak_rss_kb,\n"
+     "                        weight_bytes (resident weights), ...\n"
+     "  --expand-weights      widen every compressed weight to f32 (no compressed panels)\n"
      "  --profile             also time every node (fastest run): the 25 slowest and totals per op\n"
      "                        (the timed runs then include the observer's small cost)",
      "aneforge bench small.afb --runs 20 --json",
-     "--inputs= --threads= --runs= --stream-weights --json --profile"},
+     "--inputs= --threads= --runs= --stream-weights --expand-weights --json --profile"},
     {"check", cmd_check, "list what keeps ops off a family's ANE; predict fp16 trouble",
-     "aneforge check MODEL.onnx --target FAMILY [--fp16 [--calib DIR]] [--input-shape N=D,...] [--json]",
-     "  --target FAMILY       h13..h17s or m1..m5 (exit 1 when any cap is violated)\n"
+     "aneforge check MODEL.onnx --target TARGET [--fp16 [--calib DIR]] [--input-shape N=D,...] [--json]",
+     "  --target TARGET       a family h13..h17s, a chip a11..m5max or an iPhone (iphone13); exit 1\n"
+     "                        when any cap of its family is violated\n"
      "  --fp16                run the fp32 program and flag overflow, precision loss, cancellation",
      "aneforge check models/small_cnn/model.onnx --target h14",
      "--target= --fp16 --calib= --input-shape= --json"},
     {"estimate", cmd_estimate, "roofline latency estimate per op and in total",
-     "aneforge estimate BUNDLE.afb|MODEL.onnx --target FAMILY|host [--assume-weights ENC] [--json]\n"
+     "aneforge estimate BUNDLE.afb|MODEL.onnx --target TARGET|host [--assume-weights ENC] [--json]\n"
      "        [--measure [--inputs DIR] [--runs N]] [--top N]",
+     "  --target TARGET       a family (h14), chip (a15, m2ultra) or iPhone (iphone13): the device's\n"
+     "                        own peak and bandwidth on its family row, each figure's source printed\n"
      "  --target host         use figures measured on this machine by a short probe\n"
      "  --assume-weights ENC  price weights as int8/int4/... instead of as stored\n"
      "  --measure             also time the bundle here (with --target host)",
      "aneforge estimate small.afb --target h14",
      "--target= --assume-weights= --json --measure --inputs= --runs= --top= --input-shape="},
-    {"targets", cmd_targets, "the ANE family table with the source of every figure",
-     "aneforge targets [--json]", "  --json                machine-readable output",
-     "aneforge targets", "--json"},
+    {"targets", cmd_targets, "ANE families and Apple devices, every figure sourced; detect this chip",
+     "aneforge targets [--json] [--peak | --provenance TARGET | --detect [--hw-model S] [--brand S]]",
+     "  --json                machine-readable output\n"
+     "  --peak                the generational peak table (Apple's figure and the fp16 peak per chip)\n"
+     "  --provenance TARGET   which figures of TARGET are sourced or assumed, and its family anchor\n"
+     "  --detect              this machine's chip and family (sysctl on Apple; 'no ANE' elsewhere)\n"
+     "  --hw-model S, --brand S  with --detect: resolve recorded sysctl strings instead",
+     "aneforge targets --provenance iphone13",
+     "--json --peak --provenance= --detect --hw-model= --brand="},
 };
 const int cli_n_commands = (int)(sizeof cli_commands / sizeof cli_commands[0]);
 

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "aneforge/runtime.h"
+
 #include "../bundle/bundle.h"
 #include "../convert/json.h"
 #include "../graph/graph.h"
@@ -84,7 +86,7 @@ static void print_cpu_node(const char *node, void *ctx)
 
 /* Compressed weights, one line each (the per-tensor errors are in the metadata's
  * "compression" object). */
-static void print_compressed(const afb_file *f, const char *const *enc_names)
+static void print_compressed(const afb_file *f, const af_bundle *rb, const char *const *enc_names)
 {
     for (uint32_t i = 0; i < f->n_tensors; i++) {
         const afb_tensor *t = &f->tensors[i];
@@ -101,7 +103,34 @@ static void print_compressed(const afb_file *f, const char *const *enc_names)
                (unsigned long long)t->data_bytes, n ? 8.0 * t->data_bytes / n : 0.0);
         char origin[160]; /* quantized graphs */
         if (*inspect_int8_origin(t, origin, sizeof origin)) printf("\n      %s", origin);
+        const char *why = "", *form = rb ? af_bundle_weight_form(rb, t->name, &why) : NULL;
+        if (form) printf("\n      runs %s on this CPU%s%s", form, *why ? ": " : "", why);
     }
+}
+
+/* How each encoded constant runs on this CPU (af_bundle_weight_form), as a JSON array. */
+static void json_weight_forms(af_json *j, const afb_file *f, const af_bundle *rb,
+                              const char *const *enc_names)
+{
+    json_key(j, "weight_forms");
+    json_open(j, '[');
+    int first = 1;
+    for (uint32_t i = 0; rb && i < f->n_tensors; i++) {
+        const afb_tensor *t = &f->tensors[i];
+        const char *why = "", *form;
+        if (t->storage != AFB_STORAGE_CONST || t->encoding == AFB_ENC_RAW ||
+            !(form = af_bundle_weight_form(rb, t->name, &why)))
+            continue;
+        if (!first) json_raw(j, ",");
+        first = 0;
+        json_open(j, '{');
+        json_kv_str(j, "tensor", t->name);
+        json_kv_str(j, "encoding", enc_names[t->encoding]);
+        json_kv_str(j, "form", form);
+        json_kv_str(j, "why", why);
+        json_close(j, '}');
+    }
+    json_close(j, ']');
 }
 
 /* --target --allow-fallback bundles: the ANE/CPU partition recorded in the metadata. */
@@ -119,6 +148,9 @@ static int inspect_bundle(const char *path, int as_json)
     afb_file *f;
     af_err err = {0};
     if (afb_open_file(path, &f, &err) != AF_OK) return cli_error(cli_exit_code(err.code), "%s", err.msg);
+    af_bundle *rb = NULL; /* the runtime's view: how each weight runs (NULL: it refuses the file) */
+    char rmsg[256];
+    if (af_bundle_open(path, &rb, rmsg, sizeof rmsg) != AF_OK) rb = NULL;
     op_count ops[64];
     int n_ops = 0;
     for (uint32_t i = 0; i < f->n_nodes; i++) inspect_count_op(ops, &n_ops, display_node(&f->nodes[i]));
@@ -162,6 +194,7 @@ static int inspect_bundle(const char *path, int as_json)
         json_open(&j, '{');
         for (int i = 0; i < n_ops; i++) json_kv_int(&j, ops[i].name, ops[i].n);
         json_close(&j, '}');
+        json_weight_forms(&j, f, rb, enc_names);
         json_bundle_tensors(&j, "inputs", f, f->inputs, f->n_inputs);
         json_bundle_tensors(&j, "outputs", f, f->outputs, f->n_outputs);
         json_key(&j, "metadata"); /* already JSON: spliced in verbatim */
@@ -191,12 +224,13 @@ static int inspect_bundle(const char *path, int as_json)
         printf("\n  weights:");
         for (int e = 0; e < AFB_ENC_COUNT; e++)
             if (wcount[e]) printf(" %u %s tensors %.2f MB;", wcount[e], enc_names[e], wbytes[e] / 1e6);
-        print_compressed(f, enc_names);
+        print_compressed(f, rb, enc_names);
         printf("\n");
         inspect_print_auto(f->meta_json, f->meta_len);
         printf("  metadata: %.*s\n", (int)f->meta_len, f->meta_json);
         print_partition(f);
     }
+    af_bundle_close(rb);
     afb_close(f);
     return CLI_OK;
 }

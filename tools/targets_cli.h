@@ -11,6 +11,10 @@
 int tcli_parse_shape(const char *arg, af_shape_spec *spec, char (*name)[256]);
 /* Looks the family up; on failure prints the error with the known names and returns 2. */
 int tcli_family(const char *name, const af_target_family **out);
+/* Resolves a family, chip or device alias; on failure prints the error and returns 2. */
+int tcli_target(const char *name, af_target *out);
+/* The provenance of a target's figures as one JSON object value. */
+void tcli_json_provenance(af_json *j, const af_target_provenance_info *p);
 /* {"value": v, "source": "...", "assumed": false} under key. */
 void tcli_json_figure(af_json *j, const char *key, const af_figure *f);
 /* The family's figures as one JSON object value. */

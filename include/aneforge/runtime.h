@@ -66,12 +66,18 @@ typedef void (*af_session_observer)(void *user, const af_node_event *ev);
 
 typedef struct af_bundle_options {
     /* 0 (default): encoded constants (fp16, compressed) are decoded once at open into aligned
-     * f32 buffers, except weights that only packing kernels read (decoded into their packing at
-     * session creation; halves packed as halves). 1: they stay in their stored encoding in the mmap and each node's encoded
-     * weights are decoded into a per-session scratch buffer just before the node runs — the
-     * smallest footprint, at the cost of decoding on every run. Raw f32 constants are always
-     * used in place from the mmap. */
+     * f32 buffers, except weights that only packing kernels read: those are packed at session
+     * creation in their stored form where the kernel can read it (halves as halves; int8,
+     * 4-bit palette and blockwise conv weights as compressed panels decoded inside the GEMM,
+     * docs/performance.md), else decoded into f32 panels. 1: they stay in their stored encoding in
+     * the mmap and each node's encoded weights are decoded into a per-session scratch buffer
+     * just before the node runs — at the cost of decoding on every run. Raw f32 constants are
+     * always used in place from the mmap. */
     int stream_weights;
+    /* 1: compressed weights are never kept compressed: decoded to f32 for packing (as before
+     * compressed panels existed; the same outputs bit for bit where both use the packed GEMM,
+     * Winograd allowed again). For comparisons. */
+    int expand_weights;
 } af_bundle_options;
 
 af_status af_bundle_open(const char *path, af_bundle **out, char *msg, size_t msg_size);
@@ -110,6 +116,16 @@ af_status af_session_get_output(af_session *s, int index, const void **data,
 af_status af_session_set_observer(af_session *s, af_session_observer fn, void *user);
 /* Bytes of the activation arena and of kernel scratch this session holds. */
 size_t af_session_arena_bytes(const af_session *s);
+/* Bytes of weights this session keeps resident: its packed weights (compressed panels, half
+ * or f32 panels, Winograd-transformed), the constants decoded to f32 at open, and the
+ * constants it reads in place from the bundle (raw ones not packed; with stream_weights, the
+ * stored blobs). Constants whose pages were released after packing are not counted twice. */
+size_t af_session_weight_bytes(const af_session *s);
+/* How constant `tensor` of b runs: "compressed" (kept in its stored encoding: compressed
+ * panels decoded inside the packed GEMM), "halves" (fp16 panels), "expanded" (an f32 copy:
+ * decoded at open or into f32 panels), "streamed" (decoded per run), "raw" (stored f32) or
+ * NULL (not a constant). *why (may be NULL) gets a reason for "expanded", else "". */
+const char *af_bundle_weight_form(const af_bundle *b, const char *tensor, const char **why);
 const char *af_session_error(const af_session *s);
 
 #ifdef __cplusplus

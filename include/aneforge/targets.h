@@ -3,6 +3,7 @@
  * hurt?") and the roofline cost model ("roughly how fast?").
  *
  *   const af_target_family *f = af_target_find("m2");        // h14; NULL for an unknown name
+ *   af_target t;  af_target_resolve("iphone13", &t, msg, sizeof msg);  // A15: h14 + its figures
  *   af_target_check_result r;  char msg[512];
  *   af_target_check_file("model.onnx", NULL, 0, f, &r, msg, sizeof msg);
  *   for (int i = 0; i < r.n; i++) printf("%s (%s): %s\n", r.v[i].node, r.v[i].op, r.v[i].detail);
@@ -95,13 +96,104 @@ extern const char *const af_target_dtype_source;
 
 int af_target_count(void);
 const af_target_family *af_target_at(int i);
-/* By name or alias, case-sensitive ("h14", "m2"); NULL when unknown. */
+/* The family row a target name runs on, case-sensitive: a family ("h14") or its alias ("m2"),
+ * a chip ("a15", "m2ultra") or an unambiguous device alias ("iphone13"); NULL when unknown or
+ * ambiguous. The caps, op floor and weight streams of a device are its family's. */
 const af_target_family *af_target_find(const char *name);
 /* "h13 (m1), h14 (m2), ..." into buf; returns buf. */
 const char *af_target_known_names(char *buf, size_t size);
-/* af_target_find or AF_ERR_USAGE with "unknown target family 'x' (known: ...)" in msg. */
+/* af_target_find or AF_ERR_USAGE with "unknown target 'x'; did you mean 'y'? (known: ...)" (or
+ * "ambiguous target 'x' (...)") in msg. */
 af_status af_target_lookup(const char *name, const af_target_family **out, char *msg,
                            size_t msg_size);
+
+/* ---- devices: one row per Apple chip on top of the family rows (targets/devices.c) ----
+ * A device maps to the family row whose caps and assumed rates it uses, and carries its own
+ * public peak, memory bandwidth and ANE core count, each with its source. Its generation follows
+ * the ladders A(n) = H(n - 1) and M(n) = H(n + 12); a generation without a family row (A11-A13,
+ * A19) is "extrapolated" from the nearest family row (its anchor). */
+typedef struct af_target_device {
+    const char *name;          /* the --target spelling: "a15", "m2ultra" */
+    const char *chip;          /* "A15 Bionic", "M2 Ultra" */
+    const char *generation;    /* "H14": the ANE generation by the ladders */
+    const char *family;        /* "h14": the family row used (the anchor when extrapolated) */
+    const char *family_source; /* why this family, or "assumed: ..." */
+    int extrapolated;          /* 1: no family row of its own generation; anchored on family */
+    int year;                  /* first shipped */
+    af_figure public_tops;     /* Apple's headline Neural Engine ops/s (int8 from A17 Pro/M4 on) */
+    af_figure peak_fp16_tops;  /* the fp16 peak an estimate uses */
+    af_figure dram_gbps;       /* memory bandwidth, GB/s */
+    af_figure ane_cores;       /* Neural Engine cores (an Ultra: two 16-core dies) */
+    const char *aliases;       /* comma-separated device aliases ("iphone13,iphone13mini,...") */
+    const char *note;          /* a caveat for estimates ("" when none) */
+} af_target_device;
+
+int af_target_device_count(void);
+const af_target_device *af_target_device_at(int i);
+/* By chip name or device alias (case-sensitive); NULL when unknown. Family names and their
+ * aliases m1..m5 are chips too: "m2" is the M2 device, whose figures are the h14 row's. */
+const af_target_device *af_target_device_find(const char *name);
+
+/* A target name resolved: the family row, the device (NULL when a family was named) and the
+ * figures an estimate uses (the family row with the device's peak, bandwidth and the rates
+ * derived from the peak put in; chip names the device). */
+typedef struct af_target {
+    const char *name;                /* canonical: "a15", "h14" */
+    const af_target_family *family;  /* the table row */
+    const af_target_device *device;  /* NULL for a family name */
+    af_target_family figures;
+} af_target;
+
+/* AF_OK, or AF_ERR_USAGE with the af_target_lookup message. */
+af_status af_target_resolve(const char *name, af_target *out, char *msg, size_t msg_size);
+/* The device's figures on top of its family row (what af_target_resolve puts in figures). */
+void af_target_device_figures(const af_target_device *d, af_target_family *out);
+
+/* The generational peak of a target: Apple's headline figure and the fp16 peak estimates use
+ * (for a family, both are its row's peak). AF_ERR_USAGE for an unknown name. */
+af_status af_target_peak(const char *name, af_figure *public_tops, af_figure *fp16_tops,
+                         char *msg, size_t msg_size);
+
+/* Where each figure an estimate for a target uses comes from. */
+#define AF_TARGET_N_FIGURES 12
+typedef struct af_target_figure_row {
+    const char *key;   /* "peak_fp16_tops", "dram_gbps", ... (the JSON keys of `targets`) */
+    const char *unit;  /* "TOPS", "GB/s", "" */
+    af_figure fig;
+    const char *row;   /* the row it is read from: "a15" (device) or "h14" (family) */
+} af_target_figure_row;
+
+typedef struct af_target_provenance_info {
+    const char *name, *chip, *generation, *family;
+    int extrapolated;           /* the estimate extrapolates from the family row (the anchor) */
+    const char *family_source;  /* why this family */
+    const char *note;
+    int n_sourced, n_assumed;
+    int n;                      /* rows used in figures */
+    af_target_figure_row figures[AF_TARGET_N_FIGURES];
+} af_target_provenance_info;
+
+af_status af_target_provenance(const char *name, af_target_provenance_info *out, char *msg,
+                               size_t msg_size);
+
+/* ---- detecting the running chip (targets/detect.c) ---- */
+typedef struct af_detect_result {
+    int has_ane;          /* 1: an Apple chip with a Neural Engine */
+    char device[32];      /* "m2max", "a15"; "" when the variant is not known */
+    char chip[64];        /* "M2 Max"; "M3 (variant unknown)" from hw.model alone */
+    char generation[16];  /* "H14" */
+    char family[16];      /* the family row: "h14" ("" without an ANE) */
+    int extrapolated;     /* the generation has no row: family is the nearest anchor */
+    char why[256];        /* how it was resolved, or why there is no ANE */
+} af_detect_result;
+
+/* Resolves recorded sysctl strings: hw_model is `sysctl hw.model` on macOS ("Mac14,2",
+ * "MacBookPro18,3") or `hw.machine` on iOS ("iPhone14,2"); brand is
+ * `machdep.cpu.brand_string` ("Apple M2 Max", "Intel(R) Core(TM) ..."); either may be NULL or
+ * "". Pure parsing: compiled and tested on every platform. Always AF_OK (no ANE is a result). */
+af_status af_detect_family(const char *hw_model, const char *brand, af_detect_result *out);
+/* The running machine: sysctl on Apple platforms, "no ANE" elsewhere. */
+af_status af_detect_host(af_detect_result *out, char *msg, size_t msg_size);
 
 /* Measures this machine with the runtime's own kernels (~0.5 s): fills a family named "host"
  * whose figures' sources say "measured". */

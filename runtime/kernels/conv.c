@@ -12,6 +12,7 @@
  * over the tile just written (conv_residual; Winograd adds R in its output transform).
  */
 #include "internal.h"
+#include "cpanel.h"
 #include "simd512.h"
 #include "dw_fast.h"
 
@@ -235,8 +236,16 @@ size_t afk_convt_scratch(const af_params *p, const af_tview *in, const af_tview 
 
 /* floats before the panels: (int32) the panels' MR, then the layout (PACK_*); PACK_GEMM16:
  * the GEMM panels in IEEE halves, from a weight stored in halves (no Winograd: its transformed
- * weights would be four times the halves) */
-enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1, PACK_GEMM16 = 2 };
+ * weights would be four times the halves); PACK_CW: compressed panels (cpanel.h) from a weight
+ * handed over as its blob (dtype U8: the bytes of a runtime/wdecode.h blob, the weight's shape),
+ * decoded per panel inside the packed GEMM — no Winograd either, for the same reason */
+enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1, PACK_GEMM16 = 2, PACK_CW = 3 };
+
+/* A compressed 3x3 conv weight that Winograd would take keeps Winograd (decoded, transformed
+ * and held in f32) when its transformed weights take at most this many bytes: the large maps
+ * of a network's first stages, where each weight serves many outputs; else it runs on its
+ * compressed panels (docs/performance.md "Compressed weights at run time" measured this). */
+size_t afk_cw_wino_max = (size_t)3 << 20;
 
 /* The layout of pre-packed weights made for the kernel in use, or -1 (none or stale). */
 static int packed_kind(const void *packed)
@@ -258,6 +267,12 @@ size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_t
     geom_init(&g, cp, &in[0], &in[1], &out[0], 0);
     afk_wino w;
     if (is_depthwise(&g)) return 0;
+    if (in[1].dtype == AF_DTYPE_U8) { /* compressed panels, unless Winograd pays (below) */
+        if (wino_plan(&g, cp, &w) && afk_wino_pack_floats(&w) * sizeof(float) <= afk_cw_wino_max)
+            return 0;
+        size_t b = afk_cw_bytes(in[1].data, in[1].rank, in[1].dims, g.G, afk_pgemm_mr());
+        return b ? PACK_HDR * sizeof(float) + b : 0;
+    }
     int half = in[1].dtype == AF_DTYPE_F16;
     if (!half && wino_plan(&g, cp, &w)) return (afk_wino_pack_floats(&w) + PACK_HDR) * sizeof(float);
     int64_t n = af_tview_numel(&in[1]);
@@ -277,6 +292,11 @@ void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *ou
     h[0] = afk_pgemm_mr();
     afk_wino w;
     int64_t rows = g.Cg * g.K;
+    if (in[1].dtype == AF_DTYPE_U8) {
+        h[1] = PACK_CW;
+        afk_cw_pack(in[1].data, in[1].rank, in[1].dims, g.G, h[0], d + PACK_HDR);
+        return;
+    }
     if (in[1].dtype == AF_DTYPE_F16) {
         h[1] = PACK_GEMM16;
         for (int64_t gi = 0; gi < g.G; gi++)
@@ -975,6 +995,7 @@ typedef struct conv_job {
     int nr;                   /* panel width of sgemm_packed.c's kernel; 0: im2col + afk_sgemm */
     const float *packed;      /* ctx->packed when cut for this kernel, else NULL */
     const uint16_t *packed16; /* its half panels (PACK_GEMM16), else NULL */
+    const afk_cw *cw;         /* its compressed panels (PACK_CW), else NULL */
     int64_t rows, T, n_tiles, mb, n_mblk;
     const float *R;           /* fused residual (Y's layout) or NULL; then cp->act is identity */
     af_unary_params ract;     /* and the conv's activation, applied after adding R */
@@ -1114,7 +1135,7 @@ static void conv_gemm_task(void *arg, int64_t task, int tid)
         const float *Ap = j->packed ? j->packed + PACK_HDR + gi * g->Mg * j->rows : NULL;
         const uint16_t *Ap16 = j->packed16 ? j->packed16 + gi * g->Mg * j->rows : NULL;
         afk_pgemm pg = {.M = mc, .N = t, .K = j->rows, .A = wg, .lda = j->rows, .Ap = Ap,
-                        .Ap16 = Ap16,
+                        .Ap16 = Ap16, .Acw = j->cw, .acw_group = gi,
                         .ap_rows = g->Mg, .ap_row0 = m0,
                         .pack_b = pack_b_conv, .b_arg = &ps, .C = yg + m0 * g->osp + p0,
                         .ldc = g->osp, .bias = bias, .act = kind >= 0 ? kind : AFK_ACT_NONE,
@@ -1224,7 +1245,9 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     if (j.nr > 0 && packed_kind(ctx->packed) == PACK_GEMM) j.packed = ctx->packed;
     if (j.nr > 0 && packed_kind(ctx->packed) == PACK_GEMM16)
         j.packed16 = (const uint16_t *)((const float *)ctx->packed + PACK_HDR);
-    if (!j.W && !j.packed && !j.packed16)
+    if (j.nr > 0 && packed_kind(ctx->packed) == PACK_CW)
+        j.cw = (const afk_cw *)((const float *)ctx->packed + PACK_HDR);
+    if (!j.W && !j.packed && !j.packed16 && !j.cw)
         return af_err_set(err, AF_ERR_USAGE, "conv: W exists only packed, for another kernel");
     j.mb = g->Mg;
     if (g->N * g->G * j.n_tiles < MIN_TASKS && g->Mg > TASK_MBLK) j.mb = TASK_MBLK;

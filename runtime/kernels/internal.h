@@ -238,6 +238,8 @@ typedef struct afk_pgemm {
     const uint16_t *Bp16; /* or B packed like Bp in IEEE halves (widened per k block into work) */
     const uint16_t *Ap16; /* or A pre-packed like Ap in halves (afk_pgemm_pack_a16), widened
                            * per panel into work */
+    const struct afk_cw *Acw; /* or A as compressed panels (cpanel.h), sub-matrix acw_group, */
+    int64_t acw_group;        /* decoded per panel into work (rows from ap_row0 as for Ap) */
 } afk_pgemm;
 int afk_pgemm_nr(void); /* panel width of the kernel in use; 0: none (use afk_sgemm) */
 int afk_pgemm_mr(void); /* rows of its micro-tile (1 when none) */

@@ -18,6 +18,7 @@
  * results are reproducible on one machine; across ISAs they differ by FMA rounding only.
  */
 #include "internal.h"
+#include "cpanel.h"
 #include "neon.h"
 #include "simd512.h"
 
@@ -346,7 +347,7 @@ void afk_pgemm_run(const afk_pgemm *g)
     }
     /* AVX2 reads a row-major A in place (its rows stay in L1 across the column panels); the
      * AVX-512 kernel's 14 rows would want more address registers than it has */
-    const int direct = !g->Ap && !g->Ap16 && !g->a_trans &&
+    const int direct = !g->Ap && !g->Ap16 && !g->Acw && !g->a_trans &&
                        (g->alpha == 0.0f || g->alpha == 1.0f) && s->ukrd[1] != NULL;
     for (int64_t k0 = 0; k0 < g->K; k0 += KC) {
         int64_t kc = g->K - k0 < KC ? g->K - k0 : KC;
@@ -373,6 +374,8 @@ void afk_pgemm_run(const afk_pgemm *g)
             else if (g->Ap16) /* a half panel, widened (the next column panels reuse it) */
                 afk_f16_to_f32_n(g->Ap16 + k0 * g->ap_rows + (g->ap_row0 + i0) * kc, ap,
                                  (size_t)(mr * kc));
+            else if (g->Acw) /* a compressed panel, decoded (the next column panels reuse it) */
+                afk_cw_decode(g->Acw, g->acw_group, k0, kc, g->ap_row0 + i0, mr, ap);
             else
                 pack_a_gen(g, i0, mr, k0, kc, ap);
             pg_epi e = {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi,

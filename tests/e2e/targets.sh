@@ -23,7 +23,7 @@ expect_out '"source":'
 
 # unknown family names are refused up front with the known names, by every command
 expect_rc 2 "$AF" check "$M" --target h12
-expect_out "unknown target family 'h12'; did you mean 'h13'? (known: h13 (m1), h14 (m2), h15 (m3), h16 (m4), h17s (m5))"
+expect_out "unknown target 'h12'; did you mean 'h13', 'h14' or 'h15'? (known: h13 (m1), h14 (m2), h15 (m3), h16 (m4), h17s (m5); chips a11 ... a19pro, m1 ... m5max"
 expect_rc 2 "$AF" estimate "$M" --target M1
 expect_rc 2 "$AF" convert "$M" -o "$T/x.afb" --target gpu
 [ ! -e "$T/x.afb" ] || { echo "FAIL: a bundle was written for an unknown family"; exit 1; }

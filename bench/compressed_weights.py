@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Compressed weights at run time: fp32, int8 and int4 bundles of one model, side by side.
+
+  python3 bench/compressed_weights.py --build build --work /tmp/af-cw --model resnet50 \
+      [--rounds 5] [--runs 10] [--threads 1] [--no-ort]
+
+Exports the model if missing (models/export_torchvision.py: torchvision classifiers with seeded
+random weights), converts it with --compress fp32, int8 and int4, then runs alternating rounds
+(the order reversed every other round) of, per configuration, one `aneforge bench --json`
+process (int8 and int4 both as they run by default — compressed panels — and with
+--expand-weights, the decode-at-open path) and one ONNX Runtime process on the fp32 model
+(tests/oracle/run_ort.js --bench --json), then the same rounds of `aneforge bench --profile`
+(the sum over nodes of each node's fastest run: far less sensitive to other processes on a
+shared machine than whole-run medians). Prints two Markdown tables: file size, peak RSS,
+resident weight bytes (bench's weight_bytes), run-time median and minimum with their ratios to
+the fp32 bundle and to ONNX Runtime; then the profile sums and their ratio to fp32.
+Standard library only (docs/performance.md "Compressed weights at run time" holds a run).
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CFGS = [("fp32", []), ("int8", []), ("int8", ["--expand-weights"]), ("int4", []),
+        ("int4", ["--expand-weights"])]
+
+
+def sh(cmd, env=None):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+
+
+def key(name, flags):
+    return name + ("" if not flags else " " + " ".join(flags))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--work", default="/tmp/af-cw")
+    ap.add_argument("--model", default="resnet50")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--no-ort", action="store_true")
+    a = ap.parse_args()
+    af = os.path.abspath(os.path.join(a.build, "bin", "aneforge"))
+    d = os.path.join(a.work, a.model)
+    if not os.path.exists(os.path.join(d, "model.onnx")):
+        sh(["/usr/bin/python3", os.path.join(ROOT, "models/export_torchvision.py"), a.work, a.model])
+    for c in ("fp32", "int8", "int4"):
+        out = os.path.join(a.work, f"{a.model}.{c}.afb")
+        if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(af):
+            sh([af, "convert", os.path.join(d, "model.onnx"), "-o", out, "--compress", c, "-q"])
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    inputs, th = os.path.join(d, "inputs"), str(a.threads)
+    runs, prof = {}, {}
+    cfgs = CFGS + ([] if a.no_ort else [("ort", None)])
+    for r in range(a.rounds):
+        for name, fl in (cfgs if r % 2 == 0 else cfgs[::-1]):
+            if fl is None:
+                out = sh(["node", os.path.join(ROOT, "tests/oracle/run_ort.js"),
+                          os.path.join(d, "model.onnx"), inputs, os.path.join(a.work, "ort_out"),
+                          "--threads", th, "--bench", str(a.runs), "--json"])
+                j = json.loads(out.strip().splitlines()[-1])
+                j["weight_bytes"], size = None, os.path.getsize(os.path.join(d, "model.onnx"))
+            else:
+                b = os.path.join(a.work, f"{a.model}.{name}.afb")
+                j = json.loads(sh([af, "bench", b, "--inputs", inputs, "--threads", th,
+                                   "--runs", str(a.runs), "--json"] + fl, env))
+                size = os.path.getsize(b)
+            runs.setdefault(key(name, fl or []), []).append((j, size))
+    for r in range(a.rounds):
+        for name, fl in (CFGS if r % 2 == 0 else CFGS[::-1]):
+            out = sh([af, "bench", os.path.join(a.work, f"{a.model}.{name}.afb"), "--inputs",
+                      inputs, "--threads", th, "--runs", str(a.runs), "--profile"] + fl, env)
+            prof.setdefault(key(name, fl), []).append(float(re.search(r"sum ([0-9.]+) ms", out).group(1)))
+
+    def med(k, f):
+        return statistics.median(x[0][f] for x in runs[k])
+    base, bmin = med("fp32", "run_ms_median"), min(x[0]["run_ms_min"] for x in runs["fp32"])
+    ort = med("ort", "run_ms_median") if "ort" in runs else None
+    omin = min(x[0]["run_ms_min"] for x in runs["ort"]) if ort else None
+    print(f"| {a.model}, {a.threads} thread(s) | file MB | peak RSS MiB | resident weights MB | "
+          "run ms (median) | vs fp32 | vs ORT | run ms (min) | vs fp32 | vs ORT |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for k, v in runs.items():
+        ms, mn = med(k, "run_ms_median"), min(x[0]["run_ms_min"] for x in v)
+        wb = v[0][0]["weight_bytes"]
+        print(f"| {k} | {v[0][1] / 1e6:.1f} | {med(k, 'peak_rss_kb') / 1024:.1f} | "
+              f"{'' if wb is None else f'{wb / 1e6:.1f}'} | {ms:.1f} | {ms / base:.2f} | "
+              f"{'' if ort is None else f'{ms / ort:.2f}'} | {mn:.1f} | {mn / bmin:.2f} | "
+              f"{'' if omin is None else f'{mn / omin:.2f}'} |")
+    pb = statistics.median(prof["fp32"])
+    print(f"\n| {a.model}: bench --profile, sum of each node's fastest run | ms (median, range) "
+          "| vs fp32 |")
+    print("|---|---|---|")
+    for k, v in prof.items():
+        m = statistics.median(v)
+        print(f"| {k} | {m:.1f} ({min(v):.1f}-{max(v):.1f}) | {m / pb:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

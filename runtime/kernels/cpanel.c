@@ -1,0 +1,446 @@
+/* runtime/kernels/cpanel.c — compressed A panels: int8, 4-bit palette and blockwise codes in the
+ * packed GEMM's panel order, decoded one panel at a time (see cpanel.h). Built with
+ * -ffp-contract=off (CMakeLists.txt): a multiply and an add must stay two roundings, as in
+ * the reference decoder. */
+#include "cpanel.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "../../graph/dtype.h"
+#include "../wdecode.h"
+#include "internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define AFK_CW_X86 1
+#endif
+
+enum { KC = AFK_PGEMM_KC, LANES_MAX = 16, AFK_CW_PAD = 16 };
+
+int afk_cw_force_portable;
+
+static uint64_t up64(uint64_t x) { return (x + 63) & ~(uint64_t)63; }
+
+/* ---- what runs compressed ------------------------------------------------------------------ */
+
+static float rd_f32(const uint8_t *p)
+{
+    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static int f16s_finite(const uint8_t *p, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if ((af_wblob_rd16(p + 2 * i) & 0x7c00u) == 0x7c00u) return 0;
+    return 1;
+}
+
+/* int8: per-tensor or per-output-row scales, f16 (compress/) or f32 (an ONNX model's own). */
+static const char *int8_why_not(const af_wblob_head *h, const af_wblob_layout *l,
+                                const uint8_t *blob)
+{
+    if (h->flags & AF_WBLOB_F32_SCALE) {
+        unsigned mode = h->flags & (AF_WBLOB_PER_CHANNEL | AF_WBLOB_AXIS | AF_WBLOB_BLOCKED);
+        if (mode & AF_WBLOB_BLOCKED) return "int8 with blocked scales";
+        if (mode && (h->b != 0 || l->q_outer != 1 || l->q_d != l->rows))
+            return "int8 scales along an axis other than the output channel";
+        for (uint32_t k = 0; k < h->a; k++)
+            if (!isfinite(rd_f32(blob + l->params_off + 4ull * k))) return "int8 scale not finite";
+        return NULL;
+    }
+    return f16s_finite(blob + l->params_off, h->a) ? NULL : "int8 scale not finite";
+}
+
+static const char *pal_why_not(const af_wblob_head *h, const af_wblob_layout *l,
+                               const uint8_t *blob)
+{
+    if (h->bits != 4) return "palette codes of other than 4 bits";
+    if (!f16s_finite(blob + l->params_off, 16ull * h->a)) return "palette table not finite";
+    if ((h->flags & AF_WBLOB_ROW_SCALE) && !f16s_finite(blob + l->params2_off, l->rows))
+        return "palette row scale not finite";
+    if ((h->flags & AF_WBLOB_ROW_OFFSET) && !f16s_finite(blob + l->params3_off, l->rows))
+        return "palette row offset not finite";
+    uint64_t used = l->numel * 4;
+    if (h->enc == AFB_ENC_PALETTE && (used & 7) && (blob[l->data_off + (used >> 3)] >> (used & 7)))
+        return "palette codes have bits set past the last element";
+    return NULL;
+}
+
+static const char *parse(const uint8_t *blob, int rank, const int64_t *dims, af_wblob_head *h,
+                         af_wblob_layout *l)
+{
+    af_wblob_get_head(blob, h);
+    const char *bad = af_wblob_layout_of(h, rank, dims, l);
+    if (bad) return bad;
+    if (rank < 2 || l->numel == 0) return "not a matrix of weights";
+    switch (h->enc) {
+    case AFB_ENC_INT8: return int8_why_not(h, l, blob);
+    case AFB_ENC_INT4_LUT:
+    case AFB_ENC_PALETTE: return pal_why_not(h, l, blob);
+    case AFB_ENC_SPARSE: return "sparse: no in-GEMM decoder";
+    case AFB_ENC_BLOCKWISE:
+        return f16s_finite(blob + l->params_off, 2 * l->rows * h->c)
+                   ? NULL : "blockwise scale/offset not finite";
+    default: return "not a compressed encoding";
+    }
+}
+
+const char *afk_cw_why_not(const uint8_t *blob, int rank, const int64_t *dims)
+{
+    af_wblob_head h;
+    af_wblob_layout l;
+    return parse(blob, rank, dims, &h, &l);
+}
+
+/* ---- layout ---------------------------------------------------------------------------------- */
+
+static uint64_t panel_bytes(int64_t mr, int64_t kc, int bits)
+{
+    return ((uint64_t)(mr * kc) * (uint64_t)bits + 7) / 8;
+}
+
+/* Code bytes of one k block of kc columns over rows rows in mr-row panels. */
+static uint64_t block_bytes(int64_t rows, int mr, int64_t kc, int bits)
+{
+    uint64_t b = (uint64_t)(rows / mr) * panel_bytes(mr, kc, bits);
+    return rows % mr ? b + panel_bytes(rows % mr, kc, bits) : b;
+}
+
+/* Byte offset of panel (k0, i0) inside a sub-matrix. */
+static uint64_t panel_at(const afk_cw *cw, int64_t k0, int64_t i0)
+{
+    int64_t kc = cw->K - k0 < KC ? cw->K - k0 : KC;
+    return (uint64_t)(k0 / KC) * block_bytes(cw->rows, cw->mr, KC, cw->bits) +
+           (uint64_t)(i0 / cw->mr) * panel_bytes(cw->mr, kc, cw->bits);
+}
+
+/* Fills the header (offsets, sizes) for G sub-matrices; 0 when the blob does not fit. */
+static int plan(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int mr,
+                afk_cw *cw, af_wblob_head *h, af_wblob_layout *l)
+{
+    memset(cw, 0, sizeof *cw);
+    if (G < 1 || mr < 1 || mr > LANES_MAX || parse(blob, rank, dims, h, l) ||
+        l->rows % (uint64_t)G)
+        return 0;
+    const int int8 = h->enc == AFB_ENC_INT8, blk = h->enc == AFB_ENC_BLOCKWISE;
+    cw->kind = int8 ? AFK_CW_INT8 : blk ? AFK_CW_BLK : h->flags ? AFK_CW_PAL4 : AFK_CW_LUT4;
+    cw->mr = mr, cw->bits = int8 ? 8 : h->bits;
+    cw->uns = blk || (int8 && (h->flags & AF_WBLOB_F32_SCALE) && (h->flags & AF_WBLOB_UNSIGNED));
+    cw->rows = (int64_t)l->rows / G, cw->K = (int64_t)l->cols, cw->G = G;
+    cw->R = int8 ? 0 : (int64_t)h->b; /* blockwise: the block size */
+    int64_t full = cw->K / KC, rest = cw->K % KC;
+    cw->sub_bytes = (uint64_t)full * block_bytes(cw->rows, mr, KC, cw->bits) +
+                    (rest ? block_bytes(cw->rows, mr, rest, cw->bits) : 0);
+    uint64_t off = up64(sizeof *cw), nrow = l->rows * (blk ? h->c : 1); /* blockwise: per block */
+    cw->scale_off = off;
+    if (cw->kind != AFK_CW_LUT4) off = up64(off + 4 * nrow);
+    cw->aux_off = off;
+    if (cw->kind != AFK_CW_LUT4) off = up64(off + 4 * nrow);
+    cw->table_off = off;
+    if (!int8 && !blk) off = up64(off + 64ull * h->a);
+    cw->code_off = off;
+    cw->total = off + cw->sub_bytes * (uint64_t)G + AFK_CW_PAD;
+    return 1;
+}
+
+size_t afk_cw_bytes(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int mr)
+{
+    afk_cw cw;
+    af_wblob_head h;
+    af_wblob_layout l;
+    return plan(blob, rank, dims, G, mr, &cw, &h, &l) ? (size_t)cw.total : 0;
+}
+
+/* ---- packing --------------------------------------------------------------------------------- */
+
+/* Per-row f32 parameters: int8 scale and zero point; pal4 scale and offset (1 and 0 when the
+ * blob has none, as the decoder uses them); the tables widened to f32. */
+static void pack_params(const afk_cw *cw, const af_wblob_head *h, const af_wblob_layout *l,
+                        const uint8_t *blob, uint8_t *dst)
+{
+    float *s = (float *)(dst + cw->scale_off), *o = (float *)(dst + cw->aux_off);
+    int32_t *z = (int32_t *)(dst + cw->aux_off);
+    const int asym = (h->flags & AF_WBLOB_ASYMMETRIC) != 0;
+    for (uint64_t r = 0; r < l->rows && cw->kind == AFK_CW_INT8; r++) {
+        uint64_t si = h->a == 1 ? 0 : r;
+        if (h->flags & AF_WBLOB_F32_SCALE) {
+            s[r] = rd_f32(blob + l->params_off + 4 * si);
+            z[r] = !asym ? 0 : cw->uns ? blob[l->params2_off + si] : (int8_t)blob[l->params2_off + si];
+        } else {
+            s[r] = af_f16_to_f32(af_wblob_rd16(blob + l->params_off + 2 * si));
+            z[r] = asym ? (int8_t)blob[l->params2_off + si] : 0;
+        }
+    }
+    for (uint64_t r = 0; r < l->rows && cw->kind == AFK_CW_PAL4; r++) {
+        s[r] = (h->flags & AF_WBLOB_ROW_SCALE)
+                   ? af_f16_to_f32(af_wblob_rd16(blob + l->params2_off + 2 * r)) : 1.0f;
+        o[r] = (h->flags & AF_WBLOB_ROW_OFFSET)
+                   ? af_f16_to_f32(af_wblob_rd16(blob + l->params3_off + 2 * r)) : 0.0f;
+    }
+    for (uint64_t r = 0; r < l->rows && cw->kind == AFK_CW_BLK; r++) /* [block][row] */
+        for (uint64_t k = 0; k < h->c; k++) {
+            const uint8_t *so = blob + l->params_off + 4 * (r * h->c + k);
+            s[k * l->rows + r] = af_f16_to_f32(af_wblob_rd16(so));
+            o[k * l->rows + r] = af_f16_to_f32(af_wblob_rd16(so + 2));
+        }
+    float *t = (float *)(dst + cw->table_off);
+    for (uint64_t i = 0; (cw->kind == AFK_CW_LUT4 || cw->kind == AFK_CW_PAL4) && i < 16ull * h->a; i++)
+        t[i] = af_f16_to_f32(af_wblob_rd16(blob + l->params_off + 2 * i));
+}
+
+// codes (rows, K) of sub-matrix gi -> panels (k0, i0), each k-major: code (i0+i, k0+kk) at kk*mr+i
+static void pack_codes(const afk_cw *cw, const uint8_t *codes, int64_t gi, uint8_t *dst)
+{
+    const int64_t K = cw->K;
+    for (int64_t k0 = 0; k0 < K; k0 += KC) {
+        int64_t kc = K - k0 < KC ? K - k0 : KC;
+        for (int64_t i0 = 0; i0 < cw->rows; i0 += cw->mr) {
+            int mr = cw->rows - i0 < cw->mr ? (int)(cw->rows - i0) : cw->mr;
+            uint8_t *p = dst + panel_at(cw, k0, i0);
+            memset(p, 0, panel_bytes(mr, kc, cw->bits));
+            for (int64_t kk = 0; kk < kc; kk++)
+                for (int i = 0; i < mr; i++) {
+                    uint64_t src = (uint64_t)((gi * cw->rows + i0 + i) * K + k0 + kk);
+                    uint64_t e = (uint64_t)(kk * mr + i);
+                    if (cw->bits == 8) p[e] = codes[src];
+                    else af_wblob_put_code(p, e, 4, af_wblob_code_at(codes, src, 4));
+                }
+        }
+    }
+}
+
+void afk_cw_pack(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int mr,
+                 void *dst)
+{
+    afk_cw cw;
+    af_wblob_head h;
+    af_wblob_layout l;
+    if (!plan(blob, rank, dims, G, mr, &cw, &h, &l)) return;
+    uint8_t *d = dst;
+    memset(d, 0, cw.code_off);
+    memset(d + cw.total - AFK_CW_PAD, 0, AFK_CW_PAD);
+    memcpy(d, &cw, sizeof cw);
+    pack_params(&cw, &h, &l, blob, d);
+    for (int64_t gi = 0; gi < G; gi++)
+        pack_codes(&cw, blob + l.data_off, gi, d + cw.code_off + (uint64_t)gi * cw.sub_bytes);
+}
+
+/* ---- decoding -------------------------------------------------------------------------------- */
+
+/* A panel being decoded: its codes, first global row and the parameter arrays. */
+typedef struct cw_panel {
+    const afk_cw *cw;
+    const uint8_t *codes;
+    int64_t r0, kc, k0, nrow; /* first global row, k block, all rows (blockwise params) */
+    int mr;
+    const float *s, *o, *t;
+    const int32_t *z;
+} cw_panel;
+
+/* ap[e] for e in [e0, e1): element e is row r0 + e % mr, column e / mr of the panel. */
+static void decode_portable(const cw_panel *p, int64_t e0, int64_t e1, float *ap)
+{
+    const afk_cw *cw = p->cw;
+    for (int64_t e = e0; e < e1; e++) {
+        int64_t r = p->r0 + e % p->mr;
+        if (cw->kind == AFK_CW_BLK) { /* x = (float)code * s + o of the row's block */
+            int64_t b = (p->k0 + e / p->mr) / cw->R * p->nrow + r;
+            unsigned c = cw->bits == 8 ? p->codes[e] : af_wblob_code_at(p->codes, (uint64_t)e, 4);
+            ap[e] = (float)c * p->s[b] + p->o[b];
+            continue;
+        }
+        if (cw->kind == AFK_CW_INT8) {
+            int32_t q = cw->uns ? p->codes[e] : (int8_t)p->codes[e];
+            ap[e] = p->s[r] * (float)(q - p->z[r]);
+            continue;
+        }
+        float v = p->t[r / cw->R * 16 + (int64_t)af_wblob_code_at(p->codes, (uint64_t)e, 4)];
+        ap[e] = cw->kind == AFK_CW_LUT4 ? v : p->s[r] * v + p->o[r];
+    }
+}
+
+/* Lane i (row r0 + i) of a k step: its table, counted from the panel's first. */
+static void lane_tables(const cw_panel *p, int *tab, int *nt)
+{
+    const afk_cw *cw = p->cw;
+    int64_t left = cw->R ? cw->R - p->r0 % cw->R : 0;
+    int t = 0;
+    for (int i = 0; i < p->mr; i++, left--) {
+        if (cw->R && left == 0) t++, left = cw->R;
+        tab[i] = t;
+    }
+    *nt = t + 1;
+}
+
+#ifdef AFK_CW_X86
+#define TGT512 __attribute__((target("avx512f,avx2")))
+#define TGT256 __attribute__((target("avx2")))
+#define RN (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+
+/* The mr codes of k step kk (lanes 0..mr-1; the rest garbage): int8 sign- or zero-extended,
+ * 4-bit nibbles LSB first (an odd start drops the first nibble). Reads up to 16 bytes from
+ * the step's first: the buffer has AFK_CW_PAD bytes after its last panel. */
+TGT512 static inline __m512i step_codes512(const cw_panel *p, int64_t kk)
+{
+    uint64_t e = (uint64_t)(kk * p->mr);
+    if (p->cw->bits == 8) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(p->codes + e));
+        return p->cw->uns ? _mm512_cvtepu8_epi32(b) : _mm512_cvtepi8_epi32(b);
+    }
+    __m128i b = _mm_loadl_epi64((const __m128i *)(p->codes + (e >> 1))), m = _mm_set1_epi8(15);
+    __m128i lo = _mm_and_si128(b, m), hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
+    __m128i c = _mm_unpacklo_epi8(lo, hi);
+    if (e & 1) c = _mm_srli_si128(c, 1);
+    return _mm512_cvtepu8_epi32(c);
+}
+
+// codes, mr lanes per k step -> x = s * (float)(q - z) | T[c] | s * T[c] + o, one panel
+TGT512 static void decode512(const cw_panel *p, float *ap)
+{
+    const afk_cw *cw = p->cw;
+    const __mmask16 m = (__mmask16)((1u << p->mr) - 1);
+    __m512 s = _mm512_setzero_ps(), o = _mm512_setzero_ps(), tv[LANES_MAX];
+    __m512i z = _mm512_setzero_si512();
+    __mmask16 tm[LANES_MAX] = {0};
+    int tab[LANES_MAX], nt = 1;
+    if (cw->kind != AFK_CW_LUT4) s = _mm512_maskz_loadu_ps(m, p->s + p->r0);
+    if (cw->kind == AFK_CW_PAL4) o = _mm512_maskz_loadu_ps(m, p->o + p->r0);
+    if (cw->kind == AFK_CW_INT8) z = _mm512_maskz_loadu_epi32(m, p->z + p->r0);
+    if (cw->kind != AFK_CW_INT8) {
+        lane_tables(p, tab, &nt);
+        for (int i = 0; i < p->mr; i++) tm[tab[i]] |= (__mmask16)(1u << i);
+        for (int t = 0; t < nt; t++) tv[t] = _mm512_loadu_ps(p->t + (p->r0 / cw->R + t) * 16);
+    }
+    for (int64_t kk = 0; kk < p->kc; kk++) {
+        __m512i c = step_codes512(p, kk);
+        __m512 x;
+        if (cw->kind == AFK_CW_INT8) {
+            x = _mm512_mul_round_ps(s, _mm512_cvtepi32_ps(_mm512_sub_epi32(c, z)), RN);
+        } else {
+            x = _mm512_permutexvar_ps(c, tv[0]);
+            for (int t = 1; t < nt; t++) x = _mm512_mask_permutexvar_ps(x, tm[t], c, tv[t]);
+            if (cw->kind == AFK_CW_PAL4)
+                x = _mm512_add_round_ps(_mm512_mul_round_ps(s, x, RN), o, RN);
+        }
+        _mm512_mask_storeu_ps(ap + kk * p->mr, m, x);
+    }
+}
+
+// blockwise codes, mr lanes per k step -> x = (float)code * s + o, s and o of each lane's block
+TGT512 static void decode512_blk(const cw_panel *p, float *ap)
+{
+    const __mmask16 m = (__mmask16)((1u << p->mr) - 1);
+    __m512 s = _mm512_setzero_ps(), o = s;
+    for (int64_t kk = 0, blk = -1; kk < p->kc; kk++) {
+        int64_t b = (p->k0 + kk) / p->cw->R;
+        if (b != blk) { /* the block's parameters, one per lane (row) */
+            blk = b;
+            s = _mm512_maskz_loadu_ps(m, p->s + b * p->nrow + p->r0);
+            o = _mm512_maskz_loadu_ps(m, p->o + b * p->nrow + p->r0);
+        }
+        __m512 x = _mm512_cvtepi32_ps(step_codes512(p, kk));
+        x = _mm512_add_round_ps(_mm512_mul_round_ps(x, s, RN), o, RN);
+        _mm512_mask_storeu_ps(ap + kk * p->mr, m, x);
+    }
+}
+
+/* The same for AVX2: 8 lanes (mr <= 8). */
+TGT256 static inline __m256i step_codes256(const cw_panel *p, int64_t kk)
+{
+    uint64_t e = (uint64_t)(kk * p->mr);
+    if (p->cw->bits == 8) {
+        __m128i b = _mm_loadl_epi64((const __m128i *)(p->codes + e));
+        return p->cw->uns ? _mm256_cvtepu8_epi32(b) : _mm256_cvtepi8_epi32(b);
+    }
+    __m128i b = _mm_loadl_epi64((const __m128i *)(p->codes + (e >> 1))), m = _mm_set1_epi8(15);
+    __m128i lo = _mm_and_si128(b, m), hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
+    __m128i c = _mm_unpacklo_epi8(lo, hi);
+    if (e & 1) c = _mm_srli_si128(c, 1);
+    return _mm256_cvtepu8_epi32(c);
+}
+
+/* T[c] for 8 lanes from a 16-entry table in two halves (vpermps reads the low 3 bits). */
+TGT256 static inline __m256 lut16(__m256i c, const float *t)
+{
+    __m256 sel = _mm256_castsi256_ps(_mm256_cmpgt_epi32(c, _mm256_set1_epi32(7)));
+    return _mm256_blendv_ps(_mm256_permutevar8x32_ps(_mm256_loadu_ps(t), c),
+                            _mm256_permutevar8x32_ps(_mm256_loadu_ps(t + 8), c), sel);
+}
+
+TGT256 static void decode256_blk(const cw_panel *p, float *ap)
+{
+    int32_t mi[8];
+    for (int i = 0; i < 8; i++) mi[i] = i < p->mr ? -1 : 0;
+    const __m256i m = _mm256_loadu_si256((const __m256i *)mi);
+    __m256 s = _mm256_setzero_ps(), o = s;
+    for (int64_t kk = 0, blk = -1; kk < p->kc; kk++) {
+        int64_t b = (p->k0 + kk) / p->cw->R;
+        if (b != blk) {
+            blk = b;
+            s = _mm256_maskload_ps(p->s + b * p->nrow + p->r0, m);
+            o = _mm256_maskload_ps(p->o + b * p->nrow + p->r0, m);
+        }
+        __m256 x = _mm256_cvtepi32_ps(step_codes256(p, kk));
+        _mm256_maskstore_ps(ap + kk * p->mr, m, _mm256_add_ps(_mm256_mul_ps(x, s), o));
+    }
+}
+
+TGT256 static void decode256(const cw_panel *p, float *ap)
+{
+    const afk_cw *cw = p->cw;
+    int32_t mi[8], zi[8] = {0}, tab[LANES_MAX] = {0}, nt = 1;
+    float si[8] = {0}, oi[8] = {0}, tmf[LANES_MAX][8];
+    if (cw->kind != AFK_CW_INT8) lane_tables(p, tab, &nt);
+    memset(tmf, 0, sizeof tmf);
+    for (int i = 0; i < 8; i++) {
+        mi[i] = i < p->mr ? -1 : 0;
+        if (i >= p->mr) continue;
+        if (cw->kind != AFK_CW_LUT4) si[i] = p->s[p->r0 + i];
+        if (cw->kind == AFK_CW_PAL4) oi[i] = p->o[p->r0 + i];
+        if (cw->kind == AFK_CW_INT8) zi[i] = p->z[p->r0 + i];
+        else memset(&tmf[tab[i]][i], 0xff, sizeof(float));
+    }
+    const __m256i m = _mm256_loadu_si256((const __m256i *)mi);
+    const __m256i z = _mm256_loadu_si256((const __m256i *)zi);
+    const __m256 s = _mm256_loadu_ps(si), o = _mm256_loadu_ps(oi);
+    const float *t0 = cw->R ? p->t + p->r0 / cw->R * 16 : NULL;
+    for (int64_t kk = 0; kk < p->kc; kk++) {
+        __m256i c = step_codes256(p, kk);
+        __m256 x;
+        if (cw->kind == AFK_CW_INT8) {
+            x = _mm256_mul_ps(s, _mm256_cvtepi32_ps(_mm256_sub_epi32(c, z)));
+        } else {
+            x = lut16(c, t0);
+            for (int t = 1; t < nt; t++)
+                x = _mm256_blendv_ps(x, lut16(c, t0 + 16 * t), _mm256_loadu_ps(tmf[t]));
+            if (cw->kind == AFK_CW_PAL4) x = _mm256_add_ps(_mm256_mul_ps(s, x), o);
+        }
+        _mm256_maskstore_ps(ap + kk * p->mr, m, x);
+    }
+}
+#endif
+
+void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t i0, int mr,
+                   float *ap)
+{
+    const uint8_t *base = (const uint8_t *)cw;
+    cw_panel p = {cw, base + cw->code_off + (uint64_t)gi * cw->sub_bytes + panel_at(cw, k0, i0),
+                  gi * cw->rows + i0, kc, k0, cw->rows * cw->G, mr,
+                  (const float *)(base + cw->scale_off),
+                  (const float *)(base + cw->aux_off), (const float *)(base + cw->table_off),
+                  (const int32_t *)(base + cw->aux_off)};
+#ifdef AFK_CW_X86
+    static int isa = -1; /* a benign race: every thread computes the same value */
+    if (isa < 0)
+        isa = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+    int use = afk_cw_force_portable > 0 ? (afk_cw_force_portable == 1 ? 0 : 1) : isa;
+    if (use > isa) use = isa;
+    if (use == 2 && mr <= 16) return cw->kind == AFK_CW_BLK ? decode512_blk(&p, ap) : decode512(&p, ap);
+    if (use >= 1 && mr <= 8) return cw->kind == AFK_CW_BLK ? decode256_blk(&p, ap) : decode256(&p, ap);
+#endif
+    decode_portable(&p, 0, kc * mr, ap);
+}

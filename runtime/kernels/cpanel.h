@@ -1,0 +1,78 @@
+/* runtime/kernels/cpanel.h — compressed A panels for the packed GEMM (sgemm_packed.c).
+ *
+ * A weight stored as int8, 4-bit palette or blockwise (4/8-bit) codes (runtime/wdecode.h blobs)
+ * is kept as codes at run time: cut once into afk_pgemm_pack_a's panel order (k-block major,
+ * each (mr rows, kc) panel k-major), one byte (8-bit) or one nibble (4-bit, LSB first) per code,
+ * next to f32 parameters (per row; blockwise: per block and row) and the f32 tables.
+ * afk_pgemm_run decodes one (mr, kc) panel into its L1 work buffer, one k step of mr lanes at a
+ * time, and hands it to the same micro-kernel the f32 panels use — the design of the fp16
+ * panels (PACK_GEMM16), with a table lookup or a scale in place of the widening.
+ *
+ *   int8:     x = s[row] * (float)(q - z[row])           (the decoder's formula, wdecode.c)
+ *   lut4:     x = T[row / R][c]                           (INT4_LUT, 4-bit PALETTE without flags)
+ *   pal4:     x = s[row] * T[row / R][c] + o[row]         (4-bit PALETTE with row scale/offset)
+ *   blk:      x = (float)c * s[blk][row] + o[blk][row]    (BLOCKWISE, 4 or 8 bits, blk = col / R)
+ *
+ * Each value is computed with the reference decoder's operations in its order (one rounded
+ * multiply, one rounded add; this file is built with -ffp-contract=off), so the decoded panel
+ * holds exactly the floats af_wdecode gives and the GEMM's sums are bit-identical to packing
+ * the decoded weight. The vector paths (AVX-512: the 16-entry table in one zmm, vpermps;
+ * int8: vpmovsxbd, vcvtdq2ps, scale; AVX2: two ymm halves of the table) and the portable loop
+ * give the same bits.
+ *
+ * Sub-matrices: a grouped conv's weight (G*rows, K) is G independent (rows, K) matrices, each
+ * packed like afk_pgemm_pack_a packs one group's rows; parameters are indexed by global row.
+ */
+#ifndef AF_RUNTIME_KERNELS_CPANEL_H
+#define AF_RUNTIME_KERNELS_CPANEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { AFK_CW_INT8 = 1, AFK_CW_LUT4 = 2, AFK_CW_PAL4 = 3, AFK_CW_BLK = 4 };
+
+/* The header at the start of a compressed panel buffer (offsets from the header's start). */
+typedef struct afk_cw {
+    int32_t kind;         /* AFK_CW_* */
+    int32_t mr;           /* the panels' MR (afk_pgemm_mr() when packed) */
+    int32_t uns;          /* int8: codes are uint8 */
+    int32_t bits;         /* 8 or 4 */
+    int64_t rows, K, G;   /* rows and columns of one sub-matrix, sub-matrices */
+    int64_t R;            /* palette: rows per table · blockwise: block size (columns) */
+    uint64_t sub_bytes;   /* code bytes of one sub-matrix */
+    uint64_t scale_off;   /* int8, pal4: f32 per global row · blk: f32 [block][row] */
+    uint64_t aux_off;     /* int8: int32 zero point per row · pal4: f32 offset per row · blk:
+                             f32 offset [block][row] */
+    uint64_t table_off;   /* 4-bit: 16 f32 per table */
+    uint64_t code_off;    /* G sub-matrices of sub_bytes each */
+    uint64_t total;       /* bytes of the whole buffer */
+} afk_cw;
+
+/* NULL when a checked blob (af_wdecode_check passed) of a weight (rank, dims) — rows = dims[0],
+ * the rest per row — can run as compressed panels; otherwise why not (for inspect). Refuses
+ * what the reference decoder would refuse (non-finite scales or tables), so such a blob takes
+ * the decoding path and its error. */
+const char *afk_cw_why_not(const uint8_t *blob, int rank, const int64_t *dims);
+
+/* Bytes of the compressed panels for G sub-matrices of the blob's weight cut into mr-row
+ * panels (0: not supported, or rows % G). */
+size_t afk_cw_bytes(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int mr);
+
+/* Builds them into dst (afk_cw_bytes bytes, 8-byte aligned). */
+void afk_cw_pack(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int mr,
+                 void *dst);
+
+/* ap (kc, mr) = the decoded panel of rows [i0, i0+mr) (i0 a multiple of cw->mr, mr <= cw->mr)
+ * of sub-matrix gi, k block [k0, k0+kc) (k0 a multiple of AFK_PGEMM_KC): the floats
+ * afk_pgemm_pack_a writes for the decoded weight. */
+void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t i0, int mr,
+                   float *ap);
+
+/* conv.c: a compressed 3x3 conv weight keeps Winograd (f32, transformed) when its transformed
+ * weights take at most afk_cw_wino_max bytes (default 3 MiB; 0: never) */
+extern size_t afk_cw_wino_max;
+
+/* tests: 0 (default) the best the CPU has; 1 the portable loop; 2 at most AVX2 */
+extern int afk_cw_force_portable;
+
+#endif

@@ -1,0 +1,65 @@
+#!/bin/sh
+# Compressed weights at run time: int8, 4-bit palette and blockwise conv weights stay compressed (packed
+# as compressed panels, decoded inside the packed GEMM). Their outputs must be byte-identical
+# to the decode-at-open path (--expand-weights) wherever both run the same conv algorithm, and
+# byte-identical across 1, 2 and 3 threads. The committed small models' 3x3 convs keep
+# Winograd both ways (their transformed weights are small), their other convs run on
+# compressed panels, so bytes must match; with torch, MobileNetV2 (no Winograd: every conv on
+# compressed panels) too. Also checks what inspect and bench --json report (resident weight
+# bytes below the expanded ones; a wrong code, scale, table or panel offset changes bytes).
+set -eu
+. "$(dirname "$0")/lib/common.sh"
+check() { # DIR NAME COMPRESS-ARGS... ; sets $T/$NAME.{c1,c2,c3,e1}
+    d=$1 n=$2
+    shift 2
+    "$AF" convert "$d/model.onnx" -o "$T/$n.afb" -q "$@"
+    for k in 1 2 3; do
+        "$AF" run "$T/$n.afb" --inputs "$d/inputs" --outputs "$T/$n.c$k" --threads "$k"
+    done
+    "$AF" run "$T/$n.afb" --inputs "$d/inputs" --outputs "$T/$n.e1" --expand-weights
+    for f in "$T/$n.c1"/*.npy; do
+        b=$(basename "$f")
+        cmp "$f" "$T/$n.c2/$b" && cmp "$f" "$T/$n.c3/$b" || fail "$n: threads differ ($b)"
+    done
+}
+same() { # NAME: compressed == expanded, byte for byte
+    for f in "$T/$1.c1"/*.npy; do
+        cmp "$f" "$T/$1.e1/$(basename "$f")" || fail "$1: compressed panels differ from expanded"
+    done
+    echo "$1: compressed == expanded (bytes), 1/2/3 threads identical"
+}
+for c in int8 int4 blockwise; do
+    check models/small_cnn "small_$c" --compress "$c"
+    same "small_$c"
+done
+check models/small_cnn small_lut4 --compress int4 --palette-scale none
+same small_lut4
+
+# inspect names the form of each compressed weight; bench reports resident weight bytes
+"$AF" inspect "$T/small_int8.afb" >"$T/insp"
+grep -q "runs compressed on this CPU" "$T/insp" || { echo "inspect: no compressed weight"; cat "$T/insp"; exit 1; }
+"$AF" inspect "$T/small_int8.afb" --json | grep -q '"weight_forms":\[{"tensor"' ||
+    fail "inspect --json lacks weight_forms"
+"$AF" convert models/small_cnn/model.onnx -o "$T/small_p6.afb" -q --compress palette --palette-bits 6
+"$AF" inspect "$T/small_p6.afb" | grep -q "runs expanded on this CPU: palette codes of other than 4" ||
+    fail "inspect: 6-bit palette weights should say why they are expanded"
+
+check models/sd_resnet sd_int4 --compress int4
+same sd_int4
+wbytes() { "$AF" bench "$@" --runs 1 --json | sed 's/.*"weight_bytes": \([0-9]*\).*/\1/'; }
+w_c=$(wbytes "$T/small_int8.afb") w_e=$(wbytes "$T/small_int8.afb" --expand-weights)
+echo "small_cnn int8: resident weights $w_c bytes (expanded: $w_e)"
+[ "$w_c" -lt "$w_e" ] || fail "compressed resident weights $w_c >= expanded $w_e"
+if have_torch; then # MobileNetV2: no Winograd either way, so every conv must match in bytes
+    "$PY" models/export_torchvision.py "$T/tv" mobilenet_v2 >/dev/null
+    check "$T/tv/mobilenet_v2" mnv2_int4 --compress int4
+    same mnv2_int4
+    w_c=$(wbytes "$T/mnv2_int4.afb") w_e=$(wbytes "$T/mnv2_int4.afb" --expand-weights)
+    size=$(wc -c <"$T/mnv2_int4.afb")
+    echo "mobilenet_v2 int4: bundle $size bytes, resident weights $w_c (expanded: $w_e)"
+    # compressed: the codes, f32 row parameters and tables, plus the f32 classifier (1280x1000,
+    # 5.1 MB: Gemm weights are not kept compressed) and depthwise weights; expanded: all f32
+    [ "$w_c" -lt $((size + 5200000)) ] || fail "compressed resident weights $w_c too large"
+    [ "$w_e" -gt $((size * 5)) ] || fail "expanded resident weights $w_e too small"
+fi
+[ "$fails" -eq 0 ]

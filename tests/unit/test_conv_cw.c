@@ -1,0 +1,238 @@
+/* tests/unit/test_conv_cw.c — CONV with its weight handed over as a compressed blob (dtype U8)
+ * and packed as compressed panels (PACK_CW: int8, 4-bit palette or blockwise codes decoded per
+ * panel inside the packed GEMM, cpanel.h), run with no f32 weight at all.
+ *
+ * Reference: the decode-at-open path — the same blob through af_wdecode (the reference decoder)
+ * into f32 weights, packed as f32 panels (Winograd off, so both take the packed GEMM). The
+ * decoded panels must hold the decoder's floats and the sums the same order, so the outputs
+ * must match bit for bit, for every encoding the panels cover, on every decoder ISA (AVX-512,
+ * AVX2, portable) and GEMM ISA, and 1 and 2 threads. Blobs are built here from random codes,
+ * scales and tables (negative zeros included, which a fused multiply-add or a skipped "+ 0"
+ * would turn into +0). Blockwise blocks of 8, 32 and 512 over K = 360, 32, 144 and 72 columns
+ * (a last partial block; a block spanning two k blocks). Encodings the panels do not cover must be
+ * refused (prepack 0). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/dtype.h"
+#include "runtime/kernels/cpanel.h"
+#include "runtime/kernels/internal.h"
+#include "runtime/wdecode.h"
+#include "test_kernels_util.h"
+
+typedef struct ccase {
+    int64_t C, H, M, group, k, stride;
+} ccase;
+
+typedef struct benc {
+    const char *name;
+    uint8_t enc, bits, flags;
+    uint32_t R; /* palette rows per table; int8: 1 = per-tensor scale */
+} benc;
+
+static uint32_t rng = 12345;
+static uint32_t rnd(void)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return rng >> 8;
+}
+
+/* A random finite half in about [-2, 2], now and then -0. */
+static uint16_t rhalf(void)
+{
+    if (rnd() % 17 == 0) return 0x8000u;
+    return af_f32_to_f16(((float)(rnd() % 4001) - 2000.0f) / 1000.0f);
+}
+
+/* A blob of encoding e for a weight of shape dims (rank 4), random contents. */
+static uint8_t *make_blob(const benc *e, const int64_t *dims, size_t *bytes)
+{
+    uint64_t rows = (uint64_t)dims[0], cols = (uint64_t)(dims[1] * dims[2] * dims[3]);
+    af_wblob_head h = {e->enc, e->bits, e->flags, 0, 0, 0, 0};
+    if (e->enc == AFB_ENC_INT8) {
+        h.a = (e->flags & AF_WBLOB_PER_CHANNEL) ? (uint32_t)rows : 1;
+    } else if (e->enc == AFB_ENC_BLOCKWISE) { /* R: block size */
+        h.a = (uint32_t)rows, h.b = e->R, h.c = (uint32_t)((cols + e->R - 1) / e->R);
+    } else {
+        h.b = e->R;
+        h.a = (uint32_t)((rows + e->R - 1) / e->R);
+    }
+    af_wblob_layout l;
+    const char *bad = af_wblob_layout_of(&h, 4, dims, &l);
+    CHECK(!bad, "%s: layout: %s", e->name, bad ? bad : "");
+    uint8_t *b = calloc(1, l.total);
+    af_wblob_put_head(b, &h);
+    uint64_t i;
+    if (e->enc == AFB_ENC_INT8) {
+        for (i = 0; i < h.a; i++) {
+            if (e->flags & AF_WBLOB_F32_SCALE) {
+                float s = (float)(rnd() % 1000 + 1) / 7919.0f;
+                memcpy(b + l.params_off + 4 * i, &s, 4);
+            } else {
+                af_wblob_wr16(b + l.params_off + 2 * i, af_f32_to_f16((float)(rnd() % 1000 + 1) / 7919.0f));
+            }
+            if (e->flags & AF_WBLOB_ASYMMETRIC) b[l.params2_off + i] = (uint8_t)rnd();
+        }
+        for (i = 0; i < l.numel; i++) b[l.data_off + i] = (uint8_t)rnd();
+    } else if (e->enc == AFB_ENC_BLOCKWISE) {
+        for (i = 0; i < 2ull * rows * h.c; i++) af_wblob_wr16(b + l.params_off + 2 * i, rhalf());
+        for (i = 0; i < l.numel; i++)
+            if (e->bits == 8) b[l.data_off + i] = (uint8_t)rnd();
+            else af_wblob_put_code(b + l.data_off, i, 4, rnd() & 15);
+    } else {
+        for (i = 0; i < 16ull * h.a; i++) af_wblob_wr16(b + l.params_off + 2 * i, rhalf());
+        for (i = 0; i < rows && (e->flags & AF_WBLOB_ROW_SCALE); i++)
+            af_wblob_wr16(b + l.params2_off + 2 * i, rhalf());
+        for (i = 0; i < rows && (e->flags & AF_WBLOB_ROW_OFFSET); i++)
+            af_wblob_wr16(b + l.params3_off + 2 * i, rhalf());
+        for (i = 0; i < l.numel; i++) af_wblob_put_code(b + l.data_off, i, 4, rnd() & 15);
+    }
+    *bytes = l.total;
+    return b;
+}
+
+static af_params conv_params(const ccase *c, int64_t *OH)
+{
+    af_params p;
+    memset(&p, 0, sizeof p);
+    af_conv_params *cp = &p.conv;
+    cp->nsp = 2, cp->group = (int32_t)c->group;
+    cp->act.fn = AF_UNARY_RELU;
+    for (int j = 0; j < 2; j++) {
+        cp->kernel[j] = (int32_t)c->k, cp->stride[j] = (int32_t)c->stride, cp->dilation[j] = 1;
+        cp->pad_begin[j] = cp->pad_end[j] = (int32_t)(c->k / 2);
+    }
+    *OH = (c->H + 2 * (c->k / 2) - c->k) / c->stride + 1;
+    return p;
+}
+
+/* y = conv(x, w) with w pre-packed from f32 (blob NULL) or from the blob (no f32 w at all). */
+static void run(const ccase *c, const float *x, const float *w, const uint8_t *blob,
+                const float *b, float *y, int threads)
+{
+    int64_t OH;
+    af_params p = conv_params(c, &OH);
+    af_tview in[3] = {TV(AF_DTYPE_F32, (void *)x, 1, c->C, c->H, c->H),
+                      TV(AF_DTYPE_F32, (void *)w, c->M, c->C / c->group, c->k, c->k),
+                      TV(AF_DTYPE_F32, (void *)b, c->M)};
+    af_tview out = TV(AF_DTYPE_F32, y, 1, c->M, OH, OH);
+    af_err err = {0};
+    size_t need = (af_kernel_scratch_bytes(AF_OP_CONV, &p, in, 3, &out, 1) + 63) / 64 * 64;
+    void *scratch = aligned_alloc(64, need * (size_t)threads), *packed = NULL;
+    af_kctx ctx = {.scratch = scratch, .scratch_bytes = need * (size_t)threads,
+                   .n_threads = threads};
+    afk_pool_create(threads, &ctx.pool, &err);
+    af_tview pin[3] = {in[0], in[1], in[2]};
+    if (blob) pin[1].dtype = AF_DTYPE_U8, pin[1].data = (void *)blob;
+    size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &p, pin, 3, &out, 1);
+    if (pb) {
+        packed = aligned_alloc(64, (pb + 63) / 64 * 64);
+        af_kernel_prepack(AF_OP_CONV, &p, pin, 3, &out, 1, packed);
+        ctx.packed = packed;
+    }
+    CHECK(!blob || pb > 0, "blob not packed");
+    if (blob) in[1].data = NULL; /* the weight exists only compressed */
+    af_status st = af_kernel_run(AF_OP_CONV, &p, in, 3, &out, 1, &ctx, &err);
+    CHECK(st == AF_OK, "conv run: %s", err.msg);
+    afk_pool_free(ctx.pool);
+    free(scratch), free(packed);
+}
+
+static void one(const ccase *c, const benc *e)
+{
+    int64_t OH, dims[4] = {c->M, c->C / c->group, c->k, c->k};
+    int64_t nw = dims[0] * dims[1] * dims[2] * dims[3];
+    conv_params(c, &OH);
+    int64_t ny = c->M * OH * OH;
+    size_t nb;
+    uint8_t *blob = make_blob(e, dims, &nb);
+    float *x = frand_buf(c->C * c->H * c->H), *w = malloc(sizeof(float) * (size_t)nw);
+    float *b = frand_buf(c->M);
+    af_err err = {0};
+    af_status st = af_wdecode(e->enc, blob, nb, 4, dims, w, "w", &err);
+    CHECK(st == AF_OK, "%s: decode: %s", e->name, err.msg);
+    CHECK(afk_cw_why_not(blob, 4, dims) == NULL, "%s: refused", e->name);
+    float *ref = malloc(sizeof(float) * (size_t)ny), *y = malloc(sizeof(float) * (size_t)ny);
+    afk_wino_mode = 0;
+    run(c, x, w, NULL, b, ref, 1);
+    for (int pg = 2; pg >= 1; pg--) {      /* GEMM ISA: AVX-512, AVX2 */
+        for (int dec = 0; dec <= 2; dec++) { /* decoder: best, portable, AVX2 */
+            for (int nt = 1; nt <= 2; nt++) {
+                afk_pgemm_force = pg, afk_cw_force_portable = dec;
+                float *r = ref;
+                float *r2 = NULL;
+                if (pg != 2) { /* the reference on that GEMM ISA */
+                    r2 = malloc(sizeof(float) * (size_t)ny);
+                    afk_cw_force_portable = 0;
+                    run(c, x, w, NULL, b, r2, 1);
+                    r = r2;
+                }
+                afk_cw_force_portable = dec;
+                memset(y, 0xff, sizeof(float) * (size_t)ny);
+                run(c, x, w, blob, b, y, nt);
+                CHECK(!memcmp(y, r, sizeof(float) * (size_t)ny),
+                      "%s C=%lld M=%lld k=%lld s=%lld g=%lld: gemm isa %d, decoder %d, %d "
+                      "threads: compressed panels differ from decoded f32", e->name,
+                      (long long)c->C, (long long)c->M, (long long)c->k, (long long)c->stride,
+                      (long long)c->group, pg, dec, nt);
+                free(r2);
+            }
+        }
+    }
+    afk_pgemm_force = -1, afk_cw_force_portable = 0, afk_wino_mode = -1;
+    free(blob), free(x), free(w), free(b), free(ref), free(y);
+}
+
+/* Blobs the panels do not take are refused, so the session decodes them instead. */
+static void refused(void)
+{
+    int64_t dims[4] = {20, 8, 3, 3};
+    size_t nb;
+    benc p6 = {"palette6", AFB_ENC_PALETTE, 6, AF_WBLOB_ROW_SCALE, 16};
+    af_wblob_head h = {AFB_ENC_PALETTE, 6, AF_WBLOB_ROW_SCALE, 0, 2, 16, 0};
+    af_wblob_layout l;
+    CHECK(!af_wblob_layout_of(&h, 4, dims, &l), "palette6 layout");
+    uint8_t *b = calloc(1, l.total);
+    af_wblob_put_head(b, &h);
+    CHECK(afk_cw_why_not(b, 4, dims) != NULL, "6-bit palette accepted");
+    CHECK(afk_cw_bytes(b, 4, dims, 1, afk_pgemm_mr()) == 0, "6-bit palette packed");
+    free(b);
+    (void)p6;
+    /* a non-finite table entry: the decoder refuses it, so must the panels */
+    benc p4 = {"int4", AFB_ENC_INT4_LUT, 4, 0, 4};
+    b = make_blob(&p4, dims, &nb);
+    af_wblob_wr16(b + AFB_BLOB_HEADER_SIZE + 6, 0x7c00u);
+    CHECK(afk_cw_why_not(b, 4, dims) != NULL, "int4 table with Inf accepted");
+    free(b);
+}
+
+int main(void)
+{
+    static const ccase cases[] = {
+        {40, 9, 45, 1, 3, 1},  /* 3x3 s1: K = 360 (two k blocks), 45 rows (a 3-row panel) */
+        {32, 12, 30, 1, 1, 1}, /* pointwise */
+        {16, 13, 20, 1, 3, 2}, /* 3x3 stride 2 */
+        {24, 10, 18, 3, 3, 2}, /* grouped */
+    };
+    static const benc encs[] = {
+        {"int8 per-tensor", AFB_ENC_INT8, 8, 0, 0},
+        {"int8 per-channel asym", AFB_ENC_INT8, 8, AF_WBLOB_PER_CHANNEL | AF_WBLOB_ASYMMETRIC, 0},
+        {"int8 onnx uint8 per-channel", AFB_ENC_INT8, 8,
+         AF_WBLOB_F32_SCALE | AF_WBLOB_UNSIGNED | AF_WBLOB_AXIS | AF_WBLOB_PER_CHANNEL |
+             AF_WBLOB_ASYMMETRIC, 0},
+        {"int4 lut R=3", AFB_ENC_INT4_LUT, 4, 0, 3},
+        {"palette4 R=16 scale+offset", AFB_ENC_PALETTE, 4,
+         AF_WBLOB_ROW_SCALE | AF_WBLOB_ROW_OFFSET, 16},
+        {"palette4 R=1 scale", AFB_ENC_PALETTE, 4, AF_WBLOB_ROW_SCALE, 1},
+        {"palette4 R=5 plain", AFB_ENC_PALETTE, 4, 0, 5},
+        {"blockwise4 B=32", AFB_ENC_BLOCKWISE, 4, 0, 32},
+        {"blockwise8 B=8", AFB_ENC_BLOCKWISE, 8, 0, 8},
+        {"blockwise4 B=512", AFB_ENC_BLOCKWISE, 4, 0, 512}, /* one block over both k blocks */
+    };
+    if (!afk_pgemm_nr()) return check_report("conv_cw (no packed GEMM here)");
+    refused();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (size_t j = 0; j < sizeof encs / sizeof encs[0]; j++) one(&cases[i], &encs[j]);
+    return check_report("conv_cw");
+}

@@ -37,9 +37,10 @@ for m in small_cnn tiny_mlp sd_resnet sd_down sd_transformer; do
 done
 # the weight decoders (halves, int8, int4 tables, palettes, sparse, blockwise) on the small CNN
 for c in fp16 int8 int4 palette sparse blockwise; do check models/small_cnn small_cnn "$c"; done
-# inspect reads the same bundle bytes on both
-"$HOST/bin/aneforge" inspect "$T/small_cnn.int8.afb" >"$T/inspect.x86"
-$QEMU "$ARM/bin/aneforge" inspect "$T/small_cnn.int8.afb" >"$T/inspect.arm"
+# inspect reads the same bundle bytes on both (but for its lines about how this CPU runs a
+# weight: x86 keeps 3x3 convs on Winograd, AArch64 has no Winograd kernels)
+"$HOST/bin/aneforge" inspect "$T/small_cnn.int8.afb" | grep -v "on this CPU" >"$T/inspect.x86"
+$QEMU "$ARM/bin/aneforge" inspect "$T/small_cnn.int8.afb" | grep -v "on this CPU" >"$T/inspect.arm"
 cmp "$T/inspect.x86" "$T/inspect.arm"
 $QEMU "$ARM/bin/aneforge" bench "$T/small_cnn.fp32.afb" --runs 2 >/dev/null
 echo "arm64 e2e: ok (threads 1 and 2 byte-identical, >= 120 dB of x86)"

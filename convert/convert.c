@@ -109,6 +109,19 @@ static void json_image_inputs(af_json *j, const af_convert_options *o)
     json_close(j, ']');
 }
 
+/* --target as resolved: "target" the family whose caps placed the nodes, "target_device" the
+ * chip when one was named (a chip or a device alias: "iphone13" records "a15"); null without. */
+static void meta_target(af_json *j, const char *name)
+{
+    af_target t;
+    if (!name || af_target_resolve(name, &t, NULL, 0) != AF_OK) { /* checked in af_convert */
+        json_kv_str(j, "target", name);
+        return;
+    }
+    json_kv_str(j, "target", t.family->name);
+    if (t.device) json_kv_str(j, "target_device", t.device->name);
+}
+
 /* Deterministic metadata: no timestamps, no absolute paths. */
 static char *make_meta(const af_graph *g, const af_convert_options *o, const af_convert_report *r,
                        const char *placement, const af_compress_result *cr)
@@ -119,7 +132,7 @@ static char *make_meta(const af_graph *g, const af_convert_options *o, const af_
     json_kv_str(&j, "producer", "aneforge " AF_VERSION_STRING);
     json_kv_str(&j, "source_model", base_name(o->model_path));
     json_kv_int(&j, "source_opset", r->opset);
-    json_kv_str(&j, "target", o->target);
+    meta_target(&j, o->target);
     json_kv_str(&j, "compress", compress_names[af_compress_mode_from_name(o->compress)]);
     json_kv_int(&j, "nodes", r->nodes_lowered);
     json_kv_int(&j, "weight_bytes", (int64_t)r->weight_bytes);

@@ -2,7 +2,8 @@
  *
  * A node runs off the ANE when its op is below the family's floor or never runs there, when it
  * reads or writes a non-float activation, or when a shape or parameter exceeds a cap. Each broken
- * cap is one violation naming the node, its op and the limit with its source. */
+ * cap is one violation naming the node, its op and the limit with its source. A bundle's META
+ * keeps the resulting placement and the target; the scanners at the end read them back. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,4 +269,26 @@ int af_target_placement_scan(const char *meta, size_t len, int *n_ane, int *n_cp
         if (s < end && *s == ',') s++;
     }
     return 1;
+}
+
+/* The string value of "key" in a META object, copied into out; NULL when absent or not a string. */
+static const char *meta_string(const char *meta, size_t len, const char *key, char *out, size_t size)
+{
+    char pat[48];
+    int k = snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *end = meta + len;
+    for (const char *s = meta; k > 0 && k < (int)sizeof pat && s + k <= end; s++)
+        if (!memcmp(s, pat, (size_t)k)) return read_string(s + k, end, out, size) ? out : NULL;
+    return NULL;
+}
+
+int af_target_meta_read(const char *meta, size_t len, af_target *out, char *recorded,
+                        size_t recorded_size)
+{
+    char dev[64], fam[64];
+    const char *name = meta ? meta_string(meta, len, "target_device", dev, sizeof dev) : NULL;
+    if (!name && meta) name = meta_string(meta, len, "target", fam, sizeof fam);
+    if (recorded_size) snprintf(recorded, recorded_size, "%s", name ? name : "");
+    if (!name) return 0;
+    return af_target_resolve(name, out, NULL, 0) == AF_OK ? 1 : -1;
 }

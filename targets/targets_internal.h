@@ -1,7 +1,8 @@
 /* targets/targets_internal.h — graph-level entry points behind aneforge/targets.h, shared by
  * the converter pipeline (convert/convert.c), the CLI and the tests.
  *
- *   check.c     caps of a family against a lowered graph (per-node violations, placement)
+ *   check.c     caps of a family against a lowered graph (per-node violations, placement);
+ *               the placement and target a bundle's META records, read back
  *   fp16.c      fp16 divergence prediction by running the fp32 program node by node
  *   cost.c      MACs / bytes / roofline time per op over a neutral op description, with
  *               adapters from a lowered graph and from an opened bundle
@@ -32,6 +33,13 @@ char *af_target_placement_json(const af_graph *g, const uint8_t *cpu_nodes);
  * every node placed on the CPU. Returns 0 when the META has no placement. */
 int af_target_placement_scan(const char *meta, size_t len, int *n_ane, int *n_cpu,
                              void (*each_cpu)(const char *node, void *ctx), void *ctx);
+
+/* The target a bundle's META records, resolved: "target_device" (a chip) when present, else
+ * "target" (a family, or the name as typed in bundles written before target_device existed).
+ * The recorded name is copied into recorded. Returns 1 when resolved, 0 when the META records
+ * no target, -1 when it names one this build does not know. */
+int af_target_meta_read(const char *meta, size_t len, af_target *out, char *recorded,
+                        size_t recorded_size);
 
 /* Runs g (lowered; every shape known) in fp32 on inputs (data of g->inputs[i], in the input's
  * dtype) and flags tensors per af_fp16_kind. */

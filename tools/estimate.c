@@ -1,7 +1,8 @@
 /* tools/estimate.c — `aneforge estimate BUNDLE.afb|MODEL.onnx --target TARGET|host [--json]
  * [--assume-weights ENC] [--top N] [--measure [--runs N] [--inputs DIR]]`: the roofline estimate per op and in
  * total, with the figures used, their sources and the rows they come from (a device's own
- * figures on its family row, see targets/resolve.c). `--target host` probes this machine;
+ * figures on its family row, see targets/resolve.c); a bundle without --target is estimated on
+ * the target its metadata records. `--target host` probes this machine;
  * `--measure` (bundles only) also times af_session_run so the estimate can be compared. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,11 +53,13 @@ static int parse_args(int argc, char **argv, est_args *a)
         else if (!a->path) a->path = s;
         else return cli_error(CLI_USAGE, "estimate: unexpected argument '%s'", s);
     }
-    if (!a->path || !a->target)
-        return cli_error(CLI_USAGE, "usage: aneforge estimate BUNDLE.afb|MODEL.onnx --target FAMILY|CHIP|DEVICE|host [--json]");
-    size_t n = strlen(a->path);
+    size_t n = a->path ? strlen(a->path) : 0;
+    int bundle = n >= 4 && !strcmp(a->path + n - 4, ".afb");
+    if (!a->path || (!a->target && !bundle))
+        return cli_error(CLI_USAGE, "usage: aneforge estimate BUNDLE.afb|MODEL.onnx --target FAMILY|CHIP|DEVICE|host [--json] "
+                                    "(a bundle converted with --target defaults to its target)");
     if (a->inputs && !a->measure) return cli_error(CLI_USAGE, "estimate: --inputs goes with --measure");
-    if (a->measure && (n < 4 || strcmp(a->path + n - 4, ".afb")))
+    if (a->measure && !bundle)
         return cli_error(CLI_USAGE, "estimate: --measure needs a bundle (.afb)");
     return CLI_OK;
 }
@@ -249,11 +252,28 @@ static void print_json(const est_args *a, const af_target_family *f, const af_ta
     json_free(&j);
 }
 
+/* No --target: the target the bundle's metadata records (convert --target), resolved. */
+static int recorded_target(est_args *a)
+{
+    char name[64];
+    afb_file *f;
+    af_err err = {0};
+    if (afb_open_file(a->path, &f, &err) != AF_OK) return cli_error(cli_exit_code(err.code), "%s", err.msg);
+    af_target t;
+    int got = af_target_meta_read(f->meta_json, f->meta_len, &t, name, sizeof name);
+    afb_close(f);
+    if (got == 0) return cli_error(CLI_USAGE, "estimate: %s records no target (converted without --target): pass --target", a->path);
+    if (got < 0) return cli_error(CLI_USAGE, "estimate: %s records target '%s', unknown to this build: pass --target", a->path, name);
+    a->target = t.name; /* static: the table's spelling */
+    return CLI_OK;
+}
+
 int cmd_estimate(int argc, char **argv)
 {
     static est_args a;
     memset(&a, 0, sizeof a);
     int rc = parse_args(argc, argv, &a);
+    if (rc == CLI_OK && !a.target) rc = recorded_target(&a);
     if (rc != CLI_OK) return rc;
     af_target_family host;
     af_target t;

@@ -111,10 +111,11 @@ const cli_command cli_commands[] = {
      "aneforge check models/small_cnn/model.onnx --target h14",
      "--target= --fp16 --calib= --input-shape= --json"},
     {"estimate", cmd_estimate, "roofline latency estimate per op and in total",
-     "aneforge estimate BUNDLE.afb|MODEL.onnx --target TARGET|host [--assume-weights ENC] [--json]\n"
+     "aneforge estimate BUNDLE.afb|MODEL.onnx [--target TARGET|host] [--assume-weights ENC] [--json]\n"
      "        [--measure [--inputs DIR] [--runs N]] [--top N]",
      "  --target TARGET       a family (h14), chip (a15, m2ultra) or iPhone (iphone13): the device's\n"
-     "                        own peak and bandwidth on its family row, each figure's source printed\n"
+     "                        own peak and bandwidth on its family row, each figure's source printed;\n"
+     "                        a bundle's recorded target (convert --target) when left out\n"
      "  --target host         use figures measured on this machine by a short probe\n"
      "  --assume-weights ENC  price weights as int8/int4/... instead of as stored\n"
      "  --measure             also time the bundle here (with --target host)",

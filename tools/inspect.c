@@ -143,6 +143,39 @@ static void print_partition(const afb_file *f)
     printf("%s\n", shown > 20 ? " ..." : "");
 }
 
+/* The target the metadata records, resolved (bundles before "target_device" recorded the name
+ * as typed: "iphone13", "m2"): "a15 (A15 Bionic), family h14". */
+static void print_target(const afb_file *f)
+{
+    af_target t;
+    char recorded[64];
+    int got = af_target_meta_read(f->meta_json, f->meta_len, &t, recorded, sizeof recorded);
+    if (got < 0) printf("  target: '%s', unknown to this build\n", recorded);
+    else if (got && t.device)
+        printf("  target: %s (%s), family %s\n", t.name, t.device->chip, t.family->name);
+    else if (got) printf("  target: family %s (%s)\n", t.family->name, t.family->chip);
+}
+
+/* "target": {"recorded", "family", "device", "chip"} (null when none is recorded). */
+static void json_target(af_json *j, const afb_file *f)
+{
+    af_target t;
+    char recorded[64];
+    int got = af_target_meta_read(f->meta_json, f->meta_len, &t, recorded, sizeof recorded);
+    json_key(j, "target");
+    if (!got) {
+        json_raw(j, "null");
+        j->need_comma = 1;
+        return;
+    }
+    json_open(j, '{');
+    json_kv_str(j, "recorded", recorded);
+    json_kv_str(j, "family", got > 0 ? t.family->name : NULL);
+    json_kv_str(j, "device", got > 0 && t.device ? t.device->name : NULL);
+    json_kv_str(j, "chip", got > 0 ? (t.device ? t.device->chip : t.family->chip) : NULL);
+    json_close(j, '}');
+}
+
 static int inspect_bundle(const char *path, int as_json)
 {
     afb_file *f;
@@ -197,6 +230,7 @@ static int inspect_bundle(const char *path, int as_json)
         json_weight_forms(&j, f, rb, enc_names);
         json_bundle_tensors(&j, "inputs", f, f->inputs, f->n_inputs);
         json_bundle_tensors(&j, "outputs", f, f->outputs, f->n_outputs);
+        json_target(&j, f);
         json_key(&j, "metadata"); /* already JSON: spliced in verbatim */
         if (f->meta_len) json_raw_n(&j, f->meta_json, f->meta_len);
         else json_raw(&j, "null");
@@ -228,6 +262,7 @@ static int inspect_bundle(const char *path, int as_json)
         printf("\n");
         inspect_print_auto(f->meta_json, f->meta_len);
         printf("  metadata: %.*s\n", (int)f->meta_len, f->meta_json);
+        print_target(f);
         print_partition(f);
     }
     af_bundle_close(rb);

@@ -10,9 +10,10 @@ from .convert import COMPRESS_MODES, ImageInput, compile, convert, image_input  
 from .errors import (AneforgeError, BadInputError, CheckFailedError, CrossChipFP16Warning,
                      InternalError, TargetError, UsageError)
 from .runtime import Bundle, Session, TensorSpec
-from .targets import (Estimate, Family, Figure, Fp16Finding, OpEstimate, Violation,
-                      cross_compile_check, detect_family, estimate, estimate_provenance,
-                      predict_fp16_divergence, project_peak, target, targets)
+from .targets import (Device, Estimate, Family, Figure, Fp16Finding, OpEstimate, Violation,
+                      cross_compile_check, detect, detect_family, devices, estimate,
+                      estimate_provenance, families, predict_fp16_divergence, project_peak,
+                      target, targets, targets_json)
 from .validate import Report, validate
 from . import _lib
 
@@ -21,9 +22,9 @@ library_path = _lib.path  # the libaneforge that was loaded
 
 __all__ = [
     "convert", "compile", "image_input", "ImageInput", "COMPRESS_MODES", "Bundle", "Session",
-    "TensorSpec", "targets", "target", "project_peak", "estimate_provenance", "estimate",
-    "cross_compile_check", "predict_fp16_divergence", "detect_family", "validate", "Report",
-    "Estimate", "Family", "Figure", "Fp16Finding", "OpEstimate", "Violation", "AneforgeError",
-    "UsageError", "BadInputError", "CheckFailedError", "InternalError", "TargetError",
-    "CrossChipFP16Warning",
+    "TensorSpec", "targets", "families", "devices", "targets_json", "target", "project_peak",
+    "estimate_provenance", "estimate", "cross_compile_check", "predict_fp16_divergence",
+    "detect_family", "detect", "validate", "Report", "Estimate", "Family", "Device", "Figure",
+    "Fp16Finding", "OpEstimate", "Violation", "AneforgeError", "UsageError", "BadInputError",
+    "CheckFailedError", "InternalError", "TargetError", "CrossChipFP16Warning",
 ]

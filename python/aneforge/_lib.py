@@ -118,6 +118,39 @@ class TargetFamily(Structure):
                 + [("missing_ops", c_char_p), ("missing_ops_source", c_char_p)])
 
 
+class TargetDevice(Structure):
+    _fields_ = [("name", c_char_p), ("chip", c_char_p), ("generation", c_char_p),
+                ("family", c_char_p), ("family_source", c_char_p), ("extrapolated", c_int),
+                ("year", c_int), ("public_tops", Figure_), ("peak_fp16_tops", Figure_),
+                ("dram_gbps", Figure_), ("ane_cores", Figure_), ("aliases", c_char_p),
+                ("note", c_char_p)]
+
+
+class Target(Structure):
+    _fields_ = [("name", c_char_p), ("family", POINTER(TargetFamily)),
+                ("device", POINTER(TargetDevice)), ("figures", TargetFamily)]
+
+
+AF_TARGET_N_FIGURES = 12
+
+
+class TargetFigureRow(Structure):
+    _fields_ = [("key", c_char_p), ("unit", c_char_p), ("fig", Figure_), ("row", c_char_p)]
+
+
+class TargetProvenanceInfo(Structure):
+    _fields_ = [("name", c_char_p), ("chip", c_char_p), ("generation", c_char_p),
+                ("family", c_char_p), ("extrapolated", c_int), ("family_source", c_char_p),
+                ("note", c_char_p), ("n_sourced", c_int), ("n_assumed", c_int), ("n", c_int),
+                ("figures", TargetFigureRow * AF_TARGET_N_FIGURES)]
+
+
+class DetectResult(Structure):
+    _fields_ = [("has_ane", c_int), ("device", c_char * 32), ("chip", c_char * 64),
+                ("generation", c_char * 16), ("family", c_char * 16), ("extrapolated", c_int),
+                ("why", c_char * 256)]
+
+
 class TargetViolation(Structure):
     _fields_ = [("node", c_char * 128), ("op", c_char * 32), ("cap", c_char * 32),
                 ("detail", c_char * 192)]
@@ -171,7 +204,10 @@ STRUCTS = {
     "af_task_spec": TaskSpec, "af_freeze_spec": FreezeSpec,
     "af_image_input_spec": ImageInputSpec, "af_convert_options": ConvertOptions,
     "af_convert_report": ConvertReport, "af_figure": Figure_, "af_wenc_info": WencInfo,
-    "af_target_family": TargetFamily, "af_target_violation": TargetViolation,
+    "af_target_family": TargetFamily, "af_target_device": TargetDevice, "af_target": Target,
+    "af_target_figure_row": TargetFigureRow,
+    "af_target_provenance_info": TargetProvenanceInfo, "af_detect_result": DetectResult,
+    "af_target_violation": TargetViolation,
     "af_target_check_result": TargetCheckResult, "af_fp16_flag": Fp16Flag,
     "af_fp16_report": Fp16Report, "af_op_cost": OpCost, "af_cost_report": CostReport,
     "af_estimate_options": EstimateOptions, "af_validate_options": ValidateOptions,
@@ -205,7 +241,13 @@ _PROTOTYPES = {
     # targets.h
     "af_target_count": (c_int, []),
     "af_target_at": (POINTER(TargetFamily), [c_int]),
-    "af_target_lookup": (c_int, [c_char_p, POINTER(POINTER(TargetFamily)), _MSG, c_size_t]),
+    "af_target_device_count": (c_int, []),
+    "af_target_device_at": (POINTER(TargetDevice), [c_int]),
+    "af_target_resolve": (c_int, [c_char_p, POINTER(Target), _MSG, c_size_t]),
+    "af_target_peak": (c_int, [c_char_p, POINTER(Figure_), POINTER(Figure_), _MSG, c_size_t]),
+    "af_target_provenance": (c_int, [c_char_p, POINTER(TargetProvenanceInfo), _MSG, c_size_t]),
+    "af_detect_family": (c_int, [c_char_p, c_char_p, POINTER(DetectResult)]),
+    "af_detect_host": (c_int, [POINTER(DetectResult), _MSG, c_size_t]),
     "af_target_known_names": (c_char_p, [c_char_p, c_size_t]),
     "af_target_host_probe": (c_int, [POINTER(TargetFamily), _MSG, c_size_t]),
     "af_target_check_file": (c_int, [c_char_p, POINTER(ShapeSpec), c_int, POINTER(TargetFamily),
@@ -275,6 +317,10 @@ for _name, (_res, _args) in _PROTOTYPES.items():
     _f.restype = _res
     _f.argtypes = _args
 wenc_table = (WencInfo * AF_WENC_COUNT).in_dll(lib, "af_wenc_table")
+# const char *const globals of targets.h (every family: never on the ANE, non-float activations)
+never_ops = c_char_p.in_dll(lib, "af_target_never_ops").value
+never_ops_source = c_char_p.in_dll(lib, "af_target_never_ops_source").value
+dtype_source = c_char_p.in_dll(lib, "af_target_dtype_source").value
 
 
 def msg_buffer():

@@ -9,6 +9,7 @@ import numpy as np
 from . import _lib
 from ._util import check, fspath
 from .errors import BadInputError, UsageError
+from .targets import target
 
 # af_dtype (include/aneforge/types.h) → numpy; BF16 has no numpy type (its bits as uint16).
 _DTYPES = {0: np.float32, 1: np.float16, 2: np.uint16, 3: np.int8, 4: np.uint8, 5: np.int32,
@@ -56,6 +57,16 @@ class Bundle:
         raw = ctypes.string_at(p, n.value).decode("utf-8", "replace") if p and n.value else ""
         self.metadata = json.loads(raw) if raw.strip() else {}
         self.conversion = None  # what convert() reported, for bundles it wrote
+
+    @property
+    def target(self):
+        """The target the bundle was converted for (``convert --target``), resolved as
+        ``af.target`` resolves it: the family row with the chip's own figures (``.device``,
+        ``.target``), or None when none is recorded. Reads "target_device" (the chip), else
+        "target" (the family, or the name as typed in bundles written before target_device);
+        a name this build does not know raises TargetError."""
+        name = self.metadata.get("target_device") or self.metadata.get("target")
+        return target(name) if isinstance(name, str) and name else None
 
     def weight_form(self, tensor):
         """How constant ``tensor`` runs on this CPU: (form, why) — form "compressed", "halves",

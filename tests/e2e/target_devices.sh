@@ -95,6 +95,22 @@ expect_out '"target":"h14"'
 expect_rc 1 "$AF" check models/fp16_overflow/model.onnx --target a14   # A14 is h13: no Sin
 expect_out "node 'wave' (sin): missing_op"
 expect_rc 0 "$AF" convert models/fp16_overflow/model.onnx -o "$T/a15.afb" --target a15 -q
+# the bundle records the resolved target (family + chip), not the name as typed; inspect reads it
+expect_rc 0 "$AF" convert "$M" -o "$T/ip13.afb" --target iphone13 --allow-fallback -q
+expect_rc 0 "$AF" inspect "$T/ip13.afb"
+expect_out '"target":"h14","target_device":"a15"'
+expect_out "target: a15 (A15 Bionic), family h14"
+expect_rc 0 "$AF" inspect "$T/ip13.afb" --json
+expect_out '"target":{"recorded":"a15","family":"h14","device":"a15","chip":"A15 Bionic"}'
+expect_rc 0 "$AF" convert "$M" -o "$T/h16.afb" --target h16 --allow-fallback -q
+expect_rc 0 "$AF" inspect "$T/h16.afb"
+expect_out "target: family h16 (M4"
+if grep -q target_device "$T/out"; then echo "FAIL: a family target records a device"; exit 1; fi
+expect_rc 0 "$AF" estimate "$T/ip13.afb" --json   # no --target: the recorded one
+expect_out '"target":"a15","target_family":"h14"'
+expect_rc 0 "$AF" convert "$M" -o "$T/none.afb" -q
+expect_rc 2 "$AF" estimate "$T/none.afb"
+expect_out "records no target"
 expect_rc 2 "$AF" estimate "$M" --target iphone99
 expect_out "unknown target 'iphone99'"
 expect_rc 2 "$AF" convert "$M" -o "$T/x.afb" --target macbookpro

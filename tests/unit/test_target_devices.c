@@ -2,7 +2,8 @@
  * mapping of every device (pinned), the two generation ladders, sources on every figure, name
  * resolution (chips, iPhone aliases, nearest spellings, ambiguous product lines), the figures a
  * device puts on its family row, the peak and provenance API, the cost of a device against its
- * family, and detection on recorded sysctl strings. */
+ * family, detection on recorded sysctl strings, and the target a bundle's metadata records read
+ * back (as convert writes it now, and as bundles before "target_device" recorded it). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -249,6 +250,37 @@ static void test_detect(void)
 #endif
 }
 
+/* af_target_meta_read over META objects: {json, recorded, result, family, device or NULL}. */
+static void test_meta_read(void)
+{
+    static const char *const cases[][5] = {
+        {"{\"target\":\"h14\",\"target_device\":\"a15\"}", "a15", "1", "h14", "a15"}, /* now */
+        {"{\"target\":\"h14\"}", "h14", "1", "h14", NULL},          /* a family named */
+        {"{\"target\":\"iphone13\",\"compress\":\"fp16\"}", "iphone13", "1", "h14", "a15"}, /* old */
+        {"{\"target\":\"m2\"}", "m2", "1", "h14", "m2"},            /* old: an alias as typed */
+        {"{\"target\":null,\"compress\":\"fp16\"}", "", "0", NULL, NULL},
+        {"{}", "", "0", NULL, NULL},
+        {"{\"target\":\"h99\"}", "h99", "-1", NULL, NULL},          /* a newer build's name */
+        {"{\"target\":\"h1", "", "0", NULL, NULL},                    /* truncated: no string */
+        {"{\"target\":\"a1\\u", "", "0", NULL, NULL},               /* an escape cut short */
+        {"{\"source_model\":\"a\\\"target\\\":\\\"m4.onnx\",\"target\":null}", "", "0", NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *const *c = cases[i];
+        af_target t;
+        char rec[64];
+        int got = af_target_meta_read(c[0], strlen(c[0]), &t, rec, sizeof rec);
+        CHECK(got == atoi(c[2]) && !strcmp(rec, c[1]), "%s: %d '%s'", c[0], got, rec);
+        if (got != 1) continue;
+        CHECK(!strcmp(t.family->name, c[3]), "%s: family %s", c[0], t.family->name);
+        CHECK(c[4] ? t.device && !strcmp(t.device->name, c[4]) : !t.device, "%s: device %s", c[0],
+              t.device ? t.device->name : "none");
+    }
+    af_target t;
+    char rec[8];
+    CHECK(af_target_meta_read(NULL, 0, &t, rec, sizeof rec) == 0 && !rec[0], "no META");
+}
+
 int main(void)
 {
     test_rows();
@@ -256,5 +288,6 @@ int main(void)
     test_figures();
     test_cost();
     test_detect();
+    test_meta_read();
     return check_report("target_devices");
 }

@@ -1046,6 +1046,8 @@ static int have_avx2(void)
     static int have = -1;
     if (have < 0) have = __builtin_cpu_supports("avx2") ? 1 : 0;
     return have && !afk_vec_force_portable;
+#elif defined(__aarch64__)
+    return !afk_vec_force_portable; /* for dw_neon.c's direct kernel (its own check) */
 #else
     return 0;
 #endif
@@ -1080,7 +1082,6 @@ static void conv_dw_task(void *arg, int64_t task, int tid)
     int64_t c0 = task % per_img * j->dwc, PH, PW, floats;
     int padded = j->scratch && have_avx2() && dw_padded_geom(g, &PH, &PW, &floats);
     float *pad = padded ? (float *)(j->scratch + (size_t)tid * j->slice) : NULL;
-    int kind = afk_act_kind(&j->cp->act);
     int direct = padded && dw_direct_applies(g);
     if (direct) memset(pad, 0, (size_t)g->in[2] * sizeof *pad); /* the zero row */
     for (int64_t c = c0; c < c0 + j->dwc && c < g->C; c++) {
@@ -1101,9 +1102,10 @@ static void conv_dw_task(void *arg, int64_t task, int tid)
             continue;
         }
         if (padded) {
-            dw_epi e = {kind, j->B ? j->B[c] : 0.0f, j->cp->act.alpha, j->cp->act.beta};
+            dw_epi e = {afk_act_kind(&j->cp->act), j->B ? j->B[c] : 0.0f, j->cp->act.alpha,
+                        j->cp->act.beta};
             dw_padded_avx2(g, x, w, y, pad, PH, PW, pad + PH * PW, c == c0, &e);
-            if (kind >= 0) continue; /* epilogue fused */
+            if (e.kind >= 0) continue; /* epilogue fused */
         } else
 #endif
             depthwise_channel(g, x, w, y);

@@ -247,8 +247,8 @@ int afk_pgemm_mr(void); /* rows of its micro-tile (1 when none) */
  * nothing to gain by packing a constant A ahead */
 int afk_pgemm_a_in_place(void);
 /* The AFK_ACT_* the kernel in use fuses for u (also AFK_ACT_SIGMOID / AFK_ACT_SILU with
- * AVX-512: same method and bound as afk_vec_sigmoid; GELU (erf form) as its erf loop; and
- * hard sigmoid, hard swish, leaky relu with the reference's bits), or -1. */
+ * AVX-512 and NEON: same method and bound as afk_vec_sigmoid; on AVX-512 also GELU (erf form)
+ * as its erf loop, and hard sigmoid, hard swish, leaky relu with the reference's bits), or -1. */
 int afk_pgemm_act(const af_unary_params *u);
 const char *afk_pgemm_isa(void);
 size_t afk_pgemm_work_floats(int64_t N);
@@ -264,7 +264,7 @@ void afk_pgemm_pack_a16(int64_t M, int64_t K, const uint16_t *A, int64_t lda, ui
 /* Where afk_pgemm_pack_a puts A[m, k] of an (M, K) matrix. */
 size_t afk_pgemm_a_index(int64_t M, int64_t K, int64_t m, int64_t k);
 /* tests: -1 (default) the best the CPU has; 0 none (im2col + afk_sgemm), 1 at most AVX2+FMA,
- * 2 at most AVX-512F */
+ * 2 at most AVX-512F (AArch64: any value but 0 is NEON) */
 extern int afk_pgemm_force;
 
 /* ---- elementwise helpers (eltwise.c) ---- */

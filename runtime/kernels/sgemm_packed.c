@@ -19,6 +19,7 @@
  */
 #include "internal.h"
 #include "cpanel.h"
+#include "neon.h"
 #include "simd512.h"
 
 #include <string.h>
@@ -200,6 +201,14 @@ static const pg_isa isa256 = {"avx2+fma", 6, 16,
                               {0, ukr256d_1, ukr256d_2, ukr256d_3, ukr256d_4, ukr256d_5,
                                ukr256d_6}};
 #endif
+#ifdef AFK_NEON /* sgemm_neon.c: 12 x 8, every epilogue fused */
+static const pg_isa isaneon = {"neon", AFK_NEON_MR, AFK_NEON_NR,
+                               {0, afk_neon_ukr_1, afk_neon_ukr_2, afk_neon_ukr_3,
+                                afk_neon_ukr_4, afk_neon_ukr_5, afk_neon_ukr_6, afk_neon_ukr_7,
+                                afk_neon_ukr_8, afk_neon_ukr_9, afk_neon_ukr_10, afk_neon_ukr_11,
+                                afk_neon_ukr_12},
+                               {0}};
+#endif
 
 int afk_pgemm_force = -1;
 
@@ -213,6 +222,8 @@ static const pg_isa *pick(void)
     int use = afk_pgemm_force >= 0 && afk_pgemm_force < which ? afk_pgemm_force : which;
     if (afk_vec_force_portable) return NULL;
     return use == 2 ? &isa512 : use == 1 ? &isa256 : NULL;
+#elif defined(AFK_NEON)
+    return afk_pgemm_force != 0 && afk_neon_on() ? &isaneon : NULL;
 #else
     return NULL;
 #endif
@@ -229,7 +240,9 @@ int afk_pgemm_act(const af_unary_params *u)
     int k = afk_act_kind(u);
     if (k >= 0) return k;
     const pg_isa *s = pick();
-    if (!s || s->nr != 32) return -1; /* the AVX2 kernel fuses identity/relu/clip only */
+    if (!s || s->nr == 16) return -1; /* the AVX2 kernel fuses identity/relu/clip only */
+    if (s->nr != 32) /* the NEON kernel: sigmoid and silu besides */
+        return u->fn == AF_UNARY_SIGMOID ? AFK_ACT_SIGMOID : u->fn == AF_UNARY_SILU ? AFK_ACT_SILU : -1;
     switch (u->fn) {
     case AF_UNARY_SIGMOID: return AFK_ACT_SIGMOID;
     case AF_UNARY_SILU: return AFK_ACT_SILU;

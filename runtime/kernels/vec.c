@@ -7,6 +7,7 @@
  * bits as the scalar reference (tests/unit/test_kernels_fast.c checks this).
  */
 #include "internal.h"
+#include "neon.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define AFK_X86 1
@@ -267,7 +268,13 @@ static int use_avx2(void)
 
 int afk_vec_force_portable = 0;
 
-const char *afk_vec_isa(void) { return use_avx2() ? "avx2" : "portable"; }
+const char *afk_vec_isa(void)
+{
+#ifdef AFK_NEON
+    if (afk_neon_on()) return "neon";
+#endif
+    return use_avx2() ? "avx2" : "portable";
+}
 
 int afk_act_kind(const af_unary_params *u)
 {
@@ -287,6 +294,12 @@ void afk_vec_bias_act(float *x, int64_t n, float bias, int kind, float lo, float
         return;
     }
 #endif
+#ifdef AFK_NEON
+    if (afk_neon_on()) {
+        afk_neon_bias_act(x, n, bias, kind, lo, hi);
+        return;
+    }
+#endif
     bias_act_portable(x, n, bias, kind, lo, hi);
 }
 
@@ -295,6 +308,12 @@ void afk_vec_add_act(float *x, const float *r, int64_t n, int kind, float lo, fl
 #ifdef AFK_X86
     if (use_avx2()) {
         add_act_avx2(x, r, n, kind, lo, hi);
+        return;
+    }
+#endif
+#ifdef AFK_NEON
+    if (afk_neon_on()) {
+        afk_neon_add_act(x, r, n, kind, lo, hi);
         return;
     }
 #endif
@@ -315,6 +334,12 @@ void afk_vec_binary(int fn, const float *a, const float *b, int b_scalar, float 
         return;
     }
 #endif
+#ifdef AFK_NEON
+    if (afk_neon_on()) {
+        afk_neon_binary(fn, a, b, b_scalar, o, n);
+        return;
+    }
+#endif
     binary_portable(fn, a, b, b_scalar, o, n);
 }
 
@@ -323,6 +348,12 @@ void afk_vec_binary_sa(int fn, float a, const float *b, float *o, int64_t n)
 #ifdef AFK_X86
     if (use_avx2()) {
         binary_sa_avx2(fn, a, b, o, n);
+        return;
+    }
+#endif
+#ifdef AFK_NEON
+    if (afk_neon_on()) {
+        afk_neon_binary_sa(fn, a, b, o, n);
         return;
     }
 #endif
@@ -336,6 +367,12 @@ void afk_f16_to_f32_n(const uint16_t *src, float *dst, size_t n)
     if (have < 0) have = afk_cpu_has_f16c() && __builtin_cpu_supports("avx");
     if (have && !afk_vec_force_portable) {
         f16_to_f32_f16c(src, dst, n);
+        return;
+    }
+#endif
+#ifdef AFK_NEON
+    if (afk_neon_on()) {
+        afk_neon_f16_to_f32(src, dst, n);
         return;
     }
 #endif
@@ -369,6 +406,16 @@ int afk_vec_sigmoid(const af_unary_params *u, float *x, int64_t n)
     if (have && !afk_vec_force_portable &&
         (u->fn == AF_UNARY_ERF || (u->fn == AF_UNARY_GELU && u->alpha == 0.0f))) {
         erf_avx2(x, n, u->fn == AF_UNARY_GELU, u);
+        return 1;
+    }
+#endif
+#ifdef AFK_NEON
+    if (afk_neon_on() && (u->fn == AF_UNARY_SIGMOID || u->fn == AF_UNARY_SILU)) {
+        afk_neon_sigmoid(x, n, u->fn == AF_UNARY_SILU);
+        return 1;
+    }
+    if (afk_neon_on() && (u->fn == AF_UNARY_ERF || (u->fn == AF_UNARY_GELU && u->alpha == 0.0f))) {
+        afk_neon_erf(x, n, u->fn == AF_UNARY_GELU);
         return 1;
     }
 #endif

@@ -10,6 +10,7 @@
 #include "../../graph/graph.h"
 #include "../../lowering/lower.h"
 #include "check.h"
+#include "geval_util.h"
 
 enum { C = 3, H = 9, W = 11 };
 
@@ -47,22 +48,7 @@ static af_status build(af_graph *g, const spec *s, int no_fuse, af_err *err)
 
 static float *evaluate(const af_graph *g, int64_t *n_out)
 {
-    af_geval e;
-    af_err err = {0};
-    float *out = NULL;
-    if (af_geval_init(&e, g, &err) != AF_OK) return NULL;
-    af_tview v = af_geval_view(&e, g->inputs[0]);
-    for (int64_t i = 0; i < af_tview_numel(&v); i++)
-        ((float *)v.data)[i] = (float)((i * 37) % 23) * 0.1f - 1.1f;
-    if (af_geval_run(&e, &err) == AF_OK) {
-        af_tview y = af_geval_view(&e, g->outputs[0]);
-        *n_out = af_tview_numel(&y);
-        out = malloc(sizeof(float) * (size_t)*n_out);
-        memcpy(out, y.data, sizeof(float) * (size_t)*n_out);
-    }
-    CHECK(out != NULL, "evaluation failed: %s", err.msg);
-    af_geval_free(&e);
-    return out;
+    return eval_graph(g, 37, 23, 0.1f, -1.1f, n_out);
 }
 
 static void expect(const char *what, const spec *s, int fused)

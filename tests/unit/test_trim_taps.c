@@ -12,6 +12,7 @@
 #include "../../graph/graph.h"
 #include "../../lowering/lower.h"
 #include "check.h"
+#include "geval_util.h"
 
 enum { C = 5, M = 7 };
 
@@ -40,22 +41,7 @@ static af_status build(af_graph *g, int64_t H, int64_t W, int dil, int no_fuse, 
 
 static float *evaluate(const af_graph *g, int64_t *n_out)
 {
-    af_geval e;
-    af_err err = {0};
-    float *out = NULL;
-    if (af_geval_init(&e, g, &err) != AF_OK) return NULL;
-    af_tview v = af_geval_view(&e, g->inputs[0]);
-    for (int64_t i = 0; i < af_tview_numel(&v); i++)
-        ((float *)v.data)[i] = (float)((i * 37) % 23) * 0.1f - 1.1f;
-    if (af_geval_run(&e, &err) == AF_OK) {
-        af_tview o = af_geval_view(&e, g->outputs[0]);
-        *n_out = af_tview_numel(&o);
-        out = malloc(sizeof(float) * (size_t)*n_out);
-        memcpy(out, o.data, sizeof(float) * (size_t)*n_out);
-    }
-    CHECK(out != NULL, "evaluation failed: %s", err.msg);
-    af_geval_free(&e);
-    return out;
+    return eval_graph(g, 37, 23, 0.1f, -1.1f, n_out);
 }
 
 static void expect(int64_t H, int64_t W, int dil, int kh, int kw)

@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo check clean fuzz check-sanitize check-tsan check-blas
+.PHONY: all deps build demo check clean fuzz check-sanitize check-tsan check-blas check-arm64
 
 all: build
 
@@ -65,3 +65,20 @@ check-tsan: deps
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_reliability_threads test_kernels_fast
 	cd tests && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ../$(TSAN_BUILD)/tests/test_reliability_threads
 	cd tests && TSAN_OPTIONS=halt_on_error=1 ../$(TSAN_BUILD)/tests/test_kernels_fast
+
+# ---- ARM64 (docs/arm64.md) ----
+# Cross-build for aarch64 Linux (Debian's gcc-aarch64-linux-gnu), run the unit tests under
+# qemu-aarch64 (CTest's emulator) and the small models end to end against the x86 build.
+ARM64_BUILD ?= build-arm64
+ARM64_TOOLCHAIN ?= cmake/toolchains/aarch64-linux-gnu.cmake
+# unit tests left out under emulation: converter-side encoders and reference loops that take
+# minutes there (they run natively in `make check`)
+ARM64_EXCLUDE ?= $(ARM64_SLOW_TESTS)
+ARM64_SLOW_TESTS = test_attention|test_sgemm|test_kernels_fast$$
+check-arm64: deps
+	cmake -S . -B $(BUILD) -DAF_WERROR=ON $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS) --target aneforge_cli af_npycmp
+	cmake -S . -B $(ARM64_BUILD) -DAF_WERROR=ON -DCMAKE_TOOLCHAIN_FILE=$(ARM64_TOOLCHAIN) $(CMAKE_FLAGS)
+	cmake --build $(ARM64_BUILD) -j $(JOBS)
+	cd $(ARM64_BUILD) && ctest --output-on-failure -j $(JOBS) -L unit -LE slow -E '$(ARM64_EXCLUDE)'
+	tests/arm64/e2e.sh $(BUILD) $(ARM64_BUILD)

@@ -19,6 +19,7 @@
 #include "prequant_meta.h" /* quantized graphs */
 #include "image_input.h"
 #include "json.h"
+#include "placement.h"
 
 #define compress_names af_cmode_names
 
@@ -124,7 +125,8 @@ static void meta_target(af_json *j, const char *name)
 
 /* Deterministic metadata: no timestamps, no absolute paths. */
 static char *make_meta(const af_graph *g, const af_convert_options *o, const af_convert_report *r,
-                       const char *placement, const af_compress_result *cr)
+                       const char *placement, const af_compress_result *cr,
+                       const af_placement *pl)
 {
     af_json j;
     json_init(&j);
@@ -147,6 +149,7 @@ static char *make_meta(const af_graph *g, const af_convert_options *o, const af_
         json_raw(&j, placement);
         j.need_comma = 1;
     }
+    af_placement_meta_json(&j, pl);
     af_compress_meta_json(&j, g, o, cr);
     af_prequant_meta_json(&j, g); /* quantized graphs */
     json_close(&j, '}');
@@ -198,7 +201,7 @@ static af_status bind_weights(const af_convert_options *o, af_graph *g, af_conve
 /* --target: the family's caps (targets/check.c) place each node on the ANE or the CPU; a node
  * that must leave the ANE refuses the model unless allow_fallback. */
 static af_status preflight(const af_convert_options *o, const af_graph *g, af_convert_report *r,
-                           char **placement, af_err *err)
+                           const uint8_t *kept, char **placement, af_err *err)
 {
     af_target_check_result cr = {0};
     uint8_t *cpu = calloc((size_t)g->n_nodes + 1, 1);
@@ -210,6 +213,7 @@ static af_status preflight(const af_convert_options *o, const af_graph *g, af_co
                         "%s); see 'aneforge check', or pass --allow-fallback",
                         o->model_path, cr.n_cpu_nodes, cr.n_nodes, o->target, cr.v[0].node,
                         cr.v[0].op, cr.v[0].cap, cr.v[0].detail);
+    for (int i = 0; kept && i < g->n_nodes; i++) cpu[i] |= kept[i]; /* --keep-fp32 */
     if (st == AF_OK && !(*placement = af_target_placement_json(g, cpu)))
         st = af_err_set(err, AF_ERR_NOMEM, "out of memory writing the placement");
     r->target_nodes = cr.n_nodes;
@@ -220,7 +224,7 @@ static af_status preflight(const af_convert_options *o, const af_graph *g, af_co
 }
 
 static af_status run_pipeline(const af_convert_options *o, af_graph *g, af_convert_report *r,
-                              af_err *err)
+                              const af_placement *pl, af_err *err)
 {
     if (import_model(o, g, err) != AF_OK) {
         af_freeze_hint(g, err); /* an importer that needs a constant (an If condition, ...) */
@@ -253,11 +257,16 @@ static af_status run_pipeline(const af_convert_options *o, af_graph *g, af_conve
     af_compress_result cr;
     if (af_convert_compress(o, g, r, &cr, err) != AF_OK) return err->code;
     char *placement = NULL;
-    if (o->target && preflight(o, g, r, &placement, err) != AF_OK) {
+    uint8_t *kept = pl ? calloc((size_t)g->n_nodes + 1, 1) : NULL;
+    if (pl && !kept) af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    else if (pl) af_placement_apply(g, pl, r, kept, err);
+    if (err->code == AF_OK && o->target) preflight(o, g, r, kept, &placement, err);
+    free(kept);
+    if (err->code != AF_OK) {
         af_compress_result_free(&cr);
         return err->code;
     }
-    char *meta = make_meta(g, o, r, placement, &cr);
+    char *meta = make_meta(g, o, r, placement, &cr, pl);
     af_compress_result_free(&cr);
     free(placement);
     if (!meta) return af_err_set(err, AF_ERR_NOMEM, "out of memory writing metadata");
@@ -276,6 +285,16 @@ af_status af_convert(const af_convert_options *o, af_convert_report *report, cha
     af_err err = {0};
     af_convert_report local;
     af_convert_report *r = report ? report : &local;
+    if (o && (o->keep_fp32 || o->paired_fp16)) af_placement_convert(o, r, &err);
+    else af_convert_with(o, r, NULL, &err);
+    if (err.code != AF_OK && msg && msg_size) snprintf(msg, msg_size, "%s", err.msg);
+    return err.code;
+}
+
+af_status af_convert_with(const af_convert_options *o, af_convert_report *r,
+                          const af_placement *pl, af_err *errp)
+{
+    af_err err = {0};
     memset(r, 0, sizeof *r);
     if (!o || !o->model_path || !o->out_path)
         af_err_set(&err, AF_ERR_USAGE, "a model path and an output path are required");
@@ -289,9 +308,9 @@ af_status af_convert(const af_convert_options *o, af_convert_report *report, cha
     if (err.code == AF_OK) {
         af_graph g;
         af_graph_init(&g);
-        run_pipeline(o, &g, r, &err);
+        run_pipeline(o, &g, r, pl, &err);
         af_graph_free(&g);
     }
-    if (err.code != AF_OK && msg && msg_size) snprintf(msg, msg_size, "%s", err.msg);
+    *errp = err;
     return err.code;
 }

@@ -13,12 +13,9 @@
 
 /* ---- one program: bundle + session ------------------------------------------------------ */
 
-typedef struct val_prog {
-    af_bundle *b;
-    af_session *s;
-} val_prog;
+typedef af_val_prog val_prog;
 
-static void prog_close(val_prog *p)
+void af_val_prog_close(val_prog *p)
 {
     af_session_free(p->s);
     af_bundle_close(p->b);
@@ -26,7 +23,8 @@ static void prog_close(val_prog *p)
     p->b = NULL;
 }
 
-static af_status prog_open(val_prog *p, const char *path, int fp16, int n_threads, af_err *err)
+af_status af_val_prog_open(val_prog *p, const char *path, int fp16, int n_threads,
+                           const uint8_t *node_precision, af_err *err)
 {
     char msg[512];
     af_status st = af_bundle_open(path, &p->b, msg, sizeof msg);
@@ -34,6 +32,7 @@ static af_status prog_open(val_prog *p, const char *path, int fp16, int n_thread
     af_session_options so = {0};
     so.n_threads = n_threads;
     so.fp16 = fp16;
+    so.node_precision = node_precision;
     st = af_session_create(p->b, &so, &p->s, msg, sizeof msg);
     if (st != AF_OK) return af_err_set(err, st, "%s: %s", path, msg);
     return AF_OK;
@@ -41,7 +40,7 @@ static af_status prog_open(val_prog *p, const char *path, int fp16, int n_thread
 
 /* The fp32 program of the model: --compress fp32, no fusion, in a temporary bundle that is
  * unlinked as soon as it is mapped. */
-static af_status open_reference(const af_val_options *o, val_prog *p, af_err *err)
+af_status af_val_open_reference(const af_val_options *o, val_prog *p, af_err *err)
 {
     const char *tmp = getenv("TMPDIR");
     char path[4096];
@@ -62,7 +61,7 @@ static af_status open_reference(const af_val_options *o, val_prog *p, af_err *er
     co.n_freeze = o->n_freeze;
     char msg[512];
     af_status st = af_convert(&co, NULL, msg, sizeof msg);
-    if (st == AF_OK) st = prog_open(p, path, 0, o->n_threads, err);
+    if (st == AF_OK) st = af_val_prog_open(p, path, 0, o->n_threads, NULL, err);
     else af_err_set(err, st, "%s", msg);
     unlink(path);
     return st;
@@ -130,11 +129,12 @@ static af_status set_input(const af_val_options *o, val_prog *ref, val_prog *bun
 {
     af_tensor_info info, rinfo;
     af_bundle_input_info(bun->b, i, &info);
-    int ri = af_bundle_find_input(ref->b, info.name);
-    if (ri < 0)
+    int ri = ref ? af_bundle_find_input(ref->b, info.name) : -1;
+    if (ref && ri < 0)
         return af_err_set(err, AF_ERR_USAGE, "%s: bundle input '%s' is not an input of %s",
                           o->bundle_path, info.name, o->model_path);
-    af_bundle_input_info(ref->b, ri, &rinfo);
+    if (ref) af_bundle_input_info(ref->b, ri, &rinfo);
+    else rinfo = info;
     if (rinfo.nbytes != info.nbytes || rinfo.dtype != info.dtype)
         return af_err_set(err, AF_ERR_SHAPE, "%s: input '%s' is %s (%zu bytes) in the bundle but "
                           "%s (%zu bytes) in %s (converted with other --image-input or "
@@ -145,7 +145,7 @@ static af_status set_input(const af_val_options *o, val_prog *ref, val_prog *bun
     if (!data) return af_err_set(err, AF_ERR_NOMEM, "out of memory for input '%s'", info.name);
     if (o->inputs_dir) load_input(o->inputs_dir, &info, data, narrowed, err);
     else fill_random(&info, data, state);
-    if (err->code == AF_OK && (af_session_set_input(ref->s, ri, data, info.nbytes) != AF_OK ||
+    if (err->code == AF_OK && ((ref && af_session_set_input(ref->s, ri, data, info.nbytes) != AF_OK) ||
                                af_session_set_input(bun->s, i, data, info.nbytes) != AF_OK))
         af_err_set(err, AF_ERR_INTERNAL, "setting input '%s' failed", info.name);
     free(data);
@@ -262,7 +262,7 @@ static void inject_reference(val_state *v, const af_node_event *ev, const ref_te
         l->has_wonly |= v->inject == 2;
     }
     memcpy(ev->data, t->data, t->n * sizeof(float));
-    if (v->o->fp16 && v->inject == 1) af_f16_round_buf(ev->data, t->n);
+    if (v->inject == 1) af_prec_round_buf(ev->rounding, ev->data, t->n);
 }
 
 static void on_bundle(void *user, const af_node_event *ev)
@@ -301,7 +301,7 @@ static void on_bundle(void *user, const af_node_event *ev)
 /* ---- outputs ----------------------------------------------------------------------------- */
 
 /* A float copy of n elements of any numeric dtype. */
-static float *as_floats(af_dtype dt, const void *data, size_t n)
+float *af_val_as_floats(af_dtype dt, const void *data, size_t n)
 {
     float *f = malloc(n ? n * sizeof(float) : 1);
     if (!f) return NULL;
@@ -330,7 +330,7 @@ static af_status compare_expected(const af_val_options *o, af_val_output *out,
     af_npy e;
     if (af_npy_read_file(path, &e, err) != AF_OK) return err->code;
     size_t en = e.nbytes / af_dtype_size(e.dtype);
-    float *ef = en == n ? as_floats(e.dtype, e.data, n) : NULL;
+    float *ef = en == n ? af_val_as_floats(e.dtype, e.data, n) : NULL;
     if (en != n)
         af_err_set(err, AF_ERR_SHAPE, "%s: holds %zu elements, output '%s' has %zu", path, en,
                    out->name, n);
@@ -368,7 +368,7 @@ static af_status compare_output(const af_val_options *o, val_prog *ref, val_prog
     af_task_plan plan;
     if (af_task_plan_for(o->tasks, o->n_tasks, bi.name, bi.rank, bi.dims, &plan, err) != AF_OK)
         return af_err_prefix(err, o->bundle_path);
-    float *bf = as_floats(bi.dtype, bd, n), *rf = as_floats(ri.dtype, rd, n);
+    float *bf = af_val_as_floats(bi.dtype, bd, n), *rf = af_val_as_floats(ri.dtype, rd, n);
     if (!bf || !rf || oom) af_err_set(err, AF_ERR_NOMEM, "out of memory comparing '%s'", bi.name);
     else {
         af_metrics_compute(rf, bf, n, &out->m);
@@ -390,8 +390,8 @@ static const char *base_name(const char *path)
 
 /* The same input set into both programs (again before the isolated run: the memory plan may
  * reuse input buffers). */
-static af_status set_inputs(const af_val_options *o, val_prog *ref, val_prog *bun,
-                            int *narrowed, af_err *err)
+af_status af_val_set_inputs(const af_val_options *o, val_prog *ref, val_prog *bun,
+                           int *narrowed, af_err *err)
 {
     uint64_t state = o->seed;
     for (int i = 0; i < af_bundle_input_count(bun->b); i++)
@@ -402,7 +402,7 @@ static af_status set_inputs(const af_val_options *o, val_prog *ref, val_prog *bu
 static af_status run_isolated(const af_val_options *o, val_prog *ref, val_prog *bun,
                               val_state *v, int mode, af_err *err)
 {
-    if (set_inputs(o, ref, bun, NULL, err) != AF_OK) return err->code;
+    if (af_val_set_inputs(o, ref, bun, NULL, err) != AF_OK) return err->code;
     v->inject = mode;
     af_session_set_observer(bun->s, on_bundle, v);
     af_status st = af_session_run(bun->s);
@@ -460,7 +460,7 @@ static af_status check_plans(const af_val_options *o, const af_val_result *r, af
 static af_status run_both(const af_val_options *o, val_prog *ref, val_prog *bun, val_state *v,
                           af_err *err)
 {
-    if (set_inputs(o, ref, bun, &v->r->inputs_from_f64, err) != AF_OK) return err->code;
+    if (af_val_set_inputs(o, ref, bun, &v->r->inputs_from_f64, err) != AF_OK) return err->code;
     af_session_set_observer(ref->s, on_reference, v);
     af_session_set_observer(bun->s, on_bundle, v);
     af_status st = af_session_run(ref->s);
@@ -492,16 +492,16 @@ af_status af_validate_run(const af_val_options *o, af_val_result *r, af_err *err
     if (oom) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
     val_prog ref = {0}, bun = {0};
     val_state v = {o, r, NULL, 0, 0, 0, 0};
-    if (prog_open(&bun, o->bundle_path, o->fp16, o->n_threads, err) == AF_OK &&
-        open_reference(o, &ref, err) == AF_OK)
+    if (af_val_prog_open(&bun, o->bundle_path, o->fp16, o->n_threads, o->node_precision, err) == AF_OK &&
+        af_val_open_reference(o, &ref, err) == AF_OK)
         run_both(o, &ref, &bun, &v, err);
     for (int i = 0; i < v.n_ref; i++) {
         free(v.ref[i].name);
         free(v.ref[i].data);
     }
     free(v.ref);
-    prog_close(&ref);
-    prog_close(&bun);
+    af_val_prog_close(&ref);
+    af_val_prog_close(&bun);
     return err->code;
 }
 

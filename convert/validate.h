@@ -31,6 +31,7 @@
 
 #include "../graph/error.h"
 #include "aneforge/converter.h"
+#include "aneforge/runtime.h"
 #include "gates.h"
 #include "metrics.h"
 
@@ -54,6 +55,8 @@ typedef struct af_val_options {
     int n_tasks;
     const af_gates *gates;      /* NULL = none; a task gate no output gets a measure for is
                                  * AF_ERR_USAGE (the gates themselves are judged by the caller) */
+    const uint8_t *node_precision; /* with fp16: AF_PREC_* per bundle node, NULL = the bundle's
+                                 * recorded placement (af_session_options.node_precision) */
 } af_val_options;
 
 typedef struct af_val_output {
@@ -122,6 +125,22 @@ typedef struct af_val_result {
 } af_val_result;
 
 af_status af_validate_run(const af_val_options *o, af_val_result *r, af_err *err);
+
+/* Pieces validate_cfg.c and placement.c share: one program (bundle + session). */
+typedef struct af_val_prog {
+    af_bundle *b;
+    af_session *s;
+} af_val_prog;
+af_status af_val_prog_open(af_val_prog *p, const char *path, int fp16, int n_threads,
+                           const uint8_t *node_precision, af_err *err);
+void af_val_prog_close(af_val_prog *p);
+/* The fp32 program of o->model_path (temporary bundle, unlinked once mapped). */
+af_status af_val_open_reference(const af_val_options *o, af_val_prog *p, af_err *err);
+/* o->inputs_dir's tensors (or seeded random ones) into both programs (bundle inputs by name; ref NULL: the bundle only). */
+af_status af_val_set_inputs(const af_val_options *o, af_val_prog *ref, af_val_prog *bun,
+                            int *narrowed, af_err *err);
+/* A float copy of n elements of any numeric dtype (NULL: out of memory). */
+float *af_val_as_floats(af_dtype dt, const void *data, size_t n);
 void af_val_result_free(af_val_result *r);
 
 /* Index of the layer with the lowest own (isolated) PSNR (NaN counts lowest), or -1. */

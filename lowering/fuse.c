@@ -176,6 +176,135 @@ af_status af_lower_fuse_act(af_graph *g, af_lower_stats *st, af_err *err)
     return af_graph_compact(g, err);
 }
 
+/* ---- dead taps: kernel rows/columns that only ever read padding -------------------------- */
+
+/* Along one spatial axis (input n, output o, kernel K, stride s, dilation d, pads pb, pe): the
+ * first and last kernel taps that read the input for some output position. 0 when none do. */
+static int live_taps(int64_t n, int64_t o, int64_t K, int64_t s, int64_t d, int64_t pb,
+                     int64_t *kmin, int64_t *kmax)
+{
+    *kmin = -1, *kmax = -1;
+    for (int64_t k = 0; k < K; k++) {
+        /* some output j in [0, o) with 0 <= j*s - pb + k*d < n */
+        int64_t c = k * d - pb, lo = c >= 0 ? 0 : (-c + s - 1) / s;
+        if (lo < o && lo * s + c < n) {
+            if (*kmin < 0) *kmin = k;
+            *kmax = k;
+        }
+    }
+    return *kmin >= 0;
+}
+
+/* A conv whose kernel reaches only padding with some of its rows or columns (DeepLabV3's ASPP:
+ * 3x3 at dilation 24 and 36 on a 14x14 or 28x28 map is a 1x1 conv) gets the live part of its
+ * weights and pads reduced by the dropped taps: the dropped products were all x·0 on padding,
+ * so the sums are those of the smaller conv. 2-D, constant f32 weights, explicit pads. */
+static af_status trim_one(af_graph *g, int ci, af_err *err)
+{
+    af_node *n = &g->nodes[ci];
+    af_conv_params *cp = &n->p.conv;
+    const af_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
+    const af_tensor *w = &g->tensors[n->in[1]];
+    if (cp->nsp != 2 || cp->auto_pad != AF_AUTO_PAD_NOTSET || x->rank != 4 || y->rank != 4 ||
+        !is_f32_const(g, n->in[1], -1) || w->rank != 4)
+        return AF_OK;
+    int64_t lo[2], hi[2];
+    int trim = 0;
+    for (int i = 0; i < 2; i++) {
+        if (!live_taps(x->dims[2 + i], y->dims[2 + i], cp->kernel[i], cp->stride[i],
+                       cp->dilation[i], cp->pad_begin[i], &lo[i], &hi[i]))
+            return AF_OK; /* an output of zeros and bias only: leave it */
+        int64_t pb = cp->pad_begin[i] - lo[i] * cp->dilation[i];
+        int64_t pe = cp->pad_end[i] - (cp->kernel[i] - 1 - hi[i]) * cp->dilation[i];
+        if (pb < 0 || pe < 0) return AF_OK; /* the live taps read outside the pads: no rule */
+        trim |= lo[i] > 0 || hi[i] < cp->kernel[i] - 1;
+    }
+    if (!trim) return AF_OK;
+    int64_t M = w->dims[0], Cg = w->dims[1], KH = w->dims[2], KW = w->dims[3];
+    int64_t nd[4] = {M, Cg, hi[0] - lo[0] + 1, hi[1] - lo[1] + 1};
+    float *d = malloc(sizeof(float) * (size_t)(M * Cg * nd[2] * nd[3]));
+    if (!d) return af_err_set(err, AF_ERR_NOMEM, "lowering: out of memory trimming a conv");
+    const float *src = w->data;
+    for (int64_t mc = 0; mc < M * Cg; mc++)
+        for (int64_t a = 0; a < nd[2]; a++)
+            for (int64_t b = 0; b < nd[3]; b++)
+                d[(mc * nd[2] + a) * nd[3] + b] = src[(mc * KH + lo[0] + a) * KW + lo[1] + b];
+    char name[300];
+    snprintf(name, sizeof name, "%s_live", w->name);
+    int t = af_graph_add_tensor_unique(g, name, AF_DTYPE_F32, 4, nd);
+    if (t < 0) {
+        free(d);
+        return af_err_set(err, AF_ERR_NOMEM, "lowering: out of memory trimming a conv");
+    }
+    g->tensors[t].data = d;
+    n = &g->nodes[ci], cp = &n->p.conv;
+    n->in[1] = t;
+    for (int i = 0; i < 2; i++) {
+        cp->pad_begin[i] -= (int32_t)(lo[i] * cp->dilation[i]);
+        cp->pad_end[i] -= (int32_t)((cp->kernel[i] - 1 - hi[i]) * cp->dilation[i]);
+        cp->kernel[i] = (int32_t)(hi[i] - lo[i] + 1);
+        if (cp->kernel[i] == 1) cp->dilation[i] = 1;
+    }
+    return AF_OK;
+}
+
+af_status af_lower_trim_conv_taps(af_graph *g, af_lower_stats *st, af_err *err)
+{
+    (void)st;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == AF_OP_CONV && g->nodes[i].n_in >= 2 &&
+            trim_one(g, i, err) != AF_OK)
+            return err->code;
+    return af_graph_compact(g, err);
+}
+
+/* ---- Pad by zeros → AveragePool: the pads move into the pool, counted ------------------- */
+
+/* Pad node pi can be taken by average pool node qi: constant zeros on the spatial axes only
+ * (non-negative), read only by the pool, whose own pads are explicit and either absent or
+ * counted (count_include_pad): the pool then sees the same padded extent and count. */
+static int pad_into_pool(const af_graph *g, int pi, int qi)
+{
+    const af_node *pn = &g->nodes[pi], *qn = &g->nodes[qi];
+    const af_pad_params *pp = &pn->p.pad;
+    const af_pool_params *q = &qn->p.pool;
+    int x = pn->in[0], rank = g->tensors[x].rank;
+    if (pn->n_in != 1 || pp->mode != AF_PAD_CONSTANT || pp->value != 0.0f || rank < 3 ||
+        q->kind != AF_POOL_AVG || q->auto_pad != AF_AUTO_PAD_NOTSET || q->nsp != rank - 2 ||
+        g->tensors[x].dtype != AF_DTYPE_F32 || sole_reader(g, pn->out[0]) != qi)
+        return 0;
+    int own = 0;
+    for (int i = 0; i < q->nsp; i++) own |= q->pad_begin[i] || q->pad_end[i];
+    if (own && !q->count_include_pad) return 0;
+    for (int i = 0; i < rank; i++) {
+        int64_t b = pp->begin[i], e = pp->end[i];
+        if (b < 0 || e < 0 || (i < 2 && (b || e)) || b > INT32_MAX / 2 || e > INT32_MAX / 2)
+            return 0;
+    }
+    return 1;
+}
+
+af_status af_lower_fuse_pad_pool(af_graph *g, af_lower_stats *st, af_err *err)
+{
+    (void)st;
+    for (int qi = 0; qi < g->n_nodes; qi++) {
+        af_node *q = &g->nodes[qi];
+        if (q->op != AF_OP_POOL || q->n_in != 1) continue;
+        int pi = g->tensors[q->in[0]].producer;
+        if (pi < 0 || g->nodes[pi].op != AF_OP_PAD || !pad_into_pool(g, pi, qi)) continue;
+        const af_pad_params pp = g->nodes[pi].p.pad;
+        int x = g->nodes[pi].in[0];
+        for (int i = 0; i < q->p.pool.nsp; i++) {
+            q->p.pool.pad_begin[i] += (int32_t)pp.begin[i + 2];
+            q->p.pool.pad_end[i] += (int32_t)pp.end[i + 2];
+        }
+        q->p.pool.count_include_pad = 1;
+        q->in[0] = x;
+        af_graph_remove_node(g, pi);
+    }
+    return af_graph_compact(g, err);
+}
+
 static void absorb(af_graph *g, int ci, int i);
 
 /* ---- MatMul bias: MatMul(A, W (K,N)) → Add(·, b) into one MatMul with in[2] = b ---------- */

@@ -162,18 +162,29 @@ static int new_const(af_graph *g, const char *base, const float *v, int64_t n)
     return t;
 }
 
-/* ---- SiLU ---- */
+/* ---- SiLU and hard swish: x · gate(x) ---- */
+
+/* The one-input op x · gate(x) is: SiLU for a Sigmoid gate, hard swish for a HardSigmoid with
+ * alpha 1/6 and beta 1/2 (torch's Hardswish at opset < 14); else -1. */
+static int gated_fn(const af_graph *g, int s)
+{
+    if (is_unary(g, s, AF_UNARY_SIGMOID)) return AF_UNARY_SILU;
+    if (is_unary(g, s, AF_UNARY_HARD_SIGMOID) && near(g->nodes[s].p.unary.alpha, 1.0 / 6) &&
+        near(g->nodes[s].p.unary.beta, 0.5))
+        return AF_UNARY_HARD_SWISH;
+    return -1;
+}
 
 static af_status try_silu(af_graph *g, int m, int *hit, af_err *err)
 {
     const af_node *n = &g->nodes[m];
     for (int k = 0; k < 2; k++) {
-        int s = prod(g, n->in[k]), x = n->in[1 - k];
-        if (!is_unary(g, s, AF_UNARY_SIGMOID) || g->nodes[s].in[0] != x) continue;
+        int s = prod(g, n->in[k]), x = n->in[1 - k], fn = gated_fn(g, s);
+        if (fn < 0 || g->nodes[s].in[0] != x) continue;
         if (sole(g, n->in[k]) != m) continue;
         chain c = {{s, m}, 2};
         af_params p = {0};
-        p.unary.fn = AF_UNARY_SILU;
+        p.unary.fn = fn;
         *hit = 1;
         return rewrite(g, &c, m, AF_OP_UNARY, &p, &x, 1, err);
     }

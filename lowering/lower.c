@@ -16,6 +16,8 @@ af_status af_lower_run(af_graph *g, const af_lower_options *opt, af_lower_stats 
         if (af_lower_fuse_patterns(g, st, err) != AF_OK) return err->code;
         if (af_lower_bn_fold(g, st, err) != AF_OK) return err->code;
         if (af_lower_fuse_act(g, st, err) != AF_OK) return err->code;
+        if (af_lower_fuse_pad_pool(g, st, err) != AF_OK) return err->code;
+        if (af_lower_trim_conv_taps(g, st, err) != AF_OK) return err->code;
         if (af_lower_fuse_matmul_bias(g, st, err) != AF_OK) return err->code;
         if (af_lower_fuse_residual(g, st, err) != AF_OK) return err->code;
     }

@@ -61,6 +61,13 @@ af_status af_lower_legalize_half(af_graph *g, af_err *err);
 af_status af_lower_fuse_patterns(af_graph *g, af_lower_stats *st, af_err *err);
 af_status af_lower_bn_fold(af_graph *g, af_lower_stats *st, af_err *err);
 af_status af_lower_fuse_act(af_graph *g, af_lower_stats *st, af_err *err);
+/* Pad (constant zeros, spatial axes) → AveragePool becomes one pool with those pads counted
+ * (count_include_pad), which is what the padded zeros were (torch exports AvgPool2d(padding)
+ * this way; Inception-v3 has 9). lowering/fuse.c. */
+af_status af_lower_fuse_pad_pool(af_graph *g, af_lower_stats *st, af_err *err);
+/* Convs whose kernel rows/columns only ever read padding (large dilations on small maps, e.g.
+ * DeepLabV3's ASPP) keep only the live taps, their pads reduced to match (lowering/fuse.c). */
+af_status af_lower_trim_conv_taps(af_graph *g, af_lower_stats *st, af_err *err);
 /* Pass 6 above (lowering/fuse.c); run after fuse_act so the conv's own activation is settled. */
 af_status af_lower_fuse_residual(af_graph *g, af_lower_stats *st, af_err *err);
 /* MatMul(A, W (K,N)) → Add(·, b of N) becomes MatMul(A, W, b): the kernel adds b to the tile it

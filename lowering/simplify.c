@@ -1,10 +1,15 @@
 /* lowering/simplify.c — removes nodes that compute nothing: identities, reshapes to the same
- * shape, and nodes none of whose outputs are read (dead code). */
+ * shape, pads by zero elements, and nodes none of whose outputs are read (dead code). */
 #include "lower.h"
 
 static int is_noop(const af_graph *g, const af_node *n)
 {
     if (n->op == AF_OP_IDENTITY) return n->in[0] >= 0;
+    if (n->op == AF_OP_PAD && n->n_in == 1) { /* torch's AvgPool export: Pad by zeros */
+        for (int i = 0; i < AF_MAX_RANK; i++)
+            if (n->p.pad.begin[i] || n->p.pad.end[i]) return 0;
+        return af_tensor_same_shape(&g->tensors[n->in[0]], &g->tensors[n->out[0]]);
+    }
     if (n->op != AF_OP_RESHAPE || n->n_in != 1) return 0;
     return af_tensor_same_shape(&g->tensors[n->in[0]], &g->tensors[n->out[0]]);
 }

@@ -41,4 +41,29 @@ static inline void af_f16_round_buf(float *x, size_t n)
     for (size_t i = 0; i < n; i++) x[i] = af_f16_round(x[i]);
 }
 
+/* The value of x carried as an unevaluated pair of halves: hi = half(x), lo = half(x − hi)
+ * (x − hi is exact in f32), returned as hi + lo in f32 — about 22 significant bits where lo stays
+ * normal, fewer as lo reaches the half subnormals (|lo| < 2^-14); beyond the half range hi is ±Inf
+ * and so is the pair. Paired-fp16 emulation (AF_PREC_PAIRED). */
+static inline float af_f16_pair_round(float x)
+{
+    float hi = af_f16_round(x);
+    if (!(hi - hi == 0.0f)) return hi; /* ±Inf or NaN */
+    return hi + af_f16_round(x - hi);
+}
+
+// x (n,) f32 -> x as hi + lo pairs of halves, in place
+static inline void af_f16_pair_round_buf(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = af_f16_pair_round(x[i]);
+}
+
+/* Stores x (n,) as precision mode stores it: 0 = AF_PREC_FP16 (halves), 2 = AF_PREC_PAIRED
+ * (hi + lo), anything else kept (aneforge/runtime.h). */
+static inline void af_prec_round_buf(int mode, float *x, size_t n)
+{
+    if (mode == 0) af_f16_round_buf(x, n);
+    else if (mode == 2) af_f16_pair_round_buf(x, n);
+}
+
 #endif

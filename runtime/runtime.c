@@ -10,6 +10,7 @@
 
 #include "../bundle/bundle.h"
 #include "fp16_round.h"
+#include "precision.h"
 #include "wdecode.h"
 #include "kernels/kernels.h"
 #include "kernels/cpanel.h"
@@ -48,6 +49,9 @@ struct af_session {
     int32_t *dec_ids; /* constants to decode before the node runs ... */
     float **dec_dst;  /* ... and where to (inside wbuf) */
     int fp16;         /* round f32 activations to half after each op (af_session_options) */
+    uint8_t *tmode;   /* with fp16: per tensor, how it is stored (AF_PREC_*, precision.c) */
+    void **wround;    /* fp16_weights: per tensor, its copy rounded to half (f32) and as halves */
+    void **pack_half; /* fp16_weights: per node, the halves its packing reads (or NULL) */
     af_session_observer observer;
     void *observer_user;
     char err[512];
@@ -136,6 +140,20 @@ static int packs_weight(const af_bundle *b, const afb_node *n, af_dtype *handed)
     size_t bytes = pack_view(b, n, v); /* as packing_views will hand it over */
     if (handed) *handed = v[1].dtype;
     return bytes > 0;
+}
+
+/* Would node n pack its weight in[1] were it handed over as halves (fp16_weights)? */
+static int packs_as_halves(const afb_file *f, const afb_node *n)
+{
+    enum { MAX_IO = 16 };
+    if ((n->op != AF_OP_MATMUL && n->op != AF_OP_GEMM && n->op != AF_OP_CONV) || n->n_in < 2 ||
+        n->n_in + n->n_out > MAX_IO || n->in[1] < 0)
+        return 0;
+    af_tview v[MAX_IO];
+    for (int k = 0; k < n->n_in; k++) v[k] = record_view(f, n->in[k]);
+    for (int k = 0; k < n->n_out; k++) v[n->n_in + k] = record_view(f, n->out[k]);
+    v[1].dtype = AF_DTYPE_F16;
+    return af_kernel_prepack_bytes(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out) > 0;
 }
 
 /* Marks the encoded constants only packing nodes read (b->pack_only; 2 = read otherwise). */
@@ -313,6 +331,21 @@ int af_bundle_find_output(const af_bundle *b, const char *name)
     return find_name(b->f, b->f->outputs, b->f->n_outputs, name);
 }
 
+int af_bundle_node_count(const af_bundle *b) { return (int)b->f->n_nodes; }
+
+const char *af_bundle_node_name(const af_bundle *b, int i)
+{
+    return i >= 0 && (uint32_t)i < b->f->n_nodes ? b->f->nodes[i].name : NULL;
+}
+
+af_status af_bundle_node_precision(const af_bundle *b, uint8_t *prec, char *msg, size_t msg_size)
+{
+    af_err err = {0};
+    af_status st = af_prec_from_meta(b->f, prec, &err);
+    put_msg(msg, msg_size, &err);
+    return st;
+}
+
 const char *af_bundle_metadata(const af_bundle *b, size_t *len)
 {
     if (len) *len = b->f->meta_len;
@@ -448,6 +481,11 @@ static size_t packing_views(const af_session *s, const afb_node *n, const af_tvi
 {
     memcpy(pv, v, sizeof(af_tview) * (size_t)(n->n_in + n->n_out));
     if (s->b->pack_only[n->in[1]]) return pack_view(s->b, n, pv);
+    void *half = s->pack_half ? s->pack_half[n - s->b->f->nodes] : NULL;
+    if (half) { /* fp16_weights: packed from halves, as a bundle storing them so would be */
+        pv[1].dtype = AF_DTYPE_F16;
+        pv[1].data = half;
+    }
     return af_kernel_prepack_bytes(n->op, &n->p, pv, n->n_in, pv + n->n_in, n->n_out);
 }
 
@@ -521,6 +559,63 @@ static void arena_free(uint8_t *p, size_t bytes)
     if (p) munmap(p, bytes ? bytes : 64);
 }
 
+/* fp16 emulation: how each tensor is stored, from the caller's node placement or the
+ * bundle's (runtime/precision.c). */
+/* fp16_weights: node i (placed fp16 or paired) reads a half-rounded copy of each f32 constant
+ * it reads directly; the weight a conv, MatMul or Gemm packs is also kept as halves for its
+ * packing (pack_half), so it is packed as a bundle storing it in halves packs it (the same
+ * kernel path, the same sums). Copies are per tensor and form, shared by the readers. */
+static af_status round_node_weights(af_session *s, uint32_t i, af_err *err)
+{
+    const afb_file *f = s->b->f;
+    const afb_node *n = &f->nodes[i];
+    for (int k = 0; k < n->n_in; k++) {
+        af_tview *v = &s->views[s->view_off[i] + k];
+        if (n->in[k] < 0 || !v->data || f->tensors[n->in[k]].storage != AFB_STORAGE_CONST ||
+            v->dtype != AF_DTYPE_F32)
+            continue;
+        size_t cnt = const_numel(&f->tensors[n->in[k]]);
+        void **c = &s->wround[2 * (size_t)n->in[k]], **h = c + 1;
+        if (k == 1 && packs_as_halves(f, n)) {
+            if (!*h && !(*h = malloc(cnt * sizeof(uint16_t) + 1)))
+                return af_err_set(err, AF_ERR_NOMEM, "out of memory rounding weights");
+            for (size_t e = 0; e < cnt; e++)
+                ((uint16_t *)*h)[e] = af_f32_to_f16(((const float *)v->data)[e]);
+            s->pack_half[i] = *h;
+        }
+        if (!*c && !(*c = malloc(cnt * sizeof(float) + 1)))
+            return af_err_set(err, AF_ERR_NOMEM, "out of memory rounding weights");
+        memcpy(*c, v->data, cnt * sizeof(float));
+        af_f16_round_buf(*c, cnt);
+        v->data = *c;
+    }
+    return AF_OK;
+}
+
+static af_status plan_precision(af_session *s, const af_session_options *opt, af_err *err)
+{
+    const uint8_t *given = opt->node_precision;
+    const afb_file *f = s->b->f;
+    uint8_t *prec = malloc(f->n_nodes ? f->n_nodes : 1);
+    s->tmode = malloc(f->n_tensors ? f->n_tensors : 1);
+    if (!prec || !s->tmode) {
+        free(prec);
+        return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    }
+    if (given) memcpy(prec, given, f->n_nodes);
+    if ((given || af_prec_from_meta(f, prec, err) == AF_OK))
+        af_prec_tensor_modes(f, s->skip, prec, s->tmode, err);
+    if (err->code == AF_OK && opt->fp16_weights && !s->b->stream) {
+        s->wround = calloc(2 * (size_t)f->n_tensors + 1, sizeof *s->wround);
+        s->pack_half = calloc((size_t)f->n_nodes + 1, sizeof *s->pack_half);
+        if (!s->wround || !s->pack_half) af_err_set(err, AF_ERR_NOMEM, "out of memory");
+        for (uint32_t i = 0; err->code == AF_OK && i < f->n_nodes; i++)
+            if (prec[i] != AF_PREC_FP32) round_node_weights(s, i, err);
+    }
+    free(prec);
+    return err->code;
+}
+
 af_status af_session_create(af_bundle *b, const af_session_options *opt, af_session **out,
                             char *msg, size_t msg_size)
 {
@@ -539,7 +634,9 @@ af_status af_session_create(af_bundle *b, const af_session_options *opt, af_sess
     if (!s->arena) {
         af_err_set(&err, AF_ERR_NOMEM, "out of memory for a %zu-byte arena", s->arena_bytes);
     } else {
-        if (build_views(s, &err) == AF_OK && (!b->stream || plan_stream(s, &err) == AF_OK) &&
+        s->fp16 = opt && opt->fp16;
+        if (build_views(s, &err) == AF_OK && (!s->fp16 || plan_precision(s, opt, &err) == AF_OK) &&
+            (!b->stream || plan_stream(s, &err) == AF_OK) &&
             plan_scratch(s, &err) == AF_OK && prepack_weights(s, &err) == AF_OK)
             afk_pool_create(opt && opt->n_threads > 1 ? opt->n_threads : 1, &s->pool, &err);
     }
@@ -553,7 +650,6 @@ af_status af_session_create(af_bundle *b, const af_session_options *opt, af_sess
     s->ctx.n_threads = opt && opt->n_threads > 0 ? opt->n_threads : 1;
     s->ctx.pool = s->pool;
     afk_blas_single_thread();
-    s->fp16 = opt && opt->fp16;
     /* weights are packed now, not by the first run: a session is ready to run at full speed
      * when it is created (its packed pages faulted in here, and the stored forms released) */
     for (uint32_t i = 0; s->node_packed && i < b->f->n_nodes; i++)
@@ -578,6 +674,10 @@ void af_session_free(af_session *s)
     free(s->views);
     free(s->view_off);
     free(s->skip);
+    free(s->tmode);
+    for (size_t i = 0; s->wround && i < 2 * (size_t)s->b->f->n_tensors; i++) free(s->wround[i]);
+    free(s->wround);
+    free(s->pack_half);
     afk_pool_free(s->pool);
     free(s->wbuf);
     free(s->dec_off);
@@ -605,7 +705,8 @@ af_status af_session_set_input(af_session *s, int index, const void *data, size_
     const afb_tensor *t = &s->b->f->tensors[s->b->f->inputs[index]];
     memcpy(s->arena + t->arena_offset, data, nbytes);
     if (s->fp16 && t->dtype == AF_DTYPE_F32)
-        af_f16_round_buf((float *)(s->arena + t->arena_offset), nbytes / sizeof(float));
+        af_prec_round_buf(s->tmode[s->b->f->inputs[index]], (float *)(s->arena + t->arena_offset),
+                          nbytes / sizeof(float));
     return AF_OK;
 }
 
@@ -620,8 +721,9 @@ static void after_node(af_session *s, uint32_t i)
         uint8_t *data = s->arena + t->arena_offset;
         af_node_event ev;
         fill_info(t, &ev.info);
-        if (s->fp16 && t->dtype == AF_DTYPE_F32 && !s->skip[i])
-            af_f16_round_buf((float *)data, ev.info.nbytes / sizeof(float));
+        int mode = s->fp16 && t->dtype == AF_DTYPE_F32 ? s->tmode[n->out[k]] : AF_PREC_FP32;
+        if (!s->skip[i]) af_prec_round_buf(mode, (float *)data, ev.info.nbytes / sizeof(float));
+        ev.rounding = mode;
         if (!s->observer) continue;
         ev.node_index = (int)i;
         ev.node = n->name;

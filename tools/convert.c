@@ -10,6 +10,8 @@
 #include "aneforge/targets.h"
 #include "cli.h"
 #include "compress_flags.h"
+#include <math.h>
+#include <stdlib.h>
 
 #define MAX_SHAPES 64
 
@@ -44,6 +46,18 @@ static void print_report(const af_convert_options *o, const af_convert_report *r
         printf("  --weights: %d initializers replaced from %d safetensors file(s) (%d converted "
                "to the model's dtype); %d unmatched, %d uncovered\n", r->weights_bound,
                r->weights_files, r->weights_converted, r->weights_unmatched, r->weights_uncovered);
+    if (o->keep_fp32 || o->paired_fp16) {
+        printf("  precision: %d nodes fp32 on the CPU (%s), %d paired fp16 (%s); %.1f %% of the "
+               "estimated time (%s) moved to the CPU, +%.1f %% for pairs\n", r->fp32_nodes,
+               o->keep_fp32 ? (strcmp(o->keep_fp32, "auto") ? "named" : "auto") : "none",
+               r->paired_nodes,
+               o->paired_fp16 ? (strcmp(o->paired_fp16, "auto") ? "named" : "auto") : "none",
+               100 * r->cpu_time_share, r->cost_family, 100 * r->paired_time_extra);
+        if (!isnan(r->cfg_psnr_fp16))
+            printf("  guided output (--cfg-calib, scale %g) under fp16 emulation: %.2f dB all fp16, "
+                   "%.2f dB placed\n", o->cfg_scale > 0 ? o->cfg_scale : 7.5, r->cfg_psnr_fp16,
+                   r->cfg_psnr_placed);
+    }
     if (o->target)
         printf("  target %s: %d of %d nodes on the ANE, %d on the CPU%s\n", o->target,
                r->target_nodes - r->target_cpu_nodes, r->target_nodes, r->target_cpu_nodes,
@@ -95,6 +109,18 @@ static void print_json(const af_convert_options *o, const af_convert_report *r)
         json_kv_int(&j, "target_cpu_nodes", r->target_cpu_nodes);
     }
     if (r->decided_by[0]) json_auto(&j, r);
+    if (o->keep_fp32 || o->paired_fp16) {
+        json_key(&j, "precision");
+        json_open(&j, '{');
+        json_kv_int(&j, "fp32_nodes", r->fp32_nodes);
+        json_kv_int(&j, "paired_fp16_nodes", r->paired_nodes);
+        json_kv_num(&j, "guided_psnr_db_fp16", r->cfg_psnr_fp16);
+        json_kv_num(&j, "guided_psnr_db", r->cfg_psnr_placed);
+        json_kv_num(&j, "cpu_time_share", r->cpu_time_share);
+        json_kv_num(&j, "paired_time_extra", r->paired_time_extra);
+        json_kv_str(&j, "cost_family", r->cost_family);
+        json_close(&j, '}');
+    }
     json_close(&j, '}');
     if (json_ok(&j)) puts(j.buf);
     json_free(&j);
@@ -168,7 +194,16 @@ int cmd_convert(int argc, char **argv)
         else if (!strcmp(a, "--no-inplace-concat")) o.no_inplace_concat = 1;
         else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
         else if (!strcmp(a, "--json")) as_json = 1;
-        else if ((cflag = cli_compress_flag(argc, argv, &i, &o)) != 0) {
+        else if (!strcmp(a, "--keep-fp32") && has_val) o.keep_fp32 = argv[++i];
+        else if (!strcmp(a, "--paired-fp16") && has_val) o.paired_fp16 = argv[++i];
+        else if (!strcmp(a, "--cfg-calib") && has_val) o.cfg_calib_dir = argv[++i];
+        else if ((!strcmp(a, "--min-cfg-psnr") || !strcmp(a, "--cfg-scale")) && has_val) {
+            char *end;
+            double v = strtod(argv[++i], &end);
+            if (end == argv[i] || *end || !isfinite(v) || v <= 0)
+                return cli_error(CLI_USAGE, "bad %s '%s' (want a positive number)", a, argv[i]);
+            *(!strcmp(a, "--cfg-scale") ? &o.cfg_scale : &o.min_cfg_psnr) = v;
+        } else if ((cflag = cli_compress_flag(argc, argv, &i, &o)) != 0) {
             if (cflag < 0) return CLI_USAGE;
         } else if (a[0] == '-') return cli_error(CLI_USAGE, "convert: unknown or incomplete option '%s'", a);
         else if (!o.model_path) o.model_path = a;

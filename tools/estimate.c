@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../convert/placement.h"
 #include "../importers/npy/npy.h"
 #include "../targets/targets_internal.h"
 #include "aneforge/runtime.h"
@@ -197,6 +198,12 @@ static void print_text(const est_args *a, const af_target_family *f, const af_ta
     printf("    floor %.3g us/op: %s\n", f->op_floor_us.value, f->op_floor_us.source);
     printf("    native weights %s: %s\n", tcli_streams(f->native_streams, buf, sizeof buf),
            f->native_streams_source);
+    double cpu, extra;
+    int nf, np;
+    if (af_placement_bundle_shares(a->path, r, &cpu, &extra, &nf, &np))
+        printf("  precision placement: %d nodes fp32 on the CPU take %.1f %% of this estimate "
+               "(off the ANE); %d paired fp16 nodes add %.1f %% (one more pass each)\n", nf,
+               100 * cpu, np, 100 * extra);
     if (measured_ms >= 0)
         printf("  measured: median %.3f ms wall, %.3f ms CPU over %d runs of af_session_run "
                "(estimate/measured CPU %.2f)\n",
@@ -221,6 +228,14 @@ static void print_json(const est_args *a, const af_target_family *f, const af_ta
     if (measured_ms >= 0) {
         json_kv_num(&j, "measured_ms_median", measured_ms);
         json_kv_num(&j, "measured_cpu_ms_median", cpu_ms);
+    }
+    double cpu, extra;
+    int nf, np;
+    if (af_placement_bundle_shares(a->path, r, &cpu, &extra, &nf, &np)) {
+        json_kv_int(&j, "fp32_nodes", nf);
+        json_kv_num(&j, "cpu_time_share", cpu);
+        json_kv_int(&j, "paired_fp16_nodes", np);
+        json_kv_num(&j, "paired_time_extra", extra);
     }
     json_key(&j, "family");
     tcli_json_family(&j, f);

@@ -13,7 +13,9 @@ const cli_command cli_commands[] = {
      "        [--input-shape NAME=D0,D1,...]... [--freeze NAME=FILE.npy]...\n"
      "        [--weights W.safetensors|INDEX.json]... [--image-input NAME:scale=S,bias=B0,B1,B2] [--calib DIR] [--min-psnr DB] [--json] [-q]\n"
      "        [--min-cosine C] [--min-topk P --topk [OUT=]K] [--min-argmax P --argmax-axis [OUT=]A]\n"
-     "        [--min-iou P --iou [OUT=]T]",
+     "        [--min-iou P --iou [OUT=]T]\n"
+     "        [--keep-fp32 auto|NAME,... [--paired-fp16 auto|NAME,...] [--cfg-calib DIR]\n"
+     "         [--min-cfg-psnr DB] [--cfg-scale S]]",
      "  -o, --output FILE     the bundle to write (atomically: an old file survives any failure)\n"
      "  --compress MODE       fp16 (default), fp32, int8, int4, sparse, blockwise, palette or auto\n"
      "  --group-size N        int4/palette: one table per N output channels (default 16; 0: one)\n"
@@ -42,7 +44,11 @@ const cli_command cli_commands[] = {
      "  --no-fuse             keep BatchNorm, activations and residual adds as separate ops\n"
      "  --no-inplace-concat   Concat copies its inputs (no in-place planning; debugging)\n"
      "  --json                print the conversion report as JSON\n"
-     "  -q, --quiet           print nothing on success",
+     "  -q, --quiet           print nothing on success\n"
+     "  --keep-fp32 auto|N,.. nodes run fp32 on the CPU (fp16 guidance; docs/sd-fp16.md)\n"
+     "  --paired-fp16 auto|N,..  nodes carry activations as hi+lo halves (emulated)\n"
+     "  --cfg-calib DIR       DIR/cond/ and DIR/uncond/ inputs: auto meets --min-cfg-psnr\n"
+     "                        (default 40) on u + S(c - u), --cfg-scale S (default 7.5)",
      "aneforge convert models/small_cnn/model.onnx -o small.afb\n"
      "aneforge convert resnet18.onnx -o r18.afb --compress auto --target h14 --calib calib/\n"
      "aneforge convert det.onnx -o det.afb --input-shape images=1,3,640,640",
@@ -52,7 +58,8 @@ const cli_command cli_commands[] = {
      "--min-psnr= "
      "--min-cosine= --min-topk= --min-argmax= --min-iou= --topk= --argmax-axis= --iou= "
      "--input-shape= --weights= --weight-map= --allow-partial --image-input= --no-fuse --json "
-     "--no-inplace-concat -q --quiet --freeze="},
+     "--no-inplace-concat -q --quiet --freeze= --keep-fp32= --paired-fp16= --cfg-calib= "
+     "--min-cfg-psnr= --cfg-scale="},
     {"run", cmd_run, "run a bundle on .npy inputs",
      "aneforge run BUNDLE.afb --inputs DIR [--outputs DIR] [--threads N] [--fp16] [--stream-weights]\n"
      "        [--expand-weights]",
@@ -74,6 +81,8 @@ const cli_command cli_commands[] = {
      "        [--per-layer] [--min-psnr DB] [--json FILE] [--plot FILE.svg] [--freeze N=FILE.npy]...\n"
      "        [--topk [OUT=]K] [--argmax-axis [OUT=]A] [--iou [OUT=]T] [--min-cosine C]\n"
      "        [--min-topk P] [--min-argmax P] [--min-iou P]\n"
+     "aneforge validate MODEL.onnx BUNDLE.afb --cond DIR --uncond DIR [--cfg-scale S] [--fp16]\n"
+     "        [--per-layer] [--min-psnr DB] [--json FILE]\n"
      "aneforge validate --manifest FILE [...]",
      "  --inputs DIR          inputs as .npy (else --seed N random inputs)\n"
      "  --reference DIR       also compare with outputs produced elsewhere (e.g. ONNX Runtime)\n"
@@ -87,11 +96,14 @@ const cli_command cli_commands[] = {
      "  --min-cosine C, --min-topk P, --min-argmax P, --min-iou P\n"
      "                        exit 1 when an output is below (fractions in [0,1])\n"
      "  --json FILE, --plot FILE.svg   reports; --manifest FILE: several components\n"
-     "  --freeze N=FILE.npy   the bundle's convert --freeze (for the fp32 reference)",
+     "  --freeze N=FILE.npy   the bundle's convert --freeze (for the fp32 reference)\n"
+     "  --cond DIR, --uncond DIR   classifier-free guidance: both input sets; reports c, u,\n"
+     "                        d = c - u and u + S(c - u) (--min-psnr then gates the guided one)\n"
+     "  --cfg-scale S         guidance scale (default 7.5)",
      "aneforge validate model.onnx small_i8.afb --inputs in/ --per-layer --fp16 --plot layers.svg",
      "--inputs= --seed= --reference= --fp16 --per-layer --min-psnr= --json= --plot= --manifest= "
      "--threads= --top= --image-input= --input-shape= --freeze= --topk= --argmax-axis= --iou= "
-     "--min-cosine= --min-topk= --min-argmax= --min-iou="},
+     "--min-cosine= --min-topk= --min-argmax= --min-iou= --cond= --uncond= --cfg-scale="},
     {"bench", cmd_bench, "time load, first run and median run; report peak RSS",
      "aneforge bench BUNDLE.afb [--inputs DIR] [--threads N] [--runs N] [--stream-weights] [--json]"
      " [--profile]\n        [--expand-weights]",

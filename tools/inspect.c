@@ -7,6 +7,8 @@
 
 #include "../bundle/bundle.h"
 #include "../convert/json.h"
+#include "../convert/placement.h"
+#include <math.h>
 #include "../graph/graph.h"
 #include "../importers/onnx/onnx_import.h"
 #include "../targets/targets_internal.h"
@@ -143,6 +145,22 @@ static void print_partition(const afb_file *f)
     printf("%s\n", shown > 20 ? " ..." : "");
 }
 
+/* --keep-fp32 / --paired-fp16 bundles: the precision placement and what it measured. */
+static void print_precision(const afb_file *f)
+{
+    af_placement_info pi;
+    if (!af_placement_read(f->meta_json, f->meta_len, &pi)) return;
+    printf("  precision: %d nodes fp32 on the CPU (%s), %d paired fp16 (%s); on %s's estimate "
+           "%.1f %% of the time moved to the CPU, +%.1f %% for pairs\n", pi.n_fp32,
+           pi.mode_fp32[0] ? pi.mode_fp32 : "none", pi.n_paired,
+           pi.mode_paired[0] ? pi.mode_paired : "none", pi.family, 100 * pi.cpu_share,
+           100 * pi.paired_extra);
+    if (!isnan(pi.psnr_placed))
+        printf("  guidance (scale %g) under fp16 emulation: %.2f dB all fp16, %.2f dB placed "
+               "(gate %.2f dB, measured by the search)\n", pi.scale,
+               pi.psnr_fp16, pi.psnr_placed, pi.gate);
+}
+
 /* The target the metadata records, resolved (bundles before "target_device" recorded the name
  * as typed: "iphone13", "m2"): "a15 (A15 Bionic), family h14". */
 static void print_target(const afb_file *f)
@@ -264,6 +282,7 @@ static int inspect_bundle(const char *path, int as_json)
         printf("  metadata: %.*s\n", (int)f->meta_len, f->meta_json);
         print_target(f);
         print_partition(f);
+        print_precision(f);
     }
     af_bundle_close(rb);
     afb_close(f);

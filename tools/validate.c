@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../convert/validate.h"
+#include "../convert/validate_cfg.h"
 #include "cli.h"
 
 #define MAX_COMPONENTS 32
@@ -18,6 +19,8 @@
 typedef struct val_cli {
     af_val_options base;       /* flags shared by every component */
     const char *manifest, *json, *plot;
+    const char *cond, *uncond;  /* --cond/--uncond: classifier-free guidance (validate_cfg.h) */
+    double cfg_scale;           /* --cfg-scale S, 0 = 7.5 */
     af_gates gates;
     int top;
     af_task_spec tasks[MAX_TASKS];
@@ -34,6 +37,8 @@ static const char usage[] =
     "         [--min-topk P] [--min-argmax P] [--min-iou P]\n"
     "         [--input-shape NAME=D0,D1,...] [--image-input NAME:scale=S,bias=B0,B1,B2]\n"
     "         [--freeze NAME=FILE.npy]...\n"
+    "       aneforge validate MODEL.onnx BUNDLE.afb --cond DIR --uncond DIR [--cfg-scale S]\n"
+    "         [--fp16] [--per-layer] [--min-psnr DB] [--json FILE] [--top N]\n"
     "       aneforge validate --manifest FILE [same flags]";
 
 static int parse_shape(val_cli *c, const char *arg)
@@ -107,6 +112,12 @@ static int parse_flag(val_cli *c, int argc, char **argv, int *i)
     if (!strcmp(a, "--inputs")) c->base.inputs_dir = v;
     else if (!strcmp(a, "--reference")) c->base.reference_dir = v;
     else if (!strcmp(a, "--manifest")) c->manifest = v;
+    else if (!strcmp(a, "--cond")) c->cond = v;
+    else if (!strcmp(a, "--uncond")) c->uncond = v;
+    else if (!strcmp(a, "--cfg-scale")) {
+        if (parse_number(v, &c->cfg_scale) || !isfinite(c->cfg_scale) || c->cfg_scale <= 0)
+            return cli_error(CLI_USAGE, "bad --cfg-scale '%s' (want a positive number, e.g. 7.5)", v);
+    }
     else if (!strcmp(a, "--json")) c->json = v;
     else if (!strcmp(a, "--plot")) c->plot = v, c->base.per_layer = 1;
     else if (!strcmp(a, "--min-psnr")) {
@@ -240,6 +251,32 @@ static int run_manifest(val_cli *c)
     return rc;
 }
 
+/* --cond/--uncond: c, u, c − u and the guided output, bundle vs fp32 program. */
+static int run_cfg(const val_cli *c)
+{
+    if (c->manifest || !c->cond || !c->uncond || c->base.inputs_dir || c->plot ||
+        c->base.n_tasks || af_gates_set(&c->gates) & ~AF_GATE_PSNR)
+        return cli_error(CLI_USAGE, "validate: guidance takes --cond DIR and --uncond DIR together, "
+                         "with neither --manifest, --inputs, --plot nor task measures");
+    if (!c->base.model_path || !c->base.bundle_path)
+        return cli_error(CLI_USAGE, "validate: MODEL.onnx and BUNDLE.afb required");
+    af_cfg_options o = {c->base, c->cond, c->uncond, c->cfg_scale > 0 ? c->cfg_scale : 7.5, 0};
+    af_cfg_result r;
+    af_err err = {0};
+    if (af_validate_cfg_run(&o, &r, &err) != AF_OK) {
+        af_cfg_result_free(&r);
+        return cli_error(cli_exit_code(err.code), "%s", err.msg);
+    }
+    double gate = c->gates.min_psnr;
+    af_cfg_print_table(stdout, &r, gate, c->base.per_layer, c->top);
+    int rc = CLI_OK;
+    if (c->json && af_cfg_write_json(c->json, &r, gate, &err) != AF_OK)
+        rc = cli_error(cli_exit_code(err.code), "%s", err.msg);
+    if (rc == CLI_OK && gate > 0 && !(af_cfg_guided_psnr(&r) >= gate)) rc = CLI_CHECK_FAILED;
+    af_cfg_result_free(&r);
+    return rc;
+}
+
 int cmd_validate(int argc, char **argv)
 {
     static val_cli c;
@@ -259,6 +296,7 @@ int cmd_validate(int argc, char **argv)
         else if (!c.base.bundle_path) c.base.bundle_path = argv[i];
         else return cli_error(CLI_USAGE, "validate: unexpected argument '%s'", argv[i]);
     }
+    if (c.cond || c.uncond || c.cfg_scale > 0) return run_cfg(&c);
     af_err err = {0};
     if (af_task_specs_check(c.base.tasks, c.base.n_tasks, &c.gates, &err) != AF_OK)
         return cli_error(CLI_USAGE, "validate: %s", err.msg);

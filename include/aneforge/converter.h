@@ -104,6 +104,18 @@ typedef struct af_convert_options {
     /* --max-size R: auto, size first: the compressible weights take at most R of their fp32
      * bytes, with the least layer error the budget allows (docs/compression.md); 0 = off */
     double max_size;
+    /* Precision placement under fp16 (docs/sd-fp16.md): NULL, "auto", or comma-separated node
+     * names of the lowered program (as inspect and validate --per-layer name them).
+     * --keep-fp32: these nodes run fp32 on the CPU (their weights stored fp32, a tensor between
+     * two of them kept fp32); --paired-fp16: these nodes carry activations as hi + lo halves.
+     * "auto" chooses the fewest nodes, by measured contribution to the guided output's error then
+     * by estimated time, so that the guided output u + s·(c − u) on --cfg-calib meets
+     * --min-cfg-psnr under fp16 emulation. At most one of them "auto". */
+    const char *keep_fp32;
+    const char *paired_fp16;
+    const char *cfg_calib_dir;  /* --cfg-calib DIR: DIR/cond/ and DIR/uncond/ input sets */
+    double min_cfg_psnr;        /* --min-cfg-psnr DB: the guided output's gate; 0 = 40 */
+    double cfg_scale;           /* --cfg-scale S: guidance scale; 0 = 7.5 */
 } af_convert_options;
 
 typedef struct af_freeze_spec {
@@ -156,6 +168,14 @@ typedef struct af_convert_report {
     char decided_by[48];
     int gates_met;
     double model_cosine, model_top1, model_topk, model_argmax, model_iou;
+    /* --keep-fp32 / --paired-fp16: nodes placed, the guided output's PSNR on --cfg-calib under
+     * fp16 emulation without and with the placement (NaN without --cfg-calib), the share of the
+     * estimated time the fp32 nodes take off the ANE and the time pairing adds, on the --target
+     * family's figures (h13 without --target) */
+    int fp32_nodes, paired_nodes;
+    double cfg_psnr_fp16, cfg_psnr_placed;
+    double cpu_time_share, paired_time_extra;
+    char cost_family[16];
 } af_convert_report;
 
 af_status af_convert(const af_convert_options *opt, af_convert_report *report, char *msg,

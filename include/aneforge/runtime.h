@@ -42,11 +42,31 @@ typedef struct af_tensor_info {
     size_t nbytes;
 } af_tensor_info;
 
+/* Precision of a program node under fp16 emulation (docs/sd-fp16.md "Precision placement"). */
+enum {
+    AF_PREC_FP16 = 0,    /* on the ANE: its f32 outputs are stored as halves */
+    AF_PREC_FP32 = 1,    /* on the CPU in fp32 (convert --keep-fp32) */
+    AF_PREC_PAIRED = 2   /* paired fp16 (convert --paired-fp16): each activation carried as an
+                          * unevaluated sum hi + lo of two halves, hi = half(x), lo = half(x − hi) */
+};
+
 typedef struct af_session_options {
     int n_threads;       /* 0 = default (1); outputs are bit-identical for any count */
     int fp16;            /* 1: emulate the ANE's fp16 dataplane — every f32 activation (inputs
                           * included) is rounded to IEEE half after each op (|x| > 65504 → Inf);
-                          * kernels keep their f32 accumulators, weights are used as stored */
+                          * kernels keep their f32 accumulators, weights are used as stored.
+                          * A tensor is stored at the lowest precision of the node that writes it
+                          * and the nodes that read it (fp16 < paired < fp32; the caller, which
+                          * gives inputs and reads outputs, counts as fp32; in-place reshapes
+                          * pass their readers through), per the nodes' AF_PREC_* placement */
+    const uint8_t *node_precision; /* with fp16: AF_PREC_* per program node
+                          * (af_bundle_node_count entries); NULL = the placement the bundle's
+                          * metadata records ("precision", convert --keep-fp32/--paired-fp16) */
+    int fp16_weights;    /* with fp16: the f32 constants read by a node placed fp16 or paired are
+                          * rounded to half for it (per-session copies): a bundle stored with
+                          * fp32 weights runs as the same bundle stored in halves would, but for
+                          * its fp32 nodes' weights — how convert --keep-fp32 auto measures a
+                          * placement. Ignored for weights streamed (stream_weights) */
 } af_session_options;
 
 /* What an observer sees right after a node ran, once per output of the node (after fp16
@@ -61,6 +81,9 @@ typedef struct af_node_event {
     int output_index;
     af_tensor_info info;  /* the output tensor (name, dtype, shape) */
     void *data;
+    int rounding;         /* how the values were stored: AF_PREC_FP16 (rounded to halves),
+                           * AF_PREC_PAIRED (to hi + lo pairs), AF_PREC_FP32 (as computed: no
+                           * emulation, a placement keeping it fp32, or not an f32 tensor) */
 } af_node_event;
 typedef void (*af_session_observer)(void *user, const af_node_event *ev);
 
@@ -96,6 +119,13 @@ af_status af_bundle_output_info(const af_bundle *b, int index, af_tensor_info *i
 /* Index of the input/output with that name, or -1. */
 int af_bundle_find_input(const af_bundle *b, const char *name);
 int af_bundle_find_output(const af_bundle *b, const char *name);
+/* Program nodes, in execution order (node_precision arrays follow it). */
+int af_bundle_node_count(const af_bundle *b);
+/* Name of program node i (fused nodes keep the last absorbed op's name), NULL out of range. */
+const char *af_bundle_node_name(const af_bundle *b, int i);
+/* Fills prec[af_bundle_node_count] with the placement the metadata records (AF_PREC_FP16 for
+ * every node without one). AF_ERR_FORMAT when it names a node the program lacks. */
+af_status af_bundle_node_precision(const af_bundle *b, uint8_t *prec, char *msg, size_t msg_size);
 /* The META section (JSON text, not NUL-terminated). */
 const char *af_bundle_metadata(const af_bundle *b, size_t *len);
 

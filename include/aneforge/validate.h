@@ -42,6 +42,12 @@ typedef struct af_validate_options {
     int n_image_inputs;
     const af_freeze_spec *freeze;             /* the bundle's --freeze */
     int n_freeze;
+    /* classifier-free guidance (validate --cond/--uncond, docs/sd-fp16.md): both set = the
+     * bundle and the fp32 program run on both input sets (inputs_dir and seed unused); the
+     * report holds c, u, c − u and u + cfg_scale·(c − u) per output (and per layer the error of
+     * the difference), min_psnr gates the guided output; no plot */
+    const char *cond_dir, *uncond_dir;
+    double cfg_scale;            /* 0 = 7.5 */
 } af_validate_options;
 
 typedef struct af_validation af_validation;

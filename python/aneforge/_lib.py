@@ -13,7 +13,7 @@ Where the library is looked for, first match wins:
 import ctypes
 import os
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c_float, c_int,
-                    c_int64, c_size_t, c_uint32, c_uint64, c_void_p)
+                    c_int64, c_size_t, c_uint8, c_uint32, c_uint64, c_void_p)
 
 AF_MAX_RANK = 8
 AF_IMAGE_MAX_CHANNELS = 16
@@ -29,7 +29,8 @@ class TensorInfo(Structure):
 
 
 class SessionOptions(Structure):
-    _fields_ = [("n_threads", c_int), ("fp16", c_int)]
+    _fields_ = [("n_threads", c_int), ("fp16", c_int), ("node_precision", POINTER(c_uint8)),
+                ("fp16_weights", c_int)]
 
 
 class BundleOptions(Structure):
@@ -38,7 +39,8 @@ class BundleOptions(Structure):
 
 class NodeEvent(Structure):
     _fields_ = [("node_index", c_int), ("node", c_char_p), ("op", c_char_p),
-                ("output_index", c_int), ("info", TensorInfo), ("data", c_void_p)]
+                ("output_index", c_int), ("info", TensorInfo), ("data", c_void_p),
+                ("rounding", c_int)]
 
 
 OBSERVER = CFUNCTYPE(None, c_void_p, POINTER(NodeEvent))
@@ -77,7 +79,8 @@ class ConvertOptions(Structure):
         ("freeze", POINTER(FreezeSpec)), ("n_freeze", c_int), ("min_cosine", c_double),
         ("min_topk", c_double), ("min_argmax", c_double), ("min_iou", c_double),
         ("tasks", POINTER(TaskSpec)), ("n_tasks", c_int), ("data_free", c_int),
-        ("max_size", c_double)]
+        ("max_size", c_double), ("keep_fp32", c_char_p), ("paired_fp16", c_char_p),
+        ("cfg_calib_dir", c_char_p), ("min_cfg_psnr", c_double), ("cfg_scale", c_double)]
 
 
 class ConvertReport(Structure):
@@ -92,7 +95,10 @@ class ConvertReport(Structure):
         ("promotions", c_int), ("compress_warning", c_char * 320), ("concat_inplace", c_int),
         ("residual_fused", c_int), ("decided_by", c_char * 48), ("gates_met", c_int),
         ("model_cosine", c_double), ("model_top1", c_double), ("model_topk", c_double),
-        ("model_argmax", c_double), ("model_iou", c_double)]
+        ("model_argmax", c_double), ("model_iou", c_double), ("fp32_nodes", c_int),
+        ("paired_nodes", c_int), ("cfg_psnr_fp16", c_double), ("cfg_psnr_placed", c_double),
+        ("cpu_time_share", c_double), ("paired_time_extra", c_double),
+        ("cost_family", c_char * 16)]
 
 
 # ---- include/aneforge/targets.h -----------------------------------------------------------------
@@ -194,7 +200,8 @@ class ValidateOptions(Structure):
                 ("seed", c_uint64), ("fp16", c_int), ("per_layer", c_int), ("n_threads", c_int),
                 ("min_psnr", c_double), ("shapes", POINTER(ShapeSpec)), ("n_shapes", c_int),
                 ("image_inputs", POINTER(ImageInputSpec)), ("n_image_inputs", c_int),
-                ("freeze", POINTER(FreezeSpec)), ("n_freeze", c_int)]
+                ("freeze", POINTER(FreezeSpec)), ("n_freeze", c_int), ("cond_dir", c_char_p),
+                ("uncond_dir", c_char_p), ("cfg_scale", c_double)]
 
 
 # Every mirrored struct, by its C name (python/tests/test_abi.py checks sizes and offsets).

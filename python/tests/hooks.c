@@ -39,6 +39,8 @@ const char *af_pyhooks_layout(void)
     SIZE(af_session_options);
     OFF(af_session_options, n_threads);
     OFF(af_session_options, fp16);
+    OFF(af_session_options, node_precision);
+    OFF(af_session_options, fp16_weights);
     SIZE(af_bundle_options);
     OFF(af_bundle_options, stream_weights);
     OFF(af_bundle_options, expand_weights);
@@ -49,6 +51,7 @@ const char *af_pyhooks_layout(void)
     OFF(af_node_event, output_index);
     OFF(af_node_event, info);
     OFF(af_node_event, data);
+    OFF(af_node_event, rounding);
     SIZE(af_shape_spec);
     OFF(af_shape_spec, name);
     OFF(af_shape_spec, rank);
@@ -106,6 +109,11 @@ const char *af_pyhooks_layout(void)
     OFF(af_convert_options, n_tasks);
     OFF(af_convert_options, data_free);
     OFF(af_convert_options, max_size);
+    OFF(af_convert_options, keep_fp32);
+    OFF(af_convert_options, paired_fp16);
+    OFF(af_convert_options, cfg_calib_dir);
+    OFF(af_convert_options, min_cfg_psnr);
+    OFF(af_convert_options, cfg_scale);
     SIZE(af_convert_report);
     OFF(af_convert_report, opset);
     OFF(af_convert_report, nodes_imported);
@@ -140,6 +148,13 @@ const char *af_pyhooks_layout(void)
     OFF(af_convert_report, model_topk);
     OFF(af_convert_report, model_argmax);
     OFF(af_convert_report, model_iou);
+    OFF(af_convert_report, fp32_nodes);
+    OFF(af_convert_report, paired_nodes);
+    OFF(af_convert_report, cfg_psnr_fp16);
+    OFF(af_convert_report, cfg_psnr_placed);
+    OFF(af_convert_report, cpu_time_share);
+    OFF(af_convert_report, paired_time_extra);
+    OFF(af_convert_report, cost_family);
     SIZE(af_figure);
     OFF(af_figure, value);
     OFF(af_figure, source);
@@ -280,6 +295,9 @@ const char *af_pyhooks_layout(void)
     OFF(af_validate_options, n_image_inputs);
     OFF(af_validate_options, freeze);
     OFF(af_validate_options, n_freeze);
+    OFF(af_validate_options, cond_dir);
+    OFF(af_validate_options, uncond_dir);
+    OFF(af_validate_options, cfg_scale);
     return layout;
 }
 

@@ -1046,6 +1046,8 @@ static int have_avx2(void)
     static int have = -1;
     if (have < 0) have = __builtin_cpu_supports("avx2") ? 1 : 0;
     return have && !afk_vec_force_portable;
+#elif defined(__aarch64__)
+    return !afk_vec_force_portable; /* for dw_neon.c's direct kernel (its own check) */
 #else
     return 0;
 #endif
@@ -1080,7 +1082,6 @@ static void conv_dw_task(void *arg, int64_t task, int tid)
     int64_t c0 = task % per_img * j->dwc, PH, PW, floats;
     int padded = j->scratch && have_avx2() && dw_padded_geom(g, &PH, &PW, &floats);
     float *pad = padded ? (float *)(j->scratch + (size_t)tid * j->slice) : NULL;
-    int kind = afk_act_kind(&j->cp->act);
     int direct = padded && dw_direct_applies(g);
     if (direct) memset(pad, 0, (size_t)g->in[2] * sizeof *pad); /* the zero row */
     for (int64_t c = c0; c < c0 + j->dwc && c < g->C; c++) {
@@ -1101,9 +1102,10 @@ static void conv_dw_task(void *arg, int64_t task, int tid)
             continue;
         }
         if (padded) {
-            dw_epi e = {kind, j->B ? j->B[c] : 0.0f, j->cp->act.alpha, j->cp->act.beta};
+            dw_epi e = {afk_act_kind(&j->cp->act), j->B ? j->B[c] : 0.0f, j->cp->act.alpha,
+                        j->cp->act.beta};
             dw_padded_avx2(g, x, w, y, pad, PH, PW, pad + PH * PW, c == c0, &e);
-            if (kind >= 0) continue; /* epilogue fused */
+            if (e.kind >= 0) continue; /* epilogue fused */
         } else
 #endif
             depthwise_channel(g, x, w, y);
@@ -1260,56 +1262,102 @@ af_status afk_conv_run(AFK_RUN_ARGS)
 
 /* ---- conv transpose ------------------------------------------------------------------------- */
 
-/* y (Mg, OD, OH, OW) += col (Mg*K, T) scattered from input positions [p0, p0+T). */
-static void col2im(const conv_geom *g, const float *col, int64_t p0, int64_t T, float *y)
+/* First i in [0, n) with 0 <= i*s + c < limit, and one past the last: the input columns whose
+ * output column lands inside the map. */
+static void valid_range(int64_t n, int64_t s, int64_t c, int64_t limit, int64_t *lo, int64_t *hi)
 {
-    const int64_t IH = g->in[1], IW = g->in[2];
-    const float *src = col;
-    for (int64_t m = 0; m < g->Mg; m++) {
-        float *ym = y + m * g->osp;
-        for (int64_t kd = 0; kd < g->k[0]; kd++)
-            for (int64_t kh = 0; kh < g->k[1]; kh++)
-                for (int64_t kw = 0; kw < g->k[2]; kw++, src += T) {
-                    for (int64_t t = 0; t < T; t++) {
-                        int64_t pi = p0 + t;
-                        int64_t id = pi / (IH * IW), ih = (pi / IW) % IH, iw = pi % IW;
+    int64_t a = c >= 0 ? 0 : (-c + s - 1) / s;          /* i*s + c >= 0 */
+    int64_t b = limit - 1 - c < 0 ? 0 : (limit - 1 - c) / s + 1; /* i*s + c <= limit-1 */
+    *lo = a;
+    *hi = b < n ? b : n;
+    if (*hi < *lo) *hi = *lo;
+}
+
+/* y (mc, OD, OH, OW) += col (mc*K, T) scattered from input positions [p0, p0+T), a run of one
+ * input row (fixed id, ih) at a time: per tap the output row is fixed and the columns that
+ * land inside the map are a range, so the inner loop is a strided add without checks. */
+static void col2im(const conv_geom *g, const float *col, int64_t mc, int64_t p0, int64_t T,
+                   float *y)
+{
+    const int64_t IH = g->in[1], IW = g->in[2], OH = g->out[1], OW = g->out[2];
+    for (int64_t pi = p0; pi < p0 + T;) {
+        int64_t id = pi / (IH * IW), ih = (pi / IW) % IH, iw0 = pi % IW;
+        int64_t run = IW - iw0 < p0 + T - pi ? IW - iw0 : p0 + T - pi, t0 = pi - p0;
+        const float *src = col + t0;
+        for (int64_t m = 0; m < mc; m++) {
+            float *ym = y + m * g->osp;
+            for (int64_t kd = 0; kd < g->k[0]; kd++)
+                for (int64_t kh = 0; kh < g->k[1]; kh++)
+                    for (int64_t kw = 0; kw < g->k[2]; kw++, src += T) {
                         int64_t od = id * g->s[0] - g->pb[0] + kd * g->d[0];
                         int64_t oh = ih * g->s[1] - g->pb[1] + kh * g->d[1];
-                        int64_t ow = iw * g->s[2] - g->pb[2] + kw * g->d[2];
-                        if (od < 0 || od >= g->out[0] || oh < 0 || oh >= g->out[1] || ow < 0 ||
-                            ow >= g->out[2])
-                            continue;
-                        ym[(od * g->out[1] + oh) * g->out[2] + ow] += src[t];
+                        if (od < 0 || od >= g->out[0] || oh < 0 || oh >= OH) continue;
+                        int64_t c = iw0 * g->s[2] - g->pb[2] + kw * g->d[2], lo, hi;
+                        valid_range(run, g->s[2], c, OW, &lo, &hi);
+                        float *yr = ym + (od * OH + oh) * OW; /* c + i*s in [0, OW) */
+                        for (int64_t i = lo; i < hi; i++) yr[c + i * g->s[2]] += src[i];
                     }
-                }
+        }
+        pi += run;
     }
+}
+
+typedef struct convt_job {
+    conv_geom g;
+    const float *X, *W, *B;
+    float *Y;
+    const af_unary_params *act;
+    int64_t mb, n_mblk, T; /* channels per task, tasks per (image, group), positions per tile */
+    char *scratch;
+    size_t slice;
+} convt_job;
+
+/* One task: image n, group gi, output channels [m0, m0+mc) of the group, every input tile:
+ * col (mc*K, t) = W[g][:, m0*K:(m0+mc)*K]^T @ x (Cg, t), scattered; then bias + act. */
+static void convt_task(void *arg, int64_t task, int tid)
+{
+    const convt_job *j = arg;
+    const conv_geom *g = &j->g;
+    int64_t mbi = task % j->n_mblk, ng = task / j->n_mblk, gi = ng % g->G, n = ng / g->G;
+    int64_t m0 = mbi * j->mb, mc = g->Mg - m0 < j->mb ? g->Mg - m0 : j->mb;
+    int64_t rows = g->Mg * g->K;
+    const float *xg = j->X + (n * g->C + gi * g->Cg) * g->isp;
+    const float *wg = j->W + gi * g->Cg * rows + m0 * g->K; /* (Cg, Mg*K), columns from m0*K */
+    float *yg = j->Y + (n * g->M + gi * g->Mg + m0) * g->osp;
+    float *col = (float *)(j->scratch + (size_t)tid * j->slice);
+    float *work = col + (mc * g->K * j->T + 15) / 16 * 16;
+    memset(yg, 0, (size_t)(mc * g->osp) * sizeof *yg);
+    for (int64_t p0 = 0; p0 < g->isp; p0 += j->T) {
+        int64_t t = g->isp - p0 < j->T ? g->isp - p0 : j->T;
+        afk_sgemm_w(1, 0, mc * g->K, t, g->Cg, 1.0f, wg, rows, xg + p0, g->isp, 0.0f, col, t,
+                    work);
+        col2im(g, col, mc, p0, t, yg);
+    }
+    epilogue(j->act, j->B ? j->B + gi * g->Mg + m0 : NULL, yg, mc, g->osp);
 }
 
 // X (N,C,*) ⊛ᵀ W (C,M/g,*) + B (M) -> Y (N,M,*)
 af_status afk_convt_run(AFK_RUN_ARGS)
 {
-    (void)n_out, (void)err;
-    conv_geom g;
-    geom_init(&g, &p->conv, &in[0], &in[1], &out[0], 1);
-    const float *X = in[0].data, *W = in[1].data;
-    const float *B = n_in > 2 ? in[2].data : NULL;
-    float *Y = out[0].data, *col = ctx ? ctx->scratch : NULL;
-    int64_t rows = g.Mg * g.K, T = tile_len(rows, g.isp);
-    float *work = col ? col + (rows * T + 15) / 16 * 16 : NULL;
-    memset(Y, 0, (size_t)(g.N * g.M * g.osp) * sizeof *Y);
-    for (int64_t n = 0; n < g.N; n++) {
-        float *yn = Y + n * g.M * g.osp;
-        for (int64_t gi = 0; gi < g.G; gi++) {
-            const float *xg = X + (n * g.C + gi * g.Cg) * g.isp;
-            const float *wg = W + gi * g.Cg * rows; /* (Cg, Mg*K) */
-            for (int64_t p0 = 0; p0 < g.isp; p0 += T) {
-                int64_t t = g.isp - p0 < T ? g.isp - p0 : T;
-                afk_sgemm_w(1, 0, rows, t, g.Cg, 1.0f, wg, rows, xg + p0, g.isp, 0.0f, col, t,
-                            work);
-                col2im(&g, col, p0, t, yn + gi * g.Mg * g.osp);
-            }
-        }
-        epilogue(&p->conv.act, B, yn, g.M, g.osp);
-    }
+    (void)n_out;
+    convt_job j = {.X = in[0].data, .W = in[1].data, .B = n_in > 2 ? in[2].data : NULL,
+                   .Y = out[0].data, .act = &p->conv.act};
+    geom_init(&j.g, &p->conv, &in[0], &in[1], &out[0], 1);
+    const conv_geom *g = &j.g;
+    int nt = ctx && ctx->n_threads > 0 ? ctx->n_threads : 1;
+    j.scratch = ctx ? ctx->scratch : NULL;
+    j.slice = ctx && ctx->pool ? ctx->scratch_bytes / (size_t)nt : 0;
+    j.T = tile_len(g->Mg * g->K, g->isp);
+    /* channel blocks by shape alone (so the bits do not depend on the thread count): about 8
+     * per group, each at least 64 GEMM rows */
+    int64_t min_mb = (64 + g->K - 1) / g->K;
+    j.mb = (g->Mg + 7) / 8;
+    if (j.mb < min_mb) j.mb = min_mb;
+    if (j.mb > g->Mg) j.mb = g->Mg;
+    j.n_mblk = j.mb > 0 ? (g->Mg + j.mb - 1) / j.mb : 0;
+    if (g->osp == 0) return AF_OK;
+    if (!j.scratch && g->isp > 0)
+        return af_err_set(err, AF_ERR_USAGE, "conv_transpose: no scratch for the col buffer");
+    afk_parallel(ctx, g->N * g->G * j.n_mblk, convt_task, &j);
     return AF_OK;
 }

@@ -289,6 +289,7 @@ static void decode_portable(const cw_panel *p, int64_t e0, int64_t e1, float *ap
     }
 }
 
+#ifdef AFK_CW_X86 /* (only the x86 decoders use it) */
 /* Lane i (row r0 + i) of a k step: its table, counted from the panel's first. */
 static void lane_tables(const cw_panel *p, int *tab, int *nt)
 {
@@ -302,7 +303,6 @@ static void lane_tables(const cw_panel *p, int *tab, int *nt)
     *nt = t + 1;
 }
 
-#ifdef AFK_CW_X86
 #define TGT512 __attribute__((target("avx512f,avx2")))
 #define TGT256 __attribute__((target("avx2")))
 #define RN (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)

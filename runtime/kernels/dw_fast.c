@@ -173,7 +173,7 @@ void afk_dw2d_run(const afk_dw2d *d)
     if (d->OH > 0 && d->OW > 0) dw_plane_tab[d->k == 5][d->s == 2](d);
 }
 
-#else
+#elif !defined(__aarch64__) /* AArch64: dw_neon.c */
 
 int afk_dw2d_applies(int64_t k, int64_t s, int64_t oh)
 {

@@ -1,4 +1,5 @@
-/* runtime/kernels/dw_fast.h — AVX-512F direct depthwise conv for conv.c (see dw_fast.c). */
+/* runtime/kernels/dw_fast.h — direct depthwise conv for conv.c: AVX-512F (dw_fast.c) or NEON
+ * (dw_neon.c). */
 #ifndef AF_RUNTIME_KERNELS_DW_FAST_H
 #define AF_RUNTIME_KERNELS_DW_FAST_H
 
@@ -18,7 +19,7 @@ typedef struct afk_dw2d {
 } afk_dw2d;
 
 /* 1 when afk_dw2d_run takes these sizes (k, s in range, at least 4 output rows; CPU and
- * afk_pgemm_nr() == 32, i.e. the AVX-512 kernels are in use). */
+ * afk_pgemm_nr() == 32, i.e. the AVX-512 kernels are in use; AArch64: any rows, NEON on). */
 int afk_dw2d_applies(int64_t k, int64_t s, int64_t oh);
 
 /* y[oh, ow] = sum over (kh, kw), in that order, of x[oh*s - pt + kh, ow*s - pl + kw] * w[kh, kw]

@@ -101,6 +101,12 @@ void afk_act_apply(const af_unary_params *u, float *x, int64_t n)
         if (afk_vec_sigmoid(u, x, n)) return;
         for (int64_t i = 0; i < n; i++) x[i] = afk_unary_f32(u, x[i]);
         return;
+    case AF_UNARY_HARD_SIGMOID:
+    case AF_UNARY_HARD_SWISH:
+    case AF_UNARY_LEAKY_RELU:
+        if (afk_vec_piecewise(u, x, n)) return;
+        for (int64_t i = 0; i < n; i++) x[i] = afk_unary_f32(u, x[i]);
+        return;
     case AF_UNARY_ROUND_F16: /* the vectorisable loop */
         af_f16_round_buf(x, (size_t)n);
         return;

@@ -253,7 +253,8 @@ int afk_pgemm_mr(void); /* rows of its micro-tile (1 when none) */
  * nothing to gain by packing a constant A ahead */
 int afk_pgemm_a_in_place(void);
 /* The AFK_ACT_* the kernel in use fuses for u (also AFK_ACT_SIGMOID / AFK_ACT_SILU with
- * AVX-512: same method and bound as afk_vec_sigmoid), or -1. */
+ * AVX-512 and NEON: same method and bound as afk_vec_sigmoid; on AVX-512 also GELU (erf form)
+ * as its erf loop, and hard sigmoid, hard swish, leaky relu with the reference's bits), or -1. */
 int afk_pgemm_act(const af_unary_params *u);
 const char *afk_pgemm_isa(void);
 size_t afk_pgemm_work_floats(int64_t N);
@@ -269,7 +270,7 @@ void afk_pgemm_pack_a16(int64_t M, int64_t K, const uint16_t *A, int64_t lda, ui
 /* Where afk_pgemm_pack_a puts A[m, k] of an (M, K) matrix. */
 size_t afk_pgemm_a_index(int64_t M, int64_t K, int64_t m, int64_t k);
 /* tests: -1 (default) the best the CPU has; 0 none (im2col + afk_sgemm), 1 at most AVX2+FMA,
- * 2 at most AVX-512F */
+ * 2 at most AVX-512F (AArch64: any value but 0 is NEON) */
 extern int afk_pgemm_force;
 
 /* ---- elementwise helpers (eltwise.c) ---- */
@@ -311,7 +312,10 @@ void afk_wino_output256(const afk_wino *w, int64_t S, int64_t m0, int64_t mc, in
 extern int afk_wino_mode;
 
 /* ---- vectorised f32 loops (vec.c): AVX2 chosen at run time, else portable; same bits ---- */
-enum { AFK_ACT_NONE = 0, AFK_ACT_RELU = 1, AFK_ACT_CLIP = 2, AFK_ACT_SIGMOID = 3, AFK_ACT_SILU = 4 };
+enum { AFK_ACT_NONE = 0, AFK_ACT_RELU = 1, AFK_ACT_CLIP = 2, AFK_ACT_SIGMOID = 3, AFK_ACT_SILU = 4,
+       /* AVX-512 epilogues only (afk_pgemm_act): lo, hi carry alpha (and beta) */
+       AFK_ACT_HSIGMOID = 5, AFK_ACT_HSWISH = 6, AFK_ACT_LEAKY = 7,
+       AFK_ACT_GELU = 8 /* erf form, vec.c's method (afk_vec_sigmoid) */ };
 /* AFK_ACT_* for identity/relu/clip, -1 for activations the vector loops do not cover. */
 int afk_act_kind(const af_unary_params *u);
 /* x[i] = act(x[i] + bias) for n floats; lo/hi are CLIP's bounds. */
@@ -327,6 +331,9 @@ void afk_vec_binary_sa(int fn, float a, const float *b, float *o, int64_t n);
  * the reference's bits); returns 0 (x untouched) when it cannot. */
 /* x = u(x) in place for SIGMOID, SILU, ERF and GELU (erf form) with AVX2; 0: not taken. */
 int afk_vec_sigmoid(const af_unary_params *u, float *x, int64_t n);
+/* x = u(x) in place for HARD_SIGMOID, HARD_SWISH and LEAKY_RELU with AVX2, the reference's
+ * bits; 0: not taken. */
+int afk_vec_piecewise(const af_unary_params *u, float *x, int64_t n);
 extern int afk_vec_force_portable; /* tests: 1 = never take the AVX2 loops */
 const char *afk_vec_isa(void);      /* "avx2" or "portable": what the loops use now */
 

@@ -319,7 +319,43 @@ af_status afk_pad_check(AFK_CHECK_ARGS)
     return AF_OK;
 }
 
-// x (d..) -> y (begin + d + end ..)
+/* n elements of es bytes at dst = the fill value (memset when its bytes are all zero). */
+static void pad_fill(char *dst, const char *fill, size_t es, int64_t n)
+{
+    int zero = 1;
+    for (size_t k = 0; k < es; k++) zero &= fill[k] == 0;
+    if (zero) {
+        memset(dst, 0, (size_t)n * es);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) memcpy(dst + (size_t)i * es, fill, es);
+}
+
+/* One output row along the last axis: OW elements from the source row src (W elements; NULL:
+ * the whole row is the constant), begin b. Constant mode copies the overlap in one memcpy. */
+static void pad_row(char *y, const char *src, int64_t OW, int64_t W, int64_t b, int mode,
+                    const char *fill, size_t es)
+{
+    if (!src) {
+        pad_fill(y, fill, es, OW);
+        return;
+    }
+    if (mode != AF_PAD_CONSTANT) {
+        for (int64_t o = 0; o < OW; o++)
+            memcpy(y + (size_t)o * es, src + (size_t)pad_map(o, b, W, mode) * es, es);
+        return;
+    }
+    int64_t lo = b > 0 ? b : 0, hi = b + W < OW ? b + W : OW; /* output columns from src */
+    if (hi <= lo) {
+        pad_fill(y, fill, es, OW);
+        return;
+    }
+    pad_fill(y, fill, es, lo);
+    memcpy(y + (size_t)lo * es, src + (size_t)(lo - b) * es, (size_t)(hi - lo) * es);
+    pad_fill(y + (size_t)hi * es, fill, es, OW - hi);
+}
+
+// x (d..) -> y (begin + d + end ..), a row of the last axis at a time
 af_status afk_pad_run(AFK_RUN_ARGS)
 {
     (void)n_in, (void)n_out, (void)ctx, (void)err;
@@ -330,16 +366,23 @@ af_status afk_pad_run(AFK_RUN_ARGS)
     char fill[8] = {0};
     af_dtype_set(x->dtype, fill, 0, pp->value);
     int64_t total = af_tview_numel(&out[0]), is[AF_MAX_RANK], idx[AF_MAX_RANK] = {0};
+    if (r == 0) {
+        if (total) memcpy(out[0].data, x->data, es);
+        return AF_OK;
+    }
+    int64_t OW = out[0].dims[r - 1], W = x->dims[r - 1];
+    if (total == 0 || OW == 0) return AF_OK;
     afk_strides(x, is);
     char *y = out[0].data;
-    for (int64_t t = 0; t < total; t++, y += es) {
+    for (int64_t row = 0; row < total / OW; row++, y += (size_t)OW * es) {
         int64_t off = 0;
-        for (int i = 0; i < r && off >= 0; i++) {
+        for (int i = 0; i < r - 1 && off >= 0; i++) {
             int64_t c = pad_map(idx[i], pp->begin[i], x->dims[i], pp->mode);
             off = c < 0 ? -1 : off + c * is[i];
         }
-        memcpy(y, off < 0 ? fill : (const char *)x->data + (size_t)off * es, es);
-        for (int d = r - 1; d >= 0; d--) {
+        const char *src = off < 0 ? NULL : (const char *)x->data + (size_t)off * es;
+        pad_row(y, src, OW, W, pp->begin[r - 1], pp->mode, fill, es);
+        for (int d = r - 2; d >= 0; d--) {
             if (++idx[d] < out[0].dims[d]) break;
             idx[d] = 0;
         }

@@ -205,13 +205,49 @@ static void max_pool_2d(const pool_geom *g, const af_pool_params *pp, const floa
     }
 }
 
+/* 2-D average pooling, one channel: the columns whose window lies inside the row are summed
+ * a window row at a time across the whole output row (y as the accumulator, so the loop over
+ * columns vectorises), each output still adding its values in pool_one's order (kh, then kw,
+ * from 0) and dividing by the same count, so the bits match; the other columns take
+ * pool_one. */
+static void avg_pool_2d(const pool_geom *g, const af_pool_params *pp, const float *x, float *y)
+{
+    const int64_t s = g->s[2], d = g->d[2], KW = g->k[2], W = g->in[2], OW = g->out[2];
+    int64_t lo = (g->pb[2] + s - 1) / s, last = W - 1 - d * (KW - 1) + g->pb[2];
+    int64_t hi = last < 0 ? 0 : last / s + 1;
+    if (hi > OW) hi = OW;
+    if (lo > hi) lo = hi;
+    for (int64_t oh = 0; oh < g->out[1]; oh++, y += OW) {
+        int64_t nr = 0, npad = 0; /* window rows inside the map / the padded extent */
+        for (int64_t ow = lo; ow < hi; ow++) y[ow] = 0.0f;
+        for (int64_t kh = 0; kh < g->k[1]; kh++) {
+            int64_t ih = oh * g->s[1] - g->pb[1] + kh * g->d[1];
+            npad += ih >= -g->pb[1] && ih < g->in[1] + g->pe[1];
+            if (ih < 0 || ih >= g->in[1]) continue;
+            nr++;
+            const float *row = x + ih * W - g->pb[2];
+            for (int64_t kw = 0; kw < KW; kw++)
+                for (int64_t ow = lo; ow < hi; ow++) y[ow] += row[ow * s + kw * d];
+        }
+        int64_t div = (pp->count_include_pad ? npad : nr) * KW;
+        for (int64_t ow = lo; ow < hi; ow++) y[ow] = div > 0 ? y[ow] / (float)div : 0.0f;
+        for (int64_t ow = 0; ow < lo; ow++) y[ow] = pool_one(g, pp, x, 0, oh, ow);
+        for (int64_t ow = hi; ow < OW; ow++) y[ow] = pool_one(g, pp, x, 0, oh, ow);
+    }
+}
+
 // one channel: X (D,H,W) -> Y (D',H',W')
 static void pool_channel(const pool_job *j, int64_t c)
 {
     const float *x = j->X + c * j->g.isp;
     float *y = j->Y + c * j->g.osp;
-    if (j->pp->kind == AF_POOL_MAX && j->g.k[0] == 1 && j->g.in[0] == 1 && j->g.out[0] == 1) {
+    int flat = j->g.k[0] == 1 && j->g.in[0] == 1 && j->g.out[0] == 1; /* 2-D */
+    if (j->pp->kind == AF_POOL_MAX && flat) {
         max_pool_2d(&j->g, j->pp, x, y);
+        return;
+    }
+    if (j->pp->kind == AF_POOL_AVG && flat) {
+        avg_pool_2d(&j->g, j->pp, x, y);
         return;
     }
     for (int64_t od = 0; od < j->g.out[0]; od++)

@@ -224,6 +224,73 @@ static int axis_taps(const af_resize_params *rp, const axis_ctx *a, int64_t in, 
     return lin;
 }
 
+/* ---- planes: the common image resize, only the last two axes change ----
+ * The general loop walks every output element through all axes; when every leading axis
+ * copies (its taps are the identity) each (H, W) plane is resized on its own, from per-row and
+ * per-column taps, planes in parallel. Each element is computed with the general loop's
+ * operations in its order (corners H-major, weights (1-t) or t multiplied in axis order), so
+ * the bits do not change. */
+typedef struct plane_job {
+    const char *x;
+    char *y;
+    size_t es;
+    int64_t isz, osz, OH, OW; /* plane sizes (elements) and output dims */
+    const tap *th, *tw;        /* taps of the last two axes (offsets in elements) */
+    int lh, lw;                /* the axis interpolates */
+} plane_job;
+
+/* Leading axes (all but the last two) copy: same size, identity taps. */
+static int planes_apply(const af_resize_params *rp, const af_tview *x, const af_tview *y,
+                        tap *const *taps, const int64_t *st)
+{
+    if (x->rank < 2 || rp->coord == AF_COORD_TF_CROP_AND_RESIZE) return 0;
+    for (int i = 0; i < x->rank - 2; i++) {
+        if (x->dims[i] != y->dims[i]) return 0;
+        for (int64_t k = 0; k < y->dims[i]; k++)
+            if (taps[i][k].o0 != k * st[i] || taps[i][k].w != 0.0f) return 0;
+    }
+    return 1;
+}
+
+// one plane: x (H, W) -> y (OH, OW)
+static void plane_task(void *arg, int64_t t, int tid)
+{
+    (void)tid;
+    const plane_job *j = arg;
+    const char *x = j->x + (size_t)(t * j->isz) * j->es;
+    char *y = j->y + (size_t)(t * j->osz) * j->es;
+    if (!j->lh && !j->lw) { /* nearest (or a copy): gather */
+        for (int64_t oh = 0; oh < j->OH; oh++)
+            for (int64_t ow = 0; ow < j->OW; ow++, y += j->es)
+                memcpy(y, x + (size_t)(j->th[oh].o0 + j->tw[ow].o0) * j->es, j->es);
+        return;
+    }
+    const float *xf = (const float *)x;
+    float *yf = (float *)y;
+    for (int64_t oh = 0; oh < j->OH; oh++) {
+        const tap *h = &j->th[oh];
+        const float *r0 = xf + h->o0, *r1 = xf + (j->lh ? h->o1 : h->o0);
+        float a0 = 1.0f * (1.0f - h->w), a1 = 1.0f * h->w;
+        for (int64_t ow = 0; ow < j->OW; ow++) {
+            const tap *w = &j->tw[ow];
+            float acc = 0.0f;
+            if (j->lh && j->lw) { /* corners 00, 10 (H), 01 (W), 11 */
+                acc += a0 * (1.0f - w->w) * r0[w->o0];
+                acc += a1 * (1.0f - w->w) * r1[w->o0];
+                acc += a0 * w->w * r0[w->o1];
+                acc += a1 * w->w * r1[w->o1];
+            } else if (j->lh) {
+                acc += a0 * r0[w->o0];
+                acc += a1 * r1[w->o0];
+            } else {
+                acc += 1.0f * (1.0f - w->w) * r0[w->o0];
+                acc += 1.0f * w->w * r0[w->o1];
+            }
+            yf[oh * j->OW + ow] = acc;
+        }
+    }
+}
+
 // X (d..) -> Y (d' ..), d'_i = floor(d_i * scale_i)
 af_status afk_resize_run(AFK_RUN_ARGS)
 {
@@ -248,6 +315,15 @@ af_status afk_resize_run(AFK_RUN_ARGS)
             lin_axes[L++] = i;
     }
     size_t es = af_dtype_size(x->dtype);
+    if (planes_apply(&p->resize, x, &out[0], taps, st)) {
+        int lh = 0, lw = 0;
+        for (int k = 0; k < L; k++) lh |= lin_axes[k] == r - 2, lw |= lin_axes[k] == r - 1;
+        int64_t OH = out[0].dims[r - 2], OW = out[0].dims[r - 1];
+        plane_job j = {x->data, out[0].data, es, x->dims[r - 2] * x->dims[r - 1], OH * OW,
+                       OH, OW, taps[r - 2], taps[r - 1], lh, lw};
+        afk_parallel(ctx, total / (OH * OW), plane_task, &j);
+        return AF_OK;
+    }
     int64_t idx[AF_MAX_RANK] = {0};
     char *y = out[0].data;
     int crop = p->resize.coord == AF_COORD_TF_CROP_AND_RESIZE;

@@ -9,8 +9,8 @@
  * (MR rows, KC) panel as [kk*MR + i]) or is packed so per block, so the micro-kernel reads both
  * operands sequentially. The micro-kernel keeps an MR×NR tile of C in registers (AVX-512F:
  * 14×32 zmm; AVX2+FMA: 6×16 ymm), starts it from zero (first k block) or from C, and at the
- * last k block adds the bias, applies relu/clip (in registers) or sigmoid/silu (on the stored
- * tile, AVX-512 only) and stores (masked at the N edge).
+ * last k block adds the bias, applies relu/clip (in registers; AVX-512 also hard sigmoid/swish,
+ * leaky relu) or sigmoid/silu (on the stored tile, AVX-512 only) and stores (masked at the N edge).
  *
  * Summation order of an element: k blocks in order, within a block k in order, one FMA per
  * product. It depends only on K and KC, never on how callers split M or N into tasks, so
@@ -19,6 +19,7 @@
  */
 #include "internal.h"
 #include "cpanel.h"
+#include "neon.h"
 #include "simd512.h"
 
 #include <string.h>
@@ -37,7 +38,7 @@ enum { KC = AFK_PGEMM_KC, MR_MAX = 14 };
 #define TGT512 AFK_TGT512
 #define TGT256 __attribute__((target("avx2,fma")))
 
-/* c (mr rows, lanes m0 | m1) = act(c) for AFK_ACT_SIGMOID / SILU. */
+/* c (mr rows, lanes m0 | m1) = act(c) for AFK_ACT_SIGMOID / SILU / GELU. */
 TGT512 __attribute__((noinline)) static void act_tile512(float *c, int64_t ldc, int mr,
                                                          __mmask16 m0, __mmask16 m1, int act)
 {
@@ -76,15 +77,18 @@ ukr512(const int mr, int64_t kc, const float *a, const float *b, float *c, int64
             y[i] = _mm512_fmadd_ps(ai, b1, y[i]);
         }
     }
-    /* bias, relu and clip in registers; sigmoid/silu (long) on the stored tile, out of line */
-    pg_epi cheap = {e->bias, e->act <= AFK_ACT_CLIP ? e->act : AFK_ACT_NONE, e->lo, e->hi, NULL};
+    /* bias, relu, clip, hard sigmoid/swish, leaky relu in registers; sigmoid/silu/gelu (long) on
+     * the stored tile, out of line */
+    const int long_act = e->act == AFK_ACT_SIGMOID || e->act == AFK_ACT_SILU ||
+                         e->act == AFK_ACT_GELU;
+    pg_epi cheap = {e->bias, long_act ? AFK_ACT_NONE : e->act, e->lo, e->hi, NULL};
 #pragma GCC unroll 14
     for (int i = 0; i < mr; i++) {
         if (mode & 2) x[i] = epi512(x[i], &cheap, i), y[i] = epi512(y[i], &cheap, i);
         _mm512_mask_storeu_ps(c + i * ldc, m0, x[i]);
         _mm512_mask_storeu_ps(c + i * ldc + 16, m1, y[i]);
     }
-    if ((mode & 2) && e->act > AFK_ACT_CLIP) act_tile512(c, ldc, mr, m0, m1, e->act);
+    if ((mode & 2) && long_act) act_tile512(c, ldc, mr, m0, m1, e->act);
 }
 
 #define UKR512(R)                                                                          \
@@ -197,6 +201,14 @@ static const pg_isa isa256 = {"avx2+fma", 6, 16,
                               {0, ukr256d_1, ukr256d_2, ukr256d_3, ukr256d_4, ukr256d_5,
                                ukr256d_6}};
 #endif
+#ifdef AFK_NEON /* sgemm_neon.c: 12 x 8, every epilogue fused */
+static const pg_isa isaneon = {"neon", AFK_NEON_MR, AFK_NEON_NR,
+                               {0, afk_neon_ukr_1, afk_neon_ukr_2, afk_neon_ukr_3,
+                                afk_neon_ukr_4, afk_neon_ukr_5, afk_neon_ukr_6, afk_neon_ukr_7,
+                                afk_neon_ukr_8, afk_neon_ukr_9, afk_neon_ukr_10, afk_neon_ukr_11,
+                                afk_neon_ukr_12},
+                               {0}};
+#endif
 
 int afk_pgemm_force = -1;
 
@@ -210,6 +222,8 @@ static const pg_isa *pick(void)
     int use = afk_pgemm_force >= 0 && afk_pgemm_force < which ? afk_pgemm_force : which;
     if (afk_vec_force_portable) return NULL;
     return use == 2 ? &isa512 : use == 1 ? &isa256 : NULL;
+#elif defined(AFK_NEON)
+    return afk_pgemm_force != 0 && afk_neon_on() ? &isaneon : NULL;
 #else
     return NULL;
 #endif
@@ -226,8 +240,18 @@ int afk_pgemm_act(const af_unary_params *u)
     int k = afk_act_kind(u);
     if (k >= 0) return k;
     const pg_isa *s = pick();
-    if (!s || s->nr != 32) return -1; /* the AVX2 kernel fuses identity/relu/clip only */
-    return u->fn == AF_UNARY_SIGMOID ? AFK_ACT_SIGMOID : u->fn == AF_UNARY_SILU ? AFK_ACT_SILU : -1;
+    if (!s || s->nr == 16) return -1; /* the AVX2 kernel fuses identity/relu/clip only */
+    if (s->nr != 32) /* the NEON kernel: sigmoid and silu besides */
+        return u->fn == AF_UNARY_SIGMOID ? AFK_ACT_SIGMOID : u->fn == AF_UNARY_SILU ? AFK_ACT_SILU : -1;
+    switch (u->fn) {
+    case AF_UNARY_SIGMOID: return AFK_ACT_SIGMOID;
+    case AF_UNARY_SILU: return AFK_ACT_SILU;
+    case AF_UNARY_HARD_SIGMOID: return AFK_ACT_HSIGMOID;
+    case AF_UNARY_HARD_SWISH: return AFK_ACT_HSWISH;
+    case AF_UNARY_LEAKY_RELU: return AFK_ACT_LEAKY;
+    case AF_UNARY_GELU: return u->alpha == 0.0f ? AFK_ACT_GELU : -1; /* not the tanh form */
+    default: return -1;
+    }
 }
 
 int afk_pgemm_a_in_place(void)

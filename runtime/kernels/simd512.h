@@ -1,5 +1,6 @@
 /* runtime/kernels/simd512.h — AVX-512F helpers shared by the packed GEMM and the depthwise
- * loop: the fused bias + activation epilogue on 16 lanes (identity, relu, clip, sigmoid, silu).
+ * loop: the fused bias + activation epilogue on 16 lanes (identity, relu, clip, sigmoid, silu,
+ * hard sigmoid, hard swish, leaky relu, GELU).
  * Include only from x86 files; every function carries its own target attribute.
  */
 #ifndef AF_RUNTIME_KERNELS_SIMD512_H
@@ -55,6 +56,51 @@ AFK_TGT512 static inline __m512 sigmoid16(__m512 v)
     return _mm512_mask_mul_ps(r, neg, r, e); /* e/(1+e) where v < 0 */
 }
 
+/* erf(x), 16 lanes, as vec.c's erf8 (Abramowitz & Stegun 7.1.26: erf|x| = 1 - t·P(t)·e^{-x²},
+ * t = 1/(1 + 0.3275911|x|), P of degree 4; 1.5e-7 in exact arithmetic), e^{-x²} by expneg16;
+ * the sign put back, NaN stays NaN. */
+AFK_TGT512 static inline __m512 erf16(__m512 x)
+{
+    const __m512i sgn = _mm512_set1_epi32((int)0x80000000u);
+    const __m512 one = _mm512_set1_ps(1.0f);
+    __m512i xi = _mm512_castps_si512(x);
+    __m512 ax = _mm512_castsi512_ps(_mm512_andnot_si512(sgn, xi));
+    __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), ax, one));
+    __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(1.061405429f), t, _mm512_set1_ps(-1.453152027f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
+    __m512 e = expneg16(_mm512_mul_ps(_mm512_castsi512_ps(_mm512_or_si512(
+                                          _mm512_castps_si512(ax), sgn)), ax)); /* e^{-x²} */
+    __m512 y = _mm512_fnmadd_ps(_mm512_mul_ps(p, t), e, one);
+    return _mm512_castsi512_ps(
+        _mm512_or_si512(_mm512_castps_si512(y), _mm512_and_si512(xi, sgn)));
+}
+
+/* GELU, erf form: 0.5 v (1 + erf(v/√2)), as vec.c's erf_avx2 computes it. */
+AFK_TGT512 static inline __m512 gelu16(__m512 v)
+{
+    __m512 e = erf16(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f)));
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v),
+                         _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
+/* Hard sigmoid max(0, min(1, lo*v + hi)), hard swish v * max(0, min(1, v/6 + 1/2)) or leaky
+ * relu (v < 0 ? lo*v : v) with the reference's operations (no FMA, a true division), so its
+ * bits: min(t, 1) gives 1 for a NaN t as fminf(1, t) does. */
+AFK_TGT512 static inline __m512 piecewise16(__m512 v, const pg_epi *e)
+{
+    const __m512 z = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+    if (e->act == AFK_ACT_LEAKY)
+        return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, z, _CMP_LT_OQ), v,
+                                  _mm512_set1_ps(e->lo));
+    __m512 t = e->act == AFK_ACT_HSIGMOID
+                   ? _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(e->lo), v), _mm512_set1_ps(e->hi))
+                   : _mm512_add_ps(_mm512_div_ps(v, _mm512_set1_ps(6.0f)), _mm512_set1_ps(0.5f));
+    t = _mm512_max_ps(_mm512_min_ps(t, one), z);
+    return e->act == AFK_ACT_HSIGMOID ? t : _mm512_mul_ps(v, t);
+}
+
 AFK_TGT512 static inline __m512 epi512(__m512 v, const pg_epi *e, int i)
 {
     if (e->bias) v = _mm512_add_ps(v, _mm512_set1_ps(e->bias[i]));
@@ -63,6 +109,8 @@ AFK_TGT512 static inline __m512 epi512(__m512 v, const pg_epi *e, int i)
         v = _mm512_max_ps(_mm512_set1_ps(e->lo), _mm512_min_ps(_mm512_set1_ps(e->hi), v));
     else if (e->act == AFK_ACT_SIGMOID) v = sigmoid16(v);
     else if (e->act == AFK_ACT_SILU) v = _mm512_mul_ps(v, sigmoid16(v));
+    else if (e->act == AFK_ACT_GELU) v = gelu16(v);
+    else if (e->act >= AFK_ACT_HSIGMOID && e->act <= AFK_ACT_LEAKY) v = piecewise16(v, e);
     return v;
 }
 

@@ -7,6 +7,7 @@
  * bits as the scalar reference (tests/unit/test_kernels_fast.c checks this).
  */
 #include "internal.h"
+#include "neon.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define AFK_X86 1
@@ -217,6 +218,30 @@ __attribute__((target("avx2,fma"))) static void erf_avx2(float *x, int64_t n, in
     for (; i < n; i++) x[i] = afk_unary_f32(u, x[i]);
 }
 
+/* x = hard sigmoid, hard swish or leaky relu of x, 8 lanes, with the reference's operations in
+ * its order (no FMA: a*x then + b; x/6 a true division), so the same bits as afk_unary_f32;
+ * fminf(1, v) is min(v, 1) (a NaN v gives 1, as fminf), fmaxf(0, m) is max(m, 0). */
+__attribute__((target("avx2"))) static __m256 piecewise8(__m256 v, int fn, __m256 a, __m256 b)
+{
+    const __m256 z = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+    if (fn == AF_UNARY_LEAKY_RELU) /* x < 0 ? a*x : x */
+        return _mm256_blendv_ps(v, _mm256_mul_ps(a, v), _mm256_cmp_ps(v, z, _CMP_LT_OQ));
+    if (fn == AF_UNARY_HARD_SIGMOID)
+        return _mm256_max_ps(_mm256_min_ps(_mm256_add_ps(_mm256_mul_ps(a, v), b), one), z);
+    __m256 t = _mm256_add_ps(_mm256_div_ps(v, _mm256_set1_ps(6.0f)), _mm256_set1_ps(0.5f));
+    return _mm256_mul_ps(v, _mm256_max_ps(_mm256_min_ps(t, one), z)); /* HARD_SWISH */
+}
+
+__attribute__((target("avx2"))) static void piecewise_avx2(float *x, int64_t n,
+                                                           const af_unary_params *u)
+{
+    const __m256 a = _mm256_set1_ps(u->alpha), b = _mm256_set1_ps(u->beta);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i, piecewise8(_mm256_loadu_ps(x + i), u->fn, a, b));
+    for (; i < n; i++) x[i] = afk_unary_f32(u, x[i]);
+}
+
 /* dst = widen(src) with F16C: exact, like af_f16_to_f32 (signalling NaNs come out quiet). */
 __attribute__((target("avx,f16c"))) static void f16_to_f32_f16c(const uint16_t *src, float *dst,
                                                                  size_t n)
@@ -243,7 +268,13 @@ static int use_avx2(void)
 
 int afk_vec_force_portable = 0;
 
-const char *afk_vec_isa(void) { return use_avx2() ? "avx2" : "portable"; }
+const char *afk_vec_isa(void)
+{
+#ifdef AFK_NEON
+    if (afk_neon_on()) return "neon";
+#endif
+    return use_avx2() ? "avx2" : "portable";
+}
 
 int afk_act_kind(const af_unary_params *u)
 {
@@ -263,6 +294,12 @@ void afk_vec_bias_act(float *x, int64_t n, float bias, int kind, float lo, float
         return;
     }
 #endif
+#ifdef AFK_NEON
+    if (afk_neon_on()) {
+        afk_neon_bias_act(x, n, bias, kind, lo, hi);
+        return;
+    }
+#endif
     bias_act_portable(x, n, bias, kind, lo, hi);
 }
 
@@ -271,6 +308,12 @@ void afk_vec_add_act(float *x, const float *r, int64_t n, int kind, float lo, fl
 #ifdef AFK_X86
     if (use_avx2()) {
         add_act_avx2(x, r, n, kind, lo, hi);
+        return;
+    }
+#endif
+#ifdef AFK_NEON
+    if (afk_neon_on()) {
+        afk_neon_add_act(x, r, n, kind, lo, hi);
         return;
     }
 #endif
@@ -291,6 +334,12 @@ void afk_vec_binary(int fn, const float *a, const float *b, int b_scalar, float 
         return;
     }
 #endif
+#ifdef AFK_NEON
+    if (afk_neon_on()) {
+        afk_neon_binary(fn, a, b, b_scalar, o, n);
+        return;
+    }
+#endif
     binary_portable(fn, a, b, b_scalar, o, n);
 }
 
@@ -299,6 +348,12 @@ void afk_vec_binary_sa(int fn, float a, const float *b, float *o, int64_t n)
 #ifdef AFK_X86
     if (use_avx2()) {
         binary_sa_avx2(fn, a, b, o, n);
+        return;
+    }
+#endif
+#ifdef AFK_NEON
+    if (afk_neon_on()) {
+        afk_neon_binary_sa(fn, a, b, o, n);
         return;
     }
 #endif
@@ -315,7 +370,27 @@ void afk_f16_to_f32_n(const uint16_t *src, float *dst, size_t n)
         return;
     }
 #endif
+#ifdef AFK_NEON
+    if (afk_neon_on()) {
+        afk_neon_f16_to_f32(src, dst, n);
+        return;
+    }
+#endif
     for (size_t i = 0; i < n; i++) dst[i] = af_f16_to_f32(src[i]);
+}
+
+int afk_vec_piecewise(const af_unary_params *u, float *x, int64_t n)
+{
+#ifdef AFK_X86
+    if (use_avx2() && (u->fn == AF_UNARY_HARD_SIGMOID || u->fn == AF_UNARY_HARD_SWISH ||
+                       u->fn == AF_UNARY_LEAKY_RELU)) {
+        piecewise_avx2(x, n, u);
+        return 1;
+    }
+#else
+    (void)u, (void)x, (void)n;
+#endif
+    return 0;
 }
 
 int afk_vec_sigmoid(const af_unary_params *u, float *x, int64_t n)
@@ -331,6 +406,16 @@ int afk_vec_sigmoid(const af_unary_params *u, float *x, int64_t n)
     if (have && !afk_vec_force_portable &&
         (u->fn == AF_UNARY_ERF || (u->fn == AF_UNARY_GELU && u->alpha == 0.0f))) {
         erf_avx2(x, n, u->fn == AF_UNARY_GELU, u);
+        return 1;
+    }
+#endif
+#ifdef AFK_NEON
+    if (afk_neon_on() && (u->fn == AF_UNARY_SIGMOID || u->fn == AF_UNARY_SILU)) {
+        afk_neon_sigmoid(x, n, u->fn == AF_UNARY_SILU);
+        return 1;
+    }
+    if (afk_neon_on() && (u->fn == AF_UNARY_ERF || (u->fn == AF_UNARY_GELU && u->alpha == 0.0f))) {
+        afk_neon_erf(x, n, u->fn == AF_UNARY_GELU);
         return 1;
     }
 #endif

@@ -241,8 +241,6 @@ void afk_wino_pack(const afk_wino *w, const float *weights, float *dst)
     const int64_t MR = afk_pgemm_mr(), MC = w->M * w->C;
 #if defined(__x86_64__) || defined(__i386__)
     const int x4 = __builtin_cpu_supports("avx");
-#else
-    const int x4 = 0;
 #endif
     /* in the packed order (k block, row panel, c, row): sequential writes to every plane */
     for (int64_t k0 = 0; k0 < w->C; k0 += AFK_PGEMM_KC)

@@ -18,12 +18,29 @@
 
 #define FUZZ_MAX_ARENA ((uint64_t)64 << 20)
 
-/* Runs an accepted bundle. Kernel refusals are allowed (with a message); crashes are not. */
-static void run_bundle(af_bundle *b)
+/* The metadata's precision placement (read by sessions with fp16 emulation): a refusal needs
+ * a message. */
+static void read_placement(af_bundle *b)
+{
+    char msg[512];
+    int n = af_bundle_node_count(b);
+    uint8_t *prec = malloc((size_t)n + 1);
+    if (!prec) return;
+    if (af_bundle_node_precision(b, prec, msg, sizeof msg) != AF_OK) fuzz_check_message(msg);
+    for (int i = 0; i < n; i++) FUZZ_REQUIRE(prec[i] <= AF_PREC_PAIRED);
+    free(prec);
+}
+
+/* Runs an accepted bundle (with fp16 emulation every other time, which honours the metadata's
+ * placement). Kernel refusals are allowed (with a message); crashes are not. */
+static void run_bundle(af_bundle *b, int fp16)
 {
     char msg[512];
     af_session *s = NULL;
-    if (af_session_create(b, NULL, &s, msg, sizeof msg) != AF_OK) {
+    af_session_options so = {0};
+    so.fp16 = fp16;
+    read_placement(b);
+    if (af_session_create(b, &so, &s, msg, sizeof msg) != AF_OK) {
         fuzz_check_message(msg);
         return;
     }
@@ -100,7 +117,7 @@ static void one_input(const uint8_t *data, size_t size, int crc_fix)
     if (st != AF_OK) {
         fuzz_check_message(msg);
     } else {
-        if (small_enough(buf, size)) run_bundle(b);
+        if (small_enough(buf, size)) run_bundle(b, crc_fix ^ (int)(size & 1));
         af_bundle_close(b);
     }
     free(buf);

@@ -37,6 +37,9 @@ bundle)
                 -q >/dev/null 2>&1 || true
         done
     done
+    # a precision placement in the metadata (read by fp16 sessions): named fp32 and paired nodes
+    "$BUILD/bin/aneforge" convert models/cfg_cancel/model.onnx -o "$OUT/cfg_cancel.placed.afb" \
+        --keep-fp32 add_z,mm_out --paired-fp16 scale_k -q >/dev/null 2>&1 || true
     find "$OUT" -name '*.afb' -size +"$MAX_SEED"c -exec rm -f {} +
     copy_found afb
     ;;

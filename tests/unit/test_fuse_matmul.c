@@ -10,6 +10,7 @@
 #include "../../graph/graph.h"
 #include "../../lowering/lower.h"
 #include "check.h"
+#include "geval_util.h"
 
 enum { T = 37, K = 300, N = 70 };
 
@@ -67,24 +68,7 @@ static af_status build(af_graph *g, const spec *s, int no_fuse, af_lower_stats *
 /* The graph output's values after one evaluation with fixed inputs (malloc'd). */
 static float *evaluate(const af_graph *g)
 {
-    af_geval e;
-    af_err err = {0};
-    float *out = NULL;
-    if (af_geval_init(&e, g, &err) != AF_OK) return NULL;
-    for (int k = 0; k < g->n_inputs; k++) {
-        af_tview v = af_geval_view(&e, g->inputs[k]);
-        int64_t n = af_tview_numel(&v);
-        for (int64_t i = 0; i < n; i++) ((float *)v.data)[i] = (float)(i % 29) * 0.03f - 0.4f;
-    }
-    if (af_geval_run(&e, &err) == AF_OK) {
-        af_tview v = af_geval_view(&e, g->outputs[0]);
-        size_t bytes = sizeof(float) * (size_t)af_tview_numel(&v);
-        out = malloc(bytes);
-        memcpy(out, v.data, bytes);
-    }
-    CHECK(out != NULL, "evaluation failed: %s", err.msg);
-    af_geval_free(&e);
-    return out;
+    return eval_graph(g, 1, 29, 0.03f, -0.4f, NULL);
 }
 
 static void expect(const char *what, const spec *s, int want_inputs)

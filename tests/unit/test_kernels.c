@@ -241,6 +241,10 @@ static void test_conv_transpose(void)
         {"s2_p1_op1_g2", 2, 2, 4, 6, 2, {4, 5}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, {1, 1}},
         {"asym", 2, 1, 3, 2, 1, {3, 3}, {2, 3}, {2, 1}, {1, 1}, {0, 1}, {1, 0}, {0, 0}},
         {"1d_dil2", 1, 1, 2, 3, 1, {6}, {3}, {3}, {2}, {2}, {1}, {2}},
+        /* several channel blocks per group (tasks of about Mg/8 channels): a Mask R-CNN head
+         * (2x2 stride 2, 160 channels) and 4x4 stride 2 pad 1 with 2 groups of 50 */
+        {"k2s2_blocks", 2, 1, 16, 160, 1, {14, 14}, {2, 2}, {2, 2}, {1, 1}, {0, 0}, {0, 0}, {0, 0}},
+        {"k4s2_g2_blocks", 2, 2, 6, 100, 2, {9, 7}, {4, 4}, {2, 2}, {1, 1}, {1, 1}, {1, 1}, {0, 0}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_convt_case(&cases[i]);
 }
@@ -427,6 +431,11 @@ static void test_pool(void)
     pool_case("avg pads excl", AF_POOL_AVG, 0, 0, 5, 5, 2, 2, 0, 0, 1, 1, 3, 3);
     pool_case("avg pads incl", AF_POOL_AVG, 1, 0, 5, 5, 2, 2, 0, 0, 1, 1, 3, 3);
     pool_case("avg 3x3 s1 p1 incl", AF_POOL_AVG, 1, 0, 4, 6, 3, 1, 1, 1, 1, 1, 4, 6);
+    /* Inception's 3x3 s1 p1 on a wider map (interior columns: the row-wise path), excluding
+     * the pads; 3x3 s2 unpadded */
+    pool_case("avg 3x3 s1 p1 incl wide", AF_POOL_AVG, 1, 0, 9, 37, 3, 1, 1, 1, 1, 1, 9, 37);
+    pool_case("avg 3x3 s1 p1 excl wide", AF_POOL_AVG, 0, 0, 9, 37, 3, 1, 1, 1, 1, 1, 9, 37);
+    pool_case("avg 3x3 s2", AF_POOL_AVG, 0, 0, 17, 19, 3, 2, 0, 0, 0, 0, 8, 9);
     /* hand values: x = 0..24 (5x5), avg 2x2 s2, pad_end 1: corner window holds only x[24] */
     float x[25], y[9];
     for (int i = 0; i < 25; i++) x[i] = (float)i;

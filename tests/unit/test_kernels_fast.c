@@ -1,8 +1,8 @@
 /* Fast kernels against their references, and thread-count invariance.
  *
  *  - vec.c loops (AVX2 when the CPU has it) vs the portable loops: bias + relu/clip, binary
- *    add/sub/mul/max/min, f16 widening. These operations are exact per element in IEEE f32, so
- *    the bound is 0: the bits must match.
+ *    add/sub/mul/max/min, f16 widening, hard sigmoid / hard swish / leaky relu. These
+ *    operations are exact per element in IEEE f32, so the bound is 0: the bits must match.
  *  - vec.c's binary rows with a scalar first operand (afk_vec_binary_sa) vs the scalar
  *    definition: exact, bound 0.
  *  - CONV (im2col + GEMM tiles, pointwise GEMM, the unchecked depthwise rows, dw_fast.c's
@@ -15,6 +15,9 @@
  *    pre-packed (af_kernel_prepack). An FMA rounds once per product-and-add, so the same bound
  *    holds.
  *  - CONV and POOL with a pool of 1, 2 and 3 threads: byte-identical outputs.
+ *  - RESIZE's plane path vs its general loop: the same bits, for any thread count.
+ *  - CONV_TRANSPOSE with a pool of 1, 2 and 3 threads: byte-identical outputs.
+ *  - 2-D average pooling's row-wise path vs the general loop (as 3-D): the same bits.
  */
 #include <float.h>
 #include <math.h>
@@ -91,6 +94,25 @@ static void test_vec(void)
         }
         CHECK(bad == 0, "unary %d: %d of %d outside 1e-6 relative (%s)", fn, bad, S, afk_vec_isa());
     }
+    /* hard sigmoid, hard swish, leaky relu: the AVX2 loop repeats the reference's operations
+     * (no FMA, a true division), so the bits must match (== also takes -0 for +0) */
+    static const af_unary_params pw[] = {{.fn = AF_UNARY_HARD_SIGMOID, .alpha = 0.2f, .beta = 0.5f},
+                                         {.fn = AF_UNARY_HARD_SWISH},
+                                         {.fn = AF_UNARY_LEAKY_RELU, .alpha = 0.01f}};
+    for (size_t f = 0; f < sizeof pw / sizeof *pw; f++) {
+        enum { S = 1031 };
+        static float xs[S], ys[S];
+        for (int i = 0; i < S; i++) xs[i] = ys[i] = (float)(i - S / 2) * 0.0173f; /* [-8.9, 8.9] */
+        xs[7] = ys[7] = NAN;
+        afk_act_apply(&pw[f], ys, S);
+        int bad = 0;
+        for (int i = 0; i < S; i++) {
+            float r = afk_unary_f32(&pw[f], xs[i]);
+            bad += !(ys[i] == r || (isnan(ys[i]) && isnan(r)));
+        }
+        CHECK(bad == 0, "unary %d: %d of %d differ from the reference (%s)", pw[f].fn, bad, S,
+              afk_vec_isa());
+    }
     uint16_t h[N];
     for (int i = 0; i < N; i++) h[i] = (uint16_t)(rng = rng * 1664525u + 1013904223u) >> 0;
     for (int i = 0; i < N; i++)
@@ -124,6 +146,8 @@ static void conv_params(const conv_case *c, af_params *p, int64_t *OH, int64_t *
     }
     cp->act.fn = c->act;
     cp->act.alpha = 0.0f, cp->act.beta = 6.0f;
+    if (c->act == AF_UNARY_HARD_SIGMOID) cp->act.alpha = 0.2f, cp->act.beta = 0.5f;
+    if (c->act == AF_UNARY_LEAKY_RELU) cp->act.alpha = 0.1f;
     int64_t span = c->dil * (c->k - 1) + 1;
     *OH = (c->H + 2 * c->pad - span) / c->stride + 1;
     *OW = (c->W + 2 * c->pad - span) / c->stride + 1;
@@ -152,6 +176,10 @@ static float conv_ref_at(const conv_case *c, const float *x, const float *w, con
     if (c->act == AF_UNARY_CLIP) v = v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
     if (c->act == AF_UNARY_SIGMOID) v = 1.0f / (1.0f + expf(-v));
     if (c->act == AF_UNARY_SILU) v = v / (1.0f + expf(-v));
+    if (c->act == AF_UNARY_HARD_SIGMOID) v = fmaxf(0.0f, fminf(1.0f, 0.2f * v + 0.5f));
+    if (c->act == AF_UNARY_HARD_SWISH) v = v * fmaxf(0.0f, fminf(1.0f, v / 6.0f + 0.5f));
+    if (c->act == AF_UNARY_LEAKY_RELU) v = v < 0 ? 0.1f * v : v;
+    if (c->act == AF_UNARY_GELU) v = (float)(0.5 * v * (1.0 + erf((double)v * 0.70710678118654752)));
     return v;
 }
 
@@ -195,7 +223,7 @@ static void test_wino_case(const conv_case *c0)
     for (int path = 2; path >= 1; path--) {
         conv_case cc = *c0;
         const conv_case *c = &cc;
-        if (path == 1 && (cc.act == AF_UNARY_SIGMOID || cc.act == AF_UNARY_SILU))
+        if (path == 1 && cc.act != AF_UNARY_IDENTITY && cc.act != AF_UNARY_RELU)
             cc.act = AF_UNARY_CLIP; /* the AVX2 kernel fuses identity/relu/clip only */
         afk_pgemm_force = path;
         afk_wino_mode = c->wino;
@@ -273,6 +301,13 @@ static void test_conv_path(const conv_case *c, int path, int prepack)
                     if (c->act == AF_UNARY_SIGMOID) bound = bound / 4 + 4e-6f;
                     /* silu: slope within [-0.1, 1.1], sigmoid's 4e-6 relative times |v| */
                     if (c->act == AF_UNARY_SILU) bound = bound * 1.2f + 4e-6f * (1 + fabsf(r));
+                    /* hard swish: slope within [-0.5, 1.5], plus a few roundings of the
+                     * activation itself (x/6, + 0.5, the product: 1e-6 relative is ~8 ulp);
+                     * hard sigmoid (slope 0.2) and leaky relu (slope <= 1) only shrink it */
+                    if (c->act == AF_UNARY_HARD_SWISH) bound = bound * 1.5f + 1e-6f * fabsf(r);
+                    /* GELU: slope within [-0.17, 1.13]; the erf approximation's 5e-7 absolute
+                     * (test_kernels_fast2) times |v|/2, plus a few roundings */
+                    if (c->act == AF_UNARY_GELU) bound = bound * 1.2f + 5e-7f * (1 + fabsf(r));
                     bad += !(fabsf(got - r) <= bound);
                     double ratio = fabsf(got - r) / ((double)K * FLT_EPSILON * mag + 1e-30);
                     worst = ratio > worst ? ratio : worst;
@@ -356,6 +391,25 @@ static void test_conv(void)
         {1, 300, 7, 7, 96, 1, 1, 1, 0, 1, AF_UNARY_SILU, 0},
         {1, 24, 14, 14, 128, 1, 3, 2, 1, 1, AF_UNARY_IDENTITY, 0},
         {2, 16, 9, 9, 96, 1, 1, 1, 0, 1, AF_UNARY_SIGMOID, 0},
+        /* hard sigmoid / hard swish / leaky relu, fused in registers with AVX-512 (vec.c's
+         * loops otherwise): MobileNetV3's first conv (3 -> 16, 3x3 s2), pointwise, depthwise
+         * 3x3 and 5x5 (direct and padded-plane loops), a Winograd conv of each kind */
+        {1, 3, 30, 30, 16, 1, 3, 2, 1, 1, AF_UNARY_HARD_SWISH, 0},
+        {1, 40, 9, 11, 33, 1, 1, 1, 0, 1, AF_UNARY_HARD_SIGMOID, 0},
+        {1, 24, 13, 40, 24, 1, 1, 1, 0, 1, AF_UNARY_LEAKY_RELU, 0},
+        {1, 6, 19, 21, 6, 6, 3, 1, 1, 1, AF_UNARY_HARD_SWISH, 0},
+        {1, 5, 20, 33, 5, 5, 5, 2, 2, 1, AF_UNARY_HARD_SWISH, 0},
+        {1, 4, 3, 70, 4, 4, 5, 2, 2, 1, AF_UNARY_LEAKY_RELU, 0},
+        {1, 4, 13, 11, 4, 4, 3, 1, 1, 1, AF_UNARY_HARD_SIGMOID, 0},
+        {1, 16, 17, 19, 24, 1, 3, 1, 1, 1, AF_UNARY_HARD_SWISH, 1},
+        {1, 20, 14, 14, 18, 1, 3, 1, 1, 1, AF_UNARY_LEAKY_RELU, 2},
+        {1, 12, 15, 16, 20, 1, 3, 1, 1, 1, AF_UNARY_HARD_SIGMOID, 1},
+        /* GELU (erf form), fused with AVX-512 (MaxViT's 1x1 expansions, ConvNeXt-like 7x7
+         * depthwise), and in a Winograd conv */
+        {1, 24, 14, 15, 70, 1, 1, 1, 0, 1, AF_UNARY_GELU, 0},
+        {1, 8, 12, 12, 16, 1, 3, 2, 1, 1, AF_UNARY_GELU, 0},
+        {1, 6, 19, 21, 6, 6, 3, 1, 1, 1, AF_UNARY_GELU, 0},
+        {1, 16, 17, 19, 24, 1, 3, 1, 1, 1, AF_UNARY_GELU, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_conv_case(&cases[i]);
 }
@@ -397,9 +451,152 @@ static void test_pool_threads(void)
     CHECK(bad == 0, "max pool: %d outputs differ from the naive max", bad);
 }
 
+/* Runs one node with a pool of `threads` (0: none), scratch sliced per thread as a session
+ * does. */
+static af_status run_op(af_op op, const af_params *p, const af_tview *in, int n_in, af_tview *out,
+                        int threads)
+{
+    af_err err = {0};
+    int nt = threads ? threads : 1;
+    size_t need = (af_kernel_scratch_bytes(op, p, in, n_in, out, 1) + 63) / 64 * 64;
+    void *scratch = need ? aligned_alloc(64, need * (size_t)nt) : NULL;
+    af_kctx ctx = {.scratch = scratch, .scratch_bytes = need * (size_t)nt, .n_threads = nt};
+    af_status st = afk_pool_create(threads, &ctx.pool, &err);
+    if (!st) st = af_kernel_run(op, p, in, n_in, out, 1, &ctx, &err);
+    afk_pool_free(ctx.pool);
+    free(scratch);
+    return st;
+}
+
+static af_status run_resize(const af_params *p, const af_tview *in, af_tview *out, int threads)
+{
+    return run_op(AF_OP_RESIZE, p, in, 1, out, threads);
+}
+
+/* ConvTranspose (tasks of channel blocks, chosen by shape) with 1, 2 and 3 threads: the same
+ * bytes as without a pool (its values are checked against a naive scatter in test_kernels). */
+static void test_convt_threads(void)
+{
+    enum { C = 12, M = 96, H = 11, W = 13, OH = 2 * H, OW = 2 * W };
+    static float x[C * H * W], w[C * M * 9], b[M], y[4][M * OH * OW];
+    for (int i = 0; i < C * H * W; i++) x[i] = frand();
+    for (int i = 0; i < C * M * 9; i++) w[i] = frand();
+    for (int i = 0; i < M; i++) b[i] = frand();
+    af_params p;
+    memset(&p, 0, sizeof p);
+    p.conv.nsp = 2, p.conv.group = 1;
+    for (int j = 0; j < 2; j++)
+        p.conv.kernel[j] = 3, p.conv.stride[j] = 2, p.conv.dilation[j] = 1,
+        p.conv.pad_begin[j] = 1, p.conv.pad_end[j] = 0;
+    p.conv.act.fn = AF_UNARY_RELU;
+    af_tview in[3] = {TV(AF_DTYPE_F32, x, 1, C, H, W), TV(AF_DTYPE_F32, w, C, M, 3, 3),
+                      TV(AF_DTYPE_F32, b, M)};
+    int ok = 1;
+    for (int t = 0; t < 4; t++) {
+        af_tview out = TV(AF_DTYPE_F32, y[t], 1, M, OH, OW);
+        ok &= run_op(AF_OP_CONV_TRANSPOSE, &p, in, 3, &out, t) == AF_OK;
+    }
+    CHECK(ok, "convT ran");
+    for (int t = 1; t < 4; t++)
+        CHECK(!memcmp(y[0], y[t], sizeof y[0]), "convT: %d threads differ from none", t);
+}
+
+/* resize.c's plane path (NCHW, only H and W change; planes in parallel) against its general
+ * element loop, which takes the same resize laid out NHWC (axis 1 changes): the plane path
+ * repeats the general loop's operations in its order, so the bound is 0 (the bits must match),
+ * and 1, 2 and 3 threads must give the same bytes. Linear (both axes, one axis) and nearest. */
+static void test_resize_planes(void)
+{
+    enum { N = 2, C = 3, H = 7, W = 9 };
+    static const struct {
+        int mode, coord;
+        int64_t OH, OW;
+    } cases[] = {{AF_RESIZE_LINEAR, AF_COORD_HALF_PIXEL, 16, 5},
+                 {AF_RESIZE_LINEAR, AF_COORD_ALIGN_CORNERS, 14, 18},
+                 {AF_RESIZE_LINEAR, AF_COORD_PYTORCH_HALF_PIXEL, 7, 20},
+                 {AF_RESIZE_LINEAR, AF_COORD_ASYMMETRIC, 21, 9},
+                 {AF_RESIZE_NEAREST, AF_COORD_ASYMMETRIC, 14, 27}};
+    static float x[N * C * H * W], xt[N * H * W * C];
+    static float y[4][N * C * 21 * 27], yt[N * 21 * 27 * C];
+    for (int i = 0; i < N * C * H * W; i++) x[i] = frand();
+    for (int n = 0; n < N; n++) /* NCHW -> NHWC */
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < H * W; i++) xt[(n * H * W + i) * C + c] = x[(n * C + c) * H * W + i];
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        int64_t OH = cases[k].OH, OW = cases[k].OW, n_out = N * C * OH * OW;
+        af_params p;
+        memset(&p, 0, sizeof p);
+        p.resize = (af_resize_params){.mode = cases[k].mode, .coord = cases[k].coord,
+                                      .nearest = AF_NEAREST_FLOOR,
+                                      .scale = {1, 1, (float)OH / H, (float)OW / W}};
+        af_tview in = TV(AF_DTYPE_F32, x, N, C, H, W);
+        int ok = 1;
+        for (int t = 0; t < 4; t++) {
+            af_tview out = TV(AF_DTYPE_F32, y[t], N, C, OH, OW);
+            ok &= run_resize(&p, &in, &out, t) == AF_OK;
+        }
+        af_params pt = p;
+        pt.resize.scale[1] = p.resize.scale[2], pt.resize.scale[2] = p.resize.scale[3];
+        pt.resize.scale[3] = 1;
+        af_tview int_ = TV(AF_DTYPE_F32, xt, N, H, W, C), outt = TV(AF_DTYPE_F32, yt, N, OH, OW, C);
+        ok &= run_resize(&pt, &int_, &outt, 0) == AF_OK;
+        CHECK(ok, "resize case %zu ran", k);
+        int64_t bad = 0;
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < C; c++)
+                for (int64_t i = 0; i < OH * OW; i++) {
+                    float a = y[0][(n * C + c) * OH * OW + i], b = yt[(n * OH * OW + i) * C + c];
+                    bad += memcmp(&a, &b, sizeof a) != 0;
+                }
+        CHECK(bad == 0, "resize case %zu (%lldx%lld): %lld of %lld differ from the general loop",
+              k, (long long)OH, (long long)OW, (long long)bad, (long long)n_out);
+        for (int t = 1; t < 4; t++)
+            CHECK(!memcmp(y[0], y[t], (size_t)n_out * sizeof(float)),
+                  "resize case %zu: %d threads differ", k, t);
+    }
+}
+
+/* pool.c's 2-D average pooling (row-wise over interior columns) against its general per-output
+ * loop, which takes the same pooling as 3-D with two depth slices and a depth kernel of 1: the
+ * same operations in the same order, so the bits must match (bound 0). */
+static void test_avgpool_rows(void)
+{
+    enum { H = 13, W = 35 };
+    static const int geo[][4] = {{3, 1, 1, 1}, {3, 1, 1, 0}, {3, 2, 0, 0}, {2, 2, 1, 1}, {5, 1, 2, 1}};
+    static float x[2 * H * W], y2[2 * H * W], y3[2 * H * W];
+    for (int i = 0; i < 2 * H * W; i++) x[i] = frand();
+    for (size_t k = 0; k < sizeof geo / sizeof *geo; k++) {
+        int kk = geo[k][0], st = geo[k][1], pad = geo[k][2], incl = geo[k][3];
+        int64_t OH = (H + 2 * pad - kk) / st + 1, OW = (W + 2 * pad - kk) / st + 1;
+        af_params p;
+        memset(&p, 0, sizeof p);
+        p.pool = (af_pool_params){.kind = AF_POOL_AVG, .nsp = 2, .count_include_pad = incl,
+                                  .kernel = {kk, kk}, .stride = {st, st}, .dilation = {1, 1},
+                                  .pad_begin = {pad, pad}, .pad_end = {pad, pad}};
+        af_tview in = TV(AF_DTYPE_F32, x, 1, 2, H, W), out = TV(AF_DTYPE_F32, y2, 1, 2, OH, OW);
+        int ok = run_op(AF_OP_POOL, &p, &in, 1, &out, 2) == AF_OK;
+        af_params p3;
+        memset(&p3, 0, sizeof p3);
+        p3.pool = (af_pool_params){.kind = AF_POOL_AVG, .nsp = 3, .count_include_pad = incl,
+                                   .kernel = {1, kk, kk}, .stride = {1, st, st},
+                                   .dilation = {1, 1, 1}, .pad_begin = {0, pad, pad},
+                                   .pad_end = {0, pad, pad}};
+        af_tview in3 = TV(AF_DTYPE_F32, x, 1, 1, 2, H, W);
+        af_tview out3 = TV(AF_DTYPE_F32, y3, 1, 1, 2, OH, OW);
+        ok &= run_op(AF_OP_POOL, &p3, &in3, 1, &out3, 0) == AF_OK;
+        CHECK(ok, "avg pool case %zu ran", k);
+        CHECK(!memcmp(y2, y3, (size_t)(2 * OH * OW) * sizeof(float)),
+              "avg pool %dx%d s%d p%d incl %d: the row-wise path differs from the general loop",
+              kk, kk, st, pad, incl);
+    }
+}
+
 int main(void)
 {
+    test_avgpool_rows();
     test_vec();
+    test_resize_planes();
+    test_convt_threads();
     test_conv();
     test_pool_threads();
     return check_report("kernels_fast");

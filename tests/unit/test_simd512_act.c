@@ -54,6 +54,26 @@ static void check_act(int act, const char *name)
     CHECK(isnan(ys[k + 2]), "%s(NaN) = %g", name, ys[k + 2]);
     CHECK(ys[k + 3] == (act == AFK_ACT_SILU ? 0.0f : 0.5f), "%s(0) = %g", name, ys[k + 3]);
 }
+
+/* GELU (erf form) through epi512: the erf approximation's 5e-7 absolute (test_kernels_fast2
+ * measures 4.1e-7 for vec.c's 8-lane version of the same formula) times |v|/2, plus an ulp
+ * of the result for the final products. */
+static void check_gelu(void)
+{
+    int bad = 0, first = -1;
+    run_act(xs, ys, N, AFK_ACT_GELU);
+    for (int i = 0; i < N - 16; i++) {
+        double v = xs[i], r = 0.5 * v * (1.0 + erf(v * 0.70710678118654752));
+        int ok = fabs((double)ys[i] - r) <= 5e-7 * (1 + fabs(v)) / 2 + 1.2e-7 * fabs(r) + 1e-37;
+        if (!ok && first < 0) first = i;
+        bad += !ok;
+    }
+    CHECK(bad == 0, "gelu: %d of %d outside the bound (first x=%.9g got %.9g)", bad, N,
+          first >= 0 ? xs[first] : 0.0f, first >= 0 ? ys[first] : 0.0f);
+    int k = N - 16;
+    CHECK(ys[k] == INFINITY && isnan(ys[k + 2]) && ys[k + 3] == 0.0f,
+          "gelu(+inf, NaN, 0) = %g %g %g", ys[k], ys[k + 2], ys[k + 3]);
+}
 #endif
 
 int main(void)
@@ -66,6 +86,7 @@ int main(void)
         xs[N - 16] = INFINITY, xs[N - 15] = -INFINITY, xs[N - 14] = NAN, xs[N - 13] = 0.0f;
         check_act(AFK_ACT_SIGMOID, "sigmoid");
         check_act(AFK_ACT_SILU, "silu");
+        check_gelu();
     }
 #endif
     return check_report("simd512_act");

@@ -11,6 +11,7 @@
 #include "../../runtime/fp16_round.h"
 #include "aneforge/converter.h"
 #include "aneforge/runtime.h"
+#include "aneforge/validate.h"
 #include "check.h"
 
 static float from_bits(uint32_t u)
@@ -47,6 +48,33 @@ static void test_f16_round(void)
     CHECK(isnan(af_f16_round(NAN)), "NaN stays NaN");
 }
 
+/* hi + lo: within 2^-22 relative (hi keeps 11 bits, lo 11 more) while lo is a normal half, within
+ * 2^-25 absolute below (lo's subnormal step 2^-24, half of it by rounding); Inf beyond the range. */
+static void test_pair_round(void)
+{
+    uint64_t st = 7;
+    int bad = 0, inexact = 0;
+    for (int i = 0; i < 200000; i++) {
+        st = st * 6364136223846793005ull + 1442695040888963407ull;
+        double mag = pow(10.0, (double)(st >> 11) * 0x1p-53 * 10 - 6); /* 1e-6 .. 1e4 */
+        float x = (float)((st & 1) ? mag : -mag);
+        float y = af_f16_pair_round(x);
+        double e = fabs((double)y - x), lim = fmax(0x1p-22 * fabs((double)x), 0x1p-25);
+        if (!(e <= lim) && !bad++) fprintf(stderr, "pair(%.9g) = %.9g\n", x, y);
+        inexact += y != x;
+        double eh = fabs((double)af_f16_round(x) - x); /* lo is not 0 beyond 2^-23 */
+        if (eh > 0x1p-23 && !(e < eh)) bad++;
+    }
+    CHECK(!bad, "%d pairs beyond 2^-22 relative / 2^-25 absolute or no better than a half", bad);
+    CHECK(inexact > 0, "a pair of halves cannot hold every float");
+    CHECK(isinf(af_f16_pair_round(70000.0f)), "70000 overflows the pair too");
+    CHECK(isnan(af_f16_pair_round(NAN)), "NaN stays NaN");
+    float v[4] = {1.0f + 0x1p-20f, 3.0f, 70000.0f, 0.1f}, w[4];
+    memcpy(w, v, sizeof v);
+    af_prec_round_buf(AF_PREC_FP32, w, 4);
+    CHECK(!memcmp(v, w, sizeof v), "fp32 placement keeps values");
+}
+
 static int convert_to(const char *model, const char *out, const char *compress, int no_fuse)
 {
     af_convert_options o = {0};
@@ -63,6 +91,7 @@ static int convert_to(const char *model, const char *out, const char *compress, 
 typedef struct seen {
     int events, not_half, last_index;
     int ordered;
+    int by_mode[3];  /* f32 events per rounding (AF_PREC_*) */
 } seen;
 
 static void observe(void *user, const af_node_event *ev)
@@ -72,24 +101,61 @@ static void observe(void *user, const af_node_event *ev)
     if (ev->node_index < s->last_index) s->ordered = 0;
     s->last_index = ev->node_index;
     if (ev->info.dtype != AF_DTYPE_F32) return;
+    if (ev->rounding >= 0 && ev->rounding < 3) s->by_mode[ev->rounding]++;
     const float *x = ev->data;
     for (size_t i = 0; i < ev->info.nbytes / 4; i++)
         if (!same_float(x[i], af_f16_round(x[i]))) s->not_half++;
 }
 
-static seen run_observed(af_bundle *b, int fp16, const float *in, size_t nbytes)
+static seen run_observed_prec(af_bundle *b, int fp16, const uint8_t *prec, const float *in,
+                              size_t nbytes, float *out0)
 {
-    seen s = {0, 0, -1, 1};
+    seen s = {0, 0, -1, 1, {0, 0, 0}};
     af_session_options so = {0};
     so.fp16 = fp16;
+    so.node_precision = prec;
     af_session *ss;
     char msg[256];
     if (af_session_create(b, &so, &ss, msg, sizeof msg) != AF_OK) return s;
     af_session_set_observer(ss, observe, &s);
     af_session_set_input(ss, 0, in, nbytes);
     CHECK(af_session_run(ss) == AF_OK, "run: %s", af_session_error(ss));
+    const void *o;
+    af_tensor_info oi;
+    if (out0 && af_session_get_output(ss, 0, &o, &oi) == AF_OK) memcpy(out0, o, oi.nbytes);
     af_session_free(ss);
     return s;
+}
+
+static seen run_observed(af_bundle *b, int fp16, const float *in, size_t nbytes)
+{
+    return run_observed_prec(b, fp16, NULL, in, nbytes, NULL);
+}
+
+/* Placement under fp16 emulation: every node fp32 = the fp32 run bit for bit; every node paired:
+ * every f32 tensor stored as pairs; one node fp32 whose readers stay fp16: its output still
+ * halves (a tensor is stored at the lowest precision of its writer and readers). */
+static void test_session_placement(af_bundle *b, const float *in, size_t nbytes)
+{
+    int n = af_bundle_node_count(b);
+    uint8_t *prec = malloc((size_t)n);
+    float o32[64], o16[64];
+    memset(prec, AF_PREC_FP32, (size_t)n);
+    run_observed_prec(b, 0, NULL, in, nbytes, o32);
+    seen a = run_observed_prec(b, 1, prec, in, nbytes, o16);
+    CHECK(!memcmp(o32, o16, sizeof(float) * 16), "all fp32 placed differs from the fp32 run");
+    CHECK(a.by_mode[AF_PREC_FP16] == 0 && a.by_mode[AF_PREC_PAIRED] == 0, "all fp32: %d fp16 events",
+          a.by_mode[AF_PREC_FP16]);
+    memset(prec, AF_PREC_PAIRED, (size_t)n);
+    seen p = run_observed_prec(b, 1, prec, in, nbytes, NULL);
+    CHECK(p.by_mode[AF_PREC_PAIRED] > 0 && p.by_mode[AF_PREC_FP16] == 0, "all paired: %d/%d",
+          p.by_mode[AF_PREC_PAIRED], p.by_mode[AF_PREC_FP16]);
+    memset(prec, AF_PREC_FP16, (size_t)n);
+    prec[0] = AF_PREC_FP32; /* the first node alone: its readers are fp16 */
+    seen one = run_observed_prec(b, 1, prec, in, nbytes, NULL);
+    CHECK(one.not_half == 0 && one.by_mode[AF_PREC_FP32] == 0, "a lone fp32 node: %d not halves",
+          one.not_half);
+    free(prec);
 }
 
 /* With fp16 on, every f32 activation the observer sees is a half value; without, some are not. */
@@ -113,6 +179,7 @@ static void test_session_fp16_and_observer(const char *dir)
     CHECK(s32.ordered && s16.ordered, "events in program order");
     CHECK(s32.not_half > 0, "fp32 run should hold non-half values");
     CHECK(s16.not_half == 0, "fp16 run: %d values not rounded to half", s16.not_half);
+    test_session_placement(b, in, info.nbytes);
     free(in);
     af_bundle_close(b);
 }
@@ -226,15 +293,48 @@ static void test_validate_overflow(const char *dir)
     af_val_result_free(&r);
 }
 
+/* The public API's guidance measure (models/cfg_cancel, tests/e2e/cfg.sh has the figures):
+ * c passes 65 dB, the guided output does not, and the report is the CLI's document. */
+static void test_validate_api_cfg(const char *dir)
+{
+    char b[512], msg[512];
+    snprintf(b, sizeof b, "%s/cfg.afb", dir);
+    if (!convert_to("../models/cfg_cancel/model.onnx", b, "fp16", 0)) {
+        CHECK(0, "conversion failed");
+        return;
+    }
+    af_validate_options o = {0};
+    o.model_path = "../models/cfg_cancel/model.onnx";
+    o.bundle_path = b;
+    o.fp16 = 1;
+    o.min_psnr = 65;
+    o.cond_dir = "../models/cfg_cancel/cfg/cond";
+    o.uncond_dir = "../models/cfg_cancel/cfg/uncond";
+    af_validation *v = NULL;
+    CHECK(af_validate(&o, &v, msg, sizeof msg) == AF_OK, "af_validate: %s", msg);
+    if (!v) return;
+    const char *j = af_validation_json(v);
+    CHECK(j && strstr(j, "\"cfg_scale\":7.5") && strstr(j, "\"guided\":{\"psnr_db\":58."),
+          "guidance report: %.200s", j ? j : "(null)");
+    CHECK(!af_validation_passed(v), "the guided output passes 65 dB");
+    CHECK(af_validation_write_svg(v, "/dev/null", msg, sizeof msg) == AF_ERR_USAGE, "a plot");
+    af_validation_free(v);
+    o.uncond_dir = "/nonexistent";
+    CHECK(af_validate(&o, &v, msg, sizeof msg) != AF_OK && strstr(msg, "/nonexistent"),
+          "a missing input set: %s", msg);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/af_test_validate_XXXXXX";
     if (!mkdtemp(dir)) return 1;
     test_f16_round();
+    test_pair_round();
     test_session_fp16_and_observer(dir);
     test_image_input_parse();
     test_validate_tiny_mlp(dir);
     test_validate_overflow(dir);
+    test_validate_api_cfg(dir);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

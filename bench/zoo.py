@@ -1,0 +1,683 @@
+#!/usr/bin/env python3
+"""Model zoo: every torchvision architecture exported, converted by aneforge, checked and timed
+against ONNX Runtime.
+
+  python3 bench/zoo.py [--build build] [--work /tmp/af-zoo] [--families classification,...]
+                       [--models a,b,...] [--threads 1,2] [--rounds 3] [--runs 10]
+                       [--budget MIN] [--no-time] [--doc docs/model-zoo.md]
+
+Models: torchvision.models.list_models() (torchvision 0.14, Debian's python3-torchvision), split
+by family: classification, segmentation, detection, keypoint, video, optical_flow, quantized.
+Each model is exported by /usr/bin/python3 (this script with --export-one, one process per model
+so a crash or a 2 GB protobuf limit only fails that model) with seeded random weights: torch's
+own initialisation under a seed derived from the name, every BatchNorm given non-trivial seeded
+statistics and every Conv/Linear bias N(0, 0.05) (models/common.py), BatchNormalization kept in
+the file (TrainingMode.PRESERVE), opset 13 (16 for optical flow: GridSample). Fixed inputs
+(batch 1, seeded N(0,1) images unless noted), documented in FAMILY_INPUTS / INPUTS below.
+
+For each model that exports: ONNX Runtime's outputs on the seeded input are the reference (run
+once and cached in WORK/NAME/ref), aneforge converts the model with --compress fp32 and
+--compress fp16 (a failure is listed with its first error line), runs both bundles on the same
+input and is compared with the reference: PSNR = 20*log10(max|ref|/RMSE) over every float output
+(the lowest), max abs error; integer outputs must be equal. Then both sides are timed with
+bench/compare.py's alternating method (its functions are imported, not copied): --rounds rounds
+of one `aneforge bench --json` process and one `run_ort.js --bench --json` process taking turns
+at going first, each timing --runs runs after a warm-up. Heavy models (ONNX Runtime above
+--heavy-ms per run at 1 thread) get one round and 3 runs. Latency ratio = median over rounds of
+each side's median run, aneforge / ONNX Runtime; the min-of-min ratio is shown next to it.
+Peak RSS = each process's getrusage max RSS (ONNX Runtime's includes node, ~45 MiB), fp32 bundle.
+
+Results are cached per model in WORK/results/NAME.json with --label (default: the git commit)
+and reused unless --redo; bundles are deleted after each model unless --keep-bundles (fp32
+bundles of the large models are GBs). --budget MIN stops starting new models after MIN minutes
+(those keep their cached rows, or are listed as not yet measured). On a busy machine the checks
+and the timing can run as two processes: one with --no-time, one with --time-only (it times
+each model the first has checked, and waits for more until the budget is spent), and
+`/usr/bin/python3 bench/zoo.py --export-ahead WORK [FAMILIES] [TIMEOUT_S]` exports in one torch
+process ahead of them (export.lock per model: a checking run waits for it). --doc writes the Markdown table (docs/model-zoo.md) from every cached result.
+Standard library only for the driver (torch only in the export processes).
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import types
+import warnings
+import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compare as C  # noqa: E402  (sh, convert, measure, read_npy_f32, med, thread_counts)
+
+ROOT = C.ROOT
+TORCH_PY = C.TORCH_PY
+FAMILIES = ["classification", "segmentation", "detection", "keypoint", "video", "optical_flow",
+            "quantized"]
+# Input shapes per family (batch 1). Detection/keypoint models get images in [0, 1) (their own
+# transform normalises) and are built with min_size = max_size = 320 where the builder has them.
+FAMILY_INPUTS = {
+    "classification": [(1, 3, 224, 224)],
+    "segmentation": [(1, 3, 224, 224)],
+    "detection": [(3, 320, 320)],
+    "keypoint": [(3, 320, 320)],
+    "video": [(1, 3, 16, 112, 112)],
+    "optical_flow": [(1, 3, 128, 128), (1, 3, 128, 128)],
+    "quantized": [(1, 3, 224, 224)],
+}
+# Per-model exceptions: the sizes the architectures are defined for.
+INPUTS = {
+    "inception_v3": [(1, 3, 299, 299)],
+    "quantized_inception_v3": [(1, 3, 299, 299)],
+    "s3d": [(1, 3, 16, 224, 224)],
+    "mvit_v1_b": [(1, 3, 16, 224, 224)],
+    "mvit_v2_s": [(1, 3, 16, 224, 224)],
+}
+OPSET = {"optical_flow": 16}
+# One small member of each architecture, measured first (then the rest, classification first):
+# on a busy 2-core machine the whole list takes hours, and a budget should end with every
+# architecture covered rather than every ResNet.
+CORE = {"alexnet", "convnext_tiny", "densenet121", "efficientnet_b0", "efficientnet_v2_s",
+        "googlenet", "inception_v3", "maxvit_t", "mnasnet1_0", "mobilenet_v2",
+        "mobilenet_v3_large", "mobilenet_v3_small", "regnet_x_400mf", "regnet_y_400mf",
+        "resnet18", "resnet50", "resnext50_32x4d", "shufflenet_v2_x1_0", "squeezenet1_1",
+        "swin_t", "swin_v2_t", "vgg11", "vit_b_32", "wide_resnet50_2",
+        "lraspp_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large", "fcn_resnet50",
+        "ssdlite320_mobilenet_v3_large", "fasterrcnn_mobilenet_v3_large_320_fpn",
+        "retinanet_resnet50_fpn", "fcos_resnet50_fpn", "maskrcnn_resnet50_fpn",
+        "keypointrcnn_resnet50_fpn", "r3d_18", "s3d", "mvit_v2_s", "raft_small",
+        "quantized_mobilenet_v2", "quantized_resnet18", "quantized_shufflenet_v2_x1_0"}
+
+
+def input_shapes(name, family):
+    return INPUTS.get(name, FAMILY_INPUTS[family])
+
+
+# ------------------------------------------------------------------ export (runs under torch)
+
+def export_one(name, family, outdir):
+    """Builds NAME with seeded random weights and writes outdir/model.onnx and outdir/inputs."""
+    import numpy as np
+    import torch
+    import torchvision.models as M
+    sys.path.insert(0, os.path.join(ROOT, "models"))
+    import common
+
+    seed = zlib.crc32(name.encode()) % 100000
+    torch.manual_seed(seed)
+    kw = {"weights": None}
+    if family in ("segmentation", "detection", "keypoint"):
+        kw["weights_backbone"] = None
+    if family in ("detection", "keypoint") and not name.startswith("ssd"):
+        kw.update(min_size=320, max_size=320)
+    if name in ("googlenet", "inception_v3"):
+        kw["aux_logits"] = False
+        kw["init_weights"] = True
+    if family == "quantized":
+        kw["quantize"] = False
+    model = M.get_model(name, **kw)
+    common.randomize_batchnorm(model, seed + 100)
+    common.randomize_biases(model, seed + 300)
+    model.eval()
+    if family == "quantized":
+        # the builder's own path for quantize=True: fbgemm, calibrated on one random batch
+        from torchvision.models.quantization.utils import quantize_model
+        quantize_model(model, "fbgemm")
+    rng = np.random.default_rng(seed + 200)
+    shapes = input_shapes(name, family)
+    if family in ("detection", "keypoint"):
+        xs = [rng.random(s, dtype=np.float32) for s in shapes]
+    else:
+        xs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    in_names = ["input"] if len(xs) == 1 else [f"input{i}" for i in range(len(xs))]
+    os.makedirs(os.path.join(outdir, "inputs"), exist_ok=True)
+    for n, x in zip(in_names, xs):
+        np.save(os.path.join(outdir, "inputs", n + ".npy"), x, allow_pickle=False)
+    ts = [torch.from_numpy(x) for x in xs]
+
+    class Wrap(torch.nn.Module):
+        """Plain tensor outputs: segmentation's dict -> 'out', RAFT's list -> the last flow."""
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, *a):
+            y = self.m(*a)
+            if family == "segmentation":
+                return y["out"]
+            if family == "optical_flow":
+                return y[-1]
+            return y
+
+    if family in ("detection", "keypoint"):
+        net, example = model, (ts,)
+    else:
+        net, example = Wrap(model), tuple(ts)
+    path = os.path.join(outdir, "model.onnx")
+    # grad left enabled: under no_grad nn.MultiheadAttention takes its fused fast path
+    # (aten::_native_multi_head_attention), which torch 1.13 cannot export (ViT)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore")
+        # written aside and renamed: a reader never sees half a file
+        torch.onnx.export(net, example, path + ".tmp", opset_version=OPSET.get(family, common.OPSET),
+                          input_names=in_names, training=torch.onnx.TrainingMode.PRESERVE,
+                          do_constant_folding=True)
+    os.replace(path + ".tmp", path)
+    print(f"{name}: {os.path.getsize(path)} bytes", flush=True)
+
+
+def export_ahead(work, families, timeout):
+    """Exports every model of the list in one torch process (one import instead of one per
+    model), ahead of a checking run: each under WORK/NAME/export.lock, failures in export.err."""
+    import signal
+    import torch
+    torch.set_num_threads(1)
+
+    def alarm(signum, frame):
+        raise TimeoutError(f"export took more than {timeout} s")
+
+    signal.signal(signal.SIGALRM, alarm)
+    for name, family in zoo_list(work):
+        d = os.path.join(work, name)
+        if family not in families or os.path.exists(os.path.join(d, "model.onnx")) or \
+                os.path.exists(os.path.join(d, "export.err")) or not take_lock(d):
+            continue
+        try:
+            signal.alarm(timeout)
+            export_one(name, family, d)
+        except Exception as e:  # noqa: BLE001 - any failure is the model's row
+            with open(os.path.join(d, "export.err"), "w") as f:
+                f.write(first_line(f"{type(e).__name__}: {e}") + "\n")
+            print(f"{name}: export failed", flush=True)
+        finally:
+            signal.alarm(0)
+            os.remove(os.path.join(d, "export.lock"))
+
+
+def take_lock(d):
+    """1 if this process now holds d/export.lock (a lock of a dead process is taken over)."""
+    os.makedirs(d, exist_ok=True)
+    lock = os.path.join(d, "export.lock")
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            os.write(fd, str(os.getpid()).encode())
+            os.close(fd)
+            return 1
+        except FileExistsError:
+            try:
+                with open(lock) as f:
+                    os.kill(int(f.read() or 0), 0)
+                return 0  # its holder is alive
+            except (OSError, ValueError):
+                os.remove(lock)  # stale
+    return 0
+
+
+def list_models_torch():
+    import torchvision.models as M
+    fam = {}
+    for f, mod in (("segmentation", M.segmentation), ("detection", M.detection),
+                   ("video", M.video), ("optical_flow", M.optical_flow),
+                   ("quantized", M.quantization)):
+        for n in M.list_models(module=mod):
+            fam[n] = "keypoint" if f == "detection" and "keypoint" in n else f
+    for n in M.list_models():
+        fam.setdefault(n, "classification")
+    print(json.dumps(fam))
+
+
+# ------------------------------------------------------------------ driver (standard library)
+
+def first_line(text, fallback="failed"):
+    """The line that says what went wrong: a Python traceback's last line, else the first line
+    naming an error, else the last line."""
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    if any(ln.startswith("Traceback") for ln in lines):
+        lines = [lines[-1]]
+    err = [ln for ln in lines if "error" in ln.lower()]
+    return (err[0] if err else lines[-1] if lines else fallback)[:160]
+
+
+def zoo_list(work):
+    cache = os.path.join(work, "list.json")
+    if not os.path.exists(cache):
+        out = C.sh([TORCH_PY, os.path.abspath(__file__), "--list-torch"])
+        with open(cache, "w") as f:
+            f.write(out.strip().splitlines()[-1])
+    with open(cache) as f:
+        fam = json.load(f)
+    order = {f: i for i, f in enumerate(FAMILIES)}
+    return sorted(fam.items(), key=lambda kv: (kv[0] not in CORE, order[kv[1]], kv[0]))
+
+
+def ensure_export(work, name, family, timeout):
+    """(model dir, None) or (None, reason); failures are cached in export.err."""
+    d = os.path.join(work, name)
+    model, err = os.path.join(d, "model.onnx"), os.path.join(d, "export.err")
+    if os.path.exists(model):
+        return d, None
+    if os.path.exists(err):
+        with open(err) as f:
+            return None, f.read().strip()
+    if not take_lock(d):  # an --export-ahead process has it: wait for its result
+        t0 = time.time()
+        while os.path.exists(os.path.join(d, "export.lock")) and time.time() - t0 < timeout:
+            time.sleep(5)
+        if os.path.exists(os.path.join(d, "export.lock")):
+            return None, "export still running in another process"
+        return ensure_export(work, name, family, timeout)
+    try:
+        p = subprocess.run(["nice", "-n", "5", TORCH_PY, os.path.abspath(__file__), "--export-one",
+                            name, family, d], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=timeout)
+        reason = None if p.returncode == 0 and os.path.exists(model) else \
+            first_line(p.stderr, f"exit {p.returncode}")
+    except subprocess.TimeoutExpired:
+        reason = f"export took more than {timeout} s"
+    finally:
+        os.remove(os.path.join(d, "export.lock"))
+    if reason:
+        if os.path.exists(model):
+            os.remove(model)
+        with open(err, "w") as f:
+            f.write(reason + "\n")
+        return None, reason
+    return d, None
+
+
+def ensure_reference(d):
+    """ONNX Runtime's outputs in d/ref and its 1-thread run time (ms); raises on failure."""
+    ref, meta = os.path.join(d, "ref"), os.path.join(d, "ref.json")
+    if os.path.exists(meta):
+        with open(meta) as f:
+            return ref, json.load(f)["run_ms"]
+    shutil.rmtree(ref, ignore_errors=True)
+    out = C.sh(["node", os.path.join(ROOT, "tests/oracle/run_ort.js"), os.path.join(d, "model.onnx"),
+                os.path.join(d, "inputs"), ref, "--threads", "1", "--bench", "1", "--json"])
+    ms = json.loads(out.strip().splitlines()[-1])["run_ms_median"]
+    with open(meta, "w") as f:
+        json.dump({"run_ms": ms}, f)
+    return ref, ms
+
+
+def read_npy(path):
+    """(descr, values) of a .npy file: floats as array('f'), other dtypes as raw bytes."""
+    a = C.read_npy_f32(path)
+    if a is not None:
+        return "f4", a
+    with open(path, "rb") as f:
+        return "raw", f.read()
+
+
+def compare_outputs(ref_dir, out_dir):
+    """{'psnr': lowest dB over float outputs, 'max_err': largest |a-b|, 'note': ...}."""
+    worst, max_err, notes = None, 0.0, []
+    for name in sorted(os.listdir(ref_dir)):
+        if not name.endswith(".npy"):
+            continue
+        got = os.path.join(out_dir, name)
+        if not os.path.exists(got):
+            notes.append(f"{name} missing")
+            continue
+        (kr, r), (kg, g) = read_npy(os.path.join(ref_dir, name)), read_npy(got)
+        if kr != kg or len(r) != len(g):
+            notes.append(f"{name[:-4]} differs in type or size")
+            continue
+        if kr == "raw":
+            if r != g:
+                notes.append(f"{name[:-4]} (non-float) differs")
+            continue
+        if not r:
+            continue
+        peak = max(abs(v) for v in r)
+        se, me = 0.0, 0.0
+        for a, b in zip(r, g):
+            e = abs(a - b)
+            se += e * e
+            me = e if e > me else me
+        mse = se / len(r)
+        db = math.inf if mse == 0 else (20 * math.log10(peak / math.sqrt(mse)) if peak else -math.inf)
+        worst = db if worst is None else min(worst, db)
+        max_err = max(max_err, me)
+    return {"psnr": worst, "max_err": max_err, "note": "; ".join(notes)}
+
+
+def af_env():
+    return dict(os.environ, OPENBLAS_NUM_THREADS="1")
+
+
+def check_bundle(af, d, name, compress, work, ref):
+    try:
+        bundle = C.convert(af, d, name, compress, work)
+    except subprocess.CalledProcessError as e:
+        return None, {"error": first_line(e.stderr)}
+    out = os.path.join(work, "af_out", f"{name}.{compress}")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    try:
+        subprocess.run([af, "run", bundle, "--inputs", os.path.join(d, "inputs"), "--outputs", out,
+                        "--threads", "1"], check=True, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, env=af_env())
+    except subprocess.CalledProcessError as e:
+        return bundle, {"error": "run: " + first_line(e.stderr)}
+    return bundle, compare_outputs(ref, out)
+
+
+def time_model(af, bundle, d, args, est_ms):
+    heavy = est_ms > args.heavy_ms
+    ns = types.SimpleNamespace(rounds=1 if heavy else args.rounds,
+                               runs=3 if heavy else max(3, min(args.runs, int(2000 / max(est_ms, 1)))),
+                               work=args.work)
+    res = {"rounds": ns.rounds, "runs": ns.runs}
+    for t in args.threads:
+        rows = C.measure(af, bundle, d, ns, t)
+        a, o = rows["af"], rows["ort"]
+        res[str(t)] = {
+            "af_ms": C.med(a, "run_ms_median"), "ort_ms": C.med(o, "run_ms_median"),
+            "af_min": min(r["run_ms_min"] for r in a), "ort_min": min(r["run_ms_min"] for r in o),
+            "af_rss": C.med(a, "peak_rss_kb"), "ort_rss": C.med(o, "peak_rss_kb")}
+    return res
+
+
+def load_result(args, name):
+    path = os.path.join(args.work, "results", name + ".json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def save_result(args, r):
+    path = os.path.join(args.work, "results", r["name"] + ".json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump(r, f, indent=1)
+    os.replace(path + ".tmp", path)
+
+
+def drop_bundles(args, name):
+    for c in ("fp32", "fp16"):
+        b = os.path.join(args.work, f"{name}.{c}.afb")
+        if not args.keep_bundles and os.path.exists(b):
+            os.remove(b)
+
+
+def check_model(af, name, family, args):
+    """Export, ONNX Runtime reference, fp32 and fp16 conversion and accuracy: a result dict."""
+    r = {"name": name, "family": family, "inputs": input_shapes(name, family),
+         "label": args.label, "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
+    d, why = ensure_export(args.work, name, family, args.export_timeout)
+    if d is None:
+        r.update(status="export", error=why)
+        return r
+    try:
+        ref, est = ensure_reference(d)
+    except subprocess.CalledProcessError as e:
+        r.update(status="ort", error=first_line(e.stderr))
+        return r
+    _, r["fp32"] = check_bundle(af, d, name, "fp32", args.work, ref)
+    _, r["fp16"] = check_bundle(af, d, name, "fp16", args.work, ref)
+    err = r["fp32"].get("error", "")
+    r["status"] = "ok" if not err else "run" if err.startswith("run: ") else "convert"
+    r["ort_ms_est"] = est
+    return r
+
+
+def time_result(af, r, args):
+    """Adds the alternating timing to a checked result (the fp32 bundle made again if gone)."""
+    d = os.path.join(args.work, r["name"])
+    try:
+        bundle = C.convert(af, d, r["name"], "fp32", args.work)
+        r["timing"] = time_model(af, bundle, d, args, r["ort_ms_est"])
+        r["timing_label"] = args.label
+    except (subprocess.CalledProcessError, OSError) as e:
+        r["timing_error"] = first_line(getattr(e, "stderr", "") or str(e))
+
+
+def process(af, name, family, args, deadline):
+    """The model's result: cached, or made now (checked unless --time-only; timed unless
+    --no-time), and whether it was made now. None when there is nothing yet and no time or
+    nothing to do."""
+    old = None if args.redo else load_result(args, name)
+    stale = old and args.retime and old.get("timing_label", old.get("label")) != args.label
+    if old and (args.no_time or (old.get("timing") and not stale) or old.get("status") != "ok"):
+        return old, False
+    if time.time() > deadline or (args.time_only and not old):
+        return old, False
+    r = old or check_model(af, name, family, args)
+    if r["status"] == "ok" and not args.no_time:
+        time_result(af, r, args)
+    drop_bundles(args, name)
+    save_result(args, r)
+    return r, True
+
+
+# ------------------------------------------------------------------ Markdown
+
+def fmt_db(c):
+    if not c:
+        return "—"
+    if "error" in c:
+        return "fails"
+    if c.get("note"):
+        return c["note"]
+    p = c["psnr"]
+    return "—" if p is None else ("exact" if p == math.inf else f"{p:.1f}")
+
+
+def ratio(t, k):
+    if not t or k not in t:
+        return None
+    return t[k]["af_ms"] / t[k]["ort_ms"]
+
+
+def row(r, threads):
+    name = r["name"]
+    shape = "+".join("×".join(map(str, s)) for s in r["inputs"])
+    if r["status"] == "export":
+        return f"| {name} | {shape} | no: {r['error']} | — | — | — |" + " — |" * (len(threads) + 1)
+    if r["status"] == "ort":
+        return f"| {name} | {shape} | yes (ONNX Runtime fails: {r['error']}) | — | — | — |" + \
+            " — |" * (len(threads) + 1)
+    if r["status"] == "convert":
+        return f"| {name} | {shape} | yes | no: {r['fp32']['error']} | — | — |" + " — |" * (len(threads) + 1)
+    if r["status"] == "run":
+        return f"| {name} | {shape} | yes | yes, but {r['fp32']['error']} | — | — |" + " — |" * (len(threads) + 1)
+    t = r.get("timing")
+    cells = [name, shape, "yes", "yes", fmt_db(r["fp32"]), fmt_db(r["fp16"])]
+    if not t and r.get("timing_error"):
+        cells.append(f"timing failed: {r['timing_error']}")
+        cells += ["—"] * len(threads)
+        return "| " + " | ".join(cells) + " |"
+    for k in map(str, threads):
+        if not t or k not in t:
+            cells.append("—")
+            continue
+        x = t[k]
+        cells.append(f"**{x['af_ms'] / x['ort_ms']:.2f}** ({x['af_ms']:.1f}/{x['ort_ms']:.1f}; "
+                     f"min {x['af_min'] / x['ort_min']:.2f})")
+    k = str(threads[0])
+    cells.append(f"{t[k]['af_rss'] / t[k]['ort_rss']:.2f}" if t and k in t else "—")
+    return "| " + " | ".join(cells) + " |"
+
+
+def gm(xs):
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
+
+
+def summary(results, threads):
+    lines = []
+    conv = [r for r in results if r["status"] == "ok"]
+    runs = [r for r in results if r["status"] == "run"]
+    exported = [r for r in results if r["status"] != "export"]
+    lines.append(f"- {len(results)} models: {len(exported)} export, {len(conv)} convert "
+                 f"(fp32), {len(runs)} convert but fail to run, {sum(1 for r in exported if r['status'] == 'ort')} that ONNX Runtime "
+                 "cannot run.")
+    for fam in FAMILIES:
+        fr = [r for r in results if r["family"] == fam]
+        if not fr:
+            continue
+        ex = [r for r in fr if r["status"] != "export"]
+        ok = [r for r in fr if r["status"] == "ok"]
+        p32 = [r["fp32"]["psnr"] for r in ok if r["fp32"].get("psnr") is not None]
+        p16 = [r["fp16"]["psnr"] for r in ok if r["fp16"].get("psnr") is not None]
+        lines.append(f"- {fam}: {len(fr)} models, {len(ex)} export, {len(ok)} convert"
+                     + (f"; lowest PSNR fp32 {min(p32):.1f} dB" if p32 else "")
+                     + (f", fp16 {min(p16):.1f} dB" if p16 else "") + ".")
+    for k in map(str, threads):
+        rs = [(ratio(r.get("timing"), k), r["name"]) for r in conv if ratio(r.get("timing"), k)]
+        mins = [(r["timing"][k]["af_min"] / r["timing"][k]["ort_min"], r["name"]) for r in conv
+                if r.get("timing") and k in r["timing"]]
+        if rs:
+            worst, wmin = max(rs), max(mins)
+            lines.append(f"- latency ratio at {k} thread(s), geometric mean over {len(rs)} timed "
+                         f"models: **{gm([x for x, _ in rs]):.2f}** (medians), worst "
+                         f"**{worst[0]:.2f}** ({worst[1]}), best {min(rs)[0]:.2f} ({min(rs)[1]}); "
+                         f"{sum(1 for x, _ in rs if x > 1.3)} above 1.3. Fastest runs: geometric "
+                         f"mean {gm([x for x, _ in mins]):.2f}, worst {wmin[0]:.2f} ({wmin[1]}).")
+    k = str(threads[0])
+    rss = [(r["timing"][k]["af_rss"] / r["timing"][k]["ort_rss"], r["name"]) for r in conv
+           if r.get("timing") and k in r["timing"]]
+    if rss:
+        lines.append(f"- peak RSS ratio (fp32 bundles, {k} thread): geometric mean "
+                     f"{gm([x for x, _ in rss]):.2f}, worst {max(rss)[0]:.2f} ({max(rss)[1]}); "
+                     f"{sum(1 for x, _ in rss if x > 1)} above 1.")
+    return lines
+
+
+def write_doc(path, results, args, started):
+    threads = args.threads
+    head = ("| model | input | exports | converts | fp32 PSNR dB | fp16 PSNR dB | "
+            + " | ".join(f"latency {t} thr (af/ORT ms)" for t in threads) + " | peak RSS ratio |")
+    with open(path, "w") as f:
+        cmd = args.doc_note or "`" + " ".join(["python3", "bench/zoo.py"] + sys.argv[1:]) + "`"
+        f.write(DOC_HEAD.format(cmd=cmd, date=started))
+        labels = sorted({r.get("label", "?") for r in results})
+        f.write("Measured with aneforge " + ", ".join(f"`{x}`" for x in labels) + " (per model: "
+                "the results' `label`).\n\n")
+        f.write("## Summary\n\n" + "\n".join(summary(results, threads)) + "\n\n")
+        for fam in FAMILIES:
+            fr = sorted((r for r in results if r["family"] == fam), key=lambda r: r["name"])
+            if not fr:
+                continue
+            f.write(f"## {fam.replace('_', ' ').capitalize()}\n\n{head}\n|---|---|---|---|---:|---:|"
+                    + "---:|" * (len(threads) + 1) + "\n")
+            for r in fr:
+                f.write(row(r, threads) + "\n")
+            f.write("\n")
+        missing = [n for n, _ in args.all_models if n not in {r["name"] for r in results}]
+        if missing:
+            f.write("Not yet measured (time budget): " + ", ".join(missing) + ".\n")
+
+
+DOC_HEAD = """# Model zoo: torchvision's architectures against ONNX Runtime
+
+Generated by `bench/zoo.py` (do not edit by hand): every architecture torchvision 0.14's
+`list_models()` offers, exported with seeded random weights (non-trivial BatchNorm statistics,
+BatchNormalization kept in the file), converted by aneforge with `--compress fp32` and `fp16`,
+run on the same seeded input as ONNX Runtime 1.30 (npm `onnxruntime-node`, the reference) and
+timed side by side with the alternating method of `bench/compare.py`
+([performance.md](performance.md)). How each figure is made is in the script's docstring.
+
+- **exports**: torch 1.13's ONNX exporter (opset 13; 16 for optical flow) made a file; else its
+  first error line. **converts**: `aneforge convert --compress fp32` succeeded; else its first
+  error line.
+- **PSNR** = 20·log10(max|ref|/RMSE) of aneforge's output against ONNX Runtime's, the lowest over
+  float outputs ("exact" when equal); integer outputs must be equal.
+- **latency**: aneforge / ONNX Runtime, median over the alternating rounds of each process's
+  median run (below 1: aneforge faster); in brackets both medians in ms and the ratio of the
+  fastest runs. Heavy models (ONNX Runtime above 500 ms per run) were timed with one round of
+  3 runs. **peak RSS ratio**: process peak RSS, aneforge (fp32 bundle) / ONNX Runtime (node
+  included, ~45 MiB).
+- torchvision zero-initialises some classifier heads (ViT's): with the seeded biases their
+  output does not depend on the input, so their PSNR can be exact; the timing is unaffected.
+- Inputs (batch 1): classification, segmentation and quantized 3×224×224 (Inception-v3 299),
+  detection and keypoint one 3×320×320 image in [0, 1) (models built with min/max size 320),
+  video 3×16×112×112 (S3D and MViT 3×16×224×224), optical flow two 3×128×128 images.
+
+Machine: 2-core Intel Xeon (Sapphire Rapids; AVX-512, AVX2/FMA, F16C), shared with other jobs, so
+single figures are noisy; the alternating rounds keep ratios fair. Written {date}.
+
+{cmd}
+
+"""
+
+
+def report(r, args):
+    t = r.get("timing", {}).get(str(args.threads[0]))
+    print(f"{r['name']} [{r['family']}]: {r['status']}"
+          + (f" {r['error']}" if r.get("error") else "")
+          + (f" fp32 {fmt_db(r['fp32'])} fp16 {fmt_db(r['fp16'])}" if "fp32" in r else "")
+          + (f" ratio {t['af_ms'] / t['ort_ms']:.2f}" if t else ""), flush=True)
+
+
+def main():
+    if len(sys.argv) >= 2 and sys.argv[1] == "--export-one":
+        export_one(*sys.argv[2:5])
+        return
+    if len(sys.argv) >= 2 and sys.argv[1] == "--export-ahead":
+        export_ahead(sys.argv[2], sys.argv[3].split(",") if len(sys.argv) > 3 else FAMILIES,
+                     int(sys.argv[4]) if len(sys.argv) > 4 else 900)
+        return
+    if len(sys.argv) >= 2 and sys.argv[1] == "--list-torch":
+        list_models_torch()
+        return
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--work", default="/tmp/af-zoo")
+    ap.add_argument("--families", default=",".join(FAMILIES))
+    ap.add_argument("--models", default="", help="comma-separated names (default: all)")
+    ap.add_argument("--threads", type=C.thread_counts, default=[1, 2])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--heavy-ms", type=float, default=500.0)
+    ap.add_argument("--budget", type=float, default=0, help="minutes; 0: no limit")
+    ap.add_argument("--export-timeout", type=int, default=900)
+    ap.add_argument("--no-time", action="store_true", help="export, convert and check only")
+    ap.add_argument("--time-only", action="store_true",
+                    help="only time models a --no-time run has checked (waits for them)")
+    ap.add_argument("--doc", default="", help="write the Markdown table here")
+    ap.add_argument("--redo", action="store_true", help="measure again models with a result")
+    ap.add_argument("--retime", action="store_true",
+                    help="time again models timed with another --label (checks kept)")
+    ap.add_argument("--keep-bundles", action="store_true", help="keep WORK/NAME.*.afb")
+    ap.add_argument("--label", default="", help="what was measured (default: git HEAD)")
+    ap.add_argument("--doc-note", default="", help="Markdown for the doc's how-it-was-run line")
+    args = ap.parse_args()
+    af = os.path.join(args.build, "bin", "aneforge")
+    if not args.label:
+        args.label = C.sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).strip()
+    os.makedirs(args.work, exist_ok=True)
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    deadline = time.time() + args.budget * 60 if args.budget > 0 else math.inf
+    fams = args.families.split(",")
+    want = set(args.models.split(",")) if args.models else None
+    args.all_models = [(n, f) for n, f in zoo_list(args.work)
+                       if f in fams and (want is None or n in want)]
+    results = []
+    while True:
+        results, waiting = [], 0
+        for name, family in args.all_models:
+            r, fresh = process(af, name, family, args, deadline)
+            waiting += args.time_only and (r is None or (r["status"] == "ok" and (
+                "timing" not in r or (args.retime and r.get("timing_label") != args.label))))
+            if r is not None:
+                results.append(r)
+            if fresh:
+                report(r, args)
+        # --time-only follows a --no-time run in another process: wait for its results
+        if not (args.time_only and waiting and time.time() < deadline):
+            break
+        time.sleep(30)
+    if args.doc:
+        write_doc(args.doc, results, args, started)
+    for line in summary(results, args.threads):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

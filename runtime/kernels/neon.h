@@ -1,0 +1,46 @@
+/* runtime/kernels/neon.h — the AArch64 Advanced SIMD (NEON) kernels, chosen at run time like the
+ * x86 ones (docs/arm64.md). Only built into anything on __aarch64__; every entry has a portable
+ * reference elsewhere that tests/unit/test_neon.c compares it with. */
+#ifndef AF_RUNTIME_KERNELS_NEON_H
+#define AF_RUNTIME_KERNELS_NEON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "simd512.h" /* pg_epi */
+
+#if defined(__aarch64__)
+#define AFK_NEON 1
+
+/* 1 when the CPU has Advanced SIMD (always on AArch64 Linux/Apple; read from AT_HWCAP on Linux)
+ * and afk_vec_force_portable is 0. */
+int afk_neon_on(void);
+
+/* ---- packed GEMM micro-kernel (sgemm_neon.c): 12 rows x 8 columns ----
+ * c (r, nr) (=|+=) a (kc, r packed: [k*r + i]) @ b (kc, 8 packed: [k*8 + j]), nr <= 8; mode bit
+ * 0: start from C, bit 1: last k block (bias, then AFK_ACT_* incl. sigmoid/silu). */
+enum { AFK_NEON_MR = 12, AFK_NEON_NR = 8 };
+#define AFK_NEON_UKR(R)                                                                        \
+    void afk_neon_ukr_##R(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,   \
+                          int nr, int mode, const pg_epi *e);
+AFK_NEON_UKR(1) AFK_NEON_UKR(2) AFK_NEON_UKR(3) AFK_NEON_UKR(4) AFK_NEON_UKR(5) AFK_NEON_UKR(6)
+AFK_NEON_UKR(7) AFK_NEON_UKR(8) AFK_NEON_UKR(9) AFK_NEON_UKR(10) AFK_NEON_UKR(11)
+AFK_NEON_UKR(12)
+#undef AFK_NEON_UKR
+
+/* ---- elementwise loops (vec_neon.c), the contracts of vec.c's ---- */
+void afk_neon_bias_act(float *x, int64_t n, float bias, int kind, float lo, float hi);
+void afk_neon_add_act(float *x, const float *r, int64_t n, int kind, float lo, float hi);
+void afk_neon_binary(int fn, const float *a, const float *b, int b_scalar, float *o, int64_t n);
+void afk_neon_binary_sa(int fn, float a, const float *b, float *o, int64_t n);
+/* x = sigmoid(x) / silu(x) (silu = 1); x = erf(x) / erf-form gelu(x) (gelu = 1). */
+void afk_neon_sigmoid(float *x, int64_t n, int silu);
+void afk_neon_erf(float *x, int64_t n, int gelu);
+/* x (n) = act(x) for AFK_ACT_* (the GEMM epilogue's, on a stored row). */
+void afk_neon_act(float *x, int64_t n, int act, float lo, float hi);
+/* IEEE half <-> float (FCVTL / FCVTN, round to nearest even; exact widening). */
+void afk_neon_f16_to_f32(const uint16_t *src, float *dst, size_t n);
+void afk_neon_f32_to_f16(const float *src, uint16_t *dst, size_t n);
+
+#endif
+#endif

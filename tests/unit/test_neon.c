@@ -1,0 +1,260 @@
+/* tests/unit/test_neon.c — the SIMD kernels the CPU selects (NEON on AArch64, AVX on x86)
+ * against their portable references: the packed GEMM micro-kernel with every fused epilogue,
+ * the direct depthwise conv, the vec.c loops, and IEEE half conversion. On AArch64 it also
+ * fails when the NEON kernels are not the ones selected (make check-arm64 runs it under qemu).
+ *
+ * Bounds: an fp32 sum of K products with one rounding per FMA is within K * 2^-24 * sum|a b|
+ * of the exact sum (Higham, "Accuracy and Stability of Numerical Algorithms", 3.1), so
+ * (K + 2) * 2^-24 * sum|a b| covers the GEMM and the depthwise sums; sigmoid/silu/erf/gelu add
+ * the polynomial's documented error (vec.c: a few ulp; erf within 5e-7 absolute), bounded
+ * here by 2e-6 relative + 1e-6 absolute. Compare-select and add/sub/mul loops must give the
+ * portable loop's bits exactly.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/kernels/dw_fast.h"
+#include "runtime/kernels/internal.h"
+#include "runtime/kernels/neon.h"
+#include "test_kernels_util.h"
+
+static const double U = 5.9604644775390625e-08; /* 2^-24 */
+
+static double act_ref(double v, int act, double lo, double hi)
+{
+    switch (act) {
+    case AFK_ACT_RELU: return v < 0 ? 0 : v;
+    case AFK_ACT_CLIP: return v < lo ? lo : v > hi ? hi : v;
+    case AFK_ACT_SIGMOID: return 1.0 / (1.0 + exp(-v));
+    case AFK_ACT_SILU: return v / (1.0 + exp(-v));
+    default: return v;
+    }
+}
+
+/* |got - ref| within the sum bound (scaled through the activation's slope <= 1.1) */
+static int close_to(float got, double ref, double absum, int terms, int act)
+{
+    double tol = (terms + 2) * U * absum * 1.1 + (act >= AFK_ACT_SIGMOID ? 2e-6 * fabs(ref) + 1e-6 : 0);
+    return fabs(got - ref) <= tol + 1e-30;
+}
+
+/* ---- packed GEMM ---- */
+
+typedef struct { const float *B; int64_t N; } bsrc;
+
+/* panels of nr columns: B[k0+kk, j*nr + r] at [(j*kc + kk)*nr + r], zeros past N */
+static void pack_b(const void *arg, int64_t k0, int64_t kc, int nr, float *dst)
+{
+    const bsrc *s = arg;
+    for (int64_t j = 0; j * nr < s->N; j++)
+        for (int64_t kk = 0; kk < kc; kk++)
+            for (int r = 0; r < nr; r++) {
+                int64_t n = j * nr + r;
+                dst[(j * kc + kk) * nr + r] = n < s->N ? s->B[(k0 + kk) * s->N + n] : 0.0f;
+            }
+}
+
+static void gemm_case(int64_t M, int64_t N, int64_t K, int act, int prepacked_a)
+{
+    float *A = frand_buf(M * K), *B = frand_buf(K * N), *bias = frand_buf(M);
+    float *C = malloc(sizeof(float) * (size_t)(M * N));
+    float *work = aligned_alloc(64, (afk_pgemm_work_floats(N) * sizeof(float) + 63) / 64 * 64);
+    float *Ap = prepacked_a ? malloc(sizeof(float) * (size_t)(M * K)) : NULL;
+    if (Ap) afk_pgemm_pack_a(M, K, A, K, Ap);
+    bsrc bs = {B, N};
+    afk_pgemm g = {.M = M, .N = N, .K = K, .A = A, .lda = K, .Ap = Ap, .ap_rows = M,
+                   .pack_b = pack_b, .b_arg = &bs, .C = C, .ldc = N, .bias = bias, .act = act,
+                   .lo = -0.25f, .hi = 0.5f, .work = work};
+    afk_pgemm_run(&g);
+    int64_t bad = 0;
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t n = 0; n < N; n++) {
+            double s = bias[m], as = fabs(bias[m]);
+            for (int64_t k = 0; k < K; k++)
+                s += (double)A[m * K + k] * B[k * N + n], as += fabs((double)A[m * K + k] * B[k * N + n]);
+            if (!close_to(C[m * N + n], act_ref(s, act, -0.25, 0.5), as, (int)K, act)) bad++;
+        }
+    CHECK(bad == 0, "pgemm %s M %lld N %lld K %lld act %d%s: %lld outside the bound",
+          afk_pgemm_isa(), (long long)M, (long long)N, (long long)K, act,
+          prepacked_a ? " (A pre-packed)" : "", (long long)bad);
+    free(A), free(B), free(bias), free(C), free(work), free(Ap);
+}
+
+static void test_gemm(void)
+{
+    if (!afk_pgemm_nr()) return;
+    const int64_t Ms[] = {1, 5, 12, 13, 25}, Ns[] = {1, 7, 8, 9, 20}, Ks[] = {1, 3, 40, 300};
+    for (int a = 0; a < 4; a++)
+        for (int k = 0; k < 4; k++)
+            for (int act = 0; act <= AFK_ACT_SILU; act++)
+                gemm_case(Ms[(a + act) % 5], Ns[(k + act) % 5], Ks[k], act, (a + k) % 2);
+    gemm_case(37, 33, 517, AFK_ACT_RELU, 1); /* three k blocks, edge panels both ways */
+}
+
+/* ---- depthwise ---- */
+
+static void dw_case(int64_t H, int64_t W, int k, int s, int64_t pad, int act)
+{
+    int64_t OH = (H + 2 * pad - k) / s + 1, OW = (W + 2 * pad - k) / s + 1;
+    if (OH < 1 || OW < 1 || !afk_dw2d_applies(k, s, OH)) return;
+    float *x = frand_buf(H * W), *w = frand_buf(k * k), *y = malloc(sizeof(float) * (size_t)(OH * OW));
+    float *zero = calloc((size_t)W, sizeof(float));
+    const afk_dw2d d = {x, w, y, zero, H, W, OH, OW, pad, pad, k, s, act, 0.125f, -0.25f, 0.5f};
+    afk_dw2d_run(&d);
+    int64_t bad = 0;
+    for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++) {
+            double sum = 0, as = 0;
+            for (int kh = 0; kh < k; kh++)
+                for (int kw = 0; kw < k; kw++) {
+                    int64_t ih = oh * s - pad + kh, iw = ow * s - pad + kw;
+                    if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                    double p = (double)x[ih * W + iw] * w[kh * k + kw];
+                    sum += p, as += fabs(p);
+                }
+            double ref = act >= 0 ? act_ref(sum + 0.125, act, -0.25, 0.5) : sum;
+            if (!close_to(y[oh * OW + ow], ref, as + 0.125, k * k, act)) bad++;
+        }
+    CHECK(bad == 0, "dw %lldx%lld k %d s %d pad %lld act %d: %lld outside the bound", (long long)H,
+          (long long)W, k, s, (long long)pad, act, (long long)bad);
+    free(x), free(w), free(y), free(zero);
+}
+
+static void test_dw(void)
+{
+    const int64_t sizes[][2] = {{5, 5}, {9, 13}, {17, 8}, {30, 31}, {4, 40}};
+    for (int i = 0; i < 5; i++)
+        for (int k = 3; k <= 5; k += 2)
+            for (int s = 1; s <= 2; s++)
+                for (int pad = 0; pad <= k / 2; pad++)
+                    dw_case(sizes[i][0], sizes[i][1], k, s, pad, (i + pad + s) % 6 - 1);
+}
+
+/* ---- vec.c loops: the portable loops' bits ---- */
+
+static float *special_buf(int64_t n)
+{
+    float *x = frand_buf(n);
+    const float sp[] = {0.0f, -0.0f, NAN, INFINITY, -INFINITY, 1e-40f, -0.25f, 0.5f};
+    for (int64_t i = 0; i < n; i += 5) x[i] = sp[(i / 5) % 8];
+    return x;
+}
+
+static int same_bits(const float *a, const float *b, int64_t n)
+{
+    return memcmp(a, b, sizeof(float) * (size_t)n) == 0;
+}
+
+static void test_vec(void)
+{
+    const int64_t n = 203; /* vector body and a tail */
+    float *a = special_buf(n), *b = special_buf(n), *o1 = malloc(sizeof(float) * n),
+          *o2 = malloc(sizeof(float) * n);
+    for (int kind = AFK_ACT_NONE; kind <= AFK_ACT_CLIP; kind++) {
+        memcpy(o1, a, sizeof(float) * n), memcpy(o2, a, sizeof(float) * n);
+        afk_vec_bias_act(o1, n, 0.25f, kind, -0.25f, 0.5f);
+        afk_vec_force_portable = 1;
+        afk_vec_bias_act(o2, n, 0.25f, kind, -0.25f, 0.5f);
+        afk_vec_force_portable = 0;
+        CHECK(same_bits(o1, o2, n), "bias_act kind %d (%s)", kind, afk_vec_isa());
+        memcpy(o1, a, sizeof(float) * n), memcpy(o2, a, sizeof(float) * n);
+        afk_vec_add_act(o1, b, n, kind, -0.25f, 0.5f);
+        afk_vec_force_portable = 1;
+        afk_vec_add_act(o2, b, n, kind, -0.25f, 0.5f);
+        afk_vec_force_portable = 0;
+        CHECK(same_bits(o1, o2, n), "add_act kind %d (%s)", kind, afk_vec_isa());
+    }
+    const int fns[] = {AF_BINARY_ADD, AF_BINARY_SUB, AF_BINARY_MUL, AF_BINARY_MAX, AF_BINARY_MIN};
+    for (int f = 0; f < 5; f++)
+        for (int sc = 0; sc < 3; sc++) {
+            if (sc < 2) afk_vec_binary(fns[f], a, b + 3 * sc, sc, o1, n);
+            else afk_vec_binary_sa(fns[f], a[7], b, o1, n);
+            afk_vec_force_portable = 1;
+            if (sc < 2) afk_vec_binary(fns[f], a, b + 3 * sc, sc, o2, n);
+            else afk_vec_binary_sa(fns[f], a[7], b, o2, n);
+            afk_vec_force_portable = 0;
+            CHECK(same_bits(o1, o2, n), "binary fn %d form %d (%s)", fns[f], sc, afk_vec_isa());
+        }
+    free(a), free(b), free(o1), free(o2);
+}
+
+/* sigmoid / silu / erf / gelu: the reference function within the bound, NaN kept */
+static void test_transcendental(void)
+{
+    const int fns[] = {AF_UNARY_SIGMOID, AF_UNARY_SILU, AF_UNARY_ERF, AF_UNARY_GELU};
+    const int64_t n = 4003;
+    float *x = malloc(sizeof(float) * n);
+    for (int f = 0; f < 4; f++) {
+        af_unary_params u = {fns[f], 0.0f, 0.0f};
+        for (int64_t i = 0; i < n; i++) x[i] = -30.0f + 60.0f * (float)i / (float)(n - 1);
+        x[0] = NAN, x[1] = INFINITY, x[2] = -INFINITY, x[3] = -0.0f;
+        float *y = malloc(sizeof(float) * n);
+        memcpy(y, x, sizeof(float) * n);
+        if (!afk_vec_sigmoid(&u, y, n)) {
+            free(y);
+            continue;
+        }
+        int64_t bad = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double r = afk_unary_f32(&u, x[i]);
+            if (isinf(x[i])) continue; /* at +-inf the reference's own forms overflow (GELU(-inf) is NaN) */
+#ifndef AFK_NEON
+            if (isnan(x[i])) continue; /* vec.c's AVX2 sigmoid gives 1 for NaN (known; not NEON's) */
+#endif
+            if (isnan(r) ? !isnan(y[i]) : !(fabs(y[i] - r) <= 2e-6 * fabs(r) + 1e-6))
+                bad++, fprintf(stderr, "  x %g: %g, reference %g\n", x[i], y[i], r);
+        }
+        CHECK(bad == 0, "unary fn %d (%s): %lld outside 2e-6 rel + 1e-6", fns[f], afk_vec_isa(),
+              (long long)bad);
+        free(y);
+    }
+    free(x);
+}
+
+/* every half widens to af_f16_to_f32's value (NaNs to a NaN); floats narrow to
+ * af_f32_to_f16's half (NEON: both ways) */
+static void test_half(void)
+{
+    uint16_t *h = malloc(sizeof(uint16_t) * 65536);
+    float *f = malloc(sizeof(float) * 65536);
+    for (int i = 0; i < 65536; i++) h[i] = (uint16_t)i;
+    afk_f16_to_f32_n(h, f, 65536);
+    int64_t bad = 0;
+    for (int i = 0; i < 65536; i++) {
+        float r = af_f16_to_f32(h[i]);
+        if (isnan(r) ? !isnan(f[i]) : memcmp(&r, &f[i], sizeof r) != 0) bad++;
+    }
+    CHECK(bad == 0, "f16 -> f32 (%s): %lld of 65536 differ", afk_vec_isa(), (long long)bad);
+#ifdef AFK_NEON
+    const int64_t n = 10007;
+    float *x = special_buf(n);
+    for (int64_t i = 0; i < n; i += 7) x[i] *= 7e4f * (float)(i % 3); /* past the half range */
+    for (int64_t i = 1; i < n; i += 11) x[i] *= 1e-5f;                  /* half subnormals */
+    uint16_t *o = malloc(sizeof(uint16_t) * (size_t)n);
+    afk_neon_f32_to_f16(x, o, (size_t)n);
+    bad = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (isnan(x[i]) ? (o[i] & 0x7C00) != 0x7C00 || !(o[i] & 0x3FF) : o[i] != af_f32_to_f16(x[i]))
+            bad++;
+    CHECK(bad == 0, "f32 -> f16 (neon): %lld of %lld differ", (long long)bad, (long long)n);
+    free(x), free(o);
+#endif
+    free(h), free(f);
+}
+
+int main(void)
+{
+#ifdef AFK_NEON
+    CHECK(strcmp(afk_pgemm_isa(), "neon") == 0, "packed GEMM kernel is %s", afk_pgemm_isa());
+    CHECK(strcmp(afk_vec_isa(), "neon") == 0, "vector loops are %s", afk_vec_isa());
+    CHECK(afk_dw2d_applies(3, 1, 4) && afk_dw2d_applies(5, 2, 1), "direct depthwise not taken");
+#endif
+    printf("kernels in use: packed GEMM %s, vector loops %s\n", afk_pgemm_isa(), afk_vec_isa());
+    test_gemm();
+    test_dw();
+    test_vec();
+    test_transcendental();
+    test_half();
+    return check_report("neon");
+}

@@ -316,6 +316,25 @@ enum { AFK_ACT_NONE = 0, AFK_ACT_RELU = 1, AFK_ACT_CLIP = 2, AFK_ACT_SIGMOID = 3
        /* AVX-512 epilogues only (afk_pgemm_act): lo, hi carry alpha (and beta) */
        AFK_ACT_HSIGMOID = 5, AFK_ACT_HSWISH = 6, AFK_ACT_LEAKY = 7,
        AFK_ACT_GELU = 8 /* erf form, vec.c's method (afk_vec_sigmoid) */ };
+/* The scalar references every vector loop (AVX2, AVX-512, NEON) matches bit for bit: relu and
+ * clip by comparisons (NaN passes through), and the binary ops with max/min as selects. */
+static inline float afk_act1(float v, int kind, float lo, float hi)
+{
+    if (kind == AFK_ACT_RELU) return v < 0 ? 0.0f : v;
+    if (kind == AFK_ACT_CLIP) return v < lo ? lo : (v > hi ? hi : v);
+    return v;
+}
+
+static inline float afk_bin1(int fn, float x, float y)
+{
+    switch (fn) {
+    case AF_BINARY_ADD: return x + y;
+    case AF_BINARY_SUB: return x - y;
+    case AF_BINARY_MUL: return x * y;
+    case AF_BINARY_MAX: return x > y ? x : y;
+    default: return x < y ? x : y; /* MIN */
+    }
+}
 /* AFK_ACT_* for identity/relu/clip, -1 for activations the vector loops do not cover. */
 int afk_act_kind(const af_unary_params *u);
 /* x[i] = act(x[i] + bias) for n floats; lo/hi are CLIP's bounds. */

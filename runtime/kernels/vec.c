@@ -33,34 +33,15 @@ static void bias_act_portable(float *x, int64_t n, float bias, int kind, float l
     }
 }
 
-/* The comparisons of bias_act_portable on one value. */
-static float act1(float v, int kind, float lo, float hi)
-{
-    if (kind == AFK_ACT_RELU) return v < 0 ? 0.0f : v;
-    if (kind == AFK_ACT_CLIP) return v < lo ? lo : (v > hi ? hi : v);
-    return v;
-}
-
 static void add_act_portable(float *x, const float *r, int64_t n, int kind, float lo, float hi)
 {
-    for (int64_t i = 0; i < n; i++) x[i] = act1(x[i] + r[i], kind, lo, hi);
-}
-
-static float bin1(int fn, float x, float y)
-{
-    switch (fn) {
-    case AF_BINARY_ADD: return x + y;
-    case AF_BINARY_SUB: return x - y;
-    case AF_BINARY_MUL: return x * y;
-    case AF_BINARY_MAX: return x > y ? x : y;
-    default: return x < y ? x : y; /* MIN */
-    }
+    for (int64_t i = 0; i < n; i++) x[i] = afk_act1(x[i] + r[i], kind, lo, hi);
 }
 
 static void binary_portable(int fn, const float *a, const float *b, int b_scalar, float *o,
                             int64_t n)
 {
-    for (int64_t i = 0; i < n; i++) o[i] = bin1(fn, a[i], b_scalar ? b[0] : b[i]);
+    for (int64_t i = 0; i < n; i++) o[i] = afk_bin1(fn, a[i], b_scalar ? b[0] : b[i]);
 }
 
 /* ---- AVX2 ---------------------------------------------------------------------------------- */
@@ -137,7 +118,7 @@ __attribute__((target("avx2"))) static void binary_sa_avx2(int fn, float a, cons
     const __m256 va = _mm256_set1_ps(a);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(o + i, bin8(fn, va, _mm256_loadu_ps(b + i)));
-    for (; i < n; i++) o[i] = bin1(fn, a, b[i]);
+    for (; i < n; i++) o[i] = afk_bin1(fn, a, b[i]);
 }
 
 /* e^x for 8 lanes: x = n ln2 + r, |r| <= ln2/2, e^r by its degree-7 Taylor polynomial
@@ -357,7 +338,7 @@ void afk_vec_binary_sa(int fn, float a, const float *b, float *o, int64_t n)
         return;
     }
 #endif
-    for (int64_t i = 0; i < n; i++) o[i] = bin1(fn, a, b[i]);
+    for (int64_t i = 0; i < n; i++) o[i] = afk_bin1(fn, a, b[i]);
 }
 
 void afk_f16_to_f32_n(const uint16_t *src, float *dst, size_t n)

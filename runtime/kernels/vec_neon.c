@@ -37,13 +37,6 @@ static inline float32x4_t cheap_act(float32x4_t v, int kind, float32x4_t lo, flo
     return v;
 }
 
-static float act1(float v, int kind, float lo, float hi)
-{
-    if (kind == AFK_ACT_RELU) return v < 0 ? 0.0f : v;
-    if (kind == AFK_ACT_CLIP) return v < lo ? lo : (v > hi ? hi : v);
-    return v;
-}
-
 void afk_neon_bias_act(float *x, int64_t n, float bias, int kind, float lo, float hi)
 {
     const float32x4_t vb = vdupq_n_f32(bias), vlo = vdupq_n_f32(lo), vhi = vdupq_n_f32(hi);
@@ -53,7 +46,7 @@ void afk_neon_bias_act(float *x, int64_t n, float bias, int kind, float lo, floa
         vst1q_f32(x + i, cheap_act(a, kind, vlo, vhi));
         vst1q_f32(x + i + 4, cheap_act(b, kind, vlo, vhi));
     }
-    for (; i < n; i++) x[i] = act1(x[i] + bias, kind, lo, hi);
+    for (; i < n; i++) x[i] = afk_act1(x[i] + bias, kind, lo, hi);
 }
 
 void afk_neon_add_act(float *x, const float *r, int64_t n, int kind, float lo, float hi)
@@ -62,18 +55,7 @@ void afk_neon_add_act(float *x, const float *r, int64_t n, int kind, float lo, f
     int64_t i = 0;
     for (; i + 4 <= n; i += 4)
         vst1q_f32(x + i, cheap_act(vaddq_f32(vld1q_f32(x + i), vld1q_f32(r + i)), kind, vlo, vhi));
-    for (; i < n; i++) x[i] = act1(x[i] + r[i], kind, lo, hi);
-}
-
-static float bin1(int fn, float x, float y)
-{
-    switch (fn) {
-    case AF_BINARY_ADD: return x + y;
-    case AF_BINARY_SUB: return x - y;
-    case AF_BINARY_MUL: return x * y;
-    case AF_BINARY_MAX: return x > y ? x : y;
-    default: return x < y ? x : y; /* MIN */
-    }
+    for (; i < n; i++) x[i] = afk_act1(x[i] + r[i], kind, lo, hi);
 }
 
 /* x > y ? x : y and x < y ? x : y as selects: NaN and -0 as the scalar reference gives them */
@@ -98,7 +80,7 @@ void afk_neon_binary(int fn, const float *a, const float *b, int b_scalar, float
         for (; i + 4 <= n; i += 4)
             vst1q_f32(o + i, bin4(fn, vld1q_f32(a + i), vld1q_f32(b + i)));
     }
-    for (; i < n; i++) o[i] = bin1(fn, a[i], b_scalar ? b[0] : b[i]);
+    for (; i < n; i++) o[i] = afk_bin1(fn, a[i], b_scalar ? b[0] : b[i]);
 }
 
 void afk_neon_binary_sa(int fn, float a, const float *b, float *o, int64_t n)
@@ -106,7 +88,7 @@ void afk_neon_binary_sa(int fn, float a, const float *b, float *o, int64_t n)
     const float32x4_t va = vdupq_n_f32(a);
     int64_t i = 0;
     for (; i + 4 <= n; i += 4) vst1q_f32(o + i, bin4(fn, va, vld1q_f32(b + i)));
-    for (; i < n; i++) o[i] = bin1(fn, a, b[i]);
+    for (; i < n; i++) o[i] = afk_bin1(fn, a, b[i]);
 }
 
 /* The tail (n % 4 values) through one padded vector: the same function as the body. */

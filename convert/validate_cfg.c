@@ -249,16 +249,18 @@ static af_status run_reference(const af_cfg_options *o, af_val_prog *rp, af_cfg_
     return AF_OK;
 }
 
-af_status af_cfg_reference(const af_cfg_options *o, af_cfg_ref *ref, af_err *err)
+af_status af_cfg_references(const af_cfg_options *o, int n, af_cfg_ref *refs, af_err *err)
 {
-    memset(ref, 0, sizeof *ref);
+    memset(refs, 0, sizeof *refs * (size_t)n);
     af_val_prog bun = {0}, rp = {0};
-    if (af_val_prog_open(&bun, o->base.bundle_path, 0, 1, NULL, err) == AF_OK &&
-        ref_alloc(o, bun.b, ref, err) == AF_OK && af_val_open_reference(&o->base, &rp, err) == AF_OK)
-        run_reference(o, &rp, ref, NULL, err);
+    if (n > 0 && af_val_prog_open(&bun, o[0].base.bundle_path, 0, 1, NULL, err) == AF_OK &&
+        af_val_open_reference(&o[0].base, &rp, err) == AF_OK)
+        for (int p = 0; p < n && err->code == AF_OK; p++)
+            if (ref_alloc(&o[p], bun.b, &refs[p], err) == AF_OK)
+                run_reference(&o[p], &rp, &refs[p], NULL, err);
     af_val_prog_close(&rp);
     af_val_prog_close(&bun);
-    if (err->code != AF_OK) af_cfg_ref_free(ref);
+    for (int p = 0; err->code != AF_OK && p < n; p++) af_cfg_ref_free(&refs[p]);
     return err->code;
 }
 

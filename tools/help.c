@@ -142,6 +142,24 @@ const cli_command cli_commands[] = {
      "  --hw-model S, --brand S  with --detect: resolve recorded sysctl strings instead",
      "aneforge targets --provenance iphone13",
      "--json --peak --provenance= --detect --hw-model= --brand="},
+    {"sd-trajectory", cmd_sd_trajectory, "DDIM denoising trajectory of a SD UNet: deployed vs fp32",
+     "aneforge sd-trajectory UNET.afb [--steps N] [--cfg-scale S] [--scheduler ddim] [--seed K] [--fp16]\n"
+     "        [--reference FP32.afb] [--cond DIR --uncond DIR] [--min-psnr DB] [--threads N] [--json]",
+     "  --steps N             DDIM steps (eta 0, SD-1.5's scaled-linear schedule; default 20)\n"
+     "  --cfg-scale S         guidance scale: eps = u + S(c - u) (default 7.5)\n"
+     "  --scheduler ddim      the sampler (ddim, the only one)\n"
+     "  --seed K              the initial latent's N(0,1) seed (default 0)\n"
+     "  --fp16                the deployed run emulates the ANE's fp16 dataplane (and the bundle's\n"
+     "                        --keep-fp32/--paired-fp16 placement); without it, fp32 as well\n"
+     "  --reference FP32.afb  the fp32 trajectory from this bundle (default: UNET.afb itself)\n"
+     "  --cond DIR, --uncond DIR   encoder_hidden_states.npy of each (default: seeded N(0,1)\n"
+     "                        cond, all-zeros uncond)\n"
+     "  --min-psnr DB         exit 1 when the final latent's PSNR is below DB\n"
+     "  --json                print the report as one JSON object",
+     "aneforge sd-trajectory unet.afb --steps 20 --fp16\n"
+     "aneforge sd-trajectory unet_h16.afb --fp16 --reference unet_fp32.afb --json",
+     "--steps= --cfg-scale= --scheduler= --seed= --fp16 --reference= --cond= --uncond= "
+     "--min-psnr= --threads= --json"},
 };
 const int cli_n_commands = (int)(sizeof cli_commands / sizeof cli_commands[0]);
 
@@ -158,7 +176,7 @@ void cli_print_overview(void *file)
     fputs("usage: aneforge <command> [options]      (aneforge help <command> for details)\n\n"
           "commands:\n", f);
     for (int i = 0; i < cli_n_commands; i++)
-        fprintf(f, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
+        fprintf(f, "  %-13s %s\n", cli_commands[i].name, cli_commands[i].summary);
     fputs("\nexit codes: 0 ok, 1 check failed, 2 usage, 3 bad input file or model, "
           "4 internal error\n", f);
 }

@@ -10,6 +10,7 @@ two agree only if both are right (tests/e2e/sd_trajectory.sh compares them).
 
   /usr/bin/python3 bench/sd_trajectory.py AFORGE FP32.afb [LABEL=BUNDLE.afb...]
         [--cond DIR --uncond DIR] [--steps N] [--cfg-scale S] [--seed K] [--json]
+        [--save-calib DIR]
 
 Without LABEL=BUNDLE.afb the reference bundle itself is the deployed one (`fp16=FP32.afb`):
 `aneforge sd-trajectory B.afb --fp16` is `sd_trajectory.py AFORGE B.afb`, and
@@ -21,6 +22,9 @@ DDIMScheduler on its scheduler config): 1000 training steps, betas scaled-linear
 to 0.012, N inference steps spaced "leading" with offset 1 (t = ⌊1000/N⌋·k + 1, k = N−1 .. 0),
 ᾱ_0 after the last step (set_alpha_to_one false); the initial latent N(0,1) from the project's
 seeded generator (a 64-bit LCG and Box-Muller, af_target_fill_normal), seed K.
+--save-calib DIR writes the UNet inputs of every step of the reference trajectory as
+`convert --cfg-calib` pairs: DIR/step_KK/cond/ and DIR/step_KK/uncond/ (sample, timestep,
+encoder_hidden_states .npy), so a placement can be calibrated on the timesteps the sampler visits.
 """
 import argparse
 import json
@@ -71,10 +75,22 @@ def unet(af, bundle, fp16, x, t, ctx, tmp):
     return np.load(os.path.join(d_out, "output.npy")).astype(np.float64)
 
 
-def trajectory(af, bundle, fp16, x, cond, uncond, s, steps, tmp):
+def save_pair(root, i, x, t, cond, uncond):
+    """Step i's UNet inputs as a --cfg-calib pair."""
+    for k, ctx in (("cond", cond), ("uncond", uncond)):
+        d = os.path.join(root, f"step_{i + 1:02d}", k)
+        os.makedirs(d, exist_ok=True)
+        np.save(os.path.join(d, "sample.npy"), x.astype(np.float32))
+        np.save(os.path.join(d, "timestep.npy"), np.array([t], np.float32))
+        np.save(os.path.join(d, "encoder_hidden_states.npy"), ctx)
+
+
+def trajectory(af, bundle, fp16, x, cond, uncond, s, steps, tmp, save=None):
     abar, ts = schedule(steps)
     out = []
     for i, t in enumerate(ts):
+        if save:
+            save_pair(save, i, x, t, cond, uncond)
         c = unet(af, bundle, fp16, x, t, cond, tmp)
         u = unet(af, bundle, fp16, x, t, uncond, tmp)
         eps = u + s * (c - u)
@@ -109,6 +125,7 @@ def main():
     p.add_argument("--cfg-scale", type=float, default=7.5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="one JSON object instead of the table")
+    p.add_argument("--save-calib", help="write each step's inputs as --cfg-calib pairs here")
     a = p.parse_args()
     if (a.cond is None) != (a.uncond is None):
         sys.exit("sd_trajectory.py: --cond and --uncond go together")
@@ -123,7 +140,8 @@ def main():
         uncond = np.zeros(cshape, np.float32)
     specs = [s.split("=", 1) for s in a.bundles] or [["fp16", a.fp32_bundle]]
     with tempfile.TemporaryDirectory() as tmp:
-        ref = trajectory(a.aneforge, a.fp32_bundle, False, x, cond, uncond, a.cfg_scale, a.steps, tmp)
+        ref = trajectory(a.aneforge, a.fp32_bundle, False, x, cond, uncond, a.cfg_scale, a.steps, tmp,
+                         a.save_calib)
         runs = [(label, trajectory(a.aneforge, path, True, x, cond, uncond, a.cfg_scale, a.steps,
                                    tmp)) for label, path in specs]
     rows = {label: [{"step": i + 1, "t": t, "psnr_db": psnr(r, y),

@@ -120,7 +120,8 @@ static uint64_t panel_at(const afk_cw *cw, int64_t k0, int64_t i0)
            (uint64_t)(i0 / cw->mr) * panel_bytes(cw->mr, kc, cw->bits);
 }
 
-/* Fills the header (offsets, sizes) for G sub-matrices; 0 when the blob does not fit. */
+/* Fills the header (offsets, sizes) for G sub-matrices; 0 when the blob does not fit. tr = 2:
+ * the rows form (G = 1, mr = 1, the codes as stored). */
 static int plan(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int mr, int tr,
                 afk_cw *cw, af_wblob_head *h, af_wblob_layout *l)
 {
@@ -128,17 +129,20 @@ static int plan(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, i
     if (G < 1 || mr < 1 || mr > PANEL_MAX || parse(blob, rank, dims, h, l) ||
         l->rows % (uint64_t)G || (tr && (G != 1 || rank != 2)))
         return 0;
+    const int rowmajor = tr == 2;
+    tr = tr == 1;
     const int int8 = h->enc == AFB_ENC_INT8, blk = h->enc == AFB_ENC_BLOCKWISE;
     cw->kind = int8 ? AFK_CW_INT8 : blk ? AFK_CW_BLK : h->flags ? AFK_CW_PAL4 : AFK_CW_LUT4;
     cw->mr = mr, cw->bits = int8 ? 8 : h->bits;
     cw->uns = blk || (int8 && (h->flags & AF_WBLOB_F32_SCALE) && (h->flags & AF_WBLOB_UNSIGNED));
-    cw->tr = tr;
+    cw->tr = tr, cw->rowmajor = rowmajor;
     cw->rows = (int64_t)(tr ? l->cols : l->rows / G), cw->K = (int64_t)(tr ? l->rows : l->cols);
     cw->G = G;
     cw->R = int8 ? 0 : (int64_t)h->b; /* blockwise: the block size */
     int64_t full = cw->K / KC, rest = cw->K % KC;
     cw->sub_bytes = (uint64_t)full * block_bytes(cw->rows, mr, KC, cw->bits) +
                     (rest ? block_bytes(cw->rows, mr, rest, cw->bits) : 0);
+    if (rowmajor) cw->sub_bytes = (l->numel * (uint64_t)cw->bits + 7) / 8;
     uint64_t off = up64(sizeof *cw), nrow = l->rows * (blk ? h->c : 1); /* blockwise: per block */
     cw->scale_off = off;
     if (cw->kind != AFK_CW_LUT4) off = up64(off + 4 * nrow);
@@ -238,6 +242,10 @@ static void pack_any(const uint8_t *blob, int rank, const int64_t *dims, int64_t
     memset(d + cw.total - AFK_CW_PAD, 0, AFK_CW_PAD);
     memcpy(d, &cw, sizeof cw);
     pack_params(&cw, &h, &l, blob, d);
+    if (cw.rowmajor) { /* the stored codes, bytes as they are */
+        memcpy(d + cw.code_off, blob + l.data_off, cw.sub_bytes);
+        return;
+    }
     for (int64_t gi = 0; gi < G; gi++)
         pack_codes(&cw, blob + l.data_off, gi, d + cw.code_off + (uint64_t)gi * cw.sub_bytes);
 }
@@ -253,6 +261,19 @@ void afk_cw_pack_t(const uint8_t *blob, int rank, const int64_t *dims, int mr, v
     pack_any(blob, rank, dims, 1, mr, 1, dst);
 }
 
+size_t afk_cw_bytes_rows(const uint8_t *blob, const int64_t *dims)
+{
+    afk_cw cw;
+    af_wblob_head h;
+    af_wblob_layout l;
+    return plan(blob, 2, dims, 1, 1, 2, &cw, &h, &l) ? (size_t)cw.total : 0;
+}
+
+void afk_cw_pack_rows(const uint8_t *blob, const int64_t *dims, void *dst)
+{
+    pack_any(blob, 2, dims, 1, 1, 2, dst);
+}
+
 /* ---- decoding -------------------------------------------------------------------------------- */
 
 /* A panel being decoded: its codes, first global row and the parameter arrays. */
@@ -265,6 +286,23 @@ typedef struct cw_panel {
     const int32_t *z;
 } cw_panel;
 
+/* The stored weight's (r, col), its code element e of p->codes. */
+static float value_at(const cw_panel *p, int64_t r, int64_t col, uint64_t e)
+{
+    const afk_cw *cw = p->cw;
+    if (cw->kind == AFK_CW_BLK) { /* x = (float)code * s + o of the row's block */
+        int64_t b = col / cw->R * p->nrow + r;
+        unsigned c = cw->bits == 8 ? p->codes[e] : af_wblob_code_at(p->codes, e, 4);
+        return (float)c * p->s[b] + p->o[b];
+    }
+    if (cw->kind == AFK_CW_INT8) {
+        int32_t q = cw->uns ? p->codes[e] : (int8_t)p->codes[e];
+        return p->s[r] * (float)(q - p->z[r]);
+    }
+    float v = p->t[r / cw->R * 16 + (int64_t)af_wblob_code_at(p->codes, e, 4)];
+    return cw->kind == AFK_CW_LUT4 ? v : p->s[r] * v + p->o[r];
+}
+
 /* ap[e] for e in [e0, e1): element e is lane r0 + e % mr, column k0 + e / mr of the panel;
  * the stored weight's row r and column c are (lane, column), or (column, lane) when tr. */
 static void decode_portable(const cw_panel *p, int64_t e0, int64_t e1, float *ap)
@@ -272,21 +310,15 @@ static void decode_portable(const cw_panel *p, int64_t e0, int64_t e1, float *ap
     const afk_cw *cw = p->cw;
     for (int64_t e = e0; e < e1; e++) {
         int64_t lane = p->r0 + e % p->mr, k = p->k0 + e / p->mr;
-        int64_t r = cw->tr ? k : lane, col = cw->tr ? lane : k;
-        if (cw->kind == AFK_CW_BLK) { /* x = (float)code * s + o of the row's block */
-            int64_t b = col / cw->R * p->nrow + r;
-            unsigned c = cw->bits == 8 ? p->codes[e] : af_wblob_code_at(p->codes, (uint64_t)e, 4);
-            ap[e] = (float)c * p->s[b] + p->o[b];
-            continue;
-        }
-        if (cw->kind == AFK_CW_INT8) {
-            int32_t q = cw->uns ? p->codes[e] : (int8_t)p->codes[e];
-            ap[e] = p->s[r] * (float)(q - p->z[r]);
-            continue;
-        }
-        float v = p->t[r / cw->R * 16 + (int64_t)af_wblob_code_at(p->codes, (uint64_t)e, 4)];
-        ap[e] = cw->kind == AFK_CW_LUT4 ? v : p->s[r] * v + p->o[r];
+        ap[e] = cw->tr ? value_at(p, k, lane, (uint64_t)e) : value_at(p, lane, k, (uint64_t)e);
     }
+}
+
+/* Rows form: dst[j] = W[r][c0 + j], j < n (code r * K + c0 + j). */
+static void row_portable(const cw_panel *p, int64_t r, int64_t c0, int64_t n, float *dst)
+{
+    uint64_t e = (uint64_t)(r * p->cw->K + c0);
+    for (int64_t j = 0; j < n; j++) dst[j] = value_at(p, r, c0 + j, e + (uint64_t)j);
 }
 
 #ifdef AFK_CW_X86 /* (only the x86 decoders use it) */
@@ -441,19 +473,58 @@ TGT512 static void decode512_tr(const cw_panel *p, float *ap)
     }
 }
 
-/* The same for AVX2: 8 lanes (mr <= 8). */
-TGT256 static inline __m256i step_codes256(const cw_panel *p, int64_t kk)
+/* Rows form, one segment of row r: dst[j] = W[r][c0 + j], j < n, with one set of parameters
+ * (blockwise: the segment lies in one block). 16 codes at a time, the last masked. */
+TGT512 static void seg512(const cw_panel *p, int64_t r, int64_t c0, int64_t n, float *dst)
 {
-    uint64_t e = (uint64_t)(kk * p->mr);
-    if (p->cw->bits == 8) {
-        __m128i b = _mm_loadl_epi64((const __m128i *)(p->codes + e));
-        return p->cw->uns ? _mm256_cvtepu8_epi32(b) : _mm256_cvtepi8_epi32(b);
+    const afk_cw *cw = p->cw;
+    __m512 s = _mm512_setzero_ps(), o = s, tv = s;
+    __m512i z = _mm512_setzero_si512();
+    if (cw->kind == AFK_CW_BLK) {
+        int64_t b = c0 / cw->R * p->nrow + r;
+        s = _mm512_set1_ps(p->s[b]), o = _mm512_set1_ps(p->o[b]);
+    } else if (cw->kind == AFK_CW_INT8) {
+        s = _mm512_set1_ps(p->s[r]), z = _mm512_set1_epi32(p->z[r]);
+    } else {
+        tv = _mm512_loadu_ps(p->t + r / cw->R * 16);
+        if (cw->kind == AFK_CW_PAL4) s = _mm512_set1_ps(p->s[r]), o = _mm512_set1_ps(p->o[r]);
     }
-    __m128i b = _mm_loadl_epi64((const __m128i *)(p->codes + (e >> 1))), m = _mm_set1_epi8(15);
+    uint64_t e = (uint64_t)(r * cw->K + c0);
+    for (int64_t j = 0; j < n; j += 16) {
+        __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __m512i c = codes16(cw, p->codes, e + (uint64_t)j);
+        __m512 x;
+        if (cw->kind == AFK_CW_INT8) {
+            x = _mm512_mul_round_ps(s, _mm512_cvtepi32_ps(_mm512_sub_epi32(c, z)), RN);
+        } else if (cw->kind == AFK_CW_BLK) {
+            x = _mm512_add_round_ps(_mm512_mul_round_ps(_mm512_cvtepi32_ps(c), s, RN), o, RN);
+        } else {
+            x = _mm512_permutexvar_ps(c, tv);
+            if (cw->kind == AFK_CW_PAL4)
+                x = _mm512_add_round_ps(_mm512_mul_round_ps(s, x, RN), o, RN);
+        }
+        _mm512_mask_storeu_ps(dst + j, m, x);
+    }
+}
+
+/* The same for AVX2: 8 lanes (mr <= 8). codes8: 8 codes from element e on (as codes16);
+ * reads 8 bytes from the first. */
+TGT256 static inline __m256i codes8(const afk_cw *cw, const uint8_t *codes, uint64_t e)
+{
+    if (cw->bits == 8) {
+        __m128i b = _mm_loadl_epi64((const __m128i *)(codes + e));
+        return cw->uns ? _mm256_cvtepu8_epi32(b) : _mm256_cvtepi8_epi32(b);
+    }
+    __m128i b = _mm_loadl_epi64((const __m128i *)(codes + (e >> 1))), m = _mm_set1_epi8(15);
     __m128i lo = _mm_and_si128(b, m), hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
     __m128i c = _mm_unpacklo_epi8(lo, hi);
     if (e & 1) c = _mm_srli_si128(c, 1);
     return _mm256_cvtepu8_epi32(c);
+}
+
+TGT256 static inline __m256i step_codes256(const cw_panel *p, int64_t kk)
+{
+    return codes8(p->cw, p->codes, (uint64_t)(kk * p->mr));
 }
 
 /* T[c] for 8 lanes from a 16-entry table in two halves (vpermps reads the low 3 bits). */
@@ -515,7 +586,59 @@ TGT256 static void decode256(const cw_panel *p, float *ap)
         _mm256_maskstore_ps(ap + kk * p->mr, m, x);
     }
 }
+
+/* seg512 for AVX2: 8 codes at a time. */
+TGT256 static void seg256(const cw_panel *p, int64_t r, int64_t c0, int64_t n, float *dst)
+{
+    const afk_cw *cw = p->cw;
+    __m256 s = _mm256_setzero_ps(), o = s;
+    __m256i z = _mm256_setzero_si256();
+    const float *t = NULL;
+    if (cw->kind == AFK_CW_BLK) {
+        int64_t b = c0 / cw->R * p->nrow + r;
+        s = _mm256_set1_ps(p->s[b]), o = _mm256_set1_ps(p->o[b]);
+    } else if (cw->kind == AFK_CW_INT8) {
+        s = _mm256_set1_ps(p->s[r]), z = _mm256_set1_epi32(p->z[r]);
+    } else {
+        t = p->t + r / cw->R * 16;
+        if (cw->kind == AFK_CW_PAL4) s = _mm256_set1_ps(p->s[r]), o = _mm256_set1_ps(p->o[r]);
+    }
+    uint64_t e = (uint64_t)(r * cw->K + c0);
+    for (int64_t j = 0; j < n; j += 8) {
+        __m256i c = codes8(cw, p->codes, e + (uint64_t)j);
+        __m256 x;
+        if (cw->kind == AFK_CW_INT8) {
+            x = _mm256_mul_ps(s, _mm256_cvtepi32_ps(_mm256_sub_epi32(c, z)));
+        } else if (cw->kind == AFK_CW_BLK) {
+            x = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(c), s), o);
+        } else {
+            x = lut16(c, t);
+            if (cw->kind == AFK_CW_PAL4) x = _mm256_add_ps(_mm256_mul_ps(s, x), o);
+        }
+        if (n - j >= 8) {
+            _mm256_storeu_ps(dst + j, x);
+        } else {
+            const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)(n - j)),
+                                                 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            _mm256_maskstore_ps(dst + j, m, x);
+        }
+    }
+}
 #endif
+
+/* The decoders to use: 2 AVX-512, 1 AVX2, 0 portable (afk_cw_force_portable caps it). */
+static int decoder_isa(void)
+{
+#ifdef AFK_CW_X86
+    static int isa = -1; /* a benign race: every thread computes the same value */
+    if (isa < 0)
+        isa = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+    int use = afk_cw_force_portable > 0 ? (afk_cw_force_portable == 1 ? 0 : 1) : isa;
+    return use > isa ? isa : use;
+#else
+    return 0;
+#endif
+}
 
 void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t i0, int mr,
                    float *ap)
@@ -527,11 +650,7 @@ void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t
                   (const float *)(base + cw->aux_off), (const float *)(base + cw->table_off),
                   (const int32_t *)(base + cw->aux_off)};
 #ifdef AFK_CW_X86
-    static int isa = -1; /* a benign race: every thread computes the same value */
-    if (isa < 0)
-        isa = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
-    int use = afk_cw_force_portable > 0 ? (afk_cw_force_portable == 1 ? 0 : 1) : isa;
-    if (use > isa) use = isa;
+    int use = decoder_isa();
     /* lanes along stored columns: AVX-512 (int32 gather indices for blockwise) or portable */
     if (cw->tr && use == 2 &&
         (cw->kind != AFK_CW_BLK || cw->K * ((cw->rows + cw->R - 1) / cw->R) < INT32_MAX))
@@ -541,4 +660,32 @@ void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t
     if (use >= 1 && mr <= 8) return cw->kind == AFK_CW_BLK ? decode256_blk(&p, ap) : decode256(&p, ap);
 #endif
     decode_portable(&p, 0, kc * mr, ap);
+}
+
+// rows form: W[r0:r0+nr, c0:c0+n] -> dst (nr, n), rows ld apart; blockwise in one segment per
+// block, every other encoding in one per row
+void afk_cw_decode_rows(const afk_cw *cw, int64_t r0, int64_t nr, int64_t c0, int64_t n,
+                        float *dst, int64_t ld)
+{
+    const uint8_t *base = (const uint8_t *)cw;
+    cw_panel p = {cw, base + cw->code_off, 0, 0, 0, cw->rows, 1,
+                  (const float *)(base + cw->scale_off),
+                  (const float *)(base + cw->aux_off), (const float *)(base + cw->table_off),
+                  (const int32_t *)(base + cw->aux_off)};
+    const int use = decoder_isa();
+    for (int64_t i = 0; i < nr; i++)
+        for (int64_t c = c0; c < c0 + n;) {
+            int64_t end = c0 + n, next = cw->kind == AFK_CW_BLK ? (c / cw->R + 1) * cw->R : end;
+            if (next < end) end = next;
+            float *d = dst + i * ld + (c - c0);
+#ifdef AFK_CW_X86
+            if (use == 2) seg512(&p, r0 + i, c, end - c, d);
+            else if (use == 1) seg256(&p, r0 + i, c, end - c, d);
+            else row_portable(&p, r0 + i, c, end - c, d);
+#else
+            (void)use;
+            row_portable(&p, r0 + i, c, end - c, d);
+#endif
+            c = end;
+        }
 }

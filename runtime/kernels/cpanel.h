@@ -37,7 +37,8 @@ typedef struct afk_cw {
     int32_t mr;           /* the panels' MR (afk_pgemm_mr() when packed) */
     int32_t uns;          /* int8: codes are uint8 */
     int32_t bits;         /* 8 or 4 */
-    int32_t tr, pad_;     /* tr: lanes run along the stored weight's columns, k along its rows */
+    int32_t tr;           /* lanes run along the stored weight's columns, k along its rows */
+    int32_t rowmajor;     /* the rows form: codes as stored (afk_cw_pack_rows) */
     int64_t rows, K, G;   /* rows and columns of one sub-matrix, sub-matrices */
     int64_t R;            /* palette: rows per table · blockwise: block size (columns) */
     uint64_t sub_bytes;   /* code bytes of one sub-matrix */
@@ -68,6 +69,17 @@ void afk_cw_pack(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, 
  * weight (transB) is afk_cw_pack's layout with mr = the B panel width. mr <= 32. */
 size_t afk_cw_bytes_t(const uint8_t *blob, int rank, const int64_t *dims, int mr);
 void afk_cw_pack_t(const uint8_t *blob, int rank, const int64_t *dims, int mr, void *dst);
+
+/* The rows form, for the GEMV (one output row, sgemm.c): the stored codes as they are,
+ * row-major (W[r][c] is code r * K + c; rows, K: the stored (rows, cols); mr = G = 1), next to
+ * the same f32 parameters and tables, so the resident weight is the blob's code bytes. */
+size_t afk_cw_bytes_rows(const uint8_t *blob, const int64_t *dims);
+void afk_cw_pack_rows(const uint8_t *blob, const int64_t *dims, void *dst);
+
+/* dst[i * ld + j] = W[r0 + i][c0 + j] (i < nr, j < n) of a rows-form buffer: the floats
+ * af_wdecode gives (AVX-512: 16 codes a step, AVX2: 8, or the portable loop). */
+void afk_cw_decode_rows(const afk_cw *cw, int64_t r0, int64_t nr, int64_t c0, int64_t n,
+                        float *dst, int64_t ld);
 
 /* ap (kc, mr) = the decoded panel of rows [i0, i0+mr) (i0 a multiple of cw->mr, mr <= cw->mr)
  * of sub-matrix gi, k block [k0, k0+kc) (k0 a multiple of AFK_PGEMM_KC): the floats

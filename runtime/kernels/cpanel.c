@@ -1,4 +1,4 @@
-/* runtime/kernels/cpanel.c — compressed A panels: int8, 4-bit palette and blockwise codes in the
+/* runtime/kernels/cpanel.c — compressed A panels: int8, palette and blockwise codes in the
  * packed GEMM's panel order, decoded one panel at a time (see cpanel.h). Built with
  * -ffp-contract=off (CMakeLists.txt): a multiply and an add must stay two roundings, as in
  * the reference decoder. */
@@ -60,13 +60,15 @@ static const char *int8_why_not(const af_wblob_head *h, const af_wblob_layout *l
 static const char *pal_why_not(const af_wblob_head *h, const af_wblob_layout *l,
                                const uint8_t *blob)
 {
-    if (h->bits != 4) return "palette codes of other than 4 bits";
-    if (!f16s_finite(blob + l->params_off, 16ull * h->a)) return "palette table not finite";
+    if (!f16s_finite(blob + l->params_off, (1ull << h->bits) * h->a))
+        return "palette table not finite";
+    if (h->bits > 4 && (uint64_t)h->a << h->bits > INT32_MAX) /* the gathers' int32 indices */
+        return "palette tables too many for the decoders' indices";
     if ((h->flags & AF_WBLOB_ROW_SCALE) && !f16s_finite(blob + l->params2_off, l->rows))
         return "palette row scale not finite";
     if ((h->flags & AF_WBLOB_ROW_OFFSET) && !f16s_finite(blob + l->params3_off, l->rows))
         return "palette row offset not finite";
-    uint64_t used = l->numel * 4;
+    uint64_t used = l->numel * h->bits;
     if (h->enc == AFB_ENC_PALETTE && (used & 7) && (blob[l->data_off + (used >> 3)] >> (used & 7)))
         return "palette codes have bits set past the last element";
     return NULL;
@@ -132,9 +134,14 @@ static int plan(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, i
     const int rowmajor = tr == 2;
     tr = tr == 1;
     const int int8 = h->enc == AFB_ENC_INT8, blk = h->enc == AFB_ENC_BLOCKWISE;
-    cw->kind = int8 ? AFK_CW_INT8 : blk ? AFK_CW_BLK : h->flags ? AFK_CW_PAL4 : AFK_CW_LUT4;
-    cw->mr = mr, cw->bits = int8 ? 8 : h->bits;
-    cw->uns = blk || (int8 && (h->flags & AF_WBLOB_F32_SCALE) && (h->flags & AF_WBLOB_UNSIGNED));
+    cw->sbits = int8 ? 8 : h->bits;
+    if (int8 || blk) cw->kind = int8 ? AFK_CW_INT8 : AFK_CW_BLK; /* palettes: as af_wdecode */
+    else if (h->bits > 4) cw->kind = AFK_CW_PAL8;
+    else cw->kind = h->bits == 4 && !h->flags ? AFK_CW_LUT4 : AFK_CW_PAL4;
+    cw->mr = mr, cw->bits = cw->sbits > 4 ? 8 : 4;
+    cw->tsize = cw->kind == AFK_CW_PAL8 ? 1 << h->bits : 16;
+    cw->uns = blk || cw->kind == AFK_CW_PAL8 ||
+              (int8 && (h->flags & AF_WBLOB_F32_SCALE) && (h->flags & AF_WBLOB_UNSIGNED));
     cw->tr = tr, cw->rowmajor = rowmajor;
     cw->rows = (int64_t)(tr ? l->cols : l->rows / G), cw->K = (int64_t)(tr ? l->rows : l->cols);
     cw->G = G;
@@ -149,7 +156,7 @@ static int plan(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, i
     cw->aux_off = off;
     if (cw->kind != AFK_CW_LUT4) off = up64(off + 4 * nrow);
     cw->table_off = off;
-    if (!int8 && !blk) off = up64(off + 64ull * h->a);
+    if (!int8 && !blk) off = up64(off + 4ull * (uint64_t)cw->tsize * h->a);
     cw->code_off = off;
     cw->total = off + cw->sub_bytes * (uint64_t)G + AFK_CW_PAD;
     return 1;
@@ -191,7 +198,8 @@ static void pack_params(const afk_cw *cw, const af_wblob_head *h, const af_wblob
             z[r] = asym ? (int8_t)blob[l->params2_off + si] : 0;
         }
     }
-    for (uint64_t r = 0; r < l->rows && cw->kind == AFK_CW_PAL4; r++) {
+    const int pal = cw->kind == AFK_CW_PAL4 || cw->kind == AFK_CW_PAL8;
+    for (uint64_t r = 0; r < l->rows && pal; r++) {
         s[r] = (h->flags & AF_WBLOB_ROW_SCALE)
                    ? af_f16_to_f32(af_wblob_rd16(blob + l->params2_off + 2 * r)) : 1.0f;
         o[r] = (h->flags & AF_WBLOB_ROW_OFFSET)
@@ -203,9 +211,11 @@ static void pack_params(const afk_cw *cw, const af_wblob_head *h, const af_wblob
             s[k * l->rows + r] = af_f16_to_f32(af_wblob_rd16(so));
             o[k * l->rows + r] = af_f16_to_f32(af_wblob_rd16(so + 2));
         }
-    float *t = (float *)(dst + cw->table_off);
-    for (uint64_t i = 0; (cw->kind == AFK_CW_LUT4 || cw->kind == AFK_CW_PAL4) && i < 16ull * h->a; i++)
-        t[i] = af_f16_to_f32(af_wblob_rd16(blob + l->params_off + 2 * i));
+    float *t = (float *)(dst + cw->table_off); /* 2^bits entries in tsize slots (zeros past) */
+    const uint64_t k = 1ull << cw->sbits;
+    for (uint64_t i = 0; (pal || cw->kind == AFK_CW_LUT4) && i < k * h->a; i++)
+        t[i / k * (uint64_t)cw->tsize + i % k] =
+            af_f16_to_f32(af_wblob_rd16(blob + l->params_off + 2 * i));
 }
 
 // codes (rows, K) of sub-matrix gi -> panels (k0, i0), each k-major: code (i0+i, k0+kk) at kk*mr+i
@@ -223,8 +233,10 @@ static void pack_codes(const afk_cw *cw, const uint8_t *codes, int64_t gi, uint8
                     uint64_t src = cw->tr ? (uint64_t)((k0 + kk) * cw->rows + i0 + i)
                                           : (uint64_t)((gi * cw->rows + i0 + i) * K + k0 + kk);
                     uint64_t e = (uint64_t)(kk * mr + i);
-                    if (cw->bits == 8) p[e] = codes[src];
-                    else af_wblob_put_code(p, e, 4, af_wblob_code_at(codes, src, 4));
+                    unsigned c = cw->sbits == 8 ? codes[src]
+                                                : af_wblob_code_at(codes, src, (unsigned)cw->sbits);
+                    if (cw->bits == 8) p[e] = (uint8_t)c;
+                    else af_wblob_put_code(p, e, 4, c);
                 }
         }
     }
@@ -242,8 +254,15 @@ static void pack_any(const uint8_t *blob, int rank, const int64_t *dims, int64_t
     memset(d + cw.total - AFK_CW_PAD, 0, AFK_CW_PAD);
     memcpy(d, &cw, sizeof cw);
     pack_params(&cw, &h, &l, blob, d);
-    if (cw.rowmajor) { /* the stored codes, bytes as they are */
-        memcpy(d + cw.code_off, blob + l.data_off, cw.sub_bytes);
+    if (cw.rowmajor) { /* the stored codes: bytes as they are, or widened to 4 / 8 bits */
+        uint8_t *p = d + cw.code_off;
+        const uint8_t *src = blob + l.data_off;
+        if (cw.sbits == cw.bits) memcpy(p, src, cw.sub_bytes);
+        for (uint64_t e = 0; cw.sbits != cw.bits && e < l.numel; e++) {
+            unsigned c = af_wblob_code_at(src, e, (unsigned)cw.sbits);
+            if (cw.bits == 8) p[e] = (uint8_t)c;
+            else af_wblob_put_code(p, e, 4, c);
+        }
         return;
     }
     for (int64_t gi = 0; gi < G; gi++)
@@ -299,7 +318,8 @@ static float value_at(const cw_panel *p, int64_t r, int64_t col, uint64_t e)
         int32_t q = cw->uns ? p->codes[e] : (int8_t)p->codes[e];
         return p->s[r] * (float)(q - p->z[r]);
     }
-    float v = p->t[r / cw->R * 16 + (int64_t)af_wblob_code_at(p->codes, e, 4)];
+    unsigned c = cw->bits == 8 ? p->codes[e] : af_wblob_code_at(p->codes, e, 4);
+    float v = p->t[r / cw->R * cw->tsize + (int64_t)c];
     return cw->kind == AFK_CW_LUT4 ? v : p->s[r] * v + p->o[r];
 }
 
@@ -365,19 +385,28 @@ TGT512 static void decode512(const cw_panel *p, float *ap)
     __m512i z = _mm512_setzero_si512();
     __mmask16 tm[LANES_MAX] = {0};
     int tab[LANES_MAX], nt = 1;
+    int32_t tb[LANES_MAX] = {0}; /* pal8: each lane's table, in floats from p->t */
     if (cw->kind != AFK_CW_LUT4) s = _mm512_maskz_loadu_ps(m, p->s + p->r0);
-    if (cw->kind == AFK_CW_PAL4) o = _mm512_maskz_loadu_ps(m, p->o + p->r0);
+    if (cw->kind == AFK_CW_PAL4 || cw->kind == AFK_CW_PAL8)
+        o = _mm512_maskz_loadu_ps(m, p->o + p->r0);
     if (cw->kind == AFK_CW_INT8) z = _mm512_maskz_loadu_epi32(m, p->z + p->r0);
     if (cw->kind != AFK_CW_INT8) {
         lane_tables(p, tab, &nt);
         for (int i = 0; i < p->mr; i++) tm[tab[i]] |= (__mmask16)(1u << i);
-        for (int t = 0; t < nt; t++) tv[t] = _mm512_loadu_ps(p->t + (p->r0 / cw->R + t) * 16);
+        for (int i = 0; i < p->mr; i++) tb[i] = (int32_t)((p->r0 / cw->R + tab[i]) * cw->tsize);
+        for (int t = 0; t < nt && cw->kind != AFK_CW_PAL8; t++)
+            tv[t] = _mm512_loadu_ps(p->t + (p->r0 / cw->R + t) * 16);
     }
+    const __m512i tbase = _mm512_loadu_si512(tb);
     for (int64_t kk = 0; kk < p->kc; kk++) {
         __m512i c = step_codes512(p, kk);
         __m512 x;
         if (cw->kind == AFK_CW_INT8) {
             x = _mm512_mul_round_ps(s, _mm512_cvtepi32_ps(_mm512_sub_epi32(c, z)), RN);
+        } else if (cw->kind == AFK_CW_PAL8) {
+            x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_add_epi32(c, tbase),
+                                         p->t, 4);
+            x = _mm512_add_round_ps(_mm512_mul_round_ps(s, x, RN), o, RN);
         } else {
             x = _mm512_permutexvar_ps(c, tv[0]);
             for (int t = 1; t < nt; t++) x = _mm512_mask_permutexvar_ps(x, tm[t], c, tv[t]);
@@ -447,11 +476,13 @@ TGT512 static void decode512_tr(const cw_panel *p, float *ap)
         int64_t k = p->k0 + kk;
         __m512 s = _mm512_setzero_ps(), o = s, tv = s;
         __m512i z = _mm512_setzero_si512();
-        if (cw->kind == AFK_CW_INT8 || cw->kind == AFK_CW_PAL4) s = _mm512_set1_ps(p->s[k]);
-        if (cw->kind == AFK_CW_PAL4) o = _mm512_set1_ps(p->o[k]);
+        const int pal = cw->kind == AFK_CW_PAL4 || cw->kind == AFK_CW_PAL8;
+        if (cw->kind == AFK_CW_INT8 || pal) s = _mm512_set1_ps(p->s[k]);
+        if (pal) o = _mm512_set1_ps(p->o[k]);
         if (cw->kind == AFK_CW_INT8) z = _mm512_set1_epi32(p->z[k]);
         if (cw->kind == AFK_CW_LUT4 || cw->kind == AFK_CW_PAL4)
             tv = _mm512_loadu_ps(p->t + k / cw->R * 16);
+        const __m512i tbase = _mm512_set1_epi32(pal ? (int32_t)(k / cw->R * cw->tsize) : 0);
         for (int h = 0; h < nh; h++) {
             uint64_t e = (uint64_t)(kk * p->mr + 16 * h);
             __m512i c = codes16(cw, p->codes, e);
@@ -463,6 +494,10 @@ TGT512 static void decode512_tr(const cw_panel *p, float *ap)
                 __m512 sb = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m[h], ix, p->s, 4);
                 __m512 ob = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m[h], ix, p->o, 4);
                 x = _mm512_add_round_ps(_mm512_mul_round_ps(_mm512_cvtepi32_ps(c), sb, RN), ob, RN);
+            } else if (cw->kind == AFK_CW_PAL8) {
+                x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m[h],
+                                             _mm512_add_epi32(c, tbase), p->t, 4);
+                x = _mm512_add_round_ps(_mm512_mul_round_ps(s, x, RN), o, RN);
             } else {
                 x = _mm512_permutexvar_ps(c, tv);
                 if (cw->kind == AFK_CW_PAL4)
@@ -486,9 +521,10 @@ TGT512 static void seg512(const cw_panel *p, int64_t r, int64_t c0, int64_t n, f
     } else if (cw->kind == AFK_CW_INT8) {
         s = _mm512_set1_ps(p->s[r]), z = _mm512_set1_epi32(p->z[r]);
     } else {
-        tv = _mm512_loadu_ps(p->t + r / cw->R * 16);
-        if (cw->kind == AFK_CW_PAL4) s = _mm512_set1_ps(p->s[r]), o = _mm512_set1_ps(p->o[r]);
+        if (cw->kind != AFK_CW_PAL8) tv = _mm512_loadu_ps(p->t + r / cw->R * 16);
+        if (cw->kind != AFK_CW_LUT4) s = _mm512_set1_ps(p->s[r]), o = _mm512_set1_ps(p->o[r]);
     }
+    const float *t8 = cw->kind == AFK_CW_PAL8 ? p->t + r / cw->R * cw->tsize : p->t; /* pal8 */
     uint64_t e = (uint64_t)(r * cw->K + c0);
     for (int64_t j = 0; j < n; j += 16) {
         __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
@@ -498,6 +534,9 @@ TGT512 static void seg512(const cw_panel *p, int64_t r, int64_t c0, int64_t n, f
             x = _mm512_mul_round_ps(s, _mm512_cvtepi32_ps(_mm512_sub_epi32(c, z)), RN);
         } else if (cw->kind == AFK_CW_BLK) {
             x = _mm512_add_round_ps(_mm512_mul_round_ps(_mm512_cvtepi32_ps(c), s, RN), o, RN);
+        } else if (cw->kind == AFK_CW_PAL8) {
+            x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, c, t8, 4);
+            x = _mm512_add_round_ps(_mm512_mul_round_ps(s, x, RN), o, RN);
         } else {
             x = _mm512_permutexvar_ps(c, tv);
             if (cw->kind == AFK_CW_PAL4)
@@ -564,9 +603,11 @@ TGT256 static void decode256(const cw_panel *p, float *ap)
         mi[i] = i < p->mr ? -1 : 0;
         if (i >= p->mr) continue;
         if (cw->kind != AFK_CW_LUT4) si[i] = p->s[p->r0 + i];
-        if (cw->kind == AFK_CW_PAL4) oi[i] = p->o[p->r0 + i];
+        if (cw->kind == AFK_CW_PAL4 || cw->kind == AFK_CW_PAL8) oi[i] = p->o[p->r0 + i];
         if (cw->kind == AFK_CW_INT8) zi[i] = p->z[p->r0 + i];
         else memset(&tmf[tab[i]][i], 0xff, sizeof(float));
+        if (cw->kind == AFK_CW_PAL8) /* each lane's table, in floats (as zero points: no int8) */
+            zi[i] = (int32_t)((p->r0 / cw->R + tab[i]) * cw->tsize);
     }
     const __m256i m = _mm256_loadu_si256((const __m256i *)mi);
     const __m256i z = _mm256_loadu_si256((const __m256i *)zi);
@@ -577,6 +618,10 @@ TGT256 static void decode256(const cw_panel *p, float *ap)
         __m256 x;
         if (cw->kind == AFK_CW_INT8) {
             x = _mm256_mul_ps(s, _mm256_cvtepi32_ps(_mm256_sub_epi32(c, z)));
+        } else if (cw->kind == AFK_CW_PAL8) {
+            x = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), p->t, _mm256_add_epi32(c, z),
+                                         _mm256_castsi256_ps(m), 4);
+            x = _mm256_add_ps(_mm256_mul_ps(s, x), o);
         } else {
             x = lut16(c, t0);
             for (int t = 1; t < nt; t++)
@@ -600,8 +645,8 @@ TGT256 static void seg256(const cw_panel *p, int64_t r, int64_t c0, int64_t n, f
     } else if (cw->kind == AFK_CW_INT8) {
         s = _mm256_set1_ps(p->s[r]), z = _mm256_set1_epi32(p->z[r]);
     } else {
-        t = p->t + r / cw->R * 16;
-        if (cw->kind == AFK_CW_PAL4) s = _mm256_set1_ps(p->s[r]), o = _mm256_set1_ps(p->o[r]);
+        t = p->t + r / cw->R * cw->tsize;
+        if (cw->kind != AFK_CW_LUT4) s = _mm256_set1_ps(p->s[r]), o = _mm256_set1_ps(p->o[r]);
     }
     uint64_t e = (uint64_t)(r * cw->K + c0);
     for (int64_t j = 0; j < n; j += 8) {
@@ -611,6 +656,8 @@ TGT256 static void seg256(const cw_panel *p, int64_t r, int64_t c0, int64_t n, f
             x = _mm256_mul_ps(s, _mm256_cvtepi32_ps(_mm256_sub_epi32(c, z)));
         } else if (cw->kind == AFK_CW_BLK) {
             x = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(c), s), o);
+        } else if (cw->kind == AFK_CW_PAL8) { /* reads lanes past n too: codes < tsize */
+            x = _mm256_add_ps(_mm256_mul_ps(s, _mm256_i32gather_ps(t, c, 4)), o);
         } else {
             x = lut16(c, t);
             if (cw->kind == AFK_CW_PAL4) x = _mm256_add_ps(_mm256_mul_ps(s, x), o);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Compressed weights at run time: int8, 4-bit palette and blockwise conv, MatMul and Gemm weights
+# Compressed weights at run time: int8, palette and blockwise conv, MatMul and Gemm weights
 # stay compressed (packed as compressed panels, decoded inside the packed GEMM). Their outputs
 # must be byte-identical to the decode-at-open path (--expand-weights) wherever both run the same conv algorithm, and
 # byte-identical across 1, 2 and 3 threads. The committed small models' 3x3 convs keep
@@ -40,9 +40,16 @@ same small_lut4
 grep -q "runs compressed on this CPU" "$T/insp" || { echo "inspect: no compressed weight"; cat "$T/insp"; exit 1; }
 "$AF" inspect "$T/small_int8.afb" --json | grep -q '"weight_forms":\[{"tensor"' ||
     fail "inspect --json lacks weight_forms"
-"$AF" convert models/small_cnn/model.onnx -o "$T/small_p6.afb" -q --compress palette --palette-bits 6
-"$AF" inspect "$T/small_p6.afb" | grep -q "runs expanded on this CPU: palette codes of other than 4" ||
-    fail "inspect: 6-bit palette weights should say why they are expanded"
+# palettes of other widths run compressed too (1..3-bit codes held as nibbles, 5..8 as bytes)
+for pb in 2 3 6 8; do
+    check models/small_cnn "small_p$pb" --compress palette --palette-bits "$pb"
+    same "small_p$pb"
+done
+"$AF" inspect "$T/small_p6.afb" | grep -q "runs compressed on this CPU" ||
+    fail "inspect: 6-bit palette weights should run compressed"
+"$AF" convert models/small_cnn/model.onnx -o "$T/small_sp.afb" -q --compress sparse --sparsity 0.5
+"$AF" inspect "$T/small_sp.afb" | grep -q "runs expanded on this CPU: sparse" ||
+    fail "inspect: sparse weights should say why they are expanded"
 
 check models/sd_resnet sd_int4 --compress int4
 same sd_int4

@@ -162,6 +162,11 @@ int main(void)
         {"blockwise4 B=32", AFB_ENC_BLOCKWISE, 4, 0, 32},
         {"blockwise8 B=8", AFB_ENC_BLOCKWISE, 8, 0, 8},
         {"blockwise4 B=512", AFB_ENC_BLOCKWISE, 4, 0, 512},
+        {"palette2 R=4 plain", AFB_ENC_PALETTE, 2, 0, 4},
+        {"palette3 R=16 scale+offset", AFB_ENC_PALETTE, 3,
+         AF_WBLOB_ROW_SCALE | AF_WBLOB_ROW_OFFSET, 16},
+        {"palette6 R=16 scale", AFB_ENC_PALETTE, 6, AF_WBLOB_ROW_SCALE, 16},
+        {"palette8 R=3 plain", AFB_ENC_PALETTE, 8, 0, 3},
     };
     for (size_t j = 0; j < sizeof encs / sizeof encs[0]; j++) rows_direct(&encs[j]);
     if (!afk_pgemm_nr()) return check_report("dense_cw (no packed GEMM here)");

@@ -38,7 +38,8 @@ af_status afk_gemm_check(AFK_CHECK_ARGS)
 
 /* ---- B packed once per session (a constant weight): K, N and whether B is stored (N,K);
  * returns 0 when the node does not pre-pack (B batched; one output row of an f32 or f16 B: the
- * GEMV reads B as it is), 1 for panels, 2 for one output row of a compressed B. B is f32, or
+ * GEMV reads B as it is), 1 for panels, 2 for one output row of a compressed B. B is f32 (as
+ * B panels, or for a tall MatMul as op(B)^T's row panels: afk_sgemm_packw), or
  * f16 when the runtime hands over a weight stored in halves (packed as halves), or U8: the
  * blob of a compressed weight (runtime/wdecode.h), kept compressed (cpanel.h): as panels, or
  * for one output row as rows for the AVX-512 GEMV (as panels where the f32 path also takes
@@ -65,6 +66,13 @@ static int rows_form(int mode)
     return mode == 2 && afk_sgemm_has_gemv();
 }
 
+/* A MatMul's f32 weight runs as the broadcast operand (afk_sgemm_packw) when its output rows
+ * make a tall product; Gemm (alpha, beta, C, transposed A) keeps B panels. */
+static int as_a(af_op op, const af_tview *out, int64_t K, int64_t N)
+{
+    return op == AF_OP_MATMUL && afk_sgemm_packw_ok(af_tview_numel(&out[0]) / N, K, N);
+}
+
 size_t afk_dense_prepack_bytes(af_op op, const af_params *p, const af_tview *in,
                                const af_tview *out)
 {
@@ -73,6 +81,7 @@ size_t afk_dense_prepack_bytes(af_op op, const af_params *p, const af_tview *in,
     if (!mode) return 0;
     if (rows_form(mode)) return afk_sgemm_packb_cw_rows_bytes(tb, in[1].data, in[1].dims);
     if (in[1].dtype == AF_DTYPE_U8) return afk_sgemm_packb_cw_bytes(tb, in[1].data, in[1].dims);
+    if (in[1].dtype == AF_DTYPE_F32 && as_a(op, out, K, N)) return afk_sgemm_packw_bytes(K, N);
     return in[1].dtype == AF_DTYPE_F16 ? afk_sgemm_packb16_bytes(K, N)
                                        : afk_sgemm_packb_floats(K, N) * sizeof(float);
 }
@@ -85,6 +94,8 @@ void afk_dense_prepack(af_op op, const af_params *p, const af_tview *in, const a
     if (!mode) return;
     if (rows_form(mode)) afk_sgemm_packb_cw_rows(in[1].data, in[1].dims, dst);
     else if (in[1].dtype == AF_DTYPE_U8) afk_sgemm_packb_cw(tb, in[1].data, in[1].dims, dst);
+    else if (in[1].dtype == AF_DTYPE_F32 && as_a(op, out, K, N))
+        afk_sgemm_packw(tb, K, N, in[1].data, in[1].dims[1], dst);
     else if (in[1].dtype == AF_DTYPE_F16) afk_sgemm_packb16(tb, K, N, in[1].data, in[1].dims[1], dst);
     else afk_sgemm_packb(tb, K, N, in[1].data, in[1].dims[1], dst);
 }

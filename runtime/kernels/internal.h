@@ -28,6 +28,8 @@ af_status afk_batchnorm_check(AFK_CHECK_ARGS);
 af_status afk_batchnorm_run(AFK_RUN_ARGS);
 af_status afk_unary_check(AFK_CHECK_ARGS);
 af_status afk_unary_run(AFK_RUN_ARGS);
+af_status afk_geglu_check(AFK_CHECK_ARGS); /* eltwise.c */
+af_status afk_geglu_run(AFK_RUN_ARGS);
 af_status afk_binary_check(AFK_CHECK_ARGS);
 af_status afk_binary_run(AFK_RUN_ARGS);
 size_t afk_dense_prepack_bytes(af_op op, const af_params *p, const af_tview *in,

@@ -62,15 +62,17 @@ const cli_command cli_commands[] = {
      "--min-cfg-psnr= --cfg-scale="},
     {"run", cmd_run, "run a bundle on .npy inputs",
      "aneforge run BUNDLE.afb --inputs DIR [--outputs DIR] [--threads N] [--fp16] [--stream-weights]\n"
-     "        [--expand-weights]",
+     "        [--expand-weights] [--int8-compute]",
      "  --inputs DIR          one DIR/<input name>.npy per graph input\n"
      "  --outputs DIR         write DIR/<output name>.npy (else print a summary per output)\n"
      "  --threads N           worker threads (results are identical for any N)\n"
      "  --fp16                round every activation to fp16, as the ANE's dataplane does\n"
      "  --stream-weights      keep weights as stored and decode each layer when it runs\n"
-     "  --expand-weights      widen every compressed weight to f32 (no compressed panels)",
+     "  --expand-weights      widen every compressed weight to f32 (no compressed panels)\n"
+     "  --int8-compute        convs with int8 weights multiply in int8 (AVX512-VNNI): faster,\n"
+     "                        not exact (bench --int8-compute reports the cost)",
      "aneforge run small.afb --inputs models/small_cnn/inputs --outputs out/",
-     "--inputs= --outputs= --threads= --fp16 --stream-weights --expand-weights"},
+     "--inputs= --outputs= --threads= --fp16 --stream-weights --expand-weights --int8-compute"},
     {"inspect", cmd_inspect, "describe a bundle, an ONNX model or a safetensors file",
      "aneforge inspect FILE(.afb|.onnx|.safetensors) [--json]",
      "  --json                machine-readable output",
@@ -106,15 +108,19 @@ const cli_command cli_commands[] = {
      "--min-cosine= --min-topk= --min-argmax= --min-iou= --cond= --uncond= --cfg-scale="},
     {"bench", cmd_bench, "time load, first run and median run; report peak RSS",
      "aneforge bench BUNDLE.afb [--inputs DIR] [--threads N] [--runs N] [--stream-weights] [--json]"
-     " [--profile]\n        [--expand-weights]",
+     " [--profile]\n        [--expand-weights] [--int8-compute]",
      "  --runs N              timed runs after the first (default 10)\n"
      "  --json                one JSON object: load_ms, first_run_ms, run_ms_median, peak_rss_kb,\n"
      "                        weight_bytes (resident weights), ...\n"
      "  --expand-weights      widen every compressed weight to f32 (no compressed panels)\n"
+     "  --int8-compute        convs with int8 weights multiply in int8 (AVX512-VNNI); also runs\n"
+     "                        the bundle once with f32 compute and reports each output's PSNR,\n"
+     "                        cosine, max abs and relative L2 error against it\n"
      "  --profile             also time every node (fastest run): the 25 slowest and totals per op\n"
      "                        (the timed runs then include the observer's small cost)",
      "aneforge bench small.afb --runs 20 --json",
-     "--inputs= --threads= --runs= --stream-weights --expand-weights --json --profile"},
+     "--inputs= --threads= --runs= --stream-weights --expand-weights --int8-compute --json "
+     "--profile"},
     {"check", cmd_check, "list what keeps ops off a family's ANE; predict fp16 trouble",
      "aneforge check MODEL.onnx --target TARGET [--fp16 [--calib DIR]] [--input-shape N=D,...] [--json]",
      "  --target TARGET       a family h13..h17s, a chip a11..m5max or an iPhone (iphone13); exit 1\n"

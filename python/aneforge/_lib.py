@@ -30,7 +30,7 @@ class TensorInfo(Structure):
 
 class SessionOptions(Structure):
     _fields_ = [("n_threads", c_int), ("fp16", c_int), ("node_precision", POINTER(c_uint8)),
-                ("fp16_weights", c_int)]
+                ("fp16_weights", c_int), ("int8_compute", c_int)]
 
 
 class BundleOptions(Structure):

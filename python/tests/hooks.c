@@ -41,6 +41,7 @@ const char *af_pyhooks_layout(void)
     OFF(af_session_options, fp16);
     OFF(af_session_options, node_precision);
     OFF(af_session_options, fp16_weights);
+    OFF(af_session_options, int8_compute);
     SIZE(af_bundle_options);
     OFF(af_bundle_options, stream_weights);
     OFF(af_bundle_options, expand_weights);

@@ -39,13 +39,14 @@ af_status afk_gemm_check(AFK_CHECK_ARGS)
 /* ---- B packed once per session (a constant weight): K, N and whether B is stored (N,K), or 0
  * when the node does not pre-pack (B batched; one output row: the GEMV reads B). B is f32, or
  * f16 when the runtime hands over a weight stored in halves (packed as halves), or U8: the
- * blob of a compressed weight (runtime/wdecode.h), kept as compressed panels (cpanel.h). */
+ * blob of a compressed weight (runtime/wdecode.h), kept as compressed panels (cpanel.h), or I8:
+ * an int8 blob for int8 compute (qgemm.h; 0 bytes when it cannot, the caller tries U8). */
 static int dense_b(af_op op, const af_params *p, const af_tview *in, const af_tview *out,
                    int64_t *K, int64_t *N, int *tb)
 {
     if (in[1].rank != 2 || out[0].rank < 1 ||
         (in[1].dtype != AF_DTYPE_F32 && in[1].dtype != AF_DTYPE_F16 &&
-         in[1].dtype != AF_DTYPE_U8))
+         in[1].dtype != AF_DTYPE_U8 && in[1].dtype != AF_DTYPE_I8))
         return 0;
     *tb = op == AF_OP_GEMM && p->gemm.trans_b;
     *K = in[1].dims[*tb ? 1 : 0];
@@ -60,6 +61,7 @@ size_t afk_dense_prepack_bytes(af_op op, const af_params *p, const af_tview *in,
     int64_t K, N;
     int tb;
     if (!dense_b(op, p, in, out, &K, &N, &tb)) return 0;
+    if (in[1].dtype == AF_DTYPE_I8) return afk_sgemm_packb_q8_bytes(tb, in[1].data, in[1].dims);
     if (in[1].dtype == AF_DTYPE_U8) return afk_sgemm_packb_cw_bytes(tb, in[1].data, in[1].dims);
     return in[1].dtype == AF_DTYPE_F16 ? afk_sgemm_packb16_bytes(K, N)
                                        : afk_sgemm_packb_floats(K, N) * sizeof(float);
@@ -71,7 +73,8 @@ void afk_dense_prepack(af_op op, const af_params *p, const af_tview *in, const a
     int64_t K, N;
     int tb;
     if (!dense_b(op, p, in, out, &K, &N, &tb)) return;
-    if (in[1].dtype == AF_DTYPE_U8) afk_sgemm_packb_cw(tb, in[1].data, in[1].dims, dst);
+    if (in[1].dtype == AF_DTYPE_I8) afk_sgemm_packb_q8(tb, in[1].data, in[1].dims, dst);
+    else if (in[1].dtype == AF_DTYPE_U8) afk_sgemm_packb_cw(tb, in[1].data, in[1].dims, dst);
     else if (in[1].dtype == AF_DTYPE_F16) afk_sgemm_packb16(tb, K, N, in[1].data, in[1].dims[1], dst);
     else afk_sgemm_packb(tb, K, N, in[1].data, in[1].dims[1], dst);
 }

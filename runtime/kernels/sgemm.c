@@ -14,6 +14,7 @@
 #include "internal.h"
 #include "simd512.h"
 #include "cpanel.h"
+#include "qgemm.h"
 
 #include <string.h>
 
@@ -134,11 +135,32 @@ void afk_sgemm_packb_cw(int tb, const uint8_t *blob, const int64_t *dims, void *
     else afk_cw_pack_t(blob, 2, dims, afk_pgemm_nr(), d + PB_HEAD);
 }
 
+/* int8 compute (qgemm.h): the header (element size PB_Q8), then int8 panels of 32 lanes: op(B)'s
+ * N columns — a (N,K) weight as stored (per-column scales), a (K,N) one read transposed (its
+ * per-k scales folded into A, one zero point). 0 bytes: it cannot run so. */
+enum { PB_Q8 = 8 };
+
+size_t afk_sgemm_packb_q8_bytes(int tb, const uint8_t *blob, const int64_t *dims)
+{
+    size_t b = afk_pgemm_nr() == 32 ? afk_q8_bytes(blob, 2, dims, 1, 32, !tb) : 0;
+    return b ? PB_HEAD + b : 0;
+}
+
+void afk_sgemm_packb_q8(int tb, const uint8_t *blob, const int64_t *dims, void *dst)
+{
+    uint8_t *d = dst;
+    memset(d, 0, PB_HEAD);
+    ((int32_t *)d)[0] = afk_pgemm_nr();
+    ((int32_t *)d)[1] = PB_Q8;
+    afk_q8_pack(blob, 2, dims, 1, 32, !tb, d + PB_HEAD);
+}
+
 /* The panels of a packed B if they fit the kernel in use (else NULL), and their element size. */
 static const void *packed_panels(const void *Bp, size_t *es)
 {
     if (!Bp || !afk_pgemm_nr() || ((const int32_t *)Bp)[0] != afk_pgemm_nr()) return NULL;
     *es = (size_t)((const int32_t *)Bp)[1];
+    if (*es == PB_Q8 && !afk_q8_available()) return NULL;
     return (const uint8_t *)Bp + PB_HEAD;
 }
 
@@ -284,6 +306,7 @@ static void sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha
                            .bp_col0 = col0 + j0};
             if (Bp && bp_es == sizeof(float)) g.Bp = Bp;
             else if (Bp && bp_es == 1) g.Bcw = Bp;
+            else if (Bp && bp_es == PB_Q8) g.Bq8 = Bp;
             else if (Bp) g.Bp16 = Bp;
             afk_pgemm_run(&g);
         }

@@ -92,16 +92,20 @@ def main():
     base, bmin = med("fp32", "run_ms_median"), min(x[0]["run_ms_min"] for x in runs["fp32"])
     ort = med("ort", "run_ms_median") if "ort" in runs else None
     omin = min(x[0]["run_ms_min"] for x in runs["ort"]) if ort else None
+    cbase = med("fp32", "cpu_ms_median")
     print(f"| {a.model}, {a.threads} thread(s) | file MB | peak RSS MiB | resident weights MB | "
-          "run ms (median) | vs fp32 | vs ORT | run ms (min) | vs fp32 | vs ORT |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "run ms (median) | vs fp32 | vs ORT | run ms (min) | vs fp32 | vs ORT | "
+          "CPU ms/run (median) | vs fp32 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for k, v in runs.items():
         ms, mn = med(k, "run_ms_median"), min(x[0]["run_ms_min"] for x in v)
         wb = v[0][0]["weight_bytes"]
+        cpu = med(k, "cpu_ms_median") if "cpu_ms_median" in v[0][0] else None
         print(f"| {k} | {v[0][1] / 1e6:.1f} | {med(k, 'peak_rss_kb') / 1024:.1f} | "
               f"{'' if wb is None else f'{wb / 1e6:.1f}'} | {ms:.1f} | {ms / base:.2f} | "
               f"{'' if ort is None else f'{ms / ort:.2f}'} | {mn:.1f} | {mn / bmin:.2f} | "
-              f"{'' if omin is None else f'{mn / omin:.2f}'} |")
+              f"{'' if omin is None else f'{mn / omin:.2f}'} | "
+              f"{'' if cpu is None else f'{cpu:.1f} | {cpu / cbase:.2f}'} |")
     pb = statistics.median(prof["fp32"])
     print(f"\n| {a.model}: bench --profile, sum of each node's fastest run | ms (median, range) "
           "| vs fp32 |")

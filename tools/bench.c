@@ -26,6 +26,14 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* CPU time of the whole process (every thread's), ms. */
+static double cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -108,22 +116,29 @@ static int parse_args(int argc, char **argv, bench_args *a)
     return CLI_OK;
 }
 
-static void report(const bench_args *a, double load, double first, const double *t, size_t arena,
+static double median(double *t, int n)
+{
+    if (n <= 0) return 0;
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* t: wall-clock ms of the timed runs, then (t + runs) their process CPU ms. */
+static void report(const bench_args *a, double load, double first, double *t, size_t arena,
                    size_t wbytes)
 {
-    double *sorted = (double *)t;
-    qsort(sorted, (size_t)a->runs, sizeof *sorted, cmp_double);
-    double med = a->runs % 2 ? sorted[a->runs / 2]
-                             : 0.5 * (sorted[a->runs / 2 - 1] + sorted[a->runs / 2]);
+    double *sorted = t, med = median(t, a->runs), cmed = median(t + a->runs, a->runs);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     if (a->json)
         printf("{\"bundle\": \"%s\", \"threads\": %d, \"runs\": %d, \"stream_weights\": %s, "
                "\"load_ms\": %.3f, \"first_run_ms\": %.3f, \"run_ms_median\": %.3f, "
-               "\"run_ms_min\": %.3f, \"peak_rss_kb\": %ld, \"arena_bytes\": %zu, "
+               "\"run_ms_min\": %.3f, \"cpu_ms_median\": %.3f, \"cpu_ms_min\": %.3f, "
+               "\"peak_rss_kb\": %ld, \"arena_bytes\": %zu, "
                "\"weight_bytes\": %zu, \"expand_weights\": %s, \"int8_compute\": %s%s",
                a->bundle, a->threads, a->runs, a->stream ? "true" : "false", load, first, med,
-               sorted[0], ru.ru_maxrss, arena, wbytes, a->expand ? "true" : "false",
+               sorted[0], cmed, t[a->runs], ru.ru_maxrss, arena, wbytes,
+               a->expand ? "true" : "false",
                a->int8 ? "true" : "false", a->int8 ? "" : "}\n");
     else
         printf("%s: threads %d, runs %d%s\n  load %.3f ms  first run %.3f ms  median %.3f ms  "
@@ -190,18 +205,18 @@ int cmd_bench(int argc, char **argv)
     }
     for (int i = 0; i < af_bundle_input_count(b) && rc == CLI_OK; i++)
         rc = bench_input(s, b, i, a.in_dir);
-    double *times = calloc((size_t)a.runs, sizeof *times), first = 0;
+    double *times = calloc(2 * (size_t)a.runs + 1, sizeof *times), first = 0;
     bench_prof *prof = a.profile ? bench_prof_new() : NULL;
     if (rc == CLI_OK && (!times || (a.profile && !prof))) rc = cli_error(CLI_INTERNAL, "out of memory");
     for (int r = -1; rc == CLI_OK && r < a.runs; r++) {
         if (prof && r == 0) af_session_set_observer(s, bench_prof_observe, prof);
         if (prof) bench_prof_start(prof);
-        double r0 = now_ms();
+        double r0 = now_ms(), c0 = cpu_ms();
         if ((st = af_session_run(s)) != AF_OK)
             rc = cli_error(cli_exit_code(st), "%s: %s", a.bundle, af_session_error(s));
-        double dt = now_ms() - r0;
+        double dt = now_ms() - r0, dc = cpu_ms() - c0;
         if (r < 0) first = dt;
-        else times[r] = dt;
+        else times[r] = dt, times[a.runs + r] = dc;
     }
     if (rc == CLI_OK) report(&a, load, first, times, af_session_arena_bytes(s), af_session_weight_bytes(s));
     if (rc == CLI_OK && a.int8) rc = int8_accuracy(&a, b, s);

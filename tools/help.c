@@ -80,7 +80,8 @@ const cli_command cli_commands[] = {
      "--json"},
     {"validate", cmd_validate, "accuracy of a bundle against the model's fp32 program",
      "aneforge validate MODEL.onnx BUNDLE.afb [--inputs DIR | --seed N] [--reference DIR] [--fp16]\n"
-     "        [--per-layer] [--min-psnr DB] [--json FILE] [--plot FILE.svg] [--freeze N=FILE.npy]...\n"
+     "        [--int8-compute] [--per-layer] [--min-psnr DB] [--json FILE] [--plot FILE.svg]\n"
+     "        [--freeze N=FILE.npy]...\n"
      "        [--topk [OUT=]K] [--argmax-axis [OUT=]A] [--iou [OUT=]T] [--min-cosine C]\n"
      "        [--min-topk P] [--min-argmax P] [--min-iou P]\n"
      "aneforge validate MODEL.onnx BUNDLE.afb --cond DIR --uncond DIR [--cfg-scale S] [--fp16]\n"
@@ -89,6 +90,7 @@ const cli_command cli_commands[] = {
      "  --inputs DIR          inputs as .npy (else --seed N random inputs)\n"
      "  --reference DIR       also compare with outputs produced elsewhere (e.g. ONNX Runtime)\n"
      "  --fp16                run the bundle with fp16 activations (ANE dataplane)\n"
+     "  --int8-compute        run the bundle with int8 compute (run --int8-compute)\n"
      "  --per-layer           compare every intermediate tensor by name, worst first\n"
      "  --min-psnr DB         exit 1 when an output is below DB\n"
      "  --topk [OUT=]K        top-1 and top-K agreement over the last (class) axis\n"
@@ -103,7 +105,7 @@ const cli_command cli_commands[] = {
      "                        d = c - u and u + S(c - u) (--min-psnr then gates the guided one)\n"
      "  --cfg-scale S         guidance scale (default 7.5)",
      "aneforge validate model.onnx small_i8.afb --inputs in/ --per-layer --fp16 --plot layers.svg",
-     "--inputs= --seed= --reference= --fp16 --per-layer --min-psnr= --json= --plot= --manifest= "
+     "--inputs= --seed= --reference= --fp16 --int8-compute --per-layer --min-psnr= --json= --plot= --manifest= "
      "--threads= --top= --image-input= --input-shape= --freeze= --topk= --argmax-axis= --iou= "
      "--min-cosine= --min-topk= --min-argmax= --min-iou= --cond= --uncond= --cfg-scale="},
     {"bench", cmd_bench, "time load, first run and median run; report peak RSS",

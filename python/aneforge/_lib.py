@@ -201,7 +201,7 @@ class ValidateOptions(Structure):
                 ("min_psnr", c_double), ("shapes", POINTER(ShapeSpec)), ("n_shapes", c_int),
                 ("image_inputs", POINTER(ImageInputSpec)), ("n_image_inputs", c_int),
                 ("freeze", POINTER(FreezeSpec)), ("n_freeze", c_int), ("cond_dir", c_char_p),
-                ("uncond_dir", c_char_p), ("cfg_scale", c_double)]
+                ("uncond_dir", c_char_p), ("cfg_scale", c_double), ("int8_compute", c_int)]
 
 
 # Every mirrored struct, by its C name (python/tests/test_abi.py checks sizes and offsets).

@@ -299,6 +299,7 @@ const char *af_pyhooks_layout(void)
     OFF(af_validate_options, cond_dir);
     OFF(af_validate_options, uncond_dir);
     OFF(af_validate_options, cfg_scale);
+    OFF(af_validate_options, int8_compute);
     return layout;
 }
 

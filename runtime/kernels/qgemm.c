@@ -84,15 +84,20 @@ void afk_q8_pack(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, 
         if (zf[r] != 0.0f) q.any_zero = 1;
     }
     memset(d + q.code_off, 0, q.sub_bytes * (uint64_t)G);
-    for (int64_t r = 0; r < all; r++) {
+    for (int64_t r = 0; r < all; r++) { /* lane r: its panel, then its k in order */
         int64_t gi = r / q.rows, lr = r % q.rows, p = lr / W, l = lr % W;
         uint8_t *sub = d + q.code_off + (uint64_t)gi * q.sub_bytes;
-        for (int64_t k = 0; k < q.K; k++) {
-            uint8_t c = tr ? codes[k * q.rows + r] : codes[r * q.K + k];
-            int v = uns ? (int)c - 128 : (int8_t)c;
-            int64_t kb = k / KC, kk = k % KC;
-            sub[panel_at(&q, kb, p) + (uint64_t)(((kk / 4) * W + l) * 4 + kk % 4)] = (uint8_t)v;
-            sum[kb * q.lanes32 + r] += (float)v; /* |sum| <= 256 * 128: exact */
+        for (int64_t k0 = 0, kb = 0; k0 < q.K; k0 += KC, kb++) {
+            int64_t kc = q.K - k0 < KC ? q.K - k0 : KC;
+            uint8_t *pan = sub + panel_at(&q, kb, p) + 4 * l;
+            int32_t tot = 0;
+            for (int64_t kk = 0; kk < kc; kk++) {
+                uint8_t c = tr ? codes[(k0 + kk) * q.rows + r] : codes[r * q.K + k0 + kk];
+                int v = uns ? (int)c - 128 : (int8_t)c;
+                pan[(kk / 4) * W * 4 + kk % 4] = (uint8_t)v;
+                tot += v;
+            }
+            sum[kb * q.lanes32 + r] = (float)tot; /* |sum| <= 256 * 128: exact */
         }
     }
     memcpy(d, &q, sizeof q);

@@ -240,7 +240,7 @@ static af_status open_run(traj *tr, traj_run *r, const char *path, int fp16, af_
 {
     r->path = path;
     int threads = tr->o->n_threads > 0 ? tr->o->n_threads : 1;
-    if (af_val_prog_open(&r->p, path, fp16, threads, NULL, err) != AF_OK ||
+    if (af_val_prog_open(&r->p, path, fp16, threads, NULL, 0, err) != AF_OK ||
         find_io(r->p.b, path, &r->io, err) != AF_OK)
         return err->code;
     size_t n = (size_t)numel(&r->io.si);

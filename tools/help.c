@@ -62,15 +62,17 @@ const cli_command cli_commands[] = {
      "--min-cfg-psnr= --cfg-scale="},
     {"run", cmd_run, "run a bundle on .npy inputs",
      "aneforge run BUNDLE.afb --inputs DIR [--outputs DIR] [--threads N] [--fp16] [--stream-weights]\n"
-     "        [--expand-weights]",
+     "        [--expand-weights] [--int8-compute]",
      "  --inputs DIR          one DIR/<input name>.npy per graph input\n"
      "  --outputs DIR         write DIR/<output name>.npy (else print a summary per output)\n"
      "  --threads N           worker threads (results are identical for any N)\n"
      "  --fp16                round every activation to fp16, as the ANE's dataplane does\n"
      "  --stream-weights      keep weights as stored and decode each layer when it runs\n"
-     "  --expand-weights      widen every compressed weight to f32 (no compressed panels)",
+     "  --expand-weights      widen every compressed weight to f32 (no compressed panels)\n"
+     "  --int8-compute        convs with int8 weights multiply in int8 (AVX512-VNNI): faster,\n"
+     "                        not exact (bench --int8-compute reports the cost)",
      "aneforge run small.afb --inputs models/small_cnn/inputs --outputs out/",
-     "--inputs= --outputs= --threads= --fp16 --stream-weights --expand-weights"},
+     "--inputs= --outputs= --threads= --fp16 --stream-weights --expand-weights --int8-compute"},
     {"inspect", cmd_inspect, "describe a bundle, an ONNX model or a safetensors file",
      "aneforge inspect FILE(.afb|.onnx|.safetensors) [--json]",
      "  --json                machine-readable output",
@@ -78,7 +80,8 @@ const cli_command cli_commands[] = {
      "--json"},
     {"validate", cmd_validate, "accuracy of a bundle against the model's fp32 program",
      "aneforge validate MODEL.onnx BUNDLE.afb [--inputs DIR | --seed N] [--reference DIR] [--fp16]\n"
-     "        [--per-layer] [--min-psnr DB] [--json FILE] [--plot FILE.svg] [--freeze N=FILE.npy]...\n"
+     "        [--int8-compute] [--per-layer] [--min-psnr DB] [--json FILE] [--plot FILE.svg]\n"
+     "        [--freeze N=FILE.npy]...\n"
      "        [--topk [OUT=]K] [--argmax-axis [OUT=]A] [--iou [OUT=]T] [--min-cosine C]\n"
      "        [--min-topk P] [--min-argmax P] [--min-iou P]\n"
      "aneforge validate MODEL.onnx BUNDLE.afb --cond DIR --uncond DIR [--cfg-scale S] [--fp16]\n"
@@ -87,6 +90,7 @@ const cli_command cli_commands[] = {
      "  --inputs DIR          inputs as .npy (else --seed N random inputs)\n"
      "  --reference DIR       also compare with outputs produced elsewhere (e.g. ONNX Runtime)\n"
      "  --fp16                run the bundle with fp16 activations (ANE dataplane)\n"
+     "  --int8-compute        run the bundle with int8 compute (run --int8-compute)\n"
      "  --per-layer           compare every intermediate tensor by name, worst first\n"
      "  --min-psnr DB         exit 1 when an output is below DB\n"
      "  --topk [OUT=]K        top-1 and top-K agreement over the last (class) axis\n"
@@ -101,20 +105,24 @@ const cli_command cli_commands[] = {
      "                        d = c - u and u + S(c - u) (--min-psnr then gates the guided one)\n"
      "  --cfg-scale S         guidance scale (default 7.5)",
      "aneforge validate model.onnx small_i8.afb --inputs in/ --per-layer --fp16 --plot layers.svg",
-     "--inputs= --seed= --reference= --fp16 --per-layer --min-psnr= --json= --plot= --manifest= "
+     "--inputs= --seed= --reference= --fp16 --int8-compute --per-layer --min-psnr= --json= --plot= --manifest= "
      "--threads= --top= --image-input= --input-shape= --freeze= --topk= --argmax-axis= --iou= "
      "--min-cosine= --min-topk= --min-argmax= --min-iou= --cond= --uncond= --cfg-scale="},
     {"bench", cmd_bench, "time load, first run and median run; report peak RSS",
      "aneforge bench BUNDLE.afb [--inputs DIR] [--threads N] [--runs N] [--stream-weights] [--json]"
-     " [--profile]\n        [--expand-weights]",
+     " [--profile]\n        [--expand-weights] [--int8-compute]",
      "  --runs N              timed runs after the first (default 10)\n"
      "  --json                one JSON object: load_ms, first_run_ms, run_ms_median, peak_rss_kb,\n"
      "                        weight_bytes (resident weights), ...\n"
      "  --expand-weights      widen every compressed weight to f32 (no compressed panels)\n"
+     "  --int8-compute        convs with int8 weights multiply in int8 (AVX512-VNNI); also runs\n"
+     "                        the bundle once with f32 compute and reports each output's PSNR,\n"
+     "                        cosine, max abs and relative L2 error against it\n"
      "  --profile             also time every node (fastest run): the 25 slowest and totals per op\n"
      "                        (the timed runs then include the observer's small cost)",
      "aneforge bench small.afb --runs 20 --json",
-     "--inputs= --threads= --runs= --stream-weights --expand-weights --json --profile"},
+     "--inputs= --threads= --runs= --stream-weights --expand-weights --int8-compute --json "
+     "--profile"},
     {"check", cmd_check, "list what keeps ops off a family's ANE; predict fp16 trouble",
      "aneforge check MODEL.onnx --target TARGET [--fp16 [--calib DIR]] [--input-shape N=D,...] [--json]",
      "  --target TARGET       a family h13..h17s, a chip a11..m5max or an iPhone (iphone13); exit 1\n"

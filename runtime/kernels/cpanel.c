@@ -180,6 +180,50 @@ size_t afk_cw_bytes_t(const uint8_t *blob, int rank, const int64_t *dims, int mr
 
 /* ---- packing --------------------------------------------------------------------------------- */
 
+/* int8: row r's scale and zero point as the decoder applies them. */
+static void int8_row(const af_wblob_head *h, const af_wblob_layout *l, const uint8_t *blob,
+                     int uns, uint64_t r, float *s, int32_t *z)
+{
+    const int asym = (h->flags & AF_WBLOB_ASYMMETRIC) != 0;
+    uint64_t si = h->a == 1 ? 0 : r;
+    if (h->flags & AF_WBLOB_F32_SCALE) {
+        *s = rd_f32(blob + l->params_off + 4 * si);
+        *z = !asym ? 0 : uns ? blob[l->params2_off + si] : (int8_t)blob[l->params2_off + si];
+    } else {
+        *s = af_f16_to_f32(af_wblob_rd16(blob + l->params_off + 2 * si));
+        *z = asym ? (int8_t)blob[l->params2_off + si] : 0;
+    }
+}
+
+int afk_cw_int8_rows(const uint8_t *blob, int rank, const int64_t *dims, const uint8_t **codes,
+                     int64_t *rows, int64_t *cols, int *uns, float *s, int32_t *z)
+{
+    af_wblob_head h;
+    af_wblob_layout l;
+    if (parse(blob, rank, dims, &h, &l) || h.enc != AFB_ENC_INT8) return 0;
+    *codes = blob + l.data_off;
+    *rows = (int64_t)l.rows, *cols = (int64_t)l.cols;
+    *uns = (h.flags & AF_WBLOB_F32_SCALE) && (h.flags & AF_WBLOB_UNSIGNED);
+    for (uint64_t r = 0; s && z && r < l.rows; r++) int8_row(&h, &l, blob, *uns, r, s + r, z + r);
+    return 1;
+}
+
+int afk_cw_int8_one_zero(const uint8_t *blob, int rank, const int64_t *dims)
+{
+    af_wblob_head h;
+    af_wblob_layout l;
+    if (parse(blob, rank, dims, &h, &l) || h.enc != AFB_ENC_INT8) return 0;
+    int uns = (h.flags & AF_WBLOB_F32_SCALE) && (h.flags & AF_WBLOB_UNSIGNED);
+    float s;
+    int32_t z0, z;
+    int8_row(&h, &l, blob, uns, 0, &s, &z0);
+    for (uint64_t r = 1; r < l.rows; r++) {
+        int8_row(&h, &l, blob, uns, r, &s, &z);
+        if (z != z0) return 0;
+    }
+    return 1;
+}
+
 /* Per-row f32 parameters: int8 scale and zero point; pal4 scale and offset (1 and 0 when the
  * blob has none, as the decoder uses them); the tables widened to f32. */
 static void pack_params(const afk_cw *cw, const af_wblob_head *h, const af_wblob_layout *l,
@@ -187,17 +231,8 @@ static void pack_params(const afk_cw *cw, const af_wblob_head *h, const af_wblob
 {
     float *s = (float *)(dst + cw->scale_off), *o = (float *)(dst + cw->aux_off);
     int32_t *z = (int32_t *)(dst + cw->aux_off);
-    const int asym = (h->flags & AF_WBLOB_ASYMMETRIC) != 0;
-    for (uint64_t r = 0; r < l->rows && cw->kind == AFK_CW_INT8; r++) {
-        uint64_t si = h->a == 1 ? 0 : r;
-        if (h->flags & AF_WBLOB_F32_SCALE) {
-            s[r] = rd_f32(blob + l->params_off + 4 * si);
-            z[r] = !asym ? 0 : cw->uns ? blob[l->params2_off + si] : (int8_t)blob[l->params2_off + si];
-        } else {
-            s[r] = af_f16_to_f32(af_wblob_rd16(blob + l->params_off + 2 * si));
-            z[r] = asym ? (int8_t)blob[l->params2_off + si] : 0;
-        }
-    }
+    for (uint64_t r = 0; r < l->rows && cw->kind == AFK_CW_INT8; r++)
+        int8_row(h, l, blob, cw->uns, r, s + r, z + r);
     const int pal = cw->kind == AFK_CW_PAL4 || cw->kind == AFK_CW_PAL8;
     for (uint64_t r = 0; r < l->rows && pal; r++) {
         s[r] = (h->flags & AF_WBLOB_ROW_SCALE)

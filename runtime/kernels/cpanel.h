@@ -92,6 +92,16 @@ void afk_cw_decode_rows(const afk_cw *cw, int64_t r0, int64_t nr, int64_t c0, in
 void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t i0, int mr,
                    float *ap);
 
+/* qgemm.c: 1 when the blob is an int8 weight afk_cw_why_not accepts, with its codes (*rows,
+ * *cols row-major, the weight as stored; *uns: uint8 codes) and, when s and z are given, per
+ * row r < *rows its scale s[r] and zero point z[r] as the decoder applies them
+ * (x = s * (q - z)); else 0. */
+int afk_cw_int8_rows(const uint8_t *blob, int rank, const int64_t *dims, const uint8_t **codes,
+                     int64_t *rows, int64_t *cols, int *uns, float *s, int32_t *z);
+
+/* 1 when the blob is such an int8 weight and every row has the same zero point. */
+int afk_cw_int8_one_zero(const uint8_t *blob, int rank, const int64_t *dims);
+
 /* conv.c: a compressed 3x3 conv weight keeps Winograd (f32, transformed) when its transformed
  * weights take at most afk_cw_wino_max bytes (default 3 MiB; 0: never) */
 extern size_t afk_cw_wino_max;

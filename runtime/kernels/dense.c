@@ -43,13 +43,14 @@ af_status afk_gemm_check(AFK_CHECK_ARGS)
  * f16 when the runtime hands over a weight stored in halves (packed as halves), or U8: the
  * blob of a compressed weight (runtime/wdecode.h), kept compressed (cpanel.h): as panels, or
  * for one output row as rows for the AVX-512 GEMV (as panels where the f32 path also takes
- * the packed GEMM). */
+ * the packed GEMM), or I8: an int8 blob for int8 compute (qgemm.h; more than one output row;
+ * 0 bytes when it cannot, the caller tries U8). */
 static int dense_b(af_op op, const af_params *p, const af_tview *in, const af_tview *out,
                    int64_t *K, int64_t *N, int *tb)
 {
     if (in[1].rank != 2 || out[0].rank < 1 ||
         (in[1].dtype != AF_DTYPE_F32 && in[1].dtype != AF_DTYPE_F16 &&
-         in[1].dtype != AF_DTYPE_U8))
+         in[1].dtype != AF_DTYPE_U8 && in[1].dtype != AF_DTYPE_I8))
         return 0;
     *tb = op == AF_OP_GEMM && p->gemm.trans_b;
     *K = in[1].dims[*tb ? 1 : 0];
@@ -80,6 +81,7 @@ size_t afk_dense_prepack_bytes(af_op op, const af_params *p, const af_tview *in,
     int tb, mode = dense_b(op, p, in, out, &K, &N, &tb);
     if (!mode) return 0;
     if (rows_form(mode)) return afk_sgemm_packb_cw_rows_bytes(tb, in[1].data, in[1].dims);
+    if (in[1].dtype == AF_DTYPE_I8) return afk_sgemm_packb_q8_bytes(tb, in[1].data, in[1].dims);
     if (in[1].dtype == AF_DTYPE_U8) return afk_sgemm_packb_cw_bytes(tb, in[1].data, in[1].dims);
     if (in[1].dtype == AF_DTYPE_F32 && as_a(op, out, K, N)) return afk_sgemm_packw_bytes(K, N);
     return in[1].dtype == AF_DTYPE_F16 ? afk_sgemm_packb16_bytes(K, N)
@@ -93,6 +95,7 @@ void afk_dense_prepack(af_op op, const af_params *p, const af_tview *in, const a
     int tb, mode = dense_b(op, p, in, out, &K, &N, &tb);
     if (!mode) return;
     if (rows_form(mode)) afk_sgemm_packb_cw_rows(in[1].data, in[1].dims, dst);
+    else if (in[1].dtype == AF_DTYPE_I8) afk_sgemm_packb_q8(tb, in[1].data, in[1].dims, dst);
     else if (in[1].dtype == AF_DTYPE_U8) afk_sgemm_packb_cw(tb, in[1].data, in[1].dims, dst);
     else if (in[1].dtype == AF_DTYPE_F32 && as_a(op, out, K, N))
         afk_sgemm_packw(tb, K, N, in[1].data, in[1].dims[1], dst);

@@ -17,6 +17,7 @@
 #include "internal.h"
 #include "simd512.h"
 #include "cpanel.h"
+#include "qgemm.h"
 
 #include <string.h>
 
@@ -138,6 +139,27 @@ void afk_sgemm_packb_cw(int tb, const uint8_t *blob, const int64_t *dims, void *
     else afk_cw_pack_t(blob, 2, dims, afk_pgemm_nr(), d + PB_HEAD);
 }
 
+/* int8 compute (qgemm.h): the header (element size PB_Q8), then int8 panels of 32 lanes: op(B)'s
+ * N columns — a (N,K) weight as stored (per-column scales), a (K,N) one read transposed (its
+ * per-k scales folded into A, one zero point). 0 bytes: it cannot run so. */
+enum { PB_Q8 = 8 };
+
+size_t afk_sgemm_packb_q8_bytes(int tb, const uint8_t *blob, const int64_t *dims)
+{
+    size_t b = afk_pgemm_nr() == 32 ? afk_q8_bytes(blob, 2, dims, 1, 32, !tb) : 0;
+    return b ? PB_HEAD + b : 0;
+}
+
+void afk_sgemm_packb_q8(int tb, const uint8_t *blob, const int64_t *dims, void *dst)
+{
+    uint8_t *d = dst;
+    memset(d, 0, PB_HEAD);
+    ((int32_t *)d)[0] = afk_pgemm_nr();
+    ((int32_t *)d)[1] = PB_Q8;
+    afk_q8_pack(blob, 2, dims, 1, 32, !tb, d + PB_HEAD);
+}
+
+
 /* ---- a constant f32 op(B) as the A operand ------------------------------------------------
  * Y (M,N) = X (M,K) @ W (K,N) is also Y^T = W^T @ X^T: the weight as the broadcast operand
  * (pre-packed row panels of W^T, streamed once per call) and the activations as the vector one
@@ -180,6 +202,7 @@ static const void *packed_panels(const void *Bp, size_t *es)
     if (((const int32_t *)Bp)[PB_AS_A] && ((const int32_t *)Bp)[PB_AS_A] != afk_pgemm_mr())
         return NULL;
     *es = (size_t)((const int32_t *)Bp)[1];
+    if (*es == PB_Q8 && !afk_q8_available()) return NULL;
     return (const uint8_t *)Bp + PB_HEAD;
 }
 
@@ -458,6 +481,7 @@ static void sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha
                            .bp_col0 = col0 + j0};
             if (Bp && bp_es == sizeof(float)) g.Bp = Bp;
             else if (Bp && bp_es == PB_CW) g.Bcw = Bp;
+            else if (Bp && bp_es == PB_Q8) g.Bq8 = Bp;
             else if (Bp) g.Bp16 = Bp;
             afk_pgemm_run(&g);
         }

@@ -11,6 +11,7 @@
 #include "../../graph/dtype.h"
 #include "../wdecode.h"
 #include "internal.h"
+#include "neon.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -255,15 +256,7 @@ void afk_cw_pack_t(const uint8_t *blob, int rank, const int64_t *dims, int mr, v
 
 /* ---- decoding -------------------------------------------------------------------------------- */
 
-/* A panel being decoded: its codes, first global row and the parameter arrays. */
-typedef struct cw_panel {
-    const afk_cw *cw;
-    const uint8_t *codes;
-    int64_t r0, kc, k0, nrow; /* first global row, k block, all rows (blockwise params) */
-    int mr;
-    const float *s, *o, *t;
-    const int32_t *z;
-} cw_panel;
+typedef afk_cw_panel cw_panel;
 
 /* ap[e] for e in [e0, e1): element e is lane r0 + e % mr, column k0 + e / mr of the panel;
  * the stored weight's row r and column c are (lane, column), or (column, lane) when tr. */
@@ -517,6 +510,18 @@ TGT256 static void decode256(const cw_panel *p, float *ap)
 }
 #endif
 
+#ifdef AFK_CW_X86
+/* 2 AVX-512F, 1 AVX2, 0 portable: the best the CPU has, capped by afk_cw_force_portable */
+static int cw_use(void)
+{
+    static int isa = -1; /* a benign race: every thread computes the same value */
+    if (isa < 0)
+        isa = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+    int use = afk_cw_force_portable > 0 ? (afk_cw_force_portable == 1 ? 0 : 1) : isa;
+    return use > isa ? isa : use;
+}
+#endif
+
 void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t i0, int mr,
                    float *ap)
 {
@@ -527,11 +532,7 @@ void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t
                   (const float *)(base + cw->aux_off), (const float *)(base + cw->table_off),
                   (const int32_t *)(base + cw->aux_off)};
 #ifdef AFK_CW_X86
-    static int isa = -1; /* a benign race: every thread computes the same value */
-    if (isa < 0)
-        isa = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
-    int use = afk_cw_force_portable > 0 ? (afk_cw_force_portable == 1 ? 0 : 1) : isa;
-    if (use > isa) use = isa;
+    int use = cw_use();
     /* lanes along stored columns: AVX-512 (int32 gather indices for blockwise) or portable */
     if (cw->tr && use == 2 &&
         (cw->kind != AFK_CW_BLK || cw->K * ((cw->rows + cw->R - 1) / cw->R) < INT32_MAX))
@@ -540,5 +541,23 @@ void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t
     if (use == 2 && mr <= 16) return cw->kind == AFK_CW_BLK ? decode512_blk(&p, ap) : decode512(&p, ap);
     if (use >= 1 && mr <= 8) return cw->kind == AFK_CW_BLK ? decode256_blk(&p, ap) : decode256(&p, ap);
 #endif
+#if defined(AFK_NEON)
+    if (afk_cw_force_portable != 1 && afk_neon_on()) {
+        afk_neon_cw_decode(&p, ap);
+        return;
+    }
+#endif
     decode_portable(&p, 0, kc * mr, ap);
+}
+
+const char *afk_cw_isa(void)
+{
+#ifdef AFK_CW_X86
+    static const char *const names[3] = {"portable", "avx2", "avx512"};
+    return names[cw_use()];
+#elif defined(AFK_NEON)
+    return afk_cw_force_portable != 1 && afk_neon_on() ? "neon" : "portable";
+#else
+    return "portable";
+#endif
 }

@@ -913,12 +913,22 @@ static const char *open_why(const af_bundle *b, int32_t id)
         const afb_node *n = &f->nodes[i];
         for (int k = 0; k < n->n_in; k++) {
             if (n->in[k] != id || (k == 1 && packs_weight(b, n, NULL))) continue;
-            if (n->op == AF_OP_CONV && k == 1)
-                return "conv outside the packed GEMM (depthwise, or a CPU without AVX2): "
-                       "decoded at open";
-            if ((n->op == AF_OP_GEMM || n->op == AF_OP_MATMUL) && k == 1)
-                return "MatMul/Gemm weight not packed (one output row: the GEMV reads f32 "
-                       "B; or B batched): decoded at open";
+            if (n->op == AF_OP_CONV && k == 1) {
+                const afb_tensor *t = &f->tensors[id];
+                if (n->p.conv.group > 1 && t->rank >= 2 && t->dims[1] == 1 &&
+                    t->dims[0] == n->p.conv.group)
+                    return "depthwise conv: decoded at open, by measurement (its direct loop "
+                           "reads f32; its weights are small: docs/performance.md)";
+                return "conv outside the packed GEMM (a CPU without AVX2): decoded at open";
+            }
+            if ((n->op == AF_OP_GEMM || n->op == AF_OP_MATMUL) && k == 1) {
+                const afb_tensor *t = &f->tensors[id];
+                const char *no = t->encoding > AFB_ENC_FP16 && !b->expand
+                                     ? afk_cw_why_not(t->data, t->rank, t->dims) : NULL;
+                return no ? no : "MatMul/Gemm weight not packed (B batched; or one output row "
+                                 "read by the f32 GEMV: a weight in halves, or a K past its "
+                                 "work buffer): decoded at open";
+            }
             return "read by a kernel that takes f32: decoded at open";
         }
     }

@@ -8,6 +8,10 @@
  *   pal4:  x = s * T[c] + o
  *   blk:   x = (float)c * s + o          s, o of the lane's block
  *
+ * Palettes of 5..8 bits (AFK_CW_PAL8: byte codes into tables of up to 256 entries) are not
+ * taken here (afk_cw_decode keeps them on the portable loop); 1..3-bit ones are held as
+ * nibbles into 16-slot tables and are.
+ *
  * Untransposed panels (lanes = the stored weight's rows) take per-lane parameters and tables
  * (a lane whose table differs from its group's first is merged in by a compare-select);
  * transposed ones (lanes = its columns, k = its rows) one scale / zero point / table per k

@@ -28,6 +28,8 @@ af_status afk_batchnorm_check(AFK_CHECK_ARGS);
 af_status afk_batchnorm_run(AFK_RUN_ARGS);
 af_status afk_unary_check(AFK_CHECK_ARGS);
 af_status afk_unary_run(AFK_RUN_ARGS);
+af_status afk_geglu_check(AFK_CHECK_ARGS); /* eltwise.c */
+af_status afk_geglu_run(AFK_RUN_ARGS);
 af_status afk_binary_check(AFK_CHECK_ARGS);
 af_status afk_binary_run(AFK_RUN_ARGS);
 size_t afk_dense_prepack_bytes(af_op op, const af_params *p, const af_tview *in,
@@ -211,6 +213,12 @@ void afk_sgemm_packb16(int tb, int64_t K, int64_t N, const uint16_t *B, int64_t 
  * (cpanel.h), decoded per k block as they are used; 0 bytes: the blob cannot run so. */
 size_t afk_sgemm_packb_cw_bytes(int tb, const uint8_t *blob, const int64_t *dims);
 void afk_sgemm_packb_cw(int tb, const uint8_t *blob, const int64_t *dims, void *dst);
+/* For one output row (a batch-1 classifier): the blob kept as compressed rows (cpanel.h's rows
+ * form) for the AVX-512 GEMV, which decodes them as it reads and sums exactly as the f32 GEMV
+ * does; 0 bytes: no AVX-512 GEMV here, or the blob cannot run so. */
+size_t afk_sgemm_packb_cw_rows_bytes(int tb, const uint8_t *blob, const int64_t *dims);
+void afk_sgemm_packb_cw_rows(const uint8_t *blob, const int64_t *dims, void *dst);
+int afk_sgemm_has_gemv(void); /* one row of A takes the AVX-512 GEMV here (not the packed GEMM) */
 int afk_sgemm_packed_ok(const void *Bp); /* Bp was packed for the kernel in use */
 /* Or a constant f32 op(B) (K,N) of a GEMM with M output rows, alpha 1, beta 0 and A not
  * transposed, packed as op(B)^T's A panels (the weight as the broadcast operand: the faster

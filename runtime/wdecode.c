@@ -1,5 +1,7 @@
 /* runtime/wdecode.c — reference (scalar) decoders of the compressed weight blobs, and the
- * layout arithmetic shared with compress/'s encoders. See wdecode.h. */
+ * layout arithmetic shared with compress/'s encoders. See wdecode.h. On AArch64 the int8,
+ * 4-bit table/palette and blockwise row loops run on NEON (kernels/wdec_neon.c: the same
+ * floats, nothing read past a row's codes). */
 #include "wdecode.h"
 
 #include <math.h>
@@ -7,6 +9,9 @@
 
 #include "../graph/dtype.h"
 #include "qparam.h"
+#if defined(__aarch64__)
+#include "kernels/neon.h" /* the row loops of wdec_neon.c */
+#endif
 
 typedef unsigned long long ull;
 
@@ -203,6 +208,12 @@ static af_status dec_int8(const af_wblob_head *h, const af_wblob_layout *l, cons
         int z = asym ? (int8_t)b[l->params2_off + si] : 0;
         const int8_t *qr = q + r * l->cols;
         float *o = out + r * l->cols;
+#if defined(AFK_NEON)
+        if (afk_neon_on()) {
+            afk_neon_dec_int8(qr, (int64_t)l->cols, s, z, o);
+            continue;
+        }
+#endif
         for (uint64_t c = 0; c < l->cols; c++) o[c] = s * (float)(qr[c] - z);
     }
     return AF_OK;
@@ -275,6 +286,12 @@ static af_status dec_palette(const af_wblob_head *h, const af_wblob_layout *l, c
                                   "not finite", (ull)r);
             float *o = out + r * l->cols;
             uint64_t e0 = r * l->cols;
+#if defined(AFK_NEON)
+            if (bits == 4 && afk_neon_on()) {
+                afk_neon_dec_lut4(idx, e0, (int64_t)l->cols, lut, h->flags != 0, s, off, o);
+                continue;
+            }
+#endif
             if (bits == 4 && !h->flags)
                 for (uint64_t c = 0; c < l->cols; c++) o[c] = lut[nibble(idx, e0 + c)];
             else
@@ -324,6 +341,13 @@ static af_status dec_blockwise(const af_wblob_head *h, const af_wblob_layout *l,
             if (!read_f16s(b + l->params_off + 4 * (r * h->c + k), 2, so))
                 return af_err_set(err, AF_ERR_FORMAT, "blockwise scale/offset not finite");
             uint64_t c0 = k * bs, c1 = c0 + bs < l->cols ? c0 + bs : l->cols;
+#if defined(AFK_NEON)
+            if (afk_neon_on()) {
+                afk_neon_dec_blk(q, r * l->cols + c0, (int64_t)(c1 - c0), h->bits, so[0], so[1],
+                                 out + r * l->cols + c0);
+                continue;
+            }
+#endif
             for (uint64_t c = c0; c < c1; c++) {
                 uint64_t e = r * l->cols + c;
                 unsigned code = h->bits == 8 ? q[e] : nibble(q, e);

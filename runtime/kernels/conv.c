@@ -16,6 +16,7 @@
 #include "qgemm.h"
 #include "simd512.h"
 #include "dw_fast.h"
+#include "neon.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -406,6 +407,12 @@ static void im2col(const conv_geom *g, const float *x, int64_t p0, int64_t T, fl
 static void put_run(float *d, int64_t pstride, int nr, int64_t r, int64_t len, const float *src,
                     int64_t s)
 {
+#if defined(AFK_NEON)
+    if (nr == AFK_NEON_NR) {
+        afk_neon_put_run8(d, pstride, r, len, src, s);
+        return;
+    }
+#endif
     while (len > 0) {
         int64_t o = r % nr, n = nr - o < len ? nr - o : len;
         float *dst = d + r / nr * pstride + o;

@@ -11,6 +11,7 @@
 #include "../../graph/dtype.h"
 #include "../wdecode.h"
 #include "internal.h"
+#include "neon.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -330,15 +331,7 @@ void afk_cw_pack_rows(const uint8_t *blob, const int64_t *dims, void *dst)
 
 /* ---- decoding -------------------------------------------------------------------------------- */
 
-/* A panel being decoded: its codes, first global row and the parameter arrays. */
-typedef struct cw_panel {
-    const afk_cw *cw;
-    const uint8_t *codes;
-    int64_t r0, kc, k0, nrow; /* first global row, k block, all rows (blockwise params) */
-    int mr;
-    const float *s, *o, *t;
-    const int32_t *z;
-} cw_panel;
+typedef afk_cw_panel cw_panel;
 
 /* The stored weight's (r, col), its code element e of p->codes. */
 static float value_at(const cw_panel *p, int64_t r, int64_t col, uint64_t e)
@@ -741,6 +734,12 @@ void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t
     if (use == 2 && mr <= 16) return cw->kind == AFK_CW_BLK ? decode512_blk(&p, ap) : decode512(&p, ap);
     if (use >= 1 && mr <= 8) return cw->kind == AFK_CW_BLK ? decode256_blk(&p, ap) : decode256(&p, ap);
 #endif
+#if defined(AFK_NEON)
+    if (afk_cw_force_portable != 1 && afk_neon_on() && cw->kind != AFK_CW_PAL8) {
+        afk_neon_cw_decode(&p, ap);
+        return;
+    }
+#endif
     decode_portable(&p, 0, kc * mr, ap);
 }
 
@@ -770,4 +769,16 @@ void afk_cw_decode_rows(const afk_cw *cw, int64_t r0, int64_t nr, int64_t c0, in
 #endif
             c = end;
         }
+}
+
+const char *afk_cw_isa(void)
+{
+#ifdef AFK_CW_X86
+    static const char *const names[3] = {"portable", "avx2", "avx512"};
+    return names[decoder_isa()];
+#elif defined(AFK_NEON)
+    return afk_cw_force_portable != 1 && afk_neon_on() ? "neon" : "portable";
+#else
+    return "portable";
+#endif
 }

@@ -102,11 +102,34 @@ int afk_cw_int8_rows(const uint8_t *blob, int rank, const int64_t *dims, const u
 /* 1 when the blob is such an int8 weight and every row has the same zero point. */
 int afk_cw_int8_one_zero(const uint8_t *blob, int rank, const int64_t *dims);
 
+/* A panel being decoded (afk_cw_decode's working view, shared with cpanel_neon.c): its codes,
+ * first global row (lane) and k block, the rows of the parameter arrays (blockwise: the stride
+ * between blocks), and the f32 parameter arrays of the buffer. */
+typedef struct afk_cw_panel {
+    const afk_cw *cw;
+    const uint8_t *codes;
+    int64_t r0, kc, k0, nrow;
+    int mr;
+    const float *s, *o, *t;
+    const int32_t *z;
+} afk_cw_panel;
+
+/* The decoder afk_cw_decode takes on this CPU for an untransposed panel of up to 16 lanes:
+ * "avx512", "avx2", "neon" or "portable" (after afk_cw_force_portable). */
+const char *afk_cw_isa(void);
+
+#if defined(__aarch64__)
+/* cpanel_neon.c: the panel p decoded into ap (kc * mr floats), the portable loop's bits; every
+ * kind but AFK_CW_PAL8 (5..8-bit palettes: tables of up to 256 entries, the portable loop). */
+void afk_neon_cw_decode(const afk_cw_panel *p, float *ap);
+#endif
+
 /* conv.c: a compressed 3x3 conv weight keeps Winograd (f32, transformed) when its transformed
  * weights take at most afk_cw_wino_max bytes (default 3 MiB; 0: never) */
 extern size_t afk_cw_wino_max;
 
-/* tests: 0 (default) the best the CPU has; 1 the portable loop; 2 at most AVX2 */
+/* tests: 0 (default) the best the CPU has; 1 the portable loop; 2 at most AVX2 (AArch64: any
+ * value but 1 is NEON) */
 extern int afk_cw_force_portable;
 
 #endif

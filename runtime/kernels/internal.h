@@ -304,7 +304,7 @@ float afk_unary_f32(const af_unary_params *u, float x);
 void afk_act_apply(const af_unary_params *u, float *x, int64_t n);
 int afk_act_valid(const af_unary_params *u); /* fn is a float→float unary */
 
-/* ---- Winograd F(4x4, 3x3) / F(2x2, 3x3) for 3x3 stride-1 convs (winograd.c), AVX-512F or AVX2+FMA ----
+/* ---- Winograd F(4x4, 3x3) / F(2x2, 3x3), 3x3 stride-1 convs (winograd.c): AVX-512F, AVX2, NEON ----
  * conv.c fills the geometry and act, asks afk_wino_applies, pre-packs the weights once
  * (afk_wino_pack into afk_wino_pack_floats() floats) and runs one image at a time. */
 typedef struct afk_wino {
@@ -332,6 +332,15 @@ void afk_wino_input256(const afk_wino *w, int64_t S, int64_t p0, int64_t nb, int
                        float *V, size_t ks);
 void afk_wino_output256(const afk_wino *w, int64_t S, int64_t m0, int64_t mc, int64_t p0,
                         int64_t nb, int64_t NB, const float *Z, size_t zs);
+#if defined(__aarch64__)
+/* The NEON transforms (winograd_neon.c), for 8-wide B panels; arguments as above. And the
+ * weight transform of n (1, 2) weights (g, g + gs) to floats d, d + MC, ... (afk_wino_pack). */
+void afk_neon_wino_pair2(int a, const float *g, int64_t gs, int n, float *d, int64_t MC);
+void afk_wino_input128(const afk_wino *w, int64_t S, int64_t p0, int64_t nb, int64_t NB,
+                       float *V, size_t ks);
+void afk_wino_output128(const afk_wino *w, int64_t S, int64_t m0, int64_t mc, int64_t p0,
+                        int64_t nb, int64_t NB, const float *Z, size_t zs);
+#endif
 /* -1 (default): where the cost rule says it pays; 0: never; 1: F(4x4) wherever legal; 2: F(2x2)
  * wherever legal (tests) */
 extern int afk_wino_mode;

@@ -28,6 +28,21 @@ AFK_NEON_UKR(7) AFK_NEON_UKR(8) AFK_NEON_UKR(9) AFK_NEON_UKR(10) AFK_NEON_UKR(11
 AFK_NEON_UKR(12)
 #undef AFK_NEON_UKR
 
+/* ---- the conv's implicit im2col into 8-wide B panels (im2col_neon.c) ----
+ * positions [r, r+len) of one packed row (panels pstride floats apart from d) = src[0],
+ * src[s], ..., or zeros when src is NULL: conv.c's put_run for nr = 8. */
+void afk_neon_put_run8(float *d, int64_t pstride, int64_t r, int64_t len, const float *src,
+                       int64_t s);
+
+/* ---- wdecode.c's row loops (wdec_neon.c): the reference decoders' floats ----
+ * o (n) = s * (float)(q - z) · the 4-bit codes from element e0 through the 16-entry table
+ * (scaled: s * T[c] + off) · blockwise (float)code * s + off (bits 4 or 8). */
+void afk_neon_dec_int8(const int8_t *q, int64_t n, float s, int z, float *o);
+void afk_neon_dec_lut4(const uint8_t *codes, uint64_t e0, int64_t n, const float *lut, int scaled,
+                       float s, float off, float *o);
+void afk_neon_dec_blk(const uint8_t *codes, uint64_t e0, int64_t n, int bits, float s, float off,
+                      float *o);
+
 /* ---- elementwise loops (vec_neon.c), the contracts of vec.c's ---- */
 void afk_neon_bias_act(float *x, int64_t n, float bias, int kind, float lo, float hi);
 void afk_neon_add_act(float *x, const float *r, int64_t n, int kind, float lo, float hi);

@@ -124,11 +124,12 @@ __attribute__((target("avx2"))) static void binary_sa_avx2(int fn, float a, cons
 /* e^x for 8 lanes: x = n ln2 + r, |r| <= ln2/2, e^r by its degree-7 Taylor polynomial
  * (truncation < 1e-8 relative), times 2^n applied as two halves so that n in [-150, 128]
  * (denormal results) stays exact; x > 88.72 gives +inf like expf. Relative error a few ulp
- * (tests/unit/test_kernels_fast.c bounds it). */
+ * (tests/unit/test_kernels_fast.c bounds it). NaN stays NaN: maxps/minps return their second
+ * operand when either is NaN, so x goes second in the clamps. */
 __attribute__((target("avx2,fma"))) static __m256 exp8(__m256 x)
 {
     __m256 big = _mm256_cmp_ps(x, _mm256_set1_ps(88.72f), _CMP_GT_OQ);
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-103.9f)), _mm256_set1_ps(88.72f));
+    x = _mm256_min_ps(_mm256_set1_ps(88.72f), _mm256_max_ps(_mm256_set1_ps(-103.9f), x));
     __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x); /* ln2 hi */

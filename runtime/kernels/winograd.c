@@ -1,8 +1,8 @@
 /* runtime/kernels/winograd.c — 3×3 stride-1 convolution by Winograd F(4×4, 3×3) or F(2×2, 3×3)
  * (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016) on sgemm_packed.c's
- * packed GEMM: AVX-512F (32-wide panels, transforms below) or AVX2+FMA (16-wide panels, the
- * same transforms on 8 lanes in winograd_avx2.c; "32-wide" and "16 slots at once" below
- * read 16 and 8 there). Written below for F(4×4) (6×6 tiles, 36 matrices); F(2×2) is the
+ * packed GEMM: AVX-512F (32-wide panels, transforms below), AVX2+FMA (16-wide panels, the
+ * same transforms on 8 lanes in winograd_avx2.c) or NEON (8-wide panels, 4 lanes in
+ * winograd_neon.c); "32-wide" and "16 slots at once" below read 16 and 8, or 8 and 4, there. Written below for F(4×4) (6×6 tiles, 36 matrices); F(2×2) is the
  * same with 4×4 tiles on a step of 2 and 16 matrices: 2.25× fewer multiplies than direct
  * instead of 4×, but 16 instead of 36 transformed weight matrices to stream, which wins on
  * maps of about 14×14 with AVX-512 (AVX2 multiplies slowly enough for F(4×4) to win there).
@@ -31,6 +31,7 @@
  * multiplies but loses ~2 more decimal digits.
  */
 #include "internal.h"
+#include "neon.h"
 #include "simd512.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -55,8 +56,13 @@ static int64_t slot_w(const afk_wino *w)
     return tw <= L ? L : tw <= 2 * L && 2 * L < 16 ? 2 * L : (tw + 15) / 16 * 16;
 }
 static int64_t tiles(const afk_wino *w) { return (w->OH + w->m - 1) / w->m * slot_w(w); }
-/* The GEMM's B panel width: 32 (AVX-512F) or 16 (AVX2+FMA, transforms in winograd_avx2.c). */
-static int64_t panel(void) { return afk_pgemm_nr() == 16 ? 16 : PANEL; }
+/* The GEMM's B panel width: 32 (AVX-512F), 16 (AVX2+FMA, transforms in winograd_avx2.c) or 8
+ * (NEON, winograd_neon.c). */
+static int64_t panel(void)
+{
+    int nr = afk_pgemm_nr();
+    return nr == 16 || nr == 8 ? nr : PANEL;
+}
 /* As few blocks as keep a block's V within V_BYTES (each block streams all of U once), of
  * equal size in whole panels. */
 static int64_t block_tiles(const afk_wino *w)
@@ -81,7 +87,7 @@ static int64_t pad_panel(int64_t n) { return (n + panel() - 1) / panel() * panel
 /* At least this many columns' worth per GEMM: the time to stream its weights from memory
  * when the map is small (calibrated: F(4x4) on ResNet's 14x14 maps measured no faster than
  * the direct conv). AVX-512 only: see avx2_cols. */
-static int64_t mem_slots(void) { return panel() == 16 ? 0 : MEM_SLOTS; }
+static int64_t mem_slots(void) { return panel() < PANEL ? 0 : MEM_SLOTS; }
 
 /* AVX2 multiplies at half the AVX-512 rate, so the weights stream in the shadow of the
  * products and the transforms' share shrinks with the channels: the columns plus 16/min(C, M)
@@ -97,13 +103,14 @@ static int64_t avx2_cols(const afk_wino *w, int64_t cols)
 }
 
 /* Cost in GEMM slots per (output, input) channel pair: products per column times the
- * columns (whole panels), the transforms a quarter more (AVX2: avx2_cols); at least
+ * columns (whole panels), the transforms a quarter more (AVX2, and NEON, whose 4-lane FMA
+ * rate is of AVX2's order: avx2_cols; not measured on ARM hardware, docs/arm64.md); at least
  * mem_slots() columns. */
 static int64_t wino_cost(const afk_wino *w0, int m)
 {
     afk_wino w = *w0;
     w.m = m;
-    int64_t cols = panel() == 16 ? avx2_cols(&w, pad_panel(tiles(&w)))
+    int64_t cols = panel() < PANEL ? avx2_cols(&w, pad_panel(tiles(&w)))
                                  : pad_panel(tiles(&w)) * 5 / 4;
     return nk(&w) * (cols > mem_slots() ? cols : mem_slots());
 }
@@ -114,8 +121,8 @@ enum { BIG_U_MAP = 32 * 32 };
 int afk_wino_applies(afk_wino *w)
 {
     w->m = 4;
-    if (afk_wino_mode == 0 || (afk_pgemm_nr() != 32 && afk_pgemm_nr() != 16) || w->act < 0)
-        return 0;
+    const int nr = afk_pgemm_nr();
+    if (afk_wino_mode == 0 || (nr != 32 && nr != 16 && nr != 8) || w->act < 0) return 0;
     /* bounds keep every size below far from overflow */
     if (w->C < 1 || w->M < 1 || w->C > 16384 || w->M > 16384 || w->OH < 1 || w->OW < 1 ||
         w->OH > 65536 || w->OW > 65536 || w->H > 65536 || w->W > 65536 || w->pt > 2 || w->pl > 2)
@@ -253,6 +260,11 @@ void afk_wino_pack(const afk_wino *w, const float *weights, float *dst)
                     wino_pair4(a, weights + (m * w->C + c) * 9, w->C * 9,
                                mend - m < 4 ? (int)(mend - m) : 4,
                                dst + afk_pgemm_a_index(w->M, w->C, m, c), MC);
+#elif defined(AFK_NEON)
+                for (; m < mend; m += 2) /* rows m, m+1 of a panel: adjacent */
+                    afk_neon_wino_pair2(a, weights + (m * w->C + c) * 9, w->C * 9,
+                                        mend - m < 2 ? 1 : 2,
+                                        dst + afk_pgemm_a_index(w->M, w->C, m, c), MC);
 #endif
                 for (; m < mend; m++) {
                     double u[6][6];
@@ -510,7 +522,34 @@ TGT static void output_block(const afk_wino *w, int64_t m0, int64_t mc, int64_t 
                                                        p0 + q, (int)(nb - q < 16 ? nb - q : 16));
 }
 
+#endif
+
+#if defined(__x86_64__) || defined(__i386__) || defined(AFK_NEON)
 /* ---- tasks ---------------------------------------------------------------------------------- */
+
+/* V for slots [p0, p0+nb) with the transforms of the kernel in use. */
+static void input_xf(const afk_wino *w, int64_t p0, int64_t nb, float *V)
+{
+#if defined(AFK_NEON)
+    afk_wino_input128(w, slot_w(w), p0, nb, block_tiles(w), V, vstride(w));
+#else
+    if (panel() == 16) afk_wino_input256(w, slot_w(w), p0, nb, block_tiles(w), V, vstride(w));
+    else input_block(w, p0, nb, V);
+#endif
+}
+
+/* y from Z rows [m0, m0+mc) for slots [p0, p0+nb), the same way. */
+static void output_xf(const afk_wino *w, int64_t m0, int64_t mc, int64_t p0, int64_t nb,
+                      const float *Z)
+{
+#if defined(AFK_NEON)
+    afk_wino_output128(w, slot_w(w), m0, mc, p0, nb, block_tiles(w), Z, zstride(w));
+#else
+    if (panel() == 16)
+        afk_wino_output256(w, slot_w(w), m0, mc, p0, nb, block_tiles(w), Z, zstride(w));
+    else output_block(w, m0, mc, p0, nb, Z);
+#endif
+}
 
 typedef struct wino_job {
     const afk_wino *w;
@@ -529,9 +568,7 @@ static void wino_task(void *arg, int64_t task, int tid)
     float *V = w->scratch + (size_t)tid * w->slice;
     V = (float *)(((uintptr_t)V + 63) & ~(uintptr_t)63);
     float *Z = V + nk(w) * vstride(w);
-    const int avx2 = panel() == 16;
-    if (avx2) afk_wino_input256(w, slot_w(w), p0, nb, NB, V, vstride(w));
-    else input_block(w, p0, nb, V);
+    input_xf(w, p0, nb, V);
     for (int64_t m0 = mlo; m0 < mhi; m0 += mchunk()) {
         int64_t mc = mhi - m0 < mchunk() ? mhi - m0 : mchunk();
         for (int k = 0; k < nk(w); k++) { // U[k] (mc, C) @ V[k] (C, nb) -> Z[k] (mc, nb)
@@ -541,8 +578,7 @@ static void wino_task(void *arg, int64_t task, int tid)
                             .act = AFK_ACT_NONE};
             afk_pgemm_run(&pg);
         }
-        if (avx2) afk_wino_output256(w, slot_w(w), m0, mc, p0, nb, NB, Z, zstride(w));
-        else output_block(w, m0, mc, p0, nb, Z);
+        output_xf(w, m0, mc, p0, nb, Z);
     }
 }
 

@@ -3,8 +3,8 @@
 # CLI under qemu-aarch64 and by the x86 CLI, outputs compared.
 #   tests/arm64/e2e.sh HOST_BUILD ARM64_BUILD
 # Bars (issue 21): the aarch64 outputs within >= 120 dB PSNR of the x86 ones (the two differ
-# only in summation order and FMA rounding: NEON 12x8 tiles vs AVX-512 14x32, polynomial
-# activations; measured 130-150 dB; a wrong tile, weight or epilogue gives < 60 dB), and
+# only in summation order and FMA rounding: NEON 12x8 tiles vs AVX-512 14x32, Winograd tiles
+# chosen by each CPU's cost rule, polynomial activations; measured 130-150 dB; a wrong tile, weight or epilogue gives < 60 dB), and
 # byte-identical across --threads 1 and 2 (tasks are cut by shape alone). Also >= 80 dB against
 # the committed ONNX Runtime references (the bar of tests/e2e/cnn_small.sh).
 set -eu
@@ -38,7 +38,7 @@ done
 # the weight decoders (halves, int8, int4 tables, palettes, sparse, blockwise) on the small CNN
 for c in fp16 int8 int4 palette sparse blockwise; do check models/small_cnn small_cnn "$c"; done
 # inspect reads the same bundle bytes on both (but for its lines about how this CPU runs a
-# weight: x86 keeps 3x3 convs on Winograd, AArch64 has no Winograd kernels)
+# weight: each CPU's kernels and cost rules choose Winograd, compressed panels or f32 panels)
 "$HOST/bin/aneforge" inspect "$T/small_cnn.int8.afb" | grep -v "on this CPU" >"$T/inspect.x86"
 $QEMU "$ARM/bin/aneforge" inspect "$T/small_cnn.int8.afb" | grep -v "on this CPU" >"$T/inspect.arm"
 cmp "$T/inspect.x86" "$T/inspect.arm"

@@ -105,11 +105,17 @@ static void test_path(const rcase *c, const char *path, int prepack)
 
 static void test_case(const rcase *c)
 {
-    if (c->wino) { /* on each kernel present: AVX-512F, then AVX2+FMA (16-wide panels) */
+    if (c->wino) { /* on each kernel present: AVX-512F, then AVX2+FMA (16-wide panels); NEON */
+#if defined(__aarch64__)
+        static const char *const wnames[3] = {"", "", "winograd neon"};
+        static const int nrs[3] = {0, -1, 8}, paths = 1;
+#else
         static const char *const wnames[3] = {"", "winograd avx2", "winograd avx512"};
-        for (int path = 2; path >= 1; path--) {
+        static const int nrs[3] = {0, 16, 32}, paths = 2;
+#endif
+        for (int path = 2; path > 2 - paths; path--) {
             afk_pgemm_force = path, afk_wino_mode = c->wino;
-            if (afk_pgemm_nr() == (path == 2 ? 32 : 16)) test_path(c, wnames[path], 1);
+            if (afk_pgemm_nr() == nrs[path]) test_path(c, wnames[path], 1);
             else printf("  %s: skipped, no %s\n", c->what, path == 2 ? "AVX-512" : "AVX2");
             afk_pgemm_force = -1, afk_wino_mode = -1;
         }

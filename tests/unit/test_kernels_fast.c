@@ -84,10 +84,15 @@ static void test_vec(void)
         enum { S = 4099 };
         static float xs[S], ys[S];
         for (int i = 0; i < S; i++) xs[i] = ys[i] = (float)(i - S / 2) * 0.05f; /* [-102, 102] */
+        xs[9] = ys[9] = NAN, xs[S / 2 + 3] = ys[S / 2 + 3] = -NAN; /* in the vector body */
         afk_act_apply(&u, ys, S);
         int bad = 0;
         for (int i = 0; i < S; i++) {
             float r = afk_unary_f32(&u, xs[i]);
+            if (isnan(r)) { /* NaN in, NaN out, as the reference */
+                bad += !isnan(ys[i]);
+                continue;
+            }
             /* exp8: degree-7 polynomial (< 1e-8) plus a handful of roundings: 1e-6 relative is
              * ~8 ulp; the absolute 1e-37 covers sigmoid's denormal tail on the far left */
             bad += !(fabsf(ys[i] - r) <= 1e-6f * fabsf(r) + 1e-37f);
@@ -153,8 +158,9 @@ static void conv_params(const conv_case *c, af_params *p, int64_t *OH, int64_t *
     *OW = (c->W + 2 * c->pad - span) / c->stride + 1;
 }
 
-/* Naive direct conv (the reference) at one output; *mag = sum |x*w| for the bound. */
-static float conv_ref_at(const conv_case *c, const float *x, const float *w, const float *b,
+/* Naive direct conv (the reference) at one output, before the activation; *mag = sum |x*w|
+ * for the bound. */
+static float conv_sum_at(const conv_case *c, const float *x, const float *w, const float *b,
                          int64_t n, int64_t m, int64_t oh, int64_t ow, float *mag)
 {
     int64_t Cg = c->C / c->group, Mg = c->M / c->group, g = m / Mg;
@@ -171,7 +177,12 @@ static float conv_ref_at(const conv_case *c, const float *x, const float *w, con
                 a += fabs((double)xv * wv);
             }
     *mag = (float)a;
-    float v = (float)s;
+    return (float)s;
+}
+
+/* The reference activation of c on a sum v. */
+static float conv_act(const conv_case *c, float v)
+{
     if (c->act == AF_UNARY_RELU) v = v < 0 ? 0.0f : v;
     if (c->act == AF_UNARY_CLIP) v = v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
     if (c->act == AF_UNARY_SIGMOID) v = 1.0f / (1.0f + expf(-v));
@@ -212,22 +223,59 @@ static af_status run_conv(const conv_case *c, const float *x, const float *w, co
     return st;
 }
 
-/* GEMM path (afk_pgemm_force) and weight pre-packing of one run of test_conv_case. */
-static void test_conv_path(const conv_case *c, int path, int prepack);
+/* One case's random input, weights and bias, and the reference sums (before the activation)
+ * with their magnitudes: computed once, checked against every path. */
+typedef struct conv_data {
+    float *x, *w, *b, *sum, *mag;
+} conv_data;
 
-/* Winograd runs on a packed GEMM kernel (AVX-512F: 32-wide panels; AVX2+FMA: 16-wide) with
- * pre-packed (transformed) weights only: checks the packed size is the 36 transformed
- * matrices, i.e. that it is really taken, on each kernel the CPU has. */
-static void test_wino_case(const conv_case *c0)
+static void conv_data_make(const conv_case *c, conv_data *d)
 {
+    int64_t OH, OW;
+    af_params p;
+    conv_params(c, &p, &OH, &OW);
+    size_t nx = (size_t)(c->N * c->C * c->H * c->W), nw = (size_t)(c->M * c->C / c->group * c->k * c->k);
+    size_t ny = (size_t)(c->N * c->M * OH * OW);
+    d->x = malloc(nx * 4), d->w = malloc(nw * 4), d->b = malloc((size_t)c->M * 4);
+    d->sum = malloc(ny * 4), d->mag = malloc(ny * 4);
+    for (size_t i = 0; i < nx; i++) d->x[i] = frand();
+    for (size_t i = 0; i < nw; i++) d->w[i] = frand() * 0.5f;
+    for (int64_t i = 0; i < c->M; i++) d->b[i] = frand() * 0.1f;
+    size_t i = 0;
+    for (int64_t n = 0; n < c->N; n++)
+        for (int64_t m = 0; m < c->M; m++)
+            for (int64_t oh = 0; oh < OH; oh++)
+                for (int64_t ow = 0; ow < OW; ow++, i++)
+                    d->sum[i] = conv_sum_at(c, d->x, d->w, d->b, n, m, oh, ow, &d->mag[i]);
+}
+
+static void conv_data_free(conv_data *d) { free(d->x), free(d->w), free(d->b), free(d->sum), free(d->mag); }
+
+/* GEMM path (afk_pgemm_force) and weight pre-packing of one run of test_conv_case. */
+static void test_conv_path(const conv_case *c, const conv_data *d, int path, int prepack);
+
+/* Winograd runs on a packed GEMM kernel (AVX-512F: 32-wide panels; AVX2+FMA: 16-wide; NEON:
+ * 8-wide) with pre-packed (transformed) weights only: checks the packed size is the 36
+ * transformed matrices, i.e. that it is really taken, on each kernel the CPU has. */
+static void test_wino_case(const conv_case *c0, const conv_data *d)
+{
+#if defined(__aarch64__)
+    static const int nrs[3] = {0, -1, 8}; /* one kernel: NEON (any afk_pgemm_force > 0) */
+#else
+    static const int nrs[3] = {0, 16, 32};
+#endif
     for (int path = 2; path >= 1; path--) {
         conv_case cc = *c0;
         const conv_case *c = &cc;
-        if (path == 1 && cc.act != AF_UNARY_IDENTITY && cc.act != AF_UNARY_RELU)
+        int a = cc.act;
+        if (path == 1 && a != AF_UNARY_IDENTITY && a != AF_UNARY_RELU)
             cc.act = AF_UNARY_CLIP; /* the AVX2 kernel fuses identity/relu/clip only */
+        if (nrs[2] == 8 && a != AF_UNARY_IDENTITY && a != AF_UNARY_RELU && a != AF_UNARY_SIGMOID &&
+            a != AF_UNARY_SILU)
+            cc.act = AF_UNARY_CLIP; /* NEON: and sigmoid/silu */
         afk_pgemm_force = path;
         afk_wino_mode = c->wino;
-        if (afk_pgemm_nr() == (path == 2 ? 32 : 16)) {
+        if (afk_pgemm_nr() == nrs[path]) {
             af_params p;
             int64_t OH, OW;
             conv_params(c, &p, &OH, &OW);
@@ -240,8 +288,8 @@ static void test_wino_case(const conv_case *c0)
             CHECK(pb == (size_t)(nk * c->M * c->C + 16) * 4, "Winograd C%lld M%lld %lldx%lld "
                   "(%s): packed %zu bytes, not %d transformed matrices", (long long)c->C,
                   (long long)c->M, (long long)c->H, (long long)c->W, afk_pgemm_isa(), pb, nk);
-            test_conv_path(c, path, 1);
-        } else
+            test_conv_path(c, d, path, 1);
+        } else if (nrs[path] > 0)
             printf("  Winograd C%lld M%lld: skipped, no %s\n", (long long)c->C, (long long)c->M,
                    path == 2 ? "AVX-512" : "AVX2");
         afk_wino_mode = -1;
@@ -252,33 +300,38 @@ static void test_wino_case(const conv_case *c0)
 static void test_conv_case(const conv_case *c)
 {
     int dw = c->group == c->C && c->group == c->M;
+    conv_data d;
+    conv_data_make(c, &d);
     if (c->wino) {
-        test_wino_case(c);
+        test_wino_case(c, &d);
+        conv_data_free(&d);
         return;
     }
     afk_wino_mode = 0; /* the direct paths */
-    for (int path = 0; path <= 2; path++)
+    afk_pgemm_force = 1;
+    const char *isa1 = afk_pgemm_isa();
+    afk_pgemm_force = 2;
+    const int same = !strcmp(isa1, afk_pgemm_isa()); /* AArch64: NEON for both */
+    for (int path = 0; path <= 2 - same; path++)
         for (int pre = 0; pre <= (path > 0 && !dw); pre++) {
             afk_pgemm_force = path; /* depthwise: AVX-512 also selects its own loop */
-            if (path == 0 || afk_pgemm_nr() > 0) test_conv_path(c, path, pre);
+            if (path == 0 || afk_pgemm_nr() > 0) test_conv_path(c, &d, path, pre);
             afk_pgemm_force = -1;
         }
+    afk_pgemm_force = -1;
     afk_wino_mode = -1;
+    conv_data_free(&d);
 }
 
-static void test_conv_path(const conv_case *c, int path, int prepack)
+static void test_conv_path(const conv_case *c, const conv_data *d, int path, int prepack)
 {
     af_params p;
     int64_t OH, OW;
     conv_params(c, &p, &OH, &OW);
-    size_t nx = (size_t)(c->N * c->C * c->H * c->W), nw = (size_t)(c->M * c->C / c->group * c->k * c->k);
     size_t ny = (size_t)(c->N * c->M * OH * OW);
-    float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc((size_t)c->M * 4);
+    const float *x = d->x, *w = d->w, *b = d->b;
     float *y[4];
     for (int t = 0; t < 4; t++) y[t] = malloc(ny * 4);
-    for (size_t i = 0; i < nx; i++) x[i] = frand();
-    for (size_t i = 0; i < nw; i++) w[i] = frand() * 0.5f;
-    for (int64_t i = 0; i < c->M; i++) b[i] = frand() * 0.1f;
     int ok = 1;
     for (int t = 0; t < 4; t++) ok &= run_conv(c, x, w, b, y[t], t, prepack) == AF_OK;
     CHECK(ok, "conv %lldx%lld g%lld k%lld s%lld ran", (long long)c->C, (long long)c->M,
@@ -289,8 +342,9 @@ static void test_conv_path(const conv_case *c, int path, int prepack)
         for (int64_t m = 0; m < c->M; m++)
             for (int64_t oh = 0; oh < OH; oh++)
                 for (int64_t ow = 0; ow < OW; ow++) {
-                    float mag, r = conv_ref_at(c, x, w, b, n, m, oh, ow, &mag);
-                    float got = y[1][((n * c->M + m) * OH + oh) * OW + ow];
+                    size_t at = (size_t)(((n * c->M + m) * OH + oh) * OW + ow);
+                    float mag = d->mag[at], r = conv_act(c, d->sum[at]);
+                    float got = y[1][at];
                     /* Winograd F(4x4,3x3) sums transformed values (coefficients up to 5 in
                      * B^T, 8 in A^T), so its rounding can exceed the direct sum's; measured
                      * worst 0.2 K eps sum|x w| over these cases (printed), 8 leaves room and
@@ -323,7 +377,6 @@ static void test_conv_path(const conv_case *c, int path, int prepack)
         CHECK(!memcmp(y[0], y[t], ny * 4) && !memcmp(y[1], y[t], ny * 4),
               "conv C%lld M%lld k%lld (%s): %d threads differ from 1", (long long)c->C,
               (long long)c->M, (long long)c->k, path ? afk_pgemm_isa() : "sgemm", t);
-    free(x), free(w), free(b);
     for (int t = 0; t < 4; t++) free(y[t]);
 }
 

@@ -85,4 +85,13 @@ static inline int floats_eq(const float *a, const float *b, int64_t n, double to
     return 1;
 }
 
+/* 1 when AF_TEST_SMALL is set (and not "0"): the slow tests shrink their largest shapes,
+ * keeping every code path (tests/CMakeLists.txt sets it for tests run under an emulator, e.g.
+ * qemu-aarch64 in `make check-arm64`, where double-precision references take minutes). */
+static inline int test_small(void)
+{
+    const char *s = getenv("AF_TEST_SMALL");
+    return s && *s && strcmp(s, "0") != 0;
+}
+
 #endif

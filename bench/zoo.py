@@ -171,9 +171,17 @@ def export_one(name, family, outdir):
     else:
         net, example = Wrap(model), tuple(ts)
     path = os.path.join(outdir, "model.onnx")
-    # grad left enabled: under no_grad nn.MultiheadAttention takes its fused fast path
-    # (aten::_native_multi_head_attention), which torch 1.13 cannot export (ViT)
-    with warnings.catch_warnings():
+    # torch 1.13's exporter has no symbolic for aten::zero (Swin-V2 zeroes the middle third of a
+    # cloned qkv bias in place): zeros of the same shape, folded with the bias
+    torch.onnx.register_custom_op_symbolic(
+        "aten::zero", lambda g, x: g.op("ConstantOfShape", g.op("Shape", x),
+                                        value_t=torch.tensor([0.0])), 9)
+    # grad left enabled only for models with nn.MultiheadAttention: under no_grad it takes its
+    # fused fast path (aten::_native_multi_head_attention), which torch 1.13 cannot export (ViT).
+    # Elsewhere no_grad: the trace then keeps no activations for backward (MViT-V2-S at
+    # 16x224x224 went past 20 GB with grad).
+    mha = any(isinstance(m, torch.nn.MultiheadAttention) for m in model.modules())
+    with warnings.catch_warnings(), torch.set_grad_enabled(mha):
         warnings.filterwarnings("ignore")
         # written aside and renamed: a reader never sees half a file
         torch.onnx.export(net, example, path + ".tmp", opset_version=OPSET.get(family, common.OPSET),

@@ -88,6 +88,7 @@ const char *afb_params_problem(af_op op, const af_params *p)
     switch (op) {
     case AF_OP_UNARY:
         return in_range(p->unary.fn, 0, AF_UNARY_COUNT - 1) ? NULL : "unary function out of range";
+    case AF_OP_GEGLU: return p->unary.fn == AF_UNARY_GELU ? NULL : "geglu gate is not gelu";
     case AF_OP_BINARY:
         return in_range(p->binary.fn, 0, AF_BINARY_COUNT - 1) ? NULL
                                                               : "binary function out of range";

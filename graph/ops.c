@@ -84,8 +84,10 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_COMPRESS, "compress", af_compress_params, 2, 2, 1, 1, 1),
     /* control flow */
     ROW(AF_OP_CONTROL, "control", af_control_params, 0, -1, 0, -1, 0),
+    /* fused by lowering */
+    ROW(AF_OP_GEGLU, "geglu", af_unary_params, 1, 1, 1, 1, 1),
 };
-static_assert(AF_OP_COUNT == 70, "add a row to af_op_table");
+static_assert(AF_OP_COUNT == 71, "add a row to af_op_table");
 
 /* Param structs are written raw into bundles: no padding allowed. */
 static_assert(sizeof(af_unary_params) == 12, "padding");

@@ -115,6 +115,9 @@ typedef enum af_op {
     /* control flow */
     AF_OP_CONTROL,            /* If/Loop/Scan as imported: [explicit inputs..., outer-scope values
                                * its subgraphs read...]; expanded by fold (graph.h af_deferred) */
+    /* fused by lowering */
+    AF_OP_GEGLU,              /* in: [x (..., 2h)] → (..., h) = x[..., :h] · gelu(x[..., h:])
+                                 (af_unary_params: fn GELU, alpha ≠ 0 the tanh form) */
     AF_OP_COUNT
 } af_op;
 

@@ -290,6 +290,21 @@ static af_status shape_softmax(af_graph *g, af_node *n, af_err *err)
     return AF_OK;
 }
 
+/* x (..., 2h) → (..., h) */
+static af_status shape_geglu(af_graph *g, af_node *n, af_err *err)
+{
+    af_tensor *x = sh_in(g, n, 0);
+    if (n->p.unary.fn != AF_UNARY_GELU)
+        return sh_err(n, err, AF_ERR_INTERNAL, "geglu: the gate must be gelu");
+    if (x->dtype != AF_DTYPE_F32 || x->rank < 1 || x->dims[x->rank - 1] % 2)
+        return sh_err(n, err, AF_ERR_SHAPE, "geglu: x must be f32 with an even last dim");
+    int64_t dims[AF_MAX_RANK];
+    memcpy(dims, x->dims, sizeof(int64_t) * (size_t)x->rank);
+    dims[x->rank - 1] /= 2;
+    sh_set_out(g, n, 0, x->dtype, x->rank, dims);
+    return AF_OK;
+}
+
 /* ---- driver ------------------------------------------------------------------------------ */
 
 static const af_shape_fn shape_fns[AF_OP_COUNT] = {
@@ -366,6 +381,7 @@ static const af_shape_fn shape_fns[AF_OP_COUNT] = {
     [AF_OP_NMS] = af_shape_nms,
     [AF_OP_NONZERO] = af_shape_nonzero,
     [AF_OP_COMPRESS] = af_shape_compress,
+    [AF_OP_GEGLU] = shape_geglu,
 };
 
 /* Arity from the op table; the first input present; every present input with a known shape. */

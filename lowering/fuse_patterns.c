@@ -14,6 +14,7 @@
  *   heads      attention whose q, k, v are Reshape (N,T,h·d) → (N,T,h,d) → Transpose to
  *              (N,h,T,d) (k: (N,h,d,T)) and whose output goes Transpose → Reshape (N,T,h·dv)
  *                                                     → attention on (N,T,h·d), params heads h
+ *   GEGLU      Mul(Slice(x, last axis, [0,h)), gelu(Slice(x, last axis, [h,2h)))  → geglu
  *
  * A pattern fuses only when it matches exactly: every intermediate has no reader outside the
  * chain and is not a graph output, constants have the expected values and shapes. Anything
@@ -623,6 +624,49 @@ static af_status try_attention_heads(af_graph *g, int at, int *hit, af_err *err)
     return rewrite(g, &c, last, AF_OP_ATTENTION, &p, x, 3, err);
 }
 
+/* ---- GEGLU: x[..., :h] · gelu(x[..., h:]) ---- */
+
+/* Node i is a unit-step Slice of x keeping all of every axis but the last, where it keeps
+ * [start, start + h) of 2h; its output read only by node r. */
+static int half_slice(const af_graph *g, int i, int x, int64_t start, int r)
+{
+    if (i < 0 || g->nodes[i].op != AF_OP_SLICE || g->nodes[i].n_in != 1 ||
+        g->nodes[i].in[0] != x || sole(g, g->nodes[i].out[0]) != r)
+        return 0;
+    const af_tensor *xt = &g->tensors[x], *o = &g->tensors[g->nodes[i].out[0]];
+    const af_slice_params *sp = &g->nodes[i].p.slice;
+    int rank = xt->rank;
+    if (rank < 1 || o->rank != rank || xt->dims[rank - 1] % 2 ||
+        o->dims[rank - 1] != xt->dims[rank - 1] / 2)
+        return 0;
+    for (int d = 0; d < rank; d++) {
+        int64_t want = d == rank - 1 ? start : 0;
+        if (sp->step[d] != 1 || sp->start[d] != want || (d < rank - 1 && o->dims[d] != xt->dims[d]))
+            return 0;
+    }
+    return 1;
+}
+
+/* m = Mul(a, g): a = x's first half, g = Gelu(x's second half), as diffusers' GEGLU exports. */
+static af_status try_geglu(af_graph *g, int m, int *hit, af_err *err)
+{
+    const af_node *n = &g->nodes[m];
+    for (int k = 0; k < 2; k++) {
+        int gl = prod(g, n->in[k]), sa = prod(g, n->in[1 - k]);
+        if (!is_unary(g, gl, AF_UNARY_GELU) || sole(g, n->in[k]) != m || sa < 0) continue;
+        int x = g->nodes[sa].in[0], sb = prod(g, g->nodes[gl].in[0]);
+        if (x < 0 || g->tensors[x].dtype != AF_DTYPE_F32 || g->tensors[x].rank < 1) continue;
+        int64_t h = g->tensors[x].dims[g->tensors[x].rank - 1] / 2;
+        if (!half_slice(g, sa, x, 0, m) || !half_slice(g, sb, x, h, gl)) continue;
+        chain c = {{sa, sb, gl, m}, 4};
+        af_params p = {0};
+        p.unary = g->nodes[gl].p.unary;
+        *hit = 1;
+        return rewrite(g, &c, m, AF_OP_GEGLU, &p, &x, 1, err);
+    }
+    return AF_OK;
+}
+
 /* ---- driver ---- */
 
 typedef af_status (*matcher)(af_graph *g, int i, int *hit, af_err *err);
@@ -640,6 +684,7 @@ static const struct {
     {AF_OP_INSTANCE_NORM, -1, try_group_norm},
     {AF_OP_SOFTMAX, -1, try_attention},
     {AF_OP_ATTENTION, -1, try_attention_heads},
+    {AF_OP_BINARY, AF_BINARY_MUL, try_geglu}, /* after the GELU patterns */
 };
 
 static int starts(const af_node *n, af_op op, int fn)

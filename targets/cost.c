@@ -205,6 +205,7 @@ static void count_work(const af_cost_node *n, work *w)
     case AF_OP_TILE:
     case AF_OP_EXPAND: count_taps(n, w); break;
     case AF_OP_UNARY: w->ops = o, w->special = o * special_of(&n->p->unary); break;
+    case AF_OP_GEGLU: w->ops = 2 * o, w->special = o * special_of(&n->p->unary); break;
     case AF_OP_BINARY:
     case AF_OP_WHERE:
     case AF_OP_CUMSUM:

@@ -37,7 +37,8 @@ af_status afk_gemm_check(AFK_CHECK_ARGS)
 }
 
 /* ---- B packed once per session (a constant weight): K, N and whether B is stored (N,K), or 0
- * when the node does not pre-pack (B batched; one output row: the GEMV reads B). B is f32, or
+ * when the node does not pre-pack (B batched; one output row: the GEMV reads B). B is f32 (as
+ * B panels, or for a tall MatMul as op(B)^T's row panels: afk_sgemm_packw), or
  * f16 when the runtime hands over a weight stored in halves (packed as halves), or U8: the
  * blob of a compressed weight (runtime/wdecode.h), kept as compressed panels (cpanel.h). */
 static int dense_b(af_op op, const af_params *p, const af_tview *in, const af_tview *out,
@@ -54,6 +55,13 @@ static int dense_b(af_op op, const af_params *p, const af_tview *in, const af_tv
     return *N > 0 && n / *N > 1;
 }
 
+/* A MatMul's f32 weight runs as the broadcast operand (afk_sgemm_packw) when its output rows
+ * make a tall product; Gemm (alpha, beta, C, transposed A) keeps B panels. */
+static int as_a(af_op op, const af_tview *out, int64_t K, int64_t N)
+{
+    return op == AF_OP_MATMUL && afk_sgemm_packw_ok(af_tview_numel(&out[0]) / N, K, N);
+}
+
 size_t afk_dense_prepack_bytes(af_op op, const af_params *p, const af_tview *in,
                                const af_tview *out)
 {
@@ -61,6 +69,7 @@ size_t afk_dense_prepack_bytes(af_op op, const af_params *p, const af_tview *in,
     int tb;
     if (!dense_b(op, p, in, out, &K, &N, &tb)) return 0;
     if (in[1].dtype == AF_DTYPE_U8) return afk_sgemm_packb_cw_bytes(tb, in[1].data, in[1].dims);
+    if (in[1].dtype == AF_DTYPE_F32 && as_a(op, out, K, N)) return afk_sgemm_packw_bytes(K, N);
     return in[1].dtype == AF_DTYPE_F16 ? afk_sgemm_packb16_bytes(K, N)
                                        : afk_sgemm_packb_floats(K, N) * sizeof(float);
 }
@@ -72,6 +81,8 @@ void afk_dense_prepack(af_op op, const af_params *p, const af_tview *in, const a
     int tb;
     if (!dense_b(op, p, in, out, &K, &N, &tb)) return;
     if (in[1].dtype == AF_DTYPE_U8) afk_sgemm_packb_cw(tb, in[1].data, in[1].dims, dst);
+    else if (in[1].dtype == AF_DTYPE_F32 && as_a(op, out, K, N))
+        afk_sgemm_packw(tb, K, N, in[1].data, in[1].dims[1], dst);
     else if (in[1].dtype == AF_DTYPE_F16) afk_sgemm_packb16(tb, K, N, in[1].data, in[1].dims[1], dst);
     else afk_sgemm_packb(tb, K, N, in[1].data, in[1].dims[1], dst);
 }

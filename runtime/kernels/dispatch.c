@@ -231,6 +231,7 @@ af_status af_kernel_check(af_op op, const af_params *p, const af_tview *in, int 
     case AF_OP_NMS: return afk_nms_check(p, in, n_in, out, n_out, err);
     case AF_OP_NONZERO: return afk_nonzero_check(p, in, n_in, out, n_out, err);
     case AF_OP_COMPRESS: return afk_compress_check(p, in, n_in, out, n_out, err);
+    case AF_OP_GEGLU: return afk_geglu_check(p, in, n_in, out, n_out, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));
@@ -368,6 +369,7 @@ af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_
     case AF_OP_NMS: return afk_nms_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_NONZERO: return afk_nonzero_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_COMPRESS: return afk_compress_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_GEGLU: return afk_geglu_run(p, in, n_in, out, n_out, ctx, err);
     default:
         return af_err_set(err, AF_ERR_UNSUPPORTED, "op %s has no runtime kernel",
                           af_op_name(op));

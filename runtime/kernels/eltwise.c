@@ -211,6 +211,56 @@ af_status afk_unary_run(AFK_RUN_ARGS)
     return AF_OK;
 }
 
+/* ---- geglu: x (..., 2h) -> y (..., h) = x[..., :h] * gelu(x[..., h:]) ---------------------- */
+
+af_status afk_geglu_check(AFK_CHECK_ARGS)
+{
+    (void)n_in, (void)n_out;
+    if (p->unary.fn != AF_UNARY_GELU)
+        return af_err_set(err, AF_ERR_UNSUPPORTED, "geglu: the gate must be gelu");
+    const af_tview *x = &in[0], *y = &out[0];
+    int ok = x->dtype == AF_DTYPE_F32 && y->dtype == AF_DTYPE_F32 && x->rank >= 1 &&
+             x->rank == y->rank && x->dims[x->rank - 1] == 2 * y->dims[y->rank - 1];
+    for (int d = 0; ok && d + 1 < x->rank; d++) ok = x->dims[d] == y->dims[d];
+    if (!ok)
+        return af_err_set(err, AF_ERR_SHAPE, "geglu: y must be f32 x with its last dim halved");
+    return AF_OK;
+}
+
+typedef struct geglu_job {
+    const float *x;
+    float *y;
+    int64_t h, rows, per; /* half width; rows in all; rows per task */
+    const af_unary_params *u;
+} geglu_job;
+
+/* Rows [t*per, ...): the gate half copied out, gelu'd in place by the unary op's own kernel,
+ * times the other half — the unfused Slice, Slice, Gelu and Mul's values (Mul commutes). */
+static void geglu_task(void *arg, int64_t t, int tid)
+{
+    (void)tid;
+    const geglu_job *j = arg;
+    int64_t end = (t + 1) * j->per < j->rows ? (t + 1) * j->per : j->rows;
+    for (int64_t r = t * j->per; r < end; r++) {
+        const float *a = j->x + r * 2 * j->h;
+        float *y = j->y + r * j->h;
+        memcpy(y, a + j->h, sizeof(float) * (size_t)j->h);
+        afk_act_apply(j->u, y, j->h);
+        for (int64_t i = 0; i < j->h; i++) y[i] *= a[i];
+    }
+}
+
+// x (..., 2h) -> y (..., h)
+af_status afk_geglu_run(AFK_RUN_ARGS)
+{
+    (void)n_in, (void)n_out, (void)err;
+    geglu_job j = {in[0].data, out[0].data, out[0].dims[out[0].rank - 1], 0, 1, &p->unary};
+    j.rows = j.h ? af_tview_numel(&out[0]) / j.h : 0;
+    j.per = j.h ? (8192 + j.h - 1) / j.h : 1; /* tasks of at least 8K outputs */
+    if (j.rows) afk_parallel(ctx, (j.rows + j.per - 1) / j.per, geglu_task, &j);
+    return AF_OK;
+}
+
 /* ---- binary: broadcasting ------------------------------------------------------------------ */
 
 typedef struct bcast {

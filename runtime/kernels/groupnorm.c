@@ -9,8 +9,10 @@
  *                             optional outputs Mean and InvStdDev (1/sqrt(var + eps)) per block
  * Statistics are computed in two passes over the block (mean, then the sum of squared
  * deviations: no cancellation), each pass tiled: f32 partial sums over a tile of AFK_NORM_TILE
- * elements, tiles combined in f64. Nothing is allocated: a 512×128×128 group is read twice and
- * written once in place of the output, with no temporary of its size.
+ * elements (16 interleaved lanes), tiles combined in f64. Nothing is allocated: a 512×128×128
+ * group is read twice and written once in place of the output, with no temporary of its size.
+ * Blocks are independent, so they are spread over the session's threads (a block's arithmetic
+ * never depends on which thread runs it).
  */
 #include "internal.h"
 
@@ -20,21 +22,42 @@
 
 /* ---- statistics ---- */
 
+/* Sums over a tile keep AFK_NORM_LANES interleaved f32 partial sums (element i goes to lane
+ * i % AFK_NORM_LANES), added lane by lane at the end: a fixed order, so the same bits on every
+ * ISA and thread count, that the compiler can keep in vector registers. */
+enum { AFK_NORM_LANES = 16 };
+
+static double lanes_total(const float *s)
+{
+    float t = 0.0f;
+    for (int l = 0; l < AFK_NORM_LANES; l++) t += s[l];
+    return t;
+}
+
 static double tile_sum(const float *x, int64_t n)
 {
-    float s = 0.0f;
-    for (int64_t i = 0; i < n; i++) s += x[i];
-    return s;
+    float s[AFK_NORM_LANES] = {0};
+    int64_t i = 0;
+    for (; i + AFK_NORM_LANES <= n; i += AFK_NORM_LANES)
+        for (int l = 0; l < AFK_NORM_LANES; l++) s[l] += x[i + l];
+    for (int l = 0; i < n; i++, l++) s[l] += x[i];
+    return lanes_total(s);
 }
 
 static double tile_sqdev(const float *x, int64_t n, float mean)
 {
-    float s = 0.0f;
-    for (int64_t i = 0; i < n; i++) {
+    float s[AFK_NORM_LANES] = {0};
+    int64_t i = 0;
+    for (; i + AFK_NORM_LANES <= n; i += AFK_NORM_LANES)
+        for (int l = 0; l < AFK_NORM_LANES; l++) {
+            float d = x[i + l] - mean;
+            s[l] += d * d;
+        }
+    for (int l = 0; i < n; i++, l++) {
         float d = x[i] - mean;
-        s += d * d;
+        s[l] += d * d;
     }
-    return s;
+    return lanes_total(s);
 }
 
 /* Mean and 1/sqrt(var + eps) of n contiguous floats. */
@@ -152,33 +175,46 @@ static const float *opt_data(const af_tview *in, int n_in, int k)
     return k < n_in && !afk_omitted(&in[k]) ? in[k].data : NULL;
 }
 
-/* x (N,C,S) normalised per (n, group of C/G channels); scale/bias per channel or per group. */
-static void group_norm_f32(const af_tview *x, float *y, int64_t G, const float *scale,
-                           int64_t n_scale, const float *bias, int64_t n_bias,
-                           const af_norm_params *np)
+typedef struct gn_job {
+    const float *x, *scale, *bias;
+    float *y;
+    int64_t C, G, S, n_scale, n_bias;
+    const af_norm_params *np;
+} gn_job;
+
+/* Block t = (n, g): its C/G channels × S floats normalised with the block's statistics. */
+static void gn_task(void *arg, int64_t t, int tid)
 {
-    int64_t N = x->dims[0], C = x->dims[1], S = afk_prod(x, 2, x->rank), cg = C / G;
-    const float *xd = x->data;
-    for (int64_t n = 0; n < N; n++)
-        for (int64_t g = 0; g < G; g++) {
-            const float *xb = xd + (n * C + g * cg) * S;
-            float mean, rstd;
-            block_stats(xb, cg * S, np->eps, &mean, &rstd);
-            for (int64_t j = 0; j < cg; j++) {
-                int64_t c = g * cg + j;
-                float a = scale ? scale[n_scale == C ? c : g] : 1.0f;
-                float b = bias ? bias[n_bias == C ? c : g] : 0.0f;
-                norm_span(xb + j * S, y + (n * C + c) * S, S, mean, rstd, a, b, &np->act);
-            }
-        }
+    (void)tid;
+    const gn_job *j = arg;
+    int64_t n = t / j->G, g = t % j->G, cg = j->C / j->G, S = j->S;
+    const float *xb = j->x + (n * j->C + g * cg) * S;
+    float mean, rstd;
+    block_stats(xb, cg * S, j->np->eps, &mean, &rstd);
+    for (int64_t k = 0; k < cg; k++) {
+        int64_t c = g * cg + k;
+        float a = j->scale ? j->scale[j->n_scale == j->C ? c : g] : 1.0f;
+        float b = j->bias ? j->bias[j->n_bias == j->C ? c : g] : 0.0f;
+        norm_span(xb + k * S, j->y + (n * j->C + c) * S, S, mean, rstd, a, b, &j->np->act);
+    }
+}
+
+/* x (N,C,S) normalised per (n, group of C/G channels); scale/bias per channel or per group. */
+static void group_norm_f32(const af_kctx *ctx, const af_tview *x, float *y, int64_t G,
+                           const float *scale, int64_t n_scale, const float *bias,
+                           int64_t n_bias, const af_norm_params *np)
+{
+    gn_job j = {x->data, scale, bias, y, x->dims[1], G, afk_prod(x, 2, x->rank), n_scale,
+                n_bias, np};
+    afk_parallel(ctx, x->dims[0] * G, gn_task, &j);
 }
 
 // X (N,C,*) -> Y (N,C,*), statistics per (n,c)
 af_status afk_instance_norm_run(AFK_RUN_ARGS)
 {
-    (void)n_out, (void)ctx, (void)err;
+    (void)n_out, (void)err;
     int64_t C = in[0].dims[1];
-    group_norm_f32(&in[0], out[0].data, C, opt_data(in, n_in, 1), C, opt_data(in, n_in, 2), C,
+    group_norm_f32(ctx, &in[0], out[0].data, C, opt_data(in, n_in, 1), C, opt_data(in, n_in, 2), C,
                    &p->norm);
     return AF_OK;
 }
@@ -186,33 +222,65 @@ af_status afk_instance_norm_run(AFK_RUN_ARGS)
 // X (N,C,*) -> Y (N,C,*), statistics per (n, group)
 af_status afk_group_norm_run(AFK_RUN_ARGS)
 {
-    (void)n_out, (void)ctx, (void)err;
+    (void)n_out, (void)err;
     const float *s = opt_data(in, n_in, 1), *b = opt_data(in, n_in, 2);
-    group_norm_f32(&in[0], out[0].data, p->norm.num_groups, s, s ? af_tview_numel(&in[1]) : 0,
+    group_norm_f32(ctx, &in[0], out[0].data, p->norm.num_groups, s, s ? af_tview_numel(&in[1]) : 0,
                    b, b ? af_tview_numel(&in[2]) : 0, &p->norm);
     return AF_OK;
+}
+
+typedef struct ln_job {
+    const float *x, *scale, *bias;
+    float *y, *mean_out, *rstd_out;
+    int64_t inner, rows; /* floats per row; rows per task */
+    int64_t outer;
+    const af_norm_params *np;
+} ln_job;
+
+/* y = (x - mean) * rstd * scale + bias over one row; scale and bias may be NULL. */
+static void ln_row(const float *restrict x, float *restrict y, int64_t n, float mean, float rstd,
+                   const float *restrict scale, const float *restrict bias)
+{
+    if (scale && bias)
+        for (int64_t i = 0; i < n; i++) y[i] = (x[i] - mean) * rstd * scale[i] + bias[i];
+    else if (scale)
+        for (int64_t i = 0; i < n; i++) y[i] = (x[i] - mean) * rstd * scale[i];
+    else if (bias)
+        for (int64_t i = 0; i < n; i++) y[i] = (x[i] - mean) * rstd + bias[i];
+    else
+        for (int64_t i = 0; i < n; i++) y[i] = (x[i] - mean) * rstd;
+}
+
+/* Rows [t*rows, (t+1)*rows): y = (x - mean) * rstd * scale + bias, then act. */
+static void ln_task(void *arg, int64_t t, int tid)
+{
+    (void)tid;
+    const ln_job *j = arg;
+    const int64_t inner = j->inner, end = (t + 1) * j->rows < j->outer ? (t + 1) * j->rows
+                                                                        : j->outer;
+    for (int64_t o = t * j->rows; o < end; o++) {
+        const float *xr = j->x + o * inner;
+        float *yr = j->y + o * inner, mean, rstd;
+        block_stats(xr, inner, j->np->eps, &mean, &rstd);
+        if (j->mean_out) j->mean_out[o] = mean;
+        if (j->rstd_out) j->rstd_out[o] = rstd;
+        ln_row(xr, yr, inner, mean, rstd, j->scale, j->bias);
+        afk_act_apply(&j->np->act, yr, inner);
+    }
 }
 
 // X (outer, inner) -> Y (outer, inner), Mean? (outer), InvStdDev? (outer); scale/bias (inner)
 af_status afk_layer_norm_run(AFK_RUN_ARGS)
 {
-    (void)ctx, (void)err;
+    (void)err;
     const af_norm_params *np = &p->norm;
-    int64_t outer = afk_prod(&in[0], 0, np->axis), inner = afk_prod(&in[0], np->axis, in[0].rank);
-    const float *x = in[0].data, *scale = opt_data(in, n_in, 1), *bias = opt_data(in, n_in, 2);
-    float *y = out[0].data, *mean_out = n_out > 1 ? out[1].data : NULL;
-    float *rstd_out = n_out > 2 ? out[2].data : NULL;
-    for (int64_t o = 0; o < outer; o++) {
-        const float *xr = x + o * inner;
-        float *yr = y + o * inner, mean, rstd;
-        block_stats(xr, inner, np->eps, &mean, &rstd);
-        if (mean_out) mean_out[o] = mean;
-        if (rstd_out) rstd_out[o] = rstd;
-        for (int64_t i = 0; i < inner; i++) {
-            float v = (xr[i] - mean) * rstd;
-            yr[i] = v * (scale ? scale[i] : 1.0f) + (bias ? bias[i] : 0.0f);
-        }
-        afk_act_apply(&np->act, yr, inner);
-    }
+    ln_job j = {.x = in[0].data, .scale = opt_data(in, n_in, 1), .bias = opt_data(in, n_in, 2),
+                .y = out[0].data, .mean_out = n_out > 1 ? out[1].data : NULL,
+                .rstd_out = n_out > 2 ? out[2].data : NULL,
+                .inner = afk_prod(&in[0], np->axis, in[0].rank),
+                .outer = afk_prod(&in[0], 0, np->axis), .np = np};
+    /* tasks of at least 16K floats, so small norms do not pay the pool's hand-off */
+    j.rows = j.inner > 0 ? (16384 + j.inner - 1) / j.inner : 1;
+    if (j.outer > 0) afk_parallel(ctx, (j.outer + j.rows - 1) / j.rows, ln_task, &j);
     return AF_OK;
 }

@@ -28,6 +28,8 @@ af_status afk_batchnorm_check(AFK_CHECK_ARGS);
 af_status afk_batchnorm_run(AFK_RUN_ARGS);
 af_status afk_unary_check(AFK_CHECK_ARGS);
 af_status afk_unary_run(AFK_RUN_ARGS);
+af_status afk_geglu_check(AFK_CHECK_ARGS); /* eltwise.c */
+af_status afk_geglu_run(AFK_RUN_ARGS);
 af_status afk_binary_check(AFK_CHECK_ARGS);
 af_status afk_binary_run(AFK_RUN_ARGS);
 size_t afk_dense_prepack_bytes(af_op op, const af_params *p, const af_tview *in,
@@ -212,6 +214,12 @@ void afk_sgemm_packb16(int tb, int64_t K, int64_t N, const uint16_t *B, int64_t 
 size_t afk_sgemm_packb_cw_bytes(int tb, const uint8_t *blob, const int64_t *dims);
 void afk_sgemm_packb_cw(int tb, const uint8_t *blob, const int64_t *dims, void *dst);
 int afk_sgemm_packed_ok(const void *Bp); /* Bp was packed for the kernel in use */
+/* Or a constant f32 op(B) (K,N) of a GEMM with M output rows, alpha 1, beta 0 and A not
+ * transposed, packed as op(B)^T's A panels (the weight as the broadcast operand: the faster
+ * order on AVX-512 for tall activations; same bits) when afk_sgemm_packw_ok(M, K, N). */
+int afk_sgemm_packw_ok(int64_t M, int64_t K, int64_t N);
+size_t afk_sgemm_packw_bytes(int64_t K, int64_t N);
+void afk_sgemm_packw(int tb, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst);
 
 /* ---- packed-panel GEMM for convs (sgemm_packed.c): AVX-512F or AVX2+FMA micro-kernels ----
  * C (M,N) = A (M,K) @ B (K,N); at the last k block C = act(C + bias[m]). B comes from pack_b,

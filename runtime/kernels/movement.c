@@ -8,6 +8,10 @@
 /* dst[i] = src[i], element size es (constant-size memcpy per element: compiles to a move). */
 static void copy_elems(char *dst, const char *src, int64_t n, int64_t sstride, size_t es)
 {
+    if (sstride == 1) { /* a contiguous run (a slice of rows, a concat's part): one block copy */
+        memcpy(dst, src, (size_t)n * es);
+        return;
+    }
     switch (es) {
     case 1: for (int64_t i = 0; i < n; i++) memcpy(dst + i, src + i * sstride, 1); break;
     case 2: for (int64_t i = 0; i < n; i++) memcpy(dst + 2 * i, src + 2 * i * sstride, 2); break;

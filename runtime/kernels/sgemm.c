@@ -7,7 +7,10 @@
  * columns, each packed KC rows at a time into NR-wide panels (or taken from a B packed once per
  * session, in floats or halves), and rows go MC at a time through every k block so the C block
  * is still cached when the next k block adds to it. One row (M = 1) is a GEMV: B is read once,
- * unpacked. afk_sgemm_par_run cuts a (batched) GEMM into tiles and runs them on the session's
+ * unpacked. A tall MatMul's constant f32 weight is instead packed once as op(B)^T's row panels
+ * and multiplied as the broadcast operand, C^T = op(B)^T @ A^T, its tiles stored transposed
+ * (sgemm_wt; same sums, same bits). afk_sgemm_par_run cuts a (batched) GEMM into tiles and runs
+ * them on the session's
  * pool; no tiling changes an element's arithmetic (k in order, one FMA per product, per KC
  * block), so every output is the same for any thread count.
  */
@@ -134,12 +137,54 @@ void afk_sgemm_packb_cw(int tb, const uint8_t *blob, const int64_t *dims, void *
     else afk_cw_pack_t(blob, 2, dims, afk_pgemm_nr(), d + PB_HEAD);
 }
 
-/* The panels of a packed B if they fit the kernel in use (else NULL), and their element size. */
+/* ---- a constant f32 op(B) as the A operand ------------------------------------------------
+ * Y (M,N) = X (M,K) @ W (K,N) is also Y^T = W^T @ X^T: the weight as the broadcast operand
+ * (pre-packed row panels of W^T, streamed once per call) and the activations as the vector one
+ * (X^T packed per call, reused from L2 by every panel), the order the convolutions run in. On
+ * AVX-512 it is the faster one for tall activations (a 256×1280 @ 1280×10240 product: 45 vs
+ * 50 ms, one thread), and each output still sums k in order with one FMA per product from
+ * zero, so both orders give the same bits. Header word 2 = 1 marks this layout. */
+enum { PB_AS_A = 2 };
+
+/* Where the order pays for its two transposes (X^T packed, C^T stored: a fixed cost per
+ * input and output element, against K products per output): a long K and activations no
+ * taller than twice the weight's width. Measured on AVX-512, one thread: 256×1280 @ 1280×1280
+ * and @ 1280×10240, 256×5120 @ 5120×1280 0.77–0.9× the B-panel time; 4096×320 @ 320×320
+ * 1.23×, 4096×1280 @ 1280×320 1.03× (so those stay on B panels). */
+int afk_sgemm_packw_ok(int64_t M, int64_t K, int64_t N)
+{
+    return afk_pgemm_nr() == 32 && M >= 32 && N >= 2 * afk_pgemm_mr() && K >= 1024 &&
+           M <= 2 * N && K * 32 <= A_ONCE;
+}
+
+size_t afk_sgemm_packw_bytes(int64_t K, int64_t N)
+{
+    return PB_HEAD + (size_t)(K * N) * sizeof(float);
+}
+
+void afk_sgemm_packw(int tb, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst)
+{
+    int32_t *h = (int32_t *)dst;
+    memset(h, 0, PB_HEAD);
+    h[0] = afk_pgemm_nr(), h[1] = (int32_t)sizeof(float), h[PB_AS_A] = afk_pgemm_mr();
+    /* op(B)^T (N,K): B as stored when tb, else B (K,N) read transposed */
+    afk_pgemm_pack_a_gen(N, K, B, ldb, !tb, 1.0f, (float *)((uint8_t *)dst + PB_HEAD));
+}
+
+/* The panels of a packed B if they fit the kernel in use (else NULL), their element size, and
+ * (as_a) whether they are op(B)^T's A panels. */
 static const void *packed_panels(const void *Bp, size_t *es)
 {
     if (!Bp || !afk_pgemm_nr() || ((const int32_t *)Bp)[0] != afk_pgemm_nr()) return NULL;
+    if (((const int32_t *)Bp)[PB_AS_A] && ((const int32_t *)Bp)[PB_AS_A] != afk_pgemm_mr())
+        return NULL;
     *es = (size_t)((const int32_t *)Bp)[1];
     return (const uint8_t *)Bp + PB_HEAD;
+}
+
+static int packed_as_a(const void *Bp)
+{
+    return Bp && ((const int32_t *)Bp)[PB_AS_A] != 0;
 }
 
 int afk_sgemm_packed_ok(const void *Bp)
@@ -289,6 +334,156 @@ static void sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha
         }
 }
 
+/* ---- weights as A (afk_sgemm_packw) ------------------------------------------------------ */
+
+/* y (m,n) = t^T + bias (n) + r (m,n): t (n,m) rows ldt apart, y and r rows ldy apart. Each
+ * output is t + bias, then + r: the sums add_rows makes, in its order. */
+static void store_t_ref(const float *t, int64_t ldt, int64_t n, int64_t m, float *y,
+                        int64_t ldy, const float *bias, const float *r)
+{
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            float v = t[j * ldt + i];
+            if (bias) v += bias[j];
+            if (r) v += r[i * ldy + j];
+            y[i * ldy + j] = v;
+        }
+}
+
+#ifdef AFK_SG_X86
+/* r[16] (rows of 16) transposed in place: unpacks within 128-bit lanes, then lane shuffles. */
+AFK_TGT512 __attribute__((always_inline)) static inline void tr16(__m512 *r)
+{
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) { /* u[4i+j], lane L: column 4L+j of rows 4i..4i+3 */
+        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+        __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+        u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int j = 0; j < 4; j++) {
+        __m512 e = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88);
+        __m512 f = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xdd);
+        __m512 g = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88);
+        __m512 h = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xdd);
+        r[j] = _mm512_shuffle_f32x4(e, g, 0x88);
+        r[8 + j] = _mm512_shuffle_f32x4(e, g, 0xdd);
+        r[4 + j] = _mm512_shuffle_f32x4(f, h, 0x88);
+        r[12 + j] = _mm512_shuffle_f32x4(f, h, 0xdd);
+    }
+}
+
+/* store_t_ref, 16×16 blocks transposed in registers; the edges by the reference. */
+AFK_TGT512 static void store_t512(const float *t, int64_t ldt, int64_t n, int64_t m, float *y,
+                                  int64_t ldy, const float *bias, const float *r)
+{
+    int64_t n16 = n / 16 * 16, m16 = m / 16 * 16;
+    for (int64_t j = 0; j < n16; j += 16) {
+        __m512 bv = bias ? _mm512_loadu_ps(bias + j) : _mm512_setzero_ps();
+        for (int64_t i = 0; i < m16; i += 16) {
+            __m512 v[16];
+            for (int q = 0; q < 16; q++) v[q] = _mm512_loadu_ps(t + (j + q) * ldt + i);
+            tr16(v); /* v[q]: output row i+q, columns j..j+15 */
+            for (int q = 0; q < 16; q++) {
+                float *yr = y + (i + q) * ldy + j;
+                if (bias) v[q] = _mm512_add_ps(v[q], bv);
+                if (r) v[q] = _mm512_add_ps(v[q], _mm512_loadu_ps(r + (i + q) * ldy + j));
+                _mm512_storeu_ps(yr, v[q]);
+            }
+        }
+    }
+    if (m16 < m) /* rows past the last full block */
+        store_t_ref(t + m16, ldt, n16, m - m16, y + m16 * ldy, ldy, bias,
+                    r ? r + m16 * ldy : NULL);
+    if (n16 < n) /* columns past the last full block */
+        store_t_ref(t + n16 * ldt, ldt, n - n16, m, y + n16, ldy, bias ? bias + n16 : NULL,
+                    r ? r + n16 : NULL);
+}
+
+/* pack_b_any for a bsrc with tb (op(B)'s columns are rows of s->B) and f32 elements: 16×16
+ * blocks transposed in registers; the edges by pack_b_any's own loop. */
+AFK_TGT512 static void pack_bt512(const bsrc *s, int64_t k0, int64_t kc, float *dst)
+{
+    int64_t k16 = kc / 16 * 16;
+    for (int64_t p0 = 0; p0 < s->n; p0 += 32, dst += kc * 32) {
+        int64_t w = s->n - p0 < 32 ? s->n - p0 : 32;
+        for (int64_t h = 0; h + 16 <= w; h += 16)
+            for (int64_t kk = 0; kk < k16; kk += 16) {
+                const float *b = (const float *)s->B + (s->j0 + p0 + h) * s->ldb + k0 + kk;
+                __m512 v[16];
+                for (int q = 0; q < 16; q++) v[q] = _mm512_loadu_ps(b + q * s->ldb);
+                tr16(v); /* v[q]: k = kk+q of the 16 columns */
+                for (int q = 0; q < 16; q++) _mm512_store_ps(dst + (kk + q) * 32 + h, v[q]);
+            }
+        int64_t wf = w / 16 * 16; /* columns [wf, 32) and rows [k16, kc) by the loop */
+        for (int64_t r = 0; r < 32; r++) {
+            const float *b = (const float *)s->B + (s->j0 + p0 + r) * s->ldb + k0;
+            for (int64_t kk = r < wf ? k16 : 0; kk < kc; kk++)
+                dst[kk * 32 + r] = r < w ? b[kk] : 0.0f;
+        }
+    }
+}
+#endif
+
+static void store_t(const float *t, int64_t ldt, int64_t n, int64_t m, float *y, int64_t ldy,
+                    const float *bias, const float *r)
+{
+#ifdef AFK_SG_X86
+    if (have512()) {
+        store_t512(t, ldt, n, m, y, ldy, bias, r);
+        return;
+    }
+#endif
+    store_t_ref(t, ldt, n, m, y, ldy, bias, r);
+}
+
+/* X^T's k block [k0, k0+kc) as 32-wide panels (the rows s names are its columns). */
+static void pack_bt(const bsrc *s, int64_t k0, int64_t kc, float *dst)
+{
+#ifdef AFK_SG_X86
+    if (have512()) {
+        pack_bt512(s, k0, kc, dst);
+        return;
+    }
+#endif
+    pack_b_any(s, k0, kc, 32, dst);
+}
+
+/* C (m,n) = A (m,K) @ op(B)[:, col0:col0+n] (+ bias[0:n]) (+ res, laid out like C), op(B)^T's
+ * A panels Wp (ap_rows = its N): per block of activation rows, X^T packed once into work's
+ * second region (k-block major, as pre-packed B panels), then MC weight rows at a time into a
+ * (MC, rows) block of work's first region, stored transposed with the epilogue. */
+static void sgemm_wt(int64_t m, int64_t n, int64_t K, const float *A, int64_t lda,
+                     const float *Wp, int64_t ap_rows, int64_t col0, float *C, int64_t ldc,
+                     const float *bias, const float *res, float *work)
+{
+    float *t = work, *xb = work + afk_pgemm_work_floats(NC);
+    xb = (float *)(((uintptr_t)xb + 63) & ~(uintptr_t)63);
+    int64_t rows = A_ONCE / K / 32 * 32; /* activation rows whose X^T fits the second region */
+    rows = rows > NC ? NC : rows < 32 ? 32 : rows;
+    for (int64_t i0 = 0; i0 < m; i0 += rows) {
+        int64_t mb = m - i0 < rows ? m - i0 : rows, ld = bp_ld(mb);
+        bsrc s = {A, lda, i0, mb, 1, sizeof(float)}; /* X rows are op(B)'s columns */
+        for (int64_t k0 = 0; k0 < K; k0 += KC)
+            pack_bt(&s, k0, K - k0 < KC ? K - k0 : KC, xb + k0 * ld);
+        for (int64_t j0 = 0; j0 < n; j0 += MC) {
+            int64_t nb = n - j0 < MC ? n - j0 : MC;
+            afk_pgemm g = {.M = nb, .N = mb, .K = K, .Ap = Wp, .ap_rows = ap_rows,
+                           .ap_row0 = col0 + j0, .Bp = xb, .bp_ld = ld, .C = t, .ldc = ld,
+                           .act = AFK_ACT_NONE};
+            afk_pgemm_run(&g);
+            store_t(t, ld, nb, mb, C + i0 * ldc + j0, ldc, bias ? bias + j0 : NULL,
+                    res ? res + i0 * ldc + j0 : NULL);
+        }
+    }
+}
+
 /* ---- threaded --------------------------------------------------------------------------- */
 
 /* Tile sizes for a batch of (M,N) outputs on nt threads. Tiling never changes what an output
@@ -297,20 +492,24 @@ static void sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha
  * longer side — columns when N >= M (the tiles then read disjoint parts of B, the larger
  * operand, and share A; in multiples of 32 columns), else rows (multiples of the kernel's MR)
  * — and along the other side when that side alone cannot give enough. */
-static void tiles(int nt, int64_t batch, int64_t M, int64_t N, int64_t *mb, int64_t *nb)
+static void tiles(int nt, int64_t batch, int64_t M, int64_t N, int as_a, int64_t *mb,
+                  int64_t *nb)
 {
     *mb = M;
     *nb = N;
     int64_t want = nt > 1 ? (3 * (int64_t)nt + batch - 1) / batch : 1, mr = afk_pgemm_mr();
     if (want <= 1) return;
+    /* tile granules: rows of the broadcast operand's panels (A's, or op(B)^T's when as_a) and
+     * the 32-wide vector panels */
+    int64_t gm = as_a ? 32 : mr, gn = as_a ? mr : 32;
     int64_t cols = N >= M ? want : 1;
     for (int pass = 0; pass < 2; pass++, cols = want) {
         *nb = (N + cols - 1) / cols;
-        *nb = *nb < 64 ? 64 : (*nb + 31) / 32 * 32;
+        *nb = *nb < 2 * gn ? 2 * gn : (*nb + gn - 1) / gn * gn;
         int64_t tn = (N + *nb - 1) / *nb, rows = (want + tn - 1) / tn;
         *mb = (M + rows - 1) / rows;
-        *mb = (*mb + mr - 1) / mr * mr;
-        if (*mb < 2 * mr) *mb = 2 * mr;
+        *mb = (*mb + gm - 1) / gm * gm;
+        if (*mb < 2 * gm) *mb = 2 * gm;
         if (pass == 0 && ((M + *mb - 1) / *mb) * tn >= want) return;
     }
 }
@@ -356,6 +555,12 @@ static void par_task(void *arg, int64_t t, int tid)
     float *work = j->scratch ? (float *)(j->scratch + (size_t)tid * j->slice) : NULL;
     size_t es = 0;
     const void *Bp = work ? packed_panels(p->Bp, &es) : NULL;
+    if (Bp && packed_as_a(p->Bp)) { /* afk_sgemm_packw: alpha 1, beta 0, A not transposed */
+        sgemm_wt(m, n, p->K, A, p->lda, Bp, p->N, j0, C + i0 * p->ldc + j0, p->ldc,
+                 p->bias ? p->bias + j0 : NULL, p->res ? p->res + b * p->sc + i0 * p->ldc + j0
+                                                       : NULL, work);
+        return;
+    }
     sgemm_w(p->ta, p->tb, m, n, p->K, p->alpha, A, p->lda, B, p->ldb, Bp, es, j0, p->N,
             p->beta, C + i0 * p->ldc + j0, p->ldc, work);
     if (p->bias || p->res) /* the epilogue, while the tile is in cache: the separate ops' sums */
@@ -372,7 +577,9 @@ void afk_sgemm_par_run(const af_kctx *ctx, const afk_sgemm_par *p)
         j.scratch = ctx->scratch;
         j.slice = ctx->scratch_bytes / (size_t)nt;
     }
-    tiles(nt, p->batch, p->M, p->N, &j.mb, &j.nb);
+    size_t es;
+    tiles(nt, p->batch, p->M, p->N, packed_panels(p->Bp, &es) && packed_as_a(p->Bp), &j.mb,
+          &j.nb);
     j.tm = (p->M + j.mb - 1) / j.mb;
     j.tn = (p->N + j.nb - 1) / j.nb;
     afk_parallel(ctx, p->batch * j.tm * j.tn, par_task, &j);

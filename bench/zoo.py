@@ -30,7 +30,8 @@ Peak RSS = each process's getrusage max RSS (ONNX Runtime's includes node, ~45 M
 
 Not run unless --run-all (listed as "not run" with the reason): detection and keypoint models
 (they need NonZero with a data-dependent row count), and models with more than --max-params
-million parameters (default 250: ViT-L, ViT-H, RegNetY-128GF). --cached-only runs nothing and
+million parameters (default 250: ViT-L, ViT-H, RegNetY-128GF) or an export too large for the
+machine (EXPORT_TOO_LARGE: MViT). --cached-only runs nothing and
 reports (and writes --doc from) the cached results.
 
 Results are cached per model in WORK/results/NAME.json with --label (default: the git commit)
@@ -87,6 +88,11 @@ OPSET = {"optical_flow": 16}
 # --max-params says otherwise: ViT-L (1.2 GB of fp32 weights), ViT-H and RegNetY-128GF (2.5 GB,
 # past protobuf's 2 GB) cost many minutes and several GB of RAM per export on a shared machine.
 MAX_PARAMS_M = 250
+# Models whose export alone is too large for this machine (not run unless --run-all): MViT at its
+# 16x224x224 input went past 20 GB of RAM in torch's exporter with grad (OOM-killed) and hit
+# std::bad_alloc under a 10 GB address-space limit without.
+EXPORT_TOO_LARGE = {
+    n: "size (torch's export at 16×224×224 needs over 10 GB of RAM)" for n in ("mvit_v1_b", "mvit_v2_s")}
 # Families not run unless --run-all (their cached results, if any, are still listed).
 NOT_RUN_FAMILIES = {
     "detection": "needs NonZero with a data-dependent row count (not supported yet)",
@@ -295,6 +301,8 @@ def not_run_reason(name, family, params, args):
         return None
     if family in NOT_RUN_FAMILIES:
         return NOT_RUN_FAMILIES[family]
+    if name in EXPORT_TOO_LARGE:
+        return EXPORT_TOO_LARGE[name]
     n = params.get(name, 0)
     if args.max_params and n > args.max_params * 1e6:
         return f"size ({n / 1e6:.0f} M parameters, over --max-params {args.max_params:g} M)"
@@ -636,7 +644,7 @@ def write_doc(path, results, args, started):
     with open(path, "w") as f:
         cmd = args.doc_note or "`" + " ".join(["python3", "bench/zoo.py"] + sys.argv[1:]) + "`"
         f.write(DOC_HEAD.format(cmd=cmd, date=started))
-        labels = sorted({r.get("label", "?") for r in results})
+        labels = sorted({r["label"] for r in results if r.get("label")})
         f.write("Measured with aneforge " + ", ".join(f"`{x}`" for x in labels) + " (per model: "
                 "the results' `label`).\n\n")
         f.write("## Summary\n\n" + "\n".join(summary(results, threads)) + "\n\n")
@@ -675,8 +683,8 @@ timed side by side with the alternating method of `bench/compare.py`
   included, ~45 MiB).
 - **not run**: not exported nor checked, with the reason: detection and keypoint models not
   measured before (they need NonZero with a data-dependent row count, not supported yet; the
-  measured ones show it as their conversion error) and models above 250 M parameters (the cost of
-  one export on the shared machine). **not timed**: checked, not yet timed.
+  measured ones show it as their conversion error), models above 250 M parameters (the cost of
+  one export on the shared machine) and MViT (torch's export needs over 10 GB of RAM). **not timed**: checked, not yet timed.
 - torchvision zero-initialises some classifier heads (ViT's): with the seeded biases their
   output does not depend on the input, so their PSNR can be exact; the timing is unaffected.
 - Inputs (batch 1): classification, segmentation and quantized 3×224×224 (Inception-v3 299),

@@ -6,13 +6,18 @@
  *   build/bin/af_conv_paths [--avx2] [C H W M k s p] ...   (no shapes: the ResNet / SD ones)
  *
  * --avx2 runs the AVX2+FMA micro-kernel (and Winograd's AVX2 transforms) even on an AVX-512 CPU.
+ * The "int8" path is int8 compute (runtime/kernels/qgemm.h) on the weights quantized to int8
+ * per output channel (a compress int8 blob), where the CPU has AVX512-VNNI.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "graph/dtype.h"
 #include "runtime/kernels/internal.h"
+#include "runtime/wdecode.h"
 
 enum { ROUNDS = 15 };
 
@@ -31,8 +36,31 @@ static int cmp_d(const void *a, const void *b)
 
 typedef struct shape { int64_t C, H, W, M, k, s, p; } shape;
 typedef struct path { const char *name; int wino; } path;
-enum { NP = 3 };
-static const path paths[NP] = {{"gemm", 0}, {"winograd4", 1}, {"winograd2", 2}};
+enum { NP = 4, INT8 = 3 };
+static const path paths[NP] = {{"gemm", 0}, {"winograd4", 1}, {"winograd2", 2}, {"int8", INT8}};
+
+/* w (M, K) as a symmetric per-row int8 blob (f16 scales), as compress int8 makes it. */
+static uint8_t *int8_blob(const float *w, int64_t M, int64_t K, const int64_t *dims)
+{
+    af_wblob_head h = {AFB_ENC_INT8, 8, AF_WBLOB_PER_CHANNEL, 0, (uint32_t)M, 0, 0};
+    af_wblob_layout l;
+    if (af_wblob_layout_of(&h, 4, dims, &l)) return NULL;
+    uint8_t *b = calloc(1, l.total);
+    if (!b) return NULL;
+    af_wblob_put_head(b, &h);
+    for (int64_t r = 0; r < M; r++) {
+        float mx = 0;
+        for (int64_t k = 0; k < K; k++) mx = fabsf(w[r * K + k]) > mx ? fabsf(w[r * K + k]) : mx;
+        uint16_t sh = af_f32_to_f16(mx > 0 ? mx / 127 : 1);
+        float sc = af_f16_to_f32(sh);
+        af_wblob_wr16(b + l.params_off + 2 * r, sh);
+        for (int64_t k = 0; k < K; k++) {
+            long q = lrintf(w[r * K + k] / sc);
+            b[l.data_off + r * K + k] = (uint8_t)(int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+        }
+    }
+    return b;
+}
 
 /* One path's prepack + scratch + run setup; returns 0 when the path does not take the shape. */
 typedef struct setup {
@@ -41,6 +69,7 @@ typedef struct setup {
     void *packed, *scratch;
     size_t scratch_bytes;
     int kind;
+    uint8_t *blob; /* the int8 path's weight */
 } setup;
 
 static int prepare(const shape *s, const path *pa, float *x, float *w, float *b, float *y, setup *u)
@@ -56,16 +85,22 @@ static int prepare(const shape *s, const path *pa, float *x, float *w, float *b,
     u->in[1] = (af_tview){.dtype = AF_DTYPE_F32, .data = w, .rank = 4, .dims = {s->M, s->C, s->k, s->k}};
     u->in[2] = (af_tview){.dtype = AF_DTYPE_F32, .data = b, .rank = 1, .dims = {s->M}};
     u->out = (af_tview){.dtype = AF_DTYPE_F32, .data = y, .rank = 4, .dims = {1, s->M, OH, OW}};
-    afk_wino_mode = pa->wino;
-    size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &u->p, u->in, 3, &u->out, 1);
     int64_t K = s->C * s->k * s->k;
+    af_tview pin[3] = {u->in[0], u->in[1], u->in[2]};
+    if (pa->wino == INT8) {
+        u->blob = int8_blob(w, s->M, K, u->in[1].dims);
+        pin[1].dtype = AF_DTYPE_I8, pin[1].data = u->blob;
+    }
+    afk_wino_mode = pa->wino == INT8 ? 0 : pa->wino;
+    size_t pb = u->blob || pa->wino != INT8 ? af_kernel_prepack_bytes(AF_OP_CONV, &u->p, pin, 3, &u->out, 1) : 0;
     int nk = pa->wino == 1 ? 36 : 16;
-    int took = pa->wino ? pb == (size_t)(nk * s->M * s->C + 16) * 4 : pb == (size_t)(K * s->M + 16) * 4;
+    int took = pa->wino == INT8 ? pb > 0
+               : pa->wino ? pb == (size_t)(nk * s->M * s->C + 16) * 4 : pb == (size_t)(K * s->M + 16) * 4;
     if (took) {
         u->packed = aligned_alloc(64, (pb + 63) / 64 * 64);
         u->scratch_bytes = (af_kernel_scratch_bytes(AF_OP_CONV, &u->p, u->in, 3, &u->out, 1) + 63) / 64 * 64;
         u->scratch = aligned_alloc(64, u->scratch_bytes ? u->scratch_bytes : 64);
-        if (u->packed) af_kernel_prepack(AF_OP_CONV, &u->p, u->in, 3, &u->out, 1, u->packed);
+        if (u->packed) af_kernel_prepack(AF_OP_CONV, &u->p, pin, 3, &u->out, 1, u->packed);
     }
     afk_wino_mode = -1;
     return took && u->packed && u->scratch;
@@ -76,7 +111,7 @@ static double run_once(const path *pa, setup *u)
     af_kctx ctx = {.scratch = u->scratch, .scratch_bytes = u->scratch_bytes, .n_threads = 1,
                    .packed = u->packed};
     af_err err = {0};
-    afk_wino_mode = pa->wino;
+    afk_wino_mode = pa->wino == INT8 ? 0 : pa->wino;
     double t0 = now_ms();
     af_status st = af_kernel_run(AF_OP_CONV, &u->p, u->in, 3, &u->out, 1, &ctx, &err);
     double t = now_ms() - t0;
@@ -106,7 +141,7 @@ static void bench_shape(const shape *s)
         qsort(t[k], ROUNDS, sizeof t[k][0], cmp_d);
         if (ok[k]) printf("  %s %7.3f ms", paths[k].name, t[k][ROUNDS / 2]);
         else printf("  %s       - ms", paths[k].name);
-        free(u[k].packed), free(u[k].scratch);
+        free(u[k].packed), free(u[k].scratch), free(u[k].blob);
     }
     printf("\n");
     free(x), free(w), free(b), free(y);

@@ -130,8 +130,9 @@ typedef struct unit {
 
 typedef struct search {
     const af_convert_options *o;
-    af_cfg_options co;
-    af_cfg_ref ref;
+    af_cfg_options *co;  /* one per --cfg-calib pair */
+    af_cfg_ref *ref;     /* the fp32 program's outputs on each pair */
+    int n_pairs;
     af_bundle *b;
     afb_file *f;
     int n_nodes;
@@ -152,16 +153,20 @@ static int is_alias(const afb_file *f, const afb_node *n)
            a->arena_offset == b->arena_offset;
 }
 
-/* The guided PSNR (worst output) of T with prec. */
+/* The guided PSNR of T with prec: the worst output of the worst calibration pair (NaN counts
+ * lowest). */
 static af_status measure(search *s, const uint8_t *prec, double *psnr, af_err *err)
 {
-    af_cfg_output *outs = calloc((size_t)s->ref.n_outputs + 1, sizeof *outs);
-    if (!outs) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
     *psnr = INFINITY;
-    if (af_cfg_measure(&s->co, s->b, &s->ref, prec, outs, err) == AF_OK)
-        for (int i = 0; i < s->ref.n_outputs; i++)
-            if (isnan(outs[i].g.psnr) || outs[i].g.psnr < *psnr) *psnr = outs[i].g.psnr;
-    free(outs);
+    for (int p = 0; p < s->n_pairs && err->code == AF_OK; p++) {
+        af_cfg_output *outs = calloc((size_t)s->ref[p].n_outputs + 1, sizeof *outs);
+        if (!outs) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+        if (af_cfg_measure(&s->co[p], s->b, &s->ref[p], prec, outs, err) == AF_OK)
+            for (int i = 0; i < s->ref[p].n_outputs; i++)
+                if (!isnan(*psnr) && (isnan(outs[i].g.psnr) || outs[i].g.psnr < *psnr))
+                    *psnr = outs[i].g.psnr;
+        free(outs);
+    }
     s->done++;
     if (s->o->progress && s->total)
         s->o->progress(s->o->progress_user, "placement", s->done, s->total);
@@ -301,7 +306,9 @@ static void search_free(search *s)
     free(s->units);
     free(s->names);
     free(s->time);
-    af_cfg_ref_free(&s->ref);
+    for (int p = 0; s->ref && p < s->n_pairs; p++) af_cfg_ref_free(&s->ref[p]);
+    free(s->ref);
+    free(s->co);
     if (s->f) afb_close(s->f);
     af_bundle_close(s->b);
 }
@@ -321,13 +328,16 @@ static af_status search_open(search *s, const char *tmp, int with_ref, af_err *e
     for (int i = 0; i < s->n_nodes; i++) s->names[i] = af_bundle_node_name(s->b, i);
     af_cost_report cr = {0};
     af_err cerr = {0};
-    if (af_cost_bundle(s->f, af_placement_family(s->o), s->co.fp16_weights ? AF_WENC_FP16 : -1,
+    if (af_cost_bundle(s->f, af_placement_family(s->o), s->co[0].fp16_weights ? AF_WENC_FP16 : -1,
                        &cr, &cerr) == AF_OK) {
         af_placement_node_times(&cr, s->names, s->n_nodes, s->time);
         s->total_time = cr.time_us;
     }
     af_cost_report_free(&cr);
-    return with_ref ? af_cfg_reference(&s->co, &s->ref, err) : AF_OK;
+    if (!with_ref) return AF_OK;
+    if (!(s->ref = calloc((size_t)s->n_pairs, sizeof *s->ref)))
+        return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    return af_cfg_references(s->co, s->n_pairs, s->ref, err);
 }
 
 /* prec from the named nodes of pl (names checked against T). */
@@ -372,7 +382,7 @@ static af_status place(search *s, af_placement *pl, af_err *err)
     int is_auto = pl->mode_fp32 && !strcmp(pl->mode_fp32, "auto");
     is_auto |= pl->mode_paired && !strcmp(pl->mode_paired, "auto");
     s->value = pl->mode_paired && !strcmp(pl->mode_paired, "auto") ? AF_PREC_PAIRED : AF_PREC_FP32;
-    if (s->ref.n_outputs) measure(s, prec, &pl->psnr_fp16, err); /* nothing placed */
+    if (s->ref) measure(s, prec, &pl->psnr_fp16, err); /* nothing placed */
     if (err->code == AF_OK) resolve(s, pl, prec, err);
     if (err->code == AF_OK && is_auto && !(pl->psnr_fp16 >= pl->gate) &&
         build_units(s, err) == AF_OK) { /* nothing to place when all fp16 meets the gate */
@@ -383,7 +393,7 @@ static af_status place(search *s, af_placement *pl, af_err *err)
                 if (keep[i] != AF_PREC_FP16 && prec[i] == AF_PREC_FP16) prec[i] = keep[i];
         free(keep);
     }
-    if (err->code == AF_OK && s->ref.n_outputs) measure(s, prec, &pl->psnr_placed, err);
+    if (err->code == AF_OK && s->ref) measure(s, prec, &pl->psnr_placed, err);
     if (err->code == AF_OK) {
         free_names(pl->fp32, pl->n_fp32);
         free_names(pl->paired, pl->n_paired);
@@ -425,14 +435,69 @@ static af_status init_lists(const af_convert_options *o, af_placement *pl, af_er
     return AF_OK;
 }
 
+/* The measure's options for each --cfg-calib pair (paths[2k], paths[2k + 1]); one entry without
+ * pairs (the cost's weight encoding reads it). */
+static af_status pair_options(search *s, const af_val_options *vo, double scale, int halves,
+                              char **paths, int n_pairs, af_err *err)
+{
+    s->n_pairs = n_pairs;
+    if (!(s->co = calloc((size_t)n_pairs + 1, sizeof *s->co)))
+        return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    s->co[0] = (af_cfg_options){*vo, NULL, NULL, scale, halves};
+    for (int p = 0; p < n_pairs; p++)
+        s->co[p] = (af_cfg_options){*vo, paths[2 * p], paths[2 * p + 1], scale, halves};
+    return AF_OK;
+}
+
+/* The fp16 program's options for the search (T, fp16 emulation). */
+static af_val_options search_val_options(const af_convert_options *o, const char *tmp)
+{
+    af_val_options vo = {0};
+    vo.model_path = o->model_path;
+    vo.bundle_path = tmp;
+    vo.fp16 = 1;
+    vo.n_threads = 2;
+    vo.shapes = o->shapes;
+    vo.n_shapes = o->n_shapes;
+    vo.image_inputs = o->image_inputs;
+    vo.n_image_inputs = o->n_image_inputs;
+    vo.freeze = o->freeze;
+    vo.n_freeze = o->n_freeze;
+    return vo;
+}
+
+/* The shares of T's estimate (the final bundle's differs by weights) the placement takes. */
+static af_status shares(search *s, af_placement *pl, af_err *err)
+{
+    uint8_t *prec = calloc((size_t)s->n_nodes + 1, 1);
+    if (!prec) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    if (resolve(s, pl, prec, err) == AF_OK && s->total_time > 0)
+        for (int i = 0; i < s->n_nodes; i++) {
+            pl->cpu_share += prec[i] == AF_PREC_FP32 ? s->time[i] / s->total_time : 0;
+            pl->paired_extra += prec[i] == AF_PREC_PAIRED ? s->time[i] / s->total_time : 0;
+        }
+    free(prec);
+    return err->code;
+}
+
 /* Step 1 and the search, on a temporary bundle removed before returning. */
 static af_status search_run(const af_convert_options *o, af_placement *pl, af_err *err)
 {
+    char **paths = NULL;
+    int n_pairs = 0;
+    if (o->cfg_calib_dir && af_cfg_calib_pairs(o->cfg_calib_dir, &paths, &n_pairs, err) != AF_OK) {
+        af_cfg_calib_pairs_free(paths, n_pairs);
+        return err->code;
+    }
+    pl->n_pairs = n_pairs;
     const char *tdir = getenv("TMPDIR");
-    char tmp[4096], cond[4096], uncond[4096];
+    char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s/aneforge-place-XXXXXX", tdir && *tdir ? tdir : "/tmp");
     int fd = mkstemp(tmp);
-    if (fd < 0) return af_err_set(err, AF_ERR_IO, "%s: cannot create a temporary file", tmp);
+    if (fd < 0) {
+        af_cfg_calib_pairs_free(paths, n_pairs);
+        return af_err_set(err, AF_ERR_IO, "%s: cannot create a temporary file", tmp);
+    }
     close(fd);
     af_convert_options to = *o;
     /* fp16 weights: T keeps them fp32 and the measure rounds those of the nodes left fp16, so
@@ -447,34 +512,13 @@ static af_status search_run(const af_convert_options *o, af_placement *pl, af_er
     search s;
     memset(&s, 0, sizeof s);
     s.o = o;
-    snprintf(cond, sizeof cond, "%s/cond", o->cfg_calib_dir ? o->cfg_calib_dir : "");
-    snprintf(uncond, sizeof uncond, "%s/uncond", o->cfg_calib_dir ? o->cfg_calib_dir : "");
-    af_val_options vo = {0};
-    vo.model_path = o->model_path;
-    vo.bundle_path = tmp;
-    vo.fp16 = 1;
-    vo.n_threads = 2;
-    vo.shapes = o->shapes;
-    vo.n_shapes = o->n_shapes;
-    vo.image_inputs = o->image_inputs;
-    vo.n_image_inputs = o->n_image_inputs;
-    vo.freeze = o->freeze;
-    vo.n_freeze = o->n_freeze;
-    s.co = (af_cfg_options){vo, cond, uncond, pl->scale, halves};
-    if (af_convert_with(&to, &tr, NULL, err) == AF_OK &&
-        search_open(&s, tmp, o->cfg_calib_dir != NULL, err) == AF_OK)
-        place(&s, pl, err);
-    if (err->code == AF_OK) { /* shares of T's estimate (the final bundle's differs by weights) */
-        uint8_t *prec = calloc((size_t)s.n_nodes + 1, 1);
-        if (!prec) af_err_set(err, AF_ERR_NOMEM, "out of memory");
-        else if (resolve(&s, pl, prec, err) == AF_OK && s.total_time > 0)
-            for (int i = 0; i < s.n_nodes; i++) {
-                pl->cpu_share += prec[i] == AF_PREC_FP32 ? s.time[i] / s.total_time : 0;
-                pl->paired_extra += prec[i] == AF_PREC_PAIRED ? s.time[i] / s.total_time : 0;
-            }
-        free(prec);
-    }
+    af_val_options vo = search_val_options(o, tmp);
+    if (pair_options(&s, &vo, pl->scale, halves, paths, n_pairs, err) == AF_OK &&
+        af_convert_with(&to, &tr, NULL, err) == AF_OK &&
+        search_open(&s, tmp, n_pairs > 0, err) == AF_OK && place(&s, pl, err) == AF_OK)
+        shares(&s, pl, err);
     search_free(&s);
+    af_cfg_calib_pairs_free(paths, n_pairs);
     unlink(tmp);
     return err->code;
 }

@@ -17,6 +17,7 @@ typedef struct af_placement {
     int n_fp32, n_paired;
     const char *mode_fp32, *mode_paired; /* "manual", "auto" or NULL (none) */
     int measured;               /* --cfg-calib given: the figures below are set */
+    int n_pairs;                /* --cfg-calib input-set pairs measured (the worst decides) */
     double scale, gate;         /* guidance scale, --min-cfg-psnr */
     double psnr_fp16, psnr_placed; /* guided output PSNR, all fp16 / with the placement */
     double cpu_share, paired_extra; /* of the estimated time (cost_family's figures) */
@@ -50,6 +51,7 @@ typedef struct af_placement_info {
     int n_fp32, n_paired;
     char mode_fp32[8], mode_paired[8], family[16];
     double cpu_share, paired_extra, scale, gate, psnr_fp16, psnr_placed;
+    int n_pairs;                /* cfg_calib_pairs (0 when absent) */
 } af_placement_info;
 int af_placement_read(const char *meta, size_t len, af_placement_info *out);
 /* The share of the estimated time cr (a bundle's) that its recorded placement moves to the CPU

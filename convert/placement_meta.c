@@ -35,6 +35,7 @@ void af_placement_meta_json(af_json *j, const af_placement *pl)
         json_kv_num(j, "min_cfg_psnr_db", pl->gate);
         json_kv_num(j, "guided_psnr_db_fp16", pl->psnr_fp16);
         json_kv_num(j, "guided_psnr_db", pl->psnr_placed);
+        json_kv_int(j, "cfg_calib_pairs", pl->n_pairs);
     }
     json_close(j, '}');
 }
@@ -139,6 +140,8 @@ int af_placement_read(const char *meta, size_t len, af_placement_info *out)
     out->gate = meta_num(obj, "min_cfg_psnr_db");
     out->psnr_fp16 = meta_num(obj, "guided_psnr_db_fp16");
     out->psnr_placed = meta_num(obj, "guided_psnr_db");
+    double pairs = meta_num(obj, "cfg_calib_pairs");
+    out->n_pairs = pairs >= 1 && pairs <= 1e6 ? (int)pairs : 0;
     free(m);
     return 1;
 }

@@ -24,7 +24,7 @@ void af_val_prog_close(val_prog *p)
 }
 
 af_status af_val_prog_open(val_prog *p, const char *path, int fp16, int n_threads,
-                           const uint8_t *node_precision, af_err *err)
+                           const uint8_t *node_precision, int int8, af_err *err)
 {
     char msg[512];
     af_status st = af_bundle_open(path, &p->b, msg, sizeof msg);
@@ -33,6 +33,7 @@ af_status af_val_prog_open(val_prog *p, const char *path, int fp16, int n_thread
     so.n_threads = n_threads;
     so.fp16 = fp16;
     so.node_precision = node_precision;
+    so.int8_compute = int8;
     st = af_session_create(p->b, &so, &p->s, msg, sizeof msg);
     if (st != AF_OK) return af_err_set(err, st, "%s: %s", path, msg);
     return AF_OK;
@@ -61,7 +62,7 @@ af_status af_val_open_reference(const af_val_options *o, val_prog *p, af_err *er
     co.n_freeze = o->n_freeze;
     char msg[512];
     af_status st = af_convert(&co, NULL, msg, sizeof msg);
-    if (st == AF_OK) st = af_val_prog_open(p, path, 0, o->n_threads, NULL, err);
+    if (st == AF_OK) st = af_val_prog_open(p, path, 0, o->n_threads, NULL, 0, err);
     else af_err_set(err, st, "%s", msg);
     unlink(path);
     return st;
@@ -426,6 +427,7 @@ static af_status run_per_layer(const af_val_options *o, val_prog *ref, val_prog 
         char msg[512];
         af_session_options so = {0};
         so.n_threads = o->n_threads;
+        so.int8_compute = o->int8_compute;
         val_prog f32 = {bun->b, NULL};
         af_status st = af_session_create(bun->b, &so, &f32.s, msg, sizeof msg);
         if (st != AF_OK) return af_err_set(err, st, "%s: %s", o->bundle_path, msg);
@@ -487,12 +489,14 @@ af_status af_validate_run(const af_val_options *o, af_val_result *r, af_err *err
     r->model = val_dup(o->model_path, &oom);
     r->bundle = val_dup(o->bundle_path, &oom);
     r->fp16 = o->fp16;
+    r->int8_compute = o->int8_compute;
     r->seed = o->seed;
     r->random_inputs = o->inputs_dir == NULL;
     if (oom) return af_err_set(err, AF_ERR_NOMEM, "out of memory");
     val_prog ref = {0}, bun = {0};
     val_state v = {o, r, NULL, 0, 0, 0, 0};
-    if (af_val_prog_open(&bun, o->bundle_path, o->fp16, o->n_threads, o->node_precision, err) == AF_OK &&
+    if (af_val_prog_open(&bun, o->bundle_path, o->fp16, o->n_threads, o->node_precision,
+                         o->int8_compute, err) == AF_OK &&
         af_val_open_reference(o, &ref, err) == AF_OK)
         run_both(o, &ref, &bun, &v, err);
     for (int i = 0; i < v.n_ref; i++) {

@@ -57,6 +57,7 @@ typedef struct af_val_options {
                                  * AF_ERR_USAGE (the gates themselves are judged by the caller) */
     const uint8_t *node_precision; /* with fp16: AF_PREC_* per bundle node, NULL = the bundle's
                                  * recorded placement (af_session_options.node_precision) */
+    int int8_compute;           /* run the bundle with af_session_options.int8_compute */
 } af_val_options;
 
 typedef struct af_val_output {
@@ -109,6 +110,7 @@ typedef struct af_val_overflow {
 typedef struct af_val_result {
     char *name, *model, *bundle;
     int fp16;
+    int int8_compute;           /* the bundle ran with int8 compute */
     uint64_t seed;
     int random_inputs;
     af_val_output *outputs;
@@ -131,8 +133,9 @@ typedef struct af_val_prog {
     af_bundle *b;
     af_session *s;
 } af_val_prog;
+/* int8: af_session_options.int8_compute */
 af_status af_val_prog_open(af_val_prog *p, const char *path, int fp16, int n_threads,
-                           const uint8_t *node_precision, af_err *err);
+                           const uint8_t *node_precision, int int8, af_err *err);
 void af_val_prog_close(af_val_prog *p);
 /* The fp32 program of o->model_path (temporary bundle, unlinked once mapped). */
 af_status af_val_open_reference(const af_val_options *o, af_val_prog *p, af_err *err);

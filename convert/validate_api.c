@@ -30,6 +30,7 @@ static void val_options(const af_validate_options *o, const af_gates *g, af_val_
     vo->inputs_dir = o->inputs_dir;
     vo->seed = o->seed ? o->seed : 1;
     vo->fp16 = o->fp16;
+    vo->int8_compute = o->int8_compute;
     vo->per_layer = o->per_layer;
     vo->n_threads = o->n_threads;
     vo->shapes = o->shapes;

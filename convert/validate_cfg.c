@@ -249,16 +249,18 @@ static af_status run_reference(const af_cfg_options *o, af_val_prog *rp, af_cfg_
     return AF_OK;
 }
 
-af_status af_cfg_reference(const af_cfg_options *o, af_cfg_ref *ref, af_err *err)
+af_status af_cfg_references(const af_cfg_options *o, int n, af_cfg_ref *refs, af_err *err)
 {
-    memset(ref, 0, sizeof *ref);
+    memset(refs, 0, sizeof *refs * (size_t)n);
     af_val_prog bun = {0}, rp = {0};
-    if (af_val_prog_open(&bun, o->base.bundle_path, 0, 1, NULL, err) == AF_OK &&
-        ref_alloc(o, bun.b, ref, err) == AF_OK && af_val_open_reference(&o->base, &rp, err) == AF_OK)
-        run_reference(o, &rp, ref, NULL, err);
+    if (n > 0 && af_val_prog_open(&bun, o[0].base.bundle_path, 0, 1, NULL, 0, err) == AF_OK &&
+        af_val_open_reference(&o[0].base, &rp, err) == AF_OK)
+        for (int p = 0; p < n && err->code == AF_OK; p++)
+            if (ref_alloc(&o[p], bun.b, &refs[p], err) == AF_OK)
+                run_reference(&o[p], &rp, &refs[p], NULL, err);
     af_val_prog_close(&rp);
     af_val_prog_close(&bun);
-    if (err->code != AF_OK) af_cfg_ref_free(ref);
+    for (int p = 0; err->code != AF_OK && p < n; p++) af_cfg_ref_free(&refs[p]);
     return err->code;
 }
 
@@ -385,7 +387,7 @@ af_status af_validate_cfg_run(const af_cfg_options *o, af_cfg_result *r, af_err 
     af_cfg_ref ref = {0};
     cfg_state v = {o, r, NULL, 0, 0, 0, 0};
     if (af_val_prog_open(&bp, o->base.bundle_path, o->base.fp16, o->base.n_threads,
-                         o->base.node_precision, err) == AF_OK &&
+                         o->base.node_precision, o->base.int8_compute, err) == AF_OK &&
         af_val_open_reference(&o->base, &rp, err) == AF_OK) {
         count_placement(o, bp.b, r);
         cfg_runs(o, &rp, &bp, &ref, &v, err);

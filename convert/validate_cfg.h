@@ -12,7 +12,7 @@
  *      (errors accumulated) and own (a second pair of bundle runs fed the fp32 program's tensors,
  *      as validate --per-layer does): the error of the layer's c and of its difference c − u;
  *      the relative L2 of the difference is where guidance loses accuracy.
- * af_cfg_reference() / af_cfg_measure() are the same measure split for a placement search:
+ * af_cfg_references() / af_cfg_measure() are the same measure split for a placement search:
  * the fp32 program's outputs once, then any number of placements of one bundle. */
 #ifndef AF_CONVERT_VALIDATE_CFG_H
 #define AF_CONVERT_VALIDATE_CFG_H
@@ -70,7 +70,17 @@ typedef struct af_cfg_ref {
     size_t *n;
 } af_cfg_ref;
 
-af_status af_cfg_reference(const af_cfg_options *o, af_cfg_ref *ref, af_err *err);
+/* For n input-set pairs o[0..n) of one model and bundle (the fp32 program converted once):
+ * refs[n] (freed on failure). */
+af_status af_cfg_references(const af_cfg_options *o, int n, af_cfg_ref *refs, af_err *err);
+
+/* --cfg-calib DIR (cfg_pairs.c): DIR/cond/ and DIR/uncond/ are one pair; else every subfolder of
+ * DIR (sorted by name, at most AF_CFG_MAX_PAIRS) is one, DIR/<sub>/cond/ and DIR/<sub>/uncond/.
+ * paths[2k] and paths[2k + 1] are pair k's cond and uncond folders. AF_ERR_IO when DIR cannot be
+ * read or holds no pair. */
+#define AF_CFG_MAX_PAIRS 64
+af_status af_cfg_calib_pairs(const char *dir, char ***paths, int *n_pairs, af_err *err);
+void af_cfg_calib_pairs_free(char **paths, int n_pairs);
 void af_cfg_ref_free(af_cfg_ref *ref);
 /* The bundle o->base.bundle_path (already open as b) with fp16 emulation and node placement
  * prec (NULL: the bundle's), on both input sets: fills outs[ref->n_outputs] (names borrowed

@@ -225,8 +225,9 @@ void af_val_print_table(FILE *f, const af_val_result *r, int n, const af_gates *
 {
     print_header(f, "component / output");
     for (int c = 0; c < n; c++) {
-        fprintf(f, "%s: %s vs %s%s, %s inputs", r[c].name, r[c].bundle, r[c].model,
+        fprintf(f, "%s: %s vs %s%s%s, %s inputs", r[c].name, r[c].bundle, r[c].model,
                 r[c].fp16 ? " (bundle with fp16 activations)" : "",
+                r[c].int8_compute ? " (bundle with int8 compute)" : "",
                 r[c].random_inputs ? "random" : "given");
         if (r[c].random_inputs) fprintf(f, " (seed %llu)", (unsigned long long)r[c].seed);
         fputc('\n', f);
@@ -439,6 +440,7 @@ static void json_document(af_json *j, const af_val_result *r, int n, const af_ga
         json_kv_str(j, "model", r[c].model);
         json_kv_str(j, "bundle", r[c].bundle);
         json_kv_int(j, "fp16_activations", r[c].fp16);
+        json_kv_int(j, "int8_compute", r[c].int8_compute);
         json_kv_int(j, "random_inputs", r[c].random_inputs);
         json_kv_int(j, "seed", (int64_t)r[c].seed);
         json_outputs(j, &r[c], g);

@@ -49,6 +49,7 @@ struct af_session {
     int32_t *dec_ids; /* constants to decode before the node runs ... */
     float **dec_dst;  /* ... and where to (inside wbuf) */
     int fp16;         /* round f32 activations to half after each op (af_session_options) */
+    int int8;         /* af_session_options.int8_compute */
     uint8_t *tmode;   /* with fp16: per tensor, how it is stored (AF_PREC_*, precision.c) */
     void **wround;    /* fp16_weights: per tensor, its copy rounded to half (f32) and as halves */
     void **pack_half; /* fp16_weights: per node, the halves its packing reads (or NULL) */
@@ -108,12 +109,21 @@ static af_tview record_view(const afb_file *f, int32_t id)
 }
 
 /* v[1] = the view packing node n gets of its encoded constant in[1] when only packing nodes
- * read it: its compressed blob (dtype U8, cpanel.h) when the kernel keeps that compressed and
- * the bundle is not opened with expand_weights, else the halves of a weight stored in halves
- * (dtype F16), else v[1] as it is (f32). Returns the packed bytes (0: the node packs nothing). */
-static size_t pack_view(const af_bundle *b, const afb_node *n, af_tview *v)
+ * read it: with int8 (af_session_options.int8_compute) an int8 blob as dtype I8 when the
+ * kernel runs it with int8 compute (qgemm.h); else its compressed blob (dtype U8, cpanel.h)
+ * when the kernel keeps that compressed and the bundle is not opened with expand_weights, else
+ * the halves of a weight stored in halves (dtype F16), else v[1] as it is (f32). Returns the
+ * packed bytes (0: the node packs nothing). */
+static size_t pack_view(const af_bundle *b, const afb_node *n, af_tview *v, int int8)
 {
     const afb_tensor *t = &b->f->tensors[n->in[1]];
+    if (int8 && t->encoding == AFB_ENC_INT8 && !b->expand) {
+        af_tview keep = v[1];
+        v[1].dtype = AF_DTYPE_I8, v[1].data = (void *)t->data;
+        size_t bytes = af_kernel_prepack_bytes(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out);
+        if (bytes) return bytes;
+        v[1] = keep;
+    }
     if (t->encoding > AFB_ENC_FP16 && !b->expand) {
         af_tview keep = v[1];
         v[1].dtype = AF_DTYPE_U8, v[1].data = (void *)t->data;
@@ -137,7 +147,7 @@ static int packs_weight(const af_bundle *b, const afb_node *n, af_dtype *handed)
     af_tview v[MAX_IO];
     for (int k = 0; k < n->n_in; k++) v[k] = record_view(f, n->in[k]);
     for (int k = 0; k < n->n_out; k++) v[n->n_in + k] = record_view(f, n->out[k]);
-    size_t bytes = pack_view(b, n, v); /* as packing_views will hand it over */
+    size_t bytes = pack_view(b, n, v, 0); /* as packing_views will hand it over */
     if (handed) *handed = v[1].dtype;
     return bytes > 0;
 }
@@ -480,7 +490,7 @@ static size_t packing_views(const af_session *s, const afb_node *n, const af_tvi
                             af_tview *pv)
 {
     memcpy(pv, v, sizeof(af_tview) * (size_t)(n->n_in + n->n_out));
-    if (s->b->pack_only[n->in[1]]) return pack_view(s->b, n, pv);
+    if (s->b->pack_only[n->in[1]]) return pack_view(s->b, n, pv, s->int8);
     void *half = s->pack_half ? s->pack_half[n - s->b->f->nodes] : NULL;
     if (half) { /* fp16_weights: packed from halves, as a bundle storing them so would be */
         pv[1].dtype = AF_DTYPE_F16;
@@ -635,6 +645,7 @@ af_status af_session_create(af_bundle *b, const af_session_options *opt, af_sess
         af_err_set(&err, AF_ERR_NOMEM, "out of memory for a %zu-byte arena", s->arena_bytes);
     } else {
         s->fp16 = opt && opt->fp16;
+        s->int8 = opt && opt->int8_compute;
         if (build_views(s, &err) == AF_OK && (!s->fp16 || plan_precision(s, opt, &err) == AF_OK) &&
             (!b->stream || plan_stream(s, &err) == AF_OK) &&
             plan_scratch(s, &err) == AF_OK && prepack_weights(s, &err) == AF_OK)
@@ -913,12 +924,22 @@ static const char *open_why(const af_bundle *b, int32_t id)
         const afb_node *n = &f->nodes[i];
         for (int k = 0; k < n->n_in; k++) {
             if (n->in[k] != id || (k == 1 && packs_weight(b, n, NULL))) continue;
-            if (n->op == AF_OP_CONV && k == 1)
-                return "conv outside the packed GEMM (depthwise, or a CPU without AVX2): "
-                       "decoded at open";
-            if ((n->op == AF_OP_GEMM || n->op == AF_OP_MATMUL) && k == 1)
-                return "MatMul/Gemm weight not packed (one output row: the GEMV reads f32 "
-                       "B; or B batched): decoded at open";
+            if (n->op == AF_OP_CONV && k == 1) {
+                const afb_tensor *t = &f->tensors[id];
+                if (n->p.conv.group > 1 && t->rank >= 2 && t->dims[1] == 1 &&
+                    t->dims[0] == n->p.conv.group)
+                    return "depthwise conv: decoded at open, by measurement (its direct loop "
+                           "reads f32; its weights are small: docs/performance.md)";
+                return "conv outside the packed GEMM (a CPU without AVX2): decoded at open";
+            }
+            if ((n->op == AF_OP_GEMM || n->op == AF_OP_MATMUL) && k == 1) {
+                const afb_tensor *t = &f->tensors[id];
+                const char *no = t->encoding > AFB_ENC_FP16 && !b->expand
+                                     ? afk_cw_why_not(t->data, t->rank, t->dims) : NULL;
+                return no ? no : "MatMul/Gemm weight not packed (B batched; or one output row "
+                                 "read by the f32 GEMV: a weight in halves, or a K past its "
+                                 "work buffer): decoded at open";
+            }
             return "read by a kernel that takes f32: decoded at open";
         }
     }

@@ -43,5 +43,6 @@ int cmd_bench(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_estimate(int argc, char **argv);
 int cmd_targets(int argc, char **argv);
+int cmd_sd_trajectory(int argc, char **argv);
 
 #endif

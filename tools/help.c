@@ -62,15 +62,17 @@ const cli_command cli_commands[] = {
      "--min-cfg-psnr= --cfg-scale="},
     {"run", cmd_run, "run a bundle on .npy inputs",
      "aneforge run BUNDLE.afb --inputs DIR [--outputs DIR] [--threads N] [--fp16] [--stream-weights]\n"
-     "        [--expand-weights]",
+     "        [--expand-weights] [--int8-compute]",
      "  --inputs DIR          one DIR/<input name>.npy per graph input\n"
      "  --outputs DIR         write DIR/<output name>.npy (else print a summary per output)\n"
      "  --threads N           worker threads (results are identical for any N)\n"
      "  --fp16                round every activation to fp16, as the ANE's dataplane does\n"
      "  --stream-weights      keep weights as stored and decode each layer when it runs\n"
-     "  --expand-weights      widen every compressed weight to f32 (no compressed panels)",
+     "  --expand-weights      widen every compressed weight to f32 (no compressed panels)\n"
+     "  --int8-compute        convs with int8 weights multiply in int8 (AVX512-VNNI): faster,\n"
+     "                        not exact (bench --int8-compute reports the cost)",
      "aneforge run small.afb --inputs models/small_cnn/inputs --outputs out/",
-     "--inputs= --outputs= --threads= --fp16 --stream-weights --expand-weights"},
+     "--inputs= --outputs= --threads= --fp16 --stream-weights --expand-weights --int8-compute"},
     {"inspect", cmd_inspect, "describe a bundle, an ONNX model or a safetensors file",
      "aneforge inspect FILE(.afb|.onnx|.safetensors) [--json]",
      "  --json                machine-readable output",
@@ -78,7 +80,8 @@ const cli_command cli_commands[] = {
      "--json"},
     {"validate", cmd_validate, "accuracy of a bundle against the model's fp32 program",
      "aneforge validate MODEL.onnx BUNDLE.afb [--inputs DIR | --seed N] [--reference DIR] [--fp16]\n"
-     "        [--per-layer] [--min-psnr DB] [--json FILE] [--plot FILE.svg] [--freeze N=FILE.npy]...\n"
+     "        [--int8-compute] [--per-layer] [--min-psnr DB] [--json FILE] [--plot FILE.svg]\n"
+     "        [--freeze N=FILE.npy]...\n"
      "        [--topk [OUT=]K] [--argmax-axis [OUT=]A] [--iou [OUT=]T] [--min-cosine C]\n"
      "        [--min-topk P] [--min-argmax P] [--min-iou P]\n"
      "aneforge validate MODEL.onnx BUNDLE.afb --cond DIR --uncond DIR [--cfg-scale S] [--fp16]\n"
@@ -87,6 +90,7 @@ const cli_command cli_commands[] = {
      "  --inputs DIR          inputs as .npy (else --seed N random inputs)\n"
      "  --reference DIR       also compare with outputs produced elsewhere (e.g. ONNX Runtime)\n"
      "  --fp16                run the bundle with fp16 activations (ANE dataplane)\n"
+     "  --int8-compute        run the bundle with int8 compute (run --int8-compute)\n"
      "  --per-layer           compare every intermediate tensor by name, worst first\n"
      "  --min-psnr DB         exit 1 when an output is below DB\n"
      "  --topk [OUT=]K        top-1 and top-K agreement over the last (class) axis\n"
@@ -101,20 +105,24 @@ const cli_command cli_commands[] = {
      "                        d = c - u and u + S(c - u) (--min-psnr then gates the guided one)\n"
      "  --cfg-scale S         guidance scale (default 7.5)",
      "aneforge validate model.onnx small_i8.afb --inputs in/ --per-layer --fp16 --plot layers.svg",
-     "--inputs= --seed= --reference= --fp16 --per-layer --min-psnr= --json= --plot= --manifest= "
+     "--inputs= --seed= --reference= --fp16 --int8-compute --per-layer --min-psnr= --json= --plot= --manifest= "
      "--threads= --top= --image-input= --input-shape= --freeze= --topk= --argmax-axis= --iou= "
      "--min-cosine= --min-topk= --min-argmax= --min-iou= --cond= --uncond= --cfg-scale="},
     {"bench", cmd_bench, "time load, first run and median run; report peak RSS",
      "aneforge bench BUNDLE.afb [--inputs DIR] [--threads N] [--runs N] [--stream-weights] [--json]"
-     " [--profile]\n        [--expand-weights]",
+     " [--profile]\n        [--expand-weights] [--int8-compute]",
      "  --runs N              timed runs after the first (default 10)\n"
      "  --json                one JSON object: load_ms, first_run_ms, run_ms_median, peak_rss_kb,\n"
      "                        weight_bytes (resident weights), ...\n"
      "  --expand-weights      widen every compressed weight to f32 (no compressed panels)\n"
+     "  --int8-compute        convs with int8 weights multiply in int8 (AVX512-VNNI); also runs\n"
+     "                        the bundle once with f32 compute and reports each output's PSNR,\n"
+     "                        cosine, max abs and relative L2 error against it\n"
      "  --profile             also time every node (fastest run): the 25 slowest and totals per op\n"
      "                        (the timed runs then include the observer's small cost)",
      "aneforge bench small.afb --runs 20 --json",
-     "--inputs= --threads= --runs= --stream-weights --expand-weights --json --profile"},
+     "--inputs= --threads= --runs= --stream-weights --expand-weights --int8-compute --json "
+     "--profile"},
     {"check", cmd_check, "list what keeps ops off a family's ANE; predict fp16 trouble",
      "aneforge check MODEL.onnx --target TARGET [--fp16 [--calib DIR]] [--input-shape N=D,...] [--json]",
      "  --target TARGET       a family h13..h17s, a chip a11..m5max or an iPhone (iphone13); exit 1\n"
@@ -142,6 +150,24 @@ const cli_command cli_commands[] = {
      "  --hw-model S, --brand S  with --detect: resolve recorded sysctl strings instead",
      "aneforge targets --provenance iphone13",
      "--json --peak --provenance= --detect --hw-model= --brand="},
+    {"sd-trajectory", cmd_sd_trajectory, "DDIM denoising trajectory of a SD UNet: deployed vs fp32",
+     "aneforge sd-trajectory UNET.afb [--steps N] [--cfg-scale S] [--scheduler ddim] [--seed K] [--fp16]\n"
+     "        [--reference FP32.afb] [--cond DIR --uncond DIR] [--min-psnr DB] [--threads N] [--json]",
+     "  --steps N             DDIM steps (eta 0, SD-1.5's scaled-linear schedule; default 20)\n"
+     "  --cfg-scale S         guidance scale: eps = u + S(c - u) (default 7.5)\n"
+     "  --scheduler ddim      the sampler (ddim, the only one)\n"
+     "  --seed K              the initial latent's N(0,1) seed (default 0)\n"
+     "  --fp16                the deployed run emulates the ANE's fp16 dataplane (and the bundle's\n"
+     "                        --keep-fp32/--paired-fp16 placement); without it, fp32 as well\n"
+     "  --reference FP32.afb  the fp32 trajectory from this bundle (default: UNET.afb itself)\n"
+     "  --cond DIR, --uncond DIR   encoder_hidden_states.npy of each (default: seeded N(0,1)\n"
+     "                        cond, all-zeros uncond)\n"
+     "  --min-psnr DB         exit 1 when the final latent's PSNR is below DB\n"
+     "  --json                print the report as one JSON object",
+     "aneforge sd-trajectory unet.afb --steps 20 --fp16\n"
+     "aneforge sd-trajectory unet_h16.afb --fp16 --reference unet_fp32.afb --json",
+     "--steps= --cfg-scale= --scheduler= --seed= --fp16 --reference= --cond= --uncond= "
+     "--min-psnr= --threads= --json"},
 };
 const int cli_n_commands = (int)(sizeof cli_commands / sizeof cli_commands[0]);
 
@@ -158,7 +184,7 @@ void cli_print_overview(void *file)
     fputs("usage: aneforge <command> [options]      (aneforge help <command> for details)\n\n"
           "commands:\n", f);
     for (int i = 0; i < cli_n_commands; i++)
-        fprintf(f, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
+        fprintf(f, "  %-13s %s\n", cli_commands[i].name, cli_commands[i].summary);
     fputs("\nexit codes: 0 ok, 1 check failed, 2 usage, 3 bad input file or model, "
           "4 internal error\n", f);
 }

@@ -155,10 +155,12 @@ static void print_precision(const afb_file *f)
            pi.mode_fp32[0] ? pi.mode_fp32 : "none", pi.n_paired,
            pi.mode_paired[0] ? pi.mode_paired : "none", pi.family, 100 * pi.cpu_share,
            100 * pi.paired_extra);
+    char pairs[48] = "";
+    if (pi.n_pairs > 1) snprintf(pairs, sizeof pairs, "; the worst of %d pairs", pi.n_pairs);
     if (!isnan(pi.psnr_placed))
         printf("  guidance (scale %g) under fp16 emulation: %.2f dB all fp16, %.2f dB placed "
-               "(gate %.2f dB, measured by the search)\n", pi.scale,
-               pi.psnr_fp16, pi.psnr_placed, pi.gate);
+               "(gate %.2f dB, measured by the search%s)\n", pi.scale, pi.psnr_fp16,
+               pi.psnr_placed, pi.gate, pairs);
 }
 
 /* The target the metadata records, resolved (bundles before "target_device" recorded the name

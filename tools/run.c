@@ -1,7 +1,8 @@
 /* tools/run.c — `aneforge run BUNDLE.afb --inputs DIR [--outputs DIR] [--threads N] [--fp16]`
  * [--stream-weights] [--expand-weights] (--fp16: emulate the ANE's fp16 activations,
  * af_session_options.fp16; --stream-weights: decode weights per layer on every run;
- * --expand-weights: no compressed panels, every weight widened to f32; af_bundle_options). */
+ * --expand-weights: no compressed panels, every weight widened to f32; af_bundle_options;
+ * --int8-compute: int8 weights multiply in int8, af_session_options.int8_compute). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -99,6 +100,7 @@ int cmd_run(int argc, char **argv)
         else if (!strcmp(a, "--fp16")) so.fp16 = 1;
         else if (!strcmp(a, "--stream-weights")) bo.stream_weights = 1;
         else if (!strcmp(a, "--expand-weights")) bo.expand_weights = 1;
+        else if (!strcmp(a, "--int8-compute")) so.int8_compute = 1;
         else if (!strcmp(a, "--threads") && has_val) {
             long n = cli_parse_count(argv[++i]);
             if (n < 0 || n > 256) return cli_error(CLI_USAGE, "bad --threads '%s'", argv[i]);

@@ -106,6 +106,7 @@ static int parse_flag(val_cli *c, int argc, char **argv, int *i)
     int rc;
     char msg[400];
     if (!strcmp(a, "--fp16")) return c->base.fp16 = 1, CLI_OK;
+    if (!strcmp(a, "--int8-compute")) return c->base.int8_compute = 1, CLI_OK;
     if (!strcmp(a, "--per-layer")) return c->base.per_layer = 1, CLI_OK;
     if (!has_val) return -1;
     (*i)++;

@@ -67,6 +67,15 @@ typedef struct af_session_options {
                           * fp32 weights runs as the same bundle stored in halves would, but for
                           * its fp32 nodes' weights — how convert --keep-fp32 auto measures a
                           * placement. Ignored for weights streamed (stream_weights) */
+    int int8_compute;    /* 1: convolutions whose weight is stored int8 (compress int8, an ONNX
+                          * model's QDQ/QLinear int8 weights; kept compressed: not with
+                          * stream_weights or expand_weights) multiply in int8: each k block of
+                          * 256 of every im2col column is quantized to uint8 on the fly and the
+                          * dot products run as int32 (AVX512-VNNI), dequantized into the f32
+                          * epilogue. Faster, not exact: docs/compression.md "int8 compute"
+                          * gives the accuracy cost; bench --int8-compute measures it. Ignored
+                          * on CPUs without AVX512-VNNI (the f32 path runs). Outputs stay
+                          * bit-identical for any thread count. 0 (default): f32 compute */
 } af_session_options;
 
 /* What an observer sees right after a node ran, once per output of the node (after fp16

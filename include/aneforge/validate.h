@@ -48,6 +48,8 @@ typedef struct af_validate_options {
      * the difference), min_psnr gates the guided output; no plot */
     const char *cond_dir, *uncond_dir;
     double cfg_scale;            /* 0 = 7.5 */
+    int int8_compute;            /* run the bundle with af_session_options.int8_compute (the
+                                  * report then holds int8 weights and int8 compute together) */
 } af_validate_options;
 
 typedef struct af_validation af_validation;

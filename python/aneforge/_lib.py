@@ -30,7 +30,7 @@ class TensorInfo(Structure):
 
 class SessionOptions(Structure):
     _fields_ = [("n_threads", c_int), ("fp16", c_int), ("node_precision", POINTER(c_uint8)),
-                ("fp16_weights", c_int)]
+                ("fp16_weights", c_int), ("int8_compute", c_int)]
 
 
 class BundleOptions(Structure):
@@ -201,7 +201,7 @@ class ValidateOptions(Structure):
                 ("min_psnr", c_double), ("shapes", POINTER(ShapeSpec)), ("n_shapes", c_int),
                 ("image_inputs", POINTER(ImageInputSpec)), ("n_image_inputs", c_int),
                 ("freeze", POINTER(FreezeSpec)), ("n_freeze", c_int), ("cond_dir", c_char_p),
-                ("uncond_dir", c_char_p), ("cfg_scale", c_double)]
+                ("uncond_dir", c_char_p), ("cfg_scale", c_double), ("int8_compute", c_int)]
 
 
 # Every mirrored struct, by its C name (python/tests/test_abi.py checks sizes and offsets).

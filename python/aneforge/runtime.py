@@ -87,10 +87,11 @@ class Bundle:
             raise UsageError(f"{self.path}: the bundle is closed")
         return self._h
 
-    def session(self, threads=1, fp16=False):
+    def session(self, threads=1, fp16=False, int8_compute=False):
         """A session: one activation arena, weights packed once. ``threads`` kernel threads
-        (outputs are bit-identical for any count); ``fp16`` emulates the ANE's fp16 dataplane."""
-        return Session(self, threads, fp16)
+        (outputs are bit-identical for any count); ``fp16`` emulates the ANE's fp16 dataplane;
+        ``int8_compute`` multiplies int8 weights in int8 (see Session)."""
+        return Session(self, threads, fp16, int8_compute)
 
     def close(self):
         """Unmaps the bundle; it must have no open session."""
@@ -118,9 +119,11 @@ class Bundle:
 class Session:
     """Runs a bundle. One session is used by one thread at a time (a lock makes concurrent calls
     wait); give each thread its own session over the same Bundle to run in parallel: the GIL is
-    released while the C runtime works."""
+    released while the C runtime works. ``int8_compute=True``: convolutions whose weight is
+    stored int8 multiply in int8 on CPUs with AVX512-VNNI (faster, not exact; `aneforge bench
+    --int8-compute` reports the accuracy cost, docs/compression.md "int8 compute")."""
 
-    def __init__(self, bundle, threads=1, fp16=False):
+    def __init__(self, bundle, threads=1, fp16=False, int8_compute=False):
         if not isinstance(bundle, Bundle):
             raise UsageError("Session: want a Bundle")
         if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= 256:
@@ -130,7 +133,8 @@ class Session:
         self.fp16 = bool(fp16)
         self._lock = threading.Lock()
         self._h = ctypes.c_void_p()
-        opt = _lib.SessionOptions(n_threads=threads, fp16=1 if fp16 else 0)
+        opt = _lib.SessionOptions(n_threads=threads, fp16=1 if fp16 else 0,
+                                  int8_compute=1 if int8_compute else 0)
         msg = _lib.msg_buffer()
         with bundle._lock:
             st = _lib.lib.af_session_create(bundle._handle(), ctypes.byref(opt),

@@ -67,11 +67,13 @@ class Report:
 
 
 def validate(model, bundle, inputs=None, per_layer=False, fp16=False, *, min_psnr=None,
-             seed=1, threads=1, input_shapes=None, image_inputs=None, freeze=None):
+             seed=1, threads=1, input_shapes=None, image_inputs=None, freeze=None,
+             int8_compute=False):
     """Measures a bundle against the model's fp32 program on the same inputs (a folder of
     <input>.npy, a dict of arrays, or seeded random inputs without), as ``aneforge validate``.
     ``per_layer`` measures every layer (deployed and isolated); ``fp16`` runs the bundle with
-    the ANE's fp16 activations; ``min_psnr`` is the gate ``Report.passed`` and ``check()``
+    the ANE's fp16 activations; ``int8_compute`` with int8 compute (``--int8-compute``);
+    ``min_psnr`` is the gate ``Report.passed`` and ``check()``
     judge. The bundle may be a path or a Bundle."""
     if min_psnr is not None and (not isinstance(min_psnr, (int, float)) or math.isnan(min_psnr)
                                  or min_psnr == 0):
@@ -84,6 +86,7 @@ def validate(model, bundle, inputs=None, per_layer=False, fp16=False, *, min_psn
     o.model_path, o.bundle_path = fspath(model, "validate"), fspath(bundle, "validate")
     o.seed, o.fp16, o.per_layer, o.n_threads = seed, int(bool(fp16)), int(bool(per_layer)), threads
     o.min_psnr = float(min_psnr) if min_psnr is not None else 0.0
+    o.int8_compute = int(bool(int8_compute))
     o.shapes, o.n_shapes, keep = shape_specs(input_shapes)
     o.image_inputs, o.n_image_inputs = image_specs(image_inputs)
     fr = _Freeze(freeze)

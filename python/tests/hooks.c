@@ -41,6 +41,7 @@ const char *af_pyhooks_layout(void)
     OFF(af_session_options, fp16);
     OFF(af_session_options, node_precision);
     OFF(af_session_options, fp16_weights);
+    OFF(af_session_options, int8_compute);
     SIZE(af_bundle_options);
     OFF(af_bundle_options, stream_weights);
     OFF(af_bundle_options, expand_weights);
@@ -298,6 +299,7 @@ const char *af_pyhooks_layout(void)
     OFF(af_validate_options, cond_dir);
     OFF(af_validate_options, uncond_dir);
     OFF(af_validate_options, cfg_scale);
+    OFF(af_validate_options, int8_compute);
     return layout;
 }
 

@@ -146,3 +146,19 @@ def test_compressed_weights_forms_and_bytes(tmp_path, small_input, cli):
         assert yb.tobytes() == ye.tobytes()
         assert 0 < sb.weight_bytes < se.weight_bytes
         sb.close(), se.close()
+
+
+def test_int8_compute(tmp_path, small_input, cli):
+    # int8_compute: int8 x uint8 dot products where the CPU has AVX512-VNNI (else the f32 path):
+    # close to f32 compute (8-bit activations: ~40 dB here, 30 dB gated as in
+    # tests/e2e/int8_compute.sh), the same bytes for 1 and 2 threads
+    path = tmp_path / "i8.afb"
+    cli("convert", SMALL_CNN, "-o", path, "--compress", "int8", "-q")
+    with af.Bundle(path) as b:
+        outs = []
+        for kw in ({}, {"int8_compute": True}, {"int8_compute": True, "threads": 2}):
+            with b.session(**kw) as s:
+                outs.append(s.run({"input": small_input})["output"])
+        assert outs[1].tobytes() == outs[2].tobytes()
+        err = np.sqrt(np.mean((outs[1] - outs[0]) ** 2))
+        assert err == 0 or 20 * np.log10(np.abs(outs[0]).max() / err) >= 30

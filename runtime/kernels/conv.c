@@ -13,6 +13,7 @@
  */
 #include "internal.h"
 #include "cpanel.h"
+#include "qgemm.h"
 #include "simd512.h"
 #include "dw_fast.h"
 
@@ -238,8 +239,11 @@ size_t afk_convt_scratch(const af_params *p, const af_tview *in, const af_tview 
  * the GEMM panels in IEEE halves, from a weight stored in halves (no Winograd: its transformed
  * weights would be four times the halves); PACK_CW: compressed panels (cpanel.h) from a weight
  * handed over as its blob (dtype U8: the bytes of a runtime/wdecode.h blob, the weight's shape),
- * decoded per panel inside the packed GEMM — no Winograd either, for the same reason */
-enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1, PACK_GEMM16 = 2, PACK_CW = 3 };
+ * decoded per panel inside the packed GEMM — no Winograd either, for the same reason;
+ * PACK_Q8: int8 panels for int8 compute (qgemm.h) from an int8 blob handed over as dtype I8
+ * (af_session_options.int8_compute), every GEMM conv: also the 3x3 ones Winograd would take —
+ * int8 beat Winograd's f32 on every ResNet and SD 3x3 shape (bench/conv_paths.c "int8"). */
+enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1, PACK_GEMM16 = 2, PACK_CW = 3, PACK_Q8 = 4 };
 
 /* A compressed 3x3 conv weight that Winograd would take keeps Winograd (decoded, transformed
  * and held in f32) when its transformed weights take at most this many bytes: the large maps
@@ -267,6 +271,10 @@ size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_t
     geom_init(&g, cp, &in[0], &in[1], &out[0], 0);
     afk_wino w;
     if (is_depthwise(&g)) return 0;
+    if (in[1].dtype == AF_DTYPE_I8) { /* int8 compute, or nothing (the caller tries U8 next) */
+        size_t b = afk_q8_bytes(in[1].data, in[1].rank, in[1].dims, g.G, afk_pgemm_mr(), 0);
+        return b ? PACK_HDR * sizeof(float) + b : 0;
+    }
     if (in[1].dtype == AF_DTYPE_U8) { /* compressed panels, unless Winograd pays (below) */
         if (wino_plan(&g, cp, &w) && afk_wino_pack_floats(&w) * sizeof(float) <= afk_cw_wino_max)
             return 0;
@@ -292,6 +300,11 @@ void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *ou
     h[0] = afk_pgemm_mr();
     afk_wino w;
     int64_t rows = g.Cg * g.K;
+    if (in[1].dtype == AF_DTYPE_I8) {
+        h[1] = PACK_Q8;
+        afk_q8_pack(in[1].data, in[1].rank, in[1].dims, g.G, h[0], 0, d + PACK_HDR);
+        return;
+    }
     if (in[1].dtype == AF_DTYPE_U8) {
         h[1] = PACK_CW;
         afk_cw_pack(in[1].data, in[1].rank, in[1].dims, g.G, h[0], d + PACK_HDR);
@@ -996,6 +1009,7 @@ typedef struct conv_job {
     const float *packed;      /* ctx->packed when cut for this kernel, else NULL */
     const uint16_t *packed16; /* its half panels (PACK_GEMM16), else NULL */
     const afk_cw *cw;         /* its compressed panels (PACK_CW), else NULL */
+    const afk_q8 *q8;         /* its int8 panels (PACK_Q8): int8 compute, else NULL */
     int64_t rows, T, n_tiles, mb, n_mblk;
     const float *R;           /* fused residual (Y's layout) or NULL; then cp->act is identity */
     af_unary_params ract;     /* and the conv's activation, applied after adding R */
@@ -1135,7 +1149,7 @@ static void conv_gemm_task(void *arg, int64_t task, int tid)
         const float *Ap = j->packed ? j->packed + PACK_HDR + gi * g->Mg * j->rows : NULL;
         const uint16_t *Ap16 = j->packed16 ? j->packed16 + gi * g->Mg * j->rows : NULL;
         afk_pgemm pg = {.M = mc, .N = t, .K = j->rows, .A = wg, .lda = j->rows, .Ap = Ap,
-                        .Ap16 = Ap16, .Acw = j->cw, .acw_group = gi,
+                        .Ap16 = Ap16, .Acw = j->cw, .Aq8 = j->q8, .acw_group = gi,
                         .ap_rows = g->Mg, .ap_row0 = m0,
                         .pack_b = pack_b_conv, .b_arg = &ps, .C = yg + m0 * g->osp + p0,
                         .ldc = g->osp, .bias = bias, .act = kind >= 0 ? kind : AFK_ACT_NONE,
@@ -1247,7 +1261,9 @@ af_status afk_conv_run(AFK_RUN_ARGS)
         j.packed16 = (const uint16_t *)((const float *)ctx->packed + PACK_HDR);
     if (j.nr > 0 && packed_kind(ctx->packed) == PACK_CW)
         j.cw = (const afk_cw *)((const float *)ctx->packed + PACK_HDR);
-    if (!j.W && !j.packed && !j.packed16 && !j.cw)
+    if (j.nr > 0 && packed_kind(ctx->packed) == PACK_Q8 && afk_q8_available())
+        j.q8 = (const afk_q8 *)((const float *)ctx->packed + PACK_HDR);
+    if (!j.W && !j.packed && !j.packed16 && !j.cw && !j.q8)
         return af_err_set(err, AF_ERR_USAGE, "conv: W exists only packed, for another kernel");
     j.mb = g->Mg;
     if (g->N * g->G * j.n_tiles < MIN_TASKS && g->Mg > TASK_MBLK) j.mb = TASK_MBLK;

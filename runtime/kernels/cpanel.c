@@ -1,4 +1,4 @@
-/* runtime/kernels/cpanel.c — compressed A panels: int8, 4-bit palette and blockwise codes in the
+/* runtime/kernels/cpanel.c — compressed A panels: int8, palette and blockwise codes in the
  * packed GEMM's panel order, decoded one panel at a time (see cpanel.h). Built with
  * -ffp-contract=off (CMakeLists.txt): a multiply and an add must stay two roundings, as in
  * the reference decoder. */
@@ -60,13 +60,15 @@ static const char *int8_why_not(const af_wblob_head *h, const af_wblob_layout *l
 static const char *pal_why_not(const af_wblob_head *h, const af_wblob_layout *l,
                                const uint8_t *blob)
 {
-    if (h->bits != 4) return "palette codes of other than 4 bits";
-    if (!f16s_finite(blob + l->params_off, 16ull * h->a)) return "palette table not finite";
+    if (!f16s_finite(blob + l->params_off, (1ull << h->bits) * h->a))
+        return "palette table not finite";
+    if (h->bits > 4 && (uint64_t)h->a << h->bits > INT32_MAX) /* the gathers' int32 indices */
+        return "palette tables too many for the decoders' indices";
     if ((h->flags & AF_WBLOB_ROW_SCALE) && !f16s_finite(blob + l->params2_off, l->rows))
         return "palette row scale not finite";
     if ((h->flags & AF_WBLOB_ROW_OFFSET) && !f16s_finite(blob + l->params3_off, l->rows))
         return "palette row offset not finite";
-    uint64_t used = l->numel * 4;
+    uint64_t used = l->numel * h->bits;
     if (h->enc == AFB_ENC_PALETTE && (used & 7) && (blob[l->data_off + (used >> 3)] >> (used & 7)))
         return "palette codes have bits set past the last element";
     return NULL;
@@ -120,7 +122,8 @@ static uint64_t panel_at(const afk_cw *cw, int64_t k0, int64_t i0)
            (uint64_t)(i0 / cw->mr) * panel_bytes(cw->mr, kc, cw->bits);
 }
 
-/* Fills the header (offsets, sizes) for G sub-matrices; 0 when the blob does not fit. */
+/* Fills the header (offsets, sizes) for G sub-matrices; 0 when the blob does not fit. tr = 2:
+ * the rows form (G = 1, mr = 1, the codes as stored). */
 static int plan(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int mr, int tr,
                 afk_cw *cw, af_wblob_head *h, af_wblob_layout *l)
 {
@@ -128,24 +131,32 @@ static int plan(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, i
     if (G < 1 || mr < 1 || mr > PANEL_MAX || parse(blob, rank, dims, h, l) ||
         l->rows % (uint64_t)G || (tr && (G != 1 || rank != 2)))
         return 0;
+    const int rowmajor = tr == 2;
+    tr = tr == 1;
     const int int8 = h->enc == AFB_ENC_INT8, blk = h->enc == AFB_ENC_BLOCKWISE;
-    cw->kind = int8 ? AFK_CW_INT8 : blk ? AFK_CW_BLK : h->flags ? AFK_CW_PAL4 : AFK_CW_LUT4;
-    cw->mr = mr, cw->bits = int8 ? 8 : h->bits;
-    cw->uns = blk || (int8 && (h->flags & AF_WBLOB_F32_SCALE) && (h->flags & AF_WBLOB_UNSIGNED));
-    cw->tr = tr;
+    cw->sbits = int8 ? 8 : h->bits;
+    if (int8 || blk) cw->kind = int8 ? AFK_CW_INT8 : AFK_CW_BLK; /* palettes: as af_wdecode */
+    else if (h->bits > 4) cw->kind = AFK_CW_PAL8;
+    else cw->kind = h->bits == 4 && !h->flags ? AFK_CW_LUT4 : AFK_CW_PAL4;
+    cw->mr = mr, cw->bits = cw->sbits > 4 ? 8 : 4;
+    cw->tsize = cw->kind == AFK_CW_PAL8 ? 1 << h->bits : 16;
+    cw->uns = blk || cw->kind == AFK_CW_PAL8 ||
+              (int8 && (h->flags & AF_WBLOB_F32_SCALE) && (h->flags & AF_WBLOB_UNSIGNED));
+    cw->tr = tr, cw->rowmajor = rowmajor;
     cw->rows = (int64_t)(tr ? l->cols : l->rows / G), cw->K = (int64_t)(tr ? l->rows : l->cols);
     cw->G = G;
     cw->R = int8 ? 0 : (int64_t)h->b; /* blockwise: the block size */
     int64_t full = cw->K / KC, rest = cw->K % KC;
     cw->sub_bytes = (uint64_t)full * block_bytes(cw->rows, mr, KC, cw->bits) +
                     (rest ? block_bytes(cw->rows, mr, rest, cw->bits) : 0);
+    if (rowmajor) cw->sub_bytes = (l->numel * (uint64_t)cw->bits + 7) / 8;
     uint64_t off = up64(sizeof *cw), nrow = l->rows * (blk ? h->c : 1); /* blockwise: per block */
     cw->scale_off = off;
     if (cw->kind != AFK_CW_LUT4) off = up64(off + 4 * nrow);
     cw->aux_off = off;
     if (cw->kind != AFK_CW_LUT4) off = up64(off + 4 * nrow);
     cw->table_off = off;
-    if (!int8 && !blk) off = up64(off + 64ull * h->a);
+    if (!int8 && !blk) off = up64(off + 4ull * (uint64_t)cw->tsize * h->a);
     cw->code_off = off;
     cw->total = off + cw->sub_bytes * (uint64_t)G + AFK_CW_PAD;
     return 1;
@@ -169,6 +180,50 @@ size_t afk_cw_bytes_t(const uint8_t *blob, int rank, const int64_t *dims, int mr
 
 /* ---- packing --------------------------------------------------------------------------------- */
 
+/* int8: row r's scale and zero point as the decoder applies them. */
+static void int8_row(const af_wblob_head *h, const af_wblob_layout *l, const uint8_t *blob,
+                     int uns, uint64_t r, float *s, int32_t *z)
+{
+    const int asym = (h->flags & AF_WBLOB_ASYMMETRIC) != 0;
+    uint64_t si = h->a == 1 ? 0 : r;
+    if (h->flags & AF_WBLOB_F32_SCALE) {
+        *s = rd_f32(blob + l->params_off + 4 * si);
+        *z = !asym ? 0 : uns ? blob[l->params2_off + si] : (int8_t)blob[l->params2_off + si];
+    } else {
+        *s = af_f16_to_f32(af_wblob_rd16(blob + l->params_off + 2 * si));
+        *z = asym ? (int8_t)blob[l->params2_off + si] : 0;
+    }
+}
+
+int afk_cw_int8_rows(const uint8_t *blob, int rank, const int64_t *dims, const uint8_t **codes,
+                     int64_t *rows, int64_t *cols, int *uns, float *s, int32_t *z)
+{
+    af_wblob_head h;
+    af_wblob_layout l;
+    if (parse(blob, rank, dims, &h, &l) || h.enc != AFB_ENC_INT8) return 0;
+    *codes = blob + l.data_off;
+    *rows = (int64_t)l.rows, *cols = (int64_t)l.cols;
+    *uns = (h.flags & AF_WBLOB_F32_SCALE) && (h.flags & AF_WBLOB_UNSIGNED);
+    for (uint64_t r = 0; s && z && r < l.rows; r++) int8_row(&h, &l, blob, *uns, r, s + r, z + r);
+    return 1;
+}
+
+int afk_cw_int8_one_zero(const uint8_t *blob, int rank, const int64_t *dims)
+{
+    af_wblob_head h;
+    af_wblob_layout l;
+    if (parse(blob, rank, dims, &h, &l) || h.enc != AFB_ENC_INT8) return 0;
+    int uns = (h.flags & AF_WBLOB_F32_SCALE) && (h.flags & AF_WBLOB_UNSIGNED);
+    float s;
+    int32_t z0, z;
+    int8_row(&h, &l, blob, uns, 0, &s, &z0);
+    for (uint64_t r = 1; r < l.rows; r++) {
+        int8_row(&h, &l, blob, uns, r, &s, &z);
+        if (z != z0) return 0;
+    }
+    return 1;
+}
+
 /* Per-row f32 parameters: int8 scale and zero point; pal4 scale and offset (1 and 0 when the
  * blob has none, as the decoder uses them); the tables widened to f32. */
 static void pack_params(const afk_cw *cw, const af_wblob_head *h, const af_wblob_layout *l,
@@ -176,18 +231,10 @@ static void pack_params(const afk_cw *cw, const af_wblob_head *h, const af_wblob
 {
     float *s = (float *)(dst + cw->scale_off), *o = (float *)(dst + cw->aux_off);
     int32_t *z = (int32_t *)(dst + cw->aux_off);
-    const int asym = (h->flags & AF_WBLOB_ASYMMETRIC) != 0;
-    for (uint64_t r = 0; r < l->rows && cw->kind == AFK_CW_INT8; r++) {
-        uint64_t si = h->a == 1 ? 0 : r;
-        if (h->flags & AF_WBLOB_F32_SCALE) {
-            s[r] = rd_f32(blob + l->params_off + 4 * si);
-            z[r] = !asym ? 0 : cw->uns ? blob[l->params2_off + si] : (int8_t)blob[l->params2_off + si];
-        } else {
-            s[r] = af_f16_to_f32(af_wblob_rd16(blob + l->params_off + 2 * si));
-            z[r] = asym ? (int8_t)blob[l->params2_off + si] : 0;
-        }
-    }
-    for (uint64_t r = 0; r < l->rows && cw->kind == AFK_CW_PAL4; r++) {
+    for (uint64_t r = 0; r < l->rows && cw->kind == AFK_CW_INT8; r++)
+        int8_row(h, l, blob, cw->uns, r, s + r, z + r);
+    const int pal = cw->kind == AFK_CW_PAL4 || cw->kind == AFK_CW_PAL8;
+    for (uint64_t r = 0; r < l->rows && pal; r++) {
         s[r] = (h->flags & AF_WBLOB_ROW_SCALE)
                    ? af_f16_to_f32(af_wblob_rd16(blob + l->params2_off + 2 * r)) : 1.0f;
         o[r] = (h->flags & AF_WBLOB_ROW_OFFSET)
@@ -199,9 +246,11 @@ static void pack_params(const afk_cw *cw, const af_wblob_head *h, const af_wblob
             s[k * l->rows + r] = af_f16_to_f32(af_wblob_rd16(so));
             o[k * l->rows + r] = af_f16_to_f32(af_wblob_rd16(so + 2));
         }
-    float *t = (float *)(dst + cw->table_off);
-    for (uint64_t i = 0; (cw->kind == AFK_CW_LUT4 || cw->kind == AFK_CW_PAL4) && i < 16ull * h->a; i++)
-        t[i] = af_f16_to_f32(af_wblob_rd16(blob + l->params_off + 2 * i));
+    float *t = (float *)(dst + cw->table_off); /* 2^bits entries in tsize slots (zeros past) */
+    const uint64_t k = 1ull << cw->sbits;
+    for (uint64_t i = 0; (pal || cw->kind == AFK_CW_LUT4) && i < k * h->a; i++)
+        t[i / k * (uint64_t)cw->tsize + i % k] =
+            af_f16_to_f32(af_wblob_rd16(blob + l->params_off + 2 * i));
 }
 
 // codes (rows, K) of sub-matrix gi -> panels (k0, i0), each k-major: code (i0+i, k0+kk) at kk*mr+i
@@ -219,8 +268,10 @@ static void pack_codes(const afk_cw *cw, const uint8_t *codes, int64_t gi, uint8
                     uint64_t src = cw->tr ? (uint64_t)((k0 + kk) * cw->rows + i0 + i)
                                           : (uint64_t)((gi * cw->rows + i0 + i) * K + k0 + kk);
                     uint64_t e = (uint64_t)(kk * mr + i);
-                    if (cw->bits == 8) p[e] = codes[src];
-                    else af_wblob_put_code(p, e, 4, af_wblob_code_at(codes, src, 4));
+                    unsigned c = cw->sbits == 8 ? codes[src]
+                                                : af_wblob_code_at(codes, src, (unsigned)cw->sbits);
+                    if (cw->bits == 8) p[e] = (uint8_t)c;
+                    else af_wblob_put_code(p, e, 4, c);
                 }
         }
     }
@@ -238,6 +289,17 @@ static void pack_any(const uint8_t *blob, int rank, const int64_t *dims, int64_t
     memset(d + cw.total - AFK_CW_PAD, 0, AFK_CW_PAD);
     memcpy(d, &cw, sizeof cw);
     pack_params(&cw, &h, &l, blob, d);
+    if (cw.rowmajor) { /* the stored codes: bytes as they are, or widened to 4 / 8 bits */
+        uint8_t *p = d + cw.code_off;
+        const uint8_t *src = blob + l.data_off;
+        if (cw.sbits == cw.bits) memcpy(p, src, cw.sub_bytes);
+        for (uint64_t e = 0; cw.sbits != cw.bits && e < l.numel; e++) {
+            unsigned c = af_wblob_code_at(src, e, (unsigned)cw.sbits);
+            if (cw.bits == 8) p[e] = (uint8_t)c;
+            else af_wblob_put_code(p, e, 4, c);
+        }
+        return;
+    }
     for (int64_t gi = 0; gi < G; gi++)
         pack_codes(&cw, blob + l.data_off, gi, d + cw.code_off + (uint64_t)gi * cw.sub_bytes);
 }
@@ -253,6 +315,19 @@ void afk_cw_pack_t(const uint8_t *blob, int rank, const int64_t *dims, int mr, v
     pack_any(blob, rank, dims, 1, mr, 1, dst);
 }
 
+size_t afk_cw_bytes_rows(const uint8_t *blob, const int64_t *dims)
+{
+    afk_cw cw;
+    af_wblob_head h;
+    af_wblob_layout l;
+    return plan(blob, 2, dims, 1, 1, 2, &cw, &h, &l) ? (size_t)cw.total : 0;
+}
+
+void afk_cw_pack_rows(const uint8_t *blob, const int64_t *dims, void *dst)
+{
+    pack_any(blob, 2, dims, 1, 1, 2, dst);
+}
+
 /* ---- decoding -------------------------------------------------------------------------------- */
 
 /* A panel being decoded: its codes, first global row and the parameter arrays. */
@@ -265,6 +340,24 @@ typedef struct cw_panel {
     const int32_t *z;
 } cw_panel;
 
+/* The stored weight's (r, col), its code element e of p->codes. */
+static float value_at(const cw_panel *p, int64_t r, int64_t col, uint64_t e)
+{
+    const afk_cw *cw = p->cw;
+    if (cw->kind == AFK_CW_BLK) { /* x = (float)code * s + o of the row's block */
+        int64_t b = col / cw->R * p->nrow + r;
+        unsigned c = cw->bits == 8 ? p->codes[e] : af_wblob_code_at(p->codes, e, 4);
+        return (float)c * p->s[b] + p->o[b];
+    }
+    if (cw->kind == AFK_CW_INT8) {
+        int32_t q = cw->uns ? p->codes[e] : (int8_t)p->codes[e];
+        return p->s[r] * (float)(q - p->z[r]);
+    }
+    unsigned c = cw->bits == 8 ? p->codes[e] : af_wblob_code_at(p->codes, e, 4);
+    float v = p->t[r / cw->R * cw->tsize + (int64_t)c];
+    return cw->kind == AFK_CW_LUT4 ? v : p->s[r] * v + p->o[r];
+}
+
 /* ap[e] for e in [e0, e1): element e is lane r0 + e % mr, column k0 + e / mr of the panel;
  * the stored weight's row r and column c are (lane, column), or (column, lane) when tr. */
 static void decode_portable(const cw_panel *p, int64_t e0, int64_t e1, float *ap)
@@ -272,21 +365,15 @@ static void decode_portable(const cw_panel *p, int64_t e0, int64_t e1, float *ap
     const afk_cw *cw = p->cw;
     for (int64_t e = e0; e < e1; e++) {
         int64_t lane = p->r0 + e % p->mr, k = p->k0 + e / p->mr;
-        int64_t r = cw->tr ? k : lane, col = cw->tr ? lane : k;
-        if (cw->kind == AFK_CW_BLK) { /* x = (float)code * s + o of the row's block */
-            int64_t b = col / cw->R * p->nrow + r;
-            unsigned c = cw->bits == 8 ? p->codes[e] : af_wblob_code_at(p->codes, (uint64_t)e, 4);
-            ap[e] = (float)c * p->s[b] + p->o[b];
-            continue;
-        }
-        if (cw->kind == AFK_CW_INT8) {
-            int32_t q = cw->uns ? p->codes[e] : (int8_t)p->codes[e];
-            ap[e] = p->s[r] * (float)(q - p->z[r]);
-            continue;
-        }
-        float v = p->t[r / cw->R * 16 + (int64_t)af_wblob_code_at(p->codes, (uint64_t)e, 4)];
-        ap[e] = cw->kind == AFK_CW_LUT4 ? v : p->s[r] * v + p->o[r];
+        ap[e] = cw->tr ? value_at(p, k, lane, (uint64_t)e) : value_at(p, lane, k, (uint64_t)e);
     }
+}
+
+/* Rows form: dst[j] = W[r][c0 + j], j < n (code r * K + c0 + j). */
+static void row_portable(const cw_panel *p, int64_t r, int64_t c0, int64_t n, float *dst)
+{
+    uint64_t e = (uint64_t)(r * p->cw->K + c0);
+    for (int64_t j = 0; j < n; j++) dst[j] = value_at(p, r, c0 + j, e + (uint64_t)j);
 }
 
 #ifdef AFK_CW_X86 /* (only the x86 decoders use it) */
@@ -333,19 +420,28 @@ TGT512 static void decode512(const cw_panel *p, float *ap)
     __m512i z = _mm512_setzero_si512();
     __mmask16 tm[LANES_MAX] = {0};
     int tab[LANES_MAX], nt = 1;
+    int32_t tb[LANES_MAX] = {0}; /* pal8: each lane's table, in floats from p->t */
     if (cw->kind != AFK_CW_LUT4) s = _mm512_maskz_loadu_ps(m, p->s + p->r0);
-    if (cw->kind == AFK_CW_PAL4) o = _mm512_maskz_loadu_ps(m, p->o + p->r0);
+    if (cw->kind == AFK_CW_PAL4 || cw->kind == AFK_CW_PAL8)
+        o = _mm512_maskz_loadu_ps(m, p->o + p->r0);
     if (cw->kind == AFK_CW_INT8) z = _mm512_maskz_loadu_epi32(m, p->z + p->r0);
     if (cw->kind != AFK_CW_INT8) {
         lane_tables(p, tab, &nt);
         for (int i = 0; i < p->mr; i++) tm[tab[i]] |= (__mmask16)(1u << i);
-        for (int t = 0; t < nt; t++) tv[t] = _mm512_loadu_ps(p->t + (p->r0 / cw->R + t) * 16);
+        for (int i = 0; i < p->mr; i++) tb[i] = (int32_t)((p->r0 / cw->R + tab[i]) * cw->tsize);
+        for (int t = 0; t < nt && cw->kind != AFK_CW_PAL8; t++)
+            tv[t] = _mm512_loadu_ps(p->t + (p->r0 / cw->R + t) * 16);
     }
+    const __m512i tbase = _mm512_loadu_si512(tb);
     for (int64_t kk = 0; kk < p->kc; kk++) {
         __m512i c = step_codes512(p, kk);
         __m512 x;
         if (cw->kind == AFK_CW_INT8) {
             x = _mm512_mul_round_ps(s, _mm512_cvtepi32_ps(_mm512_sub_epi32(c, z)), RN);
+        } else if (cw->kind == AFK_CW_PAL8) {
+            x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_add_epi32(c, tbase),
+                                         p->t, 4);
+            x = _mm512_add_round_ps(_mm512_mul_round_ps(s, x, RN), o, RN);
         } else {
             x = _mm512_permutexvar_ps(c, tv[0]);
             for (int t = 1; t < nt; t++) x = _mm512_mask_permutexvar_ps(x, tm[t], c, tv[t]);
@@ -415,11 +511,13 @@ TGT512 static void decode512_tr(const cw_panel *p, float *ap)
         int64_t k = p->k0 + kk;
         __m512 s = _mm512_setzero_ps(), o = s, tv = s;
         __m512i z = _mm512_setzero_si512();
-        if (cw->kind == AFK_CW_INT8 || cw->kind == AFK_CW_PAL4) s = _mm512_set1_ps(p->s[k]);
-        if (cw->kind == AFK_CW_PAL4) o = _mm512_set1_ps(p->o[k]);
+        const int pal = cw->kind == AFK_CW_PAL4 || cw->kind == AFK_CW_PAL8;
+        if (cw->kind == AFK_CW_INT8 || pal) s = _mm512_set1_ps(p->s[k]);
+        if (pal) o = _mm512_set1_ps(p->o[k]);
         if (cw->kind == AFK_CW_INT8) z = _mm512_set1_epi32(p->z[k]);
         if (cw->kind == AFK_CW_LUT4 || cw->kind == AFK_CW_PAL4)
             tv = _mm512_loadu_ps(p->t + k / cw->R * 16);
+        const __m512i tbase = _mm512_set1_epi32(pal ? (int32_t)(k / cw->R * cw->tsize) : 0);
         for (int h = 0; h < nh; h++) {
             uint64_t e = (uint64_t)(kk * p->mr + 16 * h);
             __m512i c = codes16(cw, p->codes, e);
@@ -431,6 +529,10 @@ TGT512 static void decode512_tr(const cw_panel *p, float *ap)
                 __m512 sb = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m[h], ix, p->s, 4);
                 __m512 ob = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m[h], ix, p->o, 4);
                 x = _mm512_add_round_ps(_mm512_mul_round_ps(_mm512_cvtepi32_ps(c), sb, RN), ob, RN);
+            } else if (cw->kind == AFK_CW_PAL8) {
+                x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m[h],
+                                             _mm512_add_epi32(c, tbase), p->t, 4);
+                x = _mm512_add_round_ps(_mm512_mul_round_ps(s, x, RN), o, RN);
             } else {
                 x = _mm512_permutexvar_ps(c, tv);
                 if (cw->kind == AFK_CW_PAL4)
@@ -441,19 +543,62 @@ TGT512 static void decode512_tr(const cw_panel *p, float *ap)
     }
 }
 
-/* The same for AVX2: 8 lanes (mr <= 8). */
-TGT256 static inline __m256i step_codes256(const cw_panel *p, int64_t kk)
+/* Rows form, one segment of row r: dst[j] = W[r][c0 + j], j < n, with one set of parameters
+ * (blockwise: the segment lies in one block). 16 codes at a time, the last masked. */
+TGT512 static void seg512(const cw_panel *p, int64_t r, int64_t c0, int64_t n, float *dst)
 {
-    uint64_t e = (uint64_t)(kk * p->mr);
-    if (p->cw->bits == 8) {
-        __m128i b = _mm_loadl_epi64((const __m128i *)(p->codes + e));
-        return p->cw->uns ? _mm256_cvtepu8_epi32(b) : _mm256_cvtepi8_epi32(b);
+    const afk_cw *cw = p->cw;
+    __m512 s = _mm512_setzero_ps(), o = s, tv = s;
+    __m512i z = _mm512_setzero_si512();
+    if (cw->kind == AFK_CW_BLK) {
+        int64_t b = c0 / cw->R * p->nrow + r;
+        s = _mm512_set1_ps(p->s[b]), o = _mm512_set1_ps(p->o[b]);
+    } else if (cw->kind == AFK_CW_INT8) {
+        s = _mm512_set1_ps(p->s[r]), z = _mm512_set1_epi32(p->z[r]);
+    } else {
+        if (cw->kind != AFK_CW_PAL8) tv = _mm512_loadu_ps(p->t + r / cw->R * 16);
+        if (cw->kind != AFK_CW_LUT4) s = _mm512_set1_ps(p->s[r]), o = _mm512_set1_ps(p->o[r]);
     }
-    __m128i b = _mm_loadl_epi64((const __m128i *)(p->codes + (e >> 1))), m = _mm_set1_epi8(15);
+    const float *t8 = cw->kind == AFK_CW_PAL8 ? p->t + r / cw->R * cw->tsize : p->t; /* pal8 */
+    uint64_t e = (uint64_t)(r * cw->K + c0);
+    for (int64_t j = 0; j < n; j += 16) {
+        __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __m512i c = codes16(cw, p->codes, e + (uint64_t)j);
+        __m512 x;
+        if (cw->kind == AFK_CW_INT8) {
+            x = _mm512_mul_round_ps(s, _mm512_cvtepi32_ps(_mm512_sub_epi32(c, z)), RN);
+        } else if (cw->kind == AFK_CW_BLK) {
+            x = _mm512_add_round_ps(_mm512_mul_round_ps(_mm512_cvtepi32_ps(c), s, RN), o, RN);
+        } else if (cw->kind == AFK_CW_PAL8) {
+            x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, c, t8, 4);
+            x = _mm512_add_round_ps(_mm512_mul_round_ps(s, x, RN), o, RN);
+        } else {
+            x = _mm512_permutexvar_ps(c, tv);
+            if (cw->kind == AFK_CW_PAL4)
+                x = _mm512_add_round_ps(_mm512_mul_round_ps(s, x, RN), o, RN);
+        }
+        _mm512_mask_storeu_ps(dst + j, m, x);
+    }
+}
+
+/* The same for AVX2: 8 lanes (mr <= 8). codes8: 8 codes from element e on (as codes16);
+ * reads 8 bytes from the first. */
+TGT256 static inline __m256i codes8(const afk_cw *cw, const uint8_t *codes, uint64_t e)
+{
+    if (cw->bits == 8) {
+        __m128i b = _mm_loadl_epi64((const __m128i *)(codes + e));
+        return cw->uns ? _mm256_cvtepu8_epi32(b) : _mm256_cvtepi8_epi32(b);
+    }
+    __m128i b = _mm_loadl_epi64((const __m128i *)(codes + (e >> 1))), m = _mm_set1_epi8(15);
     __m128i lo = _mm_and_si128(b, m), hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
     __m128i c = _mm_unpacklo_epi8(lo, hi);
     if (e & 1) c = _mm_srli_si128(c, 1);
     return _mm256_cvtepu8_epi32(c);
+}
+
+TGT256 static inline __m256i step_codes256(const cw_panel *p, int64_t kk)
+{
+    return codes8(p->cw, p->codes, (uint64_t)(kk * p->mr));
 }
 
 /* T[c] for 8 lanes from a 16-entry table in two halves (vpermps reads the low 3 bits). */
@@ -493,9 +638,11 @@ TGT256 static void decode256(const cw_panel *p, float *ap)
         mi[i] = i < p->mr ? -1 : 0;
         if (i >= p->mr) continue;
         if (cw->kind != AFK_CW_LUT4) si[i] = p->s[p->r0 + i];
-        if (cw->kind == AFK_CW_PAL4) oi[i] = p->o[p->r0 + i];
+        if (cw->kind == AFK_CW_PAL4 || cw->kind == AFK_CW_PAL8) oi[i] = p->o[p->r0 + i];
         if (cw->kind == AFK_CW_INT8) zi[i] = p->z[p->r0 + i];
         else memset(&tmf[tab[i]][i], 0xff, sizeof(float));
+        if (cw->kind == AFK_CW_PAL8) /* each lane's table, in floats (as zero points: no int8) */
+            zi[i] = (int32_t)((p->r0 / cw->R + tab[i]) * cw->tsize);
     }
     const __m256i m = _mm256_loadu_si256((const __m256i *)mi);
     const __m256i z = _mm256_loadu_si256((const __m256i *)zi);
@@ -506,6 +653,10 @@ TGT256 static void decode256(const cw_panel *p, float *ap)
         __m256 x;
         if (cw->kind == AFK_CW_INT8) {
             x = _mm256_mul_ps(s, _mm256_cvtepi32_ps(_mm256_sub_epi32(c, z)));
+        } else if (cw->kind == AFK_CW_PAL8) {
+            x = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), p->t, _mm256_add_epi32(c, z),
+                                         _mm256_castsi256_ps(m), 4);
+            x = _mm256_add_ps(_mm256_mul_ps(s, x), o);
         } else {
             x = lut16(c, t0);
             for (int t = 1; t < nt; t++)
@@ -515,7 +666,61 @@ TGT256 static void decode256(const cw_panel *p, float *ap)
         _mm256_maskstore_ps(ap + kk * p->mr, m, x);
     }
 }
+
+/* seg512 for AVX2: 8 codes at a time. */
+TGT256 static void seg256(const cw_panel *p, int64_t r, int64_t c0, int64_t n, float *dst)
+{
+    const afk_cw *cw = p->cw;
+    __m256 s = _mm256_setzero_ps(), o = s;
+    __m256i z = _mm256_setzero_si256();
+    const float *t = NULL;
+    if (cw->kind == AFK_CW_BLK) {
+        int64_t b = c0 / cw->R * p->nrow + r;
+        s = _mm256_set1_ps(p->s[b]), o = _mm256_set1_ps(p->o[b]);
+    } else if (cw->kind == AFK_CW_INT8) {
+        s = _mm256_set1_ps(p->s[r]), z = _mm256_set1_epi32(p->z[r]);
+    } else {
+        t = p->t + r / cw->R * cw->tsize;
+        if (cw->kind != AFK_CW_LUT4) s = _mm256_set1_ps(p->s[r]), o = _mm256_set1_ps(p->o[r]);
+    }
+    uint64_t e = (uint64_t)(r * cw->K + c0);
+    for (int64_t j = 0; j < n; j += 8) {
+        __m256i c = codes8(cw, p->codes, e + (uint64_t)j);
+        __m256 x;
+        if (cw->kind == AFK_CW_INT8) {
+            x = _mm256_mul_ps(s, _mm256_cvtepi32_ps(_mm256_sub_epi32(c, z)));
+        } else if (cw->kind == AFK_CW_BLK) {
+            x = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(c), s), o);
+        } else if (cw->kind == AFK_CW_PAL8) { /* reads lanes past n too: codes < tsize */
+            x = _mm256_add_ps(_mm256_mul_ps(s, _mm256_i32gather_ps(t, c, 4)), o);
+        } else {
+            x = lut16(c, t);
+            if (cw->kind == AFK_CW_PAL4) x = _mm256_add_ps(_mm256_mul_ps(s, x), o);
+        }
+        if (n - j >= 8) {
+            _mm256_storeu_ps(dst + j, x);
+        } else {
+            const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)(n - j)),
+                                                 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            _mm256_maskstore_ps(dst + j, m, x);
+        }
+    }
+}
 #endif
+
+/* The decoders to use: 2 AVX-512, 1 AVX2, 0 portable (afk_cw_force_portable caps it). */
+static int decoder_isa(void)
+{
+#ifdef AFK_CW_X86
+    static int isa = -1; /* a benign race: every thread computes the same value */
+    if (isa < 0)
+        isa = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+    int use = afk_cw_force_portable > 0 ? (afk_cw_force_portable == 1 ? 0 : 1) : isa;
+    return use > isa ? isa : use;
+#else
+    return 0;
+#endif
+}
 
 void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t i0, int mr,
                    float *ap)
@@ -527,11 +732,7 @@ void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t
                   (const float *)(base + cw->aux_off), (const float *)(base + cw->table_off),
                   (const int32_t *)(base + cw->aux_off)};
 #ifdef AFK_CW_X86
-    static int isa = -1; /* a benign race: every thread computes the same value */
-    if (isa < 0)
-        isa = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
-    int use = afk_cw_force_portable > 0 ? (afk_cw_force_portable == 1 ? 0 : 1) : isa;
-    if (use > isa) use = isa;
+    int use = decoder_isa();
     /* lanes along stored columns: AVX-512 (int32 gather indices for blockwise) or portable */
     if (cw->tr && use == 2 &&
         (cw->kind != AFK_CW_BLK || cw->K * ((cw->rows + cw->R - 1) / cw->R) < INT32_MAX))
@@ -541,4 +742,32 @@ void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t
     if (use >= 1 && mr <= 8) return cw->kind == AFK_CW_BLK ? decode256_blk(&p, ap) : decode256(&p, ap);
 #endif
     decode_portable(&p, 0, kc * mr, ap);
+}
+
+// rows form: W[r0:r0+nr, c0:c0+n] -> dst (nr, n), rows ld apart; blockwise in one segment per
+// block, every other encoding in one per row
+void afk_cw_decode_rows(const afk_cw *cw, int64_t r0, int64_t nr, int64_t c0, int64_t n,
+                        float *dst, int64_t ld)
+{
+    const uint8_t *base = (const uint8_t *)cw;
+    cw_panel p = {cw, base + cw->code_off, 0, 0, 0, cw->rows, 1,
+                  (const float *)(base + cw->scale_off),
+                  (const float *)(base + cw->aux_off), (const float *)(base + cw->table_off),
+                  (const int32_t *)(base + cw->aux_off)};
+    const int use = decoder_isa();
+    for (int64_t i = 0; i < nr; i++)
+        for (int64_t c = c0; c < c0 + n;) {
+            int64_t end = c0 + n, next = cw->kind == AFK_CW_BLK ? (c / cw->R + 1) * cw->R : end;
+            if (next < end) end = next;
+            float *d = dst + i * ld + (c - c0);
+#ifdef AFK_CW_X86
+            if (use == 2) seg512(&p, r0 + i, c, end - c, d);
+            else if (use == 1) seg256(&p, r0 + i, c, end - c, d);
+            else row_portable(&p, r0 + i, c, end - c, d);
+#else
+            (void)use;
+            row_portable(&p, r0 + i, c, end - c, d);
+#endif
+            c = end;
+        }
 }

@@ -1,8 +1,9 @@
 /* runtime/kernels/cpanel.h — compressed A panels for the packed GEMM (sgemm_packed.c).
  *
- * A weight stored as int8, 4-bit palette or blockwise (4/8-bit) codes (runtime/wdecode.h blobs)
- * is kept as codes at run time: cut once into afk_pgemm_pack_a's panel order (k-block major,
- * each (mr rows, kc) panel k-major), one byte (8-bit) or one nibble (4-bit, LSB first) per code,
+ * A weight stored as int8, palette (1..8-bit) or blockwise (4/8-bit) codes (runtime/wdecode.h
+ * blobs) is kept as codes at run time: cut once into afk_pgemm_pack_a's panel order (k-block major,
+ * each (mr rows, kc) panel k-major), one byte (8-bit) or one nibble (4-bit, LSB first) per code
+ * (palette codes of 1..3 bits held as nibbles, of 5..7 as bytes: a table lookup either way),
  * next to f32 parameters (per row; blockwise: per block and row) and the f32 tables.
  * afk_pgemm_run decodes one (mr, kc) panel into its L1 work buffer, one k step of mr lanes at a
  * time, and hands it to the same micro-kernel the f32 panels use — the design of the fp16
@@ -10,15 +11,17 @@
  *
  *   int8:     x = s[row] * (float)(q - z[row])           (the decoder's formula, wdecode.c)
  *   lut4:     x = T[row / R][c]                           (INT4_LUT, 4-bit PALETTE without flags)
- *   pal4:     x = s[row] * T[row / R][c] + o[row]         (4-bit PALETTE with row scale/offset)
+ *   pal4:     x = s[row] * T[row / R][c] + o[row]         (PALETTE of 1..4 bits but the lut4
+ *                                                          case; s = 1, o = 0 when absent)
+ *   pal8:     the same with 5..8-bit codes, held as bytes (tables of 2^bits: a gather)
  *   blk:      x = (float)c * s[blk][row] + o[blk][row]    (BLOCKWISE, 4 or 8 bits, blk = col / R)
  *
  * Each value is computed with the reference decoder's operations in its order (one rounded
  * multiply, one rounded add; this file is built with -ffp-contract=off), so the decoded panel
  * holds exactly the floats af_wdecode gives and the GEMM's sums are bit-identical to packing
  * the decoded weight. The vector paths (AVX-512: the 16-entry table in one zmm, vpermps;
- * int8: vpmovsxbd, vcvtdq2ps, scale; AVX2: two ymm halves of the table) and the portable loop
- * give the same bits.
+ * int8: vpmovsxbd, vcvtdq2ps, scale; AVX2: two ymm halves of the table; pal8: vgatherdps)
+ * and the portable loop give the same bits.
  *
  * Sub-matrices: a grouped conv's weight (G*rows, K) is G independent (rows, K) matrices, each
  * packed like afk_pgemm_pack_a packs one group's rows; parameters are indexed by global row.
@@ -29,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { AFK_CW_INT8 = 1, AFK_CW_LUT4 = 2, AFK_CW_PAL4 = 3, AFK_CW_BLK = 4 };
+enum { AFK_CW_INT8 = 1, AFK_CW_LUT4 = 2, AFK_CW_PAL4 = 3, AFK_CW_BLK = 4, AFK_CW_PAL8 = 5 };
 
 /* The header at the start of a compressed panel buffer (offsets from the header's start). */
 typedef struct afk_cw {
@@ -37,7 +40,10 @@ typedef struct afk_cw {
     int32_t mr;           /* the panels' MR (afk_pgemm_mr() when packed) */
     int32_t uns;          /* int8: codes are uint8 */
     int32_t bits;         /* 8 or 4 */
-    int32_t tr, pad_;     /* tr: lanes run along the stored weight's columns, k along its rows */
+    int32_t tr;           /* lanes run along the stored weight's columns, k along its rows */
+    int32_t rowmajor;     /* the rows form: codes in stored order (afk_cw_pack_rows) */
+    int32_t sbits;        /* bits of a code in the blob (palettes: 1..8; held as bits) */
+    int32_t tsize;        /* palettes: f32 entries per table (16, or 2^sbits above 4 bits) */
     int64_t rows, K, G;   /* rows and columns of one sub-matrix, sub-matrices */
     int64_t R;            /* palette: rows per table · blockwise: block size (columns) */
     uint64_t sub_bytes;   /* code bytes of one sub-matrix */
@@ -69,11 +75,32 @@ void afk_cw_pack(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, 
 size_t afk_cw_bytes_t(const uint8_t *blob, int rank, const int64_t *dims, int mr);
 void afk_cw_pack_t(const uint8_t *blob, int rank, const int64_t *dims, int mr, void *dst);
 
+/* The rows form, for the GEMV (one output row, sgemm.c): the stored codes as they are,
+ * row-major (W[r][c] is code r * K + c; rows, K: the stored (rows, cols); mr = G = 1), next to
+ * the same f32 parameters and tables, so the resident weight is the blob's code bytes. */
+size_t afk_cw_bytes_rows(const uint8_t *blob, const int64_t *dims);
+void afk_cw_pack_rows(const uint8_t *blob, const int64_t *dims, void *dst);
+
+/* dst[i * ld + j] = W[r0 + i][c0 + j] (i < nr, j < n) of a rows-form buffer: the floats
+ * af_wdecode gives (AVX-512: 16 codes a step, AVX2: 8, or the portable loop). */
+void afk_cw_decode_rows(const afk_cw *cw, int64_t r0, int64_t nr, int64_t c0, int64_t n,
+                        float *dst, int64_t ld);
+
 /* ap (kc, mr) = the decoded panel of rows [i0, i0+mr) (i0 a multiple of cw->mr, mr <= cw->mr)
  * of sub-matrix gi, k block [k0, k0+kc) (k0 a multiple of AFK_PGEMM_KC): the floats
  * afk_pgemm_pack_a writes for the decoded weight. */
 void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t i0, int mr,
                    float *ap);
+
+/* qgemm.c: 1 when the blob is an int8 weight afk_cw_why_not accepts, with its codes (*rows,
+ * *cols row-major, the weight as stored; *uns: uint8 codes) and, when s and z are given, per
+ * row r < *rows its scale s[r] and zero point z[r] as the decoder applies them
+ * (x = s * (q - z)); else 0. */
+int afk_cw_int8_rows(const uint8_t *blob, int rank, const int64_t *dims, const uint8_t **codes,
+                     int64_t *rows, int64_t *cols, int *uns, float *s, int32_t *z);
+
+/* 1 when the blob is such an int8 weight and every row has the same zero point. */
+int afk_cw_int8_one_zero(const uint8_t *blob, int rank, const int64_t *dims);
 
 /* conv.c: a compressed 3x3 conv weight keeps Winograd (f32, transformed) when its transformed
  * weights take at most afk_cw_wino_max bytes (default 3 MiB; 0: never) */

@@ -36,23 +36,35 @@ af_status afk_gemm_check(AFK_CHECK_ARGS)
     return AF_OK;
 }
 
-/* ---- B packed once per session (a constant weight): K, N and whether B is stored (N,K), or 0
- * when the node does not pre-pack (B batched; one output row: the GEMV reads B). B is f32 (as
+/* ---- B packed once per session (a constant weight): K, N and whether B is stored (N,K);
+ * returns 0 when the node does not pre-pack (B batched; one output row of an f32 or f16 B: the
+ * GEMV reads B as it is), 1 for panels, 2 for one output row of a compressed B. B is f32 (as
  * B panels, or for a tall MatMul as op(B)^T's row panels: afk_sgemm_packw), or
  * f16 when the runtime hands over a weight stored in halves (packed as halves), or U8: the
- * blob of a compressed weight (runtime/wdecode.h), kept as compressed panels (cpanel.h). */
+ * blob of a compressed weight (runtime/wdecode.h), kept compressed (cpanel.h): as panels, or
+ * for one output row as rows for the AVX-512 GEMV (as panels where the f32 path also takes
+ * the packed GEMM), or I8: an int8 blob for int8 compute (qgemm.h; more than one output row;
+ * 0 bytes when it cannot, the caller tries U8). */
 static int dense_b(af_op op, const af_params *p, const af_tview *in, const af_tview *out,
                    int64_t *K, int64_t *N, int *tb)
 {
     if (in[1].rank != 2 || out[0].rank < 1 ||
         (in[1].dtype != AF_DTYPE_F32 && in[1].dtype != AF_DTYPE_F16 &&
-         in[1].dtype != AF_DTYPE_U8))
+         in[1].dtype != AF_DTYPE_U8 && in[1].dtype != AF_DTYPE_I8))
         return 0;
     *tb = op == AF_OP_GEMM && p->gemm.trans_b;
     *K = in[1].dims[*tb ? 1 : 0];
     *N = in[1].dims[*tb ? 0 : 1];
     int64_t n = af_tview_numel(&out[0]);
-    return *N > 0 && n / *N > 1;
+    if (*N <= 0 || n / *N < 1) return 0;
+    return n / *N > 1 ? 1 : in[1].dtype == AF_DTYPE_U8 ? 2 : 0;
+}
+
+/* A compressed B for one output row: rows where the f32 path takes the GEMV (AVX-512), else
+ * panels (the packed GEMM, as the f32 path) — so both sum alike. */
+static int rows_form(int mode)
+{
+    return mode == 2 && afk_sgemm_has_gemv();
 }
 
 /* A MatMul's f32 weight runs as the broadcast operand (afk_sgemm_packw) when its output rows
@@ -66,8 +78,10 @@ size_t afk_dense_prepack_bytes(af_op op, const af_params *p, const af_tview *in,
                                const af_tview *out)
 {
     int64_t K, N;
-    int tb;
-    if (!dense_b(op, p, in, out, &K, &N, &tb)) return 0;
+    int tb, mode = dense_b(op, p, in, out, &K, &N, &tb);
+    if (!mode) return 0;
+    if (rows_form(mode)) return afk_sgemm_packb_cw_rows_bytes(tb, in[1].data, in[1].dims);
+    if (in[1].dtype == AF_DTYPE_I8) return afk_sgemm_packb_q8_bytes(tb, in[1].data, in[1].dims);
     if (in[1].dtype == AF_DTYPE_U8) return afk_sgemm_packb_cw_bytes(tb, in[1].data, in[1].dims);
     if (in[1].dtype == AF_DTYPE_F32 && as_a(op, out, K, N)) return afk_sgemm_packw_bytes(K, N);
     return in[1].dtype == AF_DTYPE_F16 ? afk_sgemm_packb16_bytes(K, N)
@@ -78,9 +92,11 @@ void afk_dense_prepack(af_op op, const af_params *p, const af_tview *in, const a
                        void *dst)
 {
     int64_t K, N;
-    int tb;
-    if (!dense_b(op, p, in, out, &K, &N, &tb)) return;
-    if (in[1].dtype == AF_DTYPE_U8) afk_sgemm_packb_cw(tb, in[1].data, in[1].dims, dst);
+    int tb, mode = dense_b(op, p, in, out, &K, &N, &tb);
+    if (!mode) return;
+    if (rows_form(mode)) afk_sgemm_packb_cw_rows(in[1].data, in[1].dims, dst);
+    else if (in[1].dtype == AF_DTYPE_I8) afk_sgemm_packb_q8(tb, in[1].data, in[1].dims, dst);
+    else if (in[1].dtype == AF_DTYPE_U8) afk_sgemm_packb_cw(tb, in[1].data, in[1].dims, dst);
     else if (in[1].dtype == AF_DTYPE_F32 && as_a(op, out, K, N))
         afk_sgemm_packw(tb, K, N, in[1].data, in[1].dims[1], dst);
     else if (in[1].dtype == AF_DTYPE_F16) afk_sgemm_packb16(tb, K, N, in[1].data, in[1].dims[1], dst);

@@ -213,6 +213,15 @@ void afk_sgemm_packb16(int tb, int64_t K, int64_t N, const uint16_t *B, int64_t 
  * (cpanel.h), decoded per k block as they are used; 0 bytes: the blob cannot run so. */
 size_t afk_sgemm_packb_cw_bytes(int tb, const uint8_t *blob, const int64_t *dims);
 void afk_sgemm_packb_cw(int tb, const uint8_t *blob, const int64_t *dims, void *dst);
+/* For one output row (a batch-1 classifier): the blob kept as compressed rows (cpanel.h's rows
+ * form) for the AVX-512 GEMV, which decodes them as it reads and sums exactly as the f32 GEMV
+ * does; 0 bytes: no AVX-512 GEMV here, or the blob cannot run so. */
+size_t afk_sgemm_packb_cw_rows_bytes(int tb, const uint8_t *blob, const int64_t *dims);
+void afk_sgemm_packb_cw_rows(const uint8_t *blob, const int64_t *dims, void *dst);
+int afk_sgemm_has_gemv(void); /* one row of A takes the AVX-512 GEMV here (not the packed GEMM) */
+/* The same as int8 panels for int8 compute (qgemm.h) from an int8 blob; 0 bytes: it cannot. */
+size_t afk_sgemm_packb_q8_bytes(int tb, const uint8_t *blob, const int64_t *dims);
+void afk_sgemm_packb_q8(int tb, const uint8_t *blob, const int64_t *dims, void *dst);
 int afk_sgemm_packed_ok(const void *Bp); /* Bp was packed for the kernel in use */
 /* Or a constant f32 op(B) (K,N) of a GEMM with M output rows, alpha 1, beta 0 and A not
  * transposed, packed as op(B)^T's A panels (the weight as the broadcast operand: the faster
@@ -254,6 +263,10 @@ typedef struct afk_pgemm {
     int64_t acw_group;        /* decoded per panel into work (rows from ap_row0 as for Ap) */
     const struct afk_cw *Bcw; /* or B as compressed panels of NR lanes (cpanel.h; columns from
                                * bp_col0 as for Bp), decoded per k block into work */
+    const struct afk_q8 *Aq8; /* or A as int8 panels (qgemm.h; sub-matrix acw_group, rows from
+                               * ap_row0): int8 compute, B quantized per k block */
+    const struct afk_q8 *Bq8; /* or B as int8 panels of 32 lanes (qgemm.h; columns from
+                               * bp_col0): int8 compute, A quantized per k block */
 } afk_pgemm;
 int afk_pgemm_nr(void); /* panel width of the kernel in use; 0: none (use afk_sgemm) */
 int afk_pgemm_mr(void); /* rows of its micro-tile (1 when none) */
@@ -275,6 +288,10 @@ void afk_pgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *
 void afk_pgemm_pack_a_gen(int64_t M, int64_t K, const float *A, int64_t lda, int a_trans,
                           float alpha, float *dst);
 void afk_pgemm_pack_a16(int64_t M, int64_t K, const uint16_t *A, int64_t lda, uint16_t *dst);
+/* The f32 panel (kc, mr) of g's A rows [i0, i0+mr), k block k0: in g->Ap, or packed into ap
+ * (times alpha, transposed when a_trans) — what afk_pgemm_run multiplies. */
+const float *afk_pgemm_a_panel(const afk_pgemm *g, int64_t i0, int mr, int64_t k0, int64_t kc,
+                              float *ap);
 /* Where afk_pgemm_pack_a puts A[m, k] of an (M, K) matrix. */
 size_t afk_pgemm_a_index(int64_t M, int64_t K, int64_t m, int64_t k);
 /* tests: -1 (default) the best the CPU has; 0 none (im2col + afk_sgemm), 1 at most AVX2+FMA,

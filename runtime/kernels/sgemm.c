@@ -17,6 +17,7 @@
 #include "internal.h"
 #include "simd512.h"
 #include "cpanel.h"
+#include "qgemm.h"
 
 #include <string.h>
 
@@ -75,8 +76,9 @@ static int64_t bp_ld(int64_t N)
 }
 
 /* A packed B starts with a 64-byte header: (int32) the panel width it was packed for, then
- * the element size (4: floats, 2: halves). */
-enum { PB_HEAD = 64 };
+ * the element size: 4 floats, 2 halves, PB_CW compressed panels, PB_CW_ROWS compressed rows
+ * (the GEMV's, for one output row). */
+enum { PB_HEAD = 64, PB_CW = 1, PB_CW_ROWS = 3 };
 
 static size_t packb_bytes(int64_t K, int64_t N, size_t es)
 {
@@ -132,10 +134,31 @@ void afk_sgemm_packb_cw(int tb, const uint8_t *blob, const int64_t *dims, void *
     uint8_t *d = dst;
     memset(d, 0, PB_HEAD);
     ((int32_t *)d)[0] = afk_pgemm_nr();
-    ((int32_t *)d)[1] = 1;
+    ((int32_t *)d)[1] = PB_CW;
     if (tb) afk_cw_pack(blob, 2, dims, 1, afk_pgemm_nr(), d + PB_HEAD);
     else afk_cw_pack_t(blob, 2, dims, afk_pgemm_nr(), d + PB_HEAD);
 }
+
+/* int8 compute (qgemm.h): the header (element size PB_Q8), then int8 panels of 32 lanes: op(B)'s
+ * N columns — a (N,K) weight as stored (per-column scales), a (K,N) one read transposed (its
+ * per-k scales folded into A, one zero point). 0 bytes: it cannot run so. */
+enum { PB_Q8 = 8 };
+
+size_t afk_sgemm_packb_q8_bytes(int tb, const uint8_t *blob, const int64_t *dims)
+{
+    size_t b = afk_pgemm_nr() == 32 ? afk_q8_bytes(blob, 2, dims, 1, 32, !tb) : 0;
+    return b ? PB_HEAD + b : 0;
+}
+
+void afk_sgemm_packb_q8(int tb, const uint8_t *blob, const int64_t *dims, void *dst)
+{
+    uint8_t *d = dst;
+    memset(d, 0, PB_HEAD);
+    ((int32_t *)d)[0] = afk_pgemm_nr();
+    ((int32_t *)d)[1] = PB_Q8;
+    afk_q8_pack(blob, 2, dims, 1, 32, !tb, d + PB_HEAD);
+}
+
 
 /* ---- a constant f32 op(B) as the A operand ------------------------------------------------
  * Y (M,N) = X (M,K) @ W (K,N) is also Y^T = W^T @ X^T: the weight as the broadcast operand
@@ -179,6 +202,7 @@ static const void *packed_panels(const void *Bp, size_t *es)
     if (((const int32_t *)Bp)[PB_AS_A] && ((const int32_t *)Bp)[PB_AS_A] != afk_pgemm_mr())
         return NULL;
     *es = (size_t)((const int32_t *)Bp)[1];
+    if (*es == PB_Q8 && !afk_q8_available()) return NULL;
     return (const uint8_t *)Bp + PB_HEAD;
 }
 
@@ -198,37 +222,93 @@ int afk_sgemm_packed_ok(const void *Bp)
 #if defined(__x86_64__) || defined(__i386__)
 #define AFK_SG_X86 1
 
+/* gemv_t512's steps on up to 4 rows of B (rows ldb apart): s[r] += x[k:k+16] * B[r][k:k+16]
+ * for k = 0, 16, .. < n (a multiple of 16), in order; the masked tail; the outputs. */
+AFK_TGT512 static inline void t_acc(__m512 *s, int nj, const float *x, const float *B,
+                                    int64_t ldb, int64_t n)
+{
+    for (int64_t k = 0; k < n; k += 16) {
+        __m512 xv = _mm512_loadu_ps(x + k);
+        for (int r = 0; r < nj; r++)
+            s[r] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(B + r * ldb + k), s[r]);
+    }
+}
+
+AFK_TGT512 static inline void t_tail(__m512 *s, int nj, const float *x, const float *B,
+                                     int64_t ldb, __mmask16 tail)
+{
+    __m512 xv = _mm512_maskz_loadu_ps(tail, x);
+    for (int r = 0; r < nj; r++)
+        s[r] = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(tail, B + r * ldb), s[r]);
+}
+
+AFK_TGT512 static inline void t_out(const __m512 *s, int nj, float alpha, float beta, float *c)
+{
+    for (int r = 0; r < nj; r++) {
+        float v = alpha * _mm512_reduce_add_ps(s[r]);
+        c[r] = beta == 0.0f ? v : v + beta * c[r];
+    }
+}
+
+/* a (K) gathered into tmp when strided. */
+static const float *gather_a(const float *a, int64_t inca, int64_t K, float *tmp)
+{
+    if (inca == 1) return a;
+    for (int64_t k = 0; k < K; k++) tmp[k] = a[k * inca];
+    return tmp;
+}
+
 /* c[j] = alpha * sum_k a[k*inca] * B[j*ldb + k] (+ beta * c[j]), B stored (N,K): four rows of
  * B at a time, 16 lanes of partial sums each, reduced in a fixed order. */
 AFK_TGT512 static void gemv_t512(int64_t N, int64_t K, float alpha, const float *a, int64_t inca,
                                  const float *B, int64_t ldb, float beta, float *c, float *tmp)
 {
-    const float *x = a;
-    if (inca != 1) { /* gather a once */
-        for (int64_t k = 0; k < K; k++) tmp[k] = a[k * inca];
-        x = tmp;
-    }
+    const float *x = gather_a(a, inca, K, tmp);
     __mmask16 tail = (__mmask16)((1u << (K % 16)) - 1);
     int64_t kv = K - K % 16;
     for (int64_t j = 0; j < N; j += 4) {
         int nj = N - j < 4 ? (int)(N - j) : 4;
         __m512 s[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
                        _mm512_setzero_ps()};
-        for (int64_t k = 0; k < kv; k += 16) {
-            __m512 xv = _mm512_loadu_ps(x + k);
-            for (int r = 0; r < nj; r++)
-                s[r] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(B + (j + r) * ldb + k), s[r]);
-        }
-        if (tail) {
-            __m512 xv = _mm512_maskz_loadu_ps(tail, x + kv);
-            for (int r = 0; r < nj; r++)
-                s[r] = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(tail, B + (j + r) * ldb + kv),
-                                       s[r]);
-        }
-        for (int r = 0; r < nj; r++) {
-            float v = alpha * _mm512_reduce_add_ps(s[r]);
-            c[j + r] = beta == 0.0f ? v : v + beta * c[j + r];
-        }
+        t_acc(s, nj, x, B + j * ldb, ldb, kv);
+        if (tail) t_tail(s, nj, x + kv, B + j * ldb + kv, ldb, tail);
+        t_out(s, nj, alpha, beta, c + j);
+    }
+}
+
+/* gemv_n512's steps on one block of up to 256 columns: its masks and zeroed sums (returns the
+ * vectors, nv); s[v] += a[k*inca] * B[k][16v:16v+16] for nk rows of B (ldb apart), k in
+ * order; the outputs. */
+AFK_TGT512 static inline int n_init(__m512 *s, __mmask16 *m, int64_t cols)
+{
+    int nv = (int)((cols + 15) / 16 < 16 ? (cols + 15) / 16 : 16);
+    for (int v = 0; v < nv; v++) {
+        int64_t left = cols - 16 * v;
+        m[v] = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+        s[v] = _mm512_setzero_ps();
+    }
+    return nv;
+}
+
+AFK_TGT512 static inline void n_acc(__m512 *s, const __mmask16 *m, int nv, const float *a,
+                                    int64_t inca, const float *B, int64_t ldb, int64_t nk)
+{
+    for (int64_t k = 0; k < nk; k++) {
+        __m512 av = _mm512_set1_ps(a[k * inca]);
+        const float *b = B + k * ldb;
+        for (int v = 0; v < nv; v++)
+            s[v] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m[v], b + 16 * v), s[v]);
+    }
+}
+
+AFK_TGT512 static inline void n_out(const __m512 *s, const __mmask16 *m, int nv, float alpha,
+                                    float beta, float *c)
+{
+    for (int v = 0; v < nv; v++) {
+        __m512 r = _mm512_mul_ps(s[v], _mm512_set1_ps(alpha));
+        if (beta != 0.0f)
+            r = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(m[v], c + 16 * v), r);
+        _mm512_mask_storeu_ps(c + 16 * v, m[v], r);
     }
 }
 
@@ -238,27 +318,59 @@ AFK_TGT512 static void gemv_n512(int64_t N, int64_t K, float alpha, const float 
                                  const float *B, int64_t ldb, float beta, float *c)
 {
     for (int64_t j0 = 0; j0 < N; j0 += 256) {
-        int nv = (int)((N - j0 + 15) / 16 < 16 ? (N - j0 + 15) / 16 : 16);
         __m512 s[16];
         __mmask16 m[16];
-        for (int v = 0; v < nv; v++) {
-            int64_t left = N - j0 - 16 * v;
-            m[v] = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-            s[v] = _mm512_setzero_ps();
+        int nv = n_init(s, m, N - j0);
+        n_acc(s, m, nv, a, inca, B + j0, ldb, K);
+        n_out(s, m, nv, alpha, beta, c + j0);
+    }
+}
+
+/* GV_CH: columns of 4 stored rows decoded per step (tb); GV_KB: rows of 256 columns (!tb). */
+enum { GV_CH = 2048, GV_KB = 32 };
+
+/* The GEMV on B kept compressed in the rows form (cpanel.h), columns [col0, col0+N) of op(B):
+ * pieces of the stored rows are decoded into work (GV_CH columns of 4 rows; GV_KB rows of 256
+ * columns), then summed by gemv_t512's / gemv_n512's very steps — the same FMAs in the same
+ * order on the same floats — so c equals the f32 GEMV's on the decoded weight bit for bit.
+ * work: K (a strided a, tb) + 4 * GV_CH floats. */
+AFK_TGT512 static void gemv_cw512(int tb, int64_t N, int64_t K, float alpha, const float *a,
+                                  int64_t inca, const afk_cw *cw, int64_t col0, float beta,
+                                  float *c, float *work)
+{
+    if (!tb) { /* B (K,N): row k's 256 columns of the block, GV_KB rows at a time */
+        for (int64_t j0 = 0; j0 < N; j0 += 256) {
+            __m512 s[16];
+            __mmask16 m[16];
+            int nv = n_init(s, m, N - j0);
+            for (int64_t k0 = 0; k0 < K; k0 += GV_KB) {
+                int64_t nk = K - k0 < GV_KB ? K - k0 : GV_KB;
+                afk_cw_decode_rows(cw, k0, nk, col0 + j0, N - j0 < 256 ? N - j0 : 256, work,
+                                   256);
+                n_acc(s, m, nv, a + k0 * inca, inca, work, 256, nk);
+            }
+            n_out(s, m, nv, alpha, beta, c + j0);
         }
-        for (int64_t k = 0; k < K; k++) {
-            __m512 av = _mm512_set1_ps(a[k * inca]);
-            const float *b = B + k * ldb + j0;
-            for (int v = 0; v < nv; v++)
-                s[v] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m[v], b + 16 * v), s[v]);
+        return;
+    }
+    const float *x = gather_a(a, inca, K, work); /* B (N,K): output j is stored row col0+j */
+    float *w = inca == 1 ? work : work + K;
+    __mmask16 tail = (__mmask16)((1u << (K % 16)) - 1);
+    int64_t kv = K - K % 16;
+    for (int64_t j = 0; j < N; j += 4) {
+        int nj = N - j < 4 ? (int)(N - j) : 4;
+        __m512 s[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                       _mm512_setzero_ps()};
+        for (int64_t k0 = 0; k0 < kv; k0 += GV_CH) {
+            int64_t n = kv - k0 < GV_CH ? kv - k0 : GV_CH;
+            afk_cw_decode_rows(cw, col0 + j, nj, k0, n, w, GV_CH);
+            t_acc(s, nj, x + k0, w, GV_CH, n);
         }
-        for (int v = 0; v < nv; v++) {
-            __m512 r = _mm512_mul_ps(s[v], _mm512_set1_ps(alpha));
-            if (beta != 0.0f)
-                r = _mm512_fmadd_ps(_mm512_set1_ps(beta),
-                                    _mm512_maskz_loadu_ps(m[v], c + j0 + 16 * v), r);
-            _mm512_mask_storeu_ps(c + j0 + 16 * v, m[v], r);
+        if (tail) {
+            afk_cw_decode_rows(cw, col0 + j, nj, kv, K - kv, w, GV_CH);
+            t_tail(s, nj, x + kv, w, GV_CH, tail);
         }
+        t_out(s, nj, alpha, beta, c + j);
     }
 }
 
@@ -267,6 +379,40 @@ static int have512(void)
     return afk_pgemm_nr() == 32;
 }
 #endif
+
+int afk_sgemm_has_gemv(void)
+{
+#ifdef AFK_SG_X86
+    return have512();
+#else
+    return 0;
+#endif
+}
+
+/* Bytes of B kept compressed as rows for the AVX-512 GEMV (0: no such GEMV here, a K its
+ * work cannot hold, or a blob cpanel.h does not take). */
+size_t afk_sgemm_packb_cw_rows_bytes(int tb, const uint8_t *blob, const int64_t *dims)
+{
+#ifdef AFK_SG_X86
+    int64_t K = dims[tb ? 1 : 0];
+    if (!have512() || K + 4 * GV_CH + 16 > (int64_t)afk_sgemm_work_floats()) return 0;
+    size_t b = afk_cw_bytes_rows(blob, dims);
+    return b ? PB_HEAD + b : 0;
+#else
+    (void)tb, (void)blob, (void)dims;
+    return 0;
+#endif
+}
+
+/* The header (element size PB_CW_ROWS), then the rows form of cpanel.h. */
+void afk_sgemm_packb_cw_rows(const uint8_t *blob, const int64_t *dims, void *dst)
+{
+    uint8_t *d = dst;
+    memset(d, 0, PB_HEAD);
+    ((int32_t *)d)[0] = afk_pgemm_nr();
+    ((int32_t *)d)[1] = PB_CW_ROWS;
+    afk_cw_pack_rows(blob, dims, d + PB_HEAD);
+}
 
 /* ---- one thread ------------------------------------------------------------------------- */
 
@@ -300,6 +446,12 @@ static void sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha
     }
 #ifdef AFK_SG_X86
     int64_t inca = ta ? lda : 1; /* tmp gathers a strided row into work */
+    if (Bp && bp_es == PB_CW_ROWS) { /* compressed rows (packed for one row): a GEMV per row */
+        for (int64_t m = 0; m < M && have512(); m++)
+            gemv_cw512(tb, N, K, alpha, ta ? A + m : A + m * lda, inca, Bp, col0, beta,
+                       C + m * ldc, work);
+        return;
+    }
     if (M == 1 && !Bp && have512() &&
         (!tb || inca == 1 || K <= (int64_t)afk_sgemm_work_floats())) {
         if (tb) gemv_t512(N, K, alpha, A, inca, B, ldb, beta, C, work);
@@ -328,7 +480,8 @@ static void sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha
                            .work = work, .acc = beta != 0.0f, .bp_ld = bp_ld(bp_n),
                            .bp_col0 = col0 + j0};
             if (Bp && bp_es == sizeof(float)) g.Bp = Bp;
-            else if (Bp && bp_es == 1) g.Bcw = Bp;
+            else if (Bp && bp_es == PB_CW) g.Bcw = Bp;
+            else if (Bp && bp_es == PB_Q8) g.Bq8 = Bp;
             else if (Bp) g.Bp16 = Bp;
             afk_pgemm_run(&g);
         }

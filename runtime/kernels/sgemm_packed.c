@@ -20,6 +20,7 @@
 #include "internal.h"
 #include "cpanel.h"
 #include "neon.h"
+#include "qgemm.h"
 #include "simd512.h"
 
 #include <string.h>
@@ -276,7 +277,8 @@ size_t afk_pgemm_work_floats(int64_t N)
 {
     const int64_t nr = 32; /* the widest panel: enough for every ISA */
     if (N <= 0 || N > ((int64_t)1 << 40) / KC) return 0;
-    return (size_t)(KC * ((N + nr - 1) / nr * nr) + MR_MAX * KC + 32);
+    /* int8 compute's codes and parameters after the f32 panels (qgemm.h) */
+    return (size_t)(KC * ((N + nr - 1) / nr * nr) + MR_MAX * KC + 32) + afk_qgemm_extra_floats(N);
 }
 
 /* ap (kc, mr) = A[0:mr, k0:k0+kc] transposed into k-major order. */
@@ -301,6 +303,14 @@ static void pack_a_gen(const afk_pgemm *g, int64_t i0, int mr, int64_t k0, int64
     }
     if (g->alpha != 0.0f && g->alpha != 1.0f)
         for (int64_t t = 0; t < kc * mr; t++) ap[t] *= g->alpha;
+}
+
+const float *afk_pgemm_a_panel(const afk_pgemm *g, int64_t i0, int mr, int64_t k0, int64_t kc,
+                              float *ap)
+{
+    if (g->Ap) return g->Ap + k0 * g->ap_rows + (g->ap_row0 + i0) * kc;
+    pack_a_gen(g, i0, mr, k0, kc, ap);
+    return ap;
 }
 
 void afk_pgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *dst)
@@ -366,6 +376,10 @@ static void decode_b(const afk_cw *cw, int64_t k0, int64_t kc, int64_t col0, int
 /* m rows [0, M): loops over k blocks, MR row panels and NR column panels. */
 void afk_pgemm_run(const afk_pgemm *g)
 {
+    if (g->Aq8 || g->Bq8) { /* int8 compute (qgemm.c) */
+        afk_qgemm_run(g);
+        return;
+    }
     const pg_isa *s = pick();
     const int MR = s->mr, NR = s->nr;
     float *bp = NULL, *ap = NULL;

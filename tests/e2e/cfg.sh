@@ -8,6 +8,7 @@
 #   --keep-fp32 auto (65 dB):    add_z + mm_out fp32, guided 76.4 dB (fp32 weights for both;
 #                                the search measured the same 76.40 dB)
 #   --paired-fp16 auto (65 dB):  add_z + mm_out paired, guided 75.3 dB
+#   two --cfg-calib pairs (an easy one + the above): the same 2 nodes, judged on the worst
 # Gate 65 dB: c and u pass it by 8.9 dB and more, the guided output fails it by 6.4 dB, the
 # placements pass it by 10 dB and more; none of the inputs is random, so the figures are exact
 # up to summation order (the margins are far above that).
@@ -76,4 +77,36 @@ expect 2 "needs --cfg-calib" -- "$AF" convert "$M" -o "$T/bad.afb" --keep-fp32 a
 expect 2 "guidance takes --cond DIR and --uncond DIR" -- "$AF" validate "$M" "$T/f16.afb" --cond "$C/cond"
 [ ! -e "$T/bad.afb" ] || fail "a failed convert left $T/bad.afb"
 expect 3 "min-cfg-psnr 200.00 dB not reachable.*every node placed paired" -- "$AF" convert "$M" -o "$T/bad.afb" --paired-fp16 auto --cfg-calib "$C" --min-cfg-psnr 200
+
+# 6. several --cfg-calib pairs (one subfolder each), judged on the worst: a_easy (the same x,
+# embeddings 1000 times larger: d is most of c, guidance loses nothing) meets 65 dB all fp16, so
+# alone it places nothing; with b_hard (the pair above) the worst pair decides: the same 2 nodes
+# as b_hard alone, and the all-fp16 PSNR recorded is b_hard's (< 65 dB), not a_easy's or a mean
+P=$T/pairs
+mkdir -p "$P/a_easy/cond" "$P/a_easy/uncond" "$P/b_hard"
+cp -r "$C/cond" "$C/uncond" "$P/b_hard/"
+"$PY" -c "
+import numpy as np
+for k in ('cond', 'uncond'):
+    np.save('$P/a_easy/%s/x.npy' % k, np.load('$C/%s/x.npy' % k))
+    np.save('$P/a_easy/%s/e.npy' % k, np.load('$C/%s/e.npy' % k) * 1000)"
+"$AF" convert "$M" -o "$T/easy.afb" --keep-fp32 auto --cfg-calib "$P/a_easy" --min-cfg-psnr 65 >"$T/easy.txt"
+cat "$T/easy.txt"
+grep -q "precision: 0 nodes fp32 on the CPU (auto)" "$T/easy.txt" || fail "easy pair alone: a placement"
+"$AF" convert "$M" -o "$T/both.afb" --keep-fp32 auto --cfg-calib "$P" --min-cfg-psnr 65 >"$T/both.txt"
+cat "$T/both.txt"
+grep -q "precision: 2 nodes fp32 on the CPU (auto)" "$T/both.txt" || fail "two pairs: not 2 nodes"
+"$AF" inspect "$T/both.afb" >"$T/both_inspect.txt"
+grep -q '"precision":{"fp32":\["add_z","mm_out"\]' "$T/both_inspect.txt" || fail "two pairs: not add_z, mm_out"
+grep -q '"cfg_calib_pairs":2' "$T/both_inspect.txt" || fail "two pairs: not recorded"
+grep -q "measured by the search; the worst of 2 pairs" "$T/both_inspect.txt" || fail "inspect: pairs"
+v=$(sed -n 's/.*"guided_psnr_db_fp16":\([-0-9.e]*\).*/\1/p' "$T/both_inspect.txt")
+ge "$v" 65 && fail "two pairs: all-fp16 guided PSNR $v dB recorded, want the hard pair's (< 65)"
+mkdir -p "$T/nopairs/x" "$T/empty"
+expect 3 "empty: no cond/ and uncond/ folders and no subfolders holding them" -- \
+    "$AF" convert "$M" -o "$T/bad.afb" --keep-fp32 auto --cfg-calib "$T/empty"
+expect 3 "missing: cannot open the folder" -- \
+    "$AF" convert "$M" -o "$T/bad.afb" --keep-fp32 auto --cfg-calib "$T/missing"
+expect 3 "nopairs/x/cond/" -- "$AF" convert "$M" -o "$T/bad.afb" --keep-fp32 auto --cfg-calib "$T/nopairs"
+[ ! -e "$T/bad.afb" ] || fail "a failed convert left $T/bad.afb"
 [ "$fails" -eq 0 ]

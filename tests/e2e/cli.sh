@@ -12,7 +12,8 @@ set +e; "$AF" >/dev/null 2>&1; rc=$?; set -e
 
 # command → the source files whose option strings it accepts
 for spec in convert:convert.c,compress_flags.c run:run.c inspect:inspect.c validate:validate.c \
-            bench:bench.c check:check.c estimate:estimate.c targets:targets.c; do
+            bench:bench.c check:check.c estimate:estimate.c targets:targets.c \
+            sd-trajectory:sd_trajectory.c; do
     cmd=${spec%%:*}
     files=${spec#*:}
     "$AF" "$cmd" --help >"$T/h" || fail "$cmd --help exit $?"

@@ -32,13 +32,15 @@ static void read_placement(af_bundle *b)
 }
 
 /* Runs an accepted bundle (with fp16 emulation every other time, which honours the metadata's
- * placement). Kernel refusals are allowed (with a message); crashes are not. */
-static void run_bundle(af_bundle *b, int fp16)
+ * placement; with int8 compute every other time, which packs int8 weights as int8 panels).
+ * Kernel refusals are allowed (with a message); crashes are not. */
+static void run_bundle(af_bundle *b, int fp16, int int8)
 {
     char msg[512];
     af_session *s = NULL;
     af_session_options so = {0};
     so.fp16 = fp16;
+    so.int8_compute = int8;
     read_placement(b);
     if (af_session_create(b, &so, &s, msg, sizeof msg) != AF_OK) {
         fuzz_check_message(msg);
@@ -117,7 +119,7 @@ static void one_input(const uint8_t *data, size_t size, int crc_fix)
     if (st != AF_OK) {
         fuzz_check_message(msg);
     } else {
-        if (small_enough(buf, size)) run_bundle(b, crc_fix ^ (int)(size & 1));
+        if (small_enough(buf, size)) run_bundle(b, crc_fix ^ (int)(size & 1), (int)(size >> 1 & 1));
         af_bundle_close(b);
     }
     free(buf);

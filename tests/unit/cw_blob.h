@@ -68,12 +68,14 @@ static inline uint8_t *make_blob_r(const benc *e, int rank, const int64_t *dims,
             if (e->bits == 8) b[l.data_off + i] = (uint8_t)rnd();
             else af_wblob_put_code(b + l.data_off, i, 4, rnd() & 15);
     } else {
-        for (i = 0; i < 16ull * h.a; i++) af_wblob_wr16(b + l.params_off + 2 * i, rhalf());
+        for (i = 0; i < (1ull << e->bits) * h.a; i++)
+            af_wblob_wr16(b + l.params_off + 2 * i, rhalf());
         for (i = 0; i < rows && (e->flags & AF_WBLOB_ROW_SCALE); i++)
             af_wblob_wr16(b + l.params2_off + 2 * i, rhalf());
         for (i = 0; i < rows && (e->flags & AF_WBLOB_ROW_OFFSET); i++)
             af_wblob_wr16(b + l.params3_off + 2 * i, rhalf());
-        for (i = 0; i < l.numel; i++) af_wblob_put_code(b + l.data_off, i, 4, rnd() & 15);
+        for (i = 0; i < l.numel; i++)
+            af_wblob_put_code(b + l.data_off, i, e->bits, rnd() & ((1u << e->bits) - 1));
     }
     *bytes = l.total;
     return b;

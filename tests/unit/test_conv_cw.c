@@ -6,7 +6,8 @@
  * into f32 weights, packed as f32 panels (Winograd off, so both take the packed GEMM). The
  * decoded panels must hold the decoder's floats and the sums the same order, so the outputs
  * must match bit for bit, for every encoding the panels cover, on every decoder ISA (AVX-512,
- * AVX2, portable) and GEMM ISA, and 1 and 2 threads. Blobs are built here from random codes,
+ * AVX2, portable) and GEMM ISA, and 1 and 2 threads (palettes of 1, 2, 3, 6 and 8 bits too).
+ * Blobs are built here from random codes,
  * scales and tables (negative zeros included, which a fused multiply-add or a skipped "+ 0"
  * would turn into +0). Blockwise blocks of 8, 32 and 512 over K = 360, 32, 144 and 72 columns
  * (a last partial block; a block spanning two k blocks). Encodings the panels do not cover must be
@@ -123,16 +124,14 @@ static void refused(void)
 {
     int64_t dims[4] = {20, 8, 3, 3};
     size_t nb;
-    benc p6 = {"palette6", AFB_ENC_PALETTE, 6, AF_WBLOB_ROW_SCALE, 16};
-    af_wblob_head h = {AFB_ENC_PALETTE, 6, AF_WBLOB_ROW_SCALE, 0, 2, 16, 0};
+    af_wblob_head h = {AFB_ENC_SPARSE, 16, 0, 0, 0, 0, 0}; /* sparse: no panel decoder */
     af_wblob_layout l;
-    CHECK(!af_wblob_layout_of(&h, 4, dims, &l), "palette6 layout");
+    CHECK(!af_wblob_layout_of(&h, 4, dims, &l), "sparse layout");
     uint8_t *b = calloc(1, l.total);
     af_wblob_put_head(b, &h);
-    CHECK(afk_cw_why_not(b, 4, dims) != NULL, "6-bit palette accepted");
-    CHECK(afk_cw_bytes(b, 4, dims, 1, afk_pgemm_mr()) == 0, "6-bit palette packed");
+    CHECK(afk_cw_why_not(b, 4, dims) != NULL, "sparse accepted");
+    CHECK(afk_cw_bytes(b, 4, dims, 1, afk_pgemm_mr()) == 0, "sparse packed");
     free(b);
-    (void)p6;
     /* a non-finite table entry: the decoder refuses it, so must the panels */
     benc p4 = {"int4", AFB_ENC_INT4_LUT, 4, 0, 4};
     b = make_blob(&p4, dims, &nb);
@@ -163,6 +162,13 @@ int main(void)
         {"blockwise4 B=32", AFB_ENC_BLOCKWISE, 4, 0, 32},
         {"blockwise8 B=8", AFB_ENC_BLOCKWISE, 8, 0, 8},
         {"blockwise4 B=512", AFB_ENC_BLOCKWISE, 4, 0, 512}, /* one block over both k blocks */
+        /* palettes of other widths: 1..3-bit codes held as nibbles, 5..8-bit as bytes */
+        {"palette1 R=7 offset", AFB_ENC_PALETTE, 1, AF_WBLOB_ROW_OFFSET, 7},
+        {"palette2 R=4 plain", AFB_ENC_PALETTE, 2, 0, 4},
+        {"palette3 R=16 scale+offset", AFB_ENC_PALETTE, 3,
+         AF_WBLOB_ROW_SCALE | AF_WBLOB_ROW_OFFSET, 16},
+        {"palette6 R=16 scale", AFB_ENC_PALETTE, 6, AF_WBLOB_ROW_SCALE, 16},
+        {"palette8 R=3 plain", AFB_ENC_PALETTE, 8, 0, 3},
     };
     if (!afk_pgemm_nr()) return check_report("conv_cw (no packed GEMM here)");
     refused();

@@ -7,7 +7,10 @@
  * into f32, pre-packed as f32 B panels. The decoded panels must hold the decoder's floats, and
  * the micro-kernel sums them in the same order, so outputs must match bit for bit, on both
  * GEMM ISAs (AVX-512: 32-wide panels, AVX2: 16-wide), both decoders (AVX-512, portable) and
- * 1, 2 and 3 threads. Shapes: K = 300
+ * 1, 2 and 3 threads. One output row (batch-1 classifier heads): with AVX-512 the f32 path
+ * takes the GEMV on f32 B, the compressed one the GEMV on compressed rows (cpanel.h's rows
+ * form, decoded a piece at a time into the same sums), on all three decoders (AVX-512, AVX2,
+ * portable); with the AVX2 GEMM both take the packed GEMM. Shapes: K = 300
  * (two k blocks), N = 45 (a partial last panel) and 600 (two 512-column blocks), blockwise
  * blocks that straddle a k block; blobs from cw_blob.h (negative zeros included). */
 #include <stdlib.h>
@@ -55,7 +58,7 @@ static void run(const dcase *c, const float *x, const float *w, const uint8_t *b
     af_tview pin[3] = {in[0], in[1], in[2]};
     if (blob) pin[1].dtype = AF_DTYPE_U8, pin[1].data = (void *)blob;
     size_t pb = af_kernel_prepack_bytes(c->op, &p, pin, n_in, &out, 1);
-    CHECK(pb > 0, "B not pre-packed");
+    CHECK(pb > 0 || (!blob && c->batch * c->M == 1), "B not pre-packed"); /* f32 GEMV: reads B */
     if (pb) {
         packed = aligned_alloc(64, (pb + 63) / 64 * 64);
         af_kernel_prepack(c->op, &p, pin, n_in, &out, 1, packed);
@@ -83,7 +86,7 @@ static void one(const dcase *c, const benc *e)
     for (int pg = 2; pg >= 1; pg--) { /* GEMM ISA: AVX-512, AVX2 */
         afk_pgemm_force = pg;
         run(c, x, w, NULL, bias, ref, 1);
-        for (int dec = 0; dec <= 1; dec++) /* decoder: best, portable */
+        for (int dec = 0; dec <= 2; dec++) /* decoder: best, portable, at most AVX2 */
             for (int nt = 1; nt <= 3; nt++) {
                 afk_cw_force_portable = dec;
                 memset(y, 0xff, sizeof(float) * (size_t)ny);
@@ -100,6 +103,38 @@ static void one(const dcase *c, const benc *e)
     free(blob), free(x), free(w), free(bias), free(ref), free(y);
 }
 
+/* The rows form's decoder alone: every row window [c0, c0+n) of every row, on each ISA, must
+ * hold af_wdecode's floats bit for bit (blockwise segments split at block edges, odd 4-bit
+ * starts, 8/16-lane tails). */
+static void rows_direct(const benc *e)
+{
+    int64_t dims[2] = {5, 301};
+    size_t nb;
+    uint8_t *blob = make_blob_r(e, 2, dims, &nb);
+    float *w = malloc(sizeof(float) * 5 * 301), *d = malloc(sizeof(float) * 2 * 301);
+    af_err err = {0};
+    CHECK(af_wdecode(e->enc, blob, nb, 2, dims, w, "w", &err) == AF_OK, "%s: decode", e->name);
+    size_t bytes = afk_cw_bytes_rows(blob, dims);
+    CHECK(bytes > 0, "%s: rows form refused", e->name);
+    void *cw = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    afk_cw_pack_rows(blob, dims, cw);
+    static const int64_t win[][2] = {{0, 301}, {1, 16}, {3, 37}, {31, 270}, {300, 1}, {17, 9}};
+    for (int dec = 0; dec <= 2; dec++) {
+        afk_cw_force_portable = dec;
+        for (size_t i = 0; i < sizeof win / sizeof win[0]; i++)
+            for (int64_t r = 0; r + 2 <= 5; r += 3) {
+                int64_t c0 = win[i][0], n = win[i][1];
+                afk_cw_decode_rows(cw, r, 2, c0, n, d, 301);
+                for (int64_t q = 0; q < 2; q++)
+                    CHECK(!memcmp(d + q * 301, w + (r + q) * 301 + c0, sizeof(float) * (size_t)n),
+                          "%s: rows [%lld, +2) cols [%lld, +%lld), decoder %d differ", e->name,
+                          (long long)r, (long long)c0, (long long)n, dec);
+            }
+    }
+    afk_cw_force_portable = 0;
+    free(blob), free(w), free(d), free(cw);
+}
+
 int main(void)
 {
     static const dcase cases[] = {
@@ -107,6 +142,12 @@ int main(void)
         {AF_OP_MATMUL, 0, 1, 30, 40, 600},  /* two 512-column blocks, tiles across threads */
         {AF_OP_GEMM, 1, 1, 7, 300, 45},     /* B stored (N,K), alpha, broadcast C */
         {AF_OP_GEMM, 0, 1, 5, 72, 81},     /* a last panel of 17 lanes: odd 4-bit starts */
+        /* one output row: the GEMV on compressed rows (AVX-512), the packed GEMM (AVX2) */
+        {AF_OP_GEMM, 1, 1, 1, 300, 200},   /* (N,K) rows, a K tail of 12, 4 column tiles */
+        {AF_OP_GEMM, 1, 1, 1, 2100, 37},   /* K in two decoded chunks (2048 + 48) and a tail */
+        {AF_OP_MATMUL, 0, 1, 1, 70, 601},  /* (K,N): 3 blocks of 256 columns, rows 32 at a
+                                              time, tiles at odd 4-bit starts */
+        {AF_OP_GEMM, 0, 1, 1, 72, 81},     /* Gemm's (K,N) weight, alpha, beta, C */
     };
     static const benc encs[] = {
         {"int8 per-tensor", AFB_ENC_INT8, 8, 0, 0},
@@ -121,7 +162,13 @@ int main(void)
         {"blockwise4 B=32", AFB_ENC_BLOCKWISE, 4, 0, 32},
         {"blockwise8 B=8", AFB_ENC_BLOCKWISE, 8, 0, 8},
         {"blockwise4 B=512", AFB_ENC_BLOCKWISE, 4, 0, 512},
+        {"palette2 R=4 plain", AFB_ENC_PALETTE, 2, 0, 4},
+        {"palette3 R=16 scale+offset", AFB_ENC_PALETTE, 3,
+         AF_WBLOB_ROW_SCALE | AF_WBLOB_ROW_OFFSET, 16},
+        {"palette6 R=16 scale", AFB_ENC_PALETTE, 6, AF_WBLOB_ROW_SCALE, 16},
+        {"palette8 R=3 plain", AFB_ENC_PALETTE, 8, 0, 3},
     };
+    for (size_t j = 0; j < sizeof encs / sizeof encs[0]; j++) rows_direct(&encs[j]);
     if (!afk_pgemm_nr()) return check_report("dense_cw (no packed GEMM here)");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (size_t j = 0; j < sizeof encs / sizeof encs[0]; j++) one(&cases[i], &encs[j]);

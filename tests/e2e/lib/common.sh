@@ -41,3 +41,16 @@ expect() {
         echo "ok: exit $rc: $(cat "$T/err")"
     fi
 }
+
+# sd_unet_model: makes the reduced SD-1.5-topology UNet (models/make_sd_blocks.py sd_unet:
+# channels 32/64/64/64, latent 4x16x16, context 8x32) in $BUILD/models-cache/sd_unet once and
+# prints that folder. Tests running in parallel share it: the first makes it under a lock
+# (flock: released if the maker dies), the others wait. Needs torch (have_torch).
+sd_unet_model() {
+    mkdir -p "$BUILD/models-cache"
+    flock "$BUILD/models-cache/.sd_unet.lock" sh -c '
+        [ -f "$1/sd_unet/.model-done" ] && exit 0
+        "$2" models/make_sd_blocks.py "$1" sd_unet 2>/dev/null | cut -c1-200 >&2
+        touch "$1/sd_unet/.model-done"' sh "$BUILD/models-cache" "$PY"
+    echo "$BUILD/models-cache/sd_unet"
+}

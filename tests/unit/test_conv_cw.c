@@ -22,57 +22,7 @@
 #include "runtime/wdecode.h"
 #include "test_kernels_util.h"
 #include "cw_blob.h"
-
-typedef struct ccase {
-    int64_t C, H, M, group, k, stride;
-} ccase;
-
-static af_params conv_params(const ccase *c, int64_t *OH)
-{
-    af_params p;
-    memset(&p, 0, sizeof p);
-    af_conv_params *cp = &p.conv;
-    cp->nsp = 2, cp->group = (int32_t)c->group;
-    cp->act.fn = AF_UNARY_RELU;
-    for (int j = 0; j < 2; j++) {
-        cp->kernel[j] = (int32_t)c->k, cp->stride[j] = (int32_t)c->stride, cp->dilation[j] = 1;
-        cp->pad_begin[j] = cp->pad_end[j] = (int32_t)(c->k / 2);
-    }
-    *OH = (c->H + 2 * (c->k / 2) - c->k) / c->stride + 1;
-    return p;
-}
-
-/* y = conv(x, w) with w pre-packed from f32 (blob NULL) or from the blob (no f32 w at all). */
-static void run(const ccase *c, const float *x, const float *w, const uint8_t *blob,
-                const float *b, float *y, int threads)
-{
-    int64_t OH;
-    af_params p = conv_params(c, &OH);
-    af_tview in[3] = {TV(AF_DTYPE_F32, (void *)x, 1, c->C, c->H, c->H),
-                      TV(AF_DTYPE_F32, (void *)w, c->M, c->C / c->group, c->k, c->k),
-                      TV(AF_DTYPE_F32, (void *)b, c->M)};
-    af_tview out = TV(AF_DTYPE_F32, y, 1, c->M, OH, OH);
-    af_err err = {0};
-    size_t need = (af_kernel_scratch_bytes(AF_OP_CONV, &p, in, 3, &out, 1) + 63) / 64 * 64;
-    void *scratch = aligned_alloc(64, need * (size_t)threads), *packed = NULL;
-    af_kctx ctx = {.scratch = scratch, .scratch_bytes = need * (size_t)threads,
-                   .n_threads = threads};
-    afk_pool_create(threads, &ctx.pool, &err);
-    af_tview pin[3] = {in[0], in[1], in[2]};
-    if (blob) pin[1].dtype = AF_DTYPE_U8, pin[1].data = (void *)blob;
-    size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &p, pin, 3, &out, 1);
-    if (pb) {
-        packed = aligned_alloc(64, (pb + 63) / 64 * 64);
-        af_kernel_prepack(AF_OP_CONV, &p, pin, 3, &out, 1, packed);
-        ctx.packed = packed;
-    }
-    CHECK(!blob || pb > 0, "blob not packed");
-    if (blob) in[1].data = NULL; /* the weight exists only compressed */
-    af_status st = af_kernel_run(AF_OP_CONV, &p, in, 3, &out, 1, &ctx, &err);
-    CHECK(st == AF_OK, "conv run: %s", err.msg);
-    afk_pool_free(ctx.pool);
-    free(scratch), free(packed);
-}
+#include "blob_run_util.h"
 
 static void one(const ccase *c, const benc *e)
 {
@@ -90,7 +40,7 @@ static void one(const ccase *c, const benc *e)
     CHECK(afk_cw_why_not(blob, 4, dims) == NULL, "%s: refused", e->name);
     float *ref = malloc(sizeof(float) * (size_t)ny), *y = malloc(sizeof(float) * (size_t)ny);
     afk_wino_mode = 0;
-    run(c, x, w, NULL, b, ref, 1);
+    conv_run(c, x, w, NULL, AF_DTYPE_U8, b, ref, 1);
     for (int pg = 2; pg >= 1; pg--) {      /* GEMM ISA: AVX-512, AVX2 */
         for (int dec = 0; dec <= 2; dec++) { /* decoder: best, portable, AVX2 */
             for (int nt = 1; nt <= 2; nt++) {
@@ -100,12 +50,12 @@ static void one(const ccase *c, const benc *e)
                 if (pg != 2) { /* the reference on that GEMM ISA */
                     r2 = malloc(sizeof(float) * (size_t)ny);
                     afk_cw_force_portable = 0;
-                    run(c, x, w, NULL, b, r2, 1);
+                    conv_run(c, x, w, NULL, AF_DTYPE_U8, b, r2, 1);
                     r = r2;
                 }
                 afk_cw_force_portable = dec;
                 memset(y, 0xff, sizeof(float) * (size_t)ny);
-                run(c, x, w, blob, b, y, nt);
+                conv_run(c, x, w, blob, AF_DTYPE_U8, b, y, nt);
                 CHECK(!memcmp(y, r, sizeof(float) * (size_t)ny),
                       "%s C=%lld M=%lld k=%lld s=%lld g=%lld: gemm isa %d, decoder %d, %d "
                       "threads: compressed panels differ from decoded f32", e->name,

@@ -22,54 +22,7 @@
 #include "runtime/wdecode.h"
 #include "test_kernels_util.h"
 #include "cw_blob.h"
-
-typedef struct dcase {
-    af_op op;
-    int tb;      /* Gemm: B stored (N,K) */
-    int64_t batch, M, K, N;
-} dcase;
-
-/* y = op(x, w) with w pre-packed from f32 (blob NULL) or from the blob (no f32 w at all). */
-static void run(const dcase *c, const float *x, const float *w, const uint8_t *blob,
-                const float *bias, float *y, int threads)
-{
-    af_params p;
-    memset(&p, 0, sizeof p);
-    int64_t bd0 = c->tb ? c->N : c->K, bd1 = c->tb ? c->K : c->N;
-    af_tview in[3], out;
-    int n_in = 2;
-    if (c->op == AF_OP_GEMM) {
-        p.gemm.trans_b = c->tb, p.gemm.alpha = 0.5f, p.gemm.beta = 1.0f;
-        in[0] = TV(AF_DTYPE_F32, (void *)x, c->M, c->K);
-        in[2] = TV(AF_DTYPE_F32, (void *)bias, c->N);
-        out = TV(AF_DTYPE_F32, y, c->M, c->N);
-        n_in = 3;
-    } else {
-        in[0] = TV(AF_DTYPE_F32, (void *)x, c->batch, c->M, c->K);
-        out = TV(AF_DTYPE_F32, y, c->batch, c->M, c->N);
-    }
-    in[1] = TV(AF_DTYPE_F32, (void *)w, bd0, bd1);
-    af_err err = {0};
-    size_t need = (af_kernel_scratch_bytes(c->op, &p, in, n_in, &out, 1) + 63) / 64 * 64;
-    void *scratch = aligned_alloc(64, need * (size_t)threads + 64), *packed = NULL;
-    af_kctx ctx = {.scratch = scratch, .scratch_bytes = need * (size_t)threads,
-                   .n_threads = threads};
-    afk_pool_create(threads, &ctx.pool, &err);
-    af_tview pin[3] = {in[0], in[1], in[2]};
-    if (blob) pin[1].dtype = AF_DTYPE_U8, pin[1].data = (void *)blob;
-    size_t pb = af_kernel_prepack_bytes(c->op, &p, pin, n_in, &out, 1);
-    CHECK(pb > 0 || (!blob && c->batch * c->M == 1), "B not pre-packed"); /* f32 GEMV: reads B */
-    if (pb) {
-        packed = aligned_alloc(64, (pb + 63) / 64 * 64);
-        af_kernel_prepack(c->op, &p, pin, n_in, &out, 1, packed);
-        ctx.packed = packed;
-    }
-    if (blob) in[1].data = NULL; /* the weight exists only compressed */
-    af_status st = af_kernel_run(c->op, &p, in, n_in, &out, 1, &ctx, &err);
-    CHECK(st == AF_OK, "run: %s", err.msg);
-    afk_pool_free(ctx.pool);
-    free(scratch), free(packed);
-}
+#include "blob_run_util.h"
 
 static void one(const dcase *c, const benc *e)
 {
@@ -85,12 +38,12 @@ static void one(const dcase *c, const benc *e)
     float *ref = malloc(sizeof(float) * (size_t)ny), *y = malloc(sizeof(float) * (size_t)ny);
     for (int pg = 2; pg >= 1; pg--) { /* GEMM ISA: AVX-512, AVX2 */
         afk_pgemm_force = pg;
-        run(c, x, w, NULL, bias, ref, 1);
+        dense_run(c, x, w, NULL, AF_DTYPE_U8, bias, ref, 1);
         for (int dec = 0; dec <= 2; dec++) /* decoder: best, portable, at most AVX2 */
             for (int nt = 1; nt <= 3; nt++) {
                 afk_cw_force_portable = dec;
                 memset(y, 0xff, sizeof(float) * (size_t)ny);
-                run(c, x, w, blob, bias, y, nt);
+                dense_run(c, x, w, blob, AF_DTYPE_U8, bias, y, nt);
                 CHECK(!memcmp(y, ref, sizeof(float) * (size_t)ny),
                       "%s %s tb=%d M=%lld K=%lld N=%lld: gemm isa %d, decoder %d, %d threads: "
                       "compressed B panels differ from decoded f32", e->name,

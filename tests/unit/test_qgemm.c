@@ -34,6 +34,7 @@
 #include "runtime/kernels/qgemm.h"
 #include "runtime/wdecode.h"
 #include "test_kernels_util.h"
+#include "blob_run_util.h"
 #include "cw_blob.h"
 
 enum { KC = AFK_PGEMM_KC };
@@ -241,57 +242,6 @@ static void test_floats(void)
 
 /* ---- CONV on int8 blobs ---------------------------------------------------------------------- */
 
-typedef struct ccase {
-    int64_t C, H, M, group, k, stride;
-} ccase;
-
-static af_params conv_params(const ccase *c, int64_t *OH)
-{
-    af_params p;
-    memset(&p, 0, sizeof p);
-    af_conv_params *cp = &p.conv;
-    cp->nsp = 2, cp->group = (int32_t)c->group;
-    cp->act.fn = AF_UNARY_RELU;
-    for (int j = 0; j < 2; j++) {
-        cp->kernel[j] = (int32_t)c->k, cp->stride[j] = (int32_t)c->stride, cp->dilation[j] = 1;
-        cp->pad_begin[j] = cp->pad_end[j] = (int32_t)(c->k / 2);
-    }
-    *OH = (c->H + 2 * (c->k / 2) - c->k) / c->stride + 1;
-    return p;
-}
-
-/* y = conv(x, w): f32 weights (blob NULL), or the blob handed over as I8 (int8 compute). */
-static void run(const ccase *c, const float *x, const float *w, const uint8_t *blob,
-                const float *b, float *y, int threads)
-{
-    int64_t OH;
-    af_params p = conv_params(c, &OH);
-    af_tview in[3] = {TV(AF_DTYPE_F32, (void *)x, 1, c->C, c->H, c->H),
-                      TV(AF_DTYPE_F32, (void *)w, c->M, c->C / c->group, c->k, c->k),
-                      TV(AF_DTYPE_F32, (void *)b, c->M)};
-    af_tview out = TV(AF_DTYPE_F32, y, 1, c->M, OH, OH);
-    af_err err = {0};
-    size_t need = (af_kernel_scratch_bytes(AF_OP_CONV, &p, in, 3, &out, 1) + 63) / 64 * 64;
-    void *scratch = aligned_alloc(64, need * (size_t)threads), *packed = NULL;
-    af_kctx ctx = {.scratch = scratch, .scratch_bytes = need * (size_t)threads,
-                   .n_threads = threads};
-    afk_pool_create(threads, &ctx.pool, &err);
-    af_tview pin[3] = {in[0], in[1], in[2]};
-    if (blob) pin[1].dtype = AF_DTYPE_I8, pin[1].data = (void *)blob;
-    size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &p, pin, 3, &out, 1);
-    if (pb) {
-        packed = aligned_alloc(64, (pb + 63) / 64 * 64);
-        af_kernel_prepack(AF_OP_CONV, &p, pin, 3, &out, 1, packed);
-        ctx.packed = packed;
-    }
-    CHECK(!blob || pb > 0, "blob not packed for int8 compute");
-    if (blob) in[1].data = NULL; /* the weight exists only as int8 panels */
-    af_status st = af_kernel_run(AF_OP_CONV, &p, in, 3, &out, 1, &ctx, &err);
-    CHECK(st == AF_OK, "conv run: %s", err.msg);
-    afk_pool_free(ctx.pool);
-    free(scratch), free(packed);
-}
-
 static void conv_case(const ccase *c, const benc *e)
 {
     int64_t OH, dims[4] = {c->M, c->C / c->group, c->k, c->k};
@@ -305,11 +255,11 @@ static void conv_case(const ccase *c, const benc *e)
     af_err err = {0};
     CHECK(af_wdecode(e->enc, blob, nb, 4, dims, w, "w", &err) == AF_OK, "decode: %s", err.msg);
     float *ref = malloc(sizeof(float) * (size_t)ny), *y[3];
-    run(c, x, w, NULL, b, ref, 1);
+    conv_run(c, x, w, NULL, AF_DTYPE_I8, b, ref, 1);
     for (int nt = 1; nt <= 3; nt++) {
         y[nt - 1] = malloc(sizeof(float) * (size_t)ny);
         memset(y[nt - 1], 0xff, sizeof(float) * (size_t)ny);
-        run(c, x, NULL, blob, b, y[nt - 1], nt);
+        conv_run(c, x, NULL, blob, AF_DTYPE_I8, b, y[nt - 1], nt);
     }
     af_metrics m;
     af_metrics_compute(ref, y[0], (size_t)ny, &m);
@@ -328,53 +278,6 @@ static void conv_case(const ccase *c, const benc *e)
 
 /* ---- MATMUL and GEMM on int8 blobs ------------------------------------------------------------ */
 
-typedef struct dcase {
-    af_op op;
-    int tb;
-    int64_t batch, M, K, N;
-} dcase;
-
-static void drun(const dcase *c, const float *x, const float *w, const uint8_t *blob,
-                 const float *bias, float *y, int threads)
-{
-    af_params p;
-    memset(&p, 0, sizeof p);
-    int64_t bd0 = c->tb ? c->N : c->K, bd1 = c->tb ? c->K : c->N;
-    af_tview in[3], out;
-    int n_in = 2;
-    if (c->op == AF_OP_GEMM) {
-        p.gemm.trans_b = c->tb, p.gemm.alpha = 0.5f, p.gemm.beta = 1.0f;
-        in[0] = TV(AF_DTYPE_F32, (void *)x, c->M, c->K);
-        in[2] = TV(AF_DTYPE_F32, (void *)bias, c->N);
-        out = TV(AF_DTYPE_F32, y, c->M, c->N);
-        n_in = 3;
-    } else {
-        in[0] = TV(AF_DTYPE_F32, (void *)x, c->batch, c->M, c->K);
-        out = TV(AF_DTYPE_F32, y, c->batch, c->M, c->N);
-    }
-    in[1] = TV(AF_DTYPE_F32, (void *)w, bd0, bd1);
-    af_err err = {0};
-    size_t need = (af_kernel_scratch_bytes(c->op, &p, in, n_in, &out, 1) + 63) / 64 * 64;
-    void *scratch = aligned_alloc(64, need * (size_t)threads + 64), *packed = NULL;
-    af_kctx ctx = {.scratch = scratch, .scratch_bytes = need * (size_t)threads,
-                   .n_threads = threads};
-    afk_pool_create(threads, &ctx.pool, &err);
-    af_tview pin[3] = {in[0], in[1], in[2]};
-    if (blob) pin[1].dtype = AF_DTYPE_I8, pin[1].data = (void *)blob;
-    size_t pb = af_kernel_prepack_bytes(c->op, &p, pin, n_in, &out, 1);
-    CHECK(pb > 0, "B not pre-packed");
-    if (pb) {
-        packed = aligned_alloc(64, (pb + 63) / 64 * 64);
-        af_kernel_prepack(c->op, &p, pin, n_in, &out, 1, packed);
-        ctx.packed = packed;
-    }
-    if (blob) in[1].data = NULL; /* the weight exists only as int8 panels */
-    af_status st = af_kernel_run(c->op, &p, in, n_in, &out, 1, &ctx, &err);
-    CHECK(st == AF_OK, "run: %s", err.msg);
-    afk_pool_free(ctx.pool);
-    free(scratch), free(packed);
-}
-
 static void dense_case(const dcase *c, const benc *e)
 {
     int64_t dims[2] = {c->tb ? c->N : c->K, c->tb ? c->K : c->N};
@@ -386,11 +289,11 @@ static void dense_case(const dcase *c, const benc *e)
     af_err err = {0};
     CHECK(af_wdecode(e->enc, blob, nb, 2, dims, w, "w", &err) == AF_OK, "decode: %s", err.msg);
     float *ref = malloc(sizeof(float) * (size_t)ny), *y[3];
-    drun(c, x, w, NULL, bias, ref, 1);
+    dense_run(c, x, w, NULL, AF_DTYPE_I8, bias, ref, 1);
     for (int nt = 1; nt <= 3; nt++) {
         y[nt - 1] = malloc(sizeof(float) * (size_t)ny);
         memset(y[nt - 1], 0xff, sizeof(float) * (size_t)ny);
-        drun(c, x, NULL, blob, bias, y[nt - 1], nt);
+        dense_run(c, x, NULL, blob, AF_DTYPE_I8, bias, y[nt - 1], nt);
     }
     af_metrics m;
     af_metrics_compute(ref, y[0], (size_t)ny, &m);

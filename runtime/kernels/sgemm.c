@@ -80,6 +80,15 @@ static int64_t bp_ld(int64_t N)
  * (the GEMV's, for one output row). */
 enum { PB_HEAD = 64, PB_CW = 1, PB_CW_ROWS = 3 };
 
+/* Writes the header of a packed B of element kind es at dst; returns where its panels go. */
+static uint8_t *pb_head(void *dst, int32_t es)
+{
+    int32_t *h = dst;
+    memset(h, 0, PB_HEAD);
+    h[0] = afk_pgemm_nr(), h[1] = es;
+    return (uint8_t *)dst + PB_HEAD;
+}
+
 static size_t packb_bytes(int64_t K, int64_t N, size_t es)
 {
     if (!afk_pgemm_nr() || K <= 0 || N <= 0) return 0;
@@ -102,12 +111,10 @@ static void packb(int tb, int64_t K, int64_t N, const void *B, int64_t ldb, size
                   uint8_t *dst)
 {
     const bsrc s = {B, ldb, 0, N, tb, es};
-    memset(dst, 0, PB_HEAD);
-    ((int32_t *)dst)[0] = afk_pgemm_nr();
-    ((int32_t *)dst)[1] = (int32_t)es;
+    uint8_t *d = pb_head(dst, (int32_t)es);
     for (int64_t k0 = 0; k0 < K; k0 += KC)
         pack_b_any(&s, k0, K - k0 < KC ? K - k0 : KC, afk_pgemm_nr(),
-                   dst + PB_HEAD + (size_t)(k0 * bp_ld(N)) * es);
+                   d + (size_t)(k0 * bp_ld(N)) * es);
 }
 
 void afk_sgemm_packb(int tb, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst)
@@ -131,12 +138,9 @@ size_t afk_sgemm_packb_cw_bytes(int tb, const uint8_t *blob, const int64_t *dims
  * their lanes, K their k — a (N,K) weight as stored, a (K,N) one read transposed. */
 void afk_sgemm_packb_cw(int tb, const uint8_t *blob, const int64_t *dims, void *dst)
 {
-    uint8_t *d = dst;
-    memset(d, 0, PB_HEAD);
-    ((int32_t *)d)[0] = afk_pgemm_nr();
-    ((int32_t *)d)[1] = PB_CW;
-    if (tb) afk_cw_pack(blob, 2, dims, 1, afk_pgemm_nr(), d + PB_HEAD);
-    else afk_cw_pack_t(blob, 2, dims, afk_pgemm_nr(), d + PB_HEAD);
+    uint8_t *d = pb_head(dst, PB_CW);
+    if (tb) afk_cw_pack(blob, 2, dims, 1, afk_pgemm_nr(), d);
+    else afk_cw_pack_t(blob, 2, dims, afk_pgemm_nr(), d);
 }
 
 /* int8 compute (qgemm.h): the header (element size PB_Q8), then int8 panels of 32 lanes: op(B)'s
@@ -152,11 +156,7 @@ size_t afk_sgemm_packb_q8_bytes(int tb, const uint8_t *blob, const int64_t *dims
 
 void afk_sgemm_packb_q8(int tb, const uint8_t *blob, const int64_t *dims, void *dst)
 {
-    uint8_t *d = dst;
-    memset(d, 0, PB_HEAD);
-    ((int32_t *)d)[0] = afk_pgemm_nr();
-    ((int32_t *)d)[1] = PB_Q8;
-    afk_q8_pack(blob, 2, dims, 1, 32, !tb, d + PB_HEAD);
+    afk_q8_pack(blob, 2, dims, 1, 32, !tb, pb_head(dst, PB_Q8));
 }
 
 
@@ -187,11 +187,10 @@ size_t afk_sgemm_packw_bytes(int64_t K, int64_t N)
 
 void afk_sgemm_packw(int tb, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst)
 {
-    int32_t *h = (int32_t *)dst;
-    memset(h, 0, PB_HEAD);
-    h[0] = afk_pgemm_nr(), h[1] = (int32_t)sizeof(float), h[PB_AS_A] = afk_pgemm_mr();
+    float *d = (float *)pb_head(dst, (int32_t)sizeof(float));
+    ((int32_t *)dst)[PB_AS_A] = afk_pgemm_mr();
     /* op(B)^T (N,K): B as stored when tb, else B (K,N) read transposed */
-    afk_pgemm_pack_a_gen(N, K, B, ldb, !tb, 1.0f, (float *)((uint8_t *)dst + PB_HEAD));
+    afk_pgemm_pack_a_gen(N, K, B, ldb, !tb, 1.0f, d);
 }
 
 /* The panels of a packed B if they fit the kernel in use (else NULL), their element size, and
@@ -407,11 +406,7 @@ size_t afk_sgemm_packb_cw_rows_bytes(int tb, const uint8_t *blob, const int64_t 
 /* The header (element size PB_CW_ROWS), then the rows form of cpanel.h. */
 void afk_sgemm_packb_cw_rows(const uint8_t *blob, const int64_t *dims, void *dst)
 {
-    uint8_t *d = dst;
-    memset(d, 0, PB_HEAD);
-    ((int32_t *)d)[0] = afk_pgemm_nr();
-    ((int32_t *)d)[1] = PB_CW_ROWS;
-    afk_cw_pack_rows(blob, dims, d + PB_HEAD);
+    afk_cw_pack_rows(blob, dims, pb_head(dst, PB_CW_ROWS));
 }
 
 /* ---- one thread ------------------------------------------------------------------------- */

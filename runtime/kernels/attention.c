@@ -7,15 +7,17 @@
  *   index (outer, head) reads every h·d-th row segment (lowering folds the split and merge
  *   transposes into this).
  *
- * The (Tq × Tk) score matrix is never materialised. With the packed GEMM (AVX2 or AVX-512) the
- * kernel is one fused, threaded pass in the flash-attention manner. A task is (batch index,
- * up to GB blocks of QB queries); each query block packs scale·Qᵀ (d × QB) once as the GEMM's
- * B panels, then the task walks the keys in blocks of KB (tiles that stay in L2), packs the
- * block's K and Vᵀ once as the GEMMs' A panels and, for each of its query blocks:
+ * The (Tq × Tk) score matrix is never materialised. With the packed GEMM (AVX2, AVX-512 or
+ * AArch64 NEON) the kernel is one fused, threaded pass in the flash-attention manner. A task
+ * is (batch index, up to GB blocks of QB queries); each query block packs scale·Qᵀ (d × QB)
+ * once as the GEMM's B panels, then the task walks the keys in blocks of KB (tiles that stay
+ * in L2), packs the block's K and Vᵀ once as the GEMMs' A panels and, for each of its query
+ * blocks:
  *
  *   Sᵀ (kb × QB)  = K_blk (kb × d) @ scale·Qᵀ              (packed GEMM, N = queries)
  *   m' = max(m, column max of Sᵀ);  P = e^(Sᵀ − m')       (online softmax per query column,
- *   f = e^(m − m');  l = l·f + column sum of P             8 queries per AVX2 vector; P is
+ *   f = e^(m − m');  l = l·f + column sum of P             8 queries per AVX2 vector, or per
+ *                                                         two NEON vectors; P is
  *   Oᵀ (dv × QB) = Oᵀ·f + Vᵀ_blk (dv × kb) @ P             written straight into B panels)
  *
  * and finally out[q][:] = Oᵀ[:][q] / l[q]. Every GEMM has N = QB columns, so d = 40 still fills
@@ -23,12 +25,17 @@
  * task split or the thread count), so any thread count gives the same bits. The rescale
  * factor's own error cancels: it multiplies Oᵀ and l alike.
  *
- * Without the packed GEMM (no AVX2, or afk_vec_force_portable) query rows are processed in
- * chunks of at most 256 rows whose full score rows (rows × Tk f32, 4 MiB at Tk = 4096) live in
- * the thread's scratch slice: S = scale·Q·Kᵀ and O = softmax(S)·V by afk_sgemm, threaded over
- * (batch index, chunk). Softmax subtracts the row maximum before exponentiating.
+ * On AArch64 the GEMMs take the 12x8 NEON micro-kernel (8-wide panels) and the online softmax
+ * is attention_neon.c's, the x86 one's steps and exponential lane for lane.
+ *
+ * Without the packed GEMM (no AVX2 or NEON, or afk_vec_force_portable) query rows are
+ * processed in chunks of at most 256 rows whose full score rows (rows × Tk f32, 4 MiB at
+ * Tk = 4096) live in the thread's scratch slice: S = scale·Q·Kᵀ and O = softmax(S)·V by
+ * afk_sgemm, threaded over (batch index, chunk). Softmax subtracts the row maximum before
+ * exponentiating.
  */
 #include "internal.h"
+#include "neon.h"
 
 #include <math.h>
 #include <string.h>
@@ -36,6 +43,9 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define AFK_ATTN_X86 1
+#endif
+#if defined(AFK_ATTN_X86) || defined(AFK_NEON)
+#define AFK_ATTN_FUSED 1 /* the fused path: x86 (AVX2 softmax) or AArch64 (attention_neon.c) */
 #endif
 
 /* Fused path: queries per block (a multiple of 32, the widest panel), keys per block (at most
@@ -199,8 +209,9 @@ static void portable_task(void *arg, int64_t t, int tid)
               j->o + head_off(a, b, a->tq, a->dv) + r0 * a->ldo, a->ldo);
 }
 
-/* ---- fused path (x86: the packed GEMM plus an AVX2 online softmax) ---- */
+/* ---- fused path (the packed GEMM plus an online softmax: AVX2 on x86, NEON on AArch64) ---- */
 
+#ifdef AFK_ATTN_FUSED
 #ifdef AFK_ATTN_X86
 #define TGT256 __attribute__((target("avx2,fma")))
 
@@ -226,6 +237,7 @@ TGT256 static inline __m256 expneg8(__m256 x)
                                   23);
     return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
+#endif
 
 /* One query block: its queries and state. */
 typedef struct qblk {
@@ -279,6 +291,8 @@ static void pack_a(const float *a, int64_t sm, int64_t sk, int64_t M, int64_t K,
                 for (int64_t kk = 0; kk < kc; kk++) memcpy(d + kk * 6, src + kk * sk, 6 * sizeof(float));
             else if (sm == 1 && mr == 14)
                 for (int64_t kk = 0; kk < kc; kk++) memcpy(d + kk * 14, src + kk * sk, 14 * sizeof(float));
+            else if (sm == 1 && mr == 12) /* AArch64's 12-row tiles */
+                for (int64_t kk = 0; kk < kc; kk++) memcpy(d + kk * 12, src + kk * sk, 12 * sizeof(float));
             else if (sm == 1)
                 for (int64_t kk = 0; kk < kc; kk++)
                     for (int i = 0; i < mr; i++) d[kk * mr + i] = src[kk * sk + i];
@@ -288,6 +302,9 @@ static void pack_a(const float *a, int64_t sm, int64_t sk, int64_t M, int64_t K,
             else if (sk == 1 && mr == 14)
                 for (int64_t kk = 0; kk < kc; kk++)
                     for (int i = 0; i < 14; i++) d[kk * 14 + i] = src[i * sm + kk];
+            else if (sk == 1 && mr == 12)
+                for (int64_t kk = 0; kk < kc; kk++)
+                    for (int i = 0; i < 12; i++) d[kk * 12 + i] = src[i * sm + kk];
             else
                 for (int i = 0; i < mr; i++)
                     for (int64_t kk = 0; kk < kc; kk++) d[kk * mr + i] = src[i * sm + kk * sk];
@@ -316,6 +333,7 @@ static void pack_q(const float *q, int64_t ldq, int64_t n, int64_t d, float scal
     }
 }
 
+#ifdef AFK_ATTN_X86
 /* Online softmax over one key block, for the query columns [0, nw) (nw a multiple of 16):
  * s (kb, QB) row-major scores -> pp (kb, nw) as B panels of width nr (P = e^(s − m')),
  * m = m' (new running max), f = e^(m − m') (1 exactly where the max stayed), l = l·f + Σ P.
@@ -382,6 +400,19 @@ TGT256 static void rescale(float *ot, int64_t dv, int64_t nw, const float *f)
             _mm256_storeu_ps(row + n, _mm256_mul_ps(_mm256_loadu_ps(row + n), _mm256_loadu_ps(f + n)));
     }
 }
+
+#else /* AArch64: attention_neon.c, 8 query columns per step (nw a multiple of 8) */
+static int online_softmax(const float *s, int64_t kb, int64_t nw, int nr, float *pp, float *m,
+                          float *l, float *f)
+{
+    return afk_neon_attn_softmax(s, QB, kb, nw, nr, pp, m, l, f);
+}
+
+static void rescale(float *ot, int64_t dv, int64_t nw, const float *f)
+{
+    afk_neon_attn_rescale(ot, QB, dv, nw, f);
+}
+#endif
 
 // out rows [0, n) (n, dv), ldo apart = Oᵀ (dv, QB) transposed, column q divided by l[q]
 static void store_out(const float *ot, const float *l, int64_t n, int64_t dv, float *out,
@@ -474,7 +505,7 @@ af_status afk_attention_run(AFK_RUN_ARGS)
     }
     int nt = ctx->n_threads > 0 ? ctx->n_threads : 1;
     j.slice = ctx->scratch ? ctx->scratch_bytes / (size_t)nt / 64 * 64 : 0;
-#ifdef AFK_ATTN_X86
+#ifdef AFK_ATTN_FUSED
     j.nr = afk_pgemm_nr();
     if (j.nr > 0 && j.slice >= fused_floats(a->d, a->dv) * sizeof(float)) {
         /* GB query blocks per task while that leaves >= 8 tasks (shape-only, like the result) */

@@ -12,9 +12,11 @@
  * elements (16 interleaved lanes), tiles combined in f64. Nothing is allocated: a 512×128×128
  * group is read twice and written once in place of the output, with no temporary of its size.
  * Blocks are independent, so they are spread over the session's threads (a block's arithmetic
- * never depends on which thread runs it).
+ * never depends on which thread runs it). On AArch64 the tile loops and the affine rows run on
+ * NEON (norm_neon.c) with these loops' bits.
  */
 #include "internal.h"
+#include "neon.h"
 
 #include <math.h>
 
@@ -38,6 +40,9 @@ static double tile_sum(const float *x, int64_t n)
 {
     float s[AFK_NORM_LANES] = {0};
     int64_t i = 0;
+#ifdef AFK_NEON
+    if (afk_neon_on()) i = afk_neon_lane_sums16(x, n, s);
+#endif
     for (; i + AFK_NORM_LANES <= n; i += AFK_NORM_LANES)
         for (int l = 0; l < AFK_NORM_LANES; l++) s[l] += x[i + l];
     for (int l = 0; i < n; i++, l++) s[l] += x[i];
@@ -48,6 +53,9 @@ static double tile_sqdev(const float *x, int64_t n, float mean)
 {
     float s[AFK_NORM_LANES] = {0};
     int64_t i = 0;
+#ifdef AFK_NEON
+    if (afk_neon_on()) i = afk_neon_lane_sqdev16(x, n, mean, s);
+#endif
     for (; i + AFK_NORM_LANES <= n; i += AFK_NORM_LANES)
         for (int l = 0; l < AFK_NORM_LANES; l++) {
             float d = x[i + l] - mean;
@@ -80,8 +88,11 @@ static void norm_span(const float *x, float *y, int64_t n, float mean, float rst
 {
     float k = rstd * a, c = b - mean * rstd * a;
     for (int64_t i = 0; i < n; i += AFK_NORM_TILE) {
-        int64_t m = n - i < AFK_NORM_TILE ? n - i : AFK_NORM_TILE;
-        for (int64_t j = 0; j < m; j++) y[i + j] = x[i + j] * k + c;
+        int64_t m = n - i < AFK_NORM_TILE ? n - i : AFK_NORM_TILE, j = 0;
+#ifdef AFK_NEON
+        if (afk_neon_on()) j = afk_neon_scale_shift(x + i, y + i, m, k, c);
+#endif
+        for (; j < m; j++) y[i + j] = x[i + j] * k + c;
         afk_act_apply(act, y + i, m);
     }
 }
@@ -241,6 +252,13 @@ typedef struct ln_job {
 static void ln_row(const float *restrict x, float *restrict y, int64_t n, float mean, float rstd,
                    const float *restrict scale, const float *restrict bias)
 {
+#ifdef AFK_NEON
+    if (afk_neon_on()) { /* the vector body, then the tail below */
+        int64_t i = afk_neon_ln_row(x, y, n, mean, rstd, scale, bias);
+        x += i, y += i, n -= i;
+        scale = scale ? scale + i : NULL, bias = bias ? bias + i : NULL;
+    }
+#endif
     if (scale && bias)
         for (int64_t i = 0; i < n; i++) y[i] = (x[i] - mean) * rstd * scale[i] + bias[i];
     else if (scale)

@@ -9,6 +9,14 @@
 
 #include "simd512.h" /* pg_epi */
 
+/* A resize tap along one axis (resize.c): source offsets (index * input stride) of the two
+ * neighbours, the weight of the second (the first gets 1 - w), tf_crop_and_resize's outside. */
+typedef struct afk_rtap {
+    int64_t o0, o1;
+    float w;
+    int32_t outside;
+} afk_rtap;
+
 #if defined(__aarch64__)
 #define AFK_NEON 1
 
@@ -42,6 +50,44 @@ void afk_neon_dec_lut4(const uint8_t *codes, uint64_t e0, int64_t n, const float
                        float s, float off, float *o);
 void afk_neon_dec_blk(const uint8_t *codes, uint64_t e0, int64_t n, int bits, float s, float off,
                       float *o);
+
+/* ---- the fused attention's online softmax (attention_neon.c), attention.c's contract ----
+ * One key block of kb keys for query columns [0, nw) (nw a multiple of 8, nr of 8): s (kb, ld)
+ * scores -> pp (kb, nw) as B panels of width nr, P = e^(s − m'); m = m' (running max), f =
+ * e^(m − m') (1 where the max stayed), l = l·f + Σ P. Returns 1 when some f is not 1. */
+int afk_neon_attn_softmax(const float *s, int64_t ld, int64_t kb, int64_t nw, int nr, float *pp,
+                          float *m, float *l, float *f);
+/* ot (dv, ld) columns [0, nw) *= f (nw a multiple of 4). */
+void afk_neon_attn_rescale(float *ot, int64_t ld, int64_t dv, int64_t nw, const float *f);
+
+/* ---- groupnorm.c's loops (norm_neon.c), their bits; each returns how many leading elements
+ * it did (a multiple of 16 for the lane sums, of 4 for the rows), the caller does the rest ----
+ * s[i % 16] += x[i] · s[i % 16] += (x[i] - mean)^2 · y = x * k + c ·
+ * y = ((x - mean) * rstd) * scale + bias (scale, bias may be NULL). */
+int64_t afk_neon_lane_sums16(const float *x, int64_t n, float *s);
+int64_t afk_neon_lane_sqdev16(const float *x, int64_t n, float mean, float *s);
+int64_t afk_neon_scale_shift(const float *x, float *y, int64_t n, float k, float c);
+int64_t afk_neon_ln_row(const float *x, float *y, int64_t n, float mean, float rstd,
+                        const float *scale, const float *bias);
+
+/* ---- pool.c's loops (pool_neon.c) ----
+ * y[ow], ow in [o0, o1): the 2-D window over rows[0..nr) (in order; W floats each) and columns
+ * ow*s - pb + kw*d, kw < KW (all inside the row), folded as the reference does: max (avg 0) or
+ * the sum from 0 divided by div (0 when div <= 0) (avg 1). Global max (the reference's bits)
+ * and sum in doubles (within n·2^-53·Σ|x| of the portable sum). */
+void afk_neon_pool_row(int avg, const float *const *rows, int nr, int64_t o0, int64_t o1,
+                       int64_t s, int64_t d, int64_t KW, int64_t pb, int64_t W, int64_t div,
+                       float *y);
+float afk_neon_max_f32(const float *x, int64_t n);
+double afk_neon_sum_f64(const float *x, int64_t n);
+
+/* ---- resize.c's plane rows (resize_neon.c), their bits ----
+ * nearest 2x: dst[i] = src[i / 2], i < n. Linear: y[ow] = the reference's corner sum from rows
+ * r0, r1 (weights a0, a1; lh: the row interpolates) and column taps tw (lw: the column
+ * interpolates; otherwise o0 alone); returns the columns done (a multiple of 4). */
+void afk_neon_dup2_u32(const uint32_t *src, int64_t n, uint32_t *dst);
+int64_t afk_neon_lin_row(const float *r0, const float *r1, float a0, float a1, int lh, int lw,
+                         const afk_rtap *tw, int64_t n, float *y);
 
 /* ---- elementwise loops (vec_neon.c), the contracts of vec.c's ---- */
 void afk_neon_bias_act(float *x, int64_t n, float bias, int kind, float lo, float hi);

@@ -47,6 +47,28 @@ static inline float32x4_t afn_exp(float32x4_t x)
     return vbslq_f32(big, vdupq_n_f32(__builtin_inff()), y);
 }
 
+/* e^x for x <= 0 (or NaN), the attention's softmax weights: attention.c's AVX2 expneg8 lane for
+ * lane (the same FMAs, so the same bits for the same x). x = n ln2 + r with n = round(x log2e)
+ * (by the 1.5·2^23 shift), |r| <= ln2/2 (ln2 in two parts), e^r by a degree-5 polynomial, times
+ * 2^n built in the exponent field. x is clamped to -87 (2^n stays normal; the result is then
+ * ~1.6e-38 instead of smaller). Relative error below 3e-7 for x in [-87, 0] (test_neon.c
+ * measures it against exp over that range); NaN stays NaN. */
+static inline float32x4_t afn_expneg(float32x4_t x)
+{
+    x = vmaxq_f32(vdupq_n_f32(-87.0f), x);
+    const float32x4_t magic = vdupq_n_f32(12582912.0f);
+    float32x4_t n = vsubq_f32(vfmaq_f32(magic, x, vdupq_n_f32(1.44269504088896341f)), magic);
+    float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0.693145751953125f));
+    r = vfmsq_f32(r, n, vdupq_n_f32(1.428606765330187e-06f));
+    float32x4_t p = vfmaq_f32(vdupq_n_f32(0.0419153832f), vdupq_n_f32(0.0082976548f), r);
+    p = vfmaq_f32(vdupq_n_f32(0.166675746f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(0.499988943f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(0.999999702f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.00000012f), p, r);
+    int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23);
+    return vmulq_f32(p, vreinterpretq_f32_s32(e));
+}
+
 /* As the reference: e = e^-|v|; 1/(1+e) for v >= 0, e/(1+e) below. */
 static inline float32x4_t afn_sigmoid(float32x4_t v)
 {

@@ -6,8 +6,13 @@
  * Average divisor (as ONNX Runtime): with count_include_pad, the window positions that lie in
  * the padded extent [-pad_begin, in + pad_end); otherwise the positions inside the input. A
  * ceil_mode window that runs past the padded extent is clipped, not counted.
+ *
+ * The 2-D interior rows and the global pools take AVX-512F (pool_fast.c) or NEON (pool_neon.c)
+ * loops where the CPU has them; both give these loops' bits except the global average's sum
+ * (doubles in another order).
  */
 #include "internal.h"
+#include "neon.h"
 #include "pool_fast.h"
 
 #include <math.h>
@@ -155,19 +160,59 @@ static int64_t pool_cpt(int64_t osp)
     return c < 1 ? 1 : c > 64 ? 64 : c;
 }
 
-/* The interior columns [lo, hi) of output row oh by pool_fast.c (same bits); 0: not taken. */
+enum { MAX_KH = 32 }; /* window rows the fast paths take */
+
+/* The window rows of output row oh inside the map (rows, in kh order; their count returned),
+ * and how many lie in the padded extent (*npad). */
+static int window_rows(const pool_geom *g, const float *x, int64_t oh, const float **rows,
+                       int64_t *npad)
+{
+    int nr = 0;
+    *npad = 0;
+    for (int64_t kh = 0; kh < g->k[1]; kh++) {
+        int64_t ih = oh * g->s[1] - g->pb[1] + kh * g->d[1];
+        *npad += ih >= -g->pb[1] && ih < g->in[1] + g->pe[1];
+        if (ih >= 0 && ih < g->in[1]) rows[nr++] = x + ih * g->in[2];
+    }
+    return nr;
+}
+
+/* The interior columns [lo, hi) of output row oh by pool_fast.c or pool_neon.c (same bits);
+ * 0: not taken. */
 static int max_row_fast(const pool_geom *g, const float *x, int64_t oh, int64_t lo, int64_t hi,
                         float *y)
 {
-    enum { MAX_KH = 32 };
     const float *rows[MAX_KH];
-    int nr = 0;
+    int64_t npad;
     if (g->k[1] > MAX_KH || lo >= hi) return 0;
-    for (int64_t kh = 0; kh < g->k[1]; kh++) {
-        int64_t ih = oh * g->s[1] - g->pb[1] + kh * g->d[1];
-        if (ih >= 0 && ih < g->in[1]) rows[nr++] = x + ih * g->in[2];
+    int nr = window_rows(g, x, oh, rows, &npad);
+#ifdef AFK_NEON
+    if (afk_neon_on()) {
+        afk_neon_pool_row(0, rows, nr, lo, hi, g->s[2], g->d[2], g->k[2], g->pb[2], g->in[2], 0,
+                          y);
+        return 1;
     }
+#endif
     return afk_maxpool_row_fast(rows, nr, lo, hi, g->s[2], g->d[2], g->k[2], g->pb[2], y);
+}
+
+/* Average pooling's interior columns [lo, hi) of output row oh on NEON (same bits); 0: not
+ * taken. */
+static int avg_row_fast(const pool_geom *g, const af_pool_params *pp, const float *x, int64_t oh,
+                        int64_t lo, int64_t hi, float *y)
+{
+#ifdef AFK_NEON
+    const float *rows[MAX_KH];
+    int64_t npad;
+    if (g->k[1] > MAX_KH || lo >= hi || !afk_neon_on()) return 0;
+    int nr = window_rows(g, x, oh, rows, &npad);
+    afk_neon_pool_row(1, rows, nr, lo, hi, g->s[2], g->d[2], g->k[2], g->pb[2], g->in[2],
+                      (pp->count_include_pad ? npad : nr) * g->k[2], y);
+    return 1;
+#else
+    (void)g, (void)pp, (void)x, (void)oh, (void)lo, (void)hi, (void)y;
+    return 0;
+#endif
 }
 
 /* 2-D max pooling, one channel: columns whose window lies inside the row skip the bounds
@@ -218,6 +263,11 @@ static void avg_pool_2d(const pool_geom *g, const af_pool_params *pp, const floa
     if (hi > OW) hi = OW;
     if (lo > hi) lo = hi;
     for (int64_t oh = 0; oh < g->out[1]; oh++, y += OW) {
+        if (avg_row_fast(g, pp, x, oh, lo, hi, y)) {
+            for (int64_t ow = 0; ow < lo; ow++) y[ow] = pool_one(g, pp, x, 0, oh, ow);
+            for (int64_t ow = hi; ow < OW; ow++) y[ow] = pool_one(g, pp, x, 0, oh, ow);
+            continue;
+        }
         int64_t nr = 0, npad = 0; /* window rows inside the map / the padded extent */
         for (int64_t ow = lo; ow < hi; ow++) y[ow] = 0.0f;
         for (int64_t kh = 0; kh < g->k[1]; kh++) {
@@ -368,6 +418,13 @@ static void gpool_task(void *arg, int64_t t, int tid)
     int64_t c1 = (t + 1) * GPOOL_CHUNK < j->NC ? (t + 1) * GPOOL_CHUNK : j->NC, S = j->S;
     for (int64_t c = t * GPOOL_CHUNK; c < c1; c++) {
         const float *x = j->X + c * S;
+#ifdef AFK_NEON
+        if (afk_neon_on()) {
+            j->Y[c] = j->kind == AF_POOL_MAX ? afk_neon_max_f32(x, S)
+                    : S > 0 ? (float)(afk_neon_sum_f64(x, S) / (double)S) : 0.0f;
+            continue;
+        }
+#endif
         if (j->kind == AF_POOL_MAX) {
             float best = -INFINITY;
             for (int64_t i = 0; i < S; i++) best = x[i] > best ? x[i] : best;

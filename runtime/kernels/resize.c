@@ -6,8 +6,11 @@
  *
  * Per output axis a table of taps (scratch) holds the two source offsets and the weight of the
  * second; each output element is then a sum over the 2^L corners of its L interpolated axes.
+ * Built with -ffp-contract=off: every product and sum rounds as written, so the NEON rows
+ * (resize_neon.c: nearest 2x, linear planes) give the same bits.
  */
 #include "internal.h"
+#include "neon.h"
 
 #include <math.h>
 #include <string.h>
@@ -19,11 +22,7 @@ typedef struct ctap { /* cubic: four source offsets and weights */
     int32_t pad_;
 } ctap;
 
-typedef struct tap {
-    int64_t o0, o1;  /* source element offsets (index * input stride) */
-    float w;         /* weight of o1; o0 gets 1 - w */
-    int32_t outside; /* as in ctap */
-} tap;
+typedef afk_rtap tap; /* linear / nearest: two offsets and a weight (neon.h) */
 
 static double eff_scale(const af_resize_params *rp, int i, int64_t in, int64_t out)
 {
@@ -237,6 +236,7 @@ typedef struct plane_job {
     int64_t isz, osz, OH, OW; /* plane sizes (elements) and output dims */
     const tap *th, *tw;        /* taps of the last two axes (offsets in elements) */
     int lh, lw;                /* the axis interpolates */
+    int up2;                   /* nearest, 4-byte elements, column ow reads column ow / 2 */
 } plane_job;
 
 /* Leading axes (all but the last two) copy: same size, identity taps. */
@@ -252,6 +252,29 @@ static int planes_apply(const af_resize_params *rp, const af_tview *x, const af_
     return 1;
 }
 
+/* Nearest, 4-byte elements: an output row reading the same source row as the one before it
+ * is a copy of that output row (integer upscales); the others gather 4 bytes per element (the
+ * 2x upscale on NEON: resize_neon.c). Copies of the elements' bits, as the gather below. */
+static void nearest_plane32(const plane_job *j, const char *x, char *y)
+{
+    const size_t row = 4 * (size_t)j->OW;
+    for (int64_t oh = 0; oh < j->OH; oh++) {
+        char *yr = y + (size_t)oh * row;
+        if (oh > 0 && j->th[oh].o0 == j->th[oh - 1].o0) {
+            memcpy(yr, yr - row, row);
+            continue;
+        }
+        const char *xr = x + 4 * (size_t)j->th[oh].o0;
+#ifdef AFK_NEON
+        if (j->up2 && afk_neon_on()) {
+            afk_neon_dup2_u32((const uint32_t *)(const void *)xr, j->OW, (uint32_t *)(void *)yr);
+            continue;
+        }
+#endif
+        for (int64_t ow = 0; ow < j->OW; ow++) memcpy(yr + 4 * ow, xr + 4 * j->tw[ow].o0, 4);
+    }
+}
+
 // one plane: x (H, W) -> y (OH, OW)
 static void plane_task(void *arg, int64_t t, int tid)
 {
@@ -259,6 +282,10 @@ static void plane_task(void *arg, int64_t t, int tid)
     const plane_job *j = arg;
     const char *x = j->x + (size_t)(t * j->isz) * j->es;
     char *y = j->y + (size_t)(t * j->osz) * j->es;
+    if (!j->lh && !j->lw && j->es == 4) {
+        nearest_plane32(j, x, y);
+        return;
+    }
     if (!j->lh && !j->lw) { /* nearest (or a copy): gather */
         for (int64_t oh = 0; oh < j->OH; oh++)
             for (int64_t ow = 0; ow < j->OW; ow++, y += j->es)
@@ -271,7 +298,12 @@ static void plane_task(void *arg, int64_t t, int tid)
         const tap *h = &j->th[oh];
         const float *r0 = xf + h->o0, *r1 = xf + (j->lh ? h->o1 : h->o0);
         float a0 = 1.0f * (1.0f - h->w), a1 = 1.0f * h->w;
-        for (int64_t ow = 0; ow < j->OW; ow++) {
+        int64_t ow = 0;
+#ifdef AFK_NEON
+        if (afk_neon_on()) ow = afk_neon_lin_row(r0, r1, a0, a1, j->lh, j->lw, j->tw, j->OW,
+                                                 yf + oh * j->OW);
+#endif
+        for (; ow < j->OW; ow++) {
             const tap *w = &j->tw[ow];
             float acc = 0.0f;
             if (j->lh && j->lw) { /* corners 00, 10 (H), 01 (W), 11 */
@@ -320,7 +352,8 @@ af_status afk_resize_run(AFK_RUN_ARGS)
         for (int k = 0; k < L; k++) lh |= lin_axes[k] == r - 2, lw |= lin_axes[k] == r - 1;
         int64_t OH = out[0].dims[r - 2], OW = out[0].dims[r - 1];
         plane_job j = {x->data, out[0].data, es, x->dims[r - 2] * x->dims[r - 1], OH * OW,
-                       OH, OW, taps[r - 2], taps[r - 1], lh, lw};
+                       OH, OW, taps[r - 2], taps[r - 1], lh, lw, !lh && !lw && es == 4};
+        for (int64_t ow = 0; ow < OW && j.up2; ow++) j.up2 = j.tw[ow].o0 == ow / 2;
         afk_parallel(ctx, total / (OH * OW), plane_task, &j);
         return AF_OK;
     }

@@ -2,7 +2,8 @@
  * SD head sizes (40/64/80/160), dv ≠ d, cross-attention's Tk = 77, Tk and Tq off the kernel's
  * blocks, Tq = 1, k stored transposed, 0..3 batch dims, heads side by side in the last axis
  * (params heads), Tk = 0; threads 1/2/3 byte-identical;
- * the best packed GEMM, AVX2 forced, and the portable path (afk_vec_force_portable).
+ * the best packed GEMM, AVX2 forced, and the portable path (afk_vec_force_portable). On
+ * AArch64 the first is the fused kernel on NEON (the 12x8 GEMM, attention_neon.c's softmax).
  * With AF_TEST_SMALL (tests run under an emulator) at most 130 queries and 1100 keys per case:
  * still two query blocks and five key blocks where the case has them.
  *
@@ -10,7 +11,8 @@
  * S = max over (query, key) of scale·Σ_i |q_i k_i|. In f32:
  *  - a score (scale·q, then a d-term FMA chain) is off by at most E_s = (d + 2)·u·S;
  *  - each weight p_j = e^(s_j − m) is then off by a relative δ_j ≤ E_s + ε_exp + u, with
- *    ε_exp = 5e-7 for the vector exponential (its polynomial is ~2e-7; expf is ~1 ulp) and u
+ *    ε_exp = 5e-7 for the vector exponential (its polynomial is ~2e-7, the same on AVX2 and
+ *    NEON: test_neon.c measures 2.0e-7 and checks 3e-7; expf is ~1 ulp) and u
  *    for rounding the argument (a shift of m is common to all weights and cancels);
  *  - out = Σ p_j v_j / Σ p_j: perturbing every weight by ≤ δ moves the ratio by ≤ 2δ·max|v|;
  *  - both sums have Tk positive-weighted terms, accumulated in f32 partial sums plus one

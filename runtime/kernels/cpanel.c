@@ -735,7 +735,7 @@ void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t
     if (use >= 1 && mr <= 8) return cw->kind == AFK_CW_BLK ? decode256_blk(&p, ap) : decode256(&p, ap);
 #endif
 #if defined(AFK_NEON)
-    if (afk_cw_force_portable != 1 && afk_neon_on() && cw->kind != AFK_CW_PAL8) {
+    if (afk_cw_force_portable != 1 && afk_neon_on()) {
         afk_neon_cw_decode(&p, ap);
         return;
     }
@@ -763,6 +763,12 @@ void afk_cw_decode_rows(const afk_cw *cw, int64_t r0, int64_t nr, int64_t c0, in
             if (use == 2) seg512(&p, r0 + i, c, end - c, d);
             else if (use == 1) seg256(&p, r0 + i, c, end - c, d);
             else row_portable(&p, r0 + i, c, end - c, d);
+#elif defined(AFK_NEON)
+            (void)use;
+            if (afk_cw_force_portable != 1 && afk_neon_on())
+                afk_neon_cw_seg(&p, r0 + i, c, end - c, d);
+            else
+                row_portable(&p, r0 + i, c, end - c, d);
 #else
             (void)use;
             row_portable(&p, r0 + i, c, end - c, d);

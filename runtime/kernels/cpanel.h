@@ -119,9 +119,11 @@ typedef struct afk_cw_panel {
 const char *afk_cw_isa(void);
 
 #if defined(__aarch64__)
-/* cpanel_neon.c: the panel p decoded into ap (kc * mr floats), the portable loop's bits; every
- * kind but AFK_CW_PAL8 (5..8-bit palettes: tables of up to 256 entries, the portable loop). */
+/* cpanel_neon.c, the portable loops' bits: the panel p decoded into ap (kc * mr floats); the
+ * rows form's segment dst[j] = W[r][c0 + j], j < n (p: the whole buffer, mr 1; blockwise: the
+ * segment inside one block). */
 void afk_neon_cw_decode(const afk_cw_panel *p, float *ap);
+void afk_neon_cw_seg(const afk_cw_panel *p, int64_t r, int64_t c0, int64_t n, float *dst);
 #endif
 
 /* conv.c: a compressed 3x3 conv weight keeps Winograd (f32, transformed) when its transformed

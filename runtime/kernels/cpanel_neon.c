@@ -7,10 +7,12 @@
  *   lut4:  x = T[c]                      TBL over the 16-float table as 64 bytes (vqtbl4q_u8)
  *   pal4:  x = s * T[c] + o
  *   blk:   x = (float)c * s + o          s, o of the lane's block
+ *   pal8:  x = s * T[c] + o              byte codes into tables of up to 256 entries (5..8-bit
+ *                                        palettes): four lane loads (LD1 lane) per vector
  *
- * Palettes of 5..8 bits (AFK_CW_PAL8: byte codes into tables of up to 256 entries) are not
- * taken here (afk_cw_decode keeps them on the portable loop); 1..3-bit ones are held as
- * nibbles into 16-slot tables and are.
+ * Palettes of 1..3 bits are held as nibbles into 16-slot tables (pal4). The rows form (the
+ * GEMV's one-row decoder, afk_cw_decode_rows) takes afk_neon_cw_seg: 16 codes a step, one set
+ * of parameters per segment.
  *
  * Untransposed panels (lanes = the stored weight's rows) take per-lane parameters and tables
  * (a lane whose table differs from its group's first is merged in by a compare-select);
@@ -65,6 +67,17 @@ static inline float32x4_t lut4(uint8x16x4_t tb, uint8x16_t c, int g)
     return vreinterpretq_f32_u8(vqtbl4q_u8(tb, idx));
 }
 
+/* t[b_i + c_i] for lanes 4g..4g+3 of 16 byte codes (c_i < the table's size), b: each lane's
+ * table start in floats. */
+static inline float32x4_t gather4(const float *t, uint32x4_t b, uint8x16_t c, int g)
+{
+    uint32x4_t i = vaddq_u32(b, vreinterpretq_u32_s32(lane4_s32(c, g, 1)));
+    float32x4_t x = vld1q_dup_f32(t + vgetq_lane_u32(i, 0));
+    x = vld1q_lane_f32(t + vgetq_lane_u32(i, 1), x, 1);
+    x = vld1q_lane_f32(t + vgetq_lane_u32(i, 2), x, 2);
+    return vld1q_lane_f32(t + vgetq_lane_u32(i, 3), x, 3);
+}
+
 /* n (1..4) lanes of x to d. */
 static inline void store_n(float *d, float32x4_t x, int n)
 {
@@ -83,7 +96,8 @@ static inline void store_n(float *d, float32x4_t x, int n)
 typedef struct row_par {
     float s[LANES], o[LANES];
     int32_t z[LANES];
-    uint32_t tab[LANES]; /* table of each lane, counted from the panel's first */
+    uint32_t tab[LANES];  /* table of each lane, counted from the panel's first */
+    uint32_t base[LANES]; /* pal8: each lane's table start, in floats from the first table */
     int nt;
 } row_par;
 
@@ -93,11 +107,13 @@ static void row_params(const afk_cw_panel *p, row_par *q)
     memset(q, 0, sizeof *q);
     for (int i = 0; i < p->mr; i++) {
         int64_t r = p->r0 + i;
-        if (cw->kind == AFK_CW_INT8 || cw->kind == AFK_CW_PAL4) q->s[i] = p->s[r];
-        if (cw->kind == AFK_CW_PAL4) q->o[i] = p->o[r];
+        const int pal = cw->kind == AFK_CW_PAL4 || cw->kind == AFK_CW_PAL8;
+        if (cw->kind == AFK_CW_INT8 || pal) q->s[i] = p->s[r];
+        if (pal) q->o[i] = p->o[r];
         if (cw->kind == AFK_CW_INT8) q->z[i] = p->z[r];
         if (cw->kind == AFK_CW_LUT4 || cw->kind == AFK_CW_PAL4)
             q->tab[i] = (uint32_t)(r / cw->R - p->r0 / cw->R);
+        if (cw->kind == AFK_CW_PAL8) q->base[i] = (uint32_t)(r / cw->R * cw->tsize);
     }
     q->nt = (int)q->tab[p->mr - 1] + 1;
 }
@@ -109,7 +125,7 @@ static void decode_rows(const afk_cw_panel *p, float *ap)
     row_par q;
     row_params(p, &q);
     uint8x16x4_t tv[LANES];
-    for (int t = 0; cw->kind != AFK_CW_INT8 && t < q.nt; t++)
+    for (int t = 0; (cw->kind == AFK_CW_LUT4 || cw->kind == AFK_CW_PAL4) && t < q.nt; t++)
         tv[t] = table16(p->t + (p->r0 / cw->R + t) * 16);
     for (int64_t kk = 0; kk < p->kc; kk++)
         for (int h = 0; 16 * h < p->mr; h++) {
@@ -120,6 +136,9 @@ static void decode_rows(const afk_cw_panel *p, float *ap)
                 if (cw->kind == AFK_CW_INT8) {
                     int32x4_t d = vsubq_s32(lane4_s32(c, g, cw->uns), vld1q_s32(q.z + l));
                     x = vmulq_f32(vld1q_f32(q.s + l), vcvtq_f32_s32(d));
+                } else if (cw->kind == AFK_CW_PAL8) {
+                    x = gather4(p->t, vld1q_u32(q.base + l), c, g);
+                    x = vaddq_f32(vmulq_f32(vld1q_f32(q.s + l), x), vld1q_f32(q.o + l));
                 } else {
                     const uint32_t t0 = q.tab[l], t1 = q.tab[l + n - 1];
                     x = lut4(tv[t0], c, g);
@@ -171,8 +190,10 @@ static void decode_cols(const afk_cw_panel *p, float *ap)
         const int64_t k = p->k0 + kk;
         float32x4_t s = vdupq_n_f32(0.0f), o = s;
         int32x4_t z = vdupq_n_s32(0);
-        if (cw->kind == AFK_CW_INT8 || cw->kind == AFK_CW_PAL4) s = vdupq_n_f32(p->s[k]);
-        if (cw->kind == AFK_CW_PAL4) o = vdupq_n_f32(p->o[k]);
+        const int pal = cw->kind == AFK_CW_PAL4 || cw->kind == AFK_CW_PAL8;
+        const uint32x4_t b8 = vdupq_n_u32(pal ? (uint32_t)(k / cw->R * cw->tsize) : 0);
+        if (cw->kind == AFK_CW_INT8 || pal) s = vdupq_n_f32(p->s[k]);
+        if (pal) o = vdupq_n_f32(p->o[k]);
         if (cw->kind == AFK_CW_INT8) z = vdupq_n_s32(p->z[k]);
         if ((cw->kind == AFK_CW_LUT4 || cw->kind == AFK_CW_PAL4) && k / cw->R != tk)
             tk = k / cw->R, tb = table16(p->t + tk * 16);
@@ -193,12 +214,52 @@ static void decode_cols(const afk_cw_panel *p, float *ap)
                     }
                     x = vcvtq_f32_s32(lane4_s32(c, g, 1));
                     x = vaddq_f32(vmulq_f32(x, sb), ob);
+                } else if (cw->kind == AFK_CW_PAL8) {
+                    x = vaddq_f32(vmulq_f32(s, gather4(p->t, b8, c, g)), o);
                 } else {
                     x = lut4(tb, c, g);
                     if (cw->kind == AFK_CW_PAL4) x = vaddq_f32(vmulq_f32(s, x), o);
                 }
                 store_n(ap + kk * p->mr + l, x, n);
             }
+        }
+    }
+}
+
+/* ---- rows form: one segment of one row ----------------------------------------------------- */
+
+void afk_neon_cw_seg(const afk_cw_panel *p, int64_t r, int64_t c0, int64_t n, float *dst)
+{
+    const afk_cw *cw = p->cw;
+    float32x4_t s = vdupq_n_f32(0.0f), o = s;
+    int32x4_t z = vdupq_n_s32(0);
+    uint8x16x4_t tb = {{vdupq_n_u8(0), vdupq_n_u8(0), vdupq_n_u8(0), vdupq_n_u8(0)}};
+    uint32x4_t b8 = vdupq_n_u32(0);
+    if (cw->kind == AFK_CW_BLK) { /* the segment lies in one block */
+        int64_t b = c0 / cw->R * p->nrow + r;
+        s = vdupq_n_f32(p->s[b]), o = vdupq_n_f32(p->o[b]);
+    } else if (cw->kind == AFK_CW_INT8) {
+        s = vdupq_n_f32(p->s[r]), z = vdupq_n_s32(p->z[r]);
+    } else {
+        if (cw->kind == AFK_CW_PAL8) b8 = vdupq_n_u32((uint32_t)(r / cw->R * cw->tsize));
+        else tb = table16(p->t + r / cw->R * 16);
+        if (cw->kind != AFK_CW_LUT4) s = vdupq_n_f32(p->s[r]), o = vdupq_n_f32(p->o[r]);
+    }
+    const uint64_t e = (uint64_t)(r * cw->K + c0);
+    for (int64_t j = 0; j < n; j += 16) {
+        uint8x16_t c = codes16(p->codes, cw->bits, e + (uint64_t)j);
+        for (int g = 0; g < 4 && j + 4 * g < n; g++) {
+            const int m = n - j - 4 * g < 4 ? (int)(n - j - 4 * g) : 4;
+            float32x4_t x;
+            if (cw->kind == AFK_CW_INT8) {
+                x = vmulq_f32(s, vcvtq_f32_s32(vsubq_s32(lane4_s32(c, g, cw->uns), z)));
+            } else if (cw->kind == AFK_CW_BLK) {
+                x = vaddq_f32(vmulq_f32(vcvtq_f32_s32(lane4_s32(c, g, 1)), s), o);
+            } else {
+                x = cw->kind == AFK_CW_PAL8 ? gather4(p->t, b8, c, g) : lut4(tb, c, g);
+                if (cw->kind != AFK_CW_LUT4) x = vaddq_f32(vmulq_f32(s, x), o);
+            }
+            store_n(dst + j + 4 * g, x, m);
         }
     }
 }

@@ -6,9 +6,9 @@
  *
  * Encodings: int8 (per-tensor symmetric, per-row asymmetric, the ONNX form with f32 scales
  * and uint8 codes), 4-bit tables (one row per table, 5 and 16 rows per table, one table),
- * palettes with a row scale (and offset), of 2 bits (held as nibbles) and 6 bits (bytes into
- * 64-entry tables: the portable loop on AArch64, a gather on x86), blockwise 8-bit and 4-bit
- * (blocks of 8, 16, 32).
+ * palettes with a row scale (and offset), of 2 bits (held as nibbles), 6 and 8 bits (bytes into
+ * 64- and 256-entry tables: lane loads on AArch64, a gather on x86), blockwise 8-bit and 4-bit
+ * (blocks of 8, 16, 32). The rows form (afk_cw_decode_rows) is checked by test_dense_cw.
  * Panels of 12 rows (the NEON micro-kernel's), 8, 16 and 5 (odd: nibbles from an odd start),
  * 29 rows (a partial last panel) in 1 and 2 sub-matrices, K = 300 (two k blocks); and the
  * transposed layout (a (K, N) weight read by columns: B panels of 8, 32, 12 and 5 lanes,
@@ -40,6 +40,7 @@ static const benc encs[] = {
     {"palette scale", AFB_ENC_PALETTE, 4, AF_WBLOB_ROW_SCALE, 7},
     {"palette 2-bit (as nibbles)", AFB_ENC_PALETTE, 2, AF_WBLOB_ROW_SCALE, 4},
     {"palette 6-bit (bytes, 64-entry tables)", AFB_ENC_PALETTE, 6, AF_WBLOB_ROW_OFFSET, 9},
+    {"palette 8-bit (256-entry tables)", AFB_ENC_PALETTE, 8, AF_WBLOB_ROW_SCALE, 10},
     {"blockwise 8-bit /8", AFB_ENC_BLOCKWISE, 8, 0, 8},
     {"blockwise 4-bit /16", AFB_ENC_BLOCKWISE, 4, 0, 16},
     {"blockwise 4-bit /32", AFB_ENC_BLOCKWISE, 4, 0, 32},

@@ -56,9 +56,9 @@ static void one(const dcase *c, const benc *e)
     free(blob), free(x), free(w), free(bias), free(ref), free(y);
 }
 
-/* The rows form's decoder alone: every row window [c0, c0+n) of every row, on each ISA, must
- * hold af_wdecode's floats bit for bit (blockwise segments split at block edges, odd 4-bit
- * starts, 8/16-lane tails). */
+/* The rows form's decoder alone: every row window [c0, c0+n) of every row, on each ISA
+ * (AVX-512, AVX2, portable; NEON and portable on AArch64), must hold af_wdecode's floats bit
+ * for bit (blockwise segments split at block edges, odd 4-bit starts, 4/8/16-lane tails). */
 static void rows_direct(const benc *e)
 {
     int64_t dims[2] = {5, 301};

@@ -264,6 +264,12 @@ static void pack_codes(const afk_cw *cw, const uint8_t *codes, int64_t gi, uint8
             int mr = cw->rows - i0 < cw->mr ? (int)(cw->rows - i0) : cw->mr;
             uint8_t *p = dst + panel_at(cw, k0, i0);
             memset(p, 0, panel_bytes(mr, kc, cw->bits));
+#if defined(AFK_NEON)
+            if (afk_cw_force_portable != 1 && afk_neon_on()) {
+                afk_neon_cw_pack_panel(cw, codes, gi, k0, kc, i0, mr, p);
+                continue;
+            }
+#endif
             for (int64_t kk = 0; kk < kc; kk++)
                 for (int i = 0; i < mr; i++) {
                     uint64_t src = cw->tr ? (uint64_t)((k0 + kk) * cw->rows + i0 + i)

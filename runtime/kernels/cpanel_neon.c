@@ -12,7 +12,9 @@
  *
  * Palettes of 1..3 bits are held as nibbles into 16-slot tables (pal4). The rows form (the
  * GEMV's one-row decoder, afk_cw_decode_rows) takes afk_neon_cw_seg: 16 codes a step, one set
- * of parameters per segment.
+ * of parameters per segment. At load, afk_neon_cw_pack_panel cuts the stored codes into a
+ * panel (cpanel.c's pack_codes, the same bytes): 4-bit runs unpacked 32 at a time, the panel
+ * order by a byte transpose, nibbles paired by LD2.
  *
  * Untransposed panels (lanes = the stored weight's rows) take per-lane parameters and tables
  * (a lane whose table differs from its group's first is merged in by a compare-select);
@@ -20,7 +22,9 @@
  * step, blockwise parameters per lane's block. Panels of up to 32 lanes, as two halves of 16.
  */
 #include "cpanel.h"
+#include "internal.h"
 #include "neon.h"
+#include "../wdecode.h"
 
 #if defined(AFK_NEON)
 #include <arm_neon.h>
@@ -262,6 +266,62 @@ void afk_neon_cw_seg(const afk_cw_panel *p, int64_t r, int64_t c0, int64_t n, fl
             store_n(dst + j + 4 * g, x, m);
         }
     }
+}
+
+/* ---- load-time packing: one panel's codes in panel order ------------------------------------ */
+
+/* out[0..n) = the n codes from element e0 of a stream of sbits-bit codes, one per byte. 4-bit:
+ * 16 source bytes at a time unpacked by AND / USHR / ZIP (32 nibbles, 31 from an odd start);
+ * 8-bit: a copy; other widths code by code. Writes up to 32 bytes past n. */
+static void codes_run(const uint8_t *src, uint64_t e0, int64_t n, int sbits, uint8_t *out)
+{
+    int64_t j = 0;
+    if (sbits == 8) {
+        memcpy(out, src + e0, (size_t)n);
+        return;
+    }
+    while (sbits == 4) {
+        const uint64_t e = e0 + (uint64_t)j;
+        const int odd = (int)(e & 1), m = 32 - odd; /* codes the 16 bytes from e / 2 hold */
+        if (j + m > n) break;
+        uint8x16_t b = vld1q_u8(src + (e >> 1));
+        uint8x16_t lo = vandq_u8(b, vdupq_n_u8(15)), hi = vshrq_n_u8(b, 4);
+        uint8x16_t c0 = vzip1q_u8(lo, hi), c1 = vzip2q_u8(lo, hi);
+        if (odd) c0 = vextq_u8(c0, c1, 1), c1 = vextq_u8(c1, c1, 1);
+        vst1q_u8(out + j, c0), vst1q_u8(out + j + 16, c1);
+        j += m;
+    }
+    for (; j < n; j++) out[j] = (uint8_t)af_wblob_code_at(src, e0 + (uint64_t)j, (unsigned)sbits);
+}
+
+void afk_neon_cw_pack_panel(const afk_cw *cw, const uint8_t *codes, int64_t gi, int64_t k0,
+                            int64_t kc, int64_t i0, int mr, uint8_t *p)
+{
+    enum { RUN = AFK_PGEMM_KC + 32 };
+    uint8_t ord[32 * AFK_PGEMM_KC + 32]; /* the panel's codes in panel order, kk * mr + i */
+    const int64_t n = kc * mr;
+    if (cw->tr) { /* lanes are the stored columns: each k step is a run of the stored row */
+        for (int64_t kk = 0; kk < kc; kk++)
+            codes_run(codes, (uint64_t)((k0 + kk) * cw->rows + i0), mr, cw->sbits, ord + kk * mr);
+    } else { /* each lane is a run of its stored row, transposed into the panel */
+        uint8_t run[RUN];
+        for (int i = 0; i < mr; i++) {
+            codes_run(codes, (uint64_t)((gi * cw->rows + i0 + i) * cw->K + k0), kc, cw->sbits,
+                      run);
+            for (int64_t kk = 0; kk < kc; kk++) ord[kk * mr + i] = run[kk];
+        }
+    }
+    if (cw->bits == 8) {
+        memcpy(p, ord, (size_t)n);
+        return;
+    }
+    memset(ord + n, 0, 32); /* an odd count's last high nibble */
+    int64_t b = 0;
+    for (; 2 * b + 32 <= n + 1; b += 16) { /* bytes of two codes: even | odd << 4 (LD2) */
+        uint8x16x2_t c = vld2q_u8(ord + 2 * b);
+        vst1q_u8(p + b, vorrq_u8(c.val[0], vshlq_n_u8(c.val[1], 4)));
+    }
+    for (; 2 * b < n; b++) p[b] = (uint8_t)(ord[2 * b] | ord[2 * b + 1] << 4);
 }
 
 void afk_neon_cw_decode(const afk_cw_panel *p, float *ap)

@@ -8,7 +8,8 @@
  * and uint8 codes), 4-bit tables (one row per table, 5 and 16 rows per table, one table),
  * palettes with a row scale (and offset), of 2 bits (held as nibbles), 6 and 8 bits (bytes into
  * 64- and 256-entry tables: lane loads on AArch64, a gather on x86), blockwise 8-bit and 4-bit
- * (blocks of 8, 16, 32). The rows form (afk_cw_decode_rows) is checked by test_dense_cw.
+ * (blocks of 8, 16, 32). The rows form (afk_cw_decode_rows) is checked by test_dense_cw. The
+ * load-time packing (NEON on AArch64) must write the portable packer's bytes.
  * Panels of 12 rows (the NEON micro-kernel's), 8, 16 and 5 (odd: nibbles from an odd start),
  * 29 rows (a partial last panel) in 1 and 2 sub-matrices, K = 300 (two k blocks); and the
  * transposed layout (a (K, N) weight read by columns: B panels of 8, 32, 12 and 5 lanes,
@@ -94,8 +95,16 @@ static void one(const benc *e, int64_t d0, int64_t d1, int64_t G, int tr, int mr
     size_t n = tr ? afk_cw_bytes_t(blob, 2, dims, mr) : afk_cw_bytes(blob, 2, dims, G, mr);
     CHECK(n > 0, "%s: panel bytes", e->name);
     void *buf = aligned_alloc(64, (n + 63) / 64 * 64);
-    if (tr) afk_cw_pack_t(blob, 2, dims, mr, buf);
-    else afk_cw_pack(blob, 2, dims, G, mr, buf);
+    void *buf1 = aligned_alloc(64, (n + 63) / 64 * 64);
+    for (int port = 1; port >= 0; port--) { /* the portable packer, then the CPU's (NEON) */
+        afk_cw_force_portable = port;
+        if (tr) afk_cw_pack_t(blob, 2, dims, mr, port ? buf1 : buf);
+        else afk_cw_pack(blob, 2, dims, G, mr, port ? buf1 : buf);
+    }
+    CHECK(!memcmp(buf, buf1, n), "%s (%lld, %lld)%s G %lld, %d-lane panels: packed bytes differ "
+          "from the portable packer's", e->name, (long long)d0, (long long)d1,
+          tr ? " transposed" : "", (long long)G, mr);
+    free(buf1);
     int bad = check_panels(buf, ref, d1, mr);
     CHECK(bad == 0, "%s (%lld, %lld)%s G %lld, %d-lane panels (%s): %d panels differ", e->name,
           (long long)d0, (long long)d1, tr ? " transposed" : "", (long long)G, mr, afk_cw_isa(),

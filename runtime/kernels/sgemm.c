@@ -24,6 +24,9 @@
 /* NC columns of B per packed block; A_ONCE: an A of up to this many floats is packed once per
  * call and reused by every column block (else once per block). */
 enum { KC = AFK_PGEMM_KC, NC = 512, A_ONCE = 1024 * 1024, MC = 168 /* 12 x 14, 28 x 6 */ };
+/* weights as A: weight rows per GEMM call, 16 x 14 — whole 16-wide blocks for the transposed
+ * store (else an 8-column scalar tail per call), and MW x NC within the work's first region */
+enum { MW = 224 };
 
 size_t afk_sgemm_work_floats(void) { return afk_pgemm_work_floats(NC) + A_ONCE + 16; }
 
@@ -532,9 +535,9 @@ AFK_TGT512 static void store_t512(const float *t, int64_t ldt, int64_t n, int64_
                                   int64_t ldy, const float *bias, const float *r)
 {
     int64_t n16 = n / 16 * 16, m16 = m / 16 * 16;
-    for (int64_t j = 0; j < n16; j += 16) {
-        __m512 bv = bias ? _mm512_loadu_ps(bias + j) : _mm512_setzero_ps();
-        for (int64_t i = 0; i < m16; i += 16) {
+    for (int64_t i = 0; i < m16; i += 16)
+        for (int64_t j = 0; j < n16; j += 16) { /* output rows written left to right */
+            __m512 bv = bias ? _mm512_loadu_ps(bias + j) : _mm512_setzero_ps();
             __m512 v[16];
             for (int q = 0; q < 16; q++) v[q] = _mm512_loadu_ps(t + (j + q) * ldt + i);
             tr16(v); /* v[q]: output row i+q, columns j..j+15 */
@@ -545,7 +548,6 @@ AFK_TGT512 static void store_t512(const float *t, int64_t ldt, int64_t n, int64_
                 _mm512_storeu_ps(yr, v[q]);
             }
         }
-    }
     if (m16 < m) /* rows past the last full block */
         store_t_ref(t + m16, ldt, n16, m - m16, y + m16 * ldy, ldy, bias,
                     r ? r + m16 * ldy : NULL);
@@ -605,8 +607,8 @@ static void pack_bt(const bsrc *s, int64_t k0, int64_t kc, float *dst)
 
 /* C (m,n) = A (m,K) @ op(B)[:, col0:col0+n] (+ bias[0:n]) (+ res, laid out like C), op(B)^T's
  * A panels Wp (ap_rows = its N): per block of activation rows, X^T packed once into work's
- * second region (k-block major, as pre-packed B panels), then MC weight rows at a time into a
- * (MC, rows) block of work's first region, stored transposed with the epilogue. */
+ * second region (k-block major, as pre-packed B panels), then MW weight rows at a time into a
+ * (MW, rows) block of work's first region, stored transposed with the epilogue. */
 static void sgemm_wt(int64_t m, int64_t n, int64_t K, const float *A, int64_t lda,
                      const float *Wp, int64_t ap_rows, int64_t col0, float *C, int64_t ldc,
                      const float *bias, const float *res, float *work)
@@ -620,8 +622,8 @@ static void sgemm_wt(int64_t m, int64_t n, int64_t K, const float *A, int64_t ld
         bsrc s = {A, lda, i0, mb, 1, sizeof(float)}; /* X rows are op(B)'s columns */
         for (int64_t k0 = 0; k0 < K; k0 += KC)
             pack_bt(&s, k0, K - k0 < KC ? K - k0 : KC, xb + k0 * ld);
-        for (int64_t j0 = 0; j0 < n; j0 += MC) {
-            int64_t nb = n - j0 < MC ? n - j0 : MC;
+        for (int64_t j0 = 0; j0 < n; j0 += MW) {
+            int64_t nb = n - j0 < MW ? n - j0 : MW;
             afk_pgemm g = {.M = nb, .N = mb, .K = K, .Ap = Wp, .ap_rows = ap_rows,
                            .ap_row0 = col0 + j0, .Bp = xb, .bp_ld = ld, .C = t, .ldc = ld,
                            .act = AFK_ACT_NONE};

@@ -502,34 +502,6 @@ static void store_t_ref(const float *t, int64_t ldt, int64_t n, int64_t m, float
 }
 
 #ifdef AFK_SG_X86
-/* r[16] (rows of 16) transposed in place: unpacks within 128-bit lanes, then lane shuffles. */
-AFK_TGT512 __attribute__((always_inline)) static inline void tr16(__m512 *r)
-{
-    __m512 t[16], u[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) { /* u[4i+j], lane L: column 4L+j of rows 4i..4i+3 */
-        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
-        __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
-        u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-    for (int j = 0; j < 4; j++) {
-        __m512 e = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88);
-        __m512 f = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xdd);
-        __m512 g = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88);
-        __m512 h = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xdd);
-        r[j] = _mm512_shuffle_f32x4(e, g, 0x88);
-        r[8 + j] = _mm512_shuffle_f32x4(e, g, 0xdd);
-        r[4 + j] = _mm512_shuffle_f32x4(f, h, 0x88);
-        r[12 + j] = _mm512_shuffle_f32x4(f, h, 0xdd);
-    }
-}
-
 /* store_t_ref, 16×16 blocks transposed in registers; the edges by the reference. */
 AFK_TGT512 static void store_t512(const float *t, int64_t ldt, int64_t n, int64_t m, float *y,
                                   int64_t ldy, const float *bias, const float *r)
@@ -540,7 +512,7 @@ AFK_TGT512 static void store_t512(const float *t, int64_t ldt, int64_t n, int64_
             __m512 bv = bias ? _mm512_loadu_ps(bias + j) : _mm512_setzero_ps();
             __m512 v[16];
             for (int q = 0; q < 16; q++) v[q] = _mm512_loadu_ps(t + (j + q) * ldt + i);
-            tr16(v); /* v[q]: output row i+q, columns j..j+15 */
+            afk_tr16(v); /* v[q]: output row i+q, columns j..j+15 */
             for (int q = 0; q < 16; q++) {
                 float *yr = y + (i + q) * ldy + j;
                 if (bias) v[q] = _mm512_add_ps(v[q], bv);
@@ -568,7 +540,7 @@ AFK_TGT512 static void pack_bt512(const bsrc *s, int64_t k0, int64_t kc, float *
                 const float *b = (const float *)s->B + (s->j0 + p0 + h) * s->ldb + k0 + kk;
                 __m512 v[16];
                 for (int q = 0; q < 16; q++) v[q] = _mm512_loadu_ps(b + q * s->ldb);
-                tr16(v); /* v[q]: k = kk+q of the 16 columns */
+                afk_tr16(v); /* v[q]: k = kk+q of the 16 columns */
                 for (int q = 0; q < 16; q++) _mm512_store_ps(dst + (kk + q) * 32 + h, v[q]);
             }
         int64_t wf = w / 16 * 16; /* columns [wf, 32) and rows [k16, kc) by the loop */

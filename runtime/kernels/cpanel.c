@@ -320,7 +320,8 @@ static void pack_codes(const afk_cw *cw, const uint8_t *codes, int64_t gi, uint8
             uint8_t *p = dst + panel_at(cw, k0, i0);
             memset(p, 0, panel_bytes(mr, kc, cw->bits));
 #if defined(AFK_NEON)
-            if (afk_cw_force_portable != 1 && afk_neon_on()) {
+            /* 4- and 8-bit panels (a sparse weight's 1-bit mask panels stay on the loop below) */
+            if (cw->bits >= 4 && afk_cw_force_portable != 1 && afk_neon_on()) {
                 afk_neon_cw_pack_panel(cw, codes, gi, k0, kc, i0, mr, p);
                 continue;
             }

@@ -144,7 +144,7 @@ const char *afk_cw_isa(void);
 void afk_neon_cw_decode(const afk_cw_panel *p, float *ap);
 void afk_neon_cw_seg(const afk_cw_panel *p, int64_t r, int64_t c0, int64_t n, float *dst);
 /* At load: panel (k0, i0) of sub-matrix gi (kc columns, mr rows) from the stored codes into p,
- * the bytes cpanel.c's portable packer writes. */
+ * the bytes cpanel.c's portable packer writes (panels of 4- or 8-bit codes only). */
 void afk_neon_cw_pack_panel(const afk_cw *cw, const uint8_t *codes, int64_t gi, int64_t k0,
                             int64_t kc, int64_t i0, int mr, uint8_t *p);
 /* dst[j] = bit b0 + j of the mask m set ? the next half of v, widened : +0, j < n (sparse). */

@@ -28,8 +28,7 @@ at going first, each timing --runs runs after a warm-up. Heavy models (ONNX Runt
 each side's median run, aneforge / ONNX Runtime; the min-of-min ratio is shown next to it.
 Peak RSS = each process's getrusage max RSS (ONNX Runtime's includes node, ~45 MiB), fp32 bundle.
 
-Not run unless --run-all (listed as "not run" with the reason): detection and keypoint models
-(they need NonZero with a data-dependent row count), and models with more than --max-params
+Not run unless --run-all (listed as "not run" with the reason): models with more than --max-params
 million parameters (default 250: ViT-L, ViT-H, RegNetY-128GF) or an export too large for the
 machine (EXPORT_TOO_LARGE: MViT). --cached-only runs nothing and
 reports (and writes --doc from) the cached results.
@@ -45,6 +44,8 @@ process ahead of them (export.lock per model: a checking run waits for it). --do
 Standard library only for the driver (torch only in the export processes).
 """
 import argparse
+import array
+import ast
 import json
 import math
 import os
@@ -93,10 +94,9 @@ MAX_PARAMS_M = 250
 # std::bad_alloc under a 10 GB address-space limit without.
 EXPORT_TOO_LARGE = {
     n: "size (torch's export at 16×224×224 needs over 10 GB of RAM)" for n in ("mvit_v1_b", "mvit_v2_s")}
-# Families not run unless --run-all (their cached results, if any, are still listed).
-NOT_RUN_FAMILIES = {
-    "detection": "needs NonZero with a data-dependent row count (not supported yet)",
-    "keypoint": "needs NonZero with a data-dependent row count (not supported yet)"}
+# Families not run unless --run-all (their cached results, if any, are still listed). None
+# since data-dependent row counts (docs/dynamic-shapes.md) let detection and keypoint models in.
+NOT_RUN_FAMILIES = {}
 # One small member of each architecture, measured first (then the rest, classification first):
 # on a busy 2-core machine the whole list takes hours, and a budget should end with every
 # architecture covered rather than every ResNet.
@@ -374,6 +374,87 @@ def read_npy(path):
         return "raw", f.read()
 
 
+def npy_parts(path):
+    """(header bytes, descr, shape, data bytes) of a .npy file (versions 1-3, C order)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n = 10 if data[6] == 1 else 12
+    hlen = int.from_bytes(data[8:n], "little")
+    h = ast.literal_eval(data[n:n + hlen].decode("latin1"))
+    return data[:n + hlen], h["descr"], tuple(h["shape"]), data[n + hlen:]
+
+
+def detection_order(d):
+    """Row order that lists detections by descending score, then label and box: the outputs of
+    a detector hold one row per detection (their leading extent N, the scores a 1-D float
+    output of N), and ONNX leaves the order of equal-scored detections to the implementation
+    (NonMaxSuppression). None when d has no such outputs."""
+    parts = {f: npy_parts(os.path.join(d, f)) for f in sorted(os.listdir(d)) if f.endswith(".npy")}
+    scores = [f for f, (_, t, sh, _) in parts.items() if t in ("<f4", "=f4") and len(sh) == 1]
+    if not scores:
+        return None
+    n = parts[scores[0]][2][0]
+    rows = [f for f, p in parts.items() if p[2][:1] == (n,) and n > 0]
+    keys = [[] for _ in range(n)]
+    for f in [scores[0]] + [r for r in rows if r != scores[0]]:
+        _, t, sh, raw = parts[f]
+        per = len(raw) // max(n, 1)
+        if per > 64 * 8 or t[1:] not in ("f4", "i8"):
+            continue  # masks and the like are permuted, not keys
+        vals = array.array("f" if t[1:] == "f4" else "q")
+        vals.frombytes(raw)
+        k = len(vals) // n
+        for i in range(n):
+            row = vals[i * k:(i + 1) * k]
+            keys[i] += list(row) if f == scores[0] else \
+                [round(v, 2) if t[1:] == "f4" else v for v in row]
+    # by descending score; scores within 1e-6 (relative) of a group's first are one group (a
+    # tie up to rounding), ordered by label and box
+    order = sorted(range(n), key=lambda i: -keys[i][0])
+    perm, g = [], []
+    for i in order:
+        if g and abs(keys[i][0] - keys[g[0]][0]) > 1e-6 * abs(keys[g[0]][0]):
+            perm += sorted(g, key=lambda j: keys[j][1:])
+            g = []
+        g.append(i)
+    perm += sorted(g, key=lambda j: keys[j][1:])
+    return n, rows, perm
+
+
+def reorder_detections(src, dst):
+    """Copies src's .npy files to dst with the detection rows in detection_order(src); False
+    when src holds no detections (nothing is written)."""
+    order = detection_order(src)
+    if order is None:
+        return False
+    n, rows, perm = order
+    os.makedirs(dst, exist_ok=True)
+    for f in os.listdir(src):
+        if not f.endswith(".npy"):
+            continue
+        head, _, _, raw = npy_parts(os.path.join(src, f))
+        if f in rows:
+            per = len(raw) // n
+            raw = b"".join(raw[i * per:(i + 1) * per] for i in perm)
+        with open(os.path.join(dst, f), "wb") as g:
+            g.write(head + raw)
+    return True
+
+
+def compare_detections(ref_dir, out_dir, work):
+    """compare_outputs of the detections in a canonical order on both sides (the order of
+    equal-scored ones is the implementation's: detection_order)."""
+    a, b = os.path.join(work, "canon_ref"), os.path.join(work, "canon_out")
+    for x in (a, b):
+        shutil.rmtree(x, ignore_errors=True)
+    if not reorder_detections(ref_dir, a) or not reorder_detections(out_dir, b):
+        return compare_outputs(ref_dir, out_dir)
+    res = compare_outputs(a, b)
+    for x in (a, b):
+        shutil.rmtree(x, ignore_errors=True)
+    return res
+
+
 def compare_outputs(ref_dir, out_dir):
     """{'psnr': lowest dB over float outputs, 'max_err': largest |a-b|, 'note': ...}."""
     worst, max_err, notes = None, 0.0, []
@@ -411,7 +492,7 @@ def af_env():
     return dict(os.environ, OPENBLAS_NUM_THREADS="1")
 
 
-def check_bundle(af, d, name, compress, work, ref):
+def check_bundle(af, d, name, compress, work, ref, family=None):
     try:
         bundle = C.convert(af, d, name, compress, work)
     except subprocess.CalledProcessError as e:
@@ -425,6 +506,8 @@ def check_bundle(af, d, name, compress, work, ref):
                        stderr=subprocess.PIPE, text=True, env=af_env())
     except subprocess.CalledProcessError as e:
         return bundle, {"error": "run: " + first_line(e.stderr)}
+    if family in ("detection", "keypoint"):
+        return bundle, compare_detections(ref, out, os.path.join(work, "af_out"))
     return bundle, compare_outputs(ref, out)
 
 
@@ -480,8 +563,8 @@ def check_model(af, name, family, args):
     except subprocess.CalledProcessError as e:
         r.update(status="ort", error=first_line(e.stderr))
         return r
-    _, r["fp32"] = check_bundle(af, d, name, "fp32", args.work, ref)
-    _, r["fp16"] = check_bundle(af, d, name, "fp16", args.work, ref)
+    _, r["fp32"] = check_bundle(af, d, name, "fp32", args.work, ref, family)
+    _, r["fp16"] = check_bundle(af, d, name, "fp16", args.work, ref, family)
     err = r["fp32"].get("error", "")
     r["status"] = "ok" if not err else "run" if err.startswith("run: ") else "convert"
     r["ort_ms_est"] = est
@@ -681,9 +764,7 @@ timed side by side with the alternating method of `bench/compare.py`
   fastest runs. Heavy models (ONNX Runtime above 500 ms per run) were timed with one round of
   3 runs. **peak RSS ratio**: process peak RSS, aneforge (fp32 bundle) / ONNX Runtime (node
   included, ~45 MiB).
-- **not run**: not exported nor checked, with the reason: detection and keypoint models not
-  measured before (they need NonZero with a data-dependent row count, not supported yet; the
-  measured ones show it as their conversion error), models above 250 M parameters (the cost of
+- **not run**: not exported nor checked, with the reason: models above 250 M parameters (the cost of
   one export on the shared machine) and MViT (torch's export needs over 10 GB of RAM). **not timed**: checked, not yet timed.
 - torchvision zero-initialises some classifier heads (ViT's): with the seeded biases their
   output does not depend on the input, so their PSNR can be exact; the timing is unaffected.

@@ -394,7 +394,9 @@ def detection_order(d):
     if not scores:
         return None
     n = parts[scores[0]][2][0]
-    rows = [f for f, p in parts.items() if p[2][:1] == (n,) and n > 0]
+    if n == 0:
+        return None  # no detections: nothing to order
+    rows = [f for f, p in parts.items() if p[2][:1] == (n,)]
     keys = [[] for _ in range(n)]
     for f in [scores[0]] + [r for r in rows if r != scores[0]]:
         _, t, sh, raw = parts[f]

@@ -6,7 +6,7 @@
 # run compared with ONNX Runtime: the same output shapes, integers equal, floats within 1e-6
 # relative (the same single f32 operations). Several runs of one session are
 # tests/unit/test_dyn_session.c. An op without a rule for such rows (CumSum) is refused in one
-# line naming the node.
+# line naming the node. A legacy bundle with NMS rows as its output still runs.
 set -eu
 . "$(dirname "$0")/lib/common.sh"
 have_oracle || { echo "skip: onnxruntime-node oracle not installed"; exit $SKIP; }
@@ -24,6 +24,13 @@ for name in dyn_topk dyn_if; do
         "$PY" "$G" check "$T/ref_${name}_$c" "$T/out_${name}_$c" || fail "$name $c"
     done
 done
+# A bundle written before data-dependent axes were recorded (NMS rows as a graph output only)
+# still runs and reports its rows.
+L=tests/data/legacy/nms_rows
+node "$ORACLE" tests/data/onnx/nms.onnx "$L/inputs" "$T/ref_legacy"
+"$AF" run "$L/nms_rows.afb" --inputs "$L/inputs" --outputs "$T/out_legacy" >/dev/null
+echo "legacy nms_rows:"
+"$PY" "$G" check "$T/ref_legacy" "$T/out_legacy" || fail "legacy nms_rows"
 expect 3 "node 'cumsum' (cumsum): input 'nz' has a data-dependent extent on axis 1 (at most 64)" \
     -- "$AF" convert tests/data/dynamic/dyn_refused.onnx -o "$T/refused.afb"
 [ ! -e "$T/refused.afb" ] || fail "a refused conversion left $T/refused.afb"

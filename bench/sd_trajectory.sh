@@ -12,7 +12,9 @@
 # without spaces; for instance sd_cfg.sh's auto placements, OUT/sd_unet.keep-fp32.afb). Cells:
 # the latent's PSNR (dB) / relative drift after the step, vs the fp32 trajectory. STEPS (20)
 # and ROWS ("1 2 5 10 15 20") choose the rows; the wall time of each trajectory (4 UNet runs
-# per step) is printed below the table.
+# per step) is printed below the table. THREADS (default 1) is passed to sd-trajectory: the
+# full-size UNet (MODELS_DIR/sd_unet from `models/make_sd_blocks.py --full`) takes ~4 s per UNet
+# run at 2 threads on the development machine, ~10 min per trajectory.
 set -eu
 USAGE="usage: bench/sd_trajectory.sh BUILD_DIR MODELS_DIR [LABEL=BUNDLE.afb ...]"
 BUILD=${1:?$USAGE}
@@ -21,6 +23,7 @@ shift 2
 AF=$BUILD/bin/aneforge
 OUT=${OUT:-$(mktemp -d)}
 STEPS=${STEPS:-20}
+THREADS=${THREADS:-1}
 ROWS=${ROWS:-1 2 5 10 15 20}
 UNCOND=${UNCOND:-seeded}
 TEMB_NODES=${TEMB_NODES:-/time_embedding/Mul,/time_embedding/Cos,/time_embedding/Sin}
@@ -44,7 +47,7 @@ labels=""
 run() { # LABEL BUNDLE
     t0=$(date +%s)
     "$AF" sd-trajectory "$2" --fp16 --reference "$OUT/fp32.afb" --cond "$OUT/cfg/cond" \
-        --uncond "$OUT/cfg/uncond" --steps "$STEPS" --seed 0 --cfg-scale 7.5 --json >"$OUT/$1.json"
+        --uncond "$OUT/cfg/uncond" --steps "$STEPS" --seed 0 --cfg-scale 7.5 --threads "$THREADS" --json >"$OUT/$1.json"
     echo "$1: $(( $(date +%s) - t0 )) s" >>"$OUT/times.txt"
     labels="$labels $1"
 }

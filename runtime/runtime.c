@@ -485,6 +485,14 @@ static af_status decode_node_weights(af_session *s, uint32_t i, af_err *err)
  * buffer is reserved here (anonymous pages, huge pages when the kernel allows); the session
  * fills every slice before it is returned (prepack_node). */
 static uint8_t *arena_alloc(size_t bytes);
+/* Packed weights on 2 MiB pages (a hint): sd_transformer_1280's feed-forward MatMuls, which
+ * stream 26-52 MB of weights per run, ran 4-10 % faster than on 4 KiB pages (1 thread,
+ * fastest of 6 alternating runs). But the first touch of a huge page can cost far more than
+ * that of small pages when a hypervisor has reclaimed the memory: the 4.2 GB of a full SD
+ * UNet's packed weights took 36-40 s to fault in against 4 s on small pages, for no
+ * measurable run-time gain at 2 threads. So sessions with more packed bytes than this stay
+ * on small pages. */
+#define HUGE_PACKED_MAX ((size_t)1 << 30)
 static af_status prepack_node(af_session *s, uint32_t i, af_err *err);
 
 enum { PACK_IO = 16 }; /* inputs + outputs of a node whose weight is packed, at most */
@@ -528,7 +536,7 @@ static af_status prepack_weights(af_session *s, af_err *err)
         s->packed = arena_alloc(total);
         s->packed_bytes = s->packed ? total : 0;
 #ifdef MADV_HUGEPAGE
-        if (s->packed) madvise(s->packed, total, MADV_HUGEPAGE); /* a hint: fewer page faults */
+        if (s->packed && total <= HUGE_PACKED_MAX) madvise(s->packed, total, MADV_HUGEPAGE);
 #endif
         s->node_packed = calloc(f->n_nodes, sizeof *s->node_packed);
         s->packed_ready = calloc(f->n_nodes, 1);

@@ -18,7 +18,9 @@
  *   f = e^(m − m');  l = l·f + column sum of P             8 queries per AVX2 vector; P is
  *   Oᵀ (dv × QB) = Oᵀ·f + Vᵀ_blk (dv × kb) @ P             written straight into B panels)
  *
- * and finally out[q][:] = Oᵀ[:][q] / l[q]. Every GEMM has N = QB columns, so d = 40 still fills
+ * and finally out[q][:] = Oᵀ[:][q] / l[q]. With the AVX-512 GEMM, scale·Qᵀ is packed and Oᵀ
+ * stored back in 16×16 blocks transposed in registers (the same products, scalar at the
+ * edges). Every GEMM has N = QB columns, so d = 40 still fills
  * whole 16/32-lane panels. A query's arithmetic depends only on Tk, d, dv and KB (never on the
  * task split or the thread count), so any thread count gives the same bits. The rescale
  * factor's own error cancels: it multiplies Oᵀ and l alike.
@@ -35,6 +37,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#include "simd512.h"
 #define AFK_ATTN_X86 1
 #endif
 
@@ -298,6 +301,22 @@ static void pack_a(const float *a, int64_t sm, int64_t sk, int64_t M, int64_t K,
 /* qp = scale·Q[0:n]ᵀ (d, n) in the packed GEMM's B layout with bp_ld = QB: k block k0 at
  * qp + k0*QB, its panel c at + c*nr*kc, B[k0+kk][c*nr+r] at [kk*nr + r]; zeros past n up to
  * the panel edge. q: n rows of d, ldq apart. */
+/* Columns [0, n16) and k rows [0, kc16) of one k block as 16×16 blocks transposed in registers
+ * (nr 32: the AVX-512 GEMM's panels); the same products scale·q. */
+AFK_TGT512 static void pack_q512(const float *q, int64_t ldq, int64_t n16, int64_t k0,
+                                 int64_t kc, int64_t kc16, float scale, float *blk)
+{
+    const __m512 sv = _mm512_set1_ps(scale);
+    for (int64_t c = 0; c < n16; c += 16)
+        for (int64_t kk = 0; kk < kc16; kk += 16) {
+            __m512 v[16];
+            for (int i = 0; i < 16; i++) v[i] = _mm512_loadu_ps(q + (c + i) * ldq + k0 + kk);
+            afk_tr16(v); /* v[i]: k = kk+i of queries c..c+15 */
+            float *dst = blk + c / 32 * 32 * kc + c % 32;
+            for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + (kk + i) * 32, _mm512_mul_ps(sv, v[i]));
+        }
+}
+
 static void pack_q(const float *q, int64_t ldq, int64_t n, int64_t d, float scale, int nr,
                    float *qp)
 {
@@ -305,11 +324,13 @@ static void pack_q(const float *q, int64_t ldq, int64_t n, int64_t d, float scal
     for (int64_t k0 = 0; k0 < d; k0 += AFK_PGEMM_KC) {
         int64_t kc = d - k0 < AFK_PGEMM_KC ? d - k0 : AFK_PGEMM_KC;
         float *blk = qp + k0 * QB;
+        int64_t n16 = nr == 32 ? n / 16 * 16 : 0, kc16 = kc / 16 * 16;
+        if (n16 && kc16) pack_q512(q, ldq, n16, k0, kc, kc16, scale, blk);
         for (int64_t c = 0; c < nw; c++) {
             float *dst = blk + c / nr * nr * kc + c % nr;
             const float *src = q + c * ldq + k0;
             if (c < n)
-                for (int64_t kk = 0; kk < kc; kk++) dst[kk * nr] = scale * src[kk];
+                for (int64_t kk = c < n16 ? kc16 : 0; kk < kc; kk++) dst[kk * nr] = scale * src[kk];
             else
                 for (int64_t kk = 0; kk < kc; kk++) dst[kk * nr] = 0.0f;
         }
@@ -383,13 +404,32 @@ TGT256 static void rescale(float *ot, int64_t dv, int64_t nw, const float *f)
     }
 }
 
+/* store_out's rows [0, n16) and columns [0, dv16) as 16×16 blocks transposed in registers. */
+AFK_TGT512 static void store_out512(const float *ot, const float *l, int64_t n16, int64_t dv16,
+                                    float *out, int64_t ldo)
+{
+    for (int64_t q = 0; q < n16; q += 16) {
+        float inv[16];
+        for (int i = 0; i < 16; i++) inv[i] = 1.0f / l[q + i];
+        for (int64_t c = 0; c < dv16; c += 16) {
+            __m512 v[16];
+            for (int i = 0; i < 16; i++) v[i] = _mm512_loadu_ps(ot + (c + i) * QB + q);
+            afk_tr16(v); /* v[i]: query q+i, columns c..c+15 */
+            for (int i = 0; i < 16; i++)
+                _mm512_storeu_ps(out + (q + i) * ldo + c, _mm512_mul_ps(v[i], _mm512_set1_ps(inv[i])));
+        }
+    }
+}
+
 // out rows [0, n) (n, dv), ldo apart = Oᵀ (dv, QB) transposed, column q divided by l[q]
 static void store_out(const float *ot, const float *l, int64_t n, int64_t dv, float *out,
-                      int64_t ldo)
+                      int64_t ldo, int wide)
 {
+    int64_t n16 = wide ? n / 16 * 16 : 0, dv16 = dv / 16 * 16;
+    if (n16 && dv16) store_out512(ot, l, n16, dv16, out, ldo);
     for (int64_t q = 0; q < n; q++) {
         float inv = 1.0f / l[q], *o = out + q * ldo;
-        for (int64_t c = 0; c < dv; c++) o[c] = ot[c * QB + q] * inv;
+        for (int64_t c = q < n16 ? dv16 : 0; c < dv; c++) o[c] = ot[c * QB + q] * inv;
     }
 }
 
@@ -455,7 +495,7 @@ static void fused_task(void *arg, int64_t t, int tid)
     }
     for (int64_t i = 0; i < nqb; i++)
         store_out(w[i].ot, w[i].l, w[i].n, a->dv,
-                  j->o + head_off(a, b, a->tq, a->dv) + w[i].q0 * a->ldo, a->ldo);
+                  j->o + head_off(a, b, a->tq, a->dv) + w[i].q0 * a->ldo, a->ldo, j->nr == 32);
 }
 #endif
 

@@ -394,6 +394,14 @@ int afk_vec_sigmoid(const af_unary_params *u, float *x, int64_t n);
  * bits; 0: not taken. */
 int afk_vec_piecewise(const af_unary_params *u, float *x, int64_t n);
 extern int afk_vec_force_portable; /* tests: 1 = never take the AVX2 loops */
+
+/* transpose2d.c: a transpose of x (shape dims, rank r) by perm that is x (B, R, C) -> y (B, C, R)
+ * once size-1 axes are dropped and neighbour axes merged (returns 0 when it is not), and that
+ * copy for 4-byte elements in 16×16 blocks (AVX-512 unless afk_vec_force_portable), threaded. */
+int afk_transpose_as_2d(int r, const int64_t *dims, const int *perm, int64_t *B, int64_t *R,
+                        int64_t *C);
+void afk_transpose2d_u32(const af_kctx *ctx, const void *x, void *y, int64_t B, int64_t R,
+                         int64_t C);
 const char *afk_vec_isa(void);      /* "avx2" or "portable": what the loops use now */
 
 /* ---- shared helpers (dispatch.c) ---- */

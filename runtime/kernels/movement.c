@@ -92,13 +92,18 @@ af_status afk_transpose_check(AFK_CHECK_ARGS)
 // x (d0..dr) -> y (d_perm[0]..d_perm[r])
 af_status afk_transpose_run(AFK_RUN_ARGS)
 {
-    (void)n_in, (void)n_out, (void)ctx, (void)err;
+    (void)n_in, (void)n_out, (void)err;
     int r = in[0].rank, perm[AF_MAX_RANK];
     int64_t is[AF_MAX_RANK], ss[AF_MAX_RANK];
     get_perm(&p->transpose, r, perm);
     afk_strides(&in[0], is);
     for (int i = 0; i < r; i++) ss[i] = is[perm[i]];
     if (af_tview_numel(&out[0]) == 0) return AF_OK;
+    int64_t B, R, C;
+    if (af_dtype_size(in[0].dtype) == 4 && afk_transpose_as_2d(r, in[0].dims, perm, &B, &R, &C)) {
+        afk_transpose2d_u32(ctx, in[0].data, out[0].data, B, R, C); /* transpose2d.c */
+        return AF_OK;
+    }
     strided_copy(r, out[0].dims, ss, in[0].data, out[0].data, af_dtype_size(in[0].dtype));
     return AF_OK;
 }

@@ -24,6 +24,9 @@
 /* NC columns of B per packed block; A_ONCE: an A of up to this many floats is packed once per
  * call and reused by every column block (else once per block). */
 enum { KC = AFK_PGEMM_KC, NC = 512, A_ONCE = 1024 * 1024, MC = 168 /* 12 x 14, 28 x 6 */ };
+/* weights as A: weight rows per GEMM call, 16 x 14 — whole 16-wide blocks for the transposed
+ * store (else an 8-column scalar tail per call), and MW x NC within the work's first region */
+enum { MW = 224 };
 
 size_t afk_sgemm_work_floats(void) { return afk_pgemm_work_floats(NC) + A_ONCE + 16; }
 
@@ -499,45 +502,17 @@ static void store_t_ref(const float *t, int64_t ldt, int64_t n, int64_t m, float
 }
 
 #ifdef AFK_SG_X86
-/* r[16] (rows of 16) transposed in place: unpacks within 128-bit lanes, then lane shuffles. */
-AFK_TGT512 __attribute__((always_inline)) static inline void tr16(__m512 *r)
-{
-    __m512 t[16], u[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) { /* u[4i+j], lane L: column 4L+j of rows 4i..4i+3 */
-        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
-        __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
-        u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-    for (int j = 0; j < 4; j++) {
-        __m512 e = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88);
-        __m512 f = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xdd);
-        __m512 g = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88);
-        __m512 h = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xdd);
-        r[j] = _mm512_shuffle_f32x4(e, g, 0x88);
-        r[8 + j] = _mm512_shuffle_f32x4(e, g, 0xdd);
-        r[4 + j] = _mm512_shuffle_f32x4(f, h, 0x88);
-        r[12 + j] = _mm512_shuffle_f32x4(f, h, 0xdd);
-    }
-}
-
 /* store_t_ref, 16×16 blocks transposed in registers; the edges by the reference. */
 AFK_TGT512 static void store_t512(const float *t, int64_t ldt, int64_t n, int64_t m, float *y,
                                   int64_t ldy, const float *bias, const float *r)
 {
     int64_t n16 = n / 16 * 16, m16 = m / 16 * 16;
-    for (int64_t j = 0; j < n16; j += 16) {
-        __m512 bv = bias ? _mm512_loadu_ps(bias + j) : _mm512_setzero_ps();
-        for (int64_t i = 0; i < m16; i += 16) {
+    for (int64_t i = 0; i < m16; i += 16)
+        for (int64_t j = 0; j < n16; j += 16) { /* output rows written left to right */
+            __m512 bv = bias ? _mm512_loadu_ps(bias + j) : _mm512_setzero_ps();
             __m512 v[16];
             for (int q = 0; q < 16; q++) v[q] = _mm512_loadu_ps(t + (j + q) * ldt + i);
-            tr16(v); /* v[q]: output row i+q, columns j..j+15 */
+            afk_tr16(v); /* v[q]: output row i+q, columns j..j+15 */
             for (int q = 0; q < 16; q++) {
                 float *yr = y + (i + q) * ldy + j;
                 if (bias) v[q] = _mm512_add_ps(v[q], bv);
@@ -545,7 +520,6 @@ AFK_TGT512 static void store_t512(const float *t, int64_t ldt, int64_t n, int64_
                 _mm512_storeu_ps(yr, v[q]);
             }
         }
-    }
     if (m16 < m) /* rows past the last full block */
         store_t_ref(t + m16, ldt, n16, m - m16, y + m16 * ldy, ldy, bias,
                     r ? r + m16 * ldy : NULL);
@@ -566,7 +540,7 @@ AFK_TGT512 static void pack_bt512(const bsrc *s, int64_t k0, int64_t kc, float *
                 const float *b = (const float *)s->B + (s->j0 + p0 + h) * s->ldb + k0 + kk;
                 __m512 v[16];
                 for (int q = 0; q < 16; q++) v[q] = _mm512_loadu_ps(b + q * s->ldb);
-                tr16(v); /* v[q]: k = kk+q of the 16 columns */
+                afk_tr16(v); /* v[q]: k = kk+q of the 16 columns */
                 for (int q = 0; q < 16; q++) _mm512_store_ps(dst + (kk + q) * 32 + h, v[q]);
             }
         int64_t wf = w / 16 * 16; /* columns [wf, 32) and rows [k16, kc) by the loop */
@@ -605,8 +579,8 @@ static void pack_bt(const bsrc *s, int64_t k0, int64_t kc, float *dst)
 
 /* C (m,n) = A (m,K) @ op(B)[:, col0:col0+n] (+ bias[0:n]) (+ res, laid out like C), op(B)^T's
  * A panels Wp (ap_rows = its N): per block of activation rows, X^T packed once into work's
- * second region (k-block major, as pre-packed B panels), then MC weight rows at a time into a
- * (MC, rows) block of work's first region, stored transposed with the epilogue. */
+ * second region (k-block major, as pre-packed B panels), then MW weight rows at a time into a
+ * (MW, rows) block of work's first region, stored transposed with the epilogue. */
 static void sgemm_wt(int64_t m, int64_t n, int64_t K, const float *A, int64_t lda,
                      const float *Wp, int64_t ap_rows, int64_t col0, float *C, int64_t ldc,
                      const float *bias, const float *res, float *work)
@@ -620,8 +594,8 @@ static void sgemm_wt(int64_t m, int64_t n, int64_t K, const float *A, int64_t ld
         bsrc s = {A, lda, i0, mb, 1, sizeof(float)}; /* X rows are op(B)'s columns */
         for (int64_t k0 = 0; k0 < K; k0 += KC)
             pack_bt(&s, k0, K - k0 < KC ? K - k0 : KC, xb + k0 * ld);
-        for (int64_t j0 = 0; j0 < n; j0 += MC) {
-            int64_t nb = n - j0 < MC ? n - j0 : MC;
+        for (int64_t j0 = 0; j0 < n; j0 += MW) {
+            int64_t nb = n - j0 < MW ? n - j0 : MW;
             afk_pgemm g = {.M = nb, .N = mb, .K = K, .Ap = Wp, .ap_rows = ap_rows,
                            .ap_row0 = col0 + j0, .Bp = xb, .bp_ld = ld, .C = t, .ldc = ld,
                            .act = AFK_ACT_NONE};

@@ -22,6 +22,34 @@ typedef struct pg_epi {
 #define AFK_TGT512 __attribute__((target("avx512f,fma,avx2")))
 
 
+/* r[16] (rows of 16) transposed in place: unpacks within 128-bit lanes, then lane shuffles. */
+AFK_TGT512 __attribute__((always_inline)) static inline void afk_tr16(__m512 *r)
+{
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) { /* u[4i+j], lane L: column 4L+j of rows 4i..4i+3 */
+        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+        __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+        u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int j = 0; j < 4; j++) {
+        __m512 e = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88);
+        __m512 f = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xdd);
+        __m512 g = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88);
+        __m512 h = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xdd);
+        r[j] = _mm512_shuffle_f32x4(e, g, 0x88);
+        r[8 + j] = _mm512_shuffle_f32x4(e, g, 0xdd);
+        r[4 + j] = _mm512_shuffle_f32x4(f, h, 0x88);
+        r[12 + j] = _mm512_shuffle_f32x4(f, h, 0xdd);
+    }
+}
+
 /* e^x for x <= 0 (or NaN), 16 lanes: x = n ln2 + r with |r| <= ln2/2 (ln2 split in two for an
  * exact n ln2), e^r by a degree-5 polynomial fitted for relative error on [-ln2/2, ln2/2]
  * (7.5e-8 in exact arithmetic, 2.1e-7 with float Horner steps, measured over 2e5 points), times

@@ -87,7 +87,7 @@ int main(void)
         {1, 32, 1024, 28, 0, 0},   /* the smallest eligible product: one 32-row block */
         {2, 40, 1100, 45, 1, 0},   /* batch folded into 80 rows, a short last k block, ragged */
         {1, 77, 1024, 600, 1, 1},  /* cross-attention's 77 rows, bias and residual */
-        {1, 600, 1024, 400, 0, 1}, /* two 512-row blocks, weight rows past two 168 blocks */
+        {1, 600, 1024, 500, 0, 1}, /* two 512-row blocks, weight rows past two 224-row calls */
         {1, 300, 4000, 160, 1, 0}, /* a long K: 256-row blocks of X^T, 16 k blocks */
         {1, 16, 1024, 64, 1, 1},   /* too few rows: stays on B panels */
         {1, 256, 320, 320, 1, 0},  /* a short K: stays on B panels */

@@ -384,76 +384,78 @@ def npy_parts(path):
     return data[:n + hlen], h["descr"], tuple(h["shape"]), data[n + hlen:]
 
 
-def detection_order(d):
-    """Row order that lists detections by descending score, then label and box: the outputs of
-    a detector hold one row per detection (their leading extent N, the scores a 1-D float
-    output of N), and ONNX leaves the order of equal-scored detections to the implementation
-    (NonMaxSuppression). None when d has no such outputs."""
+def detection_rows(d):
+    """(n, files with n rows, scores, per-row keys) of a detector's outputs in d: one row per
+    detection (their leading extent n; the scores, the first 1-D float output of n) and as key
+    of each row its values in the other small outputs (labels, boxes); None without any."""
     parts = {f: npy_parts(os.path.join(d, f)) for f in sorted(os.listdir(d)) if f.endswith(".npy")}
-    scores = [f for f, (_, t, sh, _) in parts.items() if t in ("<f4", "=f4") and len(sh) == 1]
-    if not scores:
-        return None
-    n = parts[scores[0]][2][0]
-    if n == 0:
+    first = [f for f, (_, t, sh, _) in parts.items() if t in ("<f4", "=f4") and len(sh) == 1]
+    if not first or parts[first[0]][2][0] == 0:
         return None  # no detections: nothing to order
+    n = parts[first[0]][2][0]
     rows = [f for f, p in parts.items() if p[2][:1] == (n,)]
-    keys = [[] for _ in range(n)]
-    for f in [scores[0]] + [r for r in rows if r != scores[0]]:
+    keys, scores = [[] for _ in range(n)], None
+    for f in rows:
         _, t, sh, raw = parts[f]
-        per = len(raw) // max(n, 1)
-        if per > 64 * 8 or t[1:] not in ("f4", "i8"):
+        if len(raw) // n > 64 * 8 or t[1:] not in ("f4", "i8"):
             continue  # masks and the like are permuted, not keys
         vals = array.array("f" if t[1:] == "f4" else "q")
         vals.frombytes(raw)
+        if f == first[0]:
+            scores = list(vals)
+            continue
         k = len(vals) // n
         for i in range(n):
-            row = vals[i * k:(i + 1) * k]
-            keys[i] += list(row) if f == scores[0] else \
-                [round(v, 2) if t[1:] == "f4" else v for v in row]
-    # by descending score; scores within 1e-6 (relative) of a group's first are one group (a
-    # tie up to rounding), ordered by label and box
-    order = sorted(range(n), key=lambda i: -keys[i][0])
-    perm, g = [], []
-    for i in order:
-        if g and abs(keys[i][0] - keys[g[0]][0]) > 1e-6 * abs(keys[g[0]][0]):
-            perm += sorted(g, key=lambda j: keys[j][1:])
-            g = []
-        g.append(i)
-    perm += sorted(g, key=lambda j: keys[j][1:])
+            keys[i] += vals[i * k:(i + 1) * k]
+    return n, rows, scores, keys
+
+
+def match_detections(ref_dir, out_dir):
+    """The order of out_dir's detections that best matches ref_dir's: ONNX leaves the order of
+    equal-scored detections to the implementation (NonMaxSuppression), so within each run of
+    the reference's scores equal up to 1e-6 (relative) the output's rows at those positions are
+    matched greedily to the reference's, nearest first (sum of |differences| of labels and
+    boxes). None when the outputs hold no detections or differ in count."""
+    a, b = detection_rows(ref_dir), detection_rows(out_dir)
+    if a is None or b is None or a[0] != b[0]:
+        return None
+    n, _, sa, ka = a
+    _, rows, _, kb = b
+    perm, start = [], 0
+    while start < n:
+        end = start + 1
+        while end < n and abs(sa[end] - sa[start]) <= 1e-6 * abs(sa[start]):
+            end += 1
+        free = list(range(start, end))
+        for i in range(start, end):
+            j = min(free, key=lambda c: sum(abs(x - y) for x, y in zip(ka[i], kb[c])))
+            free.remove(j)
+            perm.append(j)
+        start = end
     return n, rows, perm
 
 
-def reorder_detections(src, dst):
-    """Copies src's .npy files to dst with the detection rows in detection_order(src); False
-    when src holds no detections (nothing is written)."""
-    order = detection_order(src)
-    if order is None:
-        return False
-    n, rows, perm = order
-    os.makedirs(dst, exist_ok=True)
-    for f in os.listdir(src):
+def compare_detections(ref_dir, out_dir, work):
+    """compare_outputs with out_dir's detections in the order matching ref_dir's
+    (match_detections)."""
+    m = match_detections(ref_dir, out_dir)
+    if m is None:
+        return compare_outputs(ref_dir, out_dir)
+    n, rows, perm = m
+    dst = os.path.join(work, "matched_out")
+    shutil.rmtree(dst, ignore_errors=True)
+    os.makedirs(dst)
+    for f in os.listdir(out_dir):
         if not f.endswith(".npy"):
             continue
-        head, _, _, raw = npy_parts(os.path.join(src, f))
+        head, _, _, raw = npy_parts(os.path.join(out_dir, f))
         if f in rows:
             per = len(raw) // n
             raw = b"".join(raw[i * per:(i + 1) * per] for i in perm)
         with open(os.path.join(dst, f), "wb") as g:
             g.write(head + raw)
-    return True
-
-
-def compare_detections(ref_dir, out_dir, work):
-    """compare_outputs of the detections in a canonical order on both sides (the order of
-    equal-scored ones is the implementation's: detection_order)."""
-    a, b = os.path.join(work, "canon_ref"), os.path.join(work, "canon_out")
-    for x in (a, b):
-        shutil.rmtree(x, ignore_errors=True)
-    if not reorder_detections(ref_dir, a) or not reorder_detections(out_dir, b):
-        return compare_outputs(ref_dir, out_dir)
-    res = compare_outputs(a, b)
-    for x in (a, b):
-        shutil.rmtree(x, ignore_errors=True)
+    res = compare_outputs(ref_dir, dst)
+    shutil.rmtree(dst, ignore_errors=True)
     return res
 
 

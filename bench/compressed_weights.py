@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Compressed weights at run time: fp32, int8 and int4 bundles of one model, side by side.
+"""Compressed weights at run time: fp32, int8, int4 and sparse bundles of one model, side by side.
 
   python3 bench/compressed_weights.py --build build --work /tmp/af-cw --model resnet50 \
-      [--rounds 5] [--runs 10] [--threads 1] [--no-ort] [--only "fp32,int8 --int8-compute"]
+      [--rounds 5] [--runs 10] [--threads 1] [--no-ort] [--only "fp32,int8 --int8-compute"] \
+      [--sparsity 0.5]
 
 Exports the model if missing (models/export_torchvision.py: torchvision classifiers with seeded
-random weights), converts it with --compress fp32, int8 and int4, then runs alternating rounds
+random weights), converts it with --compress fp32, int8, int4 and sparse (--sparsity S, default
+0.5: random weights have no zeros of their own), then runs alternating rounds
 (the order reversed every other round) of, per configuration, one `aneforge bench --json`
-process (int8 and int4 both as they run by default — compressed panels — and with
+process (int8, int4 and sparse both as they run by default — compressed panels — and with
 --expand-weights, the decode-at-open path) and one ONNX Runtime process on the fp32 model
 (tests/oracle/run_ort.js --bench --json), then the same rounds of `aneforge bench --profile`
 (the sum over nodes of each node's fastest run: far less sensitive to other processes on a
@@ -29,7 +31,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CFGS = [("fp32", []), ("int8", []), ("int8", ["--expand-weights"]), ("int8", ["--int8-compute"]),
-        ("int4", []), ("int4", ["--expand-weights"])]
+        ("int4", []), ("int4", ["--expand-weights"]), ("sparse", []),
+        ("sparse", ["--expand-weights"])]
 
 
 def sh(cmd, env=None):
@@ -50,6 +53,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-ort", action="store_true")
     ap.add_argument("--only", default="")
+    ap.add_argument("--sparsity", type=float, default=0.5)
     a = ap.parse_args()
     global CFGS
     if a.only:
@@ -62,7 +66,9 @@ def main():
     for c in sorted({n for n, _ in CFGS}):
         out = os.path.join(a.work, f"{a.model}.{c}.afb")
         if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(af):
-            sh([af, "convert", os.path.join(d, "model.onnx"), "-o", out, "--compress", c, "-q"])
+            extra = ["--sparsity", str(a.sparsity)] if c == "sparse" else []
+            sh([af, "convert", os.path.join(d, "model.onnx"), "-o", out, "--compress", c, "-q"] +
+               extra)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     inputs, th = os.path.join(d, "inputs"), str(a.threads)
     runs, prof = {}, {}

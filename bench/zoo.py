@@ -143,9 +143,13 @@ def export_one(name, family, outdir):
     common.randomize_biases(model, seed + 300)
     model.eval()
     if family == "quantized":
-        # the builder's own path for quantize=True: fbgemm, calibrated on one random batch
+        # the builder's own path for quantize=True, calibrated on one random batch: fbgemm, or
+        # qnnpack where torch was built without it (Debian's 1.13 has qnnpack and onednn)
         from torchvision.models.quantization.utils import quantize_model
-        quantize_model(model, "fbgemm")
+        engines = torch.backends.quantized.supported_engines
+        backend = "fbgemm" if "fbgemm" in engines else "qnnpack"
+        torch.backends.quantized.engine = backend
+        quantize_model(model, backend)
     rng = np.random.default_rng(seed + 200)
     shapes = input_shapes(name, family)
     if family in ("detection", "keypoint"):

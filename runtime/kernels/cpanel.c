@@ -14,12 +14,13 @@
 #include "neon.h"
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define AFK_CW_X86 1
 #endif
 
 /* LANES_MAX: the vector decoders' widest panel; PANEL_MAX: any panel's (a B panel is NR = 32) */
-enum { KC = AFK_PGEMM_KC, LANES_MAX = 16, PANEL_MAX = 32, AFK_CW_PAD = 16 };
+enum { KC = AFK_PGEMM_KC, LANES_MAX = 16, PANEL_MAX = 32, AFK_CW_PAD = 16, SPARSE_PAD = 64 };
 
 int afk_cw_force_portable;
 
@@ -75,6 +76,39 @@ static const char *pal_why_not(const af_wblob_head *h, const af_wblob_layout *l,
     return NULL;
 }
 
+/* Set bits of the mask m in [b0, b1) (reads only the bytes holding them). */
+static uint64_t bits_set(const uint8_t *m, uint64_t b0, uint64_t b1)
+{
+    uint64_t k = 0;
+    for (; b0 < b1 && (b0 & 7); b0++) k += (m[b0 >> 3] >> (b0 & 7)) & 1u;
+    for (; b0 + 64 <= b1; b0 += 64) {
+        uint64_t w;
+        memcpy(&w, m + (b0 >> 3), sizeof w);
+        k += (uint64_t)__builtin_popcountll(w);
+    }
+    for (; b0 + 8 <= b1; b0 += 8) k += (uint64_t)__builtin_popcount(m[b0 >> 3]);
+    for (; b0 < b1; b0++) k += (m[b0 >> 3] >> (b0 & 7)) & 1u;
+    return k;
+}
+
+/* sparse: what the reference decoder checks (mask count, no bits past the end, finite values) */
+static const char *sparse_why_not(const af_wblob_head *h, const af_wblob_layout *l,
+                                  const uint8_t *blob)
+{
+    const uint8_t *m = blob + l->params_off, *v = blob + l->data_off;
+    const uint64_t nnz = (uint64_t)h->a | (uint64_t)h->b << 32, nb = (l->numel + 7) / 8;
+    if (bits_set(m, 0, 8 * nb) != nnz) return "sparse mask count differs from the header";
+    if ((l->numel & 7) && (m[nb - 1] >> (l->numel & 7)))
+        return "sparse mask has bits set past the last element";
+    for (uint64_t i = 0; i < nnz; i += 4096) { /* no early exit inside a chunk: vectorizes */
+        unsigned bad = 0;
+        for (uint64_t j = i; j < nnz && j < i + 4096; j++)
+            bad |= (af_wblob_rd16(v + 2 * j) & 0x7c00u) == 0x7c00u;
+        if (bad) return "sparse value not finite";
+    }
+    return NULL;
+}
+
 static const char *parse(const uint8_t *blob, int rank, const int64_t *dims, af_wblob_head *h,
                          af_wblob_layout *l)
 {
@@ -86,7 +120,7 @@ static const char *parse(const uint8_t *blob, int rank, const int64_t *dims, af_
     case AFB_ENC_INT8: return int8_why_not(h, l, blob);
     case AFB_ENC_INT4_LUT:
     case AFB_ENC_PALETTE: return pal_why_not(h, l, blob);
-    case AFB_ENC_SPARSE: return "sparse: no in-GEMM decoder";
+    case AFB_ENC_SPARSE: return sparse_why_not(h, l, blob);
     case AFB_ENC_BLOCKWISE:
         return f16s_finite(blob + l->params_off, 2 * l->rows * h->c)
                    ? NULL : "blockwise scale/offset not finite";
@@ -123,6 +157,21 @@ static uint64_t panel_at(const afk_cw *cw, int64_t k0, int64_t i0)
            (uint64_t)(i0 / cw->mr) * panel_bytes(cw->mr, kc, cw->bits);
 }
 
+/* Sparse, after the header: the index of each panel's first non-zero (rows form: each stored
+ * row's), the mask's panels (code_off), the non-zeros as halves (val_off), then SPARSE_PAD bytes
+ * the vector decoders may read past the last non-zero (16 halves from any index <= nnz). */
+static void plan_sparse(afk_cw *cw, const af_wblob_head *h, const af_wblob_layout *l)
+{
+    const uint64_t n_idx = cw->rowmajor ? l->rows
+                                        : (uint64_t)(cw->G * ((cw->K + KC - 1) / KC) *
+                                                     ((cw->rows + cw->mr - 1) / cw->mr));
+    const uint64_t off = up64(sizeof *cw), nnz = (uint64_t)h->a | (uint64_t)h->b << 32;
+    cw->scale_off = cw->aux_off = cw->table_off = cw->idx_off = off;
+    cw->code_off = up64(off + 8 * n_idx);
+    cw->val_off = up64(cw->code_off + cw->sub_bytes * (uint64_t)cw->G);
+    cw->total = cw->val_off + 2 * nnz + SPARSE_PAD;
+}
+
 /* Fills the header (offsets, sizes) for G sub-matrices; 0 when the blob does not fit. tr = 2:
  * the rows form (G = 1, mr = 1, the codes as stored). */
 static int plan(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int mr, int tr,
@@ -135,22 +184,28 @@ static int plan(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, i
     const int rowmajor = tr == 2;
     tr = tr == 1;
     const int int8 = h->enc == AFB_ENC_INT8, blk = h->enc == AFB_ENC_BLOCKWISE;
-    cw->sbits = int8 ? 8 : h->bits;
-    if (int8 || blk) cw->kind = int8 ? AFK_CW_INT8 : AFK_CW_BLK; /* palettes: as af_wdecode */
+    const int sp = h->enc == AFB_ENC_SPARSE;
+    cw->sbits = int8 ? 8 : sp ? 1 : h->bits;
+    if (sp) cw->kind = AFK_CW_SPARSE;
+    else if (int8 || blk) cw->kind = int8 ? AFK_CW_INT8 : AFK_CW_BLK; /* palettes: as af_wdecode */
     else if (h->bits > 4) cw->kind = AFK_CW_PAL8;
     else cw->kind = h->bits == 4 && !h->flags ? AFK_CW_LUT4 : AFK_CW_PAL4;
-    cw->mr = mr, cw->bits = cw->sbits > 4 ? 8 : 4;
-    cw->tsize = cw->kind == AFK_CW_PAL8 ? 1 << h->bits : 16;
+    cw->mr = mr, cw->bits = sp ? 1 : cw->sbits > 4 ? 8 : 4;
+    cw->tsize = cw->kind == AFK_CW_PAL8 ? 1 << h->bits : sp ? 0 : 16;
     cw->uns = blk || cw->kind == AFK_CW_PAL8 ||
               (int8 && (h->flags & AF_WBLOB_F32_SCALE) && (h->flags & AF_WBLOB_UNSIGNED));
     cw->tr = tr, cw->rowmajor = rowmajor;
     cw->rows = (int64_t)(tr ? l->cols : l->rows / G), cw->K = (int64_t)(tr ? l->rows : l->cols);
     cw->G = G;
-    cw->R = int8 ? 0 : (int64_t)h->b; /* blockwise: the block size */
+    cw->R = int8 || sp ? 0 : (int64_t)h->b; /* blockwise: the block size */
     int64_t full = cw->K / KC, rest = cw->K % KC;
     cw->sub_bytes = (uint64_t)full * block_bytes(cw->rows, mr, KC, cw->bits) +
                     (rest ? block_bytes(cw->rows, mr, rest, cw->bits) : 0);
     if (rowmajor) cw->sub_bytes = (l->numel * (uint64_t)cw->bits + 7) / 8;
+    if (sp) {
+        plan_sparse(cw, h, l);
+        return 1;
+    }
     uint64_t off = up64(sizeof *cw), nrow = l->rows * (blk ? h->c : 1); /* blockwise: per block */
     cw->scale_off = off;
     if (cw->kind != AFK_CW_LUT4) off = up64(off + 4 * nrow);
@@ -272,10 +327,97 @@ static void pack_codes(const afk_cw *cw, const uint8_t *codes, int64_t gi, uint8
                     unsigned c = cw->sbits == 8 ? codes[src]
                                                 : af_wblob_code_at(codes, src, (unsigned)cw->sbits);
                     if (cw->bits == 8) p[e] = (uint8_t)c;
-                    else af_wblob_put_code(p, e, 4, c);
+                    else af_wblob_put_code(p, e, (unsigned)cw->bits, c);
                 }
         }
     }
+}
+
+/* Sparse panels' non-zeros: walks every panel of the row panel at stored row r (lanes
+ * r..r+mr: mr running ranks into the stored non-zeros sv), its k blocks in order, and copies
+ * the halves its mask bits select to where the panel's run starts (idx). */
+static void sparse_vals_rows(const afk_cw *cw, const uint8_t *m, const uint8_t *sv, int64_t gi,
+                             int64_t i0, uint64_t *rank, const uint64_t *idx, uint16_t *val)
+{
+    const int64_t nkb = (cw->K + KC - 1) / KC, npan = (cw->rows + cw->mr - 1) / cw->mr;
+    const int mr = cw->rows - i0 < cw->mr ? (int)(cw->rows - i0) : cw->mr;
+    uint64_t cur[PANEL_MAX];
+    const uint64_t r0 = (uint64_t)(gi * cw->rows + i0), K = (uint64_t)cw->K;
+    for (int i = 0; i < mr; i++) { /* rows in stored order: each rank follows the last */
+        cur[i] = *rank;
+        *rank += bits_set(m, (r0 + (uint64_t)i) * K, (r0 + (uint64_t)i + 1) * K);
+    }
+    for (int64_t kb = 0; kb < nkb; kb++) {
+        const int64_t k0 = kb * KC, kc = cw->K - k0 < KC ? cw->K - k0 : KC;
+        uint64_t pos = idx[(gi * nkb + kb) * npan + i0 / cw->mr];
+        for (int64_t kk = 0; kk < kc; kk++)
+            for (int i = 0; i < mr; i++) {
+                uint64_t e = (r0 + (uint64_t)i) * K + (uint64_t)(k0 + kk);
+                if ((m[e >> 3] >> (e & 7)) & 1u) val[pos++] = af_wblob_rd16(sv + 2 * cur[i]++);
+            }
+    }
+}
+
+/* The same for the transposed panels (lanes = stored columns): k block kb's stored rows, kc
+ * running ranks, its panels in order. */
+static void sparse_vals_tr(const afk_cw *cw, const uint8_t *m, const uint8_t *sv, int64_t kb,
+                           uint64_t *rank, const uint64_t *idx, uint16_t *val)
+{
+    const int64_t npan = (cw->rows + cw->mr - 1) / cw->mr, k0 = kb * KC;
+    const int64_t kc = cw->K - k0 < KC ? cw->K - k0 : KC;
+    const uint64_t N = (uint64_t)cw->rows;
+    uint64_t cur[KC];
+    for (int64_t kk = 0; kk < kc; kk++) {
+        cur[kk] = *rank;
+        *rank += bits_set(m, (uint64_t)(k0 + kk) * N, (uint64_t)(k0 + kk + 1) * N);
+    }
+    for (int64_t i0 = 0; i0 < cw->rows; i0 += cw->mr) {
+        const int mr = cw->rows - i0 < cw->mr ? (int)(cw->rows - i0) : cw->mr;
+        uint64_t pos = idx[kb * npan + i0 / cw->mr];
+        for (int64_t kk = 0; kk < kc; kk++)
+            for (int i = 0; i < mr; i++) {
+                uint64_t e = (uint64_t)(k0 + kk) * N + (uint64_t)(i0 + i);
+                if ((m[e >> 3] >> (e & 7)) & 1u) val[pos++] = af_wblob_rd16(sv + 2 * cur[kk]++);
+            }
+    }
+}
+
+// mask m (numel bits, stored order), non-zeros sv (nnz halves, stored order) -> the mask cut
+// into panels (1-bit codes), each panel's first non-zero, the non-zeros in the panels' order;
+// rows form: the mask and non-zeros as stored, each row's first non-zero
+static void pack_sparse(const afk_cw *cw, const af_wblob_layout *l, const uint8_t *blob,
+                        uint8_t *d)
+{
+    const uint8_t *m = blob + l->params_off, *sv = blob + l->data_off;
+    uint64_t *idx = (uint64_t *)(d + cw->idx_off), rank = 0;
+    uint16_t *val = (uint16_t *)(d + cw->val_off);
+    if (cw->rowmajor) {
+        memcpy(d + cw->code_off, m, cw->sub_bytes);
+        for (uint64_t r = 0; r < l->rows; r++) {
+            idx[r] = rank;
+            rank += bits_set(m, r * l->cols, (r + 1) * l->cols);
+        }
+        for (uint64_t i = 0; i < rank; i++) val[i] = af_wblob_rd16(sv + 2 * i);
+        return;
+    }
+    for (int64_t gi = 0; gi < cw->G; gi++) /* the mask, as 1-bit codes */
+        pack_codes(cw, m, gi, d + cw->code_off + (uint64_t)gi * cw->sub_bytes);
+    uint64_t pos = 0, p = 0; /* panels in order: each run starts where the last ended */
+    for (int64_t gi = 0; gi < cw->G; gi++)
+        for (int64_t k0 = 0; k0 < cw->K; k0 += KC)
+            for (int64_t i0 = 0; i0 < cw->rows; i0 += cw->mr) {
+                const uint8_t *pm = d + cw->code_off + (uint64_t)gi * cw->sub_bytes +
+                                    panel_at(cw, k0, i0);
+                int64_t kc = cw->K - k0 < KC ? cw->K - k0 : KC;
+                int mr = cw->rows - i0 < cw->mr ? (int)(cw->rows - i0) : cw->mr;
+                idx[p++] = pos;
+                pos += bits_set(pm, 0, (uint64_t)(mr * kc));
+            }
+    for (int64_t gi = 0; gi < cw->G && !cw->tr; gi++)
+        for (int64_t i0 = 0; i0 < cw->rows; i0 += cw->mr)
+            sparse_vals_rows(cw, m, sv, gi, i0, &rank, idx, val);
+    for (int64_t kb = 0; kb * KC < cw->K && cw->tr; kb++)
+        sparse_vals_tr(cw, m, sv, kb, &rank, idx, val);
 }
 
 static void pack_any(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int mr,
@@ -289,6 +431,13 @@ static void pack_any(const uint8_t *blob, int rank, const int64_t *dims, int64_t
     memset(d, 0, cw.code_off);
     memset(d + cw.total - AFK_CW_PAD, 0, AFK_CW_PAD);
     memcpy(d, &cw, sizeof cw);
+    if (cw.kind == AFK_CW_SPARSE) { /* everything after the codes: alignment gap, pad */
+        uint64_t end = cw.code_off + cw.sub_bytes * (uint64_t)cw.G;
+        memset(d + end, 0, cw.val_off - end);
+        memset(d + cw.total - SPARSE_PAD, 0, SPARSE_PAD);
+        pack_sparse(&cw, &l, blob, d);
+        return;
+    }
     pack_params(&cw, &h, &l, blob, d);
     if (cw.rowmajor) { /* the stored codes: bytes as they are, or widened to 4 / 8 bits */
         uint8_t *p = d + cw.code_off;
@@ -715,6 +864,124 @@ static int decoder_isa(void)
 #endif
 }
 
+/* ---- sparse: runs of mask bits expanded ------------------------------------------------------ */
+
+/* dst[j] = bit b0 + j of the mask m set ? the next half of v, widened : +0, for j < n. */
+static void expand_portable(const uint8_t *m, uint64_t b0, int64_t n, const uint16_t *v,
+                            float *dst)
+{
+    for (int64_t j = 0; j < n; j++) {
+        uint64_t b = b0 + (uint64_t)j;
+        dst[j] = (m[b >> 3] >> (b & 7)) & 1u ? af_f16_to_f32(*v++) : 0.0f;
+    }
+}
+
+#ifdef AFK_CW_X86
+/* The mask bits from bit b on (at least 25): 4 bytes from b's byte, which the buffer has (the
+ * non-zeros and SPARSE_PAD follow the mask). */
+static inline unsigned mask_bits(const uint8_t *m, uint64_t b)
+{
+    uint32_t w;
+    memcpy(&w, m + (b >> 3), sizeof w);
+    return w >> (b & 7);
+}
+
+// 16 elements a step: 16 halves from v widened (vcvtph2ps), then vexpandps puts the first
+// popcount(k) of them in the lanes whose mask bit is set, zeros elsewhere; v moves on by that
+TGT512 static void expand512(const uint8_t *m, uint64_t b0, int64_t n, const uint16_t *v,
+                             float *dst)
+{
+    for (int64_t j = 0; j < n; j += 16) {
+        __mmask16 lanes = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __mmask16 k = (__mmask16)(mask_bits(m, b0 + (uint64_t)j) & lanes);
+        __m512 x = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)v));
+        _mm512_mask_storeu_ps(dst + j, lanes, _mm512_maskz_expand_ps(k, x));
+        v += __builtin_popcount(k);
+    }
+}
+
+/* Byte i of expand_src[k] (lane i of an 8-lane step with mask bits k): how many set bits of k
+ * lie below i, i.e. which of the step's packed non-zeros lane i takes when its bit is set. */
+#define PC8(x) (((x) & 1) + ((x) >> 1 & 1) + ((x) >> 2 & 1) + ((x) >> 3 & 1) + ((x) >> 4 & 1) + \
+                ((x) >> 5 & 1) + ((x) >> 6 & 1) + ((x) >> 7 & 1))
+#define SX_B(k, i) ((uint64_t)PC8((k) & ((1u << (i)) - 1u)) << (8 * (i)))
+#define SX(k) (SX_B(k, 1) | SX_B(k, 2) | SX_B(k, 3) | SX_B(k, 4) | SX_B(k, 5) | SX_B(k, 6) | \
+               SX_B(k, 7))
+#define SX4(k) SX(k), SX((k) + 1u), SX((k) + 2u), SX((k) + 3u)
+#define SX16(k) SX4(k), SX4((k) + 4u), SX4((k) + 8u), SX4((k) + 12u)
+#define SX64(k) SX16(k), SX16((k) + 16u), SX16((k) + 32u), SX16((k) + 48u)
+static const uint64_t expand_src[256] = {SX64(0u), SX64(64u), SX64(128u), SX64(192u)};
+
+// 8 elements a step: 8 halves widened (F16C), permuted by expand_src[k], unset lanes zeroed
+__attribute__((target("avx2,f16c"))) static void expand256(const uint8_t *m, uint64_t b0,
+                                                            int64_t n, const uint16_t *v,
+                                                            float *dst)
+{
+    const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    for (int64_t j = 0; j < n; j += 8) {
+        unsigned lanes = n - j >= 8 ? 0xffu : (1u << (n - j)) - 1u;
+        unsigned k = mask_bits(m, b0 + (uint64_t)j) & lanes;
+        __m256 x = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)v));
+        __m256i src = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)&expand_src[k]));
+        __m256i on = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)k), bit), bit);
+        x = _mm256_and_ps(_mm256_permutevar8x32_ps(x, src), _mm256_castsi256_ps(on));
+        if (lanes == 0xffu)
+            _mm256_storeu_ps(dst + j, x);
+        else
+            _mm256_maskstore_ps(dst + j,
+                                _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)(n - j)),
+                                                   _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
+                                x);
+        v += __builtin_popcount(k);
+    }
+}
+
+static int has_f16c(void)
+{
+    static int f = -1; /* a benign race, as decoder_isa's */
+    unsigned a, b, c, d;
+    if (f < 0) f = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) != 0;
+    return f;
+}
+#endif
+
+static void sparse_expand(const uint8_t *m, uint64_t b0, int64_t n, const uint16_t *v,
+                          float *dst)
+{
+#ifdef AFK_CW_X86
+    const int use = decoder_isa();
+    if (use == 2) expand512(m, b0, n, v, dst);
+    else if (use == 1 && has_f16c()) expand256(m, b0, n, v, dst);
+    else expand_portable(m, b0, n, v, dst);
+#elif defined(AFK_NEON)
+    if (afk_cw_force_portable != 1 && afk_neon_on()) afk_neon_cw_expand(m, b0, n, v, dst);
+    else expand_portable(m, b0, n, v, dst);
+#else
+    expand_portable(m, b0, n, v, dst);
+#endif
+}
+
+/* Sparse panel (gi, k0, i0) of mr lanes: its kc * mr mask bits, from its first non-zero. */
+static void decode_sparse(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t i0,
+                          int mr, const uint8_t *mask, float *ap)
+{
+    const uint8_t *base = (const uint8_t *)cw;
+    const int64_t nkb = (cw->K + KC - 1) / KC, npan = (cw->rows + cw->mr - 1) / cw->mr;
+    const uint64_t first = ((const uint64_t *)(base + cw->idx_off))[(gi * nkb + k0 / KC) * npan +
+                                                                     i0 / cw->mr];
+    sparse_expand(mask, 0, kc * mr, (const uint16_t *)(base + cw->val_off) + first, ap);
+}
+
+/* Sparse rows form: row r's elements [c0, c0 + n), from the row's first non-zero and the
+ * mask bits before c0. */
+static void rows_sparse(const afk_cw *cw, int64_t r, int64_t c0, int64_t n, float *dst)
+{
+    const uint8_t *base = (const uint8_t *)cw, *m = base + cw->code_off;
+    const uint64_t e0 = (uint64_t)(r * cw->K), b = e0 + (uint64_t)c0;
+    const uint64_t first = ((const uint64_t *)(base + cw->idx_off))[r] + bits_set(m, e0, b);
+    sparse_expand(m, b, n, (const uint16_t *)(base + cw->val_off) + first, dst);
+}
+
 void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t i0, int mr,
                    float *ap)
 {
@@ -724,6 +991,10 @@ void afk_cw_decode(const afk_cw *cw, int64_t gi, int64_t k0, int64_t kc, int64_t
                   (const float *)(base + cw->scale_off),
                   (const float *)(base + cw->aux_off), (const float *)(base + cw->table_off),
                   (const int32_t *)(base + cw->aux_off)};
+    if (cw->kind == AFK_CW_SPARSE) { /* any layout: a panel is one run of the mask */
+        decode_sparse(cw, gi, k0, kc, i0, mr, p.codes, ap);
+        return;
+    }
 #ifdef AFK_CW_X86
     int use = decoder_isa();
     /* lanes along stored columns: AVX-512 (int32 gather indices for blockwise) or portable */
@@ -754,7 +1025,9 @@ void afk_cw_decode_rows(const afk_cw *cw, int64_t r0, int64_t nr, int64_t c0, in
                   (const float *)(base + cw->aux_off), (const float *)(base + cw->table_off),
                   (const int32_t *)(base + cw->aux_off)};
     const int use = decoder_isa();
-    for (int64_t i = 0; i < nr; i++)
+    for (int64_t i = 0; i < nr && cw->kind == AFK_CW_SPARSE; i++)
+        rows_sparse(cw, r0 + i, c0, n, dst + i * ld);
+    for (int64_t i = 0; i < nr && cw->kind != AFK_CW_SPARSE; i++)
         for (int64_t c = c0; c < c0 + n;) {
             int64_t end = c0 + n, next = cw->kind == AFK_CW_BLK ? (c / cw->R + 1) * cw->R : end;
             if (next < end) end = next;

@@ -1,7 +1,7 @@
 /* runtime/kernels/cpanel.h — compressed A panels for the packed GEMM (sgemm_packed.c).
  *
- * A weight stored as int8, palette (1..8-bit) or blockwise (4/8-bit) codes (runtime/wdecode.h
- * blobs) is kept as codes at run time: cut once into afk_pgemm_pack_a's panel order (k-block major,
+ * A weight stored as int8, palette (1..8-bit) or blockwise (4/8-bit) codes, or sparse (a 1-bit
+ * mask and fp16 non-zeros) (runtime/wdecode.h blobs) is kept as codes at run time: cut once into afk_pgemm_pack_a's panel order (k-block major,
  * each (mr rows, kc) panel k-major), one byte (8-bit) or one nibble (4-bit, LSB first) per code
  * (palette codes of 1..3 bits held as nibbles, of 5..7 as bytes: a table lookup either way),
  * next to f32 parameters (per row; blockwise: per block and row) and the f32 tables.
@@ -15,13 +15,22 @@
  *                                                          case; s = 1, o = 0 when absent)
  *   pal8:     the same with 5..8-bit codes, held as bytes (tables of 2^bits: a gather)
  *   blk:      x = (float)c * s[blk][row] + o[blk][row]    (BLOCKWISE, 4 or 8 bits, blk = col / R)
+ *   sparse:   x = m ? widen(v[rank of the element]) : 0   (SPARSE: the mask cut into the panels
+ *                                                          as 1-bit codes, the non-zeros as
+ *                                                          halves in the panels' order)
  *
  * Each value is computed with the reference decoder's operations in its order (one rounded
  * multiply, one rounded add; this file is built with -ffp-contract=off), so the decoded panel
  * holds exactly the floats af_wdecode gives and the GEMM's sums are bit-identical to packing
  * the decoded weight. The vector paths (AVX-512: the 16-entry table in one zmm, vpermps;
- * int8: vpmovsxbd, vcvtdq2ps, scale; AVX2: two ymm halves of the table; pal8: vgatherdps)
+ * int8: vpmovsxbd, vcvtdq2ps, scale; AVX2: two ymm halves of the table; pal8: vgatherdps;
+ * sparse: vcvtph2ps then vexpandps on AVX-512, a permute from a 256-entry index table on AVX2)
  * and the portable loop give the same bits.
+ *
+ * Sparse: a panel's elements, in its k-major order, are one run of the mask's bits and the
+ * panel's non-zeros one run of halves (each panel's first recorded), so decoding a panel is
+ * expanding mr * kc mask bits; the rows form keeps the blob's mask and values as stored, with
+ * each row's first non-zero.
  *
  * Sub-matrices: a grouped conv's weight (G*rows, K) is G independent (rows, K) matrices, each
  * packed like afk_pgemm_pack_a packs one group's rows; parameters are indexed by global row.
@@ -32,14 +41,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { AFK_CW_INT8 = 1, AFK_CW_LUT4 = 2, AFK_CW_PAL4 = 3, AFK_CW_BLK = 4, AFK_CW_PAL8 = 5 };
+enum {
+    AFK_CW_INT8 = 1,
+    AFK_CW_LUT4 = 2,
+    AFK_CW_PAL4 = 3,
+    AFK_CW_BLK = 4,
+    AFK_CW_PAL8 = 5,
+    AFK_CW_SPARSE = 6
+};
 
 /* The header at the start of a compressed panel buffer (offsets from the header's start). */
 typedef struct afk_cw {
     int32_t kind;         /* AFK_CW_* */
     int32_t mr;           /* the panels' MR (afk_pgemm_mr() when packed) */
     int32_t uns;          /* int8: codes are uint8 */
-    int32_t bits;         /* 8 or 4 */
+    int32_t bits;         /* 8 or 4 (sparse: 1, the mask) */
     int32_t tr;           /* lanes run along the stored weight's columns, k along its rows */
     int32_t rowmajor;     /* the rows form: codes in stored order (afk_cw_pack_rows) */
     int32_t sbits;        /* bits of a code in the blob (palettes: 1..8; held as bits) */
@@ -51,7 +67,10 @@ typedef struct afk_cw {
     uint64_t aux_off;     /* int8: int32 zero point per row · pal4: f32 offset per row · blk:
                              f32 offset [block][row] */
     uint64_t table_off;   /* 4-bit: 16 f32 per table */
-    uint64_t code_off;    /* G sub-matrices of sub_bytes each */
+    uint64_t code_off;    /* G sub-matrices of sub_bytes each (sparse: the mask) */
+    uint64_t idx_off;     /* sparse: uint64 per panel (rows form: per stored row), the index of
+                             its first non-zero in val_off */
+    uint64_t val_off;     /* sparse: the non-zeros as halves, in the panels' (stored) order */
     uint64_t total;       /* bytes of the whole buffer */
 } afk_cw;
 
@@ -122,6 +141,9 @@ const char *afk_cw_isa(void);
 /* cpanel_neon.c: the panel p decoded into ap (kc * mr floats), the portable loop's bits; every
  * kind but AFK_CW_PAL8 (5..8-bit palettes: tables of up to 256 entries, the portable loop). */
 void afk_neon_cw_decode(const afk_cw_panel *p, float *ap);
+/* dst[j] = bit b0 + j of the mask m set ? the next half of v, widened : +0, j < n (sparse). */
+void afk_neon_cw_expand(const uint8_t *m, uint64_t b0, int64_t n, const uint16_t *v,
+                        float *dst);
 #endif
 
 /* conv.c: a compressed 3x3 conv weight keeps Winograd (f32, transformed) when its transformed

@@ -7,6 +7,8 @@
  *   lut4:  x = T[c]                      TBL over the 16-float table as 64 bytes (vqtbl4q_u8)
  *   pal4:  x = s * T[c] + o
  *   blk:   x = (float)c * s + o          s, o of the lane's block
+ *   sparse: a run of mask bits, 4 a step: 4 halves widened (FCVTL) and put in the set lanes
+ *          by TBL (afk_neon_cw_expand)
  *
  * Palettes of 5..8 bits (AFK_CW_PAL8: byte codes into tables of up to 256 entries) are not
  * taken here (afk_cw_decode keeps them on the portable loop); 1..3-bit ones are held as
@@ -200,6 +202,37 @@ static void decode_cols(const afk_cw_panel *p, float *ap)
                 store_n(ap + kk * p->mr + l, x, n);
             }
         }
+    }
+}
+
+/* ---- sparse: runs of mask bits expanded --------------------------------------------------- */
+
+/* expand4[k] (k: 4 mask bits), byte j of lane i: byte j of the packed non-zero lane i takes
+ * (as many set bits of k lie below i), or 0xff (TBL gives 0: +0) when bit i is clear. */
+#define NLO(k, i) ((k) & ((1u << (i)) - 1u))
+#define NRK(k, i) ((NLO(k, i) & 1u) + (NLO(k, i) >> 1 & 1u) + (NLO(k, i) >> 2 & 1u))
+#define NB(k, i, j) (((k) >> (i) & 1u) ? 4u * NRK(k, i) + (j) : 0xffu)
+#define NL(k, i) NB(k, i, 0u), NB(k, i, 1u), NB(k, i, 2u), NB(k, i, 3u)
+#define NE(k) {NL(k, 0u), NL(k, 1u), NL(k, 2u), NL(k, 3u)}
+static const uint8_t expand4[16][16] = {NE(0u), NE(1u), NE(2u),  NE(3u),  NE(4u),  NE(5u),
+                                        NE(6u), NE(7u), NE(8u),  NE(9u),  NE(10u), NE(11u),
+                                        NE(12u), NE(13u), NE(14u), NE(15u)};
+
+// 4 elements a step: 4 halves from v widened (FCVTL), moved to the lanes whose mask bit is set
+// by TBL (the others 0); v moves on by the bits set. Reads 8 bytes from v and 2 mask bytes
+// from the step's first: the buffer has SPARSE_PAD bytes after the non-zeros.
+void afk_neon_cw_expand(const uint8_t *m, uint64_t b0, int64_t n, const uint16_t *v,
+                        float *dst)
+{
+    for (int64_t j = 0; j < n; j += 4) {
+        const uint64_t b = b0 + (uint64_t)j;
+        const unsigned w = (unsigned)m[b >> 3] | (unsigned)m[(b >> 3) + 1] << 8;
+        const int nl = n - j >= 4 ? 4 : (int)(n - j);
+        const unsigned k = (w >> (b & 7)) & ((1u << nl) - 1u);
+        float32x4_t x = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(v)));
+        uint8x16_t y = vqtbl1q_u8(vreinterpretq_u8_f32(x), vld1q_u8(expand4[k]));
+        store_n(dst + j, vreinterpretq_f32_u8(y), nl);
+        v += __builtin_popcount(k);
     }
 }
 

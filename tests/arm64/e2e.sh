@@ -15,20 +15,22 @@ CMP=$HOST/tests/af_npycmp
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
-# MODEL_DIR NAME COMPRESS
+# MODEL_DIR NAME COMPRESS [CONVERT-OPTION...]
 check() {
-    b=$T/$2.$3.afb
-    "$HOST/bin/aneforge" convert "$1/model.onnx" -o "$b" --compress "$3" -q
-    "$HOST/bin/aneforge" run "$b" --inputs "$1/inputs" --outputs "$T/$2.$3.x86" --threads 1
+    d=$1 nm=$2 c=$3
+    shift 3
+    b=$T/$nm.$c.afb
+    "$HOST/bin/aneforge" convert "$d/model.onnx" -o "$b" --compress "$c" -q "$@"
+    "$HOST/bin/aneforge" run "$b" --inputs "$d/inputs" --outputs "$T/$nm.$c.x86" --threads 1
     for n in 1 2; do
-        $QEMU "$ARM/bin/aneforge" run "$b" --inputs "$1/inputs" --outputs "$T/$2.$3.arm$n" --threads "$n"
+        $QEMU "$ARM/bin/aneforge" run "$b" --inputs "$d/inputs" --outputs "$T/$nm.$c.arm$n" --threads "$n"
     done
-    for f in "$T/$2.$3.arm1"/*.npy; do cmp "$f" "$T/$2.$3.arm2/$(basename "$f")"; done
-    printf '%s %s, aarch64 vs x86: ' "$2" "$3"
-    "$CMP" "$T/$2.$3.x86" "$T/$2.$3.arm1" --min-psnr 120
-    if [ "$3" = fp32 ]; then
-        printf '%s %s, aarch64 vs ONNX Runtime: ' "$2" "$3"
-        "$CMP" "$1/reference" "$T/$2.$3.arm1" --min-psnr 80
+    for f in "$T/$nm.$c.arm1"/*.npy; do cmp "$f" "$T/$nm.$c.arm2/$(basename "$f")"; done
+    printf '%s %s, aarch64 vs x86: ' "$nm" "$c"
+    "$CMP" "$T/$nm.$c.x86" "$T/$nm.$c.arm1" --min-psnr 120
+    if [ "$c" = fp32 ]; then
+        printf '%s %s, aarch64 vs ONNX Runtime: ' "$nm" "$c"
+        "$CMP" "$d/reference" "$T/$nm.$c.arm1" --min-psnr 80
     fi
 }
 
@@ -37,6 +39,10 @@ for m in small_cnn tiny_mlp sd_resnet sd_down sd_transformer; do
 done
 # the weight decoders (halves, int8, int4 tables, palettes, sparse, blockwise) on the small CNN
 for c in fp16 int8 int4 palette sparse blockwise; do check models/small_cnn small_cnn "$c"; done
+# sparse panels with half of every weight pruned (the plain sparse bundle above keeps fp16 where
+# a weight has no zeros of its own): conv A panels, MatMul B panels
+check models/small_cnn small_cnn_sp50 sparse --sparsity 0.5
+check models/sd_transformer sd_transformer_sp50 sparse --sparsity 0.5
 # inspect reads the same bundle bytes on both (but for its lines about how this CPU runs a
 # weight: each CPU's kernels and cost rules choose Winograd, compressed panels or f32 panels)
 "$HOST/bin/aneforge" inspect "$T/small_cnn.int8.afb" | grep -v "on this CPU" >"$T/inspect.x86"

@@ -14,7 +14,7 @@
 typedef struct benc {
     const char *name;
     uint8_t enc, bits, flags;
-    uint32_t R; /* palette rows per table; int8: 1 = per-tensor scale */
+    uint32_t R; /* palette rows per table; int8: 1 = per-tensor scale; sparse: % non-zero */
 } benc;
 
 static uint32_t rng = 12345;
@@ -31,12 +31,37 @@ static inline uint16_t rhalf(void)
     return af_f32_to_f16(((float)(rnd() % 4001) - 2000.0f) / 1000.0f);
 }
 
+/* A sparse blob: each element non-zero with probability R %, its value a random half (-0 and
+ * subnormals among them: a stored -0 must come out -0, an element off the mask +0). */
+static inline uint8_t *make_sparse(const benc *e, int rank, const int64_t *dims, size_t *bytes)
+{
+    uint64_t numel = 1, nnz = 0;
+    for (int d = 0; d < rank; d++) numel *= (uint64_t)dims[d];
+    uint8_t *mask = calloc(1, (numel + 7) / 8 + 1);
+    for (uint64_t i = 0; i < numel; i++)
+        if (rnd() % 100 < e->R) mask[i >> 3] |= (uint8_t)(1u << (i & 7)), nnz++;
+    af_wblob_head h = {AFB_ENC_SPARSE, 16, 0, 0, (uint32_t)nnz, (uint32_t)(nnz >> 32), 0};
+    af_wblob_layout l;
+    const char *bad = af_wblob_layout_of(&h, rank, dims, &l);
+    CHECK(!bad, "%s: layout: %s", e->name, bad ? bad : "");
+    uint8_t *b = calloc(1, l.total);
+    af_wblob_put_head(b, &h);
+    memcpy(b + l.params_off, mask, (numel + 7) / 8);
+    for (uint64_t i = 0; i < nnz; i++) /* every 13th a subnormal */
+        af_wblob_wr16(b + l.data_off + 2 * i,
+                      i % 13 ? rhalf() : (uint16_t)((rnd() & 0x8000u) | (rnd() % 0x3ffu + 1)));
+    free(mask);
+    *bytes = l.total;
+    return b;
+}
+
 /* A blob of encoding e for a weight of shape dims (rank), random contents. */
 static inline uint8_t *make_blob_r(const benc *e, int rank, const int64_t *dims, size_t *bytes)
 {
     uint64_t rows = (uint64_t)dims[0], cols = 1;
     for (int d = 1; d < rank; d++) cols *= (uint64_t)dims[d];
     af_wblob_head h = {e->enc, e->bits, e->flags, 0, 0, 0, 0};
+    if (e->enc == AFB_ENC_SPARSE) return make_sparse(e, rank, dims, bytes);
     if (e->enc == AFB_ENC_INT8) {
         h.a = (e->flags & AF_WBLOB_PER_CHANNEL) ? (uint32_t)rows : 1;
     } else if (e->enc == AFB_ENC_BLOCKWISE) { /* R: block size */

@@ -1,6 +1,7 @@
 /* tests/unit/test_conv_cw.c — CONV with its weight handed over as a compressed blob (dtype U8)
- * and packed as compressed panels (PACK_CW: int8, 4-bit palette or blockwise codes decoded per
- * panel inside the packed GEMM, cpanel.h), run with no f32 weight at all.
+ * and packed as compressed panels (PACK_CW: int8, palette or blockwise codes, or a sparse mask
+ * and its non-zeros, decoded per panel inside the packed GEMM, cpanel.h), run with no f32
+ * weight at all.
  *
  * Reference: the decode-at-open path — the same blob through af_wdecode (the reference decoder)
  * into f32 weights, packed as f32 panels (Winograd off, so both take the packed GEMM). The
@@ -10,8 +11,9 @@
  * Blobs are built here from random codes,
  * scales and tables (negative zeros included, which a fused multiply-add or a skipped "+ 0"
  * would turn into +0). Blockwise blocks of 8, 32 and 512 over K = 360, 32, 144 and 72 columns
- * (a last partial block; a block spanning two k blocks). Encodings the panels do not cover must be
- * refused (prepack 0). */
+ * (a last partial block; a block spanning two k blocks). Sparse at 10, 50 and 100 % non-zeros.
+ * Blobs the reference decoder refuses (a non-finite non-zero or table entry, a mask whose count
+ * differs from the header's) must be refused by the panels too (prepack 0). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,19 +71,30 @@ static void one(const ccase *c, const benc *e)
     free(blob), free(x), free(w), free(b), free(ref), free(y);
 }
 
-/* Blobs the panels do not take are refused, so the session decodes them instead. */
+/* Blobs the reference decoder refuses are refused by the panels too, so the session decodes
+ * them instead and reports the decoder's error. */
 static void refused(void)
 {
     int64_t dims[4] = {20, 8, 3, 3};
     size_t nb;
-    af_wblob_head h = {AFB_ENC_SPARSE, 16, 0, 0, 0, 0, 0}; /* sparse: no panel decoder */
-    af_wblob_layout l;
-    CHECK(!af_wblob_layout_of(&h, 4, dims, &l), "sparse layout");
-    uint8_t *b = calloc(1, l.total);
-    af_wblob_put_head(b, &h);
-    CHECK(afk_cw_why_not(b, 4, dims) != NULL, "sparse accepted");
-    CHECK(afk_cw_bytes(b, 4, dims, 1, afk_pgemm_mr()) == 0, "sparse packed");
+    af_err err = {0};
+    float *w = malloc(sizeof(float) * 20 * 8 * 9);
+    benc sp = {"sparse", AFB_ENC_SPARSE, 16, 0, 40};
+    uint8_t *b = make_blob(&sp, dims, &nb); /* a non-finite non-zero */
+    CHECK(afk_cw_why_not(b, 4, dims) == NULL, "sparse refused");
+    af_wblob_wr16(b + nb - 2, 0xfc00u);
+    CHECK(af_wdecode(AFB_ENC_SPARSE, b, nb, 4, dims, w, "w", &err) != AF_OK, "decoder: -Inf");
+    CHECK(afk_cw_why_not(b, 4, dims) != NULL, "sparse with -Inf accepted");
+    CHECK(afk_cw_bytes(b, 4, dims, 1, afk_pgemm_mr()) == 0, "sparse with -Inf packed");
     free(b);
+    b = make_blob(&sp, dims, &nb); /* one mask bit more than the header counts */
+    uint8_t *m = b + AFB_BLOB_HEADER_SIZE;
+    int e = 0;
+    while ((m[e >> 3] >> (e & 7)) & 1) e++;
+    m[e >> 3] |= (uint8_t)(1u << (e & 7));
+    CHECK(af_wdecode(AFB_ENC_SPARSE, b, nb, 4, dims, w, "w", &err) != AF_OK, "decoder: mask");
+    CHECK(afk_cw_why_not(b, 4, dims) != NULL, "sparse with a wrong mask count accepted");
+    free(b), free(w);
     /* a non-finite table entry: the decoder refuses it, so must the panels */
     benc p4 = {"int4", AFB_ENC_INT4_LUT, 4, 0, 4};
     b = make_blob(&p4, dims, &nb);
@@ -119,6 +132,10 @@ int main(void)
          AF_WBLOB_ROW_SCALE | AF_WBLOB_ROW_OFFSET, 16},
         {"palette6 R=16 scale", AFB_ENC_PALETTE, 6, AF_WBLOB_ROW_SCALE, 16},
         {"palette8 R=3 plain", AFB_ENC_PALETTE, 8, 0, 3},
+        /* sparse: the mask's runs expanded into the panels (R: % non-zero) */
+        {"sparse 50%", AFB_ENC_SPARSE, 16, 0, 50},
+        {"sparse 10%", AFB_ENC_SPARSE, 16, 0, 10},
+        {"sparse 100%", AFB_ENC_SPARSE, 16, 0, 100},
     };
     if (!afk_pgemm_nr()) return check_report("conv_cw (no packed GEMM here)");
     refused();

@@ -8,7 +8,8 @@
  * and uint8 codes), 4-bit tables (one row per table, 5 and 16 rows per table, one table),
  * palettes with a row scale (and offset), of 2 bits (held as nibbles) and 6 bits (bytes into
  * 64-entry tables: the portable loop on AArch64, a gather on x86), blockwise 8-bit and 4-bit
- * (blocks of 8, 16, 32).
+ * (blocks of 8, 16, 32), sparse at 0, 7, 50 and 97 % non-zeros (mask runs expanded: AVX-512
+ * vexpandps, AVX2 a permute, NEON TBL; -0 and subnormal non-zeros).
  * Panels of 12 rows (the NEON micro-kernel's), 8, 16 and 5 (odd: nibbles from an odd start),
  * 29 rows (a partial last panel) in 1 and 2 sub-matrices, K = 300 (two k blocks); and the
  * transposed layout (a (K, N) weight read by columns: B panels of 8, 32, 12 and 5 lanes,
@@ -43,6 +44,10 @@ static const benc encs[] = {
     {"blockwise 8-bit /8", AFB_ENC_BLOCKWISE, 8, 0, 8},
     {"blockwise 4-bit /16", AFB_ENC_BLOCKWISE, 4, 0, 16},
     {"blockwise 4-bit /32", AFB_ENC_BLOCKWISE, 4, 0, 32},
+    {"sparse 50%", AFB_ENC_SPARSE, 16, 0, 50},
+    {"sparse 7%", AFB_ENC_SPARSE, 16, 0, 7},
+    {"sparse 97%", AFB_ENC_SPARSE, 16, 0, 97},
+    {"sparse all zero", AFB_ENC_SPARSE, 16, 0, 0},
 };
 
 /* Every panel of the packed buffer decoded by each decoder; ref: the reference decoder's

@@ -1,6 +1,6 @@
 /* tests/unit/test_dense_cw.c — MATMUL and GEMM with their constant B handed over as a compressed
- * blob (dtype U8) and packed as compressed B panels (int8, 4-bit palette or blockwise codes
- * decoded per k block inside the packed GEMM, cpanel.h; a (K,N) weight read transposed, a
+ * blob (dtype U8) and packed as compressed B panels (int8, palette or blockwise codes, or a
+ * sparse mask and non-zeros, decoded per k block inside the packed GEMM, cpanel.h; a (K,N) weight read transposed, a
  * Gemm's (N,K) weight as stored), run with no f32 weight at all.
  *
  * Reference: the decode-at-open path — the same blob through af_wdecode (the reference decoder)
@@ -120,6 +120,8 @@ int main(void)
          AF_WBLOB_ROW_SCALE | AF_WBLOB_ROW_OFFSET, 16},
         {"palette6 R=16 scale", AFB_ENC_PALETTE, 6, AF_WBLOB_ROW_SCALE, 16},
         {"palette8 R=3 plain", AFB_ENC_PALETTE, 8, 0, 3},
+        {"sparse 50%", AFB_ENC_SPARSE, 16, 0, 50},
+        {"sparse 15%", AFB_ENC_SPARSE, 16, 0, 15},
     };
     for (size_t j = 0; j < sizeof encs / sizeof encs[0]; j++) rows_direct(&encs[j]);
     if (!afk_pgemm_nr()) return check_report("dense_cw (no packed GEMM here)");

@@ -28,8 +28,7 @@ at going first, each timing --runs runs after a warm-up. Heavy models (ONNX Runt
 each side's median run, aneforge / ONNX Runtime; the min-of-min ratio is shown next to it.
 Peak RSS = each process's getrusage max RSS (ONNX Runtime's includes node, ~45 MiB), fp32 bundle.
 
-Not run unless --run-all (listed as "not run" with the reason): detection and keypoint models
-(they need NonZero with a data-dependent row count), and models with more than --max-params
+Not run unless --run-all (listed as "not run" with the reason): models with more than --max-params
 million parameters (default 250: ViT-L, ViT-H, RegNetY-128GF) or an export too large for the
 machine (EXPORT_TOO_LARGE: MViT). --cached-only runs nothing and
 reports (and writes --doc from) the cached results.
@@ -45,6 +44,8 @@ process ahead of them (export.lock per model: a checking run waits for it). --do
 Standard library only for the driver (torch only in the export processes).
 """
 import argparse
+import array
+import ast
 import json
 import math
 import os
@@ -93,10 +94,9 @@ MAX_PARAMS_M = 250
 # std::bad_alloc under a 10 GB address-space limit without.
 EXPORT_TOO_LARGE = {
     n: "size (torch's export at 16×224×224 needs over 10 GB of RAM)" for n in ("mvit_v1_b", "mvit_v2_s")}
-# Families not run unless --run-all (their cached results, if any, are still listed).
-NOT_RUN_FAMILIES = {
-    "detection": "needs NonZero with a data-dependent row count (not supported yet)",
-    "keypoint": "needs NonZero with a data-dependent row count (not supported yet)"}
+# Families not run unless --run-all (their cached results, if any, are still listed). None
+# since data-dependent row counts (docs/dynamic-shapes.md) let detection and keypoint models in.
+NOT_RUN_FAMILIES = {}
 # One small member of each architecture, measured first (then the rest, classification first):
 # on a busy 2-core machine the whole list takes hours, and a budget should end with every
 # architecture covered rather than every ResNet.
@@ -378,6 +378,91 @@ def read_npy(path):
         return "raw", f.read()
 
 
+def npy_parts(path):
+    """(header bytes, descr, shape, data bytes) of a .npy file (versions 1-3, C order)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n = 10 if data[6] == 1 else 12
+    hlen = int.from_bytes(data[8:n], "little")
+    h = ast.literal_eval(data[n:n + hlen].decode("latin1"))
+    return data[:n + hlen], h["descr"], tuple(h["shape"]), data[n + hlen:]
+
+
+def detection_rows(d):
+    """(n, files with n rows, scores, per-row keys) of a detector's outputs in d: one row per
+    detection (their leading extent n; the scores, the first 1-D float output of n) and as key
+    of each row its values in the other small outputs (labels, boxes); None without any."""
+    parts = {f: npy_parts(os.path.join(d, f)) for f in sorted(os.listdir(d)) if f.endswith(".npy")}
+    first = [f for f, (_, t, sh, _) in parts.items() if t in ("<f4", "=f4") and len(sh) == 1]
+    if not first or parts[first[0]][2][0] == 0:
+        return None  # no detections: nothing to order
+    n = parts[first[0]][2][0]
+    rows = [f for f, p in parts.items() if p[2][:1] == (n,)]
+    keys, scores = [[] for _ in range(n)], None
+    for f in rows:
+        _, t, sh, raw = parts[f]
+        if len(raw) // n > 64 * 8 or t[1:] not in ("f4", "i8"):
+            continue  # masks and the like are permuted, not keys
+        vals = array.array("f" if t[1:] == "f4" else "q")
+        vals.frombytes(raw)
+        if f == first[0]:
+            scores = list(vals)
+            continue
+        k = len(vals) // n
+        for i in range(n):
+            keys[i] += vals[i * k:(i + 1) * k]
+    return n, rows, scores, keys
+
+
+def match_detections(ref_dir, out_dir):
+    """The order of out_dir's detections that best matches ref_dir's: ONNX leaves the order of
+    equal-scored detections to the implementation (NonMaxSuppression), so within each run of
+    the reference's scores equal up to 1e-6 (relative) the output's rows at those positions are
+    matched greedily to the reference's, nearest first (sum of |differences| of labels and
+    boxes). None when the outputs hold no detections or differ in count."""
+    a, b = detection_rows(ref_dir), detection_rows(out_dir)
+    if a is None or b is None or a[0] != b[0]:
+        return None
+    n, _, sa, ka = a
+    _, rows, _, kb = b
+    perm, start = [], 0
+    while start < n:
+        end = start + 1
+        while end < n and abs(sa[end] - sa[start]) <= 1e-6 * abs(sa[start]):
+            end += 1
+        free = list(range(start, end))
+        for i in range(start, end):
+            j = min(free, key=lambda c: sum(abs(x - y) for x, y in zip(ka[i], kb[c])))
+            free.remove(j)
+            perm.append(j)
+        start = end
+    return n, rows, perm
+
+
+def compare_detections(ref_dir, out_dir, work):
+    """compare_outputs with out_dir's detections in the order matching ref_dir's
+    (match_detections)."""
+    m = match_detections(ref_dir, out_dir)
+    if m is None:
+        return compare_outputs(ref_dir, out_dir)
+    n, rows, perm = m
+    dst = os.path.join(work, "matched_out")
+    shutil.rmtree(dst, ignore_errors=True)
+    os.makedirs(dst)
+    for f in os.listdir(out_dir):
+        if not f.endswith(".npy"):
+            continue
+        head, _, _, raw = npy_parts(os.path.join(out_dir, f))
+        if f in rows:
+            per = len(raw) // n
+            raw = b"".join(raw[i * per:(i + 1) * per] for i in perm)
+        with open(os.path.join(dst, f), "wb") as g:
+            g.write(head + raw)
+    res = compare_outputs(ref_dir, dst)
+    shutil.rmtree(dst, ignore_errors=True)
+    return res
+
+
 def compare_outputs(ref_dir, out_dir):
     """{'psnr': lowest dB over float outputs, 'max_err': largest |a-b|, 'note': ...}."""
     worst, max_err, notes = None, 0.0, []
@@ -415,7 +500,7 @@ def af_env():
     return dict(os.environ, OPENBLAS_NUM_THREADS="1")
 
 
-def check_bundle(af, d, name, compress, work, ref):
+def check_bundle(af, d, name, compress, work, ref, family=None):
     try:
         bundle = C.convert(af, d, name, compress, work)
     except subprocess.CalledProcessError as e:
@@ -429,6 +514,8 @@ def check_bundle(af, d, name, compress, work, ref):
                        stderr=subprocess.PIPE, text=True, env=af_env())
     except subprocess.CalledProcessError as e:
         return bundle, {"error": "run: " + first_line(e.stderr)}
+    if family in ("detection", "keypoint"):
+        return bundle, compare_detections(ref, out, os.path.join(work, "af_out"))
     return bundle, compare_outputs(ref, out)
 
 
@@ -484,8 +571,8 @@ def check_model(af, name, family, args):
     except subprocess.CalledProcessError as e:
         r.update(status="ort", error=first_line(e.stderr))
         return r
-    _, r["fp32"] = check_bundle(af, d, name, "fp32", args.work, ref)
-    _, r["fp16"] = check_bundle(af, d, name, "fp16", args.work, ref)
+    _, r["fp32"] = check_bundle(af, d, name, "fp32", args.work, ref, family)
+    _, r["fp16"] = check_bundle(af, d, name, "fp16", args.work, ref, family)
     err = r["fp32"].get("error", "")
     r["status"] = "ok" if not err else "run" if err.startswith("run: ") else "convert"
     r["ort_ms_est"] = est
@@ -685,9 +772,7 @@ timed side by side with the alternating method of `bench/compare.py`
   fastest runs. Heavy models (ONNX Runtime above 500 ms per run) were timed with one round of
   3 runs. **peak RSS ratio**: process peak RSS, aneforge (fp32 bundle) / ONNX Runtime (node
   included, ~45 MiB).
-- **not run**: not exported nor checked, with the reason: detection and keypoint models not
-  measured before (they need NonZero with a data-dependent row count, not supported yet; the
-  measured ones show it as their conversion error), models above 250 M parameters (the cost of
+- **not run**: not exported nor checked, with the reason: models above 250 M parameters (the cost of
   one export on the shared machine) and MViT (torch's export needs over 10 GB of RAM). **not timed**: checked, not yet timed.
 - torchvision zero-initialises some classifier heads (ViT's): with the seeded biases their
   output does not depend on the input, so their PSNR can be exact; the timing is unaffected.

@@ -55,6 +55,8 @@ typedef struct afb_tensor {
     afb_encoding encoding;     /* CONST */
     const void *data;          /* CONST: stored bytes in the mapping, AFB_ALIGN-aligned */
     uint64_t data_bytes;       /* CONST: stored byte count */
+    uint8_t dyn;               /* ARENA: bit i = dims[i] is a capacity whose extent each run
+                                * sets (data-dependent extents; docs/dynamic-shapes.md) */
 } afb_tensor;
 
 typedef struct afb_node {

@@ -81,7 +81,8 @@ typedef struct afb_disk_tensor {
     int64_t dims[AF_MAX_RANK]; /* dims[i] >= 0 for i < rank, 0 beyond */
     uint64_t offset;      /* ARENA: arena byte offset; CONST: byte offset from the WGHT start */
     uint64_t data_bytes;  /* ARENA: numel*dtype size; CONST: stored bytes */
-    uint64_t reserved;    /* 0 */
+    uint64_t dyn_axes;    /* ARENA: bit i = dims[i] is a capacity, each run sets the extent
+                           * (data-dependent extents); bits >= rank and CONST: 0 */
 } afb_disk_tensor;
 #define AFB_TENSOR_REC_SIZE 96u
 static_assert(sizeof(afb_disk_tensor) == AFB_TENSOR_REC_SIZE, "tensor layout");
@@ -198,7 +199,7 @@ static inline void afb_get_tensor(const uint8_t *p, afb_disk_tensor *t)
     for (int i = 0; i < AF_MAX_RANK; i++) t->dims[i] = (int64_t)afb_rd64(p + 8 + 8 * i);
     t->offset = afb_rd64(p + 72);
     t->data_bytes = afb_rd64(p + 80);
-    t->reserved = afb_rd64(p + 88);
+    t->dyn_axes = afb_rd64(p + 88);
 }
 static inline void afb_put_tensor(uint8_t *p, const afb_disk_tensor *t)
 {
@@ -210,7 +211,7 @@ static inline void afb_put_tensor(uint8_t *p, const afb_disk_tensor *t)
     for (int i = 0; i < AF_MAX_RANK; i++) afb_wr64(p + 8 + 8 * i, (uint64_t)t->dims[i]);
     afb_wr64(p + 72, t->offset);
     afb_wr64(p + 80, t->data_bytes);
-    afb_wr64(p + 88, t->reserved);
+    afb_wr64(p + 88, t->dyn_axes);
 }
 
 static inline void afb_get_node(const uint8_t *p, afb_disk_node *n)

@@ -354,7 +354,11 @@ static af_status check_enums(uint32_t i, const char *name, const afb_disk_tensor
     if (d->encoding != AFB_ENC_RAW && d->dtype != AF_DTYPE_F32)
         return BAD("tensor %u '%s': %s encoding of a %s tensor", i, name, enc_names[d->encoding],
                    af_dtype_name((af_dtype)d->dtype));
-    if (d->reserved != 0) return BAD("tensor %u '%s': nonzero reserved field", i, name);
+    if (d->dyn_axes >> (d->rank < AF_MAX_RANK ? d->rank : AF_MAX_RANK) ||
+        (d->dyn_axes && d->storage != AFB_STORAGE_ARENA))
+        return BAD("tensor %u '%s': data-dependent axes 0x%llx do not fit a rank-%u %s tensor",
+                   i, name, (unsigned long long)d->dyn_axes, d->rank,
+                   d->storage == AFB_STORAGE_ARENA ? "activation" : "constant");
     return AF_OK;
 }
 
@@ -388,6 +392,7 @@ static af_status parse_tensor(const prog_view *v, uint32_t i, afb_tensor *t, af_
     t->storage = (afb_storage)d.storage;
     t->encoding = (afb_encoding)d.encoding;
     t->data_bytes = d.data_bytes;
+    t->dyn = (uint8_t)d.dyn_axes;
     t->arena_offset = d.storage == AFB_STORAGE_ARENA ? d.offset : 0;
     t->data = d.storage == AFB_STORAGE_CONST ? v->wght + d.offset : NULL;
     return AF_OK;

@@ -196,6 +196,7 @@ static void put_tensor_rec(membuf *b, membuf *s, const af_tensor *t, uint64_t wo
     d.encoding = is_const ? (uint8_t)t->encoding : AFB_ENC_RAW;
     d.offset = is_const ? woff : (uint64_t)t->mem_offset;
     d.data_bytes = is_const ? stored_bytes(t) : (uint64_t)af_tensor_nbytes(t);
+    d.dyn_axes = is_const ? 0 : t->dyn; /* data-dependent extents: 0 for static tensors */
     uint8_t *p = mb_grow(b, AFB_TENSOR_REC_SIZE);
     if (p) afb_put_tensor(p, &d);
 }

@@ -113,6 +113,12 @@ void af_freeze_hint(const af_graph *g, af_err *err)
     while (next_quoted(&p, err->msg, name, sizeof name)) {
         int t = af_graph_find_tensor(g, name);
         if (t < 0 || af_tensor_is_const(&g->tensors[t])) continue;
+        if (g->tensors[t].capval) { /* freezing an input would not make it constant */
+            size_t len = strlen(err->msg);
+            snprintf(err->msg + len, sizeof err->msg - len, "; it depends on a data-dependent "
+                     "extent, which is not supported there yet");
+            break;
+        }
         memset(seen, 0, (size_t)g->n_tensors * 2);
         if (collect_inputs(g, t, seen, seen + g->n_tensors) > 0) {
             append_hint(g, seen + g->n_tensors, t, err);

@@ -52,6 +52,15 @@ typedef struct af_tensor {
     af_encoding encoding;       /* for constants */
     uint8_t *blob;              /* owned: stored bytes for the compressed encodings, else NULL */
     uint64_t blob_bytes;
+    /* data-dependent extents (docs/dynamic-shapes.md): bit i set = dims[i] is a capacity (an
+     * upper bound) and each run sets the actual extent */
+    uint8_t dyn;
+    /* a small integer activation whose values depend on data-dependent extents (Shape of such a
+     * tensor and what is computed from it): its values when every extent is at capacity
+     * (owned, numel elements of dtype), and bit e of dynel = element e (e < 64) depends on the
+     * data; the node stays in the program and recomputes them on every run */
+    void *capval;
+    uint64_t dynel;
 } af_tensor;
 
 typedef struct af_node {

@@ -30,8 +30,8 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_PAD, "pad", af_pad_params, 1, 4, 1, 1, 1),
     ROW(AF_OP_RESIZE, "resize", af_resize_params, 1, 4, 1, 1, 1),
     ROW(AF_OP_CAST, "cast", af_cast_params, 1, 1, 1, 1, 1),
-    ROW(AF_OP_SHAPE, "shape", af_shape_params, 1, 1, 1, 1, 0),
-    ROW(AF_OP_CONSTANT_OF_SHAPE, "constant_of_shape", af_const_of_shape_params, 1, 1, 1, 1, 0),
+    ROW(AF_OP_SHAPE, "shape", af_shape_params, 1, 1, 1, 1, 1),
+    ROW(AF_OP_CONSTANT_OF_SHAPE, "constant_of_shape", af_const_of_shape_params, 1, 1, 1, 1, 1),
     ROW(AF_OP_EXPAND, "expand", af_no_params, 1, 2, 1, 1, 1),
     ROW(AF_OP_WHERE, "where", af_no_params, 3, 3, 1, 1, 1),
     ROW(AF_OP_TILE, "tile", af_no_params, 1, 2, 1, 1, 1),
@@ -86,8 +86,10 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_CONTROL, "control", af_control_params, 0, -1, 0, -1, 0),
     /* fused by lowering */
     ROW(AF_OP_GEGLU, "geglu", af_unary_params, 1, 1, 1, 1, 1),
+    /* data-dependent extents */
+    ROW(AF_OP_SELECT, "select", af_no_params, 3, 3, 1, 1, 1),
 };
-static_assert(AF_OP_COUNT == 71, "add a row to af_op_table");
+static_assert(AF_OP_COUNT == 72, "add a row to af_op_table");
 
 /* Param structs are written raw into bundles: no padding allowed. */
 static_assert(sizeof(af_unary_params) == 12, "padding");

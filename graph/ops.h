@@ -36,7 +36,8 @@ typedef enum af_op {
                                * numpy matmul semantics; Y = A@B + bias + residual (lowering) */
     AF_OP_POOL,               /* in: [X (N,C,*)] MaxPool / AveragePool; out: [Y, Indices? (i64, max)] */
     AF_OP_GLOBAL_POOL,        /* in: [X (N,C,*)] → (N,C,1,...) */
-    AF_OP_RESHAPE,            /* as imported: [data, shape|axes?]; resolved: [data] (a copy) */
+    AF_OP_RESHAPE,            /* as imported: [data, shape|axes?]; resolved: [data] (a copy), or
+                                 [data, shape] when shape depends on data-dependent extents */
     AF_OP_TRANSPOSE,          /* in: [x] */
     AF_OP_CONCAT,             /* in: [x0, x1, ...] */
     AF_OP_SPLIT,              /* as imported: [x, split?]; resolved: [x] */
@@ -48,9 +49,11 @@ typedef enum af_op {
     AF_OP_RESIZE,             /* as imported: [X, roi?, scales?, sizes?]; resolved: [X], or
                                  [X, roi (f32, 2·rank)] for tf_crop_and_resize */
     AF_OP_CAST,               /* in: [x] */
-    AF_OP_SHAPE,              /* in: [x] → i64 shape; always folded to a constant */
-    AF_OP_CONSTANT_OF_SHAPE,  /* in: [shape]; folded when shape is constant */
-    AF_OP_EXPAND,             /* as imported: [x, shape]; resolved: [x] (numpy broadcast) */
+    AF_OP_SHAPE,              /* in: [x] → i64 shape; folded to a constant unless x has
+                                 data-dependent extents (then run: docs/dynamic-shapes.md) */
+    AF_OP_CONSTANT_OF_SHAPE,  /* in: [shape]; folded when shape is constant (else run) */
+    AF_OP_EXPAND,             /* as imported: [x, shape]; resolved: [x] (numpy broadcast), or
+                                 [x, shape] when shape depends on data-dependent extents */
     AF_OP_WHERE,              /* in: [cond (bool), x, y] with broadcasting */
     AF_OP_TILE,               /* as imported: [x, repeats]; resolved: [x] */
     AF_OP_CUMSUM,             /* as imported: [x, axis]; resolved: [x] */
@@ -79,7 +82,9 @@ typedef enum af_op {
     AF_OP_MEL_WEIGHT_MATRIX,  /* as imported: [num_mel_bins, dft_length, sample_rate, lower_hz,
                                  upper_hz]; resolved: [lower_hz, upper_hz] → (dft_length/2+1, mels) */
     /* indexing and selection ops */
-    AF_OP_TOPK,               /* as imported: [x, k]; resolved: [x]; out: [values, indices (i64)] */
+    AF_OP_TOPK,               /* as imported: [x, k]; resolved: [x], or [x, k] when k depends on
+                                 data-dependent extents (p.k: its value at capacity);
+                                 out: [values, indices (i64)] */
     AF_OP_SCATTER_ND,         /* in: [data, indices (i32|i64), updates] */
     AF_OP_SCATTER_ELEMENTS,   /* in: [data, indices (i32|i64), updates]; also opset-9 Scatter */
     AF_OP_GATHER_ND,          /* in: [data, indices (i32|i64)] */
@@ -118,6 +123,10 @@ typedef enum af_op {
     /* fused by lowering */
     AF_OP_GEGLU,              /* in: [x (..., 2h)] → (..., h) = x[..., :h] · gelu(x[..., h:])
                                  (af_unary_params: fn GELU, alpha ≠ 0 the tanh form) */
+    /* data-dependent extents (docs/dynamic-shapes.md) */
+    AF_OP_SELECT,             /* in: [cond (bool scalar), a, b] → a copy of a when cond, else of
+                                 b, with its extents (an ONNX If whose condition depends on
+                                 data-dependent extents: both branches run) */
     AF_OP_COUNT
 } af_op;
 

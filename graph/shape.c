@@ -158,6 +158,11 @@ static int broadcast(const af_tensor *a, const af_tensor *b, int *rank, int64_t 
     for (int i = 0; i < r; i++) {
         int ia = i - (r - a->rank), ib = i - (r - b->rank);
         int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+        int dyn = ia >= 0 && ib >= 0 && (a->dyn >> ia & 1u) && (b->dyn >> ib & 1u);
+        if (dyn && da != db) { /* two data-dependent extents: the run checks they agree */
+            out[i] = da > db ? da : db;
+            continue;
+        }
         if (da != db && da != 1 && db != 1) return -1;
         out[i] = da == 1 ? db : da;
     }
@@ -382,6 +387,7 @@ static const af_shape_fn shape_fns[AF_OP_COUNT] = {
     [AF_OP_NONZERO] = af_shape_nonzero,
     [AF_OP_COMPRESS] = af_shape_compress,
     [AF_OP_GEGLU] = shape_geglu,
+    [AF_OP_SELECT] = af_shape_select,
 };
 
 /* Arity from the op table; the first input present; every present input with a known shape. */
@@ -415,8 +421,9 @@ af_status af_shape_infer_node(af_graph *g, int i, af_err *err)
     if ((unsigned)n->op >= AF_OP_COUNT || !shape_fns[n->op])
         return af_err_set(err, AF_ERR_INTERNAL, "node '%s': unknown op %d", n->name, (int)n->op);
     af_status st = check_inputs(g, n, err);
-    if (st) return st;
-    return shape_fns[n->op](g, n, err);
+    if (!st) st = af_dyn_check(g, n, err);
+    if (!st) st = shape_fns[n->op](g, n, err);
+    return st ? st : af_dyn_infer(g, n, err);
 }
 
 af_status af_shape_infer_graph(af_graph *g, af_err *err)
@@ -425,7 +432,9 @@ af_status af_shape_infer_graph(af_graph *g, af_err *err)
         af_status st = af_shape_infer_node(g, i, err);
         if (st) return st;
         af_op op = g->nodes[i].op;
-        if (op == AF_OP_SHAPE || op == AF_OP_CONSTANT_OF_SHAPE) af_graph_remove_node(g, i);
+        if ((op == AF_OP_SHAPE || op == AF_OP_CONSTANT_OF_SHAPE) &&
+            af_tensor_is_const(&g->tensors[g->nodes[i].out[0]]))
+            af_graph_remove_node(g, i);
     }
     return AF_OK;
 }

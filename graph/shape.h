@@ -13,7 +13,8 @@
  * Resolution is idempotent: running it again on a resolved node changes nothing.
  *
  * SHAPE and CONSTANT_OF_SHAPE compute their output's constant data directly (the caller then
- * removes the node; af_shape_infer_graph does so itself).
+ * removes the node; af_shape_infer_graph does so itself), unless their input has
+ * data-dependent extents (docs/dynamic-shapes.md; graph/shape_dyn.c): then they stay.
  */
 #ifndef AF_GRAPH_SHAPE_H
 #define AF_GRAPH_SHAPE_H

@@ -58,9 +58,33 @@ static af_status shape_reshape(af_graph *g, af_node *n, const af_tensor *x, af_e
 {
     int64_t shape[AF_MAX_RANK];
     int r;
+    uint64_t dynel;
     if (n->n_in < 2) return sh_err(n, err, AF_ERR_SHAPE, "the shape input is missing");
-    af_status st = sh_const_ints(g, n, 1, "shape", shape, AF_MAX_RANK, &r, err);
-    return st ? st : reshape_to(g, n, x, shape, r, err);
+    af_status st = sh_cap_ints(g, n, 1, "shape", shape, AF_MAX_RANK, &r, &dynel, err);
+    if (!st) st = reshape_to(g, n, x, shape, r, err);
+    if (st || !dynel) return st;
+    /* a shape computed on every run: its data-dependent entries and 0s copying a
+     * data-dependent extent are data-dependent */
+    uint8_t m = 0;
+    int infer = -1;
+    for (int i = 0; i < r; i++) {
+        if ((dynel >> i & 1u) || (shape[i] == 0 && (x->dyn >> i & 1u))) m |= (uint8_t)(1u << i);
+        if (shape[i] == -1) infer = i;
+    }
+    /* the -1 takes what is left: data-dependent when x has more such axes than the entries */
+    if (infer >= 0 && __builtin_popcount(m) < __builtin_popcount(x->dyn))
+        m |= (uint8_t)(1u << infer);
+    g->tensors[n->out[0]].dyn = m;
+    return AF_OK;
+}
+
+/* A Reshape whose shape input is computed on every run keeps it (its values at capacity sized
+ * the output). */
+static int keeps_shape_input(af_graph *g, const af_node *n)
+{
+    const af_tensor *t = sh_in(g, n, 1);
+    return n->p.reshape.kind == AF_RESHAPE_RESHAPE && t && !af_tensor_is_const(t) && t->capval &&
+           t->dynel;
 }
 
 static af_status shape_flatten(af_graph *g, af_node *n, const af_tensor *x, af_err *err)
@@ -157,7 +181,7 @@ af_status af_shape_reshape(af_graph *g, af_node *n, af_err *err)
     case AF_RESHAPE_UNSQUEEZE: st = shape_unsqueeze(g, n, x, err); break;
     default: return sh_err(n, err, AF_ERR_INTERNAL, "bad reshape kind %d", kind);
     }
-    if (!st) n->n_in = 1;
+    if (!st && !keeps_shape_input(g, n)) n->n_in = 1;
     return st;
 }
 
@@ -295,13 +319,16 @@ static int64_t slice_axis(int64_t dim, int64_t s, int64_t e, int64_t step, int64
     return count;
 }
 
+/* *dynax: the axes whose starts or ends depend on data-dependent extents (computed on every
+ * run: the node keeps those inputs; the values at capacity size the output). */
 static af_status slice_params(af_graph *g, af_node *n, const af_tensor *x, int64_t *dims,
-                              af_err *err)
+                              uint8_t *dynax, af_err *err)
 {
     int64_t st_[AF_MAX_RANK], en[AF_MAX_RANK], ax[AF_MAX_RANK], sp[AF_MAX_RANK];
     int c, ce, ca, cs;
-    af_status st = sh_const_ints(g, n, 1, "starts", st_, AF_MAX_RANK, &c, err);
-    if (!st) st = sh_const_ints(g, n, 2, "ends", en, AF_MAX_RANK, &ce, err);
+    uint64_t ds = 0, de = 0;
+    af_status st = sh_cap_ints(g, n, 1, "starts", st_, AF_MAX_RANK, &c, &ds, err);
+    if (!st) st = sh_cap_ints(g, n, 2, "ends", en, AF_MAX_RANK, &ce, &de, err);
     if (!st && sh_in(g, n, 3)) st = sh_const_ints(g, n, 3, "axes", ax, AF_MAX_RANK, &ca, err);
     else ca = c;
     if (!st && sh_in(g, n, 4)) st = sh_const_ints(g, n, 4, "steps", sp, AF_MAX_RANK, &cs, err);
@@ -323,6 +350,11 @@ static af_status slice_params(af_graph *g, af_node *n, const af_tensor *x, int64
             return sh_err(n, err, AF_ERR_SHAPE, "bad or repeated axis in slice %d", i);
         if (step == 0) return sh_err(n, err, AF_ERR_SHAPE, "step 0 on axis %d", a);
         seen |= 1u << a;
+        if ((ds | de) >> i & 1u) *dynax |= (uint8_t)(1u << a);
+        if ((x->dyn >> a & 1u) && !((ds | de) >> i & 1u) && (st_[i] < 0 || en[i] < 0 || step < 0))
+            return sh_err(n, err, AF_ERR_UNSUPPORTED, "slicing the data-dependent axis %d of "
+                          "'%s' needs starts and ends >= 0 and a positive step (got %lld:%lld:%lld)",
+                          a, x->name, (long long)st_[i], (long long)en[i], (long long)step);
         p->step[a] = step;
         dims[a] = slice_axis(x->dims[a], st_[i], en[i], step, &p->start[a]);
     }
@@ -338,10 +370,12 @@ af_status af_shape_slice(af_graph *g, af_node *n, af_err *err)
         return AF_OK;
     }
     if (n->n_in < 3) return sh_err(n, err, AF_ERR_SHAPE, "starts and ends inputs are missing");
-    af_status st = slice_params(g, n, x, dims, err);
+    uint8_t dynax = 0;
+    af_status st = slice_params(g, n, x, dims, &dynax, err);
     if (st) return st;
     sh_set_out(g, n, 0, x->dtype, x->rank, dims);
-    n->n_in = 1;
+    g->tensors[n->out[0]].dyn = x->dyn | dynax;
+    if (!dynax) n->n_in = 1; /* else the bounds are read on every run */
     return AF_OK;
 }
 

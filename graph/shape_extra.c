@@ -37,15 +37,20 @@ af_status af_shape_expand(af_graph *g, af_node *n, af_err *err)
     }
     int64_t dims[AF_MAX_RANK];
     int r;
-    af_status st = sh_const_ints(g, n, 1, "shape", dims, AF_MAX_RANK, &r, err);
+    uint64_t dynel;
+    af_status st = sh_cap_ints(g, n, 1, "shape", dims, AF_MAX_RANK, &r, &dynel, err);
     if (st) return st;
     for (int i = 0; i < r; i++)
         if (dims[i] < 0) return sh_err(n, err, AF_ERR_SHAPE, "negative dim %lld", (long long)dims[i]);
+    int rs = r;
     if (bcast_into(x->rank, x->dims, &r, dims))
         return sh_err(n, err, AF_ERR_SHAPE, "input %s does not broadcast to the shape",
                       sh_str(x, s));
-    n->n_in = 1;
+    if (!dynel) n->n_in = 1;
     sh_set_out(g, n, 0, x->dtype, r, dims);
+    /* a shape computed on every run: its data-dependent entries and x's extents */
+    if (dynel)
+        g->tensors[n->out[0]].dyn = (uint8_t)((dynel << (r - rs)) | ((unsigned)x->dyn << (r - x->rank)));
     return AF_OK;
 }
 

@@ -33,6 +33,20 @@ const char *sh_str(const af_tensor *t, char *buf);
 /* Product of dims[a..b), overflow-checked; -1 on overflow. */
 int64_t sh_prod(const int64_t *dims, int a, int b);
 
+/* shape_dyn.c: data-dependent extents (af_tensor.dyn) and values (capval/dynel) */
+int sh_is_dyn(const af_tensor *t);                    /* dyn extents or dyn values */
+int sh_any_dyn_input(af_graph *g, const af_node *n);
+int64_t sh_int_at(const af_tensor *t, const void *data, int64_t i); /* i32/i64 element */
+/* sh_const_ints that also takes a data-dependent value: its values at capacity, and *dynel
+ * the bits of the elements that depend on the data (0 for a constant). */
+af_status sh_cap_ints(af_graph *g, const af_node *n, int k, const char *what, int64_t *vals,
+                      int max, int *count, uint64_t *dynel, af_err *err);
+/* Before an op's shape function: refuses data-dependent extents the op has no rule for. */
+af_status af_dyn_check(af_graph *g, af_node *n, af_err *err);
+/* After it: which output axes are data-dependent. */
+af_status af_dyn_infer(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_select(af_graph *g, af_node *n, af_err *err);
+
 af_status af_shape_conv(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_conv_transpose(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_pool(af_graph *g, af_node *n, af_err *err);

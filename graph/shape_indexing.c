@@ -33,7 +33,17 @@ af_status af_shape_topk(af_graph *g, af_node *n, af_err *err)
     if (sh_axis(p->axis, x->rank, &a))
         return sh_err(n, err, AF_ERR_SHAPE, "axis %d out of range for rank %d", (int)p->axis,
                       x->rank);
-    if (n->n_in > 1) {
+    af_tensor *kt = sh_in(g, n, 1);
+    int dyn_k = kt && !af_tensor_is_const(kt) && kt->capval;
+    if (dyn_k) { /* k computed on every run (min(K, rows)): sized for its value at capacity */
+        int64_t v[1];
+        int c;
+        uint64_t dynel;
+        af_status st = sh_cap_ints(g, n, 1, "k", v, 1, &c, &dynel, err);
+        if (st) return st;
+        if (c != 1) return sh_err(n, err, AF_ERR_SHAPE, "the k input must hold one value");
+        p->k = v[0];
+    } else if (n->n_in > 1) {
         af_status st = const_scalar(g, n, 1, "k", &p->k, err);
         if (st) return st;
         n->n_in = 1;
@@ -47,6 +57,7 @@ af_status af_shape_topk(af_graph *g, af_node *n, af_err *err)
     dims[a] = p->k;
     sh_set_out(g, n, 0, x->dtype, x->rank, dims);
     if (n->n_out > 1) sh_set_out(g, n, 1, AF_DTYPE_I64, x->rank, dims);
+    for (int k = 0; k < n->n_out; k++) g->tensors[n->out[k]].dyn = dyn_k ? (uint8_t)(1u << a) : 0;
     return AF_OK;
 }
 
@@ -233,21 +244,6 @@ static af_status nms_scalar(af_graph *g, af_node *n, int k, const char *what, do
     return AF_OK;
 }
 
-/* NMS, NonZero, Compress: the output's size depends on the data, so it holds a fixed capacity
- * and each run reports the part it wrote, which only a graph output can carry (a consumer would
- * see the capacity). */
-static af_status only_graph_output(af_graph *g, af_node *n, af_err *err)
-{
-    for (int i = 0; i < g->n_nodes; i++) {
-        const af_node *m = &g->nodes[i];
-        for (int k = 0; m->op != AF_OP_NONE && k < m->n_in; k++)
-            if (m->in[k] == n->out[0])
-                return sh_err(n, err, AF_ERR_UNSUPPORTED, "its output '%s' has a data-dependent "
-                              "row count and can only be a graph output, but node '%s' reads it",
-                              g->tensors[n->out[0]].name, m->name);
-    }
-    return AF_OK;
-}
 
 // boxes (B,S,4), scores (B,C,S) [max_output, iou, score_threshold] -> (B*C*min(max,S), 3) i64
 af_status af_shape_nms(af_graph *g, af_node *n, af_err *err)
@@ -278,11 +274,10 @@ af_status af_shape_nms(af_graph *g, af_node *n, af_err *err)
         p->has_score_threshold = have[2];
         n->n_in = 2;
     }
-    af_status st = only_graph_output(g, n, err);
-    if (st) return st;
     int64_t per = p->max_output < b->dims[1] ? p->max_output : b->dims[1];
     int64_t dims[2] = {b->dims[0] * sc->dims[1] * per, 3};
     sh_set_out(g, n, 0, AF_DTYPE_I64, 2, dims);
+    g->tensors[n->out[0]].dyn = 1; /* the rows: a capacity, each run sets its count */
     return AF_OK;
 }
 
@@ -296,11 +291,9 @@ af_status af_shape_nonzero(af_graph *g, af_node *n, af_err *err)
         dims[1] = 0;
         for (int64_t i = 0; i < af_tensor_numel(x); i++)
             dims[1] += af_dtype_get(x->dtype, x->data, (size_t)i) != 0;
-    } else {
-        af_status st = only_graph_output(g, n, err);
-        if (st) return st;
     }
     sh_set_out(g, n, 0, AF_DTYPE_I64, 2, dims);
+    g->tensors[n->out[0]].dyn = af_tensor_is_const(x) ? 0 : 2; /* nnz: set per run */
     return AF_OK;
 }
 
@@ -328,12 +321,12 @@ af_status af_shape_compress(af_graph *g, af_node *n, af_err *err)
         int64_t k = 0;
         for (int64_t i = 0; i < cap; i++) k += ((const uint8_t *)c->data)[i] != 0;
         cap = k;
-    } else {
-        af_status st = only_graph_output(g, n, err);
-        if (st) return st;
     }
     p->axis = a;
     dims[p->flatten ? 0 : a] = cap;
     sh_set_out(g, n, 0, x->dtype, r, dims);
+    af_tensor *y = &g->tensors[n->out[0]];
+    y->dyn = af_tensor_is_const(c) ? 0 : (uint8_t)(1u << (p->flatten ? 0 : a));
+    if (!p->flatten) y->dyn |= x->dyn & (uint8_t)~(1u << a);
     return AF_OK;
 }

@@ -215,7 +215,15 @@ af_status af_shape_shape(af_graph *g, af_node *n, af_err *err)
     if (!data) return sh_err(n, err, AF_ERR_NOMEM, "out of memory");
     for (int64_t i = 0; i < cnt; i++) data[i] = x->dims[s + i];
     sh_set_out(g, n, 0, AF_DTYPE_I64, 1, &cnt);
-    af_tensor_set_data(&g->tensors[n->out[0]], data);
+    af_tensor *o = &g->tensors[n->out[0]];
+    uint64_t dynel = (uint64_t)(x->dyn >> s) & ((1u << cnt) - 1);
+    if (dynel) { /* data-dependent extents: computed on every run, capacities for now */
+        free(o->capval);
+        o->capval = data;
+        o->dynel = dynel;
+        return AF_OK;
+    }
+    af_tensor_set_data(o, data);
     return AF_OK;
 }
 
@@ -223,7 +231,8 @@ af_status af_shape_const_of_shape(af_graph *g, af_node *n, af_err *err)
 {
     int64_t dims[AF_MAX_RANK];
     int r;
-    af_status st = sh_const_ints(g, n, 0, "shape", dims, AF_MAX_RANK, &r, err);
+    uint64_t dynel;
+    af_status st = sh_cap_ints(g, n, 0, "shape", dims, AF_MAX_RANK, &r, &dynel, err);
     if (st) return st;
     const af_const_of_shape_params *p = &n->p.const_of_shape;
     if (p->dtype < 0 || p->dtype >= AF_DTYPE_COUNT)
@@ -233,6 +242,8 @@ af_status af_shape_const_of_shape(af_graph *g, af_node *n, af_err *err)
             return sh_err(n, err, AF_ERR_SHAPE, "negative dim %lld", (long long)dims[i]);
     sh_set_out(g, n, 0, (af_dtype)p->dtype, r, dims);
     af_tensor *o = &g->tensors[n->out[0]];
+    o->dyn = (uint8_t)(dynel & 0xffu);
+    if (dynel) return AF_OK; /* filled on every run, to the extents of that run */
     int64_t bytes = af_tensor_nbytes(o), numel = af_tensor_numel(o);
     if (bytes < 0 || bytes > ((int64_t)1 << 31)) /* folding more than 2 GiB is never meant */
         return sh_err(n, err, AF_ERR_SHAPE, "output of %lld bytes is too large to fold",

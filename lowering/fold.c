@@ -86,6 +86,126 @@ static af_status eval_node(af_graph *g, int i, af_err *err)
     return AF_OK;
 }
 
+/* ---- values computed from data-dependent extents (docs/dynamic-shapes.md) ---------------- */
+
+#define AF_CAP_MAX_ELEMS 64 /* shape arithmetic: small integer tensors only */
+
+/* A node reading constants and data-dependent values (capval) only, at least one of those,
+ * whose outputs have static shapes and few elements. */
+static int cap_evaluable(const af_graph *g, const af_node *n)
+{
+    int any = 0;
+    if (!af_op_table[n->op].runtime || n->n_in > 16 || n->n_out > 16) return 0;
+    for (int k = 0; k < n->n_in; k++) {
+        if (n->in[k] < 0) continue;
+        const af_tensor *t = &g->tensors[n->in[k]];
+        if (t->dyn || (!t->data && !t->capval)) return 0;
+        any |= !t->data;
+    }
+    for (int k = 0; k < n->n_out; k++) {
+        const af_tensor *t = &g->tensors[n->out[k]];
+        int64_t m = af_tensor_numel(t);
+        if (t->dyn || m < 0 || m > AF_CAP_MAX_ELEMS) return 0;
+    }
+    return any;
+}
+
+static uint64_t all_bits(int64_t m) { return m >= 64 ? ~0ull : (1ull << m) - 1; }
+
+static uint64_t dynel_of(const af_graph *g, int id)
+{
+    const af_tensor *t = id >= 0 ? &g->tensors[id] : NULL;
+    return t && !t->data && t->capval ? t->dynel : 0;
+}
+
+/* Which elements of output k depend on the data: exact through the moves of shape arithmetic
+ * (reshape, cast, gather by constant indices, 1-D concat, elementwise), every element else. */
+static uint64_t out_dynel(const af_graph *g, const af_node *n, int k)
+{
+    const af_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[k]];
+    int64_t m = af_tensor_numel(y);
+    uint64_t any = 0, r = 0;
+    for (int j = 0; j < n->n_in; j++) any |= dynel_of(g, n->in[j]);
+    if (!any) return 0;
+    if (n->op == AF_OP_RESHAPE || n->op == AF_OP_IDENTITY || n->op == AF_OP_CAST ||
+        n->op == AF_OP_UNARY)
+        return dynel_of(g, n->in[0]) & all_bits(m);
+    if (n->op == AF_OP_GATHER && x->rank == 1 && g->tensors[n->in[1]].data) {
+        const af_tensor *ix = &g->tensors[n->in[1]];
+        for (int64_t e = 0; e < m; e++) {
+            int64_t v = ix->dtype == AF_DTYPE_I64 ? ((const int64_t *)ix->data)[e]
+                                                  : ((const int32_t *)ix->data)[e];
+            if (v < 0) v += x->dims[0];
+            if (v >= 0 && v < 64 && (dynel_of(g, n->in[0]) >> v & 1u)) r |= 1ull << e;
+        }
+        return r;
+    }
+    if (n->op == AF_OP_CONCAT && y->rank == 1) {
+        int at = 0;
+        for (int j = 0; j < n->n_in; j++) {
+            r |= dynel_of(g, n->in[j]) << at;
+            at += (int)g->tensors[n->in[j]].dims[0];
+        }
+        return r & all_bits(m);
+    }
+    if (n->op == AF_OP_BINARY) {
+        for (int j = 0; j < 2; j++) {
+            int64_t mj = af_tensor_numel(&g->tensors[n->in[j]]);
+            uint64_t dj = dynel_of(g, n->in[j]);
+            if (mj == m) r |= dj;
+            else if (mj == 1 && dj) r |= all_bits(m);
+            else if (dj) return all_bits(m);
+        }
+        return r;
+    }
+    return all_bits(m);
+}
+
+/* Evaluates node i on the values at capacity: outputs none of whose elements depends on the
+ * data become constants (the node is removed), else they keep those values as capval and the
+ * node stays to recompute them on every run. */
+static af_status eval_cap(af_graph *g, int i, int *folded, af_err *err)
+{
+    af_node *n = &g->nodes[i];
+    af_tview in[16], out[16];
+    memset(out, 0, sizeof out);
+    for (int k = 0; k < n->n_in; k++) {
+        memset(&in[k], 0, sizeof in[k]);
+        if (n->in[k] < 0) continue;
+        const af_tensor *t = &g->tensors[n->in[k]];
+        in[k] = view_of(t);
+        if (!t->data) in[k].data = t->capval;
+    }
+    af_status st = AF_OK;
+    for (int k = 0; k < n->n_out && st == AF_OK; k++) {
+        af_tensor *t = &g->tensors[n->out[k]];
+        out[k] = view_of(t);
+        out[k].data = calloc(1, (size_t)af_tensor_nbytes(t) + 1);
+        if (!out[k].data) st = af_err_set(err, AF_ERR_NOMEM, "out of memory folding '%s'", n->name);
+    }
+    if (st == AF_OK) st = af_half_kernel_run(n, in, out, err);
+    uint64_t dyn_any = 0, dynel[16];
+    for (int k = 0; k < n->n_out && st == AF_OK; k++) dyn_any |= dynel[k] = out_dynel(g, n, k);
+    for (int k = 0; k < n->n_out; k++) {
+        af_tensor *t = &g->tensors[n->out[k]];
+        if (st != AF_OK || !out[k].data) {
+            free(out[k].data);
+            continue;
+        }
+        if (!dyn_any) {
+            af_tensor_set_data(t, out[k].data);
+            continue;
+        }
+        free(t->capval);
+        t->capval = out[k].data;
+        t->dynel = dynel[k];
+    }
+    if (st != AF_OK) return af_err_prefix(err, n->name);
+    *folded = !dyn_any;
+    if (!dyn_any) af_graph_remove_node(g, i);
+    return AF_OK;
+}
+
 /* replaces control node i by the nodes its expansion appends (they land
  * where node i was, so the fold goes on with them). */
 static af_status expand_control(af_graph *g, int i, af_err *err)
@@ -121,6 +241,10 @@ af_status af_lower_fold(af_graph *g, af_lower_stats *stats, af_err *err)
         } else if (!is_out && foldable(g, n)) {
             if (eval_node(g, i, err) != AF_OK) return err->code;
             if (stats) stats->folded++;
+        } else if (cap_evaluable(g, n)) {
+            int folded = 0;
+            if (eval_cap(g, i, &folded, err) != AF_OK) return err->code;
+            if (stats) stats->folded += folded;
         }
     }
     return AF_OK;

@@ -9,7 +9,8 @@ static int concat_contiguous(const af_graph *g, const af_node *n)
 {
     const af_tensor *y = &g->tensors[n->out[0]];
     int axis = n->p.axis.axis;
-    if (y->data || y->rank < 1 || axis < 0 || axis >= y->rank || af_tensor_nbytes(y) <= 0)
+    if (y->data || y->dyn || y->rank < 1 || axis < 0 || axis >= y->rank ||
+        af_tensor_nbytes(y) <= 0) /* data-dependent parts move with their extents */
         return 0;
     for (int i = 0; i < axis; i++)
         if (y->dims[i] != 1) return 0;
@@ -17,7 +18,7 @@ static int concat_contiguous(const af_graph *g, const af_node *n)
     for (int k = 0; k < n->n_in; k++) {
         if (n->in[k] < 0) return 0;
         const af_tensor *x = &g->tensors[n->in[k]];
-        if (x->dtype != y->dtype || x->rank != y->rank || x->dims[axis] < 0) return 0;
+        if (x->dtype != y->dtype || x->rank != y->rank || x->dims[axis] < 0 || x->dyn) return 0;
         for (int i = 0; i < y->rank; i++)
             if (i != axis && x->dims[i] != y->dims[i]) return 0;
         if (x->dims[axis] > y->dims[axis] - sum) return 0;

@@ -11,7 +11,8 @@ static int is_noop(const af_graph *g, const af_node *n)
         return af_tensor_same_shape(&g->tensors[n->in[0]], &g->tensors[n->out[0]]);
     }
     if (n->op != AF_OP_RESHAPE || n->n_in != 1) return 0;
-    return af_tensor_same_shape(&g->tensors[n->in[0]], &g->tensors[n->out[0]]);
+    return af_tensor_same_shape(&g->tensors[n->in[0]], &g->tensors[n->out[0]]) &&
+           g->tensors[n->in[0]].dyn == g->tensors[n->out[0]].dyn;
 }
 
 /* Bypasses a copy node x → y. Readers of y read x instead; when y is a graph output (its name

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../bundle/bundle.h"
+#include "dynshape.h"
 #include "fp16_round.h"
 #include "precision.h"
 #include "wdecode.h"
@@ -55,6 +56,11 @@ struct af_session {
     void **pack_half; /* fp16_weights: per node, the halves its packing reads (or NULL) */
     af_session_observer observer;
     void *observer_user;
+    /* data-dependent extents (dynshape.h); all NULL for a static bundle */
+    uint8_t *dyn_node; /* per node: 1 = its views follow this run's extents */
+    uint8_t *tdyn;     /* per tensor: its data-dependent axes (nonzero: extents set per run) */
+    uint8_t *in_dyn;   /* one node's inputs' tdyn (as many as the widest node has) */
+    int64_t *cur;      /* per tensor: AF_MAX_RANK extents of this run (tdyn tensors) */
     char err[512];
 };
 
@@ -549,7 +555,10 @@ static af_status plan_scratch(af_session *s, af_err *err)
     for (uint32_t i = 0; i < f->n_nodes; i++) {
         const afb_node *n = &f->nodes[i];
         const af_tview *v = s->views + s->view_off[i];
-        if (af_kernel_check(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out, err) != AF_OK)
+        /* a node with data-dependent extents is checked on every run, with its extents then
+         * (two capacities need not agree where the extents will) */
+        if ((!s->dyn_node || !s->dyn_node[i]) &&
+            af_kernel_check(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out, err) != AF_OK)
             return af_err_prefix(err, n->name);
         size_t b = af_kernel_scratch_bytes(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out);
         if (b > need) need = b;
@@ -634,6 +643,8 @@ static af_status plan_precision(af_session *s, const af_session_options *opt, af
     return err->code;
 }
 
+static af_status plan_dynamic(af_session *s, af_err *err);
+
 af_status af_session_create(af_bundle *b, const af_session_options *opt, af_session **out,
                             char *msg, size_t msg_size)
 {
@@ -655,7 +666,7 @@ af_status af_session_create(af_bundle *b, const af_session_options *opt, af_sess
         s->fp16 = opt && opt->fp16;
         s->int8 = opt && opt->int8_compute;
         if (build_views(s, &err) == AF_OK && (!s->fp16 || plan_precision(s, opt, &err) == AF_OK) &&
-            (!b->stream || plan_stream(s, &err) == AF_OK) &&
+            (!b->stream || plan_stream(s, &err) == AF_OK) && plan_dynamic(s, &err) == AF_OK &&
             plan_scratch(s, &err) == AF_OK && prepack_weights(s, &err) == AF_OK)
             afk_pool_create(opt && opt->n_threads > 1 ? opt->n_threads : 1, &s->pool, &err);
     }
@@ -702,6 +713,10 @@ void af_session_free(af_session *s)
     free(s->dec_off);
     free(s->dec_ids);
     free(s->dec_dst);
+    free(s->dyn_node);
+    free(s->tdyn);
+    free(s->in_dyn);
+    free(s->cur);
     free(s);
 }
 
@@ -729,6 +744,8 @@ af_status af_session_set_input(af_session *s, int index, const void *data, size_
     return AF_OK;
 }
 
+static void actual_shape(const af_session *s, int32_t id, af_tensor_info *info);
+
 /* fp16 emulation and the observer, after node i ran (or was skipped as an in-place alias). */
 static void after_node(af_session *s, uint32_t i)
 {
@@ -740,6 +757,7 @@ static void after_node(af_session *s, uint32_t i)
         uint8_t *data = s->arena + t->arena_offset;
         af_node_event ev;
         fill_info(t, &ev.info);
+        actual_shape(s, n->out[k], &ev.info);
         int mode = s->fp16 && t->dtype == AF_DTYPE_F32 ? s->tmode[n->out[k]] : AF_PREC_FP32;
         if (!s->skip[i]) af_prec_round_buf(mode, (float *)data, ev.info.nbytes / sizeof(float));
         ev.rounding = mode;
@@ -760,36 +778,82 @@ af_status af_session_set_observer(af_session *s, af_session_observer fn, void *u
     return AF_OK;
 }
 
-/* ops whose output size depends on the data. Their kernels shrink one dim of
- * the output view to what they wrote; the view is restored to the bundle's capacity before each
- * run of the node, and af_session_get_output reports the shrunk shape. */
-static int data_dependent(af_op op)
-{
-    return op == AF_OP_NMS || op == AF_OP_NONZERO || op == AF_OP_COMPRESS;
-}
+/* ---- data-dependent extents (docs/dynamic-shapes.md) ------------------------------------- */
 
-static void restore_capacity(af_session *s, uint32_t i)
-{
-    const afb_node *n = &s->b->f->nodes[i];
-    for (int k = 0; k < n->n_out; k++)
-        s->views[s->view_off[i] + n->n_in + k] = tensor_view(s, n->out[k]);
-}
-
-static void actual_shape(const af_session *s, int32_t id, af_tensor_info *info)
+/* Marks the tensors whose extents are set per run (the bundle's dyn axes, and the outputs of
+ * NMS/NonZero/Compress, which bundles written before those axes existed do not mark) and the
+ * nodes reading or writing one. A static bundle allocates nothing. */
+static af_status plan_dynamic(af_session *s, af_err *err)
 {
     const afb_file *f = s->b->f;
+    int any = 0;
+    for (uint32_t i = 0; i < f->n_tensors && !any; i++) any = f->tensors[i].dyn != 0;
+    for (uint32_t i = 0; i < f->n_nodes && !any; i++) any = af_dyn_sets_own(f->nodes[i].op);
+    if (!any) return AF_OK;
+    int most = 1;
+    for (uint32_t i = 0; i < f->n_nodes; i++) most = f->nodes[i].n_in > most ? f->nodes[i].n_in : most;
+    s->dyn_node = calloc(f->n_nodes ? f->n_nodes : 1, 1);
+    s->tdyn = calloc(f->n_tensors ? f->n_tensors : 1, 1);
+    s->in_dyn = calloc((size_t)most, 1);
+    s->cur = calloc((size_t)(f->n_tensors ? f->n_tensors : 1) * AF_MAX_RANK, sizeof(int64_t));
+    if (!s->dyn_node || !s->tdyn || !s->cur || !s->in_dyn)
+        return af_err_set(err, AF_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < f->n_tensors; i++) {
+        s->tdyn[i] = f->tensors[i].dyn;
+        memcpy(s->cur + (size_t)i * AF_MAX_RANK, f->tensors[i].dims, sizeof f->tensors[i].dims);
+    }
     for (uint32_t i = 0; i < f->n_nodes; i++) {
         const afb_node *n = &f->nodes[i];
-        for (int k = 0; data_dependent(n->op) && k < n->n_out; k++) {
-            const af_tview *v = s->views + s->view_off[i] + n->n_in + k;
-            int fits = n->out[k] == id && v->rank == info->rank;
-            for (int d = 0; fits && d < v->rank; d++) fits = v->dims[d] <= info->dims[d];
-            if (!fits) continue;
-            size_t bytes = af_dtype_size(info->dtype);
-            for (int d = 0; d < v->rank; d++) bytes *= (size_t)(info->dims[d] = v->dims[d]);
-            info->nbytes = bytes;
-        }
+        for (int k = 0; af_dyn_sets_own(n->op) && k < n->n_out; k++) /* older bundles: 0 */
+            s->tdyn[n->out[k]] = s->tdyn[n->out[k]] ? s->tdyn[n->out[k]] : 0xff;
+        s->dyn_node[i] = (uint8_t)af_dyn_sets_own(n->op);
+        for (int k = 0; k < n->n_in; k++) s->dyn_node[i] |= n->in[k] >= 0 && s->tdyn[n->in[k]];
+        for (int k = 0; k < n->n_out; k++) s->dyn_node[i] |= s->tdyn[n->out[k]] != 0;
     }
+    return AF_OK;
+}
+
+/* Before node i runs: its input views take this run's extents, its output views the
+ * capacities, then the op's rule sets the outputs' extents and the params that follow them
+ * (pc, a copy of the node's). */
+static af_status dyn_prepare(af_session *s, uint32_t i, af_params *pc, af_err *err)
+{
+    const afb_file *f = s->b->f;
+    const afb_node *n = &f->nodes[i];
+    af_tview *v = s->views + s->view_off[i];
+    uint8_t dyn[16], *in_dyn = s->in_dyn;
+    if (n->n_out > 16) return af_err_set(err, AF_ERR_UNSUPPORTED, "too many outputs");
+    for (int k = 0; k < n->n_in; k++) {
+        in_dyn[k] = n->in[k] >= 0 ? s->tdyn[n->in[k]] : 0;
+        if (in_dyn[k]) memcpy(v[k].dims, s->cur + (size_t)n->in[k] * AF_MAX_RANK, sizeof v[k].dims);
+    }
+    for (int k = 0; k < n->n_out; k++) {
+        af_tview *o = &v[n->n_in + k];
+        memcpy(o->dims, f->tensors[n->out[k]].dims, sizeof o->dims);
+        dyn[k] = f->tensors[n->out[k]].dyn;
+    }
+    *pc = n->p;
+    return af_dyn_out_shapes(n->op, pc, v, n->n_in, in_dyn, v + n->n_in, n->n_out, dyn, err);
+}
+
+/* After node i ran: its outputs' extents of this run. */
+static void dyn_finish(af_session *s, uint32_t i)
+{
+    const afb_node *n = &s->b->f->nodes[i];
+    const af_tview *v = s->views + s->view_off[i] + n->n_in;
+    for (int k = 0; k < n->n_out; k++)
+        if (s->tdyn[n->out[k]])
+            memcpy(s->cur + (size_t)n->out[k] * AF_MAX_RANK, v[k].dims, sizeof v[k].dims);
+}
+
+/* info (the bundle's capacity shape of tensor id) with this run's extents. */
+static void actual_shape(const af_session *s, int32_t id, af_tensor_info *info)
+{
+    if (!s->tdyn || !s->tdyn[id]) return;
+    size_t bytes = af_dtype_size(info->dtype);
+    for (int d = 0; d < info->rank; d++)
+        bytes *= (size_t)(info->dims[d] = s->cur[(size_t)id * AF_MAX_RANK + d]);
+    info->nbytes = bytes;
 }
 
 /* Node i's weight was just packed for its kernel, which reads only the packed copy from now
@@ -838,23 +902,35 @@ static af_status prepack_node(af_session *s, uint32_t i, af_err *err)
     return AF_OK;
 }
 
+/* Node i of a bundle with data-dependent extents: its views follow this run's extents and its
+ * params (pc) the values that depend on them. */
+static af_status run_dynamic(af_session *s, uint32_t i, af_err *err)
+{
+    const afb_node *n = &s->b->f->nodes[i];
+    af_tview *v = s->views + s->view_off[i];
+    af_params pc;
+    af_status st = dyn_prepare(s, i, &pc, err);
+    if (!st && !s->skip[i])
+        st = af_kernel_run(n->op, &pc, v, n->n_in, v + n->n_in, n->n_out, &s->ctx, err);
+    if (!st) dyn_finish(s, i);
+    return st;
+}
+
 af_status af_session_run(af_session *s)
 {
     const afb_file *f = s->b->f;
     af_err err = {0};
     for (uint32_t i = 0; i < f->n_nodes; i++) {
-        if (s->skip[i]) {
-            if (s->observer) after_node(s, i);
-            continue;
-        }
         const afb_node *n = &f->nodes[i];
         af_tview *v = s->views + s->view_off[i];
-        if (data_dependent(n->op)) restore_capacity(s, i);
         s->ctx.packed = s->node_packed ? s->node_packed[i] : NULL;
-        if ((s->ctx.packed && !s->packed_ready[i] && prepack_node(s, i, &err) != AF_OK) ||
-            (s->dec_off && decode_node_weights(s, i, &err) != AF_OK) ||
-            af_kernel_run(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out, &s->ctx, &err) !=
-                AF_OK) {
+        af_status st = AF_OK;
+        if (s->ctx.packed && !s->packed_ready[i]) st = prepack_node(s, i, &err);
+        if (!st && s->dec_off) st = decode_node_weights(s, i, &err);
+        if (!st && s->dyn_node && s->dyn_node[i]) st = run_dynamic(s, i, &err);
+        else if (!st && !s->skip[i])
+            st = af_kernel_run(n->op, &n->p, v, n->n_in, v + n->n_in, n->n_out, &s->ctx, &err);
+        if (st) {
             snprintf(s->err, sizeof s->err, "node '%s' (%s): %s", n->name, af_op_name(n->op),
                      err.msg);
             return err.code;

@@ -5,7 +5,8 @@
  * keeps the packed NodeProto. Lowering's fold reaches the placeholder once everything before it
  * is folded and calls expand() here, which needs the controlling values constant:
  *   If    the condition selects one branch; only that branch is imported (the other one is
- *         never looked at, so it cannot cause shape errors);
+ *         never looked at, so it cannot cause shape errors); a condition computed from
+ *         data-dependent extents (docs/dynamic-shapes.md) imports both, joined by Selects;
  *   Loop  one iteration at a time: while the trip count and the condition allow, the body is
  *         imported with the iteration number as a constant, followed by a new placeholder for
  *         the rest of the loop (so a condition computed by the body folds before it is read);
@@ -404,10 +405,42 @@ static af_status import_body(xp *x, const Onnx__GraphProto *sg, const int *bind,
 
 /* ---- If ---- */
 
+/* A condition computed from data-dependent extents (docs/dynamic-shapes.md: torchvision's
+ * "no boxes left?"): both branches are imported and each output is a Select of the two, so
+ * both run on every run and the condition picks. */
+static af_status expand_if_dynamic(xp *x)
+{
+    const Onnx__GraphProto *gt = graph_attr(x->root, &x->nd, "then_branch");
+    const Onnx__GraphProto *ge = gt ? graph_attr(x->root, &x->nd, "else_branch") : NULL;
+    if (!gt || !ge) return x->root->err->code;
+    if ((int)gt->n_output != x->n_out || (int)ge->n_output != x->n_out)
+        return onnx_node_err(x->root, &x->nd, AF_ERR_FORMAT, "its branches have %zu and %zu "
+                             "outputs, the node %d", gt->n_output, ge->n_output, x->n_out);
+    int *res = malloc(sizeof *res * 2 * (size_t)x->n_out);
+    if (!res) return af_err_set(x->root->err, AF_ERR_NOMEM, "out of memory");
+    char suffix[48], name[300];
+    snprintf(suffix, sizeof suffix, "%.16s__then", x->cf->suffix);
+    af_status st = import_body(x, gt, NULL, 0, suffix, res);
+    if (!st) st = import_body(x, ge, NULL, 0, x->cf->suffix, res + x->n_out);
+    snprintf(name, sizeof name, "%s__select", x->nd.name);
+    for (int k = 0; k < x->n_out && !st; k++) {
+        int in[3] = {x->in[0], res[k], res[x->n_out + k]};
+        if (in[1] < 0 || in[2] < 0)
+            st = onnx_node_err(x->root, &x->nd, AF_ERR_UNSUPPORTED, "an omitted branch output "
+                               "is not supported");
+        else if (af_graph_add_node(x->root->g, AF_OP_SELECT, name, in, 3, &x->out[k], 1) < 0)
+            st = af_err_set(x->root->err, AF_ERR_NOMEM, "out of memory");
+    }
+    free(res);
+    return st;
+}
+
 static af_status expand_if(xp *x)
 {
     double v;
     if (x->in[0] < 0) return onnx_node_err(x->root, &x->nd, AF_ERR_FORMAT, "has no condition");
+    const af_tensor *c = &x->root->g->tensors[x->in[0]];
+    if (!af_tensor_is_const(c) && c->capval) return expand_if_dynamic(x);
     af_status st = const_value(x, "condition", x->in[0], &v);
     if (st) return st;
     const Onnx__GraphProto *sg = graph_attr(x->root, &x->nd, v != 0 ? "then_branch" : "else_branch");

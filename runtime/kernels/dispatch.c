@@ -230,6 +230,9 @@ af_status af_kernel_check(af_op op, const af_params *p, const af_tview *in, int 
     case AF_OP_QLINEAR_MATMUL: return afk_qlinear_matmul_check(p, in, n_in, out, n_out, err);
     case AF_OP_NMS: return afk_nms_check(p, in, n_in, out, n_out, err);
     case AF_OP_NONZERO: return afk_nonzero_check(p, in, n_in, out, n_out, err);
+    case AF_OP_SHAPE: return afk_shape_check(p, in, n_in, out, n_out, err);
+    case AF_OP_CONSTANT_OF_SHAPE: return afk_const_of_shape_check(p, in, n_in, out, n_out, err);
+    case AF_OP_SELECT: return afk_select_check(p, in, n_in, out, n_out, err);
     case AF_OP_COMPRESS: return afk_compress_check(p, in, n_in, out, n_out, err);
     case AF_OP_GEGLU: return afk_geglu_check(p, in, n_in, out, n_out, err);
     default:
@@ -368,6 +371,9 @@ af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_
     case AF_OP_QLINEAR_MATMUL: return afk_qlinear_matmul_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_NMS: return afk_nms_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_NONZERO: return afk_nonzero_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_SHAPE: return afk_shape_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_CONSTANT_OF_SHAPE: return afk_const_of_shape_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_SELECT: return afk_select_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_COMPRESS: return afk_compress_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_GEGLU: return afk_geglu_run(p, in, n_in, out, n_out, ctx, err);
     default:

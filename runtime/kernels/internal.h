@@ -158,6 +158,12 @@ af_status afk_qlinear_matmul_run(AFK_RUN_ARGS);
 af_status afk_nms_check(AFK_CHECK_ARGS); /* sets out[0].dims[0] to the rows written */
 af_status afk_nms_run(AFK_RUN_ARGS);
 size_t afk_nms_scratch(const af_params *p, const af_tview *in);
+af_status afk_shape_check(AFK_CHECK_ARGS); /* shape_ops.c: data-dependent extents */
+af_status afk_shape_run(AFK_RUN_ARGS);
+af_status afk_const_of_shape_check(AFK_CHECK_ARGS);
+af_status afk_const_of_shape_run(AFK_RUN_ARGS);
+af_status afk_select_check(AFK_CHECK_ARGS);
+af_status afk_select_run(AFK_RUN_ARGS);
 af_status afk_nonzero_check(AFK_CHECK_ARGS); /* sets out[0].dims[1] to the count */
 af_status afk_nonzero_run(AFK_RUN_ARGS);
 af_status afk_compress_check(AFK_CHECK_ARGS); /* sets the cut dim to the count */

@@ -25,7 +25,7 @@ copy_found() { # EXT
 
 case "$NAME" in
 bundle)
-    for m in tests/data/onnx/*.onnx models/*/model.onnx; do
+    for m in tests/data/onnx/*.onnx tests/data/dynamic/*.onnx models/*/model.onnx; do
         b=$(basename "$(dirname "$m")")_$(basename "$m" .onnx)
         for c in fp32 fp16 int8 int4 sparse blockwise palette; do # unknown ones just fail
             "$BUILD/bin/aneforge" convert "$m" -o "$OUT/$b.$c.afb" --compress "$c" -q \

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Small models whose tensors have data-dependent extents (docs/dynamic-shapes.md), and the
+inputs and checks tests/e2e/dynamic_rows.sh runs them with.
+
+  make_dynamic_models.py models           writes the .onnx files next to this script
+  make_dynamic_models.py inputs DIR       writes DIR/<case>/<input>.npy for every input case
+  make_dynamic_models.py check REF OUT    compares two output folders: same files, same
+                                          shapes, integers equal, floats within 1e-6 relative
+
+dyn_topk.onnx is the post-processing pattern of torchvision's detectors, cut down: NonZero of
+scores > 0.5 -> Squeeze -> Gather of scores and boxes -> elementwise -> TopK with
+k = min(5, rows) computed from Shape -> Gather of the boxes by the TopK indices. dyn_if.onnx is
+their "no boxes left?" If on the row count; dyn_refused.onnx feeds the rows to an op that does
+not take them (CumSum). Inputs give 0, 3, 5 and 20 rows (k = 0, 3, 5, 5). Debian's python3-onnx
+and numpy only.
+"""
+import os
+import sys
+
+import numpy as np
+from onnx import TensorProto, checker, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+S = 64  # candidate rows
+K = 5   # at most K kept
+
+
+def const(name, arr):
+    return numpy_helper.from_array(np.asarray(arr), name)
+
+
+def dyn_topk():
+    inits = [const("thr", np.float32(0.5)), const("sq_axes", np.array([0], np.int64)),
+             const("two", np.float32(2.0)), const("one", np.float32(1.0)),
+             const("zero_i", np.array(0, np.int64)), const("u_axes", np.array([0], np.int64)),
+             const("kmax", np.array([K], np.int64)), const("shape1", np.array([1], np.int64)),
+             const("half", np.float32(0.5)), const("ten", np.float32(10.0))]
+    N = helper.make_node
+    nodes = [
+        N("Greater", ["scores", "thr"], ["mask"], name="gt"),
+        N("NonZero", ["mask"], ["nz"], name="nonzero"),
+        N("Squeeze", ["nz", "sq_axes"], ["idx"], name="squeeze"),
+        N("Gather", ["scores", "idx"], ["s"], name="gather_s", axis=0),
+        N("Gather", ["boxes", "idx"], ["b"], name="gather_b", axis=0),
+        N("Mul", ["s", "two"], ["s2"], name="mul"),
+        N("Add", ["s2", "one"], ["s3"], name="add"),
+        N("Sub", ["b", "half"], ["b2"], name="sub"),
+        N("Shape", ["s3"], ["shp"], name="shape"),
+        N("Gather", ["shp", "zero_i"], ["n0"], name="gather_n", axis=0),
+        N("Unsqueeze", ["n0", "u_axes"], ["nu"], name="unsqueeze"),
+        N("Concat", ["kmax", "nu"], ["kn"], name="concat", axis=0),
+        N("ReduceMin", ["kn"], ["kmin"], name="reducemin", keepdims=0),
+        N("Reshape", ["kmin", "shape1"], ["k"], name="reshape"),
+        N("TopK", ["s3", "k"], ["vals", "ids"], name="topk", axis=-1, largest=1, sorted=1),
+        N("Gather", ["b2", "ids"], ["bsel"], name="gather_top", axis=0),
+        N("Mul", ["bsel", "ten"], ["top_boxes"], name="scale"),
+    ]
+    ins = [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [S]),
+           helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [S, 4])]
+    outs = [helper.make_tensor_value_info("vals", TensorProto.FLOAT, ["k"]),
+            helper.make_tensor_value_info("ids", TensorProto.INT64, ["k"]),
+            helper.make_tensor_value_info("top_boxes", TensorProto.FLOAT, ["k", 4]),
+            helper.make_tensor_value_info("nz", TensorProto.INT64, [1, "n"])]
+    g = helper.make_graph(nodes, "dyn_topk", ins, outs, inits)
+    save(g, "dyn_topk.onnx")
+
+
+def dyn_if():
+    """torchvision's "no boxes left?" If on the rows kept by NonZero: the then branch gives an
+    empty (0, 4) constant, the else branch Gathers the kept boxes (an outer-scope value)."""
+    N = helper.make_node
+    empty = numpy_helper.from_array(np.zeros((0, 4), np.float32), "empty")
+    then_g = helper.make_graph([N("Constant", [], ["t_out"], name="t_const", value=empty)],
+                               "then", [], [helper.make_tensor_value_info("t_out",
+                                                                          TensorProto.FLOAT,
+                                                                          [0, 4])])
+    else_g = helper.make_graph([N("Gather", ["boxes", "idx"], ["e_out"], name="e_gather",
+                                  axis=0)],
+                               "else", [], [helper.make_tensor_value_info("e_out",
+                                                                          TensorProto.FLOAT,
+                                                                          ["n", 4])])
+    inits = [const("thr", np.float32(0.5)), const("sq_axes", np.array([0], np.int64)),
+             const("zero", np.array(0, np.int64))]
+    nodes = [
+        N("Greater", ["scores", "thr"], ["mask"], name="gt"),
+        N("NonZero", ["mask"], ["nz"], name="nonzero"),
+        N("Squeeze", ["nz", "sq_axes"], ["idx"], name="squeeze"),
+        N("Shape", ["idx"], ["shp"], name="shape"),
+        N("ReduceProd", ["shp"], ["count"], name="count", keepdims=0),
+        N("Equal", ["count", "zero"], ["none"], name="none"),
+        N("If", ["none"], ["kept"], name="if_none", then_branch=then_g, else_branch=else_g),
+    ]
+    ins = [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [S]),
+           helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [S, 4])]
+    outs = [helper.make_tensor_value_info("kept", TensorProto.FLOAT, ["n", 4])]
+    g = helper.make_graph(nodes, "dyn_if", ins, outs, inits)
+    save(g, "dyn_if.onnx")
+
+
+def dyn_refused():
+    """A data-dependent extent into an op without a rule for it (CumSum): refused in one line
+    naming the node."""
+    N = helper.make_node
+    nodes = [N("Greater", ["scores", "thr"], ["mask"], name="gt"),
+             N("NonZero", ["mask"], ["nz"], name="nonzero"),
+             N("CumSum", ["nz", "axis"], ["cs"], name="cumsum")]
+    ins = [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [S])]
+    outs = [helper.make_tensor_value_info("cs", TensorProto.INT64, [1, "n"])]
+    g = helper.make_graph(nodes, "dyn_refused", ins, outs,
+                          [const("thr", np.float32(0.5)), const("axis", np.array(1, np.int64))])
+    save(g, "dyn_refused.onnx")
+
+
+def save(g, name):
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)],
+                          producer_name="aneforge-tests")
+    m.ir_version = 7
+    checker.check_model(m)
+    with open(os.path.join(HERE, name), "wb") as f:
+        f.write(m.SerializeToString())
+
+
+def inputs(out):
+    rng = np.random.default_rng(16)
+    for rows in (0, 3, 5, 20):
+        d = os.path.join(out, f"rows{rows}")
+        os.makedirs(d, exist_ok=True)
+        scores = rng.uniform(0.0, 0.45, S).astype(np.float32)  # distinct: no TopK ties
+        pick = rng.choice(S, rows, replace=False)
+        scores[pick] = rng.uniform(0.55, 1.0, rows).astype(np.float32)
+        np.save(os.path.join(d, "scores.npy"), scores)
+        np.save(os.path.join(d, "boxes.npy"), rng.standard_normal((S, 4)).astype(np.float32))
+
+
+def check(ref, out):
+    bad = 0
+    names = sorted(f for f in os.listdir(ref) if f.endswith(".npy"))
+    if sorted(f for f in os.listdir(out) if f.endswith(".npy")) != names:
+        print(f"FAIL: output files differ: {sorted(os.listdir(out))} vs {names}")
+        return 1
+    for f in names:
+        r, o = np.load(os.path.join(ref, f)), np.load(os.path.join(out, f))
+        if r.shape != o.shape or r.dtype != o.dtype:
+            print(f"FAIL {f}: {o.dtype}{o.shape}, want {r.dtype}{r.shape}")
+            bad += 1
+        elif r.dtype.kind == "f":
+            # the same single f32 operations in the same order: equal up to rounding
+            ok = np.allclose(o, r, rtol=1e-6, atol=0)
+            print(f"{f}: {r.shape} {'ok' if ok else 'FAIL'}")
+            bad += not ok
+        else:
+            ok = np.array_equal(o, r)
+            print(f"{f}: {r.shape} {'ok' if ok else 'FAIL (integers differ)'}")
+            bad += not ok
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["models"]:
+        dyn_topk()
+        dyn_if()
+        dyn_refused()
+    elif sys.argv[1:2] == ["inputs"] and len(sys.argv) == 3:
+        inputs(sys.argv[2])
+    elif sys.argv[1:2] == ["check"] and len(sys.argv) == 4:
+        sys.exit(check(sys.argv[2], sys.argv[3]))
+    else:
+        sys.exit(__doc__)

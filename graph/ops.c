@@ -148,3 +148,23 @@ const char *const af_reduce_names[AF_REDUCE_COUNT] = {
     "argmax", "argmin",
 };
 static_assert(AF_REDUCE_COUNT == 12, "update af_reduce_names");
+
+/* ONNX Slice's clamping of one axis of extent dim (starts/ends past either end clamp, negative
+ * ones count from the end): the element count; *start the first index (0 when empty). */
+int64_t af_slice_extent(int64_t dim, int64_t s, int64_t e, int64_t step, int64_t *start)
+{
+    if (s < 0) s += dim;
+    if (e < 0) e += dim;
+    int64_t count;
+    if (step > 0) {
+        s = s < 0 ? 0 : s > dim ? dim : s;
+        e = e < 0 ? 0 : e > dim ? dim : e;
+        count = e > s ? (e - s - 1) / step + 1 : 0;
+    } else {
+        s = s < 0 ? 0 : s > dim - 1 ? dim - 1 : s;
+        e = e < -1 ? -1 : e > dim - 1 ? dim - 1 : e;
+        count = s > e ? (s - e - 1) / -step + 1 : 0;
+    }
+    *start = count ? s : 0;
+    return count;
+}

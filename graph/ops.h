@@ -687,6 +687,9 @@ typedef struct af_op_info {
 
 extern const af_op_info af_op_table[AF_OP_COUNT];
 extern const char *const af_unary_names[AF_UNARY_COUNT];
+/* ONNX Slice's clamping of one axis (graph/ops.c): the element count, *start the first index;
+ * shared by the converter's shape inference and the runtime's per-run extents. */
+int64_t af_slice_extent(int64_t dim, int64_t s, int64_t e, int64_t step, int64_t *start);
 extern const char *const af_binary_names[AF_BINARY_COUNT];
 extern const char *const af_reduce_names[AF_REDUCE_COUNT];
 

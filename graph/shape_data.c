@@ -300,25 +300,6 @@ af_status af_shape_split(af_graph *g, af_node *n, af_err *err)
     return AF_OK;
 }
 
-/* ONNX Slice clamping of one axis; returns the element count and sets *start. */
-static int64_t slice_axis(int64_t dim, int64_t s, int64_t e, int64_t step, int64_t *start)
-{
-    if (s < 0) s += dim;
-    if (e < 0) e += dim;
-    int64_t count;
-    if (step > 0) {
-        s = s < 0 ? 0 : s > dim ? dim : s;
-        e = e < 0 ? 0 : e > dim ? dim : e;
-        count = e > s ? (e - s + step - 1) / step : 0;
-    } else {
-        s = s < 0 ? 0 : s > dim - 1 ? dim - 1 : s;
-        e = e < -1 ? -1 : e > dim - 1 ? dim - 1 : e;
-        count = s > e ? (s - e + (-step) - 1) / (-step) : 0;
-    }
-    *start = count ? s : 0;
-    return count;
-}
-
 /* *dynax: the axes whose starts or ends depend on data-dependent extents (computed on every
  * run: the node keeps those inputs; the values at capacity size the output). */
 static af_status slice_params(af_graph *g, af_node *n, const af_tensor *x, int64_t *dims,
@@ -356,7 +337,7 @@ static af_status slice_params(af_graph *g, af_node *n, const af_tensor *x, int64
                           "'%s' needs starts and ends >= 0 and a positive step (got %lld:%lld:%lld)",
                           a, x->name, (long long)st_[i], (long long)en[i], (long long)step);
         p->step[a] = step;
-        dims[a] = slice_axis(x->dims[a], st_[i], en[i], step, &p->start[a]);
+        dims[a] = af_slice_extent(x->dims[a], st_[i], en[i], step, &p->start[a]);
     }
     return AF_OK;
 }

@@ -94,25 +94,6 @@ static af_status reshape(const af_params *p, const af_tview *in, int n_in, uint8
     return AF_OK;
 }
 
-/* ONNX Slice clamping of one axis of extent dim: the element count, *start the first. */
-static int64_t slice_axis(int64_t dim, int64_t s, int64_t e, int64_t step, int64_t *start)
-{
-    if (s < 0) s += dim;
-    if (e < 0) e += dim;
-    int64_t count;
-    if (step > 0) {
-        s = s < 0 ? 0 : s > dim ? dim : s;
-        e = e < 0 ? 0 : e > dim ? dim : e;
-        count = e > s ? (e - s - 1) / step + 1 : 0;
-    } else {
-        s = s < 0 ? 0 : s > dim - 1 ? dim - 1 : s;
-        e = e < -1 ? -1 : e > dim - 1 ? dim - 1 : e;
-        count = s > e ? (s - e - 1) / -step + 1 : 0;
-    }
-    *start = count ? s : 0;
-    return count;
-}
-
 /* Slice whose starts/ends are read on every run: [x, starts, ends, axes?, steps?]. */
 static af_status slice_inputs(af_params *p, const af_tview *in, int n_in, af_tview *o,
                               af_err *err)
@@ -130,7 +111,7 @@ static af_status slice_inputs(af_params *p, const af_tview *in, int n_in, af_tvi
             int64_t dim = in[0].dims[a], s = int_at(&in[1], i), e = int_at(&in[2], i);
             s = s < -dim ? -dim : s > dim ? dim : s; /* no overflow below */
             e = e < -dim - 1 ? -dim - 1 : e > dim ? dim : e;
-            o->dims[a] = slice_axis(dim, s, e, step, &p->slice.start[a]);
+            o->dims[a] = af_slice_extent(dim, s, e, step, &p->slice.start[a]);
             p->slice.step[a] = step;
         }
     }

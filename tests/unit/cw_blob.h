@@ -31,6 +31,41 @@ static inline uint16_t rhalf(void)
     return af_f32_to_f16(((float)(rnd() % 4001) - 2000.0f) / 1000.0f);
 }
 
+/* The encodings test_conv_cw and test_dense_cw run every case with (R: rows per table, block
+ * size, or % non-zero for sparse). */
+static inline const benc *cw_encodings(size_t *n)
+{
+    static const benc encs[] = {
+        {"int8 per-tensor", AFB_ENC_INT8, 8, 0, 0},
+        {"int8 per-channel asym", AFB_ENC_INT8, 8, AF_WBLOB_PER_CHANNEL | AF_WBLOB_ASYMMETRIC, 0},
+        {"int8 onnx uint8 per-channel", AFB_ENC_INT8, 8,
+         AF_WBLOB_F32_SCALE | AF_WBLOB_UNSIGNED | AF_WBLOB_AXIS | AF_WBLOB_PER_CHANNEL |
+             AF_WBLOB_ASYMMETRIC, 0},
+        {"int4 lut R=3", AFB_ENC_INT4_LUT, 4, 0, 3},
+        {"palette4 R=16 scale+offset", AFB_ENC_PALETTE, 4,
+         AF_WBLOB_ROW_SCALE | AF_WBLOB_ROW_OFFSET, 16},
+        {"palette4 R=1 scale", AFB_ENC_PALETTE, 4, AF_WBLOB_ROW_SCALE, 1},
+        {"palette4 R=5 plain", AFB_ENC_PALETTE, 4, 0, 5},
+        {"blockwise4 B=32", AFB_ENC_BLOCKWISE, 4, 0, 32},
+        {"blockwise8 B=8", AFB_ENC_BLOCKWISE, 8, 0, 8},
+        {"blockwise4 B=512", AFB_ENC_BLOCKWISE, 4, 0, 512}, /* one block over both k blocks */
+        /* palettes of other widths: 1..3-bit codes held as nibbles, 5..8-bit as bytes */
+        {"palette1 R=7 offset", AFB_ENC_PALETTE, 1, AF_WBLOB_ROW_OFFSET, 7},
+        {"palette2 R=4 plain", AFB_ENC_PALETTE, 2, 0, 4},
+        {"palette3 R=16 scale+offset", AFB_ENC_PALETTE, 3,
+         AF_WBLOB_ROW_SCALE | AF_WBLOB_ROW_OFFSET, 16},
+        {"palette6 R=16 scale", AFB_ENC_PALETTE, 6, AF_WBLOB_ROW_SCALE, 16},
+        {"palette8 R=3 plain", AFB_ENC_PALETTE, 8, 0, 3},
+        /* sparse: the mask's runs expanded into the panels */
+        {"sparse 50%", AFB_ENC_SPARSE, 16, 0, 50},
+        {"sparse 15%", AFB_ENC_SPARSE, 16, 0, 15},
+        {"sparse 10%", AFB_ENC_SPARSE, 16, 0, 10},
+        {"sparse 100%", AFB_ENC_SPARSE, 16, 0, 100},
+    };
+    *n = sizeof encs / sizeof encs[0];
+    return encs;
+}
+
 /* A sparse blob: each element non-zero with probability R %, its value a random half (-0 and
  * subnormals among them: a stored -0 must come out -0, an element off the mask +0). */
 static inline uint8_t *make_sparse(const benc *e, int rank, const int64_t *dims, size_t *bytes)

@@ -111,35 +111,11 @@ int main(void)
         {16, 13, 20, 1, 3, 2}, /* 3x3 stride 2 */
         {24, 10, 18, 3, 3, 2}, /* grouped */
     };
-    static const benc encs[] = {
-        {"int8 per-tensor", AFB_ENC_INT8, 8, 0, 0},
-        {"int8 per-channel asym", AFB_ENC_INT8, 8, AF_WBLOB_PER_CHANNEL | AF_WBLOB_ASYMMETRIC, 0},
-        {"int8 onnx uint8 per-channel", AFB_ENC_INT8, 8,
-         AF_WBLOB_F32_SCALE | AF_WBLOB_UNSIGNED | AF_WBLOB_AXIS | AF_WBLOB_PER_CHANNEL |
-             AF_WBLOB_ASYMMETRIC, 0},
-        {"int4 lut R=3", AFB_ENC_INT4_LUT, 4, 0, 3},
-        {"palette4 R=16 scale+offset", AFB_ENC_PALETTE, 4,
-         AF_WBLOB_ROW_SCALE | AF_WBLOB_ROW_OFFSET, 16},
-        {"palette4 R=1 scale", AFB_ENC_PALETTE, 4, AF_WBLOB_ROW_SCALE, 1},
-        {"palette4 R=5 plain", AFB_ENC_PALETTE, 4, 0, 5},
-        {"blockwise4 B=32", AFB_ENC_BLOCKWISE, 4, 0, 32},
-        {"blockwise8 B=8", AFB_ENC_BLOCKWISE, 8, 0, 8},
-        {"blockwise4 B=512", AFB_ENC_BLOCKWISE, 4, 0, 512}, /* one block over both k blocks */
-        /* palettes of other widths: 1..3-bit codes held as nibbles, 5..8-bit as bytes */
-        {"palette1 R=7 offset", AFB_ENC_PALETTE, 1, AF_WBLOB_ROW_OFFSET, 7},
-        {"palette2 R=4 plain", AFB_ENC_PALETTE, 2, 0, 4},
-        {"palette3 R=16 scale+offset", AFB_ENC_PALETTE, 3,
-         AF_WBLOB_ROW_SCALE | AF_WBLOB_ROW_OFFSET, 16},
-        {"palette6 R=16 scale", AFB_ENC_PALETTE, 6, AF_WBLOB_ROW_SCALE, 16},
-        {"palette8 R=3 plain", AFB_ENC_PALETTE, 8, 0, 3},
-        /* sparse: the mask's runs expanded into the panels (R: % non-zero) */
-        {"sparse 50%", AFB_ENC_SPARSE, 16, 0, 50},
-        {"sparse 10%", AFB_ENC_SPARSE, 16, 0, 10},
-        {"sparse 100%", AFB_ENC_SPARSE, 16, 0, 100},
-    };
+    size_t n_encs;
+    const benc *encs = cw_encodings(&n_encs);
     if (!afk_pgemm_nr()) return check_report("conv_cw (no packed GEMM here)");
     refused();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        for (size_t j = 0; j < sizeof encs / sizeof encs[0]; j++) one(&cases[i], &encs[j]);
+        for (size_t j = 0; j < n_encs; j++) one(&cases[i], &encs[j]);
     return check_report("conv_cw");
 }

@@ -102,30 +102,11 @@ int main(void)
                                               time, tiles at odd 4-bit starts */
         {AF_OP_GEMM, 0, 1, 1, 72, 81},     /* Gemm's (K,N) weight, alpha, beta, C */
     };
-    static const benc encs[] = {
-        {"int8 per-tensor", AFB_ENC_INT8, 8, 0, 0},
-        {"int8 per-row asym", AFB_ENC_INT8, 8, AF_WBLOB_PER_CHANNEL | AF_WBLOB_ASYMMETRIC, 0},
-        {"int8 onnx uint8 per-row", AFB_ENC_INT8, 8,
-         AF_WBLOB_F32_SCALE | AF_WBLOB_UNSIGNED | AF_WBLOB_AXIS | AF_WBLOB_PER_CHANNEL |
-             AF_WBLOB_ASYMMETRIC, 0},
-        {"int4 lut R=3", AFB_ENC_INT4_LUT, 4, 0, 3},
-        {"palette4 R=16 scale+offset", AFB_ENC_PALETTE, 4,
-         AF_WBLOB_ROW_SCALE | AF_WBLOB_ROW_OFFSET, 16},
-        {"palette4 R=5 plain", AFB_ENC_PALETTE, 4, 0, 5},
-        {"blockwise4 B=32", AFB_ENC_BLOCKWISE, 4, 0, 32},
-        {"blockwise8 B=8", AFB_ENC_BLOCKWISE, 8, 0, 8},
-        {"blockwise4 B=512", AFB_ENC_BLOCKWISE, 4, 0, 512},
-        {"palette2 R=4 plain", AFB_ENC_PALETTE, 2, 0, 4},
-        {"palette3 R=16 scale+offset", AFB_ENC_PALETTE, 3,
-         AF_WBLOB_ROW_SCALE | AF_WBLOB_ROW_OFFSET, 16},
-        {"palette6 R=16 scale", AFB_ENC_PALETTE, 6, AF_WBLOB_ROW_SCALE, 16},
-        {"palette8 R=3 plain", AFB_ENC_PALETTE, 8, 0, 3},
-        {"sparse 50%", AFB_ENC_SPARSE, 16, 0, 50},
-        {"sparse 15%", AFB_ENC_SPARSE, 16, 0, 15},
-    };
-    for (size_t j = 0; j < sizeof encs / sizeof encs[0]; j++) rows_direct(&encs[j]);
+    size_t n_encs;
+    const benc *encs = cw_encodings(&n_encs);
+    for (size_t j = 0; j < n_encs; j++) rows_direct(&encs[j]);
     if (!afk_pgemm_nr()) return check_report("dense_cw (no packed GEMM here)");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        for (size_t j = 0; j < sizeof encs / sizeof encs[0]; j++) one(&cases[i], &encs[j]);
+        for (size_t j = 0; j < n_encs; j++) one(&cases[i], &encs[j]);
     return check_report("dense_cw");
 }

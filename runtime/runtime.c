@@ -46,6 +46,8 @@ struct af_session {
     uint8_t *packed_ready;    /* per node: 1 once its slice is filled (by the first run) */
     float *wbuf;      /* --stream-weights: one node's decoded constants */
     size_t wbuf_bytes;
+    uint8_t *shared;  /* ctx.shared: af_kernel_shared_bytes of the hungriest node (lazy pages) */
+    size_t shared_bytes;
     int *dec_off;     /* per node: first entry in dec_ids/dec_dst (n_nodes + 1 entries) */
     int32_t *dec_ids; /* constants to decode before the node runs ... */
     float **dec_dst;  /* ... and where to (inside wbuf) */
@@ -572,6 +574,26 @@ static af_status plan_scratch(af_session *s, af_err *err)
     return AF_OK;
 }
 
+/* ctx.shared, sized for the node whose packed weights need the most (af_kernel_shared_bytes);
+ * its pages are faulted in by the first run that uses them. */
+static af_status plan_shared(af_session *s, af_err *err)
+{
+    size_t need = 0;
+    for (uint32_t i = 0; s->node_packed && i < s->b->f->n_nodes; i++) {
+        size_t b = af_kernel_shared_bytes(s->b->f->nodes[i].op, s->node_packed[i]);
+        if (b > need) need = b;
+    }
+    if (!need) return AF_OK;
+    s->shared_bytes = align64(need);
+    s->shared = arena_alloc(s->shared_bytes);
+    if (!s->shared) {
+        s->shared_bytes = 0;
+        return af_err_set(err, AF_ERR_NOMEM, "out of memory for %zu bytes of shared scratch", need);
+    }
+    s->ctx.shared = s->shared, s->ctx.shared_bytes = s->shared_bytes;
+    return AF_OK;
+}
+
 /* The arena: zero-filled anonymous pages, page-aligned, faulted in lazily by the first run
  * (touching it here made session creation pay for every page of a large arena). */
 static uint8_t *arena_alloc(size_t bytes)
@@ -689,6 +711,11 @@ af_status af_session_create(af_bundle *b, const af_session_options *opt, af_sess
             af_session_free(s);
             return err.code;
         }
+    if (plan_shared(s, &err) != AF_OK) {
+        put_msg(msg, msg_size, &err);
+        af_session_free(s);
+        return err.code;
+    }
     *out = s;
     return AF_OK;
 }
@@ -710,6 +737,7 @@ void af_session_free(af_session *s)
     free(s->pack_half);
     afk_pool_free(s->pool);
     free(s->wbuf);
+    arena_free(s->shared, s->shared_bytes);
     free(s->dec_off);
     free(s->dec_ids);
     free(s->dec_dst);
@@ -955,7 +983,7 @@ af_status af_session_get_output(af_session *s, int index, const void **data,
 
 size_t af_session_arena_bytes(const af_session *s)
 {
-    return s->arena_bytes + s->scratch_bytes + s->wbuf_bytes + s->packed_bytes;
+    return s->arena_bytes + s->scratch_bytes + s->wbuf_bytes + s->packed_bytes + s->shared_bytes;
 }
 
 const char *af_session_error(const af_session *s) { return s->err; }

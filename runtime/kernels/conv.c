@@ -71,10 +71,12 @@ static int is_depthwise(const conv_geom *g) { return g->G == g->C && g->G == g->
 static int dw_padded_geom(const conv_geom *g, int64_t *PH, int64_t *PW, int64_t *floats);
 
 /* Fills w's geometry when the conv is a 2-D 3x3 stride-1 undilated single-group conv that
- * winograd.c takes (its cost rule included); returns 0 otherwise. */
-static int wino_plan(const conv_geom *g, const af_conv_params *cp, afk_wino *w)
+ * winograd.c takes (its cost rule included, wcost: afk_wino.wcost); returns 0 otherwise. */
+static int wino_plan_cost(const conv_geom *g, const af_conv_params *cp, afk_wino *w,
+                          int64_t wcost)
 {
     memset(w, 0, sizeof *w);
+    w->wcost = wcost;
     if (g->G != 1 || g->k[0] != 1 || g->in[0] != 1 || g->k[1] != 3 || g->k[2] != 3 ||
         g->s[1] != 1 || g->s[2] != 1 || g->d[1] != 1 || g->d[2] != 1)
         return 0;
@@ -84,7 +86,18 @@ static int wino_plan(const conv_geom *g, const af_conv_params *cp, afk_wino *w)
     return afk_wino_applies(w);
 }
 
-static size_t wino_scratch(const afk_wino *w) { return afk_wino_thread_floats(w) * sizeof(float); }
+static int wino_plan(const conv_geom *g, const af_conv_params *cp, afk_wino *w)
+{
+    return wino_plan_cost(g, cp, w, 0);
+}
+
+/* Per-thread scratch of the Winograd path: its V and Z blocks, and room for a compressed
+ * weight's rows while they are transformed (wino_cw.c). */
+static size_t wino_scratch(const afk_wino *w)
+{
+    size_t a = afk_wino_thread_floats(w), b = afk_wino_cw_thread_floats(w);
+    return (a > b ? a : b) * sizeof(float);
+}
 
 /* Output positions per tile: the whole map, or fewer so that rows*T floats fit COL_BYTES. */
 static int64_t tile_len(int64_t rows, int64_t positions)
@@ -252,11 +265,42 @@ enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1, PACK_GEMM16 = 2, PACK_CW = 3
  * compressed panels (docs/performance.md "Compressed weights at run time" measured this). */
 size_t afk_cw_wino_max = (size_t)3 << 20;
 
+/* Larger ones run Winograd still when their transformed weights take at most this many bytes:
+ * transformed on every run from the compressed panels (wino_weights.c) into the buffer the
+ * session shares among its nodes (ctx->shared), so one such layer's transformed weights are
+ * resident at a time, not all of them. The transform (decode, G g G^T, the copy into U) costs
+ * about CW_XF_SLOTS GEMM slots per (output, input) channel pair — measured ~16 % of the 36
+ * GEMMs on the SD ResnetBlock2D's 320-channel 64x64 convs (36 x 320 slots; docs/performance.md)
+ * — which the cost rule adds, so it pays on large maps only; larger layers, and those it does
+ * not pay for, run on their compressed panels. */
+size_t afk_cw_wino_run_max = (size_t)16 << 20;
+enum { CW_XF_SLOTS = 2048 };
+
+/* The Winograd tile m (4 or 2) when a compressed weight runs Winograd transformed on every
+ * run, else 0. */
+static int cw_wino_m(const conv_geom *g, const af_conv_params *cp)
+{
+    afk_wino w;
+    if (!wino_plan(g, cp, &w)) return 0;
+    size_t u = afk_wino_pack_floats(&w) * sizeof(float);
+    if (u <= afk_cw_wino_max || u > afk_cw_wino_run_max) return 0;
+    return wino_plan_cost(g, cp, &w, CW_XF_SLOTS) ? w.m : 0;
+}
+
 /* The layout of pre-packed weights made for the kernel in use, or -1 (none or stale). */
 static int packed_kind(const void *packed)
 {
     const int32_t *h = packed;
     return h && h[0] == afk_pgemm_mr() ? h[1] : -1;
+}
+
+/* Bytes of ctx->shared a conv with these packed weights needs: a compressed weight run by
+ * Winograd holds its transformed weights there while it runs. */
+size_t afk_conv_shared_bytes(const void *packed)
+{
+    const int32_t *h = packed;
+    if (packed_kind(packed) != PACK_CW || !h[2]) return 0;
+    return (size_t)(h[2] + 2) * (size_t)(h[2] + 2) * (size_t)h[4] * (size_t)h[5] * sizeof(float);
 }
 
 /* Bytes for W's GEMM panels (or Winograd-transformed panels) when the conv takes the packed
@@ -307,7 +351,8 @@ void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *ou
         return;
     }
     if (in[1].dtype == AF_DTYPE_U8) {
-        h[1] = PACK_CW;
+        h[1] = PACK_CW, h[2] = cw_wino_m(&g, &p->conv); /* h[2]: Winograd, transformed per run */
+        h[4] = (int32_t)g.M, h[5] = (int32_t)g.C;
         afk_cw_pack(in[1].data, in[1].rank, in[1].dims, g.G, h[0], d + PACK_HDR);
         return;
     }
@@ -1245,11 +1290,19 @@ af_status afk_conv_run(AFK_RUN_ARGS)
         return AF_OK;
     }
     afk_wino w;
-    if (ctx && ctx->scratch && packed_kind(ctx->packed) == PACK_WINO && wino_plan(g, &p->conv, &w) &&
-        ((const int32_t *)ctx->packed)[2] == w.m &&
-        ctx->scratch_bytes / (size_t)nt >= wino_scratch(&w)) {
-        w.U = (const float *)ctx->packed + PACK_HDR, w.bias = j.B;
+    const int kind = packed_kind(ctx ? ctx->packed : NULL);
+    const int32_t *h = kind >= 0 ? ctx->packed : NULL;
+    if (h && ctx->scratch && (kind == PACK_WINO || (kind == PACK_CW && h[2])) &&
+        wino_plan(g, &p->conv, &w) && h[2] == w.m &&
+        ctx->scratch_bytes / (size_t)nt >= wino_scratch(&w) &&
+        (kind == PACK_WINO || (ctx->shared && ctx->shared_bytes >= afk_conv_shared_bytes(h)))) {
         w.scratch = (float *)ctx->scratch, w.slice = ctx->scratch_bytes / (size_t)nt / sizeof(float);
+        w.U = (const float *)h + PACK_HDR, w.bias = j.B;
+        if (kind == PACK_CW) { /* transformed now, into the shared buffer */
+            afk_wino_cw_transform(&w, (const afk_cw *)((const float *)h + PACK_HDR), ctx->shared,
+                                  ctx);
+            w.U = ctx->shared;
+        }
         for (int64_t n = 0; n < g->N; n++) {
             w.x = j.X + n * g->C * g->isp;
             w.y = j.Y + n * g->M * g->osp;

@@ -279,6 +279,11 @@ size_t af_kernel_prepack_bytes(af_op op, const af_params *p, const af_tview *in,
     return op == AF_OP_CONV ? afk_conv_prepack_bytes(p, in, out) : 0;
 }
 
+size_t af_kernel_shared_bytes(af_op op, const void *packed)
+{
+    return op == AF_OP_CONV && packed ? afk_conv_shared_bytes(packed) : 0;
+}
+
 void af_kernel_prepack(af_op op, const af_params *p, const af_tview *in, int n_in,
                        const af_tview *out, int n_out, void *dst)
 {

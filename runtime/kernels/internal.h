@@ -21,6 +21,7 @@ af_status afk_conv_run(AFK_RUN_ARGS);
 size_t afk_conv_scratch(const af_params *p, const af_tview *in, const af_tview *out);
 size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_tview *out);
 void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *out, void *dst);
+size_t afk_conv_shared_bytes(const void *packed);
 af_status afk_convt_check(AFK_CHECK_ARGS);
 af_status afk_convt_run(AFK_RUN_ARGS);
 size_t afk_convt_scratch(const af_params *p, const af_tview *in, const af_tview *out);
@@ -318,6 +319,8 @@ typedef struct afk_wino {
     int act;                            /* AFK_ACT_* fused (afk_pgemm_act), -1: none fits */
     int m;                              /* output tile 4 (F(4x4,3x3)) or 2: afk_wino_applies */
     int64_t nb;                         /* tile slots per task block; 0: afk_wino_run decides */
+    int64_t wcost;                      /* per (output, input) channel pair, in GEMM slots: what
+                                           transforming the weights on every run adds (0: once) */
     float lo, hi;                       /* CLIP's bounds */
     const float *x, *U, *bias;          /* x (C,H,W), U from afk_wino_pack, bias (M) or NULL */
     const float *res;                   /* residual (M,OH,OW) added before act, or NULL */
@@ -330,8 +333,18 @@ int afk_wino_applies(afk_wino *w);
 size_t afk_wino_pack_floats(const afk_wino *w);
 // W (M,C,3,3) -> 36 matrices (G g G^T)[k] (M, C) in afk_pgemm_pack_a's layout
 void afk_wino_pack(const afk_wino *w, const float *weights, float *dst);
+/* The same for rows [m_lo, m_hi) only (m_lo a multiple of afk_pgemm_mr()), weights holding
+ * those rows (row m at weights + (m - m_lo) * C * 9): the floats afk_wino_pack writes there. */
+void afk_wino_pack_rows(const afk_wino *w, const float *weights, int64_t m_lo, int64_t m_hi,
+                        float *dst);
 size_t afk_wino_thread_floats(const afk_wino *w);
 void afk_wino_run(const afk_wino *w, const af_kctx *ctx);
+/* wino_weights.c: U made on every run from compressed panels (struct afk_cw, cpanel.h) with
+ * w->scratch slices of at least afk_wino_cw_thread_floats() floats (+ 64 bytes) per thread. */
+struct afk_cw;
+size_t afk_wino_cw_thread_floats(const afk_wino *w);
+void afk_wino_cw_transform(const afk_wino *w, const struct afk_cw *cw, float *U,
+                           const af_kctx *ctx);
 /* The AVX2+FMA transforms (winograd_avx2.c), for 16-wide B panels: S slots per tile row,
  * NB slots per block, planes ks (V) or zs (Z) floats apart; see winograd.c. */
 void afk_wino_input256(const afk_wino *w, int64_t S, int64_t p0, int64_t nb, int64_t NB,
@@ -339,9 +352,7 @@ void afk_wino_input256(const afk_wino *w, int64_t S, int64_t p0, int64_t nb, int
 void afk_wino_output256(const afk_wino *w, int64_t S, int64_t m0, int64_t mc, int64_t p0,
                         int64_t nb, int64_t NB, const float *Z, size_t zs);
 #if defined(__aarch64__)
-/* The NEON transforms (winograd_neon.c), for 8-wide B panels; arguments as above. And the
- * weight transform of n (1, 2) weights (g, g + gs) to floats d, d + MC, ... (afk_wino_pack). */
-void afk_neon_wino_pair2(int a, const float *g, int64_t gs, int n, float *d, int64_t MC);
+/* The NEON transforms (winograd_neon.c), for 8-wide B panels; arguments as above. */
 void afk_wino_input128(const afk_wino *w, int64_t S, int64_t p0, int64_t nb, int64_t NB,
                        float *V, size_t ks);
 void afk_wino_output128(const afk_wino *w, int64_t S, int64_t m0, int64_t mc, int64_t p0,

@@ -42,6 +42,9 @@ typedef struct af_kctx {
     afk_pool *pool;       /* worker threads (NULL: run on the caller only) */
     const void *packed;   /* this node's weights from af_kernel_prepack, or NULL; with it, a
                            * MATMUL/GEMM in[1].data may be NULL (the weight exists only packed) */
+    void *shared;         /* 64-byte aligned, at least af_kernel_shared_bytes() for packed: one
+                           * buffer the threads of one node share, reused node after node */
+    size_t shared_bytes;
 } af_kctx;
 
 /* A pool of n_threads - 1 workers (*out stays NULL for n_threads <= 1). */
@@ -69,6 +72,10 @@ size_t af_kernel_prepack_bytes(af_op op, const af_params *p, const af_tview *in,
                                const af_tview *out, int n_out);
 void af_kernel_prepack(af_op op, const af_params *p, const af_tview *in, int n_in,
                        const af_tview *out, int n_out, void *dst);
+
+/* Bytes of ctx->shared a node needs with these pre-packed weights (CONV: a compressed 3x3
+ * weight run by Winograd transforms it there on every run); 0 for most. */
+size_t af_kernel_shared_bytes(af_op op, const void *packed);
 
 /* Checks, before any run, that a kernel exists for this op, params and dtypes. */
 af_status af_kernel_check(af_op op, const af_params *p, const af_tview *in, int n_in,

@@ -112,7 +112,7 @@ static int64_t wino_cost(const afk_wino *w0, int m)
     w.m = m;
     int64_t cols = panel() < PANEL ? avx2_cols(&w, pad_panel(tiles(&w)))
                                  : pad_panel(tiles(&w)) * 5 / 4;
-    return nk(&w) * (cols > mem_slots() ? cols : mem_slots());
+    return nk(&w) * (cols > mem_slots() ? cols : mem_slots()) + w.wcost;
 }
 
 enum { BIG_U_MAP = 32 * 32 };
@@ -150,130 +150,6 @@ size_t afk_wino_pack_floats(const afk_wino *w) { return (size_t)(nk(w) * w->M * 
 size_t afk_wino_thread_floats(const afk_wino *w)
 {
     return (size_t)nk(w) * (vstride(w) + zstride(w)) + PAD;
-}
-
-/* ---- weights: U = G g G^T -------------------------------------------------------------- */
-
-/* o (6) = G v (3), G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6;
- * 1/24 -1/12 1/6; 0 0 1]; in double, once per session. */
-static void g6(const double v[3], double *o, int os)
-{
-    o[0] = v[0] / 4;
-    o[os] = -(v[0] + v[1] + v[2]) / 6;
-    o[2 * os] = -(v[0] - v[1] + v[2]) / 6;
-    o[3 * os] = v[0] / 24 + v[1] / 12 + v[2] / 6;
-    o[4 * os] = v[0] / 24 - v[1] / 12 + v[2] / 6;
-    o[5 * os] = v[2];
-}
-
-/* o (4) = G v (3) for F(2x2): G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
-static void g4(const double v[3], double *o, int os)
-{
-    o[0] = v[0];
-    o[os] = (v[0] + v[1] + v[2]) / 2;
-    o[2 * os] = (v[0] - v[1] + v[2]) / 2;
-    o[3 * os] = v[2];
-}
-
-/* u (a x a) = G g G^T of one 3x3 weight g, G (a x 3): G g by columns, then by rows. */
-static void wino_pair(int a, const float *g, double u[6][6])
-{
-    void (*gt)(const double *, double *, int) = a == 6 ? g6 : g4;
-    double t[6][3];
-    for (int j = 0; j < 3; j++) { /* t = G g: columns of g */
-        double col[3] = {g[j], g[3 + j], g[6 + j]};
-        gt(col, &t[0][j], 3);
-    }
-    for (int i = 0; i < a; i++) gt(t[i], u[i], 1); /* u = t G^T: rows of t */
-}
-
-#if defined(__x86_64__) || defined(__i386__)
-#define TGTAVX __attribute__((target("avx")))
-
-/* g6 / g4 on 4 weights at once (one per lane): the same operations in the same order, each
- * correctly rounded, so the same doubles. */
-TGTAVX static inline void g6x4(const __m256d v[3], __m256d *o, int os)
-{
-    const __m256d sign = _mm256_set1_pd(-0.0), c4 = _mm256_set1_pd(4), c6 = _mm256_set1_pd(6);
-    const __m256d c12 = _mm256_set1_pd(12), c24 = _mm256_set1_pd(24);
-    o[0] = _mm256_div_pd(v[0], c4);
-    o[os] = _mm256_div_pd(_mm256_xor_pd(sign, _mm256_add_pd(_mm256_add_pd(v[0], v[1]), v[2])), c6);
-    o[2 * os] = _mm256_div_pd(_mm256_xor_pd(sign, _mm256_add_pd(_mm256_sub_pd(v[0], v[1]), v[2])), c6);
-    __m256d a = _mm256_div_pd(v[0], c24), b = _mm256_div_pd(v[1], c12), c = _mm256_div_pd(v[2], c6);
-    o[3 * os] = _mm256_add_pd(_mm256_add_pd(a, b), c);
-    o[4 * os] = _mm256_add_pd(_mm256_sub_pd(a, b), c);
-    o[5 * os] = v[2];
-}
-
-TGTAVX static inline void g4x4(const __m256d v[3], __m256d *o, int os)
-{
-    const __m256d c2 = _mm256_set1_pd(2);
-    o[0] = v[0];
-    o[os] = _mm256_div_pd(_mm256_add_pd(_mm256_add_pd(v[0], v[1]), v[2]), c2);
-    o[2 * os] = _mm256_div_pd(_mm256_add_pd(_mm256_sub_pd(v[0], v[1]), v[2]), c2);
-    o[3 * os] = v[2];
-}
-
-/* wino_pair for n (1..4) rows from m of W at channel c (weights g, rows gs floats apart),
- * stored as n consecutive floats at d, d + MC, ... (rows of one packed panel are adjacent). */
-TGTAVX static void wino_pair4(int a, const float *g, int64_t gs, int n, float *d, int64_t MC)
-{
-    const float *g1 = g + (n > 1 ? gs : 0), *g2 = g + (n > 2 ? 2 * gs : 0);
-    const float *g3 = g + (n > 3 ? 3 * gs : 0);
-    __m256d t[6][3], u[6][6];
-    for (int j = 0; j < 3; j++) {
-        __m256d col[3];
-        for (int r = 0; r < 3; r++)
-            col[r] = _mm256_setr_pd(g[3 * r + j], g1[3 * r + j], g2[3 * r + j], g3[3 * r + j]);
-        (a == 6 ? g6x4 : g4x4)(col, &t[0][j], 3);
-    }
-    for (int i = 0; i < a; i++) (a == 6 ? g6x4 : g4x4)(t[i], u[i], 1);
-    float tmp[4];
-    for (int i = 0; i < a; i++)
-        for (int j = 0; j < a; j++, d += MC) {
-            if (n == 4) {
-                _mm_storeu_ps(d, _mm256_cvtpd_ps(u[i][j]));
-                continue;
-            }
-            _mm_storeu_ps(tmp, _mm256_cvtpd_ps(u[i][j]));
-            memcpy(d, tmp, (size_t)n * sizeof *d);
-        }
-}
-#endif
-
-// W (M,C,3,3) -> dst[k*M*C + packed index of (m, c)] = (G g G^T)[k]
-void afk_wino_pack(const afk_wino *w, const float *weights, float *dst)
-{
-    const int a = w->m + 2;
-    const int64_t MR = afk_pgemm_mr(), MC = w->M * w->C;
-#if defined(__x86_64__) || defined(__i386__)
-    const int x4 = __builtin_cpu_supports("avx");
-#endif
-    /* in the packed order (k block, row panel, c, row): sequential writes to every plane */
-    for (int64_t k0 = 0; k0 < w->C; k0 += AFK_PGEMM_KC)
-        for (int64_t i0 = 0; i0 < w->M; i0 += MR)
-            for (int64_t c = k0; c < w->C && c < k0 + AFK_PGEMM_KC; c++) {
-                const int64_t mend = w->M < i0 + MR ? w->M : i0 + MR;
-                int64_t m = i0;
-#if defined(__x86_64__) || defined(__i386__)
-                for (; x4 && m < mend; m += 4) /* rows m..m+3 of a panel: adjacent */
-                    wino_pair4(a, weights + (m * w->C + c) * 9, w->C * 9,
-                               mend - m < 4 ? (int)(mend - m) : 4,
-                               dst + afk_pgemm_a_index(w->M, w->C, m, c), MC);
-#elif defined(AFK_NEON)
-                for (; m < mend; m += 2) /* rows m, m+1 of a panel: adjacent */
-                    afk_neon_wino_pair2(a, weights + (m * w->C + c) * 9, w->C * 9,
-                                        mend - m < 2 ? 1 : 2,
-                                        dst + afk_pgemm_a_index(w->M, w->C, m, c), MC);
-#endif
-                for (; m < mend; m++) {
-                    double u[6][6];
-                    wino_pair(a, weights + (m * w->C + c) * 9, u);
-                    float *d = dst + afk_pgemm_a_index(w->M, w->C, m, c);
-                    for (int i = 0; i < a; i++)
-                        for (int j = 0; j < a; j++, d += MC) *d = (float)u[i][j];
-                }
-            }
 }
 
 #if defined(__x86_64__) || defined(__i386__)

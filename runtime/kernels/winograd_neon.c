@@ -47,55 +47,6 @@ static inline void tr4(float32x4_t r0, float32x4_t r1, float32x4_t r2, float32x4
     o[3] = vcombine_f32(vget_high_f32(a.val[1]), vget_high_f32(b.val[1]));
 }
 
-/* ---- weights: U = G g G^T, 2 weights at once in doubles (afk_wino_pack) ------------------- */
-
-/* winograd.c's g6 / g4 on 2 weights (one per lane): the same operations in the same order,
- * each correctly rounded, so the same doubles as its scalar loop. */
-static inline void g6x2(const float64x2_t v[3], float64x2_t *o, int os)
-{
-    const float64x2_t c4 = vdupq_n_f64(4), c6 = vdupq_n_f64(6), c12 = vdupq_n_f64(12);
-    o[0] = vdivq_f64(v[0], c4);
-    o[os] = vdivq_f64(vnegq_f64(vaddq_f64(vaddq_f64(v[0], v[1]), v[2])), c6);
-    o[2 * os] = vdivq_f64(vnegq_f64(vaddq_f64(vsubq_f64(v[0], v[1]), v[2])), c6);
-    float64x2_t a = vdivq_f64(v[0], vdupq_n_f64(24)), b = vdivq_f64(v[1], c12);
-    float64x2_t c = vdivq_f64(v[2], c6);
-    o[3 * os] = vaddq_f64(vaddq_f64(a, b), c);
-    o[4 * os] = vaddq_f64(vsubq_f64(a, b), c);
-    o[5 * os] = v[2];
-}
-
-static inline void g4x2(const float64x2_t v[3], float64x2_t *o, int os)
-{
-    const float64x2_t c2 = vdupq_n_f64(2);
-    o[0] = v[0];
-    o[os] = vdivq_f64(vaddq_f64(vaddq_f64(v[0], v[1]), v[2]), c2);
-    o[2 * os] = vdivq_f64(vaddq_f64(vsubq_f64(v[0], v[1]), v[2]), c2);
-    o[3 * os] = v[2];
-}
-
-// n (1, 2) 3x3 weights g, g + gs -> u (a x a) = G g G^T each, as floats at d, d + MC, ...
-// (rows of one packed panel are adjacent: lane i at d[i])
-void afk_neon_wino_pair2(int a, const float *g, int64_t gs, int n, float *d, int64_t MC)
-{
-    const float *g1 = g + (n > 1 ? gs : 0);
-    void (*gt)(const float64x2_t *, float64x2_t *, int) = a == 6 ? g6x2 : g4x2;
-    float64x2_t t[6][3], u[6][6];
-    for (int j = 0; j < 3; j++) { /* t = G g: columns of g */
-        float64x2_t col[3];
-        for (int r = 0; r < 3; r++) {
-            const double v[2] = {g[3 * r + j], g1[3 * r + j]};
-            col[r] = vld1q_f64(v);
-        }
-        gt(col, &t[0][j], 3);
-    }
-    for (int i = 0; i < a; i++) gt(t[i], u[i], 1); /* u = t G^T: rows of t */
-    for (int i = 0; i < a; i++)
-        for (int j = 0; j < a; j++, d += MC) {
-            d[0] = (float)vgetq_lane_f64(u[i][j], 0);
-            if (n > 1) d[1] = (float)vgetq_lane_f64(u[i][j], 1);
-        }
-}
-
 /* ---- input: V = B^T d B -------------------------------------------------------------------- */
 
 /* o = B^T d for one line of 6 (B^T in winograd.c). */

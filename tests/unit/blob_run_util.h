@@ -55,12 +55,14 @@ static inline void blob_run(af_op op, const af_params *p, af_tview *in, int n_in
         packed = aligned_alloc(64, (pb + 63) / 64 * 64);
         af_kernel_prepack(op, p, pin, n_in, out, 1, packed);
         ctx.packed = packed;
+        ctx.shared_bytes = af_kernel_shared_bytes(op, packed);
+        ctx.shared = ctx.shared_bytes ? aligned_alloc(64, (ctx.shared_bytes + 63) / 64 * 64) : NULL;
     }
     if (blob) in[1].data = NULL; /* the weight exists only as the blob's panels */
     af_status st = af_kernel_run(op, p, in, n_in, out, 1, &ctx, &err);
     CHECK(st == AF_OK, "%s run: %s", af_op_name(op), err.msg);
     afk_pool_free(ctx.pool);
-    free(scratch), free(packed);
+    free(scratch), free(packed), free(ctx.shared);
 }
 
 /* y = conv(x, w) + b, relu. */

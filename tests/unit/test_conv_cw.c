@@ -13,7 +13,11 @@
  * would turn into +0). Blockwise blocks of 8, 32 and 512 over K = 360, 32, 144 and 72 columns
  * (a last partial block; a block spanning two k blocks). Sparse at 10, 50 and 100 % non-zeros.
  * Blobs the reference decoder refuses (a non-finite non-zero or table entry, a mask whose count
- * differs from the header's) must be refused by the panels too (prepack 0). */
+ * differs from the header's) must be refused by the panels too (prepack 0).
+ * A 3x3 conv that Winograd takes, its transformed weights too big to keep (afk_cw_wino_max
+ * 0 here), is transformed from the compressed panels on every run (wino_cw.c): the same bits
+ * as the decoded weight transformed once (F(4x4) and F(2x2)); a direct GEMM instead would
+ * round otherwise and fail the comparison. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +75,41 @@ static void one(const ccase *c, const benc *e)
     free(blob), free(x), free(w), free(b), free(ref), free(y);
 }
 
+/* c on Winograd (mode 1: F(4x4), 2: F(2x2)): transformed per run from the blob, against the
+ * decoded f32 weight transformed once. */
+static void wino_one(const ccase *c, const benc *e, int mode)
+{
+    int64_t OH, dims[4] = {c->M, c->C, 3, 3}, nw = c->M * c->C * 9;
+    conv_params(c, &OH);
+    int64_t ny = c->M * OH * OH;
+    size_t nb;
+    uint8_t *blob = make_blob(e, dims, &nb);
+    float *x = frand_buf(c->C * c->H * c->H), *w = malloc(sizeof(float) * (size_t)nw);
+    float *b = frand_buf(c->M), *ref = malloc(sizeof(float) * (size_t)ny);
+    float *y = malloc(sizeof(float) * (size_t)ny);
+    af_err err = {0};
+    CHECK(af_wdecode(e->enc, blob, nb, 4, dims, w, "w", &err) == AF_OK, "%s: decode", e->name);
+    afk_wino_mode = mode, afk_cw_wino_max = 0;
+    for (int pg = 2; pg >= 1; pg--) {      /* GEMM ISA: AVX-512, AVX2 */
+        afk_pgemm_force = pg, afk_cw_force_portable = 0;
+        conv_run(c, x, w, NULL, AF_DTYPE_U8, b, ref, 1);
+        for (int dec = 0; dec <= 2; dec++)   /* decoder: best, portable, AVX2 */
+            for (int nt = 1; nt <= 2; nt++) {
+                afk_cw_force_portable = dec;
+                memset(y, 0xff, sizeof(float) * (size_t)ny);
+                conv_run(c, x, w, blob, AF_DTYPE_U8, b, y, nt);
+                CHECK(!memcmp(y, ref, sizeof(float) * (size_t)ny),
+                      "%s C=%lld M=%lld F(%dx%d): gemm isa %d, decoder %d, %d threads: "
+                      "Winograd from compressed panels differs from decoded f32", e->name,
+                      (long long)c->C, (long long)c->M, mode == 1 ? 4 : 2, mode == 1 ? 4 : 2,
+                      pg, dec, nt);
+            }
+    }
+    afk_pgemm_force = -1, afk_cw_force_portable = 0, afk_wino_mode = -1;
+    afk_cw_wino_max = (size_t)3 << 20;
+    free(blob), free(x), free(w), free(b), free(ref), free(y);
+}
+
 /* Blobs the reference decoder refuses are refused by the panels too, so the session decodes
  * them instead and reports the decoder's error. */
 static void refused(void)
@@ -117,5 +156,11 @@ int main(void)
     refused();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (size_t j = 0; j < n_encs; j++) one(&cases[i], &encs[j]);
+    /* 45 rows: a partial row panel; K = 333 (k blocks split a channel's 9 taps); 300
+     * channels: two k blocks of the transformed weights */
+    static const ccase wc[] = {{37, 10, 45, 1, 3, 1}, {300, 6, 20, 1, 3, 1}};
+    for (size_t i = 0; i < 2; i++)
+        for (size_t j = 0; j < n_encs; j++)
+            for (int mode = 1; mode <= 2; mode++) wino_one(&wc[i], &encs[j], mode);
     return check_report("conv_cw");
 }

@@ -1,8 +1,9 @@
-/* tests/unit/test_wino_pack.c — Winograd's weight transform (afk_wino_pack): its vector path
- * (4 weights per ymm of doubles; NEON: 2 per register) gives the same floats, bit for bit, as the plain per-weight
- * loop below (G g G^T in double, the same operations in the same order), on panel edges (M
- * not a multiple of the kernel's MR or of 4) and k-block edges (C past 256), for F(4x4) and
- * F(2x2), on each packed GEMM kernel the CPU has.
+/* tests/unit/test_wino_pack.c — Winograd's weight transform (afk_wino_pack, wino_weights.c):
+ * its vector path (16 weights per zmm) gives the same floats, bit for bit, as the plain
+ * per-weight loop below (G g G^T in f32, the same operations in the same order: adds and
+ * multiplies by the rounded constants 1/4, 1/6, 1/12, 1/24, 1/2), on panel edges (M not a
+ * multiple of the kernel's MR or of 8) and k-block edges (C past 256), for F(4x4) and F(2x2),
+ * on each packed GEMM kernel the CPU has (their panels differ).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,22 +13,23 @@
 #include "runtime/kernels/internal.h"
 
 /* o (6) = G v (3) for F(4x4) */
-static void g6(const double v[3], double *o, int os)
+static void g6(const float v[3], float *o, int os)
 {
-    o[0] = v[0] / 4;
-    o[os] = -(v[0] + v[1] + v[2]) / 6;
-    o[2 * os] = -(v[0] - v[1] + v[2]) / 6;
-    o[3 * os] = v[0] / 24 + v[1] / 12 + v[2] / 6;
-    o[4 * os] = v[0] / 24 - v[1] / 12 + v[2] / 6;
+    const float r6 = 1.0f / 6, r12 = 1.0f / 12, r24 = 1.0f / 24;
+    o[0] = v[0] * 0.25f;
+    o[os] = (v[0] + v[1] + v[2]) * -r6;
+    o[2 * os] = (v[0] - v[1] + v[2]) * -r6;
+    o[3 * os] = v[0] * r24 + v[1] * r12 + v[2] * r6;
+    o[4 * os] = v[0] * r24 - v[1] * r12 + v[2] * r6;
     o[5 * os] = v[2];
 }
 
 /* o (4) = G v (3) for F(2x2) */
-static void g4(const double v[3], double *o, int os)
+static void g4(const float v[3], float *o, int os)
 {
     o[0] = v[0];
-    o[os] = (v[0] + v[1] + v[2]) / 2;
-    o[2 * os] = (v[0] - v[1] + v[2]) / 2;
+    o[os] = (v[0] + v[1] + v[2]) * 0.5f;
+    o[2 * os] = (v[0] - v[1] + v[2]) * 0.5f;
     o[3 * os] = v[2];
 }
 
@@ -35,19 +37,19 @@ static void g4(const double v[3], double *o, int os)
 static void ref_pack(const afk_wino *w, const float *weights, float *dst)
 {
     const int a = w->m + 2;
-    void (*gt)(const double *, double *, int) = w->m == 4 ? g6 : g4;
+    void (*gt)(const float *, float *, int) = w->m == 4 ? g6 : g4;
     for (int64_t m = 0; m < w->M; m++)
         for (int64_t c = 0; c < w->C; c++) {
             const float *g = weights + (m * w->C + c) * 9;
-            double t[6][3], u[6][6];
+            float t[6][3], u[6][6];
             for (int j = 0; j < 3; j++) {
-                double col[3] = {g[j], g[3 + j], g[6 + j]};
+                float col[3] = {g[j], g[3 + j], g[6 + j]};
                 gt(col, &t[0][j], 3);
             }
             for (int i = 0; i < a; i++) gt(t[i], u[i], 1);
             size_t at = afk_pgemm_a_index(w->M, w->C, m, c);
             for (int k = 0; k < a * a; k++)
-                dst[(size_t)k * (size_t)(w->M * w->C) + at] = (float)u[k / a][k % a];
+                dst[(size_t)k * (size_t)(w->M * w->C) + at] = u[k / a][k % a];
         }
 }
 

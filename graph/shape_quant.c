@@ -253,5 +253,26 @@ af_status af_shape_qlinear_matmul(af_graph *g, af_node *n, af_err *err)
                     sh_str(bs, b), (long long)mn[1]);
     if (!st) st = check_scale_values(n, bs, "b_scale", err);
     if (!st) st = check_zp(n, sh_in(g, n, 5), sh_in(g, n, 3)->dtype, mn[1], "b_zero_point", err);
+    af_tensor *bias = sh_in(g, n, 8);
+    if (!st && bias && (bias->dtype != AF_DTYPE_I32 || bias->rank != 1 || bias->dims[0] != mn[1]))
+        st = sh_err(n, err, AF_ERR_SHAPE, "bias %s must be int32 (%lld)", sh_str(bias, b),
+                    (long long)mn[1]);
     return st;
+}
+
+af_status af_shape_qlinear_gap(af_graph *g, af_node *n, af_err *err)
+{
+    af_tensor *x = sh_in(g, n, 0), *yz = sh_in(g, n, 4);
+    for (int k = 1; k < 5; k++)
+        if (!sh_in(g, n, k)) return sh_err(n, err, AF_ERR_SHAPE, "input %d is missing", k);
+    if (!is_q8(x->dtype) || !is_q8(yz->dtype) || x->rank < 3)
+        return sh_err(n, err, AF_ERR_SHAPE, "X (N,C,*) and y_zero_point must be int8/uint8");
+    af_status st = check_scalar_pair(n, sh_in(g, n, 1), sh_in(g, n, 2), "x", err);
+    if (!st) st = check_zp(n, sh_in(g, n, 2), x->dtype, 1, "x_zero_point", err);
+    if (!st) st = check_scalar_pair(n, sh_in(g, n, 3), yz, "y", err);
+    if (st) return st;
+    int64_t dims[AF_MAX_RANK];
+    for (int k = 0; k < x->rank; k++) dims[k] = k < 2 ? x->dims[k] : 1;
+    sh_set_out(g, n, 0, yz->dtype, x->rank, dims);
+    return AF_OK;
 }

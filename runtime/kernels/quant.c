@@ -1,6 +1,7 @@
 /* runtime/kernels/quant.c — reference kernels of the quantized-graph ops:
  * QUANTIZE / DEQUANTIZE (per-tensor, per-axis, blocked: runtime/qparam.h), DYN_QUANTIZE,
- * CONV_INTEGER / QLINEAR_CONV and MATMUL_INTEGER / QLINEAR_MATMUL.
+ * CONV_INTEGER / QLINEAR_CONV, MATMUL_INTEGER / QLINEAR_MATMUL (with lowering's optional int32
+ * bias) and QLINEAR_GLOBAL_AVGPOOL (lowering/fuse_qdq.c).
  *
  * Integer products are summed exactly in 64 bits and stored as int32 (wrapping like ONNX
  * Runtime's 32-bit accumulators, which only matters past 2^31). Requantization follows ONNX
@@ -459,8 +460,10 @@ static void axpy_q8(uint32_t *acc, int32_t av, const af_tview *b, int64_t off, i
 // acc: scratch of N uint32.
 static void qmm_run(const af_tview *a, const af_tview *b, const af_tview *az,
                     const af_tview *bz, const af_tview *as, const af_tview *bs,
-                    const af_tview *ys, const af_tview *yz, af_tview *y, uint32_t *acc)
+                    const af_tview *ys, const af_tview *yz, const af_tview *bias, af_tview *y,
+                    uint32_t *acc)
 {
+    const int32_t *bv = bias ? bias->data : NULL;
     int r = y->rank;
     int64_t M = y->dims[r - 2], N = y->dims[r - 1], K = a->dims[a->rank - 1];
     int64_t batches = afk_prod(y, 0, r - 2), e = 0;
@@ -477,7 +480,8 @@ static void qmm_run(const af_tview *a, const af_tview *b, const af_tview *az,
                 axpy_q8(acc, av, b, bo + k * N, N);
             }
             for (int64_t n = 0; n < N; n++, e++) {
-                int32_t v = (int32_t)(acc[n] - (uint32_t)zp_at(bz, n) * sa);
+                int32_t v = (int32_t)(acc[n] - (uint32_t)zp_at(bz, n) * sa +
+                                      (bv ? (uint32_t)bv[n] : 0u));
                 store_q(y, e, ys ? requant(v, out_scale(as, bs, ys, n), yzp, y->dtype) : v);
             }
         }
@@ -507,8 +511,8 @@ af_status afk_matmul_integer_check(AFK_CHECK_ARGS)
 af_status afk_matmul_integer_run(AFK_RUN_ARGS)
 {
     (void)p, (void)n_out, (void)err;
-    qmm_run(&in[0], &in[1], opt(in, n_in, 2), opt(in, n_in, 3), NULL, NULL, NULL, NULL, &out[0],
-            ctx->scratch);
+    qmm_run(&in[0], &in[1], opt(in, n_in, 2), opt(in, n_in, 3), NULL, NULL, NULL, NULL, NULL,
+            &out[0], ctx->scratch);
     return AF_OK;
 }
 
@@ -518,7 +522,9 @@ af_status afk_qlinear_matmul_check(AFK_CHECK_ARGS)
     af_status st = qmm_check("qlinear_matmul", &in[0], &in[3], &out[0], err);
     if (st) return st;
     int64_t nn = out[0].dims[out[0].rank - 1];
-    const af_tview *bz = opt(in, n_in, 5);
+    const af_tview *bz = opt(in, n_in, 5), *b = opt(in, n_in, 8);
+    if (b && (b->dtype != AF_DTYPE_I32 || b->rank != 1 || b->dims[0] != nn))
+        return af_err_set(err, AF_ERR_SHAPE, "qlinear_matmul: the bias must be int32 (N)");
     if (!is_q8(out[0].dtype) || n_in < 8 || !scalar_ok(&in[1], opt(in, n_in, 2), in[0].dtype) ||
         !scalar_ok(&in[6], opt(in, n_in, 7), out[0].dtype) || in[4].dtype != AF_DTYPE_F32 ||
         !per_channel_ok(&in[4], nn) || (bz && (!per_channel_ok(bz, nn) || bz->dtype != in[3].dtype)))
@@ -531,6 +537,40 @@ af_status afk_qlinear_matmul_run(AFK_RUN_ARGS)
 {
     (void)p, (void)n_out, (void)err;
     qmm_run(&in[0], &in[3], opt(in, n_in, 2), opt(in, n_in, 5), &in[1], &in[4], &in[6],
-            opt(in, n_in, 7), &out[0], ctx->scratch);
+            opt(in, n_in, 7), opt(in, n_in, 8), &out[0], ctx->scratch);
+    return AF_OK;
+}
+
+/* ---- integer global average pool ------------------------------------------------------------ */
+
+af_status afk_qlinear_gap_check(AFK_CHECK_ARGS)
+{
+    (void)p, (void)n_out;
+    const af_tview *x = &in[0], *y = &out[0];
+    int ok = n_in == 5 && is_q8(x->dtype) && is_q8(y->dtype) && x->rank >= 3 &&
+             y->rank == x->rank && y->dims[0] == x->dims[0] && y->dims[1] == x->dims[1] &&
+             afk_prod(y, 2, y->rank) == 1 && scalar_ok(&in[1], &in[2], x->dtype) &&
+             scalar_ok(&in[3], &in[4], y->dtype);
+    if (!ok)
+        return af_err_set(err, AF_ERR_SHAPE, "qlinear_global_avgpool: X (N,C,*), Y (N,C,1,...) "
+                          "int8/uint8 and scalar scales and zero points required");
+    return AF_OK;
+}
+
+// X (N,C,*) q8 -> Y (N,C,1,...) q8: acc = sum(x) - xzp * S in int32 (S = spatial size),
+// requantized by xs / (ys * (float)S) in f32: ONNX Runtime's QLinearGlobalAveragePool.
+af_status afk_qlinear_gap_run(AFK_RUN_ARGS)
+{
+    (void)p, (void)n_in, (void)n_out, (void)ctx, (void)err;
+    const af_tview *x = &in[0];
+    int64_t nc = x->dims[0] * x->dims[1], sp = afk_prod(x, 2, x->rank);
+    int32_t xzp = zp_at(&in[2], 0), yzp = zp_at(&in[4], 0);
+    float xs = *(const float *)in[1].data, ys = *(const float *)in[3].data;
+    float scale = xs / (ys * (float)sp);
+    for (int64_t c = 0; c < nc; c++) {
+        uint32_t acc = (uint32_t)(-xzp) * (uint32_t)sp;
+        for (int64_t i = 0; i < sp; i++) acc += (uint32_t)qget(x->dtype, x->data, c * sp + i);
+        store_q(&out[0], c, requant((int32_t)acc, scale, yzp, out[0].dtype));
+    }
     return AF_OK;
 }

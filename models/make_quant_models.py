@@ -20,6 +20,14 @@ writes OUTDIR/NAME/model.onnx and OUTDIR/NAME/inputs/input.npy (seeded N(0,1)) f
   qlinear_cnn the same CNN in the QOperator form: QuantizeLinear, QLinearConv (per-channel int8
              weights, int32 bias, ReLU folded into the output range), DequantizeLinear,
              GlobalAveragePool, QuantizeLinear, QLinearMatMul, DequantizeLinear.
+  qdq_int    a QDQ graph the way torch exports quantized models (fused groups, no QDQ between
+             Conv and its Relu): Q -> DQ -> Conv(64 -> 64, 3x3, per-tensor int8 weight, int32
+             bias) -> Relu -> Q -> DQ -> Conv(3x3 s2, per-channel weight) -> Q (zero point 128)
+             -> DQ -> GlobalAveragePool -> Q -> DQ -> Flatten -> Q -> DQ -> Gemm(per-row int8 weight,
+             int32 bias) -> Q -> DQ,
+             built from numpy draws (no torch). Input (1,64,28,28); outputs the final (1,10) and
+             the uint8 codes of both convs and of the pool, which ONNX Runtime computes with
+             integer kernels (its QDQ fusions) and aneforge must give bit for bit.
   bad_scale_shape, bad_zero_scale   malformed QDQ weights (a per-channel scale with 5 values
              for 8 channels; a scale holding 0): the converter must refuse them (exit 3).
 
@@ -287,11 +295,78 @@ def make_qlinear_cnn():
     return model(nodes, inits, [1, 3, 16, 16], [1, 10])
 
 
+def make_qdq_int():
+    rng = np.random.default_rng(5)
+    c, hw = 64, 28
+    x = rng.standard_normal((1, c, hw, hw)).astype(np.float32)
+    ws = [(rng.standard_normal((c, c, 3, 3)) * np.sqrt(2 / (9 * c))).astype(np.float32),
+          (rng.standard_normal((c, c, 3, 3)) * np.sqrt(2 / (9 * c))).astype(np.float32),
+          (rng.standard_normal((10, c)) * np.sqrt(1 / c)).astype(np.float32)]
+    bs = [(rng.standard_normal(n) * 0.1).astype(np.float32) for n in (c, c, 10)]
+    # calibration: the float forward on the input itself
+    t = torch.from_numpy(x)
+    a1 = torch.relu(torch.nn.functional.conv2d(t, torch.from_numpy(ws[0]), torch.from_numpy(bs[0]),
+                                               1, 1))
+    a2 = torch.nn.functional.conv2d(a1, torch.from_numpy(ws[1]), torch.from_numpy(bs[1]), 2, 1)
+    p = a2.mean(dim=(2, 3))
+    y = p @ torch.from_numpy(ws[2]).T + torch.from_numpy(bs[2])
+    cal = [u8_params(a.numpy()) for a in (t, a1, a2, p, y)]
+    mid = float(np.abs(a2.numpy()).max()) / 127.0
+    cal[2] = (np.float32(mid), np.uint8(128))  # symmetric around 128: no Relu, zero point 128
+    nodes, inits = [], []
+
+    def qdq_pair(xname, sz, name):
+        return qdq(nodes, inits, xname, sz, name)
+
+    def weight(i, name, per_channel):
+        w, b, xs = ws[i], bs[i], cal[i + (i == 2)][0]  # the fc reads the flattened pool
+        if per_channel:
+            return dq_weight(nodes, inits, w, b, xs, name)
+        s = np.float32(np.abs(w).max() / QW)
+        q = np.clip(np.round(w / s), -QW, QW).astype(np.int8)
+        bsc = np.float32(xs) * s
+        inits.extend([init(name + "_W_q", q), init(name + "_W_scale", s),
+                      init(name + "_W_zp", np.int8(0)),
+                      init(name + "_B_q", np.round(b / bsc).astype(np.int32)),
+                      init(name + "_B_scale", np.float32(bsc)), init(name + "_B_zp", np.int32(0))])
+        for k in ("W", "B"):
+            nodes.append(oh.make_node("DequantizeLinear", [f"{name}_{k}_q", f"{name}_{k}_scale",
+                                                           f"{name}_{k}_zp"], [f"{name}_{k}"],
+                                      name=f"{name}_{k}_DequantizeLinear"))
+        return name + "_W", name + "_B"
+
+    a = qdq_pair("input", cal[0], "input")
+    W, B = weight(0, "conv1", False)
+    nodes += [oh.make_node("Conv", [a, W, B], ["conv1_out"], name="conv1", pads=[1, 1, 1, 1]),
+              oh.make_node("Relu", ["conv1_out"], ["relu1"], name="relu1")]
+    a = qdq_pair("relu1", cal[1], "relu1")
+    W, B = weight(1, "conv2", True)
+    nodes.append(oh.make_node("Conv", [a, W, B], ["conv2_out"], name="conv2", pads=[1, 1, 1, 1],
+                              strides=[2, 2]))
+    a = qdq_pair("conv2_out", cal[2], "conv2")
+    nodes.append(oh.make_node("GlobalAveragePool", [a], ["gap"], name="gap"))
+    a = qdq_pair("gap", cal[3], "gap")
+    nodes.append(oh.make_node("Flatten", [a], ["flat"], name="flatten"))
+    a = qdq_pair("flat", cal[3], "flat")
+    W, B = weight(2, "fc", True)
+    nodes.append(oh.make_node("Gemm", [a, W, B], ["fc_out"], name="fc", transB=1))
+    a = qdq_pair("fc_out", cal[4], "fc")
+    nodes.append(oh.make_node("Identity", [a], ["output"], name="out"))
+    m = model(nodes, inits, [1, c, hw, hw], [1, 10])
+    U8 = TP.UINT8
+    m.graph.output.extend([oh.make_tensor_value_info("relu1_q", U8, [1, c, hw, hw]),
+                           oh.make_tensor_value_info("conv2_q", U8, [1, c, hw // 2, hw // 2]),
+                           oh.make_tensor_value_info("gap_q", U8, [1, c, 1, 1])])
+    onnx.checker.check_model(m)
+    return m
+
+
 MODELS = {
     "qdyn_cnn": (make_qdyn_cnn, (1, 3, 16, 16)),
     "qdyn_mlp": (make_qdyn_mlp, (1, 8, 32)),
     "qdq_cnn": (make_qdq_cnn, (1, 3, 16, 16)),
     "qlinear_cnn": (make_qlinear_cnn, (1, 3, 16, 16)),
+    "qdq_int": (make_qdq_int, (1, 64, 28, 28)),
     "bad_scale_shape": (lambda: make_qdq_cnn(bad="shape"), (1, 3, 16, 16)),
     "bad_zero_scale": (lambda: make_qdq_cnn(bad="zero"), (1, 3, 16, 16)),
 }

@@ -90,8 +90,9 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_SELECT, "select", af_no_params, 3, 3, 1, 1, 1),
     /* quantized graphs, fused by lowering */
     ROW(AF_OP_QLINEAR_GLOBAL_AVGPOOL, "qlinear_global_avgpool", af_no_params, 5, 5, 1, 1, 1),
+    ROW(AF_OP_QLINEAR_BINARY, "qlinear_binary", af_binary_params, 8, 8, 1, 1, 1),
 };
-static_assert(AF_OP_COUNT == 73, "add a row to af_op_table");
+static_assert(AF_OP_COUNT == 74, "add a row to af_op_table");
 
 /* Param structs are written raw into bundles: no padding allowed. */
 static_assert(sizeof(af_unary_params) == 12, "padding");

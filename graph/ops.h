@@ -131,6 +131,9 @@ typedef enum af_op {
     /* quantized graphs, fused by lowering (lowering/fuse_qdq.c) */
     AF_OP_QLINEAR_GLOBAL_AVGPOOL, /* in: [X (N,C,*) i8|u8, xs, xzp, ys, yzp] → (N,C,1,...) i8|u8:
                                  requant(sum(X − xzp) in int32, xs / (ys · numel(*))) */
+    AF_OP_QLINEAR_BINARY,     /* in: [A, as, azp, B, bs, bzp, ys, yzp] → i8|u8 (af_binary_params:
+                                 ADD with A, B of Y's shape, or MUL broadcasting): ONNX Runtime's
+                                 QLinearAdd / QLinearMul (runtime/kernels/quant.c) */
     AF_OP_COUNT
 } af_op;
 

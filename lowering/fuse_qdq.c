@@ -6,9 +6,11 @@
  *   Q(Conv(DQ(x), DQ(W), DQ(B int32)) [→ Relu])       → qlinear_conv(x, W, B)
  *   Q(Gemm(DQ(a), DQ(W), DQ(C int32)))                  → qlinear_matmul(a, Wᵀ, C)
  *   Q(GlobalAveragePool(DQ(x)))                         → qlinear_global_avgpool(x)
+ *   Q(Add(DQ(a), DQ(b)) [→ Relu]), Q(Mul(DQ(a), DQ(b)))  → qlinear_binary(a, b)
  *
  * ONNX Runtime runs these groups as exactly those integer kernels (its QDQ fusions: QLinearConv,
- * QGemm, QLinearGlobalAveragePool): exact int32 sums, one requantization. The f32 ops instead
+ * QGemm, QLinearGlobalAveragePool, QLinearAdd, QLinearMul): exact int32 sums, one
+ * requantization (Add and Mul: ONNX Runtime's own f32 formulas). The f32 ops instead
  * round every product and partial sum, so an output near a rounding boundary of the final
  * QuantizeLinear moves by one quantum, differently in every f32 implementation. Running the
  * integer op gives ONNX Runtime's codes bit for bit.
@@ -351,6 +353,46 @@ static int fuse_gap(af_graph *g, int q, af_err *err)
     return 1;
 }
 
+/* 1 when tensor b broadcasts to y's shape (numpy rules). */
+static int broadcasts_to(const af_tensor *b, const af_tensor *y)
+{
+    if (b->rank > y->rank) return 0;
+    for (int k = 0; k < b->rank; k++) {
+        int64_t d = b->dims[b->rank - 1 - k];
+        if (d != 1 && d != y->dims[y->rank - 1 - k]) return 0;
+    }
+    return 1;
+}
+
+/* Q(Add(DQ(a), DQ(b)) [→ Relu]) of equal shapes, Q(Mul(DQ(a), DQ(b))) also broadcast →
+ * qlinear_binary (ONNX Runtime's QLinearAdd / QLinearMul; see the kernel for their f32
+ * formulas, which an Add of a broadcast operand evaluates in another order). */
+static int fuse_binary(af_graph *g, int q, af_err *err)
+{
+    int relu, c = float_op(g, q, &relu);
+    if (c < 0 || g->nodes[c].op != AF_OP_BINARY || g->nodes[c].n_in != 2) return 0;
+    int fn = g->nodes[c].p.binary.fn;
+    if ((fn != AF_BINARY_ADD && fn != AF_BINARY_MUL) || (fn == AF_BINARY_MUL && relu >= 0))
+        return 0;
+    int da = producer(g, g->nodes[c].in[0]), db = producer(g, g->nodes[c].in[1]);
+    if (!dq_activation(g, da) || !dq_activation(g, db)) return 0;
+    const af_tensor *a = &g->tensors[g->nodes[da].in[0]], *b = &g->tensors[g->nodes[db].in[0]];
+    const af_tensor *y = &g->tensors[g->nodes[q].out[0]];
+    if (a->dtype != y->dtype || b->dtype != y->dtype) return 0;
+    if (fn == AF_BINARY_ADD ? !af_tensor_same_shape(a, y) || !af_tensor_same_shape(b, y)
+                            : !broadcasts_to(a, y) || !broadcasts_to(b, y))
+        return 0;
+    int in[8];
+    if (!dq_inputs(g, da, in) || !dq_inputs(g, db, in + 3) || !q_outputs(g, q, in + 6))
+        return -1;
+    af_params p;
+    memset(&p, 0, sizeof p);
+    p.binary.fn = fn;
+    if (become(g, q, AF_OP_QLINEAR_BINARY, in, 8, &p, err)) return -1;
+    remove_chain(g, c, relu);
+    return 1;
+}
+
 af_status af_lower_fuse_qdq(af_graph *g, af_lower_stats *st, af_err *err)
 {
     for (int i = 0; i < g->n_nodes; i++) {
@@ -358,6 +400,7 @@ af_status af_lower_fuse_qdq(af_graph *g, af_lower_stats *st, af_err *err)
         int r = fuse_conv(g, i, err);
         if (r == 0) r = fuse_gemm(g, i, err);
         if (r == 0) r = fuse_gap(g, i, err);
+        if (r == 0) r = fuse_binary(g, i, err);
         if (r < 0)
             return err->code ? err->code
                              : af_err_set(err, AF_ERR_NOMEM, "out of memory fusing '%s'",

@@ -147,7 +147,7 @@ static const af_target_family families[] = {
  * ANE form: the same public source as the dtype rule below. */
 #define QUANT_NEVER \
     ",quantize,dequantize,dyn_quantize,conv_integer,qlinear_conv,matmul_integer,qlinear_matmul,"    \
-    "qlinear_global_avgpool"
+    "qlinear_global_avgpool,qlinear_binary"
 #define QUANT_NEVER_SOURCE                                                                     \
     "; quantize/dequantize and integer conv/matmul: the ANE computes fp16 only, int8 only as " \
     "weights dequantized in its datapath"

@@ -541,6 +541,86 @@ af_status afk_qlinear_matmul_run(AFK_RUN_ARGS)
     return AF_OK;
 }
 
+/* ---- QLinearAdd / QLinearMul ----------------------------------------------------------------- */
+
+af_status afk_qlinear_binary_check(AFK_CHECK_ARGS)
+{
+    (void)n_out;
+    const af_tview *a = &in[0], *b = &in[3], *y = &out[0];
+    int ok = n_in == 8 && is_q8(y->dtype) && a->dtype == y->dtype && b->dtype == y->dtype &&
+             a->rank <= y->rank && b->rank <= y->rank && scalar_ok(&in[1], &in[2], a->dtype) &&
+             scalar_ok(&in[4], &in[5], b->dtype) && scalar_ok(&in[6], &in[7], y->dtype) &&
+             (p->binary.fn == AF_BINARY_MUL ||
+              (p->binary.fn == AF_BINARY_ADD && af_tview_numel(a) == af_tview_numel(y) &&
+               af_tview_numel(b) == af_tview_numel(y)));
+    for (int k = 0; ok && k < y->rank; k++) {
+        int ka = k - (y->rank - a->rank), kb = k - (y->rank - b->rank);
+        int64_t da = ka >= 0 ? a->dims[ka] : 1, db = kb >= 0 ? b->dims[kb] : 1;
+        ok = (da == y->dims[k] || da == 1) && (db == y->dims[k] || db == 1);
+    }
+    if (!ok)
+        return af_err_set(err, AF_ERR_SHAPE, "qlinear_binary: A, B (broadcast for mul, Y's shape "
+                          "for add) and Y of one int8/uint8 type and scalar scales required");
+    return AF_OK;
+}
+
+/* Element strides of v read at y's indices (0 along broadcast axes), in y's rank. */
+static void bstrides(const af_tview *v, const af_tview *y, int64_t *st)
+{
+    int64_t s = 1;
+    for (int k = y->rank - 1; k >= 0; k--) {
+        int kv = k - (y->rank - v->rank);
+        int64_t d = kv >= 0 ? v->dims[kv] : 1;
+        st[k] = d == 1 ? 0 : s;
+        s *= d;
+    }
+}
+
+/* cvtps2dq then saturating packs: rint half to even; NaN and |v| >= 2^31 convert to INT_MIN,
+ * which saturates to the type's minimum. */
+static int32_t sat_q(float v, af_dtype t)
+{
+    int32_t lo, hi;
+    qrange(t, &lo, &hi);
+    if (!(v > -2147483648.0f && v < 2147483648.0f)) return lo;
+    int64_t r = (int64_t)rintf(v);
+    return r < lo ? lo : r > hi ? hi : (int32_t)r;
+}
+
+// A, B (broadcast to Y) q8 -> Y q8. ONNX Runtime's x86 kernels, formula for formula:
+//   add (AVX2, same shapes): ra = as / ys, rb = bs / ys, c0 = yzp - (ra * azp + rb * bzp),
+//        y = rint(fma(a, ra, fma(b, rb, c0))) saturated (a, b the raw codes);
+//   mul (SSE2): y = rint((float)((a - azp) * (b - bzp)) * ((as * bs) / ys) + yzp) saturated.
+// Each f32 operation rounds once (no contraction in this file), half to even.
+af_status afk_qlinear_binary_run(AFK_RUN_ARGS)
+{
+    (void)n_in, (void)n_out, (void)ctx, (void)err;
+    const af_tview *a = &in[0], *b = &in[3], *y = &out[0];
+    float as = *(const float *)in[1].data, bs = *(const float *)in[4].data;
+    float ys = *(const float *)in[6].data;
+    int32_t azp = zp_at(&in[2], 0), bzp = zp_at(&in[5], 0), yzp = zp_at(&in[7], 0);
+    int64_t sa[AF_MAX_RANK], sb[AF_MAX_RANK], idx[AF_MAX_RANK] = {0}, n = af_tview_numel(y);
+    bstrides(a, y, sa);
+    bstrides(b, y, sb);
+    float ra = as / ys, rb = bs / ys, rmul = (as * bs) / ys;
+    float ta = ra * (float)azp, tb = rb * (float)bzp, c0 = (float)yzp - (ta + tb);
+    int64_t oa = 0, ob = 0;
+    for (int64_t e = 0; e < n; e++) {
+        int32_t qa = qget(a->dtype, a->data, oa), qb = qget(b->dtype, b->data, ob);
+        float v = p->binary.fn == AF_BINARY_ADD
+                      ? fmaf((float)qa, ra, fmaf((float)qb, rb, c0))
+                      : (float)((qa - azp) * (qb - bzp)) * rmul + (float)yzp;
+        store_q(y, e, sat_q(v, y->dtype));
+        for (int k = y->rank - 1; k >= 0; k--) { /* next index of y, offsets follow */
+            oa += sa[k], ob += sb[k];
+            if (++idx[k] < y->dims[k]) break;
+            oa -= sa[k] * y->dims[k], ob -= sb[k] * y->dims[k];
+            idx[k] = 0;
+        }
+    }
+    return AF_OK;
+}
+
 /* ---- integer global average pool ------------------------------------------------------------ */
 
 af_status afk_qlinear_gap_check(AFK_CHECK_ARGS)

@@ -25,7 +25,7 @@ H=$(cksum models/make_quant_models.py | cut -d' ' -f1)
 CACHE=$BUILD/models-cache/quant-$H
 if [ ! -f "$CACHE/.done" ]; then
     "$PY" models/make_quant_models.py "$CACHE" >/dev/null
-    for m in qdyn_cnn qdyn_mlp qdq_cnn qlinear_cnn qdq_int; do
+    for m in qdyn_cnn qdyn_mlp qdq_cnn qlinear_cnn qdq_int qdq_pairs; do
         node "$ORACLE" "$CACHE/$m/model.onnx" "$CACHE/$m/inputs" "$CACHE/$m/reference"
     done
     touch "$CACHE/.done"
@@ -50,22 +50,29 @@ grep -q "int8 .*fc_W" "$T/inspect" || fail "fc_W is not stored as int8"
 grep -q '"pre_quantized":\[{"tensor":"fc_W","codes":"int8","granularity":"per-axis","axis":0,"scales":10,"zero_points":1' \
     "$T/inspect.json" || fail "metadata has no pre_quantized entry for fc_W"
 
-# Torch-style QDQ groups (Conv[-Relu], GlobalAveragePool, Gemm between DQ and Q) are integer ops
-# on both sides: every output, the uint8 codes of both convs and of the pool included, must be
-# bit-identical to ONNX Runtime's (the f32 ops flipped 5 of the 62720 conv codes).
-for c in fp32 fp16; do
-    "$AF" convert "$CACHE/qdq_int/model.onnx" -o "$T/qdq_int.$c.afb" --compress "$c" -q
-    "$AF" run "$T/qdq_int.$c.afb" --inputs "$CACHE/qdq_int/inputs" --outputs "$T/qdq_int.$c.out"
-    "$PY" -c 'import sys, numpy as np
-for n in ("relu1_q", "conv2_q", "gap_q", "output"):
-    a, r = (np.load(f"{d}/{n}.npy") for d in sys.argv[1:])
+# QDQ groups are ONNX Runtime's integer ops on both sides (lowering/fuse_qdq.c): every output,
+# the uint8 codes of each group included, must be bit-identical to ONNX Runtime's. qdq_int:
+# torch-style Conv[-Relu], GlobalAveragePool, Gemm, Add and Mul groups (the f32 ops flipped 5 of
+# its 62720 conv codes); qdq_pairs: every pair of codes through an Add and a Mul whose scales
+# make ONNX Runtime's QLinearAdd / QLinearMul formulas differ from the plain QDQ ones.
+for m in qdq_int qdq_pairs; do
+    outs="add_q mul_q"
+    [ "$m" = qdq_int ] && outs="relu1_q conv2_q gap_q add_q se_q output"
+    for c in fp32 fp16; do
+        "$AF" convert "$CACHE/$m/model.onnx" -o "$T/$m.$c.afb" --compress "$c" -q
+        "$AF" run "$T/$m.$c.afb" --inputs "$CACHE/$m/inputs" --outputs "$T/$m.$c.out"
+        printf '%s %s: ' "$m" "$c"
+        "$PY" -c 'import sys, numpy as np
+for n in sys.argv[3].split():
+    a, r = (np.load(f"{d}/{n}.npy") for d in sys.argv[1:3])
     if a.dtype != r.dtype or a.shape != r.shape or (a != r).any():
         sys.exit(f"{n}: {int((a != r).sum())} of {r.size} values differ from ONNX Runtime")
-print("bit-identical to ONNX Runtime")' "$T/qdq_int.$c.out" "$CACHE/qdq_int/reference" ||
-        fail "qdq_int $c differs from ONNX Runtime"
+print("bit-identical to ONNX Runtime")' "$T/$m.$c.out" "$CACHE/$m/reference" "$outs" ||
+            fail "$m $c differs from ONNX Runtime"
+    done
 done
-"$AF" inspect "$T/qdq_int.fp32.afb" | grep -q \
-    "ops: .*qlinear_conv×2 qlinear_global_avgpool×1 .*qlinear_matmul×1" ||
+"$AF" inspect "$T/qdq_int.fp32.afb" | grep -q "ops: .*qlinear_conv×2 qlinear_global_avgpool×1 \
+.*qlinear_matmul×1 .*qlinear_binary×2" ||
     fail "qdq_int: the QDQ groups are not integer ops: $("$AF" inspect "$T/qdq_int.fp32.afb")"
 
 # Malformed quantization parameters: exit 3, one line naming the node.

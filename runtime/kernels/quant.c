@@ -15,6 +15,11 @@
 #include "../qparam.h"
 #include "internal.h"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define AFK_QMAC_AVX2 1
+#endif
+
 static int is_q8(af_dtype d) { return d == AF_DTYPE_I8 || d == AF_DTYPE_U8; }
 
 /* Element i of an int8 / uint8 / int32 buffer. */
@@ -252,8 +257,10 @@ static int per_channel_ok(const af_tview *v, int64_t m)
 }
 
 /* Scratch of the integer conv: weights minus their zero point (M, Cg*K) int16, one tile of
- * the im2col of x minus its zero point (Cg*K, T) int16, and T uint32 accumulators. */
-enum { QCOL_BYTES = 2 << 20 };
+ * the im2col of x minus its zero point (Cg*K, T) int16 (a size that stays in L2), and QMB x T
+ * uint32 accumulators: QMB output channels per pass over the tile, each tile row read once
+ * from L1 for all of them. */
+enum { QCOL_BYTES = 256 << 10, QMB = 4 };
 
 static int64_t qconv_tile(const qconv *q, int64_t rows)
 {
@@ -265,12 +272,25 @@ static int64_t qconv_tile(const qconv *q, int64_t rows)
 static size_t qconv_scratch(const qconv *q)
 {
     int64_t rows = q->Cg * q->k[0] * q->k[1] * q->k[2], t = qconv_tile(q, rows);
-    return (size_t)(2 * q->M * rows + 2 * rows * t + 4 * t + 64);
+    return (size_t)(2 * q->M * rows + 2 * rows * t + 4 * QMB * t + 12 * t + 128);
+}
+
+// pos (3, T): the first input coordinate of output positions [p0, p0+T) on each axis
+static void qconv_positions(const qconv *q, int64_t p0, int64_t T, int32_t *pos)
+{
+    int64_t o2 = p0 % q->out[2], o1 = p0 / q->out[2] % q->out[1];
+    int64_t o0 = p0 / (q->out[2] * q->out[1]);
+    for (int64_t t = 0; t < T; t++) {
+        pos[t] = (int32_t)(o0 * q->s[0] - q->pb[0]);
+        pos[T + t] = (int32_t)(o1 * q->s[1] - q->pb[1]);
+        pos[2 * T + t] = (int32_t)(o2 * q->s[2] - q->pb[2]);
+        if (++o2 == q->out[2] && (o2 = 0, ++o1 == q->out[1])) o1 = 0, o0++;
+    }
 }
 
 // col (Cg*K, T) = x[n, group g] - xzp at the taps of output positions [p0, p0+T); 0 in padding
 static void qconv_im2col(const qconv *q, const af_tview *x, int32_t xzp, int64_t n, int64_t g,
-                         int64_t p0, int64_t T, int16_t *col)
+                         int64_t T, const int32_t *pos, int16_t *col)
 {
     int64_t isp = q->in[0] * q->in[1] * q->in[2], r = 0;
     for (int64_t c = 0; c < q->Cg; c++) {
@@ -279,20 +299,59 @@ static void qconv_im2col(const qconv *q, const af_tview *x, int32_t xzp, int64_t
             for (int64_t b = 0; b < q->k[1]; b++)
                 for (int64_t e = 0; e < q->k[2]; e++, r++) {
                     int16_t *dst = col + r * T;
+                    const uint8_t *xu = (const uint8_t *)x->data + xc;
+                    const int8_t *xi = (const int8_t *)x->data + xc;
+                    int u8 = x->dtype == AF_DTYPE_U8;
                     for (int64_t t = 0; t < T; t++) {
-                        int64_t p = p0 + t, o2 = p % q->out[2], o1 = p / q->out[2] % q->out[1];
-                        int64_t o0 = p / (q->out[2] * q->out[1]);
-                        int64_t i0 = o0 * q->s[0] - q->pb[0] + a * q->d[0];
-                        int64_t i1 = o1 * q->s[1] - q->pb[1] + b * q->d[1];
-                        int64_t i2 = o2 * q->s[2] - q->pb[2] + e * q->d[2];
+                        int64_t i0 = pos[t] + a * q->d[0], i1 = pos[T + t] + b * q->d[1];
+                        int64_t i2 = pos[2 * T + t] + e * q->d[2];
                         int in = i0 >= 0 && i0 < q->in[0] && i1 >= 0 && i1 < q->in[1] &&
                                  i2 >= 0 && i2 < q->in[2];
-                        dst[t] = in ? (int16_t)(qget(x->dtype, x->data, xc + (i0 * q->in[1] + i1) *
-                                                     q->in[2] + i2) - xzp)
-                                    : 0;
+                        int64_t o = (i0 * q->in[1] + i1) * q->in[2] + i2;
+                        dst[t] = in ? (int16_t)((u8 ? xu[o] : xi[o]) - xzp) : 0;
                     }
                 }
     }
+}
+
+/* acc (n) += w0 * c0 + w1 * c1 (two im2col rows): exact int32 products of int16 values below
+ * 2^9, summed with wrapping adds (vpmaddwd's pair sums fit int32). */
+static void qmac2_c(uint32_t *acc, const int16_t *c0, const int16_t *c1, int32_t w0, int32_t w1,
+                    int64_t n)
+{
+    for (int64_t t = 0; t < n; t++) acc[t] += (uint32_t)(w0 * c0[t]) + (uint32_t)(w1 * c1[t]);
+}
+
+#ifdef AFK_QMAC_AVX2
+__attribute__((target("avx2"))) static void qmac2_avx2(uint32_t *acc, const int16_t *c0,
+                                                       const int16_t *c1, int32_t w0, int32_t w1,
+                                                       int64_t n)
+{
+    __m256i wp = _mm256_set1_epi32((int32_t)((uint32_t)(uint16_t)w0 | (uint32_t)(uint16_t)w1 << 16));
+    int64_t t = 0;
+    for (; t + 16 <= n; t += 16) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(c0 + t));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(c1 + t));
+        __m256i lo = _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wp); /* t 0-3, 8-11 */
+        __m256i hi = _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wp); /* t 4-7, 12-15 */
+        __m256i *p = (__m256i *)(void *)(acc + t);
+        _mm256_storeu_si256(p, _mm256_add_epi32(_mm256_loadu_si256(p),
+                                                _mm256_permute2x128_si256(lo, hi, 0x20)));
+        _mm256_storeu_si256(p + 1, _mm256_add_epi32(_mm256_loadu_si256(p + 1),
+                                                    _mm256_permute2x128_si256(lo, hi, 0x31)));
+    }
+    qmac2_c(acc + t, c0 + t, c1 + t, w0, w1, n - t);
+}
+#endif
+
+typedef void (*qmac2_fn)(uint32_t *, const int16_t *, const int16_t *, int32_t, int32_t, int64_t);
+
+static qmac2_fn qmac2_pick(void)
+{
+#ifdef AFK_QMAC_AVX2
+    if (__builtin_cpu_supports("avx2")) return qmac2_avx2;
+#endif
+    return qmac2_c;
 }
 
 /* Runs the conv; with ys (QLinearConv) requantizes acc + bias per channel, else stores acc.
@@ -308,6 +367,8 @@ static void qconv_run(const qconv *q, const af_tview *x, const af_tview *w, cons
     int64_t osp = q->out[0] * q->out[1] * q->out[2];
     int16_t *wv = scratch, *col = wv + q->M * rows;
     uint32_t *acc = (uint32_t *)(void *)((uintptr_t)(col + rows * T + 16) & ~(uintptr_t)15);
+    int32_t *pos = (int32_t *)(acc + QMB * T);
+    qmac2_fn mac2 = qmac2_pick();
     for (int64_t m = 0; m < q->M; m++)
         for (int64_t r = 0; r < rows; r++)
             wv[m * rows + r] = (int16_t)(qget(w->dtype, w->data, m * rows + r) - zp_at(wz, m));
@@ -315,21 +376,26 @@ static void qconv_run(const qconv *q, const af_tview *x, const af_tview *w, cons
         for (int64_t g = 0; g < q->G; g++)
             for (int64_t p0 = 0; p0 < osp; p0 += T) {
                 int64_t tl = osp - p0 < T ? osp - p0 : T;
-                qconv_im2col(q, x, xzp, n, g, p0, tl, col);
-                for (int64_t m = g * q->Mg; m < (g + 1) * q->Mg; m++) {
-                    const int16_t *wm = wv + m * rows;
-                    memset(acc, 0, (size_t)tl * sizeof *acc);
-                    for (int64_t r = 0; r < rows; r++) {
-                        const int16_t *cr = col + r * tl;
-                        int32_t wr = wm[r];
-                        for (int64_t t = 0; t < tl; t++) acc[t] += (uint32_t)(wr * cr[t]);
+                qconv_positions(q, p0, tl, pos);
+                qconv_im2col(q, x, xzp, n, g, tl, pos, col);
+                for (int64_t m0 = g * q->Mg; m0 < (g + 1) * q->Mg; m0 += QMB) {
+                    int64_t nb = (g + 1) * q->Mg - m0 < QMB ? (g + 1) * q->Mg - m0 : QMB;
+                    memset(acc, 0, (size_t)(nb * tl) * sizeof *acc);
+                    for (int64_t r = 0; r < rows; r += 2) { /* rows in pairs: w1 = 0 past the end */
+                        const int16_t *c0 = col + r * tl, *c1 = r + 1 < rows ? c0 + tl : c0;
+                        for (int64_t j = 0; j < nb; j++) {
+                            const int16_t *wm = wv + (m0 + j) * rows;
+                            mac2(acc + j * tl, c0, c1, wm[r], r + 1 < rows ? wm[r + 1] : 0, tl);
+                        }
                     }
-                    uint32_t bias = b && b->data ? (uint32_t)((const int32_t *)b->data)[m] : 0;
-                    float sc = ys ? out_scale(xs, ws, ys, m) : 0.0f;
-                    int64_t e = (n * q->M + m) * osp + p0;
-                    for (int64_t t = 0; t < tl; t++) {
-                        int32_t v = (int32_t)(acc[t] + bias);
-                        store_q(y, e + t, ys ? requant(v, sc, yzp, y->dtype) : v);
+                    for (int64_t j = 0; j < nb; j++) {
+                        int64_t m = m0 + j, e = (n * q->M + m) * osp + p0;
+                        uint32_t bias = b && b->data ? (uint32_t)((const int32_t *)b->data)[m] : 0;
+                        float sc = ys ? out_scale(xs, ws, ys, m) : 0.0f;
+                        for (int64_t t = 0; t < tl; t++) {
+                            int32_t v = (int32_t)(acc[j * tl + t] + bias);
+                            store_q(y, e + t, ys ? requant(v, sc, yzp, y->dtype) : v);
+                        }
                     }
                 }
             }

@@ -78,7 +78,7 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_CONV_INTEGER, "conv_integer", af_conv_params, 2, 4, 1, 1, 1),
     ROW(AF_OP_QLINEAR_CONV, "qlinear_conv", af_conv_params, 8, 9, 1, 1, 1),
     ROW(AF_OP_MATMUL_INTEGER, "matmul_integer", af_no_params, 2, 4, 1, 1, 1),
-    ROW(AF_OP_QLINEAR_MATMUL, "qlinear_matmul", af_no_params, 8, 8, 1, 1, 1),
+    ROW(AF_OP_QLINEAR_MATMUL, "qlinear_matmul", af_no_params, 8, 9, 1, 1, 1),
     ROW(AF_OP_NMS, "nms", af_nms_params, 2, 5, 1, 1, 1),
     ROW(AF_OP_NONZERO, "nonzero", af_no_params, 1, 1, 1, 1, 1),
     ROW(AF_OP_COMPRESS, "compress", af_compress_params, 2, 2, 1, 1, 1),
@@ -88,8 +88,11 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_GEGLU, "geglu", af_unary_params, 1, 1, 1, 1, 1),
     /* data-dependent extents */
     ROW(AF_OP_SELECT, "select", af_no_params, 3, 3, 1, 1, 1),
+    /* quantized graphs, fused by lowering */
+    ROW(AF_OP_QLINEAR_GLOBAL_AVGPOOL, "qlinear_global_avgpool", af_no_params, 5, 5, 1, 1, 1),
+    ROW(AF_OP_QLINEAR_BINARY, "qlinear_binary", af_binary_params, 8, 8, 1, 1, 1),
 };
-static_assert(AF_OP_COUNT == 72, "add a row to af_op_table");
+static_assert(AF_OP_COUNT == 74, "add a row to af_op_table");
 
 /* Param structs are written raw into bundles: no padding allowed. */
 static_assert(sizeof(af_unary_params) == 12, "padding");

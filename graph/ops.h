@@ -107,7 +107,8 @@ typedef enum af_op {
     AF_OP_CONV_INTEGER,       /* in: [X, W, x_zp?, w_zp? (scalar | (M))] → i32 (ConvInteger) */
     AF_OP_QLINEAR_CONV,       /* in: [X, xs, xzp, W, ws, wzp, ys, yzp, B? (i32)] → i8|u8 */
     AF_OP_MATMUL_INTEGER,     /* in: [A, B, a_zp?, b_zp?] → i32 (MatMulInteger) */
-    AF_OP_QLINEAR_MATMUL,     /* in: [A, as, azp, B, bs, bzp, ys, yzp] → i8|u8 */
+    AF_OP_QLINEAR_MATMUL,     /* in: [A, as, azp, B, bs, bzp, ys, yzp, bias? (N) i32] → i8|u8
+                                 (the bias: lowering's fused QDQ Gemm) */
     AF_OP_NMS,                /* as imported: [boxes (B,S,4), scores (B,C,S), max_output?, iou?,
                                  score_threshold?]; resolved: [boxes, scores]; out: selected
                                  (capacity, 3) i64 whose leading dim is a bound: each run sets the
@@ -127,6 +128,12 @@ typedef enum af_op {
     AF_OP_SELECT,             /* in: [cond (bool scalar), a, b] → a copy of a when cond, else of
                                  b, with its extents (an ONNX If whose condition depends on
                                  data-dependent extents: both branches run) */
+    /* quantized graphs, fused by lowering (lowering/fuse_qdq.c) */
+    AF_OP_QLINEAR_GLOBAL_AVGPOOL, /* in: [X (N,C,*) i8|u8, xs, xzp, ys, yzp] → (N,C,1,...) i8|u8:
+                                 requant(sum(X − xzp) in int32, xs / (ys · numel(*))) */
+    AF_OP_QLINEAR_BINARY,     /* in: [A, as, azp, B, bs, bzp, ys, yzp] → i8|u8 (af_binary_params:
+                                 ADD with A, B of Y's shape, or MUL broadcasting): ONNX Runtime's
+                                 QLinearAdd / QLinearMul (runtime/kernels/quant.c) */
     AF_OP_COUNT
 } af_op;
 

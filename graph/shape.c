@@ -388,6 +388,8 @@ static const af_shape_fn shape_fns[AF_OP_COUNT] = {
     [AF_OP_COMPRESS] = af_shape_compress,
     [AF_OP_GEGLU] = shape_geglu,
     [AF_OP_SELECT] = af_shape_select,
+    [AF_OP_QLINEAR_GLOBAL_AVGPOOL] = af_shape_qlinear_gap,
+    [AF_OP_QLINEAR_BINARY] = af_shape_qlinear_binary,
 };
 
 /* Arity from the op table; the first input present; every present input with a known shape. */

@@ -253,5 +253,52 @@ af_status af_shape_qlinear_matmul(af_graph *g, af_node *n, af_err *err)
                     sh_str(bs, b), (long long)mn[1]);
     if (!st) st = check_scale_values(n, bs, "b_scale", err);
     if (!st) st = check_zp(n, sh_in(g, n, 5), sh_in(g, n, 3)->dtype, mn[1], "b_zero_point", err);
+    af_tensor *bias = sh_in(g, n, 8);
+    if (!st && bias && (bias->dtype != AF_DTYPE_I32 || bias->rank != 1 || bias->dims[0] != mn[1]))
+        st = sh_err(n, err, AF_ERR_SHAPE, "bias %s must be int32 (%lld)", sh_str(bias, b),
+                    (long long)mn[1]);
     return st;
+}
+
+af_status af_shape_qlinear_binary(af_graph *g, af_node *n, af_err *err)
+{
+    af_tensor *a = sh_in(g, n, 0), *b = sh_in(g, n, 3), *yz = sh_in(g, n, 7);
+    char sa[96], sb[96];
+    for (int k = 1; k < 8; k++)
+        if (!sh_in(g, n, k)) return sh_err(n, err, AF_ERR_SHAPE, "input %d is missing", k);
+    if (!is_q8(a->dtype) || b->dtype != a->dtype || yz->dtype != a->dtype)
+        return sh_err(n, err, AF_ERR_SHAPE, "A, B and y_zero_point must be one int8/uint8 type");
+    af_status st = check_scalar_pair(n, sh_in(g, n, 1), sh_in(g, n, 2), "a", err);
+    if (!st) st = check_scalar_pair(n, sh_in(g, n, 4), sh_in(g, n, 5), "b", err);
+    if (!st) st = check_scalar_pair(n, sh_in(g, n, 6), yz, "y", err);
+    if (st) return st;
+    int r = a->rank > b->rank ? a->rank : b->rank;
+    int64_t dims[AF_MAX_RANK];
+    for (int k = 0; k < r; k++) {
+        int ka = k - (r - a->rank), kb = k - (r - b->rank);
+        int64_t da = ka >= 0 ? a->dims[ka] : 1, db = kb >= 0 ? b->dims[kb] : 1;
+        if (da != db && da != 1 && db != 1)
+            return sh_err(n, err, AF_ERR_SHAPE, "A %s and B %s do not broadcast", sh_str(a, sa),
+                          sh_str(b, sb));
+        dims[k] = da > db ? da : db;
+    }
+    sh_set_out(g, n, 0, yz->dtype, r, dims);
+    return AF_OK;
+}
+
+af_status af_shape_qlinear_gap(af_graph *g, af_node *n, af_err *err)
+{
+    af_tensor *x = sh_in(g, n, 0), *yz = sh_in(g, n, 4);
+    for (int k = 1; k < 5; k++)
+        if (!sh_in(g, n, k)) return sh_err(n, err, AF_ERR_SHAPE, "input %d is missing", k);
+    if (!is_q8(x->dtype) || !is_q8(yz->dtype) || x->rank < 3)
+        return sh_err(n, err, AF_ERR_SHAPE, "X (N,C,*) and y_zero_point must be int8/uint8");
+    af_status st = check_scalar_pair(n, sh_in(g, n, 1), sh_in(g, n, 2), "x", err);
+    if (!st) st = check_zp(n, sh_in(g, n, 2), x->dtype, 1, "x_zero_point", err);
+    if (!st) st = check_scalar_pair(n, sh_in(g, n, 3), yz, "y", err);
+    if (st) return st;
+    int64_t dims[AF_MAX_RANK];
+    for (int k = 0; k < x->rank; k++) dims[k] = k < 2 ? x->dims[k] : 1;
+    sh_set_out(g, n, 0, yz->dtype, x->rank, dims);
+    return AF_OK;
 }

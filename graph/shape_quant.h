@@ -11,6 +11,8 @@ af_status af_shape_conv_integer(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_qlinear_conv(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_matmul_integer(af_graph *g, af_node *n, af_err *err);
 af_status af_shape_qlinear_matmul(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_qlinear_gap(af_graph *g, af_node *n, af_err *err);
+af_status af_shape_qlinear_binary(af_graph *g, af_node *n, af_err *err);
 /* Checks scale s and zero point z (may be NULL) against x for QuantizeLinear /
  * DequantizeLinear and normalises p->axis; constant scales must be finite and non-zero. */
 af_status af_shape_qparams(af_node *n, const af_tensor *x, const af_tensor *s,

@@ -12,6 +12,11 @@ af_status af_lower_run(af_graph *g, const af_lower_options *opt, af_lower_stats 
     /* half-precision graphs */
     if (af_lower_legalize_half(g, err) != AF_OK) return err->code;
     if (af_lower_simplify(g, st, err) != AF_OK) return err->code;
+    /* not a speed-up but the integer semantics of QDQ groups: also under no_fuse */
+    int fused = st->qdq_fused;
+    if (af_lower_fuse_qdq(g, st, err) != AF_OK) return err->code;
+    /* the DequantizeLinear nodes that only fed fused groups are dead now */
+    if (st->qdq_fused > fused && af_lower_simplify(g, st, err) != AF_OK) return err->code;
     if (!(opt && opt->no_fuse)) {
         if (af_lower_fuse_patterns(g, st, err) != AF_OK) return err->code;
         if (af_lower_bn_fold(g, st, err) != AF_OK) return err->code;

@@ -8,6 +8,9 @@
  *                once reached (graph.h af_deferred; importers/onnx/onnx_control.c);
  *   1b. half    FLOAT16/BFLOAT16 legalised to f32 with explicit rounding (lowering/half.c);
  *   2. simplify  Identity/Dropout removal, no-op reshapes, dead-code elimination;
+ *   2b. qdq      QuantizeLinear(Conv/Gemm/GlobalAveragePool of DequantizeLinear'd codes) groups
+ *                become the integer ops ONNX Runtime runs them as (fuse_qdq.c); always, also
+ *                with no_fuse, since it fixes the arithmetic;
  *   3. patterns  decomposed SiLU, GELU, LayerNorm, GroupNorm and attention chains fused into
  *                one op each (fuse_patterns.c);
  *   4. bn_fold   BatchNormalization folded into the preceding Conv's weights and bias;
@@ -45,6 +48,7 @@ typedef struct af_lower_stats {
     int concat_aliased;   /* Concat inputs written in place inside the output (memplan.h) */
     int residual_fused;   /* residual Adds absorbed by the preceding conv or MatMul */
     int bias_fused;       /* bias Adds absorbed by the preceding MatMul */
+    int qdq_fused;        /* QDQ groups run as integer ops (fuse_qdq.c) */
 } af_lower_stats;
 
 af_status af_lower_fold(af_graph *g, af_lower_stats *st, af_err *err);
@@ -59,6 +63,10 @@ af_status af_lower_legalize_half(af_graph *g, af_err *err);
  * (Reshape→InstanceNormalization→Reshape→Mul→Add) and scaled dot-product attention and
  * replaces each by one op (lowering/fuse_patterns.c). */
 af_status af_lower_fuse_patterns(af_graph *g, af_lower_stats *st, af_err *err);
+/* Q(Conv/Gemm/GlobalAveragePool(DQ(x), QDQ weight, int32 QDQ bias) [→ Relu]) groups into
+ * qlinear_conv / qlinear_matmul / qlinear_global_avgpool, the integer ops ONNX Runtime runs
+ * them as (lowering/fuse_qdq.c). */
+af_status af_lower_fuse_qdq(af_graph *g, af_lower_stats *st, af_err *err);
 af_status af_lower_bn_fold(af_graph *g, af_lower_stats *st, af_err *err);
 af_status af_lower_fuse_act(af_graph *g, af_lower_stats *st, af_err *err);
 /* Pad (constant zeros, spatial axes) → AveragePool becomes one pool with those pads counted

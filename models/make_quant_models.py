@@ -20,6 +20,21 @@ writes OUTDIR/NAME/model.onnx and OUTDIR/NAME/inputs/input.npy (seeded N(0,1)) f
   qlinear_cnn the same CNN in the QOperator form: QuantizeLinear, QLinearConv (per-channel int8
              weights, int32 bias, ReLU folded into the output range), DequantizeLinear,
              GlobalAveragePool, QuantizeLinear, QLinearMatMul, DequantizeLinear.
+  qdq_int    a QDQ graph the way torch exports quantized models (fused groups, no QDQ between
+             Conv and its Relu): Q -> DQ -> Conv(64 -> 64, 3x3, per-tensor int8 weight, int32
+             bias) -> Relu -> Q -> DQ -> Conv(3x3 s2, per-channel weight) -> Q (zero point 128)
+             -> DQ -> GlobalAveragePool -> Q -> DQ -> Flatten -> Q -> DQ -> Gemm(per-row int8 weight,
+             int32 bias) -> Q -> DQ,
+             plus MaxPool -> Q (zero point 37) -> DQ, Add of it and conv2's codes -> Q (90), and
+             that times a HardSigmoid gate (1,64,1,1) of the pool -> Q, weights from numpy draws.
+             Input (1,64,28,28); outputs the final (1,10) and the uint8 codes of both convs, the
+             pool, the Add and the Mul, which ONNX Runtime computes with its integer kernels
+             (QDQ fusions: QLinearConv, QLinearGlobalAveragePool, QGemm, QLinearAdd, QLinearMul)
+             and aneforge must give bit for bit.
+  qdq_pairs  every pair of uint8 codes (a, b) (input (1,2,256,256) written to hit them exactly)
+             through Q(Add(DQ a, DQ b)) and Q(Mul(DQ a, DQ b)), with scales and zero points
+             (seeded search) for which ONNX Runtime's QLinearAdd / QLinearMul formulas give
+             other codes than the plain QDQ ones on at least 4 pairs each.
   bad_scale_shape, bad_zero_scale   malformed QDQ weights (a per-channel scale with 5 values
              for 8 channels; a scale holding 0): the converter must refuse them (exit 3).
 
@@ -287,11 +302,155 @@ def make_qlinear_cnn():
     return model(nodes, inits, [1, 3, 16, 16], [1, 10])
 
 
+def make_qdq_int():
+    rng = np.random.default_rng(5)
+    c, hw = 64, 28
+    x = rng.standard_normal((1, c, hw, hw)).astype(np.float32)
+    ws = [(rng.standard_normal((c, c, 3, 3)) * np.sqrt(2 / (9 * c))).astype(np.float32),
+          (rng.standard_normal((c, c, 3, 3)) * np.sqrt(2 / (9 * c))).astype(np.float32),
+          (rng.standard_normal((10, c)) * np.sqrt(1 / c)).astype(np.float32)]
+    bs = [(rng.standard_normal(n) * 0.1).astype(np.float32) for n in (c, c, 10)]
+    # calibration: the float forward on the input itself
+    t = torch.from_numpy(x)
+    a1 = torch.relu(torch.nn.functional.conv2d(t, torch.from_numpy(ws[0]), torch.from_numpy(bs[0]),
+                                               1, 1))
+    a2 = torch.nn.functional.conv2d(a1, torch.from_numpy(ws[1]), torch.from_numpy(bs[1]), 2, 1)
+    p = a2.mean(dim=(2, 3))
+    y = p @ torch.from_numpy(ws[2]).T + torch.from_numpy(bs[2])
+    cal = [u8_params(a.numpy()) for a in (t, a1, a2, p, y)]
+    mid = float(np.abs(a2.numpy()).max()) / 127.0
+    cal[2] = (np.float32(mid), np.uint8(128))  # symmetric around 128: no Relu, zero point 128
+    nodes, inits = [], []
+
+    def qdq_pair(xname, sz, name):
+        return qdq(nodes, inits, xname, sz, name)
+
+    def weight(i, name, per_channel):
+        w, b, xs = ws[i], bs[i], cal[i + (i == 2)][0]  # the fc reads the flattened pool
+        if per_channel:
+            return dq_weight(nodes, inits, w, b, xs, name)
+        s = np.float32(np.abs(w).max() / QW)
+        q = np.clip(np.round(w / s), -QW, QW).astype(np.int8)
+        bsc = np.float32(xs) * s
+        inits.extend([init(name + "_W_q", q), init(name + "_W_scale", s),
+                      init(name + "_W_zp", np.int8(0)),
+                      init(name + "_B_q", np.round(b / bsc).astype(np.int32)),
+                      init(name + "_B_scale", np.float32(bsc)), init(name + "_B_zp", np.int32(0))])
+        for k in ("W", "B"):
+            nodes.append(oh.make_node("DequantizeLinear", [f"{name}_{k}_q", f"{name}_{k}_scale",
+                                                           f"{name}_{k}_zp"], [f"{name}_{k}"],
+                                      name=f"{name}_{k}_DequantizeLinear"))
+        return name + "_W", name + "_B"
+
+    a = qdq_pair("input", cal[0], "input")
+    W, B = weight(0, "conv1", False)
+    nodes += [oh.make_node("Conv", [a, W, B], ["conv1_out"], name="conv1", pads=[1, 1, 1, 1]),
+              oh.make_node("Relu", ["conv1_out"], ["relu1"], name="relu1")]
+    a = qdq_pair("relu1", cal[1], "relu1")
+    W, B = weight(1, "conv2", True)
+    nodes.append(oh.make_node("Conv", [a, W, B], ["conv2_out"], name="conv2", pads=[1, 1, 1, 1],
+                              strides=[2, 2]))
+    a = qdq_pair("conv2_out", cal[2], "conv2")
+    nodes.append(oh.make_node("GlobalAveragePool", [a], ["gap"], name="gap"))
+    a = qdq_pair("gap", cal[3], "gap")
+    nodes.append(oh.make_node("Flatten", [a], ["flat"], name="flatten"))
+    a = qdq_pair("flat", cal[3], "flat")
+    W, B = weight(2, "fc", True)
+    nodes.append(oh.make_node("Gemm", [a, W, B], ["fc_out"], name="fc", transB=1))
+    a = qdq_pair("fc_out", cal[4], "fc")
+    nodes.append(oh.make_node("Identity", [a], ["output"], name="out"))
+    # a residual Add of two codes with non-zero zero points (conv2's and a max pool's), and a
+    # squeeze-excitation Mul by a (1,C,1,1) gate
+    mp = torch.nn.functional.max_pool2d(a1, 2).numpy()
+    s_mp = np.float32(mp.max() / 200.0)
+    s_add = np.float32(np.abs(a2.numpy() + mp).max() / 160.0)
+    nodes.append(oh.make_node("MaxPool", ["relu1_dq"], ["mp"], name="mp", kernel_shape=[2, 2],
+                              strides=[2, 2]))
+    a = qdq_pair("mp", (s_mp, np.uint8(37)), "mp")
+    nodes.append(oh.make_node("Add", ["conv2_dq", a], ["add"], name="add"))
+    a = qdq_pair("add", (s_add, np.uint8(90)), "add")
+    nodes.append(oh.make_node("HardSigmoid", ["gap_dq"], ["gate"], name="gate"))
+    g = qdq_pair("gate", (np.float32(1 / 255), np.uint8(0)), "gate")
+    nodes.append(oh.make_node("Mul", [a, g], ["se"], name="se"))
+    qdq_pair("se", (s_add, np.uint8(90)), "se")
+    m = model(nodes, inits, [1, c, hw, hw], [1, 10])
+    U8, h = TP.UINT8, hw // 2
+    m.graph.output.extend([oh.make_tensor_value_info("relu1_q", U8, [1, c, hw, hw]),
+                           oh.make_tensor_value_info("conv2_q", U8, [1, c, h, h]),
+                           oh.make_tensor_value_info("gap_q", U8, [1, c, 1, 1]),
+                           oh.make_tensor_value_info("add_q", U8, [1, c, h, h]),
+                           oh.make_tensor_value_info("se_q", U8, [1, c, h, h])])
+    onnx.checker.check_model(m)
+    return m
+
+
+def _fma(a, b, c):
+    """f32 fused multiply-add (the float64 product of two floats is exact)."""
+    return (a.astype(np.float64) * np.float64(b) + c).astype(np.float32)
+
+
+def _ort_add(qa, qb, sa, za, sb, zb, sc, zc):
+    """ONNX Runtime's x86 (AVX2) QLinearAdd: fma of the raw codes with the scale ratios."""
+    f = np.float32
+    ra, rb = f(sa / sc), f(sb / sc)
+    c0 = f(f(zc) - f(f(ra * f(za)) + f(rb * f(zb))))
+    v = _fma(qa.astype(f), ra, _fma(qb.astype(f), rb, np.full(qa.shape, c0, f)))
+    return np.clip(np.rint(v), 0, 255)
+
+
+def _spec(qa, qb, sa, za, sb, zb, sc, zc, op):
+    """DequantizeLinear, the f32 op, QuantizeLinear: the ONNX semantics of the QDQ group."""
+    a, b = (qa - za).astype(np.float32) * sa, (qb - zb).astype(np.float32) * sb
+    return np.clip(np.rint(op(a, b) / sc) + zc, 0, 255)
+
+
+def make_qdq_pairs():
+    """Every pair of uint8 codes through QLinearAdd and QLinearMul groups, with scales (seeded
+    search) for which ONNX Runtime's formulas and the plain QDQ ones give different codes."""
+    qa, qb = (g.astype(np.int32) for g in np.meshgrid(np.arange(256), np.arange(256),
+                                                       indexing="ij"))
+    rng = np.random.default_rng(11)
+    f = np.float32
+    while True:
+        sa, sb, sc, sm = (f(np.exp(rng.uniform(-5, -2))) for _ in range(4))
+        za, zb, zc, zm = (int(v) for v in rng.integers(1, 255, 4))
+        add_ort = _ort_add(qa, qb, sa, za, sb, zb, sc, zc)
+        add_spec = _spec(qa, qb, sa, za, sb, zb, sc, zc, np.add)
+        mul_ort = np.clip(np.rint(((qa - za) * (qb - zb)).astype(f) * f(f(sa * sb) / sm) + f(zm)),
+                          0, 255)
+        mul_spec = _spec(qa, qb, sa, za, sb, zb, sm, zm, np.multiply)
+        if (add_ort != add_spec).sum() >= 4 and (mul_ort != mul_spec).sum() >= 4:
+            break
+    x = np.stack([(qa - za).astype(f) * sa, (qb - zb).astype(f) * sb])[None]
+    nodes, inits = [], []
+    nodes.append(oh.make_node("Split", ["input"], ["xa", "xb"], name="split", axis=1))
+    a = qdq(nodes, inits, "xa", (sa, np.uint8(za)), "a")
+    b = qdq(nodes, inits, "xb", (sb, np.uint8(zb)), "b")
+    nodes += [oh.make_node("Add", [a, b], ["sum"], name="add"),
+              oh.make_node("Mul", [a, b], ["prod"], name="mul")]
+    inits += [init("sum_scale", sc), init("sum_zero_point", np.uint8(zc)),
+              init("prod_scale", sm), init("prod_zero_point", np.uint8(zm))]
+    nodes += [oh.make_node("QuantizeLinear", ["sum", "sum_scale", "sum_zero_point"], ["add_q"],
+                           name="add_q"),
+              oh.make_node("QuantizeLinear", ["prod", "prod_scale", "prod_zero_point"], ["mul_q"],
+                           name="mul_q")]
+    U8 = TP.UINT8
+    g = oh.make_graph(nodes, "pairs", [oh.make_tensor_value_info("input", F, [1, 2, 256, 256])],
+                      [oh.make_tensor_value_info("add_q", U8, [1, 1, 256, 256]),
+                       oh.make_tensor_value_info("mul_q", U8, [1, 1, 256, 256])], inits)
+    m = oh.make_model(g, opset_imports=[oh.make_opsetid("", 13)], producer_name="aneforge-tests")
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m, x
+
+
 MODELS = {
     "qdyn_cnn": (make_qdyn_cnn, (1, 3, 16, 16)),
     "qdyn_mlp": (make_qdyn_mlp, (1, 8, 32)),
     "qdq_cnn": (make_qdq_cnn, (1, 3, 16, 16)),
     "qlinear_cnn": (make_qlinear_cnn, (1, 3, 16, 16)),
+    "qdq_int": (make_qdq_int, (1, 64, 28, 28)),
+    "qdq_pairs": (make_qdq_pairs, (1, 2, 256, 256)),
     "bad_scale_shape": (lambda: make_qdq_cnn(bad="shape"), (1, 3, 16, 16)),
     "bad_zero_scale": (lambda: make_qdq_cnn(bad="zero"), (1, 3, 16, 16)),
 }
@@ -301,11 +460,17 @@ def main():
     out = sys.argv[1]
     for name in sys.argv[2:] or list(MODELS):
         make, shape = MODELS[name]
-        m = make()
+        m, x = make(), None
+        if isinstance(m, tuple):  # a model with its own input
+            m, x = m
         d = os.path.join(out, name)
         os.makedirs(d, exist_ok=True)
         onnx.save(m, os.path.join(d, "model.onnx"))
-        common.save_input(os.path.join(d, "inputs", "input.npy"), shape, 7)
+        if x is None:
+            common.save_input(os.path.join(d, "inputs", "input.npy"), shape, 7)
+        else:
+            os.makedirs(os.path.join(d, "inputs"), exist_ok=True)
+            np.save(os.path.join(d, "inputs", "input.npy"), x, allow_pickle=False)
         print(name, common.op_histogram(os.path.join(d, "model.onnx")))
 
 

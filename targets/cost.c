@@ -264,6 +264,8 @@ static void count_work(const af_cost_node *n, work *w)
     /* integer MACs priced as the dense ones (reference kernels on the CPU) */
     case AF_OP_QUANTIZE:
     case AF_OP_DEQUANTIZE:
+    case AF_OP_QLINEAR_GLOBAL_AVGPOOL:
+    case AF_OP_QLINEAR_BINARY:
     case AF_OP_DYN_QUANTIZE: w->ops = 2 * (o > i ? o : i); break;
     case AF_OP_CONV_INTEGER:
     case AF_OP_QLINEAR_CONV: {

@@ -146,7 +146,8 @@ static const af_target_family families[] = {
  * activation tensors, int32 accumulators and their round-half-even requantization have no
  * ANE form: the same public source as the dtype rule below. */
 #define QUANT_NEVER \
-    ",quantize,dequantize,dyn_quantize,conv_integer,qlinear_conv,matmul_integer,qlinear_matmul"
+    ",quantize,dequantize,dyn_quantize,conv_integer,qlinear_conv,matmul_integer,qlinear_matmul,"    \
+    "qlinear_global_avgpool,qlinear_binary"
 #define QUANT_NEVER_SOURCE                                                                     \
     "; quantize/dequantize and integer conv/matmul: the ANE computes fp16 only, int8 only as " \
     "weights dequantized in its datapath"

@@ -228,6 +228,8 @@ af_status af_kernel_check(af_op op, const af_params *p, const af_tview *in, int 
     case AF_OP_QLINEAR_CONV: return afk_qlinear_conv_check(p, in, n_in, out, n_out, err);
     case AF_OP_MATMUL_INTEGER: return afk_matmul_integer_check(p, in, n_in, out, n_out, err);
     case AF_OP_QLINEAR_MATMUL: return afk_qlinear_matmul_check(p, in, n_in, out, n_out, err);
+    case AF_OP_QLINEAR_GLOBAL_AVGPOOL: return afk_qlinear_gap_check(p, in, n_in, out, n_out, err);
+    case AF_OP_QLINEAR_BINARY: return afk_qlinear_binary_check(p, in, n_in, out, n_out, err);
     case AF_OP_NMS: return afk_nms_check(p, in, n_in, out, n_out, err);
     case AF_OP_NONZERO: return afk_nonzero_check(p, in, n_in, out, n_out, err);
     case AF_OP_SHAPE: return afk_shape_check(p, in, n_in, out, n_out, err);
@@ -374,6 +376,9 @@ af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_
     case AF_OP_QLINEAR_CONV: return afk_qlinear_conv_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_MATMUL_INTEGER: return afk_matmul_integer_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_QLINEAR_MATMUL: return afk_qlinear_matmul_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_QLINEAR_GLOBAL_AVGPOOL:
+        return afk_qlinear_gap_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_QLINEAR_BINARY: return afk_qlinear_binary_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_NMS: return afk_nms_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_NONZERO: return afk_nonzero_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_SHAPE: return afk_shape_run(p, in, n_in, out, n_out, ctx, err);

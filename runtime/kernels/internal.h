@@ -156,6 +156,10 @@ size_t afk_qmm_scratch(const af_tview *out); /* MATMUL_INTEGER, QLINEAR_MATMUL *
 af_status afk_matmul_integer_run(AFK_RUN_ARGS);
 af_status afk_qlinear_matmul_check(AFK_CHECK_ARGS);
 af_status afk_qlinear_matmul_run(AFK_RUN_ARGS);
+af_status afk_qlinear_gap_check(AFK_CHECK_ARGS); /* QLINEAR_GLOBAL_AVGPOOL */
+af_status afk_qlinear_gap_run(AFK_RUN_ARGS);
+af_status afk_qlinear_binary_check(AFK_CHECK_ARGS); /* QLINEAR_BINARY */
+af_status afk_qlinear_binary_run(AFK_RUN_ARGS);
 af_status afk_nms_check(AFK_CHECK_ARGS); /* sets out[0].dims[0] to the rows written */
 af_status afk_nms_run(AFK_RUN_ARGS);
 size_t afk_nms_scratch(const af_params *p, const af_tview *in);

@@ -1,6 +1,7 @@
 /* runtime/kernels/quant.c — reference kernels of the quantized-graph ops:
  * QUANTIZE / DEQUANTIZE (per-tensor, per-axis, blocked: runtime/qparam.h), DYN_QUANTIZE,
- * CONV_INTEGER / QLINEAR_CONV and MATMUL_INTEGER / QLINEAR_MATMUL.
+ * CONV_INTEGER / QLINEAR_CONV, MATMUL_INTEGER / QLINEAR_MATMUL (with lowering's optional int32
+ * bias) and QLINEAR_GLOBAL_AVGPOOL (lowering/fuse_qdq.c).
  *
  * Integer products are summed exactly in 64 bits and stored as int32 (wrapping like ONNX
  * Runtime's 32-bit accumulators, which only matters past 2^31). Requantization follows ONNX
@@ -13,6 +14,11 @@
 
 #include "../qparam.h"
 #include "internal.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define AFK_QMAC_AVX2 1
+#endif
 
 static int is_q8(af_dtype d) { return d == AF_DTYPE_I8 || d == AF_DTYPE_U8; }
 
@@ -251,8 +257,10 @@ static int per_channel_ok(const af_tview *v, int64_t m)
 }
 
 /* Scratch of the integer conv: weights minus their zero point (M, Cg*K) int16, one tile of
- * the im2col of x minus its zero point (Cg*K, T) int16, and T uint32 accumulators. */
-enum { QCOL_BYTES = 2 << 20 };
+ * the im2col of x minus its zero point (Cg*K, T) int16 (a size that stays in L2), and QMB x T
+ * uint32 accumulators: QMB output channels per pass over the tile, each tile row read once
+ * from L1 for all of them. */
+enum { QCOL_BYTES = 256 << 10, QMB = 4 };
 
 static int64_t qconv_tile(const qconv *q, int64_t rows)
 {
@@ -264,12 +272,25 @@ static int64_t qconv_tile(const qconv *q, int64_t rows)
 static size_t qconv_scratch(const qconv *q)
 {
     int64_t rows = q->Cg * q->k[0] * q->k[1] * q->k[2], t = qconv_tile(q, rows);
-    return (size_t)(2 * q->M * rows + 2 * rows * t + 4 * t + 64);
+    return (size_t)(2 * q->M * rows + 2 * rows * t + 4 * QMB * t + 12 * t + 128);
+}
+
+// pos (3, T): the first input coordinate of output positions [p0, p0+T) on each axis
+static void qconv_positions(const qconv *q, int64_t p0, int64_t T, int32_t *pos)
+{
+    int64_t o2 = p0 % q->out[2], o1 = p0 / q->out[2] % q->out[1];
+    int64_t o0 = p0 / (q->out[2] * q->out[1]);
+    for (int64_t t = 0; t < T; t++) {
+        pos[t] = (int32_t)(o0 * q->s[0] - q->pb[0]);
+        pos[T + t] = (int32_t)(o1 * q->s[1] - q->pb[1]);
+        pos[2 * T + t] = (int32_t)(o2 * q->s[2] - q->pb[2]);
+        if (++o2 == q->out[2] && (o2 = 0, ++o1 == q->out[1])) o1 = 0, o0++;
+    }
 }
 
 // col (Cg*K, T) = x[n, group g] - xzp at the taps of output positions [p0, p0+T); 0 in padding
 static void qconv_im2col(const qconv *q, const af_tview *x, int32_t xzp, int64_t n, int64_t g,
-                         int64_t p0, int64_t T, int16_t *col)
+                         int64_t T, const int32_t *pos, int16_t *col)
 {
     int64_t isp = q->in[0] * q->in[1] * q->in[2], r = 0;
     for (int64_t c = 0; c < q->Cg; c++) {
@@ -278,20 +299,59 @@ static void qconv_im2col(const qconv *q, const af_tview *x, int32_t xzp, int64_t
             for (int64_t b = 0; b < q->k[1]; b++)
                 for (int64_t e = 0; e < q->k[2]; e++, r++) {
                     int16_t *dst = col + r * T;
+                    const uint8_t *xu = (const uint8_t *)x->data + xc;
+                    const int8_t *xi = (const int8_t *)x->data + xc;
+                    int u8 = x->dtype == AF_DTYPE_U8;
                     for (int64_t t = 0; t < T; t++) {
-                        int64_t p = p0 + t, o2 = p % q->out[2], o1 = p / q->out[2] % q->out[1];
-                        int64_t o0 = p / (q->out[2] * q->out[1]);
-                        int64_t i0 = o0 * q->s[0] - q->pb[0] + a * q->d[0];
-                        int64_t i1 = o1 * q->s[1] - q->pb[1] + b * q->d[1];
-                        int64_t i2 = o2 * q->s[2] - q->pb[2] + e * q->d[2];
+                        int64_t i0 = pos[t] + a * q->d[0], i1 = pos[T + t] + b * q->d[1];
+                        int64_t i2 = pos[2 * T + t] + e * q->d[2];
                         int in = i0 >= 0 && i0 < q->in[0] && i1 >= 0 && i1 < q->in[1] &&
                                  i2 >= 0 && i2 < q->in[2];
-                        dst[t] = in ? (int16_t)(qget(x->dtype, x->data, xc + (i0 * q->in[1] + i1) *
-                                                     q->in[2] + i2) - xzp)
-                                    : 0;
+                        int64_t o = (i0 * q->in[1] + i1) * q->in[2] + i2;
+                        dst[t] = in ? (int16_t)((u8 ? xu[o] : xi[o]) - xzp) : 0;
                     }
                 }
     }
+}
+
+/* acc (n) += w0 * c0 + w1 * c1 (two im2col rows): exact int32 products of int16 values below
+ * 2^9, summed with wrapping adds (vpmaddwd's pair sums fit int32). */
+static void qmac2_c(uint32_t *acc, const int16_t *c0, const int16_t *c1, int32_t w0, int32_t w1,
+                    int64_t n)
+{
+    for (int64_t t = 0; t < n; t++) acc[t] += (uint32_t)(w0 * c0[t]) + (uint32_t)(w1 * c1[t]);
+}
+
+#ifdef AFK_QMAC_AVX2
+__attribute__((target("avx2"))) static void qmac2_avx2(uint32_t *acc, const int16_t *c0,
+                                                       const int16_t *c1, int32_t w0, int32_t w1,
+                                                       int64_t n)
+{
+    __m256i wp = _mm256_set1_epi32((int32_t)((uint32_t)(uint16_t)w0 | (uint32_t)(uint16_t)w1 << 16));
+    int64_t t = 0;
+    for (; t + 16 <= n; t += 16) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(c0 + t));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(c1 + t));
+        __m256i lo = _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wp); /* t 0-3, 8-11 */
+        __m256i hi = _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wp); /* t 4-7, 12-15 */
+        __m256i *p = (__m256i *)(void *)(acc + t);
+        _mm256_storeu_si256(p, _mm256_add_epi32(_mm256_loadu_si256(p),
+                                                _mm256_permute2x128_si256(lo, hi, 0x20)));
+        _mm256_storeu_si256(p + 1, _mm256_add_epi32(_mm256_loadu_si256(p + 1),
+                                                    _mm256_permute2x128_si256(lo, hi, 0x31)));
+    }
+    qmac2_c(acc + t, c0 + t, c1 + t, w0, w1, n - t);
+}
+#endif
+
+typedef void (*qmac2_fn)(uint32_t *, const int16_t *, const int16_t *, int32_t, int32_t, int64_t);
+
+static qmac2_fn qmac2_pick(void)
+{
+#ifdef AFK_QMAC_AVX2
+    if (__builtin_cpu_supports("avx2")) return qmac2_avx2;
+#endif
+    return qmac2_c;
 }
 
 /* Runs the conv; with ys (QLinearConv) requantizes acc + bias per channel, else stores acc.
@@ -307,6 +367,8 @@ static void qconv_run(const qconv *q, const af_tview *x, const af_tview *w, cons
     int64_t osp = q->out[0] * q->out[1] * q->out[2];
     int16_t *wv = scratch, *col = wv + q->M * rows;
     uint32_t *acc = (uint32_t *)(void *)((uintptr_t)(col + rows * T + 16) & ~(uintptr_t)15);
+    int32_t *pos = (int32_t *)(acc + QMB * T);
+    qmac2_fn mac2 = qmac2_pick();
     for (int64_t m = 0; m < q->M; m++)
         for (int64_t r = 0; r < rows; r++)
             wv[m * rows + r] = (int16_t)(qget(w->dtype, w->data, m * rows + r) - zp_at(wz, m));
@@ -314,21 +376,26 @@ static void qconv_run(const qconv *q, const af_tview *x, const af_tview *w, cons
         for (int64_t g = 0; g < q->G; g++)
             for (int64_t p0 = 0; p0 < osp; p0 += T) {
                 int64_t tl = osp - p0 < T ? osp - p0 : T;
-                qconv_im2col(q, x, xzp, n, g, p0, tl, col);
-                for (int64_t m = g * q->Mg; m < (g + 1) * q->Mg; m++) {
-                    const int16_t *wm = wv + m * rows;
-                    memset(acc, 0, (size_t)tl * sizeof *acc);
-                    for (int64_t r = 0; r < rows; r++) {
-                        const int16_t *cr = col + r * tl;
-                        int32_t wr = wm[r];
-                        for (int64_t t = 0; t < tl; t++) acc[t] += (uint32_t)(wr * cr[t]);
+                qconv_positions(q, p0, tl, pos);
+                qconv_im2col(q, x, xzp, n, g, tl, pos, col);
+                for (int64_t m0 = g * q->Mg; m0 < (g + 1) * q->Mg; m0 += QMB) {
+                    int64_t nb = (g + 1) * q->Mg - m0 < QMB ? (g + 1) * q->Mg - m0 : QMB;
+                    memset(acc, 0, (size_t)(nb * tl) * sizeof *acc);
+                    for (int64_t r = 0; r < rows; r += 2) { /* rows in pairs: w1 = 0 past the end */
+                        const int16_t *c0 = col + r * tl, *c1 = r + 1 < rows ? c0 + tl : c0;
+                        for (int64_t j = 0; j < nb; j++) {
+                            const int16_t *wm = wv + (m0 + j) * rows;
+                            mac2(acc + j * tl, c0, c1, wm[r], r + 1 < rows ? wm[r + 1] : 0, tl);
+                        }
                     }
-                    uint32_t bias = b && b->data ? (uint32_t)((const int32_t *)b->data)[m] : 0;
-                    float sc = ys ? out_scale(xs, ws, ys, m) : 0.0f;
-                    int64_t e = (n * q->M + m) * osp + p0;
-                    for (int64_t t = 0; t < tl; t++) {
-                        int32_t v = (int32_t)(acc[t] + bias);
-                        store_q(y, e + t, ys ? requant(v, sc, yzp, y->dtype) : v);
+                    for (int64_t j = 0; j < nb; j++) {
+                        int64_t m = m0 + j, e = (n * q->M + m) * osp + p0;
+                        uint32_t bias = b && b->data ? (uint32_t)((const int32_t *)b->data)[m] : 0;
+                        float sc = ys ? out_scale(xs, ws, ys, m) : 0.0f;
+                        for (int64_t t = 0; t < tl; t++) {
+                            int32_t v = (int32_t)(acc[j * tl + t] + bias);
+                            store_q(y, e + t, ys ? requant(v, sc, yzp, y->dtype) : v);
+                        }
                     }
                 }
             }
@@ -459,8 +526,10 @@ static void axpy_q8(uint32_t *acc, int32_t av, const af_tview *b, int64_t off, i
 // acc: scratch of N uint32.
 static void qmm_run(const af_tview *a, const af_tview *b, const af_tview *az,
                     const af_tview *bz, const af_tview *as, const af_tview *bs,
-                    const af_tview *ys, const af_tview *yz, af_tview *y, uint32_t *acc)
+                    const af_tview *ys, const af_tview *yz, const af_tview *bias, af_tview *y,
+                    uint32_t *acc)
 {
+    const int32_t *bv = bias ? bias->data : NULL;
     int r = y->rank;
     int64_t M = y->dims[r - 2], N = y->dims[r - 1], K = a->dims[a->rank - 1];
     int64_t batches = afk_prod(y, 0, r - 2), e = 0;
@@ -477,7 +546,8 @@ static void qmm_run(const af_tview *a, const af_tview *b, const af_tview *az,
                 axpy_q8(acc, av, b, bo + k * N, N);
             }
             for (int64_t n = 0; n < N; n++, e++) {
-                int32_t v = (int32_t)(acc[n] - (uint32_t)zp_at(bz, n) * sa);
+                int32_t v = (int32_t)(acc[n] - (uint32_t)zp_at(bz, n) * sa +
+                                      (bv ? (uint32_t)bv[n] : 0u));
                 store_q(y, e, ys ? requant(v, out_scale(as, bs, ys, n), yzp, y->dtype) : v);
             }
         }
@@ -507,8 +577,8 @@ af_status afk_matmul_integer_check(AFK_CHECK_ARGS)
 af_status afk_matmul_integer_run(AFK_RUN_ARGS)
 {
     (void)p, (void)n_out, (void)err;
-    qmm_run(&in[0], &in[1], opt(in, n_in, 2), opt(in, n_in, 3), NULL, NULL, NULL, NULL, &out[0],
-            ctx->scratch);
+    qmm_run(&in[0], &in[1], opt(in, n_in, 2), opt(in, n_in, 3), NULL, NULL, NULL, NULL, NULL,
+            &out[0], ctx->scratch);
     return AF_OK;
 }
 
@@ -518,7 +588,9 @@ af_status afk_qlinear_matmul_check(AFK_CHECK_ARGS)
     af_status st = qmm_check("qlinear_matmul", &in[0], &in[3], &out[0], err);
     if (st) return st;
     int64_t nn = out[0].dims[out[0].rank - 1];
-    const af_tview *bz = opt(in, n_in, 5);
+    const af_tview *bz = opt(in, n_in, 5), *b = opt(in, n_in, 8);
+    if (b && (b->dtype != AF_DTYPE_I32 || b->rank != 1 || b->dims[0] != nn))
+        return af_err_set(err, AF_ERR_SHAPE, "qlinear_matmul: the bias must be int32 (N)");
     if (!is_q8(out[0].dtype) || n_in < 8 || !scalar_ok(&in[1], opt(in, n_in, 2), in[0].dtype) ||
         !scalar_ok(&in[6], opt(in, n_in, 7), out[0].dtype) || in[4].dtype != AF_DTYPE_F32 ||
         !per_channel_ok(&in[4], nn) || (bz && (!per_channel_ok(bz, nn) || bz->dtype != in[3].dtype)))
@@ -531,6 +603,120 @@ af_status afk_qlinear_matmul_run(AFK_RUN_ARGS)
 {
     (void)p, (void)n_out, (void)err;
     qmm_run(&in[0], &in[3], opt(in, n_in, 2), opt(in, n_in, 5), &in[1], &in[4], &in[6],
-            opt(in, n_in, 7), &out[0], ctx->scratch);
+            opt(in, n_in, 7), opt(in, n_in, 8), &out[0], ctx->scratch);
+    return AF_OK;
+}
+
+/* ---- QLinearAdd / QLinearMul ----------------------------------------------------------------- */
+
+af_status afk_qlinear_binary_check(AFK_CHECK_ARGS)
+{
+    (void)n_out;
+    const af_tview *a = &in[0], *b = &in[3], *y = &out[0];
+    int ok = n_in == 8 && is_q8(y->dtype) && a->dtype == y->dtype && b->dtype == y->dtype &&
+             a->rank <= y->rank && b->rank <= y->rank && scalar_ok(&in[1], &in[2], a->dtype) &&
+             scalar_ok(&in[4], &in[5], b->dtype) && scalar_ok(&in[6], &in[7], y->dtype) &&
+             (p->binary.fn == AF_BINARY_MUL ||
+              (p->binary.fn == AF_BINARY_ADD && af_tview_numel(a) == af_tview_numel(y) &&
+               af_tview_numel(b) == af_tview_numel(y)));
+    for (int k = 0; ok && k < y->rank; k++) {
+        int ka = k - (y->rank - a->rank), kb = k - (y->rank - b->rank);
+        int64_t da = ka >= 0 ? a->dims[ka] : 1, db = kb >= 0 ? b->dims[kb] : 1;
+        ok = (da == y->dims[k] || da == 1) && (db == y->dims[k] || db == 1);
+    }
+    if (!ok)
+        return af_err_set(err, AF_ERR_SHAPE, "qlinear_binary: A, B (broadcast for mul, Y's shape "
+                          "for add) and Y of one int8/uint8 type and scalar scales required");
+    return AF_OK;
+}
+
+/* Element strides of v read at y's indices (0 along broadcast axes), in y's rank. */
+static void bstrides(const af_tview *v, const af_tview *y, int64_t *st)
+{
+    int64_t s = 1;
+    for (int k = y->rank - 1; k >= 0; k--) {
+        int kv = k - (y->rank - v->rank);
+        int64_t d = kv >= 0 ? v->dims[kv] : 1;
+        st[k] = d == 1 ? 0 : s;
+        s *= d;
+    }
+}
+
+/* cvtps2dq then saturating packs: rint half to even; NaN and |v| >= 2^31 convert to INT_MIN,
+ * which saturates to the type's minimum. */
+static int32_t sat_q(float v, af_dtype t)
+{
+    int32_t lo, hi;
+    qrange(t, &lo, &hi);
+    if (!(v > -2147483648.0f && v < 2147483648.0f)) return lo;
+    int64_t r = (int64_t)rintf(v);
+    return r < lo ? lo : r > hi ? hi : (int32_t)r;
+}
+
+// A, B (broadcast to Y) q8 -> Y q8. ONNX Runtime's x86 kernels, formula for formula:
+//   add (AVX2, same shapes): ra = as / ys, rb = bs / ys, c0 = yzp - (ra * azp + rb * bzp),
+//        y = rint(fma(a, ra, fma(b, rb, c0))) saturated (a, b the raw codes);
+//   mul (SSE2): y = rint((float)((a - azp) * (b - bzp)) * ((as * bs) / ys) + yzp) saturated.
+// Each f32 operation rounds once (no contraction in this file), half to even.
+af_status afk_qlinear_binary_run(AFK_RUN_ARGS)
+{
+    (void)n_in, (void)n_out, (void)ctx, (void)err;
+    const af_tview *a = &in[0], *b = &in[3], *y = &out[0];
+    float as = *(const float *)in[1].data, bs = *(const float *)in[4].data;
+    float ys = *(const float *)in[6].data;
+    int32_t azp = zp_at(&in[2], 0), bzp = zp_at(&in[5], 0), yzp = zp_at(&in[7], 0);
+    int64_t sa[AF_MAX_RANK], sb[AF_MAX_RANK], idx[AF_MAX_RANK] = {0}, n = af_tview_numel(y);
+    bstrides(a, y, sa);
+    bstrides(b, y, sb);
+    float ra = as / ys, rb = bs / ys, rmul = (as * bs) / ys;
+    float ta = ra * (float)azp, tb = rb * (float)bzp, c0 = (float)yzp - (ta + tb);
+    int64_t oa = 0, ob = 0;
+    for (int64_t e = 0; e < n; e++) {
+        int32_t qa = qget(a->dtype, a->data, oa), qb = qget(b->dtype, b->data, ob);
+        float v = p->binary.fn == AF_BINARY_ADD
+                      ? fmaf((float)qa, ra, fmaf((float)qb, rb, c0))
+                      : (float)((qa - azp) * (qb - bzp)) * rmul + (float)yzp;
+        store_q(y, e, sat_q(v, y->dtype));
+        for (int k = y->rank - 1; k >= 0; k--) { /* next index of y, offsets follow */
+            oa += sa[k], ob += sb[k];
+            if (++idx[k] < y->dims[k]) break;
+            oa -= sa[k] * y->dims[k], ob -= sb[k] * y->dims[k];
+            idx[k] = 0;
+        }
+    }
+    return AF_OK;
+}
+
+/* ---- integer global average pool ------------------------------------------------------------ */
+
+af_status afk_qlinear_gap_check(AFK_CHECK_ARGS)
+{
+    (void)p, (void)n_out;
+    const af_tview *x = &in[0], *y = &out[0];
+    int ok = n_in == 5 && is_q8(x->dtype) && is_q8(y->dtype) && x->rank >= 3 &&
+             y->rank == x->rank && y->dims[0] == x->dims[0] && y->dims[1] == x->dims[1] &&
+             afk_prod(y, 2, y->rank) == 1 && scalar_ok(&in[1], &in[2], x->dtype) &&
+             scalar_ok(&in[3], &in[4], y->dtype);
+    if (!ok)
+        return af_err_set(err, AF_ERR_SHAPE, "qlinear_global_avgpool: X (N,C,*), Y (N,C,1,...) "
+                          "int8/uint8 and scalar scales and zero points required");
+    return AF_OK;
+}
+
+// X (N,C,*) q8 -> Y (N,C,1,...) q8: acc = sum(x) - xzp * S in int32 (S = spatial size),
+// requantized by xs / (ys * (float)S) in f32: ONNX Runtime's QLinearGlobalAveragePool.
+af_status afk_qlinear_gap_run(AFK_RUN_ARGS)
+{
+    (void)p, (void)n_in, (void)n_out, (void)ctx, (void)err;
+    const af_tview *x = &in[0];
+    int64_t nc = x->dims[0] * x->dims[1], sp = afk_prod(x, 2, x->rank);
+    int32_t xzp = zp_at(&in[2], 0), yzp = zp_at(&in[4], 0);
+    float xs = *(const float *)in[1].data, ys = *(const float *)in[3].data;
+    float scale = xs / (ys * (float)sp);
+    for (int64_t c = 0; c < nc; c++) {
+        uint32_t acc = (uint32_t)(-xzp) * (uint32_t)sp;
+        for (int64_t i = 0; i < sp; i++) acc += (uint32_t)qget(x->dtype, x->data, c * sp + i);
+        store_q(&out[0], c, requant((int32_t)acc, scale, yzp, out[0].dtype));
+    }
     return AF_OK;
 }

@@ -8,6 +8,7 @@
  */
 #include "internal.h"
 #include "neon.h"
+#include "simd512.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define AFK_X86 1
@@ -375,10 +376,36 @@ int afk_vec_piecewise(const af_unary_params *u, float *x, int64_t n)
     return 0;
 }
 
+#ifdef AFK_X86
+/* x = sigmoid, silu, erf or GELU (erf form) of x, 16 lanes (simd512.h: the packed GEMM's
+ * epilogue functions); the tail uses the reference, as the AVX2 loops do. */
+AFK_TGT512 static void sigmoid512(float *x, int64_t n, const af_unary_params *u)
+{
+    const int fn = u->fn;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i), y;
+        if (fn == AF_UNARY_SIGMOID) y = sigmoid16(v);
+        else if (fn == AF_UNARY_SILU) y = _mm512_mul_ps(v, sigmoid16(v));
+        else if (fn == AF_UNARY_ERF) y = erf16(v);
+        else y = gelu16(v);
+        _mm512_storeu_ps(x + i, y);
+    }
+    for (; i < n; i++) x[i] = afk_unary_f32(u, x[i]);
+}
+#endif
+
 int afk_vec_sigmoid(const af_unary_params *u, float *x, int64_t n)
 {
 #ifdef AFK_X86
-    static int have = -1;
+    static int have = -1, have512 = -1;
+    if (have512 < 0) have512 = __builtin_cpu_supports("avx512f");
+    if (have512 && !afk_vec_force_portable && afk_pgemm_force != 1 &&
+        (u->fn == AF_UNARY_SIGMOID || u->fn == AF_UNARY_SILU || u->fn == AF_UNARY_ERF ||
+         (u->fn == AF_UNARY_GELU && u->alpha == 0.0f))) {
+        sigmoid512(x, n, u);
+        return 1;
+    }
     if (have < 0) have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     if (have && !afk_vec_force_portable &&
         (u->fn == AF_UNARY_SIGMOID || u->fn == AF_UNARY_SILU)) {

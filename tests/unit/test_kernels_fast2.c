@@ -225,6 +225,9 @@ int main(void)
 {
     srand(7);
     test_erf_gelu();
+    afk_pgemm_force = 1; /* the AVX2 loops, which AVX-512 CPUs no longer take */
+    test_erf_gelu();
+    afk_pgemm_force = -1;
     test_maxpool();
     test_global_avg();
     test_binary();

@@ -250,11 +250,64 @@ static void max_pool_2d(const pool_geom *g, const af_pool_params *pp, const floa
     }
 }
 
-/* 2-D average pooling, one channel: the columns whose window lies inside the row are summed
- * a window row at a time across the whole output row (y as the accumulator, so the loop over
- * columns vectorises), each output still adding its values in pool_one's order (kh, then kw,
- * from 0) and dividing by the same count, so the bits match; the other columns take
- * pool_one. */
+/* Output columns ow in [*a, *b) whose input column ow*s + off lies in [0, W). */
+static void cols_inside(int64_t off, int64_t s, int64_t W, int64_t OW, int64_t *a, int64_t *b)
+{
+    *a = off >= 0 ? 0 : (-off + s - 1) / s;
+    *b = W - 1 - off < 0 ? 0 : (W - 1 - off) / s + 1;
+    if (*b > OW) *b = OW;
+    if (*a > *b) *a = *b;
+}
+
+/* The divisor of output column ow given its window rows (nr inside the map, npad inside the
+ * padded extent): pool_one's count, the window's columns counted the same way. */
+static int64_t avg_div(const pool_geom *g, const af_pool_params *pp, int64_t ow, int64_t nr,
+                       int64_t npad)
+{
+    int64_t in = 0, pad = 0;
+    for (int64_t kw = 0; kw < g->k[2]; kw++) {
+        int64_t iw = ow * g->s[2] - g->pb[2] + kw * g->d[2];
+        in += iw >= 0 && iw < g->in[2];
+        pad += iw >= -g->pb[2] && iw < g->in[2] + g->pe[2];
+    }
+    return pp->count_include_pad ? npad * pad : nr * in;
+}
+
+enum { WHOLE_OW = 1024 }; /* widest output row avg_row_whole takes (its divisors on the stack) */
+
+/* The divisors of a row's columns for the last (nr, npad) asked: rows with the same counts
+ * (every interior row) share them. */
+typedef struct row_divs {
+    int64_t nr, npad; /* -1: none yet */
+    float d[WHOLE_OW];
+} row_divs;
+
+/* Output row oh, stride 1 and no dilation, by pool_fast.c's whole-row loop (same bits); 0: not
+ * taken. */
+static int avg_row_whole(const pool_geom *g, const af_pool_params *pp, const float *x,
+                         int64_t oh, row_divs *rd, float *y)
+{
+    const float *rows[MAX_KH];
+    int64_t npad;
+    if (g->s[2] != 1 || g->d[2] != 1 || g->out[2] > WHOLE_OW || g->k[1] > MAX_KH) return 0;
+    int nr = window_rows(g, x, oh, rows, &npad);
+    if (rd->nr != nr || rd->npad != npad) {
+        rd->nr = -1;
+        for (int64_t ow = 0; ow < g->out[2]; ow++) {
+            int64_t e = avg_div(g, pp, ow, nr, npad);
+            if (e <= 0) return 0; /* a window with nothing to divide by: the generic loop's 0 */
+            rd->d[ow] = (float)e;
+        }
+        rd->nr = nr, rd->npad = npad;
+    }
+    return afk_avgpool_row_fast(rows, nr, g->out[2], g->in[2], g->k[2], g->pb[2], rd->d, y);
+}
+
+/* 2-D average pooling, one channel: a whole output row at a time, y as the accumulator, one
+ * window row and tap (kh, kw) after another over the columns whose input lies in the map (so
+ * the loop over columns vectorises, edges included); each output still adds its values in
+ * pool_one's order (kh, then kw, from 0, skipping what lies outside) and divides by the same
+ * count, so the bits match. */
 static void avg_pool_2d(const pool_geom *g, const af_pool_params *pp, const float *x, float *y)
 {
     const int64_t s = g->s[2], d = g->d[2], KW = g->k[2], W = g->in[2], OW = g->out[2];
@@ -262,27 +315,42 @@ static void avg_pool_2d(const pool_geom *g, const af_pool_params *pp, const floa
     int64_t hi = last < 0 ? 0 : last / s + 1;
     if (hi > OW) hi = OW;
     if (lo > hi) lo = hi;
+    row_divs rd;
+    rd.nr = rd.npad = -1;
     for (int64_t oh = 0; oh < g->out[1]; oh++, y += OW) {
         if (avg_row_fast(g, pp, x, oh, lo, hi, y)) {
             for (int64_t ow = 0; ow < lo; ow++) y[ow] = pool_one(g, pp, x, 0, oh, ow);
             for (int64_t ow = hi; ow < OW; ow++) y[ow] = pool_one(g, pp, x, 0, oh, ow);
             continue;
         }
+        if (avg_row_whole(g, pp, x, oh, &rd, y)) continue;
         int64_t nr = 0, npad = 0; /* window rows inside the map / the padded extent */
-        for (int64_t ow = lo; ow < hi; ow++) y[ow] = 0.0f;
+        for (int64_t ow = 0; ow < OW; ow++) y[ow] = 0.0f;
         for (int64_t kh = 0; kh < g->k[1]; kh++) {
             int64_t ih = oh * g->s[1] - g->pb[1] + kh * g->d[1];
             npad += ih >= -g->pb[1] && ih < g->in[1] + g->pe[1];
             if (ih < 0 || ih >= g->in[1]) continue;
             nr++;
-            const float *row = x + ih * W - g->pb[2];
-            for (int64_t kw = 0; kw < KW; kw++)
-                for (int64_t ow = lo; ow < hi; ow++) y[ow] += row[ow * s + kw * d];
+            const float *row = x + ih * W;
+            for (int64_t kw = 0; kw < KW; kw++) {
+                int64_t off = kw * d - g->pb[2], a, b; /* column ow reads row[ow*s + off] */
+                cols_inside(off, s, W, OW, &a, &b);
+                if (s == 1) {
+                    if (b > a && afk_add_row_fast(y + a, row + a + off, b - a)) continue;
+                    for (int64_t ow = a; ow < b; ow++) y[ow] += row[ow + off];
+                } else {
+                    for (int64_t ow = a; ow < b; ow++) y[ow] += row[ow * s + off];
+                }
+            }
         }
-        int64_t div = (pp->count_include_pad ? npad : nr) * KW;
-        for (int64_t ow = lo; ow < hi; ow++) y[ow] = div > 0 ? y[ow] / (float)div : 0.0f;
-        for (int64_t ow = 0; ow < lo; ow++) y[ow] = pool_one(g, pp, x, 0, oh, ow);
-        for (int64_t ow = hi; ow < OW; ow++) y[ow] = pool_one(g, pp, x, 0, oh, ow);
+        int64_t div = (pp->count_include_pad ? npad : nr) * KW; /* the interior columns' */
+        if (div <= 0 || hi <= lo || !afk_div_row_fast(y + lo, hi - lo, (float)div))
+            for (int64_t ow = lo; ow < hi; ow++) y[ow] = div > 0 ? y[ow] / (float)div : 0.0f;
+        for (int64_t ow = 0; ow < OW; ow++) {
+            if (ow >= lo && ow < hi) continue;
+            int64_t e = avg_div(g, pp, ow, nr, npad);
+            y[ow] = e > 0 ? y[ow] / (float)e : 0.0f;
+        }
     }
 }
 

@@ -128,6 +128,67 @@ int afk_sum_f64_fast(const float *x, int64_t n, double *sum)
     return 1;
 }
 
+TGT512 static void add_row512(float *y, const float *r, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + i),
+                                                      _mm512_maskz_loadu_ps(m, r + i)));
+    }
+}
+
+TGT512 static void div_row512(float *y, int64_t n, float d)
+{
+    const __m512 v = _mm512_set1_ps(d);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_div_ps(_mm512_maskz_loadu_ps(m, y + i), v));
+    }
+}
+
+// rows (nr, W) -> y (OW): y[ow] = (sum over r, then kw of rows[r][ow + kw - pb] inside the
+// row) / divs[ow], 16 outputs at a time in one register (stride 1, no dilation)
+TGT512 static void avgpool_row512(const float *const *rows, int nr, int64_t OW, int64_t W,
+                                  int64_t KW, int64_t pb, const float *divs, float *y)
+{
+    for (int64_t o = 0; o < OW; o += 16) {
+        const __mmask16 out = lanes(OW - o);
+        __m512 acc = _mm512_setzero_ps();
+        for (int r = 0; r < nr; r++)
+            for (int64_t kw = 0; kw < KW; kw++) {
+                int64_t i0 = o + kw - pb; /* lane l reads column i0 + l, if inside the row */
+                int64_t lo = i0 < 0 ? -i0 : 0, hi = W - i0 < 16 ? W - i0 : 16;
+                if (hi <= lo) continue;
+                __mmask16 m = (__mmask16)(out & (lanes(hi) & ~lanes(lo)));
+                /* outside lanes add +0: the sum, started at +0, is never -0, so no bit moves */
+                acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, rows[r] + i0));
+            }
+        _mm512_mask_storeu_ps(y + o, out, _mm512_div_ps(acc, _mm512_maskz_loadu_ps(out, divs + o)));
+    }
+}
+
+int afk_avgpool_row_fast(const float *const *rows, int nr, int64_t OW, int64_t W, int64_t KW,
+                         int64_t pb, const float *divs, float *y)
+{
+    if (!have512()) return 0;
+    avgpool_row512(rows, nr, OW, W, KW, pb, divs, y);
+    return 1;
+}
+
+int afk_add_row_fast(float *y, const float *r, int64_t n)
+{
+    if (!have512()) return 0;
+    add_row512(y, r, n);
+    return 1;
+}
+
+int afk_div_row_fast(float *y, int64_t n, float d)
+{
+    if (!have512()) return 0;
+    div_row512(y, n, d);
+    return 1;
+}
+
 #else
 
 int afk_maxpool_row_fast(const float *const *rows, int nr, int64_t o0, int64_t o1, int64_t s,
@@ -140,6 +201,25 @@ int afk_maxpool_row_fast(const float *const *rows, int nr, int64_t o0, int64_t o
 int afk_sum_f64_fast(const float *x, int64_t n, double *sum)
 {
     (void)x, (void)n, (void)sum;
+    return 0;
+}
+
+int afk_add_row_fast(float *y, const float *r, int64_t n)
+{
+    (void)y, (void)r, (void)n;
+    return 0;
+}
+
+int afk_avgpool_row_fast(const float *const *rows, int nr, int64_t OW, int64_t W, int64_t KW,
+                         int64_t pb, const float *divs, float *y)
+{
+    (void)rows, (void)nr, (void)OW, (void)W, (void)KW, (void)pb, (void)divs, (void)y;
+    return 0;
+}
+
+int afk_div_row_fast(float *y, int64_t n, float d)
+{
+    (void)y, (void)n, (void)d;
     return 0;
 }
 

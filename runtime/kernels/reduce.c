@@ -4,6 +4,7 @@
  * Resolved axes_mask == 0 means "all axes", unless noop_with_empty_axes (then a copy).
  * f32 sums accumulate in double; i32/i64 inputs support sum, prod, max, min (in int64). */
 #include "internal.h"
+#include "pool_fast.h"
 
 #include <math.h>
 #include <string.h>
@@ -153,6 +154,26 @@ static int64_t arg_extreme(int fn, int last, af_dtype t, const void *x, walk *rw
 }
 
 // x (d..) -> y (d.. with the masked axes reduced, kept as 1 if keepdims)
+/* SUM / MEAN over the trailing axes (mask m: bits r-k..r-1, e.g. a CNN's ReduceMean over H
+ * and W): each output sums one contiguous block, in double as above, 16 lanes at a time
+ * (pool_fast.c, as the global average pool); 0 when m is not such a mask or that loop is not
+ * available. */
+static int trailing_sums(int fn, const af_tview *x, uint32_t m, float *y)
+{
+    int lo = __builtin_ctz(m);
+    if ((m >> lo) != (1u << (x->rank - lo)) - 1) return 0;
+    int64_t block = 1, outer = 1;
+    for (int i = 0; i < x->rank; i++) *(i >= lo ? &block : &outer) *= x->dims[i];
+    if (block <= 0) return 0;
+    const float *xd = x->data;
+    for (int64_t o = 0; o < outer; o++) {
+        double acc;
+        if (!afk_sum_f64_fast(xd + o * block, block, &acc)) return 0; /* the walk redoes all */
+        y[o] = fn == AF_REDUCE_MEAN ? (float)(acc / (double)block) : (float)acc;
+    }
+    return 1;
+}
+
 af_status afk_reduce_run(AFK_RUN_ARGS)
 {
     (void)n_in, (void)n_out, (void)ctx, (void)err;
@@ -164,6 +185,9 @@ af_status afk_reduce_run(AFK_RUN_ARGS)
         if (bytes && out[0].data != x->data) memmove(out[0].data, x->data, bytes);
         return AF_OK;
     }
+    if (x->dtype == AF_DTYPE_F32 && (rp->fn == AF_REDUCE_SUM || rp->fn == AF_REDUCE_MEAN) &&
+        trailing_sums(rp->fn, x, m, out[0].data))
+        return AF_OK;
     int64_t st[AF_MAX_RANK];
     afk_strides(x, st);
     walk kw = {.count = 1}, rw = {.count = 1};

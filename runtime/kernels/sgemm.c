@@ -179,8 +179,16 @@ enum { PB_AS_A = 2 };
  * 1.23×, 4096×1280 @ 1280×320 1.03× (so those stay on B panels). */
 int afk_sgemm_packw_ok(int64_t M, int64_t K, int64_t N)
 {
-    return afk_pgemm_nr() == 32 && M >= 32 && N >= 2 * afk_pgemm_mr() && K >= 1024 &&
-           M <= 2 * N && K * 32 <= A_ONCE;
+    if (afk_pgemm_nr() != 32 || M < 32 || N < 2 * afk_pgemm_mr() || K < 1024 || M > 2 * N ||
+        K * 32 > A_ONCE)
+        return 0;
+    /* and no more padding than the B-panel order: the padded products M cut into 32-wide
+     * column panels and N into MR-row panels, against M into MR rows and N into 32 columns
+     * (ConvNeXt's 196 x 1536 @ 1536 x 384: 87.5 % of the products useful this way, 100 % the
+     * other: 2.5 -> 2.2 ms on B panels, Zen 4) */
+    const int64_t mr = afk_pgemm_mr();
+    return (M + 31) / 32 * 32 * ((N + mr - 1) / mr * mr) <=
+           (M + mr - 1) / mr * mr * ((N + 31) / 32 * 32);
 }
 
 size_t afk_sgemm_packw_bytes(int64_t K, int64_t N)

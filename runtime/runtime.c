@@ -1058,6 +1058,17 @@ static const char *open_why(const af_bundle *b, int32_t id)
     return "decoded at open";
 }
 
+/* Does conv node n run its compressed weight by Winograd transformed per run? */
+static int cw_wino(const afb_file *f, const afb_node *n)
+{
+    if (n->n_in + n->n_out > PACK_IO || n->n_out < 1) return 0;
+    af_tview v[PACK_IO];
+    for (int k = 0; k < n->n_in; k++) v[k] = record_view(f, n->in[k]);
+    for (int k = 0; k < n->n_out; k++) v[n->n_in + k] = record_view(f, n->out[k]);
+    v[1].dtype = AF_DTYPE_U8;
+    return afk_conv_cw_wino(&n->p, v, v + n->n_in) != 0;
+}
+
 const char *af_bundle_weight_form(const af_bundle *b, const char *tensor, const char **why)
 {
     const afb_file *f = b->f;
@@ -1079,6 +1090,9 @@ const char *af_bundle_weight_form(const af_bundle *b, const char *tensor, const 
         const afb_node *n = &f->nodes[i];
         af_dtype dt = AF_DTYPE_F32;
         if (n->n_in < 2 || n->in[1] != id || !packs_weight(b, n, &dt)) continue;
+        if (dt == AF_DTYPE_U8 && n->op == AF_OP_CONV && cw_wino(f, n))
+            *why = "3x3 conv on Winograd, its transformed weights made from the compressed "
+                   "panels on every run (too big to keep)";
         if (dt == AF_DTYPE_U8) return "compressed";
         if (dt == AF_DTYPE_F16) return "halves";
         *why = b->expand ? "expand_weights" : expanded_why(n, t);

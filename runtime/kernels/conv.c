@@ -294,6 +294,16 @@ static int packed_kind(const void *packed)
     return h && h[0] == afk_pgemm_mr() ? h[1] : -1;
 }
 
+int afk_conv_cw_wino(const af_params *p, const af_tview *in, const af_tview *out)
+{
+    const af_conv_params *cp = &p->conv;
+    if (!afk_pgemm_nr() || cp->nsp != 2 || in[0].rank != 4 || in[1].rank != 4 || out[0].rank != 4)
+        return 0;
+    conv_geom g;
+    geom_init(&g, cp, &in[0], &in[1], &out[0], 0);
+    return cw_wino_m(&g, cp);
+}
+
 /* Bytes of ctx->shared a conv with these packed weights needs: a compressed weight run by
  * Winograd holds its transformed weights there while it runs. */
 size_t afk_conv_shared_bytes(const void *packed)

@@ -41,6 +41,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels.h"
+
 enum {
     AFK_CW_INT8 = 1,
     AFK_CW_LUT4 = 2,
@@ -155,6 +157,9 @@ void afk_neon_cw_expand(const uint8_t *m, uint64_t b0, int64_t n, const uint16_t
 /* conv.c: a compressed 3x3 conv weight keeps Winograd (f32, transformed) when its transformed
  * weights take at most afk_cw_wino_max bytes (default 3 MiB; 0: never) */
 extern size_t afk_cw_wino_max;
+/* conv.c: with in[1] a compressed blob (dtype U8), the Winograd tile (4 or 2) its packed
+ * panels are transformed for on every run (wino_weights.c), else 0 (the direct packed GEMM). */
+int afk_conv_cw_wino(const af_params *p, const af_tview *in, const af_tview *out);
 
 /* tests: 0 (default) the best the CPU has; 1 the portable loop; 2 at most AVX2 (AArch64: any
  * value but 1 is NEON) */

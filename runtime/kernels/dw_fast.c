@@ -1,4 +1,4 @@
-/* runtime/kernels/dw_fast.c — direct AVX-512F depthwise conv, 3x3 and 5x5, stride 1 and 2.
+/* runtime/kernels/dw_fast.c — direct AVX-512F depthwise conv, 3x3, 5x5 and 7x7, stride 1 and 2.
  *
  * No padded copy of the plane: a block of R output rows x NV*16 output columns keeps R*NV
  * accumulators; each input row the block touches is loaded once per (kw, vector) and added
@@ -25,7 +25,7 @@ static inline __mmask16 col_mask(int64_t c, int64_t W)
 
 /* The lane masks of one column block: [kw][vector][half] (half 1: stride 2's second load). */
 typedef struct dw_masks {
-    __mmask16 m[5][2][2];
+    __mmask16 m[7][2][2];
 } dw_masks;
 
 static void dw_masks_of(const afk_dw2d *d, int64_t ow0, int K, int S, int NV, dw_masks *mk)
@@ -121,7 +121,7 @@ AFK_TGT512 __attribute__((always_inline)) static inline void
 dw_plane_r(const afk_dw2d *d, const int K, const int S, const int R)
 {
     enum { CACHED = 5 }; /* masks of the first column blocks, computed once per plane */
-    const float *rows[17];
+    const float *rows[19]; /* (R - 1) * S + K <= 6 * 2 + 7 */
     const int J = (R - 1) * S + K;
     const int64_t blocks = (d->OW + 15) / 16, pairs = blocks / 2;
     dw_masks mk[CACHED], tmp;
@@ -155,22 +155,25 @@ DW_PLANE(3, 1)
 DW_PLANE(3, 2)
 DW_PLANE(5, 1)
 DW_PLANE(5, 2)
+DW_PLANE(7, 1)
+DW_PLANE(7, 2)
 #undef DW_PLANE
 
 typedef void (*dw_plane_fn)(const afk_dw2d *d);
-/* [k == 5][s == 2] */
-static const dw_plane_fn dw_plane_tab[2][2] = {{dw_plane_3_1, dw_plane_3_2},
-                                               {dw_plane_5_1, dw_plane_5_2}};
+/* [k / 2 - 1][s == 2] */
+static const dw_plane_fn dw_plane_tab[3][2] = {{dw_plane_3_1, dw_plane_3_2},
+                                               {dw_plane_5_1, dw_plane_5_2},
+                                               {dw_plane_7_1, dw_plane_7_2}};
 
 int afk_dw2d_applies(int64_t k, int64_t s, int64_t oh)
 {
-    return (k == 3 || k == 5) && (s == 1 || s == 2) && oh >= 4 && afk_pgemm_nr() == 32 &&
-           !afk_vec_force_portable;
+    return (k == 3 || k == 5 || k == 7) && (s == 1 || s == 2) && oh >= 4 &&
+           afk_pgemm_nr() == 32 && !afk_vec_force_portable;
 }
 
 void afk_dw2d_run(const afk_dw2d *d)
 {
-    if (d->OH > 0 && d->OW > 0) dw_plane_tab[d->k == 5][d->s == 2](d);
+    if (d->OH > 0 && d->OW > 0) dw_plane_tab[d->k / 2 - 1][d->s == 2](d);
 }
 
 #elif !defined(__aarch64__) /* AArch64: dw_neon.c */

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-/* One channel of a 2-D depthwise conv: square kernel k (3 or 5), stride s (1 or 2) on both
+/* One channel of a 2-D depthwise conv: square kernel k (3, 5; AVX-512 also 7), stride s (1 or 2) on both
  * axes, dilation 1, any pads. zero: at least W floats of 0.0f (stands in for padding rows). */
 typedef struct afk_dw2d {
     const float *x;    /* (H, W) */

@@ -428,6 +428,11 @@ static void test_conv(void)
         {1, 4, 13, 11, 4, 4, 3, 1, 1, 1, AF_UNARY_CLIP, 0},
         {1, 3, 7, 7, 3, 3, 5, 1, 2, 1, AF_UNARY_SILU, 0},
         {1, 2, 16, 12, 2, 2, 3, 1, 1, 1, AF_UNARY_RELU, 0},
+        /* 7x7 depthwise (ConvNeXt: pad 3): 4-row blocks on a 40-wide map, 7-row blocks on a
+         * 7x7 one, stride 2 */
+        {1, 4, 13, 40, 4, 4, 7, 1, 3, 1, AF_UNARY_IDENTITY, 0},
+        {1, 3, 7, 7, 3, 3, 7, 1, 3, 1, AF_UNARY_RELU, 0},
+        {1, 3, 17, 35, 3, 3, 7, 2, 3, 1, AF_UNARY_CLIP, 0},
         /* Winograd: odd sizes (partial tiles), unpadded with 2 images, 100 tiles (2 blocks),
          * 300 channels (2 k blocks) with silu, pad 2 with 19-tile rows (lane groups split at
          * rows and panels) and 60 output channels (2 GEMM chunks), a map smaller than a tile */

@@ -18,6 +18,9 @@
 #include "internal.h"
 #include "neon.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 #include <math.h>
 
 #define AFK_NORM_TILE 1024
@@ -36,10 +39,74 @@ static double lanes_total(const float *s)
     return t;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+/* The loops below on AVX-512 (GCC does not vectorise them at -O2): the same lane sums, mul and
+ * add rounded apart (this file has no FMA contraction), so their bits. Each returns the
+ * elements it covered (0 without AVX-512). */
+#define AFK_NORM_X512 1
+#define TGTN __attribute__((target("avx512f")))
+static int norm512(void)
+{
+    static int have = -1;
+    if (have < 0) have = __builtin_cpu_supports("avx512f");
+    return have && !afk_vec_force_portable;
+}
+
+TGTN static int64_t lane_sums512(const float *x, int64_t n, float *s)
+{
+    __m512 a = _mm512_loadu_ps(s);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) a = _mm512_add_ps(a, _mm512_loadu_ps(x + i));
+    _mm512_storeu_ps(s, a);
+    return i;
+}
+
+TGTN static int64_t lane_sqdev512(const float *x, int64_t n, float mean, float *s)
+{
+    const __m512 m = _mm512_set1_ps(mean);
+    __m512 a = _mm512_loadu_ps(s);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 d = _mm512_sub_ps(_mm512_loadu_ps(x + i), m);
+        a = _mm512_add_ps(a, _mm512_mul_ps(d, d));
+    }
+    _mm512_storeu_ps(s, a);
+    return i;
+}
+
+/* y = (x - mean) * rstd [* scale] [+ bias] (scale, bias may be NULL), 16 lanes, tail masked. */
+TGTN static void ln_row512(const float *x, float *y, int64_t n, float mean, float rstd,
+                           const float *scale, const float *bias)
+{
+    const __m512 m = _mm512_set1_ps(mean), r = _mm512_set1_ps(rstd);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 k = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 v = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), m), r);
+        if (scale) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(k, scale + i));
+        if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, bias + i));
+        _mm512_mask_storeu_ps(y + i, k, v);
+    }
+}
+
+/* y = x * k + c, 16 lanes, tail masked. */
+TGTN static void scale_shift512(const float *x, float *y, int64_t n, float k, float c)
+{
+    const __m512 vk = _mm512_set1_ps(k), vc = _mm512_set1_ps(c);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), vk);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(v, vc));
+    }
+}
+#endif
+
 static double tile_sum(const float *x, int64_t n)
 {
     float s[AFK_NORM_LANES] = {0};
     int64_t i = 0;
+#ifdef AFK_NORM_X512
+    if (norm512()) i = lane_sums512(x, n, s);
+#endif
 #ifdef AFK_NEON
     if (afk_neon_on()) i = afk_neon_lane_sums16(x, n, s);
 #endif
@@ -53,6 +120,9 @@ static double tile_sqdev(const float *x, int64_t n, float mean)
 {
     float s[AFK_NORM_LANES] = {0};
     int64_t i = 0;
+#ifdef AFK_NORM_X512
+    if (norm512()) i = lane_sqdev512(x, n, mean, s);
+#endif
 #ifdef AFK_NEON
     if (afk_neon_on()) i = afk_neon_lane_sqdev16(x, n, mean, s);
 #endif
@@ -89,6 +159,9 @@ static void norm_span(const float *x, float *y, int64_t n, float mean, float rst
     float k = rstd * a, c = b - mean * rstd * a;
     for (int64_t i = 0; i < n; i += AFK_NORM_TILE) {
         int64_t m = n - i < AFK_NORM_TILE ? n - i : AFK_NORM_TILE, j = 0;
+#ifdef AFK_NORM_X512
+        if (norm512()) scale_shift512(x + i, y + i, m, k, c), j = m;
+#endif
 #ifdef AFK_NEON
         if (afk_neon_on()) j = afk_neon_scale_shift(x + i, y + i, m, k, c);
 #endif
@@ -252,6 +325,12 @@ typedef struct ln_job {
 static void ln_row(const float *restrict x, float *restrict y, int64_t n, float mean, float rstd,
                    const float *restrict scale, const float *restrict bias)
 {
+#ifdef AFK_NORM_X512
+    if (norm512()) {
+        ln_row512(x, y, n, mean, rstd, scale, bias);
+        return;
+    }
+#endif
 #ifdef AFK_NEON
     if (afk_neon_on()) { /* the vector body, then the tail below */
         int64_t i = afk_neon_ln_row(x, y, n, mean, rstd, scale, bias);

@@ -14,6 +14,7 @@
 
 #include "../qparam.h"
 #include "internal.h"
+#include "qconv.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -21,29 +22,6 @@
 #endif
 
 static int is_q8(af_dtype d) { return d == AF_DTYPE_I8 || d == AF_DTYPE_U8; }
-
-/* Element i of an int8 / uint8 / int32 buffer. */
-static inline int32_t qget(af_dtype t, const void *d, int64_t i)
-{
-    switch (t) {
-    case AF_DTYPE_I8: return ((const int8_t *)d)[i];
-    case AF_DTYPE_U8: return ((const uint8_t *)d)[i];
-    default: return ((const int32_t *)d)[i];
-    }
-}
-
-static void qrange(af_dtype t, int32_t *lo, int32_t *hi)
-{
-    *lo = t == AF_DTYPE_I8 ? -128 : 0;
-    *hi = t == AF_DTYPE_I8 ? 127 : 255;
-}
-
-/* Optional zero point: value j (or 0 when it is one value, 0 when absent). */
-static inline int32_t zp_at(const af_tview *z, int64_t j)
-{
-    if (!z || afk_omitted(z) || !z->data) return 0;
-    return qget(z->dtype, z->data, af_tview_numel(z) == 1 ? 0 : j);
-}
 
 static const af_tview *opt(const af_tview *in, int n_in, int k)
 {
@@ -171,43 +149,7 @@ af_status afk_dyn_quant_run(AFK_RUN_ARGS)
     return AF_OK;
 }
 
-/* ---- requantization ---------------------------------------------------------------------- */
-
-/* y = saturate(rint((float)acc * scale) + zp) for output dtype t. */
-static inline int32_t requant(int32_t acc, float scale, int32_t zp, af_dtype t)
-{
-    int32_t lo, hi;
-    qrange(t, &lo, &hi);
-    float v = (float)acc * scale;
-    if (v != v) return zp; /* a NaN scale (run-time inputs): never an undefined conversion */
-    float flo = (float)(lo - zp), fhi = (float)(hi - zp);
-    v = v < flo ? flo : v > fhi ? fhi : v;
-    return (int32_t)rintf(v) + zp;
-}
-
-static void store_q(const af_tview *y, int64_t e, int32_t v)
-{
-    if (y->dtype == AF_DTYPE_I8) ((int8_t *)y->data)[e] = (int8_t)v;
-    else if (y->dtype == AF_DTYPE_U8) ((uint8_t *)y->data)[e] = (uint8_t)v;
-    else ((int32_t *)y->data)[e] = v;
-}
-
-/* Output scale of channel c: (a_scale * b_scale[c]) / y_scale, in f32 as ONNX Runtime. */
-static inline float out_scale(const af_tview *as, const af_tview *bs, const af_tview *ys,
-                              int64_t c)
-{
-    const float *b = bs->data;
-    float a = *(const float *)as->data, y = *(const float *)ys->data;
-    float ab = a * b[af_tview_numel(bs) == 1 ? 0 : c];
-    return ab / y;
-}
-
 /* ---- integer convolution -------------------------------------------------------------------- */
-
-typedef struct qconv {
-    int64_t N, C, M, G, Cg, Mg;
-    int64_t in[3], out[3], k[3], s[3], d[3], pb[3];
-} qconv;
 
 /* Every conv as 3-D: missing leading spatial dims have size 1. */
 static void qconv_init(qconv *q, const af_conv_params *cp, const af_tview *x, const af_tview *w,
@@ -411,7 +353,34 @@ size_t afk_qconv_scratch(af_op op, const af_params *p, const af_tview *in, int n
         return 0;
     qconv q;
     qconv_init(&q, &p->conv, &in[0], &in[wi], &out[0]);
-    return qconv_scratch(&q);
+    size_t ref = qconv_scratch(&q), vnni = afk_qconv_vnni_pack_bytes(&q, in[wi].dtype) ?
+                                                afk_qconv_vnni_scratch(&q) : 0;
+    return ref > vnni ? ref : vnni;
+}
+
+/* The weight's input: 3 for QLINEAR_CONV (x, x_scale, x_zp, w, ...), 1 for CONV_INTEGER. */
+static int qconv_wi(af_op op) { return op == AF_OP_QLINEAR_CONV ? 3 : 1; }
+
+size_t afk_qconv_prepack_bytes(af_op op, const af_params *p, const af_tview *in, int n_in,
+                               const af_tview *out)
+{
+    int wi = qconv_wi(op);
+    if (n_in <= wi || !afk_qconv_scratch(op, p, in, n_in, out) || in[0].rank != in[wi].rank)
+        return 0;
+    qconv q;
+    qconv_init(&q, &p->conv, &in[0], &in[wi], &out[0]);
+    if (q.G < 1 || q.C != q.G * in[wi].dims[1] || q.M != in[wi].dims[0]) return 0;
+    return afk_qconv_vnni_pack_bytes(&q, in[wi].dtype);
+}
+
+void afk_qconv_prepack(af_op op, const af_params *p, const af_tview *in, int n_in,
+                       const af_tview *out, void *dst)
+{
+    int wi = qconv_wi(op);
+    if (!afk_qconv_prepack_bytes(op, p, in, n_in, out)) return;
+    qconv q;
+    qconv_init(&q, &p->conv, &in[0], &in[wi], &out[0]);
+    afk_qconv_vnni_pack(&q, &in[wi], dst);
 }
 
 af_status afk_conv_integer_check(AFK_CHECK_ARGS)
@@ -433,6 +402,8 @@ af_status afk_conv_integer_run(AFK_RUN_ARGS)
     (void)n_out, (void)err;
     qconv q;
     qconv_init(&q, &p->conv, &in[0], &in[1], &out[0]);
+    afk_qconv_args a = {.x = &in[0], .xz = opt(in, n_in, 2), .wz = opt(in, n_in, 3), .y = &out[0]};
+    if (ctx->packed && afk_qconv_vnni_run(&q, ctx->packed, &a, ctx)) return AF_OK;
     qconv_run(&q, &in[0], &in[1], opt(in, n_in, 2), opt(in, n_in, 3), NULL, NULL, NULL, NULL,
               NULL, &out[0], ctx->scratch);
     return AF_OK;
@@ -467,6 +438,10 @@ af_status afk_qlinear_conv_run(AFK_RUN_ARGS)
     (void)n_out, (void)err;
     qconv q;
     qconv_init(&q, &p->conv, &in[0], &in[3], &out[0]);
+    afk_qconv_args a = {.x = &in[0], .xz = opt(in, n_in, 2), .wz = opt(in, n_in, 5),
+                        .b = opt(in, n_in, 8), .xs = &in[1], .ws = &in[4], .ys = &in[6],
+                        .yz = opt(in, n_in, 7), .y = &out[0]};
+    if (ctx->packed && afk_qconv_vnni_run(&q, ctx->packed, &a, ctx)) return AF_OK;
     qconv_run(&q, &in[0], &in[3], opt(in, n_in, 2), opt(in, n_in, 5), opt(in, n_in, 8), &in[1],
               &in[4], &in[6], opt(in, n_in, 7), &out[0], ctx->scratch);
     return AF_OK;

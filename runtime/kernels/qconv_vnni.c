@@ -1,0 +1,273 @@
+/* runtime/kernels/qconv_vnni.c — CONV_INTEGER / QLINEAR_CONV on AVX512-VNNI, exact: the same
+ * int32 sums as quant.c's reference path, requantized by the same code (qconv.h), so the same
+ * bits (ONNX Runtime's).
+ *
+ *   Y[m, p] = sum_k (w[m,k] - wzp[m]) (x[k,p] - xzp)   (x[k,p]: the im2col of group g)
+ *
+ * Weights, packed once per session: the codes as int8 (uint8 codes minus 128, their zero point
+ * with them: wq = w - 128, wzq = wzp - 128, so wq - wzq = w - wzp), one row of Kp = K rounded
+ * up to 4 bytes per output channel (zeros past K), and per channel the sum of its codes.
+ * Activations: uint8 codes (int8 codes plus 128, xzu = xzp + 128 likewise; padding taps hold
+ * xzu, so their x - xzp is 0), im2col'd per block of up to 64 output positions into a panel
+ * [Kp/4][W][4]: for each group of 4 k, position t's 4 codes in one dword, which is what
+ * vpdpbusd (u8 x s8 -> 4 products summed into an int32 lane) wants; positions are the lanes
+ * (16 per zmm), an output channel's 4 weight codes the broadcast dword. The micro-kernel keeps
+ * a tile of 6 channels x W positions in 6 x W/16 int32 registers over the whole K, then
+ *   acc - xzu * sumw[m] - wzq[m] * sumx[t] + K * xzu * wzq[m]  (= the sum above)
+ * in wrapping 32-bit arithmetic, like the reference path: every vpdpbusd step adds 4 products
+ * of |wq| <= 128 and xu <= 255 and wraps on overflow, so the result is the exact sum modulo
+ * 2^32, which equals it for K < 65793 (and matches the reference's wrap beyond; K is capped at
+ * 65535 anyway).
+ *
+ * Tasks: (image, group, position block, channel chunk); each computes its outputs whole, so the
+ * bytes do not depend on the thread count. */
+#include <stdint.h>
+#include <string.h>
+
+#include "qconv.h"
+#include "qgemm.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define QV_X86 1
+#define QV_TGT __attribute__((target("avx512f,avx512bw,avx512vnni,avx2")))
+#endif
+
+enum { QV_MAGIC = 0x31305651, QV_MR = 6, QV_W = 64, QV_KMAX = 65535 };
+
+typedef struct qv_pack {
+    int32_t magic, wu8; /* wu8: the weight was uint8 (codes shifted by -128) */
+    int64_t M, K, Kp;   /* output channels, k per channel (Cg * taps), K rounded up to 4 */
+} qv_pack;
+
+static uint64_t up64(uint64_t v) { return (v + 63) & ~(uint64_t)63; }
+static int64_t kcount(const qconv *q) { return q->Cg * q->k[0] * q->k[1] * q->k[2]; }
+static uint64_t codes_off(void) { return up64(sizeof(qv_pack)); }
+static uint64_t sums_off(int64_t M, int64_t Kp) { return up64(codes_off() + (uint64_t)(M * Kp)); }
+
+size_t afk_qconv_vnni_pack_bytes(const qconv *q, af_dtype wdt)
+{
+#ifdef QV_X86
+    int64_t K = kcount(q), Kp = (K + 3) & ~(int64_t)3;
+    if (!afk_q8_available() || (wdt != AF_DTYPE_I8 && wdt != AF_DTYPE_U8) || q->Mg < 4 || K < 4 ||
+        K > QV_KMAX)
+        return 0; /* depthwise and tiny groups stay on the reference path */
+    return (size_t)(sums_off(q->M, Kp) + 4 * (uint64_t)q->M);
+#else
+    (void)q, (void)wdt;
+    return 0;
+#endif
+}
+
+// W (M, K) int8/uint8 -> codes (M, Kp) int8 (uint8 - 128), zeros past K; sums (M) int32
+void afk_qconv_vnni_pack(const qconv *q, const af_tview *w, void *dst)
+{
+    qv_pack h = {.magic = QV_MAGIC, .wu8 = w->dtype == AF_DTYPE_U8, .M = q->M, .K = kcount(q)};
+    h.Kp = (h.K + 3) & ~(int64_t)3;
+    int8_t *codes = (int8_t *)dst + codes_off();
+    int32_t *sums = (int32_t *)(void *)((uint8_t *)dst + sums_off(h.M, h.Kp));
+    int32_t shift = h.wu8 ? 128 : 0;
+    for (int64_t m = 0; m < h.M; m++) {
+        int32_t s = 0;
+        for (int64_t k = 0; k < h.Kp; k++) {
+            int32_t c = k < h.K ? qget(w->dtype, w->data, m * h.K + k) - shift : 0;
+            codes[m * h.Kp + k] = (int8_t)c;
+            s += c; /* |s| <= 128 * 65535 */
+        }
+        sums[m] = s;
+    }
+    memcpy(dst, &h, sizeof h);
+}
+
+/* Per-thread scratch: the panel (Kp * W bytes), 4 plain im2col rows, sumx and positions. */
+size_t afk_qconv_vnni_scratch(const qconv *q)
+{
+    int64_t Kp = (kcount(q) + 3) & ~(int64_t)3;
+    return (size_t)(Kp * QV_W + 4 * QV_W + 4 * QV_W + 12 * QV_W + 4 * QV_MR * QV_W + 256);
+}
+
+#ifdef QV_X86
+
+typedef struct qv_job {
+    const qconv *q;
+    const afk_qconv_args *a;
+    const int8_t *codes;
+    const int32_t *sumw;
+    int64_t K, Kp, nblk, mchunks, mc, osp;
+    int32_t xzu, yzp, wshift;
+    uint8_t flip; /* 0x80: int8 activations to uint8 codes */
+    uint8_t *scratch;
+    size_t slice;
+} qv_job;
+
+// pos (3, T): the first input coordinate of output positions [p0, p0+T) on each axis
+static void qv_positions(const qconv *q, int64_t p0, int64_t T, int32_t *pos)
+{
+    int64_t o2 = p0 % q->out[2], o1 = p0 / q->out[2] % q->out[1];
+    int64_t o0 = p0 / (q->out[2] * q->out[1]);
+    for (int64_t t = 0; t < T; t++) {
+        pos[t] = (int32_t)(o0 * q->s[0] - q->pb[0]);
+        pos[T + t] = (int32_t)(o1 * q->s[1] - q->pb[1]);
+        pos[2 * T + t] = (int32_t)(o2 * q->s[2] - q->pb[2]);
+        if (++o2 == q->out[2] && (o2 = 0, ++o1 == q->out[1])) o1 = 0, o0++;
+    }
+}
+
+// dst (W) u8 = im2col row r of x plane xc (uint8 codes) at positions t < tl; pad where the tap
+// falls outside, 0 for t >= tl (lanes computed and dropped)
+static void qv_row(const qv_job *j, const uint8_t *x, int64_t n, int64_t g, int64_t r,
+                   const int32_t *pos, int64_t tl, int64_t W, uint8_t *dst)
+{
+    const qconv *q = j->q;
+    int64_t taps = q->k[0] * q->k[1] * q->k[2], c = r / taps, tap = r % taps;
+    int64_t a = tap / (q->k[1] * q->k[2]), b = tap / q->k[2] % q->k[1], e = tap % q->k[2];
+    int64_t isp = q->in[0] * q->in[1] * q->in[2];
+    const uint8_t *xc = x + (n * q->C + g * q->Cg + c) * isp;
+    int32_t da = (int32_t)(a * q->d[0]), db = (int32_t)(b * q->d[1]), de = (int32_t)(e * q->d[2]);
+    uint8_t pad = (uint8_t)j->xzu, flip = j->flip;
+    int64_t t = 0;
+    for (; t < tl; t++) {
+        int32_t i0 = pos[t] + da, i1 = pos[tl + t] + db, i2 = pos[2 * tl + t] + de;
+        int in = (uint32_t)i0 < (uint32_t)q->in[0] && (uint32_t)i1 < (uint32_t)q->in[1] &&
+                 (uint32_t)i2 < (uint32_t)q->in[2];
+        dst[t] = in ? (uint8_t)(xc[((int64_t)i0 * q->in[1] + i1) * q->in[2] + i2] ^ flip) : pad;
+    }
+    for (; t < W; t++) dst[t] = 0;
+}
+
+// panel [Kp/4][W][4] u8 from 4 plain rows [4][W] at group kq; sx (W) += the 4 codes' sum
+QV_TGT static void qv_interleave(const uint8_t *rows, int64_t W, uint8_t *panel, int32_t *sx)
+{
+    const __m512i ones = _mm512_set1_epi32(0x01010101);
+    for (int64_t t = 0; t < W; t += 16) {
+        __m512i r0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(rows + t)));
+        __m512i r1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(rows + W + t)));
+        __m512i r2 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(rows + 2 * W + t)));
+        __m512i r3 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(rows + 3 * W + t)));
+        __m512i d = _mm512_or_si512(_mm512_or_si512(r0, _mm512_slli_epi32(r1, 8)),
+                                    _mm512_or_si512(_mm512_slli_epi32(r2, 16),
+                                                    _mm512_slli_epi32(r3, 24)));
+        _mm512_storeu_si512(panel + 4 * t, d);
+        __m512i s = _mm512_loadu_si512(sx + t);
+        _mm512_storeu_si512(sx + t, _mm512_dpbusd_epi32(s, d, ones));
+    }
+}
+
+/* acc (QV_MR, NV*16) = sum over kq of panel (kq, NV*16 dwords) . w[i] (dword kq), int32. */
+#define QV_KERNEL(NV)                                                                           \
+    QV_TGT static void qv_tile##NV(const uint8_t *panel, int64_t Kq, const int8_t *const *w,   \
+                                   int32_t *acc)                                               \
+    {                                                                                          \
+        __m512i c[QV_MR][NV];                                                                  \
+        for (int i = 0; i < QV_MR; i++)                                                        \
+            for (int v = 0; v < NV; v++) c[i][v] = _mm512_setzero_si512();                     \
+        for (int64_t kq = 0; kq < Kq; kq++) {                                                  \
+            __m512i x[NV];                                                                     \
+            for (int v = 0; v < NV; v++)                                                       \
+                x[v] = _mm512_loadu_si512(panel + (kq * NV + v) * 64);                         \
+            for (int i = 0; i < QV_MR; i++) {                                                  \
+                int32_t wd;                                                                    \
+                memcpy(&wd, w[i] + 4 * kq, 4);                                                 \
+                __m512i b = _mm512_set1_epi32(wd);                                             \
+                for (int v = 0; v < NV; v++) c[i][v] = _mm512_dpbusd_epi32(c[i][v], x[v], b);  \
+            }                                                                                  \
+        }                                                                                      \
+        for (int i = 0; i < QV_MR; i++)                                                        \
+            for (int v = 0; v < NV; v++) _mm512_storeu_si512(acc + i * NV * 16 + v * 16, c[i][v]); \
+    }
+QV_KERNEL(1)
+QV_KERNEL(2)
+QV_KERNEL(3)
+QV_KERNEL(4)
+
+typedef void (*qv_tile_fn)(const uint8_t *, int64_t, const int8_t *const *, int32_t *);
+
+// outputs of channels [m0, m0+nm) at positions [p0, p0+tl) from the tile: zero-point
+// corrections and bias in wrapping 32 bits, then requant (qconv.h) or the int32 itself
+static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t p0, int64_t tl,
+                     int64_t W, const int32_t *acc, const int32_t *sx)
+{
+    const afk_qconv_args *a = j->a;
+    const int32_t *bias = a->b && a->b->data ? a->b->data : NULL;
+    for (int64_t i = 0; i < nm; i++) {
+        int64_t m = m0 + i, e = (n * j->q->M + m) * j->osp + p0;
+        uint32_t wzq = (uint32_t)(zp_at(a->wz, m) - j->wshift), xzu = (uint32_t)j->xzu;
+        uint32_t c0 = (uint32_t)j->K * xzu * wzq - xzu * (uint32_t)j->sumw[m] +
+                      (bias ? (uint32_t)bias[m] : 0u);
+        float sc = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
+        const int32_t *row = acc + i * W;
+        for (int64_t t = 0; t < tl; t++) {
+            int32_t v = (int32_t)((uint32_t)row[t] - wzq * (uint32_t)sx[t] + c0);
+            store_q(a->y, e + t, a->ys ? requant(v, sc, j->yzp, a->y->dtype) : v);
+        }
+    }
+}
+
+static void qv_task(void *arg, int64_t task, int tid)
+{
+    const qv_job *j = arg;
+    const qconv *q = j->q;
+    int64_t mch = task % j->mchunks, rest = task / j->mchunks;
+    int64_t blk = rest % j->nblk, ng = rest / j->nblk, g = ng % q->G, n = ng / q->G;
+    int64_t p0 = blk * QV_W, tl = j->osp - p0 < QV_W ? j->osp - p0 : QV_W;
+    int64_t nv = (tl + 15) / 16, W = nv * 16, Kq = j->Kp / 4;
+    uint8_t *s = j->scratch + (size_t)tid * j->slice;
+    uint8_t *panel = s, *rows = panel + j->Kp * QV_W;
+    int32_t *sx = (int32_t *)(void *)(rows + 4 * QV_W), *pos = sx + QV_W, *acc = pos + 3 * QV_W;
+    qv_positions(q, p0, tl, pos);
+    memset(sx, 0, sizeof(int32_t) * QV_W);
+    for (int64_t kq = 0; kq < Kq; kq++) {
+        for (int64_t i = 0; i < 4; i++) {
+            if (4 * kq + i < j->K)
+                qv_row(j, j->a->x->data, n, g, 4 * kq + i, pos, tl, W, rows + i * W);
+            else memset(rows + i * W, 0, (size_t)W);
+        }
+        qv_interleave(rows, W, panel + kq * W * 4, sx);
+    }
+    static const qv_tile_fn tiles[4] = {qv_tile1, qv_tile2, qv_tile3, qv_tile4};
+    int64_t mlo = g * q->Mg + mch * j->mc, mhi = mlo + j->mc;
+    if (mhi > (g + 1) * q->Mg) mhi = (g + 1) * q->Mg;
+    for (int64_t m0 = mlo; m0 < mhi; m0 += QV_MR) {
+        int64_t nm = mhi - m0 < QV_MR ? mhi - m0 : QV_MR;
+        const int8_t *w[QV_MR];
+        for (int64_t i = 0; i < QV_MR; i++) /* past the chunk: channel m0 again, dropped */
+            w[i] = j->codes + (m0 + (i < nm ? i : 0)) * j->Kp;
+        tiles[nv - 1](panel, Kq, w, acc);
+        qv_store(j, n, m0, nm, p0, tl, W, acc, sx);
+    }
+}
+
+#endif
+
+int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args *a,
+                       const af_kctx *ctx)
+{
+#ifdef QV_X86
+    const qv_pack *h = packed;
+    if (!h || h->magic != QV_MAGIC || h->M != q->M || h->K != kcount(q) || !ctx->scratch ||
+        (a->x->dtype != AF_DTYPE_U8 && a->x->dtype != AF_DTYPE_I8) || !afk_q8_available())
+        return 0;
+    int nt = ctx->n_threads > 0 ? ctx->n_threads : 1;
+    size_t slice = ctx->pool ? ctx->scratch_bytes / (size_t)nt : ctx->scratch_bytes;
+    if (slice < afk_qconv_vnni_scratch(q)) return 0;
+    int x8 = a->x->dtype == AF_DTYPE_I8;
+    qv_job j = {.q = q, .a = a, .codes = (const int8_t *)packed + codes_off(), .K = h->K,
+                .Kp = h->Kp, .osp = q->out[0] * q->out[1] * q->out[2],
+                .xzu = zp_at(a->xz, 0) + (x8 ? 128 : 0), .yzp = a->ys ? zp_at(a->yz, 0) : 0,
+                .wshift = h->wu8 ? 128 : 0, .flip = x8 ? 0x80 : 0,
+                .scratch = ctx->scratch, .slice = slice};
+    j.sumw = (const int32_t *)(const void *)((const uint8_t *)packed + sums_off(h->M, h->Kp));
+    j.nblk = (j.osp + QV_W - 1) / QV_W;
+    /* channel chunks only when too few position blocks to share among the threads */
+    int64_t chunks = 1, units = q->N * q->G * j.nblk;
+    while (units * chunks < 4 * nt && q->Mg / (chunks * 2) >= 4 * QV_MR) chunks *= 2;
+    j.mc = (q->Mg + chunks - 1) / chunks;
+    j.mc = (j.mc + QV_MR - 1) / QV_MR * QV_MR;
+    j.mchunks = (q->Mg + j.mc - 1) / j.mc;
+    afk_parallel(ctx, units * j.mchunks, qv_task, &j);
+    return 1;
+#else
+    (void)q, (void)packed, (void)a, (void)ctx;
+    return 0;
+#endif
+}

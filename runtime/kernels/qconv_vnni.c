@@ -21,6 +21,7 @@
  *
  * Tasks: (image, group, position block, channel chunk); each computes its outputs whole, so the
  * bytes do not depend on the thread count. */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -39,6 +40,12 @@ typedef struct qv_pack {
     int32_t magic, wu8; /* wu8: the weight was uint8 (codes shifted by -128) */
     int64_t M, K, Kp;   /* output channels, k per channel (Cg * taps), K rounded up to 4 */
 } qv_pack;
+
+/* A run of output positions on one output row: tile lanes [t, t+len), the first input
+ * coordinate (o * stride - pad) of its first position on each axis. */
+typedef struct qv_seg {
+    int32_t t, len, i0, i1, i2;
+} qv_seg;
 
 static uint64_t up64(uint64_t v) { return (v + 63) & ~(uint64_t)63; }
 static int64_t kcount(const qconv *q) { return q->Cg * q->k[0] * q->k[1] * q->k[2]; }
@@ -79,11 +86,12 @@ void afk_qconv_vnni_pack(const qconv *q, const af_tview *w, void *dst)
     memcpy(dst, &h, sizeof h);
 }
 
-/* Per-thread scratch: the panel (Kp * W bytes), 4 plain im2col rows, sumx and positions. */
+/* Per-thread scratch: the panel (Kp * W bytes), 4 plain im2col rows, sumx, the int32 tile and
+ * the output-row segments. */
 size_t afk_qconv_vnni_scratch(const qconv *q)
 {
     int64_t Kp = (kcount(q) + 3) & ~(int64_t)3;
-    return (size_t)(Kp * QV_W + 4 * QV_W + 4 * QV_W + 12 * QV_W + 4 * QV_MR * QV_W + 256);
+    return (size_t)(Kp * QV_W + 4 * QV_W + 4 * QV_W + 4 * QV_MR * QV_W) + QV_W * sizeof(qv_seg) + 256;
 }
 
 #ifdef QV_X86
@@ -100,39 +108,55 @@ typedef struct qv_job {
     size_t slice;
 } qv_job;
 
-// pos (3, T): the first input coordinate of output positions [p0, p0+T) on each axis
-static void qv_positions(const qconv *q, int64_t p0, int64_t T, int32_t *pos)
+// segs: the output rows positions [p0, p0+tl) cover (at most tl); returns their count
+static int qv_segments(const qconv *q, int64_t p0, int64_t tl, qv_seg *segs)
 {
-    int64_t o2 = p0 % q->out[2], o1 = p0 / q->out[2] % q->out[1];
-    int64_t o0 = p0 / (q->out[2] * q->out[1]);
-    for (int64_t t = 0; t < T; t++) {
-        pos[t] = (int32_t)(o0 * q->s[0] - q->pb[0]);
-        pos[T + t] = (int32_t)(o1 * q->s[1] - q->pb[1]);
-        pos[2 * T + t] = (int32_t)(o2 * q->s[2] - q->pb[2]);
-        if (++o2 == q->out[2] && (o2 = 0, ++o1 == q->out[1])) o1 = 0, o0++;
+    int n = 0;
+    for (int64_t t = 0; t < tl; n++) {
+        int64_t p = p0 + t, o2 = p % q->out[2], o1 = p / q->out[2] % q->out[1];
+        int64_t o0 = p / (q->out[2] * q->out[1]), len = q->out[2] - o2;
+        if (len > tl - t) len = tl - t;
+        segs[n] = (qv_seg){(int32_t)t, (int32_t)len, (int32_t)(o0 * q->s[0] - q->pb[0]),
+                           (int32_t)(o1 * q->s[1] - q->pb[1]), (int32_t)(o2 * q->s[2] - q->pb[2])};
+        t += len;
     }
+    return n;
 }
 
-// dst (W) u8 = im2col row r of x plane xc (uint8 codes) at positions t < tl; pad where the tap
-// falls outside, 0 for t >= tl (lanes computed and dropped)
+// dst (W) u8 = im2col row r of image n, group g (uint8 codes) at the positions of segs; the
+// pad code where a tap falls outside, 0 for lanes past the positions (computed and dropped)
 static void qv_row(const qv_job *j, const uint8_t *x, int64_t n, int64_t g, int64_t r,
-                   const int32_t *pos, int64_t tl, int64_t W, uint8_t *dst)
+                   const qv_seg *segs, int nseg, int64_t W, uint8_t *dst)
 {
     const qconv *q = j->q;
     int64_t taps = q->k[0] * q->k[1] * q->k[2], c = r / taps, tap = r % taps;
     int64_t a = tap / (q->k[1] * q->k[2]), b = tap / q->k[2] % q->k[1], e = tap % q->k[2];
-    int64_t isp = q->in[0] * q->in[1] * q->in[2];
+    int64_t isp = q->in[0] * q->in[1] * q->in[2], s2 = q->s[2], in2 = q->in[2];
     const uint8_t *xc = x + (n * q->C + g * q->Cg + c) * isp;
-    int32_t da = (int32_t)(a * q->d[0]), db = (int32_t)(b * q->d[1]), de = (int32_t)(e * q->d[2]);
     uint8_t pad = (uint8_t)j->xzu, flip = j->flip;
-    int64_t t = 0;
-    for (; t < tl; t++) {
-        int32_t i0 = pos[t] + da, i1 = pos[tl + t] + db, i2 = pos[2 * tl + t] + de;
-        int in = (uint32_t)i0 < (uint32_t)q->in[0] && (uint32_t)i1 < (uint32_t)q->in[1] &&
-                 (uint32_t)i2 < (uint32_t)q->in[2];
-        dst[t] = in ? (uint8_t)(xc[((int64_t)i0 * q->in[1] + i1) * q->in[2] + i2] ^ flip) : pad;
+    int64_t end = 0;
+    for (int k = 0; k < nseg; k++) {
+        const qv_seg *sg = &segs[k];
+        uint8_t *d = dst + sg->t;
+        int64_t i0 = sg->i0 + a * q->d[0], i1 = sg->i1 + b * q->d[1], i2 = sg->i2 + e * q->d[2];
+        end = sg->t + sg->len;
+        if (i0 < 0 || i0 >= q->in[0] || i1 < 0 || i1 >= q->in[1]) {
+            memset(d, pad, (size_t)sg->len);
+            continue;
+        }
+        /* lanes [lo, hi) read x: 0 <= i2 + t * s2 < in2 */
+        int64_t lo = i2 < 0 ? (-i2 + s2 - 1) / s2 : 0, hi = i2 >= in2 ? 0 : (in2 - 1 - i2) / s2 + 1;
+        if (lo > sg->len) lo = sg->len;
+        if (hi > sg->len) hi = sg->len;
+        if (hi < lo) hi = lo;
+        const uint8_t *src = xc + (i0 * q->in[1] + i1) * in2 + i2;
+        memset(d, pad, (size_t)lo);
+        if (s2 == 1 && !flip) memcpy(d + lo, src + lo, (size_t)(hi - lo));
+        else
+            for (int64_t t = lo; t < hi; t++) d[t] = src[t * s2] ^ flip;
+        memset(d + hi, pad, (size_t)(sg->len - hi));
     }
-    for (; t < W; t++) dst[t] = 0;
+    memset(dst + end, 0, (size_t)(W - end));
 }
 
 // panel [Kp/4][W][4] u8 from 4 plain rows [4][W] at group kq; sx (W) += the 4 codes' sum
@@ -153,27 +177,50 @@ QV_TGT static void qv_interleave(const uint8_t *rows, int64_t W, uint8_t *panel,
     }
 }
 
-/* acc (QV_MR, NV*16) = sum over kq of panel (kq, NV*16 dwords) . w[i] (dword kq), int32. */
-#define QV_KERNEL(NV)                                                                           \
-    QV_TGT static void qv_tile##NV(const uint8_t *panel, int64_t Kq, const int8_t *const *w,   \
-                                   int32_t *acc)                                               \
-    {                                                                                          \
-        __m512i c[QV_MR][NV];                                                                  \
-        for (int i = 0; i < QV_MR; i++)                                                        \
-            for (int v = 0; v < NV; v++) c[i][v] = _mm512_setzero_si512();                     \
-        for (int64_t kq = 0; kq < Kq; kq++) {                                                  \
-            __m512i x[NV];                                                                     \
-            for (int v = 0; v < NV; v++)                                                       \
-                x[v] = _mm512_loadu_si512(panel + (kq * NV + v) * 64);                         \
-            for (int i = 0; i < QV_MR; i++) {                                                  \
-                int32_t wd;                                                                    \
-                memcpy(&wd, w[i] + 4 * kq, 4);                                                 \
-                __m512i b = _mm512_set1_epi32(wd);                                             \
-                for (int v = 0; v < NV; v++) c[i][v] = _mm512_dpbusd_epi32(c[i][v], x[v], b);  \
-            }                                                                                  \
-        }                                                                                      \
-        for (int i = 0; i < QV_MR; i++)                                                        \
-            for (int v = 0; v < NV; v++) _mm512_storeu_si512(acc + i * NV * 16 + v * 16, c[i][v]); \
+/* acc (QV_MR, NV*16) = sum over kq of panel (kq, NV*16 dwords) . w[i] (dword kq), int32: the
+ * 6 x NV accumulators named one by one so they stay in registers (NV a constant per copy). */
+#define QV_ROW(i)                                                                              \
+    do {                                                                                       \
+        int32_t wd;                                                                            \
+        memcpy(&wd, w##i + 4 * kq, 4);                                                         \
+        __m512i b = _mm512_set1_epi32(wd);                                                     \
+        c##i##0 = _mm512_dpbusd_epi32(c##i##0, x0, b);                                         \
+        if (NV > 1) c##i##1 = _mm512_dpbusd_epi32(c##i##1, x1, b);                             \
+        if (NV > 2) c##i##2 = _mm512_dpbusd_epi32(c##i##2, x2, b);                             \
+        if (NV > 3) c##i##3 = _mm512_dpbusd_epi32(c##i##3, x3, b);                             \
+    } while (0)
+#define QV_ZERO(i) __m512i c##i##0 = z, c##i##1 = z, c##i##2 = z, c##i##3 = z
+#define QV_OUT(i)                                                                              \
+    do {                                                                                       \
+        int32_t *o = acc + i * NV * 16;                                                        \
+        _mm512_storeu_si512(o, c##i##0);                                                       \
+        if (NV > 1) _mm512_storeu_si512(o + 16, c##i##1);                                      \
+        if (NV > 2) _mm512_storeu_si512(o + 32, c##i##2);                                      \
+        if (NV > 3) _mm512_storeu_si512(o + 48, c##i##3);                                      \
+    } while (0)
+
+QV_TGT static inline __attribute__((always_inline)) void
+qv_tile(const uint8_t *panel, int64_t Kq, const int8_t *const *w, int32_t *acc, const int NV)
+{
+    const __m512i z = _mm512_setzero_si512();
+    const int8_t *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3], *w4 = w[4], *w5 = w[5];
+    QV_ZERO(0); QV_ZERO(1); QV_ZERO(2); QV_ZERO(3); QV_ZERO(4); QV_ZERO(5);
+    for (int64_t kq = 0; kq < Kq; kq++) {
+        const uint8_t *pk = panel + kq * NV * 64;
+        __m512i x0 = _mm512_loadu_si512(pk), x1 = z, x2 = z, x3 = z;
+        if (NV > 1) x1 = _mm512_loadu_si512(pk + 64);
+        if (NV > 2) x2 = _mm512_loadu_si512(pk + 128);
+        if (NV > 3) x3 = _mm512_loadu_si512(pk + 192);
+        QV_ROW(0); QV_ROW(1); QV_ROW(2); QV_ROW(3); QV_ROW(4); QV_ROW(5);
+    }
+    QV_OUT(0); QV_OUT(1); QV_OUT(2); QV_OUT(3); QV_OUT(4); QV_OUT(5);
+}
+
+#define QV_KERNEL(NV)                                                                          \
+    QV_TGT static void qv_tile##NV(const uint8_t *panel, int64_t Kq, const int8_t *const *w,  \
+                                   int32_t *acc)                                              \
+    {                                                                                         \
+        qv_tile(panel, Kq, w, acc, NV);                                                       \
     }
 QV_KERNEL(1)
 QV_KERNEL(2)
@@ -182,6 +229,30 @@ QV_KERNEL(4)
 
 typedef void (*qv_tile_fn)(const uint8_t *, int64_t, const int8_t *const *, int32_t *);
 
+// y (n) int8/uint8 = requant(v) for v = acc + wzq * -sx + c0 (wrapping), 16 lanes at a time:
+// qconv.h's requant step for step for a finite scale: cvtdq2ps is the (float) conversion (round
+// to nearest even), one f32 multiply, max / min are the clamps (no NaN: finite scale, finite
+// value), cvtps2dq under the default rounding is rintf (the clamped value fits int32), + zp;
+// the value is in the type's range, so its low byte is the code
+QV_TGT static void qv_requant16(const int32_t *acc, const int32_t *sx, uint32_t wzq, uint32_t c0,
+                                float sc, int32_t zp, int32_t lo, int32_t hi, int64_t n,
+                                uint8_t *y)
+{
+    const __m512 vs = _mm512_set1_ps(sc), flo = _mm512_set1_ps((float)(lo - zp));
+    const __m512 fhi = _mm512_set1_ps((float)(hi - zp));
+    const __m512i vw = _mm512_set1_epi32((int32_t)wzq), vc = _mm512_set1_epi32((int32_t)c0);
+    const __m512i vz = _mm512_set1_epi32(zp);
+    for (int64_t t = 0; t < n; t += 16) {
+        __mmask16 k = n - t >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - t)) - 1);
+        __m512i a = _mm512_loadu_si512(acc + t), x = _mm512_loadu_si512(sx + t);
+        __m512i v = _mm512_add_epi32(_mm512_sub_epi32(a, _mm512_mullo_epi32(vw, x)), vc);
+        __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), vs);
+        f = _mm512_min_ps(_mm512_max_ps(f, flo), fhi);
+        __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), vz);
+        _mm512_mask_cvtepi32_storeu_epi8(y + t, k, q);
+    }
+}
+
 // outputs of channels [m0, m0+nm) at positions [p0, p0+tl) from the tile: zero-point
 // corrections and bias in wrapping 32 bits, then requant (qconv.h) or the int32 itself
 static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t p0, int64_t tl,
@@ -189,6 +260,8 @@ static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t
 {
     const afk_qconv_args *a = j->a;
     const int32_t *bias = a->b && a->b->data ? a->b->data : NULL;
+    int32_t lo = 0, hi = 0;
+    if (a->ys) qrange(a->y->dtype, &lo, &hi);
     for (int64_t i = 0; i < nm; i++) {
         int64_t m = m0 + i, e = (n * j->q->M + m) * j->osp + p0;
         uint32_t wzq = (uint32_t)(zp_at(a->wz, m) - j->wshift), xzu = (uint32_t)j->xzu;
@@ -196,6 +269,10 @@ static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t
                       (bias ? (uint32_t)bias[m] : 0u);
         float sc = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
         const int32_t *row = acc + i * W;
+        if (a->ys && isfinite(sc)) {
+            qv_requant16(row, sx, wzq, c0, sc, j->yzp, lo, hi, tl, (uint8_t *)a->y->data + e);
+            continue;
+        }
         for (int64_t t = 0; t < tl; t++) {
             int32_t v = (int32_t)((uint32_t)row[t] - wzq * (uint32_t)sx[t] + c0);
             store_q(a->y, e + t, a->ys ? requant(v, sc, j->yzp, a->y->dtype) : v);
@@ -213,13 +290,14 @@ static void qv_task(void *arg, int64_t task, int tid)
     int64_t nv = (tl + 15) / 16, W = nv * 16, Kq = j->Kp / 4;
     uint8_t *s = j->scratch + (size_t)tid * j->slice;
     uint8_t *panel = s, *rows = panel + j->Kp * QV_W;
-    int32_t *sx = (int32_t *)(void *)(rows + 4 * QV_W), *pos = sx + QV_W, *acc = pos + 3 * QV_W;
-    qv_positions(q, p0, tl, pos);
+    int32_t *sx = (int32_t *)(void *)(rows + 4 * QV_W), *acc = sx + QV_W;
+    qv_seg *segs = (qv_seg *)(void *)(acc + QV_MR * QV_W);
+    int nseg = qv_segments(q, p0, tl, segs);
     memset(sx, 0, sizeof(int32_t) * QV_W);
     for (int64_t kq = 0; kq < Kq; kq++) {
         for (int64_t i = 0; i < 4; i++) {
             if (4 * kq + i < j->K)
-                qv_row(j, j->a->x->data, n, g, 4 * kq + i, pos, tl, W, rows + i * W);
+                qv_row(j, j->a->x->data, n, g, 4 * kq + i, segs, nseg, W, rows + i * W);
             else memset(rows + i * W, 0, (size_t)W);
         }
         qv_interleave(rows, W, panel + kq * W * 4, sx);

@@ -4,7 +4,7 @@
  * reference), on random codes: 1x1, 3x3 stride 1 and 2 with padding, dilation, 7x7 stride 2,
  * groups, K above 256 and K not a multiple of 4, 1-D and 3-D convs, uint8 and int8
  * activations, weights and outputs, nonzero zero points (per tensor and per channel), with and
- * without bias, outputs that saturate, position counts that are not a multiple of 16, batch 2;
+ * without bias, outputs that saturate (and a zero y_scale: the scalar requantization), position counts that are not a multiple of 16, batch 2;
  * each with 1, 2 and 3 threads. Both paths compute exact integer sums and requantize with the
  * same code, so there is no tolerance: the output bytes must be equal.
  * The packed runs are handed a zeroed weight, so equal bytes also show the VNNI path ran.
@@ -26,6 +26,7 @@ typedef struct qcase {
     int stride, pad, dil;
     af_dtype xdt, wdt, ydt;
     int wz_per_channel, bias;
+    int ys_kind; /* 1: y_scale 0 (an infinite scale: the scalar requant), 2: tiny (saturates) */
 } qcase;
 
 static uint64_t qstate = 0x243f6a8885a308d3ull;
@@ -104,6 +105,7 @@ static void one(const qcase *c)
     }
     /* |acc| ~ 100 * sqrt(K) * 128: outputs spread over the range, some saturate */
     ys = xs * 0.004f * 8000.0f * sqrtf((float)K) / 100.0f;
+    if (c->ys_kind) ys = c->ys_kind == 1 ? 0.0f : 1e-7f;
     af_tview in[9];
     int n_in;
     af_op op = c->op_integer ? AF_OP_CONV_INTEGER : AF_OP_QLINEAR_CONV;
@@ -150,22 +152,24 @@ int main(void)
 {
     const af_dtype U = AF_DTYPE_U8, S = AF_DTYPE_I8;
     static const qcase cases[] = {
-        {"1x1 u8/s8/u8", 0, 2, 1, 64, 48, 1, 14, 1, 1, 0, 1, U, S, U, 1, 1},
-        {"1x1 K=67 tail", 0, 2, 1, 67, 20, 1, 9, 1, 1, 0, 1, U, S, U, 0, 1},
-        {"3x3 s1 p1", 0, 2, 1, 32, 40, 1, 17, 3, 1, 1, 1, U, S, U, 1, 1},
-        {"3x3 s2 p1 u8 weights", 0, 2, 1, 30, 24, 1, 15, 3, 2, 1, 1, U, U, U, 1, 1},
-        {"3x3 s1 p1 s8 x, s8 y", 0, 2, 1, 36, 16, 1, 12, 3, 1, 1, 1, S, S, S, 1, 0},
-        {"3x3 K=450 u8 w per tensor", 0, 2, 1, 50, 13, 1, 8, 3, 1, 1, 1, U, U, U, 0, 1},
-        {"3x3 dil 2", 0, 2, 1, 16, 12, 1, 11, 3, 1, 2, 2, U, S, U, 1, 1},
-        {"7x7 s2 p3 stem", 0, 2, 1, 3, 16, 1, 32, 7, 2, 3, 1, U, S, U, 1, 1},
-        {"grouped 4", 0, 2, 1, 32, 32, 4, 10, 3, 1, 1, 1, U, S, U, 1, 1},
-        {"grouped 2 s8 x", 0, 2, 2, 24, 36, 2, 9, 3, 2, 1, 1, S, U, S, 1, 1},
-        {"depthwise (reference)", 0, 2, 1, 16, 16, 16, 10, 3, 1, 1, 1, U, S, U, 1, 1},
-        {"1-D K=3x130", 0, 1, 1, 130, 8, 1, 70, 3, 1, 1, 1, U, S, U, 1, 1},
-        {"3-D", 0, 3, 1, 8, 12, 1, 6, 3, 1, 1, 1, U, S, U, 1, 1},
-        {"batch 2, 100 positions", 0, 2, 2, 20, 7, 1, 10, 1, 1, 0, 1, U, S, U, 1, 1},
-        {"conv_integer u8/u8", 1, 2, 1, 20, 12, 1, 9, 3, 1, 1, 1, U, U, U, 1, 0},
-        {"conv_integer s8/s8 grouped", 1, 2, 1, 16, 16, 2, 8, 3, 2, 1, 1, S, S, U, 0, 0},
+        {"1x1 u8/s8/u8", 0, 2, 1, 64, 48, 1, 14, 1, 1, 0, 1, U, S, U, 1, 1, 0},
+        {"1x1 K=67 tail", 0, 2, 1, 67, 20, 1, 9, 1, 1, 0, 1, U, S, U, 0, 1, 0},
+        {"3x3 s1 p1", 0, 2, 1, 32, 40, 1, 17, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"3x3 s2 p1 u8 weights", 0, 2, 1, 30, 24, 1, 15, 3, 2, 1, 1, U, U, U, 1, 1, 0},
+        {"3x3 s1 p1 s8 x, s8 y", 0, 2, 1, 36, 16, 1, 12, 3, 1, 1, 1, S, S, S, 1, 0, 0},
+        {"3x3 K=450 u8 w per tensor", 0, 2, 1, 50, 13, 1, 8, 3, 1, 1, 1, U, U, U, 0, 1, 0},
+        {"3x3 dil 2", 0, 2, 1, 16, 12, 1, 11, 3, 1, 2, 2, U, S, U, 1, 1, 0},
+        {"7x7 s2 p3 stem", 0, 2, 1, 3, 16, 1, 32, 7, 2, 3, 1, U, S, U, 1, 1, 0},
+        {"grouped 4", 0, 2, 1, 32, 32, 4, 10, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"grouped 2 s8 x", 0, 2, 2, 24, 36, 2, 9, 3, 2, 1, 1, S, U, S, 1, 1, 0},
+        {"depthwise (reference)", 0, 2, 1, 16, 16, 16, 10, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"1-D K=3x130", 0, 1, 1, 130, 8, 1, 70, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"3-D", 0, 3, 1, 8, 12, 1, 6, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"batch 2, 100 positions", 0, 2, 2, 20, 7, 1, 10, 1, 1, 0, 1, U, S, U, 1, 1, 0},
+        {"y_scale 0", 0, 2, 1, 16, 12, 1, 9, 3, 1, 1, 1, U, S, U, 1, 1, 1},
+        {"y_scale tiny, s8 y", 0, 2, 1, 16, 12, 1, 9, 3, 1, 1, 1, U, S, S, 1, 1, 2},
+        {"conv_integer u8/u8", 1, 2, 1, 20, 12, 1, 9, 3, 1, 1, 1, U, U, U, 1, 0, 0},
+        {"conv_integer s8/s8 grouped", 1, 2, 1, 16, 16, 2, 8, 3, 2, 1, 1, S, S, U, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) one(&cases[i]);
     if (!afk_q8_available()) printf("test_qconv_vnni: no AVX512-VNNI, reference path only\n");

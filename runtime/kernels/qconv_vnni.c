@@ -123,51 +123,58 @@ static int qv_segments(const qconv *q, int64_t p0, int64_t tl, qv_seg *segs)
     return n;
 }
 
-// dst (W) u8 = im2col row r of image n, group g (uint8 codes) at the positions of segs; the
-// pad code where a tap falls outside, 0 for lanes past the positions (computed and dropped)
-static void qv_row(const qv_job *j, const uint8_t *x, int64_t n, int64_t g, int64_t r,
-                   const qv_seg *segs, int nseg, int64_t W, uint8_t *dst)
+// dst (64) u8 = the im2col row of input plane xc (uint8 codes after ^ flip) at kernel tap
+// (a, b, e) for the positions of segs: the pad code where a tap falls outside, 0 for lanes
+// past the positions (computed and dropped). Built in one register: per segment one masked
+// load (masked-off bytes are never read) when the stride along the last axis is 1.
+QV_TGT static void qv_row(const qv_job *j, const uint8_t *xc, const int64_t *tap,
+                          const qv_seg *segs, int nseg, uint8_t *dst)
 {
     const qconv *q = j->q;
-    int64_t taps = q->k[0] * q->k[1] * q->k[2], c = r / taps, tap = r % taps;
-    int64_t a = tap / (q->k[1] * q->k[2]), b = tap / q->k[2] % q->k[1], e = tap % q->k[2];
-    int64_t isp = q->in[0] * q->in[1] * q->in[2], s2 = q->s[2], in2 = q->in[2];
-    const uint8_t *xc = x + (n * q->C + g * q->Cg + c) * isp;
-    uint8_t pad = (uint8_t)j->xzu, flip = j->flip;
-    int64_t end = 0;
+    int64_t a = tap[0] * q->d[0], b = tap[1] * q->d[1], e = tap[2] * q->d[2];
+    int64_t s2 = q->s[2], in2 = q->in[2];
+    __m512i row = _mm512_setzero_si512();
+    __mmask64 got = 0, all = 0; /* lanes read from x, lanes of positions */
     for (int k = 0; k < nseg; k++) {
         const qv_seg *sg = &segs[k];
-        uint8_t *d = dst + sg->t;
-        int64_t i0 = sg->i0 + a * q->d[0], i1 = sg->i1 + b * q->d[1], i2 = sg->i2 + e * q->d[2];
-        end = sg->t + sg->len;
-        if (i0 < 0 || i0 >= q->in[0] || i1 < 0 || i1 >= q->in[1]) {
-            memset(d, pad, (size_t)sg->len);
-            continue;
-        }
-        /* lanes [lo, hi) read x: 0 <= i2 + t * s2 < in2 */
-        int64_t lo = i2 < 0 ? (-i2 + s2 - 1) / s2 : 0, hi = i2 >= in2 ? 0 : (in2 - 1 - i2) / s2 + 1;
-        if (lo > sg->len) lo = sg->len;
+        int64_t i0 = sg->i0 + a, i1 = sg->i1 + b, i2 = sg->i2 + e;
+        all |= (sg->len == 64 ? ~(__mmask64)0 : (((__mmask64)1 << sg->len) - 1)) << sg->t;
+        if (i0 < 0 || i0 >= q->in[0] || i1 < 0 || i1 >= q->in[1]) continue;
+        /* lanes [lo, hi) of the segment read x: 0 <= i2 + t * s2 < in2 */
+        int64_t lo = i2 >= 0 ? 0 : s2 == 1 ? -i2 : (-i2 + s2 - 1) / s2;
+        int64_t hi = i2 >= in2 ? 0 : s2 == 1 ? in2 - i2 : (in2 - 1 - i2) / s2 + 1;
         if (hi > sg->len) hi = sg->len;
-        if (hi < lo) hi = lo;
+        if (hi <= lo) continue;
         const uint8_t *src = xc + (i0 * q->in[1] + i1) * in2 + i2;
-        memset(d, pad, (size_t)lo);
-        if (s2 == 1 && !flip) memcpy(d + lo, src + lo, (size_t)(hi - lo));
-        else
-            for (int64_t t = lo; t < hi; t++) d[t] = src[t * s2] ^ flip;
-        memset(d + hi, pad, (size_t)(sg->len - hi));
+        if (s2 == 1) {
+            __mmask64 m = (hi - lo == 64 ? ~(__mmask64)0 : (((__mmask64)1 << (hi - lo)) - 1))
+                          << (sg->t + lo);
+            /* lane L reads src[L - t]: the address of lane 0, never dereferenced itself */
+            const void *base = (const void *)((uintptr_t)src - (uintptr_t)sg->t);
+            row = _mm512_mask_loadu_epi8(row, m, base);
+            got |= m;
+        } else {
+            uint8_t tmp[64];
+            _mm512_storeu_si512(tmp, row);
+            for (int64_t t = lo; t < hi; t++) tmp[sg->t + t] = src[t * s2];
+            row = _mm512_loadu_si512(tmp);
+            got |= (((__mmask64)1 << (hi - lo)) - 1) << (sg->t + lo);
+        }
     }
-    memset(dst + end, 0, (size_t)(W - end));
+    row = _mm512_xor_si512(row, _mm512_set1_epi8((char)j->flip));
+    row = _mm512_mask_blend_epi8(got, _mm512_maskz_set1_epi8(all, (char)j->xzu), row);
+    _mm512_storeu_si512(dst, row);
 }
 
-// panel [Kp/4][W][4] u8 from 4 plain rows [4][W] at group kq; sx (W) += the 4 codes' sum
+// panel [Kp/4][W][4] u8 from 4 plain rows [4][64] at group kq; sx (W) += the 4 codes' sum
 QV_TGT static void qv_interleave(const uint8_t *rows, int64_t W, uint8_t *panel, int32_t *sx)
 {
     const __m512i ones = _mm512_set1_epi32(0x01010101);
     for (int64_t t = 0; t < W; t += 16) {
         __m512i r0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(rows + t)));
-        __m512i r1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(rows + W + t)));
-        __m512i r2 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(rows + 2 * W + t)));
-        __m512i r3 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(rows + 3 * W + t)));
+        __m512i r1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(rows + QV_W + t)));
+        __m512i r2 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(rows + 2 * QV_W + t)));
+        __m512i r3 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(rows + 3 * QV_W + t)));
         __m512i d = _mm512_or_si512(_mm512_or_si512(r0, _mm512_slli_epi32(r1, 8)),
                                     _mm512_or_si512(_mm512_slli_epi32(r2, 16),
                                                     _mm512_slli_epi32(r3, 24)));
@@ -294,11 +301,18 @@ static void qv_task(void *arg, int64_t task, int tid)
     qv_seg *segs = (qv_seg *)(void *)(acc + QV_MR * QV_W);
     int nseg = qv_segments(q, p0, tl, segs);
     memset(sx, 0, sizeof(int32_t) * QV_W);
+    int64_t isp = q->in[0] * q->in[1] * q->in[2], tap[3] = {0, 0, 0}; /* rows: (c, a, b, e) */
+    const uint8_t *xc = (const uint8_t *)j->a->x->data + (n * q->C + g * q->Cg) * isp;
     for (int64_t kq = 0; kq < Kq; kq++) {
         for (int64_t i = 0; i < 4; i++) {
-            if (4 * kq + i < j->K)
-                qv_row(j, j->a->x->data, n, g, 4 * kq + i, segs, nseg, W, rows + i * W);
-            else memset(rows + i * W, 0, (size_t)W);
+            if (4 * kq + i >= j->K) {
+                memset(rows + i * QV_W, 0, QV_W);
+                continue;
+            }
+            qv_row(j, xc, tap, segs, nseg, rows + i * QV_W);
+            if (++tap[2] == q->k[2] && (tap[2] = 0, ++tap[1] == q->k[1]) &&
+                (tap[1] = 0, ++tap[0] == q->k[0]))
+                tap[0] = 0, xc += isp;
         }
         qv_interleave(rows, W, panel + kq * W * 4, sx);
     }

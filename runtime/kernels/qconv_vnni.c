@@ -47,6 +47,25 @@ typedef struct qv_seg {
     int32_t t, len, i0, i1, i2;
 } qv_seg;
 
+/* Depthwise 2-D (one channel per group, 1-D and 3-D with leading extents 1 included), stride
+ * 1 or 2, no dilation, kernel up to 7 x 7: qv_dw's shapes. */
+static int qv_is_dw(const qconv *q)
+{
+    return q->Cg == 1 && q->Mg == 1 && q->in[0] == 1 && q->k[0] == 1 && q->out[0] == 1 &&
+           q->s[1] >= 1 && q->s[1] <= 2 && q->s[2] >= 1 && q->s[2] <= 2 && q->d[1] == 1 &&
+           q->d[2] == 1 && q->k[1] <= 7 && q->k[2] <= 7;
+}
+
+/* qv_dw's padded plane: rows Hp, row stride Wp (int32), room for 16 lanes past each row read
+ * two vectors at a time (stride 2). */
+static void qv_dw_plane(const qconv *q, int64_t *Hp, int64_t *Wp)
+{
+    int64_t ow16 = (q->out[2] + 15) / 16 * 16;
+    *Hp = (q->out[1] - 1) * q->s[1] + q->k[1];
+    *Wp = ow16 * q->s[2] + q->k[2] + 32;
+    if (*Wp < q->pb[2] + q->in[2]) *Wp = q->pb[2] + q->in[2];
+}
+
 static uint64_t up64(uint64_t v) { return (v + 63) & ~(uint64_t)63; }
 static int64_t kcount(const qconv *q) { return q->Cg * q->k[0] * q->k[1] * q->k[2]; }
 static uint64_t codes_off(void) { return up64(sizeof(qv_pack)); }
@@ -56,9 +75,9 @@ size_t afk_qconv_vnni_pack_bytes(const qconv *q, af_dtype wdt)
 {
 #ifdef QV_X86
     int64_t K = kcount(q), Kp = (K + 3) & ~(int64_t)3;
-    if (!afk_q8_available() || (wdt != AF_DTYPE_I8 && wdt != AF_DTYPE_U8) || q->Mg < 4 || K < 4 ||
-        K > QV_KMAX)
-        return 0; /* depthwise and tiny groups stay on the reference path */
+    if (!afk_q8_available() || (wdt != AF_DTYPE_I8 && wdt != AF_DTYPE_U8) ||
+        (!qv_is_dw(q) && (q->Mg < 4 || K < 4 || K > QV_KMAX)))
+        return 0; /* other depthwise and tiny groups stay on the reference path */
     return (size_t)(sums_off(q->M, Kp) + 4 * (uint64_t)q->M);
 #else
     (void)q, (void)wdt;
@@ -90,7 +109,11 @@ void afk_qconv_vnni_pack(const qconv *q, const af_tview *w, void *dst)
  * the output-row segments. */
 size_t afk_qconv_vnni_scratch(const qconv *q)
 {
-    int64_t Kp = (kcount(q) + 3) & ~(int64_t)3;
+    int64_t Kp = (kcount(q) + 3) & ~(int64_t)3, Hp, Wp;
+    if (qv_is_dw(q)) {
+        qv_dw_plane(q, &Hp, &Wp);
+        return (size_t)(4 * Hp * Wp + 8 * (Wp + 16)) + 256; /* plane, a row of sums, zeros */
+    }
     return (size_t)(Kp * QV_W + 4 * QV_W + 4 * QV_W + 4 * QV_MR * QV_W) + QV_W * sizeof(qv_seg) + 256;
 }
 
@@ -329,6 +352,91 @@ static void qv_task(void *arg, int64_t task, int tid)
     }
 }
 
+/* ---- depthwise ---- */
+
+// plane (Hp, Wp) int32 = x[n, c] - xzp at (row + pb1, col + pb2), 0 elsewhere (the padding)
+QV_TGT static void qv_dw_fill(const qv_job *j, const uint8_t *xc, int64_t Hp, int64_t Wp,
+                              int32_t *plane)
+{
+    const qconv *q = j->q;
+    int64_t H = q->in[1], W = q->in[2], pb1 = q->pb[1], pb2 = q->pb[2];
+    const __m512i zu = _mm512_set1_epi32(j->xzu), fl = _mm512_set1_epi8((char)j->flip);
+    for (int64_t r = 0; r < Hp; r++) {
+        int32_t *d = plane + r * Wp;
+        int64_t iy = r - pb1;
+        if (iy < 0 || iy >= H) {
+            memset(d, 0, (size_t)Wp * 4);
+            continue;
+        }
+        memset(d, 0, (size_t)pb2 * 4);
+        memset(d + pb2 + W, 0, (size_t)(Wp - pb2 - W) * 4);
+        const uint8_t *src = xc + iy * W;
+        for (int64_t t = 0; t < W; t += 16) {
+            __mmask16 k = W - t >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (W - t)) - 1);
+            __m512i b = _mm512_xor_si512(_mm512_maskz_loadu_epi8((__mmask64)k, src + t), fl);
+            __m512i v = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(b)), zu);
+            _mm512_mask_storeu_epi32(d + pb2 + t, k, v);
+        }
+    }
+}
+
+// acc (OW rounded up to 16) int32 = sum over taps (a, b) of w[a, b] * plane[oy*s1 + a][ox*s2 + b]
+QV_TGT static void qv_dw_row(const qconv *q, const int32_t *plane, int64_t Wp, int64_t oy,
+                             const int32_t *w, int32_t *acc)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    int64_t s2 = q->s[2];
+    for (int64_t ox = 0; ox < q->out[2]; ox += 16) {
+        __m512i c = _mm512_setzero_si512();
+        for (int64_t a = 0; a < q->k[1]; a++) {
+            const int32_t *r = plane + (oy * q->s[1] + a) * Wp + ox * s2;
+            for (int64_t b = 0; b < q->k[2]; b++) {
+                __m512i v = _mm512_loadu_si512(r + b);
+                if (s2 == 2) v = _mm512_permutex2var_epi32(v, even, _mm512_loadu_si512(r + b + 16));
+                c = _mm512_add_epi32(c, _mm512_mullo_epi32(v, _mm512_set1_epi32(w[a * q->k[2] + b])));
+            }
+        }
+        _mm512_storeu_si512(acc + ox, c);
+    }
+}
+
+/* One channel of image n per task: its padded plane, then row by row the taps' sums (exact:
+ * at most 49 products of 9-bit values) plus bias, requantized as qv_store does. */
+static void qv_dw_task(void *arg, int64_t task, int tid)
+{
+    const qv_job *j = arg;
+    const qconv *q = j->q;
+    const afk_qconv_args *a = j->a;
+    int64_t m = task % q->M, n = task / q->M, Hp, Wp, taps = q->k[1] * q->k[2];
+    qv_dw_plane(q, &Hp, &Wp);
+    int32_t *plane = (int32_t *)(void *)(j->scratch + (size_t)tid * j->slice);
+    int32_t *acc = plane + Hp * Wp, *zeros = acc + Wp + 16, w[49];
+    memset(zeros, 0, (size_t)(Wp + 16) * 4);
+    int32_t wz = zp_at(a->wz, m) - j->wshift;
+    for (int64_t t = 0; t < taps; t++) w[t] = j->codes[m * j->Kp + t] - wz;
+    qv_dw_fill(j, (const uint8_t *)a->x->data + (n * q->C + m) * q->in[1] * q->in[2], Hp, Wp,
+               plane);
+    const int32_t *bias = a->b && a->b->data ? a->b->data : NULL;
+    uint32_t c0 = bias ? (uint32_t)bias[m] : 0u;
+    float sc = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
+    int32_t lo = 0, hi = 0;
+    if (a->ys) qrange(a->y->dtype, &lo, &hi);
+    int64_t ow = q->out[2];
+    for (int64_t oy = 0; oy < q->out[1]; oy++) {
+        int64_t e = (n * q->M + m) * j->osp + oy * ow;
+        qv_dw_row(q, plane, Wp, oy, w, acc);
+        if (a->ys && isfinite(sc)) {
+            qv_requant16(acc, zeros, 0, c0, sc, j->yzp, lo, hi, ow, (uint8_t *)a->y->data + e);
+            continue;
+        }
+        for (int64_t t = 0; t < ow; t++) {
+            int32_t v = (int32_t)((uint32_t)acc[t] + c0);
+            store_q(a->y, e + t, a->ys ? requant(v, sc, j->yzp, a->y->dtype) : v);
+        }
+    }
+}
+
 #endif
 
 int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args *a,
@@ -349,6 +457,10 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
                 .wshift = h->wu8 ? 128 : 0, .flip = x8 ? 0x80 : 0,
                 .scratch = ctx->scratch, .slice = slice};
     j.sumw = (const int32_t *)(const void *)((const uint8_t *)packed + sums_off(h->M, h->Kp));
+    if (qv_is_dw(q)) {
+        afk_parallel(ctx, q->N * q->M, qv_dw_task, &j);
+        return 1;
+    }
     j.nblk = (j.osp + QV_W - 1) / QV_W;
     /* channel chunks only when too few position blocks to share among the threads */
     int64_t chunks = 1, units = q->N * q->G * j.nblk;

@@ -4,12 +4,14 @@
  * reference), on random codes: 1x1, 3x3 stride 1 and 2 with padding, dilation, 7x7 stride 2,
  * groups, K above 256 and K not a multiple of 4, 1-D and 3-D convs, uint8 and int8
  * activations, weights and outputs, nonzero zero points (per tensor and per channel), with and
- * without bias, outputs that saturate (and a zero y_scale: the scalar requantization), position counts that are not a multiple of 16, batch 2;
- * each with 1, 2 and 3 threads. Both paths compute exact integer sums and requantize with the
- * same code, so there is no tolerance: the output bytes must be equal.
+ * without bias, outputs that saturate (and a zero y_scale: the scalar requantization),
+ * position counts that are not a multiple of 16, batch 2; depthwise 3x3 and 5x5, stride 1 and
+ * 2; each with 1, 2 and 3 threads. Both paths compute exact integer sums and requantize alike,
+ * so there is no tolerance: the output bytes must be equal.
  * The packed runs are handed a zeroed weight, so equal bytes also show the VNNI path ran.
- * Depthwise convs (and groups of fewer than 4 channels) pack nothing and stay on the reference.
- * Skips (passes with nothing checked but the depthwise refusal) without AVX512-VNNI. */
+ * Depthwise convs take their own path (stride 1 or 2, kernels up to 7x7, no dilation); other
+ * depthwise shapes and groups of fewer than 4 channels pack nothing and stay on the reference.
+ * Without AVX512-VNNI nothing packs (checked) and nothing else is. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,7 +128,9 @@ static void one(const qcase *c)
     CHECK(af_kernel_check(op, &p, in, n_in, &y0, 1, &err) == AF_OK, "%s: %s", c->name, err.msg);
     run(op, &p, in, n_in, &y0, NULL, 1);
     size_t pb = af_kernel_prepack_bytes(op, &p, in, n_in, &y0, 1);
-    int want = afk_q8_available() && c->M / c->G >= 4 && K >= 4;
+    int dw = c->G == c->C && c->G == c->M && c->dil == 1 && c->stride <= 2 && c->k <= 7 &&
+             c->nsp <= 2; /* qconv_vnni.c's depthwise path */
+    int want = afk_q8_available() && ((c->M / c->G >= 4 && K >= 4) || dw);
     CHECK(!pb == !want, "%s: packs %zu bytes, expected %s", c->name, pb, want ? "some" : "none");
     void *packed = pb ? aligned_alloc(64, (pb + 63) / 64 * 64) : NULL;
     if (packed) af_kernel_prepack(op, &p, in, n_in, &y0, 1, packed);
@@ -162,7 +166,15 @@ int main(void)
         {"7x7 s2 p3 stem", 0, 2, 1, 3, 16, 1, 32, 7, 2, 3, 1, U, S, U, 1, 1, 0},
         {"grouped 4", 0, 2, 1, 32, 32, 4, 10, 3, 1, 1, 1, U, S, U, 1, 1, 0},
         {"grouped 2 s8 x", 0, 2, 2, 24, 36, 2, 9, 3, 2, 1, 1, S, U, S, 1, 1, 0},
-        {"depthwise (reference)", 0, 2, 1, 16, 16, 16, 10, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"depthwise 3x3 s1", 0, 2, 1, 16, 16, 16, 10, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"depthwise 3x3 s2 odd, 40 wide", 0, 2, 2, 12, 12, 12, 41, 3, 2, 1, 1, U, S, U, 1, 1, 0},
+        {"depthwise 5x5 s2 s8/s8/s8", 0, 2, 1, 8, 8, 8, 19, 5, 2, 2, 1, S, S, S, 1, 1, 0},
+        {"depthwise 3x3 u8 w, no bias", 0, 2, 1, 8, 8, 8, 17, 3, 1, 1, 1, U, U, U, 0, 0, 0},
+        {"depthwise 1-D k3", 0, 1, 1, 8, 8, 8, 37, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"depthwise y_scale 0", 0, 2, 1, 8, 8, 8, 9, 3, 1, 1, 1, U, S, U, 1, 1, 1},
+        {"depthwise conv_integer", 1, 2, 1, 8, 8, 8, 9, 3, 2, 1, 1, U, S, U, 1, 0, 0},
+        {"depthwise dil 2 (reference)", 0, 2, 1, 8, 8, 8, 12, 3, 1, 2, 2, U, S, U, 1, 1, 0},
+        {"channel multiplier 2 (reference)", 0, 2, 1, 8, 16, 8, 10, 3, 1, 1, 1, U, S, U, 1, 1, 0},
         {"1-D K=3x130", 0, 1, 1, 130, 8, 1, 70, 3, 1, 1, 1, U, S, U, 1, 1, 0},
         {"3-D", 0, 3, 1, 8, 12, 1, 6, 3, 1, 1, 1, U, S, U, 1, 1, 0},
         {"batch 2, 100 positions", 0, 2, 2, 20, 7, 1, 10, 1, 1, 0, 1, U, S, U, 1, 1, 0},

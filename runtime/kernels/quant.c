@@ -28,6 +28,82 @@ static const af_tview *opt(const af_tview *in, int n_in, int k)
     return k < n_in && !afk_omitted(&in[k]) ? &in[k] : NULL;
 }
 
+/* ---- per-tensor loops on AVX-512 ------------------------------------------------------------ */
+
+/* The loops below are the scalar formulas of qparam.h and afk_qlinear_binary_run lane for
+ * lane: the same IEEE operations in the same order (divide, multiply, fused multiply-adds),
+ * cvtdq2ps as the exact int -> float conversion, max / min as the clamps (NaN lanes are sent
+ * to the zero point explicitly), cvtps2dq under the default rounding as rintf (half to even),
+ * and its 0x80000000 for NaN / out-of-range as sat_q's "lo". Values stored are in the type's
+ * range, so their low byte is the code. */
+#ifdef AFK_QMAC_AVX2
+#define QTGT512 __attribute__((target("avx512f,avx512bw,fma,avx2")))
+
+static int q512(void)
+{
+    static int have = -1; /* a benign race: every thread computes the same value */
+    if (have < 0) have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+    return have;
+}
+
+static inline __mmask16 qtail(int64_t left)
+{
+    return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+}
+
+/* 16 int8 / uint8 codes from p (masked) as int32. */
+QTGT512 static inline __m512i qload16(const void *p, __mmask16 k, int sgn)
+{
+    __m128i b = _mm512_castsi512_si128(_mm512_maskz_loadu_epi8((__mmask64)k, p));
+    return sgn ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+}
+
+// y (n) q8 = saturate(rint(x / s) + zp), NaN -> zp (af_quantize_one)
+QTGT512 static void quant512(const float *x, float s, int32_t zp, int32_t lo, int32_t hi,
+                             int64_t n, uint8_t *y)
+{
+    const __m512 vs = _mm512_set1_ps(s), flo = _mm512_set1_ps((float)(lo - zp));
+    const __m512 fhi = _mm512_set1_ps((float)(hi - zp));
+    const __m512i vz = _mm512_set1_epi32(zp);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 k = qtail(n - i);
+        __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(k, x + i), vs);
+        __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        v = _mm512_min_ps(_mm512_max_ps(v, flo), fhi);
+        __m512i q = _mm512_mask_blend_epi32(nan, _mm512_add_epi32(_mm512_cvtps_epi32(v), vz), vz);
+        _mm512_mask_cvtepi32_storeu_epi8(y + i, k, q);
+    }
+}
+
+// y (n) f32 = (float)(q - zp) * s (af_dequantize_one)
+QTGT512 static void dequant512(const void *q, int sgn, int32_t zp, float s, int64_t n, float *y)
+{
+    const __m512 vs = _mm512_set1_ps(s);
+    const __m512i vz = _mm512_set1_epi32(zp);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 k = qtail(n - i);
+        __m512i v = _mm512_sub_epi32(qload16((const uint8_t *)q + i, k, sgn), vz);
+        _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(_mm512_cvtepi32_ps(v), vs));
+    }
+}
+
+// y (n) q8 = sat(rint(fma(a, ra, fma(b, rb, c0)))) (QLinearAdd, same shapes)
+QTGT512 static void qadd512(const void *a, const void *b, int sgn, float ra, float rb, float c0,
+                            int32_t lo, int32_t hi, int64_t n, uint8_t *y)
+{
+    const __m512 vra = _mm512_set1_ps(ra), vrb = _mm512_set1_ps(rb), vc = _mm512_set1_ps(c0);
+    const __m512i vlo = _mm512_set1_epi32(lo), vhi = _mm512_set1_epi32(hi);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 k = qtail(n - i);
+        __m512 fa = _mm512_cvtepi32_ps(qload16((const uint8_t *)a + i, k, sgn));
+        __m512 fb = _mm512_cvtepi32_ps(qload16((const uint8_t *)b + i, k, sgn));
+        __m512 v = _mm512_fmadd_ps(fa, vra, _mm512_fmadd_ps(fb, vrb, vc));
+        __m512i q = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(v), vlo), vhi);
+        _mm512_mask_cvtepi32_storeu_epi8(y + i, k, q);
+    }
+}
+#endif
+
 /* ---- quantize / dequantize ------------------------------------------------------------------ */
 
 /* The mode and geometry of node p's scale s for x; NULL when they fit, else what is wrong. */
@@ -69,6 +145,12 @@ af_status afk_quant_run(AFK_RUN_ARGS)
     const float *x = in[0].data, *s = in[1].data;
     int32_t lo, hi;
     qrange(out[0].dtype, &lo, &hi);
+#ifdef AFK_QMAC_AVX2
+    if (g.mode == AF_QMODE_TENSOR && q512()) {
+        quant512(x, s[0], zp_at(z, 0), lo, hi, af_tview_numel(&in[0]), out[0].data);
+        return AF_OK;
+    }
+#endif
     int64_t e = 0;
     for (int64_t o = 0; o < g.outer; o++)
         for (int64_t i = 0; i < g.d; i++)
@@ -104,6 +186,13 @@ af_status afk_dequant_run(AFK_RUN_ARGS)
     qgeom_of(&p->quant, &in[0], &in[1], z, &g);
     const float *s = in[1].data;
     float *y = out[0].data;
+#ifdef AFK_QMAC_AVX2
+    if (g.mode == AF_QMODE_TENSOR && is_q8(in[0].dtype) && q512()) {
+        dequant512(in[0].data, in[0].dtype == AF_DTYPE_I8, zp_at(z, 0), s[0],
+                   af_tview_numel(&in[0]), y);
+        return AF_OK;
+    }
+#endif
     int64_t e = 0;
     for (int64_t o = 0; o < g.outer; o++)
         for (int64_t i = 0; i < g.d; i++)
@@ -645,6 +734,14 @@ af_status afk_qlinear_binary_run(AFK_RUN_ARGS)
     bstrides(b, y, sb);
     float ra = as / ys, rb = bs / ys, rmul = (as * bs) / ys;
     float ta = ra * (float)azp, tb = rb * (float)bzp, c0 = (float)yzp - (ta + tb);
+#ifdef AFK_QMAC_AVX2
+    if (p->binary.fn == AF_BINARY_ADD && q512()) { /* the add's shapes are Y's (checked) */
+        int32_t lo, hi;
+        qrange(y->dtype, &lo, &hi);
+        qadd512(a->data, b->data, y->dtype == AF_DTYPE_I8, ra, rb, c0, lo, hi, n, y->data);
+        return AF_OK;
+    }
+#endif
     int64_t oa = 0, ob = 0;
     for (int64_t e = 0; e < n; e++) {
         int32_t qa = qget(a->dtype, a->data, oa), qb = qget(b->dtype, b->data, ob);

@@ -127,6 +127,7 @@ typedef struct qv_job {
     int64_t K, Kp, nblk, mchunks, mc, osp;
     int32_t xzu, yzp, wshift;
     uint8_t flip; /* 0x80: int8 activations to uint8 codes */
+    int flat;     /* 1x1, stride 1, no padding: im2col row r is input plane r itself */
     uint8_t *scratch;
     size_t slice;
 } qv_job;
@@ -154,6 +155,13 @@ QV_TGT static void qv_row(const qv_job *j, const uint8_t *xc, const int64_t *tap
                           const qv_seg *segs, int nseg, uint8_t *dst)
 {
     const qconv *q = j->q;
+    if (j->flat) { /* one segment: positions [i2, i2 + len) of the plane */
+        __mmask64 m = segs[0].len == 64 ? ~(__mmask64)0 : ((__mmask64)1 << segs[0].len) - 1;
+        __m512i v = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, xc + segs[0].i2),
+                                     _mm512_set1_epi8((char)j->flip));
+        _mm512_storeu_si512(dst, _mm512_maskz_mov_epi8(m, v));
+        return;
+    }
     int64_t a = tap[0] * q->d[0], b = tap[1] * q->d[1], e = tap[2] * q->d[2];
     int64_t s2 = q->s[2], in2 = q->in[2];
     __m512i row = _mm512_setzero_si512();
@@ -259,6 +267,20 @@ QV_KERNEL(4)
 
 typedef void (*qv_tile_fn)(const uint8_t *, int64_t, const int8_t *const *, int32_t *);
 
+/* y[0..15] (lanes of k, k a prefix) = the low bytes of q: vpmovdb to a register and a plain
+ * store (its masked store to memory is slow on Zen 4), the tail through a copy. */
+QV_TGT static inline void qstore16(uint8_t *y, __mmask16 k, __m512i q)
+{
+    __m128i b = _mm512_cvtepi32_epi8(q);
+    if (k == 0xffff) {
+        _mm_storeu_si128((__m128i *)(void *)y, b);
+        return;
+    }
+    uint8_t tmp[16];
+    _mm_storeu_si128((__m128i *)(void *)tmp, b);
+    memcpy(y, tmp, (size_t)__builtin_popcount(k));
+}
+
 // y (n) int8/uint8 = requant(v) for v = acc + wzq * -sx + c0 (wrapping), 16 lanes at a time:
 // qconv.h's requant step for step for a finite scale: cvtdq2ps is the (float) conversion (round
 // to nearest even), one f32 multiply, max / min are the clamps (no NaN: finite scale, finite
@@ -274,12 +296,13 @@ QV_TGT static void qv_requant16(const int32_t *acc, const int32_t *sx, uint32_t 
     const __m512i vz = _mm512_set1_epi32(zp);
     for (int64_t t = 0; t < n; t += 16) {
         __mmask16 k = n - t >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - t)) - 1);
-        __m512i a = _mm512_loadu_si512(acc + t), x = _mm512_loadu_si512(sx + t);
-        __m512i v = _mm512_add_epi32(_mm512_sub_epi32(a, _mm512_mullo_epi32(vw, x)), vc);
+        __m512i a = _mm512_loadu_si512(acc + t), x = wzq ? _mm512_loadu_si512(sx + t) : vc;
+        __m512i v = _mm512_add_epi32(a, vc);
+        if (wzq) v = _mm512_sub_epi32(v, _mm512_mullo_epi32(vw, x));
         __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), vs);
         f = _mm512_min_ps(_mm512_max_ps(f, flo), fhi);
         __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), vz);
-        _mm512_mask_cvtepi32_storeu_epi8(y + t, k, q);
+        qstore16(y + t, k, q);
     }
 }
 
@@ -322,7 +345,8 @@ static void qv_task(void *arg, int64_t task, int tid)
     uint8_t *panel = s, *rows = panel + j->Kp * QV_W;
     int32_t *sx = (int32_t *)(void *)(rows + 4 * QV_W), *acc = sx + QV_W;
     qv_seg *segs = (qv_seg *)(void *)(acc + QV_MR * QV_W);
-    int nseg = qv_segments(q, p0, tl, segs);
+    int nseg = j->flat ? 1 : qv_segments(q, p0, tl, segs);
+    if (j->flat) segs[0] = (qv_seg){0, (int32_t)tl, 0, 0, (int32_t)p0};
     memset(sx, 0, sizeof(int32_t) * QV_W);
     int64_t isp = q->in[0] * q->in[1] * q->in[2], tap[3] = {0, 0, 0}; /* rows: (c, a, b, e) */
     const uint8_t *xc = (const uint8_t *)j->a->x->data + (n * q->C + g * q->Cg) * isp;
@@ -462,6 +486,9 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
         return 1;
     }
     j.nblk = (j.osp + QV_W - 1) / QV_W;
+    j.flat = 1;
+    for (int i = 0; i < 3; i++)
+        j.flat &= q->k[i] == 1 && q->s[i] == 1 && q->pb[i] == 0 && q->out[i] == q->in[i];
     /* channel chunks only when too few position blocks to share among the threads */
     int64_t chunks = 1, units = q->N * q->G * j.nblk;
     while (units * chunks < 4 * nt && q->Mg / (chunks * 2) >= 4 * QV_MR) chunks *= 2;

@@ -51,6 +51,20 @@ static inline __mmask16 qtail(int64_t left)
     return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
 }
 
+/* y[0..15] (lanes of k, k a prefix) = the low bytes of q: vpmovdb to a register and a plain store (its
+ * masked store to memory is slow on Zen 4), the tail through a copy. */
+QTGT512 static inline void qstore16(uint8_t *y, __mmask16 k, __m512i q)
+{
+    __m128i b = _mm512_cvtepi32_epi8(q);
+    if (k == 0xffff) {
+        _mm_storeu_si128((__m128i *)(void *)y, b);
+        return;
+    }
+    uint8_t tmp[16];
+    _mm_storeu_si128((__m128i *)(void *)tmp, b);
+    memcpy(y, tmp, (size_t)__builtin_popcount(k));
+}
+
 /* 16 int8 / uint8 codes from p (masked) as int32. */
 QTGT512 static inline __m512i qload16(const void *p, __mmask16 k, int sgn)
 {
@@ -71,7 +85,7 @@ QTGT512 static void quant512(const float *x, float s, int32_t zp, int32_t lo, in
         __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
         v = _mm512_min_ps(_mm512_max_ps(v, flo), fhi);
         __m512i q = _mm512_mask_blend_epi32(nan, _mm512_add_epi32(_mm512_cvtps_epi32(v), vz), vz);
-        _mm512_mask_cvtepi32_storeu_epi8(y + i, k, q);
+        qstore16(y + i, k, q);
     }
 }
 
@@ -99,7 +113,7 @@ QTGT512 static void qadd512(const void *a, const void *b, int sgn, float ra, flo
         __m512 fb = _mm512_cvtepi32_ps(qload16((const uint8_t *)b + i, k, sgn));
         __m512 v = _mm512_fmadd_ps(fa, vra, _mm512_fmadd_ps(fb, vrb, vc));
         __m512i q = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(v), vlo), vhi);
-        _mm512_mask_cvtepi32_storeu_epi8(y + i, k, q);
+        qstore16(y + i, k, q);
     }
 }
 #endif

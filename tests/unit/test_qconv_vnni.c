@@ -27,7 +27,7 @@ typedef struct qcase {
     int64_t N, C, M, G, sp, k; /* sp: each spatial extent, k: each kernel extent */
     int stride, pad, dil;
     af_dtype xdt, wdt, ydt;
-    int wz_per_channel, bias;
+    int wz_per_channel, bias; /* wz_per_channel 2: per channel, all 0 (symmetric) */
     int ys_kind; /* 1: y_scale 0 (an infinite scale: the scalar requant), 2: tiny (saturates) */
 } qcase;
 
@@ -101,7 +101,7 @@ static void one(const qcase *c)
     store_zp(ydt == AF_DTYPE_I32 ? AF_DTYPE_U8 : ydt, yz, 0, irand(0, 255) - (ydt == AF_DTYPE_I8) * 128);
     int64_t nwz = c->wz_per_channel ? c->M : 1;
     for (int64_t m = 0; m < c->M; m++) {
-        store_zp(c->wdt, wz, m, zp_rand(c->wdt));
+        store_zp(c->wdt, wz, m, c->wz_per_channel == 2 ? 0 : zp_rand(c->wdt));
         ws[m] = 0.004f * (float)(1 + m % 7);
         bias[m] = irand(-20000, 20000);
     }
@@ -157,6 +157,8 @@ int main(void)
     const af_dtype U = AF_DTYPE_U8, S = AF_DTYPE_I8;
     static const qcase cases[] = {
         {"1x1 u8/s8/u8", 0, 2, 1, 64, 48, 1, 14, 1, 1, 0, 1, U, S, U, 1, 1, 0},
+        {"1x1 s8 x, symmetric w", 0, 2, 1, 40, 24, 1, 11, 1, 1, 0, 1, S, S, U, 2, 1, 0},
+        {"3x3 symmetric w", 0, 2, 1, 24, 16, 1, 10, 3, 1, 1, 1, U, S, U, 2, 1, 0},
         {"1x1 K=67 tail", 0, 2, 1, 67, 20, 1, 9, 1, 1, 0, 1, U, S, U, 0, 1, 0},
         {"3x3 s1 p1", 0, 2, 1, 32, 40, 1, 17, 3, 1, 1, 1, U, S, U, 1, 1, 0},
         {"3x3 s2 p1 u8 weights", 0, 2, 1, 30, 24, 1, 15, 3, 2, 1, 1, U, U, U, 1, 1, 0},

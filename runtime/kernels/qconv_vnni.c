@@ -32,6 +32,7 @@
 #include <immintrin.h>
 #define QV_X86 1
 #define QV_TGT __attribute__((target("avx512f,avx512bw,avx512vnni,avx2")))
+#define QV_TGT_VBMI __attribute__((target("avx512f,avx512bw,avx512vnni,avx512vbmi,avx2")))
 #endif
 
 enum { QV_MAGIC = 0x31305651, QV_MR = 6, QV_W = 64, QV_KMAX = 65535 };
@@ -128,6 +129,7 @@ typedef struct qv_job {
     int32_t xzu, yzp, wshift;
     uint8_t flip; /* 0x80: int8 activations to uint8 codes */
     int flat;     /* 1x1, stride 1, no padding: im2col row r is input plane r itself */
+    int vbmi;     /* the CPU has AVX512-VBMI (stride-2 rows by vpermt2b) */
     uint8_t *scratch;
     size_t slice;
 } qv_job;
@@ -145,6 +147,27 @@ static int qv_segments(const qconv *q, int64_t p0, int64_t tl, qv_seg *segs)
         t += len;
     }
     return n;
+}
+
+/* Bits [lo - off, hi - off) of a 64-bit mask (clipped to 0..63). */
+static inline __mmask64 qv_bits(int64_t lo, int64_t hi, int64_t off)
+{
+    lo -= off, hi -= off;
+    lo = lo < 0 ? 0 : lo, hi = hi > 64 ? 64 : hi;
+    if (hi <= lo) return 0;
+    __mmask64 m = hi - lo == 64 ? ~(__mmask64)0 : (((__mmask64)1 << (hi - lo)) - 1);
+    return m << lo;
+}
+
+/* Bytes 0, 2, ..., 126 of the 128 bytes (a, b). */
+QV_TGT_VBMI static inline __m512i qv_even_bytes(__m512i a, __m512i b)
+{
+    static const uint8_t idx[64] = {
+        0,   2,   4,   6,   8,   10,  12,  14,  16,  18,  20,  22,  24,  26,  28,  30,
+        32,  34,  36,  38,  40,  42,  44,  46,  48,  50,  52,  54,  56,  58,  60,  62,
+        64,  66,  68,  70,  72,  74,  76,  78,  80,  82,  84,  86,  88,  90,  92,  94,
+        96,  98,  100, 102, 104, 106, 108, 110, 112, 114, 116, 118, 120, 122, 124, 126};
+    return _mm512_permutex2var_epi8(a, _mm512_loadu_si512(idx), b);
 }
 
 // dst (64) u8 = the im2col row of input plane xc (uint8 codes after ^ flip) at kernel tap
@@ -183,6 +206,16 @@ QV_TGT static void qv_row(const qv_job *j, const uint8_t *xc, const int64_t *tap
             /* lane L reads src[L - t]: the address of lane 0, never dereferenced itself */
             const void *base = (const void *)((uintptr_t)src - (uintptr_t)sg->t);
             row = _mm512_mask_loadu_epi8(row, m, base);
+            got |= m;
+        } else if (s2 == 2 && j->vbmi) {
+            /* lane L reads src[2 (L - t)]: bytes [2 (t + lo), 2 (t + hi) - 1) of a 128-byte
+             * window from src - 2t, then its even bytes (vpermt2b) */
+            int64_t b0 = 2 * (sg->t + lo), b1 = 2 * (sg->t + hi) - 1;
+            uintptr_t base = (uintptr_t)src - 2 * (uintptr_t)sg->t;
+            __m512i w0 = _mm512_maskz_loadu_epi8(qv_bits(b0, b1, 0), (const void *)base);
+            __m512i w1 = _mm512_maskz_loadu_epi8(qv_bits(b0, b1, 64), (const void *)(base + 64));
+            __mmask64 m = qv_bits(sg->t + lo, sg->t + hi, 0);
+            row = _mm512_mask_blend_epi8(m, row, qv_even_bytes(w0, w1));
             got |= m;
         } else {
             uint8_t tmp[64];
@@ -486,6 +519,7 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
         return 1;
     }
     j.nblk = (j.osp + QV_W - 1) / QV_W;
+    j.vbmi = __builtin_cpu_supports("avx512vbmi");
     j.flat = 1;
     for (int i = 0; i < 3; i++)
         j.flat &= q->k[i] == 1 && q->s[i] == 1 && q->pb[i] == 0 && q->out[i] == q->in[i];

@@ -586,9 +586,29 @@ static int64_t batch_off(const af_tview *v, const af_tview *y, int64_t bi)
     return o;
 }
 
+#ifdef AFK_QMAC_AVX2
+// acc (N) += av * b (N) int8 / uint8, wrapping (the loop below, 16 lanes at a time)
+QTGT512 static void axpy512(uint32_t *acc, int32_t av, const void *b, int sgn, int64_t N)
+{
+    const __m512i va = _mm512_set1_epi32(av);
+    for (int64_t n = 0; n < N; n += 16) {
+        __mmask16 k = qtail(N - n);
+        __m512i v = _mm512_mullo_epi32(qload16((const uint8_t *)b + n, k, sgn), va);
+        __m512i a = _mm512_maskz_loadu_epi32(k, acc + n);
+        _mm512_mask_storeu_epi32(acc + n, k, _mm512_add_epi32(a, v));
+    }
+}
+#endif
+
 /* acc (N) += av * B row (N) of int8 or uint8: the vectorizable inner loop. */
 static void axpy_q8(uint32_t *acc, int32_t av, const af_tview *b, int64_t off, int64_t N)
 {
+#ifdef AFK_QMAC_AVX2
+    if (q512()) {
+        axpy512(acc, av, (const uint8_t *)b->data + off, b->dtype == AF_DTYPE_I8, N);
+        return;
+    }
+#endif
     if (b->dtype == AF_DTYPE_I8) {
         const int8_t *br = (const int8_t *)b->data + off;
         for (int64_t n = 0; n < N; n++) acc[n] += (uint32_t)(av * br[n]);

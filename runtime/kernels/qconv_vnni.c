@@ -93,14 +93,16 @@ void afk_qconv_vnni_pack(const qconv *q, const af_tview *w, void *dst)
     h.Kp = (h.K + 3) & ~(int64_t)3;
     int8_t *codes = (int8_t *)dst + codes_off();
     int32_t *sums = (int32_t *)(void *)((uint8_t *)dst + sums_off(h.M, h.Kp));
-    int32_t shift = h.wu8 ? 128 : 0;
+    uint8_t flip = h.wu8 ? 0x80 : 0; /* uint8 code - 128 = the int8 of its bits ^ 0x80 */
     for (int64_t m = 0; m < h.M; m++) {
+        const uint8_t *src = (const uint8_t *)w->data + m * h.K;
+        int8_t *dst = codes + m * h.Kp;
         int32_t s = 0;
-        for (int64_t k = 0; k < h.Kp; k++) {
-            int32_t c = k < h.K ? qget(w->dtype, w->data, m * h.K + k) - shift : 0;
-            codes[m * h.Kp + k] = (int8_t)c;
-            s += c; /* |s| <= 128 * 65535 */
+        for (int64_t k = 0; k < h.K; k++) {
+            dst[k] = (int8_t)(uint8_t)(src[k] ^ flip);
+            s += dst[k]; /* |s| <= 128 * 65535 */
         }
+        for (int64_t k = h.K; k < h.Kp; k++) dst[k] = 0;
         sums[m] = s;
     }
     memcpy(dst, &h, sizeof h);

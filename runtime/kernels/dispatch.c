@@ -287,6 +287,8 @@ int af_kernel_weight_input(af_op op) { return op == AF_OP_QLINEAR_CONV ? 3 : 1; 
 
 size_t af_kernel_shared_bytes(af_op op, const void *packed)
 {
+    if ((op == AF_OP_CONV_INTEGER || op == AF_OP_QLINEAR_CONV) && packed)
+        return afk_qconv_shared_bytes(packed);
     return op == AF_OP_CONV && packed ? afk_conv_shared_bytes(packed) : 0;
 }
 

@@ -79,7 +79,8 @@ void af_kernel_prepack(af_op op, const af_params *p, const af_tview *in, int n_i
 int af_kernel_weight_input(af_op op);
 
 /* Bytes of ctx->shared a node needs with these pre-packed weights (CONV: a compressed 3x3
- * weight run by Winograd transforms it there on every run); 0 for most. */
+ * weight run by Winograd transforms it there on every run; CONV_INTEGER / QLINEAR_CONV: a
+ * padded copy of the input image for stride-1 convs); 0 for most. */
 size_t af_kernel_shared_bytes(af_op op, const void *packed);
 
 /* Checks, before any run, that a kernel exists for this op, params and dtypes. */

@@ -80,6 +80,9 @@ typedef struct afk_qconv_args {
 size_t afk_qconv_vnni_pack_bytes(const qconv *q, af_dtype wdt);
 void afk_qconv_vnni_pack(const qconv *q, const af_tview *w, void *dst);
 size_t afk_qconv_vnni_scratch(const qconv *q);
+/* Bytes of ctx->shared the run wants with this packed weight (a padded copy of one image for
+ * stride-1 convs; without it they take the slower bounds-checked im2col). */
+size_t afk_qconv_vnni_shared_bytes(const void *packed);
 int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args *a,
                        const af_kctx *ctx);
 

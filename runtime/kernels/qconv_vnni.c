@@ -40,6 +40,7 @@ enum { QV_MAGIC = 0x31305651, QV_MR = 6, QV_W = 64, QV_KMAX = 65535 };
 typedef struct qv_pack {
     int32_t magic, wu8; /* wu8: the weight was uint8 (codes shifted by -128) */
     int64_t M, K, Kp;   /* output channels, k per channel (Cg * taps), K rounded up to 4 */
+    int64_t shared;     /* bytes of ctx->shared for the padded image (qv_padded), or 0 */
 } qv_pack;
 
 /* A run of output positions on one output row: tile lanes [t, t+len), the first input
@@ -67,6 +68,24 @@ static void qv_dw_plane(const qconv *q, int64_t *Hp, int64_t *Wp)
     if (*Wp < q->pb[2] + q->in[2]) *Wp = q->pb[2] + q->in[2];
 }
 
+/* Stride-1 2-D (or 1-D) convs but 1x1 ones read their taps from a padded copy of the input
+ * (ctx->shared, filled per image): plane rows of Wp = out2 + (k2 - 1) d2 codes, Hp =
+ * out1 + (k1 - 1) d1 rows, the pad code around x. Output positions are then "virtual": v =
+ * o1 * Wp + o2 with o2 < Wp (the columns o2 >= out2 are computed and dropped), and the im2col
+ * row of tap (a, e) for positions [v0, v0 + 64) is the 64 bytes at v0 + a d1 Wp + e d2 of the
+ * channel's plane: one plain load, no bounds. Returns the plane stride in bytes (0: not so). */
+static int64_t qv_padded(const qconv *q, int64_t *Hp, int64_t *Wp)
+{
+    int flat = 1;
+    for (int i = 0; i < 3; i++) flat &= q->k[i] == 1 && q->pb[i] == 0 && q->out[i] == q->in[i];
+    if (flat || q->in[0] != 1 || q->k[0] != 1 || q->out[0] != 1 || q->s[1] != 1 ||
+        q->s[2] != 1)
+        return 0;
+    *Hp = q->out[1] + (q->k[1] - 1) * q->d[1], *Wp = q->out[2] + (q->k[2] - 1) * q->d[2];
+    if (*Hp > ((int64_t)1 << 15) || *Wp > ((int64_t)1 << 15)) return 0;
+    return (*Hp * *Wp + 63) & ~(int64_t)63;
+}
+
 static uint64_t up64(uint64_t v) { return (v + 63) & ~(uint64_t)63; }
 static int64_t kcount(const qconv *q) { return q->Cg * q->k[0] * q->k[1] * q->k[2]; }
 static uint64_t codes_off(void) { return up64(sizeof(qv_pack)); }
@@ -91,6 +110,8 @@ void afk_qconv_vnni_pack(const qconv *q, const af_tview *w, void *dst)
 {
     qv_pack h = {.magic = QV_MAGIC, .wu8 = w->dtype == AF_DTYPE_U8, .M = q->M, .K = kcount(q)};
     h.Kp = (h.K + 3) & ~(int64_t)3;
+    int64_t Hp, Wp, plane = qv_is_dw(q) ? 0 : qv_padded(q, &Hp, &Wp);
+    h.shared = plane ? plane * q->C + 128 : 0; /* + slack: 64-byte loads past the last plane */
     int8_t *codes = (int8_t *)dst + codes_off();
     int32_t *sums = (int32_t *)(void *)((uint8_t *)dst + sums_off(h.M, h.Kp));
     uint8_t flip = h.wu8 ? 0x80 : 0; /* uint8 code - 128 = the int8 of its bits ^ 0x80 */
@@ -106,6 +127,12 @@ void afk_qconv_vnni_pack(const qconv *q, const af_tview *w, void *dst)
         sums[m] = s;
     }
     memcpy(dst, &h, sizeof h);
+}
+
+size_t afk_qconv_vnni_shared_bytes(const void *packed)
+{
+    const qv_pack *h = packed;
+    return h && h->magic == QV_MAGIC ? (size_t)h->shared : 0;
 }
 
 /* Per-thread scratch: the panel (Kp * W bytes), 4 plain im2col rows, sumx, the int32 tile and
@@ -132,6 +159,8 @@ typedef struct qv_job {
     uint8_t flip; /* 0x80: int8 activations to uint8 codes */
     int flat;     /* 1x1, stride 1, no padding: im2col row r is input plane r itself */
     int vbmi;     /* the CPU has AVX512-VBMI (stride-2 rows by vpermt2b) */
+    uint8_t *pimg; /* the padded image of image pn (qv_padded), or NULL */
+    int64_t pn, plane, Hp, Wp, V; /* its image, plane stride, rows, row length, positions */
     uint8_t *scratch;
     size_t slice;
 } qv_job;
@@ -233,14 +262,15 @@ QV_TGT static void qv_row(const qv_job *j, const uint8_t *xc, const int64_t *tap
 }
 
 // panel [Kp/4][W][4] u8 from 4 plain rows [4][64] at group kq; sx (W) += the 4 codes' sum
-QV_TGT static void qv_interleave(const uint8_t *rows, int64_t W, uint8_t *panel, int32_t *sx)
+QV_TGT static void qv_interleave4(const uint8_t *p0, const uint8_t *p1, const uint8_t *p2,
+                                  const uint8_t *p3, int64_t W, uint8_t *panel, int32_t *sx)
 {
     const __m512i ones = _mm512_set1_epi32(0x01010101);
     for (int64_t t = 0; t < W; t += 16) {
-        __m512i r0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(rows + t)));
-        __m512i r1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(rows + QV_W + t)));
-        __m512i r2 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(rows + 2 * QV_W + t)));
-        __m512i r3 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(rows + 3 * QV_W + t)));
+        __m512i r0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p0 + t)));
+        __m512i r1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p1 + t)));
+        __m512i r2 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p2 + t)));
+        __m512i r3 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p3 + t)));
         __m512i d = _mm512_or_si512(_mm512_or_si512(r0, _mm512_slli_epi32(r1, 8)),
                                     _mm512_or_si512(_mm512_slli_epi32(r2, 16),
                                                     _mm512_slli_epi32(r3, 24)));
@@ -248,6 +278,11 @@ QV_TGT static void qv_interleave(const uint8_t *rows, int64_t W, uint8_t *panel,
         __m512i s = _mm512_loadu_si512(sx + t);
         _mm512_storeu_si512(sx + t, _mm512_dpbusd_epi32(s, d, ones));
     }
+}
+
+static void qv_interleave(const uint8_t *rows, int64_t W, uint8_t *panel, int32_t *sx)
+{
+    qv_interleave4(rows, rows + QV_W, rows + 2 * QV_W, rows + 3 * QV_W, W, panel, sx);
 }
 
 /* acc (QV_MR, NV*16) = sum over kq of panel (kq, NV*16 dwords) . w[i] (dword kq), int32: the
@@ -350,21 +385,61 @@ static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t
     const int32_t *bias = a->b && a->b->data ? a->b->data : NULL;
     int32_t lo = 0, hi = 0;
     if (a->ys) qrange(a->y->dtype, &lo, &hi);
+    int64_t ow = j->q->out[2];
     for (int64_t i = 0; i < nm; i++) {
-        int64_t m = m0 + i, e = (n * j->q->M + m) * j->osp + p0;
+        int64_t m = m0 + i, e0 = (n * j->q->M + m) * j->osp;
         uint32_t wzq = (uint32_t)(zp_at(a->wz, m) - j->wshift), xzu = (uint32_t)j->xzu;
         uint32_t c0 = (uint32_t)j->K * xzu * wzq - xzu * (uint32_t)j->sumw[m] +
                       (bias ? (uint32_t)bias[m] : 0u);
         float sc = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
         const int32_t *row = acc + i * W;
-        if (a->ys && isfinite(sc)) {
-            qv_requant16(row, sx, wzq, c0, sc, j->yzp, lo, hi, tl, (uint8_t *)a->y->data + e);
+        /* runs of tile lanes [t, t + len) stored at output e: one run, or with the padded
+         * image one per output row (virtual columns o2 >= out2 dropped) */
+        for (int64_t t = 0; t < tl;) {
+            int64_t len = tl - t, e = e0 + p0 + t;
+            if (j->pimg) {
+                int64_t v = p0 + t, o1 = v / j->Wp, o2 = v % j->Wp;
+                if (o2 >= ow) {
+                    t += j->Wp - o2;
+                    continue;
+                }
+                len = len < ow - o2 ? len : ow - o2;
+                e = e0 + o1 * ow + o2;
+            }
+            if (a->ys && isfinite(sc)) {
+                qv_requant16(row + t, sx + t, wzq, c0, sc, j->yzp, lo, hi, len,
+                             (uint8_t *)a->y->data + e);
+            } else {
+                for (int64_t u = 0; u < len; u++) {
+                    int32_t v = (int32_t)((uint32_t)row[t + u] - wzq * (uint32_t)sx[t + u] + c0);
+                    store_q(a->y, e + u, a->ys ? requant(v, sc, j->yzp, a->y->dtype) : v);
+                }
+            }
+            t += len;
+        }
+    }
+}
+
+// plane c of the padded image (Hp, Wp) u8 = x[n, c] (uint8 codes) at (pb1, pb2), pad around
+static void qv_pad_task(void *arg, int64_t c, int tid)
+{
+    (void)tid;
+    const qv_job *j = arg;
+    const qconv *q = j->q;
+    uint8_t *d = j->pimg + c * j->plane, pad = (uint8_t)j->xzu, flip = j->flip;
+    const uint8_t *x = (const uint8_t *)j->a->x->data + (j->pn * q->C + c) * q->in[1] * q->in[2];
+    int64_t w = q->in[2], pb2 = q->pb[2], ncopy = w < j->Wp - pb2 ? w : j->Wp - pb2;
+    for (int64_t r = 0; r < j->Hp; r++, d += j->Wp) {
+        int64_t iy = r - q->pb[1];
+        if (iy < 0 || iy >= q->in[1] || ncopy <= 0) {
+            memset(d, pad, (size_t)j->Wp);
             continue;
         }
-        for (int64_t t = 0; t < tl; t++) {
-            int32_t v = (int32_t)((uint32_t)row[t] - wzq * (uint32_t)sx[t] + c0);
-            store_q(a->y, e + t, a->ys ? requant(v, sc, j->yzp, a->y->dtype) : v);
-        }
+        memset(d, pad, (size_t)pb2);
+        if (!flip) memcpy(d + pb2, x + iy * w, (size_t)ncopy);
+        else
+            for (int64_t t = 0; t < ncopy; t++) d[pb2 + t] = x[iy * w + t] ^ flip;
+        memset(d + pb2 + ncopy, pad, (size_t)(j->Wp - pb2 - ncopy));
     }
 }
 
@@ -374,18 +449,32 @@ static void qv_task(void *arg, int64_t task, int tid)
     const qconv *q = j->q;
     int64_t mch = task % j->mchunks, rest = task / j->mchunks;
     int64_t blk = rest % j->nblk, ng = rest / j->nblk, g = ng % q->G, n = ng / q->G;
-    int64_t p0 = blk * QV_W, tl = j->osp - p0 < QV_W ? j->osp - p0 : QV_W;
+    if (j->pimg) n = j->pn; /* tasks of one image at a time */
+    int64_t np = j->pimg ? j->V : j->osp; /* positions (virtual with the padded image) */
+    int64_t p0 = blk * QV_W, tl = np - p0 < QV_W ? np - p0 : QV_W;
     int64_t nv = (tl + 15) / 16, W = nv * 16, Kq = j->Kp / 4;
     uint8_t *s = j->scratch + (size_t)tid * j->slice;
     uint8_t *panel = s, *rows = panel + j->Kp * QV_W;
     int32_t *sx = (int32_t *)(void *)(rows + 4 * QV_W), *acc = sx + QV_W;
     qv_seg *segs = (qv_seg *)(void *)(acc + QV_MR * QV_W);
-    int nseg = j->flat ? 1 : qv_segments(q, p0, tl, segs);
+    int nseg = j->flat || j->pimg ? 1 : qv_segments(q, p0, tl, segs);
     if (j->flat) segs[0] = (qv_seg){0, (int32_t)tl, 0, 0, (int32_t)p0};
     memset(sx, 0, sizeof(int32_t) * QV_W);
     int64_t isp = q->in[0] * q->in[1] * q->in[2], tap[3] = {0, 0, 0}; /* rows: (c, a, b, e) */
     const uint8_t *xc = (const uint8_t *)j->a->x->data + (n * q->C + g * q->Cg) * isp;
-    for (int64_t kq = 0; kq < Kq; kq++) {
+    if (j->pimg) { /* rows straight from the padded image */
+        static const uint8_t zero[QV_W];
+        const uint8_t *pc = j->pimg + g * q->Cg * j->plane + p0, *r[4];
+        for (int64_t kq = 0; kq < Kq; kq++) {
+            for (int i = 0; i < 4; i++) {
+                r[i] = 4 * kq + i < j->K ? pc + tap[1] * q->d[1] * j->Wp + tap[2] * q->d[2] : zero;
+                if (4 * kq + i < j->K && ++tap[2] == q->k[2] && (tap[2] = 0, ++tap[1] == q->k[1]))
+                    tap[1] = 0, pc += j->plane;
+            }
+            qv_interleave4(r[0], r[1], r[2], r[3], W, panel + kq * W * 4, sx);
+        }
+    }
+    for (int64_t kq = 0; !j->pimg && kq < Kq; kq++) {
         for (int64_t i = 0; i < 4; i++) {
             if (4 * kq + i >= j->K) {
                 memset(rows + i * QV_W, 0, QV_W);
@@ -525,13 +614,28 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
     j.flat = 1;
     for (int i = 0; i < 3; i++)
         j.flat &= q->k[i] == 1 && q->s[i] == 1 && q->pb[i] == 0 && q->out[i] == q->in[i];
+    j.plane = qv_padded(q, &j.Hp, &j.Wp);
+    int padded = j.plane && h->shared && ctx->shared && ctx->shared_bytes >= (size_t)h->shared &&
+                 (size_t)h->shared >= (size_t)(j.plane * q->C);
+    if (padded) {
+        j.V = (q->out[1] - 1) * j.Wp + q->out[2];
+        j.nblk = (j.V + QV_W - 1) / QV_W;
+    }
     /* channel chunks only when too few position blocks to share among the threads */
-    int64_t chunks = 1, units = q->N * q->G * j.nblk;
+    int64_t chunks = 1, units = (padded ? 1 : q->N) * q->G * j.nblk;
     while (units * chunks < 4 * nt && q->Mg / (chunks * 2) >= 4 * QV_MR) chunks *= 2;
     j.mc = (q->Mg + chunks - 1) / chunks;
     j.mc = (j.mc + QV_MR - 1) / QV_MR * QV_MR;
     j.mchunks = (q->Mg + j.mc - 1) / j.mc;
-    afk_parallel(ctx, units * j.mchunks, qv_task, &j);
+    if (!padded) {
+        afk_parallel(ctx, units * j.mchunks, qv_task, &j);
+        return 1;
+    }
+    j.pimg = ctx->shared;
+    for (j.pn = 0; j.pn < q->N; j.pn++) { /* per image: its padded copy, then its outputs */
+        afk_parallel(ctx, q->C, qv_pad_task, &j);
+        afk_parallel(ctx, units * j.mchunks, qv_task, &j);
+    }
     return 1;
 #else
     (void)q, (void)packed, (void)a, (void)ctx;

@@ -476,6 +476,8 @@ size_t afk_qconv_prepack_bytes(af_op op, const af_params *p, const af_tview *in,
     return afk_qconv_vnni_pack_bytes(&q, in[wi].dtype);
 }
 
+size_t afk_qconv_shared_bytes(const void *packed) { return afk_qconv_vnni_shared_bytes(packed); }
+
 void afk_qconv_prepack(af_op op, const af_params *p, const af_tview *in, int n_in,
                        const af_tview *out, void *dst)
 {

@@ -6,8 +6,9 @@
  * activations, weights and outputs, nonzero zero points (per tensor and per channel), with and
  * without bias, outputs that saturate (and a zero y_scale: the scalar requantization),
  * position counts that are not a multiple of 16, batch 2; depthwise 3x3 and 5x5, stride 1 and
- * 2; each with 1, 2 and 3 threads. Both paths compute exact integer sums and requantize alike,
- * so there is no tolerance: the output bytes must be equal.
+ * 2; each with 1, 2 and 3 threads, and with 2 threads but no ctx->shared (stride-1 convs
+ * then take the bounds-checked im2col instead of the padded image). Both paths compute exact
+ * integer sums and requantize alike, so there is no tolerance: the output bytes must be equal.
  * The packed runs are handed a zeroed weight, so equal bytes also show the VNNI path ran.
  * Depthwise convs take their own path (stride 1 or 2, kernels up to 7x7, no dilation); other
  * depthwise shapes and groups of fewer than 4 channels pack nothing and stay on the reference.
@@ -56,19 +57,21 @@ static void store_zp(af_dtype dt, void *d, int64_t i, int32_t v)
 
 /* Runs the node with threads threads; packed NULL: the reference path. */
 static void run(af_op op, const af_params *p, const af_tview *in, int n_in, af_tview *out,
-                const void *packed, int threads)
+                const void *packed, int threads, int shared)
 {
     af_err err = {0};
     size_t need = af_kernel_scratch_bytes(op, p, in, n_in, out, 1);
+    size_t sh = shared && packed ? af_kernel_shared_bytes(op, packed) : 0;
     need = (need + 63) / 64 * 64;
     af_kctx ctx = {.scratch = aligned_alloc(64, need * (size_t)threads + 64),
                    .scratch_bytes = need * (size_t)threads, .n_threads = threads,
-                   .packed = packed};
+                   .packed = packed, .shared = sh ? aligned_alloc(64, (sh + 63) / 64 * 64) : NULL,
+                   .shared_bytes = sh};
     afk_pool_create(threads, &ctx.pool, &err);
     af_status st = af_kernel_run(op, p, in, n_in, out, 1, &ctx, &err);
     CHECK(st == AF_OK, "run: %s", err.msg);
     afk_pool_free(ctx.pool);
-    free(ctx.scratch);
+    free(ctx.scratch), free(ctx.shared);
 }
 
 static void one(const qcase *c)
@@ -126,7 +129,7 @@ static void one(const qcase *c)
     }
     af_err err = {0};
     CHECK(af_kernel_check(op, &p, in, n_in, &y0, 1, &err) == AF_OK, "%s: %s", c->name, err.msg);
-    run(op, &p, in, n_in, &y0, NULL, 1);
+    run(op, &p, in, n_in, &y0, NULL, 1, 0);
     size_t pb = af_kernel_prepack_bytes(op, &p, in, n_in, &y0, 1);
     int dw = c->G == c->C && c->G == c->M && c->dil == 1 && c->stride <= 2 && c->k <= 7 &&
              c->nsp <= 2; /* qconv_vnni.c's depthwise path */
@@ -134,14 +137,17 @@ static void one(const qcase *c)
     CHECK(!pb == !want, "%s: packs %zu bytes, expected %s", c->name, pb, want ? "some" : "none");
     void *packed = pb ? aligned_alloc(64, (pb + 63) / 64 * 64) : NULL;
     if (packed) af_kernel_prepack(op, &p, in, n_in, &y0, 1, packed);
+    int padded = packed && !dw && c->stride == 1 && c->nsp <= 2 && (c->k > 1 || c->pad > 0);
+    CHECK(!packed || !padded == !af_kernel_shared_bytes(op, packed),
+          "%s: wants %zu shared bytes", c->name, af_kernel_shared_bytes(op, packed));
     /* the packed runs see a zeroed weight: equal outputs prove the packed copy was used */
     af_tview inz[9];
     memcpy(inz, in, sizeof inz);
     int wi = af_kernel_weight_input(op);
     inz[wi].data = calloc((size_t)nw, 1);
-    for (int t = 1; pb && t <= 3; t++) {
+    for (int t = 1; pb && t <= 4; t++) { /* 4: 2 threads without ctx->shared */
         memset(y1.data, 0xA5, yb);
-        run(op, &p, inz, n_in, &y1, packed, t);
+        run(op, &p, inz, n_in, &y1, packed, t < 4 ? t : 2, t < 4);
         int64_t bad = -1;
         for (size_t i = 0; i < yb && bad < 0; i++)
             if (((uint8_t *)y0.data)[i] != ((uint8_t *)y1.data)[i]) bad = (int64_t)i;
@@ -159,6 +165,10 @@ int main(void)
         {"1x1 u8/s8/u8", 0, 2, 1, 64, 48, 1, 14, 1, 1, 0, 1, U, S, U, 1, 1, 0},
         {"1x1 s8 x, symmetric w", 0, 2, 1, 40, 24, 1, 11, 1, 1, 0, 1, S, S, U, 2, 1, 0},
         {"3x3 symmetric w", 0, 2, 1, 24, 16, 1, 10, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"3x3 s1 p0", 0, 2, 1, 20, 24, 1, 13, 3, 1, 0, 1, U, S, U, 1, 1, 0},
+        {"5x5 s1 p2 s8 x", 0, 2, 1, 12, 20, 1, 15, 5, 1, 2, 1, S, S, U, 1, 1, 0},
+        {"3x3 s1 batch 3, grouped 2", 0, 2, 3, 16, 24, 2, 7, 3, 1, 1, 1, U, U, U, 1, 1, 0},
+        {"1x1 padded", 0, 2, 1, 16, 12, 1, 9, 1, 1, 1, 1, U, S, U, 1, 1, 0},
         {"1x1 K=67 tail", 0, 2, 1, 67, 20, 1, 9, 1, 1, 0, 1, U, S, U, 0, 1, 0},
         {"3x3 s1 p1", 0, 2, 1, 32, 40, 1, 17, 3, 1, 1, 1, U, S, U, 1, 1, 0},
         {"3x3 s2 p1 u8 weights", 0, 2, 1, 30, 24, 1, 15, 3, 2, 1, 1, U, U, U, 1, 1, 0},

@@ -116,6 +116,27 @@ QTGT512 static void qadd512(const void *a, const void *b, int sgn, float ra, flo
         qstore16(y + i, k, q);
     }
 }
+
+// y (n) q8 = sat(rint((float)((a - azp)(b - bzp)) * rmul + yzp)) (QLinearMul); a and b step
+// by 1 (da, db set) or stay on one code (broadcast)
+QTGT512 static void qmul512(const uint8_t *a, int da, const uint8_t *b, int db, int sgn,
+                            int32_t azp, int32_t bzp, float rmul, int32_t yzp, int32_t lo,
+                            int32_t hi, int64_t n, uint8_t *y)
+{
+    const __m512 vr = _mm512_set1_ps(rmul), vy = _mm512_set1_ps((float)yzp);
+    const __m512i vlo = _mm512_set1_epi32(lo), vhi = _mm512_set1_epi32(hi);
+    const __m512i za = _mm512_set1_epi32(azp), zb = _mm512_set1_epi32(bzp);
+    __m512i ca = _mm512_set1_epi32(sgn ? (int8_t)a[0] : a[0]);
+    __m512i cb = _mm512_set1_epi32(sgn ? (int8_t)b[0] : b[0]);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 k = qtail(n - i);
+        __m512i qa = da ? qload16(a + i, k, sgn) : ca, qb = db ? qload16(b + i, k, sgn) : cb;
+        __m512i pr = _mm512_mullo_epi32(_mm512_sub_epi32(qa, za), _mm512_sub_epi32(qb, zb));
+        __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(pr), vr), vy);
+        __m512i q = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(v), vlo), vhi);
+        qstore16(y + i, k, q);
+    }
+}
 #endif
 
 /* ---- quantize / dequantize ------------------------------------------------------------------ */
@@ -753,6 +774,32 @@ static int32_t sat_q(float v, af_dtype t)
     return r < lo ? lo : r > hi ? hi : (int32_t)r;
 }
 
+#ifdef AFK_QMAC_AVX2
+/* QLinearMul by runs: the trailing axes along which each operand is contiguous or constant
+ * (strides sa, sb from bstrides) form one run of L outputs, qmul512's; the axes before them
+ * are walked as afk_qlinear_binary_run walks all of them. */
+static void qmul_runs(const af_tview *a, const af_tview *b, const af_tview *y, const int64_t *sa,
+                      const int64_t *sb, int32_t azp, int32_t bzp, float rmul, int32_t yzp)
+{
+    int r = y->rank, k = r - 2, da = sa[r - 1] == 1, db = sb[r - 1] == 1;
+    int64_t L = y->dims[r - 1], n = af_tview_numel(y), idx[AF_MAX_RANK] = {0}, oa = 0, ob = 0;
+    for (; k >= 0 && sa[k] == (da ? L : 0) && sb[k] == (db ? L : 0); k--) L *= y->dims[k];
+    int32_t lo, hi;
+    qrange(y->dtype, &lo, &hi);
+    const uint8_t *pa = a->data, *pb = b->data;
+    for (int64_t e = 0; e < n; e += L) {
+        qmul512(pa + oa, da, pb + ob, db, y->dtype == AF_DTYPE_I8, azp, bzp, rmul, yzp, lo, hi,
+                L, (uint8_t *)y->data + e);
+        for (int j = k; j >= 0; j--) { /* next run: the index over axes 0..k */
+            oa += sa[j], ob += sb[j];
+            if (++idx[j] < y->dims[j]) break;
+            oa -= sa[j] * y->dims[j], ob -= sb[j] * y->dims[j];
+            idx[j] = 0;
+        }
+    }
+}
+#endif
+
 // A, B (broadcast to Y) q8 -> Y q8. ONNX Runtime's x86 kernels, formula for formula:
 //   add (AVX2, same shapes): ra = as / ys, rb = bs / ys, c0 = yzp - (ra * azp + rb * bzp),
 //        y = rint(fma(a, ra, fma(b, rb, c0))) saturated (a, b the raw codes);
@@ -775,6 +822,12 @@ af_status afk_qlinear_binary_run(AFK_RUN_ARGS)
         int32_t lo, hi;
         qrange(y->dtype, &lo, &hi);
         qadd512(a->data, b->data, y->dtype == AF_DTYPE_I8, ra, rb, c0, lo, hi, n, y->data);
+        return AF_OK;
+    }
+#endif
+#ifdef AFK_QMAC_AVX2
+    if (p->binary.fn == AF_BINARY_MUL && y->rank >= 1 && q512()) {
+        qmul_runs(a, b, y, sa, sb, azp, bzp, rmul, yzp);
         return AF_OK;
     }
 #endif

@@ -1,8 +1,9 @@
 /* tests/unit/test_quant_simd.c — the per-tensor QuantizeLinear / DequantizeLinear and the
- * QLinearAdd kernels (runtime/kernels/quant.c, AVX-512 loops where the CPU has them) against
- * the scalar formulas written out here, bit for bit: af_quantize_one / af_dequantize_one
+ * QLinearAdd / QLinearMul kernels (runtime/kernels/quant.c, AVX-512 loops where the CPU has
+ * them) against the scalar formulas written out here, bit for bit: af_quantize_one / af_dequantize_one
  * (runtime/qparam.h) and ONNX Runtime's QLinearAdd, y = sat(rint(fma(a, ra, fma(b, rb, c0)))),
- * ra = as / ys, rb = bs / ys, c0 = yzp - (ra * azp + rb * bzp). Random values plus NaN, infinities
+ * ra = as / ys, rb = bs / ys, c0 = yzp - (ra * azp + rb * bzp), and QLinearMul with
+ * broadcasting (SE-block scales, scalars, outer products). Random values plus NaN, infinities
  * and values far out of range; lengths 1..40 and 1000 (vector tails); int8 and uint8; nonzero
  * zero points. Exact: the kernel and this file make the same rounded IEEE operations (this
  * file is compiled without FMA contraction, as quant.c). */
@@ -98,12 +99,71 @@ static void one(af_dtype dt, int64_t n)
     free(x), free(y), free(q), free(a), free(b);
 }
 
+/* Offset in v (rank rv, dims dv, right-aligned and broadcast to y) of y's flat index e. */
+static int64_t boff(const int64_t *dy, int ry, const int64_t *dv, int rv, int64_t e)
+{
+    int64_t o = 0, st = 1;
+    for (int k = ry - 1; k >= 0; k--) {
+        int64_t i = e % dy[k];
+        e /= dy[k];
+        int kv = k - (ry - rv);
+        if (kv < 0) continue;
+        if (dv[kv] != 1) o += i * st;
+        st *= dv[kv];
+    }
+    return o;
+}
+
+/* QLinearMul with broadcasting (SE blocks: x * s[c]; outer products; scalars) against
+ * y = sat(rint((float)((a - azp)(b - bzp)) * ((as * bs) / ys) + yzp)). */
+static void mul_case(af_dtype dt, int ry, const int64_t *dy, int ra_, const int64_t *da_,
+                     int rb_, const int64_t *db_)
+{
+    int32_t lo = dt == AF_DTYPE_I8 ? -128 : 0, hi = dt == AF_DTYPE_I8 ? 127 : 255;
+    af_tview ya = mkview(dt, NULL, ry, dy), av = mkview(dt, NULL, ra_, da_);
+    af_tview bv = mkview(dt, NULL, rb_, db_);
+    int64_t n = af_tview_numel(&ya), na = af_tview_numel(&av), nb = af_tview_numel(&bv);
+    uint8_t *a = malloc((size_t)na), *b = malloc((size_t)nb), *q = malloc((size_t)n);
+    uint8_t zb[3] = {(uint8_t)next32(), (uint8_t)next32(), (uint8_t)next32()};
+    float sc[3] = {0.0213f, 0.0071f, 0.0049f};
+    codes(dt, a, na), codes(dt, b, nb);
+    av.data = a, bv.data = b, ya.data = q;
+    int64_t one_[1] = {1};
+    af_params p;
+    memset(&p, 0, sizeof p);
+    p.binary.fn = AF_BINARY_MUL;
+    af_tview in[8] = {av, mkview(AF_DTYPE_F32, &sc[0], 1, one_), mkview(dt, &zb[0], 1, one_), bv,
+                      mkview(AF_DTYPE_F32, &sc[1], 1, one_), mkview(dt, &zb[1], 1, one_),
+                      mkview(AF_DTYPE_F32, &sc[2], 1, one_), mkview(dt, &zb[2], 1, one_)};
+    CHECK(run_node(AF_OP_QLINEAR_BINARY, &p, in, 8, &ya, 1) == AF_OK, "qlinear mul");
+    float rmul = (sc[0] * sc[1]) / sc[2];
+    int32_t azp = code_at(dt, zb, 0), bzp = code_at(dt, zb, 1), yzp = code_at(dt, zb, 2);
+    int64_t bad = -1;
+    for (int64_t e = 0; e < n && bad < 0; e++) {
+        int32_t qa = code_at(dt, a, boff(dy, ry, da_, ra_, e));
+        int32_t qb = code_at(dt, b, boff(dy, ry, db_, rb_, e));
+        float v = (float)((qa - azp) * (qb - bzp)) * rmul + (float)yzp;
+        if (code_at(dt, q, e) != sat(v, lo, hi)) bad = e;
+    }
+    CHECK(bad < 0, "qlinear mul (rank %d, %lld outputs): element %lld", ry, (long long)n,
+          (long long)bad);
+    free(a), free(b), free(q);
+}
+
 int main(void)
 {
     for (int t = 0; t < 2; t++) {
         af_dtype dt = t ? AF_DTYPE_I8 : AF_DTYPE_U8;
         for (int64_t n = 1; n <= 40; n++) one(dt, n);
         one(dt, 1000);
+        int64_t y4[4] = {2, 3, 7, 5}, c3[3] = {3, 1, 1}, c1[1] = {1}, r41[2] = {7, 1};
+        int64_t r15[2] = {1, 5}, y2[2] = {7, 5}, f4[4] = {2, 3, 7, 5}, a3[4] = {2, 1, 7, 5};
+        mul_case(dt, 4, y4, 4, f4, 3, c3); /* x * s[c] (squeeze-excitation) */
+        mul_case(dt, 4, y4, 3, c3, 4, f4); /* the same, operands swapped */
+        mul_case(dt, 4, y4, 4, f4, 1, c1); /* times a scalar */
+        mul_case(dt, 4, y4, 4, f4, 4, f4); /* equal shapes */
+        mul_case(dt, 2, y2, 2, r41, 2, r15); /* an outer product */
+        mul_case(dt, 4, y4, 4, a3, 3, c3); /* broadcast in the middle axis */
     }
     return check_report("test_quant_simd");
 }

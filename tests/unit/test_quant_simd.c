@@ -1,12 +1,12 @@
 /* tests/unit/test_quant_simd.c — the per-tensor QuantizeLinear / DequantizeLinear and the
  * QLinearAdd / QLinearMul kernels (runtime/kernels/quant.c, AVX-512 loops where the CPU has
- * them) against the scalar formulas written out here, bit for bit: af_quantize_one / af_dequantize_one
- * (runtime/qparam.h) and ONNX Runtime's QLinearAdd, y = sat(rint(fma(a, ra, fma(b, rb, c0)))),
- * ra = as / ys, rb = bs / ys, c0 = yzp - (ra * azp + rb * bzp), and QLinearMul with
- * broadcasting (SE-block scales, scalars, outer products). Random values plus NaN, infinities
- * and values far out of range; lengths 1..40 and 1000 (vector tails); int8 and uint8; nonzero
- * zero points. Exact: the kernel and this file make the same rounded IEEE operations (this
- * file is compiled without FMA contraction, as quant.c). */
+ * them) against the scalar formulas written out here, bit for bit: af_quantize_one /
+ * af_dequantize_one (runtime/qparam.h), ONNX Runtime's QLinearAdd, y = sat(rint(fma(a, ra,
+ * fma(b, rb, c0)))), ra = as / ys, rb = bs / ys, c0 = yzp - (ra * azp + rb * bzp), and its
+ * QLinearMul with broadcasting (SE-block scales, scalars, outer products). Random values plus
+ * NaN, infinities and values far out of range; lengths 1..40 and 1000 (vector tails); int8 and
+ * uint8; nonzero zero points. Exact: the kernel and this file make the same rounded IEEE
+ * operations (this file is compiled without FMA contraction, as quant.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

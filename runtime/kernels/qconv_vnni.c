@@ -144,7 +144,8 @@ size_t afk_qconv_vnni_scratch(const qconv *q)
         qv_dw_plane(q, &Hp, &Wp);
         return (size_t)(4 * Hp * Wp + 8 * (Wp + 16)) + 256; /* plane, a row of sums, zeros */
     }
-    return (size_t)(Kp * QV_W + 4 * QV_W + 4 * QV_W + 4 * QV_MR * QV_W) + QV_W * sizeof(qv_seg) + 256;
+    return (size_t)(Kp * QV_W + 4 * QV_W + 4 * QV_W + 4 * QV_MR * QV_W) +
+           QV_W * sizeof(qv_seg) + 256;
 }
 
 #ifdef QV_X86
@@ -542,7 +543,8 @@ QV_TGT static void qv_dw_row(const qconv *q, const int32_t *plane, int64_t Wp, i
             for (int64_t b = 0; b < q->k[2]; b++) {
                 __m512i v = _mm512_loadu_si512(r + b);
                 if (s2 == 2) v = _mm512_permutex2var_epi32(v, even, _mm512_loadu_si512(r + b + 16));
-                c = _mm512_add_epi32(c, _mm512_mullo_epi32(v, _mm512_set1_epi32(w[a * q->k[2] + b])));
+                __m512i wv = _mm512_set1_epi32(w[a * q->k[2] + b]);
+                c = _mm512_add_epi32(c, _mm512_mullo_epi32(v, wv));
             }
         }
         _mm512_storeu_si512(acc + ox, c);

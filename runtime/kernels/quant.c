@@ -51,8 +51,8 @@ static inline __mmask16 qtail(int64_t left)
     return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
 }
 
-/* y[0..15] (lanes of k, k a prefix) = the low bytes of q: vpmovdb to a register and a plain store (its
- * masked store to memory is slow on Zen 4), the tail through a copy. */
+/* y[0..15] (lanes of k, k a prefix) = the low bytes of q: vpmovdb to a register and a plain
+ * store (its masked store to memory is slow on Zen 4), the tail through a copy. */
 QTGT512 static inline void qstore16(uint8_t *y, __mmask16 k, __m512i q)
 {
     __m128i b = _mm512_cvtepi32_epi8(q);

@@ -101,7 +101,8 @@ static void one(const qcase *c)
     int32_t *bias = malloc((size_t)c->M * 4);
     float xs = 0.02f, ys, *ws = malloc((size_t)c->M * 4);
     store_zp(c->xdt, xz, 0, zp_rand(c->xdt));
-    store_zp(ydt == AF_DTYPE_I32 ? AF_DTYPE_U8 : ydt, yz, 0, irand(0, 255) - (ydt == AF_DTYPE_I8) * 128);
+    store_zp(ydt == AF_DTYPE_I32 ? AF_DTYPE_U8 : ydt, yz, 0,
+             irand(0, 255) - (ydt == AF_DTYPE_I8) * 128);
     int64_t nwz = c->wz_per_channel ? c->M : 1;
     for (int64_t m = 0; m < c->M; m++) {
         store_zp(c->wdt, wz, m, c->wz_per_channel == 2 ? 0 : zp_rand(c->wdt));

@@ -31,8 +31,9 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define QV_X86 1
-#define QV_TGT __attribute__((target("avx512f,avx512bw,avx512vnni,avx2")))
-#define QV_TGT_VBMI __attribute__((target("avx512f,avx512bw,avx512vnni,avx512vbmi,avx2")))
+#define QV_TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2")))
+#define QV_TGT_VBMI                                                                           \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,avx2")))
 #endif
 
 enum { QV_MAGIC = 0x31305651, QV_MR = 6, QV_W = 64, QV_KMAX = 65535 };
@@ -95,7 +96,8 @@ size_t afk_qconv_vnni_pack_bytes(const qconv *q, af_dtype wdt)
 {
 #ifdef QV_X86
     int64_t K = kcount(q), Kp = (K + 3) & ~(int64_t)3;
-    if (!afk_q8_available() || (wdt != AF_DTYPE_I8 && wdt != AF_DTYPE_U8) ||
+    if (!afk_q8_available() || !__builtin_cpu_supports("avx512vl") ||
+        (wdt != AF_DTYPE_I8 && wdt != AF_DTYPE_U8) ||
         (!qv_is_dw(q) && (q->Mg < 4 || K < 4 || K > QV_KMAX)))
         return 0; /* other depthwise and tiny groups stay on the reference path */
     return (size_t)(sums_off(q->M, Kp) + 4 * (uint64_t)q->M);
@@ -338,18 +340,11 @@ QV_KERNEL(4)
 
 typedef void (*qv_tile_fn)(const uint8_t *, int64_t, const int8_t *const *, int32_t *);
 
-/* y[0..15] (lanes of k, k a prefix) = the low bytes of q: vpmovdb to a register and a plain
- * store (its masked store to memory is slow on Zen 4), the tail through a copy. */
+/* y[0..15] (lanes of k) = the low bytes of q: vpmovdb to a register, then a byte-masked store
+ * (vpmovdb's own masked store to memory is slow on Zen 4). */
 QV_TGT static inline void qstore16(uint8_t *y, __mmask16 k, __m512i q)
 {
-    __m128i b = _mm512_cvtepi32_epi8(q);
-    if (k == 0xffff) {
-        _mm_storeu_si128((__m128i *)(void *)y, b);
-        return;
-    }
-    uint8_t tmp[16];
-    _mm_storeu_si128((__m128i *)(void *)tmp, b);
-    memcpy(y, tmp, (size_t)__builtin_popcount(k));
+    _mm_mask_storeu_epi8(y, k, _mm512_cvtepi32_epi8(q));
 }
 
 // y (n) int8/uint8 = requant(v) for v = acc + wzq * -sx + c0 (wrapping), 16 lanes at a time:
@@ -377,8 +372,42 @@ QV_TGT static void qv_requant16(const int32_t *acc, const int32_t *sx, uint32_t 
     }
 }
 
+/* The per-channel constants of a tile's rows: the zero-point term c0 = K xzu wzq - xzu sumw +
+ * bias, wzq, the output scale and where the channel's outputs start. */
+typedef struct qv_rows {
+    uint32_t c0[QV_MR], wzq[QV_MR];
+    float sc[QV_MR];
+    int64_t e0[QV_MR];
+    int nm, any_wz;
+} qv_rows;
+
+// y[e0[i] + u] = requant(acc[i][u] - wzq[i] sx[u] + c0[i]) for u < n and the tile's nm rows:
+// qv_requant16's steps, the rows interleaved per 16 lanes so their chains overlap
+QV_TGT static void qv_requant_rows(const int32_t *acc, int64_t W, const int32_t *sx,
+                                   const qv_rows *r, int32_t zp, int32_t lo, int32_t hi,
+                                   int64_t n, uint8_t *y)
+{
+    const __m512 flo = _mm512_set1_ps((float)(lo - zp)), fhi = _mm512_set1_ps((float)(hi - zp));
+    const __m512i vz = _mm512_set1_epi32(zp);
+    for (int64_t t = 0; t < n; t += 16) {
+        __mmask16 k = n - t >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - t)) - 1);
+        __m512i x = r->any_wz ? _mm512_loadu_si512(sx + t) : vz;
+        for (int i = 0; i < r->nm; i++) {
+            __m512i v = _mm512_add_epi32(_mm512_loadu_si512(acc + i * W + t),
+                                         _mm512_set1_epi32((int32_t)r->c0[i]));
+            if (r->any_wz)
+                v = _mm512_sub_epi32(
+                    v, _mm512_mullo_epi32(_mm512_set1_epi32((int32_t)r->wzq[i]), x));
+            __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(r->sc[i]));
+            f = _mm512_min_ps(_mm512_max_ps(f, flo), fhi);
+            qstore16(y + r->e0[i] + t, k, _mm512_add_epi32(_mm512_cvtps_epi32(f), vz));
+        }
+    }
+}
+
 // outputs of channels [m0, m0+nm) at positions [p0, p0+tl) from the tile: zero-point
-// corrections and bias in wrapping 32 bits, then requant (qconv.h) or the int32 itself
+// corrections and bias in wrapping 32 bits, then requant (qconv.h; its vector form when every
+// scale is finite) or the int32 itself
 static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t p0, int64_t tl,
                      int64_t W, const int32_t *acc, const int32_t *sx)
 {
@@ -387,37 +416,44 @@ static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t
     int32_t lo = 0, hi = 0;
     if (a->ys) qrange(a->y->dtype, &lo, &hi);
     int64_t ow = j->q->out[2];
+    qv_rows r = {.nm = (int)nm};
+    int vec = a->ys != NULL;
     for (int64_t i = 0; i < nm; i++) {
-        int64_t m = m0 + i, e0 = (n * j->q->M + m) * j->osp;
+        int64_t m = m0 + i;
         uint32_t wzq = (uint32_t)(zp_at(a->wz, m) - j->wshift), xzu = (uint32_t)j->xzu;
-        uint32_t c0 = (uint32_t)j->K * xzu * wzq - xzu * (uint32_t)j->sumw[m] +
-                      (bias ? (uint32_t)bias[m] : 0u);
-        float sc = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
-        const int32_t *row = acc + i * W;
-        /* runs of tile lanes [t, t + len) stored at output e: one run, or with the padded
-         * image one per output row (virtual columns o2 >= out2 dropped) */
-        for (int64_t t = 0; t < tl;) {
-            int64_t len = tl - t, e = e0 + p0 + t;
-            if (j->pimg) {
-                int64_t v = p0 + t, o1 = v / j->Wp, o2 = v % j->Wp;
-                if (o2 >= ow) {
-                    t += j->Wp - o2;
-                    continue;
-                }
-                len = len < ow - o2 ? len : ow - o2;
-                e = e0 + o1 * ow + o2;
+        r.c0[i] = (uint32_t)j->K * xzu * wzq - xzu * (uint32_t)j->sumw[m] +
+                  (bias ? (uint32_t)bias[m] : 0u);
+        r.wzq[i] = wzq, r.any_wz |= wzq != 0;
+        r.sc[i] = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
+        r.e0[i] = (n * j->q->M + m) * j->osp;
+        vec &= isfinite(r.sc[i]);
+    }
+    /* runs of tile lanes [t, t + len) stored at output offset e: one run, or with the padded
+     * image one per output row (virtual columns o2 >= out2 dropped) */
+    for (int64_t t = 0; t < tl;) {
+        int64_t len = tl - t, e = p0 + t;
+        if (j->pimg) {
+            int64_t v = p0 + t, o1 = v / j->Wp, o2 = v % j->Wp;
+            if (o2 >= ow) {
+                t += j->Wp - o2;
+                continue;
             }
-            if (a->ys && isfinite(sc)) {
-                qv_requant16(row + t, sx + t, wzq, c0, sc, j->yzp, lo, hi, len,
-                             (uint8_t *)a->y->data + e);
-            } else {
-                for (int64_t u = 0; u < len; u++) {
-                    int32_t v = (int32_t)((uint32_t)row[t + u] - wzq * (uint32_t)sx[t + u] + c0);
-                    store_q(a->y, e + u, a->ys ? requant(v, sc, j->yzp, a->y->dtype) : v);
-                }
-            }
-            t += len;
+            len = len < ow - o2 ? len : ow - o2;
+            e = o1 * ow + o2;
         }
+        if (vec) {
+            qv_requant_rows(acc + t, W, sx + t, &r, j->yzp, lo, hi, len,
+                            (uint8_t *)a->y->data + e);
+        } else {
+            for (int64_t i = 0; i < nm; i++)
+                for (int64_t u = 0; u < len; u++) {
+                    int32_t v = (int32_t)((uint32_t)acc[i * W + t + u] -
+                                          r.wzq[i] * (uint32_t)sx[t + u] + r.c0[i]);
+                    store_q(a->y, r.e0[i] + e + u,
+                            a->ys ? requant(v, r.sc[i], j->yzp, a->y->dtype) : v);
+                }
+        }
+        t += len;
     }
 }
 
@@ -595,7 +631,8 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
 #ifdef QV_X86
     const qv_pack *h = packed;
     if (!h || h->magic != QV_MAGIC || h->M != q->M || h->K != kcount(q) || !ctx->scratch ||
-        (a->x->dtype != AF_DTYPE_U8 && a->x->dtype != AF_DTYPE_I8) || !afk_q8_available())
+        (a->x->dtype != AF_DTYPE_U8 && a->x->dtype != AF_DTYPE_I8) || !afk_q8_available() ||
+        !__builtin_cpu_supports("avx512vl"))
         return 0;
     int nt = ctx->n_threads > 0 ? ctx->n_threads : 1;
     size_t slice = ctx->pool ? ctx->scratch_bytes / (size_t)nt : ctx->scratch_bytes;

@@ -37,12 +37,14 @@ static const af_tview *opt(const af_tview *in, int n_in, int k)
  * and its 0x80000000 for NaN / out-of-range as sat_q's "lo". Values stored are in the type's
  * range, so their low byte is the code. */
 #ifdef AFK_QMAC_AVX2
-#define QTGT512 __attribute__((target("avx512f,avx512bw,fma,avx2")))
+#define QTGT512 __attribute__((target("avx512f,avx512bw,avx512vl,fma,avx2")))
 
 static int q512(void)
 {
     static int have = -1; /* a benign race: every thread computes the same value */
-    if (have < 0) have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+    if (have < 0)
+        have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl");
     return have;
 }
 
@@ -51,18 +53,11 @@ static inline __mmask16 qtail(int64_t left)
     return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
 }
 
-/* y[0..15] (lanes of k, k a prefix) = the low bytes of q: vpmovdb to a register and a plain
- * store (its masked store to memory is slow on Zen 4), the tail through a copy. */
+/* y[0..15] (lanes of k) = the low bytes of q: vpmovdb to a register, then a byte-masked store
+ * (vpmovdb's own masked store to memory is slow on Zen 4). */
 QTGT512 static inline void qstore16(uint8_t *y, __mmask16 k, __m512i q)
 {
-    __m128i b = _mm512_cvtepi32_epi8(q);
-    if (k == 0xffff) {
-        _mm_storeu_si128((__m128i *)(void *)y, b);
-        return;
-    }
-    uint8_t tmp[16];
-    _mm_storeu_si128((__m128i *)(void *)tmp, b);
-    memcpy(y, tmp, (size_t)__builtin_popcount(k));
+    _mm_mask_storeu_epi8(y, k, _mm512_cvtepi32_epi8(q));
 }
 
 /* 16 int8 / uint8 codes from p (masked) as int32. */

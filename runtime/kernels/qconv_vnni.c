@@ -144,7 +144,8 @@ size_t afk_qconv_vnni_scratch(const qconv *q)
     int64_t Kp = (kcount(q) + 3) & ~(int64_t)3, Hp, Wp;
     if (qv_is_dw(q)) {
         qv_dw_plane(q, &Hp, &Wp);
-        return (size_t)(4 * Hp * Wp + 8 * (Wp + 16)) + 256; /* plane, a row of sums, zeros */
+        /* the plane, the channel's int32 sums (16 lanes of slack) */
+        return (size_t)(4 * Hp * Wp + 4 * (q->out[1] * q->out[2] + 16)) + 256;
     }
     return (size_t)(Kp * QV_W + 4 * QV_W + 4 * QV_W + 4 * QV_MR * QV_W) +
            QV_W * sizeof(qv_seg) + 256;
@@ -588,7 +589,8 @@ QV_TGT static void qv_dw_row(const qconv *q, const int32_t *plane, int64_t Wp, i
 }
 
 /* One channel of image n per task: its padded plane, then row by row the taps' sums (exact:
- * at most 49 products of 9-bit values) plus bias, requantized as qv_store does. */
+ * at most 49 products of 9-bit values), then the whole channel plus bias requantized as
+ * qv_store does. */
 static void qv_dw_task(void *arg, int64_t task, int tid)
 {
     const qv_job *j = arg;
@@ -597,8 +599,7 @@ static void qv_dw_task(void *arg, int64_t task, int tid)
     int64_t m = task % q->M, n = task / q->M, Hp, Wp, taps = q->k[1] * q->k[2];
     qv_dw_plane(q, &Hp, &Wp);
     int32_t *plane = (int32_t *)(void *)(j->scratch + (size_t)tid * j->slice);
-    int32_t *acc = plane + Hp * Wp, *zeros = acc + Wp + 16, w[49];
-    memset(zeros, 0, (size_t)(Wp + 16) * 4);
+    int32_t *acc = plane + Hp * Wp, w[49];
     int32_t wz = zp_at(a->wz, m) - j->wshift;
     for (int64_t t = 0; t < taps; t++) w[t] = j->codes[m * j->Kp + t] - wz;
     qv_dw_fill(j, (const uint8_t *)a->x->data + (n * q->C + m) * q->in[1] * q->in[2], Hp, Wp,
@@ -608,18 +609,17 @@ static void qv_dw_task(void *arg, int64_t task, int tid)
     float sc = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
     int32_t lo = 0, hi = 0;
     if (a->ys) qrange(a->y->dtype, &lo, &hi);
-    int64_t ow = q->out[2];
-    for (int64_t oy = 0; oy < q->out[1]; oy++) {
-        int64_t e = (n * q->M + m) * j->osp + oy * ow;
-        qv_dw_row(q, plane, Wp, oy, w, acc);
-        if (a->ys && isfinite(sc)) {
-            qv_requant16(acc, zeros, 0, c0, sc, j->yzp, lo, hi, ow, (uint8_t *)a->y->data + e);
-            continue;
-        }
-        for (int64_t t = 0; t < ow; t++) {
-            int32_t v = (int32_t)((uint32_t)acc[t] + c0);
-            store_q(a->y, e + t, a->ys ? requant(v, sc, j->yzp, a->y->dtype) : v);
-        }
+    /* rows in order: each writes up to 15 lanes past its end, which the next row overwrites */
+    for (int64_t oy = 0; oy < q->out[1]; oy++)
+        qv_dw_row(q, plane, Wp, oy, w, acc + oy * q->out[2]);
+    int64_t e = (n * q->M + m) * j->osp;
+    if (a->ys && isfinite(sc)) { /* wzq 0: the sums argument is not read */
+        qv_requant16(acc, acc, 0, c0, sc, j->yzp, lo, hi, j->osp, (uint8_t *)a->y->data + e);
+        return;
+    }
+    for (int64_t t = 0; t < j->osp; t++) {
+        int32_t v = (int32_t)((uint32_t)acc[t] + c0);
+        store_q(a->y, e + t, a->ys ? requant(v, sc, j->yzp, a->y->dtype) : v);
     }
 }
 

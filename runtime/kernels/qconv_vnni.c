@@ -145,7 +145,7 @@ size_t afk_qconv_vnni_scratch(const qconv *q)
     if (qv_is_dw(q)) {
         qv_dw_plane(q, &Hp, &Wp);
         /* the plane, the channel's int32 sums (16 lanes of slack) */
-        return (size_t)(4 * Hp * Wp + 4 * (q->out[1] * q->out[2] + 16)) + 256;
+        return (size_t)(4 * Hp * Wp + 4 * (q->out[1] * q->out[2] + 32)) + 256;
     }
     return (size_t)(Kp * QV_W + 4 * QV_W + 4 * QV_W + 4 * QV_MR * QV_W) +
            QV_W * sizeof(qv_seg) + 256;
@@ -567,21 +567,36 @@ QV_TGT static void qv_dw_fill(const qv_job *j, const uint8_t *xc, int64_t Hp, in
 }
 
 // acc (OW rounded up to 16) int32 = sum over taps (a, b) of w[a, b] * plane[oy*s1 + a][ox*s2 + b]
-QV_TGT static void qv_dw_row(const qconv *q, const int32_t *plane, int64_t Wp, int64_t oy,
-                             const int32_t *w, int32_t *acc)
+// plane (n) int32 -> in place the int16 pairs (plane[i], plane[i + 1]) in dword i (reads one
+// value past the end): what vpdpwssd multiplies by a pair of taps
+QV_TGT static void qv_dw_pairs(int32_t *plane, int64_t n)
+{
+    const __m512i lo16 = _mm512_set1_epi32(0xffff);
+    for (int64_t i = 0; i < n; i += 16) { /* reads [i, i + 17) before it writes [i, i + 16) */
+        __m512i v0 = _mm512_loadu_si512(plane + i), v1 = _mm512_loadu_si512(plane + i + 1);
+        _mm512_storeu_si512(plane + i, _mm512_or_si512(_mm512_and_si512(v0, lo16),
+                                                       _mm512_slli_epi32(v1, 16)));
+    }
+}
+
+// acc (OW rounded up to 16) int32 = sum over taps (a, b) of w[a, b] * x[oy*s1 + a][ox*s2 + b]
+// from the pair plane: taps b, b + 1 in one vpdpwssd (wp: their int16 pair; the pair past an
+// odd kernel width has weight 0), stride 2 by the even lanes of two loads
+QV_TGT static void qv_dw_row(const qconv *q, const int32_t *pairs, int64_t Wp, int64_t oy,
+                             const int32_t *wp, int32_t *acc)
 {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
                                            28, 30);
-    int64_t s2 = q->s[2];
+    int64_t s2 = q->s[2], np = (q->k[2] + 1) / 2;
     for (int64_t ox = 0; ox < q->out[2]; ox += 16) {
         __m512i c = _mm512_setzero_si512();
         for (int64_t a = 0; a < q->k[1]; a++) {
-            const int32_t *r = plane + (oy * q->s[1] + a) * Wp + ox * s2;
-            for (int64_t b = 0; b < q->k[2]; b++) {
-                __m512i v = _mm512_loadu_si512(r + b);
-                if (s2 == 2) v = _mm512_permutex2var_epi32(v, even, _mm512_loadu_si512(r + b + 16));
-                __m512i wv = _mm512_set1_epi32(w[a * q->k[2] + b]);
-                c = _mm512_add_epi32(c, _mm512_mullo_epi32(v, wv));
+            const int32_t *r = pairs + (oy * q->s[1] + a) * Wp + ox * s2;
+            for (int64_t b = 0; b < np; b++) {
+                __m512i v = _mm512_loadu_si512(r + 2 * b);
+                if (s2 == 2)
+                    v = _mm512_permutex2var_epi32(v, even, _mm512_loadu_si512(r + 2 * b + 16));
+                c = _mm512_dpwssd_epi32(c, v, _mm512_set1_epi32(wp[a * np + b]));
             }
         }
         _mm512_storeu_si512(acc + ox, c);
@@ -600,10 +615,18 @@ static void qv_dw_task(void *arg, int64_t task, int tid)
     qv_dw_plane(q, &Hp, &Wp);
     int32_t *plane = (int32_t *)(void *)(j->scratch + (size_t)tid * j->slice);
     int32_t *acc = plane + Hp * Wp, w[49];
-    int32_t wz = zp_at(a->wz, m) - j->wshift;
-    for (int64_t t = 0; t < taps; t++) w[t] = j->codes[m * j->Kp + t] - wz;
+    int32_t wz = zp_at(a->wz, m) - j->wshift, wp[28];
+    for (int64_t t = 0; t < taps; t++) w[t] = j->codes[m * j->Kp + t] - wz; /* |w| <= 255 */
+    int64_t np = (q->k[2] + 1) / 2;
+    for (int64_t r = 0; r < q->k[1]; r++)
+        for (int64_t b = 0; b < np; b++) {
+            int32_t w0 = w[r * q->k[2] + 2 * b];
+            int32_t w1 = 2 * b + 1 < q->k[2] ? w[r * q->k[2] + 2 * b + 1] : 0;
+            wp[r * np + b] = (int32_t)((uint32_t)(uint16_t)w0 | (uint32_t)(uint16_t)w1 << 16);
+        }
     qv_dw_fill(j, (const uint8_t *)a->x->data + (n * q->C + m) * q->in[1] * q->in[2], Hp, Wp,
                plane);
+    qv_dw_pairs(plane, Hp * Wp);
     const int32_t *bias = a->b && a->b->data ? a->b->data : NULL;
     uint32_t c0 = bias ? (uint32_t)bias[m] : 0u;
     float sc = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
@@ -611,7 +634,7 @@ static void qv_dw_task(void *arg, int64_t task, int tid)
     if (a->ys) qrange(a->y->dtype, &lo, &hi);
     /* rows in order: each writes up to 15 lanes past its end, which the next row overwrites */
     for (int64_t oy = 0; oy < q->out[1]; oy++)
-        qv_dw_row(q, plane, Wp, oy, w, acc + oy * q->out[2]);
+        qv_dw_row(q, plane, Wp, oy, wp, acc + oy * q->out[2]);
     int64_t e = (n * q->M + m) * j->osp;
     if (a->ys && isfinite(sc)) { /* wzq 0: the sums argument is not read */
         qv_requant16(acc, acc, 0, c0, sc, j->yzp, lo, hi, j->osp, (uint8_t *)a->y->data + e);

@@ -603,15 +603,14 @@ QV_TGT static void qv_dw_row(const qconv *q, const int32_t *pairs, int64_t Wp, i
     }
 }
 
-/* One channel of image n per task: its padded plane, then row by row the taps' sums (exact:
+/* Channel m of image n: its padded plane, then row by row the taps' sums (exact:
  * at most 49 products of 9-bit values), then the whole channel plus bias requantized as
  * qv_store does. */
-static void qv_dw_task(void *arg, int64_t task, int tid)
+static void qv_dw_channel(const qv_job *j, int64_t n, int64_t m, int tid)
 {
-    const qv_job *j = arg;
     const qconv *q = j->q;
     const afk_qconv_args *a = j->a;
-    int64_t m = task % q->M, n = task / q->M, Hp, Wp, taps = q->k[1] * q->k[2];
+    int64_t Hp, Wp, taps = q->k[1] * q->k[2];
     qv_dw_plane(q, &Hp, &Wp);
     int32_t *plane = (int32_t *)(void *)(j->scratch + (size_t)tid * j->slice);
     int32_t *acc = plane + Hp * Wp, w[49];
@@ -646,6 +645,15 @@ static void qv_dw_task(void *arg, int64_t task, int tid)
     }
 }
 
+/* Tasks of j->mc channels of one image: at least ~4096 outputs each, so small maps do not spend
+ * more on claiming tasks than on the work. */
+static void qv_dw_task(void *arg, int64_t task, int tid)
+{
+    const qv_job *j = arg;
+    int64_t per = (j->q->M + j->mc - 1) / j->mc, n = task / per, m0 = task % per * j->mc;
+    for (int64_t m = m0; m < m0 + j->mc && m < j->q->M; m++) qv_dw_channel(j, n, m, tid);
+}
+
 #endif
 
 int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args *a,
@@ -668,7 +676,9 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
                 .scratch = ctx->scratch, .slice = slice};
     j.sumw = (const int32_t *)(const void *)((const uint8_t *)packed + sums_off(h->M, h->Kp));
     if (qv_is_dw(q)) {
-        afk_parallel(ctx, q->N * q->M, qv_dw_task, &j);
+        j.mc = 4096 / (j.osp > 0 ? j.osp : 1);
+        j.mc = j.mc < 1 ? 1 : j.mc > 64 ? 64 : j.mc;
+        afk_parallel(ctx, q->N * ((q->M + j.mc - 1) / j.mc), qv_dw_task, &j);
         return 1;
     }
     j.nblk = (j.osp + QV_W - 1) / QV_W;

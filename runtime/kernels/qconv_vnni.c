@@ -1,6 +1,6 @@
 /* runtime/kernels/qconv_vnni.c — CONV_INTEGER / QLINEAR_CONV on AVX512-VNNI, exact: the same
- * int32 sums as quant.c's reference path, requantized by the same code (qconv.h), so the same
- * bits (ONNX Runtime's).
+ * int32 sums as quant.c's reference path, requantized by qconv.h's requant (or its AVX-512
+ * form, the same operations lane for lane), so the same bits (ONNX Runtime's).
  *
  *   Y[m, p] = sum_k (w[m,k] - wzp[m]) (x[k,p] - xzp)   (x[k,p]: the im2col of group g)
  *
@@ -15,12 +15,15 @@
  * a tile of 6 channels x W positions in 6 x W/16 int32 registers over the whole K, then
  *   acc - xzu * sumw[m] - wzq[m] * sumx[t] + K * xzu * wzq[m]  (= the sum above)
  * in wrapping 32-bit arithmetic, like the reference path: every vpdpbusd step adds 4 products
- * of |wq| <= 128 and xu <= 255 and wraps on overflow, so the result is the exact sum modulo
- * 2^32, which equals it for K < 65793 (and matches the reference's wrap beyond; K is capped at
- * 65535 anyway).
+ * of |wq| <= 128 and xu <= 255 (the accumulator itself stays below 2^31 for K < 65793; K is
+ * capped at 65535), and the corrected value is the exact sum modulo 2^32: what the reference
+ * and ONNX Runtime's int32 accumulators give for any K.
+ * Stride-1 convs read the im2col rows from a padded copy of the image (qv_padded), 1x1 stride-1
+ * convs from the input planes, the others by output-row segments (qv_row); depthwise convs
+ * have their own loop (qv_dw_channel).
  *
- * Tasks: (image, group, position block, channel chunk); each computes its outputs whole, so the
- * bytes do not depend on the thread count. */
+ * Tasks: (image, group, position block, channel chunk), or channels of one image (depthwise);
+ * each computes its outputs whole, so the bytes do not depend on the thread count. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -119,13 +122,13 @@ void afk_qconv_vnni_pack(const qconv *q, const af_tview *w, void *dst)
     uint8_t flip = h.wu8 ? 0x80 : 0; /* uint8 code - 128 = the int8 of its bits ^ 0x80 */
     for (int64_t m = 0; m < h.M; m++) {
         const uint8_t *src = (const uint8_t *)w->data + m * h.K;
-        int8_t *dst = codes + m * h.Kp;
+        int8_t *row = codes + m * h.Kp;
         int32_t s = 0;
         for (int64_t k = 0; k < h.K; k++) {
-            dst[k] = (int8_t)(uint8_t)(src[k] ^ flip);
-            s += dst[k]; /* |s| <= 128 * 65535 */
+            row[k] = (int8_t)(uint8_t)(src[k] ^ flip);
+            s += row[k]; /* |s| <= 128 * 65535 */
         }
-        for (int64_t k = h.K; k < h.Kp; k++) dst[k] = 0;
+        for (int64_t k = h.K; k < h.Kp; k++) row[k] = 0;
         sums[m] = s;
     }
     memcpy(dst, &h, sizeof h);
@@ -665,6 +668,9 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
         (a->x->dtype != AF_DTYPE_U8 && a->x->dtype != AF_DTYPE_I8) || !afk_q8_available() ||
         !__builtin_cpu_supports("avx512vl"))
         return 0;
+    if (q->out[0] * q->out[1] * q->out[2] > INT32_MAX ||
+        q->in[0] * q->in[1] * q->in[2] > INT32_MAX)
+        return 0; /* positions and segment coordinates are int32 */
     int nt = ctx->n_threads > 0 ? ctx->n_threads : 1;
     size_t slice = ctx->pool ? ctx->scratch_bytes / (size_t)nt : ctx->scratch_bytes;
     if (slice < afk_qconv_vnni_scratch(q)) return 0;

@@ -506,6 +506,8 @@ static size_t packing_views(const af_session *s, const afb_node *n, const af_tvi
                             af_tview *pv)
 {
     memcpy(pv, v, sizeof(af_tview) * (size_t)(n->n_in + n->n_out));
+    if (af_kernel_weight_input(n->op) != 1) /* QLINEAR_CONV: its raw integer weight */
+        return af_kernel_prepack_bytes(n->op, &n->p, pv, n->n_in, pv + n->n_in, n->n_out);
     if (s->b->pack_only[n->in[1]]) return pack_view(s->b, n, pv, s->int8);
     void *half = s->pack_half ? s->pack_half[n - s->b->f->nodes] : NULL;
     if (half) { /* fp16_weights: packed from halves, as a bundle storing them so would be */
@@ -524,8 +526,10 @@ static af_status prepack_weights(af_session *s, af_err *err)
         for (uint32_t i = 0; i < f->n_nodes; i++) {
             const afb_node *n = &f->nodes[i];
             const af_tview *v = s->views + s->view_off[i];
-            if (n->n_in < 2 || n->in[1] < 0 || f->tensors[n->in[1]].storage != AFB_STORAGE_CONST ||
-                (!s->b->tensor_data[n->in[1]] && !s->b->pack_only[n->in[1]]))
+            int wi = af_kernel_weight_input(n->op);
+            if (n->n_in <= wi || n->in[wi] < 0 ||
+                f->tensors[n->in[wi]].storage != AFB_STORAGE_CONST ||
+                (!s->b->tensor_data[n->in[wi]] && !s->b->pack_only[n->in[wi]]))
                 continue;
             af_tview pv[PACK_IO];
             size_t b = n->n_in + n->n_out <= PACK_IO ? packing_views(s, n, v, pv) : 0;
@@ -891,9 +895,10 @@ static void actual_shape(const af_session *s, int32_t id, af_tensor_info *info)
 static void release_packed_source(const af_session *s, const afb_node *n)
 {
     const afb_file *f = s->b->f;
-    const afb_tensor *t = &f->tensors[n->in[1]];
+    int32_t id = n->in[af_kernel_weight_input(n->op)];
+    const afb_tensor *t = &f->tensors[id];
     long pg = sysconf(_SC_PAGESIZE);
-    if (!f->mapped || (t->encoding != AFB_ENC_RAW && !s->b->pack_only[n->in[1]]) || pg <= 0)
+    if (!f->mapped || (t->encoding != AFB_ENC_RAW && !s->b->pack_only[id]) || pg <= 0)
         return;
     uintptr_t a = (uintptr_t)t->data, e = a + (uintptr_t)t->data_bytes, m = (uintptr_t)pg - 1;
     a = (a + m) & ~m;
@@ -910,7 +915,8 @@ static af_status prepack_node(af_session *s, uint32_t i, af_err *err)
     af_tview v[PACK_IO];
     float *tmp = NULL;
     packing_views(s, n, s->views + s->view_off[i], v);
-    if (!v[1].data) { /* left for packing in another encoding: decoded just for it */
+    if (af_kernel_weight_input(n->op) == 1 && !v[1].data) { /* left for packing in another
+                                                             * encoding: decoded just for it */
         const afb_tensor *t = &s->b->f->tensors[n->in[1]];
         tmp = malloc(const_numel(t) * sizeof(float) + 1);
         if (!tmp)
@@ -997,8 +1003,9 @@ static void released_sources(const af_session *s, uint8_t *rel)
     for (uint32_t i = 0; s->node_packed && i < f->n_nodes; i++) {
         const afb_node *n = &f->nodes[i];
         if (!s->node_packed[i] || !f->mapped) continue;
-        const afb_tensor *t = &f->tensors[n->in[1]];
-        if (t->encoding == AFB_ENC_RAW || s->b->pack_only[n->in[1]]) rel[n->in[1]] = 1;
+        int32_t id = n->in[af_kernel_weight_input(n->op)];
+        const afb_tensor *t = &f->tensors[id];
+        if (t->encoding == AFB_ENC_RAW || s->b->pack_only[id]) rel[id] = 1;
     }
 }
 

@@ -278,11 +278,17 @@ size_t af_kernel_prepack_bytes(af_op op, const af_params *p, const af_tview *in,
 {
     if (n_in < 2 || n_out < 1) return 0;
     if (op == AF_OP_MATMUL || op == AF_OP_GEMM) return afk_dense_prepack_bytes(op, p, in, out);
+    if (op == AF_OP_CONV_INTEGER || op == AF_OP_QLINEAR_CONV)
+        return afk_qconv_prepack_bytes(op, p, in, n_in, out);
     return op == AF_OP_CONV ? afk_conv_prepack_bytes(p, in, out) : 0;
 }
 
+int af_kernel_weight_input(af_op op) { return op == AF_OP_QLINEAR_CONV ? 3 : 1; }
+
 size_t af_kernel_shared_bytes(af_op op, const void *packed)
 {
+    if ((op == AF_OP_CONV_INTEGER || op == AF_OP_QLINEAR_CONV) && packed)
+        return afk_qconv_shared_bytes(packed);
     return op == AF_OP_CONV && packed ? afk_conv_shared_bytes(packed) : 0;
 }
 
@@ -291,6 +297,8 @@ void af_kernel_prepack(af_op op, const af_params *p, const af_tview *in, int n_i
 {
     if (!af_kernel_prepack_bytes(op, p, in, n_in, out, n_out)) return;
     if (op == AF_OP_CONV) afk_conv_prepack(p, in, out, dst);
+    else if (op == AF_OP_CONV_INTEGER || op == AF_OP_QLINEAR_CONV)
+        afk_qconv_prepack(op, p, in, n_in, out, dst);
     else afk_dense_prepack(op, p, in, out, dst);
 }
 

@@ -147,7 +147,13 @@ af_status afk_dyn_quant_check(AFK_CHECK_ARGS);
 af_status afk_dyn_quant_run(AFK_RUN_ARGS);
 af_status afk_conv_integer_check(AFK_CHECK_ARGS);
 size_t afk_qconv_scratch(af_op op, const af_params *p, const af_tview *in, int n_in,
-                         const af_tview *out); /* CONV_INTEGER, QLINEAR_CONV */
+                         const af_tview *out);
+/* CONV_INTEGER / QLINEAR_CONV: the weight packed for the AVX512-VNNI path (0 bytes: none). */
+size_t afk_qconv_prepack_bytes(af_op op, const af_params *p, const af_tview *in, int n_in,
+                               const af_tview *out);
+size_t afk_qconv_shared_bytes(const void *packed); /* of the packed weight above */
+void afk_qconv_prepack(af_op op, const af_params *p, const af_tview *in, int n_in,
+                       const af_tview *out, void *dst); /* CONV_INTEGER, QLINEAR_CONV */
 af_status afk_conv_integer_run(AFK_RUN_ARGS);
 af_status afk_qlinear_conv_check(AFK_CHECK_ARGS);
 af_status afk_qlinear_conv_run(AFK_RUN_ARGS);

@@ -65,16 +65,22 @@ size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in,
                                const af_tview *out, int n_out);
 
 /* Weights packed once ahead of the runs (CONV: GEMM panels, see sgemm_packed.c; MATMUL and
- * GEMM: a 2-D B's panels, sgemm.c): the bytes
- * for this node (0: nothing to pack), and the packing into dst (64-byte aligned) from the
- * constant in[1]. Passing the result as ctx->packed to af_kernel_run skips per-run packing. */
+ * GEMM: a 2-D B's panels, sgemm.c; CONV_INTEGER / QLINEAR_CONV: int8 rows for VNNI,
+ * qconv_vnni.c): the bytes for this node (0: nothing to pack), and the packing into dst
+ * (64-byte aligned) from the constant weight (in[af_kernel_weight_input(op)]). Passing the
+ * result as ctx->packed to af_kernel_run skips per-run packing. */
 size_t af_kernel_prepack_bytes(af_op op, const af_params *p, const af_tview *in, int n_in,
                                const af_tview *out, int n_out);
 void af_kernel_prepack(af_op op, const af_params *p, const af_tview *in, int n_in,
                        const af_tview *out, int n_out, void *dst);
 
+/* The input af_kernel_prepack packs: 1 (CONV, MATMUL, GEMM, CONV_INTEGER), 3 for QLINEAR_CONV
+ * (x, x_scale, x_zero_point, w, ...; its integer weight, for the AVX512-VNNI path). */
+int af_kernel_weight_input(af_op op);
+
 /* Bytes of ctx->shared a node needs with these pre-packed weights (CONV: a compressed 3x3
- * weight run by Winograd transforms it there on every run); 0 for most. */
+ * weight run by Winograd transforms it there on every run; CONV_INTEGER / QLINEAR_CONV: a
+ * padded copy of the input image for stride-1 convs); 0 for most. */
 size_t af_kernel_shared_bytes(af_op op, const void *packed);
 
 /* Checks, before any run, that a kernel exists for this op, params and dtypes. */

@@ -14,6 +14,7 @@
 
 #include "../qparam.h"
 #include "internal.h"
+#include "qconv.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -22,33 +23,116 @@
 
 static int is_q8(af_dtype d) { return d == AF_DTYPE_I8 || d == AF_DTYPE_U8; }
 
-/* Element i of an int8 / uint8 / int32 buffer. */
-static inline int32_t qget(af_dtype t, const void *d, int64_t i)
-{
-    switch (t) {
-    case AF_DTYPE_I8: return ((const int8_t *)d)[i];
-    case AF_DTYPE_U8: return ((const uint8_t *)d)[i];
-    default: return ((const int32_t *)d)[i];
-    }
-}
-
-static void qrange(af_dtype t, int32_t *lo, int32_t *hi)
-{
-    *lo = t == AF_DTYPE_I8 ? -128 : 0;
-    *hi = t == AF_DTYPE_I8 ? 127 : 255;
-}
-
-/* Optional zero point: value j (or 0 when it is one value, 0 when absent). */
-static inline int32_t zp_at(const af_tview *z, int64_t j)
-{
-    if (!z || afk_omitted(z) || !z->data) return 0;
-    return qget(z->dtype, z->data, af_tview_numel(z) == 1 ? 0 : j);
-}
-
 static const af_tview *opt(const af_tview *in, int n_in, int k)
 {
     return k < n_in && !afk_omitted(&in[k]) ? &in[k] : NULL;
 }
+
+/* ---- per-tensor loops on AVX-512 ------------------------------------------------------------ */
+
+/* The loops below are the scalar formulas of qparam.h and afk_qlinear_binary_run lane for
+ * lane: the same IEEE operations in the same order (divide, multiply, fused multiply-adds),
+ * cvtdq2ps as the exact int -> float conversion, max / min as the clamps (NaN lanes are sent
+ * to the zero point explicitly), cvtps2dq under the default rounding as rintf (half to even),
+ * and its 0x80000000 for NaN / out-of-range as sat_q's "lo". Values stored are in the type's
+ * range, so their low byte is the code. */
+#ifdef AFK_QMAC_AVX2
+#define QTGT512 __attribute__((target("avx512f,avx512bw,avx512vl,fma,avx2")))
+
+static int q512(void)
+{
+    static int have = -1; /* a benign race: every thread computes the same value */
+    if (have < 0)
+        have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl");
+    return have;
+}
+
+static inline __mmask16 qtail(int64_t left)
+{
+    return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+}
+
+/* y[0..15] (lanes of k) = the low bytes of q: vpmovdb to a register, then a byte-masked store
+ * (vpmovdb's own masked store to memory is slow on Zen 4). */
+QTGT512 static inline void qstore16(uint8_t *y, __mmask16 k, __m512i q)
+{
+    _mm_mask_storeu_epi8(y, k, _mm512_cvtepi32_epi8(q));
+}
+
+/* 16 int8 / uint8 codes from p (masked) as int32. */
+QTGT512 static inline __m512i qload16(const void *p, __mmask16 k, int sgn)
+{
+    __m128i b = _mm512_castsi512_si128(_mm512_maskz_loadu_epi8((__mmask64)k, p));
+    return sgn ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+}
+
+// y (n) q8 = saturate(rint(x / s) + zp), NaN -> zp (af_quantize_one)
+QTGT512 static void quant512(const float *x, float s, int32_t zp, int32_t lo, int32_t hi,
+                             int64_t n, uint8_t *y)
+{
+    const __m512 vs = _mm512_set1_ps(s), flo = _mm512_set1_ps((float)(lo - zp));
+    const __m512 fhi = _mm512_set1_ps((float)(hi - zp));
+    const __m512i vz = _mm512_set1_epi32(zp);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 k = qtail(n - i);
+        __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(k, x + i), vs);
+        __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        v = _mm512_min_ps(_mm512_max_ps(v, flo), fhi);
+        __m512i q = _mm512_mask_blend_epi32(nan, _mm512_add_epi32(_mm512_cvtps_epi32(v), vz), vz);
+        qstore16(y + i, k, q);
+    }
+}
+
+// y (n) f32 = (float)(q - zp) * s (af_dequantize_one)
+QTGT512 static void dequant512(const void *q, int sgn, int32_t zp, float s, int64_t n, float *y)
+{
+    const __m512 vs = _mm512_set1_ps(s);
+    const __m512i vz = _mm512_set1_epi32(zp);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 k = qtail(n - i);
+        __m512i v = _mm512_sub_epi32(qload16((const uint8_t *)q + i, k, sgn), vz);
+        _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(_mm512_cvtepi32_ps(v), vs));
+    }
+}
+
+// y (n) q8 = sat(rint(fma(a, ra, fma(b, rb, c0)))) (QLinearAdd, same shapes)
+QTGT512 static void qadd512(const void *a, const void *b, int sgn, float ra, float rb, float c0,
+                            int32_t lo, int32_t hi, int64_t n, uint8_t *y)
+{
+    const __m512 vra = _mm512_set1_ps(ra), vrb = _mm512_set1_ps(rb), vc = _mm512_set1_ps(c0);
+    const __m512i vlo = _mm512_set1_epi32(lo), vhi = _mm512_set1_epi32(hi);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 k = qtail(n - i);
+        __m512 fa = _mm512_cvtepi32_ps(qload16((const uint8_t *)a + i, k, sgn));
+        __m512 fb = _mm512_cvtepi32_ps(qload16((const uint8_t *)b + i, k, sgn));
+        __m512 v = _mm512_fmadd_ps(fa, vra, _mm512_fmadd_ps(fb, vrb, vc));
+        __m512i q = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(v), vlo), vhi);
+        qstore16(y + i, k, q);
+    }
+}
+
+// y (n) q8 = sat(rint((float)((a - azp)(b - bzp)) * rmul + yzp)) (QLinearMul); a and b step
+// by 1 (da, db set) or stay on one code (broadcast)
+QTGT512 static void qmul512(const uint8_t *a, int da, const uint8_t *b, int db, int sgn,
+                            int32_t azp, int32_t bzp, float rmul, int32_t yzp, int32_t lo,
+                            int32_t hi, int64_t n, uint8_t *y)
+{
+    const __m512 vr = _mm512_set1_ps(rmul), vy = _mm512_set1_ps((float)yzp);
+    const __m512i vlo = _mm512_set1_epi32(lo), vhi = _mm512_set1_epi32(hi);
+    const __m512i za = _mm512_set1_epi32(azp), zb = _mm512_set1_epi32(bzp);
+    __m512i ca = _mm512_set1_epi32(sgn ? (int8_t)a[0] : a[0]);
+    __m512i cb = _mm512_set1_epi32(sgn ? (int8_t)b[0] : b[0]);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 k = qtail(n - i);
+        __m512i qa = da ? qload16(a + i, k, sgn) : ca, qb = db ? qload16(b + i, k, sgn) : cb;
+        __m512i pr = _mm512_mullo_epi32(_mm512_sub_epi32(qa, za), _mm512_sub_epi32(qb, zb));
+        __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(pr), vr), vy);
+        __m512i q = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(v), vlo), vhi);
+        qstore16(y + i, k, q);
+    }
+}
+#endif
 
 /* ---- quantize / dequantize ------------------------------------------------------------------ */
 
@@ -91,6 +175,12 @@ af_status afk_quant_run(AFK_RUN_ARGS)
     const float *x = in[0].data, *s = in[1].data;
     int32_t lo, hi;
     qrange(out[0].dtype, &lo, &hi);
+#ifdef AFK_QMAC_AVX2
+    if (g.mode == AF_QMODE_TENSOR && q512()) {
+        quant512(x, s[0], zp_at(z, 0), lo, hi, af_tview_numel(&in[0]), out[0].data);
+        return AF_OK;
+    }
+#endif
     int64_t e = 0;
     for (int64_t o = 0; o < g.outer; o++)
         for (int64_t i = 0; i < g.d; i++)
@@ -126,6 +216,13 @@ af_status afk_dequant_run(AFK_RUN_ARGS)
     qgeom_of(&p->quant, &in[0], &in[1], z, &g);
     const float *s = in[1].data;
     float *y = out[0].data;
+#ifdef AFK_QMAC_AVX2
+    if (g.mode == AF_QMODE_TENSOR && is_q8(in[0].dtype) && q512()) {
+        dequant512(in[0].data, in[0].dtype == AF_DTYPE_I8, zp_at(z, 0), s[0],
+                   af_tview_numel(&in[0]), y);
+        return AF_OK;
+    }
+#endif
     int64_t e = 0;
     for (int64_t o = 0; o < g.outer; o++)
         for (int64_t i = 0; i < g.d; i++)
@@ -171,43 +268,7 @@ af_status afk_dyn_quant_run(AFK_RUN_ARGS)
     return AF_OK;
 }
 
-/* ---- requantization ---------------------------------------------------------------------- */
-
-/* y = saturate(rint((float)acc * scale) + zp) for output dtype t. */
-static inline int32_t requant(int32_t acc, float scale, int32_t zp, af_dtype t)
-{
-    int32_t lo, hi;
-    qrange(t, &lo, &hi);
-    float v = (float)acc * scale;
-    if (v != v) return zp; /* a NaN scale (run-time inputs): never an undefined conversion */
-    float flo = (float)(lo - zp), fhi = (float)(hi - zp);
-    v = v < flo ? flo : v > fhi ? fhi : v;
-    return (int32_t)rintf(v) + zp;
-}
-
-static void store_q(const af_tview *y, int64_t e, int32_t v)
-{
-    if (y->dtype == AF_DTYPE_I8) ((int8_t *)y->data)[e] = (int8_t)v;
-    else if (y->dtype == AF_DTYPE_U8) ((uint8_t *)y->data)[e] = (uint8_t)v;
-    else ((int32_t *)y->data)[e] = v;
-}
-
-/* Output scale of channel c: (a_scale * b_scale[c]) / y_scale, in f32 as ONNX Runtime. */
-static inline float out_scale(const af_tview *as, const af_tview *bs, const af_tview *ys,
-                              int64_t c)
-{
-    const float *b = bs->data;
-    float a = *(const float *)as->data, y = *(const float *)ys->data;
-    float ab = a * b[af_tview_numel(bs) == 1 ? 0 : c];
-    return ab / y;
-}
-
 /* ---- integer convolution -------------------------------------------------------------------- */
-
-typedef struct qconv {
-    int64_t N, C, M, G, Cg, Mg;
-    int64_t in[3], out[3], k[3], s[3], d[3], pb[3];
-} qconv;
 
 /* Every conv as 3-D: missing leading spatial dims have size 1. */
 static void qconv_init(qconv *q, const af_conv_params *cp, const af_tview *x, const af_tview *w,
@@ -411,7 +472,36 @@ size_t afk_qconv_scratch(af_op op, const af_params *p, const af_tview *in, int n
         return 0;
     qconv q;
     qconv_init(&q, &p->conv, &in[0], &in[wi], &out[0]);
-    return qconv_scratch(&q);
+    size_t ref = qconv_scratch(&q), vnni = afk_qconv_vnni_pack_bytes(&q, in[wi].dtype) ?
+                                                afk_qconv_vnni_scratch(&q) : 0;
+    return ref > vnni ? ref : vnni;
+}
+
+/* The weight's input: 3 for QLINEAR_CONV (x, x_scale, x_zp, w, ...), 1 for CONV_INTEGER. */
+static int qconv_wi(af_op op) { return op == AF_OP_QLINEAR_CONV ? 3 : 1; }
+
+size_t afk_qconv_prepack_bytes(af_op op, const af_params *p, const af_tview *in, int n_in,
+                               const af_tview *out)
+{
+    int wi = qconv_wi(op);
+    if (n_in <= wi || !afk_qconv_scratch(op, p, in, n_in, out) || in[0].rank != in[wi].rank)
+        return 0;
+    qconv q;
+    qconv_init(&q, &p->conv, &in[0], &in[wi], &out[0]);
+    if (q.G < 1 || q.C != q.G * in[wi].dims[1] || q.M != in[wi].dims[0]) return 0;
+    return afk_qconv_vnni_pack_bytes(&q, in[wi].dtype);
+}
+
+size_t afk_qconv_shared_bytes(const void *packed) { return afk_qconv_vnni_shared_bytes(packed); }
+
+void afk_qconv_prepack(af_op op, const af_params *p, const af_tview *in, int n_in,
+                       const af_tview *out, void *dst)
+{
+    int wi = qconv_wi(op);
+    if (!afk_qconv_prepack_bytes(op, p, in, n_in, out)) return;
+    qconv q;
+    qconv_init(&q, &p->conv, &in[0], &in[wi], &out[0]);
+    afk_qconv_vnni_pack(&q, &in[wi], dst);
 }
 
 af_status afk_conv_integer_check(AFK_CHECK_ARGS)
@@ -433,6 +523,8 @@ af_status afk_conv_integer_run(AFK_RUN_ARGS)
     (void)n_out, (void)err;
     qconv q;
     qconv_init(&q, &p->conv, &in[0], &in[1], &out[0]);
+    afk_qconv_args a = {.x = &in[0], .xz = opt(in, n_in, 2), .wz = opt(in, n_in, 3), .y = &out[0]};
+    if (ctx->packed && afk_qconv_vnni_run(&q, ctx->packed, &a, ctx)) return AF_OK;
     qconv_run(&q, &in[0], &in[1], opt(in, n_in, 2), opt(in, n_in, 3), NULL, NULL, NULL, NULL,
               NULL, &out[0], ctx->scratch);
     return AF_OK;
@@ -467,6 +559,10 @@ af_status afk_qlinear_conv_run(AFK_RUN_ARGS)
     (void)n_out, (void)err;
     qconv q;
     qconv_init(&q, &p->conv, &in[0], &in[3], &out[0]);
+    afk_qconv_args a = {.x = &in[0], .xz = opt(in, n_in, 2), .wz = opt(in, n_in, 5),
+                        .b = opt(in, n_in, 8), .xs = &in[1], .ws = &in[4], .ys = &in[6],
+                        .yz = opt(in, n_in, 7), .y = &out[0]};
+    if (ctx->packed && afk_qconv_vnni_run(&q, ctx->packed, &a, ctx)) return AF_OK;
     qconv_run(&q, &in[0], &in[3], opt(in, n_in, 2), opt(in, n_in, 5), opt(in, n_in, 8), &in[1],
               &in[4], &in[6], opt(in, n_in, 7), &out[0], ctx->scratch);
     return AF_OK;
@@ -508,9 +604,29 @@ static int64_t batch_off(const af_tview *v, const af_tview *y, int64_t bi)
     return o;
 }
 
+#ifdef AFK_QMAC_AVX2
+// acc (N) += av * b (N) int8 / uint8, wrapping (the loop below, 16 lanes at a time)
+QTGT512 static void axpy512(uint32_t *acc, int32_t av, const void *b, int sgn, int64_t N)
+{
+    const __m512i va = _mm512_set1_epi32(av);
+    for (int64_t n = 0; n < N; n += 16) {
+        __mmask16 k = qtail(N - n);
+        __m512i v = _mm512_mullo_epi32(qload16((const uint8_t *)b + n, k, sgn), va);
+        __m512i a = _mm512_maskz_loadu_epi32(k, acc + n);
+        _mm512_mask_storeu_epi32(acc + n, k, _mm512_add_epi32(a, v));
+    }
+}
+#endif
+
 /* acc (N) += av * B row (N) of int8 or uint8: the vectorizable inner loop. */
 static void axpy_q8(uint32_t *acc, int32_t av, const af_tview *b, int64_t off, int64_t N)
 {
+#ifdef AFK_QMAC_AVX2
+    if (q512()) {
+        axpy512(acc, av, (const uint8_t *)b->data + off, b->dtype == AF_DTYPE_I8, N);
+        return;
+    }
+#endif
     if (b->dtype == AF_DTYPE_I8) {
         const int8_t *br = (const int8_t *)b->data + off;
         for (int64_t n = 0; n < N; n++) acc[n] += (uint32_t)(av * br[n]);
@@ -653,6 +769,32 @@ static int32_t sat_q(float v, af_dtype t)
     return r < lo ? lo : r > hi ? hi : (int32_t)r;
 }
 
+#ifdef AFK_QMAC_AVX2
+/* QLinearMul by runs: the trailing axes along which each operand is contiguous or constant
+ * (strides sa, sb from bstrides) form one run of L outputs, qmul512's; the axes before them
+ * are walked as afk_qlinear_binary_run walks all of them. */
+static void qmul_runs(const af_tview *a, const af_tview *b, const af_tview *y, const int64_t *sa,
+                      const int64_t *sb, int32_t azp, int32_t bzp, float rmul, int32_t yzp)
+{
+    int r = y->rank, k = r - 2, da = sa[r - 1] == 1, db = sb[r - 1] == 1;
+    int64_t L = y->dims[r - 1], n = af_tview_numel(y), idx[AF_MAX_RANK] = {0}, oa = 0, ob = 0;
+    for (; k >= 0 && sa[k] == (da ? L : 0) && sb[k] == (db ? L : 0); k--) L *= y->dims[k];
+    int32_t lo, hi;
+    qrange(y->dtype, &lo, &hi);
+    const uint8_t *pa = a->data, *pb = b->data;
+    for (int64_t e = 0; e < n; e += L) {
+        qmul512(pa + oa, da, pb + ob, db, y->dtype == AF_DTYPE_I8, azp, bzp, rmul, yzp, lo, hi,
+                L, (uint8_t *)y->data + e);
+        for (int j = k; j >= 0; j--) { /* next run: the index over axes 0..k */
+            oa += sa[j], ob += sb[j];
+            if (++idx[j] < y->dims[j]) break;
+            oa -= sa[j] * y->dims[j], ob -= sb[j] * y->dims[j];
+            idx[j] = 0;
+        }
+    }
+}
+#endif
+
 // A, B (broadcast to Y) q8 -> Y q8. ONNX Runtime's x86 kernels, formula for formula:
 //   add (AVX2, same shapes): ra = as / ys, rb = bs / ys, c0 = yzp - (ra * azp + rb * bzp),
 //        y = rint(fma(a, ra, fma(b, rb, c0))) saturated (a, b the raw codes);
@@ -670,6 +812,20 @@ af_status afk_qlinear_binary_run(AFK_RUN_ARGS)
     bstrides(b, y, sb);
     float ra = as / ys, rb = bs / ys, rmul = (as * bs) / ys;
     float ta = ra * (float)azp, tb = rb * (float)bzp, c0 = (float)yzp - (ta + tb);
+#ifdef AFK_QMAC_AVX2
+    if (p->binary.fn == AF_BINARY_ADD && q512()) { /* the add's shapes are Y's (checked) */
+        int32_t lo, hi;
+        qrange(y->dtype, &lo, &hi);
+        qadd512(a->data, b->data, y->dtype == AF_DTYPE_I8, ra, rb, c0, lo, hi, n, y->data);
+        return AF_OK;
+    }
+#endif
+#ifdef AFK_QMAC_AVX2
+    if (p->binary.fn == AF_BINARY_MUL && y->rank >= 1 && q512()) {
+        qmul_runs(a, b, y, sa, sb, azp, bzp, rmul, yzp);
+        return AF_OK;
+    }
+#endif
     int64_t oa = 0, ob = 0;
     for (int64_t e = 0; e < n; e++) {
         int32_t qa = qget(a->dtype, a->data, oa), qb = qget(b->dtype, b->data, ob);

@@ -1,0 +1,722 @@
+/* runtime/kernels/qconv_vnni.c — CONV_INTEGER / QLINEAR_CONV on AVX512-VNNI, exact: the same
+ * int32 sums as quant.c's reference path, requantized by qconv.h's requant (or its AVX-512
+ * form, the same operations lane for lane), so the same bits (ONNX Runtime's).
+ *
+ *   Y[m, p] = sum_k (w[m,k] - wzp[m]) (x[k,p] - xzp)   (x[k,p]: the im2col of group g)
+ *
+ * Weights, packed once per session: the codes as int8 (uint8 codes minus 128, their zero point
+ * with them: wq = w - 128, wzq = wzp - 128, so wq - wzq = w - wzp), one row of Kp = K rounded
+ * up to 4 bytes per output channel (zeros past K), and per channel the sum of its codes.
+ * Activations: uint8 codes (int8 codes plus 128, xzu = xzp + 128 likewise; padding taps hold
+ * xzu, so their x - xzp is 0), im2col'd per block of up to 64 output positions into a panel
+ * [Kp/4][W][4]: for each group of 4 k, position t's 4 codes in one dword, which is what
+ * vpdpbusd (u8 x s8 -> 4 products summed into an int32 lane) wants; positions are the lanes
+ * (16 per zmm), an output channel's 4 weight codes the broadcast dword. The micro-kernel keeps
+ * a tile of 6 channels x W positions in 6 x W/16 int32 registers over the whole K, then
+ *   acc - xzu * sumw[m] - wzq[m] * sumx[t] + K * xzu * wzq[m]  (= the sum above)
+ * in wrapping 32-bit arithmetic, like the reference path: every vpdpbusd step adds 4 products
+ * of |wq| <= 128 and xu <= 255 (the accumulator itself stays below 2^31 for K < 65793; K is
+ * capped at 65535), and the corrected value is the exact sum modulo 2^32: what the reference
+ * and ONNX Runtime's int32 accumulators give for any K.
+ * Stride-1 convs read the im2col rows from a padded copy of the image (qv_padded), 1x1 stride-1
+ * convs from the input planes, the others by output-row segments (qv_row); depthwise convs
+ * have their own loop (qv_dw_channel).
+ *
+ * Tasks: (image, group, position block, channel chunk), or channels of one image (depthwise);
+ * each computes its outputs whole, so the bytes do not depend on the thread count. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "qconv.h"
+#include "qgemm.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define QV_X86 1
+#define QV_TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2")))
+#define QV_TGT_VBMI                                                                           \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,avx2")))
+#endif
+
+enum { QV_MAGIC = 0x31305651, QV_MR = 6, QV_W = 64, QV_KMAX = 65535 };
+
+typedef struct qv_pack {
+    int32_t magic, wu8; /* wu8: the weight was uint8 (codes shifted by -128) */
+    int64_t M, K, Kp;   /* output channels, k per channel (Cg * taps), K rounded up to 4 */
+    int64_t shared;     /* bytes of ctx->shared for the padded image (qv_padded), or 0 */
+} qv_pack;
+
+/* A run of output positions on one output row: tile lanes [t, t+len), the first input
+ * coordinate (o * stride - pad) of its first position on each axis. */
+typedef struct qv_seg {
+    int32_t t, len, i0, i1, i2;
+} qv_seg;
+
+/* Depthwise 2-D (one channel per group, 1-D and 3-D with leading extents 1 included), stride
+ * 1 or 2, no dilation, kernel up to 7 x 7: qv_dw's shapes. */
+static int qv_is_dw(const qconv *q)
+{
+    return q->Cg == 1 && q->Mg == 1 && q->in[0] == 1 && q->k[0] == 1 && q->out[0] == 1 &&
+           q->s[1] >= 1 && q->s[1] <= 2 && q->s[2] >= 1 && q->s[2] <= 2 && q->d[1] == 1 &&
+           q->d[2] == 1 && q->k[1] <= 7 && q->k[2] <= 7;
+}
+
+/* qv_dw's padded plane: rows Hp, row stride Wp (int32), room for 16 lanes past each row read
+ * two vectors at a time (stride 2). */
+static void qv_dw_plane(const qconv *q, int64_t *Hp, int64_t *Wp)
+{
+    int64_t ow16 = (q->out[2] + 15) / 16 * 16;
+    *Hp = (q->out[1] - 1) * q->s[1] + q->k[1];
+    *Wp = ow16 * q->s[2] + q->k[2] + 32;
+    if (*Wp < q->pb[2] + q->in[2]) *Wp = q->pb[2] + q->in[2];
+}
+
+/* Stride-1 2-D (or 1-D) convs but 1x1 ones read their taps from a padded copy of the input
+ * (ctx->shared, filled per image): plane rows of Wp = out2 + (k2 - 1) d2 codes, Hp =
+ * out1 + (k1 - 1) d1 rows, the pad code around x. Output positions are then "virtual": v =
+ * o1 * Wp + o2 with o2 < Wp (the columns o2 >= out2 are computed and dropped), and the im2col
+ * row of tap (a, e) for positions [v0, v0 + 64) is the 64 bytes at v0 + a d1 Wp + e d2 of the
+ * channel's plane: one plain load, no bounds. Returns the plane stride in bytes (0: not so). */
+static int64_t qv_padded(const qconv *q, int64_t *Hp, int64_t *Wp)
+{
+    int flat = 1;
+    for (int i = 0; i < 3; i++) flat &= q->k[i] == 1 && q->pb[i] == 0 && q->out[i] == q->in[i];
+    if (flat || q->in[0] != 1 || q->k[0] != 1 || q->out[0] != 1 || q->s[1] != 1 ||
+        q->s[2] != 1)
+        return 0;
+    *Hp = q->out[1] + (q->k[1] - 1) * q->d[1], *Wp = q->out[2] + (q->k[2] - 1) * q->d[2];
+    if (*Hp > ((int64_t)1 << 15) || *Wp > ((int64_t)1 << 15)) return 0;
+    return (*Hp * *Wp + 63) & ~(int64_t)63;
+}
+
+static uint64_t up64(uint64_t v) { return (v + 63) & ~(uint64_t)63; }
+static int64_t kcount(const qconv *q) { return q->Cg * q->k[0] * q->k[1] * q->k[2]; }
+static uint64_t codes_off(void) { return up64(sizeof(qv_pack)); }
+static uint64_t sums_off(int64_t M, int64_t Kp) { return up64(codes_off() + (uint64_t)(M * Kp)); }
+
+size_t afk_qconv_vnni_pack_bytes(const qconv *q, af_dtype wdt)
+{
+#ifdef QV_X86
+    int64_t K = kcount(q), Kp = (K + 3) & ~(int64_t)3;
+    if (!afk_q8_available() || !__builtin_cpu_supports("avx512vl") ||
+        (wdt != AF_DTYPE_I8 && wdt != AF_DTYPE_U8) ||
+        (!qv_is_dw(q) && (q->Mg < 4 || K < 4 || K > QV_KMAX)))
+        return 0; /* other depthwise and tiny groups stay on the reference path */
+    return (size_t)(sums_off(q->M, Kp) + 4 * (uint64_t)q->M);
+#else
+    (void)q, (void)wdt;
+    return 0;
+#endif
+}
+
+// W (M, K) int8/uint8 -> codes (M, Kp) int8 (uint8 - 128), zeros past K; sums (M) int32
+void afk_qconv_vnni_pack(const qconv *q, const af_tview *w, void *dst)
+{
+    qv_pack h = {.magic = QV_MAGIC, .wu8 = w->dtype == AF_DTYPE_U8, .M = q->M, .K = kcount(q)};
+    h.Kp = (h.K + 3) & ~(int64_t)3;
+    int64_t Hp, Wp, plane = qv_is_dw(q) ? 0 : qv_padded(q, &Hp, &Wp);
+    h.shared = plane ? plane * q->C + 128 : 0; /* + slack: 64-byte loads past the last plane */
+    int8_t *codes = (int8_t *)dst + codes_off();
+    int32_t *sums = (int32_t *)(void *)((uint8_t *)dst + sums_off(h.M, h.Kp));
+    uint8_t flip = h.wu8 ? 0x80 : 0; /* uint8 code - 128 = the int8 of its bits ^ 0x80 */
+    for (int64_t m = 0; m < h.M; m++) {
+        const uint8_t *src = (const uint8_t *)w->data + m * h.K;
+        int8_t *row = codes + m * h.Kp;
+        int32_t s = 0;
+        for (int64_t k = 0; k < h.K; k++) {
+            row[k] = (int8_t)(uint8_t)(src[k] ^ flip);
+            s += row[k]; /* |s| <= 128 * 65535 */
+        }
+        for (int64_t k = h.K; k < h.Kp; k++) row[k] = 0;
+        sums[m] = s;
+    }
+    memcpy(dst, &h, sizeof h);
+}
+
+size_t afk_qconv_vnni_shared_bytes(const void *packed)
+{
+    const qv_pack *h = packed;
+    return h && h->magic == QV_MAGIC ? (size_t)h->shared : 0;
+}
+
+/* Per-thread scratch: the panel (Kp * W bytes), 4 plain im2col rows, sumx, the int32 tile and
+ * the output-row segments. */
+size_t afk_qconv_vnni_scratch(const qconv *q)
+{
+    int64_t Kp = (kcount(q) + 3) & ~(int64_t)3, Hp, Wp;
+    if (qv_is_dw(q)) {
+        qv_dw_plane(q, &Hp, &Wp);
+        /* the plane, the channel's int32 sums (16 lanes of slack) */
+        return (size_t)(4 * Hp * Wp + 4 * (q->out[1] * q->out[2] + 32)) + 256;
+    }
+    return (size_t)(Kp * QV_W + 4 * QV_W + 4 * QV_W + 4 * QV_MR * QV_W) +
+           QV_W * sizeof(qv_seg) + 256;
+}
+
+#ifdef QV_X86
+
+typedef struct qv_job {
+    const qconv *q;
+    const afk_qconv_args *a;
+    const int8_t *codes;
+    const int32_t *sumw;
+    int64_t K, Kp, nblk, mchunks, mc, osp;
+    int32_t xzu, yzp, wshift;
+    uint8_t flip; /* 0x80: int8 activations to uint8 codes */
+    int flat;     /* 1x1, stride 1, no padding: im2col row r is input plane r itself */
+    int vbmi;     /* the CPU has AVX512-VBMI (stride-2 rows by vpermt2b) */
+    uint8_t *pimg; /* the padded image of image pn (qv_padded), or NULL */
+    int64_t pn, plane, Hp, Wp, V; /* its image, plane stride, rows, row length, positions */
+    uint8_t *scratch;
+    size_t slice;
+} qv_job;
+
+// segs: the output rows positions [p0, p0+tl) cover (at most tl); returns their count
+static int qv_segments(const qconv *q, int64_t p0, int64_t tl, qv_seg *segs)
+{
+    int n = 0;
+    for (int64_t t = 0; t < tl; n++) {
+        int64_t p = p0 + t, o2 = p % q->out[2], o1 = p / q->out[2] % q->out[1];
+        int64_t o0 = p / (q->out[2] * q->out[1]), len = q->out[2] - o2;
+        if (len > tl - t) len = tl - t;
+        segs[n] = (qv_seg){(int32_t)t, (int32_t)len, (int32_t)(o0 * q->s[0] - q->pb[0]),
+                           (int32_t)(o1 * q->s[1] - q->pb[1]), (int32_t)(o2 * q->s[2] - q->pb[2])};
+        t += len;
+    }
+    return n;
+}
+
+/* Bits [lo - off, hi - off) of a 64-bit mask (clipped to 0..63). */
+static inline __mmask64 qv_bits(int64_t lo, int64_t hi, int64_t off)
+{
+    lo -= off, hi -= off;
+    lo = lo < 0 ? 0 : lo, hi = hi > 64 ? 64 : hi;
+    if (hi <= lo) return 0;
+    __mmask64 m = hi - lo == 64 ? ~(__mmask64)0 : (((__mmask64)1 << (hi - lo)) - 1);
+    return m << lo;
+}
+
+/* Bytes 0, 2, ..., 126 of the 128 bytes (a, b). */
+QV_TGT_VBMI static inline __m512i qv_even_bytes(__m512i a, __m512i b)
+{
+    static const uint8_t idx[64] = {
+        0,   2,   4,   6,   8,   10,  12,  14,  16,  18,  20,  22,  24,  26,  28,  30,
+        32,  34,  36,  38,  40,  42,  44,  46,  48,  50,  52,  54,  56,  58,  60,  62,
+        64,  66,  68,  70,  72,  74,  76,  78,  80,  82,  84,  86,  88,  90,  92,  94,
+        96,  98,  100, 102, 104, 106, 108, 110, 112, 114, 116, 118, 120, 122, 124, 126};
+    return _mm512_permutex2var_epi8(a, _mm512_loadu_si512(idx), b);
+}
+
+// dst (64) u8 = the im2col row of input plane xc (uint8 codes after ^ flip) at kernel tap
+// (a, b, e) for the positions of segs: the pad code where a tap falls outside, 0 for lanes
+// past the positions (computed and dropped). Built in one register: per segment one masked
+// load (masked-off bytes are never read) when the stride along the last axis is 1.
+QV_TGT static void qv_row(const qv_job *j, const uint8_t *xc, const int64_t *tap,
+                          const qv_seg *segs, int nseg, uint8_t *dst)
+{
+    const qconv *q = j->q;
+    if (j->flat) { /* one segment: positions [i2, i2 + len) of the plane */
+        __mmask64 m = segs[0].len == 64 ? ~(__mmask64)0 : ((__mmask64)1 << segs[0].len) - 1;
+        __m512i v = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, xc + segs[0].i2),
+                                     _mm512_set1_epi8((char)j->flip));
+        _mm512_storeu_si512(dst, _mm512_maskz_mov_epi8(m, v));
+        return;
+    }
+    int64_t a = tap[0] * q->d[0], b = tap[1] * q->d[1], e = tap[2] * q->d[2];
+    int64_t s2 = q->s[2], in2 = q->in[2];
+    __m512i row = _mm512_setzero_si512();
+    __mmask64 got = 0, all = 0; /* lanes read from x, lanes of positions */
+    for (int k = 0; k < nseg; k++) {
+        const qv_seg *sg = &segs[k];
+        int64_t i0 = sg->i0 + a, i1 = sg->i1 + b, i2 = sg->i2 + e;
+        all |= (sg->len == 64 ? ~(__mmask64)0 : (((__mmask64)1 << sg->len) - 1)) << sg->t;
+        if (i0 < 0 || i0 >= q->in[0] || i1 < 0 || i1 >= q->in[1]) continue;
+        /* lanes [lo, hi) of the segment read x: 0 <= i2 + t * s2 < in2 */
+        int64_t lo = i2 >= 0 ? 0 : s2 == 1 ? -i2 : (-i2 + s2 - 1) / s2;
+        int64_t hi = i2 >= in2 ? 0 : s2 == 1 ? in2 - i2 : (in2 - 1 - i2) / s2 + 1;
+        if (hi > sg->len) hi = sg->len;
+        if (hi <= lo) continue;
+        const uint8_t *src = xc + (i0 * q->in[1] + i1) * in2 + i2;
+        if (s2 == 1) {
+            __mmask64 m = (hi - lo == 64 ? ~(__mmask64)0 : (((__mmask64)1 << (hi - lo)) - 1))
+                          << (sg->t + lo);
+            /* lane L reads src[L - t]: the address of lane 0, never dereferenced itself */
+            const void *base = (const void *)((uintptr_t)src - (uintptr_t)sg->t);
+            row = _mm512_mask_loadu_epi8(row, m, base);
+            got |= m;
+        } else if (s2 == 2 && j->vbmi) {
+            /* lane L reads src[2 (L - t)]: bytes [2 (t + lo), 2 (t + hi) - 1) of a 128-byte
+             * window from src - 2t, then its even bytes (vpermt2b) */
+            int64_t b0 = 2 * (sg->t + lo), b1 = 2 * (sg->t + hi) - 1;
+            uintptr_t base = (uintptr_t)src - 2 * (uintptr_t)sg->t;
+            __m512i w0 = _mm512_maskz_loadu_epi8(qv_bits(b0, b1, 0), (const void *)base);
+            __m512i w1 = _mm512_maskz_loadu_epi8(qv_bits(b0, b1, 64), (const void *)(base + 64));
+            __mmask64 m = qv_bits(sg->t + lo, sg->t + hi, 0);
+            row = _mm512_mask_blend_epi8(m, row, qv_even_bytes(w0, w1));
+            got |= m;
+        } else {
+            uint8_t tmp[64];
+            _mm512_storeu_si512(tmp, row);
+            for (int64_t t = lo; t < hi; t++) tmp[sg->t + t] = src[t * s2];
+            row = _mm512_loadu_si512(tmp);
+            got |= (((__mmask64)1 << (hi - lo)) - 1) << (sg->t + lo);
+        }
+    }
+    row = _mm512_xor_si512(row, _mm512_set1_epi8((char)j->flip));
+    row = _mm512_mask_blend_epi8(got, _mm512_maskz_set1_epi8(all, (char)j->xzu), row);
+    _mm512_storeu_si512(dst, row);
+}
+
+// panel [Kp/4][W][4] u8 from 4 plain rows [4][64] at group kq; sx (W) += the 4 codes' sum
+QV_TGT static void qv_interleave4(const uint8_t *p0, const uint8_t *p1, const uint8_t *p2,
+                                  const uint8_t *p3, int64_t W, uint8_t *panel, int32_t *sx)
+{
+    const __m512i ones = _mm512_set1_epi32(0x01010101);
+    for (int64_t t = 0; t < W; t += 16) {
+        __m512i r0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p0 + t)));
+        __m512i r1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p1 + t)));
+        __m512i r2 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p2 + t)));
+        __m512i r3 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p3 + t)));
+        __m512i d = _mm512_or_si512(_mm512_or_si512(r0, _mm512_slli_epi32(r1, 8)),
+                                    _mm512_or_si512(_mm512_slli_epi32(r2, 16),
+                                                    _mm512_slli_epi32(r3, 24)));
+        _mm512_storeu_si512(panel + 4 * t, d);
+        __m512i s = _mm512_loadu_si512(sx + t);
+        _mm512_storeu_si512(sx + t, _mm512_dpbusd_epi32(s, d, ones));
+    }
+}
+
+static void qv_interleave(const uint8_t *rows, int64_t W, uint8_t *panel, int32_t *sx)
+{
+    qv_interleave4(rows, rows + QV_W, rows + 2 * QV_W, rows + 3 * QV_W, W, panel, sx);
+}
+
+/* acc (QV_MR, NV*16) = sum over kq of panel (kq, NV*16 dwords) . w[i] (dword kq), int32: the
+ * 6 x NV accumulators named one by one so they stay in registers (NV a constant per copy). */
+#define QV_ROW(i)                                                                              \
+    do {                                                                                       \
+        int32_t wd;                                                                            \
+        memcpy(&wd, w##i + 4 * kq, 4);                                                         \
+        __m512i b = _mm512_set1_epi32(wd);                                                     \
+        c##i##0 = _mm512_dpbusd_epi32(c##i##0, x0, b);                                         \
+        if (NV > 1) c##i##1 = _mm512_dpbusd_epi32(c##i##1, x1, b);                             \
+        if (NV > 2) c##i##2 = _mm512_dpbusd_epi32(c##i##2, x2, b);                             \
+        if (NV > 3) c##i##3 = _mm512_dpbusd_epi32(c##i##3, x3, b);                             \
+    } while (0)
+#define QV_ZERO(i) __m512i c##i##0 = z, c##i##1 = z, c##i##2 = z, c##i##3 = z
+#define QV_OUT(i)                                                                              \
+    do {                                                                                       \
+        int32_t *o = acc + i * NV * 16;                                                        \
+        _mm512_storeu_si512(o, c##i##0);                                                       \
+        if (NV > 1) _mm512_storeu_si512(o + 16, c##i##1);                                      \
+        if (NV > 2) _mm512_storeu_si512(o + 32, c##i##2);                                      \
+        if (NV > 3) _mm512_storeu_si512(o + 48, c##i##3);                                      \
+    } while (0)
+
+QV_TGT static inline __attribute__((always_inline)) void
+qv_tile(const uint8_t *panel, int64_t Kq, const int8_t *const *w, int32_t *acc, const int NV)
+{
+    const __m512i z = _mm512_setzero_si512();
+    const int8_t *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3], *w4 = w[4], *w5 = w[5];
+    QV_ZERO(0); QV_ZERO(1); QV_ZERO(2); QV_ZERO(3); QV_ZERO(4); QV_ZERO(5);
+    for (int64_t kq = 0; kq < Kq; kq++) {
+        const uint8_t *pk = panel + kq * NV * 64;
+        __m512i x0 = _mm512_loadu_si512(pk), x1 = z, x2 = z, x3 = z;
+        if (NV > 1) x1 = _mm512_loadu_si512(pk + 64);
+        if (NV > 2) x2 = _mm512_loadu_si512(pk + 128);
+        if (NV > 3) x3 = _mm512_loadu_si512(pk + 192);
+        QV_ROW(0); QV_ROW(1); QV_ROW(2); QV_ROW(3); QV_ROW(4); QV_ROW(5);
+    }
+    QV_OUT(0); QV_OUT(1); QV_OUT(2); QV_OUT(3); QV_OUT(4); QV_OUT(5);
+}
+
+#define QV_KERNEL(NV)                                                                          \
+    QV_TGT static void qv_tile##NV(const uint8_t *panel, int64_t Kq, const int8_t *const *w,  \
+                                   int32_t *acc)                                              \
+    {                                                                                         \
+        qv_tile(panel, Kq, w, acc, NV);                                                       \
+    }
+QV_KERNEL(1)
+QV_KERNEL(2)
+QV_KERNEL(3)
+QV_KERNEL(4)
+
+typedef void (*qv_tile_fn)(const uint8_t *, int64_t, const int8_t *const *, int32_t *);
+
+/* y[0..15] (lanes of k) = the low bytes of q: vpmovdb to a register, then a byte-masked store
+ * (vpmovdb's own masked store to memory is slow on Zen 4). */
+QV_TGT static inline void qstore16(uint8_t *y, __mmask16 k, __m512i q)
+{
+    _mm_mask_storeu_epi8(y, k, _mm512_cvtepi32_epi8(q));
+}
+
+// y (n) int8/uint8 = requant(v) for v = acc + wzq * -sx + c0 (wrapping), 16 lanes at a time:
+// qconv.h's requant step for step for a finite scale: cvtdq2ps is the (float) conversion (round
+// to nearest even), one f32 multiply, max / min are the clamps (no NaN: finite scale, finite
+// value), cvtps2dq under the default rounding is rintf (the clamped value fits int32), + zp;
+// the value is in the type's range, so its low byte is the code
+QV_TGT static void qv_requant16(const int32_t *acc, const int32_t *sx, uint32_t wzq, uint32_t c0,
+                                float sc, int32_t zp, int32_t lo, int32_t hi, int64_t n,
+                                uint8_t *y)
+{
+    const __m512 vs = _mm512_set1_ps(sc), flo = _mm512_set1_ps((float)(lo - zp));
+    const __m512 fhi = _mm512_set1_ps((float)(hi - zp));
+    const __m512i vw = _mm512_set1_epi32((int32_t)wzq), vc = _mm512_set1_epi32((int32_t)c0);
+    const __m512i vz = _mm512_set1_epi32(zp);
+    for (int64_t t = 0; t < n; t += 16) {
+        __mmask16 k = n - t >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - t)) - 1);
+        __m512i a = _mm512_loadu_si512(acc + t), x = wzq ? _mm512_loadu_si512(sx + t) : vc;
+        __m512i v = _mm512_add_epi32(a, vc);
+        if (wzq) v = _mm512_sub_epi32(v, _mm512_mullo_epi32(vw, x));
+        __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), vs);
+        f = _mm512_min_ps(_mm512_max_ps(f, flo), fhi);
+        __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), vz);
+        qstore16(y + t, k, q);
+    }
+}
+
+/* The per-channel constants of a tile's rows: the zero-point term c0 = K xzu wzq - xzu sumw +
+ * bias, wzq, the output scale and where the channel's outputs start. */
+typedef struct qv_rows {
+    uint32_t c0[QV_MR], wzq[QV_MR];
+    float sc[QV_MR];
+    int64_t e0[QV_MR];
+    int nm, any_wz;
+} qv_rows;
+
+// y[e0[i] + u] = requant(acc[i][u] - wzq[i] sx[u] + c0[i]) for u < n and the tile's nm rows:
+// qv_requant16's steps, the rows interleaved per 16 lanes so their chains overlap
+QV_TGT static void qv_requant_rows(const int32_t *acc, int64_t W, const int32_t *sx,
+                                   const qv_rows *r, int32_t zp, int32_t lo, int32_t hi,
+                                   int64_t n, uint8_t *y)
+{
+    const __m512 flo = _mm512_set1_ps((float)(lo - zp)), fhi = _mm512_set1_ps((float)(hi - zp));
+    const __m512i vz = _mm512_set1_epi32(zp);
+    for (int64_t t = 0; t < n; t += 16) {
+        __mmask16 k = n - t >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - t)) - 1);
+        __m512i x = r->any_wz ? _mm512_loadu_si512(sx + t) : vz;
+        for (int i = 0; i < r->nm; i++) {
+            __m512i v = _mm512_add_epi32(_mm512_loadu_si512(acc + i * W + t),
+                                         _mm512_set1_epi32((int32_t)r->c0[i]));
+            if (r->any_wz)
+                v = _mm512_sub_epi32(
+                    v, _mm512_mullo_epi32(_mm512_set1_epi32((int32_t)r->wzq[i]), x));
+            __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_set1_ps(r->sc[i]));
+            f = _mm512_min_ps(_mm512_max_ps(f, flo), fhi);
+            qstore16(y + r->e0[i] + t, k, _mm512_add_epi32(_mm512_cvtps_epi32(f), vz));
+        }
+    }
+}
+
+// outputs of channels [m0, m0+nm) at positions [p0, p0+tl) from the tile: zero-point
+// corrections and bias in wrapping 32 bits, then requant (qconv.h; its vector form when every
+// scale is finite) or the int32 itself
+static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t p0, int64_t tl,
+                     int64_t W, const int32_t *acc, const int32_t *sx)
+{
+    const afk_qconv_args *a = j->a;
+    const int32_t *bias = a->b && a->b->data ? a->b->data : NULL;
+    int32_t lo = 0, hi = 0;
+    if (a->ys) qrange(a->y->dtype, &lo, &hi);
+    int64_t ow = j->q->out[2];
+    qv_rows r = {.nm = (int)nm};
+    int vec = a->ys != NULL;
+    for (int64_t i = 0; i < nm; i++) {
+        int64_t m = m0 + i;
+        uint32_t wzq = (uint32_t)(zp_at(a->wz, m) - j->wshift), xzu = (uint32_t)j->xzu;
+        r.c0[i] = (uint32_t)j->K * xzu * wzq - xzu * (uint32_t)j->sumw[m] +
+                  (bias ? (uint32_t)bias[m] : 0u);
+        r.wzq[i] = wzq, r.any_wz |= wzq != 0;
+        r.sc[i] = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
+        r.e0[i] = (n * j->q->M + m) * j->osp;
+        vec &= isfinite(r.sc[i]);
+    }
+    /* runs of tile lanes [t, t + len) stored at output offset e: one run, or with the padded
+     * image one per output row (virtual columns o2 >= out2 dropped) */
+    for (int64_t t = 0; t < tl;) {
+        int64_t len = tl - t, e = p0 + t;
+        if (j->pimg) {
+            int64_t v = p0 + t, o1 = v / j->Wp, o2 = v % j->Wp;
+            if (o2 >= ow) {
+                t += j->Wp - o2;
+                continue;
+            }
+            len = len < ow - o2 ? len : ow - o2;
+            e = o1 * ow + o2;
+        }
+        if (vec) {
+            qv_requant_rows(acc + t, W, sx + t, &r, j->yzp, lo, hi, len,
+                            (uint8_t *)a->y->data + e);
+        } else {
+            for (int64_t i = 0; i < nm; i++)
+                for (int64_t u = 0; u < len; u++) {
+                    int32_t v = (int32_t)((uint32_t)acc[i * W + t + u] -
+                                          r.wzq[i] * (uint32_t)sx[t + u] + r.c0[i]);
+                    store_q(a->y, r.e0[i] + e + u,
+                            a->ys ? requant(v, r.sc[i], j->yzp, a->y->dtype) : v);
+                }
+        }
+        t += len;
+    }
+}
+
+// plane c of the padded image (Hp, Wp) u8 = x[n, c] (uint8 codes) at (pb1, pb2), pad around
+static void qv_pad_task(void *arg, int64_t c, int tid)
+{
+    (void)tid;
+    const qv_job *j = arg;
+    const qconv *q = j->q;
+    uint8_t *d = j->pimg + c * j->plane, pad = (uint8_t)j->xzu, flip = j->flip;
+    const uint8_t *x = (const uint8_t *)j->a->x->data + (j->pn * q->C + c) * q->in[1] * q->in[2];
+    int64_t w = q->in[2], pb2 = q->pb[2], ncopy = w < j->Wp - pb2 ? w : j->Wp - pb2;
+    for (int64_t r = 0; r < j->Hp; r++, d += j->Wp) {
+        int64_t iy = r - q->pb[1];
+        if (iy < 0 || iy >= q->in[1] || ncopy <= 0) {
+            memset(d, pad, (size_t)j->Wp);
+            continue;
+        }
+        memset(d, pad, (size_t)pb2);
+        if (!flip) memcpy(d + pb2, x + iy * w, (size_t)ncopy);
+        else
+            for (int64_t t = 0; t < ncopy; t++) d[pb2 + t] = x[iy * w + t] ^ flip;
+        memset(d + pb2 + ncopy, pad, (size_t)(j->Wp - pb2 - ncopy));
+    }
+}
+
+static void qv_task(void *arg, int64_t task, int tid)
+{
+    const qv_job *j = arg;
+    const qconv *q = j->q;
+    int64_t mch = task % j->mchunks, rest = task / j->mchunks;
+    int64_t blk = rest % j->nblk, ng = rest / j->nblk, g = ng % q->G, n = ng / q->G;
+    if (j->pimg) n = j->pn; /* tasks of one image at a time */
+    int64_t np = j->pimg ? j->V : j->osp; /* positions (virtual with the padded image) */
+    int64_t p0 = blk * QV_W, tl = np - p0 < QV_W ? np - p0 : QV_W;
+    int64_t nv = (tl + 15) / 16, W = nv * 16, Kq = j->Kp / 4;
+    uint8_t *s = j->scratch + (size_t)tid * j->slice;
+    uint8_t *panel = s, *rows = panel + j->Kp * QV_W;
+    int32_t *sx = (int32_t *)(void *)(rows + 4 * QV_W), *acc = sx + QV_W;
+    qv_seg *segs = (qv_seg *)(void *)(acc + QV_MR * QV_W);
+    int nseg = j->flat || j->pimg ? 1 : qv_segments(q, p0, tl, segs);
+    if (j->flat) segs[0] = (qv_seg){0, (int32_t)tl, 0, 0, (int32_t)p0};
+    memset(sx, 0, sizeof(int32_t) * QV_W);
+    int64_t isp = q->in[0] * q->in[1] * q->in[2], tap[3] = {0, 0, 0}; /* rows: (c, a, b, e) */
+    const uint8_t *xc = (const uint8_t *)j->a->x->data + (n * q->C + g * q->Cg) * isp;
+    if (j->pimg) { /* rows straight from the padded image */
+        static const uint8_t zero[QV_W];
+        const uint8_t *pc = j->pimg + g * q->Cg * j->plane + p0, *r[4];
+        for (int64_t kq = 0; kq < Kq; kq++) {
+            for (int i = 0; i < 4; i++) {
+                r[i] = 4 * kq + i < j->K ? pc + tap[1] * q->d[1] * j->Wp + tap[2] * q->d[2] : zero;
+                if (4 * kq + i < j->K && ++tap[2] == q->k[2] && (tap[2] = 0, ++tap[1] == q->k[1]))
+                    tap[1] = 0, pc += j->plane;
+            }
+            qv_interleave4(r[0], r[1], r[2], r[3], W, panel + kq * W * 4, sx);
+        }
+    }
+    for (int64_t kq = 0; !j->pimg && kq < Kq; kq++) {
+        for (int64_t i = 0; i < 4; i++) {
+            if (4 * kq + i >= j->K) {
+                memset(rows + i * QV_W, 0, QV_W);
+                continue;
+            }
+            qv_row(j, xc, tap, segs, nseg, rows + i * QV_W);
+            if (++tap[2] == q->k[2] && (tap[2] = 0, ++tap[1] == q->k[1]) &&
+                (tap[1] = 0, ++tap[0] == q->k[0]))
+                tap[0] = 0, xc += isp;
+        }
+        qv_interleave(rows, W, panel + kq * W * 4, sx);
+    }
+    static const qv_tile_fn tiles[4] = {qv_tile1, qv_tile2, qv_tile3, qv_tile4};
+    int64_t mlo = g * q->Mg + mch * j->mc, mhi = mlo + j->mc;
+    if (mhi > (g + 1) * q->Mg) mhi = (g + 1) * q->Mg;
+    for (int64_t m0 = mlo; m0 < mhi; m0 += QV_MR) {
+        int64_t nm = mhi - m0 < QV_MR ? mhi - m0 : QV_MR;
+        const int8_t *w[QV_MR];
+        for (int64_t i = 0; i < QV_MR; i++) /* past the chunk: channel m0 again, dropped */
+            w[i] = j->codes + (m0 + (i < nm ? i : 0)) * j->Kp;
+        tiles[nv - 1](panel, Kq, w, acc);
+        qv_store(j, n, m0, nm, p0, tl, W, acc, sx);
+    }
+}
+
+/* ---- depthwise ---- */
+
+// plane (Hp, Wp) int32 = x[n, c] - xzp at (row + pb1, col + pb2), 0 elsewhere (the padding)
+QV_TGT static void qv_dw_fill(const qv_job *j, const uint8_t *xc, int64_t Hp, int64_t Wp,
+                              int32_t *plane)
+{
+    const qconv *q = j->q;
+    int64_t H = q->in[1], W = q->in[2], pb1 = q->pb[1], pb2 = q->pb[2];
+    const __m512i zu = _mm512_set1_epi32(j->xzu), fl = _mm512_set1_epi8((char)j->flip);
+    for (int64_t r = 0; r < Hp; r++) {
+        int32_t *d = plane + r * Wp;
+        int64_t iy = r - pb1;
+        if (iy < 0 || iy >= H) {
+            memset(d, 0, (size_t)Wp * 4);
+            continue;
+        }
+        memset(d, 0, (size_t)pb2 * 4);
+        memset(d + pb2 + W, 0, (size_t)(Wp - pb2 - W) * 4);
+        const uint8_t *src = xc + iy * W;
+        for (int64_t t = 0; t < W; t += 16) {
+            __mmask16 k = W - t >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (W - t)) - 1);
+            __m512i b = _mm512_xor_si512(_mm512_maskz_loadu_epi8((__mmask64)k, src + t), fl);
+            __m512i v = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(b)), zu);
+            _mm512_mask_storeu_epi32(d + pb2 + t, k, v);
+        }
+    }
+}
+
+// acc (OW rounded up to 16) int32 = sum over taps (a, b) of w[a, b] * plane[oy*s1 + a][ox*s2 + b]
+// plane (n) int32 -> in place the int16 pairs (plane[i], plane[i + 1]) in dword i (reads one
+// value past the end): what vpdpwssd multiplies by a pair of taps
+QV_TGT static void qv_dw_pairs(int32_t *plane, int64_t n)
+{
+    const __m512i lo16 = _mm512_set1_epi32(0xffff);
+    for (int64_t i = 0; i < n; i += 16) { /* reads [i, i + 17) before it writes [i, i + 16) */
+        __m512i v0 = _mm512_loadu_si512(plane + i), v1 = _mm512_loadu_si512(plane + i + 1);
+        _mm512_storeu_si512(plane + i, _mm512_or_si512(_mm512_and_si512(v0, lo16),
+                                                       _mm512_slli_epi32(v1, 16)));
+    }
+}
+
+// acc (OW rounded up to 16) int32 = sum over taps (a, b) of w[a, b] * x[oy*s1 + a][ox*s2 + b]
+// from the pair plane: taps b, b + 1 in one vpdpwssd (wp: their int16 pair; the pair past an
+// odd kernel width has weight 0), stride 2 by the even lanes of two loads
+QV_TGT static void qv_dw_row(const qconv *q, const int32_t *pairs, int64_t Wp, int64_t oy,
+                             const int32_t *wp, int32_t *acc)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    int64_t s2 = q->s[2], np = (q->k[2] + 1) / 2;
+    for (int64_t ox = 0; ox < q->out[2]; ox += 16) {
+        __m512i c = _mm512_setzero_si512();
+        for (int64_t a = 0; a < q->k[1]; a++) {
+            const int32_t *r = pairs + (oy * q->s[1] + a) * Wp + ox * s2;
+            for (int64_t b = 0; b < np; b++) {
+                __m512i v = _mm512_loadu_si512(r + 2 * b);
+                if (s2 == 2)
+                    v = _mm512_permutex2var_epi32(v, even, _mm512_loadu_si512(r + 2 * b + 16));
+                c = _mm512_dpwssd_epi32(c, v, _mm512_set1_epi32(wp[a * np + b]));
+            }
+        }
+        _mm512_storeu_si512(acc + ox, c);
+    }
+}
+
+/* Channel m of image n: its padded plane, then row by row the taps' sums (exact:
+ * at most 49 products of 9-bit values), then the whole channel plus bias requantized as
+ * qv_store does. */
+static void qv_dw_channel(const qv_job *j, int64_t n, int64_t m, int tid)
+{
+    const qconv *q = j->q;
+    const afk_qconv_args *a = j->a;
+    int64_t Hp, Wp, taps = q->k[1] * q->k[2];
+    qv_dw_plane(q, &Hp, &Wp);
+    int32_t *plane = (int32_t *)(void *)(j->scratch + (size_t)tid * j->slice);
+    int32_t *acc = plane + Hp * Wp, w[49];
+    int32_t wz = zp_at(a->wz, m) - j->wshift, wp[28];
+    for (int64_t t = 0; t < taps; t++) w[t] = j->codes[m * j->Kp + t] - wz; /* |w| <= 255 */
+    int64_t np = (q->k[2] + 1) / 2;
+    for (int64_t r = 0; r < q->k[1]; r++)
+        for (int64_t b = 0; b < np; b++) {
+            int32_t w0 = w[r * q->k[2] + 2 * b];
+            int32_t w1 = 2 * b + 1 < q->k[2] ? w[r * q->k[2] + 2 * b + 1] : 0;
+            wp[r * np + b] = (int32_t)((uint32_t)(uint16_t)w0 | (uint32_t)(uint16_t)w1 << 16);
+        }
+    qv_dw_fill(j, (const uint8_t *)a->x->data + (n * q->C + m) * q->in[1] * q->in[2], Hp, Wp,
+               plane);
+    qv_dw_pairs(plane, Hp * Wp);
+    const int32_t *bias = a->b && a->b->data ? a->b->data : NULL;
+    uint32_t c0 = bias ? (uint32_t)bias[m] : 0u;
+    float sc = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
+    int32_t lo = 0, hi = 0;
+    if (a->ys) qrange(a->y->dtype, &lo, &hi);
+    /* rows in order: each writes up to 15 lanes past its end, which the next row overwrites */
+    for (int64_t oy = 0; oy < q->out[1]; oy++)
+        qv_dw_row(q, plane, Wp, oy, wp, acc + oy * q->out[2]);
+    int64_t e = (n * q->M + m) * j->osp;
+    if (a->ys && isfinite(sc)) { /* wzq 0: the sums argument is not read */
+        qv_requant16(acc, acc, 0, c0, sc, j->yzp, lo, hi, j->osp, (uint8_t *)a->y->data + e);
+        return;
+    }
+    for (int64_t t = 0; t < j->osp; t++) {
+        int32_t v = (int32_t)((uint32_t)acc[t] + c0);
+        store_q(a->y, e + t, a->ys ? requant(v, sc, j->yzp, a->y->dtype) : v);
+    }
+}
+
+/* Tasks of j->mc channels of one image: at least ~4096 outputs each, so small maps do not spend
+ * more on claiming tasks than on the work. */
+static void qv_dw_task(void *arg, int64_t task, int tid)
+{
+    const qv_job *j = arg;
+    int64_t per = (j->q->M + j->mc - 1) / j->mc, n = task / per, m0 = task % per * j->mc;
+    for (int64_t m = m0; m < m0 + j->mc && m < j->q->M; m++) qv_dw_channel(j, n, m, tid);
+}
+
+#endif
+
+int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args *a,
+                       const af_kctx *ctx)
+{
+#ifdef QV_X86
+    const qv_pack *h = packed;
+    if (!h || h->magic != QV_MAGIC || h->M != q->M || h->K != kcount(q) || !ctx->scratch ||
+        (a->x->dtype != AF_DTYPE_U8 && a->x->dtype != AF_DTYPE_I8) || !afk_q8_available() ||
+        !__builtin_cpu_supports("avx512vl"))
+        return 0;
+    if (q->out[0] * q->out[1] * q->out[2] > INT32_MAX ||
+        q->in[0] * q->in[1] * q->in[2] > INT32_MAX)
+        return 0; /* positions and segment coordinates are int32 */
+    int nt = ctx->n_threads > 0 ? ctx->n_threads : 1;
+    size_t slice = ctx->pool ? ctx->scratch_bytes / (size_t)nt : ctx->scratch_bytes;
+    if (slice < afk_qconv_vnni_scratch(q)) return 0;
+    int x8 = a->x->dtype == AF_DTYPE_I8;
+    qv_job j = {.q = q, .a = a, .codes = (const int8_t *)packed + codes_off(), .K = h->K,
+                .Kp = h->Kp, .osp = q->out[0] * q->out[1] * q->out[2],
+                .xzu = zp_at(a->xz, 0) + (x8 ? 128 : 0), .yzp = a->ys ? zp_at(a->yz, 0) : 0,
+                .wshift = h->wu8 ? 128 : 0, .flip = x8 ? 0x80 : 0,
+                .scratch = ctx->scratch, .slice = slice};
+    j.sumw = (const int32_t *)(const void *)((const uint8_t *)packed + sums_off(h->M, h->Kp));
+    if (qv_is_dw(q)) {
+        j.mc = 4096 / (j.osp > 0 ? j.osp : 1);
+        j.mc = j.mc < 1 ? 1 : j.mc > 64 ? 64 : j.mc;
+        afk_parallel(ctx, q->N * ((q->M + j.mc - 1) / j.mc), qv_dw_task, &j);
+        return 1;
+    }
+    j.nblk = (j.osp + QV_W - 1) / QV_W;
+    j.vbmi = __builtin_cpu_supports("avx512vbmi");
+    j.flat = 1;
+    for (int i = 0; i < 3; i++)
+        j.flat &= q->k[i] == 1 && q->s[i] == 1 && q->pb[i] == 0 && q->out[i] == q->in[i];
+    j.plane = qv_padded(q, &j.Hp, &j.Wp);
+    int padded = j.plane && h->shared && ctx->shared && ctx->shared_bytes >= (size_t)h->shared &&
+                 (size_t)h->shared >= (size_t)(j.plane * q->C);
+    if (padded) {
+        j.V = (q->out[1] - 1) * j.Wp + q->out[2];
+        j.nblk = (j.V + QV_W - 1) / QV_W;
+    }
+    /* channel chunks only when too few position blocks to share among the threads */
+    int64_t chunks = 1, units = (padded ? 1 : q->N) * q->G * j.nblk;
+    while (units * chunks < 4 * nt && q->Mg / (chunks * 2) >= 4 * QV_MR) chunks *= 2;
+    j.mc = (q->Mg + chunks - 1) / chunks;
+    j.mc = (j.mc + QV_MR - 1) / QV_MR * QV_MR;
+    j.mchunks = (q->Mg + j.mc - 1) / j.mc;
+    if (!padded) {
+        afk_parallel(ctx, units * j.mchunks, qv_task, &j);
+        return 1;
+    }
+    j.pimg = ctx->shared;
+    for (j.pn = 0; j.pn < q->N; j.pn++) { /* per image: its padded copy, then its outputs */
+        afk_parallel(ctx, q->C, qv_pad_task, &j);
+        afk_parallel(ctx, units * j.mchunks, qv_task, &j);
+    }
+    return 1;
+#else
+    (void)q, (void)packed, (void)a, (void)ctx;
+    return 0;
+#endif
+}

@@ -1,0 +1,202 @@
+/* tests/unit/test_qconv_vnni.c — the AVX512-VNNI integer conv (runtime/kernels/qconv_vnni.c)
+ * against the reference path of runtime/kernels/quant.c, bit for bit: QLINEAR_CONV and
+ * CONV_INTEGER with the weight packed (af_kernel_prepack, ctx->packed) and without (the
+ * reference), on random codes: 1x1, 3x3 stride 1 and 2 with padding, dilation, 7x7 stride 2,
+ * groups, K above 256 and K not a multiple of 4, 1-D and 3-D convs, uint8 and int8
+ * activations, weights and outputs, nonzero zero points (per tensor and per channel), with and
+ * without bias, outputs that saturate (and a zero y_scale: the scalar requantization),
+ * position counts that are not a multiple of 16, batch 2; depthwise 3x3 and 5x5, stride 1 and
+ * 2; each with 1, 2 and 3 threads, and with 2 threads but no ctx->shared (stride-1 convs
+ * then take the bounds-checked im2col instead of the padded image). Both paths compute exact
+ * integer sums and requantize alike, so there is no tolerance: the output bytes must be equal.
+ * The packed runs are handed a zeroed weight, so equal bytes also show the VNNI path ran.
+ * Depthwise convs take their own path (stride 1 or 2, kernels up to 7x7, no dilation); other
+ * depthwise shapes and groups of fewer than 4 channels pack nothing and stay on the reference.
+ * Without AVX512-VNNI nothing packs (checked) and nothing else is. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/kernels/internal.h"
+#include "runtime/kernels/qgemm.h"
+#include "test_kernels_util.h"
+
+typedef struct qcase {
+    const char *name;
+    int op_integer;       /* 1: CONV_INTEGER (int32 out), else QLINEAR_CONV */
+    int nsp;              /* spatial dims */
+    int64_t N, C, M, G, sp, k; /* sp: each spatial extent, k: each kernel extent */
+    int stride, pad, dil;
+    af_dtype xdt, wdt, ydt;
+    int wz_per_channel, bias; /* wz_per_channel 2: per channel, all 0 (symmetric) */
+    int ys_kind; /* 1: y_scale 0 (an infinite scale: the scalar requant), 2: tiny (saturates) */
+} qcase;
+
+static uint64_t qstate = 0x243f6a8885a308d3ull;
+static int32_t irand(int32_t lo, int32_t hi) /* uniform in [lo, hi] */
+{
+    qstate = qstate * 6364136223846793005ull + 1442695040888963407ull;
+    return lo + (int32_t)((qstate >> 33) % (uint64_t)(hi - lo + 1));
+}
+
+static void fill_codes(af_dtype dt, void *d, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        if (dt == AF_DTYPE_U8) ((uint8_t *)d)[i] = (uint8_t)irand(0, 255);
+        else ((int8_t *)d)[i] = (int8_t)irand(-128, 127);
+    }
+}
+
+static int32_t zp_rand(af_dtype dt) { return dt == AF_DTYPE_U8 ? irand(0, 255) : irand(-128, 127); }
+
+static void store_zp(af_dtype dt, void *d, int64_t i, int32_t v)
+{
+    if (dt == AF_DTYPE_U8) ((uint8_t *)d)[i] = (uint8_t)v;
+    else ((int8_t *)d)[i] = (int8_t)v;
+}
+
+/* Runs the node with threads threads; packed NULL: the reference path. */
+static void run(af_op op, const af_params *p, const af_tview *in, int n_in, af_tview *out,
+                const void *packed, int threads, int shared)
+{
+    af_err err = {0};
+    size_t need = af_kernel_scratch_bytes(op, p, in, n_in, out, 1);
+    size_t sh = shared && packed ? af_kernel_shared_bytes(op, packed) : 0;
+    need = (need + 63) / 64 * 64;
+    af_kctx ctx = {.scratch = aligned_alloc(64, need * (size_t)threads + 64),
+                   .scratch_bytes = need * (size_t)threads, .n_threads = threads,
+                   .packed = packed, .shared = sh ? aligned_alloc(64, (sh + 63) / 64 * 64) : NULL,
+                   .shared_bytes = sh};
+    afk_pool_create(threads, &ctx.pool, &err);
+    af_status st = af_kernel_run(op, p, in, n_in, out, 1, &ctx, &err);
+    CHECK(st == AF_OK, "run: %s", err.msg);
+    afk_pool_free(ctx.pool);
+    free(ctx.scratch), free(ctx.shared);
+}
+
+static void one(const qcase *c)
+{
+    int r = c->nsp + 2;
+    int64_t xd[5] = {c->N, c->C}, wd[5] = {c->M, c->C / c->G}, yd[5] = {c->N, c->M};
+    int64_t osp1 = (c->sp + 2 * c->pad - c->dil * (c->k - 1) - 1) / c->stride + 1;
+    af_params p;
+    memset(&p, 0, sizeof p);
+    p.conv.nsp = c->nsp, p.conv.group = (int32_t)c->G;
+    for (int i = 0; i < c->nsp; i++) {
+        xd[2 + i] = c->sp, wd[2 + i] = c->k, yd[2 + i] = osp1;
+        p.conv.kernel[i] = (int32_t)c->k, p.conv.stride[i] = c->stride;
+        p.conv.dilation[i] = c->dil, p.conv.pad_begin[i] = p.conv.pad_end[i] = c->pad;
+    }
+    af_tview xv = mkview(c->xdt, NULL, r, xd), wv = mkview(c->wdt, NULL, r, wd);
+    af_dtype ydt = c->op_integer ? AF_DTYPE_I32 : c->ydt;
+    af_tview y0 = mkview(ydt, NULL, r, yd), y1 = y0;
+    int64_t nx = af_tview_numel(&xv), nw = af_tview_numel(&wv), ny = af_tview_numel(&y0);
+    int64_t K = wd[1] * af_tview_numel(&wv) / (wd[0] * wd[1]);
+    size_t yb = (size_t)ny * (ydt == AF_DTYPE_I32 ? 4 : 1);
+    xv.data = malloc((size_t)nx), wv.data = malloc((size_t)nw);
+    y0.data = malloc(yb), y1.data = malloc(yb);
+    fill_codes(c->xdt, xv.data, nx);
+    fill_codes(c->wdt, wv.data, nw);
+    uint8_t xz[1], yz[1], *wz = malloc((size_t)c->M);
+    int32_t *bias = malloc((size_t)c->M * 4);
+    float xs = 0.02f, ys, *ws = malloc((size_t)c->M * 4);
+    store_zp(c->xdt, xz, 0, zp_rand(c->xdt));
+    store_zp(ydt == AF_DTYPE_I32 ? AF_DTYPE_U8 : ydt, yz, 0,
+             irand(0, 255) - (ydt == AF_DTYPE_I8) * 128);
+    int64_t nwz = c->wz_per_channel ? c->M : 1;
+    for (int64_t m = 0; m < c->M; m++) {
+        store_zp(c->wdt, wz, m, c->wz_per_channel == 2 ? 0 : zp_rand(c->wdt));
+        ws[m] = 0.004f * (float)(1 + m % 7);
+        bias[m] = irand(-20000, 20000);
+    }
+    /* |acc| ~ 100 * sqrt(K) * 128: outputs spread over the range, some saturate */
+    ys = xs * 0.004f * 8000.0f * sqrtf((float)K) / 100.0f;
+    if (c->ys_kind) ys = c->ys_kind == 1 ? 0.0f : 1e-7f;
+    af_tview in[9];
+    int n_in;
+    af_op op = c->op_integer ? AF_OP_CONV_INTEGER : AF_OP_QLINEAR_CONV;
+    if (c->op_integer) {
+        in[0] = xv, in[1] = wv;
+        in[2] = TV(c->xdt, xz, 1);
+        in[3] = mkview(c->wdt, wz, 1, (int64_t[]){nwz});
+        n_in = 4;
+    } else {
+        in[0] = xv, in[1] = TV(AF_DTYPE_F32, &xs, 1), in[2] = TV(c->xdt, xz, 1), in[3] = wv;
+        in[4] = mkview(AF_DTYPE_F32, ws, 1, (int64_t[]){nwz});
+        in[5] = mkview(c->wdt, wz, 1, (int64_t[]){nwz});
+        in[6] = TV(AF_DTYPE_F32, &ys, 1), in[7] = TV(c->ydt, yz, 1);
+        in[8] = TV(AF_DTYPE_I32, bias, c->M);
+        n_in = c->bias ? 9 : 8;
+    }
+    af_err err = {0};
+    CHECK(af_kernel_check(op, &p, in, n_in, &y0, 1, &err) == AF_OK, "%s: %s", c->name, err.msg);
+    run(op, &p, in, n_in, &y0, NULL, 1, 0);
+    size_t pb = af_kernel_prepack_bytes(op, &p, in, n_in, &y0, 1);
+    int dw = c->G == c->C && c->G == c->M && c->dil == 1 && c->stride <= 2 && c->k <= 7 &&
+             c->nsp <= 2; /* qconv_vnni.c's depthwise path */
+    int want = afk_q8_available() && ((c->M / c->G >= 4 && K >= 4) || dw);
+    CHECK(!pb == !want, "%s: packs %zu bytes, expected %s", c->name, pb, want ? "some" : "none");
+    void *packed = pb ? aligned_alloc(64, (pb + 63) / 64 * 64) : NULL;
+    if (packed) af_kernel_prepack(op, &p, in, n_in, &y0, 1, packed);
+    int padded = packed && !dw && c->stride == 1 && c->nsp <= 2 && (c->k > 1 || c->pad > 0);
+    CHECK(!packed || !padded == !af_kernel_shared_bytes(op, packed),
+          "%s: wants %zu shared bytes", c->name, af_kernel_shared_bytes(op, packed));
+    /* the packed runs see a zeroed weight: equal outputs prove the packed copy was used */
+    af_tview inz[9];
+    memcpy(inz, in, sizeof inz);
+    int wi = af_kernel_weight_input(op);
+    inz[wi].data = calloc((size_t)nw, 1);
+    for (int t = 1; pb && t <= 4; t++) { /* 4: 2 threads without ctx->shared */
+        memset(y1.data, 0xA5, yb);
+        run(op, &p, inz, n_in, &y1, packed, t < 4 ? t : 2, t < 4);
+        int64_t bad = -1;
+        for (size_t i = 0; i < yb && bad < 0; i++)
+            if (((uint8_t *)y0.data)[i] != ((uint8_t *)y1.data)[i]) bad = (int64_t)i;
+        CHECK(bad < 0, "%s (K=%lld): %d threads: byte %lld differs", c->name, (long long)K, t,
+              (long long)bad);
+    }
+    free(inz[wi].data), free(packed), free(xv.data), free(wv.data), free(y0.data), free(y1.data);
+    free(wz), free(bias), free(ws);
+}
+
+int main(void)
+{
+    const af_dtype U = AF_DTYPE_U8, S = AF_DTYPE_I8;
+    static const qcase cases[] = {
+        {"1x1 u8/s8/u8", 0, 2, 1, 64, 48, 1, 14, 1, 1, 0, 1, U, S, U, 1, 1, 0},
+        {"1x1 s8 x, symmetric w", 0, 2, 1, 40, 24, 1, 11, 1, 1, 0, 1, S, S, U, 2, 1, 0},
+        {"3x3 symmetric w", 0, 2, 1, 24, 16, 1, 10, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"3x3 s1 p0", 0, 2, 1, 20, 24, 1, 13, 3, 1, 0, 1, U, S, U, 1, 1, 0},
+        {"5x5 s1 p2 s8 x", 0, 2, 1, 12, 20, 1, 15, 5, 1, 2, 1, S, S, U, 1, 1, 0},
+        {"3x3 s1 batch 3, grouped 2", 0, 2, 3, 16, 24, 2, 7, 3, 1, 1, 1, U, U, U, 1, 1, 0},
+        {"1x1 padded", 0, 2, 1, 16, 12, 1, 9, 1, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"1x1 K=67 tail", 0, 2, 1, 67, 20, 1, 9, 1, 1, 0, 1, U, S, U, 0, 1, 0},
+        {"3x3 s1 p1", 0, 2, 1, 32, 40, 1, 17, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"3x3 s2 p1 u8 weights", 0, 2, 1, 30, 24, 1, 15, 3, 2, 1, 1, U, U, U, 1, 1, 0},
+        {"3x3 s1 p1 s8 x, s8 y", 0, 2, 1, 36, 16, 1, 12, 3, 1, 1, 1, S, S, S, 1, 0, 0},
+        {"3x3 K=450 u8 w per tensor", 0, 2, 1, 50, 13, 1, 8, 3, 1, 1, 1, U, U, U, 0, 1, 0},
+        {"3x3 dil 2", 0, 2, 1, 16, 12, 1, 11, 3, 1, 2, 2, U, S, U, 1, 1, 0},
+        {"7x7 s2 p3 stem", 0, 2, 1, 3, 16, 1, 32, 7, 2, 3, 1, U, S, U, 1, 1, 0},
+        {"grouped 4", 0, 2, 1, 32, 32, 4, 10, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"grouped 2 s8 x", 0, 2, 2, 24, 36, 2, 9, 3, 2, 1, 1, S, U, S, 1, 1, 0},
+        {"depthwise 3x3 s1", 0, 2, 1, 16, 16, 16, 10, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"depthwise 3x3 s2 odd, 40 wide", 0, 2, 2, 12, 12, 12, 41, 3, 2, 1, 1, U, S, U, 1, 1, 0},
+        {"depthwise 5x5 s2 s8/s8/s8", 0, 2, 1, 8, 8, 8, 19, 5, 2, 2, 1, S, S, S, 1, 1, 0},
+        {"depthwise 3x3 u8 w, no bias", 0, 2, 1, 8, 8, 8, 17, 3, 1, 1, 1, U, U, U, 0, 0, 0},
+        {"depthwise 1-D k3", 0, 1, 1, 8, 8, 8, 37, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"depthwise y_scale 0", 0, 2, 1, 8, 8, 8, 9, 3, 1, 1, 1, U, S, U, 1, 1, 1},
+        {"depthwise conv_integer", 1, 2, 1, 8, 8, 8, 9, 3, 2, 1, 1, U, S, U, 1, 0, 0},
+        {"depthwise dil 2 (reference)", 0, 2, 1, 8, 8, 8, 12, 3, 1, 2, 2, U, S, U, 1, 1, 0},
+        {"channel multiplier 2 (reference)", 0, 2, 1, 8, 16, 8, 10, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"1-D K=3x130", 0, 1, 1, 130, 8, 1, 70, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"3-D", 0, 3, 1, 8, 12, 1, 6, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"batch 2, 100 positions", 0, 2, 2, 20, 7, 1, 10, 1, 1, 0, 1, U, S, U, 1, 1, 0},
+        {"y_scale 0", 0, 2, 1, 16, 12, 1, 9, 3, 1, 1, 1, U, S, U, 1, 1, 1},
+        {"y_scale tiny, s8 y", 0, 2, 1, 16, 12, 1, 9, 3, 1, 1, 1, U, S, S, 1, 1, 2},
+        {"conv_integer u8/u8", 1, 2, 1, 20, 12, 1, 9, 3, 1, 1, 1, U, U, U, 1, 0, 0},
+        {"conv_integer s8/s8 grouped", 1, 2, 1, 16, 16, 2, 8, 3, 2, 1, 1, S, S, U, 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) one(&cases[i]);
+    if (!afk_q8_available()) printf("test_qconv_vnni: no AVX512-VNNI, reference path only\n");
+    return check_report("test_qconv_vnni");
+}

@@ -45,12 +45,6 @@ static double lanes_total(const float *s)
  * elements it covered (0 without AVX-512). */
 #define AFK_NORM_X512 1
 #define TGTN __attribute__((target("avx512f")))
-static int norm512(void)
-{
-    static int have = -1;
-    if (have < 0) have = __builtin_cpu_supports("avx512f");
-    return have && !afk_vec_force_portable;
-}
 
 TGTN static int64_t lane_sums512(const float *x, int64_t n, float *s)
 {
@@ -105,7 +99,7 @@ static double tile_sum(const float *x, int64_t n)
     float s[AFK_NORM_LANES] = {0};
     int64_t i = 0;
 #ifdef AFK_NORM_X512
-    if (norm512()) i = lane_sums512(x, n, s);
+    if (afk_vec_have512()) i = lane_sums512(x, n, s);
 #endif
 #ifdef AFK_NEON
     if (afk_neon_on()) i = afk_neon_lane_sums16(x, n, s);
@@ -121,7 +115,7 @@ static double tile_sqdev(const float *x, int64_t n, float mean)
     float s[AFK_NORM_LANES] = {0};
     int64_t i = 0;
 #ifdef AFK_NORM_X512
-    if (norm512()) i = lane_sqdev512(x, n, mean, s);
+    if (afk_vec_have512()) i = lane_sqdev512(x, n, mean, s);
 #endif
 #ifdef AFK_NEON
     if (afk_neon_on()) i = afk_neon_lane_sqdev16(x, n, mean, s);
@@ -160,7 +154,7 @@ static void norm_span(const float *x, float *y, int64_t n, float mean, float rst
     for (int64_t i = 0; i < n; i += AFK_NORM_TILE) {
         int64_t m = n - i < AFK_NORM_TILE ? n - i : AFK_NORM_TILE, j = 0;
 #ifdef AFK_NORM_X512
-        if (norm512()) scale_shift512(x + i, y + i, m, k, c), j = m;
+        if (afk_vec_have512()) scale_shift512(x + i, y + i, m, k, c), j = m;
 #endif
 #ifdef AFK_NEON
         if (afk_neon_on()) j = afk_neon_scale_shift(x + i, y + i, m, k, c);
@@ -326,7 +320,7 @@ static void ln_row(const float *restrict x, float *restrict y, int64_t n, float 
                    const float *restrict scale, const float *restrict bias)
 {
 #ifdef AFK_NORM_X512
-    if (norm512()) {
+    if (afk_vec_have512()) {
         ln_row512(x, y, n, mean, rstd, scale, bias);
         return;
     }

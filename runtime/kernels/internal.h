@@ -415,6 +415,9 @@ int afk_vec_sigmoid(const af_unary_params *u, float *x, int64_t n);
  * bits; 0: not taken. */
 int afk_vec_piecewise(const af_unary_params *u, float *x, int64_t n);
 extern int afk_vec_force_portable; /* tests: 1 = never take the AVX2 loops */
+/* 1 when the CPU has AVX-512F and afk_vec_force_portable is not set: the elementwise, norm,
+ * pool and movement kernels' 16-lane loops (vec.c; 0 off x86). */
+int afk_vec_have512(void);
 
 /* transpose2d.c: a transpose of x (shape dims, rank r) by perm that is x (B, R, C) -> y (B, C, R)
  * once size-1 axes are dropped and neighbour axes merged (returns 0 when it is not), and that

@@ -37,13 +37,6 @@ __attribute__((target("avx512f"))) static void affine512(const float *x, float *
         _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(v, vb));
     }
 }
-
-static int have512(void)
-{
-    static int have = -1;
-    if (have < 0) have = __builtin_cpu_supports("avx512f");
-    return have && !afk_vec_force_portable;
-}
 #endif
 
 typedef struct bn_job {
@@ -65,7 +58,7 @@ static void bn_task(void *arg, int64_t t, int tid)
         const float *xr = j->x + k * j->S;
         float *yr = j->y + k * j->S;
 #if defined(__x86_64__) || defined(__i386__)
-        if (have512()) {
+        if (afk_vec_have512()) {
             affine512(xr, yr, j->S, a, b);
             continue;
         }

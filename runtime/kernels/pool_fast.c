@@ -19,12 +19,6 @@
 
 #define TGT512 __attribute__((target("avx512f")))
 
-static int have512(void)
-{
-    static int have = -1;
-    if (have < 0) have = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    return have && !afk_vec_force_portable;
-}
 
 static __mmask16 lanes(int64_t n)
 {
@@ -96,7 +90,7 @@ TGT512 static void maxpool_row512(const float *const *rows, int nr, int64_t o0, 
 int afk_maxpool_row_fast(const float *const *rows, int nr, int64_t o0, int64_t o1, int64_t s,
                          int64_t d, int64_t KW, int64_t pb, float *y)
 {
-    if (s > 2 || !have512()) return 0;
+    if (s > 2 || !afk_vec_have512()) return 0;
     if (s == 2 && d == 1 && KW == 3) maxpool_row512_k3s2(rows, nr, o0, o1, pb, y);
     else maxpool_row512(rows, nr, o0, o1, s, d, KW, pb, y);
     return 1;
@@ -123,7 +117,7 @@ TGT512 static double sum512(const float *x, int64_t n)
 
 int afk_sum_f64_fast(const float *x, int64_t n, double *sum)
 {
-    if (!have512()) return 0;
+    if (!afk_vec_have512()) return 0;
     *sum = sum512(x, n);
     return 1;
 }
@@ -170,21 +164,21 @@ TGT512 static void avgpool_row512(const float *const *rows, int nr, int64_t OW, 
 int afk_avgpool_row_fast(const float *const *rows, int nr, int64_t OW, int64_t W, int64_t KW,
                          int64_t pb, const float *divs, float *y)
 {
-    if (!have512()) return 0;
+    if (!afk_vec_have512()) return 0;
     avgpool_row512(rows, nr, OW, W, KW, pb, divs, y);
     return 1;
 }
 
 int afk_add_row_fast(float *y, const float *r, int64_t n)
 {
-    if (!have512()) return 0;
+    if (!afk_vec_have512()) return 0;
     add_row512(y, r, n);
     return 1;
 }
 
 int afk_div_row_fast(float *y, int64_t n, float d)
 {
-    if (!have512()) return 0;
+    if (!afk_vec_have512()) return 0;
     div_row512(y, n, d);
     return 1;
 }

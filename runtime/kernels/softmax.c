@@ -73,13 +73,6 @@ AFK_TGT512 static void row512(const float *x, float *y, int64_t n, int log_form)
         _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, y + i), inv));
     }
 }
-
-static int have512(void)
-{
-    static int have = -1;
-    if (have < 0) have = __builtin_cpu_supports("avx512f");
-    return have && !afk_vec_force_portable;
-}
 #endif
 
 typedef struct sm_job {
@@ -98,7 +91,7 @@ static void sm_task(void *arg, int64_t t, int tid)
         for (int64_t i = 0; i < j->inner; i++) {
             int64_t base = o * j->n * j->inner + i;
 #if defined(__x86_64__) || defined(__i386__)
-            if (j->inner == 1 && have512()) {
+            if (j->inner == 1 && afk_vec_have512()) {
                 row512(j->x + base, j->y + base, j->n, j->log_form);
                 continue;
             }

@@ -107,9 +107,7 @@ void afk_transpose2d_u32(const af_kctx *ctx, const void *x, void *y, int64_t B, 
 {
     t2_job j = {x, y, R, C, B * ((C + 15) / 16), 1, 0};
 #ifdef AFK_T2_X86
-    static int have = -1;
-    if (have < 0) have = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    j.wide = have && !afk_vec_force_portable;
+    j.wide = afk_vec_have512();
 #endif
     if (j.strips == 0 || R == 0) return;
     j.per = (16384 + 16 * R - 1) / (16 * R); /* tasks of at least 16K elements */

@@ -251,6 +251,17 @@ static int use_avx2(void)
 
 int afk_vec_force_portable = 0;
 
+int afk_vec_have512(void)
+{
+#ifdef AFK_X86
+    static int have = -1;
+    if (have < 0) have = __builtin_cpu_supports("avx512f");
+    return have && !afk_vec_force_portable;
+#else
+    return 0;
+#endif
+}
+
 const char *afk_vec_isa(void)
 {
 #ifdef AFK_NEON

@@ -82,16 +82,6 @@ TGTN static void ln_row512(const float *x, float *y, int64_t n, float mean, floa
     }
 }
 
-/* y = x * k + c, 16 lanes, tail masked. */
-TGTN static void scale_shift512(const float *x, float *y, int64_t n, float k, float c)
-{
-    const __m512 vk = _mm512_set1_ps(k), vc = _mm512_set1_ps(c);
-    for (int64_t i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-        __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), vk);
-        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(v, vc));
-    }
-}
 #endif
 
 static double tile_sum(const float *x, int64_t n)
@@ -154,7 +144,7 @@ static void norm_span(const float *x, float *y, int64_t n, float mean, float rst
     for (int64_t i = 0; i < n; i += AFK_NORM_TILE) {
         int64_t m = n - i < AFK_NORM_TILE ? n - i : AFK_NORM_TILE, j = 0;
 #ifdef AFK_NORM_X512
-        if (afk_vec_have512()) scale_shift512(x + i, y + i, m, k, c), j = m;
+        if (afk_vec_affine512(x + i, y + i, m, k, c)) j = m;
 #endif
 #ifdef AFK_NEON
         if (afk_neon_on()) j = afk_neon_scale_shift(x + i, y + i, m, k, c);

@@ -418,6 +418,9 @@ extern int afk_vec_force_portable; /* tests: 1 = never take the AVX2 loops */
 /* 1 when the CPU has AVX-512F and afk_vec_force_portable is not set: the elementwise, norm,
  * pool and movement kernels' 16-lane loops (vec.c; 0 off x86). */
 int afk_vec_have512(void);
+/* y[i] = x[i] * a + b for i < n, the multiply and the add rounded apart (a scalar loop's bits
+ * without FMA contraction), 16 lanes; 0 (nothing done) unless afk_vec_have512(). */
+int afk_vec_affine512(const float *x, float *y, int64_t n, float a, float b);
 
 /* transpose2d.c: a transpose of x (shape dims, rank r) by perm that is x (B, R, C) -> y (B, C, R)
  * once size-1 axes are dropped and neighbour axes merged (returns 0 when it is not), and that

@@ -23,22 +23,6 @@ af_status afk_batchnorm_check(AFK_CHECK_ARGS)
     return AF_OK;
 }
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-/* y = x * a + b over n floats, 16 lanes: the multiply and the add rounded apart, as the scalar
- * loop (x86-64's baseline has no FMA to contract it into), so its bits. */
-__attribute__((target("avx512f"))) static void affine512(const float *x, float *y, int64_t n,
-                                                          float a, float b)
-{
-    const __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
-    for (int64_t i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-        __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), va);
-        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(v, vb));
-    }
-}
-#endif
-
 typedef struct bn_job {
     const float *x, *scale, *bias, *mean, *var;
     float *y, eps;
@@ -57,12 +41,7 @@ static void bn_task(void *arg, int64_t t, int tid)
         float b = j->bias[c] - j->mean[c] * a;
         const float *xr = j->x + k * j->S;
         float *yr = j->y + k * j->S;
-#if defined(__x86_64__) || defined(__i386__)
-        if (afk_vec_have512()) {
-            affine512(xr, yr, j->S, a, b);
-            continue;
-        }
-#endif
+        if (afk_vec_affine512(xr, yr, j->S, a, b)) continue;
         for (int64_t i = 0; i < j->S; i++) yr[i] = xr[i] * a + b;
     }
 }

@@ -251,6 +251,32 @@ static int use_avx2(void)
 
 int afk_vec_force_portable = 0;
 
+#ifdef AFK_X86
+__attribute__((target("avx512f"))) static void affine512(const float *x, float *y, int64_t n,
+                                                          float a, float b)
+{
+    const __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), va);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(v, vb));
+    }
+}
+#endif
+
+int afk_vec_affine512(const float *x, float *y, int64_t n, float a, float b)
+{
+#ifdef AFK_X86
+    if (afk_vec_have512()) {
+        affine512(x, y, n, a, b);
+        return 1;
+    }
+#else
+    (void)x, (void)y, (void)n, (void)a, (void)b;
+#endif
+    return 0;
+}
+
 int afk_vec_have512(void)
 {
 #ifdef AFK_X86

@@ -705,8 +705,8 @@ def summary(results, threads):
         lines.append(f"- {fam}: {len(fr)} models" + (f", {nr} not run" if nr else "")
                      + f", {len(ex)} export, {len(ok)} convert, "
                      f"{sum(1 for r in ok if meets_bars(r))} meet the bars"
-                     + (f"; lowest PSNR fp32 {min(p32):.1f} dB" if p32 else "")
-                     + (f", fp16 {min(p16):.1f} dB" if p16 else "") + ".")
+                     + (f"; lowest PSNR fp32 {db(min(p32))}" if p32 else "")
+                     + (f", fp16 {db(min(p16))}" if p16 else "") + ".")
     for k in map(str, threads):
         rs = [(ratio(r.get("timing"), k), r["name"]) for r in conv if ratio(r.get("timing"), k)]
         mins = [(r["timing"][k]["af_min"] / r["timing"][k]["ort_min"], r["name"]) for r in conv
@@ -728,13 +728,38 @@ def summary(results, threads):
     return lines
 
 
+def machine():
+    """This machine as /proc/cpuinfo names it: cores, model name, family/model, SIMD flags."""
+    try:
+        info = open("/proc/cpuinfo").read()
+    except OSError:
+        return "unknown"
+    def field(k):
+        for line in info.splitlines():
+            if line.split(":")[0].strip() == k:
+                return line.split(":", 1)[1].strip()
+        return "?"
+    flags = set(field("flags").split())
+    simd = [n for f, n in (("avx512f", "AVX-512"), ("avx512_vnni", "VNNI"), ("avx512_fp16", "AVX512-FP16"),
+                           ("amx_tile", "AMX"), ("avx2", "AVX2"), ("fma", "FMA"), ("f16c", "F16C"),
+                           ("asimd", "NEON")) if f in flags]
+    cores = info.count("processor\t:") or os.cpu_count()
+    return (f"{cores}-core {field('model name')} (family {field('cpu family')} model "
+            f"{field('model')}; {', '.join(simd)})")
+
+
+def db(x):
+    """A PSNR for the summary: "exact" when the outputs were equal (infinite)."""
+    return "exact" if math.isinf(x) else f"{x:.1f} dB"
+
+
 def write_doc(path, results, args, started):
     threads = args.threads
     head = ("| model | input | exports | converts | fp32 PSNR dB | fp16 PSNR dB | "
             + " | ".join(f"latency {t} thr (af/ORT ms)" for t in threads) + " | peak RSS ratio |")
     with open(path, "w") as f:
         cmd = args.doc_note or "`" + " ".join(["python3", "bench/zoo.py"] + sys.argv[1:]) + "`"
-        f.write(DOC_HEAD.format(cmd=cmd, date=started))
+        f.write(DOC_HEAD.format(cmd=cmd, date=started, machine=machine()))
         labels = sorted({r["label"] for r in results if r.get("label")})
         f.write("Measured with aneforge " + ", ".join(f"`{x}`" for x in labels) + " (per model: "
                 "the results' `label`).\n\n")
@@ -780,8 +805,8 @@ timed side by side with the alternating method of `bench/compare.py`
   detection and keypoint one 3×320×320 image in [0, 1) (models built with min/max size 320),
   video 3×16×112×112 (S3D and MViT 3×16×224×224), optical flow two 3×128×128 images.
 
-Machine: 2-core Intel Xeon (Sapphire Rapids; AVX-512, AVX2/FMA, F16C), shared with other jobs, so
-single figures are noisy; the alternating rounds keep ratios fair. Written {date}.
+Machine: {machine}, shared with other jobs, so single figures are noisy; the alternating rounds
+keep ratios fair. Written {date}.
 
 {cmd}
 

@@ -92,7 +92,7 @@ static int wino_plan(const conv_geom *g, const af_conv_params *cp, afk_wino *w)
 }
 
 /* Per-thread scratch of the Winograd path: its V and Z blocks, and room for a compressed
- * weight's rows while they are transformed (wino_cw.c). */
+ * weight's rows while they are transformed (wino_weights.c). */
 static size_t wino_scratch(const afk_wino *w)
 {
     size_t a = afk_wino_thread_floats(w), b = afk_wino_cw_thread_floats(w);
@@ -280,11 +280,10 @@ enum { CW_XF_SLOTS = 2048 };
  * run, else 0. */
 static int cw_wino_m(const conv_geom *g, const af_conv_params *cp)
 {
-    afk_wino w;
-    if (!wino_plan(g, cp, &w)) return 0;
+    afk_wino w; /* the transform's cost added to both tiles leaves the tile choice as it was */
+    if (!wino_plan_cost(g, cp, &w, CW_XF_SLOTS)) return 0;
     size_t u = afk_wino_pack_floats(&w) * sizeof(float);
-    if (u <= afk_cw_wino_max || u > afk_cw_wino_run_max) return 0;
-    return wino_plan_cost(g, cp, &w, CW_XF_SLOTS) ? w.m : 0;
+    return u > afk_cw_wino_max && u <= afk_cw_wino_run_max ? w.m : 0;
 }
 
 /* The layout of pre-packed weights made for the kernel in use, or -1 (none or stale). */

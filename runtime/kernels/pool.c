@@ -335,12 +335,7 @@ static void avg_pool_2d(const pool_geom *g, const af_pool_params *pp, const floa
             for (int64_t kw = 0; kw < KW; kw++) {
                 int64_t off = kw * d - g->pb[2], a, b; /* column ow reads row[ow*s + off] */
                 cols_inside(off, s, W, OW, &a, &b);
-                if (s == 1) {
-                    if (b > a && afk_add_row_fast(y + a, row + a + off, b - a)) continue;
-                    for (int64_t ow = a; ow < b; ow++) y[ow] += row[ow + off];
-                } else {
-                    for (int64_t ow = a; ow < b; ow++) y[ow] += row[ow * s + off];
-                }
+                for (int64_t ow = a; ow < b; ow++) y[ow] += row[ow * s + off];
             }
         }
         int64_t div = (pp->count_include_pad ? npad : nr) * KW; /* the interior columns' */

@@ -122,15 +122,6 @@ int afk_sum_f64_fast(const float *x, int64_t n, double *sum)
     return 1;
 }
 
-TGT512 static void add_row512(float *y, const float *r, int64_t n)
-{
-    for (int64_t i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + i),
-                                                      _mm512_maskz_loadu_ps(m, r + i)));
-    }
-}
-
 TGT512 static void div_row512(float *y, int64_t n, float d)
 {
     const __m512 v = _mm512_set1_ps(d);
@@ -169,13 +160,6 @@ int afk_avgpool_row_fast(const float *const *rows, int nr, int64_t OW, int64_t W
     return 1;
 }
 
-int afk_add_row_fast(float *y, const float *r, int64_t n)
-{
-    if (!afk_vec_have512()) return 0;
-    add_row512(y, r, n);
-    return 1;
-}
-
 int afk_div_row_fast(float *y, int64_t n, float d)
 {
     if (!afk_vec_have512()) return 0;
@@ -195,12 +179,6 @@ int afk_maxpool_row_fast(const float *const *rows, int nr, int64_t o0, int64_t o
 int afk_sum_f64_fast(const float *x, int64_t n, double *sum)
 {
     (void)x, (void)n, (void)sum;
-    return 0;
-}
-
-int afk_add_row_fast(float *y, const float *r, int64_t n)
-{
-    (void)y, (void)r, (void)n;
     return 0;
 }
 

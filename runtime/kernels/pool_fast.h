@@ -16,9 +16,9 @@ int afk_maxpool_row_fast(const float *const *rows, int nr, int64_t o0, int64_t o
  * depends on n only). Returns 0 (sum untouched) when the fast path is unavailable. */
 int afk_sum_f64_fast(const float *x, int64_t n, double *sum);
 
-/* y[i] += r[i], and y[i] /= d (a true division), for i < n: the scalar loops' bits, 16 lanes.
- * Return 0 (nothing done) as above. */
-int afk_add_row_fast(float *y, const float *r, int64_t n);
+/* y[i] /= d (a true division) for i < n: the scalar loop's bits, 16 lanes. Returns 0 (nothing
+ * done) as above. */
+int afk_div_row_fast(float *y, int64_t n, float d);
 
 /* Average pooling of one whole output row, stride 1 and no dilation: y[ow] = the sum over the
  * window rows rows[0..nr) (kh order), then kw in [0, KW), of rows[r][ow + kw - pb] where that
@@ -26,6 +26,5 @@ int afk_add_row_fast(float *y, const float *r, int64_t n);
  * so its bits. Returns 0 (nothing written) as above. */
 int afk_avgpool_row_fast(const float *const *rows, int nr, int64_t OW, int64_t W, int64_t KW,
                          int64_t pb, const float *divs, float *y);
-int afk_div_row_fast(float *y, int64_t n, float d);
 
 #endif

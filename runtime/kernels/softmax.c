@@ -43,7 +43,7 @@ static void softmax_line(const float *x, float *y, int64_t n, int64_t stride, in
 #if defined(__x86_64__) || defined(__i386__)
 /* Softmax of one contiguous row of n, 16 lanes: the max (NaN skipped, as above), e^(x - max)
  * by expneg16 (within 2.1e-7 relative of e^, simd512.h), their f32 lane sums, then y = e / sum
- * (LogSoftmax: x - max - log sum). Returns 0 (nothing done) without AVX-512. */
+ * (LogSoftmax: x - max - log sum). */
 AFK_TGT512 static void row512(const float *x, float *y, int64_t n, int log_form)
 {
     __m512 vm = _mm512_set1_ps(-INFINITY), vs = _mm512_setzero_ps();

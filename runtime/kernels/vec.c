@@ -435,9 +435,8 @@ AFK_TGT512 static void sigmoid512(float *x, int64_t n, const af_unary_params *u)
 int afk_vec_sigmoid(const af_unary_params *u, float *x, int64_t n)
 {
 #ifdef AFK_X86
-    static int have = -1, have512 = -1;
-    if (have512 < 0) have512 = __builtin_cpu_supports("avx512f");
-    if (have512 && !afk_vec_force_portable && afk_pgemm_force != 1 &&
+    static int have = -1;
+    if (afk_vec_have512() && afk_pgemm_force != 1 &&
         (u->fn == AF_UNARY_SIGMOID || u->fn == AF_UNARY_SILU || u->fn == AF_UNARY_ERF ||
          (u->fn == AF_UNARY_GELU && u->alpha == 0.0f))) {
         sigmoid512(x, n, u);

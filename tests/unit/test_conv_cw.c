@@ -15,7 +15,7 @@
  * Blobs the reference decoder refuses (a non-finite non-zero or table entry, a mask whose count
  * differs from the header's) must be refused by the panels too (prepack 0).
  * A 3x3 conv that Winograd takes, its transformed weights too big to keep (afk_cw_wino_max
- * 0 here), is transformed from the compressed panels on every run (wino_cw.c): the same bits
+ * 0 here), is transformed from the compressed panels on every run (wino_weights.c): the same bits
  * as the decoded weight transformed once (F(4x4) and F(2x2)); a direct GEMM instead would
  * round otherwise and fail the comparison. */
 #include <math.h>

@@ -35,9 +35,11 @@ static int cmp_d(const void *a, const void *b)
 }
 
 typedef struct shape { int64_t C, H, W, M, k, s, p; } shape;
-typedef struct path { const char *name; int wino; } path;
-enum { NP = 4, INT8 = 3 };
-static const path paths[NP] = {{"gemm", 0}, {"winograd4", 1}, {"winograd2", 2}, {"int8", INT8}};
+typedef struct path { const char *name; int wino, cols; } path;
+enum { NP = 5, INT8 = 3 };
+/* "gemm-cols": the packed GEMM held to 14 × 32 tiles (afk_pgemm_lanes 0) */
+static const path paths[NP] = {{"gemm", 0, 0},      {"gemm-cols", 0, 1}, {"winograd4", 1, 0},
+                               {"winograd2", 2, 0}, {"int8", INT8, 0}};
 
 /* w (M, K) as a symmetric per-row int8 blob (f16 scales), as compress int8 makes it. */
 static uint8_t *int8_blob(const float *w, int64_t M, int64_t K, const int64_t *dims)
@@ -92,17 +94,18 @@ static int prepare(const shape *s, const path *pa, float *x, float *w, float *b,
         pin[1].dtype = AF_DTYPE_I8, pin[1].data = u->blob;
     }
     afk_wino_mode = pa->wino == INT8 ? 0 : pa->wino;
+    afk_pgemm_lanes = !pa->cols;
     size_t pb = u->blob || pa->wino != INT8 ? af_kernel_prepack_bytes(AF_OP_CONV, &u->p, pin, 3, &u->out, 1) : 0;
     int nk = pa->wino == 1 ? 36 : 16;
     int took = pa->wino == INT8 ? pb > 0
-               : pa->wino ? pb == (size_t)(nk * s->M * s->C + 16) * 4 : pb == (size_t)(K * s->M + 16) * 4;
+               : pa->wino ? pb == (size_t)(nk * s->M * s->C + 16) * 4 : pb >= (size_t)(K * s->M + 16) * 4;
     if (took) {
         u->packed = aligned_alloc(64, (pb + 63) / 64 * 64);
         u->scratch_bytes = (af_kernel_scratch_bytes(AF_OP_CONV, &u->p, u->in, 3, &u->out, 1) + 63) / 64 * 64;
         u->scratch = aligned_alloc(64, u->scratch_bytes ? u->scratch_bytes : 64);
         if (u->packed) af_kernel_prepack(AF_OP_CONV, &u->p, pin, 3, &u->out, 1, u->packed);
     }
-    afk_wino_mode = -1;
+    afk_wino_mode = -1, afk_pgemm_lanes = 1;
     return took && u->packed && u->scratch;
 }
 
@@ -112,10 +115,11 @@ static double run_once(const path *pa, setup *u)
                    .packed = u->packed};
     af_err err = {0};
     afk_wino_mode = pa->wino == INT8 ? 0 : pa->wino;
+    afk_pgemm_lanes = !pa->cols;
     double t0 = now_ms();
     af_status st = af_kernel_run(AF_OP_CONV, &u->p, u->in, 3, &u->out, 1, &ctx, &err);
     double t = now_ms() - t0;
-    afk_wino_mode = -1;
+    afk_wino_mode = -1, afk_pgemm_lanes = 1;
     return st == AF_OK ? t : -1;
 }
 

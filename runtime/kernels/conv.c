@@ -256,8 +256,14 @@ size_t afk_convt_scratch(const af_params *p, const af_tview *in, const af_tview 
  * decoded per panel inside the packed GEMM — no Winograd either, for the same reason;
  * PACK_Q8: int8 panels for int8 compute (qgemm.h) from an int8 blob handed over as dtype I8
  * (af_session_options.int8_compute), every GEMM conv: also the 3x3 ones Winograd would take —
- * int8 beat Winograd's f32 on every ResNet and SD 3x3 shape (bench/conv_paths.c "int8"). */
-enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1, PACK_GEMM16 = 2, PACK_CW = 3, PACK_Q8 = 4 };
+ * int8 beat Winograd's f32 on every ResNet and SD 3x3 shape (bench/conv_paths.c "int8");
+ * PACK_LANES / PACK_LANES16: as PACK_GEMM / PACK_GEMM16 in panels for channel-lane tiles, for
+ * maps narrow enough that they issue fewer FMAs (afk_pgemm_lanes_ok: 7×7, 14×14). */
+enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1, PACK_GEMM16 = 2, PACK_CW = 3, PACK_Q8 = 4,
+       PACK_LANES = 5, PACK_LANES16 = 6 };
+
+/* 1: a float weight's panels are cut for channel-lane tiles (per image, group). */
+static int lanes_geom(const conv_geom *g) { return afk_pgemm_lanes_ok(g->Mg, g->osp); }
 
 /* A compressed 3x3 conv weight that Winograd would take keeps Winograd (decoded, transformed
  * and held in f32) when its transformed weights take at most this many bytes: the large maps
@@ -338,8 +344,9 @@ size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_t
     int half = in[1].dtype == AF_DTYPE_F16;
     if (!half && wino_plan(&g, cp, &w)) return (afk_wino_pack_floats(&w) + PACK_HDR) * sizeof(float);
     int64_t n = af_tview_numel(&in[1]);
-    if (n <= 0 || (uint64_t)n > SIZE_MAX / 4 - PACK_HDR || (!half && afk_pgemm_a_in_place()))
+    if (n <= 0 || (uint64_t)n > SIZE_MAX / 8 - PACK_HDR || (!half && afk_pgemm_a_in_place()))
         return 0; /* f32 rows read in place: a packed copy would only cost memory and time */
+    if (lanes_geom(&g)) n = g.G * (int64_t)afk_pgemm_lanes_floats(g.Mg, g.Cg * g.K);
     return PACK_HDR * sizeof(float) + (size_t)n * (half ? sizeof(uint16_t) : sizeof(float));
 }
 
@@ -365,6 +372,14 @@ void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *ou
         afk_cw_pack(in[1].data, in[1].rank, in[1].dims, g.G, h[0], d + PACK_HDR);
         return;
     }
+    const int64_t lg = lanes_geom(&g) ? (int64_t)afk_pgemm_lanes_floats(g.Mg, rows) : 0;
+    if (in[1].dtype == AF_DTYPE_F16 && lg) {
+        h[1] = PACK_LANES16;
+        for (int64_t gi = 0; gi < g.G; gi++)
+            afk_pgemm_pack_lanes16(g.Mg, rows, (const uint16_t *)in[1].data + gi * g.Mg * rows,
+                                   rows, (uint16_t *)(d + PACK_HDR) + gi * lg);
+        return;
+    }
     if (in[1].dtype == AF_DTYPE_F16) {
         h[1] = PACK_GEMM16;
         for (int64_t gi = 0; gi < g.G; gi++)
@@ -375,6 +390,13 @@ void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *ou
     if (wino_plan(&g, &p->conv, &w)) {
         h[1] = PACK_WINO, h[2] = w.m;
         afk_wino_pack(&w, in[1].data, d + PACK_HDR);
+        return;
+    }
+    if (lg) {
+        h[1] = PACK_LANES;
+        for (int64_t gi = 0; gi < g.G; gi++)
+            afk_pgemm_pack_lanes(g.Mg, rows, (const float *)in[1].data + gi * g.Mg * rows, rows,
+                                 d + PACK_HDR + gi * lg);
         return;
     }
     h[1] = PACK_GEMM;
@@ -1085,6 +1107,8 @@ typedef struct conv_job {
     const afk_cw *cw;         /* its compressed panels (PACK_CW), else NULL */
     const afk_q8 *q8;         /* its int8 panels (PACK_Q8): int8 compute, else NULL */
     int64_t rows, T, n_tiles, mb, n_mblk;
+    int lanes;                /* packed / packed16 are cut for channel-lane tiles */
+    int64_t mgp, mr;          /* rows of a group's packed panels (Mg rounded up); of a panel */
     const float *R;           /* fused residual (Y's layout) or NULL; then cp->act is identity */
     af_unary_params ract;     /* and the conv's activation, applied after adding R */
     int64_t dwc;              /* depthwise: channels per task */
@@ -1220,11 +1244,11 @@ static void conv_gemm_task(void *arg, int64_t task, int tid)
         if (!j->pointwise) pack_segments(&ps, j->nr);
         int kind = afk_pgemm_act(&j->cp->act);
         const float *bias = kind >= 0 && j->B ? j->B + gi * g->Mg + m0 : NULL;
-        const float *Ap = j->packed ? j->packed + PACK_HDR + gi * g->Mg * j->rows : NULL;
-        const uint16_t *Ap16 = j->packed16 ? j->packed16 + gi * g->Mg * j->rows : NULL;
+        const float *Ap = j->packed ? j->packed + PACK_HDR + gi * j->mgp * j->rows : NULL;
+        const uint16_t *Ap16 = j->packed16 ? j->packed16 + gi * j->mgp * j->rows : NULL;
         afk_pgemm pg = {.M = mc, .N = t, .K = j->rows, .A = wg, .lda = j->rows, .Ap = Ap,
                         .Ap16 = Ap16, .Acw = j->cw, .Aq8 = j->q8, .acw_group = gi,
-                        .ap_rows = g->Mg, .ap_row0 = m0,
+                        .ap_rows = j->mgp, .ap_row0 = m0, .lanes = j->lanes,
                         .pack_b = pack_b_conv, .b_arg = &ps, .C = yg + m0 * g->osp + p0,
                         .ldc = g->osp, .bias = bias, .act = kind >= 0 ? kind : AFK_ACT_NONE,
                         .lo = j->cp->act.alpha, .hi = j->cp->act.beta,
@@ -1254,7 +1278,7 @@ static void conv_gemm_task(void *arg, int64_t task, int tid)
 static void balance_tasks(conv_job *j, int nt)
 {
     const conv_geom *g = &j->g;
-    const int64_t per = g->N * g->G, panels = (g->osp + j->nr - 1) / j->nr, mr = afk_pgemm_mr();
+    const int64_t per = g->N * g->G, panels = (g->osp + j->nr - 1) / j->nr, mr = j->mr;
     if (per >= 8 * nt) return; /* plenty of tasks already */
     if (panels < 4 * nt && panels >= nt && g->Mg < g->osp && per == 1) {
         /* fewer weights than positions: each thread streams all of A (small) and packs only
@@ -1338,9 +1362,13 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     j.n_tiles = g->osp > 0 ? (g->osp + j.T - 1) / j.T : 0;
     if (j.scratch && ctx->scratch_bytes / (size_t)nt >= afk_pgemm_work_floats(j.T) * 4)
         j.nr = afk_pgemm_nr();
-    if (j.nr > 0 && packed_kind(ctx->packed) == PACK_GEMM) j.packed = ctx->packed;
-    if (j.nr > 0 && packed_kind(ctx->packed) == PACK_GEMM16)
+    const int pk = j.nr > 0 ? packed_kind(ctx->packed) : -1;
+    if (pk == PACK_GEMM || pk == PACK_LANES) j.packed = ctx->packed;
+    if (pk == PACK_GEMM16 || pk == PACK_LANES16)
         j.packed16 = (const uint16_t *)((const float *)ctx->packed + PACK_HDR);
+    j.lanes = pk == PACK_LANES || pk == PACK_LANES16;
+    j.mr = j.lanes ? AFK_PGEMM_LR : afk_pgemm_mr();
+    j.mgp = j.lanes ? (g->Mg + j.mr - 1) / j.mr * j.mr : g->Mg;
     if (j.nr > 0 && packed_kind(ctx->packed) == PACK_CW)
         j.cw = (const afk_cw *)((const float *)ctx->packed + PACK_HDR);
     if (j.nr > 0 && packed_kind(ctx->packed) == PACK_Q8 && afk_q8_available())
@@ -1351,7 +1379,7 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     if (g->N * g->G * j.n_tiles < MIN_TASKS && g->Mg > TASK_MBLK) j.mb = TASK_MBLK;
     /* the packed GEMM's sums do not depend on the row split: one block when alone (B is
      * packed once), else blocks of whole micro-panels */
-    if (j.nr > 0) j.mb = nt == 1 ? g->Mg : (j.mb + afk_pgemm_mr() - 1) / afk_pgemm_mr() * afk_pgemm_mr();
+    if (j.nr > 0) j.mb = nt == 1 ? g->Mg : (j.mb + j.mr - 1) / j.mr * j.mr;
     if (j.nr > 0 && nt > 1) balance_tasks(&j, nt);
     j.n_mblk = j.mb > 0 ? (g->Mg + j.mb - 1) / j.mb : 0;
     afk_parallel(ctx, g->N * g->G * j.n_mblk * j.n_tiles, conv_gemm_task, &j);

@@ -252,7 +252,9 @@ void afk_sgemm_packw(int tb, int64_t K, int64_t N, const float *B, int64_t ldb, 
  * which writes rows [k0, k0+kc) as ceil(N/nr) panels: B[k0+kk, j*nr + r] at
  * dst[(j*kc + kk)*nr + r], zeros past N. work: afk_pgemm_work_floats(N) floats. */
 typedef void (*afk_pack_b_fn)(const void *arg, int64_t k0, int64_t kc, int nr, float *dst);
-enum { AFK_PGEMM_KC = 256 }; /* rows of K per block */
+enum { AFK_PGEMM_KC = 256, /* rows of K per block */
+       AFK_PGEMM_LR = 16,    /* rows of A per panel for channel-lane tiles (afk_pgemm_lanes_ok) */
+       AFK_PGEMM_LKC = 1024 }; /* and rows of K per block for them */
 typedef struct afk_pgemm {
     int64_t M, N, K;
     const float *A;
@@ -284,6 +286,8 @@ typedef struct afk_pgemm {
                                * ap_row0): int8 compute, B quantized per k block */
     const struct afk_q8 *Bq8; /* or B as int8 panels of 32 lanes (qgemm.h; columns from
                                * bp_col0): int8 compute, A quantized per k block */
+    int lanes; /* Ap / Ap16 hold afk_pgemm_pack_lanes panels (ap_rows, ap_row0 multiples of
+                * AFK_PGEMM_LR): run on channel-lane tiles (AVX-512 only) */
 } afk_pgemm;
 int afk_pgemm_nr(void); /* panel width of the kernel in use; 0: none (use afk_sgemm) */
 int afk_pgemm_mr(void); /* rows of its micro-tile (1 when none) */
@@ -305,15 +309,32 @@ void afk_pgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *
 void afk_pgemm_pack_a_gen(int64_t M, int64_t K, const float *A, int64_t lda, int a_trans,
                           float alpha, float *dst);
 void afk_pgemm_pack_a16(int64_t M, int64_t K, const uint16_t *A, int64_t lda, uint16_t *dst);
-/* The f32 panel (kc, mr) of g's A rows [i0, i0+mr), k block k0: in g->Ap, or packed into ap
- * (times alpha, transposed when a_trans) — what afk_pgemm_run multiplies. */
+/* The f32 panel (kc, mr) of g's A rows [i0, i0+mr), k block k0: in g->Ap, or widened from
+ * Ap16, decoded from Acw or packed from A (times alpha, transposed when a_trans) into ap —
+ * what afk_pgemm_run multiplies. */
 const float *afk_pgemm_a_panel(const afk_pgemm *g, int64_t i0, int mr, int64_t k0, int64_t kc,
                               float *ap);
+/* 1: channel-lane tiles (lanes hold A's rows, registers C's columns) issue fewer FMAs than
+ * the 14 × 32 ones for C (M, N) by over 8 % — narrow maps such as 7×7's 49 columns, N at most
+ * 128 — on the kernel in use (AVX-512F only); the bits are the same either way. They run when
+ * A is pre-packed for them (g->lanes): afk_pgemm_pack_lanes's (M rounded up to AFK_PGEMM_LR)
+ * × K floats, panels of AFK_PGEMM_LR rows, zeros past M, in k blocks of AFK_PGEMM_LKC rows;
+ * ...16 in halves. B must then come from pack_b (not Bp, Bp16, Bcw), N at most 128, and the
+ * kernel in use must be AVX-512F's (afk_pgemm_lanes_ok held). */
+int afk_pgemm_lanes_ok(int64_t M, int64_t N);
+size_t afk_pgemm_lanes_floats(int64_t M, int64_t K);
+void afk_pgemm_pack_lanes(int64_t M, int64_t K, const float *A, int64_t lda, float *dst);
+void afk_pgemm_pack_lanes16(int64_t M, int64_t K, const uint16_t *A, int64_t lda, uint16_t *dst);
 /* Where afk_pgemm_pack_a puts A[m, k] of an (M, K) matrix. */
 size_t afk_pgemm_a_index(int64_t M, int64_t K, int64_t m, int64_t k);
 /* tests: -1 (default) the best the CPU has; 0 none (im2col + afk_sgemm), 1 at most AVX2+FMA,
  * 2 at most AVX-512F (AArch64: any value but 0 is NEON) */
 extern int afk_pgemm_force;
+/* tests: 0 keeps 14 × 32 tiles where afk_pgemm_lanes_ok would pick channel-lane ones */
+extern int afk_pgemm_lanes;
+/* tests: 0 keeps AVX-512's 14 × 32 tiles where channel-lane tiles would issue fewer FMAs
+ * (maps of at most a few dozen positions); the bits are the same either way */
+extern int afk_pgemm_lanes;
 
 /* ---- elementwise helpers (eltwise.c) ---- */
 float afk_unary_f32(const af_unary_params *u, float x);

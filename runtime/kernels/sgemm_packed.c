@@ -25,7 +25,7 @@
 
 #include <string.h>
 
-enum { KC = AFK_PGEMM_KC, MR_MAX = 14 };
+enum { KC = AFK_PGEMM_KC, MR_MAX = 14, LR = AFK_PGEMM_LR, LKC = AFK_PGEMM_LKC, LN = 128 };
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -100,6 +100,110 @@ ukr512(const int mr, int64_t kc, const float *a, const float *b, float *c, int64
     }
 UKR512(1) UKR512(2) UKR512(3) UKR512(4) UKR512(5) UKR512(6) UKR512(7)
 UKR512(8) UKR512(9) UKR512(10) UKR512(11) UKR512(12) UKR512(13) UKR512(14)
+
+/* ---- AVX-512F, channel lanes: 2 × 16 rows × up to 14 columns ------------------------------
+ * For maps too narrow for 32-column panels (7×7: 49 columns fill 49 of 64 lanes) the tile turns
+ * around: lanes hold rows (channels) of A, read from panels of LR rows (zeros past M:
+ * afk_pgemm_pack_lanes), registers hold columns (positions) of one B panel, broadcast from it;
+ * the tile is transposed (afk_tr16) when C is read or written. Each element is the same chain
+ * of FMAs (a*b + c, k in order) and the same epilogue as ukr512's, so the bits are equal. */
+
+/* c's rows [0, rows), columns [0, n) = act(c) (e's activation), out of line. */
+TGT512 __attribute__((noinline)) static void act_rows512(float *c, int64_t ldc, int rows, int n,
+                                                         const pg_epi *e)
+{
+    const __mmask16 m = (__mmask16)((1u << n) - 1);
+    for (int i = 0; i < rows; i++, c += ldc)
+        _mm512_mask_storeu_ps(c, m, act512(_mm512_maskz_loadu_ps(m, c), e));
+}
+
+static inline __mmask16 rmask(int n) { return (__mmask16)((1u << n) - 1); }
+
+/* t[p] (p < np) = column p of c's rows [0, rows) as lanes; or, with store, the reverse. */
+TGT512 __attribute__((always_inline)) static inline void tile_io(float *c, int64_t ldc, int rows,
+                                                                 int np, __m512 *t, int store)
+{
+    const __mmask16 pm = (__mmask16)((1u << np) - 1);
+    __m512 r[16];
+    if (store) {
+#pragma GCC unroll 16
+        for (int p = 0; p < 16; p++) r[p] = p < np ? t[p] : _mm512_setzero_ps();
+        afk_tr16(r);
+#pragma GCC unroll 16
+        for (int i = 0; i < rows; i++) _mm512_mask_storeu_ps(c + i * ldc, pm, r[i]);
+        return;
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++)
+        r[i] = i < rows ? _mm512_maskz_loadu_ps(pm, c + i * ldc) : _mm512_setzero_ps();
+    afk_tr16(r);
+#pragma GCC unroll 16
+    for (int p = 0; p < np; p++) t[p] = r[p];
+}
+
+/* c (rows r0 then r1 (0: none) of a (two LR-row panels, the second kc*LR floats on), np
+ * columns) (=|+=) a @ b, b a 32-lane B panel from its first column; mode as ukr512's. */
+TGT512 __attribute__((always_inline)) static inline void
+ukrt512(const int np, const int two, int64_t kc, const float *a, int r0, int r1, const float *b,
+        float *c, int64_t ldc, int mode, const pg_epi *e)
+{
+    __m512 x[MR_MAX], y[MR_MAX];
+    const float *a1 = a + kc * LR;
+    float *c1 = c + r0 * ldc;
+    if (mode & 1) {
+        tile_io(c, ldc, r0, np, x, 0);
+        if (two) tile_io(c1, ldc, r1, np, y, 0);
+    } else {
+#pragma GCC unroll 14
+        for (int p = 0; p < np; p++) x[p] = y[p] = _mm512_setzero_ps();
+    }
+    /* the next panel pair, two lines per step (as ukr512: weights arrive while these multiply) */
+    const char *pf = (const char *)(e->pf ? e->pf : a);
+    for (int64_t k = 0; k < kc; k++, a += LR, a1 += LR, b += 32) {
+        _mm_prefetch(pf + k * 2 * LR * (int64_t)sizeof(float), _MM_HINT_T0);
+        _mm_prefetch(pf + (k * 2 + 1) * LR * (int64_t)sizeof(float), _MM_HINT_T0);
+        __m512 u = _mm512_loadu_ps(a), v = two ? _mm512_loadu_ps(a1) : u;
+#pragma GCC unroll 14
+        for (int p = 0; p < np; p++) {
+            __m512 bp = _mm512_set1_ps(b[p]);
+            x[p] = _mm512_fmadd_ps(bp, u, x[p]);
+            if (two) y[p] = _mm512_fmadd_ps(bp, v, y[p]);
+        }
+    }
+    const int cheap = e->act == AFK_ACT_NONE || e->act == AFK_ACT_RELU || e->act == AFK_ACT_CLIP;
+    if (mode & 2) { /* bias, relu, clip in registers (as epi512), the rest on the stored rows */
+        const __m512 lo = e->act == AFK_ACT_RELU ? _mm512_setzero_ps() : _mm512_set1_ps(e->lo);
+        const __m512 hi = _mm512_set1_ps(e->hi);
+        const __m512 bx = e->bias ? _mm512_maskz_loadu_ps(rmask(r0), e->bias) : lo;
+        const __m512 by = e->bias && two ? _mm512_maskz_loadu_ps(rmask(r1), e->bias + LR) : bx;
+#pragma GCC unroll 14
+        for (int p = 0; p < np; p++) {
+            if (e->bias) x[p] = _mm512_add_ps(x[p], bx), y[p] = _mm512_add_ps(y[p], by);
+            if (e->act == AFK_ACT_CLIP) x[p] = _mm512_min_ps(hi, x[p]), y[p] = _mm512_min_ps(hi, y[p]);
+            if (e->act == AFK_ACT_RELU || e->act == AFK_ACT_CLIP)
+                x[p] = _mm512_max_ps(lo, x[p]), y[p] = _mm512_max_ps(lo, y[p]);
+        }
+    }
+    tile_io(c, ldc, r0, np, x, 1);
+    if (two) tile_io(c1, ldc, r1, np, y, 1);
+    if ((mode & 2) && !cheap) act_rows512(c, ldc, r0 + r1, np, e);
+}
+
+typedef void (*ukrt_fn)(int64_t kc, const float *a, int r0, int r1, const float *b, float *c,
+                        int64_t ldc, int mode, const pg_epi *e);
+#define UKRT512(P)                                                                            \
+    TGT512 static void ukrt512_##P(int64_t kc, const float *a, int r0, int r1, const float *b, \
+                                   float *c, int64_t ldc, int mode, const pg_epi *e)          \
+    {                                                                                         \
+        if (r1 > 0) ukrt512(P, 1, kc, a, r0, r1, b, c, ldc, mode, e);                         \
+        else ukrt512(P, 0, kc, a, r0, r1, b, c, ldc, mode, e);                                \
+    }
+UKRT512(1) UKRT512(2) UKRT512(3) UKRT512(4) UKRT512(5) UKRT512(6) UKRT512(7)
+UKRT512(8) UKRT512(9) UKRT512(10) UKRT512(11) UKRT512(12) UKRT512(13) UKRT512(14)
+static const ukrt_fn ukrt[MR_MAX + 1] = {0, ukrt512_1, ukrt512_2, ukrt512_3, ukrt512_4,
+                                         ukrt512_5, ukrt512_6, ukrt512_7, ukrt512_8, ukrt512_9,
+                                         ukrt512_10, ukrt512_11, ukrt512_12, ukrt512_13,
+                                         ukrt512_14};
 
 /* ---- AVX2 + FMA: 6 × 16 ------------------------------------------------------------------ */
 
@@ -212,6 +316,7 @@ static const pg_isa isaneon = {"neon", AFK_NEON_MR, AFK_NEON_NR,
 #endif
 
 int afk_pgemm_force = -1;
+int afk_pgemm_lanes = 1;
 
 static const pg_isa *pick(void)
 {
@@ -277,8 +382,11 @@ size_t afk_pgemm_work_floats(int64_t N)
 {
     const int64_t nr = 32; /* the widest panel: enough for every ISA */
     if (N <= 0 || N > ((int64_t)1 << 40) / KC) return 0;
+    const int64_t n32 = (N + nr - 1) / nr * nr;
+    /* B panels and two A panels: of KC rows, or LKC for channel-lane tiles (N <= LN) */
+    const int64_t f32 = N <= LN ? (LKC * n32 + 2 * LR * LKC) : (KC * n32 + 2 * MR_MAX * KC);
     /* int8 compute's codes and parameters after the f32 panels (qgemm.h) */
-    return (size_t)(KC * ((N + nr - 1) / nr * nr) + MR_MAX * KC + 32) + afk_qgemm_extra_floats(N);
+    return (size_t)(f32 + 32) + afk_qgemm_extra_floats(N);
 }
 
 /* ap (kc, mr) = A[0:mr, k0:k0+kc] transposed into k-major order. */
@@ -303,14 +411,6 @@ static void pack_a_gen(const afk_pgemm *g, int64_t i0, int mr, int64_t k0, int64
     }
     if (g->alpha != 0.0f && g->alpha != 1.0f)
         for (int64_t t = 0; t < kc * mr; t++) ap[t] *= g->alpha;
-}
-
-const float *afk_pgemm_a_panel(const afk_pgemm *g, int64_t i0, int mr, int64_t k0, int64_t kc,
-                              float *ap)
-{
-    if (g->Ap) return g->Ap + k0 * g->ap_rows + (g->ap_row0 + i0) * kc;
-    pack_a_gen(g, i0, mr, k0, kc, ap);
-    return ap;
 }
 
 void afk_pgemm_pack_a(int64_t M, int64_t K, const float *A, int64_t lda, float *dst)
@@ -373,6 +473,107 @@ static void decode_b(const afk_cw *cw, int64_t k0, int64_t kc, int64_t col0, int
     }
 }
 
+const float *afk_pgemm_a_panel(const afk_pgemm *g, int64_t i0, int mr, int64_t k0, int64_t kc,
+                              float *ap)
+{
+    if (g->Ap) return g->Ap + k0 * g->ap_rows + (g->ap_row0 + i0) * kc;
+    if (g->Ap16) /* a half panel, widened (the next column panels reuse it) */
+        afk_f16_to_f32_n(g->Ap16 + k0 * g->ap_rows + (g->ap_row0 + i0) * kc, ap,
+                         (size_t)(mr * kc));
+    else if (g->Acw) /* a compressed panel, decoded (the next column panels reuse it) */
+        afk_cw_decode(g->Acw, g->acw_group, k0, kc, g->ap_row0 + i0, mr, ap);
+    else
+        pack_a_gen(g, i0, mr, k0, kc, ap);
+    return ap;
+}
+
+int afk_pgemm_lanes_ok(int64_t M, int64_t N)
+{
+#ifdef AFK_PG_X86
+    /* zmm FMAs per k: one per position and LR-row panel, against two per row and 32 columns */
+    return pick() == &isa512 && afk_pgemm_lanes && M > 0 && N > 0 && N <= LN &&
+           (M + LR - 1) / LR * N * 100 < 2 * M * ((N + 31) / 32) * 92;
+#else
+    (void)M, (void)N;
+    return 0;
+#endif
+}
+
+size_t afk_pgemm_lanes_floats(int64_t M, int64_t K) { return (size_t)((M + LR - 1) / LR * LR * K); }
+
+/* dst = A (M, K) as panels (kc, LR) per k block of LKC rows: A[i0+i, k0+kk] at
+ * dst[k0*Mp + i0*kc + kk*LR + i], zeros past M. */
+void afk_pgemm_pack_lanes(int64_t M, int64_t K, const float *A, int64_t lda, float *dst)
+{
+    const int64_t Mp = (M + LR - 1) / LR * LR;
+    for (int64_t k0 = 0; k0 < K; k0 += LKC) {
+        int64_t kc = K - k0 < LKC ? K - k0 : LKC;
+        for (int64_t i0 = 0; i0 < M; i0 += LR) {
+            float *d = dst + k0 * Mp + i0 * kc;
+            for (int64_t k = 0; k < kc; k++)
+                for (int64_t i = 0; i < LR; i++)
+                    d[k * LR + i] = i0 + i < M ? A[(i0 + i) * lda + k0 + k] : 0.0f;
+        }
+    }
+}
+
+void afk_pgemm_pack_lanes16(int64_t M, int64_t K, const uint16_t *A, int64_t lda, uint16_t *dst)
+{
+    const int64_t Mp = (M + LR - 1) / LR * LR;
+    for (int64_t k0 = 0; k0 < K; k0 += LKC) {
+        int64_t kc = K - k0 < LKC ? K - k0 : LKC;
+        for (int64_t i0 = 0; i0 < M; i0 += LR) {
+            uint16_t *d = dst + k0 * Mp + i0 * kc;
+            for (int64_t k = 0; k < kc; k++)
+                for (int64_t i = 0; i < LR; i++)
+                    d[k * LR + i] = i0 + i < M ? A[(i0 + i) * lda + k0 + k] : 0;
+        }
+    }
+}
+
+#ifdef AFK_PG_X86
+/* Two LR-row panels of A (rows [i0, i0+2*LR), k block k0) for ukrt512: in place (Ap), or
+ * widened from Ap16 into ap (2*LR*LKC floats). */
+static const float *lanes_panels(const afk_pgemm *g, int64_t i0, int64_t k0, int64_t kc, float *ap)
+{
+    const int64_t at = k0 * g->ap_rows + (g->ap_row0 + i0) * kc;
+    if (g->Ap) return g->Ap + at;
+    afk_f16_to_f32_n(g->Ap16 + at, ap, (size_t)((g->M - i0 > LR ? 2 : 1) * LR * kc));
+    return ap;
+}
+
+/* afk_pgemm_run's f32 loop on channel-lane tiles: k blocks of LKC rows (fewer passes that
+ * transpose C in and out), pairs of LR-row panels, each 32-column B panel's columns cut into
+ * near-equal runs of at most MR_MAX. B comes from pack_b; bp has afk_pgemm_work_floats(N). */
+static void run_lanes(const afk_pgemm *g, float *bp)
+{
+    float *ap = bp + LKC * ((g->N + 31) / 32 * 32);
+    for (int64_t k0 = 0; k0 < g->K; k0 += LKC) {
+        int64_t kc = g->K - k0 < LKC ? g->K - k0 : LKC;
+        int mode = (k0 > 0 || g->acc ? 1 : 0) | (k0 + kc >= g->K ? 2 : 0);
+        const float *b = bp;
+        g->pack_b(g->b_arg, k0, kc, 32, bp);
+        for (int64_t i0 = 0; i0 < g->M; i0 += 2 * LR) {
+            int r0 = g->M - i0 < LR ? (int)(g->M - i0) : LR;
+            int r1 = g->M - i0 - r0 < LR ? (int)(g->M - i0 - r0) : LR;
+            const float *a = lanes_panels(g, i0, k0, kc, ap);
+            /* pre-packed: the first run prefetches the next pair (the others find it cached) */
+            const float *next = g->Ap && i0 + 2 * LR < g->M ? a + 2 * LR * kc : NULL;
+            pg_epi e = {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi, next};
+            for (int64_t j0 = 0; j0 < g->N; j0 += 32) {
+                int nc = g->N - j0 < 32 ? (int)(g->N - j0) : 32, runs = (nc + MR_MAX - 1) / MR_MAX;
+                for (int q = 0, p0 = 0; q < runs; q++) {
+                    int np = (nc - p0) / (runs - q);
+                    ukrt[np](kc, a, r0, r1, b + j0 * kc + p0, g->C + i0 * g->ldc + j0 + p0, g->ldc,
+                             mode, &e);
+                    p0 += np, e.pf = NULL;
+                }
+            }
+        }
+    }
+}
+#endif
+
 /* m rows [0, M): loops over k blocks, MR row panels and NR column panels. */
 void afk_pgemm_run(const afk_pgemm *g)
 {
@@ -391,6 +592,12 @@ void afk_pgemm_run(const afk_pgemm *g)
      * AVX-512 kernel's 14 rows would want more address registers than it has */
     const int direct = !g->Ap && !g->Ap16 && !g->Acw && !g->a_trans &&
                        (g->alpha == 0.0f || g->alpha == 1.0f) && s->ukrd[1] != NULL;
+#ifdef AFK_PG_X86
+    if (g->lanes) { /* A pre-packed for channel-lane tiles (where afk_pgemm_lanes_ok held) */
+        run_lanes(g, bp);
+        return;
+    }
+#endif
     for (int64_t k0 = 0; k0 < g->K; k0 += KC) {
         int64_t kc = g->K - k0 < KC ? g->K - k0 : KC;
         int mode = (k0 > 0 || g->acc ? 1 : 0) | (k0 + kc >= g->K ? 2 : 0);
@@ -404,7 +611,6 @@ void afk_pgemm_run(const afk_pgemm *g)
             g->pack_b(g->b_arg, k0, kc, NR, bp);
         for (int64_t i0 = 0; i0 < g->M; i0 += MR) {
             int mr = g->M - i0 < MR ? (int)(g->M - i0) : MR;
-            const float *a = ap;
             if (direct) { /* rows of A read in place: no packing */
                 pg_epi e = {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi, NULL};
                 for (int64_t j0 = 0; j0 < g->N; j0 += NR)
@@ -413,15 +619,7 @@ void afk_pgemm_run(const afk_pgemm *g)
                                 g->N - j0 < NR ? (int)(g->N - j0) : NR, mode, &e);
                 continue;
             }
-            if (g->Ap)
-                a = g->Ap + k0 * g->ap_rows + (g->ap_row0 + i0) * kc;
-            else if (g->Ap16) /* a half panel, widened (the next column panels reuse it) */
-                afk_f16_to_f32_n(g->Ap16 + k0 * g->ap_rows + (g->ap_row0 + i0) * kc, ap,
-                                 (size_t)(mr * kc));
-            else if (g->Acw) /* a compressed panel, decoded (the next column panels reuse it) */
-                afk_cw_decode(g->Acw, g->acw_group, k0, kc, g->ap_row0 + i0, mr, ap);
-            else
-                pack_a_gen(g, i0, mr, k0, kc, ap);
+            const float *a = afk_pgemm_a_panel(g, i0, mr, k0, kc, ap);
             pg_epi e = {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi,
                         g->Ap ? a + (int64_t)mr * kc : NULL};
             for (int64_t j0 = 0; j0 < g->N; j0 += NR) {

@@ -129,9 +129,9 @@ AFK_TGT512 static inline __m512 piecewise16(__m512 v, const pg_epi *e)
     return e->act == AFK_ACT_HSIGMOID ? t : _mm512_mul_ps(v, t);
 }
 
-AFK_TGT512 static inline __m512 epi512(__m512 v, const pg_epi *e, int i)
+/* The activation of e on 16 lanes (after any bias). */
+AFK_TGT512 static inline __m512 act512(__m512 v, const pg_epi *e)
 {
-    if (e->bias) v = _mm512_add_ps(v, _mm512_set1_ps(e->bias[i]));
     if (e->act == AFK_ACT_RELU) v = _mm512_max_ps(_mm512_setzero_ps(), v); /* 0 > v ? 0 : v */
     else if (e->act == AFK_ACT_CLIP)
         v = _mm512_max_ps(_mm512_set1_ps(e->lo), _mm512_min_ps(_mm512_set1_ps(e->hi), v));
@@ -140,6 +140,13 @@ AFK_TGT512 static inline __m512 epi512(__m512 v, const pg_epi *e, int i)
     else if (e->act == AFK_ACT_GELU) v = gelu16(v);
     else if (e->act >= AFK_ACT_HSIGMOID && e->act <= AFK_ACT_LEAKY) v = piecewise16(v, e);
     return v;
+}
+
+/* Row i of a tile: + bias[i], then the activation. */
+AFK_TGT512 static inline __m512 epi512(__m512 v, const pg_epi *e, int i)
+{
+    if (e->bias) v = _mm512_add_ps(v, _mm512_set1_ps(e->bias[i]));
+    return act512(v, e);
 }
 
 #endif

@@ -77,10 +77,11 @@ static int wino_plan_cost(const conv_geom *g, const af_conv_params *cp, afk_wino
 {
     memset(w, 0, sizeof *w);
     w->wcost = wcost;
-    if (g->G != 1 || g->k[0] != 1 || g->in[0] != 1 || g->k[1] != 3 || g->k[2] != 3 ||
-        g->s[1] != 1 || g->s[2] != 1 || g->d[1] != 1 || g->d[2] != 1)
+    if (g->k[0] != 1 || g->in[0] != 1 || g->k[1] != 3 || g->k[2] != 3 ||
+        g->s[1] != 1 || g->s[2] != 1 || g->d[1] != 1 || g->d[2] != 1 || (g->G > 1 && wcost))
         return 0;
-    w->C = g->C, w->M = g->M, w->H = g->in[1], w->W = g->in[2];
+    /* grouped: one group's (Cg -> Mg) conv, run per group (compressed weights: ungrouped only) */
+    w->C = g->Cg, w->M = g->Mg, w->H = g->in[1], w->W = g->in[2];
     w->OH = g->out[1], w->OW = g->out[2], w->pt = g->pb[1], w->pl = g->pb[2];
     w->act = afk_pgemm_act(&cp->act), w->lo = cp->act.alpha, w->hi = cp->act.beta;
     return afk_wino_applies(w);
@@ -336,13 +337,15 @@ size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_t
         return b ? PACK_HDR * sizeof(float) + b : 0;
     }
     if (in[1].dtype == AF_DTYPE_U8) { /* compressed panels, unless Winograd pays (below) */
-        if (wino_plan(&g, cp, &w) && afk_wino_pack_floats(&w) * sizeof(float) <= afk_cw_wino_max)
+        if (wino_plan(&g, cp, &w) &&
+            (size_t)g.G * afk_wino_pack_floats(&w) * sizeof(float) <= afk_cw_wino_max)
             return 0;
         size_t b = afk_cw_bytes(in[1].data, in[1].rank, in[1].dims, g.G, afk_pgemm_mr());
         return b ? PACK_HDR * sizeof(float) + b : 0;
     }
     int half = in[1].dtype == AF_DTYPE_F16;
-    if (!half && wino_plan(&g, cp, &w)) return (afk_wino_pack_floats(&w) + PACK_HDR) * sizeof(float);
+    if (!half && wino_plan(&g, cp, &w)) /* per group */
+        return ((size_t)g.G * afk_wino_pack_floats(&w) + PACK_HDR) * sizeof(float);
     int64_t n = af_tview_numel(&in[1]);
     if (n <= 0 || (uint64_t)n > SIZE_MAX / 8 - PACK_HDR || (!half && afk_pgemm_a_in_place()))
         return 0; /* f32 rows read in place: a packed copy would only cost memory and time */
@@ -389,7 +392,9 @@ void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *ou
     }
     if (wino_plan(&g, &p->conv, &w)) {
         h[1] = PACK_WINO, h[2] = w.m;
-        afk_wino_pack(&w, in[1].data, d + PACK_HDR);
+        for (int64_t gi = 0; gi < g.G; gi++)
+            afk_wino_pack(&w, (const float *)in[1].data + gi * g.Mg * rows,
+                          d + PACK_HDR + gi * (int64_t)afk_wino_pack_floats(&w));
         return;
     }
     if (lg) {
@@ -1349,12 +1354,16 @@ af_status afk_conv_run(AFK_RUN_ARGS)
                                   ctx);
             w.U = ctx->shared;
         }
-        for (int64_t n = 0; n < g->N; n++) {
-            w.x = j.X + n * g->C * g->isp;
-            w.y = j.Y + n * g->M * g->osp;
-            w.res = j.R ? j.R + n * g->M * g->osp : NULL; /* added in its epilogue */
-            afk_wino_run(&w, ctx);
-        }
+        const float *U = w.U;
+        const int64_t uf = (int64_t)afk_wino_pack_floats(&w); /* per group */
+        for (int64_t n = 0; n < g->N; n++)
+            for (int64_t gi = 0; gi < g->G; gi++) {
+                w.x = j.X + (n * g->C + gi * g->Cg) * g->isp;
+                w.y = j.Y + (n * g->M + gi * g->Mg) * g->osp;
+                w.res = j.R ? j.R + (n * g->M + gi * g->Mg) * g->osp : NULL; /* in its epilogue */
+                w.U = U + gi * uf, w.bias = j.B ? j.B + gi * g->Mg : NULL;
+                afk_wino_run(&w, ctx);
+            }
         return AF_OK;
     }
     j.rows = g->Cg * g->K;

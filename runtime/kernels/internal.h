@@ -254,7 +254,7 @@ void afk_sgemm_packw(int tb, int64_t K, int64_t N, const float *B, int64_t ldb, 
 typedef void (*afk_pack_b_fn)(const void *arg, int64_t k0, int64_t kc, int nr, float *dst);
 enum { AFK_PGEMM_KC = 256, /* rows of K per block */
        AFK_PGEMM_LR = 16,    /* rows of A per panel for channel-lane tiles (afk_pgemm_lanes_ok) */
-       AFK_PGEMM_LKC = 1024 }; /* and rows of K per block for them */
+       AFK_PGEMM_LKC = 512 }; /* and rows of K per block for them */
 typedef struct afk_pgemm {
     int64_t M, N, K;
     const float *A;

@@ -25,7 +25,7 @@
 
 #include <string.h>
 
-enum { KC = AFK_PGEMM_KC, MR_MAX = 14, LR = AFK_PGEMM_LR, LKC = AFK_PGEMM_LKC, LN = 128 };
+enum { KC = AFK_PGEMM_KC, MR_MAX = 14, LR = AFK_PGEMM_LR, LKC = AFK_PGEMM_LKC, LN = 256 };
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>

@@ -1,10 +1,10 @@
 /* Channel-lane tiles of the packed AVX-512 GEMM (runtime/kernels/sgemm_packed.c: lanes hold
- * output channels, registers positions; for maps of at most 128 positions where 32-column
+ * output channels, registers positions; for maps of at most 256 positions where 32-column
  * panels waste lanes, e.g. 7×7) against the 14 × 32 tiles they replace.
  *
  * Both compute every output as the same chain of FMAs over k in order, then the same bias and
  * activation operations, so the bound is 0: the outputs must be bit-identical — for f32 and
- * half weights, groups, rows not a multiple of 16, K over one lane block (1024 rows), every
+ * half weights, groups, rows not a multiple of 16, K over one lane block (512 rows), every
  * activation the GEMM fuses, a fused residual, and 1, 2 and 3 threads. A naive double-precision
  * conv guards against both paths being wrong alike: relative L2 error below 1e-5 (f32 sums of
  * at most 2304 products of values in [-1, 1): ~sqrt(K) * 2^-24 relative, far below). The
@@ -146,7 +146,7 @@ static void test_case(const lcase *c)
 
 int main(void)
 {
-    afk_pgemm_force = 2; /* AVX-512F, if the CPU has it */
+    afk_pgemm_force = 2, afk_wino_mode = 0; /* AVX-512F's packed GEMM, if the CPU has it */
     if (afk_pgemm_nr() != 32 || !afk_pgemm_lanes_ok(64, 49)) {
         printf("test_conv_lanes: skipped, no AVX-512F\n");
         return 0;
@@ -161,9 +161,11 @@ int main(void)
         {128, 7, 256, 2, 3, 1, AF_UNARY_RELU, 1, 0, "3x3 2 groups + residual + relu"},
         {64, 1, 48, 1, 1, 1, AF_UNARY_SILU, 0, 0, "1x1 @1x1 (squeeze-excitation)"},
         {192, 7, 1152, 1, 1, 1, AF_UNARY_IDENTITY, 0, 1, "1x1 192->1152 @7x7 half weights"},
-        {1100, 7, 84, 1, 1, 1, AF_UNARY_SILU, 1, 1, "1x1 half, 2 k blocks, residual"},
+        {1100, 7, 84, 1, 1, 1, AF_UNARY_SILU, 1, 1, "1x1 half, 3 k blocks, residual"},
+        {600, 14, 320, 1, 1, 1, AF_UNARY_RELU, 0, 0, "1x1 600->320 @14x14 (2 k blocks)"},
+        {64, 15, 48, 1, 3, 1, AF_UNARY_SILU, 1, 1, "3x3 half @15x15 silu + residual"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
-    afk_pgemm_force = -1;
+    afk_pgemm_force = -1, afk_wino_mode = -1;
     return check_report("test_conv_lanes");
 }

@@ -167,6 +167,7 @@ int main(void)
         {40, 22, 36, 1, 3, 1, AF_UNARY_RELU, 1, 1, "winograd"},
         {20, 9, 30, 1, 3, 1, AF_UNARY_IDENTITY, 0, 1, "winograd, partial tiles, no bias"},
         {24, 15, 20, 1, 3, 1, AF_UNARY_RELU, 1, 2, "winograd F(2x2), partial tiles"},
+        {32, 14, 48, 2, 3, 1, AF_UNARY_CLIP, 1, 1, "winograd, 2 groups"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
     test_check();

@@ -286,11 +286,13 @@ static void test_wino_case(const conv_case *c0, const conv_data *d)
             conv_params(c, &p, &OH, &OW);
             float one = 1.0f;
             af_tview in[3] = {TV(AF_DTYPE_F32, NULL, c->N, c->C, c->H, c->W),
-                              TV(AF_DTYPE_F32, &one, c->M, c->C, 3, 3), TV(AF_DTYPE_F32, NULL, c->M)};
+                              TV(AF_DTYPE_F32, &one, c->M, c->C / c->group, 3, 3),
+                              TV(AF_DTYPE_F32, NULL, c->M)};
             af_tview out = TV(AF_DTYPE_F32, NULL, c->N, c->M, OH, OW);
             size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &p, in, 3, &out, 1);
             int nk = c->wino == 1 ? 36 : 16;
-            CHECK(pb == (size_t)(nk * c->M * c->C + 16) * 4, "Winograd C%lld M%lld %lldx%lld "
+            CHECK(pb == (size_t)(nk * c->M * (c->C / c->group) + 16) * 4, /* per group */
+                  "Winograd C%lld M%lld %lldx%lld "
                   "(%s): packed %zu bytes, not %d transformed matrices", (long long)c->C,
                   (long long)c->M, (long long)c->H, (long long)c->W, afk_pgemm_isa(), pb, nk);
             test_conv_path(c, d, path, 1);
@@ -398,6 +400,8 @@ static void test_conv(void)
         {1, 7, 11, 13, 7, 7, 5, 1, 2, 1, AF_UNARY_IDENTITY, 0},    /* depthwise 5x5 */
         {1, 6, 5, 4, 6, 6, 3, 1, 3, 2, AF_UNARY_IDENTITY, 0},      /* depthwise, no interior */
         {1, 8, 12, 12, 12, 4, 3, 1, 1, 1, AF_UNARY_RELU, 0},       /* grouped */
+        {2, 32, 14, 13, 48, 2, 3, 1, 1, 1, AF_UNARY_RELU, 1},     /* grouped Winograd F(4x4) */
+        {1, 24, 9, 10, 36, 3, 3, 1, 1, 1, AF_UNARY_CLIP, 2},      /* grouped Winograd F(2x2) */
         /* packed GEMM edges: K = 360 and 576 (k blocks of 256 plus a rest), M not a multiple
          * of 14 or 6, N not a multiple of 32 or 16, stride 2 (gathers), 1x1 stride 2,
          * pointwise K > 256, groups with pre-packed offsets, a 7-wide map (many row segments

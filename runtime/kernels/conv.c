@@ -261,10 +261,89 @@ size_t afk_convt_scratch(const af_params *p, const af_tview *in, const af_tview 
  * PACK_LANES / PACK_LANES16: as PACK_GEMM / PACK_GEMM16 in panels for channel-lane tiles, for
  * maps narrow enough that they issue fewer FMAs (afk_pgemm_lanes_ok: 7×7, 14×14). */
 enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1, PACK_GEMM16 = 2, PACK_CW = 3, PACK_Q8 = 4,
-       PACK_LANES = 5, PACK_LANES16 = 6 };
+       PACK_LANES = 5, PACK_LANES16 = 6, PACK_KH = 7 };
 
 /* 1: a float weight's panels are cut for channel-lane tiles (per image, group). */
 static int lanes_geom(const conv_geom *g) { return afk_pgemm_lanes_ok(g->Mg, g->osp); }
+
+/* ---- kernel rows that see only padding ------------------------------------------------------
+ * A dilated conv's outer kernel rows read padding for most output rows: DeepLabV3's rate-12
+ * and rate-24 3x3 convs multiply zeros in 29-82 % of their products on 28x28 and 14x14 maps.
+ * PACK_KH keeps such an f32 weight as one GEMM matrix per kernel row and group, (Mg, Cg*KW)
+ * with columns (c, kw), and each tile of output positions — cut where the set of kernel rows
+ * that reach the image changes — sums only those rows' GEMMs, the B panels packed as the
+ * 1 x KW conv of the input shifted by the row's offset. An output's sum runs over (kh, c, kw)
+ * in order; the kernel rows a tile skips would only add products with padding (zeros), so the
+ * bits do not depend on the tiling, nor on the thread count. */
+enum { KH_MAX = 32, KH_BANDS = 2 * KH_MAX + 1 };
+
+/* Bit kh: kernel row kh reads the image for some output row in [r0, r1]. */
+static uint64_t kh_alive(const conv_geom *g, int64_t r0, int64_t r1)
+{
+    uint64_t m = 0;
+    for (int64_t kh = 0; kh < g->k[1]; kh++) {
+        int64_t off = kh * g->d[1] - g->pb[1], s = g->s[1];
+        int64_t first = off >= 0 ? r0 : (-off + s - 1) / s; /* the first oh with ih >= 0 */
+        if (first < r0) first = r0;
+        if (first <= r1 && first * s + off < g->in[1]) m |= (uint64_t)1 << kh;
+    }
+    return m;
+}
+
+/* 1: g runs per kernel row — a 2-D dilated conv whose kernel rows reach the image in under
+ * 85 % of (output row, kernel row) pairs. */
+static int kh_geom(const conv_geom *g)
+{
+    if (g->k[0] != 1 || g->in[0] != 1 || g->d[1] < 2 || g->k[1] < 2 || g->k[1] > KH_MAX ||
+        is_depthwise(g) || is_pointwise(g))
+        return 0;
+    int64_t alive = 0;
+    for (int64_t oh = 0; oh < g->out[1]; oh++) alive += __builtin_popcountll(kh_alive(g, oh, oh));
+    return alive * 100 < 85 * g->out[1] * g->k[1];
+}
+
+/* Output rows with one set of live kernel rows, cut into `chunks` tiles of `per` positions. */
+typedef struct kh_band {
+    int64_t p0, p1, per, chunks;
+    uint64_t alive;
+} kh_band;
+
+/* The bands of g's map, tiles of at most T positions; returns the number of tiles. */
+static int64_t kh_bands(const conv_geom *g, int64_t T, kh_band *b, int *nb)
+{
+    int64_t tiles = 0;
+    *nb = 0;
+    for (int64_t r0 = 0, r1; r0 < g->out[1]; r0 = r1 + 1) {
+        uint64_t m = kh_alive(g, r0, r0);
+        for (r1 = r0; r1 + 1 < g->out[1] && kh_alive(g, r1 + 1, r1 + 1) == m;) r1++;
+        kh_band *d = &b[(*nb)++]; /* at most 2*KH+1 bands: the set changes where a row enters */
+        d->p0 = r0 * g->out[2], d->p1 = (r1 + 1) * g->out[2], d->alive = m;
+        d->chunks = (d->p1 - d->p0 + T - 1) / T;
+        d->per = (d->p1 - d->p0 + d->chunks - 1) / d->chunks;
+        tiles += d->chunks;
+    }
+    return tiles;
+}
+
+/* W (M, Cg, KH, KW) -> per kernel row kh and group gi, at (kh*G + gi) * Mgp * Cg*KW floats, the
+ * matrix (Mg, Cg*KW) in the GEMM's panel order (lanes: afk_pgemm_pack_lanes's, Mgp = Mg
+ * rounded up to its panel rows, zeros past Mg; else afk_pgemm_pack_a's, Mgp = Mg). */
+static void kh_pack(const conv_geom *g, const float *W, int lanes, float *dst)
+{
+    const int64_t KH = g->k[1], KW = g->k[2], Kk = g->Cg * KW, Mg = g->Mg;
+    const int64_t Mgp = lanes ? (Mg + AFK_PGEMM_LR - 1) / AFK_PGEMM_LR * AFK_PGEMM_LR : Mg;
+    memset(dst, 0, (size_t)(KH * g->G * Mgp * Kk) * sizeof *dst);
+    for (int64_t kh = 0; kh < KH; kh++)
+        for (int64_t gi = 0; gi < g->G; gi++) {
+            float *mat = dst + (kh * g->G + gi) * Mgp * Kk;
+            for (int64_t m = 0; m < Mg; m++)
+                for (int64_t k = 0; k < Kk; k++) { /* k = c*KW + kw */
+                    size_t at = lanes ? afk_pgemm_lanes_index(Mg, Kk, m, k)
+                                      : afk_pgemm_a_index(Mg, Kk, m, k);
+                    mat[at] = W[(((gi * Mg + m) * g->Cg + k / KW) * KH + kh) * KW + k % KW];
+                }
+        }
+}
 
 /* A compressed 3x3 conv weight that Winograd would take keeps Winograd (decoded, transformed
  * and held in f32) when its transformed weights take at most this many bytes: the large maps
@@ -346,6 +425,10 @@ size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_t
     int half = in[1].dtype == AF_DTYPE_F16;
     if (!half && wino_plan(&g, cp, &w)) /* per group */
         return ((size_t)g.G * afk_wino_pack_floats(&w) + PACK_HDR) * sizeof(float);
+    if (!half && kh_geom(&g)) {
+        int64_t Mgp = lanes_geom(&g) ? (g.Mg + AFK_PGEMM_LR - 1) / AFK_PGEMM_LR * AFK_PGEMM_LR : g.Mg;
+        return ((size_t)(g.G * Mgp * g.Cg * g.K) + PACK_HDR) * sizeof(float);
+    }
     int64_t n = af_tview_numel(&in[1]);
     if (n <= 0 || (uint64_t)n > SIZE_MAX / 8 - PACK_HDR || (!half && afk_pgemm_a_in_place()))
         return 0; /* f32 rows read in place: a packed copy would only cost memory and time */
@@ -395,6 +478,11 @@ void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *ou
         for (int64_t gi = 0; gi < g.G; gi++)
             afk_wino_pack(&w, (const float *)in[1].data + gi * g.Mg * rows,
                           d + PACK_HDR + gi * (int64_t)afk_wino_pack_floats(&w));
+        return;
+    }
+    if (kh_geom(&g)) {
+        h[1] = PACK_KH, h[2] = lanes_geom(&g);
+        kh_pack(&g, in[1].data, h[2], d + PACK_HDR);
         return;
     }
     if (lg) {
@@ -1113,6 +1201,8 @@ typedef struct conv_job {
     const afk_q8 *q8;         /* its int8 panels (PACK_Q8): int8 compute, else NULL */
     int64_t rows, T, n_tiles, mb, n_mblk;
     int lanes;                /* packed / packed16 are cut for channel-lane tiles */
+    int nbands;               /* > 0: packed is PACK_KH, tiles run per band (kh_bands) */
+    kh_band bands[KH_BANDS];
     int64_t mgp, mr;          /* rows of a group's packed panels (Mg rounded up); of a panel */
     const float *R;           /* fused residual (Y's layout) or NULL; then cp->act is identity */
     af_unary_params ract;     /* and the conv's activation, applied after adding R */
@@ -1232,9 +1322,51 @@ static void conv_dw_task(void *arg, int64_t task, int tid)
     conv_residual(j, j->Y + (n * g->M + c0) * g->osp, nc, 0, g->osp);
 }
 
+/* One tile of a PACK_KH conv: the GEMMs of its band's live kernel rows, summed into C. */
+static void conv_kh_task(const conv_job *j, int64_t task, int tid)
+{
+    const conv_geom *g = &j->g;
+    int64_t tile = task % j->n_tiles, r = task / j->n_tiles;
+    int64_t mbi = r % j->n_mblk, ng = r / j->n_mblk, gi = ng % g->G, n = ng / g->G;
+    const kh_band *b = j->bands;
+    while (tile >= b->chunks) tile -= b->chunks, b++;
+    int64_t p0 = b->p0 + tile * b->per, t = b->p1 - p0 < b->per ? b->p1 - p0 : b->per;
+    int64_t m0 = mbi * j->mb, mc = g->Mg - m0 < j->mb ? g->Mg - m0 : j->mb;
+    const int64_t Kk = g->Cg * g->k[2];
+    const float *xg = j->X + (n * g->C + gi * g->Cg) * g->isp;
+    float *yg = j->Y + (n * g->M + gi * g->Mg) * g->osp + m0 * g->osp;
+    const int kind = afk_pgemm_act(&j->cp->act);
+    if (!b->alive) /* every product reads padding: bias and activation alone */
+        for (int64_t m = 0; m < mc; m++) memset(yg + m * g->osp + p0, 0, (size_t)t * sizeof(float));
+    for (int64_t kh = 0; kh < g->k[1]; kh++) {
+        if (!(b->alive >> kh & 1)) continue;
+        const int first = !(b->alive & (((uint64_t)1 << kh) - 1)), last = !(b->alive >> kh >> 1);
+        conv_geom gk = *g; /* the 1 x KW conv of the input shifted down by kh's offset */
+        gk.k[1] = 1, gk.pb[1] = g->pb[1] - kh * g->d[1], gk.K = g->k[2];
+        pack_src ps; /* ~9 KiB of stack */
+        ps.g = &gk, ps.x = xg, ps.p0 = p0, ps.t = t, ps.pointwise = 0;
+        pack_segments(&ps, j->nr);
+        afk_pgemm pg = {.M = mc, .N = t, .K = Kk,
+                        .Ap = j->packed + PACK_HDR + (kh * g->G + gi) * j->mgp * Kk,
+                        .ap_rows = j->mgp, .ap_row0 = m0, .lanes = j->lanes,
+                        .pack_b = pack_b_conv, .b_arg = &ps, .C = yg + p0, .ldc = g->osp,
+                        .bias = last && kind >= 0 && j->B ? j->B + gi * g->Mg + m0 : NULL,
+                        .act = last && kind >= 0 ? kind : AFK_ACT_NONE,
+                        .lo = j->cp->act.alpha, .hi = j->cp->act.beta, .acc = !first,
+                        .work = (float *)(j->scratch + (size_t)tid * j->slice)};
+        afk_pgemm_run(&pg);
+    }
+    if (kind < 0 || !b->alive) conv_epilogue(j, gi, m0, mc, yg, p0, t);
+    conv_residual(j, yg, mc, p0, t);
+}
+
 static void conv_gemm_task(void *arg, int64_t task, int tid)
 {
     const conv_job *j = arg;
+    if (j->nbands) {
+        conv_kh_task(j, task, tid);
+        return;
+    }
     const conv_geom *g = &j->g;
     int64_t tile = task % j->n_tiles, r = task / j->n_tiles;
     int64_t mbi = r % j->n_mblk, ng = r / j->n_mblk, gi = ng % g->G, n = ng / g->G;
@@ -1382,6 +1514,13 @@ af_status afk_conv_run(AFK_RUN_ARGS)
         j.cw = (const afk_cw *)((const float *)ctx->packed + PACK_HDR);
     if (j.nr > 0 && packed_kind(ctx->packed) == PACK_Q8 && afk_q8_available())
         j.q8 = (const afk_q8 *)((const float *)ctx->packed + PACK_HDR);
+    if (pk == PACK_KH) { /* per kernel row, tiles cut at band edges */
+        const int32_t *hk = ctx->packed;
+        j.packed = ctx->packed, j.lanes = hk[2];
+        j.mr = j.lanes ? AFK_PGEMM_LR : afk_pgemm_mr();
+        j.mgp = j.lanes ? (g->Mg + j.mr - 1) / j.mr * j.mr : g->Mg;
+        j.n_tiles = kh_bands(g, j.T, j.bands, &j.nbands);
+    }
     if (!j.W && !j.packed && !j.packed16 && !j.cw && !j.q8)
         return af_err_set(err, AF_ERR_USAGE, "conv: W exists only packed, for another kernel");
     j.mb = g->Mg;
@@ -1389,7 +1528,11 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     /* the packed GEMM's sums do not depend on the row split: one block when alone (B is
      * packed once), else blocks of whole micro-panels */
     if (j.nr > 0) j.mb = nt == 1 ? g->Mg : (j.mb + j.mr - 1) / j.mr * j.mr;
-    if (j.nr > 0 && nt > 1) balance_tasks(&j, nt);
+    if (j.nr > 0 && nt > 1 && !j.nbands) balance_tasks(&j, nt);
+    if (j.nbands && nt > 1 && g->N * g->G * j.n_tiles < 2 * nt) { /* rows in nt blocks */
+        int64_t blocks = (g->Mg + j.mr - 1) / j.mr;
+        j.mb = (blocks + nt - 1) / nt * j.mr;
+    }
     j.n_mblk = j.mb > 0 ? (g->Mg + j.mb - 1) / j.mb : 0;
     afk_parallel(ctx, g->N * g->G * j.n_mblk * j.n_tiles, conv_gemm_task, &j);
     return AF_OK;

@@ -323,6 +323,8 @@ const float *afk_pgemm_a_panel(const afk_pgemm *g, int64_t i0, int mr, int64_t k
  * kernel in use must be AVX-512F's (afk_pgemm_lanes_ok held). */
 int afk_pgemm_lanes_ok(int64_t M, int64_t N);
 size_t afk_pgemm_lanes_floats(int64_t M, int64_t K);
+/* Where afk_pgemm_pack_lanes puts A[m, k] of an (M, K) matrix. */
+size_t afk_pgemm_lanes_index(int64_t M, int64_t K, int64_t m, int64_t k);
 void afk_pgemm_pack_lanes(int64_t M, int64_t K, const float *A, int64_t lda, float *dst);
 void afk_pgemm_pack_lanes16(int64_t M, int64_t K, const uint16_t *A, int64_t lda, uint16_t *dst);
 /* Where afk_pgemm_pack_a puts A[m, k] of an (M, K) matrix. */

@@ -499,6 +499,12 @@ int afk_pgemm_lanes_ok(int64_t M, int64_t N)
 #endif
 }
 
+size_t afk_pgemm_lanes_index(int64_t M, int64_t K, int64_t m, int64_t k)
+{
+    const int64_t Mp = (M + LR - 1) / LR * LR, k0 = k / LKC * LKC, kc = K - k0 < LKC ? K - k0 : LKC;
+    return (size_t)(k0 * Mp + m / LR * LR * kc + (k - k0) * LR + m % LR);
+}
+
 size_t afk_pgemm_lanes_floats(int64_t M, int64_t K) { return (size_t)((M + LR - 1) / LR * LR * K); }
 
 /* dst = A (M, K) as panels (kc, LR) per k block of LKC rows: A[i0+i, k0+kk] at

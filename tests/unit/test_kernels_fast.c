@@ -401,6 +401,14 @@ static void test_conv(void)
         {1, 6, 5, 4, 6, 6, 3, 1, 3, 2, AF_UNARY_IDENTITY, 0},      /* depthwise, no interior */
         {1, 8, 12, 12, 12, 4, 3, 1, 1, 1, AF_UNARY_RELU, 0},       /* grouped */
         {2, 32, 14, 13, 48, 2, 3, 1, 1, 1, AF_UNARY_RELU, 1},     /* grouped Winograd F(4x4) */
+        /* dilated convs run per kernel row (PACK_KH): rows that read only padding skipped per
+         * band of output rows; grouped; channel-lane tiles (10x10); bands where no kernel row
+         * reaches the image (pads 6 > the kernel's reach: bias and activation only) */
+        {1, 24, 14, 14, 40, 1, 3, 1, 12, 12, AF_UNARY_RELU, 0},
+        {2, 16, 28, 27, 33, 1, 3, 1, 24, 24, AF_UNARY_SILU, 0},
+        {1, 12, 20, 20, 48, 2, 3, 1, 12, 12, AF_UNARY_CLIP, 0},
+        {1, 20, 10, 10, 64, 1, 3, 1, 4, 4, AF_UNARY_HARD_SWISH, 0},
+        {1, 8, 6, 9, 20, 1, 3, 1, 6, 2, AF_UNARY_RELU, 0},
         {1, 24, 9, 10, 36, 3, 3, 1, 1, 1, AF_UNARY_CLIP, 2},      /* grouped Winograd F(2x2) */
         /* packed GEMM edges: K = 360 and 576 (k blocks of 256 plus a rest), M not a multiple
          * of 14 or 6, N not a multiple of 32 or 16, stride 2 (gathers), 1x1 stride 2,

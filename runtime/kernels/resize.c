@@ -11,6 +11,9 @@
  */
 #include "internal.h"
 #include "neon.h"
+#if defined(__x86_64__) || defined(__i386__)
+#include "simd512.h"
+#endif
 
 #include <math.h>
 #include <string.h>
@@ -234,6 +237,7 @@ typedef struct plane_job {
     char *y;
     size_t es;
     int64_t isz, osz, OH, OW; /* plane sizes (elements) and output dims */
+    int64_t IW;                /* input row length */
     const tap *th, *tw;        /* taps of the last two axes (offsets in elements) */
     int lh, lw;                /* the axis interpolates */
     int up2;                   /* nearest, 4-byte elements, column ow reads column ow / 2 */
@@ -275,6 +279,67 @@ static void nearest_plane32(const plane_job *j, const char *x, char *y)
     }
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+enum { LCH = 64 }; /* 16-column chunks per block */
+
+/* Linear planes that interpolate along W (and maybe H) where each run of 16 output columns
+ * reads within 32 source columns (upscales, mild downscales): per chunk, the two source rows'
+ * 32 floats from the run's first tap are loaded once and permuted into the four corners (no
+ * gathers), then combined with plane_task's operations in its order, so its bits. Returns 0
+ * (nothing written) when some run spans more. */
+AFK_TGT512 static int lin_plane512(const plane_job *j, const float *x, float *y)
+{
+    int32_t rel0[LCH][16], rel1[LCH][16];
+    float wt[LCH][16];
+    int64_t base[LCH];
+    const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
+    for (int64_t c0 = 0; c0 < j->OW; c0 += 16 * LCH) {
+        const int64_t nq = (j->OW - c0 + 15) / 16 < LCH ? (j->OW - c0 + 15) / 16 : LCH;
+        for (int64_t q = 0; q < nq; q++) {
+            const tap *t = j->tw + c0 + 16 * q;
+            base[q] = t[0].o0;
+            for (int i = 0; i < 16; i++) {
+                int in = c0 + 16 * q + i < j->OW;
+                int64_t d0 = in ? t[i].o0 - base[q] : 0, d1 = in ? t[i].o1 - base[q] : 0;
+                if (d0 < 0 || d0 > 31 || d1 < 0 || d1 > 31) return 0;
+                rel0[q][i] = (int32_t)d0, rel1[q][i] = (int32_t)d1, wt[q][i] = in ? t[i].w : 0.0f;
+            }
+        }
+        for (int64_t oh = 0; oh < j->OH; oh++) {
+            const tap *h = &j->th[oh];
+            const float *r0 = x + h->o0, *r1 = x + (j->lh ? h->o1 : h->o0);
+            const __m512 a0 = _mm512_set1_ps(1.0f * (1.0f - h->w)), a1 = _mm512_set1_ps(1.0f * h->w);
+            for (int64_t q = 0; q < nq; q++) {
+                const int64_t ow = c0 + 16 * q, left = j->IW - base[q];
+                const __mmask16 l0 = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+                const __mmask16 l1 = left >= 32 ? 0xffff : left > 16 ? (__mmask16)((1u << (left - 16)) - 1) : 0;
+                const __m512i i0 = _mm512_loadu_si512(rel0[q]), i1 = _mm512_loadu_si512(rel1[q]);
+                const __m512 w = _mm512_loadu_ps(wt[q]), omw = _mm512_sub_ps(one, w);
+                __m512 lo = _mm512_maskz_loadu_ps(l0, r0 + base[q]);
+                __m512 hi = _mm512_maskz_loadu_ps(l1, r0 + base[q] + 16);
+                __m512 v00 = _mm512_permutex2var_ps(lo, i0, hi), v01 = _mm512_permutex2var_ps(lo, i1, hi);
+                __m512 acc;
+                if (j->lh) { /* corners 00, 10 (H), 01 (W), 11 */
+                    lo = _mm512_maskz_loadu_ps(l0, r1 + base[q]);
+                    hi = _mm512_maskz_loadu_ps(l1, r1 + base[q] + 16);
+                    __m512 v10 = _mm512_permutex2var_ps(lo, i0, hi), v11 = _mm512_permutex2var_ps(lo, i1, hi);
+                    acc = _mm512_add_ps(zero, _mm512_mul_ps(_mm512_mul_ps(a0, omw), v00));
+                    acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_mul_ps(a1, omw), v10));
+                    acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_mul_ps(a0, w), v01));
+                    acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_mul_ps(a1, w), v11));
+                } else { /* 1.0f * (1 - w) and 1.0f * w are exact */
+                    acc = _mm512_add_ps(zero, _mm512_mul_ps(omw, v00));
+                    acc = _mm512_add_ps(acc, _mm512_mul_ps(w, v01));
+                }
+                const int64_t n = j->OW - ow < 16 ? j->OW - ow : 16;
+                _mm512_mask_storeu_ps(y + oh * j->OW + ow, (__mmask16)((1u << n) - 1), acc);
+            }
+        }
+    }
+    return 1;
+}
+#endif
+
 // one plane: x (H, W) -> y (OH, OW)
 static void plane_task(void *arg, int64_t t, int tid)
 {
@@ -294,6 +359,9 @@ static void plane_task(void *arg, int64_t t, int tid)
     }
     const float *xf = (const float *)x;
     float *yf = (float *)y;
+#if defined(__x86_64__) || defined(__i386__)
+    if (j->lw && afk_vec_have512() && lin_plane512(j, xf, yf)) return;
+#endif
     for (int64_t oh = 0; oh < j->OH; oh++) {
         const tap *h = &j->th[oh];
         const float *r0 = xf + h->o0, *r1 = xf + (j->lh ? h->o1 : h->o0);
@@ -352,7 +420,8 @@ af_status afk_resize_run(AFK_RUN_ARGS)
         for (int k = 0; k < L; k++) lh |= lin_axes[k] == r - 2, lw |= lin_axes[k] == r - 1;
         int64_t OH = out[0].dims[r - 2], OW = out[0].dims[r - 1];
         plane_job j = {x->data, out[0].data, es, x->dims[r - 2] * x->dims[r - 1], OH * OW,
-                       OH, OW, taps[r - 2], taps[r - 1], lh, lw, !lh && !lw && es == 4};
+                       OH, OW, x->dims[r - 1], taps[r - 2], taps[r - 1], lh, lw,
+                       !lh && !lw && es == 4};
         for (int64_t ow = 0; ow < OW && j.up2; ow++) j.up2 = j.tw[ow].o0 == ow / 2;
         afk_parallel(ctx, total / (OH * OW), plane_task, &j);
         return AF_OK;

@@ -579,10 +579,12 @@ static void test_convt_threads(void)
 /* resize.c's plane path (NCHW, only H and W change; planes in parallel) against its general
  * element loop, which takes the same resize laid out NHWC (axis 1 changes): the plane path
  * repeats the general loop's operations in its order, so the bound is 0 (the bits must match),
- * and 1, 2 and 3 threads must give the same bytes. Linear (both axes, one axis) and nearest. */
+ * and 1, 2 and 3 threads must give the same bytes. Linear (both axes, one axis) and nearest;
+ * 40 input columns: AVX-512's permuted rows (runs of 16 outputs within 32 source columns:
+ * upscales, 2x down; masked loads at the row's end) and the scalar loop (4x down). */
 static void test_resize_planes(void)
 {
-    enum { N = 2, C = 3, H = 7, W = 9 };
+    enum { N = 2, C = 3, H = 7, W = 40 };
     static const struct {
         int mode, coord;
         int64_t OH, OW;
@@ -590,9 +592,12 @@ static void test_resize_planes(void)
                  {AF_RESIZE_LINEAR, AF_COORD_ALIGN_CORNERS, 14, 18},
                  {AF_RESIZE_LINEAR, AF_COORD_PYTORCH_HALF_PIXEL, 7, 20},
                  {AF_RESIZE_LINEAR, AF_COORD_ASYMMETRIC, 21, 9},
+                 {AF_RESIZE_LINEAR, AF_COORD_HALF_PIXEL, 21, 100},
+                 {AF_RESIZE_LINEAR, AF_COORD_ALIGN_CORNERS, 3, 83},
+                 {AF_RESIZE_LINEAR, AF_COORD_HALF_PIXEL, 21, 40},
                  {AF_RESIZE_NEAREST, AF_COORD_ASYMMETRIC, 14, 27}};
     static float x[N * C * H * W], xt[N * H * W * C];
-    static float y[4][N * C * 21 * 27], yt[N * 21 * 27 * C];
+    static float y[4][N * C * 21 * 100], yt[N * 21 * 100 * C];
     for (int i = 0; i < N * C * H * W; i++) x[i] = frand();
     for (int n = 0; n < N; n++) /* NCHW -> NHWC */
         for (int c = 0; c < C; c++)

@@ -234,7 +234,8 @@ af_status af_dyn_infer(af_graph *g, af_node *n, af_err *err)
     if (!any_dyn_extent(g, n)) { /* values only (or nothing): static shapes */
         if (n->op == AF_OP_TOPK || n->op == AF_OP_RESHAPE || n->op == AF_OP_CONSTANT_OF_SHAPE ||
             n->op == AF_OP_NMS || n->op == AF_OP_NONZERO || n->op == AF_OP_COMPRESS ||
-            n->op == AF_OP_SELECT || n->op == AF_OP_EXPAND || n->op == AF_OP_SLICE)
+            n->op == AF_OP_SELECT || n->op == AF_OP_EXPAND || n->op == AF_OP_SLICE ||
+            n->op == AF_OP_RANGE)
             return AF_OK; /* set by their shape functions */
         for (int k = 0; sh_any_dyn_input(g, n) && k < n->n_out; k++)
             g->tensors[n->out[k]].dyn = 0;

@@ -10,7 +10,8 @@ inputs and checks tests/e2e/dynamic_rows.sh runs them with.
 dyn_topk.onnx is the post-processing pattern of torchvision's detectors, cut down: NonZero of
 scores > 0.5 -> Squeeze -> Gather of scores and boxes -> elementwise -> TopK with
 k = min(5, rows) computed from Shape -> Gather of the boxes by the TopK indices. dyn_if.onnx is
-their "no boxes left?" If on the row count; dyn_refused.onnx feeds the rows to an op that does
+their "no boxes left?" If on the row count; dyn_range.onnx Mask R-CNN's Range(0, rows) indexing
+(dyn_range_refused.onnx the same with a negative step); dyn_refused.onnx feeds the rows to an op that does
 not take them (CumSum). Inputs give 0, 3, 5 and 20 rows (k = 0, 3, 5, 5). Debian's python3-onnx
 and numpy only.
 """
@@ -97,6 +98,48 @@ def dyn_if():
     save(g, "dyn_if.onnx")
 
 
+def dyn_range():
+    """Mask R-CNN's per-detection indexing: Range(0, rows) with rows = Shape(kept)[0] (a limit
+    computed from a data-dependent extent: run at run time, not folded), times the row width
+    plus a per-row column, Gathers one value per kept row from the flattened kept boxes; and
+    Range(1, rows, 2) (ceil of a non-unit step, empty for 0 or 1 rows)."""
+    N = helper.make_node
+    inits = [const("thr", np.float32(0.5)), const("sq_axes", np.array([0], np.int64)),
+             const("zero_i", np.array(0, np.int64)), const("one_i", np.array(1, np.int64)),
+             const("two_i", np.array(2, np.int64)), const("four_i", np.array(4, np.int64)),
+             const("span", np.float32(3.99)), const("flat", np.array([-1], np.int64))]
+    nodes = [
+        N("Greater", ["scores", "thr"], ["mask"], name="gt"),
+        N("NonZero", ["mask"], ["nz"], name="nonzero"),
+        N("Squeeze", ["nz", "sq_axes"], ["idx"], name="squeeze"),
+        N("Gather", ["scores", "idx"], ["s"], name="gather_s", axis=0),
+        N("Gather", ["boxes", "idx"], ["b"], name="gather_b", axis=0),
+        N("Shape", ["s"], ["shp"], name="shape"),
+        N("Gather", ["shp", "zero_i"], ["n0"], name="gather_n", axis=0),
+        N("Cast", ["n0"], ["n"], name="cast_n", to=TensorProto.INT64),
+        N("Range", ["zero_i", "n", "one_i"], ["rows"], name="range_rows"),
+        N("Range", ["one_i", "n", "two_i"], ["odd"], name="range_odd"),
+        N("Mul", ["rows", "four_i"], ["base"], name="mul_base"),
+        N("Mul", ["s", "span"], ["sc"], name="mul_col"),
+        N("Floor", ["sc"], ["scf"], name="floor_col"),
+        N("Cast", ["scf"], ["col"], name="cast_col", to=TensorProto.INT64),
+        N("Add", ["base", "col"], ["at"], name="add_at"),
+        N("Reshape", ["b", "flat"], ["bf"], name="flatten_b"),
+        N("Gather", ["bf", "at"], ["picked"], name="gather_picked", axis=0),
+    ]
+    ins = [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [S]),
+           helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [S, 4])]
+    outs = [helper.make_tensor_value_info("rows", TensorProto.INT64, ["n"]),
+            helper.make_tensor_value_info("odd", TensorProto.INT64, ["m"]),
+            helper.make_tensor_value_info("picked", TensorProto.FLOAT, ["n"])]
+    save(helper.make_graph(nodes, "dyn_range", ins, outs, inits), "dyn_range.onnx")
+    # a negative step would make the limit's capacity a lower bound: refused
+    nodes[8] = N("Range", ["zero_i", "n", "neg_i"], ["rows"], name="range_rows")
+    inits.append(const("neg_i", np.array(-1, np.int64)))
+    g = helper.make_graph(nodes, "dyn_range_refused", ins, outs, inits)
+    save(g, "dyn_range_refused.onnx")
+
+
 def dyn_refused():
     """A data-dependent extent into an op without a rule for it (CumSum): refused in one line
     naming the node."""
@@ -159,6 +202,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["models"]:
         dyn_topk()
         dyn_if()
+        dyn_range()
         dyn_refused()
     elif sys.argv[1:2] == ["inputs"] and len(sys.argv) == 3:
         inputs(sys.argv[2])

@@ -311,6 +311,10 @@ static af_status rule(af_op op, af_params *p, const af_tview *in, int n_in,
     case AF_OP_SCATTER_ND:
     case AF_OP_SCATTER_ELEMENTS: copy_dims(&out[0], &in[0]); return AF_OK;
     case AF_OP_EXPAND: return expand(in, n_in, &out[0], dyn[0], err);
+    case AF_OP_PAD: /* constant pads, none on a data-dependent axis (graph/shape_dyn.c) */
+        for (int i = 0; i < out[0].rank && i < in[0].rank; i++)
+            out[0].dims[i] = in[0].dims[i] + p->pad.begin[i] + p->pad.end[i];
+        return AF_OK;
     case AF_OP_GEMM:
     case AF_OP_MATMUL:
     case AF_OP_CONV:

@@ -3,7 +3,7 @@
 # tests/data/dynamic models (dyn_topk: NonZero -> Gather -> elementwise -> TopK with
 # k = min(5, rows) from Shape -> Gather; dyn_if: an If on "no rows left?" whose else branch
 # Gathers the kept rows; dyn_range: Range(0, rows) and Range(1, rows, 2) run at run time,
-# indexing the kept rows as Mask R-CNN does) converted once each, run on inputs giving 0, 3, 5 and 20 rows, each
+# indexing the kept rows as Mask R-CNN does, and a Pad of those rows) converted once each, run on inputs giving 0, 3, 5 and 20 rows, each
 # run compared with ONNX Runtime: the same output shapes, integers equal, floats within 1e-6
 # relative (the same single f32 operations). Several runs of one session are
 # tests/unit/test_dyn_session.c. An op without a rule for such rows (CumSum) is refused in one

@@ -102,12 +102,14 @@ def dyn_range():
     """Mask R-CNN's per-detection indexing: Range(0, rows) with rows = Shape(kept)[0] (a limit
     computed from a data-dependent extent: run at run time, not folded), times the row width
     plus a per-row column, Gathers one value per kept row from the flattened kept boxes; and
-    Range(1, rows, 2) (ceil of a non-unit step, empty for 0 or 1 rows)."""
+    Range(1, rows, 2) (ceil of a non-unit step, empty for 0 or 1 rows); the kept boxes padded
+    along their static axis (Mask R-CNN pads its masks so)."""
     N = helper.make_node
     inits = [const("thr", np.float32(0.5)), const("sq_axes", np.array([0], np.int64)),
              const("zero_i", np.array(0, np.int64)), const("one_i", np.array(1, np.int64)),
              const("two_i", np.array(2, np.int64)), const("four_i", np.array(4, np.int64)),
-             const("span", np.float32(3.99)), const("flat", np.array([-1], np.int64))]
+             const("span", np.float32(3.99)), const("flat", np.array([-1], np.int64)),
+             const("pads", np.array([0, 1, 0, 2], np.int64)), const("pad_value", np.float32(7))]
     nodes = [
         N("Greater", ["scores", "thr"], ["mask"], name="gt"),
         N("NonZero", ["mask"], ["nz"], name="nonzero"),
@@ -126,12 +128,14 @@ def dyn_range():
         N("Add", ["base", "col"], ["at"], name="add_at"),
         N("Reshape", ["b", "flat"], ["bf"], name="flatten_b"),
         N("Gather", ["bf", "at"], ["picked"], name="gather_picked", axis=0),
+        N("Pad", ["b", "pads", "pad_value"], ["padded"], name="pad_cols", mode="constant"),
     ]
     ins = [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [S]),
            helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [S, 4])]
     outs = [helper.make_tensor_value_info("rows", TensorProto.INT64, ["n"]),
             helper.make_tensor_value_info("odd", TensorProto.INT64, ["m"]),
-            helper.make_tensor_value_info("picked", TensorProto.FLOAT, ["n"])]
+            helper.make_tensor_value_info("picked", TensorProto.FLOAT, ["n"]),
+            helper.make_tensor_value_info("padded", TensorProto.FLOAT, ["n", 7])]
     save(helper.make_graph(nodes, "dyn_range", ins, outs, inits), "dyn_range.onnx")
     # a negative step would make the limit's capacity a lower bound: refused
     nodes[8] = N("Range", ["zero_i", "n", "neg_i"], ["rows"], name="range_rows")

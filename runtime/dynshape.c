@@ -196,8 +196,8 @@ static af_status range(const af_tview *in, int n_in, af_tview *o, af_err *err)
         af_tview_numel(&in[1]) != 1 || af_tview_numel(&in[2]) != 1)
         return af_err_set(err, AF_ERR_SHAPE, "range: start, limit and delta must be one value each");
     double s = af_dtype_get(in[0].dtype, in[0].data, 0), l = af_dtype_get(in[1].dtype, in[1].data, 0);
-    double d = af_dtype_get(in[2].dtype, in[2].data, 0), c = d != 0 ? ceil((l - s) / d) : -1;
-    if (!(c < 1e18))
+    double d = af_dtype_get(in[2].dtype, in[2].data, 0), c = ceil((l - s) / d);
+    if (d == 0 || !(c < 1e18)) /* NaN fails too */
         return af_err_set(err, AF_ERR_SHAPE, "range: bad start %g, limit %g or delta %g", s, l, d);
     o->dims[0] = c > 0 ? (int64_t)c : 0;
     return AF_OK;

@@ -3,18 +3,22 @@
 # tests/data/dynamic models (dyn_topk: NonZero -> Gather -> elementwise -> TopK with
 # k = min(5, rows) from Shape -> Gather; dyn_if: an If on "no rows left?" whose else branch
 # Gathers the kept rows; dyn_range: Range(0, rows) and Range(1, rows, 2) run at run time,
-# indexing the kept rows as Mask R-CNN does, and a Pad of those rows) converted once each, run on inputs giving 0, 3, 5 and 20 rows, each
+# indexing the kept rows as Mask R-CNN does, and a Pad of those rows; dyn_loop: a Loop whose
+# trip count is the number of kept rows, unrolled to its capacity, with a loop-carried sum
+# and a scan output) converted once each, run on inputs giving 0, 3, 5 and 20 rows, each
 # run compared with ONNX Runtime: the same output shapes, integers equal, floats within 1e-6
 # relative (the same single f32 operations). Several runs of one session are
 # tests/unit/test_dyn_session.c. An op without a rule for such rows (CumSum) is refused in one
-# line naming the node, and so is a Range whose step would make its capacity wrong. A legacy bundle with NMS rows as its output still runs.
+# line naming the node, and so are a Range whose step would make its capacity wrong and a
+# Loop body that reads the kept rows other than row by row. A legacy bundle with NMS rows as
+# its output still runs.
 set -eu
 . "$(dirname "$0")/lib/common.sh"
 have_oracle || { echo "skip: onnxruntime-node oracle not installed"; exit $SKIP; }
 "$PY" -c "import onnx, numpy" 2>/dev/null || exit $SKIP
 G=tests/data/dynamic/make_dynamic_models.py
 "$PY" "$G" inputs "$T/in"
-for name in dyn_topk dyn_if dyn_range; do
+for name in dyn_topk dyn_if dyn_range dyn_loop; do
     M=tests/data/dynamic/$name.onnx
     "$AF" convert "$M" -o "$T/$name.afb" --compress fp32 -q
     for d in "$T"/in/*; do
@@ -37,4 +41,6 @@ expect 3 "node 'cumsum' (cumsum): input 'nz' has a data-dependent extent on axis
 [ ! -e "$T/refused.afb" ] || fail "a refused conversion left $T/refused.afb"
 expect 3 "node 'range_rows' (range): a limit that depends on a data-dependent extent needs a positive delta" \
     -- "$AF" convert tests/data/dynamic/dyn_range_refused.onnx -o "$T/refused.afb"
+expect 3 "node 'per_row' (Loop): its trip count is known at run time only: its body may read 'b'" \
+    -- "$AF" convert tests/data/dynamic/dyn_loop_refused.onnx -o "$T/refused.afb"
 [ "$fails" -eq 0 ]

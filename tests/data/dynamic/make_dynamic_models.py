@@ -11,7 +11,8 @@ dyn_topk.onnx is the post-processing pattern of torchvision's detectors, cut dow
 scores > 0.5 -> Squeeze -> Gather of scores and boxes -> elementwise -> TopK with
 k = min(5, rows) computed from Shape -> Gather of the boxes by the TopK indices. dyn_if.onnx is
 their "no boxes left?" If on the row count; dyn_range.onnx Mask R-CNN's Range(0, rows) indexing
-(dyn_range_refused.onnx the same with a negative step); dyn_refused.onnx feeds the rows to an op that does
+(dyn_range_refused.onnx the same with a negative step); dyn_loop.onnx a Loop over the kept
+rows (dyn_loop_refused.onnx a body reading them otherwise); dyn_refused.onnx feeds the rows to an op that does
 not take them (CumSum). Inputs give 0, 3, 5 and 20 rows (k = 0, 3, 5, 5). Debian's python3-onnx
 and numpy only.
 """
@@ -144,6 +145,56 @@ def dyn_range():
     save(g, "dyn_range_refused.onnx")
 
 
+def dyn_loop():
+    """torchvision's per-detection loops, cut down: a Loop whose trip count is the number of
+    kept rows (Shape(kept)[0]), whose body reads row i of the kept boxes (Gather(b, i)),
+    carries a running sum of 2*row and emits row + i per iteration (a scan output, one row
+    per kept row). dyn_loop_refused.onnx: a body that reads the kept rows otherwise
+    (ReduceSum over them)."""
+    N = helper.make_node
+    T = TensorProto
+    inits = [const("thr", np.float32(0.5)), const("sq_axes", np.array([0], np.int64)),
+             const("zero_i", np.array(0, np.int64)), const("acc0", np.zeros(4, np.float32))]
+
+    def body(use):
+        bn = [N("Identity", ["cond_in"], ["cond_out"], name="b_cond")]
+        if use == "gather":
+            bn += [N("Gather", ["b", "i"], ["row"], name="b_row", axis=0)]
+        else:
+            bn += [N("ReduceSum", ["b", "b_axes"], ["row"], name="b_row", keepdims=0)]
+        bn += [N("Mul", ["row", "b_two"], ["row2"], name="b_mul"),
+               N("Add", ["acc", "row2"], ["acc_out"], name="b_acc"),
+               N("Cast", ["i"], ["fi"], name="b_cast", to=T.FLOAT),
+               N("Add", ["row", "fi"], ["emit"], name="b_emit")]
+        return helper.make_graph(
+            bn, "body",
+            [helper.make_tensor_value_info("i", T.INT64, []),
+             helper.make_tensor_value_info("cond_in", T.BOOL, []),
+             helper.make_tensor_value_info("acc", T.FLOAT, [4])],
+            [helper.make_tensor_value_info("cond_out", T.BOOL, []),
+             helper.make_tensor_value_info("acc_out", T.FLOAT, [4]),
+             helper.make_tensor_value_info("emit", T.FLOAT, [4])],
+            [const("b_two", np.float32(2.0))] +
+            ([const("b_axes", np.array([0], np.int64))] if use == "reduce" else []))
+
+    for name, use in (("dyn_loop", "gather"), ("dyn_loop_refused", "reduce")):
+        nodes = [
+            N("Greater", ["scores", "thr"], ["mask"], name="gt"),
+            N("NonZero", ["mask"], ["nz"], name="nonzero"),
+            N("Squeeze", ["nz", "sq_axes"], ["idx"], name="squeeze"),
+            N("Gather", ["boxes", "idx"], ["b"], name="gather_b", axis=0),
+            N("Shape", ["b"], ["shp"], name="shape"),
+            N("Gather", ["shp", "zero_i"], ["n"], name="gather_n", axis=0),
+            N("Loop", ["n", "", "acc0"], ["acc_final", "rows"], name="per_row",
+              body=body(use)),
+        ]
+        ins = [helper.make_tensor_value_info("scores", T.FLOAT, [S]),
+               helper.make_tensor_value_info("boxes", T.FLOAT, [S, 4])]
+        outs = [helper.make_tensor_value_info("acc_final", T.FLOAT, [4]),
+                helper.make_tensor_value_info("rows", T.FLOAT, ["n", 4])]
+        save(helper.make_graph(nodes, name, ins, outs, inits), name + ".onnx")
+
+
 def dyn_refused():
     """A data-dependent extent into an op without a rule for it (CumSum): refused in one line
     naming the node."""
@@ -207,6 +258,7 @@ if __name__ == "__main__":
         dyn_topk()
         dyn_if()
         dyn_range()
+        dyn_loop()
         dyn_refused()
     elif sys.argv[1:2] == ["inputs"] and len(sys.argv) == 3:
         inputs(sys.argv[2])

@@ -13,7 +13,8 @@
  *         the end copies the loop-carried values out and stacks the scan outputs (Concat);
  *         a trip count computed from data-dependent extents (docs/dynamic-shapes.md) unrolls
  *         to its capacity: each loop-carried value is Select(k < M, body's, previous), the
- *         stacked scan outputs are cut to [0, M) on every run, and outer values with
+ *         stacked scan outputs are cut to [0, M) on every run (M read through a Range
+ *         sized by the capacity, which fails a run past it), and outer values with
  *         data-dependent rows, which the body may read only as Gather(rows, i), get zero
  *         rows appended so that iterations past this run's M read zeros;
  *   Scan  unrolled over the scan axis (known once the inputs' shapes are inferred): Slice +
@@ -634,6 +635,33 @@ static af_status pad_rows(xp *x, const Onnx__GraphProto *body, int64_t cap)
     return AF_OK;
 }
 
+/* *m becomes Shape(Range(0, m))[0]: the same count, but a run whose count exceeds the
+ * capacity the loop was unrolled to (a count not monotone in the extents) fails there,
+ * naming the Range, instead of running too few iterations. */
+static af_status checked_count(xp *x, int *m)
+{
+    char base[300];
+    snprintf(base, sizeof base, "%s_count", x->nd.name);
+    int64_t zero = 0, one = 1;
+    int in[3] = {-1, *m, -1}, r, shp, at;
+    af_params p = {0};
+    af_status st = onnx_const_i64(x->root, base, &zero, 1, &in[0]);
+    if (!st) st = onnx_const_i64(x->root, base, &one, 1, &in[2]);
+    if (!st && x->root->g->tensors[*m].rank == 1) st = take(x, *m, 0, 0, &in[1]);
+    if (!st) { /* scalars: Range takes rank-0 start, limit and delta */
+        af_tensor *a = &x->root->g->tensors[in[0]], *c = &x->root->g->tensors[in[2]];
+        a->rank = c->rank = 0;
+    }
+    if (!st) st = add_op(x, AF_OP_RANGE, base, in, 3, NULL, &r);
+    p.shape.end = INT32_MAX;
+    if (!st) st = add_op(x, AF_OP_SHAPE, base, &r, 1, &p, &shp);
+    if (!st) st = onnx_const_i64(x->root, base, &zero, 1, &at);
+    if (!st) x->root->g->tensors[at].rank = 0;
+    int g[2] = {shp, at};
+    if (!st) st = add_op(x, AF_OP_GATHER, base, g, 2, NULL, m);
+    return st;
+}
+
 /* The trip count's value at capacity when it depends on data-dependent extents (-1 if not). */
 static int64_t trip_capacity(const xp *x, int m)
 {
@@ -663,8 +691,10 @@ static af_status expand_loop(xp *x)
         return onnx_node_err(x->root, &x->nd, AF_ERR_UNSUPPORTED, "has neither a trip count "
                              "nor a condition (an endless loop)");
     int64_t cap = trip_capacity(x, m);
-    int dyn_m = cap >= 0 ? m : -1;
     af_status st = AF_OK;
+    if (cap >= 0 && x->cf->iter == 0 && (st = checked_count(x, &x->in[0]))) return st;
+    m = x->in[0];
+    int dyn_m = cap >= 0 ? m : -1;
     if (cap >= 0) trip = (double)cap; /* unrolled to the capacity, cut on every run */
     else if (m >= 0) st = const_value(x, "trip count", m, &trip);
     if (!st && cond >= 0) st = const_value(x, "loop condition", cond, &cv);

@@ -10,7 +10,8 @@
 # relative (the same single f32 operations). Several runs of one session are
 # tests/unit/test_dyn_session.c. An op without a rule for such rows (CumSum) is refused in one
 # line naming the node, and so are a Range whose step would make its capacity wrong and a
-# Loop body that reads the kept rows other than row by row. A legacy bundle with NMS rows as
+# Loop body that reads the kept rows other than row by row; a Loop count above its capacity
+# fails the run naming it. A legacy bundle with NMS rows as
 # its output still runs.
 set -eu
 . "$(dirname "$0")/lib/common.sh"
@@ -43,4 +44,8 @@ expect 3 "node 'range_rows' (range): a limit that depends on a data-dependent ex
     -- "$AF" convert tests/data/dynamic/dyn_range_refused.onnx -o "$T/refused.afb"
 expect 3 "node 'per_row' (Loop): its trip count is known at run time only: its body may read 'b'" \
     -- "$AF" convert tests/data/dynamic/dyn_loop_refused.onnx -o "$T/refused.afb"
+# a trip count above the capacity the loop was unrolled to fails the run, naming the count
+"$AF" convert tests/data/dynamic/dyn_loop_capacity.onnx -o "$T/loop_cap.afb" -q
+expect 3 "node 'per_row_count' (range): output 0 axis 0: extent 62 this run, capacity 1" \
+    -- "$AF" run "$T/loop_cap.afb" --inputs "$T/in/rows3"
 [ "$fails" -eq 0 ]

@@ -12,7 +12,8 @@ scores > 0.5 -> Squeeze -> Gather of scores and boxes -> elementwise -> TopK wit
 k = min(5, rows) computed from Shape -> Gather of the boxes by the TopK indices. dyn_if.onnx is
 their "no boxes left?" If on the row count; dyn_range.onnx Mask R-CNN's Range(0, rows) indexing
 (dyn_range_refused.onnx the same with a negative step); dyn_loop.onnx a Loop over the kept
-rows (dyn_loop_refused.onnx a body reading them otherwise); dyn_refused.onnx feeds the rows to an op that does
+rows (dyn_loop_refused.onnx a body reading them otherwise, dyn_loop_capacity.onnx a count
+that exceeds its capacity); dyn_refused.onnx feeds the rows to an op that does
 not take them (CumSum). Inputs give 0, 3, 5 and 20 rows (k = 0, 3, 5, 5). Debian's python3-onnx
 and numpy only.
 """
@@ -195,6 +196,35 @@ def dyn_loop():
         save(helper.make_graph(nodes, name, ins, outs, inits), name + ".onnx")
 
 
+def dyn_loop_capacity():
+    """A Loop whose trip count is not monotone in the kept rows (65 - rows: 1 at the capacity
+    of 64 rows): converted with room for 1 iteration, a run with fewer rows must fail naming
+    the count, not run too few iterations."""
+    N = helper.make_node
+    T = TensorProto
+    body = helper.make_graph(
+        [N("Identity", ["cond_in"], ["cond_out"], name="b_cond"),
+         N("Add", ["acc", "b_one"], ["acc_out"], name="b_count")],
+        "body", [helper.make_tensor_value_info("i", T.INT64, []),
+                 helper.make_tensor_value_info("cond_in", T.BOOL, []),
+                 helper.make_tensor_value_info("acc", T.FLOAT, [])],
+        [helper.make_tensor_value_info("cond_out", T.BOOL, []),
+         helper.make_tensor_value_info("acc_out", T.FLOAT, [])],
+        [const("b_one", np.float32(1.0))])
+    nodes = [N("Greater", ["scores", "thr"], ["mask"], name="gt"),
+             N("NonZero", ["mask"], ["nz"], name="nonzero"),
+             N("Shape", ["nz"], ["shp"], name="shape"),
+             N("Gather", ["shp", "one_i"], ["n"], name="gather_n", axis=0),
+             N("Sub", ["c65", "n"], ["m"], name="count"),
+             N("Loop", ["m", "", "acc0"], ["acc_final"], name="per_row", body=body)]
+    inits = [const("thr", np.float32(0.5)), const("one_i", np.array(1, np.int64)),
+             const("c65", np.array(S + 1, np.int64)), const("acc0", np.float32(0.0))]
+    save(helper.make_graph(nodes, "dyn_loop_capacity",
+                           [helper.make_tensor_value_info("scores", T.FLOAT, [S])],
+                           [helper.make_tensor_value_info("acc_final", T.FLOAT, [])], inits),
+         "dyn_loop_capacity.onnx")
+
+
 def dyn_refused():
     """A data-dependent extent into an op without a rule for it (CumSum): refused in one line
     naming the node."""
@@ -259,6 +289,7 @@ if __name__ == "__main__":
         dyn_if()
         dyn_range()
         dyn_loop()
+        dyn_loop_capacity()
         dyn_refused()
     elif sys.argv[1:2] == ["inputs"] and len(sys.argv) == 3:
         inputs(sys.argv[2])

@@ -483,26 +483,6 @@ static af_status scan_cut(xp *x, const int *vals, int iters, int m, int to)
     return st;
 }
 
-/* dyn_m >= 0: the trip count tensor when it is known at run time only (scan outputs cut). */
-static af_status loop_finish(xp *x, int n_carried, int n_scan, int dyn_m)
-{
-    af_status st = AF_OK;
-    int iters = x->cf->iter;
-    for (int k = 0; k < n_carried && !st; k++) st = copy_to(x, x->in[2 + k], x->out[k]);
-    if (n_scan && !iters)
-        return onnx_node_err(x->root, &x->nd, AF_ERR_UNSUPPORTED, "runs zero iterations: its "
-                             "scan outputs would be empty");
-    int *vals = malloc(sizeof *vals * (size_t)(iters ? iters : 1));
-    if (!vals) return af_err_set(x->root->err, AF_ERR_NOMEM, "out of memory");
-    for (int j = 0; j < n_scan && !st; j++) {
-        for (int t = 0; t < iters; t++) vals[t] = x->in[2 + n_carried + t * n_scan + j];
-        st = dyn_m >= 0 ? scan_cut(x, vals, iters, dyn_m, x->out[n_carried + j])
-                        : stack_to(x, vals, iters, 0, 0, x->out[n_carried + j]);
-    }
-    free(vals);
-    return st;
-}
-
 /* Iteration k of a loop with a run-time trip count m: each loop-carried value becomes
  * Select(k < m, the body's, the one before), so iterations past this run's count change
  * nothing. res[1..n_carried] are replaced by the selected values. */
@@ -524,6 +504,34 @@ static af_status select_carried(xp *x, int *res, int n_carried, int m)
             st = af_err_set(x->root->err, AF_ERR_NOMEM, "out of memory");
         res[1 + j] = v;
     }
+    return st;
+}
+
+/* dyn_m >= 0: the trip count tensor when it is known at run time only (scan outputs cut). */
+static af_status loop_finish(xp *x, int n_carried, int n_scan, int dyn_m)
+{
+    af_status st = AF_OK;
+    int iters = x->cf->iter;
+    if (dyn_m >= 0 && !iters && n_carried) { /* no iteration: the count is still checked */
+        int *res = malloc(sizeof *res * (size_t)(1 + n_carried));
+        if (!res) return af_err_set(x->root->err, AF_ERR_NOMEM, "out of memory");
+        for (int k = 0; k < n_carried; k++) res[1 + k] = x->in[2 + k];
+        st = select_carried(x, res, n_carried, dyn_m);
+        for (int k = 0; k < n_carried && !st; k++) x->in[2 + k] = res[1 + k];
+        free(res);
+    }
+    for (int k = 0; k < n_carried && !st; k++) st = copy_to(x, x->in[2 + k], x->out[k]);
+    if (n_scan && !iters)
+        return onnx_node_err(x->root, &x->nd, AF_ERR_UNSUPPORTED, "runs zero iterations: its "
+                             "scan outputs would be empty");
+    int *vals = malloc(sizeof *vals * (size_t)(iters ? iters : 1));
+    if (!vals) return af_err_set(x->root->err, AF_ERR_NOMEM, "out of memory");
+    for (int j = 0; j < n_scan && !st; j++) {
+        for (int t = 0; t < iters; t++) vals[t] = x->in[2 + n_carried + t * n_scan + j];
+        st = dyn_m >= 0 ? scan_cut(x, vals, iters, dyn_m, x->out[n_carried + j])
+                        : stack_to(x, vals, iters, 0, 0, x->out[n_carried + j]);
+    }
+    free(vals);
     return st;
 }
 

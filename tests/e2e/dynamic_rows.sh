@@ -48,4 +48,7 @@ expect 3 "node 'per_row' (Loop): its trip count is known at run time only: its b
 "$AF" convert tests/data/dynamic/dyn_loop_capacity.onnx -o "$T/loop_cap.afb" -q
 expect 3 "node 'per_row_count' (range): output 0 axis 0: extent 62 this run, capacity 1" \
     -- "$AF" run "$T/loop_cap.afb" --inputs "$T/in/rows3"
+"$AF" convert tests/data/dynamic/dyn_loop_capacity0.onnx -o "$T/loop_cap0.afb" -q
+expect 3 "node 'per_row_count' (range): output 0 axis 0: extent 61 this run, capacity 0" \
+    -- "$AF" run "$T/loop_cap0.afb" --inputs "$T/in/rows3"
 [ "$fails" -eq 0 ]

@@ -196,10 +196,10 @@ def dyn_loop():
         save(helper.make_graph(nodes, name, ins, outs, inits), name + ".onnx")
 
 
-def dyn_loop_capacity():
-    """A Loop whose trip count is not monotone in the kept rows (65 - rows: 1 at the capacity
-    of 64 rows): converted with room for 1 iteration, a run with fewer rows must fail naming
-    the count, not run too few iterations."""
+def dyn_loop_capacity(extra=1, name="dyn_loop_capacity.onnx"):
+    """A Loop whose trip count is not monotone in the kept rows (64 + extra - rows: `extra` at
+    the capacity of 64 rows): converted with room for `extra` iterations (0: none), a run with
+    fewer rows must fail naming the count, not run too few iterations."""
     N = helper.make_node
     T = TensorProto
     body = helper.make_graph(
@@ -218,11 +218,11 @@ def dyn_loop_capacity():
              N("Sub", ["c65", "n"], ["m"], name="count"),
              N("Loop", ["m", "", "acc0"], ["acc_final"], name="per_row", body=body)]
     inits = [const("thr", np.float32(0.5)), const("one_i", np.array(1, np.int64)),
-             const("c65", np.array(S + 1, np.int64)), const("acc0", np.float32(0.0))]
+             const("c65", np.array(S + extra, np.int64)), const("acc0", np.float32(0.0))]
     save(helper.make_graph(nodes, "dyn_loop_capacity",
                            [helper.make_tensor_value_info("scores", T.FLOAT, [S])],
                            [helper.make_tensor_value_info("acc_final", T.FLOAT, [])], inits),
-         "dyn_loop_capacity.onnx")
+         name)
 
 
 def dyn_refused():
@@ -290,6 +290,7 @@ if __name__ == "__main__":
         dyn_range()
         dyn_loop()
         dyn_loop_capacity()
+        dyn_loop_capacity(0, "dyn_loop_capacity0.onnx")
         dyn_refused()
     elif sys.argv[1:2] == ["inputs"] and len(sys.argv) == 3:
         inputs(sys.argv[2])

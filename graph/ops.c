@@ -43,7 +43,7 @@ const af_op_info af_op_table[AF_OP_COUNT] = {
     ROW(AF_OP_LAYER_NORM, "layer_norm", af_norm_params, 2, 3, 1, 3, 1),
     ROW(AF_OP_GROUP_NORM, "group_norm", af_norm_params, 3, 3, 1, 1, 1),
     ROW(AF_OP_LRN, "lrn", af_lrn_params, 1, 1, 1, 1, 1),
-    ROW(AF_OP_RANGE, "range", af_no_params, 3, 3, 1, 1, 0),
+    ROW(AF_OP_RANGE, "range", af_no_params, 3, 3, 1, 1, 1),
     ROW(AF_OP_TRILU, "trilu", af_trilu_params, 1, 2, 1, 1, 1),
     ROW(AF_OP_ATTENTION, "attention", af_attention_params, 3, 3, 1, 1, 1),
     ROW(AF_OP_SIZE, "size", af_no_params, 1, 1, 1, 1, 0),

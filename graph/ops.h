@@ -64,7 +64,7 @@ typedef enum af_op {
     AF_OP_LAYER_NORM,         /* in: [x, scale, bias?] normalised over axes >= axis; out: [Y, Mean?, InvStdDev?] */
     AF_OP_GROUP_NORM,         /* in: [x (N,C,*), scale (C), bias (C)] */
     AF_OP_LRN,                /* in: [x (N,C,*)] */
-    AF_OP_RANGE,              /* in: [start, limit, delta]; always folded (shape needs them) */
+    AF_OP_RANGE,              /* in: [start, limit, delta]; folded unless limit is data-dependent */
     AF_OP_TRILU,              /* as imported: [x, k?]; resolved: [x] */
     AF_OP_ATTENTION,          /* in: [q (...,Tq,d), k (...,Tk,d), v (...,Tk,dv)] softmax(q·kᵀ·scale)·v */
     AF_OP_SIZE,               /* in: [x] → i64 scalar; always folded */

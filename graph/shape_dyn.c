@@ -160,6 +160,19 @@ static af_status dyn_batch_only(af_graph *g, af_node *n, af_err *err)
     return AF_OK;
 }
 
+/* Pad (Mask R-CNN pads its masks by one pixel before pasting them): constant pads, none along
+ * a data-dependent axis, which the output keeps. */
+static af_status dyn_pad(af_graph *g, af_node *n, af_err *err)
+{
+    af_tensor *x = sh_in(g, n, 0);
+    for (int a = 0; a < x->rank; a++)
+        if ((x->dyn >> a & 1u) && (n->p.pad.begin[a] || n->p.pad.end[a]))
+            return sh_err(n, err, AF_ERR_UNSUPPORTED, "padding '%s' along its data-dependent "
+                          "axis %d is not supported", x->name, a);
+    g->tensors[n->out[0]].dyn = x->dyn;
+    return AF_OK;
+}
+
 static af_status dyn_elementwise(af_graph *g, af_node *n)
 {
     uint8_t m = 0;
@@ -218,7 +231,7 @@ static int takes_dyn(af_op op)
     case AF_OP_ROI_ALIGN: case AF_OP_CONV: case AF_OP_CONV_TRANSPOSE: case AF_OP_POOL:
     case AF_OP_GLOBAL_POOL: case AF_OP_BATCHNORM: case AF_OP_RESIZE: case AF_OP_SELECT:
     case AF_OP_MATMUL: case AF_OP_GEMM: case AF_OP_SCATTER_ND: case AF_OP_SCATTER_ELEMENTS:
-    case AF_OP_EXPAND:
+    case AF_OP_EXPAND: case AF_OP_PAD:
         return 1;
     default: return 0;
     }
@@ -234,7 +247,8 @@ af_status af_dyn_infer(af_graph *g, af_node *n, af_err *err)
     if (!any_dyn_extent(g, n)) { /* values only (or nothing): static shapes */
         if (n->op == AF_OP_TOPK || n->op == AF_OP_RESHAPE || n->op == AF_OP_CONSTANT_OF_SHAPE ||
             n->op == AF_OP_NMS || n->op == AF_OP_NONZERO || n->op == AF_OP_COMPRESS ||
-            n->op == AF_OP_SELECT || n->op == AF_OP_EXPAND || n->op == AF_OP_SLICE)
+            n->op == AF_OP_SELECT || n->op == AF_OP_EXPAND || n->op == AF_OP_SLICE ||
+            n->op == AF_OP_RANGE)
             return AF_OK; /* set by their shape functions */
         for (int k = 0; sh_any_dyn_input(g, n) && k < n->n_out; k++)
             g->tensors[n->out[k]].dyn = 0;
@@ -299,6 +313,7 @@ af_status af_dyn_infer(af_graph *g, af_node *n, af_err *err)
         else y->dyn |= bcast_mask(x, y->rank);
         return AF_OK;
     }
+    case AF_OP_PAD: return dyn_pad(g, n, err);
     case AF_OP_SCATTER_ND:
     case AF_OP_SCATTER_ELEMENTS: /* data's shape; indices and updates follow the data's run */
         g->tensors[n->out[0]].dyn = x->dyn;

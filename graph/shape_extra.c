@@ -178,22 +178,53 @@ af_status af_shape_trilu(af_graph *g, af_node *n, af_err *err)
     return AF_OK;
 }
 
-/* Range: always computed here (its output shape depends on the values). */
+/* Range's limit when it depends on a data-dependent extent (Mask R-CNN's arange(rows)): its
+ * value at capacity in *v; 0 when it is a constant. */
+static af_status range_cap_limit(af_graph *g, af_node *n, double *v, uint64_t *dynel,
+                                 af_err *err)
+{
+    af_tensor *t = sh_in(g, n, 1);
+    *dynel = 0;
+    if (!t || af_tensor_is_const(t) || !t->capval) return AF_OK;
+    if (af_tensor_numel(t) != 1 || (t->dtype != AF_DTYPE_I64 && t->dtype != AF_DTYPE_I32))
+        return sh_err(n, err, AF_ERR_UNSUPPORTED, "the limit '%s' depends on a data-dependent "
+                      "extent: it must then be one i32/i64 value", t->name);
+    *v = (double)sh_int_at(t, t->capval, 0);
+    *dynel = t->dynel;
+    return AF_OK;
+}
+
+/* Range: computed here (its output shape depends on the values), unless the limit depends on
+ * a data-dependent extent: then the output's length is data-dependent, its capacity the
+ * length at the limit's capacity, and the node stays to fill each run's (runtime/dynshape.c;
+ * a positive delta keeps the capacity an upper bound). */
 af_status af_shape_range(af_graph *g, af_node *n, af_err *err)
 {
     double v[3];
     static const char *const what[3] = {"start", "limit", "delta"};
     af_dtype dt = sh_in(g, n, 0)->dtype;
+    uint64_t dynel;
+    af_status st = range_cap_limit(g, n, &v[1], &dynel, err);
+    if (st) return st;
     for (int k = 0; k < 3; k++) {
         int c;
-        af_status st = sh_const_floats(g, n, k, what[k], &v[k], 1, &c, err);
+        if (k == 1 && dynel) continue;
+        st = sh_const_floats(g, n, k, what[k], &v[k], 1, &c, err);
         if (st) return st;
         if (c != 1) return sh_err(n, err, AF_ERR_SHAPE, "%s must hold one value", what[k]);
     }
     if (v[2] == 0) return sh_err(n, err, AF_ERR_SHAPE, "delta is 0");
+    if (dynel && (v[2] < 0 || sh_in(g, n, 1)->dtype != dt))
+        return sh_err(n, err, AF_ERR_UNSUPPORTED, "a limit that depends on a data-dependent "
+                      "extent needs a positive delta and the start's dtype");
     double cnt = ceil((v[1] - v[0]) / v[2]);
     if (!(cnt < 1e8)) return sh_err(n, err, AF_ERR_SHAPE, "range too long");
     int64_t m = cnt > 0 ? (int64_t)cnt : 0;
+    sh_set_out(g, n, 0, dt, 1, &m);
+    if (dynel) {
+        g->tensors[n->out[0]].dyn = 1;
+        return AF_OK;
+    }
     void *data = malloc((size_t)(m ? m : 1) * af_dtype_size(dt));
     if (!data) return sh_err(n, err, AF_ERR_NOMEM, "out of memory");
     int is_float = af_dtype_table[dt].is_float;
@@ -202,7 +233,6 @@ af_status af_shape_range(af_graph *g, af_node *n, af_err *err)
                             : v[0] + (double)i * v[2];
         af_dtype_set(dt, data, (size_t)i, x);
     }
-    sh_set_out(g, n, 0, dt, 1, &m);
     af_tensor_set_data(&g->tensors[n->out[0]], data);
     return AF_OK;
 }

@@ -4,6 +4,7 @@
  * from the capacity views, what the data decide from the input views of this run. */
 #include "dynshape.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -188,6 +189,20 @@ static af_status const_of_shape(const af_tview *s, af_tview *o, af_err *err)
     return AF_OK;
 }
 
+/* Range with a data-dependent limit: ceil((limit - start) / delta) values, none below 0. */
+static af_status range(const af_tview *in, int n_in, af_tview *o, af_err *err)
+{
+    if (n_in != 3 || !in[0].data || !in[1].data || !in[2].data || af_tview_numel(&in[0]) != 1 ||
+        af_tview_numel(&in[1]) != 1 || af_tview_numel(&in[2]) != 1)
+        return af_err_set(err, AF_ERR_SHAPE, "range: start, limit and delta must be one value each");
+    double s = af_dtype_get(in[0].dtype, in[0].data, 0), l = af_dtype_get(in[1].dtype, in[1].data, 0);
+    double d = af_dtype_get(in[2].dtype, in[2].data, 0), c = ceil((l - s) / d);
+    if (d == 0 || !(c < 1e18)) /* NaN fails too */
+        return af_err_set(err, AF_ERR_SHAPE, "range: bad start %g, limit %g or delta %g", s, l, d);
+    o->dims[0] = c > 0 ? (int64_t)c : 0;
+    return AF_OK;
+}
+
 /* 1 when the views fit what the rules index: axes in range, result ranks that match. */
 static int rule_fits(af_op op, const af_params *p, const af_tview *in, int n_in,
                      const af_tview *out)
@@ -291,10 +306,15 @@ static af_status rule(af_op op, af_params *p, const af_tview *in, int n_in,
     case AF_OP_REDUCE: reduce(p, &in[0], &out[0]); return AF_OK;
     case AF_OP_TOPK: return topk(p, in, n_in, out, n_out, err);
     case AF_OP_CONSTANT_OF_SHAPE: return const_of_shape(&in[0], &out[0], err);
+    case AF_OP_RANGE: return range(in, n_in, &out[0], err);
     case AF_OP_ROI_ALIGN: out[0].dims[0] = in[1].dims[0]; return AF_OK;
     case AF_OP_SCATTER_ND:
     case AF_OP_SCATTER_ELEMENTS: copy_dims(&out[0], &in[0]); return AF_OK;
     case AF_OP_EXPAND: return expand(in, n_in, &out[0], dyn[0], err);
+    case AF_OP_PAD: /* constant pads, none on a data-dependent axis (graph/shape_dyn.c) */
+        for (int i = 0; i < out[0].rank && i < in[0].rank; i++)
+            out[0].dims[i] = in[0].dims[i] + p->pad.begin[i] + p->pad.end[i];
+        return AF_OK;
     case AF_OP_GEMM:
     case AF_OP_MATMUL:
     case AF_OP_CONV:

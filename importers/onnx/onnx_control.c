@@ -11,6 +11,12 @@
  *         imported with the iteration number as a constant, followed by a new placeholder for
  *         the rest of the loop (so a condition computed by the body folds before it is read);
  *         the end copies the loop-carried values out and stacks the scan outputs (Concat);
+ *         a trip count computed from data-dependent extents (docs/dynamic-shapes.md) unrolls
+ *         to its capacity: each loop-carried value is Select(k < M, body's, previous), the
+ *         stacked scan outputs are cut to [0, M) on every run (M read through a Range
+ *         sized by the capacity, which fails a run past it), and outer values with
+ *         data-dependent rows, which the body may read only as Gather(rows, i), get zero
+ *         rows appended so that iterations past this run's M read zeros;
  *   Scan  unrolled over the scan axis (known once the inputs' shapes are inferred): Slice +
  *         Squeeze per iteration, Unsqueeze + Concat for the scan outputs; opset 8's batched
  *         form without sequence_lens is unrolled over the batch too.
@@ -458,10 +464,62 @@ static af_status expand_if(xp *x)
 
 /* ---- Loop: [M?, cond?, v (N)..., scan values (iter*K)..., outer...] ---- */
 
-static af_status loop_finish(xp *x, int n_carried, int n_scan)
+/* Scan output j of a loop whose trip count m is known at run time only: the stacked
+ * iterations cut to this run's count (Slice [0, m) along axis 0: a data-dependent extent). */
+static af_status scan_cut(xp *x, const int *vals, int iters, int m, int to)
+{
+    char base[300];
+    snprintf(base, sizeof base, "%s_scan", x->nd.name);
+    int all, m1 = m, in[4] = {-1, -1, -1, -1};
+    int64_t zero = 0;
+    af_status st = onnx_define_unique(x->root, base, AF_DTYPE_F32, -1, NULL, &all);
+    if (!st) st = stack_to(x, vals, iters, 0, 0, all);
+    if (!st && x->root->g->tensors[m].rank == 0) st = squeeze(x, AF_RESHAPE_UNSQUEEZE, m, 0, &m1);
+    if (!st) st = onnx_const_i64(x->root, base, &zero, 1, &in[1]);
+    if (!st) st = onnx_const_i64(x->root, base, &zero, 1, &in[3]);
+    in[0] = all, in[2] = m1;
+    if (!st && af_graph_add_node(x->root->g, AF_OP_SLICE, base, in, 4, &to, 1) < 0)
+        st = af_err_set(x->root->err, AF_ERR_NOMEM, "out of memory");
+    return st;
+}
+
+/* Iteration k of a loop with a run-time trip count m: each loop-carried value becomes
+ * Select(k < m, the body's, the one before), so iterations past this run's count change
+ * nothing. res[1..n_carried] are replaced by the selected values. */
+static af_status select_carried(xp *x, int *res, int n_carried, int m)
+{
+    char base[300];
+    snprintf(base, sizeof base, "%s_active", x->nd.name);
+    int64_t k = x->cf->iter;
+    int kt, in[2], active;
+    af_params p = {0};
+    p.binary.fn = AF_BINARY_LESS;
+    af_status st = onnx_const_i64(x->root, base, &k, 1, &kt);
+    in[0] = kt, in[1] = m;
+    if (!st) st = add_op(x, AF_OP_BINARY, base, in, 2, &p, &active);
+    for (int j = 0; j < n_carried && !st; j++) {
+        int sel[3] = {active, res[1 + j], x->in[2 + j]}, v;
+        st = onnx_define_unique(x->root, base, AF_DTYPE_F32, -1, NULL, &v);
+        if (!st && af_graph_add_node(x->root->g, AF_OP_SELECT, base, sel, 3, &v, 1) < 0)
+            st = af_err_set(x->root->err, AF_ERR_NOMEM, "out of memory");
+        res[1 + j] = v;
+    }
+    return st;
+}
+
+/* dyn_m >= 0: the trip count tensor when it is known at run time only (scan outputs cut). */
+static af_status loop_finish(xp *x, int n_carried, int n_scan, int dyn_m)
 {
     af_status st = AF_OK;
     int iters = x->cf->iter;
+    if (dyn_m >= 0 && !iters && n_carried) { /* no iteration: the count is still checked */
+        int *res = malloc(sizeof *res * (size_t)(1 + n_carried));
+        if (!res) return af_err_set(x->root->err, AF_ERR_NOMEM, "out of memory");
+        for (int k = 0; k < n_carried; k++) res[1 + k] = x->in[2 + k];
+        st = select_carried(x, res, n_carried, dyn_m);
+        for (int k = 0; k < n_carried && !st; k++) x->in[2 + k] = res[1 + k];
+        free(res);
+    }
     for (int k = 0; k < n_carried && !st; k++) st = copy_to(x, x->in[2 + k], x->out[k]);
     if (n_scan && !iters)
         return onnx_node_err(x->root, &x->nd, AF_ERR_UNSUPPORTED, "runs zero iterations: its "
@@ -470,14 +528,15 @@ static af_status loop_finish(xp *x, int n_carried, int n_scan)
     if (!vals) return af_err_set(x->root->err, AF_ERR_NOMEM, "out of memory");
     for (int j = 0; j < n_scan && !st; j++) {
         for (int t = 0; t < iters; t++) vals[t] = x->in[2 + n_carried + t * n_scan + j];
-        st = stack_to(x, vals, iters, 0, 0, x->out[n_carried + j]);
+        st = dyn_m >= 0 ? scan_cut(x, vals, iters, dyn_m, x->out[n_carried + j])
+                        : stack_to(x, vals, iters, 0, 0, x->out[n_carried + j]);
     }
     free(vals);
     return st;
 }
 
 static af_status loop_step(xp *x, const Onnx__GraphProto *body, int n_carried, int n_scan,
-                           int cond)
+                           int cond, int dyn_m)
 {
     int n_res = 1 + n_carried + n_scan, k = x->cf->iter;
     if ((int)body->n_output != n_res)
@@ -497,6 +556,7 @@ static af_status loop_step(xp *x, const Onnx__GraphProto *body, int n_carried, i
         for (int i = 0; i < n_carried; i++) bind[2 + i] = x->in[2 + i];
         st = import_body(x, body, bind, 2 + n_carried, suffix, res);
     }
+    if (!st && dyn_m >= 0) st = select_carried(x, res, n_carried, dyn_m);
     control *next = st ? NULL : control_dup(x->cf);
     if (!st && !next) st = af_err_set(x->root->err, AF_ERR_NOMEM, "out of memory");
     if (!st) { /* the rest of the loop: [M, cond', v'..., scan values..., outer...] */
@@ -516,6 +576,112 @@ static af_status loop_step(xp *x, const Onnx__GraphProto *body, int n_carried, i
     return st;
 }
 
+/* 1 when the body reads `name` only as Gather(name, iteration) along axis 0 (and has no
+ * nested subgraphs, which would see the name too). */
+static int rows_by_iteration(const Onnx__GraphProto *body, const char *name)
+{
+    const char *it = body->n_input ? body->input[0]->name : NULL;
+    for (size_t i = 0; i < body->n_node; i++) {
+        const Onnx__NodeProto *n = body->node[i];
+        for (size_t a = 0; a < n->n_attribute; a++)
+            if (n->attribute[a]->g || n->attribute[a]->n_graphs) return 0;
+        for (size_t k = 0; k < n->n_input; k++) {
+            if (strcmp(n->input[k], name)) continue;
+            const Onnx__AttributeProto *ax = onnx_attr(n, "axis");
+            if (strcmp(n->op_type, "Gather") || k != 0 || n->n_input != 2 || !it ||
+                strcmp(n->input[1], it) || (ax && ax->i != 0))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* A loop whose trip count is known at run time only is unrolled to the count's capacity
+ * (docs/dynamic-shapes.md). The outer values with data-dependent rows that the body reads
+ * (torchvision's masks[i], boxes[i]) are extended by `cap` zero rows, so that iterations past
+ * this run's count read zeros instead of indexing past the rows; their results are dropped
+ * (select_carried, scan_cut). */
+static af_status pad_rows(xp *x, const Onnx__GraphProto *body, int64_t cap)
+{
+    af_graph *g = x->root->g;
+    for (int i = 0; i < x->cf->n_implicit; i++) {
+        int t = x->in[x->cf->n_explicit + i];
+        const af_tensor *tt = &g->tensors[t];
+        if (!tt->dyn) continue;
+        const char *nm = x->cf->implicit[i];
+        if (tt->dyn != 1u || !rows_by_iteration(body, nm))
+            return onnx_node_err(x->root, &x->nd, AF_ERR_UNSUPPORTED, "its trip count is known "
+                                 "at run time only: its body may read '%s' (data-dependent "
+                                 "extent) only as Gather('%s', iteration number)", nm, nm);
+        int64_t dims[AF_MAX_RANK];
+        memcpy(dims, tt->dims, sizeof dims);
+        dims[0] = cap;
+        int64_t bytes = (int64_t)af_dtype_size(tt->dtype);
+        for (int d = 0; d < tt->rank && bytes <= ((int64_t)64 << 20); d++) bytes *= dims[d];
+        if (bytes < 0 || bytes > ((int64_t)64 << 20))
+            return onnx_node_err(x->root, &x->nd, AF_ERR_UNSUPPORTED, "the %lld zero rows "
+                                 "added to '%s' would take over 64 MiB", (long long)cap, nm);
+        char base[300];
+        snprintf(base, sizeof base, "%s_zero_rows", x->nd.name);
+        int z, in[2], padded;
+        void *data = calloc(1, (size_t)bytes + 1);
+        af_status st = data ? onnx_define_unique(x->root, base, tt->dtype, tt->rank, dims, &z)
+                            : af_err_set(x->root->err, AF_ERR_NOMEM, "out of memory");
+        if (st) {
+            free(data);
+            return st;
+        }
+        af_tensor_set_data(&g->tensors[z], data);
+        af_params p = {0};
+        p.axis.axis = 0;
+        in[0] = t, in[1] = z;
+        st = add_op(x, AF_OP_CONCAT, base, in, 2, &p, &padded);
+        if (!st) st = onnx_name_put(x->root, nm, padded);
+        if (st) return st;
+        x->in[x->cf->n_explicit + i] = padded;
+    }
+    return AF_OK;
+}
+
+/* *m becomes Shape(Range(0, m))[0]: the same count, but a run whose count exceeds the
+ * capacity the loop was unrolled to (a count not monotone in the extents) fails there,
+ * naming the Range, instead of running too few iterations. */
+static af_status checked_count(xp *x, int *m)
+{
+    char base[300];
+    snprintf(base, sizeof base, "%s_count", x->nd.name);
+    int64_t zero = 0, one = 1;
+    int in[3] = {-1, *m, -1}, r, shp, at;
+    af_params p = {0};
+    af_status st = onnx_const_i64(x->root, base, &zero, 1, &in[0]);
+    if (!st) st = onnx_const_i64(x->root, base, &one, 1, &in[2]);
+    if (!st && x->root->g->tensors[*m].rank == 1) st = take(x, *m, 0, 0, &in[1]);
+    if (!st) { /* scalars: Range takes rank-0 start, limit and delta */
+        af_tensor *a = &x->root->g->tensors[in[0]], *c = &x->root->g->tensors[in[2]];
+        a->rank = c->rank = 0;
+    }
+    if (!st) st = add_op(x, AF_OP_RANGE, base, in, 3, NULL, &r);
+    p.shape.end = INT32_MAX;
+    if (!st) st = add_op(x, AF_OP_SHAPE, base, &r, 1, &p, &shp);
+    if (!st) st = onnx_const_i64(x->root, base, &zero, 1, &at);
+    if (!st) x->root->g->tensors[at].rank = 0;
+    int g[2] = {shp, at};
+    if (!st) st = add_op(x, AF_OP_GATHER, base, g, 2, NULL, m);
+    return st;
+}
+
+/* The trip count's value at capacity when it depends on data-dependent extents (-1 if not). */
+static int64_t trip_capacity(const xp *x, int m)
+{
+    const af_tensor *t = m >= 0 ? &x->root->g->tensors[m] : NULL;
+    if (!t || af_tensor_is_const(t) || !t->capval || af_tensor_numel(t) != 1 ||
+        (t->dtype != AF_DTYPE_I64 && t->dtype != AF_DTYPE_I32))
+        return -1;
+    int64_t v = t->dtype == AF_DTYPE_I64 ? *(const int64_t *)t->capval
+                                         : *(const int32_t *)t->capval;
+    return v > 0 ? v : 0;
+}
+
 static af_status expand_loop(xp *x)
 {
     const Onnx__GraphProto *body = graph_attr(x->root, &x->nd, "body");
@@ -532,15 +698,22 @@ static af_status expand_loop(xp *x)
     if (m < 0 && cond < 0)
         return onnx_node_err(x->root, &x->nd, AF_ERR_UNSUPPORTED, "has neither a trip count "
                              "nor a condition (an endless loop)");
-    af_status st = m >= 0 ? const_value(x, "trip count", m, &trip) : AF_OK;
+    int64_t cap = trip_capacity(x, m);
+    af_status st = AF_OK;
+    if (cap >= 0 && x->cf->iter == 0 && (st = checked_count(x, &x->in[0]))) return st;
+    m = x->in[0];
+    int dyn_m = cap >= 0 ? m : -1;
+    if (cap >= 0) trip = (double)cap; /* unrolled to the capacity, cut on every run */
+    else if (m >= 0) st = const_value(x, "trip count", m, &trip);
     if (!st && cond >= 0) st = const_value(x, "loop condition", cond, &cv);
     if (st) return st;
     if ((m >= 0 && x->cf->iter >= trip) || cv == 0) /* a negative M runs no iteration */
-        return loop_finish(x, n_carried, n_scan);
+        return loop_finish(x, n_carried, n_scan, dyn_m);
     if (x->cf->iter >= MAX_UNROLL)
         return onnx_node_err(x->root, &x->nd, AF_ERR_UNSUPPORTED, "runs more than %d "
                              "iterations, too many to unroll", MAX_UNROLL);
-    return loop_step(x, body, n_carried, n_scan, cond);
+    if (dyn_m >= 0 && x->cf->iter == 0 && (st = pad_rows(x, body, cap))) return st;
+    return loop_step(x, body, n_carried, n_scan, cond, dyn_m);
 }
 
 /* ---- Scan ---- */

@@ -234,6 +234,7 @@ af_status af_kernel_check(af_op op, const af_params *p, const af_tview *in, int 
     case AF_OP_NONZERO: return afk_nonzero_check(p, in, n_in, out, n_out, err);
     case AF_OP_SHAPE: return afk_shape_check(p, in, n_in, out, n_out, err);
     case AF_OP_CONSTANT_OF_SHAPE: return afk_const_of_shape_check(p, in, n_in, out, n_out, err);
+    case AF_OP_RANGE: return afk_range_check(p, in, n_in, out, n_out, err);
     case AF_OP_SELECT: return afk_select_check(p, in, n_in, out, n_out, err);
     case AF_OP_COMPRESS: return afk_compress_check(p, in, n_in, out, n_out, err);
     case AF_OP_GEGLU: return afk_geglu_check(p, in, n_in, out, n_out, err);
@@ -391,6 +392,7 @@ af_status af_kernel_run(af_op op, const af_params *p, const af_tview *in, int n_
     case AF_OP_NONZERO: return afk_nonzero_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_SHAPE: return afk_shape_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_CONSTANT_OF_SHAPE: return afk_const_of_shape_run(p, in, n_in, out, n_out, ctx, err);
+    case AF_OP_RANGE: return afk_range_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_SELECT: return afk_select_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_COMPRESS: return afk_compress_run(p, in, n_in, out, n_out, ctx, err);
     case AF_OP_GEGLU: return afk_geglu_run(p, in, n_in, out, n_out, ctx, err);

@@ -173,6 +173,8 @@ af_status afk_shape_check(AFK_CHECK_ARGS); /* shape_ops.c: data-dependent extent
 af_status afk_shape_run(AFK_RUN_ARGS);
 af_status afk_const_of_shape_check(AFK_CHECK_ARGS);
 af_status afk_const_of_shape_run(AFK_RUN_ARGS);
+af_status afk_range_check(AFK_CHECK_ARGS);
+af_status afk_range_run(AFK_RUN_ARGS);
 af_status afk_select_check(AFK_CHECK_ARGS);
 af_status afk_select_run(AFK_RUN_ARGS);
 af_status afk_nonzero_check(AFK_CHECK_ARGS); /* sets out[0].dims[1] to the count */

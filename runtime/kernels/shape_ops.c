@@ -1,7 +1,8 @@
-/* runtime/kernels/shape_ops.c — Shape, ConstantOfShape and Select at run time. The first two
- * fold to constants at conversion unless their input has data-dependent extents
- * (docs/dynamic-shapes.md): then Shape reports this run's extents and ConstantOfShape fills
- * this run's shape. Select (an If on such extents) copies the branch its condition picks. */
+/* runtime/kernels/shape_ops.c — Shape, ConstantOfShape, Range and Select at run time. The first
+ * three fold to constants at conversion unless an input has data-dependent extents
+ * (docs/dynamic-shapes.md): then Shape reports this run's extents, ConstantOfShape fills this
+ * run's shape and Range this run's length (set by runtime/dynshape.c from its limit). Select
+ * (an If on such extents) copies the branch its condition picks. */
 #include "internal.h"
 
 #include <string.h>
@@ -55,6 +56,29 @@ af_status afk_const_of_shape_run(AFK_RUN_ARGS)
     af_dtype_set(out[0].dtype, out[0].data, 0, p->const_of_shape.value);
     for (int64_t i = 1; i < n; i++)
         memcpy((char *)out[0].data + (size_t)i * es, out[0].data, es);
+    return AF_OK;
+}
+
+af_status afk_range_check(AFK_CHECK_ARGS)
+{
+    (void)p, (void)n_in, (void)n_out;
+    int ok = out[0].rank == 1 && out[0].dtype != AF_DTYPE_BOOL;
+    for (int k = 0; ok && k < 3; k++)
+        ok = in[k].dtype == out[0].dtype && af_tview_numel(&in[k]) == 1;
+    return ok ? AF_OK : af_err_set(err, AF_ERR_SHAPE, "range: start, limit and delta must be "
+                                   "single values of the output's dtype");
+}
+
+// start (), limit (), delta () -> (n) start + i * delta, n set for this run by the limit
+af_status afk_range_run(AFK_RUN_ARGS)
+{
+    (void)p, (void)n_in, (void)n_out, (void)ctx, (void)err;
+    af_dtype dt = out[0].dtype;
+    double s = af_dtype_get(dt, in[0].data, 0), d = af_dtype_get(dt, in[2].data, 0);
+    int is_float = af_dtype_table[dt].is_float;
+    if (is_float) s = (double)(float)s, d = (double)(float)d; /* as folding does */
+    for (int64_t i = 0; i < out[0].dims[0]; i++)
+        af_dtype_set(dt, out[0].data, (size_t)i, s + (double)i * d);
     return AF_OK;
 }
 

@@ -2,18 +2,24 @@
 # Data-dependent row counts flowing through a graph (docs/dynamic-shapes.md): the crafted
 # tests/data/dynamic models (dyn_topk: NonZero -> Gather -> elementwise -> TopK with
 # k = min(5, rows) from Shape -> Gather; dyn_if: an If on "no rows left?" whose else branch
-# Gathers the kept rows) converted once each, run on inputs giving 0, 3, 5 and 20 rows, each
+# Gathers the kept rows; dyn_range: Range(0, rows) and Range(1, rows, 2) run at run time,
+# indexing the kept rows as Mask R-CNN does, and a Pad of those rows; dyn_loop: a Loop whose
+# trip count is the number of kept rows, unrolled to its capacity, with a loop-carried sum
+# and a scan output) converted once each, run on inputs giving 0, 3, 5 and 20 rows, each
 # run compared with ONNX Runtime: the same output shapes, integers equal, floats within 1e-6
 # relative (the same single f32 operations). Several runs of one session are
 # tests/unit/test_dyn_session.c. An op without a rule for such rows (CumSum) is refused in one
-# line naming the node. A legacy bundle with NMS rows as its output still runs.
+# line naming the node, and so are a Range whose step would make its capacity wrong and a
+# Loop body that reads the kept rows other than row by row; a Loop count above its capacity
+# fails the run naming it. A legacy bundle with NMS rows as
+# its output still runs.
 set -eu
 . "$(dirname "$0")/lib/common.sh"
 have_oracle || { echo "skip: onnxruntime-node oracle not installed"; exit $SKIP; }
 "$PY" -c "import onnx, numpy" 2>/dev/null || exit $SKIP
 G=tests/data/dynamic/make_dynamic_models.py
 "$PY" "$G" inputs "$T/in"
-for name in dyn_topk dyn_if; do
+for name in dyn_topk dyn_if dyn_range dyn_loop; do
     M=tests/data/dynamic/$name.onnx
     "$AF" convert "$M" -o "$T/$name.afb" --compress fp32 -q
     for d in "$T"/in/*; do
@@ -34,4 +40,15 @@ echo "legacy nms_rows:"
 expect 3 "node 'cumsum' (cumsum): input 'nz' has a data-dependent extent on axis 1 (at most 64)" \
     -- "$AF" convert tests/data/dynamic/dyn_refused.onnx -o "$T/refused.afb"
 [ ! -e "$T/refused.afb" ] || fail "a refused conversion left $T/refused.afb"
+expect 3 "node 'range_rows' (range): a limit that depends on a data-dependent extent needs a positive delta" \
+    -- "$AF" convert tests/data/dynamic/dyn_range_refused.onnx -o "$T/refused.afb"
+expect 3 "node 'per_row' (Loop): its trip count is known at run time only: its body may read 'b'" \
+    -- "$AF" convert tests/data/dynamic/dyn_loop_refused.onnx -o "$T/refused.afb"
+# a trip count above the capacity the loop was unrolled to fails the run, naming the count
+"$AF" convert tests/data/dynamic/dyn_loop_capacity.onnx -o "$T/loop_cap.afb" -q
+expect 3 "node 'per_row_count' (range): output 0 axis 0: extent 62 this run, capacity 1" \
+    -- "$AF" run "$T/loop_cap.afb" --inputs "$T/in/rows3"
+"$AF" convert tests/data/dynamic/dyn_loop_capacity0.onnx -o "$T/loop_cap0.afb" -q
+expect 3 "node 'per_row_count' (range): output 0 axis 0: extent 61 this run, capacity 0" \
+    -- "$AF" run "$T/loop_cap0.afb" --inputs "$T/in/rows3"
 [ "$fails" -eq 0 ]

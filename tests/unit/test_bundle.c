@@ -435,7 +435,7 @@ static void test_structural(const uint8_t *good, size_t size)
     uint64_t t0 = tens, tw = tens + T_W * AFB_TENSOR_REC_SIZE;
     const patch patches[] = {
         {"op out of range", nodes, 4, 200, "op 200 out of range"},
-        {"op without runtime", nodes, 4, AF_OP_RANGE, "cannot appear in a bundle"},
+        {"op without runtime", nodes, 4, AF_OP_SIZE, "cannot appear in a bundle"},
         {"param_size", nodes + 16, 4, 4, "param_size 4"},
         {"input index out of range", conv_idx, 4, T_COUNT + 5, "out of range"},
         {"required input omitted", conv_idx, 4, 0xFFFFFFFFu, "out of range"},
@@ -539,7 +539,7 @@ static void test_writer_refusals(void)
     expect_write_fails(&g, ARENA_BYTES, p, AF_ERR_INTERNAL, "'y'", "activation unplanned");
     g.tensors[T_Y].mem_offset = 128;
     expect_write_fails(&g, 300, p, AF_ERR_INTERNAL, "beyond arena_bytes", "arena too small");
-    g.nodes[2].op = AF_OP_RANGE;
+    g.nodes[2].op = AF_OP_SIZE;
     expect_write_fails(&g, ARENA_BYTES, p, AF_ERR_INTERNAL, "no runtime", "op runtime=0");
     g.nodes[2].op = AF_OP_NONE;
     expect_write_fails(&g, ARENA_BYTES, p, AF_ERR_INTERNAL, "compacted", "op none");

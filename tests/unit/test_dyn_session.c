@@ -4,7 +4,10 @@
  * 2*score+1 with their boxes (box - 0.5) * 10. Runs with 7, 0, 2 and 64 rows in that order (a
  * run after a larger one, an empty one between) must each report their own shapes and values,
  * computed here in C: values are one f32 multiply and add (exact to compare), indices and the
- * NonZero coordinates integers. */
+ * NonZero coordinates integers. data/dynamic/dyn_loop.onnx loops once per kept row (a trip count
+ * known at run time only, unrolled to its capacity): the same session runs 20, 0, 3 and 64
+ * rows and must give each run's running sum of 2*row (the same f32 adds in row order) and its
+ * rows + i. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,11 +119,66 @@ static void test_runs(const char *afb)
     af_bundle_close(b);
 }
 
+static void check_loop_run(af_bundle *b, af_session *s, const float *scores, const float *boxes)
+{
+    int n = 0, sel[S];
+    for (int i = 0; i < S; i++)
+        if (scores[i] > 0.5f) sel[n++] = i;
+    const void *d[2];
+    af_tensor_info info[2];
+    int ok = af_session_set_input(s, 0, scores, S * sizeof(float)) == AF_OK &&
+             af_session_set_input(s, 1, boxes, S * 4 * sizeof(float)) == AF_OK &&
+             af_session_run(s) == AF_OK &&
+             af_session_get_output(s, out_index(b, "acc_final"), &d[0], &info[0]) == AF_OK &&
+             af_session_get_output(s, out_index(b, "rows"), &d[1], &info[1]) == AF_OK;
+    CHECK(ok, "loop, %d rows: %s", n, af_session_error(s));
+    if (!ok) return;
+    CHECK(info[1].rank == 2 && info[1].dims[0] == n && info[1].dims[1] == 4,
+          "loop, %d rows: rows has %lld", n, (long long)info[1].dims[0]);
+    if (info[1].dims[0] != n) return;
+    const float *acc = d[0], *rows = d[1];
+    for (int c = 0; c < 4; c++) {
+        volatile float sum = 0.0f;
+        for (int j = 0; j < n; j++) sum = sum + boxes[sel[j] * 4 + c] * 2.0f;
+        CHECK(acc[c] == sum, "loop, %d rows: sum %d is %g, want %g", n, c, acc[c], sum);
+        for (int j = 0; j < n; j++) {
+            volatile float want = boxes[sel[j] * 4 + c] + (float)j;
+            CHECK(rows[j * 4 + c] == want, "loop, %d rows: row %d", n, j);
+        }
+    }
+}
+
+static void test_loop_runs(const char *afb)
+{
+    char msg[512];
+    af_convert_options o = {0};
+    o.model_path = "data/dynamic/dyn_loop.onnx";
+    o.out_path = afb;
+    o.compress = "fp32";
+    af_convert_report r;
+    af_status st = af_convert(&o, &r, msg, sizeof msg);
+    CHECK(st == AF_OK, "convert dyn_loop: %s", msg);
+    af_bundle *b;
+    af_session *s;
+    if (st || af_bundle_open(afb, &b, msg, sizeof msg) != AF_OK) return;
+    CHECK(af_session_create(b, NULL, &s, msg, sizeof msg) == AF_OK, "session: %s", msg);
+    float scores[S], boxes[S * 4];
+    for (int i = 0; i < S * 4; i++) boxes[i] = (float)((i * 7919) % 101) / 50.0f - 1.0f;
+    static const int rows[] = {20, 0, 3, 64};
+    for (size_t t = 0; t < sizeof rows / sizeof rows[0]; t++) {
+        make_scores(scores, rows[t]);
+        check_loop_run(b, s, scores, boxes);
+    }
+    af_session_free(s);
+    af_bundle_close(b);
+}
+
 int main(void)
 {
     char afb[64];
     snprintf(afb, sizeof afb, "/tmp/af_dyn_%ld.afb", (long)getpid());
     test_runs(afb);
+    test_loop_runs(afb);
     unlink(afb);
     return check_report("test_dyn_session");
 }

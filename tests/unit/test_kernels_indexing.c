@@ -1,8 +1,9 @@
 /* tests/unit/test_kernels_indexing.c — topk, scatter_nd, scatter_elements, gather_nd, one_hot,
- * reverse_sequence, max_unpool, nonzero and compress kernels against hand-computed values: ties, NaN,
+ * reverse_sequence, max_unpool, nonzero, compress and run-time range kernels against hand-computed values: ties, NaN,
  * duplicate indices under reductions, negative and out-of-range indices, batch_dims.
  * Every expected value is a copy or one f32 operation on exactly representable numbers, so the
  * comparisons are exact. */
+#include "runtime/dynshape.h"
 #include "test_kernels_util.h"
 
 static af_params P(void)
@@ -216,8 +217,50 @@ static void test_nonzero_compress(void)
     CHECK(run_node(AF_OP_COMPRESS, &p, cin, 2, &out, 1) == AF_ERR_SHAPE, "compress overflow");
 }
 
+/* Range with a data-dependent limit: runtime/dynshape.c sets the length from this run's
+ * limit (ceil, none below 0, at most the capacity), then the kernel fills it. */
+static void test_range(void)
+{
+    af_params p = P();
+    af_err err = {0};
+    int64_t start = 1, delta = 2, limit = 6, y[4];
+    uint8_t in_dyn[3] = {0}, dyn = 1;
+    af_tview in[3] = {TV(AF_DTYPE_I64, &start), TV(AF_DTYPE_I64, &limit),
+                      TV(AF_DTYPE_I64, &delta)};
+    af_tview out = TV(AF_DTYPE_I64, y, 4); /* capacity 4 */
+    memset(y, 0x5a, sizeof y);
+    CHECK(af_dyn_out_shapes(AF_OP_RANGE, &p, in, 3, in_dyn, &out, 1, &dyn, &err) == AF_OK &&
+              out.dims[0] == 3, "range length %lld, want 3", (long long)out.dims[0]);
+    CHECK(check_node(AF_OP_RANGE, &p, in, 3, &out, 1) == AF_OK &&
+              run_node(AF_OP_RANGE, &p, in, 3, &out, 1) == AF_OK && y[0] == 1 && y[1] == 3 &&
+              y[2] == 5, "range values %lld %lld %lld", (long long)y[0], (long long)y[1],
+          (long long)y[2]);
+    limit = -3; /* below start: empty */
+    out = TV(AF_DTYPE_I64, y, 4);
+    CHECK(af_dyn_out_shapes(AF_OP_RANGE, &p, in, 3, in_dyn, &out, 1, &dyn, &err) == AF_OK &&
+              out.dims[0] == 0, "empty range: %lld", (long long)out.dims[0]);
+    limit = 10; /* 5 values for a capacity of 4: a clear error, nothing written */
+    out = TV(AF_DTYPE_I64, y, 4);
+    CHECK(af_dyn_out_shapes(AF_OP_RANGE, &p, in, 3, in_dyn, &out, 1, &dyn, &err) ==
+                  AF_ERR_SHAPE && strstr(err.msg, "extent 5 this run, capacity 4"),
+          "range above capacity: %s", err.msg);
+    delta = 0;
+    err = (af_err){0}; /* the first error set is kept */
+    out = TV(AF_DTYPE_I64, y, 4);
+    CHECK(af_dyn_out_shapes(AF_OP_RANGE, &p, in, 3, in_dyn, &out, 1, &dyn, &err) ==
+                  AF_ERR_SHAPE && strstr(err.msg, "range: bad"), "range delta 0: %s", err.msg);
+    float fs = 0.5f, fl = 2.0f, fd = 0.5f, fy[4];
+    af_tview fin[3] = {TV(AF_DTYPE_F32, &fs), TV(AF_DTYPE_F32, &fl), TV(AF_DTYPE_F32, &fd)};
+    out = TV(AF_DTYPE_F32, fy, 4);
+    CHECK(af_dyn_out_shapes(AF_OP_RANGE, &p, fin, 3, in_dyn, &out, 1, &dyn, &err) == AF_OK &&
+              out.dims[0] == 3 && run_node(AF_OP_RANGE, &p, fin, 3, &out, 1) == AF_OK &&
+              fy[0] == 0.5f && fy[1] == 1.0f && fy[2] == 1.5f, "float range");
+    CHECK(check_node(AF_OP_RANGE, &p, in, 3, &out, 1) == AF_ERR_SHAPE, "range dtype mismatch");
+}
+
 int main(void)
 {
+    test_range();
     test_nonzero_compress();
     test_topk();
     test_scatter_nd();

@@ -10,7 +10,10 @@ inputs and checks tests/e2e/dynamic_rows.sh runs them with.
 dyn_topk.onnx is the post-processing pattern of torchvision's detectors, cut down: NonZero of
 scores > 0.5 -> Squeeze -> Gather of scores and boxes -> elementwise -> TopK with
 k = min(5, rows) computed from Shape -> Gather of the boxes by the TopK indices. dyn_if.onnx is
-their "no boxes left?" If on the row count; dyn_refused.onnx feeds the rows to an op that does
+their "no boxes left?" If on the row count; dyn_range.onnx Mask R-CNN's Range(0, rows) indexing
+(dyn_range_refused.onnx the same with a negative step); dyn_loop.onnx a Loop over the kept
+rows (dyn_loop_refused.onnx a body reading them otherwise, dyn_loop_capacity.onnx a count
+that exceeds its capacity); dyn_refused.onnx feeds the rows to an op that does
 not take them (CumSum). Inputs give 0, 3, 5 and 20 rows (k = 0, 3, 5, 5). Debian's python3-onnx
 and numpy only.
 """
@@ -97,6 +100,131 @@ def dyn_if():
     save(g, "dyn_if.onnx")
 
 
+def dyn_range():
+    """Mask R-CNN's per-detection indexing: Range(0, rows) with rows = Shape(kept)[0] (a limit
+    computed from a data-dependent extent: run at run time, not folded), times the row width
+    plus a per-row column, Gathers one value per kept row from the flattened kept boxes; and
+    Range(1, rows, 2) (ceil of a non-unit step, empty for 0 or 1 rows); the kept boxes padded
+    along their static axis (Mask R-CNN pads its masks so)."""
+    N = helper.make_node
+    inits = [const("thr", np.float32(0.5)), const("sq_axes", np.array([0], np.int64)),
+             const("zero_i", np.array(0, np.int64)), const("one_i", np.array(1, np.int64)),
+             const("two_i", np.array(2, np.int64)), const("four_i", np.array(4, np.int64)),
+             const("span", np.float32(3.99)), const("flat", np.array([-1], np.int64)),
+             const("pads", np.array([0, 1, 0, 2], np.int64)), const("pad_value", np.float32(7))]
+    nodes = [
+        N("Greater", ["scores", "thr"], ["mask"], name="gt"),
+        N("NonZero", ["mask"], ["nz"], name="nonzero"),
+        N("Squeeze", ["nz", "sq_axes"], ["idx"], name="squeeze"),
+        N("Gather", ["scores", "idx"], ["s"], name="gather_s", axis=0),
+        N("Gather", ["boxes", "idx"], ["b"], name="gather_b", axis=0),
+        N("Shape", ["s"], ["shp"], name="shape"),
+        N("Gather", ["shp", "zero_i"], ["n0"], name="gather_n", axis=0),
+        N("Cast", ["n0"], ["n"], name="cast_n", to=TensorProto.INT64),
+        N("Range", ["zero_i", "n", "one_i"], ["rows"], name="range_rows"),
+        N("Range", ["one_i", "n", "two_i"], ["odd"], name="range_odd"),
+        N("Mul", ["rows", "four_i"], ["base"], name="mul_base"),
+        N("Mul", ["s", "span"], ["sc"], name="mul_col"),
+        N("Floor", ["sc"], ["scf"], name="floor_col"),
+        N("Cast", ["scf"], ["col"], name="cast_col", to=TensorProto.INT64),
+        N("Add", ["base", "col"], ["at"], name="add_at"),
+        N("Reshape", ["b", "flat"], ["bf"], name="flatten_b"),
+        N("Gather", ["bf", "at"], ["picked"], name="gather_picked", axis=0),
+        N("Pad", ["b", "pads", "pad_value"], ["padded"], name="pad_cols", mode="constant"),
+    ]
+    ins = [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [S]),
+           helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [S, 4])]
+    outs = [helper.make_tensor_value_info("rows", TensorProto.INT64, ["n"]),
+            helper.make_tensor_value_info("odd", TensorProto.INT64, ["m"]),
+            helper.make_tensor_value_info("picked", TensorProto.FLOAT, ["n"]),
+            helper.make_tensor_value_info("padded", TensorProto.FLOAT, ["n", 7])]
+    save(helper.make_graph(nodes, "dyn_range", ins, outs, inits), "dyn_range.onnx")
+    # a negative step would make the limit's capacity a lower bound: refused
+    nodes[8] = N("Range", ["zero_i", "n", "neg_i"], ["rows"], name="range_rows")
+    inits.append(const("neg_i", np.array(-1, np.int64)))
+    g = helper.make_graph(nodes, "dyn_range_refused", ins, outs, inits)
+    save(g, "dyn_range_refused.onnx")
+
+
+def dyn_loop():
+    """torchvision's per-detection loops, cut down: a Loop whose trip count is the number of
+    kept rows (Shape(kept)[0]), whose body reads row i of the kept boxes (Gather(b, i)),
+    carries a running sum of 2*row and emits row + i per iteration (a scan output, one row
+    per kept row). dyn_loop_refused.onnx: a body that reads the kept rows otherwise
+    (ReduceSum over them)."""
+    N = helper.make_node
+    T = TensorProto
+    inits = [const("thr", np.float32(0.5)), const("sq_axes", np.array([0], np.int64)),
+             const("zero_i", np.array(0, np.int64)), const("acc0", np.zeros(4, np.float32))]
+
+    def body(use):
+        bn = [N("Identity", ["cond_in"], ["cond_out"], name="b_cond")]
+        if use == "gather":
+            bn += [N("Gather", ["b", "i"], ["row"], name="b_row", axis=0)]
+        else:
+            bn += [N("ReduceSum", ["b", "b_axes"], ["row"], name="b_row", keepdims=0)]
+        bn += [N("Mul", ["row", "b_two"], ["row2"], name="b_mul"),
+               N("Add", ["acc", "row2"], ["acc_out"], name="b_acc"),
+               N("Cast", ["i"], ["fi"], name="b_cast", to=T.FLOAT),
+               N("Add", ["row", "fi"], ["emit"], name="b_emit")]
+        return helper.make_graph(
+            bn, "body",
+            [helper.make_tensor_value_info("i", T.INT64, []),
+             helper.make_tensor_value_info("cond_in", T.BOOL, []),
+             helper.make_tensor_value_info("acc", T.FLOAT, [4])],
+            [helper.make_tensor_value_info("cond_out", T.BOOL, []),
+             helper.make_tensor_value_info("acc_out", T.FLOAT, [4]),
+             helper.make_tensor_value_info("emit", T.FLOAT, [4])],
+            [const("b_two", np.float32(2.0))] +
+            ([const("b_axes", np.array([0], np.int64))] if use == "reduce" else []))
+
+    for name, use in (("dyn_loop", "gather"), ("dyn_loop_refused", "reduce")):
+        nodes = [
+            N("Greater", ["scores", "thr"], ["mask"], name="gt"),
+            N("NonZero", ["mask"], ["nz"], name="nonzero"),
+            N("Squeeze", ["nz", "sq_axes"], ["idx"], name="squeeze"),
+            N("Gather", ["boxes", "idx"], ["b"], name="gather_b", axis=0),
+            N("Shape", ["b"], ["shp"], name="shape"),
+            N("Gather", ["shp", "zero_i"], ["n"], name="gather_n", axis=0),
+            N("Loop", ["n", "", "acc0"], ["acc_final", "rows"], name="per_row",
+              body=body(use)),
+        ]
+        ins = [helper.make_tensor_value_info("scores", T.FLOAT, [S]),
+               helper.make_tensor_value_info("boxes", T.FLOAT, [S, 4])]
+        outs = [helper.make_tensor_value_info("acc_final", T.FLOAT, [4]),
+                helper.make_tensor_value_info("rows", T.FLOAT, ["n", 4])]
+        save(helper.make_graph(nodes, name, ins, outs, inits), name + ".onnx")
+
+
+def dyn_loop_capacity(extra=1, name="dyn_loop_capacity.onnx"):
+    """A Loop whose trip count is not monotone in the kept rows (64 + extra - rows: `extra` at
+    the capacity of 64 rows): converted with room for `extra` iterations (0: none), a run with
+    fewer rows must fail naming the count, not run too few iterations."""
+    N = helper.make_node
+    T = TensorProto
+    body = helper.make_graph(
+        [N("Identity", ["cond_in"], ["cond_out"], name="b_cond"),
+         N("Add", ["acc", "b_one"], ["acc_out"], name="b_count")],
+        "body", [helper.make_tensor_value_info("i", T.INT64, []),
+                 helper.make_tensor_value_info("cond_in", T.BOOL, []),
+                 helper.make_tensor_value_info("acc", T.FLOAT, [])],
+        [helper.make_tensor_value_info("cond_out", T.BOOL, []),
+         helper.make_tensor_value_info("acc_out", T.FLOAT, [])],
+        [const("b_one", np.float32(1.0))])
+    nodes = [N("Greater", ["scores", "thr"], ["mask"], name="gt"),
+             N("NonZero", ["mask"], ["nz"], name="nonzero"),
+             N("Shape", ["nz"], ["shp"], name="shape"),
+             N("Gather", ["shp", "one_i"], ["n"], name="gather_n", axis=0),
+             N("Sub", ["c65", "n"], ["m"], name="count"),
+             N("Loop", ["m", "", "acc0"], ["acc_final"], name="per_row", body=body)]
+    inits = [const("thr", np.float32(0.5)), const("one_i", np.array(1, np.int64)),
+             const("c65", np.array(S + extra, np.int64)), const("acc0", np.float32(0.0))]
+    save(helper.make_graph(nodes, "dyn_loop_capacity",
+                           [helper.make_tensor_value_info("scores", T.FLOAT, [S])],
+                           [helper.make_tensor_value_info("acc_final", T.FLOAT, [])], inits),
+         name)
+
+
 def dyn_refused():
     """A data-dependent extent into an op without a rule for it (CumSum): refused in one line
     naming the node."""
@@ -159,6 +287,10 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["models"]:
         dyn_topk()
         dyn_if()
+        dyn_range()
+        dyn_loop()
+        dyn_loop_capacity()
+        dyn_loop_capacity(0, "dyn_loop_capacity0.onnx")
         dyn_refused()
     elif sys.argv[1:2] == ["inputs"] and len(sys.argv) == 3:
         inputs(sys.argv[2])

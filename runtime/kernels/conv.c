@@ -264,7 +264,7 @@ enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1, PACK_GEMM16 = 2, PACK_CW = 3
        PACK_LANES = 5, PACK_LANES16 = 6, PACK_KH = 7 };
 
 /* 1: a float weight's panels are cut for channel-lane tiles (per image, group). */
-static int lanes_geom(const conv_geom *g) { return afk_pgemm_lanes_ok(g->Mg, g->osp); }
+static int lanes_geom(const conv_geom *g) { return afk_pgemm_lanes_ok(g->Mg, g->osp, g->Cg * g->K); }
 
 /* ---- kernel rows that see only padding ------------------------------------------------------
  * A dilated conv's outer kernel rows read padding for most output rows: DeepLabV3's rate-12

@@ -317,13 +317,13 @@ void afk_pgemm_pack_a16(int64_t M, int64_t K, const uint16_t *A, int64_t lda, ui
 const float *afk_pgemm_a_panel(const afk_pgemm *g, int64_t i0, int mr, int64_t k0, int64_t kc,
                               float *ap);
 /* 1: channel-lane tiles (lanes hold A's rows, registers C's columns) issue fewer FMAs than
- * the 14 × 32 ones for C (M, N) by over 8 % — narrow maps such as 7×7's 49 columns, N at most
- * 128 — on the kernel in use (AVX-512F only); the bits are the same either way. They run when
+ * the 14 × 32 ones for C (M, N) = A (M, K) B by over 8 % and pay for their transposes — narrow
+ * maps such as 7×7's 49 columns, N at most 256 (past 128, K at least 256) — on the kernel in use (AVX-512F only); the bits are the same either way. They run when
  * A is pre-packed for them (g->lanes): afk_pgemm_pack_lanes's (M rounded up to AFK_PGEMM_LR)
  * × K floats, panels of AFK_PGEMM_LR rows, zeros past M, in k blocks of AFK_PGEMM_LKC rows;
  * ...16 in halves. B must then come from pack_b (not Bp, Bp16, Bcw), N at most 128, and the
  * kernel in use must be AVX-512F's (afk_pgemm_lanes_ok held). */
-int afk_pgemm_lanes_ok(int64_t M, int64_t N);
+int afk_pgemm_lanes_ok(int64_t M, int64_t N, int64_t K);
 size_t afk_pgemm_lanes_floats(int64_t M, int64_t K);
 /* Where afk_pgemm_pack_lanes puts A[m, k] of an (M, K) matrix. */
 size_t afk_pgemm_lanes_index(int64_t M, int64_t K, int64_t m, int64_t k);

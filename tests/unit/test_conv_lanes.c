@@ -119,7 +119,8 @@ static void test_case(const lcase *c)
 {
     const int64_t OH = out_hw(c), Cg = c->C / c->group;
     const int64_t nx = c->C * c->H * c->H, nw = c->M * Cg * c->k * c->k, ny = c->M * OH * OH;
-    CHECK(afk_pgemm_lanes_ok(c->M / c->group, OH * OH), "%s: takes the lane tiles", c->what);
+    CHECK(afk_pgemm_lanes_ok(c->M / c->group, OH * OH, Cg * c->k * c->k), "%s: takes the lane tiles",
+          c->what);
     float *x = frand_buf(nx), *wf = frand_buf(nw), *b = frand_buf(c->M);
     float *r = c->residual ? frand_buf(ny) : NULL;
     uint16_t *wh = malloc((size_t)nw * 2);
@@ -147,7 +148,7 @@ static void test_case(const lcase *c)
 int main(void)
 {
     afk_pgemm_force = 2, afk_wino_mode = 0; /* AVX-512F's packed GEMM, if the CPU has it */
-    if (afk_pgemm_nr() != 32 || !afk_pgemm_lanes_ok(64, 49)) {
+    if (afk_pgemm_nr() != 32 || !afk_pgemm_lanes_ok(64, 49, 64)) {
         printf("test_conv_lanes: skipped, no AVX-512F\n");
         return 0;
     }
@@ -164,6 +165,7 @@ int main(void)
         {1100, 7, 84, 1, 1, 1, AF_UNARY_SILU, 1, 1, "1x1 half, 3 k blocks, residual"},
         {600, 14, 320, 1, 1, 1, AF_UNARY_RELU, 0, 0, "1x1 600->320 @14x14 (2 k blocks)"},
         {64, 15, 48, 1, 3, 1, AF_UNARY_SILU, 1, 1, "3x3 half @15x15 silu + residual"},
+        {256, 14, 128, 1, 1, 1, AF_UNARY_CLIP, 0, 0, "1x1 256->128 @14x14 (K 256, the least)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
     afk_pgemm_force = -1, afk_wino_mode = -1;

@@ -35,11 +35,13 @@ static int cmp_d(const void *a, const void *b)
 }
 
 typedef struct shape { int64_t C, H, W, M, k, s, p; } shape;
-typedef struct path { const char *name; int wino, cols; } path;
-enum { NP = 5, INT8 = 3 };
-/* "gemm-cols": the packed GEMM held to 14 × 32 tiles (afk_pgemm_lanes 0) */
-static const path paths[NP] = {{"gemm", 0, 0},      {"gemm-cols", 0, 1}, {"winograd4", 1, 0},
-                               {"winograd2", 2, 0}, {"int8", INT8, 0}};
+typedef struct path { const char *name; int wino, cols, int8; } path;
+enum { NP = 6 };
+/* "gemm-cols": the packed GEMM held to 14 × 32 tiles (afk_pgemm_lanes 0); "int8w2": int8
+ * compute on Winograd F(2x2) (PACK_WQ8; the rule may leave the shape to "int8") */
+static const path paths[NP] = {{"gemm", 0, 0, 0},      {"gemm-cols", 0, 1, 0},
+                               {"winograd4", 1, 0, 0}, {"winograd2", 2, 0, 0},
+                               {"int8", 0, 0, 1},      {"int8w2", 2, 0, 1}};
 
 /* w (M, K) as a symmetric per-row int8 blob (f16 scales), as compress int8 makes it. */
 static uint8_t *int8_blob(const float *w, int64_t M, int64_t K, const int64_t *dims)
@@ -89,15 +91,15 @@ static int prepare(const shape *s, const path *pa, float *x, float *w, float *b,
     u->out = (af_tview){.dtype = AF_DTYPE_F32, .data = y, .rank = 4, .dims = {1, s->M, OH, OW}};
     int64_t K = s->C * s->k * s->k;
     af_tview pin[3] = {u->in[0], u->in[1], u->in[2]};
-    if (pa->wino == INT8) {
+    if (pa->int8) {
         u->blob = int8_blob(w, s->M, K, u->in[1].dims);
         pin[1].dtype = AF_DTYPE_I8, pin[1].data = u->blob;
     }
-    afk_wino_mode = pa->wino == INT8 ? 0 : pa->wino;
+    afk_wino_mode = pa->wino;
     afk_pgemm_lanes = !pa->cols;
-    size_t pb = u->blob || pa->wino != INT8 ? af_kernel_prepack_bytes(AF_OP_CONV, &u->p, pin, 3, &u->out, 1) : 0;
+    size_t pb = u->blob || !pa->int8 ? af_kernel_prepack_bytes(AF_OP_CONV, &u->p, pin, 3, &u->out, 1) : 0;
     int nk = pa->wino == 1 ? 36 : 16;
-    int took = pa->wino == INT8 ? pb > 0
+    int took = pa->int8 ? pb > 0
                : pa->wino ? pb == (size_t)(nk * s->M * s->C + 16) * 4 : pb >= (size_t)(K * s->M + 16) * 4;
     if (took) {
         u->packed = aligned_alloc(64, (pb + 63) / 64 * 64);
@@ -114,7 +116,7 @@ static double run_once(const path *pa, setup *u)
     af_kctx ctx = {.scratch = u->scratch, .scratch_bytes = u->scratch_bytes, .n_threads = 1,
                    .packed = u->packed};
     af_err err = {0};
-    afk_wino_mode = pa->wino == INT8 ? 0 : pa->wino;
+    afk_wino_mode = pa->wino;
     afk_pgemm_lanes = !pa->cols;
     double t0 = now_ms();
     af_status st = af_kernel_run(AF_OP_CONV, &u->p, u->in, 3, &u->out, 1, &ctx, &err);

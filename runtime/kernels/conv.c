@@ -19,6 +19,7 @@
 #include "neon.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { COL_BYTES = 8 << 20, MIN_TILE = 64, TASK_TILE = 512, TASK_MBLK = 64, MIN_TASKS = 4,
@@ -258,10 +259,14 @@ size_t afk_convt_scratch(const af_params *p, const af_tview *in, const af_tview 
  * PACK_Q8: int8 panels for int8 compute (qgemm.h) from an int8 blob handed over as dtype I8
  * (af_session_options.int8_compute), every GEMM conv: also the 3x3 ones Winograd would take —
  * int8 beat Winograd's f32 on every ResNet and SD 3x3 shape (bench/conv_paths.c "int8");
+ * PACK_WQ8: int8 compute on a large conv Winograd takes (wq8_plan): the int8 weight decoded,
+ * each output channel's 16 F(2x2) transformed rows G g G^T quantized again to int8 per row —
+ * the transform is exact in no integer grid — as 16 sub-matrices of int8 panels; V is
+ * quantized per k block like an im2col (qgemm.h), h[2] the tile (2);
  * PACK_LANES / PACK_LANES16: as PACK_GEMM / PACK_GEMM16 in panels for channel-lane tiles, for
  * maps narrow enough that they issue fewer FMAs (afk_pgemm_lanes_ok: 7×7, 14×14). */
 enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1, PACK_GEMM16 = 2, PACK_CW = 3, PACK_Q8 = 4,
-       PACK_LANES = 5, PACK_LANES16 = 6, PACK_KH = 7 };
+       PACK_LANES = 5, PACK_LANES16 = 6, PACK_KH = 7, PACK_WQ8 = 8 };
 
 /* 1: a float weight's panels are cut for channel-lane tiles (per image, group). */
 static int lanes_geom(const conv_geom *g) { return afk_pgemm_lanes_ok(g->Mg, g->osp, g->Cg * g->K); }
@@ -389,6 +394,68 @@ int afk_conv_cw_wino(const af_params *p, const af_tview *in, const af_tview *out
     return cw_wino_m(&g, cp);
 }
 
+/* PACK_WQ8's source rows: output channel m's weights decoded from the int8 blob, transformed. */
+typedef struct wq8_src {
+    const afk_wino *w;
+    const uint8_t *codes;
+    int uns;
+    const float *s;
+    const int32_t *z;
+    float *row; /* C*9 floats */
+} wq8_src;
+
+static void wq8_row(void *arg, int64_t m, float *buf)
+{
+    const wq8_src *a = arg;
+    const int64_t n = a->w->C * 9;
+    for (int64_t i = 0; i < n; i++) {
+        uint8_t c = a->codes[m * n + i];
+        a->row[i] = a->s[m] * (float)((a->uns ? (int)c - 128 : (int)(int8_t)c) - (a->uns ? a->z[m] - 128 : a->z[m]));
+    }
+    afk_wino_row(a->w, a->row, buf);
+}
+
+/* 1 when an int8 weight (blob) runs int8 Winograd: w planned, the panels' bytes in *bytes. */
+static int wq8_plan(const conv_geom *g, const af_conv_params *cp, const af_tview *wv, afk_wino *w,
+                    size_t *bytes)
+{
+    const uint8_t *codes;
+    int64_t rows, cols;
+    int uns;
+    /* int8 makes the direct conv's products 4x cheaper, not Winograd's transforms: it pays
+     * where the f32 model gives F(2x2) 1.7x and both channel counts are >= 160 (on Zen 4,
+     * bench/conv_paths.c int8 against int8w2: 640->640 at 16x16 (model 1.8) 5.09 against
+     * 4.44 ms, 320->320 at 64x64 25.1 against 14.6-16.6; 64->64 at 56x56 (1.76) 1.13 against
+     * 1.29, 256->256 at 14x14 (1.58) 0.81 against 0.86) */
+    if (g->G != 1 || !wino_plan(g, cp, w) || w->gain2 < 1.7f || g->C < 160 || g->M < 160 ||
+        !afk_q8_available() ||
+        !afk_cw_int8_rows(wv->data, wv->rank, wv->dims, &codes, &rows, &cols, &uns, NULL, NULL) ||
+        rows != g->M || cols != g->C * 9)
+        return 0;
+    /* F(2x2): F(4x4)'s output transform (coefficients up to 8 per axis) multiplies the
+     * quantization error of its 36 products ~30-fold: the SD ResnetBlock2D read 41.7 dB against
+     * f32 compute with F(4x4), 57.2 dB with F(2x2) (direct int8: 62) */
+    w->m = 2;
+    *bytes = afk_q8_f32_bytes(g->M, g->C, (w->m + 2) * (w->m + 2), afk_pgemm_mr());
+    return *bytes > 0;
+}
+
+/* W (int8 blob) -> PACK_WQ8's panels; 0 when its working memory cannot be had. */
+static int wq8_pack(const conv_geom *g, const afk_wino *w, const af_tview *wv, void *dst)
+{
+    const int64_t nk = (w->m + 2) * (w->m + 2);
+    float *buf = malloc(sizeof(float) * (size_t)(nk * g->C + g->C * 9 + 2 * g->M));
+    if (!buf) return 0;
+    wq8_src a = {w, NULL, 0, buf + nk * g->C + g->C * 9, NULL, buf + nk * g->C};
+    a.z = (const int32_t *)(a.s + g->M);
+    int64_t rows, cols;
+    afk_cw_int8_rows(wv->data, wv->rank, wv->dims, &a.codes, &rows, &cols, &a.uns,
+                     (float *)a.s, (int32_t *)a.z);
+    afk_q8_pack_f32(g->M, g->C, nk, afk_pgemm_mr(), wq8_row, &a, buf, dst);
+    free(buf);
+    return 1;
+}
+
 /* Bytes of ctx->shared a conv with these packed weights needs: a compressed weight run by
  * Winograd holds its transformed weights there while it runs. */
 size_t afk_conv_shared_bytes(const void *packed)
@@ -412,8 +479,9 @@ size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_t
     afk_wino w;
     if (is_depthwise(&g)) return 0;
     if (in[1].dtype == AF_DTYPE_I8) { /* int8 compute, or nothing (the caller tries U8 next) */
-        size_t b = afk_q8_bytes(in[1].data, in[1].rank, in[1].dims, g.G, afk_pgemm_mr(), 0);
-        return b ? PACK_HDR * sizeof(float) + b : 0;
+        size_t b = afk_q8_bytes(in[1].data, in[1].rank, in[1].dims, g.G, afk_pgemm_mr(), 0), bw;
+        if (b && afk_wino_int8 && wq8_plan(&g, cp, &in[1], &w, &bw) && bw > b) b = bw;
+        return b ? PACK_HDR * sizeof(float) + b : 0; /* room for PACK_Q8 as the fallback */
     }
     if (in[1].dtype == AF_DTYPE_U8) { /* compressed panels, unless Winograd pays (below) */
         if (wino_plan(&g, cp, &w) &&
@@ -447,6 +515,12 @@ void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *ou
     h[0] = afk_pgemm_mr();
     afk_wino w;
     int64_t rows = g.Cg * g.K;
+    size_t wq8_bytes;
+    if (in[1].dtype == AF_DTYPE_I8 && afk_wino_int8 && wq8_plan(&g, &p->conv, &in[1], &w, &wq8_bytes) &&
+        wq8_pack(&g, &w, &in[1], d + PACK_HDR)) {
+        h[1] = PACK_WQ8, h[2] = w.m;
+        return;
+    }
     if (in[1].dtype == AF_DTYPE_I8) {
         h[1] = PACK_Q8;
         afk_q8_pack(in[1].data, in[1].rank, in[1].dims, g.G, h[0], 0, d + PACK_HDR);
@@ -1475,12 +1549,13 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     afk_wino w;
     const int kind = packed_kind(ctx ? ctx->packed : NULL);
     const int32_t *h = kind >= 0 ? ctx->packed : NULL;
-    if (h && ctx->scratch && (kind == PACK_WINO || (kind == PACK_CW && h[2])) &&
-        wino_plan(g, &p->conv, &w) && h[2] == w.m &&
+    if (h && ctx->scratch && (kind == PACK_WINO || kind == PACK_WQ8 || (kind == PACK_CW && h[2])) &&
+        wino_plan(g, &p->conv, &w) && (kind == PACK_WQ8 ? (w.m = h[2]) > 0 : h[2] == w.m) &&
         ctx->scratch_bytes / (size_t)nt >= wino_scratch(&w) &&
-        (kind == PACK_WINO || (ctx->shared && ctx->shared_bytes >= afk_conv_shared_bytes(h)))) {
+        (kind != PACK_CW || (ctx->shared && ctx->shared_bytes >= afk_conv_shared_bytes(h)))) {
         w.scratch = (float *)ctx->scratch, w.slice = ctx->scratch_bytes / (size_t)nt / sizeof(float);
         w.U = (const float *)h + PACK_HDR, w.bias = j.B;
+        if (kind == PACK_WQ8) w.Uq8 = (const afk_q8 *)((const float *)h + PACK_HDR), w.U = NULL;
         if (kind == PACK_CW) { /* transformed now, into the shared buffer */
             afk_wino_cw_transform(&w, (const afk_cw *)((const float *)h + PACK_HDR), ctx->shared,
                                   ctx);

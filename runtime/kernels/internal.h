@@ -353,12 +353,15 @@ typedef struct afk_wino {
     int64_t C, M, H, W, OH, OW, pt, pl; /* channels, input and output maps, top/left pads */
     int act;                            /* AFK_ACT_* fused (afk_pgemm_act), -1: none fits */
     int m;                              /* output tile 4 (F(4x4,3x3)) or 2: afk_wino_applies */
+    float gain2;                        /* and the modelled direct conv cost over F(2x2)'s */
     int64_t nb;                         /* tile slots per task block; 0: afk_wino_run decides */
     int64_t wcost;                      /* per (output, input) channel pair, in GEMM slots: what
                                            transforming the weights on every run adds (0: once) */
     float lo, hi;                       /* CLIP's bounds */
     const float *x, *U, *bias;          /* x (C,H,W), U from afk_wino_pack, bias (M) or NULL */
     const float *res;                   /* residual (M,OH,OW) added before act, or NULL */
+    const struct afk_q8 *Uq8;           /* or U as int8 panels (qgemm.h; sub-matrix k = U[k]):
+                                           int8 compute, V quantized per k block */
     float *y;                           /* y (M,OH,OW) */
     float *scratch;                     /* afk_wino_thread_floats() floats per thread, */
     size_t slice;                       /* slice floats apart (64-byte multiples) */
@@ -368,6 +371,9 @@ int afk_wino_applies(afk_wino *w);
 size_t afk_wino_pack_floats(const afk_wino *w);
 // W (M,C,3,3) -> 36 matrices (G g G^T)[k] (M, C) in afk_pgemm_pack_a's layout
 void afk_wino_pack(const afk_wino *w, const float *weights, float *dst);
+/* One output channel's weights (C,3,3) -> dst[k*C + c] = (G g G^T)[k] of channel c (36 or 16
+ * rows of C: int8 compute quantizes them per row). */
+void afk_wino_row(const afk_wino *w, const float *wrow, float *dst);
 /* The same for rows [m_lo, m_hi) only (m_lo a multiple of afk_pgemm_mr()), weights holding
  * those rows (row m at weights + (m - m_lo) * C * 9): the floats afk_wino_pack writes there. */
 void afk_wino_pack_rows(const afk_wino *w, const float *weights, int64_t m_lo, int64_t m_hi,
@@ -396,6 +402,9 @@ void afk_wino_output128(const afk_wino *w, int64_t S, int64_t m0, int64_t mc, in
 /* -1 (default): where the cost rule says it pays; 0: never; 1: F(4x4) wherever legal; 2: F(2x2)
  * wherever legal (tests) */
 extern int afk_wino_mode;
+/* 1 (default): int8 compute (PACK_Q8's int8 weights) runs the convs Winograd takes as int8
+ * Winograd (PACK_WQ8); 0: as direct int8 GEMMs (tests, bench/conv_paths.c) */
+extern int afk_wino_int8;
 
 /* ---- vectorised f32 loops (vec.c): AVX2 chosen at run time, else portable; same bits ---- */
 enum { AFK_ACT_NONE = 0, AFK_ACT_RELU = 1, AFK_ACT_CLIP = 2, AFK_ACT_SIGMOID = 3, AFK_ACT_SILU = 4,

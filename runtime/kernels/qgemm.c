@@ -3,6 +3,7 @@
  * epilogue. Without VNNI nothing here runs (afk_q8_available() is 0: the f32 path is used). */
 #include "qgemm.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "cpanel.h"
@@ -18,6 +19,25 @@ static int64_t up32(int64_t x) { return (x + 31) / 32 * 32; }
 
 enum { W_MAX = 32 };
 
+/* The header for G sub-matrices of `rows` lanes by K in W-lane panels (tr as afk_q8's). */
+static void plan_dims(int64_t rows, int64_t K, int64_t G, int W, int tr, afk_q8 *q)
+{
+    memset(q, 0, sizeof *q);
+    q->W = W, q->tr = tr, q->G = G;
+    q->rows = rows, q->K = K;
+    q->npan = (q->rows + W - 1) / W;
+    q->lanes32 = up32(q->rows * G);
+    int64_t full = q->K / KC, rest = q->K % KC, nkb = (q->K + KC - 1) / KC;
+    q->sub_bytes = (uint64_t)(q->npan * W) * (uint64_t)(full * KC + up4(rest));
+    uint64_t off = up64(sizeof *q), nl = (uint64_t)q->lanes32;
+    q->scale_off = off, off = up64(off + 4 * nl);
+    q->zero_off = off, off = up64(off + 4 * nl);
+    q->sum_off = off, off = up64(off + 4 * nl * (uint64_t)nkb);
+    q->kscale_off = off, off = up64(off + (tr ? 4 * (uint64_t)q->K : 0));
+    q->code_off = off;
+    q->total = off + q->sub_bytes * (uint64_t)G;
+}
+
 /* Fills the header for G sub-matrices of W-lane panels; 0 when the blob does not fit. */
 static int plan(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int W, int tr,
                 afk_q8 *q)
@@ -30,19 +50,7 @@ static int plan(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, i
         !afk_cw_int8_rows(blob, rank, dims, &codes, &rows, &cols, &uns, NULL, NULL) ||
         rows % G || cols < 1 || rows < 1)
         return 0;
-    q->W = W, q->tr = tr, q->G = G;
-    q->rows = tr ? cols : rows / G, q->K = tr ? rows : cols;
-    q->npan = (q->rows + W - 1) / W;
-    q->lanes32 = up32(q->rows * G);
-    int64_t full = q->K / KC, rest = q->K % KC, nkb = (q->K + KC - 1) / KC;
-    q->sub_bytes = (uint64_t)(q->npan * W) * (uint64_t)(full * KC + up4(rest));
-    uint64_t off = up64(sizeof *q), nl = (uint64_t)q->lanes32;
-    q->scale_off = off, off = up64(off + 4 * nl);
-    q->zero_off = off, off = up64(off + 4 * nl);
-    q->sum_off = off, off = up64(off + 4 * nl * (uint64_t)nkb);
-    q->kscale_off = off, off = up64(off + (tr ? 4 * (uint64_t)q->K : 0));
-    q->code_off = off;
-    q->total = off + q->sub_bytes * (uint64_t)G;
+    plan_dims(tr ? cols : rows / G, tr ? rows : cols, G, W, tr, q);
     return 1;
 }
 
@@ -98,6 +106,49 @@ void afk_q8_pack(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, 
                 tot += v;
             }
             sum[kb * q.lanes32 + r] = (float)tot; /* |sum| <= 256 * 128: exact */
+        }
+    }
+    memcpy(d, &q, sizeof q);
+}
+
+size_t afk_q8_f32_bytes(int64_t rows, int64_t K, int64_t G, int W)
+{
+    afk_q8 q;
+    if (G < 1 || W < 1 || W > W_MAX || rows < 1 || K < 1 || !afk_q8_available()) return 0;
+    plan_dims(rows, K, G, W, 0, &q);
+    return (size_t)q.total;
+}
+
+// f32 rows -> symmetric int8 per lane (scale max|x| / 127, zero point 0), panels as afk_q8_pack
+void afk_q8_pack_f32(int64_t rows, int64_t K, int64_t G, int W, afk_q8_rows_fn get, void *arg,
+                     float *buf, void *dst)
+{
+    afk_q8 q;
+    plan_dims(rows, K, G, W, 0, &q);
+    uint8_t *d = dst;
+    memset(d, 0, q.total);
+    float *s = (float *)(d + q.scale_off), *sum = (float *)(d + q.sum_off);
+    for (int64_t lr = 0; lr < rows; lr++) {
+        get(arg, lr, buf); /* buf[gi * K + k]: lane lr of every sub-matrix */
+        for (int64_t gi = 0; gi < G; gi++) {
+            const float *x = buf + gi * K;
+            float mx = 0.0f;
+            for (int64_t k = 0; k < K; k++) mx = fabsf(x[k]) > mx ? fabsf(x[k]) : mx;
+            const int64_t r = gi * rows + lr, p = lr / W, l = lr % W;
+            s[r] = mx > 0.0f ? mx / 127.0f : 1.0f;
+            uint8_t *sub = d + q.code_off + (uint64_t)gi * q.sub_bytes;
+            for (int64_t k0 = 0, kb = 0; k0 < K; k0 += KC, kb++) {
+                int64_t kc = K - k0 < KC ? K - k0 : KC;
+                uint8_t *pan = sub + panel_at(&q, kb, p) + 4 * l;
+                int32_t tot = 0;
+                for (int64_t kk = 0; kk < kc; kk++) {
+                    long v = lrintf(x[k0 + kk] / s[r]);
+                    v = v > 127 ? 127 : v < -127 ? -127 : v;
+                    pan[(kk / 4) * W * 4 + kk % 4] = (uint8_t)(int8_t)v;
+                    tot += (int32_t)v;
+                }
+                sum[kb * q.lanes32 + r] = (float)tot;
+            }
         }
     }
     memcpy(d, &q, sizeof q);

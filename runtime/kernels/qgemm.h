@@ -73,6 +73,14 @@ size_t afk_q8_bytes(const uint8_t *blob, int rank, const int64_t *dims, int64_t 
 void afk_q8_pack(const uint8_t *blob, int rank, const int64_t *dims, int64_t G, int W, int tr,
                  void *dst);
 
+/* The same panels from f32 sub-matrices quantized here: symmetric int8 per lane (scale
+ * max|x| / 127, zero point 0). get(arg, lr, buf) writes lane lr of every sub-matrix, buf[gi *
+ * K + k] (G * K floats). afk_q8_f32_bytes: 0 when int8 compute does not run here. */
+typedef void (*afk_q8_rows_fn)(void *arg, int64_t lr, float *buf);
+size_t afk_q8_f32_bytes(int64_t rows, int64_t K, int64_t G, int W);
+void afk_q8_pack_f32(int64_t rows, int64_t K, int64_t G, int W, afk_q8_rows_fn get, void *arg,
+                     float *buf, void *dst);
+
 /* Extra work floats afk_qgemm_run needs past afk_pgemm_work_floats' f32 part (included in
  * afk_pgemm_work_floats). */
 size_t afk_qgemm_extra_floats(int64_t N);

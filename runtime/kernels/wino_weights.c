@@ -149,6 +149,18 @@ void afk_wino_pack(const afk_wino *w, const float *weights, float *dst)
     afk_wino_pack_rows(w, weights, 0, w->M, dst);
 }
 
+// one output channel's weights (C,3,3) -> dst[k*C + c] = (G g G^T)[k] of channel c
+void afk_wino_row(const afk_wino *w, const float *wrow, float *dst)
+{
+    float p[9 * LANES];
+    for (int64_t c0 = 0; c0 < w->C; c0 += LANES) {
+        int n = (int)(w->C - c0 < LANES ? w->C - c0 : LANES);
+        for (int l = 0; l < n; l++)
+            for (int t = 0; t < 9; t++) p[t * n + l] = wrow[(c0 + l) * 9 + t];
+        lanes(w->m + 2, p, n, n, dst + c0, w->C);
+    }
+}
+
 /* ---- on every run, from compressed panels ----------------------------------------------- */
 
 enum { CB = 16 }; /* channels per flush: a divisor of AFK_PGEMM_KC */

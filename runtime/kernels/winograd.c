@@ -31,6 +31,7 @@
  * multiplies but loses ~2 more decimal digits.
  */
 #include "internal.h"
+#include "qgemm.h"
 #include "neon.h"
 #include "simd512.h"
 
@@ -44,6 +45,7 @@ enum { PANEL = 32, KC = AFK_PGEMM_KC, PAD = 16, MEM_SLOTS = 56, V_BYTES = 3 << 1
        U_BIG = 32 << 20 };
 
 int afk_wino_mode = -1;
+int afk_wino_int8 = 1;
 
 /* Transformed matrices: (m + 2)^2, 36 for F(4x4), 16 for F(2x2). */
 static int nk(const afk_wino *w) { return (w->m + 2) * (w->m + 2); }
@@ -74,13 +76,15 @@ static int64_t block_tiles(const afk_wino *w)
     int64_t blocks = (tiles(w) + most - 1) / most;
     return ((tiles(w) + blocks - 1) / blocks + P - 1) / P * P;
 }
-/* Output channels per GEMM chunk: 4 micro-tiles of the AVX-512 kernel. */
-static int64_t mchunk(void) { return 4 * (int64_t)afk_pgemm_mr(); }
+/* Output channels per GEMM chunk: 4 micro-tiles of the AVX-512 kernel; int8 compute (w->Uq8)
+ * quantizes V[k] once per chunk, so takes QCHUNK of them. */
+enum { QCHUNK = 8 };
+static int64_t mchunk(const afk_wino *w) { return (w->Uq8 ? QCHUNK : 4) * (int64_t)afk_pgemm_mr(); }
 
 /* Floats between consecutive k-planes of V (C rows) and Z (MCH rows): padded by 64 bytes so
  * the planes do not share cache sets. */
 static size_t vstride(const afk_wino *w) { return (size_t)(w->C * block_tiles(w) + PAD); }
-static size_t zstride(const afk_wino *w) { return (size_t)(mchunk() * block_tiles(w) + PAD); }
+static size_t zstride(const afk_wino *w) { return (size_t)(mchunk(w) * block_tiles(w) + PAD); }
 
 static int64_t pad_panel(int64_t n) { return (n + panel() - 1) / panel() * panel(); }
 
@@ -129,12 +133,14 @@ int afk_wino_applies(afk_wino *w)
         return 0;
     if (afk_wino_mode == 1 || afk_wino_mode == 2) {
         w->m = afk_wino_mode == 1 ? 4 : 2;
+        w->gain2 = 9.0f;
         return 1;
     }
     /* the direct conv packs 9 rows per channel for every output (its weights stream too) */
     int64_t p = pad_panel(w->OH * w->OW), direct = 9 * (p > mem_slots() ? p : mem_slots());
     int64_t c4 = wino_cost(w, 4), c2 = wino_cost(w, 2);
     w->m = c2 < c4 ? 2 : 4;
+    w->gain2 = (float)direct / (float)c2;
     /* memory: the transformed weights are 36 (F(4x4)) or 16 (F(2x2)) floats per 3x3 weight of
      * 9. A layer whose transformed weights pass BIG_U bytes takes them only on maps of at least
      * BIG_U_MAP outputs, where each weight serves enough of them: on smaller maps they cost more
@@ -149,7 +155,11 @@ size_t afk_wino_pack_floats(const afk_wino *w) { return (size_t)(nk(w) * w->M * 
 
 size_t afk_wino_thread_floats(const afk_wino *w)
 {
-    return (size_t)nk(w) * (vstride(w) + zstride(w)) + PAD;
+    /* int8 compute (Uq8, whose Z chunks are larger) may run with the same scratch */
+    afk_wino q8 = *w;
+    q8.Uq8 = afk_q8_available() ? (const struct afk_q8 *)w : NULL;
+    size_t q = q8.Uq8 ? afk_pgemm_work_floats(block_tiles(w)) + PAD : 0;
+    return (size_t)nk(w) * (vstride(w) + zstride(&q8)) + PAD + q;
 }
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -445,13 +455,16 @@ static void wino_task(void *arg, int64_t task, int tid)
     V = (float *)(((uintptr_t)V + 63) & ~(uintptr_t)63);
     float *Z = V + nk(w) * vstride(w);
     input_xf(w, p0, nb, V);
-    for (int64_t m0 = mlo; m0 < mhi; m0 += mchunk()) {
-        int64_t mc = mhi - m0 < mchunk() ? mhi - m0 : mchunk();
+    for (int64_t m0 = mlo; m0 < mhi; m0 += mchunk(w)) {
+        int64_t mc = mhi - m0 < mchunk(w) ? mhi - m0 : mchunk(w);
         for (int k = 0; k < nk(w); k++) { // U[k] (mc, C) @ V[k] (C, nb) -> Z[k] (mc, nb)
-            afk_pgemm pg = {.M = mc, .N = nb, .K = w->C, .Ap = w->U + (size_t)k * w->M * w->C,
-                            .ap_rows = w->M, .ap_row0 = m0, .Bp = V + k * vstride(w),
-                            .bp_ld = NB, .C = Z + k * zstride(w), .ldc = NB,
-                            .act = AFK_ACT_NONE};
+            afk_pgemm pg = {.M = mc, .N = nb, .K = w->C, .ap_rows = w->M, .ap_row0 = m0,
+                            .Bp = V + k * vstride(w), .bp_ld = NB, .C = Z + k * zstride(w),
+                            .ldc = NB, .act = AFK_ACT_NONE};
+            if (w->Uq8) /* int8 U[k]: V[k] quantized per k block in the work buffer */
+                pg.Aq8 = w->Uq8, pg.acw_group = k, pg.work = Z + nk(w) * zstride(w);
+            else
+                pg.Ap = w->U + (size_t)k * w->M * w->C;
             afk_pgemm_run(&pg);
         }
         output_xf(w, m0, mc, p0, nb, Z);

@@ -20,7 +20,8 @@
  * and ONNX Runtime's int32 accumulators give for any K.
  * Stride-1 convs read the im2col rows from a padded copy of the image (qv_padded), 1x1 stride-1
  * convs from the input planes, the others by output-row segments (qv_row); depthwise convs
- * have their own loop (qv_dw_channel).
+ * have their own loops: qv_dw8_channel on the uint8 codes when every w - wz fits int8 (symmetric
+ * weights; needs AVX512-VBMI), qv_dw_channel on int16 pairs otherwise.
  *
  * Tasks: (image, group, position block, channel chunk), or channels of one image (depthwise);
  * each computes its outputs whole, so the bytes do not depend on the thread count. */
@@ -72,6 +73,23 @@ static void qv_dw_plane(const qconv *q, int64_t *Hp, int64_t *Wp)
     if (*Wp < q->pb[2] + q->in[2]) *Wp = q->pb[2] + q->in[2];
 }
 
+/* qv_dw8's uint8 plane: rows Hp, row length Wp (bytes; stride 1: every virtual position's
+ * taps; stride 2: every output's); 64 bytes of slack past it are the caller's. */
+static void qv_dw8_plane(const qconv *q, int64_t *Hp, int64_t *Wp)
+{
+    int64_t s = q->s[2], reach = (q->out[2] - 1) * s + q->k[2];
+    *Hp = (q->out[1] - 1) * q->s[1] + q->k[1];
+    *Wp = reach > q->pb[2] + q->in[2] ? reach : q->pb[2] + q->in[2];
+}
+
+/* qv_dw8's int32 sums: stride 1, per virtual position v = oy Wp + ox; stride 2, per output (rows
+ * of out2 back to back); 16 lanes past the last vector. */
+static int64_t qv_dw8_sums(const qconv *q, int64_t Wp)
+{
+    int64_t n = q->s[2] == 1 ? (q->out[1] - 1) * Wp + q->out[2] : q->out[1] * q->out[2];
+    return (n + 15) / 16 * 16 + 32;
+}
+
 /* Stride-1 2-D (or 1-D) convs but 1x1 ones read their taps from a padded copy of the input
  * (ctx->shared, filled per image): plane rows of Wp = out2 + (k2 - 1) d2 codes, Hp =
  * out1 + (k1 - 1) d1 rows, the pad code around x. Output positions are then "virtual": v =
@@ -89,6 +107,8 @@ static int64_t qv_padded(const qconv *q, int64_t *Hp, int64_t *Wp)
     if (*Hp > ((int64_t)1 << 15) || *Wp > ((int64_t)1 << 15)) return 0;
     return (*Hp * *Wp + 63) & ~(int64_t)63;
 }
+
+int afk_qconv_vnni_no_dw8 = 0;
 
 static uint64_t up64(uint64_t v) { return (v + 63) & ~(uint64_t)63; }
 static int64_t kcount(const qconv *q) { return q->Cg * q->k[0] * q->k[1] * q->k[2]; }
@@ -147,8 +167,11 @@ size_t afk_qconv_vnni_scratch(const qconv *q)
     int64_t Kp = (kcount(q) + 3) & ~(int64_t)3, Hp, Wp;
     if (qv_is_dw(q)) {
         qv_dw_plane(q, &Hp, &Wp);
-        /* the plane, the channel's int32 sums (16 lanes of slack) */
-        return (size_t)(4 * Hp * Wp + 4 * (q->out[1] * q->out[2] + 32)) + 256;
+        /* the plane, the channel's int32 sums (16 lanes of slack); or qv_dw8's */
+        size_t a = (size_t)(4 * Hp * Wp + 4 * (q->out[1] * q->out[2] + 32)) + 256;
+        qv_dw8_plane(q, &Hp, &Wp);
+        size_t b = (size_t)(Hp * Wp + 4 * qv_dw8_sums(q, Wp)) + 256;
+        return a > b ? a : b;
     }
     return (size_t)(Kp * QV_W + 4 * QV_W + 4 * QV_W + 4 * QV_MR * QV_W) +
            QV_W * sizeof(qv_seg) + 256;
@@ -166,6 +189,7 @@ typedef struct qv_job {
     uint8_t flip; /* 0x80: int8 activations to uint8 codes */
     int flat;     /* 1x1, stride 1, no padding: im2col row r is input plane r itself */
     int vbmi;     /* the CPU has AVX512-VBMI (stride-2 rows by vpermt2b) */
+    int dw8;      /* ... and depthwise convs may take qv_dw8 */
     uint8_t *pimg; /* the padded image of image pn (qv_padded), or NULL */
     int64_t pn, plane, Hp, Wp, V; /* its image, plane stride, rows, row length, positions */
     uint8_t *scratch;
@@ -648,13 +672,133 @@ static void qv_dw_channel(const qv_job *j, int64_t n, int64_t m, int tid)
     }
 }
 
+/* ---- depthwise with int8 weights (w - wz fits int8): vpdpbusd on the uint8 codes ----
+ *
+ *   acc[o] = sum_{a, b} wd[a][b] xu[oy s + a][ox s + b]     (wd = w - wz, xu the uint8 codes)
+ *
+ * on a uint8 copy of the channel padded with the pad code xzu, so that
+ *   sum (w - wz)(x - xzp) = acc - xzu sum wd.
+ * Lanes are 16 output positions; per kernel row a, the 4 codes of taps b = 4h..4h+3 of each
+ * lane sit in one dword (a vpermb of the 64 bytes from the lane block's first input), times the
+ * dword of those 4 weights (0 past the kernel width): one vpdpbusd per row and 4 taps. Stride 1
+ * takes virtual positions v = oy Wp + ox (the columns ox >= out2 dropped), so small maps fill
+ * the lanes; stride 2 takes each output row's columns. Every product is exact and the int32 sum
+ * of at most 64 of them (|wd| <= 128, xu <= 255) cannot wrap: the reference's value. */
+
+// lane i of tap group h: byte s i + 4 h + c of the window, c < 4 (dword i)
+QV_TGT_VBMI static inline __m512i qv_dw8_idx(int64_t s, int64_t h)
+{
+    const __m512i lane = _mm512_set_epi8(
+        15, 15, 15, 15, 14, 14, 14, 14, 13, 13, 13, 13, 12, 12, 12, 12, 11, 11, 11, 11, 10, 10, 10,
+        10, 9, 9, 9, 9, 8, 8, 8, 8, 7, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 5, 4, 4, 4, 4, 3, 3, 3, 3, 2,
+        2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    const __m512i byte = _mm512_set1_epi32(0x03020100);
+    __m512i i = s == 1 ? lane : _mm512_add_epi8(lane, lane);
+    return _mm512_add_epi8(_mm512_add_epi8(i, byte), _mm512_set1_epi8((char)(4 * h)));
+}
+
+// acc (16) = sum over kernel rows a and tap groups h of wd . window(src + a Wp)
+QV_TGT_VBMI static inline __m512i qv_dw8_block(const uint8_t *src, int64_t Wp, int64_t k1,
+                                               int64_t nh, const int32_t *wq, __m512i i0,
+                                               __m512i i1)
+{
+    __m512i c = _mm512_setzero_si512();
+    for (int64_t a = 0; a < k1; a++, src += Wp) {
+        __m512i win = _mm512_loadu_si512(src);
+        c = _mm512_dpbusd_epi32(c, _mm512_permutexvar_epi8(i0, win),
+                                _mm512_set1_epi32(wq[2 * a]));
+        if (nh > 1)
+            c = _mm512_dpbusd_epi32(c, _mm512_permutexvar_epi8(i1, win),
+                                    _mm512_set1_epi32(wq[2 * a + 1]));
+    }
+    return c;
+}
+
+// plane (Hp, Wp) u8 = x[n, c] codes (^ flip) at (pb1, pb2), the pad code xzu around
+QV_TGT static void qv_dw8_fill(const qv_job *j, const uint8_t *xc, int64_t Hp, int64_t Wp,
+                               uint8_t *plane)
+{
+    const qconv *q = j->q;
+    int64_t H = q->in[1], W = q->in[2];
+    const __m512i fl = _mm512_set1_epi8((char)j->flip);
+    memset(plane, j->xzu, (size_t)(Hp * Wp));
+    for (int64_t iy = 0; iy < H && iy + q->pb[1] < Hp; iy++) {
+        uint8_t *d = plane + (iy + q->pb[1]) * Wp + q->pb[2];
+        for (int64_t t = 0; t < W; t += 64) {
+            __mmask64 k = W - t >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (W - t)) - 1;
+            __m512i v = _mm512_xor_si512(_mm512_maskz_loadu_epi8(k, xc + iy * W + t), fl);
+            _mm512_mask_storeu_epi8(d + t, k, v);
+        }
+    }
+}
+
+/* Channel m of image n by qv_dw8; 0 (nothing done) when a w - wz leaves int8 or the kernel is
+ * wider than 8. */
+QV_TGT_VBMI static int qv_dw8_channel(const qv_job *j, int64_t n, int64_t m, int tid)
+{
+    const qconv *q = j->q;
+    const afk_qconv_args *a = j->a;
+    int64_t k1 = q->k[1], k2 = q->k[2], s = q->s[2], nh = (k2 + 3) / 4, Hp, Wp;
+    if (k2 > 8 || q->s[1] != s) return 0;
+    int32_t wz = zp_at(a->wz, m) - j->wshift, wq[14], sw = 0;
+    for (int64_t r = 0; r < k1; r++)
+        for (int64_t h = 0; h < 2; h++) {
+            uint32_t d = 0;
+            for (int64_t c = 0; c < 4; c++) {
+                int64_t b = 4 * h + c;
+                int32_t v = b < k2 ? j->codes[m * j->Kp + r * k2 + b] - wz : 0;
+                if (v < -128 || v > 127) return 0;
+                d |= (uint32_t)(uint8_t)(int8_t)v << (8 * c);
+                sw += v;
+            }
+            wq[2 * r + h] = (int32_t)d;
+        }
+    qv_dw8_plane(q, &Hp, &Wp);
+    uint8_t *plane = j->scratch + (size_t)tid * j->slice;
+    int32_t *acc = (int32_t *)(void *)(plane + ((Hp * Wp + 64 + 63) & ~(int64_t)63));
+    qv_dw8_fill(j, (const uint8_t *)a->x->data + (n * q->C + m) * q->in[1] * q->in[2], Hp, Wp,
+                plane);
+    __m512i i0 = qv_dw8_idx(s, 0), i1 = qv_dw8_idx(s, 1);
+    int64_t oh = q->out[1], ow = q->out[2];
+    if (s == 1) {
+        for (int64_t v = 0; v < (oh - 1) * Wp + ow; v += 16)
+            _mm512_storeu_si512(acc + v, qv_dw8_block(plane + v, Wp, k1, nh, wq, i0, i1));
+    } else { /* rows in order: each writes up to 15 lanes past its end, the next overwrites */
+        for (int64_t oy = 0; oy < oh; oy++)
+            for (int64_t ox = 0; ox < ow; ox += 16)
+                _mm512_storeu_si512(acc + oy * ow + ox,
+                                    qv_dw8_block(plane + oy * s * Wp + ox * s, Wp, k1, nh, wq,
+                                                 i0, i1));
+    }
+    const int32_t *bias = a->b && a->b->data ? a->b->data : NULL;
+    uint32_t c0 = (bias ? (uint32_t)bias[m] : 0u) - (uint32_t)j->xzu * (uint32_t)sw;
+    float sc = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
+    int32_t lo = 0, hi = 0;
+    if (a->ys) qrange(a->y->dtype, &lo, &hi);
+    int64_t e = (n * q->M + m) * j->osp, rs = s == 1 ? Wp : ow; /* acc's row stride */
+    for (int64_t oy = 0; oy < oh; oy++) {
+        const int32_t *r = acc + oy * rs;
+        if (a->ys && isfinite(sc)) {
+            qv_requant16(r, r, 0, c0, sc, j->yzp, lo, hi, ow,
+                         (uint8_t *)a->y->data + e + oy * ow);
+            continue;
+        }
+        for (int64_t t = 0; t < ow; t++) {
+            int32_t v = (int32_t)((uint32_t)r[t] + c0);
+            store_q(a->y, e + oy * ow + t, a->ys ? requant(v, sc, j->yzp, a->y->dtype) : v);
+        }
+    }
+    return 1;
+}
+
 /* Tasks of j->mc channels of one image: at least ~4096 outputs each, so small maps do not spend
  * more on claiming tasks than on the work. */
 static void qv_dw_task(void *arg, int64_t task, int tid)
 {
     const qv_job *j = arg;
     int64_t per = (j->q->M + j->mc - 1) / j->mc, n = task / per, m0 = task % per * j->mc;
-    for (int64_t m = m0; m < m0 + j->mc && m < j->q->M; m++) qv_dw_channel(j, n, m, tid);
+    for (int64_t m = m0; m < m0 + j->mc && m < j->q->M; m++)
+        if (!j->dw8 || !qv_dw8_channel(j, n, m, tid)) qv_dw_channel(j, n, m, tid);
 }
 
 #endif
@@ -681,6 +825,8 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
                 .wshift = h->wu8 ? 128 : 0, .flip = x8 ? 0x80 : 0,
                 .scratch = ctx->scratch, .slice = slice};
     j.sumw = (const int32_t *)(const void *)((const uint8_t *)packed + sums_off(h->M, h->Kp));
+    j.vbmi = __builtin_cpu_supports("avx512vbmi");
+    j.dw8 = j.vbmi && !afk_qconv_vnni_no_dw8;
     if (qv_is_dw(q)) {
         j.mc = 4096 / (j.osp > 0 ? j.osp : 1);
         j.mc = j.mc < 1 ? 1 : j.mc > 64 ? 64 : j.mc;
@@ -688,7 +834,6 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
         return 1;
     }
     j.nblk = (j.osp + QV_W - 1) / QV_W;
-    j.vbmi = __builtin_cpu_supports("avx512vbmi");
     j.flat = 1;
     for (int i = 0; i < 3; i++)
         j.flat &= q->k[i] == 1 && q->s[i] == 1 && q->pb[i] == 0 && q->out[i] == q->in[i];

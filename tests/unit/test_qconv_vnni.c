@@ -6,7 +6,8 @@
  * activations, weights and outputs, nonzero zero points (per tensor and per channel), with and
  * without bias, outputs that saturate (and a zero y_scale: the scalar requantization),
  * position counts that are not a multiple of 16, batch 2; depthwise 3x3 and 5x5, stride 1 and
- * 2; each with 1, 2 and 3 threads, and with 2 threads but no ctx->shared (stride-1 convs
+ * 2, and with symmetric int8 weights (the uint8-code path, 3x3 to 7x7, maps of 7 to 112,
+ * int32 and scalar outputs); each with 1, 2 and 3 threads, and with 2 threads but no ctx->shared (stride-1 convs
  * then take the bounds-checked im2col instead of the padded image). Both paths compute exact
  * integer sums and requantize alike, so there is no tolerance: the output bytes must be equal.
  * The packed runs are handed a zeroed weight, so equal bytes also show the VNNI path ran.
@@ -186,6 +187,16 @@ int main(void)
         {"depthwise 1-D k3", 0, 1, 1, 8, 8, 8, 37, 3, 1, 1, 1, U, S, U, 1, 1, 0},
         {"depthwise y_scale 0", 0, 2, 1, 8, 8, 8, 9, 3, 1, 1, 1, U, S, U, 1, 1, 1},
         {"depthwise conv_integer", 1, 2, 1, 8, 8, 8, 9, 3, 2, 1, 1, U, S, U, 1, 0, 0},
+        /* symmetric (w - wz fits int8): qconv_vnni.c's qv_dw8 (with AVX512-VBMI) */
+        {"depthwise 3x3 s1 symmetric, 7x7", 0, 2, 1, 24, 24, 24, 7, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"depthwise 3x3 s2 symmetric, 112", 0, 2, 1, 4, 4, 4, 112, 3, 2, 1, 1, U, S, U, 2, 1, 0},
+        {"depthwise 3x3 s1 symmetric, 56", 0, 2, 2, 4, 4, 4, 56, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"depthwise 5x5 s1 symmetric s8 x", 0, 2, 1, 8, 8, 8, 14, 5, 1, 2, 1, S, S, U, 2, 1, 0},
+        {"depthwise 7x7 s2 symmetric s8 y", 0, 2, 2, 8, 8, 8, 23, 7, 2, 3, 1, U, S, S, 2, 0, 0},
+        {"depthwise 3x3 s2 p0 symmetric", 0, 2, 1, 8, 8, 8, 15, 3, 2, 0, 1, U, S, U, 2, 1, 0},
+        {"depthwise 1-D symmetric", 0, 1, 1, 8, 8, 8, 37, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"depthwise symmetric y_scale 0", 0, 2, 1, 8, 8, 8, 9, 3, 1, 1, 1, U, S, U, 2, 1, 1},
+        {"depthwise symmetric conv_integer", 1, 2, 1, 8, 8, 8, 9, 3, 2, 1, 1, U, S, U, 2, 0, 0},
         {"depthwise dil 2 (reference)", 0, 2, 1, 8, 8, 8, 12, 3, 1, 2, 2, U, S, U, 1, 1, 0},
         {"channel multiplier 2 (reference)", 0, 2, 1, 8, 16, 8, 10, 3, 1, 1, 1, U, S, U, 1, 1, 0},
         {"1-D K=3x130", 0, 1, 1, 130, 8, 1, 70, 3, 1, 1, 1, U, S, U, 1, 1, 0},

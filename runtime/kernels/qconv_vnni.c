@@ -18,8 +18,8 @@
  * of |wq| <= 128 and xu <= 255 (the accumulator itself stays below 2^31 for K < 65793; K is
  * capped at 65535), and the corrected value is the exact sum modulo 2^32: what the reference
  * and ONNX Runtime's int32 accumulators give for any K.
- * Stride-1 convs read the im2col rows from a padded copy of the image (qv_padded), 1x1 stride-1
- * convs from the input planes, the others by output-row segments (qv_row); depthwise convs
+ * Stride-1 and stride-2 convs read the im2col rows from a padded copy of the image (qv_padded;
+ * stride 2 in phases), 1x1 stride-1 convs from the input planes, the others by output-row segments (qv_row); depthwise convs
  * have their own loops: qv_dw8_channel on the uint8 codes when every w - wz fits int8 (symmetric
  * weights; needs AVX512-VBMI), qv_dw_channel on int16 pairs otherwise.
  *
@@ -95,17 +95,31 @@ static int64_t qv_dw8_sums(const qconv *q, int64_t Wp)
  * out1 + (k1 - 1) d1 rows, the pad code around x. Output positions are then "virtual": v =
  * o1 * Wp + o2 with o2 < Wp (the columns o2 >= out2 are computed and dropped), and the im2col
  * row of tap (a, e) for positions [v0, v0 + 64) is the 64 bytes at v0 + a d1 Wp + e d2 of the
- * channel's plane: one plain load, no bounds. Returns the plane stride in bytes (0: not so). */
+ * channel's plane: one plain load, no bounds.
+ * Stride-2 convs (no dilation) likewise, from the padded image split into phases: phase
+ * (py, px) holds the padded image's rows 2r + py and columns 2c + px, a plane of Hp =
+ * out1 + (k1 - 1) / 2 rows of Wp = out2 + (k2 - 1) / 2; tap (a, e) reads phase (a % 2, e % 2)
+ * at v0 + (a / 2) Wp + e / 2. Only the phases some tap reads are kept (qv_phases: 1 for 1x1).
+ * Returns the plane stride in bytes (0: not so). */
 static int64_t qv_padded(const qconv *q, int64_t *Hp, int64_t *Wp)
 {
     int flat = 1;
     for (int i = 0; i < 3; i++) flat &= q->k[i] == 1 && q->pb[i] == 0 && q->out[i] == q->in[i];
-    if (flat || q->in[0] != 1 || q->k[0] != 1 || q->out[0] != 1 || q->s[1] != 1 ||
-        q->s[2] != 1)
+    int64_t s = q->s[1];
+    if (flat || q->in[0] != 1 || q->k[0] != 1 || q->out[0] != 1 || s != q->s[2] || s < 1 ||
+        s > 2 || (s == 2 && (q->d[1] != 1 || q->d[2] != 1)))
         return 0;
-    *Hp = q->out[1] + (q->k[1] - 1) * q->d[1], *Wp = q->out[2] + (q->k[2] - 1) * q->d[2];
+    *Hp = q->out[1] + (q->k[1] - 1) * q->d[1] / s, *Wp = q->out[2] + (q->k[2] - 1) * q->d[2] / s;
     if (*Hp > ((int64_t)1 << 15) || *Wp > ((int64_t)1 << 15)) return 0;
     return (*Hp * *Wp + 63) & ~(int64_t)63;
+}
+
+/* Phases per channel of qv_padded's image, and along the last axis. */
+static int64_t qv_phases(const qconv *q, int64_t *n2)
+{
+    int64_t s = q->s[1], n1 = q->k[1] < s ? q->k[1] : s;
+    *n2 = q->k[2] < s ? q->k[2] : s;
+    return n1 * *n2;
 }
 
 int afk_qconv_vnni_no_dw8 = 0;
@@ -136,7 +150,8 @@ void afk_qconv_vnni_pack(const qconv *q, const af_tview *w, void *dst)
     qv_pack h = {.magic = QV_MAGIC, .wu8 = w->dtype == AF_DTYPE_U8, .M = q->M, .K = kcount(q)};
     h.Kp = (h.K + 3) & ~(int64_t)3;
     int64_t Hp, Wp, plane = qv_is_dw(q) ? 0 : qv_padded(q, &Hp, &Wp);
-    h.shared = plane ? plane * q->C + 128 : 0; /* + slack: 64-byte loads past the last plane */
+    int64_t n2, nph = qv_phases(q, &n2);
+    h.shared = plane ? plane * nph * q->C + 128 : 0; /* + slack: 64-byte loads past the end */
     int8_t *codes = (int8_t *)dst + codes_off();
     int32_t *sums = (int32_t *)(void *)((uint8_t *)dst + sums_off(h.M, h.Kp));
     uint8_t flip = h.wu8 ? 0x80 : 0; /* uint8 code - 128 = the int8 of its bits ^ 0x80 */
@@ -191,6 +206,7 @@ typedef struct qv_job {
     int vbmi;     /* the CPU has AVX512-VBMI (stride-2 rows by vpermt2b) */
     int dw8;      /* ... and depthwise convs may take qv_dw8 */
     uint8_t *pimg; /* the padded image of image pn (qv_padded), or NULL */
+    int64_t nph, ph2;               /* its phases per channel, along the last axis */
     int64_t pn, plane, Hp, Wp, V; /* its image, plane stride, rows, row length, positions */
     uint8_t *scratch;
     size_t slice;
@@ -508,6 +524,38 @@ static void qv_pad_task(void *arg, int64_t c, int tid)
     }
 }
 
+// the phases of channel c of the padded image (qv_padded, stride 2): phase (py, px) row r,
+// column t = x[n, c] (uint8 codes) at (2 r + py - pb1, 2 t + px - pb2), the pad code outside
+QV_TGT static void qv_pad2_task(void *arg, int64_t c, int tid)
+{
+    (void)tid;
+    const qv_job *j = arg;
+    const qconv *q = j->q;
+    const uint8_t *x = (const uint8_t *)j->a->x->data + (j->pn * q->C + c) * q->in[1] * q->in[2];
+    const __m512i fl = _mm512_set1_epi8((char)j->flip);
+    int64_t H = q->in[1], W = q->in[2], Wp = j->Wp;
+    for (int64_t ph = 0; ph < j->nph; ph++) {
+        int64_t py = ph / j->ph2, px = ph % j->ph2;
+        uint8_t *d = j->pimg + (c * j->nph + ph) * j->plane;
+        /* columns [t0, t1) read x: 0 <= 2 t + px - pb2 < W */
+        int64_t t0 = (q->pb[2] - px + 1) / 2, t1 = (W + q->pb[2] - px + 1) / 2;
+        t0 = t0 < 0 ? 0 : t0 > Wp ? Wp : t0, t1 = t1 > Wp ? Wp : t1 < t0 ? t0 : t1;
+        memset(d, j->xzu, (size_t)(j->Hp * Wp));
+        for (int64_t r = 0; r < j->Hp; r++, d += Wp) {
+            int64_t iy = 2 * r + py - q->pb[1];
+            if (iy < 0 || iy >= H) continue;
+            const uint8_t *src = x + iy * W + 2 * t0 + px - q->pb[2];
+            for (int64_t t = t0; t < t1; t += 32) { /* 16-bit lane i: source byte 2 i */
+                int64_t n = t1 - t < 32 ? t1 - t : 32, nb = 2 * n - 1;
+                __mmask64 k = nb >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << nb) - 1;
+                __m512i v = _mm512_maskz_loadu_epi8(k, src + 2 * (t - t0));
+                __m256i b = _mm256_xor_si256(_mm512_cvtepi16_epi8(v), _mm512_castsi512_si256(fl));
+                _mm256_mask_storeu_epi8(d + t, (__mmask32)(((uint64_t)1 << n) - 1), b);
+            }
+        }
+    }
+}
+
 static void qv_task(void *arg, int64_t task, int tid)
 {
     const qv_job *j = arg;
@@ -529,12 +577,17 @@ static void qv_task(void *arg, int64_t task, int tid)
     const uint8_t *xc = (const uint8_t *)j->a->x->data + (n * q->C + g * q->Cg) * isp;
     if (j->pimg) { /* rows straight from the padded image */
         static const uint8_t zero[QV_W];
-        const uint8_t *pc = j->pimg + g * q->Cg * j->plane + p0, *r[4];
+        const uint8_t *pc = j->pimg + g * q->Cg * j->nph * j->plane + p0, *r[4];
+        int s2 = q->s[1] == 2;
         for (int64_t kq = 0; kq < Kq; kq++) {
             for (int i = 0; i < 4; i++) {
-                r[i] = 4 * kq + i < j->K ? pc + tap[1] * q->d[1] * j->Wp + tap[2] * q->d[2] : zero;
+                int64_t a = tap[1], e = tap[2];
+                r[i] = 4 * kq + i >= j->K ? zero
+                       : !s2 ? pc + a * q->d[1] * j->Wp + e * q->d[2]
+                             : pc + ((a & 1) * j->ph2 + (e & 1)) * j->plane + (a >> 1) * j->Wp +
+                                   (e >> 1);
                 if (4 * kq + i < j->K && ++tap[2] == q->k[2] && (tap[2] = 0, ++tap[1] == q->k[1]))
-                    tap[1] = 0, pc += j->plane;
+                    tap[1] = 0, pc += j->nph * j->plane;
             }
             qv_interleave4(r[0], r[1], r[2], r[3], W, panel + kq * W * 4, sx);
         }
@@ -838,8 +891,9 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
     for (int i = 0; i < 3; i++)
         j.flat &= q->k[i] == 1 && q->s[i] == 1 && q->pb[i] == 0 && q->out[i] == q->in[i];
     j.plane = qv_padded(q, &j.Hp, &j.Wp);
+    j.nph = qv_phases(q, &j.ph2);
     int padded = j.plane && h->shared && ctx->shared && ctx->shared_bytes >= (size_t)h->shared &&
-                 (size_t)h->shared >= (size_t)(j.plane * q->C);
+                 (size_t)h->shared >= (size_t)(j.plane * j.nph * q->C);
     if (padded) {
         j.V = (q->out[1] - 1) * j.Wp + q->out[2];
         j.nblk = (j.V + QV_W - 1) / QV_W;
@@ -856,7 +910,7 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
     }
     j.pimg = ctx->shared;
     for (j.pn = 0; j.pn < q->N; j.pn++) { /* per image: its padded copy, then its outputs */
-        afk_parallel(ctx, q->C, qv_pad_task, &j);
+        afk_parallel(ctx, q->C, q->s[1] == 2 ? qv_pad2_task : qv_pad_task, &j);
         afk_parallel(ctx, units * j.mchunks, qv_task, &j);
     }
     return 1;

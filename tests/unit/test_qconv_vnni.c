@@ -4,7 +4,7 @@
  * reference), on random codes: 1x1, 3x3 stride 1 and 2 with padding, dilation, 7x7 stride 2,
  * groups, K above 256 and K not a multiple of 4, 1-D and 3-D convs, uint8 and int8
  * activations, weights and outputs, nonzero zero points (per tensor and per channel), with and
- * without bias, outputs that saturate (and a zero y_scale: the scalar requantization),
+ * without bias, stride 2 (1x1 to 7x7, odd and even maps), outputs that saturate (and a zero y_scale: the scalar requantization),
  * position counts that are not a multiple of 16, batch 2; depthwise 3x3 and 5x5, stride 1 and
  * 2, and with symmetric int8 weights (the uint8-code path, 3x3 to 7x7, maps of 7 to 112,
  * int32 and scalar outputs); each with 1, 2 and 3 threads, and with 2 threads but no ctx->shared (stride-1 convs
@@ -139,7 +139,9 @@ static void one(const qcase *c)
     CHECK(!pb == !want, "%s: packs %zu bytes, expected %s", c->name, pb, want ? "some" : "none");
     void *packed = pb ? aligned_alloc(64, (pb + 63) / 64 * 64) : NULL;
     if (packed) af_kernel_prepack(op, &p, in, n_in, &y0, 1, packed);
-    int padded = packed && !dw && c->stride == 1 && c->nsp <= 2 && (c->k > 1 || c->pad > 0);
+    int padded = packed && !dw && c->nsp <= 2 &&
+                 (c->stride == 1 ? c->k > 1 || c->pad > 0
+                                 : c->stride == 2 && c->dil == 1 && c->nsp == 2);
     CHECK(!packed || !padded == !af_kernel_shared_bytes(op, packed),
           "%s: wants %zu shared bytes", c->name, af_kernel_shared_bytes(op, packed));
     /* the packed runs see a zeroed weight: equal outputs prove the packed copy was used */
@@ -176,6 +178,13 @@ int main(void)
         {"3x3 s2 p1 u8 weights", 0, 2, 1, 30, 24, 1, 15, 3, 2, 1, 1, U, U, U, 1, 1, 0},
         {"3x3 s1 p1 s8 x, s8 y", 0, 2, 1, 36, 16, 1, 12, 3, 1, 1, 1, S, S, S, 1, 0, 0},
         {"3x3 K=450 u8 w per tensor", 0, 2, 1, 50, 13, 1, 8, 3, 1, 1, 1, U, U, U, 0, 1, 0},
+        /* stride 2 from the phases of the padded image */
+        {"1x1 s2 downsample, odd map", 0, 2, 1, 40, 24, 1, 15, 1, 2, 0, 1, U, S, U, 1, 1, 0},
+        {"3x3 s2 p1 56 wide", 0, 2, 1, 16, 64, 1, 56, 3, 2, 1, 1, U, S, U, 2, 1, 0},
+        {"3x3 s2 p0 odd map s8 x", 0, 2, 1, 24, 20, 1, 35, 3, 2, 0, 1, S, S, U, 1, 1, 0},
+        {"5x5 s2 p2 batch 2 s8 y", 0, 2, 2, 8, 12, 1, 20, 5, 2, 2, 1, U, S, S, 1, 0, 0},
+        {"2x2 s2 p0", 0, 2, 1, 12, 8, 1, 16, 2, 2, 0, 1, U, U, U, 1, 1, 0},
+        {"1-D k3 s2", 0, 1, 1, 16, 8, 1, 40, 3, 2, 1, 1, U, S, U, 1, 1, 0},
         {"3x3 dil 2", 0, 2, 1, 16, 12, 1, 11, 3, 1, 2, 2, U, S, U, 1, 1, 0},
         {"7x7 s2 p3 stem", 0, 2, 1, 3, 16, 1, 32, 7, 2, 3, 1, U, S, U, 1, 1, 0},
         {"grouped 4", 0, 2, 1, 32, 32, 4, 10, 3, 1, 1, 1, U, S, U, 1, 1, 0},

@@ -19,9 +19,12 @@
  * capped at 65535), and the corrected value is the exact sum modulo 2^32: what the reference
  * and ONNX Runtime's int32 accumulators give for any K.
  * Stride-1 and stride-2 convs read the im2col rows from a padded copy of the image (qv_padded;
- * stride 2 in phases), 1x1 stride-1 convs from the input planes, the others by output-row segments (qv_row); depthwise convs
- * have their own loops: qv_dw8_channel on the uint8 codes when every w - wz fits int8 (symmetric
- * weights; needs AVX512-VBMI), qv_dw_channel on int16 pairs otherwise.
+ * stride 2 in phases), 1x1 stride-1 convs from the input planes, the others by output-row
+ * segments (qv_row); depthwise convs have their own loops: qv_dw8_channel on the uint8 codes
+ * when every w - wz fits int8 (symmetric weights; needs AVX512-VBMI), qv_dw_channel on int16
+ * pairs otherwise. Tiles of a chunk's last 2 or 4 channels compute only those rows; the position
+ * sums sx are skipped when every wzq is 0; requantization packs 64 lanes at once (saturating
+ * packs as the clamp) when every |scale| <= 1/2.
  *
  * Tasks: (image, group, position block, channel chunk), or channels of one image (depthwise);
  * each computes its outputs whole, so the bytes do not depend on the thread count. */
@@ -175,11 +178,19 @@ size_t afk_qconv_vnni_shared_bytes(const void *packed)
     return h && h->magic == QV_MAGIC ? (size_t)h->shared : 0;
 }
 
+/* qv_task's working bytes per thread: the panel, 4 rows, sumx, the tile, the segments. */
+static size_t qv_work_bytes(const qconv *q)
+{
+    int64_t Kp = (kcount(q) + 3) & ~(int64_t)3;
+    return (size_t)(Kp * QV_W + 4 * QV_W + 4 * QV_W + 4 * QV_MR * QV_W) +
+           QV_W * sizeof(qv_seg) + 256;
+}
+
 /* Per-thread scratch: the panel (Kp * W bytes), 4 plain im2col rows, sumx, the int32 tile and
  * the output-row segments. */
 size_t afk_qconv_vnni_scratch(const qconv *q)
 {
-    int64_t Kp = (kcount(q) + 3) & ~(int64_t)3, Hp, Wp;
+    int64_t Hp, Wp;
     if (qv_is_dw(q)) {
         qv_dw_plane(q, &Hp, &Wp);
         /* the plane, the channel's int32 sums (16 lanes of slack); or qv_dw8's */
@@ -188,8 +199,7 @@ size_t afk_qconv_vnni_scratch(const qconv *q)
         size_t b = (size_t)(Hp * Wp + 4 * qv_dw8_sums(q, Wp)) + 256;
         return a > b ? a : b;
     }
-    return (size_t)(Kp * QV_W + 4 * QV_W + 4 * QV_W + 4 * QV_MR * QV_W) +
-           QV_W * sizeof(qv_seg) + 256;
+    return qv_work_bytes(q) + (size_t)(12 * q->M) + 64; /* + the channel constants (qv_chan) */
 }
 
 #ifdef QV_X86
@@ -205,6 +215,9 @@ typedef struct qv_job {
     int flat;     /* 1x1, stride 1, no padding: im2col row r is input plane r itself */
     int vbmi;     /* the CPU has AVX512-VBMI (stride-2 rows by vpermt2b) */
     int dw8;      /* ... and depthwise convs may take qv_dw8 */
+    int wz_any;   /* some channel's wzq is nonzero (the position sums sx are needed) */
+    const uint32_t *c0, *wzq; /* per channel (qv_chan), or NULL */
+    const float *sc;
     uint8_t *pimg; /* the padded image of image pn (qv_padded), or NULL */
     int64_t nph, ph2;               /* its phases per channel, along the last axis */
     int64_t pn, plane, Hp, Wp, V; /* its image, plane stride, rows, row length, positions */
@@ -322,6 +335,7 @@ QV_TGT static void qv_interleave4(const uint8_t *p0, const uint8_t *p1, const ui
                                     _mm512_or_si512(_mm512_slli_epi32(r2, 16),
                                                     _mm512_slli_epi32(r3, 24)));
         _mm512_storeu_si512(panel + 4 * t, d);
+        if (!sx) continue;
         __m512i s = _mm512_loadu_si512(sx + t);
         _mm512_storeu_si512(sx + t, _mm512_dpbusd_epi32(s, d, ones));
     }
@@ -355,7 +369,8 @@ static void qv_interleave(const uint8_t *rows, int64_t W, uint8_t *panel, int32_
     } while (0)
 
 QV_TGT static inline __attribute__((always_inline)) void
-qv_tile(const uint8_t *panel, int64_t Kq, const int8_t *const *w, int32_t *acc, const int NV)
+qv_tile(const uint8_t *panel, int64_t Kq, const int8_t *const *w, int32_t *acc, const int NV,
+        const int MR)
 {
     const __m512i z = _mm512_setzero_si512();
     const int8_t *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3], *w4 = w[4], *w5 = w[5];
@@ -366,21 +381,26 @@ qv_tile(const uint8_t *panel, int64_t Kq, const int8_t *const *w, int32_t *acc, 
         if (NV > 1) x1 = _mm512_loadu_si512(pk + 64);
         if (NV > 2) x2 = _mm512_loadu_si512(pk + 128);
         if (NV > 3) x3 = _mm512_loadu_si512(pk + 192);
-        QV_ROW(0); QV_ROW(1); QV_ROW(2); QV_ROW(3); QV_ROW(4); QV_ROW(5);
+        QV_ROW(0); QV_ROW(1);
+        if (MR > 2) { QV_ROW(2); QV_ROW(3); }
+        if (MR > 4) { QV_ROW(4); QV_ROW(5); }
     }
-    QV_OUT(0); QV_OUT(1); QV_OUT(2); QV_OUT(3); QV_OUT(4); QV_OUT(5);
+    QV_OUT(0); QV_OUT(1);
+    if (MR > 2) { QV_OUT(2); QV_OUT(3); }
+    if (MR > 4) { QV_OUT(4); QV_OUT(5); }
 }
 
-#define QV_KERNEL(NV)                                                                          \
-    QV_TGT static void qv_tile##NV(const uint8_t *panel, int64_t Kq, const int8_t *const *w,  \
-                                   int32_t *acc)                                              \
+/* qv_tile##NV##_##MR: NV vectors of positions, MR of the 6 rows (2 and 4: a chunk's last
+ * channels, rows past MR not computed) */
+#define QV_KERNEL(NV, MR)                                                                      \
+    QV_TGT static void qv_tile##NV##_##MR(const uint8_t *panel, int64_t Kq,                   \
+                                          const int8_t *const *w, int32_t *acc)               \
     {                                                                                         \
-        qv_tile(panel, Kq, w, acc, NV);                                                       \
+        qv_tile(panel, Kq, w, acc, NV, MR);                                                   \
     }
-QV_KERNEL(1)
-QV_KERNEL(2)
-QV_KERNEL(3)
-QV_KERNEL(4)
+QV_KERNEL(1, 6) QV_KERNEL(2, 6) QV_KERNEL(3, 6) QV_KERNEL(4, 6)
+QV_KERNEL(1, 4) QV_KERNEL(2, 4) QV_KERNEL(3, 4) QV_KERNEL(4, 4)
+QV_KERNEL(1, 2) QV_KERNEL(2, 2) QV_KERNEL(3, 2) QV_KERNEL(4, 2)
 
 typedef void (*qv_tile_fn)(const uint8_t *, int64_t, const int8_t *const *, int32_t *);
 
@@ -449,6 +469,38 @@ QV_TGT static void qv_requant_rows(const int32_t *acc, int64_t W, const int32_t 
     }
 }
 
+// qv_requant_rows when every |scale| <= 1/2 (so |acc * scale| <= 2^30: no clamp needed before
+// the conversion), 64 lanes of a row at a time: rint(v * scale) + zp, then the int32 -> int16 ->
+// 8-bit saturating packs (and a dword permutation back to lane order) are the clamp to the
+// type's range: clamping to the integers lo - zp, hi - zp commutes with rint, so the same codes
+QV_TGT static void qv_requant_pack(const int32_t *acc, int64_t W, const int32_t *sx,
+                                   const qv_rows *r, int32_t zp, int i8, int64_t n, uint8_t *y)
+{
+    const __m512i vz = _mm512_set1_epi32(zp);
+    const __m512i perm = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    for (int i = 0; i < r->nm; i++) {
+        const __m512i c0 = _mm512_set1_epi32((int32_t)r->c0[i]);
+        const __m512i wz = _mm512_set1_epi32((int32_t)r->wzq[i]);
+        const __m512 sc = _mm512_set1_ps(r->sc[i]);
+        for (int64_t t = 0; t < n; t += 64) {
+            __m512i q[4];
+            for (int k = 0; k < 4; k++) {
+                __m512i v = _mm512_add_epi32(_mm512_loadu_si512(acc + i * W + t + 16 * k), c0);
+                if (r->any_wz)
+                    v = _mm512_sub_epi32(
+                        v, _mm512_mullo_epi32(wz, _mm512_loadu_si512(sx + t + 16 * k)));
+                __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), sc);
+                q[k] = _mm512_add_epi32(_mm512_cvtps_epi32(f), vz);
+            }
+            __m512i a = _mm512_packs_epi32(q[0], q[1]), b = _mm512_packs_epi32(q[2], q[3]);
+            __m512i c = i8 ? _mm512_packs_epi16(a, b) : _mm512_packus_epi16(a, b);
+            c = _mm512_permutexvar_epi32(perm, c);
+            if (n - t >= 64) _mm512_storeu_si512(y + r->e0[i] + t, c);
+            else _mm512_mask_storeu_epi8(y + r->e0[i] + t, ((__mmask64)1 << (n - t)) - 1, c);
+        }
+    }
+}
+
 // outputs of channels [m0, m0+nm) at positions [p0, p0+tl) from the tile: zero-point
 // corrections and bias in wrapping 32 bits, then requant (qconv.h; its vector form when every
 // scale is finite) or the int32 itself
@@ -461,16 +513,22 @@ static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t
     if (a->ys) qrange(a->y->dtype, &lo, &hi);
     int64_t ow = j->q->out[2];
     qv_rows r = {.nm = (int)nm};
-    int vec = a->ys != NULL;
+    int vec = a->ys != NULL, pack = 1;
     for (int64_t i = 0; i < nm; i++) {
         int64_t m = m0 + i;
-        uint32_t wzq = (uint32_t)(zp_at(a->wz, m) - j->wshift), xzu = (uint32_t)j->xzu;
-        r.c0[i] = (uint32_t)j->K * xzu * wzq - xzu * (uint32_t)j->sumw[m] +
-                  (bias ? (uint32_t)bias[m] : 0u);
-        r.wzq[i] = wzq, r.any_wz |= wzq != 0;
-        r.sc[i] = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
+        if (j->c0) {
+            r.c0[i] = j->c0[m], r.wzq[i] = j->wzq[m], r.sc[i] = j->sc[m];
+        } else {
+            uint32_t wzq = (uint32_t)(zp_at(a->wz, m) - j->wshift), xzu = (uint32_t)j->xzu;
+            r.c0[i] = (uint32_t)j->K * xzu * wzq - xzu * (uint32_t)j->sumw[m] +
+                      (bias ? (uint32_t)bias[m] : 0u);
+            r.wzq[i] = wzq;
+            r.sc[i] = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
+        }
+        r.any_wz |= r.wzq[i] != 0;
         r.e0[i] = (n * j->q->M + m) * j->osp;
         vec &= isfinite(r.sc[i]);
+        pack &= fabsf(r.sc[i]) <= 0.5f;
     }
     /* runs of tile lanes [t, t + len) stored at output offset e: one run, or with the padded
      * image one per output row (virtual columns o2 >= out2 dropped) */
@@ -485,7 +543,10 @@ static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t
             len = len < ow - o2 ? len : ow - o2;
             e = o1 * ow + o2;
         }
-        if (vec) {
+        if (vec && pack) {
+            qv_requant_pack(acc + t, W, sx + t, &r, j->yzp, a->y->dtype == AF_DTYPE_I8, len,
+                            (uint8_t *)a->y->data + e);
+        } else if (vec) {
             qv_requant_rows(acc + t, W, sx + t, &r, j->yzp, lo, hi, len,
                             (uint8_t *)a->y->data + e);
         } else {
@@ -499,6 +560,24 @@ static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t
         }
         t += len;
     }
+}
+
+/* The channels' constants for qv_store, once per run: c0 = K xzu wzq - xzu sumw + bias, wzq,
+ * the output scale; in the scratch past thread 0's working bytes (read only by all). */
+static void qv_chan(qv_job *j, uint8_t *at)
+{
+    const afk_qconv_args *a = j->a;
+    const int32_t *bias = a->b && a->b->data ? a->b->data : NULL;
+    int64_t M = j->q->M;
+    uint32_t *c0 = (uint32_t *)(void *)at, *wzq = c0 + M, xzu = (uint32_t)j->xzu;
+    float *sc = (float *)(void *)(wzq + M);
+    for (int64_t m = 0; m < M; m++) {
+        wzq[m] = (uint32_t)(zp_at(a->wz, m) - j->wshift);
+        c0[m] = (uint32_t)j->K * xzu * wzq[m] - xzu * (uint32_t)j->sumw[m] +
+                (bias ? (uint32_t)bias[m] : 0u);
+        sc[m] = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
+    }
+    j->c0 = c0, j->wzq = wzq, j->sc = sc;
 }
 
 // plane c of the padded image (Hp, Wp) u8 = x[n, c] (uint8 codes) at (pb1, pb2), pad around
@@ -573,6 +652,7 @@ static void qv_task(void *arg, int64_t task, int tid)
     int nseg = j->flat || j->pimg ? 1 : qv_segments(q, p0, tl, segs);
     if (j->flat) segs[0] = (qv_seg){0, (int32_t)tl, 0, 0, (int32_t)p0};
     memset(sx, 0, sizeof(int32_t) * QV_W);
+    int32_t *sxp = j->wz_any ? sx : NULL; /* the sums are needed for a nonzero wzq only */
     int64_t isp = q->in[0] * q->in[1] * q->in[2], tap[3] = {0, 0, 0}; /* rows: (c, a, b, e) */
     const uint8_t *xc = (const uint8_t *)j->a->x->data + (n * q->C + g * q->Cg) * isp;
     if (j->pimg) { /* rows straight from the padded image */
@@ -589,7 +669,7 @@ static void qv_task(void *arg, int64_t task, int tid)
                 if (4 * kq + i < j->K && ++tap[2] == q->k[2] && (tap[2] = 0, ++tap[1] == q->k[1]))
                     tap[1] = 0, pc += j->nph * j->plane;
             }
-            qv_interleave4(r[0], r[1], r[2], r[3], W, panel + kq * W * 4, sx);
+            qv_interleave4(r[0], r[1], r[2], r[3], W, panel + kq * W * 4, sxp);
         }
     }
     for (int64_t kq = 0; !j->pimg && kq < Kq; kq++) {
@@ -603,9 +683,11 @@ static void qv_task(void *arg, int64_t task, int tid)
                 (tap[1] = 0, ++tap[0] == q->k[0]))
                 tap[0] = 0, xc += isp;
         }
-        qv_interleave(rows, W, panel + kq * W * 4, sx);
+        qv_interleave(rows, W, panel + kq * W * 4, sxp);
     }
-    static const qv_tile_fn tiles[4] = {qv_tile1, qv_tile2, qv_tile3, qv_tile4};
+    static const qv_tile_fn tiles[3][4] = {{qv_tile1_2, qv_tile2_2, qv_tile3_2, qv_tile4_2},
+                                           {qv_tile1_4, qv_tile2_4, qv_tile3_4, qv_tile4_4},
+                                           {qv_tile1_6, qv_tile2_6, qv_tile3_6, qv_tile4_6}};
     int64_t mlo = g * q->Mg + mch * j->mc, mhi = mlo + j->mc;
     if (mhi > (g + 1) * q->Mg) mhi = (g + 1) * q->Mg;
     for (int64_t m0 = mlo; m0 < mhi; m0 += QV_MR) {
@@ -613,7 +695,7 @@ static void qv_task(void *arg, int64_t task, int tid)
         const int8_t *w[QV_MR];
         for (int64_t i = 0; i < QV_MR; i++) /* past the chunk: channel m0 again, dropped */
             w[i] = j->codes + (m0 + (i < nm ? i : 0)) * j->Kp;
-        tiles[nv - 1](panel, Kq, w, acc);
+        tiles[(nm - 1) / 2][nv - 1](panel, Kq, w, acc);
         qv_store(j, n, m0, nm, p0, tl, W, acc, sx);
     }
 }
@@ -878,6 +960,7 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
                 .wshift = h->wu8 ? 128 : 0, .flip = x8 ? 0x80 : 0,
                 .scratch = ctx->scratch, .slice = slice};
     j.sumw = (const int32_t *)(const void *)((const uint8_t *)packed + sums_off(h->M, h->Kp));
+    for (int64_t m = 0; m < q->M && !j.wz_any; m++) j.wz_any = zp_at(a->wz, m) != j.wshift;
     j.vbmi = __builtin_cpu_supports("avx512vbmi");
     j.dw8 = j.vbmi && !afk_qconv_vnni_no_dw8;
     if (qv_is_dw(q)) {
@@ -886,6 +969,7 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
         afk_parallel(ctx, q->N * ((q->M + j.mc - 1) / j.mc), qv_dw_task, &j);
         return 1;
     }
+    qv_chan(&j, j.scratch + ((qv_work_bytes(q) + 63) & ~(size_t)63));
     j.nblk = (j.osp + QV_W - 1) / QV_W;
     j.flat = 1;
     for (int i = 0; i < 3; i++)

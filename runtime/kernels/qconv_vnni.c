@@ -700,6 +700,48 @@ static void qv_task(void *arg, int64_t task, int tid)
     }
 }
 
+/* ---- one output position: a matrix-vector product ----
+ * 1x1 convs of 1x1 maps (squeeze-excitation blocks): the im2col column is the image's Cg codes
+ * of the group, so each output channel is one dot product of its codes row with that column
+ * (64 k per vpdpbusd, then a lane sum): the tile's 16-lane vectors would carry one position. */
+
+QV_TGT static int32_t qv_dot(const uint8_t *x, const int8_t *w, int64_t Kp)
+{
+    __m512i c = _mm512_setzero_si512();
+    for (int64_t k = 0; k < Kp; k += 64) {
+        __mmask64 m = Kp - k >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (Kp - k)) - 1;
+        c = _mm512_dpbusd_epi32(c, _mm512_maskz_loadu_epi8(m, x + k),
+                                _mm512_maskz_loadu_epi8(m, w + k));
+    }
+    return _mm512_reduce_add_epi32(c); /* wrapping int32 adds, as the reference's */
+}
+
+// channels [t mc, (t+1) mc) of image n = t / chunks: the column (uint8 codes, zeros to Kp),
+// its sum, each channel's dot product, then qv_store's formula (scalar requant)
+QV_TGT static void qv_mv_task(void *arg, int64_t t, int tid)
+{
+    const qv_job *j = arg;
+    const qconv *q = j->q;
+    const afk_qconv_args *a = j->a;
+    int64_t per = (q->M + j->mc - 1) / j->mc, n = t / per, m0 = t % per * j->mc;
+    uint8_t *col = j->scratch + (size_t)tid * j->slice;
+    int64_t g = -1;
+    uint32_t sx = 0;
+    for (int64_t m = m0; m < m0 + j->mc && m < q->M; m++) {
+        if (m / q->Mg != g) { /* the group's column */
+            g = m / q->Mg, sx = 0;
+            const uint8_t *x = (const uint8_t *)a->x->data + n * q->C + g * q->Cg;
+            for (int64_t k = 0; k < j->Kp; k++) {
+                col[k] = k < j->K ? x[k] ^ j->flip : 0;
+                sx += col[k];
+            }
+        }
+        int32_t v = (int32_t)((uint32_t)qv_dot(col, j->codes + m * j->Kp, j->Kp) -
+                              j->wzq[m] * sx + j->c0[m]);
+        store_q(a->y, n * q->M + m, a->ys ? requant(v, j->sc[m], j->yzp, a->y->dtype) : v);
+    }
+}
+
 /* ---- depthwise ---- */
 
 // plane (Hp, Wp) int32 = x[n, c] - xzp at (row + pb1, col + pb2), 0 elsewhere (the padding)
@@ -970,6 +1012,14 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
         return 1;
     }
     qv_chan(&j, j.scratch + ((qv_work_bytes(q) + 63) & ~(size_t)63));
+    int one = 1; /* 1x1 kernel, no padding, one input and one output position */
+    for (int i = 0; i < 3; i++)
+        one &= q->k[i] == 1 && q->pb[i] == 0 && q->in[i] == 1 && q->out[i] == 1;
+    if (one) {
+        j.mc = 64;
+        afk_parallel(ctx, q->N * ((q->M + j.mc - 1) / j.mc), qv_mv_task, &j);
+        return 1;
+    }
     j.nblk = (j.osp + QV_W - 1) / QV_W;
     j.flat = 1;
     for (int i = 0; i < 3; i++)

@@ -4,10 +4,11 @@
  * reference), on random codes: 1x1, 3x3 stride 1 and 2 with padding, dilation, 7x7 stride 2,
  * groups, K above 256 and K not a multiple of 4, 1-D and 3-D convs, uint8 and int8
  * activations, weights and outputs, nonzero zero points (per tensor and per channel), with and
- * without bias, stride 2 (1x1 to 7x7, odd and even maps), outputs that saturate (and a zero y_scale: the scalar requantization),
- * position counts that are not a multiple of 16, batch 2; depthwise 3x3 and 5x5, stride 1 and
- * 2, and with symmetric int8 weights (the uint8-code path, 3x3 to 7x7, maps of 7 to 112,
- * int32 and scalar outputs); each with 1, 2 and 3 threads, and with 2 threads but no ctx->shared (stride-1 convs
+ * without bias, stride 2 (1x1 to 7x7, odd and even maps), 1x1 maps (one position), outputs
+ * that saturate (and a zero y_scale: the scalar requantization), position counts that are not
+ * a multiple of 16, batch 2; depthwise 3x3 and 5x5, stride 1 and 2, and with symmetric int8
+ * weights (the uint8-code path, 3x3 to 7x7, maps of 7 to 112, int32 and scalar outputs); each
+ * with 1, 2 and 3 threads, and with 2 threads but no ctx->shared (stride-1 and stride-2 convs
  * then take the bounds-checked im2col instead of the padded image). Both paths compute exact
  * integer sums and requantize alike, so there is no tolerance: the output bytes must be equal.
  * The packed runs are handed a zeroed weight, so equal bytes also show the VNNI path ran.
@@ -178,6 +179,12 @@ int main(void)
         {"3x3 s2 p1 u8 weights", 0, 2, 1, 30, 24, 1, 15, 3, 2, 1, 1, U, U, U, 1, 1, 0},
         {"3x3 s1 p1 s8 x, s8 y", 0, 2, 1, 36, 16, 1, 12, 3, 1, 1, 1, S, S, S, 1, 0, 0},
         {"3x3 K=450 u8 w per tensor", 0, 2, 1, 50, 13, 1, 8, 3, 1, 1, 1, U, U, U, 0, 1, 0},
+        /* one position (1x1 map): dot products */
+        {"1x1 map SE fc", 0, 2, 1, 96, 40, 1, 1, 1, 1, 0, 1, U, S, U, 1, 1, 0},
+        {"1x1 map K=67 s8 x symmetric", 0, 2, 2, 67, 130, 1, 1, 1, 1, 0, 1, S, S, U, 2, 1, 0},
+        {"1x1 map grouped 2 s8 y", 0, 2, 1, 32, 24, 2, 1, 1, 1, 0, 1, U, U, S, 0, 0, 0},
+        {"1x1 map y_scale 0", 0, 2, 1, 16, 12, 1, 1, 1, 1, 0, 1, U, S, U, 1, 1, 1},
+        {"1x1 map conv_integer", 1, 2, 1, 200, 20, 1, 1, 1, 1, 0, 1, U, S, U, 1, 0, 0},
         /* stride 2 from the phases of the padded image */
         {"1x1 s2 downsample, odd map", 0, 2, 1, 40, 24, 1, 15, 1, 2, 0, 1, U, S, U, 1, 1, 0},
         {"3x3 s2 p1 56 wide", 0, 2, 1, 16, 64, 1, 56, 3, 2, 1, 1, U, S, U, 2, 1, 0},

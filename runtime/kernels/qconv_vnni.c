@@ -672,7 +672,16 @@ static void qv_task(void *arg, int64_t task, int tid)
             qv_interleave4(r[0], r[1], r[2], r[3], W, panel + kq * W * 4, sxp);
         }
     }
-    for (int64_t kq = 0; !j->pimg && kq < Kq; kq++) {
+    if (j->flat && !j->flip && tl == QV_W) { /* 1x1: rows straight from the input planes */
+        static const uint8_t zero[QV_W];
+        const uint8_t *r[4];
+        for (int64_t kq = 0; kq < Kq; kq++) {
+            for (int i = 0; i < 4; i++)
+                r[i] = 4 * kq + i < j->K ? xc + (4 * kq + i) * isp + p0 : zero;
+            qv_interleave4(r[0], r[1], r[2], r[3], W, panel + kq * W * 4, sxp);
+        }
+    }
+    for (int64_t kq = 0; !j->pimg && !(j->flat && !j->flip && tl == QV_W) && kq < Kq; kq++) {
         for (int64_t i = 0; i < 4; i++) {
             if (4 * kq + i >= j->K) {
                 memset(rows + i * QV_W, 0, QV_W);

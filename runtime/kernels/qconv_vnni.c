@@ -43,7 +43,9 @@
     __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,avx2")))
 #endif
 
-enum { QV_MAGIC = 0x31305651, QV_MR = 6, QV_W = 64, QV_KMAX = 65535 };
+/* QV_LEFT: a block's last 1..QV_LEFT positions past whole 16-lane vectors are dot products
+ * (qv_left) rather than a mostly empty vector */
+enum { QV_MAGIC = 0x31305651, QV_MR = 6, QV_W = 64, QV_KMAX = 65535, QV_LEFT = 3 };
 
 typedef struct qv_pack {
     int32_t magic, wu8; /* wu8: the weight was uint8 (codes shifted by -128) */
@@ -183,7 +185,7 @@ static size_t qv_work_bytes(const qconv *q)
 {
     int64_t Kp = (kcount(q) + 3) & ~(int64_t)3;
     return (size_t)(Kp * QV_W + 4 * QV_W + 4 * QV_W + 4 * QV_MR * QV_W) +
-           QV_W * sizeof(qv_seg) + 256;
+           QV_W * sizeof(qv_seg) + (size_t)(QV_LEFT * Kp) + 256;
 }
 
 /* Per-thread scratch: the panel (Kp * W bytes), 4 plain im2col rows, sumx, the int32 tile and
@@ -220,6 +222,7 @@ typedef struct qv_job {
     const float *sc;
     uint8_t *pimg; /* the padded image of image pn (qv_padded), or NULL */
     int64_t nph, ph2;               /* its phases per channel, along the last axis */
+    int compact; /* positions are the outputs, gathered from the padded image (qv_compact) */
     int64_t pn, plane, Hp, Wp, V; /* its image, plane stride, rows, row length, positions */
     uint8_t *scratch;
     size_t slice;
@@ -534,7 +537,7 @@ static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t
      * image one per output row (virtual columns o2 >= out2 dropped) */
     for (int64_t t = 0; t < tl;) {
         int64_t len = tl - t, e = p0 + t;
-        if (j->pimg) {
+        if (j->pimg && !j->compact) {
             int64_t v = p0 + t, o1 = v / j->Wp, o2 = v % j->Wp;
             if (o2 >= ow) {
                 t += j->Wp - o2;
@@ -560,6 +563,15 @@ static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t
         }
         t += len;
     }
+}
+
+/* The tile lanes n positions take: 64 per whole block, and the last block's positions rounded
+ * up to whole vectors, or down when 1..QV_LEFT are left over (qv_left). */
+static int64_t qv_lanes(int64_t n)
+{
+    int64_t tl = n % QV_W;
+    if (tl > 16 && tl % 16 <= QV_LEFT) tl -= tl % 16;
+    return n / QV_W * QV_W + (tl + 15) / 16 * 16;
 }
 
 /* The channels' constants for qv_store, once per run: c0 = K xzu wzq - xzu sumw + bias, wzq,
@@ -635,6 +647,78 @@ QV_TGT static void qv_pad2_task(void *arg, int64_t c, int tid)
     }
 }
 
+QV_TGT static int32_t qv_dot(const uint8_t *x, const int8_t *w, int64_t Kp)
+{
+    __m512i c = _mm512_setzero_si512();
+    for (int64_t k = 0; k < Kp; k += 64) {
+        __mmask64 m = Kp - k >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (Kp - k)) - 1;
+        c = _mm512_dpbusd_epi32(c, _mm512_maskz_loadu_epi8(m, x + k),
+                                _mm512_maskz_loadu_epi8(m, w + k));
+    }
+    return _mm512_reduce_add_epi32(c); /* wrapping int32 adds, as the reference's */
+}
+
+// col[l Kp + 4 kq + i] = row i's byte at lane tm + l, l < left: the leftover positions' im2col
+// columns, 4 k at a time
+static inline void qv_left_cols(const uint8_t *const *r, int64_t kq, int64_t tm, int64_t left,
+                                int64_t Kp, uint8_t *col)
+{
+    for (int64_t l = 0; l < left; l++)
+        for (int i = 0; i < 4; i++) col[l * Kp + 4 * kq + i] = r[i][tm + l];
+}
+
+// the leftover positions [tm, tm + left) of block p0 for channels [mlo, mhi): each output one
+// dot product of the column with the channel's codes, then qv_store's formula (scalar requant)
+static void qv_left(const qv_job *j, int64_t n, int64_t mlo, int64_t mhi, int64_t p0, int64_t tm,
+                    int64_t left, const uint8_t *col)
+{
+    const afk_qconv_args *a = j->a;
+    int64_t ow = j->q->out[2];
+    for (int64_t l = 0; l < left; l++, col += j->Kp) {
+        int64_t v = p0 + tm + l, e = v;
+        if (j->pimg && !j->compact) { /* virtual: dropped past the row, else (o1, o2) */
+            if (v % j->Wp >= ow) continue;
+            e = v / j->Wp * ow + v % j->Wp;
+        }
+        uint32_t sxl = 0;
+        for (int64_t k = 0; k < j->Kp; k++) sxl += col[k];
+        for (int64_t m = mlo; m < mhi; m++) {
+            int32_t y = (int32_t)((uint32_t)qv_dot(col, j->codes + m * j->Kp, j->Kp) -
+                                  j->wzq[m] * sxl + j->c0[m]);
+            store_q(a->y, (n * j->q->M + m) * j->osp + e,
+                    a->ys ? requant(y, j->sc[m], j->yzp, a->y->dtype) : y);
+        }
+    }
+}
+
+/* Compact positions from the padded image (qv_padded's planes, AVX512-VBMI): block p0's
+ * output positions p0 + i (i < tl) sit at virtual v(p) = (p / out2) Wp + p % out2; *idx lane i
+ * = v(p0 + i) - v(p0), every one below 128 (qv_compact_ok), *vs = v(p0). */
+static void qv_compact_idx(const qv_job *j, int64_t p0, int64_t tl, uint8_t *idx, int64_t *vs)
+{
+    int64_t ow = j->q->out[2];
+    memset(idx, 0, 64);
+    *vs = p0 / ow * j->Wp + p0 % ow;
+    for (int64_t i = 0; i < tl; i++)
+        idx[i] = (uint8_t)((p0 + i) / ow * j->Wp + (p0 + i) % ow - *vs);
+}
+
+// dst (64) = the bytes src[idx[i]] (idx < 128: two loads and a two-source byte permutation)
+QV_TGT_VBMI static const uint8_t *qv_compact_row(const uint8_t *src, const uint8_t *idx,
+                                                 uint8_t *dst)
+{
+    __m512i lo = _mm512_loadu_si512(src), hi = _mm512_loadu_si512(src + 64);
+    _mm512_storeu_si512(dst, _mm512_permutex2var_epi8(lo, _mm512_loadu_si512(idx), hi));
+    return dst;
+}
+
+/* Every block of 64 compact positions spans fewer than 128 virtual ones: it crosses at most
+ * 63 / out2 + 1 row ends, each skipping Wp - out2 columns. */
+static int qv_compact_ok(const qconv *q, int64_t Wp)
+{
+    return 64 + (63 / q->out[2] + 1) * (Wp - q->out[2]) <= 127;
+}
+
 static void qv_task(void *arg, int64_t task, int tid)
 {
     const qv_job *j = arg;
@@ -642,22 +726,29 @@ static void qv_task(void *arg, int64_t task, int tid)
     int64_t mch = task % j->mchunks, rest = task / j->mchunks;
     int64_t blk = rest % j->nblk, ng = rest / j->nblk, g = ng % q->G, n = ng / q->G;
     if (j->pimg) n = j->pn; /* tasks of one image at a time */
-    int64_t np = j->pimg ? j->V : j->osp; /* positions (virtual with the padded image) */
+    int64_t np = j->pimg && !j->compact ? j->V : j->osp; /* virtual with the padded image */
     int64_t p0 = blk * QV_W, tl = np - p0 < QV_W ? np - p0 : QV_W;
-    int64_t nv = (tl + 15) / 16, W = nv * 16, Kq = j->Kp / 4;
+    int64_t nv = (tl + 15) / 16, left = 0, Kq = j->Kp / 4;
+    if (tl > 16 && tl % 16 <= QV_LEFT) left = tl % 16, nv = tl / 16; /* leftovers: qv_left */
+    int64_t W = nv * 16, tm = tl - left; /* the tile's lanes, its positions */
     uint8_t *s = j->scratch + (size_t)tid * j->slice;
     uint8_t *panel = s, *rows = panel + j->Kp * QV_W;
     int32_t *sx = (int32_t *)(void *)(rows + 4 * QV_W), *acc = sx + QV_W;
     qv_seg *segs = (qv_seg *)(void *)(acc + QV_MR * QV_W);
+    uint8_t *col = (uint8_t *)(void *)(segs + QV_W);
+    int direct = j->flat && !j->flip && W == tl; /* 1x1: rows from the input planes */
     int nseg = j->flat || j->pimg ? 1 : qv_segments(q, p0, tl, segs);
     if (j->flat) segs[0] = (qv_seg){0, (int32_t)tl, 0, 0, (int32_t)p0};
     memset(sx, 0, sizeof(int32_t) * QV_W);
     int32_t *sxp = j->wz_any ? sx : NULL; /* the sums are needed for a nonzero wzq only */
     int64_t isp = q->in[0] * q->in[1] * q->in[2], tap[3] = {0, 0, 0}; /* rows: (c, a, b, e) */
     const uint8_t *xc = (const uint8_t *)j->a->x->data + (n * q->C + g * q->Cg) * isp;
+    uint8_t cidx[64];
+    int64_t vs = p0; /* the block's first virtual position */
+    if (j->compact) qv_compact_idx(j, p0, tl, cidx, &vs);
     if (j->pimg) { /* rows straight from the padded image */
         static const uint8_t zero[QV_W];
-        const uint8_t *pc = j->pimg + g * q->Cg * j->nph * j->plane + p0, *r[4];
+        const uint8_t *pc = j->pimg + g * q->Cg * j->nph * j->plane + vs, *r[4];
         int s2 = q->s[1] == 2;
         for (int64_t kq = 0; kq < Kq; kq++) {
             for (int i = 0; i < 4; i++) {
@@ -668,20 +759,25 @@ static void qv_task(void *arg, int64_t task, int tid)
                                    (e >> 1);
                 if (4 * kq + i < j->K && ++tap[2] == q->k[2] && (tap[2] = 0, ++tap[1] == q->k[1]))
                     tap[1] = 0, pc += j->nph * j->plane;
+                if (j->compact && r[i] != zero)
+                    r[i] = qv_compact_row(r[i], cidx, rows + i * QV_W);
             }
             qv_interleave4(r[0], r[1], r[2], r[3], W, panel + kq * W * 4, sxp);
+            qv_left_cols(r, kq, tm, left, j->Kp, col);
         }
     }
-    if (j->flat && !j->flip && tl == QV_W) { /* 1x1: rows straight from the input planes */
+    direct = direct || (j->flat && !j->flip && left > 0); /* reads stay within [p0, p0 + tl) */
+    if (!j->pimg && direct) {
         static const uint8_t zero[QV_W];
         const uint8_t *r[4];
         for (int64_t kq = 0; kq < Kq; kq++) {
             for (int i = 0; i < 4; i++)
                 r[i] = 4 * kq + i < j->K ? xc + (4 * kq + i) * isp + p0 : zero;
             qv_interleave4(r[0], r[1], r[2], r[3], W, panel + kq * W * 4, sxp);
+            qv_left_cols(r, kq, tm, left, j->Kp, col);
         }
     }
-    for (int64_t kq = 0; !j->pimg && !(j->flat && !j->flip && tl == QV_W) && kq < Kq; kq++) {
+    for (int64_t kq = 0; !j->pimg && !direct && kq < Kq; kq++) {
         for (int64_t i = 0; i < 4; i++) {
             if (4 * kq + i >= j->K) {
                 memset(rows + i * QV_W, 0, QV_W);
@@ -693,6 +789,8 @@ static void qv_task(void *arg, int64_t task, int tid)
                 tap[0] = 0, xc += isp;
         }
         qv_interleave(rows, W, panel + kq * W * 4, sxp);
+        const uint8_t *r[4] = {rows, rows + QV_W, rows + 2 * QV_W, rows + 3 * QV_W};
+        qv_left_cols(r, kq, tm, left, j->Kp, col);
     }
     static const qv_tile_fn tiles[3][4] = {{qv_tile1_2, qv_tile2_2, qv_tile3_2, qv_tile4_2},
                                            {qv_tile1_4, qv_tile2_4, qv_tile3_4, qv_tile4_4},
@@ -705,25 +803,15 @@ static void qv_task(void *arg, int64_t task, int tid)
         for (int64_t i = 0; i < QV_MR; i++) /* past the chunk: channel m0 again, dropped */
             w[i] = j->codes + (m0 + (i < nm ? i : 0)) * j->Kp;
         tiles[(nm - 1) / 2][nv - 1](panel, Kq, w, acc);
-        qv_store(j, n, m0, nm, p0, tl, W, acc, sx);
+        qv_store(j, n, m0, nm, p0, tm, W, acc, sx);
     }
+    if (left) qv_left(j, n, mlo, mhi, p0, tm, left, col);
 }
 
 /* ---- one output position: a matrix-vector product ----
  * 1x1 convs of 1x1 maps (squeeze-excitation blocks): the im2col column is the image's Cg codes
  * of the group, so each output channel is one dot product of its codes row with that column
  * (64 k per vpdpbusd, then a lane sum): the tile's 16-lane vectors would carry one position. */
-
-QV_TGT static int32_t qv_dot(const uint8_t *x, const int8_t *w, int64_t Kp)
-{
-    __m512i c = _mm512_setzero_si512();
-    for (int64_t k = 0; k < Kp; k += 64) {
-        __mmask64 m = Kp - k >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (Kp - k)) - 1;
-        c = _mm512_dpbusd_epi32(c, _mm512_maskz_loadu_epi8(m, x + k),
-                                _mm512_maskz_loadu_epi8(m, w + k));
-    }
-    return _mm512_reduce_add_epi32(c); /* wrapping int32 adds, as the reference's */
-}
 
 // channels [t mc, (t+1) mc) of image n = t / chunks: the column (uint8 codes, zeros to Kp),
 // its sum, each channel's dot product, then qv_store's formula (scalar requant)
@@ -1040,10 +1128,14 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
     if (padded) {
         j.V = (q->out[1] - 1) * j.Wp + q->out[2];
         j.nblk = (j.V + QV_W - 1) / QV_W;
+        /* the virtual columns cost lanes: small maps, wide kernels (7x7: 61 positions for 49,
+         * 1x7 on 17x17: 385 for 289) gather compact positions when those need 1/8 fewer */
+        j.compact = qv_lanes(j.V) * 8 > qv_lanes(j.osp) * 9 && j.vbmi && qv_compact_ok(q, j.Wp);
+        if (j.compact) j.nblk = (j.osp + QV_W - 1) / QV_W;
     }
     /* channel chunks only when too few position blocks to share among the threads */
     int64_t chunks = 1, units = (padded ? 1 : q->N) * q->G * j.nblk;
-    while (units * chunks < 4 * nt && q->Mg / (chunks * 2) >= 4 * QV_MR) chunks *= 2;
+    while (nt > 1 && units * chunks < 4 * nt && q->Mg / (chunks * 2) >= 4 * QV_MR) chunks *= 2;
     j.mc = (q->Mg + chunks - 1) / chunks;
     j.mc = (j.mc + QV_MR - 1) / QV_MR * QV_MR;
     j.mchunks = (q->Mg + j.mc - 1) / j.mc;

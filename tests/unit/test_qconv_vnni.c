@@ -4,7 +4,9 @@
  * reference), on random codes: 1x1, 3x3 stride 1 and 2 with padding, dilation, 7x7 stride 2,
  * groups, K above 256 and K not a multiple of 4, 1-D and 3-D convs, uint8 and int8
  * activations, weights and outputs, nonzero zero points (per tensor and per channel), with and
- * without bias, stride 2 (1x1 to 7x7, odd and even maps), 1x1 maps (one position), outputs
+ * without bias, stride 2 (1x1 to 7x7, odd and even maps), 1x1 maps (one position) and blocks
+ * ending in 1-3 positions past whole vectors (7x7, 5x5, 17x17 maps), small maps gathered
+ * compactly from the padded image (7x7 to 14x14), outputs
  * that saturate (and a zero y_scale: the scalar requantization), position counts that are not
  * a multiple of 16, batch 2; depthwise 3x3 and 5x5, stride 1 and 2, and with symmetric int8
  * weights (the uint8-code path, 3x3 to 7x7, maps of 7 to 112, int32 and scalar outputs); each
@@ -179,6 +181,19 @@ int main(void)
         {"3x3 s2 p1 u8 weights", 0, 2, 1, 30, 24, 1, 15, 3, 2, 1, 1, U, U, U, 1, 1, 0},
         {"3x3 s1 p1 s8 x, s8 y", 0, 2, 1, 36, 16, 1, 12, 3, 1, 1, 1, S, S, S, 1, 0, 0},
         {"3x3 K=450 u8 w per tensor", 0, 2, 1, 50, 13, 1, 8, 3, 1, 1, 1, U, U, U, 0, 1, 0},
+        /* a block's last 1-3 positions past whole vectors: dot products */
+        {"1x1 7x7 map", 0, 2, 1, 64, 40, 1, 7, 1, 1, 0, 1, U, S, U, 1, 1, 0},
+        {"1x1 7x7 map s8 x symmetric", 0, 2, 1, 40, 20, 1, 7, 1, 1, 0, 1, S, S, U, 2, 1, 0},
+        {"3x3 p1 7x7 map", 0, 2, 1, 24, 16, 1, 7, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"3x3 p1 5x5 map (33 virtual)", 0, 2, 1, 16, 12, 1, 5, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"1x1 s2 13x13 map", 0, 2, 1, 32, 24, 1, 13, 1, 2, 0, 1, U, S, U, 1, 1, 0},
+        {"conv_integer 3x3 17x17 batch 2", 1, 2, 2, 12, 8, 1, 17, 3, 1, 1, 1, U, S, U, 1, 0, 0},
+        {"1x1 7x7 map y_scale 0", 0, 2, 1, 16, 12, 1, 7, 1, 1, 0, 1, U, S, S, 1, 1, 1},
+        /* small maps: compact positions gathered from the padded image */
+        {"3x3 p1 8x8 map compact", 0, 2, 1, 40, 30, 1, 8, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"5x5 p2 9x9 map compact s8 x", 0, 2, 1, 12, 16, 1, 9, 5, 1, 2, 1, S, S, S, 2, 1, 0},
+        {"3x3 s2 p1 14x14 compact", 0, 2, 2, 16, 20, 1, 14, 3, 2, 1, 1, U, U, U, 1, 1, 0},
+        {"3x3 p1 10x10 batch 3 compact", 0, 2, 3, 8, 8, 1, 10, 3, 1, 1, 1, U, S, U, 1, 0, 0},
         /* one position (1x1 map): dot products */
         {"1x1 map SE fc", 0, 2, 1, 96, 40, 1, 1, 1, 1, 0, 1, U, S, U, 1, 1, 0},
         {"1x1 map K=67 s8 x symmetric", 0, 2, 2, 67, 130, 1, 1, 1, 1, 0, 1, S, S, U, 2, 1, 0},

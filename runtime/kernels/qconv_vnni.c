@@ -45,7 +45,7 @@
 
 /* QV_LEFT: a block's last 1..QV_LEFT positions past whole 16-lane vectors are dot products
  * (qv_left) rather than a mostly empty vector */
-enum { QV_MAGIC = 0x31305651, QV_MR = 6, QV_W = 64, QV_KMAX = 65535, QV_LEFT = 3 };
+enum { QV_MAGIC = 0x31305651, QV_MR = 6, QV_W = 64, QV_KMAX = 65535, QV_LEFT = 4 };
 
 typedef struct qv_pack {
     int32_t magic, wu8; /* wu8: the weight was uint8 (codes shifted by -128) */
@@ -570,7 +570,7 @@ static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t
 static int64_t qv_lanes(int64_t n)
 {
     int64_t tl = n % QV_W;
-    if (tl > 16 && tl % 16 <= QV_LEFT) tl -= tl % 16;
+    if (tl % 16 <= QV_LEFT) tl -= tl % 16;
     return n / QV_W * QV_W + (tl + 15) / 16 * 16;
 }
 
@@ -667,26 +667,82 @@ static inline void qv_left_cols(const uint8_t *const *r, int64_t kq, int64_t tm,
         for (int i = 0; i < 4; i++) col[l * Kp + 4 * kq + i] = r[i][tm + l];
 }
 
+// d[l] = the dot products of columns col + l Kp (l < nl <= QV_LEFT) with the codes w (Kp):
+// one weight load per 64 k for all the columns
+QV_TGT static void qv_dots(const uint8_t *col, int64_t nl, const int8_t *w, int64_t Kp,
+                           int32_t *d)
+{
+    __m512i c[QV_LEFT];
+    for (int l = 0; l < QV_LEFT; l++) c[l] = _mm512_setzero_si512();
+    for (int64_t k = 0; k < Kp; k += 64) {
+        __mmask64 m = Kp - k >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (Kp - k)) - 1;
+        __m512i wv = _mm512_maskz_loadu_epi8(m, w + k);
+        for (int64_t l = 0; l < nl; l++)
+            c[l] = _mm512_dpbusd_epi32(c[l], _mm512_maskz_loadu_epi8(m, col + l * Kp + k), wv);
+    }
+    for (int64_t l = 0; l < nl; l++) d[l] = _mm512_reduce_add_epi32(c[l]);
+}
+
+// y[i] (i < nm) = requant(d[i] - wzq[i] sx + c0[i]) with per-channel scales sc (all finite):
+// qv_requant16's steps with a scale per lane
+QV_TGT static void qv_requant_ch(const int32_t *d, const uint32_t *wzq, const uint32_t *c0,
+                                 const float *sc, uint32_t sx, int32_t zp, int32_t lo,
+                                 int32_t hi, int64_t nm, uint8_t *y)
+{
+    __mmask16 k = nm >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nm) - 1);
+    __m512i v = _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, d), _mm512_maskz_loadu_epi32(k, c0));
+    v = _mm512_sub_epi32(v, _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(k, wzq),
+                                               _mm512_set1_epi32((int32_t)sx)));
+    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_maskz_loadu_ps(k, sc));
+    f = _mm512_min_ps(_mm512_max_ps(f, _mm512_set1_ps((float)(lo - zp))),
+                      _mm512_set1_ps((float)(hi - zp)));
+    qstore16(y, k, _mm512_add_epi32(_mm512_cvtps_epi32(f), _mm512_set1_epi32(zp)));
+}
+
 // the leftover positions [tm, tm + left) of block p0 for channels [mlo, mhi): each output one
-// dot product of the column with the channel's codes, then qv_store's formula (scalar requant)
+// dot product of the column with the channel's codes, then qv_store's formula (16 channels at
+// a time by qv_requant_ch when their scales are finite, else the scalar requant)
 static void qv_left(const qv_job *j, int64_t n, int64_t mlo, int64_t mhi, int64_t p0, int64_t tm,
                     int64_t left, const uint8_t *col)
 {
     const afk_qconv_args *a = j->a;
-    int64_t ow = j->q->out[2];
-    for (int64_t l = 0; l < left; l++, col += j->Kp) {
-        int64_t v = p0 + tm + l, e = v;
-        if (j->pimg && !j->compact) { /* virtual: dropped past the row, else (o1, o2) */
-            if (v % j->Wp >= ow) continue;
-            e = v / j->Wp * ow + v % j->Wp;
+    int64_t ow = j->q->out[2], e[QV_LEFT];
+    uint32_t sxl[QV_LEFT];
+    int32_t lo = 0, hi = 0;
+    if (a->ys) qrange(a->y->dtype, &lo, &hi);
+    for (int64_t l = 0; l < left; l++) {
+        int64_t v = p0 + tm + l;
+        e[l] = v;
+        if (j->pimg && !j->compact) /* virtual: dropped past the row (-1), else (o1, o2) */
+            e[l] = v % j->Wp >= ow ? -1 : v / j->Wp * ow + v % j->Wp;
+        sxl[l] = 0;
+        for (int64_t k = 0; k < j->Kp; k++) sxl[l] += col[l * j->Kp + k];
+    }
+    for (int64_t m0 = mlo; m0 < mhi; m0 += 16) {
+        int64_t nm = mhi - m0 < 16 ? mhi - m0 : 16;
+        int32_t d[QV_LEFT][16], t[QV_LEFT];
+        int vec = a->ys != NULL;
+        for (int64_t i = 0; i < nm; i++) {
+            qv_dots(col, left, j->codes + (m0 + i) * j->Kp, j->Kp, t);
+            for (int64_t l = 0; l < left; l++) d[l][i] = t[l];
+            vec &= isfinite(j->sc[m0 + i]);
         }
-        uint32_t sxl = 0;
-        for (int64_t k = 0; k < j->Kp; k++) sxl += col[k];
-        for (int64_t m = mlo; m < mhi; m++) {
-            int32_t y = (int32_t)((uint32_t)qv_dot(col, j->codes + m * j->Kp, j->Kp) -
-                                  j->wzq[m] * sxl + j->c0[m]);
-            store_q(a->y, (n * j->q->M + m) * j->osp + e,
-                    a->ys ? requant(y, j->sc[m], j->yzp, a->y->dtype) : y);
+        for (int64_t l = 0; l < left; l++) {
+            if (e[l] < 0) continue;
+            int64_t at = (n * j->q->M + m0) * j->osp + e[l];
+            if (vec) {
+                uint8_t b[16];
+                qv_requant_ch(d[l], j->wzq + m0, j->c0 + m0, j->sc + m0, sxl[l], j->yzp, lo, hi,
+                              nm, b);
+                for (int64_t i = 0; i < nm; i++) ((uint8_t *)a->y->data)[at + i * j->osp] = b[i];
+                continue;
+            }
+            for (int64_t i = 0; i < nm; i++) {
+                int64_t m = m0 + i;
+                int32_t y = (int32_t)((uint32_t)d[l][i] - j->wzq[m] * sxl[l] + j->c0[m]);
+                store_q(a->y, at + i * j->osp,
+                        a->ys ? requant(y, j->sc[m], j->yzp, a->y->dtype) : y);
+            }
         }
     }
 }
@@ -729,7 +785,7 @@ static void qv_task(void *arg, int64_t task, int tid)
     int64_t np = j->pimg && !j->compact ? j->V : j->osp; /* virtual with the padded image */
     int64_t p0 = blk * QV_W, tl = np - p0 < QV_W ? np - p0 : QV_W;
     int64_t nv = (tl + 15) / 16, left = 0, Kq = j->Kp / 4;
-    if (tl > 16 && tl % 16 <= QV_LEFT) left = tl % 16, nv = tl / 16; /* leftovers: qv_left */
+    if (tl % 16 <= QV_LEFT) left = tl % 16, nv = tl / 16; /* leftovers: qv_left */
     int64_t W = nv * 16, tm = tl - left; /* the tile's lanes, its positions */
     uint8_t *s = j->scratch + (size_t)tid * j->slice;
     uint8_t *panel = s, *rows = panel + j->Kp * QV_W;
@@ -797,7 +853,7 @@ static void qv_task(void *arg, int64_t task, int tid)
                                            {qv_tile1_6, qv_tile2_6, qv_tile3_6, qv_tile4_6}};
     int64_t mlo = g * q->Mg + mch * j->mc, mhi = mlo + j->mc;
     if (mhi > (g + 1) * q->Mg) mhi = (g + 1) * q->Mg;
-    for (int64_t m0 = mlo; m0 < mhi; m0 += QV_MR) {
+    for (int64_t m0 = mlo; nv > 0 && m0 < mhi; m0 += QV_MR) {
         int64_t nm = mhi - m0 < QV_MR ? mhi - m0 : QV_MR;
         const int8_t *w[QV_MR];
         for (int64_t i = 0; i < QV_MR; i++) /* past the chunk: channel m0 again, dropped */

@@ -476,26 +476,32 @@ QV_TGT static void qv_requant_rows(const int32_t *acc, int64_t W, const int32_t 
 // the conversion), 64 lanes of a row at a time: rint(v * scale) + zp, then the int32 -> int16 ->
 // 8-bit saturating packs (and a dword permutation back to lane order) are the clamp to the
 // type's range: clamping to the integers lo - zp, hi - zp commutes with rint, so the same codes
+// rint((acc + c0 - wz sx) * sc) + zp of 16 lanes (wz ignored without sums)
+QV_TGT static inline __attribute__((always_inline)) __m512i
+qv_rq(const int32_t *acc, const int32_t *sx, __m512i c0, __m512i wz, __m512 sc, __m512i zp)
+{
+    __m512i v = _mm512_add_epi32(_mm512_loadu_si512(acc), c0);
+    if (sx) v = _mm512_sub_epi32(v, _mm512_mullo_epi32(wz, _mm512_loadu_si512(sx)));
+    return _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(v), sc)), zp);
+}
+
 QV_TGT static void qv_requant_pack(const int32_t *acc, int64_t W, const int32_t *sx,
                                    const qv_rows *r, int32_t zp, int i8, int64_t n, uint8_t *y)
 {
     const __m512i vz = _mm512_set1_epi32(zp);
     const __m512i perm = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const int32_t *s = r->any_wz ? sx : NULL;
     for (int i = 0; i < r->nm; i++) {
         const __m512i c0 = _mm512_set1_epi32((int32_t)r->c0[i]);
         const __m512i wz = _mm512_set1_epi32((int32_t)r->wzq[i]);
         const __m512 sc = _mm512_set1_ps(r->sc[i]);
+        const int32_t *ai = acc + i * W;
         for (int64_t t = 0; t < n; t += 64) {
-            __m512i q[4];
-            for (int k = 0; k < 4; k++) {
-                __m512i v = _mm512_add_epi32(_mm512_loadu_si512(acc + i * W + t + 16 * k), c0);
-                if (r->any_wz)
-                    v = _mm512_sub_epi32(
-                        v, _mm512_mullo_epi32(wz, _mm512_loadu_si512(sx + t + 16 * k)));
-                __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), sc);
-                q[k] = _mm512_add_epi32(_mm512_cvtps_epi32(f), vz);
-            }
-            __m512i a = _mm512_packs_epi32(q[0], q[1]), b = _mm512_packs_epi32(q[2], q[3]);
+            __m512i q0 = qv_rq(ai + t, s ? s + t : NULL, c0, wz, sc, vz);
+            __m512i q1 = qv_rq(ai + t + 16, s ? s + t + 16 : NULL, c0, wz, sc, vz);
+            __m512i q2 = qv_rq(ai + t + 32, s ? s + t + 32 : NULL, c0, wz, sc, vz);
+            __m512i q3 = qv_rq(ai + t + 48, s ? s + t + 48 : NULL, c0, wz, sc, vz);
+            __m512i a = _mm512_packs_epi32(q0, q1), b = _mm512_packs_epi32(q2, q3);
             __m512i c = i8 ? _mm512_packs_epi16(a, b) : _mm512_packus_epi16(a, b);
             c = _mm512_permutexvar_epi32(perm, c);
             if (n - t >= 64) _mm512_storeu_si512(y + r->e0[i] + t, c);

@@ -1112,13 +1112,14 @@ QV_TGT_VBMI static int qv_dw8_channel(const qv_job *j, int64_t n, int64_t m, int
     int32_t lo = 0, hi = 0;
     if (a->ys) qrange(a->y->dtype, &lo, &hi);
     int64_t e = (n * q->M + m) * j->osp, rs = s == 1 ? Wp : ow; /* acc's row stride */
+    if (a->ys && isfinite(sc)) { /* all rows in one pass, the virtual ones via the plane */
+        uint8_t *y = (uint8_t *)a->y->data + e, *b = rs == ow ? y : plane;
+        qv_requant16(acc, acc, 0, c0, sc, j->yzp, lo, hi, (oh - 1) * rs + ow, b);
+        for (int64_t oy = 0; b != y && oy < oh; oy++) memcpy(y + oy * ow, b + oy * rs, (size_t)ow);
+        return 1;
+    }
     for (int64_t oy = 0; oy < oh; oy++) {
         const int32_t *r = acc + oy * rs;
-        if (a->ys && isfinite(sc)) {
-            qv_requant16(r, r, 0, c0, sc, j->yzp, lo, hi, ow,
-                         (uint8_t *)a->y->data + e + oy * ow);
-            continue;
-        }
         for (int64_t t = 0; t < ow; t++) {
             int32_t v = (int32_t)((uint32_t)r[t] + c0);
             store_q(a->y, e + oy * ow + t, a->ys ? requant(v, sc, j->yzp, a->y->dtype) : v);

@@ -2,26 +2,28 @@
  * against the reference path of runtime/kernels/quant.c, bit for bit: QLINEAR_CONV and
  * CONV_INTEGER with the weight packed (af_kernel_prepack, ctx->packed) and without (the
  * reference), on random codes: 1x1, 3x3 stride 1 and 2 with padding, dilation, 7x7 stride 2,
- * groups, K above 256 and K not a multiple of 4, 1-D and 3-D convs, uint8 and int8
- * activations, weights and outputs, nonzero zero points (per tensor and per channel), with and
- * without bias, stride 2 (1x1 to 7x7, odd and even maps), 1x1 maps (one position) and blocks
- * ending in 1-3 positions past whole vectors (7x7, 5x5, 17x17 maps), small maps gathered
- * compactly from the padded image (7x7 to 14x14), outputs
- * that saturate (and a zero y_scale: the scalar requantization), position counts that are not
- * a multiple of 16, batch 2; depthwise 3x3 and 5x5, stride 1 and 2, and with symmetric int8
- * weights (the uint8-code path, 3x3 to 7x7, maps of 7 to 112, int32 and scalar outputs); each
- * with 1, 2 and 3 threads, and with 2 threads but no ctx->shared (stride-1 and stride-2 convs
- * then take the bounds-checked im2col instead of the padded image). Both paths compute exact
- * integer sums and requantize alike, so there is no tolerance: the output bytes must be equal.
- * The packed runs are handed a zeroed weight, so equal bytes also show the VNNI path ran.
- * Depthwise convs take their own path (stride 1 or 2, kernels up to 7x7, no dilation); other
- * depthwise shapes and groups of fewer than 4 channels pack nothing and stay on the reference.
- * Without AVX512-VNNI nothing packs (checked) and nothing else is. */
+ * groups, K above 256 and K not a multiple of 4, 1-D and 3-D convs, uint8 and int8 activations,
+ * weights and outputs, nonzero zero points (per tensor and per channel), with and without bias,
+ * stride 2 (1x1 to 7x7, odd and even maps), 1x1 maps (one position) and blocks ending in 1-4
+ * positions past whole vectors (7x7, 5x5, 17x17 maps), small maps gathered compactly from the
+ * padded image (7x7 to 14x14), outputs that saturate (and a zero y_scale: the scalar
+ * requantization), position counts that are not a multiple of 16, batch 2; depthwise 3x3 and
+ * 5x5, stride 1 and 2, and with symmetric int8 weights (the uint8-code path, 3x3 to 7x7, maps
+ * of 7 to 112, int32 and scalar outputs); each with 1, 2 and 3 threads, with 2 threads but no
+ * ctx->shared (stride-1 and stride-2 convs then take the bounds-checked im2col instead of the
+ * padded image), and with 1 thread and afk_qconv_vnni_no_dw8 (symmetric depthwise convs on the
+ * int16-pair path). Both paths compute exact integer sums and requantize alike, so there is no
+ * tolerance: the output bytes must be equal. The packed runs are handed a zeroed weight, so
+ * equal bytes also show the VNNI path ran. Depthwise convs take their own path (stride 1 or 2,
+ * kernels up to 7x7, no dilation); other depthwise shapes and groups of fewer than 4 channels
+ * pack nothing and stay on the reference. Without AVX512-VNNI nothing packs (checked) and
+ * nothing else is. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/kernels/internal.h"
+#include "runtime/kernels/qconv.h"
 #include "runtime/kernels/qgemm.h"
 #include "test_kernels_util.h"
 
@@ -152,9 +154,12 @@ static void one(const qcase *c)
     memcpy(inz, in, sizeof inz);
     int wi = af_kernel_weight_input(op);
     inz[wi].data = calloc((size_t)nw, 1);
-    for (int t = 1; pb && t <= 4; t++) { /* 4: 2 threads without ctx->shared */
+    for (int t = 1; pb && t <= 5; t++) { /* 4: 2 threads without ctx->shared; 5: 1 thread,
+                                           * depthwise without the uint8-code path */
         memset(y1.data, 0xA5, yb);
-        run(op, &p, inz, n_in, &y1, packed, t < 4 ? t : 2, t < 4);
+        afk_qconv_vnni_no_dw8 = t == 5;
+        run(op, &p, inz, n_in, &y1, packed, t == 4 ? 2 : t == 5 ? 1 : t, t < 4 || t == 5);
+        afk_qconv_vnni_no_dw8 = 0;
         int64_t bad = -1;
         for (size_t i = 0; i < yb && bad < 0; i++)
             if (((uint8_t *)y0.data)[i] != ((uint8_t *)y1.data)[i]) bad = (int64_t)i;

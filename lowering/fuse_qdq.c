@@ -7,6 +7,7 @@
  *   Q(Gemm(DQ(a), DQ(W), DQ(C int32)))                  → qlinear_matmul(a, Wᵀ, C)
  *   Q(GlobalAveragePool(DQ(x)))                         → qlinear_global_avgpool(x)
  *   Q(Add(DQ(a), DQ(b)) [→ Relu]), Q(Mul(DQ(a), DQ(b)))  → qlinear_binary(a, b)
+ *   Q(MaxPool(DQ(x))), Q's parameters DQ's               → MaxPool(x) on the codes
  *
  * ONNX Runtime runs these groups as exactly those integer kernels (its QDQ fusions: QLinearConv,
  * QGemm, QLinearGlobalAveragePool, QLinearAdd, QLinearMul): exact int32 sums, one
@@ -353,6 +354,39 @@ static int fuse_gap(af_graph *g, int q, af_err *err)
     return 1;
 }
 
+/* The value of zero point t (omitted: 0). */
+static int32_t zp_value(const af_graph *g, int t)
+{
+    if (t < 0) return 0;
+    const af_tensor *z = &g->tensors[t];
+    return z->dtype == AF_DTYPE_I8 ? *(const int8_t *)z->data : *(const uint8_t *)z->data;
+}
+
+/* Q(MaxPool(DQ(x))) with Q's scale, zero point and type those of DQ → MaxPool of the codes x
+ * (ONNX Runtime drops such a pair around MaxPool and pools the codes: the max of codes is the
+ * code of the max, for a positive scale). */
+static int fuse_maxpool(af_graph *g, int q, af_err *err)
+{
+    int relu, c = float_op(g, q, &relu);
+    if (c < 0 || relu >= 0 || g->nodes[c].op != AF_OP_POOL || g->nodes[c].n_out != 1 ||
+        g->nodes[c].p.pool.kind != AF_POOL_MAX)
+        return 0;
+    int d = producer(g, g->nodes[c].in[0]);
+    if (!dq_activation(g, d)) return 0;
+    const af_node *dn = &g->nodes[d], *qn = &g->nodes[q];
+    float ds = *(const float *)g->tensors[dn->in[1]].data;
+    float qs = *(const float *)g->tensors[qn->in[1]].data;
+    if (g->tensors[dn->in[0]].dtype != g->tensors[qn->out[0]].dtype || !(ds > 0) ||
+        memcmp(&ds, &qs, sizeof ds) != 0 ||
+        zp_value(g, dn->n_in > 2 ? dn->in[2] : -1) != zp_value(g, qn->n_in > 2 ? qn->in[2] : -1))
+        return 0;
+    af_params p = g->nodes[c].p;
+    int x = dn->in[0];
+    if (become(g, q, AF_OP_POOL, &x, 1, &p, err)) return -1;
+    remove_chain(g, c, relu);
+    return 1;
+}
+
 /* 1 when tensor b broadcasts to y's shape (numpy rules). */
 static int broadcasts_to(const af_tensor *b, const af_tensor *y)
 {
@@ -401,6 +435,7 @@ af_status af_lower_fuse_qdq(af_graph *g, af_lower_stats *st, af_err *err)
         if (r == 0) r = fuse_gemm(g, i, err);
         if (r == 0) r = fuse_gap(g, i, err);
         if (r == 0) r = fuse_binary(g, i, err);
+        if (r == 0) r = fuse_maxpool(g, i, err);
         if (r < 0)
             return err->code ? err->code
                              : af_err_set(err, AF_ERR_NOMEM, "out of memory fusing '%s'",

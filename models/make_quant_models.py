@@ -26,11 +26,12 @@ writes OUTDIR/NAME/model.onnx and OUTDIR/NAME/inputs/input.npy (seeded N(0,1)) f
              -> DQ -> GlobalAveragePool -> Q -> DQ -> Flatten -> Q -> DQ -> Gemm(per-row int8 weight,
              int32 bias) -> Q -> DQ,
              plus MaxPool -> Q (zero point 37) -> DQ, Add of it and conv2's codes -> Q (90), and
-             that times a HardSigmoid gate (1,64,1,1) of the pool -> Q, weights from numpy draws.
-             Input (1,64,28,28); outputs the final (1,10) and the uint8 codes of both convs, the
-             pool, the Add and the Mul, which ONNX Runtime computes with its integer kernels
-             (QDQ fusions: QLinearConv, QLinearGlobalAveragePool, QGemm, QLinearAdd, QLinearMul)
-             and aneforge must give bit for bit.
+             that times a HardSigmoid gate (1,64,1,1) of the pool -> Q, and two MaxPools (3x3
+             pad 1; 3x3 s2 ceil_mode) of relu1 -> Q with relu1's scale and zero point, weights
+             from numpy draws. Input (1,64,28,28); outputs the final (1,10) and the uint8 codes of
+             both convs, the pool, the Add, the Mul and the max pools, which ONNX Runtime computes
+             with its integer kernels (QDQ fusions: QLinearConv, QLinearGlobalAveragePool, QGemm,
+             QLinearAdd, QLinearMul, MaxPool on the codes) and aneforge must give bit for bit.
   qdq_pairs  every pair of uint8 codes (a, b) (input (1,2,256,256) written to hit them exactly)
              through Q(Add(DQ a, DQ b)) and Q(Mul(DQ a, DQ b)), with scales and zero points
              (seeded search) for which ONNX Runtime's QLinearAdd / QLinearMul formulas give
@@ -369,6 +370,13 @@ def make_qdq_int():
     a = qdq_pair("mp", (s_mp, np.uint8(37)), "mp")
     nodes.append(oh.make_node("Add", ["conv2_dq", a], ["add"], name="add"))
     a = qdq_pair("add", (s_add, np.uint8(90)), "add")
+    # max pools whose Q repeats their DQ's scale and zero point: pooled on the codes
+    nodes.append(oh.make_node("MaxPool", ["relu1_dq"], ["mp2"], name="mp2", kernel_shape=[3, 3],
+                              pads=[1, 1, 1, 1]))
+    qdq_pair("mp2", cal[1], "mp2")
+    nodes.append(oh.make_node("MaxPool", ["relu1_dq"], ["mp3"], name="mp3", kernel_shape=[3, 3],
+                              strides=[2, 2], ceil_mode=1))
+    qdq_pair("mp3", cal[1], "mp3")
     nodes.append(oh.make_node("HardSigmoid", ["gap_dq"], ["gate"], name="gate"))
     g = qdq_pair("gate", (np.float32(1 / 255), np.uint8(0)), "gate")
     nodes.append(oh.make_node("Mul", [a, g], ["se"], name="se"))
@@ -379,7 +387,9 @@ def make_qdq_int():
                            oh.make_tensor_value_info("conv2_q", U8, [1, c, h, h]),
                            oh.make_tensor_value_info("gap_q", U8, [1, c, 1, 1]),
                            oh.make_tensor_value_info("add_q", U8, [1, c, h, h]),
-                           oh.make_tensor_value_info("se_q", U8, [1, c, h, h])])
+                           oh.make_tensor_value_info("se_q", U8, [1, c, h, h]),
+                           oh.make_tensor_value_info("mp2_q", U8, [1, c, hw, hw]),
+                           oh.make_tensor_value_info("mp3_q", U8, [1, c, h, h])])
     onnx.checker.check_model(m)
     return m
 

@@ -429,10 +429,24 @@ static void argmax_task(void *arg, int64_t c, int tid)
             }
 }
 
+/* u8 / i8 max pooling over at most 2 spatial axes without dilation: pool_q8.c (0: not taken). */
+static int q8_pool(const af_params *p, const af_tview *x, af_tview *y, const af_kctx *ctx)
+{
+    pool_geom g;
+    geom_init(&g, &p->pool, x, y);
+    if (p->pool.kind != AF_POOL_MAX || g.in[0] != 1 || g.out[0] != 1 || g.k[0] != 1 ||
+        g.d[1] != 1 || g.d[2] != 1)
+        return 0;
+    return afk_maxpool_q8(x->data, y->data, x->dtype == AF_DTYPE_I8, x->dims[0] * x->dims[1],
+                          g.in + 1, g.out + 1, g.k + 1, g.s + 1, g.pb + 1, ctx);
+}
+
 // X (N,C,*) -> Y (N,C,*'), Indices? (N,C,*') (max pooling only)
 af_status afk_pool_run(AFK_RUN_ARGS)
 {
     (void)n_in, (void)err;
+    if (n_out == 1 && in[0].dtype != AF_DTYPE_F32 && q8_pool(p, &in[0], &out[0], ctx))
+        return AF_OK;
     if (n_out > 1 || in[0].dtype != AF_DTYPE_F32) {
         argmax_job a = {.dt = in[0].dtype, .X = in[0].data, .Y = out[0].data,
                         .I = n_out > 1 ? out[1].data : NULL};

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "kernels.h"
+
 /* Max pooling of the interior output columns [o0, o1) of one output row: y[ow] is the max over
  * the rows rows[0..nr) (in that order) and the columns ow*s - pb + kw*d, kw in [0, KW) (in that
  * order), folded as the reference does (best = v > best ? v : best from -inf), so the bits
@@ -26,5 +28,13 @@ int afk_div_row_fast(float *y, int64_t n, float d);
  * so its bits. Returns 0 (nothing written) as above. */
 int afk_avgpool_row_fast(const float *const *rows, int nr, int64_t OW, int64_t W, int64_t KW,
                          int64_t pb, const float *divs, float *y);
+
+/* 2-D max pooling of nc channels of uint8 (i8 0) or int8 (i8 1) codes, x (nc, in[0], in[1]) ->
+ * y (nc, out[0], out[1]), window k, stride s, begin pads pb, no dilation (pool_q8.c): exact, the
+ * same bytes as pool.c's loop. Returns 0 (nothing written) when a window holds no input or a
+ * padded row is wider than its buffer. */
+int afk_maxpool_q8(const void *x, void *y, int i8, int64_t nc, const int64_t in[2],
+                   const int64_t out[2], const int64_t k[2], const int64_t s[2],
+                   const int64_t pb[2], const af_kctx *ctx);
 
 #endif

@@ -83,6 +83,8 @@ size_t afk_qconv_vnni_scratch(const qconv *q);
 /* Bytes of ctx->shared the run wants with this packed weight (a padded copy of one image for
  * stride-1 convs; without it they take the slower bounds-checked im2col). */
 size_t afk_qconv_vnni_shared_bytes(const void *packed);
+/* Tests: 1 = depthwise convs with int8 weights take the int16 path instead of qv_dw8. */
+extern int afk_qconv_vnni_no_dw8;
 int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args *a,
                        const af_kctx *ctx);
 

@@ -18,9 +18,13 @@
  * of |wq| <= 128 and xu <= 255 (the accumulator itself stays below 2^31 for K < 65793; K is
  * capped at 65535), and the corrected value is the exact sum modulo 2^32: what the reference
  * and ONNX Runtime's int32 accumulators give for any K.
- * Stride-1 convs read the im2col rows from a padded copy of the image (qv_padded), 1x1 stride-1
- * convs from the input planes, the others by output-row segments (qv_row); depthwise convs
- * have their own loop (qv_dw_channel).
+ * Stride-1 and stride-2 convs read the im2col rows from a padded copy of the image (qv_padded;
+ * stride 2 in phases), 1x1 stride-1 convs from the input planes, the others by output-row
+ * segments (qv_row); depthwise convs have their own loops: qv_dw8_channel on the uint8 codes
+ * when every w - wz fits int8 (symmetric weights; needs AVX512-VBMI), qv_dw_channel on int16
+ * pairs otherwise. Tiles of a chunk's last 2 or 4 channels compute only those rows; the position
+ * sums sx are skipped when every wzq is 0; requantization packs 64 lanes at once (saturating
+ * packs as the clamp) when every |scale| <= 1/2.
  *
  * Tasks: (image, group, position block, channel chunk), or channels of one image (depthwise);
  * each computes its outputs whole, so the bytes do not depend on the thread count. */
@@ -39,7 +43,9 @@
     __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,avx2")))
 #endif
 
-enum { QV_MAGIC = 0x31305651, QV_MR = 6, QV_W = 64, QV_KMAX = 65535 };
+/* QV_LEFT: a block's last 1..QV_LEFT positions past whole 16-lane vectors are dot products
+ * (qv_left) rather than a mostly empty vector */
+enum { QV_MAGIC = 0x31305651, QV_MR = 6, QV_W = 64, QV_KMAX = 65535, QV_LEFT = 4 };
 
 typedef struct qv_pack {
     int32_t magic, wu8; /* wu8: the weight was uint8 (codes shifted by -128) */
@@ -72,23 +78,56 @@ static void qv_dw_plane(const qconv *q, int64_t *Hp, int64_t *Wp)
     if (*Wp < q->pb[2] + q->in[2]) *Wp = q->pb[2] + q->in[2];
 }
 
+/* qv_dw8's uint8 plane: rows Hp, row length Wp (bytes; stride 1: every virtual position's
+ * taps; stride 2: every output's); 64 bytes of slack past it are the caller's. */
+static void qv_dw8_plane(const qconv *q, int64_t *Hp, int64_t *Wp)
+{
+    int64_t s = q->s[2], reach = (q->out[2] - 1) * s + q->k[2];
+    *Hp = (q->out[1] - 1) * q->s[1] + q->k[1];
+    *Wp = reach > q->pb[2] + q->in[2] ? reach : q->pb[2] + q->in[2];
+}
+
+/* qv_dw8's int32 sums: stride 1, per virtual position v = oy Wp + ox; stride 2, per output (rows
+ * of out2 back to back); 16 lanes past the last vector. */
+static int64_t qv_dw8_sums(const qconv *q, int64_t Wp)
+{
+    int64_t n = q->s[2] == 1 ? (q->out[1] - 1) * Wp + q->out[2] : q->out[1] * q->out[2];
+    return (n + 15) / 16 * 16 + 32;
+}
+
 /* Stride-1 2-D (or 1-D) convs but 1x1 ones read their taps from a padded copy of the input
  * (ctx->shared, filled per image): plane rows of Wp = out2 + (k2 - 1) d2 codes, Hp =
  * out1 + (k1 - 1) d1 rows, the pad code around x. Output positions are then "virtual": v =
  * o1 * Wp + o2 with o2 < Wp (the columns o2 >= out2 are computed and dropped), and the im2col
  * row of tap (a, e) for positions [v0, v0 + 64) is the 64 bytes at v0 + a d1 Wp + e d2 of the
- * channel's plane: one plain load, no bounds. Returns the plane stride in bytes (0: not so). */
+ * channel's plane: one plain load, no bounds.
+ * Stride-2 convs (no dilation) likewise, from the padded image split into phases: phase
+ * (py, px) holds the padded image's rows 2r + py and columns 2c + px, a plane of Hp =
+ * out1 + (k1 - 1) / 2 rows of Wp = out2 + (k2 - 1) / 2; tap (a, e) reads phase (a % 2, e % 2)
+ * at v0 + (a / 2) Wp + e / 2. Only the phases some tap reads are kept (qv_phases: 1 for 1x1).
+ * Returns the plane stride in bytes (0: not so). */
 static int64_t qv_padded(const qconv *q, int64_t *Hp, int64_t *Wp)
 {
     int flat = 1;
     for (int i = 0; i < 3; i++) flat &= q->k[i] == 1 && q->pb[i] == 0 && q->out[i] == q->in[i];
-    if (flat || q->in[0] != 1 || q->k[0] != 1 || q->out[0] != 1 || q->s[1] != 1 ||
-        q->s[2] != 1)
+    int64_t s = q->s[1];
+    if (flat || q->in[0] != 1 || q->k[0] != 1 || q->out[0] != 1 || s != q->s[2] || s < 1 ||
+        s > 2 || (s == 2 && (q->d[1] != 1 || q->d[2] != 1)))
         return 0;
-    *Hp = q->out[1] + (q->k[1] - 1) * q->d[1], *Wp = q->out[2] + (q->k[2] - 1) * q->d[2];
+    *Hp = q->out[1] + (q->k[1] - 1) * q->d[1] / s, *Wp = q->out[2] + (q->k[2] - 1) * q->d[2] / s;
     if (*Hp > ((int64_t)1 << 15) || *Wp > ((int64_t)1 << 15)) return 0;
     return (*Hp * *Wp + 63) & ~(int64_t)63;
 }
+
+/* Phases per channel of qv_padded's image, and along the last axis. */
+static int64_t qv_phases(const qconv *q, int64_t *n2)
+{
+    int64_t s = q->s[1], n1 = q->k[1] < s ? q->k[1] : s;
+    *n2 = q->k[2] < s ? q->k[2] : s;
+    return n1 * *n2;
+}
+
+int afk_qconv_vnni_no_dw8 = 0;
 
 static uint64_t up64(uint64_t v) { return (v + 63) & ~(uint64_t)63; }
 static int64_t kcount(const qconv *q) { return q->Cg * q->k[0] * q->k[1] * q->k[2]; }
@@ -116,7 +155,8 @@ void afk_qconv_vnni_pack(const qconv *q, const af_tview *w, void *dst)
     qv_pack h = {.magic = QV_MAGIC, .wu8 = w->dtype == AF_DTYPE_U8, .M = q->M, .K = kcount(q)};
     h.Kp = (h.K + 3) & ~(int64_t)3;
     int64_t Hp, Wp, plane = qv_is_dw(q) ? 0 : qv_padded(q, &Hp, &Wp);
-    h.shared = plane ? plane * q->C + 128 : 0; /* + slack: 64-byte loads past the last plane */
+    int64_t n2, nph = qv_phases(q, &n2);
+    h.shared = plane ? plane * nph * q->C + 128 : 0; /* + slack: 64-byte loads past the end */
     int8_t *codes = (int8_t *)dst + codes_off();
     int32_t *sums = (int32_t *)(void *)((uint8_t *)dst + sums_off(h.M, h.Kp));
     uint8_t flip = h.wu8 ? 0x80 : 0; /* uint8 code - 128 = the int8 of its bits ^ 0x80 */
@@ -140,18 +180,28 @@ size_t afk_qconv_vnni_shared_bytes(const void *packed)
     return h && h->magic == QV_MAGIC ? (size_t)h->shared : 0;
 }
 
+/* qv_task's working bytes per thread: the panel, 4 rows, sumx, the tile, the segments. */
+static size_t qv_work_bytes(const qconv *q)
+{
+    int64_t Kp = (kcount(q) + 3) & ~(int64_t)3;
+    return (size_t)(Kp * QV_W + 4 * QV_W + 4 * QV_W + 4 * QV_MR * QV_W) +
+           QV_W * sizeof(qv_seg) + (size_t)(QV_LEFT * Kp) + 256;
+}
+
 /* Per-thread scratch: the panel (Kp * W bytes), 4 plain im2col rows, sumx, the int32 tile and
  * the output-row segments. */
 size_t afk_qconv_vnni_scratch(const qconv *q)
 {
-    int64_t Kp = (kcount(q) + 3) & ~(int64_t)3, Hp, Wp;
+    int64_t Hp, Wp;
     if (qv_is_dw(q)) {
         qv_dw_plane(q, &Hp, &Wp);
-        /* the plane, the channel's int32 sums (16 lanes of slack) */
-        return (size_t)(4 * Hp * Wp + 4 * (q->out[1] * q->out[2] + 32)) + 256;
+        /* the plane, the channel's int32 sums (16 lanes of slack); or qv_dw8's */
+        size_t a = (size_t)(4 * Hp * Wp + 4 * (q->out[1] * q->out[2] + 32)) + 256;
+        qv_dw8_plane(q, &Hp, &Wp);
+        size_t b = (size_t)(Hp * Wp + 4 * qv_dw8_sums(q, Wp)) + 256;
+        return a > b ? a : b;
     }
-    return (size_t)(Kp * QV_W + 4 * QV_W + 4 * QV_W + 4 * QV_MR * QV_W) +
-           QV_W * sizeof(qv_seg) + 256;
+    return qv_work_bytes(q) + (size_t)(12 * q->M) + 64; /* + the channel constants (qv_chan) */
 }
 
 #ifdef QV_X86
@@ -166,7 +216,13 @@ typedef struct qv_job {
     uint8_t flip; /* 0x80: int8 activations to uint8 codes */
     int flat;     /* 1x1, stride 1, no padding: im2col row r is input plane r itself */
     int vbmi;     /* the CPU has AVX512-VBMI (stride-2 rows by vpermt2b) */
+    int dw8;      /* ... and depthwise convs may take qv_dw8 */
+    int wz_any;   /* some channel's wzq is nonzero (the position sums sx are needed) */
+    const uint32_t *c0, *wzq; /* per channel (qv_chan), or NULL */
+    const float *sc;
     uint8_t *pimg; /* the padded image of image pn (qv_padded), or NULL */
+    int64_t nph, ph2;               /* its phases per channel, along the last axis */
+    int compact; /* positions are the outputs, gathered from the padded image (qv_compact) */
     int64_t pn, plane, Hp, Wp, V; /* its image, plane stride, rows, row length, positions */
     uint8_t *scratch;
     size_t slice;
@@ -282,6 +338,7 @@ QV_TGT static void qv_interleave4(const uint8_t *p0, const uint8_t *p1, const ui
                                     _mm512_or_si512(_mm512_slli_epi32(r2, 16),
                                                     _mm512_slli_epi32(r3, 24)));
         _mm512_storeu_si512(panel + 4 * t, d);
+        if (!sx) continue;
         __m512i s = _mm512_loadu_si512(sx + t);
         _mm512_storeu_si512(sx + t, _mm512_dpbusd_epi32(s, d, ones));
     }
@@ -315,7 +372,8 @@ static void qv_interleave(const uint8_t *rows, int64_t W, uint8_t *panel, int32_
     } while (0)
 
 QV_TGT static inline __attribute__((always_inline)) void
-qv_tile(const uint8_t *panel, int64_t Kq, const int8_t *const *w, int32_t *acc, const int NV)
+qv_tile(const uint8_t *panel, int64_t Kq, const int8_t *const *w, int32_t *acc, const int NV,
+        const int MR)
 {
     const __m512i z = _mm512_setzero_si512();
     const int8_t *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3], *w4 = w[4], *w5 = w[5];
@@ -326,21 +384,26 @@ qv_tile(const uint8_t *panel, int64_t Kq, const int8_t *const *w, int32_t *acc, 
         if (NV > 1) x1 = _mm512_loadu_si512(pk + 64);
         if (NV > 2) x2 = _mm512_loadu_si512(pk + 128);
         if (NV > 3) x3 = _mm512_loadu_si512(pk + 192);
-        QV_ROW(0); QV_ROW(1); QV_ROW(2); QV_ROW(3); QV_ROW(4); QV_ROW(5);
+        QV_ROW(0); QV_ROW(1);
+        if (MR > 2) { QV_ROW(2); QV_ROW(3); }
+        if (MR > 4) { QV_ROW(4); QV_ROW(5); }
     }
-    QV_OUT(0); QV_OUT(1); QV_OUT(2); QV_OUT(3); QV_OUT(4); QV_OUT(5);
+    QV_OUT(0); QV_OUT(1);
+    if (MR > 2) { QV_OUT(2); QV_OUT(3); }
+    if (MR > 4) { QV_OUT(4); QV_OUT(5); }
 }
 
-#define QV_KERNEL(NV)                                                                          \
-    QV_TGT static void qv_tile##NV(const uint8_t *panel, int64_t Kq, const int8_t *const *w,  \
-                                   int32_t *acc)                                              \
+/* qv_tile##NV##_##MR: NV vectors of positions, MR of the 6 rows (2 and 4: a chunk's last
+ * channels, rows past MR not computed) */
+#define QV_KERNEL(NV, MR)                                                                      \
+    QV_TGT static void qv_tile##NV##_##MR(const uint8_t *panel, int64_t Kq,                   \
+                                          const int8_t *const *w, int32_t *acc)               \
     {                                                                                         \
-        qv_tile(panel, Kq, w, acc, NV);                                                       \
+        qv_tile(panel, Kq, w, acc, NV, MR);                                                   \
     }
-QV_KERNEL(1)
-QV_KERNEL(2)
-QV_KERNEL(3)
-QV_KERNEL(4)
+QV_KERNEL(1, 6) QV_KERNEL(2, 6) QV_KERNEL(3, 6) QV_KERNEL(4, 6)
+QV_KERNEL(1, 4) QV_KERNEL(2, 4) QV_KERNEL(3, 4) QV_KERNEL(4, 4)
+QV_KERNEL(1, 2) QV_KERNEL(2, 2) QV_KERNEL(3, 2) QV_KERNEL(4, 2)
 
 typedef void (*qv_tile_fn)(const uint8_t *, int64_t, const int8_t *const *, int32_t *);
 
@@ -409,6 +472,44 @@ QV_TGT static void qv_requant_rows(const int32_t *acc, int64_t W, const int32_t 
     }
 }
 
+// qv_requant_rows when every |scale| <= 1/2 (so |acc * scale| <= 2^30: no clamp needed before
+// the conversion), 64 lanes of a row at a time: rint(v * scale) + zp, then the int32 -> int16 ->
+// 8-bit saturating packs (and a dword permutation back to lane order) are the clamp to the
+// type's range: clamping to the integers lo - zp, hi - zp commutes with rint, so the same codes
+// rint((acc + c0 - wz sx) * sc) + zp of 16 lanes (wz ignored without sums)
+QV_TGT static inline __attribute__((always_inline)) __m512i
+qv_rq(const int32_t *acc, const int32_t *sx, __m512i c0, __m512i wz, __m512 sc, __m512i zp)
+{
+    __m512i v = _mm512_add_epi32(_mm512_loadu_si512(acc), c0);
+    if (sx) v = _mm512_sub_epi32(v, _mm512_mullo_epi32(wz, _mm512_loadu_si512(sx)));
+    return _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(v), sc)), zp);
+}
+
+QV_TGT static void qv_requant_pack(const int32_t *acc, int64_t W, const int32_t *sx,
+                                   const qv_rows *r, int32_t zp, int i8, int64_t n, uint8_t *y)
+{
+    const __m512i vz = _mm512_set1_epi32(zp);
+    const __m512i perm = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const int32_t *s = r->any_wz ? sx : NULL;
+    for (int i = 0; i < r->nm; i++) {
+        const __m512i c0 = _mm512_set1_epi32((int32_t)r->c0[i]);
+        const __m512i wz = _mm512_set1_epi32((int32_t)r->wzq[i]);
+        const __m512 sc = _mm512_set1_ps(r->sc[i]);
+        const int32_t *ai = acc + i * W;
+        for (int64_t t = 0; t < n; t += 64) {
+            __m512i q0 = qv_rq(ai + t, s ? s + t : NULL, c0, wz, sc, vz);
+            __m512i q1 = qv_rq(ai + t + 16, s ? s + t + 16 : NULL, c0, wz, sc, vz);
+            __m512i q2 = qv_rq(ai + t + 32, s ? s + t + 32 : NULL, c0, wz, sc, vz);
+            __m512i q3 = qv_rq(ai + t + 48, s ? s + t + 48 : NULL, c0, wz, sc, vz);
+            __m512i a = _mm512_packs_epi32(q0, q1), b = _mm512_packs_epi32(q2, q3);
+            __m512i c = i8 ? _mm512_packs_epi16(a, b) : _mm512_packus_epi16(a, b);
+            c = _mm512_permutexvar_epi32(perm, c);
+            if (n - t >= 64) _mm512_storeu_si512(y + r->e0[i] + t, c);
+            else _mm512_mask_storeu_epi8(y + r->e0[i] + t, ((__mmask64)1 << (n - t)) - 1, c);
+        }
+    }
+}
+
 // outputs of channels [m0, m0+nm) at positions [p0, p0+tl) from the tile: zero-point
 // corrections and bias in wrapping 32 bits, then requant (qconv.h; its vector form when every
 // scale is finite) or the int32 itself
@@ -421,22 +522,28 @@ static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t
     if (a->ys) qrange(a->y->dtype, &lo, &hi);
     int64_t ow = j->q->out[2];
     qv_rows r = {.nm = (int)nm};
-    int vec = a->ys != NULL;
+    int vec = a->ys != NULL, pack = 1;
     for (int64_t i = 0; i < nm; i++) {
         int64_t m = m0 + i;
-        uint32_t wzq = (uint32_t)(zp_at(a->wz, m) - j->wshift), xzu = (uint32_t)j->xzu;
-        r.c0[i] = (uint32_t)j->K * xzu * wzq - xzu * (uint32_t)j->sumw[m] +
-                  (bias ? (uint32_t)bias[m] : 0u);
-        r.wzq[i] = wzq, r.any_wz |= wzq != 0;
-        r.sc[i] = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
+        if (j->c0) {
+            r.c0[i] = j->c0[m], r.wzq[i] = j->wzq[m], r.sc[i] = j->sc[m];
+        } else {
+            uint32_t wzq = (uint32_t)(zp_at(a->wz, m) - j->wshift), xzu = (uint32_t)j->xzu;
+            r.c0[i] = (uint32_t)j->K * xzu * wzq - xzu * (uint32_t)j->sumw[m] +
+                      (bias ? (uint32_t)bias[m] : 0u);
+            r.wzq[i] = wzq;
+            r.sc[i] = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
+        }
+        r.any_wz |= r.wzq[i] != 0;
         r.e0[i] = (n * j->q->M + m) * j->osp;
         vec &= isfinite(r.sc[i]);
+        pack &= fabsf(r.sc[i]) <= 0.5f;
     }
     /* runs of tile lanes [t, t + len) stored at output offset e: one run, or with the padded
      * image one per output row (virtual columns o2 >= out2 dropped) */
     for (int64_t t = 0; t < tl;) {
         int64_t len = tl - t, e = p0 + t;
-        if (j->pimg) {
+        if (j->pimg && !j->compact) {
             int64_t v = p0 + t, o1 = v / j->Wp, o2 = v % j->Wp;
             if (o2 >= ow) {
                 t += j->Wp - o2;
@@ -445,7 +552,10 @@ static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t
             len = len < ow - o2 ? len : ow - o2;
             e = o1 * ow + o2;
         }
-        if (vec) {
+        if (vec && pack) {
+            qv_requant_pack(acc + t, W, sx + t, &r, j->yzp, a->y->dtype == AF_DTYPE_I8, len,
+                            (uint8_t *)a->y->data + e);
+        } else if (vec) {
             qv_requant_rows(acc + t, W, sx + t, &r, j->yzp, lo, hi, len,
                             (uint8_t *)a->y->data + e);
         } else {
@@ -459,6 +569,33 @@ static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t
         }
         t += len;
     }
+}
+
+/* The tile lanes n positions take: 64 per whole block, and the last block's positions rounded
+ * up to whole vectors, or down when 1..QV_LEFT are left over (qv_left). */
+static int64_t qv_lanes(int64_t n)
+{
+    int64_t tl = n % QV_W;
+    if (tl % 16 <= QV_LEFT) tl -= tl % 16;
+    return n / QV_W * QV_W + (tl + 15) / 16 * 16;
+}
+
+/* The channels' constants for qv_store, once per run: c0 = K xzu wzq - xzu sumw + bias, wzq,
+ * the output scale; in the scratch past thread 0's working bytes (read only by all). */
+static void qv_chan(qv_job *j, uint8_t *at)
+{
+    const afk_qconv_args *a = j->a;
+    const int32_t *bias = a->b && a->b->data ? a->b->data : NULL;
+    int64_t M = j->q->M;
+    uint32_t *c0 = (uint32_t *)(void *)at, *wzq = c0 + M, xzu = (uint32_t)j->xzu;
+    float *sc = (float *)(void *)(wzq + M);
+    for (int64_t m = 0; m < M; m++) {
+        wzq[m] = (uint32_t)(zp_at(a->wz, m) - j->wshift);
+        c0[m] = (uint32_t)j->K * xzu * wzq[m] - xzu * (uint32_t)j->sumw[m] +
+                (bias ? (uint32_t)bias[m] : 0u);
+        sc[m] = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
+    }
+    j->c0 = c0, j->wzq = wzq, j->sc = sc;
 }
 
 // plane c of the padded image (Hp, Wp) u8 = x[n, c] (uint8 codes) at (pb1, pb2), pad around
@@ -484,6 +621,166 @@ static void qv_pad_task(void *arg, int64_t c, int tid)
     }
 }
 
+// the phases of channel c of the padded image (qv_padded, stride 2): phase (py, px) row r,
+// column t = x[n, c] (uint8 codes) at (2 r + py - pb1, 2 t + px - pb2), the pad code outside
+QV_TGT static void qv_pad2_task(void *arg, int64_t c, int tid)
+{
+    (void)tid;
+    const qv_job *j = arg;
+    const qconv *q = j->q;
+    const uint8_t *x = (const uint8_t *)j->a->x->data + (j->pn * q->C + c) * q->in[1] * q->in[2];
+    const __m512i fl = _mm512_set1_epi8((char)j->flip);
+    int64_t H = q->in[1], W = q->in[2], Wp = j->Wp;
+    for (int64_t ph = 0; ph < j->nph; ph++) {
+        int64_t py = ph / j->ph2, px = ph % j->ph2;
+        uint8_t *d = j->pimg + (c * j->nph + ph) * j->plane;
+        /* columns [t0, t1) read x: 0 <= 2 t + px - pb2 < W */
+        int64_t t0 = (q->pb[2] - px + 1) / 2, t1 = (W + q->pb[2] - px + 1) / 2;
+        t0 = t0 < 0 ? 0 : t0 > Wp ? Wp : t0, t1 = t1 > Wp ? Wp : t1 < t0 ? t0 : t1;
+        memset(d, j->xzu, (size_t)(j->Hp * Wp));
+        for (int64_t r = 0; r < j->Hp; r++, d += Wp) {
+            int64_t iy = 2 * r + py - q->pb[1];
+            if (iy < 0 || iy >= H) continue;
+            const uint8_t *src = x + iy * W + 2 * t0 + px - q->pb[2];
+            for (int64_t t = t0; t < t1; t += 32) { /* 16-bit lane i: source byte 2 i */
+                int64_t n = t1 - t < 32 ? t1 - t : 32, nb = 2 * n - 1;
+                __mmask64 k = nb >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << nb) - 1;
+                __m512i v = _mm512_maskz_loadu_epi8(k, src + 2 * (t - t0));
+                __m256i b = _mm256_xor_si256(_mm512_cvtepi16_epi8(v), _mm512_castsi512_si256(fl));
+                _mm256_mask_storeu_epi8(d + t, (__mmask32)(((uint64_t)1 << n) - 1), b);
+            }
+        }
+    }
+}
+
+QV_TGT static int32_t qv_dot(const uint8_t *x, const int8_t *w, int64_t Kp)
+{
+    __m512i c = _mm512_setzero_si512();
+    for (int64_t k = 0; k < Kp; k += 64) {
+        __mmask64 m = Kp - k >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (Kp - k)) - 1;
+        c = _mm512_dpbusd_epi32(c, _mm512_maskz_loadu_epi8(m, x + k),
+                                _mm512_maskz_loadu_epi8(m, w + k));
+    }
+    return _mm512_reduce_add_epi32(c); /* wrapping int32 adds, as the reference's */
+}
+
+// col[l Kp + 4 kq + i] = row i's byte at lane tm + l, l < left: the leftover positions' im2col
+// columns, 4 k at a time
+static inline void qv_left_cols(const uint8_t *const *r, int64_t kq, int64_t tm, int64_t left,
+                                int64_t Kp, uint8_t *col)
+{
+    for (int64_t l = 0; l < left; l++)
+        for (int i = 0; i < 4; i++) col[l * Kp + 4 * kq + i] = r[i][tm + l];
+}
+
+// d[l] = the dot products of columns col + l Kp (l < nl <= QV_LEFT) with the codes w (Kp):
+// one weight load per 64 k for all the columns
+QV_TGT static void qv_dots(const uint8_t *col, int64_t nl, const int8_t *w, int64_t Kp,
+                           int32_t *d)
+{
+    __m512i c[QV_LEFT];
+    for (int l = 0; l < QV_LEFT; l++) c[l] = _mm512_setzero_si512();
+    for (int64_t k = 0; k < Kp; k += 64) {
+        __mmask64 m = Kp - k >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (Kp - k)) - 1;
+        __m512i wv = _mm512_maskz_loadu_epi8(m, w + k);
+        for (int64_t l = 0; l < nl; l++)
+            c[l] = _mm512_dpbusd_epi32(c[l], _mm512_maskz_loadu_epi8(m, col + l * Kp + k), wv);
+    }
+    for (int64_t l = 0; l < nl; l++) d[l] = _mm512_reduce_add_epi32(c[l]);
+}
+
+// y[i] (i < nm) = requant(d[i] - wzq[i] sx + c0[i]) with per-channel scales sc (all finite):
+// qv_requant16's steps with a scale per lane
+QV_TGT static void qv_requant_ch(const int32_t *d, const uint32_t *wzq, const uint32_t *c0,
+                                 const float *sc, uint32_t sx, int32_t zp, int32_t lo,
+                                 int32_t hi, int64_t nm, uint8_t *y)
+{
+    __mmask16 k = nm >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nm) - 1);
+    __m512i v = _mm512_add_epi32(_mm512_maskz_loadu_epi32(k, d), _mm512_maskz_loadu_epi32(k, c0));
+    v = _mm512_sub_epi32(v, _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(k, wzq),
+                                               _mm512_set1_epi32((int32_t)sx)));
+    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_maskz_loadu_ps(k, sc));
+    f = _mm512_min_ps(_mm512_max_ps(f, _mm512_set1_ps((float)(lo - zp))),
+                      _mm512_set1_ps((float)(hi - zp)));
+    qstore16(y, k, _mm512_add_epi32(_mm512_cvtps_epi32(f), _mm512_set1_epi32(zp)));
+}
+
+// the leftover positions [tm, tm + left) of block p0 for channels [mlo, mhi): each output one
+// dot product of the column with the channel's codes, then qv_store's formula (16 channels at
+// a time by qv_requant_ch when their scales are finite, else the scalar requant)
+static void qv_left(const qv_job *j, int64_t n, int64_t mlo, int64_t mhi, int64_t p0, int64_t tm,
+                    int64_t left, const uint8_t *col)
+{
+    const afk_qconv_args *a = j->a;
+    int64_t ow = j->q->out[2], e[QV_LEFT];
+    uint32_t sxl[QV_LEFT];
+    int32_t lo = 0, hi = 0;
+    if (a->ys) qrange(a->y->dtype, &lo, &hi);
+    for (int64_t l = 0; l < left; l++) {
+        int64_t v = p0 + tm + l;
+        e[l] = v;
+        if (j->pimg && !j->compact) /* virtual: dropped past the row (-1), else (o1, o2) */
+            e[l] = v % j->Wp >= ow ? -1 : v / j->Wp * ow + v % j->Wp;
+        sxl[l] = 0;
+        for (int64_t k = 0; k < j->Kp; k++) sxl[l] += col[l * j->Kp + k];
+    }
+    for (int64_t m0 = mlo; m0 < mhi; m0 += 16) {
+        int64_t nm = mhi - m0 < 16 ? mhi - m0 : 16;
+        int32_t d[QV_LEFT][16], t[QV_LEFT];
+        int vec = a->ys != NULL;
+        for (int64_t i = 0; i < nm; i++) {
+            qv_dots(col, left, j->codes + (m0 + i) * j->Kp, j->Kp, t);
+            for (int64_t l = 0; l < left; l++) d[l][i] = t[l];
+            vec &= isfinite(j->sc[m0 + i]);
+        }
+        for (int64_t l = 0; l < left; l++) {
+            if (e[l] < 0) continue;
+            int64_t at = (n * j->q->M + m0) * j->osp + e[l];
+            if (vec) {
+                uint8_t b[16];
+                qv_requant_ch(d[l], j->wzq + m0, j->c0 + m0, j->sc + m0, sxl[l], j->yzp, lo, hi,
+                              nm, b);
+                for (int64_t i = 0; i < nm; i++) ((uint8_t *)a->y->data)[at + i * j->osp] = b[i];
+                continue;
+            }
+            for (int64_t i = 0; i < nm; i++) {
+                int64_t m = m0 + i;
+                int32_t y = (int32_t)((uint32_t)d[l][i] - j->wzq[m] * sxl[l] + j->c0[m]);
+                store_q(a->y, at + i * j->osp,
+                        a->ys ? requant(y, j->sc[m], j->yzp, a->y->dtype) : y);
+            }
+        }
+    }
+}
+
+/* Compact positions from the padded image (qv_padded's planes, AVX512-VBMI): block p0's
+ * output positions p0 + i (i < tl) sit at virtual v(p) = (p / out2) Wp + p % out2; *idx lane i
+ * = v(p0 + i) - v(p0), every one below 128 (qv_compact_ok), *vs = v(p0). */
+static void qv_compact_idx(const qv_job *j, int64_t p0, int64_t tl, uint8_t *idx, int64_t *vs)
+{
+    int64_t ow = j->q->out[2];
+    memset(idx, 0, 64);
+    *vs = p0 / ow * j->Wp + p0 % ow;
+    for (int64_t i = 0; i < tl; i++)
+        idx[i] = (uint8_t)((p0 + i) / ow * j->Wp + (p0 + i) % ow - *vs);
+}
+
+// dst (64) = the bytes src[idx[i]] (idx < 128: two loads and a two-source byte permutation)
+QV_TGT_VBMI static const uint8_t *qv_compact_row(const uint8_t *src, const uint8_t *idx,
+                                                 uint8_t *dst)
+{
+    __m512i lo = _mm512_loadu_si512(src), hi = _mm512_loadu_si512(src + 64);
+    _mm512_storeu_si512(dst, _mm512_permutex2var_epi8(lo, _mm512_loadu_si512(idx), hi));
+    return dst;
+}
+
+/* Every block of 64 compact positions spans fewer than 128 virtual ones: it crosses at most
+ * 63 / out2 + 1 row ends, each skipping Wp - out2 columns. */
+static int qv_compact_ok(const qconv *q, int64_t Wp)
+{
+    return 64 + (63 / q->out[2] + 1) * (Wp - q->out[2]) <= 127;
+}
+
 static void qv_task(void *arg, int64_t task, int tid)
 {
     const qv_job *j = arg;
@@ -491,31 +788,58 @@ static void qv_task(void *arg, int64_t task, int tid)
     int64_t mch = task % j->mchunks, rest = task / j->mchunks;
     int64_t blk = rest % j->nblk, ng = rest / j->nblk, g = ng % q->G, n = ng / q->G;
     if (j->pimg) n = j->pn; /* tasks of one image at a time */
-    int64_t np = j->pimg ? j->V : j->osp; /* positions (virtual with the padded image) */
+    int64_t np = j->pimg && !j->compact ? j->V : j->osp; /* virtual with the padded image */
     int64_t p0 = blk * QV_W, tl = np - p0 < QV_W ? np - p0 : QV_W;
-    int64_t nv = (tl + 15) / 16, W = nv * 16, Kq = j->Kp / 4;
+    int64_t nv = (tl + 15) / 16, left = 0, Kq = j->Kp / 4;
+    if (tl % 16 <= QV_LEFT) left = tl % 16, nv = tl / 16; /* leftovers: qv_left */
+    int64_t W = nv * 16, tm = tl - left; /* the tile's lanes, its positions */
     uint8_t *s = j->scratch + (size_t)tid * j->slice;
     uint8_t *panel = s, *rows = panel + j->Kp * QV_W;
     int32_t *sx = (int32_t *)(void *)(rows + 4 * QV_W), *acc = sx + QV_W;
     qv_seg *segs = (qv_seg *)(void *)(acc + QV_MR * QV_W);
+    uint8_t *col = (uint8_t *)(void *)(segs + QV_W);
+    int direct = j->flat && !j->flip && W == tl; /* 1x1: rows from the input planes */
     int nseg = j->flat || j->pimg ? 1 : qv_segments(q, p0, tl, segs);
     if (j->flat) segs[0] = (qv_seg){0, (int32_t)tl, 0, 0, (int32_t)p0};
     memset(sx, 0, sizeof(int32_t) * QV_W);
+    int32_t *sxp = j->wz_any ? sx : NULL; /* the sums are needed for a nonzero wzq only */
     int64_t isp = q->in[0] * q->in[1] * q->in[2], tap[3] = {0, 0, 0}; /* rows: (c, a, b, e) */
     const uint8_t *xc = (const uint8_t *)j->a->x->data + (n * q->C + g * q->Cg) * isp;
+    uint8_t cidx[64];
+    int64_t vs = p0; /* the block's first virtual position */
+    if (j->compact) qv_compact_idx(j, p0, tl, cidx, &vs);
     if (j->pimg) { /* rows straight from the padded image */
         static const uint8_t zero[QV_W];
-        const uint8_t *pc = j->pimg + g * q->Cg * j->plane + p0, *r[4];
+        const uint8_t *pc = j->pimg + g * q->Cg * j->nph * j->plane + vs, *r[4];
+        int s2 = q->s[1] == 2;
         for (int64_t kq = 0; kq < Kq; kq++) {
             for (int i = 0; i < 4; i++) {
-                r[i] = 4 * kq + i < j->K ? pc + tap[1] * q->d[1] * j->Wp + tap[2] * q->d[2] : zero;
+                int64_t a = tap[1], e = tap[2];
+                r[i] = 4 * kq + i >= j->K ? zero
+                       : !s2 ? pc + a * q->d[1] * j->Wp + e * q->d[2]
+                             : pc + ((a & 1) * j->ph2 + (e & 1)) * j->plane + (a >> 1) * j->Wp +
+                                   (e >> 1);
                 if (4 * kq + i < j->K && ++tap[2] == q->k[2] && (tap[2] = 0, ++tap[1] == q->k[1]))
-                    tap[1] = 0, pc += j->plane;
+                    tap[1] = 0, pc += j->nph * j->plane;
+                if (j->compact && r[i] != zero)
+                    r[i] = qv_compact_row(r[i], cidx, rows + i * QV_W);
             }
-            qv_interleave4(r[0], r[1], r[2], r[3], W, panel + kq * W * 4, sx);
+            qv_interleave4(r[0], r[1], r[2], r[3], W, panel + kq * W * 4, sxp);
+            qv_left_cols(r, kq, tm, left, j->Kp, col);
         }
     }
-    for (int64_t kq = 0; !j->pimg && kq < Kq; kq++) {
+    direct = direct || (j->flat && !j->flip && left > 0); /* reads stay within [p0, p0 + tl) */
+    if (!j->pimg && direct) {
+        static const uint8_t zero[QV_W];
+        const uint8_t *r[4];
+        for (int64_t kq = 0; kq < Kq; kq++) {
+            for (int i = 0; i < 4; i++)
+                r[i] = 4 * kq + i < j->K ? xc + (4 * kq + i) * isp + p0 : zero;
+            qv_interleave4(r[0], r[1], r[2], r[3], W, panel + kq * W * 4, sxp);
+            qv_left_cols(r, kq, tm, left, j->Kp, col);
+        }
+    }
+    for (int64_t kq = 0; !j->pimg && !direct && kq < Kq; kq++) {
         for (int64_t i = 0; i < 4; i++) {
             if (4 * kq + i >= j->K) {
                 memset(rows + i * QV_W, 0, QV_W);
@@ -526,18 +850,54 @@ static void qv_task(void *arg, int64_t task, int tid)
                 (tap[1] = 0, ++tap[0] == q->k[0]))
                 tap[0] = 0, xc += isp;
         }
-        qv_interleave(rows, W, panel + kq * W * 4, sx);
+        qv_interleave(rows, W, panel + kq * W * 4, sxp);
+        const uint8_t *r[4] = {rows, rows + QV_W, rows + 2 * QV_W, rows + 3 * QV_W};
+        qv_left_cols(r, kq, tm, left, j->Kp, col);
     }
-    static const qv_tile_fn tiles[4] = {qv_tile1, qv_tile2, qv_tile3, qv_tile4};
+    static const qv_tile_fn tiles[3][4] = {{qv_tile1_2, qv_tile2_2, qv_tile3_2, qv_tile4_2},
+                                           {qv_tile1_4, qv_tile2_4, qv_tile3_4, qv_tile4_4},
+                                           {qv_tile1_6, qv_tile2_6, qv_tile3_6, qv_tile4_6}};
     int64_t mlo = g * q->Mg + mch * j->mc, mhi = mlo + j->mc;
     if (mhi > (g + 1) * q->Mg) mhi = (g + 1) * q->Mg;
-    for (int64_t m0 = mlo; m0 < mhi; m0 += QV_MR) {
+    for (int64_t m0 = mlo; nv > 0 && m0 < mhi; m0 += QV_MR) {
         int64_t nm = mhi - m0 < QV_MR ? mhi - m0 : QV_MR;
         const int8_t *w[QV_MR];
         for (int64_t i = 0; i < QV_MR; i++) /* past the chunk: channel m0 again, dropped */
             w[i] = j->codes + (m0 + (i < nm ? i : 0)) * j->Kp;
-        tiles[nv - 1](panel, Kq, w, acc);
-        qv_store(j, n, m0, nm, p0, tl, W, acc, sx);
+        tiles[(nm - 1) / 2][nv - 1](panel, Kq, w, acc);
+        qv_store(j, n, m0, nm, p0, tm, W, acc, sx);
+    }
+    if (left) qv_left(j, n, mlo, mhi, p0, tm, left, col);
+}
+
+/* ---- one output position: a matrix-vector product ----
+ * 1x1 convs of 1x1 maps (squeeze-excitation blocks): the im2col column is the image's Cg codes
+ * of the group, so each output channel is one dot product of its codes row with that column
+ * (64 k per vpdpbusd, then a lane sum): the tile's 16-lane vectors would carry one position. */
+
+// channels [t mc, (t+1) mc) of image n = t / chunks: the column (uint8 codes, zeros to Kp),
+// its sum, each channel's dot product, then qv_store's formula (scalar requant)
+QV_TGT static void qv_mv_task(void *arg, int64_t t, int tid)
+{
+    const qv_job *j = arg;
+    const qconv *q = j->q;
+    const afk_qconv_args *a = j->a;
+    int64_t per = (q->M + j->mc - 1) / j->mc, n = t / per, m0 = t % per * j->mc;
+    uint8_t *col = j->scratch + (size_t)tid * j->slice;
+    int64_t g = -1;
+    uint32_t sx = 0;
+    for (int64_t m = m0; m < m0 + j->mc && m < q->M; m++) {
+        if (m / q->Mg != g) { /* the group's column */
+            g = m / q->Mg, sx = 0;
+            const uint8_t *x = (const uint8_t *)a->x->data + n * q->C + g * q->Cg;
+            for (int64_t k = 0; k < j->Kp; k++) {
+                col[k] = k < j->K ? x[k] ^ j->flip : 0;
+                sx += col[k];
+            }
+        }
+        int32_t v = (int32_t)((uint32_t)qv_dot(col, j->codes + m * j->Kp, j->Kp) -
+                              j->wzq[m] * sx + j->c0[m]);
+        store_q(a->y, n * q->M + m, a->ys ? requant(v, j->sc[m], j->yzp, a->y->dtype) : v);
     }
 }
 
@@ -648,13 +1008,134 @@ static void qv_dw_channel(const qv_job *j, int64_t n, int64_t m, int tid)
     }
 }
 
+/* ---- depthwise with int8 weights (w - wz fits int8): vpdpbusd on the uint8 codes ----
+ *
+ *   acc[o] = sum_{a, b} wd[a][b] xu[oy s + a][ox s + b]     (wd = w - wz, xu the uint8 codes)
+ *
+ * on a uint8 copy of the channel padded with the pad code xzu, so that
+ *   sum (w - wz)(x - xzp) = acc - xzu sum wd.
+ * Lanes are 16 output positions; per kernel row a, the 4 codes of taps b = 4h..4h+3 of each
+ * lane sit in one dword (a vpermb of the 64 bytes from the lane block's first input), times the
+ * dword of those 4 weights (0 past the kernel width): one vpdpbusd per row and 4 taps. Stride 1
+ * takes virtual positions v = oy Wp + ox (the columns ox >= out2 dropped), so small maps fill
+ * the lanes; stride 2 takes each output row's columns. Every product is exact and the int32 sum
+ * of at most 64 of them (|wd| <= 128, xu <= 255) cannot wrap: the reference's value. */
+
+// lane i of tap group h: byte s i + 4 h + c of the window, c < 4 (dword i)
+QV_TGT_VBMI static inline __m512i qv_dw8_idx(int64_t s, int64_t h)
+{
+    const __m512i lane = _mm512_set_epi8(
+        15, 15, 15, 15, 14, 14, 14, 14, 13, 13, 13, 13, 12, 12, 12, 12, 11, 11, 11, 11, 10, 10, 10,
+        10, 9, 9, 9, 9, 8, 8, 8, 8, 7, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 5, 4, 4, 4, 4, 3, 3, 3, 3, 2,
+        2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    const __m512i byte = _mm512_set1_epi32(0x03020100);
+    __m512i i = s == 1 ? lane : _mm512_add_epi8(lane, lane);
+    return _mm512_add_epi8(_mm512_add_epi8(i, byte), _mm512_set1_epi8((char)(4 * h)));
+}
+
+// acc (16) = sum over kernel rows a and tap groups h of wd . window(src + a Wp)
+QV_TGT_VBMI static inline __m512i qv_dw8_block(const uint8_t *src, int64_t Wp, int64_t k1,
+                                               int64_t nh, const int32_t *wq, __m512i i0,
+                                               __m512i i1)
+{
+    __m512i c = _mm512_setzero_si512();
+    for (int64_t a = 0; a < k1; a++, src += Wp) {
+        __m512i win = _mm512_loadu_si512(src);
+        c = _mm512_dpbusd_epi32(c, _mm512_permutexvar_epi8(i0, win),
+                                _mm512_set1_epi32(wq[2 * a]));
+        if (nh > 1)
+            c = _mm512_dpbusd_epi32(c, _mm512_permutexvar_epi8(i1, win),
+                                    _mm512_set1_epi32(wq[2 * a + 1]));
+    }
+    return c;
+}
+
+// plane (Hp, Wp) u8 = x[n, c] codes (^ flip) at (pb1, pb2), the pad code xzu around
+QV_TGT static void qv_dw8_fill(const qv_job *j, const uint8_t *xc, int64_t Hp, int64_t Wp,
+                               uint8_t *plane)
+{
+    const qconv *q = j->q;
+    int64_t H = q->in[1], W = q->in[2];
+    const __m512i fl = _mm512_set1_epi8((char)j->flip);
+    memset(plane, j->xzu, (size_t)(Hp * Wp));
+    for (int64_t iy = 0; iy < H && iy + q->pb[1] < Hp; iy++) {
+        uint8_t *d = plane + (iy + q->pb[1]) * Wp + q->pb[2];
+        for (int64_t t = 0; t < W; t += 64) {
+            __mmask64 k = W - t >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (W - t)) - 1;
+            __m512i v = _mm512_xor_si512(_mm512_maskz_loadu_epi8(k, xc + iy * W + t), fl);
+            _mm512_mask_storeu_epi8(d + t, k, v);
+        }
+    }
+}
+
+/* Channel m of image n by qv_dw8; 0 (nothing done) when a w - wz leaves int8 or the kernel is
+ * wider than 8. */
+QV_TGT_VBMI static int qv_dw8_channel(const qv_job *j, int64_t n, int64_t m, int tid)
+{
+    const qconv *q = j->q;
+    const afk_qconv_args *a = j->a;
+    int64_t k1 = q->k[1], k2 = q->k[2], s = q->s[2], nh = (k2 + 3) / 4, Hp, Wp;
+    if (k2 > 8 || q->s[1] != s) return 0;
+    int32_t wz = zp_at(a->wz, m) - j->wshift, wq[14], sw = 0;
+    for (int64_t r = 0; r < k1; r++)
+        for (int64_t h = 0; h < 2; h++) {
+            uint32_t d = 0;
+            for (int64_t c = 0; c < 4; c++) {
+                int64_t b = 4 * h + c;
+                int32_t v = b < k2 ? j->codes[m * j->Kp + r * k2 + b] - wz : 0;
+                if (v < -128 || v > 127) return 0;
+                d |= (uint32_t)(uint8_t)(int8_t)v << (8 * c);
+                sw += v;
+            }
+            wq[2 * r + h] = (int32_t)d;
+        }
+    qv_dw8_plane(q, &Hp, &Wp);
+    uint8_t *plane = j->scratch + (size_t)tid * j->slice;
+    int32_t *acc = (int32_t *)(void *)(plane + ((Hp * Wp + 64 + 63) & ~(int64_t)63));
+    qv_dw8_fill(j, (const uint8_t *)a->x->data + (n * q->C + m) * q->in[1] * q->in[2], Hp, Wp,
+                plane);
+    __m512i i0 = qv_dw8_idx(s, 0), i1 = qv_dw8_idx(s, 1);
+    int64_t oh = q->out[1], ow = q->out[2];
+    if (s == 1) {
+        for (int64_t v = 0; v < (oh - 1) * Wp + ow; v += 16)
+            _mm512_storeu_si512(acc + v, qv_dw8_block(plane + v, Wp, k1, nh, wq, i0, i1));
+    } else { /* rows in order: each writes up to 15 lanes past its end, the next overwrites */
+        for (int64_t oy = 0; oy < oh; oy++)
+            for (int64_t ox = 0; ox < ow; ox += 16)
+                _mm512_storeu_si512(acc + oy * ow + ox,
+                                    qv_dw8_block(plane + oy * s * Wp + ox * s, Wp, k1, nh, wq,
+                                                 i0, i1));
+    }
+    const int32_t *bias = a->b && a->b->data ? a->b->data : NULL;
+    uint32_t c0 = (bias ? (uint32_t)bias[m] : 0u) - (uint32_t)j->xzu * (uint32_t)sw;
+    float sc = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
+    int32_t lo = 0, hi = 0;
+    if (a->ys) qrange(a->y->dtype, &lo, &hi);
+    int64_t e = (n * q->M + m) * j->osp, rs = s == 1 ? Wp : ow; /* acc's row stride */
+    if (a->ys && isfinite(sc)) { /* all rows in one pass, the virtual ones via the plane */
+        uint8_t *y = (uint8_t *)a->y->data + e, *b = rs == ow ? y : plane;
+        qv_requant16(acc, acc, 0, c0, sc, j->yzp, lo, hi, (oh - 1) * rs + ow, b);
+        for (int64_t oy = 0; b != y && oy < oh; oy++) memcpy(y + oy * ow, b + oy * rs, (size_t)ow);
+        return 1;
+    }
+    for (int64_t oy = 0; oy < oh; oy++) {
+        const int32_t *r = acc + oy * rs;
+        for (int64_t t = 0; t < ow; t++) {
+            int32_t v = (int32_t)((uint32_t)r[t] + c0);
+            store_q(a->y, e + oy * ow + t, a->ys ? requant(v, sc, j->yzp, a->y->dtype) : v);
+        }
+    }
+    return 1;
+}
+
 /* Tasks of j->mc channels of one image: at least ~4096 outputs each, so small maps do not spend
  * more on claiming tasks than on the work. */
 static void qv_dw_task(void *arg, int64_t task, int tid)
 {
     const qv_job *j = arg;
     int64_t per = (j->q->M + j->mc - 1) / j->mc, n = task / per, m0 = task % per * j->mc;
-    for (int64_t m = m0; m < m0 + j->mc && m < j->q->M; m++) qv_dw_channel(j, n, m, tid);
+    for (int64_t m = m0; m < m0 + j->mc && m < j->q->M; m++)
+        if (!j->dw8 || !qv_dw8_channel(j, n, m, tid)) qv_dw_channel(j, n, m, tid);
 }
 
 #endif
@@ -681,27 +1162,43 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
                 .wshift = h->wu8 ? 128 : 0, .flip = x8 ? 0x80 : 0,
                 .scratch = ctx->scratch, .slice = slice};
     j.sumw = (const int32_t *)(const void *)((const uint8_t *)packed + sums_off(h->M, h->Kp));
+    for (int64_t m = 0; m < q->M && !j.wz_any; m++) j.wz_any = zp_at(a->wz, m) != j.wshift;
+    j.vbmi = __builtin_cpu_supports("avx512vbmi");
+    j.dw8 = j.vbmi && !afk_qconv_vnni_no_dw8;
     if (qv_is_dw(q)) {
         j.mc = 4096 / (j.osp > 0 ? j.osp : 1);
         j.mc = j.mc < 1 ? 1 : j.mc > 64 ? 64 : j.mc;
         afk_parallel(ctx, q->N * ((q->M + j.mc - 1) / j.mc), qv_dw_task, &j);
         return 1;
     }
+    qv_chan(&j, j.scratch + ((qv_work_bytes(q) + 63) & ~(size_t)63));
+    int one = 1; /* 1x1 kernel, no padding, one input and one output position */
+    for (int i = 0; i < 3; i++)
+        one &= q->k[i] == 1 && q->pb[i] == 0 && q->in[i] == 1 && q->out[i] == 1;
+    if (one) {
+        j.mc = 64;
+        afk_parallel(ctx, q->N * ((q->M + j.mc - 1) / j.mc), qv_mv_task, &j);
+        return 1;
+    }
     j.nblk = (j.osp + QV_W - 1) / QV_W;
-    j.vbmi = __builtin_cpu_supports("avx512vbmi");
     j.flat = 1;
     for (int i = 0; i < 3; i++)
         j.flat &= q->k[i] == 1 && q->s[i] == 1 && q->pb[i] == 0 && q->out[i] == q->in[i];
     j.plane = qv_padded(q, &j.Hp, &j.Wp);
+    j.nph = qv_phases(q, &j.ph2);
     int padded = j.plane && h->shared && ctx->shared && ctx->shared_bytes >= (size_t)h->shared &&
-                 (size_t)h->shared >= (size_t)(j.plane * q->C);
+                 (size_t)h->shared >= (size_t)(j.plane * j.nph * q->C);
     if (padded) {
         j.V = (q->out[1] - 1) * j.Wp + q->out[2];
         j.nblk = (j.V + QV_W - 1) / QV_W;
+        /* the virtual columns cost lanes: small maps, wide kernels (7x7: 61 positions for 49,
+         * 1x7 on 17x17: 385 for 289) gather compact positions when those need 1/8 fewer */
+        j.compact = qv_lanes(j.V) * 8 > qv_lanes(j.osp) * 9 && j.vbmi && qv_compact_ok(q, j.Wp);
+        if (j.compact) j.nblk = (j.osp + QV_W - 1) / QV_W;
     }
     /* channel chunks only when too few position blocks to share among the threads */
     int64_t chunks = 1, units = (padded ? 1 : q->N) * q->G * j.nblk;
-    while (units * chunks < 4 * nt && q->Mg / (chunks * 2) >= 4 * QV_MR) chunks *= 2;
+    while (nt > 1 && units * chunks < 4 * nt && q->Mg / (chunks * 2) >= 4 * QV_MR) chunks *= 2;
     j.mc = (q->Mg + chunks - 1) / chunks;
     j.mc = (j.mc + QV_MR - 1) / QV_MR * QV_MR;
     j.mchunks = (q->Mg + j.mc - 1) / j.mc;
@@ -711,7 +1208,7 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
     }
     j.pimg = ctx->shared;
     for (j.pn = 0; j.pn < q->N; j.pn++) { /* per image: its padded copy, then its outputs */
-        afk_parallel(ctx, q->C, qv_pad_task, &j);
+        afk_parallel(ctx, q->C, q->s[1] == 2 ? qv_pad2_task : qv_pad_task, &j);
         afk_parallel(ctx, units * j.mchunks, qv_task, &j);
     }
     return 1;

@@ -48,6 +48,17 @@ static int q512(void)
     return have;
 }
 
+/* The sum of x[0 .. n/64*64) ^ flip as uint8 codes: vpsadbw against 0 (8 sums of 8 bytes). */
+QTGT512 static uint32_t sum512(const uint8_t *x, int64_t n, uint8_t flip)
+{
+    const __m512i z = _mm512_setzero_si512(), f = _mm512_set1_epi8((char)flip);
+    __m512i acc = z;
+    for (int64_t i = 0; i + 64 <= n; i += 64)
+        acc = _mm512_add_epi64(acc,
+                               _mm512_sad_epu8(_mm512_xor_si512(_mm512_loadu_si512(x + i), f), z));
+    return (uint32_t)_mm512_reduce_add_epi64(acc);
+}
+
 static inline __mmask16 qtail(int64_t left)
 {
     return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
@@ -859,20 +870,56 @@ af_status afk_qlinear_gap_check(AFK_CHECK_ARGS)
     return AF_OK;
 }
 
+/* The sum of n uint8 codes (flip 0) or of the int8 codes ^ 0x80 (flip 0x80: each + 128). */
+static uint32_t sum_codes(const uint8_t *x, int64_t n, uint8_t flip)
+{
+    uint32_t s = 0;
+    int64_t i = 0;
+#ifdef AFK_QMAC_AVX2
+    if (q512() && !afk_vec_force_portable) {
+        s = sum512(x, n, flip);
+        i = n / 64 * 64;
+    }
+#endif
+    for (; i < n; i++) s += (uint8_t)(x[i] ^ flip);
+    return s;
+}
+
+typedef struct gap_job {
+    const af_tview *x, *y;
+    int64_t sp, cpt, nc;
+    int32_t xzp, yzp;
+    float scale;
+} gap_job;
+
+// channels [t cpt, (t+1) cpt): each an int32 sum, requantized
+static void gap_task(void *arg, int64_t t, int tid)
+{
+    (void)tid;
+    const gap_job *j = arg;
+    uint8_t flip = j->x->dtype == AF_DTYPE_I8 ? 0x80 : 0;
+    for (int64_t c = t * j->cpt; c < (t + 1) * j->cpt && c < j->nc; c++) {
+        uint32_t s = sum_codes((const uint8_t *)j->x->data + c * j->sp, j->sp, flip);
+        if (flip) s -= 128u * (uint32_t)j->sp; /* sum of the int8 values, mod 2^32 */
+        uint32_t acc = (uint32_t)(-j->xzp) * (uint32_t)j->sp + s;
+        store_q(j->y, c, requant((int32_t)acc, j->scale, j->yzp, j->y->dtype));
+    }
+}
+
 // X (N,C,*) q8 -> Y (N,C,1,...) q8: acc = sum(x) - xzp * S in int32 (S = spatial size),
-// requantized by xs / (ys * (float)S) in f32: ONNX Runtime's QLinearGlobalAveragePool.
+// requantized by xs / (ys * (float)S) in f32: ONNX Runtime's QLinearGlobalAveragePool. Channels
+// in tasks of at least ~4096 codes; each channel's sum is exact (mod 2^32), so any order and
+// thread count give the same bytes.
 af_status afk_qlinear_gap_run(AFK_RUN_ARGS)
 {
-    (void)p, (void)n_in, (void)n_out, (void)ctx, (void)err;
+    (void)p, (void)n_in, (void)n_out, (void)err;
     const af_tview *x = &in[0];
-    int64_t nc = x->dims[0] * x->dims[1], sp = afk_prod(x, 2, x->rank);
-    int32_t xzp = zp_at(&in[2], 0), yzp = zp_at(&in[4], 0);
+    gap_job j = {.x = x, .y = &out[0], .nc = x->dims[0] * x->dims[1],
+                 .sp = afk_prod(x, 2, x->rank), .xzp = zp_at(&in[2], 0), .yzp = zp_at(&in[4], 0)};
     float xs = *(const float *)in[1].data, ys = *(const float *)in[3].data;
-    float scale = xs / (ys * (float)sp);
-    for (int64_t c = 0; c < nc; c++) {
-        uint32_t acc = (uint32_t)(-xzp) * (uint32_t)sp;
-        for (int64_t i = 0; i < sp; i++) acc += (uint32_t)qget(x->dtype, x->data, c * sp + i);
-        store_q(&out[0], c, requant((int32_t)acc, scale, yzp, out[0].dtype));
-    }
+    j.scale = xs / (ys * (float)j.sp);
+    j.cpt = 4096 / (j.sp > 0 ? j.sp : 1);
+    j.cpt = j.cpt < 1 ? 1 : j.cpt > 256 ? 256 : j.cpt;
+    afk_parallel(ctx, (j.nc + j.cpt - 1) / j.cpt, gap_task, &j);
     return AF_OK;
 }

@@ -53,11 +53,11 @@ grep -q '"pre_quantized":\[{"tensor":"fc_W","codes":"int8","granularity":"per-ax
 # QDQ groups are ONNX Runtime's integer ops on both sides (lowering/fuse_qdq.c): every output,
 # the uint8 codes of each group included, must be bit-identical to ONNX Runtime's. qdq_int:
 # torch-style Conv[-Relu], GlobalAveragePool, Gemm, Add and Mul groups (the f32 ops flipped 5 of
-# its 62720 conv codes); qdq_pairs: every pair of codes through an Add and a Mul whose scales
+# its 62720 conv codes) and MaxPools between equal DQ / Q parameters (pooled on the codes); qdq_pairs: every pair of codes through an Add and a Mul whose scales
 # make ONNX Runtime's QLinearAdd / QLinearMul formulas differ from the plain QDQ ones.
 for m in qdq_int qdq_pairs; do
     outs="add_q mul_q"
-    [ "$m" = qdq_int ] && outs="relu1_q conv2_q gap_q add_q se_q output"
+    [ "$m" = qdq_int ] && outs="relu1_q conv2_q gap_q add_q se_q mp2_q mp3_q output"
     for c in fp32 fp16; do
         "$AF" convert "$CACHE/$m/model.onnx" -o "$T/$m.$c.afb" --compress "$c" -q
         "$AF" run "$T/$m.$c.afb" --inputs "$CACHE/$m/inputs" --outputs "$T/$m.$c.out"
@@ -76,6 +76,9 @@ for op in qlinear_conv×2 qlinear_global_avgpool×1 qlinear_matmul×1 qlinear_bi
     grep -q " $op" "$T/ops" || fail "qdq_int: no $op among the integer ops: $(cat "$T/ops")"
 done
 grep -q " conv×\| gemm×\| add×\| mul×" "$T/ops" && fail "qdq_int: f32 ops left: $(cat "$T/ops")"
+# the two max pools between equal parameters pool the codes: no QuantizeLinear after them (4 left:
+# the input, the pool with zero point 37, the gate and the flattened pool's)
+grep -q " quantize×4 " "$T/ops" || fail "qdq_int: the max pools' Q/DQ were not dropped: $(cat "$T/ops")"
 
 # Malformed quantization parameters: exit 3, one line naming the node.
 expect 3 "node 'conv1_W_DequantizeLinear' (dequantize): scale \[5\] must be one value or one per element of axis 0" \

@@ -10,6 +10,8 @@
  *    an f32 ulp, so after the division and the rounding to f32 the results may differ by at most
  *    one rounding: |got - ref| <= FLT_EPSILON * mean|x|;
  *  - both with a pool of 1, 2 and 3 threads: byte-identical;
+ *  - max pooling of uint8 and int8 codes: equal to a naive max (exact), portable and fast, 1
+ *    and 2 threads;
  *  - BINARY (f32 and i64, same-shape, per-channel, scalar and general broadcasts, large enough
  *    to be cut into chunks of 2^15 elements with rows that straddle chunks) with 0, 2 and 3
  *    threads: byte-identical, and equal to a naive per-element loop (exact: one IEEE op).
@@ -92,6 +94,66 @@ static void test_maxpool(void)
         {10, 65, 3, 2, 1, 0, 0},   {7, 36, 3, 2, 1, 1, 1},  {5, 4, 3, 2, 1, 0, 1}, /* 3x3/2 path */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_maxpool_case(&cases[i]);
+}
+
+/* Max pooling of uint8 / int8 codes (pool_q8.c: plain loops, AVX-512BW rows, rows of at most 64
+ * codes in one register) against a naive max over each window's inputs: exact, so equal bytes;
+ * portable and fast, 1 and 2 threads. Dilation 2 takes pool.c's generic loop. */
+static void test_maxpool_q8_case(const mp_case *c, af_dtype dt)
+{
+    enum { C = 6 };
+    int64_t OH = out_dim(c->H, c), OW = out_dim(c->W, c), nx = (int64_t)C * c->H * c->W;
+    size_t ny = (size_t)(C * OH * OW);
+    uint8_t *x = malloc((size_t)nx), *want = malloc(ny), *got = malloc(ny);
+    for (int64_t i = 0; i < nx; i++) x[i] = (uint8_t)(rand() % 256);
+    for (int64_t ch = 0; ch < C; ch++)
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                int best = 1000;
+                for (int a = 0; a < c->k; a++)
+                    for (int b = 0; b < c->k; b++) {
+                        int64_t ih = oh * c->s - c->pad + a * c->d;
+                        int64_t iw = ow * c->s - c->pad + b * c->d;
+                        if (ih < 0 || ih >= c->H || iw < 0 || iw >= c->W) continue;
+                        uint8_t u = x[(ch * c->H + ih) * c->W + iw];
+                        int v = dt == AF_DTYPE_I8 ? (int8_t)u : u;
+                        best = best == 1000 || v > best ? v : best;
+                    }
+                want[(ch * OH + oh) * OW + ow] = (uint8_t)best;
+            }
+    af_params p;
+    memset(&p, 0, sizeof p);
+    p.pool.kind = AF_POOL_MAX;
+    p.pool.nsp = 2;
+    p.pool.ceil_mode = c->ceil;
+    for (int j = 0; j < 2; j++) {
+        p.pool.kernel[j] = c->k, p.pool.stride[j] = c->s, p.pool.dilation[j] = c->d;
+        p.pool.pad_begin[j] = p.pool.pad_end[j] = c->pad;
+    }
+    af_tview in = TV(dt, x, 1, C, c->H, c->W);
+    for (int t = 0; t < 4; t++) {
+        af_tview out = TV(dt, got, 1, C, OH, OW);
+        memset(got, 0xA5, ny);
+        run_pool(AF_OP_POOL, &p, &in, &out, t >= 2 ? 2 : 1, t % 2 == 0);
+        CHECK(!memcmp(want, got, ny), "%s max pool %dx%d k%d s%d d%d pad%d ceil%d: run %d differs",
+              af_dtype_name(dt), c->H, c->W, c->k, c->s, c->d, c->pad, c->ceil, t);
+    }
+    free(x), free(want), free(got);
+}
+
+static void test_maxpool_q8(void)
+{
+    static const mp_case cases[] = {
+        {28, 28, 3, 1, 1, 1, 1},   {14, 14, 3, 1, 1, 1, 1}, {7, 7, 3, 1, 1, 1, 1}, /* GoogLeNet */
+        {112, 112, 3, 2, 1, 1, 0}, {147, 147, 3, 2, 1, 0, 0}, {56, 56, 3, 2, 1, 0, 1},
+        {15, 64, 3, 2, 1, 1, 0},   {9, 65, 2, 2, 1, 0, 0},  {13, 33, 3, 1, 1, 1, 0},
+        {40, 70, 4, 3, 1, 1, 0},   {20, 17, 5, 1, 2, 2, 0}, {6, 3, 3, 2, 1, 1, 1},
+        {8, 130, 5, 1, 1, 2, 0},   {5, 4, 3, 2, 1, 0, 1},   {9, 20, 17, 1, 1, 8, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        test_maxpool_q8_case(&cases[i], AF_DTYPE_U8);
+        test_maxpool_q8_case(&cases[i], AF_DTYPE_I8);
+    }
 }
 
 static void test_global_avg(void)
@@ -229,6 +291,7 @@ int main(void)
     test_erf_gelu();
     afk_pgemm_force = -1;
     test_maxpool();
+    test_maxpool_q8();
     test_global_avg();
     test_binary();
     return check_report("kernels_fast2");

@@ -2,22 +2,28 @@
  * against the reference path of runtime/kernels/quant.c, bit for bit: QLINEAR_CONV and
  * CONV_INTEGER with the weight packed (af_kernel_prepack, ctx->packed) and without (the
  * reference), on random codes: 1x1, 3x3 stride 1 and 2 with padding, dilation, 7x7 stride 2,
- * groups, K above 256 and K not a multiple of 4, 1-D and 3-D convs, uint8 and int8
- * activations, weights and outputs, nonzero zero points (per tensor and per channel), with and
- * without bias, outputs that saturate (and a zero y_scale: the scalar requantization),
- * position counts that are not a multiple of 16, batch 2; depthwise 3x3 and 5x5, stride 1 and
- * 2; each with 1, 2 and 3 threads, and with 2 threads but no ctx->shared (stride-1 convs
- * then take the bounds-checked im2col instead of the padded image). Both paths compute exact
- * integer sums and requantize alike, so there is no tolerance: the output bytes must be equal.
- * The packed runs are handed a zeroed weight, so equal bytes also show the VNNI path ran.
- * Depthwise convs take their own path (stride 1 or 2, kernels up to 7x7, no dilation); other
- * depthwise shapes and groups of fewer than 4 channels pack nothing and stay on the reference.
- * Without AVX512-VNNI nothing packs (checked) and nothing else is. */
+ * groups, K above 256 and K not a multiple of 4, 1-D and 3-D convs, uint8 and int8 activations,
+ * weights and outputs, nonzero zero points (per tensor and per channel), with and without bias,
+ * stride 2 (1x1 to 7x7, odd and even maps), 1x1 maps (one position) and blocks ending in 1-4
+ * positions past whole vectors (7x7, 5x5, 17x17 maps), small maps gathered compactly from the
+ * padded image (7x7 to 14x14), outputs that saturate (and a zero y_scale: the scalar
+ * requantization), position counts that are not a multiple of 16, batch 2; depthwise 3x3 and
+ * 5x5, stride 1 and 2, and with symmetric int8 weights (the uint8-code path, 3x3 to 7x7, maps
+ * of 7 to 112, int32 and scalar outputs); each with 1, 2 and 3 threads, with 2 threads but no
+ * ctx->shared (stride-1 and stride-2 convs then take the bounds-checked im2col instead of the
+ * padded image), and with 1 thread and afk_qconv_vnni_no_dw8 (symmetric depthwise convs on the
+ * int16-pair path). Both paths compute exact integer sums and requantize alike, so there is no
+ * tolerance: the output bytes must be equal. The packed runs are handed a zeroed weight, so
+ * equal bytes also show the VNNI path ran. Depthwise convs take their own path (stride 1 or 2,
+ * kernels up to 7x7, no dilation); other depthwise shapes and groups of fewer than 4 channels
+ * pack nothing and stay on the reference. Without AVX512-VNNI nothing packs (checked) and
+ * nothing else is. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/kernels/internal.h"
+#include "runtime/kernels/qconv.h"
 #include "runtime/kernels/qgemm.h"
 #include "test_kernels_util.h"
 
@@ -138,7 +144,9 @@ static void one(const qcase *c)
     CHECK(!pb == !want, "%s: packs %zu bytes, expected %s", c->name, pb, want ? "some" : "none");
     void *packed = pb ? aligned_alloc(64, (pb + 63) / 64 * 64) : NULL;
     if (packed) af_kernel_prepack(op, &p, in, n_in, &y0, 1, packed);
-    int padded = packed && !dw && c->stride == 1 && c->nsp <= 2 && (c->k > 1 || c->pad > 0);
+    int padded = packed && !dw && c->nsp <= 2 &&
+                 (c->stride == 1 ? c->k > 1 || c->pad > 0
+                                 : c->stride == 2 && c->dil == 1 && c->nsp == 2);
     CHECK(!packed || !padded == !af_kernel_shared_bytes(op, packed),
           "%s: wants %zu shared bytes", c->name, af_kernel_shared_bytes(op, packed));
     /* the packed runs see a zeroed weight: equal outputs prove the packed copy was used */
@@ -146,9 +154,12 @@ static void one(const qcase *c)
     memcpy(inz, in, sizeof inz);
     int wi = af_kernel_weight_input(op);
     inz[wi].data = calloc((size_t)nw, 1);
-    for (int t = 1; pb && t <= 4; t++) { /* 4: 2 threads without ctx->shared */
+    for (int t = 1; pb && t <= 5; t++) { /* 4: 2 threads without ctx->shared; 5: 1 thread,
+                                           * depthwise without the uint8-code path */
         memset(y1.data, 0xA5, yb);
-        run(op, &p, inz, n_in, &y1, packed, t < 4 ? t : 2, t < 4);
+        afk_qconv_vnni_no_dw8 = t == 5;
+        run(op, &p, inz, n_in, &y1, packed, t == 4 ? 2 : t == 5 ? 1 : t, t < 4 || t == 5);
+        afk_qconv_vnni_no_dw8 = 0;
         int64_t bad = -1;
         for (size_t i = 0; i < yb && bad < 0; i++)
             if (((uint8_t *)y0.data)[i] != ((uint8_t *)y1.data)[i]) bad = (int64_t)i;
@@ -175,6 +186,32 @@ int main(void)
         {"3x3 s2 p1 u8 weights", 0, 2, 1, 30, 24, 1, 15, 3, 2, 1, 1, U, U, U, 1, 1, 0},
         {"3x3 s1 p1 s8 x, s8 y", 0, 2, 1, 36, 16, 1, 12, 3, 1, 1, 1, S, S, S, 1, 0, 0},
         {"3x3 K=450 u8 w per tensor", 0, 2, 1, 50, 13, 1, 8, 3, 1, 1, 1, U, U, U, 0, 1, 0},
+        /* a block's last 1-3 positions past whole vectors: dot products */
+        {"1x1 7x7 map", 0, 2, 1, 64, 40, 1, 7, 1, 1, 0, 1, U, S, U, 1, 1, 0},
+        {"1x1 7x7 map s8 x symmetric", 0, 2, 1, 40, 20, 1, 7, 1, 1, 0, 1, S, S, U, 2, 1, 0},
+        {"3x3 p1 7x7 map", 0, 2, 1, 24, 16, 1, 7, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"3x3 p1 5x5 map (33 virtual)", 0, 2, 1, 16, 12, 1, 5, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"1x1 s2 13x13 map", 0, 2, 1, 32, 24, 1, 13, 1, 2, 0, 1, U, S, U, 1, 1, 0},
+        {"conv_integer 3x3 17x17 batch 2", 1, 2, 2, 12, 8, 1, 17, 3, 1, 1, 1, U, S, U, 1, 0, 0},
+        {"1x1 7x7 map y_scale 0", 0, 2, 1, 16, 12, 1, 7, 1, 1, 0, 1, U, S, S, 1, 1, 1},
+        /* small maps: compact positions gathered from the padded image */
+        {"3x3 p1 8x8 map compact", 0, 2, 1, 40, 30, 1, 8, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        {"5x5 p2 9x9 map compact s8 x", 0, 2, 1, 12, 16, 1, 9, 5, 1, 2, 1, S, S, S, 2, 1, 0},
+        {"3x3 s2 p1 14x14 compact", 0, 2, 2, 16, 20, 1, 14, 3, 2, 1, 1, U, U, U, 1, 1, 0},
+        {"3x3 p1 10x10 batch 3 compact", 0, 2, 3, 8, 8, 1, 10, 3, 1, 1, 1, U, S, U, 1, 0, 0},
+        /* one position (1x1 map): dot products */
+        {"1x1 map SE fc", 0, 2, 1, 96, 40, 1, 1, 1, 1, 0, 1, U, S, U, 1, 1, 0},
+        {"1x1 map K=67 s8 x symmetric", 0, 2, 2, 67, 130, 1, 1, 1, 1, 0, 1, S, S, U, 2, 1, 0},
+        {"1x1 map grouped 2 s8 y", 0, 2, 1, 32, 24, 2, 1, 1, 1, 0, 1, U, U, S, 0, 0, 0},
+        {"1x1 map y_scale 0", 0, 2, 1, 16, 12, 1, 1, 1, 1, 0, 1, U, S, U, 1, 1, 1},
+        {"1x1 map conv_integer", 1, 2, 1, 200, 20, 1, 1, 1, 1, 0, 1, U, S, U, 1, 0, 0},
+        /* stride 2 from the phases of the padded image */
+        {"1x1 s2 downsample, odd map", 0, 2, 1, 40, 24, 1, 15, 1, 2, 0, 1, U, S, U, 1, 1, 0},
+        {"3x3 s2 p1 56 wide", 0, 2, 1, 16, 64, 1, 56, 3, 2, 1, 1, U, S, U, 2, 1, 0},
+        {"3x3 s2 p0 odd map s8 x", 0, 2, 1, 24, 20, 1, 35, 3, 2, 0, 1, S, S, U, 1, 1, 0},
+        {"5x5 s2 p2 batch 2 s8 y", 0, 2, 2, 8, 12, 1, 20, 5, 2, 2, 1, U, S, S, 1, 0, 0},
+        {"2x2 s2 p0", 0, 2, 1, 12, 8, 1, 16, 2, 2, 0, 1, U, U, U, 1, 1, 0},
+        {"1-D k3 s2", 0, 1, 1, 16, 8, 1, 40, 3, 2, 1, 1, U, S, U, 1, 1, 0},
         {"3x3 dil 2", 0, 2, 1, 16, 12, 1, 11, 3, 1, 2, 2, U, S, U, 1, 1, 0},
         {"7x7 s2 p3 stem", 0, 2, 1, 3, 16, 1, 32, 7, 2, 3, 1, U, S, U, 1, 1, 0},
         {"grouped 4", 0, 2, 1, 32, 32, 4, 10, 3, 1, 1, 1, U, S, U, 1, 1, 0},
@@ -186,6 +223,16 @@ int main(void)
         {"depthwise 1-D k3", 0, 1, 1, 8, 8, 8, 37, 3, 1, 1, 1, U, S, U, 1, 1, 0},
         {"depthwise y_scale 0", 0, 2, 1, 8, 8, 8, 9, 3, 1, 1, 1, U, S, U, 1, 1, 1},
         {"depthwise conv_integer", 1, 2, 1, 8, 8, 8, 9, 3, 2, 1, 1, U, S, U, 1, 0, 0},
+        /* symmetric (w - wz fits int8): qconv_vnni.c's qv_dw8 (with AVX512-VBMI) */
+        {"depthwise 3x3 s1 symmetric, 7x7", 0, 2, 1, 24, 24, 24, 7, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"depthwise 3x3 s2 symmetric, 112", 0, 2, 1, 4, 4, 4, 112, 3, 2, 1, 1, U, S, U, 2, 1, 0},
+        {"depthwise 3x3 s1 symmetric, 56", 0, 2, 2, 4, 4, 4, 56, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"depthwise 5x5 s1 symmetric s8 x", 0, 2, 1, 8, 8, 8, 14, 5, 1, 2, 1, S, S, U, 2, 1, 0},
+        {"depthwise 7x7 s2 symmetric s8 y", 0, 2, 2, 8, 8, 8, 23, 7, 2, 3, 1, U, S, S, 2, 0, 0},
+        {"depthwise 3x3 s2 p0 symmetric", 0, 2, 1, 8, 8, 8, 15, 3, 2, 0, 1, U, S, U, 2, 1, 0},
+        {"depthwise 1-D symmetric", 0, 1, 1, 8, 8, 8, 37, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"depthwise symmetric y_scale 0", 0, 2, 1, 8, 8, 8, 9, 3, 1, 1, 1, U, S, U, 2, 1, 1},
+        {"depthwise symmetric conv_integer", 1, 2, 1, 8, 8, 8, 9, 3, 2, 1, 1, U, S, U, 2, 0, 0},
         {"depthwise dil 2 (reference)", 0, 2, 1, 8, 8, 8, 12, 3, 1, 2, 2, U, S, U, 1, 1, 0},
         {"channel multiplier 2 (reference)", 0, 2, 1, 8, 16, 8, 10, 3, 1, 1, 1, U, S, U, 1, 1, 0},
         {"1-D K=3x130", 0, 1, 1, 130, 8, 1, 70, 3, 1, 1, 1, U, S, U, 1, 1, 0},

@@ -3,7 +3,8 @@
  * them) against the scalar formulas written out here, bit for bit: af_quantize_one /
  * af_dequantize_one (runtime/qparam.h), ONNX Runtime's QLinearAdd, y = sat(rint(fma(a, ra,
  * fma(b, rb, c0)))), ra = as / ys, rb = bs / ys, c0 = yzp - (ra * azp + rb * bzp), and its
- * QLinearMul with broadcasting (SE-block scales, scalars, outer products). Random values plus
+ * QLinearMul with broadcasting (SE-block scales, scalars, outer products), and its
+ * QLinearGlobalAveragePool. Random values plus
  * NaN, infinities and values far out of range; lengths 1..40 and 1000 (vector tails); int8 and
  * uint8; nonzero zero points. Exact: the kernel and this file make the same rounded IEEE
  * operations (this file is compiled without FMA contraction, as quant.c). */
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/kernels/internal.h"
 #include "runtime/qparam.h"
 #include "test_kernels_util.h"
 
@@ -150,6 +152,44 @@ static void mul_case(af_dtype dt, int ry, const int64_t *dy, int ra_, const int6
     free(a), free(b), free(q);
 }
 
+/* QLINEAR_GLOBAL_AVGPOOL (N=2, C=5, S spatial): acc = sum(x - xzp) in int32, requantized by
+ * xs / (ys * S) as ONNX Runtime; the kernel's vector sums (64 codes per vpsadbw) and its
+ * portable loop, 1 and 2 threads, against that written out here: exact, equal codes. */
+static void gap_case(af_dtype dt, int64_t S)
+{
+    enum { NC = 10 };
+    uint8_t *x = malloc((size_t)(NC * S)), want[NC], got[NC], xz = (uint8_t)next32();
+    uint8_t yz = (uint8_t)next32();
+    codes(dt, x, NC * S);
+    float xs = 0.05f, ys = 0.04f, scale = xs / (ys * (float)S);
+    int32_t lo = dt == AF_DTYPE_I8 ? -128 : 0, hi = lo + 255;
+    int32_t xzp = code_at(dt, &xz, 0), yzp = code_at(dt, &yz, 0);
+    for (int c = 0; c < NC; c++) {
+        int32_t acc = 0;
+        for (int64_t i = 0; i < S; i++) acc += code_at(dt, x, c * S + i) - xzp;
+        float v = (float)acc * scale;
+        float flo = (float)(lo - yzp), fhi = (float)(hi - yzp);
+        v = v < flo ? flo : v > fhi ? fhi : v;
+        want[c] = (uint8_t)((int32_t)rintf(v) + yzp);
+    }
+    af_tview in[5] = {TV(dt, x, 2, 5, S, 1), TV(AF_DTYPE_F32, &xs, 1), TV(dt, &xz, 1),
+                      TV(AF_DTYPE_F32, &ys, 1), TV(dt, &yz, 1)};
+    for (int t = 0; t < 4; t++) {
+        af_tview y = TV(dt, got, 2, 5, 1, 1);
+        af_kctx ctx = {.n_threads = t < 2 ? 1 : 2};
+        af_err err = {0};
+        afk_pool_create(t < 2 ? 0 : 2, &ctx.pool, &err);
+        afk_vec_force_portable = t % 2;
+        memset(got, 0xA5, sizeof got);
+        af_status rc = af_kernel_run(AF_OP_QLINEAR_GLOBAL_AVGPOOL, NULL, in, 5, &y, 1, &ctx, &err);
+        afk_vec_force_portable = 0;
+        afk_pool_free(ctx.pool);
+        CHECK(rc == AF_OK && !memcmp(want, got, NC), "%s gap S=%lld run %d differs",
+              af_dtype_name(dt), (long long)S, t);
+    }
+    free(x);
+}
+
 int main(void)
 {
     for (int t = 0; t < 2; t++) {
@@ -164,6 +204,8 @@ int main(void)
         mul_case(dt, 4, y4, 4, f4, 4, f4); /* equal shapes */
         mul_case(dt, 2, y2, 2, r41, 2, r15); /* an outer product */
         mul_case(dt, 4, y4, 4, a3, 3, c3); /* broadcast in the middle axis */
+        static const int64_t gs[] = {1, 7, 49, 63, 64, 65, 196, 3136, 12545};
+        for (size_t i = 0; i < sizeof gs / sizeof gs[0]; i++) gap_case(dt, gs[i]);
     }
     return check_report("test_quant_simd");
 }

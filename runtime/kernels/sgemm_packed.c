@@ -509,34 +509,32 @@ size_t afk_pgemm_lanes_index(int64_t M, int64_t K, int64_t m, int64_t k)
 
 size_t afk_pgemm_lanes_floats(int64_t M, int64_t K) { return (size_t)((M + LR - 1) / LR * LR * K); }
 
-/* dst = A (M, K) as panels (kc, LR) per k block of LKC rows: A[i0+i, k0+kk] at
- * dst[k0*Mp + i0*kc + kk*LR + i], zeros past M. */
-void afk_pgemm_pack_lanes(int64_t M, int64_t K, const float *A, int64_t lda, float *dst)
+/* dst = A (M, K), elements of es bytes (4 or 2), as panels (kc, LR) per k block of LKC rows:
+ * A[i0+i, k0+kk] at dst[k0*Mp + i0*kc + kk*LR + i], zeros past M. */
+static void pack_lanes_es(int64_t M, int64_t K, const void *A, int64_t lda, int es, void *dst)
 {
     const int64_t Mp = (M + LR - 1) / LR * LR;
     for (int64_t k0 = 0; k0 < K; k0 += LKC) {
         int64_t kc = K - k0 < LKC ? K - k0 : LKC;
-        for (int64_t i0 = 0; i0 < M; i0 += LR) {
-            float *d = dst + k0 * Mp + i0 * kc;
+        for (int64_t i0 = 0; i0 < M; i0 += LR)
             for (int64_t k = 0; k < kc; k++)
-                for (int64_t i = 0; i < LR; i++)
-                    d[k * LR + i] = i0 + i < M ? A[(i0 + i) * lda + k0 + k] : 0.0f;
-        }
+                for (int64_t i = 0; i < LR; i++) {
+                    int64_t at = k0 * Mp + i0 * kc + k * LR + i, from = (i0 + i) * lda + k0 + k;
+                    int in = i0 + i < M;
+                    if (es == 4) ((float *)dst)[at] = in ? ((const float *)A)[from] : 0.0f;
+                    else ((uint16_t *)dst)[at] = in ? ((const uint16_t *)A)[from] : 0;
+                }
     }
+}
+
+void afk_pgemm_pack_lanes(int64_t M, int64_t K, const float *A, int64_t lda, float *dst)
+{
+    pack_lanes_es(M, K, A, lda, 4, dst);
 }
 
 void afk_pgemm_pack_lanes16(int64_t M, int64_t K, const uint16_t *A, int64_t lda, uint16_t *dst)
 {
-    const int64_t Mp = (M + LR - 1) / LR * LR;
-    for (int64_t k0 = 0; k0 < K; k0 += LKC) {
-        int64_t kc = K - k0 < LKC ? K - k0 : LKC;
-        for (int64_t i0 = 0; i0 < M; i0 += LR) {
-            uint16_t *d = dst + k0 * Mp + i0 * kc;
-            for (int64_t k = 0; k < kc; k++)
-                for (int64_t i = 0; i < LR; i++)
-                    d[k * LR + i] = i0 + i < M ? A[(i0 + i) * lda + k0 + k] : 0;
-        }
-    }
+    pack_lanes_es(M, K, A, lda, 2, dst);
 }
 
 #ifdef AFK_PG_X86

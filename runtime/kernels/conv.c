@@ -1520,6 +1520,37 @@ static void balance_tasks(conv_job *j, int nt)
     j->mb = g->Mg;
 }
 
+/* Winograd over groups: task t = (image, group) with the group's slice of x, y, U, bias. */
+typedef struct wino_groups {
+    const conv_job *j;
+    const afk_wino *w; /* planned, U the first group's */
+    const af_kctx *ctx;
+} wino_groups;
+
+static void wino_group(const wino_groups *a, int64_t t, const af_kctx *ctx, const afk_wino *w0)
+{
+    const conv_geom *g = &a->j->g;
+    const int64_t n = t / g->G, gi = t % g->G;
+    afk_wino w = *w0;
+    w.x = a->j->X + (n * g->C + gi * g->Cg) * g->isp;
+    w.y = a->j->Y + (n * g->M + gi * g->Mg) * g->osp;
+    w.res = a->j->R ? a->j->R + (n * g->M + gi * g->Mg) * g->osp : NULL; /* in its epilogue */
+    w.bias = a->j->B ? a->j->B + gi * g->Mg : NULL;
+    if (w.U) w.U += gi * (int64_t)afk_wino_pack_floats(&w);
+    afk_wino_run(&w, ctx);
+}
+
+/* One group on one thread: its scratch slice, no pool (the same bits: Winograd's sums do not
+ * depend on the thread count). */
+static void wino_group_task(void *arg, int64_t t, int tid)
+{
+    const wino_groups *a = arg;
+    afk_wino w = *a->w;
+    w.scratch = a->w->scratch + (size_t)tid * a->w->slice;
+    af_kctx one = {.n_threads = 1};
+    wino_group(a, t, &one, &w);
+}
+
 // X (N,C,*) ⊛ W (M,C/g,*) + B (M) -> Y (N,M,*)
 af_status afk_conv_run(AFK_RUN_ARGS)
 {
@@ -1561,16 +1592,12 @@ af_status afk_conv_run(AFK_RUN_ARGS)
                                   ctx);
             w.U = ctx->shared;
         }
-        const float *U = w.U;
-        const int64_t uf = (int64_t)afk_wino_pack_floats(&w); /* per group */
-        for (int64_t n = 0; n < g->N; n++)
-            for (int64_t gi = 0; gi < g->G; gi++) {
-                w.x = j.X + (n * g->C + gi * g->Cg) * g->isp;
-                w.y = j.Y + (n * g->M + gi * g->Mg) * g->osp;
-                w.res = j.R ? j.R + (n * g->M + gi * g->Mg) * g->osp : NULL; /* in its epilogue */
-                w.U = U + gi * uf, w.bias = j.B ? j.B + gi * g->Mg : NULL;
-                afk_wino_run(&w, ctx);
-            }
+        wino_groups wg = {&j, &w, ctx};
+        if (g->G >= 2 * nt && nt > 1) { /* whole groups per thread: no pool sync per group */
+            afk_parallel(ctx, g->N * g->G, wino_group_task, &wg);
+            return AF_OK;
+        }
+        for (int64_t t = 0; t < g->N * g->G; t++) wino_group(&wg, t, ctx, &w);
         return AF_OK;
     }
     j.rows = g->Cg * g->K;

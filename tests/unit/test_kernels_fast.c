@@ -410,6 +410,7 @@ static void test_conv(void)
         {1, 20, 10, 10, 64, 1, 3, 1, 4, 4, AF_UNARY_HARD_SWISH, 0},
         {1, 8, 6, 9, 20, 1, 3, 1, 6, 2, AF_UNARY_RELU, 0},
         {1, 24, 9, 10, 36, 3, 3, 1, 1, 1, AF_UNARY_CLIP, 2},      /* grouped Winograd F(2x2) */
+        {2, 32, 10, 11, 40, 8, 3, 1, 1, 1, AF_UNARY_RELU, 1},     /* groups spread over threads */
         /* packed GEMM edges: K = 360 and 576 (k blocks of 256 plus a rest), M not a multiple
          * of 14 or 6, N not a multiple of 32 or 16, stride 2 (gathers), 1x1 stride 2,
          * pointwise K > 256, groups with pre-packed offsets, a 7-wide map (many row segments

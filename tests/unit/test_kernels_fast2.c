@@ -50,6 +50,21 @@ static int64_t out_dim(int in, const mp_case *c)
     return o;
 }
 
+/* MaxPool 2-D with c's window, stride, dilation, pads and ceil mode. */
+static af_params mp_params(const mp_case *c)
+{
+    af_params p;
+    memset(&p, 0, sizeof p);
+    p.pool.kind = AF_POOL_MAX;
+    p.pool.nsp = 2;
+    p.pool.ceil_mode = c->ceil;
+    for (int j = 0; j < 2; j++) {
+        p.pool.kernel[j] = c->k, p.pool.stride[j] = c->s, p.pool.dilation[j] = c->d;
+        p.pool.pad_begin[j] = p.pool.pad_end[j] = c->pad;
+    }
+    return p;
+}
+
 static void test_maxpool_case(const mp_case *c)
 {
     enum { C = 5 };
@@ -61,15 +76,7 @@ static void test_maxpool_case(const mp_case *c)
     for (int64_t i = 0; i < nx; i += 5) x[i] = -0.0f;
     for (int64_t i = 3; i < nx; i += 97) x[i] = NAN;
     for (int64_t i = 0; i < c->W && c->H > 4; i++) x[4 * c->W + i] = NAN; /* a row of NaN */
-    af_params p;
-    memset(&p, 0, sizeof p);
-    p.pool.kind = AF_POOL_MAX;
-    p.pool.nsp = 2;
-    p.pool.ceil_mode = c->ceil;
-    for (int j = 0; j < 2; j++) {
-        p.pool.kernel[j] = c->k, p.pool.stride[j] = c->s, p.pool.dilation[j] = c->d;
-        p.pool.pad_begin[j] = p.pool.pad_end[j] = c->pad;
-    }
+    af_params p = mp_params(c);
     af_tview in = TV(AF_DTYPE_F32, x, 1, C, c->H, c->W);
     for (int t = 0; t < 4; t++) {
         af_tview out = TV(AF_DTYPE_F32, y[t], 1, C, OH, OW);
@@ -121,15 +128,7 @@ static void test_maxpool_q8_case(const mp_case *c, af_dtype dt)
                     }
                 want[(ch * OH + oh) * OW + ow] = (uint8_t)best;
             }
-    af_params p;
-    memset(&p, 0, sizeof p);
-    p.pool.kind = AF_POOL_MAX;
-    p.pool.nsp = 2;
-    p.pool.ceil_mode = c->ceil;
-    for (int j = 0; j < 2; j++) {
-        p.pool.kernel[j] = c->k, p.pool.stride[j] = c->s, p.pool.dilation[j] = c->d;
-        p.pool.pad_begin[j] = p.pool.pad_end[j] = c->pad;
-    }
+    af_params p = mp_params(c);
     af_tview in = TV(dt, x, 1, C, c->H, c->W);
     for (int t = 0; t < 4; t++) {
         af_tview out = TV(dt, got, 1, C, OH, OW);

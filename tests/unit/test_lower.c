@@ -229,8 +229,51 @@ static void test_attention_heads(int extra)
     af_graph_free(&g);
 }
 
+/* Expand(s (1,4,1) -> (1,4,6)) read by x / e: the Div broadcasts s itself, the Expand goes;
+ * kept when the expanded value is also a graph output (keep 1) or the Div's other operand is
+ * smaller than the expanded shape (keep 2). */
+static void test_expand_into_binary(int keep)
+{
+    af_graph g;
+    af_graph_init(&g);
+    int64_t xd[3] = {1, 4, 6}, sd[3] = {1, 4, 1}, td[3] = {1, 1, 6}, three = 3;
+    int x = af_graph_add_tensor(&g, "x", AF_DTYPE_F32, 3, keep == 2 ? td : xd);
+    int sv = af_graph_add_tensor(&g, "s", AF_DTYPE_F32, 3, sd);
+    af_graph_add_input(&g, x), af_graph_add_input(&g, sv);
+    int shp = af_graph_add_tensor(&g, "shape", AF_DTYPE_I64, 1, &three);
+    int64_t *sh = malloc(3 * sizeof *sh);
+    memcpy(sh, xd, 3 * sizeof *sh);
+    g.tensors[shp].data = sh;
+    int e = af_graph_add_tensor(&g, "e", AF_DTYPE_F32, -1, NULL), in_e[2] = {sv, shp};
+    af_graph_add_node(&g, AF_OP_EXPAND, "expand", in_e, 2, &e, 1);
+    int y = af_graph_add_tensor(&g, "y", AF_DTYPE_F32, -1, NULL), in_d[2] = {x, e};
+    int n = af_graph_add_node(&g, AF_OP_BINARY, "div", in_d, 2, &y, 1);
+    g.nodes[n].p.binary.fn = AF_BINARY_DIV;
+    af_graph_add_output(&g, y);
+    if (keep == 1) af_graph_add_output(&g, e);
+    af_err err = {0};
+    af_lower_stats st = {0};
+    af_status rc = af_lower_run(&g, NULL, &st, &err);
+    CHECK(rc == AF_OK, "lower expand + div: %s", err.msg);
+    int expands = 0, div = -1;
+    for (int i = 0; rc == AF_OK && i < g.n_nodes; i++) {
+        expands += g.nodes[i].op == AF_OP_EXPAND;
+        if (g.nodes[i].op == AF_OP_BINARY) div = i;
+    }
+    if (!keep)
+        CHECK(expands == 0 && div >= 0 && g.nodes[div].in[1] >= 0 &&
+                  !strcmp(g.tensors[g.nodes[div].in[1]].name, "s"),
+              "expand into div: %d expands left, div reads s", expands);
+    else
+        CHECK(expands == 1, "expand kept (case %d): %d expands", keep, expands);
+    af_graph_free(&g);
+}
+
 int main(void)
 {
+    test_expand_into_binary(0);
+    test_expand_into_binary(1);
+    test_expand_into_binary(2);
     test_bn_fold_and_fusion();
     test_small_cnn();
     test_attention_heads(0);

@@ -88,10 +88,14 @@ static int wino_plan(const conv_geom *g, const af_conv_params *cp, afk_wino *w)
 
 /* Per-thread scratch of the Winograd path: its V and Z blocks, and room for a compressed
  * weight's rows while they are transformed (wino_weights.c). */
+/* Per-thread scratch of every Winograd run w's conv may take: f32, compressed weights
+ * transformed per run, int8 (afk_wino_int8_ok: the session's options are not known here). */
 static size_t wino_scratch(const afk_wino *w)
 {
     size_t a = afk_wino_thread_floats(w), b = afk_wino_cw_thread_floats(w);
-    return (a > b ? a : b) * sizeof(float);
+    size_t c = afk_wino_int8_ok(w) ? afk_wino_int8_thread_floats(w) : 0;
+    a = a > b ? a : b;
+    return (a > c ? a : c) * sizeof(float);
 }
 
 /* Output positions per tile: the whole map, or fewer so that rows*T floats fit COL_BYTES. */
@@ -415,20 +419,11 @@ static int wq8_plan(const conv_geom *g, const af_conv_params *cp, const af_tview
     const uint8_t *codes;
     int64_t rows, cols;
     int uns;
-    /* int8 makes the direct conv's products 4x cheaper, not Winograd's transforms: it pays
-     * where the f32 model gives F(2x2) 1.7x and both channel counts are >= 160 (on Zen 4,
-     * bench/conv_paths.c int8 against int8w2: 640->640 at 16x16 (model 1.8) 5.09 against
-     * 4.44 ms, 320->320 at 64x64 25.1 against 14.6-16.6; 64->64 at 56x56 (1.76) 1.13 against
-     * 1.29, 256->256 at 14x14 (1.58) 0.81 against 0.86) */
-    if (g->G != 1 || !wino_plan(g, cp, w) || w->gain2 < 1.7f || g->C < 160 || g->M < 160 ||
-        !afk_q8_available() ||
+    if (g->G != 1 || !wino_plan(g, cp, w) || !afk_wino_int8_ok(w) ||
         !afk_cw_int8_rows(wv->data, wv->rank, wv->dims, &codes, &rows, &cols, &uns, NULL, NULL) ||
         rows != g->M || cols != g->C * 9)
         return 0;
-    /* F(2x2): F(4x4)'s output transform (coefficients up to 8 per axis) multiplies the
-     * quantization error of its 36 products ~30-fold: the SD ResnetBlock2D read 41.7 dB against
-     * f32 compute with F(4x4), 57.2 dB with F(2x2) (direct int8: 62) */
-    w->m = 2;
+    w->m = 2; /* afk_wino_int8_ok's tile */
     *bytes = afk_q8_f32_bytes(g->M, g->C, (w->m + 2) * (w->m + 2), afk_pgemm_mr());
     return *bytes > 0;
 }
@@ -473,7 +468,7 @@ size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_t
     if (is_depthwise(&g)) return 0;
     if (in[1].dtype == AF_DTYPE_I8) { /* int8 compute, or nothing (the caller tries U8 next) */
         size_t b = afk_q8_bytes(in[1].data, in[1].rank, in[1].dims, g.G, afk_pgemm_mr(), 0), bw;
-        if (b && afk_wino_int8 && wq8_plan(&g, cp, &in[1], &w, &bw) && bw > b) b = bw;
+        if (b && wq8_plan(&g, cp, &in[1], &w, &bw) && bw > b) b = bw;
         return b ? PACK_HDR * sizeof(float) + b : 0; /* room for PACK_Q8 as the fallback */
     }
     if (in[1].dtype == AF_DTYPE_U8) { /* compressed panels, unless Winograd pays (below) */
@@ -509,7 +504,7 @@ void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *ou
     afk_wino w;
     int64_t rows = g.Cg * g.K;
     size_t wq8_bytes;
-    if (in[1].dtype == AF_DTYPE_I8 && afk_wino_int8 && wq8_plan(&g, &p->conv, &in[1], &w, &wq8_bytes) &&
+    if (in[1].dtype == AF_DTYPE_I8 && wq8_plan(&g, &p->conv, &in[1], &w, &wq8_bytes) &&
         wq8_pack(&g, &w, &in[1], d + PACK_HDR)) {
         h[1] = PACK_WQ8, h[2] = w.m;
         return;
@@ -1260,7 +1255,9 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     const int32_t *h = kind >= 0 ? ctx->packed : NULL;
     if (h && ctx->scratch && (kind == PACK_WINO || kind == PACK_WQ8 || (kind == PACK_CW && h[2])) &&
         wino_plan(g, &p->conv, &w) && (kind == PACK_WQ8 ? (w.m = h[2]) > 0 : h[2] == w.m) &&
-        ctx->scratch_bytes / (size_t)nt >= wino_scratch(&w) &&
+        ctx->scratch_bytes / (size_t)nt >= (kind == PACK_WQ8 ? afk_wino_int8_thread_floats(&w) *
+                                                                   sizeof(float)
+                                                             : wino_scratch(&w)) &&
         (kind != PACK_CW || (ctx->shared && ctx->shared_bytes >= afk_conv_shared_bytes(h)))) {
         w.scratch = (float *)ctx->scratch, w.slice = ctx->scratch_bytes / (size_t)nt / sizeof(float);
         w.U = (const float *)h + PACK_HDR, w.bias = j.B;

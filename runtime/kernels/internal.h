@@ -379,6 +379,10 @@ void afk_wino_row(const afk_wino *w, const float *wrow, float *dst);
 void afk_wino_pack_rows(const afk_wino *w, const float *weights, int64_t m_lo, int64_t m_hi,
                         float *dst);
 size_t afk_wino_thread_floats(const afk_wino *w);
+/* 1 when int8 compute runs w's conv as int8 Winograd F(2x2) (afk_wino_applies held: w->gain2
+ * set), and that run's afk_wino_thread_floats (w->Uq8 set, tile 2). */
+int afk_wino_int8_ok(const afk_wino *w);
+size_t afk_wino_int8_thread_floats(const afk_wino *w);
 void afk_wino_run(const afk_wino *w, const af_kctx *ctx);
 /* wino_weights.c: U made on every run from compressed panels (struct afk_cw, cpanel.h) with
  * w->scratch slices of at least afk_wino_cw_thread_floats() floats (+ 64 bytes) per thread. */

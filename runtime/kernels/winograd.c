@@ -79,7 +79,8 @@ static int64_t block_tiles(const afk_wino *w)
 /* Output channels per GEMM chunk: 4 micro-tiles of the AVX-512 kernel; int8 compute (w->Uq8)
  * quantizes V[k] once per chunk, so takes QCHUNK of them. */
 enum { QCHUNK = 8 };
-static int64_t mchunk(const afk_wino *w) { return (w->Uq8 ? QCHUNK : 4) * (int64_t)afk_pgemm_mr(); }
+static int64_t mchunk_of(int q8) { return (q8 ? QCHUNK : 4) * (int64_t)afk_pgemm_mr(); }
+static int64_t mchunk(const afk_wino *w) { return mchunk_of(w->Uq8 != NULL); }
 
 /* Floats between consecutive k-planes of V (C rows) and Z (MCH rows): padded by 64 bytes so
  * the planes do not share cache sets. */
@@ -153,13 +154,34 @@ int afk_wino_applies(afk_wino *w)
 
 size_t afk_wino_pack_floats(const afk_wino *w) { return (size_t)(nk(w) * w->M * w->C); }
 
-size_t afk_wino_thread_floats(const afk_wino *w)
+/* V and Z per thread; int8 compute (q8): larger Z chunks and qgemm's work buffer besides. */
+static size_t thread_floats(const afk_wino *w, int q8)
 {
-    /* int8 compute (Uq8, whose Z chunks are larger) may run with the same scratch */
-    afk_wino q8 = *w;
-    q8.Uq8 = afk_q8_available() ? (const struct afk_q8 *)w : NULL;
-    size_t q = q8.Uq8 ? afk_pgemm_work_floats(block_tiles(w)) + PAD : 0;
-    return (size_t)nk(w) * (vstride(w) + zstride(&q8)) + PAD + q;
+    size_t z = (size_t)(mchunk_of(q8) * block_tiles(w) + PAD);
+    size_t q = q8 ? afk_pgemm_work_floats(block_tiles(w)) + PAD : 0;
+    return (size_t)nk(w) * (vstride(w) + z) + PAD + q;
+}
+
+size_t afk_wino_thread_floats(const afk_wino *w) { return thread_floats(w, w->Uq8 != NULL); }
+
+/* int8 makes the direct conv's products 4x cheaper, not Winograd's transforms: it pays where
+ * the f32 model gives F(2x2) 1.7x and both channel counts are >= 160 (on Zen 4,
+ * bench/conv_paths.c int8 against int8w2: 640->640 at 16x16 (model 1.8) 5.09 against 4.44 ms,
+ * 320->320 at 64x64 25.1 against 14.6-16.6; 64->64 at 56x56 (1.76) 1.13 against 1.29,
+ * 256->256 at 14x14 (1.58) 0.81 against 0.86). F(2x2), whatever w's tile: F(4x4)'s output
+ * transform (coefficients up to 8 per axis) multiplies the quantization error of its 36
+ * products ~30-fold (the SD ResnetBlock2D read 41.7 dB against f32 compute with F(4x4), 57.2 dB
+ * with F(2x2); direct int8: 62). */
+int afk_wino_int8_ok(const afk_wino *w)
+{
+    return afk_wino_int8 && afk_q8_available() && w->gain2 >= 1.7f && w->C >= 160 && w->M >= 160;
+}
+
+size_t afk_wino_int8_thread_floats(const afk_wino *w)
+{
+    afk_wino t = *w;
+    t.m = 2, t.nb = 0;
+    return thread_floats(&t, 1);
 }
 
 #if defined(__x86_64__) || defined(__i386__)

@@ -10,6 +10,27 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #define TGT512 AFK_TGT512
+
+/* pad (PH, PW) = x's plane (H, W) at the conv's top/left pads, zeros around; fresh: the
+ * border must be (re)written, else it still holds the previous channel's zeros and only the
+ * data rows are copied. */
+static void fill_pad(const conv_geom *g, const float *x, float *pad, int64_t PH, int64_t PW,
+                     int fresh)
+{
+    const int64_t top = g->pb[1], left = g->pb[2], right = PW - left - g->in[2];
+    if (fresh) {
+        memset(pad, 0, (size_t)(top * PW) * sizeof *pad);
+        memset(pad + (top + g->in[1]) * PW, 0, (size_t)((PH - top - g->in[1]) * PW) * sizeof *pad);
+    }
+    for (int64_t ih = 0; ih < g->in[1]; ih++) {
+        float *row = pad + (ih + top) * PW;
+        if (fresh) {
+            memset(row, 0, (size_t)left * sizeof *row);
+            memset(row + left + g->in[2], 0, (size_t)right * sizeof *row);
+        }
+        memcpy(row + left, x + ih * g->in[2], (size_t)g->in[2] * sizeof *pad);
+    }
+}
 #endif
 
 /* Output columns [lo, hi) whose whole kernel row lies inside the input (no bounds checks). */
@@ -111,19 +132,7 @@ __attribute__((target("avx2"))) void afk_dw_padded_avx2(const conv_geom *g, cons
                                                           int fresh, const dw_epi *e)
 {
     const int64_t s = g->s[2], d = g->d[2], KW = g->k[2], OW = g->out[2];
-    const int64_t top = g->pb[1], left = g->pb[2], right = PW - left - g->in[2];
-    if (fresh) {
-        memset(pad, 0, (size_t)(top * PW) * sizeof *pad);
-        memset(pad + (top + g->in[1]) * PW, 0, (size_t)((PH - top - g->in[1]) * PW) * sizeof *pad);
-    }
-    for (int64_t ih = 0; ih < g->in[1]; ih++) {
-        float *row = pad + (ih + top) * PW;
-        if (fresh) {
-            memset(row, 0, (size_t)left * sizeof *row);
-            memset(row + left + g->in[2], 0, (size_t)right * sizeof *row);
-        }
-        memcpy(row + left, x + ih * g->in[2], (size_t)g->in[2] * sizeof *pad);
-    }
+    fill_pad(g, x, pad, PH, PW, fresh);
     for (int64_t oh = 0; oh < g->out[1]; oh++) {
         const float *rows[16];
         for (int64_t kh = 0; kh < g->k[1]; kh++)
@@ -232,20 +241,8 @@ TGT512 void afk_dw_padded_avx512(const conv_geom *g, const float *x, const float
                                     float bias, float lo, float hi)
 {
     const int64_t OW = g->out[2];
-    const int64_t top = g->pb[1], left = g->pb[2], right = PW - left - g->in[2];
     const pg_epi e = {&bias, act, lo, hi, NULL};
-    if (fresh) {
-        memset(pad, 0, (size_t)(top * PW) * sizeof *pad);
-        memset(pad + (top + g->in[1]) * PW, 0, (size_t)((PH - top - g->in[1]) * PW) * sizeof *pad);
-    }
-    for (int64_t ih = 0; ih < g->in[1]; ih++) {
-        float *row = pad + (ih + top) * PW;
-        if (fresh) {
-            memset(row, 0, (size_t)left * sizeof *row);
-            memset(row + left + g->in[2], 0, (size_t)right * sizeof *row);
-        }
-        memcpy(row + left, x + ih * g->in[2], (size_t)g->in[2] * sizeof *pad);
-    }
+    fill_pad(g, x, pad, PH, PW, fresh);
     const dw_tile t = {g, pad, w, PW, act, &e, y};
     for (int64_t ow = 0; ow < OW;) { /* 64, 32 or 16 columns at a time */
         int64_t nv = (OW - ow + 15) / 16;

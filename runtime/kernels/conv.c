@@ -17,6 +17,7 @@
 #include "simd512.h"
 #include "dw_fast.h"
 #include "conv_dw.h"
+#include "wino_mosaic.h"
 #include "neon.h"
 
 #include <stdint.h>
@@ -64,19 +65,25 @@ static int is_pointwise(const conv_geom *g)
 
 static int is_depthwise(const conv_geom *g) { return g->G == g->C && g->G == g->M; }
 
-/* Fills w's geometry when the conv is a 2-D 3x3 stride-1 undilated single-group conv that
- * winograd.c takes (its cost rule included, wcost: afk_wino.wcost); returns 0 otherwise. */
+/* Fills w's geometry when the conv is a 2-D 3x3 stride-1 conv that winograd.c takes (its
+ * cost rule included, wcost: afk_wino.wcost); returns 0 otherwise. Undilated, or dilated
+ * with pads equal to the dilation, one group and weights transformed once: on the mosaic of
+ * its phase images (wino_mosaic.c), costed against the direct conv's own outputs. */
 static int wino_plan_cost(const conv_geom *g, const af_conv_params *cp, afk_wino *w,
                           int64_t wcost)
 {
     memset(w, 0, sizeof *w);
     w->wcost = wcost;
+    int64_t mh, mw;
+    const int dilated = g->d[1] != 1 || g->d[2] != 1;
     if (g->k[0] != 1 || g->in[0] != 1 || g->k[1] != 3 || g->k[2] != 3 ||
-        g->s[1] != 1 || g->s[2] != 1 || g->d[1] != 1 || g->d[2] != 1 || (g->G > 1 && wcost))
+        g->s[1] != 1 || g->s[2] != 1 || (g->G > 1 && wcost) ||
+        (dilated && (wcost || !afk_mosaic_geom(g, &mh, &mw))))
         return 0;
     /* grouped: one group's (Cg -> Mg) conv, run per group (compressed weights: ungrouped only) */
     w->C = g->Cg, w->M = g->Mg, w->H = g->in[1], w->W = g->in[2];
     w->OH = g->out[1], w->OW = g->out[2], w->pt = g->pb[1], w->pl = g->pb[2];
+    if (dilated) w->H = w->OH = mh, w->W = w->OW = mw, w->pt = w->pl = 1, w->dout = g->osp;
     w->act = afk_pgemm_act(&cp->act), w->lo = cp->act.alpha, w->hi = cp->act.beta;
     return afk_wino_applies(w);
 }
@@ -419,7 +426,7 @@ static int wq8_plan(const conv_geom *g, const af_conv_params *cp, const af_tview
     const uint8_t *codes;
     int64_t rows, cols;
     int uns;
-    if (g->G != 1 || !wino_plan(g, cp, w) || !afk_wino_int8_ok(w) ||
+    if (g->G != 1 || g->d[1] != 1 || g->d[2] != 1 || !wino_plan(g, cp, w) || !afk_wino_int8_ok(w) ||
         !afk_cw_int8_rows(wv->data, wv->rank, wv->dims, &codes, &rows, &cols, &uns, NULL, NULL) ||
         rows != g->M || cols != g->C * 9)
         return 0;
@@ -445,10 +452,13 @@ static int wq8_pack(const conv_geom *g, const afk_wino *w, const af_tview *wv, v
 }
 
 /* Bytes of ctx->shared a conv with these packed weights needs: a compressed weight run by
- * Winograd holds its transformed weights there while it runs. */
+ * Winograd holds its transformed weights there while it runs; a dilated conv on Winograd its
+ * mosaics (h[3]: the dilation, h[4..7]: C, M and the mosaic's sides). */
 size_t afk_conv_shared_bytes(const void *packed)
 {
     const int32_t *h = packed;
+    if (packed_kind(packed) == PACK_WINO && h[3] > 1)
+        return afk_mosaic_shared_floats(h[4], h[5], h[6], h[7]) * sizeof(float);
     if (packed_kind(packed) != PACK_CW || !h[2]) return 0;
     return (size_t)(h[2] + 2) * (size_t)(h[2] + 2) * (size_t)h[4] * (size_t)h[5] * sizeof(float);
 }
@@ -537,6 +547,9 @@ void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *ou
     }
     if (wino_plan(&g, &p->conv, &w)) {
         h[1] = PACK_WINO, h[2] = w.m;
+        if (w.dout) /* dilated: on a mosaic */
+            h[3] = (int32_t)g.d[1], h[4] = (int32_t)g.C, h[5] = (int32_t)g.M,
+            h[6] = (int32_t)w.H, h[7] = (int32_t)w.W;
         for (int64_t gi = 0; gi < g.G; gi++)
             afk_wino_pack(&w, (const float *)in[1].data + gi * g.Mg * rows,
                           d + PACK_HDR + gi * (int64_t)afk_wino_pack_floats(&w));
@@ -1258,7 +1271,8 @@ af_status afk_conv_run(AFK_RUN_ARGS)
         ctx->scratch_bytes / (size_t)nt >= (kind == PACK_WQ8 ? afk_wino_int8_thread_floats(&w) *
                                                                    sizeof(float)
                                                              : wino_scratch(&w)) &&
-        (kind != PACK_CW || (ctx->shared && ctx->shared_bytes >= afk_conv_shared_bytes(h)))) {
+        ((kind != PACK_CW && !w.dout) ||
+         (ctx->shared && ctx->shared_bytes >= afk_conv_shared_bytes(h)))) {
         w.scratch = (float *)ctx->scratch, w.slice = ctx->scratch_bytes / (size_t)nt / sizeof(float);
         w.U = (const float *)h + PACK_HDR, w.bias = j.B;
         if (kind == PACK_WQ8) w.Uq8 = (const afk_q8 *)((const float *)h + PACK_HDR), w.U = NULL;
@@ -1266,6 +1280,12 @@ af_status afk_conv_run(AFK_RUN_ARGS)
             afk_wino_cw_transform(&w, (const afk_cw *)((const float *)h + PACK_HDR), ctx->shared,
                                   ctx);
             w.U = ctx->shared;
+        }
+        if (w.dout) { /* dilated, one group: per image on the mosaic */
+            for (int64_t n = 0; n < g->N; n++)
+                afk_mosaic_run(g, &w, j.X + n * g->C * g->isp, j.R ? j.R + n * g->M * g->osp : NULL,
+                               j.Y + n * g->M * g->osp, ctx->shared, ctx);
+            return AF_OK;
         }
         wino_groups wg = {&j, &w, ctx};
         if (g->G >= 2 * nt && nt > 1) { /* whole groups per thread: no pool sync per group */

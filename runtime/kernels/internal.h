@@ -357,6 +357,8 @@ typedef struct afk_wino {
     int64_t nb;                         /* tile slots per task block; 0: afk_wino_run decides */
     int64_t wcost;                      /* per (output, input) channel pair, in GEMM slots: what
                                            transforming the weights on every run adds (0: once) */
+    int64_t dout;                       /* the direct conv's output positions when not OH*OW (a
+                                           dilated conv's mosaic, wino_mosaic.c), else 0 */
     float lo, hi;                       /* CLIP's bounds */
     const float *x, *U, *bias;          /* x (C,H,W), U from afk_wino_pack, bias (M) or NULL */
     const float *res;                   /* residual (M,OH,OW) added before act, or NULL */

@@ -123,6 +123,11 @@ static int64_t wino_cost(const afk_wino *w0, int m)
 enum { BIG_U_MAP = 32 * 32 };
 #define BIG_U (64.0 * 1024 * 1024)
 
+static double u_bytes(const afk_wino *w, int m)
+{
+    return (m == 4 ? 36.0 : 16.0) * (double)w->M * (double)w->C * sizeof(float);
+}
+
 int afk_wino_applies(afk_wino *w)
 {
     w->m = 4;
@@ -138,7 +143,8 @@ int afk_wino_applies(afk_wino *w)
         return 1;
     }
     /* the direct conv packs 9 rows per channel for every output (its weights stream too) */
-    int64_t p = pad_panel(w->OH * w->OW), direct = 9 * (p > mem_slots() ? p : mem_slots());
+    int64_t p = pad_panel(w->dout > 0 ? w->dout : w->OH * w->OW);
+    int64_t direct = 9 * (p > mem_slots() ? p : mem_slots());
     int64_t c4 = wino_cost(w, 4), c2 = wino_cost(w, 2);
     w->m = c2 < c4 ? 2 : 4;
     w->gain2 = (float)direct / (float)c2;
@@ -146,9 +152,14 @@ int afk_wino_applies(afk_wino *w)
      * 9. A layer whose transformed weights pass BIG_U bytes takes them only on maps of at least
      * BIG_U_MAP outputs, where each weight serves enough of them: on smaller maps they cost more
      * memory than their time is worth (the SD UNet's 1280-channel convs at 16x16: 236 MB each,
-     * 2.1 GB over the UNet, for ~0.75 s of a 8 s run) */
-    double u_bytes = (w->m == 4 ? 36.0 : 16.0) * (double)w->M * (double)w->C * sizeof(float);
-    if (u_bytes > BIG_U && w->OH * w->OW < BIG_U_MAP) return 0;
+     * 2.1 GB over the UNet, for ~0.75 s of a 8 s run). There, F(2x2) when its weights, 16/36 of
+     * F(4x4)'s, fit and still beat the direct conv (FCN's 2048->512 head at 28x28: 64 MiB,
+     * bench/conv_paths.c 78 against 160 ms direct on Zen 4). */
+    if (w->OH * w->OW < BIG_U_MAP && u_bytes(w, w->m) > BIG_U) {
+        if (w->m == 2 || u_bytes(w, 2) > BIG_U) return 0;
+        w->m = 2;
+        return c2 < direct;
+    }
     return (c2 < c4 ? c2 : c4) < direct;
 }
 

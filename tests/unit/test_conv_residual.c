@@ -22,6 +22,7 @@ typedef struct rcase {
     int act, bias;
     int wino; /* 1: Winograd F(4x4) forced, 2: F(2x2) forced (AVX-512, AVX2) */
     const char *what;
+    int64_t dil; /* 0: 1; > 1: pads = dil (a dilated conv, on Winograd through its mosaic) */
 } rcase;
 
 static void params(const rcase *c, int act, af_params *p, int64_t *OH)
@@ -29,12 +30,13 @@ static void params(const rcase *c, int act, af_params *p, int64_t *OH)
     memset(p, 0, sizeof *p);
     af_conv_params *cp = &p->conv;
     cp->nsp = 2, cp->group = (int32_t)c->group;
+    const int64_t d = c->dil > 1 ? c->dil : 1;
     for (int j = 0; j < 2; j++) {
-        cp->kernel[j] = (int32_t)c->k, cp->stride[j] = (int32_t)c->stride, cp->dilation[j] = 1;
-        cp->pad_begin[j] = cp->pad_end[j] = (int32_t)(c->k / 2);
+        cp->kernel[j] = (int32_t)c->k, cp->stride[j] = (int32_t)c->stride;
+        cp->dilation[j] = (int32_t)d, cp->pad_begin[j] = cp->pad_end[j] = (int32_t)(d * (c->k / 2));
     }
     cp->act.fn = act, cp->act.alpha = -0.25f, cp->act.beta = 0.5f; /* clip bounds */
-    *OH = (c->H + 2 * (c->k / 2) - c->k) / c->stride + 1;
+    *OH = (c->H + 2 * d * (c->k / 2) - d * (c->k - 1) - 1) / c->stride + 1;
 }
 
 /* Runs conv c (act, residual r or NULL) with `threads` threads; prepack: pre-packed weights. */
@@ -60,12 +62,16 @@ static af_status run(const rcase *c, int act, const float *x, const float *w, co
     void *packed = pb ? aligned_alloc(64, (pb + 63) / 64 * 64) : NULL;
     if (packed) af_kernel_prepack(AF_OP_CONV, &p, in, n_in, &out, 1, packed);
     ctx.packed = packed;
+    size_t sb = packed ? af_kernel_shared_bytes(AF_OP_CONV, packed) : 0; /* a dilated conv's mosaics */
+    ctx.shared = sb ? aligned_alloc(64, (sb + 63) / 64 * 64) : NULL;
+    ctx.shared_bytes = ctx.shared ? sb : 0;
     if (!st) st = afk_pool_create(threads, &ctx.pool, &err);
     if (!st) st = af_kernel_run(AF_OP_CONV, &p, in, n_in, &out, 1, &ctx, &err);
     if (st) fprintf(stderr, "  (conv said: %s)\n", err.msg);
     afk_pool_free(ctx.pool);
     free(scratch);
     free(packed);
+    free(ctx.shared);
     return st;
 }
 
@@ -135,7 +141,7 @@ static void test_case(const rcase *c)
 /* The check refuses a residual whose shape or dtype differs from Y's. */
 static void test_check(void)
 {
-    const rcase c = {8, 6, 8, 1, 3, 1, AF_UNARY_RELU, 1, 0, "check"};
+    const rcase c = {8, 6, 8, 1, 3, 1, AF_UNARY_RELU, 1, 0, "check", 1};
     af_params p;
     int64_t OH;
     params(&c, c.act, &p, &OH);
@@ -156,18 +162,20 @@ static void test_check(void)
 int main(void)
 {
     static const rcase cases[] = {
-        /* C   H   M   g  k  s  act  bias wino */
-        {16, 23, 24, 1, 3, 1, AF_UNARY_RELU, 1, 0, "3x3 im2col, several tiles"},
-        {24, 21, 45, 1, 3, 2, AF_UNARY_IDENTITY, 0, 0, "3x3 stride 2, no bias"},
-        {32, 30, 40, 1, 1, 1, AF_UNARY_CLIP, 1, 0, "pointwise"},
-        {64, 7, 300, 1, 1, 1, AF_UNARY_RELU, 1, 0, "pointwise 7x7 (small map)"},
-        {8, 12, 12, 4, 3, 1, AF_UNARY_SIGMOID, 1, 0, "grouped, sigmoid"},
-        {24, 19, 24, 24, 3, 1, AF_UNARY_CLIP, 1, 0, "depthwise 3x3"},
-        {10, 20, 10, 10, 5, 2, AF_UNARY_RELU, 0, 0, "depthwise 5x5 s2, no bias"},
-        {40, 22, 36, 1, 3, 1, AF_UNARY_RELU, 1, 1, "winograd"},
-        {20, 9, 30, 1, 3, 1, AF_UNARY_IDENTITY, 0, 1, "winograd, partial tiles, no bias"},
-        {24, 15, 20, 1, 3, 1, AF_UNARY_RELU, 1, 2, "winograd F(2x2), partial tiles"},
-        {32, 14, 48, 2, 3, 1, AF_UNARY_CLIP, 1, 1, "winograd, 2 groups"},
+        /* C   H   M   g  k  s  act  bias wino what dilation */
+        {16, 23, 24, 1, 3, 1, AF_UNARY_RELU, 1, 0, "3x3 im2col, several tiles", 1},
+        {24, 21, 45, 1, 3, 2, AF_UNARY_IDENTITY, 0, 0, "3x3 stride 2, no bias", 1},
+        {32, 30, 40, 1, 1, 1, AF_UNARY_CLIP, 1, 0, "pointwise", 1},
+        {64, 7, 300, 1, 1, 1, AF_UNARY_RELU, 1, 0, "pointwise 7x7 (small map)", 1},
+        {8, 12, 12, 4, 3, 1, AF_UNARY_SIGMOID, 1, 0, "grouped, sigmoid", 1},
+        {24, 19, 24, 24, 3, 1, AF_UNARY_CLIP, 1, 0, "depthwise 3x3", 1},
+        {10, 20, 10, 10, 5, 2, AF_UNARY_RELU, 0, 0, "depthwise 5x5 s2, no bias", 1},
+        {40, 22, 36, 1, 3, 1, AF_UNARY_RELU, 1, 1, "winograd", 1},
+        {20, 9, 30, 1, 3, 1, AF_UNARY_IDENTITY, 0, 1, "winograd, partial tiles, no bias", 1},
+        {24, 15, 20, 1, 3, 1, AF_UNARY_RELU, 1, 2, "winograd F(2x2), partial tiles", 1},
+        {32, 14, 48, 2, 3, 1, AF_UNARY_CLIP, 1, 1, "winograd, 2 groups", 1},
+        {24, 16, 40, 1, 3, 1, AF_UNARY_RELU, 1, 1, "winograd, dilation 2 (mosaic)", 2},
+        {16, 12, 20, 1, 3, 1, AF_UNARY_CLIP, 0, 2, "winograd F(2x2), dilation 4 (mosaic)", 4},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
     test_check();

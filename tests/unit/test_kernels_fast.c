@@ -218,6 +218,9 @@ static af_status run_conv(const conv_case *c, const float *x, const float *w, co
     void *packed = pb ? aligned_alloc(64, (pb + 63) / 64 * 64) : NULL;
     if (packed) af_kernel_prepack(AF_OP_CONV, &p, in, 3, &out, 1, packed);
     ctx.packed = packed;
+    size_t sb = packed ? af_kernel_shared_bytes(AF_OP_CONV, packed) : 0; /* a dilated conv's mosaics */
+    ctx.shared = sb ? aligned_alloc(64, (sb + 63) / 64 * 64) : NULL;
+    ctx.shared_bytes = ctx.shared ? sb : 0;
     af_err err = {0};
     af_status st = afk_pool_create(threads, &ctx.pool, &err);
     if (!st) st = af_kernel_run(AF_OP_CONV, &p, in, 3, &out, 1, &ctx, &err);
@@ -225,6 +228,7 @@ static af_status run_conv(const conv_case *c, const float *x, const float *w, co
     afk_pool_free(ctx.pool);
     free(scratch);
     free(packed);
+    free(ctx.shared);
     return st;
 }
 
@@ -258,6 +262,25 @@ static void conv_data_free(conv_data *d) { free(d->x), free(d->w), free(d->b), f
 
 /* GEMM path (afk_pgemm_force) and weight pre-packing of one run of test_conv_case. */
 static void test_conv_path(const conv_case *c, const conv_data *d, int path, int prepack);
+
+/* A dilated conv on Winograd (its mosaic, wino_mosaic.c) rounds unlike the direct conv, whose
+ * path it would otherwise fall back to (e.g. without ctx->shared): the bits must differ. */
+static void test_mosaic_taken(const conv_case *c, const conv_data *d)
+{
+    int64_t OH, OW;
+    af_params p;
+    conv_params(c, &p, &OH, &OW);
+    size_t ny = (size_t)(c->N * c->M * OH * OW);
+    float *yw = malloc(ny * 4), *yd = malloc(ny * 4);
+    int mode = afk_wino_mode, ok = run_conv(c, d->x, d->w, d->b, yw, 1, 1) == AF_OK;
+    afk_wino_mode = 0;
+    ok &= run_conv(c, d->x, d->w, d->b, yd, 1, 1) == AF_OK;
+    afk_wino_mode = mode;
+    CHECK(ok && memcmp(yw, yd, ny * 4), "dilated C%lld M%lld d%lld (%s): the same bits as the "
+          "direct conv: Winograd's mosaic not taken", (long long)c->C, (long long)c->M,
+          (long long)c->dil, afk_pgemm_isa());
+    free(yw), free(yd);
+}
 
 /* Winograd runs on a packed GEMM kernel (AVX-512F: 32-wide panels; AVX2+FMA: 16-wide; NEON:
  * 8-wide) with pre-packed (transformed) weights only: checks the packed size is the 36
@@ -296,6 +319,7 @@ static void test_wino_case(const conv_case *c0, const conv_data *d)
                   "(%s): packed %zu bytes, not %d transformed matrices", (long long)c->C,
                   (long long)c->M, (long long)c->H, (long long)c->W, afk_pgemm_isa(), pb, nk);
             test_conv_path(c, d, path, 1);
+            if (c->dil > 1) test_mosaic_taken(c, d);
         } else if (nrs[path] > 0)
             printf("  Winograd C%lld M%lld: skipped, no %s\n", (long long)c->C, (long long)c->M,
                    path == 2 ? "AVX-512" : "AVX2");
@@ -461,6 +485,12 @@ static void test_conv(void)
         {2, 8, 37, 41, 60, 1, 3, 1, 2, 1, AF_UNARY_SIGMOID, 2},
         {1, 300, 13, 13, 37, 1, 3, 1, 1, 1, AF_UNARY_SILU, 2},
         {1, 24, 3, 2, 30, 1, 3, 1, 1, 1, AF_UNARY_CLIP, 2},
+        /* dilated (pads = dilation, sides multiples of it): one Winograd run over the mosaic of
+         * the phase images (wino_mosaic.c); 2 images, 3 phases with 300 channels, 4x4 phases
+         * of 3x5 pixels */
+        {2, 24, 12, 16, 40, 1, 3, 1, 2, 2, AF_UNARY_RELU, 1},
+        {1, 300, 9, 9, 37, 1, 3, 1, 3, 3, AF_UNARY_SILU, 1},
+        {1, 16, 12, 20, 33, 1, 3, 1, 4, 4, AF_UNARY_CLIP, 2},
         /* small maps: 3x3 at 7x7 with 64 channels, pointwise with 300 input channels (2 k
          * blocks) and silu, stride 2 onto 7x7, 2 images of 9x9 with 96 channels and sigmoid */
         {1, 40, 7, 7, 64, 1, 3, 1, 1, 1, AF_UNARY_RELU, 0},

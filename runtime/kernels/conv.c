@@ -17,6 +17,7 @@
 #include "simd512.h"
 #include "dw_fast.h"
 #include "conv_dw.h"
+#include "dw_lanes.h"
 #include "wino_mosaic.h"
 #include "neon.h"
 
@@ -231,7 +232,11 @@ size_t afk_conv_scratch(const af_params *p, const af_tview *in, const af_tview *
     conv_geom g;
     geom_init(&g, cp, &in[0], &in[1], &out[0], 0);
     int64_t ph, pw, floats;
-    if (is_depthwise(&g)) return afk_dw_padded_geom(&g, &ph, &pw, &floats) ? (size_t)floats * 4 : 0;
+    if (is_depthwise(&g)) { /* the padded plane, or the 16-lane buffers (dw_lanes.c) */
+        size_t a = afk_dw_padded_geom(&g, &ph, &pw, &floats) ? (size_t)floats * 4 : 0;
+        size_t b = afk_dw_lanes_floats(&g) * 4;
+        return a > b ? a : b;
+    }
     size_t packed = afk_pgemm_work_floats(task_tile(is_pointwise(&g) ? 1 : g.Cg * g.K, g.osp)) * 4;
     if (is_pointwise(&g)) return packed;
     afk_wino w;
@@ -1041,6 +1046,23 @@ static int dw_direct(const conv_job *j, const float *x, const float *w, float *y
     return d.act;
 }
 
+/* 16 channels of one image with the channels in the lanes (dw_lanes.c). */
+static void conv_dw_lanes_task(void *arg, int64_t task, int tid)
+{
+    const conv_job *j = arg;
+    const conv_geom *g = &j->g;
+    const int64_t per_img = (g->C + 15) / 16, n = task / per_img, c0 = task % per_img * 16;
+    const int64_t nc = g->C - c0 < 16 ? g->C - c0 : 16;
+    const int act = afk_pgemm_act(&j->cp->act);
+    float *y = j->Y + n * g->M * g->osp;
+    afk_dw_lanes16(g, j->X + n * g->C * g->isp, j->W, j->B, y, c0, nc,
+                   (float *)(j->scratch + (size_t)tid * j->slice), act, j->cp->act.alpha,
+                   j->cp->act.beta);
+    for (int64_t c = c0; act < 0 && c < c0 + nc; c++)
+        conv_epilogue(j, c, 0, 1, y + c * g->osp, 0, g->osp);
+    conv_residual(j, y + c0 * g->osp, nc, 0, g->osp);
+}
+
 static void conv_dw_task(void *arg, int64_t task, int tid)
 {
     const conv_job *j = arg;
@@ -1255,6 +1277,11 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     j.slice = ctx && ctx->pool ? ctx->scratch_bytes / (size_t)nt : 0;
     j.pointwise = is_pointwise(g);
     j.depthwise = is_depthwise(g);
+    if (j.depthwise && j.scratch && afk_dw_lanes_ok(g) &&
+        ctx->scratch_bytes / (size_t)nt >= afk_dw_lanes_floats(g) * sizeof(float)) {
+        afk_parallel(ctx, g->N * ((g->C + 15) / 16), conv_dw_lanes_task, &j);
+        return AF_OK;
+    }
     if (j.depthwise) {
         /* at least DW_OUTPUTS outputs per task (a rule on the shape): small maps would
          * otherwise spend more on claiming tasks than on the work */

@@ -169,6 +169,7 @@ int main(void)
         {64, 7, 300, 1, 1, 1, AF_UNARY_RELU, 1, 0, "pointwise 7x7 (small map)", 1},
         {8, 12, 12, 4, 3, 1, AF_UNARY_SIGMOID, 1, 0, "grouped, sigmoid", 1},
         {24, 19, 24, 24, 3, 1, AF_UNARY_CLIP, 1, 0, "depthwise 3x3", 1},
+        {40, 7, 40, 40, 5, 1, AF_UNARY_CLIP, 1, 0, "depthwise 5x5 on 7x7 (channels in lanes)", 1},
         {10, 20, 10, 10, 5, 2, AF_UNARY_RELU, 0, 0, "depthwise 5x5 s2, no bias", 1},
         {40, 22, 36, 1, 3, 1, AF_UNARY_RELU, 1, 1, "winograd", 1},
         {20, 9, 30, 1, 3, 1, AF_UNARY_IDENTITY, 0, 1, "winograd, partial tiles, no bias", 1},

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/kernels/dw_lanes.h"
 #include "runtime/kernels/internal.h"
 #include "test_kernels_util.h"
 
@@ -702,6 +703,69 @@ static void test_avgpool_rows(void)
     }
 }
 
+/* The geometry conv.c sees for depthwise case c (2-D). */
+static conv_geom dw_geom(const conv_case *c)
+{
+    int64_t OH, OW;
+    af_params p;
+    conv_params(c, &p, &OH, &OW);
+    conv_geom g = {.N = c->N, .C = c->C, .M = c->M, .G = c->group, .Cg = 1, .Mg = 1,
+                   .K = c->k * c->k, .in = {1, c->H, c->W}, .out = {1, OH, OW},
+                   .k = {1, c->k, c->k}, .s = {1, c->stride, c->stride}, .d = {1, c->dil, c->dil},
+                   .pb = {0, c->pad, c->pad}, .pe = {0, c->pad, c->pad}, .isp = c->H * c->W,
+                   .osp = OH * OW};
+    return g;
+}
+
+/* Depthwise convs on small maps with 16 channels in the lanes (dw_lanes.c, AVX-512F): taken
+ * (afk_dw_lanes_ok) and the same bits as the plane loops (the same FMA chain per output, then
+ * bias and act), at 1 and 3 threads; partial channel groups, stride 2, 7x7 kernels, an
+ * activation the kernel does not fuse (tanh: the caller's epilogue), 2 images. The reference
+ * bound is checked by test_conv's small-map cases, which take this path too. */
+static void test_dw_lanes(void)
+{
+    static const conv_case cases[] = {
+        {2, 40, 7, 7, 40, 40, 5, 1, 2, 1, AF_UNARY_SILU, 0},
+        {1, 16, 14, 14, 16, 16, 3, 2, 1, 1, AF_UNARY_RELU, 0},
+        {1, 20, 7, 7, 20, 20, 7, 1, 3, 1, AF_UNARY_IDENTITY, 0},
+        {1, 33, 5, 6, 33, 33, 3, 1, 1, 1, AF_UNARY_HARD_SWISH, 0},
+        {1, 24, 8, 8, 24, 24, 3, 1, 1, 1, AF_UNARY_TANH, 0},
+        {1, 17, 13, 15, 17, 17, 5, 2, 2, 1, AF_UNARY_GELU, 0},
+    };
+    afk_pgemm_force = 2;
+    if (afk_pgemm_nr() != 32) {
+        printf("  dw lanes: skipped, no AVX-512\n");
+        afk_pgemm_force = -1;
+        return;
+    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const conv_case *c = &cases[i];
+        conv_data d;
+        conv_data_make(c, &d);
+        int64_t OH, OW;
+        af_params p;
+        conv_params(c, &p, &OH, &OW);
+        size_t ny = (size_t)(c->N * c->M * OH * OW);
+        float *y[3] = {malloc(ny * 4), malloc(ny * 4), malloc(ny * 4)};
+        conv_geom g = dw_geom(c);
+        CHECK(afk_dw_lanes_ok(&g), "dw lanes C%lld %lldx%lld k%lld: not taken", (long long)c->C,
+              (long long)c->H, (long long)c->W, (long long)c->k);
+        int ok = run_conv(c, d.x, d.w, d.b, y[0], 1, 0) == AF_OK;
+        ok &= run_conv(c, d.x, d.w, d.b, y[1], 3, 0) == AF_OK;
+        afk_dw_lanes_mode = 0; /* the plane loops */
+        ok &= run_conv(c, d.x, d.w, d.b, y[2], 1, 0) == AF_OK;
+        afk_dw_lanes_mode = -1;
+        CHECK(ok && !memcmp(y[0], y[1], ny * 4), "dw lanes C%lld k%lld: 3 threads differ from 1",
+              (long long)c->C, (long long)c->k);
+        CHECK(ok && !memcmp(y[0], y[2], ny * 4), "dw lanes C%lld %lldx%lld k%lld s%lld act %d: "
+              "not the plane loops' bits", (long long)c->C, (long long)c->H, (long long)c->W,
+              (long long)c->k, (long long)c->stride, c->act);
+        for (int t = 0; t < 3; t++) free(y[t]);
+        conv_data_free(&d);
+    }
+    afk_pgemm_force = -1;
+}
+
 int main(void)
 {
     test_avgpool_rows();
@@ -709,6 +773,7 @@ int main(void)
     test_resize_planes();
     test_convt_threads();
     test_conv();
+    test_dw_lanes();
     test_pool_threads();
     return check_report("kernels_fast");
 }

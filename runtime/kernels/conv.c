@@ -18,6 +18,7 @@
 #include "dw_fast.h"
 #include "conv_dw.h"
 #include "dw_lanes.h"
+#include "conv_glanes.h"
 #include "wino_mosaic.h"
 #include "neon.h"
 
@@ -92,6 +93,20 @@ static int wino_plan_cost(const conv_geom *g, const af_conv_params *cp, afk_wino
 static int wino_plan(const conv_geom *g, const af_conv_params *cp, afk_wino *w)
 {
     return wino_plan_cost(g, cp, w, 0);
+}
+
+/* 1: a grouped f32 conv runs with its groups' output channels in lanes (conv_glanes.c): where
+ * Winograd does not take it, and over per-group Winograd on maps up to 32x32. Zen 4, one thread
+ * (bench: grouped Winograd against lanes, ms): 18 groups of 16 at 14x14 0.261 / 0.167, at 28x28
+ * 0.729 / 0.672, 8 groups of 16 at 28x28 0.324 / 0.298; but 4 groups of 16 at 56x56
+ * 0.542 / 0.586. Stride 2 (no Winograd), against im2col + GEMM per group: 4 groups of 16 at
+ * 112 -> 56 0.94 / 0.74, 42 at 14 -> 7 0.260 / 0.126. */
+enum { GLANES_OVER_WINO = 32 * 32 };
+static int glanes_geom(const conv_geom *g, const af_conv_params *cp)
+{
+    afk_wino w;
+    return afk_glanes_ok(g) && !is_pointwise(g) &&
+           ((g->osp <= GLANES_OVER_WINO && afk_wino_mode < 1) || !wino_plan(g, cp, &w));
 }
 
 /* Per-thread scratch of the Winograd path: its V and Z blocks, and room for a compressed
@@ -242,6 +257,7 @@ size_t afk_conv_scratch(const af_params *p, const af_tview *in, const af_tview *
     afk_wino w;
     size_t col = col_bytes(g.Cg * g.K, g.osp);
     if (packed > col) col = packed;
+    if (glanes_geom(&g, cp) && afk_glanes_floats(&g) * 4 > col) col = afk_glanes_floats(&g) * 4;
     if (wino_plan(&g, cp, &w) && wino_scratch(&w) > col) return wino_scratch(&w);
     return col;
 }
@@ -275,7 +291,8 @@ size_t afk_convt_scratch(const af_params *p, const af_tview *in, const af_tview 
  * PACK_LANES / PACK_LANES16: as PACK_GEMM / PACK_GEMM16 in panels for channel-lane tiles, for
  * maps narrow enough that they issue fewer FMAs (afk_pgemm_lanes_ok: 7×7, 14×14). */
 enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1, PACK_GEMM16 = 2, PACK_CW = 3, PACK_Q8 = 4,
-       PACK_LANES = 5, PACK_LANES16 = 6, PACK_KH = 7, PACK_WQ8 = 8 };
+       PACK_LANES = 5, PACK_LANES16 = 6, PACK_KH = 7, PACK_WQ8 = 8, PACK_GLANES = 9 };
+
 
 /* 1: a float weight's panels are cut for channel-lane tiles (per image, group). */
 static int lanes_geom(const conv_geom *g) { return afk_pgemm_lanes_ok(g->Mg, g->osp, g->Cg * g->K); }
@@ -494,6 +511,8 @@ size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_t
         return b ? PACK_HDR * sizeof(float) + b : 0;
     }
     int half = in[1].dtype == AF_DTYPE_F16;
+    if (!half && glanes_geom(&g, cp))
+        return (afk_glanes_pack_floats(&g) + PACK_HDR) * sizeof(float);
     if (!half && wino_plan(&g, cp, &w)) /* per group */
         return ((size_t)g.G * afk_wino_pack_floats(&w) + PACK_HDR) * sizeof(float);
     if (!half && kh_geom(&g)) {
@@ -548,6 +567,11 @@ void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *ou
         for (int64_t gi = 0; gi < g.G; gi++)
             afk_pgemm_pack_a16(g.Mg, rows, (const uint16_t *)in[1].data + gi * g.Mg * rows, rows,
                                (uint16_t *)(d + PACK_HDR) + gi * g.Mg * rows);
+        return;
+    }
+    if (glanes_geom(&g, &p->conv)) {
+        h[1] = PACK_GLANES;
+        afk_glanes_pack(&g, in[1].data, d + PACK_HDR);
         return;
     }
     if (wino_plan(&g, &p->conv, &w)) {
@@ -1046,6 +1070,22 @@ static int dw_direct(const conv_job *j, const float *x, const float *w, float *y
     return d.act;
 }
 
+/* One group of one image with its output channels in the lanes (conv_glanes.c). */
+static void conv_glanes_task(void *arg, int64_t task, int tid)
+{
+    const conv_job *j = arg;
+    const conv_geom *g = &j->g;
+    const int64_t n = task / g->G, gi = task % g->G;
+    const int act = afk_pgemm_act(&j->cp->act);
+    float *y = j->Y + n * g->M * g->osp;
+    afk_glanes_group(g, j->X + n * g->C * g->isp, (const float *)j->packed + PACK_HDR, j->B, y, gi,
+                     (float *)(j->scratch + (size_t)tid * j->slice), act, j->cp->act.alpha,
+                     j->cp->act.beta);
+    for (int64_t m = 0; act < 0 && m < g->Mg; m++)
+        conv_epilogue(j, gi, m, 1, y + (gi * g->Mg + m) * g->osp, 0, g->osp);
+    conv_residual(j, y + gi * g->Mg * g->osp, g->Mg, 0, g->osp);
+}
+
 /* 16 channels of one image with the channels in the lanes (dw_lanes.c). */
 static void conv_dw_lanes_task(void *arg, int64_t task, int tid)
 {
@@ -1293,6 +1333,12 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     afk_wino w;
     const int kind = packed_kind(ctx ? ctx->packed : NULL);
     const int32_t *h = kind >= 0 ? ctx->packed : NULL;
+    if (kind == PACK_GLANES && j.scratch && glanes_geom(g, &p->conv) &&
+        ctx->scratch_bytes / (size_t)nt >= afk_glanes_floats(g) * sizeof(float)) {
+        j.packed = ctx->packed;
+        afk_parallel(ctx, g->N * g->G, conv_glanes_task, &j);
+        return AF_OK;
+    }
     if (h && ctx->scratch && (kind == PACK_WINO || kind == PACK_WQ8 || (kind == PACK_CW && h[2])) &&
         wino_plan(g, &p->conv, &w) && (kind == PACK_WQ8 ? (w.m = h[2]) > 0 : h[2] == w.m) &&
         ctx->scratch_bytes / (size_t)nt >= (kind == PACK_WQ8 ? afk_wino_int8_thread_floats(&w) *

@@ -168,6 +168,8 @@ int main(void)
         {32, 30, 40, 1, 1, 1, AF_UNARY_CLIP, 1, 0, "pointwise", 1},
         {64, 7, 300, 1, 1, 1, AF_UNARY_RELU, 1, 0, "pointwise 7x7 (small map)", 1},
         {8, 12, 12, 4, 3, 1, AF_UNARY_SIGMOID, 1, 0, "grouped, sigmoid", 1},
+        {32, 15, 32, 2, 3, 2, AF_UNARY_RELU, 1, 0, "16 per group, stride 2 (lanes)", 1},
+        {48, 9, 48, 3, 3, 1, AF_UNARY_CLIP, 0, 0, "16 per group (lanes), no bias", 1},
         {24, 19, 24, 24, 3, 1, AF_UNARY_CLIP, 1, 0, "depthwise 3x3", 1},
         {40, 7, 40, 40, 5, 1, AF_UNARY_CLIP, 1, 0, "depthwise 5x5 on 7x7 (channels in lanes)", 1},
         {10, 20, 10, 10, 5, 2, AF_UNARY_RELU, 0, 0, "depthwise 5x5 s2, no bias", 1},

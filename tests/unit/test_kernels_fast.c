@@ -197,6 +197,7 @@ static float conv_act(const conv_case *c, float v)
     if (c->act == AF_UNARY_HARD_SWISH) v = v * fmaxf(0.0f, fminf(1.0f, v / 6.0f + 0.5f));
     if (c->act == AF_UNARY_LEAKY_RELU) v = v < 0 ? 0.1f * v : v;
     if (c->act == AF_UNARY_GELU) v = (float)(0.5 * v * (1.0 + erf((double)v * 0.70710678118654752)));
+    if (c->act == AF_UNARY_TANH) v = tanhf(v); /* not fused: the epilogue's tanhf, slope <= 1 */
     return v;
 }
 
@@ -436,6 +437,12 @@ static void test_conv(void)
         {1, 8, 6, 9, 20, 1, 3, 1, 6, 2, AF_UNARY_RELU, 0},
         {1, 24, 9, 10, 36, 3, 3, 1, 1, 1, AF_UNARY_CLIP, 2},      /* grouped Winograd F(2x2) */
         {2, 32, 10, 11, 40, 8, 3, 1, 1, 1, AF_UNARY_RELU, 1},     /* groups spread over threads */
+        /* 9-16 output channels per group: the group's channels in lanes (conv_glanes.c): 16 per
+         * group at stride 2 on an odd map, 12 at stride 1 with 2 images, 5x5 with an activation
+         * the kernel does not fuse (tanh) */
+        {1, 32, 23, 21, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0},
+        {2, 48, 9, 9, 48, 4, 3, 1, 1, 1, AF_UNARY_SILU, 0},
+        {1, 36, 7, 7, 30, 3, 5, 1, 2, 1, AF_UNARY_TANH, 0},
         /* packed GEMM edges: K = 360 and 576 (k blocks of 256 plus a rest), M not a multiple
          * of 14 or 6, N not a multiple of 32 or 16, stride 2 (gathers), 1x1 stride 2,
          * pointwise K > 256, groups with pre-packed offsets, a 7-wide map (many row segments
@@ -722,6 +729,37 @@ static conv_geom dw_geom(const conv_case *c)
  * bias and act), at 1 and 3 threads; partial channel groups, stride 2, 7x7 kernels, an
  * activation the kernel does not fuse (tanh: the caller's epilogue), 2 images. The reference
  * bound is checked by test_conv's small-map cases, which take this path too. */
+/* The grouped cases above with 9-16 output channels per group are packed for the lanes kernel
+ * (afk_glanes_pack's size): the path test_conv checked is that one. */
+static void test_glanes_taken(void)
+{
+    static const conv_case cases[] = {{1, 32, 23, 21, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0},
+                                      {2, 48, 9, 9, 48, 4, 3, 1, 1, 1, AF_UNARY_SILU, 0},
+                                      {1, 36, 7, 7, 30, 3, 5, 1, 2, 1, AF_UNARY_TANH, 0}};
+    afk_pgemm_force = 2;
+    if (afk_pgemm_nr() != 32) {
+        printf("  grouped lanes: skipped, no AVX-512\n");
+        afk_pgemm_force = -1;
+        return;
+    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const conv_case *c = &cases[i];
+        af_params p;
+        int64_t OH, OW;
+        conv_params(c, &p, &OH, &OW);
+        float one = 1.0f;
+        af_tview in[3] = {TV(AF_DTYPE_F32, NULL, c->N, c->C, c->H, c->W),
+                          TV(AF_DTYPE_F32, &one, c->M, c->C / c->group, c->k, c->k),
+                          TV(AF_DTYPE_F32, NULL, c->M)};
+        af_tview out = TV(AF_DTYPE_F32, NULL, c->N, c->M, OH, OW);
+        size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &p, in, 3, &out, 1);
+        size_t want = (size_t)(c->group * c->k * c->k * (c->C / c->group) * 16 + 16) * 4;
+        CHECK(pb == want, "grouped C%lld M%lld g%lld: packed %zu bytes, not the lanes kernel's %zu",
+              (long long)c->C, (long long)c->M, (long long)c->group, pb, want);
+    }
+    afk_pgemm_force = -1;
+}
+
 static void test_dw_lanes(void)
 {
     static const conv_case cases[] = {
@@ -774,6 +812,7 @@ int main(void)
     test_convt_threads();
     test_conv();
     test_dw_lanes();
+    test_glanes_taken();
     test_pool_threads();
     return check_report("kernels_fast");
 }

@@ -291,7 +291,8 @@ size_t afk_convt_scratch(const af_params *p, const af_tview *in, const af_tview 
  * PACK_LANES / PACK_LANES16: as PACK_GEMM / PACK_GEMM16 in panels for channel-lane tiles, for
  * maps narrow enough that they issue fewer FMAs (afk_pgemm_lanes_ok: 7×7, 14×14). */
 enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1, PACK_GEMM16 = 2, PACK_CW = 3, PACK_Q8 = 4,
-       PACK_LANES = 5, PACK_LANES16 = 6, PACK_KH = 7, PACK_WQ8 = 8, PACK_GLANES = 9 };
+       PACK_LANES = 5, PACK_LANES16 = 6, PACK_KH = 7, PACK_WQ8 = 8, PACK_GLANES = 9,
+       PACK_DWL = 10 };
 
 
 /* 1: a float weight's panels are cut for channel-lane tiles (per image, group). */
@@ -497,7 +498,10 @@ size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_t
     conv_geom g;
     geom_init(&g, cp, &in[0], &in[1], &out[0], 0);
     afk_wino w;
-    if (is_depthwise(&g)) return 0;
+    if (is_depthwise(&g)) /* f32 weights for 16-lane channel blocks (dw_lanes.c), else none */
+        return in[1].dtype == AF_DTYPE_F32 && afk_dw_lanes_ok(&g)
+                   ? (afk_dw_lanes_pack_floats(&g) + PACK_HDR) * sizeof(float)
+                   : 0;
     if (in[1].dtype == AF_DTYPE_I8) { /* int8 compute, or nothing (the caller tries U8 next) */
         size_t b = afk_q8_bytes(in[1].data, in[1].rank, in[1].dims, g.G, afk_pgemm_mr(), 0), bw;
         if (b && wq8_plan(&g, cp, &in[1], &w, &bw) && bw > b) b = bw;
@@ -567,6 +571,11 @@ void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *ou
         for (int64_t gi = 0; gi < g.G; gi++)
             afk_pgemm_pack_a16(g.Mg, rows, (const uint16_t *)in[1].data + gi * g.Mg * rows, rows,
                                (uint16_t *)(d + PACK_HDR) + gi * g.Mg * rows);
+        return;
+    }
+    if (is_depthwise(&g)) {
+        h[1] = PACK_DWL;
+        afk_dw_lanes_pack(&g, in[1].data, d + PACK_HDR);
         return;
     }
     if (glanes_geom(&g, &p->conv)) {
@@ -1095,7 +1104,8 @@ static void conv_dw_lanes_task(void *arg, int64_t task, int tid)
     const int64_t nc = g->C - c0 < 16 ? g->C - c0 : 16;
     const int act = afk_pgemm_act(&j->cp->act);
     float *y = j->Y + n * g->M * g->osp;
-    afk_dw_lanes16(g, j->X + n * g->C * g->isp, j->W, j->B, y, c0, nc,
+    afk_dw_lanes16(g, j->X + n * g->C * g->isp, j->W, j->packed ? j->packed + PACK_HDR : NULL, j->B,
+                   y, c0, nc,
                    (float *)(j->scratch + (size_t)tid * j->slice), act, j->cp->act.alpha,
                    j->cp->act.beta);
     for (int64_t c = c0; act < 0 && c < c0 + nc; c++)
@@ -1319,6 +1329,7 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     j.depthwise = is_depthwise(g);
     if (j.depthwise && j.scratch && afk_dw_lanes_ok(g) &&
         ctx->scratch_bytes / (size_t)nt >= afk_dw_lanes_floats(g) * sizeof(float)) {
+        if (packed_kind(ctx->packed) == PACK_DWL) j.packed = ctx->packed;
         afk_parallel(ctx, g->N * ((g->C + 15) / 16), conv_dw_lanes_task, &j);
         return AF_OK;
     }

@@ -16,11 +16,13 @@
 
 int afk_dw_lanes_mode = -1;
 
-/* Largest output map the rule takes: 8x8. On Zen 4, one thread (the plane loops against this,
- * ms): 1152 ch 5x5 at 7x7 0.116 / 0.078, 3x3 0.068 / 0.051, silu fused 0.147 / 0.094; 672 ch
- * 5x5 stride 2 onto 7x7 0.099 / 0.075; but at 14x14 the plane loops' whole-row vectors win
- * (672 ch 5x5 0.122 / 0.138, 480 ch 3x3 0.049 / 0.068). */
-enum { LANES_MAX_OUT = 8 * 8, BLK = 8 };
+/* The rule: output maps up to 8x8, and 7x7 kernels up to 28x28. On Zen 4, one thread, weights
+ * packed once (the plane loops against this, ms): 1152 ch 5x5 at 7x7 0.114 / 0.061, 3x3
+ * 0.069 / 0.043, 768 ch 7x7 at 7x7 0.126 / 0.058, 672 ch 5x5 stride 2 onto 7x7 (silu) 0.120 /
+ * 0.077; 7x7 kernels 384 ch at 14x14 0.120 / 0.105, 192 ch at 28x28 0.230 / 0.210; but on
+ * larger maps smaller kernels stay faster on the plane loops' whole-row vectors (672 ch 5x5 at
+ * 14x14 0.122 / 0.132, 480 ch 3x3 0.050 / 0.063, 240 ch 5x5 at 28x28 0.167 / 0.189). */
+enum { LANES_MAX_OUT = 8 * 8, LANES_MAX_OUT_K7 = 28 * 28, BLK = 8 };
 
 static int geom_fits(const conv_geom *g)
 {
@@ -37,13 +39,42 @@ size_t afk_dw_lanes_floats(const conv_geom *g)
     return 16 * (ph * pw + (size_t)(g->out[1] * g->out[2]) + (size_t)(g->k[1] * g->k[2])) + 16;
 }
 
+size_t afk_dw_lanes_pack_floats(const conv_geom *g)
+{
+    return geom_fits(g) ? (size_t)((g->C + 15) / 16 * 16 * g->k[1] * g->k[2]) : 0;
+}
+
+void afk_dw_lanes_pack(const conv_geom *g, const float *w, float *dst)
+{
+    const int64_t K = g->k[1] * g->k[2];
+    memset(dst, 0, afk_dw_lanes_pack_floats(g) * sizeof(float));
+    for (int64_t c = 0; c < g->C; c++)
+        for (int64_t k = 0; k < K; k++) dst[(c / 16 * K + k) * 16 + c % 16] = w[c * K + k];
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 #define TGT512 AFK_TGT512
+
+/* Wt (K, 16) lane c = w[c0 + c][k] for c < nc, else 0: 16 rows of K through 16x16 transposes. */
+TGT512 static void weights_to_lanes(const float *w, int64_t K, int64_t c0, int64_t nc, float *Wt)
+{
+    for (int64_t k0 = 0; k0 < K; k0 += 16) {
+        const int64_t kn = K - k0 < 16 ? K - k0 : 16;
+        const __mmask16 m = (__mmask16)((1u << kn) - 1);
+        __m512 r[16];
+        for (int c = 0; c < 16; c++)
+            r[c] = c < nc ? _mm512_maskz_loadu_ps(m, w + (c0 + c) * K + k0) : _mm512_setzero_ps();
+        afk_tr16(r);
+        for (int64_t k = 0; k < kn; k++) _mm512_store_ps(Wt + (k0 + k) * 16, r[k]);
+    }
+}
 
 int afk_dw_lanes_ok(const conv_geom *g)
 {
     if (afk_dw_lanes_mode == 0 || afk_pgemm_nr() != 32 || !geom_fits(g)) return 0;
-    return afk_dw_lanes_mode == 1 || g->out[1] * g->out[2] <= LANES_MAX_OUT;
+    const int64_t out = g->out[1] * g->out[2];
+    return afk_dw_lanes_mode == 1 || out <= LANES_MAX_OUT ||
+           (g->k[1] * g->k[2] >= 49 && out <= LANES_MAX_OUT_K7);
 }
 
 /* 16 planes (rows c < nc of src, stride ld floats) -> 16-lane vectors at positions [0, n):
@@ -139,20 +170,17 @@ lanes_rows(const conv_geom *g, const float *P, int64_t PW, const float *Wt, cons
         }
 }
 
-TGT512 void afk_dw_lanes16(const conv_geom *g, const float *x, const float *w, const float *bias,
-                           float *y, int64_t c0, int64_t nc, float *scratch, int act, float lo,
-                           float hi)
+TGT512 void afk_dw_lanes16(const conv_geom *g, const float *x, const float *w, const float *wp,
+                           const float *bias, float *y, int64_t c0, int64_t nc, float *scratch,
+                           int act, float lo, float hi)
 {
     const int64_t H = g->in[1], W = g->in[2], OH = g->out[1], OW = g->out[2];
     const int64_t PH = H + g->pb[1] + g->pe[1], PW = W + g->pb[2] + g->pe[2], K = g->k[1] * g->k[2];
     float *P = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63); /* (PH, PW, 16) */
     float *O = P + PH * PW * 16, *Wt = O + OH * OW * 16;              /* (OH*OW, 16), (K, 16) */
     const __mmask16 cm = (__mmask16)((1u << nc) - 1);
-    for (int64_t k = 0; k < K; k++) { /* Wt[k] lane c: w[c0 + c][k] */
-        float t[16] = {0};
-        for (int64_t c = 0; c < nc; c++) t[c] = w[(c0 + c) * K + k];
-        _mm512_store_ps(Wt + k * 16, _mm512_loadu_ps(t));
-    }
+    if (wp) Wt = (float *)wp + c0 / 16 * K * 16; /* packed once per session */
+    else weights_to_lanes(w, K, c0, nc, Wt);
     zero_border(g, P, PH, PW);
     planes_to_lanes(x + c0 * H * W, H * W, nc, H * W, W, P + (g->pb[1] * PW + g->pb[2]) * 16, PW);
     const __m512 bv = bias ? _mm512_maskz_loadu_ps(cm, bias + c0) : _mm512_setzero_ps();
@@ -168,10 +196,11 @@ int afk_dw_lanes_ok(const conv_geom *g)
     return 0;
 }
 
-void afk_dw_lanes16(const conv_geom *g, const float *x, const float *w, const float *bias,
-                    float *y, int64_t c0, int64_t nc, float *scratch, int act, float lo, float hi)
+void afk_dw_lanes16(const conv_geom *g, const float *x, const float *w, const float *wp,
+                    const float *bias, float *y, int64_t c0, int64_t nc, float *scratch, int act,
+                    float lo, float hi)
 {
-    (void)g, (void)x, (void)w, (void)bias, (void)y, (void)c0, (void)nc, (void)scratch;
+    (void)g, (void)x, (void)w, (void)wp, (void)bias, (void)y, (void)c0, (void)nc, (void)scratch;
     (void)act, (void)lo, (void)hi;
 }
 #endif

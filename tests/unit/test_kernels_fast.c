@@ -726,7 +726,7 @@ static conv_geom dw_geom(const conv_case *c)
 
 /* Depthwise convs on small maps with 16 channels in the lanes (dw_lanes.c, AVX-512F): taken
  * (afk_dw_lanes_ok) and the same bits as the plane loops (the same FMA chain per output, then
- * bias and act), at 1 and 3 threads; partial channel groups, stride 2, 7x7 kernels, an
+ * bias and act), at 1 thread with packed weights and 3 with weights transposed per block; partial channel groups, stride 2, 7x7 kernels, an
  * activation the kernel does not fuse (tanh: the caller's epilogue), 2 images. The reference
  * bound is checked by test_conv's small-map cases, which take this path too. */
 /* The grouped cases above with 9-16 output channels per group are packed for the lanes kernel
@@ -769,6 +769,7 @@ static void test_dw_lanes(void)
         {1, 33, 5, 6, 33, 33, 3, 1, 1, 1, AF_UNARY_HARD_SWISH, 0},
         {1, 24, 8, 8, 24, 24, 3, 1, 1, 1, AF_UNARY_TANH, 0},
         {1, 17, 13, 15, 17, 17, 5, 2, 2, 1, AF_UNARY_GELU, 0},
+        {1, 20, 14, 14, 20, 20, 7, 1, 3, 1, AF_UNARY_IDENTITY, 0}, /* 7x7 kernel, larger map */
     };
     afk_pgemm_force = 2;
     if (afk_pgemm_nr() != 32) {
@@ -788,12 +789,12 @@ static void test_dw_lanes(void)
         conv_geom g = dw_geom(c);
         CHECK(afk_dw_lanes_ok(&g), "dw lanes C%lld %lldx%lld k%lld: not taken", (long long)c->C,
               (long long)c->H, (long long)c->W, (long long)c->k);
-        int ok = run_conv(c, d.x, d.w, d.b, y[0], 1, 0) == AF_OK;
-        ok &= run_conv(c, d.x, d.w, d.b, y[1], 3, 0) == AF_OK;
+        int ok = run_conv(c, d.x, d.w, d.b, y[0], 1, 1) == AF_OK; /* weights packed once */
+        ok &= run_conv(c, d.x, d.w, d.b, y[1], 3, 0) == AF_OK;      /* or transposed per block */
         afk_dw_lanes_mode = 0; /* the plane loops */
         ok &= run_conv(c, d.x, d.w, d.b, y[2], 1, 0) == AF_OK;
         afk_dw_lanes_mode = -1;
-        CHECK(ok && !memcmp(y[0], y[1], ny * 4), "dw lanes C%lld k%lld: 3 threads differ from 1",
+        CHECK(ok && !memcmp(y[0], y[1], ny * 4), "dw lanes C%lld k%lld: 3 threads (weights transposed per block) differ from 1 (packed)",
               (long long)c->C, (long long)c->k);
         CHECK(ok && !memcmp(y[0], y[2], ny * 4), "dw lanes C%lld %lldx%lld k%lld s%lld act %d: "
               "not the plane loops' bits", (long long)c->C, (long long)c->H, (long long)c->W,

@@ -97,10 +97,10 @@ static int wino_plan(const conv_geom *g, const af_conv_params *cp, afk_wino *w)
 
 /* 1: a grouped f32 conv runs with its groups' output channels in lanes (conv_glanes.c): where
  * Winograd does not take it, and over per-group Winograd on maps up to 32x32. Zen 4, one thread
- * (bench: grouped Winograd against lanes, ms): 18 groups of 16 at 14x14 0.261 / 0.167, at 28x28
- * 0.729 / 0.672, 8 groups of 16 at 28x28 0.324 / 0.298; but 4 groups of 16 at 56x56
- * 0.542 / 0.586. Stride 2 (no Winograd), against im2col + GEMM per group: 4 groups of 16 at
- * 112 -> 56 0.94 / 0.74, 42 at 14 -> 7 0.260 / 0.126. */
+ * (bench: grouped Winograd against lanes, ms): 18 groups of 16 at 14x14 0.257 / 0.190, 8 of
+ * 16 at 28x28 0.324 / 0.298; but 4 groups of 16 at 56x56 0.542 / 0.586. Stride 2 (no
+ * Winograd), against im2col + GEMM per group: 4 groups of 16 at 112 -> 56 0.95 / 0.64, 42 at
+ * 14 -> 7 0.257 / 0.179. */
 enum { GLANES_OVER_WINO = 32 * 32 };
 static int glanes_geom(const conv_geom *g, const af_conv_params *cp)
 {
@@ -1079,20 +1079,24 @@ static int dw_direct(const conv_job *j, const float *x, const float *w, float *y
     return d.act;
 }
 
-/* One group of one image with its output channels in the lanes (conv_glanes.c). */
+/* One band of output rows of one group of one image, the group's output channels in lanes
+ * (conv_glanes.c). */
 static void conv_glanes_task(void *arg, int64_t task, int tid)
 {
     const conv_job *j = arg;
     const conv_geom *g = &j->g;
-    const int64_t n = task / g->G, gi = task % g->G;
+    const int64_t rows = afk_glanes_band_rows(g), nb = (g->out[1] + rows - 1) / rows;
+    const int64_t band = task % nb, gi = task / nb % g->G, n = task / nb / g->G;
+    const int64_t oh0 = band * rows, oh1 = oh0 + rows < g->out[1] ? oh0 + rows : g->out[1];
+    const int64_t p0 = oh0 * g->out[2], t = (oh1 - oh0) * g->out[2];
     const int act = afk_pgemm_act(&j->cp->act);
     float *y = j->Y + n * g->M * g->osp;
     afk_glanes_group(g, j->X + n * g->C * g->isp, (const float *)j->packed + PACK_HDR, j->B, y, gi,
-                     (float *)(j->scratch + (size_t)tid * j->slice), act, j->cp->act.alpha,
-                     j->cp->act.beta);
+                     oh0, oh1, (float *)(j->scratch + (size_t)tid * j->slice), act,
+                     j->cp->act.alpha, j->cp->act.beta);
     for (int64_t m = 0; act < 0 && m < g->Mg; m++)
-        conv_epilogue(j, gi, m, 1, y + (gi * g->Mg + m) * g->osp, 0, g->osp);
-    conv_residual(j, y + gi * g->Mg * g->osp, g->Mg, 0, g->osp);
+        conv_epilogue(j, gi, m, 1, y + (gi * g->Mg + m) * g->osp, p0, t);
+    conv_residual(j, y + gi * g->Mg * g->osp, g->Mg, p0, t);
 }
 
 /* 16 channels of one image with the channels in the lanes (dw_lanes.c). */
@@ -1347,7 +1351,8 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     if (kind == PACK_GLANES && j.scratch && glanes_geom(g, &p->conv) &&
         ctx->scratch_bytes / (size_t)nt >= afk_glanes_floats(g) * sizeof(float)) {
         j.packed = ctx->packed;
-        afk_parallel(ctx, g->N * g->G, conv_glanes_task, &j);
+        const int64_t rows = afk_glanes_band_rows(g);
+        afk_parallel(ctx, g->N * g->G * ((g->out[1] + rows - 1) / rows), conv_glanes_task, &j);
         return AF_OK;
     }
     if (h && ctx->scratch && (kind == PACK_WINO || kind == PACK_WQ8 || (kind == PACK_CW && h[2])) &&

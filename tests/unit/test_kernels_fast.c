@@ -443,6 +443,11 @@ static void test_conv(void)
         {1, 32, 23, 21, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0},
         {2, 48, 9, 9, 48, 4, 3, 1, 1, 1, AF_UNARY_SILU, 0},
         {1, 36, 7, 7, 30, 3, 5, 1, 2, 1, AF_UNARY_TANH, 0},
+        /* ... 24 and 32 per group at stride 2 (two channel blocks per broadcast), and a wide
+         * map cut into bands of output rows (30 rows of 200: bands of 10) */
+        {1, 48, 13, 17, 48, 2, 3, 2, 1, 1, AF_UNARY_SILU, 0},
+        {2, 64, 10, 10, 64, 2, 3, 2, 1, 1, AF_UNARY_CLIP, 0},
+        {1, 32, 60, 400, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0},
         /* packed GEMM edges: K = 360 and 576 (k blocks of 256 plus a rest), M not a multiple
          * of 14 or 6, N not a multiple of 32 or 16, stride 2 (gathers), 1x1 stride 2,
          * pointwise K > 256, groups with pre-packed offsets, a 7-wide map (many row segments
@@ -735,7 +740,10 @@ static void test_glanes_taken(void)
 {
     static const conv_case cases[] = {{1, 32, 23, 21, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0},
                                       {2, 48, 9, 9, 48, 4, 3, 1, 1, 1, AF_UNARY_SILU, 0},
-                                      {1, 36, 7, 7, 30, 3, 5, 1, 2, 1, AF_UNARY_TANH, 0}};
+                                      {1, 36, 7, 7, 30, 3, 5, 1, 2, 1, AF_UNARY_TANH, 0},
+                                      {1, 48, 13, 17, 48, 2, 3, 2, 1, 1, AF_UNARY_SILU, 0},
+                                      {2, 64, 10, 10, 64, 2, 3, 2, 1, 1, AF_UNARY_CLIP, 0},
+                                      {1, 32, 60, 400, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0}};
     afk_pgemm_force = 2;
     if (afk_pgemm_nr() != 32) {
         printf("  grouped lanes: skipped, no AVX-512\n");
@@ -753,7 +761,8 @@ static void test_glanes_taken(void)
                           TV(AF_DTYPE_F32, NULL, c->M)};
         af_tview out = TV(AF_DTYPE_F32, NULL, c->N, c->M, OH, OW);
         size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &p, in, 3, &out, 1);
-        size_t want = (size_t)(c->group * c->k * c->k * (c->C / c->group) * 16 + 16) * 4;
+        int64_t Mp = (c->M / c->group + 15) / 16 * 16; /* a group's channels in 16-lane blocks */
+        size_t want = (size_t)(c->group * c->k * c->k * (c->C / c->group) * Mp + 16) * 4;
         CHECK(pb == want, "grouped C%lld M%lld g%lld: packed %zu bytes, not the lanes kernel's %zu",
               (long long)c->C, (long long)c->M, (long long)c->group, pb, want);
     }

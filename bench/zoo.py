@@ -6,6 +6,7 @@ against ONNX Runtime.
                        [--models a,b,...] [--threads 1,2] [--rounds 3] [--runs 10]
                        [--budget MIN] [--no-time] [--max-params M] [--run-all]
                        [--cached-only] [--doc docs/model-zoo.md]
+  python3 bench/zoo.py --self-check [WORK]   (the detection metric on broken detections)
 
 Models: torchvision.models.list_models() (torchvision 0.14, Debian's python3-torchvision), split
 by family: classification, segmentation, detection, keypoint, video, optical_flow, quantized.

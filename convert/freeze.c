@@ -65,6 +65,47 @@ static int collect_inputs(const af_graph *g, int t, uint8_t *seen, uint8_t *hit)
     return found;
 }
 
+/* The nearest tensor t is computed from (breadth first, through non-constant tensors) that
+ * has a data-dependent extent, or -1: t is then computed from the values of such rows (a
+ * detection's box), which freezing an input would not make usable. seen: n_tensors bytes. */
+static int nearest_dyn(const af_graph *g, int t, uint8_t *seen)
+{
+    int *queue = malloc(sizeof(int) * (size_t)(g->n_tensors + 1));
+    if (!queue) return -1;
+    int head = 0, tail = 0, found = -1;
+    queue[tail++] = t;
+    seen[t] = 1;
+    while (head < tail && found < 0) {
+        const af_tensor *x = &g->tensors[queue[head++]];
+        if (af_tensor_is_const(x) || x->producer < 0 || x->producer >= g->n_nodes) continue;
+        const af_node *n = &g->nodes[x->producer];
+        for (int k = 0; k < n->n_in && found < 0; k++) {
+            int u = n->in[k];
+            if (u < 0 || u >= g->n_tensors || seen[u]) continue;
+            seen[u] = 1;
+            if (g->tensors[u].dyn) found = u;
+            queue[tail++] = u;
+        }
+    }
+    free(queue);
+    /* rows with constant rows appended (a data-dependent Loop's reads) are named as the rows */
+    for (;;) {
+        const af_tensor *x = found >= 0 ? &g->tensors[found] : NULL;
+        const af_node *n = x && x->producer >= 0 ? &g->nodes[x->producer] : NULL;
+        if (!n || n->op != AF_OP_CONCAT) break;
+        int rows = -1, others = 0;
+        for (int k = 0; k < n->n_in; k++) {
+            int u = n->in[k];
+            if (u >= 0 && af_tensor_is_const(&g->tensors[u])) continue;
+            if (u >= 0 && g->tensors[u].dyn) rows = u;
+            others++;
+        }
+        if (others != 1 || rows < 0) break;
+        found = rows;
+    }
+    return found;
+}
+
 /* The next '...'-quoted name in *p (skipping the one after "node "), or 0 when none. */
 static int next_quoted(const char **p, const char *msg, char *out, size_t size)
 {
@@ -120,6 +161,16 @@ void af_freeze_hint(const af_graph *g, af_err *err)
             break;
         }
         memset(seen, 0, (size_t)g->n_tensors * 2);
+        int d = nearest_dyn(g, t, seen);
+        if (d >= 0) {
+            size_t len = strlen(err->msg);
+            snprintf(err->msg + len, sizeof err->msg - len, "; it is computed from the values "
+                     "of '%s' (rows of a data-dependent extent): a shape computed from tensor "
+                     "values has no capacity, which is not supported yet",
+                     g->tensors[d].name);
+            break;
+        }
+        memset(seen, 0, (size_t)g->n_tensors);
         if (collect_inputs(g, t, seen, seen + g->n_tensors) > 0) {
             append_hint(g, seen + g->n_tensors, t, err);
             break;

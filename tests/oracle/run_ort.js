@@ -2,12 +2,14 @@
 // tests/oracle/run_ort.js — ONNX Runtime (onnxruntime-node, CPU) as the independent reference.
 //
 //   node tests/oracle/run_ort.js MODEL.onnx INPUT_DIR OUTPUT_DIR [--threads N] [--bench N] [--json]
+//                                [--graph-opt disabled|basic|extended|all]
 //
 // Reads every graph input from INPUT_DIR/<N'>.npy and writes every output to OUTPUT_DIR/<N'>.npy,
 // where N' is the tensor name with every byte outside [A-Za-z0-9_.-] replaced by '_' (the rule in
 // docs/cli.md). With --bench N it also times N runs after the first (warm-up) run and prints one
 // JSON object: {load_ms, first_run_ms, run_ms_median, run_ms_min, run_ms_mean, runs, threads,
-// peak_rss_kb, ort_version}. Errors: one line on stderr, exit 1 (2 for a usage error).
+// peak_rss_kb, ort_version}. --graph-opt sets ONNX Runtime's graph optimization level (default
+// all; bench/zoo.py's detection baseline runs it with disabled). Errors: one line on stderr, exit 1 (2 for a usage error).
 // Install: cd tests/oracle && npm install --ignore-scripts --no-audit --no-fund
 'use strict';
 
@@ -130,7 +132,7 @@ function sanitize(name) {
 
 function parseArgs(argv) {
   const pos = [];
-  const opt = { threads: 1, bench: 0, json: false };
+  const opt = { threads: 1, bench: 0, json: false, graphOpt: 'all' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const intArg = (name) => {
@@ -141,10 +143,14 @@ function parseArgs(argv) {
     if (a === '--threads') opt.threads = intArg(a);
     else if (a === '--bench') opt.bench = intArg(a);
     else if (a === '--json') opt.json = true;
+    else if (a === '--graph-opt') {
+      opt.graphOpt = argv[++i];
+      if (!['disabled', 'basic', 'extended', 'all'].includes(opt.graphOpt)) throw new UsageError('--graph-opt needs disabled, basic, extended or all');
+    }
     else if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
     else pos.push(a);
   }
-  if (pos.length !== 3) throw new UsageError('usage: run_ort.js MODEL.onnx INPUT_DIR OUTPUT_DIR [--threads N] [--bench N] [--json]');
+  if (pos.length !== 3) throw new UsageError('usage: run_ort.js MODEL.onnx INPUT_DIR OUTPUT_DIR [--threads N] [--bench N] [--json] [--graph-opt LEVEL]');
   [opt.model, opt.inputs, opt.outputs] = pos;
   return opt;
 }
@@ -173,7 +179,7 @@ async function main() {
     intraOpNumThreads: opt.threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: opt.graphOpt,
   });
   const loadMs = performance.now() - t0;
 

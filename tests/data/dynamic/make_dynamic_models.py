@@ -13,7 +13,8 @@ k = min(5, rows) computed from Shape -> Gather of the boxes by the TopK indices.
 their "no boxes left?" If on the row count; dyn_range.onnx Mask R-CNN's Range(0, rows) indexing
 (dyn_range_refused.onnx the same with a negative step); dyn_loop.onnx a Loop over the kept
 rows (dyn_loop_refused.onnx a body reading them otherwise, dyn_loop_capacity.onnx a count
-that exceeds its capacity); dyn_refused.onnx feeds the rows to an op that does
+that exceeds its capacity; dyn_resize_refused.onnx a Resize sized by a kept row's values, as
+Mask R-CNN pastes its masks); dyn_refused.onnx feeds the rows to an op that does
 not take them (CumSum). Inputs give 0, 3, 5 and 20 rows (k = 0, 3, 5, 5). Debian's python3-onnx
 and numpy only.
 """
@@ -225,6 +226,49 @@ def dyn_loop_capacity(extra=1, name="dyn_loop_capacity.onnx"):
          name)
 
 
+def dyn_resize_refused():
+    """Mask R-CNN's mask paste, cut down: a Loop over the kept rows whose body resizes a fixed
+    2x2 map to a size computed from row i's values (1 + floor(4 * |box[2:4]|)) and emits its
+    maximum. Shapes computed from tensor values have no capacity: refused naming the Resize and
+    the rows its sizes come from (ONNX Runtime runs it)."""
+    N = helper.make_node
+    T = TensorProto
+    body = helper.make_graph(
+        [N("Identity", ["cond_in"], ["cond_out"], name="b_cond"),
+         N("Gather", ["b", "i"], ["row"], name="b_row", axis=0),
+         N("Slice", ["row", "b_s", "b_e"], ["wh"], name="b_wh"),
+         N("Abs", ["wh"], ["awh"], name="b_abs"),
+         N("Mul", ["awh", "b_four"], ["wh4"], name="b_mul"),
+         N("Floor", ["wh4"], ["whf"], name="b_floor"),
+         N("Cast", ["whf"], ["whi"], name="b_cast", to=T.INT64),
+         N("Add", ["whi", "b_one"], ["hw"], name="b_add"),
+         N("Concat", ["b_11", "hw"], ["sizes"], name="b_sizes", axis=0),
+         N("Resize", ["b_map", "", "", "sizes"], ["big"], name="paste_resize", mode="linear"),
+         N("ReduceMax", ["big"], ["emit"], name="b_max", keepdims=0)],
+        "body", [helper.make_tensor_value_info("i", T.INT64, []),
+                 helper.make_tensor_value_info("cond_in", T.BOOL, [])],
+        [helper.make_tensor_value_info("cond_out", T.BOOL, []),
+         helper.make_tensor_value_info("emit", T.FLOAT, [])],
+        [const("b_s", np.array([2], np.int64)), const("b_e", np.array([4], np.int64)),
+         const("b_four", np.float32(4.0)), const("b_one", np.array([1], np.int64)),
+         const("b_11", np.array([1, 1], np.int64)),
+         const("b_map", np.arange(4, dtype=np.float32).reshape(1, 1, 2, 2))])
+    nodes = [N("Greater", ["scores", "thr"], ["mask"], name="gt"),
+             N("NonZero", ["mask"], ["nz"], name="nonzero"),
+             N("Squeeze", ["nz", "sq_axes"], ["idx"], name="squeeze"),
+             N("Gather", ["boxes", "idx"], ["b"], name="gather_b", axis=0),
+             N("Shape", ["b"], ["shp"], name="shape"),
+             N("Gather", ["shp", "zero_i"], ["n"], name="gather_n", axis=0),
+             N("Loop", ["n", ""], ["maxima"], name="per_row", body=body)]
+    inits = [const("thr", np.float32(0.5)), const("sq_axes", np.array([0], np.int64)),
+             const("zero_i", np.array(0, np.int64))]
+    save(helper.make_graph(nodes, "dyn_resize_refused",
+                           [helper.make_tensor_value_info("scores", T.FLOAT, [S]),
+                            helper.make_tensor_value_info("boxes", T.FLOAT, [S, 4])],
+                           [helper.make_tensor_value_info("maxima", T.FLOAT, ["n"])], inits),
+         "dyn_resize_refused.onnx")
+
+
 def dyn_refused():
     """A data-dependent extent into an op without a rule for it (CumSum): refused in one line
     naming the node."""
@@ -292,6 +336,7 @@ if __name__ == "__main__":
         dyn_loop_capacity()
         dyn_loop_capacity(0, "dyn_loop_capacity0.onnx")
         dyn_refused()
+        dyn_resize_refused()
     elif sys.argv[1:2] == ["inputs"] and len(sys.argv) == 3:
         inputs(sys.argv[2])
     elif sys.argv[1:2] == ["check"] and len(sys.argv) == 4:

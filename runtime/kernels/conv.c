@@ -1108,8 +1108,8 @@ static void conv_dw_lanes_task(void *arg, int64_t task, int tid)
     const int64_t nc = g->C - c0 < 16 ? g->C - c0 : 16;
     const int act = afk_pgemm_act(&j->cp->act);
     float *y = j->Y + n * g->M * g->osp;
-    afk_dw_lanes16(g, j->X + n * g->C * g->isp, j->W, j->packed ? j->packed + PACK_HDR : NULL, j->B,
-                   y, c0, nc,
+    const float *wp = j->packed ? j->packed + PACK_HDR : NULL; /* PACK_DWL, or transposed */
+    afk_dw_lanes16(g, j->X + n * g->C * g->isp, j->W, wp, j->B, y, c0, nc,
                    (float *)(j->scratch + (size_t)tid * j->slice), act, j->cp->act.alpha,
                    j->cp->act.beta);
     for (int64_t c = c0; act < 0 && c < c0 + nc; c++)

@@ -3,13 +3,13 @@
  *
  * With 16 output channels per group (RegNet's group width 16, ResNeXt's narrow stages) the
  * im2col + GEMM path packs every input value once per kernel tap for only 16 rows of products:
- * on a stride-2 conv the packing costs as much as the products. Here a group's Cg input planes are copied once into zero-
- * padded planes P; each output position is then one vector per 16 output channels, the sum
- * over (kh, kw, ci) of a broadcast input value times that tap's weight vector, 8 positions
- * sharing each weight load and each broadcast serving up to two channel blocks (ONNX Runtime's
- * NCHWc convolutions work the same way). The outputs O (OH*OW, Mp) are transposed back into
- * the group's planes.
- *   P: (Cg, PH, PW); weights (KH*KW*Cg, Mp) per group, Mp = Mg rounded up to 16; O: (OH*OW, Mp).
+ * on a stride-2 conv the packing costs as much as the products. Here a group's Cg input planes
+ * are copied once into zero-padded planes P, per band of output rows; each output position is
+ * then one vector per 16 output channels, the sum over (kh, kw, ci) of a broadcast input value
+ * times that tap's weight vector, 8 positions sharing each weight load and each broadcast
+ * serving up to two channel blocks (ONNX Runtime's NCHWc convolutions work the same way). The
+ * outputs O (positions, Mp) are transposed back into the group's planes.
+ *   P: (Cg, PH, PW); weights (KH*KW*Cg, Mp) per group, Mp = Mg rounded up to 16; O: (rows*OW, Mp).
  */
 #include "conv_glanes.h"
 
@@ -67,7 +67,10 @@ int64_t afk_glanes_band_rows(const conv_geom *g)
 }
 
 /* Input rows a band of `rows` output rows reads. */
-static int64_t band_in_rows(const conv_geom *g, int64_t rows) { return (rows - 1) * g->s[1] + g->k[1]; }
+static int64_t band_in_rows(const conv_geom *g, int64_t rows)
+{
+    return (rows - 1) * g->s[1] + g->k[1];
+}
 
 size_t afk_glanes_floats(const conv_geom *g)
 {

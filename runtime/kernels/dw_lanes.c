@@ -35,7 +35,8 @@ static int geom_fits(const conv_geom *g)
 size_t afk_dw_lanes_floats(const conv_geom *g)
 {
     if (!geom_fits(g)) return 0;
-    size_t ph = (size_t)(g->in[1] + g->pb[1] + g->pe[1]), pw = (size_t)(g->in[2] + g->pb[2] + g->pe[2]);
+    size_t ph = (size_t)(g->in[1] + g->pb[1] + g->pe[1]);
+    size_t pw = (size_t)(g->in[2] + g->pb[2] + g->pe[2]);
     return 16 * (ph * pw + (size_t)(g->out[1] * g->out[2]) + (size_t)(g->k[1] * g->k[2])) + 16;
 }
 

@@ -734,8 +734,18 @@ static conv_geom dw_geom(const conv_case *c)
  * bias and act), at 1 thread with packed weights and 3 with weights transposed per block; partial channel groups, stride 2, 7x7 kernels, an
  * activation the kernel does not fuse (tanh: the caller's epilogue), 2 images. The reference
  * bound is checked by test_conv's small-map cases, which take this path too. */
-/* The grouped cases above with 9-16 output channels per group are packed for the lanes kernel
- * (afk_glanes_pack's size): the path test_conv checked is that one. */
+/* Selects the AVX-512 kernels (afk_pgemm_force); 0, said and undone, when the CPU lacks them. */
+static int force_avx512(const char *what)
+{
+    afk_pgemm_force = 2;
+    if (afk_pgemm_nr() == 32) return 1;
+    printf("  %s: skipped, no AVX-512\n", what);
+    afk_pgemm_force = -1;
+    return 0;
+}
+
+/* The grouped cases above with 9-16 output channels per group (17-32 at stride 2) are packed
+ * for the lanes kernel (afk_glanes_pack's size): the path test_conv checked is that one. */
 static void test_glanes_taken(void)
 {
     static const conv_case cases[] = {{1, 32, 23, 21, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0},
@@ -744,12 +754,7 @@ static void test_glanes_taken(void)
                                       {1, 48, 13, 17, 48, 2, 3, 2, 1, 1, AF_UNARY_SILU, 0},
                                       {2, 64, 10, 10, 64, 2, 3, 2, 1, 1, AF_UNARY_CLIP, 0},
                                       {1, 32, 60, 400, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0}};
-    afk_pgemm_force = 2;
-    if (afk_pgemm_nr() != 32) {
-        printf("  grouped lanes: skipped, no AVX-512\n");
-        afk_pgemm_force = -1;
-        return;
-    }
+    if (!force_avx512("grouped lanes")) return;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const conv_case *c = &cases[i];
         af_params p;
@@ -780,12 +785,7 @@ static void test_dw_lanes(void)
         {1, 17, 13, 15, 17, 17, 5, 2, 2, 1, AF_UNARY_GELU, 0},
         {1, 20, 14, 14, 20, 20, 7, 1, 3, 1, AF_UNARY_IDENTITY, 0}, /* 7x7 kernel, larger map */
     };
-    afk_pgemm_force = 2;
-    if (afk_pgemm_nr() != 32) {
-        printf("  dw lanes: skipped, no AVX-512\n");
-        afk_pgemm_force = -1;
-        return;
-    }
+    if (!force_avx512("dw lanes")) return;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const conv_case *c = &cases[i];
         conv_data d;

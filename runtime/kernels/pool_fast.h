@@ -17,6 +17,8 @@ int afk_maxpool_row_fast(const float *const *rows, int nr, int64_t o0, int64_t o
 /* Sum of x[0..n) in double, 8 lanes x 2 accumulators then a fixed-order reduction (the order
  * depends on n only). Returns 0 (sum untouched) when the fast path is unavailable. */
 int afk_sum_f64_fast(const float *x, int64_t n, double *sum);
+/* The same for the sum of squares (ReduceL2, ReduceSumSquare). */
+int afk_sumsq_f64_fast(const float *x, int64_t n, double *sum);
 
 /* y[i] /= d (a true division) for i < n: the scalar loop's bits, 16 lanes. Returns 0 (nothing
  * done) as above. */

@@ -154,29 +154,51 @@ static int64_t arg_extreme(int fn, int last, af_dtype t, const void *x, walk *rw
 }
 
 // x (d..) -> y (d.. with the masked axes reduced, kept as 1 if keepdims)
-/* SUM / MEAN over the trailing axes (mask m: bits r-k..r-1, e.g. a CNN's ReduceMean over H
- * and W): each output sums one contiguous block, in double as above, 16 lanes at a time
- * (pool_fast.c, as the global average pool); 0 when m is not such a mask or that loop is not
- * available. */
-static int trailing_sums(int fn, const af_tview *x, uint32_t m, float *y)
+/* SUM / MEAN / L2 / SUM_SQUARE over the trailing axes (mask m: bits r-k..r-1, e.g. a CNN's
+ * ReduceMean over H and W, Swin-V2's ReduceL2 over a head's 32 channels): each output sums one
+ * contiguous block in double, 16 lanes at a time (pool_fast.c, as the global average pool; the
+ * squares exact in double), blocks of rows threaded (each output alone: any thread count
+ * agrees); 0 when m is not such a mask or that loop is not available (then the walk). */
+typedef struct tsum_job {
+    int fn;
+    const float *x;
+    float *y;
+    int64_t block, outer, rows; /* rows: outputs per task */
+} tsum_job;
+
+static void tsum_task(void *arg, int64_t t, int tid)
+{
+    (void)tid;
+    const tsum_job *j = arg;
+    const int sq = j->fn == AF_REDUCE_L2 || j->fn == AF_REDUCE_SUM_SQUARE;
+    for (int64_t o = t * j->rows; o < (t + 1) * j->rows && o < j->outer; o++) {
+        double acc = 0.0;
+        const float *xo = j->x + o * j->block;
+        if (sq) afk_sumsq_f64_fast(xo, j->block, &acc);
+        else afk_sum_f64_fast(xo, j->block, &acc);
+        j->y[o] = j->fn == AF_REDUCE_MEAN ? (float)(acc / (double)j->block)
+                  : j->fn == AF_REDUCE_L2 ? (float)sqrt(acc)
+                                          : (float)acc;
+    }
+}
+
+static int trailing_sums(int fn, const af_tview *x, uint32_t m, float *y, const af_kctx *ctx)
 {
     int lo = __builtin_ctz(m);
-    if ((m >> lo) != (1u << (x->rank - lo)) - 1) return 0;
-    int64_t block = 1, outer = 1;
-    for (int i = 0; i < x->rank; i++) *(i >= lo ? &block : &outer) *= x->dims[i];
-    if (block <= 0) return 0;
-    const float *xd = x->data;
-    for (int64_t o = 0; o < outer; o++) {
-        double acc;
-        if (!afk_sum_f64_fast(xd + o * block, block, &acc)) return 0; /* the walk redoes all */
-        y[o] = fn == AF_REDUCE_MEAN ? (float)(acc / (double)block) : (float)acc;
-    }
+    double probe;
+    if ((m >> lo) != (1u << (x->rank - lo)) - 1 || !afk_sum_f64_fast(x->data, 0, &probe))
+        return 0;
+    tsum_job j = {fn, x->data, y, 1, 1, 1};
+    for (int i = 0; i < x->rank; i++) *(i >= lo ? &j.block : &j.outer) *= x->dims[i];
+    if (j.block <= 0) return 0;
+    j.rows = (16384 + j.block - 1) / j.block; /* tasks of at least 16K values */
+    afk_parallel(ctx, (j.outer + j.rows - 1) / j.rows, tsum_task, &j);
     return 1;
 }
 
 af_status afk_reduce_run(AFK_RUN_ARGS)
 {
-    (void)n_in, (void)n_out, (void)ctx, (void)err;
+    (void)n_in, (void)n_out, (void)err;
     const af_reduce_params *rp = &p->reduce;
     const af_tview *x = &in[0];
     uint32_t m = eff_mask(rp, x->rank);
@@ -185,8 +207,10 @@ af_status afk_reduce_run(AFK_RUN_ARGS)
         if (bytes && out[0].data != x->data) memmove(out[0].data, x->data, bytes);
         return AF_OK;
     }
-    if (x->dtype == AF_DTYPE_F32 && (rp->fn == AF_REDUCE_SUM || rp->fn == AF_REDUCE_MEAN) &&
-        trailing_sums(rp->fn, x, m, out[0].data))
+    if (x->dtype == AF_DTYPE_F32 &&
+        (rp->fn == AF_REDUCE_SUM || rp->fn == AF_REDUCE_MEAN || rp->fn == AF_REDUCE_L2 ||
+         rp->fn == AF_REDUCE_SUM_SQUARE) &&
+        trailing_sums(rp->fn, x, m, out[0].data, ctx))
         return AF_OK;
     int64_t st[AF_MAX_RANK];
     afk_strides(x, st);

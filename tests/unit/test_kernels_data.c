@@ -363,6 +363,50 @@ static void test_softmax(void)
 
 /* ---- reduce ---------------------------------------------------------------------------------- */
 
+/* ReduceL2 / ReduceSumSquare over trailing axes (Swin-V2's normalize over a head's 32
+ * channels): contiguous blocks summed in double 16 lanes at a time, blocks of rows threaded.
+ * Each output is the double sum of exact squares rounded once to float: within one float ulp
+ * (2^-23 relative; the double sums' order moves them by ~1e-16) of the reference, and the same
+ * bits for 1 and 3 threads. 4096 rows of 32, and (3, 4, 5, 7) over its last two axes. */
+static void test_reduce_l2_rows(void)
+{
+    static const int64_t shapes[2][4] = {{2, 64, 32, 32}, {3, 4, 5, 7}};
+    for (int si = 0; si < 2; si++)
+        for (int fn = 0; fn < 2; fn++) {
+            const int64_t *d = shapes[si];
+            int64_t n = d[0] * d[1] * d[2] * d[3], block = si == 0 ? d[3] : d[2] * d[3];
+            int64_t rows = n / block;
+            float *x = frand_buf(n), *y[2] = {malloc((size_t)rows * 4), malloc((size_t)rows * 4)};
+            af_params p = P();
+            p.reduce = (af_reduce_params){.fn = fn ? AF_REDUCE_SUM_SQUARE : AF_REDUCE_L2,
+                                          .keepdims = 1, .axes_mask = si == 0 ? 0x8u : 0xcu};
+            af_tview in = TV(AF_DTYPE_F32, x, d[0], d[1], d[2], d[3]);
+            af_tview out = si == 0 ? TV(AF_DTYPE_F32, NULL, d[0], d[1], d[2], 1)
+                                   : TV(AF_DTYPE_F32, NULL, d[0], d[1], 1, 1);
+            int ok = 1;
+            for (int t = 0; t < 2; t++) {
+                af_err err = {0};
+                af_kctx ctx = {.n_threads = t ? 3 : 1};
+                out.data = y[t];
+                ok &= afk_pool_create(t ? 3 : 1, &ctx.pool, &err) == AF_OK &&
+                      af_kernel_run(AF_OP_REDUCE, &p, &in, 1, &out, 1, &ctx, &err) == AF_OK;
+                afk_pool_free(ctx.pool);
+            }
+            int64_t bad = 0;
+            for (int64_t r = 0; ok && r < rows; r++) {
+                double ss = 0;
+                for (int64_t i = 0; i < block; i++) ss += (double)x[r * block + i] * x[r * block + i];
+                double want = fn ? ss : sqrt(ss);
+                bad += !(fabs(y[0][r] - want) <= want * 0x1p-23);
+            }
+            CHECK(ok && bad == 0, "reduce %s rows of %lld: %lld outside one ulp", fn ? "sumsq" : "l2",
+                  (long long)block, (long long)bad);
+            CHECK(ok && !memcmp(y[0], y[1], (size_t)rows * 4), "reduce %s: 3 threads differ",
+                  fn ? "sumsq" : "l2");
+            free(x), free(y[0]), free(y[1]);
+        }
+}
+
 static void test_reduce(void)
 {
     af_params p = P();
@@ -490,6 +534,7 @@ int main(void)
     test_cast();
     test_softmax();
     test_reduce();
+    test_reduce_l2_rows();
     test_argmax();
     test_resize();
     return check_report("kernels_data");

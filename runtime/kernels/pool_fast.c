@@ -130,7 +130,8 @@ TGT512 static double sumsq512(const float *x, int64_t n)
     for (int64_t i = 0; i < n; i += 16) {
         __m512 v = _mm512_maskz_loadu_ps(lanes(n - i < 16 ? n - i : 16), x + i);
         __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-        __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+        __m512d hi =
+            _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
         a0 = _mm512_add_pd(a0, _mm512_mul_pd(lo, lo));
         a1 = _mm512_add_pd(a1, _mm512_mul_pd(hi, hi));
     }

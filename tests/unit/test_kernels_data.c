@@ -394,13 +394,14 @@ static void test_reduce_l2_rows(void)
             }
             int64_t bad = 0;
             for (int64_t r = 0; ok && r < rows; r++) {
+                const float *xr = x + r * block;
                 double ss = 0;
-                for (int64_t i = 0; i < block; i++) ss += (double)x[r * block + i] * x[r * block + i];
+                for (int64_t i = 0; i < block; i++) ss += (double)xr[i] * xr[i];
                 double want = fn ? ss : sqrt(ss);
                 bad += !(fabs(y[0][r] - want) <= want * 0x1p-23);
             }
-            CHECK(ok && bad == 0, "reduce %s rows of %lld: %lld outside one ulp", fn ? "sumsq" : "l2",
-                  (long long)block, (long long)bad);
+            CHECK(ok && bad == 0, "reduce %s rows of %lld: %lld outside one ulp",
+                  fn ? "sumsq" : "l2", (long long)block, (long long)bad);
             CHECK(ok && !memcmp(y[0], y[1], (size_t)rows * 4), "reduce %s: 3 threads differ",
                   fn ? "sumsq" : "l2");
             free(x), free(y[0]), free(y[1]);

@@ -166,9 +166,29 @@ af_status afk_unary_check(AFK_CHECK_ARGS)
     return AF_OK;
 }
 
+/* A float unary op over chunks of UN_CHUNK elements (a multiple of 16: every chunk but the
+ * last runs whole vectors, the last ends where one pass would, so the bits do not depend on
+ * the thread count). */
+enum { UN_CHUNK = 16384 };
+typedef struct un_job {
+    const af_unary_params *u;
+    const float *x;
+    float *y;
+    int64_t n;
+} un_job;
+
+static void un_task(void *arg, int64_t t, int tid)
+{
+    (void)tid;
+    const un_job *j = arg;
+    int64_t i0 = t * UN_CHUNK, m = j->n - i0 < UN_CHUNK ? j->n - i0 : UN_CHUNK;
+    if (j->y != j->x) memmove(j->y + i0, j->x + i0, (size_t)m * sizeof(float));
+    afk_act_apply(j->u, j->y + i0, m);
+}
+
 af_status afk_unary_run(AFK_RUN_ARGS)
 {
-    (void)n_out, (void)ctx, (void)err;
+    (void)n_out, (void)err;
     af_unary_params u = p->unary;
     int64_t n = af_tview_numel(&in[0]);
     af_dtype t = in[0].dtype;
@@ -202,11 +222,9 @@ af_status afk_unary_run(AFK_RUN_ARGS)
     } else if (afk_is_int(t)) {
         for (int64_t i = 0; i < n; i++)
             afk_set_i64(t, out[0].data, i, unary_i64(u.fn, afk_get_i64(t, in[0].data, i)));
-    } else {
-        const float *x = in[0].data;
-        float *y = out[0].data;
-        if (y != x) memmove(y, x, (size_t)n * sizeof *y);
-        afk_act_apply(&u, y, n);
+    } else { /* in place or into y, chunks on the pool */
+        un_job j = {&u, in[0].data, out[0].data, n};
+        afk_parallel(ctx, (n + UN_CHUNK - 1) / UN_CHUNK, un_task, &j);
     }
     return AF_OK;
 }

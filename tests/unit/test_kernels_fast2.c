@@ -282,9 +282,38 @@ static void test_erf_gelu(void)
     free(x), free(y);
 }
 
+/* Float unary ops run in chunks on the pool (eltwise.c): 1 and 3 threads give the bits of one
+ * pass of afk_act_apply over the whole tensor (3 chunks and a 37-element tail), in place and
+ * into another tensor. */
+static void test_unary_threads(void)
+{
+    enum { N = 3 * 16384 + 37 };
+    static const int fns[] = {AF_UNARY_GELU, AF_UNARY_SILU, AF_UNARY_SIGMOID, AF_UNARY_TANH,
+                              AF_UNARY_EXP};
+    float *x = frand_buf(N), *ref = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * N);
+    for (size_t f = 0; f < sizeof fns / sizeof fns[0]; f++) {
+        af_params p;
+        memset(&p, 0, sizeof p);
+        p.unary.fn = fns[f];
+        memcpy(ref, x, sizeof(float) * N);
+        afk_act_apply(&p.unary, ref, N);
+        for (int t = 0; t < 2; t++)
+            for (int inplace = 0; inplace < 2; inplace++) {
+                float *src = inplace ? y : x;
+                if (inplace) memcpy(y, x, sizeof(float) * N);
+                af_tview in = TV(AF_DTYPE_F32, src, N), out = TV(AF_DTYPE_F32, y, N);
+                run_pool(AF_OP_UNARY, &p, &in, &out, t ? 3 : 0, 0);
+                CHECK(!memcmp(y, ref, sizeof(float) * N), "unary %d (%d threads%s): not one "
+                      "pass's bits", fns[f], t ? 3 : 1, inplace ? ", in place" : "");
+            }
+    }
+    free(x), free(ref), free(y);
+}
+
 int main(void)
 {
     srand(7);
+    test_unary_threads();
     test_erf_gelu();
     afk_pgemm_force = 1; /* the AVX2 loops, which AVX-512 CPUs no longer take */
     test_erf_gelu();

@@ -1,8 +1,12 @@
-/* runtime/kernels/conv_dw.h — conv.c's geometry and the depthwise loops of conv_dw.c. */
+/* runtime/kernels/conv_dw.h — conv.c's geometry (shared with conv_transpose.c) and the
+ * depthwise loops of conv_dw.c. */
 #ifndef AF_RUNTIME_KERNELS_CONV_DW_H
 #define AF_RUNTIME_KERNELS_CONV_DW_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "internal.h"
 
 typedef struct conv_geom {
     int64_t N, C, M, G;     /* batch, in channels, out channels, groups */
@@ -11,6 +15,16 @@ typedef struct conv_geom {
     int64_t k[3], s[3], d[3], pb[3], pe[3], op[3];
     int64_t isp, osp;       /* spatial volumes */
 } conv_geom;
+
+/* conv.c: g from views and params (transpose: W is (C, M/G, *) instead of (M, C/G, *)); the
+ * checks Conv and ConvTranspose share (op names the node kind in messages); positions per
+ * tile whose col buffer (rows, tile) stays within COL_BYTES, and that buffer's bytes. */
+void afk_conv_geom(conv_geom *g, const af_conv_params *cp, const af_tview *x, const af_tview *w,
+                   const af_tview *y, int transpose);
+af_status afk_conv_check_common(const char *op, const af_conv_params *cp, const af_tview *in,
+                                int n_in, const af_tview *out, af_err *err);
+int64_t afk_conv_tile_len(int64_t rows, int64_t positions);
+size_t afk_conv_col_bytes(int64_t rows, int64_t positions);
 
 /* The epilogue of one channel, fused: kind AFK_ACT_* (then bias and act are applied here, the
  * same operations as vec.c's bias_act) or -1 (the caller applies them). */

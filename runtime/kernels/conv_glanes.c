@@ -17,8 +17,6 @@
 
 #include "simd512.h"
 
-int afk_glanes_mode = -1;
-
 enum { BLK = 8, CG_MAX = 64, MG_MAX = 32 };
 
 static int64_t mpad(const conv_geom *g) { return (g->Mg + 15) / 16 * 16; }
@@ -84,7 +82,7 @@ size_t afk_glanes_floats(const conv_geom *g)
 
 int afk_glanes_ok(const conv_geom *g)
 {
-    return afk_glanes_mode != 0 && afk_pgemm_nr() == 32 && geom_fits(g);
+    return afk_pgemm_nr() == 32 && geom_fits(g);
 }
 
 /* The group's Cg planes (H, W), input rows ih0 .. ih0+PH-1 -> zero-padded planes P (Cg, PH,
@@ -171,24 +169,6 @@ TGT512 __attribute__((always_inline)) static inline void glanes_rows(const gl_ru
         }
 }
 
-/* O (n, Mp) -> positions [0, n) of the group's Mg planes of y (ld floats apart), 16 channels
- * at a time. */
-TGT512 static void planes_out(const float *O, int64_t n, int64_t Mg, int64_t Mp, float *y,
-                              int64_t ld)
-{
-    for (int64_t c0 = 0; c0 < Mg; c0 += 16)
-        for (int64_t p0 = 0; p0 < n; p0 += 16) {
-            const int64_t k = n - p0 < 16 ? n - p0 : 16;
-            const __mmask16 m = (__mmask16)((1u << k) - 1);
-            __m512 r[16];
-            for (int64_t i = 0; i < 16; i++)
-                r[i] = i < k ? _mm512_load_ps(O + (p0 + i) * Mp + c0) : _mm512_setzero_ps();
-            afk_tr16(r);
-            for (int64_t c = 0; c < 16 && c0 + c < Mg; c++)
-                _mm512_mask_storeu_ps(y + (c0 + c) * ld + p0, m, r[c]);
-        }
-}
-
 TGT512 void afk_glanes_group(const conv_geom *g, const float *x, const float *wp,
                              const float *bias, float *y, int64_t gi, int64_t oh0, int64_t oh1,
                              float *scratch, int act, float lo, float hi)
@@ -210,7 +190,10 @@ TGT512 void afk_glanes_group(const conv_geom *g, const float *x, const float *wp
         else if (two) glanes_rows(&r, j, 2, 2);
         else glanes_rows(&r, j, 1, 2);
     }
-    planes_out(O, n, g->Mg, Mp, y + gi * g->Mg * g->osp + oh0 * g->out[2], g->osp);
+    float *yg = y + gi * g->Mg * g->osp + oh0 * g->out[2];
+    for (int64_t c0 = 0; c0 < g->Mg; c0 += 16) /* 16 channels at a time */
+        afk_lanes_to_planes(O + c0, Mp, n, g->Mg - c0 < 16 ? g->Mg - c0 : 16, yg + c0 * g->osp,
+                            g->osp);
 }
 #else
 int afk_glanes_ok(const conv_geom *g)

@@ -8,9 +8,6 @@
 
 #include "conv_dw.h"
 
-/* -1: the rule decides; 0: never (tests). */
-extern int afk_glanes_mode;
-
 /* 1: g can run here: 2-D, kernel <= 7x7, equal strides 1 or 2, undilated, AVX-512F in use,
  * >= 2 groups of 9-16 output channels (17-32 at stride 2), <= 64 input channels per group. */
 int afk_glanes_ok(const conv_geom *g);

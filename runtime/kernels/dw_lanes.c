@@ -56,26 +56,11 @@ void afk_dw_lanes_pack(const conv_geom *g, const float *w, float *dst)
 #if defined(__x86_64__) || defined(__i386__)
 #define TGT512 AFK_TGT512
 
-/* Wt (K, 16) lane c = w[c0 + c][k] for c < nc, else 0: 16 rows of K through 16x16 transposes. */
-TGT512 static void weights_to_lanes(const float *w, int64_t K, int64_t c0, int64_t nc, float *Wt)
-{
-    for (int64_t k0 = 0; k0 < K; k0 += 16) {
-        const int64_t kn = K - k0 < 16 ? K - k0 : 16;
-        const __mmask16 m = (__mmask16)((1u << kn) - 1);
-        __m512 r[16];
-        for (int c = 0; c < 16; c++)
-            r[c] = c < nc ? _mm512_maskz_loadu_ps(m, w + (c0 + c) * K + k0) : _mm512_setzero_ps();
-        afk_tr16(r);
-        for (int64_t k = 0; k < kn; k++) _mm512_store_ps(Wt + (k0 + k) * 16, r[k]);
-    }
-}
-
 int afk_dw_lanes_ok(const conv_geom *g)
 {
     if (afk_dw_lanes_mode == 0 || afk_pgemm_nr() != 32 || !geom_fits(g)) return 0;
     const int64_t out = g->out[1] * g->out[2];
-    return afk_dw_lanes_mode == 1 || out <= LANES_MAX_OUT ||
-           (g->k[1] * g->k[2] >= 49 && out <= LANES_MAX_OUT_K7);
+    return out <= LANES_MAX_OUT || (g->k[1] * g->k[2] >= 49 && out <= LANES_MAX_OUT_K7);
 }
 
 /* 16 planes (rows c < nc of src, stride ld floats) -> 16-lane vectors at positions [0, n):
@@ -95,21 +80,6 @@ TGT512 static void planes_to_lanes(const float *src, int64_t ld, int64_t nc, int
             _mm512_store_ps(dst + (y * pw + x) * 16, r[i]);
             if (++x == W) x = 0, y++;
         }
-    }
-}
-
-/* 16-lane vectors at positions [0, n) of src -> rows c < nc of dst (stride ld floats). */
-TGT512 static void lanes_to_planes(const float *src, int64_t n, int64_t nc, float *dst,
-                                   int64_t ld)
-{
-    for (int64_t p0 = 0; p0 < n; p0 += 16) {
-        const int64_t k = n - p0 < 16 ? n - p0 : 16;
-        const __mmask16 m = (__mmask16)((1u << k) - 1);
-        __m512 r[16];
-        for (int64_t i = 0; i < 16; i++)
-            r[i] = i < k ? _mm512_load_ps(src + (p0 + i) * 16) : _mm512_setzero_ps();
-        afk_tr16(r);
-        for (int c = 0; c < nc; c++) _mm512_mask_storeu_ps(dst + c * ld + p0, m, r[c]);
     }
 }
 
@@ -181,14 +151,14 @@ TGT512 void afk_dw_lanes16(const conv_geom *g, const float *x, const float *w, c
     float *O = P + PH * PW * 16, *Wt = O + OH * OW * 16;              /* (OH*OW, 16), (K, 16) */
     const __mmask16 cm = (__mmask16)((1u << nc) - 1);
     if (wp) Wt = (float *)wp + c0 / 16 * K * 16; /* packed once per session */
-    else weights_to_lanes(w, K, c0, nc, Wt);
+    else planes_to_lanes(w + c0 * K, K, nc, K, K, Wt, K); /* rows of K as K positions */
     zero_border(g, P, PH, PW);
     planes_to_lanes(x + c0 * H * W, H * W, nc, H * W, W, P + (g->pb[1] * PW + g->pb[2]) * 16, PW);
     const __m512 bv = bias ? _mm512_maskz_loadu_ps(cm, bias + c0) : _mm512_setzero_ps();
     const pg_epi e = {NULL, act, lo, hi, NULL};
     if (g->s[1] == 1) lanes_rows(g, P, PW, Wt, 1, bv, &e, O);
     else lanes_rows(g, P, PW, Wt, 2, bv, &e, O);
-    lanes_to_planes(O, OH * OW, nc, y + c0 * OH * OW, OH * OW);
+    afk_lanes_to_planes(O, 16, OH * OW, nc, y + c0 * OH * OW, OH * OW);
 }
 #else
 int afk_dw_lanes_ok(const conv_geom *g)

@@ -8,7 +8,7 @@
 
 #include "conv_dw.h"
 
-/* -1: the rule below decides; 0: never; 1: whenever the geometry fits (tests). */
+/* -1: the rule below decides; 0: never (tests: the plane loops' bits). */
 extern int afk_dw_lanes_mode;
 
 /* 1: depthwise g runs 16 channels at a time here: 2-D, kernel <= 7x7 and undilated, equal

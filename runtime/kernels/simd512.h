@@ -50,6 +50,22 @@ AFK_TGT512 __attribute__((always_inline)) static inline void afk_tr16(__m512 *r)
     }
 }
 
+/* Positions [0, n) of 16-lane vectors (position p at src + p * ps floats, 64-byte aligned)
+ * -> lanes c < nc as planes: dst[c * ld + p] (the channels-in-lanes kernels' output). */
+AFK_TGT512 static inline void afk_lanes_to_planes(const float *src, int64_t ps, int64_t n,
+                                                  int64_t nc, float *dst, int64_t ld)
+{
+    for (int64_t p0 = 0; p0 < n; p0 += 16) {
+        const int64_t k = n - p0 < 16 ? n - p0 : 16;
+        const __mmask16 m = (__mmask16)((1u << k) - 1);
+        __m512 r[16];
+        for (int64_t i = 0; i < 16; i++)
+            r[i] = i < k ? _mm512_load_ps(src + (p0 + i) * ps) : _mm512_setzero_ps();
+        afk_tr16(r);
+        for (int64_t c = 0; c < nc; c++) _mm512_mask_storeu_ps(dst + c * ld + p0, m, r[c]);
+    }
+}
+
 /* e^x for x <= 0 (or NaN), 16 lanes: x = n ln2 + r with |r| <= ln2/2 (ln2 split in two for an
  * exact n ln2), e^r by a degree-5 polynomial fitted for relative error on [-ln2/2, ln2/2]
  * (7.5e-8 in exact arithmetic, 2.1e-7 with float Horner steps, measured over 2e5 points), times

@@ -20,6 +20,7 @@ void af_graph_free(af_graph *g)
         free(g->tensors[i].data);
         free(g->tensors[i].blob);
         free(g->tensors[i].capval);
+        free(g->tensors[i].vb);
     }
     for (int i = 0; i < g->n_nodes; i++) node_free(&g->nodes[i]);
     free(g->tensors);
@@ -258,6 +259,7 @@ af_status af_graph_compact(af_graph *g, af_err *err)
             free(g->tensors[i].data);
             free(g->tensors[i].blob);
             free(g->tensors[i].capval);
+            free(g->tensors[i].vb);
             map[i] = -1;
             continue;
         }

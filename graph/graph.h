@@ -61,6 +61,13 @@ typedef struct af_tensor {
      * data; the node stays in the program and recomputes them on every run */
     void *capval;
     uint64_t dynel;
+    /* value bounds (lowering/bounds.c): a non-constant activation whose values lie in
+     * [vb[2e], vb[2e+1]] for element e (vb_n = its element count) or in [vb[0], vb[1]] for
+     * every element (vb_n = 1); owned, NULL (vb_n = 0) when unbounded. vbound: its capval holds
+     * the bounds' hi (an upper bound from the data, not values at capacity) */
+    double *vb;
+    int64_t vb_n;
+    uint8_t vbound;
 } af_tensor;
 
 typedef struct af_node {

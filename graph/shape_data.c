@@ -300,6 +300,14 @@ af_status af_shape_split(af_graph *g, af_node *n, af_err *err)
     return AF_OK;
 }
 
+/* 1 when slice i's start or end is a bounded value (lowering/bounds.c: capval is its upper
+ * bound, not its value at capacity, so the extent at those values bounds nothing). */
+static int bounded_by_data(af_graph *g, const af_node *n, uint64_t ds, uint64_t de, int i)
+{
+    const af_tensor *s = sh_in(g, n, 1), *e = sh_in(g, n, 2);
+    return ((ds >> i & 1u) && s->vbound) || ((de >> i & 1u) && e->vbound);
+}
+
 /* *dynax: the axes whose starts or ends depend on data-dependent extents (computed on every
  * run: the node keeps those inputs; the values at capacity size the output). */
 static af_status slice_params(af_graph *g, af_node *n, const af_tensor *x, int64_t *dims,
@@ -338,6 +346,9 @@ static af_status slice_params(af_graph *g, af_node *n, const af_tensor *x, int64
                           a, x->name, (long long)st_[i], (long long)en[i], (long long)step);
         p->step[a] = step;
         dims[a] = af_slice_extent(x->dims[a], st_[i], en[i], step, &p->start[a]);
+        if (bounded_by_data(g, n, ds, de, i)) /* any slice of the axis fits: its capacity */
+            dims[a] = step > 0 ? (x->dims[a] + step - 1) / step
+                               : (x->dims[a] + (-step) - 1) / (-step);
     }
     return AF_OK;
 }

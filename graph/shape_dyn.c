@@ -85,6 +85,24 @@ static int ones_only(const af_tensor *x, const af_tensor *y, uint8_t *m)
     return 0;
 }
 
+/* Reshape of x with several data-dependent axes into y where one axis j of y is the product
+ * of the run of x's axes from the first data-dependent one to the last (17×h×w → 17×(h·w);
+ * compact data, so a view): j, or -1 when there is none. */
+static int merged_axis(const af_tensor *x, const af_tensor *y)
+{
+    int a = -1, b = -1;
+    for (int i = 0; i < x->rank; i++)
+        if (x->dyn >> i & 1u) b = i, a = a < 0 ? i : a;
+    if (a < 0) return -1;
+    int64_t before = sh_prod(x->dims, 0, a), after = sh_prod(x->dims, b + 1, x->rank);
+    int64_t mid = sh_prod(x->dims, a, b + 1);
+    for (int j = 0; j < y->rank; j++)
+        if (sh_prod(y->dims, 0, j) == before && sh_prod(y->dims, j + 1, y->rank) == after &&
+            y->dims[j] == mid)
+            return j;
+    return -1;
+}
+
 static af_status dyn_reshape(af_graph *g, af_node *n, af_err *err)
 {
     af_tensor *x = sh_in(g, n, 0), *y = &g->tensors[n->out[0]], *s = sh_in(g, n, 1);
@@ -103,7 +121,7 @@ static af_status dyn_reshape(af_graph *g, af_node *n, af_err *err)
         y->dyn = m;
         return AF_OK;
     }
-    int j = bits == 1 ? reshape_axis(x, y, d) : -1;
+    int j = bits == 1 ? reshape_axis(x, y, d) : merged_axis(x, y);
     if (j < 0)
         return sh_err(n, err, AF_ERR_UNSUPPORTED, "reshaping '%s' (data-dependent extent on "
                       "%d axis(es)) into a shape where that extent has no single axis is not "
@@ -248,7 +266,7 @@ af_status af_dyn_infer(af_graph *g, af_node *n, af_err *err)
         if (n->op == AF_OP_TOPK || n->op == AF_OP_RESHAPE || n->op == AF_OP_CONSTANT_OF_SHAPE ||
             n->op == AF_OP_NMS || n->op == AF_OP_NONZERO || n->op == AF_OP_COMPRESS ||
             n->op == AF_OP_SELECT || n->op == AF_OP_EXPAND || n->op == AF_OP_SLICE ||
-            n->op == AF_OP_RANGE)
+            n->op == AF_OP_RANGE || n->op == AF_OP_RESIZE)
             return AF_OK; /* set by their shape functions */
         for (int k = 0; sh_any_dyn_input(g, n) && k < n->n_out; k++)
             g->tensors[n->out[k]].dyn = 0;
@@ -299,8 +317,10 @@ af_status af_dyn_infer(af_graph *g, af_node *n, af_err *err)
     case AF_OP_CONV_TRANSPOSE:
     case AF_OP_POOL:
     case AF_OP_GLOBAL_POOL:
-    case AF_OP_BATCHNORM:
-    case AF_OP_RESIZE: return dyn_batch_only(g, n, err);
+    case AF_OP_BATCHNORM: return dyn_batch_only(g, n, err);
+    case AF_OP_RESIZE: /* sizes read on every run: set by af_shape_resize */
+        if (n->n_in >= 4 && sh_is_dyn(sh_in(g, n, 3)) && !(x->dyn & ~1u)) return AF_OK;
+        return dyn_batch_only(g, n, err);
     case AF_OP_GEMM: /* rows of A (not transposed) */
         if (n->p.gemm.trans_a) return refuse(g, n, err);
         return dyn_batch_only(g, n, err);

@@ -138,8 +138,11 @@ static af_status resize_roi(af_graph *g, af_node *n, const af_tensor *x, double 
     return AF_OK;
 }
 
+/* *runtime: the axes whose sizes are computed on every run (bounded values, or values computed
+ * from data-dependent extents): the output is planned at their capacity (the bound's hi) and
+ * the node keeps its sizes input. */
 static af_status resize_scales(af_graph *g, af_node *n, const af_tensor *x, const double *extent,
-                               int64_t *dims, af_err *err)
+                               int64_t *dims, uint8_t *runtime, af_err *err)
 {
     af_tensor *ts = sh_in(g, n, 2), *tz = sh_in(g, n, 3);
     int has_s = ts && af_tensor_numel(ts) > 0, has_z = tz && af_tensor_numel(tz) > 0, c;
@@ -148,9 +151,14 @@ static af_status resize_scales(af_graph *g, af_node *n, const af_tensor *x, cons
     af_resize_params *p = &n->p.resize;
     double sc[AF_MAX_RANK];
     int64_t sz[AF_MAX_RANK];
+    uint64_t dynel = 0;
     af_status st = has_s ? sh_const_floats(g, n, 2, "scales", sc, AF_MAX_RANK, &c, err)
-                         : sh_const_ints(g, n, 3, "sizes", sz, AF_MAX_RANK, &c, err);
+                         : sh_cap_ints(g, n, 3, "sizes", sz, AF_MAX_RANK, &c, &dynel, err);
     if (st) return st;
+    if (dynel && n->p.resize.coord == AF_COORD_TF_CROP_AND_RESIZE)
+        return sh_err(n, err, AF_ERR_UNSUPPORTED, "tf_crop_and_resize with sizes computed on "
+                      "every run is not supported");
+    *runtime = dynel & ((1u << AF_MAX_RANK) - 1);
     if (c != x->rank)
         return sh_err(n, err, AF_ERR_SHAPE, "%d %s for rank %d", c, has_s ? "scales" : "sizes",
                       x->rank);
@@ -194,8 +202,14 @@ af_status af_shape_resize(af_graph *g, af_node *n, af_err *err)
             dims[i] = v >= 0 && v <= 1e12 ? (int64_t)v : 0;
         }
     } else {
-        st = resize_scales(g, n, x, extent, dims, err);
+        uint8_t runtime = 0;
+        st = resize_scales(g, n, x, extent, dims, &runtime, err);
         if (st) return st;
+        if (runtime) {
+            sh_set_out(g, n, 0, x->dtype, x->rank, dims);
+            g->tensors[n->out[0]].dyn = (uint8_t)(runtime | x->dyn);
+            return AF_OK;
+        }
         n->n_in = 1 + crop; /* tf_crop_and_resize keeps its roi */
     }
     sh_set_out(g, n, 0, x->dtype, x->rank, dims);

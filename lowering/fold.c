@@ -99,7 +99,7 @@ static int cap_evaluable(const af_graph *g, const af_node *n)
     for (int k = 0; k < n->n_in; k++) {
         if (n->in[k] < 0) continue;
         const af_tensor *t = &g->tensors[n->in[k]];
-        if (t->dyn || (!t->data && !t->capval)) return 0;
+        if (t->dyn || (!t->data && !t->capval) || t->vbound) return 0; /* bounds: bounds.c */
         any |= !t->data;
     }
     for (int k = 0; k < n->n_out; k++) {
@@ -246,6 +246,7 @@ af_status af_lower_fold(af_graph *g, af_lower_stats *stats, af_err *err)
             if (eval_cap(g, i, &folded, err) != AF_OK) return err->code;
             if (stats) stats->folded += folded;
         }
+        if (g->nodes[i].op != AF_OP_NONE) af_bounds_node(g, i);
     }
     return AF_OK;
 }

@@ -90,4 +90,7 @@ af_status af_lower_plan_ex(af_graph *g, const af_lower_options *opt, af_lower_st
 af_status af_lower_run(af_graph *g, const af_lower_options *opt, af_lower_stats *st,
                        af_err *err);
 
+/* Value bounds of node i's outputs from its inputs' (lowering/bounds.c), for fold. */
+void af_bounds_node(af_graph *g, int i);
+
 #endif

@@ -103,6 +103,8 @@ static af_status slice_inputs(af_params *p, const af_tview *in, int n_in, af_tvi
     int ok = c <= o->rank && int_input(&in[1], c) && int_input(&in[2], c) &&
              (n_in < 4 || !in[3].data || int_input(&in[3], c)) &&
              (n_in < 5 || !in[4].data || int_input(&in[4], c));
+    copy_dims(o, &in[0]); /* the axes not sliced keep this run's extents */
+    for (int a = 0; a < o->rank; a++) p->slice.start[a] = 0, p->slice.step[a] = 1;
     for (int64_t i = 0; ok && i < c; i++) {
         int64_t a = n_in > 3 && in[3].data ? int_at(&in[3], i) : i;
         int64_t step = n_in > 4 && in[4].data ? int_at(&in[4], i) : 1;
@@ -259,6 +261,23 @@ static af_status expand(const af_tview *in, int n_in, af_tview *o, uint8_t dyn, 
     return AF_OK;
 }
 
+/* Resize with the sizes of this run (input 3): the output's extents, and the scales ONNX
+ * derives from them (size / input extent, in f32) in p. */
+static af_status resize(af_params *p, const af_tview *in, af_tview *o, af_err *err)
+{
+    if (!int_input(&in[3], 0) || af_tview_numel(&in[3]) != o->rank || in[0].rank != o->rank)
+        return af_err_set(err, AF_ERR_SHAPE, "resize: %lld sizes for rank %d",
+                          (long long)af_tview_numel(&in[3]), o->rank);
+    for (int i = 0; i < o->rank; i++) {
+        int64_t v = int_at(&in[3], i), x = in[0].dims[i];
+        if (v < 0)
+            return af_err_set(err, AF_ERR_SHAPE, "resize: size %lld on axis %d", (long long)v, i);
+        o->dims[i] = v;
+        p->resize.scale[i] = x > 0 ? (float)v / (float)x : 1.0f;
+    }
+    return AF_OK;
+}
+
 /* Sets out's extents by op's rule (the static ones stay as converted). */
 static af_status rule(af_op op, af_params *p, const af_tview *in, int n_in,
                       const uint8_t *in_dyn, af_tview *out, int n_out, const uint8_t *dyn,
@@ -322,8 +341,11 @@ static af_status rule(af_op op, af_params *p, const af_tview *in, int n_in,
     case AF_OP_POOL:
     case AF_OP_GLOBAL_POOL:
     case AF_OP_BATCHNORM:
-    case AF_OP_RESIZE:
         for (int k = 0; k < n_out; k++) out[k].dims[0] = in[0].dims[0];
+        return AF_OK;
+    case AF_OP_RESIZE:
+        if (n_in >= 4 && in[3].data) return resize(p, in, &out[0], err);
+        out[0].dims[0] = in[0].dims[0];
         return AF_OK;
     case AF_OP_SHAPE: return AF_OK; /* static shape; its kernel reads this run's extents */
     case AF_OP_SELECT:

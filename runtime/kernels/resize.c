@@ -87,7 +87,10 @@ af_status afk_resize_check(AFK_CHECK_ARGS)
     (void)n_out;
     const af_resize_params *rp = &p->resize;
     int crop = rp->coord == AF_COORD_TF_CROP_AND_RESIZE;
-    if (n_in != 1 + crop)
+    /* [X, -, -, sizes]: sizes read on every run (runtime/dynshape.c sets out and scale) */
+    int sized = !crop && n_in == 4 && afk_omitted(&in[1]) && afk_omitted(&in[2]) &&
+                !afk_omitted(&in[3]);
+    if (n_in != 1 + crop && !sized)
         return af_err_set(err, AF_ERR_UNSUPPORTED, "resize: %d inputs (resolved form has %d)",
                           n_in, 1 + crop);
     if (crop && (in[1].dtype != AF_DTYPE_F32 || afk_omitted(&in[1]) ||

@@ -88,9 +88,16 @@ af_status afk_select_check(AFK_CHECK_ARGS)
     int ok = in[0].dtype == AF_DTYPE_BOOL && af_tview_numel(&in[0]) == 1 &&
              in[1].dtype == out[0].dtype && in[2].dtype == out[0].dtype &&
              in[1].rank == out[0].rank && in[2].rank == out[0].rank;
-    for (int i = 0; ok && i < out[0].rank; i++)
-        ok = in[1].dims[i] <= out[0].dims[i] && in[2].dims[i] <= out[0].dims[i];
-    return ok ? AF_OK : af_err_set(err, AF_ERR_SHAPE, "select: shapes do not fit");
+    /* the input copied must fit: with data-dependent extents the other one may be larger
+     * than this run's output (a loop-carried value past the run's trip count) */
+    const af_tview *x = ok && in[0].data && !*(const uint8_t *)in[0].data ? &in[2] : &in[1];
+    for (int i = 0; ok && i < out[0].rank; i++) ok = x->dims[i] <= out[0].dims[i];
+    if (ok) return AF_OK;
+    char a[96], b[96], o[96];
+    return af_err_set(err, AF_ERR_SHAPE, "select: shapes do not fit (%s and %s into %s)",
+                      afk_shape_str(&in[1], a, sizeof a),
+                      afk_shape_str(&in[2], b, sizeof b),
+                      afk_shape_str(&out[0], o, sizeof o));
 }
 
 // cond (), a, b -> a copy of a (cond) or b, with its extents (set by runtime/dynshape.c)

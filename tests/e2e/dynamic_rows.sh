@@ -5,7 +5,9 @@
 # Gathers the kept rows; dyn_range: Range(0, rows) and Range(1, rows, 2) run at run time,
 # indexing the kept rows as Mask R-CNN does, and a Pad of those rows; dyn_loop: a Loop whose
 # trip count is the number of kept rows, unrolled to its capacity, with a loop-carried sum
-# and a scan output) converted once each, run on inputs giving 0, 3, 5 and 20 rows, each
+# and a scan output; dyn_paste: Mask R-CNN's mask paste inside such a Loop, a Resize, Slices
+# and ConstantOfShapes sized by a kept row's values clipped to the image, read on every run at
+# capacities their bounds give) converted once each, run on inputs giving 0, 3, 5 and 20 rows, each
 # run compared with ONNX Runtime: the same output shapes, integers equal, floats within 1e-6
 # relative (the same single f32 operations). Several runs of one session are
 # tests/unit/test_dyn_session.c. An op without a rule for such rows (CumSum) is refused in one
@@ -20,7 +22,7 @@ have_oracle || { echo "skip: onnxruntime-node oracle not installed"; exit $SKIP;
 "$PY" -c "import onnx, numpy" 2>/dev/null || exit $SKIP
 G=tests/data/dynamic/make_dynamic_models.py
 "$PY" "$G" inputs "$T/in"
-for name in dyn_topk dyn_if dyn_range dyn_loop; do
+for name in dyn_topk dyn_if dyn_range dyn_loop dyn_paste; do
     M=tests/data/dynamic/$name.onnx
     "$AF" convert "$M" -o "$T/$name.afb" --compress fp32 -q
     for d in "$T"/in/*; do
@@ -45,9 +47,10 @@ expect 3 "node 'range_rows' (range): a limit that depends on a data-dependent ex
     -- "$AF" convert tests/data/dynamic/dyn_range_refused.onnx -o "$T/refused.afb"
 expect 3 "node 'per_row' (Loop): its trip count is known at run time only: its body may read 'b'" \
     -- "$AF" convert tests/data/dynamic/dyn_loop_refused.onnx -o "$T/refused.afb"
-# a Resize sized by a kept row's values (Mask R-CNN's paste) has no capacity: refused, naming
-# the rows its sizes come from instead of advising --freeze of the image (ONNX Runtime runs it)
-expect 3 "node 'paste_resize__it0' (resize): the sizes input 'sizes__it0' is not a constant; it is computed from the values of 'b' (rows of a data-dependent extent)" \
+# a Resize sized by a kept row's values with no bound on the way (no Clip to the image) has no
+# capacity: refused, naming the rows its sizes come from instead of advising --freeze of the
+# image (ONNX Runtime runs it)
+expect 3 "node 'paste_resize__it0' (resize): the sizes input 'sizes__it0' is not a constant; it is computed from the values of 'b' (rows of a data-dependent extent) with no bound on the way" \
     -- "$AF" convert tests/data/dynamic/dyn_resize_refused.onnx -o "$T/refused.afb"
 # a trip count above the capacity the loop was unrolled to fails the run, naming the count
 "$AF" convert tests/data/dynamic/dyn_loop_capacity.onnx -o "$T/loop_cap.afb" -q

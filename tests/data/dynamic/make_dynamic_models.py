@@ -13,8 +13,9 @@ k = min(5, rows) computed from Shape -> Gather of the boxes by the TopK indices.
 their "no boxes left?" If on the row count; dyn_range.onnx Mask R-CNN's Range(0, rows) indexing
 (dyn_range_refused.onnx the same with a negative step); dyn_loop.onnx a Loop over the kept
 rows (dyn_loop_refused.onnx a body reading them otherwise, dyn_loop_capacity.onnx a count
-that exceeds its capacity; dyn_resize_refused.onnx a Resize sized by a kept row's values, as
-Mask R-CNN pastes its masks); dyn_refused.onnx feeds the rows to an op that does
+that exceeds its capacity; dyn_resize_refused.onnx a Resize sized by a kept row's unbounded
+values, dyn_paste.onnx Mask R-CNN's mask paste with boxes clipped to the image, so bounded);
+dyn_refused.onnx feeds the rows to an op that does
 not take them (CumSum). Inputs give 0, 3, 5 and 20 rows (k = 0, 3, 5, 5). Debian's python3-onnx
 and numpy only.
 """
@@ -229,7 +230,7 @@ def dyn_loop_capacity(extra=1, name="dyn_loop_capacity.onnx"):
 def dyn_resize_refused():
     """Mask R-CNN's mask paste, cut down: a Loop over the kept rows whose body resizes a fixed
     2x2 map to a size computed from row i's values (1 + floor(4 * |box[2:4]|)) and emits its
-    maximum. Shapes computed from tensor values have no capacity: refused naming the Resize and
+    maximum. Nothing bounds those values (no Clip): no capacity, refused naming the Resize and
     the rows its sizes come from (ONNX Runtime runs it)."""
     N = helper.make_node
     T = TensorProto
@@ -267,6 +268,113 @@ def dyn_resize_refused():
                             helper.make_tensor_value_info("boxes", T.FLOAT, [S, 4])],
                            [helper.make_tensor_value_info("maxima", T.FLOAT, ["n"])], inits),
          "dyn_resize_refused.onnx")
+
+
+def dyn_paste():
+    """Mask R-CNN's mask paste, cut down, with boxes clipped to a 12x12 image: a Loop over the
+    kept rows whose body casts row i to an integer box (x0, y0, x1, y1), resizes a fixed 2x2 map
+    to h x w = max(y1 - y0 + 1, 1) x max(x1 - x0 + 1, 1), cuts what lies inside the image
+    (Slice by the clipped corners), pads it with zeros (ConstantOfShape sized by the corners,
+    Concat, Slice [0:12]) into the 12x12 canvas it emits. The sizes are data, bounded by the
+    Clip: planned at their bound, read on every run."""
+    N = helper.make_node
+    T = TensorProto
+    W = 12
+
+    def scalar_at(name, src, k):
+        return N("Gather", [src, f"b_i{k}"], [name], name=f"b_{name}", axis=0)
+
+    body = helper.make_graph(
+        [N("Identity", ["cond_in"], ["cond_out"], name="b_cond"),
+         N("Gather", ["box", "i"], ["row"], name="b_row", axis=0),
+         N("Cast", ["row"], ["ibox"], name="b_cast", to=T.INT64),
+         scalar_at("x0", "ibox", 0), scalar_at("y0", "ibox", 1),
+         scalar_at("x1", "ibox", 2), scalar_at("y1", "ibox", 3),
+         N("Sub", ["x1", "x0"], ["dx"], name="b_dx"),
+         N("Add", ["dx", "b_one"], ["w0"], name="b_w0"),
+         N("Concat", ["w0", "b_one"], ["wc"], name="b_wc", axis=0),
+         N("ReduceMax", ["wc"], ["w"], name="b_w", keepdims=1),
+         N("Sub", ["y1", "y0"], ["dy"], name="b_dy"),
+         N("Add", ["dy", "b_one"], ["h0"], name="b_h0"),
+         N("Concat", ["h0", "b_one"], ["hc"], name="b_hc", axis=0),
+         N("ReduceMax", ["hc"], ["h"], name="b_h", keepdims=1),
+         N("Concat", ["b_11", "h", "w"], ["sizes"], name="b_sizes", axis=0),
+         N("Resize", ["b_map", "", "", "sizes"], ["big"], name="paste_resize", mode="linear"),
+         N("Gather", ["big", "b_s0"], ["big0"], name="b_big0", axis=0),
+         N("Gather", ["big0", "b_s0"], ["m2d"], name="b_mask", axis=0),
+         N("Concat", ["x0", "b_zero"], ["x0c"], name="b_x0c", axis=0),
+         N("ReduceMax", ["x0c"], ["xa"], name="b_xa", keepdims=1),
+         N("Add", ["x1", "b_one"], ["x1p"], name="b_x1p"),
+         N("Concat", ["x1p", "b_w"], ["x1c"], name="b_x1c", axis=0),
+         N("ReduceMin", ["x1c"], ["xb"], name="b_xb", keepdims=1),
+         N("Concat", ["y0", "b_zero"], ["y0c"], name="b_y0c", axis=0),
+         N("ReduceMax", ["y0c"], ["ya"], name="b_ya", keepdims=1),
+         N("Add", ["y1", "b_one"], ["y1p"], name="b_y1p"),
+         N("Concat", ["y1p", "b_w"], ["y1c"], name="b_y1c", axis=0),
+         N("ReduceMin", ["y1c"], ["yb"], name="b_yb", keepdims=1),
+         N("Sub", ["ya", "y0"], ["r0"], name="b_r0"), N("Sub", ["yb", "y0"], ["r1"], name="b_r1"),
+         N("Sub", ["xa", "x0"], ["c0"], name="b_c0"), N("Sub", ["xb", "x0"], ["c1"], name="b_c1"),
+         N("Concat", ["r0", "c0"], ["starts"], name="b_starts", axis=0),
+         N("Concat", ["r1", "c1"], ["ends"], name="b_ends", axis=0),
+         N("Slice", ["m2d", "starts", "ends", "b_axes01"], ["inner"], name="b_inner"),
+         N("Shape", ["inner"], ["ishape"], name="b_ishape"),
+         N("Gather", ["ishape", "b_one"], ["iw"], name="b_iw", axis=0),
+         N("Concat", ["ya", "iw"], ["z0s"], name="b_z0s", axis=0),
+         N("ConstantOfShape", ["z0s"], ["z0"], name="b_z0",
+           value=numpy_helper.from_array(np.zeros(1, np.float32))),
+         N("Sub", ["b_w", "yb"], ["ylast"], name="b_ylast"),
+         N("Concat", ["ylast", "iw"], ["z1s"], name="b_z1s", axis=0),
+         N("ConstantOfShape", ["z1s"], ["z1"], name="b_z1",
+           value=numpy_helper.from_array(np.zeros(1, np.float32))),
+         N("Concat", ["z0", "inner", "z1"], ["rows"], name="b_rows", axis=0),
+         N("Slice", ["rows", "b_zero", "b_w", "b_zero"], ["rows_w"], name="b_rows_w"),
+         N("Concat", ["b_w", "xa"], ["z2s"], name="b_z2s", axis=0),
+         N("ConstantOfShape", ["z2s"], ["z2"], name="b_z2",
+           value=numpy_helper.from_array(np.zeros(1, np.float32))),
+         N("Sub", ["b_w", "xb"], ["xlast"], name="b_xlast"),
+         N("Concat", ["b_w", "xlast"], ["z3s"], name="b_z3s", axis=0),
+         N("ConstantOfShape", ["z3s"], ["z3"], name="b_z3",
+           value=numpy_helper.from_array(np.zeros(1, np.float32))),
+         N("Concat", ["z2", "rows_w", "z3"], ["cols"], name="b_cols", axis=1),
+         N("Slice", ["cols", "b_zero", "b_w", "b_one"], ["canvas"], name="b_canvas")],
+        "body", [helper.make_tensor_value_info("i", T.INT64, []),
+                 helper.make_tensor_value_info("cond_in", T.BOOL, [])],
+        [helper.make_tensor_value_info("cond_out", T.BOOL, []),
+         helper.make_tensor_value_info("canvas", T.FLOAT, [W, W])],
+        [const("b_i0", np.array([0], np.int64)), const("b_i1", np.array([1], np.int64)),
+         const("b_i2", np.array([2], np.int64)), const("b_i3", np.array([3], np.int64)),
+         const("b_one", np.array([1], np.int64)), const("b_zero", np.array([0], np.int64)),
+         const("b_w", np.array([W], np.int64)), const("b_11", np.array([1, 1], np.int64)),
+         const("b_s0", np.array(0, np.int64)),
+         const("b_axes01", np.array([0, 1], np.int64)),
+         const("b_map", np.array([[[[1.0, 2.0], [3.0, 5.0]]]], np.float32))])
+    nodes = [N("Greater", ["scores", "thr"], ["mask"], name="gt"),
+             N("NonZero", ["mask"], ["nz"], name="nonzero"),
+             N("Squeeze", ["nz", "sq_axes"], ["idx"], name="squeeze"),
+             N("Gather", ["boxes", "idx"], ["b"], name="gather_b", axis=0),
+             N("Slice", ["b", "s0", "s2", "s1"], ["p"], name="corner_p"),
+             N("Slice", ["b", "s2", "s4", "s1"], ["q"], name="corner_q"),
+             N("Min", ["p", "q"], ["lo"], name="corner_lo"),
+             N("Max", ["p", "q"], ["hi"], name="corner_hi"),
+             N("Concat", ["lo", "hi"], ["raw"], name="corners", axis=1),
+             N("Mul", ["raw", "four"], ["scaled"], name="scale"),
+             N("Add", ["scaled", "six"], ["moved"], name="move"),
+             N("Clip", ["moved", "zero_f", "w_f"], ["box"], name="clip_to_image"),
+             N("Shape", ["b"], ["shp"], name="shape"),
+             N("Gather", ["shp", "zero_i"], ["n"], name="gather_n", axis=0),
+             N("Loop", ["n", ""], ["canvases"], name="paste", body=body)]
+    inits = [const("thr", np.float32(0.5)), const("sq_axes", np.array([0], np.int64)),
+             const("zero_i", np.array(0, np.int64)), const("s0", np.array([0], np.int64)),
+             const("s1", np.array([1], np.int64)), const("s2", np.array([2], np.int64)),
+             const("s4", np.array([4], np.int64)), const("four", np.float32(4.0)),
+             const("six", np.float32(6.0)), const("zero_f", np.float32(0.0)),
+             const("w_f", np.float32(W))]
+    save(helper.make_graph(nodes, "dyn_paste",
+                           [helper.make_tensor_value_info("scores", T.FLOAT, [S]),
+                            helper.make_tensor_value_info("boxes", T.FLOAT, [S, 4])],
+                           [helper.make_tensor_value_info("canvases", T.FLOAT, ["n", W, W])],
+                           inits),
+         "dyn_paste.onnx")
 
 
 def dyn_refused():
@@ -337,6 +445,7 @@ if __name__ == "__main__":
         dyn_loop_capacity(0, "dyn_loop_capacity0.onnx")
         dyn_refused()
         dyn_resize_refused()
+        dyn_paste()
     elif sys.argv[1:2] == ["inputs"] and len(sys.argv) == 3:
         inputs(sys.argv[2])
     elif sys.argv[1:2] == ["check"] and len(sys.argv) == 4:

@@ -273,7 +273,8 @@ static af_status resize(af_params *p, const af_tview *in, af_tview *o, af_err *e
         if (v < 0)
             return af_err_set(err, AF_ERR_SHAPE, "resize: size %lld on axis %d", (long long)v, i);
         o->dims[i] = v;
-        p->resize.scale[i] = x > 0 ? (float)v / (float)x : 1.0f;
+        /* an empty axis (a loop iteration past the run's count) keeps a valid scale */
+        p->resize.scale[i] = x > 0 && v > 0 ? (float)v / (float)x : 1.0f;
     }
     return AF_OK;
 }

@@ -266,6 +266,11 @@ af_status afk_gather_run(AFK_RUN_ARGS)
     int64_t inner = afk_prod(d, axis + 1, d->rank), ni = af_tview_numel(ix);
     size_t chunk = (size_t)inner * es;
     char *y = out[0].data;
+    if (n == 0) { /* an empty axis gives zeros: only a data-dependent extent makes one (an
+                   * unrolled loop's iteration past the run's count, its result dropped) */
+        memset(y, 0, (size_t)af_tview_numel(&out[0]) * es);
+        return AF_OK;
+    }
     for (int64_t j = 0; j < ni; j++) { /* validate every index before writing */
         int64_t k = afk_get_i64(ix->dtype, ix->data, j);
         if (k < -n || k >= n)

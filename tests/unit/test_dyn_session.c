@@ -7,7 +7,11 @@
  * NonZero coordinates integers. data/dynamic/dyn_loop.onnx loops once per kept row (a trip count
  * known at run time only, unrolled to its capacity): the same session runs 20, 0, 3 and 64
  * rows and must give each run's running sum of 2*row (the same f32 adds in row order) and its
- * rows + i. */
+ * rows + i. data/dynamic/dyn_paste.onnx pastes a map resized to each kept row's box (its
+ * values clipped to a 12x12 image: bounded, so planned at the bound and read on every run)
+ * into a 12x12 canvas: the same session runs 20, 0, 3, 64 and 5 rows; each canvas must be
+ * non-zero exactly on the box's pixels inside the image (the map is positive), its top-left
+ * pixel the map's (1.0: half-pixel upsampling clamps there). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,12 +177,85 @@ static void test_loop_runs(const char *afb)
     af_bundle_close(b);
 }
 
+/* Row j's integer box (x0, y0, x1, y1) as dyn_paste.onnx computes it in f32. */
+static void paste_box(const float *b, int64_t *box)
+{
+    for (int c = 0; c < 4; c++) {
+        float p = b[c % 2], q = b[2 + c % 2];
+        volatile float v = (c < 2 ? (p < q ? p : q) : (p < q ? q : p)) * 4.0f;
+        v = v + 6.0f;
+        v = v < 0.0f ? 0.0f : v > 12.0f ? 12.0f : v;
+        box[c] = (int64_t)v;
+    }
+}
+
+static void check_paste(const float *canvas, const int64_t *box, int j)
+{
+    int64_t x0 = box[0], y0 = box[1], x1 = box[2] + 1 < 12 ? box[2] + 1 : 12;
+    int64_t y1 = box[3] + 1 < 12 ? box[3] + 1 : 12;
+    int bad = 0;
+    for (int y = 0; y < 12; y++)
+        for (int x = 0; x < 12; x++) {
+            int in = y >= y0 && y < y1 && x >= x0 && x < x1;
+            bad += in != (canvas[y * 12 + x] != 0.0f);
+        }
+    CHECK(!bad, "paste, row %d: %d pixels off the box [%lld,%lld)x[%lld,%lld)", j, bad,
+          (long long)y0, (long long)y1, (long long)x0, (long long)x1);
+    if (box[3] > box[1] && box[2] > box[0]) /* h, w >= 2: an upsampling */
+        CHECK(canvas[y0 * 12 + x0] == 1.0f, "paste, row %d: top-left %g", j,
+              canvas[y0 * 12 + x0]);
+}
+
+static void test_paste_runs(const char *afb)
+{
+    char msg[512];
+    af_convert_options o = {0};
+    o.model_path = "data/dynamic/dyn_paste.onnx";
+    o.out_path = afb;
+    o.compress = "fp32";
+    af_convert_report r;
+    af_status st = af_convert(&o, &r, msg, sizeof msg);
+    CHECK(st == AF_OK, "convert dyn_paste: %s", msg);
+    af_bundle *b;
+    af_session *s;
+    if (st || af_bundle_open(afb, &b, msg, sizeof msg) != AF_OK) return;
+    CHECK(af_session_create(b, NULL, &s, msg, sizeof msg) == AF_OK, "session: %s", msg);
+    float scores[S], boxes[S * 4];
+    for (int i = 0; i < S * 4; i++) boxes[i] = (float)((i * 7919) % 101) / 25.0f - 2.0f;
+    static const int rows[] = {20, 0, 3, 64, 5};
+    for (size_t t = 0; t < sizeof rows / sizeof rows[0]; t++) {
+        make_scores(scores, rows[t]);
+        const void *d;
+        af_tensor_info info;
+        int ok = af_session_set_input(s, 0, scores, sizeof scores) == AF_OK &&
+                 af_session_set_input(s, 1, boxes, sizeof boxes) == AF_OK &&
+                 af_session_run(s) == AF_OK &&
+                 af_session_get_output(s, out_index(b, "canvases"), &d, &info) == AF_OK;
+        CHECK(ok, "paste, %d rows: %s", rows[t], af_session_error(s));
+        if (!ok) continue;
+        CHECK(info.rank == 3 && info.dims[0] == rows[t] && info.dims[1] == 12 &&
+              info.dims[2] == 12, "paste, %d rows: %lld canvases", rows[t],
+              (long long)info.dims[0]);
+        if (info.dims[0] != rows[t]) continue;
+        for (int i = 0, j = 0; i < S; i++) {
+            if (!(scores[i] > 0.5f)) continue;
+            int64_t box[4];
+            paste_box(&boxes[i * 4], box);
+            check_paste((const float *)d + (size_t)j * 144, box, j);
+            j++;
+        }
+    }
+    af_session_free(s);
+    af_bundle_close(b);
+}
+
 int main(void)
 {
     char afb[64];
     snprintf(afb, sizeof afb, "/tmp/af_dyn_%ld.afb", (long)getpid());
     test_runs(afb);
     test_loop_runs(afb);
+    test_paste_runs(afb);
     unlink(afb);
     return check_report("test_dyn_session");
 }

@@ -156,8 +156,9 @@ void af_freeze_hint(const af_graph *g, af_err *err)
         if (t < 0 || af_tensor_is_const(&g->tensors[t])) continue;
         if (g->tensors[t].capval) { /* freezing an input would not make it constant */
             size_t len = strlen(err->msg);
-            snprintf(err->msg + len, sizeof err->msg - len, "; it depends on a data-dependent "
-                     "extent, which is not supported there yet");
+            snprintf(err->msg + len, sizeof err->msg - len, "; it depends on %s, which is not "
+                     "supported there yet", g->tensors[t].vbound ? "bounded tensor values"
+                                                                 : "a data-dependent extent");
             break;
         }
         memset(seen, 0, (size_t)g->n_tensors * 2);

@@ -40,8 +40,9 @@ static af_status refuse(af_graph *g, af_node *n, af_err *err)
     for (int k = 0; k < n->n_in; k++) {
         const af_tensor *t = sh_in(g, n, k);
         if (t && t->capval)
-            return sh_err(n, err, AF_ERR_UNSUPPORTED, "input '%s' depends on a data-dependent "
-                          "extent, which this op does not take yet", t->name);
+            return sh_err(n, err, AF_ERR_UNSUPPORTED, "input '%s' depends on %s, which this op "
+                          "does not take yet", t->name,
+                          t->vbound ? "bounded tensor values" : "a data-dependent extent");
     }
     return AF_OK;
 }

@@ -166,9 +166,9 @@ void af_freeze_hint(const af_graph *g, af_err *err)
         if (d >= 0) {
             size_t len = strlen(err->msg);
             snprintf(err->msg + len, sizeof err->msg - len, "; it is computed from the values "
-                     "of '%s' (rows of a data-dependent extent) with no bound on the way (a Clip, "
-                     "Min or Max against constants): a shape computed from unbounded tensor "
-                     "values has no capacity",
+                     "of '%s' (rows of a data-dependent extent) with no upper bound on the way (a "
+                     "Clip, or a Min against a bounded value): a shape computed from unbounded "
+                     "tensor values has no capacity",
                      g->tensors[d].name);
             break;
         }

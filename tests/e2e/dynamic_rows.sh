@@ -13,7 +13,7 @@
 # tests/unit/test_dyn_session.c. An op without a rule for such rows (CumSum) is refused in one
 # line naming the node, and so are a Range whose step would make its capacity wrong and a
 # Loop body that reads the kept rows other than row by row, and a Resize sized by a kept row's
-# values; a Loop count above its capacity
+# values without an upper bound (none, or Max(box, 0) only); a Loop count above its capacity
 # fails the run naming it. A legacy bundle with NMS rows as
 # its output still runs.
 set -eu
@@ -47,11 +47,15 @@ expect 3 "node 'range_rows' (range): a limit that depends on a data-dependent ex
     -- "$AF" convert tests/data/dynamic/dyn_range_refused.onnx -o "$T/refused.afb"
 expect 3 "node 'per_row' (Loop): its trip count is known at run time only: its body may read 'b'" \
     -- "$AF" convert tests/data/dynamic/dyn_loop_refused.onnx -o "$T/refused.afb"
-# a Resize sized by a kept row's values with no bound on the way (no Clip to the image) has no
+# a Resize sized by a kept row's values with no upper bound on the way (no Clip) has no
 # capacity: refused, naming the rows its sizes come from instead of advising --freeze of the
 # image (ONNX Runtime runs it)
-expect 3 "node 'paste_resize__it0' (resize): the sizes input 'sizes__it0' is not a constant; it is computed from the values of 'b' (rows of a data-dependent extent) with no bound on the way" \
+expect 3 "node 'paste_resize__it0' (resize): the sizes input 'sizes__it0' is not a constant; it is computed from the values of 'b' (rows of a data-dependent extent) with no upper bound on the way" \
     -- "$AF" convert tests/data/dynamic/dyn_resize_refused.onnx -o "$T/refused.afb"
+# dyn_paste with its boxes bounded from below only (Max(box, 0), no Clip to the image): the
+# same refusal, naming the boxes
+expect 3 "node 'paste_resize__it0' (resize): the sizes input 'sizes__it0' is not a constant; it is computed from the values of 'box' (rows of a data-dependent extent) with no upper bound on the way" \
+    -- "$AF" convert tests/data/dynamic/dyn_paste_unbounded.onnx -o "$T/refused.afb"
 # a trip count above the capacity the loop was unrolled to fails the run, naming the count
 "$AF" convert tests/data/dynamic/dyn_loop_capacity.onnx -o "$T/loop_cap.afb" -q
 expect 3 "node 'per_row_count' (range): output 0 axis 0: extent 62 this run, capacity 1" \

@@ -14,7 +14,8 @@ their "no boxes left?" If on the row count; dyn_range.onnx Mask R-CNN's Range(0,
 (dyn_range_refused.onnx the same with a negative step); dyn_loop.onnx a Loop over the kept
 rows (dyn_loop_refused.onnx a body reading them otherwise, dyn_loop_capacity.onnx a count
 that exceeds its capacity; dyn_resize_refused.onnx a Resize sized by a kept row's unbounded
-values, dyn_paste.onnx Mask R-CNN's mask paste with boxes clipped to the image, so bounded);
+values, dyn_paste.onnx Mask R-CNN's mask paste with boxes clipped to the image, so bounded,
+dyn_paste_unbounded.onnx the same bounded from below only);
 dyn_refused.onnx feeds the rows to an op that does
 not take them (CumSum). Inputs give 0, 3, 5 and 20 rows (k = 0, 3, 5, 5). Debian's python3-onnx
 and numpy only.
@@ -270,13 +271,14 @@ def dyn_resize_refused():
          "dyn_resize_refused.onnx")
 
 
-def dyn_paste():
+def dyn_paste(clip=True, name="dyn_paste.onnx"):
     """Mask R-CNN's mask paste, cut down, with boxes clipped to a 12x12 image: a Loop over the
     kept rows whose body casts row i to an integer box (x0, y0, x1, y1), resizes a fixed 2x2 map
     to h x w = max(y1 - y0 + 1, 1) x max(x1 - x0 + 1, 1), cuts what lies inside the image
     (Slice by the clipped corners), pads it with zeros (ConstantOfShape sized by the corners,
     Concat, Slice [0:12]) into the 12x12 canvas it emits. The sizes are data, bounded by the
-    Clip: planned at their bound, read on every run."""
+    Clip: planned at their bound, read on every run. With clip=False only Max(box, 0) bounds
+    them, from below: no capacity, refused."""
     N = helper.make_node
     T = TensorProto
     W = 12
@@ -359,7 +361,8 @@ def dyn_paste():
              N("Concat", ["lo", "hi"], ["raw"], name="corners", axis=1),
              N("Mul", ["raw", "four"], ["scaled"], name="scale"),
              N("Add", ["scaled", "six"], ["moved"], name="move"),
-             N("Clip", ["moved", "zero_f", "w_f"], ["box"], name="clip_to_image"),
+             N("Clip", ["moved", "zero_f", "w_f"], ["box"], name="clip_to_image") if clip else
+             N("Max", ["moved", "zero_f"], ["box"], name="clip_below"),
              N("Shape", ["b"], ["shp"], name="shape"),
              N("Gather", ["shp", "zero_i"], ["n"], name="gather_n", axis=0),
              N("Loop", ["n", ""], ["canvases"], name="paste", body=body)]
@@ -367,14 +370,14 @@ def dyn_paste():
              const("zero_i", np.array(0, np.int64)), const("s0", np.array([0], np.int64)),
              const("s1", np.array([1], np.int64)), const("s2", np.array([2], np.int64)),
              const("s4", np.array([4], np.int64)), const("four", np.float32(4.0)),
-             const("six", np.float32(6.0)), const("zero_f", np.float32(0.0)),
-             const("w_f", np.float32(W))]
-    save(helper.make_graph(nodes, "dyn_paste",
+             const("six", np.float32(6.0)), const("zero_f", np.float32(0.0))]
+    inits += [const("w_f", np.float32(W))] if clip else []
+    save(helper.make_graph(nodes, name[:-5],
                            [helper.make_tensor_value_info("scores", T.FLOAT, [S]),
                             helper.make_tensor_value_info("boxes", T.FLOAT, [S, 4])],
                            [helper.make_tensor_value_info("canvases", T.FLOAT, ["n", W, W])],
                            inits),
-         "dyn_paste.onnx")
+         name)
 
 
 def dyn_refused():
@@ -446,6 +449,7 @@ if __name__ == "__main__":
         dyn_refused()
         dyn_resize_refused()
         dyn_paste()
+        dyn_paste(False, "dyn_paste_unbounded.onnx")
     elif sys.argv[1:2] == ["inputs"] and len(sys.argv) == 3:
         inputs(sys.argv[2])
     elif sys.argv[1:2] == ["check"] and len(sys.argv) == 4:

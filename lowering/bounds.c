@@ -314,12 +314,37 @@ static double unary_at(int fn, double v, const af_unary_params *p)
     }
 }
 
+/* The f32 values nearest v from below and from above (an f32 result of monotone arithmetic on
+ * f32 values within bounds lies within the same arithmetic, rounded the same, on the bounds). */
+static double f32_down(double v)
+{
+    float f = (float)v;
+    return (double)f > v ? nextafterf(f, -INFINITY) : f;
+}
+
+static double f32_up(double v)
+{
+    float f = (float)v;
+    return (double)f < v ? nextafterf(f, INFINITY) : f;
+}
+
+/* a op b, in f32 when f32 (as the kernel computes it), else in doubles. */
+static double arith(int fn, double a, double b, int f32)
+{
+    switch (fn) {
+    case AF_BINARY_ADD: return f32 ? (double)((float)a + (float)b) : a + b;
+    case AF_BINARY_SUB: return f32 ? (double)((float)a - (float)b) : a - b;
+    case AF_BINARY_MUL: return f32 ? (double)((float)a * (float)b) : a * b;
+    default: return f32 ? (double)((float)a / (float)b) : a / b;
+    }
+}
+
 /* [lo, hi] of a op b over the corners of two intervals (NaN: none, as 0 * inf). */
-static int corners(int fn, const double *a, const double *b, double *lo, double *hi)
+static int corners(int fn, const double *a, const double *b, int f32, double *lo, double *hi)
 {
     *lo = INFINITY, *hi = -INFINITY;
     for (int i = 0; i < 4; i++) {
-        double x = a[i >> 1], y = b[i & 1], v = fn == AF_BINARY_MUL ? x * y : x / y;
+        double v = arith(fn, a[i >> 1], b[i & 1], f32);
         if (isnan(v)) return 0;
         *lo = v < *lo ? v : *lo;
         *hi = v > *hi ? v : *hi;
@@ -344,30 +369,33 @@ static void interval_rule(af_graph *g, af_node *n, const int *dir, int r)
         b = y > b ? y : b;
     }
     af_tensor *o = &g->tensors[n->out[0]];
+    int f32 = o->dtype == AF_DTYPE_F32, approx = 0;
+    for (int k = 0; f32 && k < 2; k++) lo[k] = f32_down(lo[k]), hi[k] = f32_up(hi[k]);
     if (n->op == AF_OP_UNARY) {
-        double p = unary_at(n->p.unary.fn, lo[0], &n->p.unary);
-        double q = unary_at(n->p.unary.fn, hi[0], &n->p.unary);
+        int fn = n->p.unary.fn;
+        double p = unary_at(fn, lo[0], &n->p.unary), q = unary_at(fn, hi[0], &n->p.unary);
         a = p < q ? p : q, b = p < q ? q : p;
-    } else if (n->op == AF_OP_CAST && o->dtype != AF_DTYPE_F32) {
-        a = trunc(a), b = trunc(b);
+        approx = fn == AF_UNARY_EXP || fn == AF_UNARY_SIGMOID || fn == AF_UNARY_TANH;
+    } else if (n->op == AF_OP_CAST) { /* to an integer: truncated; to f32: rounded */
+        a = f32 ? f32_down(a) : trunc(a), b = f32 ? f32_up(b) : trunc(b);
     } else if (n->op == AF_OP_BINARY) {
         int fn = n->p.binary.fn;
-        if (fn == AF_BINARY_ADD) a = lo[0] + lo[1], b = hi[0] + hi[1];
-        else if (fn == AF_BINARY_SUB) a = lo[0] - hi[1], b = hi[0] - lo[1];
+        if (fn == AF_BINARY_ADD) a = arith(fn, lo[0], lo[1], f32), b = arith(fn, hi[0], hi[1], f32);
+        else if (fn == AF_BINARY_SUB) a = arith(fn, lo[0], hi[1], f32), b = arith(fn, hi[0], lo[1], f32);
         else if (fn == AF_BINARY_MAX) a = fmax(lo[0], lo[1]), b = fmax(hi[0], hi[1]);
         else if (fn == AF_BINARY_MIN) a = fmin(lo[0], lo[1]), b = fmin(hi[0], hi[1]);
         else if (fn == AF_BINARY_DIV && !(lo[1] > 0 || hi[1] < 0)) return;
         else {
             double x[2] = {lo[0], hi[0]}, y[2] = {lo[1], hi[1]};
-            if (!corners(fn, x, y, &a, &b)) return;
-            if (o->dtype != AF_DTYPE_F32) a = trunc(a), b = trunc(b);
+            if (!corners(fn, x, y, f32, &a, &b)) return;
+            if (!f32) a = trunc(a), b = trunc(b);
         }
     } else if (r != RULE_HULL && n->op != AF_OP_CONCAT && dir[0] != UP) {
         return;
     } else if (n->op == AF_OP_REDUCE) {
         if (g->tensors[n->in[0]].dyn) return; /* over no rows: the identity */
     }
-    if (o->dtype == AF_DTYPE_F32) { /* f32 rounding of the same arithmetic */
+    if (approx) { /* the kernels' exp/sigmoid/tanh are within a few ulps, not rounded exactly */
         a -= fabs(a) * 1e-6;
         b += fabs(b) * 1e-6;
     }

@@ -20,6 +20,7 @@
 #include "conv_dw.h"
 #include "dw_lanes.h"
 #include "conv_glanes.h"
+#include "conv_stem.h"
 #include "wino_mosaic.h"
 #include "neon.h"
 
@@ -108,6 +109,19 @@ static int glanes_geom(const conv_geom *g, const af_conv_params *cp)
     afk_wino w;
     return afk_glanes_ok(g) && !is_pointwise(g) &&
            ((g->osp <= GLANES_OVER_WINO && afk_wino_mode < 1) || !wino_plan(g, cp, &w));
+}
+
+/* 1: an f32 conv with few input channels (a stem) runs with output positions in lanes
+ * (conv_stem.c), where its 16- and 8-channel blocks waste at most 1/8 of their lanes. Zen 4,
+ * one thread, against im2col + GEMM (ms): 3 -> 32 3x3 stride 2 at 224 -> 112 0.304 / 0.264
+ * (with SiLU 0.433 / 0.337), 3 -> 16 0.197 / 0.138, 3 -> 24 0.243 / 0.202 (its last
+ * block of 8), 3 -> 64 7x7 stride 2
+ * 2.52 / 2.17, 3 -> 96 7x7 3.58 / 3.28, 3 -> 64 3x3 stride 1 at 224 2.29 / 2.25 (Winograd,
+ * which the cost model picked there, 7.8). */
+static int stem_geom(const conv_geom *g)
+{
+    const int64_t Mp = (g->M + 7) / 8 * 8;
+    return afk_stem_ok(g) && !is_pointwise(g) && (Mp - g->M) * 8 <= Mp;
 }
 
 /* Per-thread scratch of the Winograd path: its V and Z blocks, and room for a compressed
@@ -237,6 +251,7 @@ size_t afk_conv_scratch(const af_params *p, const af_tview *in, const af_tview *
     size_t col = afk_conv_col_bytes(g.Cg * g.K, g.osp);
     if (packed > col) col = packed;
     if (glanes_geom(&g, cp) && afk_glanes_floats(&g) * 4 > col) col = afk_glanes_floats(&g) * 4;
+    if (stem_geom(&g) && afk_stem_floats(&g) * 4 > col) col = afk_stem_floats(&g) * 4;
     if (wino_plan(&g, cp, &w) && wino_scratch(&w) > col) return wino_scratch(&w);
     return col;
 }
@@ -259,7 +274,7 @@ size_t afk_conv_scratch(const af_params *p, const af_tview *in, const af_tview *
  * maps narrow enough that they issue fewer FMAs (afk_pgemm_lanes_ok: 7×7, 14×14). */
 enum { PACK_HDR = 16, PACK_GEMM = 0, PACK_WINO = 1, PACK_GEMM16 = 2, PACK_CW = 3, PACK_Q8 = 4,
        PACK_LANES = 5, PACK_LANES16 = 6, PACK_KH = 7, PACK_WQ8 = 8, PACK_GLANES = 9,
-       PACK_DWL = 10 };
+       PACK_DWL = 10, PACK_STEM = 11 };
 
 
 /* 1: a float weight's panels are cut for channel-lane tiles (per image, group). */
@@ -482,6 +497,7 @@ size_t afk_conv_prepack_bytes(const af_params *p, const af_tview *in, const af_t
         return b ? PACK_HDR * sizeof(float) + b : 0;
     }
     int half = in[1].dtype == AF_DTYPE_F16;
+    if (!half && stem_geom(&g)) return (afk_stem_pack_floats(&g) + PACK_HDR) * sizeof(float);
     if (!half && glanes_geom(&g, cp))
         return (afk_glanes_pack_floats(&g) + PACK_HDR) * sizeof(float);
     if (!half && wino_plan(&g, cp, &w)) /* per group */
@@ -543,6 +559,11 @@ void afk_conv_prepack(const af_params *p, const af_tview *in, const af_tview *ou
     if (is_depthwise(&g)) {
         h[1] = PACK_DWL;
         afk_dw_lanes_pack(&g, in[1].data, d + PACK_HDR);
+        return;
+    }
+    if (stem_geom(&g)) {
+        h[1] = PACK_STEM;
+        afk_stem_pack(&g, in[1].data, d + PACK_HDR);
         return;
     }
     if (glanes_geom(&g, &p->conv)) {
@@ -1054,6 +1075,24 @@ static void conv_glanes_task(void *arg, int64_t task, int tid)
     conv_residual(j, y + gi * g->Mg * g->osp, g->Mg, p0, t);
 }
 
+/* One band of output rows of one image, output positions in lanes (conv_stem.c). */
+static void conv_stem_task(void *arg, int64_t task, int tid)
+{
+    const conv_job *j = arg;
+    const conv_geom *g = &j->g;
+    const int64_t rows = afk_stem_band_rows(g), nb = (g->out[1] + rows - 1) / rows;
+    const int64_t band = task % nb, n = task / nb;
+    const int64_t oh0 = band * rows, oh1 = oh0 + rows < g->out[1] ? oh0 + rows : g->out[1];
+    const int64_t p0 = oh0 * g->out[2], t = (oh1 - oh0) * g->out[2];
+    const int act = afk_pgemm_act(&j->cp->act);
+    float *y = j->Y + n * g->M * g->osp;
+    afk_stem_band(g, j->X + n * g->C * g->isp, (const float *)j->packed + PACK_HDR, j->B, y, oh0,
+                  oh1, (float *)(j->scratch + (size_t)tid * j->slice), act, j->cp->act.alpha,
+                  j->cp->act.beta);
+    if (act < 0) conv_epilogue(j, 0, 0, g->M, y, p0, t);
+    conv_residual(j, y, g->M, p0, t);
+}
+
 /* 16 channels of one image with the channels in the lanes (dw_lanes.c). */
 static void conv_dw_lanes_task(void *arg, int64_t task, int tid)
 {
@@ -1303,6 +1342,13 @@ af_status afk_conv_run(AFK_RUN_ARGS)
     afk_wino w;
     const int kind = packed_kind(ctx ? ctx->packed : NULL);
     const int32_t *h = kind >= 0 ? ctx->packed : NULL;
+    if (kind == PACK_STEM && j.scratch && stem_geom(g) &&
+        ctx->scratch_bytes / (size_t)nt >= afk_stem_floats(g) * sizeof(float)) {
+        j.packed = ctx->packed;
+        const int64_t rows = afk_stem_band_rows(g);
+        afk_parallel(ctx, g->N * ((g->out[1] + rows - 1) / rows), conv_stem_task, &j);
+        return AF_OK;
+    }
     if (kind == PACK_GLANES && j.scratch && glanes_geom(g, &p->conv) &&
         ctx->scratch_bytes / (size_t)nt >= afk_glanes_floats(g) * sizeof(float)) {
         j.packed = ctx->packed;

@@ -437,6 +437,17 @@ static void test_conv(void)
         {1, 8, 6, 9, 20, 1, 3, 1, 6, 2, AF_UNARY_RELU, 0},
         {1, 24, 9, 10, 36, 3, 3, 1, 1, 1, AF_UNARY_CLIP, 2},      /* grouped Winograd F(2x2) */
         {2, 32, 10, 11, 40, 8, 3, 1, 1, 1, AF_UNARY_RELU, 1},     /* groups spread over threads */
+        /* stems, at most 4 input channels (conv_stem.c): 3x3 stride 2 on an odd map (partial
+         * vectors, silu), stride 1 with 2 images, 7x7 stride 2, 5x5 with 4 channels and 3
+         * channel blocks, 1 channel unpadded with an activation it does not fuse (tanh), a
+         * wide map in bands with a last block of 8 channels (56), 24 channels (16 + 8) */
+        {1, 3, 37, 45, 32, 1, 3, 2, 1, 1, AF_UNARY_SILU, 0},
+        {2, 3, 29, 31, 24, 1, 3, 2, 1, 1, AF_UNARY_HARD_SWISH, 0},
+        {2, 3, 20, 33, 16, 1, 3, 1, 1, 1, AF_UNARY_RELU, 0},
+        {1, 3, 40, 50, 64, 1, 7, 2, 3, 1, AF_UNARY_RELU, 0},
+        {1, 4, 17, 19, 48, 1, 5, 2, 2, 1, AF_UNARY_CLIP, 0},
+        {1, 1, 23, 9, 16, 1, 3, 1, 0, 1, AF_UNARY_TANH, 0},
+        {1, 3, 70, 300, 56, 1, 3, 2, 1, 1, AF_UNARY_IDENTITY, 0},
         /* 9-16 output channels per group: the group's channels in lanes (conv_glanes.c): 16 per
          * group at stride 2 on an odd map, 12 at stride 1 with 2 images, 5x5 with an activation
          * the kernel does not fuse (tanh) */
@@ -774,6 +785,36 @@ static void test_glanes_taken(void)
     afk_pgemm_force = -1;
 }
 
+/* The stem cases above (at most 4 input channels) are packed for conv_stem.c (its packed
+ * size): the path test_conv checked is that one. */
+static void test_stem_taken(void)
+{
+    static const conv_case cases[] = {{1, 3, 37, 45, 32, 1, 3, 2, 1, 1, AF_UNARY_SILU, 0},
+                                      {2, 3, 29, 31, 24, 1, 3, 2, 1, 1, AF_UNARY_HARD_SWISH, 0},
+                                      {2, 3, 20, 33, 16, 1, 3, 1, 1, 1, AF_UNARY_RELU, 0},
+                                      {1, 3, 40, 50, 64, 1, 7, 2, 3, 1, AF_UNARY_RELU, 0},
+                                      {1, 4, 17, 19, 48, 1, 5, 2, 2, 1, AF_UNARY_CLIP, 0},
+                                      {1, 1, 23, 9, 16, 1, 3, 1, 0, 1, AF_UNARY_TANH, 0},
+                                      {1, 3, 70, 300, 56, 1, 3, 2, 1, 1, AF_UNARY_IDENTITY, 0}};
+    if (!force_avx512("stem")) return;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const conv_case *c = &cases[i];
+        af_params p;
+        int64_t OH, OW;
+        conv_params(c, &p, &OH, &OW);
+        float one = 1.0f;
+        af_tview in[3] = {TV(AF_DTYPE_F32, NULL, c->N, c->C, c->H, c->W),
+                          TV(AF_DTYPE_F32, &one, c->M, c->C, c->k, c->k),
+                          TV(AF_DTYPE_F32, NULL, c->M)};
+        af_tview out = TV(AF_DTYPE_F32, NULL, c->N, c->M, OH, OW);
+        size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &p, in, 3, &out, 1);
+        size_t want = (size_t)((c->M + 15) / 16 * 16 * c->C * c->k * c->k + 16) * 4;
+        CHECK(pb == want, "stem C%lld M%lld k%lld: packed %zu bytes, not the stem kernel's %zu",
+              (long long)c->C, (long long)c->M, (long long)c->k, pb, want);
+    }
+    afk_pgemm_force = -1;
+}
+
 static void test_dw_lanes(void)
 {
     static const conv_case cases[] = {
@@ -823,6 +864,7 @@ int main(void)
     test_conv();
     test_dw_lanes();
     test_glanes_taken();
+    test_stem_taken();
     test_pool_threads();
     return check_report("kernels_fast");
 }

@@ -179,6 +179,8 @@ int main(void)
         {32, 14, 48, 2, 3, 1, AF_UNARY_CLIP, 1, 1, "winograd, 2 groups", 1},
         {24, 16, 40, 1, 3, 1, AF_UNARY_RELU, 1, 1, "winograd, dilation 2 (mosaic)", 2},
         {16, 12, 20, 1, 3, 1, AF_UNARY_CLIP, 0, 2, "winograd F(2x2), dilation 4 (mosaic)", 4},
+        {3, 37, 32, 1, 3, 2, AF_UNARY_RELU, 1, 0, "stem 3x3 stride 2 (positions in lanes)", 1},
+        {3, 21, 24, 1, 7, 1, AF_UNARY_CLIP, 0, 0, "stem 7x7, 16 + 8 channels, no bias", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
     test_check();

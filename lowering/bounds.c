@@ -33,7 +33,6 @@
 enum { STRUCT = 0, UP = 1, DOWN = 2, BOTH = 3 }; /* how an input moves the output */
 enum { RULE_NONE, RULE_KERNEL, RULE_HULL };
 
-
 static double bound_at(const af_tensor *t, int64_t e, int hi)
 {
     if (t->data) return af_dtype_get(t->dtype, t->data, (size_t)e);
@@ -54,7 +53,8 @@ static void hull_of(const af_tensor *t, double *lo, double *hi)
 
 static int numeric(af_dtype t)
 {
-    return t == AF_DTYPE_F32 || t == AF_DTYPE_I64 || t == AF_DTYPE_I32 || t == AF_DTYPE_I16 || t == AF_DTYPE_I8 || t == AF_DTYPE_U8;
+    return t == AF_DTYPE_F32 || t == AF_DTYPE_I64 || t == AF_DTYPE_I32 || t == AF_DTYPE_I16 ||
+           t == AF_DTYPE_I8 || t == AF_DTYPE_U8;
 }
 
 static int unary_dir(int fn)
@@ -381,7 +381,8 @@ static void interval_rule(af_graph *g, af_node *n, const int *dir, int r)
     } else if (n->op == AF_OP_BINARY) {
         int fn = n->p.binary.fn;
         if (fn == AF_BINARY_ADD) a = arith(fn, lo[0], lo[1], f32), b = arith(fn, hi[0], hi[1], f32);
-        else if (fn == AF_BINARY_SUB) a = arith(fn, lo[0], hi[1], f32), b = arith(fn, hi[0], lo[1], f32);
+        else if (fn == AF_BINARY_SUB)
+            a = arith(fn, lo[0], hi[1], f32), b = arith(fn, hi[0], lo[1], f32);
         else if (fn == AF_BINARY_MAX) a = fmax(lo[0], lo[1]), b = fmax(hi[0], hi[1]);
         else if (fn == AF_BINARY_MIN) a = fmin(lo[0], lo[1]), b = fmin(hi[0], hi[1]);
         else if (fn == AF_BINARY_DIV && !(lo[1] > 0 || hi[1] < 0)) return;

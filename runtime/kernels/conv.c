@@ -144,6 +144,17 @@ int64_t afk_conv_tile_len(int64_t rows, int64_t positions)
     return t < positions ? t : positions;
 }
 
+int64_t afk_conv_band_rows(const conv_geom *g, int64_t outputs)
+{
+    int64_t r = outputs / g->out[2];
+    return r < 1 ? 1 : r > g->out[1] ? g->out[1] : r;
+}
+
+int64_t afk_conv_band_in_rows(const conv_geom *g, int64_t rows)
+{
+    return (rows - 1) * g->s[1] + (g->k[1] - 1) * g->d[1] + 1;
+}
+
 /* ---- checks --------------------------------------------------------------------------------- */
 
 af_status afk_conv_check_common(const char *op, const af_conv_params *cp, const af_tview *in,

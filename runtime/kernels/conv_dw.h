@@ -25,6 +25,10 @@ af_status afk_conv_check_common(const char *op, const af_conv_params *cp, const 
                                 int n_in, const af_tview *out, af_err *err);
 int64_t afk_conv_tile_len(int64_t rows, int64_t positions);
 size_t afk_conv_col_bytes(int64_t rows, int64_t positions);
+/* Bands of output rows (the lanes and stem kernels' tasks): rows for about `outputs` positions
+ * per band (1 to all), and the input rows a band of `rows` output rows reads. */
+int64_t afk_conv_band_rows(const conv_geom *g, int64_t outputs);
+int64_t afk_conv_band_in_rows(const conv_geom *g, int64_t rows);
 
 /* The epilogue of one channel, fused: kind AFK_ACT_* (then bias and act are applied here, the
  * same operations as vec.c's bias_act) or -1 (the caller applies them). */

@@ -58,23 +58,14 @@ void afk_glanes_pack(const conv_geom *g, const float *w, float *dst)
 /* Output rows per task: about BAND_OUT positions (a stem's map splits over threads; a small
  * map is one band). */
 enum { BAND_OUT = 2048 };
-int64_t afk_glanes_band_rows(const conv_geom *g)
-{
-    int64_t r = BAND_OUT / g->out[2];
-    return r < 1 ? 1 : r > g->out[1] ? g->out[1] : r;
-}
-
-/* Input rows a band of `rows` output rows reads. */
-static int64_t band_in_rows(const conv_geom *g, int64_t rows)
-{
-    return (rows - 1) * g->s[1] + g->k[1];
-}
+int64_t afk_glanes_band_rows(const conv_geom *g) { return afk_conv_band_rows(g, BAND_OUT); }
 
 size_t afk_glanes_floats(const conv_geom *g)
 {
     if (!geom_fits(g)) return 0;
     const int64_t rows = afk_glanes_band_rows(g), pw = g->in[2] + g->pb[2] + g->pe[2];
-    return (size_t)(band_in_rows(g, rows) * pw * g->Cg) + (size_t)(mpad(g) * rows * g->out[2]) + 32;
+    return (size_t)(afk_conv_band_in_rows(g, rows) * pw * g->Cg) +
+           (size_t)(mpad(g) * rows * g->out[2]) + 32;
 }
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -173,7 +164,7 @@ TGT512 void afk_glanes_group(const conv_geom *g, const float *x, const float *wp
                              const float *bias, float *y, int64_t gi, int64_t oh0, int64_t oh1,
                              float *scratch, int act, float lo, float hi)
 {
-    const int64_t PH = band_in_rows(g, oh1 - oh0), PW = g->in[2] + g->pb[2] + g->pe[2];
+    const int64_t PH = afk_conv_band_in_rows(g, oh1 - oh0), PW = g->in[2] + g->pb[2] + g->pe[2];
     const int64_t Mp = mpad(g), KK = g->k[1] * g->k[2], n = (oh1 - oh0) * g->out[2];
     float *O = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63); /* (n, Mp) */
     float *P = O + n * Mp;                                              /* (Cg, PH, PW) */

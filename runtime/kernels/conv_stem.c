@@ -52,22 +52,13 @@ void afk_stem_pack(const conv_geom *g, const float *w, float *dst)
         for (int64_t t = 0; t < T; t++) dst[(m / 16 * T + t) * 16 + m % 16] = w[m * T + t];
 }
 
-int64_t afk_stem_band_rows(const conv_geom *g)
-{
-    int64_t r = BAND_OUT / g->out[2];
-    return r < 1 ? 1 : r > g->out[1] ? g->out[1] : r;
-}
-
-/* Input rows a band of `rows` output rows reads. */
-static int64_t band_in_rows(const conv_geom *g, int64_t rows)
-{
-    return (rows - 1) * g->s[1] + g->k[1];
-}
+int64_t afk_stem_band_rows(const conv_geom *g) { return afk_conv_band_rows(g, BAND_OUT); }
 
 size_t afk_stem_floats(const conv_geom *g)
 {
     if (!geom_fits(g)) return 0;
-    return (size_t)(g->C * band_in_rows(g, afk_stem_band_rows(g)) * g->s[2] * phase_len(g)) + 16;
+    const int64_t rows = afk_conv_band_in_rows(g, afk_stem_band_rows(g));
+    return (size_t)(g->C * rows * g->s[2] * phase_len(g)) + 16;
 }
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -202,7 +193,7 @@ void afk_stem_band(const conv_geom *g, const float *x, const float *wp, const fl
                    float *y, int64_t oh0, int64_t oh1, float *scratch, int act, float lo, float hi)
 {
     const int S = (int)g->s[2];
-    const int64_t RH = band_in_rows(g, oh1 - oh0), L = phase_len(g), H = g->in[1];
+    const int64_t RH = afk_conv_band_in_rows(g, oh1 - oh0), L = phase_len(g), H = g->in[1];
     float *R = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     for (int64_t ci = 0; ci < g->C; ci++)
         for (int64_t rr = 0; rr < RH; rr++) {

@@ -755,18 +755,13 @@ static int force_avx512(const char *what)
     return 0;
 }
 
-/* The grouped cases above with 9-16 output channels per group (17-32 at stride 2) are packed
- * for the lanes kernel (afk_glanes_pack's size): the path test_conv checked is that one. */
-static void test_glanes_taken(void)
+/* Each case is packed with `want` bytes (the kernel under test's packed size), so the path
+ * test_conv checked for it is that kernel's. */
+static void check_packed(const conv_case *cases, size_t n, const char *what,
+                         size_t (*want)(const conv_case *c))
 {
-    static const conv_case cases[] = {{1, 32, 23, 21, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0},
-                                      {2, 48, 9, 9, 48, 4, 3, 1, 1, 1, AF_UNARY_SILU, 0},
-                                      {1, 36, 7, 7, 30, 3, 5, 1, 2, 1, AF_UNARY_TANH, 0},
-                                      {1, 48, 13, 17, 48, 2, 3, 2, 1, 1, AF_UNARY_SILU, 0},
-                                      {2, 64, 10, 10, 64, 2, 3, 2, 1, 1, AF_UNARY_CLIP, 0},
-                                      {1, 32, 60, 400, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0}};
-    if (!force_avx512("grouped lanes")) return;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    if (!force_avx512(what)) return;
+    for (size_t i = 0; i < n; i++) {
         const conv_case *c = &cases[i];
         af_params p;
         int64_t OH, OW;
@@ -776,43 +771,45 @@ static void test_glanes_taken(void)
                           TV(AF_DTYPE_F32, &one, c->M, c->C / c->group, c->k, c->k),
                           TV(AF_DTYPE_F32, NULL, c->M)};
         af_tview out = TV(AF_DTYPE_F32, NULL, c->N, c->M, OH, OW);
-        size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &p, in, 3, &out, 1);
-        int64_t Mp = (c->M / c->group + 15) / 16 * 16; /* a group's channels in 16-lane blocks */
-        size_t want = (size_t)(c->group * c->k * c->k * (c->C / c->group) * Mp + 16) * 4;
-        CHECK(pb == want, "grouped C%lld M%lld g%lld: packed %zu bytes, not the lanes kernel's %zu",
-              (long long)c->C, (long long)c->M, (long long)c->group, pb, want);
+        size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &p, in, 3, &out, 1), w = want(c);
+        CHECK(pb == w, "%s C%lld M%lld g%lld k%lld: packed %zu bytes, not the kernel's %zu", what,
+              (long long)c->C, (long long)c->M, (long long)c->group, (long long)c->k, pb, w);
     }
     afk_pgemm_force = -1;
 }
 
-/* The stem cases above (at most 4 input channels) are packed for conv_stem.c (its packed
- * size): the path test_conv checked is that one. */
-static void test_stem_taken(void)
+/* the lanes kernel: per group (KH*KW*Cg, Mg rounded up to 16), and the header */
+static size_t glanes_bytes(const conv_case *c)
 {
-    static const conv_case cases[] = {{1, 3, 37, 45, 32, 1, 3, 2, 1, 1, AF_UNARY_SILU, 0},
+    int64_t Mp = (c->M / c->group + 15) / 16 * 16;
+    return (size_t)(c->group * c->k * c->k * (c->C / c->group) * Mp + 16) * 4;
+}
+
+/* the stem kernel: (M rounded up to 16, C*KH*KW), and the header */
+static size_t stem_bytes(const conv_case *c)
+{
+    return (size_t)((c->M + 15) / 16 * 16 * c->C * c->k * c->k + 16) * 4;
+}
+
+/* The grouped cases above with 9-16 output channels per group (17-32 at stride 2) run on the
+ * lanes kernel; the stem cases (at most 4 input channels) on conv_stem.c. */
+static void test_lanes_and_stem_taken(void)
+{
+    static const conv_case glanes[] = {{1, 32, 23, 21, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0},
+                                       {2, 48, 9, 9, 48, 4, 3, 1, 1, 1, AF_UNARY_SILU, 0},
+                                       {1, 36, 7, 7, 30, 3, 5, 1, 2, 1, AF_UNARY_TANH, 0},
+                                       {1, 48, 13, 17, 48, 2, 3, 2, 1, 1, AF_UNARY_SILU, 0},
+                                       {2, 64, 10, 10, 64, 2, 3, 2, 1, 1, AF_UNARY_CLIP, 0},
+                                       {1, 32, 60, 400, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0}};
+    static const conv_case stems[] = {{1, 3, 37, 45, 32, 1, 3, 2, 1, 1, AF_UNARY_SILU, 0},
                                       {2, 3, 29, 31, 24, 1, 3, 2, 1, 1, AF_UNARY_HARD_SWISH, 0},
                                       {2, 3, 20, 33, 16, 1, 3, 1, 1, 1, AF_UNARY_RELU, 0},
                                       {1, 3, 40, 50, 64, 1, 7, 2, 3, 1, AF_UNARY_RELU, 0},
                                       {1, 4, 17, 19, 48, 1, 5, 2, 2, 1, AF_UNARY_CLIP, 0},
                                       {1, 1, 23, 9, 16, 1, 3, 1, 0, 1, AF_UNARY_TANH, 0},
                                       {1, 3, 70, 300, 56, 1, 3, 2, 1, 1, AF_UNARY_IDENTITY, 0}};
-    if (!force_avx512("stem")) return;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const conv_case *c = &cases[i];
-        af_params p;
-        int64_t OH, OW;
-        conv_params(c, &p, &OH, &OW);
-        float one = 1.0f;
-        af_tview in[3] = {TV(AF_DTYPE_F32, NULL, c->N, c->C, c->H, c->W),
-                          TV(AF_DTYPE_F32, &one, c->M, c->C, c->k, c->k),
-                          TV(AF_DTYPE_F32, NULL, c->M)};
-        af_tview out = TV(AF_DTYPE_F32, NULL, c->N, c->M, OH, OW);
-        size_t pb = af_kernel_prepack_bytes(AF_OP_CONV, &p, in, 3, &out, 1);
-        size_t want = (size_t)((c->M + 15) / 16 * 16 * c->C * c->k * c->k + 16) * 4;
-        CHECK(pb == want, "stem C%lld M%lld k%lld: packed %zu bytes, not the stem kernel's %zu",
-              (long long)c->C, (long long)c->M, (long long)c->k, pb, want);
-    }
-    afk_pgemm_force = -1;
+    check_packed(glanes, sizeof glanes / sizeof glanes[0], "grouped lanes", glanes_bytes);
+    check_packed(stems, sizeof stems / sizeof stems[0], "stem", stem_bytes);
 }
 
 static void test_dw_lanes(void)
@@ -863,8 +860,7 @@ int main(void)
     test_convt_threads();
     test_conv();
     test_dw_lanes();
-    test_glanes_taken();
-    test_stem_taken();
+    test_lanes_and_stem_taken();
     test_pool_threads();
     return check_report("kernels_fast");
 }

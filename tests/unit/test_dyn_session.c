@@ -95,19 +95,29 @@ static void make_scores(float *scores, int rows)
     for (int j = 0; j < rows; j++) scores[(j * 37) % S] = 0.55f + 0.005f * (float)j;
 }
 
-static void test_runs(const char *afb)
+/* model converted (fp32) to afb and opened; 0 (checked) when any step fails. */
+static int open_model(const char *model, const char *afb, af_bundle **b)
 {
     char msg[512];
     af_convert_options o = {0};
-    o.model_path = "data/dynamic/dyn_topk.onnx";
+    o.model_path = model;
     o.out_path = afb;
     o.compress = "fp32";
     af_convert_report r;
     af_status st = af_convert(&o, &r, msg, sizeof msg);
-    CHECK(st == AF_OK, "convert: %s", msg);
+    CHECK(st == AF_OK, "convert %s: %s", model, msg);
+    if (st) return 0;
+    st = af_bundle_open(afb, b, msg, sizeof msg);
+    CHECK(st == AF_OK, "open %s: %s", afb, msg);
+    return st == AF_OK;
+}
+
+static void test_runs(const char *afb)
+{
+    char msg[512];
     af_bundle *b;
     af_session *s;
-    if (st || af_bundle_open(afb, &b, msg, sizeof msg) != AF_OK) return;
+    if (!open_model("data/dynamic/dyn_topk.onnx", afb, &b)) return;
     af_tensor_info cap;
     CHECK(af_bundle_output_info(b, out_index(b, "vals"), &cap) == AF_OK && cap.dims[0] == K,
           "vals capacity %lld, want %d", (long long)cap.dims[0], K);
@@ -155,16 +165,9 @@ static void check_loop_run(af_bundle *b, af_session *s, const float *scores, con
 static void test_loop_runs(const char *afb)
 {
     char msg[512];
-    af_convert_options o = {0};
-    o.model_path = "data/dynamic/dyn_loop.onnx";
-    o.out_path = afb;
-    o.compress = "fp32";
-    af_convert_report r;
-    af_status st = af_convert(&o, &r, msg, sizeof msg);
-    CHECK(st == AF_OK, "convert dyn_loop: %s", msg);
     af_bundle *b;
     af_session *s;
-    if (st || af_bundle_open(afb, &b, msg, sizeof msg) != AF_OK) return;
+    if (!open_model("data/dynamic/dyn_loop.onnx", afb, &b)) return;
     CHECK(af_session_create(b, NULL, &s, msg, sizeof msg) == AF_OK, "session: %s", msg);
     float scores[S], boxes[S * 4];
     for (int i = 0; i < S * 4; i++) boxes[i] = (float)((i * 7919) % 101) / 50.0f - 1.0f;
@@ -209,16 +212,9 @@ static void check_paste(const float *canvas, const int64_t *box, int j)
 static void test_paste_runs(const char *afb)
 {
     char msg[512];
-    af_convert_options o = {0};
-    o.model_path = "data/dynamic/dyn_paste.onnx";
-    o.out_path = afb;
-    o.compress = "fp32";
-    af_convert_report r;
-    af_status st = af_convert(&o, &r, msg, sizeof msg);
-    CHECK(st == AF_OK, "convert dyn_paste: %s", msg);
     af_bundle *b;
     af_session *s;
-    if (st || af_bundle_open(afb, &b, msg, sizeof msg) != AF_OK) return;
+    if (!open_model("data/dynamic/dyn_paste.onnx", afb, &b)) return;
     CHECK(af_session_create(b, NULL, &s, msg, sizeof msg) == AF_OK, "session: %s", msg);
     float scores[S], boxes[S * 4];
     for (int i = 0; i < S * 4; i++) boxes[i] = (float)((i * 7919) % 101) / 25.0f - 2.0f;

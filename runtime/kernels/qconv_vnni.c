@@ -51,6 +51,7 @@ typedef struct qv_pack {
     int32_t magic, wu8; /* wu8: the weight was uint8 (codes shifted by -128) */
     int64_t M, K, Kp;   /* output channels, k per channel (Cg * taps), K rounded up to 4 */
     int64_t shared;     /* bytes of ctx->shared for the padded image (qv_padded), or 0 */
+    int64_t quad;       /* K in channel-quad order (qv_quad) */
 } qv_pack;
 
 /* A run of output positions on one output row: tile lanes [t, t+len), the first input
@@ -128,6 +129,26 @@ static int64_t qv_phases(const qconv *q, int64_t *n2)
 }
 
 int afk_qconv_vnni_no_dw8 = 0;
+_Atomic long afk_qconv_vnni_direct_runs = 0;
+
+/* Convs whose K is packed in channel-quad order: k = ((c / 4) taps + tap) 4 + c % 4 (taps in
+ * kernel order, channels past C with weight 0), so that 4 consecutive k are one tap of 4
+ * channels: the dword of one position in the quad image (qv_pad4_task), which the tiles read
+ * in place of a panel (qv_task's direct mode). One group, a padded image (qv_padded), and at
+ * most 1/8 more k than C holds (the 3-channel stem would multiply 4/3 times more). */
+static int qv_quad(const qconv *q)
+{
+    int64_t Hp, Wp;
+    return q->G == 1 && !qv_is_dw(q) && qv_padded(q, &Hp, &Wp) != 0 &&
+           (q->C + 3) / 4 * 4 * 8 <= q->C * 9;
+}
+
+/* K per packed channel row: K rounded up to 4, or 4 ceil(C / 4) taps in quad order. */
+static int64_t qv_kp(const qconv *q)
+{
+    int64_t taps = q->k[0] * q->k[1] * q->k[2], K = q->Cg * taps;
+    return qv_quad(q) ? (q->C + 3) / 4 * 4 * taps : (K + 3) & ~(int64_t)3;
+}
 
 static uint64_t up64(uint64_t v) { return (v + 63) & ~(uint64_t)63; }
 static int64_t kcount(const qconv *q) { return q->Cg * q->k[0] * q->k[1] * q->k[2]; }
@@ -137,7 +158,7 @@ static uint64_t sums_off(int64_t M, int64_t Kp) { return up64(codes_off() + (uin
 size_t afk_qconv_vnni_pack_bytes(const qconv *q, af_dtype wdt)
 {
 #ifdef QV_X86
-    int64_t K = kcount(q), Kp = (K + 3) & ~(int64_t)3;
+    int64_t K = kcount(q), Kp = qv_kp(q);
     if (!afk_q8_available() || !__builtin_cpu_supports("avx512vl") ||
         (wdt != AF_DTYPE_I8 && wdt != AF_DTYPE_U8) ||
         (!qv_is_dw(q) && (q->Mg < 4 || K < 4 || K > QV_KMAX)))
@@ -153,10 +174,13 @@ size_t afk_qconv_vnni_pack_bytes(const qconv *q, af_dtype wdt)
 void afk_qconv_vnni_pack(const qconv *q, const af_tview *w, void *dst)
 {
     qv_pack h = {.magic = QV_MAGIC, .wu8 = w->dtype == AF_DTYPE_U8, .M = q->M, .K = kcount(q)};
-    h.Kp = (h.K + 3) & ~(int64_t)3;
+    h.Kp = qv_kp(q), h.quad = qv_quad(q);
     int64_t Hp, Wp, plane = qv_is_dw(q) ? 0 : qv_padded(q, &Hp, &Wp);
-    int64_t n2, nph = qv_phases(q, &n2);
+    int64_t n2, nph = qv_phases(q, &n2), taps = h.K / q->Cg;
     h.shared = plane ? plane * nph * q->C + 128 : 0; /* + slack: 64-byte loads past the end */
+    if (h.quad) /* or the quad image: the tiles' 256-byte reads end up to 252 bytes past it */
+        h.shared = h.Kp / taps * nph * plane + 256 > h.shared ? h.Kp / taps * nph * plane + 256
+                                                              : h.shared;
     int8_t *codes = (int8_t *)dst + codes_off();
     int32_t *sums = (int32_t *)(void *)((uint8_t *)dst + sums_off(h.M, h.Kp));
     uint8_t flip = h.wu8 ? 0x80 : 0; /* uint8 code - 128 = the int8 of its bits ^ 0x80 */
@@ -164,11 +188,11 @@ void afk_qconv_vnni_pack(const qconv *q, const af_tview *w, void *dst)
         const uint8_t *src = (const uint8_t *)w->data + m * h.K;
         int8_t *row = codes + m * h.Kp;
         int32_t s = 0;
-        for (int64_t k = 0; k < h.K; k++) {
-            row[k] = (int8_t)(uint8_t)(src[k] ^ flip);
+        for (int64_t k = 0; k < h.Kp; k++) { /* k: the packed order; i: the weight's */
+            int64_t c = 4 * (k / (4 * taps)) + k % 4, i = h.quad ? c * taps + k / 4 % taps : k;
+            row[k] = (h.quad ? c < q->C : k < h.K) ? (int8_t)(uint8_t)(src[i] ^ flip) : 0;
             s += row[k]; /* |s| <= 128 * 65535 */
         }
-        for (int64_t k = h.K; k < h.Kp; k++) row[k] = 0;
         sums[m] = s;
     }
     memcpy(dst, &h, sizeof h);
@@ -183,7 +207,7 @@ size_t afk_qconv_vnni_shared_bytes(const void *packed)
 /* qv_task's working bytes per thread: the panel, 4 rows, sumx, the tile, the segments. */
 static size_t qv_work_bytes(const qconv *q)
 {
-    int64_t Kp = (kcount(q) + 3) & ~(int64_t)3;
+    int64_t Kp = qv_kp(q);
     return (size_t)(Kp * QV_W + 4 * QV_W + 4 * QV_W + 4 * QV_MR * QV_W) +
            QV_W * sizeof(qv_seg) + (size_t)(QV_LEFT * Kp) + 256;
 }
@@ -215,6 +239,9 @@ typedef struct qv_job {
     int32_t xzu, yzp, wshift;
     uint8_t flip; /* 0x80: int8 activations to uint8 codes */
     int flat;     /* 1x1, stride 1, no padding: im2col row r is input plane r itself */
+    int quad;     /* K in channel-quad order (qv_quad) */
+    int direct;   /* the padded image is the quad image, read by the tiles themselves */
+    int64_t taps; /* kernel taps per channel */
     int vbmi;     /* the CPU has AVX512-VBMI (stride-2 rows by vpermt2b) */
     int dw8;      /* ... and depthwise convs may take qv_dw8 */
     int wz_any;   /* some channel's wzq is nonzero (the position sums sx are needed) */
@@ -350,7 +377,9 @@ static void qv_interleave(const uint8_t *rows, int64_t W, uint8_t *panel, int32_
 }
 
 /* acc (QV_MR, NV*16) = sum over kq of panel (kq, NV*16 dwords) . w[i] (dword kq), int32: the
- * 6 x NV accumulators named one by one so they stay in registers (NV a constant per copy). */
+ * 6 x NV accumulators named one by one so they stay in registers (NV a constant per copy).
+ * DIR: group kq's NV*16 dwords are at base + off[kq] (the quad image) instead of the panel's
+ * base + kq NV 64. */
 #define QV_ROW(i)                                                                              \
     do {                                                                                       \
         int32_t wd;                                                                            \
@@ -372,14 +401,14 @@ static void qv_interleave(const uint8_t *rows, int64_t W, uint8_t *panel, int32_
     } while (0)
 
 QV_TGT static inline __attribute__((always_inline)) void
-qv_tile(const uint8_t *panel, int64_t Kq, const int8_t *const *w, int32_t *acc, const int NV,
-        const int MR)
+qv_tile(const uint8_t *panel, const int64_t *off, int64_t Kq, const int8_t *const *w,
+        int32_t *acc, const int NV, const int MR, const int DIR)
 {
     const __m512i z = _mm512_setzero_si512();
     const int8_t *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3], *w4 = w[4], *w5 = w[5];
     QV_ZERO(0); QV_ZERO(1); QV_ZERO(2); QV_ZERO(3); QV_ZERO(4); QV_ZERO(5);
     for (int64_t kq = 0; kq < Kq; kq++) {
-        const uint8_t *pk = panel + kq * NV * 64;
+        const uint8_t *pk = DIR ? panel + off[kq] : panel + kq * NV * 64;
         __m512i x0 = _mm512_loadu_si512(pk), x1 = z, x2 = z, x3 = z;
         if (NV > 1) x1 = _mm512_loadu_si512(pk + 64);
         if (NV > 2) x2 = _mm512_loadu_si512(pk + 128);
@@ -393,19 +422,25 @@ qv_tile(const uint8_t *panel, int64_t Kq, const int8_t *const *w, int32_t *acc, 
     if (MR > 4) { QV_OUT(4); QV_OUT(5); }
 }
 
-/* qv_tile##NV##_##MR: NV vectors of positions, MR of the 6 rows (2 and 4: a chunk's last
- * channels, rows past MR not computed) */
+/* qv_tile##NV##_##MR (panel) and qv_tdir##NV##_##MR (quad image): NV vectors of positions, MR
+ * of the 6 rows (2 and 4: a chunk's last channels, rows past MR not computed) */
 #define QV_KERNEL(NV, MR)                                                                      \
-    QV_TGT static void qv_tile##NV##_##MR(const uint8_t *panel, int64_t Kq,                   \
+    QV_TGT static void qv_tile##NV##_##MR(const uint8_t *panel, const int64_t *off, int64_t Kq, \
                                           const int8_t *const *w, int32_t *acc)               \
     {                                                                                         \
-        qv_tile(panel, Kq, w, acc, NV, MR);                                                   \
+        qv_tile(panel, off, Kq, w, acc, NV, MR, 0);                                           \
+    }                                                                                         \
+    QV_TGT static void qv_tdir##NV##_##MR(const uint8_t *img, const int64_t *off, int64_t Kq,  \
+                                          const int8_t *const *w, int32_t *acc)               \
+    {                                                                                         \
+        qv_tile(img, off, Kq, w, acc, NV, MR, 1);                                             \
     }
 QV_KERNEL(1, 6) QV_KERNEL(2, 6) QV_KERNEL(3, 6) QV_KERNEL(4, 6)
 QV_KERNEL(1, 4) QV_KERNEL(2, 4) QV_KERNEL(3, 4) QV_KERNEL(4, 4)
 QV_KERNEL(1, 2) QV_KERNEL(2, 2) QV_KERNEL(3, 2) QV_KERNEL(4, 2)
 
-typedef void (*qv_tile_fn)(const uint8_t *, int64_t, const int8_t *const *, int32_t *);
+typedef void (*qv_tile_fn)(const uint8_t *, const int64_t *, int64_t, const int8_t *const *,
+                           int32_t *);
 
 /* y[0..15] (lanes of k) = the low bytes of q: vpmovdb to a register, then a byte-masked store
  * (vpmovdb's own masked store to memory is slow on Zen 4). */
@@ -653,6 +688,88 @@ QV_TGT static void qv_pad2_task(void *arg, int64_t c, int tid)
     }
 }
 
+// d[0, n) = v
+QV_TGT static void qv_fill32(uint32_t *d, int64_t n, uint32_t v)
+{
+    const __m512i b = _mm512_set1_epi32((int32_t)v);
+    for (int64_t t = 0; t < n; t += 16)
+        _mm512_mask_storeu_epi32(d + t, n - t >= 16 ? (__mmask16)0xffff
+                                                    : (__mmask16)((1u << (n - t)) - 1), b);
+}
+
+// quad cq of the quad image (qv_padded's planes and phases, stride s = 1 or 2): phase (py, px)
+// position (r, t) = the dword of channels 4 cq + i's uint8 codes at (s r + py - pb1,
+// s t + px - pb2) in byte i, the pad code xzu outside x and for channels past C. Per 16
+// positions of a row: each channel's 16 codes (stride 2: the even bytes of 31), widened to
+// dwords, shifted into byte i.
+QV_TGT static void qv_pad4_task(void *arg, int64_t cq, int tid)
+{
+    (void)tid;
+    const qv_job *j = arg;
+    const qconv *q = j->q;
+    int64_t H = q->in[1], W = q->in[2], Wp = j->Wp, s = q->s[1];
+    const uint8_t *x = (const uint8_t *)j->a->x->data + j->pn * q->C * H * W;
+    const __m128i fl = _mm_set1_epi8((char)j->flip), pz = _mm_set1_epi8((char)j->xzu);
+    uint32_t pad = (uint32_t)j->xzu * 0x01010101u;
+    for (int64_t ph = 0; ph < j->nph; ph++) {
+        int64_t py = ph / j->ph2, px = ph % j->ph2;
+        uint32_t *d = (uint32_t *)(void *)(j->pimg + (cq * j->nph + ph) * 4 * j->plane);
+        /* columns [t0, t1) read x: 0 <= s t + px - pb2 < W */
+        int64_t t0 = (q->pb[2] - px + s - 1) / s, t1 = (W + q->pb[2] - px + s - 1) / s;
+        t0 = t0 < 0 ? 0 : t0 > Wp ? Wp : t0, t1 = t1 > Wp ? Wp : t1 < t0 ? t0 : t1;
+        for (int64_t r = 0; r < j->Hp; r++, d += Wp) {
+            int64_t iy = s * r + py - q->pb[1];
+            if (iy < 0 || iy >= H || t0 == t1) {
+                qv_fill32(d, Wp, pad);
+                continue;
+            }
+            qv_fill32(d, t0, pad);
+            qv_fill32(d + t1, Wp - t1, pad);
+            const uint8_t *src = x + iy * W + s * t0 + px - q->pb[2];
+            for (int64_t t = t0; t < t1; t += 16) {
+                int64_t n = t1 - t < 16 ? t1 - t : 16;
+                __m512i v = _mm512_setzero_si512();
+                for (int i = 0; i < 4; i++) {
+                    int64_t c = 4 * cq + i;
+                    const uint8_t *p = src + c * H * W + s * (t - t0);
+                    __m128i b = pz;
+                    if (c < q->C && s == 1)
+                        b = _mm_xor_si128(_mm_maskz_loadu_epi8((__mmask16)((1u << n) - 1), p), fl);
+                    else if (c < q->C) /* 16-bit lane i: source byte 2 i */
+                        b = _mm_xor_si128(_mm256_cvtepi16_epi8(_mm256_maskz_loadu_epi8(
+                                              (__mmask32)((1u << (2 * n - 1)) - 1), p)),
+                                          fl);
+                    v = _mm512_or_si512(v, _mm512_slli_epi32(_mm512_cvtepu8_epi32(b), 8 * i));
+                }
+                _mm512_mask_storeu_epi32(d + t, (__mmask16)((1u << n) - 1), v);
+            }
+        }
+    }
+}
+
+/* Where tap (a, e) reads the padded image (qv_padded): position offset and *ph its phase. */
+static int64_t qv_tap(const qv_job *j, int64_t a, int64_t e, int64_t *ph)
+{
+    if (j->q->s[1] == 2) {
+        *ph = (a & 1) * j->ph2 + (e & 1);
+        return (a >> 1) * j->Wp + (e >> 1);
+    }
+    *ph = 0;
+    return a * j->q->d[1] * j->Wp + e * j->q->d[2];
+}
+
+// off[kq] = the byte offset of k group kq = (quad, a, e) in the quad image
+static void qv_quad_offsets(const qv_job *j, int64_t *off)
+{
+    int64_t kq = 0, ph, pos;
+    for (int64_t cq = 0; cq < j->Kp / (4 * j->taps); cq++)
+        for (int64_t a = 0; a < j->q->k[1]; a++)
+            for (int64_t e = 0; e < j->q->k[2]; e++) {
+                pos = qv_tap(j, a, e, &ph);
+                off[kq++] = 4 * ((cq * j->nph + ph) * j->plane + pos);
+            }
+}
+
 QV_TGT static int32_t qv_dot(const uint8_t *x, const int8_t *w, int64_t Kp)
 {
     __m512i c = _mm512_setzero_si512();
@@ -808,7 +925,30 @@ static void qv_task(void *arg, int64_t task, int tid)
     uint8_t cidx[64];
     int64_t vs = p0; /* the block's first virtual position */
     if (j->compact) qv_compact_idx(j, p0, tl, cidx, &vs);
-    if (j->pimg) { /* rows straight from the padded image */
+    const uint8_t *img = panel; /* what the tiles read */
+    const int64_t *off = NULL;
+    if (j->direct) { /* the quad image itself: group kq's dwords at off[kq] from img */
+        int64_t *o = (int64_t *)(void *)panel;
+        qv_quad_offsets(j, o);
+        img = j->pimg + 4 * vs, off = o;
+        for (int64_t kq = 0; left && kq < Kq; kq++)
+            for (int64_t l = 0; l < left; l++)
+                memcpy(col + l * j->Kp + 4 * kq, img + off[kq] + 4 * (tm + l), 4);
+    } else if (j->pimg && j->quad) { /* quad order from the plain padded image */
+        static const uint8_t zero[QV_W];
+        const uint8_t *r[4];
+        for (int64_t kq = 0, ph; kq < Kq; kq++) {
+            int64_t t = kq % j->taps, pos = qv_tap(j, t / q->k[2], t % q->k[2], &ph) + vs;
+            for (int i = 0; i < 4; i++) {
+                int64_t c = 4 * (kq / j->taps) + i;
+                r[i] = c >= q->C ? zero : j->pimg + (c * j->nph + ph) * j->plane + pos;
+                if (j->compact && r[i] != zero)
+                    r[i] = qv_compact_row(r[i], cidx, rows + i * QV_W);
+            }
+            qv_interleave4(r[0], r[1], r[2], r[3], W, panel + kq * W * 4, sxp);
+            qv_left_cols(r, kq, tm, left, j->Kp, col);
+        }
+    } else if (j->pimg) { /* rows straight from the padded image */
         static const uint8_t zero[QV_W];
         const uint8_t *pc = j->pimg + g * q->Cg * j->nph * j->plane + vs, *r[4];
         int s2 = q->s[1] == 2;
@@ -841,8 +981,14 @@ static void qv_task(void *arg, int64_t task, int tid)
     }
     for (int64_t kq = 0; !j->pimg && !direct && kq < Kq; kq++) {
         for (int64_t i = 0; i < 4; i++) {
-            if (4 * kq + i >= j->K) {
+            int64_t c = 4 * (kq / j->taps) + i, t = kq % j->taps; /* quad order */
+            if (j->quad ? c >= q->C : 4 * kq + i >= j->K) {
                 memset(rows + i * QV_W, 0, QV_W);
+                continue;
+            }
+            if (j->quad) {
+                int64_t tq[3] = {0, t / q->k[2], t % q->k[2]};
+                qv_row(j, xc + c * isp, tq, segs, nseg, rows + i * QV_W);
                 continue;
             }
             qv_row(j, xc, tap, segs, nseg, rows + i * QV_W);
@@ -854,9 +1000,13 @@ static void qv_task(void *arg, int64_t task, int tid)
         const uint8_t *r[4] = {rows, rows + QV_W, rows + 2 * QV_W, rows + 3 * QV_W};
         qv_left_cols(r, kq, tm, left, j->Kp, col);
     }
-    static const qv_tile_fn tiles[3][4] = {{qv_tile1_2, qv_tile2_2, qv_tile3_2, qv_tile4_2},
-                                           {qv_tile1_4, qv_tile2_4, qv_tile3_4, qv_tile4_4},
-                                           {qv_tile1_6, qv_tile2_6, qv_tile3_6, qv_tile4_6}};
+    static const qv_tile_fn tiles[2][3][4] = {
+        {{qv_tile1_2, qv_tile2_2, qv_tile3_2, qv_tile4_2},
+         {qv_tile1_4, qv_tile2_4, qv_tile3_4, qv_tile4_4},
+         {qv_tile1_6, qv_tile2_6, qv_tile3_6, qv_tile4_6}},
+        {{qv_tdir1_2, qv_tdir2_2, qv_tdir3_2, qv_tdir4_2},
+         {qv_tdir1_4, qv_tdir2_4, qv_tdir3_4, qv_tdir4_4},
+         {qv_tdir1_6, qv_tdir2_6, qv_tdir3_6, qv_tdir4_6}}};
     int64_t mlo = g * q->Mg + mch * j->mc, mhi = mlo + j->mc;
     if (mhi > (g + 1) * q->Mg) mhi = (g + 1) * q->Mg;
     for (int64_t m0 = mlo; nv > 0 && m0 < mhi; m0 += QV_MR) {
@@ -864,7 +1014,7 @@ static void qv_task(void *arg, int64_t task, int tid)
         const int8_t *w[QV_MR];
         for (int64_t i = 0; i < QV_MR; i++) /* past the chunk: channel m0 again, dropped */
             w[i] = j->codes + (m0 + (i < nm ? i : 0)) * j->Kp;
-        tiles[(nm - 1) / 2][nv - 1](panel, Kq, w, acc);
+        tiles[j->direct][(nm - 1) / 2][nv - 1](img, off, Kq, w, acc);
         qv_store(j, n, m0, nm, p0, tm, W, acc, sx);
     }
     if (left) qv_left(j, n, mlo, mhi, p0, tm, left, col);
@@ -1186,14 +1336,21 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
         j.flat &= q->k[i] == 1 && q->s[i] == 1 && q->pb[i] == 0 && q->out[i] == q->in[i];
     j.plane = qv_padded(q, &j.Hp, &j.Wp);
     j.nph = qv_phases(q, &j.ph2);
+    j.quad = (int)h->quad, j.taps = q->k[0] * q->k[1] * q->k[2];
     int padded = j.plane && h->shared && ctx->shared && ctx->shared_bytes >= (size_t)h->shared &&
                  (size_t)h->shared >= (size_t)(j.plane * j.nph * q->C);
     if (padded) {
         j.V = (q->out[1] - 1) * j.Wp + q->out[2];
         j.nblk = (j.V + QV_W - 1) / QV_W;
-        /* the virtual columns cost lanes: small maps, wide kernels (7x7: 61 positions for 49,
-         * 1x7 on 17x17: 385 for 289) gather compact positions when those need 1/8 fewer */
-        j.compact = qv_lanes(j.V) * 8 > qv_lanes(j.osp) * 9 && j.vbmi && qv_compact_ok(q, j.Wp);
+        /* the tiles read the quad image when no position sums are needed; else the virtual
+         * columns cost lanes: small maps, wide kernels (7x7: 61 positions for 49, 1x7 on
+         * 17x17: 385 for 289) gather compact positions when those need 1/8 fewer (measured,
+         * 3x3 on 7x7 and 14x14 maps: the quad image's virtual lanes still take 3-10 % less
+         * time than compact panels) */
+        j.direct = j.quad && !j.wz_any &&
+                   (size_t)h->shared >= (size_t)(h->Kp / j.taps * j.nph * j.plane + 256);
+        j.compact = !j.direct && qv_lanes(j.V) * 8 > qv_lanes(j.osp) * 9 && j.vbmi &&
+                    qv_compact_ok(q, j.Wp);
         if (j.compact) j.nblk = (j.osp + QV_W - 1) / QV_W;
     }
     /* channel chunks only when too few position blocks to share among the threads */
@@ -1207,8 +1364,10 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
         return 1;
     }
     j.pimg = ctx->shared;
+    if (j.direct) afk_qconv_vnni_direct_runs++;
     for (j.pn = 0; j.pn < q->N; j.pn++) { /* per image: its padded copy, then its outputs */
-        afk_parallel(ctx, q->C, q->s[1] == 2 ? qv_pad2_task : qv_pad_task, &j);
+        if (j.direct) afk_parallel(ctx, h->Kp / (4 * j.taps), qv_pad4_task, &j);
+        else afk_parallel(ctx, q->C, q->s[1] == 2 ? qv_pad2_task : qv_pad_task, &j);
         afk_parallel(ctx, units * j.mchunks, qv_task, &j);
     }
     return 1;

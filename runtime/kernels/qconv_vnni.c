@@ -232,7 +232,8 @@ size_t afk_qconv_vnni_scratch(const qconv *q)
         size_t b = (size_t)(Hp * Wp + 4 * qv_dw8_sums(q, Wp)) + 256;
         return a > b ? a : b;
     }
-    return qv_work_bytes(q) + (size_t)(12 * q->M) + 64; /* + the channel constants (qv_chan) */
+    /* + the channel constants (qv_chan), the quad image's k group offsets (qv_quad_offsets) */
+    return qv_work_bytes(q) + (size_t)(12 * q->M + 2 * qv_kp(q)) + 128;
 }
 
 #ifdef QV_X86
@@ -249,6 +250,7 @@ typedef struct qv_job {
     int quad;     /* K in channel-quad order (qv_quad) */
     int direct;   /* the padded image is the quad image, read by the tiles themselves */
     int64_t taps; /* kernel taps per channel */
+    const int64_t *qoff; /* direct: k group kq's byte offset in the quad image */
     int vbmi;     /* the CPU has AVX512-VBMI (stride-2 rows by vpermt2b) */
     int dw8;      /* ... and depthwise convs may take qv_dw8 */
     int wz_any;   /* some channel's wzq is nonzero (the position sums sx are needed) */
@@ -935,9 +937,7 @@ static void qv_task(void *arg, int64_t task, int tid)
     const uint8_t *img = panel; /* what the tiles read */
     const int64_t *off = NULL;
     if (j->direct) { /* the quad image itself: group kq's dwords at off[kq] from img */
-        int64_t *o = (int64_t *)(void *)panel;
-        qv_quad_offsets(j, o);
-        img = j->pimg + 4 * vs, off = o;
+        img = j->pimg + 4 * vs, off = j->qoff;
         for (int64_t kq = 0; left && kq < Kq; kq++)
             for (int64_t l = 0; l < left; l++)
                 memcpy(col + l * j->Kp + 4 * kq, img + off[kq] + 4 * (tm + l), 4);
@@ -1328,7 +1328,8 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
         afk_parallel(ctx, q->N * ((q->M + j.mc - 1) / j.mc), qv_dw_task, &j);
         return 1;
     }
-    qv_chan(&j, j.scratch + ((qv_work_bytes(q) + 63) & ~(size_t)63));
+    size_t cb = (qv_work_bytes(q) + 63) & ~(size_t)63; /* thread 0's slice past its work */
+    qv_chan(&j, j.scratch + cb);
     int one = 1; /* 1x1 kernel, no padding, one input and one output position */
     for (int i = 0; i < 3; i++)
         one &= q->k[i] == 1 && q->pb[i] == 0 && q->in[i] == 1 && q->out[i] == 1;
@@ -1371,7 +1372,13 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
         return 1;
     }
     j.pimg = ctx->shared;
-    if (j.direct) afk_qconv_vnni_direct_runs++;
+    if (j.direct) {
+        size_t ob = (cb + (size_t)(12 * q->M) + 63) & ~(size_t)63; /* past qv_chan's */
+        int64_t *o = (int64_t *)(void *)(j.scratch + ob);
+        qv_quad_offsets(&j, o);
+        j.qoff = o;
+        afk_qconv_vnni_direct_runs++;
+    }
     for (j.pn = 0; j.pn < q->N; j.pn++) { /* per image: its padded copy, then its outputs */
         if (j.direct) afk_parallel(ctx, h->Kp / (4 * j.taps), qv_pad4_task, &j);
         else afk_parallel(ctx, q->C, q->s[1] == 2 ? qv_pad2_task : qv_pad_task, &j);

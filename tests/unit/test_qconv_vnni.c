@@ -13,11 +13,15 @@
  * ctx->shared (stride-1 and stride-2 convs then take the bounds-checked im2col instead of the
  * padded image), and with 1 thread and afk_qconv_vnni_no_dw8 (symmetric depthwise convs on the
  * int16-pair path). Both paths compute exact integer sums and requantize alike, so there is no
- * tolerance: the output bytes must be equal. The packed runs are handed a zeroed weight, so
- * equal bytes also show the VNNI path ran. Depthwise convs take their own path (stride 1 or 2,
- * kernels up to 7x7, no dilation); other depthwise shapes and groups of fewer than 4 channels
- * pack nothing and stay on the reference. Without AVX512-VNNI nothing packs (checked) and
- * nothing else is. */
+ * tolerance: the output bytes must be equal. Symmetric one-group stride-1/2 convs read the
+ * channel-quad padded image in the tiles (no panel): C not a multiple of 4, pads 0 to 2, dilation,
+ * small maps, batch 2, 1-D; afk_qconv_vnni_direct_runs shows that exactly the runs expected to
+ * take that path (shared bytes given, every w - wz the weight's code) took it, and the runs with
+ * nonzero zero points or no ctx->shared check the quad-ordered weights on the panel paths. The
+ * packed runs are handed a zeroed weight, so equal bytes also show the VNNI path ran. Depthwise
+ * convs take their own path (stride 1 or 2, kernels up to 7x7, no dilation); other depthwise
+ * shapes and groups of fewer than 4 channels pack nothing and stay on the reference. Without
+ * AVX512-VNNI nothing packs (checked) and nothing else is. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -59,6 +59,7 @@ typedef struct qv_pack {
     int64_t M, K, Kp;   /* output channels, k per channel (Cg * taps), K rounded up to 4 */
     int64_t shared;     /* bytes of ctx->shared for the padded image (qv_padded), or 0 */
     int64_t quad;       /* K in channel-quad order (qv_quad) */
+    int64_t small;      /* ... and the codes in blocks of 64 channels (qv_small) */
 } qv_pack;
 
 /* A run of output positions on one output row: tile lanes [t, t+len), the first input
@@ -136,7 +137,7 @@ static int64_t qv_phases(const qconv *q, int64_t *n2)
 }
 
 int afk_qconv_vnni_no_dw8 = 0;
-_Atomic long afk_qconv_vnni_direct_runs = 0;
+_Atomic long afk_qconv_vnni_direct_runs = 0, afk_qconv_vnni_small_runs = 0;
 
 /* Convs whose K is packed in channel-quad order: k = ((c / 4) taps + tap) 4 + c % 4 (taps in
  * kernel order, channels past C with weight 0), so that 4 consecutive k are one tap of 4
@@ -157,10 +158,38 @@ static int64_t qv_kp(const qconv *q)
     return qv_quad(q) ? (q->C + 3) / 4 * 4 * taps : (K + 3) & ~(int64_t)3;
 }
 
+/* The tile lanes n positions take: 64 per whole block, and the last block's positions rounded
+ * up to whole vectors, or down when 1..QV_LEFT are left over (qv_left). */
+static int64_t qv_lanes(int64_t n)
+{
+    int64_t tl = n % QV_W;
+    if (tl % 16 <= QV_LEFT) tl -= tl % 16;
+    return n / QV_W * QV_W + (tl + 15) / 16 * 16;
+}
+
+/* Quad convs whose virtual positions would cost 1/8 more lanes than their outputs (7x7 and 14x14
+ * maps): the channel-lane tiles (qv_small_task), their weights per block of 64 channels. */
+static int qv_small(const qconv *q)
+{
+    int64_t Hp, Wp;
+    if (!qv_quad(q)) return 0;
+    qv_padded(q, &Hp, &Wp);
+    int64_t osp = q->out[1] * q->out[2], V = (q->out[1] - 1) * Wp + q->out[2];
+    return qv_lanes(V) * 8 > qv_lanes(osp) * 9;
+}
+
 static uint64_t up64(uint64_t v) { return (v + 63) & ~(uint64_t)63; }
 static int64_t kcount(const qconv *q) { return q->Cg * q->k[0] * q->k[1] * q->k[2]; }
 static uint64_t codes_off(void) { return up64(sizeof(qv_pack)); }
-static uint64_t sums_off(int64_t M, int64_t Kp) { return up64(codes_off() + (uint64_t)(M * Kp)); }
+/* The codes' bytes: rows of Kp per channel, or (qv_small) blocks of 64 channels [Kp/4][64][4]. */
+static int64_t qv_cbytes(int64_t M, int64_t Kp, int small)
+{
+    return (small ? (M + 63) / 64 * 64 : M) * Kp;
+}
+static uint64_t sums_off(int64_t M, int64_t Kp, int small)
+{
+    return up64(codes_off() + (uint64_t)qv_cbytes(M, Kp, small));
+}
 
 size_t afk_qconv_vnni_pack_bytes(const qconv *q, af_dtype wdt)
 {
@@ -170,7 +199,7 @@ size_t afk_qconv_vnni_pack_bytes(const qconv *q, af_dtype wdt)
         (wdt != AF_DTYPE_I8 && wdt != AF_DTYPE_U8) ||
         (!qv_is_dw(q) && (q->Mg < 4 || K < 4 || K > QV_KMAX)))
         return 0; /* other depthwise and tiny groups stay on the reference path */
-    return (size_t)(sums_off(q->M, Kp) + 4 * (uint64_t)q->M);
+    return (size_t)(sums_off(q->M, Kp, qv_small(q)) + 4 * (uint64_t)q->M);
 #else
     (void)q, (void)wdt;
     return 0;
@@ -181,7 +210,7 @@ size_t afk_qconv_vnni_pack_bytes(const qconv *q, af_dtype wdt)
 void afk_qconv_vnni_pack(const qconv *q, const af_tview *w, void *dst)
 {
     qv_pack h = {.magic = QV_MAGIC, .wu8 = w->dtype == AF_DTYPE_U8, .M = q->M, .K = kcount(q)};
-    h.Kp = qv_kp(q), h.quad = qv_quad(q);
+    h.Kp = qv_kp(q), h.quad = qv_quad(q), h.small = qv_small(q);
     int64_t Hp, Wp, plane = qv_is_dw(q) ? 0 : qv_padded(q, &Hp, &Wp);
     int64_t n2, nph = qv_phases(q, &n2), taps = h.K / q->Cg;
     h.shared = plane ? plane * nph * q->C + 128 : 0; /* + slack: 64-byte loads past the end */
@@ -189,16 +218,18 @@ void afk_qconv_vnni_pack(const qconv *q, const af_tview *w, void *dst)
         h.shared = h.Kp / taps * nph * plane + 256 > h.shared ? h.Kp / taps * nph * plane + 256
                                                               : h.shared;
     int8_t *codes = (int8_t *)dst + codes_off();
-    int32_t *sums = (int32_t *)(void *)((uint8_t *)dst + sums_off(h.M, h.Kp));
+    int32_t *sums = (int32_t *)(void *)((uint8_t *)dst + sums_off(h.M, h.Kp, (int)h.small));
     uint8_t flip = h.wu8 ? 0x80 : 0; /* uint8 code - 128 = the int8 of its bits ^ 0x80 */
+    if (h.small) memset(codes, 0, (size_t)qv_cbytes(h.M, h.Kp, 1)); /* channels past M: 0 */
     for (int64_t m = 0; m < h.M; m++) {
         const uint8_t *src = (const uint8_t *)w->data + m * h.K;
-        int8_t *row = codes + m * h.Kp;
         int32_t s = 0;
         for (int64_t k = 0; k < h.Kp; k++) { /* k: the packed order; i: the weight's */
             int64_t c = 4 * (k / (4 * taps)) + k % 4, i = h.quad ? c * taps + k / 4 % taps : k;
-            row[k] = (h.quad ? c < q->C : k < h.K) ? (int8_t)(uint8_t)(src[i] ^ flip) : 0;
-            s += row[k]; /* |s| <= 128 * 65535 */
+            int8_t v = (h.quad ? c < q->C : k < h.K) ? (int8_t)(uint8_t)(src[i] ^ flip) : 0;
+            codes[h.small ? ((m / 64 * (h.Kp / 4) + k / 4) * 64 + m % 64) * 4 + k % 4
+                          : m * h.Kp + k] = v;
+            s += v; /* |s| <= 128 * 65535 */
         }
         sums[m] = s;
     }
@@ -219,6 +250,23 @@ static size_t qv_work_bytes(const qconv *q)
            QV_W * sizeof(qv_seg) + (size_t)(QV_LEFT * Kp) + 256;
 }
 
+/* qv_small's read-only data (in thread 0's scratch): the quad image (+ 256 bytes of slack for
+ * reads past it), each output's virtual position, the position sums per virtual position. */
+static int64_t qv_small_img(const qconv *q, int64_t *osp, int64_t *V)
+{
+    int64_t Hp, Wp, n2, plane = qv_padded(q, &Hp, &Wp), nph = qv_phases(q, &n2);
+    *osp = q->out[1] * q->out[2], *V = (q->out[1] - 1) * Wp + q->out[2];
+    return (q->C + 3) / 4 * nph * 4 * plane + 256;
+}
+
+static size_t qv_small_bytes(const qconv *q)
+{
+    int64_t osp, V;
+    if (!qv_small(q)) return 0;
+    int64_t img = qv_small_img(q, &osp, &V);
+    return (size_t)(img + 4 * osp + 4 * (V + 32));
+}
+
 /* Per-thread scratch: the panel (Kp * W bytes), 4 plain im2col rows, sumx, the int32 tile and
  * the output-row segments. */
 size_t afk_qconv_vnni_scratch(const qconv *q)
@@ -232,8 +280,9 @@ size_t afk_qconv_vnni_scratch(const qconv *q)
         size_t b = (size_t)(Hp * Wp + 4 * qv_dw8_sums(q, Wp)) + 256;
         return a > b ? a : b;
     }
-    /* + the channel constants (qv_chan), the quad image's k group offsets (qv_quad_offsets) */
-    return qv_work_bytes(q) + (size_t)(12 * q->M + 2 * qv_kp(q)) + 128;
+    /* + the channel constants (qv_chan), the quad image's k group offsets (qv_quad_offsets),
+     * qv_small's image, output indices and sums; 64-byte alignment of each */
+    return qv_work_bytes(q) + (size_t)(12 * q->M + 2 * qv_kp(q)) + qv_small_bytes(q) + 384;
 }
 
 #ifdef QV_X86
@@ -251,6 +300,9 @@ typedef struct qv_job {
     int direct;   /* the padded image is the quad image, read by the tiles themselves */
     int64_t taps; /* kernel taps per channel */
     const int64_t *qoff; /* direct: k group kq's byte offset in the quad image */
+    const int32_t *vidx, *sxv; /* qv_small: each output's virtual position, the sums per one */
+    int64_t ps, pchunk;        /* qv_small: parts of the positions per channel block, their size */
+    int vec_all;               /* qv_small: requantized, every scale finite */
     int vbmi;     /* the CPU has AVX512-VBMI (stride-2 rows by vpermt2b) */
     int dw8;      /* ... and depthwise convs may take qv_dw8 */
     int wz_any;   /* some channel's wzq is nonzero (the position sums sx are needed) */
@@ -615,15 +667,6 @@ static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t
     }
 }
 
-/* The tile lanes n positions take: 64 per whole block, and the last block's positions rounded
- * up to whole vectors, or down when 1..QV_LEFT are left over (qv_left). */
-static int64_t qv_lanes(int64_t n)
-{
-    int64_t tl = n % QV_W;
-    if (tl % 16 <= QV_LEFT) tl -= tl % 16;
-    return n / QV_W * QV_W + (tl + 15) / 16 * 16;
-}
-
 /* The channels' constants for qv_store, once per run: c0 = K xzu wzq - xzu sumw + bias, wzq,
  * the output scale; in the scratch past thread 0's working bytes (read only by all). */
 static void qv_chan(qv_job *j, uint8_t *at)
@@ -708,7 +751,8 @@ QV_TGT static void qv_fill32(uint32_t *d, int64_t n, uint32_t v)
 
 // quad cq of the quad image (qv_padded's planes and phases, stride s = 1 or 2): phase (py, px)
 // position (r, t) = the dword of channels 4 cq + i's uint8 codes at (s r + py - pb1,
-// s t + px - pb2) in byte i, the pad code xzu outside x and for channels past C. Per 16
+// s t + px - pb2) in byte i, the pad code xzu outside x, 0 for channels past C (weight 0, and
+// nothing in the position sums). Per 16
 // positions of a row: each channel's 16 codes (stride 2: the even bytes of 31), widened to
 // dwords, shifted into byte i.
 QV_TGT static void qv_pad4_task(void *arg, int64_t cq, int tid)
@@ -718,8 +762,9 @@ QV_TGT static void qv_pad4_task(void *arg, int64_t cq, int tid)
     const qconv *q = j->q;
     int64_t H = q->in[1], W = q->in[2], Wp = j->Wp, s = q->s[1];
     const uint8_t *x = (const uint8_t *)j->a->x->data + j->pn * q->C * H * W;
-    const __m128i fl = _mm_set1_epi8((char)j->flip), pz = _mm_set1_epi8((char)j->xzu);
-    uint32_t pad = (uint32_t)j->xzu * 0x01010101u;
+    const __m128i fl = _mm_set1_epi8((char)j->flip);
+    uint32_t pad = 0; /* the pad code in the bytes of channels below C */
+    for (int i = 0; i < 4; i++) pad |= 4 * cq + i < q->C ? (uint32_t)j->xzu << (8 * i) : 0u;
     for (int64_t ph = 0; ph < j->nph; ph++) {
         int64_t py = ph / j->ph2, px = ph % j->ph2;
         uint32_t *d = (uint32_t *)(void *)(j->pimg + (cq * j->nph + ph) * 4 * j->plane);
@@ -741,7 +786,7 @@ QV_TGT static void qv_pad4_task(void *arg, int64_t cq, int tid)
                 for (int i = 0; i < 4; i++) {
                     int64_t c = 4 * cq + i;
                     const uint8_t *p = src + c * H * W + s * (t - t0);
-                    __m128i b = pz;
+                    __m128i b = _mm_setzero_si128();
                     if (c < q->C && s == 1)
                         b = _mm_xor_si128(_mm_maskz_loadu_epi8((__mmask16)((1u << n) - 1), p), fl);
                     else if (c < q->C) /* 16-bit lane i: source byte 2 i */
@@ -1025,6 +1070,167 @@ static void qv_task(void *arg, int64_t task, int tid)
         qv_store(j, n, m0, nm, p0, tm, W, acc, sx);
     }
     if (left) qv_left(j, n, mlo, mhi, p0, tm, left, col);
+}
+
+/* ---- small maps: output channels in the lanes ----
+ * qv_small convs (a quad image whose virtual positions would waste lanes: 7x7, 14x14 maps) swap
+ * the tile's roles: lanes are 16 output channels (codes packed per block of 64 channels as
+ * [Kp/4][64][4]), the broadcast dword is one output position's 4 codes of k group kq, read from
+ * the quad image at off[kq] + 4 v (v its virtual position): tiles of 6 positions x 64 channels,
+ * every lane a real output. The quad image is built in thread 0's scratch; with nonzero weight
+ * zero points the position sums come from the same image (vpdpbusd with ones per virtual
+ * position; channels past C hold 0 there, so the sums are over x itself). */
+
+#define QT_ROW(i)                                                                              \
+    do {                                                                                       \
+        int32_t xd;                                                                            \
+        memcpy(&xd, x##i + o, 4);                                                              \
+        __m512i b = _mm512_set1_epi32(xd);                                                     \
+        c##i##0 = _mm512_dpbusd_epi32(c##i##0, b, v0);                                         \
+        if (NV > 1) c##i##1 = _mm512_dpbusd_epi32(c##i##1, b, v1);                             \
+        if (NV > 2) c##i##2 = _mm512_dpbusd_epi32(c##i##2, b, v2);                             \
+        if (NV > 3) c##i##3 = _mm512_dpbusd_epi32(c##i##3, b, v3);                             \
+    } while (0)
+#define QT_OUT(i)                                                                              \
+    do {                                                                                       \
+        int32_t *d = acc + i * 64;                                                             \
+        _mm512_storeu_si512(d, c##i##0);                                                       \
+        if (NV > 1) _mm512_storeu_si512(d + 16, c##i##1);                                      \
+        if (NV > 2) _mm512_storeu_si512(d + 32, c##i##2);                                      \
+        if (NV > 3) _mm512_storeu_si512(d + 48, c##i##3);                                      \
+    } while (0)
+
+// acc (MP, 64) int32 = sum over kq of the dword at xp[i] + off[kq] (u8) . the NV*16 channels'
+// dwords at wb + 256 kq (s8)
+QV_TGT static inline __attribute__((always_inline)) void
+qv_ttile(const uint8_t *const *xp, const int64_t *off, int64_t Kq, const int8_t *wb, int32_t *acc,
+         const int NV, const int MP)
+{
+    const __m512i z = _mm512_setzero_si512();
+    const uint8_t *x0 = xp[0], *x1 = xp[1], *x2 = xp[2], *x3 = xp[3], *x4 = xp[4], *x5 = xp[5];
+    QV_ZERO(0); QV_ZERO(1); QV_ZERO(2); QV_ZERO(3); QV_ZERO(4); QV_ZERO(5);
+    for (int64_t kq = 0; kq < Kq; kq++) {
+        const int8_t *wk = wb + kq * 256;
+        int64_t o = off[kq];
+        __m512i v0 = _mm512_loadu_si512(wk), v1 = z, v2 = z, v3 = z;
+        if (NV > 1) v1 = _mm512_loadu_si512(wk + 64);
+        if (NV > 2) v2 = _mm512_loadu_si512(wk + 128);
+        if (NV > 3) v3 = _mm512_loadu_si512(wk + 192);
+        QT_ROW(0); QT_ROW(1);
+        if (MP > 2) { QT_ROW(2); QT_ROW(3); }
+        if (MP > 4) { QT_ROW(4); QT_ROW(5); }
+    }
+    QT_OUT(0); QT_OUT(1);
+    if (MP > 2) { QT_OUT(2); QT_OUT(3); }
+    if (MP > 4) { QT_OUT(4); QT_OUT(5); }
+}
+
+#define QT_KERNEL(NV, MP)                                                                      \
+    QV_TGT static void qv_tt##NV##_##MP(const uint8_t *const *xp, const int64_t *off,           \
+                                        int64_t Kq, const int8_t *wb, int32_t *acc)            \
+    {                                                                                         \
+        qv_ttile(xp, off, Kq, wb, acc, NV, MP);                                               \
+    }
+QT_KERNEL(1, 6) QT_KERNEL(2, 6) QT_KERNEL(3, 6) QT_KERNEL(4, 6)
+QT_KERNEL(1, 4) QT_KERNEL(2, 4) QT_KERNEL(3, 4) QT_KERNEL(4, 4)
+QT_KERNEL(1, 2) QT_KERNEL(2, 2) QT_KERNEL(3, 2) QT_KERNEL(4, 2)
+
+typedef void (*qv_tt_fn)(const uint8_t *const *, const int64_t *, int64_t, const int8_t *,
+                         int32_t *);
+
+// sxv[v] (v < V rounded up to 16) = the sum of the codes of virtual position v's column: per
+// k group the 16 positions' dwords times 4 ones
+QV_TGT static void qv_small_sums(const qv_job *j, int32_t *sxv)
+{
+    const __m512i ones = _mm512_set1_epi32(0x01010101);
+    for (int64_t v = 0; v < j->V; v += 16) {
+        __m512i c = _mm512_setzero_si512();
+        for (int64_t kq = 0; kq < j->Kp / 4; kq++)
+            c = _mm512_dpbusd_epi32(c, _mm512_loadu_si512(j->pimg + j->qoff[kq] + 4 * v), ones);
+        _mm512_storeu_si512(sxv + v, c);
+    }
+}
+
+// output position p of image n, channels [m0, m0 + nm) (nm <= 64) from d (nm int32 sums):
+// qv_left's formula, 16 channels at a time
+static void qv_small_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t p,
+                           const int32_t *d)
+{
+    const afk_qconv_args *a = j->a;
+    uint32_t sx = j->wz_any ? (uint32_t)j->sxv[j->vidx[p]] : 0u;
+    int64_t at = (n * j->q->M + m0) * j->osp + p;
+    int32_t lo = 0, hi = 0;
+    if (a->ys) qrange(a->y->dtype, &lo, &hi);
+    for (int64_t g = 0; g < nm; g += 16) {
+        int64_t cnt = nm - g < 16 ? nm - g : 16, m = m0 + g;
+        if (j->vec_all) {
+            uint8_t b[16];
+            qv_requant_ch(d + g, j->wzq + m, j->c0 + m, j->sc + m, sx, j->yzp, lo, hi, cnt, b);
+            for (int64_t i = 0; i < cnt; i++) ((uint8_t *)a->y->data)[at + (g + i) * j->osp] = b[i];
+            continue;
+        }
+        for (int64_t i = 0; i < cnt; i++) {
+            int32_t y = (int32_t)((uint32_t)d[g + i] - j->wzq[m + i] * sx + j->c0[m + i]);
+            store_q(a->y, at + (g + i) * j->osp,
+                    a->ys ? requant(y, j->sc[m + i], j->yzp, a->y->dtype) : y);
+        }
+    }
+}
+
+// task t: channel block t / ps (64 channels), its part t % ps of image pn's positions (runs of
+// 6 positions), each tile's outputs stored at once
+static void qv_small_task(void *arg, int64_t t, int tid)
+{
+    const qv_job *j = arg;
+    static const qv_tt_fn tt[3][4] = {{qv_tt1_2, qv_tt2_2, qv_tt3_2, qv_tt4_2},
+                                      {qv_tt1_4, qv_tt2_4, qv_tt3_4, qv_tt4_4},
+                                      {qv_tt1_6, qv_tt2_6, qv_tt3_6, qv_tt4_6}};
+    int64_t Kq = j->Kp / 4, mb = t / j->ps, m0 = mb * 64;
+    int64_t nm = j->q->M - m0 < 64 ? j->q->M - m0 : 64, nv = (nm + 15) / 16;
+    int64_t pa = t % j->ps * j->pchunk, pe = pa + j->pchunk < j->osp ? pa + j->pchunk : j->osp;
+    int32_t *acc = (int32_t *)(void *)(j->scratch + (size_t)tid * j->slice);
+    const int8_t *wb = j->codes + mb * Kq * 256;
+    for (int64_t p0 = pa; p0 < pe; p0 += QV_MR) {
+        int64_t np = pe - p0 < QV_MR ? pe - p0 : QV_MR;
+        const uint8_t *xp[QV_MR];
+        for (int64_t i = 0; i < QV_MR; i++) /* past the run: its last position again, dropped */
+            xp[i] = j->pimg + 4 * (int64_t)j->vidx[p0 + (i < np ? i : np - 1)];
+        tt[(np - 1) / 2][nv - 1](xp, j->qoff, Kq, wb, acc);
+        for (int64_t i = 0; i < np; i++) qv_small_store(j, j->pn, m0, nm, p0 + i, acc + i * 64);
+    }
+}
+
+/* The qv_small conv: in thread 0's scratch from byte at on (past qv_chan's constants) the k
+ * group offsets, the quad image, each output's virtual position, the sums; then per image the
+ * quad image (tasks per quad), its sums when needed, the tiles (tasks per channel block and,
+ * when there are fewer blocks than 4 per thread, per part of the positions). */
+static void qv_small_run(qv_job *j, const af_kctx *ctx, size_t on)
+{
+    const qconv *q = j->q;
+    int64_t osp, V, img = qv_small_img(q, &osp, &V), ow = q->out[2];
+    j->plane = qv_padded(q, &j->Hp, &j->Wp), j->nph = qv_phases(q, &j->ph2), j->V = V;
+    int64_t *off = (int64_t *)(void *)(j->scratch + on);
+    uint8_t *at = (uint8_t *)(off + j->Kp / 4);
+    j->pimg = (uint8_t *)(((uintptr_t)at + 63) & ~(uintptr_t)63);
+    int32_t *vidx = (int32_t *)(void *)(((uintptr_t)(j->pimg + img) + 63) & ~(uintptr_t)63);
+    int32_t *sxv = (int32_t *)(void *)(((uintptr_t)(vidx + osp) + 63) & ~(uintptr_t)63);
+    qv_quad_offsets(j, off);
+    for (int64_t p = 0; p < osp; p++) vidx[p] = (int32_t)(p / ow * j->Wp + p % ow);
+    j->qoff = off, j->vidx = vidx, j->sxv = sxv;
+    j->vec_all = j->a->ys != NULL;
+    for (int64_t m = 0; m < q->M; m++) j->vec_all &= isfinite(j->sc[m]);
+    int nt = ctx->n_threads > 0 ? ctx->n_threads : 1;
+    int64_t mbs = (q->M + 63) / 64, runs = (osp + QV_MR - 1) / QV_MR;
+    j->ps = mbs >= 4 * nt ? 1 : (4 * nt + mbs - 1) / mbs;
+    j->ps = j->ps > runs ? runs : j->ps;
+    j->pchunk = (runs + j->ps - 1) / j->ps * QV_MR;
+    j->ps = (osp + j->pchunk - 1) / j->pchunk;
+    afk_qconv_vnni_small_runs++;
+    for (j->pn = 0; j->pn < q->N; j->pn++) {
+        afk_parallel(ctx, j->Kp / (4 * j->taps), qv_pad4_task, j);
+        if (j->wz_any) qv_small_sums(j, sxv);
+        afk_parallel(ctx, mbs * j->ps, qv_small_task, j);
+    }
 }
 
 /* ---- one output position: a matrix-vector product ----
@@ -1318,7 +1524,8 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
                 .xzu = zp_at(a->xz, 0) + (x8 ? 128 : 0), .yzp = a->ys ? zp_at(a->yz, 0) : 0,
                 .wshift = h->wu8 ? 128 : 0, .flip = x8 ? 0x80 : 0,
                 .scratch = ctx->scratch, .slice = slice};
-    j.sumw = (const int32_t *)(const void *)((const uint8_t *)packed + sums_off(h->M, h->Kp));
+    j.sumw = (const int32_t *)(const void *)((const uint8_t *)packed +
+                                              sums_off(h->M, h->Kp, (int)h->small));
     for (int64_t m = 0; m < q->M && !j.wz_any; m++) j.wz_any = zp_at(a->wz, m) != j.wshift;
     j.vbmi = __builtin_cpu_supports("avx512vbmi");
     j.dw8 = j.vbmi && !afk_qconv_vnni_no_dw8;
@@ -1330,6 +1537,11 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
     }
     size_t cb = (qv_work_bytes(q) + 63) & ~(size_t)63; /* thread 0's slice past its work */
     qv_chan(&j, j.scratch + cb);
+    if (h->small) {
+        j.quad = 1, j.taps = q->k[0] * q->k[1] * q->k[2];
+        qv_small_run(&j, ctx, (cb + (size_t)(12 * q->M) + 63) & ~(size_t)63);
+        return 1;
+    }
     int one = 1; /* 1x1 kernel, no padding, one input and one output position */
     for (int i = 0; i < 3; i++)
         one &= q->k[i] == 1 && q->pb[i] == 0 && q->in[i] == 1 && q->out[i] == 1;

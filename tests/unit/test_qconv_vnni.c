@@ -66,6 +66,15 @@ static void store_zp(af_dtype dt, void *d, int64_t i, int32_t v)
     else ((int8_t *)d)[i] = (int8_t)v;
 }
 
+/* qconv_vnni.c's tile lanes for n positions (qv_lanes): whole blocks of 64, the rest rounded up
+ * to 16, or down when 1..4 are left. */
+static int64_t lanes(int64_t n)
+{
+    int64_t tl = n % 64;
+    if (tl % 16 <= 4) tl -= tl % 16;
+    return n / 64 * 64 + (tl + 15) / 16 * 16;
+}
+
 /* Runs the node with threads threads; packed NULL: the reference path. */
 static void run(af_op op, const af_params *p, const af_tview *in, int n_in, af_tview *out,
                 const void *packed, int threads, int shared)
@@ -158,7 +167,12 @@ static void one(const qcase *c)
     /* the tiles read the channel-quad image (no panel): one group, at most 1/8 more k than
      * C, and every w - wz equal to its code (int8 weights with zero point 0, uint8 with 128) */
     int sym = c->wz_per_channel == 3 || (c->wz_per_channel == 2 && c->wdt == AF_DTYPE_I8);
-    int direct = padded && c->G == 1 && (c->C + 3) / 4 * 4 * 8 <= c->C * 9 && sym;
+    int quad = padded && c->G == 1 && (c->C + 3) / 4 * 4 * 8 <= c->C * 9;
+    /* small maps whose padded width costs 1/8 more lanes: output channels in the lanes, for
+     * any zero points and with or without ctx->shared */
+    int64_t wp = osp1 + (c->k - 1) * c->dil / c->stride, o1 = c->nsp == 2 ? osp1 : 1;
+    int small = packed && quad && lanes((o1 - 1) * wp + osp1) * 8 > lanes(o1 * osp1) * 9;
+    int direct = quad && sym && !small;
     /* the packed runs see a zeroed weight: equal outputs prove the packed copy was used */
     af_tview inz[9];
     memcpy(inz, in, sizeof inz);
@@ -168,12 +182,14 @@ static void one(const qcase *c)
                                            * depthwise without the uint8-code path */
         memset(y1.data, 0xA5, yb);
         afk_qconv_vnni_no_dw8 = t == 5;
-        long runs = afk_qconv_vnni_direct_runs;
+        long runs = afk_qconv_vnni_direct_runs, sruns = afk_qconv_vnni_small_runs;
         run(op, &p, inz, n_in, &y1, packed, t == 4 ? 2 : t == 5 ? 1 : t, t < 4 || t == 5);
         afk_qconv_vnni_no_dw8 = 0;
         CHECK((afk_qconv_vnni_direct_runs > runs) == (direct && t != 4),
               "%s: %d threads: direct path %s", c->name, t,
               afk_qconv_vnni_direct_runs > runs ? "taken" : "not taken");
+        CHECK((afk_qconv_vnni_small_runs > sruns) == small, "%s: %d threads: small path %s",
+              c->name, t, afk_qconv_vnni_small_runs > sruns ? "taken" : "not taken");
         int64_t bad = -1;
         for (size_t i = 0; i < yb && bad < 0; i++)
             if (((uint8_t *)y0.data)[i] != ((uint8_t *)y1.data)[i]) bad = (int64_t)i;
@@ -271,6 +287,14 @@ int main(void)
         {"quad 1-D k5 p2", 0, 1, 1, 24, 8, 1, 70, 5, 1, 2, 1, U, S, U, 2, 1, 0},
         {"quad 1-D k3 s2 C=29", 0, 1, 2, 29, 8, 1, 41, 3, 2, 1, 1, S, S, U, 2, 1, 0},
         {"C=13: no quad", 0, 2, 1, 13, 12, 1, 10, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        /* small maps, output channels in the lanes: several channel blocks, M past a block,
+         * nonzero weight zero points (the sums from the quad image), int32 and scalar outputs */
+        {"small 3x3 7x7 M=150", 0, 2, 1, 32, 150, 1, 7, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"small 3x3 7x7 M=70 wz", 0, 2, 2, 30, 70, 1, 7, 3, 1, 1, 1, S, U, S, 1, 1, 0},
+        {"small 3x3 s2 14x14 wz", 0, 2, 1, 20, 24, 1, 14, 3, 2, 1, 1, U, S, U, 0, 0, 0},
+        {"small 3x3 14x14 conv_integer", 1, 2, 1, 16, 20, 1, 14, 3, 1, 1, 1, U, S, U, 1, 0, 0},
+        {"small 3x3 7x7 y_scale 0", 0, 2, 1, 16, 40, 1, 7, 3, 1, 1, 1, U, S, U, 2, 1, 1},
+        {"small 5x5 p2 6x6 dil 1", 0, 2, 1, 8, 12, 1, 6, 5, 1, 2, 1, U, S, U, 1, 1, 0},
         {"3-D", 0, 3, 1, 8, 12, 1, 6, 3, 1, 1, 1, U, S, U, 1, 1, 0},
         {"batch 2, 100 positions", 0, 2, 2, 20, 7, 1, 10, 1, 1, 0, 1, U, S, U, 1, 1, 0},
         {"y_scale 0", 0, 2, 1, 16, 12, 1, 9, 3, 1, 1, 1, U, S, U, 1, 1, 1},

@@ -26,15 +26,18 @@
  * image, qv_pad4_task), so k group (quad, tap) of 64 virtual positions is 256 contiguous bytes
  * of it at an offset of the group alone, which the tiles load directly (qv_tdir*); every input
  * byte is then interleaved once per image instead of once per tap and block (measured on Zen 4,
- * 1 thread: 64->64 3x3 at 56x56 0.69 -> 0.59 ms, 128->128 at 28x28 0.65 -> 0.59 ms). Depthwise
- * convs have their own loops: qv_dw8_channel on the uint8 codes when every w - wz fits int8
- * (symmetric weights; needs AVX512-VBMI), qv_dw_channel on int16 pairs otherwise. Tiles of a
- * chunk's last 2 or 4 channels compute only those rows; the position sums sx are skipped when
- * every wzq is 0; requantization packs 64 lanes at once (saturating packs as the clamp) when
- * every |scale| <= 1/2.
+ * 1 thread: 64->64 3x3 at 56x56 0.69 -> 0.58 ms, 128->128 at 28x28 0.65 -> 0.58 ms). Quad convs
+ * on small maps (qv_small: 7x7, 14x14, where the virtual columns would cost 1/8 more lanes) turn
+ * the tile around: output channels in the lanes, each output position's dword broadcast from
+ * the quad image, no lane wasted (512->512 3x3 at 7x7: 0.69 -> 0.56 ms); any zero points.
+ * Depthwise convs have their own loops (qconv_vnni_dw.c). Tiles of a chunk's last 2 or 4
+ * channels compute only those rows; the position sums sx are skipped when every wzq is 0;
+ * requantization packs 64 lanes at once (saturating packs as the clamp) when every |scale| <=
+ * 1/2.
  *
- * Tasks: (image, group, position block, channel chunk), or channels of one image (depthwise);
- * each computes its outputs whole, so the bytes do not depend on the thread count. */
+ * Tasks: (image, group, position block, channel chunk), (channel block, part of the positions)
+ * on small maps, or channels of one image (depthwise); each computes its outputs whole, so the
+ * bytes do not depend on the thread count. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>

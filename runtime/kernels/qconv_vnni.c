@@ -131,14 +131,19 @@ static int64_t qv_lanes(int64_t n)
 }
 
 /* Quad convs whose virtual positions would cost 1/8 more lanes than their outputs (7x7 and 14x14
- * maps): the channel-lane tiles (qv_small_task), their weights per block of 64 channels. */
+ * maps), or of at most 64 outputs, or 256 with a wider kernel than 1x1: the channel-lane tiles
+ * (qv_small_task), their weights per block of 64 channels. Measured on Zen 4, 1 thread, against
+ * the quad image's tiles: 512->512 3x3 on 7x7 0.69 -> 0.56 ms, 256->256 3x3 on 14x14 0.60 ->
+ * 0.57, 256->256 3x3 /2 to 14x14 0.62 -> 0.58, 1024->2048 1x1 /2 to 7x7 0.65 -> 0.59; slower on
+ * 28x28 (0.58 -> 0.61) and for 512->1024 1x1 /2 to 14x14 (0.59 -> 0.69). */
 static int qv_small(const qconv *q)
 {
     int64_t Hp, Wp;
     if (!qv_quad(q)) return 0;
     qv_padded(q, &Hp, &Wp);
     int64_t osp = q->out[1] * q->out[2], V = (q->out[1] - 1) * Wp + q->out[2];
-    return qv_lanes(V) * 8 > qv_lanes(osp) * 9;
+    return qv_lanes(V) * 8 > qv_lanes(osp) * 9 || osp <= 64 ||
+           (q->k[1] * q->k[2] > 1 && osp <= 256);
 }
 
 static uint64_t up64(uint64_t v) { return (v + 63) & ~(uint64_t)63; }

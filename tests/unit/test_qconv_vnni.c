@@ -171,7 +171,10 @@ static void one(const qcase *c)
     /* small maps whose padded width costs 1/8 more lanes: output channels in the lanes, for
      * any zero points and with or without ctx->shared */
     int64_t wp = osp1 + (c->k - 1) * c->dil / c->stride, o1 = c->nsp == 2 ? osp1 : 1;
-    int small = packed && quad && lanes((o1 - 1) * wp + osp1) * 8 > lanes(o1 * osp1) * 9;
+    int64_t osp = o1 * osp1, taps = c->nsp == 2 ? c->k * c->k : c->k;
+    int small = packed && quad &&
+                (lanes((o1 - 1) * wp + osp1) * 8 > lanes(osp) * 9 || osp <= 64 ||
+                 (taps > 1 && osp <= 256));
     int direct = quad && sym && !small;
     /* the packed runs see a zeroed weight: equal outputs prove the packed copy was used */
     af_tview inz[9];
@@ -295,6 +298,9 @@ int main(void)
         {"small 3x3 14x14 conv_integer", 1, 2, 1, 16, 20, 1, 14, 3, 1, 1, 1, U, S, U, 1, 0, 0},
         {"small 3x3 7x7 y_scale 0", 0, 2, 1, 16, 40, 1, 7, 3, 1, 1, 1, U, S, U, 2, 1, 1},
         {"small 5x5 p2 6x6 dil 1", 0, 2, 1, 8, 12, 1, 6, 5, 1, 2, 1, U, S, U, 1, 1, 0},
+        {"small 1x1 s2 to 7x7", 0, 2, 1, 64, 70, 1, 14, 1, 2, 0, 1, U, S, U, 2, 1, 0},
+        {"small 3x3 dil 2 12x12", 0, 2, 1, 12, 20, 1, 16, 3, 1, 0, 2, U, S, U, 1, 1, 0},
+        {"small 1-D k3 40", 0, 1, 2, 16, 20, 1, 40, 3, 1, 1, 1, U, S, U, 2, 1, 0},
         {"3-D", 0, 3, 1, 8, 12, 1, 6, 3, 1, 1, 1, U, S, U, 1, 1, 0},
         {"batch 2, 100 positions", 0, 2, 2, 20, 7, 1, 10, 1, 1, 0, 1, U, S, U, 1, 1, 0},
         {"y_scale 0", 0, 2, 1, 16, 12, 1, 9, 3, 1, 1, 1, U, S, U, 1, 1, 1},

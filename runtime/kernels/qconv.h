@@ -81,10 +81,14 @@ size_t afk_qconv_vnni_pack_bytes(const qconv *q, af_dtype wdt);
 void afk_qconv_vnni_pack(const qconv *q, const af_tview *w, void *dst);
 size_t afk_qconv_vnni_scratch(const qconv *q);
 /* Bytes of ctx->shared the run wants with this packed weight (a padded copy of one image for
- * stride-1 convs; without it they take the slower bounds-checked im2col). */
+ * stride-1 and stride-2 convs, channel-quad interleaved when the tiles read it directly;
+ * without it they take the slower bounds-checked im2col). */
 size_t afk_qconv_vnni_shared_bytes(const void *packed);
 /* Tests: 1 = depthwise convs with int8 weights take the int16 path instead of qv_dw8. */
 extern int afk_qconv_vnni_no_dw8;
+/* Tests: runs whose tiles read the channel-quad image directly (no im2col panel), and runs of
+ * the small-map path (output channels in the lanes). */
+extern _Atomic long afk_qconv_vnni_direct_runs, afk_qconv_vnni_small_runs;
 int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args *a,
                        const af_kctx *ctx);
 

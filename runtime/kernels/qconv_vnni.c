@@ -20,28 +20,32 @@
  * and ONNX Runtime's int32 accumulators give for any K.
  * Stride-1 and stride-2 convs read the im2col rows from a padded copy of the image (qv_padded;
  * stride 2 in phases), 1x1 stride-1 convs from the input planes, the others by output-row
- * segments (qv_row); depthwise convs have their own loops: qv_dw8_channel on the uint8 codes
- * when every w - wz fits int8 (symmetric weights; needs AVX512-VBMI), qv_dw_channel on int16
- * pairs otherwise. Tiles of a chunk's last 2 or 4 channels compute only those rows; the position
- * sums sx are skipped when every wzq is 0; requantization packs 64 lanes at once (saturating
- * packs as the clamp) when every |scale| <= 1/2.
+ * segments (qv_row). One-group convs with a padded image have K packed in channel-quad order
+ * (qv_quad: k = ((c / 4) taps + tap) 4 + c % 4) and, when every wzq is 0 (no position sums),
+ * no panel at all: the padded copy holds per position the dword of 4 channels' codes (the quad
+ * image, qv_pad4_task), so k group (quad, tap) of 64 virtual positions is 256 contiguous bytes
+ * of it at an offset of the group alone, which the tiles load directly (qv_tdir*); every input
+ * byte is then interleaved once per image instead of once per tap and block (measured on Zen 4,
+ * 1 thread: 64->64 3x3 at 56x56 0.69 -> 0.58 ms, 128->128 at 28x28 0.65 -> 0.58 ms). Quad convs
+ * on small maps (qv_small: 7x7, 14x14, where the virtual columns would cost 1/8 more lanes) turn
+ * the tile around: output channels in the lanes, each output position's dword broadcast from
+ * the quad image, no lane wasted (512->512 3x3 at 7x7: 0.69 -> 0.56 ms); any zero points.
+ * Depthwise convs have their own loops (qconv_vnni_dw.c). Tiles of a chunk's last 2 or 4
+ * channels compute only those rows; the position sums sx are skipped when every wzq is 0;
+ * requantization packs 64 lanes at once (saturating packs as the clamp) when every |scale| <=
+ * 1/2.
  *
- * Tasks: (image, group, position block, channel chunk), or channels of one image (depthwise);
- * each computes its outputs whole, so the bytes do not depend on the thread count. */
+ * Tasks: (image, group, position block, channel chunk), (channel block, part of the positions)
+ * on small maps, or channels of one image (depthwise); each computes its outputs whole, so the
+ * bytes do not depend on the thread count. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "qconv.h"
+#include "qconv_vnni_int.h"
 #include "qgemm.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define QV_X86 1
-#define QV_TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2")))
-#define QV_TGT_VBMI                                                                           \
-    __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,avx2")))
-#endif
 
 /* QV_LEFT: a block's last 1..QV_LEFT positions past whole 16-lane vectors are dot products
  * (qv_left) rather than a mostly empty vector */
@@ -51,6 +55,8 @@ typedef struct qv_pack {
     int32_t magic, wu8; /* wu8: the weight was uint8 (codes shifted by -128) */
     int64_t M, K, Kp;   /* output channels, k per channel (Cg * taps), K rounded up to 4 */
     int64_t shared;     /* bytes of ctx->shared for the padded image (qv_padded), or 0 */
+    int64_t quad;       /* K in channel-quad order (qv_quad) */
+    int64_t small;      /* ... and the codes in blocks of 64 channels (qv_small) */
 } qv_pack;
 
 /* A run of output positions on one output row: tile lanes [t, t+len), the first input
@@ -59,41 +65,7 @@ typedef struct qv_seg {
     int32_t t, len, i0, i1, i2;
 } qv_seg;
 
-/* Depthwise 2-D (one channel per group, 1-D and 3-D with leading extents 1 included), stride
- * 1 or 2, no dilation, kernel up to 7 x 7: qv_dw's shapes. */
-static int qv_is_dw(const qconv *q)
-{
-    return q->Cg == 1 && q->Mg == 1 && q->in[0] == 1 && q->k[0] == 1 && q->out[0] == 1 &&
-           q->s[1] >= 1 && q->s[1] <= 2 && q->s[2] >= 1 && q->s[2] <= 2 && q->d[1] == 1 &&
-           q->d[2] == 1 && q->k[1] <= 7 && q->k[2] <= 7;
-}
 
-/* qv_dw's padded plane: rows Hp, row stride Wp (int32), room for 16 lanes past each row read
- * two vectors at a time (stride 2). */
-static void qv_dw_plane(const qconv *q, int64_t *Hp, int64_t *Wp)
-{
-    int64_t ow16 = (q->out[2] + 15) / 16 * 16;
-    *Hp = (q->out[1] - 1) * q->s[1] + q->k[1];
-    *Wp = ow16 * q->s[2] + q->k[2] + 32;
-    if (*Wp < q->pb[2] + q->in[2]) *Wp = q->pb[2] + q->in[2];
-}
-
-/* qv_dw8's uint8 plane: rows Hp, row length Wp (bytes; stride 1: every virtual position's
- * taps; stride 2: every output's); 64 bytes of slack past it are the caller's. */
-static void qv_dw8_plane(const qconv *q, int64_t *Hp, int64_t *Wp)
-{
-    int64_t s = q->s[2], reach = (q->out[2] - 1) * s + q->k[2];
-    *Hp = (q->out[1] - 1) * q->s[1] + q->k[1];
-    *Wp = reach > q->pb[2] + q->in[2] ? reach : q->pb[2] + q->in[2];
-}
-
-/* qv_dw8's int32 sums: stride 1, per virtual position v = oy Wp + ox; stride 2, per output (rows
- * of out2 back to back); 16 lanes past the last vector. */
-static int64_t qv_dw8_sums(const qconv *q, int64_t Wp)
-{
-    int64_t n = q->s[2] == 1 ? (q->out[1] - 1) * Wp + q->out[2] : q->out[1] * q->out[2];
-    return (n + 15) / 16 * 16 + 32;
-}
 
 /* Stride-1 2-D (or 1-D) convs but 1x1 ones read their taps from a padded copy of the input
  * (ctx->shared, filled per image): plane rows of Wp = out2 + (k2 - 1) d2 codes, Hp =
@@ -128,21 +100,74 @@ static int64_t qv_phases(const qconv *q, int64_t *n2)
 }
 
 int afk_qconv_vnni_no_dw8 = 0;
+_Atomic long afk_qconv_vnni_direct_runs = 0, afk_qconv_vnni_small_runs = 0;
+
+/* Convs whose K is packed in channel-quad order: k = ((c / 4) taps + tap) 4 + c % 4 (taps in
+ * kernel order, channels past C with weight 0), so that 4 consecutive k are one tap of 4
+ * channels: the dword of one position in the quad image (qv_pad4_task), which the tiles read
+ * in place of a panel (qv_task's direct mode). One group, a padded image (qv_padded), and at
+ * most 1/8 more k than C holds (the 3-channel stem would multiply 4/3 times more). */
+static int qv_quad(const qconv *q)
+{
+    int64_t Hp, Wp;
+    return q->G == 1 && !qv_is_dw(q) && qv_padded(q, &Hp, &Wp) != 0 &&
+           (q->C + 3) / 4 * 4 * 8 <= q->C * 9;
+}
+
+/* K per packed channel row: K rounded up to 4, or 4 ceil(C / 4) taps in quad order. */
+static int64_t qv_kp(const qconv *q)
+{
+    int64_t taps = q->k[0] * q->k[1] * q->k[2], K = q->Cg * taps;
+    return qv_quad(q) ? (q->C + 3) / 4 * 4 * taps : (K + 3) & ~(int64_t)3;
+}
+
+/* The tile lanes n positions take: 64 per whole block, and the last block's positions rounded
+ * up to whole vectors, or down when 1..QV_LEFT are left over (qv_left). */
+static int64_t qv_lanes(int64_t n)
+{
+    int64_t tl = n % QV_W;
+    if (tl % 16 <= QV_LEFT) tl -= tl % 16;
+    return n / QV_W * QV_W + (tl + 15) / 16 * 16;
+}
+
+/* Quad convs whose virtual positions would cost 1/8 more lanes than their outputs (7x7 and 14x14
+ * maps), or of at most 64 outputs, or 256 with a wider kernel than 1x1: the channel-lane tiles
+ * (qv_small_task), their weights per block of 64 channels. Measured on Zen 4, 1 thread, against
+ * the quad image's tiles: 512->512 3x3 on 7x7 0.69 -> 0.56 ms, 256->256 3x3 on 14x14 0.60 ->
+ * 0.57, 256->256 3x3 /2 to 14x14 0.62 -> 0.58, 1024->2048 1x1 /2 to 7x7 0.65 -> 0.59; slower on
+ * 28x28 (0.58 -> 0.61) and for 512->1024 1x1 /2 to 14x14 (0.59 -> 0.69). */
+static int qv_small(const qconv *q)
+{
+    int64_t Hp, Wp;
+    if (!qv_quad(q)) return 0;
+    qv_padded(q, &Hp, &Wp);
+    int64_t osp = q->out[1] * q->out[2], V = (q->out[1] - 1) * Wp + q->out[2];
+    return qv_lanes(V) * 8 > qv_lanes(osp) * 9 || osp <= 64 ||
+           (q->k[1] * q->k[2] > 1 && osp <= 256);
+}
 
 static uint64_t up64(uint64_t v) { return (v + 63) & ~(uint64_t)63; }
 static int64_t kcount(const qconv *q) { return q->Cg * q->k[0] * q->k[1] * q->k[2]; }
 static uint64_t codes_off(void) { return up64(sizeof(qv_pack)); }
-static uint64_t sums_off(int64_t M, int64_t Kp) { return up64(codes_off() + (uint64_t)(M * Kp)); }
+/* The codes' bytes: rows of Kp per channel, or (qv_small) blocks of 64 channels [Kp/4][64][4]. */
+static int64_t qv_cbytes(int64_t M, int64_t Kp, int small)
+{
+    return (small ? (M + 63) / 64 * 64 : M) * Kp;
+}
+static uint64_t sums_off(int64_t M, int64_t Kp, int small)
+{
+    return up64(codes_off() + (uint64_t)qv_cbytes(M, Kp, small));
+}
 
 size_t afk_qconv_vnni_pack_bytes(const qconv *q, af_dtype wdt)
 {
 #ifdef QV_X86
-    int64_t K = kcount(q), Kp = (K + 3) & ~(int64_t)3;
+    int64_t K = kcount(q), Kp = qv_kp(q);
     if (!afk_q8_available() || !__builtin_cpu_supports("avx512vl") ||
         (wdt != AF_DTYPE_I8 && wdt != AF_DTYPE_U8) ||
         (!qv_is_dw(q) && (q->Mg < 4 || K < 4 || K > QV_KMAX)))
         return 0; /* other depthwise and tiny groups stay on the reference path */
-    return (size_t)(sums_off(q->M, Kp) + 4 * (uint64_t)q->M);
+    return (size_t)(sums_off(q->M, Kp, qv_small(q)) + 4 * (uint64_t)q->M);
 #else
     (void)q, (void)wdt;
     return 0;
@@ -153,22 +178,27 @@ size_t afk_qconv_vnni_pack_bytes(const qconv *q, af_dtype wdt)
 void afk_qconv_vnni_pack(const qconv *q, const af_tview *w, void *dst)
 {
     qv_pack h = {.magic = QV_MAGIC, .wu8 = w->dtype == AF_DTYPE_U8, .M = q->M, .K = kcount(q)};
-    h.Kp = (h.K + 3) & ~(int64_t)3;
+    h.Kp = qv_kp(q), h.quad = qv_quad(q), h.small = qv_small(q);
     int64_t Hp, Wp, plane = qv_is_dw(q) ? 0 : qv_padded(q, &Hp, &Wp);
-    int64_t n2, nph = qv_phases(q, &n2);
+    int64_t n2, nph = qv_phases(q, &n2), taps = h.K / q->Cg;
     h.shared = plane ? plane * nph * q->C + 128 : 0; /* + slack: 64-byte loads past the end */
+    if (h.quad) /* or the quad image: the tiles' 256-byte reads end up to 252 bytes past it */
+        h.shared = h.Kp / taps * nph * plane + 256 > h.shared ? h.Kp / taps * nph * plane + 256
+                                                              : h.shared;
     int8_t *codes = (int8_t *)dst + codes_off();
-    int32_t *sums = (int32_t *)(void *)((uint8_t *)dst + sums_off(h.M, h.Kp));
+    int32_t *sums = (int32_t *)(void *)((uint8_t *)dst + sums_off(h.M, h.Kp, (int)h.small));
     uint8_t flip = h.wu8 ? 0x80 : 0; /* uint8 code - 128 = the int8 of its bits ^ 0x80 */
+    if (h.small) memset(codes, 0, (size_t)qv_cbytes(h.M, h.Kp, 1)); /* channels past M: 0 */
     for (int64_t m = 0; m < h.M; m++) {
         const uint8_t *src = (const uint8_t *)w->data + m * h.K;
-        int8_t *row = codes + m * h.Kp;
         int32_t s = 0;
-        for (int64_t k = 0; k < h.K; k++) {
-            row[k] = (int8_t)(uint8_t)(src[k] ^ flip);
-            s += row[k]; /* |s| <= 128 * 65535 */
+        for (int64_t k = 0; k < h.Kp; k++) { /* k: the packed order; i: the weight's */
+            int64_t c = 4 * (k / (4 * taps)) + k % 4, i = h.quad ? c * taps + k / 4 % taps : k;
+            int8_t v = (h.quad ? c < q->C : k < h.K) ? (int8_t)(uint8_t)(src[i] ^ flip) : 0;
+            codes[h.small ? ((m / 64 * (h.Kp / 4) + k / 4) * 64 + m % 64) * 4 + k % 4
+                          : m * h.Kp + k] = v;
+            s += v; /* |s| <= 128 * 65535 */
         }
-        for (int64_t k = h.K; k < h.Kp; k++) row[k] = 0;
         sums[m] = s;
     }
     memcpy(dst, &h, sizeof h);
@@ -183,50 +213,40 @@ size_t afk_qconv_vnni_shared_bytes(const void *packed)
 /* qv_task's working bytes per thread: the panel, 4 rows, sumx, the tile, the segments. */
 static size_t qv_work_bytes(const qconv *q)
 {
-    int64_t Kp = (kcount(q) + 3) & ~(int64_t)3;
+    int64_t Kp = qv_kp(q);
     return (size_t)(Kp * QV_W + 4 * QV_W + 4 * QV_W + 4 * QV_MR * QV_W) +
            QV_W * sizeof(qv_seg) + (size_t)(QV_LEFT * Kp) + 256;
+}
+
+/* qv_small's read-only data (in thread 0's scratch): the quad image (+ 256 bytes of slack for
+ * reads past it), each output's virtual position, the position sums per virtual position. */
+static int64_t qv_small_img(const qconv *q, int64_t *osp, int64_t *V)
+{
+    int64_t Hp, Wp, n2, plane = qv_padded(q, &Hp, &Wp), nph = qv_phases(q, &n2);
+    *osp = q->out[1] * q->out[2], *V = (q->out[1] - 1) * Wp + q->out[2];
+    return (q->C + 3) / 4 * nph * 4 * plane + 256;
+}
+
+static size_t qv_small_bytes(const qconv *q)
+{
+    int64_t osp, V;
+    if (!qv_small(q)) return 0;
+    int64_t img = qv_small_img(q, &osp, &V);
+    return (size_t)(img + 4 * osp + 4 * (V + 32));
 }
 
 /* Per-thread scratch: the panel (Kp * W bytes), 4 plain im2col rows, sumx, the int32 tile and
  * the output-row segments. */
 size_t afk_qconv_vnni_scratch(const qconv *q)
 {
-    int64_t Hp, Wp;
-    if (qv_is_dw(q)) {
-        qv_dw_plane(q, &Hp, &Wp);
-        /* the plane, the channel's int32 sums (16 lanes of slack); or qv_dw8's */
-        size_t a = (size_t)(4 * Hp * Wp + 4 * (q->out[1] * q->out[2] + 32)) + 256;
-        qv_dw8_plane(q, &Hp, &Wp);
-        size_t b = (size_t)(Hp * Wp + 4 * qv_dw8_sums(q, Wp)) + 256;
-        return a > b ? a : b;
-    }
-    return qv_work_bytes(q) + (size_t)(12 * q->M) + 64; /* + the channel constants (qv_chan) */
+    if (qv_is_dw(q)) return afk_qv_dw_scratch(q);
+    /* + the channel constants (qv_chan), the quad image's k group offsets (qv_quad_offsets),
+     * qv_small's image, output indices and sums; 64-byte alignment of each */
+    return qv_work_bytes(q) + (size_t)(12 * q->M + 2 * qv_kp(q)) + qv_small_bytes(q) + 384;
 }
 
 #ifdef QV_X86
 
-typedef struct qv_job {
-    const qconv *q;
-    const afk_qconv_args *a;
-    const int8_t *codes;
-    const int32_t *sumw;
-    int64_t K, Kp, nblk, mchunks, mc, osp;
-    int32_t xzu, yzp, wshift;
-    uint8_t flip; /* 0x80: int8 activations to uint8 codes */
-    int flat;     /* 1x1, stride 1, no padding: im2col row r is input plane r itself */
-    int vbmi;     /* the CPU has AVX512-VBMI (stride-2 rows by vpermt2b) */
-    int dw8;      /* ... and depthwise convs may take qv_dw8 */
-    int wz_any;   /* some channel's wzq is nonzero (the position sums sx are needed) */
-    const uint32_t *c0, *wzq; /* per channel (qv_chan), or NULL */
-    const float *sc;
-    uint8_t *pimg; /* the padded image of image pn (qv_padded), or NULL */
-    int64_t nph, ph2;               /* its phases per channel, along the last axis */
-    int compact; /* positions are the outputs, gathered from the padded image (qv_compact) */
-    int64_t pn, plane, Hp, Wp, V; /* its image, plane stride, rows, row length, positions */
-    uint8_t *scratch;
-    size_t slice;
-} qv_job;
 
 // segs: the output rows positions [p0, p0+tl) cover (at most tl); returns their count
 static int qv_segments(const qconv *q, int64_t p0, int64_t tl, qv_seg *segs)
@@ -350,7 +370,9 @@ static void qv_interleave(const uint8_t *rows, int64_t W, uint8_t *panel, int32_
 }
 
 /* acc (QV_MR, NV*16) = sum over kq of panel (kq, NV*16 dwords) . w[i] (dword kq), int32: the
- * 6 x NV accumulators named one by one so they stay in registers (NV a constant per copy). */
+ * 6 x NV accumulators named one by one so they stay in registers (NV a constant per copy).
+ * DIR: group kq's NV*16 dwords are at base + off[kq] (the quad image) instead of the panel's
+ * base + kq NV 64. */
 #define QV_ROW(i)                                                                              \
     do {                                                                                       \
         int32_t wd;                                                                            \
@@ -372,14 +394,14 @@ static void qv_interleave(const uint8_t *rows, int64_t W, uint8_t *panel, int32_
     } while (0)
 
 QV_TGT static inline __attribute__((always_inline)) void
-qv_tile(const uint8_t *panel, int64_t Kq, const int8_t *const *w, int32_t *acc, const int NV,
-        const int MR)
+qv_tile(const uint8_t *panel, const int64_t *off, int64_t Kq, const int8_t *const *w,
+        int32_t *acc, const int NV, const int MR, const int DIR)
 {
     const __m512i z = _mm512_setzero_si512();
     const int8_t *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3], *w4 = w[4], *w5 = w[5];
     QV_ZERO(0); QV_ZERO(1); QV_ZERO(2); QV_ZERO(3); QV_ZERO(4); QV_ZERO(5);
     for (int64_t kq = 0; kq < Kq; kq++) {
-        const uint8_t *pk = panel + kq * NV * 64;
+        const uint8_t *pk = DIR ? panel + off[kq] : panel + kq * NV * 64;
         __m512i x0 = _mm512_loadu_si512(pk), x1 = z, x2 = z, x3 = z;
         if (NV > 1) x1 = _mm512_loadu_si512(pk + 64);
         if (NV > 2) x2 = _mm512_loadu_si512(pk + 128);
@@ -393,51 +415,27 @@ qv_tile(const uint8_t *panel, int64_t Kq, const int8_t *const *w, int32_t *acc, 
     if (MR > 4) { QV_OUT(4); QV_OUT(5); }
 }
 
-/* qv_tile##NV##_##MR: NV vectors of positions, MR of the 6 rows (2 and 4: a chunk's last
- * channels, rows past MR not computed) */
+/* qv_tile##NV##_##MR (panel) and qv_tdir##NV##_##MR (quad image): NV vectors of positions, MR
+ * of the 6 rows (2 and 4: a chunk's last channels, rows past MR not computed) */
 #define QV_KERNEL(NV, MR)                                                                      \
-    QV_TGT static void qv_tile##NV##_##MR(const uint8_t *panel, int64_t Kq,                   \
+    QV_TGT static void qv_tile##NV##_##MR(const uint8_t *panel, const int64_t *off, int64_t Kq, \
                                           const int8_t *const *w, int32_t *acc)               \
     {                                                                                         \
-        qv_tile(panel, Kq, w, acc, NV, MR);                                                   \
+        qv_tile(panel, off, Kq, w, acc, NV, MR, 0);                                           \
+    }                                                                                         \
+    QV_TGT static void qv_tdir##NV##_##MR(const uint8_t *img, const int64_t *off, int64_t Kq,  \
+                                          const int8_t *const *w, int32_t *acc)               \
+    {                                                                                         \
+        qv_tile(img, off, Kq, w, acc, NV, MR, 1);                                             \
     }
 QV_KERNEL(1, 6) QV_KERNEL(2, 6) QV_KERNEL(3, 6) QV_KERNEL(4, 6)
 QV_KERNEL(1, 4) QV_KERNEL(2, 4) QV_KERNEL(3, 4) QV_KERNEL(4, 4)
 QV_KERNEL(1, 2) QV_KERNEL(2, 2) QV_KERNEL(3, 2) QV_KERNEL(4, 2)
 
-typedef void (*qv_tile_fn)(const uint8_t *, int64_t, const int8_t *const *, int32_t *);
+typedef void (*qv_tile_fn)(const uint8_t *, const int64_t *, int64_t, const int8_t *const *,
+                           int32_t *);
 
-/* y[0..15] (lanes of k) = the low bytes of q: vpmovdb to a register, then a byte-masked store
- * (vpmovdb's own masked store to memory is slow on Zen 4). */
-QV_TGT static inline void qstore16(uint8_t *y, __mmask16 k, __m512i q)
-{
-    _mm_mask_storeu_epi8(y, k, _mm512_cvtepi32_epi8(q));
-}
 
-// y (n) int8/uint8 = requant(v) for v = acc + wzq * -sx + c0 (wrapping), 16 lanes at a time:
-// qconv.h's requant step for step for a finite scale: cvtdq2ps is the (float) conversion (round
-// to nearest even), one f32 multiply, max / min are the clamps (no NaN: finite scale, finite
-// value), cvtps2dq under the default rounding is rintf (the clamped value fits int32), + zp;
-// the value is in the type's range, so its low byte is the code
-QV_TGT static void qv_requant16(const int32_t *acc, const int32_t *sx, uint32_t wzq, uint32_t c0,
-                                float sc, int32_t zp, int32_t lo, int32_t hi, int64_t n,
-                                uint8_t *y)
-{
-    const __m512 vs = _mm512_set1_ps(sc), flo = _mm512_set1_ps((float)(lo - zp));
-    const __m512 fhi = _mm512_set1_ps((float)(hi - zp));
-    const __m512i vw = _mm512_set1_epi32((int32_t)wzq), vc = _mm512_set1_epi32((int32_t)c0);
-    const __m512i vz = _mm512_set1_epi32(zp);
-    for (int64_t t = 0; t < n; t += 16) {
-        __mmask16 k = n - t >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - t)) - 1);
-        __m512i a = _mm512_loadu_si512(acc + t), x = wzq ? _mm512_loadu_si512(sx + t) : vc;
-        __m512i v = _mm512_add_epi32(a, vc);
-        if (wzq) v = _mm512_sub_epi32(v, _mm512_mullo_epi32(vw, x));
-        __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), vs);
-        f = _mm512_min_ps(_mm512_max_ps(f, flo), fhi);
-        __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(f), vz);
-        qstore16(y + t, k, q);
-    }
-}
 
 /* The per-channel constants of a tile's rows: the zero-point term c0 = K xzu wzq - xzu sumw +
  * bias, wzq, the output scale and where the channel's outputs start. */
@@ -449,7 +447,8 @@ typedef struct qv_rows {
 } qv_rows;
 
 // y[e0[i] + u] = requant(acc[i][u] - wzq[i] sx[u] + c0[i]) for u < n and the tile's nm rows:
-// qv_requant16's steps, the rows interleaved per 16 lanes so their chains overlap
+// qv_requant16's steps (qconv_vnni_dw.c), the rows interleaved per 16 lanes so their chains
+// overlap
 QV_TGT static void qv_requant_rows(const int32_t *acc, int64_t W, const int32_t *sx,
                                    const qv_rows *r, int32_t zp, int32_t lo, int32_t hi,
                                    int64_t n, uint8_t *y)
@@ -571,15 +570,6 @@ static void qv_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t
     }
 }
 
-/* The tile lanes n positions take: 64 per whole block, and the last block's positions rounded
- * up to whole vectors, or down when 1..QV_LEFT are left over (qv_left). */
-static int64_t qv_lanes(int64_t n)
-{
-    int64_t tl = n % QV_W;
-    if (tl % 16 <= QV_LEFT) tl -= tl % 16;
-    return n / QV_W * QV_W + (tl + 15) / 16 * 16;
-}
-
 /* The channels' constants for qv_store, once per run: c0 = K xzu wzq - xzu sumw + bias, wzq,
  * the output scale; in the scratch past thread 0's working bytes (read only by all). */
 static void qv_chan(qv_job *j, uint8_t *at)
@@ -653,6 +643,90 @@ QV_TGT static void qv_pad2_task(void *arg, int64_t c, int tid)
     }
 }
 
+// d[0, n) = v
+QV_TGT static void qv_fill32(uint32_t *d, int64_t n, uint32_t v)
+{
+    const __m512i b = _mm512_set1_epi32((int32_t)v);
+    for (int64_t t = 0; t < n; t += 16)
+        _mm512_mask_storeu_epi32(d + t, n - t >= 16 ? (__mmask16)0xffff
+                                                    : (__mmask16)((1u << (n - t)) - 1), b);
+}
+
+// quad cq of the quad image (qv_padded's planes and phases, stride s = 1 or 2): phase (py, px)
+// position (r, t) = the dword of channels 4 cq + i's uint8 codes at (s r + py - pb1,
+// s t + px - pb2) in byte i, the pad code xzu outside x, 0 for channels past C (weight 0, and
+// nothing in the position sums). Per 16
+// positions of a row: each channel's 16 codes (stride 2: the even bytes of 31), widened to
+// dwords, shifted into byte i.
+QV_TGT static void qv_pad4_task(void *arg, int64_t cq, int tid)
+{
+    (void)tid;
+    const qv_job *j = arg;
+    const qconv *q = j->q;
+    int64_t H = q->in[1], W = q->in[2], Wp = j->Wp, s = q->s[1];
+    const uint8_t *x = (const uint8_t *)j->a->x->data + j->pn * q->C * H * W;
+    const __m128i fl = _mm_set1_epi8((char)j->flip);
+    uint32_t pad = 0; /* the pad code in the bytes of channels below C */
+    for (int i = 0; i < 4; i++) pad |= 4 * cq + i < q->C ? (uint32_t)j->xzu << (8 * i) : 0u;
+    for (int64_t ph = 0; ph < j->nph; ph++) {
+        int64_t py = ph / j->ph2, px = ph % j->ph2;
+        uint32_t *d = (uint32_t *)(void *)(j->pimg + (cq * j->nph + ph) * 4 * j->plane);
+        /* columns [t0, t1) read x: 0 <= s t + px - pb2 < W */
+        int64_t t0 = (q->pb[2] - px + s - 1) / s, t1 = (W + q->pb[2] - px + s - 1) / s;
+        t0 = t0 < 0 ? 0 : t0 > Wp ? Wp : t0, t1 = t1 > Wp ? Wp : t1 < t0 ? t0 : t1;
+        for (int64_t r = 0; r < j->Hp; r++, d += Wp) {
+            int64_t iy = s * r + py - q->pb[1];
+            if (iy < 0 || iy >= H || t0 == t1) {
+                qv_fill32(d, Wp, pad);
+                continue;
+            }
+            qv_fill32(d, t0, pad);
+            qv_fill32(d + t1, Wp - t1, pad);
+            const uint8_t *src = x + iy * W + s * t0 + px - q->pb[2];
+            for (int64_t t = t0; t < t1; t += 16) {
+                int64_t n = t1 - t < 16 ? t1 - t : 16;
+                __m512i v = _mm512_setzero_si512();
+                for (int i = 0; i < 4; i++) {
+                    int64_t c = 4 * cq + i;
+                    const uint8_t *p = src + c * H * W + s * (t - t0);
+                    __m128i b = _mm_setzero_si128();
+                    if (c < q->C && s == 1)
+                        b = _mm_xor_si128(_mm_maskz_loadu_epi8((__mmask16)((1u << n) - 1), p), fl);
+                    else if (c < q->C) /* 16-bit lane i: source byte 2 i */
+                        b = _mm_xor_si128(_mm256_cvtepi16_epi8(_mm256_maskz_loadu_epi8(
+                                              (__mmask32)((1u << (2 * n - 1)) - 1), p)),
+                                          fl);
+                    v = _mm512_or_si512(v, _mm512_slli_epi32(_mm512_cvtepu8_epi32(b), 8 * i));
+                }
+                _mm512_mask_storeu_epi32(d + t, (__mmask16)((1u << n) - 1), v);
+            }
+        }
+    }
+}
+
+/* Where tap (a, e) reads the padded image (qv_padded): position offset and *ph its phase. */
+static int64_t qv_tap(const qv_job *j, int64_t a, int64_t e, int64_t *ph)
+{
+    if (j->q->s[1] == 2) {
+        *ph = (a & 1) * j->ph2 + (e & 1);
+        return (a >> 1) * j->Wp + (e >> 1);
+    }
+    *ph = 0;
+    return a * j->q->d[1] * j->Wp + e * j->q->d[2];
+}
+
+// off[kq] = the byte offset of k group kq = (quad, a, e) in the quad image
+static void qv_quad_offsets(const qv_job *j, int64_t *off)
+{
+    int64_t kq = 0, ph, pos;
+    for (int64_t cq = 0; cq < j->Kp / (4 * j->taps); cq++)
+        for (int64_t a = 0; a < j->q->k[1]; a++)
+            for (int64_t e = 0; e < j->q->k[2]; e++) {
+                pos = qv_tap(j, a, e, &ph);
+                off[kq++] = 4 * ((cq * j->nph + ph) * j->plane + pos);
+            }
+}
+
 QV_TGT static int32_t qv_dot(const uint8_t *x, const int8_t *w, int64_t Kp)
 {
     __m512i c = _mm512_setzero_si512();
@@ -690,7 +764,7 @@ QV_TGT static void qv_dots(const uint8_t *col, int64_t nl, const int8_t *w, int6
 }
 
 // y[i] (i < nm) = requant(d[i] - wzq[i] sx + c0[i]) with per-channel scales sc (all finite):
-// qv_requant16's steps with a scale per lane
+// qv_requant16's steps (qconv_vnni_dw.c) with a scale per lane
 QV_TGT static void qv_requant_ch(const int32_t *d, const uint32_t *wzq, const uint32_t *c0,
                                  const float *sc, uint32_t sx, int32_t zp, int32_t lo,
                                  int32_t hi, int64_t nm, uint8_t *y)
@@ -808,7 +882,28 @@ static void qv_task(void *arg, int64_t task, int tid)
     uint8_t cidx[64];
     int64_t vs = p0; /* the block's first virtual position */
     if (j->compact) qv_compact_idx(j, p0, tl, cidx, &vs);
-    if (j->pimg) { /* rows straight from the padded image */
+    const uint8_t *img = panel; /* what the tiles read */
+    const int64_t *off = NULL;
+    if (j->direct) { /* the quad image itself: group kq's dwords at off[kq] from img */
+        img = j->pimg + 4 * vs, off = j->qoff;
+        for (int64_t kq = 0; left && kq < Kq; kq++)
+            for (int64_t l = 0; l < left; l++)
+                memcpy(col + l * j->Kp + 4 * kq, img + off[kq] + 4 * (tm + l), 4);
+    } else if (j->pimg && j->quad) { /* quad order from the plain padded image */
+        static const uint8_t zero[QV_W];
+        const uint8_t *r[4];
+        for (int64_t kq = 0, ph; kq < Kq; kq++) {
+            int64_t t = kq % j->taps, pos = qv_tap(j, t / q->k[2], t % q->k[2], &ph) + vs;
+            for (int i = 0; i < 4; i++) {
+                int64_t c = 4 * (kq / j->taps) + i;
+                r[i] = c >= q->C ? zero : j->pimg + (c * j->nph + ph) * j->plane + pos;
+                if (j->compact && r[i] != zero)
+                    r[i] = qv_compact_row(r[i], cidx, rows + i * QV_W);
+            }
+            qv_interleave4(r[0], r[1], r[2], r[3], W, panel + kq * W * 4, sxp);
+            qv_left_cols(r, kq, tm, left, j->Kp, col);
+        }
+    } else if (j->pimg) { /* rows straight from the padded image */
         static const uint8_t zero[QV_W];
         const uint8_t *pc = j->pimg + g * q->Cg * j->nph * j->plane + vs, *r[4];
         int s2 = q->s[1] == 2;
@@ -841,8 +936,14 @@ static void qv_task(void *arg, int64_t task, int tid)
     }
     for (int64_t kq = 0; !j->pimg && !direct && kq < Kq; kq++) {
         for (int64_t i = 0; i < 4; i++) {
-            if (4 * kq + i >= j->K) {
+            int64_t c = 4 * (kq / j->taps) + i, t = kq % j->taps; /* quad order */
+            if (j->quad ? c >= q->C : 4 * kq + i >= j->K) {
                 memset(rows + i * QV_W, 0, QV_W);
+                continue;
+            }
+            if (j->quad) {
+                int64_t tq[3] = {0, t / q->k[2], t % q->k[2]};
+                qv_row(j, xc + c * isp, tq, segs, nseg, rows + i * QV_W);
                 continue;
             }
             qv_row(j, xc, tap, segs, nseg, rows + i * QV_W);
@@ -854,9 +955,13 @@ static void qv_task(void *arg, int64_t task, int tid)
         const uint8_t *r[4] = {rows, rows + QV_W, rows + 2 * QV_W, rows + 3 * QV_W};
         qv_left_cols(r, kq, tm, left, j->Kp, col);
     }
-    static const qv_tile_fn tiles[3][4] = {{qv_tile1_2, qv_tile2_2, qv_tile3_2, qv_tile4_2},
-                                           {qv_tile1_4, qv_tile2_4, qv_tile3_4, qv_tile4_4},
-                                           {qv_tile1_6, qv_tile2_6, qv_tile3_6, qv_tile4_6}};
+    static const qv_tile_fn tiles[2][3][4] = {
+        {{qv_tile1_2, qv_tile2_2, qv_tile3_2, qv_tile4_2},
+         {qv_tile1_4, qv_tile2_4, qv_tile3_4, qv_tile4_4},
+         {qv_tile1_6, qv_tile2_6, qv_tile3_6, qv_tile4_6}},
+        {{qv_tdir1_2, qv_tdir2_2, qv_tdir3_2, qv_tdir4_2},
+         {qv_tdir1_4, qv_tdir2_4, qv_tdir3_4, qv_tdir4_4},
+         {qv_tdir1_6, qv_tdir2_6, qv_tdir3_6, qv_tdir4_6}}};
     int64_t mlo = g * q->Mg + mch * j->mc, mhi = mlo + j->mc;
     if (mhi > (g + 1) * q->Mg) mhi = (g + 1) * q->Mg;
     for (int64_t m0 = mlo; nv > 0 && m0 < mhi; m0 += QV_MR) {
@@ -864,10 +969,171 @@ static void qv_task(void *arg, int64_t task, int tid)
         const int8_t *w[QV_MR];
         for (int64_t i = 0; i < QV_MR; i++) /* past the chunk: channel m0 again, dropped */
             w[i] = j->codes + (m0 + (i < nm ? i : 0)) * j->Kp;
-        tiles[(nm - 1) / 2][nv - 1](panel, Kq, w, acc);
+        tiles[j->direct][(nm - 1) / 2][nv - 1](img, off, Kq, w, acc);
         qv_store(j, n, m0, nm, p0, tm, W, acc, sx);
     }
     if (left) qv_left(j, n, mlo, mhi, p0, tm, left, col);
+}
+
+/* ---- small maps: output channels in the lanes ----
+ * qv_small convs (a quad image whose virtual positions would waste lanes: 7x7, 14x14 maps) swap
+ * the tile's roles: lanes are 16 output channels (codes packed per block of 64 channels as
+ * [Kp/4][64][4]), the broadcast dword is one output position's 4 codes of k group kq, read from
+ * the quad image at off[kq] + 4 v (v its virtual position): tiles of 6 positions x 64 channels,
+ * every lane a real output. The quad image is built in thread 0's scratch; with nonzero weight
+ * zero points the position sums come from the same image (vpdpbusd with ones per virtual
+ * position; channels past C hold 0 there, so the sums are over x itself). */
+
+#define QT_ROW(i)                                                                              \
+    do {                                                                                       \
+        int32_t xd;                                                                            \
+        memcpy(&xd, x##i + o, 4);                                                              \
+        __m512i b = _mm512_set1_epi32(xd);                                                     \
+        c##i##0 = _mm512_dpbusd_epi32(c##i##0, b, v0);                                         \
+        if (NV > 1) c##i##1 = _mm512_dpbusd_epi32(c##i##1, b, v1);                             \
+        if (NV > 2) c##i##2 = _mm512_dpbusd_epi32(c##i##2, b, v2);                             \
+        if (NV > 3) c##i##3 = _mm512_dpbusd_epi32(c##i##3, b, v3);                             \
+    } while (0)
+#define QT_OUT(i)                                                                              \
+    do {                                                                                       \
+        int32_t *d = acc + i * 64;                                                             \
+        _mm512_storeu_si512(d, c##i##0);                                                       \
+        if (NV > 1) _mm512_storeu_si512(d + 16, c##i##1);                                      \
+        if (NV > 2) _mm512_storeu_si512(d + 32, c##i##2);                                      \
+        if (NV > 3) _mm512_storeu_si512(d + 48, c##i##3);                                      \
+    } while (0)
+
+// acc (MP, 64) int32 = sum over kq of the dword at xp[i] + off[kq] (u8) . the NV*16 channels'
+// dwords at wb + 256 kq (s8)
+QV_TGT static inline __attribute__((always_inline)) void
+qv_ttile(const uint8_t *const *xp, const int64_t *off, int64_t Kq, const int8_t *wb, int32_t *acc,
+         const int NV, const int MP)
+{
+    const __m512i z = _mm512_setzero_si512();
+    const uint8_t *x0 = xp[0], *x1 = xp[1], *x2 = xp[2], *x3 = xp[3], *x4 = xp[4], *x5 = xp[5];
+    QV_ZERO(0); QV_ZERO(1); QV_ZERO(2); QV_ZERO(3); QV_ZERO(4); QV_ZERO(5);
+    for (int64_t kq = 0; kq < Kq; kq++) {
+        const int8_t *wk = wb + kq * 256;
+        int64_t o = off[kq];
+        __m512i v0 = _mm512_loadu_si512(wk), v1 = z, v2 = z, v3 = z;
+        if (NV > 1) v1 = _mm512_loadu_si512(wk + 64);
+        if (NV > 2) v2 = _mm512_loadu_si512(wk + 128);
+        if (NV > 3) v3 = _mm512_loadu_si512(wk + 192);
+        QT_ROW(0); QT_ROW(1);
+        if (MP > 2) { QT_ROW(2); QT_ROW(3); }
+        if (MP > 4) { QT_ROW(4); QT_ROW(5); }
+    }
+    QT_OUT(0); QT_OUT(1);
+    if (MP > 2) { QT_OUT(2); QT_OUT(3); }
+    if (MP > 4) { QT_OUT(4); QT_OUT(5); }
+}
+
+#define QT_KERNEL(NV, MP)                                                                      \
+    QV_TGT static void qv_tt##NV##_##MP(const uint8_t *const *xp, const int64_t *off,           \
+                                        int64_t Kq, const int8_t *wb, int32_t *acc)            \
+    {                                                                                         \
+        qv_ttile(xp, off, Kq, wb, acc, NV, MP);                                               \
+    }
+QT_KERNEL(1, 6) QT_KERNEL(2, 6) QT_KERNEL(3, 6) QT_KERNEL(4, 6)
+QT_KERNEL(1, 4) QT_KERNEL(2, 4) QT_KERNEL(3, 4) QT_KERNEL(4, 4)
+QT_KERNEL(1, 2) QT_KERNEL(2, 2) QT_KERNEL(3, 2) QT_KERNEL(4, 2)
+
+typedef void (*qv_tt_fn)(const uint8_t *const *, const int64_t *, int64_t, const int8_t *,
+                         int32_t *);
+
+// sxv[v] (v < V rounded up to 16) = the sum of the codes of virtual position v's column: per
+// k group the 16 positions' dwords times 4 ones
+QV_TGT static void qv_small_sums(const qv_job *j, int32_t *sxv)
+{
+    const __m512i ones = _mm512_set1_epi32(0x01010101);
+    for (int64_t v = 0; v < j->V; v += 16) {
+        __m512i c = _mm512_setzero_si512();
+        for (int64_t kq = 0; kq < j->Kp / 4; kq++)
+            c = _mm512_dpbusd_epi32(c, _mm512_loadu_si512(j->pimg + j->qoff[kq] + 4 * v), ones);
+        _mm512_storeu_si512(sxv + v, c);
+    }
+}
+
+// output position p of image n, channels [m0, m0 + nm) (nm <= 64) from d (nm int32 sums):
+// qv_left's formula, 16 channels at a time
+static void qv_small_store(const qv_job *j, int64_t n, int64_t m0, int64_t nm, int64_t p,
+                           const int32_t *d)
+{
+    const afk_qconv_args *a = j->a;
+    uint32_t sx = j->wz_any ? (uint32_t)j->sxv[j->vidx[p]] : 0u;
+    int64_t at = (n * j->q->M + m0) * j->osp + p;
+    int32_t lo = 0, hi = 0;
+    if (a->ys) qrange(a->y->dtype, &lo, &hi);
+    for (int64_t g = 0; g < nm; g += 16) {
+        int64_t cnt = nm - g < 16 ? nm - g : 16, m = m0 + g;
+        if (j->vec_all) {
+            uint8_t b[16];
+            qv_requant_ch(d + g, j->wzq + m, j->c0 + m, j->sc + m, sx, j->yzp, lo, hi, cnt, b);
+            for (int64_t i = 0; i < cnt; i++) ((uint8_t *)a->y->data)[at + (g + i) * j->osp] = b[i];
+            continue;
+        }
+        for (int64_t i = 0; i < cnt; i++) {
+            int32_t y = (int32_t)((uint32_t)d[g + i] - j->wzq[m + i] * sx + j->c0[m + i]);
+            store_q(a->y, at + (g + i) * j->osp,
+                    a->ys ? requant(y, j->sc[m + i], j->yzp, a->y->dtype) : y);
+        }
+    }
+}
+
+// task t: channel block t / ps (64 channels), its part t % ps of image pn's positions (runs of
+// 6 positions), each tile's outputs stored at once
+static void qv_small_task(void *arg, int64_t t, int tid)
+{
+    const qv_job *j = arg;
+    static const qv_tt_fn tt[3][4] = {{qv_tt1_2, qv_tt2_2, qv_tt3_2, qv_tt4_2},
+                                      {qv_tt1_4, qv_tt2_4, qv_tt3_4, qv_tt4_4},
+                                      {qv_tt1_6, qv_tt2_6, qv_tt3_6, qv_tt4_6}};
+    int64_t Kq = j->Kp / 4, mb = t / j->ps, m0 = mb * 64;
+    int64_t nm = j->q->M - m0 < 64 ? j->q->M - m0 : 64, nv = (nm + 15) / 16;
+    int64_t pa = t % j->ps * j->pchunk, pe = pa + j->pchunk < j->osp ? pa + j->pchunk : j->osp;
+    int32_t *acc = (int32_t *)(void *)(j->scratch + (size_t)tid * j->slice);
+    const int8_t *wb = j->codes + mb * Kq * 256;
+    for (int64_t p0 = pa; p0 < pe; p0 += QV_MR) {
+        int64_t np = pe - p0 < QV_MR ? pe - p0 : QV_MR;
+        const uint8_t *xp[QV_MR];
+        for (int64_t i = 0; i < QV_MR; i++) /* past the run: its last position again, dropped */
+            xp[i] = j->pimg + 4 * (int64_t)j->vidx[p0 + (i < np ? i : np - 1)];
+        tt[(np - 1) / 2][nv - 1](xp, j->qoff, Kq, wb, acc);
+        for (int64_t i = 0; i < np; i++) qv_small_store(j, j->pn, m0, nm, p0 + i, acc + i * 64);
+    }
+}
+
+/* The qv_small conv: in thread 0's scratch from byte at on (past qv_chan's constants) the k
+ * group offsets, the quad image, each output's virtual position, the sums; then per image the
+ * quad image (tasks per quad), its sums when needed, the tiles (tasks per channel block and,
+ * when there are fewer blocks than 4 per thread, per part of the positions). */
+static void qv_small_run(qv_job *j, const af_kctx *ctx, size_t on)
+{
+    const qconv *q = j->q;
+    int64_t osp, V, img = qv_small_img(q, &osp, &V), ow = q->out[2];
+    j->plane = qv_padded(q, &j->Hp, &j->Wp), j->nph = qv_phases(q, &j->ph2), j->V = V;
+    int64_t *off = (int64_t *)(void *)(j->scratch + on);
+    uint8_t *at = (uint8_t *)(off + j->Kp / 4);
+    j->pimg = (uint8_t *)(((uintptr_t)at + 63) & ~(uintptr_t)63);
+    int32_t *vidx = (int32_t *)(void *)(((uintptr_t)(j->pimg + img) + 63) & ~(uintptr_t)63);
+    int32_t *sxv = (int32_t *)(void *)(((uintptr_t)(vidx + osp) + 63) & ~(uintptr_t)63);
+    qv_quad_offsets(j, off);
+    for (int64_t p = 0; p < osp; p++) vidx[p] = (int32_t)(p / ow * j->Wp + p % ow);
+    j->qoff = off, j->vidx = vidx, j->sxv = sxv;
+    j->vec_all = j->a->ys != NULL;
+    for (int64_t m = 0; m < q->M; m++) j->vec_all &= isfinite(j->sc[m]);
+    int nt = ctx->n_threads > 0 ? ctx->n_threads : 1;
+    int64_t mbs = (q->M + 63) / 64, runs = (osp + QV_MR - 1) / QV_MR;
+    j->ps = mbs >= 4 * nt ? 1 : (4 * nt + mbs - 1) / mbs;
+    j->ps = j->ps > runs ? runs : j->ps;
+    j->pchunk = (runs + j->ps - 1) / j->ps * QV_MR;
+    j->ps = (osp + j->pchunk - 1) / j->pchunk;
+    afk_qconv_vnni_small_runs++;
+    for (j->pn = 0; j->pn < q->N; j->pn++) {
+        afk_parallel(ctx, j->Kp / (4 * j->taps), qv_pad4_task, j);
+        if (j->wz_any) qv_small_sums(j, sxv);
+        afk_parallel(ctx, mbs * j->ps, qv_small_task, j);
+    }
 }
 
 /* ---- one output position: a matrix-vector product ----
@@ -901,242 +1167,6 @@ QV_TGT static void qv_mv_task(void *arg, int64_t t, int tid)
     }
 }
 
-/* ---- depthwise ---- */
-
-// plane (Hp, Wp) int32 = x[n, c] - xzp at (row + pb1, col + pb2), 0 elsewhere (the padding)
-QV_TGT static void qv_dw_fill(const qv_job *j, const uint8_t *xc, int64_t Hp, int64_t Wp,
-                              int32_t *plane)
-{
-    const qconv *q = j->q;
-    int64_t H = q->in[1], W = q->in[2], pb1 = q->pb[1], pb2 = q->pb[2];
-    const __m512i zu = _mm512_set1_epi32(j->xzu), fl = _mm512_set1_epi8((char)j->flip);
-    for (int64_t r = 0; r < Hp; r++) {
-        int32_t *d = plane + r * Wp;
-        int64_t iy = r - pb1;
-        if (iy < 0 || iy >= H) {
-            memset(d, 0, (size_t)Wp * 4);
-            continue;
-        }
-        memset(d, 0, (size_t)pb2 * 4);
-        memset(d + pb2 + W, 0, (size_t)(Wp - pb2 - W) * 4);
-        const uint8_t *src = xc + iy * W;
-        for (int64_t t = 0; t < W; t += 16) {
-            __mmask16 k = W - t >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (W - t)) - 1);
-            __m512i b = _mm512_xor_si512(_mm512_maskz_loadu_epi8((__mmask64)k, src + t), fl);
-            __m512i v = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(b)), zu);
-            _mm512_mask_storeu_epi32(d + pb2 + t, k, v);
-        }
-    }
-}
-
-// acc (OW rounded up to 16) int32 = sum over taps (a, b) of w[a, b] * plane[oy*s1 + a][ox*s2 + b]
-// plane (n) int32 -> in place the int16 pairs (plane[i], plane[i + 1]) in dword i (reads one
-// value past the end): what vpdpwssd multiplies by a pair of taps
-QV_TGT static void qv_dw_pairs(int32_t *plane, int64_t n)
-{
-    const __m512i lo16 = _mm512_set1_epi32(0xffff);
-    for (int64_t i = 0; i < n; i += 16) { /* reads [i, i + 17) before it writes [i, i + 16) */
-        __m512i v0 = _mm512_loadu_si512(plane + i), v1 = _mm512_loadu_si512(plane + i + 1);
-        _mm512_storeu_si512(plane + i, _mm512_or_si512(_mm512_and_si512(v0, lo16),
-                                                       _mm512_slli_epi32(v1, 16)));
-    }
-}
-
-// acc (OW rounded up to 16) int32 = sum over taps (a, b) of w[a, b] * x[oy*s1 + a][ox*s2 + b]
-// from the pair plane: taps b, b + 1 in one vpdpwssd (wp: their int16 pair; the pair past an
-// odd kernel width has weight 0), stride 2 by the even lanes of two loads
-QV_TGT static void qv_dw_row(const qconv *q, const int32_t *pairs, int64_t Wp, int64_t oy,
-                             const int32_t *wp, int32_t *acc)
-{
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
-                                           28, 30);
-    int64_t s2 = q->s[2], np = (q->k[2] + 1) / 2;
-    for (int64_t ox = 0; ox < q->out[2]; ox += 16) {
-        __m512i c = _mm512_setzero_si512();
-        for (int64_t a = 0; a < q->k[1]; a++) {
-            const int32_t *r = pairs + (oy * q->s[1] + a) * Wp + ox * s2;
-            for (int64_t b = 0; b < np; b++) {
-                __m512i v = _mm512_loadu_si512(r + 2 * b);
-                if (s2 == 2)
-                    v = _mm512_permutex2var_epi32(v, even, _mm512_loadu_si512(r + 2 * b + 16));
-                c = _mm512_dpwssd_epi32(c, v, _mm512_set1_epi32(wp[a * np + b]));
-            }
-        }
-        _mm512_storeu_si512(acc + ox, c);
-    }
-}
-
-/* Channel m of image n: its padded plane, then row by row the taps' sums (exact:
- * at most 49 products of 9-bit values), then the whole channel plus bias requantized as
- * qv_store does. */
-static void qv_dw_channel(const qv_job *j, int64_t n, int64_t m, int tid)
-{
-    const qconv *q = j->q;
-    const afk_qconv_args *a = j->a;
-    int64_t Hp, Wp, taps = q->k[1] * q->k[2];
-    qv_dw_plane(q, &Hp, &Wp);
-    int32_t *plane = (int32_t *)(void *)(j->scratch + (size_t)tid * j->slice);
-    int32_t *acc = plane + Hp * Wp, w[49];
-    int32_t wz = zp_at(a->wz, m) - j->wshift, wp[28];
-    for (int64_t t = 0; t < taps; t++) w[t] = j->codes[m * j->Kp + t] - wz; /* |w| <= 255 */
-    int64_t np = (q->k[2] + 1) / 2;
-    for (int64_t r = 0; r < q->k[1]; r++)
-        for (int64_t b = 0; b < np; b++) {
-            int32_t w0 = w[r * q->k[2] + 2 * b];
-            int32_t w1 = 2 * b + 1 < q->k[2] ? w[r * q->k[2] + 2 * b + 1] : 0;
-            wp[r * np + b] = (int32_t)((uint32_t)(uint16_t)w0 | (uint32_t)(uint16_t)w1 << 16);
-        }
-    qv_dw_fill(j, (const uint8_t *)a->x->data + (n * q->C + m) * q->in[1] * q->in[2], Hp, Wp,
-               plane);
-    qv_dw_pairs(plane, Hp * Wp);
-    const int32_t *bias = a->b && a->b->data ? a->b->data : NULL;
-    uint32_t c0 = bias ? (uint32_t)bias[m] : 0u;
-    float sc = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
-    int32_t lo = 0, hi = 0;
-    if (a->ys) qrange(a->y->dtype, &lo, &hi);
-    /* rows in order: each writes up to 15 lanes past its end, which the next row overwrites */
-    for (int64_t oy = 0; oy < q->out[1]; oy++)
-        qv_dw_row(q, plane, Wp, oy, wp, acc + oy * q->out[2]);
-    int64_t e = (n * q->M + m) * j->osp;
-    if (a->ys && isfinite(sc)) { /* wzq 0: the sums argument is not read */
-        qv_requant16(acc, acc, 0, c0, sc, j->yzp, lo, hi, j->osp, (uint8_t *)a->y->data + e);
-        return;
-    }
-    for (int64_t t = 0; t < j->osp; t++) {
-        int32_t v = (int32_t)((uint32_t)acc[t] + c0);
-        store_q(a->y, e + t, a->ys ? requant(v, sc, j->yzp, a->y->dtype) : v);
-    }
-}
-
-/* ---- depthwise with int8 weights (w - wz fits int8): vpdpbusd on the uint8 codes ----
- *
- *   acc[o] = sum_{a, b} wd[a][b] xu[oy s + a][ox s + b]     (wd = w - wz, xu the uint8 codes)
- *
- * on a uint8 copy of the channel padded with the pad code xzu, so that
- *   sum (w - wz)(x - xzp) = acc - xzu sum wd.
- * Lanes are 16 output positions; per kernel row a, the 4 codes of taps b = 4h..4h+3 of each
- * lane sit in one dword (a vpermb of the 64 bytes from the lane block's first input), times the
- * dword of those 4 weights (0 past the kernel width): one vpdpbusd per row and 4 taps. Stride 1
- * takes virtual positions v = oy Wp + ox (the columns ox >= out2 dropped), so small maps fill
- * the lanes; stride 2 takes each output row's columns. Every product is exact and the int32 sum
- * of at most 64 of them (|wd| <= 128, xu <= 255) cannot wrap: the reference's value. */
-
-// lane i of tap group h: byte s i + 4 h + c of the window, c < 4 (dword i)
-QV_TGT_VBMI static inline __m512i qv_dw8_idx(int64_t s, int64_t h)
-{
-    const __m512i lane = _mm512_set_epi8(
-        15, 15, 15, 15, 14, 14, 14, 14, 13, 13, 13, 13, 12, 12, 12, 12, 11, 11, 11, 11, 10, 10, 10,
-        10, 9, 9, 9, 9, 8, 8, 8, 8, 7, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 5, 4, 4, 4, 4, 3, 3, 3, 3, 2,
-        2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    const __m512i byte = _mm512_set1_epi32(0x03020100);
-    __m512i i = s == 1 ? lane : _mm512_add_epi8(lane, lane);
-    return _mm512_add_epi8(_mm512_add_epi8(i, byte), _mm512_set1_epi8((char)(4 * h)));
-}
-
-// acc (16) = sum over kernel rows a and tap groups h of wd . window(src + a Wp)
-QV_TGT_VBMI static inline __m512i qv_dw8_block(const uint8_t *src, int64_t Wp, int64_t k1,
-                                               int64_t nh, const int32_t *wq, __m512i i0,
-                                               __m512i i1)
-{
-    __m512i c = _mm512_setzero_si512();
-    for (int64_t a = 0; a < k1; a++, src += Wp) {
-        __m512i win = _mm512_loadu_si512(src);
-        c = _mm512_dpbusd_epi32(c, _mm512_permutexvar_epi8(i0, win),
-                                _mm512_set1_epi32(wq[2 * a]));
-        if (nh > 1)
-            c = _mm512_dpbusd_epi32(c, _mm512_permutexvar_epi8(i1, win),
-                                    _mm512_set1_epi32(wq[2 * a + 1]));
-    }
-    return c;
-}
-
-// plane (Hp, Wp) u8 = x[n, c] codes (^ flip) at (pb1, pb2), the pad code xzu around
-QV_TGT static void qv_dw8_fill(const qv_job *j, const uint8_t *xc, int64_t Hp, int64_t Wp,
-                               uint8_t *plane)
-{
-    const qconv *q = j->q;
-    int64_t H = q->in[1], W = q->in[2];
-    const __m512i fl = _mm512_set1_epi8((char)j->flip);
-    memset(plane, j->xzu, (size_t)(Hp * Wp));
-    for (int64_t iy = 0; iy < H && iy + q->pb[1] < Hp; iy++) {
-        uint8_t *d = plane + (iy + q->pb[1]) * Wp + q->pb[2];
-        for (int64_t t = 0; t < W; t += 64) {
-            __mmask64 k = W - t >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (W - t)) - 1;
-            __m512i v = _mm512_xor_si512(_mm512_maskz_loadu_epi8(k, xc + iy * W + t), fl);
-            _mm512_mask_storeu_epi8(d + t, k, v);
-        }
-    }
-}
-
-/* Channel m of image n by qv_dw8; 0 (nothing done) when a w - wz leaves int8 or the kernel is
- * wider than 8. */
-QV_TGT_VBMI static int qv_dw8_channel(const qv_job *j, int64_t n, int64_t m, int tid)
-{
-    const qconv *q = j->q;
-    const afk_qconv_args *a = j->a;
-    int64_t k1 = q->k[1], k2 = q->k[2], s = q->s[2], nh = (k2 + 3) / 4, Hp, Wp;
-    if (k2 > 8 || q->s[1] != s) return 0;
-    int32_t wz = zp_at(a->wz, m) - j->wshift, wq[14], sw = 0;
-    for (int64_t r = 0; r < k1; r++)
-        for (int64_t h = 0; h < 2; h++) {
-            uint32_t d = 0;
-            for (int64_t c = 0; c < 4; c++) {
-                int64_t b = 4 * h + c;
-                int32_t v = b < k2 ? j->codes[m * j->Kp + r * k2 + b] - wz : 0;
-                if (v < -128 || v > 127) return 0;
-                d |= (uint32_t)(uint8_t)(int8_t)v << (8 * c);
-                sw += v;
-            }
-            wq[2 * r + h] = (int32_t)d;
-        }
-    qv_dw8_plane(q, &Hp, &Wp);
-    uint8_t *plane = j->scratch + (size_t)tid * j->slice;
-    int32_t *acc = (int32_t *)(void *)(plane + ((Hp * Wp + 64 + 63) & ~(int64_t)63));
-    qv_dw8_fill(j, (const uint8_t *)a->x->data + (n * q->C + m) * q->in[1] * q->in[2], Hp, Wp,
-                plane);
-    __m512i i0 = qv_dw8_idx(s, 0), i1 = qv_dw8_idx(s, 1);
-    int64_t oh = q->out[1], ow = q->out[2];
-    if (s == 1) {
-        for (int64_t v = 0; v < (oh - 1) * Wp + ow; v += 16)
-            _mm512_storeu_si512(acc + v, qv_dw8_block(plane + v, Wp, k1, nh, wq, i0, i1));
-    } else { /* rows in order: each writes up to 15 lanes past its end, the next overwrites */
-        for (int64_t oy = 0; oy < oh; oy++)
-            for (int64_t ox = 0; ox < ow; ox += 16)
-                _mm512_storeu_si512(acc + oy * ow + ox,
-                                    qv_dw8_block(plane + oy * s * Wp + ox * s, Wp, k1, nh, wq,
-                                                 i0, i1));
-    }
-    const int32_t *bias = a->b && a->b->data ? a->b->data : NULL;
-    uint32_t c0 = (bias ? (uint32_t)bias[m] : 0u) - (uint32_t)j->xzu * (uint32_t)sw;
-    float sc = a->ys ? out_scale(a->xs, a->ws, a->ys, m) : 0.0f;
-    int32_t lo = 0, hi = 0;
-    if (a->ys) qrange(a->y->dtype, &lo, &hi);
-    int64_t e = (n * q->M + m) * j->osp, rs = s == 1 ? Wp : ow; /* acc's row stride */
-    if (a->ys && isfinite(sc)) { /* all rows in one pass, the virtual ones via the plane */
-        uint8_t *y = (uint8_t *)a->y->data + e, *b = rs == ow ? y : plane;
-        qv_requant16(acc, acc, 0, c0, sc, j->yzp, lo, hi, (oh - 1) * rs + ow, b);
-        for (int64_t oy = 0; b != y && oy < oh; oy++) memcpy(y + oy * ow, b + oy * rs, (size_t)ow);
-        return 1;
-    }
-    for (int64_t oy = 0; oy < oh; oy++) {
-        const int32_t *r = acc + oy * rs;
-        for (int64_t t = 0; t < ow; t++) {
-            int32_t v = (int32_t)((uint32_t)r[t] + c0);
-            store_q(a->y, e + oy * ow + t, a->ys ? requant(v, sc, j->yzp, a->y->dtype) : v);
-        }
-    }
-    return 1;
-}
-
-/* Tasks of j->mc channels of one image: at least ~4096 outputs each, so small maps do not spend
- * more on claiming tasks than on the work. */
-static void qv_dw_task(void *arg, int64_t task, int tid)
-{
-    const qv_job *j = arg;
-    int64_t per = (j->q->M + j->mc - 1) / j->mc, n = task / per, m0 = task % per * j->mc;
-    for (int64_t m = m0; m < m0 + j->mc && m < j->q->M; m++)
-        if (!j->dw8 || !qv_dw8_channel(j, n, m, tid)) qv_dw_channel(j, n, m, tid);
-}
 
 #endif
 
@@ -1161,17 +1191,24 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
                 .xzu = zp_at(a->xz, 0) + (x8 ? 128 : 0), .yzp = a->ys ? zp_at(a->yz, 0) : 0,
                 .wshift = h->wu8 ? 128 : 0, .flip = x8 ? 0x80 : 0,
                 .scratch = ctx->scratch, .slice = slice};
-    j.sumw = (const int32_t *)(const void *)((const uint8_t *)packed + sums_off(h->M, h->Kp));
+    j.sumw = (const int32_t *)(const void *)((const uint8_t *)packed +
+                                              sums_off(h->M, h->Kp, (int)h->small));
     for (int64_t m = 0; m < q->M && !j.wz_any; m++) j.wz_any = zp_at(a->wz, m) != j.wshift;
     j.vbmi = __builtin_cpu_supports("avx512vbmi");
     j.dw8 = j.vbmi && !afk_qconv_vnni_no_dw8;
     if (qv_is_dw(q)) {
         j.mc = 4096 / (j.osp > 0 ? j.osp : 1);
         j.mc = j.mc < 1 ? 1 : j.mc > 64 ? 64 : j.mc;
-        afk_parallel(ctx, q->N * ((q->M + j.mc - 1) / j.mc), qv_dw_task, &j);
+        afk_parallel(ctx, q->N * ((q->M + j.mc - 1) / j.mc), afk_qv_dw_task, &j);
         return 1;
     }
-    qv_chan(&j, j.scratch + ((qv_work_bytes(q) + 63) & ~(size_t)63));
+    size_t cb = (qv_work_bytes(q) + 63) & ~(size_t)63; /* thread 0's slice past its work */
+    qv_chan(&j, j.scratch + cb);
+    if (h->small) {
+        j.quad = 1, j.taps = q->k[0] * q->k[1] * q->k[2];
+        qv_small_run(&j, ctx, (cb + (size_t)(12 * q->M) + 63) & ~(size_t)63);
+        return 1;
+    }
     int one = 1; /* 1x1 kernel, no padding, one input and one output position */
     for (int i = 0; i < 3; i++)
         one &= q->k[i] == 1 && q->pb[i] == 0 && q->in[i] == 1 && q->out[i] == 1;
@@ -1186,14 +1223,21 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
         j.flat &= q->k[i] == 1 && q->s[i] == 1 && q->pb[i] == 0 && q->out[i] == q->in[i];
     j.plane = qv_padded(q, &j.Hp, &j.Wp);
     j.nph = qv_phases(q, &j.ph2);
+    j.quad = (int)h->quad, j.taps = q->k[0] * q->k[1] * q->k[2];
     int padded = j.plane && h->shared && ctx->shared && ctx->shared_bytes >= (size_t)h->shared &&
                  (size_t)h->shared >= (size_t)(j.plane * j.nph * q->C);
     if (padded) {
         j.V = (q->out[1] - 1) * j.Wp + q->out[2];
         j.nblk = (j.V + QV_W - 1) / QV_W;
-        /* the virtual columns cost lanes: small maps, wide kernels (7x7: 61 positions for 49,
-         * 1x7 on 17x17: 385 for 289) gather compact positions when those need 1/8 fewer */
-        j.compact = qv_lanes(j.V) * 8 > qv_lanes(j.osp) * 9 && j.vbmi && qv_compact_ok(q, j.Wp);
+        /* the tiles read the quad image when no position sums are needed; else the virtual
+         * columns cost lanes: small maps, wide kernels (7x7: 61 positions for 49, 1x7 on
+         * 17x17: 385 for 289) gather compact positions when those need 1/8 fewer (measured,
+         * 3x3 on 7x7 and 14x14 maps: the quad image's virtual lanes still take 3-10 % less
+         * time than compact panels) */
+        j.direct = j.quad && !j.wz_any &&
+                   (size_t)h->shared >= (size_t)(h->Kp / j.taps * j.nph * j.plane + 256);
+        j.compact = !j.direct && qv_lanes(j.V) * 8 > qv_lanes(j.osp) * 9 && j.vbmi &&
+                    qv_compact_ok(q, j.Wp);
         if (j.compact) j.nblk = (j.osp + QV_W - 1) / QV_W;
     }
     /* channel chunks only when too few position blocks to share among the threads */
@@ -1207,8 +1251,16 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
         return 1;
     }
     j.pimg = ctx->shared;
+    if (j.direct) {
+        size_t ob = (cb + (size_t)(12 * q->M) + 63) & ~(size_t)63; /* past qv_chan's */
+        int64_t *o = (int64_t *)(void *)(j.scratch + ob);
+        qv_quad_offsets(&j, o);
+        j.qoff = o;
+        afk_qconv_vnni_direct_runs++;
+    }
     for (j.pn = 0; j.pn < q->N; j.pn++) { /* per image: its padded copy, then its outputs */
-        afk_parallel(ctx, q->C, q->s[1] == 2 ? qv_pad2_task : qv_pad_task, &j);
+        if (j.direct) afk_parallel(ctx, h->Kp / (4 * j.taps), qv_pad4_task, &j);
+        else afk_parallel(ctx, q->C, q->s[1] == 2 ? qv_pad2_task : qv_pad_task, &j);
         afk_parallel(ctx, units * j.mchunks, qv_task, &j);
     }
     return 1;

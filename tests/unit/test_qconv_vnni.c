@@ -13,11 +13,15 @@
  * ctx->shared (stride-1 and stride-2 convs then take the bounds-checked im2col instead of the
  * padded image), and with 1 thread and afk_qconv_vnni_no_dw8 (symmetric depthwise convs on the
  * int16-pair path). Both paths compute exact integer sums and requantize alike, so there is no
- * tolerance: the output bytes must be equal. The packed runs are handed a zeroed weight, so
- * equal bytes also show the VNNI path ran. Depthwise convs take their own path (stride 1 or 2,
- * kernels up to 7x7, no dilation); other depthwise shapes and groups of fewer than 4 channels
- * pack nothing and stay on the reference. Without AVX512-VNNI nothing packs (checked) and
- * nothing else is. */
+ * tolerance: the output bytes must be equal. Symmetric one-group stride-1/2 convs read the
+ * channel-quad padded image in the tiles (no panel): C not a multiple of 4, pads 0 to 2, dilation,
+ * small maps, batch 2, 1-D; afk_qconv_vnni_direct_runs shows that exactly the runs expected to
+ * take that path (shared bytes given, every w - wz the weight's code) took it, and the runs with
+ * nonzero zero points or no ctx->shared check the quad-ordered weights on the panel paths. The
+ * packed runs are handed a zeroed weight, so equal bytes also show the VNNI path ran. Depthwise
+ * convs take their own path (stride 1 or 2, kernels up to 7x7, no dilation); other depthwise
+ * shapes and groups of fewer than 4 channels pack nothing and stay on the reference. Without
+ * AVX512-VNNI nothing packs (checked) and nothing else is. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +38,8 @@ typedef struct qcase {
     int64_t N, C, M, G, sp, k; /* sp: each spatial extent, k: each kernel extent */
     int stride, pad, dil;
     af_dtype xdt, wdt, ydt;
-    int wz_per_channel, bias; /* wz_per_channel 2: per channel, all 0 (symmetric) */
+    int wz_per_channel, bias; /* wz_per_channel 2: per channel, all 0 (symmetric); 3: per
+                               * channel, all the code of 0 (0 for int8, 128 for uint8) */
     int ys_kind; /* 1: y_scale 0 (an infinite scale: the scalar requant), 2: tiny (saturates) */
 } qcase;
 
@@ -59,6 +64,15 @@ static void store_zp(af_dtype dt, void *d, int64_t i, int32_t v)
 {
     if (dt == AF_DTYPE_U8) ((uint8_t *)d)[i] = (uint8_t)v;
     else ((int8_t *)d)[i] = (int8_t)v;
+}
+
+/* qconv_vnni.c's tile lanes for n positions (qv_lanes): whole blocks of 64, the rest rounded up
+ * to 16, or down when 1..4 are left. */
+static int64_t lanes(int64_t n)
+{
+    int64_t tl = n % 64;
+    if (tl % 16 <= 4) tl -= tl % 16;
+    return n / 64 * 64 + (tl + 15) / 16 * 16;
 }
 
 /* Runs the node with threads threads; packed NULL: the reference path. */
@@ -111,7 +125,8 @@ static void one(const qcase *c)
              irand(0, 255) - (ydt == AF_DTYPE_I8) * 128);
     int64_t nwz = c->wz_per_channel ? c->M : 1;
     for (int64_t m = 0; m < c->M; m++) {
-        store_zp(c->wdt, wz, m, c->wz_per_channel == 2 ? 0 : zp_rand(c->wdt));
+        int32_t z0 = c->wz_per_channel == 3 && c->wdt == AF_DTYPE_U8 ? 128 : 0;
+        store_zp(c->wdt, wz, m, c->wz_per_channel >= 2 ? z0 : zp_rand(c->wdt));
         ws[m] = 0.004f * (float)(1 + m % 7);
         bias[m] = irand(-20000, 20000);
     }
@@ -149,6 +164,18 @@ static void one(const qcase *c)
                                  : c->stride == 2 && c->dil == 1 && c->nsp == 2);
     CHECK(!packed || !padded == !af_kernel_shared_bytes(op, packed),
           "%s: wants %zu shared bytes", c->name, af_kernel_shared_bytes(op, packed));
+    /* the tiles read the channel-quad image (no panel): one group, at most 1/8 more k than
+     * C, and every w - wz equal to its code (int8 weights with zero point 0, uint8 with 128) */
+    int sym = c->wz_per_channel == 3 || (c->wz_per_channel == 2 && c->wdt == AF_DTYPE_I8);
+    int quad = padded && c->G == 1 && (c->C + 3) / 4 * 4 * 8 <= c->C * 9;
+    /* small maps whose padded width costs 1/8 more lanes: output channels in the lanes, for
+     * any zero points and with or without ctx->shared */
+    int64_t wp = osp1 + (c->k - 1) * c->dil / c->stride, o1 = c->nsp == 2 ? osp1 : 1;
+    int64_t osp = o1 * osp1, taps = c->nsp == 2 ? c->k * c->k : c->k;
+    int small = packed && quad &&
+                (lanes((o1 - 1) * wp + osp1) * 8 > lanes(osp) * 9 || osp <= 64 ||
+                 (taps > 1 && osp <= 256));
+    int direct = quad && sym && !small;
     /* the packed runs see a zeroed weight: equal outputs prove the packed copy was used */
     af_tview inz[9];
     memcpy(inz, in, sizeof inz);
@@ -158,8 +185,14 @@ static void one(const qcase *c)
                                            * depthwise without the uint8-code path */
         memset(y1.data, 0xA5, yb);
         afk_qconv_vnni_no_dw8 = t == 5;
+        long runs = afk_qconv_vnni_direct_runs, sruns = afk_qconv_vnni_small_runs;
         run(op, &p, inz, n_in, &y1, packed, t == 4 ? 2 : t == 5 ? 1 : t, t < 4 || t == 5);
         afk_qconv_vnni_no_dw8 = 0;
+        CHECK((afk_qconv_vnni_direct_runs > runs) == (direct && t != 4),
+              "%s: %d threads: direct path %s", c->name, t,
+              afk_qconv_vnni_direct_runs > runs ? "taken" : "not taken");
+        CHECK((afk_qconv_vnni_small_runs > sruns) == small, "%s: %d threads: small path %s",
+              c->name, t, afk_qconv_vnni_small_runs > sruns ? "taken" : "not taken");
         int64_t bad = -1;
         for (size_t i = 0; i < yb && bad < 0; i++)
             if (((uint8_t *)y0.data)[i] != ((uint8_t *)y1.data)[i]) bad = (int64_t)i;
@@ -236,6 +269,38 @@ int main(void)
         {"depthwise dil 2 (reference)", 0, 2, 1, 8, 8, 8, 12, 3, 1, 2, 2, U, S, U, 1, 1, 0},
         {"channel multiplier 2 (reference)", 0, 2, 1, 8, 16, 8, 10, 3, 1, 1, 1, U, S, U, 1, 1, 0},
         {"1-D K=3x130", 0, 1, 1, 130, 8, 1, 70, 3, 1, 1, 1, U, S, U, 1, 1, 0},
+        /* the tiles straight from the channel-quad image: C not a multiple of 4 (channels
+         * padded to the quad), stride 1 and 2, pads 0 to 2, dilation, virtual positions
+         * ending mid-block and 1..4 past whole vectors, batch 2, s8 x, u8 weights at 128 */
+        {"quad 3x3 p1 C=30", 0, 2, 1, 30, 20, 1, 13, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"quad 3x3 p0 C=37 s8 x", 0, 2, 1, 37, 14, 1, 11, 3, 1, 0, 1, S, S, U, 2, 1, 0},
+        {"quad 5x5 p2 batch 2 u8 w", 0, 2, 2, 16, 26, 1, 12, 5, 1, 2, 1, U, U, U, 3, 1, 0},
+        {"quad 3x3 s2 p1 C=30 odd", 0, 2, 1, 30, 12, 1, 19, 3, 2, 1, 1, U, S, S, 2, 0, 0},
+        {"quad 3x3 s2 p0 batch 2", 0, 2, 2, 8, 16, 1, 24, 3, 2, 0, 1, S, U, U, 3, 1, 0},
+        {"quad 3x3 s2 p2 s8 y", 0, 2, 1, 12, 8, 1, 17, 3, 2, 2, 1, U, S, S, 2, 1, 0},
+        {"quad 1x1 s2", 0, 2, 1, 64, 20, 1, 15, 1, 2, 0, 1, U, S, U, 2, 1, 0},
+        {"quad 1x1 p1", 0, 2, 1, 8, 12, 1, 9, 1, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"quad 3x3 dil 2", 0, 2, 1, 36, 16, 1, 12, 3, 1, 2, 2, U, S, U, 2, 1, 0},
+        {"quad 7x7 s2 p3", 0, 2, 1, 8, 16, 1, 29, 7, 2, 3, 1, U, S, U, 2, 1, 0},
+        {"quad 3x3 7x7 map (61 virtual)", 0, 2, 1, 64, 40, 1, 7, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"quad 3x3 14x14 map batch 2", 0, 2, 2, 32, 30, 1, 14, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"quad 3x3 s2 14x14 map", 0, 2, 1, 24, 18, 1, 14, 3, 2, 1, 1, U, S, U, 2, 1, 0},
+        {"quad 3x3 y_scale 0", 0, 2, 1, 16, 12, 1, 9, 3, 1, 1, 1, U, S, U, 2, 1, 1},
+        {"quad conv_integer 3x3 s2", 1, 2, 1, 20, 12, 1, 11, 3, 2, 1, 1, U, S, U, 2, 0, 0},
+        {"quad 1-D k5 p2", 0, 1, 1, 24, 8, 1, 70, 5, 1, 2, 1, U, S, U, 2, 1, 0},
+        {"quad 1-D k3 s2 C=29", 0, 1, 2, 29, 8, 1, 41, 3, 2, 1, 1, S, S, U, 2, 1, 0},
+        {"C=13: no quad", 0, 2, 1, 13, 12, 1, 10, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        /* small maps, output channels in the lanes: several channel blocks, M past a block,
+         * nonzero weight zero points (the sums from the quad image), int32 and scalar outputs */
+        {"small 3x3 7x7 M=150", 0, 2, 1, 32, 150, 1, 7, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"small 3x3 7x7 M=70 wz", 0, 2, 2, 30, 70, 1, 7, 3, 1, 1, 1, S, U, S, 1, 1, 0},
+        {"small 3x3 s2 14x14 wz", 0, 2, 1, 20, 24, 1, 14, 3, 2, 1, 1, U, S, U, 0, 0, 0},
+        {"small 3x3 14x14 conv_integer", 1, 2, 1, 16, 20, 1, 14, 3, 1, 1, 1, U, S, U, 1, 0, 0},
+        {"small 3x3 7x7 y_scale 0", 0, 2, 1, 16, 40, 1, 7, 3, 1, 1, 1, U, S, U, 2, 1, 1},
+        {"small 5x5 p2 6x6 dil 1", 0, 2, 1, 8, 12, 1, 6, 5, 1, 2, 1, U, S, U, 1, 1, 0},
+        {"small 1x1 s2 to 7x7", 0, 2, 1, 64, 70, 1, 14, 1, 2, 0, 1, U, S, U, 2, 1, 0},
+        {"small 3x3 dil 2 12x12", 0, 2, 1, 12, 20, 1, 16, 3, 1, 0, 2, U, S, U, 1, 1, 0},
+        {"small 1-D k3 40", 0, 1, 2, 16, 20, 1, 40, 3, 1, 1, 1, U, S, U, 2, 1, 0},
         {"3-D", 0, 3, 1, 8, 12, 1, 6, 3, 1, 1, 1, U, S, U, 1, 1, 0},
         {"batch 2, 100 positions", 0, 2, 2, 20, 7, 1, 10, 1, 1, 0, 1, U, S, U, 1, 1, 0},
         {"y_scale 0", 0, 2, 1, 16, 12, 1, 9, 3, 1, 1, 1, U, S, U, 1, 1, 1},

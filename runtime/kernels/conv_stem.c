@@ -69,20 +69,11 @@ int afk_stem_ok(const conv_geom *g)
     return afk_pgemm_nr() == 32 && geom_fits(g);
 }
 
-/* Lanes i of 16 whose column c + i lies in [0, W). */
-static inline __mmask16 col_mask(int64_t c, int64_t W)
-{
-    int64_t lo = c < 0 ? -c : 0, hi = W - c;
-    if (hi > 16) hi = 16;
-    if (lo >= hi) return 0;
-    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-}
-
 /* src's 16 columns from c, zeros outside [0, W) (masked loads only at the edges). */
 TGT512 static inline __m512 cols16(const float *src, int64_t c, int64_t W)
 {
     return c >= 0 && c + 16 <= W ? _mm512_loadu_ps(src + c)
-                                 : _mm512_maskz_loadu_ps(col_mask(c, W), src + c);
+                                 : _mm512_maskz_loadu_ps(afk_lane_range(-c, W - c), src + c);
 }
 
 /* One prepared row: phase p, element i = src[S*i + p - pl] (0 outside the row); src NULL: a

@@ -14,15 +14,6 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 
-/* Lanes i of 16 whose column c + i lies in [0, W). */
-static inline __mmask16 col_mask(int64_t c, int64_t W)
-{
-    int64_t lo = c < 0 ? -c : 0, hi = W - c;
-    if (hi > 16) hi = 16;
-    if (lo >= hi) return 0;
-    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-}
-
 /* The lane masks of one column block: [kw][vector][half] (half 1: stride 2's second load). */
 typedef struct dw_masks {
     __mmask16 m[7][2][2];
@@ -35,8 +26,8 @@ static void dw_masks_of(const afk_dw2d *d, int64_t ow0, int K, int S, int NV, dw
         for (int v = 0; v < NV; v++) {
             int64_t c = c0 + 16 * v * S + kw;
             int inside = c0 >= 0 && last < d->W; /* every lane of every load */
-            mk->m[kw][v][0] = inside ? 0xffff : col_mask(c, d->W);
-            mk->m[kw][v][1] = inside ? 0xffff : col_mask(c + 16, d->W);
+            mk->m[kw][v][0] = inside ? 0xffff : afk_lane_range(-c, d->W - c);
+            mk->m[kw][v][1] = inside ? 0xffff : afk_lane_range(-c - 16, d->W - c - 16);
         }
 }
 

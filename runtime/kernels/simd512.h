@@ -21,6 +21,14 @@ typedef struct pg_epi {
 
 #define AFK_TGT512 __attribute__((target("avx512f,fma,avx2")))
 
+/* Lanes [lo, hi) set, clamped to 0..16 (the lanes of a vector at column c inside [0, W):
+ * afk_lane_range(-c, W - c)). */
+static inline __mmask16 afk_lane_range(int64_t lo, int64_t hi)
+{
+    lo = lo < 0 ? 0 : lo;
+    hi = hi > 16 ? 16 : hi;
+    return hi <= lo ? 0 : (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+}
 
 /* r[16] (rows of 16) transposed in place: unpacks within 128-bit lanes, then lane shuffles. */
 AFK_TGT512 __attribute__((always_inline)) static inline void afk_tr16(__m512 *r)

@@ -217,14 +217,6 @@ TGT static inline void bt6(const __m512 d[6], __m512 o[6])
     o[5] = _mm512_fmadd_ps(four, _mm512_sub_ps(d[1], d[3]), _mm512_sub_ps(d[5], d[3]));
 }
 
-/* Lanes [lo, hi) set, clamped to 0..16. */
-static inline __mmask16 lane_range(int64_t lo, int64_t hi)
-{
-    lo = lo < 0 ? 0 : lo;
-    hi = hi > 16 ? 16 : hi;
-    return hi <= lo ? 0 : (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
-}
-
 /* Lanes 0..7 from a|b, 8..15 from c|d: lane t of each half = element 4t + j of its pair. */
 TGT static inline __m512 deal4(__m512 a, __m512 b, __m512 c, __m512 d, int j)
 {
@@ -238,7 +230,7 @@ TGT static inline __m512 deal4(__m512 a, __m512 b, __m512 c, __m512 d, int j)
 TGT static inline __m512 load16(const afk_wino *w, const float *xc, int64_t y, int64_t col)
 {
     if (y < 0 || y >= w->H) return _mm512_setzero_ps();
-    __mmask16 m = lane_range(-col, w->W - col);
+    __mmask16 m = afk_lane_range(-col, w->W - col);
     return m ? _mm512_maskz_loadu_ps(m, xc + y * w->W + col) : _mm512_setzero_ps();
 }
 
@@ -353,7 +345,7 @@ TGT static void store_rows(const afk_wino *w, float *y, const float *r, int64_t 
     const int64_t S = slot_w(w);
     for (int q = 0; q < 4; q++) {
         int64_t s = s0 + 4 * q, row = 4 * (s / S) + i, col = 4 * (s % S);
-        __mmask16 m = row < w->OH ? lane_range(0, w->OW - col) : 0;
+        __mmask16 m = row < w->OH ? afk_lane_range(0, w->OW - col) : 0;
         if (!m) continue;
         __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32(4 * q));
         __m512 v = _mm512_mask_blend_ps(0xcccc, _mm512_permutex2var_ps(o[0], idx, o[1]),
@@ -368,7 +360,7 @@ TGT static void store_rows(const afk_wino *w, float *y, const float *r, int64_t 
 TGT static void output_group(const afk_wino *w, int64_t m, const float *z, size_t ks, int64_t s0,
                              int n)
 {
-    const __mmask16 lanes = lane_range(0, n);
+    const __mmask16 lanes = afk_lane_range(0, n);
     __m512 h[6][4];
     for (int i = 0; i < 6; i++) { /* A^T along each row of Z */
         __m512 r[6];
@@ -397,7 +389,7 @@ TGT static inline void at4(const __m512 m[4], __m512 o[2])
 TGT static void output_group2(const afk_wino *w, int64_t m, const float *z, size_t ks, int64_t s0,
                               int n)
 {
-    const __mmask16 lanes = lane_range(0, n);
+    const __mmask16 lanes = afk_lane_range(0, n);
     __m512 h[4][2];
     for (int i = 0; i < 4; i++) {
         __m512 r[4];
@@ -421,7 +413,7 @@ TGT static void output_group2(const afk_wino *w, int64_t m, const float *z, size
         __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32(8 * q));
         for (int i = 0; i < 2; i++) {
             int64_t row = 2 * (s / S) + i;
-            __mmask16 mk = row < w->OH ? lane_range(0, w->OW - col) : 0;
+            __mmask16 mk = row < w->OH ? afk_lane_range(0, w->OW - col) : 0;
             if (!mk) continue;
             __m512 v = _mm512_permutex2var_ps(o[i][0], idx, o[i][1]);
             if (res) v = epi512(_mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, res + row * w->OW + col)), &ea, 0);

@@ -413,6 +413,36 @@ static void test_conv_path(const conv_case *c, const conv_data *d, int path, int
     for (int t = 0; t < 4; t++) free(y[t]);
 }
 
+/* Stems, at most 4 input channels (conv_stem.c), and grouped convs with 9-16 output channels
+ * per group (17-32 at stride 2; the group's channels in lanes, conv_glanes.c): test_conv runs
+ * them with the rest, test_lanes_and_stem_taken checks they take those kernels. */
+static const conv_case stem_cases[] = {
+    /* stems, at most 4 input channels (conv_stem.c): 3x3 stride 2 on an odd map (partial
+     * vectors, silu), stride 1 with 2 images, 7x7 stride 2, 5x5 with 4 channels and 3
+     * channel blocks, 1 channel unpadded with an activation it does not fuse (tanh), a
+     * wide map in bands with a last block of 8 channels (56), 24 channels (16 + 8) */
+    {1, 3, 37, 45, 32, 1, 3, 2, 1, 1, AF_UNARY_SILU, 0},
+    {2, 3, 29, 31, 24, 1, 3, 2, 1, 1, AF_UNARY_HARD_SWISH, 0},
+    {2, 3, 20, 33, 16, 1, 3, 1, 1, 1, AF_UNARY_RELU, 0},
+    {1, 3, 40, 50, 64, 1, 7, 2, 3, 1, AF_UNARY_RELU, 0},
+    {1, 4, 17, 19, 48, 1, 5, 2, 2, 1, AF_UNARY_CLIP, 0},
+    {1, 1, 23, 9, 16, 1, 3, 1, 0, 1, AF_UNARY_TANH, 0},
+    {1, 3, 70, 300, 56, 1, 3, 2, 1, 1, AF_UNARY_IDENTITY, 0},
+};
+static const conv_case glanes_cases[] = {
+    /* 9-16 output channels per group: the group's channels in lanes (conv_glanes.c): 16 per
+     * group at stride 2 on an odd map, 12 at stride 1 with 2 images, 5x5 with an activation
+     * the kernel does not fuse (tanh) */
+    {1, 32, 23, 21, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0},
+    {2, 48, 9, 9, 48, 4, 3, 1, 1, 1, AF_UNARY_SILU, 0},
+    {1, 36, 7, 7, 30, 3, 5, 1, 2, 1, AF_UNARY_TANH, 0},
+    /* ... 24 and 32 per group at stride 2 (two channel blocks per broadcast), and a wide
+     * map cut into bands of output rows (30 rows of 200: bands of 10) */
+    {1, 48, 13, 17, 48, 2, 3, 2, 1, 1, AF_UNARY_SILU, 0},
+    {2, 64, 10, 10, 64, 2, 3, 2, 1, 1, AF_UNARY_CLIP, 0},
+    {1, 32, 60, 400, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0},
+};
+
 static void test_conv(void)
 {
     static const conv_case cases[] = {
@@ -437,28 +467,6 @@ static void test_conv(void)
         {1, 8, 6, 9, 20, 1, 3, 1, 6, 2, AF_UNARY_RELU, 0},
         {1, 24, 9, 10, 36, 3, 3, 1, 1, 1, AF_UNARY_CLIP, 2},      /* grouped Winograd F(2x2) */
         {2, 32, 10, 11, 40, 8, 3, 1, 1, 1, AF_UNARY_RELU, 1},     /* groups spread over threads */
-        /* stems, at most 4 input channels (conv_stem.c): 3x3 stride 2 on an odd map (partial
-         * vectors, silu), stride 1 with 2 images, 7x7 stride 2, 5x5 with 4 channels and 3
-         * channel blocks, 1 channel unpadded with an activation it does not fuse (tanh), a
-         * wide map in bands with a last block of 8 channels (56), 24 channels (16 + 8) */
-        {1, 3, 37, 45, 32, 1, 3, 2, 1, 1, AF_UNARY_SILU, 0},
-        {2, 3, 29, 31, 24, 1, 3, 2, 1, 1, AF_UNARY_HARD_SWISH, 0},
-        {2, 3, 20, 33, 16, 1, 3, 1, 1, 1, AF_UNARY_RELU, 0},
-        {1, 3, 40, 50, 64, 1, 7, 2, 3, 1, AF_UNARY_RELU, 0},
-        {1, 4, 17, 19, 48, 1, 5, 2, 2, 1, AF_UNARY_CLIP, 0},
-        {1, 1, 23, 9, 16, 1, 3, 1, 0, 1, AF_UNARY_TANH, 0},
-        {1, 3, 70, 300, 56, 1, 3, 2, 1, 1, AF_UNARY_IDENTITY, 0},
-        /* 9-16 output channels per group: the group's channels in lanes (conv_glanes.c): 16 per
-         * group at stride 2 on an odd map, 12 at stride 1 with 2 images, 5x5 with an activation
-         * the kernel does not fuse (tanh) */
-        {1, 32, 23, 21, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0},
-        {2, 48, 9, 9, 48, 4, 3, 1, 1, 1, AF_UNARY_SILU, 0},
-        {1, 36, 7, 7, 30, 3, 5, 1, 2, 1, AF_UNARY_TANH, 0},
-        /* ... 24 and 32 per group at stride 2 (two channel blocks per broadcast), and a wide
-         * map cut into bands of output rows (30 rows of 200: bands of 10) */
-        {1, 48, 13, 17, 48, 2, 3, 2, 1, 1, AF_UNARY_SILU, 0},
-        {2, 64, 10, 10, 64, 2, 3, 2, 1, 1, AF_UNARY_CLIP, 0},
-        {1, 32, 60, 400, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0},
         /* packed GEMM edges: K = 360 and 576 (k blocks of 256 plus a rest), M not a multiple
          * of 14 or 6, N not a multiple of 32 or 16, stride 2 (gathers), 1x1 stride 2,
          * pointwise K > 256, groups with pre-packed offsets, a 7-wide map (many row segments
@@ -542,6 +550,10 @@ static void test_conv(void)
         {1, 16, 17, 19, 24, 1, 3, 1, 1, 1, AF_UNARY_GELU, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_conv_case(&cases[i]);
+    for (size_t i = 0; i < sizeof stem_cases / sizeof stem_cases[0]; i++)
+        test_conv_case(&stem_cases[i]);
+    for (size_t i = 0; i < sizeof glanes_cases / sizeof glanes_cases[0]; i++)
+        test_conv_case(&glanes_cases[i]);
 }
 
 static void test_pool_threads(void)
@@ -791,25 +803,12 @@ static size_t stem_bytes(const conv_case *c)
     return (size_t)((c->M + 15) / 16 * 16 * c->C * c->k * c->k + 16) * 4;
 }
 
-/* The grouped cases above with 9-16 output channels per group (17-32 at stride 2) run on the
- * lanes kernel; the stem cases (at most 4 input channels) on conv_stem.c. */
+/* stem_cases and glanes_cases take the kernels they are there for. */
 static void test_lanes_and_stem_taken(void)
 {
-    static const conv_case glanes[] = {{1, 32, 23, 21, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0},
-                                       {2, 48, 9, 9, 48, 4, 3, 1, 1, 1, AF_UNARY_SILU, 0},
-                                       {1, 36, 7, 7, 30, 3, 5, 1, 2, 1, AF_UNARY_TANH, 0},
-                                       {1, 48, 13, 17, 48, 2, 3, 2, 1, 1, AF_UNARY_SILU, 0},
-                                       {2, 64, 10, 10, 64, 2, 3, 2, 1, 1, AF_UNARY_CLIP, 0},
-                                       {1, 32, 60, 400, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0}};
-    static const conv_case stems[] = {{1, 3, 37, 45, 32, 1, 3, 2, 1, 1, AF_UNARY_SILU, 0},
-                                      {2, 3, 29, 31, 24, 1, 3, 2, 1, 1, AF_UNARY_HARD_SWISH, 0},
-                                      {2, 3, 20, 33, 16, 1, 3, 1, 1, 1, AF_UNARY_RELU, 0},
-                                      {1, 3, 40, 50, 64, 1, 7, 2, 3, 1, AF_UNARY_RELU, 0},
-                                      {1, 4, 17, 19, 48, 1, 5, 2, 2, 1, AF_UNARY_CLIP, 0},
-                                      {1, 1, 23, 9, 16, 1, 3, 1, 0, 1, AF_UNARY_TANH, 0},
-                                      {1, 3, 70, 300, 56, 1, 3, 2, 1, 1, AF_UNARY_IDENTITY, 0}};
-    check_packed(glanes, sizeof glanes / sizeof glanes[0], "grouped lanes", glanes_bytes);
-    check_packed(stems, sizeof stems / sizeof stems[0], "stem", stem_bytes);
+    check_packed(glanes_cases, sizeof glanes_cases / sizeof glanes_cases[0], "grouped lanes",
+                 glanes_bytes);
+    check_packed(stem_cases, sizeof stem_cases / sizeof stem_cases[0], "stem", stem_bytes);
 }
 
 static void test_dw_lanes(void)

@@ -181,8 +181,9 @@ void afk_qconv_vnni_pack(const qconv *q, const af_tview *w, void *dst)
     h.Kp = qv_kp(q), h.quad = qv_quad(q), h.small = qv_small(q);
     int64_t Hp, Wp, plane = qv_is_dw(q) ? 0 : qv_padded(q, &Hp, &Wp);
     int64_t n2, nph = qv_phases(q, &n2), taps = h.K / q->Cg;
-    h.shared = plane ? plane * nph * q->C + 128 : 0; /* + slack: 64-byte loads past the end */
-    if (h.quad) /* or the quad image: the tiles' 256-byte reads end up to 252 bytes past it */
+    /* qv_small builds its image in thread 0's scratch: no shared bytes */
+    h.shared = plane && !h.small ? plane * nph * q->C + 128 : 0; /* + slack: 64-byte loads */
+    if (h.quad && !h.small) /* or the quad image: the tiles' 256-byte reads end 252 bytes past */
         h.shared = h.Kp / taps * nph * plane + 256 > h.shared ? h.Kp / taps * nph * plane + 256
                                                               : h.shared;
     int8_t *codes = (int8_t *)dst + codes_off();

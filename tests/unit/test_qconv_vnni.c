@@ -162,8 +162,6 @@ static void one(const qcase *c)
     int padded = packed && !dw && c->nsp <= 2 &&
                  (c->stride == 1 ? c->k > 1 || c->pad > 0
                                  : c->stride == 2 && c->dil == 1 && c->nsp == 2);
-    CHECK(!packed || !padded == !af_kernel_shared_bytes(op, packed),
-          "%s: wants %zu shared bytes", c->name, af_kernel_shared_bytes(op, packed));
     /* the tiles read the channel-quad image (no panel): one group, at most 1/8 more k than
      * C, and every w - wz equal to its code (int8 weights with zero point 0, uint8 with 128) */
     int sym = c->wz_per_channel == 3 || (c->wz_per_channel == 2 && c->wdt == AF_DTYPE_I8);
@@ -176,6 +174,9 @@ static void one(const qcase *c)
                 (lanes((o1 - 1) * wp + osp1) * 8 > lanes(osp) * 9 || osp <= 64 ||
                  (taps > 1 && osp <= 256));
     int direct = quad && sym && !small;
+    /* a padded image in ctx->shared: every padded conv but the small-map ones */
+    CHECK(!packed || !(padded && !small) == !af_kernel_shared_bytes(op, packed),
+          "%s: wants %zu shared bytes", c->name, af_kernel_shared_bytes(op, packed));
     /* the packed runs see a zeroed weight: equal outputs prove the packed copy was used */
     af_tview inz[9];
     memcpy(inz, in, sizeof inz);

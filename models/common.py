@@ -51,6 +51,41 @@ def randomize_biases(model, seed):
                 m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.05)
 
 
+def unit_variance(model, inputs):
+    """Layer-sequential unit variance (Mishkin & Matas, "All you need is a good init", ICLR 2016),
+    in one forward pass on INPUTS: each Conv/Linear, the first time it runs, has its weight and
+    bias divided by the standard deviation of its output, and the rescaled output goes on.
+    Random weights otherwise grow or shrink the signal layer by layer, so a detector's scores
+    stop depending on the image: every one of RetinaNet's 300 kept scores was exactly 1.0, which
+    leaves the kept set to the implementation's tie order. Returns the number of layers scaled."""
+    done, hooks = set(), []
+
+    def scale(mod, args, out):
+        if mod in done or not torch.is_tensor(out) or out.numel() < 2:
+            return None
+        done.add(mod)
+        s = float(out.std())
+        if not s > 0 or s == float("inf"):
+            return None
+        with torch.no_grad():
+            mod.weight.div_(s)
+            if mod.bias is not None:
+                mod.bias.div_(s)
+        return out / s
+
+    kinds = (torch.nn.Conv2d, torch.nn.Conv3d, torch.nn.ConvTranspose2d, torch.nn.Linear)
+    for m in model.modules():
+        if isinstance(m, kinds):
+            hooks.append(m.register_forward_hook(scale))
+    try:
+        with torch.no_grad():
+            model(*inputs)
+    finally:
+        for h in hooks:
+            h.remove()
+    return len(done)
+
+
 def save_input(path, shape, seed):
     """A seeded N(0, 1) float32 input (the scale of a normalized image) written with np.save."""
     os.makedirs(os.path.dirname(path), exist_ok=True)

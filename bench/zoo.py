@@ -300,9 +300,13 @@ def first_line(text, fallback="failed"):
     return (err[0] if err else lines[-1] if lines else fallback)[:160]
 
 
-def list_cache(work):
-    """(families, parameter counts) of every model, listed by torch once and cached."""
+def list_cache(work, results=None):
+    """(families, parameter counts) of every model, listed by torch once and cached in work (or
+    read from results, which keeps a copy beside the results it holds)."""
     cache, pcache = os.path.join(work, "list.json"), os.path.join(work, "params.json")
+    if results and os.path.exists(os.path.join(results, "list.json")) and \
+            os.path.exists(os.path.join(results, "params.json")):
+        cache, pcache = os.path.join(results, "list.json"), os.path.join(results, "params.json")
     if not os.path.exists(cache) or not os.path.exists(pcache):
         lines = C.sh([TORCH_PY, os.path.abspath(__file__), "--list-torch"]).strip().splitlines()
         for path, text in ((cache, lines[-2]), (pcache, lines[-1])):
@@ -327,8 +331,8 @@ def not_run_reason(name, family, params, args):
     return None
 
 
-def zoo_list(work):
-    fam, _ = list_cache(work)
+def zoo_list(work, results=None):
+    fam, _ = list_cache(work, results)
     order = {f: i for i, f in enumerate(FAMILIES)}
     return sorted(fam.items(), key=lambda kv: (kv[0] not in CORE, order[kv[1]], kv[0]))
 
@@ -1311,9 +1315,9 @@ def main():
     deadline = time.time() + args.budget * 60 if args.budget > 0 else math.inf
     fams = args.families.split(",")
     want = set(args.models.split(",")) if args.models else None
-    args.all_models = [(n, f) for n, f in zoo_list(args.work)
+    args.all_models = [(n, f) for n, f in zoo_list(args.work, args.results)
                        if f in fams and (want is None or n in want)]
-    params = list_cache(args.work)[1]
+    params = list_cache(args.work, args.results)[1]
     args.not_run = {n: not_run_reason(n, f, params, args) for n, f in args.all_models}
     results = []
     while True:

@@ -507,7 +507,7 @@ DET_MIN_MATCHED = 0.99
 # step (2^-10).
 DET_TIE_REL = {"fp32": 1e-5, "fp16": 1e-3}
 # The evidence, measured on the zoo's seeded models (bench/zoo.py --run-all --families
-# detection,keypoint --no-time keeps each model's ONNX Runtime baseline in WORK/NAME/ort_self.json;
+# detection,keypoint --no-time keeps ONNX Runtime's baseline outputs in WORK/NAME/ref_noopt, ref_w16;
 # the perturbations are `bench/zoo.py --self-check WORK`). Written into docs/model-zoo.md.
 DET_BASELINE_DOC = """ONNX Runtime against itself, as matched sets
 (pairs/detections at the matched PSNR in dB). With graph optimizations disabled (against enabled,
@@ -678,7 +678,7 @@ def ensure_det_baseline(d):
     optimizations disabled (d/ref_noopt, the fp32 baseline) and with every float initializer of
     16+ values rounded to IEEE half and back (d/ref_w16, the fp16 baseline: what rounding the
     weights alone does), each as {'fp32'|'fp16': det_compare against d/ref}. The outputs are
-    cached, the comparisons made again each time (written to d/ort_self.json for the record)."""
+    cached, the comparisons made again each time (the result keeps them as r['ort_self'])."""
     ort = os.path.join(ROOT, "tests/oracle/run_ort.js")
     inputs, ref = os.path.join(d, "inputs"), os.path.join(d, "ref")
     noopt, w16 = os.path.join(d, "ref_noopt"), os.path.join(d, "ref_w16")
@@ -695,11 +695,7 @@ def ensure_det_baseline(d):
         finally:
             os.remove(model16)
         os.replace(w16 + ".tmp", w16)
-    res = {"fp32": det_compare(ref, noopt), "fp16": det_compare(ref, w16)}
-    meta = os.path.join(d, "ort_self.json")
-    with open(meta, "w") as f:
-        json.dump(res, f, indent=1)
-    return res
+    return {"fp32": det_compare(ref, noopt), "fp16": det_compare(ref, w16)}
 
 
 def round_fp16(src, dst):

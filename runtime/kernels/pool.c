@@ -160,7 +160,8 @@ static int64_t pool_cpt(int64_t osp)
     return c < 1 ? 1 : c > 64 ? 64 : c;
 }
 
-enum { MAX_KH = 32 }; /* window rows the fast paths take */
+#ifdef AFK_NEON
+enum { MAX_KH = 32 }; /* window rows the NEON row loops take */
 
 /* The window rows of output row oh inside the map (rows, in kh order; their count returned),
  * and how many lie in the padded extent (*npad). */
@@ -176,24 +177,23 @@ static int window_rows(const pool_geom *g, const float *x, int64_t oh, const flo
     }
     return nr;
 }
+#endif
 
-/* The interior columns [lo, hi) of output row oh by pool_fast.c or pool_neon.c (same bits);
- * 0: not taken. */
+/* Max pooling's interior columns [lo, hi) of output row oh on NEON (same bits); 0: not taken. */
 static int max_row_fast(const pool_geom *g, const float *x, int64_t oh, int64_t lo, int64_t hi,
                         float *y)
 {
+#ifdef AFK_NEON
     const float *rows[MAX_KH];
     int64_t npad;
-    if (g->k[1] > MAX_KH || lo >= hi) return 0;
+    if (g->k[1] > MAX_KH || lo >= hi || !afk_neon_on()) return 0;
     int nr = window_rows(g, x, oh, rows, &npad);
-#ifdef AFK_NEON
-    if (afk_neon_on()) {
-        afk_neon_pool_row(0, rows, nr, lo, hi, g->s[2], g->d[2], g->k[2], g->pb[2], g->in[2], 0,
-                          y);
-        return 1;
-    }
+    afk_neon_pool_row(0, rows, nr, lo, hi, g->s[2], g->d[2], g->k[2], g->pb[2], g->in[2], 0, y);
+    return 1;
+#else
+    (void)g, (void)x, (void)oh, (void)lo, (void)hi, (void)y;
+    return 0;
 #endif
-    return afk_maxpool_row_fast(rows, nr, lo, hi, g->s[2], g->d[2], g->k[2], g->pb[2], y);
 }
 
 /* Average pooling's interior columns [lo, hi) of output row oh on NEON (same bits); 0: not
@@ -215,8 +215,20 @@ static int avg_row_fast(const pool_geom *g, const af_pool_params *pp, const floa
 #endif
 }
 
-/* 2-D max pooling, one channel: columns whose window lies inside the row skip the bounds
- * checks; the others take pool_one. Same comparisons in the same order, so the same bits. */
+/* The channel plane's geometry for pool_fast.c. */
+static afk_pool2d plane_geom(const pool_geom *g, const af_pool_params *pp)
+{
+    afk_pool2d p = {.avg = pp->kind == AF_POOL_AVG, .count_pad = pp->count_include_pad,
+                    .H = g->in[1], .W = g->in[2], .OH = g->out[1], .OW = g->out[2]};
+    for (int i = 0; i < 2; i++)
+        p.k[i] = g->k[1 + i], p.s[i] = g->s[1 + i], p.d[i] = g->d[1 + i], p.pb[i] = g->pb[1 + i],
+        p.pe[i] = g->pe[1 + i];
+    return p;
+}
+
+/* 2-D max pooling, one channel, where pool_fast.c does not run: columns whose window lies
+ * inside the row skip the bounds checks; the others take pool_one. Same comparisons in the same
+ * order, so the same bits. */
 static void max_pool_2d(const pool_geom *g, const af_pool_params *pp, const float *x, float *y)
 {
     const int64_t s = g->s[2], d = g->d[2], KW = g->k[2], W = g->in[2];
@@ -273,36 +285,6 @@ static int64_t avg_div(const pool_geom *g, const af_pool_params *pp, int64_t ow,
     return pp->count_include_pad ? npad * pad : nr * in;
 }
 
-enum { WHOLE_OW = 1024 }; /* widest output row avg_row_whole takes (its divisors on the stack) */
-
-/* The divisors of a row's columns for the last (nr, npad) asked: rows with the same counts
- * (every interior row) share them. */
-typedef struct row_divs {
-    int64_t nr, npad; /* -1: none yet */
-    float d[WHOLE_OW];
-} row_divs;
-
-/* Output row oh, stride 1 and no dilation, by pool_fast.c's whole-row loop (same bits); 0: not
- * taken. */
-static int avg_row_whole(const pool_geom *g, const af_pool_params *pp, const float *x,
-                         int64_t oh, row_divs *rd, float *y)
-{
-    const float *rows[MAX_KH];
-    int64_t npad;
-    if (g->s[2] != 1 || g->d[2] != 1 || g->out[2] > WHOLE_OW || g->k[1] > MAX_KH) return 0;
-    int nr = window_rows(g, x, oh, rows, &npad);
-    if (rd->nr != nr || rd->npad != npad) {
-        rd->nr = -1;
-        for (int64_t ow = 0; ow < g->out[2]; ow++) {
-            int64_t e = avg_div(g, pp, ow, nr, npad);
-            if (e <= 0) return 0; /* a window with nothing to divide by: the generic loop's 0 */
-            rd->d[ow] = (float)e;
-        }
-        rd->nr = nr, rd->npad = npad;
-    }
-    return afk_avgpool_row_fast(rows, nr, g->out[2], g->in[2], g->k[2], g->pb[2], rd->d, y);
-}
-
 /* 2-D average pooling, one channel: a whole output row at a time, y as the accumulator, one
  * window row and tap (kh, kw) after another over the columns whose input lies in the map (so
  * the loop over columns vectorises, edges included); each output still adds its values in
@@ -315,15 +297,12 @@ static void avg_pool_2d(const pool_geom *g, const af_pool_params *pp, const floa
     int64_t hi = last < 0 ? 0 : last / s + 1;
     if (hi > OW) hi = OW;
     if (lo > hi) lo = hi;
-    row_divs rd;
-    rd.nr = rd.npad = -1;
     for (int64_t oh = 0; oh < g->out[1]; oh++, y += OW) {
         if (avg_row_fast(g, pp, x, oh, lo, hi, y)) {
             for (int64_t ow = 0; ow < lo; ow++) y[ow] = pool_one(g, pp, x, 0, oh, ow);
             for (int64_t ow = hi; ow < OW; ow++) y[ow] = pool_one(g, pp, x, 0, oh, ow);
             continue;
         }
-        if (avg_row_whole(g, pp, x, oh, &rd, y)) continue;
         int64_t nr = 0, npad = 0; /* window rows inside the map / the padded extent */
         for (int64_t ow = 0; ow < OW; ow++) y[ow] = 0.0f;
         for (int64_t kh = 0; kh < g->k[1]; kh++) {
@@ -369,13 +348,33 @@ static void pool_channel(const pool_job *j, int64_t c)
                 *y++ = pool_one(&j->g, j->pp, x, od, oh, ow);
 }
 
+enum { WHOLE_OW = 1024 }; /* widest output rows plane_channels averages (counts on the stack) */
+
+/* Channels [c0, c1) of a 2-D pooling by pool_fast.c (same bits); 0: not taken. The average's
+ * divisor of output (oh, ow) is (window rows counted) x (window columns counted), each as
+ * pool_one counts them: cnt[ow] is the second, pool_one's count for one row. */
+static int plane_channels(const pool_job *j, int64_t c0, int64_t c1)
+{
+    const pool_geom *g = &j->g;
+    const int avg = j->pp->kind == AF_POOL_AVG;
+    float cnt[WHOLE_OW];
+    if (g->k[0] != 1 || g->in[0] != 1 || g->out[0] != 1 || (avg && g->out[2] > WHOLE_OW))
+        return 0;
+    for (int64_t ow = 0; avg && ow < g->out[2]; ow++) cnt[ow] = (float)avg_div(g, j->pp, ow, 1, 1);
+    const afk_pool2d p2 = plane_geom(g, j->pp);
+    return afk_pool_plane_fast(&p2, j->X + c0 * g->isp, c1 - c0, g->isp, g->osp, cnt,
+                               j->Y + c0 * g->osp);
+}
+
 /* pool_cpt(osp) channels per task: each output value is computed alone, so any thread count
  * agrees. */
 static void pool_task(void *arg, int64_t t, int tid)
 {
     (void)tid;
     const pool_job *j = arg;
-    for (int64_t c = t * j->cpt; c < (t + 1) * j->cpt && c < j->nc; c++) pool_channel(j, c);
+    int64_t c0 = t * j->cpt, c1 = c0 + j->cpt < j->nc ? c0 + j->cpt : j->nc;
+    if (plane_channels(j, c0, c1)) return;
+    for (int64_t c = c0; c < c1; c++) pool_channel(j, c);
 }
 
 /* ---- max pooling with Indices, or on u8 / i8 ---- */

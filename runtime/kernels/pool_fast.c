@@ -1,12 +1,20 @@
-/* runtime/kernels/pool_fast.c — AVX-512F inner loops for max pooling and global average
- * pooling (pool.c chooses them; portable loops remain the reference).
+/* runtime/kernels/pool_fast.c — AVX-512F loops for 2-D max and average pooling and the global
+ * pools' sums (pool.c chooses them; its portable loops remain the reference).
  *
- * Max pooling: 16 output columns per vector; for stride 1 each window column is one masked
- * load, for stride 2 two masked loads and a lane permutation pick the even (or odd) inputs.
- * Each lane folds its window with _mm512_max_ps(v, best), which is exactly the reference's
- * `best = v > best ? v : best` (vmaxps returns its second operand unless the first is greater:
- * NaN is skipped and, among equal values such as -0 and +0, the earlier stays), in the
- * reference's kh-then-kw order: the output bits are the reference's.
+ * 2-D pooling, one channel plane at a time: 16 output columns per vector, every window tap one
+ * masked load (stride 2: two, and a permutation to the even lanes), lanes whose column lies
+ * outside the row not read but filled with -inf (max) or +0 (average), so edge columns and
+ * ceil-mode windows take the same loop as the interior. The masks depend on the column block
+ * and tap only, so they are made once per block for all rows. Up to 4 accumulators run side by
+ * side (4 vectors of one row, or the same vector of 2 or 4 rows: short rows still fill the
+ * pipeline).
+ *
+ * Bits: each lane folds its window in the reference's kh-then-kw order. Max: _mm512_max_ps(v,
+ * best) is exactly `best = v > best ? v : best` (vmaxps returns its second operand unless the
+ * first is greater: NaN is skipped and, among equal values such as -0 and +0, the earlier
+ * stays), and a -inf fill never wins. Average: the sum starts at +0 and a filled lane adds +0,
+ * which changes no sum (a sum started at +0 is never -0); the divisor is (window rows) x (window
+ * columns), small integers whose float product is exact, so sum / divisor is pool_one's.
  */
 #include "pool_fast.h"
 
@@ -23,77 +31,6 @@
 static __mmask16 lanes(int64_t n)
 {
     return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
-
-/* the inputs p[2i], i < n (n <= 16): reads p[0 .. 2n-2] only */
-TGT512 static inline __m512 even16(const float *p, int64_t n)
-{
-    const __m512i idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
-                                          28, 30);
-    __m512 lo = _mm512_maskz_loadu_ps(lanes(2 * n - 1), p);
-    __m512 hi = _mm512_maskz_loadu_ps(lanes(2 * n - 1 - 16), p + 16);
-    return _mm512_permutex2var_ps(lo, idx, hi);
-}
-
-/* 3-wide windows, stride 2, dilation 1 (SqueezeNet's and ResNet's 3x3/2 pools): each input
- * row is loaded once per 16 outputs (columns 2i, 2i+1, 2i+2 of 33 columns: even and odd lanes
- * by two permutations, the shifted evens by one lane rotation) and folded across its window
- * first, then the row results are folded in row order. The reference keeps the first maximum
- * of the window in row-major order (NaN skipped); a row's fold keeps the first maximum of that
- * row and the fold over rows the first row holding the window's maximum, so the bits are the
- * reference's. The rows' folds are independent, so the dependency chain is 3 + nr - 1 max
- * operations instead of 3 nr. */
-TGT512 static void maxpool_row512_k3s2(const float *const *rows, int nr, int64_t o0, int64_t o1,
-                                       int64_t pb, float *y)
-{
-    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
-                                         30);
-    const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
-    const __m512 ninf = _mm512_set1_ps(-INFINITY);
-    for (int64_t ow = o0; ow < o1; ow += 16) {
-        int64_t n = o1 - ow < 16 ? o1 - ow : 16, cols = 2 * n + 1; /* reads p[0 .. 2n] */
-        __m512 best = ninf;
-        for (int r = 0; r < nr; r++) {
-            const float *p = rows[r] + ow * 2 - pb;
-            __m512 lo = _mm512_maskz_loadu_ps(lanes(cols), p);
-            __m512 hi = _mm512_maskz_loadu_ps(lanes(cols - 16), p + 16);
-            __m512 c32 = _mm512_maskz_loadu_ps(lanes(cols - 32), p + 32);
-            __m512 e = _mm512_permutex2var_ps(lo, ev, hi), o = _mm512_permutex2var_ps(lo, od, hi);
-            __m512 e2 = _mm512_castsi512_ps(
-                _mm512_alignr_epi32(_mm512_castps_si512(c32), _mm512_castps_si512(e), 1));
-            __m512 m = _mm512_max_ps(e2, _mm512_max_ps(o, _mm512_max_ps(e, ninf)));
-            best = r ? _mm512_max_ps(m, best) : m; /* m is never NaN: max(m, -inf) == m */
-        }
-        _mm512_mask_storeu_ps(y + ow, lanes(n), best);
-    }
-}
-
-// rows (nr, W) -> y[o0..o1), stride s in {1, 2}
-TGT512 static void maxpool_row512(const float *const *rows, int nr, int64_t o0, int64_t o1,
-                                  int64_t s, int64_t d, int64_t KW, int64_t pb, float *y)
-{
-    for (int64_t ow = o0; ow < o1; ow += 16) {
-        int64_t n = o1 - ow < 16 ? o1 - ow : 16;
-        __mmask16 m = lanes(n);
-        __m512 best = _mm512_set1_ps(-INFINITY);
-        for (int r = 0; r < nr; r++) {
-            const float *p = rows[r] + ow * s - pb;
-            for (int64_t kw = 0; kw < KW; kw++, p += d) {
-                __m512 v = s == 1 ? _mm512_maskz_loadu_ps(m, p) : even16(p, n);
-                best = _mm512_max_ps(v, best);
-            }
-        }
-        _mm512_mask_storeu_ps(y + ow, m, best);
-    }
-}
-
-int afk_maxpool_row_fast(const float *const *rows, int nr, int64_t o0, int64_t o1, int64_t s,
-                         int64_t d, int64_t KW, int64_t pb, float *y)
-{
-    if (s > 2 || !afk_vec_have512()) return 0;
-    if (s == 2 && d == 1 && KW == 3) maxpool_row512_k3s2(rows, nr, o0, o1, pb, y);
-    else maxpool_row512(rows, nr, o0, o1, s, d, KW, pb, y);
-    return 1;
 }
 
 TGT512 static double sum512(const float *x, int64_t n)
@@ -154,32 +91,152 @@ TGT512 static void div_row512(float *y, int64_t n, float d)
     }
 }
 
-// rows (nr, W) -> y (OW): y[ow] = (sum over r, then kw of rows[r][ow + kw - pb] inside the
-// row) / divs[ow], 16 outputs at a time in one register (stride 1, no dilation)
-TGT512 static void avgpool_row512(const float *const *rows, int nr, int64_t OW, int64_t W,
-                                  int64_t KW, int64_t pb, const float *divs, float *y)
+enum { ACCS = 4, MAX_KW = 32 }; /* accumulators; widest window taken */
+
+/* One window tap of a 16-column vector: lanes whose column lies in the row read from off
+ * (stride 1: mask m0; stride 2: the 31 columns from off, m0 then m1, even lanes kept). */
+typedef struct tapm {
+    int64_t off;
+    __mmask16 m0, m1;
+} tapm;
+
+/* The taps of vector v (columns o + 16 v ..) and tap kw: tm[kw * nv + v]. */
+static void block_taps(const afk_pool2d *p, int64_t o, int nv, tapm *tm)
 {
-    for (int64_t o = 0; o < OW; o += 16) {
-        const __mmask16 out = lanes(OW - o);
-        __m512 acc = _mm512_setzero_ps();
-        for (int r = 0; r < nr; r++)
-            for (int64_t kw = 0; kw < KW; kw++) {
-                int64_t i0 = o + kw - pb; /* lane l reads column i0 + l, if inside the row */
-                int64_t lo = i0 < 0 ? -i0 : 0, hi = W - i0 < 16 ? W - i0 : 16;
-                if (hi <= lo) continue;
-                __mmask16 m = (__mmask16)(out & (lanes(hi) & ~lanes(lo)));
-                /* outside lanes add +0: the sum, started at +0, is never -0, so no bit moves */
-                acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, rows[r] + i0));
+    const int64_t s = p->s[1];
+    for (int64_t kw = 0; kw < p->k[1]; kw++)
+        for (int v = 0; v < nv; v++) {
+            int64_t ow = o + 16 * v, n = p->OW - ow < 16 ? p->OW - ow : 16;
+            int64_t c0 = ow * s - p->pb[1] + kw * p->d[1], span = s == 1 ? n : 2 * n - 1;
+            int64_t lo = c0 < 0 ? -c0 : 0, hi = p->W - c0 < span ? p->W - c0 : span;
+            tapm *t = &tm[kw * nv + v];
+            t->off = c0;
+            t->m0 = (__mmask16)(lanes(hi) & ~lanes(lo));
+            t->m1 = (__mmask16)(lanes(hi - 16) & ~lanes(lo - 16));
+        }
+}
+
+TGT512 static inline __m512 tap_load(const float *row, const tapm *t, int s2, __m512 fill)
+{
+    const __m512 a = _mm512_mask_loadu_ps(fill, t->m0, row + t->off);
+    if (!s2) return a;
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
+                                         30);
+    return _mm512_permutex2var_ps(a, ev, _mm512_mask_loadu_ps(fill, t->m1, row + t->off + 16));
+}
+
+/* Output rows oh .. oh + R - 1 (the same window row count nr; row j's first window row at
+ * base[j], the next ones rstep floats on), columns o + 16 v (v < nv): R * nv <= ACCS
+ * accumulators; avg (average, else max), s2 (stride 2, else 1), R and nv constants where
+ * inlined. rowmul[j]: average, row j's rows counted. */
+TGT512 __attribute__((always_inline)) static inline void
+block512(const int avg, const int s2, const int R, const int nv, const afk_pool2d *p,
+         const float *const *base, int64_t nr, int64_t rstep, int64_t o, const tapm *tm,
+         const float *rowmul, const float *cnt, float *y)
+{
+    const __m512 fill = avg ? _mm512_setzero_ps() : _mm512_set1_ps(-INFINITY);
+    __m512 acc[ACCS];
+#pragma GCC unroll 4
+    for (int i = 0; i < R * nv; i++) acc[i] = fill;
+    for (int64_t r = 0; r < nr; r++)
+        for (int64_t kw = 0; kw < p->k[1]; kw++)
+#pragma GCC unroll 4
+            for (int i = 0; i < R * nv; i++) {
+                __m512 x = tap_load(base[i / nv] + r * rstep, &tm[kw * nv + i % nv], s2, fill);
+                acc[i] = avg ? _mm512_add_ps(acc[i], x) : _mm512_max_ps(x, acc[i]);
             }
-        _mm512_mask_storeu_ps(y + o, out, _mm512_div_ps(acc, _mm512_maskz_loadu_ps(out, divs + o)));
+#pragma GCC unroll 4
+    for (int i = 0; i < R * nv; i++) {
+        int64_t ow = o + 16 * (i % nv), n = p->OW - ow < 16 ? p->OW - ow : 16;
+        __mmask16 m = lanes(n);
+        if (avg) {
+            __m512 div = _mm512_mul_ps(_mm512_set1_ps(rowmul[i / nv]),
+                                       _mm512_maskz_loadu_ps(m, cnt + ow));
+            __mmask16 nz = _mm512_mask_cmp_ps_mask(m, div, _mm512_setzero_ps(), _CMP_GT_OQ);
+            acc[i] = _mm512_maskz_div_ps(nz, acc[i], div);
+        }
+        _mm512_mask_storeu_ps(y + (i / nv) * p->OW + ow, m, acc[i]);
     }
 }
 
-int afk_avgpool_row_fast(const float *const *rows, int nr, int64_t OW, int64_t W, int64_t KW,
-                         int64_t pb, const float *divs, float *y)
+/* Output row oh's window rows inside the map: the first's offset in the plane (*first), their
+ * count (returned; consecutive rows d[0] rows apart) and, for the average's divisor, the rows
+ * counted (*rowmul: those in the padded extent, or those inside). A window starts at or after
+ * -pb[0], so its rows in the padded extent are a prefix of the kernel's. */
+static int64_t win_rows(const afk_pool2d *p, int64_t oh, int64_t *first, float *rowmul)
 {
-    if (!afk_vec_have512()) return 0;
-    avgpool_row512(rows, nr, OW, W, KW, pb, divs, y);
+    const int64_t i0 = oh * p->s[0] - p->pb[0], d = p->d[0], K = p->k[0];
+    const int64_t top = -i0, bot = p->H - 1 - i0, pbot = p->H + p->pe[0] - 1 - i0;
+    int64_t lo = top <= 0 ? 0 : d == 1 ? top : (top + d - 1) / d;
+    int64_t hi = bot < 0 ? -1 : d == 1 ? bot : bot / d;
+    int64_t ph = pbot < 0 ? -1 : d == 1 ? pbot : pbot / d;
+    hi = hi > K - 1 ? K - 1 : hi;
+    ph = ph > K - 1 ? K - 1 : ph;
+    int64_t nr = hi >= lo ? hi - lo + 1 : 0;
+    *first = (i0 + lo * d) * p->W;
+    *rowmul = (float)(p->count_pad ? ph + 1 : nr);
+    return nr;
+}
+
+/* Rows [oh, oh + R) of column block o by block512, its arguments as constants. */
+TGT512 static void block_rows(int R, int nv, const afk_pool2d *p, const float *const *base,
+                              int64_t nr, int64_t rstep, int64_t o, const tapm *tm,
+                              const float *rowmul, const float *cnt, float *y)
+{
+#define B512(a_, s_, r_, v_) block512(a_, s_, r_, v_, p, base, nr, rstep, o, tm, rowmul, cnt, y)
+#define SHAPES(a_, s_)                                                                        \
+    switch (R * 8 + nv) {                                                                     \
+    case 4 * 8 + 1: B512(a_, s_, 4, 1); break;                                                \
+    case 2 * 8 + 2: B512(a_, s_, 2, 2); break;                                                \
+    case 1 * 8 + 1: B512(a_, s_, 1, 1); break;                                                \
+    case 1 * 8 + 2: B512(a_, s_, 1, 2); break;                                                \
+    case 1 * 8 + 3: B512(a_, s_, 1, 3); break;                                                \
+    default: B512(a_, s_, 1, 4); break;                                                       \
+    }
+    switch (p->avg * 2 + (p->s[1] == 2)) {
+    case 0: SHAPES(0, 0); break;
+    case 1: SHAPES(0, 1); break;
+    case 2: SHAPES(1, 0); break;
+    default: SHAPES(1, 1); break;
+    }
+#undef SHAPES
+#undef B512
+}
+
+// nc channels x (H, W) (planes xs apart) -> y (OH, OW) (ys apart): column blocks of up to 4
+// vectors, their taps' masks made once for all channels; within a block R rows at a time
+// (R * nv <= 4) when their window row counts agree, else one
+TGT512 static void plane512(const afk_pool2d *p, const float *x, int64_t nc, int64_t xs,
+                            int64_t ys, const float *cnt, float *y)
+{
+    const float *base[ACCS];
+    float rowmul[ACCS];
+    int64_t first[ACCS];
+    tapm tm[MAX_KW * ACCS];
+    const int64_t rstep = p->d[0] * p->W;
+    for (int64_t o = 0; o < p->OW; o += 16 * ACCS) {
+        const int nv = p->OW - o >= 16 * ACCS ? ACCS : (int)((p->OW - o + 15) / 16);
+        const int R = ACCS / nv;
+        block_taps(p, o, nv, tm);
+        for (int64_t c = 0; c < nc; c++)
+            for (int64_t oh = 0; oh < p->OH;) {
+                int64_t nr = win_rows(p, oh, &first[0], &rowmul[0]);
+                int r = 1;
+                while (r < R && oh + r < p->OH && win_rows(p, oh + r, &first[r], &rowmul[r]) == nr)
+                    r++;
+                if (r < R) r = 1;
+                for (int j = 0; j < r; j++) base[j] = x + c * xs + first[j];
+                block_rows(r, nv, p, base, nr, rstep, o, tm, rowmul, cnt, y + c * ys + oh * p->OW);
+                oh += r;
+            }
+    }
+}
+
+int afk_pool_plane_fast(const afk_pool2d *p, const float *x, int64_t nc, int64_t xs, int64_t ys,
+                        const float *cnt, float *y)
+{
+    if (p->s[1] > 2 || p->k[1] > MAX_KW || !afk_vec_have512()) return 0;
+    plane512(p, x, nc, xs, ys, cnt, y);
     return 1;
 }
 
@@ -191,13 +248,6 @@ int afk_div_row_fast(float *y, int64_t n, float d)
 }
 
 #else
-
-int afk_maxpool_row_fast(const float *const *rows, int nr, int64_t o0, int64_t o1, int64_t s,
-                         int64_t d, int64_t KW, int64_t pb, float *y)
-{
-    (void)rows, (void)nr, (void)o0, (void)o1, (void)s, (void)d, (void)KW, (void)pb, (void)y;
-    return 0;
-}
 
 int afk_sum_f64_fast(const float *x, int64_t n, double *sum)
 {
@@ -211,10 +261,10 @@ int afk_sumsq_f64_fast(const float *x, int64_t n, double *sum)
     return 0;
 }
 
-int afk_avgpool_row_fast(const float *const *rows, int nr, int64_t OW, int64_t W, int64_t KW,
-                         int64_t pb, const float *divs, float *y)
+int afk_pool_plane_fast(const afk_pool2d *p, const float *x, int64_t nc, int64_t xs, int64_t ys,
+                        const float *cnt, float *y)
 {
-    (void)rows, (void)nr, (void)OW, (void)W, (void)KW, (void)pb, (void)divs, (void)y;
+    (void)p, (void)x, (void)nc, (void)xs, (void)ys, (void)cnt, (void)y;
     return 0;
 }
 

@@ -6,13 +6,22 @@
 
 #include "kernels.h"
 
-/* Max pooling of the interior output columns [o0, o1) of one output row: y[ow] is the max over
- * the rows rows[0..nr) (in that order) and the columns ow*s - pb + kw*d, kw in [0, KW) (in that
- * order), folded as the reference does (best = v > best ? v : best from -inf), so the bits
- * match pool_one's. Every such column must lie inside the row. Returns 0 (nothing written) when
- * the CPU lacks AVX-512F, afk_vec_force_portable is set, or s > 2. */
-int afk_maxpool_row_fast(const float *const *rows, int nr, int64_t o0, int64_t o1, int64_t s,
-                         int64_t d, int64_t KW, int64_t pb, float *y);
+/* One channel of 2-D pooling: input (H, W), output (OH, OW); [0] rows, [1] columns. */
+typedef struct afk_pool2d {
+    int avg;       /* 0: max, 1: average */
+    int count_pad; /* average: count_include_pad */
+    int64_t H, W, OH, OW, k[2], s[2], d[2], pb[2], pe[2];
+} afk_pool2d;
+
+/* y (OH, OW) = the pooling of x (H, W) for nc channels (planes xs and ys floats apart), stride 1
+ * or 2 along the row, any dilation, windows clipped to the map (edges and ceil-mode windows
+ * included): each output folds the window's values inside the map in kh-then-kw order as
+ * pool.c's pool_one does (max: best = v > best ? v : best from -inf; average: a sum from +0
+ * divided by (window rows counted) x cnt[ow] (its window columns counted), or 0 where that is 0),
+ * so its bits. Returns 0 (nothing written) when the CPU lacks AVX-512F, afk_vec_force_portable
+ * is set, the row stride is above 2 or the window wider than 32. */
+int afk_pool_plane_fast(const afk_pool2d *p, const float *x, int64_t nc, int64_t xs, int64_t ys,
+                        const float *cnt, float *y);
 
 /* Sum of x[0..n) in double, 8 lanes x 2 accumulators then a fixed-order reduction (the order
  * depends on n only). Returns 0 (sum untouched) when the fast path is unavailable. */
@@ -23,13 +32,6 @@ int afk_sumsq_f64_fast(const float *x, int64_t n, double *sum);
 /* y[i] /= d (a true division) for i < n: the scalar loop's bits, 16 lanes. Returns 0 (nothing
  * done) as above. */
 int afk_div_row_fast(float *y, int64_t n, float d);
-
-/* Average pooling of one whole output row, stride 1 and no dilation: y[ow] = the sum over the
- * window rows rows[0..nr) (kh order), then kw in [0, KW), of rows[r][ow + kw - pb] where that
- * column lies in [0, W), divided by divs[ow] — pool_one's sums in its order and its division,
- * so its bits. Returns 0 (nothing written) as above. */
-int afk_avgpool_row_fast(const float *const *rows, int nr, int64_t OW, int64_t W, int64_t KW,
-                         int64_t pb, const float *divs, float *y);
 
 /* 2-D max pooling of nc channels of uint8 (i8 0) or int8 (i8 1) codes, x (nc, in[0], in[1]) ->
  * y (nc, out[0], out[1]), window k, stride s, begin pads pb, no dilation (pool_q8.c): exact, the

@@ -17,7 +17,7 @@
  *  - CONV and POOL with a pool of 1, 2 and 3 threads: byte-identical outputs.
  *  - RESIZE's plane path vs its general loop: the same bits, for any thread count.
  *  - CONV_TRANSPOSE with a pool of 1, 2 and 3 threads: byte-identical outputs.
- *  - 2-D average pooling's row-wise path vs the general loop (as 3-D): the same bits.
+ *  - 2-D max and average pooling's row-wise paths vs the general loop (as 3-D): the same bits.
  */
 #include <float.h>
 #include <math.h>
@@ -703,38 +703,66 @@ static void test_resize_planes(void)
     }
 }
 
-/* pool.c's 2-D average pooling (row-wise over interior columns) against its general per-output
- * loop, which takes the same pooling as 3-D with two depth slices and a depth kernel of 1: the
- * same operations in the same order, so the bits must match (bound 0). */
-static void test_avgpool_rows(void)
+/* Output size along one axis as ONNX defines it (ceil mode: the last window must start inside
+ * the input or the begin pad). */
+static int64_t pool_out(int64_t in, int k, int s, int d, int pb, int pe, int ceil_mode)
 {
-    enum { H = 13, W = 35 };
-    static const int geo[][4] = {{3, 1, 1, 1}, {3, 1, 1, 0}, {3, 2, 0, 0}, {2, 2, 1, 1}, {5, 1, 2, 1}};
-    static float x[2 * H * W], y2[2 * H * W], y3[2 * H * W];
-    for (int i = 0; i < 2 * H * W; i++) x[i] = frand();
-    for (size_t k = 0; k < sizeof geo / sizeof *geo; k++) {
-        int kk = geo[k][0], st = geo[k][1], pad = geo[k][2], incl = geo[k][3];
-        int64_t OH = (H + 2 * pad - kk) / st + 1, OW = (W + 2 * pad - kk) / st + 1;
-        af_params p;
+    int64_t room = in + pb + pe - (int64_t)d * (k - 1) - 1;
+    if (!ceil_mode) return room / s + 1;
+    int64_t o = (room + s - 1) / s + 1;
+    return (o - 1) * s >= in + pb ? o - 1 : o;
+}
+
+/* pool.c's 2-D pooling (whole rows by pool_fast.c's masked loop, edges and ceil-mode windows
+ * included; max pooling's 3-wide stride-2 interior loop) against its general per-output loop,
+ * which takes the same pooling as 3-D with a depth kernel of 1: the same operations in the same
+ * order, so the bits must match (bound 0), NaN, -0 and infinities in the input included. */
+static void test_pool_rows(void)
+{
+    enum { HMAX = 13, WMAX = 75 };
+    /* kind (1 avg), k, stride, dilation, pad begin, pad end, count_include_pad, ceil, H, W */
+    static const int geo[][10] = {
+        {1, 3, 1, 1, 1, 1, 1, 0, 13, 35}, {1, 3, 1, 1, 1, 1, 0, 0, 13, 35},
+        {1, 3, 2, 1, 0, 0, 0, 0, 13, 35}, {1, 2, 2, 1, 1, 1, 1, 0, 13, 35},
+        {1, 5, 1, 1, 2, 2, 1, 0, 13, 35}, {1, 2, 2, 1, 0, 0, 0, 0, 12, 75},
+        {1, 3, 2, 1, 1, 0, 1, 1, 13, 14}, {1, 3, 2, 1, 0, 0, 0, 1, 13, 14},
+        {1, 3, 1, 2, 2, 2, 0, 0, 9, 70}, {1, 7, 1, 1, 3, 3, 0, 0, 7, 7},
+        {0, 3, 1, 1, 1, 1, 0, 1, 13, 14}, {0, 3, 2, 1, 0, 0, 0, 1, 13, 14},
+        {0, 3, 2, 1, 0, 0, 0, 1, 13, 75}, {0, 3, 2, 1, 1, 1, 0, 0, 13, 75},
+        {0, 2, 2, 1, 0, 0, 0, 1, 7, 7},   {0, 3, 1, 2, 2, 2, 0, 0, 9, 70},
+        {0, 5, 2, 1, 2, 1, 0, 1, 11, 33}, {0, 3, 1, 1, 0, 0, 0, 0, 13, 70},
+        {0, 9, 1, 1, 4, 4, 0, 0, 5, 5},   {0, 3, 2, 1, 1, 1, 0, 0, 1, 1},
+    };
+    static float x[2 * HMAX * WMAX], y2[2 * HMAX * WMAX], y3[2 * HMAX * WMAX];
+    for (int i = 0; i < 2 * HMAX * WMAX; i++)
+        x[i] = i % 97 == 5 ? NAN : i % 89 == 7 ? -0.0f : i % 83 == 3 ? 0.0f
+             : i % 101 == 9 ? -INFINITY : frand();
+    for (size_t c = 0; c < sizeof geo / sizeof *geo; c++) {
+        const int *g = geo[c];
+        int kk = g[1], st = g[2], dl = g[3], pb = g[4], pe = g[5], H = g[8], W = g[9];
+        int64_t OH = pool_out(H, kk, st, dl, pb, pe, g[7]);
+        int64_t OW = pool_out(W, kk, st, dl, pb, pe, g[7]);
+        af_params p, p3;
         memset(&p, 0, sizeof p);
-        p.pool = (af_pool_params){.kind = AF_POOL_AVG, .nsp = 2, .count_include_pad = incl,
-                                  .kernel = {kk, kk}, .stride = {st, st}, .dilation = {1, 1},
-                                  .pad_begin = {pad, pad}, .pad_end = {pad, pad}};
-        af_tview in = TV(AF_DTYPE_F32, x, 1, 2, H, W), out = TV(AF_DTYPE_F32, y2, 1, 2, OH, OW);
-        int ok = run_op(AF_OP_POOL, &p, &in, 1, &out, 2) == AF_OK;
-        af_params p3;
         memset(&p3, 0, sizeof p3);
-        p3.pool = (af_pool_params){.kind = AF_POOL_AVG, .nsp = 3, .count_include_pad = incl,
-                                   .kernel = {1, kk, kk}, .stride = {1, st, st},
-                                   .dilation = {1, 1, 1}, .pad_begin = {0, pad, pad},
-                                   .pad_end = {0, pad, pad}};
+        p.pool = (af_pool_params){.kind = g[0] ? AF_POOL_AVG : AF_POOL_MAX, .nsp = 2,
+                                  .count_include_pad = g[6], .ceil_mode = g[7],
+                                  .kernel = {kk, kk}, .stride = {st, st}, .dilation = {dl, dl},
+                                  .pad_begin = {pb, pb}, .pad_end = {pe, pe}};
+        p3.pool = (af_pool_params){.kind = p.pool.kind, .nsp = 3, .count_include_pad = g[6],
+                                   .ceil_mode = g[7], .kernel = {1, kk, kk},
+                                   .stride = {1, st, st}, .dilation = {1, dl, dl},
+                                   .pad_begin = {0, pb, pb}, .pad_end = {0, pe, pe}};
+        af_tview in = TV(AF_DTYPE_F32, x, 1, 2, H, W), out = TV(AF_DTYPE_F32, y2, 1, 2, OH, OW);
         af_tview in3 = TV(AF_DTYPE_F32, x, 1, 1, 2, H, W);
         af_tview out3 = TV(AF_DTYPE_F32, y3, 1, 1, 2, OH, OW);
+        int ok = run_op(AF_OP_POOL, &p, &in, 1, &out, 2) == AF_OK;
         ok &= run_op(AF_OP_POOL, &p3, &in3, 1, &out3, 0) == AF_OK;
-        CHECK(ok, "avg pool case %zu ran", k);
+        CHECK(ok, "pool case %zu ran", c);
         CHECK(!memcmp(y2, y3, (size_t)(2 * OH * OW) * sizeof(float)),
-              "avg pool %dx%d s%d p%d incl %d: the row-wise path differs from the general loop",
-              kk, kk, st, pad, incl);
+              "%s pool %dx%d s%d d%d p%d/%d incl %d ceil %d on %dx%d: the row-wise path differs "
+              "from the general loop", g[0] ? "avg" : "max", kk, kk, st, dl, pb, pe, g[6], g[7],
+              H, W);
     }
 }
 
@@ -853,7 +881,7 @@ static void test_dw_lanes(void)
 
 int main(void)
 {
-    test_avgpool_rows();
+    test_pool_rows();
     test_vec();
     test_resize_planes();
     test_convt_threads();

@@ -2,9 +2,10 @@
  * pools' sums (pool.c chooses them; its portable loops remain the reference).
  *
  * 2-D pooling, one channel plane at a time: 16 output columns per vector, every window tap one
- * masked load (stride 2: two, and a permutation to the even lanes), lanes whose column lies
- * outside the row not read but filled with -inf (max) or +0 (average), so edge columns and
- * ceil-mode windows take the same loop as the interior. The masks depend on the column block
+ * masked load (stride 2: two, and a permutation to the even lanes; 3-wide stride-2 windows read
+ * each window row once, tap_mode), lanes whose column lies outside the row not read but filled
+ * with -inf (max) or +0 (average), so edge columns and ceil-mode windows take the same loop as
+ * the interior. The masks depend on the column block
  * and tap only, so they are made once per block for all rows. Up to 4 accumulators run side by
  * side (4 vectors of one row, or the same vector of 2 or 4 rows: short rows still fill the
  * pipeline).
@@ -93,26 +94,39 @@ TGT512 static void div_row512(float *y, int64_t n, float d)
 
 enum { ACCS = 4, MAX_KW = 32 }; /* accumulators; widest window taken */
 
-/* One window tap of a 16-column vector: lanes whose column lies in the row read from off
- * (stride 1: mask m0; stride 2: the 31 columns from off, m0 then m1, even lanes kept). */
+/* How a 16-column vector reads its window row: TAPS, one masked load per tap (stride 1) or two
+ * and an even-lane permutation (stride 2); NARROW2 (stride 2, no dilation, at most 3 taps), the
+ * row's 48 columns from the window's first by three masked loads, then tap 0 is their even
+ * lanes, tap 1 the odd ones, tap 2 the even ones one lane on (as 3x3/2 pools need). */
+enum { TAPS1, TAPS2, NARROW2 };
+
+static int tap_mode(const afk_pool2d *p)
+{
+    return p->s[1] == 1 ? TAPS1 : p->d[1] == 1 && p->k[1] <= 3 ? NARROW2 : TAPS2;
+}
+
+/* One window tap of a 16-column vector (TAPS*; NARROW2: its window row): the columns from off,
+ * masked to those inside the row (m0, m1, m2: 16 columns each). */
 typedef struct tapm {
     int64_t off;
-    __mmask16 m0, m1;
+    __mmask16 m0, m1, m2;
 } tapm;
 
-/* The taps of vector v (columns o + 16 v ..) and tap kw: tm[kw * nv + v]. */
+/* The taps of vector v (columns o + 16 v ..) and tap kw: tm[kw * nv + v] (NARROW2: tm[v]). */
 static void block_taps(const afk_pool2d *p, int64_t o, int nv, tapm *tm)
 {
-    const int64_t s = p->s[1];
-    for (int64_t kw = 0; kw < p->k[1]; kw++)
+    const int64_t s = p->s[1], mode = tap_mode(p), K = mode == NARROW2 ? 1 : p->k[1];
+    for (int64_t kw = 0; kw < K; kw++)
         for (int v = 0; v < nv; v++) {
             int64_t ow = o + 16 * v, n = p->OW - ow < 16 ? p->OW - ow : 16;
-            int64_t c0 = ow * s - p->pb[1] + kw * p->d[1], span = s == 1 ? n : 2 * n - 1;
+            int64_t c0 = ow * s - p->pb[1] + kw * p->d[1];
+            int64_t span = mode == TAPS1 ? n : mode == TAPS2 ? 2 * n - 1 : 2 * n - 2 + p->k[1];
             int64_t lo = c0 < 0 ? -c0 : 0, hi = p->W - c0 < span ? p->W - c0 : span;
             tapm *t = &tm[kw * nv + v];
             t->off = c0;
             t->m0 = (__mmask16)(lanes(hi) & ~lanes(lo));
             t->m1 = (__mmask16)(lanes(hi - 16) & ~lanes(lo - 16));
+            t->m2 = (__mmask16)(lanes(hi - 32) & ~lanes(lo - 32));
         }
 }
 
@@ -125,12 +139,37 @@ TGT512 static inline __m512 tap_load(const float *row, const tapm *t, int s2, __
     return _mm512_permutex2var_ps(a, ev, _mm512_mask_loadu_ps(fill, t->m1, row + t->off + 16));
 }
 
+/* acc = fold(acc, x): max (vmaxps(x, acc): x wins only when greater) or sum. */
+TGT512 static inline __m512 fold(int avg, __m512 acc, __m512 x)
+{
+    return avg ? _mm512_add_ps(acc, x) : _mm512_max_ps(x, acc);
+}
+
+/* NARROW2: acc folded with one window row's taps (k of them), in kw order. */
+TGT512 static inline __m512 narrow_row(int avg, __m512 acc, const float *row, const tapm *t,
+                                       int64_t k, __m512 fill)
+{
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
+                                         30);
+    const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+    const __m512 a = _mm512_mask_loadu_ps(fill, t->m0, row + t->off);
+    const __m512 b = _mm512_mask_loadu_ps(fill, t->m1, row + t->off + 16);
+    const __m512 e = _mm512_permutex2var_ps(a, ev, b);
+    acc = fold(avg, acc, e);
+    if (k < 2) return acc;
+    acc = fold(avg, acc, _mm512_permutex2var_ps(a, od, b));
+    if (k < 3) return acc;
+    const __m512 c = _mm512_mask_loadu_ps(fill, t->m2, row + t->off + 32);
+    return fold(avg, acc, _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(c),
+                                                                  _mm512_castps_si512(e), 1)));
+}
+
 /* Output rows oh .. oh + R - 1 (the same window row count nr; row j's first window row at
  * base[j], the next ones rstep floats on), columns o + 16 v (v < nv): R * nv <= ACCS
- * accumulators; avg (average, else max), s2 (stride 2, else 1), R and nv constants where
- * inlined. rowmul[j]: average, row j's rows counted. */
+ * accumulators; avg (average, else max), mode (tap_mode), R and nv constants where inlined.
+ * rowmul[j]: average, row j's rows counted. */
 TGT512 __attribute__((always_inline)) static inline void
-block512(const int avg, const int s2, const int R, const int nv, const afk_pool2d *p,
+block512(const int avg, const int mode, const int R, const int nv, const afk_pool2d *p,
          const float *const *base, int64_t nr, int64_t rstep, int64_t o, const tapm *tm,
          const float *rowmul, const float *cnt, float *y)
 {
@@ -138,13 +177,20 @@ block512(const int avg, const int s2, const int R, const int nv, const afk_pool2
     __m512 acc[ACCS];
 #pragma GCC unroll 4
     for (int i = 0; i < R * nv; i++) acc[i] = fill;
-    for (int64_t r = 0; r < nr; r++)
+    for (int64_t r = 0; r < nr; r++) {
+        if (mode == NARROW2) {
+#pragma GCC unroll 4
+            for (int i = 0; i < R * nv; i++)
+                acc[i] = narrow_row(avg, acc[i], base[i / nv] + r * rstep, &tm[i % nv], p->k[1],
+                                    fill);
+            continue;
+        }
         for (int64_t kw = 0; kw < p->k[1]; kw++)
 #pragma GCC unroll 4
-            for (int i = 0; i < R * nv; i++) {
-                __m512 x = tap_load(base[i / nv] + r * rstep, &tm[kw * nv + i % nv], s2, fill);
-                acc[i] = avg ? _mm512_add_ps(acc[i], x) : _mm512_max_ps(x, acc[i]);
-            }
+            for (int i = 0; i < R * nv; i++)
+                acc[i] = fold(avg, acc[i], tap_load(base[i / nv] + r * rstep,
+                                                    &tm[kw * nv + i % nv], mode == TAPS2, fill));
+    }
 #pragma GCC unroll 4
     for (int i = 0; i < R * nv; i++) {
         int64_t ow = o + 16 * (i % nv), n = p->OW - ow < 16 ? p->OW - ow : 16;
@@ -193,11 +239,13 @@ TGT512 static void block_rows(int R, int nv, const afk_pool2d *p, const float *c
     case 1 * 8 + 3: B512(a_, s_, 1, 3); break;                                                \
     default: B512(a_, s_, 1, 4); break;                                                       \
     }
-    switch (p->avg * 2 + (p->s[1] == 2)) {
-    case 0: SHAPES(0, 0); break;
-    case 1: SHAPES(0, 1); break;
-    case 2: SHAPES(1, 0); break;
-    default: SHAPES(1, 1); break;
+    switch (p->avg * 3 + tap_mode(p)) {
+    case 0: SHAPES(0, TAPS1); break;
+    case 1: SHAPES(0, TAPS2); break;
+    case 2: SHAPES(0, NARROW2); break;
+    case 3: SHAPES(1, TAPS1); break;
+    case 4: SHAPES(1, TAPS2); break;
+    default: SHAPES(1, NARROW2); break;
     }
 #undef SHAPES
 #undef B512

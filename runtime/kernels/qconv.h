@@ -86,9 +86,14 @@ size_t afk_qconv_vnni_scratch(const qconv *q);
 size_t afk_qconv_vnni_shared_bytes(const void *packed);
 /* Tests: 1 = depthwise convs with int8 weights take the int16 path instead of qv_dw8. */
 extern int afk_qconv_vnni_no_dw8;
-/* Tests: runs whose tiles read the channel-quad image directly (no im2col panel), and runs of
- * the small-map path (output channels in the lanes). */
-extern _Atomic long afk_qconv_vnni_direct_runs, afk_qconv_vnni_small_runs;
+/* Tests and bench: 1 = depthwise convs on small maps keep the per-channel loops instead of
+ * 16 channels in the lanes (qconv_vnni_dw.c's qv_dwl). */
+extern int afk_qconv_vnni_no_dwl;
+/* Tests: runs whose tiles read the channel-quad image directly (no im2col panel), runs of the
+ * small-map path (output channels in the lanes), and depthwise runs with channels in the
+ * lanes. */
+extern _Atomic long afk_qconv_vnni_direct_runs, afk_qconv_vnni_small_runs,
+    afk_qconv_vnni_dwl_runs;
 int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args *a,
                        const af_kctx *ctx);
 

@@ -1194,15 +1194,13 @@ int afk_qconv_vnni_run(const qconv *q, const void *packed, const afk_qconv_args 
                 .scratch = ctx->scratch, .slice = slice};
     j.sumw = (const int32_t *)(const void *)((const uint8_t *)packed +
                                               sums_off(h->M, h->Kp, (int)h->small));
-    for (int64_t m = 0; m < q->M && !j.wz_any; m++) j.wz_any = zp_at(a->wz, m) != j.wshift;
     j.vbmi = __builtin_cpu_supports("avx512vbmi");
     j.dw8 = j.vbmi && !afk_qconv_vnni_no_dw8;
-    if (qv_is_dw(q)) {
-        j.mc = 4096 / (j.osp > 0 ? j.osp : 1);
-        j.mc = j.mc < 1 ? 1 : j.mc > 64 ? 64 : j.mc;
-        afk_parallel(ctx, q->N * ((q->M + j.mc - 1) / j.mc), afk_qv_dw_task, &j);
+    if (qv_is_dw(q)) { /* (no wz_any: a scan of every channel's zero point, unused there) */
+        afk_qv_dw_run(&j, ctx);
         return 1;
     }
+    for (int64_t m = 0; m < q->M && !j.wz_any; m++) j.wz_any = zp_at(a->wz, m) != j.wshift;
     size_t cb = (qv_work_bytes(q) + 63) & ~(size_t)63; /* thread 0's slice past its work */
     qv_chan(&j, j.scratch + cb);
     if (h->small) {

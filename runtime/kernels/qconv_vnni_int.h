@@ -49,6 +49,8 @@ typedef struct qv_job {
     int vec_all;               /* qv_small: requantized, every scale finite */
     int vbmi;     /* the CPU has AVX512-VBMI (stride-2 rows by vpermt2b) */
     int dw8;      /* ... and depthwise convs may take qv_dw8 */
+    int dwl;      /* depthwise: 16 channels in the lanes (qv_dwl, small maps) */
+    int64_t wz_n, ws_n; /* qv_dwl: values of the weight zero point (0: none) and scale */
     int wz_any;   /* some channel's wzq is nonzero (the position sums sx are needed) */
     const uint32_t *c0, *wzq; /* per channel (qv_chan), or NULL */
     const float *sc;
@@ -67,8 +69,8 @@ QV_TGT static inline void qstore16(uint8_t *y, __mmask16 k, __m512i q)
     _mm_mask_storeu_epi8(y, k, _mm512_cvtepi32_epi8(q));
 }
 
-/* Depthwise task: j->mc channels of one image (qconv_vnni_dw.c). */
-void afk_qv_dw_task(void *arg, int64_t task, int tid);
+/* The depthwise conv (qconv_vnni_dw.c): tasks of channels of one image on ctx's threads. */
+void afk_qv_dw_run(qv_job *j, const af_kctx *ctx);
 
 #endif
 

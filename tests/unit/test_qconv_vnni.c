@@ -39,8 +39,13 @@ typedef struct qcase {
     int stride, pad, dil;
     af_dtype xdt, wdt, ydt;
     int wz_per_channel, bias; /* wz_per_channel 2: per channel, all 0 (symmetric); 3: per
-                               * channel, all the code of 0 (0 for int8, 128 for uint8) */
-    int ys_kind; /* 1: y_scale 0 (an infinite scale: the scalar requant), 2: tiny (saturates) */
+                               * channel, all the code of 0 (0 for int8, 128 for uint8); 4: per
+                               * channel, random, each w within int8 of it (w - wz fits int8).
+                               * bias 2: near INT32_MAX (the sums wrap); 3: +-2^23..2^24 */
+    int ys_kind; /* 1: y_scale 0 (an infinite scale: the scalar requant), 2: tiny (saturates),
+                  * 3: channel 5's w_scale infinite (its depthwise group declines the lanes),
+                  * 4: 13.4 (bias kind 3 lands in range for some channels), 5: 1e-10 (the
+                  * scaled sums overflow int32 before the clamp) */
 } qcase;
 
 static uint64_t qstate = 0x243f6a8885a308d3ull;
@@ -94,16 +99,38 @@ static void run(af_op op, const af_params *p, const af_tview *in, int n_in, af_t
     free(ctx.scratch), free(ctx.shared);
 }
 
-static void one(const qcase *c)
+/* The CPU has AVX512-VBMI (the depthwise lanes path needs it). */
+static int has_vbmi(void)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    return __builtin_cpu_supports("avx512vbmi");
+#else
+    return 0;
+#endif
+}
+
+/* qconv_vnni_dw.c's lanes path takes the depthwise conv: maps up to 3136 outputs and a padded
+ * plane up to 3600 positions, CONV_INTEGER up to 1024 outputs (oh = 1 for 1-D). */
+static int dw_lanes(const qcase *c, int64_t oh, int64_t ow)
+{
+    int64_t hp = (oh - 1) * c->stride + (c->nsp == 2 ? c->k : 1), wp = (ow - 1) * c->stride + c->k;
+    return has_vbmi() && oh * ow <= 3136 && hp * wp <= 3600 && (!c->op_integer || oh * ow <= 1024);
+}
+
+/* One case; sp2: a 2-D depthwise conv's last spatial extent when not c->sp (0: c->sp). */
+static void one(const qcase *c, int64_t sp2)
 {
     int r = c->nsp + 2;
     int64_t xd[5] = {c->N, c->C}, wd[5] = {c->M, c->C / c->G}, yd[5] = {c->N, c->M};
     int64_t osp1 = (c->sp + 2 * c->pad - c->dil * (c->k - 1) - 1) / c->stride + 1;
+    sp2 = sp2 ? sp2 : c->sp;
+    int64_t osp2 = (sp2 + 2 * c->pad - c->dil * (c->k - 1) - 1) / c->stride + 1;
     af_params p;
     memset(&p, 0, sizeof p);
     p.conv.nsp = c->nsp, p.conv.group = (int32_t)c->G;
     for (int i = 0; i < c->nsp; i++) {
-        xd[2 + i] = c->sp, wd[2 + i] = c->k, yd[2 + i] = osp1;
+        int last = i == c->nsp - 1;
+        xd[2 + i] = last ? sp2 : c->sp, wd[2 + i] = c->k, yd[2 + i] = last ? osp2 : osp1;
         p.conv.kernel[i] = (int32_t)c->k, p.conv.stride[i] = c->stride;
         p.conv.dilation[i] = c->dil, p.conv.pad_begin[i] = p.conv.pad_end[i] = c->pad;
     }
@@ -124,15 +151,27 @@ static void one(const qcase *c)
     store_zp(ydt == AF_DTYPE_I32 ? AF_DTYPE_U8 : ydt, yz, 0,
              irand(0, 255) - (ydt == AF_DTYPE_I8) * 128);
     int64_t nwz = c->wz_per_channel ? c->M : 1;
+    int64_t Kc = nw / c->M; /* weights per output channel */
     for (int64_t m = 0; m < c->M; m++) {
         int32_t z0 = c->wz_per_channel == 3 && c->wdt == AF_DTYPE_U8 ? 128 : 0;
-        store_zp(c->wdt, wz, m, c->wz_per_channel >= 2 ? z0 : zp_rand(c->wdt));
+        int32_t z = c->wz_per_channel == 4 ? zp_rand(c->wdt) / 2 + (c->wdt == AF_DTYPE_U8) * 64
+                    : c->wz_per_channel >= 2 ? z0
+                                             : zp_rand(c->wdt);
+        store_zp(c->wdt, wz, m, z);
+        for (int64_t k = 0; c->wz_per_channel == 4 && k < Kc; k++) { /* w - z within int8 */
+            int32_t lo = c->wdt == AF_DTYPE_U8 ? 0 : -128, v = z + irand(-128, 127);
+            store_zp(c->wdt, wv.data, m * Kc + k, v < lo ? lo : v > lo + 255 ? lo + 255 : v);
+        }
         ws[m] = 0.004f * (float)(1 + m % 7);
-        bias[m] = irand(-20000, 20000);
+        bias[m] = c->bias == 2   ? irand(2145386496, 2147483647)
+                  : c->bias == 3 ? (irand(0, 1) ? 1 : -1) * irand(1 << 23, 1 << 24)
+                                 : irand(-20000, 20000);
     }
+    if (c->ys_kind == 3) ws[5] = INFINITY;
     /* |acc| ~ 100 * sqrt(K) * 128: outputs spread over the range, some saturate */
     ys = xs * 0.004f * 8000.0f * sqrtf((float)K) / 100.0f;
-    if (c->ys_kind) ys = c->ys_kind == 1 ? 0.0f : 1e-7f;
+    if (c->ys_kind == 1 || c->ys_kind == 2) ys = c->ys_kind == 1 ? 0.0f : 1e-7f;
+    if (c->ys_kind == 4 || c->ys_kind == 5) ys = c->ys_kind == 4 ? 13.4f : 1e-10f;
     af_tview in[9];
     int n_in;
     af_op op = c->op_integer ? AF_OP_CONV_INTEGER : AF_OP_QLINEAR_CONV;
@@ -182,18 +221,26 @@ static void one(const qcase *c)
     memcpy(inz, in, sizeof inz);
     int wi = af_kernel_weight_input(op);
     inz[wi].data = calloc((size_t)nw, 1);
-    for (int t = 1; pb && t <= 5; t++) { /* 4: 2 threads without ctx->shared; 5: 1 thread,
-                                           * depthwise without the uint8-code path */
+    /* depthwise on small maps: 16 channels in the lanes, but for runs 5 and 6 */
+    int lanes = packed && dw && dw_lanes(c, c->nsp == 2 ? osp1 : 1, osp2);
+    for (int t = 1; pb && t <= (dw ? 6 : 5); t++) {
+        /* 4: 2 threads without ctx->shared; 5: 1 thread, depthwise on the per-channel int16
+         * path (no uint8-code path, no lanes); 6: 1 thread, the per-channel loops (no lanes) */
         memset(y1.data, 0xA5, yb);
         afk_qconv_vnni_no_dw8 = t == 5;
+        afk_qconv_vnni_no_dwl = t >= 5;
         long runs = afk_qconv_vnni_direct_runs, sruns = afk_qconv_vnni_small_runs;
-        run(op, &p, inz, n_in, &y1, packed, t == 4 ? 2 : t == 5 ? 1 : t, t < 4 || t == 5);
-        afk_qconv_vnni_no_dw8 = 0;
+        long lruns = afk_qconv_vnni_dwl_runs;
+        run(op, &p, inz, n_in, &y1, packed, t == 4 ? 2 : t >= 5 ? 1 : t, t != 4);
+        afk_qconv_vnni_no_dw8 = afk_qconv_vnni_no_dwl = 0;
         CHECK((afk_qconv_vnni_direct_runs > runs) == (direct && t != 4),
               "%s: %d threads: direct path %s", c->name, t,
               afk_qconv_vnni_direct_runs > runs ? "taken" : "not taken");
         CHECK((afk_qconv_vnni_small_runs > sruns) == small, "%s: %d threads: small path %s",
               c->name, t, afk_qconv_vnni_small_runs > sruns ? "taken" : "not taken");
+        CHECK((afk_qconv_vnni_dwl_runs > lruns) == (lanes && t < 5),
+              "%s: run %d: depthwise lanes path %s", c->name, t,
+              afk_qconv_vnni_dwl_runs > lruns ? "taken" : "not taken");
         int64_t bad = -1;
         for (size_t i = 0; i < yb && bad < 0; i++)
             if (((uint8_t *)y0.data)[i] != ((uint8_t *)y1.data)[i]) bad = (int64_t)i;
@@ -268,6 +315,55 @@ int main(void)
         {"depthwise symmetric y_scale 0", 0, 2, 1, 8, 8, 8, 9, 3, 1, 1, 1, U, S, U, 2, 1, 1},
         {"depthwise symmetric conv_integer", 1, 2, 1, 8, 8, 8, 9, 3, 2, 1, 1, U, S, U, 2, 0, 0},
         {"depthwise dil 2 (reference)", 0, 2, 1, 8, 8, 8, 12, 3, 1, 2, 2, U, S, U, 1, 1, 0},
+        /* small maps, 16 channels in the lanes (int8 taps by vpdpbusd when every w - wz fits
+         * int8, else f32 FMAs): 7x7 to 56x56 and odd or non-square maps, 3x3 to 7x7, stride 1
+         * and 2, channels not a multiple of 16, asymmetric weights (wide: f32; near their
+         * zero points: int8), s8 activations and outputs, batch 2, CONV_INTEGER, large
+         * scales (no packed requantization), biases that wrap the int32 sums, a group whose
+         * scale is infinite (the per-channel loops, then the lanes again) */
+        {"dw lanes 3x3 7x7 C=48", 0, 2, 1, 48, 48, 48, 7, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"dw lanes 3x3 14x14 C=20 batch 2", 0, 2, 2, 20, 20, 20, 14, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"dw lanes 3x3 5x5 C=37 s8 x", 0, 2, 1, 37, 37, 37, 5, 3, 1, 1, 1, S, S, U, 2, 1, 0},
+        {"dw lanes 3x3 s2 14x14 s8 y", 0, 2, 1, 40, 40, 40, 14, 3, 2, 1, 1, U, S, S, 2, 1, 0},
+        {"dw lanes 3x3 s2 p0 16x16 (last row unread)", 0, 2, 1, 17, 17, 17, 16, 3, 2, 0, 1, U, S,
+         U, 2, 1, 0},
+        {"dw lanes 5x5 7x7 C=20", 0, 2, 1, 20, 20, 20, 7, 5, 1, 2, 1, U, S, U, 2, 1, 0},
+        {"dw lanes 5x5 s2 14x14 s8 x", 0, 2, 1, 33, 33, 33, 14, 5, 2, 2, 1, S, S, U, 2, 1, 0},
+        {"dw lanes 7x7 9x9 C=20", 0, 2, 1, 20, 20, 20, 9, 7, 1, 3, 1, U, S, U, 2, 1, 0},
+        {"dw lanes 7x7 s2 13x13 s8 y", 0, 2, 2, 18, 18, 18, 13, 7, 2, 3, 1, U, S, S, 2, 1, 0},
+        {"dw lanes 2x2 s2 p0 10x10", 0, 2, 1, 16, 16, 16, 10, 2, 2, 0, 1, U, S, U, 2, 1, 0},
+        {"dw lanes 3x3 28x28", 0, 2, 1, 24, 24, 24, 28, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"dw lanes 3x3 s2 56x56", 0, 2, 1, 18, 18, 18, 56, 3, 2, 1, 1, U, S, U, 2, 1, 0},
+        {"dw lanes 5x5 s2 56x56", 0, 2, 1, 17, 17, 17, 56, 5, 2, 2, 1, U, S, U, 2, 1, 0},
+        {"dw lanes 3x3 57x57 (per-channel)", 0, 2, 1, 17, 17, 17, 57, 3, 1, 1, 1, U, S, U, 2, 1,
+         0},
+        {"dw lanes asym wide w 3x3 7x7 (f32)", 0, 2, 1, 37, 37, 37, 7, 3, 1, 1, 1, U, U, U, 1, 1,
+         0},
+        {"dw lanes asym wide w 5x5 s2 11x11 s8", 0, 2, 2, 20, 20, 20, 11, 5, 2, 2, 1, S, S, S, 1,
+         1, 0},
+        {"dw lanes asym wide w per tensor 7x7 k7", 0, 2, 1, 20, 20, 20, 8, 7, 1, 3, 1, U, U, U, 0,
+         1, 0},
+        {"dw lanes asym near w s8 5x5 s2", 0, 2, 2, 20, 20, 20, 12, 5, 2, 2, 1, S, S, S, 4, 1, 0},
+        {"dw lanes bias wraps, int8 w", 0, 2, 1, 20, 20, 20, 7, 3, 1, 1, 1, U, S, U, 2, 2, 0},
+        {"dw lanes bias wraps, wide w (f32 unfolded)", 0, 2, 1, 20, 20, 20, 7, 3, 1, 1, 1, U, U,
+         S, 1, 2, 0},
+        {"dw lanes bias 2^23.., wide w (f32 unfolded)", 0, 2, 1, 37, 37, 37, 9, 3, 1, 1, 1, U,
+         U, U, 1, 3, 4},
+        {"dw lanes bias 2^23.., int8 w", 0, 2, 1, 37, 37, 37, 9, 3, 1, 1, 1, S, S, S, 2, 3, 4},
+        {"dw lanes y_scale tiny int8 w", 0, 2, 1, 20, 20, 20, 7, 3, 1, 1, 1, U, S, U, 2, 1, 2},
+        {"dw lanes y_scale 1e-10 int8 w s8 y", 0, 2, 1, 20, 20, 20, 7, 3, 1, 1, 1, U, S, S, 2, 1,
+         5},
+        {"dw lanes y_scale 1e-10 wide w", 0, 2, 1, 20, 20, 20, 7, 3, 1, 1, 1, U, U, U, 1, 1, 5},
+        {"dw lanes y_scale tiny wide w s8 y", 0, 2, 1, 20, 20, 20, 9, 5, 1, 2, 1, U, U, S, 1, 1,
+         2},
+        {"dw lanes y_scale 0", 0, 2, 1, 20, 20, 20, 7, 3, 1, 1, 1, U, S, U, 2, 1, 1},
+        {"dw lanes one group's scale inf", 0, 2, 2, 40, 40, 40, 7, 3, 1, 1, 1, U, S, U, 2, 1, 3},
+        {"dw lanes conv_integer 7x7", 1, 2, 2, 20, 20, 20, 7, 3, 1, 1, 1, U, S, U, 2, 0, 0},
+        {"dw lanes conv_integer wide w s2", 1, 2, 1, 37, 37, 37, 13, 3, 2, 1, 1, S, U, U, 1, 0, 0},
+        {"dw lanes conv_integer 5x5 27x27", 1, 2, 1, 17, 17, 17, 27, 5, 1, 2, 1, U, S, U, 2, 0, 0},
+        {"dw conv_integer 33x33 (per-channel)", 1, 2, 1, 17, 17, 17, 33, 3, 1, 1, 1, U, S, U, 2,
+         0, 0},
+        {"dw lanes 1-D k5 s2 C=20", 0, 1, 2, 20, 20, 20, 50, 5, 2, 2, 1, U, S, U, 2, 1, 0},
         {"channel multiplier 2 (reference)", 0, 2, 1, 8, 16, 8, 10, 3, 1, 1, 1, U, S, U, 1, 1, 0},
         {"1-D K=3x130", 0, 1, 1, 130, 8, 1, 70, 3, 1, 1, 1, U, S, U, 1, 1, 0},
         /* the tiles straight from the channel-quad image: C not a multiple of 4 (channels
@@ -309,7 +405,21 @@ int main(void)
         {"conv_integer u8/u8", 1, 2, 1, 20, 12, 1, 9, 3, 1, 1, 1, U, U, U, 1, 0, 0},
         {"conv_integer s8/s8 grouped", 1, 2, 1, 16, 16, 2, 8, 3, 2, 1, 1, S, S, U, 0, 0, 0},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) one(&cases[i]);
+    /* non-square depthwise maps on the lanes path (sp x sp2) */
+    static const struct {
+        qcase c;
+        int64_t sp2;
+    } wide[] = {
+        {{"dw lanes 3x3 9x13 C=37 u8 w 128", 0, 2, 1, 37, 37, 37, 9, 3, 1, 1, 1, U, U, U, 3, 1, 0},
+         13},
+        {{"dw lanes 3x3 s2 13x9 odd", 0, 2, 2, 20, 20, 20, 13, 3, 2, 1, 1, S, S, S, 2, 0, 0}, 9},
+        {{"dw lanes asym near w 3x3 9x13 (int8)", 0, 2, 1, 37, 37, 37, 9, 3, 1, 1, 1, U, U, U, 4,
+          1, 0},
+         13},
+        {{"dw lanes 5x5 s2 6x31 wide w", 0, 2, 1, 20, 20, 20, 6, 5, 2, 2, 1, U, U, U, 1, 1, 0}, 31},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) one(&cases[i], 0);
+    for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++) one(&wide[i].c, wide[i].sp2);
     if (!afk_q8_available()) printf("test_qconv_vnni: no AVX512-VNNI, reference path only\n");
     return check_report("test_qconv_vnni");
 }

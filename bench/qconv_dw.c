@@ -87,8 +87,10 @@ static int setup(const shape *s, int nt, node *u)
     void *packed = aligned_alloc(64, (pb + 63) / 64 * 64);
     af_kernel_prepack(op, &u->p, u->in, 9, &u->y, 1, packed);
     af_err err = {0};
-    u->ctx = (af_kctx){.scratch = aligned_alloc(64, need * (size_t)nt), .scratch_bytes = need * (size_t)nt,
-                       .n_threads = nt, .packed = packed};
+    u->ctx = (af_kctx){.scratch = aligned_alloc(64, need * (size_t)nt),
+                       .scratch_bytes = need * (size_t)nt,
+                       .n_threads = nt,
+                       .packed = packed};
     return afk_pool_create(nt, &u->ctx.pool, &err) == AF_OK;
 }
 
@@ -127,7 +129,8 @@ static void bench_shape(const shape *s, int nt)
     printf("C%-4lld %3lldx%-3lld k%lld s%lld: per-channel %7.4f (min %7.4f) ms  lanes %7.4f "
            "(min %7.4f) ms  (%.2fx)%s%s\n",
            (long long)s->C, (long long)s->H, (long long)s->H, (long long)s->k, (long long)s->s,
-           t[0][ROUNDS / 2], t[0][0], t[1][ROUNDS / 2], t[1][0], t[0][ROUNDS / 2] / t[1][ROUNDS / 2],
+           t[0][ROUNDS / 2], t[0][0], t[1][ROUNDS / 2], t[1][0],
+           t[0][ROUNDS / 2] / t[1][ROUNDS / 2],
            afk_qconv_vnni_dwl_runs > before ? "" : "  [lanes path not taken]",
            same ? "" : "  OUTPUTS DIFFER");
     afk_pool_free(u.ctx.pool);

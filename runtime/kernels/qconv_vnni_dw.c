@@ -1,12 +1,12 @@
 /* runtime/kernels/qconv_vnni_dw.c — qconv_vnni.c's depthwise convs (stride 1 or 2, kernels up
- * to 7 x 7, no dilation; qv_is_dw), exact like the rest of it. Maps up to 56 x 56 (with
- * AVX512-VBMI): 16 channels in the lanes (qv_dwl: the group's codes transposed into a padded
- * plane, vpdpbusd on 4 taps at a time when every w - wz fits int8, else f32 FMAs, requantized
- * per lane and transposed back). Larger maps, and groups whose output scale is not finite: one
- * channel at a time, qv_dw8_channel on the uint8 codes when every w - wz fits int8 (symmetric
- * weights; needs AVX512-VBMI), qv_dw_channel on int16 pairs otherwise, each channel's outputs
- * requantized as qconv.h's requant does. Tasks are channels of one image, each computed whole,
- * so the bytes do not depend on the thread count. */
+ * to 7 x 7, no dilation; qv_is_dw), exact like the rest of it. Maps up to 112 x 112 outputs
+ * (with AVX512-VBMI): 16 channels in the lanes (qv_dwl: the group's codes transposed into a
+ * padded plane, made in bands of rows, vpdpbusd on 4 taps at a time when every w - wz fits
+ * int8, else f32 FMAs, requantized per lane and transposed back). Larger maps, and groups whose
+ * output scale is not finite: one channel at a time, qv_dw8_channel on the uint8 codes when
+ * every w - wz fits int8 (symmetric weights; needs AVX512-VBMI), qv_dw_channel on int16 pairs
+ * otherwise, each channel's outputs requantized as qconv.h's requant does. Tasks are channels
+ * of one image, each computed whole, so the bytes do not depend on the thread count. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -44,50 +44,65 @@ static int64_t qv_dw8_sums(const qconv *q, int64_t Wp)
     return (n + 15) / 16 * 16 + 32;
 }
 
-/* qv_dwl's padded plane: rows Hp of Wp positions (each the 16 lanes of a channel group),
- * exactly the reach of the outputs (an input row or column past it is never read). */
-static void qv_dwl_plane(const qconv *q, int64_t *Hp, int64_t *Wp)
+/* qv_dwl's geometry, the same for every group of a run: the padded plane (rows Hp of Wp
+ * positions, each the 16 lanes of a channel group: exactly the reach of the outputs, an input
+ * row or column past it never read) is made in bands of RB output rows, Hb plane rows each (the
+ * last may be shorter), so that a band's quads or f32 plane (64 bytes a position) stay within
+ * QV_DWL_BAND bytes (in L2) on any map; the byte plane P's rows have a spare column (Wpp = Wp +
+ * 1) where input columns past the reach go; Wq quads a row (the output columns', + 4 / s2 for
+ * a second tap group). */
+typedef struct qv_dwl_geo {
+    int64_t Hp, Wp, Wpp, Wq, RB, Hb;
+} qv_dwl_geo;
+
+/* QV_DWL_BAND: a band's quads or f32 plane; QV_DWL_WMAX: the widest plane rows. */
+enum { QV_DWL_BAND = 128 * 1024, QV_DWL_WMAX = 512 };
+
+static void qv_dwl_geometry(const qconv *q, qv_dwl_geo *g)
 {
-    *Hp = (q->out[1] - 1) * q->s[1] + q->k[1];
-    *Wp = (q->out[2] - 1) * q->s[2] + q->k[2];
+    int64_t s1 = q->s[1], k1 = q->k[1];
+    g->Hp = (q->out[1] - 1) * s1 + k1;
+    g->Wp = (q->out[2] - 1) * q->s[2] + q->k[2];
+    g->Wpp = g->Wp + 1;
+    g->Wq = q->out[2] + (q->k[2] > 4 ? 4 / q->s[2] : 0);
+    int64_t rows = QV_DWL_BAND / (64 * g->Wpp); /* plane rows in the budget */
+    g->RB = rows > k1 ? (rows - k1) / s1 + 1 : 1;
+    g->RB = g->RB < q->out[1] ? g->RB : q->out[1];
+    g->Hb = (g->RB - 1) * s1 + k1;
 }
 
-/* Maps for qv_dwl: at most QV_DWL_OSP outputs per channel and a plane of at most QV_DWL_PLANE
- * positions (56 x 56 maps, stride 1 or 2: a scratch of ~330 KB per thread, in L2). 112 x 112
- * maps gain little (stride 1 ~1.15x, stride 2 none) for 2 MB more; CONV_INTEGER's int32 staging
- * (64 bytes an output) only up to QV_DWL_I32 outputs. */
-enum { QV_DWL_OSP = 3136, QV_DWL_PLANE = 3600, QV_DWL_I32 = 1024 };
+/* Maps for qv_dwl: rows up to QV_DWL_WMAX positions (the scratch is then at most ~0.35 MB per
+ * thread), outputs up to QV_DWL_OSP per channel (112 x 112, the largest measured: the header
+ * of the qv_dwl section). */
+enum { QV_DWL_OSP = 112 * 112 };
 static int qv_dwl_shape(const qconv *q)
 {
-    int64_t Hp, Wp;
-    qv_dwl_plane(q, &Hp, &Wp);
-    return q->out[1] * q->out[2] <= QV_DWL_OSP && Hp * Wp <= QV_DWL_PLANE;
+    qv_dwl_geo g;
+    qv_dwl_geometry(q, &g);
+    return g.Wp <= QV_DWL_WMAX && q->out[1] * q->out[2] <= QV_DWL_OSP;
 }
 
-/* qv_dwl's scratch, from the thread's slice aligned to 64 (qv_dwl_scratch): the f32 plane or
- * the quads (64 bytes a position), the weights (int32, then f32 in place for qv_dwlf) and their
- * dwords, P (16 bytes a position, + 4 of slack: the spare and the quads' reads), the staging
- * (16 bytes an output, or CONV_INTEGER's 64, + 16 outputs), the input positions' offsets
- * (int32). The flags say what the task's earlier groups left set up. */
+/* qv_dwl's scratch, from the thread's slice aligned to 64 (qv_dwl_scratch): a band's f32 plane
+ * or quads (64 bytes a position), the weights (int32, then f32 in place for qv_dwlf) and their
+ * dwords, P (a band's rows + 1 of slack for the quads' reads, 16 bytes a position), the staging
+ * (a band's outputs, 64 bytes each, + 16), the input positions' offsets in a band (int32). The
+ * flags say what the task's earlier groups left set up. */
 typedef struct qv_dwl_mem {
     float *plane; /* or the quads */
     int32_t *wi, *wq, *dst;
     uint8_t *P, *st;
-    int border, offsets; /* P's border, dst */
+    int border, offsets; /* P's left and right padding, dst */
 } qv_dwl_mem;
 
-static size_t qv_dwl_layout(const qconv *q, int64_t Hp, int64_t Wp, uintptr_t base,
-                            qv_dwl_mem *s)
+static size_t qv_dwl_layout(const qconv *q, const qv_dwl_geo *g, uintptr_t base, qv_dwl_mem *s)
 {
     uintptr_t a = (base + 63) & ~(uintptr_t)63, p = a;
-    int64_t osp = q->out[1] * q->out[2];
-    s->plane = (float *)p, p += (uintptr_t)(64 * Hp * Wp);
+    s->plane = (float *)p, p += (uintptr_t)(64 * g->Hb * g->Wpp);
     s->wi = (int32_t *)p, p += (uintptr_t)(64 * q->k[1] * q->k[2]);
     s->wq = (int32_t *)p, p += (uintptr_t)(128 * q->k[1]);
-    s->P = (uint8_t *)p, p += (uintptr_t)(16 * (Hp * Wp + 4));
-    int64_t st = 16 * (osp + 16), st32 = 64 * ((osp < QV_DWL_I32 ? osp : QV_DWL_I32) + 16);
-    s->st = (uint8_t *)p, p += (uintptr_t)(st > st32 ? st : st32);
-    s->dst = (int32_t *)p, p += (uintptr_t)(4 * q->in[1] * q->in[2]);
+    s->P = (uint8_t *)p, p += (uintptr_t)(16 * (g->Hb + 1) * g->Wpp);
+    s->st = (uint8_t *)p, p += (uintptr_t)(64 * (g->RB * q->out[2] + 16));
+    s->dst = (int32_t *)p, p += (uintptr_t)(4 * g->Hb * q->in[2]);
     s->border = s->offsets = 0;
     return (size_t)(p - base);
 }
@@ -95,10 +110,10 @@ static size_t qv_dwl_layout(const qconv *q, int64_t Hp, int64_t Wp, uintptr_t ba
 /* qv_dwl's scratch per thread: qv_dwl_layout's bytes from a base 63 bytes short of alignment. */
 static size_t qv_dwl_scratch(const qconv *q)
 {
-    int64_t Hp, Wp;
+    qv_dwl_geo g;
     qv_dwl_mem s;
-    qv_dwl_plane(q, &Hp, &Wp);
-    return qv_dwl_layout(q, Hp, Wp, 1, &s);
+    qv_dwl_geometry(q, &g);
+    return qv_dwl_layout(q, &g, 1, &s);
 }
 
 size_t afk_qv_dw_scratch(const qconv *q)
@@ -369,7 +384,7 @@ QV_TGT_VBMI static int qv_dw8_channel(const qv_job *j, int64_t n, int64_t m, int
     return 1;
 }
 
-/* ---- small maps: 16 channels in the lanes (qv_dwl) ----
+/* ---- 16 channels in the lanes (qv_dwl) ----
  *
  * Per group of 16 channels (lanes l; channels past M have weight 0 and are not stored), with
  * xu the uint8 codes (int8 ones ^ 0x80) and wd = w - wz, on a padded plane of the group
@@ -379,8 +394,9 @@ QV_TGT_VBMI static int qv_dw8_channel(const qv_job *j, int64_t n, int64_t m, int
  *   bias'[l] = bias[l] - xzu sum_{a, b} wd[a][b][l]    (int32, wrapping)
  *
  * which is sum wd (xu - xzu) + bias modulo 2^32, the reference's value; no lane is wasted on
- * any map width. The input comes in by 16 x 16 byte transposes (channels -> positions) into a
- * byte plane P [Hp][Wp][16], then:
+ * any map width. The plane is made in bands of rows (qv_dwl_geo; one band up to ~40 x 40 maps,
+ * halo rows again in each band): the input comes in by 16 x 16 byte transposes (channels ->
+ * positions) into a byte plane P [rows][Wp + 1][16], then:
  *  - every wd of the group in int8 (symmetric weights; qv_dwl8): per plane row and output
  *    column j, Q[r][j] = lane l's dword of the codes at columns s2 j .. s2 j + 3 (one vpermb of
  *    P's 64 bytes there), so a kernel row of up to 4 taps is one vpdpbusd on 16 outputs (two
@@ -391,14 +407,15 @@ QV_TGT_VBMI static int qv_dw8_channel(const qv_job *j, int64_t n, int64_t m, int
  *    |bias'| < 2^23, so every f32 step stays below 2^24 and is exact, and acc is (float) of the
  *    int32 the reference requantizes; else they start at 0 and bias' is added to cvtps2dq(acc)
  *    wrapping.
- * Each lane is requantized with its channel's scale (qv_requant16's steps, lane for lane) to a
- * byte, [osp][16] bytes staged, and 16 x 16 byte transposes store the channels' planes (NCHW).
- * CONV_INTEGER stages the int32 and transposes it with afk_tr16. A group whose scale is not
- * finite takes the per-channel loops (qconv.h's scalar requant).
+ * Each lane is requantized with its channel's scale (qv_requant16's steps, lane for lane; 64
+ * lanes by saturating packs when every |scale| <= 1/2) to a byte, the band's [outputs][16]
+ * bytes staged, and 16 x 16 byte transposes store the channels' planes (NCHW). CONV_INTEGER
+ * stages the int32 and transposes it with afk_tr16. A group whose scale is not finite takes the
+ * per-channel loops (qconv.h's scalar requant).
  * Measured on Zen 5, 1 thread, against the per-channel loops (bench/qconv_dw.c; symmetric
- * weights, 3x3): 960 channels at 7x7 ~6x faster, 576 at 14x14 ~3x, 192 at 28x28 ~2.3x, 144 at
- * 56x56 ~1.6x (stride 2: ~1.3x); 112x112 maps ~1.15x (stride 1) or not at all (stride 2) for
- * 2 MB more scratch per thread, so maps up to QV_DWL_OSP only. */
+ * weights, 3x3): 960 channels at 7x7 ~8x faster, 576 at 14x14 ~3x, 192 at 28x28 ~2x, 144 at
+ * 56x56 ~1.4x (stride 2 ~1.3x), 32 at 112x112 and 96 at 112x112 stride 2 ~1.15x (bands of
+ * 128 KB: 1.25x faster than one plane there). */
 
 #define QV_TGT_DWL                                                                            \
     __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,avx2,fma")))
@@ -459,12 +476,18 @@ QV_TGT_DWL QV_INL void qv_dwl_gather(const uint8_t *src, int64_t stride, int64_t
 }
 
 // the 128-bit lanes i < n of a[0..3] (lane i: a[i / 4] lane i % 4) stored at d + off[i] (16
-// bytes each); the lane numbers are constants
-QV_TGT_DWL QV_INL void qv_dwl_lanes(const __m512i *a, int64_t n, uint8_t *d, const int32_t *off)
+// bytes each); the lane numbers are constants; a whole vector whose 4 lanes go to 64 bytes in a
+// row (cont: off[] steps of 16) is one store
+QV_TGT_DWL QV_INL void qv_dwl_lanes(const __m512i *a, int64_t n, uint8_t *d, const int32_t *off,
+                                    int cont)
 {
 #pragma GCC unroll 4
     for (int g = 0; g < 4; g++) {
         if (4 * g >= n) break;
+        if (cont && 4 * g + 3 < n && off[4 * g + 3] - off[4 * g] == 48) {
+            _mm512_storeu_si512(d + off[4 * g], a[g]);
+            continue;
+        }
         _mm_storeu_si128((__m128i *)(void *)(d + off[4 * g]), _mm512_castsi512_si128(a[g]));
         if (4 * g + 1 < n)
             _mm_storeu_si128((__m128i *)(void *)(d + off[4 * g + 1]),
@@ -488,23 +511,21 @@ QV_TGT_DWL QV_INL __m512i qv_dwl_widen(__m512i a, int i)
     return _mm512_maskz_permutexvar_epi8((__mmask64)0x1111111111111111ull, idx, a);
 }
 
-// dst[p] (p < H W) = 16 x the plane position of input position p (P's byte offset, the f32
-// plane's float offset); positions past the outputs' reach go to the spare position Hp Wp, which
-// only weight-0 taps read. 16 at a time: o + 16 (ix + lane) on a row's columns in the plane.
-QV_TGT_DWL static void qv_dwl_dst(const qconv *q, int64_t Hp, int64_t Wp, int32_t *dst)
+// dst[p] (p < Hb W: a band's input rows from its first) = 16 x the position in P (its byte
+// offset; the f32 plane's float offset) from the band's first input row, column ix + pb2 or the
+// row's spare column Wp for columns past the reach, which only weight-0 taps read
+QV_TGT_DWL static void qv_dwl_dst(const qconv *q, const qv_dwl_geo *g, int32_t *dst)
 {
-    int64_t W = q->in[2], pb2 = q->pb[2], nw = Wp - pb2 < W ? Wp - pb2 : W; /* columns in */
+    int64_t W = q->in[2];
     const __m512i step = _mm512_set_epi32(240, 224, 208, 192, 176, 160, 144, 128, 112, 96, 80,
                                           64, 48, 32, 16, 0);
-    const __m512i spare = _mm512_set1_epi32((int32_t)(16 * Hp * Wp));
-    for (int64_t iy = 0; iy < q->in[1]; iy++, dst += W) {
-        int64_t r = iy + q->pb[1], n = r < Hp ? nw : 0;
-        __m512i o = _mm512_add_epi32(_mm512_set1_epi32((int32_t)(16 * (r * Wp + pb2))), step);
+    for (int64_t r = 0; r < g->Hb; r++, dst += W) {
+        __m512i o = _mm512_add_epi32(_mm512_set1_epi32((int32_t)(16 * (r * g->Wpp + q->pb[2]))),
+                                     step);
+        const __m512i spare = _mm512_set1_epi32((int32_t)(16 * (r * g->Wpp + g->Wp)));
         for (int64_t ix = 0; ix < W; ix += 16, o = _mm512_add_epi32(o, _mm512_set1_epi32(256))) {
             __mmask16 k = W - ix >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (W - ix)) - 1);
-            __mmask16 in = n - ix >= 16 ? (__mmask16)0xffff
-                                         : n > ix ? (__mmask16)((1u << (n - ix)) - 1) : 0;
-            _mm512_mask_storeu_epi32(dst + ix, k, _mm512_mask_blend_epi32(in, spare, o));
+            _mm512_mask_storeu_epi32(dst + ix, k, _mm512_min_epi32(o, spare));
         }
     }
 }
@@ -516,53 +537,62 @@ QV_TGT_DWL static void qv_dwl_pad(uint8_t *P, int64_t p0, int64_t p1, uint8_t xz
     for (int64_t p = p0; p < p1; p++) _mm_storeu_si128((__m128i *)(void *)(P + 16 * p), v);
 }
 
-// P's rows and columns that no input position fills: xzu (the padding)
-static void qv_dwl_border(const qv_job *j, int64_t Hp, int64_t Wp, uint8_t *P)
+// P's padding columns (left pb2, right past the input) on the Hb rows of a band: xzu; the fill
+// never writes them, so they stay set for the task's bands and groups
+static void qv_dwl_border(const qv_job *j, const qv_dwl_geo *g, uint8_t *P)
 {
     const qconv *q = j->q;
-    uint8_t z = (uint8_t)j->xzu;
-    int64_t r0 = q->pb[1] < Hp ? q->pb[1] : Hp, r1 = q->pb[1] + q->in[1];
-    int64_t c0 = q->pb[2] < Wp ? q->pb[2] : Wp, c1 = q->pb[2] + q->in[2];
-    r1 = r1 < Hp ? r1 : Hp, c1 = c1 < Wp ? c1 : Wp;
-    qv_dwl_pad(P, 0, r0 * Wp, z);
-    for (int64_t r = r0; r < r1; r++) {
-        qv_dwl_pad(P, r * Wp, r * Wp + c0, z);
-        qv_dwl_pad(P, r * Wp + c1, (r + 1) * Wp, z);
+    int64_t c0 = q->pb[2] < g->Wp ? q->pb[2] : g->Wp, c1 = q->pb[2] + q->in[2];
+    c1 = c1 < g->Wp ? c1 : g->Wp;
+    for (int64_t r = 0; r < g->Hb; r++) {
+        qv_dwl_pad(P, r * g->Wpp, r * g->Wpp + c0, (uint8_t)j->xzu);
+        qv_dwl_pad(P, r * g->Wpp + c1, r * g->Wpp + g->Wp, (uint8_t)j->xzu);
     }
-    qv_dwl_pad(P, r1 * Wp, Hp * Wp, z);
 }
 
-// P (Hp, Wp, 16) u8 = the codes xu of the nc channels at x0 (planes of H W codes), input
-// position p at dst[p]: 16 positions of the flat plane (across rows) at a time
-QV_TGT_DWL static void qv_dwl_fill(const qv_job *j, const uint8_t *x0, int64_t nc,
-                                   const int32_t *dst, uint8_t *P)
+// P's rows [0, nr) = the band of plane rows from pr0: the codes xu of the nc channels at x0
+// (planes of H W codes) in the input rows it covers (input position p of the band at dst[p],
+// 16 positions of the flat plane, across rows, at a time), whole rows of xzu above and below
+// the input (the padding)
+QV_TGT_DWL static void qv_dwl_fill(const qv_job *j, const qv_dwl_geo *g, const uint8_t *x0,
+                                   int64_t nc, int64_t pr0, int64_t nr, const int32_t *dst,
+                                   uint8_t *P)
 {
-    int64_t hw = j->q->in[1] * j->q->in[2];
+    const qconv *q = j->q;
+    int64_t H = q->in[1], W = q->in[2], hw = H * W, pb1 = q->pb[1];
+    int64_t ia = pr0 - pb1 > 0 ? pr0 - pb1 : 0, ib = pr0 + nr - pb1 < H ? pr0 + nr - pb1 : H;
+    int64_t top = pb1 - pr0 < nr ? pb1 - pr0 : nr, bot = H + pb1 - pr0 > 0 ? H + pb1 - pr0 : 0;
+    if (top > 0) qv_dwl_pad(P, 0, top * g->Wpp, (uint8_t)j->xzu);
+    if (bot < nr) qv_dwl_pad(P, bot * g->Wpp, nr * g->Wpp, (uint8_t)j->xzu);
+    if (ib <= ia) return;
     const __m512i fl = _mm512_set1_epi8((char)j->flip);
-    for (int64_t p = 0; p < hw; p += 16, dst += 16) {
-        int64_t np = hw - p < 16 ? hw - p : 16;
+    uint8_t *d = P + 16 * (ia + pb1 - pr0) * g->Wpp;
+    const uint8_t *x = x0 + ia * W;
+    for (int64_t p = 0, n = (ib - ia) * W; p < n; p += 16, dst += 16) {
+        int64_t np = n - p < 16 ? n - p : 16;
         __m512i a[4];
-        qv_dwl_gather(x0 + p, hw, nc, (__mmask16)((1u << np) - 1), fl, a);
-        qv_dwl_lanes(a, np, P, dst);
+        qv_dwl_gather(x + p, hw, nc, (__mmask16)((1u << np) - 1), fl, a);
+        qv_dwl_lanes(a, np, d, dst, 1);
     }
 }
 
-// Q[r][c] (r < Hp, c < Wq; 64 bytes) = lane l's dword of the codes at P's (r, s2 c + t), t < 4:
-// a vpermb of the 64 bytes there, byte 4 l + t = 16 t + l (reads up to 3 positions past
-// P's last, the slack)
-QV_TGT_DWL static void qv_dwl_quads(const uint8_t *P, int64_t Hp, int64_t Wp, int64_t s2,
+// Q[r][c] (r < nr, c < Wq; 64 bytes) = lane l's dword of the codes at P's (r, s2 c + t), t < 4:
+// a vpermb of the 64 bytes there, byte 4 l + t = 16 t + l (P rows of Wpp; reads up to 2
+// positions past a row's spare column, into the next row or the slack row)
+QV_TGT_DWL static void qv_dwl_quads(const uint8_t *P, int64_t nr, int64_t Wpp, int64_t s2,
                                     int64_t Wq, uint8_t *Q)
 {
     const __m512i idx = _mm512_set_epi32(
         0x3f2f1f0f, 0x3e2e1e0e, 0x3d2d1d0d, 0x3c2c1c0c, 0x3b2b1b0b, 0x3a2a1a0a, 0x39291909,
         0x38281808, 0x37271707, 0x36261606, 0x35251505, 0x34241404, 0x33231303, 0x32221202,
         0x31211101, 0x30201000);
-    for (int64_t r = 0; r < Hp; r++, P += 16 * Wp)
+    for (int64_t r = 0; r < nr; r++, P += 16 * Wpp)
         for (int64_t c = 0; c < Wq; c++, Q += 64)
-            _mm512_storeu_si512(Q, _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(P + 16 * s2 * c)));
+            _mm512_storeu_si512(Q, _mm512_permutexvar_epi8(idx,
+                                                           _mm512_loadu_si512(P + 16 * s2 * c)));
 }
 
-// the f32 plane (Hp Wp positions, 16 lanes) = P's codes
+// the f32 plane (n positions, 16 lanes) = P's codes
 QV_TGT_DWL static void qv_dwl_widen_all(const uint8_t *P, int64_t n, float *plane)
 {
     for (int64_t p = 0; p < n; p++)
@@ -610,7 +640,8 @@ QV_TGT_DWL static void qv_dwl_wq(const int32_t *wi, int64_t k1, int64_t k2, int3
         for (int64_t h = 0; h < 2; h++) {
             __m512i d = _mm512_setzero_si512();
             for (int64_t t = 0; t < 4 && 4 * h + t < k2; t++) {
-                __m512i v = _mm512_and_si512(_mm512_loadu_si512(wi + 16 * (a * k2 + 4 * h + t)), m8);
+                const int32_t *w = wi + 16 * (a * k2 + 4 * h + t);
+                __m512i v = _mm512_and_si512(_mm512_loadu_si512(w), m8);
                 d = _mm512_or_si512(d, _mm512_sllv_epi32(v, _mm512_set1_epi32((int)(8 * t))));
             }
             _mm512_storeu_si512(wq + 16 * (2 * a + h), d);
@@ -621,7 +652,7 @@ QV_TGT_DWL static void qv_dwl_wq(const int32_t *wi, int64_t k1, int64_t k2, int3
  * scale, the clamp bounds (lo - zp, hi - zp) and zp; rq 0: CONV_INTEGER (the int32 staged);
  * pack: every |scale| <= 1/2 (qv_dwl_pack4), i8: int8 outputs. */
 typedef struct qv_dwl_epi {
-    __m512i bias, zp;
+    __m512i bias, zp, zp16; /* zp16: zp in 32 int16 lanes */
     __m512 fb, sc, lo, hi;
     int rq, fold, pack, i8;
 } qv_dwl_epi;
@@ -642,9 +673,11 @@ QV_TGT_DWL QV_INL void qv_dwl_out(__m512i v, __m512 f, int fold, const qv_dwl_ep
 }
 
 // 4 outputs' (float) values f[0..3] requantized into the staging's 64 bytes at st when every
-// |scale| <= 1/2 (as qv_requant_pack): |f sc| <= 2^30, so rint(f sc) + zp fits int32 and the
-// int32 -> int16 -> 8-bit saturating packs are the clamp to the type's range (clamping to the
-// integers lo - zp, hi - zp commutes with rint). The packs leave byte 16 L + 4 i + t = output i's
+// |scale| <= 1/2 (as qv_requant_pack): |f sc| <= 2^30, so r = rint(f sc) fits int32, and the
+// int32 -> int16 saturating pack, + zp saturating in int16, then the 8-bit saturating pack give
+// the type's clamp of r + zp (clamping to the integers lo - zp, hi - zp commutes with rint; r
+// past int16 gives the same end of the 8-bit range with or without the first saturation, as
+// |zp| <= 255). The packs leave byte 16 L + 4 i + t = output i's
 // channel 4 L + t; one vpermb puts output i's 16 channels at 16 i (index 16 i + c: 16 (c / 4) +
 // 4 i + c % 4).
 QV_TGT_DWL QV_INL void qv_dwl_pack4(const __m512 *f, const qv_dwl_epi *e, uint8_t *st)
@@ -655,9 +688,9 @@ QV_TGT_DWL QV_INL void qv_dwl_pack4(const __m512 *f, const qv_dwl_epi *e, uint8_
         0x13121110, 0x03020100);
     __m512i q[4];
 #pragma GCC unroll 4
-    for (int i = 0; i < 4; i++)
-        q[i] = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(f[i], e->sc)), e->zp);
-    __m512i a = _mm512_packs_epi32(q[0], q[1]), b = _mm512_packs_epi32(q[2], q[3]);
+    for (int i = 0; i < 4; i++) q[i] = _mm512_cvtps_epi32(_mm512_mul_ps(f[i], e->sc));
+    __m512i a = _mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), e->zp16);
+    __m512i b = _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), e->zp16);
     __m512i c = e->i8 ? _mm512_packs_epi16(a, b) : _mm512_packus_epi16(a, b);
     _mm512_storeu_si512(st, _mm512_permutexvar_epi8(idx, c));
 }
@@ -686,6 +719,7 @@ QV_TGT_DWL QV_INL void qv_dwl8_blk(const uint8_t *src, int64_t rb, const int32_t
     __m512i acc[8];
 #pragma GCC unroll 8
     for (int i = 0; i < nb; i++) acc[i] = e->bias;
+#pragma GCC unroll 7
     for (int64_t a = 0; a < k1; a++, src += rb) {
         const __m512i w0 = _mm512_loadu_si512(wq + 32 * a);
 #pragma GCC unroll 8
@@ -737,7 +771,8 @@ QV_TGT_DWL QV_INL void qv_dwlf_blk(const float *src, int64_t step, const float *
 }
 
 /* Where a block's outputs come from: qv_dwl8's quads (rows of rb bytes, one quad per output
- * column) or qv_dwlf's f32 plane (rows of Wp positions, s2 positions per output column). */
+ * column) or qv_dwlf's f32 plane (rows of Wp positions, the band's Wpp; s2 positions per
+ * output column), the band's rows from 0. */
 typedef struct qv_dwl_src {
     const uint8_t *Q;
     const float *plane;
@@ -759,13 +794,14 @@ QV_TGT_DWL QV_INL void qv_dwl_blk(const qconv *q, const qv_dwl_src *s, const qv_
                     k1, k2, s->Wp, e, nb, pack, d);
 }
 
-// the staging of the whole map (osp outputs, 16 lanes each: bytes, or int32 when !e->rq), by
-// output rows in blocks of 8 outputs (the row's last block 1..8: its own unrolled copy)
+// the staging of a band's nr output rows (16 lanes an output: bytes, or int32 when !e->rq), in
+// blocks of 8 outputs (a row's last block 1..8: its own unrolled copy)
 QV_TGT_DWL QV_INL void qv_dwl_rows(const qconv *q, const qv_dwl_src *s, const qv_dwl_epi *e,
-                                   int64_t k1, int64_t k2, int64_t nh, int pack, uint8_t *st)
+                                   int64_t nr, int64_t k1, int64_t k2, int64_t nh, int pack,
+                                   uint8_t *st)
 {
     int64_t ow = q->out[2], ob = e->rq ? 16 : 64; /* staging bytes per output */
-    for (int64_t oy = 0; oy < q->out[1]; oy++)
+    for (int64_t oy = 0; oy < nr; oy++)
         for (int64_t ox = 0; ox < ow; ox += 8) {
             uint8_t *d = st + (oy * ow + ox) * ob;
             switch (ow - ox < 8 ? ow - ox : 8) {
@@ -785,57 +821,60 @@ QV_TGT_DWL QV_INL void qv_dwl_rows(const qconv *q, const qv_dwl_src *s, const qv
 // requantization, unrolled; qv_dwlf likewise with the bias folded (any kernel); any other case
 // with loops over the taps and the general epilogue
 QV_TGT_DWL static void qv_dwl_outputs(const qconv *q, const qv_dwl_src *s, const qv_dwl_epi *e,
-                                      uint8_t *st)
+                                      int64_t nr, uint8_t *st)
 {
     int64_t k1 = q->k[1], k2 = q->k[2];
     int pack = e->rq && e->pack && (s->Q || e->fold);
-    if (pack && s->Q && k1 == 3 && k2 == 3) qv_dwl_rows(q, s, e, 3, 3, 1, 1, st);
-    else if (pack && s->Q && k1 == 5 && k2 == 5) qv_dwl_rows(q, s, e, 5, 5, 2, 1, st);
-    else if (pack) qv_dwl_rows(q, s, e, k1, k2, s->nh, 1, st);
-    else qv_dwl_rows(q, s, e, k1, k2, s->nh, 0, st);
+    if (pack && s->Q && k1 == 3 && k2 == 3) qv_dwl_rows(q, s, e, nr, 3, 3, 1, 1, st);
+    else if (pack && s->Q && k1 == 5 && k2 == 5) qv_dwl_rows(q, s, e, nr, 5, 5, 2, 1, st);
+    else if (pack) qv_dwl_rows(q, s, e, nr, k1, k2, s->nh, 1, st);
+    else qv_dwl_rows(q, s, e, nr, k1, k2, s->nh, 0, st);
 }
 
-// y[l][p] (l < nc; NCHW planes of osp at y0) = the staged bytes (osp, 16), 16 outputs at a
-// time: a byte transpose, then each channel's 16 bytes (masked past osp); the 128-bit lanes are
-// constants, so whole chunks of 16 channels store straight from the vectors
-QV_TGT_DWL static void qv_dwl_store8(const uint8_t *st, int64_t osp, int64_t nc, uint8_t *y0)
+// y[l][p] (l < nc, p < n; channel planes cs bytes apart from y0) = the staged bytes (n, 16), 16
+// outputs at a time: a byte transpose, then each channel's 16 bytes (masked past n); the
+// 128-bit lanes are constants, so whole chunks store straight from the vectors
+QV_TGT_DWL static void qv_dwl_store8(const uint8_t *st, int64_t n, int64_t cs, int64_t nc,
+                                     uint8_t *y0)
 {
     int32_t off[16];
-    for (int l = 0; l < 16; l++) off[l] = (int32_t)(l * osp);
-    for (int64_t p = 0; p < osp; p += 16) {
+    for (int l = 0; l < 16; l++) off[l] = (int32_t)(l * cs);
+    for (int64_t p = 0; p < n; p += 16) {
         __m512i a[4];
 #pragma GCC unroll 4
         for (int g = 0; g < 4; g++) a[g] = _mm512_loadu_si512(st + 16 * p + 64 * g);
         qv_tr16b(a);
-        if (osp - p >= 16) {
-            qv_dwl_lanes(a, nc, y0 + p, off);
+        if (n - p >= 16) {
+            qv_dwl_lanes(a, nc, y0 + p, off, 0);
             continue;
         }
-        __mmask16 k = (__mmask16)((1u << (osp - p)) - 1);
+        __mmask16 k = (__mmask16)((1u << (n - p)) - 1);
         uint8_t *y = y0 + p;
 #pragma GCC unroll 4
-        for (int g = 0; g < 4; g++, y += 4 * osp) {
+        for (int g = 0; g < 4; g++, y += 4 * cs) {
             if (4 * g >= nc) break;
             _mm_mask_storeu_epi8(y, k, _mm512_castsi512_si128(a[g]));
-            if (4 * g + 1 < nc) _mm_mask_storeu_epi8(y + osp, k, _mm512_extracti32x4_epi32(a[g], 1));
+            if (4 * g + 1 < nc) _mm_mask_storeu_epi8(y + cs, k, _mm512_extracti32x4_epi32(a[g], 1));
             if (4 * g + 2 < nc)
-                _mm_mask_storeu_epi8(y + 2 * osp, k, _mm512_extracti32x4_epi32(a[g], 2));
+                _mm_mask_storeu_epi8(y + 2 * cs, k, _mm512_extracti32x4_epi32(a[g], 2));
             if (4 * g + 3 < nc)
-                _mm_mask_storeu_epi8(y + 3 * osp, k, _mm512_extracti32x4_epi32(a[g], 3));
+                _mm_mask_storeu_epi8(y + 3 * cs, k, _mm512_extracti32x4_epi32(a[g], 3));
         }
     }
 }
 
-// CONV_INTEGER: y[l][p] int32 = the staged int32 (osp, 16), 16 outputs at a time
-QV_TGT_DWL static void qv_dwl_store32(const uint8_t *st, int64_t osp, int64_t nc, int32_t *y0)
+// CONV_INTEGER: y[l][p] int32 (l < nc, p < n; planes cs apart) = the staged int32 (n, 16), 16
+// outputs at a time
+QV_TGT_DWL static void qv_dwl_store32(const uint8_t *st, int64_t n, int64_t cs, int64_t nc,
+                                      int32_t *y0)
 {
-    for (int64_t p = 0; p < osp; p += 16) {
-        __mmask16 k = osp - p >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (osp - p)) - 1);
+    for (int64_t p = 0; p < n; p += 16) {
+        __mmask16 k = n - p >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - p)) - 1);
         __m512 r[16];
         for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(st + 64 * (p + i));
         afk_tr16(r);
         for (int64_t l = 0; l < nc; l++)
-            _mm512_mask_storeu_epi32(y0 + l * osp + p, k, _mm512_castps_si512(r[l]));
+            _mm512_mask_storeu_epi32(y0 + l * cs + p, k, _mm512_castps_si512(r[l]));
     }
 }
 
@@ -875,7 +914,7 @@ QV_TGT_DWL static int qv_dwl_scales(const qv_job *j, int64_t m0, __mmask16 k, qv
         e->pack = (_mm512_cmp_ps_mask(m, _mm512_set1_ps(0.5f), _CMP_LE_OQ) & k) == k;
         e->i8 = a->y->dtype == AF_DTYPE_I8;
     }
-    e->zp = _mm512_set1_epi32(j->yzp);
+    e->zp = _mm512_set1_epi32(j->yzp), e->zp16 = _mm512_set1_epi16((short)j->yzp);
     e->lo = _mm512_set1_ps((float)(lo - j->yzp)), e->hi = _mm512_set1_ps((float)(hi - j->yzp));
     return 1;
 }
@@ -894,44 +933,47 @@ QV_TGT_DWL static void qv_dwl_bias(const qv_job *j, int64_t m0, __mmask16 k, __m
     e->fb = e->fold ? _mm512_cvtepi32_ps(e->bias) : _mm512_setzero_ps();
 }
 
-/* Channels [m0, m0 + nc) (nc <= 16) of image n by qv_dwl; 0 (nothing done) when a scale is not
- * finite. */
-QV_TGT_DWL static int qv_dwl_group(const qv_job *j, qv_dwl_mem *s, int64_t n, int64_t m0,
-                                   int64_t nc)
+/* Channels [m0, m0 + nc) (nc <= 16) of image n by qv_dwl, band by band (g); 0 (nothing done)
+ * when a scale is not finite. */
+QV_TGT_DWL static int qv_dwl_group(const qv_job *j, const qv_dwl_geo *g, qv_dwl_mem *s,
+                                   int64_t n, int64_t m0, int64_t nc)
 {
     const qconv *q = j->q;
     const afk_qconv_args *a = j->a;
     __mmask16 k = (__mmask16)((1u << nc) - 1);
     qv_dwl_epi e;
     if (!qv_dwl_scales(j, m0, k, &e)) return 0;
-    int64_t Hp, Wp, k1 = q->k[1], k2 = q->k[2], s2 = q->s[2], taps = k1 * k2;
-    qv_dwl_plane(q, &Hp, &Wp);
-    if (!s->offsets) qv_dwl_dst(q, Hp, Wp, s->dst), s->offsets = 1;
-    if (!s->border) qv_dwl_border(j, Hp, Wp, s->P), s->border = 1;
+    int64_t k1 = q->k[1], k2 = q->k[2], s1 = q->s[1], s2 = q->s[2], taps = k1 * k2;
+    int64_t ow = q->out[2], osp = j->osp;
+    if (!s->offsets) qv_dwl_dst(q, g, s->dst), s->offsets = 1;
+    if (!s->border) qv_dwl_border(j, g, s->P), s->border = 1;
     __m512i wz = _mm512_maskz_sub_epi32(k, qv_dwl_zp(a->wz, j->wz_n, m0, k),
                                         _mm512_set1_epi32(j->wshift)), sw;
     int w8 = qv_dwl_weights(j, m0, nc, wz, s->wi, &sw);
     qv_dwl_bias(j, m0, k, sw, &e);
-    qv_dwl_fill(j, (const uint8_t *)a->x->data + (n * q->C + m0) * q->in[1] * q->in[2], nc,
-                s->dst, s->P);
-    qv_dwl_src src = {.Wp = Wp, .nh = k2 > 4 ? 2 : 1};
-    if (w8) { /* columns of quads: the outputs', + 4 / s2 for the second tap group */
-        int64_t Wq = q->out[2] + (k2 > 4 ? 4 / s2 : 0);
+    qv_dwl_src src = {.Wp = g->Wpp, .nh = k2 > 4 ? 2 : 1};
+    if (w8) {
         qv_dwl_wq(s->wi, k1, k2, s->wq);
-        qv_dwl_quads(s->P, Hp, Wp, s2, Wq, (uint8_t *)s->plane);
         src.Q = (const uint8_t *)s->plane, src.wq = s->wq;
-        src.rb = 64 * Wq, src.h1 = 64 * (4 / s2);
+        src.rb = 64 * g->Wq, src.h1 = 64 * (4 / s2);
     } else {
         float *wv = (float *)s->wi; /* the weights in f32, in place */
         for (int64_t t = 0; t < 16 * taps; t += 16)
             _mm512_storeu_ps(wv + t, _mm512_cvtepi32_ps(_mm512_loadu_si512(s->wi + t)));
-        qv_dwl_widen_all(s->P, Hp * Wp, s->plane);
         src.plane = s->plane, src.wv = wv;
     }
-    qv_dwl_outputs(q, &src, &e, s->st);
-    int64_t e0 = (n * q->M + m0) * j->osp;
-    if (e.rq) qv_dwl_store8(s->st, j->osp, nc, (uint8_t *)a->y->data + e0);
-    else qv_dwl_store32(s->st, j->osp, nc, (int32_t *)a->y->data + e0);
+    const uint8_t *x0 = (const uint8_t *)a->x->data + (n * q->C + m0) * q->in[1] * q->in[2];
+    int64_t e0 = (n * q->M + m0) * osp;
+    for (int64_t oy0 = 0; oy0 < q->out[1]; oy0 += g->RB) {
+        int64_t nr = q->out[1] - oy0 < g->RB ? q->out[1] - oy0 : g->RB, hr = (nr - 1) * s1 + k1;
+        qv_dwl_fill(j, g, x0, nc, oy0 * s1, hr, s->dst, s->P);
+        if (w8) qv_dwl_quads(s->P, hr, g->Wpp, s2, g->Wq, (uint8_t *)s->plane);
+        else qv_dwl_widen_all(s->P, hr * g->Wpp, s->plane);
+        qv_dwl_outputs(q, &src, &e, nr, s->st);
+        if (e.rq)
+            qv_dwl_store8(s->st, nr * ow, osp, nc, (uint8_t *)a->y->data + e0 + oy0 * ow);
+        else qv_dwl_store32(s->st, nr * ow, osp, nc, (int32_t *)a->y->data + e0 + oy0 * ow);
+    }
     return 1;
 }
 
@@ -941,17 +983,18 @@ static void qv_dw_channels(const qv_job *j, int64_t n, int64_t m0, int64_t m1, i
         if (!j->dw8 || !qv_dw8_channel(j, n, m, tid)) qv_dw_channel(j, n, m, tid);
 }
 
-/* Channels [m0, m1) of image n by qv_dwl, 16 at a time; P's border and the input offsets set up
- * once (again after a group left to the per-channel loops, which reuse the scratch). */
+/* Channels [m0, m1) of image n by qv_dwl, 16 at a time; P's padding columns and the input
+ * offsets set up once (again after a group left to the per-channel loops, which reuse the
+ * scratch). */
 static void qv_dwl_task(const qv_job *j, int64_t n, int64_t m0, int64_t m1, int tid)
 {
-    int64_t Hp, Wp;
-    qv_dwl_plane(j->q, &Hp, &Wp);
+    qv_dwl_geo g;
+    qv_dwl_geometry(j->q, &g);
     qv_dwl_mem s;
-    qv_dwl_layout(j->q, Hp, Wp, (uintptr_t)(j->scratch + (size_t)tid * j->slice), &s);
+    qv_dwl_layout(j->q, &g, (uintptr_t)(j->scratch + (size_t)tid * j->slice), &s);
     for (int64_t m = m0; m < m1; m += 16) {
         int64_t nc = m1 - m < 16 ? m1 - m : 16;
-        if (qv_dwl_group(j, &s, n, m, nc)) continue;
+        if (qv_dwl_group(j, &g, &s, n, m, nc)) continue;
         qv_dw_channels(j, n, m, m + nc, tid);
         s.border = s.offsets = 0;
     }
@@ -974,7 +1017,7 @@ void afk_qv_dw_run(qv_job *j, const af_kctx *ctx)
     const afk_qconv_args *a = j->a;
     int64_t osp = j->osp > 0 ? j->osp : 1;
     j->dwl = j->vbmi && !afk_qconv_vnni_no_dwl && qv_dwl_shape(q) &&
-             (a->ys || j->osp <= QV_DWL_I32) && j->slice >= qv_dwl_scratch(q);
+             j->slice >= qv_dwl_scratch(q);
     if (j->dwl) {
         j->wz_n = a->wz && !afk_omitted(a->wz) && a->wz->data ? af_tview_numel(a->wz) : 0;
         j->ws_n = a->ys ? af_tview_numel(a->ws) : 0;

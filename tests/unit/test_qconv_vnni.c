@@ -109,12 +109,11 @@ static int has_vbmi(void)
 #endif
 }
 
-/* qconv_vnni_dw.c's lanes path takes the depthwise conv: maps up to 3136 outputs and a padded
- * plane up to 3600 positions, CONV_INTEGER up to 1024 outputs (oh = 1 for 1-D). */
+/* qconv_vnni_dw.c's lanes path takes the depthwise conv: maps up to 112 x 112 outputs and
+ * padded rows up to 512 positions (oh = 1 for 1-D). */
 static int dw_lanes(const qcase *c, int64_t oh, int64_t ow)
 {
-    int64_t hp = (oh - 1) * c->stride + (c->nsp == 2 ? c->k : 1), wp = (ow - 1) * c->stride + c->k;
-    return has_vbmi() && oh * ow <= 3136 && hp * wp <= 3600 && (!c->op_integer || oh * ow <= 1024);
+    return has_vbmi() && oh * ow <= 112 * 112 && (ow - 1) * c->stride + c->k <= 512;
 }
 
 /* One case; sp2: a 2-D depthwise conv's last spatial extent when not c->sp (0: c->sp). */
@@ -335,8 +334,16 @@ int main(void)
         {"dw lanes 3x3 28x28", 0, 2, 1, 24, 24, 24, 28, 3, 1, 1, 1, U, S, U, 2, 1, 0},
         {"dw lanes 3x3 s2 56x56", 0, 2, 1, 18, 18, 18, 56, 3, 2, 1, 1, U, S, U, 2, 1, 0},
         {"dw lanes 5x5 s2 56x56", 0, 2, 1, 17, 17, 17, 56, 5, 2, 2, 1, U, S, U, 2, 1, 0},
-        {"dw lanes 3x3 57x57 (per-channel)", 0, 2, 1, 17, 17, 17, 57, 3, 1, 1, 1, U, S, U, 2, 1,
+        {"dw lanes 3x3 57x57 (3 bands)", 0, 2, 1, 17, 17, 17, 57, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"dw lanes 3x3 112x112 s8 x (bands)", 0, 2, 1, 16, 16, 16, 112, 3, 1, 1, 1, S, S, U, 2, 1,
          0},
+        {"dw lanes 3x3 s2 112x112 p0 (bands)", 0, 2, 1, 20, 20, 20, 112, 3, 2, 0, 1, U, S, S, 2,
+         1, 0},
+        {"dw lanes 5x5 s2 99x99 wide w (bands)", 0, 2, 1, 17, 17, 17, 99, 5, 2, 2, 1, U, U, U, 1,
+         1, 0},
+        {"dw lanes 7x7 70x70 (bands)", 0, 2, 1, 17, 17, 17, 70, 7, 1, 3, 1, U, S, U, 2, 1, 0},
+        {"dw 3x3 113x113 (per-channel)", 0, 2, 1, 16, 16, 16, 113, 3, 1, 1, 1, U, S, U, 2, 1, 0},
+        {"dw 1-D 600 wide (per-channel)", 0, 1, 1, 16, 16, 16, 600, 3, 1, 1, 1, U, S, U, 2, 1, 0},
         {"dw lanes asym wide w 3x3 7x7 (f32)", 0, 2, 1, 37, 37, 37, 7, 3, 1, 1, 1, U, U, U, 1, 1,
          0},
         {"dw lanes asym wide w 5x5 s2 11x11 s8", 0, 2, 2, 20, 20, 20, 11, 5, 2, 2, 1, S, S, S, 1,
@@ -361,7 +368,7 @@ int main(void)
         {"dw lanes conv_integer 7x7", 1, 2, 2, 20, 20, 20, 7, 3, 1, 1, 1, U, S, U, 2, 0, 0},
         {"dw lanes conv_integer wide w s2", 1, 2, 1, 37, 37, 37, 13, 3, 2, 1, 1, S, U, U, 1, 0, 0},
         {"dw lanes conv_integer 5x5 27x27", 1, 2, 1, 17, 17, 17, 27, 5, 1, 2, 1, U, S, U, 2, 0, 0},
-        {"dw conv_integer 33x33 (per-channel)", 1, 2, 1, 17, 17, 17, 33, 3, 1, 1, 1, U, S, U, 2,
+        {"dw lanes conv_integer 80x80 (bands)", 1, 2, 1, 17, 17, 17, 80, 3, 1, 1, 1, U, S, U, 1,
          0, 0},
         {"dw lanes 1-D k5 s2 C=20", 0, 1, 2, 20, 20, 20, 50, 5, 2, 2, 1, U, S, U, 2, 1, 0},
         {"channel multiplier 2 (reference)", 0, 2, 1, 8, 16, 8, 10, 3, 1, 1, 1, U, S, U, 1, 1, 0},

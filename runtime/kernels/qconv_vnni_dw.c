@@ -72,14 +72,15 @@ static void qv_dwl_geometry(const qconv *q, qv_dwl_geo *g)
 }
 
 /* Maps for qv_dwl: rows up to QV_DWL_WMAX positions (the scratch is then at most ~0.35 MB per
- * thread), outputs up to QV_DWL_OSP per channel (112 x 112, the largest measured: the header
- * of the qv_dwl section). */
+ * thread), 1 to QV_DWL_OSP outputs per channel (112 x 112, the largest measured: the header of
+ * the qv_dwl section). */
 enum { QV_DWL_OSP = 112 * 112 };
 static int qv_dwl_shape(const qconv *q)
 {
     qv_dwl_geo g;
     qv_dwl_geometry(q, &g);
-    return g.Wp <= QV_DWL_WMAX && q->out[1] * q->out[2] <= QV_DWL_OSP;
+    return q->out[1] > 0 && q->out[2] > 0 && g.Wp <= QV_DWL_WMAX &&
+           q->out[1] * q->out[2] <= QV_DWL_OSP;
 }
 
 /* qv_dwl's scratch, from the thread's slice aligned to 64 (qv_dwl_scratch): a band's f32 plane

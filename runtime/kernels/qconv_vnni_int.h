@@ -49,7 +49,7 @@ typedef struct qv_job {
     int vec_all;               /* qv_small: requantized, every scale finite */
     int vbmi;     /* the CPU has AVX512-VBMI (stride-2 rows by vpermt2b) */
     int dw8;      /* ... and depthwise convs may take qv_dw8 */
-    int dwl;      /* depthwise: 16 channels in the lanes (qv_dwl, small maps) */
+    int dwl;      /* depthwise: 16 channels in the lanes (qv_dwl; maps up to 112 x 112) */
     int64_t wz_n, ws_n; /* qv_dwl: values of the weight zero point (0: none) and scale */
     int wz_any;   /* some channel's wzq is nonzero (the position sums sx are needed) */
     const uint32_t *c0, *wzq; /* per channel (qv_chan), or NULL */

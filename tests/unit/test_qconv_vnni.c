@@ -9,10 +9,14 @@
  * padded image (7x7 to 14x14), outputs that saturate (and a zero y_scale: the scalar
  * requantization), position counts that are not a multiple of 16, batch 2; depthwise 3x3 and
  * 5x5, stride 1 and 2, and with symmetric int8 weights (the uint8-code path, 3x3 to 7x7, maps
- * of 7 to 112, int32 and scalar outputs); each with 1, 2 and 3 threads, with 2 threads but no
- * ctx->shared (stride-1 and stride-2 convs then take the bounds-checked im2col instead of the
- * padded image), and with 1 thread and afk_qconv_vnni_no_dw8 (symmetric depthwise convs on the
- * int16-pair path). Both paths compute exact integer sums and requantize alike, so there is no
+ * of 7 to 112, int32 and scalar outputs); depthwise convs with 16 channels in the lanes (maps
+ * up to 112 x 112 outputs, made in bands; int8 taps or f32 FMAs; odd and non-square maps,
+ * channels past a multiple of 16, wrapping biases, scales that saturate or are not finite),
+ * checked to take that path exactly when expected; each with 1, 2 and 3 threads, with 2
+ * threads but no ctx->shared (stride-1 and stride-2 convs then take the bounds-checked im2col
+ * instead of the padded image), with 1 thread and afk_qconv_vnni_no_dw8 + no_dwl (depthwise
+ * convs on the int16-pair path), and (depthwise) with 1 thread and afk_qconv_vnni_no_dwl (the
+ * per-channel loops). Both paths compute exact integer sums and requantize alike, so there is no
  * tolerance: the output bytes must be equal. Symmetric one-group stride-1/2 convs read the
  * channel-quad padded image in the tiles (no panel): C not a multiple of 4, pads 0 to 2, dilation,
  * small maps, batch 2, 1-D; afk_qconv_vnni_direct_runs shows that exactly the runs expected to

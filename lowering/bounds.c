@@ -188,8 +188,11 @@ static int divisor_ok(const af_graph *g, const af_node *n)
 
 static void set_bounds(af_tensor *t, double *lo, double *hi, int64_t m, int per_elem);
 
+/* n_in / n_out may exceed the set's 16 slots (the node was refused): free what exists. */
 static void corner_free(corner_set *c, int n_in, int n_out)
 {
+    if (n_in > 16) n_in = 16;
+    if (n_out > 16) n_out = 16;
     for (int k = 0; k < n_in; k++) free(c->lo_in[k]), free(c->hi_in[k]);
     for (int k = 0; k < n_out; k++) free(c->out[k].data), free(c->lo[k]), free(c->hi[k]);
 }

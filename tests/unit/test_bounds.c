@@ -4,7 +4,8 @@
  * of it (Gather), times 30/28 (f32), cast to i64: [0, 342]; w = ReduceMax(Concat(x1 - x0 + 1,
  * 1)): [1, 343], a small integer whose bound's hi becomes its capval (vbound, dynel set).
  * Abs(x) (no rule) and a Div by an interval holding 0 stay unbounded. Bounds are exact but
- * for the product, computed in f32 (checked within 1e-3 of the real 320 * 30 / 28). */
+ * for the product, computed in f32 (checked within 1e-3 of the real 320 * 30 / 28). A Concat
+ * of 20 bounded inputs (more than the kernel rule's 16 slots) gets the hull, [0, 320]. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +91,11 @@ int main(void)
     int w = node(&g, AF_OP_REDUCE, (int[]){wc}, 1, "w", pr);
     int ab = node(&g, AF_OP_UNARY, (int[]){x}, 1, "abs", unary(AF_UNARY_ABS));
     int dv = node(&g, AF_OP_BINARY, (int[]){clip, clip}, 2, "div", binary(AF_BINARY_DIV));
-    int outs[] = {mn, w, ab, dv};
-    for (int i = 0; i < 4; i++) af_graph_add_output(&g, outs[i]);
+    int many[20]; /* more inputs than the corner set holds: the hull rule, no overrun */
+    for (int i = 0; i < 20; i++) many[i] = clip;
+    int cat = node(&g, AF_OP_CONCAT, many, 20, "cat20", pg);
+    int outs[] = {mn, w, ab, dv, cat};
+    for (int i = 0; i < 5; i++) af_graph_add_output(&g, outs[i]);
     af_err err = {0};
     af_status st = af_lower_fold(&g, NULL, &err);
     CHECK(st == AF_OK, "fold: %s", err.msg);
@@ -103,6 +107,7 @@ int main(void)
     check_hull(&g, ib, 0, 342, 0);
     check_hull(&g, dw, -342, 342, 0);
     check_hull(&g, w, 1, 343, 0);
+    check_hull(&g, cat, 0, 320, 0);
     const af_tensor *tw = &g.tensors[w];
     CHECK(tw->vbound && tw->capval && tw->dynel == 1 && *(const int64_t *)tw->capval == 343,
           "w: vbound %d, capval %lld, dynel %llx", tw->vbound,

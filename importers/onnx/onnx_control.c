@@ -586,10 +586,10 @@ static int rows_by_iteration(const Onnx__GraphProto *body, const char *name)
         for (size_t a = 0; a < n->n_attribute; a++)
             if (n->attribute[a]->g || n->attribute[a]->n_graphs) return 0;
         for (size_t k = 0; k < n->n_input; k++) {
-            if (strcmp(n->input[k], name)) continue;
+            if (!n->input[k] || strcmp(n->input[k], name)) continue; /* proto2: may be unset */
             const Onnx__AttributeProto *ax = onnx_attr(n, "axis");
-            if (strcmp(n->op_type, "Gather") || k != 0 || n->n_input != 2 || !it ||
-                strcmp(n->input[1], it) || (ax && ax->i != 0))
+            if (!n->op_type || strcmp(n->op_type, "Gather") || k != 0 || n->n_input != 2 ||
+                !it || !n->input[1] || strcmp(n->input[1], it) || (ax && ax->i != 0))
                 return 0;
         }
     }

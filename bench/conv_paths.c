@@ -3,9 +3,11 @@
  * F(2x2,3x3), or the packed GEMM). Weights pre-packed as a session does; one thread; CPU time of
  * the thread (robust to a shared machine), median of alternating rounds.
  *
- *   build/bin/af_conv_paths [--avx2] [C H W M k s p] ...   (no shapes: the ResNet / SD ones)
+ *   build/bin/af_conv_paths [--avx2] [--cold] [C H W M k s p] ...   (no shapes: the ResNet / SD ones)
  *
  * --avx2 runs the AVX2+FMA micro-kernel (and Winograd's AVX2 transforms) even on an AVX-512 CPU.
+ * --cold writes 64 MB before every run, so input, output and weights start outside the caches
+ * (as in a model, where other layers' weights stream through the L3 between two runs).
  * The "int8" path is int8 compute (runtime/kernels/qgemm.h) on the weights quantized to int8
  * per output channel (a compress int8 blob), where the CPU has AVX512-VNNI.
  */
@@ -19,7 +21,9 @@
 #include "runtime/kernels/internal.h"
 #include "runtime/wdecode.h"
 
-enum { ROUNDS = 15 };
+enum { ROUNDS = 15, COLD_BYTES = 64 << 20 };
+
+static unsigned char *cold; /* --cold: written before every run to evict the caches */
 
 static double now_ms(void)
 {
@@ -118,6 +122,7 @@ static double run_once(const path *pa, setup *u)
     af_err err = {0};
     afk_wino_mode = pa->wino;
     afk_pgemm_lanes = !pa->cols;
+    for (size_t i = 0; cold && i < COLD_BYTES; i += 64) cold[i]++; /* memset may bypass caches */
     double t0 = now_ms();
     af_status st = af_kernel_run(AF_OP_CONV, &u->p, u->in, 3, &u->out, 1, &ctx, &err);
     double t = now_ms() - t0;
@@ -162,7 +167,14 @@ int main(int argc, char **argv)
         {320, 64, 64, 320, 3, 1, 1}, {16, 55, 55, 64, 3, 1, 1},   {64, 13, 13, 256, 3, 1, 1},
     };
     int first = 1;
-    if (argc > 1 && !strcmp(argv[1], "--avx2")) afk_pgemm_force = 1, first = 2;
+    for (; first < argc && argv[first][0] == '-'; first++) {
+        if (!strcmp(argv[first], "--avx2")) afk_pgemm_force = 1;
+        else if (!strcmp(argv[first], "--cold") && !cold && !(cold = calloc(1, COLD_BYTES))) return 1;
+        else if (strcmp(argv[first], "--cold")) {
+            fprintf(stderr, "af_conv_paths: unknown option %s\n", argv[first]);
+            return 2;
+        }
+    }
     printf("ISA %s; median of %d alternating runs, thread CPU time\n", afk_pgemm_isa(), ROUNDS);
     if (argc > first) {
         for (int i = first; i + 6 < argc; i += 7) {
@@ -179,5 +191,6 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) bench_shape(&defaults[i]);
+    free(cold);
     return 0;
 }

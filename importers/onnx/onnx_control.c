@@ -651,7 +651,7 @@ static af_status checked_count(xp *x, int *m)
     char base[300];
     snprintf(base, sizeof base, "%s_count", x->nd.name);
     int64_t zero = 0, one = 1;
-    int in[3] = {-1, *m, -1}, r, shp, at;
+    int in[3] = {-1, *m, -1}, r = -1, shp = -1, at = -1;
     af_params p = {0};
     af_status st = onnx_const_i64(x->root, base, &zero, 1, &in[0]);
     if (!st) st = onnx_const_i64(x->root, base, &one, 1, &in[2]);

@@ -64,8 +64,17 @@ static double src_coord(const af_resize_params *rp, const axis_ctx *a, double x,
     }
 }
 
+/* A source coordinate brought into int64_t's range (a tiny finite scale makes it huge or
+ * infinite; NaN becomes 0). Beyond 2^52 doubles are whole numbers, and such an index is clamped
+ * to the edge anyway, so nothing in range changes. */
+static double safe_coord(double c)
+{
+    return c > 0x1p52 ? 0x1p52 : c < -0x1p52 ? -0x1p52 : c == c ? c : 0.0;
+}
+
 static int64_t nearest_index(int mode, double x)
 {
+    x = safe_coord(x);
     switch (mode) {
     case AF_NEAREST_ROUND_PREFER_CEIL: return (int64_t)floor(x + 0.5);
     case AF_NEAREST_FLOOR: return (int64_t)floor(x);
@@ -149,6 +158,7 @@ static int axis_ctaps(const af_resize_params *rp, const axis_ctx *a, int64_t in,
         double c = src_coord(rp, a, (double)x, s, in, out), w[4], sum = 0;
         t[x].outside = is_outside(rp, c, in);
         if (t[x].outside) c = 0; /* as in axis_taps */
+        c = safe_coord(c);
         int64_t x0 = (int64_t)floor(c);
         cubic_weights(rp->cubic_coeff_a, c - (double)x0, w);
         for (int k = 0; k < 4; k++) {

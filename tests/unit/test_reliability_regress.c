@@ -133,5 +133,9 @@ int main(void)
      * how the body reads a data-dependent input (UBSan, fuzz_convert) */
     replay("fuzz/corpus/onnx/regress_loop_null_op_type.onnx", AF_ERR_UNSUPPORTED,
            "only as Gather('box', iteration number)");
+    /* a nearest Resize whose stored scale is finite but tiny (~1e-37): the source coordinate
+     * (~4e37) was converted to int64_t (UBSan, fuzz_bundle); now clamped first, as it is to the
+     * edge anyway */
+    replay_bundle("fuzz/corpus/bundle/regress_resize_tiny_scale.afb");
     return check_report("reliability_regress");
 }

@@ -268,7 +268,7 @@ size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in,
     case AF_OP_CONV_INTEGER:
     case AF_OP_QLINEAR_CONV: return afk_qconv_scratch(op, p, in, n_in, out);
     case AF_OP_MATMUL_INTEGER:
-    case AF_OP_QLINEAR_MATMUL: return afk_qmm_scratch(out);
+    case AF_OP_QLINEAR_MATMUL: return afk_qmm_scratch(&in[0], out);
     case AF_OP_NMS: return afk_nms_scratch(p, in);
     default: return 0;
     }
@@ -281,10 +281,14 @@ size_t af_kernel_prepack_bytes(af_op op, const af_params *p, const af_tview *in,
     if (op == AF_OP_MATMUL || op == AF_OP_GEMM) return afk_dense_prepack_bytes(op, p, in, out);
     if (op == AF_OP_CONV_INTEGER || op == AF_OP_QLINEAR_CONV)
         return afk_qconv_prepack_bytes(op, p, in, n_in, out);
+    if (op == AF_OP_QLINEAR_MATMUL) return afk_qmm_prepack_bytes(in, n_in, out);
     return op == AF_OP_CONV ? afk_conv_prepack_bytes(p, in, out) : 0;
 }
 
-int af_kernel_weight_input(af_op op) { return op == AF_OP_QLINEAR_CONV ? 3 : 1; }
+int af_kernel_weight_input(af_op op)
+{
+    return op == AF_OP_QLINEAR_CONV || op == AF_OP_QLINEAR_MATMUL ? 3 : 1;
+}
 
 size_t af_kernel_shared_bytes(af_op op, const void *packed)
 {
@@ -300,6 +304,7 @@ void af_kernel_prepack(af_op op, const af_params *p, const af_tview *in, int n_i
     if (op == AF_OP_CONV) afk_conv_prepack(p, in, out, dst);
     else if (op == AF_OP_CONV_INTEGER || op == AF_OP_QLINEAR_CONV)
         afk_qconv_prepack(op, p, in, n_in, out, dst);
+    else if (op == AF_OP_QLINEAR_MATMUL) afk_qmm_prepack(in, n_in, out, dst);
     else afk_dense_prepack(op, p, in, out, dst);
 }
 

@@ -158,7 +158,10 @@ af_status afk_conv_integer_run(AFK_RUN_ARGS);
 af_status afk_qlinear_conv_check(AFK_CHECK_ARGS);
 af_status afk_qlinear_conv_run(AFK_RUN_ARGS);
 af_status afk_matmul_integer_check(AFK_CHECK_ARGS);
-size_t afk_qmm_scratch(const af_tview *out); /* MATMUL_INTEGER, QLINEAR_MATMUL */
+size_t afk_qmm_scratch(const af_tview *a, const af_tview *out); /* MATMUL_INTEGER, QLINEAR_MATMUL */
+/* QLINEAR_MATMUL: a constant 2-D B packed for AVX512-VNNI rows (qgemv_vnni.c; 0 bytes: none). */
+size_t afk_qmm_prepack_bytes(const af_tview *in, int n_in, const af_tview *out);
+void afk_qmm_prepack(const af_tview *in, int n_in, const af_tview *out, void *dst);
 af_status afk_matmul_integer_run(AFK_RUN_ARGS);
 af_status afk_qlinear_matmul_check(AFK_CHECK_ARGS);
 af_status afk_qlinear_matmul_run(AFK_RUN_ARGS);

@@ -15,6 +15,7 @@
 #include "../qparam.h"
 #include "internal.h"
 #include "qconv.h"
+#include "qgemv.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -651,10 +652,11 @@ static void axpy_q8(uint32_t *acc, int32_t av, const af_tview *b, int64_t off, i
 //   = sum_k (a - azp) b - bzp[n] sum_k (a - azp), in wrapping 32-bit arithmetic (exact for any
 // real size, ONNX Runtime's int32 wrap beyond); requantized per column n when ys is given.
 // acc: scratch of N uint32.
+// packed: B packed by afk_qgemv_pack (rows then run on VNNI, the same acc), or NULL.
 static void qmm_run(const af_tview *a, const af_tview *b, const af_tview *az,
                     const af_tview *bz, const af_tview *as, const af_tview *bs,
                     const af_tview *ys, const af_tview *yz, const af_tview *bias, af_tview *y,
-                    uint32_t *acc)
+                    uint32_t *acc, const void *packed, const af_kctx *ctx)
 {
     const int32_t *bv = bias ? bias->data : NULL;
     int r = y->rank;
@@ -666,11 +668,15 @@ static void qmm_run(const af_tview *a, const af_tview *b, const af_tview *az,
         for (int64_t m = 0; m < M; m++) {
             int32_t azp = zp_at(az, m);
             uint32_t sa = 0;
-            memset(acc, 0, (size_t)N * sizeof *acc);
-            for (int64_t k = 0; k < K; k++) {
-                int32_t av = qget(a->dtype, a->data, ao + m * K + k) - azp;
-                sa += (uint32_t)av;
-                axpy_q8(acc, av, b, bo + k * N, N);
+            if (!packed || !afk_qgemv_row(packed, (const uint8_t *)a->data + ao + m * K,
+                                          a->dtype == AF_DTYPE_I8, azp, acc, acc + N, ctx,
+                                          &sa)) {
+                memset(acc, 0, (size_t)N * sizeof *acc);
+                for (int64_t k = 0; k < K; k++) {
+                    int32_t av = qget(a->dtype, a->data, ao + m * K + k) - azp;
+                    sa += (uint32_t)av;
+                    axpy_q8(acc, av, b, bo + k * N, N);
+                }
             }
             for (int64_t n = 0; n < N; n++, e++) {
                 int32_t v = (int32_t)(acc[n] - (uint32_t)zp_at(bz, n) * sa +
@@ -681,9 +687,25 @@ static void qmm_run(const af_tview *a, const af_tview *b, const af_tview *az,
     }
 }
 
-size_t afk_qmm_scratch(const af_tview *out)
+/* acc (N uint32), then the packed path's row codes (K rounded up to 4 bytes). */
+size_t afk_qmm_scratch(const af_tview *a, const af_tview *out)
 {
-    return out[0].rank >= 2 ? (size_t)(4 * out[0].dims[out[0].rank - 1] + 64) : 0;
+    if (out[0].rank < 2 || a->rank < 1) return 0;
+    return (size_t)(4 * out[0].dims[out[0].rank - 1] + (a->dims[a->rank - 1] + 3) / 4 * 4 + 64);
+}
+
+/* QLINEAR_MATMUL's constant 2-D B (in[3]), packed for afk_qgemv_row (0 bytes: not packed). */
+size_t afk_qmm_prepack_bytes(const af_tview *in, int n_in, const af_tview *out)
+{
+    if (n_in < 8 || in[0].rank < 2 || out[0].rank < 2 || !is_q8(in[0].dtype) ||
+        !afk_qgemv_available())
+        return 0;
+    return afk_qgemv_pack_bytes(&in[3]);
+}
+
+void afk_qmm_prepack(const af_tview *in, int n_in, const af_tview *out, void *dst)
+{
+    if (afk_qmm_prepack_bytes(in, n_in, out)) afk_qgemv_pack(&in[3], dst);
 }
 
 af_status afk_matmul_integer_check(AFK_CHECK_ARGS)
@@ -705,7 +727,7 @@ af_status afk_matmul_integer_run(AFK_RUN_ARGS)
 {
     (void)p, (void)n_out, (void)err;
     qmm_run(&in[0], &in[1], opt(in, n_in, 2), opt(in, n_in, 3), NULL, NULL, NULL, NULL, NULL,
-            &out[0], ctx->scratch);
+            &out[0], ctx->scratch, NULL, ctx);
     return AF_OK;
 }
 
@@ -730,7 +752,7 @@ af_status afk_qlinear_matmul_run(AFK_RUN_ARGS)
 {
     (void)p, (void)n_out, (void)err;
     qmm_run(&in[0], &in[3], opt(in, n_in, 2), opt(in, n_in, 5), &in[1], &in[4], &in[6],
-            opt(in, n_in, 7), opt(in, n_in, 8), &out[0], ctx->scratch);
+            opt(in, n_in, 7), opt(in, n_in, 8), &out[0], ctx->scratch, ctx->packed, ctx);
     return AF_OK;
 }
 

@@ -168,9 +168,11 @@ int main(int argc, char **argv)
     };
     int first = 1;
     for (; first < argc && argv[first][0] == '-'; first++) {
-        if (!strcmp(argv[first], "--avx2")) afk_pgemm_force = 1;
-        else if (!strcmp(argv[first], "--cold") && !cold && !(cold = calloc(1, COLD_BYTES))) return 1;
-        else if (strcmp(argv[first], "--cold")) {
+        if (!strcmp(argv[first], "--avx2")) {
+            afk_pgemm_force = 1;
+        } else if (!strcmp(argv[first], "--cold")) {
+            if (!cold && !(cold = calloc(1, COLD_BYTES))) return 1;
+        } else {
             fprintf(stderr, "af_conv_paths: unknown option %s\n", argv[first]);
             return 2;
         }

@@ -127,11 +127,13 @@ static void *corner_data(const af_tensor *t, int hi)
     return d;
 }
 
+enum { CORNER_IO = 16 }; /* inputs and outputs a corner set holds; larger nodes take the hull */
+
 typedef struct corner_set { /* one run of the kernel per corner, outputs folded in lo/hi */
-    af_tview in[16], out[16];
-    void *lo_in[16], *hi_in[16];
-    double *lo[16], *hi[16];
-    int64_t m[16];
+    af_tview in[CORNER_IO], out[CORNER_IO];
+    void *lo_in[CORNER_IO], *hi_in[CORNER_IO];
+    double *lo[CORNER_IO], *hi[CORNER_IO];
+    int64_t m[CORNER_IO];
 } corner_set;
 
 /* Runs the kernel with input k on its upper bounds where (pick >> k) & 1, else its lower, and
@@ -160,7 +162,7 @@ static int run_corner(const af_graph *g, const af_node *n, corner_set *c, unsign
 /* The picks of one side: UP inputs at that side's bound, DOWN at the other, BOTH at either. */
 static int eval_corners(const af_graph *g, const af_node *n, const int *dir, corner_set *c)
 {
-    int both[16], nb = 0;
+    int both[CORNER_IO], nb = 0;
     unsigned base[2] = {0, 0};
     for (int k = 0; k < n->n_in; k++) {
         if (dir[k] == UP) base[1] |= 1u << k;
@@ -188,11 +190,11 @@ static int divisor_ok(const af_graph *g, const af_node *n)
 
 static void set_bounds(af_tensor *t, double *lo, double *hi, int64_t m, int per_elem);
 
-/* n_in / n_out may exceed the set's 16 slots (the node was refused): free what exists. */
+/* n_in / n_out may exceed the set's slots (the node was refused): free what exists. */
 static void corner_free(corner_set *c, int n_in, int n_out)
 {
-    if (n_in > 16) n_in = 16;
-    if (n_out > 16) n_out = 16;
+    if (n_in > CORNER_IO) n_in = CORNER_IO;
+    if (n_out > CORNER_IO) n_out = CORNER_IO;
     for (int k = 0; k < n_in; k++) free(c->lo_in[k]), free(c->hi_in[k]);
     for (int k = 0; k < n_out; k++) free(c->out[k].data), free(c->lo[k]), free(c->hi[k]);
 }
@@ -200,7 +202,7 @@ static void corner_free(corner_set *c, int n_in, int n_out)
 static int kernel_rule(af_graph *g, af_node *n, const int *dir)
 {
     corner_set c;
-    int ok = n->n_in <= 16 && n->n_out <= 16 && divisor_ok(g, n), small = 1;
+    int ok = n->n_in <= CORNER_IO && n->n_out <= CORNER_IO && divisor_ok(g, n), small = 1;
     memset(&c, 0, sizeof c);
     for (int k = 0; ok && k < n->n_in; k++) {
         if (n->in[k] < 0) continue;

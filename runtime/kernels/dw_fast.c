@@ -55,7 +55,7 @@ AFK_TGT512 __attribute__((noinline)) static void dw_store(const afk_dw2d *d, con
         __mmask16 sm = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1u);
         for (int r = 0; r < R; r++) {
             __m512 x = buf[r * NV + v];
-            if (d->act >= 0) x = epi512(x, &e, 0);
+            if (d->act >= 0) x = epi_full512(x, &e, 0);
             _mm512_mask_storeu_ps(y + r * d->OW + 16 * v, sm, x);
         }
     }

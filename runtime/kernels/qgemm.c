@@ -273,8 +273,7 @@ ukq(const int mr, const int aw, int64_t nq, const uint8_t *a, int64_t as, const 
     }
     const __mmask16 m0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
     const __mmask16 m1 = nr >= 32 ? 0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
-    const int long_act = q->e.act == AFK_ACT_SIGMOID || q->e.act == AFK_ACT_SILU ||
-                         q->e.act == AFK_ACT_GELU;
+    const int long_act = afk_act_long(q->e.act);
     pg_epi cheap = {q->e.bias, long_act ? AFK_ACT_NONE : q->e.act, q->e.lo, q->e.hi, NULL};
 #pragma GCC unroll 14
     for (int i = 0; i < mr; i++) {
@@ -295,7 +294,7 @@ ukq(const int mr, const int aw, int64_t nq, const uint8_t *a, int64_t as, const 
         } else {
             fx = _mm512_mul_ps(fx, sx), fy = _mm512_mul_ps(fy, sy);
         }
-        if (mode & 2) fx = epi512(fx, &cheap, i), fy = epi512(fy, &cheap, i);
+        if (mode & 2) fx = epi_short512(fx, &cheap, i), fy = epi_short512(fy, &cheap, i);
         _mm512_mask_storeu_ps(r, m0, fx);
         _mm512_mask_storeu_ps(r + 16, m1, fy);
     }
@@ -303,8 +302,8 @@ ukq(const int mr, const int aw, int64_t nq, const uint8_t *a, int64_t as, const 
     const pg_epi e = {NULL, q->e.act, 0.0f, 0.0f, NULL};
     for (int i = 0; i < mr; i++) { /* sigmoid/silu/gelu on the stored tile */
         float *r = c + i * ldc;
-        _mm512_mask_storeu_ps(r, m0, epi512(_mm512_maskz_loadu_ps(m0, r), &e, 0));
-        _mm512_mask_storeu_ps(r + 16, m1, epi512(_mm512_maskz_loadu_ps(m1, r + 16), &e, 0));
+        _mm512_mask_storeu_ps(r, m0, epi_full512(_mm512_maskz_loadu_ps(m0, r), &e, 0));
+        _mm512_mask_storeu_ps(r + 16, m1, epi_full512(_mm512_maskz_loadu_ps(m1, r + 16), &e, 0));
     }
 }
 

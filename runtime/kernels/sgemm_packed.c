@@ -46,8 +46,8 @@ TGT512 __attribute__((noinline)) static void act_tile512(float *c, int64_t ldc, 
     const pg_epi e = {NULL, act, 0.0f, 0.0f, NULL};
     for (int i = 0; i < mr; i++) {
         float *r = c + i * ldc;
-        _mm512_mask_storeu_ps(r, m0, epi512(_mm512_maskz_loadu_ps(m0, r), &e, 0));
-        _mm512_mask_storeu_ps(r + 16, m1, epi512(_mm512_maskz_loadu_ps(m1, r + 16), &e, 0));
+        _mm512_mask_storeu_ps(r, m0, epi_full512(_mm512_maskz_loadu_ps(m0, r), &e, 0));
+        _mm512_mask_storeu_ps(r + 16, m1, epi_full512(_mm512_maskz_loadu_ps(m1, r + 16), &e, 0));
     }
 }
 
@@ -80,12 +80,11 @@ ukr512(const int mr, int64_t kc, const float *a, const float *b, float *c, int64
     }
     /* bias, relu, clip, hard sigmoid/swish, leaky relu in registers; sigmoid/silu/gelu (long) on
      * the stored tile, out of line */
-    const int long_act = e->act == AFK_ACT_SIGMOID || e->act == AFK_ACT_SILU ||
-                         e->act == AFK_ACT_GELU;
+    const int long_act = afk_act_long(e->act);
     pg_epi cheap = {e->bias, long_act ? AFK_ACT_NONE : e->act, e->lo, e->hi, NULL};
 #pragma GCC unroll 14
     for (int i = 0; i < mr; i++) {
-        if (mode & 2) x[i] = epi512(x[i], &cheap, i), y[i] = epi512(y[i], &cheap, i);
+        if (mode & 2) x[i] = epi_short512(x[i], &cheap, i), y[i] = epi_short512(y[i], &cheap, i);
         _mm512_mask_storeu_ps(c + i * ldc, m0, x[i]);
         _mm512_mask_storeu_ps(c + i * ldc + 16, m1, y[i]);
     }
@@ -114,7 +113,7 @@ TGT512 __attribute__((noinline)) static void act_rows512(float *c, int64_t ldc, 
 {
     const __mmask16 m = (__mmask16)((1u << n) - 1);
     for (int i = 0; i < rows; i++, c += ldc)
-        _mm512_mask_storeu_ps(c, m, act512(_mm512_maskz_loadu_ps(m, c), e));
+        _mm512_mask_storeu_ps(c, m, act_full512(_mm512_maskz_loadu_ps(m, c), e));
 }
 
 static inline __mmask16 rmask(int n) { return (__mmask16)((1u << n) - 1); }

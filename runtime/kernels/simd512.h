@@ -78,7 +78,7 @@ AFK_TGT512 static inline void afk_lanes_to_planes(const float *src, int64_t ps, 
  * exact n ln2), e^r by a degree-5 polynomial fitted for relative error on [-ln2/2, ln2/2]
  * (7.5e-8 in exact arithmetic, 2.1e-7 with float Horner steps, measured over 2e5 points), times
  * 2^n by scalef (denormals / 0 at the far left). NaN stays NaN (max returns its 2nd operand). */
-AFK_TGT512 static inline __m512 expneg16(__m512 x)
+AFK_TGT512 __attribute__((always_inline)) static inline __m512 expneg16(__m512 x)
 {
     x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);
     /* n = round(x log2 e): adding 1.5 * 2^23 leaves the integer part (|x log2 e| < 2^22) */
@@ -97,7 +97,7 @@ AFK_TGT512 static inline __m512 expneg16(__m512 x)
 
 /* sigmoid(v) as the reference computes it: e = e^-|v|; 1/(1+e) for v >= 0, e/(1+e) below.
  * -|v| is v with its sign bit set (one integer or). */
-AFK_TGT512 static inline __m512 sigmoid16(__m512 v)
+AFK_TGT512 __attribute__((always_inline)) static inline __m512 sigmoid16(__m512 v)
 {
     __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
     __m512i sign = _mm512_set1_epi32((int)0x80000000u);
@@ -111,7 +111,7 @@ AFK_TGT512 static inline __m512 sigmoid16(__m512 v)
 /* erf(x), 16 lanes, as vec.c's erf8 (Abramowitz & Stegun 7.1.26: erf|x| = 1 - t·P(t)·e^{-x²},
  * t = 1/(1 + 0.3275911|x|), P of degree 4; 1.5e-7 in exact arithmetic), e^{-x²} by expneg16;
  * the sign put back, NaN stays NaN. */
-AFK_TGT512 static inline __m512 erf16(__m512 x)
+AFK_TGT512 __attribute__((always_inline)) static inline __m512 erf16(__m512 x)
 {
     const __m512i sgn = _mm512_set1_epi32((int)0x80000000u);
     const __m512 one = _mm512_set1_ps(1.0f);
@@ -130,7 +130,7 @@ AFK_TGT512 static inline __m512 erf16(__m512 x)
 }
 
 /* GELU, erf form: 0.5 v (1 + erf(v/√2)), as vec.c's erf_avx2 computes it. */
-AFK_TGT512 static inline __m512 gelu16(__m512 v)
+AFK_TGT512 __attribute__((always_inline)) static inline __m512 gelu16(__m512 v)
 {
     __m512 e = erf16(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f)));
     return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v),
@@ -140,7 +140,8 @@ AFK_TGT512 static inline __m512 gelu16(__m512 v)
 /* Hard sigmoid max(0, min(1, lo*v + hi)), hard swish v * max(0, min(1, v/6 + 1/2)) or leaky
  * relu (v < 0 ? lo*v : v) with the reference's operations (no FMA, a true division), so its
  * bits: min(t, 1) gives 1 for a NaN t as fminf(1, t) does. */
-AFK_TGT512 static inline __m512 piecewise16(__m512 v, const pg_epi *e)
+AFK_TGT512 __attribute__((always_inline)) static inline __m512 piecewise16(__m512 v,
+                                                                           const pg_epi *e)
 {
     const __m512 z = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
     if (e->act == AFK_ACT_LEAKY)
@@ -153,24 +154,71 @@ AFK_TGT512 static inline __m512 piecewise16(__m512 v, const pg_epi *e)
     return e->act == AFK_ACT_HSIGMOID ? t : _mm512_mul_ps(v, t);
 }
 
-/* The activation of e on 16 lanes (after any bias). */
-AFK_TGT512 static inline __m512 act512(__m512 v, const pg_epi *e)
+/* 1 for the activations computed by a polynomial (sigmoid, SiLU, GELU): tens of instructions. */
+static inline int afk_act_long(int act)
+{
+    return act == AFK_ACT_SIGMOID || act == AFK_ACT_SILU || act == AFK_ACT_GELU;
+}
+
+/* The activations of a few instructions (identity, relu, clip, hard sigmoid / swish, leaky
+ * relu), always inlined: kernels call this with a tile of accumulators live in registers, and
+ * a call would spill them all (no zmm register survives a call). Long ones: v unchanged. */
+AFK_TGT512 __attribute__((always_inline)) static inline __m512 act_short512(__m512 v,
+                                                                            const pg_epi *e)
 {
     if (e->act == AFK_ACT_RELU) v = _mm512_max_ps(_mm512_setzero_ps(), v); /* 0 > v ? 0 : v */
     else if (e->act == AFK_ACT_CLIP)
         v = _mm512_max_ps(_mm512_set1_ps(e->lo), _mm512_min_ps(_mm512_set1_ps(e->hi), v));
-    else if (e->act == AFK_ACT_SIGMOID) v = sigmoid16(v);
-    else if (e->act == AFK_ACT_SILU) v = _mm512_mul_ps(v, sigmoid16(v));
-    else if (e->act == AFK_ACT_GELU) v = gelu16(v);
     else if (e->act >= AFK_ACT_HSIGMOID && e->act <= AFK_ACT_LEAKY) v = piecewise16(v, e);
     return v;
 }
 
-/* Row i of a tile: + bias[i], then the activation. */
-AFK_TGT512 static inline __m512 epi512(__m512 v, const pg_epi *e, int i)
+/* The activation of e on 16 lanes (after any bias), everything inlined: for loops over a
+ * stored tile or row, where the long activations are the point. */
+AFK_TGT512 __attribute__((always_inline)) static inline __m512 act_full512(__m512 v,
+                                                                           const pg_epi *e)
+{
+    if (e->act == AFK_ACT_SIGMOID) return sigmoid16(v);
+    if (e->act == AFK_ACT_SILU) return _mm512_mul_ps(v, sigmoid16(v));
+    if (e->act == AFK_ACT_GELU) return gelu16(v);
+    return act_short512(v, e);
+}
+
+/* act_full512 out of line, for the long activations where a call costs less than its code. */
+AFK_TGT512 __attribute__((noinline, unused)) static __m512 act_long512(__m512 v, const pg_epi *e)
+{
+    return act_full512(v, e);
+}
+
+/* The activation of e on 16 lanes (after any bias): the short ones inline, the long ones by a
+ * call (the same bits either way). */
+AFK_TGT512 __attribute__((always_inline)) static inline __m512 act512(__m512 v, const pg_epi *e)
+{
+    return afk_act_long(e->act) ? act_long512(v, e) : act_short512(v, e);
+}
+
+/* Row i of a tile: + bias[i], then the activation (act512: long ones by a call). */
+AFK_TGT512 __attribute__((always_inline)) static inline __m512 epi512(__m512 v, const pg_epi *e,
+                                                                      int i)
 {
     if (e->bias) v = _mm512_add_ps(v, _mm512_set1_ps(e->bias[i]));
     return act512(v, e);
+}
+
+/* epi512 for an e without a long activation (the GEMM tiles': theirs run on the stored tile). */
+AFK_TGT512 __attribute__((always_inline)) static inline __m512 epi_short512(__m512 v,
+                                                                            const pg_epi *e, int i)
+{
+    if (e->bias) v = _mm512_add_ps(v, _mm512_set1_ps(e->bias[i]));
+    return act_short512(v, e);
+}
+
+/* epi512 with every activation inlined (act_full512). */
+AFK_TGT512 __attribute__((always_inline)) static inline __m512 epi_full512(__m512 v,
+                                                                           const pg_epi *e, int i)
+{
+    if (e->bias) v = _mm512_add_ps(v, _mm512_set1_ps(e->bias[i]));
+    return act_full512(v, e);
 }
 
 #endif

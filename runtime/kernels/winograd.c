@@ -350,7 +350,7 @@ TGT static void store_rows(const afk_wino *w, float *y, const float *r, int64_t 
         __m512i idx = _mm512_add_epi32(base, _mm512_set1_epi32(4 * q));
         __m512 v = _mm512_mask_blend_ps(0xcccc, _mm512_permutex2var_ps(o[0], idx, o[1]),
                                         _mm512_permutex2var_ps(o[2], idx, o[3]));
-        if (r) v = epi512(_mm512_add_ps(v, _mm512_maskz_loadu_ps(m, r + row * w->OW + col)), &ea, 0);
+        if (r) v = epi_full512(_mm512_add_ps(v, _mm512_maskz_loadu_ps(m, r + row * w->OW + col)), &ea, 0);
         _mm512_mask_storeu_ps(y + row * w->OW + col, m, v);
     }
 }
@@ -372,7 +372,7 @@ TGT static void output_group(const afk_wino *w, int64_t m, const float *z, size_
     for (int j = 0; j < 4; j++) { /* then down each column */
         __m512 c[6] = {h[0][j], h[1][j], h[2][j], h[3][j], h[4][j], h[5][j]}, r[4];
         at6(c, r);
-        for (int i = 0; i < 4; i++) o[i][j] = epi512(r[i], &e, 0);
+        for (int i = 0; i < 4; i++) o[i][j] = epi_full512(r[i], &e, 0);
     }
     const float *r = w->res ? w->res + m * w->OH * w->OW : NULL;
     for (int i = 0; i < 4; i++) store_rows(w, w->y + m * w->OH * w->OW, r, s0, i, o[i]);
@@ -402,7 +402,7 @@ TGT static void output_group2(const afk_wino *w, int64_t m, const float *z, size
     for (int j = 0; j < 2; j++) {
         __m512 c[4] = {h[0][j], h[1][j], h[2][j], h[3][j]}, r[2];
         at4(c, r);
-        for (int i = 0; i < 2; i++) o[i][j] = epi512(r[i], &e, 0);
+        for (int i = 0; i < 2; i++) o[i][j] = epi_full512(r[i], &e, 0);
     }
     const __m512i base = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const int64_t S = slot_w(w);
@@ -416,7 +416,7 @@ TGT static void output_group2(const afk_wino *w, int64_t m, const float *z, size
             __mmask16 mk = row < w->OH ? afk_lane_range(0, w->OW - col) : 0;
             if (!mk) continue;
             __m512 v = _mm512_permutex2var_ps(o[i][0], idx, o[i][1]);
-            if (res) v = epi512(_mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, res + row * w->OW + col)), &ea, 0);
+            if (res) v = epi_full512(_mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, res + row * w->OW + col)), &ea, 0);
             _mm512_mask_storeu_ps(y + row * w->OW + col, mk, v);
         }
     }

@@ -5,7 +5,11 @@
  * into every output row whose kernel covers it. Rows above/below the image read a row of zeros,
  * columns left/right of it are masked-off lanes (zeros), so every output gets the same K*K
  * FMAs in (kh, kw) order as from a zero-padded plane: the bits do not depend on the tiling.
- * Stride 2 gathers the even lanes of two loads with one permute.
+ * Each input row is loaded once per block: its 16*S*NV columns from the block's first, plus a
+ * tail of K - 1; tap kw is then those vectors moved kw lanes on (valignd, the next vector's
+ * first lanes shifted in). Stride 2 first splits each 32 columns into even and odd lanes (two
+ * permutes): tap kw is parity kw & 1 moved kw / 2 lanes on. Loads per row and vector drop from
+ * K (stride 2: 2K, and K permutes) to 1 (2).
  */
 #include "dw_fast.h"
 
@@ -14,21 +18,24 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 
-/* The lane masks of one column block: [kw][vector][half] (half 1: stride 2's second load). */
+/* The lane masks of one column block: the row loads from the block's first column c0 on,
+ * m[vector][half] (half 1: stride 2's second 16 columns), and the tail's (the K - 1 columns
+ * after them). Lanes outside the row are not read (zeros). */
 typedef struct dw_masks {
-    __mmask16 m[7][2][2];
+    __mmask16 m[2][2];
+    __mmask16 tail;
 } dw_masks;
 
 static void dw_masks_of(const afk_dw2d *d, int64_t ow0, int K, int S, int NV, dw_masks *mk)
 {
-    int64_t c0 = ow0 * S - d->pl, last = (ow0 + 16 * NV) * S + K - 2 + (S == 2) - d->pl;
-    for (int kw = 0; kw < K; kw++)
-        for (int v = 0; v < NV; v++) {
-            int64_t c = c0 + 16 * v * S + kw;
-            int inside = c0 >= 0 && last < d->W; /* every lane of every load */
-            mk->m[kw][v][0] = inside ? 0xffff : afk_lane_range(-c, d->W - c);
-            mk->m[kw][v][1] = inside ? 0xffff : afk_lane_range(-c - 16, d->W - c - 16);
-        }
+    const int64_t c0 = ow0 * S - d->pl, t = c0 + 16 * S * NV;
+    const int inside = c0 >= 0 && t <= d->W; /* every lane of every vector load */
+    for (int v = 0; v < NV; v++) {
+        int64_t c = c0 + 16 * S * v;
+        mk->m[v][0] = inside ? 0xffff : afk_lane_range(-c, d->W - c);
+        mk->m[v][1] = S == 1 ? 0 : inside ? 0xffff : afk_lane_range(-c - 16, d->W - c - 16);
+    }
+    mk->tail = afk_lane_range(-t, d->W - t < K - 1 ? d->W - t : K - 1);
 }
 
 /* The masks of column block i (32 columns per pair): cached[i] when i < n_cached, else
@@ -80,15 +87,36 @@ dw_block(const afk_dw2d *d, const float *const *rows, int64_t oh0, int64_t ow0,
 #pragma GCC unroll 17
     for (int j = 0; j < J; j++) {
         const float *row = rows[j] + c0;
-#pragma GCC unroll 5
+        /* q[0..NV]: the row's vectors (stride 1), or its even lanes and o[0..NV] its odd ones
+         * (stride 2); [NV] from the tail */
+        __m512 q[3], o[3];
+        if (S == 2) {
+            const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+#pragma GCC unroll 2
+            for (int v = 0; v < NV; v++) {
+                __m512 a = _mm512_maskz_loadu_ps(mk->m[v][0], row + 32 * v);
+                __m512 b = _mm512_maskz_loadu_ps(mk->m[v][1], row + 32 * v + 16);
+                q[v] = _mm512_permutex2var_ps(a, even, b);
+                o[v] = _mm512_permutex2var_ps(a, odd, b);
+            }
+            __m512 t = _mm512_maskz_loadu_ps(mk->tail, row + 32 * NV);
+            q[NV] = _mm512_permutexvar_ps(even, t);
+            o[NV] = _mm512_permutexvar_ps(odd, t);
+        } else {
+#pragma GCC unroll 2
+            for (int v = 0; v < NV; v++) q[v] = _mm512_maskz_loadu_ps(mk->m[v][0], row + 16 * v);
+            q[NV] = _mm512_maskz_loadu_ps(mk->tail, row + 16 * NV);
+        }
+#pragma GCC unroll 7
         for (int kw = 0; kw < K; kw++)
 #pragma GCC unroll 2
             for (int v = 0; v < NV; v++) {
-                const float *p = row + 16 * v * S + kw;
-                __m512 xv = _mm512_maskz_loadu_ps(mk->m[kw][v][0], p);
-                if (S == 2)
-                    xv = _mm512_permutex2var_ps(xv, even,
-                                                _mm512_maskz_loadu_ps(mk->m[kw][v][1], p + 16));
+                const __m512 *p = S == 2 && (kw & 1) ? o : q;
+                const int sh = S == 2 ? kw >> 1 : kw;
+                const __m512 xv = sh == 0 ? p[v]
+                                          : _mm512_castsi512_ps(_mm512_alignr_epi32(
+                                                _mm512_castps_si512(p[v + 1]),
+                                                _mm512_castps_si512(p[v]), sh));
 #pragma GCC unroll 8
                 for (int r = 0; r < R; r++) {
                     const int kh = j - r * S;

@@ -1231,6 +1231,7 @@ static void conv_gemm_task(void *arg, int64_t task, int tid)
                         .ldc = g->osp, .bias = bias, .act = kind >= 0 ? kind : AFK_ACT_NONE,
                         .lo = j->cp->act.alpha, .hi = j->cp->act.beta,
                         .work = (float *)(j->scratch + (size_t)tid * j->slice)};
+        if (j->pointwise) pg.Bd = xg + p0, pg.ldb = g->isp; /* rows of the image (K, osp) */
         afk_pgemm_run(&pg);
         if (kind < 0) conv_epilogue(j, gi, m0, mc, yg + m0 * g->osp, p0, t);
         conv_residual(j, yg + m0 * g->osp, mc, p0, t);

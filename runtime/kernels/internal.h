@@ -293,6 +293,10 @@ typedef struct afk_pgemm {
                                * bp_col0): int8 compute, A quantized per k block */
     int lanes; /* Ap / Ap16 hold afk_pgemm_pack_lanes panels (ap_rows, ap_row0 multiples of
                 * AFK_PGEMM_LR): run on channel-lane tiles (AVX-512 only) */
+    const float *Bd;   /* or B row-major in place, B[k, j] at Bd[k*ldb + j] (a pointwise conv's
+                        * image): the AVX-512 f32 kernel reads its whole panels there, unpacked
+                        * (the same sums); every other case packs by pack_b as usual */
+    int64_t ldb;
 } afk_pgemm;
 int afk_pgemm_nr(void); /* panel width of the kernel in use; 0: none (use afk_sgemm) */
 int afk_pgemm_mr(void); /* rows of its micro-tile (1 when none) */

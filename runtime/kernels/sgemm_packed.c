@@ -51,11 +51,11 @@ TGT512 __attribute__((noinline)) static void act_tile512(float *c, int64_t ldc, 
     }
 }
 
-/* c (mr, nr) (=|+=) a (kc, MR packed) @ b (kc, 32 packed); mode bit 0: start from C,
- * bit 1: last block (epilogue). */
+/* c (mr, nr) (=|+=) a (kc, MR packed) @ b (kc rows of 32, ldb floats apart: 32 packed, or a
+ * row-major B in place); mode bit 0: start from C, bit 1: last block (epilogue). */
 TGT512 __attribute__((always_inline)) static inline void
-ukr512(const int mr, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int nr,
-       int mode, const pg_epi *e)
+ukr512(const int mr, int64_t kc, const float *a, const float *b, const int64_t ldb, float *c,
+       int64_t ldc, int nr, int mode, const pg_epi *e)
 {
     __m512 x[MR_MAX], y[MR_MAX];
     __mmask16 m0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
@@ -68,9 +68,9 @@ ukr512(const int mr, int64_t kc, const float *a, const float *b, float *c, int64
     /* the next A panel, a line per step: weights read once per run (small maps: few column
      * panels per A panel) then arrive from memory while this one is multiplied */
     const char *pf = (const char *)(e->pf ? e->pf : a);
-    for (int64_t k = 0; k < kc; k++, a += mr, b += 32) {
+    for (int64_t k = 0; k < kc; k++, a += mr, b += ldb) {
         _mm_prefetch(pf + k * mr * (int64_t)sizeof(float), _MM_HINT_T0);
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 14
         for (int i = 0; i < mr; i++) {
             __m512 ai = _mm512_set1_ps(a[i]);
@@ -91,14 +91,26 @@ ukr512(const int mr, int64_t kc, const float *a, const float *b, float *c, int64
     if ((mode & 2) && long_act) act_tile512(c, ldc, mr, m0, m1, e->act);
 }
 
+/* ukr512_R: B packed (rows 32 apart); ukrb512_R: B in place, rows ldb apart (whole panels) */
 #define UKR512(R)                                                                          \
     TGT512 static void ukr512_##R(int64_t kc, const float *a, const float *b, float *c,    \
                                   int64_t ldc, int nr, int mode, const pg_epi *e)          \
     {                                                                                      \
-        ukr512(R, kc, a, b, c, ldc, nr, mode, e);                                          \
+        ukr512(R, kc, a, b, 32, c, ldc, nr, mode, e);                                      \
+    }                                                                                      \
+    TGT512 static void ukrb512_##R(int64_t kc, const float *a, const float *b, int64_t ldb, \
+                                   float *c, int64_t ldc, const pg_epi *e, int mode)       \
+    {                                                                                      \
+        ukr512(R, kc, a, b, ldb, c, ldc, 32, mode, e);                                     \
     }
 UKR512(1) UKR512(2) UKR512(3) UKR512(4) UKR512(5) UKR512(6) UKR512(7)
 UKR512(8) UKR512(9) UKR512(10) UKR512(11) UKR512(12) UKR512(13) UKR512(14)
+
+typedef void (*ukrb_fn)(int64_t kc, const float *a, const float *b, int64_t ldb, float *c,
+                        int64_t ldc, const pg_epi *e, int mode);
+static const ukrb_fn ukrb512[MR_MAX + 1] = {
+    0,           ukrb512_1,  ukrb512_2,  ukrb512_3,  ukrb512_4,  ukrb512_5,  ukrb512_6, ukrb512_7,
+    ukrb512_8,   ukrb512_9,  ukrb512_10, ukrb512_11, ukrb512_12, ukrb512_13, ukrb512_14};
 
 /* ---- AVX-512F, channel lanes: 2 × 16 rows × up to 14 columns ------------------------------
  * For maps too narrow for 32-column panels (7×7: 49 columns fill 49 of 64 lanes) the tile turns
@@ -577,6 +589,43 @@ static void run_lanes(const afk_pgemm *g, float *bp)
         }
     }
 }
+
+/* dst (kc rows of 32) = columns [0, n) of B's rows [0, kc) (ldb apart), zeros past n: B's
+ * last, partial panel as pack_b writes it. */
+TGT512 static void pack_edge512(const float *b, int64_t ldb, int64_t kc, int n, float *dst)
+{
+    const __mmask16 m0 = (__mmask16)((1u << (n < 16 ? n : 16)) - 1);
+    const __mmask16 m1 = (__mmask16)(n > 16 ? (1u << (n - 16)) - 1 : 0);
+    for (int64_t k = 0; k < kc; k++, b += ldb, dst += 32) {
+        _mm512_store_ps(dst, _mm512_maskz_loadu_ps(m0, b));
+        _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(m1, b + 16));
+    }
+}
+
+/* afk_pgemm_run's AVX-512 f32 loop with B read in place (g->Bd): the whole 32-column panels
+ * straight from B's rows, the partial last one packed (bp); A's panels as in the packed loop.
+ * The same FMAs in the same order as on packed panels. */
+static void run_b_in_place(const afk_pgemm *g, float *bp, float *ap)
+{
+    const int64_t full = g->N / 32 * 32;
+    for (int64_t k0 = 0; k0 < g->K; k0 += KC) {
+        int64_t kc = g->K - k0 < KC ? g->K - k0 : KC;
+        int mode = (k0 > 0 || g->acc ? 1 : 0) | (k0 + kc >= g->K ? 2 : 0);
+        const float *b = g->Bd + k0 * g->ldb;
+        if (full < g->N) pack_edge512(b + full, g->ldb, kc, (int)(g->N - full), bp);
+        for (int64_t i0 = 0; i0 < g->M; i0 += MR_MAX) {
+            int mr = g->M - i0 < MR_MAX ? (int)(g->M - i0) : MR_MAX;
+            const float *a = afk_pgemm_a_panel(g, i0, mr, k0, kc, ap);
+            pg_epi e = {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi,
+                        g->Ap ? a + (int64_t)mr * kc : NULL};
+            float *c = g->C + i0 * g->ldc;
+            for (int64_t j0 = 0; j0 < full; j0 += 32)
+                ukrb512[mr](kc, a, b + j0, g->ldb, c + j0, g->ldc, &e, mode);
+            if (full < g->N)
+                isa512.ukr[mr](kc, a, bp, c + full, g->ldc, (int)(g->N - full), mode, &e);
+        }
+    }
+}
 #endif
 
 /* m rows [0, M): loops over k blocks, MR row panels and NR column panels. */
@@ -600,6 +649,10 @@ void afk_pgemm_run(const afk_pgemm *g)
 #ifdef AFK_PG_X86
     if (g->lanes) { /* A pre-packed for channel-lane tiles (where afk_pgemm_lanes_ok held) */
         run_lanes(g, bp);
+        return;
+    }
+    if (g->Bd && s == &isa512 && !g->Bp && !g->Bp16 && !g->Bcw) {
+        run_b_in_place(g, bp, ap);
         return;
     }
 #endif

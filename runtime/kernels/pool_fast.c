@@ -280,11 +280,120 @@ TGT512 static void plane512(const afk_pool2d *p, const float *x, int64_t nc, int
     }
 }
 
+/* ---- stride 1, output rows as wide as the input's: the plane as one run ------------------
+ * Output f = oh * W + ow for f < OH * W, 16 per vector across row ends (a 7x7 or 17x17 plane
+ * fills its lanes, where row vectors would leave half of them empty); tap (kh, kw) of the vector
+ * at f0 reads x[f0 + (kh - pt) W + kw - pl], masked to the lanes whose window cell lies inside
+ * the map (filled as the row loops fill). The masks and the average's divisors depend on the
+ * position only: made once per call for all its channels. Each lane folds its window in (kh, kw)
+ * order, fills included, as block512 does: the same bits. */
+enum { FLAT_VECS = 256, FLAT_TAPS = 49, FLAT_ACCS = 4 };
+
+static int flat_ok(const afk_pool2d *p)
+{
+    return p->s[0] == 1 && p->s[1] == 1 && p->d[0] == 1 && p->d[1] == 1 && p->OW == p->W &&
+           p->k[0] * p->k[1] <= FLAT_TAPS && (p->OH * p->OW + 15) / 16 <= FLAT_VECS;
+}
+
+/* mt[v * taps + kh * KW + kw]: the lanes of vector v inside the map at tap (kh, kw); dv[v * 16
+ * + l] (average): lane l's divisor, its window rows counted times cnt[ow]. */
+static void flat_tables(const afk_pool2d *p, const float *cnt, int64_t nv, uint16_t *mt, float *dv)
+{
+    const int64_t KH = p->k[0], KW = p->k[1], W = p->W, n = p->OH * p->OW;
+    for (int64_t v = 0; v < nv; v++) {
+        for (int64_t t = 0; t < KH * KW; t++) mt[v * KH * KW + t] = 0;
+        for (int l = 0; l < 16; l++) {
+            int64_t f = v * 16 + l, oh = f / W, ow = f % W;
+            if (f >= n) {
+                if (dv) dv[v * 16 + l] = 1.0f;
+                continue;
+            }
+            for (int64_t kh = 0; kh < KH; kh++) {
+                int64_t ih = oh - p->pb[0] + kh;
+                for (int64_t kw = 0; kw < KW && ih >= 0 && ih < p->H; kw++) {
+                    int64_t iw = ow - p->pb[1] + kw;
+                    if (iw >= 0 && iw < W) mt[v * KH * KW + kh * KW + kw] |= (uint16_t)(1u << l);
+                }
+            }
+            if (dv) {
+                int64_t first;
+                float rowmul;
+                win_rows(p, oh, &first, &rowmul);
+                dv[v * 16 + l] = rowmul * cnt[ow];
+            }
+        }
+    }
+}
+
+/* Vectors [v0, v0 + A) of one plane (A accumulators side by side); k3: a 3x3 window (the
+ * loops unrolled). */
+TGT512 __attribute__((always_inline)) static inline void
+flat_block(const int avg, const int A, const int k3, const afk_pool2d *p, const float *x,
+           int64_t v0, const uint16_t *mt, const float *dv, float *y)
+{
+    const int64_t KH = k3 ? 3 : p->k[0], KW = k3 ? 3 : p->k[1], W = p->W, taps = KH * KW;
+    const int64_t n = p->OH * p->OW;
+    const __m512 fill = avg ? _mm512_setzero_ps() : _mm512_set1_ps(-INFINITY);
+    __m512 acc[FLAT_ACCS];
+#pragma GCC unroll 4
+    for (int a = 0; a < A; a++) acc[a] = fill;
+#pragma GCC unroll 3
+    for (int64_t kh = 0; kh < KH; kh++)
+#pragma GCC unroll 3
+        for (int64_t kw = 0; kw < KW; kw++) {
+            const float *src = x + v0 * 16 + (kh - p->pb[0]) * W + kw - p->pb[1];
+#pragma GCC unroll 4
+            for (int a = 0; a < A; a++) {
+                __mmask16 m = mt[(v0 + a) * taps + kh * KW + kw];
+                acc[a] = fold(avg, acc[a], _mm512_mask_loadu_ps(fill, m, src + a * 16));
+            }
+        }
+#pragma GCC unroll 4
+    for (int a = 0; a < A; a++) {
+        int64_t f = (v0 + a) * 16;
+        __mmask16 m = lanes(n - f);
+        if (avg) {
+            __m512 div = _mm512_loadu_ps(dv + f);
+            __mmask16 nz = _mm512_mask_cmp_ps_mask(m, div, _mm512_setzero_ps(), _CMP_GT_OQ);
+            acc[a] = _mm512_maskz_div_ps(nz, acc[a], div);
+        }
+        _mm512_mask_storeu_ps(y + f, m, acc[a]);
+    }
+}
+
+/* One plane's nv vectors, FLAT_ACCS at a time. */
+TGT512 __attribute__((always_inline)) static inline void
+flat_plane(const int avg, const int k3, const afk_pool2d *p, const float *x, int64_t nv,
+           const uint16_t *mt, const float *dv, float *y)
+{
+    int64_t v = 0;
+    for (; v + FLAT_ACCS <= nv; v += FLAT_ACCS) flat_block(avg, FLAT_ACCS, k3, p, x, v, mt, dv, y);
+    for (; v < nv; v++) flat_block(avg, 1, k3, p, x, v, mt, dv, y);
+}
+
+TGT512 static void flat512(const afk_pool2d *p, const float *x, int64_t nc, int64_t xs,
+                           int64_t ys, const float *cnt, float *y)
+{
+    uint16_t mt[FLAT_VECS * FLAT_TAPS];
+    float dv[FLAT_VECS * 16];
+    const int64_t nv = (p->OH * p->OW + 15) / 16;
+    flat_tables(p, cnt, nv, mt, p->avg ? dv : NULL);
+    const int k3 = p->k[0] == 3 && p->k[1] == 3;
+    for (int64_t c = 0; c < nc; c++)
+        switch (p->avg * 2 + k3) {
+        case 0: flat_plane(0, 0, p, x + c * xs, nv, mt, dv, y + c * ys); break;
+        case 1: flat_plane(0, 1, p, x + c * xs, nv, mt, dv, y + c * ys); break;
+        case 2: flat_plane(1, 0, p, x + c * xs, nv, mt, dv, y + c * ys); break;
+        default: flat_plane(1, 1, p, x + c * xs, nv, mt, dv, y + c * ys); break;
+        }
+}
+
 int afk_pool_plane_fast(const afk_pool2d *p, const float *x, int64_t nc, int64_t xs, int64_t ys,
                         const float *cnt, float *y)
 {
     if (p->s[1] > 2 || p->k[1] > MAX_KW || !afk_vec_have512()) return 0;
-    plane512(p, x, nc, xs, ys, cnt, y);
+    if (flat_ok(p)) flat512(p, x, nc, xs, ys, cnt, y);
+    else plane512(p, x, nc, xs, ys, cnt, y);
     return 1;
 }
 

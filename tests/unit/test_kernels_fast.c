@@ -734,6 +734,11 @@ static void test_pool_rows(void)
         {0, 9, 1, 1, 4, 4, 0, 0, 5, 5},   {0, 3, 2, 1, 1, 1, 0, 0, 1, 1},
         {0, 3, 2, 2, 1, 1, 0, 0, 13, 35}, {1, 2, 2, 1, 0, 1, 0, 1, 9, 9},
         {0, 1, 2, 1, 0, 0, 0, 0, 8, 40}, {1, 3, 2, 1, 1, 1, 1, 0, 13, 75},
+        /* stride 1 with rows as wide as the input's: the plane as one run of vectors across
+         * row ends (17 columns; pads 2 / 0; a 9x9 map with pads 0 / 2; one row) */
+        {1, 3, 1, 1, 1, 1, 0, 0, 13, 17}, {1, 3, 1, 1, 2, 0, 0, 0, 13, 35},
+        {0, 3, 1, 1, 0, 2, 0, 0, 9, 9},   {0, 3, 1, 1, 1, 1, 0, 0, 1, 20},
+        {1, 5, 1, 1, 2, 2, 0, 1, 6, 6},
     };
     static float x[2 * HMAX * WMAX], y2[2 * HMAX * WMAX], y3[2 * HMAX * WMAX];
     for (int i = 0; i < 2 * HMAX * WMAX; i++)

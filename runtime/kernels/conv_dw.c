@@ -206,8 +206,16 @@ dw_tile512(const dw_tile *t, int64_t oh, int64_t ow, const int nr, const int nv)
         for (int v = 0; v < nv; v++) {
             int64_t left = OW - ow - 16 * v;
             __mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-            if (t->act >= 0) acc[r][v] = epi512(acc[r][v], t->e, 0);
+            if (t->act >= 0) acc[r][v] = epi_short512(acc[r][v], t->e, 0);
             _mm512_mask_storeu_ps(t->y + (oh + r) * OW + ow + 16 * v, m, acc[r][v]);
+        }
+    /* sigmoid, SiLU, GELU on the stored vectors (a call per vector would spill the rest) */
+    for (int r = 0; t->act >= 0 && afk_act_long(t->e->act) && r < nr; r++)
+        for (int v = 0; v < nv; v++) {
+            int64_t left = OW - ow - 16 * v;
+            __mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+            float *o = t->y + (oh + r) * OW + ow + 16 * v;
+            _mm512_mask_storeu_ps(o, m, act_full512(_mm512_maskz_loadu_ps(m, o), t->e));
         }
 }
 

@@ -131,16 +131,24 @@ glanes_block(const gl_run *r, int64_t oh, int64_t ow, int64_t j, const int NB, c
                 }
             }
         }
+    const int long_act = afk_act_long(r->e->act);
     for (int c = 0; c < NC; c++) {
         const __m512 bias = r->bias ? _mm512_loadu_ps(r->bias + (j + c) * 16) : _mm512_setzero_ps();
 #pragma GCC unroll 8
         for (int b = 0; b < NB; b++) {
             __m512 v = acc[c][b];
             if (r->e->act >= 0) v = _mm512_add_ps(v, bias);
-            if (r->e->act > AFK_ACT_NONE) v = act512(v, r->e);
+            if (r->e->act > AFK_ACT_NONE && !long_act) v = act_short512(v, r->e);
             _mm512_store_ps(r->O + (oh * OW + ow + b) * r->Mp + (j + c) * 16, v);
         }
     }
+    /* sigmoid, SiLU, GELU on the stored vectors, not by a call per vector with the other
+     * accumulators live (spilled around it) */
+    for (int c = 0; long_act && c < NC; c++)
+        for (int b = 0; b < NB; b++) {
+            float *o = r->O + (oh * OW + ow + b) * r->Mp + (j + c) * 16;
+            _mm512_store_ps(o, act_full512(_mm512_load_ps(o), r->e));
+        }
 }
 
 /* Every output row in blocks of up to BLK positions, for channel blocks [j, j + NC). */

@@ -97,21 +97,6 @@ TGT512 static void prepare_row(const float *src, int64_t W, int64_t pl, int S, i
     }
 }
 
-/* Lanes [s, s + 16) of the 32 in (a, b): one valignd (s a constant after inlining, < 8). */
-TGT512 __attribute__((always_inline)) static inline __m512 shifted(__m512 a, __m512 b, int s)
-{
-    const __m512i x = _mm512_castps_si512(a), y = _mm512_castps_si512(b);
-    switch (s) {
-    case 0: return a;
-    case 1: return _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 1));
-    case 2: return _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 2));
-    case 3: return _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 3));
-    case 4: return _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 4));
-    case 5: return _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 5));
-    default: return _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 6));
-    }
-}
-
 typedef struct st_run {
     const conv_geom *g;
     const float *R;      /* prepared rows (C, RH, S, L) */
@@ -141,8 +126,8 @@ stem_block(const st_run *r, int64_t oh, int64_t ow0, int64_t mb, const int KW, c
             const __m512 o1 = S == 2 ? _mm512_load_ps(row + L + 16) : e1;
 #pragma GCC unroll 7
             for (int kw = 0; kw < KW; kw++) {
-                const __m512 xv = S == 1 ? shifted(e0, e1, kw)
-                                  : kw % 2 ? shifted(o0, o1, kw / 2) : shifted(e0, e1, kw / 2);
+                const __m512 xv = S == 1 ? afk_shift_in(e0, e1, kw)
+                                  : kw % 2 ? afk_shift_in(o0, o1, kw / 2) : afk_shift_in(e0, e1, kw / 2);
 #pragma GCC unroll 16
                 for (int m = 0; m < MB; m++)
                     acc[m] = _mm512_fmadd_ps(xv, _mm512_set1_ps(w[kw * 16 + m]), acc[m]);
@@ -154,9 +139,13 @@ stem_block(const st_run *r, int64_t oh, int64_t ow0, int64_t mb, const int KW, c
     if (e.bias) e.bias += mb * 16;
     float *y = r->y + (mb * 16 * g->out[1] + oh) * OW + ow0;
     for (int64_t m = 0; m < nm; m++) {
-        const __m512 v = e.act >= 0 ? epi512(acc[m], &e, (int)m) : acc[m];
+        const __m512 v = e.act >= 0 ? epi_short512(acc[m], &e, (int)m) : acc[m];
         _mm512_mask_storeu_ps(y + m * g->osp, sm, v);
     }
+    /* sigmoid, SiLU, GELU on the stored vectors (a call per vector would spill the rest) */
+    for (int64_t m = 0; afk_act_long(e.act) && m < nm; m++)
+        _mm512_mask_storeu_ps(y + m * g->osp, sm,
+                              act_full512(_mm512_maskz_loadu_ps(sm, y + m * g->osp), &e));
 }
 
 /* Every 16-column block of the band's rows, every channel block. */

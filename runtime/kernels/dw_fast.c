@@ -68,23 +68,6 @@ AFK_TGT512 __attribute__((noinline)) static void dw_store(const afk_dw2d *d, con
     }
 }
 
-/* Lanes [sh, 16) of lo then lanes [0, sh) of hi (valignd; sh < 7 a literal in each case, as
- * the instruction's immediate must be). */
-AFK_TGT512 __attribute__((always_inline)) static inline __m512 shift_in(__m512 lo, __m512 hi,
-                                                                        const int sh)
-{
-    const __m512i l = _mm512_castps_si512(lo), h = _mm512_castps_si512(hi);
-    switch (sh) {
-    case 1: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 1));
-    case 2: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 2));
-    case 3: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 3));
-    case 4: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 4));
-    case 5: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 5));
-    case 6: return _mm512_castsi512_ps(_mm512_alignr_epi32(h, l, 6));
-    default: return lo;
-    }
-}
-
 /* Output rows [oh0, oh0+R) x columns [ow0, ow0 + 16*NV) from the input rows rows[0..J) (the
  * block's rows, zero rows outside the image); K, S, R, NV compile-time after inlining. */
 AFK_TGT512 __attribute__((always_inline)) static inline void
@@ -130,7 +113,7 @@ dw_block(const afk_dw2d *d, const float *const *rows, int64_t oh0, int64_t ow0,
             for (int v = 0; v < NV; v++) {
                 const __m512 *p = S == 2 && (kw & 1) ? o : q;
                 const int sh = S == 2 ? kw >> 1 : kw;
-                const __m512 xv = shift_in(p[v], p[v + 1], sh);
+                const __m512 xv = afk_shift_in(p[v], p[v + 1], sh);
 #pragma GCC unroll 8
                 for (int r = 0; r < R; r++) {
                     const int kh = j - r * S;

@@ -114,13 +114,19 @@ lanes_block(const conv_geom *g, const float *P, int64_t PW, const float *Wt, int
                 acc[b] = _mm512_fmadd_ps(_mm512_load_ps(p + b * s * 16), wv, acc[b]);
         }
     }
+    float *o = O + (oh * OW + ow) * 16;
+    const int long_act = afk_act_long(e->act);
 #pragma GCC unroll 8
     for (int b = 0; b < NB; b++) {
         __m512 v = acc[b];
         if (e->act >= 0) v = _mm512_add_ps(v, bias);
-        if (e->act > AFK_ACT_NONE) v = act512(v, e);
-        _mm512_store_ps(O + (oh * OW + ow + b) * 16, v);
+        if (e->act > AFK_ACT_NONE && !long_act) v = act_short512(v, e);
+        _mm512_store_ps(o + b * 16, v);
     }
+    /* sigmoid, SiLU, GELU on the stored block, not by a call per vector with the other
+     * accumulators live (spilled around it) */
+    if (long_act)
+        for (int b = 0; b < NB; b++) _mm512_store_ps(o + b * 16, act_full512(_mm512_load_ps(o + b * 16), e));
 }
 
 /* Every output row in blocks of up to BLK positions (stride s, a constant once inlined). */

@@ -182,7 +182,7 @@ ukrt512(const int np, const int two, int64_t kc, const float *a, int r0, int r1,
         }
     }
     const int cheap = e->act == AFK_ACT_NONE || e->act == AFK_ACT_RELU || e->act == AFK_ACT_CLIP;
-    if (mode & 2) { /* bias, relu, clip in registers (as epi512), the rest on the stored rows */
+    if (mode & 2) { /* bias, relu, clip in registers (as epi_short512), the rest on the stored rows */
         const __m512 lo = e->act == AFK_ACT_RELU ? _mm512_setzero_ps() : _mm512_set1_ps(e->lo);
         const __m512 hi = _mm512_set1_ps(e->hi);
         const __m512 bx = e->bias ? _mm512_maskz_loadu_ps(rmask(r0), e->bias) : lo;

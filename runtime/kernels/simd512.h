@@ -58,6 +58,24 @@ AFK_TGT512 __attribute__((always_inline)) static inline void afk_tr16(__m512 *r)
     }
 }
 
+/* Lanes [s, 16) of a then lanes [0, s) of b, for s in 0..7 (valignd: its shift must be a literal,
+ * one per case; with s a constant after inlining the switch folds away). */
+AFK_TGT512 __attribute__((always_inline)) static inline __m512 afk_shift_in(__m512 a, __m512 b,
+                                                                            int s)
+{
+    const __m512i x = _mm512_castps_si512(a), y = _mm512_castps_si512(b);
+    switch (s) {
+    case 1: return _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 1));
+    case 2: return _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 2));
+    case 3: return _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 3));
+    case 4: return _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 4));
+    case 5: return _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 5));
+    case 6: return _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 6));
+    case 7: return _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 7));
+    default: return a;
+    }
+}
+
 /* Positions [0, n) of 16-lane vectors (position p at src + p * ps floats, 64-byte aligned)
  * -> lanes c < nc as planes: dst[c * ld + p] (the channels-in-lanes kernels' output). */
 AFK_TGT512 static inline void afk_lanes_to_planes(const float *src, int64_t ps, int64_t n,
@@ -174,7 +192,7 @@ AFK_TGT512 __attribute__((always_inline)) static inline __m512 act_short512(__m5
 }
 
 /* The activation of e on 16 lanes (after any bias), everything inlined: for loops over a
- * stored tile or row, where the long activations are the point. */
+ * stored tile or row (a kernel with accumulators live takes act_short512, then such a loop). */
 AFK_TGT512 __attribute__((always_inline)) static inline __m512 act_full512(__m512 v,
                                                                            const pg_epi *e)
 {
@@ -184,28 +202,8 @@ AFK_TGT512 __attribute__((always_inline)) static inline __m512 act_full512(__m51
     return act_short512(v, e);
 }
 
-/* act_full512 out of line, for the long activations where a call costs less than its code. */
-AFK_TGT512 __attribute__((noinline, unused)) static __m512 act_long512(__m512 v, const pg_epi *e)
-{
-    return act_full512(v, e);
-}
-
-/* The activation of e on 16 lanes (after any bias): the short ones inline, the long ones by a
- * call (the same bits either way). */
-AFK_TGT512 __attribute__((always_inline)) static inline __m512 act512(__m512 v, const pg_epi *e)
-{
-    return afk_act_long(e->act) ? act_long512(v, e) : act_short512(v, e);
-}
-
-/* Row i of a tile: + bias[i], then the activation (act512: long ones by a call). */
-AFK_TGT512 __attribute__((always_inline)) static inline __m512 epi512(__m512 v, const pg_epi *e,
-                                                                      int i)
-{
-    if (e->bias) v = _mm512_add_ps(v, _mm512_set1_ps(e->bias[i]));
-    return act512(v, e);
-}
-
-/* epi512 for an e without a long activation (the GEMM tiles': theirs run on the stored tile). */
+/* Row i of a tile: + bias[i], then a short activation (a long one is left to a pass over the
+ * stored tile: act_full512). */
 AFK_TGT512 __attribute__((always_inline)) static inline __m512 epi_short512(__m512 v,
                                                                             const pg_epi *e, int i)
 {
@@ -213,7 +211,7 @@ AFK_TGT512 __attribute__((always_inline)) static inline __m512 epi_short512(__m5
     return act_short512(v, e);
 }
 
-/* epi512 with every activation inlined (act_full512). */
+/* Row i of a tile: + bias[i], then the activation, every one inlined (act_full512). */
 AFK_TGT512 __attribute__((always_inline)) static inline __m512 epi_full512(__m512 v,
                                                                            const pg_epi *e, int i)
 {

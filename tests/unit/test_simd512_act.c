@@ -1,5 +1,5 @@
 /* The AVX-512 sigmoid / SiLU of the fused conv epilogue (runtime/kernels/simd512.h: expneg16,
- * sigmoid16, epi512) against a double-precision reference, on every float of a dense sweep
+ * sigmoid16, epi_full512) against a double-precision reference, on every float of a dense sweep
  * over [-110, 95] (both tails, the denormal range of e^-|v| at v < -87.3, 0 and -0) plus ±inf
  * and NaN. Skipped (passes with no checks) when the CPU has no AVX-512F.
  *
@@ -19,11 +19,11 @@
 #include "runtime/kernels/simd512.h"
 
 #if defined(__x86_64__) || defined(__i386__)
-/* y[i] = act(x[i]) for n floats (n a multiple of 16) through epi512, as the conv epilogue calls it */
+/* y[i] = act(x[i]) for n floats (n a multiple of 16) through epi_full512, as the conv epilogues call it */
 AFK_TGT512 static void run_act(const float *x, float *y, int n, int act)
 {
     const pg_epi e = {NULL, act, 0.0f, 0.0f, NULL};
-    for (int i = 0; i < n; i += 16) _mm512_storeu_ps(y + i, epi512(_mm512_loadu_ps(x + i), &e, 0));
+    for (int i = 0; i < n; i += 16) _mm512_storeu_ps(y + i, epi_full512(_mm512_loadu_ps(x + i), &e, 0));
 }
 
 static double ref_sigmoid(double v)
@@ -55,7 +55,7 @@ static void check_act(int act, const char *name)
     CHECK(ys[k + 3] == (act == AFK_ACT_SILU ? 0.0f : 0.5f), "%s(0) = %g", name, ys[k + 3]);
 }
 
-/* GELU (erf form) through epi512: the erf approximation's 5e-7 absolute (test_kernels_fast2
+/* GELU (erf form) through epi_full512: the erf approximation's 5e-7 absolute (test_kernels_fast2
  * measures 4.1e-7 for vec.c's 8-lane version of the same formula) times |v|/2, plus an ulp
  * of the result for the final products. */
 static void check_gelu(void)

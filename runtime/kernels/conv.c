@@ -1232,9 +1232,15 @@ static void conv_gemm_task(void *arg, int64_t task, int tid)
                         .lo = j->cp->act.alpha, .hi = j->cp->act.beta,
                         .work = (float *)(j->scratch + (size_t)tid * j->slice)};
         if (j->pointwise) pg.Bd = xg + p0, pg.ldb = g->isp; /* rows of the image (K, osp) */
+        const int rk = j->R && kind >= 0 ? afk_act_kind(&j->ract) : -1;
+        if (rk >= 0) { /* the residual in the tile's epilogue where the kernel takes it */
+            pg.R = j->R + (pg.C - j->Y), pg.ract = rk; /* R has Y's layout */
+            pg.rlo = j->ract.alpha, pg.rhi = j->ract.beta;
+            if (!afk_pgemm_res_ok(&pg)) pg.R = NULL;
+        }
         afk_pgemm_run(&pg);
         if (kind < 0) conv_epilogue(j, gi, m0, mc, yg + m0 * g->osp, p0, t);
-        conv_residual(j, yg + m0 * g->osp, mc, p0, t);
+        if (!pg.R) conv_residual(j, yg + m0 * g->osp, mc, p0, t);
         return;
     }
     if (j->pointwise) {

@@ -249,7 +249,7 @@ TGT512 void afk_dw_padded_avx512(const conv_geom *g, const float *x, const float
                                     float bias, float lo, float hi)
 {
     const int64_t OW = g->out[2];
-    const pg_epi e = {&bias, act, lo, hi, NULL};
+    const pg_epi e = {.bias = &bias, .act = act, .lo = lo, .hi = hi};
     fill_pad(g, x, pad, PH, PW, fresh);
     const dw_tile t = {g, pad, w, PW, act, &e, y};
     for (int64_t ow = 0; ow < OW;) { /* 64, 32 or 16 columns at a time */

@@ -179,7 +179,7 @@ TGT512 void afk_glanes_group(const conv_geom *g, const float *x, const float *wp
     planes_in(g, x + gi * g->Cg * g->isp, oh0 * g->s[1] - g->pb[1], P, PH, PW);
     float bp[MG_MAX] = {0}; /* the group's bias, zero past Mg */
     if (bias) memcpy(bp, bias + gi * g->Mg, (size_t)g->Mg * sizeof(float));
-    const pg_epi e = {NULL, act, lo, hi, NULL};
+    const pg_epi e = {.bias = NULL, .act = act, .lo = lo, .hi = hi};
     const gl_run r = {g, P, wp + gi * KK * g->Cg * Mp, bias ? bp : NULL, PH, PW, Mp, &e, O,
                       oh1 - oh0};
     for (int64_t j = 0; j < Mp / 16; j += 2) { /* channel blocks in pairs */

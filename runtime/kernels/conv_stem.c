@@ -181,7 +181,7 @@ void afk_stem_band(const conv_geom *g, const float *x, const float *wp, const fl
             prepare_row(ih >= 0 && ih < H ? x + (ci * H + ih) * g->in[2] : NULL, g->in[2],
                         g->pb[2], S, L, R + (ci * RH + rr) * S * L);
         }
-    const st_run r = {g, R, wp, y, RH, L, oh0, {bias, act, lo, hi, NULL}};
+    const st_run r = {g, R, wp, y, RH, L, oh0, {.bias = bias, .act = act, .lo = lo, .hi = hi}};
     static void (*const tab[3][2])(const st_run *, int64_t) = {
         {stem_rows_3_1, stem_rows_3_2}, {stem_rows_5_1, stem_rows_5_2},
         {stem_rows_7_1, stem_rows_7_2}};

@@ -55,7 +55,7 @@ dw_masks_at(const afk_dw2d *d, const dw_masks *cached, int n_cached, int64_t i, 
 AFK_TGT512 __attribute__((noinline)) static void dw_store(const afk_dw2d *d, const __m512 *buf,
                                                          int R, int NV, int64_t oh0, int64_t ow0)
 {
-    const pg_epi e = {&d->bias, d->act, d->lo, d->hi, NULL};
+    const pg_epi e = {.bias = &d->bias, .act = d->act, .lo = d->lo, .hi = d->hi};
     float *y = d->y + oh0 * d->OW + ow0;
     for (int v = 0; v < NV; v++) {
         int64_t left = d->OW - ow0 - 16 * v;

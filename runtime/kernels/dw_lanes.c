@@ -161,7 +161,7 @@ TGT512 void afk_dw_lanes16(const conv_geom *g, const float *x, const float *w, c
     zero_border(g, P, PH, PW);
     planes_to_lanes(x + c0 * H * W, H * W, nc, H * W, W, P + (g->pb[1] * PW + g->pb[2]) * 16, PW);
     const __m512 bv = bias ? _mm512_maskz_loadu_ps(cm, bias + c0) : _mm512_setzero_ps();
-    const pg_epi e = {NULL, act, lo, hi, NULL};
+    const pg_epi e = {.bias = NULL, .act = act, .lo = lo, .hi = hi};
     if (g->s[1] == 1) lanes_rows(g, P, PW, Wt, 1, bv, &e, O);
     else lanes_rows(g, P, PW, Wt, 2, bv, &e, O);
     afk_lanes_to_planes(O, 16, OH * OW, nc, y + c0 * OH * OW, OH * OW);

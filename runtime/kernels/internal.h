@@ -297,12 +297,18 @@ typedef struct afk_pgemm {
                         * image): the AVX-512 f32 kernel reads its whole panels there, unpacked
                         * (the same sums); every other case packs by pack_b as usual */
     int64_t ldb;
+    const float *R;    /* or NULL: at the last k block, after the activation, C = ract(C + R) */
+    int ract;          /* (R in C's layout, ldc; ract a short AFK_ACT_*, rlo/rhi CLIP's bounds) */
+    float rlo, rhi;    /* only where afk_pgemm_res_ok(g): the caller adds R itself otherwise */
 } afk_pgemm;
 int afk_pgemm_nr(void); /* panel width of the kernel in use; 0: none (use afk_sgemm) */
 int afk_pgemm_mr(void); /* rows of its micro-tile (1 when none) */
 /* 1: the kernel in use reads a row-major f32 A in place as fast as packed (AVX2), so there is
  * nothing to gain by packing a constant A ahead */
 int afk_pgemm_a_in_place(void);
+/* 1: afk_pgemm_run applies g->R in its epilogue (the AVX-512 f32 14x32 tiles: not channel-lane
+ * tiles, not int8 compute, no long activation before or after the residual). */
+int afk_pgemm_res_ok(const afk_pgemm *g);
 /* The AFK_ACT_* the kernel in use fuses for u (also AFK_ACT_SIGMOID / AFK_ACT_SILU with
  * AVX-512 and NEON: same method and bound as afk_vec_sigmoid; on AVX-512 also GELU (erf form)
  * as its erf loop, and hard sigmoid, hard swish, leaky relu with the reference's bits), or -1. */

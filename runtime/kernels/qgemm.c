@@ -274,7 +274,8 @@ ukq(const int mr, const int aw, int64_t nq, const uint8_t *a, int64_t as, const 
     const __mmask16 m0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
     const __mmask16 m1 = nr >= 32 ? 0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
     const int long_act = afk_act_long(q->e.act);
-    pg_epi cheap = {q->e.bias, long_act ? AFK_ACT_NONE : q->e.act, q->e.lo, q->e.hi, NULL};
+    pg_epi cheap = {.bias = q->e.bias, .act = long_act ? AFK_ACT_NONE : q->e.act, .lo = q->e.lo,
+                    .hi = q->e.hi};
 #pragma GCC unroll 14
     for (int i = 0; i < mr; i++) {
         __m512 rz = _mm512_set1_ps(q->rz[i]), rs = _mm512_set1_ps(q->rs[i]);
@@ -299,7 +300,7 @@ ukq(const int mr, const int aw, int64_t nq, const uint8_t *a, int64_t as, const 
         _mm512_mask_storeu_ps(r + 16, m1, fy);
     }
     if (!(mode & 2) || !long_act) return;
-    const pg_epi e = {NULL, q->e.act, 0.0f, 0.0f, NULL};
+    const pg_epi e = {.bias = NULL, .act = q->e.act, .lo = 0.0f, .hi = 0.0f};
     for (int i = 0; i < mr; i++) { /* sigmoid/silu/gelu on the stored tile */
         float *r = c + i * ldc;
         _mm512_mask_storeu_ps(r, m0, epi_full512(_mm512_maskz_loadu_ps(m0, r), &e, 0));
@@ -377,7 +378,8 @@ static void run_aw(const afk_pgemm *g)
             q_epi e = {NULL, NULL, NULL, sums + i0,
                        (const float *)(base + w->scale_off) + r0 + i0,
                        (const float *)(base + w->zero_off) + r0 + i0,
-                       {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi, NULL}};
+                       {.bias = g->bias ? g->bias + i0 : NULL, .act = g->act, .lo = g->lo,
+                        .hi = g->hi}};
             for (int64_t j0 = 0; j0 < g->N; j0 += NR) {
                 int nr = g->N - j0 < NR ? (int)(g->N - j0) : NR;
                 e.lz = t.lz + j0, e.ls = t.ls + j0, e.lq = w->any_zero ? t.lq + j0 : NULL;
@@ -411,7 +413,8 @@ static void run_bw(const afk_pgemm *g)
             }
             afk_q8_quantize(a, mr, kc, t.aq, t.rs, t.rz, t.rq);
             q_epi e = {NULL, NULL, NULL, t.rz, t.rs, t.rq,
-                       {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi, NULL}};
+                       {.bias = g->bias ? g->bias + i0 : NULL, .act = g->act, .lo = g->lo,
+                        .hi = g->hi}};
             for (int64_t j0 = 0; j0 < g->N; j0 += NR) {
                 int nr = g->N - j0 < NR ? (int)(g->N - j0) : NR;
                 int64_t lane = g->bp_col0 + j0;

@@ -43,7 +43,7 @@ enum { KC = AFK_PGEMM_KC, MR_MAX = 14, LR = AFK_PGEMM_LR, LKC = AFK_PGEMM_LKC, L
 TGT512 __attribute__((noinline)) static void act_tile512(float *c, int64_t ldc, int mr,
                                                          __mmask16 m0, __mmask16 m1, int act)
 {
-    const pg_epi e = {NULL, act, 0.0f, 0.0f, NULL};
+    const pg_epi e = {.bias = NULL, .act = act, .lo = 0.0f, .hi = 0.0f};
     for (int i = 0; i < mr; i++) {
         float *r = c + i * ldc;
         _mm512_mask_storeu_ps(r, m0, epi_full512(_mm512_maskz_loadu_ps(m0, r), &e, 0));
@@ -81,10 +81,14 @@ ukr512(const int mr, int64_t kc, const float *a, const float *b, const int64_t l
     /* bias, relu, clip, hard sigmoid/swish, leaky relu in registers; sigmoid/silu/gelu (long) on
      * the stored tile, out of line */
     const int long_act = afk_act_long(e->act);
-    pg_epi cheap = {e->bias, long_act ? AFK_ACT_NONE : e->act, e->lo, e->hi, NULL};
+    pg_epi cheap = {.bias = e->bias, .act = long_act ? AFK_ACT_NONE : e->act, .lo = e->lo,
+                    .hi = e->hi};
 #pragma GCC unroll 14
     for (int i = 0; i < mr; i++) {
         if (mode & 2) x[i] = epi_short512(x[i], &cheap, i), y[i] = epi_short512(y[i], &cheap, i);
+        if ((mode & 2) && e->res) /* a residual: never with a long activation (afk_pgemm_res_ok) */
+            x[i] = res_add512(x[i], e, e->res + i * ldc, m0),
+            y[i] = res_add512(y[i], e, e->res + i * ldc + 16, m1);
         _mm512_mask_storeu_ps(c + i * ldc, m0, x[i]);
         _mm512_mask_storeu_ps(c + i * ldc + 16, m1, y[i]);
     }
@@ -371,6 +375,17 @@ int afk_pgemm_act(const af_unary_params *u)
     }
 }
 
+int afk_pgemm_res_ok(const afk_pgemm *g)
+{
+#ifdef AFK_PG_X86
+    return pick() == &isa512 && !g->lanes && !g->Aq8 && !g->Bq8 && g->act >= 0 &&
+           !afk_act_long(g->act) && g->ract >= 0 && !afk_act_long(g->ract);
+#else
+    (void)g;
+    return 0;
+#endif
+}
+
 int afk_pgemm_a_in_place(void)
 {
     const pg_isa *s = pick();
@@ -576,7 +591,8 @@ static void run_lanes(const afk_pgemm *g, float *bp)
             const float *a = lanes_panels(g, i0, k0, kc, ap);
             /* pre-packed: the first run prefetches the next pair (the others find it cached) */
             const float *next = g->Ap && i0 + 2 * LR < g->M ? a + 2 * LR * kc : NULL;
-            pg_epi e = {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi, next};
+            pg_epi e = {.bias = g->bias ? g->bias + i0 : NULL, .act = g->act, .lo = g->lo,
+                        .hi = g->hi, .pf = next};
             for (int64_t j0 = 0; j0 < g->N; j0 += 32) {
                 int nc = g->N - j0 < 32 ? (int)(g->N - j0) : 32, runs = (nc + MR_MAX - 1) / MR_MAX;
                 for (int q = 0, p0 = 0; q < runs; q++) {
@@ -616,11 +632,16 @@ static void run_b_in_place(const afk_pgemm *g, float *bp, float *ap)
         for (int64_t i0 = 0; i0 < g->M; i0 += MR_MAX) {
             int mr = g->M - i0 < MR_MAX ? (int)(g->M - i0) : MR_MAX;
             const float *a = afk_pgemm_a_panel(g, i0, mr, k0, kc, ap);
-            pg_epi e = {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi,
-                        g->Ap ? a + (int64_t)mr * kc : NULL};
+            pg_epi e = {.bias = g->bias ? g->bias + i0 : NULL, .act = g->act, .lo = g->lo,
+                        .hi = g->hi, .pf = g->Ap ? a + (int64_t)mr * kc : NULL,
+                        .ract = g->ract, .rlo = g->rlo, .rhi = g->rhi};
             float *c = g->C + i0 * g->ldc;
-            for (int64_t j0 = 0; j0 < full; j0 += 32)
+            const float *r = g->R ? g->R + i0 * g->ldc : NULL;
+            for (int64_t j0 = 0; j0 < full; j0 += 32) {
+                e.res = r ? r + j0 : NULL;
                 ukrb512[mr](kc, a, b + j0, g->ldb, c + j0, g->ldc, &e, mode);
+            }
+            e.res = r ? r + full : NULL;
             if (full < g->N)
                 isa512.ukr[mr](kc, a, bp, c + full, g->ldc, (int)(g->N - full), mode, &e);
         }
@@ -670,7 +691,8 @@ void afk_pgemm_run(const afk_pgemm *g)
         for (int64_t i0 = 0; i0 < g->M; i0 += MR) {
             int mr = g->M - i0 < MR ? (int)(g->M - i0) : MR;
             if (direct) { /* rows of A read in place: no packing */
-                pg_epi e = {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi, NULL};
+                pg_epi e = {.bias = g->bias ? g->bias + i0 : NULL, .act = g->act, .lo = g->lo,
+                            .hi = g->hi};
                 for (int64_t j0 = 0; j0 < g->N; j0 += NR)
                     s->ukrd[mr](kc, g->A + i0 * g->lda + k0, g->lda, b + j0 * kc,
                                 g->C + i0 * g->ldc + j0, g->ldc,
@@ -678,10 +700,12 @@ void afk_pgemm_run(const afk_pgemm *g)
                 continue;
             }
             const float *a = afk_pgemm_a_panel(g, i0, mr, k0, kc, ap);
-            pg_epi e = {g->bias ? g->bias + i0 : NULL, g->act, g->lo, g->hi,
-                        g->Ap ? a + (int64_t)mr * kc : NULL};
+            pg_epi e = {.bias = g->bias ? g->bias + i0 : NULL, .act = g->act, .lo = g->lo,
+                        .hi = g->hi, .pf = g->Ap ? a + (int64_t)mr * kc : NULL,
+                        .ract = g->ract, .rlo = g->rlo, .rhi = g->rhi};
             for (int64_t j0 = 0; j0 < g->N; j0 += NR) {
                 int nr = g->N - j0 < NR ? (int)(g->N - j0) : NR;
+                e.res = g->R ? g->R + i0 * g->ldc + j0 : NULL; /* AVX-512 only (res_ok) */
                 s->ukr[mr](kc, a, b + j0 * kc, g->C + i0 * g->ldc + j0, g->ldc, nr, mode, &e);
             }
         }

@@ -14,6 +14,9 @@ typedef struct pg_epi {
     int act;           /* AFK_ACT_* */
     float lo, hi;
     const float *pf;   /* the packed A panel the GEMM reads next (prefetched), or NULL */
+    const float *res;  /* the 14x32 tile's residual (C's layout), added after the activation, */
+    int ract;          /* then this short AFK_ACT_* (rlo, rhi its clip bounds); NULL: none */
+    float rlo, rhi;
 } pg_epi;
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -209,6 +212,17 @@ AFK_TGT512 __attribute__((always_inline)) static inline __m512 epi_short512(__m5
 {
     if (e->bias) v = _mm512_add_ps(v, _mm512_set1_ps(e->bias[i]));
     return act_short512(v, e);
+}
+
+/* v + the residual r (lanes m read), then e's residual activation: a conv's fused Add (and
+ * ReLU), as conv.c's conv_residual computes it. */
+AFK_TGT512 __attribute__((always_inline)) static inline __m512 res_add512(__m512 v,
+                                                                          const pg_epi *e,
+                                                                          const float *r,
+                                                                          __mmask16 m)
+{
+    const pg_epi ra = {.bias = NULL, .act = e->ract, .lo = e->rlo, .hi = e->rhi};
+    return act_short512(_mm512_add_ps(v, _mm512_maskz_loadu_ps(m, r)), &ra);
 }
 
 /* Row i of a tile: + bias[i], then the activation, every one inlined (act_full512). */

@@ -340,7 +340,8 @@ TGT static inline void at6(const __m512 m[6], __m512 o[4])
 TGT static void store_rows(const afk_wino *w, float *y, const float *r, int64_t s0, int i,
                            const __m512 o[4])
 {
-    const pg_epi ea = {NULL, w->act, w->lo, w->hi, NULL}; /* with a residual r: act(y + r) here */
+    /* with a residual r: act(y + r) here */
+    const pg_epi ea = {.bias = NULL, .act = w->act, .lo = w->lo, .hi = w->hi};
     const __m512i base = _mm512_setr_epi32(0, 16, 0, 16, 1, 17, 1, 17, 2, 18, 2, 18, 3, 19, 3, 19);
     const int64_t S = slot_w(w);
     for (int q = 0; q < 4; q++) {
@@ -367,7 +368,8 @@ TGT static void output_group(const afk_wino *w, int64_t m, const float *z, size_
         for (int j = 0; j < 6; j++) r[j] = _mm512_maskz_loadu_ps(lanes, z + (size_t)(i * 6 + j) * ks);
         at6(r, h[i]);
     }
-    const pg_epi e = {w->bias ? w->bias + m : NULL, w->res ? AFK_ACT_NONE : w->act, w->lo, w->hi, NULL};
+    const pg_epi e = {.bias = w->bias ? w->bias + m : NULL,
+                      .act = w->res ? AFK_ACT_NONE : w->act, .lo = w->lo, .hi = w->hi};
     __m512 o[4][4];
     for (int j = 0; j < 4; j++) { /* then down each column */
         __m512 c[6] = {h[0][j], h[1][j], h[2][j], h[3][j], h[4][j], h[5][j]}, r[4];
@@ -396,8 +398,10 @@ TGT static void output_group2(const afk_wino *w, int64_t m, const float *z, size
         for (int j = 0; j < 4; j++) r[j] = _mm512_maskz_loadu_ps(lanes, z + (size_t)(i * 4 + j) * ks);
         at4(r, h[i]);
     }
-    const pg_epi e = {w->bias ? w->bias + m : NULL, w->res ? AFK_ACT_NONE : w->act, w->lo, w->hi, NULL};
-    const pg_epi ea = {NULL, w->act, w->lo, w->hi, NULL}; /* with a residual r: act(y + r) */
+    const pg_epi e = {.bias = w->bias ? w->bias + m : NULL,
+                      .act = w->res ? AFK_ACT_NONE : w->act, .lo = w->lo, .hi = w->hi};
+    /* with a residual r: act(y + r) */
+    const pg_epi ea = {.bias = NULL, .act = w->act, .lo = w->lo, .hi = w->hi};
     __m512 o[2][2];
     for (int j = 0; j < 2; j++) {
         __m512 c[4] = {h[0][j], h[1][j], h[2][j], h[3][j]}, r[2];

@@ -22,7 +22,7 @@
 /* y[i] = act(x[i]) for n floats (n a multiple of 16) through epi_full512, as the conv epilogues call it */
 AFK_TGT512 static void run_act(const float *x, float *y, int n, int act)
 {
-    const pg_epi e = {NULL, act, 0.0f, 0.0f, NULL};
+    const pg_epi e = {.bias = NULL, .act = act};
     for (int i = 0; i < n; i += 16) _mm512_storeu_ps(y + i, epi_full512(_mm512_loadu_ps(x + i), &e, 0));
 }
 

@@ -85,6 +85,22 @@ static inline int floats_eq(const float *a, const float *b, int64_t n, double to
     return 1;
 }
 
+/* A row-major B (rows ldb floats apart, N columns) for afk_pgemm's pack_b: rows [k0, k0+kc)
+ * as panels (kc, nr), zeros past N. */
+typedef struct test_bmat {
+    const float *B;
+    int64_t ldb, N;
+} test_bmat;
+
+static inline void test_pack_b(const void *arg, int64_t k0, int64_t kc, int nr, float *dst)
+{
+    const test_bmat *m = arg;
+    for (int64_t j0 = 0; j0 < m->N; j0 += nr, dst += kc * nr)
+        for (int64_t kk = 0; kk < kc; kk++)
+            for (int r = 0; r < nr; r++)
+                dst[kk * nr + r] = j0 + r < m->N ? m->B[(k0 + kk) * m->ldb + j0 + r] : 0.0f;
+}
+
 /* 1 when AF_TEST_SMALL is set (and not "0"): the slow tests shrink their largest shapes,
  * keeping every code path (tests/CMakeLists.txt sets it for tests run under an emulator, e.g.
  * qemu-aarch64 in `make check-arm64`, where double-precision references take minutes). */

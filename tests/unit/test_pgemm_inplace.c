@@ -16,26 +16,10 @@
 #include "runtime/kernels/internal.h"
 #include "test_kernels_util.h"
 
-typedef struct bmat {
-    const float *B;
-    int64_t ldb;
-    int64_t N;
-} bmat;
-
-/* Rows [k0, k0+kc) of B as pack_b panels (kc, nr), zeros past N. */
-static void pack_b_rows(const void *arg, int64_t k0, int64_t kc, int nr, float *dst)
-{
-    const bmat *m = arg;
-    for (int64_t j0 = 0; j0 < m->N; j0 += nr, dst += kc * nr)
-        for (int64_t kk = 0; kk < kc; kk++)
-            for (int r = 0; r < nr; r++)
-                dst[kk * nr + r] = j0 + r < m->N ? m->B[(k0 + kk) * m->ldb + j0 + r] : 0.0f;
-}
-
 /* C (M,N) from the GEMM g with B packed (inplace 0) or read in place (1); same work buffer. */
-static void run(afk_pgemm g, const bmat *bm, int inplace)
+static void run(afk_pgemm g, const test_bmat *bm, int inplace)
 {
-    g.pack_b = pack_b_rows, g.b_arg = bm;
+    g.pack_b = test_pack_b, g.b_arg = bm;
     if (inplace) g.Bd = bm->B, g.ldb = bm->ldb;
     afk_pgemm_run(&g);
 }
@@ -51,7 +35,7 @@ static void one_case(int64_t M, int64_t N, int64_t K, int prepack, int acc, int 
     float *C0 = frand_buf(M * N), *C1 = malloc((size_t)(M * N) * sizeof(float));
     memcpy(C1, C0, (size_t)(M * N) * sizeof(float));
     float *work = aligned_alloc(64, (afk_pgemm_work_floats(N) * sizeof(float) + 63) / 64 * 64);
-    bmat bm = {B, ldb, N};
+    test_bmat bm = {B, ldb, N};
     afk_pgemm g = {.M = M, .N = N, .K = K, .A = A, .lda = K, .Ap = Ap, .ap_rows = M,
                    .C = C0, .ldc = N, .bias = act ? bias : NULL, .act = act, .lo = 0.0f,
                    .hi = 6.0f, .work = work, .acc = acc};

@@ -103,21 +103,6 @@ static void test_quantizer(void)
 
 /* ---- a GEMM through afk_pgemm_run with int8 panels -------------------------------------------- */
 
-typedef struct bmat {
-    const float *B;
-    int64_t N;
-} bmat;
-
-/* B (K,N) row-major -> panels (kc, nr), zeros past N. */
-static void pack_b_mat(const void *arg, int64_t k0, int64_t kc, int nr, float *dst)
-{
-    const bmat *m = arg;
-    for (int64_t j0 = 0; j0 < m->N; j0 += nr, dst += kc * nr)
-        for (int64_t kk = 0; kk < kc; kk++)
-            for (int r = 0; r < nr; r++)
-                dst[kk * nr + r] = j0 + r < m->N ? m->B[(k0 + kk) * m->N + j0 + r] : 0.0f;
-}
-
 /* An int8 blob (rows, K): ONNX-style f32 per-row scales s[r] and zero points z[r] (uint8 codes
  * when uns), codes given. */
 static uint8_t *blob8(int64_t rows, int64_t K, const float *s, const int *z, const int *codes,
@@ -153,8 +138,8 @@ static void qgemm(const uint8_t *blob, int64_t M, int64_t K, const float *B, int
     void *qp = aligned_alloc(64, (qb + 63) / 64 * 64);
     afk_q8_pack(blob, 2, dims, 1, W, 0, qp);
     float *work = aligned_alloc(64, afk_pgemm_work_floats(N) * sizeof(float));
-    bmat bm = {B, N};
-    afk_pgemm g = {.M = M, .N = N, .K = K, .pack_b = pack_b_mat, .b_arg = &bm, .C = C,
+    test_bmat bm = {B, N, N};
+    afk_pgemm g = {.M = M, .N = N, .K = K, .pack_b = test_pack_b, .b_arg = &bm, .C = C,
                    .ldc = N, .bias = bias, .act = bias ? AFK_ACT_RELU : AFK_ACT_NONE,
                    .work = work, .Aq8 = qp};
     afk_pgemm_run(&g);

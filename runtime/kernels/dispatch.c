@@ -252,6 +252,7 @@ size_t af_kernel_scratch_bytes(af_op op, const af_params *p, const af_tview *in,
     case AF_OP_CONV: return n_in >= 2 ? afk_conv_scratch(p, in, out) : 0;
     case AF_OP_CONV_TRANSPOSE: return n_in >= 2 ? afk_convt_scratch(p, in, out) : 0;
     case AF_OP_RESIZE: return afk_resize_scratch(p, in, out);
+    case AF_OP_POOL: return afk_pool_scratch(p, in, out);
     case AF_OP_ATTENTION: return afk_attention_scratch(p, in, n_in);
     case AF_OP_GEMM:
     case AF_OP_MATMUL: return afk_sgemm_work_floats() * sizeof(float);

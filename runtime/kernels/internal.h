@@ -68,6 +68,7 @@ af_status afk_reduce_run(AFK_RUN_ARGS);
 af_status afk_resize_check(AFK_CHECK_ARGS);
 af_status afk_resize_run(AFK_RUN_ARGS);
 size_t afk_resize_scratch(const af_params *p, const af_tview *in, const af_tview *out);
+size_t afk_pool_scratch(const af_params *p, const af_tview *in, const af_tview *out);
 af_status afk_instance_norm_check(AFK_CHECK_ARGS); /* groupnorm.c */
 af_status afk_instance_norm_run(AFK_RUN_ARGS);
 af_status afk_group_norm_check(AFK_CHECK_ARGS);

@@ -143,12 +143,17 @@ static float pool_one(const pool_geom *g, const af_pool_params *pp, const float 
     return div > 0 ? sum / (float)div : 0.0f;
 }
 
+enum { WHOLE_OW = 1024 }; /* widest output rows pool_fast.c averages (counts in the job) */
+
 typedef struct pool_job {
     pool_geom g;
     const af_pool_params *pp;
     const float *X;
     float *Y;
     int64_t nc, cpt; /* channels (N*C) and channels per task */
+    int plane;       /* plane_ok: pool_fast.c may take it */
+    const void *tab; /* afk_pool_plane_tab's tables (NULL: none) */
+    float cnt[WHOLE_OW]; /* plane, average: window columns counted per output column */
 } pool_job;
 
 /* Channels per task: enough for POOL_OUTPUTS outputs (a rule on the shape), so small maps do
@@ -348,21 +353,15 @@ static void pool_channel(const pool_job *j, int64_t c)
                 *y++ = pool_one(&j->g, j->pp, x, od, oh, ow);
 }
 
-enum { WHOLE_OW = 1024 }; /* widest output rows plane_channels averages (counts on the stack) */
-
 /* Channels [c0, c1) of a 2-D pooling by pool_fast.c (same bits); 0: not taken. The average's
  * divisor of output (oh, ow) is (window rows counted) x (window columns counted), each as
  * pool_one counts them: cnt[ow] is the second, pool_one's count for one row. */
 static int plane_channels(const pool_job *j, int64_t c0, int64_t c1)
 {
     const pool_geom *g = &j->g;
-    const int avg = j->pp->kind == AF_POOL_AVG;
-    float cnt[WHOLE_OW];
-    if (g->k[0] != 1 || g->in[0] != 1 || g->out[0] != 1 || (avg && g->out[2] > WHOLE_OW))
-        return 0;
-    for (int64_t ow = 0; avg && ow < g->out[2]; ow++) cnt[ow] = (float)avg_div(g, j->pp, ow, 1, 1);
+    if (!j->plane) return 0;
     const afk_pool2d p2 = plane_geom(g, j->pp);
-    return afk_pool_plane_fast(&p2, j->X + c0 * g->isp, c1 - c0, g->isp, g->osp, cnt,
+    return afk_pool_plane_fast(&p2, j->tab, j->X + c0 * g->isp, c1 - c0, g->isp, g->osp, j->cnt,
                                j->Y + c0 * g->osp);
 }
 
@@ -440,6 +439,42 @@ static int q8_pool(const af_params *p, const af_tview *x, af_tview *y, const af_
                           g.in + 1, g.out + 1, g.k + 1, g.s + 1, g.pb + 1, ctx);
 }
 
+/* 2-D f32 pooling (an average's output rows up to WHOLE_OW): pool_fast.c's geometry. */
+static int plane_ok(const pool_geom *g, const af_pool_params *pp)
+{
+    return g->k[0] == 1 && g->in[0] == 1 && g->out[0] == 1 &&
+           (pp->kind != AF_POOL_AVG || g->out[2] <= WHOLE_OW);
+}
+
+/* Bytes of pool_fast.c's tables for this node (the kernel's scratch). */
+size_t afk_pool_scratch(const af_params *p, const af_tview *in, const af_tview *out)
+{
+    pool_geom g;
+    if (in[0].dtype != AF_DTYPE_F32 || in[0].rank < 3 || in[0].rank > 5 ||
+        p->pool.nsp != in[0].rank - 2)
+        return 0;
+    geom_init(&g, &p->pool, &in[0], &out[0]);
+    if (!plane_ok(&g, &p->pool)) return 0;
+    const afk_pool2d p2 = plane_geom(&g, &p->pool);
+    return afk_pool_plane_tab_bytes(&p2);
+}
+
+/* What every task of a 2-D pooling shares, made once: the average's column counts and
+ * pool_fast.c's tables (in ctx's scratch, when it holds them). */
+static void plane_prep(pool_job *j, const af_kctx *ctx)
+{
+    const pool_geom *g = &j->g;
+    if (!(j->plane = plane_ok(g, j->pp))) return;
+    for (int64_t ow = 0; j->pp->kind == AF_POOL_AVG && ow < g->out[2]; ow++)
+        j->cnt[ow] = (float)avg_div(g, j->pp, ow, 1, 1);
+    const afk_pool2d p2 = plane_geom(g, j->pp);
+    size_t need = afk_pool_plane_tab_bytes(&p2);
+    if (need && ctx->scratch && ctx->scratch_bytes >= need) {
+        afk_pool_plane_tab(&p2, j->cnt, ctx->scratch);
+        j->tab = ctx->scratch;
+    }
+}
+
 // X (N,C,*) -> Y (N,C,*'), Indices? (N,C,*') (max pooling only)
 af_status afk_pool_run(AFK_RUN_ARGS)
 {
@@ -453,11 +488,13 @@ af_status afk_pool_run(AFK_RUN_ARGS)
         afk_parallel(ctx, in[0].dims[0] * in[0].dims[1], argmax_task, &a);
         return AF_OK;
     }
-    pool_job j = {.pp = &p->pool, .X = in[0].data, .Y = out[0].data,
-                  .nc = in[0].dims[0] * in[0].dims[1]};
-    geom_init(&j.g, &p->pool, &in[0], &out[0]);
-    j.cpt = pool_cpt(j.g.osp);
-    afk_parallel(ctx, (j.nc + j.cpt - 1) / j.cpt, pool_task, &j);
+    pool_job jb = {.pp = &p->pool, .X = in[0].data, .Y = out[0].data,
+                   .nc = in[0].dims[0] * in[0].dims[1]},
+             *j = &jb;
+    geom_init(&j->g, &p->pool, &in[0], &out[0]);
+    j->cpt = pool_cpt(j->g.osp);
+    plane_prep(j, ctx);
+    afk_parallel(ctx, (j->nc + j->cpt - 1) / j->cpt, pool_task, j);
     return AF_OK;
 }
 

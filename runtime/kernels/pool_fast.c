@@ -285,7 +285,8 @@ TGT512 static void plane512(const afk_pool2d *p, const float *x, int64_t nc, int
  * fills its lanes, where row vectors would leave half of them empty); tap (kh, kw) of the vector
  * at f0 reads x[f0 + (kh - pt) W + kw - pl], masked to the lanes whose window cell lies inside
  * the map (filled as the row loops fill). The masks and the average's divisors depend on the
- * position only: made once per call for all its channels. Each lane folds its window in (kh, kw)
+ * position only: made once per node run (afk_pool_plane_tab, into the kernel's scratch) for all
+ * its channels and tasks. Each lane folds its window in (kh, kw)
  * order, fills included, as block512 does: the same bits. */
 enum { FLAT_VECS = 256, FLAT_TAPS = 49, FLAT_ACCS = 4 };
 
@@ -371,13 +372,32 @@ flat_plane(const int avg, const int k3, const afk_pool2d *p, const float *x, int
     for (; v < nv; v++) flat_block(avg, 1, k3, p, x, v, mt, dv, y);
 }
 
-TGT512 static void flat512(const afk_pool2d *p, const float *x, int64_t nc, int64_t xs,
-                           int64_t ys, const float *cnt, float *y)
+/* The tables' layout in tab: mt (nv * taps u16, 64-byte rounded), then dv (nv * 16 floats). */
+static size_t flat_mt_bytes(const afk_pool2d *p)
 {
-    uint16_t mt[FLAT_VECS * FLAT_TAPS];
-    float dv[FLAT_VECS * 16];
     const int64_t nv = (p->OH * p->OW + 15) / 16;
-    flat_tables(p, cnt, nv, mt, p->avg ? dv : NULL);
+    return ((size_t)(nv * p->k[0] * p->k[1]) * sizeof(uint16_t) + 63) / 64 * 64;
+}
+
+size_t afk_pool_plane_tab_bytes(const afk_pool2d *p)
+{
+    return flat_ok(p) ? flat_mt_bytes(p) + (size_t)((p->OH * p->OW + 15) / 16) * 16 * sizeof(float)
+                      : 0;
+}
+
+void afk_pool_plane_tab(const afk_pool2d *p, const float *cnt, void *tab)
+{
+    if (!flat_ok(p)) return;
+    flat_tables(p, cnt, (p->OH * p->OW + 15) / 16, tab,
+                p->avg ? (float *)((char *)tab + flat_mt_bytes(p)) : NULL);
+}
+
+TGT512 static void flat512(const afk_pool2d *p, const void *tab, const float *x, int64_t nc,
+                           int64_t xs, int64_t ys, float *y)
+{
+    const uint16_t *mt = tab;
+    const float *dv = (const float *)((const char *)tab + flat_mt_bytes(p));
+    const int64_t nv = (p->OH * p->OW + 15) / 16;
     const int k3 = p->k[0] == 3 && p->k[1] == 3;
     for (int64_t c = 0; c < nc; c++)
         switch (p->avg * 2 + k3) {
@@ -388,11 +408,11 @@ TGT512 static void flat512(const afk_pool2d *p, const float *x, int64_t nc, int6
         }
 }
 
-int afk_pool_plane_fast(const afk_pool2d *p, const float *x, int64_t nc, int64_t xs, int64_t ys,
-                        const float *cnt, float *y)
+int afk_pool_plane_fast(const afk_pool2d *p, const void *tab, const float *x, int64_t nc,
+                        int64_t xs, int64_t ys, const float *cnt, float *y)
 {
     if (p->s[1] > 2 || p->k[1] > MAX_KW || !afk_vec_have512()) return 0;
-    if (flat_ok(p)) flat512(p, x, nc, xs, ys, cnt, y);
+    if (tab && flat_ok(p)) flat512(p, tab, x, nc, xs, ys, y);
     else plane512(p, x, nc, xs, ys, cnt, y);
     return 1;
 }
@@ -418,10 +438,21 @@ int afk_sumsq_f64_fast(const float *x, int64_t n, double *sum)
     return 0;
 }
 
-int afk_pool_plane_fast(const afk_pool2d *p, const float *x, int64_t nc, int64_t xs, int64_t ys,
-                        const float *cnt, float *y)
+size_t afk_pool_plane_tab_bytes(const afk_pool2d *p)
 {
-    (void)p, (void)x, (void)nc, (void)xs, (void)ys, (void)cnt, (void)y;
+    (void)p;
+    return 0;
+}
+
+void afk_pool_plane_tab(const afk_pool2d *p, const float *cnt, void *tab)
+{
+    (void)p, (void)cnt, (void)tab;
+}
+
+int afk_pool_plane_fast(const afk_pool2d *p, const void *tab, const float *x, int64_t nc,
+                        int64_t xs, int64_t ys, const float *cnt, float *y)
+{
+    (void)p, (void)tab, (void)x, (void)nc, (void)xs, (void)ys, (void)cnt, (void)y;
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #ifndef AF_RUNTIME_KERNELS_POOL_FAST_H
 #define AF_RUNTIME_KERNELS_POOL_FAST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kernels.h"
@@ -18,10 +19,17 @@ typedef struct afk_pool2d {
  * included): each output folds the window's values inside the map in kh-then-kw order as
  * pool.c's pool_one does (max: best = v > best ? v : best from -inf; average: a sum from +0
  * divided by (window rows counted) x cnt[ow] (its window columns counted), or 0 where that is 0),
- * so its bits. Returns 0 (nothing written) when the CPU lacks AVX-512F, afk_vec_force_portable
- * is set, the row stride is above 2 or the window wider than 32. */
-int afk_pool_plane_fast(const afk_pool2d *p, const float *x, int64_t nc, int64_t xs, int64_t ys,
-                        const float *cnt, float *y);
+ * so its bits. tab: afk_pool_plane_tab's tables for p and cnt, or NULL (where they are needed,
+ * the row loop runs instead). Returns 0 (nothing written) when the CPU lacks AVX-512F,
+ * afk_vec_force_portable is set, the row stride is above 2 or the window wider than 32. */
+int afk_pool_plane_fast(const afk_pool2d *p, const void *tab, const float *x, int64_t nc,
+                        int64_t xs, int64_t ys, const float *cnt, float *y);
+
+/* Bytes of the per-position tables afk_pool_plane_fast reads for geometry p (64-byte aligned
+ * storage; 0: p needs none), depending on the shape only; afk_pool_plane_tab fills them once
+ * for all channels (cnt as above, read for an average). */
+size_t afk_pool_plane_tab_bytes(const afk_pool2d *p);
+void afk_pool_plane_tab(const afk_pool2d *p, const float *cnt, void *tab);
 
 /* Sum of x[0..n) in double, 8 lanes x 2 accumulators then a fixed-order reduction (the order
  * depends on n only). Returns 0 (sum untouched) when the fast path is unavailable. */

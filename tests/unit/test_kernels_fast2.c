@@ -28,14 +28,17 @@
 static void run_pool(af_op op, const af_params *p, af_tview *in, af_tview *out, int threads,
                      int portable)
 {
-    af_kctx ctx = {.n_threads = threads ? threads : 1};
+    size_t need = (af_kernel_scratch_bytes(op, p, in, 1, out, 1) + 63) / 64 * 64;
+    af_kctx ctx = {.n_threads = threads ? threads : 1, .scratch_bytes = need};
     af_err err = {0};
+    ctx.scratch = need ? aligned_alloc(64, need) : NULL;
     afk_pool_create(threads, &ctx.pool, &err);
     afk_vec_force_portable = portable;
     af_status st = af_kernel_run(op, p, in, 1, out, 1, &ctx, &err);
     afk_vec_force_portable = 0;
     CHECK(st == AF_OK, "pool run (%d threads): %s", threads, err.msg);
     afk_pool_free(ctx.pool);
+    free(ctx.scratch);
 }
 
 typedef struct mp_case {

@@ -7,7 +7,7 @@
  * are copied once into zero-padded planes P, per band of output rows; each output position is
  * then one vector per 16 output channels, the sum over (kh, kw, ci) of a broadcast input value
  * times that tap's weight vector, 8 positions sharing each weight load and each broadcast
- * serving up to two channel blocks (ONNX Runtime's NCHWc convolutions work the same way). The
+ * serving up to three channel blocks (ONNX Runtime's NCHWc convolutions work the same way). The
  * outputs O (positions, Mp) are transposed back into the group's planes.
  *   P: (Cg, PH, PW); weights (KH*KW*Cg, Mp) per group, Mp = Mg rounded up to 16; O: (rows*OW, Mp).
  */
@@ -17,14 +17,17 @@
 
 #include "simd512.h"
 
-enum { BLK = 8, CG_MAX = 64, MG_MAX = 32 };
+enum { BLK = 8, CG_MAX = 64, MG_MAX = 64 };
 
 static int64_t mpad(const conv_geom *g) { return (g->Mg + 15) / 16 * 16; }
 
 /* The shapes this kernel pays on, Zen 4, one thread, against im2col + GEMM or per-group
  * Winograd (ms; more in conv.c's glanes_geom): groups of 9-16 output channels (4 groups of 16
- * at 112 -> 56 0.95 / 0.64); of 17-32 at stride 2 (32 groups of 32 at 28 -> 14 1.73 / 1.31),
- * not at stride 1 (10 groups of 24 at 14x14 0.234 / 0.285, 18 of 24 at 28x28 1.18 / 1.94).
+ * at 112 -> 56 0.95 / 0.64); of 17-64 at stride 2 (32 groups of 32 at 28 -> 14 1.73 / 1.31;
+ * Zen 5, three blocks per broadcast: 2 groups of 48 at 112 -> 56 1.62-1.92 / 1.29-1.43, 9 of
+ * 48 at 28 -> 14 0.61 / 0.42, 4 of 56 at 112 -> 56 5.9-6.4 / 4.5-5.3), not at stride 1 (10
+ * groups of 24 at 14x14 0.234 / 0.285, 18 of 24 at 28x28 1.18 / 1.94; Zen 5, 8 of 56 at 28x28
+ * 1.2-1.4 / 2.0).
  * Fewer than 9 waste half the lanes (64 ch in 8 groups at 112 -> 56 0.70 / 0.91); stems (one
  * group of 3 input channels) ran no faster (3 -> 32 at 224 -> 112 0.30 / 0.34). */
 static int geom_fits(const conv_geom *g)
@@ -96,7 +99,7 @@ static void planes_in(const conv_geom *g, const float *x, int64_t ih0, float *P,
         }
 }
 
-/* NB outputs of row oh from column ow (stride s), NC channel blocks (1 or 2) from block j: FMAs
+/* NB outputs of row oh from column ow (stride s), NC channel blocks (1 to 3) from block j: FMAs
  * from 0 over (kh, kw, ci), then + bias, act. */
 typedef struct gl_run {
     const conv_geom *g;
@@ -113,21 +116,23 @@ glanes_block(const gl_run *r, int64_t oh, int64_t ow, int64_t j, const int NB, c
 {
     const conv_geom *g = r->g;
     const int64_t KH = g->k[1], KW = g->k[2], Cg = g->Cg, OW = g->out[2], plane = r->PH * r->PW;
-    __m512 acc[2][BLK];
+    __m512 acc[3][BLK];
 #pragma GCC unroll 8
-    for (int b = 0; b < NB; b++) acc[0][b] = acc[1][b] = _mm512_setzero_ps();
+    for (int b = 0; b < NB; b++) acc[0][b] = acc[1][b] = acc[2][b] = _mm512_setzero_ps();
     for (int64_t kh = 0; kh < KH; kh++)
         for (int64_t kw = 0; kw < KW; kw++) {
             const float *p = r->P + (oh * s + kh) * r->PW + ow * s + kw;
             const float *w = r->w + (kh * KW + kw) * Cg * r->Mp + j * 16;
             for (int64_t ci = 0; ci < Cg; ci++, p += plane, w += r->Mp) {
                 const __m512 w0 = _mm512_load_ps(w);
-                const __m512 w1 = NC == 2 ? _mm512_load_ps(w + 16) : w0;
+                const __m512 w1 = NC >= 2 ? _mm512_load_ps(w + 16) : w0;
+                const __m512 w2 = NC == 3 ? _mm512_load_ps(w + 32) : w0;
 #pragma GCC unroll 8
                 for (int b = 0; b < NB; b++) {
                     const __m512 xb = _mm512_set1_ps(p[b * s]);
                     acc[0][b] = _mm512_fmadd_ps(xb, w0, acc[0][b]);
-                    if (NC == 2) acc[1][b] = _mm512_fmadd_ps(xb, w1, acc[1][b]);
+                    if (NC >= 2) acc[1][b] = _mm512_fmadd_ps(xb, w1, acc[1][b]);
+                    if (NC == 3) acc[2][b] = _mm512_fmadd_ps(xb, w2, acc[2][b]);
                 }
             }
         }
@@ -182,12 +187,17 @@ TGT512 void afk_glanes_group(const conv_geom *g, const float *x, const float *wp
     const pg_epi e = {.bias = NULL, .act = act, .lo = lo, .hi = hi};
     const gl_run r = {g, P, wp + gi * KK * g->Cg * Mp, bias ? bp : NULL, PH, PW, Mp, &e, O,
                       oh1 - oh0};
-    for (int64_t j = 0; j < Mp / 16; j += 2) { /* channel blocks in pairs */
-        const int two = j + 1 < Mp / 16;
-        if (g->s[1] == 1 && two) glanes_rows(&r, j, 2, 1);
-        else if (g->s[1] == 1) glanes_rows(&r, j, 1, 1);
-        else if (two) glanes_rows(&r, j, 2, 2);
-        else glanes_rows(&r, j, 1, 2);
+    for (int64_t j = 0, nc; j < Mp / 16; j += nc) { /* channel blocks in threes or pairs */
+        const int64_t left = Mp / 16 - j;
+        nc = left == 4 ? 2 : left < 3 ? left : 3;
+        switch ((g->s[1] - 1) * 3 + nc - 1) {
+        case 0: glanes_rows(&r, j, 1, 1); break;
+        case 1: glanes_rows(&r, j, 2, 1); break;
+        case 2: glanes_rows(&r, j, 3, 1); break;
+        case 3: glanes_rows(&r, j, 1, 2); break;
+        case 4: glanes_rows(&r, j, 2, 2); break;
+        default: glanes_rows(&r, j, 3, 2); break;
+        }
     }
     float *yg = y + gi * g->Mg * g->osp + oh0 * g->out[2];
     for (int64_t c0 = 0; c0 < g->Mg; c0 += 16) /* 16 channels at a time */

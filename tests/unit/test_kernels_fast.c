@@ -414,7 +414,7 @@ static void test_conv_path(const conv_case *c, const conv_data *d, int path, int
 }
 
 /* Stems, at most 4 input channels (conv_stem.c), and grouped convs with 9-16 output channels
- * per group (17-32 at stride 2; the group's channels in lanes, conv_glanes.c): test_conv runs
+ * per group (17-64 at stride 2; the group's channels in lanes, conv_glanes.c): test_conv runs
  * them with the rest, test_lanes_and_stem_taken checks they take those kernels. */
 static const conv_case stem_cases[] = {
     /* stems, at most 4 input channels (conv_stem.c): 3x3 stride 2 on an odd map (partial
@@ -441,6 +441,12 @@ static const conv_case glanes_cases[] = {
     {1, 48, 13, 17, 48, 2, 3, 2, 1, 1, AF_UNARY_SILU, 0},
     {2, 64, 10, 10, 64, 2, 3, 2, 1, 1, AF_UNARY_CLIP, 0},
     {1, 32, 60, 400, 32, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0},
+    /* ... 40-64 per group at stride 2 (RegNet's widths 48 and 56): three channel blocks per
+     * broadcast (40: the third one partial), four as two pairs (56), 64 input channels */
+    {1, 96, 15, 19, 96, 2, 3, 2, 1, 1, AF_UNARY_RELU, 0},
+    {1, 80, 11, 13, 80, 2, 3, 2, 1, 1, AF_UNARY_SILU, 0},
+    {1, 112, 9, 9, 112, 2, 3, 2, 1, 1, AF_UNARY_CLIP, 0},
+    {1, 128, 9, 11, 128, 2, 3, 2, 1, 1, AF_UNARY_IDENTITY, 0},
 };
 
 static void test_conv(void)

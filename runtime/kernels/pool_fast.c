@@ -8,7 +8,10 @@
  * the interior. The masks depend on the column block
  * and tap only, so they are made once per block for all rows. Up to 4 accumulators run side by
  * side (4 vectors of one row, or the same vector of 2 or 4 rows: short rows still fill the
- * pipeline).
+ * pipeline). Two special cases: max pools with 3x3 windows at stride 2 (ResNet's, Inception's,
+ * SqueezeNet's) fold each input row's 3 taps once and share the result between the two output
+ * rows that read it (sep512); stride 1 with output rows as wide as the input's pools the plane
+ * as one run of vectors across row ends (flat512).
  *
  * Bits: each lane folds its window in the reference's kh-then-kw order. Max: _mm512_max_ps(v,
  * best) is exactly `best = v > best ? v : best` (vmaxps returns its second operand unless the
@@ -251,6 +254,68 @@ TGT512 static void block_rows(int R, int nv, const afk_pool2d *p, const float *c
 #undef B512
 }
 
+/* ---- max, 3-row windows at row stride 2, 3-wide at column stride 2: separable ----------
+ * Each input row's horizontal maxima (narrow_row from -inf) are made once and shared by the two
+ * output rows whose windows hold that row (row 2 oh + 2 - pt is the next window's first). The
+ * bits are the direct fold's: folding rows' maxima in kh order keeps the first row holding a
+ * value equal to the window's maximum, and each row's maximum is its first such value, so the
+ * result is the first in kh-then-kw order, as `best = v > best ? v : best` keeps (NaN never
+ * enters: vmaxps(v, best) keeps best when v is NaN). */
+static int sep_ok(const afk_pool2d *p)
+{
+    return !p->avg && tap_mode(p) == NARROW2 && p->k[0] == 3 && p->s[0] == 2 && p->d[0] == 1;
+}
+
+TGT512 __attribute__((always_inline)) static inline void
+sep_block(const int nv, const afk_pool2d *p, const float *x, const tapm *tm, int64_t o, float *y)
+{
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    __m512 carry[ACCS] = {ninf, ninf, ninf, ninf}, acc[ACCS], h[ACCS];
+    int64_t crow = -1 - p->pb[0] - 2; /* no row carried */
+    for (int64_t oh = 0; oh < p->OH; oh++) {
+        const int64_t i0 = oh * 2 - p->pb[0];
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) acc[v] = ninf;
+        for (int64_t kh = 0; kh < 3; kh++) {
+            const int64_t ih = i0 + kh;
+            if (ih < 0 || ih >= p->H) continue;
+            const float *row = x + ih * p->W;
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++) {
+                h[v] = ih == crow ? carry[v] : narrow_row(0, ninf, row, &tm[v], p->k[1], ninf);
+                acc[v] = _mm512_max_ps(h[v], acc[v]);
+            }
+            if (kh == 2) {
+#pragma GCC unroll 4
+                for (int v = 0; v < nv; v++) carry[v] = h[v];
+                crow = ih;
+            }
+        }
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) {
+            const int64_t ow = o + 16 * v, n = p->OW - ow < 16 ? p->OW - ow : 16;
+            _mm512_mask_storeu_ps(y + oh * p->OW + ow, lanes(n), acc[v]);
+        }
+    }
+}
+
+TGT512 static void sep512(const afk_pool2d *p, const float *x, int64_t nc, int64_t xs, int64_t ys,
+                          float *y)
+{
+    tapm tm[ACCS];
+    for (int64_t o = 0; o < p->OW; o += 16 * ACCS) {
+        const int nv = p->OW - o >= 16 * ACCS ? ACCS : (int)((p->OW - o + 15) / 16);
+        block_taps(p, o, nv, tm);
+        for (int64_t c = 0; c < nc; c++)
+            switch (nv) {
+            case 1: sep_block(1, p, x + c * xs, tm, o, y + c * ys); break;
+            case 2: sep_block(2, p, x + c * xs, tm, o, y + c * ys); break;
+            case 3: sep_block(3, p, x + c * xs, tm, o, y + c * ys); break;
+            default: sep_block(4, p, x + c * xs, tm, o, y + c * ys); break;
+            }
+    }
+}
+
 // nc channels x (H, W) (planes xs apart) -> y (OH, OW) (ys apart): column blocks of up to 4
 // vectors, their taps' masks made once for all channels; within a block R rows at a time
 // (R * nv <= 4) when their window row counts agree, else one
@@ -413,6 +478,7 @@ int afk_pool_plane_fast(const afk_pool2d *p, const void *tab, const float *x, in
 {
     if (p->s[1] > 2 || p->k[1] > MAX_KW || !afk_vec_have512()) return 0;
     if (tab && flat_ok(p)) flat512(p, tab, x, nc, xs, ys, y);
+    else if (sep_ok(p)) sep512(p, x, nc, xs, ys, y);
     else plane512(p, x, nc, xs, ys, cnt, y);
     return 1;
 }

@@ -145,8 +145,14 @@ static double probe_taps(af_err *err)
     for (int s = 0; s < 2; s++)
         p.pool.kernel[s] = 3, p.pool.stride[s] = 1, p.pool.dilation[s] = 1, p.pool.pad_begin[s] = 1,
         p.pool.pad_end[s] = 1;
-    af_kctx ctx = {.n_threads = 1};
-    double t = time_kernel(AF_OP_POOL, &p, v, 1, &ctx, 7, 4, err);
+    af_kctx ctx;
+    void *sbuf;
+    double t = -1;
+    if (!kctx_for(AF_OP_POOL, &p, v, 1, &ctx, &sbuf))
+        af_err_set(err, AF_ERR_NOMEM, "out of memory in the host probe");
+    else
+        t = time_kernel(AF_OP_POOL, &p, v, 1, &ctx, 7, 4, err);
+    free(sbuf);
     free(a);
     return t > 0 ? 9.0 * C * H * H / t : -1;
 }

@@ -40,17 +40,6 @@ static af_tview mat(float *data, int64_t r, int64_t c)
     return v;
 }
 
-/* ctx for one kernel call with the scratch it asks for (the caller frees *buf); 0 if out of
- * memory. */
-static int kctx_for(af_op op, const af_params *p, const af_tview *v, int n_in, af_kctx *ctx,
-                    void **buf)
-{
-    size_t bytes = af_kernel_scratch_bytes(op, p, v, n_in, v + n_in, 1);
-    *buf = bytes ? aligned_alloc(64, (bytes + 63) & ~(size_t)63) : NULL;
-    *ctx = (af_kctx){.scratch = *buf, .scratch_bytes = *buf ? bytes : 0, .n_threads = 1};
-    return !bytes || *buf;
-}
-
 static int cmp_double(const void *x, const void *y)
 {
     double a = *(const double *)x, b = *(const double *)y;
@@ -58,18 +47,26 @@ static int cmp_double(const void *x, const void *y)
 }
 
 /* Median seconds of `reps` timed batches of `calls` kernel calls each (median, not best: a model
- * run is a median too, so both see the same share of a busy machine). */
-static double time_kernel(af_op op, const af_params *p, af_tview *v, int n_in, const af_kctx *ctx,
-                          int reps, int calls, af_err *err)
+ * run is a median too, so both see the same share of a busy machine), one thread, with the
+ * scratch the kernel asks for; -1 on failure (err set). */
+static double time_kernel(af_op op, const af_params *p, af_tview *v, int n_in, int reps, int calls,
+                          af_err *err)
 {
     double t[16];
     if (reps > 16) reps = 16;
-    for (int r = 0; r < reps; r++) {
+    size_t bytes = af_kernel_scratch_bytes(op, p, v, n_in, v + n_in, 1);
+    void *buf = bytes ? aligned_alloc(64, (bytes + 63) & ~(size_t)63) : NULL;
+    if (bytes && !buf) return af_err_set(err, AF_ERR_NOMEM, "out of memory in the host probe"), -1;
+    af_kctx ctx = {.scratch = buf, .scratch_bytes = bytes, .n_threads = 1};
+    int ok = 1;
+    for (int r = 0; ok && r < reps; r++) {
         double t0 = now_s();
-        for (int c = 0; c < calls; c++)
-            if (af_kernel_run(op, p, v, n_in, v + n_in, 1, ctx, err) != AF_OK) return -1;
+        for (int c = 0; ok && c < calls; c++)
+            ok = af_kernel_run(op, p, v, n_in, v + n_in, 1, &ctx, err) == AF_OK;
         t[r] = (now_s() - t0) / calls;
     }
+    free(buf);
+    if (!ok) return -1;
     qsort(t, (size_t)reps, sizeof t[0], cmp_double);
     return t[reps / 2];
 }
@@ -98,13 +95,7 @@ static double probe_conv(int64_t C, int64_t H, int64_t group, af_err *err)
     for (int s = 0; s < 2; s++)
         p.conv.kernel[s] = K, p.conv.stride[s] = 1, p.conv.dilation[s] = 1, p.conv.pad_begin[s] = 1,
         p.conv.pad_end[s] = 1;
-    size_t scratch = af_kernel_scratch_bytes(AF_OP_CONV, &p, v, 2, v + 2, 1);
-    void *sbuf = scratch ? aligned_alloc(64, (scratch + 63) & ~(size_t)63) : NULL;
-    af_kctx ctx = {.scratch = sbuf, .scratch_bytes = scratch, .n_threads = 1};
-    double t = -1;
-    if (scratch && !sbuf) af_err_set(err, AF_ERR_NOMEM, "out of memory in the host probe");
-    else t = time_kernel(AF_OP_CONV, &p, v, 2, &ctx, 7, 1, err);
-    free(sbuf);
+    double t = time_kernel(AF_OP_CONV, &p, v, 2, 7, 1, err);
     free(a);
     return t > 0 ? (double)(nx * (size_t)(C / group) * K * K) / t : -1;
 }
@@ -120,8 +111,7 @@ static double probe_special(af_err *err)
     af_params p;
     memset(&p, 0, sizeof p);
     p.softmax.axis = 1;
-    af_kctx ctx = {.n_threads = 1};
-    double t = time_kernel(AF_OP_SOFTMAX, &p, v, 1, &ctx, 7, 4, err);
+    double t = time_kernel(AF_OP_SOFTMAX, &p, v, 1, 7, 4, err);
     free(a);
     return t > 0 ? N / t : -1;
 }
@@ -145,14 +135,7 @@ static double probe_taps(af_err *err)
     for (int s = 0; s < 2; s++)
         p.pool.kernel[s] = 3, p.pool.stride[s] = 1, p.pool.dilation[s] = 1, p.pool.pad_begin[s] = 1,
         p.pool.pad_end[s] = 1;
-    af_kctx ctx;
-    void *sbuf;
-    double t = -1;
-    if (!kctx_for(AF_OP_POOL, &p, v, 1, &ctx, &sbuf))
-        af_err_set(err, AF_ERR_NOMEM, "out of memory in the host probe");
-    else
-        t = time_kernel(AF_OP_POOL, &p, v, 1, &ctx, 7, 4, err);
-    free(sbuf);
+    double t = time_kernel(AF_OP_POOL, &p, v, 1, 7, 4, err);
     free(a);
     return t > 0 ? 9.0 * C * H * H / t : -1;
 }
@@ -167,14 +150,7 @@ static double probe_matmul(int64_t M, int64_t K, int64_t N, af_err *err)
     af_params p;
     memset(&p, 0, sizeof p);
     p.gemm.alpha = 1.0f;
-    af_kctx ctx;
-    void *sbuf;
-    double t = -1;
-    if (!kctx_for(AF_OP_GEMM, &p, v, 2, &ctx, &sbuf))
-        af_err_set(err, AF_ERR_NOMEM, "out of memory in the host probe");
-    else
-        t = time_kernel(AF_OP_GEMM, &p, v, 2, &ctx, 7, 1, err);
-    free(sbuf);
+    double t = time_kernel(AF_OP_GEMM, &p, v, 2, 7, 1, err);
     free(a);
     return t > 0 ? (double)(M * K * N) / t : -1;
 }
@@ -208,8 +184,7 @@ static double probe_bandwidth(int64_t ROWS, af_err *err)
     af_tview v[2] = {mat(a, ROWS, COLS), mat(a + (size_t)ROWS * COLS, ROWS, COLS)};
     af_params p;
     memset(&p, 0, sizeof p);
-    af_kctx ctx = {.n_threads = 1};
-    double t = time_kernel(AF_OP_IDENTITY, &p, v, 1, &ctx, 7, ROWS > 1024 ? 1 : 16, err);
+    double t = time_kernel(AF_OP_IDENTITY, &p, v, 1, 7, ROWS > 1024 ? 1 : 16, err);
     free(a);
     return t > 0 ? 2.0 * sizeof(float) * ROWS * COLS / t : -1;
 }
@@ -220,7 +195,6 @@ static double probe_bandwidth(int64_t ROWS, af_err *err)
 static double probe_floor_s(af_err *err)
 {
     static float a[16], b[16], c[16];
-    af_kctx ctx;
     af_params p;
     double t[4];
     for (int k = 0; k < 4; k++) {
@@ -240,11 +214,7 @@ static double probe_floor_s(af_err *err)
             op = AF_OP_SOFTMAX, p.softmax.axis = 1;
             v[1] = v[2];
         }
-        void *sbuf;
-        if (!kctx_for(op, &p, v, n_in, &ctx, &sbuf))
-            return af_err_set(err, AF_ERR_NOMEM, "out of memory in the host probe"), -1;
-        t[k] = time_kernel(op, &p, v, n_in, &ctx, 7, 2000, err);
-        free(sbuf);
+        t[k] = time_kernel(op, &p, v, n_in, 7, 2000, err);
         if (t[k] < 0) return -1;
     }
     qsort(t, 4, sizeof t[0], cmp_double);

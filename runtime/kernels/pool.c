@@ -143,7 +143,7 @@ static float pool_one(const pool_geom *g, const af_pool_params *pp, const float 
     return div > 0 ? sum / (float)div : 0.0f;
 }
 
-enum { WHOLE_OW = 1024 }; /* widest output rows pool_fast.c averages (counts in the job) */
+enum { WHOLE_OW = 1024 }; /* widest output rows pool_fast.c averages (counts on the stack) */
 
 typedef struct pool_job {
     pool_geom g;
@@ -151,9 +151,9 @@ typedef struct pool_job {
     const float *X;
     float *Y;
     int64_t nc, cpt; /* channels (N*C) and channels per task */
-    int plane;       /* plane_ok: pool_fast.c may take it */
-    const void *tab; /* afk_pool_plane_tab's tables (NULL: none) */
-    float cnt[WHOLE_OW]; /* plane, average: window columns counted per output column */
+    int plane;        /* plane_ok: pool_fast.c may take it */
+    const void *tab;  /* afk_pool_plane_tab's tables (NULL: none) */
+    const float *cnt; /* plane, average: window columns counted per output column */
 } pool_job;
 
 /* Channels per task: enough for POOL_OUTPUTS outputs (a rule on the shape), so small maps do
@@ -459,20 +459,19 @@ size_t afk_pool_scratch(const af_params *p, const af_tview *in, const af_tview *
     return afk_pool_plane_tab_bytes(&p2);
 }
 
-/* What every task of a 2-D pooling shares, made once: the average's column counts and
- * pool_fast.c's tables (in ctx's scratch, when it holds them). */
-static void plane_prep(pool_job *j, const af_kctx *ctx)
+/* What every task of a 2-D pooling shares, made once: the average's column counts (into cnt,
+ * WHOLE_OW floats) and pool_fast.c's tables (in ctx's scratch, when it holds them). */
+static void plane_prep(pool_job *j, const af_kctx *ctx, float *cnt)
 {
     const pool_geom *g = &j->g;
     if (!(j->plane = plane_ok(g, j->pp))) return;
     for (int64_t ow = 0; j->pp->kind == AF_POOL_AVG && ow < g->out[2]; ow++)
-        j->cnt[ow] = (float)avg_div(g, j->pp, ow, 1, 1);
+        cnt[ow] = (float)avg_div(g, j->pp, ow, 1, 1);
+    j->cnt = cnt;
     const afk_pool2d p2 = plane_geom(g, j->pp);
-    size_t need = afk_pool_plane_tab_bytes(&p2);
-    if (need && ctx->scratch && ctx->scratch_bytes >= need) {
-        afk_pool_plane_tab(&p2, j->cnt, ctx->scratch);
+    if (ctx->scratch && ctx->scratch_bytes >= afk_pool_plane_tab_bytes(&p2) &&
+        afk_pool_plane_tab(&p2, cnt, ctx->scratch))
         j->tab = ctx->scratch;
-    }
 }
 
 // X (N,C,*) -> Y (N,C,*'), Indices? (N,C,*') (max pooling only)
@@ -488,13 +487,13 @@ af_status afk_pool_run(AFK_RUN_ARGS)
         afk_parallel(ctx, in[0].dims[0] * in[0].dims[1], argmax_task, &a);
         return AF_OK;
     }
-    pool_job jb = {.pp = &p->pool, .X = in[0].data, .Y = out[0].data,
-                   .nc = in[0].dims[0] * in[0].dims[1]},
-             *j = &jb;
-    geom_init(&j->g, &p->pool, &in[0], &out[0]);
-    j->cpt = pool_cpt(j->g.osp);
-    plane_prep(j, ctx);
-    afk_parallel(ctx, (j->nc + j->cpt - 1) / j->cpt, pool_task, j);
+    pool_job j = {.pp = &p->pool, .X = in[0].data, .Y = out[0].data,
+                  .nc = in[0].dims[0] * in[0].dims[1]};
+    float cnt[WHOLE_OW];
+    geom_init(&j.g, &p->pool, &in[0], &out[0]);
+    j.cpt = pool_cpt(j.g.osp);
+    plane_prep(&j, ctx, cnt);
+    afk_parallel(ctx, (j.nc + j.cpt - 1) / j.cpt, pool_task, &j);
     return AF_OK;
 }
 

@@ -271,7 +271,7 @@ sep_block(const int nv, const afk_pool2d *p, const float *x, const tapm *tm, int
 {
     const __m512 ninf = _mm512_set1_ps(-INFINITY);
     __m512 carry[ACCS] = {ninf, ninf, ninf, ninf}, acc[ACCS], h[ACCS];
-    int64_t crow = -1 - p->pb[0] - 2; /* no row carried */
+    int64_t crow = INT64_MIN; /* the input row carry holds (none yet) */
     for (int64_t oh = 0; oh < p->OH; oh++) {
         const int64_t i0 = oh * 2 - p->pb[0];
 #pragma GCC unroll 4
@@ -450,11 +450,12 @@ size_t afk_pool_plane_tab_bytes(const afk_pool2d *p)
                       : 0;
 }
 
-void afk_pool_plane_tab(const afk_pool2d *p, const float *cnt, void *tab)
+int afk_pool_plane_tab(const afk_pool2d *p, const float *cnt, void *tab)
 {
-    if (!flat_ok(p)) return;
+    if (!flat_ok(p) || !afk_vec_have512()) return 0;
     flat_tables(p, cnt, (p->OH * p->OW + 15) / 16, tab,
                 p->avg ? (float *)((char *)tab + flat_mt_bytes(p)) : NULL);
+    return 1;
 }
 
 TGT512 static void flat512(const afk_pool2d *p, const void *tab, const float *x, int64_t nc,
@@ -510,9 +511,10 @@ size_t afk_pool_plane_tab_bytes(const afk_pool2d *p)
     return 0;
 }
 
-void afk_pool_plane_tab(const afk_pool2d *p, const float *cnt, void *tab)
+int afk_pool_plane_tab(const afk_pool2d *p, const float *cnt, void *tab)
 {
     (void)p, (void)cnt, (void)tab;
+    return 0;
 }
 
 int afk_pool_plane_fast(const afk_pool2d *p, const void *tab, const float *x, int64_t nc,

@@ -27,9 +27,10 @@ int afk_pool_plane_fast(const afk_pool2d *p, const void *tab, const float *x, in
 
 /* Bytes of the per-position tables afk_pool_plane_fast reads for geometry p (64-byte aligned
  * storage; 0: p needs none), depending on the shape only; afk_pool_plane_tab fills them once
- * for all channels (cnt as above, read for an average). */
+ * for all channels (cnt as above, read for an average) and returns 1, or 0 (nothing written)
+ * where p needs none or the AVX-512 loops are not in use. */
 size_t afk_pool_plane_tab_bytes(const afk_pool2d *p);
-void afk_pool_plane_tab(const afk_pool2d *p, const float *cnt, void *tab);
+int afk_pool_plane_tab(const afk_pool2d *p, const float *cnt, void *tab);
 
 /* Sum of x[0..n) in double, 8 lanes x 2 accumulators then a fixed-order reduction (the order
  * depends on n only). Returns 0 (sum untouched) when the fast path is unavailable. */

@@ -172,11 +172,13 @@ ukrt512(const int np, const int two, int64_t kc, const float *a, int r0, int r1,
 #pragma GCC unroll 14
         for (int p = 0; p < np; p++) x[p] = y[p] = _mm512_setzero_ps();
     }
-    /* the next panel pair, two lines per step (as ukr512: weights arrive while these multiply) */
+    /* this run's share of the next panel pair, e->pfs / 256 bytes per step (as ukr512: weights
+     * arrive while these multiply) */
     const char *pf = (const char *)(e->pf ? e->pf : a);
     for (int64_t k = 0; k < kc; k++, a += LR, a1 += LR, b += 32) {
-        _mm_prefetch(pf + k * 2 * LR * (int64_t)sizeof(float), _MM_HINT_T0);
-        _mm_prefetch(pf + (k * 2 + 1) * LR * (int64_t)sizeof(float), _MM_HINT_T0);
+        const char *p = pf + ((k * e->pfs) >> 8);
+        _mm_prefetch(p, _MM_HINT_T0);
+        if (e->pfs > 64 * 256) _mm_prefetch(p + 64, _MM_HINT_T0);
         __m512 u = _mm512_loadu_ps(a), v = two ? _mm512_loadu_ps(a1) : u;
 #pragma GCC unroll 14
         for (int p = 0; p < np; p++) {
@@ -574,12 +576,22 @@ static const float *lanes_panels(const afk_pgemm *g, int64_t i0, int64_t k0, int
     return ap;
 }
 
+/* Runs of at most MR_MAX columns that run_lanes cuts N columns into (32-column panels). */
+static int lane_runs(int64_t N)
+{
+    int t = 0;
+    for (int64_t j0 = 0; j0 < N; j0 += 32)
+        t += ((N - j0 < 32 ? (int)(N - j0) : 32) + MR_MAX - 1) / MR_MAX;
+    return t;
+}
+
 /* afk_pgemm_run's f32 loop on channel-lane tiles: k blocks of LKC rows (fewer passes that
  * transpose C in and out), pairs of LR-row panels, each 32-column B panel's columns cut into
  * near-equal runs of at most MR_MAX. B comes from pack_b; bp has afk_pgemm_work_floats(N). */
 static void run_lanes(const afk_pgemm *g, float *bp)
 {
     float *ap = bp + LKC * ((g->N + 31) / 32 * 32);
+    const int runs = lane_runs(g->N);
     for (int64_t k0 = 0; k0 < g->K; k0 += LKC) {
         int64_t kc = g->K - k0 < LKC ? g->K - k0 : LKC;
         int mode = (k0 > 0 || g->acc ? 1 : 0) | (k0 + kc >= g->K ? 2 : 0);
@@ -589,17 +601,25 @@ static void run_lanes(const afk_pgemm *g, float *bp)
             int r0 = g->M - i0 < LR ? (int)(g->M - i0) : LR;
             int r1 = g->M - i0 - r0 < LR ? (int)(g->M - i0 - r0) : LR;
             const float *a = lanes_panels(g, i0, k0, kc, ap);
-            /* pre-packed: the first run prefetches the next pair (the others find it cached) */
-            const float *next = g->Ap && i0 + 2 * LR < g->M ? a + 2 * LR * kc : NULL;
+            /* pre-packed: each run prefetches its share of the next pair (all of it in the
+             * first run asked more of memory than one core gets: 7x7 maps 12-20 % slower) */
+            const int64_t kn = g->K - k0 - kc < LKC ? g->K - k0 - kc : LKC; /* next k block */
+            const char *next = !g->Ap               ? NULL
+                               : i0 + 2 * LR < g->M ? (const char *)(a + 2 * LR * kc)
+                               : kn > 0 ? (const char *)(g->Ap + (k0 + kc) * g->ap_rows +
+                                                         g->ap_row0 * kn)
+                                        : NULL;
+            const int64_t share = 2 * LR * kc * (int64_t)sizeof(float) / runs;
             pg_epi e = {.bias = g->bias ? g->bias + i0 : NULL, .act = g->act, .lo = g->lo,
-                        .hi = g->hi, .pf = next};
-            for (int64_t j0 = 0; j0 < g->N; j0 += 32) {
-                int nc = g->N - j0 < 32 ? (int)(g->N - j0) : 32, runs = (nc + MR_MAX - 1) / MR_MAX;
-                for (int q = 0, p0 = 0; q < runs; q++) {
-                    int np = (nc - p0) / (runs - q);
+                        .hi = g->hi, .pfs = (int)(share * 256 / kc)};
+            for (int64_t j0 = 0, t = 0; j0 < g->N; j0 += 32) {
+                int nc = g->N - j0 < 32 ? (int)(g->N - j0) : 32, nq = (nc + MR_MAX - 1) / MR_MAX;
+                for (int q = 0, p0 = 0; q < nq; q++, t++) {
+                    int np = (nc - p0) / (nq - q);
+                    e.pf = next ? (const float *)(next + t * share) : NULL;
                     ukrt[np](kc, a, r0, r1, b + j0 * kc + p0, g->C + i0 * g->ldc + j0 + p0, g->ldc,
                              mode, &e);
-                    p0 += np, e.pf = NULL;
+                    p0 += np;
                 }
             }
         }

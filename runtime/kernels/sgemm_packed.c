@@ -157,10 +157,11 @@ TGT512 __attribute__((always_inline)) static inline void tile_io(float *c, int64
 }
 
 /* c (rows r0 then r1 (0: none) of a (two LR-row panels, the second kc*LR floats on), np
- * columns) (=|+=) a @ b, b a 32-lane B panel from its first column; mode as ukr512's. */
+ * columns) (=|+=) a @ b, b's rows ldb floats apart (a 32-lane B panel, or B in place) from
+ * its first column; mode as ukr512's. */
 TGT512 __attribute__((always_inline)) static inline void
 ukrt512(const int np, const int two, int64_t kc, const float *a, int r0, int r1, const float *b,
-        float *c, int64_t ldc, int mode, const pg_epi *e)
+        int64_t ldb, float *c, int64_t ldc, int mode, const pg_epi *e)
 {
     __m512 x[MR_MAX], y[MR_MAX];
     const float *a1 = a + kc * LR;
@@ -175,7 +176,7 @@ ukrt512(const int np, const int two, int64_t kc, const float *a, int r0, int r1,
     /* this run's share of the next panel pair, e->pfs / 256 bytes per step (as ukr512: weights
      * arrive while these multiply) */
     const char *pf = (const char *)(e->pf ? e->pf : a);
-    for (int64_t k = 0; k < kc; k++, a += LR, a1 += LR, b += 32) {
+    for (int64_t k = 0; k < kc; k++, a += LR, a1 += LR, b += ldb) {
         const char *p = pf + ((k * e->pfs) >> 8);
         _mm_prefetch(p, _MM_HINT_T0);
         if (e->pfs > 64 * 256) _mm_prefetch(p + 64, _MM_HINT_T0);
@@ -206,14 +207,15 @@ ukrt512(const int np, const int two, int64_t kc, const float *a, int r0, int r1,
     if ((mode & 2) && !cheap) act_rows512(c, ldc, r0 + r1, np, e);
 }
 
-typedef void (*ukrt_fn)(int64_t kc, const float *a, int r0, int r1, const float *b, float *c,
-                        int64_t ldc, int mode, const pg_epi *e);
+typedef void (*ukrt_fn)(int64_t kc, const float *a, int r0, int r1, const float *b,
+                        int64_t ldb, float *c, int64_t ldc, int mode, const pg_epi *e);
 #define UKRT512(P)                                                                            \
     TGT512 static void ukrt512_##P(int64_t kc, const float *a, int r0, int r1, const float *b, \
-                                   float *c, int64_t ldc, int mode, const pg_epi *e)          \
+                                   int64_t ldb, float *c, int64_t ldc, int mode,             \
+                                   const pg_epi *e)                                           \
     {                                                                                         \
-        if (r1 > 0) ukrt512(P, 1, kc, a, r0, r1, b, c, ldc, mode, e);                         \
-        else ukrt512(P, 0, kc, a, r0, r1, b, c, ldc, mode, e);                                \
+        if (r1 > 0) ukrt512(P, 1, kc, a, r0, r1, b, ldb, c, ldc, mode, e);                    \
+        else ukrt512(P, 0, kc, a, r0, r1, b, ldb, c, ldc, mode, e);                           \
     }
 UKRT512(1) UKRT512(2) UKRT512(3) UKRT512(4) UKRT512(5) UKRT512(6) UKRT512(7)
 UKRT512(8) UKRT512(9) UKRT512(10) UKRT512(11) UKRT512(12) UKRT512(13) UKRT512(14)
@@ -576,27 +578,30 @@ static const float *lanes_panels(const afk_pgemm *g, int64_t i0, int64_t k0, int
     return ap;
 }
 
-/* Runs of at most MR_MAX columns that run_lanes cuts N columns into (32-column panels). */
-static int lane_runs(int64_t N)
+/* Runs of at most MR_MAX columns that run_lanes cuts N columns into, panels of w. */
+static int lane_runs(int64_t N, int64_t w)
 {
     int t = 0;
-    for (int64_t j0 = 0; j0 < N; j0 += 32)
-        t += ((N - j0 < 32 ? (int)(N - j0) : 32) + MR_MAX - 1) / MR_MAX;
+    for (int64_t j0 = 0; j0 < N; j0 += w) t += (int)(((N - j0 < w ? N - j0 : w) + MR_MAX - 1) / MR_MAX);
     return t;
 }
 
 /* afk_pgemm_run's f32 loop on channel-lane tiles: k blocks of LKC rows (fewer passes that
- * transpose C in and out), pairs of LR-row panels, each 32-column B panel's columns cut into
- * near-equal runs of at most MR_MAX. B comes from pack_b; bp has afk_pgemm_work_floats(N). */
+ * transpose C in and out), pairs of LR-row panels, B's columns cut into near-equal runs of at
+ * most MR_MAX: all N at once where B is read in place (g->Bd), else per 32-column panel from
+ * pack_b; bp has afk_pgemm_work_floats(N). */
 static void run_lanes(const afk_pgemm *g, float *bp)
 {
     float *ap = bp + LKC * ((g->N + 31) / 32 * 32);
-    const int runs = lane_runs(g->N);
+    const int in_place = g->Bd && !g->Bp && !g->Bp16 && !g->Bcw;
+    const int64_t w = in_place ? g->N : 32; /* a B panel's columns */
+    const int runs = lane_runs(g->N, w);
     for (int64_t k0 = 0; k0 < g->K; k0 += LKC) {
         int64_t kc = g->K - k0 < LKC ? g->K - k0 : LKC;
         int mode = (k0 > 0 || g->acc ? 1 : 0) | (k0 + kc >= g->K ? 2 : 0);
-        const float *b = bp;
-        g->pack_b(g->b_arg, k0, kc, 32, bp);
+        const float *b = in_place ? g->Bd + k0 * g->ldb : bp;
+        const int64_t ldb = in_place ? g->ldb : 32;
+        if (!in_place) g->pack_b(g->b_arg, k0, kc, 32, bp);
         for (int64_t i0 = 0; i0 < g->M; i0 += 2 * LR) {
             int r0 = g->M - i0 < LR ? (int)(g->M - i0) : LR;
             int r1 = g->M - i0 - r0 < LR ? (int)(g->M - i0 - r0) : LR;
@@ -612,12 +617,13 @@ static void run_lanes(const afk_pgemm *g, float *bp)
             const int64_t share = 2 * LR * kc * (int64_t)sizeof(float) / runs;
             pg_epi e = {.bias = g->bias ? g->bias + i0 : NULL, .act = g->act, .lo = g->lo,
                         .hi = g->hi, .pfs = (int)(share * 256 / kc)};
-            for (int64_t j0 = 0, t = 0; j0 < g->N; j0 += 32) {
-                int nc = g->N - j0 < 32 ? (int)(g->N - j0) : 32, nq = (nc + MR_MAX - 1) / MR_MAX;
-                for (int q = 0, p0 = 0; q < nq; q++, t++) {
-                    int np = (nc - p0) / (nq - q);
+            for (int64_t j0 = 0, t = 0; j0 < g->N; j0 += w) {
+                const float *bj = in_place ? b + j0 : b + j0 * kc;
+                int64_t nc = g->N - j0 < w ? g->N - j0 : w, nq = (nc + MR_MAX - 1) / MR_MAX;
+                for (int64_t q = 0, p0 = 0; q < nq; q++, t++) {
+                    int np = (int)((nc - p0) / (nq - q));
                     e.pf = next ? (const float *)(next + t * share) : NULL;
-                    ukrt[np](kc, a, r0, r1, b + j0 * kc + p0, g->C + i0 * g->ldc + j0 + p0, g->ldc,
+                    ukrt[np](kc, a, r0, r1, bj + p0, ldb, g->C + i0 * g->ldc + j0 + p0, g->ldc,
                              mode, &e);
                     p0 += np;
                 }

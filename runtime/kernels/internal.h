@@ -301,6 +301,8 @@ typedef struct afk_pgemm {
     const float *R;    /* or NULL: at the last k block, after the activation, C = ract(C + R) */
     int ract;          /* (R in C's layout, ldc; ract a short AFK_ACT_*, rlo/rhi CLIP's bounds) */
     float rlo, rhi;    /* only where afk_pgemm_res_ok(g): the caller adds R itself otherwise */
+    const float *bp_next; /* with Bp: the packed B block the caller multiplies next (bp_next_n */
+    int64_t bp_next_n;    /* floats), prefetched during the last k block; NULL: none */
 } afk_pgemm;
 int afk_pgemm_nr(void); /* panel width of the kernel in use; 0: none (use afk_sgemm) */
 int afk_pgemm_mr(void); /* rows of its micro-tile (1 when none) */
@@ -335,8 +337,8 @@ const float *afk_pgemm_a_panel(const afk_pgemm *g, int64_t i0, int mr, int64_t k
  * maps such as 7×7's 49 columns, N at most 256 (past 128, K at least 256) — on the kernel in use (AVX-512F only); the bits are the same either way. They run when
  * A is pre-packed for them (g->lanes): afk_pgemm_pack_lanes's (M rounded up to AFK_PGEMM_LR)
  * × K floats, panels of AFK_PGEMM_LR rows, zeros past M, in k blocks of AFK_PGEMM_LKC rows;
- * ...16 in halves. B must then come from pack_b (not Bp, Bp16, Bcw), N at most 128, and the
- * kernel in use must be AVX-512F's (afk_pgemm_lanes_ok held). */
+ * ...16 in halves. B must then come from pack_b or be read in place (Bd; not Bp, Bp16, Bcw),
+ * and the kernel in use must be AVX-512F's (afk_pgemm_lanes_ok held). */
 int afk_pgemm_lanes_ok(int64_t M, int64_t N, int64_t K);
 size_t afk_pgemm_lanes_floats(int64_t M, int64_t K);
 /* Where afk_pgemm_pack_lanes puts A[m, k] of an (M, K) matrix. */

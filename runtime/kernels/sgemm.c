@@ -497,7 +497,16 @@ static void sgemm_w(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha
                            .C = C + m0 * ldc + j0, .ldc = ldc, .act = AFK_ACT_NONE,
                            .work = work, .acc = beta != 0.0f, .bp_ld = bp_ld(bp_n),
                            .bp_col0 = col0 + j0};
-            if (Bp && bp_es == sizeof(float)) g.Bp = Bp;
+            if (Bp && bp_es == sizeof(float)) { /* and the next call's first k block */
+                const int64_t kc0 = K < KC ? K : KC, jn = m0 + mc < M ? j0 : j0 + NC,
+                              nr = afk_pgemm_nr();
+                const int64_t nn = N - jn < NC ? N - jn : NC;
+                g.Bp = Bp;
+                if (jn < N) {
+                    g.bp_next = (const float *)Bp + (col0 + jn) * kc0;
+                    g.bp_next_n = kc0 * ((nn + nr - 1) / nr * nr);
+                }
+            }
             else if (Bp && bp_es == PB_CW) g.Bcw = Bp;
             else if (Bp && bp_es == PB_Q8) g.Bq8 = Bp;
             else if (Bp) g.Bp16 = Bp;

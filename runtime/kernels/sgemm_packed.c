@@ -68,8 +68,11 @@ ukr512(const int mr, int64_t kc, const float *a, const float *b, const int64_t l
     /* the next A panel, a line per step: weights read once per run (small maps: few column
      * panels per A panel) then arrive from memory while this one is multiplied */
     const char *pf = (const char *)(e->pf ? e->pf : a);
+    const char *pfb = e->pfb ? e->pfb : (const char *)b; /* pre-packed B's next block */
+    const int pfbs = e->pfb ? e->pfbs : 0;
     for (int64_t k = 0; k < kc; k++, a += mr, b += ldb) {
         _mm_prefetch(pf + k * mr * (int64_t)sizeof(float), _MM_HINT_T0);
+        _mm_prefetch(pfb + ((k * pfbs) >> 8), _MM_HINT_T1);
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 14
         for (int i = 0; i < mr; i++) {
@@ -714,6 +717,15 @@ void afk_pgemm_run(const afk_pgemm *g)
                              (size_t)((g->N + NR - 1) / NR * NR * kc));
         else if (!g->Bp)
             g->pack_b(g->b_arg, k0, kc, NR, bp);
+        /* pre-packed B: every tile prefetches its share of the next k block (or the caller's
+         * next block): a block streamed in by the first row panel alone ran at memory's pace */
+        const int64_t kn = g->K - k0 - kc < KC ? g->K - k0 - kc : KC;
+        const float *nb = !g->Bp ? NULL
+                          : kn > 0 ? g->Bp + (k0 + kc) * g->bp_ld + g->bp_col0 * kn
+                                   : g->bp_next;
+        const int64_t nbytes = (kn > 0 ? kn * ((g->N + NR - 1) / NR * NR) : g->bp_next_n) * 4;
+        const int64_t tiles = (g->M + MR - 1) / MR * ((g->N + NR - 1) / NR);
+        const int64_t share = nb ? nbytes / tiles : 0;
         for (int64_t i0 = 0; i0 < g->M; i0 += MR) {
             int mr = g->M - i0 < MR ? (int)(g->M - i0) : MR;
             if (direct) { /* rows of A read in place: no packing */
@@ -728,9 +740,12 @@ void afk_pgemm_run(const afk_pgemm *g)
             const float *a = afk_pgemm_a_panel(g, i0, mr, k0, kc, ap);
             pg_epi e = {.bias = g->bias ? g->bias + i0 : NULL, .act = g->act, .lo = g->lo,
                         .hi = g->hi, .pf = g->Ap ? a + (int64_t)mr * kc : NULL,
-                        .ract = g->ract, .rlo = g->rlo, .rhi = g->rhi};
+                        .ract = g->ract, .rlo = g->rlo, .rhi = g->rhi,
+                        .pfbs = (int)(share * 256 / kc)};
             for (int64_t j0 = 0; j0 < g->N; j0 += NR) {
                 int nr = g->N - j0 < NR ? (int)(g->N - j0) : NR;
+                const int64_t t = i0 / MR * ((g->N + NR - 1) / NR) + j0 / NR; /* tile index */
+                e.pfb = nb ? (const char *)nb + t * share : NULL;
                 e.res = g->R ? g->R + i0 * g->ldc + j0 : NULL; /* AVX-512 only (res_ok) */
                 s->ukr[mr](kc, a, b + j0 * kc, g->C + i0 * g->ldc + j0, g->ldc, nr, mode, &e);
             }

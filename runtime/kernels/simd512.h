@@ -15,6 +15,8 @@ typedef struct pg_epi {
     float lo, hi;
     const float *pf;   /* the packed A panel the GEMM reads next (prefetched), or NULL */
     int pfs;           /* channel-lane tiles: bytes of pf prefetched per k step, times 256 */
+    const char *pfb;   /* 14x32 tiles: a share of the next B block, pfbs / 256 bytes per k */
+    int pfbs;          /* step, or NULL */
     const float *res;  /* the 14x32 tile's residual (C's layout), added after the activation, */
     int ract;          /* then this short AFK_ACT_* (rlo, rhi its clip bounds); NULL: none */
     float rlo, rhi;

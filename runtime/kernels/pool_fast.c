@@ -266,6 +266,8 @@ static int sep_ok(const afk_pool2d *p)
     return !p->avg && tap_mode(p) == NARROW2 && p->k[0] == 3 && p->s[0] == 2 && p->d[0] == 1;
 }
 
+enum { SEP_PF = 4 }; /* output rows ahead that sep_block prefetches its input rows */
+
 TGT512 __attribute__((always_inline)) static inline void
 sep_block(const int nv, const afk_pool2d *p, const float *x, const tapm *tm, int64_t o, float *y)
 {
@@ -274,6 +276,10 @@ sep_block(const int nv, const afk_pool2d *p, const float *x, const tapm *tm, int
     int64_t crow = INT64_MIN; /* the input row carry holds (none yet) */
     for (int64_t oh = 0; oh < p->OH; oh++) {
         const int64_t i0 = oh * 2 - p->pb[0];
+        /* the two input rows SEP_PF output rows on (past the plane: the next one's first) */
+        const char *pf = (const char *)(x + (i0 + 2 * SEP_PF) * p->W);
+        for (int64_t b = 0; b < 2 * p->W * (int64_t)sizeof(float); b += 64)
+            _mm_prefetch(pf + b, _MM_HINT_T0);
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++) acc[v] = ninf;
         for (int64_t kh = 0; kh < 3; kh++) {

@@ -471,13 +471,18 @@ TGT512 static void flat512(const afk_pool2d *p, const void *tab, const float *x,
     const float *dv = (const float *)((const char *)tab + flat_mt_bytes(p));
     const int64_t nv = (p->OH * p->OW + 15) / 16;
     const int k3 = p->k[0] == 3 && p->k[1] == 3;
-    for (int64_t c = 0; c < nc; c++)
+    for (int64_t c = 0; c < nc; c++) {
+        /* the next plane (in a model the op before's output, mostly in L3: the loads stalled) */
+        const char *pf = (const char *)(x + (c + 1) * xs);
+        for (int64_t b = 0; b < p->H * p->W * (int64_t)sizeof(float); b += 64)
+            _mm_prefetch(pf + b, _MM_HINT_T0);
         switch (p->avg * 2 + k3) {
         case 0: flat_plane(0, 0, p, x + c * xs, nv, mt, dv, y + c * ys); break;
         case 1: flat_plane(0, 1, p, x + c * xs, nv, mt, dv, y + c * ys); break;
         case 2: flat_plane(1, 0, p, x + c * xs, nv, mt, dv, y + c * ys); break;
         default: flat_plane(1, 1, p, x + c * xs, nv, mt, dv, y + c * ys); break;
         }
+    }
 }
 
 int afk_pool_plane_fast(const afk_pool2d *p, const void *tab, const float *x, int64_t nc,

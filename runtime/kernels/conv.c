@@ -851,9 +851,18 @@ TGT512 static void pack_b_taps(const pack_src *ps, int64_t k0, int64_t kc, float
         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
     ptap tab[TAP_MAX];
     pack_taps(ps, tab);
+    /* the next channel's rows under the task, a share per tap (in a model the input is the op
+     * before's output, mostly in L3: the first tap's loads stalled) */
+    int64_t ih0 = ps->seg[0].oh * g->s[1] - g->pb[1],
+            ih1 = ps->seg[ps->nseg - 1].oh * g->s[1] - g->pb[1] + (g->k[1] - 1) * g->d[1];
+    ih0 = ih0 < 0 ? 0 : ih0, ih1 = ih1 >= g->in[1] ? g->in[1] - 1 : ih1;
+    const int64_t lines = ih1 >= ih0 ? ((ih1 - ih0 + 1) * g->in[2] * 4 + 63) / 64 : 0,
+                  per = (lines + KHW - 1) / KHW;
     int64_t c = k0 / KHW, r = k0 % KHW;
     for (int64_t kk = 0; kk < kc; kk++) {
         const float *xc = ps->x + c * g->isp;
+        const char *pf = (const char *)(xc + g->isp + ih0 * g->in[2]) + r * per * 64;
+        for (int64_t i = 0; i < per; i++) _mm_prefetch(pf + i * 64, _MM_HINT_T0);
         const ptap *t = tab + r * ps->nseg;
         if (++r == KHW) r = 0, c++;
         for (int64_t j = 0; j < n_panels; j++) {

@@ -857,12 +857,11 @@ TGT512 static void pack_b_taps(const pack_src *ps, int64_t k0, int64_t kc, float
             ih1 = ps->seg[ps->nseg - 1].oh * g->s[1] - g->pb[1] + (g->k[1] - 1) * g->d[1];
     ih0 = ih0 < 0 ? 0 : ih0, ih1 = ih1 >= g->in[1] ? g->in[1] - 1 : ih1;
     const int64_t lines = ih1 >= ih0 ? ((ih1 - ih0 + 1) * g->in[2] * 4 + 63) / 64 : 0,
-                  per = (lines + KHW - 1) / KHW;
+                  per = (lines + KHW - 1) / KHW * 64; /* bytes per tap */
     int64_t c = k0 / KHW, r = k0 % KHW;
     for (int64_t kk = 0; kk < kc; kk++) {
         const float *xc = ps->x + c * g->isp;
-        const char *pf = (const char *)(xc + g->isp + ih0 * g->in[2]) + r * per * 64;
-        for (int64_t i = 0; i < per; i++) _mm_prefetch(pf + i * 64, _MM_HINT_T0);
+        afk_prefetch_bytes((const char *)(xc + g->isp + ih0 * g->in[2]) + r * per, per);
         const ptap *t = tab + r * ps->nseg;
         if (++r == KHW) r = 0, c++;
         for (int64_t j = 0; j < n_panels; j++) {

@@ -151,9 +151,8 @@ dw_plane_r(const afk_dw2d *d, const int K, const int S, const int R)
         }
         /* the R * S rows after the next block's (past the plane: the next plane's first): in
          * a model the input is the op before's output, mostly in L3, and the loads stalled */
-        const char *pf = (const char *)(d->x + ((oh + R) * S - d->pt + J) * d->W);
-        for (int64_t b = 0; b < R * S * d->W * (int64_t)sizeof(float); b += 64)
-            _mm_prefetch(pf + b, _MM_HINT_T0);
+        afk_prefetch_bytes(d->x + ((oh + R) * S - d->pt + J) * d->W,
+                           R * S * d->W * (int64_t)sizeof(float));
         for (int64_t i = 0; i < (R > 4 ? 0 : pairs); i++) /* R > 4: maps <= 16 wide */
             dw_block(d, rows, oh, i * 32, dw_masks_at(d, mk, CACHED, i, K, S, 2, &tmp), K, S, R, 2);
         if (blocks % 2)

@@ -23,6 +23,7 @@
 #include "pool_fast.h"
 
 #include "internal.h"
+#include "simd512.h"
 
 #include <math.h>
 
@@ -277,9 +278,7 @@ sep_block(const int nv, const afk_pool2d *p, const float *x, const tapm *tm, int
     for (int64_t oh = 0; oh < p->OH; oh++) {
         const int64_t i0 = oh * 2 - p->pb[0];
         /* the two input rows SEP_PF output rows on (past the plane: the next one's first) */
-        const char *pf = (const char *)(x + (i0 + 2 * SEP_PF) * p->W);
-        for (int64_t b = 0; b < 2 * p->W * (int64_t)sizeof(float); b += 64)
-            _mm_prefetch(pf + b, _MM_HINT_T0);
+        afk_prefetch_bytes(x + (i0 + 2 * SEP_PF) * p->W, 2 * p->W * (int64_t)sizeof(float));
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++) acc[v] = ninf;
         for (int64_t kh = 0; kh < 3; kh++) {
@@ -473,9 +472,7 @@ TGT512 static void flat512(const afk_pool2d *p, const void *tab, const float *x,
     const int k3 = p->k[0] == 3 && p->k[1] == 3;
     for (int64_t c = 0; c < nc; c++) {
         /* the next plane (in a model the op before's output, mostly in L3: the loads stalled) */
-        const char *pf = (const char *)(x + (c + 1) * xs);
-        for (int64_t b = 0; b < p->H * p->W * (int64_t)sizeof(float); b += 64)
-            _mm_prefetch(pf + b, _MM_HINT_T0);
+        afk_prefetch_bytes(x + (c + 1) * xs, p->H * p->W * (int64_t)sizeof(float));
         switch (p->avg * 2 + k3) {
         case 0: flat_plane(0, 0, p, x + c * xs, nv, mt, dv, y + c * ys); break;
         case 1: flat_plane(0, 1, p, x + c * xs, nv, mt, dv, y + c * ys); break;

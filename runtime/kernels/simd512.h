@@ -27,6 +27,14 @@ typedef struct pg_epi {
 
 #define AFK_TGT512 __attribute__((target("avx512f,fma,avx2")))
 
+/* Prefetch (into L1) the lines of [p, p + bytes): what a kernel reads next that a model keeps
+ * outside the caches (the op before's output, mostly in L3). A prefetch never faults, so the
+ * range may run past the data. */
+static inline void afk_prefetch_bytes(const void *p, int64_t bytes)
+{
+    for (int64_t b = 0; b < bytes; b += 64) _mm_prefetch((const char *)p + b, _MM_HINT_T0);
+}
+
 /* Lanes [lo, hi) set, clamped to 0..16 (the lanes of a vector at column c inside [0, W):
  * afk_lane_range(-c, W - c)). */
 static inline __mmask16 afk_lane_range(int64_t lo, int64_t hi)
